@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `make bench`: runs loyalty-bench (1,000,000 members and 1,000,000 sales by default) from the
+# repository root, writes bench/results/foundation.json and prints it.
+#   BENCH_MEMBERS, BENCH_SALES  scale the store down for a quick run
+#   BENCH_STORE                 build the store there once and reuse it on later runs
+#   BENCH_OUT                   another result file (e.g. for scaled-down runs)
+#   BENCH_DATASET               the online_retail.csv.gz to replay
+set -euo pipefail
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+OUT=${BENCH_OUT:-bench/results/foundation.json}
+args=(--out "$OUT")
+[[ -n "${BENCH_MEMBERS:-}" ]] && args+=(--members "$BENCH_MEMBERS")
+[[ -n "${BENCH_SALES:-}" ]] && args+=(--sales "$BENCH_SALES")
+[[ -n "${BENCH_STORE:-}" ]] && args+=(--store "$BENCH_STORE")
+[[ -n "${BENCH_DATASET:-}" ]] && args+=(--dataset "$BENCH_DATASET")
+"$BUILD/bin/loyalty-bench" "${args[@]}"
+cat "$OUT"

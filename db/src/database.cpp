@@ -1,0 +1,150 @@
+#include "loyalty/db/database.hpp"
+
+namespace loyalty::db {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  throw DbError(msg, db ? sqlite3_extended_errcode(db) : rc);
+}
+
+}  // namespace
+
+void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Database::Database(const std::string& path, OpenOptions options) {
+  sqlite3* raw = nullptr;
+  const int flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  m_db.reset(raw);
+  if (rc != SQLITE_OK) fail(raw, rc, "cannot open database " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, options.busyTimeoutMs);
+  if (!options.readOnly) exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
+}
+
+Database::~Database() {
+  // Statements must be finalised before the connection closes.
+  m_cache.clear();
+}
+
+void Database::exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string text(sql);
+  const int rc = sqlite3_exec(m_db.get(), text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw DbError("SQL failed (" + msg + "): " + text.substr(0, 200), sqlite3_extended_errcode(m_db.get()));
+  }
+}
+
+Statement& Database::prepare(std::string_view sql) {
+  auto it = m_cache.find(std::string(sql));
+  if (it == m_cache.end()) {
+    it = m_cache.emplace(std::string(sql), std::make_unique<Statement>(m_db.get(), sql)).first;
+  } else {
+    it->second->reset();
+  }
+  return *it->second;
+}
+
+std::int64_t Database::lastInsertRowid() const { return sqlite3_last_insert_rowid(m_db.get()); }
+int Database::changes() const { return sqlite3_changes(m_db.get()); }
+bool Database::inTransaction() const { return sqlite3_get_autocommit(m_db.get()) == 0; }
+
+Statement::Statement(sqlite3* db, std::string_view sql) : m_db(db) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  m_stmt.reset(raw);
+  if (rc != SQLITE_OK) fail(db, rc, "cannot prepare: " + std::string(sql.substr(0, 200)));
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  const int rc = sqlite3_bind_int64(m_stmt.get(), index, value);
+  if (rc != SQLITE_OK) fail(m_db, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  const int rc = sqlite3_bind_text(m_stmt.get(), index, value.data(), static_cast<int>(value.size()),
+                                   SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(m_db, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bindNull(int index) {
+  const int rc = sqlite3_bind_null(m_stmt.get(), index);
+  if (rc != SQLITE_OK) fail(m_db, rc, "bind");
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(m_stmt.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const std::string sql = sqlite3_sql(m_stmt.get());
+  sqlite3_reset(m_stmt.get());
+  fail(m_db, rc, "step failed: " + sql.substr(0, 200));
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(m_stmt.get());
+  sqlite3_clear_bindings(m_stmt.get());
+}
+
+std::int64_t Statement::getInt(int col) const { return sqlite3_column_int64(m_stmt.get(), col); }
+
+std::string Statement::getText(int col) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt.get(), col));
+  const int len = sqlite3_column_bytes(m_stmt.get(), col);
+  return text ? std::string(text, static_cast<std::size_t>(len)) : std::string();
+}
+
+std::optional<std::string> Statement::getOptText(int col) const {
+  if (isNull(col)) return std::nullopt;
+  return getText(col);
+}
+
+std::optional<std::int64_t> Statement::getOptInt(int col) const {
+  if (isNull(col)) return std::nullopt;
+  return getInt(col);
+}
+
+bool Statement::isNull(int col) const { return sqlite3_column_type(m_stmt.get(), col) == SQLITE_NULL; }
+
+Transaction::Transaction(Database& db) : m_db(db) {
+  if (db.inTransaction()) {
+    m_savepoint = "sp_" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    db.exec("SAVEPOINT " + m_savepoint);
+  } else {
+    db.exec("BEGIN IMMEDIATE");
+  }
+}
+
+Transaction::~Transaction() {
+  if (m_done) return;
+  // Never throw from a destructor: a failed rollback leaves SQLite to roll back on close.
+  const std::string sql = m_savepoint.empty()
+                              ? std::string("ROLLBACK")
+                              : "ROLLBACK TO " + m_savepoint + "; RELEASE " + m_savepoint;
+  sqlite3_exec(m_db.handle(), sql.c_str(), nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  m_db.exec(m_savepoint.empty() ? std::string("COMMIT") : "RELEASE " + m_savepoint);
+  m_done = true;
+}
+
+}  // namespace loyalty::db

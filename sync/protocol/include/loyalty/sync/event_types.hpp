@@ -1,0 +1,13 @@
+#pragma once
+/// @brief Event type names of the sync protocol (shared/specs/sync-protocol.md).
+
+namespace loyalty::sync {
+
+inline constexpr const char* kMemberEnrolled = "member.enrolled";
+inline constexpr const char* kMemberUpdated = "member.updated";
+inline constexpr const char* kSaleRecorded = "sale.recorded";
+inline constexpr const char* kPointsRedeemed = "points.redeemed";
+inline constexpr const char* kSaleRefunded = "sale.refunded";
+inline constexpr const char* kPointsAdjusted = "points.adjusted";
+
+}  // namespace loyalty::sync

@@ -1,0 +1,41 @@
+#pragma once
+/// @brief The terminal's TOML configuration (shared/specs/config.md): strict, with defaults.
+
+#include <string>
+#include <variant>
+
+#include "loyalty/core/rules.hpp"
+
+namespace loyalty::terminal {
+
+struct StoreSettings {
+  std::string id = "S001";
+  std::string language = "zh-CN";
+  std::string currency = "CNY";
+  std::string phoneRegion = "CN";
+  std::string timezone = "UTC";
+};
+
+struct TerminalSettings {
+  StoreSettings store;
+  ProgrammeRules rules;
+  bool storeIdSet = false;  ///< [store] id was given in the file
+};
+
+/// Why a configuration was refused: where (file, line) and what (key, reason).
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  std::string key;
+  std::string reason;
+  /// "FILE:LINE: KEY: REASON", the form printed on stderr.
+  std::string toString() const;
+};
+
+/// Reads and validates a configuration file. Unknown keys and bad values are refused.
+std::variant<TerminalSettings, ConfigError> loadConfig(const std::string& path);
+
+/// The same from text (`name` stands for the file in errors).
+std::variant<TerminalSettings, ConfigError> parseConfig(std::string_view text, const std::string& name);
+
+}  // namespace loyalty::terminal

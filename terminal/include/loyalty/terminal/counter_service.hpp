@@ -1,0 +1,237 @@
+#pragma once
+/// @brief The Counter service: every counter operation, each one SQLite transaction.
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/money.hpp"
+#include "loyalty/core/result.hpp"
+#include "loyalty/core/rules.hpp"
+#include "loyalty/core/time.hpp"
+#include "loyalty/db/database.hpp"
+
+namespace loyalty::terminal {
+
+/// Random identifiers, injected so tests can make them deterministic.
+class IdSource {
+ public:
+  virtual ~IdSource() = default;
+  /// A random (version 4) UUID, lower-case.
+  virtual std::string uuid() = 0;
+  virtual std::uint64_t random64() = 0;
+};
+
+/// IdSource backed by a generator seeded from std::random_device (or a fixed seed).
+class RandomIds final : public IdSource {
+ public:
+  RandomIds();
+  explicit RandomIds(std::uint64_t seed) : m_gen(seed) {}
+  std::string uuid() override;
+  std::uint64_t random64() override { return m_gen(); }
+
+ private:
+  std::mt19937_64 m_gen;
+};
+
+/// What the service needs to know about its store and programme.
+struct CounterConfig {
+  std::string storeId = "S001";
+  std::string terminalId = "T1";
+  std::string language = "zh-CN";
+  std::string phoneRegion = "CN";
+  std::string timezone = "UTC";
+  std::string consentTextVersion = "2026-01";
+  ProgrammeRules rules;
+};
+
+// [SECTION] Requests. Money and phones arrive as the text people typed; the service validates.
+
+struct EnrollRequest {
+  std::string phone;
+  std::string name;
+  std::optional<std::string> birthday;
+  bool consentMarketing = false;
+  std::optional<std::string> referrer;
+  std::optional<std::string> cardNo;
+  std::optional<std::string> language;
+  Timestamp at;
+};
+
+struct LookupRequest {
+  std::string query;
+  int limit = 20;
+};
+
+struct SaleLineInput {
+  std::string sku;
+  std::optional<std::string> description;
+  std::int64_t qty = 0;
+  std::string unitPrice;
+};
+
+struct SaleRequest {
+  std::string saleId;
+  std::optional<std::string> member;
+  std::vector<SaleLineInput> lines;
+  std::int64_t redeemPoints = 0;
+  Timestamp at;
+};
+
+struct RedeemRequest {
+  std::string redemptionId;
+  std::string member;
+  std::optional<std::int64_t> points;
+  std::optional<std::string> reward;
+  std::optional<std::string> supervisorPin;
+  Timestamp at;
+};
+
+struct RefundLineInput {
+  std::string sku;
+  std::int64_t qty = 0;
+};
+
+struct RefundRequest {
+  std::string refundId;
+  std::string saleId;
+  std::optional<std::vector<RefundLineInput>> lines;  ///< nullopt: everything not yet refunded
+  Timestamp at;
+};
+
+// [SECTION] Results (shapes of shared/specs/exec-cli.md).
+
+struct MemberView {
+  std::string memberId;
+  std::string cardNo;
+  std::string name;
+  std::string phone;        ///< E.164, for the service's own callers; exec shows phoneMasked
+  std::string phoneMasked;
+  std::string tier;
+  std::int64_t points = 0;
+  std::int64_t pointsDebt = 0;
+  Money lifetimeSpend;
+  std::string enrolledAt;
+  std::optional<std::string> birthday;
+  bool consentMarketing = false;
+  std::optional<std::string> language;
+  std::optional<std::string> lastVisitAt;
+};
+
+struct Greeting {
+  std::string kind;
+  std::string text;
+};
+
+struct MemberDetail {
+  MemberView member;
+  std::vector<Greeting> greetings;
+};
+
+struct AppliedPromotion {
+  std::string id;
+  std::string kind;
+  std::string effect;
+};
+
+struct SaleResult {
+  std::string saleId;
+  Money subtotal;
+  Money discount;
+  Money total;
+  std::int64_t pointsEarned = 0;
+  std::int64_t pointsRedeemed = 0;
+  std::optional<std::int64_t> balance;  ///< absent for a sale without member
+  std::vector<AppliedPromotion> promotions;
+  std::optional<std::string> tier;
+  bool tierChanged = false;
+};
+
+struct RedeemResult {
+  std::string redemptionId;
+  std::int64_t points = 0;
+  std::int64_t balance = 0;
+};
+
+struct RefundResult {
+  std::string refundId;
+  Money amount;
+  std::int64_t pointsReversed = 0;
+  std::optional<std::int64_t> balance;
+};
+
+struct HistoryEntry {
+  std::string at;
+  std::string kind;
+  std::int64_t points = 0;
+  std::optional<std::string> saleId;
+  std::int64_t balanceAfter = 0;
+};
+
+struct Stats {
+  std::int64_t members = 0;
+  std::int64_t sales = 0;
+  std::int64_t ledgerEntries = 0;
+  std::int64_t outboxPending = 0;
+};
+
+/// What `verify` proves about the store; `problems` is empty when all holds.
+struct VerifyReport {
+  std::int64_t membersChecked = 0;
+  std::int64_t outboxEvents = 0;
+  std::vector<std::string> problems;
+};
+
+/// The counter's operations. One call = one SQLite transaction writing the business rows, the
+/// ledger entries and the outbox event together (or nothing, on any refusal or failure).
+/// Not thread-safe: one service per connection, owned by one thread.
+class CounterService {
+ public:
+  CounterService(db::Database& db, CounterConfig config, IdSource& ids);
+
+  Result<MemberView> enroll(const EnrollRequest& request);
+  Result<std::vector<MemberView>> lookup(const LookupRequest& request);
+  Result<MemberDetail> member(const std::string& reference, Timestamp at);
+  Result<SaleResult> sale(const SaleRequest& request);
+  Result<RedeemResult> redeem(const RedeemRequest& request);
+  Result<RefundResult> refund(const RefundRequest& request);
+  Result<std::vector<HistoryEntry>> history(const std::string& reference, int limit);
+  Stats stats();
+  /// Proves every cached balance equals its ledger sum, spend equals sales minus refunds, and
+  /// the outbox sequence is contiguous.
+  VerifyReport verify();
+
+  /// Adds or replaces a catalogue reward (used by imports and head-office pushes).
+  Status putReward(const std::string& rewardId, const std::string& name, std::int64_t points);
+
+  const CounterConfig& config() const { return m_config; }
+
+ private:
+  struct MemberRow;
+  struct SaleRow;
+
+  Result<MemberRow> resolveMember(const std::string& reference, const std::string& field);
+  std::optional<MemberRow> memberById(const std::string& memberId);
+  std::optional<MemberRow> memberByColumn(const char* sql, const std::string& value);
+  MemberView view(const MemberRow& row) const;
+  std::vector<MemberView> memberList(const char* sql, const std::string& a, const std::string& b,
+                                     int limit);
+  std::int64_t appendLedger(const std::string& memberId, Timestamp at, const char* kind,
+                            std::int64_t points, const std::optional<std::string>& saleId,
+                            const std::string& refId);
+  void appendOutbox(const char* type, Timestamp at, const std::string& payloadJson);
+  /// nullopt: new key. A stored result: same content (replay). An Error: conflict.
+  Result<std::optional<std::string>> checkIdempotency(const char* op, const std::string& key,
+                                                      const std::string& fingerprint);
+  void rememberResult(const char* op, const std::string& key, const std::string& fingerprint,
+                      const std::string& resultJson, Timestamp at);
+  Status verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points);
+
+  db::Database& m_db;
+  CounterConfig m_config;
+  IdSource& m_ids;
+};
+
+}  // namespace loyalty::terminal

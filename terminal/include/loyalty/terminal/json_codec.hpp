@@ -1,0 +1,22 @@
+#pragma once
+/// @brief JSON shapes of the service's results (shared/specs/exec-cli.md), both directions.
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/terminal/counter_service.hpp"
+
+namespace loyalty::terminal {
+
+void to_json(nlohmann::json& j, const MemberView& m);
+void to_json(nlohmann::json& j, const MemberDetail& d);
+void to_json(nlohmann::json& j, const SaleResult& r);
+void from_json(const nlohmann::json& j, SaleResult& r);
+void to_json(nlohmann::json& j, const RedeemResult& r);
+void from_json(const nlohmann::json& j, RedeemResult& r);
+void to_json(nlohmann::json& j, const RefundResult& r);
+void from_json(const nlohmann::json& j, RefundResult& r);
+void to_json(nlohmann::json& j, const HistoryEntry& e);
+void to_json(nlohmann::json& j, const Stats& s);
+void to_json(nlohmann::json& j, const VerifyReport& v);
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,26 @@
+#pragma once
+/// @brief Staff accounts: PINs stored as argon2id hashes, supervisor authorisation.
+
+#include <optional>
+#include <string>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/db/database.hpp"
+
+namespace loyalty::terminal {
+
+struct StaffMember {
+  std::string staffId;
+  std::string name;
+  std::string role;  ///< "cashier" or "supervisor"
+};
+
+/// Adds a staff account; the PIN (4 to 8 digits) is hashed with argon2id.
+Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const std::string& name,
+                             const std::string& role, const std::string& pin);
+
+/// The active staff member with role `role` (or any role if empty) whose PIN this is.
+std::optional<StaffMember> staffByPin(db::Database& db, const std::string& pin,
+                                      const std::string& role);
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,25 @@
+#pragma once
+/// @brief Opening a terminal's data directory: the database file, migrations, identity.
+
+#include <optional>
+#include <string>
+
+#include "loyalty/db/database.hpp"
+
+namespace loyalty::terminal {
+
+/// Creates DIR if needed, opens DIR/terminal.db and migrates it to the current schema.
+db::Database openTerminalDatabase(const std::string& dataDir);
+
+struct Identity {
+  std::string storeId;
+  std::string terminalId;
+};
+
+/// The store and terminal ids recorded in the database. A given id is recorded if none is yet;
+/// one that differs from the recorded id is refused once events were written under the old one
+/// (changing identity would corrupt the per-terminal event sequence). Throws std::runtime_error.
+Identity resolveIdentity(db::Database& db, const std::optional<std::string>& storeId,
+                         const std::optional<std::string>& terminalId);
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,288 @@
+#include "loyalty/terminal/exec.hpp"
+
+#include <exception>
+#include <initializer_list>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/terminal/json_codec.hpp"
+
+namespace loyalty::terminal {
+namespace {
+
+using nlohmann::json;
+
+/// Reads typed arguments out of a request object, naming the field in every refusal.
+class Args {
+ public:
+  /// `prefix` names where the object sits in the request ("lines[2]."), for error fields.
+  explicit Args(const json& request, std::string prefix = "") : m_request(request), m_prefix(std::move(prefix)) {}
+
+  /// Refuses arguments the operation does not know (typos must not be silently ignored).
+  Status onlyKnown(std::initializer_list<const char*> known) const {
+    std::set<std::string> allowed(known.begin(), known.end());
+    if (m_prefix.empty()) allowed.insert({"id", "op", "at"});  // the envelope, at top level only
+    for (const auto& [key, value] : m_request.items()) {
+      if (!allowed.contains(key)) return invalidArgument(m_prefix + key, "unknown argument \"" + key + "\"");
+    }
+    return Ok{};
+  }
+
+  Result<std::string> string(const std::string& key) const {
+    auto v = optString(key);
+    if (!v) return v.error();
+    if (!*v) return invalidArgument(m_prefix + key, key + " is required");
+    return **v;
+  }
+
+  Result<std::optional<std::string>> optString(const std::string& key) const {
+    const auto it = m_request.find(key);
+    if (it == m_request.end() || it->is_null()) return std::optional<std::string>{};
+    if (!it->is_string()) {
+      return invalidArgument(m_prefix + key, key + " must be a string" +
+                                      (it->is_number() ? std::string(" (money is written \"12.50\")") : ""));
+    }
+    return std::optional(it->get<std::string>());
+  }
+
+  Result<std::int64_t> integer(const std::string& key) const {
+    auto v = optInteger(key);
+    if (!v) return v.error();
+    if (!*v) return invalidArgument(m_prefix + key, key + " is required");
+    return **v;
+  }
+
+  Result<std::optional<std::int64_t>> optInteger(const std::string& key) const {
+    const auto it = m_request.find(key);
+    if (it == m_request.end() || it->is_null()) return std::optional<std::int64_t>{};
+    if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+      return invalidArgument(m_prefix + key, key + " is too large");
+    }
+    if (!it->is_number_integer()) return invalidArgument(m_prefix + key, key + " must be a whole number");
+    return std::optional(it->get<std::int64_t>());
+  }
+
+  Result<bool> boolean(const std::string& key) const {
+    const auto it = m_request.find(key);
+    if (it == m_request.end() || it->is_null()) {
+      return invalidArgument(m_prefix + key, key + " is required (true or false)");
+    }
+    if (!it->is_boolean()) return invalidArgument(m_prefix + key, key + " must be true or false");
+    return it->get<bool>();
+  }
+
+  const json* array(const std::string& key) const {
+    const auto it = m_request.find(key);
+    return it == m_request.end() || it->is_null() ? nullptr : &*it;
+  }
+
+ private:
+  const json& m_request;
+  std::string m_prefix;
+};
+
+json errorJson(const Error& e) {
+  json err = {{"code", e.code}, {"message", e.message}};
+  if (!e.field.empty()) err["field"] = e.field;
+  return err;
+}
+
+/// Unwraps a Result inside an op handler, returning its error from the handler.
+#define LOYALTY_TRY(var, expr)            \
+  auto var##_result = (expr);             \
+  if (!var##_result) return var##_result.error(); \
+  auto var = std::move(var##_result).value()
+
+Result<json> opEnroll(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"phone", "name", "birthday", "consent_marketing", "referrer", "card_no", "language"}); !k) {
+    return k.error();
+  }
+  EnrollRequest r;
+  LOYALTY_TRY(phone, a.string("phone"));
+  LOYALTY_TRY(name, a.string("name"));
+  LOYALTY_TRY(birthday, a.optString("birthday"));
+  LOYALTY_TRY(consent, a.boolean("consent_marketing"));
+  LOYALTY_TRY(referrer, a.optString("referrer"));
+  LOYALTY_TRY(card, a.optString("card_no"));
+  LOYALTY_TRY(language, a.optString("language"));
+  r.phone = phone, r.name = name, r.birthday = birthday, r.consentMarketing = consent;
+  r.referrer = referrer, r.cardNo = card, r.language = language, r.at = at;
+  LOYALTY_TRY(member, s.enroll(r));
+  return json(member);
+}
+
+Result<json> opLookup(CounterService& s, const Args& a) {
+  if (auto k = a.onlyKnown({"query", "limit"}); !k) return k.error();
+  LOYALTY_TRY(query, a.string("query"));
+  LOYALTY_TRY(limit, a.optInteger("limit"));
+  if (limit && (*limit < 1 || *limit > 200)) return invalidArgument("limit", "limit is between 1 and 200");
+  LOYALTY_TRY(matches, s.lookup({query, static_cast<int>(limit.value_or(20))}));
+  return json{{"matches", matches}};
+}
+
+Result<json> opMember(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"member"}); !k) return k.error();
+  LOYALTY_TRY(ref, a.string("member"));
+  LOYALTY_TRY(detail, s.member(ref, at));
+  return json(detail);
+}
+
+Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"sale_id", "member", "lines", "redeem_points"}); !k) return k.error();
+  SaleRequest r;
+  LOYALTY_TRY(saleId, a.string("sale_id"));
+  LOYALTY_TRY(member, a.optString("member"));
+  LOYALTY_TRY(redeem, a.optInteger("redeem_points"));
+  r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.at = at;
+  const json* lines = a.array("lines");
+  if (!lines) return invalidArgument("lines", "lines is required");
+  if (!lines->is_array()) return invalidArgument("lines", "lines must be a list of {sku, qty, unit_price}");
+  for (std::size_t i = 0; i < lines->size(); ++i) {
+    const json& line = (*lines)[i];
+    const std::string f = "lines[" + std::to_string(i) + "]";
+    if (!line.is_object()) return invalidArgument(f, f + " must be an object {sku, qty, unit_price}");
+    const Args la(line, f + ".");
+    if (auto k = la.onlyKnown({"sku", "description", "qty", "unit_price"}); !k) return k.error();
+    SaleLineInput in;
+    LOYALTY_TRY(sku, la.string("sku"));
+    LOYALTY_TRY(desc, la.optString("description"));
+    LOYALTY_TRY(price, la.string("unit_price"));
+    LOYALTY_TRY(qty, la.integer("qty"));
+    in.sku = sku, in.description = desc, in.unitPrice = price, in.qty = qty;
+    r.lines.push_back(std::move(in));
+  }
+  LOYALTY_TRY(result, s.sale(r));
+  return json(result);
+}
+
+Result<json> opRedeem(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"redemption_id", "member", "points", "reward", "supervisor_pin"}); !k) return k.error();
+  RedeemRequest r;
+  LOYALTY_TRY(id, a.string("redemption_id"));
+  LOYALTY_TRY(member, a.string("member"));
+  LOYALTY_TRY(points, a.optInteger("points"));
+  LOYALTY_TRY(reward, a.optString("reward"));
+  LOYALTY_TRY(pin, a.optString("supervisor_pin"));
+  r.redemptionId = id, r.member = member, r.points = points, r.reward = reward, r.supervisorPin = pin, r.at = at;
+  LOYALTY_TRY(result, s.redeem(r));
+  return json(result);
+}
+
+Result<json> opRefund(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"refund_id", "sale_id", "lines"}); !k) return k.error();
+  RefundRequest r;
+  LOYALTY_TRY(id, a.string("refund_id"));
+  LOYALTY_TRY(saleId, a.string("sale_id"));
+  r.refundId = id, r.saleId = saleId, r.at = at;
+  if (const json* lines = a.array("lines")) {
+    if (!lines->is_array()) return invalidArgument("lines", "lines must be a list of {sku, qty}");
+    r.lines.emplace();
+    for (std::size_t i = 0; i < lines->size(); ++i) {
+      const json& line = (*lines)[i];
+      const std::string f = "lines[" + std::to_string(i) + "]";
+      if (!line.is_object()) return invalidArgument(f, f + " must be an object {sku, qty}");
+      const Args la(line, f + ".");
+      if (auto k = la.onlyKnown({"sku", "qty"}); !k) return k.error();
+      LOYALTY_TRY(sku, la.string("sku"));
+      LOYALTY_TRY(qty, la.integer("qty"));
+      r.lines->push_back({sku, qty});
+    }
+  }
+  LOYALTY_TRY(result, s.refund(r));
+  return json(result);
+}
+
+Result<json> opHistory(CounterService& s, const Args& a) {
+  if (auto k = a.onlyKnown({"member", "limit"}); !k) return k.error();
+  LOYALTY_TRY(member, a.string("member"));
+  LOYALTY_TRY(limit, a.optInteger("limit"));
+  if (limit && (*limit < 1 || *limit > 1000)) return invalidArgument("limit", "limit is between 1 and 1000");
+  LOYALTY_TRY(entries, s.history(member, static_cast<int>(limit.value_or(20))));
+  return json{{"entries", entries}};
+}
+
+Result<json> opRewardPut(CounterService& s, const Args& a) {
+  if (auto k = a.onlyKnown({"reward_id", "name", "points"}); !k) return k.error();
+  LOYALTY_TRY(id, a.string("reward_id"));
+  LOYALTY_TRY(name, a.string("name"));
+  LOYALTY_TRY(points, a.integer("points"));
+  if (auto st = s.putReward(id, name, points); !st) return st.error();
+  return json{{"reward_id", id}, {"name", name}, {"points", points}};
+}
+
+#undef LOYALTY_TRY
+
+}  // namespace
+
+std::string ExecSession::handle(std::string_view line) {
+  json request;
+  try {
+    request = json::parse(line);
+  } catch (const json::parse_error& e) {
+    return json{{"id", nullptr}, {"ok", false},
+                {"error", errorJson({errc::kBadRequest, "", std::string("not valid JSON: ") + e.what()})}}
+        .dump();
+  }
+  if (!request.is_object()) {
+    return json{{"id", nullptr}, {"ok", false},
+                {"error", errorJson({errc::kBadRequest, "", "a request is a JSON object {\"id\", \"op\", ...}"})}}
+        .dump();
+  }
+  const json id = request.contains("id") ? request["id"] : json(nullptr);
+  const auto respond = [&](const Result<json>& r) {
+    json out = {{"id", id}, {"ok", r.hasValue()}};
+    if (r) {
+      out["result"] = r.value();
+    } else {
+      out["error"] = errorJson(r.error());
+    }
+    return out.dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  if (!request.contains("op") || !request["op"].is_string()) {
+    return respond(Error{errc::kBadRequest, "op", "op is required: enroll, lookup, member, sale, redeem, refund, history, stats"});
+  }
+  const std::string op = request["op"].get<std::string>();
+  const Args args(request);
+  try {
+    Timestamp at = m_clock();
+    if (auto atText = args.optString("at"); !atText) {
+      return respond(atText.error());
+    } else if (*atText) {
+      auto parsed = parseRfc3339(**atText, "at");
+      if (!parsed) return respond(parsed.error());
+      at = *parsed;
+    }
+    if (op == "enroll") return respond(opEnroll(m_service, args, at));
+    if (op == "lookup") return respond(opLookup(m_service, args));
+    if (op == "member") return respond(opMember(m_service, args, at));
+    if (op == "sale") return respond(opSale(m_service, args, at));
+    if (op == "redeem") return respond(opRedeem(m_service, args, at));
+    if (op == "refund") return respond(opRefund(m_service, args, at));
+    if (op == "history") return respond(opHistory(m_service, args));
+    if (op == "reward_put") return respond(opRewardPut(m_service, args));
+    if (op == "stats") {
+      if (auto k = args.onlyKnown({}); !k) return respond(k.error());
+      return respond(json(m_service.stats()));
+    }
+    if (op == "verify") {
+      if (auto k = args.onlyKnown({}); !k) return respond(k.error());
+      return respond(json(m_service.verify()));
+    }
+    return respond(Error{errc::kBadRequest, "op", "unknown op \"" + op + "\""});
+  } catch (const std::exception& e) {
+    // The operation's transaction has rolled back: nothing was written.
+    return respond(Error{errc::kInternal, "", std::string("internal error, nothing was changed: ") + e.what()});
+  }
+}
+
+void ExecSession::run(std::istream& in, std::ostream& out) {
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    out << handle(line) << '\n';
+    out.flush();
+  }
+}
+
+}  // namespace loyalty::terminal

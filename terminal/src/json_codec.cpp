@@ -1,0 +1,118 @@
+#include "loyalty/terminal/json_codec.hpp"
+
+namespace loyalty::terminal {
+namespace {
+
+Money moneyFrom(const nlohmann::json& j) {
+  auto m = Money::parse(j.get<std::string>(), "stored result");
+  if (!m) throw std::runtime_error("corrupt stored result: " + m.error().message);
+  return *m;
+}
+
+template <class T>
+void putOptional(nlohmann::json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const MemberView& m) {
+  j = {{"member_id", m.memberId},
+       {"card_no", m.cardNo},
+       {"name", m.name},
+       {"phone_masked", m.phoneMasked},
+       {"tier", m.tier},
+       {"points", m.points},
+       {"points_debt", m.pointsDebt},
+       {"lifetime_spend", m.lifetimeSpend.toString()},
+       {"enrolled_at", m.enrolledAt},
+       {"consent_marketing", m.consentMarketing}};
+  putOptional(j, "birthday", m.birthday);
+  putOptional(j, "language", m.language);
+}
+
+void to_json(nlohmann::json& j, const MemberDetail& d) {
+  to_json(j, d.member);
+  auto greetings = nlohmann::json::array();
+  for (const Greeting& g : d.greetings) greetings.push_back({{"kind", g.kind}, {"text", g.text}});
+  j["greetings"] = std::move(greetings);
+}
+
+void to_json(nlohmann::json& j, const SaleResult& r) {
+  auto promotions = nlohmann::json::array();
+  for (const auto& p : r.promotions) {
+    promotions.push_back({{"id", p.id}, {"kind", p.kind}, {"effect", p.effect}});
+  }
+  j = {{"sale_id", r.saleId},
+       {"subtotal", r.subtotal.toString()},
+       {"discount", r.discount.toString()},
+       {"total", r.total.toString()},
+       {"points_earned", r.pointsEarned},
+       {"points_redeemed", r.pointsRedeemed},
+       {"balance", r.balance ? nlohmann::json(*r.balance) : nlohmann::json(nullptr)},
+       {"promotions", std::move(promotions)},
+       {"tier", r.tier ? nlohmann::json(*r.tier) : nlohmann::json(nullptr)},
+       {"tier_changed", r.tierChanged}};
+}
+
+void from_json(const nlohmann::json& j, SaleResult& r) {
+  r.saleId = j.at("sale_id").get<std::string>();
+  r.subtotal = moneyFrom(j.at("subtotal"));
+  r.discount = moneyFrom(j.at("discount"));
+  r.total = moneyFrom(j.at("total"));
+  r.pointsEarned = j.at("points_earned").get<std::int64_t>();
+  r.pointsRedeemed = j.at("points_redeemed").get<std::int64_t>();
+  r.balance = j.at("balance").is_null() ? std::nullopt : std::optional(j.at("balance").get<std::int64_t>());
+  r.promotions.clear();
+  for (const auto& p : j.at("promotions")) {
+    r.promotions.push_back({p.at("id").get<std::string>(), p.at("kind").get<std::string>(),
+                            p.at("effect").get<std::string>()});
+  }
+  r.tier = j.at("tier").is_null() ? std::nullopt : std::optional(j.at("tier").get<std::string>());
+  r.tierChanged = j.at("tier_changed").get<bool>();
+}
+
+void to_json(nlohmann::json& j, const RedeemResult& r) {
+  j = {{"redemption_id", r.redemptionId}, {"points", r.points}, {"balance", r.balance}};
+}
+
+void from_json(const nlohmann::json& j, RedeemResult& r) {
+  r.redemptionId = j.at("redemption_id").get<std::string>();
+  r.points = j.at("points").get<std::int64_t>();
+  r.balance = j.at("balance").get<std::int64_t>();
+}
+
+void to_json(nlohmann::json& j, const RefundResult& r) {
+  j = {{"refund_id", r.refundId},
+       {"amount", r.amount.toString()},
+       {"points_reversed", r.pointsReversed},
+       {"balance", r.balance ? nlohmann::json(*r.balance) : nlohmann::json(nullptr)}};
+}
+
+void from_json(const nlohmann::json& j, RefundResult& r) {
+  r.refundId = j.at("refund_id").get<std::string>();
+  r.amount = moneyFrom(j.at("amount"));
+  r.pointsReversed = j.at("points_reversed").get<std::int64_t>();
+  r.balance = j.at("balance").is_null() ? std::nullopt : std::optional(j.at("balance").get<std::int64_t>());
+}
+
+void to_json(nlohmann::json& j, const HistoryEntry& e) {
+  j = {{"at", e.at}, {"kind", e.kind}, {"points", e.points}, {"balance_after", e.balanceAfter}};
+  putOptional(j, "sale_id", e.saleId);
+}
+
+void to_json(nlohmann::json& j, const Stats& s) {
+  j = {{"members", s.members},
+       {"sales", s.sales},
+       {"ledger_entries", s.ledgerEntries},
+       {"outbox_pending", s.outboxPending}};
+}
+
+void to_json(nlohmann::json& j, const VerifyReport& v) {
+  j = {{"ok", v.problems.empty()},
+       {"members_checked", v.membersChecked},
+       {"outbox_events", v.outboxEvents},
+       {"problems", v.problems}};
+}
+
+}  // namespace loyalty::terminal

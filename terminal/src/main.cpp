@@ -1,0 +1,153 @@
+// loyalty-terminal: the counter program. Sub-commands for automation (exec), bulk set-up
+// (import-members, gen-members, staff add) and checks (verify).
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/terminal/config.hpp"
+#include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/exec.hpp"
+#include "loyalty/terminal/json_codec.hpp"
+#include "loyalty/terminal/member_import.hpp"
+#include "loyalty/terminal/staff.hpp"
+#include "loyalty/terminal/store.hpp"
+
+namespace {
+
+using namespace loyalty;
+using namespace loyalty::terminal;
+
+Timestamp now() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
+
+struct Opened {
+  db::Database db;
+  CounterConfig config;
+};
+
+/// A configuration the program cannot run with: reported as FILE:LINE: KEY: REASON.
+struct BadConfig {
+  ConfigError error;
+};
+
+Opened open(const std::string& dataDir, const std::optional<std::string>& configPath,
+            std::optional<std::string> store, const std::optional<std::string>& terminal) {
+  TerminalSettings settings;
+  if (configPath) {
+    auto loaded = loadConfig(*configPath);
+    if (auto* error = std::get_if<ConfigError>(&loaded)) throw BadConfig{*error};
+    settings = std::get<TerminalSettings>(std::move(loaded));
+    if (!store && settings.storeIdSet) store = settings.store.id;
+  }
+  db::Database database = openTerminalDatabase(dataDir);
+  const Identity id = resolveIdentity(database, store, terminal);
+  CounterConfig config;
+  config.storeId = id.storeId;
+  config.terminalId = id.terminalId;
+  config.language = settings.store.language;
+  config.phoneRegion = settings.store.phoneRegion;
+  config.timezone = settings.store.timezone;
+  config.rules = std::move(settings.rules);
+  return {std::move(database), std::move(config)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"loyalty-terminal: the store loyalty counter"};
+  app.require_subcommand(1);
+  std::string dataDir;
+  std::optional<std::string> configPath, storeId, terminalId;
+  const auto addCommon = [&](CLI::App* sub) {
+    sub->add_option("--data", dataDir, "data directory")->required();
+    sub->add_option("--config", configPath, "TOML configuration (shared/specs/config.md)");
+  };
+
+  auto* exec = app.add_subcommand("exec", "answer JSON-line requests on stdin (shared/specs/exec-cli.md)");
+  addCommon(exec);
+  exec->add_option("--store", storeId, "store id");
+  exec->add_option("--terminal", terminalId, "terminal id");
+
+  std::string csvPath;
+  bool skipInvalid = false;
+  auto* import = app.add_subcommand("import-members", "enrol the members of a CSV file");
+  import->add_option("file", csvPath, "CSV with a header: phone,name[,birthday,consent_marketing,card_no,language,referrer]")
+      ->required();
+  addCommon(import);
+  import->add_flag("--skip-invalid", skipInvalid, "import the valid rows even if some are refused");
+
+  std::int64_t count = 0;
+  std::uint64_t seed = 1;
+  auto* gen = app.add_subcommand("gen-members", "enrol generated members (demos, benchmarks)");
+  addCommon(gen);
+  gen->add_option("--count", count, "how many")->required()->check(CLI::Range(1, 100'000'000));
+  gen->add_option("--seed", seed, "random seed (same seed, same members)");
+
+  auto* staff = app.add_subcommand("staff", "staff accounts");
+  staff->require_subcommand(1);
+  std::string staffId, staffName, role = "cashier";
+  auto* staffAdd = staff->add_subcommand("add", "add a staff account; reads the PIN from the first line of stdin");
+  addCommon(staffAdd);
+  staffAdd->add_option("--id", staffId, "staff id (e.g. employee number)")->required();
+  staffAdd->add_option("--name", staffName, "name")->required();
+  staffAdd->add_option("--role", role, "cashier or supervisor")->check(CLI::IsMember({"cashier", "supervisor"}));
+
+  auto* verify = app.add_subcommand("verify", "prove balances equal ledger sums and the outbox is contiguous");
+  addCommon(verify);
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    Opened o = open(dataDir, configPath, storeId, terminalId);
+    RandomIds ids;
+    CounterService service(o.db, o.config, ids);
+    if (*exec) {
+      std::ios::sync_with_stdio(false);
+      ExecSession session(service, now);
+      session.run(std::cin, std::cout);
+      return 0;
+    }
+    if (*import) {
+      std::ifstream in(csvPath, std::ios::binary);
+      if (!in) {
+        std::cerr << csvPath << ": cannot open\n";
+        return 1;
+      }
+      const ImportReport r = importMembers(service, o.db, in, csvPath, skipInvalid, now(), std::cerr);
+      std::cout << nlohmann::json{{"imported", r.imported}, {"rejected", r.rejected}}.dump() << '\n';
+      return r.rejected > 0 && !skipInvalid ? 1 : 0;
+    }
+    if (*gen) {
+      const std::int64_t n = generateMembers(service, o.db, count, seed, now());
+      std::cout << nlohmann::json{{"enrolled", n}}.dump() << '\n';
+      return 0;
+    }
+    if (*staffAdd) {
+      std::string pin;
+      std::getline(std::cin, pin);
+      if (!pin.empty() && pin.back() == '\r') pin.pop_back();
+      auto added = addStaff(o.db, staffId, staffName, role, pin);
+      if (!added) {
+        std::cerr << "staff add: " << added.error().field << ": " << added.error().message << '\n';
+        return 1;
+      }
+      std::cout << nlohmann::json{{"staff_id", added->staffId}, {"role", added->role}}.dump() << '\n';
+      return 0;
+    }
+    if (*verify) {
+      const VerifyReport report = service.verify();
+      std::cout << nlohmann::json(report).dump() << '\n';
+      return report.problems.empty() ? 0 : 1;
+    }
+  } catch (const BadConfig& bad) {
+    std::cerr << "loyalty-terminal: invalid configuration: " << bad.error.toString() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "loyalty-terminal: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,155 @@
+#include "loyalty/terminal/schema.hpp"
+
+namespace loyalty::terminal {
+namespace {
+
+// Version 1: members, sales, the append-only points ledger, the outbox, idempotency keys.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE members (
+  member_id         TEXT PRIMARY KEY,
+  card_no           TEXT NOT NULL UNIQUE,
+  phone             TEXT NOT NULL UNIQUE,          -- E.164
+  phone_rev         TEXT NOT NULL,                 -- digits reversed: last-N search is a prefix scan
+  name              TEXT NOT NULL,
+  name_norm         TEXT NOT NULL,
+  birthday          TEXT,                          -- YYYY-MM-DD
+  language          TEXT,
+  consent_marketing INTEGER NOT NULL CHECK (consent_marketing IN (0, 1)),
+  consent_at        TEXT,
+  consent_store     TEXT,
+  consent_version   TEXT,
+  referrer_id       TEXT REFERENCES members(member_id),
+  tier              TEXT NOT NULL DEFAULT 'member',
+  enrolled_at       TEXT NOT NULL,
+  enrolled_store    TEXT NOT NULL,
+  enrolled_terminal TEXT NOT NULL,
+  balance           INTEGER NOT NULL DEFAULT 0,   -- cache of SUM(ledger.points); verify proves it
+  lifetime_spend    INTEGER NOT NULL DEFAULT 0,   -- minor units, net of refunds
+  last_visit_at     TEXT
+);
+CREATE INDEX members_phone_rev ON members(phone_rev);
+
+CREATE TABLE member_name_keys (
+  key       TEXT NOT NULL,
+  member_id TEXT NOT NULL REFERENCES members(member_id),
+  PRIMARY KEY (key, member_id)
+) WITHOUT ROWID;
+
+CREATE TABLE sales (
+  sale_id           TEXT PRIMARY KEY,
+  member_id         TEXT REFERENCES members(member_id),
+  at                TEXT NOT NULL,
+  subtotal          INTEGER NOT NULL,
+  discount          INTEGER NOT NULL,
+  total             INTEGER NOT NULL,
+  points_earned     INTEGER NOT NULL,   -- signed: negative for a return without receipt
+  points_redeemed   INTEGER NOT NULL,
+  refundable        INTEGER NOT NULL,   -- sum of the positive line amounts
+  refunded_goods    INTEGER NOT NULL DEFAULT 0,
+  refunded_amount   INTEGER NOT NULL DEFAULT 0,
+  points_reversed   INTEGER NOT NULL DEFAULT 0,
+  redeemed_returned INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sales_member ON sales(member_id, at);
+
+CREATE TABLE sale_lines (
+  sale_id      TEXT NOT NULL REFERENCES sales(sale_id),
+  line_no      INTEGER NOT NULL,
+  sku          TEXT NOT NULL,
+  description  TEXT,
+  qty          INTEGER NOT NULL,
+  unit_price   INTEGER NOT NULL,  -- 1/10000
+  amount       INTEGER NOT NULL,  -- minor units
+  refunded_qty INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (sale_id, line_no)
+) WITHOUT ROWID;
+
+CREATE TABLE ledger (
+  entry_id      INTEGER PRIMARY KEY,
+  member_id     TEXT NOT NULL REFERENCES members(member_id),
+  at            TEXT NOT NULL,
+  kind          TEXT NOT NULL CHECK (kind IN ('earn','redeem','reversal','expire','bonus','adjust')),
+  points        INTEGER NOT NULL,
+  sale_id       TEXT,
+  ref_id        TEXT NOT NULL,    -- the sale, redemption or refund that wrote it
+  balance_after INTEGER NOT NULL
+);
+CREATE INDEX ledger_member ON ledger(member_id, entry_id);
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the points ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the points ledger is append-only'); END;
+
+CREATE TABLE rewards (
+  reward_id TEXT PRIMARY KEY,
+  name      TEXT NOT NULL,
+  points    INTEGER NOT NULL CHECK (points > 0),
+  active    INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE redemptions (
+  redemption_id TEXT PRIMARY KEY,
+  member_id     TEXT NOT NULL REFERENCES members(member_id),
+  at            TEXT NOT NULL,
+  points        INTEGER NOT NULL,
+  reward_id     TEXT REFERENCES rewards(reward_id)
+);
+
+CREATE TABLE refunds (
+  refund_id       TEXT PRIMARY KEY,
+  sale_id         TEXT NOT NULL REFERENCES sales(sale_id),
+  at              TEXT NOT NULL,
+  amount          INTEGER NOT NULL,
+  points_reversed INTEGER NOT NULL
+);
+CREATE INDEX refunds_sale ON refunds(sale_id);
+
+CREATE TABLE refund_lines (
+  refund_id TEXT NOT NULL REFERENCES refunds(refund_id),
+  line_no   INTEGER NOT NULL,
+  qty       INTEGER NOT NULL,
+  PRIMARY KEY (refund_id, line_no)
+) WITHOUT ROWID;
+
+-- Every state change writes its event here in the same transaction. AUTOINCREMENT keeps seq
+-- contiguous: a rolled-back insert rolls its number back too, and numbers are never reused.
+CREATE TABLE outbox (
+  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  type     TEXT NOT NULL,
+  at       TEXT NOT NULL,
+  payload  TEXT NOT NULL,
+  acked    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_pending ON outbox(acked, seq);
+
+-- Staff who log in at the counter; PINs only as argon2id hashes (libsodium).
+CREATE TABLE staff (
+  staff_id        TEXT PRIMARY KEY,
+  name            TEXT NOT NULL,
+  role            TEXT NOT NULL CHECK (role IN ('cashier', 'supervisor')),
+  pin_hash        TEXT NOT NULL,
+  failed_attempts INTEGER NOT NULL DEFAULT 0,
+  active          INTEGER NOT NULL DEFAULT 1
+);
+
+-- The answer given to each idempotency key, so a replay returns it unchanged.
+CREATE TABLE idempotency (
+  op          TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,   -- the request's normalised content
+  result      TEXT NOT NULL,   -- JSON
+  at          TEXT NOT NULL,
+  PRIMARY KEY (op, key)
+) WITHOUT ROWID;
+)sql";
+
+constexpr db::Migration kMigrations[] = {{1, kV1}};
+
+}  // namespace
+
+std::span<const db::Migration> terminalMigrations() { return kMigrations; }
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,66 @@
+#include "loyalty/terminal/staff.hpp"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+#include "loyalty/core/text.hpp"
+
+namespace loyalty::terminal {
+namespace {
+
+void ensureSodium() {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+}
+
+}  // namespace
+
+Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const std::string& name,
+                             const std::string& role, const std::string& pin) {
+  if (staffId.empty() || staffId.size() > 32) return invalidArgument("staff_id", "a staff id has 1 to 32 characters");
+  if (trim(name).empty() || !isValidUtf8(name)) return invalidArgument("name", "the staff member's name is missing");
+  if (role != "cashier" && role != "supervisor") {
+    return invalidArgument("role", "role is \"cashier\" or \"supervisor\"");
+  }
+  const std::string digits = digitsOf(pin);
+  if (digits != pin || pin.size() < 4 || pin.size() > 8) {
+    return invalidArgument("pin", "a PIN has 4 to 8 digits");
+  }
+  ensureSodium();
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, pin.c_str(), pin.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    throw std::runtime_error("out of memory hashing a PIN");
+  }
+  db::Transaction tx(db);
+  auto& exists = db.prepare("SELECT 1 FROM staff WHERE staff_id = ?");
+  exists.bind(1, staffId);
+  const bool taken = exists.step();
+  exists.reset();
+  if (taken) return Error{errc::kAlreadyExists, "staff_id", "staff id " + staffId + " exists"};
+  db.prepare("INSERT INTO staff(staff_id, name, role, pin_hash) VALUES (?, ?, ?, ?)")
+      .bind(1, staffId).bind(2, std::string(trim(name))).bind(3, role).bind(4, std::string(hash))
+      .run();
+  tx.commit();
+  return StaffMember{staffId, std::string(trim(name)), role};
+}
+
+std::optional<StaffMember> staffByPin(db::Database& db, const std::string& pin,
+                                      const std::string& role) {
+  ensureSodium();
+  auto& st = db.prepare(
+      "SELECT staff_id, name, role, pin_hash FROM staff WHERE active = 1 AND (?1 = '' OR role = ?1)");
+  st.bind(1, role);
+  std::optional<StaffMember> found;
+  while (st.step()) {
+    const std::string hash = st.getText(3);
+    if (crypto_pwhash_str_verify(hash.c_str(), pin.c_str(), pin.size()) == 0) {
+      found = StaffMember{st.getText(0), st.getText(1), st.getText(2)};
+      break;
+    }
+  }
+  st.reset();
+  return found;
+}
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,296 @@
+#include <catch2/catch.hpp>
+
+#include "../support/temp_dir.hpp"
+#include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/store.hpp"
+
+using namespace loyalty;
+using namespace loyalty::terminal;
+
+namespace {
+
+Timestamp at(const char* text) { return *parseRfc3339(text, "at"); }
+
+/// A service over a fresh terminal database with deterministic ids.
+struct Counter {
+  test::TempDir dir;
+  db::Database db = openTerminalDatabase(dir.str());
+  RandomIds ids{7};
+  CounterService service{db, CounterConfig{}, ids};
+
+  MemberView enroll(const std::string& phone, const std::string& name) {
+    EnrollRequest r;
+    r.phone = phone;
+    r.name = name;
+    r.consentMarketing = true;
+    r.at = at("2026-01-05T10:00:00Z");
+    auto m = service.enroll(r);
+    REQUIRE(m.hasValue());
+    return *m;
+  }
+
+  Result<SaleResult> sale(const std::string& id, const std::optional<std::string>& member,
+                          std::vector<SaleLineInput> lines, std::int64_t redeem = 0) {
+    SaleRequest r;
+    r.saleId = id;
+    r.member = member;
+    r.lines = std::move(lines);
+    r.redeemPoints = redeem;
+    r.at = at("2026-02-01T12:00:00Z");
+    return service.sale(r);
+  }
+
+  Result<RefundResult> refund(const std::string& id, const std::string& saleId,
+                              std::optional<std::vector<RefundLineInput>> lines = std::nullopt) {
+    return service.refund({id, saleId, std::move(lines), at("2026-02-02T12:00:00Z")});
+  }
+
+  Result<RedeemResult> redeem(const std::string& id, const std::string& member, std::int64_t points) {
+    RedeemRequest r;
+    r.redemptionId = id;
+    r.member = member;
+    r.points = points;
+    r.at = at("2026-02-03T12:00:00Z");
+    return service.redeem(r);
+  }
+
+  std::int64_t ledgerSum(const std::string& memberId) {
+    auto& st = db.prepare("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = ?");
+    st.bind(1, memberId);
+    st.step();
+    auto v = st.getInt(0);
+    st.reset();
+    return v;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("enrolment validates, issues a card and masks the phone", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("138 1234 5678", "王小明");
+  CHECK(m.phone == "+8613812345678");
+  CHECK(m.phoneMasked == "138****5678");
+  CHECK(m.cardNo.size() == 16);
+  CHECK(m.tier == "member");
+  CHECK(m.points == 0);
+
+  EnrollRequest dup;
+  dup.phone = "+86 138-1234-5678";
+  dup.name = "Someone Else";
+  dup.at = at("2026-01-06T10:00:00Z");
+  auto again = c.service.enroll(dup);
+  REQUIRE_FALSE(again.hasValue());
+  CHECK(again.error().code == "already_exists");
+  CHECK(again.error().field == "phone");
+
+  EnrollRequest bad;
+  bad.phone = "12345";
+  bad.name = "X";
+  bad.at = dup.at;
+  CHECK(c.service.enroll(bad).error().field == "phone");
+  bad.phone = "13912345678";
+  bad.name = "   ";
+  CHECK(c.service.enroll(bad).error().field == "name");
+  bad.name = "李雷";
+  bad.birthday = "2030-01-01";
+  CHECK(c.service.enroll(bad).error().field == "birthday");
+  CHECK(c.service.stats().members == 1);
+}
+
+TEST_CASE("lookup finds by phone, last digits, card, QR and 1- or 2-character Chinese names", "[terminal]") {
+  Counter c;
+  const MemberView wang = c.enroll("13812345678", "王小明");
+  c.enroll("13912345678", "王伟");
+  c.enroll("13712340000", "欧阳娜娜");
+  c.enroll("13600005678", "John Smith");
+
+  const auto ids = [&](const std::string& q, int limit = 20) {
+    auto r = c.service.lookup({q, limit});
+    REQUIRE(r.hasValue());
+    std::vector<std::string> names;
+    for (const auto& m : *r) names.push_back(m.name);
+    return names;
+  };
+  CHECK(ids("13812345678") == std::vector<std::string>{"王小明"});
+  CHECK(ids("5678").size() == 3);
+  CHECK(ids("5678", 2).size() == 2);
+  CHECK(ids(wang.cardNo) == std::vector<std::string>{"王小明"});
+  CHECK(ids("LOYALTY:M1:" + wang.cardNo) == std::vector<std::string>{"王小明"});
+  CHECK(ids("王").size() == 2);
+  CHECK(ids("王伟") == std::vector<std::string>{"王伟"});
+  CHECK(ids("小明") == std::vector<std::string>{"王小明"});
+  CHECK(ids("娜娜") == std::vector<std::string>{"欧阳娜娜"});
+  CHECK(ids("smi") == std::vector<std::string>{"John Smith"});
+  CHECK(ids("JOHN") == std::vector<std::string>{"John Smith"});
+  CHECK(ids("赵").empty());
+  CHECK(c.service.lookup({"12", 20}).error().field == "query");
+  CHECK(c.service.lookup({"王", 0}).error().field == "limit");
+}
+
+TEST_CASE("a sale earns on the net paid amount and is idempotent by sale_id", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  auto s = c.sale("S-1", m.memberId, {{"OIL-5L", "Oil", 2, "59.90"}, {"WATER", std::nullopt, 3, "1.333"}});
+  REQUIRE(s.hasValue());
+  CHECK(s->subtotal.toString() == "123.80");  // 119.80 + 4.00 (3.999 rounds up)
+  CHECK(s->pointsEarned == 123);
+  CHECK(s->balance == 123);
+
+  auto replay = c.sale("S-1", m.memberId, {{"OIL-5L", "Oil", 2, "59.90"}, {"WATER", std::nullopt, 3, "1.3330"}});
+  REQUIRE(replay.hasValue());
+  CHECK(replay->balance == 123);
+  CHECK(c.service.stats().sales == 1);
+  CHECK(c.service.stats().ledgerEntries == 1);
+
+  auto conflict = c.sale("S-1", m.memberId, {{"OIL-5L", "Oil", 1, "59.90"}});
+  REQUIRE_FALSE(conflict.hasValue());
+  CHECK(conflict.error().code == "conflict");
+  CHECK(conflict.error().field == "sale_id");
+}
+
+TEST_CASE("a sale without member is recorded without points", "[terminal]") {
+  Counter c;
+  auto s = c.sale("ANON-1", std::nullopt, {{"X", std::nullopt, 1, "10.00"}});
+  REQUIRE(s.hasValue());
+  CHECK(s->pointsEarned == 0);
+  CHECK_FALSE(s->balance.has_value());
+  CHECK(c.service.stats().sales == 1);
+  CHECK(c.service.stats().outboxPending == 1);
+}
+
+TEST_CASE("a failed request changes nothing", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  const Stats before = c.service.stats();
+  CHECK(c.sale("S-2", m.memberId, {{"X", std::nullopt, 1, "1.00001"}}).error().field == "lines[0].unit_price");
+  CHECK(c.sale("S-2", m.memberId, {{"X", std::nullopt, 0, "1.00"}}).error().field == "lines[0].qty");
+  CHECK(c.sale("S-2", "13900000000", {{"X", std::nullopt, 1, "1.00"}}).error().code == "not_found");
+  CHECK(c.sale("S-2", m.memberId, {{"X", std::nullopt, 1, "1.00"}}, 50).error().code == "insufficient_points");
+  const Stats after = c.service.stats();
+  CHECK(after.sales == before.sales);
+  CHECK(after.ledgerEntries == before.ledgerEntries);
+  CHECK(after.outboxPending == before.outboxPending);
+}
+
+TEST_CASE("partial refunds reverse points that add up exactly to the earning", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  auto s = c.sale("S-3", m.memberId, {{"A", std::nullopt, 3, "33.33"}, {"B", std::nullopt, 1, "0.01"}});
+  REQUIRE(s.hasValue());
+  CHECK(s->pointsEarned == 100);  // 100.00
+
+  auto r1 = c.refund("R-1", "S-3", std::vector<RefundLineInput>{{"A", 1}});
+  REQUIRE(r1.hasValue());
+  CHECK(r1->amount.toString() == "33.33");
+  CHECK(r1->pointsReversed == 33);
+  auto r2 = c.refund("R-2", "S-3", std::vector<RefundLineInput>{{"A", 1}});
+  REQUIRE(r2.hasValue());
+  CHECK(r2->pointsReversed == 33);  // floor(100 × 66.66/100) − 33
+  auto r3 = c.refund("R-3", "S-3");  // the rest
+  REQUIRE(r3.hasValue());
+  CHECK(r3->amount.toString() == "33.34");
+  CHECK(r1->pointsReversed + r2->pointsReversed + r3->pointsReversed == 100);
+  CHECK(r3->balance == 0);
+
+  auto nothing = c.refund("R-4", "S-3");
+  REQUIRE_FALSE(nothing.hasValue());
+  CHECK(nothing.error().code == "invalid_argument");
+  CHECK(c.refund("R-3", "S-3").hasValue());  // replay of the same refund
+  auto tooMany = c.refund("R-5", "S-3", std::vector<RefundLineInput>{{"A", 1}});
+  CHECK(tooMany.error().field == "lines[0].qty");
+  CHECK(c.refund("R-6", "NOPE").error().code == "not_found");
+  CHECK(c.service.verify().problems.empty());
+}
+
+TEST_CASE("refunding spent points leaves a debt that blocks redemption and is repaid by earnings", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  REQUIRE(c.sale("S-4", m.memberId, {{"A", std::nullopt, 1, "200.00"}}).hasValue());
+  REQUIRE(c.redeem("RD-1", m.memberId, 150).hasValue());
+  auto r = c.refund("R-1", "S-4");
+  REQUIRE(r.hasValue());
+  CHECK(r->balance == -150);
+  auto member = c.service.member(m.memberId, at("2026-02-04T00:00:00Z"));
+  CHECK(member->member.points == 0);
+  CHECK(member->member.pointsDebt == 150);
+
+  auto blocked = c.redeem("RD-2", m.memberId, 1);
+  REQUIRE_FALSE(blocked.hasValue());
+  CHECK(blocked.error().code == "insufficient_points");
+
+  auto repay = c.sale("S-5", m.memberId, {{"A", std::nullopt, 1, "100.00"}});
+  REQUIRE(repay.hasValue());
+  CHECK(repay->balance == -50);
+  REQUIRE(c.sale("S-6", m.memberId, {{"A", std::nullopt, 1, "80.00"}}).hasValue());
+  CHECK(c.service.member(m.memberId, at("2026-02-05T00:00:00Z"))->member.points == 30);
+  CHECK(c.ledgerSum(m.memberId) == 30);
+  CHECK(c.service.verify().problems.empty());
+}
+
+TEST_CASE("a return without receipt reverses the base rate and may create debt", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  auto s = c.sale("RET-1", m.memberId, {{"A", std::nullopt, -2, "12.99"}});
+  REQUIRE(s.hasValue());
+  CHECK(s->total.toString() == "-25.98");
+  CHECK(s->pointsEarned == -25);
+  CHECK(s->balance == -25);
+  CHECK(c.service.member(m.memberId, at("2026-02-05T00:00:00Z"))->member.lifetimeSpend.toString() == "-25.98");
+}
+
+TEST_CASE("paying with points discounts the sale - a refund gives the points back in proportion", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  REQUIRE(c.sale("S-7", m.memberId, {{"A", std::nullopt, 1, "500.00"}}).hasValue());
+  auto s = c.sale("S-8", m.memberId, {{"A", std::nullopt, 2, "50.00"}}, 300);
+  REQUIRE(s.hasValue());
+  CHECK(s->discount.toString() == "3.00");
+  CHECK(s->total.toString() == "97.00");
+  CHECK(s->pointsEarned == 97);
+  CHECK(s->balance == 500 - 300 + 97);
+  auto r = c.refund("R-8", "S-8", std::vector<RefundLineInput>{{"A", 1}});
+  REQUIRE(r.hasValue());
+  CHECK(r->amount.toString() == "48.50");
+  CHECK(r->pointsReversed == 48);
+  CHECK(r->balance == 297 + 150 - 48);
+  auto rest = c.refund("R-9", "S-8");
+  CHECK(rest->amount.toString() == "48.50");
+  CHECK(rest->balance == 500);
+  CHECK(c.sale("S-9", m.memberId, {{"A", std::nullopt, 1, "1.00"}}, 101).error().field == "redeem_points");
+}
+
+TEST_CASE("redemption needs a supervisor PIN above the threshold", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  REQUIRE(c.sale("S-10", m.memberId, {{"A", std::nullopt, 1, "5000.00"}}).hasValue());
+  auto noPin = c.redeem("RD-3", m.memberId, 2500);
+  REQUIRE_FALSE(noPin.hasValue());
+  CHECK(noPin.error().code == "forbidden");
+  CHECK(noPin.error().field == "supervisor_pin");
+  CHECK(c.redeem("RD-4", m.memberId, 2000).hasValue());
+}
+
+TEST_CASE("history lists ledger entries newest first with running balances", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  REQUIRE(c.sale("S-11", m.memberId, {{"A", std::nullopt, 1, "100.00"}}).hasValue());
+  REQUIRE(c.redeem("RD-5", m.memberId, 40).hasValue());
+  auto h = c.service.history(m.cardNo, 10);
+  REQUIRE(h.hasValue());
+  REQUIRE(h->size() == 2);
+  CHECK((*h)[0].kind == "redeem");
+  CHECK((*h)[0].points == -40);
+  CHECK((*h)[0].balanceAfter == 60);
+  CHECK((*h)[1].kind == "earn");
+  CHECK((*h)[1].saleId == "S-11");
+}
+
+TEST_CASE("the ledger is append-only at the database level", "[terminal]") {
+  Counter c;
+  const MemberView m = c.enroll("13812345678", "王小明");
+  REQUIRE(c.sale("S-12", m.memberId, {{"A", std::nullopt, 1, "100.00"}}).hasValue());
+  CHECK_THROWS(c.db.exec("UPDATE ledger SET points = 1000"));
+  CHECK_THROWS(c.db.exec("DELETE FROM ledger"));
+  CHECK(c.ledgerSum(m.memberId) == 100);
+}
