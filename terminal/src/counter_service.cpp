@@ -40,7 +40,7 @@ constexpr std::size_t kMaxIdLength = 64;
 constexpr std::size_t kMaxSkuLength = 64;
 constexpr std::size_t kMaxDescriptionLength = 200;
 constexpr std::size_t kMaxNameLength = 64;  // code points
-constexpr std::size_t kMaxLines = 1000;
+constexpr std::size_t kMaxLines = 10000;  // real wholesale invoices exceed 1,000 lines
 constexpr std::int64_t kMaxQty = 1'000'000;
 constexpr std::int64_t kMaxPoints = 1'000'000'000;
 
@@ -443,7 +443,7 @@ Result<MemberDetail> CounterService::member(const std::string& reference, Timest
 Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   if (auto s = checkId(r.saleId, "sale_id"); !s) return s.error();
   if (r.lines.empty()) return invalidArgument("lines", "a sale needs at least one line");
-  if (r.lines.size() > kMaxLines) return invalidArgument("lines", "a sale has at most 1000 lines");
+  if (r.lines.size() > kMaxLines) return invalidArgument("lines", "a sale has at most 10000 lines");
   struct Line {
     const SaleLineInput* input;
     UnitPrice price;
