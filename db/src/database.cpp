@@ -25,6 +25,7 @@ Database::Database(const std::string& path, OpenOptions options) {
   sqlite3_busy_timeout(raw, options.busyTimeoutMs);
   if (!options.readOnly) exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
+  exec("PRAGMA cache_size=-" + std::to_string(options.cacheKiB));
 }
 
 Database::~Database() {

@@ -231,10 +231,33 @@ void CounterService::appendOutbox(const char* type, Timestamp at, const std::str
       .run();
 }
 
+namespace {
+
+/// The three keyed operations: where each keeps its key, content fingerprint and answer.
+struct KeyedOp {
+  const char* field;
+  const char* selectSql;
+  const char* updateSql;
+};
+
+const KeyedOp& keyedOp(std::string_view op) {
+  static const KeyedOp kSale{"sale_id", "SELECT fingerprint, result FROM sales WHERE sale_id = ?",
+                             "UPDATE sales SET result = ? WHERE sale_id = ?"};
+  static const KeyedOp kRedeem{"redemption_id",
+                               "SELECT fingerprint, result FROM redemptions WHERE redemption_id = ?",
+                               "UPDATE redemptions SET result = ? WHERE redemption_id = ?"};
+  static const KeyedOp kRefund{"refund_id", "SELECT fingerprint, result FROM refunds WHERE refund_id = ?",
+                               "UPDATE refunds SET result = ? WHERE refund_id = ?"};
+  return op == "sale" ? kSale : op == "redeem" ? kRedeem : kRefund;
+}
+
+}  // namespace
+
 Result<std::optional<std::string>> CounterService::checkIdempotency(const char* op, const std::string& key,
                                                                     const std::string& fingerprint) {
-  auto& st = m_db.prepare("SELECT fingerprint, result FROM idempotency WHERE op = ? AND key = ?");
-  st.bind(1, op).bind(2, key);
+  const KeyedOp& keyed = keyedOp(op);
+  auto& st = m_db.prepare(keyed.selectSql);
+  st.bind(1, key);
   std::optional<std::string> stored;
   bool same = true;
   if (st.step()) {
@@ -243,19 +266,14 @@ Result<std::optional<std::string>> CounterService::checkIdempotency(const char* 
   }
   st.reset();
   if (!same) {
-    const std::string field = std::string(op) == "sale" ? "sale_id"
-                              : std::string(op) == "redeem" ? "redemption_id" : "refund_id";
-    return Error{errc::kConflict, field,
-                 field + " \"" + key + "\" was already used for a different " + op};
+    const std::string field = keyed.field;
+    return Error{errc::kConflict, field, field + " \"" + key + "\" was already used for a different " + op};
   }
   return stored;
 }
 
-void CounterService::rememberResult(const char* op, const std::string& key, const std::string& fingerprint,
-                                    const std::string& resultJson, Timestamp at) {
-  m_db.prepare("INSERT INTO idempotency(op, key, fingerprint, result, at) VALUES (?, ?, ?, ?, ?)")
-      .bind(1, op).bind(2, key).bind(3, fingerprint).bind(4, resultJson).bind(5, formatRfc3339(at))
-      .run();
+void CounterService::rememberResult(const char* op, const std::string& key, const std::string& resultJson) {
+  m_db.prepare(keyedOp(op).updateSql).bind(1, resultJson).bind(2, key).run();
 }
 
 Status CounterService::verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points) {
@@ -511,10 +529,10 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   }
   const std::string at = formatRfc3339(r.at);
   m_db.prepare("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
-               "points_redeemed, refundable) VALUES (?,?,?,?,?,?,?,?,?)")
+               "points_redeemed, refundable, fingerprint, result) VALUES (?,?,?,?,?,?,?,?,?,?,'')")
       .bind(1, r.saleId).bind(2, member ? std::optional(member->memberId) : std::nullopt).bind(3, at)
       .bind(4, subtotal.minor()).bind(5, discount.minor()).bind(6, total.minor()).bind(7, points)
-      .bind(8, r.redeemPoints).bind(9, refundable.minor())
+      .bind(8, r.redeemPoints).bind(9, refundable.minor()).bind(10, fingerprint)
       .run();
   auto& insertLine = m_db.prepare("INSERT INTO sale_lines(sale_id, line_no, sku, description, qty, unit_price, amount) "
                                   "VALUES (?,?,?,?,?,?,?)");
@@ -559,7 +577,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
                         {"points_earned", points},
                         {"points_redeemed", r.redeemPoints}};
   appendOutbox(sync::kSaleRecorded, r.at, payload.dump());
-  rememberResult("sale", r.saleId, fingerprint, json(result).dump(), r.at);
+  rememberResult("sale", r.saleId, json(result).dump());
   tx.commit();
   return result;
 }
@@ -595,9 +613,10 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   if (*replay) return json::parse(**replay).get<RedeemResult>();
   if (auto s = verifySupervisorPin(r.supervisorPin, points); !s) return s.error();
   if (auto s = checkRedemption(member->balance, points, r.reward ? "reward" : "points"); !s) return s.error();
-  m_db.prepare("INSERT INTO redemptions(redemption_id, member_id, at, points, reward_id) VALUES (?,?,?,?,?)")
+  m_db.prepare("INSERT INTO redemptions(redemption_id, member_id, at, points, reward_id, fingerprint, result) "
+               "VALUES (?,?,?,?,?,?,'')")
       .bind(1, r.redemptionId).bind(2, member->memberId).bind(3, formatRfc3339(r.at)).bind(4, points)
-      .bind(5, r.reward)
+      .bind(5, r.reward).bind(6, fingerprint)
       .run();
   RedeemResult result{r.redemptionId, points,
                       appendLedger(member->memberId, r.at, "redeem", -points, std::nullopt, r.redemptionId)};
@@ -608,7 +627,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
                         {"store_id", m_config.storeId},
                         {"terminal_id", m_config.terminalId}};
   appendOutbox(sync::kPointsRedeemed, r.at, payload.dump());
-  rememberResult("redeem", r.redemptionId, fingerprint, json(result).dump(), r.at);
+  rememberResult("redeem", r.redemptionId, json(result).dump());
   tx.commit();
   return result;
 }
@@ -709,8 +728,10 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   const std::int64_t redeemedCum = mulDivFloor(sale.pointsRedeemed, goodsCum.minor(), std::max<std::int64_t>(refundable.minor(), 1));
   const std::int64_t redeemedNow = redeemedCum - sale.redeemedReturned;
   const std::string at = formatRfc3339(r.at);
-  m_db.prepare("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed) VALUES (?,?,?,?,?)")
+  m_db.prepare("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed, fingerprint, result) "
+               "VALUES (?,?,?,?,?,?,'')")
       .bind(1, r.refundId).bind(2, r.saleId).bind(3, at).bind(4, amountNow.minor()).bind(5, reverseNow)
+      .bind(6, fingerprint)
       .run();
   json payloadLines = json::array();
   for (const SaleLine& l : saleLines) {
@@ -751,7 +772,7 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
                         {"points_reversed", reverseNow},
                         {"points_returned", redeemedNow}};
   appendOutbox(sync::kSaleRefunded, r.at, payload.dump());
-  rememberResult("refund", r.refundId, fingerprint, json(result).dump(), r.at);
+  rememberResult("refund", r.refundId, json(result).dump());
   tx.commit();
   return result;
 }
@@ -774,7 +795,7 @@ Result<std::vector<HistoryEntry>> CounterService::history(const std::string& ref
 Stats CounterService::stats() {
   auto& st = m_db.prepare(
       "SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM sales), (SELECT COUNT(*) FROM ledger), "
-      "(SELECT COUNT(*) FROM outbox WHERE acked = 0)");
+      "(SELECT COUNT(*) FROM outbox WHERE seq > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through'))");
   st.step();
   Stats s{st.getInt(0), st.getInt(1), st.getInt(2), st.getInt(3)};
   st.reset();

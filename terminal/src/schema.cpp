@@ -3,7 +3,7 @@
 namespace loyalty::terminal {
 namespace {
 
-// Version 1: members, sales, the append-only points ledger, the outbox, idempotency keys.
+// Version 1: members, sales, the append-only points ledger, the outbox, idempotency keys, staff.
 constexpr std::string_view kV1 = R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
@@ -37,6 +37,8 @@ CREATE TABLE member_name_keys (
   PRIMARY KEY (key, member_id)
 ) WITHOUT ROWID;
 
+-- A sale's id is its idempotency key: the row keeps the request's normalised content
+-- (fingerprint) and the answer given (result), so a replay returns it unchanged.
 CREATE TABLE sales (
   sale_id           TEXT PRIMARY KEY,
   member_id         TEXT REFERENCES members(member_id),
@@ -50,8 +52,10 @@ CREATE TABLE sales (
   refunded_goods    INTEGER NOT NULL DEFAULT 0,
   refunded_amount   INTEGER NOT NULL DEFAULT 0,
   points_reversed   INTEGER NOT NULL DEFAULT 0,
-  redeemed_returned INTEGER NOT NULL DEFAULT 0
-);
+  redeemed_returned INTEGER NOT NULL DEFAULT 0,
+  fingerprint       TEXT NOT NULL,
+  result            TEXT NOT NULL       -- JSON
+) WITHOUT ROWID;
 CREATE INDEX sales_member ON sales(member_id, at);
 
 CREATE TABLE sale_lines (
@@ -94,16 +98,20 @@ CREATE TABLE redemptions (
   member_id     TEXT NOT NULL REFERENCES members(member_id),
   at            TEXT NOT NULL,
   points        INTEGER NOT NULL,
-  reward_id     TEXT REFERENCES rewards(reward_id)
-);
+  reward_id     TEXT REFERENCES rewards(reward_id),
+  fingerprint   TEXT NOT NULL,
+  result        TEXT NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE refunds (
   refund_id       TEXT PRIMARY KEY,
   sale_id         TEXT NOT NULL REFERENCES sales(sale_id),
   at              TEXT NOT NULL,
   amount          INTEGER NOT NULL,
-  points_reversed INTEGER NOT NULL
-);
+  points_reversed INTEGER NOT NULL,
+  fingerprint     TEXT NOT NULL,
+  result          TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX refunds_sale ON refunds(sale_id);
 
 CREATE TABLE refund_lines (
@@ -113,17 +121,18 @@ CREATE TABLE refund_lines (
   PRIMARY KEY (refund_id, line_no)
 ) WITHOUT ROWID;
 
--- Every state change writes its event here in the same transaction. AUTOINCREMENT keeps seq
--- contiguous: a rolled-back insert rolls its number back too, and numbers are never reused.
+-- Every state change writes its event here in the same transaction. seq is the rowid, so it is
+-- max + 1: contiguous, since a rolled-back insert takes its number with it. Rows are never
+-- deleted (head office acknowledges a prefix: meta 'outbox_acked_through'), so numbers are never
+-- reused. No secondary index: each one would cost a page written and synced per sale.
 CREATE TABLE outbox (
-  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id TEXT NOT NULL UNIQUE,
+  seq      INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,        -- random UUID; head office deduplicates by it
   type     TEXT NOT NULL,
   at       TEXT NOT NULL,
-  payload  TEXT NOT NULL,
-  acked    INTEGER NOT NULL DEFAULT 0
+  payload  TEXT NOT NULL
 );
-CREATE INDEX outbox_pending ON outbox(acked, seq);
+INSERT INTO meta(key, value) VALUES ('outbox_acked_through', '0');
 
 -- Staff who log in at the counter; PINs only as argon2id hashes (libsodium).
 CREATE TABLE staff (
@@ -135,15 +144,11 @@ CREATE TABLE staff (
   active          INTEGER NOT NULL DEFAULT 1
 );
 
--- The answer given to each idempotency key, so a replay returns it unchanged.
-CREATE TABLE idempotency (
-  op          TEXT NOT NULL,
-  key         TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,   -- the request's normalised content
-  result      TEXT NOT NULL,   -- JSON
-  at          TEXT NOT NULL,
-  PRIMARY KEY (op, key)
-) WITHOUT ROWID;
+-- Every idempotency key with its content and answer, across the three keyed operations.
+CREATE VIEW idempotency(op, key, fingerprint, result, at) AS
+  SELECT 'sale', sale_id, fingerprint, result, at FROM sales
+  UNION ALL SELECT 'redeem', redemption_id, fingerprint, result, at FROM redemptions
+  UNION ALL SELECT 'refund', refund_id, fingerprint, result, at FROM refunds;
 )sql";
 
 constexpr db::Migration kMigrations[] = {{1, kV1}};

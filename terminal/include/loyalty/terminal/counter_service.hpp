@@ -225,8 +225,8 @@ class CounterService {
   /// nullopt: new key. A stored result: same content (replay). An Error: conflict.
   Result<std::optional<std::string>> checkIdempotency(const char* op, const std::string& key,
                                                       const std::string& fingerprint);
-  void rememberResult(const char* op, const std::string& key, const std::string& fingerprint,
-                      const std::string& resultJson, Timestamp at);
+  /// Stores the answer to a keyed operation on its row, for replays.
+  void rememberResult(const char* op, const std::string& key, const std::string& resultJson);
   Status verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points);
 
   db::Database& m_db;
