@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -55,7 +56,7 @@ using terminal::SaleLineInput;
 using terminal::SaleRequest;
 
 /// Bump when the generated store's content changes, so a reused --store is rebuilt.
-constexpr int kStoreFormat = 1;
+constexpr int kStoreFormat = 2;
 constexpr std::int64_t kBatch = 5'000;           // operations per outer transaction in set-up
 constexpr int kLookupLimit = 20;
 constexpr std::size_t kMaxSaleLines = 1'000;     // CounterService refuses longer sales
@@ -98,6 +99,21 @@ std::int64_t peakRssBytes() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<std::int64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+/// CPU time of this thread: unlike wall time, not inflated while other processes hold the CPU.
+double threadCpuMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
+}
+
+/// The 1-minute load average: how busy the (shared) machine was around a measurement.
+double loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  in >> load;
+  return load;
 }
 
 double mib(std::int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
@@ -235,6 +251,33 @@ struct Store {
   fs::path file() const { return dir / "terminal.db"; }
 };
 
+/// FNV-1a, 64 bits, as 16 hex digits: a stable fingerprint of the schema text.
+std::string fnv1a(const std::string& text) {
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  for (const char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001B3ULL;
+  }
+  return fmt("%016llx", static_cast<unsigned long long>(h));
+}
+
+/// Fingerprint of every table, index, view and trigger definition in a database.
+std::string schemaHash(db::Database& db) {
+  auto& st = db.prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_schema ORDER BY type, name");
+  std::string text;
+  while (st.step()) text += st.getText(0) + '\n';
+  st.reset();
+  return fnv1a(text);
+}
+
+/// The schema the terminal code creates today (a fresh store, migrated, then discarded).
+std::string currentSchemaHash() {
+  const fs::path dir = makeTempDir(LOYALTY_BENCH_WORK_DIR, "bench-schema");
+  const DirCleanup cleanup(dir);
+  auto db = terminal::openTerminalDatabase(dir.string());
+  return schemaHash(db);
+}
+
 bool markerMatches(const json& m, const Options& o) {
   return m.value("format", 0) == kStoreFormat && m.value("complete", false) &&
          m.value("members_requested", std::int64_t{-1}) == o.members &&
@@ -273,7 +316,8 @@ json buildStore(const Options& o, const fs::path& dir) {
     for (std::int64_t i = start; i < std::min(o.sales, start + kBatch); ++i) {
       std::optional<std::string> member;
       if (gen() % 10 != 0) member = terminal::generatedPhone(static_cast<std::int64_t>(gen() % static_cast<std::uint64_t>(o.members)));
-      auto result = service.sale(makeSale("B" + std::to_string(i), std::move(member), gen, catalogue,
+      // Sequential receipt-style ids, as a till numbers its sales.
+      auto result = service.sale(makeSale(fmt("B%08lld", static_cast<long long>(i)), std::move(member), gen, catalogue,
                                           salesStart + std::chrono::seconds{30 * i}));
       if (result) {
         ++recorded;
@@ -311,6 +355,7 @@ json buildStore(const Options& o, const fs::path& dir) {
   setupSales["batch"] = kBatch;
   setupSales["member_share"] = 0.9;
   setupSales["lines_per_sale"] = "1-4";
+  setupSales["sale_id_form"] = "B%08d";
   json marker = {{"format", kStoreFormat},
                  {"members_requested", o.members},
                  {"sales_requested", o.sales},
@@ -322,7 +367,7 @@ json buildStore(const Options& o, const fs::path& dir) {
   return marker;
 }
 
-Store prepareStore(const Options& o, const fs::path& dir, bool temporary) {
+Store prepareStore(const Options& o, const fs::path& dir, bool temporary, const std::string& schema) {
   Store s;
   s.dir = dir;
   s.temporary = temporary;
@@ -331,12 +376,18 @@ Store prepareStore(const Options& o, const fs::path& dir, bool temporary) {
     std::ifstream in(s.dir / kMarkerFile);
     if (in) {
       const json m = json::parse(in, nullptr, false);
-      if (!m.is_discarded() && markerMatches(m, o) && fs::exists(s.file())) {
+      // Opened without migrating: a store made by older terminal code must be rebuilt, not reused.
+      const auto storeSchema = [&] {
+        db::Database db(s.file().string());
+        return schemaHash(db);
+      };
+      if (!m.is_discarded() && markerMatches(m, o) && fs::exists(s.file()) && storeSchema() == schema) {
         s.reused = true;
         s.marker = m;
-        say("store: reusing " + s.dir.string() + " (built earlier with the same size and seed)");
+        say("store: reusing " + s.dir.string() + " (built earlier with the same size, seed and schema)");
         return s;
       }
+      say("store: " + s.dir.string() + " holds another size, seed or schema; rebuilding it");
     }
   }
   say("store: building in " + s.dir.string());
@@ -376,14 +427,19 @@ json runQueries(CounterService& service, const QuerySet& set, std::int64_t warmu
   for (std::int64_t i = 0; i < std::min<std::int64_t>(warmup, static_cast<std::int64_t>(set.queries.size())); ++i) {
     (void)service.lookup({set.queries[static_cast<std::size_t>(i)], kLookupLimit});
   }
-  std::vector<double> us;
+  std::vector<double> us, cpuUs;
   us.reserve(set.queries.size());
+  cpuUs.reserve(set.queries.size());
   std::int64_t right = 0, results = 0, refused = 0;
+  const double load0 = loadAverage();
   for (const std::string& q : set.queries) {
+    const double c0 = threadCpuMicros();
     const auto t0 = Clock::now();
     auto found = service.lookup({q, kLookupLimit});
     const auto t1 = Clock::now();
+    const double c1 = threadCpuMicros();
     us.push_back(microsOf(t1 - t0));
+    cpuUs.push_back(c1 - c0);
     if (!found) {
       ++refused;
       continue;
@@ -395,9 +451,16 @@ json runQueries(CounterService& service, const QuerySet& set, std::int64_t warmu
   j["answered_right"] = right;
   j["refused"] = refused;
   j["mean_results"] = round1(static_cast<double>(results) / static_cast<double>(std::max<std::size_t>(us.size(), 1)));
-  say(fmt("lookup %-13s p50 %8.1f us  p99 %8.1f us  max %9.1f us  (%lld queries, %lld answered right, %.1f results avg)",
+  // The same queries in on-CPU time of this thread (wall time minus time preempted).
+  const json cpu = latencyJson(cpuUs, "us");
+  j["cpu_p50_us"] = cpu.value("p50_us", 0.0);
+  j["cpu_p99_us"] = cpu.value("p99_us", 0.0);
+  j["loadavg_1m"] = round1(std::max(load0, loadAverage()));
+  say(fmt("lookup %-13s p50 %8.1f us  p99 %8.1f us  max %9.1f us  cpu p99 %7.1f us  (%lld queries, %lld answered right, "
+          "%.1f results avg, load %.1f)",
           set.key.c_str(), j.value("p50_us", 0.0), j.value("p99_us", 0.0), j.value("max_us", 0.0),
-          static_cast<long long>(us.size()), static_cast<long long>(right), j.value("mean_results", 0.0)));
+          j.value("cpu_p99_us", 0.0), static_cast<long long>(us.size()), static_cast<long long>(right),
+          j.value("mean_results", 0.0), j.value("loadavg_1m", 0.0)));
   return j;
 }
 
@@ -447,11 +510,25 @@ json benchLookups(CounterService& service, db::Database& db, const Options& o) {
 
 // [SECTION] 2. Sale commits against a raw one-row-per-commit baseline
 
-json benchCommits(CounterService& service, const Store& store, const Options& o) {
+/// Pages this connection has written (to the WAL, in WAL mode) since the last call; resets.
+std::int64_t pagesWritten(db::Database& db) {
+  int current = 0, highwater = 0;
+  sqlite3_db_status(db.handle(), SQLITE_DBSTATUS_CACHE_WRITE, &current, &highwater, 1);
+  return current;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2.0;
+}
+
+json benchCommits(CounterService& service, db::Database& storeDb, const Store& store, const Options& o) {
   const fs::path rawFile = store.dir / "raw-baseline.db";
   removeDatabaseFiles(rawFile);
-  std::vector<double> saleUs, rawUs;
-  std::int64_t refused = 0;
+  std::vector<double> saleUs, rawUs, blockRatios;
+  std::int64_t refused = 0, salePages = 0, rawPages = 0;
   std::string firstRefusal;
   {
     db::Database raw(rawFile.string());  // same pragmas as the store: WAL, synchronous=FULL
@@ -467,7 +544,7 @@ json benchCommits(CounterService& service, const Store& store, const Options& o)
     const auto oneSale = [&](std::vector<double>* sink) {
       const std::string phone =
           terminal::generatedPhone(static_cast<std::int64_t>(gen() % static_cast<std::uint64_t>(o.members)));
-      const SaleRequest r = makeSale("C" + run + "-" + std::to_string(saleNo), phone, gen, catalogue,
+      const SaleRequest r = makeSale(fmt("C%s-%06lld", run.c_str(), static_cast<long long>(saleNo)), phone, gen, catalogue,
                                      start + std::chrono::seconds{saleNo});
       ++saleNo;
       const auto t0 = Clock::now();
@@ -490,9 +567,12 @@ json benchCommits(CounterService& service, const Store& store, const Options& o)
       oneSale(nullptr);
       oneRaw(nullptr);
     }
+    (void)pagesWritten(storeDb);
+    (void)pagesWritten(raw);
     std::int64_t done = 0;
     for (std::int64_t b = 0; done < o.commits; ++b) {
       const std::int64_t count = std::min(o.block, o.commits - done);
+      const std::size_t saleFrom = saleUs.size(), rawFrom = rawUs.size();
       // Alternate which goes first, so drift on a shared disk hits both alike.
       for (int half = 0; half < 2; ++half) {
         const bool salesNow = (half == 0) == (b % 2 == 0);
@@ -504,8 +584,14 @@ json benchCommits(CounterService& service, const Store& store, const Options& o)
           }
         }
       }
+      double saleBlock = 0, rawBlock = 0;
+      for (std::size_t i = saleFrom; i < saleUs.size(); ++i) saleBlock += saleUs[i];
+      for (std::size_t i = rawFrom; i < rawUs.size(); ++i) rawBlock += rawUs[i];
+      blockRatios.push_back(rawBlock / saleBlock);  // same count in both: rate ratio
       done += count;
     }
+    salePages = pagesWritten(storeDb);
+    rawPages = pagesWritten(raw);
   }
   removeDatabaseFiles(rawFile);
 
@@ -517,17 +603,25 @@ json benchCommits(CounterService& service, const Store& store, const Options& o)
   json sales = latencyJson(saleUs, "ms");
   sales["per_second"] = round1(saleRate);
   sales["refused"] = refused;
+  sales["wal_pages_per_commit"] = round1(static_cast<double>(salePages) / static_cast<double>(std::max<std::size_t>(saleUs.size(), 1)));
   json rawJ = latencyJson(rawUs, "ms");
   rawJ["per_second"] = round1(rawRate);
+  rawJ["wal_pages_per_commit"] = round1(static_cast<double>(rawPages) / static_cast<double>(std::max<std::size_t>(rawUs.size(), 1)));
   const double ratio = rawRate > 0 ? saleRate / rawRate : 0.0;
-  say(fmt("commit sale          %8.1f/s  p50 %6.2f ms  p99 %6.2f ms  (%zu sales, one transaction each)", saleRate,
-          sales.value("p50_ms", 0.0), sales.value("p99_ms", 0.0), saleUs.size()));
-  say(fmt("commit raw insert    %8.1f/s  p50 %6.2f ms  p99 %6.2f ms  ratio sale/raw %.3f", rawRate,
-          rawJ.value("p50_ms", 0.0), rawJ.value("p99_ms", 0.0), ratio));
+  const double blockMedian = median(blockRatios);
+  const double load = loadAverage();
+  say(fmt("commit sale          %8.1f/s  p50 %6.2f ms  p99 %6.2f ms  %5.1f WAL pages/commit  (%zu sales, one transaction each)",
+          saleRate, sales.value("p50_ms", 0.0), sales.value("p99_ms", 0.0), sales.value("wal_pages_per_commit", 0.0),
+          saleUs.size()));
+  say(fmt("commit raw insert    %8.1f/s  p50 %6.2f ms  p99 %6.2f ms  %5.1f WAL pages/commit", rawRate,
+          rawJ.value("p50_ms", 0.0), rawJ.value("p99_ms", 0.0), rawJ.value("wal_pages_per_commit", 0.0)));
+  say(fmt("commit ratio sale/raw %.3f overall, %.3f median of %zu block pairs", ratio, blockMedian, blockRatios.size()));
   if (refused > 0) say("commit: " + std::to_string(refused) + " sales refused; first: " + firstRefusal);
   return {{"sale", sales},
           {"raw_insert", rawJ},
           {"ratio", round3(ratio)},
+          {"ratio_block_median", round3(blockMedian)},
+          {"loadavg_1m", round1(load)},
           {"block_size", o.block},
           {"blocks_each", (o.commits + o.block - 1) / o.block},
           {"durability", "journal_mode=WAL, synchronous=FULL, one transaction per operation"}};
@@ -675,6 +769,7 @@ json benchReplay(const Options& o) {
       if (ok) ++replayed;
     }
     const double replaySeconds = secondsOf(Clock::now() - r0);
+    const double load = loadAverage();
     const auto report = service.verify();
 
     json latency = latencyJson(us, "ms");
@@ -696,6 +791,7 @@ json benchReplay(const Options& o) {
            {"sale_latency", latency},
            {"revenue", Money::fromMinor(revenueMinor).toString()},
            {"verify_problems", report.problems.size()},
+           {"loadavg_1m", round1(load)},
            {"durability", "one transaction per sale, journal_mode=WAL, synchronous=FULL"}};
     say(fmt("replay: %lld invoices in %.1f s = %.1f invoices/s (p50 %.2f ms, p99 %.2f ms), revenue %s, %zu refused, "
             "verify %s",
@@ -771,17 +867,23 @@ int run(const Options& o) {
   const fs::path storeDir = o.store.empty() ? makeTempDir(LOYALTY_BENCH_WORK_DIR, "bench-store") : fs::path(o.store);
   const bool temporary = o.store.empty();
   DirCleanup cleanup(storeDir, temporary && !o.keep);
-  Store store = prepareStore(o, storeDir, temporary);
+  const std::string schema = currentSchemaHash();
+  Store store = prepareStore(o, storeDir, temporary, schema);
 
-  json lookups, commits;
+  json lookups, commits, pragmas;
   {
     // Measure on a fresh connection, as the counter app would after start-up (the OS page cache
     // holds the file; SQLite's own page cache starts empty at its default size).
     auto db = terminal::openTerminalDatabase(store.dir.string());
     RandomIds ids;
     CounterService service(db, CounterConfig{}, ids);
+    for (const char* name : {"page_size", "cache_size", "mmap_size", "wal_autocheckpoint", "synchronous"}) {
+      auto& st = db.prepare(std::string("PRAGMA ") + name);
+      if (st.step()) pragmas[name] = st.getInt(0);
+      st.reset();
+    }
     lookups = benchLookups(service, db, o);
-    commits = benchCommits(service, store, o);
+    commits = benchCommits(service, db, store, o);
   }
   const std::int64_t rssStore = peakRssBytes();
   const json replay = benchReplay(o);
@@ -815,7 +917,7 @@ int run(const Options& o) {
   json result = {
       {"schema", "loyalty-bench/1"},
       {"generated_at", formatRfc3339(now)},
-      {"environment", {{"sqlite_version", sqlite3_libversion()}, {"cpus", std::thread::hardware_concurrency()}}},
+      {"environment", {{"sqlite_version", sqlite3_libversion()}, {"cpus", std::thread::hardware_concurrency()}, {"store_pragmas", pragmas}, {"schema_hash", schema}}},
       {"config",
        {{"members", o.members},
         {"sales", o.sales},

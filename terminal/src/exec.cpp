@@ -82,6 +82,12 @@ class Args {
   std::string m_prefix;
 };
 
+/// One response line. Invalid UTF-8 (a parse error may quote the bad bytes) becomes U+FFFD
+/// rather than an exception: every request gets its answer.
+std::string dumpLine(const json& response) {
+  return response.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 json errorJson(const Error& e) {
   json err = {{"code", e.code}, {"message", e.message}};
   if (!e.field.empty()) err["field"] = e.field;
@@ -219,15 +225,13 @@ std::string ExecSession::handle(std::string_view line) {
   json request;
   try {
     request = json::parse(line);
-  } catch (const json::parse_error& e) {
-    return json{{"id", nullptr}, {"ok", false},
-                {"error", errorJson({errc::kBadRequest, "", std::string("not valid JSON: ") + e.what()})}}
-        .dump();
+  } catch (const json::exception& e) {  // parse errors, and numbers out of range such as 1e400
+    return dumpLine({{"id", nullptr}, {"ok", false},
+                     {"error", errorJson({errc::kBadRequest, "", std::string("not valid JSON: ") + e.what()})}});
   }
   if (!request.is_object()) {
-    return json{{"id", nullptr}, {"ok", false},
-                {"error", errorJson({errc::kBadRequest, "", "a request is a JSON object {\"id\", \"op\", ...}"})}}
-        .dump();
+    return dumpLine({{"id", nullptr}, {"ok", false},
+                     {"error", errorJson({errc::kBadRequest, "", "a request is a JSON object {\"id\", \"op\", ...}"})}});
   }
   const json id = request.contains("id") ? request["id"] : json(nullptr);
   const auto respond = [&](const Result<json>& r) {
@@ -237,7 +241,7 @@ std::string ExecSession::handle(std::string_view line) {
     } else {
       out["error"] = errorJson(r.error());
     }
-    return out.dump(-1, ' ', false, json::error_handler_t::replace);
+    return dumpLine(out);
   };
   if (!request.contains("op") || !request["op"].is_string()) {
     return respond(Error{errc::kBadRequest, "op", "op is required: enroll, lookup, member, sale, redeem, refund, history, stats"});
@@ -280,7 +284,16 @@ void ExecSession::run(std::istream& in, std::ostream& out) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    out << handle(line) << '\n';
+    std::string response;
+    try {
+      response = handle(line);
+    } catch (const std::exception& e) {
+      // handle() answers every refusal itself; this is a bug or a broken environment, and the
+      // next request still deserves an answer.
+      response = dumpLine({{"id", nullptr}, {"ok", false},
+                           {"error", errorJson({errc::kInternal, "", std::string("internal error: ") + e.what()})}});
+    }
+    out << response << '\n';
     out.flush();
   }
 }

@@ -1,6 +1,8 @@
 // The exec interface through the real binary: JSON lines in, JSON lines out.
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include <nlohmann/json.hpp>
 
 #include "../support/child_process.hpp"
@@ -248,4 +250,43 @@ TEST_CASE("exec: the configuration's phone region and redemption rules take effe
   ok(exec.call({{"op", "sale"}, {"sale_id", "S1"}, {"member", "+44 7700 900123"},
                 {"lines", {{{"sku", "A"}, {"qty", 1}, {"unit_price", "50.00"}}}}}));
   CHECK(error(exec.call({{"op", "redeem"}, {"redemption_id", "R1"}, {"member", "07700900123"}, {"points", 11}}))["code"] == "forbidden");
+}
+
+TEST_CASE("exec: garbage lines each get one answer and change nothing", "[e2e]") {
+  TempDir dir;
+  Exec exec(dir);
+  ok(exec.call({{"op", "enroll"}, {"phone", "13800001111"}, {"name", "王伟"}, {"consent_marketing", true}}));
+  std::mt19937 rng(20261123);
+  const std::vector<std::string> fixed = {
+      "{", "}", "null", "42", "\"op\"", "{\"op\": null}", "{\"op\": 7}", "{\"op\": \"sale\", \"lines\": {}}",
+      "{\"op\": \"sale\", \"sale_id\": \"G\", \"lines\": [null]}",
+      "{\"op\": \"sale\", \"sale_id\": \"G\", \"lines\": [{\"sku\": \"A\", \"qty\": 1e400, \"unit_price\": \"1\"}]}",
+      "{\"op\": \"sale\", \"sale_id\": \"G\", \"lines\": [{\"sku\": \"A\", \"qty\": 99999999999999999999, \"unit_price\": \"1\"}]}",
+      "{\"op\": \"enroll\", \"phone\": \"13800002222\", \"name\": \"\\u0000\", \"consent_marketing\": true}",
+      "{\"op\": \"lookup\", \"query\": \"\\ud800\"}",
+      "{\"op\": \"redeem\", \"redemption_id\": \"" + std::string(5000, 'x') + "\", \"member\": \"13800001111\", \"points\": 1}",
+      std::string(20000, '[') + std::string(20000, ']'),
+  };
+  std::vector<std::string> lines = fixed;
+  for (int i = 0; i < 200; ++i) {
+    std::string junk(1 + rng() % 300, ' ');
+    for (char& c : junk) {
+      c = static_cast<char>(1 + rng() % 255);
+      if (c == '\n' || c == '\r') c = 'x';
+    }
+    lines.push_back(junk);
+  }
+  for (const std::string& line : lines) {
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines get no answer
+    const json r = exec.raw(line);
+    CHECK(r["ok"] == false);
+    CHECK(r["error"]["code"].is_string());
+  }
+  // A valid request with an absurd id is still answered, echoing the id.
+  const std::string nestedId = std::string(3000, '[') + std::string(3000, ']');
+  const json echoed = exec.raw("{\"op\": \"stats\", \"id\": " + nestedId + "}");
+  CHECK(echoed["id"] == json::parse(nestedId));
+  const json stats = ok(echoed);
+  CHECK(stats == json{{"members", 1}, {"sales", 0}, {"ledger_entries", 0}, {"outbox_pending", 1}});
+  CHECK(exec.finish() == 0);
 }
