@@ -177,7 +177,7 @@ Result<CounterService::MemberRow> CounterService::resolveMember(const std::strin
   if (cardShaped) {
     if (auto m = memberByColumn(kByCard.c_str(), digits)) return *m;
   }
-  auto phone = normalizePhone(ref, m_config.phoneRegion, field);
+  auto phone = normalizePhone(ref, m_config.store.phoneRegion, field);
   if (!phone) {
     if (cardShaped) return notFound();
     return phone.error();
@@ -192,7 +192,7 @@ MemberView CounterService::view(const MemberRow& row) const {
   v.cardNo = row.cardNo;
   v.name = row.name;
   v.phone = row.phone;
-  v.phoneMasked = maskPhone(row.phone, m_config.phoneRegion);
+  v.phoneMasked = maskPhone(row.phone, m_config.store.phoneRegion);
   v.tier = row.tier;
   const BalanceView b = splitBalance(row.balance);
   v.points = b.points;
@@ -292,7 +292,7 @@ Status CounterService::verifySupervisorPin(const std::optional<std::string>& pin
 // [SECTION] Enrol
 
 Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
-  auto phone = normalizePhone(r.phone, m_config.phoneRegion, "phone");
+  auto phone = normalizePhone(r.phone, m_config.store.phoneRegion, "phone");
   if (!phone) return phone.error();
   const std::string name(trim(r.name));
   if (name.empty()) return invalidArgument("name", "the member's name is required");
@@ -354,10 +354,10 @@ Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
       .bind(5, row.name).bind(6, normName).bind(7, row.birthday).bind(8, row.language)
       .bind(9, row.consentMarketing)
       .bind(10, row.consentMarketing ? std::optional(row.enrolledAt) : std::nullopt)
-      .bind(11, row.consentMarketing ? std::optional(m_config.storeId) : std::nullopt)
+      .bind(11, row.consentMarketing ? std::optional(m_config.store.id) : std::nullopt)
       .bind(12, row.consentMarketing ? std::optional(m_config.consentTextVersion) : std::nullopt)
       .bind(13, referrer ? std::optional(referrer->memberId) : std::nullopt)
-      .bind(14, row.tier).bind(15, row.enrolledAt).bind(16, m_config.storeId).bind(17, m_config.terminalId)
+      .bind(14, row.tier).bind(15, row.enrolledAt).bind(16, m_config.store.id).bind(17, m_config.terminalId)
       .run();
   auto& key = m_db.prepare("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)");
   for (const std::string& k : nameSearchKeys(normName)) key.bind(1, k).bind(2, row.memberId).run();
@@ -371,7 +371,7 @@ Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
                   {"consent_marketing", row.consentMarketing},
                   {"consent_version", row.consentMarketing ? json(m_config.consentTextVersion) : json(nullptr)},
                   {"referrer_id", referrer ? json(referrer->memberId) : json(nullptr)},
-                  {"store_id", m_config.storeId},
+                  {"store_id", m_config.store.id},
                   {"terminal_id", m_config.terminalId}};
   appendOutbox(sync::kMemberEnrolled, r.at, payload.dump());
   tx.commit();
@@ -425,7 +425,7 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
     if (digits.size() >= 12 && digits.size() <= 19 && luhnValid(digits)) {
       addRow(memberByColumn(kByCard.c_str(), digits));
     }
-    if (auto phone = normalizePhone(query, m_config.phoneRegion)) addRow(memberByColumn(kByPhone.c_str(), *phone));
+    if (auto phone = normalizePhone(query, m_config.store.phoneRegion)) addRow(memberByColumn(kByPhone.c_str(), *phone));
     static const std::string bySuffix = std::string("SELECT ") + kMemberColumns +
                                         " FROM members WHERE phone_rev >= ? AND phone_rev < ? ORDER BY phone_rev LIMIT ?";
     const std::string rev = reversed(digits);
@@ -568,7 +568,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   }
   const json payload = {{"sale_id", r.saleId},
                         {"member_id", member ? json(member->memberId) : json(nullptr)},
-                        {"store_id", m_config.storeId},
+                        {"store_id", m_config.store.id},
                         {"terminal_id", m_config.terminalId},
                         {"lines", std::move(payloadLines)},
                         {"subtotal", subtotal.toString()},
@@ -624,7 +624,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
                         {"member_id", member->memberId},
                         {"points", points},
                         {"reward_id", r.reward ? json(*r.reward) : json(nullptr)},
-                        {"store_id", m_config.storeId},
+                        {"store_id", m_config.store.id},
                         {"terminal_id", m_config.terminalId}};
   appendOutbox(sync::kPointsRedeemed, r.at, payload.dump());
   rememberResult("redeem", r.redemptionId, json(result).dump());
@@ -765,7 +765,7 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   const json payload = {{"refund_id", r.refundId},
                         {"sale_id", r.saleId},
                         {"member_id", sale.memberId ? json(*sale.memberId) : json(nullptr)},
-                        {"store_id", m_config.storeId},
+                        {"store_id", m_config.store.id},
                         {"terminal_id", m_config.terminalId},
                         {"lines", std::move(payloadLines)},
                         {"amount", amountNow.toString()},

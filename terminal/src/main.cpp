@@ -45,11 +45,9 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
   db::Database database = openTerminalDatabase(dataDir);
   const Identity id = resolveIdentity(database, store, terminal);
   CounterConfig config;
-  config.storeId = id.storeId;
+  config.store = std::move(settings.store);
+  config.store.id = id.storeId;
   config.terminalId = id.terminalId;
-  config.language = settings.store.language;
-  config.phoneRegion = settings.store.phoneRegion;
-  config.timezone = settings.store.timezone;
   config.rules = std::move(settings.rules);
   return {std::move(database), std::move(config)};
 }

@@ -5,16 +5,9 @@
 #include <variant>
 
 #include "loyalty/core/rules.hpp"
+#include "loyalty/terminal/counter_service.hpp"
 
 namespace loyalty::terminal {
-
-struct StoreSettings {
-  std::string id = "S001";
-  std::string language = "zh-CN";
-  std::string currency = "CNY";
-  std::string phoneRegion = "CN";
-  std::string timezone = "UTC";
-};
 
 struct TerminalSettings {
   StoreSettings store;

@@ -36,13 +36,19 @@ class RandomIds final : public IdSource {
   std::mt19937_64 m_gen;
 };
 
-/// What the service needs to know about its store and programme.
-struct CounterConfig {
-  std::string storeId = "S001";
-  std::string terminalId = "T1";
+/// The store a terminal serves ([store] of shared/specs/config.md).
+struct StoreSettings {
+  std::string id = "S001";
   std::string language = "zh-CN";
+  std::string currency = "CNY";
   std::string phoneRegion = "CN";
   std::string timezone = "UTC";
+};
+
+/// What the service needs to know about its store, itself and the programme.
+struct CounterConfig {
+  StoreSettings store;
+  std::string terminalId = "T1";
   std::string consentTextVersion = "2026-01";
   ProgrammeRules rules;
 };
