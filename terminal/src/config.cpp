@@ -1,6 +1,5 @@
 #include "loyalty/terminal/config.hpp"
 
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -9,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "loyalty/core/phone.hpp"
+#include "loyalty/terminal/timezone.hpp"
 
 namespace loyalty::terminal {
 
@@ -104,12 +104,6 @@ void eachTable(const toml::node& n, const std::string& key, F&& f) {
   for (const toml::node& item : *n.as_array()) f(*item.as_table(), key + "[" + std::to_string(i++) + "]");
 }
 
-bool timezoneExists(const std::string& tz) {
-  if (tz == "UTC") return true;
-  if (tz.empty() || tz.find("..") != std::string::npos || tz.front() == '/') return false;
-  return std::filesystem::is_regular_file(std::filesystem::path("/usr/share/zoneinfo") / tz);
-}
-
 void readStore(const toml::table& t, const std::string& section, TerminalSettings& out) {
   StoreSettings& s = out.store;
   walk(t, section,
@@ -129,7 +123,7 @@ void readStore(const toml::table& t, const std::string& section, TerminalSetting
          }},
         {"timezone", [&](auto& n, auto& k) {
            s.timezone = text(n, k);
-           if (!timezoneExists(s.timezone)) refuse(n, k, "is not a known time zone (e.g. \"Asia/Shanghai\")");
+           if (!loadZone(s.timezone).hasValue()) refuse(n, k, "is not a known time zone (e.g. \"Asia/Shanghai\")");
          }}});
 }
 
