@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 OUT=${BENCH_OUT:-bench/results/foundation.json}
-args=(--out "$OUT")
+args=(--out "$OUT" --revision "$(git describe --always --dirty 2>/dev/null || echo unknown)")
 [[ -n "${BENCH_MEMBERS:-}" ]] && args+=(--members "$BENCH_MEMBERS")
 [[ -n "${BENCH_SALES:-}" ]] && args+=(--sales "$BENCH_SALES")
 [[ -n "${BENCH_STORE:-}" ]] && args+=(--store "$BENCH_STORE")

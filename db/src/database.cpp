@@ -148,4 +148,15 @@ void Transaction::commit() {
   m_done = true;
 }
 
+ReadTransaction::ReadTransaction(Database& db) : m_db(db) {
+  if (!db.inTransaction()) {
+    db.exec("BEGIN DEFERRED");
+    m_owns = true;
+  }
+}
+
+ReadTransaction::~ReadTransaction() {
+  if (m_owns) sqlite3_exec(m_db.handle(), "COMMIT", nullptr, nullptr, nullptr);
+}
+
 }  // namespace loyalty::db

@@ -410,6 +410,7 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
   const auto addRow = [&](const std::optional<MemberRow>& row) {
     if (row) add({view(*row)});
   };
+  const db::ReadTransaction snapshot(m_db);
 
   if (isUuid(query)) {
     addRow(memberById(query));
@@ -426,6 +427,7 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
       addRow(memberByColumn(kByCard.c_str(), digits));
     }
     if (auto phone = normalizePhone(query, m_config.store.phoneRegion)) addRow(memberByColumn(kByPhone.c_str(), *phone));
+    if (!matches.empty()) return matches;  // a whole phone or card number names one member
     static const std::string bySuffix = std::string("SELECT ") + kMemberColumns +
                                         " FROM members WHERE phone_rev >= ? AND phone_rev < ? ORDER BY phone_rev LIMIT ?";
     const std::string rev = reversed(digits);

@@ -117,4 +117,19 @@ class Transaction {
   bool m_done = false;
 };
 
+/// A read snapshot (BEGIN DEFERRED) for several statements that belong together: one set of
+/// locks instead of one per statement. Ends in the destructor; does nothing when a transaction
+/// is already open. Destructor never throws.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& db);
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  ~ReadTransaction();
+
+ private:
+  Database& m_db;
+  bool m_owns = false;
+};
+
 }  // namespace loyalty::db
