@@ -41,6 +41,12 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
     if (auto* error = std::get_if<ConfigError>(&loaded)) throw BadConfig{*error};
     settings = std::get<TerminalSettings>(std::move(loaded));
     if (!store && settings.storeIdSet) store = settings.store.id;
+    if (!settings.rules.promotions.empty() || settings.rules.tiers != ProgrammeRules::defaultTiers()) {
+      // Say so rather than let a store believe its campaign runs.
+      std::cerr << "loyalty-terminal: note: " << *configPath
+                << ": [[promotion]] and [[tier]] are checked but not applied yet by this version; "
+                   "sales earn the base rate\n";
+    }
   }
   db::Database database = openTerminalDatabase(dataDir);
   const Identity id = resolveIdentity(database, store, terminal);

@@ -16,6 +16,7 @@ struct Tier {
   std::string name;
   Money threshold;  ///< rolling 12-month net spend that reaches this tier
   Multiplier multiplier;
+  bool operator==(const Tier&) const = default;
 };
 
 /// Earned points expire at the end of the calendar year after the year earned, or N months on.
