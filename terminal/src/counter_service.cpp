@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -441,6 +440,7 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
       std::string("SELECT ") + kMemberColumns +
       " FROM member_name_keys k JOIN members USING (member_id) WHERE k.key >= ?1 AND k.key < ?2 "
       "ORDER BY k.key, k.member_id LIMIT ?3";
+  // [norm, norm + NUL) holds exactly norm: the same statement serves the exact match.
   add(memberList(byKey.c_str(), norm, norm + std::string(1, '\0'), r.limit));
   if (matches.size() < limit) {
     // Over-fetch: a member may match under several keys.
