@@ -230,32 +230,27 @@ void CounterService::appendOutbox(const char* type, Timestamp at, const std::str
       .run();
 }
 
-namespace {
-
 /// The three keyed operations: where each keeps its key, content fingerprint and answer.
-struct KeyedOp {
+struct CounterService::KeyedOp {
+  const char* name;
   const char* field;
   const char* selectSql;
   const char* updateSql;
 };
 
-const KeyedOp& keyedOp(std::string_view op) {
-  static const KeyedOp kSale{"sale_id", "SELECT fingerprint, result FROM sales WHERE sale_id = ?",
-                             "UPDATE sales SET result = ? WHERE sale_id = ?"};
-  static const KeyedOp kRedeem{"redemption_id",
-                               "SELECT fingerprint, result FROM redemptions WHERE redemption_id = ?",
-                               "UPDATE redemptions SET result = ? WHERE redemption_id = ?"};
-  static const KeyedOp kRefund{"refund_id", "SELECT fingerprint, result FROM refunds WHERE refund_id = ?",
-                               "UPDATE refunds SET result = ? WHERE refund_id = ?"};
-  return op == "sale" ? kSale : op == "redeem" ? kRedeem : kRefund;
-}
+const CounterService::KeyedOp CounterService::kSaleKey{
+    "sale", "sale_id", "SELECT fingerprint, result FROM sales WHERE sale_id = ?",
+    "UPDATE sales SET result = ? WHERE sale_id = ?"};
+const CounterService::KeyedOp CounterService::kRedeemKey{
+    "redemption", "redemption_id", "SELECT fingerprint, result FROM redemptions WHERE redemption_id = ?",
+    "UPDATE redemptions SET result = ? WHERE redemption_id = ?"};
+const CounterService::KeyedOp CounterService::kRefundKey{
+    "refund", "refund_id", "SELECT fingerprint, result FROM refunds WHERE refund_id = ?",
+    "UPDATE refunds SET result = ? WHERE refund_id = ?"};
 
-}  // namespace
-
-Result<std::optional<std::string>> CounterService::checkIdempotency(const char* op, const std::string& key,
+Result<std::optional<std::string>> CounterService::checkIdempotency(const KeyedOp& op, const std::string& key,
                                                                     const std::string& fingerprint) {
-  const KeyedOp& keyed = keyedOp(op);
-  auto& st = m_db.prepare(keyed.selectSql);
+  auto& st = m_db.prepare(op.selectSql);
   st.bind(1, key);
   std::optional<std::string> stored;
   bool same = true;
@@ -265,14 +260,15 @@ Result<std::optional<std::string>> CounterService::checkIdempotency(const char* 
   }
   st.reset();
   if (!same) {
-    const std::string field = keyed.field;
-    return Error{errc::kConflict, field, field + " \"" + key + "\" was already used for a different " + op};
+    const std::string field = op.field;
+    return Error{errc::kConflict, field,
+                 field + " \"" + key + "\" was already used for a different " + op.name};
   }
   return stored;
 }
 
-void CounterService::rememberResult(const char* op, const std::string& key, const std::string& resultJson) {
-  m_db.prepare(keyedOp(op).updateSql).bind(1, resultJson).bind(2, key).run();
+void CounterService::rememberResult(const KeyedOp& op, const std::string& key, const std::string& resultJson) {
+  m_db.prepare(op.updateSql).bind(1, resultJson).bind(2, key).run();
 }
 
 Status CounterService::verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points) {
@@ -516,7 +512,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
     member = *m;
   }
   fingerprint = (member ? member->memberId : "-") + '\x1d' + std::to_string(r.redeemPoints) + '\x1d' + fingerprint;
-  auto replay = checkIdempotency("sale", r.saleId, fingerprint);
+  auto replay = checkIdempotency(kSaleKey, r.saleId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<SaleResult>();
   if (member && r.redeemPoints > 0) {
@@ -579,7 +575,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
                         {"points_earned", points},
                         {"points_redeemed", r.redeemPoints}};
   appendOutbox(sync::kSaleRecorded, r.at, payload.dump());
-  rememberResult("sale", r.saleId, json(result).dump());
+  rememberResult(kSaleKey, r.saleId, json(result).dump());
   tx.commit();
   return result;
 }
@@ -610,7 +606,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
     if (!found) return Error{errc::kNotFound, "reward", "no reward \"" + *r.reward + "\" in the catalogue"};
   }
   const std::string fingerprint = member->memberId + '\x1d' + std::to_string(points) + '\x1d' + r.reward.value_or("");
-  auto replay = checkIdempotency("redeem", r.redemptionId, fingerprint);
+  auto replay = checkIdempotency(kRedeemKey, r.redemptionId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<RedeemResult>();
   if (auto s = verifySupervisorPin(r.supervisorPin, points); !s) return s.error();
@@ -629,7 +625,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
                         {"store_id", m_config.store.id},
                         {"terminal_id", m_config.terminalId}};
   appendOutbox(sync::kPointsRedeemed, r.at, payload.dump());
-  rememberResult("redeem", r.redemptionId, json(result).dump());
+  rememberResult(kRedeemKey, r.redemptionId, json(result).dump());
   tx.commit();
   return result;
 }
@@ -667,7 +663,7 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   if (!found) return Error{errc::kNotFound, "sale_id", "no sale \"" + r.saleId + "\" on this terminal"};
   const SaleRow& sale = *found;
 
-  auto replay = checkIdempotency("refund", r.refundId, fingerprint);
+  auto replay = checkIdempotency(kRefundKey, r.refundId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<RefundResult>();
 
@@ -774,7 +770,7 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
                         {"points_reversed", reverseNow},
                         {"points_returned", redeemedNow}};
   appendOutbox(sync::kSaleRefunded, r.at, payload.dump());
-  rememberResult("refund", r.refundId, json(result).dump());
+  rememberResult(kRefundKey, r.refundId, json(result).dump());
   tx.commit();
   return result;
 }

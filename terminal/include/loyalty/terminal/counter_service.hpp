@@ -217,6 +217,8 @@ class CounterService {
  private:
   struct MemberRow;
   struct SaleRow;
+  struct KeyedOp;
+  static const KeyedOp kSaleKey, kRedeemKey, kRefundKey;
 
   Result<MemberRow> resolveMember(const std::string& reference, const std::string& field);
   std::optional<MemberRow> memberById(const std::string& memberId);
@@ -229,10 +231,10 @@ class CounterService {
                             const std::string& refId);
   void appendOutbox(const char* type, Timestamp at, const std::string& payloadJson);
   /// nullopt: new key. A stored result: same content (replay). An Error: conflict.
-  Result<std::optional<std::string>> checkIdempotency(const char* op, const std::string& key,
+  Result<std::optional<std::string>> checkIdempotency(const KeyedOp& op, const std::string& key,
                                                       const std::string& fingerprint);
   /// Stores the answer to a keyed operation on its row, for replays.
-  void rememberResult(const char* op, const std::string& key, const std::string& resultJson);
+  void rememberResult(const KeyedOp& op, const std::string& key, const std::string& resultJson);
   Status verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points);
 
   db::Database& m_db;
