@@ -9,5 +9,7 @@ inline constexpr const char* kSaleRecorded = "sale.recorded";
 inline constexpr const char* kPointsRedeemed = "points.redeemed";
 inline constexpr const char* kSaleRefunded = "sale.refunded";
 inline constexpr const char* kPointsAdjusted = "points.adjusted";
+inline constexpr const char* kSurveyAnswered = "survey.answered";
+inline constexpr const char* kComplaintFiled = "complaint.filed";
 
 }  // namespace loyalty::sync
