@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "loyalty/core/card.hpp"
+#include "loyalty/core/greetings.hpp"
+#include "loyalty/core/lifecycle.hpp"
+#include "loyalty/core/promotions.hpp"
 #include "loyalty/core/phone.hpp"
 #include "loyalty/core/points.hpp"
 #include "loyalty/core/text.hpp"
@@ -79,6 +82,24 @@ std::string laterOf(const std::optional<std::string>& a, const std::string& b) {
   return a && *a > b ? *a : b;
 }
 
+/// The instant a store-local day begins (the offset in force just before local midnight).
+Timestamp startOfLocalDay(Date day, const ZoneRules& zone) {
+  const Timestamp asUtc{std::chrono::sys_days{day}};
+  const std::chrono::seconds first{zone.offsetAt(asUtc)};
+  return asUtc - std::chrono::seconds{zone.offsetAt(asUtc - first)};
+}
+
+Date dayAfter(Date d) { return Date{std::chrono::sys_days{d} + std::chrono::days{1}}; }
+Date dayBefore(Date d) { return Date{std::chrono::sys_days{d} - std::chrono::days{1}}; }
+std::string monthOf(Date d) { return formatDate(d).substr(0, 7); }
+
+std::optional<Date> localDayOf(const std::optional<std::string>& rfc3339, const ZoneRules& zone) {
+  if (!rfc3339) return std::nullopt;
+  auto t = parseRfc3339(*rfc3339, "at");
+  if (!t) return std::nullopt;
+  return zone.localDate(*t);
+}
+
 }  // namespace
 
 // [SECTION] Rows
@@ -89,6 +110,8 @@ struct CounterService::MemberRow {
   bool consentMarketing = false;
   std::string tier, enrolledAt;
   std::int64_t balance = 0, lifetimeSpend = 0;
+  std::optional<std::string> tierUpgradedAt, tierReviewedMonth, referrerId;
+  bool referralBonusPaid = false;
 };
 
 struct CounterService::SaleRow {
@@ -96,13 +119,16 @@ struct CounterService::SaleRow {
   std::optional<std::string> memberId;
   std::int64_t total = 0, pointsEarned = 0, pointsRedeemed = 0, refundable = 0;
   std::int64_t refundedGoods = 0, refundedAmount = 0, pointsReversed = 0, redeemedReturned = 0;
+  std::int64_t spendDiscount = 0;
+  std::optional<std::string> promoContext;
 };
 
 namespace {
 
 constexpr const char* kMemberColumns =
     "member_id, card_no, phone, name, birthday, language, consent_marketing, tier, enrolled_at, "
-    "balance, lifetime_spend, last_visit_at";
+    "balance, lifetime_spend, last_visit_at, tier_upgraded_at, tier_reviewed_month, referrer_id, "
+    "referral_bonus_paid";
 
 }  // namespace
 
@@ -127,6 +153,10 @@ Row readMember(const db::Statement& st) {
   r.balance = st.getInt(9);
   r.lifetimeSpend = st.getInt(10);
   r.lastVisitAt = st.getOptText(11);
+  r.tierUpgradedAt = st.getOptText(12);
+  r.tierReviewedMonth = st.getOptText(13);
+  r.referrerId = st.getOptText(14);
+  r.referralBonusPaid = st.getInt(15) != 0;
   return r;
 }
 
@@ -213,14 +243,40 @@ std::int64_t CounterService::appendLedger(const std::string& memberId, Timestamp
   auto& cur = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
   cur.bind(1, memberId);
   if (!cur.step()) throw db::DbError("ledger entry for a missing member " + memberId, SQLITE_CONSTRAINT);
-  const std::int64_t after = cur.getInt(0) + points;
+  const std::int64_t before = cur.getInt(0);
+  const std::int64_t after = before + points;
   cur.reset();
   m_db.prepare("INSERT INTO ledger(member_id, at, kind, points, sale_id, ref_id, balance_after) "
                "VALUES (?, ?, ?, ?, ?, ?, ?)")
       .bind(1, memberId).bind(2, formatRfc3339(at)).bind(3, kind).bind(4, points).bind(5, saleId)
       .bind(6, refId).bind(7, after)
       .run();
+  const std::int64_t entryId = m_db.lastInsertRowid();
   m_db.prepare("UPDATE members SET balance = ? WHERE member_id = ?").bind(1, after).bind(2, memberId).run();
+
+  // Lots hold the positive part of the balance: credits beyond a debt open a lot, debits take
+  // from the lots that expire first.
+  if (const std::int64_t credit = lotCredit(before, after); credit > 0) {
+    const Date today = m_config.zone.localDate(at);
+    m_db.prepare("INSERT INTO lots(entry_id, member_id, earned_on, expires_on, points, remaining) "
+                 "VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, entryId).bind(2, memberId).bind(3, formatDate(today))
+        .bind(4, formatDate(lotExpiresOn(today, m_config.rules.expiry))).bind(5, credit).bind(6, credit)
+        .run();
+  } else if (const std::int64_t debit = lotDebit(before, after); debit > 0) {
+    auto& open = m_db.prepare("SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 "
+                              "ORDER BY expires_on, lot_id");
+    open.bind(1, memberId);
+    std::vector<LotRemaining> lots;
+    std::int64_t held = 0;
+    while (held < debit && open.step()) {
+      lots.push_back({open.getInt(0), open.getInt(1)});
+      held += lots.back().remaining;
+    }
+    open.reset();
+    auto& take = m_db.prepare("UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?");
+    for (const LotTake& t : consumeFifo(lots, debit)) take.bind(1, t.take).bind(2, t.lotId).run();
+  }
   return after;
 }
 
@@ -282,6 +338,167 @@ Status CounterService::verifySupervisorPin(const std::optional<std::string>& pin
     return Error{errc::kForbidden, "supervisor_pin", "that is not a supervisor's PIN"};
   }
   return Ok{};
+}
+
+// [SECTION] What is due: expiry, tier reviews, greetings
+
+std::size_t CounterService::tierIndexOf(const MemberRow& row) const {
+  return tierIndexByName(row.tier, m_config.rules.tiers).value_or(0);
+}
+
+Money CounterService::spendBetween(const std::string& memberId, Date from, Date to) {
+  const std::string begin = formatRfc3339(startOfLocalDay(from, m_config.zone));
+  const std::string end = formatRfc3339(startOfLocalDay(dayAfter(to), m_config.zone));
+  auto& st = m_db.prepare(
+      "SELECT COALESCE((SELECT SUM(total) FROM sales WHERE member_id = ?1 AND at >= ?2 AND at < ?3), 0) - "
+      "COALESCE((SELECT SUM(f.amount) FROM sales s JOIN refunds f USING (sale_id) "
+      "WHERE s.member_id = ?1 AND f.at >= ?2 AND f.at < ?3), 0)");
+  st.bind(1, memberId).bind(2, begin).bind(3, end);
+  st.step();
+  const Money spend = Money::fromMinor(st.getInt(0));
+  st.reset();
+  return spend;
+}
+
+bool CounterService::needsSettle(const MemberRow& row, Date today) {
+  if (tierIndexOf(row) > 0 && row.tierReviewedMonth.value_or("") < monthOf(today)) return true;
+  auto& st = m_db.prepare("SELECT 1 FROM lots WHERE member_id = ? AND remaining > 0 AND expires_on < ? LIMIT 1");
+  st.bind(1, row.memberId).bind(2, formatDate(today));
+  const bool due = st.step();
+  st.reset();
+  return due;
+}
+
+void CounterService::appendAdjustEvent(const std::string& memberId, const char* kind, std::int64_t points,
+                                       const std::string& refId, const std::string& reason, Timestamp at) {
+  const json payload = {{"member_id", memberId},   {"kind", kind},
+                        {"points", points},        {"ref_id", refId},
+                        {"reason", reason},        {"store_id", m_config.store.id},
+                        {"terminal_id", m_config.terminalId}};
+  appendOutbox(sync::kPointsAdjusted, at, payload.dump());
+}
+
+std::int64_t CounterService::settle(MemberRow& row, Timestamp at, HousekeepingResult* tally) {
+  const Date today = m_config.zone.localDate(at);
+  bool changed = false;
+
+  // Lots past their last day expire, each as its own ledger entry (oldest first, so the FIFO
+  // debit of each entry takes exactly its lot).
+  struct Due {
+    std::int64_t lotId, remaining;
+    std::string expiresOn;
+  };
+  std::vector<Due> due;
+  auto& st = m_db.prepare("SELECT lot_id, remaining, expires_on FROM lots WHERE member_id = ? AND remaining > 0 "
+                          "AND expires_on < ? ORDER BY expires_on, lot_id");
+  st.bind(1, row.memberId).bind(2, formatDate(today));
+  while (st.step()) due.push_back({st.getInt(0), st.getInt(1), st.getText(2)});
+  st.reset();
+  for (const Due& d : due) {
+    const std::string ref = "lot:" + std::to_string(d.lotId);
+    appendLedger(row.memberId, at, "expire", -d.remaining, std::nullopt, ref);
+    appendAdjustEvent(row.memberId, "expire", -d.remaining, ref, "points earned until " + d.expiresOn + " expired", at);
+    if (tally) {
+      ++tally->expiredEntries;
+      tally->pointsExpired += d.remaining;
+    }
+    changed = true;
+  }
+
+  // The monthly review: over the 12 months that ended before this month began, only down.
+  const std::size_t current = tierIndexOf(row);
+  const std::string month = monthOf(today);
+  if (current > 0 && row.tierReviewedMonth.value_or("") < month) {
+    const Date lastDay = dayBefore(monthStart(today));
+    const std::size_t earned =
+        tierIndexFor(spendBetween(row.memberId, rollingWindowStart(lastDay), lastDay), m_config.rules.tiers);
+    const std::string tier = earned < current ? m_config.rules.tiers[earned].name : row.tier;
+    m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ?")
+        .bind(1, tier).bind(2, month).bind(3, row.memberId).run();
+    if (tally) {
+      ++tally->membersReviewed;
+      if (earned < current) ++tally->membersDowngraded;
+    }
+    changed = true;
+  }
+  if (changed) row = *memberById(row.memberId);
+  return static_cast<std::int64_t>(due.size());
+}
+
+std::vector<Greeting> CounterService::greetings(const MemberRow& row, Timestamp at) {
+  const ZoneRules& zone = m_config.zone;
+  const Date today = zone.localDate(at);
+  GreetingFacts facts;
+  facts.name = row.name;
+  if (row.birthday) {
+    if (auto b = parseDate(*row.birthday, "birthday")) facts.birthday = *b;
+  }
+  facts.enrolledOn = localDayOf(row.enrolledAt, zone).value_or(Date{});
+  facts.lastVisitOn = localDayOf(row.lastVisitAt, zone);
+  facts.tierUpgradedOn = localDayOf(row.tierUpgradedAt, zone);
+  facts.tierName = row.tier;
+  const Date horizon{std::chrono::sys_days{today} + std::chrono::days{m_config.rules.expiringReminderDays}};
+  auto& st = m_db.prepare("SELECT COALESCE(SUM(remaining), 0), MIN(expires_on) FROM lots "
+                          "WHERE member_id = ? AND remaining > 0 AND expires_on >= ? AND expires_on <= ?");
+  st.bind(1, row.memberId).bind(2, formatDate(today)).bind(3, formatDate(horizon));
+  st.step();
+  facts.expiringPoints = st.getInt(0);
+  if (auto first = st.getOptText(1)) {
+    if (auto d = parseDate(*first, "expires_on")) facts.expiringOn = *d;
+  }
+  st.reset();
+  std::vector<Greeting> out;
+  for (GreetingLine& g : greetingsFor(facts, today, m_config.rules, row.language.value_or(m_config.store.language))) {
+    out.push_back({std::move(g.kind), std::move(g.text)});
+  }
+  return out;
+}
+
+// [SECTION] Redemption authorisation: head office online, the allowance offline
+
+std::optional<Authorisation> CounterService::askHeadOffice(const KeyedOp& op, const std::string& key,
+                                                           const std::string& reference, std::int64_t points) {
+  if (!m_authoriser || points <= 0) return std::nullopt;
+  // Outside the write transaction: the network must never hold the store's write lock.
+  std::optional<MemberRow> member;
+  {
+    const db::ReadTransaction snapshot(m_db);
+    auto& st = m_db.prepare(op.selectSql);
+    st.bind(1, key);
+    const bool replay = st.step();
+    st.reset();
+    if (replay) return std::nullopt;
+    auto m = resolveMember(reference, "member");
+    if (!m || m->balance < points) return std::nullopt;  // refused locally anyway
+    member = *m;
+  }
+  return m_authoriser->authorise(key, member->memberId, points);
+}
+
+Result<std::string> CounterService::authoriseSpend(const std::string& refId, const MemberRow& member,
+                                                   std::int64_t points, std::optional<Authorisation> answer,
+                                                   Timestamp at, const std::string& field) {
+  if (!m_authoriser) return std::string("local");
+  if (answer == Authorisation::approved) return std::string("online");
+  if (answer == Authorisation::refused) {
+    return Error{errc::kInsufficientPoints, field, "head office reports too few points for this redemption"};
+  }
+  const std::string day = formatDate(m_config.zone.localDate(at));
+  auto& st = m_db.prepare("SELECT COALESCE(SUM(points), 0) FROM offline_spend WHERE member_id = ? AND local_day = ?");
+  st.bind(1, member.memberId).bind(2, day);
+  st.step();
+  const std::int64_t used = st.getInt(0);
+  st.reset();
+  const std::int64_t allowance = m_config.rules.offlineRedeemAllowance;
+  if (used + points > allowance) {
+    return Error{errc::kLimitExceeded, field,
+                 "head office cannot be reached: offline, a member may redeem " + std::to_string(allowance) +
+                     " points a day here (" + std::to_string(std::max<std::int64_t>(allowance - used, 0)) +
+                     " left today)"};
+  }
+  m_db.prepare("INSERT INTO offline_spend(ref_id, member_id, local_day, points) VALUES (?,?,?,?)")
+      .bind(1, refId).bind(2, member.memberId).bind(3, day).bind(4, points).run();
+  return std::string("offline");
 }
 
 // [SECTION] Enrol
@@ -447,28 +664,93 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
 
 // [SECTION] Member
 
-Result<MemberDetail> CounterService::member(const std::string& reference, Timestamp /*at*/) {
+Result<MemberDetail> CounterService::member(const std::string& reference, Timestamp at) {
+  {
+    const db::ReadTransaction snapshot(m_db);
+    auto row = resolveMember(reference, "member");
+    if (!row) return row.error();
+    if (!needsSettle(*row, m_config.zone.localDate(at))) return MemberDetail{view(*row), greetings(*row, at)};
+  }
+  // Something is due (points expired, the month's tier review): written first, as any operation
+  // whose `at` passes the date does.
+  db::Transaction tx(m_db);
   auto row = resolveMember(reference, "member");
   if (!row) return row.error();
-  // Greetings of the day come with the loyalty rules (birthdays, festivals, ...).
-  return MemberDetail{view(*row), {}};
+  settle(*row, at);
+  MemberDetail detail{view(*row), greetings(*row, at)};
+  tx.commit();
+  return detail;
 }
 
 // [SECTION] Sale
+
+namespace {
+
+/// What a refund needs to re-evaluate the 满减/满赠 a sale received: its promotion context and
+/// those promotions as they were (head office may change the programme in between).
+json promoContextJson(const PromotionContext& ctx, const ProgrammeRules& rules, const PromotionOutcome& outcome) {
+  json promos = json::array();
+  for (const Promotion& p : rules.promotions) {
+    if (p.kind != Promotion::Kind::kSpendDiscount && p.kind != Promotion::Kind::kSpendGift) continue;
+    promos.push_back({{"id", p.id},
+                      {"kind", p.kind == Promotion::Kind::kSpendDiscount ? "spend_discount" : "spend_gift"},
+                      {"from", p.from ? json(formatDate(*p.from)) : json(nullptr)},
+                      {"to", p.to ? json(formatDate(*p.to)) : json(nullptr)},
+                      {"members_only", p.membersOnly},
+                      {"threshold", p.threshold.toString()},
+                      {"amount", p.amount.toString()},
+                      {"repeat", p.repeat},
+                      {"gift_sku", p.giftSku}});
+  }
+  return {{"today", formatDate(ctx.today)},
+          {"member", ctx.isMember},
+          {"tier", ctx.tierIndex},
+          {"birthday", ctx.birthday ? json(formatDate(*ctx.birthday)) : json(nullptr)},
+          {"promotions", std::move(promos)},
+          {"gifts", outcome.giftSkus}};
+}
+
+struct StoredPromoContext {
+  PromotionContext ctx;
+  ProgrammeRules rules;
+  std::vector<std::string> gifts;
+};
+
+StoredPromoContext readPromoContext(const std::string& text, const ProgrammeRules& current) {
+  const json j = json::parse(text);
+  StoredPromoContext out;
+  out.ctx.today = *parseDate(j.at("today").get<std::string>(), "today");
+  out.ctx.isMember = j.at("member").get<bool>();
+  out.ctx.tierIndex = j.at("tier").get<std::size_t>();
+  if (!j.at("birthday").is_null()) out.ctx.birthday = *parseDate(j.at("birthday").get<std::string>(), "birthday");
+  out.rules = current;
+  out.rules.promotions.clear();
+  for (const json& p : j.at("promotions")) {
+    Promotion promo;
+    promo.id = p.at("id").get<std::string>();
+    promo.kind = p.at("kind") == "spend_discount" ? Promotion::Kind::kSpendDiscount : Promotion::Kind::kSpendGift;
+    if (!p.at("from").is_null()) promo.from = *parseDate(p.at("from").get<std::string>(), "from");
+    if (!p.at("to").is_null()) promo.to = *parseDate(p.at("to").get<std::string>(), "to");
+    promo.membersOnly = p.at("members_only").get<bool>();
+    promo.threshold = *Money::parse(p.at("threshold").get<std::string>(), "threshold");
+    promo.amount = *Money::parse(p.at("amount").get<std::string>(), "amount");
+    promo.repeat = p.at("repeat").get<bool>();
+    promo.giftSku = p.at("gift_sku").get<std::string>();
+    out.rules.promotions.push_back(std::move(promo));
+  }
+  out.gifts = j.at("gifts").get<std::vector<std::string>>();
+  return out;
+}
+
+}  // namespace
 
 Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   if (auto s = checkId(r.saleId, "sale_id"); !s) return s.error();
   if (r.lines.empty()) return invalidArgument("lines", "a sale needs at least one line");
   if (r.lines.size() > kMaxLines) return invalidArgument("lines", "a sale has at most 10000 lines");
-  struct Line {
-    const SaleLineInput* input;
-    UnitPrice price;
-    Money amount;
-  };
-  std::vector<Line> lines;
-  lines.reserve(r.lines.size());
+  std::vector<PricedLine> priced;
+  priced.reserve(r.lines.size());
   Money subtotal;
-  Money refundable;
   std::string fingerprint;
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const SaleLineInput& in = r.lines[i];
@@ -479,6 +761,10 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
     if (in.description && (in.description->size() > kMaxDescriptionLength || !isValidUtf8(*in.description))) {
       return invalidArgument(f + ".description", "description has at most 200 bytes of UTF-8 text");
     }
+    if (in.category && (in.category->empty() || in.category->size() > kMaxSkuLength ||
+                        hasControlChars(*in.category) || !isValidUtf8(*in.category))) {
+      return invalidArgument(f + ".category", "category has 1 to 64 printable characters");
+    }
     if (in.qty == 0) return invalidArgument(f + ".qty", "qty is a non-zero whole number");
     if (in.qty > kMaxQty || in.qty < -kMaxQty) return invalidArgument(f + ".qty", "qty is at most 1000000 either way");
     auto price = UnitPrice::parse(in.unitPrice, f + ".unit_price");
@@ -486,10 +772,9 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
     auto amount = lineAmount(in.qty, *price, f + ".unit_price");
     if (!amount) return amount.error();
     subtotal += *amount;
-    if (*amount > Money{}) refundable += *amount;
-    lines.push_back({&in, *price, *amount});
+    priced.push_back({in.sku, in.category, in.qty, *price, *amount, Money{}});
     fingerprint += in.sku + '\x1f' + in.description.value_or("") + '\x1f' + std::to_string(in.qty) + '\x1f' +
-                   price->toString() + '\x1e';
+                   price->toString() + '\x1f' + in.category.value_or("") + '\x1e';
   }
   if (subtotal.minor() > kMaxAbsMinor || subtotal.minor() < -kMaxAbsMinor) {
     return invalidArgument("lines", "the sale total is too large");
@@ -497,13 +782,17 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   if (r.redeemPoints < 0 || r.redeemPoints > kMaxPoints) {
     return invalidArgument("redeem_points", "redeem_points is a whole number from 0 to 1000000000");
   }
-  const Money discount = pointsValue(r.redeemPoints, m_config.rules.redeemPointsPerUnit);
+  const ProgrammeRules& rules = m_config.rules;
+  const Money pointsPaid = pointsValue(r.redeemPoints, rules.redeemPointsPerUnit);
   if (r.redeemPoints > 0) {
     if (!r.member) return invalidArgument("redeem_points", "only a member can pay with points");
-    if (discount > subtotal) {
+    if (pointsPaid > subtotal) {
       return invalidArgument("redeem_points", "the points are worth more than the sale (" + subtotal.toString() + ")");
     }
   }
+  const std::optional<Authorisation> answer =
+      r.member ? askHeadOffice(kSaleKey, r.saleId, *r.member, r.redeemPoints) : std::nullopt;
+
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   std::optional<MemberRow> member;
   if (r.member) {
@@ -515,37 +804,91 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   auto replay = checkIdempotency(kSaleKey, r.saleId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<SaleResult>();
-  if (member && r.redeemPoints > 0) {
-    if (auto s = checkRedemption(member->balance, r.redeemPoints, "redeem_points"); !s) return s.error();
-  }
 
+  const Date today = m_config.zone.localDate(r.at);
+  std::size_t tierBefore = 0;
+  PromotionContext ctx{today, member.has_value(), 0, std::nullopt};
+  if (member) {
+    settle(*member, r.at);
+    tierBefore = tierIndexOf(*member);
+    ctx.tierIndex = tierBefore;
+    if (member->birthday) {
+      if (auto b = parseDate(*member->birthday, "birthday")) ctx.birthday = *b;
+    }
+  }
+  PromotionOutcome promo;
+  if (rules.promotions.empty()) {
+    promo.lines = std::move(priced);
+    promo.subtotal = subtotal;
+  } else {
+    promo = evaluatePromotions(std::move(priced), ctx, rules);
+  }
+  Money memberDiscount, refundable;
+  for (const PricedLine& l : promo.lines) {
+    memberDiscount += l.discount;
+    if (l.amount > Money{}) refundable += l.amount - l.discount;
+  }
+  const Money spendDiscount = promo.discount - memberDiscount;
+  if (r.redeemPoints > 0 && pointsPaid > subtotal - promo.discount) {
+    return invalidArgument("redeem_points", "the points are worth more than the sale after promotions (" +
+                                                (subtotal - promo.discount).toString() + ")");
+  }
+  const Money discount = promo.discount + pointsPaid;
   const Money total = subtotal - discount;
   std::int64_t points = 0;
   if (member) {
-    points = total > Money{} ? earnedPoints(total, m_config.rules.earnPointsPerUnit, Multiplier{})
-                             : -returnReversalPoints(total, m_config.rules.earnPointsPerUnit);
+    points = total > Money{} ? salePoints(total, rules.earnPointsPerUnit, rules.tiers[tierBefore].multiplier,
+                                          promo.pointsMultiplier)
+                             : -returnReversalPoints(total, rules.earnPointsPerUnit);
   }
+  std::string authorised = "local";
+  if (member && r.redeemPoints > 0) {
+    if (auto s = checkRedemption(member->balance, r.redeemPoints, "redeem_points"); !s) return s.error();
+    auto how = authoriseSpend(r.saleId, *member, r.redeemPoints, answer, r.at, "redeem_points");
+    if (!how) return how.error();
+    authorised = *how;
+  }
+  const bool spendPromotion = std::any_of(promo.applied.begin(), promo.applied.end(), [](const auto& a) {
+    return a.kind == "spend_discount" || a.kind == "spend_gift";
+  });
   const std::string at = formatRfc3339(r.at);
   m_db.prepare("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
-               "points_redeemed, refundable, fingerprint, result) VALUES (?,?,?,?,?,?,?,?,?,?,'')")
+               "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'')")
       .bind(1, r.saleId).bind(2, member ? std::optional(member->memberId) : std::nullopt).bind(3, at)
       .bind(4, subtotal.minor()).bind(5, discount.minor()).bind(6, total.minor()).bind(7, points)
-      .bind(8, r.redeemPoints).bind(9, refundable.minor()).bind(10, fingerprint)
+      .bind(8, r.redeemPoints).bind(9, refundable.minor()).bind(10, spendDiscount.minor())
+      .bind(11, spendPromotion ? std::optional(promoContextJson(ctx, rules, promo).dump()) : std::nullopt)
+      .bind(12, fingerprint)
       .run();
-  auto& insertLine = m_db.prepare("INSERT INTO sale_lines(sale_id, line_no, sku, description, qty, unit_price, amount) "
-                                  "VALUES (?,?,?,?,?,?,?)");
+  auto& insertLine = m_db.prepare("INSERT INTO sale_lines(sale_id, line_no, sku, description, qty, unit_price, "
+                                  "amount, category, discount) VALUES (?,?,?,?,?,?,?,?,?)");
   json payloadLines = json::array();
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    insertLine.bind(1, r.saleId).bind(2, static_cast<std::int64_t>(i + 1)).bind(3, l.input->sku)
-        .bind(4, l.input->description).bind(5, l.input->qty).bind(6, l.price.tenThousandths())
-        .bind(7, l.amount.minor())
+  for (std::size_t i = 0; i < promo.lines.size(); ++i) {
+    const PricedLine& l = promo.lines[i];
+    const SaleLineInput& in = r.lines[i];
+    insertLine.bind(1, r.saleId).bind(2, static_cast<std::int64_t>(i + 1)).bind(3, l.sku).bind(4, in.description)
+        .bind(5, l.qty).bind(6, l.unitPrice.tenThousandths()).bind(7, l.amount.minor()).bind(8, l.category)
+        .bind(9, l.discount.minor())
         .run();
-    payloadLines.push_back({{"sku", l.input->sku},
-                            {"description", l.input->description ? json(*l.input->description) : json(nullptr)},
-                            {"qty", l.input->qty},
-                            {"unit_price", l.price.toString()},
-                            {"amount", l.amount.toString()}});
+    json pl = {{"sku", l.sku},
+               {"description", in.description ? json(*in.description) : json(nullptr)},
+               {"qty", l.qty},
+               {"unit_price", l.unitPrice.toString()},
+               {"amount", l.amount.toString()}};
+    if (l.category) pl["category"] = *l.category;
+    if (l.discount != Money{}) pl["discount"] = l.discount.toString();
+    payloadLines.push_back(std::move(pl));
+  }
+  // 满赠 gifts go on the receipt as zero-price lines.
+  for (std::size_t g = 0; g < promo.giftSkus.size(); ++g) {
+    const auto lineNo = static_cast<std::int64_t>(promo.lines.size() + g + 1);
+    insertLine.bind(1, r.saleId).bind(2, lineNo).bind(3, promo.giftSkus[g]).bind(4, std::optional<std::string>("gift"))
+        .bind(5, std::int64_t{1}).bind(6, std::int64_t{0}).bind(7, std::int64_t{0})
+        .bind(8, std::optional<std::string>()).bind(9, std::int64_t{0})
+        .run();
+    payloadLines.push_back({{"sku", promo.giftSkus[g]}, {"description", "gift"}, {"qty", 1},
+                            {"unit_price", "0.0000"}, {"amount", "0.00"}, {"gift", true}});
   }
   SaleResult result;
   result.saleId = r.saleId;
@@ -554,6 +897,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   result.total = total;
   result.pointsEarned = points;
   result.pointsRedeemed = r.redeemPoints;
+  for (const AppliedPromotionEffect& a : promo.applied) result.promotions.push_back({a.id, a.kind, a.effect});
   if (member) {
     std::int64_t balance = member->balance;
     if (r.redeemPoints > 0) balance = appendLedger(member->memberId, r.at, "redeem", -r.redeemPoints, r.saleId, r.saleId);
@@ -563,17 +907,41 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
         .run();
     result.balance = balance;
     result.tier = member->tier;
+    // The sale that crosses a threshold earned at the tier held before it (above); now the upgrade.
+    if (total > Money{} && tierBefore + 1 < rules.tiers.size()) {
+      const std::size_t reached =
+          tierIndexFor(spendBetween(member->memberId, rollingWindowStart(today), today), rules.tiers);
+      if (reached > tierBefore) {
+        m_db.prepare("UPDATE members SET tier = ?, tier_upgraded_at = ?, tier_reviewed_month = ? WHERE member_id = ?")
+            .bind(1, rules.tiers[reached].name).bind(2, at).bind(3, monthOf(today)).bind(4, member->memberId)
+            .run();
+        result.tier = rules.tiers[reached].name;
+        result.tierChanged = true;
+      }
+    }
+    // 转介绍: the referrer's bonus, once, at the referred member's first positive sale.
+    if (total > Money{} && member->referrerId && !member->referralBonusPaid) {
+      if (rules.referralBonusPoints > 0) {
+        appendLedger(*member->referrerId, r.at, "bonus", rules.referralBonusPoints, std::nullopt, r.saleId);
+        appendAdjustEvent(*member->referrerId, "bonus", rules.referralBonusPoints, r.saleId,
+                          "referral of member " + member->memberId, r.at);
+      }
+      m_db.prepare("UPDATE members SET referral_bonus_paid = 1 WHERE member_id = ?").bind(1, member->memberId).run();
+    }
   }
-  const json payload = {{"sale_id", r.saleId},
-                        {"member_id", member ? json(member->memberId) : json(nullptr)},
-                        {"store_id", m_config.store.id},
-                        {"terminal_id", m_config.terminalId},
-                        {"lines", std::move(payloadLines)},
-                        {"subtotal", subtotal.toString()},
-                        {"discount", discount.toString()},
-                        {"total", total.toString()},
-                        {"points_earned", points},
-                        {"points_redeemed", r.redeemPoints}};
+  json payload = {{"sale_id", r.saleId},
+                  {"member_id", member ? json(member->memberId) : json(nullptr)},
+                  {"store_id", m_config.store.id},
+                  {"terminal_id", m_config.terminalId},
+                  {"lines", std::move(payloadLines)},
+                  {"subtotal", subtotal.toString()},
+                  {"discount", discount.toString()},
+                  {"total", total.toString()},
+                  {"points_earned", points},
+                  {"points_redeemed", r.redeemPoints}};
+  if (r.redeemPoints > 0) payload["redeem_authorised"] = authorised;
+  if (!result.promotions.empty()) payload["promotions"] = result.promotions;
+  if (result.tierChanged) payload["tier"] = *result.tier;
   appendOutbox(sync::kSaleRecorded, r.at, payload.dump());
   rememberResult(kSaleKey, r.saleId, json(result).dump());
   tx.commit();
@@ -593,28 +961,45 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   if (r.reward) {
     if (auto s = checkId(*r.reward, "reward"); !s) return s.error();
   }
-  db::Transaction tx(m_db);  // reads that decide the write happen inside it
-  auto member = resolveMember(r.member, "member");
-  if (!member) return member.error();
-  std::int64_t points = r.points.value_or(0);
-  if (r.reward) {
+  const auto rewardPoints = [&]() -> Result<std::int64_t> {
+    if (!r.reward) return r.points.value_or(0);
     auto& st = m_db.prepare("SELECT points FROM rewards WHERE reward_id = ? AND active = 1");
     st.bind(1, *r.reward);
     const bool found = st.step();
-    if (found) points = st.getInt(0);
+    const std::int64_t p = found ? st.getInt(0) : 0;
     st.reset();
     if (!found) return Error{errc::kNotFound, "reward", "no reward \"" + *r.reward + "\" in the catalogue"};
+    return p;
+  };
+  std::optional<Authorisation> answer;
+  if (m_authoriser) {
+    std::optional<std::int64_t> asked;
+    {
+      const db::ReadTransaction snapshot(m_db);
+      if (auto p = rewardPoints()) asked = *p;
+    }
+    if (asked) answer = askHeadOffice(kRedeemKey, r.redemptionId, r.member, *asked);
   }
+  db::Transaction tx(m_db);  // reads that decide the write happen inside it
+  auto member = resolveMember(r.member, "member");
+  if (!member) return member.error();
+  auto cost = rewardPoints();
+  if (!cost) return cost.error();
+  const std::int64_t points = *cost;
   const std::string fingerprint = member->memberId + '\x1d' + std::to_string(points) + '\x1d' + r.reward.value_or("");
   auto replay = checkIdempotency(kRedeemKey, r.redemptionId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<RedeemResult>();
+  settle(*member, r.at);
   if (auto s = verifySupervisorPin(r.supervisorPin, points); !s) return s.error();
-  if (auto s = checkRedemption(member->balance, points, r.reward ? "reward" : "points"); !s) return s.error();
-  m_db.prepare("INSERT INTO redemptions(redemption_id, member_id, at, points, reward_id, fingerprint, result) "
-               "VALUES (?,?,?,?,?,?,'')")
+  const std::string field = r.reward ? "reward" : "points";
+  if (auto s = checkRedemption(member->balance, points, field); !s) return s.error();
+  auto authorised = authoriseSpend(r.redemptionId, *member, points, answer, r.at, field);
+  if (!authorised) return authorised.error();
+  m_db.prepare("INSERT INTO redemptions(redemption_id, member_id, at, points, reward_id, fingerprint, result, "
+               "authorised) VALUES (?,?,?,?,?,?,'',?)")
       .bind(1, r.redemptionId).bind(2, member->memberId).bind(3, formatRfc3339(r.at)).bind(4, points)
-      .bind(5, r.reward).bind(6, fingerprint)
+      .bind(5, r.reward).bind(6, fingerprint).bind(7, *authorised)
       .run();
   RedeemResult result{r.redemptionId, points,
                       appendLedger(member->memberId, r.at, "redeem", -points, std::nullopt, r.redemptionId)};
@@ -622,6 +1007,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
                         {"member_id", member->memberId},
                         {"points", points},
                         {"reward_id", r.reward ? json(*r.reward) : json(nullptr)},
+                        {"authorised", *authorised},
                         {"store_id", m_config.store.id},
                         {"terminal_id", m_config.terminalId}};
   appendOutbox(sync::kPointsRedeemed, r.at, payload.dump());
@@ -652,12 +1038,13 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   auto& saleSt = m_db.prepare(
       "SELECT sale_id, member_id, total, points_earned, points_redeemed, refundable, refunded_goods, "
-      "refunded_amount, points_reversed, redeemed_returned FROM sales WHERE sale_id = ?");
+      "refunded_amount, points_reversed, redeemed_returned, spend_discount, promo_context FROM sales WHERE sale_id = ?");
   saleSt.bind(1, r.saleId);
   std::optional<SaleRow> found;
   if (saleSt.step()) {
-    found = SaleRow{saleSt.getText(0), saleSt.getOptText(1), saleSt.getInt(2), saleSt.getInt(3), saleSt.getInt(4),
-                    saleSt.getInt(5), saleSt.getInt(6), saleSt.getInt(7), saleSt.getInt(8), saleSt.getInt(9)};
+    found = SaleRow{saleSt.getText(0), saleSt.getOptText(1), saleSt.getInt(2),  saleSt.getInt(3),
+                    saleSt.getInt(4),  saleSt.getInt(5),     saleSt.getInt(6),  saleSt.getInt(7),
+                    saleSt.getInt(8),  saleSt.getInt(9),     saleSt.getInt(10), saleSt.getOptText(11)};
   }
   saleSt.reset();
   if (!found) return Error{errc::kNotFound, "sale_id", "no sale \"" + r.saleId + "\" on this terminal"};
@@ -668,16 +1055,16 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   if (*replay) return json::parse(**replay).get<RefundResult>();
 
   struct SaleLine {
-    std::int64_t lineNo, qty, unitPrice, refundedQty, newRefundedQty;
+    std::int64_t lineNo, qty, unitPrice, refundedQty, newRefundedQty, discount;
     std::string sku;
   };
   std::vector<SaleLine> saleLines;
   auto& linesSt = m_db.prepare(
-      "SELECT line_no, sku, qty, unit_price, refunded_qty FROM sale_lines WHERE sale_id = ? ORDER BY line_no");
+      "SELECT line_no, sku, qty, unit_price, refunded_qty, discount FROM sale_lines WHERE sale_id = ? ORDER BY line_no");
   linesSt.bind(1, r.saleId);
   while (linesSt.step()) {
     saleLines.push_back({linesSt.getInt(0), linesSt.getInt(2), linesSt.getInt(3), linesSt.getInt(4),
-                         linesSt.getInt(4), linesSt.getText(1)});
+                         linesSt.getInt(4), linesSt.getInt(5), linesSt.getText(1)});
   }
   linesSt.reset();
 
@@ -687,7 +1074,7 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
       std::int64_t left = want.qty;
       bool onSale = false;
       for (SaleLine& l : saleLines) {
-        if (l.sku != want.sku || l.qty <= 0) continue;
+        if (l.sku != want.sku || l.qty <= 0 || l.unitPrice == 0) continue;  // gifts are not refunded
         onSale = true;
         const std::int64_t take = std::min(left, l.qty - l.newRefundedQty);
         l.newRefundedQty += take;
@@ -702,15 +1089,19 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
     }
   } else {
     for (SaleLine& l : saleLines) {
-      if (l.qty > 0) l.newRefundedQty = l.qty;
+      if (l.qty > 0 && l.unitPrice != 0) l.newRefundedQty = l.qty;
     }
   }
   Money goodsNow;
   for (const SaleLine& l : saleLines) {
     if (l.newRefundedQty == l.refundedQty) continue;
     const auto price = UnitPrice::fromTenThousandths(l.unitPrice);
-    // Cumulative amounts, so partial refunds of one line add up to exactly its amount.
-    goodsNow += *lineAmount(l.newRefundedQty, price, "qty") - *lineAmount(l.refundedQty, price, "qty");
+    // Cumulative amounts after the line's member discount, so partial refunds of one line add up
+    // to exactly what was paid for it.
+    const auto net = [&](std::int64_t q) {
+      return *lineAmount(q, price, "qty") - Money::fromMinor(mulDivRound(l.discount, q, l.qty));
+    };
+    goodsNow += net(l.newRefundedQty) - net(l.refundedQty);
   }
   const bool anything = std::any_of(saleLines.begin(), saleLines.end(),
                                     [](const SaleLine& l) { return l.newRefundedQty != l.refundedQty; });
@@ -719,7 +1110,27 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   const Money refundable = Money::fromMinor(sale.refundable);
   const Money goodsCum = Money::fromMinor(sale.refundedGoods) + goodsNow;
   const Money paid = Money::fromMinor(std::max<std::int64_t>(sale.total, 0));
-  const Money amountCum = proportionalShare(paid, goodsCum, refundable);
+  Money amountCum = proportionalShare(paid, goodsCum, refundable);
+  // 满减/满赠 broken by this refund: what the kept goods no longer earn comes off the refund
+  // (beyond the share of the discount the refunded goods already carry).
+  std::vector<std::string> giftsToReturn;
+  if (sale.promoContext) {
+    const StoredPromoContext promo = readPromoContext(*sale.promoContext, m_config.rules);
+    const Money kept = refundable - goodsCum;
+    const Money spend = Money::fromMinor(sale.spendDiscount);
+    const Money lost = spend - spendDiscountFor(kept, promo.ctx, promo.rules);
+    const Money clawCum = std::max(lost - proportionalShare(spend, goodsCum, refundable), Money{});
+    amountCum = std::max(amountCum - clawCum, Money::fromMinor(sale.refundedAmount));
+    const std::vector<std::string> keptBefore =
+        giftsFor(refundable - Money::fromMinor(sale.refundedGoods), promo.ctx, promo.rules);
+    const std::vector<std::string> keptNow = giftsFor(kept, promo.ctx, promo.rules);
+    const auto has = [](const std::vector<std::string>& v, const std::string& g) {
+      return std::find(v.begin(), v.end(), g) != v.end();
+    };
+    for (const std::string& g : promo.gifts) {
+      if (has(keptBefore, g) && !has(keptNow, g)) giftsToReturn.push_back(g);
+    }
+  }
   const Money amountNow = amountCum - Money::fromMinor(sale.refundedAmount);
   const std::int64_t reverseNow =
       refundReversalPoints(std::max<std::int64_t>(sale.pointsEarned, 0), paid, amountCum, sale.pointsReversed);
@@ -746,7 +1157,17 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
       .bind(1, goodsCum.minor()).bind(2, amountCum.minor()).bind(3, reverseNow).bind(4, redeemedCum)
       .bind(5, r.saleId)
       .run();
-  RefundResult result{r.refundId, amountNow, reverseNow, std::nullopt};
+  RefundResult result{r.refundId, amountNow, reverseNow, std::nullopt, Money{}, std::move(giftsToReturn)};
+  if (sale.memberId) {
+    if (auto m = memberById(*sale.memberId)) settle(*m, r.at);
+  }
+  // The benefit taken back by this refund: what proportional refunding alone would have paid now,
+  // minus what is paid.
+  {
+    const Money proportionalNow = proportionalShare(paid, goodsCum, refundable) -
+                                  proportionalShare(paid, Money::fromMinor(sale.refundedGoods), refundable);
+    result.clawback = std::max(proportionalNow - amountNow, Money{});
+  }
   if (sale.memberId) {
     auto& cur = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
     cur.bind(1, *sale.memberId);
@@ -831,12 +1252,63 @@ VerifyReport CounterService::verify() {
           "(SELECT COUNT(*) FROM outbox WHERE type = 'points.redeemed'), (SELECT COUNT(*) FROM redemptions)) "
           "WHERE n != rows",
           "outbox events do not match the rows they record");
+  collect("SELECT m.member_id || ' balance ' || m.balance || ' lots ' || COALESCE(SUM(l.remaining), 0) "
+          "FROM members m LEFT JOIN lots l USING (member_id) GROUP BY m.member_id "
+          "HAVING COALESCE(SUM(l.remaining), 0) != MAX(m.balance, 0) LIMIT 20",
+          "earn lots do not hold the positive balance");
+  collect("SELECT 'points.adjusted: ' || (SELECT COUNT(*) FROM outbox WHERE type = 'points.adjusted') || "
+          "' events for ' || (SELECT COUNT(*) FROM ledger WHERE kind IN ('bonus', 'expire')) || ' entries' "
+          "WHERE (SELECT COUNT(*) FROM outbox WHERE type = 'points.adjusted') != "
+          "(SELECT COUNT(*) FROM ledger WHERE kind IN ('bonus', 'expire'))",
+          "outbox events do not match the rows they record");
   auto& st = m_db.prepare("SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM outbox)");
   st.step();
   report.membersChecked = st.getInt(0);
   report.outboxEvents = st.getInt(1);
   st.reset();
   return report;
+}
+
+HousekeepingResult CounterService::housekeeping(Timestamp at) {
+  HousekeepingResult tally;
+  const Date today = m_config.zone.localDate(at);
+  const std::string entryTier = m_config.rules.tiers.empty() ? "" : m_config.rules.tiers.front().name;
+  // Members with something due, a batch per transaction so the counter waits at most a moment.
+  constexpr int kBatch = 200;
+  std::string after;  // member ids are visited in order, each at most once per run
+  for (;;) {
+    std::vector<std::string> ids;
+    {
+      const db::ReadTransaction snapshot(m_db);
+      auto& st = m_db.prepare(
+          "SELECT member_id FROM (SELECT member_id FROM lots WHERE remaining > 0 AND expires_on < ?1 "
+          "UNION SELECT member_id FROM members WHERE tier != ?2 AND COALESCE(tier_reviewed_month, '') < ?3) "
+          "WHERE member_id > ?4 ORDER BY member_id LIMIT ?5");
+      st.bind(1, formatDate(today)).bind(2, entryTier).bind(3, monthOf(today)).bind(4, after).bind(5, kBatch);
+      while (st.step()) ids.push_back(st.getText(0));
+      st.reset();
+    }
+    if (ids.empty()) break;
+    db::Transaction tx(m_db);
+    for (const std::string& id : ids) {
+      if (auto row = memberById(id)) settle(*row, at, &tally);
+    }
+    tx.commit();
+    after = ids.back();
+  }
+  return tally;
+}
+
+Status CounterService::reconcileBalance(const std::string& memberId, std::int64_t target, const std::string& refId,
+                                        Timestamp at) {
+  if (auto s = checkId(refId, "ref_id"); !s) return s;
+  if (target > kMaxPoints || target < -kMaxPoints) return invalidArgument("balance", "balance is out of range");
+  db::Transaction tx(m_db);
+  auto row = memberById(memberId);
+  if (!row) return Error{errc::kNotFound, "member_id", "no member " + memberId + " on this terminal"};
+  if (target != row->balance) appendLedger(memberId, at, "adjust", target - row->balance, std::nullopt, refId);
+  tx.commit();
+  return Ok{};
 }
 
 Status CounterService::putReward(const std::string& rewardId, const std::string& name, std::int64_t points) {

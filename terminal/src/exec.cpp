@@ -149,13 +149,14 @@ Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
     const std::string f = "lines[" + std::to_string(i) + "]";
     if (!line.is_object()) return invalidArgument(f, f + " must be an object {sku, qty, unit_price}");
     const Args la(line, f + ".");
-    if (auto k = la.onlyKnown({"sku", "description", "qty", "unit_price"}); !k) return k.error();
+    if (auto k = la.onlyKnown({"sku", "description", "qty", "unit_price", "category"}); !k) return k.error();
     SaleLineInput in;
     LOYALTY_TRY(sku, la.string("sku"));
     LOYALTY_TRY(desc, la.optString("description"));
     LOYALTY_TRY(price, la.string("unit_price"));
     LOYALTY_TRY(qty, la.integer("qty"));
-    in.sku = sku, in.description = desc, in.unitPrice = price, in.qty = qty;
+    LOYALTY_TRY(category, la.optString("category"));
+    in.sku = sku, in.description = desc, in.unitPrice = price, in.qty = qty, in.category = category;
     r.lines.push_back(std::move(in));
   }
   LOYALTY_TRY(result, s.sale(r));
@@ -268,6 +269,10 @@ std::string ExecSession::handle(std::string_view line) {
     if (op == "stats") {
       if (auto k = args.onlyKnown({}); !k) return respond(k.error());
       return respond(json(m_service.stats()));
+    }
+    if (op == "housekeeping") {
+      if (auto k = args.onlyKnown({}); !k) return respond(k.error());
+      return respond(json(m_service.housekeeping(at)));
     }
     if (op == "verify") {
       if (auto k = args.onlyKnown({}); !k) return respond(k.error());

@@ -41,7 +41,7 @@ void to_json(nlohmann::json& j, const MemberDetail& d) {
 void to_json(nlohmann::json& j, const SaleResult& r) {
   auto promotions = nlohmann::json::array();
   for (const auto& p : r.promotions) {
-    promotions.push_back({{"id", p.id}, {"kind", p.kind}, {"effect", p.effect}});
+    promotions.push_back(p);
   }
   j = {{"sale_id", r.saleId},
        {"subtotal", r.subtotal.toString()},
@@ -87,6 +87,9 @@ void to_json(nlohmann::json& j, const RefundResult& r) {
        {"amount", r.amount.toString()},
        {"points_reversed", r.pointsReversed},
        {"balance", r.balance ? nlohmann::json(*r.balance) : nlohmann::json(nullptr)}};
+  // Extensions, present only when a refund broke a 满减/满赠 threshold.
+  if (r.clawback != Money{}) j["clawback"] = r.clawback.toString();
+  if (!r.giftsToReturn.empty()) j["gifts_to_return"] = r.giftsToReturn;
 }
 
 void from_json(const nlohmann::json& j, RefundResult& r) {
@@ -94,6 +97,19 @@ void from_json(const nlohmann::json& j, RefundResult& r) {
   r.amount = moneyFrom(j.at("amount"));
   r.pointsReversed = j.at("points_reversed").get<std::int64_t>();
   r.balance = j.at("balance").is_null() ? std::nullopt : std::optional(j.at("balance").get<std::int64_t>());
+  r.clawback = j.contains("clawback") ? moneyFrom(j.at("clawback")) : Money{};
+  r.giftsToReturn = j.value("gifts_to_return", std::vector<std::string>{});
+}
+
+void to_json(nlohmann::json& j, const AppliedPromotion& p) {
+  j = {{"id", p.id}, {"kind", p.kind}, {"effect", p.effect}};
+}
+
+void to_json(nlohmann::json& j, const HousekeepingResult& h) {
+  j = {{"expired_entries", h.expiredEntries},
+       {"points_expired", h.pointsExpired},
+       {"members_reviewed", h.membersReviewed},
+       {"members_downgraded", h.membersDowngraded}};
 }
 
 void to_json(nlohmann::json& j, const HistoryEntry& e) {

@@ -15,6 +15,7 @@
 #include "loyalty/terminal/member_import.hpp"
 #include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/store.hpp"
+#include "loyalty/terminal/timezone.hpp"
 
 namespace {
 
@@ -41,12 +42,6 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
     if (auto* error = std::get_if<ConfigError>(&loaded)) throw BadConfig{*error};
     settings = std::get<TerminalSettings>(std::move(loaded));
     if (!store && settings.storeIdSet) store = settings.store.id;
-    if (!settings.rules.promotions.empty() || settings.rules.tiers != ProgrammeRules::defaultTiers()) {
-      // Say so rather than let a store believe its campaign runs.
-      std::cerr << "loyalty-terminal: note: " << *configPath
-                << ": [[promotion]] and [[tier]] are checked but not applied yet by this version; "
-                   "sales earn the base rate\n";
-    }
   }
   db::Database database = openTerminalDatabase(dataDir);
   const Identity id = resolveIdentity(database, store, terminal);
@@ -55,6 +50,11 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
   config.store.id = id.storeId;
   config.terminalId = id.terminalId;
   config.rules = std::move(settings.rules);
+  // The configuration reader has already checked the name, so this only fails if the zone
+  // database changed underneath; say so and stop rather than use the wrong local day.
+  auto zone = loadZone(config.store.timezone);
+  if (!zone) throw std::runtime_error(zone.error().message);
+  config.zone = std::move(*zone);
   return {std::move(database), std::move(config)};
 }
 

@@ -151,7 +151,55 @@ CREATE VIEW idempotency(op, key, fingerprint, result, at) AS
   UNION ALL SELECT 'refund', refund_id, fingerprint, result, at FROM refunds;
 )sql";
 
-constexpr db::Migration kMigrations[] = {{1, kV1}};
+// Version 2: the loyalty rules. Earn lots with expiry (FIFO), tier upgrade/review dates, the
+// referral bonus flag, promotion details a refund needs, how each redemption was authorised and
+// the offline redemption allowance.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE members ADD COLUMN tier_upgraded_at TEXT;          -- RFC 3339 of the last upgrade
+ALTER TABLE members ADD COLUMN tier_reviewed_month TEXT;       -- YYYY-MM of the last downgrade review
+ALTER TABLE members ADD COLUMN referral_bonus_paid INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE sale_lines ADD COLUMN category TEXT;
+ALTER TABLE sale_lines ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;   -- member discount, minor units
+ALTER TABLE sales ADD COLUMN spend_discount INTEGER NOT NULL DEFAULT 0;  -- the 满减 part of discount
+ALTER TABLE sales ADD COLUMN promo_context TEXT;   -- JSON: what a refund needs to re-evaluate 满减/满赠
+
+ALTER TABLE redemptions ADD COLUMN authorised TEXT NOT NULL DEFAULT 'local'
+  CHECK (authorised IN ('local', 'online', 'offline'));
+
+-- Points spent while head office could not be asked, per member and store-local day: the
+-- offline allowance of sync-protocol.md bounds their sum.
+CREATE TABLE offline_spend (
+  ref_id    TEXT PRIMARY KEY,     -- the redemption or sale
+  member_id TEXT NOT NULL REFERENCES members(member_id),
+  local_day TEXT NOT NULL,
+  points    INTEGER NOT NULL CHECK (points > 0)
+) WITHOUT ROWID;
+CREATE INDEX offline_spend_member ON offline_spend(member_id, local_day);
+
+-- Each credit to a balance is a lot that expires; debits take from the oldest expiry first.
+-- Invariant (verify): per member, SUM(remaining) = MAX(0, balance).
+CREATE TABLE lots (
+  lot_id     INTEGER PRIMARY KEY,
+  entry_id   INTEGER REFERENCES ledger(entry_id),   -- the credit; NULL for lots made by this migration
+  member_id  TEXT NOT NULL REFERENCES members(member_id),
+  earned_on  TEXT NOT NULL,                        -- store-local day
+  expires_on TEXT NOT NULL,                        -- last store-local day the points can be used
+  points     INTEGER NOT NULL CHECK (points > 0),
+  remaining  INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= points)
+);
+CREATE INDEX lots_member ON lots(member_id, expires_on, lot_id) WHERE remaining > 0;
+CREATE INDEX lots_due ON lots(expires_on, member_id) WHERE remaining > 0;
+
+-- Balances earned before lots existed become one lot each, from the member's last ledger day.
+INSERT INTO lots(member_id, earned_on, expires_on, points, remaining)
+  SELECT m.member_id, substr(l.last_at, 1, 10), (CAST(substr(l.last_at, 1, 4) AS INTEGER) + 1) || '-12-31',
+         m.balance, m.balance
+  FROM members m JOIN (SELECT member_id, MAX(at) AS last_at FROM ledger GROUP BY member_id) l USING (member_id)
+  WHERE m.balance > 0;
+)sql";
+
+constexpr db::Migration kMigrations[] = {{1, kV1}, {2, kV2}};
 
 }  // namespace
 

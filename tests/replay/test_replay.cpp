@@ -108,10 +108,93 @@ std::string formatPence(std::int64_t pence) {
   return (pence < 0 ? "-" : "") + std::to_string(magnitude / 100) + (cents < 10 ? ".0" : ".") + std::to_string(cents);
 }
 
-/// Points a sale of `totalPence` moves by the default rules: 1 point per whole 1.00, floored once
-/// per sale; a negative sale (a return) takes back floor(|total|) points.
-std::int64_t salePoints(std::int64_t totalPence) {
-  return totalPence >= 0 ? totalPence / 100 : -((-totalPence) / 100);
+constexpr const char* kCheckAt = "2011-12-31T12:00:00Z";
+constexpr const char* kTierNames[] = {"member", "silver", "gold", "platinum"};
+
+/// The default tiers of DOMAIN.md, written out here rather than taken from the code under test:
+/// thresholds in pence of rolling 12-month net spend, multipliers in 1/10000.
+constexpr std::int64_t kTierThresholdPence[] = {0, 200'000, 1'000'000, 5'000'000};
+constexpr std::int64_t kTierMultiplier[] = {10'000, 12'000, 15'000, 20'000};
+
+/// Points a sale of `totalPence` moves by the default rules: 1 point per whole 1.00 times the
+/// tier's multiplier, floored once per sale; a negative sale (a return) takes back
+/// floor(|total|) points at the base rate.
+std::int64_t salePoints(std::int64_t totalPence, std::size_t tier) {
+  return totalPence >= 0 ? totalPence * kTierMultiplier[tier] / 1'000'000 : -((-totalPence) / 100);
+}
+
+/// One customer's tier as DOMAIN.md describes it, replayed sale by sale in the order exec sees
+/// them: an upgrade at the sale whose rolling 12-month spend crosses a threshold (that sale still
+/// earns at the old tier); on the first visit of a new month, a review over the 12 months that
+/// ended the day before the month began, which can only lower the tier.
+struct TierModel {
+  std::vector<std::pair<std::chrono::sys_days, std::int64_t>> sales;  // local day, total pence
+  std::size_t tier = 0;
+  std::chrono::year_month reviewed{std::chrono::year{0}, std::chrono::January};
+
+  /// Net spend over local days [end's date a year earlier + 1 day, end].
+  std::int64_t rollingSpend(std::chrono::sys_days end) const {
+    using namespace std::chrono;
+    const year_month_day e{end};
+    year_month_day yearBefore{e.year() - years{1}, e.month(), e.day()};
+    if (!yearBefore.ok()) yearBefore = year_month_day{yearBefore.year() / yearBefore.month() / last};
+    const sys_days start = sys_days{yearBefore} + days{1};
+    std::int64_t sum = 0;
+    for (const auto& [day, pence] : sales) {
+      if (day >= start && day <= end) sum += pence;
+    }
+    return sum;
+  }
+
+  static std::size_t tierFor(std::int64_t spend) {
+    std::size_t t = 0;
+    for (std::size_t i = 0; i < std::size(kTierThresholdPence); ++i) {
+      if (spend >= kTierThresholdPence[i]) t = i;
+    }
+    return t;
+  }
+
+  /// The monthly review, due at the member's first operation of a month.
+  void review(std::chrono::sys_days day) {
+    using namespace std::chrono;
+    const year_month_day ymd{day};
+    const year_month month{ymd.year(), ymd.month()};
+    if (tier > 0 && reviewed < month) {
+      const sys_days lastOfPrevious = sys_days{ymd.year() / ymd.month() / 1} - days{1};
+      tier = std::min(tier, tierFor(rollingSpend(lastOfPrevious)));
+      reviewed = month;
+    }
+  }
+
+  /// Records a sale on local day `day` and returns the points it earns.
+  std::int64_t sale(std::chrono::sys_days day, std::int64_t totalPence) {
+    using namespace std::chrono;
+    const year_month_day ymd{day};
+    const year_month month{ymd.year(), ymd.month()};
+    review(day);
+    const std::int64_t points = salePoints(totalPence, tier);
+    sales.emplace_back(day, totalPence);
+    if (totalPence > 0) {
+      const std::size_t reached = tierFor(rollingSpend(day));
+      if (reached > tier) {
+        tier = reached;
+        reviewed = month;
+      }
+    }
+    return points;
+  }
+};
+
+/// "2011-06-01" -> that day.
+std::optional<std::chrono::sys_days> parseDay(const std::string& text) {
+  using namespace std::chrono;
+  const auto y = parseWhole<int>(std::string_view(text).substr(0, 4));
+  const auto mo = parseWhole<unsigned>(std::string_view(text).substr(5, 2));
+  const auto d = parseWhole<unsigned>(std::string_view(text).substr(8, 2));
+  if (!y || !mo || !d) return std::nullopt;
+  const year_month_day date{year{*y}, month{*mo}, day{*d}};
+  if (!date.ok()) return std::nullopt;
+  return sys_days{date};
 }
 
 /// "2011-06-01 10:30:00" (UK wall clock) -> "2011-06-01T10:30:00+01:00". British Summer Time runs
@@ -165,6 +248,7 @@ struct Customer {
   std::string phone;
   std::int64_t netSpendPence = 0;
   std::int64_t expectedPoints = 0;  // points − points_debt, i.e. the ledger sum
+  TierModel tiers;
 };
 
 struct Dataset {
@@ -220,6 +304,7 @@ Dataset loadDataset(std::string text) {
   }
 
   std::unordered_map<std::string, std::size_t> customerById;
+  const auto checkDay = parseDay(std::string(kCheckAt).substr(0, 10));
   for (const Invoice& invoice : data.invoices) {
     if (invoice.isAdjustment()) {
       ++data.adjustmentInvoices;
@@ -230,12 +315,19 @@ Dataset loadDataset(std::string text) {
     if (isNew) {
       const auto phone = phoneFor(invoice.customerId);
       if (!phone) FAIL("CustomerID \"" << invoice.customerId << "\" does not fit 8 digits");
-      data.customers.push_back({invoice.customerId, *phone, 0, 0});
+      data.customers.push_back({invoice.customerId, *phone, 0, 0, {}});
     }
     Customer& customer = data.customers[it->second];
     customer.netSpendPence += invoice.totalPence;
-    customer.expectedPoints += salePoints(invoice.totalPence);
+    // The store runs on UTC (exec's default); the shop trades 06:00–20:00 UK time, so the UTC day
+    // is the day written in the file.
+    const auto day = parseDay(invoice.at.substr(0, 10));
+    if (!day) FAIL("invoice " << invoice.number << ": no day in " << invoice.at);
+    customer.expectedPoints += customer.tiers.sale(*day, invoice.totalPence);
   }
+  // The `member` checks at kCheckAt are each member's first operation of December for those who
+  // did not buy then: their review happens there.
+  for (Customer& c : data.customers) c.tiers.review(*checkDay);
   return data;
 }
 
@@ -287,7 +379,8 @@ std::vector<Request> buildRequests(const Dataset& data) {
   }
   // Queued behind every sale, so they see the finished replay.
   for (std::size_t c = 0; c < data.customers.size(); ++c) {
-    add(Request::Kind::kMember, c, {{"op", "member"}, {"member", data.customers[c].phone}});
+    // After the last sale (2011-12-09) and before the first lots expire (2012-01-01).
+    add(Request::Kind::kMember, c, {{"op", "member"}, {"member", data.customers[c].phone}, {"at", kCheckAt}});
   }
   add(Request::Kind::kStats, 0, {{"op", "stats"}});
   add(Request::Kind::kVerify, 0, {{"op", "verify"}});
@@ -390,6 +483,7 @@ TEST_CASE("replay: the Online Retail year through exec gives every customer the 
   ProblemLog wrongSaleTotals("sales whose total differs from qty × unit_price rounded per line");
   ProblemLog wrongSpend("members whose lifetime_spend differs from their net spend");
   ProblemLog wrongPoints("members whose points − points_debt differs from the per-sale rule");
+  ProblemLog wrongTiers("members whose tier differs from the rolling-spend rule");
   ProblemLog wrongStats("stats");
   ProblemLog verifyProblems("verify");
 
@@ -471,6 +565,11 @@ TEST_CASE("replay: the Online Retail year through exec gives every customer the 
                           std::to_string(customer.expectedPoints) + ", got points " + points.dump() + ", points_debt " +
                           debt.dump());
         }
+        const std::string expectedTier = kTierNames[customer.tiers.tier];
+        if (result.value("tier", json()) != expectedTier) {
+          wrongTiers.add("customer " + customer.id + ": expected tier " + expectedTier + ", got " +
+                         result.value("tier", json()).dump());
+        }
         break;
       }
       case Request::Kind::kStats: {
@@ -512,6 +611,8 @@ TEST_CASE("replay: the Online Retail year through exec gives every customer the 
   CHECK(wrongSpend.count() == 0);
   INFO(wrongPoints.report());
   CHECK(wrongPoints.count() == 0);
+  INFO(wrongTiers.report());
+  CHECK(wrongTiers.count() == 0);
   INFO(wrongStats.report());
   CHECK(wrongStats.count() == 0);
   INFO(verifyProblems.report());

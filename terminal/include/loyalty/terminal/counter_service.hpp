@@ -11,6 +11,7 @@
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/rules.hpp"
 #include "loyalty/core/time.hpp"
+#include "loyalty/core/zone.hpp"
 #include "loyalty/db/database.hpp"
 
 namespace loyalty::terminal {
@@ -51,6 +52,20 @@ struct CounterConfig {
   std::string terminalId = "T1";
   std::string consentTextVersion = "2026-01";
   ProgrammeRules rules;
+  ZoneRules zone;  ///< the store's time zone ([store] timezone): local days for day-based rules
+};
+
+/// Head office's answer when asked to reserve points for a redemption (sync-protocol.md).
+enum class Authorisation { approved, refused, unreachable };
+
+/// Online authorisation of redemptions, given to the service by the sync engine when the
+/// terminal is registered. `authorise` must return within a short timeout (a few seconds): no
+/// answer is `unreachable`, and the offline allowance applies.
+class RedemptionAuthoriser {
+ public:
+  virtual ~RedemptionAuthoriser() = default;
+  virtual Authorisation authorise(const std::string& redemptionId, const std::string& memberId,
+                                  std::int64_t points) = 0;
 };
 
 // [SECTION] Requests. Money and phones arrive as the text people typed; the service validates.
@@ -76,6 +91,7 @@ struct SaleLineInput {
   std::optional<std::string> description;
   std::int64_t qty = 0;
   std::string unitPrice;
+  std::optional<std::string> category = std::nullopt;  ///< for member_discount promotions by category
 };
 
 struct SaleRequest {
@@ -166,6 +182,16 @@ struct RefundResult {
   Money amount;
   std::int64_t pointsReversed = 0;
   std::optional<std::int64_t> balance;
+  Money clawback;                           ///< 满减 benefit taken back because the threshold broke
+  std::vector<std::string> giftsToReturn;   ///< 满赠 gifts whose threshold the refund broke
+};
+
+/// What a housekeeping run did (expiry of due lots, monthly tier reviews).
+struct HousekeepingResult {
+  std::int64_t expiredEntries = 0;
+  std::int64_t pointsExpired = 0;
+  std::int64_t membersReviewed = 0;
+  std::int64_t membersDowngraded = 0;
 };
 
 struct HistoryEntry {
@@ -212,6 +238,19 @@ class CounterService {
   /// Adds or replaces a catalogue reward (used by imports and head-office pushes).
   Status putReward(const std::string& rewardId, const std::string& name, std::int64_t points);
 
+  /// The daily run: writes the expiry of every lot due by `at`'s local day and reviews the tiers
+  /// of members not yet reviewed this month. Works in small transactions, so the counter is
+  /// never held up for long.
+  HousekeepingResult housekeeping(Timestamp at);
+
+  /// Sets a member's balance to `target` (head office's view) with one 'adjust' ledger entry
+  /// and no outbox event; lots follow. Runs inside the caller's transaction when there is one.
+  Status reconcileBalance(const std::string& memberId, std::int64_t target, const std::string& refId,
+                          Timestamp at);
+
+  /// Online authorisation for redemptions; nullptr (the default) = a stand-alone terminal.
+  void setAuthoriser(RedemptionAuthoriser* authoriser) { m_authoriser = authoriser; }
+
   const CounterConfig& config() const { return m_config; }
 
  private:
@@ -236,10 +275,29 @@ class CounterService {
   /// Stores the answer to a keyed operation on its row, for replays.
   void rememberResult(const KeyedOp& op, const std::string& key, const std::string& resultJson);
   Status verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points);
+  /// Writes what is due for the member at `at` (lot expiry, the monthly tier review) and
+  /// refreshes `row`. Returns the number of expiry entries written. Inside a write transaction.
+  std::int64_t settle(MemberRow& row, Timestamp at, HousekeepingResult* tally = nullptr);
+  /// Whether settle would write anything (cheap; for read operations).
+  bool needsSettle(const MemberRow& row, Date today);
+  /// Net spend (sales − refunds) of the member on local days [from, to].
+  Money spendBetween(const std::string& memberId, Date from, Date to);
+  std::size_t tierIndexOf(const MemberRow& row) const;
+  /// Asks head office (if any) and applies the offline allowance; records offline spending.
+  /// "local" (no head office), "online" or "offline" (within the allowance, recorded), or why not.
+  Result<std::string> authoriseSpend(const std::string& refId, const MemberRow& member, std::int64_t points,
+                                     std::optional<Authorisation> answer, Timestamp at, const std::string& field);
+  /// Head office's answer for spending `points` of the member under `key` (nullopt: not asked).
+  std::optional<Authorisation> askHeadOffice(const KeyedOp& op, const std::string& key,
+                                             const std::string& reference, std::int64_t points);
+  void appendAdjustEvent(const std::string& memberId, const char* kind, std::int64_t points,
+                         const std::string& refId, const std::string& reason, Timestamp at);
+  std::vector<Greeting> greetings(const MemberRow& row, Timestamp at);
 
   db::Database& m_db;
   CounterConfig m_config;
   IdSource& m_ids;
+  RedemptionAuthoriser* m_authoriser = nullptr;
 };
 
 }  // namespace loyalty::terminal

@@ -15,6 +15,8 @@ void to_json(nlohmann::json& j, const RedeemResult& r);
 void from_json(const nlohmann::json& j, RedeemResult& r);
 void to_json(nlohmann::json& j, const RefundResult& r);
 void from_json(const nlohmann::json& j, RefundResult& r);
+void to_json(nlohmann::json& j, const AppliedPromotion& p);
+void to_json(nlohmann::json& j, const HousekeepingResult& h);
 void to_json(nlohmann::json& j, const HistoryEntry& e);
 void to_json(nlohmann::json& j, const Stats& s);
 void to_json(nlohmann::json& j, const VerifyReport& v);
