@@ -183,7 +183,7 @@ TEST_CASE("Terminal killed during a pull: each page is there with its cursor or 
   REQUIRE(source.syncOnce().exit == 0);
 
   Terminal other;
-  REQUIRE(other.registerWith(hq, hq.addTerminal("S002", "T1")).exit == 0);
+  REQUIRE(other.registerWith(hq, hq.addTerminal("S002", "T2")).exit == 0);
   std::int64_t lastCount = 0;
   for (int delayMs : {150, 400, 700}) {
     ChildProcess sync({terminalBinary(), "sync", "--data", other.dataDir(), "--once"});
@@ -267,4 +267,80 @@ TEST_CASE("TLS and credential failures are refused with a clear error and nothin
     REQUIRE(t.syncOnce().exit == 0);
     CHECK(hqSales(hq) == 5);
   }
+}
+
+namespace {
+
+/// Two stores that both know one member with `points` points, head office reachable.
+struct TwoStores {
+  Hq hq;
+  Terminal one, two;
+  std::string member;
+
+  explicit TwoStores(const std::string& price) {
+    hq.start();
+    REQUIRE(one.registerWith(hq, hq.addTerminal("S001", "T1")).exit == 0);
+    REQUIRE(two.registerWith(hq, hq.addTerminal("S002", "T2")).exit == 0);
+    const auto enrolled = one.execOne(enrol("13800138123", "Shared Member"));
+    REQUIRE(enrolled.at("ok") == true);
+    member = enrolled.at("result").at("member_id");
+    REQUIRE(one.execOne(sale("earn-1", member, price)).at("ok") == true);
+    REQUIRE(one.syncOnce().exit == 0);
+    REQUIRE(two.syncOnce().exit == 0);
+  }
+  static std::int64_t balance(const Terminal& t, const std::string& m) {
+    const auto r = t.execOne({{"id", 1}, {"op", "member"}, {"member", m}});
+    REQUIRE(r.at("ok") == true);
+    return r.at("result").at("points").get<std::int64_t>() - r.at("result").at("points_debt").get<std::int64_t>();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Online: head office refuses a redemption a terminal's stale view would allow", "[sync][e2e]") {
+  TwoStores s("300.00");
+  REQUIRE(TwoStores::balance(s.two, s.member) == 300);
+  const auto first = s.one.execOne(redeem("r-one", s.member, 300));
+  REQUIRE(first.at("ok") == true);
+  // Store two has not pulled since: it still shows 300, but head office holds the reservation.
+  CHECK(TwoStores::balance(s.two, s.member) == 300);
+  const auto second = s.two.execOne(redeem("r-two", s.member, 300));
+  CHECK(second.at("ok") == false);
+  CHECK(second.at("error").at("code") == "insufficient_points");
+  REQUIRE(s.one.syncOnce().exit == 0);
+  REQUIRE(s.two.syncOnce().exit == 0);
+  CHECK(s.hq.get("/api/v1/members/" + s.member).at("balance") == 0);
+  CHECK(TwoStores::balance(s.two, s.member) == 0);
+  CHECK(s.one.verify().exit == 0);
+  CHECK(s.two.verify().exit == 0);
+}
+
+TEST_CASE("Two terminals redeeming one member while cut off from head office overspend at most the allowance each", "[sync][e2e]") {
+  TwoStores s("800.00");
+  s.hq.killHard();
+  std::int64_t spent = 0;
+  for (const Terminal* t : {&s.one, &s.two}) {
+    const auto ok = t->execOne(redeem("offline-" + t->dataDir().substr(t->dataDir().size() - 3), s.member, 500));
+    INFO(ok.dump());
+    REQUIRE(ok.at("ok") == true);
+    spent += 500;
+    const auto over = t->execOne(redeem("over-" + t->dataDir().substr(t->dataDir().size() - 3), s.member, 100));
+    CHECK(over.at("ok") == false);
+    CHECK(over.at("error").at("code") == "limit_exceeded");  // 500 a day per member per terminal
+    CHECK(TwoStores::balance(*t, s.member) == 300);
+  }
+  s.hq.start();
+  REQUIRE(s.one.syncOnce().exit == 0);
+  REQUIRE(s.two.syncOnce().exit == 0);
+  REQUIRE(s.one.syncOnce().exit == 0);
+  const json atHq = s.hq.get("/api/v1/members/" + s.member);
+  CHECK(atHq.at("balance") == 800 - spent);
+  const std::int64_t overspend = atHq.at("points_debt");
+  CHECK(overspend == 200);
+  CHECK(overspend <= 2 * 500);
+  // Both terminals now show head office's figure, the debt included.
+  CHECK(TwoStores::balance(s.one, s.member) == -200);
+  CHECK(TwoStores::balance(s.two, s.member) == -200);
+  CHECK(s.one.verify().exit == 0);
+  CHECK(s.two.verify().exit == 0);
 }
