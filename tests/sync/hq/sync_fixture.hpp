@@ -130,6 +130,7 @@ class Hq {
 
   std::string dataDir() const { return (m_dir.path() / "hq").string(); }
   std::string caFile() const { return (m_dir.path() / "hq" / "tls" / "ca.pem").string(); }
+  std::filesystem::path tlsDir() const { return m_dir.path() / "hq" / "tls"; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(m_port); }
   int port() const { return m_port; }
 

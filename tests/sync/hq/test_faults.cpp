@@ -3,6 +3,7 @@
 // says why.
 #include <catch2/catch.hpp>
 
+#include "loyalty/hq/crypto.hpp"
 #include "loyalty/sync/client/engine.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/terminal/store.hpp"
@@ -232,6 +233,22 @@ TEST_CASE("TLS and credential failures are refused with a clear error and nothin
     CHECK(r.exit == 1);
     CHECK(r.err.find("is not trusted") != std::string::npos);
     CHECK(r.err.find("host name") != std::string::npos);
+  }
+  SECTION("an expired server certificate") {
+    hq.killHard();
+    const auto now = std::chrono::system_clock::now();
+    const hq::KeyAndCert ca{slurp(hq.tlsDir() / "ca.key"), slurp(hq.tlsDir() / "ca.pem")};
+    const auto expired = hq::issueServerCertificate(ca, {"localhost", "127.0.0.1"}, now - std::chrono::hours(48),
+                                                    now - std::chrono::hours(24));
+    std::ofstream(hq.tlsDir() / "server.pem", std::ios::trunc) << expired.certPem;
+    std::ofstream(hq.tlsDir() / "server.key", std::ios::trunc) << expired.keyPem;
+    hq.start();
+    const RunResult r = t.syncOnce();
+    CHECK(r.exit == 1);
+    CHECK(r.err.find("is not trusted") != std::string::npos);
+    CHECK(r.err.find("expired") != std::string::npos);
+    CHECK(r.json().at("pending") == 5);
+    CHECK(t.verify().exit == 0);
   }
   SECTION("a public-key pin that does not match") {
     Terminal u;

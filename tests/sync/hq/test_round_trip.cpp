@@ -8,6 +8,7 @@
 #include "loyalty/sync/client/engine.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/terminal/store.hpp"
+#include "loyalty/terminal/sync_background.hpp"
 #include "loyalty/terminal/sync_link.hpp"
 #include "loyalty/terminal/sync_store.hpp"
 #include "sync_fixture.hpp"
@@ -122,4 +123,89 @@ TEST_CASE("Members and balances travel between two stores through head office", 
   CHECK(hqSales(hq) == 4);
   CHECK(one.terminal.verify().exit == 0);
   CHECK(two.terminal.verify().exit == 0);
+}
+
+TEST_CASE("Registering with head office's public-key pin works and is kept for every request", "[sync][e2e]") {
+  Hq hq;
+  hq.start();
+  const std::string cmd = "openssl pkey -in '" + (hq.tlsDir() / "server.key").string() +
+                          "' -pubout -outform der 2>/dev/null | openssl dgst -sha256 -binary | base64";
+  std::string pin;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[128];
+    while (fgets(buf, sizeof buf, p)) pin += buf;
+    pclose(p);
+  }
+  while (!pin.empty() && (pin.back() == '\n' || pin.back() == '\r')) pin.pop_back();
+  REQUIRE(pin.size() == 44);
+  Terminal t;
+  const RunResult reg = run({terminalBinary(), "register", "--data", t.dataDir(), "--hq", hq.url(), "--ca", hq.caFile(),
+                             "--code", hq.addTerminal("S001", "T1"), "--pin", "sha256//" + pin});
+  INFO(reg.err);
+  REQUIRE(reg.exit == 0);
+  REQUIRE(t.execOne(sale("pinned-1", std::nullopt, "3.00")).at("ok") == true);
+  const RunResult r = t.syncOnce();
+  INFO(r.err);
+  CHECK(r.exit == 0);
+  CHECK(hqSales(hq) == 1);
+}
+
+TEST_CASE("The background engine uploads a sale within seconds and rides out head office going away", "[sync][e2e]") {
+  Hq hq;
+  hq.start();
+  Terminal t;
+  REQUIRE(t.registerWith(hq, hq.addTerminal("S001", "T1")).exit == 0);
+
+  db::Database db = terminal::openTerminalDatabase(t.dataDir());
+  const terminal::Identity id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
+  terminal::CounterConfig config;
+  config.store.id = id.storeId;
+  config.terminalId = id.terminalId;
+  terminal::RandomIds ids;
+  terminal::CounterService counter(db, config, ids);
+  sync::SyncEngineOptions options;
+  options.interval = std::chrono::seconds(30);  // only nudges and retries drive it here
+  options.backoff = {std::chrono::milliseconds(100), std::chrono::seconds(1)};
+  auto engine = terminal::BackgroundSync::start(t.dataDir(), config, options);
+  REQUIRE(engine);
+
+  const auto waitFor = [&](auto done, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  };
+  REQUIRE(waitFor([&] { return engine->status().rounds >= 1; }, std::chrono::seconds(10)));
+  CHECK(engine->status().online);
+
+  const auto saleAt = [&](const std::string& saleId) {
+    terminal::SaleRequest r;
+    r.saleId = saleId;
+    r.lines = {{"SKU-1", std::nullopt, 1, "4.00", std::nullopt}};
+    r.at = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    REQUIRE(counter.sale(r).hasValue());
+    engine->nudge();
+  };
+  const auto started = std::chrono::steady_clock::now();
+  saleAt("bg-1");
+  REQUIRE(waitFor([&] { return engine->status().uploaded >= 1; }, std::chrono::seconds(10)));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  CHECK(hqSales(hq) == 1);
+
+  hq.killHard();
+  saleAt("bg-2");
+  REQUIRE(waitFor([&] { return engine->status().failures >= 1; }, std::chrono::seconds(10)));
+  const sync::SyncStatus away = engine->status();
+  CHECK_FALSE(away.online);
+  CHECK(away.pending == 1);
+  CHECK(away.lastError.find("cannot reach head office") != std::string::npos);
+
+  hq.start();
+  REQUIRE(waitFor([&] { return engine->status().pending == 0 && engine->status().online; }, std::chrono::seconds(20)));
+  CHECK(engine->status().lastError.empty());
+  CHECK(hqSales(hq) == 2);
+  engine.reset();  // stops and joins the thread
+  CHECK(counter.verify().problems.empty());
 }
