@@ -175,6 +175,14 @@ class Hq {
     return command({"terminal", "add", "--store", store, "--terminal", terminal});
   }
 
+  /// POST with the admin token; throws unless 2xx.
+  nlohmann::json post(const std::string& path, const nlohmann::json& body) const {
+    sync::HttpsClient client({url(), slurp(caFile()), std::nullopt, m_adminToken});
+    auto r = client.postJson(path, body, false);
+    if (!r) throw std::runtime_error(r.failure().message);
+    return r.value();
+  }
+
   /// GET with the admin token; throws unless 2xx.
   nlohmann::json get(const std::string& path) const {
     sync::HttpsClient client({url(), slurp(caFile()), std::nullopt, m_adminToken});

@@ -209,3 +209,34 @@ TEST_CASE("The background engine uploads a sale within seconds and rides out hea
   engine.reset();  // stops and joins the thread
   CHECK(counter.verify().problems.empty());
 }
+
+TEST_CASE("A merge at head office and a new catalogue reach every terminal", "[sync][e2e]") {
+  Hq hq;
+  hq.start();
+  Shop one(hq, "S001", "T1", 2);                  // 20 points
+  Shop two(hq, "S002", "T2", 3, "13900139000");   // 30 points, the same person enrolled twice
+  REQUIRE(one.terminal.syncOnce().exit == 0);
+  REQUIRE(two.terminal.syncOnce().exit == 0);
+  hq.command({"member", "merge", "--from", two.memberId, "--into", one.memberId});
+  hq.post("/api/v1/admin/catalog", {{"rewards", json::array({{{"reward_id", "MUG"}, {"name", "Mug"}, {"points", 40}, {"active", true}}})}});
+
+  for (const Shop* s : {&one, &two}) {
+    const RunResult r = s->terminal.syncOnce();
+    INFO(r.err);
+    REQUIRE(r.exit == 0);
+    CHECK(s->balance(one.memberId) == 50);
+    CHECK(s->terminal.verify().exit == 0);
+  }
+  // Store two enrolled the duplicate: it stays in its history with nothing left on it.
+  CHECK(two.balance(two.memberId) == 0);
+  // The reward arrived: store two redeems it for the merged member, and head office agrees.
+  const auto redeemed = two.terminal.execOne(
+      {{"id", 1}, {"op", "redeem"}, {"redemption_id", "mug-1"}, {"member", one.memberId}, {"reward", "MUG"}});
+  INFO(redeemed.dump());
+  REQUIRE(redeemed.at("ok") == true);
+  CHECK(redeemed.at("result").at("balance") == 10);
+  REQUIRE(two.terminal.syncOnce().exit == 0);
+  REQUIRE(one.terminal.syncOnce().exit == 0);
+  CHECK(hqBalance(hq, one.memberId) == 10);
+  CHECK(one.balance(one.memberId) == 10);
+}
