@@ -1245,7 +1245,7 @@ VerifyReport CounterService::verify() {
           "outbox sequence has gaps");
   collect("SELECT type || ': ' || n || ' events for ' || rows || ' rows' FROM ("
           "SELECT 'member.enrolled' AS type, (SELECT COUNT(*) FROM outbox WHERE type = 'member.enrolled') AS n, "
-          "(SELECT COUNT(*) FROM members) AS rows UNION ALL "
+          "(SELECT COUNT(*) FROM members WHERE enrolled_terminal != '') AS rows UNION ALL "  // '': from head office
           "SELECT 'sale.recorded', (SELECT COUNT(*) FROM outbox WHERE type = 'sale.recorded'), (SELECT COUNT(*) FROM sales) "
           "UNION ALL SELECT 'sale.refunded', (SELECT COUNT(*) FROM outbox WHERE type = 'sale.refunded'), "
           "(SELECT COUNT(*) FROM refunds) UNION ALL SELECT 'points.redeemed', "

@@ -15,6 +15,7 @@
 #include "loyalty/terminal/member_import.hpp"
 #include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/store.hpp"
+#include "loyalty/terminal/sync_link.hpp"
 #include "loyalty/terminal/timezone.hpp"
 
 namespace {
@@ -102,12 +103,38 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "prove balances equal ledger sums and the outbox is contiguous");
   addCommon(verify);
 
+  RegisterOptions registration;
+  auto* reg = app.add_subcommand("register", "register this terminal with head office (a one-time code)");
+  reg->add_option("--data", dataDir, "data directory")->required();
+  reg->add_option("--hq", registration.hqUrl, "head office, https://HOST:PORT")->required();
+  reg->add_option("--ca", registration.caFile, "head office's CA certificate (PEM), the only one trusted")->required();
+  reg->add_option("--code", registration.code, "code printed by loyalty-hq terminal add")->required();
+  reg->add_option("--pin", registration.pin, "optional pin of head office's public key, sha256//BASE64");
+
+  bool once = false;
+  auto* syncCmd = app.add_subcommand("sync", "exchange events and changes with head office");
+  addCommon(syncCmd);
+  syncCmd->add_flag("--once", once, "one round: upload everything pending, pull all changes")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*reg) {
+    try {
+      db::Database database = openTerminalDatabase(dataDir);
+      return runRegister(database, registration, now(), std::cout, std::cerr);
+    } catch (const std::exception& e) {
+      std::cerr << "loyalty-terminal: " << e.what() << '\n';
+      return 1;
+    }
+  }
 
   try {
     Opened o = open(dataDir, configPath, storeId, terminalId);
     RandomIds ids;
     CounterService service(o.db, o.config, ids);
+    const auto authoriser = makeRedemptionAuthoriser(o.db);  // online redemption when registered
+    service.setAuthoriser(authoriser.get());
+    if (*syncCmd) return runSyncOnce(o.db, service, std::cout, std::cerr);
     if (*exec) {
       std::ios::sync_with_stdio(false);
       ExecSession session(service, now);

@@ -199,7 +199,51 @@ INSERT INTO lots(member_id, earned_on, expires_on, points, remaining)
   WHERE m.balance > 0;
 )sql";
 
-constexpr db::Migration kMigrations[] = {{1, kV1}, {2, kV2}};
+// Version 3: the link to head office (sync-protocol.md). The credentials `register` stores,
+// head office's figures for each member at the last pull (kept apart from the terminal's own
+// columns, which verify proves from its own rows), member merges, and the configuration head
+// office pushes. The change feed's position is meta.hq_cursor, changed only together with the
+// page it belongs to.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE hq_link (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  hq_url        TEXT NOT NULL,
+  ca_pem        TEXT NOT NULL,     -- the only CA trusted for head office
+  token         TEXT NOT NULL,     -- bearer token bound to this terminal
+  pin           TEXT,              -- optional sha256//BASE64 of head office's public key
+  store_id      TEXT NOT NULL,
+  terminal_id   TEXT NOT NULL,
+  timezone      TEXT NOT NULL,
+  registered_at TEXT NOT NULL
+);
+
+CREATE TABLE hq_members (
+  member_id      TEXT PRIMARY KEY REFERENCES members(member_id),
+  balance        INTEGER NOT NULL,  -- signed ledger sum at head office
+  points_debt    INTEGER NOT NULL,
+  tier           TEXT NOT NULL,
+  lifetime_spend TEXT NOT NULL,     -- decimal, across all stores
+  cursor         TEXT NOT NULL      -- the page that brought it
+) WITHOUT ROWID;
+
+CREATE TABLE member_merges (
+  from_id TEXT PRIMARY KEY,         -- kept (history intact), no longer offered by name search
+  into_id TEXT NOT NULL,
+  cursor  TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Every configuration head office pushed; the newest with error IS NULL is the one in force.
+CREATE TABLE hq_config (
+  version     INTEGER PRIMARY KEY,
+  toml        TEXT NOT NULL,
+  error       TEXT,                 -- why the strict parser refused it
+  received_at TEXT NOT NULL
+);
+
+INSERT INTO meta(key, value) VALUES ('hq_cursor', ''), ('hq_applied_through', '0');
+)sql";
+
+constexpr db::Migration kMigrations[] = {{1, kV1}, {2, kV2}, {3, kV3}};
 
 }  // namespace
 

@@ -92,6 +92,7 @@ class Statement {
   std::optional<std::string> getOptText(int col) const;
   std::optional<std::int64_t> getOptInt(int col) const;
   bool isNull(int col) const;
+  int columnCount() const { return sqlite3_column_count(m_stmt.get()); }
 
  private:
   struct Finalizer {

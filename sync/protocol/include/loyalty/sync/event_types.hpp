@@ -1,6 +1,8 @@
 #pragma once
 /// @brief Event type names of the sync protocol (shared/specs/sync-protocol.md).
 
+#include <string_view>
+
 namespace loyalty::sync {
 
 inline constexpr const char* kMemberEnrolled = "member.enrolled";
@@ -9,5 +11,16 @@ inline constexpr const char* kSaleRecorded = "sale.recorded";
 inline constexpr const char* kPointsRedeemed = "points.redeemed";
 inline constexpr const char* kSaleRefunded = "sale.refunded";
 inline constexpr const char* kPointsAdjusted = "points.adjusted";
+inline constexpr const char* kSurveyAnswered = "survey.answered";
+inline constexpr const char* kComplaintFiled = "complaint.filed";
+
+/// True for the types above; others are stored and reported by head office, never dropped.
+inline bool isKnownEventType(std::string_view type) {
+  for (const char* known : {kMemberEnrolled, kMemberUpdated, kSaleRecorded, kPointsRedeemed, kSaleRefunded,
+                            kPointsAdjusted, kSurveyAnswered, kComplaintFiled}) {
+    if (type == known) return true;
+  }
+  return false;
+}
 
 }  // namespace loyalty::sync

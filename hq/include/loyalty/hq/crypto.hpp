@@ -1,0 +1,32 @@
+#pragma once
+/// @brief Hashes, random secrets and head office's TLS material (OpenSSL's C API).
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loyalty::hq {
+
+/// Lower-case hex SHA-256 (tokens and registration codes are stored only as this).
+std::string sha256Hex(std::string_view data);
+/// `bytes` random bytes from the OS CSPRNG as unpadded base64url.
+std::string randomToken(std::size_t bytes = 32);
+/// A code a person can type: groups of Crockford base32 ("7K2M-9QXD-..."), ~100 bits.
+std::string randomCode();
+
+struct KeyAndCert {
+  std::string keyPem;
+  std::string certPem;
+};
+
+/// A self-signed CA (P-256, CA:TRUE, keyCertSign) valid from now for `days`.
+KeyAndCert makeCertificateAuthority(const std::string& commonName, int days);
+
+/// A server certificate signed by `ca` for `hosts` (DNS names or IP literals as
+/// subjectAltName; the first one is also the CN), valid in [notBefore, notAfter].
+KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::string>& hosts,
+                                  std::chrono::system_clock::time_point notBefore,
+                                  std::chrono::system_clock::time_point notAfter);
+
+}  // namespace loyalty::hq

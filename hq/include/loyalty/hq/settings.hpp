@@ -1,0 +1,40 @@
+#pragma once
+/// @brief Head office's data directory: DIR/hq.toml (storage backend), DIR/hq.db, DIR/tls/.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+
+struct Settings {
+  std::string backend = "sqlite";  ///< "sqlite" | "postgresql"
+  std::string dsn;                 ///< postgresql only
+};
+
+struct DataDir {
+  std::filesystem::path root;
+  std::filesystem::path settingsFile() const { return root / "hq.toml"; }
+  std::filesystem::path sqliteFile() const { return root / "hq.db"; }
+  std::filesystem::path tlsDir() const { return root / "tls"; }
+  std::filesystem::path caCert() const { return tlsDir() / "ca.pem"; }
+  std::filesystem::path caKey() const { return tlsDir() / "ca.key"; }
+  std::filesystem::path serverCert() const { return tlsDir() / "server.pem"; }
+  std::filesystem::path serverKey() const { return tlsDir() / "server.key"; }
+};
+
+/// Reads DIR/hq.toml strictly: unknown keys and bad values are errors naming the key.
+Result<Settings> loadSettings(const DataDir& dir);
+/// Writes DIR/hq.toml (mode 0600: the DSN may hold a password).
+void saveSettings(const DataDir& dir, const Settings& settings);
+
+/// Opens the configured backend.
+std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& settings);
+
+/// Writes a file readable by its owner only (keys, tokens, settings), atomically.
+void writePrivateFile(const std::filesystem::path& path, const std::string& content);
+
+}  // namespace loyalty::hq

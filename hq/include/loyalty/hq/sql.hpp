@@ -1,0 +1,87 @@
+#pragma once
+/// @brief One SQL connection interface over SQLite and PostgreSQL, so head office's logic and
+/// its SQL are written once and behave the same on both backends.
+///
+/// SQL uses `$1, $2 ...` placeholders (PostgreSQL style; translated for SQLite) and only the
+/// common dialect: BIGINT/TEXT columns, ON CONFLICT, RETURNING, CTEs, window functions.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace loyalty::hq {
+
+/// A broken environment or an SQL bug (not a business refusal).
+class SqlError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
+
+/// Rows as text cells (NULL = nullopt), the common denominator of both client libraries.
+class SqlRows {
+ public:
+  std::vector<std::vector<std::optional<std::string>>> rows;
+
+  bool empty() const { return rows.empty(); }
+  std::size_t size() const { return rows.size(); }
+  bool isNull(std::size_t r, std::size_t c) const { return !rows.at(r).at(c).has_value(); }
+  std::string text(std::size_t r, std::size_t c) const;
+  std::optional<std::string> optText(std::size_t r, std::size_t c) const { return rows.at(r).at(c); }
+  std::int64_t integer(std::size_t r, std::size_t c) const;
+  std::optional<std::int64_t> optInteger(std::size_t r, std::size_t c) const;
+};
+
+class SqlConnection {
+ public:
+  virtual ~SqlConnection() = default;
+  /// "sqlite" or "postgresql".
+  virtual std::string_view backend() const = 0;
+  /// Runs statements without parameters or results (schema scripts).
+  virtual void execScript(std::string_view sql) = 0;
+  /// Runs one statement with parameters; rows if it returns any.
+  virtual SqlRows query(std::string_view sql, const std::vector<SqlValue>& params = {}) = 0;
+  virtual bool hasTable(std::string_view name) = 0;
+  /// A write transaction that excludes every other writer (all processes) until it ends.
+  virtual void beginWrite() = 0;
+  /// A read snapshot: every query until commit() sees the same committed state.
+  virtual void beginRead() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() noexcept = 0;
+};
+
+/// Commits or rolls back (destructor; never throws).
+class SqlTransaction {
+ public:
+  enum class Kind { kWrite, kRead };
+  explicit SqlTransaction(SqlConnection& c, Kind kind = Kind::kWrite) : m_c(c) {
+    if (kind == Kind::kWrite) m_c.beginWrite();
+    else m_c.beginRead();
+  }
+  SqlTransaction(const SqlTransaction&) = delete;
+  SqlTransaction& operator=(const SqlTransaction&) = delete;
+  ~SqlTransaction() {
+    if (!m_done) m_c.rollback();
+  }
+  void commit() {
+    m_c.commit();
+    m_done = true;
+  }
+
+ private:
+  SqlConnection& m_c;
+  bool m_done = false;
+};
+
+/// SQLite file (created if missing), WAL + synchronous=FULL through the project's db library.
+std::unique_ptr<SqlConnection> openSqlite(const std::string& path);
+/// PostgreSQL through libpq; `dsn` as libpq takes it ("host=... port=... dbname=...").
+std::unique_ptr<SqlConnection> openPostgres(const std::string& dsn);
+
+}  // namespace loyalty::hq

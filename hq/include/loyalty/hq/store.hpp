@@ -1,0 +1,114 @@
+#pragma once
+/// @brief Head office's storage and rules: credentials, idempotent ingest, authoritative
+/// balances and tiers, change feed, online redemptions, merges and reports.
+///
+/// Written once over SqlConnection, so SQLite and PostgreSQL behave the same. Every public
+/// operation is one transaction. Not thread-safe: one HqStore per thread (or behind a mutex).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/core/time.hpp"
+#include "loyalty/sync/protocol.hpp"
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+
+/// Error codes beyond loyalty::errc that the HTTP layer maps to statuses.
+namespace hqerr {
+inline constexpr const char* kUnauthenticated = "unauthenticated";
+}
+
+using Ok = std::monostate;
+
+enum class Role { kTerminal, kAdmin, kAnalyst };
+
+/// Who a bearer token belongs to.
+struct Principal {
+  Role role = Role::kTerminal;
+  std::string terminalId;  ///< kTerminal only
+  std::string name;
+};
+
+/// Counters for /metrics, read in one snapshot.
+struct StoreStats {
+  std::int64_t members = 0;
+  std::int64_t events = 0;
+  std::int64_t unknownEvents = 0;
+  std::int64_t conflicts = 0;
+  std::int64_t terminals = 0;
+  std::int64_t overdrafts = 0;
+};
+
+/// Inclusive local-day range of a report; absent ends mean all time.
+struct DayRange {
+  std::string from = "0000-01-01";
+  std::string to = "9999-12-31";
+};
+
+class HqStore {
+ public:
+  explicit HqStore(std::unique_ptr<SqlConnection> connection);
+
+  /// Creates the schema; refuses (runtime_error) a database that already has one.
+  void createSchema(Timestamp now);
+  /// Checks the schema exists and is a version this program knows.
+  void checkSchema();
+  std::string_view backend() const { return m_c->backend(); }
+  SqlConnection& connection() { return *m_c; }
+
+  // [SECTION] Credentials (CLI)
+  /// Creates or re-provisions a terminal; returns its one-time registration code (24 h).
+  Result<std::string> addTerminal(const std::string& storeId, const std::string& terminalId,
+                                  const std::string& timezone, Timestamp now);
+  Result<Ok> revokeTerminal(const std::string& terminalId, Timestamp now);
+  /// A new admin/analyst bearer token (only its hash is kept).
+  std::string createApiToken(Role role, const std::string& name, Timestamp now);
+
+  // [SECTION] API
+  Result<sync::RegisterResponse> registerTerminal(const std::string& code, Timestamp now);
+  std::optional<Principal> authenticate(const std::string& token);
+  /// Applies a batch in one transaction. The caller checked that the principal owns it.
+  Result<sync::UploadResponse> ingest(const sync::UploadRequest& request, Timestamp now);
+  Result<sync::ChangePage> changes(const std::string& terminalId, const std::string& cursor, int limit);
+  Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r,
+                                           Timestamp now);
+  Result<Ok> merge(const std::string& from, const std::string& into, Timestamp now);
+  Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
+  /// Publishes programme rules for every terminal; returns the new version.
+  Result<std::int64_t> publishConfig(const std::string& toml);
+
+  // [SECTION] Reports (computed in SQL)
+  nlohmann::json reportSummary(const DayRange& range);
+  Result<nlohmann::json> reportSales(const DayRange& range, const std::string& group);
+  nlohmann::json reportAbc(const DayRange& range);
+  Result<nlohmann::json> member(const std::string& memberId);
+  StoreStats stats();
+
+  /// Test and benchmark support: inserts `n` rows into a scratch table in batches of
+  /// `batch` per transaction, the backend's raw batched-insert rate to compare ingest with.
+  void rawInsertProbe(std::int64_t n, std::int64_t batch);
+
+ private:
+  struct Batch;
+  Result<Ok> applyEvent(Batch& b, const sync::EventEnvelope& e, Timestamp at);
+  std::string resolveMember(const std::string& memberId);
+  void ensureMember(const std::string& memberId, const std::string& storeId, const std::string& at);
+  std::int64_t addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
+                         std::int64_t points, const std::string& at);
+  void recomputeTier(const std::string& memberId, const std::string& at);
+  std::int64_t nextChangeNumbers(std::int64_t count);
+  void bumpMembers(const std::vector<std::string>& memberIds);
+
+  std::unique_ptr<SqlConnection> m_c;
+};
+
+}  // namespace loyalty::hq

@@ -1,0 +1,187 @@
+#include "loyalty/hq/crypto.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+#include <memory>
+#include <stdexcept>
+
+namespace loyalty::hq {
+namespace {
+
+template <auto F>
+struct Deleter {
+  template <class T>
+  void operator()(T* p) const { F(p); }
+};
+using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
+using Bio = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using Ext = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error("TLS material: " + what); }
+
+PKey newKey() {
+  PKey key(EVP_EC_gen("P-256"));
+  if (!key) fail("cannot generate a P-256 key");
+  return key;
+}
+
+std::string toPem(EVP_PKEY* key) {
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)) fail("cannot write key");
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::string toPem(X509* cert) {
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!PEM_write_bio_X509(bio.get(), cert)) fail("cannot write certificate");
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+PKey keyFromPem(const std::string& pem) {
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) fail("cannot read the CA key");
+  return key;
+}
+
+Cert certFromPem(const std::string& pem) {
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) fail("cannot read the CA certificate");
+  return cert;
+}
+
+void addExt(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  Ext ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+  if (!ext || !X509_add_ext(cert, ext.get(), -1)) fail("cannot add extension " + value);
+}
+
+Cert newCert(EVP_PKEY* key, const std::string& cn, std::chrono::system_clock::time_point from,
+             std::chrono::system_clock::time_point to) {
+  Cert cert(X509_new());
+  if (!cert) fail("out of memory");
+  X509_set_version(cert.get(), 2);
+  std::array<unsigned char, 16> serial{};
+  if (RAND_bytes(serial.data(), static_cast<int>(serial.size())) != 1) fail("no randomness");
+  serial[0] &= 0x7f;  // positive
+  std::unique_ptr<BIGNUM, Deleter<BN_free>> bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
+  BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
+  const auto secs = [](std::chrono::system_clock::time_point t) {
+    return static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+  };
+  if (!ASN1_TIME_set(X509_getm_notBefore(cert.get()), secs(from)) ||
+      !ASN1_TIME_set(X509_getm_notAfter(cert.get()), secs(to))) {
+    fail("cannot set validity");
+  }
+  X509_set_pubkey(cert.get(), key);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("loyalty-hq"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  return cert;
+}
+
+bool isIp(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+std::string sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr)) fail("SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string randomToken(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) fail("no randomness");
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const unsigned char c : raw) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kAlphabet[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+std::string randomCode() {
+  static constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  std::array<unsigned char, 20> raw{};
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) fail("no randomness");
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (i > 0 && i % 4 == 0) out += '-';
+    out += kCrockford[raw[i] & 31];
+  }
+  return out;
+}
+
+KeyAndCert makeCertificateAuthority(const std::string& commonName, int days) {
+  PKey key = newKey();
+  const auto now = std::chrono::system_clock::now();
+  Cert cert = newCert(key.get(), commonName, now - std::chrono::minutes(5), now + std::chrono::hours(24) * days);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
+  addExt(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+  addExt(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+  addExt(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
+  if (!X509_sign(cert.get(), key.get(), EVP_sha256())) fail("cannot sign the CA certificate");
+  return {toPem(key.get()), toPem(cert.get())};
+}
+
+KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::string>& hosts,
+                                  std::chrono::system_clock::time_point notBefore,
+                                  std::chrono::system_clock::time_point notAfter) {
+  if (hosts.empty()) fail("at least one host name is needed");
+  PKey caKey = keyFromPem(ca.keyPem);
+  Cert caCert = certFromPem(ca.certPem);
+  PKey key = newKey();
+  Cert cert = newCert(key.get(), hosts.front(), notBefore, notAfter);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert.get()));
+  std::string san;
+  for (const auto& h : hosts) {
+    if (h.empty() || h.find_first_of(", \t\r\n") != std::string::npos) fail("bad host name \"" + h + "\"");
+    if (!san.empty()) san += ',';
+    san += (isIp(h) ? "IP:" : "DNS:") + h;
+  }
+  addExt(cert.get(), caCert.get(), NID_subject_alt_name, san);
+  addExt(cert.get(), caCert.get(), NID_basic_constraints, "critical,CA:FALSE");
+  addExt(cert.get(), caCert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
+  addExt(cert.get(), caCert.get(), NID_ext_key_usage, "serverAuth");
+  addExt(cert.get(), caCert.get(), NID_subject_key_identifier, "hash");
+  addExt(cert.get(), caCert.get(), NID_authority_key_identifier, "keyid:always");
+  if (!X509_sign(cert.get(), caKey.get(), EVP_sha256())) fail("cannot sign the server certificate");
+  return {toPem(key.get()), toPem(cert.get())};
+}
+
+}  // namespace loyalty::hq

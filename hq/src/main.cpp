@@ -1,0 +1,211 @@
+// loyalty-hq: the head-office server and its administration commands.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/server.hpp"
+#include "loyalty/hq/settings.hpp"
+#include "loyalty/hq/store.hpp"
+
+namespace fs = std::filesystem;
+using namespace loyalty;
+using namespace loyalty::hq;
+
+namespace {
+
+Timestamp now() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
+
+int fail(const std::string& message, int code = 1) {
+  std::cerr << "loyalty-hq: " << message << "\n";
+  return code;
+}
+
+int failWith(const Error& e) { return fail(e.field.empty() ? e.message : e.field + ": " + e.message, e.code == errc::kInvalidArgument ? 2 : 1); }
+
+HqStore openStore(const DataDir& dir) {
+  auto settings = loadSettings(dir);
+  if (!settings) throw std::runtime_error(settings.error().message);
+  HqStore store(openStorage(dir, *settings));
+  store.checkSchema();
+  return store;
+}
+
+std::vector<std::string> splitHosts(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& item : in) {
+    std::size_t start = 0;
+    while (start <= item.size()) {
+      const std::size_t comma = item.find(',', start);
+      const std::string h = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!h.empty()) out.push_back(h);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+int runInit(const DataDir& dir, const std::string& backend, const std::string& dsn, const std::vector<std::string>& hostArgs) {
+  if (backend != "sqlite" && backend != "postgresql") return fail("--backend must be sqlite or postgresql", 2);
+  if (backend == "postgresql" && dsn.empty()) return fail("--dsn is required with --backend postgresql", 2);
+  if (backend == "sqlite" && !dsn.empty()) return fail("--dsn is only for --backend postgresql", 2);
+  const auto hosts = splitHosts(hostArgs);
+  if (hosts.empty()) return fail("--host needs at least one name", 2);
+  std::error_code ec;
+  if (fs::exists(dir.root) && !fs::is_empty(dir.root, ec)) {
+    return fail(dir.root.string() + " already exists and is not empty; refusing to overwrite it");
+  }
+  fs::create_directories(dir.tlsDir());
+  fs::permissions(dir.root, fs::perms::owner_all, fs::perm_options::replace);
+  fs::permissions(dir.tlsDir(), fs::perms::owner_all, fs::perm_options::replace);
+  Settings settings{backend, dsn};
+  HqStore store(openStorage(dir, settings));
+  store.createSchema(now());
+  saveSettings(dir, settings);
+
+  const KeyAndCert ca = makeCertificateAuthority("loyalty-hq private CA", 3650);
+  const auto t = std::chrono::system_clock::now();
+  const KeyAndCert server = issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), t + std::chrono::hours(24) * 825);
+  writePrivateFile(dir.caKey(), ca.keyPem);
+  writePrivateFile(dir.caCert(), ca.certPem);
+  writePrivateFile(dir.serverKey(), server.keyPem);
+  writePrivateFile(dir.serverCert(), server.certPem + ca.certPem);
+  fs::permissions(dir.caCert(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::replace);
+  const fs::path adminToken = dir.root / "admin.token";
+  writePrivateFile(adminToken, store.createApiToken(Role::kAdmin, "admin", now()) + "\n");
+
+  std::cout << "settings:    " << dir.settingsFile().string() << "\n";
+  if (backend == "sqlite") std::cout << "database:    " << dir.sqliteFile().string() << "\n";
+  else std::cout << "database:    postgresql (" << dsn << ")\n";
+  std::cout << "ca:          " << dir.caCert().string() << "  (give this to terminals)\n"
+            << "ca key:      " << dir.caKey().string() << "\n"
+            << "server cert: " << dir.serverCert().string() << "\n"
+            << "server key:  " << dir.serverKey().string() << "\n"
+            << "admin token: " << adminToken.string() << "\n";
+  return 0;
+}
+
+int runServe(const DataDir& dir, const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return fail("--listen is HOST:PORT, e.g. 127.0.0.1:8443", 2);
+  const std::string host = listen.substr(0, colon);
+  int port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port < 0 || port > 65535) throw std::invalid_argument("port");
+  } catch (const std::exception&) {
+    return fail("--listen: the port is a number from 0 to 65535", 2);
+  }
+  auto settings = loadSettings(dir);
+  if (!settings) return failWith(settings.error());
+
+  // SIGTERM/SIGINT are taken by one thread with sigwait, so the server stops cleanly: the
+  // listening socket closes, requests in flight finish, storage closes.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  HqServer server(dir, *settings);
+  const int bound = server.bind(host, port);
+  std::jthread waiter([&] {
+    int sig = 0;
+    sigwait(&stopSignals, &sig);
+    if (sig == SIGTERM || sig == SIGINT) std::cerr << "loyalty-hq: stopping (signal " << sig << ")\n";
+    server.stop();
+  });
+  std::cout << "listening on https://" << host << ":" << bound << std::endl;
+  server.run();
+  // Wake the waiter if the server stopped by itself.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  std::cerr << "loyalty-hq: stopped\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"loyalty-hq: head office for loyalty terminals"};
+  app.require_subcommand(1);
+  std::string data;
+
+  auto* init = app.add_subcommand("init", "create the data directory, storage, private CA and server certificate");
+  std::string backend = "sqlite", dsn;
+  std::vector<std::string> hosts{"localhost,127.0.0.1"};
+  init->add_option("--data", data, "data directory")->required();
+  init->add_option("--backend", backend, "sqlite or postgresql")->check(CLI::IsMember({"sqlite", "postgresql"}));
+  init->add_option("--dsn", dsn, "PostgreSQL connection string (libpq)");
+  init->add_option("--host", hosts, "host names and IPs for the server certificate (comma-separated)");
+
+  auto* serve = app.add_subcommand("serve", "serve the HTTPS API");
+  std::string listen = "127.0.0.1:8443";
+  serve->add_option("--data", data, "data directory")->required();
+  serve->add_option("--listen", listen, "HOST:PORT (port 0 picks a free one)");
+
+  auto* terminal = app.add_subcommand("terminal", "manage terminals");
+  terminal->require_subcommand(1);
+  auto* tadd = terminal->add_subcommand("add", "create or re-provision a terminal; prints a one-time code");
+  std::string storeId, terminalId, zone = "UTC";
+  tadd->add_option("--data", data, "data directory")->required();
+  tadd->add_option("--store", storeId, "store id")->required();
+  tadd->add_option("--terminal", terminalId, "terminal id")->required();
+  tadd->add_option("--timezone", zone, "the store's time zone");
+  auto* trevoke = terminal->add_subcommand("revoke", "revoke a terminal's credential");
+  trevoke->add_option("--data", data, "data directory")->required();
+  trevoke->add_option("--terminal", terminalId, "terminal id")->required();
+
+  auto* token = app.add_subcommand("token", "manage API tokens");
+  token->require_subcommand(1);
+  auto* tcreate = token->add_subcommand("create", "print a new admin or analyst bearer token");
+  std::string role, name;
+  tcreate->add_option("--data", data, "data directory")->required();
+  tcreate->add_option("--role", role, "admin or analyst")->required()->check(CLI::IsMember({"admin", "analyst"}));
+  tcreate->add_option("--name", name, "who the token is for");
+
+  auto* member = app.add_subcommand("member", "manage members");
+  member->require_subcommand(1);
+  auto* mmerge = member->add_subcommand("merge", "merge duplicate member FROM into INTO");
+  std::string from, into;
+  mmerge->add_option("--data", data, "data directory")->required();
+  mmerge->add_option("--from", from, "member id that goes away")->required();
+  mmerge->add_option("--into", into, "member id that stays")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  const DataDir dir{data};
+  try {
+    if (init->parsed()) return runInit(dir, backend, dsn, hosts);
+    if (serve->parsed()) return runServe(dir, listen);
+    HqStore store = openStore(dir);
+    if (tadd->parsed()) {
+      auto code = store.addTerminal(storeId, terminalId, zone, now());
+      if (!code) return failWith(code.error());
+      std::cout << *code << std::endl;
+    } else if (trevoke->parsed()) {
+      auto r = store.revokeTerminal(terminalId, now());
+      if (!r) return failWith(r.error());
+      std::cerr << "loyalty-hq: terminal " << terminalId << " revoked\n";
+    } else if (tcreate->parsed()) {
+      std::cout << store.createApiToken(role == "admin" ? Role::kAdmin : Role::kAnalyst, name.empty() ? role : name, now())
+                << std::endl;
+    } else if (mmerge->parsed()) {
+      auto r = store.merge(from, into, now());
+      if (!r) return failWith(r.error());
+      std::cerr << "loyalty-hq: member " << from << " merged into " << into << "\n";
+    }
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  return 0;
+}

@@ -1,0 +1,416 @@
+#include "loyalty/hq/server.hpp"
+
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "loyalty/hq/store.hpp"
+#include "loyalty/sync/codec.hpp"
+
+namespace loyalty::hq {
+
+using nlohmann::json;
+namespace wire = loyalty::sync;
+
+namespace {
+
+Timestamp nowSeconds() {
+  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+/// A refusal that becomes a problem+json response.
+struct HttpProblem {
+  const char* code;
+  int status;
+  std::string detail;
+};
+
+void sendProblem(httplib::Response& res, const HttpProblem& p) {
+  res.status = p.status;
+  res.set_content(wire::dumpJson(wire::toJson(wire::Problem::make(p.code, p.status, p.detail))), wire::kProblemContentType);
+}
+
+HttpProblem problemFor(const Error& e) {
+  const std::string detail = e.field.empty() ? e.message : (e.message.find(e.field) == std::string::npos ? e.field + ": " + e.message : e.message);
+  if (e.code == hqerr::kUnauthenticated) return {wire::problem::kUnauthenticated, 401, detail};
+  if (e.code == errc::kForbidden) return {wire::problem::kForbidden, 403, detail};
+  if (e.code == errc::kNotFound) return {wire::problem::kNotFound, 404, detail};
+  if (e.code == errc::kConflict) return {wire::problem::kConflict, 409, detail};
+  if (e.code == errc::kInsufficientPoints) return {wire::problem::kInsufficientPoints, 409, detail};
+  return {wire::problem::kBadRequest, 400, detail};
+}
+
+void sendJson(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_content(wire::dumpJson(body), "application/json");
+}
+
+/// Resident set size in bytes (Linux).
+std::int64_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+struct HqServer::Impl {
+  DataDir dir;
+  std::unique_ptr<httplib::SSLServer> http;
+  std::mutex writeMutex;
+  HqStore writer;
+  std::mutex readMutex;
+  HqStore reader;
+  const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  // Metrics (Prometheus text format).
+  std::mutex metricsMutex;
+  std::map<std::pair<std::string, int>, std::int64_t> requests;  ///< (route, status) -> count
+  std::map<std::string, std::int64_t> eventResults;               ///< status -> count
+  double ingestSeconds = 0;
+  std::int64_t ingestBatches = 0;
+  std::atomic<std::int64_t> inFlight{0};
+
+  Impl(const DataDir& d, const Settings& s)
+      : dir(d), writer(openStorage(d, s)), reader(openStorage(d, s)) {
+    writer.checkSchema();
+  }
+
+  // [SECTION] Plumbing
+
+  std::optional<Principal> principalOf(const httplib::Request& req) {
+    const std::string h = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) return std::nullopt;
+    std::lock_guard lock(readMutex);
+    return reader.authenticate(h.substr(kBearer.size()));
+  }
+
+  /// The principal if it has one of the roles; otherwise answers 401/403 and returns nullopt.
+  std::optional<Principal> require(const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {
+    auto p = principalOf(req);
+    if (!p) {
+      sendProblem(res, {wire::problem::kUnauthenticated, 401, "a valid bearer token is required (Authorization: Bearer ...)"});
+      res.set_header("WWW-Authenticate", "Bearer");
+      return std::nullopt;
+    }
+    for (const Role r : roles) {
+      if (p->role == r) return p;
+    }
+    sendProblem(res, {wire::problem::kForbidden, 403, "this credential may not use " + req.path});
+    return std::nullopt;
+  }
+
+  /// Reads the (decompressed) body up to the protocol's limit; answers 413/400 when it cannot.
+  std::optional<json> readJson(httplib::Response& res, const httplib::ContentReader& content) {
+    std::string body;
+    bool tooLarge = false;
+    const bool ok = content([&](const char* data, size_t n) {
+      if (body.size() + n > wire::kMaxBodyBytes) {
+        tooLarge = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (tooLarge) {
+      res.set_header("Connection", "close");
+      sendProblem(res, {wire::problem::kTooLarge, 413, "the request body is larger than 8 MiB (decompressed)"});
+      return std::nullopt;
+    }
+    if (!ok) {
+      sendProblem(res, {wire::problem::kBadRequest, 400, "the request body could not be read (bad gzip data?)"});
+      return std::nullopt;
+    }
+    auto parsed = wire::parseJson(body);
+    if (!parsed) {
+      sendProblem(res, {wire::problem::kBadRequest, 400, parsed.error().message});
+      return std::nullopt;
+    }
+    return std::move(*parsed);
+  }
+
+  static std::optional<DayRange> dayRange(const httplib::Request& req, httplib::Response& res) {
+    DayRange r;
+    for (const char* key : {"from", "to"}) {
+      if (!req.has_param(key)) continue;
+      const std::string v = req.get_param_value(key);
+      if (auto d = parseDate(v, key); !d) {
+        sendProblem(res, {wire::problem::kBadRequest, 400, std::string(key) + " must be a date YYYY-MM-DD"});
+        return std::nullopt;
+      }
+      (std::string_view(key) == "from" ? r.from : r.to) = v;
+    }
+    return r;
+  }
+
+  // [SECTION] Routes
+
+  void routes() {
+    auto& s = *http;
+    s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      try {
+        std::lock_guard lock(readMutex);
+        reader.connection().query("SELECT 1");
+        sendJson(res, {{"status", "ok"}, {"backend", std::string(reader.backend())}});
+      } catch (const std::exception& e) {
+        sendProblem(res, {wire::problem::kUnavailable, 503, std::string("storage is unavailable: ") + e.what()});
+        res.set_header("Retry-After", "5");
+      }
+    });
+    s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { res.set_content(metrics(), "text/plain; version=0.0.4"); });
+
+    s.Post("/api/v1/register", [this](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& cr) {
+      auto body = readJson(res, cr);
+      if (!body) return;
+      auto r = wire::decodeRegisterRequest(*body);
+      if (!r) return sendProblem(res, problemFor(r.error()));
+      std::lock_guard lock(writeMutex);
+      auto out = writer.registerTerminal(r->code, nowSeconds());
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, wire::toJson(*out));
+    });
+
+    s.Post("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+      auto who = require(req, res, {Role::kTerminal});
+      if (!who) return;
+      auto body = readJson(res, cr);
+      if (!body) return;
+      auto upload = wire::decodeUploadRequest(*body);
+      if (!upload) return sendProblem(res, problemFor(upload.error()));
+      if (upload->events.size() > wire::kMaxEventsPerBatch) {
+        return sendProblem(res, {wire::problem::kTooLarge, 413, "at most 1000 events per request"});
+      }
+      if (upload->terminalId != who->terminalId) {
+        return sendProblem(res, {wire::problem::kForbidden, 403,
+                                 "this token belongs to terminal " + who->terminalId + ", not " + upload->terminalId});
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      Result<wire::UploadResponse> out = Error{};
+      {
+        std::lock_guard lock(writeMutex);
+        out = writer.ingest(*upload, nowSeconds());
+      }
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      {
+        std::lock_guard lock(metricsMutex);
+        ingestSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        ++ingestBatches;
+        for (const auto& r : out->results) ++eventResults[wire::toString(r.status)];
+      }
+      sendJson(res, wire::toJson(*out));
+    });
+
+    s.Get("/api/v1/changes", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = require(req, res, {Role::kTerminal});
+      if (!who) return;
+      int limit = wire::kDefaultChangeLimit;
+      if (req.has_param("limit")) {
+        const std::string v = req.get_param_value("limit");
+        if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos) {
+          return sendProblem(res, {wire::problem::kBadRequest, 400, "limit is a whole number from 1 to 1000"});
+        }
+        limit = std::stoi(v);
+      }
+      Result<wire::ChangePage> page = Error{};
+      {
+        std::lock_guard lock(readMutex);
+        page = reader.changes(who->terminalId, req.get_param_value("cursor"), limit);
+      }
+      if (!page) return sendProblem(res, problemFor(page.error()));
+      sendJson(res, wire::toJson(*page));
+    });
+
+    s.Post("/api/v1/redemptions", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+      auto who = require(req, res, {Role::kTerminal});
+      if (!who) return;
+      auto body = readJson(res, cr);
+      if (!body) return;
+      auto r = wire::decodeRedemptionRequest(*body);
+      if (!r) return sendProblem(res, problemFor(r.error()));
+      std::lock_guard lock(writeMutex);
+      auto out = writer.reserve(who->terminalId, *r, nowSeconds());
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, wire::toJson(*out));
+    });
+
+    s.Post("/api/v1/admin/members/merge", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+      if (!require(req, res, {Role::kAdmin})) return;
+      auto body = readJson(res, cr);
+      if (!body) return;
+      auto r = wire::decodeMergeRequest(*body);
+      if (!r) return sendProblem(res, problemFor(r.error()));
+      std::lock_guard lock(writeMutex);
+      auto out = writer.merge(r->from, r->into, nowSeconds());
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, wire::toJson(*r));
+    });
+
+    s.Post("/api/v1/admin/catalog", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+      if (!require(req, res, {Role::kAdmin})) return;
+      auto body = readJson(res, cr);
+      if (!body) return;
+      json change = *body;
+      if (change.is_object()) change["type"] = "catalog";
+      auto c = wire::decodeChange(change);
+      if (!c) return sendProblem(res, problemFor(c.error()));
+      std::lock_guard lock(writeMutex);
+      auto out = writer.publishCatalog(std::get<wire::CatalogChange>(*c).rewards);
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, wire::toJson(*c));
+    });
+
+    s.Put("/api/v1/admin/config", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+      if (!require(req, res, {Role::kAdmin})) return;
+      auto body = readJson(res, cr);
+      if (!body) return;
+      if (!body->is_object() || !body->contains("toml") || !(*body)["toml"].is_string()) {
+        return sendProblem(res, {wire::problem::kBadRequest, 400, "toml: a string with the TOML text is required"});
+      }
+      std::lock_guard lock(writeMutex);
+      auto out = writer.publishConfig((*body)["toml"].get<std::string>());
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, {{"version", *out}});
+    });
+
+    s.Get("/api/v1/reports/summary", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
+      auto range = dayRange(req, res);
+      if (!range) return;
+      std::lock_guard lock(readMutex);
+      sendJson(res, reader.reportSummary(*range));
+    });
+    s.Get("/api/v1/reports/sales", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
+      auto range = dayRange(req, res);
+      if (!range) return;
+      std::lock_guard lock(readMutex);
+      auto out = reader.reportSales(*range, req.has_param("group") ? req.get_param_value("group") : "day");
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, *out);
+    });
+    s.Get("/api/v1/reports/abc", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
+      auto range = dayRange(req, res);
+      if (!range) return;
+      std::lock_guard lock(readMutex);
+      sendJson(res, reader.reportAbc(*range));
+    });
+    s.Get(R"(/api/v1/members/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
+      std::lock_guard lock(readMutex);
+      auto out = reader.member(req.matches[1].str());
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, *out);
+    });
+
+    s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 404) sendProblem(res, {wire::problem::kNotFound, 404, "no such resource: " + req.path});
+      else if (res.status == 413) sendProblem(res, {wire::problem::kTooLarge, 413, "the request body is larger than 8 MiB"});
+      else if (res.status == 405) sendProblem(res, {wire::problem::kBadRequest, 405, "method not allowed on " + req.path});
+      else if (res.status >= 500) sendProblem(res, {wire::problem::kUnavailable, res.status, "internal error"});
+      else sendProblem(res, {wire::problem::kBadRequest, res.status, "the request could not be read"});
+    });
+    s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown error";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      std::fprintf(stderr, "loyalty-hq: request failed: %s\n", what.c_str());
+      sendProblem(res, {wire::problem::kUnavailable, 503, "head office could not complete the request; retry later"});
+      res.set_header("Retry-After", "5");
+    });
+    s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      std::string route = req.path.rfind("/api/v1/members/", 0) == 0 ? "/api/v1/members/{id}" : req.path;
+      if (route.size() > 64) route = "other";
+      std::lock_guard lock(metricsMutex);
+      ++requests[{route, res.status}];
+    });
+  }
+
+  std::string metrics() {
+    std::ostringstream os;
+    StoreStats st;
+    {
+      std::lock_guard lock(readMutex);
+      st = reader.stats();
+    }
+    std::lock_guard lock(metricsMutex);
+    os << "# HELP loyalty_hq_http_requests_total HTTP requests by route and status.\n"
+          "# TYPE loyalty_hq_http_requests_total counter\n";
+    for (const auto& [key, n] : requests) {
+      os << "loyalty_hq_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << n << "\n";
+    }
+    os << "# HELP loyalty_hq_events_total Uploaded events by result since start.\n"
+          "# TYPE loyalty_hq_events_total counter\n";
+    for (const char* status : {"applied", "duplicate", "conflict", "rejected"}) {
+      const auto it = eventResults.find(status);
+      os << "loyalty_hq_events_total{status=\"" << status << "\"} " << (it == eventResults.end() ? 0 : it->second) << "\n";
+    }
+    os << "# HELP loyalty_hq_ingest_seconds Time spent applying upload batches.\n"
+          "# TYPE loyalty_hq_ingest_seconds summary\n"
+       << "loyalty_hq_ingest_seconds_sum " << ingestSeconds << "\n"
+       << "loyalty_hq_ingest_seconds_count " << ingestBatches << "\n";
+    const auto gauge = [&](const char* name, const char* help, std::int64_t v) {
+      os << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n" << name << " " << v << "\n";
+    };
+    gauge("loyalty_hq_members", "Enrolled members known to head office.", st.members);
+    gauge("loyalty_hq_stored_events", "Events stored.", st.events);
+    gauge("loyalty_hq_unknown_events", "Stored events of types this head office does not know.", st.unknownEvents);
+    gauge("loyalty_hq_event_conflicts", "Events kept for review (event id reused with other content).", st.conflicts);
+    gauge("loyalty_hq_terminals", "Terminals known to head office.", st.terminals);
+    gauge("loyalty_hq_overdrafts", "Redemptions that left a member in points debt.", st.overdrafts);
+    gauge("loyalty_hq_resident_memory_bytes", "Resident set size of the server process.", residentBytes());
+    gauge("loyalty_hq_uptime_seconds", "Seconds since the server started.",
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count());
+    return os.str();
+  }
+};
+
+HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::make_unique<Impl>(dir, settings)) {
+  const std::string cert = dir.serverCert().string();
+  const std::string key = dir.serverKey().string();
+  m_impl->http = std::make_unique<httplib::SSLServer>([cert, key](SSL_CTX& ctx) {
+    return SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION) == 1 &&
+           SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1 &&
+           SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
+  });
+  if (!m_impl->http->is_valid()) {
+    throw std::runtime_error("cannot load the TLS certificate and key (" + cert + ", " + key + ")");
+  }
+  m_impl->http->set_payload_max_length(wire::kMaxBodyBytes);
+  m_impl->http->set_keep_alive_max_count(1000);
+  m_impl->http->set_read_timeout(std::chrono::seconds(30));
+  m_impl->routes();
+}
+
+HqServer::~HqServer() = default;
+
+int HqServer::bind(const std::string& host, int port) {
+  if (port == 0) {
+    const int p = m_impl->http->bind_to_any_port(host);
+    if (p <= 0) throw std::runtime_error("cannot listen on " + host + " (any port)");
+    return p;
+  }
+  if (!m_impl->http->bind_to_port(host, port)) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  return port;
+}
+
+void HqServer::run() { m_impl->http->listen_after_bind(); }
+
+void HqServer::stop() { m_impl->http->stop(); }
+
+}  // namespace loyalty::hq

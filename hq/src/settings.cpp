@@ -1,0 +1,79 @@
+#include "loyalty/hq/settings.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <toml++/toml.h>
+
+namespace loyalty::hq {
+
+Result<Settings> loadSettings(const DataDir& dir) {
+  const auto path = dir.settingsFile();
+  if (!std::filesystem::exists(path)) {
+    return Error{errc::kNotFound, "data", path.string() + " does not exist: run `loyalty-hq init --data " +
+                                              dir.root.string() + "` first"};
+  }
+  toml::table t;
+  try {
+    t = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << path.string() << ":" << e.source().begin.line << ": " << e.description();
+    return Error{errc::kInvalidArgument, "hq.toml", os.str()};
+  }
+  Settings s;
+  for (const auto& [key, value] : t) {
+    if (key.str() != "storage") return invalidArgument(std::string(key.str()), "hq.toml: unknown section \"" + std::string(key.str()) + "\"");
+    const auto* storage = value.as_table();
+    if (!storage) return invalidArgument("storage", "hq.toml: storage must be a table");
+    for (const auto& [k, v] : *storage) {
+      const std::string field = "storage." + std::string(k.str());
+      const auto* text = v.as_string();
+      if (k.str() != "backend" && k.str() != "dsn") return invalidArgument(field, "hq.toml: unknown key " + field);
+      if (!text) return invalidArgument(field, "hq.toml: " + field + " must be a string");
+      if (k.str() == "backend") s.backend = text->get();
+      else s.dsn = text->get();
+    }
+  }
+  if (s.backend != "sqlite" && s.backend != "postgresql") {
+    return invalidArgument("storage.backend", "hq.toml: storage.backend must be \"sqlite\" or \"postgresql\"");
+  }
+  if (s.backend == "postgresql" && s.dsn.empty()) return invalidArgument("storage.dsn", "hq.toml: storage.dsn is required for postgresql");
+  return s;
+}
+
+void saveSettings(const DataDir& dir, const Settings& s) {
+  toml::table storage{{"backend", s.backend}};
+  if (!s.dsn.empty()) storage.insert("dsn", s.dsn);
+  toml::table t{{"storage", storage}};
+  std::ostringstream os;
+  os << "# loyalty-hq settings (written by `loyalty-hq init`)\n" << t << "\n";
+  writePrivateFile(dir.settingsFile(), os.str());
+}
+
+std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s) {
+  if (s.backend == "postgresql") return openPostgres(s.dsn);
+  return openSqlite(dir.sqliteFile().string());
+}
+
+void writePrivateFile(const std::filesystem::path& path, const std::string& content) {
+  const std::string tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + tmp);
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot write " + tmp);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error("cannot write " + tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace loyalty::hq

@@ -1,0 +1,98 @@
+// SQLite backend of SqlConnection, on the project's db library (pragmas, statement cache).
+#include <unordered_map>
+
+#include "loyalty/db/database.hpp"
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+namespace {
+
+/// "$1" -> "?1": SQLite's numbered parameters bind by exactly that index.
+std::string translate(std::string_view sql) {
+  std::string out(sql);
+  for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+    if (out[i] == '$' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '?';
+  }
+  return out;
+}
+
+class SqliteConnection final : public SqlConnection {
+ public:
+  explicit SqliteConnection(const std::string& path) : m_db(path) {}
+
+  std::string_view backend() const override { return "sqlite"; }
+
+  void execScript(std::string_view sql) override { wrap([&] { m_db.exec(sql); }); }
+
+  SqlRows query(std::string_view sql, const std::vector<SqlValue>& params) override {
+    SqlRows out;
+    wrap([&] {
+      auto it = m_translated.find(std::string(sql));
+      if (it == m_translated.end()) it = m_translated.emplace(std::string(sql), translate(sql)).first;
+      db::Statement& st = m_db.prepare(it->second);
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        const int index = static_cast<int>(i + 1);
+        if (const auto* n = std::get_if<std::int64_t>(&params[i])) st.bind(index, *n);
+        else if (const auto* s = std::get_if<std::string>(&params[i])) st.bind(index, *s);
+        else st.bindNull(index);
+      }
+      const int columns = st.columnCount();
+      try {
+        while (st.step()) {
+          std::vector<std::optional<std::string>> row;
+          row.reserve(static_cast<std::size_t>(columns));
+          for (int c = 0; c < columns; ++c) row.push_back(st.getOptText(c));
+          out.rows.push_back(std::move(row));
+        }
+      } catch (...) {
+        st.reset();
+        throw;
+      }
+      st.reset();
+    });
+    return out;
+  }
+
+  bool hasTable(std::string_view name) override {
+    return !query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1", {std::string(name)}).empty();
+  }
+
+  void beginWrite() override { execScript("BEGIN IMMEDIATE"); }
+  void beginRead() override {
+    execScript("BEGIN DEFERRED");
+    // A deferred transaction takes its snapshot at the first read: take it now.
+    query("SELECT 1 FROM sqlite_master LIMIT 1", {});
+  }
+  void commit() override { execScript("COMMIT"); }
+  void rollback() noexcept override {
+    try {
+      if (m_db.inTransaction()) m_db.exec("ROLLBACK");
+    } catch (...) {
+    }
+  }
+
+ private:
+  template <class F>
+  void wrap(F&& f) {
+    try {
+      f();
+    } catch (const db::DbError& e) {
+      throw SqlError(e.what());
+    }
+  }
+
+  db::Database m_db;
+  std::unordered_map<std::string, std::string> m_translated;
+};
+
+}  // namespace
+
+std::unique_ptr<SqlConnection> openSqlite(const std::string& path) {
+  try {
+    return std::make_unique<SqliteConnection>(path);
+  } catch (const db::DbError& e) {
+    throw SqlError(e.what());
+  }
+}
+
+}  // namespace loyalty::hq

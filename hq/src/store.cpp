@@ -1,0 +1,819 @@
+#include "loyalty/hq/store.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+
+#include <toml++/toml.h>
+
+#include "loyalty/core/money.hpp"
+#include "loyalty/core/rules.hpp"
+#include "loyalty/hq/crypto.hpp"
+#include "loyalty/sync/codec.hpp"
+#include "loyalty/sync/event_types.hpp"
+
+namespace loyalty::hq {
+
+using nlohmann::json;
+using sync::EventEnvelope;
+using sync::EventResult;
+using sync::EventStatus;
+
+namespace {
+
+// [SECTION] Schema. {{ID}} is an identifier column: byte-wise ordering on both backends (ABC
+// ties are broken by member id, and the two must agree). {{SERIAL}} an auto-numbered key.
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"SQL(
+CREATE TABLE counters(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE terminals(
+  terminal_id {{ID}} PRIMARY KEY, store_id {{ID}} NOT NULL, timezone TEXT NOT NULL,
+  token_hash TEXT UNIQUE, created_at TEXT NOT NULL, registered_at TEXT, revoked_at TEXT,
+  applied_through BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE registration_codes(
+  code_hash TEXT PRIMARY KEY, terminal_id {{ID}} NOT NULL, expires_at TEXT NOT NULL, used_at TEXT);
+CREATE TABLE api_tokens(
+  token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL,
+  revoked_at TEXT);
+CREATE TABLE events(
+  event_id {{ID}} PRIMARY KEY, terminal_id {{ID}} NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL,
+  at TEXT NOT NULL, payload TEXT NOT NULL, fingerprint TEXT NOT NULL, received_at TEXT NOT NULL,
+  known BIGINT NOT NULL, UNIQUE(terminal_id, seq));
+CREATE TABLE event_conflicts(
+  conflict_no {{SERIAL}}, event_id {{ID}} NOT NULL, terminal_id {{ID}} NOT NULL, seq BIGINT NOT NULL,
+  type TEXT NOT NULL, at TEXT NOT NULL, payload TEXT NOT NULL, reason TEXT NOT NULL,
+  received_at TEXT NOT NULL);
+CREATE TABLE members(
+  member_id {{ID}} PRIMARY KEY, enrolled BIGINT NOT NULL, card_no TEXT NOT NULL, phone TEXT NOT NULL,
+  name TEXT NOT NULL, birthday TEXT, language TEXT, consent_marketing BIGINT NOT NULL,
+  consent_version TEXT, enrolled_at TEXT NOT NULL, enrolled_store {{ID}} NOT NULL, referrer_id {{ID}},
+  balance BIGINT NOT NULL DEFAULT 0, lifetime_spend BIGINT NOT NULL DEFAULT 0,
+  tier TEXT NOT NULL DEFAULT 'member', merged_into {{ID}}, merged_at TEXT, change_no BIGINT NOT NULL);
+CREATE INDEX members_change ON members(change_no);
+CREATE INDEX members_card ON members(card_no);
+CREATE TABLE ledger(
+  event_id {{ID}} NOT NULL, member_id {{ID}} NOT NULL, kind TEXT NOT NULL, points BIGINT NOT NULL,
+  at TEXT NOT NULL, PRIMARY KEY(event_id, member_id, kind));
+CREATE INDEX ledger_member ON ledger(member_id);
+CREATE TABLE sales(
+  event_id {{ID}} PRIMARY KEY, sale_id {{ID}} NOT NULL, terminal_id {{ID}} NOT NULL,
+  store_id {{ID}} NOT NULL, member_id {{ID}}, at TEXT NOT NULL, day TEXT NOT NULL,
+  subtotal BIGINT NOT NULL, discount BIGINT NOT NULL, total BIGINT NOT NULL,
+  points_earned BIGINT NOT NULL, points_redeemed BIGINT NOT NULL, lines BIGINT NOT NULL);
+CREATE INDEX sales_day ON sales(day);
+CREATE INDEX sales_member ON sales(member_id, at);
+CREATE INDEX sales_sale ON sales(sale_id);
+CREATE TABLE sale_lines(
+  event_id {{ID}} NOT NULL, line_no BIGINT NOT NULL, sku TEXT NOT NULL, description TEXT,
+  category TEXT, qty BIGINT NOT NULL, unit_price TEXT NOT NULL, amount BIGINT NOT NULL,
+  PRIMARY KEY(event_id, line_no));
+CREATE TABLE refunds(
+  event_id {{ID}} PRIMARY KEY, refund_id {{ID}} NOT NULL, sale_id {{ID}} NOT NULL,
+  terminal_id {{ID}} NOT NULL, store_id {{ID}} NOT NULL, member_id {{ID}}, at TEXT NOT NULL,
+  day TEXT NOT NULL, amount BIGINT NOT NULL, points_reversed BIGINT NOT NULL,
+  points_returned BIGINT NOT NULL);
+CREATE INDEX refunds_day ON refunds(day);
+CREATE INDEX refunds_member ON refunds(member_id, at);
+CREATE TABLE reservations(
+  redemption_id {{ID}} PRIMARY KEY, terminal_id {{ID}} NOT NULL, member_id {{ID}} NOT NULL,
+  points BIGINT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, settled_event {{ID}});
+CREATE INDEX reservations_member ON reservations(member_id);
+CREATE TABLE overdrafts(
+  event_id {{ID}} NOT NULL, member_id {{ID}} NOT NULL, points BIGINT NOT NULL, authorised TEXT,
+  at TEXT NOT NULL, PRIMARY KEY(event_id, member_id));
+CREATE TABLE merges(
+  from_id {{ID}} PRIMARY KEY, into_id {{ID}} NOT NULL, points BIGINT NOT NULL,
+  lifetime_spend BIGINT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE changes(change_no BIGINT PRIMARY KEY, type TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE rewards(reward_id {{ID}} PRIMARY KEY, name TEXT NOT NULL, points BIGINT NOT NULL,
+  active BIGINT NOT NULL);
+CREATE TABLE probe(id BIGINT PRIMARY KEY, body TEXT NOT NULL);
+)SQL";
+
+std::string schemaFor(std::string_view backend) {
+  std::string sql(kSchema);
+  const bool pg = backend == "postgresql";
+  const auto replaceAll = [&](const std::string& from, const std::string& to) {
+    for (std::size_t p = sql.find(from); p != std::string::npos; p = sql.find(from, p + to.size())) {
+      sql.replace(p, from.size(), to);
+    }
+  };
+  replaceAll("{{ID}}", pg ? "TEXT COLLATE \"C\"" : "TEXT");
+  replaceAll("{{SERIAL}}", pg ? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY");
+  return sql;
+}
+
+std::string iso(Timestamp t) { return formatRfc3339(t); }
+
+std::string isoPlus(Timestamp t, std::chrono::seconds d) { return formatRfc3339(t + d); }
+
+/// Local day of a sale. Stores' zones are recorded; days are UTC days for now (see the
+/// report in docs): the zone table loader lives in the terminal and is not shared yet.
+std::string dayOf(const std::string& utcAt) { return utcAt.substr(0, 10); }
+
+std::string fingerprint(const EventEnvelope& e) {
+  return sha256Hex(e.type + '\x1f' + e.at + '\x1f' + std::to_string(e.seq) + '\x1f' + e.payload.dump());
+}
+
+Error unauthenticated(std::string detail) { return Error{hqerr::kUnauthenticated, "", std::move(detail)}; }
+
+bool validId(const std::string& s) {
+  if (s.empty() || s.size() > sync::kMaxIdLength) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x21 || c == 0x7f; });
+}
+
+int tierRank(const std::string& tier) {
+  const auto tiers = ProgrammeRules::defaultTiers();
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    if (tiers[i].name == tier) return static_cast<int>(i);
+  }
+  return 0;
+}
+
+}  // namespace
+
+/// State of one ingest transaction.
+struct HqStore::Batch {
+  std::string terminalId;
+  std::string storeId;
+  std::string receivedAt;
+  std::set<std::string> touched;  ///< members whose snapshot changed
+};
+
+HqStore::HqStore(std::unique_ptr<SqlConnection> connection) : m_c(std::move(connection)) {}
+
+// [SECTION] Schema
+
+void HqStore::createSchema(Timestamp now) {
+  if (m_c->hasTable("counters")) throw std::runtime_error("the database already holds a loyalty-hq schema; refusing to overwrite it");
+  SqlTransaction tx(*m_c);
+  m_c->execScript(schemaFor(m_c->backend()));
+  m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
+             "('created', $2)",
+             {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
+  tx.commit();
+}
+
+void HqStore::checkSchema() {
+  if (!m_c->hasTable("counters")) throw std::runtime_error("the database has no loyalty-hq schema: run `loyalty-hq init`");
+  const auto r = m_c->query("SELECT value FROM counters WHERE name = 'schema_version'");
+  if (r.empty() || r.integer(0, 0) != kSchemaVersion) {
+    throw std::runtime_error("the database's schema version is not " + std::to_string(kSchemaVersion) +
+                             ": this loyalty-hq cannot use it");
+  }
+}
+
+// [SECTION] Credentials
+
+Result<std::string> HqStore::addTerminal(const std::string& storeId, const std::string& terminalId,
+                                         const std::string& timezone, Timestamp now) {
+  if (!validId(storeId)) return invalidArgument("store", "store is 1 to 128 printable characters without spaces");
+  if (!validId(terminalId)) return invalidArgument("terminal", "terminal is 1 to 128 printable characters without spaces");
+  if (timezone.empty() || timezone.size() > 64 || !validId(timezone)) {
+    return invalidArgument("timezone", "timezone is a zone name such as Asia/Shanghai or UTC");
+  }
+  SqlTransaction tx(*m_c);
+  const auto existing = m_c->query("SELECT store_id FROM terminals WHERE terminal_id = $1", {terminalId});
+  if (!existing.empty() && existing.text(0, 0) != storeId) {
+    return Error{errc::kConflict, "terminal",
+                 "terminal " + terminalId + " belongs to store " + existing.text(0, 0) + ", not " + storeId};
+  }
+  if (existing.empty()) {
+    m_c->query("INSERT INTO terminals(terminal_id, store_id, timezone, created_at) VALUES ($1, $2, $3, $4)",
+               {terminalId, storeId, timezone, iso(now)});
+  } else {
+    m_c->query("UPDATE terminals SET timezone = $2 WHERE terminal_id = $1", {terminalId, timezone});
+  }
+  const std::string code = randomCode();
+  m_c->query("INSERT INTO registration_codes(code_hash, terminal_id, expires_at) VALUES ($1, $2, $3)",
+             {sha256Hex(code), terminalId, isoPlus(now, std::chrono::hours(24))});
+  tx.commit();
+  return code;
+}
+
+Result<Ok> HqStore::revokeTerminal(const std::string& terminalId, Timestamp now) {
+  SqlTransaction tx(*m_c);
+  const auto r = m_c->query("UPDATE terminals SET revoked_at = $2, token_hash = NULL WHERE terminal_id = $1 RETURNING 1",
+                            {terminalId, iso(now)});
+  if (r.empty()) return Error{errc::kNotFound, "terminal", "no terminal " + terminalId};
+  // Codes not yet used would re-admit it: a revoked terminal needs a new `terminal add`.
+  m_c->query("UPDATE registration_codes SET used_at = $2 WHERE terminal_id = $1 AND used_at IS NULL", {terminalId, iso(now)});
+  tx.commit();
+  return Ok{};
+}
+
+std::string HqStore::createApiToken(Role role, const std::string& name, Timestamp now) {
+  const std::string token = randomToken();
+  SqlTransaction tx(*m_c);
+  m_c->query("INSERT INTO api_tokens(token_hash, role, name, created_at) VALUES ($1, $2, $3, $4)",
+             {sha256Hex(token), std::string(role == Role::kAdmin ? "admin" : "analyst"), name, iso(now)});
+  tx.commit();
+  return token;
+}
+
+Result<sync::RegisterResponse> HqStore::registerTerminal(const std::string& code, Timestamp now) {
+  SqlTransaction tx(*m_c);
+  const auto r = m_c->query(
+      "SELECT c.terminal_id, c.expires_at, c.used_at, t.store_id, t.timezone FROM registration_codes c "
+      "JOIN terminals t ON t.terminal_id = c.terminal_id WHERE c.code_hash = $1",
+      {sha256Hex(code)});
+  if (r.empty()) return unauthenticated("unknown registration code");
+  if (!r.isNull(0, 2)) return unauthenticated("this registration code was already used; ask head office for a new one");
+  if (r.text(0, 1) <= iso(now)) return unauthenticated("this registration code expired at " + r.text(0, 1) + "; ask head office for a new one");
+  const std::string token = randomToken();
+  m_c->query("UPDATE registration_codes SET used_at = $2 WHERE code_hash = $1", {sha256Hex(code), iso(now)});
+  m_c->query("UPDATE terminals SET token_hash = $2, registered_at = $3, revoked_at = NULL WHERE terminal_id = $1",
+             {r.text(0, 0), sha256Hex(token), iso(now)});
+  tx.commit();
+  return sync::RegisterResponse{r.text(0, 3), r.text(0, 0), r.text(0, 4), token, iso(now)};
+}
+
+std::optional<Principal> HqStore::authenticate(const std::string& token) {
+  if (token.empty() || token.size() > 256) return std::nullopt;
+  const std::string hash = sha256Hex(token);
+  auto t = m_c->query("SELECT terminal_id FROM terminals WHERE token_hash = $1 AND revoked_at IS NULL", {hash});
+  if (!t.empty()) return Principal{Role::kTerminal, t.text(0, 0), t.text(0, 0)};
+  auto a = m_c->query("SELECT role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", {hash});
+  if (!a.empty()) return Principal{a.text(0, 0) == "admin" ? Role::kAdmin : Role::kAnalyst, "", a.text(0, 1)};
+  return std::nullopt;
+}
+
+// [SECTION] Ingest
+
+Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request, Timestamp now) {
+  SqlTransaction tx(*m_c);
+  const auto t = m_c->query("SELECT store_id, applied_through, revoked_at FROM terminals WHERE terminal_id = $1",
+                            {request.terminalId});
+  if (t.empty()) return Error{errc::kForbidden, "terminal_id", "unknown terminal " + request.terminalId};
+  if (!t.isNull(0, 2)) return unauthenticated("terminal " + request.terminalId + " is revoked");
+  Batch b{request.terminalId, t.text(0, 0), iso(now), {}};
+  std::int64_t expected = t.integer(0, 1) + 1;
+
+  // Process in seq order (a re-ordered batch still applies), answer in request order.
+  std::vector<std::size_t> order(request.events.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t c) { return request.events[a].seq < request.events[c].seq; });
+  std::vector<EventResult> results(request.events.size());
+  std::set<std::string> seenInBatch;
+
+  for (const std::size_t i : order) {
+    const EventEnvelope& e = request.events[i];
+    EventResult& res = results[i];
+    res.eventId = e.eventId;
+    const std::string fp = fingerprint(e);
+    const auto keepConflict = [&](const std::string& reason) {
+      m_c->query("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 {e.eventId, request.terminalId, e.seq, e.type, e.at, sync::dumpJson(e.payload), reason, b.receivedAt});
+      res.status = EventStatus::kConflict;
+      res.reason = reason;
+    };
+    const auto prior = m_c->query("SELECT terminal_id, fingerprint FROM events WHERE event_id = $1", {e.eventId});
+    if (!prior.empty()) {
+      if (prior.text(0, 0) == request.terminalId && prior.text(0, 1) == fp) {
+        res.status = EventStatus::kDuplicate;
+      } else {
+        keepConflict("event_id " + e.eventId + " was already applied with a different content");
+      }
+      continue;
+    }
+    if (!seenInBatch.insert(e.eventId).second) {
+      keepConflict("event_id " + e.eventId + " appears twice in this batch");
+      continue;
+    }
+    if (e.seq < expected) {
+      keepConflict("seq " + std::to_string(e.seq) + " already holds another event");
+      continue;
+    }
+    if (e.seq > expected) {
+      res.status = EventStatus::kRejected;
+      res.reason = sync::kReasonGap;
+      continue;
+    }
+    auto at = parseRfc3339(e.at, "at");
+    auto applied = applyEvent(b, e, *at);
+    if (!applied) {
+      res.status = EventStatus::kRejected;
+      res.reason = "invalid: " + applied.error().field + ": " + applied.error().message;
+      continue;
+    }
+    m_c->query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+               {e.eventId, request.terminalId, e.seq, e.type, e.at, sync::dumpJson(e.payload), fp, b.receivedAt,
+                std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0}});
+    res.status = EventStatus::kApplied;
+    ++expected;
+  }
+  m_c->query("UPDATE terminals SET applied_through = $2 WHERE terminal_id = $1", {request.terminalId, expected - 1});
+  bumpMembers({b.touched.begin(), b.touched.end()});
+  tx.commit();
+  return sync::UploadResponse{expected - 1, std::move(results)};
+}
+
+Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTime) {
+  const std::string at = formatRfc3339(atTime);
+  const std::string path = "payload";
+  const auto checkOrigin = [&](const sync::PayloadOrigin& o) -> Result<Ok> {
+    if (o.terminalId != b.terminalId) {
+      return invalidArgument("payload.terminal_id", "payload.terminal_id " + o.terminalId + " is not the uploading terminal");
+    }
+    return Ok{};
+  };
+  if (e.type == sync::kMemberEnrolled) {
+    auto p = sync::decodeMemberEnrolled(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    const auto existing = m_c->query("SELECT enrolled FROM members WHERE member_id = $1", {p->memberId});
+    const std::vector<SqlValue> fields = {p->memberId,
+                                          p->cardNo,
+                                          p->phone,
+                                          p->name,
+                                          p->birthday ? SqlValue(*p->birthday) : SqlValue(nullptr),
+                                          p->language ? SqlValue(*p->language) : SqlValue(nullptr),
+                                          std::int64_t{p->consentMarketing ? 1 : 0},
+                                          p->consentVersion ? SqlValue(*p->consentVersion) : SqlValue(nullptr),
+                                          at,
+                                          p->origin.storeId,
+                                          p->referrerId ? SqlValue(*p->referrerId) : SqlValue(nullptr)};
+    if (existing.empty()) {
+      m_c->query("INSERT INTO members(member_id, enrolled, card_no, phone, name, birthday, language, consent_marketing, "
+                 "consent_version, enrolled_at, enrolled_store, referrer_id, change_no) "
+                 "VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)",
+                 fields);
+    } else if (existing.integer(0, 0) == 0) {
+      // Points arrived from another store before the enrolment itself: fill the stub in.
+      m_c->query("UPDATE members SET enrolled = 1, card_no = $2, phone = $3, name = $4, birthday = $5, language = $6, "
+                 "consent_marketing = $7, consent_version = $8, enrolled_at = $9, enrolled_store = $10, referrer_id = $11 "
+                 "WHERE member_id = $1",
+                 fields);
+    }  // else: the same member enrolled twice under one id: the first enrolment stands.
+    b.touched.insert(resolveMember(p->memberId));
+  } else if (e.type == sync::kMemberUpdated) {
+    auto p = sync::decodeMemberUpdated(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    const std::string id = resolveMember(p->memberId);
+    ensureMember(id, p->origin.storeId, at);
+    const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
+    m_c->query("UPDATE members SET card_no = COALESCE($2, card_no), phone = COALESCE($3, phone), name = COALESCE($4, name), "
+               "birthday = COALESCE($5, birthday), language = COALESCE($6, language), "
+               "consent_marketing = COALESCE($7, consent_marketing) WHERE member_id = $1",
+               {id, opt(p->cardNo), opt(p->phone), opt(p->name), opt(p->birthday), opt(p->language),
+                p->consentMarketing ? SqlValue(std::int64_t{*p->consentMarketing ? 1 : 0}) : SqlValue(nullptr)});
+    b.touched.insert(id);
+  } else if (e.type == sync::kSaleRecorded) {
+    auto p = sync::decodeSaleRecorded(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    std::optional<std::string> member;
+    if (p->memberId) {
+      member = resolveMember(*p->memberId);
+      ensureMember(*member, p->origin.storeId, at);
+    }
+    m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+               "points_earned, points_redeemed, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+               {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
+                dayOf(at), p->subtotal.minor(), p->discount.minor(), p->total.minor(), p->pointsEarned,
+                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size())});
+    for (std::size_t i = 0; i < p->lines.size(); ++i) {
+      const auto& l = p->lines[i];
+      m_c->query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 {e.eventId, static_cast<std::int64_t>(i + 1), l.sku,
+                  l.description ? SqlValue(*l.description) : SqlValue(nullptr),
+                  l.category ? SqlValue(*l.category) : SqlValue(nullptr), l.qty, l.unitPrice, l.amount.minor()});
+    }
+    if (member) {
+      if (p->pointsRedeemed > 0) addPoints(b, *member, e.eventId, "redeem", -p->pointsRedeemed, at);
+      if (p->pointsEarned != 0) addPoints(b, *member, e.eventId, "earn", p->pointsEarned, at);
+      m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {*member, p->total.minor()});
+      recomputeTier(*member, at);
+      b.touched.insert(*member);
+    }
+  } else if (e.type == sync::kPointsRedeemed) {
+    auto p = sync::decodePointsRedeemed(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    const std::string member = resolveMember(p->memberId);
+    ensureMember(member, p->origin.storeId, at);
+    m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND settled_event IS NULL",
+               {p->redemptionId, e.eventId});
+    const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at);
+    if (balance < 0) {
+      m_c->query("UPDATE overdrafts SET authorised = $3 WHERE event_id = $1 AND member_id = $2",
+                 {e.eventId, member, p->authorised ? SqlValue(*p->authorised) : SqlValue(nullptr)});
+    }
+    b.touched.insert(member);
+  } else if (e.type == sync::kSaleRefunded) {
+    auto p = sync::decodeSaleRefunded(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    std::optional<std::string> member;
+    if (p->memberId) {
+      member = resolveMember(*p->memberId);
+      ensureMember(*member, p->origin.storeId, at);
+    }
+    m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
+               "points_reversed, points_returned) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+               {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
+                member ? SqlValue(*member) : SqlValue(nullptr), at, dayOf(at), p->amount.minor(), p->pointsReversed,
+                p->pointsReturned});
+    if (member) {
+      if (p->pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p->pointsReturned, at);
+      if (p->pointsReversed != 0) addPoints(b, *member, e.eventId, "reversal", -p->pointsReversed, at);
+      m_c->query("UPDATE members SET lifetime_spend = lifetime_spend - $2 WHERE member_id = $1", {*member, p->amount.minor()});
+      b.touched.insert(*member);
+    }
+  } else if (e.type == sync::kPointsAdjusted) {
+    auto p = sync::decodePointsAdjusted(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    const std::string member = resolveMember(p->memberId);
+    ensureMember(member, p->origin.storeId, at);
+    addPoints(b, member, e.eventId, p->kind == "expire" ? "expire" : p->kind == "bonus" ? "bonus" : "adjust", p->points, at);
+    b.touched.insert(member);
+  } else if (e.type == sync::kSurveyAnswered) {
+    auto p = sync::decodeSurveyAnswered(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+  } else if (e.type == sync::kComplaintFiled) {
+    auto p = sync::decodeComplaintFiled(e.payload, path);
+    if (!p) return p.error();
+    if (auto o = checkOrigin(p->origin); !o) return o.error();
+  }
+  // Unknown types: stored in events (known = 0) and counted, never dropped.
+  return Ok{};
+}
+
+std::string HqStore::resolveMember(const std::string& memberId) {
+  std::string id = memberId;
+  for (int hops = 0; hops < 16; ++hops) {
+    const auto r = m_c->query("SELECT merged_into FROM members WHERE member_id = $1", {id});
+    if (r.empty() || r.isNull(0, 0)) return id;
+    id = r.text(0, 0);
+  }
+  return id;
+}
+
+void HqStore::ensureMember(const std::string& memberId, const std::string& storeId, const std::string& at) {
+  m_c->query("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, "
+             "enrolled_store, change_no) VALUES ($1, 0, '', '', '', 0, $2, $3, 0) ON CONFLICT (member_id) DO NOTHING",
+             {memberId, at, storeId});
+}
+
+std::int64_t HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
+                                std::int64_t points, const std::string& at) {
+  m_c->query("INSERT INTO ledger(event_id, member_id, kind, points, at) VALUES ($1, $2, $3, $4, $5)",
+             {eventId, memberId, std::string(kind), points, at});
+  const auto r = m_c->query("UPDATE members SET balance = balance + $2 WHERE member_id = $1 RETURNING balance",
+                            {memberId, points});
+  const std::int64_t balance = r.integer(0, 0);
+  if (points < 0 && balance < 0 && (std::string_view(kind) == "redeem")) {
+    // An offline redemption spent points another store had already spent: points debt.
+    m_c->query("INSERT INTO overdrafts(event_id, member_id, points, at) VALUES ($1, $2, $3, $4) "
+               "ON CONFLICT (event_id, member_id) DO NOTHING",
+               {eventId, memberId, std::min(-points, -balance), at});
+  }
+  b.touched.insert(memberId);
+  return balance;
+}
+
+void HqStore::recomputeTier(const std::string& memberId, const std::string& at) {
+  // Rolling 12-month net spend up to this sale; upgrades only (downgrades are monthly).
+  auto t = parseRfc3339(at, "at");
+  const std::string since = formatRfc3339(*t - std::chrono::days(365));
+  const auto r = m_c->query(
+      "SELECT (SELECT COALESCE(SUM(total), 0) FROM sales WHERE member_id = $1 AND at > $2) - "
+      "(SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE member_id = $1 AND at > $2), "
+      "(SELECT tier FROM members WHERE member_id = $1)",
+      {memberId, since});
+  const std::int64_t spend = r.integer(0, 0);
+  const std::string current = r.text(0, 1);
+  std::string tier = "member";
+  for (const Tier& candidate : ProgrammeRules::defaultTiers()) {
+    if (spend >= candidate.threshold.minor()) tier = candidate.name;
+  }
+  if (tierRank(tier) > tierRank(current)) {
+    m_c->query("UPDATE members SET tier = $2 WHERE member_id = $1", {memberId, tier});
+  }
+}
+
+std::int64_t HqStore::nextChangeNumbers(std::int64_t count) {
+  const auto r = m_c->query("UPDATE counters SET value = value + $1 WHERE name = 'change_no' RETURNING value", {count});
+  return r.integer(0, 0) - count + 1;
+}
+
+void HqStore::bumpMembers(const std::vector<std::string>& memberIds) {
+  if (memberIds.empty()) return;
+  std::int64_t next = nextChangeNumbers(static_cast<std::int64_t>(memberIds.size()));
+  for (const auto& id : memberIds) {
+    m_c->query("UPDATE members SET change_no = $2 WHERE member_id = $1", {id, next++});
+  }
+}
+
+// [SECTION] Change feed
+
+Result<sync::ChangePage> HqStore::changes(const std::string& terminalId, const std::string& cursor, int limit) {
+  std::int64_t from = 0;
+  if (!cursor.empty()) {
+    if (cursor.size() > 18 || cursor.find_first_not_of("0123456789") != std::string::npos) {
+      return Error{errc::kBadRequest, "cursor", "cursor is not one this head office issued"};
+    }
+    from = std::stoll(cursor);
+  }
+  if (limit < 1 || limit > sync::kMaxChangeLimit) return Error{errc::kBadRequest, "limit", "limit is between 1 and 1000"};
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
+  sync::ChangePage page;
+  const auto t = m_c->query("SELECT applied_through FROM terminals WHERE terminal_id = $1", {terminalId});
+  page.appliedThrough = t.empty() ? 0 : t.integer(0, 0);
+  const std::int64_t fetch = limit + 1;
+  const auto members = m_c->query(
+      "SELECT change_no, member_id, card_no, phone, name, birthday, language, consent_marketing, enrolled_at, "
+      "enrolled_store, referrer_id, lifetime_spend, balance, tier FROM members "
+      "WHERE change_no > $1 AND enrolled = 1 AND merged_into IS NULL ORDER BY change_no LIMIT $2",
+      {from, fetch});
+  const auto others = m_c->query("SELECT change_no, type, body FROM changes WHERE change_no > $1 ORDER BY change_no LIMIT $2",
+                                 {from, fetch});
+  std::size_t mi = 0, oi = 0;
+  std::int64_t last = from;
+  while (page.changes.size() < static_cast<std::size_t>(limit) && (mi < members.size() || oi < others.size())) {
+    const bool takeMember =
+        oi >= others.size() || (mi < members.size() && members.integer(mi, 0) < others.integer(oi, 0));
+    if (takeMember) {
+      sync::MemberChange c;
+      auto& m = c.member;
+      m.memberId = members.text(mi, 1);
+      m.cardNo = members.text(mi, 2);
+      m.phone = members.text(mi, 3);
+      m.name = members.text(mi, 4);
+      m.birthday = members.optText(mi, 5);
+      m.language = members.optText(mi, 6);
+      m.consentMarketing = members.integer(mi, 7) != 0;
+      m.enrolledAt = members.text(mi, 8);
+      m.enrolledStore = members.text(mi, 9);
+      m.referrerId = members.optText(mi, 10);
+      m.lifetimeSpend = Money::fromMinor(members.integer(mi, 11)).toString();
+      c.balance = members.integer(mi, 12);
+      c.pointsDebt = std::max<std::int64_t>(0, -c.balance);
+      c.tier = members.text(mi, 13);
+      last = members.integer(mi, 0);
+      page.changes.emplace_back(std::move(c));
+      ++mi;
+    } else {
+      auto decoded = sync::decodeChange(json::parse(others.text(oi, 2)));
+      if (!decoded) throw std::runtime_error("stored change " + others.text(oi, 0) + " is corrupt: " + decoded.error().message);
+      last = others.integer(oi, 0);
+      page.changes.push_back(std::move(*decoded));
+      ++oi;
+    }
+  }
+  page.hasMore = mi < members.size() || oi < others.size();
+  page.nextCursor = std::to_string(last);
+  tx.commit();
+  return page;
+}
+
+// [SECTION] Online redemption
+
+Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId, const sync::RedemptionRequest& r,
+                                                  Timestamp now) {
+  SqlTransaction tx(*m_c);
+  const std::string member = resolveMember(r.memberId);
+  const auto m = m_c->query("SELECT balance FROM members WHERE member_id = $1 AND enrolled = 1", {member});
+  if (m.empty()) return Error{errc::kNotFound, "member_id", "head office does not know member " + r.memberId + " yet"};
+  const auto available = [&] {
+    return m.integer(0, 0) -
+           m_c->query("SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND settled_event IS NULL "
+                      "AND expires_at > $2",
+                      {member, iso(now)})
+               .integer(0, 0);
+  };
+  const auto prior = m_c->query("SELECT member_id, points, terminal_id FROM reservations WHERE redemption_id = $1",
+                                {r.redemptionId});
+  if (!prior.empty()) {
+    if (prior.text(0, 0) != member || prior.integer(0, 1) != r.points || prior.text(0, 2) != terminalId) {
+      return Error{errc::kConflict, "redemption_id", "redemption " + r.redemptionId + " was already reserved with other details"};
+    }
+    return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, available()};
+  }
+  const std::int64_t before = available();
+  if (before < r.points) {
+    return Error{errc::kInsufficientPoints, "points",
+                 "member " + r.memberId + " has " + std::to_string(std::max<std::int64_t>(before, 0)) +
+                     " points available, " + std::to_string(r.points) + " asked"};
+  }
+  m_c->query("INSERT INTO reservations(redemption_id, terminal_id, member_id, points, created_at, expires_at) "
+             "VALUES ($1, $2, $3, $4, $5, $6)",
+             {r.redemptionId, terminalId, member, r.points, iso(now), isoPlus(now, std::chrono::hours(24))});
+  tx.commit();
+  return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, before - r.points};
+}
+
+// [SECTION] Merge, catalogue, config
+
+Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Timestamp now) {
+  if (from == into) return invalidArgument("into", "into must name a different member than from");
+  SqlTransaction tx(*m_c);
+  const auto a = m_c->query("SELECT balance, lifetime_spend, merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {from});
+  if (a.empty()) return Error{errc::kNotFound, "from", "no member " + from};
+  if (!a.isNull(0, 2)) return Error{errc::kConflict, "from", "member " + from + " was already merged into " + a.text(0, 2)};
+  const auto b = m_c->query("SELECT merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {into});
+  if (b.empty()) return Error{errc::kNotFound, "into", "no member " + into};
+  if (!b.isNull(0, 0)) return Error{errc::kConflict, "into", "member " + into + " was merged into " + b.text(0, 0)};
+  const std::int64_t points = a.integer(0, 0);
+  const std::int64_t spend = a.integer(0, 1);
+  const std::string at = iso(now);
+  const std::string ref = "merge:" + from + ">" + into;
+  Batch batch{"", "", at, {}};
+  if (points != 0) {
+    addPoints(batch, from, ref, "merge_out", -points, at);
+    addPoints(batch, into, ref, "merge_in", points, at);
+  }
+  m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {into, spend});
+  m_c->query("UPDATE members SET lifetime_spend = 0, merged_into = $2, merged_at = $3 WHERE member_id = $1", {from, into, at});
+  // History moves with the person; the ledger keeps the merge entries on both sides.
+  m_c->query("UPDATE sales SET member_id = $2 WHERE member_id = $1", {from, into});
+  m_c->query("UPDATE refunds SET member_id = $2 WHERE member_id = $1", {from, into});
+  m_c->query("UPDATE reservations SET member_id = $2 WHERE member_id = $1", {from, into});
+  m_c->query("INSERT INTO merges(from_id, into_id, points, lifetime_spend, at) VALUES ($1, $2, $3, $4, $5)",
+             {from, into, points, spend, at});
+  recomputeTier(into, at);
+  const std::int64_t no = nextChangeNumbers(1);
+  m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'member.merged', $2)",
+             {no, sync::dumpJson(sync::toJson(sync::Change{sync::MemberMergedChange{from, into}}))});
+  bumpMembers({into});
+  tx.commit();
+  return Ok{};
+}
+
+Result<Ok> HqStore::publishCatalog(const std::vector<sync::Reward>& rewards) {
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < rewards.size(); ++i) {
+    if (!ids.insert(rewards[i].rewardId).second) {
+      return invalidArgument("rewards[" + std::to_string(i) + "].reward_id", "reward_id " + rewards[i].rewardId + " appears twice");
+    }
+  }
+  SqlTransaction tx(*m_c);
+  m_c->query("DELETE FROM rewards");
+  for (const auto& r : rewards) {
+    m_c->query("INSERT INTO rewards(reward_id, name, points, active) VALUES ($1, $2, $3, $4)",
+               {r.rewardId, r.name, r.points, std::int64_t{r.active ? 1 : 0}});
+  }
+  const std::int64_t no = nextChangeNumbers(1);
+  m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'catalog', $2)",
+             {no, sync::dumpJson(sync::toJson(sync::Change{sync::CatalogChange{rewards}}))});
+  tx.commit();
+  return Ok{};
+}
+
+Result<std::int64_t> HqStore::publishConfig(const std::string& tomlText) {
+  try {
+    const toml::table t = toml::parse(tomlText);
+    for (const auto& [key, value] : t) {
+      const std::string k(key.str());
+      if (k != "loyalty" && k != "tier" && k != "promotion" && k != "stacking") {
+        return invalidArgument("toml", "head office publishes only [loyalty], [[tier]], [[promotion]] and [stacking]; found " + k);
+      }
+    }
+  } catch (const toml::parse_error& e) {
+    return invalidArgument("toml", "line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+  SqlTransaction tx(*m_c);
+  const std::int64_t version =
+      m_c->query("UPDATE counters SET value = value + 1 WHERE name = 'config_version' RETURNING value").integer(0, 0);
+  const std::int64_t no = nextChangeNumbers(1);
+  m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'config', $2)",
+             {no, sync::dumpJson(sync::toJson(sync::Change{sync::ConfigChange{version, tomlText}}))});
+  tx.commit();
+  return version;
+}
+
+// [SECTION] Reports
+
+json HqStore::reportSummary(const DayRange& range) {
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c->query(
+      "WITH s AS (SELECT COUNT(*) AS n, COALESCE(SUM(total), 0) AS revenue, COUNT(member_id) AS member_sales, "
+      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE total END), 0) AS member_revenue, "
+      "COUNT(DISTINCT member_id) AS members FROM sales WHERE day >= $1 AND day <= $2), "
+      "r AS (SELECT COALESCE(SUM(amount), 0) AS amount, "
+      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE amount END), 0) AS member_amount "
+      "FROM refunds WHERE day >= $1 AND day <= $2) "
+      "SELECT s.n, s.revenue - r.amount, s.members, s.member_sales, s.member_revenue - r.member_amount FROM s, r",
+      {range.from, range.to});
+  tx.commit();
+  return {{"sales", r.integer(0, 0)},
+          {"net_revenue", Money::fromMinor(r.integer(0, 1)).toString()},
+          {"members", r.integer(0, 2)},
+          {"member_sales", r.integer(0, 3)},
+          {"member_revenue", Money::fromMinor(r.integer(0, 4)).toString()}};
+}
+
+Result<json> HqStore::reportSales(const DayRange& range, const std::string& group) {
+  std::string key;
+  if (group == "day") key = "day";
+  else if (group == "store") key = "store_id";
+  else if (group == "terminal") key = "terminal_id";
+  else return Error{errc::kBadRequest, "group", "group is day, store or terminal"};
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c->query(
+      "SELECT k, SUM(n), SUM(amount), SUM(refunds) FROM ("
+      "SELECT " + key + " AS k, 1 AS n, total AS amount, 0 AS refunds FROM sales WHERE day >= $1 AND day <= $2 "
+      "UNION ALL SELECT " + key + " AS k, 0 AS n, -amount AS amount, 1 AS refunds FROM refunds WHERE day >= $1 AND day <= $2"
+      ") x GROUP BY k ORDER BY k",
+      {range.from, range.to});
+  tx.commit();
+  json rows = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    rows.push_back({{group, r.text(i, 0)},
+                    {"sales", r.integer(i, 1)},
+                    {"refunds", r.integer(i, 3)},
+                    {"net_revenue", Money::fromMinor(r.integer(i, 2)).toString()}});
+  }
+  return json{{"group", group}, {"rows", std::move(rows)}};
+}
+
+json HqStore::reportAbc(const DayRange& range) {
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c->query(
+      "WITH spend AS (SELECT member_id, SUM(amount) AS spend FROM ("
+      "SELECT member_id, total AS amount FROM sales WHERE member_id IS NOT NULL AND day >= $1 AND day <= $2 "
+      "UNION ALL SELECT member_id, -amount AS amount FROM refunds WHERE member_id IS NOT NULL AND day >= $1 AND day <= $2"
+      ") x GROUP BY member_id HAVING SUM(amount) > 0), "
+      "ranked AS (SELECT member_id, spend, SUM(spend) OVER (ORDER BY spend DESC, member_id ASC "
+      "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, SUM(spend) OVER () AS total FROM spend) "
+      "SELECT r.member_id, COALESCE(m.card_no, ''), r.spend, "
+      "CASE WHEN r.cum * 100 <= r.total * 55 THEN 'A' WHEN r.cum * 100 <= r.total * 85 THEN 'B' ELSE 'C' END "
+      "FROM ranked r LEFT JOIN members m ON m.member_id = r.member_id ORDER BY r.spend DESC, r.member_id ASC",
+      {range.from, range.to});
+  tx.commit();
+  json members = json::array();
+  std::int64_t counts[3] = {0, 0, 0};
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::string cls = r.text(i, 3);
+    ++counts[cls[0] - 'A'];
+    members.push_back({{"member_id", r.text(i, 0)},
+                       {"card_no", r.text(i, 1)},
+                       {"class", cls},
+                       {"spend", Money::fromMinor(r.integer(i, 2)).toString()}});
+  }
+  return {{"counts", {{"A", counts[0]}, {"B", counts[1]}, {"C", counts[2]}}}, {"members", std::move(members)}};
+}
+
+Result<json> HqStore::member(const std::string& memberId) {
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
+  const auto m = m_c->query(
+      "SELECT member_id, card_no, phone, name, birthday, language, consent_marketing, enrolled_at, enrolled_store, "
+      "referrer_id, lifetime_spend, balance, tier, merged_into, enrolled FROM members WHERE member_id = $1",
+      {memberId});
+  if (m.empty() || m.integer(0, 14) == 0) return Error{errc::kNotFound, "member_id", "no member " + memberId};
+  const std::string id = m.text(0, 0);
+  const auto reserved = m_c->query(
+      "SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND settled_event IS NULL", {id});
+  const auto debt = m_c->query("SELECT COALESCE(SUM(points), 0) FROM overdrafts WHERE member_id = $1", {id});
+  tx.commit();
+  sync::MemberSnapshot s{id, m.text(0, 1), m.text(0, 2), m.text(0, 3), m.optText(0, 4), m.optText(0, 5),
+                         m.integer(0, 6) != 0, m.text(0, 7), m.text(0, 8), m.optText(0, 9),
+                         Money::fromMinor(m.integer(0, 10)).toString()};
+  json j = sync::toJson(s);
+  const std::int64_t balance = m.integer(0, 11);
+  j["balance"] = balance;
+  j["points_debt"] = std::max<std::int64_t>(0, -balance);
+  j["overdrafted_points"] = debt.integer(0, 0);
+  j["reserved_points"] = reserved.integer(0, 0);
+  j["tier"] = m.text(0, 12);
+  j["merged_into"] = m.isNull(0, 13) ? json(nullptr) : json(m.text(0, 13));
+  return j;
+}
+
+StoreStats HqStore::stats() {
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c->query(
+      "SELECT (SELECT COUNT(*) FROM members WHERE enrolled = 1), (SELECT COUNT(*) FROM events), "
+      "(SELECT COUNT(*) FROM events WHERE known = 0), (SELECT COUNT(*) FROM event_conflicts), "
+      "(SELECT COUNT(*) FROM terminals), (SELECT COUNT(*) FROM overdrafts)");
+  tx.commit();
+  return {r.integer(0, 0), r.integer(0, 1), r.integer(0, 2), r.integer(0, 3), r.integer(0, 4), r.integer(0, 5)};
+}
+
+void HqStore::rawInsertProbe(std::int64_t n, std::int64_t batch) {
+  const std::string body(400, 'x');  // about an event's payload
+  {
+    SqlTransaction tx(*m_c);
+    m_c->query("DELETE FROM probe");
+    tx.commit();
+  }
+  for (std::int64_t i = 0; i < n;) {
+    SqlTransaction tx(*m_c);
+    for (std::int64_t k = 0; k < batch && i < n; ++k, ++i) {
+      m_c->query("INSERT INTO probe(id, body) VALUES ($1, $2)", {i, body});
+    }
+    tx.commit();
+  }
+}
+
+}  // namespace loyalty::hq

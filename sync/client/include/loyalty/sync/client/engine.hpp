@@ -1,0 +1,90 @@
+#pragma once
+/// @brief The sync round: upload the outbox in acknowledged batches, pull the change feed page
+/// by page. The terminal's storage is reached only through the two interfaces below.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/sync/client/https_client.hpp"
+#include "loyalty/sync/protocol.hpp"
+
+namespace loyalty::sync {
+
+/// The terminal's outbox as the upload engine sees it. Rows are never deleted: HQ's
+/// `acked_through` moves a watermark, nothing else.
+class OutboxSource {
+ public:
+  virtual ~OutboxSource() = default;
+  virtual std::string terminalId() = 0;
+  virtual std::int64_t ackedThrough() = 0;
+  /// Up to `limit` events with seq > `afterSeq`, in seq order.
+  virtual std::vector<EventEnvelope> eventsAfter(std::int64_t afterSeq, std::size_t limit) = 0;
+  /// Stores HQ's acknowledgement (durably, before returning).
+  virtual void setAckedThrough(std::int64_t seq) = 0;
+  /// Events above the watermark.
+  virtual std::int64_t pendingCount() = 0;
+};
+
+/// Where pulled changes go.
+class ChangeSink {
+ public:
+  virtual ~ChangeSink() = default;
+  /// The cursor stored with the last applied page ("" before the first).
+  virtual std::string cursor() = 0;
+  /// Applies every change of the page and stores `page.nextCursor` in ONE transaction: after a
+  /// crash either the page and its cursor are both there or neither is.
+  virtual void applyPage(const ChangePage& page) = 0;
+};
+
+struct UploadOptions {
+  std::size_t batchSize = 500;  ///< events per request (HQ takes at most kMaxEventsPerBatch)
+  bool gzip = true;
+};
+
+struct UploadReport {
+  std::int64_t uploaded = 0;    ///< events HQ newly acknowledged in this call
+  std::int64_t duplicates = 0;  ///< of those, events HQ already had (a lost response before)
+  std::int64_t requests = 0;
+};
+
+/// Sends everything above the watermark until HQ has acknowledged all of it, or fails.
+/// The watermark moves only to HQ's `acked_through`.
+Outcome<UploadReport> uploadPending(HttpsClient& client, OutboxSource& outbox, const UploadOptions& options = {});
+
+struct PullReport {
+  std::int64_t changes = 0;
+  std::int64_t pages = 0;
+};
+
+/// Fetches pages from the stored cursor until `has_more` is false, applying each as it comes.
+Outcome<PullReport> pullChanges(HttpsClient& client, ChangeSink& sink, int pageLimit = kDefaultChangeLimit);
+
+/// One full round (what `sync --once` does and what the background engine repeats).
+struct RoundReport {
+  UploadReport upload;
+  PullReport pull;
+  std::optional<Failure> uploadFailure;
+  std::optional<Failure> pullFailure;
+  std::int64_t pending = 0;
+  bool ok() const { return !uploadFailure && !pullFailure; }
+  /// The first failure, if any.
+  const Failure* failure() const;
+};
+
+/// Uploads, then pulls (the pull runs even if the upload failed, so the terminal still learns
+/// balances and the catalogue while one of its events is held up).
+RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sink,
+                      const UploadOptions& upload = {}, int pageLimit = kDefaultChangeLimit);
+
+/// Exchanges a one-time registration code for this terminal's identity and token.
+/// `endpoint.token` is not sent.
+Outcome<RegisterResponse> registerTerminal(const HqEndpoint& endpoint, const std::string& code,
+                                           Timeouts timeouts = {});
+
+/// POST /api/v1/redemptions. A 409 insufficient_points comes back as a kRefused Failure with
+/// that problemCode.
+Outcome<RedemptionResponse> reserveRedemption(HttpsClient& client, const RedemptionRequest& request);
+
+}  // namespace loyalty::sync

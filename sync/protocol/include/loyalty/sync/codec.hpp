@@ -1,0 +1,69 @@
+#pragma once
+/// @brief JSON codec of the wire types: decoders validate and name the bad field.
+///
+/// Every decoder returns an Error with code "bad_request", the JSON path of the offending
+/// field ("events[3].seq") and a sentence. Optional fields may be absent or null. Unknown
+/// fields are ignored (extend, never break). Encoders write absent optionals as absent.
+
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/sync/payloads.hpp"
+#include "loyalty/sync/protocol.hpp"
+
+namespace loyalty::sync {
+
+/// Parses a request/response body; invalid JSON (including invalid UTF-8) is a bad_request.
+Result<nlohmann::json> parseJson(std::string_view body);
+
+// [SECTION] Decoders
+
+Result<UploadRequest> decodeUploadRequest(const nlohmann::json& j);
+Result<UploadResponse> decodeUploadResponse(const nlohmann::json& j);
+Result<Change> decodeChange(const nlohmann::json& j);
+Result<ChangePage> decodeChangePage(const nlohmann::json& j);
+Result<RedemptionRequest> decodeRedemptionRequest(const nlohmann::json& j);
+Result<RedemptionResponse> decodeRedemptionResponse(const nlohmann::json& j);
+Result<RegisterRequest> decodeRegisterRequest(const nlohmann::json& j);
+Result<RegisterResponse> decodeRegisterResponse(const nlohmann::json& j);
+Result<MergeRequest> decodeMergeRequest(const nlohmann::json& j);
+Result<Problem> decodeProblem(const nlohmann::json& j);
+
+/// Payload decoders; `path` prefixes field names in errors (e.g. "events[2].payload").
+Result<MemberEnrolled> decodeMemberEnrolled(const nlohmann::json& j, std::string_view path = "payload");
+Result<MemberUpdated> decodeMemberUpdated(const nlohmann::json& j, std::string_view path = "payload");
+Result<SaleRecorded> decodeSaleRecorded(const nlohmann::json& j, std::string_view path = "payload");
+Result<PointsRedeemed> decodePointsRedeemed(const nlohmann::json& j, std::string_view path = "payload");
+Result<SaleRefunded> decodeSaleRefunded(const nlohmann::json& j, std::string_view path = "payload");
+Result<PointsAdjusted> decodePointsAdjusted(const nlohmann::json& j, std::string_view path = "payload");
+Result<SurveyAnswered> decodeSurveyAnswered(const nlohmann::json& j, std::string_view path = "payload");
+Result<ComplaintFiled> decodeComplaintFiled(const nlohmann::json& j, std::string_view path = "payload");
+
+// [SECTION] Encoders
+
+nlohmann::json toJson(const EventEnvelope& v);
+nlohmann::json toJson(const UploadRequest& v);
+nlohmann::json toJson(const EventResult& v);
+nlohmann::json toJson(const UploadResponse& v);
+nlohmann::json toJson(const MemberSnapshot& v);
+nlohmann::json toJson(const Change& v);
+nlohmann::json toJson(const ChangePage& v);
+nlohmann::json toJson(const RedemptionRequest& v);
+nlohmann::json toJson(const RedemptionResponse& v);
+nlohmann::json toJson(const RegisterRequest& v);
+nlohmann::json toJson(const RegisterResponse& v);
+nlohmann::json toJson(const MergeRequest& v);
+nlohmann::json toJson(const Problem& v);
+
+nlohmann::json toJson(const MemberEnrolled& v);
+nlohmann::json toJson(const SaleRecorded& v);
+nlohmann::json toJson(const PointsRedeemed& v);
+nlohmann::json toJson(const SaleRefunded& v);
+nlohmann::json toJson(const PointsAdjusted& v);
+
+/// Serialises for the wire; invalid UTF-8 (never produced by our decoders) is replaced.
+std::string dumpJson(const nlohmann::json& j);
+
+}  // namespace loyalty::sync

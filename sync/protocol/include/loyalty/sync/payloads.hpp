@@ -1,0 +1,130 @@
+#pragma once
+/// @brief Event payloads of the known event types (docs/sync-wire.md, "Events").
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/core/money.hpp"
+
+namespace loyalty::sync {
+
+/// Fields every payload carries.
+struct PayloadOrigin {
+  std::string storeId;
+  std::string terminalId;
+  bool operator==(const PayloadOrigin&) const = default;
+};
+
+struct MemberEnrolled {
+  PayloadOrigin origin;
+  std::string memberId;
+  std::string cardNo;
+  std::string phone;
+  std::string name;
+  std::optional<std::string> birthday;
+  std::optional<std::string> language;
+  bool consentMarketing = false;
+  std::optional<std::string> consentVersion;
+  std::optional<std::string> referrerId;
+  bool operator==(const MemberEnrolled&) const = default;
+};
+
+/// Only the fields that changed are present.
+struct MemberUpdated {
+  PayloadOrigin origin;
+  std::string memberId;
+  std::optional<std::string> cardNo;
+  std::optional<std::string> phone;
+  std::optional<std::string> name;
+  std::optional<std::string> birthday;
+  std::optional<std::string> language;
+  std::optional<bool> consentMarketing;
+  bool operator==(const MemberUpdated&) const = default;
+};
+
+struct SaleLine {
+  std::string sku;
+  std::optional<std::string> description;
+  std::int64_t qty = 0;
+  std::string unitPrice;  ///< decimal, up to 4 places
+  Money amount;
+  std::optional<std::string> category;
+  bool operator==(const SaleLine&) const = default;
+};
+
+struct SaleRecorded {
+  PayloadOrigin origin;
+  std::string saleId;
+  std::optional<std::string> memberId;
+  std::vector<SaleLine> lines;
+  Money subtotal, discount, total;
+  std::int64_t pointsEarned = 0;
+  std::int64_t pointsRedeemed = 0;
+  nlohmann::json promotions = nlohmann::json::array();  ///< [{id, kind, effect}], kept as sent
+  bool operator==(const SaleRecorded&) const = default;
+};
+
+struct PointsRedeemed {
+  PayloadOrigin origin;
+  std::string redemptionId;
+  std::string memberId;
+  std::int64_t points = 0;
+  std::optional<std::string> rewardId;
+  std::optional<std::string> authorised;  ///< "online" | "offline" | "local"
+  bool operator==(const PointsRedeemed&) const = default;
+};
+
+struct RefundLine {
+  std::int64_t lineNo = 0;
+  std::string sku;
+  std::int64_t qty = 0;
+  bool operator==(const RefundLine&) const = default;
+};
+
+struct SaleRefunded {
+  PayloadOrigin origin;
+  std::string refundId;
+  std::string saleId;
+  std::optional<std::string> memberId;
+  std::vector<RefundLine> lines;
+  Money amount;
+  std::int64_t pointsReversed = 0;
+  std::int64_t pointsReturned = 0;
+  bool operator==(const SaleRefunded&) const = default;
+};
+
+struct PointsAdjusted {
+  PayloadOrigin origin;
+  std::string memberId;
+  std::string kind;  ///< "bonus" | "expire" | "adjust"
+  std::int64_t points = 0;  ///< signed
+  std::string refId;
+  std::string reason;
+  bool operator==(const PointsAdjusted&) const = default;
+};
+
+struct SurveyAnswered {
+  PayloadOrigin origin;
+  std::string surveyId;
+  std::optional<std::string> saleId;
+  std::optional<std::string> memberId;
+  std::string scale;  ///< "csat5" | "nps10"
+  std::int64_t score = 0;
+  bool operator==(const SurveyAnswered&) const = default;
+};
+
+struct ComplaintFiled {
+  PayloadOrigin origin;
+  std::string complaintId;
+  std::optional<std::string> memberId;
+  std::string category;
+  std::string description;
+  std::optional<std::string> staffId;
+  bool operator==(const ComplaintFiled&) const = default;
+};
+
+}  // namespace loyalty::sync

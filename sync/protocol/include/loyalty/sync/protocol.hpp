@@ -1,0 +1,223 @@
+#pragma once
+/// @brief Wire types of the sync protocol (shared/specs/sync-protocol.md, docs/sync-wire.md).
+///
+/// Plain values shared by the terminal's sync client and head office. The JSON codec that
+/// validates them and names the bad field is in loyalty/sync/codec.hpp.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace loyalty::sync {
+
+/// Request limits of POST /api/v1/events (413 above them).
+inline constexpr std::size_t kMaxEventsPerBatch = 1000;
+inline constexpr std::size_t kMaxBodyBytes = 8 * 1024 * 1024;  ///< decompressed
+/// GET /api/v1/changes `limit`: 1..kMaxChangeLimit, default kDefaultChangeLimit.
+inline constexpr int kMaxChangeLimit = 1000;
+inline constexpr int kDefaultChangeLimit = 500;
+/// Longest id (event, member, terminal, store, redemption) accepted on the wire.
+inline constexpr std::size_t kMaxIdLength = 128;
+
+// [SECTION] Upload: POST /api/v1/events
+
+/// One event of a terminal's outbox. `payload` is kept as JSON: unknown types are stored as
+/// they came; known types are decoded with the payload decoders of codec.hpp.
+struct EventEnvelope {
+  std::string eventId;
+  std::int64_t seq = 0;
+  std::string type;
+  std::string at;  ///< RFC 3339, as the terminal wrote it
+  nlohmann::json payload = nlohmann::json::object();
+
+  bool operator==(const EventEnvelope&) const = default;
+};
+
+struct UploadRequest {
+  std::string terminalId;
+  std::vector<EventEnvelope> events;
+
+  bool operator==(const UploadRequest&) const = default;
+};
+
+enum class EventStatus { kApplied, kDuplicate, kConflict, kRejected };
+
+const char* toString(EventStatus status);
+
+struct EventResult {
+  std::string eventId;
+  EventStatus status = EventStatus::kApplied;
+  std::optional<std::string> reason;  ///< e.g. "gap" for kRejected
+
+  bool operator==(const EventResult&) const = default;
+};
+
+/// Reason of a kRejected result whose seq leaves a gap: resend from acked_through + 1.
+inline constexpr const char* kReasonGap = "gap";
+
+struct UploadResponse {
+  std::int64_t ackedThrough = 0;  ///< longest contiguous applied prefix of the terminal's seqs
+  std::vector<EventResult> results;
+
+  bool operator==(const UploadResponse&) const = default;
+};
+
+// [SECTION] Change feed: GET /api/v1/changes
+
+struct MemberSnapshot {
+  std::string memberId;
+  std::string cardNo;
+  std::string phone;  ///< E.164
+  std::string name;
+  std::optional<std::string> birthday;  ///< YYYY-MM-DD
+  std::optional<std::string> language;
+  bool consentMarketing = false;
+  std::string enrolledAt;  ///< RFC 3339
+  std::string enrolledStore;
+  std::optional<std::string> referrerId;
+  std::string lifetimeSpend = "0.00";  ///< decimal string
+
+  bool operator==(const MemberSnapshot&) const = default;
+};
+
+struct MemberChange {
+  MemberSnapshot member;
+  std::int64_t balance = 0;  ///< signed: the ledger sum at HQ
+  std::int64_t pointsDebt = 0;
+  std::string tier;
+
+  bool operator==(const MemberChange&) const = default;
+};
+
+struct MemberMergedChange {
+  std::string from;
+  std::string into;
+
+  bool operator==(const MemberMergedChange&) const = default;
+};
+
+struct Reward {
+  std::string rewardId;
+  std::string name;
+  std::int64_t points = 0;
+  bool active = true;
+
+  bool operator==(const Reward&) const = default;
+};
+
+/// The whole catalogue.
+struct CatalogChange {
+  std::vector<Reward> rewards;
+
+  bool operator==(const CatalogChange&) const = default;
+};
+
+/// The [loyalty], [[tier]], [[promotion]] and [stacking] sections as TOML text.
+struct ConfigChange {
+  std::int64_t version = 0;
+  std::string toml;
+
+  bool operator==(const ConfigChange&) const = default;
+};
+
+/// A change of a type this program does not know (a newer HQ): kept, so a client can skip it.
+struct UnknownChange {
+  std::string type;
+  nlohmann::json raw;
+
+  bool operator==(const UnknownChange&) const = default;
+};
+
+using Change = std::variant<MemberChange, MemberMergedChange, CatalogChange, ConfigChange, UnknownChange>;
+
+struct ChangePage {
+  std::vector<Change> changes;
+  std::string nextCursor;
+  bool hasMore = false;
+  /// Highest seq of the requesting terminal HQ had applied when it built the page.
+  std::int64_t appliedThrough = 0;
+
+  bool operator==(const ChangePage&) const = default;
+};
+
+// [SECTION] Online redemption: POST /api/v1/redemptions
+
+struct RedemptionRequest {
+  std::string redemptionId;
+  std::string memberId;
+  std::int64_t points = 0;
+
+  bool operator==(const RedemptionRequest&) const = default;
+};
+
+inline constexpr const char* kRedemptionReserved = "reserved";
+
+struct RedemptionResponse {
+  std::string redemptionId;
+  std::string status = kRedemptionReserved;
+  std::int64_t balance = 0;  ///< available after this reservation
+
+  bool operator==(const RedemptionResponse&) const = default;
+};
+
+// [SECTION] Registration: POST /api/v1/register
+
+struct RegisterRequest {
+  std::string code;
+
+  bool operator==(const RegisterRequest&) const = default;
+};
+
+struct RegisterResponse {
+  std::string storeId;
+  std::string terminalId;
+  std::string timezone;
+  std::string token;
+  std::string serverTime;  ///< RFC 3339
+
+  bool operator==(const RegisterResponse&) const = default;
+};
+
+// [SECTION] Admin
+
+struct MergeRequest {
+  std::string from;
+  std::string into;
+
+  bool operator==(const MergeRequest&) const = default;
+};
+
+// [SECTION] Problems (RFC 9457, application/problem+json)
+
+namespace problem {
+inline constexpr const char* kBadRequest = "bad_request";
+inline constexpr const char* kUnauthenticated = "unauthenticated";
+inline constexpr const char* kForbidden = "forbidden";
+inline constexpr const char* kConflict = "conflict";
+inline constexpr const char* kTooLarge = "too_large";
+inline constexpr const char* kInsufficientPoints = "insufficient_points";
+inline constexpr const char* kUnavailable = "unavailable";
+inline constexpr const char* kNotFound = "not_found";
+}  // namespace problem
+
+inline constexpr const char* kProblemTypePrefix = "https://loyalty.invalid/problems/";
+inline constexpr const char* kProblemContentType = "application/problem+json";
+
+struct Problem {
+  std::string type;  ///< kProblemTypePrefix + code
+  std::string title;
+  int status = 0;
+  std::string detail;
+
+  /// The code after the prefix ("insufficient_points"), or the whole type if foreign.
+  std::string code() const;
+  static Problem make(const char* code, int status, std::string detail);
+
+  bool operator==(const Problem&) const = default;
+};
+
+}  // namespace loyalty::sync

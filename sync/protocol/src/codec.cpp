@@ -1,0 +1,675 @@
+#include "loyalty/sync/codec.hpp"
+
+#include <limits>
+#include <utility>
+
+#include "loyalty/core/time.hpp"
+
+namespace loyalty::sync {
+
+using nlohmann::json;
+
+const char* toString(EventStatus status) {
+  switch (status) {
+    case EventStatus::kApplied: return "applied";
+    case EventStatus::kDuplicate: return "duplicate";
+    case EventStatus::kConflict: return "conflict";
+    case EventStatus::kRejected: return "rejected";
+  }
+  return "rejected";
+}
+
+std::string Problem::code() const {
+  const std::string_view prefix(kProblemTypePrefix);
+  if (type.size() > prefix.size() && type.compare(0, prefix.size(), prefix) == 0) return type.substr(prefix.size());
+  return type;
+}
+
+Problem Problem::make(const char* code, int status, std::string detail) {
+  const std::string c(code);
+  std::string title;
+  if (c == problem::kBadRequest) title = "Bad request";
+  else if (c == problem::kUnauthenticated) title = "Unauthenticated";
+  else if (c == problem::kForbidden) title = "Forbidden";
+  else if (c == problem::kConflict) title = "Conflict";
+  else if (c == problem::kTooLarge) title = "Request too large";
+  else if (c == problem::kInsufficientPoints) title = "Insufficient points";
+  else if (c == problem::kUnavailable) title = "Unavailable";
+  else if (c == problem::kNotFound) title = "Not found";
+  else title = c;
+  return Problem{kProblemTypePrefix + c, std::move(title), status, std::move(detail)};
+}
+
+namespace {
+
+// [SECTION] Reading with field paths. Decoders throw FieldError internally; the public
+// functions turn it into a Result, so no exception crosses the library's boundary.
+
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+bool hasControlChars(std::string_view s) {
+  for (const unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+class Obj {
+ public:
+  Obj(const json& j, std::string path) : m_j(j), m_path(std::move(path)) {
+    if (!j.is_object()) throw FieldError{m_path, (m_path.empty() ? std::string("the body") : m_path) + " must be a JSON object"};
+  }
+
+  std::string at(std::string_view key) const {
+    return m_path.empty() ? std::string(key) : m_path + "." + std::string(key);
+  }
+
+  /// The value, or nullptr when absent or null.
+  const json* find(std::string_view key) const {
+    const auto it = m_j.find(key);
+    if (it == m_j.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  const json& need(std::string_view key) const {
+    const json* v = find(key);
+    if (!v) throw FieldError{at(key), at(key) + " is required"};
+    return *v;
+  }
+
+  std::string text(std::string_view key, std::size_t maxLen = 4096, bool allowEmpty = false) const {
+    return checkText(need(key), key, maxLen, allowEmpty);
+  }
+  std::optional<std::string> optText(std::string_view key, std::size_t maxLen = 4096) const {
+    const json* v = find(key);
+    if (!v) return std::nullopt;
+    return checkText(*v, key, maxLen, true);
+  }
+
+  /// An identifier: 1..128 printable characters.
+  std::string id(std::string_view key) const {
+    std::string s = text(key, kMaxIdLength);
+    if (hasControlChars(s)) throw FieldError{at(key), at(key) + " has control characters"};
+    return s;
+  }
+  std::optional<std::string> optId(std::string_view key) const {
+    if (!find(key)) return std::nullopt;
+    return id(key);
+  }
+
+  std::int64_t integer(std::string_view key, std::int64_t min = std::numeric_limits<std::int64_t>::min(),
+                       std::int64_t max = std::numeric_limits<std::int64_t>::max()) const {
+    const json& v = need(key);
+    if (!v.is_number_integer()) throw FieldError{at(key), at(key) + " must be a whole number"};
+    std::int64_t n = 0;
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        throw FieldError{at(key), at(key) + " is out of range"};
+      }
+      n = static_cast<std::int64_t>(u);
+    } else {
+      n = v.get<std::int64_t>();
+    }
+    if (n < min || n > max) {
+      throw FieldError{at(key), at(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max)};
+    }
+    return n;
+  }
+
+  bool boolean(std::string_view key) const {
+    const json& v = need(key);
+    if (!v.is_boolean()) throw FieldError{at(key), at(key) + " must be true or false"};
+    return v.get<bool>();
+  }
+  std::optional<bool> optBoolean(std::string_view key) const {
+    if (!find(key)) return std::nullopt;
+    return boolean(key);
+  }
+
+  Money money(std::string_view key) const {
+    const json& v = need(key);
+    if (!v.is_string()) throw FieldError{at(key), at(key) + " must be a decimal string such as \"12.50\""};
+    auto m = Money::parse(v.get_ref<const std::string&>(), at(key));
+    if (!m) throw FieldError{at(key), m.error().message};
+    if (m->minor() > kMaxAbsMinor || m->minor() < -kMaxAbsMinor) throw FieldError{at(key), at(key) + " is out of range"};
+    return *m;
+  }
+
+  std::string timestamp(std::string_view key) const {
+    std::string s = text(key, 64);
+    if (auto t = parseRfc3339(s, at(key)); !t) throw FieldError{at(key), t.error().message};
+    return s;
+  }
+
+  const json& array(std::string_view key) const {
+    const json& v = need(key);
+    if (!v.is_array()) throw FieldError{at(key), at(key) + " must be an array"};
+    return v;
+  }
+
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string checkText(const json& v, std::string_view key, std::size_t maxLen, bool allowEmpty) const {
+    if (!v.is_string()) throw FieldError{at(key), at(key) + " must be a string"};
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.empty() && !allowEmpty) throw FieldError{at(key), at(key) + " must not be empty"};
+    if (s.size() > maxLen) throw FieldError{at(key), at(key) + " is longer than " + std::to_string(maxLen) + " bytes"};
+    return s;
+  }
+
+  const json& m_j;
+  std::string m_path;
+};
+
+std::string index(std::string_view path, std::size_t i) {
+  return std::string(path) + "[" + std::to_string(i) + "]";
+}
+
+template <class F>
+auto guarded(F&& f) -> Result<decltype(f())> {
+  try {
+    return f();
+  } catch (const FieldError& e) {
+    return Error{errc::kBadRequest, e.field, e.message};
+  } catch (const json::exception& e) {
+    return Error{errc::kBadRequest, "", std::string("malformed JSON value: ") + e.what()};
+  }
+}
+
+PayloadOrigin origin(const Obj& o) { return {o.id("store_id"), o.id("terminal_id")}; }
+
+void putOpt(json& j, const char* key, const std::optional<std::string>& v) {
+  if (v) j[key] = *v;
+}
+
+void putOrigin(json& j, const PayloadOrigin& o) {
+  j["store_id"] = o.storeId;
+  j["terminal_id"] = o.terminalId;
+}
+
+constexpr std::int64_t kMaxPoints = 1'000'000'000'000;  // generous; the terminal caps at 1e9 per operation
+
+EventEnvelope readEnvelope(const json& j, const std::string& path) {
+  const Obj o(j, path);
+  EventEnvelope e;
+  e.eventId = o.id("event_id");
+  e.seq = o.integer("seq", 1);
+  e.type = o.id("type");
+  e.at = o.timestamp("at");
+  const json& p = o.need("payload");
+  if (!p.is_object()) throw FieldError{o.at("payload"), o.at("payload") + " must be a JSON object"};
+  e.payload = p;
+  return e;
+}
+
+MemberSnapshot readSnapshot(const json& j, const std::string& path) {
+  const Obj o(j, path);
+  MemberSnapshot m;
+  m.memberId = o.id("member_id");
+  m.cardNo = o.text("card_no", 64);
+  m.phone = o.text("phone", 32);
+  m.name = o.text("name", 256);
+  m.birthday = o.optText("birthday", 10);
+  m.language = o.optText("language", 16);
+  m.consentMarketing = o.boolean("consent_marketing");
+  m.enrolledAt = o.timestamp("enrolled_at");
+  m.enrolledStore = o.id("enrolled_store");
+  m.referrerId = o.optId("referrer_id");
+  m.lifetimeSpend = o.money("lifetime_spend").toString();
+  return m;
+}
+
+Change readChange(const json& j, const std::string& path) {
+  const Obj o(j, path);
+  const std::string type = o.text("type", 64);
+  if (type == "member") {
+    MemberChange c;
+    c.member = readSnapshot(o.need("member"), o.at("member"));
+    c.balance = o.integer("balance");
+    c.pointsDebt = o.integer("points_debt", 0);
+    c.tier = o.text("tier", 64);
+    return c;
+  }
+  if (type == "member.merged") return MemberMergedChange{o.id("from"), o.id("into")};
+  if (type == "catalog") {
+    CatalogChange c;
+    const json& rewards = o.array("rewards");
+    for (std::size_t i = 0; i < rewards.size(); ++i) {
+      const Obj r(rewards[i], index(o.at("rewards"), i));
+      c.rewards.push_back({r.id("reward_id"), r.text("name", 256), r.integer("points", 0), r.boolean("active")});
+    }
+    return c;
+  }
+  if (type == "config") return ConfigChange{o.integer("version", 0), o.text("toml", kMaxBodyBytes, true)};
+  return UnknownChange{type, j};
+}
+
+}  // namespace
+
+// [SECTION] Public decoders
+
+Result<json> parseJson(std::string_view body) {
+  try {
+    return json::parse(body.begin(), body.end());
+  } catch (const json::parse_error& e) {
+    return Error{errc::kBadRequest, "", std::string("the body is not valid JSON: ") + e.what()};
+  }
+}
+
+Result<UploadRequest> decodeUploadRequest(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    UploadRequest r;
+    r.terminalId = o.id("terminal_id");
+    const json& events = o.array("events");
+    r.events.reserve(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) r.events.push_back(readEnvelope(events[i], index("events", i)));
+    return r;
+  });
+}
+
+Result<UploadResponse> decodeUploadResponse(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    UploadResponse r;
+    r.ackedThrough = o.integer("acked_through", 0);
+    const json& results = o.array("results");
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const Obj e(results[i], index("results", i));
+      EventResult er;
+      er.eventId = e.id("event_id");
+      const std::string s = e.text("status", 32);
+      if (s == "applied") er.status = EventStatus::kApplied;
+      else if (s == "duplicate") er.status = EventStatus::kDuplicate;
+      else if (s == "conflict") er.status = EventStatus::kConflict;
+      else if (s == "rejected") er.status = EventStatus::kRejected;
+      else throw FieldError{e.at("status"), e.at("status") + " must be applied, duplicate, conflict or rejected"};
+      er.reason = e.optText("reason", 1024);
+      r.results.push_back(std::move(er));
+    }
+    return r;
+  });
+}
+
+Result<Change> decodeChange(const json& j) {
+  return guarded([&] { return readChange(j, ""); });
+}
+
+Result<ChangePage> decodeChangePage(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    ChangePage p;
+    const json& changes = o.array("changes");
+    for (std::size_t i = 0; i < changes.size(); ++i) p.changes.push_back(readChange(changes[i], index("changes", i)));
+    p.nextCursor = o.text("next_cursor", 256, true);
+    p.hasMore = o.boolean("has_more");
+    p.appliedThrough = o.find("applied_through") ? o.integer("applied_through", 0) : 0;
+    return p;
+  });
+}
+
+Result<RedemptionRequest> decodeRedemptionRequest(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    return RedemptionRequest{o.id("redemption_id"), o.id("member_id"), o.integer("points", 1, kMaxPoints)};
+  });
+}
+
+Result<RedemptionResponse> decodeRedemptionResponse(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    return RedemptionResponse{o.id("redemption_id"), o.text("status", 32), o.integer("balance")};
+  });
+}
+
+Result<RegisterRequest> decodeRegisterRequest(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    return RegisterRequest{o.id("code")};
+  });
+}
+
+Result<RegisterResponse> decodeRegisterResponse(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    return RegisterResponse{o.id("store_id"), o.id("terminal_id"), o.text("timezone", 64), o.text("token", 256),
+                            o.timestamp("server_time")};
+  });
+}
+
+Result<MergeRequest> decodeMergeRequest(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    MergeRequest m{o.id("from"), o.id("into")};
+    if (m.from == m.into) throw FieldError{"into", "into must name a different member than from"};
+    return m;
+  });
+}
+
+Result<Problem> decodeProblem(const json& j) {
+  return guarded([&] {
+    const Obj o(j, "");
+    Problem p;
+    p.type = o.text("type", 1024);
+    p.title = o.optText("title", 1024).value_or("");
+    p.status = static_cast<int>(o.integer("status", 100, 599));
+    p.detail = o.optText("detail", 65536).value_or("");
+    return p;
+  });
+}
+
+// [SECTION] Payload decoders
+
+Result<MemberEnrolled> decodeMemberEnrolled(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    MemberEnrolled m;
+    m.origin = origin(o);
+    m.memberId = o.id("member_id");
+    m.cardNo = o.text("card_no", 64);
+    m.phone = o.text("phone", 32);
+    m.name = o.text("name", 256);
+    m.birthday = o.optText("birthday", 10);
+    m.language = o.optText("language", 16);
+    m.consentMarketing = o.boolean("consent_marketing");
+    m.consentVersion = o.optText("consent_version", 64);
+    m.referrerId = o.optId("referrer_id");
+    return m;
+  });
+}
+
+Result<MemberUpdated> decodeMemberUpdated(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    MemberUpdated m;
+    m.origin = origin(o);
+    m.memberId = o.id("member_id");
+    m.cardNo = o.optText("card_no", 64);
+    m.phone = o.optText("phone", 32);
+    m.name = o.optText("name", 256);
+    m.birthday = o.optText("birthday", 10);
+    m.language = o.optText("language", 16);
+    m.consentMarketing = o.optBoolean("consent_marketing");
+    return m;
+  });
+}
+
+Result<SaleRecorded> decodeSaleRecorded(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    SaleRecorded s;
+    s.origin = origin(o);
+    s.saleId = o.id("sale_id");
+    s.memberId = o.optId("member_id");
+    const json& lines = o.array("lines");
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const Obj l(lines[i], index(o.at("lines"), i));
+      SaleLine line;
+      line.sku = l.text("sku", 64);
+      line.description = l.optText("description", 1024);
+      line.qty = l.integer("qty");
+      line.unitPrice = l.text("unit_price", 32);
+      if (auto p = UnitPrice::parse(line.unitPrice, l.at("unit_price")); !p) {
+        throw FieldError{l.at("unit_price"), p.error().message};
+      }
+      line.amount = l.money("amount");
+      line.category = l.optText("category", 128);
+      s.lines.push_back(std::move(line));
+    }
+    s.subtotal = o.money("subtotal");
+    s.discount = o.money("discount");
+    s.total = o.money("total");
+    s.pointsEarned = o.integer("points_earned", -kMaxPoints, kMaxPoints);
+    s.pointsRedeemed = o.integer("points_redeemed", 0, kMaxPoints);
+    if (const json* p = o.find("promotions")) {
+      if (!p->is_array()) throw FieldError{o.at("promotions"), o.at("promotions") + " must be an array"};
+      s.promotions = *p;
+    }
+    return s;
+  });
+}
+
+Result<PointsRedeemed> decodePointsRedeemed(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    PointsRedeemed r;
+    r.origin = origin(o);
+    r.redemptionId = o.id("redemption_id");
+    r.memberId = o.id("member_id");
+    r.points = o.integer("points", 1, kMaxPoints);
+    r.rewardId = o.optId("reward_id");
+    r.authorised = o.optText("authorised", 16);
+    if (r.authorised && *r.authorised != "online" && *r.authorised != "offline" && *r.authorised != "local") {
+      throw FieldError{o.at("authorised"), o.at("authorised") + " must be online, offline or local"};
+    }
+    return r;
+  });
+}
+
+Result<SaleRefunded> decodeSaleRefunded(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    SaleRefunded r;
+    r.origin = origin(o);
+    r.refundId = o.id("refund_id");
+    r.saleId = o.id("sale_id");
+    r.memberId = o.optId("member_id");
+    const json& lines = o.array("lines");
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const Obj l(lines[i], index(o.at("lines"), i));
+      r.lines.push_back({l.integer("line_no", 1), l.text("sku", 64), l.integer("qty")});
+    }
+    r.amount = o.money("amount");
+    r.pointsReversed = o.integer("points_reversed", -kMaxPoints, kMaxPoints);
+    r.pointsReturned = o.integer("points_returned", 0, kMaxPoints);
+    return r;
+  });
+}
+
+Result<PointsAdjusted> decodePointsAdjusted(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    PointsAdjusted a;
+    a.origin = origin(o);
+    a.memberId = o.id("member_id");
+    a.kind = o.text("kind", 16);
+    if (a.kind != "bonus" && a.kind != "expire" && a.kind != "adjust") {
+      throw FieldError{o.at("kind"), o.at("kind") + " must be bonus, expire or adjust"};
+    }
+    a.points = o.integer("points", -kMaxPoints, kMaxPoints);
+    a.refId = o.id("ref_id");
+    a.reason = o.text("reason", 1024, true);
+    return a;
+  });
+}
+
+Result<SurveyAnswered> decodeSurveyAnswered(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    SurveyAnswered s;
+    s.origin = origin(o);
+    s.surveyId = o.id("survey_id");
+    s.saleId = o.optId("sale_id");
+    s.memberId = o.optId("member_id");
+    s.scale = o.text("scale", 16);
+    if (s.scale == "csat5") s.score = o.integer("score", 1, 5);
+    else if (s.scale == "nps10") s.score = o.integer("score", 0, 10);
+    else throw FieldError{o.at("scale"), o.at("scale") + " must be csat5 or nps10"};
+    return s;
+  });
+}
+
+Result<ComplaintFiled> decodeComplaintFiled(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    ComplaintFiled c;
+    c.origin = origin(o);
+    c.complaintId = o.id("complaint_id");
+    c.memberId = o.optId("member_id");
+    c.category = o.text("category", 128);
+    c.description = o.text("description", 65536, true);
+    c.staffId = o.optId("staff_id");
+    return c;
+  });
+}
+
+// [SECTION] Encoders
+
+json toJson(const EventEnvelope& v) {
+  return {{"event_id", v.eventId}, {"seq", v.seq}, {"type", v.type}, {"at", v.at}, {"payload", v.payload}};
+}
+
+json toJson(const UploadRequest& v) {
+  json events = json::array();
+  for (const auto& e : v.events) events.push_back(toJson(e));
+  return {{"terminal_id", v.terminalId}, {"events", std::move(events)}};
+}
+
+json toJson(const EventResult& v) {
+  json j = {{"event_id", v.eventId}, {"status", toString(v.status)}};
+  putOpt(j, "reason", v.reason);
+  return j;
+}
+
+json toJson(const UploadResponse& v) {
+  json results = json::array();
+  for (const auto& r : v.results) results.push_back(toJson(r));
+  return {{"acked_through", v.ackedThrough}, {"results", std::move(results)}};
+}
+
+json toJson(const MemberSnapshot& v) {
+  json j = {{"member_id", v.memberId},
+            {"card_no", v.cardNo},
+            {"phone", v.phone},
+            {"name", v.name},
+            {"consent_marketing", v.consentMarketing},
+            {"enrolled_at", v.enrolledAt},
+            {"enrolled_store", v.enrolledStore},
+            {"lifetime_spend", v.lifetimeSpend}};
+  putOpt(j, "birthday", v.birthday);
+  putOpt(j, "language", v.language);
+  putOpt(j, "referrer_id", v.referrerId);
+  return j;
+}
+
+json toJson(const Change& v) {
+  struct Visitor {
+    json operator()(const MemberChange& c) const {
+      return {{"type", "member"}, {"member", toJson(c.member)}, {"balance", c.balance},
+              {"points_debt", c.pointsDebt}, {"tier", c.tier}};
+    }
+    json operator()(const MemberMergedChange& c) const {
+      return {{"type", "member.merged"}, {"from", c.from}, {"into", c.into}};
+    }
+    json operator()(const CatalogChange& c) const {
+      json rewards = json::array();
+      for (const auto& r : c.rewards) {
+        rewards.push_back({{"reward_id", r.rewardId}, {"name", r.name}, {"points", r.points}, {"active", r.active}});
+      }
+      return {{"type", "catalog"}, {"rewards", std::move(rewards)}};
+    }
+    json operator()(const ConfigChange& c) const {
+      return {{"type", "config"}, {"version", c.version}, {"toml", c.toml}};
+    }
+    json operator()(const UnknownChange& c) const { return c.raw; }
+  };
+  return std::visit(Visitor{}, v);
+}
+
+json toJson(const ChangePage& v) {
+  json changes = json::array();
+  for (const auto& c : v.changes) changes.push_back(toJson(c));
+  return {{"changes", std::move(changes)}, {"next_cursor", v.nextCursor}, {"has_more", v.hasMore},
+          {"applied_through", v.appliedThrough}};
+}
+
+json toJson(const RedemptionRequest& v) {
+  return {{"redemption_id", v.redemptionId}, {"member_id", v.memberId}, {"points", v.points}};
+}
+
+json toJson(const RedemptionResponse& v) {
+  return {{"redemption_id", v.redemptionId}, {"status", v.status}, {"balance", v.balance}};
+}
+
+json toJson(const RegisterRequest& v) { return {{"code", v.code}}; }
+
+json toJson(const RegisterResponse& v) {
+  return {{"store_id", v.storeId}, {"terminal_id", v.terminalId}, {"timezone", v.timezone},
+          {"token", v.token}, {"server_time", v.serverTime}};
+}
+
+json toJson(const MergeRequest& v) { return {{"from", v.from}, {"into", v.into}}; }
+
+json toJson(const Problem& v) {
+  return {{"type", v.type}, {"title", v.title}, {"status", v.status}, {"detail", v.detail}};
+}
+
+json toJson(const MemberEnrolled& v) {
+  json j = {{"member_id", v.memberId}, {"card_no", v.cardNo}, {"phone", v.phone}, {"name", v.name},
+            {"consent_marketing", v.consentMarketing}};
+  putOpt(j, "birthday", v.birthday);
+  putOpt(j, "language", v.language);
+  putOpt(j, "consent_version", v.consentVersion);
+  putOpt(j, "referrer_id", v.referrerId);
+  putOrigin(j, v.origin);
+  return j;
+}
+
+json toJson(const SaleRecorded& v) {
+  json lines = json::array();
+  for (const auto& l : v.lines) {
+    json line = {{"sku", l.sku}, {"qty", l.qty}, {"unit_price", l.unitPrice}, {"amount", l.amount.toString()}};
+    putOpt(line, "description", l.description);
+    putOpt(line, "category", l.category);
+    lines.push_back(std::move(line));
+  }
+  json j = {{"sale_id", v.saleId},
+            {"lines", std::move(lines)},
+            {"subtotal", v.subtotal.toString()},
+            {"discount", v.discount.toString()},
+            {"total", v.total.toString()},
+            {"points_earned", v.pointsEarned},
+            {"points_redeemed", v.pointsRedeemed}};
+  putOpt(j, "member_id", v.memberId);
+  if (!v.promotions.empty()) j["promotions"] = v.promotions;
+  putOrigin(j, v.origin);
+  return j;
+}
+
+json toJson(const PointsRedeemed& v) {
+  json j = {{"redemption_id", v.redemptionId}, {"member_id", v.memberId}, {"points", v.points}};
+  putOpt(j, "reward_id", v.rewardId);
+  putOpt(j, "authorised", v.authorised);
+  putOrigin(j, v.origin);
+  return j;
+}
+
+json toJson(const SaleRefunded& v) {
+  json lines = json::array();
+  for (const auto& l : v.lines) lines.push_back({{"line_no", l.lineNo}, {"sku", l.sku}, {"qty", l.qty}});
+  json j = {{"refund_id", v.refundId},
+            {"sale_id", v.saleId},
+            {"lines", std::move(lines)},
+            {"amount", v.amount.toString()},
+            {"points_reversed", v.pointsReversed},
+            {"points_returned", v.pointsReturned}};
+  putOpt(j, "member_id", v.memberId);
+  putOrigin(j, v.origin);
+  return j;
+}
+
+json toJson(const PointsAdjusted& v) {
+  json j = {{"member_id", v.memberId}, {"kind", v.kind}, {"points", v.points}, {"ref_id", v.refId},
+            {"reason", v.reason}};
+  putOrigin(j, v.origin);
+  return j;
+}
+
+std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace loyalty::sync

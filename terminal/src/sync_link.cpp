@@ -1,0 +1,151 @@
+#include "loyalty/terminal/sync_link.hpp"
+
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/sync/client/engine.hpp"
+#include "loyalty/terminal/sync_store.hpp"
+
+namespace loyalty::terminal {
+
+using nlohmann::json;
+
+std::optional<HqLink> loadHqLink(db::Database& db) {
+  auto& st = db.prepare(
+      "SELECT hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at FROM hq_link WHERE id = 1");
+  std::optional<HqLink> link;
+  if (st.step()) {
+    link = HqLink{st.getText(0), st.getText(1), st.getText(2), st.getOptText(3),
+                  st.getText(4), st.getText(5), st.getText(6), st.getText(7)};
+  }
+  st.reset();
+  return link;
+}
+
+namespace {
+
+std::optional<std::string> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string metaText(db::Database& db, const char* key) {
+  auto& st = db.prepare("SELECT value FROM meta WHERE key = ?");
+  st.bind(1, key);
+  std::string v;
+  if (st.step()) v = st.getText(0);
+  st.reset();
+  return v;
+}
+
+}  // namespace
+
+int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now, std::ostream& out, std::ostream& err) {
+  if (options.code.empty()) {
+    err << "register: code: the registration code printed by `loyalty-hq terminal add` is required\n";
+    return 2;
+  }
+  const auto ca = readFile(options.caFile);
+  if (!ca) {
+    err << "register: ca: cannot read " << options.caFile << '\n';
+    return 2;
+  }
+  sync::HqEndpoint endpoint{options.hqUrl, *ca, options.pin, std::nullopt};
+  sync::Outcome<sync::RegisterResponse> answer = sync::Failure{};
+  try {
+    answer = sync::registerTerminal(endpoint, options.code, {std::chrono::seconds(5), std::chrono::seconds(30)});
+  } catch (const std::invalid_argument& e) {
+    err << "register: " << e.what() << '\n';
+    return 2;
+  }
+  if (!answer) {
+    err << "register: " << answer.failure().message << '\n';
+    return 1;
+  }
+  const sync::RegisterResponse& r = answer.value();
+  db::Transaction tx(db);
+  auto& events = db.prepare("SELECT EXISTS (SELECT 1 FROM outbox)");
+  events.step();
+  const bool hasEvents = events.getInt(0) != 0;
+  events.reset();
+  const std::string oldStore = metaText(db, "store_id"), oldTerminal = metaText(db, "terminal_id");
+  if (hasEvents && (oldStore != r.storeId || oldTerminal != r.terminalId)) {
+    err << "register: head office registered this terminal as store " << r.storeId << " terminal " << r.terminalId
+        << ", but it already recorded events as store " << oldStore << " terminal " << oldTerminal
+        << "; register it under its own ids (loyalty-hq terminal add --store " << oldStore << " --terminal "
+        << oldTerminal << ") or use a new data directory\n";
+    return 1;
+  }
+  db.prepare("INSERT INTO meta(key, value) VALUES ('store_id', ?), ('terminal_id', ?) "
+             "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, r.storeId).bind(2, r.terminalId)
+      .run();
+  db.prepare("INSERT INTO hq_link(id, hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at) "
+             "VALUES (1,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET hq_url = excluded.hq_url, "
+             "ca_pem = excluded.ca_pem, token = excluded.token, pin = excluded.pin, store_id = excluded.store_id, "
+             "terminal_id = excluded.terminal_id, timezone = excluded.timezone, registered_at = excluded.registered_at")
+      .bind(1, options.hqUrl).bind(2, *ca).bind(3, r.token).bind(4, options.pin).bind(5, r.storeId)
+      .bind(6, r.terminalId).bind(7, r.timezone).bind(8, formatRfc3339(now))
+      .run();
+  tx.commit();
+  out << json{{"store_id", r.storeId}, {"terminal_id", r.terminalId}, {"timezone", r.timezone},
+              {"hq", options.hqUrl}}.dump()
+      << '\n';
+  return 0;
+}
+
+int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, std::ostream& err) {
+  const auto link = loadHqLink(db);
+  if (!link) {
+    err << "sync: this terminal is not registered with head office: run loyalty-terminal register first\n";
+    return 2;
+  }
+  sync::HttpsClient client(link->endpoint());
+  TerminalOutbox outbox(db);
+  TerminalChangeSink sink(db, service, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); });
+  const sync::RoundReport round = sync::syncRound(client, outbox, sink);
+  for (const std::string& p : sink.problems()) err << "sync: warning: " << p << '\n';
+  if (round.uploadFailure) err << "sync: upload: " << round.uploadFailure->message << '\n';
+  if (round.pullFailure) err << "sync: pull: " << round.pullFailure->message << '\n';
+  if (round.uploadFailure && !round.pullFailure && round.pull.pages == 0) {
+    err << "sync: pull: not attempted after that failure\n";
+  }
+  out << json{{"uploaded", round.upload.uploaded}, {"pulled", round.pull.changes}, {"pending", round.pending}}.dump()
+      << '\n';
+  return round.ok() ? 0 : 1;
+}
+
+// [SECTION] Online redemption
+
+HttpsRedemptionAuthoriser::HttpsRedemptionAuthoriser(const HqLink& link, std::chrono::milliseconds timeout)
+    : m_client(std::make_unique<sync::HttpsClient>(link.endpoint(), sync::Timeouts{timeout, timeout})) {}
+
+HttpsRedemptionAuthoriser::~HttpsRedemptionAuthoriser() = default;
+
+Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemptionId, const std::string& memberId,
+                                                   std::int64_t points) {
+  auto answer = sync::reserveRedemption(*m_client, {redemptionId, memberId, points});
+  if (answer) {
+    m_lastProblem.clear();
+    return Authorisation::approved;
+  }
+  m_lastProblem = answer.failure().message;
+  if (answer.failure().kind == sync::FailureKind::kRefused && answer.failure().httpStatus == 409) {
+    return Authorisation::refused;
+  }
+  return Authorisation::unreachable;
+}
+
+std::unique_ptr<HttpsRedemptionAuthoriser> makeRedemptionAuthoriser(db::Database& db) {
+  const auto link = loadHqLink(db);
+  if (!link) return nullptr;
+  return std::make_unique<HttpsRedemptionAuthoriser>(*link);
+}
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,270 @@
+#include "loyalty/terminal/sync_store.hpp"
+
+#include <set>
+#include <variant>
+
+#include "loyalty/core/text.hpp"
+#include "loyalty/sync/event_types.hpp"
+#include "loyalty/terminal/config.hpp"
+
+namespace loyalty::terminal {
+
+using nlohmann::json;
+
+namespace {
+
+std::string metaText(db::Database& db, const char* key, const std::string& fallback) {
+  auto& st = db.prepare("SELECT value FROM meta WHERE key = ?");
+  st.bind(1, key);
+  std::string v = fallback;
+  if (st.step()) v = st.getText(0);
+  st.reset();
+  return v;
+}
+
+void setMeta(db::Database& db, const char* key, const std::string& value) {
+  db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, key).bind(2, value).run();
+}
+
+std::int64_t intOf(const json& payload, const char* key) {
+  const auto it = payload.find(key);
+  return it != payload.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+
+std::string reversed(std::string s) { return {s.rbegin(), s.rend()}; }
+
+}  // namespace
+
+// [SECTION] Outbox
+
+std::string TerminalOutbox::terminalId() { return metaText(m_db, "terminal_id", "T1"); }
+
+std::int64_t TerminalOutbox::ackedThrough() { return std::stoll(metaText(m_db, "outbox_acked_through", "0")); }
+
+std::vector<sync::EventEnvelope> TerminalOutbox::eventsAfter(std::int64_t afterSeq, std::size_t limit) {
+  auto& st = m_db.prepare("SELECT seq, event_id, type, at, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
+  st.bind(1, afterSeq).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<sync::EventEnvelope> events;
+  while (st.step()) {
+    sync::EventEnvelope e;
+    e.seq = st.getInt(0);
+    e.eventId = st.getText(1);
+    e.type = st.getText(2);
+    e.at = st.getText(3);
+    e.payload = json::parse(st.getText(4));
+    events.push_back(std::move(e));
+  }
+  st.reset();
+  return events;
+}
+
+void TerminalOutbox::setAckedThrough(std::int64_t seq) {
+  db::Transaction tx(m_db);
+  setMeta(m_db, "outbox_acked_through", std::to_string(seq));
+  tx.commit();
+}
+
+std::int64_t TerminalOutbox::pendingCount() {
+  auto& st = m_db.prepare(
+      "SELECT COUNT(*) FROM outbox WHERE seq > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through')");
+  st.step();
+  const std::int64_t n = st.getInt(0);
+  st.reset();
+  return n;
+}
+
+// [SECTION] Points effects of this terminal's own events
+
+std::optional<PointsEffect> pointsEffect(const std::string& type, const json& payload) {
+  const auto member = payload.find("member_id");
+  if (member == payload.end() || !member->is_string()) return std::nullopt;
+  PointsEffect e{member->get<std::string>(), 0};
+  if (type == sync::kSaleRecorded) {
+    e.points = intOf(payload, "points_earned") - intOf(payload, "points_redeemed");
+  } else if (type == sync::kPointsRedeemed) {
+    e.points = -intOf(payload, "points");
+  } else if (type == sync::kSaleRefunded) {
+    e.points = -intOf(payload, "points_reversed") + intOf(payload, "points_returned");
+  } else if (type == sync::kPointsAdjusted) {
+    e.points = intOf(payload, "points");
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+// [SECTION] Change sink
+
+TerminalChangeSink::TerminalChangeSink(db::Database& db, CounterService& service, std::function<Timestamp()> now)
+    : m_db(db), m_service(service), m_now(std::move(now)) {}
+
+std::string TerminalChangeSink::cursor() { return metaText(m_db, "hq_cursor", ""); }
+
+std::unordered_map<std::string, std::int64_t> TerminalChangeSink::pendingEffects(std::int64_t appliedThrough) {
+  std::unordered_map<std::string, std::int64_t> effects;
+  auto& st = m_db.prepare("SELECT type, payload FROM outbox WHERE seq > ? ORDER BY seq");
+  st.bind(1, appliedThrough);
+  while (st.step()) {
+    if (auto e = pointsEffect(st.getText(0), json::parse(st.getText(1)))) effects[e->memberId] += e->points;
+  }
+  st.reset();
+  return effects;
+}
+
+void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
+  db::Transaction tx(m_db);
+  const auto pending = pendingEffects(page.appliedThrough);
+  for (const sync::Change& change : page.changes) {
+    std::visit(
+        [&](const auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, sync::MemberChange>) {
+            applyMember(c, page.nextCursor, pending);
+          } else if constexpr (std::is_same_v<T, sync::MemberMergedChange>) {
+            applyMerge(c, page.nextCursor, pending);
+          } else if constexpr (std::is_same_v<T, sync::CatalogChange>) {
+            applyCatalog(c);
+          } else if constexpr (std::is_same_v<T, sync::ConfigChange>) {
+            applyConfig(c);
+          } else {
+            // A change type from a newer head office: nothing to do with it here; skip it.
+          }
+        },
+        change);
+  }
+  setMeta(m_db, "hq_cursor", page.nextCursor);
+  setMeta(m_db, "hq_applied_through", std::to_string(page.appliedThrough));
+  setMeta(m_db, "hq_pulled_at", formatRfc3339(m_now()));
+  tx.commit();
+}
+
+void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t target, const std::string& cursor) {
+  auto& st = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
+  st.bind(1, memberId);
+  const bool found = st.step();
+  const std::int64_t balance = found ? st.getInt(0) : 0;
+  st.reset();
+  if (!found || balance == target) return;
+  auto done = m_service.reconcileBalance(memberId, target, "hq-sync:" + cursor, m_now());
+  if (!done) m_problems.push_back("member " + memberId + ": balance not reconciled: " + done.error().message);
+}
+
+void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std::string& cursor,
+                                     const std::unordered_map<std::string, std::int64_t>& pending) {
+  const sync::MemberSnapshot& m = change.member;
+  const std::string nameNorm = normalizeName(m.name);
+  try {
+    db::Transaction member(m_db);  // a savepoint: a refused member leaves the rest of the page
+    auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
+    find.bind(1, m.memberId);
+    const bool exists = find.step();
+    const std::string oldNorm = exists ? find.getText(0) : "";
+    find.reset();
+    std::optional<std::string> referrer;
+    if (m.referrerId) {
+      auto& ref = m_db.prepare("SELECT 1 FROM members WHERE member_id = ?");
+      ref.bind(1, *m.referrerId);
+      if (ref.step()) referrer = m.referrerId;
+      ref.reset();
+    }
+    if (!exists) {
+      m_db.prepare(
+              "INSERT INTO members(member_id, card_no, phone, phone_rev, name, name_norm, birthday, language, "
+              "consent_marketing, referrer_id, tier, enrolled_at, enrolled_store, enrolled_terminal) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'')")
+          .bind(1, m.memberId).bind(2, m.cardNo).bind(3, m.phone).bind(4, reversed(digitsOf(m.phone)))
+          .bind(5, m.name).bind(6, nameNorm).bind(7, m.birthday).bind(8, m.language).bind(9, m.consentMarketing)
+          .bind(10, referrer).bind(11, std::string("member"))
+          .bind(12, m.enrolledAt).bind(13, m.enrolledStore)
+          .run();
+    } else {
+      m_db.prepare(
+              "UPDATE members SET card_no = ?, phone = ?, phone_rev = ?, name = ?, name_norm = ?, birthday = ?, "
+              "language = ?, consent_marketing = ? WHERE member_id = ?")
+          .bind(1, m.cardNo).bind(2, m.phone).bind(3, reversed(digitsOf(m.phone))).bind(4, m.name)
+          .bind(5, nameNorm).bind(6, m.birthday).bind(7, m.language).bind(8, m.consentMarketing).bind(9, m.memberId)
+          .run();
+    }
+    if (!change.tier.empty()) {
+      // Head office's tier rests on spend at every store; this month's local review (which sees
+      // only this terminal's sales) must not undo it.
+      m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ? AND tier != ?")
+          .bind(1, change.tier).bind(2, formatRfc3339(m_now()).substr(0, 7)).bind(3, m.memberId).bind(4, change.tier)
+          .run();
+    }
+    if (!exists || oldNorm != nameNorm) {
+      m_db.prepare("DELETE FROM member_name_keys WHERE member_id = ?").bind(1, m.memberId).run();
+      auto& key = m_db.prepare("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)");
+      for (const std::string& k : nameSearchKeys(nameNorm)) key.bind(1, k).bind(2, m.memberId).run();
+    }
+    m_db.prepare(
+            "INSERT INTO hq_members(member_id, balance, points_debt, tier, lifetime_spend, cursor) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(member_id) DO UPDATE SET balance = excluded.balance, points_debt = excluded.points_debt, "
+            "tier = excluded.tier, lifetime_spend = excluded.lifetime_spend, cursor = excluded.cursor")
+        .bind(1, m.memberId).bind(2, change.balance).bind(3, change.pointsDebt).bind(4, change.tier)
+        .bind(5, m.lifetimeSpend).bind(6, cursor)
+        .run();
+    const auto own = pending.find(m.memberId);
+    reconcile(m.memberId, change.balance + (own == pending.end() ? 0 : own->second), cursor);
+    member.commit();
+  } catch (const db::DbError& e) {
+    if (!e.isConstraint()) throw;
+    m_problems.push_back("member " + m.memberId + " (card " + m.cardNo + ") from head office not stored: " + e.what());
+  }
+}
+
+void TerminalChangeSink::applyMerge(const sync::MemberMergedChange& change, const std::string& cursor,
+                                    const std::unordered_map<std::string, std::int64_t>& pending) {
+  m_db.prepare("INSERT INTO member_merges(from_id, into_id, cursor) VALUES (?,?,?) "
+               "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id, cursor = excluded.cursor")
+      .bind(1, change.from).bind(2, change.into).bind(3, cursor)
+      .run();
+  // The merged-away member is no longer offered by name search; its points went to `into`
+  // at head office (into's own snapshot brings them), so only this terminal's unapplied
+  // events still count on it.
+  m_db.prepare("DELETE FROM member_name_keys WHERE member_id = ?").bind(1, change.from).run();
+  const auto own = pending.find(change.from);
+  reconcile(change.from, own == pending.end() ? 0 : own->second, cursor);
+}
+
+void TerminalChangeSink::applyCatalog(const sync::CatalogChange& change) {
+  std::set<std::string> listed;
+  for (const sync::Reward& r : change.rewards) {
+    if (r.rewardId.empty() || r.name.empty() || r.points <= 0) {
+      m_problems.push_back("reward \"" + r.rewardId + "\" from head office skipped: it needs an id, a name and points > 0");
+      continue;
+    }
+    listed.insert(r.rewardId);
+    m_db.prepare("INSERT INTO rewards(reward_id, name, points, active) VALUES (?,?,?,?) "
+                 "ON CONFLICT(reward_id) DO UPDATE SET name = excluded.name, points = excluded.points, "
+                 "active = excluded.active")
+        .bind(1, r.rewardId).bind(2, r.name).bind(3, r.points).bind(4, r.active)
+        .run();
+  }
+  // Rewards are referenced by past redemptions: ones left out of the catalogue are retired.
+  std::vector<std::string> retired;
+  auto& all = m_db.prepare("SELECT reward_id FROM rewards WHERE active = 1");
+  while (all.step()) {
+    if (!listed.count(all.getText(0))) retired.push_back(all.getText(0));
+  }
+  all.reset();
+  for (const auto& id : retired) m_db.prepare("UPDATE rewards SET active = 0 WHERE reward_id = ?").bind(1, id).run();
+}
+
+void TerminalChangeSink::applyConfig(const sync::ConfigChange& change) {
+  const std::string name = "head office configuration v" + std::to_string(change.version);
+  const auto parsed = parseConfig(change.toml, name);
+  std::optional<std::string> error;
+  if (const auto* e = std::get_if<ConfigError>(&parsed)) {
+    error = e->toString();
+    m_problems.push_back(name + " refused (the previous one stays): " + *error);
+  }
+  m_db.prepare("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?,?,?,?) "
+               "ON CONFLICT(version) DO UPDATE SET toml = excluded.toml, error = excluded.error, "
+               "received_at = excluded.received_at")
+      .bind(1, change.version).bind(2, change.toml).bind(3, error).bind(4, formatRfc3339(m_now()))
+      .run();
+}
+
+}  // namespace loyalty::terminal

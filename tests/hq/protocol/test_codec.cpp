@@ -1,0 +1,107 @@
+#include <catch2/catch.hpp>
+
+#include "loyalty/sync/codec.hpp"
+
+using namespace loyalty::sync;
+using nlohmann::json;
+
+namespace {
+json envelope(std::int64_t seq) {
+  return {{"event_id", "e" + std::to_string(seq)}, {"seq", seq}, {"type", "sale.recorded"},
+          {"at", "2026-11-23T08:30:00Z"}, {"payload", json::object()}};
+}
+}  // namespace
+
+TEST_CASE("upload request round-trips and names the bad field", "[hq][protocol]") {
+  const json body = {{"terminal_id", "T1"}, {"events", {envelope(1), envelope(2)}}};
+  auto r = decodeUploadRequest(body);
+  REQUIRE(r);
+  CHECK(r->events.size() == 2);
+  CHECK(r->events[1].seq == 2);
+  CHECK(toJson(*r) == body);
+
+  json bad = body;
+  bad["events"][1]["seq"] = "2";
+  auto e = decodeUploadRequest(bad);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().code == "bad_request");
+  CHECK(e.error().field == "events[1].seq");
+
+  bad = body;
+  bad["events"][0]["at"] = "yesterday";
+  CHECK(decodeUploadRequest(bad).error().field == "events[0].at");
+  bad = body;
+  bad["events"][0]["seq"] = 0;
+  CHECK(decodeUploadRequest(bad).error().field == "events[0].seq");
+  bad = body;
+  bad.erase("terminal_id");
+  CHECK(decodeUploadRequest(bad).error().field == "terminal_id");
+  CHECK(decodeUploadRequest(json::array()).error().message.find("JSON object") != std::string::npos);
+}
+
+TEST_CASE("parseJson refuses garbage and invalid UTF-8", "[hq][protocol]") {
+  CHECK_FALSE(parseJson("{\"a\":"));
+  CHECK_FALSE(parseJson("\"\xff\""));
+  CHECK(parseJson("{\"a\":1}"));
+}
+
+TEST_CASE("change page decodes every change type and keeps unknown ones", "[hq][protocol]") {
+  const json member = {{"member_id", "M1"}, {"card_no", "12345"}, {"phone", "+8613800000000"},
+                       {"name", "Li"}, {"consent_marketing", true}, {"enrolled_at", "2026-01-01T00:00:00Z"},
+                       {"enrolled_store", "S1"}, {"lifetime_spend", "12.50"}, {"birthday", nullptr}};
+  const json page = {{"changes",
+                      {{{"type", "member"}, {"member", member}, {"balance", -5}, {"points_debt", 5}, {"tier", "gold"}},
+                       {{"type", "member.merged"}, {"from", "M2"}, {"into", "M1"}},
+                       {{"type", "catalog"}, {"rewards", {{{"reward_id", "R1"}, {"name", "Mug"}, {"points", 100}, {"active", true}}}}},
+                       {{"type", "config"}, {"version", 3}, {"toml", "[loyalty]\n"}},
+                       {{"type", "future.thing"}, {"x", 1}}}},
+                     {"next_cursor", "17"}, {"has_more", false}, {"applied_through", 41}};
+  auto p = decodeChangePage(page);
+  REQUIRE(p);
+  REQUIRE(p->changes.size() == 5);
+  const auto& m = std::get<MemberChange>(p->changes[0]);
+  CHECK(m.balance == -5);
+  CHECK_FALSE(m.member.birthday);
+  CHECK(std::get<MemberMergedChange>(p->changes[1]).into == "M1");
+  CHECK(std::get<CatalogChange>(p->changes[2]).rewards[0].points == 100);
+  CHECK(std::get<ConfigChange>(p->changes[3]).version == 3);
+  CHECK(std::get<UnknownChange>(p->changes[4]).type == "future.thing");
+  CHECK(p->appliedThrough == 41);
+  auto again = decodeChangePage(toJson(*p));
+  REQUIRE(again);
+  CHECK(*again == *p);
+
+  json bad = page;
+  bad["changes"][0]["member"]["lifetime_spend"] = 12.5;
+  CHECK(decodeChangePage(bad).error().field == "changes[0].member.lifetime_spend");
+}
+
+TEST_CASE("payload decoders accept the terminal's payloads with null optionals", "[hq][protocol]") {
+  const json sale = {{"sale_id", "S-1"}, {"member_id", nullptr}, {"store_id", "S1"}, {"terminal_id", "T1"},
+                     {"lines", {{{"sku", "A"}, {"description", nullptr}, {"qty", 2}, {"unit_price", "2.55"}, {"amount", "5.10"}}}},
+                     {"subtotal", "5.10"}, {"discount", "0.00"}, {"total", "5.10"}, {"points_earned", 5},
+                     {"points_redeemed", 0}};
+  auto s = decodeSaleRecorded(sale, "events[0].payload");
+  REQUIRE(s);
+  CHECK(s->total.minor() == 510);
+  CHECK_FALSE(s->memberId);
+  json bad = sale;
+  bad["lines"][0]["amount"] = "5.1.0";
+  CHECK(decodeSaleRecorded(bad, "events[0].payload").error().field == "events[0].payload.lines[0].amount");
+
+  const json redeemed = {{"redemption_id", "R"}, {"member_id", "M"}, {"points", 10}, {"reward_id", nullptr},
+                         {"store_id", "S1"}, {"terminal_id", "T1"}};
+  REQUIRE(decodePointsRedeemed(redeemed));
+  json wrong = redeemed;
+  wrong["authorised"] = "maybe";
+  CHECK(decodePointsRedeemed(wrong).error().field == "payload.authorised");
+}
+
+TEST_CASE("problem details carry the code in the type", "[hq][protocol]") {
+  const Problem p = Problem::make(problem::kInsufficientPoints, 409, "only 10 points");
+  CHECK(p.type == "https://loyalty.invalid/problems/insufficient_points");
+  auto back = decodeProblem(toJson(p));
+  REQUIRE(back);
+  CHECK(back->code() == "insufficient_points");
+  CHECK(back->status == 409);
+}
