@@ -51,6 +51,9 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
   config.store.id = id.storeId;
   config.terminalId = id.terminalId;
   config.rules = std::move(settings.rules);
+  // Once registered, head office decides: its programme and the store's time zone.
+  if (auto pushed = pushedProgramme(database)) config.rules = std::move(*pushed);
+  if (auto link = loadHqLink(database)) config.store.timezone = link->timezone;
   // The configuration reader has already checked the name, so this only fails if the zone
   // database changed underneath; say so and stop rather than use the wrong local day.
   auto zone = loadZone(config.store.timezone);
