@@ -150,6 +150,43 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   d.tap("redeem-confirm");
   d.waitFor("member-redeem", "redeem-confirm");
 
+  // A complaint about the member, from the member panel.
+  d.tap("member-complaint");
+  d.tap("complaint-cat-waiting");
+  d.tap("complaint-description");
+  d.type("waited 20 minutes at pump 3");
+  d.tap("complaint-submit");
+  d.screenshot("complaint");
+
+  // Refund by receipt: the receipt number typed into the refund screen.
+  std::string saleId;
+  {
+    db::Database reader(data + "/terminal.db", db::OpenOptions{true});
+    auto& st = reader.prepare("SELECT sale_id FROM sales WHERE sale_id != 'SEED-1'");
+    REQUIRE(st.step());
+    saleId = st.getText(0);
+    st.reset();
+  }
+  d.tap("nav-lookup");
+  d.tap("go-refund");
+  d.tap("refund-receipt");
+  d.type(saleId);
+  d.tap("refund-submit");
+  d.screenshot("refund");
+
+  // Enrolment with a phone number that is not one: the error is next to the field.
+  d.tap("refund-done");
+  d.tap("go-enroll");
+  for (const char* k : {"enroll-key-1", "enroll-key-3", "enroll-key-8"}) d.tap(k);
+  d.tap("enroll-name");
+  d.type("Lucy Li");
+  d.tap("enroll-submit");
+  d.screenshot("enroll-error");
+  d.tap("enroll-cancel");
+
+  d.tap("nav-dayend");
+  d.screenshot("end-of-day");
+
   // The language switches at run time.
   d.tap("nav-settings");
   d.tap("lang-en");
@@ -162,7 +199,12 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
                      "WHERE m.phone = '+8613800138000' AND s.total = 12850 AND s.points_earned = 128") == 1);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM redemptions WHERE reward_id = 'MUG' AND points = 300") == 1);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM redemptions WHERE reward_id = 'OIL' AND points = 2500") == 1);
-  CHECK(queryInt(db, "SELECT balance FROM members WHERE phone = '+8613800138000'") == 3596 + 128 - 300 - 2500);
+  // The refund took back the sale's 128 points.
+  CHECK(queryInt(db, "SELECT balance FROM members WHERE phone = '+8613800138000'") == 3596 + 128 - 300 - 2500 - 128);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM refunds WHERE amount = 12850 AND points_reversed = 128") == 1);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM complaints c JOIN members m USING (member_id) WHERE c.category = 'waiting' "
+                     "AND c.description = 'waited 20 minutes at pump 3' AND c.staff_id = '7'") == 1);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM members WHERE name = 'Lucy Li'") == 0);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM surveys WHERE score = 4 AND scale = 'csat5' AND sale_id IS NOT NULL") == 1);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM outbox WHERE type = 'survey.answered'") == 1);
   runTerminal({"verify", "--data", data});

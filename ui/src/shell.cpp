@@ -40,6 +40,11 @@ struct Window {
   Uint32 id = 0;
   TapMap taps, written;
   std::string tapPath;
+  /// The pointer as the events processed so far left it. The SDL backend of ImGui 1.86 reads
+  /// the live pointer state instead, which already includes events not yet processed, so a
+  /// move and a press in one batch would arrive in the same frame and the press could be lost.
+  bool pointerSeen = false, pointerDown = false;
+  ImVec2 pointer;
 };
 
 Uint32 windowOf(const SDL_Event& e) {
@@ -389,6 +394,11 @@ void Shell::frame(Window& w, bool counter) {
   w.taps.rects.clear();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplSDL2_NewFrame();
+  if (w.pointerSeen) {
+    ImGuiIO& io = ImGui::GetIO();
+    io.MousePos = w.pointer;
+    io.MouseDown[0] = w.pointerDown;
+  }
   ImGui::NewFrame();
   ImGui::PushFont(m_fonts.body);
   if (counter) {
@@ -420,6 +430,14 @@ void Shell::handle(const SDL_Event& e) {
   }
   const Uint32 id = windowOf(e);
   Window& w = m_customer.ctx && id == m_customer.id ? m_customer : m_counter;
+  if (e.type == SDL_MOUSEMOTION) {
+    w.pointerSeen = true;
+    w.pointer = ImVec2(static_cast<float>(e.motion.x), static_cast<float>(e.motion.y));
+  } else if ((e.type == SDL_MOUSEBUTTONDOWN || e.type == SDL_MOUSEBUTTONUP) && e.button.button == SDL_BUTTON_LEFT) {
+    w.pointerSeen = true;
+    w.pointer = ImVec2(static_cast<float>(e.button.x), static_cast<float>(e.button.y));
+    w.pointerDown = e.type == SDL_MOUSEBUTTONDOWN;
+  }
   if (&w == &m_counter && e.type == SDL_KEYDOWN &&
       (e.key.keysym.sym == SDLK_RETURN || e.key.keysym.sym == SDLK_KP_ENTER)) {
     m_enter = true;
@@ -533,16 +551,17 @@ void Shell::runLoop() {
     } else if (busy) {
       framesToDraw = std::max(framesToDraw, 1);  // the spinner turns
     }
-    // ImGui 1.86 reads input state once per frame: a finger that moves and presses in one batch
-    // would press where it was, not where it landed. A press therefore starts its own frame.
+    // ImGui 1.86 reads input state once per frame: a finger that lands, presses and lifts in one
+    // batch would be one frame of input and the tap lost. Each press and release gets its frame.
     bool any = false;
     while (!events.empty()) {
-      const bool press = events.front().type == SDL_MOUSEBUTTONDOWN;
-      if (press && any) break;
+      const Uint32 type = events.front().type;
+      const bool button = type == SDL_MOUSEBUTTONDOWN || type == SDL_MOUSEBUTTONUP;
+      if (button && any) break;
       handle(events.front());
       events.pop_front();
       any = true;
-      if (press) break;
+      if (button) break;
     }
     if (any) framesToDraw = std::max(framesToDraw, 2);  // ImGui settles hover/active in two frames
     for (Reply& r : queue.drain()) {
