@@ -20,6 +20,8 @@
 #include "loyalty/terminal/sync_link.hpp"
 #include "loyalty/terminal/timezone.hpp"
 #include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/housekeeping.hpp"
+#include "loyalty/terminal/sync_background.hpp"
 #include "loyalty/ui/shell.hpp"
 
 namespace {
@@ -72,7 +74,14 @@ class AppBackend final : public ui::StoreBackend {
   AppBackend(Opened opened, std::string dataDir)
       : m_o(std::move(opened)), m_dataDir(std::move(dataDir)),
         m_counter(m_o.db, m_o.config, m_ids),
-        m_feedback(m_o.db, m_o.config.store.id, m_o.config.terminalId, m_ids) {}
+        m_feedback(m_o.db, m_o.config.store.id, m_o.config.terminalId, m_ids),
+        m_authoriser(makeRedemptionAuthoriser(m_o.db)),
+        m_sync(BackgroundSync::start(m_dataDir, m_o.config)),
+        m_housekeeping(m_dataDir, m_o.config) {
+    // Registered with head office: redemptions are authorised online, and the outbox and change
+    // feed are kept in step in the background (its own thread and connection).
+    m_counter.setAuthoriser(m_authoriser.get());
+  }
   db::Database& database() override { return m_o.db; }
   CounterService& counter() override { return m_counter; }
   FeedbackService& feedback() override { return m_feedback; }
@@ -88,6 +97,9 @@ class AppBackend final : public ui::StoreBackend {
   RandomIds m_ids;
   CounterService m_counter;
   FeedbackService m_feedback;
+  std::unique_ptr<HttpsRedemptionAuthoriser> m_authoriser;
+  std::unique_ptr<BackgroundSync> m_sync;  // nullptr: not registered
+  DailyHousekeeping m_housekeeping;
 };
 
 }  // namespace
