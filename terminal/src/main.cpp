@@ -236,6 +236,8 @@ int main(int argc, char** argv) {
     if (*exec) {
       std::ios::sync_with_stdio(false);
       ExecSession session(service, now);
+      FeedbackService feedback(o.db, o.config.store.id, o.config.terminalId, ids);
+      session.setFeedback(&feedback);
       session.run(std::cin, std::cout);
       return 0;
     }
