@@ -74,7 +74,7 @@ struct Options {
   std::uint64_t seed = 42;
   bool keep = false;
   std::string revision;  ///< of the code measured (bench/run.sh passes `git describe`)
-  std::set<std::string> sections = {"lookup", "commit", "replay"};
+  std::set<std::string> sections = {"lookup", "commit", "promotions", "replay"};
 };
 
 // [SECTION] Small helpers
@@ -629,6 +629,111 @@ json benchCommits(CounterService& service, db::Database& storeDb, const Store& s
           {"durability", "journal_mode=WAL, synchronous=FULL, one transaction per operation"}};
 }
 
+// [SECTION] 2b. Sales with five active promotions against the same sales without any
+
+/// Five promotions of every kind, all active on every day of the run: 满减 with repeat, 满赠,
+/// a member price on some SKUs, a holiday multiplier and a member day (today's weekday).
+ProgrammeRules rulesWithPromotions(Timestamp start) {
+  ProgrammeRules rules;
+  const auto money = [](const char* text) { return *Money::parse(text, "bench"); };
+  Promotion off;
+  off.id = "spend100-off10";
+  off.kind = Promotion::Kind::kSpendDiscount;
+  off.threshold = money("100.00");
+  off.amount = money("10.00");
+  off.repeat = true;
+  Promotion gift;
+  gift.id = "spend200-gift";
+  gift.kind = Promotion::Kind::kSpendGift;
+  gift.threshold = money("200.00");
+  gift.giftSku = "GIFT-TOWEL";
+  Promotion memberPrice;
+  memberPrice.id = "member-price";
+  memberPrice.kind = Promotion::Kind::kMemberDiscount;
+  memberPrice.percent = "5";
+  for (int k = 0; k < 500; k += 5) memberPrice.skus.push_back(fmt("SKU%05d", k));
+  Promotion holiday;
+  holiday.id = "holiday-x2";
+  holiday.kind = Promotion::Kind::kPointsMultiplier;
+  holiday.multiplier = *Multiplier::parse("2.0", "bench");
+  holiday.from = Date{std::chrono::year{2020}, std::chrono::January, std::chrono::day{1}};
+  holiday.to = Date{std::chrono::year{2099}, std::chrono::December, std::chrono::day{31}};
+  Promotion memberDay;
+  memberDay.id = "member-day-x1.5";
+  memberDay.kind = Promotion::Kind::kPointsMultiplier;
+  memberDay.multiplier = *Multiplier::parse("1.5", "bench");
+  memberDay.weekday = static_cast<int>(std::chrono::weekday{std::chrono::floor<std::chrono::days>(start)}.iso_encoding());
+  rules.promotions = {off, gift, memberPrice, holiday, memberDay};
+  return rules;
+}
+
+json benchPromotions(db::Database& db, const Options& o) {
+  const Timestamp start = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  RandomIds plainIds, promoIds;
+  CounterService plain(db, CounterConfig{}, plainIds);
+  CounterConfig promoConfig;
+  promoConfig.rules = rulesWithPromotions(start);
+  CounterService promo(db, promoConfig, promoIds);
+  const Catalogue catalogue;
+  std::mt19937_64 gen(o.seed ^ 0x9E3779B9ULL);
+  const std::string run = std::to_string(start.time_since_epoch().count());
+  std::int64_t saleNo = 0, refused = 0, promotionsListed = 0;
+  std::vector<double> plainUs, promoUs, blockRatios;
+  const auto oneSale = [&](CounterService& service, std::vector<double>* sink) {
+    const std::string phone =
+        terminal::generatedPhone(static_cast<std::int64_t>(gen() % static_cast<std::uint64_t>(o.members)));
+    const SaleRequest r = makeSale(fmt("P%s-%06lld", run.c_str(), static_cast<long long>(saleNo)), phone, gen, catalogue,
+                                   start + std::chrono::seconds{saleNo});
+    ++saleNo;
+    const auto t0 = Clock::now();
+    auto result = service.sale(r);
+    const auto t1 = Clock::now();
+    if (!result) ++refused;
+    if (result && sink == &promoUs) promotionsListed += static_cast<std::int64_t>(result->promotions.size());
+    if (sink) sink->push_back(microsOf(t1 - t0));
+  };
+  for (int i = 0; i < 50; ++i) {  // warm-up, unmeasured
+    oneSale(plain, nullptr);
+    oneSale(promo, nullptr);
+  }
+  for (std::int64_t b = 0, done = 0; done < o.commits; ++b) {
+    const std::int64_t count = std::min(o.block, o.commits - done);
+    double plainBlock = 0, promoBlock = 0;
+    for (int half = 0; half < 2; ++half) {
+      const bool plainNow = (half == 0) == (b % 2 == 0);  // alternate which goes first
+      for (std::int64_t i = 0; i < count; ++i) oneSale(plainNow ? plain : promo, plainNow ? &plainUs : &promoUs);
+    }
+    for (std::size_t i = plainUs.size() - static_cast<std::size_t>(count); i < plainUs.size(); ++i) plainBlock += plainUs[i];
+    for (std::size_t i = promoUs.size() - static_cast<std::size_t>(count); i < promoUs.size(); ++i) promoBlock += promoUs[i];
+    blockRatios.push_back(plainBlock / promoBlock);
+    done += count;
+  }
+  const auto rate = [](const std::vector<double>& us) {
+    double sum = 0;
+    for (double v : us) sum += v;
+    return static_cast<double>(us.size()) / (sum * 1e-6);
+  };
+  const double plainRate = rate(plainUs), promoRate = rate(promoUs);
+  json plainJ = latencyJson(plainUs, "ms");
+  plainJ["per_second"] = round1(plainRate);
+  json promoJ = latencyJson(promoUs, "ms");
+  promoJ["per_second"] = round1(promoRate);
+  promoJ["promotions_listed_per_sale"] = round3(static_cast<double>(promotionsListed) / static_cast<double>(promoUs.size()));
+  const double ratio = promoRate / plainRate;
+  say(fmt("sale, no promotions  %8.1f/s  p50 %6.2f ms  p99 %6.2f ms", plainRate, plainJ.value("p50_ms", 0.0),
+          plainJ.value("p99_ms", 0.0)));
+  say(fmt("sale, 5 promotions   %8.1f/s  p50 %6.2f ms  p99 %6.2f ms  (%.2f promotions listed per sale)", promoRate,
+          promoJ.value("p50_ms", 0.0), promoJ.value("p99_ms", 0.0), promoJ.value("promotions_listed_per_sale", 0.0)));
+  say(fmt("promotions ratio %.3f overall, %.3f median of %zu block pairs", ratio, median(blockRatios), blockRatios.size()));
+  return {{"no_promotions", plainJ},
+          {"five_promotions", promoJ},
+          {"ratio", round3(ratio)},
+          {"ratio_block_median", round3(median(blockRatios))},
+          {"refused", refused},
+          {"promotions", {"spend_discount (repeat)", "spend_gift", "member_discount (100 SKUs)",
+                          "points_multiplier (date window)", "points_multiplier (member day)"}}};
+}
+
 // [SECTION] 3. Replay of the real data set
 
 /// "2011-06-01 12:05:00", UK wall-clock time (GMT, or BST from the last Sunday of March to the
@@ -813,7 +918,7 @@ json target(const char* what, double value, double limit, bool pass) {
 [[noreturn]] void usage(int code) {
   std::cerr << "usage: loyalty-bench --out FILE [--members N] [--sales N] [--store DIR] [--dataset FILE]\n"
                "                     [--queries N] [--commits N] [--block N] [--seed N] [--keep]\n"
-               "                     [--sections lookup,commit,replay] [--revision TEXT]\n"
+               "                     [--sections lookup,commit,promotions,replay] [--revision TEXT]\n"
                "  --store DIR   build the members/sales store in DIR, or reuse it if already built there\n"
                "                with the same --members/--sales/--seed (default: a temporary directory\n"
                "                under the build directory, removed afterwards unless --keep)\n";
@@ -858,8 +963,8 @@ Options parseArgs(int argc, char** argv) {
       o.sections.clear();
       std::stringstream list(value());
       for (std::string name; std::getline(list, name, ',');) {
-        if (name != "lookup" && name != "commit" && name != "replay") {
-          std::cerr << "--sections takes lookup, commit and/or replay, not \"" << name << "\"\n";
+        if (name != "lookup" && name != "commit" && name != "promotions" && name != "replay") {
+          std::cerr << "--sections takes lookup, commit, promotions and/or replay, not \"" << name << "\"\n";
           std::exit(2);
         }
         o.sections.insert(name);
@@ -885,7 +990,7 @@ int run(const Options& o) {
   const std::string schema = currentSchemaHash();
   Store store = prepareStore(o, storeDir, temporary, schema);
 
-  json lookups, commits, pragmas;
+  json lookups, commits, promotions, pragmas;
   {
     // Measure on a fresh connection, as the counter app would after start-up (the OS page cache
     // holds the file; SQLite's own page cache starts empty at its default size).
@@ -899,6 +1004,7 @@ int run(const Options& o) {
     }
     if (o.sections.contains("lookup")) lookups = benchLookups(service, db, o);
     if (o.sections.contains("commit")) commits = benchCommits(service, db, store, o);
+    if (o.sections.contains("promotions")) promotions = benchPromotions(db, o);
   }
   const std::int64_t rssStore = peakRssBytes();
   const json replay = o.sections.contains("replay") ? benchReplay(o) : json{{"skipped", true}, {"note", "not selected"}};
@@ -927,6 +1033,11 @@ int run(const Options& o) {
     targets["sale_commit_ratio_ge_0_5"] =
         target("durable sale commits >= half the raw one-row commit rate", ratio, 0.5, ratio >= 0.5);
   }
+  if (!promotions.is_null()) {
+    const double ratio = promotions.value("ratio", 0.0);
+    targets["promotions_sale_ratio_ge_0_9"] =
+        target("sales with 5 promotions within 10 % of sales without", ratio, 0.9, ratio >= 0.9);
+  }
   bool all = true;
   for (const auto& [key, t] : targets.items()) {
     all = all && t.at("pass").get<bool>();
@@ -950,6 +1061,7 @@ int run(const Options& o) {
       {"setup", store.marker.at("setup")},
       {"lookup", lookups},
       {"sale_commit", commits},
+      {"promotions", promotions},
       {"replay", replay},
       {"size", size},
       {"memory", {{"peak_rss_bytes", rss}, {"peak_rss_before_replay_bytes", rssStore}}},

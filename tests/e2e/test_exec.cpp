@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../support/child_process.hpp"
+#include "../support/exec_client.hpp"
 #include "../support/temp_dir.hpp"
 
 using nlohmann::json;
@@ -14,42 +14,9 @@ using loyalty::test::TempDir;
 
 namespace {
 
-class Exec {
- public:
-  explicit Exec(const TempDir& dir, std::vector<std::string> extra = {})
-      : m_child(args(dir, std::move(extra))) {}
-
-  json call(const json& request) { return raw(request.dump()); }
-  json raw(const std::string& line) {
-    REQUIRE(m_child.write(line + "\n"));
-    auto out = m_child.readLine();
-    REQUIRE(out.has_value());
-    return json::parse(*out);
-  }
-  int finish() {
-    m_child.closeStdin();
-    return m_child.wait();
-  }
-
- private:
-  static std::vector<std::string> args(const TempDir& dir, std::vector<std::string> extra) {
-    std::vector<std::string> a{loyalty::test::terminalBinary(), "exec", "--data", dir.str()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-  ChildProcess m_child;
-};
-
-json error(const json& response) {
-  REQUIRE(response["ok"] == false);
-  return response["error"];
-}
-
-json ok(const json& response) {
-  INFO(response.dump());
-  REQUIRE(response["ok"] == true);
-  return response["result"];
-}
+using loyalty::test::Exec;
+using loyalty::test::error;
+using loyalty::test::ok;
 
 const char* kAt = "2026-03-01T09:00:00+08:00";
 

@@ -294,3 +294,85 @@ TEST_CASE("the ledger is append-only at the database level", "[terminal]") {
   CHECK_THROWS(c.db.exec("DELETE FROM ledger"));
   CHECK(c.ledgerSum(m.memberId) == 100);
 }
+
+namespace {
+
+/// Head office as the service sees it through the authoriser seam: answers chosen by the test
+/// (the real HTTPS authoriser is tested against a real head office in tests/sync).
+class ScriptedHeadOffice final : public RedemptionAuthoriser {
+ public:
+  Authorisation answer = Authorisation::approved;
+  int asked = 0;
+  Authorisation authorise(const std::string&, const std::string&, std::int64_t) override {
+    ++asked;
+    return answer;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("redemptions are authorised online, refused by head office, or bounded by the offline allowance") {
+  Counter c;
+  const MemberView m = c.enroll("13900001111", "Online Offline");
+  REQUIRE(c.sale("S-1", m.memberId, {{"BIG", std::nullopt, 1, "3000.00"}}).hasValue());
+  ScriptedHeadOffice hq;
+  c.service.setAuthoriser(&hq);
+
+  REQUIRE(c.redeem("R-online", m.memberId, 100).hasValue());
+  CHECK(hq.asked == 1);
+  hq.answer = Authorisation::refused;
+  CHECK(c.redeem("R-refused", m.memberId, 100).error().code == errc::kInsufficientPoints);
+
+  // Cut off: 500 points per member per day, whatever is left of the balance.
+  hq.answer = Authorisation::unreachable;
+  REQUIRE(c.redeem("R-off-1", m.memberId, 300).hasValue());
+  const auto over = c.redeem("R-off-2", m.memberId, 250);
+  REQUIRE_FALSE(over.hasValue());
+  CHECK(over.error().code == errc::kLimitExceeded);
+  CHECK(over.error().field == "points");
+  REQUIRE(c.redeem("R-off-3", m.memberId, 200).hasValue());
+  // A replay is answered from the store without asking anyone, and is not counted twice.
+  const int askedBefore = hq.asked;
+  CHECK(c.redeem("R-off-3", m.memberId, 200).hasValue());
+  CHECK(hq.asked == askedBefore);
+  // Paying with points in a sale uses the same allowance.
+  SaleRequest pay;
+  pay.saleId = "S-2";
+  pay.member = m.memberId;
+  pay.lines = {{"X", std::nullopt, 1, "10.00"}};
+  pay.redeemPoints = 100;
+  pay.at = at("2026-02-03T13:00:00Z");
+  const auto paid = c.service.sale(pay);
+  REQUIRE_FALSE(paid.hasValue());
+  CHECK(paid.error().code == errc::kLimitExceeded);
+  CHECK(paid.error().field == "redeem_points");
+  // The next day has a fresh allowance.
+  RedeemRequest tomorrow;
+  tomorrow.redemptionId = "R-off-4";
+  tomorrow.member = m.memberId;
+  tomorrow.points = 500;
+  tomorrow.at = at("2026-02-04T12:00:00Z");
+  REQUIRE(c.service.redeem(tomorrow).hasValue());
+
+  auto& st = c.db.prepare("SELECT authorised, COUNT(*) FROM redemptions GROUP BY authorised ORDER BY authorised");
+  std::vector<std::pair<std::string, std::int64_t>> seen;
+  while (st.step()) seen.emplace_back(st.getText(0), st.getInt(1));
+  st.reset();
+  CHECK(seen == std::vector<std::pair<std::string, std::int64_t>>{{"offline", 3}, {"online", 1}});
+  CHECK(c.service.verify().problems.empty());
+}
+
+TEST_CASE("reconcileBalance sets head office's balance with one adjust entry and no event, lots follow") {
+  Counter c;
+  const MemberView m = c.enroll("13900001112", "Reconciled");
+  REQUIRE(c.sale("S-1", m.memberId, {{"A", std::nullopt, 1, "100.00"}}).hasValue());
+  const std::int64_t eventsBefore = c.service.stats().outboxPending;
+  REQUIRE(c.service.reconcileBalance(m.memberId, 250, "hq-sync:1", at("2026-02-05T00:00:00Z")).hasValue());
+  REQUIRE(c.service.reconcileBalance(m.memberId, 250, "hq-sync:2", at("2026-02-05T00:00:01Z")).hasValue());
+  REQUIRE(c.service.reconcileBalance(m.memberId, -40, "hq-sync:3", at("2026-02-06T00:00:00Z")).hasValue());
+  CHECK(c.ledgerSum(m.memberId) == -40);
+  CHECK(c.service.stats().outboxPending == eventsBefore);
+  CHECK(c.service.stats().ledgerEntries == 3);  // earn, +150, -290: the no-op wrote nothing
+  CHECK(c.service.reconcileBalance("nobody", 1, "hq-sync:4", at("2026-02-06T00:00:00Z")).error().code == errc::kNotFound);
+  CHECK(c.service.verify().problems.empty());
+}
