@@ -139,6 +139,13 @@ void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
   tx.commit();
 }
 
+void TerminalChangeSink::removeNameKeys(const std::string& memberId, const std::string& nameNorm) {
+  // By primary key (key, member_id): there is no index on member_id alone, and a scan per
+  // member would make a large pull quadratic.
+  auto& del = m_db.prepare("DELETE FROM member_name_keys WHERE key = ? AND member_id = ?");
+  for (const std::string& k : nameSearchKeys(nameNorm)) del.bind(1, k).bind(2, memberId).run();
+}
+
 void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t target, const std::string& cursor) {
   auto& st = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
   st.bind(1, memberId);
@@ -194,7 +201,7 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
           .run();
     }
     if (!exists || oldNorm != nameNorm) {
-      m_db.prepare("DELETE FROM member_name_keys WHERE member_id = ?").bind(1, m.memberId).run();
+      if (exists) removeNameKeys(m.memberId, oldNorm);
       auto& key = m_db.prepare("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)");
       for (const std::string& k : nameSearchKeys(nameNorm)) key.bind(1, k).bind(2, m.memberId).run();
     }
@@ -223,7 +230,11 @@ void TerminalChangeSink::applyMerge(const sync::MemberMergedChange& change, cons
   // The merged-away member is no longer offered by name search; its points went to `into`
   // at head office (into's own snapshot brings them), so only this terminal's unapplied
   // events still count on it.
-  m_db.prepare("DELETE FROM member_name_keys WHERE member_id = ?").bind(1, change.from).run();
+  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
+  find.bind(1, change.from);
+  const std::optional<std::string> norm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
+  find.reset();
+  if (norm) removeNameKeys(change.from, *norm);
   const auto own = pending.find(change.from);
   reconcile(change.from, own == pending.end() ? 0 : own->second, cursor);
 }

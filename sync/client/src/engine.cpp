@@ -119,11 +119,12 @@ Outcome<PullReport> pullChanges(HttpsClient& client, ChangeSink& sink, int pageL
 }
 
 RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sink, const UploadOptions& upload,
-                      int pageLimit) {
+                      int pageLimit, const std::function<void(const UploadReport&)>& afterUpload) {
   RoundReport round;
   auto up = uploadPending(client, outbox, upload);
   if (up) {
     round.upload = up.value();
+    if (afterUpload) afterUpload(round.upload);
   } else {
     round.uploadFailure = up.failure();
   }

@@ -55,11 +55,16 @@ void SyncEngine::run(std::stop_token stop) {
         client.emplace(m_endpoint, m_options.timeouts, m_options.now);
         client->setCancel([&stop] { return stop.stop_requested(); });
       }
-      const RoundReport round = syncRound(*client, m_outbox, m_sink, m_options.upload, m_options.pageLimit);
+      // What was uploaded is visible at once (the UI's pending count), not after the pull.
+      const auto uploaded = [&](const UploadReport& up) {
+        std::lock_guard lock(m_mutex);
+        m_status.uploaded += up.uploaded;
+        m_status.pending = m_outbox.pendingCount();
+      };
+      const RoundReport round = syncRound(*client, m_outbox, m_sink, m_options.upload, m_options.pageLimit, uploaded);
       if (stop.stop_requested()) break;
       std::lock_guard lock(m_mutex);
       ++m_status.rounds;
-      m_status.uploaded += round.upload.uploaded;
       m_status.pulled += round.pull.changes;
       m_status.pending = round.pending;
       if (const Failure* f = round.failure()) {

@@ -59,6 +59,7 @@ class TerminalChangeSink final : public sync::ChangeSink {
                   const std::unordered_map<std::string, std::int64_t>& pending);
   void applyCatalog(const sync::CatalogChange& change);
   void applyConfig(const sync::ConfigChange& change);
+  void removeNameKeys(const std::string& memberId, const std::string& nameNorm);
   void reconcile(const std::string& memberId, std::int64_t target, const std::string& cursor);
   std::unordered_map<std::string, std::int64_t> pendingEffects(std::int64_t appliedThrough);
 

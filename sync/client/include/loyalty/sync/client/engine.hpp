@@ -3,6 +3,7 @@
 /// by page. The terminal's storage is reached only through the two interfaces below.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,8 +76,10 @@ struct RoundReport {
 
 /// Uploads, then pulls (the pull runs even if the upload failed, so the terminal still learns
 /// balances and the catalogue while one of its events is held up).
+/// `afterUpload`, if given, hears about a successful upload before the pull starts.
 RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sink,
-                      const UploadOptions& upload = {}, int pageLimit = kDefaultChangeLimit);
+                      const UploadOptions& upload = {}, int pageLimit = kDefaultChangeLimit,
+                      const std::function<void(const UploadReport&)>& afterUpload = {});
 
 /// Exchanges a one-time registration code for this terminal's identity and token.
 /// `endpoint.token` is not sent.
