@@ -262,7 +262,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   std::unique_ptr<PgCluster> cluster;
   std::vector<std::string> init = {bin, "init", "--data", (dir / "hq").string()};
   if (backend == "postgresql") {
-    cluster = std::make_unique<PgCluster>(work / "pg");
+    // In the system's temp dir: the postgres user that runs initdb must be able to reach it.
+    cluster = std::make_unique<PgCluster>(fs::temp_directory_path() / ("hq-bench-pg-" + std::to_string(getpid())));
     loyalty::hq::openPostgres(cluster->dsn("postgres"))->execScript("CREATE DATABASE hqbench");
     init.insert(init.end(), {"--backend", "postgresql", "--dsn", cluster->dsn("hqbench")});
   } else {
@@ -389,13 +390,23 @@ int main(int argc, char** argv) {
   json result = {{"generated_by", "bench/hq_bench.cpp"},
                  {"environment", {{"cpus", std::thread::hardware_concurrency()}, {"transport", "HTTPS TLS1.2+ on 127.0.0.1, one client"}}},
                  {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}}}};
-  try {
-    for (const auto& b : backends) result["backends"][b] = benchBackend(b, bin, work, events, probe, members, sales);
-  } catch (const std::exception& e) {
-    std::cerr << "hq-bench: " << e.what() << "\n";
-    return 1;
+  // Backends measured in earlier runs stay in the file; this run replaces the ones it measures.
+  if (std::ifstream previous(out); previous) {
+    const json before = json::parse(previous, nullptr, false);
+    if (before.is_object() && before.contains("backends")) result["backends"] = before["backends"];
+  }
+  int status = 0;
+  for (const auto& b : backends) {
+    try {
+      json r = benchBackend(b, bin, work, events, probe, members, sales);
+      r["config"] = result["config"];
+      result["backends"][b] = std::move(r);
+    } catch (const std::exception& e) {
+      std::cerr << "hq-bench: " << b << ": " << e.what() << "\n";
+      status = 1;
+    }
   }
   std::ofstream(out) << result.dump(2) << "\n";
   std::cout << result.dump(2) << "\n";
-  return 0;
+  return status;
 }
