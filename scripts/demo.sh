@@ -12,18 +12,18 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "Counter app"
 if [[ -n "${DISPLAY:-}" ]]; then
-  echo "A display is present, but the touchscreen app is not part of this build yet;"
+  echo "A display is present: after the store is prepared the counter app opens (staff 1002, PIN 1234)."
 else
-  echo "No display here (DISPLAY is not set);"
+  echo "No display here (DISPLAY is not set): a scripted counter session through 'loyalty-terminal exec'."
 fi
-echo "running a scripted counter session through 'loyalty-terminal exec' instead."
 
 say "A fresh terminal store in $DATA with 5,000 generated members"
 "$BIN" gen-members --data "$DATA" --count 5000 --seed 42
 say "Importing packaging/sample/members.csv (Chinese, UK and Hong Kong numbers)"
 "$BIN" import-members packaging/sample/members.csv --data "$DATA"
-say "Adding a supervisor (PIN 2468) for large redemptions"
+say "Adding a supervisor (PIN 2468) for large redemptions and a cashier (PIN 1234)"
 echo 2468 | "$BIN" staff add --data "$DATA" --id 1001 --name "王经理" --role supervisor
+echo 1234 | "$BIN" staff add --data "$DATA" --id 1002 --name "李娜" --role cashier
 
 say "Counter session (request -> answer)"
 requests=$(cat <<'JSON'
@@ -45,6 +45,15 @@ JSON
 )
 answers=$(printf '%s\n' "$requests" | "$BIN" exec --data "$DATA")
 paste -d '\n' <(printf '%s\n' "$requests" | sed 's/^/-> /') <(printf '%s\n' "$answers" | sed 's/^/<- /') | sed 's/^<- /<- /'
+
+if [[ -n "${DISPLAY:-}" ]]; then
+  say "Opening the counter app (close the window to finish)"
+  printf '%s\n' '{"id":1,"op":"reward_put","reward_id":"MUG","name":"保温杯","points":300}' \
+    '{"id":2,"op":"reward_put","reward_id":"WASH","name":"洗车券","points":150}' \
+    '{"id":3,"op":"reward_put","reward_id":"OIL","name":"金龙鱼食用油 5L","points":2500}' |
+    "$BIN" exec --data "$DATA" >/dev/null
+  "$BIN" --data "$DATA" --windowed --customer-display || echo "The counter app could not open a window."
+fi
 
 say "Done"
 echo "The store is in $DATA; try: $BIN exec --data $DATA"

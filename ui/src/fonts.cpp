@@ -63,17 +63,11 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
     atlas.Build();
     return;
   }
-  ImFontGlyphRangesBuilder display;
-  display.AddRanges(atlas.GetGlyphRangesDefault());
-  for (const ImWchar c : extra.glyphs()) display.AddChar(c);
-  fonts.displayRanges.clear();
-  display.BuildRanges(&fonts.displayRanges);
-
-  ImFontGlyphRangesBuilder body;
-  body.AddRanges(atlas.GetGlyphRangesChineseSimplifiedCommon());
-  for (const ImWchar c : extra.glyphs()) body.AddChar(c);
-  fonts.bodyRanges.clear();
-  body.BuildRanges(&fonts.bodyRanges);
+  ImFontGlyphRangesBuilder needed;
+  needed.AddRanges(atlas.GetGlyphRangesDefault());
+  for (const ImWchar c : extra.glyphs()) needed.AddChar(c);
+  fonts.ranges.clear();
+  needed.BuildRanges(&fonts.ranges);
 
   ImFontConfig c;
   c.FontNo = kNotoCjkScFace;
@@ -82,9 +76,9 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
   c.PixelSnapH = true;
   c.FontDataOwnedByAtlas = false;
   const int bytes = static_cast<int>(fonts.file->size());
-  fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.bodyRanges.Data);
-  fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.displayRanges.Data);
-  fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.displayRanges.Data);
+  fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.ranges.Data);
+  fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.ranges.Data);
+  fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.ranges.Data);
   atlas.Build();
 }
 
