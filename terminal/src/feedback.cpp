@@ -129,4 +129,79 @@ Status FeedbackService::fileComplaint(const ComplaintInput& c) {
   return Ok{};
 }
 
+namespace {
+
+/// The request's fields, each checked for its type and named in the error.
+struct Fields {
+  const json& r;
+
+  Status onlyKnown(std::initializer_list<const char*> known) const {
+    for (const auto& [key, value] : r.items()) {
+      if (key == "id" || key == "op" || key == "at") continue;
+      if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
+        return invalidArgument(key, "unknown argument \"" + key + "\"");
+      }
+    }
+    return Ok{};
+  }
+  Result<std::optional<std::string>> optString(const char* key) const {
+    const auto it = r.find(key);
+    if (it == r.end() || it->is_null()) return std::optional<std::string>{};
+    if (!it->is_string()) return invalidArgument(key, std::string(key) + " must be a string");
+    return std::optional(it->get<std::string>());
+  }
+  Result<std::string> string(const char* key) const {
+    auto v = optString(key);
+    if (!v) return v.error();
+    if (!*v) return invalidArgument(key, std::string(key) + " is required");
+    return **v;
+  }
+  Result<int> smallInt(const char* key) const {
+    const auto it = r.find(key);
+    if (it == r.end() || it->is_null()) return invalidArgument(key, std::string(key) + " is required");
+    if (!it->is_number_integer() || it->get<std::int64_t>() < -1000 || it->get<std::int64_t>() > 1000) {
+      return invalidArgument(key, std::string(key) + " must be a whole number");
+    }
+    return static_cast<int>(it->get<std::int64_t>());
+  }
+};
+
+}  // namespace
+
+Result<json> feedbackExecOp(FeedbackService& service, std::string_view op, const json& request, Timestamp at) {
+  if (!request.is_object()) return Error{errc::kBadRequest, "", "a request is a JSON object"};
+  const Fields f{request};
+  if (op == "survey") {
+    if (auto k = f.onlyKnown({"survey_id", "sale_id", "member_id", "scale", "score"}); !k) return k.error();
+    auto id = f.string("survey_id");
+    if (!id) return id.error();
+    auto sale = f.optString("sale_id");
+    if (!sale) return sale.error();
+    auto member = f.optString("member_id");
+    if (!member) return member.error();
+    auto scale = f.string("scale");
+    if (!scale) return scale.error();
+    auto score = f.smallInt("score");
+    if (!score) return score.error();
+    if (auto s = service.recordSurvey({*id, *sale, *member, *scale, *score, at}); !s) return s.error();
+    return json{{"survey_id", *id}};
+  }
+  if (op == "complaint") {
+    if (auto k = f.onlyKnown({"complaint_id", "member_id", "category", "description", "staff_id"}); !k) return k.error();
+    auto id = f.string("complaint_id");
+    if (!id) return id.error();
+    auto member = f.optString("member_id");
+    if (!member) return member.error();
+    auto category = f.string("category");
+    if (!category) return category.error();
+    auto description = f.string("description");
+    if (!description) return description.error();
+    auto staff = f.optString("staff_id");
+    if (!staff) return staff.error();
+    if (auto s = service.fileComplaint({*id, *member, *category, *description, *staff, at}); !s) return s.error();
+    return json{{"complaint_id", *id}};
+  }
+  return Error{errc::kBadRequest, "op", "unknown operation " + std::string(op)};
+}
+
 }  // namespace loyalty::terminal

@@ -116,3 +116,25 @@ TEST_CASE("Five wrong PINs lock a staff account until it is unlocked", "[ui][sta
   }
   CHECK(signIn(s.db, "nobody", "1234").error().code == errc::kNotFound);
 }
+
+TEST_CASE("The exec operations survey and complaint validate every field", "[ui][feedback]") {
+  Store s;
+  const std::string member = s.memberId();
+  using nlohmann::json;
+  auto ok = feedbackExecOp(s.feedback, "survey",
+                           json{{"id", 1}, {"op", "survey"}, {"survey_id", "Q-9"}, {"member_id", member},
+                                {"scale", "nps10"}, {"score", 9}},
+                           s.at);
+  REQUIRE(ok.hasValue());
+  CHECK(*ok == json{{"survey_id", "Q-9"}});
+  CHECK(feedbackExecOp(s.feedback, "survey", json{{"survey_id", "Q-8"}, {"scale", "nps10"}, {"score", "9"}}, s.at)
+            .error().field == "score");
+  CHECK(feedbackExecOp(s.feedback, "survey", json{{"survey_id", "Q-8"}, {"scale", "nps10"}, {"score", 9}, {"stars", 1}},
+                       s.at).error().field == "stars");
+  CHECK(feedbackExecOp(s.feedback, "complaint", json{{"complaint_id", "C-9"}, {"category", "price"}}, s.at)
+            .error().field == "description");
+  REQUIRE(feedbackExecOp(s.feedback, "complaint",
+                         json{{"complaint_id", "C-9"}, {"category", "price"}, {"description", "charged twice"}}, s.at)
+              .hasValue());
+  CHECK(s.count("SELECT COUNT(*) FROM outbox WHERE type IN ('survey.answered', 'complaint.filed')") == 2);
+}

@@ -793,7 +793,7 @@ Intents drawCounter(AppModel& app, const Ui& u) {
     ImGui::TextColored(kGood, "%s", u.t(Msg::kAllSynced));
   }
   ImGui::EndGroup();
-  if (app.pending > 0) {
+  if (busy(app)) {
     ImGui::SameLine();
     busySpinner(u, u.px(14));
   }

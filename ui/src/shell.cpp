@@ -566,18 +566,16 @@ void Shell::runLoop() {
   int framesToDraw = 2;
   std::deque<SDL_Event> events;
   while (!m_quit) {
-    const bool busy = m_app.pending > 0 || m_app.login.busy || m_app.lookup.busy || m_app.member.busy ||
-                      m_app.sale.busy || m_app.redeem.busy || m_app.refund.busy || m_app.enroll.busy ||
-                      !m_app.login.storeReady;
+    const bool working = busy(m_app);
     // Idle: sleep until an event (touch, key, a worker reply) or the next clock minute.
-    int timeout = framesToDraw > 0 ? 0 : busy ? 50 : 60'000;
+    int timeout = framesToDraw > 0 ? 0 : working ? 50 : 60'000;
     if (bench) timeout = std::min(timeout, bench->timeoutMs());
     if (!events.empty()) timeout = 0;
     SDL_Event e;
     if (SDL_WaitEventTimeout(&e, timeout)) {
       events.push_back(e);
       while (SDL_PollEvent(&e)) events.push_back(e);
-    } else if (busy) {
+    } else if (working) {
       framesToDraw = std::max(framesToDraw, 1);  // the spinner turns
     }
     // ImGui 1.86 reads input state once per frame: a finger that lands, presses and lifts in one

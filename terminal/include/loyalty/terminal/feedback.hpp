@@ -4,6 +4,9 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"
@@ -51,5 +54,12 @@ class FeedbackService {
   std::string m_terminalId;
   IdSource& m_ids;
 };
+
+/// The exec operations "survey" (survey_id, sale_id?, member_id?, scale, score) and "complaint"
+/// (complaint_id, member_id?, category, description, staff_id?), for ExecSession to dispatch
+/// to: `request` is the whole request line (its "id", "op" and "at" are the envelope's), `at`
+/// the instant the envelope resolved. Answers {"survey_id"} / {"complaint_id"}.
+Result<nlohmann::json> feedbackExecOp(FeedbackService& service, std::string_view op,
+                                      const nlohmann::json& request, Timestamp at);
 
 }  // namespace loyalty::terminal
