@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <imgui_freetype.h>
 #include <imgui_internal.h>
 
 #include <cstdlib>
@@ -69,6 +70,8 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
   fonts.ranges.clear();
   needed.BuildRanges(&fonts.ranges);
 
+  // FreeType rasterises Noto's CFF outlines several times faster than stb_truetype.
+  atlas.FontBuilderIO = ImGuiFreeType::GetBuilderForFreeType();
   ImFontConfig c;
   c.FontNo = kNotoCjkScFace;
   c.OversampleH = 1;  // 3× horizontal oversampling triples the atlas for no visible gain here
