@@ -136,6 +136,13 @@ long statusKiB(const char* key) {
   return 0;
 }
 
+/// CPU time of the calling thread: a frame's own work, whatever else the machine is doing.
+double threadCpuMs() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
 double cpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -164,9 +171,12 @@ class BenchDriver {
   BenchDriver(const ShellOptions& o, Uint32 windowId) : m_o(o), m_window(windowId) {}
 
   /// Called once per loop turn; may push events. Returns false when finished.
-  bool step(const AppModel& app, double frameMs, bool rendered) {
+  bool step(const AppModel& app, double frameMs, double frameCpuMs, bool rendered) {
     const auto now = Clock::now();
-    if (rendered && m_phase >= kTyping && m_phase <= kSettle) m_frames.push_back(frameMs);
+    if (rendered && m_phase >= kTyping && m_phase <= kSettle) {
+      m_frames.push_back(frameMs);
+      m_frameCpu.push_back(frameCpuMs);
+    }
     switch (m_phase) {
       case kStart:
         if (app.login.storeReady && rendered) {
@@ -243,6 +253,8 @@ class BenchDriver {
         {"frame_ms_p50_typing", percentile(m_frames, 0.5)},
         {"frame_ms_p99_typing", percentile(m_frames, 0.99)},
         {"frames_typing", m_frames.size()},
+        {"frame_cpu_ms_p50_typing", percentile(m_frameCpu, 0.5)},
+        {"frame_cpu_ms_p99_typing", percentile(m_frameCpu, 0.99)},
         {"keystroke_to_results_ms_p50", percentile(m_latencies, 0.5)},
         {"keystroke_to_results_ms_max", m_latencies.empty() ? 0.0 : *std::max_element(m_latencies.begin(), m_latencies.end())},
         {"searches_answered", m_latencies.size()},
@@ -291,7 +303,7 @@ class BenchDriver {
   std::size_t m_typed = 0;
   std::uint64_t m_seenSeq = 0, m_answeredSeq = 0;
   std::map<std::uint64_t, Clock::time_point> m_seqKeyAt;
-  std::vector<double> m_frames, m_latencies;
+  std::vector<double> m_frames, m_frameCpu, m_latencies;
   double m_firstFrameMs = 0, m_idleCpu = 0, m_idleCpuPercent = 0;
   long m_rssAfterStart = 0;
   std::size_t m_results = 0;
@@ -334,7 +346,7 @@ class Shell {
   std::unique_ptr<MainQueue> m_queue;
   std::unique_ptr<StoreWorker> m_worker;  // after m_queue: destroyed (joined) first
   bool m_quit = false;
-  double m_lastFrameMs = 0;
+  double m_lastFrameMs = 0, m_lastFrameCpuMs = 0;
   bool m_enter = false;  ///< Enter pressed on the counter window since the last frame
   bool m_texturesUploaded = false;
   std::vector<std::pair<std::string, double>> m_marks;  ///< start-up milestones, for the benchmark
@@ -507,6 +519,7 @@ int Shell::run() {
   m_marks.emplace_back("fonts_start_ms", msSinceProcessStart());
   buildFonts(m_atlas, m_fonts, m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath, m_scale, m_glyphs);
   m_marks.emplace_back("fonts_built_ms", msSinceProcessStart());
+  m_marks.emplace_back("rss_peak_mib_after_fonts", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
   if (!m_fonts.cjk) std::cerr << "loyalty-terminal: the CJK font is missing (fonts-noto-cjk); Chinese will not show\n";
 
   m_counter.tapPath = m_o.tapMapPath;
@@ -516,6 +529,7 @@ int Shell::run() {
   }
   SDL_GL_SetSwapInterval(1);
   m_marks.emplace_back("window_ms", msSinceProcessStart());
+  m_marks.emplace_back("rss_peak_mib_after_window", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
   if (m_o.customerDisplay) {
     const bool second = SDL_GetNumVideoDisplays() > 1;
     int cw = 800, ch = 600;
@@ -596,7 +610,7 @@ void Shell::runLoop() {
     if (any) framesToDraw = std::max(framesToDraw, 2);  // ImGui settles hover/active in two frames
     for (Reply& r : queue.drain()) {
       learnGlyphs(r);
-      if (std::holds_alternative<reply::StoreOpened>(r)) m_marks.emplace_back("store_open_ms", msSinceProcessStart());
+      if (std::holds_alternative<reply::StoreOpened>(r)) m_marks.emplace_back("store_reply_seen_ms", msSinceProcessStart());
       if (const auto* o = std::get_if<reply::StoreOpened>(&r); o && o->info && !m_o.lang) {
         Lang lang = m_app.lang;
         if (parseLang(o->info->language, lang)) m_app.lang = lang;
@@ -608,11 +622,13 @@ void Shell::runLoop() {
     bool rendered = false;
     if (framesToDraw > 0) {
       const auto start = Clock::now();
+      const double cpuStart = threadCpuMs();
       m_app.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
       frame(m_counter, true);
       if (m_customer.ctx) frame(m_customer, false);
       if (bench) glFinish();
       m_lastFrameMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      m_lastFrameCpuMs = threadCpuMs() - cpuStart;
       // What the user typed (an IME gives any hanzi) joins the fonts before the next frame.
       for (const std::string* text : {&m_app.lookupUi.name, &m_app.enrollUi.name, &m_app.saleUi.description,
                                       &m_app.complaintUi.description, &m_app.refundUi.saleId}) {
@@ -630,9 +646,10 @@ void Shell::runLoop() {
         m_texturesUploaded = true;
         releaseAtlasPixels();
         m_marks.emplace_back("first_frame_ms", msSinceProcessStart());
+        m_marks.emplace_back("rss_peak_mib_after_first_frame", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
       }
     }
-    if (bench && !bench->step(m_app, m_lastFrameMs, rendered)) break;
+    if (bench && !bench->step(m_app, m_lastFrameMs, m_lastFrameCpuMs, rendered)) break;
   }
   if (bench) bench->write(m_o.benchOut, m_fonts.cjk, m_marks);
 }
