@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -486,6 +487,15 @@ int Shell::run() {
   if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
     std::cerr << "loyalty-terminal: no display for the counter app (" << SDL_GetError()
               << "); run a sub-command instead (see --help)\n";
+    return 3;
+  }
+  // Without X11, Wayland or a KMS console SDL falls back to an invisible off-screen driver: a
+  // counter app nobody can see is an error, unless that driver was asked for (SDL_VIDEODRIVER).
+  const std::string driver = SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "";
+  if ((driver == "offscreen" || driver == "dummy" || driver == "evdev") && !std::getenv("SDL_VIDEODRIVER")) {
+    std::cerr << "loyalty-terminal: no display for the counter app (SDL video driver \"" << driver
+              << "\"); set DISPLAY, or run a sub-command instead (see --help)\n";
+    SDL_Quit();
     return 3;
   }
   SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
