@@ -176,6 +176,7 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   d.tap("refund-receipt");
   d.type(saleId);
   d.tap("refund-submit");
+  d.waitFor("refund-result");
   d.screenshot("refund");
 
   // Enrolment with a phone number that is not one: the error is next to the field.

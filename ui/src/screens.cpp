@@ -592,6 +592,7 @@ Intents drawRefund(const RefundViewModel& vm, RefundUiState& s, const Ui& u) {
     ImGui::Text("%s -%lld", u.t(Msg::kPointsReversed), static_cast<long long>(vm.result->pointsReversed));
     if (vm.result->balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*vm.result->balance));
     ImGui::PopFont();
+    recordTap("refund-result");  // not a button: tells the e2e test the refund was answered
   }
   const float half = (left - ImGui::GetStyle().ItemSpacing.x) / 2;
   if (bigButton(u, u.t(Msg::kRefundAll), "refund-submit", ImVec2(half, 0), !vm.busy && !s.saleId.empty(), true)) {
