@@ -10,9 +10,11 @@ packages=(
   libsqlite3-dev sqlite3 nlohmann-json3-dev catch2 libcli11-dev libspdlog-dev
   libtomlplusplus-dev libcurl4-openssl-dev libssl-dev openssl zlib1g-dev
   libcpp-httplib-dev libpq-dev postgresql libsodium-dev libqrencode-dev libxlsxwriter-dev
-  libimgui-dev libsdl2-dev libbenchmark-dev fonts-noto-cjk
+  libimgui-dev libfreetype-dev libsdl2-dev libbenchmark-dev fonts-noto-cjk
   # tests and demo tooling
   xvfb xdotool imagemagick procps python3
+  # the counter app under Xvfb renders with Mesa's software rasteriser (llvmpipe)
+  libgl1-mesa-dri
 )
 
 missing=()

@@ -291,3 +291,15 @@ TEST_CASE("The language switches at run time", "[ui][screens]") {
   CHECK(std::string(tr(h.app.lang, Msg::kPay)) == "结账");
   CHECK(subst(tr(Lang::kZh, Msg::kGreetDefault), {"王小明"}) == "王小明，您好！");
 }
+
+TEST_CASE("Leaving the member for the lookup: the next sale is nobody's", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.tap("nav-lookup");
+  h.tap("go-sale-anon");
+  for (const char* k : {"sale-key-5", "sale-key-ok"}) h.tap(k);
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK_FALSE(std::get<cmd::Sale>(sent[0]).request.member.has_value());
+  CHECK_FALSE(h.app.customer.member.has_value());
+}

@@ -105,6 +105,11 @@ void update(AppModel& app, const Intent& in) {
             if (!app.staff && i.screen != Screen::kLogin) return;
             app.screen = i.screen;
             switch (i.screen) {
+              case Screen::kLookup:
+                // Back at the lookup the member in front of the counter is done: a sale started
+                // from here must not be credited to them.
+                clearMember(app);
+                break;
               case Screen::kRedeem:
                 app.redeem.error = {};
                 app.redeemUi = {};
@@ -364,6 +369,12 @@ void apply(AppModel& app, Reply r) {
           },
       },
       r);
+}
+
+bool busy(const AppModel& app) {
+  const bool opening = !app.login.storeReady && app.login.storeError.empty();
+  return opening || app.login.busy || app.lookup.busy || app.member.busy || app.enroll.busy || app.sale.busy ||
+         app.redeem.busy || app.refund.busy || app.complaint.busy;
 }
 
 void typed(AppModel& app, const std::string& utf8, bool enter) {

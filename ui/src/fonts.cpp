@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <imgui_freetype.h>
 #include <imgui_internal.h>
 
 #include <cstdlib>
@@ -63,18 +64,14 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
     atlas.Build();
     return;
   }
-  ImFontGlyphRangesBuilder display;
-  display.AddRanges(atlas.GetGlyphRangesDefault());
-  for (const ImWchar c : extra.glyphs()) display.AddChar(c);
-  fonts.displayRanges.clear();
-  display.BuildRanges(&fonts.displayRanges);
+  ImFontGlyphRangesBuilder needed;
+  needed.AddRanges(atlas.GetGlyphRangesDefault());
+  for (const ImWchar c : extra.glyphs()) needed.AddChar(c);
+  fonts.ranges.clear();
+  needed.BuildRanges(&fonts.ranges);
 
-  ImFontGlyphRangesBuilder body;
-  body.AddRanges(atlas.GetGlyphRangesChineseSimplifiedCommon());
-  for (const ImWchar c : extra.glyphs()) body.AddChar(c);
-  fonts.bodyRanges.clear();
-  body.BuildRanges(&fonts.bodyRanges);
-
+  // FreeType rasterises Noto's CFF outlines several times faster than stb_truetype.
+  atlas.FontBuilderIO = ImGuiFreeType::GetBuilderForFreeType();
   ImFontConfig c;
   c.FontNo = kNotoCjkScFace;
   c.OversampleH = 1;  // 3× horizontal oversampling triples the atlas for no visible gain here
@@ -82,9 +79,9 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
   c.PixelSnapH = true;
   c.FontDataOwnedByAtlas = false;
   const int bytes = static_cast<int>(fonts.file->size());
-  fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.bodyRanges.Data);
-  fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.displayRanges.Data);
-  fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.displayRanges.Data);
+  fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.ranges.Data);
+  fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.ranges.Data);
+  fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.ranges.Data);
   atlas.Build();
 }
 

@@ -1,9 +1,12 @@
 #include "loyalty/ui/screens.hpp"
 
+#include <imgui_internal.h>
 #include <imgui_stdlib.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cstdio>
+#include <functional>
 
 #include "loyalty/core/text.hpp"
 
@@ -483,15 +486,30 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
         const Reward& r = vm.rewards[i];
         if (i % static_cast<std::size_t>(cols)) ImGui::SameLine();
         const bool affordable = r.points <= m.points && m.pointsDebt == 0;
-        // The tile's "picture": the reward's first character, large, over its name and price.
+        // The tile's picture: a badge with the reward's first character above its name and price
+        // (the catalogue has no images yet).
         char label[256];
-        std::snprintf(label, sizeof label, "%s\n%lld %s", r.name.c_str(), static_cast<long long>(r.points),
+        std::snprintf(label, sizeof label, "\n\n%s\n%lld %s", r.name.c_str(), static_cast<long long>(r.points),
                       u.t(Msg::kPointsUnit));
         const std::string id = "reward-" + r.rewardId;
-        if (bigButton(u, label, id.c_str(), ImVec2(tile, tile * 0.75f), affordable, s.rewardId == r.rewardId)) {
+        if (bigButton(u, label, id.c_str(), ImVec2(tile, tile), affordable, s.rewardId == r.rewardId)) {
           s.rewardId = r.rewardId;
           s.confirming = true;
         }
+        const ImVec2 min = ImGui::GetItemRectMin();
+        const ImVec2 centre(min.x + tile / 2, min.y + tile * 0.3f);
+        ImDrawList* dl = ImGui::GetWindowDrawList();
+        const ImU32 hue = ImColor::HSV(static_cast<float>(std::hash<std::string>{}(r.rewardId) % 360) / 360.0f, 0.5f,
+                                       affordable ? 0.75f : 0.35f);
+        dl->AddCircleFilled(centre, tile * 0.2f, hue);
+        const char* end = r.name.c_str();
+        if (*end) {
+          unsigned int c = 0;
+          end += ImTextCharFromUtf8(&c, end, nullptr);
+        }
+        const ImVec2 glyph = u.huge->CalcTextSizeA(u.huge->FontSize, FLT_MAX, 0, r.name.c_str(), end);
+        dl->AddText(u.huge, u.huge->FontSize, ImVec2(centre.x - glyph.x / 2, centre.y - glyph.y / 2),
+                    IM_COL32_WHITE, r.name.c_str(), end);
       }
       ImGui::EndChild();
     } else {
@@ -574,6 +592,7 @@ Intents drawRefund(const RefundViewModel& vm, RefundUiState& s, const Ui& u) {
     ImGui::Text("%s -%lld", u.t(Msg::kPointsReversed), static_cast<long long>(vm.result->pointsReversed));
     if (vm.result->balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*vm.result->balance));
     ImGui::PopFont();
+    recordTap("refund-result");  // not a button: tells the e2e test the refund was answered
   }
   const float half = (left - ImGui::GetStyle().ItemSpacing.x) / 2;
   if (bigButton(u, u.t(Msg::kRefundAll), "refund-submit", ImVec2(half, 0), !vm.busy && !s.saleId.empty(), true)) {
@@ -793,7 +812,7 @@ Intents drawCounter(AppModel& app, const Ui& u) {
     ImGui::TextColored(kGood, "%s", u.t(Msg::kAllSynced));
   }
   ImGui::EndGroup();
-  if (app.pending > 0) {
+  if (busy(app)) {
     ImGui::SameLine();
     busySpinner(u, u.px(14));
   }

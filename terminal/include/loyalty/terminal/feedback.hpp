@@ -4,6 +4,9 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"

@@ -163,7 +163,6 @@ struct AppModel {
   std::optional<StoreInfo> store;
   std::optional<terminal::StaffMember> staff;
   std::int64_t outboxPending = 0;
-  int pending = 0;          ///< commands sent and not answered: the busy indicator
   std::string failure;      ///< store failure (disk, bug): shown until dismissed
   std::string idPrefix = "T";  ///< + counter: sale/redemption/refund/survey ids
   std::uint64_t nextId = 1;
@@ -200,6 +199,9 @@ struct AppModel {
 void update(AppModel& app, const Intent& intent);
 /// Applies a worker reply (a snapshot) to the view-models.
 void apply(AppModel& app, Reply reply);
+/// True while the store works on something the user waits for (the busy indicator; the shell
+/// keeps drawing frames for the spinner only then).
+bool busy(const AppModel& app);
 /// Typed characters and Enter from a keyboard or scanner that no text field took.
 void typed(AppModel& app, const std::string& utf8, bool enter);
 
