@@ -319,4 +319,15 @@ std::variant<TerminalSettings, ConfigError> loadConfig(const std::string& path) 
   return parseConfig(buf.str(), path);
 }
 
+std::optional<ProgrammeRules> pushedProgramme(db::Database& db) {
+  auto& st = db.prepare("SELECT version, toml FROM hq_config WHERE error IS NULL ORDER BY version DESC LIMIT 1");
+  std::optional<std::pair<std::int64_t, std::string>> newest;
+  if (st.step()) newest.emplace(st.getInt(0), st.getText(1));
+  st.reset();
+  if (!newest) return std::nullopt;
+  auto parsed = parseConfig(newest->second, "head office configuration v" + std::to_string(newest->first));
+  if (auto* settings = std::get_if<TerminalSettings>(&parsed)) return std::move(settings->rules);
+  return std::nullopt;  // refused when it arrived (hq_config.error says why); not in force
+}
+
 }  // namespace loyalty::terminal

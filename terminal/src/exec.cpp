@@ -218,6 +218,43 @@ Result<json> opRewardPut(CounterService& s, const Args& a) {
   return json{{"reward_id", id}, {"name", name}, {"points", points}};
 }
 
+/// A member reference (id, card, phone) as the member op resolves it, for the feedback ops.
+Result<std::optional<std::string>> optMemberId(CounterService& s, const Args& a, Timestamp at) {
+  LOYALTY_TRY(member, a.optString("member"));
+  if (!member) return std::optional<std::string>();
+  LOYALTY_TRY(found, s.member(*member, at));
+  return std::optional<std::string>(found.member.memberId);
+}
+
+Result<json> opSurvey(CounterService& s, FeedbackService& f, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"survey_id", "sale_id", "member", "scale", "score"}); !k) return k.error();
+  SurveyAnswer r;
+  LOYALTY_TRY(surveyId, a.string("survey_id"));
+  LOYALTY_TRY(saleId, a.optString("sale_id"));
+  LOYALTY_TRY(scale, a.string("scale"));
+  LOYALTY_TRY(score, a.integer("score"));
+  if (score < 0 || score > 10) return invalidArgument("score", "score is 1 to 5 (csat5) or 0 to 10 (nps10)");
+  LOYALTY_TRY(memberId, optMemberId(s, a, at));
+  r.surveyId = surveyId, r.saleId = saleId, r.memberId = memberId, r.scale = scale;
+  r.score = static_cast<int>(score), r.at = at;
+  if (auto st = f.recordSurvey(r); !st) return st.error();
+  return json{{"survey_id", surveyId}, {"scale", scale}, {"score", score}};
+}
+
+Result<json> opComplaint(CounterService& s, FeedbackService& f, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"complaint_id", "member", "category", "description", "staff_id"}); !k) return k.error();
+  ComplaintInput c;
+  LOYALTY_TRY(complaintId, a.string("complaint_id"));
+  LOYALTY_TRY(category, a.string("category"));
+  LOYALTY_TRY(description, a.string("description"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  LOYALTY_TRY(memberId, optMemberId(s, a, at));
+  c.complaintId = complaintId, c.memberId = memberId, c.category = category, c.description = description;
+  c.staffId = staffId, c.at = at;
+  if (auto st = f.fileComplaint(c); !st) return st.error();
+  return json{{"complaint_id", complaintId}, {"category", category}};
+}
+
 #undef LOYALTY_TRY
 
 }  // namespace
@@ -269,6 +306,10 @@ std::string ExecSession::handle(std::string_view line) {
     if (op == "stats") {
       if (auto k = args.onlyKnown({}); !k) return respond(k.error());
       return respond(json(m_service.stats()));
+    }
+    if ((op == "survey" || op == "complaint") && m_feedback) {
+      return respond(op == "survey" ? opSurvey(m_service, *m_feedback, args, at)
+                                    : opComplaint(m_service, *m_feedback, args, at));
     }
     if (op == "housekeeping") {
       if (auto k = args.onlyKnown({}); !k) return respond(k.error());

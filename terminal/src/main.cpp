@@ -1,10 +1,12 @@
-// loyalty-terminal: the counter program. Sub-commands for automation (exec), bulk set-up
-// (import-members, gen-members, staff add) and checks (verify).
+// loyalty-terminal: the counter program. Without a sub-command it opens the touchscreen counter
+// app; sub-commands for automation (exec), bulk set-up (import-members, gen-members, staff add)
+// and checks (verify).
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,10 @@
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/sync_link.hpp"
 #include "loyalty/terminal/timezone.hpp"
+#include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/housekeeping.hpp"
+#include "loyalty/terminal/sync_background.hpp"
+#include "loyalty/ui/shell.hpp"
 
 namespace {
 
@@ -51,6 +57,9 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
   config.store.id = id.storeId;
   config.terminalId = id.terminalId;
   config.rules = std::move(settings.rules);
+  // Once registered, head office decides: its programme and the store's time zone.
+  if (auto pushed = pushedProgramme(database)) config.rules = std::move(*pushed);
+  if (auto link = loadHqLink(database)) config.store.timezone = link->timezone;
   // The configuration reader has already checked the name, so this only fails if the zone
   // database changed underneath; say so and stop rather than use the wrong local day.
   auto zone = loadZone(config.store.timezone);
@@ -59,17 +68,68 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
   return {std::move(database), std::move(config)};
 }
 
+/// What the counter app's store worker opens, on its own thread.
+class AppBackend final : public ui::StoreBackend {
+ public:
+  AppBackend(Opened opened, std::string dataDir)
+      : m_o(std::move(opened)), m_dataDir(std::move(dataDir)),
+        m_counter(m_o.db, m_o.config, m_ids),
+        m_feedback(m_o.db, m_o.config.store.id, m_o.config.terminalId, m_ids),
+        m_authoriser(makeRedemptionAuthoriser(m_o.db)),
+        m_sync(BackgroundSync::start(m_dataDir, m_o.config)),
+        m_housekeeping(m_dataDir, m_o.config) {
+    // Registered with head office: redemptions are authorised online, and the outbox and change
+    // feed are kept in step in the background (its own thread and connection).
+    m_counter.setAuthoriser(m_authoriser.get());
+  }
+  db::Database& database() override { return m_o.db; }
+  CounterService& counter() override { return m_counter; }
+  FeedbackService& feedback() override { return m_feedback; }
+  ui::StoreInfo info() const override {
+    const CounterConfig& c = m_o.config;
+    return {m_dataDir, c.store.id, c.terminalId, c.store.language, c.store.currency, c.consentTextVersion,
+            c.rules.supervisorPinAbovePoints, c.rules.redeemPointsPerUnit};
+  }
+
+ private:
+  Opened m_o;
+  std::string m_dataDir;
+  RandomIds m_ids;
+  CounterService m_counter;
+  FeedbackService m_feedback;
+  std::unique_ptr<HttpsRedemptionAuthoriser> m_authoriser;
+  std::unique_ptr<BackgroundSync> m_sync;  // nullptr: not registered
+  DailyHousekeeping m_housekeeping;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"loyalty-terminal: the store loyalty counter"};
-  app.require_subcommand(1);
+  CLI::App app{"loyalty-terminal: the store loyalty counter (without a sub-command: the counter app)"};
+  app.require_subcommand(0, 1);
   std::string dataDir;
   std::optional<std::string> configPath, storeId, terminalId;
   const auto addCommon = [&](CLI::App* sub) {
     sub->add_option("--data", dataDir, "data directory")->required();
     sub->add_option("--config", configPath, "TOML configuration (shared/specs/config.md)");
   };
+
+  // The counter app's options (no sub-command).
+  std::string appData, size = "1024x768", lang;
+  std::optional<std::string> appConfig;
+  ui::ShellOptions shell;
+  app.add_option("--data", appData, "data directory (counter app)");
+  app.add_option("--config", appConfig, "TOML configuration (counter app)");
+  app.add_flag("--windowed", shell.windowed, "a window instead of full screen");
+  app.add_option("--size", size, "window size WxH with --windowed (default 1024x768)");
+  app.add_flag("--customer-display", shell.customerDisplay, "open the customer-facing display");
+  app.add_option("--lang", lang, "zh-CN or en (default: the store's language)");
+  app.add_option("--tap-map", shell.tapMapPath, "")->group("");      // test hook: where buttons are
+  app.add_option("--bench-out", shell.benchOut, "")->group("");      // benchmark: JSON figures
+  app.add_option("--bench-staff", shell.benchStaff, "")->group("");
+  app.add_option("--bench-pin", shell.benchPin, "")->group("");
+  app.add_option("--bench-query", shell.benchQuery, "")->group("");
+  app.add_option("--bench-idle", shell.benchIdleSeconds, "")->group("");
 
   auto* exec = app.add_subcommand("exec", "answer JSON-line requests on stdin (shared/specs/exec-cli.md)");
   addCommon(exec);
@@ -99,6 +159,9 @@ int main(int argc, char** argv) {
   staffAdd->add_option("--id", staffId, "staff id (e.g. employee number)")->required();
   staffAdd->add_option("--name", staffName, "name")->required();
   staffAdd->add_option("--role", role, "cashier or supervisor")->check(CLI::IsMember({"cashier", "supervisor"}));
+  auto* staffUnlock = staff->add_subcommand("unlock", "clear the wrong-PIN count of a locked account");
+  addCommon(staffUnlock);
+  staffUnlock->add_option("--id", staffId, "staff id")->required();
 
   auto* verify = app.add_subcommand("verify", "prove balances equal ledger sums and the outbox is contiguous");
   addCommon(verify);
@@ -128,6 +191,41 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (app.get_subcommands().empty()) {
+    if (appData.empty()) {
+      std::cerr << "loyalty-terminal: --data: the counter app needs a data directory\n";
+      return 2;
+    }
+    int w = 0, h = 0;
+    char x = 0;
+    std::istringstream sizeText(size);
+    if (!(sizeText >> w >> x >> h) || x != 'x' || w < 640 || h < 480 || w > 7680 || h > 4320) {
+      std::cerr << "loyalty-terminal: --size: give WIDTHxHEIGHT, at least 640x480\n";
+      return 2;
+    }
+    shell.width = w;
+    shell.height = h;
+    if (!lang.empty()) {
+      ui::Lang l{};
+      if (!ui::parseLang(lang, l)) {
+        std::cerr << "loyalty-terminal: --lang: zh-CN or en\n";
+        return 2;
+      }
+      shell.lang = l;
+    }
+    if (appConfig) {
+      // Refuse a bad configuration before any window opens; the worker loads it again.
+      auto loaded = loadConfig(*appConfig);
+      if (auto* error = std::get_if<ConfigError>(&loaded)) {
+        std::cerr << "loyalty-terminal: invalid configuration: " << error->toString() << '\n';
+        return 2;
+      }
+    }
+    return ui::runCounterApp(shell, [appData, appConfig]() -> std::unique_ptr<ui::StoreBackend> {
+      return std::make_unique<AppBackend>(open(appData, appConfig, std::nullopt, std::nullopt), appData);
+    });
+  }
+
   try {
     Opened o = open(dataDir, configPath, storeId, terminalId);
     RandomIds ids;
@@ -138,6 +236,8 @@ int main(int argc, char** argv) {
     if (*exec) {
       std::ios::sync_with_stdio(false);
       ExecSession session(service, now);
+      FeedbackService feedback(o.db, o.config.store.id, o.config.terminalId, ids);
+      session.setFeedback(&feedback);
       session.run(std::cin, std::cout);
       return 0;
     }
@@ -166,6 +266,14 @@ int main(int argc, char** argv) {
         return 1;
       }
       std::cout << nlohmann::json{{"staff_id", added->staffId}, {"role", added->role}}.dump() << '\n';
+      return 0;
+    }
+    if (*staffUnlock) {
+      if (auto s = unlockStaff(o.db, staffId); !s) {
+        std::cerr << "staff unlock: " << s.error().field << ": " << s.error().message << '\n';
+        return 1;
+      }
+      std::cout << nlohmann::json{{"staff_id", staffId}, {"unlocked", true}}.dump() << '\n';
       return 0;
     }
     if (*verify) {

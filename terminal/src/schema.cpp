@@ -243,7 +243,29 @@ CREATE TABLE hq_config (
 INSERT INTO meta(key, value) VALUES ('hq_cursor', ''), ('hq_applied_through', '0');
 )sql";
 
-constexpr db::Migration kMigrations[] = {{1, kV1}, {2, kV2}, {3, kV3}};
+// Version 4: customer feedback recorded at the counter (terminal/src/feedback.cpp):
+// satisfaction answers and complaints.
+constexpr std::string_view kFeedback = R"sql(
+CREATE TABLE surveys (
+  survey_id TEXT PRIMARY KEY,
+  sale_id   TEXT,
+  member_id TEXT REFERENCES members(member_id),
+  scale     TEXT NOT NULL CHECK (scale IN ('csat5', 'nps10')),
+  score     INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+  at        TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE complaints (
+  complaint_id TEXT PRIMARY KEY,
+  member_id    TEXT REFERENCES members(member_id),
+  category     TEXT NOT NULL,
+  description  TEXT NOT NULL,
+  staff_id     TEXT,
+  at           TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr db::Migration kMigrations[] = {{1, kV1}, {2, kV2}, {3, kV3}, {4, kFeedback}};
 
 }  // namespace
 

@@ -45,12 +45,57 @@ Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const
   return StaffMember{staffId, std::string(trim(name)), role};
 }
 
+Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const std::string& pin) {
+  if (staffId.empty() || staffId.size() > 32) return invalidArgument("staff_id", "a staff id has 1 to 32 characters");
+  if (pin.empty() || pin.size() > 8 || digitsOf(pin) != pin) return invalidArgument("pin", "a PIN has 4 to 8 digits");
+  ensureSodium();
+  auto& st = db.prepare("SELECT name, role, pin_hash, failed_attempts, active FROM staff WHERE staff_id = ?");
+  st.bind(1, staffId);
+  if (!st.step()) {
+    st.reset();
+    return Error{errc::kNotFound, "staff_id", "no staff account " + staffId};
+  }
+  StaffMember who{staffId, st.getText(0), st.getText(1)};
+  const std::string hash = st.getText(2);
+  const auto failed = static_cast<int>(st.getInt(3));
+  const bool active = st.getInt(4) != 0;
+  st.reset();
+  if (!active) return Error{errc::kForbidden, "staff_id", "the account " + staffId + " is disabled"};
+  if (failed >= kMaxFailedPinAttempts) {
+    return Error{errc::kForbidden, "staff_id", "the account " + staffId + " is locked after " +
+                                                   std::to_string(kMaxFailedPinAttempts) +
+                                                   " wrong PINs: ask a supervisor to unlock it"};
+  }
+  const bool right = crypto_pwhash_str_verify(hash.c_str(), pin.c_str(), pin.size()) == 0;
+  if (right && failed == 0) return who;
+  db::Transaction tx(db);
+  db.prepare(right ? "UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?"
+                   : "UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE staff_id = ?")
+      .bind(1, staffId).run();
+  tx.commit();
+  if (right) return who;
+  const int left = kMaxFailedPinAttempts - failed - 1;
+  if (left == 0) {
+    return Error{errc::kForbidden, "pin", "wrong PIN: the account " + staffId + " is now locked"};
+  }
+  return Error{errc::kForbidden, "pin", "wrong PIN, " + std::to_string(left) + " tries left"};
+}
+
+Status unlockStaff(db::Database& db, const std::string& staffId) {
+  db::Transaction tx(db);
+  db.prepare("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?").bind(1, staffId).run();
+  if (db.changes() == 0) return Error{errc::kNotFound, "staff_id", "no staff account " + staffId};
+  tx.commit();
+  return Ok{};
+}
+
 std::optional<StaffMember> staffByPin(db::Database& db, const std::string& pin,
                                       const std::string& role) {
   ensureSodium();
   auto& st = db.prepare(
-      "SELECT staff_id, name, role, pin_hash FROM staff WHERE active = 1 AND (?1 = '' OR role = ?1)");
-  st.bind(1, role);
+      "SELECT staff_id, name, role, pin_hash FROM staff WHERE active = 1 AND failed_attempts < ?2 "
+      "AND (?1 = '' OR role = ?1)");
+  st.bind(1, role).bind(2, kMaxFailedPinAttempts);
   std::optional<StaffMember> found;
   while (st.step()) {
     const std::string hash = st.getText(3);

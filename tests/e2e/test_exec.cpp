@@ -257,3 +257,20 @@ TEST_CASE("exec: garbage lines each get one answer and change nothing", "[e2e]")
   CHECK(stats == json{{"members", 1}, {"sales", 0}, {"ledger_entries", 0}, {"outbox_pending", 1}});
   CHECK(exec.finish() == 0);
 }
+
+TEST_CASE("exec: surveys and complaints are recorded once, each with its event", "[e2e]") {
+  TempDir dir;
+  Exec exec(dir);
+  const json m = ok(exec.call({{"op", "enroll"}, {"phone", "13900001111"}, {"name", "王芳"}, {"consent_marketing", false}}));
+  CHECK(ok(exec.call({{"op", "survey"}, {"survey_id", "SV1"}, {"member", "139 0000 1111"}, {"scale", "nps10"}, {"score", 9}}))["score"] == 9);
+  CHECK(ok(exec.call({{"op", "survey"}, {"survey_id", "SV1"}, {"member", "139 0000 1111"}, {"scale", "nps10"}, {"score", 9}}))["score"] == 9);
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV1"}, {"scale", "nps10"}, {"score", 3}}))["code"] == "conflict");
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV2"}, {"scale", "csat5"}, {"score", 11}}))["field"] == "score");
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV3"}, {"scale", "stars"}, {"score", 3}}))["field"] == "scale");
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV4"}, {"member", "13900009999"}, {"scale", "csat5"}, {"score", 3}}))["code"] == "not_found");
+  CHECK(ok(exec.call({{"op", "complaint"}, {"complaint_id", "C1"}, {"member", m["card_no"]}, {"category", "waiting"},
+                      {"description", "等了二十分钟"}}))["complaint_id"] == "C1");
+  CHECK(error(exec.call({{"op", "complaint"}, {"complaint_id", "C2"}, {"category", "weather"}, {"description", "x"}}))["field"] == "category");
+  // enrolment + one survey + one complaint
+  CHECK(ok(exec.call({{"op", "stats"}}))["outbox_pending"] == 3);
+}

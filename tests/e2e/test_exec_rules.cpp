@@ -9,6 +9,7 @@
 
 #include "../support/exec_client.hpp"
 #include "../support/temp_dir.hpp"
+#include "loyalty/db/database.hpp"
 
 using nlohmann::json;
 using loyalty::test::Exec;
@@ -265,4 +266,35 @@ TEST_CASE("exec rules: the member op greets birthday, anniversary, welcome back 
   const auto k = kinds(plain["greetings"]);
   CHECK(std::find(k.begin(), k.end(), "anniversary") == k.end());
   CHECK(std::find(k.begin(), k.end(), "birthday") != k.end());  // birthday_greeting "week" by default
+}
+
+TEST_CASE("exec rules: head office's pushed programme overrides the local file", "[e2e][rules]") {
+  TempDir dir;
+  const std::string config = writeConfig(dir, "[loyalty]\nearn_points_per_unit = 1\n");
+  {
+    Exec exec(dir, {"--config", config});
+    ok(exec.call({{"op", "stats"}}));  // creates the store
+    CHECK(exec.finish() == 0);
+  }
+  {
+    // What the sync engine stores when head office publishes a programme (docs/sync-wire.md);
+    // a refused one (error set) is never in force.
+    loyalty::db::Database db(dir.str() + "/terminal.db");
+    db.prepare("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?, ?, NULL, ?)")
+        .bind(1, std::int64_t{1})
+        .bind(2, std::string("[loyalty]\nearn_points_per_unit = 2\n[[promotion]]\nid = \"hq-off\"\n"
+                             "kind = \"spend_discount\"\nthreshold = \"50.00\"\namount = \"5.00\"\n"))
+        .bind(3, std::string("2026-05-01T00:00:00Z"))
+        .run();
+    db.prepare("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?, ?, ?, ?)")
+        .bind(1, std::int64_t{2}).bind(2, std::string("[loyalty]\nbogus = 1\n"))
+        .bind(3, std::string("loyalty.bogus: unknown key")).bind(4, std::string("2026-05-02T00:00:00Z"))
+        .run();
+  }
+  Exec exec(dir, {"--config", config});
+  const json m = ok(exec.call({{"op", "enroll"}, {"phone", "13900001212"}, {"name", "Pushed"}, {"consent_marketing", false}}));
+  const json s = ok(exec.call({{"op", "sale"}, {"sale_id", "H1"}, {"member", m["member_id"]}, {"lines", {line("A", 1, "60.00")}}}));
+  CHECK(s["discount"] == "5.00");
+  CHECK(s["points_earned"] == 110);  // 55.00 at 2 points per 1.00
+  CHECK(hasPromotion(s, "hq-off"));
 }

@@ -22,6 +22,7 @@
 #include "../../support/child_process.hpp"
 #include "../../support/temp_dir.hpp"
 #include "loyalty/hq/settings.hpp"
+#include "loyalty/core/money.hpp"
 #include "loyalty/hq/sql.hpp"
 
 namespace loyalty::test {
@@ -123,6 +124,8 @@ struct PostgresBackend {
 class HqInstance {
  public:
   explicit HqInstance(const std::string& backend, std::vector<std::string> extraInit = {}) : m_backend(backend) {
+    // Writing to a server the test killed must fail the request, not kill the test.
+    signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> argv = {hqBinary(), "init", "--data", dataDir()};
     if (backend == "postgresql") {
       m_pg = std::make_unique<PgCluster>();
@@ -131,6 +134,7 @@ class HqInstance {
     argv.insert(argv.end(), extraInit.begin(), extraInit.end());
     const auto [status, out] = runCommand(argv, Stderr::kInherit);
     REQUIRE(status == 0);
+    m_initOutput = out;
     std::ifstream t(dataDir() + "/admin.token");
     std::getline(t, m_adminToken);
   }
@@ -139,6 +143,7 @@ class HqInstance {
   std::string dataDir() const { return m_dir.str() + "/hq"; }
   std::string caFile() const { return dataDir() + "/tls/ca.pem"; }
   const std::string& adminToken() const { return m_adminToken; }
+  const std::string& initOutput() const { return m_initOutput; }
   int port() const { return m_port; }
   ChildProcess& process() { return *m_server; }
 
@@ -210,10 +215,20 @@ class HqInstance {
   std::unique_ptr<PgCluster> m_pg;
   std::unique_ptr<ChildProcess> m_server;
   std::string m_adminToken;
+  std::string m_initOutput;
   int m_port = 0;
 };
 
 inline httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+/// GET with the admin token; requires 200.
+inline json getJsonChecked(HqInstance& hq, const std::string& path) {
+  auto res = hq.client()->Get(path.c_str(), bearer(hq.adminToken()));
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  return json::parse(res->body);
+}
 
 /// Event builders with the terminal's payload shapes (terminal/src/counter_service.cpp).
 inline json enrolEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member) {

@@ -1,10 +1,12 @@
 #pragma once
 /// @brief The terminal's TOML configuration (shared/specs/config.md): strict, with defaults.
 
+#include <optional>
 #include <string>
 #include <variant>
 
 #include "loyalty/core/rules.hpp"
+#include "loyalty/db/database.hpp"
 #include "loyalty/terminal/counter_service.hpp"
 
 namespace loyalty::terminal {
@@ -30,5 +32,11 @@ std::variant<TerminalSettings, ConfigError> loadConfig(const std::string& path);
 
 /// The same from text (`name` stands for the file in errors).
 std::variant<TerminalSettings, ConfigError> parseConfig(std::string_view text, const std::string& name);
+
+/// The programme head office pushed last ([loyalty], [[tier]], [[promotion]], [stacking] through
+/// the change feed, kept in hq_config), if any was accepted by the strict parser. It overrides
+/// the local file's programme: the file only sets the defaults of a terminal not synced yet.
+std::optional<ProgrammeRules> pushedProgramme(db::Database& db);
+
 
 }  // namespace loyalty::terminal

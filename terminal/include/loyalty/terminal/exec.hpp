@@ -9,6 +9,7 @@
 
 #include "loyalty/core/time.hpp"
 #include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/feedback.hpp"
 
 namespace loyalty::terminal {
 
@@ -26,9 +27,13 @@ class ExecSession {
   /// Reads requests until end of input, answering each on `out` and flushing after each.
   void run(std::istream& in, std::ostream& out);
 
+  /// Enables the `survey` and `complaint` ops (extensions of exec-cli.md).
+  void setFeedback(FeedbackService* feedback) { m_feedback = feedback; }
+
  private:
   CounterService& m_service;
   Clock m_clock;
+  FeedbackService* m_feedback = nullptr;
 };
 
 }  // namespace loyalty::terminal

@@ -19,6 +19,17 @@ struct StaffMember {
 Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const std::string& name,
                              const std::string& role, const std::string& pin);
 
+/// Wrong PINs in a row after which an account is locked until a supervisor unlocks it.
+inline constexpr int kMaxFailedPinAttempts = 5;
+
+/// Counter sign-in: checks `pin` against the account `staffId`. A wrong PIN counts against the
+/// account (forbidden, with the tries left); at kMaxFailedPinAttempts the account is locked and
+/// even the right PIN is refused until unlockStaff. A right PIN resets the count.
+Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const std::string& pin);
+
+/// Clears the failed-PIN count of `staffId` (not_found if there is no such account).
+Status unlockStaff(db::Database& db, const std::string& staffId);
+
 /// The active staff member with role `role` (or any role if empty) whose PIN this is.
 std::optional<StaffMember> staffByPin(db::Database& db, const std::string& pin,
                                       const std::string& role);

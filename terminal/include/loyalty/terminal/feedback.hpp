@@ -1,0 +1,55 @@
+#pragma once
+/// @brief Customer feedback at the counter: satisfaction answers and complaints, each one
+/// transaction writing its row and its outbox event (survey.answered, complaint.filed).
+
+#include <optional>
+#include <string>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/core/time.hpp"
+#include "loyalty/db/database.hpp"
+#include "loyalty/terminal/counter_service.hpp"
+
+namespace loyalty::terminal {
+
+/// Categories a complaint is filed under (docs/sync-wire.md leaves the list to the terminal).
+inline constexpr const char* kComplaintCategories[] = {"service", "product", "price", "points",
+                                                       "waiting", "other"};
+
+struct SurveyAnswer {
+  std::string surveyId;               ///< idempotency key
+  std::optional<std::string> saleId;  ///< the sale the question followed
+  std::optional<std::string> memberId;
+  std::string scale;  ///< "csat5" (1..5) or "nps10" (0..10)
+  int score = 0;
+  Timestamp at;
+};
+
+struct ComplaintInput {
+  std::string complaintId;  ///< idempotency key
+  std::optional<std::string> memberId;
+  std::string category;  ///< one of kComplaintCategories
+  std::string description;
+  std::optional<std::string> staffId;
+  Timestamp at;
+};
+
+/// Records feedback. Repeating an id with the same content changes nothing (Ok); with other
+/// content it is a conflict. Not thread-safe: one per connection, like CounterService.
+class FeedbackService {
+ public:
+  FeedbackService(db::Database& db, std::string storeId, std::string terminalId, IdSource& ids);
+
+  Status recordSurvey(const SurveyAnswer& answer);
+  Status fileComplaint(const ComplaintInput& complaint);
+
+ private:
+  Status checkMember(const std::optional<std::string>& memberId);
+
+  db::Database& m_db;
+  std::string m_storeId;
+  std::string m_terminalId;
+  IdSource& m_ids;
+};
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,132 @@
+#include "loyalty/terminal/feedback.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/core/text.hpp"
+
+namespace loyalty::terminal {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSurveyAnswered = "survey.answered";
+constexpr const char* kComplaintFiled = "complaint.filed";
+constexpr std::size_t kMaxDescription = 2000;  // code points
+
+bool printable(std::string_view s, bool allowNewlines) {
+  if (!isValidUtf8(s)) return false;
+  return std::none_of(s.begin(), s.end(), [&](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (allowNewlines && (c == '\n' || c == '\r' || c == '\t')) return false;
+    return u < 0x20 || u == 0x7F;
+  });
+}
+
+Status checkId(const std::string& value, const char* field) {
+  if (value.empty() || value.size() > 64 || !printable(value, false)) {
+    return invalidArgument(field, std::string(field) + " has 1 to 64 printable characters");
+  }
+  return Ok{};
+}
+
+json optional(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+
+}  // namespace
+
+FeedbackService::FeedbackService(db::Database& db, std::string storeId, std::string terminalId,
+                                 IdSource& ids)
+    : m_db(db), m_storeId(std::move(storeId)), m_terminalId(std::move(terminalId)), m_ids(ids) {}
+
+Status FeedbackService::checkMember(const std::optional<std::string>& memberId) {
+  if (!memberId) return Ok{};
+  auto& st = m_db.prepare("SELECT 1 FROM members WHERE member_id = ?");
+  st.bind(1, *memberId);
+  const bool found = st.step();
+  st.reset();
+  if (!found) return Error{errc::kNotFound, "member_id", "no member " + *memberId};
+  return Ok{};
+}
+
+Status FeedbackService::recordSurvey(const SurveyAnswer& a) {
+  if (auto s = checkId(a.surveyId, "survey_id"); !s) return s;
+  if (a.saleId) {
+    if (auto s = checkId(*a.saleId, "sale_id"); !s) return s;
+  }
+  if (a.scale == "csat5") {
+    if (a.score < 1 || a.score > 5) return invalidArgument("score", "a csat5 score is 1 to 5");
+  } else if (a.scale == "nps10") {
+    if (a.score < 0 || a.score > 10) return invalidArgument("score", "an nps10 score is 0 to 10");
+  } else {
+    return invalidArgument("scale", "scale is \"csat5\" or \"nps10\"");
+  }
+  db::Transaction tx(m_db);
+  if (auto s = checkMember(a.memberId); !s) return s;
+  auto& existing = m_db.prepare("SELECT sale_id, member_id, scale, score FROM surveys WHERE survey_id = ?");
+  existing.bind(1, a.surveyId);
+  if (existing.step()) {
+    const bool same = existing.getOptText(0) == a.saleId && existing.getOptText(1) == a.memberId &&
+                      existing.getText(2) == a.scale && existing.getInt(3) == a.score;
+    existing.reset();
+    if (same) return Ok{};
+    return Error{errc::kConflict, "survey_id", "survey " + a.surveyId + " was answered differently"};
+  }
+  existing.reset();
+  const std::string at = formatRfc3339(a.at);
+  m_db.prepare("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at) VALUES (?,?,?,?,?,?)")
+      .bind(1, a.surveyId).bind(2, a.saleId).bind(3, a.memberId).bind(4, a.scale).bind(5, a.score)
+      .bind(6, at).run();
+  const json payload = {{"survey_id", a.surveyId}, {"sale_id", optional(a.saleId)},
+                        {"member_id", optional(a.memberId)}, {"scale", a.scale},
+                        {"score", a.score}, {"store_id", m_storeId}, {"terminal_id", m_terminalId}};
+  m_db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
+      .bind(1, m_ids.uuid()).bind(2, kSurveyAnswered).bind(3, at).bind(4, payload.dump()).run();
+  tx.commit();
+  return Ok{};
+}
+
+Status FeedbackService::fileComplaint(const ComplaintInput& c) {
+  if (auto s = checkId(c.complaintId, "complaint_id"); !s) return s;
+  const bool known = std::any_of(std::begin(kComplaintCategories), std::end(kComplaintCategories),
+                                 [&](const char* k) { return c.category == k; });
+  if (!known) {
+    return invalidArgument("category", "category is one of service, product, price, points, waiting, other");
+  }
+  const std::string description(trim(c.description));
+  if (description.empty()) return invalidArgument("description", "describe the complaint");
+  if (!printable(description, true)) return invalidArgument("description", "the description has characters that cannot be printed");
+  if (utf8Length(description) > kMaxDescription) return invalidArgument("description", "the description is longer than 2000 characters");
+  if (c.staffId) {
+    if (auto s = checkId(*c.staffId, "staff_id"); !s) return s;
+  }
+  db::Transaction tx(m_db);
+  if (auto s = checkMember(c.memberId); !s) return s;
+  auto& existing = m_db.prepare("SELECT member_id, category, description, staff_id FROM complaints WHERE complaint_id = ?");
+  existing.bind(1, c.complaintId);
+  if (existing.step()) {
+    const bool same = existing.getOptText(0) == c.memberId && existing.getText(1) == c.category &&
+                      existing.getText(2) == description && existing.getOptText(3) == c.staffId;
+    existing.reset();
+    if (same) return Ok{};
+    return Error{errc::kConflict, "complaint_id", "complaint " + c.complaintId + " was filed with other content"};
+  }
+  existing.reset();
+  const std::string at = formatRfc3339(c.at);
+  m_db.prepare("INSERT INTO complaints(complaint_id, member_id, category, description, staff_id, at) "
+               "VALUES (?,?,?,?,?,?)")
+      .bind(1, c.complaintId).bind(2, c.memberId).bind(3, c.category).bind(4, description)
+      .bind(5, c.staffId).bind(6, at).run();
+  const json payload = {{"complaint_id", c.complaintId}, {"member_id", optional(c.memberId)},
+                        {"category", c.category}, {"description", description},
+                        {"staff_id", optional(c.staffId)}, {"store_id", m_storeId},
+                        {"terminal_id", m_terminalId}};
+  m_db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
+      .bind(1, m_ids.uuid()).bind(2, kComplaintFiled).bind(3, at).bind(4, payload.dump()).run();
+  tx.commit();
+  return Ok{};
+}
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,28 @@
+#pragma once
+// A real store backend over a fresh SQLite database in a temp directory, for the UI tests.
+
+#include "../support/temp_dir.hpp"
+#include "loyalty/terminal/store.hpp"
+#include "loyalty/ui/store_worker.hpp"
+
+namespace loyalty::test {
+
+class TestBackend final : public ui::StoreBackend {
+ public:
+  explicit TestBackend(const std::string& dir)
+      : m_dir(dir), m_db(terminal::openTerminalDatabase(dir)), m_counter(m_db, terminal::CounterConfig{}, m_ids),
+        m_feedback(m_db, "S001", "T1", m_ids) {}
+  db::Database& database() override { return m_db; }
+  terminal::CounterService& counter() override { return m_counter; }
+  terminal::FeedbackService& feedback() override { return m_feedback; }
+  ui::StoreInfo info() const override { return {m_dir, "S001", "T1", "zh-CN", "CNY", "2026-01", 2000, 100}; }
+
+ private:
+  std::string m_dir;
+  db::Database m_db;
+  terminal::RandomIds m_ids{11};
+  terminal::CounterService m_counter;
+  terminal::FeedbackService m_feedback;
+};
+
+}  // namespace loyalty::test

@@ -1,0 +1,293 @@
+// Headless screen tests: an ImGui context without a window (display size, delta time, a built
+// font atlas), input fed through ImGuiIO, frames run, emitted commands and state asserted.
+#include <catch2/catch.hpp>
+
+#include <imgui.h>
+
+#include "loyalty/ui/fonts.hpp"
+#include "loyalty/ui/screens.hpp"
+
+using namespace loyalty;
+using namespace loyalty::ui;
+
+namespace {
+
+class Headless {
+ public:
+  explicit Headless(float width = 1024, float height = 768) {
+    m_ctx = ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;
+    io.DisplaySize = ImVec2(width, height);
+    io.DeltaTime = 1.0f / 60.0f;
+    io.UserData = &m_taps;
+    io.KeyMap[ImGuiKey_Backspace] = 8;
+    io.KeyMap[ImGuiKey_Enter] = 13;
+    m_glyphs.add(allCatalogueText());
+    m_glyphs.add("王小明");
+    buildFonts(*io.Fonts, m_fonts, defaultFontPath(), width / 1024.0f, m_glyphs);
+    unsigned char* pixels = nullptr;
+    int w = 0, h = 0;
+    io.Fonts->GetTexDataAsRGBA32(&pixels, &w, &h);
+    m_ui = Ui{Lang::kEn, m_fonts.body, m_fonts.large, m_fonts.huge, width / 1024.0f};
+    app.store = StoreInfo{"/data", "S001", "T1", "zh-CN", "CNY", "2026-01", 2000, 100};
+    app.login.storeReady = true;
+    app.lang = Lang::kEn;
+    app.idPrefix = "T-";
+  }
+  ~Headless() { ImGui::DestroyContext(m_ctx); }
+  Headless(const Headless&) = delete;
+  Headless& operator=(const Headless&) = delete;
+
+  void frame(bool enter = false) {
+    m_taps.rects.clear();
+    m_ui.lang = app.lang;
+    ImGui::NewFrame();
+    ImGui::PushFont(m_fonts.body);
+    counterFrame(app, m_ui, enter);
+    ImGui::PopFont();
+    ImGui::Render();
+  }
+  bool visible(const std::string& id) {
+    frame();
+    return m_taps.rects.count(id) > 0;
+  }
+  /// Touches the widget `id` where the last frame drew it: press, then release a frame later.
+  void tap(const std::string& id) {
+    frame();
+    INFO("tap target " << id);
+    REQUIRE(m_taps.rects.count(id));
+    const auto r = m_taps.rects.at(id);
+    ImGuiIO& io = ImGui::GetIO();
+    io.MousePos = ImVec2(static_cast<float>(r.x + r.w / 2), static_cast<float>(r.y + r.h / 2));
+    io.MouseDown[0] = true;
+    frame();
+    io.MouseDown[0] = false;
+    frame();
+  }
+  void type(const char* text, bool enter) {
+    ImGui::GetIO().AddInputCharactersUTF8(text);
+    frame(enter);
+  }
+  /// The commands the screens sent to the store worker since the last call.
+  std::vector<Command> sent() { return std::exchange(app.outbox, {}); }
+  const TapMap::Rect& rect(const std::string& id) { return m_taps.rects.at(id); }
+
+  AppModel app;
+
+ private:
+  ImGuiContext* m_ctx;
+  TapMap m_taps;
+  GlyphSet m_glyphs;
+  FontSet m_fonts;
+  Ui m_ui;
+};
+
+MemberView member(const char* id = "m-1") {
+  MemberView m;
+  m.memberId = id;
+  m.name = "王小明";
+  m.phoneMasked = "138****8000";
+  m.cardNo = "8014598789742392";
+  m.tier = "member";
+  m.points = 3596;
+  m.enrolledAt = "2026-01-05T10:00:00Z";
+  return m;
+}
+
+void signedIn(Headless& h) {
+  h.app.staff = terminal::StaffMember{"7", "李娜", "cashier"};
+  h.app.screen = Screen::kLookup;
+}
+
+void memberOpen(Headless& h) {
+  signedIn(h);
+  h.app.screen = Screen::kMember;
+  apply(h.app, reply::Member{MemberDetail{member(), {{"birthday", "生日快乐！"}}}, {}});
+}
+
+}  // namespace
+
+TEST_CASE("Login: staff number and PIN on the keypad send one sign-in", "[ui][screens]") {
+  Headless h;
+  h.tap("login-key-7");
+  h.tap("login-key-ok");  // next: the PIN
+  for (const char* k : {"login-key-1", "login-key-2", "login-key-3", "login-key-4"}) h.tap(k);
+  CHECK(h.app.loginUi.pin == "1234");
+  h.tap("login-key-ok");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto& signIn = std::get<cmd::SignIn>(sent[0]);
+  CHECK(signIn.staffId == "7");
+  CHECK(signIn.pin == "1234");
+  CHECK(h.app.login.busy);
+
+  SECTION("a wrong PIN is shown under the PIN and the PIN is cleared") {
+    apply(h.app, reply::SignedIn{Error{errc::kForbidden, "pin", "wrong PIN, 4 tries left"}});
+    CHECK(h.app.screen == Screen::kLogin);
+    CHECK(h.app.login.error.field == "pin");
+    CHECK(h.app.loginUi.pin.empty());
+  }
+  SECTION("the right PIN opens the lookup") {
+    apply(h.app, reply::SignedIn{terminal::StaffMember{"7", "李娜", "cashier"}});
+    CHECK(h.app.screen == Screen::kLookup);
+    CHECK(h.visible("lookup-key-ok"));
+  }
+}
+
+TEST_CASE("Login: a keyboard types into the focused field and Enter moves on", "[ui][screens]") {
+  Headless h;
+  h.type("42", true);
+  CHECK(h.app.loginUi.staffId == "42");
+  CHECK(h.app.loginUi.focus == 1);
+  h.type("9876", true);
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(std::get<cmd::SignIn>(sent[0]).pin == "9876");
+}
+
+TEST_CASE("Lookup searches from four digits and drops answers to older queries", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  for (const char* k : {"lookup-key-8", "lookup-key-0", "lookup-key-0"}) h.tap(k);
+  CHECK(h.sent().empty());  // three digits name nobody yet
+  h.tap("lookup-key-0");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto first = std::get<cmd::Lookup>(sent[0]);
+  CHECK(first.query == "8000");
+  CHECK(h.app.lookup.busy);
+  h.tap("lookup-key-1");
+  const auto second = std::get<cmd::Lookup>(h.sent().at(0));
+  CHECK(second.seq > first.seq);
+
+  apply(h.app, reply::Lookup{first.seq, false, std::vector<MemberView>{member("old")}});
+  CHECK(h.app.lookup.results.empty());  // stale
+  apply(h.app, reply::Lookup{second.seq, false, std::vector<MemberView>{member()}});
+  REQUIRE(h.app.lookup.results.size() == 1);
+  h.tap("result-0");
+  CHECK(h.app.screen == Screen::kMember);
+  CHECK(std::get<cmd::Member>(h.sent().at(0)).memberId == "m-1");
+}
+
+TEST_CASE("A scan anywhere jumps to the member it names", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.type("8014598789742392", true);
+  CHECK(h.app.screen == Screen::kLookup);
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto lookup = std::get<cmd::Lookup>(sent[0]);
+  CHECK(lookup.query == "8014598789742392");
+  CHECK(lookup.jumpIfOne);
+  apply(h.app, reply::Lookup{lookup.seq, true, std::vector<MemberView>{member("m-2")}});
+  CHECK(h.app.screen == Screen::kMember);
+  CHECK(std::get<cmd::Member>(h.sent().at(0)).memberId == "m-2");
+}
+
+TEST_CASE("Member panel to sale to receipt, with the survey on the customer display", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  CHECK(h.visible("member-sale"));
+  h.tap("member-sale");
+  CHECK(h.app.screen == Screen::kSale);
+  for (const char* k : {"sale-key-1", "sale-key-2", "sale-key-8", "sale-key-dot", "sale-key-5"}) h.tap(k);
+  CHECK(h.app.saleUi.amount == "128.5");
+  h.tap("sale-key-ok");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto sale = std::get<cmd::Sale>(sent[0]).request;
+  CHECK(sale.member == std::optional<std::string>("m-1"));
+  REQUIRE(sale.lines.size() == 1);
+  CHECK(sale.lines[0].unitPrice == "128.5");
+  CHECK(sale.saleId == "T-S1");
+
+  terminal::SaleResult result;
+  result.saleId = sale.saleId;
+  result.subtotal = result.total = Money::fromMinor(12850);
+  result.pointsEarned = 128;
+  result.balance = 3724;
+  apply(h.app, reply::Sold{sale, result});
+  CHECK(h.app.screen == Screen::kReceipt);
+  CHECK(h.visible("receipt-new-sale"));
+  CHECK(h.app.customer.askSurvey);
+  update(h.app, intent::Survey{5});
+  sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto survey = std::get<cmd::Survey>(sent[0]).answer;
+  CHECK(survey.score == 5);
+  CHECK(survey.scale == "csat5");
+  CHECK(survey.saleId == std::optional<std::string>(sale.saleId));
+  CHECK(survey.memberId == std::optional<std::string>("m-1"));
+  CHECK_FALSE(h.app.customer.askSurvey);
+}
+
+TEST_CASE("Redeeming above the threshold waits for a supervisor's PIN", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.tap("member-redeem");
+  REQUIRE(std::holds_alternative<cmd::Catalog>(h.sent().at(0)));
+  apply(h.app, reply::Catalog{{{"MUG", "保温杯", 300}, {"OIL", "金龙鱼食用油 5L", 2500}, {"TV", "电视", 90000}}});
+  h.tap("reward-OIL");
+  CHECK(h.app.redeemUi.confirming);
+  h.tap("redeem-confirm");  // disabled: no PIN yet
+  CHECK(h.sent().empty());
+  for (const char* k : {"redeem-pin-key-2", "redeem-pin-key-4", "redeem-pin-key-6", "redeem-pin-key-8"}) h.tap(k);
+  h.tap("redeem-confirm");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto r = std::get<cmd::Redeem>(sent[0]).request;
+  CHECK(r.reward == std::optional<std::string>("OIL"));
+  CHECK(r.supervisorPin == std::optional<std::string>("2468"));
+
+  apply(h.app, reply::Redeemed{Error{errc::kForbidden, "supervisor_pin", "that is not a supervisor's PIN"}});
+  CHECK(h.app.redeem.error.field == "supervisor_pin");
+  CHECK(h.app.redeemUi.supervisorPin.empty());
+  apply(h.app, reply::Redeemed{terminal::RedeemResult{"R", 2500, 1096}});
+  CHECK(h.app.screen == Screen::kMember);
+  CHECK_THAT(h.app.member.banner, Catch::Contains("2500"));
+}
+
+TEST_CASE("Enrolment: consent is off until ticked, and errors land on their field", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-enroll");
+  for (const char* k : {"enroll-key-1", "enroll-key-3", "enroll-key-8"}) h.tap(k);
+  h.tap("enroll-submit");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto e = std::get<cmd::Enroll>(sent[0]).request;
+  CHECK(e.phone == "138");
+  CHECK_FALSE(e.consentMarketing);
+  CHECK_FALSE(e.birthday.has_value());
+  apply(h.app, reply::Enrolled{Error{errc::kInvalidArgument, "phone", "not a mobile number"}});
+  CHECK(h.app.enroll.error.field == "phone");
+  CHECK(h.app.screen == Screen::kEnroll);
+  h.tap("enroll-consent");
+  CHECK(h.app.enrollUi.consent);
+}
+
+TEST_CASE("Touch targets are at least 48 px at 1024x768 and at 1920x1080", "[ui][screens]") {
+  for (const auto& [w, hgt] : {std::pair{1024.0f, 768.0f}, std::pair{1920.0f, 1080.0f}}) {
+    Headless h(w, hgt);
+    memberOpen(h);
+    h.frame();
+    for (const char* id : {"member-sale", "member-redeem", "member-done", "nav-lookup", "nav-lang"}) {
+      INFO(id << " at " << w);
+      CHECK(h.rect(id).h >= 48);
+      CHECK(h.rect(id).w >= 48);
+      CHECK(h.rect(id).x + h.rect(id).w <= static_cast<int>(w));  // nothing off the right edge
+      CHECK(h.rect(id).y + h.rect(id).h <= static_cast<int>(hgt));
+    }
+  }
+}
+
+TEST_CASE("The language switches at run time", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  CHECK(std::string(tr(h.app.lang, Msg::kPay)) == "Pay");
+  h.tap("nav-lang");
+  CHECK(h.app.lang == Lang::kZh);
+  CHECK(std::string(tr(h.app.lang, Msg::kPay)) == "结账");
+  CHECK(subst(tr(Lang::kZh, Msg::kGreetDefault), {"王小明"}) == "王小明，您好！");
+}

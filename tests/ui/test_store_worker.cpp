@@ -1,0 +1,110 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+
+#include "loyalty/terminal/staff.hpp"
+#include "test_backend.hpp"
+
+using namespace loyalty;
+using namespace loyalty::ui;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Replies as the UI thread would see them: posted by the worker, drained here.
+struct Inbox {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<Reply> replies;
+  void post(Reply r) {
+    {
+      const std::lock_guard lock(mutex);
+      replies.push_back(std::move(r));
+    }
+    cv.notify_all();
+  }
+  template <class T>
+  T next() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      REQUIRE(cv.wait_for(lock, 20s, [&] { return !replies.empty(); }));
+      Reply r = std::move(replies.front());
+      replies.pop_front();
+      if (auto* t = std::get_if<T>(&r)) return std::move(*t);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("The store worker opens the store on its thread and answers commands with snapshots", "[ui][worker]") {
+  test::TempDir dir;
+  {
+    test::TestBackend seed(dir.str());
+    REQUIRE(terminal::addStaff(seed.database(), "7", "李娜", "cashier", "1234").hasValue());
+  }
+  Inbox inbox;
+  std::thread::id workerThread;
+  StoreWorker worker(
+      [&]() -> std::unique_ptr<StoreBackend> {
+        workerThread = std::this_thread::get_id();
+        return std::make_unique<test::TestBackend>(dir.str());
+      },
+      [&](Reply r) { inbox.post(std::move(r)); });
+  REQUIRE(inbox.next<reply::StoreOpened>().info.hasValue());
+  CHECK(workerThread != std::this_thread::get_id());
+
+  worker.submit(cmd::SignIn{"7", "0000"});
+  CHECK(inbox.next<reply::SignedIn>().staff.error().field == "pin");
+  worker.submit(cmd::SignIn{"7", "1234"});
+  CHECK(inbox.next<reply::SignedIn>().staff->name == "李娜");
+
+  terminal::EnrollRequest e;
+  e.phone = "13800138000";
+  e.name = "王小明";
+  // As the screens do: operations happen now (the store expires points earned long ago).
+  const Timestamp now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  e.at = now;
+  worker.submit(cmd::Enroll{e});
+  const MemberView m = *inbox.next<reply::Enrolled>().member;
+
+  terminal::SaleRequest sale;
+  sale.saleId = "S-1";
+  sale.member = m.memberId;
+  sale.lines = {{"ITEM-1", std::nullopt, 1, "128.50"}};
+  sale.at = now;
+  worker.submit(cmd::Sale{sale});
+  const auto sold = inbox.next<reply::Sold>();
+  CHECK(sold.result->pointsEarned == 128);
+  // A sale refreshes the member panel and the outbox count by itself.
+  CHECK(inbox.next<reply::Member>().detail->member.points == 128);
+  CHECK(inbox.next<reply::Status>().outboxPending == 2);
+
+  worker.submit(cmd::Lookup{1, "8000", false});
+  const auto found = inbox.next<reply::Lookup>();
+  CHECK(found.seq == 1);
+  REQUIRE(found.members->size() == 1);
+  CHECK(found.members->front().phoneMasked == "138****8000");
+}
+
+TEST_CASE("Typing fast: a lookup with a newer one queued behind it is skipped", "[ui][worker]") {
+  test::TempDir dir;
+  Inbox inbox;
+  std::mutex gate;
+  std::unique_lock hold(gate);  // keeps the worker busy opening while the lookups queue up
+  StoreWorker worker(
+      [&]() -> std::unique_ptr<StoreBackend> {
+        const std::lock_guard wait(gate);
+        return std::make_unique<test::TestBackend>(dir.str());
+      },
+      [&](Reply r) { inbox.post(std::move(r)); });
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) worker.submit(cmd::Lookup{seq, std::string(seq + 3, '1'), false});
+  hold.unlock();
+  inbox.next<reply::StoreOpened>();
+  CHECK(inbox.next<reply::Lookup>().seq == 5);
+  worker.submit(cmd::Status{true});
+  CHECK(inbox.next<reply::Status>().stats.has_value());
+  const std::lock_guard lock(inbox.mutex);
+  CHECK(inbox.replies.empty());
+}

@@ -1,0 +1,206 @@
+#pragma once
+/// @brief The counter app as values: view-models (built from worker snapshots), ui-states (what
+/// the user is typing/touching), intents (what a screen asks for) and the pure functions that
+/// tie them together. No I/O here: commands leave through AppModel::outbox.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "loyalty/ui/i18n.hpp"
+#include "loyalty/ui/protocol.hpp"
+
+namespace loyalty::ui {
+
+enum class Screen { kLogin, kLookup, kMember, kEnroll, kSale, kReceipt, kRedeem, kRefund,
+                    kComplaint, kDayEnd, kSettings };
+
+/// An error shown next to the input it is about (Error::field) or in the screen's banner.
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+// [SECTION] Intents: what the screens ask for
+
+namespace intent {
+struct SignIn { std::string staffId, pin; };
+struct SignOut {};
+struct Go { Screen screen; };
+struct Search { std::string query; bool jumpIfOne = false; };
+struct OpenMember { std::string memberId; };
+struct CloseMember {};
+struct Enroll { std::string phone, name, birthday, referrer; bool consent = false; };
+struct SaleLine { std::string description; std::string amount; };
+struct Sale { std::vector<SaleLine> lines; };
+struct Redeem { std::optional<std::string> rewardId; std::int64_t points = 0; std::string supervisorPin; };
+struct Refund { std::string saleId; };
+struct Survey { int score = 0; };
+struct SkipSurvey {};
+struct Complaint { std::string category, description; bool aboutMember = false; };
+struct SetLanguage { Lang lang; };
+}  // namespace intent
+
+using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent::Search,
+                            intent::OpenMember, intent::CloseMember, intent::Enroll, intent::Sale,
+                            intent::Redeem, intent::Refund, intent::Survey, intent::SkipSurvey,
+                            intent::Complaint, intent::SetLanguage>;
+using Intents = std::vector<Intent>;
+
+// [SECTION] View-models (read-only for draw functions)
+
+struct LoginViewModel {
+  bool storeReady = false;
+  bool busy = false;
+  std::string storeError;
+  FieldError error;
+};
+
+struct LookupViewModel {
+  bool busy = false;
+  std::vector<MemberView> results;
+  bool searched = false;  ///< results answer the current query (empty = nobody found)
+  FieldError error;
+};
+
+struct MemberViewModel {
+  std::optional<MemberDetail> detail;
+  std::vector<terminal::HistoryEntry> history;
+  bool busy = false;
+  std::string banner;  ///< e.g. "Redeemed 500 points"
+};
+
+struct EnrollViewModel {
+  bool busy = false;
+  std::string consentVersion;
+  FieldError error;
+};
+
+struct SaleViewModel {
+  std::optional<MemberView> member;
+  bool busy = false;
+  FieldError error;
+};
+
+struct ReceiptViewModel {
+  std::optional<MemberView> member;
+  terminal::SaleRequest request;
+  std::optional<terminal::SaleResult> result;
+};
+
+struct RedeemViewModel {
+  std::optional<MemberView> member;
+  std::vector<Reward> rewards;
+  std::int64_t supervisorAbove = 2000;
+  std::int64_t pointsPerUnit = 100;
+  bool busy = false;
+  FieldError error;
+};
+
+struct RefundViewModel {
+  bool busy = false;
+  std::optional<terminal::RefundResult> result;
+  FieldError error;
+};
+
+struct ComplaintViewModel {
+  std::optional<MemberView> member;
+  bool busy = false;
+  bool filed = false;
+  FieldError error;
+};
+
+struct DayEndViewModel {
+  std::optional<DayFigures> figures;
+  std::int64_t outboxPending = 0;
+  std::string day;  ///< YYYY-MM-DD, local
+};
+
+struct SettingsViewModel {
+  std::optional<StoreInfo> store;
+  std::optional<terminal::Stats> stats;
+  std::int64_t outboxPending = 0;
+  std::string staffName;
+  std::string staffRole;
+};
+
+/// The customer-facing window.
+struct CustomerViewModel {
+  std::optional<MemberView> member;
+  std::vector<terminal::Greeting> greetings;
+  std::optional<terminal::SaleResult> lastSale;
+  bool askSurvey = false;   ///< after a sale, until answered or skipped
+  bool thanked = false;     ///< survey answered
+};
+
+// [SECTION] UI states (what the user is typing/touching; owned by the UI thread)
+
+struct LoginUiState { std::string staffId, pin; int focus = 0; };  ///< 0 staff id, 1 PIN
+struct LookupUiState { std::string digits; std::string name; std::string lastSent; };
+struct EnrollUiState {
+  std::string phone, name, birthday, referrer;
+  bool consent = false;
+  int focus = 0;  ///< field the keypad writes to: 0 phone, 1 birthday, 2 referrer
+};
+struct SaleUiState { std::string amount; std::string description; std::vector<intent::SaleLine> lines; };
+struct RedeemUiState {
+  int tab = 0;  ///< 0 catalogue, 1 points
+  std::optional<std::string> rewardId;
+  std::string points;
+  std::string supervisorPin;
+  bool confirming = false;
+};
+struct RefundUiState { std::string saleId; };
+struct ComplaintUiState { std::string category = "service"; std::string description; bool aboutMember = true; };
+
+// [SECTION] The whole app
+
+struct AppModel {
+  Lang lang = Lang::kZh;
+  Screen screen = Screen::kLogin;
+  std::optional<StoreInfo> store;
+  std::optional<terminal::StaffMember> staff;
+  std::int64_t outboxPending = 0;
+  int pending = 0;          ///< commands sent and not answered: the busy indicator
+  std::string failure;      ///< store failure (disk, bug): shown until dismissed
+  std::string idPrefix = "T";  ///< + counter: sale/redemption/refund/survey ids
+  std::uint64_t nextId = 1;
+  std::uint64_t lookupSeq = 0;
+  Timestamp now{};          ///< the UI clock, set by the shell each frame
+  int utcOffsetMinutes = 0; ///< store's offset, for the local day
+
+  LoginViewModel login;
+  LookupViewModel lookup;
+  MemberViewModel member;
+  EnrollViewModel enroll;
+  SaleViewModel sale;
+  ReceiptViewModel receipt;
+  RedeemViewModel redeem;
+  RefundViewModel refund;
+  ComplaintViewModel complaint;
+  DayEndViewModel dayEnd;
+  SettingsViewModel settings;
+  CustomerViewModel customer;
+
+  LoginUiState loginUi;
+  LookupUiState lookupUi;
+  EnrollUiState enrollUi;
+  SaleUiState saleUi;
+  RedeemUiState redeemUi;
+  RefundUiState refundUi;
+  ComplaintUiState complaintUi;
+  std::string scanBuffer;  ///< keys typed while no text field is active (barcode/QR scanner)
+
+  std::vector<Command> outbox;  ///< to the store worker, drained by the shell
+};
+
+/// Applies a screen's intent: navigation, validation the UI can do itself, commands to send.
+void update(AppModel& app, const Intent& intent);
+/// Applies a worker reply (a snapshot) to the view-models.
+void apply(AppModel& app, Reply reply);
+/// Typed characters and Enter from a keyboard or scanner that no text field took.
+void typed(AppModel& app, const std::string& utf8, bool enter);
+
+}  // namespace loyalty::ui

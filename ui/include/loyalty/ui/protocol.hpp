@@ -1,0 +1,101 @@
+#pragma once
+/// @brief What the UI thread and the store worker say to each other: Commands go to the worker,
+/// Replies (immutable snapshots) come back through the main-thread queue.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/staff.hpp"
+
+namespace loyalty::ui {
+
+using terminal::MemberDetail;
+using terminal::MemberView;
+
+// [SECTION] Commands (UI -> worker)
+
+namespace cmd {
+struct SignIn { std::string staffId, pin; };
+/// Lookups are numbered: the worker skips one when a newer is queued, the UI drops stale answers.
+struct Lookup { std::uint64_t seq = 0; std::string query; bool jumpIfOne = false; };
+struct Member { std::string memberId; };
+struct Enroll { terminal::EnrollRequest request; };
+struct Sale { terminal::SaleRequest request; };
+struct Redeem { terminal::RedeemRequest request; };
+struct Refund { terminal::RefundRequest request; };
+struct Survey { terminal::SurveyAnswer answer; };
+struct Complaint { terminal::ComplaintInput complaint; };
+struct Catalog {};
+/// The day's figures between two instants (the store's local day, computed by the UI clock).
+struct DaySummary { Timestamp from, to; };
+/// Outbox backlog; `full` adds the store's counts (full scans: only on request).
+struct Status { bool full = false; };
+}  // namespace cmd
+
+using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
+                             cmd::Redeem, cmd::Refund, cmd::Survey, cmd::Complaint, cmd::Catalog,
+                             cmd::DaySummary, cmd::Status>;
+
+// [SECTION] Replies (worker -> UI)
+
+struct StoreInfo {
+  std::string dataDir;
+  std::string storeId;
+  std::string terminalId;
+  std::string language;
+  std::string currency;
+  std::string consentVersion;
+  std::int64_t supervisorPinAbovePoints = 0;
+  std::int64_t redeemPointsPerUnit = 100;
+};
+
+struct Reward {
+  std::string rewardId;
+  std::string name;
+  std::int64_t points = 0;
+};
+
+struct DayFigures {
+  std::int64_t sales = 0;
+  std::int64_t memberSales = 0;
+  Money total;
+  std::int64_t pointsEarned = 0;
+  std::int64_t pointsRedeemed = 0;
+  std::int64_t refunds = 0;
+  Money refunded;
+  std::int64_t enrolments = 0;
+  std::int64_t surveys = 0;
+  double surveyAverage = 0;  ///< csat5 answers only
+  std::int64_t complaints = 0;
+};
+
+namespace reply {
+struct StoreOpened { Result<StoreInfo> info; };
+struct SignedIn { Result<terminal::StaffMember> staff; };
+struct Lookup { std::uint64_t seq = 0; bool jumpIfOne = false; Result<std::vector<MemberView>> members; };
+struct Member { Result<MemberDetail> detail; std::vector<terminal::HistoryEntry> history; };
+struct Enrolled { Result<MemberView> member; };
+struct Sold { terminal::SaleRequest request; Result<terminal::SaleResult> result; };
+struct Redeemed { Result<terminal::RedeemResult> result; };
+struct Refunded { Result<terminal::RefundResult> result; };
+struct SurveyRecorded { loyalty::Status status; };
+struct ComplaintFiled { loyalty::Status status; };
+struct Catalog { std::vector<Reward> rewards; };
+struct Day { DayFigures figures; };
+struct Status { std::int64_t outboxPending = 0; std::optional<terminal::Stats> stats; };
+/// The store could not do what was asked (broken disk, bug): shown, never hidden.
+struct Failed { std::string what; };
+}  // namespace reply
+
+using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
+                           reply::Enrolled, reply::Sold, reply::Redeemed, reply::Refunded,
+                           reply::SurveyRecorded, reply::ComplaintFiled, reply::Catalog,
+                           reply::Day, reply::Status, reply::Failed>;
+
+}  // namespace loyalty::ui

@@ -1,0 +1,35 @@
+#pragma once
+/// @brief The screens: drawXxx(const XxxViewModel&, XxxUiState&, const Ui&) -> Intents.
+/// Each draws inside the current ImGui window and does no I/O.
+
+#include "loyalty/ui/app.hpp"
+#include "loyalty/ui/widgets.hpp"
+
+namespace loyalty::ui {
+
+Intents drawLogin(const LoginViewModel& vm, LoginUiState& ui, const Ui& u);
+Intents drawLookup(const LookupViewModel& vm, LookupUiState& ui, const Ui& u);
+Intents drawMember(const MemberViewModel& vm, const Ui& u);
+Intents drawEnroll(const EnrollViewModel& vm, EnrollUiState& ui, const Ui& u);
+Intents drawSale(const SaleViewModel& vm, SaleUiState& ui, const Ui& u);
+Intents drawReceipt(const ReceiptViewModel& vm, const Ui& u);
+Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& ui, const Ui& u);
+Intents drawRefund(const RefundViewModel& vm, RefundUiState& ui, const Ui& u);
+Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& ui, const Ui& u);
+Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u);
+Intents drawSettings(const SettingsViewModel& vm, const Ui& u);
+/// The customer-facing display (its own window and ImGui context).
+Intents drawCustomer(const CustomerViewModel& vm, const Ui& u);
+
+/// The counter window: status bar, the current screen, and the keys no field took (scanner).
+/// Begins/ends its own full-viewport window; returns the intents of this frame.
+Intents drawCounter(AppModel& app, const Ui& u);
+
+/// Runs drawCounter, then feeds its intents and the typed keys to update(). `enterKey`: Enter
+/// was pressed since the last frame (from the shell's events: ImGui 1.86 loses a key pressed
+/// and released between two frames, which is how scanners and xdotool send it).
+void counterFrame(AppModel& app, const Ui& u, bool enterKey);
+/// Runs drawCustomer in a full-viewport window and feeds its intents to update().
+void customerFrame(AppModel& app, const Ui& u);
+
+}  // namespace loyalty::ui

@@ -1,0 +1,859 @@
+#include "loyalty/ui/screens.hpp"
+
+#include <imgui_stdlib.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "loyalty/core/text.hpp"
+
+namespace loyalty::ui {
+
+namespace {
+
+// [SECTION] Helpers
+
+const char* tierLabel(const Ui& u, const std::string& tier) {
+  if (tier == "silver") return u.t(Msg::kTierSilver);
+  if (tier == "gold") return u.t(Msg::kTierGold);
+  if (tier == "platinum") return u.t(Msg::kTierPlatinum);
+  return u.t(Msg::kTierMember);
+}
+
+const char* kindLabel(const Ui& u, const std::string& kind) {
+  if (kind == "earn") return u.t(Msg::kKindEarn);
+  if (kind == "redeem") return u.t(Msg::kKindRedeem);
+  if (kind == "reversal") return u.t(Msg::kKindReversal);
+  if (kind == "expire") return u.t(Msg::kKindExpire);
+  if (kind == "bonus") return u.t(Msg::kKindBonus);
+  return u.t(Msg::kKindAdjust);
+}
+
+void title(const Ui& u, const char* text) {
+  ImGui::PushFont(u.large);
+  ImGui::TextUnformatted(text);
+  ImGui::PopFont();
+  ImGui::Spacing();
+}
+
+/// Left column width for two-column screens (form/list left, keypad right).
+float keypadWidth(const Ui& u) { return std::min(u.px(360), ImGui::GetContentRegionAvail().x * 0.42f); }
+
+void banner(const char* text, ImVec4 color) {
+  if (!text || !*text) return;
+  ImGui::PushStyleColor(ImGuiCol_Text, color);
+  ImGui::TextWrapped("%s", text);
+  ImGui::PopStyleColor();
+}
+
+const ImVec4 kGood(0.45f, 0.90f, 0.55f, 1.0f);
+const ImVec4 kWarn(1.0f, 0.75f, 0.30f, 1.0f);
+const ImVec4 kBad(1.0f, 0.45f, 0.40f, 1.0f);
+const ImVec4 kGold(1.0f, 0.85f, 0.35f, 1.0f);
+
+void memberSummary(const Ui& u, const MemberView& m) {
+  ImGui::PushFont(u.large);
+  ImGui::TextUnformatted(m.name.c_str());
+  ImGui::PopFont();
+  ImGui::SameLine();
+  ImGui::TextColored(kGold, "%s", tierLabel(u, m.tier));
+  ImGui::Text("%s  %s", m.phoneMasked.c_str(), m.cardNo.c_str());
+  ImGui::Text("%s: %lld", u.t(Msg::kBalance), static_cast<long long>(m.points));
+  if (m.pointsDebt > 0) {
+    ImGui::SameLine();
+    ImGui::TextColored(kBad, "%s: %lld", u.t(Msg::kDebt), static_cast<long long>(m.pointsDebt));
+  }
+}
+
+}  // namespace
+
+// [SECTION] Login
+
+Intents drawLogin(const LoginViewModel& vm, LoginUiState& s, const Ui& u) {
+  Intents out;
+  const float pad = keypadWidth(u);
+  const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 4;
+  ImGui::BeginGroup();
+  ImGui::PushFont(u.huge);
+  ImGui::TextUnformatted(u.t(Msg::kAppTitle));
+  ImGui::PopFont();
+  ImGui::Spacing();
+  ImGui::TextWrapped("%s", u.t(Msg::kLoginHint));
+  ImGui::Spacing();
+  if (fieldBox(u, u.t(Msg::kStaffId), s.staffId, "login-staff", s.focus == 0, false, left)) s.focus = 0;
+  fieldErrorText(u, vm.error, "staff_id");
+  if (fieldBox(u, u.t(Msg::kPin), s.pin, "login-pin", s.focus == 1, true, left)) s.focus = 1;
+  fieldErrorText(u, vm.error, "pin");
+  ImGui::Spacing();
+  if (!vm.storeError.empty()) {
+    banner(vm.storeError.c_str(), kBad);
+  } else if (!vm.storeReady) {
+    busySpinner(u, u.px(14));
+    ImGui::SameLine();
+    ImGui::TextUnformatted(u.t(Msg::kOpeningStore));
+  } else if (vm.busy) {
+    busySpinner(u, u.px(14));
+    ImGui::SameLine();
+    ImGui::TextUnformatted(u.t(Msg::kCheckingPin));
+  }
+  ImGui::EndGroup();
+  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 4);
+  ImGui::BeginGroup();
+  std::string& target = s.focus == 0 ? s.staffId : s.pin;
+  const bool ok = keypad(u, target, s.focus == 0 ? 32 : 8, "login-key", false,
+                         s.focus == 0 ? u.t(Msg::kNext) : u.t(Msg::kSignIn), pad,
+                         vm.storeReady && !vm.busy);
+  ImGui::EndGroup();
+  if (ok) {
+    if (s.focus == 0) {
+      s.focus = 1;
+    } else {
+      out.push_back(intent::SignIn{s.staffId, s.pin});
+    }
+  }
+  return out;
+}
+
+// [SECTION] Lookup
+
+Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
+  Intents out;
+  const float pad = keypadWidth(u);
+  const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
+  ImGui::BeginGroup();
+  title(u, u.t(Msg::kLookupTitle));
+  fieldBox(u, u.t(Msg::kLookupNumber), s.digits, "lookup-number", true, false, left);
+  ImGui::TextUnformatted(u.t(Msg::kLookupName));
+  ImGui::SetNextItemWidth(left);
+  ImGui::PushFont(u.large);
+  ImGui::InputTextWithHint("##name", u.t(Msg::kLookupNameHint), &s.name);
+  ImGui::PopFont();
+  recordTap("lookup-name");
+  fieldErrorText(u, vm.error, nullptr);
+  ImGui::Spacing();
+  const float listH = ImGui::GetContentRegionAvail().y - u.px(kMinTouch) - ImGui::GetStyle().ItemSpacing.y * 2;
+  ImGui::BeginChild("results", ImVec2(left, std::max(listH, u.px(120))), true);
+  if (vm.busy && vm.results.empty()) {
+    busySpinner(u, u.px(12));
+  } else if (vm.searched && vm.results.empty()) {
+    ImGui::TextUnformatted(u.t(Msg::kNobodyFound));
+  }
+  for (std::size_t i = 0; i < vm.results.size(); ++i) {
+    const MemberView& m = vm.results[i];
+    char label[256];
+    std::snprintf(label, sizeof label, "%s   %s   %s   %s %lld", m.name.c_str(), m.phoneMasked.c_str(),
+                  tierLabel(u, m.tier), u.t(Msg::kBalance), static_cast<long long>(m.points));
+    const std::string id = "result-" + std::to_string(i);
+    ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.0f, 0.5f));
+    if (bigButton(u, label, id.c_str(), ImVec2(-1, u.px(kMinTouch)))) out.push_back(intent::OpenMember{m.memberId});
+    ImGui::PopStyleVar();
+  }
+  ImGui::EndChild();
+  const float third = (left - ImGui::GetStyle().ItemSpacing.x * 2) / 3;
+  if (bigButton(u, u.t(Msg::kEnrollNew), "go-enroll", ImVec2(third, 0))) out.push_back(intent::Go{Screen::kEnroll});
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kSaleNoMember), "go-sale-anon", ImVec2(third, 0))) out.push_back(intent::Go{Screen::kSale});
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kRefundTitle), "go-refund", ImVec2(third, 0))) out.push_back(intent::Go{Screen::kRefund});
+  ImGui::EndGroup();
+
+  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+  ImGui::BeginGroup();
+  ImGui::Dummy(ImVec2(pad, u.px(8)));
+  const bool ok = keypad(u, s.digits, 24, "lookup-key", false, u.t(Msg::kFind), pad);
+  ImGui::EndGroup();
+
+  // Search as the user types: numbers from 4 digits, names from one character.
+  const std::string query = !trim(s.name).empty() ? s.name : s.digits;
+  if (query != s.lastSent) {
+    s.lastSent = query;
+    out.push_back(intent::Search{query, false});
+  }
+  if (ok) out.push_back(intent::Search{query, true});
+  return out;
+}
+
+// [SECTION] Member panel
+
+Intents drawMember(const MemberViewModel& vm, const Ui& u) {
+  Intents out;
+  if (!vm.detail) {
+    if (vm.busy) busySpinner(u, u.px(16));
+    banner(vm.banner.c_str(), kBad);
+    if (bigButton(u, u.t(Msg::kDone), "member-done", ImVec2(u.px(200), 0))) out.push_back(intent::CloseMember{});
+    return out;
+  }
+  const MemberView& m = vm.detail->member;
+  const float actions = std::min(u.px(300), ImGui::GetContentRegionAvail().x * 0.3f);
+  const float left = ImGui::GetContentRegionAvail().x - actions - ImGui::GetStyle().ItemSpacing.x * 3;
+
+  ImGui::BeginGroup();
+  // The greeting of the day comes first: it is what the cashier says.
+  ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0.35f, 0.12f, 0.10f, 1.0f));
+  const float greetH = u.px(vm.detail->greetings.size() > 1 ? 120 : 84);
+  ImGui::BeginChild("greeting", ImVec2(left, greetH), false);
+  ImGui::SetCursorPos(ImVec2(u.px(12), u.px(8)));
+  ImGui::PushFont(u.large);
+  ImGui::PushTextWrapPos(left - u.px(12));
+  if (vm.detail->greetings.empty()) {
+    ImGui::TextColored(kGold, "%s", subst(u.t(Msg::kGreetDefault), {m.name}).c_str());
+  } else {
+    for (const auto& g : vm.detail->greetings) ImGui::TextColored(kGold, "%s", g.text.c_str());
+  }
+  ImGui::PopTextWrapPos();
+  ImGui::PopFont();
+  ImGui::EndChild();
+  ImGui::PopStyleColor();
+  ImGui::Spacing();
+
+  ImGui::PushFont(u.huge);
+  ImGui::TextUnformatted(m.name.c_str());
+  ImGui::PopFont();
+  ImGui::SameLine();
+  ImGui::PushFont(u.large);
+  ImGui::TextColored(kGold, "%s", tierLabel(u, m.tier));
+  ImGui::PopFont();
+  ImGui::Text("%s %s    %s %s", u.t(Msg::kPhone), m.phoneMasked.c_str(), u.t(Msg::kCard), m.cardNo.c_str());
+  ImGui::Text("%s", u.t(Msg::kBalance));
+  ImGui::SameLine();
+  ImGui::PushFont(u.huge);
+  ImGui::TextColored(kGood, "%lld", static_cast<long long>(m.points));
+  ImGui::PopFont();
+  if (m.pointsDebt > 0) {
+    ImGui::SameLine();
+    ImGui::PushFont(u.large);
+    ImGui::TextColored(kBad, "%s %lld", u.t(Msg::kDebt), static_cast<long long>(m.pointsDebt));
+    ImGui::PopFont();
+  }
+  ImGui::Text("%s %s    %s %s", u.t(Msg::kSpend), m.lifetimeSpend.toString().c_str(), u.t(Msg::kMemberSince),
+              m.enrolledAt.substr(0, 10).c_str());
+  banner(vm.banner.c_str(), kGood);
+  ImGui::Spacing();
+  ImGui::TextUnformatted(u.t(Msg::kRecentHistory));
+  if (ImGui::BeginTable("history", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_ScrollY,
+                        ImVec2(left, std::max(ImGui::GetContentRegionAvail().y, u.px(100))))) {
+    ImGui::TableSetupColumn(u.t(Msg::kWhen));
+    ImGui::TableSetupColumn(u.t(Msg::kWhat));
+    ImGui::TableSetupColumn(u.t(Msg::kPoints));
+    ImGui::TableSetupColumn(u.t(Msg::kBalanceAfter));
+    ImGui::TableHeadersRow();
+    for (const auto& h : vm.history) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(h.at.substr(0, 16).c_str());
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(kindLabel(u, h.kind));
+      ImGui::TableNextColumn();
+      ImGui::TextColored(h.points >= 0 ? kGood : kWarn, "%+lld", static_cast<long long>(h.points));
+      ImGui::TableNextColumn();
+      ImGui::Text("%lld", static_cast<long long>(h.balanceAfter));
+    }
+    ImGui::EndTable();
+  }
+  ImGui::EndGroup();
+
+  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+  ImGui::BeginGroup();
+  const ImVec2 b(actions, u.px(80));
+  if (bigButton(u, u.t(Msg::kSaleTitle), "member-sale", b, true, true)) out.push_back(intent::Go{Screen::kSale});
+  if (bigButton(u, u.t(Msg::kRedeemTitle), "member-redeem", b, m.points > 0)) out.push_back(intent::Go{Screen::kRedeem});
+  if (bigButton(u, u.t(Msg::kComplaintTitle), "member-complaint", b)) out.push_back(intent::Go{Screen::kComplaint});
+  if (bigButton(u, u.t(Msg::kRefresh), "member-refresh", b)) out.push_back(intent::OpenMember{m.memberId});
+  if (bigButton(u, u.t(Msg::kDone), "member-done", b)) out.push_back(intent::CloseMember{});
+  if (vm.busy) busySpinner(u, u.px(14));
+  ImGui::EndGroup();
+  return out;
+}
+
+// [SECTION] Enrolment
+
+Intents drawEnroll(const EnrollViewModel& vm, EnrollUiState& s, const Ui& u) {
+  Intents out;
+  const float pad = keypadWidth(u);
+  const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
+  ImGui::BeginGroup();
+  title(u, u.t(Msg::kEnrollTitle));
+  if (fieldBox(u, u.t(Msg::kPhone), s.phone, "enroll-phone", s.focus == 0, false, left)) s.focus = 0;
+  fieldErrorText(u, vm.error, "phone");
+  ImGui::TextUnformatted(u.t(Msg::kName));
+  ImGui::SetNextItemWidth(left);
+  ImGui::PushFont(u.large);
+  ImGui::InputText("##name", &s.name);
+  ImGui::PopFont();
+  recordTap("enroll-name");
+  fieldErrorText(u, vm.error, "name");
+  if (fieldBox(u, u.t(Msg::kBirthday), s.birthday, "enroll-birthday", s.focus == 1, false, left)) s.focus = 1;
+  fieldErrorText(u, vm.error, "birthday");
+  if (fieldBox(u, u.t(Msg::kReferrer), s.referrer, "enroll-referrer", s.focus == 2, false, left)) s.focus = 2;
+  fieldErrorText(u, vm.error, "referrer");
+  ImGui::Spacing();
+  // Consent is its own explicit tick, unticked by default, with the text it agrees to.
+  ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(u.px(14), u.px(14)));
+  ImGui::Checkbox(u.t(Msg::kConsentTick), &s.consent);
+  ImGui::PopStyleVar();
+  recordTap("enroll-consent");
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + left);
+  ImGui::TextDisabled("%s (%s)", u.t(Msg::kConsentText), vm.consentVersion.c_str());
+  ImGui::PopTextWrapPos();
+  fieldErrorText(u, vm.error, "consent_marketing");
+  otherErrorText(u, vm.error, {"phone", "name", "birthday", "referrer", "consent_marketing"});
+  const float half = (left - ImGui::GetStyle().ItemSpacing.x) / 2;
+  if (bigButton(u, u.t(Msg::kEnrollSubmit), "enroll-submit", ImVec2(half, 0), !vm.busy, true)) {
+    out.push_back(intent::Enroll{s.phone, s.name, s.birthday, s.referrer, s.consent});
+  }
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kCancel), "enroll-cancel", ImVec2(half, 0))) out.push_back(intent::Go{Screen::kLookup});
+  ImGui::EndGroup();
+  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+  ImGui::BeginGroup();
+  ImGui::Dummy(ImVec2(pad, u.px(8)));
+  std::string& target = s.focus == 0 ? s.phone : s.focus == 1 ? s.birthday : s.referrer;
+  if (s.focus == 1) {
+    // YYYY-MM-DD typed as digits: the dashes come by themselves.
+    std::string digits = digitsOf(target);
+    keypad(u, digits, 8, "enroll-key", false, nullptr, pad);
+    std::string shaped;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+      if (i == 4 || i == 6) shaped.push_back('-');
+      shaped.push_back(digits[i]);
+    }
+    target = shaped;
+  } else {
+    keypad(u, target, 24, "enroll-key", false, nullptr, pad);
+  }
+  ImGui::EndGroup();
+  return out;
+}
+
+// [SECTION] Sale
+
+Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
+  Intents out;
+  const float pad = keypadWidth(u);
+  const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
+  ImGui::BeginGroup();
+  title(u, u.t(Msg::kSaleTitle));
+  if (vm.member) {
+    memberSummary(u, *vm.member);
+  } else {
+    ImGui::TextColored(kWarn, "%s", u.t(Msg::kSaleNoMember));
+  }
+  ImGui::Separator();
+  fieldBox(u, u.t(Msg::kAmount), s.amount, "sale-amount", true, false, left);
+  fieldErrorText(u, vm.error, "amount");
+  ImGui::TextUnformatted(u.t(Msg::kDescription));
+  ImGui::SetNextItemWidth(left);
+  ImGui::InputText("##desc", &s.description);
+  recordTap("sale-description");
+  Money total;
+  ImGui::BeginChild("lines", ImVec2(left, std::max(u.px(90), ImGui::GetContentRegionAvail().y - u.px(150))), true);
+  for (std::size_t i = 0; i < s.lines.size(); ++i) {
+    const auto& l = s.lines[i];
+    if (auto m = Money::parse(l.amount, "amount")) total += *m;
+    ImGui::Text("%zu. %s", i + 1, l.description.empty() ? u.t(Msg::kItem) : l.description.c_str());
+    ImGui::SameLine(left * 0.6f);
+    ImGui::TextUnformatted(l.amount.c_str());
+  }
+  ImGui::EndChild();
+  ImGui::PushFont(u.large);
+  ImGui::Text("%s %s", u.t(Msg::kLinesTotal), total.toString().c_str());
+  ImGui::PopFont();
+  fieldErrorText(u, vm.error, nullptr);
+  const float third = (left - ImGui::GetStyle().ItemSpacing.x * 2) / 3;
+  const bool amountOk = Money::parse(s.amount, "amount").hasValue() && !s.amount.empty();
+  if (bigButton(u, u.t(Msg::kAddLine), "sale-add-line", ImVec2(third, 0), amountOk)) {
+    s.lines.push_back({s.description, s.amount});
+    s.amount.clear();
+    s.description.clear();
+  }
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kClearLines), "sale-clear", ImVec2(third, 0), !s.lines.empty())) s.lines.clear();
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kCancel), "sale-cancel", ImVec2(third, 0))) {
+    out.push_back(intent::Go{vm.member ? Screen::kMember : Screen::kLookup});
+  }
+  ImGui::EndGroup();
+  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+  ImGui::BeginGroup();
+  ImGui::Dummy(ImVec2(pad, u.px(8)));
+  const bool pay = keypad(u, s.amount, 12, "sale-key", true, u.t(Msg::kPay), pad,
+                          !vm.busy && (amountOk || !s.lines.empty()));
+  if (vm.busy) busySpinner(u, u.px(14));
+  ImGui::EndGroup();
+  if (pay) {
+    std::vector<intent::SaleLine> lines = s.lines;
+    if (amountOk) lines.push_back({s.description, s.amount});
+    out.push_back(intent::Sale{std::move(lines)});
+  }
+  return out;
+}
+
+Intents drawReceipt(const ReceiptViewModel& vm, const Ui& u) {
+  Intents out;
+  if (!vm.result) return out;
+  const auto& r = *vm.result;
+  title(u, u.t(Msg::kReceiptTitle));
+  ImGui::Text("%s %s", u.t(Msg::kReceiptNo), r.saleId.c_str());
+  if (vm.member) ImGui::Text("%s  %s", vm.member->name.c_str(), vm.member->phoneMasked.c_str());
+  ImGui::Separator();
+  const float w = std::min(ImGui::GetContentRegionAvail().x, u.px(640));
+  for (const auto& l : vm.request.lines) {
+    ImGui::TextUnformatted(l.description.value_or(l.sku).c_str());
+    ImGui::SameLine(w * 0.55f);
+    ImGui::Text("%lld x %s", static_cast<long long>(l.qty), l.unitPrice.c_str());
+  }
+  ImGui::Separator();
+  ImGui::Text("%s", u.t(Msg::kSubtotal));
+  ImGui::SameLine(w * 0.55f);
+  ImGui::TextUnformatted(r.subtotal.toString().c_str());
+  for (const auto& p : r.promotions) {
+    ImGui::TextColored(kGold, "%s %s", u.t(Msg::kPromotion), p.id.c_str());
+    ImGui::SameLine(w * 0.55f);
+    ImGui::TextUnformatted(p.effect.c_str());
+  }
+  if (r.discount.minor() != 0) {
+    ImGui::Text("%s", u.t(Msg::kDiscount));
+    ImGui::SameLine(w * 0.55f);
+    ImGui::Text("-%s", r.discount.toString().c_str());
+  }
+  ImGui::PushFont(u.large);
+  ImGui::Text("%s", u.t(Msg::kTotal));
+  ImGui::SameLine(w * 0.55f);
+  ImGui::TextUnformatted(r.total.toString().c_str());
+  if (r.balance) {
+    ImGui::TextColored(kGood, "%s +%lld", u.t(Msg::kPointsEarned), static_cast<long long>(r.pointsEarned));
+    ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*r.balance));
+  }
+  if (r.tierChanged && r.tier) ImGui::TextColored(kGold, "%s %s", u.t(Msg::kTierUp), tierLabel(u, *r.tier));
+  ImGui::PopFont();
+  ImGui::Spacing();
+  const float half = u.px(260);
+  if (bigButton(u, u.t(Msg::kNewSale), "receipt-new-sale", ImVec2(half, 0), true, true)) out.push_back(intent::Go{Screen::kSale});
+  ImGui::SameLine();
+  if (vm.member) {
+    if (bigButton(u, u.t(Msg::kBackToMember), "receipt-member", ImVec2(half, 0))) out.push_back(intent::OpenMember{vm.member->memberId});
+    ImGui::SameLine();
+  }
+  if (bigButton(u, u.t(Msg::kDone), "receipt-done", ImVec2(half, 0))) out.push_back(intent::CloseMember{});
+  return out;
+}
+
+// [SECTION] Redemption
+
+Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
+  Intents out;
+  if (!vm.member) return out;
+  const MemberView& m = *vm.member;
+  title(u, u.t(Msg::kRedeemTitle));
+  memberSummary(u, m);
+  if (m.pointsDebt > 0) banner(u.t(Msg::kDebtBlocks), kBad);
+  const float half = u.px(220);
+  if (bigButton(u, u.t(Msg::kCatalogue), "redeem-tab-catalogue", ImVec2(half, 0), true, s.tab == 0)) {
+    s.tab = 0;
+    s.confirming = false;
+  }
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kPointsAsDiscount), "redeem-tab-points", ImVec2(half, 0), true, s.tab == 1)) {
+    s.tab = 1;
+    s.confirming = false;
+    s.rewardId.reset();
+  }
+  ImGui::Separator();
+
+  std::int64_t points = 0;
+  const Reward* chosen = nullptr;
+  for (const auto& r : vm.rewards) {
+    if (s.rewardId && r.rewardId == *s.rewardId) chosen = &r;
+  }
+  if (s.tab == 0 && chosen) points = chosen->points;
+  if (s.tab == 1) {
+    points = 0;
+    for (char c : s.points) points = points * 10 + (c - '0');
+  }
+  const bool needPin = points > vm.supervisorAbove;
+
+  if (!s.confirming) {
+    if (s.tab == 0) {
+      const float avail = ImGui::GetContentRegionAvail().x;
+      const float tile = u.px(180);
+      const int cols = std::max(1, static_cast<int>(avail / (tile + ImGui::GetStyle().ItemSpacing.x)));
+      ImGui::BeginChild("catalogue", ImVec2(0, ImGui::GetContentRegionAvail().y - u.px(90)), false);
+      if (vm.rewards.empty()) ImGui::TextUnformatted(u.t(Msg::kCatalogueEmpty));
+      for (std::size_t i = 0; i < vm.rewards.size(); ++i) {
+        const Reward& r = vm.rewards[i];
+        if (i % static_cast<std::size_t>(cols)) ImGui::SameLine();
+        const bool affordable = r.points <= m.points && m.pointsDebt == 0;
+        // The tile's "picture": the reward's first character, large, over its name and price.
+        char label[256];
+        std::snprintf(label, sizeof label, "%s\n%lld %s", r.name.c_str(), static_cast<long long>(r.points),
+                      u.t(Msg::kPointsUnit));
+        const std::string id = "reward-" + r.rewardId;
+        if (bigButton(u, label, id.c_str(), ImVec2(tile, tile * 0.75f), affordable, s.rewardId == r.rewardId)) {
+          s.rewardId = r.rewardId;
+          s.confirming = true;
+        }
+      }
+      ImGui::EndChild();
+    } else {
+      const float pad = keypadWidth(u);
+      ImGui::BeginGroup();
+      fieldBox(u, u.t(Msg::kPoints), s.points, "redeem-points", true, false, pad);
+      ImGui::Text("= %s %s", Money::fromMinor(points * 100 / std::max<std::int64_t>(vm.pointsPerUnit, 1)).toString().c_str(),
+                  u.t(Msg::kDiscount));
+      if (keypad(u, s.points, 9, "redeem-key", false, u.t(Msg::kNext), pad, points > 0 && points <= m.points)) {
+        s.confirming = true;
+      }
+      ImGui::EndGroup();
+    }
+  } else {
+    // Confirmation: what and how much on the left, the supervisor's keypad (if needed) on the right.
+    const float pad = keypadWidth(u);
+    const float left = ImGui::GetContentRegionAvail().x - (needPin ? pad + ImGui::GetStyle().ItemSpacing.x * 3 : 0);
+    ImGui::BeginGroup();
+    ImGui::PushFont(u.large);
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + left);
+    if (chosen && s.tab == 0) {
+      ImGui::TextWrapped("%s: %s", u.t(Msg::kRedeemConfirm), chosen->name.c_str());
+    } else {
+      ImGui::TextWrapped("%s", u.t(Msg::kRedeemConfirm));
+    }
+    ImGui::Text("%lld %s -> %s %lld", static_cast<long long>(points), u.t(Msg::kPointsUnit), u.t(Msg::kBalance),
+                static_cast<long long>(m.points - points));
+    ImGui::PopFont();
+    if (needPin) {
+      ImGui::TextColored(kWarn, "%s", subst(u.t(Msg::kSupervisorNeeded), {std::to_string(vm.supervisorAbove)}).c_str());
+      fieldBox(u, u.t(Msg::kSupervisorPin), s.supervisorPin, "redeem-supervisor-pin", true, true, std::min(left, u.px(360)));
+      fieldErrorText(u, vm.error, "supervisor_pin");
+    }
+    ImGui::PopTextWrapPos();
+    otherErrorText(u, vm.error, {"supervisor_pin"});
+    const bool ready = !vm.busy && (!needPin || s.supervisorPin.size() >= 4);
+    if (bigButton(u, u.t(Msg::kRedeemDo), "redeem-confirm", ImVec2(u.px(220), 0), ready, true)) {
+      out.push_back(intent::Redeem{s.tab == 0 ? s.rewardId : std::nullopt, points, s.supervisorPin});
+    }
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kBack), "redeem-back", ImVec2(u.px(160), 0))) {
+      s.confirming = false;
+      s.supervisorPin.clear();
+    }
+    if (vm.busy) busySpinner(u, u.px(14));
+    ImGui::EndGroup();
+    if (needPin) {
+      ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+      ImGui::BeginGroup();
+      keypad(u, s.supervisorPin, 8, "redeem-pin-key", false, nullptr, pad);
+      ImGui::EndGroup();
+    }
+  }
+  if (!s.confirming) {
+    fieldErrorText(u, vm.error, nullptr);
+    if (bigButton(u, u.t(Msg::kCancel), "redeem-cancel", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kMember});
+  }
+  return out;
+}
+
+// [SECTION] Refund
+
+Intents drawRefund(const RefundViewModel& vm, RefundUiState& s, const Ui& u) {
+  Intents out;
+  const float pad = keypadWidth(u);
+  const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
+  ImGui::BeginGroup();
+  title(u, u.t(Msg::kRefundTitle));
+  ImGui::TextWrapped("%s", u.t(Msg::kRefundHint));
+  ImGui::TextUnformatted(u.t(Msg::kReceiptNo));
+  ImGui::SetNextItemWidth(left);
+  ImGui::PushFont(u.large);
+  ImGui::InputText("##receipt", &s.saleId);
+  ImGui::PopFont();
+  recordTap("refund-receipt");
+  fieldErrorText(u, vm.error, nullptr);
+  if (vm.result) {
+    ImGui::PushFont(u.large);
+    ImGui::TextColored(kGood, "%s %s", u.t(Msg::kRefunded), vm.result->amount.toString().c_str());
+    ImGui::Text("%s -%lld", u.t(Msg::kPointsReversed), static_cast<long long>(vm.result->pointsReversed));
+    if (vm.result->balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*vm.result->balance));
+    ImGui::PopFont();
+  }
+  const float half = (left - ImGui::GetStyle().ItemSpacing.x) / 2;
+  if (bigButton(u, u.t(Msg::kRefundAll), "refund-submit", ImVec2(half, 0), !vm.busy && !s.saleId.empty(), true)) {
+    out.push_back(intent::Refund{s.saleId});
+  }
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kDone), "refund-done", ImVec2(half, 0))) out.push_back(intent::Go{Screen::kLookup});
+  if (vm.busy) busySpinner(u, u.px(14));
+  ImGui::EndGroup();
+  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+  ImGui::BeginGroup();
+  ImGui::Dummy(ImVec2(pad, u.px(8)));
+  keypad(u, s.saleId, 64, "refund-key", false, nullptr, pad);
+  ImGui::EndGroup();
+  return out;
+}
+
+// [SECTION] Complaint
+
+Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& s, const Ui& u) {
+  Intents out;
+  title(u, u.t(Msg::kComplaintTitle));
+  if (vm.filed) banner(u.t(Msg::kComplaintFiled), kGood);
+  static constexpr std::pair<const char*, Msg> kCategories[] = {
+      {"service", Msg::kCatService}, {"product", Msg::kCatProduct}, {"price", Msg::kCatPrice},
+      {"points", Msg::kCatPoints},   {"waiting", Msg::kCatWaiting}, {"other", Msg::kCatOther}};
+  ImGui::TextUnformatted(u.t(Msg::kCategory));
+  const float w = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x * 5) / 6;
+  for (std::size_t i = 0; i < std::size(kCategories); ++i) {
+    if (i) ImGui::SameLine();
+    const std::string id = std::string("complaint-cat-") + kCategories[i].first;
+    if (bigButton(u, u.t(kCategories[i].second), id.c_str(), ImVec2(w, 0), true, s.category == kCategories[i].first)) {
+      s.category = kCategories[i].first;
+    }
+  }
+  fieldErrorText(u, vm.error, "category");
+  ImGui::TextUnformatted(u.t(Msg::kDescription));
+  ImGui::InputTextMultiline("##description", &s.description, ImVec2(-1, u.px(180)));
+  recordTap("complaint-description");
+  fieldErrorText(u, vm.error, "description");
+  if (vm.member) {
+    ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(u.px(14), u.px(14)));
+    ImGui::Checkbox(subst(u.t(Msg::kAboutMember), {vm.member->name}).c_str(), &s.aboutMember);
+    ImGui::PopStyleVar();
+    recordTap("complaint-about-member");
+  }
+  otherErrorText(u, vm.error, {"category", "description"});
+  if (bigButton(u, u.t(Msg::kFileComplaint), "complaint-submit", ImVec2(u.px(280), 0), !vm.busy, true)) {
+    out.push_back(intent::Complaint{s.category, s.description, vm.member && s.aboutMember});
+  }
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kBack), "complaint-back", ImVec2(u.px(200), 0))) {
+    out.push_back(intent::Go{vm.member ? Screen::kMember : Screen::kLookup});
+  }
+  return out;
+}
+
+// [SECTION] End of day and settings
+
+Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u) {
+  Intents out;
+  title(u, subst(u.t(Msg::kDayEndTitle), {vm.day}).c_str());
+  if (!vm.figures) {
+    busySpinner(u, u.px(16));
+  } else {
+    const DayFigures& d = *vm.figures;
+    const auto row = [&](Msg label, const std::string& value) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(u.t(label));
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(value.c_str());
+    };
+    ImGui::PushFont(u.large);
+    if (ImGui::BeginTable("day", 2, ImGuiTableFlags_RowBg, ImVec2(std::min(ImGui::GetContentRegionAvail().x, u.px(700)), 0))) {
+      row(Msg::kDaySales, std::to_string(d.sales) + " (" + std::to_string(d.memberSales) + " " + u.t(Msg::kDayMemberSales) + ")");
+      row(Msg::kTotal, d.total.toString());
+      row(Msg::kDayRefunds, std::to_string(d.refunds) + " / " + d.refunded.toString());
+      row(Msg::kPointsEarned, std::to_string(d.pointsEarned));
+      row(Msg::kDayRedeemed, std::to_string(d.pointsRedeemed));
+      row(Msg::kDayEnrolments, std::to_string(d.enrolments));
+      char avg[32];
+      std::snprintf(avg, sizeof avg, "%.2f", d.surveyAverage);
+      row(Msg::kDaySurveys, std::to_string(d.surveys) + (d.surveys ? std::string(" / ") + avg : ""));
+      row(Msg::kDayComplaints, std::to_string(d.complaints));
+      row(Msg::kSyncPending, std::to_string(vm.outboxPending));
+      ImGui::EndTable();
+    }
+    ImGui::PopFont();
+  }
+  if (bigButton(u, u.t(Msg::kBack), "dayend-back", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kLookup});
+  return out;
+}
+
+Intents drawSettings(const SettingsViewModel& vm, const Ui& u) {
+  Intents out;
+  title(u, u.t(Msg::kSettingsTitle));
+  ImGui::TextUnformatted(u.t(Msg::kLanguage));
+  if (bigButton(u, "中文", "lang-zh", ImVec2(u.px(200), 0), true, u.lang == Lang::kZh)) out.push_back(intent::SetLanguage{Lang::kZh});
+  ImGui::SameLine();
+  if (bigButton(u, "English", "lang-en", ImVec2(u.px(200), 0), true, u.lang == Lang::kEn)) out.push_back(intent::SetLanguage{Lang::kEn});
+  ImGui::Spacing();
+  if (vm.store) {
+    ImGui::Text("%s %s    %s %s", u.t(Msg::kStore), vm.store->storeId.c_str(), u.t(Msg::kTerminal), vm.store->terminalId.c_str());
+    ImGui::Text("%s %s", u.t(Msg::kDataDir), vm.store->dataDir.c_str());
+    ImGui::Text("%s %s", u.t(Msg::kCurrency), vm.store->currency.c_str());
+  }
+  ImGui::Text("%s %s (%s)", u.t(Msg::kSignedInAs), vm.staffName.c_str(), vm.staffRole.c_str());
+  ImGui::Spacing();
+  ImGui::TextUnformatted(u.t(Msg::kSyncStatus));
+  ImGui::TextColored(vm.outboxPending ? kWarn : kGood, "%s", subst(u.t(Msg::kSyncOffline), {std::to_string(vm.outboxPending)}).c_str());
+  if (vm.stats) {
+    ImGui::Text("%s %lld    %s %lld", u.t(Msg::kMembers), static_cast<long long>(vm.stats->members), u.t(Msg::kDaySales),
+                static_cast<long long>(vm.stats->sales));
+  }
+  ImGui::Spacing();
+  if (bigButton(u, u.t(Msg::kBack), "settings-back", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kLookup});
+  return out;
+}
+
+// [SECTION] Customer display
+
+Intents drawCustomer(const CustomerViewModel& vm, const Ui& u) {
+  Intents out;
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  if (!vm.member) {
+    ImGui::SetCursorPosY(avail.y * 0.4f);
+    ImGui::PushFont(u.huge);
+    ImGui::TextUnformatted(u.t(Msg::kCustomerWelcome));
+    ImGui::PopFont();
+    return out;
+  }
+  const MemberView& m = *vm.member;
+  ImGui::PushFont(u.huge);
+  ImGui::PushTextWrapPos(avail.x);
+  if (vm.greetings.empty()) {
+    ImGui::TextColored(kGold, "%s", subst(u.t(Msg::kGreetDefault), {m.name}).c_str());
+  } else {
+    for (const auto& g : vm.greetings) ImGui::TextColored(kGold, "%s", g.text.c_str());
+  }
+  ImGui::PopTextWrapPos();
+  ImGui::PopFont();
+  ImGui::PushFont(u.large);
+  if (vm.lastSale) {
+    ImGui::Text("%s %s", u.t(Msg::kTotal), vm.lastSale->total.toString().c_str());
+    ImGui::TextColored(kGood, "%s +%lld", u.t(Msg::kPointsEarned), static_cast<long long>(vm.lastSale->pointsEarned));
+  }
+  const std::int64_t balance = vm.lastSale && vm.lastSale->balance ? *vm.lastSale->balance : m.points;
+  ImGui::Text("%s", u.t(Msg::kBalance));
+  ImGui::PopFont();
+  ImGui::SameLine();
+  ImGui::PushFont(u.huge);
+  ImGui::TextColored(kGood, "%lld", static_cast<long long>(balance));
+  ImGui::PopFont();
+  ImGui::Spacing();
+  if (vm.askSurvey) {
+    ImGui::PushFont(u.large);
+    ImGui::TextUnformatted(u.t(Msg::kSurveyQuestion));
+    const float star = std::min(u.px(110), (avail.x - ImGui::GetStyle().ItemSpacing.x * 5) / 6);
+    for (int i = 1; i <= 5; ++i) {
+      if (i > 1) ImGui::SameLine();
+      const std::string label = std::to_string(i) + " \xe2\x98\x85";  // ★
+      const std::string id = "survey-" + std::to_string(i);
+      if (bigButton(u, label.c_str(), id.c_str(), ImVec2(star, star))) out.push_back(intent::Survey{i});
+    }
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kSkip), "survey-skip", ImVec2(star, star))) out.push_back(intent::SkipSurvey{});
+    ImGui::PopFont();
+  } else if (vm.thanked) {
+    ImGui::PushFont(u.large);
+    ImGui::TextColored(kGood, "%s", u.t(Msg::kSurveyThanks));
+    ImGui::PopFont();
+  }
+  return out;
+}
+
+// [SECTION] The counter window
+
+Intents drawCounter(AppModel& app, const Ui& u) {
+  Intents out;
+  ImGuiIO& io = ImGui::GetIO();
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(io.DisplaySize);
+  ImGui::Begin("counter", nullptr,
+               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                   ImGuiWindowFlags_NoBringToFrontOnFocus);
+  // Status bar: who and where, busy and offline, language, the other screens.
+  if (app.staff) {
+    const ImVec2 b(u.px(112), u.px(kMinTouch) - u.px(4));
+    if (bigButton(u, u.t(Msg::kLookupTitle), "nav-lookup", b)) out.push_back(intent::Go{Screen::kLookup});
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kDayEndShort), "nav-dayend", b)) out.push_back(intent::Go{Screen::kDayEnd});
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kComplaintShort), "nav-complaint", b)) out.push_back(intent::Go{Screen::kComplaint});
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kSettingsTitle), "nav-settings", b)) out.push_back(intent::Go{Screen::kSettings});
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kSignOut), "nav-signout", b)) out.push_back(intent::SignOut{});
+    ImGui::SameLine();
+  }
+  if (bigButton(u, u.lang == Lang::kZh ? "English" : "中文", "nav-lang", ImVec2(u.px(100), u.px(kMinTouch) - u.px(4)))) {
+    out.push_back(intent::SetLanguage{u.lang == Lang::kZh ? Lang::kEn : Lang::kZh});
+  }
+  ImGui::SameLine();
+  ImGui::BeginGroup();
+  if (app.store) {
+    ImGui::Text("%s %s  %s %s", u.t(Msg::kStore), app.store->storeId.c_str(), u.t(Msg::kTerminal),
+                app.store->terminalId.c_str());
+    if (app.staff) {
+      ImGui::SameLine();
+      ImGui::Text(" · %s", app.staff->name.c_str());
+    }
+  }
+  if (app.outboxPending > 0) {
+    ImGui::TextColored(kWarn, "%s", subst(u.t(Msg::kOfflineShort), {std::to_string(app.outboxPending)}).c_str());
+  } else {
+    ImGui::TextColored(kGood, "%s", u.t(Msg::kAllSynced));
+  }
+  ImGui::EndGroup();
+  if (app.pending > 0) {
+    ImGui::SameLine();
+    busySpinner(u, u.px(14));
+  }
+  if (!app.scanBuffer.empty()) {
+    ImGui::SameLine();
+    ImGui::TextColored(kWarn, "%s %s", u.t(Msg::kScanning), app.scanBuffer.c_str());
+  }
+  ImGui::Separator();
+  if (!app.failure.empty()) {
+    banner(app.failure.c_str(), kBad);
+    ImGui::SameLine();
+    if (bigButton(u, "OK", "failure-ok", ImVec2(u.px(80), 0))) app.failure.clear();
+  }
+
+  Intents screen;
+  switch (app.screen) {
+    case Screen::kLogin: screen = drawLogin(app.login, app.loginUi, u); break;
+    case Screen::kLookup: screen = drawLookup(app.lookup, app.lookupUi, u); break;
+    case Screen::kMember: screen = drawMember(app.member, u); break;
+    case Screen::kEnroll: screen = drawEnroll(app.enroll, app.enrollUi, u); break;
+    case Screen::kSale: screen = drawSale(app.sale, app.saleUi, u); break;
+    case Screen::kReceipt: screen = drawReceipt(app.receipt, u); break;
+    case Screen::kRedeem: screen = drawRedeem(app.redeem, app.redeemUi, u); break;
+    case Screen::kRefund: screen = drawRefund(app.refund, app.refundUi, u); break;
+    case Screen::kComplaint: screen = drawComplaint(app.complaint, app.complaintUi, u); break;
+    case Screen::kDayEnd: screen = drawDayEnd(app.dayEnd, u); break;
+    case Screen::kSettings: screen = drawSettings(app.settings, u); break;
+  }
+  ImGui::End();
+  out.insert(out.end(), std::make_move_iterator(screen.begin()), std::make_move_iterator(screen.end()));
+  return out;
+}
+
+void counterFrame(AppModel& app, const Ui& u, bool enterKey) {
+  ImGuiIO& io = ImGui::GetIO();
+  // Keys no text field is taking (WantTextInput is from the previous frame): the scanner, or a
+  // keyboard at a keypad field.
+  std::string keys;
+  bool enter = false;
+  if (!io.WantTextInput) {
+    for (const ImWchar c : io.InputQueueCharacters) {
+      if (c >= 0x20 && c < 0x7F) keys.push_back(static_cast<char>(c));
+    }
+    enter = enterKey;
+    if (!keys.empty() && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Backspace))) keys.clear();
+  }
+  const Intents intents = drawCounter(app, u);
+  for (const Intent& i : intents) update(app, i);
+  if (!keys.empty() || enter) typed(app, keys, enter);
+}
+
+void customerFrame(AppModel& app, const Ui& u) {
+  ImGuiIO& io = ImGui::GetIO();
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(io.DisplaySize);
+  ImGui::Begin("customer", nullptr,
+               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings);
+  const Intents intents = drawCustomer(app.customer, u);
+  ImGui::End();
+  for (const Intent& i : intents) update(app, i);
+}
+
+}  // namespace loyalty::ui

@@ -1,0 +1,602 @@
+#include "loyalty/ui/shell.hpp"
+
+#include <SDL.h>
+#include <SDL_opengl.h>
+#include <imgui.h>
+#include <imgui_impl_opengl3.h>
+#include <imgui_impl_sdl.h>
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <deque>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/ui/fonts.hpp"
+#include "loyalty/ui/screens.hpp"
+
+namespace loyalty::ui {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// [SECTION] Windows
+
+/// One SDL window with its own ImGui context (ImGui 1.86 has no multi-viewport).
+struct Window {
+  SDL_Window* sdl = nullptr;
+  ImGuiContext* ctx = nullptr;
+  Uint32 id = 0;
+  TapMap taps, written;
+  std::string tapPath;
+  /// The pointer as the events processed so far left it. The SDL backend of ImGui 1.86 reads
+  /// the live pointer state instead, which already includes events not yet processed, so a
+  /// move and a press in one batch would arrive in the same frame and the press could be lost.
+  bool pointerSeen = false, pointerDown = false;
+  ImVec2 pointer;
+};
+
+Uint32 windowOf(const SDL_Event& e) {
+  switch (e.type) {
+    case SDL_WINDOWEVENT: return e.window.windowID;
+    case SDL_KEYDOWN:
+    case SDL_KEYUP: return e.key.windowID;
+    case SDL_TEXTINPUT: return e.text.windowID;
+    case SDL_TEXTEDITING: return e.edit.windowID;
+    case SDL_MOUSEMOTION: return e.motion.windowID;
+    case SDL_MOUSEBUTTONDOWN:
+    case SDL_MOUSEBUTTONUP: return e.button.windowID;
+    case SDL_MOUSEWHEEL: return e.wheel.windowID;
+    default: return 0;
+  }
+}
+
+void styleForTouch(float scale) {
+  ImGui::StyleColorsDark();
+  ImGuiStyle& s = ImGui::GetStyle();
+  s.FramePadding = ImVec2(12, 10);
+  s.ItemSpacing = ImVec2(10, 10);
+  s.WindowPadding = ImVec2(16, 12);
+  s.FrameRounding = 6;
+  s.GrabMinSize = 28;
+  s.ScrollbarSize = 28;  // a finger, not a mouse
+  s.WindowBorderSize = 0;
+  s.Colors[ImGuiCol_WindowBg] = ImVec4(0.09f, 0.10f, 0.12f, 1.0f);
+  s.Colors[ImGuiCol_Button] = ImVec4(0.20f, 0.25f, 0.33f, 1.0f);
+  s.Colors[ImGuiCol_ButtonHovered] = ImVec4(0.26f, 0.32f, 0.42f, 1.0f);
+  s.Colors[ImGuiCol_ButtonActive] = ImVec4(0.30f, 0.45f, 0.65f, 1.0f);
+  s.ScaleAllSizes(scale);
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;
+  io.ConfigInputTextCursorBlink = false;  // a blinking cursor would cost frames while idle
+}
+
+void writeTapMap(Window& w) {
+  if (w.tapPath.empty() || w.taps == w.written) return;
+  int x = 0, y = 0;
+  SDL_GetWindowPosition(w.sdl, &x, &y);
+  const std::string tmp = w.tapPath + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& [id, r] : w.taps.rects) {
+      out << id << ' ' << r.x + x << ' ' << r.y + y << ' ' << r.w << ' ' << r.h << '\n';
+    }
+  }
+  std::rename(tmp.c_str(), w.tapPath.c_str());
+  w.written = w.taps;
+}
+
+int localUtcOffsetMinutes() {
+  const std::time_t t = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&t, &local);
+  return static_cast<int>(local.tm_gmtoff / 60);
+}
+
+// [SECTION] Benchmark measurements
+
+double msSinceProcessStart() {
+  std::ifstream stat("/proc/self/stat");
+  std::string line;
+  std::getline(stat, line);
+  // Field 22 (starttime, clock ticks since boot) comes after the ")" closing the command name.
+  std::size_t pos = line.rfind(')');
+  std::istringstream rest(line.substr(pos + 2));
+  std::string field;
+  for (int i = 3; i < 22; ++i) rest >> field;
+  unsigned long long start = 0;
+  rest >> start;
+  std::ifstream up("/proc/uptime");
+  double uptime = 0;
+  up >> uptime;
+  return (uptime - static_cast<double>(start) / static_cast<double>(sysconf(_SC_CLK_TCK))) * 1000.0;
+}
+
+long statusKiB(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string k;
+  long v = 0;
+  while (in >> k) {
+    if (k == key) {
+      in >> v;
+      return v;
+    }
+  }
+  return 0;
+}
+
+double cpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+/// Drives the real event loop with synthetic SDL key events, as a scanner or keyboard would.
+class BenchDriver {
+ public:
+  BenchDriver(const ShellOptions& o, Uint32 windowId) : m_o(o), m_window(windowId) {}
+
+  /// Called once per loop turn; may push events. Returns false when finished.
+  bool step(const AppModel& app, double frameMs, bool rendered) {
+    const auto now = Clock::now();
+    if (rendered && m_phase >= kTyping && m_phase <= kSettle) m_frames.push_back(frameMs);
+    switch (m_phase) {
+      case kStart:
+        if (app.login.storeReady && rendered) {
+          m_firstFrameMs = msSinceProcessStart();
+          m_rssAfterStart = statusKiB("VmRSS:");
+          type(m_o.benchStaff, true);
+          type(m_o.benchPin, true);
+          m_phase = kSignIn;
+        }
+        break;
+      case kSignIn:
+        if (app.staff && app.screen == Screen::kLookup) {
+          m_phase = kTyping;
+          m_next = now;
+        }
+        if (!app.login.error.message.empty()) {
+          m_error = "sign-in: " + app.login.error.message;
+          return false;
+        }
+        break;
+      case kTyping:
+        if (now >= m_next) {
+          if (m_typed < m_o.benchQuery.size()) {
+            type(std::string(1, m_o.benchQuery[m_typed++]), false);
+            m_keyAt = now;
+            m_next = now + std::chrono::milliseconds(150);
+          } else if (!app.lookup.busy) {
+            m_phase = kSettle;
+            m_next = now + std::chrono::milliseconds(500);
+          }
+        }
+        break;
+      case kSettle:
+        if (now >= m_next) {
+          m_phase = kIdle;
+          m_idleCpu = cpuSeconds();
+          m_idleFrom = now;
+          m_idleFrames = 0;
+        }
+        break;
+      case kIdle:
+        if (rendered) ++m_idleFrames;
+        if (now - m_idleFrom >= std::chrono::seconds(m_o.benchIdleSeconds)) {
+          m_idleCpuPercent = (cpuSeconds() - m_idleCpu) * 100.0 /
+                             std::chrono::duration<double>(now - m_idleFrom).count();
+          return false;
+        }
+        break;
+    }
+    // A search answered for the latest key: the keystroke-to-results latency.
+    if (m_phase == kTyping || m_phase == kSettle) {
+      if (app.lookupSeq != m_seenSeq) {
+        m_seenSeq = app.lookupSeq;
+        m_seqKeyAt[m_seenSeq] = m_keyAt;
+      }
+      if (rendered && app.lookup.searched && !app.lookup.busy && app.lookupSeq != m_answeredSeq &&
+          m_seqKeyAt.count(app.lookupSeq)) {
+        m_answeredSeq = app.lookupSeq;
+        m_latencies.push_back(std::chrono::duration<double, std::milli>(now - m_seqKeyAt[app.lookupSeq]).count());
+        m_results = app.lookup.results.size();
+      }
+    }
+    return true;
+  }
+
+  /// Milliseconds to wait at most for events (the script's next key).
+  int timeoutMs() const { return m_phase == kTyping || m_phase == kSettle ? 5 : 1000; }
+  bool idlePhase() const { return m_phase == kIdle; }
+
+  void write(const std::string& path, bool cjk) const {
+    nlohmann::json j = {
+        {"benchmark", "ui"},
+        {"first_interactive_frame_ms", m_firstFrameMs},
+        {"frame_ms_p50_typing", percentile(m_frames, 0.5)},
+        {"frame_ms_p99_typing", percentile(m_frames, 0.99)},
+        {"frames_typing", m_frames.size()},
+        {"keystroke_to_results_ms_p50", percentile(m_latencies, 0.5)},
+        {"keystroke_to_results_ms_max", m_latencies.empty() ? 0.0 : *std::max_element(m_latencies.begin(), m_latencies.end())},
+        {"searches_answered", m_latencies.size()},
+        {"last_result_count", m_results},
+        {"query", m_o.benchQuery},
+        {"idle_seconds", m_o.benchIdleSeconds},
+        {"idle_cpu_percent", m_idleCpuPercent},
+        {"idle_frames", m_idleFrames},
+        {"rss_mib_after_start", static_cast<double>(m_rssAfterStart) / 1024.0},
+        {"rss_mib_end", static_cast<double>(statusKiB("VmRSS:")) / 1024.0},
+        {"rss_mib_peak", static_cast<double>(statusKiB("VmHWM:")) / 1024.0},
+        {"cjk_font", cjk},
+        {"error", m_error}};
+    std::ofstream(path) << j.dump(2) << '\n';
+  }
+
+ private:
+  void type(const std::string& text, bool enter) {
+    for (const char c : text) {
+      SDL_Event e{};
+      e.type = SDL_TEXTINPUT;
+      e.text.windowID = m_window;
+      e.text.text[0] = c;
+      SDL_PushEvent(&e);
+    }
+    if (enter) {
+      for (const Uint32 type : {Uint32{SDL_KEYDOWN}, Uint32{SDL_KEYUP}}) {
+        SDL_Event e{};
+        e.type = type;
+        e.key.windowID = m_window;
+        e.key.state = type == SDL_KEYDOWN ? SDL_PRESSED : SDL_RELEASED;
+        e.key.keysym.scancode = SDL_SCANCODE_RETURN;
+        e.key.keysym.sym = SDLK_RETURN;
+        SDL_PushEvent(&e);
+      }
+    }
+  }
+
+  enum Phase { kStart, kSignIn, kTyping, kSettle, kIdle };
+  const ShellOptions& m_o;
+  Uint32 m_window;
+  Phase m_phase = kStart;
+  Clock::time_point m_next, m_keyAt, m_idleFrom;
+  std::size_t m_typed = 0;
+  std::uint64_t m_seenSeq = 0, m_answeredSeq = 0;
+  std::map<std::uint64_t, Clock::time_point> m_seqKeyAt;
+  std::vector<double> m_frames, m_latencies;
+  double m_firstFrameMs = 0, m_idleCpu = 0, m_idleCpuPercent = 0;
+  long m_rssAfterStart = 0;
+  std::size_t m_results = 0;
+  int m_idleFrames = 0;
+  std::string m_error;
+};
+
+// [SECTION] The shell
+
+class Shell {
+ public:
+  Shell(const ShellOptions& o, BackendFactory open) : m_o(o), m_open(std::move(open)) {}
+  int run();
+
+ private:
+  /// Events, replies and frames until quit; the worker lives exactly as long as this.
+  void runLoop();
+  bool createWindow(Window& w, const char* title, int x, int y, int width, int height, Uint32 flags);
+  void frame(Window& w, bool counter);
+  void rebuildFonts();
+  void handle(const SDL_Event& e);
+  Ui ui() const {
+    return Ui{m_app.lang, m_fonts.body, m_fonts.large, m_fonts.huge, m_scale};
+  }
+  /// Adds the characters of a snapshot to the font's glyphs.
+  void learnGlyphs(const Reply& r);
+
+  const ShellOptions& m_o;
+  BackendFactory m_open;
+  SDL_GLContext m_gl = nullptr;
+  Window m_counter, m_customer;
+  ImFontAtlas m_atlas;
+  FontSet m_fonts;
+  GlyphSet m_glyphs;
+  bool m_fontsDirty = false;
+  float m_scale = 1;
+  AppModel m_app;
+  Uint32 m_wakeEvent = 0;
+  bool m_quit = false;
+  double m_lastFrameMs = 0;
+  bool m_enter = false;  ///< Enter pressed on the counter window since the last frame
+};
+
+bool Shell::createWindow(Window& w, const char* title, int x, int y, int width, int height, Uint32 flags) {
+  w.sdl = SDL_CreateWindow(title, x, y, width, height, SDL_WINDOW_OPENGL | flags);
+  if (!w.sdl) {
+    std::cerr << "loyalty-terminal: cannot open a window: " << SDL_GetError() << '\n';
+    return false;
+  }
+  w.id = SDL_GetWindowID(w.sdl);
+  if (!m_gl) {
+    m_gl = SDL_GL_CreateContext(w.sdl);
+    if (!m_gl) {
+      std::cerr << "loyalty-terminal: no OpenGL 3 context: " << SDL_GetError() << '\n';
+      return false;
+    }
+  }
+  SDL_GL_MakeCurrent(w.sdl, m_gl);
+  w.ctx = ImGui::CreateContext(&m_atlas);
+  ImGui::SetCurrentContext(w.ctx);
+  styleForTouch(m_scale);
+  ImGui::GetIO().FontDefault = m_fonts.body;
+  if (!w.tapPath.empty()) ImGui::GetIO().UserData = &w.taps;
+  ImGui_ImplSDL2_InitForOpenGL(w.sdl, m_gl);
+  ImGui_ImplOpenGL3_Init("#version 130");
+  return true;
+}
+
+void Shell::rebuildFonts() {
+  buildFonts(m_atlas, m_fonts, m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath, m_scale, m_glyphs);
+  for (Window* w : {&m_counter, &m_customer}) {
+    if (!w->ctx) continue;
+    ImGui::SetCurrentContext(w->ctx);
+    ImGui::GetIO().FontDefault = m_fonts.body;
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+  }
+  m_fontsDirty = false;
+}
+
+void Shell::learnGlyphs(const Reply& r) {
+  bool added = false;
+  const auto member = [&](const MemberView& m) { added |= m_glyphs.add(m.name); };
+  if (const auto* l = std::get_if<reply::Lookup>(&r); l && l->members) {
+    for (const auto& m : *l->members) member(m);
+  } else if (const auto* m = std::get_if<reply::Member>(&r); m && m->detail) {
+    member(m->detail->member);
+    for (const auto& g : m->detail->greetings) added |= m_glyphs.add(g.text);
+  } else if (const auto* s = std::get_if<reply::SignedIn>(&r); s && s->staff) {
+    added |= m_glyphs.add(s->staff->name);
+  } else if (const auto* c = std::get_if<reply::Catalog>(&r)) {
+    for (const auto& rw : c->rewards) added |= m_glyphs.add(rw.name);
+  } else if (const auto* sold = std::get_if<reply::Sold>(&r)) {
+    for (const auto& line : sold->request.lines) added |= m_glyphs.add(line.description.value_or(""));
+  } else if (const auto* f = std::get_if<reply::Failed>(&r)) {
+    added |= m_glyphs.add(f->what);
+  }
+  // Error messages and promotion texts come from the service in the store's language.
+  std::visit([&](const auto& x) {
+    if constexpr (requires { x.result; }) {
+      if (!x.result) added |= m_glyphs.add(x.result.error().message);
+    }
+  }, r);
+  m_fontsDirty |= added;
+}
+
+void Shell::frame(Window& w, bool counter) {
+  SDL_GL_MakeCurrent(w.sdl, m_gl);
+  ImGui::SetCurrentContext(w.ctx);
+  w.taps.rects.clear();
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplSDL2_NewFrame();
+  if (w.pointerSeen) {
+    ImGuiIO& io = ImGui::GetIO();
+    io.MousePos = w.pointer;
+    io.MouseDown[0] = w.pointerDown;
+  }
+  ImGui::NewFrame();
+  ImGui::PushFont(m_fonts.body);
+  if (counter) {
+    counterFrame(m_app, ui(), std::exchange(m_enter, false));
+  } else {
+    customerFrame(m_app, ui());
+  }
+  ImGui::PopFont();
+  ImGui::Render();
+  int width = 0, height = 0;
+  SDL_GL_GetDrawableSize(w.sdl, &width, &height);
+  glViewport(0, 0, width, height);
+  glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  SDL_GL_SwapWindow(w.sdl);
+  writeTapMap(w);
+}
+
+void Shell::handle(const SDL_Event& e) {
+  if (e.type == SDL_QUIT) {
+    m_quit = true;
+    return;
+  }
+  if (e.type == m_wakeEvent) return;
+  if (e.type == SDL_WINDOWEVENT && e.window.event == SDL_WINDOWEVENT_CLOSE && e.window.windowID == m_counter.id) {
+    m_quit = true;
+    return;
+  }
+  const Uint32 id = windowOf(e);
+  Window& w = m_customer.ctx && id == m_customer.id ? m_customer : m_counter;
+  if (e.type == SDL_MOUSEMOTION) {
+    w.pointerSeen = true;
+    w.pointer = ImVec2(static_cast<float>(e.motion.x), static_cast<float>(e.motion.y));
+  } else if ((e.type == SDL_MOUSEBUTTONDOWN || e.type == SDL_MOUSEBUTTONUP) && e.button.button == SDL_BUTTON_LEFT) {
+    w.pointerSeen = true;
+    w.pointer = ImVec2(static_cast<float>(e.button.x), static_cast<float>(e.button.y));
+    w.pointerDown = e.type == SDL_MOUSEBUTTONDOWN;
+  }
+  if (&w == &m_counter && e.type == SDL_KEYDOWN &&
+      (e.key.keysym.sym == SDLK_RETURN || e.key.keysym.sym == SDLK_KP_ENTER)) {
+    m_enter = true;
+  }
+  ImGui::SetCurrentContext(w.ctx);
+  ImGui_ImplSDL2_ProcessEvent(&e);
+}
+
+int Shell::run() {
+  SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
+  SDL_SetHint(SDL_HINT_IME_SHOW_UI, "1");
+  if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
+    std::cerr << "loyalty-terminal: no display for the counter app (" << SDL_GetError()
+              << "); run a sub-command instead (see --help)\n";
+    return 3;
+  }
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+  SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
+  m_wakeEvent = SDL_RegisterEvents(1);
+
+  int width = m_o.width, height = m_o.height;
+  Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
+  if (!m_o.windowed) {
+    SDL_DisplayMode mode{};
+    if (SDL_GetDesktopDisplayMode(0, &mode) == 0) {
+      width = mode.w;
+      height = mode.h;
+    }
+    flags |= SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
+  }
+  m_scale = std::max(0.75f, std::min(static_cast<float>(width) / 1024.0f, static_cast<float>(height) / 768.0f));
+
+  // The UI's own text and symbols; names and greetings join as they arrive.
+  m_glyphs.add(allCatalogueText());
+  m_glyphs.add("\xe2\x98\x85\xe2\x97\x8f\xe2\x86\x90\xc2\xb7\xc2\xa5");  // ★ ● ← · ¥
+  m_glyphs.add("中文");
+  buildFonts(m_atlas, m_fonts, m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath, m_scale, m_glyphs);
+  if (!m_fonts.cjk) std::cerr << "loyalty-terminal: the CJK font is missing (fonts-noto-cjk); Chinese will not show\n";
+
+  m_counter.tapPath = m_o.tapMapPath;
+  const int at = m_o.windowed ? 0 : SDL_WINDOWPOS_CENTERED_DISPLAY(0);
+  if (!createWindow(m_counter, "Loyalty counter", at, at, width, height, flags)) {
+    return 3;
+  }
+  SDL_GL_SetSwapInterval(1);
+  if (m_o.customerDisplay) {
+    const bool second = SDL_GetNumVideoDisplays() > 1;
+    int cw = 800, ch = 600;
+    Uint32 cflags = 0;
+    int cx = width, cy = 0;  // beside the counter window on a single screen
+    if (second) {
+      SDL_DisplayMode mode{};
+      SDL_GetDesktopDisplayMode(1, &mode);
+      cw = mode.w;
+      ch = mode.h;
+      cx = cy = SDL_WINDOWPOS_CENTERED_DISPLAY(1);
+      cflags = SDL_WINDOW_FULLSCREEN_DESKTOP | SDL_WINDOW_BORDERLESS;
+    }
+    if (!m_o.tapMapPath.empty()) m_customer.tapPath = m_o.tapMapPath + ".customer";
+    if (!createWindow(m_customer, "Loyalty customer display", cx, cy, cw, ch, cflags)) return 3;
+  }
+  // A kiosk session has no window manager to give the scanner's keys to the counter window.
+  SDL_RaiseWindow(m_counter.sdl);
+  SDL_SetWindowInputFocus(m_counter.sdl);
+
+  m_app.idPrefix = "T" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now().time_since_epoch()).count()) + "-";
+  m_app.utcOffsetMinutes = localUtcOffsetMinutes();
+  if (m_o.lang) m_app.lang = *m_o.lang;
+  runLoop();
+  for (Window* w : {&m_customer, &m_counter}) {
+    if (!w->ctx) continue;
+    ImGui::SetCurrentContext(w->ctx);
+    ImGui_ImplOpenGL3_Shutdown();
+    ImGui_ImplSDL2_Shutdown();
+    ImGui::DestroyContext(w->ctx);
+  }
+  if (m_gl) SDL_GL_DeleteContext(m_gl);
+  for (Window* w : {&m_customer, &m_counter}) {
+    if (w->sdl) SDL_DestroyWindow(w->sdl);
+  }
+  SDL_Quit();
+  return 0;
+}
+
+void Shell::runLoop() {
+  MainQueue queue([wake = m_wakeEvent] {
+    SDL_Event e{};
+    e.type = wake;
+    SDL_PushEvent(&e);
+  });
+  StoreWorker worker(m_open, [&queue](Reply r) { queue.post(std::move(r)); });
+  std::optional<BenchDriver> bench;
+  if (!m_o.benchOut.empty()) bench.emplace(m_o, m_counter.id);
+
+  int framesToDraw = 2;
+  std::deque<SDL_Event> events;
+  while (!m_quit) {
+    const bool busy = m_app.pending > 0 || m_app.login.busy || m_app.lookup.busy || m_app.member.busy ||
+                      m_app.sale.busy || m_app.redeem.busy || m_app.refund.busy || m_app.enroll.busy ||
+                      !m_app.login.storeReady;
+    // Idle: sleep until an event (touch, key, a worker reply) or the next clock minute.
+    int timeout = framesToDraw > 0 ? 0 : busy ? 50 : 60'000;
+    if (bench) timeout = std::min(timeout, bench->timeoutMs());
+    if (!events.empty()) timeout = 0;
+    SDL_Event e;
+    if (SDL_WaitEventTimeout(&e, timeout)) {
+      events.push_back(e);
+      while (SDL_PollEvent(&e)) events.push_back(e);
+    } else if (busy) {
+      framesToDraw = std::max(framesToDraw, 1);  // the spinner turns
+    }
+    // ImGui 1.86 reads input state once per frame: a finger that lands, presses and lifts in one
+    // batch would be one frame of input and the tap lost. Each press and release gets its frame.
+    bool any = false;
+    while (!events.empty()) {
+      const Uint32 type = events.front().type;
+      const bool button = type == SDL_MOUSEBUTTONDOWN || type == SDL_MOUSEBUTTONUP;
+      if (button && any) break;
+      handle(events.front());
+      events.pop_front();
+      any = true;
+      if (button) break;
+    }
+    if (any) framesToDraw = std::max(framesToDraw, 2);  // ImGui settles hover/active in two frames
+    for (Reply& r : queue.drain()) {
+      learnGlyphs(r);
+      if (const auto* o = std::get_if<reply::StoreOpened>(&r); o && o->info && !m_o.lang) {
+        Lang lang = m_app.lang;
+        if (parseLang(o->info->language, lang)) m_app.lang = lang;
+      }
+      apply(m_app, std::move(r));
+      framesToDraw = std::max(framesToDraw, 2);
+    }
+    if (m_fontsDirty) rebuildFonts();
+    bool rendered = false;
+    if (framesToDraw > 0) {
+      const auto start = Clock::now();
+      m_app.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+      frame(m_counter, true);
+      if (m_customer.ctx) frame(m_customer, false);
+      if (bench) glFinish();
+      m_lastFrameMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      for (Command& c : m_app.outbox) worker.submit(std::move(c));
+      if (!m_app.outbox.empty()) framesToDraw = std::max(framesToDraw, 2);
+      m_app.outbox.clear();
+      --framesToDraw;
+      rendered = true;
+    }
+    if (bench && !bench->step(m_app, m_lastFrameMs, rendered)) break;
+  }
+  if (bench) bench->write(m_o.benchOut, m_fonts.cjk);
+}
+
+}  // namespace
+
+int runCounterApp(const ShellOptions& options, BackendFactory open) {
+  return Shell(options, std::move(open)).run();
+}
+
+}  // namespace loyalty::ui
