@@ -2,7 +2,6 @@
 // sale-to-HQ latency with the background engine online, upload rate, and the change-feed pull
 // rate seen from a terminal. Writes JSON (bench/results/sync.json by default).
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -65,13 +64,21 @@ int main(int argc, char** argv) {
 
   // [SECTION] Upload rate: `members` enrolments through exec, then one sync --once.
   test::Terminal source;
-  if (source.registerWith(hq, hq.addTerminal("S001", "T1")).exit != 0) throw std::runtime_error("register failed");
+  if (source.registerWith(hq, hq.addTerminal("S001", "T1")).exit != 0)
+    throw std::runtime_error("register failed");
   std::string input;
   for (int i = 0; i < members; ++i) {
-    input += json{{"id", i}, {"op", "enroll"}, {"phone", "139" + std::to_string(10000000 + i)},
-                  {"name", "Member " + std::to_string(i)}, {"consent_marketing", true}}.dump() + "\n";
+    input += json{{"id", i},
+                  {"op", "enroll"},
+                  {"phone", "139" + std::to_string(10000000 + i)},
+                  {"name", "Member " + std::to_string(i)},
+                  {"consent_marketing", true}}
+                 .dump() +
+             "\n";
   }
-  if (test::run({test::terminalBinary(), "exec", "--data", source.dataDir()}, input, std::chrono::seconds(3600)).exit != 0) {
+  if (test::run({test::terminalBinary(), "exec", "--data", source.dataDir()}, input,
+                std::chrono::seconds(3600))
+          .exit != 0) {
     throw std::runtime_error("exec failed");
   }
   const auto upStart = Clock::now();
@@ -82,7 +89,8 @@ int main(int argc, char** argv) {
 
   // [SECTION] Pull rate: a new terminal pulls the whole feed in-process (HTTPS + apply).
   test::Terminal fresh;
-  if (fresh.registerWith(hq, hq.addTerminal("S002", "T2")).exit != 0) throw std::runtime_error("register failed");
+  if (fresh.registerWith(hq, hq.addTerminal("S002", "T2")).exit != 0)
+    throw std::runtime_error("register failed");
   double pullSeconds = 0, applySeconds = 0;
   std::int64_t pulled = 0, pages = 0;
   {
@@ -104,7 +112,8 @@ int main(int argc, char** argv) {
     pulled = report->changes;
     pages = report->pages;
   }
-  std::cerr << "pulled " << pulled << " changes in " << pullSeconds << " s (applying: " << applySeconds << " s)\n";
+  std::cerr << "pulled " << pulled << " changes in " << pullSeconds << " s (applying: " << applySeconds
+            << " s)\n";
 
   // [SECTION] Sale-to-HQ latency: the background engine, nudged after each sale, online.
   std::vector<double> latencies;
@@ -137,15 +146,26 @@ int main(int argc, char** argv) {
       {"revision", revision},
       {"machine", "2 cores shared; HQ (SQLite backend) and terminal on the same host, HTTPS over 127.0.0.1"},
       {"sale_to_hq_latency_ms",
-       {{"samples", latencySales}, {"p50", percentile(latencies, 0.5)}, {"p95", percentile(latencies, 0.95)},
-        {"max", *std::max_element(latencies.begin(), latencies.end())}, {"target_ms", 2000},
+       {{"samples", latencySales},
+        {"p50", percentile(latencies, 0.5)},
+        {"p95", percentile(latencies, 0.95)},
+        {"max", *std::max_element(latencies.begin(), latencies.end())},
+        {"target_ms", 2000},
         {"what", "sale committed on the terminal until HQ's acknowledgement is stored (HQ committed it)"}}},
-      {"upload", {{"events", members}, {"seconds", upSeconds}, {"events_per_s", members / upSeconds},
-                  {"what", "sync --once of member.enrolled events, batches of 500, gzip"}}},
-      {"pull", {{"changes", pulled}, {"pages", pages}, {"seconds", pullSeconds},
-                {"changes_per_s", static_cast<double>(pulled) / pullSeconds}, {"apply_seconds", applySeconds},
-                {"what", "new terminal pulls the whole feed: member snapshots inserted with search keys and "
-                         "balances reconciled, one transaction per page of 500"}}}};
+      {"upload",
+       {{"events", members},
+        {"seconds", upSeconds},
+        {"events_per_s", members / upSeconds},
+        {"what", "sync --once of member.enrolled events, batches of 500, gzip"}}},
+      {"pull",
+       {{"changes", pulled},
+        {"pages", pages},
+        {"seconds", pullSeconds},
+        {"changes_per_s", static_cast<double>(pulled) / pullSeconds},
+        {"apply_seconds", applySeconds},
+        {"what",
+         "new terminal pulls the whole feed: member snapshots inserted with search keys and "
+         "balances reconciled, one transaction per page of 500"}}}};
   std::ofstream(out) << result.dump(2) << '\n';
   std::cout << result.dump(2) << '\n';
   return 0;

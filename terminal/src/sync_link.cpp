@@ -1,10 +1,9 @@
 #include "loyalty/terminal/sync_link.hpp"
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "loyalty/sync/client/engine.hpp"
 #include "loyalty/terminal/sync_store.hpp"
@@ -15,7 +14,8 @@ using nlohmann::json;
 
 std::optional<HqLink> loadHqLink(db::Database& db) {
   auto& st = db.prepare(
-      "SELECT hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at FROM hq_link WHERE id = 1");
+      "SELECT hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at FROM hq_link WHERE "
+      "id = 1");
   std::optional<HqLink> link;
   if (st.step()) {
     link = HqLink{st.getText(0), st.getText(1), st.getText(2), st.getOptText(3),
@@ -46,7 +46,8 @@ std::string metaText(db::Database& db, const char* key) {
 
 }  // namespace
 
-int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now, std::ostream& out, std::ostream& err) {
+int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now, std::ostream& out,
+                std::ostream& err) {
   if (options.code.empty()) {
     err << "register: code: the registration code printed by `loyalty-hq terminal add` is required\n";
     return 2;
@@ -59,7 +60,8 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
   sync::HqEndpoint endpoint{options.hqUrl, *ca, options.pin, std::nullopt};
   sync::Outcome<sync::RegisterResponse> answer = sync::Failure{};
   try {
-    answer = sync::registerTerminal(endpoint, options.code, {std::chrono::seconds(5), std::chrono::seconds(30)});
+    answer =
+        sync::registerTerminal(endpoint, options.code, {std::chrono::seconds(5), std::chrono::seconds(30)});
   } catch (const std::invalid_argument& e) {
     err << "register: " << e.what() << '\n';
     return 2;
@@ -76,26 +78,39 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
   events.reset();
   const std::string oldStore = metaText(db, "store_id"), oldTerminal = metaText(db, "terminal_id");
   if (hasEvents && (oldStore != r.storeId || oldTerminal != r.terminalId)) {
-    err << "register: head office registered this terminal as store " << r.storeId << " terminal " << r.terminalId
-        << ", but it already recorded events as store " << oldStore << " terminal " << oldTerminal
-        << "; register it under its own ids (loyalty-hq terminal add --store " << oldStore << " --terminal "
-        << oldTerminal << ") or use a new data directory\n";
+    err << "register: head office registered this terminal as store " << r.storeId << " terminal "
+        << r.terminalId << ", but it already recorded events as store " << oldStore << " terminal "
+        << oldTerminal << "; register it under its own ids (loyalty-hq terminal add --store " << oldStore
+        << " --terminal " << oldTerminal << ") or use a new data directory\n";
     return 1;
   }
-  db.prepare("INSERT INTO meta(key, value) VALUES ('store_id', ?), ('terminal_id', ?) "
-             "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-      .bind(1, r.storeId).bind(2, r.terminalId)
+  db.prepare(
+        "INSERT INTO meta(key, value) VALUES ('store_id', ?), ('terminal_id', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, r.storeId)
+      .bind(2, r.terminalId)
       .run();
-  db.prepare("INSERT INTO hq_link(id, hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at) "
-             "VALUES (1,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET hq_url = excluded.hq_url, "
-             "ca_pem = excluded.ca_pem, token = excluded.token, pin = excluded.pin, store_id = excluded.store_id, "
-             "terminal_id = excluded.terminal_id, timezone = excluded.timezone, registered_at = excluded.registered_at")
-      .bind(1, options.hqUrl).bind(2, *ca).bind(3, r.token).bind(4, options.pin).bind(5, r.storeId)
-      .bind(6, r.terminalId).bind(7, r.timezone).bind(8, formatRfc3339(now))
+  db.prepare(
+        "INSERT INTO hq_link(id, hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at) "
+        "VALUES (1,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET hq_url = excluded.hq_url, "
+        "ca_pem = excluded.ca_pem, token = excluded.token, pin = excluded.pin, store_id = excluded.store_id, "
+        "terminal_id = excluded.terminal_id, timezone = excluded.timezone, registered_at = "
+        "excluded.registered_at")
+      .bind(1, options.hqUrl)
+      .bind(2, *ca)
+      .bind(3, r.token)
+      .bind(4, options.pin)
+      .bind(5, r.storeId)
+      .bind(6, r.terminalId)
+      .bind(7, r.timezone)
+      .bind(8, formatRfc3339(now))
       .run();
   tx.commit();
-  out << json{{"store_id", r.storeId}, {"terminal_id", r.terminalId}, {"timezone", r.timezone},
-              {"hq", options.hqUrl}}.dump()
+  out << json{{"store_id", r.storeId},
+              {"terminal_id", r.terminalId},
+              {"timezone", r.timezone},
+              {"hq", options.hqUrl}}
+             .dump()
       << '\n';
   return 0;
 }
@@ -108,7 +123,8 @@ int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, st
   }
   sync::HttpsClient client(link->endpoint());
   TerminalOutbox outbox(db);
-  TerminalChangeSink sink(db, service, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); });
+  TerminalChangeSink sink(
+      db, service, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); });
   const sync::RoundReport round = sync::syncRound(client, outbox, sink);
   for (const std::string& p : sink.problems()) err << "sync: warning: " << p << '\n';
   if (round.uploadFailure) err << "sync: upload: " << round.uploadFailure->message << '\n';
@@ -116,7 +132,8 @@ int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, st
   if (round.uploadFailure && !round.pullFailure && round.pull.pages == 0) {
     err << "sync: pull: not attempted after that failure\n";
   }
-  out << json{{"uploaded", round.upload.uploaded}, {"pulled", round.pull.changes}, {"pending", round.pending}}.dump()
+  out << json{{"uploaded", round.upload.uploaded}, {"pulled", round.pull.changes}, {"pending", round.pending}}
+             .dump()
       << '\n';
   return round.ok() ? 0 : 1;
 }
@@ -128,8 +145,8 @@ HttpsRedemptionAuthoriser::HttpsRedemptionAuthoriser(const HqLink& link, std::ch
 
 HttpsRedemptionAuthoriser::~HttpsRedemptionAuthoriser() = default;
 
-Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemptionId, const std::string& memberId,
-                                                   std::int64_t points) {
+Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemptionId,
+                                                   const std::string& memberId, std::int64_t points) {
   auto answer = sync::reserveRedemption(*m_client, {redemptionId, memberId, points});
   if (answer) {
     m_lastProblem.clear();

@@ -23,8 +23,11 @@ std::string metaText(db::Database& db, const char* key, const std::string& fallb
 }
 
 void setMeta(db::Database& db, const char* key, const std::string& value) {
-  db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-      .bind(1, key).bind(2, value).run();
+  db.prepare(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
 }
 
 std::int64_t intOf(const json& payload, const char* key) {
@@ -40,10 +43,13 @@ std::string reversed(std::string s) { return {s.rbegin(), s.rend()}; }
 
 std::string TerminalOutbox::terminalId() { return metaText(m_db, "terminal_id", "T1"); }
 
-std::int64_t TerminalOutbox::ackedThrough() { return std::stoll(metaText(m_db, "outbox_acked_through", "0")); }
+std::int64_t TerminalOutbox::ackedThrough() {
+  return std::stoll(metaText(m_db, "outbox_acked_through", "0"));
+}
 
 std::vector<sync::EventEnvelope> TerminalOutbox::eventsAfter(std::int64_t afterSeq, std::size_t limit) {
-  auto& st = m_db.prepare("SELECT seq, event_id, type, at, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
+  auto& st =
+      m_db.prepare("SELECT seq, event_id, type, at, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
   st.bind(1, afterSeq).bind(2, static_cast<std::int64_t>(limit));
   std::vector<sync::EventEnvelope> events;
   while (st.step()) {
@@ -67,7 +73,8 @@ void TerminalOutbox::setAckedThrough(std::int64_t seq) {
 
 std::int64_t TerminalOutbox::pendingCount() {
   auto& st = m_db.prepare(
-      "SELECT COUNT(*) FROM outbox WHERE seq > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through')");
+      "SELECT COUNT(*) FROM outbox WHERE seq > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+      "'outbox_acked_through')");
   st.step();
   const std::int64_t n = st.getInt(0);
   st.reset();
@@ -96,12 +103,14 @@ std::optional<PointsEffect> pointsEffect(const std::string& type, const json& pa
 
 // [SECTION] Change sink
 
-TerminalChangeSink::TerminalChangeSink(db::Database& db, CounterService& service, std::function<Timestamp()> now)
+TerminalChangeSink::TerminalChangeSink(db::Database& db, CounterService& service,
+                                       std::function<Timestamp()> now)
     : m_db(db), m_service(service), m_now(std::move(now)) {}
 
 std::string TerminalChangeSink::cursor() { return metaText(m_db, "hq_cursor", ""); }
 
-std::unordered_map<std::string, std::int64_t> TerminalChangeSink::pendingEffects(std::int64_t appliedThrough) {
+std::unordered_map<std::string, std::int64_t> TerminalChangeSink::pendingEffects(
+    std::int64_t appliedThrough) {
   std::unordered_map<std::string, std::int64_t> effects;
   auto& st = m_db.prepare("SELECT type, payload FROM outbox WHERE seq > ? ORDER BY seq");
   st.bind(1, appliedThrough);
@@ -146,7 +155,8 @@ void TerminalChangeSink::removeNameKeys(const std::string& memberId, const std::
   for (const std::string& k : nameSearchKeys(nameNorm)) del.bind(1, k).bind(2, memberId).run();
 }
 
-void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t target, const std::string& cursor) {
+void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t target,
+                                   const std::string& cursor) {
   auto& st = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
   st.bind(1, memberId);
   const bool found = st.step();
@@ -177,27 +187,48 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
     }
     if (!exists) {
       m_db.prepare(
-              "INSERT INTO members(member_id, card_no, phone, phone_rev, name, name_norm, birthday, language, "
+              "INSERT INTO members(member_id, card_no, phone, phone_rev, name, name_norm, birthday, "
+              "language, "
               "consent_marketing, referrer_id, tier, enrolled_at, enrolled_store, enrolled_terminal) "
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'')")
-          .bind(1, m.memberId).bind(2, m.cardNo).bind(3, m.phone).bind(4, reversed(digitsOf(m.phone)))
-          .bind(5, m.name).bind(6, nameNorm).bind(7, m.birthday).bind(8, m.language).bind(9, m.consentMarketing)
-          .bind(10, referrer).bind(11, std::string("member"))
-          .bind(12, m.enrolledAt).bind(13, m.enrolledStore)
+          .bind(1, m.memberId)
+          .bind(2, m.cardNo)
+          .bind(3, m.phone)
+          .bind(4, reversed(digitsOf(m.phone)))
+          .bind(5, m.name)
+          .bind(6, nameNorm)
+          .bind(7, m.birthday)
+          .bind(8, m.language)
+          .bind(9, m.consentMarketing)
+          .bind(10, referrer)
+          .bind(11, std::string("member"))
+          .bind(12, m.enrolledAt)
+          .bind(13, m.enrolledStore)
           .run();
     } else {
       m_db.prepare(
-              "UPDATE members SET card_no = ?, phone = ?, phone_rev = ?, name = ?, name_norm = ?, birthday = ?, "
+              "UPDATE members SET card_no = ?, phone = ?, phone_rev = ?, name = ?, name_norm = ?, birthday = "
+              "?, "
               "language = ?, consent_marketing = ? WHERE member_id = ?")
-          .bind(1, m.cardNo).bind(2, m.phone).bind(3, reversed(digitsOf(m.phone))).bind(4, m.name)
-          .bind(5, nameNorm).bind(6, m.birthday).bind(7, m.language).bind(8, m.consentMarketing).bind(9, m.memberId)
+          .bind(1, m.cardNo)
+          .bind(2, m.phone)
+          .bind(3, reversed(digitsOf(m.phone)))
+          .bind(4, m.name)
+          .bind(5, nameNorm)
+          .bind(6, m.birthday)
+          .bind(7, m.language)
+          .bind(8, m.consentMarketing)
+          .bind(9, m.memberId)
           .run();
     }
     if (!change.tier.empty()) {
       // Head office's tier rests on spend at every store; this month's local review (which sees
       // only this terminal's sales) must not undo it.
       m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ? AND tier != ?")
-          .bind(1, change.tier).bind(2, formatRfc3339(m_now()).substr(0, 7)).bind(3, m.memberId).bind(4, change.tier)
+          .bind(1, change.tier)
+          .bind(2, formatRfc3339(m_now()).substr(0, 7))
+          .bind(3, m.memberId)
+          .bind(4, change.tier)
           .run();
     }
     if (!exists || oldNorm != nameNorm) {
@@ -206,26 +237,36 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
       for (const std::string& k : nameSearchKeys(nameNorm)) key.bind(1, k).bind(2, m.memberId).run();
     }
     m_db.prepare(
-            "INSERT INTO hq_members(member_id, balance, points_debt, tier, lifetime_spend, cursor) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(member_id) DO UPDATE SET balance = excluded.balance, points_debt = excluded.points_debt, "
+            "INSERT INTO hq_members(member_id, balance, points_debt, tier, lifetime_spend, cursor) VALUES "
+            "(?,?,?,?,?,?) "
+            "ON CONFLICT(member_id) DO UPDATE SET balance = excluded.balance, points_debt = "
+            "excluded.points_debt, "
             "tier = excluded.tier, lifetime_spend = excluded.lifetime_spend, cursor = excluded.cursor")
-        .bind(1, m.memberId).bind(2, change.balance).bind(3, change.pointsDebt).bind(4, change.tier)
-        .bind(5, m.lifetimeSpend).bind(6, cursor)
+        .bind(1, m.memberId)
+        .bind(2, change.balance)
+        .bind(3, change.pointsDebt)
+        .bind(4, change.tier)
+        .bind(5, m.lifetimeSpend)
+        .bind(6, cursor)
         .run();
     const auto own = pending.find(m.memberId);
     reconcile(m.memberId, change.balance + (own == pending.end() ? 0 : own->second), cursor);
     member.commit();
   } catch (const db::DbError& e) {
     if (!e.isConstraint()) throw;
-    m_problems.push_back("member " + m.memberId + " (card " + m.cardNo + ") from head office not stored: " + e.what());
+    m_problems.push_back("member " + m.memberId + " (card " + m.cardNo +
+                         ") from head office not stored: " + e.what());
   }
 }
 
 void TerminalChangeSink::applyMerge(const sync::MemberMergedChange& change, const std::string& cursor,
                                     const std::unordered_map<std::string, std::int64_t>& pending) {
-  m_db.prepare("INSERT INTO member_merges(from_id, into_id, cursor) VALUES (?,?,?) "
-               "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id, cursor = excluded.cursor")
-      .bind(1, change.from).bind(2, change.into).bind(3, cursor)
+  m_db.prepare(
+          "INSERT INTO member_merges(from_id, into_id, cursor) VALUES (?,?,?) "
+          "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id, cursor = excluded.cursor")
+      .bind(1, change.from)
+      .bind(2, change.into)
+      .bind(3, cursor)
       .run();
   // The merged-away member is no longer offered by name search; its points went to `into`
   // at head office (into's own snapshot brings them), so only this terminal's unapplied
@@ -243,14 +284,19 @@ void TerminalChangeSink::applyCatalog(const sync::CatalogChange& change) {
   std::set<std::string> listed;
   for (const sync::Reward& r : change.rewards) {
     if (r.rewardId.empty() || r.name.empty() || r.points <= 0) {
-      m_problems.push_back("reward \"" + r.rewardId + "\" from head office skipped: it needs an id, a name and points > 0");
+      m_problems.push_back("reward \"" + r.rewardId +
+                           "\" from head office skipped: it needs an id, a name and points > 0");
       continue;
     }
     listed.insert(r.rewardId);
-    m_db.prepare("INSERT INTO rewards(reward_id, name, points, active) VALUES (?,?,?,?) "
-                 "ON CONFLICT(reward_id) DO UPDATE SET name = excluded.name, points = excluded.points, "
-                 "active = excluded.active")
-        .bind(1, r.rewardId).bind(2, r.name).bind(3, r.points).bind(4, r.active)
+    m_db.prepare(
+            "INSERT INTO rewards(reward_id, name, points, active) VALUES (?,?,?,?) "
+            "ON CONFLICT(reward_id) DO UPDATE SET name = excluded.name, points = excluded.points, "
+            "active = excluded.active")
+        .bind(1, r.rewardId)
+        .bind(2, r.name)
+        .bind(3, r.points)
+        .bind(4, r.active)
         .run();
   }
   // Rewards are referenced by past redemptions: ones left out of the catalogue are retired.
@@ -260,7 +306,8 @@ void TerminalChangeSink::applyCatalog(const sync::CatalogChange& change) {
     if (!listed.count(all.getText(0))) retired.push_back(all.getText(0));
   }
   all.reset();
-  for (const auto& id : retired) m_db.prepare("UPDATE rewards SET active = 0 WHERE reward_id = ?").bind(1, id).run();
+  for (const auto& id : retired)
+    m_db.prepare("UPDATE rewards SET active = 0 WHERE reward_id = ?").bind(1, id).run();
 }
 
 void TerminalChangeSink::applyConfig(const sync::ConfigChange& change) {
@@ -271,10 +318,14 @@ void TerminalChangeSink::applyConfig(const sync::ConfigChange& change) {
     error = e->toString();
     m_problems.push_back(name + " refused (the previous one stays): " + *error);
   }
-  m_db.prepare("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?,?,?,?) "
-               "ON CONFLICT(version) DO UPDATE SET toml = excluded.toml, error = excluded.error, "
-               "received_at = excluded.received_at")
-      .bind(1, change.version).bind(2, change.toml).bind(3, error).bind(4, formatRfc3339(m_now()))
+  m_db.prepare(
+          "INSERT INTO hq_config(version, toml, error, received_at) VALUES (?,?,?,?) "
+          "ON CONFLICT(version) DO UPDATE SET toml = excluded.toml, error = excluded.error, "
+          "received_at = excluded.received_at")
+      .bind(1, change.version)
+      .bind(2, change.toml)
+      .bind(3, error)
+      .bind(4, formatRfc3339(m_now()))
       .run();
 }
 

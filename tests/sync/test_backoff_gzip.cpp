@@ -1,6 +1,5 @@
 // Backoff with full jitter and Retry-After, and the gzip of request bodies.
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "loyalty/sync/client/backoff.hpp"
@@ -29,9 +28,9 @@ TEST_CASE("Full jitter uses the whole window, from zero to its ceiling", "[sync]
   std::uint64_t next = 0;
   Backoff backoff({1000ms, 5min}, [&] { return next; });
   next = 0;
-  CHECK(backoff.failure() == 0ms);            // window 1 s
+  CHECK(backoff.failure() == 0ms);  // window 1 s
   next = 2000;
-  CHECK(backoff.failure() == 2000ms);         // window 2 s: 2000 % 2001
+  CHECK(backoff.failure() == 2000ms);  // window 2 s: 2000 % 2001
   next = 4001;
   CHECK(backoff.failure() == 0ms);  // window 4 s: 4001 % 4001
   // Spread: with a real generator, attempts after the same failure count differ.
@@ -53,7 +52,7 @@ TEST_CASE("Retry-After is a lower bound on the delay, clamped to the cap", "[syn
   Backoff jittered({1000ms, 5min}, [&] { return big; });
   (void)jittered.failure();
   CHECK(jittered.failure(1s) == 1499ms);  // window 2 s: 3500 % 2001 beats the 1 s asked for
-  CHECK(jittered.failure(10s) == 10s);     // window 4 s: 3500 < 10 s asked for
+  CHECK(jittered.failure(10s) == 10s);    // window 4 s: 3500 < 10 s asked for
 }
 
 TEST_CASE("Retry-After values: seconds, HTTP dates, garbage", "[sync]") {
@@ -72,14 +71,15 @@ TEST_CASE("Retry-After values: seconds, HTTP dates, garbage", "[sync]") {
 
 TEST_CASE("gzip round-trips bodies and refuses broken or oversized streams", "[sync]") {
   std::string body;
-  for (int i = 0; i < 5000; ++i) body += R"({"event_id":"e)" + std::to_string(i) + R"(","type":"sale.recorded"},)";
+  for (int i = 0; i < 5000; ++i)
+    body += R"({"event_id":"e)" + std::to_string(i) + R"(","type":"sale.recorded"},)";
   const std::string gz = gzipCompress(body);
   REQUIRE(gz.size() > 18);
   CHECK(static_cast<unsigned char>(gz[0]) == 0x1f);  // gzip magic, not a bare zlib stream
   CHECK(static_cast<unsigned char>(gz[1]) == 0x8b);
   CHECK(gz.size() < body.size() / 5);
   CHECK(gzipDecompress(gz, body.size()) == body);
-  CHECK_FALSE(gzipDecompress(gz, body.size() - 1));               // over the limit
+  CHECK_FALSE(gzipDecompress(gz, body.size() - 1));                   // over the limit
   CHECK_FALSE(gzipDecompress(gz.substr(0, gz.size() / 2), 1 << 24));  // truncated
   CHECK_FALSE(gzipDecompress("not gzip at all", 1 << 24));
   CHECK(gzipDecompress(gzipCompress(""), 10) == std::string());

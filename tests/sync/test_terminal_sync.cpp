@@ -95,10 +95,14 @@ TEST_CASE("The outbox source reads events above the watermark and moves it only 
 }
 
 TEST_CASE("Points effects of each event type follow the wire document", "[sync]") {
-  CHECK(pointsEffect(sync::kSaleRecorded, json{{"member_id", "m"}, {"points_earned", 30}, {"points_redeemed", 100}})->points == -70);
+  CHECK(pointsEffect(sync::kSaleRecorded,
+                     json{{"member_id", "m"}, {"points_earned", 30}, {"points_redeemed", 100}})
+            ->points == -70);
   CHECK_FALSE(pointsEffect(sync::kSaleRecorded, json{{"member_id", nullptr}, {"points_earned", 0}}));
   CHECK(pointsEffect(sync::kPointsRedeemed, json{{"member_id", "m"}, {"points", 40}})->points == -40);
-  CHECK(pointsEffect(sync::kSaleRefunded, json{{"member_id", "m"}, {"points_reversed", 9}, {"points_returned", 4}})->points == -5);
+  CHECK(pointsEffect(sync::kSaleRefunded,
+                     json{{"member_id", "m"}, {"points_reversed", 9}, {"points_returned", 4}})
+            ->points == -5);
   CHECK(pointsEffect(sync::kPointsAdjusted, json{{"member_id", "m"}, {"points", -12}})->points == -12);
   CHECK_FALSE(pointsEffect(sync::kMemberEnrolled, json{{"member_id", "m"}}));
 }
@@ -155,7 +159,9 @@ TEST_CASE("Own events head office has not applied yet stay on top of its balance
   page.nextCursor = "5";
   c.sink.applyPage(page);
   CHECK(c.balance(m.memberId) == 140);
-  CHECK(c.count("SELECT COUNT(*) FROM ledger WHERE kind = 'adjust' AND points = 40 AND ref_id = 'hq-sync:5'") == 1);
+  CHECK(
+      c.count("SELECT COUNT(*) FROM ledger WHERE kind = 'adjust' AND points = 40 AND ref_id = 'hq-sync:5'") ==
+      1);
   CHECK(c.count("SELECT COUNT(*) FROM outbox") == 2);
   CHECK(c.service.verify().problems == std::vector<std::string>{});
 }
@@ -167,7 +173,8 @@ TEST_CASE("Merges, the catalogue and pushed configuration are stored with the pa
   auto into = snapshot("6f1c3a52-0000-4000-8000-00000000000b", "+8613900139002", "Zhang Wei", 20);
   into.member.cardNo = "8000000000000002";
   page.changes.push_back(into);
-  page.changes.push_back(sync::MemberMergedChange{"6f1c3a52-0000-4000-8000-00000000000a", "6f1c3a52-0000-4000-8000-00000000000b"});
+  page.changes.push_back(sync::MemberMergedChange{"6f1c3a52-0000-4000-8000-00000000000a",
+                                                  "6f1c3a52-0000-4000-8000-00000000000b"});
   into.balance = 100;
   page.changes.push_back(into);
   page.changes.push_back(sync::CatalogChange{{{"R1", "Tote bag", 500, true}, {"R2", "Mug", 300, true}}});
@@ -177,7 +184,9 @@ TEST_CASE("Merges, the catalogue and pushed configuration are stored with the pa
   c.sink.applyPage(page);
   CHECK(c.balance("6f1c3a52-0000-4000-8000-00000000000a") == 0);
   CHECK(c.balance("6f1c3a52-0000-4000-8000-00000000000b") == 100);
-  CHECK(c.count("SELECT COUNT(*) FROM member_merges WHERE into_id = '6f1c3a52-0000-4000-8000-00000000000b'") == 1);
+  CHECK(
+      c.count("SELECT COUNT(*) FROM member_merges WHERE into_id = '6f1c3a52-0000-4000-8000-00000000000b'") ==
+      1);
   CHECK(c.service.lookup({"zhang", 5})->size() == 1);
   CHECK(c.count("SELECT COUNT(*) FROM rewards WHERE active = 1") == 2);
   CHECK(c.count("SELECT COUNT(*) FROM hq_config WHERE version = 3 AND error IS NULL") == 1);
@@ -193,11 +202,14 @@ TEST_CASE("Merges, the catalogue and pushed configuration are stored with the pa
   CHECK(c.service.verify().problems == std::vector<std::string>{});
 }
 
-TEST_CASE("A member head office sends with a phone another local member holds is reported, the page still applies", "[sync]") {
+TEST_CASE(
+    "A member head office sends with a phone another local member holds is reported, the page still applies",
+    "[sync]") {
   Counter c;
   c.enroll("13800138009", "Local Person");
   sync::ChangePage page;
-  page.changes.push_back(snapshot("6f1c3a52-0000-4000-8000-0000000000ff", "+8613800138009", "Other Person", 10));
+  page.changes.push_back(
+      snapshot("6f1c3a52-0000-4000-8000-0000000000ff", "+8613800138009", "Other Person", 10));
   page.changes.push_back(sync::CatalogChange{{{"R1", "Tote bag", 500, true}}});
   page.nextCursor = "2";
   c.sink.applyPage(page);

@@ -50,9 +50,9 @@ std::optional<std::chrono::system_clock::time_point> parseImfFixdate(std::string
   if (month == kMonths.end() || !day || !year || !hh || !mm || !ss || *hh > 23 || *mm > 59 || *ss > 60) {
     return std::nullopt;
   }
-  const std::chrono::year_month_day ymd{std::chrono::year(*year),
-                                        std::chrono::month(static_cast<unsigned>(month - kMonths.begin() + 1)),
-                                        std::chrono::day(static_cast<unsigned>(*day))};
+  const std::chrono::year_month_day ymd{
+      std::chrono::year(*year), std::chrono::month(static_cast<unsigned>(month - kMonths.begin() + 1)),
+      std::chrono::day(static_cast<unsigned>(*day))};
   if (!ymd.ok()) return std::nullopt;
   return std::chrono::sys_days(ymd) + std::chrono::hours(*hh) + std::chrono::minutes(*mm) +
          std::chrono::seconds(*ss);
@@ -63,15 +63,18 @@ std::optional<std::chrono::system_clock::time_point> parseImfFixdate(std::string
 std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
                                                          std::chrono::system_clock::time_point now) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\r' || value.back() == '\n')) value.remove_suffix(1);
-  if (!value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\r' || value.back() == '\n'))
+    value.remove_suffix(1);
+  if (!value.empty() &&
+      std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     // Anything beyond a day is as good as "much later"; avoids overflow on absurd values.
     if (value.size() > 6) return std::chrono::milliseconds(std::chrono::hours(24));
     return std::chrono::milliseconds(std::chrono::seconds(*number(value)));
   }
   const auto at = parseImfFixdate(value);
   if (!at) return std::nullopt;
-  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(*at - now));
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(*at - now));
 }
 
 }  // namespace loyalty::sync

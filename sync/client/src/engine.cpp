@@ -10,7 +10,8 @@ namespace {
 
 Failure badResponse(const std::string& what, const Error& e) {
   return {FailureKind::kBadResponse, 200, "", std::nullopt,
-          "head office's answer to " + what + " is not valid: " + (e.field.empty() ? "" : e.field + ": ") + e.message};
+          "head office's answer to " + what + " is not valid: " + (e.field.empty() ? "" : e.field + ": ") +
+              e.message};
 }
 
 /// The request body for a batch, shrunk until it fits HQ's decompressed size limit.
@@ -24,8 +25,10 @@ std::string encodeBatch(const std::string& terminalId, std::vector<EventEnvelope
 }
 
 /// Why HQ stopped acknowledging at `seq`, from the per-event results of the batch.
-Failure notAcknowledged(const std::vector<EventEnvelope>& sent, const UploadResponse& response, std::int64_t seq) {
-  const auto ev = std::find_if(sent.begin(), sent.end(), [&](const EventEnvelope& e) { return e.seq == seq; });
+Failure notAcknowledged(const std::vector<EventEnvelope>& sent, const UploadResponse& response,
+                        std::int64_t seq) {
+  const auto ev =
+      std::find_if(sent.begin(), sent.end(), [&](const EventEnvelope& e) { return e.seq == seq; });
   std::string statusText = "no result", reason;
   if (ev != sent.end()) {
     const auto res = std::find_if(response.results.begin(), response.results.end(),
@@ -118,8 +121,9 @@ Outcome<PullReport> pullChanges(HttpsClient& client, ChangeSink& sink, int pageL
   }
 }
 
-RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sink, const UploadOptions& upload,
-                      int pageLimit, const std::function<void(const UploadReport&)>& afterUpload) {
+RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sink,
+                      const UploadOptions& upload, int pageLimit,
+                      const std::function<void(const UploadReport&)>& afterUpload) {
   RoundReport round;
   auto up = uploadPending(client, outbox, upload);
   if (up) {
@@ -144,7 +148,8 @@ RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sin
   return round;
 }
 
-Outcome<RegisterResponse> registerTerminal(const HqEndpoint& endpoint, const std::string& code, Timeouts timeouts) {
+Outcome<RegisterResponse> registerTerminal(const HqEndpoint& endpoint, const std::string& code,
+                                           Timeouts timeouts) {
   HqEndpoint anonymous = endpoint;
   anonymous.token.reset();
   HttpsClient client(anonymous, timeouts);

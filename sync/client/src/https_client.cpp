@@ -46,12 +46,14 @@ bool validBaseUrl(const std::string& url) {
   return rest.find_first_of("/?# \t\r\n") == std::string::npos;
 }
 
-Failure curlFailure(CURLcode code, const char* errbuf, const std::string& url, std::chrono::milliseconds total) {
+Failure curlFailure(CURLcode code, const char* errbuf, const std::string& url,
+                    std::chrono::milliseconds total) {
   const std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(code);
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return {FailureKind::kTimeout, 0, "", std::nullopt,
-              "head office at " + url + " did not answer within " + std::to_string(total.count()) + " ms (" + detail + ")"};
+              "head office at " + url + " did not answer within " + std::to_string(total.count()) + " ms (" +
+                  detail + ")"};
     case CURLE_PEER_FAILED_VERIFICATION:
       return {FailureKind::kTls, 0, "", std::nullopt,
               "head office at " + url + " is not trusted: " + detail +
@@ -65,15 +67,18 @@ Failure curlFailure(CURLcode code, const char* errbuf, const std::string& url, s
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_USE_SSL_FAILED:
-      return {FailureKind::kTls, 0, "", std::nullopt, "TLS with head office at " + url + " failed: " + detail};
+      return {FailureKind::kTls, 0, "", std::nullopt,
+              "TLS with head office at " + url + " failed: " + detail};
     case CURLE_ABORTED_BY_CALLBACK:
       return {FailureKind::kLocal, 0, "", std::nullopt, "request to head office cancelled (shutting down)"};
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_OUT_OF_MEMORY:
-      return {FailureKind::kLocal, 0, "", std::nullopt, "cannot send to head office at " + url + ": " + detail};
+      return {FailureKind::kLocal, 0, "", std::nullopt,
+              "cannot send to head office at " + url + ": " + detail};
     default:
-      return {FailureKind::kUnreachable, 0, "", std::nullopt, "cannot reach head office at " + url + ": " + detail};
+      return {FailureKind::kUnreachable, 0, "", std::nullopt,
+              "cannot reach head office at " + url + ": " + detail};
   }
 }
 
@@ -81,12 +86,18 @@ Failure curlFailure(CURLcode code, const char* errbuf, const std::string& url, s
 
 const char* toString(FailureKind kind) {
   switch (kind) {
-    case FailureKind::kUnreachable: return "unreachable";
-    case FailureKind::kTimeout: return "timeout";
-    case FailureKind::kTls: return "tls";
-    case FailureKind::kRefused: return "refused";
-    case FailureKind::kBadResponse: return "bad_response";
-    case FailureKind::kLocal: return "local";
+    case FailureKind::kUnreachable:
+      return "unreachable";
+    case FailureKind::kTimeout:
+      return "timeout";
+    case FailureKind::kTls:
+      return "tls";
+    case FailureKind::kRefused:
+      return "refused";
+    case FailureKind::kBadResponse:
+      return "bad_response";
+    case FailureKind::kLocal:
+      return "local";
   }
   return "unknown";
 }
@@ -106,7 +117,9 @@ bool Failure::retryable() const {
   return false;
 }
 
-void HttpsClient::CurlDeleter::operator()(void* handle) const { curl_easy_cleanup(static_cast<CURL*>(handle)); }
+void HttpsClient::CurlDeleter::operator()(void* handle) const {
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+}
 
 HttpsClient::HttpsClient(HqEndpoint endpoint, Timeouts timeouts,
                          std::function<std::chrono::system_clock::time_point()> now)
@@ -135,7 +148,8 @@ std::string HttpsClient::escape(std::string_view value) const {
   return out;
 }
 
-Outcome<HttpResponse> HttpsClient::perform(const char* method, std::string_view path, std::string_view body, bool gzip) {
+Outcome<HttpResponse> HttpsClient::perform(const char* method, std::string_view path, std::string_view body,
+                                           bool gzip) {
   CURL* c = static_cast<CURL*>(m_curl.get());
   curl_easy_reset(c);  // keeps the live connection and TLS session for the next request
   const std::string url = m_endpoint.baseUrl + std::string(path);
@@ -195,8 +209,9 @@ Outcome<HttpResponse> HttpsClient::perform(const char* method, std::string_view 
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     if (sink.tooLarge) {
-      return Failure{FailureKind::kBadResponse, 0, "", std::nullopt,
-                     "head office sent more than 64 MiB in answer to " + std::string(method) + " " + std::string(path)};
+      return Failure{
+          FailureKind::kBadResponse, 0, "", std::nullopt,
+          "head office sent more than 64 MiB in answer to " + std::string(method) + " " + std::string(path)};
     }
     return curlFailure(rc, errbuf, m_endpoint.baseUrl, m_timeouts.total);
   }
@@ -211,13 +226,16 @@ Outcome<HttpResponse> HttpsClient::perform(const char* method, std::string_view 
   return r;
 }
 
-Outcome<HttpResponse> HttpsClient::get(std::string_view pathAndQuery) { return perform("GET", pathAndQuery, {}, false); }
+Outcome<HttpResponse> HttpsClient::get(std::string_view pathAndQuery) {
+  return perform("GET", pathAndQuery, {}, false);
+}
 
 Outcome<HttpResponse> HttpsClient::post(std::string_view path, std::string_view json, bool gzip) {
   return perform("POST", path, json, gzip);
 }
 
-Outcome<nlohmann::json> HttpsClient::asJson(const char* method, std::string_view path, Outcome<HttpResponse> r) {
+Outcome<nlohmann::json> HttpsClient::asJson(const char* method, std::string_view path,
+                                            Outcome<HttpResponse> r) {
   if (!r) return r.failure();
   const HttpResponse& resp = r.value();
   const std::string what = std::string(method) + " " + std::string(path.substr(0, path.find('?')));
@@ -252,7 +270,8 @@ Outcome<nlohmann::json> HttpsClient::getJson(std::string_view pathAndQuery) {
 }
 
 Outcome<nlohmann::json> HttpsClient::postJson(std::string_view path, const nlohmann::json& body, bool gzip) {
-  return asJson("POST", path, post(path, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), gzip));
+  return asJson("POST", path,
+                post(path, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), gzip));
 }
 
 }  // namespace loyalty::sync

@@ -8,7 +8,8 @@ namespace loyalty::sync {
 SyncEngine::SyncEngine(HqEndpoint endpoint, OutboxSource& outbox, ChangeSink& sink, SyncEngineOptions options)
     : m_endpoint(std::move(endpoint)), m_outbox(outbox), m_sink(sink), m_options(std::move(options)) {
   if (!m_options.random) {
-    auto gen = std::make_shared<std::mt19937_64>((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+    auto gen = std::make_shared<std::mt19937_64>((std::uint64_t{std::random_device{}()} << 32) ^
+                                                 std::random_device{}());
     m_options.random = [gen] { return (*gen)(); };
   }
 }
@@ -61,7 +62,8 @@ void SyncEngine::run(std::stop_token stop) {
         m_status.uploaded += up.uploaded;
         m_status.pending = m_outbox.pendingCount();
       };
-      const RoundReport round = syncRound(*client, m_outbox, m_sink, m_options.upload, m_options.pageLimit, uploaded);
+      const RoundReport round =
+          syncRound(*client, m_outbox, m_sink, m_options.upload, m_options.pageLimit, uploaded);
       if (stop.stop_requested()) break;
       std::lock_guard lock(m_mutex);
       ++m_status.rounds;

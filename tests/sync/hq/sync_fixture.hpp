@@ -13,17 +13,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "loyalty/sync/client/https_client.hpp"
 #include "../../support/child_process.hpp"
 #include "../../support/temp_dir.hpp"
+#include "loyalty/sync/client/https_client.hpp"
 
 namespace loyalty::test {
 
@@ -56,9 +55,7 @@ inline RunResult run(const std::vector<std::string>& argv, const std::string& in
                      std::chrono::seconds timeout = std::chrono::seconds(120)) {
   TempDir io;
   const auto outPath = io.path() / "out", errPath = io.path() / "err", inPath = io.path() / "in";
-  {
-    std::ofstream(inPath, std::ios::binary) << input;
-  }
+  { std::ofstream(inPath, std::ios::binary) << input; }
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -136,11 +133,13 @@ class Hq {
 
   void start() {
     m_server = std::make_unique<ChildProcess>(
-        std::vector<std::string>{hqBinary(), "serve", "--data", dataDir(), "--listen", "127.0.0.1:" + std::to_string(m_port)},
+        std::vector<std::string>{hqBinary(), "serve", "--data", dataDir(), "--listen",
+                                 "127.0.0.1:" + std::to_string(m_port)},
         Stderr::kDiscard);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!accepts(m_port)) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("loyalty-hq did not start listening");
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("loyalty-hq did not start listening");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

@@ -22,7 +22,9 @@ json enrol(const std::string& phone, const std::string& name) {
 }
 
 json sale(const std::string& saleId, const std::optional<std::string>& member, const std::string& price) {
-  json r = {{"id", saleId}, {"op", "sale"}, {"sale_id", saleId},
+  json r = {{"id", saleId},
+            {"op", "sale"},
+            {"sale_id", saleId},
             {"lines", json::array({{{"sku", "SKU-1"}, {"qty", 1}, {"unit_price", price}}})}};
   if (member) r["member"] = *member;
   return r;
@@ -39,7 +41,8 @@ std::string hqRevenue(const Hq& hq) { return hq.get("/api/v1/reports/summary").a
 void openShop(Hq& hq, Terminal& t, const std::string& store, const std::string& id, int sales) {
   REQUIRE(t.registerWith(hq, hq.addTerminal(store, id)).exit == 0);
   std::vector<json> requests;
-  for (int i = 0; i < sales; ++i) requests.push_back(sale(store + id + "-" + std::to_string(i), std::nullopt, "1.00"));
+  for (int i = 0; i < sales; ++i)
+    requests.push_back(sale(store + id + "-" + std::to_string(i), std::nullopt, "1.00"));
   for (const auto& r : t.exec(requests)) REQUIRE(r.at("ok") == true);
 }
 
@@ -58,7 +61,8 @@ RunResult syncUntilDone(const Terminal& t, int tries = 6) {
 
 }  // namespace
 
-TEST_CASE("HQ killed with SIGKILL during uploads: after restart every sale counts exactly once", "[sync][e2e][slow]") {
+TEST_CASE("HQ killed with SIGKILL during uploads: after restart every sale counts exactly once",
+          "[sync][e2e][slow]") {
   Hq hq;
   hq.start();
   Terminal t;
@@ -117,7 +121,8 @@ TEST_CASE("Lost responses: events HQ already has are answered as duplicates and 
   CHECK(t.verify().exit == 0);
 }
 
-TEST_CASE("Duplicated and re-ordered batches: gaps are refused and resent, duplicates change nothing", "[sync][e2e]") {
+TEST_CASE("Duplicated and re-ordered batches: gaps are refused and resent, duplicates change nothing",
+          "[sync][e2e]") {
   Hq hq;
   hq.start();
   Terminal t;
@@ -172,14 +177,16 @@ TEST_CASE("Duplicated and re-ordered batches: gaps are refused and resent, dupli
   CHECK(hqSales(hq) == 30);
 }
 
-TEST_CASE("Terminal killed during a pull: each page is there with its cursor or not at all", "[sync][e2e][slow]") {
+TEST_CASE("Terminal killed during a pull: each page is there with its cursor or not at all",
+          "[sync][e2e][slow]") {
   Hq hq;
   hq.start();
   Terminal source;
   REQUIRE(source.registerWith(hq, hq.addTerminal("S001", "T1")).exit == 0);
   constexpr int kMembers = 3000;
   std::vector<json> enrolments;
-  for (int i = 0; i < kMembers; ++i) enrolments.push_back(enrol("1380000" + std::to_string(1000 + i), "M" + std::to_string(i)));
+  for (int i = 0; i < kMembers; ++i)
+    enrolments.push_back(enrol("1380000" + std::to_string(1000 + i), "M" + std::to_string(i)));
   for (const auto& r : source.exec(enrolments)) REQUIRE(r.at("ok") == true);
   REQUIRE(source.syncOnce().exit == 0);
 
@@ -191,8 +198,9 @@ TEST_CASE("Terminal killed during a pull: each page is there with its cursor or 
     std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
     sync.killHard();
     db::Database db(other.dataDir() + "/terminal.db");
-    auto& st = db.prepare("SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM hq_members), "
-                          "(SELECT value FROM meta WHERE key = 'hq_cursor')");
+    auto& st = db.prepare(
+        "SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM hq_members), "
+        "(SELECT value FROM meta WHERE key = 'hq_cursor')");
     REQUIRE(st.step());
     const std::int64_t members = st.getInt(0);
     const std::string cursor = st.getText(2);
@@ -238,8 +246,8 @@ TEST_CASE("TLS and credential failures are refused with a clear error and nothin
     hq.killHard();
     const auto now = std::chrono::system_clock::now();
     const hq::KeyAndCert ca{slurp(hq.tlsDir() / "ca.key"), slurp(hq.tlsDir() / "ca.pem")};
-    const auto expired = hq::issueServerCertificate(ca, {"localhost", "127.0.0.1"}, now - std::chrono::hours(48),
-                                                    now - std::chrono::hours(24));
+    const auto expired = hq::issueServerCertificate(
+        ca, {"localhost", "127.0.0.1"}, now - std::chrono::hours(48), now - std::chrono::hours(24));
     std::ofstream(hq.tlsDir() / "server.pem", std::ios::trunc) << expired.certPem;
     std::ofstream(hq.tlsDir() / "server.key", std::ios::trunc) << expired.keyPem;
     hq.start();
@@ -252,15 +260,16 @@ TEST_CASE("TLS and credential failures are refused with a clear error and nothin
   }
   SECTION("a public-key pin that does not match") {
     Terminal u;
-    const RunResult r = run({terminalBinary(), "register", "--data", u.dataDir(), "--hq", hq.url(), "--ca", hq.caFile(),
-                             "--code", hq.addTerminal("S001", "T3"), "--pin",
+    const RunResult r = run({terminalBinary(), "register", "--data", u.dataDir(), "--hq", hq.url(), "--ca",
+                             hq.caFile(), "--code", hq.addTerminal("S001", "T3"), "--pin",
                              "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="});
     CHECK(r.exit == 1);
     CHECK(r.err.find("pin") != std::string::npos);
   }
   SECTION("no credential at all") {
     sync::HttpsClient anonymous({hq.url(), slurp(hq.caFile()), std::nullopt, std::nullopt});
-    auto r = anonymous.postJson("/api/v1/events", json{{"terminal_id", "T1"}, {"events", json::array()}}, false);
+    auto r =
+        anonymous.postJson("/api/v1/events", json{{"terminal_id", "T1"}, {"events", json::array()}}, false);
     REQUIRE_FALSE(r);
     CHECK(r.failure().httpStatus == 401);
     CHECK(r.failure().message.find("401 unauthenticated") != std::string::npos);
@@ -308,7 +317,8 @@ struct TwoStores {
   static std::int64_t balance(const Terminal& t, const std::string& m) {
     const auto r = t.execOne({{"id", 1}, {"op", "member"}, {"member", m}});
     REQUIRE(r.at("ok") == true);
-    return r.at("result").at("points").get<std::int64_t>() - r.at("result").at("points_debt").get<std::int64_t>();
+    return r.at("result").at("points").get<std::int64_t>() -
+           r.at("result").at("points_debt").get<std::int64_t>();
   }
 };
 
@@ -332,16 +342,20 @@ TEST_CASE("Online: head office refuses a redemption a terminal's stale view woul
   CHECK(s.two.verify().exit == 0);
 }
 
-TEST_CASE("Two terminals redeeming one member while cut off from head office overspend at most the allowance each", "[sync][e2e]") {
+TEST_CASE(
+    "Two terminals redeeming one member while cut off from head office overspend at most the allowance each",
+    "[sync][e2e]") {
   TwoStores s("800.00");
   s.hq.killHard();
   std::int64_t spent = 0;
   for (const Terminal* t : {&s.one, &s.two}) {
-    const auto ok = t->execOne(redeem("offline-" + t->dataDir().substr(t->dataDir().size() - 3), s.member, 500));
+    const auto ok =
+        t->execOne(redeem("offline-" + t->dataDir().substr(t->dataDir().size() - 3), s.member, 500));
     INFO(ok.dump());
     REQUIRE(ok.at("ok") == true);
     spent += 500;
-    const auto over = t->execOne(redeem("over-" + t->dataDir().substr(t->dataDir().size() - 3), s.member, 100));
+    const auto over =
+        t->execOne(redeem("over-" + t->dataDir().substr(t->dataDir().size() - 3), s.member, 100));
     CHECK(over.at("ok") == false);
     CHECK(over.at("error").at("code") == "limit_exceeded");  // 500 a day per member per terminal
     CHECK(TwoStores::balance(*t, s.member) == 300);

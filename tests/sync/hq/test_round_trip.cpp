@@ -2,7 +2,6 @@
 // sync rounds, and the faults of issue 6 (HQ killed mid-upload, lost responses, duplicated and
 // re-ordered batches, terminal killed mid-pull, TLS and credential failures, partitions).
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "loyalty/sync/client/engine.hpp"
@@ -24,7 +23,9 @@ json enrol(const std::string& phone, const std::string& name) {
 }
 
 json sale(const std::string& saleId, const std::optional<std::string>& member, const std::string& price) {
-  json r = {{"id", saleId}, {"op", "sale"}, {"sale_id", saleId},
+  json r = {{"id", saleId},
+            {"op", "sale"},
+            {"sale_id", saleId},
             {"lines", json::array({{{"sku", "SKU-1"}, {"qty", 1}, {"unit_price", price}}})}};
   if (member) r["member"] = *member;
   return r;
@@ -35,7 +36,8 @@ struct Shop {
   Terminal terminal;
   std::string memberId;
 
-  Shop(Hq& hq, const std::string& store, const std::string& id, int sales, const std::string& phone = "13800138000") {
+  Shop(Hq& hq, const std::string& store, const std::string& id, int sales,
+       const std::string& phone = "13800138000") {
     const RunResult reg = terminal.registerWith(hq, hq.addTerminal(store, id));
     REQUIRE(reg.exit == 0);
     std::vector<json> requests = {enrol(phone, "Member " + id)};
@@ -43,7 +45,8 @@ struct Shop {
     REQUIRE(enrolled.at("ok") == true);
     memberId = enrolled.at("result").at("member_id");
     requests.clear();
-    for (int i = 0; i < sales; ++i) requests.push_back(sale(id + "-sale-" + std::to_string(i), memberId, "10.00"));
+    for (int i = 0; i < sales; ++i)
+      requests.push_back(sale(id + "-sale-" + std::to_string(i), memberId, "10.00"));
     if (!requests.empty()) {
       for (const auto& r : terminal.exec(requests)) REQUIRE(r.at("ok") == true);
     }
@@ -51,7 +54,8 @@ struct Shop {
   std::int64_t balance(const std::string& member) const {
     const auto m = terminal.execOne({{"id", 1}, {"op", "member"}, {"member", member}});
     REQUIRE(m.at("ok") == true);
-    return m.at("result").at("points").get<std::int64_t>() - m.at("result").at("points_debt").get<std::int64_t>();
+    return m.at("result").at("points").get<std::int64_t>() -
+           m.at("result").at("points_debt").get<std::int64_t>();
   }
   std::int64_t pending() const {
     return terminal.execOne({{"id", 1}, {"op", "stats"}}).at("result").at("outbox_pending");
@@ -125,7 +129,8 @@ TEST_CASE("Members and balances travel between two stores through head office", 
   CHECK(two.terminal.verify().exit == 0);
 }
 
-TEST_CASE("Registering with head office's public-key pin works and is kept for every request", "[sync][e2e]") {
+TEST_CASE("Registering with head office's public-key pin works and is kept for every request",
+          "[sync][e2e]") {
   Hq hq;
   hq.start();
   const std::string cmd = "openssl pkey -in '" + (hq.tlsDir() / "server.key").string() +
@@ -139,8 +144,8 @@ TEST_CASE("Registering with head office's public-key pin works and is kept for e
   while (!pin.empty() && (pin.back() == '\n' || pin.back() == '\r')) pin.pop_back();
   REQUIRE(pin.size() == 44);
   Terminal t;
-  const RunResult reg = run({terminalBinary(), "register", "--data", t.dataDir(), "--hq", hq.url(), "--ca", hq.caFile(),
-                             "--code", hq.addTerminal("S001", "T1"), "--pin", "sha256//" + pin});
+  const RunResult reg = run({terminalBinary(), "register", "--data", t.dataDir(), "--hq", hq.url(), "--ca",
+                             hq.caFile(), "--code", hq.addTerminal("S001", "T1"), "--pin", "sha256//" + pin});
   INFO(reg.err);
   REQUIRE(reg.exit == 0);
   REQUIRE(t.execOne(sale("pinned-1", std::nullopt, "3.00")).at("ok") == true);
@@ -150,7 +155,8 @@ TEST_CASE("Registering with head office's public-key pin works and is kept for e
   CHECK(hqSales(hq) == 1);
 }
 
-TEST_CASE("The background engine uploads a sale when nudged and rides out head office going away", "[sync][e2e]") {
+TEST_CASE("The background engine uploads a sale when nudged and rides out head office going away",
+          "[sync][e2e]") {
   Hq hq;
   hq.start();
   Terminal t;
@@ -203,7 +209,8 @@ TEST_CASE("The background engine uploads a sale when nudged and rides out head o
   CHECK(away.lastError.find("cannot reach head office") != std::string::npos);
 
   hq.start();
-  REQUIRE(waitFor([&] { return engine->status().pending == 0 && engine->status().online; }, std::chrono::seconds(20)));
+  REQUIRE(waitFor([&] { return engine->status().pending == 0 && engine->status().online; },
+                  std::chrono::seconds(20)));
   CHECK(engine->status().lastError.empty());
   CHECK(hqSales(hq) == 2);
   engine.reset();  // stops and joins the thread
@@ -213,12 +220,14 @@ TEST_CASE("The background engine uploads a sale when nudged and rides out head o
 TEST_CASE("A merge at head office and a new catalogue reach every terminal", "[sync][e2e]") {
   Hq hq;
   hq.start();
-  Shop one(hq, "S001", "T1", 2);                  // 20 points
-  Shop two(hq, "S002", "T2", 3, "13900139000");   // 30 points, the same person enrolled twice
+  Shop one(hq, "S001", "T1", 2);                 // 20 points
+  Shop two(hq, "S002", "T2", 3, "13900139000");  // 30 points, the same person enrolled twice
   REQUIRE(one.terminal.syncOnce().exit == 0);
   REQUIRE(two.terminal.syncOnce().exit == 0);
   hq.command({"member", "merge", "--from", two.memberId, "--into", one.memberId});
-  hq.post("/api/v1/admin/catalog", {{"rewards", json::array({{{"reward_id", "MUG"}, {"name", "Mug"}, {"points", 40}, {"active", true}}})}});
+  hq.post("/api/v1/admin/catalog",
+          {{"rewards",
+            json::array({{{"reward_id", "MUG"}, {"name", "Mug"}, {"points", 40}, {"active", true}}})}});
 
   for (const Shop* s : {&one, &two}) {
     const RunResult r = s->terminal.syncOnce();

@@ -57,7 +57,8 @@ class HttpsRedemptionAuthoriser final : public RedemptionAuthoriser {
   explicit HttpsRedemptionAuthoriser(const HqLink& link,
                                      std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
   ~HttpsRedemptionAuthoriser() override;
-  Authorisation authorise(const std::string& redemptionId, const std::string& memberId, std::int64_t points) override;
+  Authorisation authorise(const std::string& redemptionId, const std::string& memberId,
+                          std::int64_t points) override;
   /// The last failure's sentence (empty after a success), for logs.
   const std::string& lastProblem() const { return m_lastProblem; }
 

@@ -4,12 +4,11 @@
 /// reward catalogue, the pushed configuration).
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "loyalty/db/database.hpp"
 #include "loyalty/sync/client/engine.hpp"

@@ -52,7 +52,8 @@ struct UploadReport {
 
 /// Sends everything above the watermark until HQ has acknowledged all of it, or fails.
 /// The watermark moves only to HQ's `acked_through`.
-Outcome<UploadReport> uploadPending(HttpsClient& client, OutboxSource& outbox, const UploadOptions& options = {});
+Outcome<UploadReport> uploadPending(HttpsClient& client, OutboxSource& outbox,
+                                    const UploadOptions& options = {});
 
 struct PullReport {
   std::int64_t changes = 0;

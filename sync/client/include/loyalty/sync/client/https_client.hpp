@@ -5,12 +5,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 namespace loyalty::sync {
 
@@ -28,10 +27,10 @@ const char* toString(FailureKind kind);
 
 struct Failure {
   FailureKind kind = FailureKind::kLocal;
-  long httpStatus = 0;                                ///< for kRefused
-  std::string problemCode;                            ///< "unauthenticated", ... for kRefused
+  long httpStatus = 0;                                  ///< for kRefused
+  std::string problemCode;                              ///< "unauthenticated", ... for kRefused
   std::optional<std::chrono::milliseconds> retryAfter;  ///< from a 429/503
-  std::string message;                                ///< a full sentence for logs and the UI
+  std::string message;                                  ///< a full sentence for logs and the UI
 
   /// Worth trying again later without anyone changing anything.
   bool retryable() const;
@@ -57,10 +56,10 @@ class [[nodiscard]] Outcome {
 
 /// Where head office is and how this terminal proves who it is.
 struct HqEndpoint {
-  std::string baseUrl;                ///< "https://host:port" (no path)
-  std::string caPem;                  ///< the only CA trusted (PEM text)
-  std::optional<std::string> pin;     ///< "sha256//<base64>" of HQ's public key
-  std::optional<std::string> token;   ///< bearer token bound to this terminal
+  std::string baseUrl;               ///< "https://host:port" (no path)
+  std::string caPem;                 ///< the only CA trusted (PEM text)
+  std::optional<std::string> pin;    ///< "sha256//<base64>" of HQ's public key
+  std::optional<std::string> token;  ///< bearer token bound to this terminal
 };
 
 struct Timeouts {
@@ -80,8 +79,9 @@ class HttpsClient {
  public:
   /// Throws std::invalid_argument for a URL that is not https://host[:port] or a CA that is not
   /// PEM. `now` is used to read Retry-After dates.
-  explicit HttpsClient(HqEndpoint endpoint, Timeouts timeouts = {},
-                       std::function<std::chrono::system_clock::time_point()> now = std::chrono::system_clock::now);
+  explicit HttpsClient(
+      HqEndpoint endpoint, Timeouts timeouts = {},
+      std::function<std::chrono::system_clock::time_point()> now = std::chrono::system_clock::now);
   ~HttpsClient();
   HttpsClient(const HttpsClient&) = delete;
   HttpsClient& operator=(const HttpsClient&) = delete;

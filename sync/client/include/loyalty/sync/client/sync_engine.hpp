@@ -19,14 +19,14 @@ namespace loyalty::sync {
 
 /// What the UI shows about sync. A copy: safe to keep and read on any thread.
 struct SyncStatus {
-  bool online = false;          ///< the last attempt reached head office and completed
-  std::int64_t pending = 0;     ///< outbox events not yet acknowledged
-  std::string lastError;        ///< the last failure's sentence; empty after a clean round
+  bool online = false;       ///< the last attempt reached head office and completed
+  std::int64_t pending = 0;  ///< outbox events not yet acknowledged
+  std::string lastError;     ///< the last failure's sentence; empty after a clean round
   std::optional<std::chrono::system_clock::time_point> lastSyncAt;  ///< end of the last clean round
   std::int64_t rounds = 0;
-  std::int64_t uploaded = 0;    ///< events acknowledged since the engine started
-  std::int64_t pulled = 0;      ///< changes applied since the engine started
-  int failures = 0;             ///< consecutive failed rounds
+  std::int64_t uploaded = 0;  ///< events acknowledged since the engine started
+  std::int64_t pulled = 0;    ///< changes applied since the engine started
+  int failures = 0;           ///< consecutive failed rounds
   std::chrono::milliseconds nextAttemptIn{0};
 };
 
