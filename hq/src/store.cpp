@@ -389,7 +389,12 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
                   l.category ? SqlValue(*l.category) : SqlValue(nullptr), l.qty, l.unitPrice, l.amount.minor()});
     }
     if (member) {
-      if (p->pointsRedeemed > 0) addPoints(b, *member, e.eventId, "redeem", -p->pointsRedeemed, at);
+      if (p->pointsRedeemed > 0) {
+        // Points paid in a sale were reserved online under the sale's id: this settles them.
+        m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND settled_event IS NULL",
+                   {p->saleId, e.eventId});
+        addPoints(b, *member, e.eventId, "redeem", -p->pointsRedeemed, at);
+      }
       if (p->pointsEarned != 0) addPoints(b, *member, e.eventId, "earn", p->pointsEarned, at);
       m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {*member, p->total.minor()});
       recomputeTier(*member, at);

@@ -45,6 +45,7 @@ constexpr std::size_t kMaxNameLength = 64;  // code points
 constexpr std::size_t kMaxLines = 10000;  // real wholesale invoices exceed 1,000 lines
 constexpr std::int64_t kMaxQty = 1'000'000;
 constexpr std::int64_t kMaxPoints = 1'000'000'000;
+constexpr const char* kNeverExpires = "9999-12-31";  // lots of points head office moved here
 
 bool hasControlChars(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
@@ -184,6 +185,22 @@ const std::string kByPhone = std::string("SELECT ") + kMemberColumns + " FROM me
 
 Result<CounterService::MemberRow> CounterService::resolveMember(const std::string& reference,
                                                                 const std::string& field) {
+  auto found = resolveReference(reference, field);
+  if (!found) return found;
+  // A member head office merged into another is served as the survivor (its history stays).
+  auto& merged = m_db.prepare("SELECT into_id FROM member_merges WHERE from_id = ?");
+  merged.bind(1, found->memberId);
+  std::optional<std::string> into;
+  if (merged.step()) into = merged.getText(0);
+  merged.reset();
+  if (into) {
+    if (auto survivor = memberById(*into)) return *survivor;
+  }
+  return found;
+}
+
+Result<CounterService::MemberRow> CounterService::resolveReference(const std::string& reference,
+                                                                   const std::string& field) {
   const std::string ref(trim(reference));
   if (ref.empty()) return invalidArgument(field, field + " is required");
   const auto notFound = [&] {
@@ -258,14 +275,22 @@ std::int64_t CounterService::appendLedger(const std::string& memberId, Timestamp
   // from the lots that expire first.
   if (const std::int64_t credit = lotCredit(before, after); credit > 0) {
     const Date today = m_config.zone.localDate(at);
+    // Points head office moved here (reconciliation, kind 'adjust') were earned at another store,
+    // which expires them itself; here they never expire.
+    const bool fromHeadOffice = std::string_view(kind) == "adjust";
     m_db.prepare("INSERT INTO lots(entry_id, member_id, earned_on, expires_on, points, remaining) "
                  "VALUES (?, ?, ?, ?, ?, ?)")
         .bind(1, entryId).bind(2, memberId).bind(3, formatDate(today))
-        .bind(4, formatDate(lotExpiresOn(today, m_config.rules.expiry))).bind(5, credit).bind(6, credit)
+        .bind(4, fromHeadOffice ? std::string(kNeverExpires) : formatDate(lotExpiresOn(today, m_config.rules.expiry)))
+        .bind(5, credit).bind(6, credit)
         .run();
   } else if (const std::int64_t debit = lotDebit(before, after); debit > 0) {
-    auto& open = m_db.prepare("SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 "
-                              "ORDER BY expires_on, lot_id");
+    // Head office taking points back (their store expired or spent them) takes its own lots first.
+    auto& open = m_db.prepare(std::string_view(kind) == "adjust"
+                                  ? "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 "
+                                    "ORDER BY expires_on DESC, lot_id DESC"
+                                  : "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 "
+                                    "ORDER BY expires_on, lot_id");
     open.bind(1, memberId);
     std::vector<LotRemaining> lots;
     std::int64_t held = 0;

@@ -260,6 +260,8 @@ class CounterService {
   static const KeyedOp kSaleKey, kRedeemKey, kRefundKey;
 
   Result<MemberRow> resolveMember(const std::string& reference, const std::string& field);
+  /// The member a reference names, before following head office's merges.
+  Result<MemberRow> resolveReference(const std::string& reference, const std::string& field);
   std::optional<MemberRow> memberById(const std::string& memberId);
   std::optional<MemberRow> memberByColumn(const char* sql, const std::string& value);
   MemberView view(const MemberRow& row) const;
