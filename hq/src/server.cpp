@@ -110,20 +110,40 @@ struct HqServer::Impl {
     return std::nullopt;
   }
 
-  /// Reads the (decompressed) body up to the protocol's limit; answers 413/400 when it cannot.
-  std::optional<json> readJson(httplib::Response& res, const httplib::ContentReader& content) {
-    std::string body;
-    bool tooLarge = false;
-    const bool ok = content([&](const char* data, size_t n) {
-      if (body.size() + n > wire::kMaxBodyBytes) {
+  /// Reads the whole (decompressed) body, keeping at most the protocol's limit: a body left
+  /// unread would be parsed as the next request on the kept-alive connection.
+  static bool readBody(const httplib::ContentReader& content, std::string& body, bool& tooLarge) {
+    tooLarge = false;
+    return content([&](const char* data, size_t n) {
+      if (tooLarge || body.size() + n > wire::kMaxBodyBytes) {
         tooLarge = true;
-        return false;
+        body.clear();
+        return true;
       }
       body.append(data, n);
       return true;
     });
-    if (tooLarge) {
-      res.set_header("Connection", "close");
+  }
+
+  /// The principal if it has one of the roles; otherwise drains the body, answers 401/403 and
+  /// returns nullopt.
+  std::optional<Principal> require(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content,
+                                   std::initializer_list<Role> roles) {
+    auto p = require(req, res, roles);
+    if (!p) {
+      std::string ignored;
+      bool tooLarge = false;
+      readBody(content, ignored, tooLarge);
+    }
+    return p;
+  }
+
+  /// The body as JSON; answers 413/400 when it cannot be had.
+  std::optional<json> readJson(httplib::Response& res, const httplib::ContentReader& content) {
+    std::string body;
+    bool tooLarge = false;
+    const bool ok = readBody(content, body, tooLarge);
+    if (tooLarge || (!ok && res.status == 413)) {
       sendProblem(res, {wire::problem::kTooLarge, 413, "the request body is larger than 8 MiB (decompressed)"});
       return std::nullopt;
     }
@@ -181,7 +201,7 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      auto who = require(req, res, {Role::kTerminal});
+      auto who = require(req, res, cr, {Role::kTerminal});
       if (!who) return;
       auto body = readJson(res, cr);
       if (!body) return;
@@ -231,7 +251,7 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/redemptions", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      auto who = require(req, res, {Role::kTerminal});
+      auto who = require(req, res, cr, {Role::kTerminal});
       if (!who) return;
       auto body = readJson(res, cr);
       if (!body) return;
@@ -244,7 +264,7 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/admin/members/merge", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      if (!require(req, res, {Role::kAdmin})) return;
+      if (!require(req, res, cr, {Role::kAdmin})) return;
       auto body = readJson(res, cr);
       if (!body) return;
       auto r = wire::decodeMergeRequest(*body);
@@ -256,7 +276,7 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/admin/catalog", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      if (!require(req, res, {Role::kAdmin})) return;
+      if (!require(req, res, cr, {Role::kAdmin})) return;
       auto body = readJson(res, cr);
       if (!body) return;
       json change = *body;
@@ -270,7 +290,7 @@ struct HqServer::Impl {
     });
 
     s.Put("/api/v1/admin/config", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      if (!require(req, res, {Role::kAdmin})) return;
+      if (!require(req, res, cr, {Role::kAdmin})) return;
       auto body = readJson(res, cr);
       if (!body) return;
       if (!body->is_object() || !body->contains("toml") || !(*body)["toml"].is_string()) {

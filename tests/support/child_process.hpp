@@ -96,6 +96,8 @@ class ChildProcess {
     }
   }
 
+  pid_t pid() const { return m_pid; }
+
   void closeStdin() {
     if (m_stdin >= 0) close(m_stdin);
     m_stdin = -1;

@@ -1,0 +1,248 @@
+#pragma once
+// Runs a real loyalty-hq (SQLite or a PostgreSQL this fixture starts) and talks HTTPS to it.
+
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../../support/child_process.hpp"
+#include "../../support/temp_dir.hpp"
+#include "loyalty/hq/settings.hpp"
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::test {
+
+using nlohmann::json;
+
+inline std::string hqBinary() { return LOYALTY_HQ_BIN; }
+
+/// Runs a command; returns (exit status, stdout).
+inline std::pair<int, std::string> runCommand(const std::vector<std::string>& argv, Stderr err = Stderr::kDiscard) {
+  ChildProcess p(argv, err);
+  p.closeStdin();
+  std::string out;
+  while (auto line = p.readLine(std::chrono::seconds(120))) out += *line + "\n";
+  return {p.wait(), out};
+}
+
+inline int freePort() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+/// A throw-away PostgreSQL cluster: initdb in a temp dir, pg_ctl -w on a free port, stopped
+/// in the destructor. initdb refuses root, so as root it runs as the `postgres` user.
+class PgCluster {
+ public:
+  PgCluster() {
+    m_bindir = trimmed(runCommand({"/bin/sh", "-c", "pg_config --bindir"}).second);
+    if (!std::filesystem::exists(m_bindir + "/initdb")) {
+      // Debian's pg_config (libpq-dev) may point elsewhere than the server's binaries.
+      for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
+        if (std::filesystem::exists(e.path() / "bin" / "initdb")) m_bindir = (e.path() / "bin").string();
+      }
+    }
+    REQUIRE(std::filesystem::exists(m_bindir + "/initdb"));
+    m_port = freePort();
+    const std::string data = m_dir.str() + "/data";
+    if (geteuid() == 0) {
+      const passwd* pw = getpwnam("postgres");
+      REQUIRE(pw != nullptr);
+      REQUIRE(chown(m_dir.str().c_str(), pw->pw_uid, pw->pw_gid) == 0);
+      m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+    }
+    REQUIRE(run({m_bindir + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"}) == 0);
+    REQUIRE(run({m_bindir + "/pg_ctl", "-D", data, "-l", m_dir.str() + "/log", "-w", "-o",
+                 "-p " + std::to_string(m_port) + " -k " + m_dir.str() + " -c listen_addresses=127.0.0.1 -c fsync=on",
+                 "start"}) == 0);
+    m_running = true;
+  }
+  ~PgCluster() {
+    if (m_running) run({m_bindir + "/pg_ctl", "-D", m_dir.str() + "/data", "-m", "fast", "-w", "stop"});
+  }
+  PgCluster(const PgCluster&) = delete;
+  PgCluster& operator=(const PgCluster&) = delete;
+
+  std::string dsn(const std::string& db = "postgres") const {
+    return "host=127.0.0.1 port=" + std::to_string(m_port) + " user=postgres dbname=" + db + " connect_timeout=5";
+  }
+  /// A fresh database for one head office.
+  std::string createDatabase(const std::string& name) {
+    hq::openPostgres(dsn())->execScript("CREATE DATABASE " + name);
+    return dsn(name);
+  }
+
+ private:
+  static std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  int run(std::vector<std::string> argv) {
+    std::vector<std::string> full = m_prefix;
+    full.insert(full.end(), argv.begin(), argv.end());
+    return runCommand(full).first;
+  }
+
+  TempDir m_dir;
+  std::string m_bindir;
+  std::vector<std::string> m_prefix;
+  int m_port = 0;
+  bool m_running = false;
+};
+
+struct SqliteBackend {
+  static constexpr const char* kName = "sqlite";
+};
+struct PostgresBackend {
+  static constexpr const char* kName = "postgresql";
+};
+
+/// One head office: its data directory, storage and (when started) the serving process.
+class HqInstance {
+ public:
+  explicit HqInstance(const std::string& backend, std::vector<std::string> extraInit = {}) : m_backend(backend) {
+    std::vector<std::string> argv = {hqBinary(), "init", "--data", dataDir()};
+    if (backend == "postgresql") {
+      m_pg = std::make_unique<PgCluster>();
+      argv.insert(argv.end(), {"--backend", "postgresql", "--dsn", m_pg->createDatabase("hq")});
+    }
+    argv.insert(argv.end(), extraInit.begin(), extraInit.end());
+    const auto [status, out] = runCommand(argv, Stderr::kInherit);
+    REQUIRE(status == 0);
+    std::ifstream t(dataDir() + "/admin.token");
+    std::getline(t, m_adminToken);
+  }
+  ~HqInstance() { stop(); }
+
+  std::string dataDir() const { return m_dir.str() + "/hq"; }
+  std::string caFile() const { return dataDir() + "/tls/ca.pem"; }
+  const std::string& adminToken() const { return m_adminToken; }
+  int port() const { return m_port; }
+  ChildProcess& process() { return *m_server; }
+
+  void start() {
+    m_server = std::make_unique<ChildProcess>(
+        std::vector<std::string>{hqBinary(), "serve", "--data", dataDir(), "--listen", "127.0.0.1:" + std::to_string(m_port)},
+        Stderr::kInherit);
+    auto line = m_server->readLine(std::chrono::seconds(30));
+    REQUIRE(line);
+    const auto colon = line->rfind(':');
+    REQUIRE(line->rfind("listening on https://", 0) == 0);
+    m_port = std::stoi(line->substr(colon + 1));
+  }
+  void stop() {
+    if (m_server) m_server->killHard();
+    m_server.reset();
+  }
+  /// SIGTERM and wait; returns the exit status.
+  int terminate() {
+    kill(m_server->pid(), SIGTERM);
+    const int status = m_server->wait();
+    m_server.reset();
+    return status;
+  }
+
+  /// A client that trusts only this head office's CA.
+  std::unique_ptr<httplib::SSLClient> client(const std::string& host = "127.0.0.1") const {
+    auto c = std::make_unique<httplib::SSLClient>(host, m_port);
+    c->set_ca_cert_path(caFile().c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_connection_timeout(std::chrono::seconds(5));
+    c->set_read_timeout(std::chrono::seconds(60));
+    return c;
+  }
+
+  std::string cli(const std::vector<std::string>& args, int expectStatus = 0) {
+    std::vector<std::string> argv = {hqBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto [status, out] = runCommand(argv, Stderr::kInherit);
+    REQUIRE(status == expectStatus);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  std::string addTerminal(const std::string& store, const std::string& terminal) {
+    return cli({"terminal", "add", "--data", dataDir(), "--store", store, "--terminal", terminal});
+  }
+
+  /// Registers a terminal and returns its bearer token.
+  std::string registerTerminal(const std::string& store, const std::string& terminal) {
+    const std::string code = addTerminal(store, terminal);
+    auto res = client()->Post("/api/v1/register", json{{"code", code}}.dump(), "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    return json::parse(res->body).at("token").get<std::string>();
+  }
+
+  /// Direct SQL on the storage (for time travel in tests, and checks).
+  std::unique_ptr<hq::SqlConnection> sql() const {
+    hq::DataDir dir{dataDir()};
+    auto settings = hq::loadSettings(dir);
+    REQUIRE(settings);
+    return hq::openStorage(dir, *settings);
+  }
+
+ private:
+  std::string m_backend;
+  TempDir m_dir;
+  std::unique_ptr<PgCluster> m_pg;
+  std::unique_ptr<ChildProcess> m_server;
+  std::string m_adminToken;
+  int m_port = 0;
+};
+
+inline httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+/// Event builders with the terminal's payload shapes (terminal/src/counter_service.cpp).
+inline json enrolEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member) {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "member.enrolled"},
+          {"at", "2026-11-23T08:00:00Z"},
+          {"payload", {{"member_id", member}, {"card_no", "9" + member}, {"phone", "+8613800000000"}, {"name", "Li " + member},
+                       {"birthday", nullptr}, {"language", nullptr}, {"consent_marketing", false},
+                       {"consent_version", nullptr}, {"referrer_id", nullptr}, {"store_id", store}, {"terminal_id", terminal}}}};
+}
+
+inline json saleEvent(const std::string& terminal, const std::string& store, std::int64_t seq,
+                      const std::optional<std::string>& member, const std::string& total, std::int64_t earned,
+                      std::int64_t redeemed = 0, const std::string& at = "2026-11-23T09:00:00Z") {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "sale.recorded"}, {"at", at},
+          {"payload", {{"sale_id", terminal + "-s" + std::to_string(seq)}, {"member_id", member ? json(*member) : json(nullptr)},
+                       {"store_id", store}, {"terminal_id", terminal},
+                       {"lines", {{{"sku", "A"}, {"description", nullptr}, {"qty", 1}, {"unit_price", total}, {"amount", total}}}},
+                       {"subtotal", total}, {"discount", "0.00"}, {"total", total}, {"points_earned", earned},
+                       {"points_redeemed", redeemed}}}};
+}
+
+inline json redeemEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member,
+                        std::int64_t points, const std::string& redemptionId, const char* authorised) {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "points.redeemed"},
+          {"at", "2026-11-23T10:00:00Z"},
+          {"payload", {{"redemption_id", redemptionId}, {"member_id", member}, {"points", points}, {"reward_id", nullptr},
+                       {"store_id", store}, {"terminal_id", terminal}, {"authorised", authorised}}}};
+}
+
+inline json batch(const std::string& terminal, json events) { return {{"terminal_id", terminal}, {"events", std::move(events)}}; }
+
+}  // namespace loyalty::test
