@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS dashboard_users(
 CREATE TABLE IF NOT EXISTS dashboard_sessions(
   session_hash TEXT PRIMARY KEY, name {{ID}} NOT NULL, role TEXT NOT NULL, csrf TEXT NOT NULL,
   created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dashboard_tickets(
+  ticket_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT);
 CREATE INDEX IF NOT EXISTS events_type_at ON events(type, at);
 CREATE INDEX IF NOT EXISTS sales_store_day ON sales(store_id, day);
 CREATE INDEX IF NOT EXISTS members_referrer ON members(referrer_id);
@@ -128,7 +130,7 @@ bool validId(const std::string& s) {
 void createAnalyticsSchema(SqlConnection& c) { c.execScript(schemaText(c)); }
 
 void ensureAnalyticsSchema(SqlConnection& c) {
-  if (c.hasTable("complaint_cases") && c.hasTable("dashboard_sessions")) return;
+  if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets")) return;
   SqlTransaction tx(c);
   createAnalyticsSchema(c);
   tx.commit();
@@ -501,7 +503,7 @@ Result<json> Reports::satisfaction(const ReportFilter& f, const std::string& per
       "SELECT t.store_id, " + key + " AS period, " + scaleX + " AS scale, CAST(" + scoreX + " AS BIGINT) AS score, COUNT(*) "
       "FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id "
       "WHERE e.type = 'survey.answered' AND " + q.dayIn("substr(e.at, 1, 10)", f) + " AND " + q.storeIn("t.store_id", f) +
-      " GROUP BY t.store_id, " + key + ", " + scaleX + ", CAST(" + scoreX + " AS BIGINT) ORDER BY 1, 2";
+      " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const auto r = m_c.query(sql, q.params);
   tx.commit();
