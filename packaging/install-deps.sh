@@ -13,6 +13,8 @@ packages=(
   libimgui-dev libsdl2-dev libbenchmark-dev fonts-noto-cjk
   # tests and demo tooling
   xvfb xdotool imagemagick procps python3
+  # head-office dashboard test (headless)
+  chromium
 )
 
 missing=()

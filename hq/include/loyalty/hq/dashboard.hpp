@@ -3,7 +3,9 @@
 /// complaint workflow API, CSV/XLSX exports and the server-rendered dashboard (zh-CN / en,
 /// inline SVG charts, session cookie login with CSRF tokens). Shapes: docs/reports.md.
 
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "loyalty/core/result.hpp"
@@ -26,5 +28,18 @@ void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mute
 /// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes.
 Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
                             Timestamp now);
+
+}  // namespace loyalty::hq
+
+namespace CLI {
+class App;
+}
+
+namespace loyalty::hq {
+
+/// Adds `loyalty-hq user set --data DIR --name NAME --role admin|analyst` (the password is
+/// read from the first line of stdin) to the command line. The returned function runs the
+/// command if it was the one parsed and returns its exit status, otherwise nullopt.
+std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app);
 
 }  // namespace loyalty::hq
