@@ -22,6 +22,7 @@
 #include "../../support/child_process.hpp"
 #include "../../support/temp_dir.hpp"
 #include "loyalty/hq/settings.hpp"
+#include "loyalty/core/money.hpp"
 #include "loyalty/hq/sql.hpp"
 
 namespace loyalty::test {
@@ -123,6 +124,8 @@ struct PostgresBackend {
 class HqInstance {
  public:
   explicit HqInstance(const std::string& backend, std::vector<std::string> extraInit = {}) : m_backend(backend) {
+    // Writing to a server the test killed must fail the request, not kill the test.
+    signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> argv = {hqBinary(), "init", "--data", dataDir()};
     if (backend == "postgresql") {
       m_pg = std::make_unique<PgCluster>();
@@ -214,6 +217,15 @@ class HqInstance {
 };
 
 inline httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+/// GET with the admin token; requires 200.
+inline json getJsonChecked(HqInstance& hq, const std::string& path) {
+  auto res = hq.client()->Get(path.c_str(), bearer(hq.adminToken()));
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  return json::parse(res->body);
+}
 
 /// Event builders with the terminal's payload shapes (terminal/src/counter_service.cpp).
 inline json enrolEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member) {
