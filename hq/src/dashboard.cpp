@@ -113,7 +113,7 @@ struct Ctx {
     if (h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0) {
       std::lock_guard lock(readMutex);
       auto p = reader.authenticate(h.substr(kBearer.size()));
-      if (!p || p->role == Role::kTerminal) return std::nullopt;
+      if (!p) return std::nullopt;
       return Who{p->name, p->role, ""};
     }
     const std::string s = cookie(req, kSessionCookie);
@@ -132,6 +132,9 @@ struct Ctx {
     if (!w) {
       problem(res, 401, sync::problem::kUnauthenticated, "an admin or analyst bearer token (or a dashboard session) is required");
       res.set_header("WWW-Authenticate", "Bearer");
+    } else if (w->role == Role::kTerminal) {
+      problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);
+      return std::nullopt;
     }
     return w;
   }
@@ -277,6 +280,19 @@ constexpr Msg kCatalogue[] = {
     {"solution_proposed", "Solution proposed", "已提出方案"},
     {"resolved", "Resolved", "已解决"},
     {"followed_up", "Followed up", "已回访"},
+    {"follow_up", "Follow-up list", "回访名单"},
+    {"seg_champions", "Champions", "重要价值客户"},
+    {"seg_loyal", "Loyal", "忠诚客户"},
+    {"seg_new", "New", "新客户"},
+    {"seg_potential_loyalists", "Potential loyalists", "潜力客户"},
+    {"seg_need_attention", "Need attention", "需关注客户"},
+    {"seg_cant_lose", "Can't lose", "重要挽留客户"},
+    {"seg_at_risk", "At risk", "流失风险客户"},
+    {"seg_hibernating", "Hibernating", "沉睡客户"},
+    {"seg_lost", "Lost", "已流失客户"},
+    {"3x_month", "3× a month", "每月3次"},
+    {"monthly", "Monthly", "每月1次"},
+    {"quarterly", "Quarterly", "每季度1次"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -376,9 +392,9 @@ std::string layout(const Page& p, const httplib::Request& req, const std::string
   return o.str();
 }
 
-std::string exportLinks(const Page& p, const std::string& report) {
+std::string exportLinks(const Page& p, const std::string& report, const std::string& label = "") {
   const std::string q = p.query.empty() ? "" : "?" + p.query;
-  return "<p>" + esc(tr(p.lang, "export")) + ": <a href=\"/api/v1/exports/" + report + ".csv" + esc(q) + "\">CSV</a> · <a href=\"/api/v1/exports/" +
+  return "<p>" + esc(tr(p.lang, "export")) + (label.empty() ? "" : " " + esc(label)) + ": <a href=\"/api/v1/exports/" + report + ".csv" + esc(q) + "\">CSV</a> · <a href=\"/api/v1/exports/" +
          report + ".xlsx" + esc(q) + "\">XLSX</a></p>";
 }
 
@@ -442,17 +458,17 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
     for (const auto& k : (*a)["classes"]) {
       const std::string cls = text(k["class"]);
       o << "<tr><td>" << cls << "</td><td data-key=\"abc:" << cls << "\">" << text(k["members"]) << "</td><td>"
-        << esc(text(k["spend"])) << "</td><td>" << esc(text(k["contact_frequency"])) << "</td></tr>";
+        << esc(text(k["spend"])) << "</td><td>" << esc(tr(L, text(k["contact_frequency"]))) << "</td></tr>";
       bars.emplace_back(cls, num(k["members"]));
     }
-    o << "</table>" << barChart("abc", bars) << exportLinks(p, "abc") << exportLinks(p, "abc-follow-up");
+    o << "</table>" << barChart("abc", bars) << exportLinks(p, "abc", tr(L, "abc")) << exportLinks(p, "abc-follow-up", tr(L, "follow_up"));
     bars.clear();
     o << "<h2>" << esc(tr(L, "rfm")) << "</h2><table><tr><th>" << esc(tr(L, "segment")) << "</th><th>" << esc(tr(L, "members"))
       << "</th></tr>";
     for (const auto& s : (*r)["segments"]) {
-      o << "<tr><td>" << esc(text(s["segment"])) << "</td><td data-key=\"rfm:" << esc(text(s["segment"])) << "\">"
+      o << "<tr><td>" << esc(tr(L, "seg_" + text(s["segment"]))) << "</td><td data-key=\"rfm:" << esc(text(s["segment"])) << "\">"
         << text(s["members"]) << "</td></tr>";
-      bars.emplace_back(text(s["segment"]), num(s["members"]));
+      bars.emplace_back(tr(L, "seg_" + text(s["segment"])), num(s["members"]));
     }
     o << "</table>" << barChart("rfm", bars) << exportLinks(p, "rfm");
     o << "<h2>" << esc(tr(L, "churn")) << "</h2><div class=\"kpis\">" << kpi(L, "at_risk", text((*c)["at_risk"])) << "</div><table><tr><th>ID</th><th>"

@@ -142,7 +142,9 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
     analyst.get("/api/v1/reports/rfm?from=2026-13-01", 400);
     analyst.get("/api/v1/reports/satisfaction?period=week", 400);
     Http terminal{hq, t1};
-    terminal.get("/api/v1/reports/rfm", 401);
+    terminal.get("/api/v1/reports/rfm", 403);
+    terminal.get("/api/v1/exports/rfm.csv", 403);
+    terminal.post("/api/v1/dashboard/tickets", json::object(), 403);
     Http nobody{hq, "wrong"};
     nobody.get("/api/v1/exports/rfm.csv", 401);
   }
