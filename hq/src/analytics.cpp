@@ -62,7 +62,14 @@ class Q {
   }
   /// Text parameter with a declared type (PostgreSQL cannot infer it in a select list).
   std::string t(std::string v) { return "CAST(" + p(std::move(v)) + " AS TEXT)"; }
+  /// An open end adds no predicate: with a bound parameter the planner cannot tell that
+  /// "0000-01-01".."9999-12-31" is everything and would walk the day index row by row
+  /// (measured: 15.6 s instead of 0.18 s for a full scan of 1M sales on SQLite).
   std::string dayIn(const std::string& col, const ReportFilter& f) {
+    const bool openFrom = f.range.from <= DayRange{}.from, openTo = f.range.to >= DayRange{}.to;
+    if (openFrom && openTo) return "(1 = 1)";
+    if (openFrom) return "(" + col + " <= " + p(f.range.to) + ")";
+    if (openTo) return "(" + col + " >= " + p(f.range.from) + ")";
     return "(" + col + " >= " + p(f.range.from) + " AND " + col + " <= " + p(f.range.to) + ")";
   }
   std::string storeIn(const std::string& col, const ReportFilter& f) {

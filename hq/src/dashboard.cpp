@@ -281,6 +281,8 @@ constexpr Msg kCatalogue[] = {
     {"resolved", "Resolved", "已解决"},
     {"followed_up", "Followed up", "已回访"},
     {"follow_up", "Follow-up list", "回访名单"},
+    {"member", "Members", "会员"},
+    {"non_member", "Non-members", "非会员"},
     {"seg_champions", "Champions", "重要价值客户"},
     {"seg_loyal", "Loyal", "忠诚客户"},
     {"seg_new", "New", "新客户"},
@@ -425,7 +427,7 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
     for (std::size_t i = first; i < rows.size(); ++i) bars.emplace_back(text(rows[i]["day"]), num(rows[i]["net_revenue"]));
     o << "<h2>" << esc(tr(L, "by_day")) << "</h2>" << barChart("revenue-by-day", bars);
     bars.clear();
-    for (const auto& r : (*m)["rows"]) bars.emplace_back(text(r["member"]), num(r["net_revenue"]));
+    for (const auto& r : (*m)["rows"]) bars.emplace_back(tr(L, text(r["member"])), num(r["net_revenue"]));
     o << "<h2>" << esc(tr(L, "member_revenue")) << "</h2>" << barChart("member-split", bars) << exportLinks(p, "summary");
   } else if (page == "stores") {
     auto st = get("sales", {{"group", "store"}});
