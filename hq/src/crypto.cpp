@@ -147,6 +147,22 @@ std::string randomCode() {
   return out;
 }
 
+std::string publicKeyPin(const std::string& certPem) {
+  Cert cert = certFromPem(certPem);
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(X509_get0_pubkey(cert.get()), &der);
+  if (len <= 0) fail("cannot encode the public key");
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdLen = 0;
+  const bool ok = EVP_Digest(der, static_cast<std::size_t>(len), md, &mdLen, EVP_sha256(), nullptr) == 1;
+  OPENSSL_free(der);
+  if (!ok) fail("SHA-256 failed");
+  std::string b64(4 * ((mdLen + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), md, static_cast<int>(mdLen));
+  b64.resize(static_cast<std::size_t>(n));
+  return "sha256//" + b64;
+}
+
 KeyAndCert makeCertificateAuthority(const std::string& commonName, int days) {
   PKey key = newKey();
   const auto now = std::chrono::system_clock::now();

@@ -90,6 +90,7 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
             << "ca key:      " << dir.caKey().string() << "\n"
             << "server cert: " << dir.serverCert().string() << "\n"
             << "server key:  " << dir.serverKey().string() << "\n"
+            << "server pin:  " << publicKeyPin(server.certPem) << "  (optional public-key pin)\n"
             << "admin token: " << adminToken.string() << "\n";
   return 0;
 }

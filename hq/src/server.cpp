@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
@@ -357,8 +358,14 @@ struct HqServer::Impl {
       res.set_header("Retry-After", "5");
     });
     s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      std::string route = req.path.rfind("/api/v1/members/", 0) == 0 ? "/api/v1/members/{id}" : req.path;
-      if (route.size() > 64) route = "other";
+      // Label by route, never by raw path: paths are the client's to choose.
+      static const std::set<std::string> kRoutes = {
+          "/healthz", "/metrics", "/api/v1/register", "/api/v1/events", "/api/v1/changes", "/api/v1/redemptions",
+          "/api/v1/admin/members/merge", "/api/v1/admin/catalog", "/api/v1/admin/config", "/api/v1/reports/summary",
+          "/api/v1/reports/sales", "/api/v1/reports/abc"};
+      std::string route = req.path.rfind("/api/v1/members/", 0) == 0 ? "/api/v1/members/{id}"
+                          : kRoutes.contains(req.path)              ? req.path
+                                                                    : "other";
       std::lock_guard lock(metricsMutex);
       ++requests[{route, res.status}];
     });

@@ -190,6 +190,12 @@ TEST_CASE("TLS: the client refuses a wrong CA, a wrong host name and an expired 
   // The names it carries work.
   CHECK(postEnrol(*hq.client("127.0.0.1"))->status == 200);
 
+  // The pin init prints is the server key's, as openssl computes it.
+  const auto pin = runCommand({"/bin/sh", "-c", "openssl x509 -in '" + hq.dataDir() + "/tls/server.pem' -pubkey -noout | "
+                                "openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"});
+  REQUIRE(pin.first == 0);
+  CHECK(hq.initOutput().find("server pin:  sha256//" + pin.second.substr(0, pin.second.size() - 1)) != std::string::npos);
+
   // An expired server certificate from the right CA.
   hq.stop();
   const loyalty::hq::DataDir dir{hq.dataDir()};

@@ -134,6 +134,7 @@ class HqInstance {
     argv.insert(argv.end(), extraInit.begin(), extraInit.end());
     const auto [status, out] = runCommand(argv, Stderr::kInherit);
     REQUIRE(status == 0);
+    m_initOutput = out;
     std::ifstream t(dataDir() + "/admin.token");
     std::getline(t, m_adminToken);
   }
@@ -142,6 +143,7 @@ class HqInstance {
   std::string dataDir() const { return m_dir.str() + "/hq"; }
   std::string caFile() const { return dataDir() + "/tls/ca.pem"; }
   const std::string& adminToken() const { return m_adminToken; }
+  const std::string& initOutput() const { return m_initOutput; }
   int port() const { return m_port; }
   ChildProcess& process() { return *m_server; }
 
@@ -213,6 +215,7 @@ class HqInstance {
   std::unique_ptr<PgCluster> m_pg;
   std::unique_ptr<ChildProcess> m_server;
   std::string m_adminToken;
+  std::string m_initOutput;
   int m_port = 0;
 };
 

@@ -29,4 +29,8 @@ KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::s
                                   std::chrono::system_clock::time_point notBefore,
                                   std::chrono::system_clock::time_point notAfter);
 
+/// The public-key pin of a PEM certificate as libcurl's CURLOPT_PINNEDPUBLICKEY takes it:
+/// "sha256//" + base64(SHA-256(SubjectPublicKeyInfo DER)).
+std::string publicKeyPin(const std::string& certPem);
+
 }  // namespace loyalty::hq

@@ -1,0 +1,412 @@
+// hq-bench: head office throughput and memory, per storage backend, in one run.
+//
+// For each backend (SQLite file; PostgreSQL started here with initdb + pg_ctl on a free port):
+//   1. raw batched insert rate of the backend (HqStore::rawInsertProbe, 1,000 rows per
+//      transaction), the ceiling ingest is compared with;
+//   2. upload: `--events` sale/enrolment events POSTed to a real `loyalty-hq serve` over HTTPS
+//      on 127.0.0.1 in batches of 1,000 (the protocol's limit), events/s;
+//   3. scale: the store is grown to `--members` members and `--sales` sales with set-based SQL,
+//      then the server is restarted and measured: change-feed pull of every member (changes/s,
+//      pages of 1,000), a summary report over every sale, and the server's RSS (current and
+//      peak, from /proc) after each step.
+// Writes JSON to --out and progress to stderr.
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/money.hpp"
+#include "loyalty/hq/settings.hpp"
+#include "loyalty/hq/store.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void progress(const std::string& s) { std::cerr << "hq-bench: " << s << std::endl; }
+
+// [SECTION] Processes
+
+struct Child {
+  pid_t pid = -1;
+  int out = -1;
+  std::string buffer;
+
+  static Child spawn(const std::vector<std::string>& argv, bool quietStderr = true) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    Child c;
+    c.pid = fork();
+    if (c.pid == 0) {
+      dup2(p[1], 1);
+      if (quietStderr) {
+        const int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+      }
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(p[1]);
+    c.out = p[0];
+    return c;
+  }
+  std::optional<std::string> readLine(int timeoutMs = 60000) {
+    for (;;) {
+      const auto nl = buffer.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buffer.substr(0, nl);
+        buffer.erase(0, nl + 1);
+        return line;
+      }
+      pollfd pfd{out, POLLIN, 0};
+      if (poll(&pfd, 1, timeoutMs) <= 0) return std::nullopt;
+      char buf[4096];
+      const ssize_t n = read(out, buf, sizeof buf);
+      if (n <= 0) return std::nullopt;
+      buffer.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  int wait() {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (out >= 0) close(out);
+    out = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+std::string run(const std::vector<std::string>& argv) {
+  Child c = Child::spawn(argv);
+  std::string out;
+  while (auto line = c.readLine(600000)) out += *line + "\n";
+  if (const int st = c.wait(); st != 0) throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed with " + std::to_string(st));
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+int freePort() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+/// kB value of a /proc/PID/status line (VmRSS, VmHWM).
+std::int64_t procStatusKb(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1));
+  }
+  return -1;
+}
+
+class PgCluster {
+ public:
+  explicit PgCluster(const fs::path& dir) : m_dir(dir) {
+    m_bindir = run({"/bin/sh", "-c", "pg_config --bindir"});
+    if (!fs::exists(m_bindir + "/initdb")) {
+      for (const auto& e : fs::directory_iterator("/usr/lib/postgresql")) {
+        if (fs::exists(e.path() / "bin" / "initdb")) m_bindir = (e.path() / "bin").string();
+      }
+    }
+    fs::create_directories(dir);
+    if (geteuid() == 0) {
+      const passwd* pw = getpwnam("postgres");
+      if (!pw || chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("no postgres user to run initdb as");
+      m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+    }
+    m_port = freePort();
+    pg({m_bindir + "/initdb", "-D", (dir / "data").string(), "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8"});
+    pg({m_bindir + "/pg_ctl", "-D", (dir / "data").string(), "-l", (dir / "log").string(), "-w", "-o",
+        "-p " + std::to_string(m_port) + " -k " + dir.string() + " -c listen_addresses=127.0.0.1 -c shared_buffers=256MB", "start"});
+    m_running = true;
+  }
+  ~PgCluster() {
+    if (m_running) {
+      try {
+        pg({m_bindir + "/pg_ctl", "-D", (m_dir / "data").string(), "-m", "fast", "-w", "stop"});
+      } catch (...) {
+      }
+    }
+  }
+  std::string dsn(const std::string& db) const {
+    return "host=127.0.0.1 port=" + std::to_string(m_port) + " user=postgres dbname=" + db;
+  }
+
+ private:
+  void pg(std::vector<std::string> argv) {
+    std::vector<std::string> full = m_prefix;
+    full.insert(full.end(), argv.begin(), argv.end());
+    run(full);
+  }
+  fs::path m_dir;
+  std::string m_bindir;
+  std::vector<std::string> m_prefix;
+  int m_port = 0;
+  bool m_running = false;
+};
+
+// [SECTION] One backend
+
+struct Server {
+  Child child;
+  int port = 0;
+  void start(const std::string& bin, const std::string& data) {
+    child = Child::spawn({bin, "serve", "--data", data, "--listen", "127.0.0.1:0"});
+    auto line = child.readLine();
+    if (!line) throw std::runtime_error("loyalty-hq serve did not start");
+    port = std::stoi(line->substr(line->rfind(':') + 1));
+  }
+  void stop() {
+    kill(child.pid, SIGTERM);
+    child.wait();
+  }
+};
+
+std::unique_ptr<httplib::SSLClient> client(const std::string& ca, int port) {
+  auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+  c->set_ca_cert_path(ca.c_str());
+  c->enable_server_certificate_verification(true);
+  c->set_read_timeout(std::chrono::seconds(600));
+  c->set_keep_alive(true);
+  return c;
+}
+
+json saleEvent(std::int64_t seq, std::int64_t memberNo, std::int64_t minor) {
+  const std::string total = loyalty::Money::fromMinor(minor).toString();
+  return {{"event_id", "TA-" + std::to_string(seq)}, {"seq", seq}, {"type", "sale.recorded"}, {"at", "2026-11-23T09:00:00Z"},
+          {"payload", {{"sale_id", "TA-s" + std::to_string(seq)}, {"member_id", "B" + std::to_string(memberNo)},
+                       {"store_id", "S1"}, {"terminal_id", "TA"},
+                       {"lines", {{{"sku", "SKU" + std::to_string(seq % 500)}, {"description", "item"}, {"qty", 1},
+                                   {"unit_price", total}, {"amount", total}}}},
+                       {"subtotal", total}, {"discount", "0.00"}, {"total", total}, {"points_earned", minor / 100},
+                       {"points_redeemed", 0}}}};
+}
+
+json enrolEvent(std::int64_t seq, std::int64_t memberNo) {
+  const std::string id = "B" + std::to_string(memberNo);
+  return {{"event_id", "TA-" + std::to_string(seq)}, {"seq", seq}, {"type", "member.enrolled"}, {"at", "2026-11-23T08:00:00Z"},
+          {"payload", {{"member_id", id}, {"card_no", "8" + std::to_string(memberNo)}, {"phone", "+86138" + std::to_string(10000000 + memberNo)},
+                       {"name", "Bench " + id}, {"birthday", nullptr}, {"language", nullptr}, {"consent_marketing", false},
+                       {"consent_version", nullptr}, {"referrer_id", nullptr}, {"store_id", "S1"}, {"terminal_id", "TA"}}}};
+}
+
+/// Grows the store with set-based SQL (no HTTP): members M1..Mn, sales spread over them.
+void growStore(loyalty::hq::SqlConnection& c, std::int64_t members, std::int64_t sales) {
+  const bool pg = c.backend() == "postgresql";
+  const auto series = [&](const std::string& n) {
+    return pg ? "SELECT x FROM generate_series(1, " + n + ") AS g(x)"
+              : "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < " + n + ") SELECT x FROM g";
+  };
+  const std::string cat = pg ? "CAST(x AS TEXT)" : "x";
+  c.beginWrite();
+  c.execScript("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, enrolled_store, "
+               "balance, lifetime_spend, tier, change_no) SELECT 'M' || " + cat + ", 1, '6' || " + cat + ", '+8613' || " + cat +
+               ", 'Member ' || " + cat + ", 0, '2025-01-01T00:00:00Z', 'S1', 10, 1000, 'member', 1000000000 + x FROM (" +
+               series(std::to_string(members)) + ") s");
+  c.execScript("UPDATE counters SET value = 1000000000 + " + std::to_string(members) + " WHERE name = 'change_no'");
+  c.commit();
+  const std::int64_t chunk = 1'000'000;
+  for (std::int64_t done = 0; done < sales; done += chunk) {
+    const std::int64_t n = std::min(chunk, sales - done);
+    const std::string x = "(x + " + std::to_string(done) + ")";
+    const std::string xs = pg ? "CAST(" + x + " AS TEXT)" : x;
+    c.beginWrite();
+    c.execScript("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+                 "points_earned, points_redeemed, lines) SELECT 'G' || " + xs + ", 'GS' || " + xs + ", 'TG', 'S1', "
+                 "CASE WHEN " + x + " % 3 = 0 THEN NULL ELSE 'M' || " + (pg ? "CAST(" + x + " % " + std::to_string(members) + " + 1 AS TEXT)" : "(" + x + " % " + std::to_string(members) + " + 1)") +
+                 " END, '2025-06-01T10:00:00Z', '2025-06-' || " + (pg ? "LPAD(CAST(" + x + " % 28 + 1 AS TEXT), 2, '0')" : "printf('%02d', " + x + " % 28 + 1)") +
+                 ", 1000, 0, 1000 + " + x + " % 500, 10, 0, 1 FROM (" + series(std::to_string(n)) + ") s");
+    c.commit();
+    progress("  grown to " + std::to_string(done + n) + " sales");
+  }
+  if (pg) c.execScript("ANALYZE");
+}
+
+json benchBackend(const std::string& backend, const std::string& bin, const fs::path& work, std::int64_t events,
+                  std::int64_t probeRows, std::int64_t members, std::int64_t sales) {
+  json out;
+  const fs::path dir = work / ("hq-" + backend);
+  fs::remove_all(dir);
+  std::unique_ptr<PgCluster> cluster;
+  std::vector<std::string> init = {bin, "init", "--data", (dir / "hq").string()};
+  if (backend == "postgresql") {
+    // In the system's temp dir: the postgres user that runs initdb must be able to reach it.
+    cluster = std::make_unique<PgCluster>(fs::temp_directory_path() / ("hq-bench-pg-" + std::to_string(getpid())));
+    loyalty::hq::openPostgres(cluster->dsn("postgres"))->execScript("CREATE DATABASE hqbench");
+    init.insert(init.end(), {"--backend", "postgresql", "--dsn", cluster->dsn("hqbench")});
+  } else {
+    fs::create_directories(dir);
+  }
+  run(init);
+  const loyalty::hq::DataDir dataDir{dir / "hq"};
+  const std::string ca = dataDir.caCert().string();
+  auto settings = loyalty::hq::loadSettings(dataDir);
+  const std::string code = run({bin, "terminal", "add", "--data", dataDir.root.string(), "--store", "S1", "--terminal", "TA"});
+  const std::string code2 = run({bin, "terminal", "add", "--data", dataDir.root.string(), "--store", "S2", "--terminal", "TB"});
+
+  // 1. Raw batched insert rate.
+  {
+    loyalty::hq::HqStore store(loyalty::hq::openStorage(dataDir, *settings));
+    const auto t0 = Clock::now();
+    store.rawInsertProbe(probeRows, 1000);
+    const double s = secondsSince(t0);
+    out["raw_insert"] = {{"rows", probeRows}, {"rows_per_transaction", 1000}, {"seconds", s}, {"rows_per_s", static_cast<double>(probeRows) / s}};
+    progress(backend + ": raw insert " + std::to_string(static_cast<std::int64_t>(static_cast<double>(probeRows) / s)) + " rows/s");
+  }
+
+  // 2. Upload over HTTPS.
+  Server server;
+  server.start(bin, dataDir.root.string());
+  auto c = client(ca, server.port);
+  const auto reg = [&](const std::string& cd) {
+    auto r = c->Post("/api/v1/register", json{{"code", cd}}.dump(), "application/json");
+    if (!r || r->status != 200) throw std::runtime_error("register failed");
+    return json::parse(r->body).at("token").get<std::string>();
+  };
+  const std::string token = reg(code);
+  const std::string tokenB = reg(code2);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  const std::int64_t benchMembers = std::max<std::int64_t>(1, events / 20);
+  std::vector<std::string> bodies;
+  std::int64_t seq = 0;
+  while (seq < events) {
+    json batch = {{"terminal_id", "TA"}, {"events", json::array()}};
+    for (int i = 0; i < 1000 && seq < events; ++i) {
+      ++seq;
+      batch["events"].push_back(seq <= benchMembers ? enrolEvent(seq, seq) : saleEvent(seq, seq % benchMembers + 1, 100 + seq % 9000));
+    }
+    bodies.push_back(batch.dump());
+  }
+  std::size_t bytes = 0;
+  const auto t0 = Clock::now();
+  for (const auto& body : bodies) {
+    auto r = c->Post("/api/v1/events", auth, body, "application/json");
+    if (!r || r->status != 200) throw std::runtime_error("upload failed: " + (r ? r->body : httplib::to_string(r.error())));
+    bytes += body.size();
+  }
+  const double up = secondsSince(t0);
+  out["upload"] = {{"events", events}, {"batch", 1000}, {"seconds", up}, {"events_per_s", static_cast<double>(events) / up},
+                   {"mib_per_s", static_cast<double>(bytes) / up / 1048576.0},
+                   {"vs_raw_insert", (static_cast<double>(events) / up) / out["raw_insert"]["rows_per_s"].get<double>()},
+                   {"server_rss_kib", procStatusKb(server.child.pid, "VmRSS")}};
+  progress(backend + ": upload " + std::to_string(static_cast<std::int64_t>(static_cast<double>(events) / up)) + " events/s");
+  server.stop();
+
+  // 3. Scale, then pull, report and memory.
+  {
+    auto conn = loyalty::hq::openStorage(dataDir, *settings);
+    const auto g0 = Clock::now();
+    growStore(*conn, members, sales);
+    out["scale"] = {{"members", members + benchMembers}, {"sales", sales + events - benchMembers}, {"grow_seconds", secondsSince(g0)}};
+  }
+  server.start(bin, dataDir.root.string());
+  c = client(ca, server.port);
+  out["scale"]["rss_kib_after_start"] = procStatusKb(server.child.pid, "VmRSS");
+  const httplib::Headers authB = {{"Authorization", "Bearer " + tokenB}};
+  std::string cursor;
+  std::int64_t pulled = 0, pages = 0;
+  const auto p0 = Clock::now();
+  for (;;) {
+    auto r = c->Get(("/api/v1/changes?limit=1000&cursor=" + cursor).c_str(), authB);
+    if (!r || r->status != 200) throw std::runtime_error("pull failed");
+    const json page = json::parse(r->body);
+    pulled += static_cast<std::int64_t>(page["changes"].size());
+    ++pages;
+    cursor = page["next_cursor"].get<std::string>();
+    if (!page["has_more"].get<bool>()) break;
+  }
+  const double pull = secondsSince(p0);
+  out["pull"] = {{"changes", pulled}, {"pages", pages}, {"limit", 1000}, {"seconds", pull}, {"changes_per_s", static_cast<double>(pulled) / pull}};
+  out["scale"]["rss_kib_after_pull"] = procStatusKb(server.child.pid, "VmRSS");
+  progress(backend + ": pull " + std::to_string(static_cast<std::int64_t>(static_cast<double>(pulled) / pull)) + " changes/s");
+  const auto adminToken = [&] {
+    std::ifstream in(dataDir.root / "admin.token");
+    std::string t;
+    std::getline(in, t);
+    return t;
+  }();
+  const auto s0 = Clock::now();
+  auto summary = c->Get("/api/v1/reports/summary", httplib::Headers{{"Authorization", "Bearer " + adminToken}});
+  if (!summary || summary->status != 200) throw std::runtime_error("summary failed");
+  out["scale"]["summary_seconds"] = secondsSince(s0);
+  out["scale"]["summary"] = json::parse(summary->body);
+  out["scale"]["rss_kib_after_summary"] = procStatusKb(server.child.pid, "VmRSS");
+  out["scale"]["peak_rss_kib"] = procStatusKb(server.child.pid, "VmHWM");
+  progress(backend + ": peak RSS " + std::to_string(out["scale"]["peak_rss_kib"].get<std::int64_t>()) + " KiB");
+  server.stop();
+  if (backend == "sqlite") out["scale"]["database_bytes"] = fs::file_size(dataDir.sqliteFile());
+  fs::remove_all(dir);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hq-bench: loyalty-hq upload, pull and memory per backend"};
+  std::string out = "bench/results/hq.json", work = LOYALTY_BENCH_WORK_DIR, bin = LOYALTY_HQ_BIN;
+  std::vector<std::string> backends{"sqlite", "postgresql"};
+  std::int64_t events = 100'000, probe = 100'000, members = 1'000'000, sales = 10'000'000;
+  app.add_option("--out", out);
+  app.add_option("--work", work, "where the temporary stores go");
+  app.add_option("--backend", backends)->check(CLI::IsMember({"sqlite", "postgresql"}));
+  app.add_option("--events", events, "events uploaded over HTTPS");
+  app.add_option("--probe", probe, "rows of the raw insert probe");
+  app.add_option("--members", members, "members the store is grown to");
+  app.add_option("--sales", sales, "sales the store is grown to");
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  json result = {{"generated_by", "bench/hq_bench.cpp"},
+                 {"environment", {{"cpus", std::thread::hardware_concurrency()}, {"transport", "HTTPS TLS1.2+ on 127.0.0.1, one client"}}},
+                 {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}}}};
+  // Backends measured in earlier runs stay in the file; this run replaces the ones it measures.
+  if (std::ifstream previous(out); previous) {
+    const json before = json::parse(previous, nullptr, false);
+    if (before.is_object() && before.contains("backends")) result["backends"] = before["backends"];
+  }
+  int status = 0;
+  for (const auto& b : backends) {
+    try {
+      json r = benchBackend(b, bin, work, events, probe, members, sales);
+      r["config"] = result["config"];
+      result["backends"][b] = std::move(r);
+    } catch (const std::exception& e) {
+      std::cerr << "hq-bench: " << b << ": " << e.what() << "\n";
+      status = 1;
+    }
+  }
+  std::ofstream(out) << result.dump(2) << "\n";
+  std::cout << result.dump(2) << "\n";
+  return status;
+}
