@@ -15,6 +15,8 @@ packages=(
   xvfb xdotool imagemagick procps python3
   # the counter app under Xvfb renders with Mesa's software rasteriser (llvmpipe)
   libgl1-mesa-dri
+  # head-office dashboard test (headless)
+  chromium
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/server.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
@@ -183,11 +184,13 @@ int main(int argc, char** argv) {
   mmerge->add_option("--from", from, "member id that goes away")->required();
   mmerge->add_option("--into", into, "member id that stays")->required();
 
+  auto analyticsCommand = addAnalyticsCommands(app);  // [analytics hook] issue 7
   CLI11_PARSE(app, argc, argv);
   const DataDir dir{data};
   try {
     if (init->parsed()) return runInit(dir, backend, dsn, hosts);
     if (serve->parsed()) return runServe(dir, listen);
+    if (auto rc = analyticsCommand()) return *rc;  // [analytics hook] issue 7
     HqStore store = openStore(dir);
     if (tadd->parsed()) {
       auto code = store.addTerminal(storeId, terminalId, zone, now());

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/codec.hpp"
 
@@ -333,6 +334,8 @@ struct HqServer::Impl {
       if (!out) return sendProblem(res, problemFor(out.error()));
       sendJson(res, *out);
     });
+
+    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex);  // [analytics hook] issue 7
 
     s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;

@@ -9,6 +9,7 @@
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/rules.hpp"
+#include "loyalty/hq/analytics.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
@@ -152,6 +153,7 @@ void HqStore::createSchema(Timestamp now) {
   if (m_c->hasTable("counters")) throw std::runtime_error("the database already holds a loyalty-hq schema; refusing to overwrite it");
   SqlTransaction tx(*m_c);
   m_c->execScript(schemaFor(m_c->backend()));
+  createAnalyticsSchema(*m_c);  // [analytics hook] issue 7
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});

@@ -1,0 +1,194 @@
+// Head-office analytics at scale: fills an HQ database (SQLite file or PostgreSQL DSN) with
+// synthetic members and sales in bulk SQL, then times every report (Reports, the code the
+// server runs) and records the process's peak resident memory. JSON on stdout.
+//
+//   analytics-bench --backend sqlite --path DIR/hq.sqlite --members 100000 --sales 1000000
+//   analytics-bench --backend postgresql --dsn "host=... dbname=..." --members ... --sales ...
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/store.hpp"
+
+using namespace loyalty;
+using namespace loyalty::hq;
+using nlohmann::json;
+
+namespace {
+
+double seconds(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+long peakRssKb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+/// Rows 0..n-1 as a CTE named `g(n)`, generated inside the database.
+std::string series(bool pg, std::int64_t n) {
+  if (pg) return "g(n) AS (SELECT generate_series(CAST(0 AS BIGINT), " + std::to_string(n - 1) + ") AS n)";
+  return "g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n + 1 < " + std::to_string(n) + ")";
+}
+
+/// 'YYYY-MM-DD' of 2025-01-01 plus an integer expression of days.
+std::string dayPlus(bool pg, const std::string& e) {
+  if (pg) return "to_char(DATE '2025-01-01' + CAST(" + e + " AS INTEGER), 'YYYY-MM-DD')";
+  return "date('2025-01-01', '+' || (" + e + ") || ' days')";
+}
+
+std::string two(bool pg, const std::string& e) {
+  if (pg) return "lpad(CAST(" + e + " AS TEXT), 2, '0')";
+  return "printf('%02d', " + e + ")";
+}
+
+void fill(SqlConnection& c, std::int64_t members, std::int64_t sales) {
+  const bool pg = c.backend() == "postgresql";
+  const std::string rec = pg ? "WITH " : "WITH RECURSIVE ";
+  // Bulk load: secondary indexes are dropped and rebuilt afterwards (sorting beats millions of
+  // random B-tree inserts); their definitions are read from the database, not repeated here.
+  const auto defs = c.query(pg ? "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexdef NOT LIKE "
+                                 "'%UNIQUE%'"
+                               : "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL");
+  for (std::size_t i = 0; i < defs.size(); ++i) c.execScript("DROP INDEX " + defs.text(i, 0));
+  SqlTransaction tx(c);
+  c.query(rec + series(pg, 40) +
+          " INSERT INTO terminals(terminal_id, store_id, timezone, created_at) SELECT 'T' || CAST(n AS TEXT), "
+          "'S' || CAST(n % 20 AS TEXT), 'UTC', '2025-01-01T00:00:00Z' FROM g");
+  // Members enrolled over 2025, a third consented, one in ten referred by an earlier member.
+  c.query(rec + series(pg, members) +
+          " INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, enrolled_store, "
+          "referrer_id, balance, change_no) SELECT 'm' || CAST(n AS TEXT), 1, '9' || CAST(n AS TEXT), '+86138' || CAST(n AS TEXT), "
+          "'Member ' || CAST(n AS TEXT), CASE WHEN n % 3 = 0 THEN 1 ELSE 0 END, " + dayPlus(pg, "n % 365") +
+          " || 'T08:00:00Z', 'S' || CAST(n % 20 AS TEXT), CASE WHEN n % 10 = 1 AND n > 10 THEN 'm' || CAST(n / 2 AS TEXT) ELSE NULL END, "
+          "(n * 37) % 5000 - 100, 0 FROM g");
+  // Sales over 2025–2026 (730 days), one in five without a member; member spend is skewed.
+  const std::string member = "CASE WHEN n % 5 = 0 THEN NULL ELSE 'm' || CAST(((n * 7919) % " + std::to_string(members) +
+                             ") * ((n * 31) % 7 + 1) / 7 AS TEXT) END";
+  const std::string day = dayPlus(pg, "(n * 13) % 730");
+  c.query(rec + series(pg, sales) +
+          " INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+          "points_earned, points_redeemed, lines) SELECT 'e' || CAST(n AS TEXT), 's' || CAST(n AS TEXT), 'T' || CAST(n % 40 AS TEXT), "
+          "'S' || CAST(n % 20 AS TEXT), " + member + ", " + day + " || 'T' || " + two(pg, "(n * 7) % 14 + 7") +
+          " || ':15:00Z', " + day + ", 100 + (n * 37) % 20000, 0, 100 + (n * 37) % 20000, (100 + (n * 37) % 20000) / 100, 0, 1 FROM g");
+  c.query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
+          "SELECT event_id, 1, 'SKU' || substr(event_id, length(event_id) - 1, 2), NULL, NULL, 1, '1.00', total FROM sales");
+  c.query("INSERT INTO ledger(event_id, member_id, kind, points, at) SELECT event_id, member_id, 'earn', points_earned, at "
+          "FROM sales WHERE member_id IS NOT NULL");
+  // Refunds of one sale in fifty; surveys for one in a hundred; complaints one in a thousand.
+  c.query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, points_reversed, "
+          "points_returned) SELECT 'r' || event_id, 'r' || sale_id, sale_id, terminal_id, store_id, member_id, at, day, total / 2, 0, 0 "
+          "FROM sales WHERE CAST(substr(event_id, 2) AS BIGINT) % 50 = 7");
+  c.query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
+          "SELECT 'sv' || event_id, terminal_id, CAST(substr(event_id, 2) AS BIGINT), 'survey.answered', at, "
+          "'{\"survey_id\":\"' || event_id || '\",\"scale\":\"' || CASE WHEN lines = 1 AND total % 2 = 0 THEN 'csat5' ELSE 'nps10' END || "
+          "'\",\"score\":' || CAST(total % 6 AS TEXT) || '}', 'fp', at, 1 FROM sales WHERE CAST(substr(event_id, 2) AS BIGINT) % 100 = 3");
+  c.query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
+          "SELECT 'cf' || event_id, terminal_id, CAST(substr(event_id, 2) AS BIGINT) + 1, 'complaint.filed', at, "
+          "'{\"complaint_id\":\"C' || event_id || '\",\"category\":\"service\",\"description\":\"slow\"}', 'fp', at, 1 "
+          "FROM sales WHERE CAST(substr(event_id, 2) AS BIGINT) % 1000 = 5");
+  tx.commit();
+  for (std::size_t i = 0; i < defs.size(); ++i) c.execScript(defs.text(i, 1));
+  c.execScript("ANALYZE");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string backend = "sqlite", path, dsn;
+  std::int64_t members = 10000, sales = 100000;
+  bool reuse = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--backend") backend = next();
+    else if (a == "--path") path = next();
+    else if (a == "--dsn") dsn = next();
+    else if (a == "--members") members = std::stoll(next());
+    else if (a == "--sales") sales = std::stoll(next());
+    else if (a == "--reuse") reuse = true;
+    else {
+      std::cerr << "analytics-bench: unknown option " << a << "\n";
+      return 2;
+    }
+  }
+  try {
+    auto conn = backend == "postgresql" ? openPostgres(dsn) : openSqlite(path);
+    // A 1 GiB page cache for SQLite (its default is 2 MiB); PostgreSQL uses its server settings.
+    if (backend == "sqlite") conn->execScript("PRAGMA cache_size = -1048576");
+    HqStore store(std::move(conn));
+    double fillSeconds = 0;
+    if (!reuse) {
+      store.createSchema(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+      fillSeconds = seconds([&] { fill(store.connection(), members, sales); });
+    }
+    Reports r(store.connection());
+    ReportFilter all;
+    ReportFilter month;
+    month.range = {"2026-03-01", "2026-03-31"};
+    ReportFilter oneStore;
+    oneStore.stores = {"S3"};
+    const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    json timings = json::object();
+    json sizes = json::object();
+    const auto time = [&](const std::string& name, const std::function<json()>& f) {
+      json out;
+      const double s = seconds([&] { out = f(); });
+      timings[name] = std::round(s * 1000) / 1000;
+      sizes[name] = out.dump().size();
+      std::cerr << name << ": " << s << " s\n";
+    };
+    time("summary", [&] { return r.summary(all); });
+    time("summary_one_month", [&] { return r.summary(month); });
+    time("summary_one_store", [&] { return r.summary(oneStore); });
+    time("sales_by_day", [&] { return *r.sales(all, "day"); });
+    time("sales_by_hour", [&] { return *r.sales(all, "hour"); });
+    time("sales_by_store", [&] { return *r.sales(all, "store"); });
+    time("sales_by_member", [&] { return *r.sales(all, "member"); });
+    time("sales_by_product", [&] { return *r.sales(all, "product"); });
+    time("abc", [&] { return r.abc(all, "2026-12-31"); });
+    time("abc_one_month", [&] { return r.abc(month, "2026-03-31"); });
+    time("rfm", [&] { return r.rfm(all, "2026-12-31"); });
+    time("churn", [&] { return r.churn(all, "2026-12-31", 90); });
+    time("retention", [&] { return r.retention(all); });
+    time("referrals", [&] { return r.referrals(all); });
+    time("satisfaction", [&] { return *r.satisfaction(all, "month"); });
+    time("complaints", [&] { return r.complaints(all, now); });
+    time("points", [&] { return r.points(all); });
+    time("campaign", [&] { return r.campaignMembers(all); });
+    time("dashboard_overview_one_month", [&] {
+      json o = r.summary(month);
+      o["d"] = *r.sales(month, "day");
+      o["m"] = *r.sales(month, "member");
+      return o;
+    });
+    json result = {{"benchmark", "analytics"},
+                   {"backend", backend},
+                   {"members", members},
+                   {"sales", sales},
+                   {"fill_seconds", std::round(fillSeconds * 10) / 10},
+                   {"report_seconds", timings},
+                   {"response_bytes", sizes},
+                   {"peak_rss_mb", peakRssKb() / 1024}};
+    std::cout << result.dump(2) << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "analytics-bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

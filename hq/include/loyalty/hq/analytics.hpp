@@ -1,0 +1,104 @@
+#pragma once
+/// @brief Head-office analytics (DOMAIN.md "客户分析"): every report computed in SQL over
+/// SqlConnection (same SQL on SQLite and PostgreSQL), the complaint workflow (six steps, owner,
+/// due time, history) and the consent-only campaign list. Shapes: docs/reports.md.
+///
+/// Reports read in one snapshot (a read transaction); workflow changes are one write
+/// transaction each. Not thread-safe: one Reports per connection (the server holds its lock).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/core/time.hpp"
+#include "loyalty/hq/sql.hpp"
+#include "loyalty/hq/store.hpp"
+
+namespace loyalty::hq {
+
+/// Creates the analytics tables and indexes (complaint cases and history, dashboard users and
+/// sessions, an index on events(type, at)). Called from HqStore::createSchema inside its
+/// transaction; ensureAnalyticsSchema() adds them to an older database (idempotent).
+void createAnalyticsSchema(SqlConnection& c);
+void ensureAnalyticsSchema(SqlConnection& c);
+
+/// Which sales a report looks at: an inclusive day range and optionally some stores.
+struct ReportFilter {
+  DayRange range;
+  std::vector<std::string> stores;  ///< empty: every store
+};
+
+/// Parses `from`, `to` (YYYY-MM-DD) and `store` (comma-separated ids) as the API takes them.
+Result<ReportFilter> parseReportFilter(const std::optional<std::string>& from, const std::optional<std::string>& to,
+                                       const std::optional<std::string>& stores);
+
+/// Complaint steps, in order (DOMAIN.md): received → acknowledged → investigated →
+/// solution_proposed → resolved → followed_up.
+const std::vector<std::string>& complaintSteps();
+
+/// One change to a complaint at head office. Absent fields keep their value.
+struct ComplaintUpdate {
+  std::optional<std::string> step;   ///< the same step or the next one
+  std::optional<std::string> owner;
+  std::optional<std::string> due;    ///< RFC 3339
+  std::optional<std::string> note;
+};
+
+/// A complaint filed at head office (phone call, letter) rather than at a counter.
+struct ComplaintFiling {
+  std::string complaintId;
+  std::optional<std::string> storeId;
+  std::optional<std::string> memberId;
+  std::string category;
+  std::string description;
+  std::optional<std::string> owner;
+  std::optional<std::string> due;  ///< default: filed + 48 h
+};
+
+class Reports {
+ public:
+  explicit Reports(SqlConnection& c) : m_c(c) {}
+
+  /// Same shape as the protocol's summary, with the store filter.
+  nlohmann::json summary(const ReportFilter& f);
+  /// group: day, hour, store, terminal, product, member (member vs non-member).
+  Result<nlohmann::json> sales(const ReportFilter& f, const std::string& group);
+  /// ABC classes (exact DOMAIN.md rule), contact frequency per class and the follow-up list.
+  nlohmann::json abc(const ReportFilter& f, const std::string& asOf);
+  /// RFM quintile scores (5 best) and named segments; recency counted to `asOf`.
+  nlohmann::json rfm(const ReportFilter& f, const std::string& asOf);
+  /// Members at risk: no visit for twice their usual interval, or for `churnDays` days.
+  nlohmann::json churn(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays);
+  /// Cohorts by enrolment month: members active in each month since.
+  nlohmann::json retention(const ReportFilter& f);
+  nlohmann::json referrals(const ReportFilter& f);
+  /// CSAT (share of 4–5 on the 1–5 scale) and NPS per store and period (all, month, day).
+  Result<nlohmann::json> satisfaction(const ReportFilter& f, const std::string& period);
+  /// Complaints with their step, owner, due time and whether overdue at `now`.
+  nlohmann::json complaints(const ReportFilter& f, Timestamp now);
+  /// Points issued/redeemed/expired in the period, outstanding liability, debts, overdrafts.
+  nlohmann::json points(const ReportFilter& f);
+  /// Members who consented to marketing (only those), for campaigns.
+  nlohmann::json campaignMembers(const ReportFilter& f);
+
+  // [SECTION] Complaint workflow (write transactions)
+  /// Copies complaints filed at counters (complaint.filed events) into the workflow; returns
+  /// how many were new. Idempotent.
+  std::int64_t importCounterComplaints(Timestamp now);
+  Result<nlohmann::json> fileComplaint(const ComplaintFiling& c, const std::string& actor, Timestamp now);
+  Result<nlohmann::json> updateComplaint(const std::string& complaintId, const ComplaintUpdate& u,
+                                         const std::string& actor, Timestamp now);
+  Result<nlohmann::json> complaint(const std::string& complaintId);
+
+ private:
+  SqlConnection& m_c;
+};
+
+/// The ISO date of `t` (UTC).
+std::string utcDay(Timestamp t);
+
+}  // namespace loyalty::hq

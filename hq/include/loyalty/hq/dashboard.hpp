@@ -1,0 +1,45 @@
+#pragma once
+/// @brief loyalty-hq's analytics over HTTPS: the reports API beyond summary/sales/abc, the
+/// complaint workflow API, CSV/XLSX exports and the server-rendered dashboard (zh-CN / en,
+/// inline SVG charts, session cookie login with CSRF tokens). Shapes: docs/reports.md.
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/hq/sql.hpp"
+#include "loyalty/hq/store.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace loyalty::hq {
+
+/// Registers every analytics route on `server`. Reads go through `reader` under `readMutex`,
+/// writes (complaints, sessions) through `writer` under `writeMutex`, like the server's own
+/// routes. Adds the analytics tables to an older database.
+void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mutex& readMutex, HqStore& writer,
+                             std::mutex& writeMutex);
+
+/// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
+/// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes.
+Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
+                            Timestamp now);
+
+}  // namespace loyalty::hq
+
+namespace CLI {
+class App;
+}
+
+namespace loyalty::hq {
+
+/// Adds `loyalty-hq user set --data DIR --name NAME --role admin|analyst` (the password is
+/// read from the first line of stdin) to the command line. The returned function runs the
+/// command if it was the one parsed and returns its exit status, otherwise nullopt.
+std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app);
+
+}  // namespace loyalty::hq

@@ -1,0 +1,842 @@
+#include "loyalty/hq/analytics.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <stdexcept>
+
+#include "loyalty/core/money.hpp"
+
+namespace loyalty::hq {
+
+using nlohmann::json;
+
+namespace {
+
+// [SECTION] Schema
+
+constexpr const char* kAnalyticsSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS complaint_cases(
+  complaint_id {{ID}} PRIMARY KEY, source TEXT NOT NULL, store_id {{ID}}, terminal_id {{ID}}, member_id {{ID}},
+  category TEXT NOT NULL, description TEXT NOT NULL, staff_id TEXT, filed_at TEXT NOT NULL, step TEXT NOT NULL,
+  owner TEXT, due_at TEXT, updated_at TEXT NOT NULL, history_count BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS complaint_cases_filed ON complaint_cases(filed_at);
+CREATE INDEX IF NOT EXISTS complaint_cases_step ON complaint_cases(step, due_at);
+CREATE TABLE IF NOT EXISTS complaint_history(
+  complaint_id {{ID}} NOT NULL, entry_no BIGINT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,
+  from_step TEXT, to_step TEXT NOT NULL, owner TEXT, due_at TEXT, note TEXT,
+  PRIMARY KEY(complaint_id, entry_no));
+CREATE TABLE IF NOT EXISTS dashboard_users(
+  name {{ID}} PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+  disabled_at TEXT);
+CREATE TABLE IF NOT EXISTS dashboard_sessions(
+  session_hash TEXT PRIMARY KEY, name {{ID}} NOT NULL, role TEXT NOT NULL, csrf TEXT NOT NULL,
+  created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dashboard_tickets(
+  ticket_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT);
+CREATE INDEX IF NOT EXISTS events_type_at ON events(type, at);
+CREATE INDEX IF NOT EXISTS sales_store_day ON sales(store_id, day);
+CREATE INDEX IF NOT EXISTS members_referrer ON members(referrer_id);
+CREATE INDEX IF NOT EXISTS members_enrolled_at ON members(enrolled_at);
+)SQL";
+
+std::string schemaText(SqlConnection& c) {
+  std::string sql(kAnalyticsSchema);
+  const bool pg = c.backend() == "postgresql";
+  const std::string id = pg ? "TEXT COLLATE \"C\"" : "TEXT";
+  for (std::size_t p = sql.find("{{ID}}"); p != std::string::npos; p = sql.find("{{ID}}", p + id.size())) {
+    sql.replace(p, 6, id);
+  }
+  return sql;
+}
+
+// [SECTION] SQL building: parameters bound in order, dialect differences in one place.
+
+class Q {
+ public:
+  explicit Q(SqlConnection& c) : m_pg(c.backend() == "postgresql") {}
+
+  std::string p(SqlValue v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  }
+  /// Text parameter with a declared type (PostgreSQL cannot infer it in a select list).
+  std::string t(std::string v) { return "CAST(" + p(std::move(v)) + " AS TEXT)"; }
+  /// An open end adds no predicate: with a bound parameter the planner cannot tell that
+  /// "0000-01-01".."9999-12-31" is everything and would walk the day index row by row
+  /// (measured: 15.6 s instead of 0.18 s for a full scan of 1M sales on SQLite).
+  std::string dayIn(const std::string& col, const ReportFilter& f) {
+    const bool openFrom = f.range.from <= DayRange{}.from, openTo = f.range.to >= DayRange{}.to;
+    if (openFrom && openTo) return "(1 = 1)";
+    if (openFrom) return "(" + col + " <= " + p(f.range.to) + ")";
+    if (openTo) return "(" + col + " >= " + p(f.range.from) + ")";
+    return "(" + col + " >= " + p(f.range.from) + " AND " + col + " <= " + p(f.range.to) + ")";
+  }
+  std::string storeIn(const std::string& col, const ReportFilter& f) {
+    if (f.stores.empty()) return "(1 = 1)";
+    std::string s = "(" + col + " IN (";
+    for (std::size_t i = 0; i < f.stores.size(); ++i) s += (i ? ", " : "") + p(f.stores[i]);
+    return s + "))";
+  }
+  /// Days since 1970-01-01 of a 'YYYY-MM-DD...' text expression.
+  std::string epochDay(const std::string& e) const {
+    return m_pg ? "(CAST(substr(" + e + ", 1, 10) AS DATE) - DATE '1970-01-01')"
+                : "CAST(julianday(substr(" + e + ", 1, 10)) - 2440587.5 AS INTEGER)";
+  }
+  /// A top-level field of a JSON text column, as text.
+  std::string jsonText(const std::string& col, const std::string& field) const {
+    return m_pg ? "(CAST(" + col + " AS JSON) ->> '" + field + "')" : "json_extract(" + col + ", '$." + field + "')";
+  }
+  /// Year*12 + month of a 'YYYY-MM...' text expression.
+  static std::string monthNo(const std::string& e) {
+    return "(CAST(substr(" + e + ", 1, 4) AS BIGINT) * 12 + CAST(substr(" + e + ", 6, 2) AS BIGINT))";
+  }
+
+  std::vector<SqlValue> params;
+
+ private:
+  bool m_pg;
+};
+
+std::string money(std::int64_t minor) { return Money::fromMinor(minor).toString(); }
+
+/// Whole days from `a` to `b` (YYYY-MM-DD).
+std::int64_t daysBetween(const std::string& a, const std::string& b) {
+  const auto da = parseDate(a.substr(0, 10), "date");
+  const auto db = parseDate(b.substr(0, 10), "date");
+  if (!da || !db) throw std::runtime_error("not a date: " + a + " / " + b);
+  return (std::chrono::sys_days(*db) - std::chrono::sys_days(*da)).count();
+}
+
+/// A percentage with one decimal from a ratio of integers, as a JSON number.
+double percent(std::int64_t num, std::int64_t den) {
+  if (den == 0) return 0.0;
+  const std::int64_t tenths = (num * 1000 + (num >= 0 ? den / 2 : -den / 2)) / den;
+  return static_cast<double>(tenths) / 10.0;
+}
+
+json optJson(const SqlRows& r, std::size_t i, std::size_t c) { return r.isNull(i, c) ? json(nullptr) : json(r.text(i, c)); }
+
+struct ClassRule {
+  const char* cls;
+  int perMonth;       ///< contacts a month (0: less than monthly)
+  int intervalDays;   ///< contact at least this often
+  const char* frequency;
+};
+constexpr ClassRule kClassRules[] = {{"A", 3, 10, "3x_month"}, {"B", 1, 30, "monthly"}, {"C", 0, 90, "quarterly"}};
+
+bool validId(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::none_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x21 || ch == 0x7f; });
+}
+
+}  // namespace
+
+// [SECTION] Schema and filters
+
+void createAnalyticsSchema(SqlConnection& c) { c.execScript(schemaText(c)); }
+
+void ensureAnalyticsSchema(SqlConnection& c) {
+  if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets")) return;
+  SqlTransaction tx(c);
+  createAnalyticsSchema(c);
+  tx.commit();
+}
+
+std::string utcDay(Timestamp t) { return formatRfc3339(t).substr(0, 10); }
+
+Result<ReportFilter> parseReportFilter(const std::optional<std::string>& from, const std::optional<std::string>& to,
+                                       const std::optional<std::string>& stores) {
+  ReportFilter f;
+  if (from && !from->empty()) {
+    if (auto d = parseDate(*from, "from"); !d) return invalidArgument("from", "from must be a date YYYY-MM-DD");
+    f.range.from = *from;
+  }
+  if (to && !to->empty()) {
+    if (auto d = parseDate(*to, "to"); !d) return invalidArgument("to", "to must be a date YYYY-MM-DD");
+    f.range.to = *to;
+  }
+  if (f.range.from > f.range.to) return invalidArgument("from", "from must not be after to");
+  if (stores && !stores->empty()) {
+    std::size_t start = 0;
+    while (start <= stores->size()) {
+      const std::size_t comma = stores->find(',', start);
+      const std::string s = stores->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!validId(s)) return invalidArgument("store", "store is a comma-separated list of store ids");
+      f.stores.push_back(s);
+      if (f.stores.size() > 100) return invalidArgument("store", "at most 100 stores");
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return f;
+}
+
+const std::vector<std::string>& complaintSteps() {
+  static const std::vector<std::string> steps = {"received",          "acknowledged", "investigated",
+                                                 "solution_proposed", "resolved",     "followed_up"};
+  return steps;
+}
+
+// [SECTION] Summary, sales, ABC (with store filters)
+
+json Reports::summary(const ReportFilter& f) {
+  Q q(m_c);
+  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
+  const std::string sql =
+      "WITH s AS (SELECT COUNT(*) AS n, COALESCE(SUM(total), 0) AS revenue, COUNT(member_id) AS member_sales, "
+      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE total END), 0) AS member_revenue, "
+      "COUNT(DISTINCT member_id) AS members FROM sales WHERE " + sd + " AND " + ss + "), "
+      "r AS (SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount, "
+      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE amount END), 0) AS member_amount "
+      "FROM refunds WHERE " + sd + " AND " + ss + ") "
+      "SELECT s.n, s.revenue - r.amount, s.members, s.member_sales, s.member_revenue - r.member_amount, r.n, r.amount "
+      "FROM s, r";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  return {{"sales", r.integer(0, 0)},
+          {"net_revenue", money(r.integer(0, 1))},
+          {"members", r.integer(0, 2)},
+          {"member_sales", r.integer(0, 3)},
+          {"member_revenue", money(r.integer(0, 4))},
+          {"non_member_sales", r.integer(0, 0) - r.integer(0, 3)},
+          {"non_member_revenue", money(r.integer(0, 1) - r.integer(0, 4))},
+          {"refunds", r.integer(0, 5)},
+          {"refunded", money(r.integer(0, 6))}};
+}
+
+Result<json> Reports::sales(const ReportFilter& f, const std::string& group) {
+  Q q(m_c);
+  std::string sql;
+  if (group == "product") {
+    // Refunds carry no line amounts at head office: product rows are gross line sales.
+    sql = "SELECT l.sku, MIN(COALESCE(l.description, '')), COUNT(DISTINCT l.event_id), SUM(l.qty), SUM(l.amount) "
+          "FROM sale_lines l JOIN sales s ON s.event_id = l.event_id WHERE " + q.dayIn("s.day", f) + " AND " +
+          q.storeIn("s.store_id", f) + " GROUP BY l.sku ORDER BY SUM(l.amount) DESC, l.sku";
+    SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+    const auto r = m_c.query(sql, q.params);
+    tx.commit();
+    json rows = json::array();
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      rows.push_back({{"product", r.text(i, 0)}, {"description", r.text(i, 1)}, {"sales", r.integer(i, 2)},
+                      {"qty", r.integer(i, 3)}, {"amount", money(r.integer(i, 4))}});
+    }
+    return json{{"group", group}, {"rows", std::move(rows)}};
+  }
+  std::string key;
+  if (group == "day") key = "day";
+  else if (group == "hour") key = "substr(at, 12, 2)";
+  else if (group == "store") key = "store_id";
+  else if (group == "terminal") key = "terminal_id";
+  else if (group == "member") key = "CASE WHEN member_id IS NULL THEN 'non_member' ELSE 'member' END";
+  else return Error{errc::kBadRequest, "group", "group is day, hour, store, terminal, product or member"};
+  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
+  sql = "SELECT k, SUM(n), SUM(amount), SUM(refunds), SUM(gross) FROM ("
+        "SELECT " + key + " AS k, 1 AS n, total AS amount, 0 AS refunds, total AS gross FROM sales WHERE " + sd + " AND " + ss +
+        " UNION ALL SELECT " + key + " AS k, 0 AS n, -amount AS amount, 1 AS refunds, 0 AS gross FROM refunds WHERE " + sd +
+        " AND " + ss + ") x GROUP BY k ORDER BY k";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  json rows = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::int64_t n = r.integer(i, 1);
+    rows.push_back({{group, r.text(i, 0)},
+                    {"sales", n},
+                    {"refunds", r.integer(i, 3)},
+                    {"gross_revenue", money(r.integer(i, 4))},
+                    {"net_revenue", money(r.integer(i, 2))},
+                    {"average_sale", money(n == 0 ? 0 : r.integer(i, 4) / n)}});
+  }
+  return json{{"group", group}, {"rows", std::move(rows)}};
+}
+
+json Reports::abc(const ReportFilter& f, const std::string& asOf) {
+  Q q(m_c);
+  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
+  const std::string sql =
+      "WITH spend AS (SELECT member_id, SUM(amount) AS spend, MAX(last_day) AS last_day FROM ("
+      "SELECT member_id, total AS amount, day AS last_day FROM sales WHERE member_id IS NOT NULL AND " + sd + " AND " + ss +
+      " UNION ALL SELECT member_id, -amount AS amount, NULL AS last_day FROM refunds WHERE member_id IS NOT NULL AND " + sd +
+      " AND " + ss + ") x GROUP BY member_id HAVING SUM(amount) > 0), "
+      "ranked AS (SELECT member_id, spend, last_day, SUM(spend) OVER (ORDER BY spend DESC, member_id ASC "
+      "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, SUM(spend) OVER () AS total FROM spend), "
+      "classed AS (SELECT member_id, spend, last_day, cum, total, "
+      "CASE WHEN cum * 100 <= total * 55 THEN 'A' WHEN cum * 100 <= total * 85 THEN 'B' ELSE 'C' END AS cls FROM ranked) "
+      "SELECT c.member_id, COALESCE(m.card_no, ''), c.spend, c.cls, COALESCE(c.last_day, ''), COALESCE(m.name, ''), "
+      "c.cum, c.total FROM classed c LEFT JOIN members m ON m.member_id = c.member_id "
+      "ORDER BY c.spend DESC, c.member_id ASC";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  json members = json::array();
+  json followUp = json::array();
+  std::int64_t counts[3] = {0, 0, 0};
+  std::int64_t spend[3] = {0, 0, 0};
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::string cls = r.text(i, 3);
+    const int k = cls[0] - 'A';
+    ++counts[k];
+    spend[k] += r.integer(i, 2);
+    const auto& rule = kClassRules[k];
+    members.push_back({{"member_id", r.text(i, 0)},
+                       {"card_no", r.text(i, 1)},
+                       {"class", cls},
+                       {"spend", money(r.integer(i, 2))},
+                       {"cumulative_share", percent(r.integer(i, 6), r.integer(i, 7))}});
+    const std::string last = r.text(i, 4);
+    const std::int64_t since = last.empty() ? 0 : daysBetween(last, asOf);
+    if (since >= rule.intervalDays) {
+      followUp.push_back({{"member_id", r.text(i, 0)}, {"card_no", r.text(i, 1)}, {"name", r.text(i, 5)},
+                          {"class", cls}, {"last_visit", last}, {"days_since_visit", since},
+                          {"contact_frequency", rule.frequency}});
+    }
+  }
+  json classes = json::array();
+  for (int k = 0; k < 3; ++k) {
+    classes.push_back({{"class", kClassRules[k].cls}, {"members", counts[k]}, {"spend", money(spend[k])},
+                       {"contact_frequency", kClassRules[k].frequency}, {"contacts_per_month", kClassRules[k].perMonth},
+                       {"contact_interval_days", kClassRules[k].intervalDays}});
+  }
+  std::stable_sort(followUp.begin(), followUp.end(), [](const json& a, const json& b) {
+    return a["class"].get<std::string>() < b["class"].get<std::string>();
+  });
+  return {{"as_of", asOf},
+          {"counts", {{"A", counts[0]}, {"B", counts[1]}, {"C", counts[2]}}},
+          {"classes", std::move(classes)},
+          {"members", std::move(members)},
+          {"follow_up", std::move(followUp)}};
+}
+
+// [SECTION] RFM
+
+json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
+  Q q(m_c);
+  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
+  // Quintiles by NTILE(5) in ascending order of "goodness" (ties broken by member id so the
+  // scores are deterministic): 5 = most recent / most frequent / highest spend.
+  const std::string sql =
+      "WITH x AS (SELECT member_id, MAX(last_day) AS last_day, SUM(n) AS frequency, SUM(amount) AS monetary FROM ("
+      "SELECT member_id, day AS last_day, 1 AS n, total AS amount FROM sales WHERE member_id IS NOT NULL AND " + sd +
+      " AND " + ss + " UNION ALL SELECT member_id, NULL AS last_day, 0 AS n, -amount AS amount FROM refunds "
+      "WHERE member_id IS NOT NULL AND " + sd + " AND " + ss + ") u GROUP BY member_id HAVING SUM(n) > 0), "
+      "s AS (SELECT member_id, last_day, frequency, monetary, "
+      "NTILE(5) OVER (ORDER BY last_day ASC, member_id ASC) AS r, "
+      "NTILE(5) OVER (ORDER BY frequency ASC, member_id ASC) AS f, "
+      "NTILE(5) OVER (ORDER BY monetary ASC, member_id ASC) AS m FROM x), "
+      "g AS (SELECT member_id, last_day, frequency, monetary, r, f, m, CASE "
+      "WHEN r >= 4 AND f >= 4 AND m >= 4 THEN 'champions' "
+      "WHEN r >= 3 AND f >= 4 THEN 'loyal' "
+      "WHEN r = 5 AND f <= 2 THEN 'new' "
+      "WHEN r >= 4 AND f <= 3 THEN 'potential_loyalists' "
+      "WHEN r <= 2 AND f >= 4 AND m >= 4 THEN 'cant_lose' "
+      "WHEN r <= 2 AND f >= 3 THEN 'at_risk' "
+      "WHEN r = 1 AND f <= 2 THEN 'lost' "
+      "WHEN r <= 2 THEN 'hibernating' "
+      "ELSE 'need_attention' END AS segment FROM s) "
+      "SELECT g.member_id, COALESCE(m.card_no, ''), g.last_day, g.frequency, g.monetary, g.r, g.f, g.m, g.segment "
+      "FROM g LEFT JOIN members m ON m.member_id = g.member_id ORDER BY g.member_id";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  static const std::vector<std::string> order = {"champions", "loyal", "new", "potential_loyalists", "need_attention",
+                                                 "cant_lose", "at_risk", "hibernating", "lost"};
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> seg;
+  json members = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::string segment = r.text(i, 8);
+    auto& s = seg[segment];
+    ++s.first;
+    s.second += r.integer(i, 4);
+    const auto rs = r.integer(i, 5), fs = r.integer(i, 6), ms = r.integer(i, 7);
+    members.push_back({{"member_id", r.text(i, 0)},
+                       {"card_no", r.text(i, 1)},
+                       {"last_visit", r.text(i, 2)},
+                       {"recency_days", daysBetween(r.text(i, 2), asOf)},
+                       {"frequency", r.integer(i, 3)},
+                       {"monetary", money(r.integer(i, 4))},
+                       {"r", rs},
+                       {"f", fs},
+                       {"m", ms},
+                       {"rfm", std::to_string(rs) + std::to_string(fs) + std::to_string(ms)},
+                       {"segment", segment}});
+  }
+  json segments = json::array();
+  for (const auto& name : order) {
+    const auto it = seg.find(name);
+    segments.push_back({{"segment", name},
+                        {"members", it == seg.end() ? 0 : it->second.first},
+                        {"monetary", money(it == seg.end() ? 0 : it->second.second)}});
+  }
+  return {{"as_of", asOf}, {"segments", std::move(segments)}, {"members", std::move(members)}};
+}
+
+// [SECTION] Churn
+
+json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays) {
+  Q q(m_c);
+  const std::string sd = q.dayIn("s.day", f), ss = q.storeIn("s.store_id", f);
+  const std::string asOfP = q.t(asOf);
+  const std::string days = q.p(churnDays);
+  const std::string sql =
+      "WITH v AS (SELECT s.member_id, COUNT(DISTINCT s.day) AS visits, MIN(s.day) AS first_day, MAX(s.day) AS last_day "
+      "FROM sales s WHERE s.member_id IS NOT NULL AND " + sd + " AND " + ss + " AND s.day <= " + asOfP +
+      " GROUP BY s.member_id), "
+      "d AS (SELECT member_id, visits, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
+      " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM v) "
+      "SELECT d.member_id, COALESCE(m.card_no, ''), COALESCE(m.name, ''), d.visits, d.first_day, d.last_day, d.span, d.since, "
+      "CASE WHEN d.visits >= 2 AND d.since * (d.visits - 1) >= 2 * d.span THEN 'interval' ELSE 'days' END, "
+      "COALESCE(m.consent_marketing, 0), COALESCE(m.tier, '') "
+      "FROM d LEFT JOIN members m ON m.member_id = d.member_id "
+      "WHERE (m.merged_into IS NULL) AND ((d.visits >= 2 AND d.since * (d.visits - 1) >= 2 * d.span) OR d.since >= " +
+      days + ") ORDER BY d.since DESC, d.member_id";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  json members = json::array();
+  std::int64_t byInterval = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::int64_t visits = r.integer(i, 3);
+    const std::int64_t span = r.integer(i, 6);
+    const std::string reason = r.text(i, 8);
+    if (reason == "interval") ++byInterval;
+    members.push_back({{"member_id", r.text(i, 0)},
+                       {"card_no", r.text(i, 1)},
+                       {"name", r.text(i, 2)},
+                       {"tier", r.text(i, 10)},
+                       {"visits", visits},
+                       {"first_visit", r.text(i, 4)},
+                       {"last_visit", r.text(i, 5)},
+                       {"usual_interval_days", visits >= 2 ? json(static_cast<double>(span * 10 / (visits - 1)) / 10.0) : json(nullptr)},
+                       {"days_since_visit", r.integer(i, 7)},
+                       {"reason", reason},
+                       {"consent_marketing", r.integer(i, 9) != 0}});
+  }
+  const std::int64_t total = static_cast<std::int64_t>(members.size());
+  return {{"as_of", asOf},
+          {"churn_days", churnDays},
+          {"at_risk", total},
+          {"by_reason", {{"interval", byInterval}, {"days", total - byInterval}}},
+          {"members", std::move(members)}};
+}
+
+// [SECTION] Retention cohorts
+
+json Reports::retention(const ReportFilter& f) {
+  Q q(m_c);
+  const std::string sql =
+      "WITH c AS (SELECT member_id, substr(enrolled_at, 1, 7) AS cohort, " + Q::monthNo("enrolled_at") + " AS cm "
+      "FROM members WHERE enrolled = 1 AND merged_into IS NULL AND " + q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " +
+      q.storeIn("enrolled_store", f) + "), "
+      "a AS (SELECT DISTINCT s.member_id, " + Q::monthNo("s.day") + " AS sm FROM sales s JOIN c ON c.member_id = s.member_id), "
+      "sizes AS (SELECT cohort, COUNT(*) AS n FROM c GROUP BY cohort), "
+      "act AS (SELECT c.cohort, a.sm - c.cm AS k, COUNT(*) AS n FROM c JOIN a ON a.member_id = c.member_id "
+      "WHERE a.sm >= c.cm GROUP BY c.cohort, a.sm - c.cm) "
+      "SELECT sizes.cohort, sizes.n, act.k, act.n FROM sizes LEFT JOIN act ON act.cohort = sizes.cohort "
+      "ORDER BY sizes.cohort, act.k";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  json cohorts = json::array();
+  for (std::size_t i = 0; i < r.size();) {
+    const std::string cohort = r.text(i, 0);
+    const std::int64_t size = r.integer(i, 1);
+    json active = json::array();
+    json rate = json::array();
+    for (; i < r.size() && r.text(i, 0) == cohort; ++i) {
+      if (r.isNull(i, 2)) continue;
+      const std::int64_t k = r.integer(i, 2);
+      while (static_cast<std::int64_t>(active.size()) < k) {
+        active.push_back(0);
+        rate.push_back(0.0);
+      }
+      active.push_back(r.integer(i, 3));
+      rate.push_back(percent(r.integer(i, 3), size));
+    }
+    cohorts.push_back({{"cohort", cohort}, {"members", size}, {"active", std::move(active)}, {"retention", std::move(rate)}});
+  }
+  return {{"cohorts", std::move(cohorts)}};
+}
+
+// [SECTION] Referrals
+
+json Reports::referrals(const ReportFilter& f) {
+  Q q(m_c);
+  const std::string sql =
+      "WITH r AS (SELECT m.member_id, m.referrer_id FROM members m WHERE m.enrolled = 1 AND m.referrer_id IS NOT NULL AND " +
+      q.dayIn("substr(m.enrolled_at, 1, 10)", f) + " AND " + q.storeIn("m.enrolled_store", f) + "), "
+      "sp AS (SELECT s.member_id, COUNT(*) AS n, SUM(s.total) AS spend FROM sales s JOIN r ON r.member_id = s.member_id "
+      "GROUP BY s.member_id) "
+      "SELECT r.referrer_id, COALESCE(ref.card_no, ''), COALESCE(ref.name, ''), COUNT(*), "
+      "SUM(CASE WHEN sp.n IS NULL THEN 0 ELSE 1 END), COALESCE(SUM(sp.spend), 0) "
+      "FROM r LEFT JOIN sp ON sp.member_id = r.member_id LEFT JOIN members ref ON ref.member_id = r.referrer_id "
+      "GROUP BY r.referrer_id, ref.card_no, ref.name ORDER BY COUNT(*) DESC, r.referrer_id";
+  Q q2(m_c);
+  const std::string totals = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN referrer_id IS NULL THEN 0 ELSE 1 END), 0) FROM members "
+                             "WHERE enrolled = 1 AND " + q2.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " +
+                             q2.storeIn("enrolled_store", f);
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  const auto t = m_c.query(totals, q2.params);
+  tx.commit();
+  json rows = json::array();
+  std::int64_t converted = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    converted += r.integer(i, 4);
+    rows.push_back({{"referrer_id", r.text(i, 0)}, {"card_no", r.text(i, 1)}, {"name", r.text(i, 2)},
+                    {"referred", r.integer(i, 3)}, {"converted", r.integer(i, 4)}, {"referred_spend", money(r.integer(i, 5))}});
+  }
+  const std::int64_t enrolled = t.integer(0, 0), referred = t.integer(0, 1);
+  return {{"enrolled", enrolled},
+          {"referred", referred},
+          {"referred_share", percent(referred, enrolled)},
+          {"converted", converted},
+          {"referrers", static_cast<std::int64_t>(rows.size())},
+          {"rows", std::move(rows)}};
+}
+
+// [SECTION] Satisfaction
+
+Result<json> Reports::satisfaction(const ReportFilter& f, const std::string& period) {
+  std::string key;
+  if (period == "all") key = "'all'";
+  else if (period == "month") key = "substr(e.at, 1, 7)";
+  else if (period == "day") key = "substr(e.at, 1, 10)";
+  else return Error{errc::kBadRequest, "period", "period is all, month or day"};
+  Q q(m_c);
+  const std::string scaleX = q.jsonText("e.payload", "scale"), scoreX = q.jsonText("e.payload", "score");
+  const std::string sql =
+      "SELECT t.store_id, " + key + " AS period, " + scaleX + " AS scale, CAST(" + scoreX + " AS BIGINT) AS score, COUNT(*) "
+      "FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id "
+      "WHERE e.type = 'survey.answered' AND " + q.dayIn("substr(e.at, 1, 10)", f) + " AND " + q.storeIn("t.store_id", f) +
+      " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  struct Acc {
+    std::int64_t csatN = 0, csatSum = 0, satisfied = 0, npsN = 0, promoters = 0, passives = 0, detractors = 0;
+    void add(const std::string& s, std::int64_t score, std::int64_t n) {
+      if (s == "csat5") {
+        csatN += n;
+        csatSum += score * n;
+        if (score >= 4) satisfied += n;
+      } else if (s == "nps10") {
+        npsN += n;
+        if (score >= 9) promoters += n;
+        else if (score >= 7) passives += n;
+        else detractors += n;
+      }
+    }
+    json toJson() const {
+      return {{"csat_responses", csatN},
+              {"csat", percent(satisfied, csatN)},
+              {"csat_average", csatN == 0 ? 0.0 : static_cast<double>((csatSum * 100 + csatN / 2) / csatN) / 100.0},
+              {"nps_responses", npsN},
+              {"promoters", promoters},
+              {"passives", passives},
+              {"detractors", detractors},
+              {"nps", npsN == 0 ? 0.0 : static_cast<double>(((promoters - detractors) * 1000 + (promoters >= detractors ? npsN / 2 : -(npsN / 2))) / npsN) / 10.0}};
+    }
+  };
+  std::map<std::pair<std::string, std::string>, Acc> by;
+  std::map<std::string, Acc> byPeriod;
+  Acc all;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (r.isNull(i, 2) || r.isNull(i, 3)) continue;
+    const auto s = r.text(i, 2);
+    const auto score = r.integer(i, 3), n = r.integer(i, 4);
+    by[{r.text(i, 0), r.text(i, 1)}].add(s, score, n);
+    byPeriod[r.text(i, 1)].add(s, score, n);
+    all.add(s, score, n);
+  }
+  json rows = json::array();
+  for (const auto& [k, acc] : by) {
+    json row = {{"store", k.first}, {"period", k.second}};
+    row.update(acc.toJson());
+    rows.push_back(std::move(row));
+  }
+  json periods = json::array();
+  for (const auto& [k, acc] : byPeriod) {
+    json row = {{"period", k}};
+    row.update(acc.toJson());
+    periods.push_back(std::move(row));
+  }
+  return json{{"period", period}, {"total", all.toJson()}, {"periods", std::move(periods)}, {"rows", std::move(rows)}};
+}
+
+// [SECTION] Complaints
+
+json Reports::complaints(const ReportFilter& f, Timestamp now) {
+  Q q(m_c);
+  const std::string nowP = q.p(formatRfc3339(now));
+  // Cases in the workflow, plus counter complaints not imported yet (they count as received).
+  const std::string sql =
+      "WITH allc AS (SELECT complaint_id, source, store_id, member_id, category, description, filed_at, step, owner, due_at, "
+      "updated_at FROM complaint_cases UNION ALL "
+      "SELECT " + q.jsonText("e.payload", "complaint_id") + ", 'counter', t.store_id, " + q.jsonText("e.payload", "member_id") +
+      ", " + q.jsonText("e.payload", "category") + ", " + q.jsonText("e.payload", "description") +
+      ", e.at, 'received', NULL, NULL, e.at FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id "
+      "WHERE e.type = 'complaint.filed' AND NOT EXISTS (SELECT 1 FROM complaint_cases c WHERE c.complaint_id = " +
+      q.jsonText("e.payload", "complaint_id") + ")) "
+      "SELECT complaint_id, source, store_id, member_id, category, description, filed_at, step, owner, due_at, updated_at, "
+      "CASE WHEN step <> 'followed_up' AND due_at IS NOT NULL AND due_at < " + nowP + " THEN 1 ELSE 0 END "
+      "FROM allc WHERE " + q.dayIn("substr(filed_at, 1, 10)", f) + " AND " + q.storeIn("store_id", f) +
+      " ORDER BY filed_at, complaint_id";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  std::map<std::string, std::int64_t> byStep;
+  for (const auto& s : complaintSteps()) byStep[s] = 0;
+  std::int64_t overdue = 0, open = 0;
+  json rows = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::string step = r.text(i, 7);
+    ++byStep[step];
+    if (step != "followed_up") ++open;
+    const bool late = r.integer(i, 11) != 0;
+    if (late) ++overdue;
+    rows.push_back({{"complaint_id", optJson(r, i, 0)}, {"source", r.text(i, 1)}, {"store", optJson(r, i, 2)},
+                    {"member_id", optJson(r, i, 3)}, {"category", optJson(r, i, 4)}, {"description", optJson(r, i, 5)},
+                    {"filed_at", r.text(i, 6)}, {"step", step},
+                    {"step_no", static_cast<std::int64_t>(std::find(complaintSteps().begin(), complaintSteps().end(), step) -
+                                                          complaintSteps().begin()) + 1},
+                    {"owner", optJson(r, i, 8)}, {"due_at", optJson(r, i, 9)}, {"updated_at", r.text(i, 10)},
+                    {"overdue", late}});
+  }
+  json steps = json::array();
+  for (const auto& s : complaintSteps()) steps.push_back({{"step", s}, {"complaints", byStep[s]}});
+  return {{"as_of", formatRfc3339(now)},
+          {"total", static_cast<std::int64_t>(rows.size())},
+          {"open", open},
+          {"overdue", overdue},
+          {"steps", std::move(steps)},
+          {"rows", std::move(rows)}};
+}
+
+std::int64_t Reports::importCounterComplaints(Timestamp now) {
+  Q q(m_c);
+  const std::string id = q.jsonText("e.payload", "complaint_id");
+  const std::string sql =
+      "SELECT " + id + ", e.terminal_id, t.store_id, " + q.jsonText("e.payload", "member_id") + ", " +
+      q.jsonText("e.payload", "category") + ", " + q.jsonText("e.payload", "description") + ", " +
+      q.jsonText("e.payload", "staff_id") + ", e.at FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id "
+      "WHERE e.type = 'complaint.filed' AND NOT EXISTS (SELECT 1 FROM complaint_cases c WHERE c.complaint_id = " + id +
+      ") ORDER BY e.at";
+  SqlTransaction tx(m_c);
+  const auto r = m_c.query(sql, q.params);
+  std::int64_t added = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (r.isNull(i, 0)) continue;
+    const std::string filed = r.text(i, 7);
+    auto at = parseRfc3339(filed, "at");
+    const std::string filedUtc = at ? formatRfc3339(*at) : filed;
+    const std::string due = at ? formatRfc3339(*at + std::chrono::hours(48)) : filed;
+    const auto ins = m_c.query(
+        "INSERT INTO complaint_cases(complaint_id, source, store_id, terminal_id, member_id, category, description, staff_id, "
+        "filed_at, step, owner, due_at, updated_at, history_count) VALUES ($1, 'counter', $2, $3, $4, $5, $6, $7, $8, "
+        "'received', NULL, $9, $10, 1) ON CONFLICT (complaint_id) DO NOTHING RETURNING 1",
+        {r.text(i, 0), r.text(i, 2), r.text(i, 1), r.isNull(i, 3) ? SqlValue(nullptr) : SqlValue(r.text(i, 3)),
+         r.isNull(i, 4) ? SqlValue(std::string("other")) : SqlValue(r.text(i, 4)),
+         r.isNull(i, 5) ? SqlValue(std::string()) : SqlValue(r.text(i, 5)),
+         r.isNull(i, 6) ? SqlValue(nullptr) : SqlValue(r.text(i, 6)), filedUtc, due, formatRfc3339(now)});
+    if (ins.empty()) continue;
+    m_c.query("INSERT INTO complaint_history(complaint_id, entry_no, at, actor, from_step, to_step, owner, due_at, note) "
+              "VALUES ($1, 1, $2, $3, NULL, 'received', NULL, $4, 'filed at the counter')",
+              {r.text(i, 0), filedUtc, "terminal " + r.text(i, 1), due});
+    ++added;
+  }
+  tx.commit();
+  return added;
+}
+
+namespace {
+Result<std::string> checkedDue(const std::optional<std::string>& due) {
+  if (!due) return std::string();
+  auto t = parseRfc3339(*due, "due");
+  if (!t) return invalidArgument("due", "due is an RFC 3339 time such as 2026-11-25T18:00:00Z");
+  return formatRfc3339(*t);
+}
+Result<Ok> checkText(const std::optional<std::string>& v, const char* field, std::size_t max) {
+  if (v && v->size() > max) return invalidArgument(field, std::string(field) + " is at most " + std::to_string(max) + " bytes");
+  return Ok{};
+}
+}  // namespace
+
+Result<json> Reports::fileComplaint(const ComplaintFiling& c, const std::string& actor, Timestamp now) {
+  if (!validId(c.complaintId)) return invalidArgument("complaint_id", "complaint_id is 1 to 128 printable characters without spaces");
+  if (c.storeId && !validId(*c.storeId)) return invalidArgument("store", "store is a store id");
+  if (c.memberId && !validId(*c.memberId)) return invalidArgument("member_id", "member_id is a member id");
+  if (c.category.empty() || c.category.size() > 64) return invalidArgument("category", "category is 1 to 64 bytes");
+  if (c.description.empty() || c.description.size() > 4000) return invalidArgument("description", "description is 1 to 4000 bytes");
+  if (auto ok = checkText(c.owner, "owner", 128); !ok) return ok.error();
+  auto due = checkedDue(c.due);
+  if (!due) return due.error();
+  const std::string at = formatRfc3339(now);
+  const std::string dueAt = due->empty() ? formatRfc3339(now + std::chrono::hours(48)) : *due;
+  {
+    SqlTransaction tx(m_c);
+    const auto ins = m_c.query(
+        "INSERT INTO complaint_cases(complaint_id, source, store_id, terminal_id, member_id, category, description, staff_id, "
+        "filed_at, step, owner, due_at, updated_at, history_count) VALUES ($1, 'hq', $2, NULL, $3, $4, $5, NULL, $6, "
+        "'received', $7, $8, $6, 1) ON CONFLICT (complaint_id) DO NOTHING RETURNING 1",
+        {c.complaintId, c.storeId ? SqlValue(*c.storeId) : SqlValue(nullptr), c.memberId ? SqlValue(*c.memberId) : SqlValue(nullptr),
+         c.category, c.description, at, c.owner ? SqlValue(*c.owner) : SqlValue(nullptr), dueAt});
+    if (ins.empty()) return Error{errc::kConflict, "complaint_id", "complaint " + c.complaintId + " already exists"};
+    m_c.query("INSERT INTO complaint_history(complaint_id, entry_no, at, actor, from_step, to_step, owner, due_at, note) "
+              "VALUES ($1, 1, $2, $3, NULL, 'received', $4, $5, 'filed at head office')",
+              {c.complaintId, at, actor, c.owner ? SqlValue(*c.owner) : SqlValue(nullptr), dueAt});
+    tx.commit();
+  }
+  return complaint(c.complaintId);
+}
+
+Result<json> Reports::updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor,
+                                      Timestamp now) {
+  if (auto ok = checkText(u.owner, "owner", 128); !ok) return ok.error();
+  if (auto ok = checkText(u.note, "note", 4000); !ok) return ok.error();
+  auto due = checkedDue(u.due);
+  if (!due) return due.error();
+  const auto& steps = complaintSteps();
+  if (u.step && std::find(steps.begin(), steps.end(), *u.step) == steps.end()) {
+    return invalidArgument("step", "step is one of received, acknowledged, investigated, solution_proposed, resolved, followed_up");
+  }
+  if (!u.step && !u.owner && !u.due && !u.note) return invalidArgument("step", "nothing to change: give step, owner, due or note");
+  importCounterComplaints(now);
+  {
+    SqlTransaction tx(m_c);
+    const auto cur = m_c.query("SELECT step, owner, due_at, history_count FROM complaint_cases WHERE complaint_id = $1",
+                               {complaintId});
+    if (cur.empty()) return Error{errc::kNotFound, "complaint_id", "no complaint " + complaintId};
+    const std::string from = cur.text(0, 0);
+    const std::string to = u.step.value_or(from);
+    const auto fromNo = std::find(steps.begin(), steps.end(), from) - steps.begin();
+    const auto toNo = std::find(steps.begin(), steps.end(), to) - steps.begin();
+    if (toNo != fromNo && toNo != fromNo + 1) {
+      return Error{errc::kConflict, "step",
+                   "complaint " + complaintId + " is at step " + from + "; it can only move to the next step" +
+                       (fromNo + 1 < static_cast<long>(steps.size()) ? " (" + steps[static_cast<std::size_t>(fromNo + 1)] + ")" : "")};
+    }
+    const SqlValue owner = u.owner ? SqlValue(*u.owner) : (cur.isNull(0, 1) ? SqlValue(nullptr) : SqlValue(cur.text(0, 1)));
+    const SqlValue dueAt = u.due ? SqlValue(*due) : (cur.isNull(0, 2) ? SqlValue(nullptr) : SqlValue(cur.text(0, 2)));
+    const std::int64_t entry = cur.integer(0, 3) + 1;
+    const std::string at = formatRfc3339(now);
+    m_c.query("UPDATE complaint_cases SET step = $2, owner = $3, due_at = $4, updated_at = $5, history_count = $6 "
+              "WHERE complaint_id = $1",
+              {complaintId, to, owner, dueAt, at, entry});
+    m_c.query("INSERT INTO complaint_history(complaint_id, entry_no, at, actor, from_step, to_step, owner, due_at, note) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+              {complaintId, entry, at, actor, from, to, owner, dueAt, u.note ? SqlValue(*u.note) : SqlValue(nullptr)});
+    tx.commit();
+  }
+  return complaint(complaintId);
+}
+
+Result<json> Reports::complaint(const std::string& complaintId) {
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto c = m_c.query(
+      "SELECT complaint_id, source, store_id, member_id, category, description, filed_at, step, owner, due_at, updated_at "
+      "FROM complaint_cases WHERE complaint_id = $1",
+      {complaintId});
+  if (c.empty()) return Error{errc::kNotFound, "complaint_id", "no complaint " + complaintId + " in the workflow"};
+  const auto h = m_c.query(
+      "SELECT entry_no, at, actor, from_step, to_step, owner, due_at, note FROM complaint_history WHERE complaint_id = $1 "
+      "ORDER BY entry_no",
+      {complaintId});
+  tx.commit();
+  json history = json::array();
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    history.push_back({{"entry", h.integer(i, 0)}, {"at", h.text(i, 1)}, {"actor", h.text(i, 2)}, {"from_step", optJson(h, i, 3)},
+                       {"to_step", h.text(i, 4)}, {"owner", optJson(h, i, 5)}, {"due_at", optJson(h, i, 6)},
+                       {"note", optJson(h, i, 7)}});
+  }
+  return json{{"complaint_id", c.text(0, 0)}, {"source", c.text(0, 1)}, {"store", optJson(c, 0, 2)},
+              {"member_id", optJson(c, 0, 3)}, {"category", c.text(0, 4)}, {"description", c.text(0, 5)},
+              {"filed_at", c.text(0, 6)}, {"step", c.text(0, 7)}, {"owner", optJson(c, 0, 8)}, {"due_at", optJson(c, 0, 9)},
+              {"updated_at", c.text(0, 10)}, {"history", std::move(history)}};
+}
+
+// [SECTION] Points
+
+json Reports::points(const ReportFilter& f) {
+  Q q(m_c);
+  // Ledger entries in the period; with a store filter, those caused by that store's events.
+  const std::string storeJoin = f.stores.empty() ? "" : " JOIN events e ON e.event_id = l.event_id JOIN terminals t ON t.terminal_id = e.terminal_id";
+  const std::string sql = "SELECT l.kind, COALESCE(SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END), 0), "
+                          "COALESCE(SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END), 0), COUNT(*) FROM ledger l" +
+                          storeJoin + " WHERE " + q.dayIn("substr(l.at, 1, 10)", f) + " AND " + q.storeIn("t.store_id", f) +
+                          " GROUP BY l.kind ORDER BY l.kind";
+  Q q2(m_c);
+  const std::string liab =
+      "SELECT COALESCE(SUM(CASE WHEN balance > 0 THEN balance ELSE 0 END), 0), "
+      "COALESCE(SUM(CASE WHEN balance > 0 THEN 1 ELSE 0 END), 0), "
+      "COALESCE(SUM(CASE WHEN balance < 0 THEN -balance ELSE 0 END), 0), "
+      "COALESCE(SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END), 0) FROM members WHERE merged_into IS NULL AND " +
+      q2.storeIn("enrolled_store", f);
+  Q q3(m_c);
+  const std::string od = "SELECT COALESCE(o.authorised, 'unknown'), COUNT(*), COALESCE(SUM(o.points), 0) FROM overdrafts o "
+                         "JOIN events e ON e.event_id = o.event_id JOIN terminals t ON t.terminal_id = e.terminal_id WHERE " +
+                         q3.dayIn("substr(o.at, 1, 10)", f) + " AND " + q3.storeIn("t.store_id", f) +
+                         " GROUP BY COALESCE(o.authorised, 'unknown') ORDER BY 1";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  const auto l = m_c.query(liab, q2.params);
+  const auto o = m_c.query(od, q3.params);
+  tx.commit();
+  std::int64_t issued = 0, redeemed = 0, expired = 0, reversed = 0, adjustedOut = 0;
+  json kinds = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::string kind = r.text(i, 0);
+    const std::int64_t plus = r.integer(i, 1), minus = r.integer(i, 2);
+    if (kind == "earn" || kind == "bonus" || kind == "returned" || kind == "adjust") issued += plus;
+    if (kind == "redeem") redeemed += minus;
+    else if (kind == "expire") expired += minus;
+    else if (kind == "reversal") reversed += minus;
+    else if (kind == "adjust" || kind == "bonus") adjustedOut += minus;
+    kinds.push_back({{"kind", kind}, {"entries", r.integer(i, 3)}, {"credited", plus}, {"debited", minus}});
+  }
+  json overdrafts = json::array();
+  std::int64_t odCount = 0, odPoints = 0;
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    odCount += o.integer(i, 1);
+    odPoints += o.integer(i, 2);
+    overdrafts.push_back({{"authorised", o.text(i, 0)}, {"count", o.integer(i, 1)}, {"points", o.integer(i, 2)}});
+  }
+  const std::int64_t outstanding = l.integer(0, 0);
+  return {{"issued", issued},
+          {"redeemed", redeemed},
+          {"expired", expired},
+          {"reversed", reversed},
+          {"adjusted_out", adjustedOut},
+          {"outstanding", outstanding},
+          {"outstanding_members", l.integer(0, 1)},
+          {"liability", money(outstanding)},  // 100 points = 1.00
+          {"debt_points", l.integer(0, 2)},
+          {"debt_members", l.integer(0, 3)},
+          {"overdrafts", odCount},
+          {"overdraft_points", odPoints},
+          {"overdrafts_by_authorisation", std::move(overdrafts)},
+          {"rows", std::move(kinds)}};
+}
+
+// [SECTION] Campaign list
+
+json Reports::campaignMembers(const ReportFilter& f) {
+  Q q(m_c);
+  const std::string sql =
+      "SELECT member_id, card_no, name, phone, COALESCE(language, ''), tier, COALESCE(consent_version, ''), enrolled_store, "
+      "substr(enrolled_at, 1, 10) FROM members WHERE enrolled = 1 AND merged_into IS NULL AND consent_marketing = 1 AND " +
+      q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " + q.storeIn("enrolled_store", f) + " ORDER BY member_id";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  json rows = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    rows.push_back({{"member_id", r.text(i, 0)}, {"card_no", r.text(i, 1)}, {"name", r.text(i, 2)}, {"phone", r.text(i, 3)},
+                    {"language", r.text(i, 4)}, {"tier", r.text(i, 5)}, {"consent_version", r.text(i, 6)},
+                    {"enrolled_store", r.text(i, 7)}, {"enrolled", r.text(i, 8)}});
+  }
+  return {{"members", static_cast<std::int64_t>(rows.size())}, {"rows", std::move(rows)}};
+}
+
+}  // namespace loyalty::hq

@@ -1,0 +1,816 @@
+#include "loyalty/hq/dashboard.hpp"
+
+#include <sodium.h>
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/export.hpp"
+#include "loyalty/sync/codec.hpp"
+
+namespace loyalty::hq {
+
+using nlohmann::json;
+
+namespace {
+
+Timestamp nowSeconds() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
+
+constexpr const char* kSessionCookie = "lhq_session";
+constexpr const char* kLoginCsrfCookie = "lhq_login_csrf";
+constexpr auto kSessionLife = std::chrono::hours(8);
+
+// [SECTION] Plumbing
+
+void problem(httplib::Response& res, int status, const char* code, const std::string& detail) {
+  res.status = status;
+  res.set_content(sync::dumpJson(sync::toJson(sync::Problem::make(code, status, detail))), sync::kProblemContentType);
+}
+
+void problemFor(httplib::Response& res, const Error& e) {
+  const std::string detail = e.field.empty() || e.message.find(e.field) != std::string::npos ? e.message : e.field + ": " + e.message;
+  if (e.code == errc::kNotFound) return problem(res, 404, sync::problem::kNotFound, detail);
+  if (e.code == errc::kConflict) return problem(res, 409, sync::problem::kConflict, detail);
+  if (e.code == errc::kForbidden) return problem(res, 403, sync::problem::kForbidden, detail);
+  problem(res, 400, sync::problem::kBadRequest, detail);
+}
+
+void sendJson(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_content(sync::dumpJson(body), "application/json");
+}
+
+std::optional<std::string> param(const httplib::Request& req, const char* key) {
+  if (!req.has_param(key)) return std::nullopt;
+  return req.get_param_value(key);
+}
+
+std::string cookie(const httplib::Request& req, const std::string& name) {
+  const std::string h = req.get_header_value("Cookie");
+  std::size_t p = 0;
+  while (p < h.size()) {
+    while (p < h.size() && (h[p] == ' ' || h[p] == ';')) ++p;
+    const std::size_t end = h.find(';', p);
+    const std::string item = h.substr(p, end == std::string::npos ? std::string::npos : end - p);
+    const std::size_t eq = item.find('=');
+    if (eq != std::string::npos && item.substr(0, eq) == name) return item.substr(eq + 1);
+    if (end == std::string::npos) break;
+    p = end + 1;
+  }
+  return {};
+}
+
+std::string esc(const std::string& s) {
+  std::string o;
+  o.reserve(s.size());
+  for (const char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string text(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "";
+  return v.dump();
+}
+
+bool sameSecret(const std::string& a, const std::string& b) {
+  return !a.empty() && a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+/// Who is asking: a bearer token (scripts) or a dashboard session (browsers).
+struct Who {
+  std::string name;
+  Role role = Role::kAnalyst;
+  std::string csrf;  ///< sessions only
+};
+
+struct Ctx {
+  HqStore& reader;
+  std::mutex& readMutex;
+  HqStore& writer;
+  std::mutex& writeMutex;
+
+  std::optional<Who> identify(const httplib::Request& req) {
+    const std::string h = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0) {
+      std::lock_guard lock(readMutex);
+      auto p = reader.authenticate(h.substr(kBearer.size()));
+      if (!p) return std::nullopt;
+      return Who{p->name, p->role, ""};
+    }
+    const std::string s = cookie(req, kSessionCookie);
+    if (s.empty() || s.size() > 128) return std::nullopt;
+    std::lock_guard lock(readMutex);
+    const auto r = reader.connection().query(
+        "SELECT name, role, csrf FROM dashboard_sessions WHERE session_hash = $1 AND expires_at > $2",
+        {sha256Hex(s), formatRfc3339(nowSeconds())});
+    if (r.empty()) return std::nullopt;
+    return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2)};
+  }
+
+  /// API access for admin/analyst; answers 401 otherwise.
+  std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
+    auto w = identify(req);
+    if (!w) {
+      problem(res, 401, sync::problem::kUnauthenticated, "an admin or analyst bearer token (or a dashboard session) is required");
+      res.set_header("WWW-Authenticate", "Bearer");
+    } else if (w->role == Role::kTerminal) {
+      problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);
+      return std::nullopt;
+    }
+    return w;
+  }
+
+  /// A new session; returns (session secret, csrf token).
+  std::pair<std::string, std::string> openSession(const std::string& name, const std::string& role) {
+    const std::string secret = randomToken(), csrf = randomToken();
+    const Timestamp now = nowSeconds();
+    std::lock_guard lock(writeMutex);
+    SqlTransaction tx(writer.connection());
+    writer.connection().query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
+    writer.connection().query(
+        "INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        {sha256Hex(secret), name, role, csrf, formatRfc3339(now), formatRfc3339(now + kSessionLife)});
+    tx.commit();
+    return {secret, csrf};
+  }
+};
+
+void setSessionCookie(httplib::Response& res, const std::string& secret) {
+  res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + secret + "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=" +
+                                   std::to_string(std::chrono::seconds(kSessionLife).count()));
+}
+
+// [SECTION] Reports by name
+
+const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
+                                          "referrals", "satisfaction", "complaints", "points", "campaign"};
+
+Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char* field, std::int64_t def, std::int64_t lo,
+                                 std::int64_t hi) {
+  if (!v) return def;
+  if (v->empty() || v->size() > 6 || v->find_first_not_of("0123456789") != std::string::npos) {
+    return invalidArgument(field, std::string(field) + " is a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  const std::int64_t n = std::stoll(*v);
+  if (n < lo || n > hi) return invalidArgument(field, std::string(field) + " is from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return n;
+}
+
+/// Runs report `name` with the request's parameters (reader lock held by the caller, except
+/// for complaints, which first brings counter complaints into the workflow).
+Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
+  auto f = parseReportFilter(param(req, "from"), param(req, "to"), param(req, "store"));
+  if (!f) return f.error();
+  const Timestamp now = nowSeconds();
+  std::string asOf = utcDay(now);
+  if (auto a = param(req, "as_of")) {
+    if (!parseDate(*a, "as_of")) return invalidArgument("as_of", "as_of must be a date YYYY-MM-DD");
+    asOf = *a;
+  } else if (f->range.to < asOf) {
+    asOf = f->range.to;
+  }
+  if (name == "complaints") {
+    std::lock_guard w(ctx.writeMutex);
+    Reports(ctx.writer.connection()).importCounterComplaints(now);
+  }
+  std::lock_guard lock(ctx.readMutex);
+  Reports r(ctx.reader.connection());
+  if (name == "summary") return r.summary(*f);
+  if (name == "sales") return r.sales(*f, param(req, "group").value_or("day"));
+  if (name == "abc" || name == "abc-follow-up") return r.abc(*f, asOf);
+  if (name == "rfm") return r.rfm(*f, asOf);
+  if (name == "churn") {
+    auto days = wholeNumber(param(req, "churn_days"), "churn_days", 90, 1, 3650);
+    if (!days) return days.error();
+    return r.churn(*f, asOf, *days);
+  }
+  if (name == "retention") return r.retention(*f);
+  if (name == "referrals") return r.referrals(*f);
+  if (name == "satisfaction") return r.satisfaction(*f, param(req, "period").value_or("all"));
+  if (name == "complaints") return r.complaints(*f, now);
+  if (name == "points") return r.points(*f);
+  if (name == "campaign") return r.campaignMembers(*f);
+  return Error{errc::kNotFound, "report", "no report " + name};
+}
+
+// [SECTION] Text catalogue (zh-CN / en)
+
+struct Msg {
+  const char* key;
+  const char* en;
+  const char* zh;
+};
+constexpr Msg kCatalogue[] = {
+    {"title", "Head office analytics", "总部客户分析"},
+    {"overview", "Overview", "概览"},
+    {"stores", "Stores", "门店"},
+    {"customers", "Customers", "客户"},
+    {"satisfaction", "Satisfaction", "满意度"},
+    {"complaints", "Complaints", "投诉处理"},
+    {"points", "Points", "积分"},
+    {"login", "Sign in", "登录"},
+    {"logout", "Sign out", "退出"},
+    {"user", "User", "用户名"},
+    {"password", "Password", "密码"},
+    {"bad_login", "Wrong user name or password.", "用户名或密码错误。"},
+    {"from", "From", "开始日期"},
+    {"to", "To", "结束日期"},
+    {"store", "Store", "门店"},
+    {"apply", "Apply", "筛选"},
+    {"sales", "Sales", "销售笔数"},
+    {"net_revenue", "Net revenue", "净销售额"},
+    {"members", "Members", "会员数"},
+    {"member_revenue", "Member revenue", "会员销售额"},
+    {"non_member_revenue", "Non-member revenue", "非会员销售额"},
+    {"by_day", "Net revenue by day", "每日净销售额"},
+    {"by_hour", "Sales by hour", "分时段销售笔数"},
+    {"by_store", "Net revenue by store", "各门店净销售额"},
+    {"abc", "ABC core customers", "ABC 核心客户"},
+    {"class", "Class", "等级"},
+    {"frequency", "Contact", "回访频率"},
+    {"rfm", "RFM segments", "RFM 客户分群"},
+    {"segment", "Segment", "分群"},
+    {"churn", "Churn warning", "客户流失预警"},
+    {"at_risk", "Members at risk", "流失风险会员"},
+    {"last_visit", "Last visit", "最近消费"},
+    {"usual_interval", "Usual interval (days)", "平均间隔（天）"},
+    {"days_since", "Days since", "未到店天数"},
+    {"csat", "CSAT %", "满意率 %"},
+    {"nps", "NPS", "净推荐值 NPS"},
+    {"responses", "Responses", "答卷数"},
+    {"open", "Open", "处理中"},
+    {"overdue", "Overdue", "已逾期"},
+    {"step", "Step", "处理步骤"},
+    {"owner", "Owner", "负责人"},
+    {"due", "Due", "截止时间"},
+    {"note", "Note", "备注"},
+    {"update", "Save", "保存"},
+    {"issued", "Issued", "发放积分"},
+    {"redeemed", "Redeemed", "兑换积分"},
+    {"expired", "Expired", "过期积分"},
+    {"outstanding", "Outstanding", "未兑换积分"},
+    {"liability", "Liability", "积分负债"},
+    {"debt", "Points debt", "积分欠款"},
+    {"overdrafts", "Offline overdrafts", "离线透支"},
+    {"kind", "Kind", "类型"},
+    {"export", "Export", "导出"},
+    {"total", "Total", "合计"},
+    {"received", "Received", "已受理"},
+    {"acknowledged", "Acknowledged", "已致歉"},
+    {"investigated", "Investigated", "已调查"},
+    {"solution_proposed", "Solution proposed", "已提出方案"},
+    {"resolved", "Resolved", "已解决"},
+    {"followed_up", "Followed up", "已回访"},
+    {"follow_up", "Follow-up list", "回访名单"},
+    {"member", "Members", "会员"},
+    {"non_member", "Non-members", "非会员"},
+    {"seg_champions", "Champions", "重要价值客户"},
+    {"seg_loyal", "Loyal", "忠诚客户"},
+    {"seg_new", "New", "新客户"},
+    {"seg_potential_loyalists", "Potential loyalists", "潜力客户"},
+    {"seg_need_attention", "Need attention", "需关注客户"},
+    {"seg_cant_lose", "Can't lose", "重要挽留客户"},
+    {"seg_at_risk", "At risk", "流失风险客户"},
+    {"seg_hibernating", "Hibernating", "沉睡客户"},
+    {"seg_lost", "Lost", "已流失客户"},
+    {"3x_month", "3× a month", "每月3次"},
+    {"monthly", "Monthly", "每月1次"},
+    {"quarterly", "Quarterly", "每季度1次"},
+};
+
+std::string tr(const std::string& lang, const std::string& key) {
+  for (const auto& m : kCatalogue) {
+    if (key == m.key) return lang == "zh" ? m.zh : m.en;
+  }
+  return key;
+}
+
+std::string langOf(const httplib::Request& req) {
+  if (auto l = param(req, "lang")) return *l == "zh" ? "zh" : "en";
+  const std::string c = cookie(req, "lhq_lang");
+  if (c == "zh" || c == "en") return c;
+  return req.get_header_value("Accept-Language").rfind("zh", 0) == 0 ? "zh" : "en";
+}
+
+// [SECTION] Inline SVG charts
+
+/// A horizontal bar chart; every bar is a <rect> with its value in data-value and a <title>.
+std::string barChart(const std::string& id, const std::vector<std::pair<std::string, double>>& bars, const std::string& unit = "") {
+  const int rowH = 22, labelW = 150, width = 640, barW = width - labelW - 90;
+  const int height = std::max<int>(rowH, static_cast<int>(bars.size()) * rowH) + 8;
+  double max = 0;
+  for (const auto& b : bars) max = std::max(max, b.second);
+  std::ostringstream o;
+  o << "<svg class=\"chart\" data-chart=\"" << esc(id) << "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width
+    << "\" height=\"" << height << "\" viewBox=\"0 0 " << width << " " << height << "\" role=\"img\">";
+  int y = 4;
+  for (const auto& [label, value] : bars) {
+    const int w = max > 0 ? static_cast<int>(value / max * barW) : 0;
+    char num[64];
+    std::snprintf(num, sizeof num, "%.2f", value);
+    std::string shown = num;
+    if (shown.size() > 3 && shown.compare(shown.size() - 3, 3, ".00") == 0 && unit.empty()) shown.resize(shown.size() - 3);
+    o << "<text x=\"" << labelW - 6 << "\" y=\"" << y + 15 << "\" text-anchor=\"end\" font-size=\"12\">" << esc(label) << "</text>"
+      << "<rect x=\"" << labelW << "\" y=\"" << y + 3 << "\" width=\"" << std::max(w, 1) << "\" height=\"" << rowH - 6
+      << "\" fill=\"#2f6fb0\" data-value=\"" << num << "\"><title>" << esc(label) << ": " << shown << unit << "</title></rect>"
+      << "<text x=\"" << labelW + std::max(w, 1) + 4 << "\" y=\"" << y + 15 << "\" font-size=\"12\">" << shown << unit << "</text>";
+    y += rowH;
+  }
+  o << "</svg>";
+  return o.str();
+}
+
+double num(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    try {
+      return std::stod(v.get<std::string>());
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// [SECTION] Pages
+
+struct Page {
+  std::string lang;
+  std::string path;
+  std::string query;  ///< the filter's query string, for export links
+  std::string csrf;
+  Who who;
+};
+
+std::string kpi(const std::string& lang, const std::string& key, const std::string& value) {
+  return "<div class=\"kpi\"><div class=\"k\">" + esc(tr(lang, key)) + "</div><div class=\"v\" data-key=\"" + esc(key) + "\">" +
+         esc(value) + "</div></div>";
+}
+
+std::string layout(const Page& p, const httplib::Request& req, const std::string& titleKey, const std::string& body) {
+  std::ostringstream o;
+  o << "<!doctype html><html lang=\"" << (p.lang == "zh" ? "zh-CN" : "en") << "\"><head><meta charset=\"utf-8\">"
+    << "<title>" << esc(tr(p.lang, titleKey)) << " · " << esc(tr(p.lang, "title")) << "</title><style>"
+    << "body{font-family:'Noto Sans CJK SC','Noto Sans',sans-serif;margin:0;color:#222}"
+    << "header{background:#1d3f66;color:#fff;padding:8px 16px;display:flex;gap:16px;align-items:center}"
+    << "header a{color:#fff;text-decoration:none}header a.on{font-weight:bold;text-decoration:underline}"
+    << "main{padding:12px 16px}.kpis{display:flex;gap:12px;flex-wrap:wrap}.kpi{border:1px solid #ccd;padding:8px 12px;min-width:120px}"
+    << ".kpi .k{font-size:12px;color:#556}.kpi .v{font-size:20px;font-weight:bold}table{border-collapse:collapse;margin:8px 0}"
+    << "td,th{border:1px solid #ccd;padding:3px 8px;font-size:13px}th{background:#eef}.late{color:#b00;font-weight:bold}"
+    << "form.filter{margin:8px 0}h2{font-size:16px;margin:16px 0 4px}</style></head><body><header><b>"
+    << esc(tr(p.lang, "title")) << "</b>";
+  for (const char* page : {"overview", "stores", "customers", "satisfaction", "complaints", "points"}) {
+    const std::string href = std::string("/dashboard") + (std::string(page) == "overview" ? "" : std::string("/") + page);
+    o << "<a href=\"" << href << "\"" << (href == p.path ? " class=\"on\"" : "") << ">" << esc(tr(p.lang, page)) << "</a>";
+  }
+  o << "<span style=\"flex:1\"></span><a href=\"?lang=" << (p.lang == "zh" ? "en\">English" : "zh\">中文") << "</a>"
+    << "<span>" << esc(p.who.name) << "</span><form method=\"post\" action=\"/dashboard/logout\" style=\"margin:0\">"
+    << "<input type=\"hidden\" name=\"csrf\" value=\"" << esc(p.csrf) << "\"><button>" << esc(tr(p.lang, "logout"))
+    << "</button></form></header><main><h1>" << esc(tr(p.lang, titleKey)) << "</h1>"
+    << "<form class=\"filter\" method=\"get\">" << esc(tr(p.lang, "from")) << " <input type=\"date\" name=\"from\" value=\""
+    << esc(req.get_param_value("from")) << "\"> " << esc(tr(p.lang, "to")) << " <input type=\"date\" name=\"to\" value=\""
+    << esc(req.get_param_value("to")) << "\"> " << esc(tr(p.lang, "store")) << " <input name=\"store\" size=\"12\" value=\""
+    << esc(req.get_param_value("store")) << "\"> <button>" << esc(tr(p.lang, "apply")) << "</button></form>" << body
+    << "</main></body></html>";
+  return o.str();
+}
+
+std::string exportLinks(const Page& p, const std::string& report, const std::string& label = "") {
+  const std::string q = p.query.empty() ? "" : "?" + p.query;
+  return "<p>" + esc(tr(p.lang, "export")) + (label.empty() ? "" : " " + esc(label)) + ": <a href=\"/api/v1/exports/" + report + ".csv" + esc(q) + "\">CSV</a> · <a href=\"/api/v1/exports/" +
+         report + ".xlsx" + esc(q) + "\">XLSX</a></p>";
+}
+
+Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req) {
+  const auto& L = p.lang;
+  std::ostringstream o;
+  const auto get = [&](const std::string& report, const std::vector<std::pair<std::string, std::string>>& extra = {}) -> Result<json> {
+    httplib::Request r2 = req;
+    for (const auto& [k, v] : extra) {
+      r2.params.erase(k);
+      r2.params.emplace(k, v);
+    }
+    return runReport(ctx, report, r2);
+  };
+  if (page == "overview") {
+    auto s = get("summary");
+    if (!s) return s.error();
+    auto d = get("sales", {{"group", "day"}});
+    if (!d) return d.error();
+    auto m = get("sales", {{"group", "member"}});
+    if (!m) return m.error();
+    o << "<div class=\"kpis\">" << kpi(L, "sales", text((*s)["sales"])) << kpi(L, "net_revenue", text((*s)["net_revenue"]))
+      << kpi(L, "members", text((*s)["members"])) << kpi(L, "member_revenue", text((*s)["member_revenue"]))
+      << kpi(L, "non_member_revenue", text((*s)["non_member_revenue"])) << "</div>";
+    std::vector<std::pair<std::string, double>> bars;
+    const auto& rows = (*d)["rows"];
+    const std::size_t first = rows.size() > 31 ? rows.size() - 31 : 0;
+    for (std::size_t i = first; i < rows.size(); ++i) bars.emplace_back(text(rows[i]["day"]), num(rows[i]["net_revenue"]));
+    o << "<h2>" << esc(tr(L, "by_day")) << "</h2>" << barChart("revenue-by-day", bars);
+    bars.clear();
+    for (const auto& r : (*m)["rows"]) bars.emplace_back(tr(L, text(r["member"])), num(r["net_revenue"]));
+    o << "<h2>" << esc(tr(L, "member_revenue")) << "</h2>" << barChart("member-split", bars) << exportLinks(p, "summary");
+  } else if (page == "stores") {
+    auto st = get("sales", {{"group", "store"}});
+    if (!st) return st.error();
+    auto h = get("sales", {{"group", "hour"}});
+    if (!h) return h.error();
+    std::vector<std::pair<std::string, double>> bars;
+    o << "<table><tr><th>" << esc(tr(L, "store")) << "</th><th>" << esc(tr(L, "sales")) << "</th><th>" << esc(tr(L, "net_revenue"))
+      << "</th></tr>";
+    for (const auto& r : (*st)["rows"]) {
+      const std::string id = text(r["store"]);
+      o << "<tr><td>" << esc(id) << "</td><td data-key=\"store:" << esc(id) << ":sales\">" << text(r["sales"])
+        << "</td><td data-key=\"store:" << esc(id) << ":net_revenue\">" << esc(text(r["net_revenue"])) << "</td></tr>";
+      bars.emplace_back(id, num(r["net_revenue"]));
+    }
+    o << "</table><h2>" << esc(tr(L, "by_store")) << "</h2>" << barChart("revenue-by-store", bars);
+    bars.clear();
+    for (const auto& r : (*h)["rows"]) bars.emplace_back(text(r["hour"]) + ":00", num(r["sales"]));
+    o << "<h2>" << esc(tr(L, "by_hour")) << "</h2>" << barChart("sales-by-hour", bars) << exportLinks(p, "sales");
+  } else if (page == "customers") {
+    auto a = get("abc");
+    if (!a) return a.error();
+    auto r = get("rfm");
+    if (!r) return r.error();
+    auto c = get("churn");
+    if (!c) return c.error();
+    std::vector<std::pair<std::string, double>> bars;
+    o << "<h2>" << esc(tr(L, "abc")) << "</h2><table><tr><th>" << esc(tr(L, "class")) << "</th><th>" << esc(tr(L, "members"))
+      << "</th><th>" << esc(tr(L, "net_revenue")) << "</th><th>" << esc(tr(L, "frequency")) << "</th></tr>";
+    for (const auto& k : (*a)["classes"]) {
+      const std::string cls = text(k["class"]);
+      o << "<tr><td>" << cls << "</td><td data-key=\"abc:" << cls << "\">" << text(k["members"]) << "</td><td>"
+        << esc(text(k["spend"])) << "</td><td>" << esc(tr(L, text(k["contact_frequency"]))) << "</td></tr>";
+      bars.emplace_back(cls, num(k["members"]));
+    }
+    o << "</table>" << barChart("abc", bars) << exportLinks(p, "abc", tr(L, "abc")) << exportLinks(p, "abc-follow-up", tr(L, "follow_up"));
+    bars.clear();
+    o << "<h2>" << esc(tr(L, "rfm")) << "</h2><table><tr><th>" << esc(tr(L, "segment")) << "</th><th>" << esc(tr(L, "members"))
+      << "</th></tr>";
+    for (const auto& s : (*r)["segments"]) {
+      o << "<tr><td>" << esc(tr(L, "seg_" + text(s["segment"]))) << "</td><td data-key=\"rfm:" << esc(text(s["segment"])) << "\">"
+        << text(s["members"]) << "</td></tr>";
+      bars.emplace_back(tr(L, "seg_" + text(s["segment"])), num(s["members"]));
+    }
+    o << "</table>" << barChart("rfm", bars) << exportLinks(p, "rfm");
+    o << "<h2>" << esc(tr(L, "churn")) << "</h2><div class=\"kpis\">" << kpi(L, "at_risk", text((*c)["at_risk"])) << "</div><table><tr><th>ID</th><th>"
+      << esc(tr(L, "last_visit")) << "</th><th>" << esc(tr(L, "usual_interval")) << "</th><th>" << esc(tr(L, "days_since"))
+      << "</th></tr>";
+    std::size_t shown = 0;
+    for (const auto& m : (*c)["members"]) {
+      if (++shown > 50) break;
+      o << "<tr><td>" << esc(text(m["member_id"])) << "</td><td>" << esc(text(m["last_visit"])) << "</td><td>"
+        << esc(text(m["usual_interval_days"])) << "</td><td>" << text(m["days_since_visit"]) << "</td></tr>";
+    }
+    o << "</table>" << exportLinks(p, "churn");
+  } else if (page == "satisfaction") {
+    auto s = get("satisfaction");
+    if (!s) return s.error();
+    const auto& t = (*s)["total"];
+    o << "<div class=\"kpis\">" << kpi(L, "csat", text(t["csat"])) << kpi(L, "nps", text(t["nps"]))
+      << kpi(L, "responses", std::to_string(t["csat_responses"].get<std::int64_t>() + t["nps_responses"].get<std::int64_t>()))
+      << "</div><table><tr><th>" << esc(tr(L, "store")) << "</th><th>" << esc(tr(L, "csat")) << "</th><th>" << esc(tr(L, "nps"))
+      << "</th><th>" << esc(tr(L, "responses")) << "</th></tr>";
+    std::vector<std::pair<std::string, double>> csat, nps;
+    for (const auto& r : (*s)["rows"]) {
+      const std::string id = text(r["store"]);
+      o << "<tr><td>" << esc(id) << "</td><td data-key=\"csat:" << esc(id) << "\">" << text(r["csat"]) << "</td><td data-key=\"nps:"
+        << esc(id) << "\">" << text(r["nps"]) << "</td><td>"
+        << r["csat_responses"].get<std::int64_t>() + r["nps_responses"].get<std::int64_t>() << "</td></tr>";
+      csat.emplace_back(id, num(r["csat"]));
+      nps.emplace_back(id, std::max(0.0, num(r["nps"])));
+    }
+    o << "</table><h2>" << esc(tr(L, "csat")) << "</h2>" << barChart("csat-by-store", csat, "%") << "<h2>" << esc(tr(L, "nps"))
+      << "</h2>" << barChart("nps-by-store", nps) << exportLinks(p, "satisfaction");
+  } else if (page == "complaints") {
+    auto c = get("complaints");
+    if (!c) return c.error();
+    o << "<div class=\"kpis\">" << kpi(L, "total", text((*c)["total"])) << kpi(L, "open", text((*c)["open"]))
+      << kpi(L, "overdue", text((*c)["overdue"])) << "</div>";
+    std::vector<std::pair<std::string, double>> bars;
+    for (const auto& s : (*c)["steps"]) bars.emplace_back(tr(L, text(s["step"])), num(s["complaints"]));
+    o << barChart("complaints-by-step", bars) << "<table><tr><th>ID</th><th>" << esc(tr(L, "store")) << "</th><th>"
+      << esc(tr(L, "step")) << "</th><th>" << esc(tr(L, "owner")) << "</th><th>" << esc(tr(L, "due")) << "</th><th></th></tr>";
+    std::size_t shown = 0;
+    for (const auto& r : (*c)["rows"]) {
+      if (++shown > 200) break;
+      const std::string id = text(r["complaint_id"]);
+      o << "<tr><td title=\"" << esc(text(r["description"])) << "\">" << esc(id) << "</td><td>" << esc(text(r["store"]))
+        << "</td><td>" << esc(tr(L, text(r["step"]))) << "</td><td>" << esc(text(r["owner"])) << "</td><td"
+        << (r["overdue"].get<bool>() ? " class=\"late\"" : "") << ">" << esc(text(r["due_at"])) << "</td><td>"
+        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(id) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
+        << esc(p.csrf) << "\"><select name=\"step\">";
+      for (const auto& s : complaintSteps()) {
+        o << "<option value=\"" << s << "\"" << (s == text(r["step"]) ? " selected" : "") << ">" << esc(tr(L, s)) << "</option>";
+      }
+      o << "</select> <input name=\"owner\" size=\"8\" placeholder=\"" << esc(tr(L, "owner")) << "\"> <input name=\"note\" size=\"16\" placeholder=\""
+        << esc(tr(L, "note")) << "\"> <button>" << esc(tr(L, "update")) << "</button></form></td></tr>";
+    }
+    o << "</table>" << exportLinks(p, "complaints");
+  } else if (page == "points") {
+    auto pt = get("points");
+    if (!pt) return pt.error();
+    o << "<div class=\"kpis\">" << kpi(L, "issued", text((*pt)["issued"])) << kpi(L, "redeemed", text((*pt)["redeemed"]))
+      << kpi(L, "expired", text((*pt)["expired"])) << kpi(L, "outstanding", text((*pt)["outstanding"]))
+      << kpi(L, "liability", text((*pt)["liability"])) << kpi(L, "debt", text((*pt)["debt_points"]))
+      << kpi(L, "overdrafts", text((*pt)["overdrafts"])) << "</div>";
+    std::vector<std::pair<std::string, double>> bars = {{tr(L, "issued"), num((*pt)["issued"])},
+                                                        {tr(L, "redeemed"), num((*pt)["redeemed"])},
+                                                        {tr(L, "expired"), num((*pt)["expired"])},
+                                                        {tr(L, "outstanding"), num((*pt)["outstanding"])}};
+    o << barChart("points-flow", bars) << exportLinks(p, "points");
+  } else {
+    return Error{errc::kNotFound, "page", "no dashboard page " + page};
+  }
+  return o.str();
+}
+
+std::string loginPage(const std::string& lang, const std::string& csrf, bool failed) {
+  std::ostringstream o;
+  o << "<!doctype html><html lang=\"" << (lang == "zh" ? "zh-CN" : "en") << "\"><head><meta charset=\"utf-8\"><title>"
+    << esc(tr(lang, "login")) << "</title><style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:40px}"
+    << "input{display:block;margin:6px 0 12px}</style></head><body><h1>" << esc(tr(lang, "title")) << "</h1>"
+    << (failed ? "<p class=\"error\" style=\"color:#b00\">" + esc(tr(lang, "bad_login")) + "</p>" : "")
+    << "<form method=\"post\" action=\"/dashboard/login\"><input type=\"hidden\" name=\"csrf\" value=\"" << esc(csrf) << "\">"
+    << "<label>" << esc(tr(lang, "user")) << "<input name=\"user\" autocomplete=\"username\"></label><label>"
+    << esc(tr(lang, "password")) << "<input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label>"
+    << "<button>" << esc(tr(lang, "login")) << "</button></form></body></html>";
+  return o.str();
+}
+
+void htmlResponse(httplib::Response& res, const std::string& html, int status = 200) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:");
+  res.set_content(html, "text/html; charset=utf-8");
+}
+
+void redirect(httplib::Response& res, const std::string& to) {
+  res.status = 303;
+  res.set_header("Location", to);
+}
+
+/// Only same-site paths of the dashboard as redirect targets.
+std::string safeNext(const std::string& next) {
+  if (next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos || next.find('\\') != std::string::npos) return "/dashboard";
+  return next;
+}
+
+}  // namespace
+
+// [SECTION] Accounts
+
+Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
+                            Timestamp now) {
+  if (name.empty() || name.size() > 64 || name.find_first_of(" \t\r\n") != std::string::npos) {
+    return invalidArgument("name", "name is 1 to 64 characters without spaces");
+  }
+  if (role != "admin" && role != "analyst") return invalidArgument("role", "role is admin or analyst");
+  if (password.size() < 10 || password.size() > 1024) return invalidArgument("password", "password is 10 to 1024 bytes");
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    throw std::runtime_error("out of memory hashing a password");
+  }
+  ensureAnalyticsSchema(c);
+  SqlTransaction tx(c);
+  c.query("INSERT INTO dashboard_users(name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (name) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL",
+          {name, role, std::string(hash), formatRfc3339(now)});
+  c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
+  tx.commit();
+  return Ok{};
+}
+
+// [SECTION] Routes
+
+void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& readMutex, HqStore& writer, std::mutex& writeMutex) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
+  {
+    std::lock_guard lock(writeMutex);
+    ensureAnalyticsSchema(writer.connection());
+  }
+  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex});
+
+  s.Get(R"(/api/v1/reports/(rfm|churn|retention|referrals|satisfaction|complaints|points|campaign|summary|sales|abc))",
+        [ctx](const httplib::Request& req, httplib::Response& res) {
+          if (!ctx->requireApi(req, res)) return;
+          auto out = runReport(*ctx, req.matches[1].str(), req);
+          if (!out) return problemFor(res, out.error());
+          sendJson(res, *out);
+        });
+
+  s.Get(R"(/api/v1/exports/([a-z-]+)\.(csv|xlsx))", [ctx](const httplib::Request& req, httplib::Response& res) {
+    if (!ctx->requireApi(req, res)) return;
+    const std::string name = req.matches[1].str(), format = req.matches[2].str();
+    if (std::find(kReports.begin(), kReports.end(), name) == kReports.end()) {
+      return problem(res, 404, sync::problem::kNotFound, "no report " + name + " to export");
+    }
+    auto out = runReport(*ctx, name, req);
+    if (!out) return problemFor(res, out.error());
+    const ExportTable t = reportTable(name, *out);
+    const std::string file = "loyalty-" + name + "." + format;
+    res.set_header("Content-Disposition", "attachment; filename=\"" + file + "\"");
+    res.set_header("Cache-Control", "no-store");
+    if (format == "csv") res.set_content(toCsv(t), "text/csv; charset=utf-8");
+    else res.set_content(toXlsx(t, name), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+  });
+
+  s.Get(R"(/api/v1/complaints/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
+    if (!ctx->requireApi(req, res)) return;
+    {
+      std::lock_guard w(ctx->writeMutex);
+      Reports(ctx->writer.connection()).importCounterComplaints(nowSeconds());
+    }
+    std::lock_guard lock(ctx->readMutex);
+    auto out = Reports(ctx->reader.connection()).complaint(req.matches[1].str());
+    if (!out) return problemFor(res, out.error());
+    sendJson(res, *out);
+  });
+
+  const auto optField = [](const json& b, const char* k) -> std::optional<std::string> {
+    if (!b.contains(k) || b[k].is_null()) return std::nullopt;
+    if (!b[k].is_string()) throw std::invalid_argument(k);
+    return b[k].get<std::string>();
+  };
+
+  s.Post("/api/v1/complaints", [ctx, optField](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->requireApi(req, res);
+    if (!who) return;
+    auto body = sync::parseJson(req.body);
+    if (!body || !body->is_object()) return problem(res, 400, sync::problem::kBadRequest, "the body is a JSON object");
+    ComplaintFiling f;
+    try {
+      f.complaintId = optField(*body, "complaint_id").value_or("");
+      f.storeId = optField(*body, "store");
+      f.memberId = optField(*body, "member_id");
+      f.category = optField(*body, "category").value_or("");
+      f.description = optField(*body, "description").value_or("");
+      f.owner = optField(*body, "owner");
+      f.due = optField(*body, "due");
+    } catch (const std::invalid_argument& e) {
+      return problem(res, 400, sync::problem::kBadRequest, std::string(e.what()) + " must be a string");
+    }
+    std::lock_guard lock(ctx->writeMutex);
+    auto out = Reports(ctx->writer.connection()).fileComplaint(f, who->name, nowSeconds());
+    if (!out) return problemFor(res, out.error());
+    sendJson(res, *out, 201);
+  });
+
+  s.Post(R"(/api/v1/complaints/([^/]+))", [ctx, optField](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->requireApi(req, res);
+    if (!who) return;
+    auto body = sync::parseJson(req.body);
+    if (!body || !body->is_object()) return problem(res, 400, sync::problem::kBadRequest, "the body is a JSON object");
+    ComplaintUpdate u;
+    try {
+      u = {optField(*body, "step"), optField(*body, "owner"), optField(*body, "due"), optField(*body, "note")};
+    } catch (const std::invalid_argument& e) {
+      return problem(res, 400, sync::problem::kBadRequest, std::string(e.what()) + " must be a string");
+    }
+    std::lock_guard lock(ctx->writeMutex);
+    auto out = Reports(ctx->writer.connection()).updateComplaint(req.matches[1].str(), u, who->name, nowSeconds());
+    if (!out) return problemFor(res, out.error());
+    sendJson(res, *out);
+  });
+
+  // One-time sign-in links (60 s) for scripts that open the dashboard in a browser.
+  s.Post("/api/v1/dashboard/tickets", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->requireApi(req, res);
+    if (!who) return;
+    const std::string ticket = randomToken();
+    const Timestamp now = nowSeconds();
+    std::lock_guard lock(ctx->writeMutex);
+    ctx->writer.connection().query("INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at) VALUES ($1, $2, $3, $4)",
+                                   {sha256Hex(ticket), who->name, std::string(who->role == Role::kAdmin ? "admin" : "analyst"),
+                                    formatRfc3339(now + std::chrono::seconds(60))});
+    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + ticket}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
+  });
+
+  s.Get("/dashboard/ticket", [ctx](const httplib::Request& req, httplib::Response& res) {
+    const std::string t = req.get_param_value("t");
+    std::optional<std::pair<std::string, std::string>> user;
+    {
+      std::lock_guard lock(ctx->writeMutex);
+      SqlTransaction tx(ctx->writer.connection());
+      const auto r = ctx->writer.connection().query(
+          "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING name, role",
+          {sha256Hex(t), formatRfc3339(nowSeconds())});
+      tx.commit();
+      if (!r.empty()) user = {{r.text(0, 0), r.text(0, 1)}};
+    }
+    if (!user) return redirect(res, "/dashboard/login");
+    const auto [secret, csrf] = ctx->openSession(user->first, user->second);
+    setSessionCookie(res, secret);
+    redirect(res, safeNext(req.get_param_value("next")));
+  });
+
+  s.Get("/dashboard/login", [](const httplib::Request& req, httplib::Response& res) {
+    const std::string csrf = randomToken();
+    res.set_header("Set-Cookie", std::string(kLoginCsrfCookie) + "=" + csrf + "; Path=/dashboard/login; Secure; HttpOnly; SameSite=Strict");
+    htmlResponse(res, loginPage(langOf(req), csrf, req.has_param("failed")));
+  });
+
+  s.Post("/dashboard/login", [ctx](const httplib::Request& req, httplib::Response& res) {
+    if (!sameSecret(req.get_param_value("csrf"), cookie(req, kLoginCsrfCookie))) {
+      return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong: reload the sign-in page.</p>", 403);
+    }
+    const std::string user = req.get_param_value("user"), password = req.get_param_value("password");
+    std::optional<std::string> role;
+    if (!user.empty() && user.size() <= 64 && password.size() <= 1024) {
+      std::string hash, r;
+      {
+        std::lock_guard lock(ctx->readMutex);
+        const auto row = ctx->reader.connection().query(
+            "SELECT password_hash, role FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
+        if (!row.empty()) {
+          hash = row.text(0, 0);
+          r = row.text(0, 1);
+        }
+      }
+      if (!hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0) role = r;
+    }
+    if (!role) return redirect(res, "/dashboard/login?failed=1");
+    const auto [secret, csrf] = ctx->openSession(user, *role);
+    setSessionCookie(res, secret);
+    redirect(res, "/dashboard");
+  });
+
+  s.Post("/dashboard/logout", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->identify(req);
+    if (who && !who->csrf.empty() && sameSecret(req.get_param_value("csrf"), who->csrf)) {
+      std::lock_guard lock(ctx->writeMutex);
+      ctx->writer.connection().query("DELETE FROM dashboard_sessions WHERE session_hash = $1", {sha256Hex(cookie(req, kSessionCookie))});
+    } else if (who) {
+      return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong.</p>", 403);
+    }
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+    redirect(res, "/dashboard/login");
+  });
+
+  s.Post(R"(/dashboard/complaints/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->identify(req);
+    if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
+    if (!sameSecret(req.get_param_value("csrf"), who->csrf)) {
+      return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong.</p>", 403);
+    }
+    const auto opt = [&](const char* k) -> std::optional<std::string> {
+      const std::string v = req.get_param_value(k);
+      return v.empty() ? std::nullopt : std::optional<std::string>(v);
+    };
+    ComplaintUpdate u{opt("step"), opt("owner"), opt("due"), opt("note")};
+    Result<json> out = Error{};
+    {
+      std::lock_guard lock(ctx->writeMutex);
+      out = Reports(ctx->writer.connection()).updateComplaint(req.matches[1].str(), u, who->name, nowSeconds());
+    }
+    if (!out) {
+      return htmlResponse(res, "<!doctype html><p>" + esc(out.error().field + ": " + out.error().message) +
+                                   "</p><p><a href=\"/dashboard/complaints\">back</a></p>",
+                          out.error().code == errc::kNotFound ? 404 : 400);
+    }
+    redirect(res, "/dashboard/complaints");
+  });
+
+  s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->identify(req);
+    if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
+    const std::string page = req.matches[2].matched ? req.matches[2].str() : "overview";
+    Page p{langOf(req), page == "overview" ? "/dashboard" : "/dashboard/" + page, "", who->csrf, *who};
+    std::string q;
+    for (const char* k : {"from", "to", "store"}) {
+      if (!req.get_param_value(k).empty()) q += (q.empty() ? "" : "&") + std::string(k) + "=" + httplib::detail::encode_query_param(req.get_param_value(k));
+    }
+    p.query = q;
+    if (req.has_param("lang")) res.set_header("Set-Cookie", "lhq_lang=" + p.lang + "; Path=/dashboard; Secure; SameSite=Strict");
+    auto body = pageBody(*ctx, page, p, req);
+    if (!body) {
+      return htmlResponse(res, layout(p, req, page, "<p class=\"error\">" + esc(body.error().field + ": " + body.error().message) + "</p>"), 400);
+    }
+    htmlResponse(res, layout(p, req, page, *body));
+  });
+}
+
+}  // namespace loyalty::hq

@@ -1,0 +1,91 @@
+#pragma once
+// A small hand-made head-office dataset written straight into HqStore's schema, so each
+// report's SQL can be checked against figures worked out by hand.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/sql.hpp"
+#include "loyalty/hq/store.hpp"
+
+namespace loyalty::test {
+
+class AnalyticsData {
+ public:
+  explicit AnalyticsData(std::unique_ptr<hq::SqlConnection> c) : m_store(std::move(c)) {
+    m_store.createSchema(Timestamp(std::chrono::seconds(1'790'000'000)));
+  }
+  hq::SqlConnection& sql() { return m_store.connection(); }
+  hq::HqStore& store() { return m_store; }
+
+  void terminal(const std::string& t, const std::string& store) {
+    sql().query("INSERT INTO terminals(terminal_id, store_id, timezone, created_at) VALUES ($1, $2, 'UTC', '2026-01-01T00:00:00Z')",
+                {t, store});
+  }
+  void member(const std::string& id, const std::string& enrolledAt, const std::string& store, bool consent = false,
+              const std::optional<std::string>& referrer = std::nullopt, std::int64_t balance = 0) {
+    sql().query("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, consent_version, enrolled_at, "
+                "enrolled_store, referrer_id, balance, change_no) VALUES ($1, 1, $2, '+8613800000000', $3, $4, $5, $6, $7, $8, $9, 0)",
+                {id, "9" + id, "Name " + id, std::int64_t{consent ? 1 : 0},
+                 consent ? hq::SqlValue(std::string("v1")) : hq::SqlValue(nullptr), enrolledAt, store,
+                 referrer ? hq::SqlValue(*referrer) : hq::SqlValue(nullptr), balance});
+  }
+  /// A sale of `minor` at `at` (RFC 3339, UTC) with one line of `sku`.
+  void sale(const std::string& terminal, const std::string& store, const std::optional<std::string>& member,
+            const std::string& at, std::int64_t minor, const std::string& sku = "SKU1", std::int64_t qty = 1) {
+    const std::string id = "ev" + std::to_string(++m_n);
+    sql().query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+                "points_earned, points_redeemed, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8, 0, 0, 1)",
+                {id, "s" + id, terminal, store, member ? hq::SqlValue(*member) : hq::SqlValue(nullptr), at, at.substr(0, 10), minor});
+    sql().query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
+                "VALUES ($1, 1, $2, $3, NULL, $4, '1.00', $5)",
+                {id, sku, "desc " + sku, qty, minor});
+    event(terminal, "sale.recorded", at, "{}", id);
+  }
+  void refund(const std::string& terminal, const std::string& store, const std::optional<std::string>& member,
+              const std::string& at, std::int64_t minor) {
+    const std::string id = "ev" + std::to_string(++m_n);
+    sql().query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
+                "points_reversed, points_returned) VALUES ($1, $2, 'x', $3, $4, $5, $6, $7, $8, 0, 0)",
+                {id, "r" + id, terminal, store, member ? hq::SqlValue(*member) : hq::SqlValue(nullptr), at, at.substr(0, 10), minor});
+    event(terminal, "sale.refunded", at, "{}", id);
+  }
+  std::string event(const std::string& terminal, const std::string& type, const std::string& at, const std::string& payload,
+                    std::optional<std::string> id = std::nullopt) {
+    const std::string eid = id ? *id : "ev" + std::to_string(++m_n);
+    sql().query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
+                "VALUES ($1, $2, $3, $4, $5, $6, 'fp', $5, 1)",
+                {eid, terminal, ++m_seq, type, at, payload});
+    return eid;
+  }
+  void survey(const std::string& terminal, const std::string& store, const std::string& at, const std::string& scale, int score) {
+    const nlohmann::json p = {{"survey_id", "sv" + std::to_string(m_n + 1)}, {"scale", scale}, {"score", score},
+                              {"store_id", store}, {"terminal_id", terminal}};
+    event(terminal, "survey.answered", at, p.dump());
+  }
+  void complaint(const std::string& terminal, const std::string& store, const std::string& at, const std::string& id,
+                 const std::string& category, const std::string& text) {
+    const nlohmann::json p = {{"complaint_id", id}, {"member_id", nullptr}, {"category", category}, {"description", text},
+                              {"store_id", store}, {"terminal_id", terminal}};
+    event(terminal, "complaint.filed", at, p.dump());
+  }
+  void ledger(const std::string& eventId, const std::string& member, const std::string& kind, std::int64_t points,
+              const std::string& at) {
+    sql().query("INSERT INTO ledger(event_id, member_id, kind, points, at) VALUES ($1, $2, $3, $4, $5)",
+                {eventId, member, kind, points, at});
+  }
+  /// The id of the last event written.
+  std::string lastEvent() const { return "ev" + std::to_string(m_n); }
+
+ private:
+  hq::HqStore m_store;
+  std::int64_t m_n = 0;
+  std::int64_t m_seq = 0;
+};
+
+}  // namespace loyalty::test

@@ -1,0 +1,277 @@
+// The real loyalty-hq over HTTPS on 127.0.0.1: reports API, exports, complaint workflow API,
+// dashboard login with CSRF, and every dashboard page rendered by headless Chromium, with the
+// numbers on the page checked against the API and screenshots kept under build/screenshots.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "../support/hq_fixture.hpp"
+
+using namespace loyalty::test;
+using nlohmann::json;
+
+namespace {
+
+json event(const std::string& terminal, std::int64_t seq, const std::string& type, const std::string& at, json payload) {
+  payload["store_id"] = "S1";
+  payload["terminal_id"] = terminal;
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", type}, {"at", at}, {"payload", payload}};
+}
+
+json enrol(const std::string& t, std::int64_t seq, const std::string& id, const std::string& name, bool consent) {
+  return event(t, seq, "member.enrolled", "2026-01-02T08:00:00Z",
+               {{"member_id", id}, {"card_no", "9" + id}, {"phone", "+8613800000000"}, {"name", name}, {"birthday", nullptr},
+                {"language", "zh-CN"}, {"consent_marketing", consent}, {"consent_version", consent ? json("v1") : json(nullptr)},
+                {"referrer_id", nullptr}});
+}
+
+struct Http {
+  HqInstance& hq;
+  std::string token;
+
+  json get(const std::string& path, int status = 200) {
+    auto r = hq.client()->Get(path.c_str(), bearer(token));
+    REQUIRE(r);
+    INFO(path << " -> " << r->body);
+    REQUIRE(r->status == status);
+    return status == 200 ? json::parse(r->body) : json();
+  }
+  std::string raw(const std::string& path) {
+    auto r = hq.client()->Get(path.c_str(), bearer(token));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return r->body;
+  }
+  json post(const std::string& path, const json& body, int status = 200) {
+    auto r = hq.client()->Post(path.c_str(), bearer(token), body.dump(), "application/json");
+    REQUIRE(r);
+    INFO(path << " -> " << r->body);
+    REQUIRE(r->status == status);
+    return json::parse(r->body);
+  }
+};
+
+std::string setCookieValue(const httplib::Result& r, const std::string& name) {
+  for (const auto& [k, v] : r->headers) {
+    if (k == "Set-Cookie" && v.rfind(name + "=", 0) == 0) return v.substr(name.size() + 1, v.find(';') - name.size() - 1);
+  }
+  return {};
+}
+
+std::string hiddenCsrf(const std::string& html) {
+  std::smatch m;
+  REQUIRE(std::regex_search(html, m, std::regex(R"(name="csrf" value="([^"]+)\")")));
+  return m[1];
+}
+
+std::map<std::string, std::string> pageNumbers(const std::string& dom) {
+  std::map<std::string, std::string> out;
+  const std::regex re(R"(data-key="([^"]+)\">([^<]*)<)");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), re); it != std::sregex_iterator(); ++it) out[(*it)[1]] = (*it)[2];
+  return out;
+}
+
+std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+/// Opens `page` in headless Chromium through a one-time sign-in link; saves a screenshot and
+/// returns the rendered DOM.
+std::string chromiumPage(Http& http, const std::string& page, const std::string& shot) {
+  const json ticket = http.post("/api/v1/dashboard/tickets", json::object(), 201);
+  const std::string url = "https://127.0.0.1:" + std::to_string(http.hq.port()) + ticket["url"].get<std::string>() + "&next=" +
+                          httplib::detail::encode_query_param(page);
+  std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
+  const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + shot + ".png";
+  std::filesystem::remove(png);
+  TempDir profile;
+  const auto [status, dom] = runCommand({"/bin/sh", "-c",
+                                         "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
+                                         "--ignore-certificate-errors --user-data-dir='" + profile.str() +
+                                             "' --window-size=1280,1000 --screenshot='" + png + "' --dump-dom '" + url +
+                                             "' 2>/dev/null"});
+  REQUIRE(status == 0);
+  REQUIRE(std::filesystem::exists(png));
+  CHECK(std::filesystem::file_size(png) > 5000);
+  return dom;
+}
+
+}  // namespace
+
+TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][chromium]") {
+  REQUIRE(runCommand({"/bin/sh", "-c", "command -v chromium"}).first == 0);  // packaging/install-deps.sh installs it
+  HqInstance hq("sqlite");
+  REQUIRE(runCommand({"/bin/sh", "-c", "echo 'analyst-password-1' | '" + hqBinary() + "' user set --data '" + hq.dataDir() +
+                                           "' --name ana --role analyst"})
+              .first == 0);
+  hq.start();
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  json events = json::array({enrol("T1", 1, "m1", "王小明", true), enrol("T1", 2, "m2", "Li Lei", false),
+                             saleEvent("T1", "S1", 3, std::string("m1"), "120.00", 120, 0, "2026-01-05T10:00:00Z"),
+                             saleEvent("T1", "S1", 4, std::string("m2"), "30.00", 30, 0, "2026-01-06T15:00:00Z"),
+                             saleEvent("T1", "S1", 5, std::nullopt, "8.50", 0, 0, "2026-01-06T16:00:00Z"),
+                             event("T1", 6, "survey.answered", "2026-01-05T10:05:00Z",
+                                   {{"survey_id", "sv1"}, {"sale_id", "T1-s3"}, {"member_id", "m1"}, {"scale", "csat5"}, {"score", 5}}),
+                             event("T1", 7, "survey.answered", "2026-01-06T15:05:00Z",
+                                   {{"survey_id", "sv2"}, {"sale_id", nullptr}, {"member_id", nullptr}, {"scale", "nps10"}, {"score", 4}}),
+                             event("T1", 8, "complaint.filed", "2026-01-06T15:10:00Z",
+                                   {{"complaint_id", "C-1"}, {"member_id", "m2"}, {"category", "service"},
+                                    {"description", "油枪故障 pump broken"}, {"staff_id", nullptr}})});
+  {
+    auto r = hq.client()->Post("/api/v1/events", bearer(t1), batch("T1", events).dump(), "application/json");
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
+  }
+  Http admin{hq, hq.adminToken()};
+  const std::string analystToken = hq.cli({"token", "create", "--data", hq.dataDir(), "--role", "analyst"});
+  Http analyst{hq, analystToken};
+
+  SECTION("reports API: every report, store filter, credentials") {
+    for (const char* r : {"rfm", "churn", "retention", "referrals", "satisfaction", "complaints", "points", "campaign"}) {
+      analyst.get(std::string("/api/v1/reports/") + r);
+    }
+    CHECK(analyst.get("/api/v1/reports/satisfaction")["total"]["csat"] == 100.0);
+    CHECK(analyst.get("/api/v1/reports/satisfaction")["total"]["nps"] == -100.0);
+    CHECK(analyst.get("/api/v1/reports/points?store=S1")["issued"] == 150);
+    CHECK(analyst.get("/api/v1/reports/points?store=S9")["issued"] == 0);
+    CHECK(analyst.get("/api/v1/reports/churn?as_of=2026-06-01&churn_days=30")["at_risk"] == 2);
+    analyst.get("/api/v1/reports/churn?churn_days=abc", 400);
+    analyst.get("/api/v1/reports/rfm?from=2026-13-01", 400);
+    analyst.get("/api/v1/reports/satisfaction?period=week", 400);
+    Http terminal{hq, t1};
+    terminal.get("/api/v1/reports/rfm", 403);
+    terminal.get("/api/v1/exports/rfm.csv", 403);
+    terminal.post("/api/v1/dashboard/tickets", json::object(), 403);
+    Http nobody{hq, "wrong"};
+    nobody.get("/api/v1/exports/rfm.csv", 401);
+  }
+
+  SECTION("exports: CSV with BOM, XLSX, campaign list only with consent") {
+    const std::string csv = analyst.raw("/api/v1/exports/campaign.csv");
+    REQUIRE(csv.rfind("\xEF\xBB\xBF", 0) == 0);
+    CHECK(csv.find("王小明") != std::string::npos);
+    CHECK(csv.find("Li Lei") == std::string::npos);  // no consent, not in the campaign list
+    CHECK(csv.find("consent_version") != std::string::npos);
+    const std::string complaints = analyst.raw("/api/v1/exports/complaints.csv");
+    CHECK(complaints.find("油枪故障 pump broken") != std::string::npos);
+    for (const char* r : {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention", "referrals", "satisfaction",
+                          "complaints", "points", "campaign"}) {
+      const std::string x = analyst.raw(std::string("/api/v1/exports/") + r + ".xlsx");
+      CHECK(x.rfind("PK\x03\x04", 0) == 0);  // a zip container
+      CHECK(analyst.raw(std::string("/api/v1/exports/") + r + ".csv").rfind("\xEF\xBB\xBF", 0) == 0);
+    }
+    analyst.get("/api/v1/exports/nothing.csv", 404);
+  }
+
+  SECTION("complaint workflow through the API keeps the history") {
+    json c = analyst.get("/api/v1/complaints/C-1");
+    CHECK(c["step"] == "received");
+    CHECK(c["source"] == "counter");
+    analyst.post("/api/v1/complaints/C-1", {{"step", "resolved"}}, 409);
+    c = analyst.post("/api/v1/complaints/C-1", {{"step", "acknowledged"}, {"owner", "张经理"}, {"note", "apologised by phone"}});
+    CHECK(c["owner"] == "张经理");
+    CHECK(c["history"].size() == 2);
+    CHECK(c["history"][1]["actor"] == "analyst");
+    analyst.post("/api/v1/complaints/C-1", {{"due", "tomorrow"}}, 400);
+    const json filed = admin.post("/api/v1/complaints", {{"complaint_id", "HQ-9"}, {"category", "billing"},
+                                                         {"description", "charged twice"}, {"store", "S1"}},
+                                  201);
+    CHECK(filed["source"] == "hq");
+    CHECK(analyst.get("/api/v1/reports/complaints")["total"] == 2);
+  }
+
+  SECTION("login form with CSRF, session cookie, CSRF on the complaint form") {
+    auto c = hq.client();
+    auto page = c->Get("/dashboard");
+    REQUIRE(page);
+    CHECK(page->status == 303);  // not signed in
+    auto login = c->Get("/dashboard/login");
+    REQUIRE(login->status == 200);
+    const std::string loginCookie = setCookieValue(login, "lhq_login_csrf");
+    const std::string csrf = hiddenCsrf(login->body);
+    REQUIRE(loginCookie == csrf);
+    httplib::Headers cookieHeader = {{"Cookie", "lhq_login_csrf=" + loginCookie}};
+    // No CSRF token: refused.
+    auto noCsrf = c->Post("/dashboard/login", cookieHeader, "user=ana&password=analyst-password-1", "application/x-www-form-urlencoded");
+    CHECK(noCsrf->status == 403);
+    auto wrong = c->Post("/dashboard/login", cookieHeader, "csrf=" + csrf + "&user=ana&password=nope-nope-nope",
+                         "application/x-www-form-urlencoded");
+    CHECK(wrong->status == 303);
+    CHECK(wrong->get_header_value("Location") == "/dashboard/login?failed=1");
+    CHECK(setCookieValue(wrong, "lhq_session").empty());
+    auto ok = c->Post("/dashboard/login", cookieHeader, "csrf=" + csrf + "&user=ana&password=analyst-password-1",
+                      "application/x-www-form-urlencoded");
+    REQUIRE(ok->status == 303);
+    const std::string session = setCookieValue(ok, "lhq_session");
+    REQUIRE(!session.empty());
+    httplib::Headers s = {{"Cookie", "lhq_session=" + session}};
+    auto overview = c->Get("/dashboard", s);
+    REQUIRE(overview->status == 200);
+    const auto numbers = pageNumbers(overview->body);
+    const json summary = admin.get("/api/v1/reports/summary");
+    CHECK(numbers.at("net_revenue") == summary["net_revenue"]);
+    CHECK(numbers.at("sales") == str(summary["sales"]));
+    const std::string sessionCsrf = hiddenCsrf(overview->body);
+    // The session also reads the API (the export links on the pages).
+    auto exp = c->Get("/api/v1/exports/rfm.csv", s);
+    CHECK(exp->status == 200);
+    auto forged = c->Post("/dashboard/complaints/C-1", s, "step=acknowledged", "application/x-www-form-urlencoded");
+    CHECK(forged->status == 403);
+    auto moved = c->Post("/dashboard/complaints/C-1", s, "csrf=" + sessionCsrf + "&step=acknowledged&owner=ana&note=called",
+                         "application/x-www-form-urlencoded");
+    CHECK(moved->status == 303);
+    CHECK(admin.get("/api/v1/complaints/C-1")["history"][1]["actor"] == "ana");
+    auto out = c->Post("/dashboard/logout", s, "csrf=" + sessionCsrf, "application/x-www-form-urlencoded");
+    CHECK(out->status == 303);
+    CHECK(c->Get("/dashboard", s)->status == 303);
+  }
+
+  SECTION("headless Chromium: every page loads, charts render, numbers equal the API") {
+    const json summary = admin.get("/api/v1/reports/summary");
+    auto n = pageNumbers(chromiumPage(admin, "/dashboard", "overview-en"));
+    CHECK(n.at("net_revenue") == summary["net_revenue"]);
+    CHECK(n.at("members") == str(summary["members"]));
+    CHECK(n.at("member_revenue") == summary["member_revenue"]);
+
+    std::string dom = chromiumPage(admin, "/dashboard?lang=zh", "overview-zh");
+    CHECK(dom.find("净销售额") != std::string::npos);
+    CHECK(dom.find("data-chart=\"revenue-by-day\"") != std::string::npos);
+    CHECK(dom.find("<rect") != std::string::npos);
+
+    dom = chromiumPage(admin, "/dashboard/stores", "stores-en");
+    n = pageNumbers(dom);
+    const json byStore = admin.get("/api/v1/reports/sales?group=store");
+    CHECK(n.at("store:S1:net_revenue") == byStore["rows"][0]["net_revenue"]);
+    CHECK(dom.find("data-chart=\"sales-by-hour\"") != std::string::npos);
+
+    dom = chromiumPage(admin, "/dashboard/customers", "customers-en");
+    n = pageNumbers(dom);
+    const json abc = admin.get("/api/v1/reports/abc");
+    for (const char* cls : {"A", "B", "C"}) CHECK(n.at(std::string("abc:") + cls) == str(abc["counts"][cls]));
+    const json rfm = admin.get("/api/v1/reports/rfm");
+    for (const auto& s : rfm["segments"]) CHECK(n.at("rfm:" + s["segment"].get<std::string>()) == str(s["members"]));
+    CHECK(n.at("at_risk") == str(admin.get("/api/v1/reports/churn")["at_risk"]));
+    chromiumPage(admin, "/dashboard/customers?lang=zh", "customers-zh");
+
+    n = pageNumbers(chromiumPage(admin, "/dashboard/satisfaction", "satisfaction-en"));
+    const json sat = admin.get("/api/v1/reports/satisfaction");
+    CHECK(n.at("csat") == str(sat["total"]["csat"]));
+    CHECK(n.at("nps") == str(sat["total"]["nps"]));
+    CHECK(n.at("csat:S1") == str(sat["rows"][0]["csat"]));
+
+    n = pageNumbers(chromiumPage(admin, "/dashboard/complaints", "complaints-en"));
+    const json comp = admin.get("/api/v1/reports/complaints");
+    CHECK(n.at("total") == str(comp["total"]));
+    CHECK(n.at("open") == str(comp["open"]));
+    CHECK(n.at("overdue") == str(comp["overdue"]));
+
+    n = pageNumbers(chromiumPage(admin, "/dashboard/points?lang=zh", "points-zh"));
+    const json pts = admin.get("/api/v1/reports/points");
+    CHECK(n.at("issued") == str(pts["issued"]));
+    CHECK(n.at("outstanding") == str(pts["outstanding"]));
+    CHECK(n.at("liability") == pts["liability"]);
+  }
+}

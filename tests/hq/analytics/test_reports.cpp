@@ -1,0 +1,357 @@
+// Each report's SQL against a small hand-made dataset, on SQLite and on a PostgreSQL the test
+// starts itself (figures worked out by hand in the comments).
+#include <catch2/catch.hpp>
+
+#include "analytics_backends.hpp"
+#include "analytics_data.hpp"
+#include "loyalty/hq/analytics.hpp"
+
+using namespace loyalty;
+using namespace loyalty::hq;
+using loyalty::test::AnalyticsData;
+using nlohmann::json;
+
+namespace {
+
+ReportFilter all() { return ReportFilter{}; }
+
+ReportFilter stores(std::vector<std::string> s) {
+  ReportFilter f;
+  f.stores = std::move(s);
+  return f;
+}
+
+Timestamp at(const std::string& rfc) { return *parseRfc3339(rfc, "at"); }
+
+/// The shared dataset:
+///   S1/T1: m1 buys 100.00 on Jan 5, 15, 25 (usual interval 10 days); m3 buys 20.00 on Jan 1;
+///          csat5 answers 5, 4, 2; complaint C1.
+///   S2/T2: m2 buys 50.00 on Feb 18 09:xx and gets 10.00 refunded on Feb 19; a non-member buys
+///          10.00 on Feb 18 13:xx; nps10 answers 10, 9, 8, 3.
+///   m4, m5 referred by m1 (m4 bought 5.00 at S1 on Feb 1), m3 referred by m2.
+///   consent: m1, m3 only.
+void fill(AnalyticsData& d) {
+  d.terminal("T1", "S1");
+  d.terminal("T2", "S2");
+  d.member("m1", "2026-01-02T08:00:00Z", "S1", true, std::nullopt, 300);
+  d.member("m2", "2026-02-01T08:00:00Z", "S2", false, std::nullopt, -40);
+  d.member("m3", "2026-01-01T08:00:00Z", "S1", true, std::string("m2"), 20);
+  d.member("m4", "2026-01-20T08:00:00Z", "S1", false, std::string("m1"));
+  d.member("m5", "2026-02-03T08:00:00Z", "S2", false, std::string("m1"));
+  d.sale("T1", "S1", "m1", "2026-01-05T10:00:00Z", 10000, "FUEL", 2);
+  d.ledger(d.lastEvent(), "m1", "earn", 100, "2026-01-05T10:00:00Z");
+  d.sale("T1", "S1", "m1", "2026-01-15T10:30:00Z", 10000, "FUEL", 2);
+  d.ledger(d.lastEvent(), "m1", "earn", 100, "2026-01-15T10:30:00Z");
+  d.sale("T1", "S1", "m1", "2026-01-25T11:00:00Z", 10000, "WASH", 1);
+  d.ledger(d.lastEvent(), "m1", "earn", 100, "2026-01-25T11:00:00Z");
+  d.sale("T1", "S1", "m3", "2026-01-01T09:00:00Z", 2000, "COFFEE", 4);
+  d.ledger(d.lastEvent(), "m3", "earn", 20, "2026-01-01T09:00:00Z");
+  d.sale("T1", "S1", "m4", "2026-02-01T09:00:00Z", 500, "COFFEE", 1);
+  d.sale("T2", "S2", "m2", "2026-02-18T09:15:00Z", 5000, "FUEL", 1);
+  d.ledger(d.lastEvent(), "m2", "earn", 50, "2026-02-18T09:15:00Z");
+  d.sale("T2", "S2", std::nullopt, "2026-02-18T13:00:00Z", 1000, "WASH", 1);
+  d.refund("T2", "S2", "m2", "2026-02-19T09:00:00Z", 1000);
+  d.ledger(d.lastEvent(), "m2", "reversal", -10, "2026-02-19T09:00:00Z");
+  const std::string redeem = d.event("T2", "points.redeemed", "2026-02-19T10:00:00Z", "{}");
+  d.ledger(redeem, "m2", "redeem", -80, "2026-02-19T10:00:00Z");
+  d.sql().query("INSERT INTO overdrafts(event_id, member_id, points, authorised, at) VALUES ($1, 'm2', 40, 'offline', "
+                "'2026-02-19T10:00:00Z')",
+                {redeem});
+  const std::string expire = d.event("T1", "points.adjusted", "2026-02-20T00:00:00Z", "{}");
+  d.ledger(expire, "m3", "expire", -5, "2026-02-20T00:00:00Z");
+  d.survey("T1", "S1", "2026-01-05T10:05:00Z", "csat5", 5);
+  d.survey("T1", "S1", "2026-01-15T10:35:00Z", "csat5", 4);
+  d.survey("T1", "S1", "2026-02-01T09:05:00Z", "csat5", 2);
+  d.survey("T2", "S2", "2026-02-18T09:20:00Z", "nps10", 10);
+  d.survey("T2", "S2", "2026-02-18T09:21:00Z", "nps10", 9);
+  d.survey("T2", "S2", "2026-02-18T09:22:00Z", "nps10", 8);
+  d.survey("T2", "S2", "2026-02-18T09:23:00Z", "nps10", 3);
+  d.complaint("T1", "S1", "2026-02-10T12:00:00Z", "C1", "service", "等了很久 / long wait");
+}
+
+json rowWith(const json& rows, const std::string& key, const std::string& value) {
+  for (const auto& r : rows) {
+    if (r.at(key) == value) return r;
+  }
+  FAIL("no row with " + key + " = " + value + " in " + rows.dump());
+  return {};
+}
+
+void reportsOn(AnalyticsData& d) {
+  fill(d);
+  Reports reports(d.sql());
+
+  SECTION("summary with and without the store filter") {
+    const json s = reports.summary(all());
+    CHECK(s["sales"] == 7);
+    CHECK(s["net_revenue"] == "375.00");  // 300 + 20 + 5 + 50 + 10 − 10
+    CHECK(s["members"] == 4);
+    CHECK(s["member_sales"] == 6);
+    CHECK(s["member_revenue"] == "365.00");
+    CHECK(s["non_member_revenue"] == "10.00");
+    const json s2 = reports.summary(stores({"S2"}));
+    CHECK(s2["sales"] == 2);
+    CHECK(s2["net_revenue"] == "50.00");
+    CHECK(s2["refunds"] == 1);
+    ReportFilter jan;
+    jan.range = {"2026-01-01", "2026-01-31"};
+    CHECK(reports.summary(jan)["net_revenue"] == "320.00");
+  }
+
+  SECTION("sales by hour, member and product") {
+    const json h = *reports.sales(all(), "hour");
+    CHECK(rowWith(h["rows"], "hour", "10")["sales"] == 2);
+    CHECK(rowWith(h["rows"], "hour", "09")["net_revenue"] == "65.00");  // 20 + 5 + 50 − 10 (refund at 09)
+    const json m = *reports.sales(all(), "member");
+    CHECK(rowWith(m["rows"], "member", "member")["net_revenue"] == "365.00");
+    CHECK(rowWith(m["rows"], "member", "non_member")["sales"] == 1);
+    const json p = *reports.sales(stores({"S1"}), "product");
+    CHECK(p["rows"][0]["product"] == "FUEL");
+    CHECK(p["rows"][0]["qty"] == 4);
+    CHECK(p["rows"][0]["amount"] == "200.00");
+    CHECK(rowWith(p["rows"], "product", "COFFEE")["qty"] == 5);
+    CHECK_FALSE(reports.sales(all(), "weekday"));
+  }
+
+  SECTION("abc adds the contact frequency and the follow-up list") {
+    // Spend: m1 300 (82.2 %, crosses 55 % → B), m2 40, m3 20, m4 5; total 365.
+    const json a = reports.abc(all(), "2026-02-20");
+    CHECK(a["counts"] == json{{"A", 0}, {"B", 1}, {"C", 3}});
+    CHECK(a["members"][0]["member_id"] == "m1");
+    CHECK(a["members"][0]["class"] == "B");
+    CHECK(a["classes"][0]["contact_frequency"] == "3x_month");
+    // Follow-up: B every 30 days (m1 last Jan 25: 26 days, not due); C every 90 days: none due.
+    CHECK(a["follow_up"].empty());
+    const json later = reports.abc(all(), "2026-05-01");
+    // As of May 1: m1 (B, 96 days ≥ 30) and m3 (C, 120 days ≥ 90); m4 (C, 89 days) and m2 (C, 72) not yet.
+    REQUIRE(later["follow_up"].size() == 2);
+    CHECK(later["follow_up"][0]["member_id"] == "m1");
+    CHECK(later["follow_up"][1]["member_id"] == "m3");
+  }
+
+  SECTION("rfm scores and segments") {
+    const json r = reports.rfm(all(), "2026-02-20");
+    REQUIRE(r["members"].size() == 4);
+    const json m1 = rowWith(r["members"], "member_id", "m1");
+    CHECK(m1["frequency"] == 3);
+    CHECK(m1["monetary"] == "300.00");
+    CHECK(m1["recency_days"] == 26);
+    CHECK(m1["f"] == 4);  // NTILE(5) over 4 members: scores 1..4; m1 is most frequent
+    CHECK(m1["m"] == 4);
+    const json m2 = rowWith(r["members"], "member_id", "m2");
+    CHECK(m2["r"] == 4);  // the most recent
+    CHECK(m2["monetary"] == "40.00");
+    const json m3 = rowWith(r["members"], "member_id", "m3");
+    CHECK(m3["r"] == 1);
+    CHECK(m3["segment"] == "lost");
+    std::int64_t counted = 0;
+    for (const auto& s : r["segments"]) counted += s["members"].get<std::int64_t>();
+    CHECK(counted == 4);
+  }
+
+  SECTION("churn by usual interval and by days") {
+    // as of Feb 20: m1 interval 10 d, 26 d since → interval; m3 one visit 50 d ago → days (45);
+    // m4 19 d, one visit → not; m2 2 d → not.
+    const json c = reports.churn(all(), "2026-02-20", 45);
+    REQUIRE(c["members"].size() == 2);
+    CHECK(c["members"][0]["member_id"] == "m3");
+    CHECK(c["members"][0]["reason"] == "days");
+    CHECK(c["members"][0]["days_since_visit"] == 50);
+    CHECK(c["members"][1]["member_id"] == "m1");
+    CHECK(c["members"][1]["reason"] == "interval");
+    CHECK(c["members"][1]["usual_interval_days"] == 10.0);
+    CHECK(c["members"][1]["last_visit"] == "2026-01-25");
+    // Exactly twice the interval is at risk; one day less is not.
+    CHECK(reports.churn(all(), "2026-02-14", 365)["members"].size() == 1);
+    CHECK(reports.churn(all(), "2026-02-13", 365)["members"].empty());
+  }
+
+  SECTION("retention cohorts by enrolment month") {
+    const json r = reports.retention(all());
+    REQUIRE(r["cohorts"].size() == 2);
+    const json jan = r["cohorts"][0];
+    CHECK(jan["cohort"] == "2026-01");
+    CHECK(jan["members"] == 3);                        // m1, m3, m4
+    CHECK(jan["active"] == json::array({2, 1}));       // Jan: m1, m3; Feb: m4
+    CHECK(jan["retention"][0] == 66.7);
+    const json feb = r["cohorts"][1];
+    CHECK(feb["members"] == 2);                        // m2, m5
+    CHECK(feb["active"] == json::array({1}));          // m2
+    CHECK(reports.retention(stores({"S2"}))["cohorts"].size() == 1);
+  }
+
+  SECTION("referrals") {
+    const json r = reports.referrals(all());
+    CHECK(r["enrolled"] == 5);
+    CHECK(r["referred"] == 3);
+    CHECK(r["converted"] == 2);  // m3 and m4 bought; m5 did not
+    CHECK(r["rows"][0]["referrer_id"] == "m1");
+    CHECK(r["rows"][0]["referred"] == 2);
+    CHECK(r["rows"][0]["converted"] == 1);
+    CHECK(r["rows"][0]["referred_spend"] == "5.00");
+  }
+
+  SECTION("satisfaction: CSAT and NPS per store and period") {
+    const json s = *reports.satisfaction(all(), "all");
+    CHECK(s["total"]["csat_responses"] == 3);
+    CHECK(s["total"]["csat"] == 66.7);
+    CHECK(s["total"]["csat_average"] == 3.67);
+    CHECK(s["total"]["nps_responses"] == 4);
+    CHECK(s["total"]["nps"] == 25.0);  // 2 promoters, 1 detractor of 4
+    CHECK(rowWith(s["rows"], "store", "S1")["nps_responses"] == 0);
+    const json m = *reports.satisfaction(stores({"S1"}), "month");
+    REQUIRE(m["rows"].size() == 2);
+    CHECK(m["rows"][0]["period"] == "2026-01");
+    CHECK(m["rows"][0]["csat"] == 100.0);
+    CHECK(m["rows"][1]["csat"] == 0.0);
+    CHECK_FALSE(reports.satisfaction(all(), "week"));
+  }
+
+  SECTION("complaints: counter complaints enter the six-step workflow with history") {
+    json c = reports.complaints(all(), at("2026-02-11T00:00:00Z"));
+    REQUIRE(c["total"] == 1);
+    CHECK(c["rows"][0]["step"] == "received");
+    CHECK(c["rows"][0]["description"] == "等了很久 / long wait");
+    CHECK(reports.importCounterComplaints(at("2026-02-11T00:00:00Z")) == 1);
+    CHECK(reports.importCounterComplaints(at("2026-02-11T00:00:00Z")) == 0);
+    // Due 48 h after filing: overdue on Feb 13.
+    c = reports.complaints(all(), at("2026-02-13T00:00:00Z"));
+    CHECK(c["overdue"] == 1);
+    // Skipping a step is refused; moving one step at a time is kept in the history.
+    auto skip = reports.updateComplaint("C1", {std::string("investigated"), {}, {}, {}}, "ana", at("2026-02-11T01:00:00Z"));
+    REQUIRE_FALSE(skip);
+    CHECK(skip.error().field == "step");
+    auto ack = reports.updateComplaint("C1", {std::string("acknowledged"), std::string("Wang"), std::string("2026-02-20T00:00:00Z"),
+                                              std::string("called the customer")},
+                                       "ana", at("2026-02-11T01:00:00Z"));
+    REQUIRE(ack);
+    CHECK((*ack)["step"] == "acknowledged");
+    CHECK((*ack)["owner"] == "Wang");
+    CHECK((*ack)["history"].size() == 2);
+    CHECK((*ack)["history"][1]["note"] == "called the customer");
+    CHECK(reports.complaints(all(), at("2026-02-13T00:00:00Z"))["overdue"] == 0);
+    for (const char* step : {"investigated", "solution_proposed", "resolved", "followed_up"}) {
+      REQUIRE(reports.updateComplaint("C1", {std::string(step), {}, {}, {}}, "ana", at("2026-02-12T00:00:00Z")));
+    }
+    c = reports.complaints(all(), at("2026-03-01T00:00:00Z"));
+    CHECK(c["open"] == 0);
+    CHECK(c["overdue"] == 0);
+    CHECK(reports.complaint("C1")->at("history").size() == 6);
+    CHECK_FALSE(reports.updateComplaint("nope", {std::string("acknowledged"), {}, {}, {}}, "ana", at("2026-02-12T00:00:00Z")));
+    CHECK_FALSE(reports.updateComplaint("C1", {std::string("bogus"), {}, {}, {}}, "ana", at("2026-02-12T00:00:00Z")));
+    // Filed at head office.
+    auto filed = reports.fileComplaint({"HQ-1", std::string("S2"), std::nullopt, "product", "broken cup", std::nullopt,
+                                        std::nullopt},
+                                       "ana", at("2026-02-12T00:00:00Z"));
+    REQUIRE(filed);
+    CHECK((*filed)["due_at"] == "2026-02-14T00:00:00Z");
+    CHECK_FALSE(reports.fileComplaint({"HQ-1", std::nullopt, std::nullopt, "product", "again", std::nullopt, std::nullopt},
+                                      "ana", at("2026-02-12T00:00:00Z")));
+    CHECK(reports.complaints(stores({"S2"}), at("2026-02-12T00:00:00Z"))["total"] == 1);
+  }
+
+  SECTION("points: issued, redeemed, expired, liability, debts, overdrafts") {
+    const json p = reports.points(all());
+    CHECK(p["issued"] == 370);
+    CHECK(p["redeemed"] == 80);
+    CHECK(p["expired"] == 5);
+    CHECK(p["reversed"] == 10);
+    CHECK(p["outstanding"] == 320);  // balances 300 + 20
+    CHECK(p["liability"] == "3.20");
+    CHECK(p["debt_points"] == 40);
+    CHECK(p["debt_members"] == 1);
+    CHECK(p["overdrafts"] == 1);
+    CHECK(p["overdraft_points"] == 40);
+    const json s1 = reports.points(stores({"S1"}));
+    CHECK(s1["issued"] == 320);
+    CHECK(s1["redeemed"] == 0);
+    CHECK(s1["overdrafts"] == 0);
+  }
+
+  SECTION("campaign list holds only consenting members") {
+    const json c = reports.campaignMembers(all());
+    REQUIRE(c["rows"].size() == 2);
+    CHECK(c["rows"][0]["member_id"] == "m1");
+    CHECK(c["rows"][1]["member_id"] == "m3");
+    CHECK(c["rows"][0]["consent_version"] == "v1");
+  }
+}
+
+/// Members with the given spends (minor units) at one store, ids as given.
+void spends(AnalyticsData& d, const std::vector<std::pair<std::string, std::int64_t>>& s) {
+  d.terminal("T1", "S1");
+  for (const auto& [id, minor] : s) {
+    d.member(id, "2026-01-01T00:00:00Z", "S1");
+    d.sale("T1", "S1", id, "2026-01-10T10:00:00Z", minor);
+  }
+}
+
+std::map<std::string, std::string> classes(AnalyticsData& d) {
+  std::map<std::string, std::string> out;
+  const json report = Reports(d.sql()).abc(all(), "2026-01-10");
+  for (const auto& m : report["members"]) out[m["member_id"]] = m["class"];
+  return out;
+}
+
+void abcBoundariesOn(const std::function<std::unique_ptr<AnalyticsData>()>& make) {
+  SECTION("cumulative share exactly 55 % and 85 % stays in the upper class") {
+    auto d = make();
+    spends(*d, {{"a", 5500}, {"b", 3000}, {"c", 1500}});
+    CHECK(classes(*d) == std::map<std::string, std::string>{{"a", "A"}, {"b", "B"}, {"c", "C"}});
+  }
+  SECTION("the customer who crosses a boundary falls in the lower class") {
+    auto d = make();
+    spends(*d, {{"a", 6000}, {"b", 2600}, {"c", 1400}});  // 60 % > 55 → B; 86 % > 85 → C
+    CHECK(classes(*d) == std::map<std::string, std::string>{{"a", "B"}, {"b", "C"}, {"c", "C"}});
+  }
+  SECTION("ties are ordered by member id ascending") {
+    auto d = make();
+    // 25 each: x1 25 % A, x2 50 % A, x3 75 % B, x4 100 % C — whatever order they were written in.
+    spends(*d, {{"x3", 2500}, {"x1", 2500}, {"x4", 2500}, {"x2", 2500}});
+    CHECK(classes(*d) == std::map<std::string, std::string>{{"x1", "A"}, {"x2", "A"}, {"x3", "B"}, {"x4", "C"}});
+    const json a = Reports(d->sql()).abc(all(), "2026-01-10");
+    CHECK(a["members"][0]["member_id"] == "x1");
+  }
+  SECTION("refunds net out and customers without positive spend are left out") {
+    auto d = make();
+    spends(*d, {{"a", 5000}, {"b", 5000}, {"z", 1000}});
+    d->refund("T1", "S1", std::string("z"), "2026-01-11T10:00:00Z", 1000);
+    d->refund("T1", "S1", std::string("b"), "2026-01-11T10:00:00Z", 1000);  // b 40 → a 50/90 = 55.6 % → B
+    const auto c = classes(*d);
+    CHECK(c.size() == 2);
+    CHECK(c.at("a") == "B");
+    CHECK(c.at("b") == "C");
+  }
+  SECTION("ids compare byte-wise on both backends") {
+    auto d = make();
+    spends(*d, {{"B", 2500}, {"a", 2500}, {"A", 2500}, {"b", 2500}});
+    CHECK(classes(*d) == std::map<std::string, std::string>{{"A", "A"}, {"B", "A"}, {"a", "B"}, {"b", "C"}});
+  }
+}
+
+}  // namespace
+
+TEST_CASE("analytics reports on SQLite", "[analytics]") {
+  loyalty::test::SqliteFile db;
+  AnalyticsData d(db.open());
+  reportsOn(d);
+}
+
+TEST_CASE("ABC boundaries on SQLite", "[analytics]") {
+  std::vector<std::unique_ptr<loyalty::test::SqliteFile>> files;
+  abcBoundariesOn([&] {
+    files.push_back(std::make_unique<loyalty::test::SqliteFile>());
+    return std::make_unique<AnalyticsData>(files.back()->open());
+  });
+}
+
+TEST_CASE("analytics reports on PostgreSQL", "[analytics][postgresql]") {
+  auto& pg = loyalty::test::sharedPostgres();
+  AnalyticsData d(pg.fresh());
+  reportsOn(d);
+}
+
+TEST_CASE("ABC boundaries on PostgreSQL", "[analytics][postgresql]") {
+  auto& pg = loyalty::test::sharedPostgres();
+  abcBoundariesOn([&] { return std::make_unique<AnalyticsData>(pg.fresh()); });
+}
