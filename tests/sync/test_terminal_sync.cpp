@@ -182,7 +182,11 @@ TEST_CASE("Merges, the catalogue and pushed configuration are stored with the pa
   page.changes.push_back(sync::ConfigChange{4, "[loyalty]\nno_such_key = 1\n"});
   page.nextCursor = "12";
   c.sink.applyPage(page);
-  CHECK(c.balance("6f1c3a52-0000-4000-8000-00000000000a") == 0);
+  // The merged-away member keeps its history with nothing left on it, and a reference to it
+  // (an old card, its phone) now serves the survivor.
+  CHECK(c.count("SELECT balance FROM members WHERE member_id = '6f1c3a52-0000-4000-8000-00000000000a'") == 0);
+  CHECK(c.service.member("6f1c3a52-0000-4000-8000-00000000000a", at("2026-03-01T09:00:00Z"))->member.memberId ==
+        "6f1c3a52-0000-4000-8000-00000000000b");
   CHECK(c.balance("6f1c3a52-0000-4000-8000-00000000000b") == 100);
   CHECK(
       c.count("SELECT COUNT(*) FROM member_merges WHERE into_id = '6f1c3a52-0000-4000-8000-00000000000b'") ==
