@@ -29,6 +29,7 @@
 #include "loyalty/terminal/csv.hpp"
 
 #include "../support/child_process.hpp"
+#include "../sync/hq/sync_fixture.hpp"
 #include "../support/temp_dir.hpp"
 
 using nlohmann::json;
@@ -489,6 +490,14 @@ TEST_CASE("replay: the Online Retail year through exec gives every customer the 
 
   const IgnoreSigpipe ignoreSigpipe;
   TempDir dir;
+  // The terminal is registered with a real head office first, so that the year can be synced
+  // to it at the end (sync-protocol.md; item 9 of the sync issue).
+  loyalty::test::Hq hq;
+  hq.start();
+  const auto registered = loyalty::test::run({loyalty::test::terminalBinary(), "register", "--data", dir.str(), "--hq",
+                                              hq.url(), "--ca", hq.caFile(), "--code", hq.addTerminal("UK01", "T1")});
+  INFO(registered.err);
+  REQUIRE(registered.exit == 0);
   ChildProcess child({loyalty::test::terminalBinary(), "exec", "--data", dir.str()});
   const auto start = std::chrono::steady_clock::now();
   double replaySeconds = 0;
@@ -621,4 +630,33 @@ TEST_CASE("replay: the Online Retail year through exec gives every customer the 
   CHECK_FALSE(writerLostChild.load());
   REQUIRE(failedResponses.count() == 0);
   CHECK(exitCode == 0);
+
+  // One sync uploads the year; head office's summary must equal the figures read from the CSV.
+  const auto syncStart = std::chrono::steady_clock::now();
+  const auto synced = loyalty::test::run({loyalty::test::terminalBinary(), "sync", "--data", dir.str(), "--once"});
+  INFO(synced.err);
+  REQUIRE(synced.exit == 0);
+  const json round = json::parse(synced.out);
+  std::cout << "replay: sync --once " << round.dump() << " in " << secondsSince(syncStart) << " s" << std::endl;
+  CHECK(round.value("pending", -1) == 0);
+  std::int64_t revenue = 0, memberRevenue = 0, memberSales = 0;
+  for (const Invoice& invoice : data.invoices) {
+    if (invoice.isAdjustment()) continue;
+    revenue += invoice.totalPence;
+    if (!invoice.customerId.empty()) {
+      ++memberSales;
+      memberRevenue += invoice.totalPence;
+    }
+  }
+  const json summary = hq.get("/api/v1/reports/summary");
+  INFO(summary.dump());
+  CHECK(summary.value("sales", json()) == expectedSales);
+  CHECK(summary.value("net_revenue", json()) == formatPence(revenue));
+  CHECK(summary.value("member_sales", json()) == memberSales);
+  CHECK(summary.value("member_revenue", json()) == formatPence(memberRevenue));
+  // And a second round has nothing left to do: nothing is applied twice.
+  const auto again = loyalty::test::run({loyalty::test::terminalBinary(), "sync", "--data", dir.str(), "--once"});
+  REQUIRE(again.exit == 0);
+  CHECK(json::parse(again.out).value("uploaded", -1) == 0);
+  CHECK(hq.get("/api/v1/reports/summary") == summary);
 }
