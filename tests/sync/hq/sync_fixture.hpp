@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -196,6 +197,20 @@ class Hq {
   std::string m_adminToken;
   std::unique_ptr<ChildProcess> m_server;
 };
+
+/// Exec requests the sync tests send: an enrolment, and a one-line sale.
+inline nlohmann::json enrol(const std::string& phone, const std::string& name) {
+  return {{"id", phone}, {"op", "enroll"}, {"phone", phone}, {"name", name}, {"consent_marketing", true}};
+}
+
+inline nlohmann::json sale(const std::string& saleId, const std::optional<std::string>& member, const std::string& price) {
+  nlohmann::json r = {{"id", saleId},
+            {"op", "sale"},
+            {"sale_id", saleId},
+            {"lines", nlohmann::json::array({{{"sku", "SKU-1"}, {"qty", 1}, {"unit_price", price}}})}};
+  if (member) r["member"] = *member;
+  return r;
+}
 
 /// A terminal data directory driven through the loyalty-terminal binary.
 class Terminal {

@@ -17,19 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-json enrol(const std::string& phone, const std::string& name) {
-  return {{"id", phone}, {"op", "enroll"}, {"phone", phone}, {"name", name}, {"consent_marketing", true}};
-}
-
-json sale(const std::string& saleId, const std::optional<std::string>& member, const std::string& price) {
-  json r = {{"id", saleId},
-            {"op", "sale"},
-            {"sale_id", saleId},
-            {"lines", json::array({{{"sku", "SKU-1"}, {"qty", 1}, {"unit_price", price}}})}};
-  if (member) r["member"] = *member;
-  return r;
-}
-
 json redeem(const std::string& id, const std::string& member, std::int64_t points) {
   return {{"id", id}, {"op", "redeem"}, {"redemption_id", id}, {"member", member}, {"points", points}};
 }

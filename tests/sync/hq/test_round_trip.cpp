@@ -18,19 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-json enrol(const std::string& phone, const std::string& name) {
-  return {{"id", phone}, {"op", "enroll"}, {"phone", phone}, {"name", name}, {"consent_marketing", true}};
-}
-
-json sale(const std::string& saleId, const std::optional<std::string>& member, const std::string& price) {
-  json r = {{"id", saleId},
-            {"op", "sale"},
-            {"sale_id", saleId},
-            {"lines", json::array({{{"sku", "SKU-1"}, {"qty", 1}, {"unit_price", price}}})}};
-  if (member) r["member"] = *member;
-  return r;
-}
-
 /// A registered terminal with a member and `sales` sales of 10.00 each to that member.
 struct Shop {
   Terminal terminal;
