@@ -15,6 +15,7 @@
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/terminal/json_codec.hpp"
 #include "loyalty/terminal/staff.hpp"
+#include "loyalty/terminal/store.hpp"
 
 namespace loyalty::terminal {
 
@@ -1238,10 +1239,9 @@ Result<std::vector<HistoryEntry>> CounterService::history(const std::string& ref
 
 Stats CounterService::stats() {
   auto& st = m_db.prepare(
-      "SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM sales), (SELECT COUNT(*) FROM ledger), "
-      "(SELECT COUNT(*) FROM outbox WHERE seq > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through'))");
+      "SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM sales), (SELECT COUNT(*) FROM ledger)");
   st.step();
-  Stats s{st.getInt(0), st.getInt(1), st.getInt(2), st.getInt(3)};
+  Stats s{st.getInt(0), st.getInt(1), st.getInt(2), outboxPending(m_db)};
   st.reset();
   return s;
 }

@@ -57,4 +57,14 @@ Identity resolveIdentity(db::Database& db, const std::optional<std::string>& sto
   return id;
 }
 
+std::int64_t outboxPending(db::Database& db) {
+  auto& st = db.prepare(
+      "SELECT COALESCE((SELECT MAX(seq) FROM outbox), 0) - "
+      "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through')");
+  st.step();
+  const std::int64_t n = st.getInt(0);
+  st.reset();
+  return n;
+}
+
 }  // namespace loyalty::terminal

@@ -6,6 +6,7 @@
 #include "loyalty/core/text.hpp"
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/terminal/config.hpp"
+#include "loyalty/terminal/store.hpp"
 
 namespace loyalty::terminal {
 
@@ -71,15 +72,7 @@ void TerminalOutbox::setAckedThrough(std::int64_t seq) {
   tx.commit();
 }
 
-std::int64_t TerminalOutbox::pendingCount() {
-  auto& st = m_db.prepare(
-      "SELECT COUNT(*) FROM outbox WHERE seq > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
-      "'outbox_acked_through')");
-  st.step();
-  const std::int64_t n = st.getInt(0);
-  st.reset();
-  return n;
-}
+std::int64_t TerminalOutbox::pendingCount() { return outboxPending(m_db); }
 
 // [SECTION] Points effects of this terminal's own events
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "loyalty/terminal/store.hpp"
+
 namespace loyalty::ui {
 
 namespace {
@@ -61,20 +63,8 @@ DayFigures readDay(db::Database& db, Timestamp fromAt, Timestamp toAt) {
   return d;
 }
 
-/// Events not yet acknowledged by head office. Sequence numbers are contiguous, so this is a
-/// difference of two numbers, not a count over the outbox.
-std::int64_t outboxPending(db::Database& db) {
-  auto& st = db.prepare(
-      "SELECT COALESCE((SELECT MAX(seq) FROM outbox), 0) - "
-      "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through')");
-  st.step();
-  const std::int64_t n = st.getInt(0);
-  st.reset();
-  return n;
-}
-
 reply::Status status(StoreBackend& backend, bool full) {
-  reply::Status s{outboxPending(backend.database()), std::nullopt};
+  reply::Status s{terminal::outboxPending(backend.database()), std::nullopt};
   if (full) s.stats = backend.counter().stats();
   return s;
 }

@@ -1,6 +1,7 @@
 #pragma once
 /// @brief Opening a terminal's data directory: the database file, migrations, identity.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -21,5 +22,9 @@ struct Identity {
 /// (changing identity would corrupt the per-terminal event sequence). Throws std::runtime_error.
 Identity resolveIdentity(db::Database& db, const std::optional<std::string>& storeId,
                          const std::optional<std::string>& terminalId);
+
+/// Events not yet acknowledged by head office. The outbox sequence is contiguous from 1 (verify
+/// proves it), so this is a difference of two numbers, not a count over the outbox.
+std::int64_t outboxPending(db::Database& db);
 
 }  // namespace loyalty::terminal
