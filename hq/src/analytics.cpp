@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "loyalty/core/money.hpp"
+#include "loyalty/hq/aggregates.hpp"
 
 namespace loyalty::hq {
 
@@ -134,10 +135,13 @@ bool validId(const std::string& s) {
 
 // [SECTION] Schema and filters
 
-void createAnalyticsSchema(SqlConnection& c) { c.execScript(schemaText(c)); }
+void createAnalyticsSchema(SqlConnection& c) {
+  c.execScript(schemaText(c));
+  ensureAggregates(c);
+}
 
 void ensureAnalyticsSchema(SqlConnection& c) {
-  if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets")) return;
+  if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets") && aggregatesPresent(c)) return;
   SqlTransaction tx(c);
   createAnalyticsSchema(c);
   tx.commit();
@@ -178,32 +182,125 @@ const std::vector<std::string>& complaintSteps() {
   return steps;
 }
 
+// [SECTION] Where per-member figures come from
+
+namespace {
+
+std::string monthStart(const std::string& day) { return day.substr(0, 8) + "01"; }
+
+std::string monthEnd(const std::string& day) {
+  const auto d = *parseDate(day.substr(0, 10), "day");
+  return formatDate(std::chrono::year_month_day{std::chrono::year_month_day_last{d.year(), std::chrono::month_day_last{d.month()}}});
+}
+
+std::string addDays(const std::string& day, int n) {
+  return formatDate(std::chrono::year_month_day{std::chrono::sys_days(*parseDate(day, "day")) + std::chrono::days(n)});
+}
+
+/// The days of the first and last sale or refund ("" when there is none).
+std::pair<std::string, std::string> dataBounds(SqlConnection& c) {
+  const auto r = c.query("SELECT MIN(day), MAX(day) FROM agg_sales");
+  if (r.empty() || r.isNull(0, 0)) return {"", ""};
+  return {r.text(0, 0), r.text(0, 1)};
+}
+
+/// Per-member figures of the raw sales and refunds in `f`'s days and stores.
+std::string memberRaw(Q& q, const ReportFilter& f) {
+  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
+  return "SELECT member_id, COUNT(*) AS sales, SUM(total) AS net, COUNT(DISTINCT day) AS visits, MIN(day) AS first_day, "
+         "MAX(day) AS last_day FROM sales WHERE member_id IS NOT NULL AND " + sd + " AND " + ss + " GROUP BY member_id "
+         "UNION ALL SELECT member_id, 0, -SUM(amount), 0, NULL, NULL FROM refunds WHERE member_id IS NOT NULL AND " +
+         q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY member_id";
+}
+
+std::string memberGrouped(const std::string& parts) {
+  return "SELECT member_id, SUM(sales) AS sales, SUM(net) AS net, SUM(visits) AS visits, MIN(first_day) AS first_day, "
+         "MAX(last_day) AS last_day FROM (" + parts + ") u GROUP BY member_id";
+}
+
+/// A SELECT of (member_id, sales, net, visits, first_day, last_day) over the filter's days up
+/// to `upTo` (inclusive, "" for no limit): members with a sale or a refund in them. All time
+/// comes from agg_member, whole months from agg_member_month, the days at the edges and any
+/// store filter from the raw tables (visits add up because the parts' days do not overlap).
+std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo) {
+  ReportFilter r = f;
+  if (!upTo.empty() && upTo < r.range.to) r.range.to = upTo;
+  if (!f.stores.empty() || r.range.from > r.range.to) return memberGrouped(memberRaw(q, r));
+  const auto [first, last] = dataBounds(c);
+  if (first.empty()) return memberGrouped(memberRaw(q, r));
+  const bool fromStart = r.range.from <= first, toEnd = r.range.to >= last;
+  if (fromStart && toEnd) return "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member";
+  // No data lies outside [first, last]: an open end reaches to that end's month boundary.
+  const std::string from = fromStart ? monthStart(first) : r.range.from;
+  const std::string to = toEnd ? monthEnd(last) : r.range.to;
+  const std::string fullFrom = from == monthStart(from) ? from : addDays(monthEnd(from), 1);
+  const std::string fullTo = to == monthEnd(to) ? to : addDays(monthStart(to), -1);
+  if (fullFrom > fullTo) return memberGrouped(memberRaw(q, r));
+  std::string parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month >= " +
+                      q.p(fullFrom.substr(0, 7)) + " AND month <= " + q.p(fullTo.substr(0, 7));
+  if (from < fullFrom) {
+    ReportFilter edge = r;
+    edge.range = {from, addDays(fullFrom, -1)};
+    parts += " UNION ALL " + memberRaw(q, edge);
+  }
+  if (to > fullTo) {
+    ReportFilter edge = r;
+    edge.range = {addDays(fullTo, 1), to};
+    parts += " UNION ALL " + memberRaw(q, edge);
+  }
+  return memberGrouped(parts);
+}
+
+/// LIMIT/OFFSET of a member list page (numbers validated by parsePage).
+std::string pageClause(SqlConnection& c, const ReportFilter& f) {
+  if (f.limit < 0 && f.offset == 0) return "";
+  const std::string limit = f.limit >= 0 ? std::to_string(f.limit) : c.backend() == "postgresql" ? "ALL" : "-1";
+  return " LIMIT " + limit + " OFFSET " + std::to_string(f.offset);
+}
+
+json pageJson(const ReportFilter& f) { return {{"offset", f.offset}, {"limit", f.limit < 0 ? json(nullptr) : json(f.limit)}}; }
+
+}  // namespace
+
+Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f) {
+  const auto number = [](const std::optional<std::string>& v, const char* field, std::int64_t lo, std::int64_t hi,
+                         std::int64_t& out) -> Result<Ok> {
+    if (!v) return Ok{};
+    if (v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos || std::stoll(*v) < lo ||
+        std::stoll(*v) > hi) {
+      return invalidArgument(field, std::string(field) + " is a whole number from " + std::to_string(lo) + " to " +
+                                        std::to_string(hi));
+    }
+    out = std::stoll(*v);
+    return Ok{};
+  };
+  if (auto ok = number(limit, "limit", 1, 100000, f.limit); !ok) return ok;
+  return number(offset, "offset", 0, 100000000, f.offset);
+}
+
 // [SECTION] Summary, sales, ABC (with store filters)
 
 json Reports::summary(const ReportFilter& f) {
   Q q(m_c);
-  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
   const std::string sql =
-      "WITH s AS (SELECT COUNT(*) AS n, COALESCE(SUM(total), 0) AS revenue, COUNT(member_id) AS member_sales, "
-      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE total END), 0) AS member_revenue, "
-      "COUNT(DISTINCT member_id) AS members FROM sales WHERE " + sd + " AND " + ss + "), "
-      "r AS (SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount, "
-      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE amount END), 0) AS member_amount "
-      "FROM refunds WHERE " + sd + " AND " + ss + ") "
-      "SELECT s.n, s.revenue - r.amount, s.members, s.member_sales, s.member_revenue - r.member_amount, r.n, r.amount "
-      "FROM s, r";
+      "SELECT COALESCE(SUM(sales), 0), COALESCE(SUM(gross - refunded), 0), COALESCE(SUM(member * sales), 0), "
+      "COALESCE(SUM(member * (gross - refunded)), 0), COALESCE(SUM(refunds), 0), COALESCE(SUM(refunded), 0) FROM agg_sales "
+      "WHERE " + q.dayIn("day", f) + " AND " + q.storeIn("store_id", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const auto r = m_c.query(sql, q.params);
+  Q qm(m_c);
+  const std::string members = "SELECT COUNT(*) FROM (" + memberPeriod(qm, m_c, f, "") + ") mp WHERE sales > 0";
+  const auto m = m_c.query(members, qm.params);
   tx.commit();
   return {{"sales", r.integer(0, 0)},
           {"net_revenue", money(r.integer(0, 1))},
-          {"members", r.integer(0, 2)},
-          {"member_sales", r.integer(0, 3)},
-          {"member_revenue", money(r.integer(0, 4))},
-          {"non_member_sales", r.integer(0, 0) - r.integer(0, 3)},
-          {"non_member_revenue", money(r.integer(0, 1) - r.integer(0, 4))},
-          {"refunds", r.integer(0, 5)},
-          {"refunded", money(r.integer(0, 6))}};
+          {"members", m.integer(0, 0)},
+          {"member_sales", r.integer(0, 2)},
+          {"member_revenue", money(r.integer(0, 3))},
+          {"non_member_sales", r.integer(0, 0) - r.integer(0, 2)},
+          {"non_member_revenue", money(r.integer(0, 1) - r.integer(0, 3))},
+          {"refunds", r.integer(0, 4)},
+          {"refunded", money(r.integer(0, 5))}};
 }
 
 Result<json> Reports::sales(const ReportFilter& f, const std::string& group) {
@@ -226,16 +323,13 @@ Result<json> Reports::sales(const ReportFilter& f, const std::string& group) {
   }
   std::string key;
   if (group == "day") key = "day";
-  else if (group == "hour") key = "substr(at, 12, 2)";
+  else if (group == "hour") key = "hour";
   else if (group == "store") key = "store_id";
   else if (group == "terminal") key = "terminal_id";
-  else if (group == "member") key = "CASE WHEN member_id IS NULL THEN 'non_member' ELSE 'member' END";
+  else if (group == "member") key = "CASE WHEN member = 1 THEN 'member' ELSE 'non_member' END";
   else return Error{errc::kBadRequest, "group", "group is day, hour, store, terminal, product or member"};
-  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
-  sql = "SELECT k, SUM(n), SUM(amount), SUM(refunds), SUM(gross) FROM ("
-        "SELECT " + key + " AS k, 1 AS n, total AS amount, 0 AS refunds, total AS gross FROM sales WHERE " + sd + " AND " + ss +
-        " UNION ALL SELECT " + key + " AS k, 0 AS n, -amount AS amount, 1 AS refunds, 0 AS gross FROM refunds WHERE " + sd +
-        " AND " + ss + ") x GROUP BY k ORDER BY k";
+  sql = "SELECT " + key + " AS k, SUM(sales), SUM(gross - refunded), SUM(refunds), SUM(gross) FROM agg_sales WHERE " +
+        q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY " + key + " ORDER BY 1";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const auto r = m_c.query(sql, q.params);
   tx.commit();
@@ -254,43 +348,53 @@ Result<json> Reports::sales(const ReportFilter& f, const std::string& group) {
 
 json Reports::abc(const ReportFilter& f, const std::string& asOf) {
   Q q(m_c);
-  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
-  const std::string sql =
-      "WITH spend AS (SELECT member_id, SUM(amount) AS spend, MAX(last_day) AS last_day FROM ("
-      "SELECT member_id, total AS amount, day AS last_day FROM sales WHERE member_id IS NOT NULL AND " + sd + " AND " + ss +
-      " UNION ALL SELECT member_id, -amount AS amount, NULL AS last_day FROM refunds WHERE member_id IS NOT NULL AND " + sd +
-      " AND " + ss + ") x GROUP BY member_id HAVING SUM(amount) > 0), "
-      "ranked AS (SELECT member_id, spend, last_day, SUM(spend) OVER (ORDER BY spend DESC, member_id ASC "
-      "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, SUM(spend) OVER () AS total FROM spend), "
-      "classed AS (SELECT member_id, spend, last_day, cum, total, "
-      "CASE WHEN cum * 100 <= total * 55 THEN 'A' WHEN cum * 100 <= total * 85 THEN 'B' ELSE 'C' END AS cls FROM ranked) "
-      "SELECT c.member_id, COALESCE(m.card_no, ''), c.spend, c.cls, COALESCE(c.last_day, ''), COALESCE(m.name, ''), "
-      "c.cum, c.total FROM classed c LEFT JOIN members m ON m.member_id = c.member_id "
-      "ORDER BY c.spend DESC, c.member_id ASC";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const std::string mp = memberPeriod(q, m_c, f, "");
+  const std::string since = q.epochDay(q.t(asOf)) + " - " + q.epochDay("last_day");
+  // One statement: class totals (kind 0), the members page (1) and the follow-up page (2). A
+  // customer's rank orders both lists: classes are contiguous in it, so A comes first.
+  const std::string cols = "p.rn, p.cls, p.member_id, p.spend, p.cum, p.total, p.last_day, p.since, m.card_no, m.name";
+  const std::string page = pageClause(m_c, f);
+  const std::string sql =
+      "WITH ranked AS MATERIALIZED (SELECT member_id, net AS spend, last_day, "
+      "SUM(net) OVER (ORDER BY net DESC, member_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
+      "SUM(net) OVER () AS total, ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn FROM (" + mp + ") mp "
+      "WHERE net > 0), "
+      "classed AS MATERIALIZED (SELECT k.*, CASE WHEN k.last_day IS NOT NULL AND k.since >= "
+      "CASE k.cls WHEN 'A' THEN 10 WHEN 'B' THEN 30 ELSE 90 END THEN 1 ELSE 0 END AS fu FROM ("
+      "SELECT ranked.*, CASE WHEN cum * 100 <= total * 55 THEN 'A' WHEN cum * 100 <= total * 85 THEN 'B' ELSE 'C' END AS cls, "
+      "CASE WHEN last_day IS NULL THEN 0 ELSE " + since + " END AS since FROM ranked) k) "
+      "SELECT 0 AS kind, 0 AS rn, cls, NULL AS member_id, SUM(spend) AS spend, COUNT(*) AS cum, SUM(fu) AS total, NULL AS last_day, "
+      "0 AS since, NULL AS card_no, NULL AS name FROM classed GROUP BY cls "
+      "UNION ALL SELECT 1, " + cols + " FROM (SELECT * FROM classed ORDER BY rn" + page + ") p "
+      "LEFT JOIN members m ON m.member_id = p.member_id "
+      "UNION ALL SELECT 2, " + cols + " FROM (SELECT * FROM classed WHERE fu = 1 ORDER BY rn" + page + ") p "
+      "LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 2, 3";
   const auto r = m_c.query(sql, q.params);
   tx.commit();
   json members = json::array();
   json followUp = json::array();
-  std::int64_t counts[3] = {0, 0, 0};
-  std::int64_t spend[3] = {0, 0, 0};
+  std::int64_t counts[3] = {0, 0, 0}, spend[3] = {0, 0, 0}, followUps = 0;
   for (std::size_t i = 0; i < r.size(); ++i) {
-    const std::string cls = r.text(i, 3);
+    const std::string cls = r.text(i, 2);
     const int k = cls[0] - 'A';
-    ++counts[k];
-    spend[k] += r.integer(i, 2);
-    const auto& rule = kClassRules[k];
-    members.push_back({{"member_id", r.text(i, 0)},
-                       {"card_no", r.text(i, 1)},
-                       {"class", cls},
-                       {"spend", money(r.integer(i, 2))},
-                       {"cumulative_share", percent(r.integer(i, 6), r.integer(i, 7))}});
-    const std::string last = r.text(i, 4);
-    const std::int64_t since = last.empty() ? 0 : daysBetween(last, asOf);
-    if (since >= rule.intervalDays) {
-      followUp.push_back({{"member_id", r.text(i, 0)}, {"card_no", r.text(i, 1)}, {"name", r.text(i, 5)},
-                          {"class", cls}, {"last_visit", last}, {"days_since_visit", since},
-                          {"contact_frequency", rule.frequency}});
+    if (r.integer(i, 0) == 0) {
+      spend[k] = r.integer(i, 4);
+      counts[k] = r.integer(i, 5);
+      followUps += r.integer(i, 6);
+      continue;
+    }
+    const std::string card = r.isNull(i, 9) ? "" : r.text(i, 9);
+    if (r.integer(i, 0) == 1) {
+      members.push_back({{"member_id", r.text(i, 3)},
+                         {"card_no", card},
+                         {"class", cls},
+                         {"spend", money(r.integer(i, 4))},
+                         {"cumulative_share", percent(r.integer(i, 5), r.integer(i, 6))}});
+    } else {
+      followUp.push_back({{"member_id", r.text(i, 3)}, {"card_no", card}, {"name", r.isNull(i, 10) ? "" : r.text(i, 10)},
+                          {"class", cls}, {"last_visit", r.text(i, 7)}, {"days_since_visit", r.integer(i, 8)},
+                          {"contact_frequency", kClassRules[k].frequency}});
     }
   }
   json classes = json::array();
@@ -299,12 +403,12 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
                        {"contact_frequency", kClassRules[k].frequency}, {"contacts_per_month", kClassRules[k].perMonth},
                        {"contact_interval_days", kClassRules[k].intervalDays}});
   }
-  std::stable_sort(followUp.begin(), followUp.end(), [](const json& a, const json& b) {
-    return a["class"].get<std::string>() < b["class"].get<std::string>();
-  });
   return {{"as_of", asOf},
           {"counts", {{"A", counts[0]}, {"B", counts[1]}, {"C", counts[2]}}},
           {"classes", std::move(classes)},
+          {"members_total", counts[0] + counts[1] + counts[2]},
+          {"follow_up_total", followUps},
+          {"page", pageJson(f)},
           {"members", std::move(members)},
           {"follow_up", std::move(followUp)}};
 }
@@ -313,19 +417,17 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
 
 json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
   Q q(m_c);
-  const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const std::string mp = memberPeriod(q, m_c, f, "");
   // Quintiles by NTILE(5) in ascending order of "goodness" (ties broken by member id so the
   // scores are deterministic): 5 = most recent / most frequent / highest spend.
   const std::string sql =
-      "WITH x AS (SELECT member_id, MAX(last_day) AS last_day, SUM(n) AS frequency, SUM(amount) AS monetary FROM ("
-      "SELECT member_id, day AS last_day, 1 AS n, total AS amount FROM sales WHERE member_id IS NOT NULL AND " + sd +
-      " AND " + ss + " UNION ALL SELECT member_id, NULL AS last_day, 0 AS n, -amount AS amount FROM refunds "
-      "WHERE member_id IS NOT NULL AND " + sd + " AND " + ss + ") u GROUP BY member_id HAVING SUM(n) > 0), "
+      "WITH x AS (SELECT member_id, last_day, sales AS frequency, net AS monetary FROM (" + mp + ") mp WHERE sales > 0), "
       "s AS (SELECT member_id, last_day, frequency, monetary, "
       "NTILE(5) OVER (ORDER BY last_day ASC, member_id ASC) AS r, "
       "NTILE(5) OVER (ORDER BY frequency ASC, member_id ASC) AS f, "
       "NTILE(5) OVER (ORDER BY monetary ASC, member_id ASC) AS m FROM x), "
-      "g AS (SELECT member_id, last_day, frequency, monetary, r, f, m, CASE "
+      "g AS MATERIALIZED (SELECT member_id, last_day, frequency, monetary, r, f, m, CASE "
       "WHEN r >= 4 AND f >= 4 AND m >= 4 THEN 'champions' "
       "WHEN r >= 3 AND f >= 4 THEN 'loyal' "
       "WHEN r = 5 AND f <= 2 THEN 'new' "
@@ -335,27 +437,32 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
       "WHEN r = 1 AND f <= 2 THEN 'lost' "
       "WHEN r <= 2 THEN 'hibernating' "
       "ELSE 'need_attention' END AS segment FROM s) "
-      "SELECT g.member_id, COALESCE(m.card_no, ''), g.last_day, g.frequency, g.monetary, g.r, g.f, g.m, g.segment "
-      "FROM g LEFT JOIN members m ON m.member_id = g.member_id ORDER BY g.member_id";
-  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+      "SELECT 0 AS kind, NULL AS member_id, NULL AS card_no, NULL AS last_day, COUNT(*) AS frequency, SUM(monetary) AS monetary, "
+      "0 AS r, 0 AS f, 0 AS m, segment FROM g GROUP BY segment "
+      "UNION ALL SELECT 1, p.member_id, m.card_no, p.last_day, p.frequency, p.monetary, p.r, p.f, p.m, p.segment "
+      "FROM (SELECT * FROM g ORDER BY member_id" + pageClause(m_c, f) + ") p LEFT JOIN members m ON m.member_id = p.member_id "
+      "ORDER BY 1, 2";
   const auto r = m_c.query(sql, q.params);
   tx.commit();
   static const std::vector<std::string> order = {"champions", "loyal", "new", "potential_loyalists", "need_attention",
                                                  "cant_lose", "at_risk", "hibernating", "lost"};
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> seg;
   json members = json::array();
+  std::int64_t total = 0;
   for (std::size_t i = 0; i < r.size(); ++i) {
-    const std::string segment = r.text(i, 8);
-    auto& s = seg[segment];
-    ++s.first;
-    s.second += r.integer(i, 4);
-    const auto rs = r.integer(i, 5), fs = r.integer(i, 6), ms = r.integer(i, 7);
-    members.push_back({{"member_id", r.text(i, 0)},
-                       {"card_no", r.text(i, 1)},
-                       {"last_visit", r.text(i, 2)},
-                       {"recency_days", daysBetween(r.text(i, 2), asOf)},
-                       {"frequency", r.integer(i, 3)},
-                       {"monetary", money(r.integer(i, 4))},
+    const std::string segment = r.text(i, 9);
+    if (r.integer(i, 0) == 0) {
+      seg[segment] = {r.integer(i, 4), r.integer(i, 5)};
+      total += r.integer(i, 4);
+      continue;
+    }
+    const auto rs = r.integer(i, 6), fs = r.integer(i, 7), ms = r.integer(i, 8);
+    members.push_back({{"member_id", r.text(i, 1)},
+                       {"card_no", r.isNull(i, 2) ? "" : r.text(i, 2)},
+                       {"last_visit", r.text(i, 3)},
+                       {"recency_days", daysBetween(r.text(i, 3), asOf)},
+                       {"frequency", r.integer(i, 4)},
+                       {"monetary", money(r.integer(i, 5))},
                        {"r", rs},
                        {"f", fs},
                        {"m", ms},
@@ -369,55 +476,60 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
                         {"members", it == seg.end() ? 0 : it->second.first},
                         {"monetary", money(it == seg.end() ? 0 : it->second.second)}});
   }
-  return {{"as_of", asOf}, {"segments", std::move(segments)}, {"members", std::move(members)}};
+  return {{"as_of", asOf}, {"segments", std::move(segments)}, {"members_total", total}, {"page", pageJson(f)},
+          {"members", std::move(members)}};
 }
 
 // [SECTION] Churn
 
 json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays) {
   Q q(m_c);
-  const std::string sd = q.dayIn("s.day", f), ss = q.storeIn("s.store_id", f);
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const std::string mp = memberPeriod(q, m_c, f, asOf);
   const std::string asOfP = q.t(asOf);
   const std::string days = q.p(churnDays);
+  // Merged-away members have no sales of their own (a merge moves them to the survivor).
   const std::string sql =
-      "WITH v AS (SELECT s.member_id, COUNT(DISTINCT s.day) AS visits, MIN(s.day) AS first_day, MAX(s.day) AS last_day "
-      "FROM sales s WHERE s.member_id IS NOT NULL AND " + sd + " AND " + ss + " AND s.day <= " + asOfP +
-      " GROUP BY s.member_id), "
-      "d AS (SELECT member_id, visits, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
-      " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM v) "
-      "SELECT d.member_id, COALESCE(m.card_no, ''), COALESCE(m.name, ''), d.visits, d.first_day, d.last_day, d.span, d.since, "
-      "CASE WHEN d.visits >= 2 AND d.since * (d.visits - 1) >= 2 * d.span THEN 'interval' ELSE 'days' END, "
-      "COALESCE(m.consent_marketing, 0), COALESCE(m.tier, '') "
-      "FROM d LEFT JOIN members m ON m.member_id = d.member_id "
-      "WHERE (m.merged_into IS NULL) AND ((d.visits >= 2 AND d.since * (d.visits - 1) >= 2 * d.span) OR d.since >= " +
-      days + ") ORDER BY d.since DESC, d.member_id";
-  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+      "WITH d AS (SELECT member_id, visits, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
+      " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM (" + mp + ") mp WHERE sales > 0), "
+      "k AS MATERIALIZED (SELECT d.*, CASE WHEN visits >= 2 AND since * (visits - 1) >= 2 * span THEN 'interval' ELSE 'days' END "
+      "AS reason FROM d WHERE (visits >= 2 AND since * (visits - 1) >= 2 * span) OR since >= " + days + ") "
+      "SELECT 0 AS kind, reason AS member_id, NULL AS card_no, NULL AS name, COUNT(*) AS visits, NULL AS first_day, "
+      "NULL AS last_day, 0 AS span, 0 AS since, reason, 0 AS consent, NULL AS tier FROM k GROUP BY reason "
+      "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, p.visits, p.first_day, p.last_day, p.span, p.since, p.reason, "
+      "COALESCE(m.consent_marketing, 0), m.tier FROM (SELECT * FROM k ORDER BY since DESC, member_id" + pageClause(m_c, f) +
+      ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 9 DESC, 2";
   const auto r = m_c.query(sql, q.params);
   tx.commit();
   json members = json::array();
-  std::int64_t byInterval = 0;
+  std::int64_t byInterval = 0, total = 0;
   for (std::size_t i = 0; i < r.size(); ++i) {
-    const std::int64_t visits = r.integer(i, 3);
-    const std::int64_t span = r.integer(i, 6);
-    const std::string reason = r.text(i, 8);
-    if (reason == "interval") ++byInterval;
-    members.push_back({{"member_id", r.text(i, 0)},
-                       {"card_no", r.text(i, 1)},
-                       {"name", r.text(i, 2)},
-                       {"tier", r.text(i, 10)},
+    const std::string reason = r.text(i, 9);
+    if (r.integer(i, 0) == 0) {
+      total += r.integer(i, 4);
+      if (reason == "interval") byInterval = r.integer(i, 4);
+      continue;
+    }
+    const std::int64_t visits = r.integer(i, 4);
+    const std::int64_t span = r.integer(i, 7);
+    const auto opt = [&](std::size_t c) { return r.isNull(i, c) ? std::string() : r.text(i, c); };
+    members.push_back({{"member_id", r.text(i, 1)},
+                       {"card_no", opt(2)},
+                       {"name", opt(3)},
+                       {"tier", opt(11)},
                        {"visits", visits},
-                       {"first_visit", r.text(i, 4)},
-                       {"last_visit", r.text(i, 5)},
+                       {"first_visit", r.text(i, 5)},
+                       {"last_visit", r.text(i, 6)},
                        {"usual_interval_days", visits >= 2 ? json(static_cast<double>(span * 10 / (visits - 1)) / 10.0) : json(nullptr)},
-                       {"days_since_visit", r.integer(i, 7)},
+                       {"days_since_visit", r.integer(i, 8)},
                        {"reason", reason},
-                       {"consent_marketing", r.integer(i, 9) != 0}});
+                       {"consent_marketing", r.integer(i, 10) != 0}});
   }
-  const std::int64_t total = static_cast<std::int64_t>(members.size());
   return {{"as_of", asOf},
           {"churn_days", churnDays},
           {"at_risk", total},
           {"by_reason", {{"interval", byInterval}, {"days", total - byInterval}}},
+          {"page", pageJson(f)},
           {"members", std::move(members)}};
 }
 
@@ -425,11 +537,13 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
 
 json Reports::retention(const ReportFilter& f) {
   Q q(m_c);
+  // Months in which a member bought: the keys of agg_member_month with a sale.
   const std::string sql =
       "WITH c AS (SELECT member_id, substr(enrolled_at, 1, 7) AS cohort, " + Q::monthNo("enrolled_at") + " AS cm "
       "FROM members WHERE enrolled = 1 AND merged_into IS NULL AND " + q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " +
       q.storeIn("enrolled_store", f) + "), "
-      "a AS (SELECT DISTINCT s.member_id, " + Q::monthNo("s.day") + " AS sm FROM sales s JOIN c ON c.member_id = s.member_id), "
+      "a AS (SELECT a.member_id, " + Q::monthNo("a.month") + " AS sm FROM agg_member_month a JOIN c ON c.member_id = a.member_id "
+      "WHERE a.sales > 0), "
       "sizes AS (SELECT cohort, COUNT(*) AS n FROM c GROUP BY cohort), "
       "act AS (SELECT c.cohort, a.sm - c.cm AS k, COUNT(*) AS n FROM c JOIN a ON a.member_id = c.member_id "
       "WHERE a.sm >= c.cm GROUP BY c.cohort, a.sm - c.cm) "
@@ -463,15 +577,17 @@ json Reports::retention(const ReportFilter& f) {
 
 json Reports::referrals(const ReportFilter& f) {
   Q q(m_c);
+  // Referred members' purchases over all time, net of refunds (agg_member).
   const std::string sql =
       "WITH r AS (SELECT m.member_id, m.referrer_id FROM members m WHERE m.enrolled = 1 AND m.referrer_id IS NOT NULL AND " +
       q.dayIn("substr(m.enrolled_at, 1, 10)", f) + " AND " + q.storeIn("m.enrolled_store", f) + "), "
-      "sp AS (SELECT s.member_id, COUNT(*) AS n, SUM(s.total) AS spend FROM sales s JOIN r ON r.member_id = s.member_id "
-      "GROUP BY s.member_id) "
-      "SELECT r.referrer_id, COALESCE(ref.card_no, ''), COALESCE(ref.name, ''), COUNT(*), "
-      "SUM(CASE WHEN sp.n IS NULL THEN 0 ELSE 1 END), COALESCE(SUM(sp.spend), 0) "
-      "FROM r LEFT JOIN sp ON sp.member_id = r.member_id LEFT JOIN members ref ON ref.member_id = r.referrer_id "
-      "GROUP BY r.referrer_id, ref.card_no, ref.name ORDER BY COUNT(*) DESC, r.referrer_id";
+      "g AS MATERIALIZED (SELECT r.referrer_id, COUNT(*) AS referred, SUM(CASE WHEN a.sales > 0 THEN 1 ELSE 0 END) AS converted, "
+      "COALESCE(SUM(a.net), 0) AS spend FROM r LEFT JOIN agg_member a ON a.member_id = r.member_id GROUP BY r.referrer_id) "
+      "SELECT 0 AS kind, NULL AS referrer_id, NULL AS card_no, NULL AS name, COUNT(*) AS referred, "
+      "COALESCE(SUM(converted), 0) AS converted, 0 AS spend FROM g "
+      "UNION ALL SELECT 1, p.referrer_id, ref.card_no, ref.name, p.referred, p.converted, p.spend FROM (SELECT * FROM g "
+      "ORDER BY referred DESC, referrer_id" + pageClause(m_c, f) + ") p LEFT JOIN members ref ON ref.member_id = p.referrer_id "
+      "ORDER BY 1, 5 DESC, 2";
   Q q2(m_c);
   const std::string totals = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN referrer_id IS NULL THEN 0 ELSE 1 END), 0) FROM members "
                              "WHERE enrolled = 1 AND " + q2.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " +
@@ -481,18 +597,24 @@ json Reports::referrals(const ReportFilter& f) {
   const auto t = m_c.query(totals, q2.params);
   tx.commit();
   json rows = json::array();
-  std::int64_t converted = 0;
+  std::int64_t converted = 0, referrers = 0;
   for (std::size_t i = 0; i < r.size(); ++i) {
-    converted += r.integer(i, 4);
-    rows.push_back({{"referrer_id", r.text(i, 0)}, {"card_no", r.text(i, 1)}, {"name", r.text(i, 2)},
-                    {"referred", r.integer(i, 3)}, {"converted", r.integer(i, 4)}, {"referred_spend", money(r.integer(i, 5))}});
+    if (r.integer(i, 0) == 0) {
+      referrers = r.integer(i, 4);
+      converted = r.integer(i, 5);
+      continue;
+    }
+    rows.push_back({{"referrer_id", r.text(i, 1)}, {"card_no", r.isNull(i, 2) ? "" : r.text(i, 2)},
+                    {"name", r.isNull(i, 3) ? "" : r.text(i, 3)}, {"referred", r.integer(i, 4)},
+                    {"converted", r.integer(i, 5)}, {"referred_spend", money(r.integer(i, 6))}});
   }
   const std::int64_t enrolled = t.integer(0, 0), referred = t.integer(0, 1);
   return {{"enrolled", enrolled},
           {"referred", referred},
           {"referred_share", percent(referred, enrolled)},
           {"converted", converted},
-          {"referrers", static_cast<std::int64_t>(rows.size())},
+          {"referrers", referrers},
+          {"page", pageJson(f)},
           {"rows", std::move(rows)}};
 }
 
@@ -760,12 +882,10 @@ Result<json> Reports::complaint(const std::string& complaintId) {
 
 json Reports::points(const ReportFilter& f) {
   Q q(m_c);
-  // Ledger entries in the period; with a store filter, those caused by that store's events.
-  const std::string storeJoin = f.stores.empty() ? "" : " JOIN events e ON e.event_id = l.event_id JOIN terminals t ON t.terminal_id = e.terminal_id";
-  const std::string sql = "SELECT l.kind, COALESCE(SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END), 0), "
-                          "COALESCE(SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END), 0), COUNT(*) FROM ledger l" +
-                          storeJoin + " WHERE " + q.dayIn("substr(l.at, 1, 10)", f) + " AND " + q.storeIn("t.store_id", f) +
-                          " GROUP BY l.kind ORDER BY l.kind";
+  // Ledger entries in the period (agg_points); with a store filter, those caused by that
+  // store's events.
+  const std::string sql = "SELECT kind, SUM(credited), SUM(debited), SUM(entries) FROM agg_points WHERE " +
+                          q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY kind ORDER BY kind";
   Q q2(m_c);
   const std::string liab =
       "SELECT COALESCE(SUM(CASE WHEN balance > 0 THEN balance ELSE 0 END), 0), "
@@ -826,9 +946,12 @@ json Reports::campaignMembers(const ReportFilter& f) {
   const std::string sql =
       "SELECT member_id, card_no, name, phone, COALESCE(language, ''), tier, COALESCE(consent_version, ''), enrolled_store, "
       "substr(enrolled_at, 1, 10) FROM members WHERE enrolled = 1 AND merged_into IS NULL AND consent_marketing = 1 AND " +
-      q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " + q.storeIn("enrolled_store", f) + " ORDER BY member_id";
+      q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " + q.storeIn("enrolled_store", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql + " ORDER BY member_id" + pageClause(m_c, f), q.params);
+  const std::int64_t total = f.limit < 0 && f.offset == 0
+                                 ? static_cast<std::int64_t>(r.size())
+                                 : m_c.query("SELECT COUNT(*) FROM (" + sql + ") c", q.params).integer(0, 0);
   tx.commit();
   json rows = json::array();
   for (std::size_t i = 0; i < r.size(); ++i) {
@@ -836,7 +959,7 @@ json Reports::campaignMembers(const ReportFilter& f) {
                     {"language", r.text(i, 4)}, {"tier", r.text(i, 5)}, {"consent_version", r.text(i, 6)},
                     {"enrolled_store", r.text(i, 7)}, {"enrolled", r.text(i, 8)}});
   }
-  return {{"members", static_cast<std::int64_t>(rows.size())}, {"rows", std::move(rows)}};
+  return {{"members", total}, {"page", pageJson(f)}, {"rows", std::move(rows)}};
 }
 
 }  // namespace loyalty::hq

@@ -9,6 +9,7 @@
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/rules.hpp"
+#include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/sync/codec.hpp"
@@ -115,6 +116,7 @@ std::string isoPlus(Timestamp t, std::chrono::seconds d) { return formatRfc3339(
 /// Local day of a sale. Stores' zones are recorded; days are UTC days for now (see the
 /// report in docs): the zone table loader lives in the terminal and is not shared yet.
 std::string dayOf(const std::string& utcAt) { return utcAt.substr(0, 10); }
+std::string hourOf(const std::string& utcAt) { return utcAt.substr(11, 2); }
 
 std::string fingerprint(const EventEnvelope& e) {
   return sha256Hex(e.type + '\x1f' + e.at + '\x1f' + std::to_string(e.seq) + '\x1f' + e.payload.dump());
@@ -378,10 +380,11 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
       ensureMember(*member, p->origin.storeId, at);
     }
     m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
-               "points_earned, points_redeemed, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+               "points_earned, points_redeemed, lines, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
                 dayOf(at), p->subtotal.minor(), p->discount.minor(), p->total.minor(), p->pointsEarned,
-                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size())});
+                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size()), hourOf(at)});
+    aggregateSale(*m_c, {dayOf(at), hourOf(at), p->origin.storeId, b.terminalId, member, p->total.minor()});
     for (std::size_t i = 0; i < p->lines.size(); ++i) {
       const auto& l = p->lines[i];
       m_c->query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
@@ -426,10 +429,11 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
       ensureMember(*member, p->origin.storeId, at);
     }
     m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
-               "points_reversed, points_returned) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+               "points_reversed, points_returned, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
                 member ? SqlValue(*member) : SqlValue(nullptr), at, dayOf(at), p->amount.minor(), p->pointsReversed,
-                p->pointsReturned});
+                p->pointsReturned, hourOf(at)});
+    aggregateRefund(*m_c, {dayOf(at), hourOf(at), p->origin.storeId, b.terminalId, member, p->amount.minor()});
     if (member) {
       if (p->pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p->pointsReturned, at);
       if (p->pointsReversed != 0) addPoints(b, *member, e.eventId, "reversal", -p->pointsReversed, at);
@@ -475,8 +479,9 @@ void HqStore::ensureMember(const std::string& memberId, const std::string& store
 
 std::int64_t HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
                                 std::int64_t points, const std::string& at) {
-  m_c->query("INSERT INTO ledger(event_id, member_id, kind, points, at) VALUES ($1, $2, $3, $4, $5)",
-             {eventId, memberId, std::string(kind), points, at});
+  m_c->query("INSERT INTO ledger(event_id, member_id, kind, points, at, day) VALUES ($1, $2, $3, $4, $5, $6)",
+             {eventId, memberId, std::string(kind), points, at, dayOf(at)});
+  aggregatePoints(*m_c, dayOf(at), b.storeId, kind, points);
   const auto r = m_c->query("UPDATE members SET balance = balance + $2 WHERE member_id = $1 RETURNING balance",
                             {memberId, points});
   const std::int64_t balance = r.integer(0, 0);
@@ -647,6 +652,8 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   m_c->query("UPDATE sales SET member_id = $2 WHERE member_id = $1", {from, into});
   m_c->query("UPDATE refunds SET member_id = $2 WHERE member_id = $1", {from, into});
   m_c->query("UPDATE reservations SET member_id = $2 WHERE member_id = $1", {from, into});
+  rebuildMemberAggregates(*m_c, from);
+  rebuildMemberAggregates(*m_c, into);
   m_c->query("INSERT INTO merges(from_id, into_id, points, lifetime_spend, at) VALUES ($1, $2, $3, $4, $5)",
              {from, into, points, spend, at});
   recomputeTier(into, at);

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/sql.hpp"
 #include "loyalty/hq/store.hpp"
@@ -42,6 +43,7 @@ class AnalyticsData {
     sql().query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
                 "points_earned, points_redeemed, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8, 0, 0, 1)",
                 {id, "s" + id, terminal, store, member ? hq::SqlValue(*member) : hq::SqlValue(nullptr), at, at.substr(0, 10), minor});
+    hq::aggregateSale(sql(), {at.substr(0, 10), at.substr(11, 2), store, terminal, member, minor});
     sql().query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
                 "VALUES ($1, 1, $2, $3, NULL, $4, '1.00', $5)",
                 {id, sku, "desc " + sku, qty, minor});
@@ -53,6 +55,7 @@ class AnalyticsData {
     sql().query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
                 "points_reversed, points_returned) VALUES ($1, $2, 'x', $3, $4, $5, $6, $7, $8, 0, 0)",
                 {id, "r" + id, terminal, store, member ? hq::SqlValue(*member) : hq::SqlValue(nullptr), at, at.substr(0, 10), minor});
+    hq::aggregateRefund(sql(), {at.substr(0, 10), at.substr(11, 2), store, terminal, member, minor});
     event(terminal, "sale.refunded", at, "{}", id);
   }
   std::string event(const std::string& terminal, const std::string& type, const std::string& at, const std::string& payload,
@@ -78,7 +81,36 @@ class AnalyticsData {
               const std::string& at) {
     sql().query("INSERT INTO ledger(event_id, member_id, kind, points, at) VALUES ($1, $2, $3, $4, $5)",
                 {eventId, member, kind, points, at});
+    const auto st = sql().query("SELECT t.store_id FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id WHERE e.event_id = $1",
+                                {eventId});
+    hq::aggregatePoints(sql(), at.substr(0, 10), st.empty() ? std::string() : st.text(0, 0), kind, points);
   }
+  /// Every aggregate row as text, in key order: what ingest maintained, to compare with a rebuild.
+  static std::string dumpAggregates(hq::SqlConnection& c) {
+    std::string out;
+    const char* tables[][2] = {{"agg_sales", "day, hour, store_id, terminal_id, member"},
+                               {"agg_member_month", "month, member_id"},
+                               {"agg_member", "member_id"},
+                               {"agg_points", "day, store_id, kind"}};
+    for (const auto& t : tables) {
+      const auto r = c.query(std::string("SELECT * FROM ") + t[0] + " ORDER BY " + t[1]);
+      out += std::string(t[0]) + "\n";
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        for (std::size_t k = 0; k < r.rows[i].size(); ++k) out += (r.isNull(i, k) ? std::string("NULL") : r.text(i, k)) + "|";
+        out += "\n";
+      }
+    }
+    return out;
+  }
+  /// The aggregates as they are, then as a rebuild from the raw tables makes them.
+  static std::pair<std::string, std::string> aggregatesAndRebuild(hq::SqlConnection& c) {
+    const std::string kept = dumpAggregates(c);
+    hq::SqlTransaction tx(c);
+    hq::rebuildAggregates(c);
+    tx.commit();
+    return {kept, dumpAggregates(c)};
+  }
+
   /// The id of the last event written.
   std::string lastEvent() const { return "ev" + std::to_string(m_n); }
 

@@ -30,11 +30,18 @@ void ensureAnalyticsSchema(SqlConnection& c);
 struct ReportFilter {
   DayRange range;
   std::vector<std::string> stores;  ///< empty: every store
+  /// A page of a report's member list (abc members and follow-up, rfm, churn, referrals,
+  /// campaign): rows offset+1 .. offset+limit in the list's order; limit < 0: all of them.
+  std::int64_t offset = 0;
+  std::int64_t limit = -1;
 };
 
 /// Parses `from`, `to` (YYYY-MM-DD) and `store` (comma-separated ids) as the API takes them.
 Result<ReportFilter> parseReportFilter(const std::optional<std::string>& from, const std::optional<std::string>& to,
                                        const std::optional<std::string>& stores);
+
+/// Parses `limit` (1..100000) and `offset` (0..) into `f`.
+Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f);
 
 /// Complaint steps, in order (DOMAIN.md): received → acknowledged → investigated →
 /// solution_proposed → resolved → followed_up.

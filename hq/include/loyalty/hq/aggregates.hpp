@@ -1,0 +1,54 @@
+#pragma once
+/// @brief Pre-aggregates for head-office reports, kept in step with the raw tables inside each
+/// ingest transaction, and rebuilt from the raw tables when they are missing (an older
+/// database, a bulk load).
+///
+/// * `agg_sales`: per store-local day, hour, store, terminal and member/non-member: sales,
+///   gross, refunds, refunded. Serves the summary's sums and every `sales` grouping but
+///   product, at any day range and store filter.
+/// * `agg_member_month` / `agg_member`: per member and month / all time: sales, net spend,
+///   visit days (distinct sale days), first and last sale day. Serve ABC, RFM, churn and the
+///   distinct-member counts for whole months and all time; the days at the edges of a range,
+///   and store-filtered member reports, are read from the raw tables.
+/// * `agg_points`: per day, store and ledger kind: entries, points credited and debited.
+///
+/// The raw tables stay the truth: `rebuildAggregates` recomputes every aggregate from them, and
+/// the tests check that what ingest maintained equals a rebuild.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+
+/// Adds the aggregate tables and the columns they are rebuilt from (`sales.hour`,
+/// `refunds.hour`, `ledger.day`) when missing, and rebuilds the aggregates if the tables were
+/// new. Call inside a write transaction. Idempotent.
+void ensureAggregates(SqlConnection& c);
+bool aggregatesPresent(SqlConnection& c);
+
+/// Recomputes every aggregate from sales, refunds and ledger (inside the caller's transaction).
+void rebuildAggregates(SqlConnection& c);
+/// Recomputes one member's rows of agg_member and agg_member_month (after a merge moved sales).
+void rebuildMemberAggregates(SqlConnection& c, const std::string& memberId);
+
+/// A sale or refund as the aggregates see it. `amount` is the sale total or the amount refunded.
+struct AggregateFacts {
+  std::string day;   ///< store-local YYYY-MM-DD
+  std::string hour;  ///< store-local "00".."23"
+  std::string storeId;
+  std::string terminalId;
+  std::optional<std::string> memberId;
+  std::int64_t amount = 0;
+};
+
+/// Call after the sales row is inserted (the visit-day count reads it).
+void aggregateSale(SqlConnection& c, const AggregateFacts& f);
+void aggregateRefund(SqlConnection& c, const AggregateFacts& f);
+/// One ledger entry: `storeId` empty for entries no store caused (a merge at head office).
+void aggregatePoints(SqlConnection& c, const std::string& day, const std::string& storeId, const std::string& kind,
+                     std::int64_t points);
+
+}  // namespace loyalty::hq

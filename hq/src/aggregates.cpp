@@ -1,0 +1,157 @@
+#include "loyalty/hq/aggregates.hpp"
+
+#include <vector>
+
+namespace loyalty::hq {
+
+namespace {
+
+// [SECTION] Schema
+
+constexpr const char* kTables = R"SQL(
+CREATE TABLE agg_sales(
+  day TEXT NOT NULL, hour TEXT NOT NULL, store_id {{ID}} NOT NULL, terminal_id {{ID}} NOT NULL, member BIGINT NOT NULL,
+  sales BIGINT NOT NULL, gross BIGINT NOT NULL, refunds BIGINT NOT NULL, refunded BIGINT NOT NULL,
+  PRIMARY KEY(day, hour, store_id, terminal_id, member));
+CREATE TABLE agg_member_month(
+  month TEXT NOT NULL, member_id {{ID}} NOT NULL, sales BIGINT NOT NULL, net BIGINT NOT NULL, visits BIGINT NOT NULL,
+  first_day TEXT, last_day TEXT, PRIMARY KEY(month, member_id));
+CREATE INDEX agg_member_month_member ON agg_member_month(member_id);
+CREATE TABLE agg_member(
+  member_id {{ID}} PRIMARY KEY, sales BIGINT NOT NULL, net BIGINT NOT NULL, visits BIGINT NOT NULL,
+  first_day TEXT, last_day TEXT);
+CREATE TABLE agg_points(
+  day TEXT NOT NULL, store_id {{ID}} NOT NULL, kind TEXT NOT NULL, entries BIGINT NOT NULL, credited BIGINT NOT NULL,
+  debited BIGINT NOT NULL, PRIMARY KEY(day, store_id, kind));
+)SQL";
+
+bool isPg(SqlConnection& c) { return c.backend() == "postgresql"; }
+
+std::string withIds(SqlConnection& c, std::string sql) {
+  const std::string id = isPg(c) ? "TEXT COLLATE \"C\"" : "TEXT";
+  for (std::size_t p = sql.find("{{ID}}"); p != std::string::npos; p = sql.find("{{ID}}", p + id.size())) sql.replace(p, 6, id);
+  return sql;
+}
+
+bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
+  if (isPg(c)) {
+    return !c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "
+                    "AND column_name = $2",
+                    {table, column})
+                .empty();
+  }
+  return !c.query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", {table, column}).empty();
+}
+
+/// Per-member figures from the raw tables, optionally for one member: the SELECT that fills
+/// agg_member_month. Hours and days of rows written before those columns existed fall back to
+/// the UTC ones in `at`.
+std::string memberMonthsFromRaw(const std::string& memberFilter) {
+  return "SELECT substr(d, 1, 7), member_id, SUM(n), SUM(net), SUM(v), MIN(fd), MAX(ld) FROM ("
+         "SELECT day AS d, member_id, COUNT(*) AS n, SUM(total) AS net, 1 AS v, day AS fd, day AS ld FROM sales "
+         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY member_id, day "
+         "UNION ALL SELECT day AS d, member_id, 0 AS n, -SUM(amount) AS net, 0 AS v, NULL AS fd, NULL AS ld FROM refunds "
+         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY member_id, day) x GROUP BY substr(d, 1, 7), member_id";
+}
+
+const char* kMemberTotalsFromMonths =
+    "SELECT member_id, SUM(sales), SUM(net), SUM(visits), MIN(first_day), MAX(last_day) FROM agg_member_month";
+
+/// first_day/last_day: the earlier/later of two possibly-NULL days (SQLite's two-argument MIN
+/// is NULL when either is; PostgreSQL has LEAST; this is the same on both).
+std::string upsertMember(const std::string& table, const std::string& keys, const std::string& keyParams) {
+  return "INSERT INTO " + table + "(" + keys + ", sales, net, visits, first_day, last_day) VALUES (" + keyParams +
+         ") ON CONFLICT (" + keys + ") DO UPDATE SET sales = " + table + ".sales + excluded.sales, net = " + table +
+         ".net + excluded.net, visits = " + table + ".visits + excluded.visits, first_day = CASE WHEN " + table +
+         ".first_day IS NULL OR excluded.first_day < " + table + ".first_day THEN excluded.first_day ELSE " + table +
+         ".first_day END, last_day = CASE WHEN " + table + ".last_day IS NULL OR excluded.last_day > " + table +
+         ".last_day THEN excluded.last_day ELSE " + table + ".last_day END";
+}
+
+void addToSales(SqlConnection& c, const AggregateFacts& f, std::int64_t sales, std::int64_t gross, std::int64_t refunds,
+                std::int64_t refunded) {
+  c.query("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (day, hour, store_id, terminal_id, member) DO UPDATE SET "
+          "sales = agg_sales.sales + excluded.sales, gross = agg_sales.gross + excluded.gross, "
+          "refunds = agg_sales.refunds + excluded.refunds, refunded = agg_sales.refunded + excluded.refunded",
+          {f.day, f.hour, f.storeId, f.terminalId, std::int64_t{f.memberId ? 1 : 0}, sales, gross, refunds, refunded});
+}
+
+void addToMember(SqlConnection& c, const std::string& memberId, const std::string& day, std::int64_t sales,
+                 std::int64_t net, std::int64_t visits, bool isSale) {
+  const SqlValue d = isSale ? SqlValue(day) : SqlValue(nullptr);
+  c.query(upsertMember("agg_member_month", "month, member_id", "$1, $2, $3, $4, $5, $6, $6"),
+          {day.substr(0, 7), memberId, sales, net, visits, d});
+  c.query(upsertMember("agg_member", "member_id", "$1, $2, $3, $4, $5, $5"), {memberId, sales, net, visits, d});
+}
+
+}  // namespace
+
+// [SECTION] Schema and rebuild
+
+bool aggregatesPresent(SqlConnection& c) { return c.hasTable("agg_points") && hasColumn(c, "ledger", "day"); }
+
+void ensureAggregates(SqlConnection& c) {
+  if (!hasColumn(c, "sales", "hour")) c.execScript("ALTER TABLE sales ADD COLUMN hour TEXT");
+  if (!hasColumn(c, "refunds", "hour")) c.execScript("ALTER TABLE refunds ADD COLUMN hour TEXT");
+  if (!hasColumn(c, "ledger", "day")) c.execScript("ALTER TABLE ledger ADD COLUMN day TEXT");
+  if (c.hasTable("agg_points")) return;
+  c.execScript(withIds(c, kTables));
+  rebuildAggregates(c);
+}
+
+void rebuildAggregates(SqlConnection& c) {
+  c.execScript("DELETE FROM agg_sales; DELETE FROM agg_member_month; DELETE FROM agg_member; DELETE FROM agg_points");
+  c.query("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded) "
+          "SELECT day, h, store_id, terminal_id, mf, SUM(n), SUM(g), SUM(rn), SUM(ra) FROM ("
+          "SELECT day, COALESCE(hour, substr(at, 12, 2)) AS h, store_id, terminal_id, "
+          "CASE WHEN member_id IS NULL THEN 0 ELSE 1 END AS mf, 1 AS n, total AS g, 0 AS rn, 0 AS ra FROM sales "
+          "UNION ALL SELECT day, COALESCE(hour, substr(at, 12, 2)), store_id, terminal_id, "
+          "CASE WHEN member_id IS NULL THEN 0 ELSE 1 END, 0, 0, 1, amount FROM refunds) x "
+          "GROUP BY day, h, store_id, terminal_id, mf");
+  c.query("INSERT INTO agg_member_month(month, member_id, sales, net, visits, first_day, last_day) " + memberMonthsFromRaw(""));
+  c.query(std::string("INSERT INTO agg_member(member_id, sales, net, visits, first_day, last_day) ") + kMemberTotalsFromMonths +
+          " GROUP BY member_id");
+  // Ledger entries count for the store whose terminal sent the event (none for head office's).
+  c.query("INSERT INTO agg_points(day, store_id, kind, entries, credited, debited) "
+          "SELECT COALESCE(l.day, substr(l.at, 1, 10)), COALESCE(t.store_id, ''), l.kind, COUNT(*), "
+          "SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END), SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END) "
+          "FROM ledger l LEFT JOIN events e ON e.event_id = l.event_id LEFT JOIN terminals t ON t.terminal_id = e.terminal_id "
+          "GROUP BY COALESCE(l.day, substr(l.at, 1, 10)), COALESCE(t.store_id, ''), l.kind");
+}
+
+void rebuildMemberAggregates(SqlConnection& c, const std::string& memberId) {
+  c.query("DELETE FROM agg_member_month WHERE member_id = $1", {memberId});
+  c.query("DELETE FROM agg_member WHERE member_id = $1", {memberId});
+  c.query("INSERT INTO agg_member_month(month, member_id, sales, net, visits, first_day, last_day) " +
+              memberMonthsFromRaw(" AND member_id = $1"),
+          {memberId});
+  c.query(std::string("INSERT INTO agg_member(member_id, sales, net, visits, first_day, last_day) ") + kMemberTotalsFromMonths +
+              " WHERE member_id = $1 GROUP BY member_id",
+          {memberId});
+}
+
+// [SECTION] Kept in step by ingest
+
+void aggregateSale(SqlConnection& c, const AggregateFacts& f) {
+  addToSales(c, f, 1, f.amount, 0, 0);
+  if (!f.memberId) return;
+  // A visit is a distinct sale day: this sale opens one if it is the member's only sale that day.
+  const auto n = c.query("SELECT COUNT(*) FROM sales WHERE member_id = $1 AND day = $2", {*f.memberId, f.day});
+  addToMember(c, *f.memberId, f.day, 1, f.amount, n.integer(0, 0) == 1 ? 1 : 0, true);
+}
+
+void aggregateRefund(SqlConnection& c, const AggregateFacts& f) {
+  addToSales(c, f, 0, 0, 1, f.amount);
+  if (f.memberId) addToMember(c, *f.memberId, f.day, 0, -f.amount, 0, false);
+}
+
+void aggregatePoints(SqlConnection& c, const std::string& day, const std::string& storeId, const std::string& kind,
+                     std::int64_t points) {
+  c.query("INSERT INTO agg_points(day, store_id, kind, entries, credited, debited) VALUES ($1, $2, $3, 1, $4, $5) "
+          "ON CONFLICT (day, store_id, kind) DO UPDATE SET entries = agg_points.entries + 1, "
+          "credited = agg_points.credited + excluded.credited, debited = agg_points.debited + excluded.debited",
+          {day, storeId, kind, points > 0 ? points : std::int64_t{0}, points < 0 ? -points : std::int64_t{0}});
+}
+
+}  // namespace loyalty::hq
