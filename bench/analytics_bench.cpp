@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/store.hpp"
 
@@ -132,10 +133,24 @@ int main(int argc, char** argv) {
     // A 1 GiB page cache for SQLite (its default is 2 MiB); PostgreSQL uses its server settings.
     if (backend == "sqlite") conn->execScript("PRAGMA cache_size = -1048576");
     HqStore store(std::move(conn));
-    double fillSeconds = 0;
+    double fillSeconds = 0, aggregateSeconds = 0;
+    auto& c = store.connection();
     if (!reuse) {
       store.createSchema(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
-      fillSeconds = seconds([&] { fill(store.connection(), members, sales); });
+      fillSeconds = seconds([&] { fill(c, members, sales); });
+      // A bulk load bypasses ingest: the pre-aggregates are rebuilt from the raw tables.
+      aggregateSeconds = seconds([&] {
+        SqlTransaction tx(c);
+        rebuildAggregates(c);
+        tx.commit();
+        c.execScript("ANALYZE");
+      });
+    } else if (!aggregatesPresent(c)) {
+      // A database from before the pre-aggregates: the upgrade path the server takes at start.
+      aggregateSeconds = seconds([&] {
+        ensureAnalyticsSchema(c);
+        c.execScript("ANALYZE");
+      });
     }
     Reports r(store.connection());
     ReportFilter all;
@@ -143,6 +158,13 @@ int main(int argc, char** argv) {
     month.range = {"2026-03-01", "2026-03-31"};
     ReportFilter oneStore;
     oneStore.stores = {"S3"};
+    ReportFilter edges;  // whole months inside, raw days at both ends
+    edges.range = {"2025-10-15", "2026-03-14"};
+    // What the dashboard and a paging client ask for: the first 100 rows of a member list.
+    const auto paged = [](ReportFilter f, std::int64_t limit) {
+      f.limit = limit;
+      return f;
+    };
     const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     json timings = json::object();
     json sizes = json::object();
@@ -161,27 +183,52 @@ int main(int argc, char** argv) {
     time("sales_by_store", [&] { return *r.sales(all, "store"); });
     time("sales_by_member", [&] { return *r.sales(all, "member"); });
     time("sales_by_product", [&] { return *r.sales(all, "product"); });
-    time("abc", [&] { return r.abc(all, "2026-12-31"); });
-    time("abc_one_month", [&] { return r.abc(month, "2026-03-31"); });
-    time("rfm", [&] { return r.rfm(all, "2026-12-31"); });
-    time("churn", [&] { return r.churn(all, "2026-12-31", 90); });
+    time("summary_edges", [&] { return r.summary(edges); });
+    time("abc", [&] { return r.abc(paged(all, 100), "2026-12-31"); });
+    time("abc_one_month", [&] { return r.abc(paged(month, 100), "2026-03-31"); });
+    time("abc_edges", [&] { return r.abc(paged(edges, 100), "2026-03-31"); });
+    time("abc_one_store", [&] { return r.abc(paged(oneStore, 100), "2026-12-31"); });
+    time("rfm", [&] { return r.rfm(paged(all, 100), "2026-12-31"); });
+    time("churn", [&] { return r.churn(paged(all, 100), "2026-12-31", 90); });
     time("retention", [&] { return r.retention(all); });
-    time("referrals", [&] { return r.referrals(all); });
+    time("referrals", [&] { return r.referrals(paged(all, 100)); });
     time("satisfaction", [&] { return *r.satisfaction(all, "month"); });
     time("complaints", [&] { return r.complaints(all, now); });
     time("points", [&] { return r.points(all); });
-    time("campaign", [&] { return r.campaignMembers(all); });
-    time("dashboard_overview_one_month", [&] {
+    time("campaign", [&] { return r.campaignMembers(paged(all, 100)); });
+    // Dashboard pages: the reports each page runs (dashboard.cpp pageBody), all time.
+    time("page_overview", [&] {
+      json o = r.summary(all);
+      o["d"] = *r.sales(all, "day");
+      o["m"] = *r.sales(all, "member");
+      return o;
+    });
+    time("page_overview_one_month", [&] {
       json o = r.summary(month);
       o["d"] = *r.sales(month, "day");
       o["m"] = *r.sales(month, "member");
       return o;
     });
+    time("page_stores", [&] { return json{*r.sales(all, "store"), *r.sales(all, "hour")}; });
+    time("page_customers", [&] {
+      return json{r.abc(paged(all, 1), "2026-12-31"), r.rfm(paged(all, 1), "2026-12-31"), r.churn(paged(all, 50), "2026-12-31", 90)};
+    });
+    time("page_customers_one_month", [&] {
+      return json{r.abc(paged(month, 1), "2026-03-31"), r.rfm(paged(month, 1), "2026-03-31"), r.churn(paged(month, 50), "2026-03-31", 90)};
+    });
+    time("page_points", [&] { return r.points(all); });
+    time("page_satisfaction", [&] { return *r.satisfaction(all, "all"); });
+    const long pagedPeakMb = peakRssKb() / 1024;
+    // The whole ABC member list in one response (what the sync protocol's abc route returns
+    // without `limit`): the memory a client asking for everything costs.
+    time("abc_all_rows", [&] { return r.abc(all, "2026-12-31"); });
     json result = {{"benchmark", "analytics"},
                    {"backend", backend},
                    {"members", members},
                    {"sales", sales},
                    {"fill_seconds", std::round(fillSeconds * 10) / 10},
+                   {"aggregate_build_seconds", std::round(aggregateSeconds * 10) / 10},
+                   {"peak_rss_mb_paged", pagedPeakMb},
                    {"report_seconds", timings},
                    {"response_bytes", sizes},
                    {"peak_rss_mb", peakRssKb() / 1024}};

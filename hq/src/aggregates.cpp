@@ -1,5 +1,6 @@
 #include "loyalty/hq/aggregates.hpp"
 
+#include <map>
 #include <vector>
 
 namespace loyalty::hq {
@@ -20,6 +21,9 @@ CREATE INDEX agg_member_month_member ON agg_member_month(member_id);
 CREATE TABLE agg_member(
   member_id {{ID}} PRIMARY KEY, sales BIGINT NOT NULL, net BIGINT NOT NULL, visits BIGINT NOT NULL,
   first_day TEXT, last_day TEXT);
+CREATE TABLE agg_product(
+  day TEXT NOT NULL, store_id {{ID}} NOT NULL, sku {{ID}} NOT NULL, description {{ID}} NOT NULL, sales BIGINT NOT NULL,
+  qty BIGINT NOT NULL, amount BIGINT NOT NULL, PRIMARY KEY(day, store_id, sku));
 CREATE TABLE agg_points(
   day TEXT NOT NULL, store_id {{ID}} NOT NULL, kind TEXT NOT NULL, entries BIGINT NOT NULL, credited BIGINT NOT NULL,
   debited BIGINT NOT NULL, PRIMARY KEY(day, store_id, kind));
@@ -89,19 +93,23 @@ void addToMember(SqlConnection& c, const std::string& memberId, const std::strin
 
 // [SECTION] Schema and rebuild
 
-bool aggregatesPresent(SqlConnection& c) { return c.hasTable("agg_points") && hasColumn(c, "ledger", "day"); }
+bool aggregatesPresent(SqlConnection& c) { return c.hasTable("agg_product") && hasColumn(c, "ledger", "day"); }
 
 void ensureAggregates(SqlConnection& c) {
   if (!hasColumn(c, "sales", "hour")) c.execScript("ALTER TABLE sales ADD COLUMN hour TEXT");
   if (!hasColumn(c, "refunds", "hour")) c.execScript("ALTER TABLE refunds ADD COLUMN hour TEXT");
   if (!hasColumn(c, "ledger", "day")) c.execScript("ALTER TABLE ledger ADD COLUMN day TEXT");
-  if (c.hasTable("agg_points")) return;
+  if (c.hasTable("agg_product")) return;
   c.execScript(withIds(c, kTables));
   rebuildAggregates(c);
 }
 
 void rebuildAggregates(SqlConnection& c) {
-  c.execScript("DELETE FROM agg_sales; DELETE FROM agg_member_month; DELETE FROM agg_member; DELETE FROM agg_points");
+  c.execScript("DELETE FROM agg_sales; DELETE FROM agg_member_month; DELETE FROM agg_member; DELETE FROM agg_points; "
+               "DELETE FROM agg_product");
+  c.query("INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount) "
+          "SELECT s.day, s.store_id, l.sku, MIN(COALESCE(l.description, '')), COUNT(DISTINCT l.event_id), SUM(l.qty), "
+          "SUM(l.amount) FROM sale_lines l JOIN sales s ON s.event_id = l.event_id GROUP BY s.day, s.store_id, l.sku");
   c.query("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded) "
           "SELECT day, h, store_id, terminal_id, mf, SUM(n), SUM(g), SUM(rn), SUM(ra) FROM ("
           "SELECT day, COALESCE(hour, substr(at, 12, 2)) AS h, store_id, terminal_id, "
@@ -139,6 +147,26 @@ void aggregateSale(SqlConnection& c, const AggregateFacts& f) {
   // A visit is a distinct sale day: this sale opens one if it is the member's only sale that day.
   const auto n = c.query("SELECT COUNT(*) FROM sales WHERE member_id = $1 AND day = $2", {*f.memberId, f.day});
   addToMember(c, *f.memberId, f.day, 1, f.amount, n.integer(0, 0) == 1 ? 1 : 0, true);
+}
+
+void aggregateLines(SqlConnection& c, const std::string& day, const std::string& storeId,
+                    const std::vector<AggregateLine>& lines) {
+  // One sale counts once per product however many of its lines carry it.
+  std::map<std::string, AggregateLine> bySku;
+  for (const auto& l : lines) {
+    auto [it, fresh] = bySku.try_emplace(l.sku, l);
+    if (fresh) continue;
+    it->second.qty += l.qty;
+    it->second.amount += l.amount;
+    if (l.description < it->second.description) it->second.description = l.description;
+  }
+  for (const auto& [sku, l] : bySku) {
+    c.query("INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount) VALUES ($1, $2, $3, $4, 1, $5, $6) "
+            "ON CONFLICT (day, store_id, sku) DO UPDATE SET sales = agg_product.sales + 1, qty = agg_product.qty + excluded.qty, "
+            "amount = agg_product.amount + excluded.amount, description = CASE WHEN excluded.description < "
+            "agg_product.description THEN excluded.description ELSE agg_product.description END",
+            {day, storeId, sku, l.description, l.qty, l.amount});
+  }
 }
 
 void aggregateRefund(SqlConnection& c, const AggregateFacts& f) {

@@ -180,6 +180,7 @@ Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char
 Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
   auto f = parseReportFilter(param(req, "from"), param(req, "to"), param(req, "store"));
   if (!f) return f.error();
+  if (auto page = parsePage(param(req, "limit"), param(req, "offset"), *f); !page) return page.error();
   const Timestamp now = nowSeconds();
   std::string asOf = utcDay(now);
   if (auto a = param(req, "as_of")) {
@@ -448,11 +449,13 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
     for (const auto& r : (*h)["rows"]) bars.emplace_back(text(r["hour"]) + ":00", num(r["sales"]));
     o << "<h2>" << esc(tr(L, "by_hour")) << "</h2>" << barChart("sales-by-hour", bars) << exportLinks(p, "sales");
   } else if (page == "customers") {
-    auto a = get("abc");
+    // The page shows class and segment totals and the first 50 at-risk members; the full lists
+    // are the exports.
+    auto a = get("abc", {{"limit", "1"}});
     if (!a) return a.error();
-    auto r = get("rfm");
+    auto r = get("rfm", {{"limit", "1"}});
     if (!r) return r.error();
-    auto c = get("churn");
+    auto c = get("churn", {{"limit", "50"}});
     if (!c) return c.error();
     std::vector<std::pair<std::string, double>> bars;
     o << "<h2>" << esc(tr(L, "abc")) << "</h2><table><tr><th>" << esc(tr(L, "class")) << "</th><th>" << esc(tr(L, "members"))
@@ -476,9 +479,7 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
     o << "<h2>" << esc(tr(L, "churn")) << "</h2><div class=\"kpis\">" << kpi(L, "at_risk", text((*c)["at_risk"])) << "</div><table><tr><th>ID</th><th>"
       << esc(tr(L, "last_visit")) << "</th><th>" << esc(tr(L, "usual_interval")) << "</th><th>" << esc(tr(L, "days_since"))
       << "</th></tr>";
-    std::size_t shown = 0;
     for (const auto& m : (*c)["members"]) {
-      if (++shown > 50) break;
       o << "<tr><td>" << esc(text(m["member_id"])) << "</td><td>" << esc(text(m["last_visit"])) << "</td><td>"
         << esc(text(m["usual_interval_days"])) << "</td><td>" << text(m["days_since_visit"]) << "</td></tr>";
     }

@@ -393,6 +393,9 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
                   l.description ? SqlValue(*l.description) : SqlValue(nullptr),
                   l.category ? SqlValue(*l.category) : SqlValue(nullptr), l.qty, l.unitPrice, l.amount.minor()});
     }
+    std::vector<AggregateLine> lines;
+    for (const auto& l : p->lines) lines.push_back({l.sku, l.description.value_or(""), l.qty, l.amount.minor()});
+    aggregateLines(*m_c, dayOf(at), p->origin.storeId, lines);
     if (member) {
       if (p->pointsRedeemed > 0) {
         // Points paid in a sale were reserved online under the sale's id: this settles them.

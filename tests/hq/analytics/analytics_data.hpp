@@ -47,6 +47,7 @@ class AnalyticsData {
     sql().query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
                 "VALUES ($1, 1, $2, $3, NULL, $4, '1.00', $5)",
                 {id, sku, "desc " + sku, qty, minor});
+    hq::aggregateLines(sql(), at.substr(0, 10), store, {{sku, "desc " + sku, qty, minor}});
     event(terminal, "sale.recorded", at, "{}", id);
   }
   void refund(const std::string& terminal, const std::string& store, const std::optional<std::string>& member,
@@ -91,7 +92,8 @@ class AnalyticsData {
     const char* tables[][2] = {{"agg_sales", "day, hour, store_id, terminal_id, member"},
                                {"agg_member_month", "month, member_id"},
                                {"agg_member", "member_id"},
-                               {"agg_points", "day, store_id, kind"}};
+                               {"agg_points", "day, store_id, kind"},
+                               {"agg_product", "day, store_id, sku"}};
     for (const auto& t : tables) {
       const auto r = c.query(std::string("SELECT * FROM ") + t[0] + " ORDER BY " + t[1]);
       out += std::string(t[0]) + "\n";

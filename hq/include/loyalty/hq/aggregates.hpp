@@ -10,6 +10,7 @@
 ///   visit days (distinct sale days), first and last sale day. Serve ABC, RFM, churn and the
 ///   distinct-member counts for whole months and all time; the days at the edges of a range,
 ///   and store-filtered member reports, are read from the raw tables.
+/// * `agg_product`: per day, store and SKU: sales holding it, quantity, line amounts.
 /// * `agg_points`: per day, store and ledger kind: entries, points credited and debited.
 ///
 /// The raw tables stay the truth: `rebuildAggregates` recomputes every aggregate from them, and
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "loyalty/hq/sql.hpp"
 
@@ -47,6 +49,17 @@ struct AggregateFacts {
 /// Call after the sales row is inserted (the visit-day count reads it).
 void aggregateSale(SqlConnection& c, const AggregateFacts& f);
 void aggregateRefund(SqlConnection& c, const AggregateFacts& f);
+
+/// A sale line as agg_product sees it (description "" when absent).
+struct AggregateLine {
+  std::string sku;
+  std::string description;
+  std::int64_t qty = 0;
+  std::int64_t amount = 0;
+};
+/// A sale's lines: per product, the sale counts once, quantities and amounts add up.
+void aggregateLines(SqlConnection& c, const std::string& day, const std::string& storeId,
+                    const std::vector<AggregateLine>& lines);
 /// One ledger entry: `storeId` empty for entries no store caused (a merge at head office).
 void aggregatePoints(SqlConnection& c, const std::string& day, const std::string& storeId, const std::string& kind,
                      std::int64_t points);
