@@ -350,22 +350,25 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const std::string mp = memberPeriod(q, m_c, f, "");
-  const std::string since = q.epochDay(q.t(asOf)) + " - " + q.epochDay("last_day");
+  // Follow-up: the last visit on or before as_of minus the class's interval (text compare).
+  const std::string dueA = q.t(addDays(asOf, -kClassRules[0].intervalDays)), dueB = q.t(addDays(asOf, -kClassRules[1].intervalDays)),
+                    dueC = q.t(addDays(asOf, -kClassRules[2].intervalDays));
   // One statement: class totals (kind 0), the members page (1) and the follow-up page (2). A
   // customer's rank orders both lists: classes are contiguous in it, so A comes first.
-  const std::string cols = "p.rn, p.cls, p.member_id, p.spend, p.cum, p.total, p.last_day, p.since, m.card_no, m.name";
+  const std::string cols = "p.rn, p.cls, p.member_id, p.spend, p.cum, p.total, p.last_day, m.card_no, m.name";
   const std::string page = pageClause(m_c, f);
   const std::string sql =
-      "WITH ranked AS MATERIALIZED (SELECT member_id, net AS spend, last_day, "
-      "SUM(net) OVER (ORDER BY net DESC, member_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
-      "SUM(net) OVER () AS total, ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn FROM (" + mp + ") mp "
-      "WHERE net > 0), "
-      "classed AS MATERIALIZED (SELECT k.*, CASE WHEN k.last_day IS NOT NULL AND k.since >= "
-      "CASE k.cls WHEN 'A' THEN 10 WHEN 'B' THEN 30 ELSE 90 END THEN 1 ELSE 0 END AS fu FROM ("
-      "SELECT ranked.*, CASE WHEN cum * 100 <= total * 55 THEN 'A' WHEN cum * 100 <= total * 85 THEN 'B' ELSE 'C' END AS cls, "
-      "CASE WHEN last_day IS NULL THEN 0 ELSE " + since + " END AS since FROM ranked) k) "
+      "WITH mp AS MATERIALIZED (SELECT member_id, net, last_day FROM (" + mp + ") x WHERE net > 0), "
+      "tot AS (SELECT CAST(SUM(net) AS BIGINT) AS total FROM mp), "
+      "ranked AS (SELECT member_id, net AS spend, last_day, "
+      "CAST(SUM(net) OVER (ORDER BY net DESC, member_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum, "
+      "ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn FROM mp), "
+      "classed AS MATERIALIZED (SELECT k.*, CASE WHEN k.last_day <= CASE k.cls WHEN 'A' THEN " + dueA + " WHEN 'B' THEN " + dueB +
+      " ELSE " + dueC + " END THEN 1 ELSE 0 END AS fu FROM ("
+      "SELECT ranked.*, tot.total, CASE WHEN cum * 100 <= tot.total * 55 THEN 'A' WHEN cum * 100 <= tot.total * 85 THEN 'B' "
+      "ELSE 'C' END AS cls FROM ranked, tot) k) "
       "SELECT 0 AS kind, 0 AS rn, cls, NULL AS member_id, SUM(spend) AS spend, COUNT(*) AS cum, SUM(fu) AS total, NULL AS last_day, "
-      "0 AS since, NULL AS card_no, NULL AS name FROM classed GROUP BY cls "
+      "NULL AS card_no, NULL AS name FROM classed GROUP BY cls "
       "UNION ALL SELECT 1, " + cols + " FROM (SELECT * FROM classed ORDER BY rn" + page + ") p "
       "LEFT JOIN members m ON m.member_id = p.member_id "
       "UNION ALL SELECT 2, " + cols + " FROM (SELECT * FROM classed WHERE fu = 1 ORDER BY rn" + page + ") p "
@@ -384,7 +387,7 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
       followUps += r.integer(i, 6);
       continue;
     }
-    const std::string card = r.isNull(i, 9) ? "" : r.text(i, 9);
+    const std::string card = r.isNull(i, 8) ? "" : r.text(i, 8);
     if (r.integer(i, 0) == 1) {
       members.push_back({{"member_id", r.text(i, 3)},
                          {"card_no", card},
@@ -392,8 +395,8 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
                          {"spend", money(r.integer(i, 4))},
                          {"cumulative_share", percent(r.integer(i, 5), r.integer(i, 6))}});
     } else {
-      followUp.push_back({{"member_id", r.text(i, 3)}, {"card_no", card}, {"name", r.isNull(i, 10) ? "" : r.text(i, 10)},
-                          {"class", cls}, {"last_visit", r.text(i, 7)}, {"days_since_visit", r.integer(i, 8)},
+      followUp.push_back({{"member_id", r.text(i, 3)}, {"card_no", card}, {"name", r.isNull(i, 9) ? "" : r.text(i, 9)},
+                          {"class", cls}, {"last_visit", r.text(i, 7)}, {"days_since_visit", daysBetween(r.text(i, 7), asOf)},
                           {"contact_frequency", kClassRules[k].frequency}});
     }
   }

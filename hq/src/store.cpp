@@ -361,8 +361,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodeMemberUpdated(e.payload, path);
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
-    const std::string id = resolveMember(p->memberId);
-    ensureMember(id, p->origin.storeId, at);
+    const std::string id = knownMember(p->memberId, p->origin.storeId, at);
     const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
     m_c->query("UPDATE members SET card_no = COALESCE($2, card_no), phone = COALESCE($3, phone), name = COALESCE($4, name), "
                "birthday = COALESCE($5, birthday), language = COALESCE($6, language), "
@@ -375,10 +374,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
-    if (p->memberId) {
-      member = resolveMember(*p->memberId);
-      ensureMember(*member, p->origin.storeId, at);
-    }
+    if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
                "points_earned, points_redeemed, lines, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
@@ -412,8 +408,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodePointsRedeemed(e.payload, path);
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
-    const std::string member = resolveMember(p->memberId);
-    ensureMember(member, p->origin.storeId, at);
+    const std::string member = knownMember(p->memberId, p->origin.storeId, at);
     m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND settled_event IS NULL",
                {p->redemptionId, e.eventId});
     const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at);
@@ -427,10 +422,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
-    if (p->memberId) {
-      member = resolveMember(*p->memberId);
-      ensureMember(*member, p->origin.storeId, at);
-    }
+    if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
                "points_reversed, points_returned, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
@@ -447,8 +439,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodePointsAdjusted(e.payload, path);
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
-    const std::string member = resolveMember(p->memberId);
-    ensureMember(member, p->origin.storeId, at);
+    const std::string member = knownMember(p->memberId, p->origin.storeId, at);
     addPoints(b, member, e.eventId, p->kind == "expire" ? "expire" : p->kind == "bonus" ? "bonus" : "adjust", p->points, at);
     b.touched.insert(member);
   } else if (e.type == sync::kSurveyAnswered) {
@@ -474,10 +465,12 @@ std::string HqStore::resolveMember(const std::string& memberId) {
   return id;
 }
 
-void HqStore::ensureMember(const std::string& memberId, const std::string& storeId, const std::string& at) {
+std::string HqStore::knownMember(const std::string& memberId, const std::string& storeId, const std::string& at) {
+  const std::string id = resolveMember(memberId);
   m_c->query("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, "
              "enrolled_store, change_no) VALUES ($1, 0, '', '', '', 0, $2, $3, 0) ON CONFLICT (member_id) DO NOTHING",
-             {memberId, at, storeId});
+             {id, at, storeId});
+  return id;
 }
 
 std::int64_t HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,

@@ -101,7 +101,8 @@ class HqStore {
   struct Batch;
   Result<Ok> applyEvent(Batch& b, const sync::EventEnvelope& e, Timestamp at);
   std::string resolveMember(const std::string& memberId);
-  void ensureMember(const std::string& memberId, const std::string& storeId, const std::string& at);
+  /// The member an event names, after merges, with a stub row if head office has not seen them yet.
+  std::string knownMember(const std::string& memberId, const std::string& storeId, const std::string& at);
   std::int64_t addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
                          std::int64_t points, const std::string& at);
   void recomputeTier(const std::string& memberId, const std::string& at);
