@@ -239,6 +239,7 @@ std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const st
   if (fullFrom > fullTo) return memberGrouped(memberRaw(q, r));
   std::string parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month >= " +
                       q.p(fullFrom.substr(0, 7)) + " AND month <= " + q.p(fullTo.substr(0, 7));
+  if (from == fullFrom && to == fullTo && fullFrom.substr(0, 7) == fullTo.substr(0, 7)) return parts;  // one row a member
   if (from < fullFrom) {
     ReportFilter edge = r;
     edge.range = {from, addDays(fullFrom, -1)};
