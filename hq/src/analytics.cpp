@@ -7,6 +7,7 @@
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/hq/aggregates.hpp"
+#include "loyalty/hq/local_time.hpp"
 
 namespace loyalty::hq {
 
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS dashboard_sessions(
   created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dashboard_tickets(
   ticket_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT);
+CREATE TABLE IF NOT EXISTS survey_answers(
+  event_id {{ID}} PRIMARY KEY, terminal_id {{ID}} NOT NULL, store_id {{ID}} NOT NULL, day TEXT NOT NULL,
+  scale TEXT NOT NULL, score BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS survey_answers_day ON survey_answers(day, store_id);
 CREATE INDEX IF NOT EXISTS events_type_at ON events(type, at);
 CREATE INDEX IF NOT EXISTS sales_store_member ON sales(store_id, day, member_id, total);
 CREATE INDEX IF NOT EXISTS refunds_store_member ON refunds(store_id, day, member_id, amount);
@@ -142,9 +147,28 @@ void createAnalyticsSchema(SqlConnection& c) {
 }
 
 void ensureAnalyticsSchema(SqlConnection& c) {
-  if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets") && aggregatesPresent(c)) return;
+  if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets") && c.hasTable("survey_answers") &&
+      aggregatesPresent(c)) {
+    return;
+  }
   SqlTransaction tx(c);
+  const bool backfillSurveys = !c.hasTable("survey_answers");
   createAnalyticsSchema(c);
+  if (backfillSurveys) {
+    // Answers ingested before the table existed: each on its terminal's local day.
+    Q q(c);
+    const auto r = c.query("SELECT e.event_id, e.terminal_id, t.store_id, t.timezone, e.at, " + q.jsonText("e.payload", "scale") +
+                           ", CAST(" + q.jsonText("e.payload", "score") + " AS BIGINT) FROM events e "
+                           "JOIN terminals t ON t.terminal_id = e.terminal_id WHERE e.type = 'survey.answered'");
+    ZoneCache zones;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const auto at = parseRfc3339(r.text(i, 4), "at");
+      if (!at || r.isNull(i, 5) || r.isNull(i, 6)) continue;  // applied events always have both
+      c.query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score) VALUES ($1, $2, $3, $4, $5, $6)",
+              {r.text(i, 0), r.text(i, 1), r.text(i, 2), localStamp(zones.get(r.text(i, 3)), *at).day, r.text(i, 5),
+               r.integer(i, 6)});
+    }
+  }
   tx.commit();
 }
 
@@ -627,16 +651,13 @@ json Reports::referrals(const ReportFilter& f) {
 Result<json> Reports::satisfaction(const ReportFilter& f, const std::string& period) {
   std::string key;
   if (period == "all") key = "'all'";
-  else if (period == "month") key = "substr(e.at, 1, 7)";
-  else if (period == "day") key = "substr(e.at, 1, 10)";
+  else if (period == "month") key = "substr(day, 1, 7)";
+  else if (period == "day") key = "day";
   else return Error{errc::kBadRequest, "period", "period is all, month or day"};
   Q q(m_c);
-  const std::string scaleX = q.jsonText("e.payload", "scale"), scoreX = q.jsonText("e.payload", "score");
-  const std::string sql =
-      "SELECT t.store_id, " + key + " AS period, " + scaleX + " AS scale, CAST(" + scoreX + " AS BIGINT) AS score, COUNT(*) "
-      "FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id "
-      "WHERE e.type = 'survey.answered' AND " + q.dayIn("substr(e.at, 1, 10)", f) + " AND " + q.storeIn("t.store_id", f) +
-      " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2";
+  // Days are the store's local days, fixed at ingest (survey_answers).
+  const std::string sql = "SELECT store_id, " + key + " AS period, scale, score, COUNT(*) FROM survey_answers WHERE " +
+                          q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const auto r = m_c.query(sql, q.params);
   tx.commit();

@@ -161,20 +161,6 @@ struct HqServer::Impl {
     return std::move(*parsed);
   }
 
-  static std::optional<DayRange> dayRange(const httplib::Request& req, httplib::Response& res) {
-    DayRange r;
-    for (const char* key : {"from", "to"}) {
-      if (!req.has_param(key)) continue;
-      const std::string v = req.get_param_value(key);
-      if (auto d = parseDate(v, key); !d) {
-        sendProblem(res, {wire::problem::kBadRequest, 400, std::string(key) + " must be a date YYYY-MM-DD"});
-        return std::nullopt;
-      }
-      (std::string_view(key) == "from" ? r.from : r.to) = v;
-    }
-    return r;
-  }
-
   // [SECTION] Routes
 
   void routes() {
@@ -304,29 +290,6 @@ struct HqServer::Impl {
       sendJson(res, {{"version", *out}});
     });
 
-    s.Get("/api/v1/reports/summary", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
-      auto range = dayRange(req, res);
-      if (!range) return;
-      std::lock_guard lock(readMutex);
-      sendJson(res, reader.reportSummary(*range));
-    });
-    s.Get("/api/v1/reports/sales", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
-      auto range = dayRange(req, res);
-      if (!range) return;
-      std::lock_guard lock(readMutex);
-      auto out = reader.reportSales(*range, req.has_param("group") ? req.get_param_value("group") : "day");
-      if (!out) return sendProblem(res, problemFor(out.error()));
-      sendJson(res, *out);
-    });
-    s.Get("/api/v1/reports/abc", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
-      auto range = dayRange(req, res);
-      if (!range) return;
-      std::lock_guard lock(readMutex);
-      sendJson(res, reader.reportAbc(*range));
-    });
     s.Get(R"(/api/v1/members/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
       std::lock_guard lock(readMutex);
@@ -335,6 +298,8 @@ struct HqServer::Impl {
       sendJson(res, *out);
     });
 
+    // Every report, the protocol's summary/sales/abc included, is served by the analytics
+    // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
     registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex);  // [analytics hook] issue 7
 
     s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

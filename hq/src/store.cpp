@@ -113,11 +113,6 @@ std::string iso(Timestamp t) { return formatRfc3339(t); }
 
 std::string isoPlus(Timestamp t, std::chrono::seconds d) { return formatRfc3339(t + d); }
 
-/// Local day of a sale. Stores' zones are recorded; days are UTC days for now (see the
-/// report in docs): the zone table loader lives in the terminal and is not shared yet.
-std::string dayOf(const std::string& utcAt) { return utcAt.substr(0, 10); }
-std::string hourOf(const std::string& utcAt) { return utcAt.substr(11, 2); }
-
 std::string fingerprint(const EventEnvelope& e) {
   return sha256Hex(e.type + '\x1f' + e.at + '\x1f' + std::to_string(e.seq) + '\x1f' + e.payload.dump());
 }
@@ -145,6 +140,7 @@ struct HqStore::Batch {
   std::string storeId;
   std::string receivedAt;
   std::set<std::string> touched;  ///< members whose snapshot changed
+  const ZoneRules* zone;          ///< the uploading terminal's: local days (localStamp)
 };
 
 HqStore::HqStore(std::unique_ptr<SqlConnection> connection) : m_c(std::move(connection)) {}
@@ -180,6 +176,7 @@ Result<std::string> HqStore::addTerminal(const std::string& storeId, const std::
   if (timezone.empty() || timezone.size() > 64 || !validId(timezone)) {
     return invalidArgument("timezone", "timezone is a zone name such as Asia/Shanghai or UTC");
   }
+  if (auto zone = m_zones.load(timezone); !zone) return zone.error();
   SqlTransaction tx(*m_c);
   const auto existing = m_c->query("SELECT store_id FROM terminals WHERE terminal_id = $1", {terminalId});
   if (!existing.empty() && existing.text(0, 0) != storeId) {
@@ -250,11 +247,11 @@ std::optional<Principal> HqStore::authenticate(const std::string& token) {
 
 Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request, Timestamp now) {
   SqlTransaction tx(*m_c);
-  const auto t = m_c->query("SELECT store_id, applied_through, revoked_at FROM terminals WHERE terminal_id = $1",
+  const auto t = m_c->query("SELECT store_id, applied_through, revoked_at, timezone FROM terminals WHERE terminal_id = $1",
                             {request.terminalId});
   if (t.empty()) return Error{errc::kForbidden, "terminal_id", "unknown terminal " + request.terminalId};
   if (!t.isNull(0, 2)) return unauthenticated("terminal " + request.terminalId + " is revoked");
-  Batch b{request.terminalId, t.text(0, 0), iso(now), {}};
+  Batch b{request.terminalId, t.text(0, 0), iso(now), {}, &m_zones.get(t.text(0, 3))};
   std::int64_t expected = t.integer(0, 1) + 1;
 
   // Process in seq order (a re-ordered batch still applies), answer in request order.
@@ -375,12 +372,13 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
+    const LocalStamp local = localStamp(*b.zone, atTime);
     m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
                "points_earned, points_redeemed, lines, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
-                dayOf(at), p->subtotal.minor(), p->discount.minor(), p->total.minor(), p->pointsEarned,
-                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size()), hourOf(at)});
-    aggregateSale(*m_c, {dayOf(at), hourOf(at), p->origin.storeId, b.terminalId, member, p->total.minor()});
+                local.day, p->subtotal.minor(), p->discount.minor(), p->total.minor(), p->pointsEarned,
+                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size()), local.hour});
+    aggregateSale(*m_c, {local.day, local.hour, p->origin.storeId, b.terminalId, member, p->total.minor()});
     for (std::size_t i = 0; i < p->lines.size(); ++i) {
       const auto& l = p->lines[i];
       m_c->query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
@@ -391,7 +389,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     }
     std::vector<AggregateLine> lines;
     for (const auto& l : p->lines) lines.push_back({l.sku, l.description.value_or(""), l.qty, l.amount.minor()});
-    aggregateLines(*m_c, dayOf(at), p->origin.storeId, lines);
+    aggregateLines(*m_c, local.day, p->origin.storeId, lines);
     if (member) {
       if (p->pointsRedeemed > 0) {
         // Points paid in a sale were reserved online under the sale's id: this settles them.
@@ -423,12 +421,13 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
+    const LocalStamp local = localStamp(*b.zone, atTime);
     m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
                "points_reversed, points_returned, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
-                member ? SqlValue(*member) : SqlValue(nullptr), at, dayOf(at), p->amount.minor(), p->pointsReversed,
-                p->pointsReturned, hourOf(at)});
-    aggregateRefund(*m_c, {dayOf(at), hourOf(at), p->origin.storeId, b.terminalId, member, p->amount.minor()});
+                member ? SqlValue(*member) : SqlValue(nullptr), at, local.day, p->amount.minor(), p->pointsReversed,
+                p->pointsReturned, local.hour});
+    aggregateRefund(*m_c, {local.day, local.hour, p->origin.storeId, b.terminalId, member, p->amount.minor()});
     if (member) {
       if (p->pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p->pointsReturned, at);
       if (p->pointsReversed != 0) addPoints(b, *member, e.eventId, "reversal", -p->pointsReversed, at);
@@ -446,6 +445,9 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodeSurveyAnswered(e.payload, path);
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
+    // Satisfaction by the store's local day (Reports::satisfaction reads this table).
+    m_c->query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score) VALUES ($1, $2, $3, $4, $5, $6)",
+               {e.eventId, b.terminalId, b.storeId, localStamp(*b.zone, atTime).day, p->scale, p->score});
   } else if (e.type == sync::kComplaintFiled) {
     auto p = sync::decodeComplaintFiled(e.payload, path);
     if (!p) return p.error();
@@ -475,9 +477,10 @@ std::string HqStore::knownMember(const std::string& memberId, const std::string&
 
 std::int64_t HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
                                 std::int64_t points, const std::string& at) {
+  const std::string day = localStamp(*b.zone, *parseRfc3339(at, "at")).day;
   m_c->query("INSERT INTO ledger(event_id, member_id, kind, points, at, day) VALUES ($1, $2, $3, $4, $5, $6)",
-             {eventId, memberId, std::string(kind), points, at, dayOf(at)});
-  aggregatePoints(*m_c, dayOf(at), b.storeId, kind, points);
+             {eventId, memberId, std::string(kind), points, at, day});
+  aggregatePoints(*m_c, day, b.storeId, kind, points);
   const auto r = m_c->query("UPDATE members SET balance = balance + $2 WHERE member_id = $1 RETURNING balance",
                             {memberId, points});
   const std::int64_t balance = r.integer(0, 0);
@@ -637,7 +640,8 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   const std::int64_t spend = a.integer(0, 1);
   const std::string at = iso(now);
   const std::string ref = "merge:" + from + ">" + into;
-  Batch batch{"", "", at, {}};
+  const ZoneRules utc = ZoneRules::utc();
+  Batch batch{"", "", at, {}, &utc};
   if (points != 0) {
     addPoints(batch, from, ref, "merge_out", -points, at);
     addPoints(batch, into, ref, "merge_in", points, at);
@@ -703,77 +707,7 @@ Result<std::int64_t> HqStore::publishConfig(const std::string& tomlText) {
   return version;
 }
 
-// [SECTION] Reports
-
-json HqStore::reportSummary(const DayRange& range) {
-  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c->query(
-      "WITH s AS (SELECT COUNT(*) AS n, COALESCE(SUM(total), 0) AS revenue, COUNT(member_id) AS member_sales, "
-      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE total END), 0) AS member_revenue, "
-      "COUNT(DISTINCT member_id) AS members FROM sales WHERE day >= $1 AND day <= $2), "
-      "r AS (SELECT COALESCE(SUM(amount), 0) AS amount, "
-      "COALESCE(SUM(CASE WHEN member_id IS NULL THEN 0 ELSE amount END), 0) AS member_amount "
-      "FROM refunds WHERE day >= $1 AND day <= $2) "
-      "SELECT s.n, s.revenue - r.amount, s.members, s.member_sales, s.member_revenue - r.member_amount FROM s, r",
-      {range.from, range.to});
-  tx.commit();
-  return {{"sales", r.integer(0, 0)},
-          {"net_revenue", Money::fromMinor(r.integer(0, 1)).toString()},
-          {"members", r.integer(0, 2)},
-          {"member_sales", r.integer(0, 3)},
-          {"member_revenue", Money::fromMinor(r.integer(0, 4)).toString()}};
-}
-
-Result<json> HqStore::reportSales(const DayRange& range, const std::string& group) {
-  std::string key;
-  if (group == "day") key = "day";
-  else if (group == "store") key = "store_id";
-  else if (group == "terminal") key = "terminal_id";
-  else return Error{errc::kBadRequest, "group", "group is day, store or terminal"};
-  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c->query(
-      "SELECT k, SUM(n), SUM(amount), SUM(refunds) FROM ("
-      "SELECT " + key + " AS k, 1 AS n, total AS amount, 0 AS refunds FROM sales WHERE day >= $1 AND day <= $2 "
-      "UNION ALL SELECT " + key + " AS k, 0 AS n, -amount AS amount, 1 AS refunds FROM refunds WHERE day >= $1 AND day <= $2"
-      ") x GROUP BY k ORDER BY k",
-      {range.from, range.to});
-  tx.commit();
-  json rows = json::array();
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    rows.push_back({{group, r.text(i, 0)},
-                    {"sales", r.integer(i, 1)},
-                    {"refunds", r.integer(i, 3)},
-                    {"net_revenue", Money::fromMinor(r.integer(i, 2)).toString()}});
-  }
-  return json{{"group", group}, {"rows", std::move(rows)}};
-}
-
-json HqStore::reportAbc(const DayRange& range) {
-  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c->query(
-      "WITH spend AS (SELECT member_id, SUM(amount) AS spend FROM ("
-      "SELECT member_id, total AS amount FROM sales WHERE member_id IS NOT NULL AND day >= $1 AND day <= $2 "
-      "UNION ALL SELECT member_id, -amount AS amount FROM refunds WHERE member_id IS NOT NULL AND day >= $1 AND day <= $2"
-      ") x GROUP BY member_id HAVING SUM(amount) > 0), "
-      "ranked AS (SELECT member_id, spend, SUM(spend) OVER (ORDER BY spend DESC, member_id ASC "
-      "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, SUM(spend) OVER () AS total FROM spend) "
-      "SELECT r.member_id, COALESCE(m.card_no, ''), r.spend, "
-      "CASE WHEN r.cum * 100 <= r.total * 55 THEN 'A' WHEN r.cum * 100 <= r.total * 85 THEN 'B' ELSE 'C' END "
-      "FROM ranked r LEFT JOIN members m ON m.member_id = r.member_id ORDER BY r.spend DESC, r.member_id ASC",
-      {range.from, range.to});
-  tx.commit();
-  json members = json::array();
-  std::int64_t counts[3] = {0, 0, 0};
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    const std::string cls = r.text(i, 3);
-    ++counts[cls[0] - 'A'];
-    members.push_back({{"member_id", r.text(i, 0)},
-                       {"card_no", r.text(i, 1)},
-                       {"class", cls},
-                       {"spend", Money::fromMinor(r.integer(i, 2)).toString()}});
-  }
-  return {{"counts", {{"A", counts[0]}, {"B", counts[1]}, {"C", counts[2]}}}, {"members", std::move(members)}};
-}
+// [SECTION] Reads
 
 Result<json> HqStore::member(const std::string& memberId) {
   SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);

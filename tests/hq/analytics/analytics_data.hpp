@@ -70,7 +70,10 @@ class AnalyticsData {
   void survey(const std::string& terminal, const std::string& store, const std::string& at, const std::string& scale, int score) {
     const nlohmann::json p = {{"survey_id", "sv" + std::to_string(m_n + 1)}, {"scale", scale}, {"score", score},
                               {"store_id", store}, {"terminal_id", terminal}};
-    event(terminal, "survey.answered", at, p.dump());
+    const std::string id = event(terminal, "survey.answered", at, p.dump());
+    // What ingest writes for it: the answer on its store's local day (these terminals are UTC).
+    sql().query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score) VALUES ($1, $2, $3, $4, $5, $6)",
+                {id, terminal, store, at.substr(0, 10), scale, std::int64_t{score}});
   }
   void complaint(const std::string& terminal, const std::string& store, const std::string& at, const std::string& id,
                  const std::string& category, const std::string& text) {

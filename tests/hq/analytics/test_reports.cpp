@@ -388,7 +388,47 @@ void abcBoundariesOn(const std::function<std::unique_ptr<AnalyticsData>()>& make
   }
 }
 
+/// A database from before survey_answers: the table is added and filled from the stored
+/// events, each answer on its terminal's local day.
+void surveyBackfillOn(AnalyticsData& d) {
+  fill(d);
+  d.sql().query("UPDATE terminals SET timezone = 'Asia/Shanghai' WHERE terminal_id = 'T1'");
+  d.sql().query("UPDATE terminals SET timezone = 'Mars/Olympus_Mons' WHERE terminal_id = 'T2'");  // falls back to UTC
+  // 2026-01-31T16:30Z is Feb 1 in Shanghai.
+  d.event("T1", "survey.answered", "2026-01-31T16:30:00Z",
+          json{{"survey_id", "late"}, {"scale", "csat5"}, {"score", 5}, {"store_id", "S1"}, {"terminal_id", "T1"}}.dump());
+  d.sql().execScript("DROP TABLE survey_answers");
+  ensureAnalyticsSchema(d.sql());
+  CHECK(d.sql().query("SELECT COUNT(*) FROM survey_answers").integer(0, 0) == 8);
+  const auto r = d.sql().query("SELECT day, scale, score FROM survey_answers WHERE store_id = 'S1' ORDER BY day");
+  REQUIRE(r.size() == 4);
+  CHECK(r.text(0, 0) == "2026-01-05");
+  CHECK(r.text(2, 0) == "2026-02-01");  // the late answer, Shanghai's day
+  CHECK(r.text(3, 0) == "2026-02-01");
+  const json m = *Reports(d.sql()).satisfaction(stores({"S1"}), "month");
+  REQUIRE(m["rows"].size() == 2);
+  CHECK(m["rows"][0]["csat_responses"] == 2);
+  CHECK(m["rows"][1]["period"] == "2026-02");
+  CHECK(m["rows"][1]["csat_responses"] == 2);
+  CHECK(Reports(d.sql()).satisfaction(all(), "day")->at("periods").size() == 4);
+  ensureAnalyticsSchema(d.sql());  // idempotent: nothing added twice
+  CHECK(d.sql().query("SELECT COUNT(*) FROM survey_answers").integer(0, 0) == 8);
+}
+
 }  // namespace
+
+TEST_CASE("survey answers are backfilled on local days when an older database is opened on SQLite", "[analytics]") {
+  loyalty::test::SqliteFile db;
+  AnalyticsData d(db.open());
+  surveyBackfillOn(d);
+}
+
+TEST_CASE("survey answers are backfilled on local days when an older database is opened on PostgreSQL",
+          "[analytics][postgresql]") {
+  auto& pg = loyalty::test::sharedPostgres();
+  AnalyticsData d(pg.fresh());
+  surveyBackfillOn(d);
+}
 
 TEST_CASE("analytics reports on SQLite", "[analytics]") {
   loyalty::test::SqliteFile db;

@@ -188,13 +188,13 @@ class HqInstance {
     return out;
   }
 
-  std::string addTerminal(const std::string& store, const std::string& terminal) {
-    return cli({"terminal", "add", "--data", dataDir(), "--store", store, "--terminal", terminal});
+  std::string addTerminal(const std::string& store, const std::string& terminal, const std::string& timezone = "UTC") {
+    return cli({"terminal", "add", "--data", dataDir(), "--store", store, "--terminal", terminal, "--timezone", timezone});
   }
 
   /// Registers a terminal and returns its bearer token.
-  std::string registerTerminal(const std::string& store, const std::string& terminal) {
-    const std::string code = addTerminal(store, terminal);
+  std::string registerTerminal(const std::string& store, const std::string& terminal, const std::string& timezone = "UTC") {
+    const std::string code = addTerminal(store, terminal, timezone);
     auto res = client()->Post("/api/v1/register", json{{"code", code}}.dump(), "application/json");
     REQUIRE(res);
     REQUIRE(res->status == 200);

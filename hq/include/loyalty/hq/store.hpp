@@ -18,6 +18,7 @@
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"
 #include "loyalty/sync/protocol.hpp"
+#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/sql.hpp"
 
 namespace loyalty::hq {
@@ -86,10 +87,7 @@ class HqStore {
   /// Publishes programme rules for every terminal; returns the new version.
   Result<std::int64_t> publishConfig(const std::string& toml);
 
-  // [SECTION] Reports (computed in SQL)
-  nlohmann::json reportSummary(const DayRange& range);
-  Result<nlohmann::json> reportSales(const DayRange& range, const std::string& group);
-  nlohmann::json reportAbc(const DayRange& range);
+  // [SECTION] Reads (reports: loyalty/hq/analytics.hpp)
   Result<nlohmann::json> member(const std::string& memberId);
   StoreStats stats();
 
@@ -110,6 +108,7 @@ class HqStore {
   void bumpMembers(const std::vector<std::string>& memberIds);
 
   std::unique_ptr<SqlConnection> m_c;
+  ZoneCache m_zones;  ///< terminals' zones by name, for store-local days
 };
 
 }  // namespace loyalty::hq

@@ -2,8 +2,10 @@
 /// @brief A time zone as data (UTC offsets and the instants they change) and local days from it.
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
+#include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"
 
 namespace loyalty {
@@ -21,5 +23,11 @@ struct ZoneRules {
   /// The local calendar day of instant `t`.
   Date localDate(Timestamp t) const;
 };
+
+/// Parses the bytes of a TZif file (RFC 8536, versions 1 to 4; the 64-bit data when present).
+/// Pure: the shells read the file. Refuses anything malformed or truncated with
+/// invalid_argument on "timezone" (the message says what is wrong, not which zone).
+/// Offsets after the file's last transition stay as they were then.
+Result<ZoneRules> parseTzif(std::string_view bytes);
 
 }  // namespace loyalty
