@@ -145,11 +145,13 @@ int main(int argc, char** argv) {
         tx.commit();
         c.execScript("ANALYZE");
       });
-    } else if (!aggregatesPresent(c)) {
-      // A database from before the pre-aggregates: the upgrade path the server takes at start.
+    } else {
+      // A database from an older loyalty-hq: the upgrade the server makes at start (a no-op
+      // when everything is there).
+      const bool fresh = !aggregatesPresent(c);
       aggregateSeconds = seconds([&] {
         ensureAnalyticsSchema(c);
-        c.execScript("ANALYZE");
+        if (fresh) c.execScript("ANALYZE");
       });
     }
     Reports r(store.connection());
