@@ -141,6 +141,7 @@ struct HqStore::Batch {
   std::string receivedAt;
   std::set<std::string> touched;  ///< members whose snapshot changed
   const ZoneRules* zone;          ///< the uploading terminal's: local days (localStamp)
+  LocalStamp local;               ///< the store-local day and hour of the event being applied
 };
 
 HqStore::HqStore(std::unique_ptr<SqlConnection> connection) : m_c(std::move(connection)) {}
@@ -251,7 +252,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
                             {request.terminalId});
   if (t.empty()) return Error{errc::kForbidden, "terminal_id", "unknown terminal " + request.terminalId};
   if (!t.isNull(0, 2)) return unauthenticated("terminal " + request.terminalId + " is revoked");
-  Batch b{request.terminalId, t.text(0, 0), iso(now), {}, &m_zones.get(t.text(0, 3))};
+  Batch b{request.terminalId, t.text(0, 0), iso(now), {}, &m_zones.get(t.text(0, 3)), {}};
   std::int64_t expected = t.integer(0, 1) + 1;
 
   // Process in seq order (a re-ordered batch still applies), answer in request order.
@@ -318,6 +319,8 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
 
 Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTime) {
   const std::string at = formatRfc3339(atTime);
+  b.local = localStamp(*b.zone, atTime);
+  const LocalStamp& local = b.local;
   const std::string path = "payload";
   const auto checkOrigin = [&](const sync::PayloadOrigin& o) -> Result<Ok> {
     if (o.terminalId != b.terminalId) {
@@ -372,7 +375,6 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
-    const LocalStamp local = localStamp(*b.zone, atTime);
     m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
                "points_earned, points_redeemed, lines, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
@@ -421,7 +423,6 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
-    const LocalStamp local = localStamp(*b.zone, atTime);
     m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
                "points_reversed, points_returned, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
@@ -447,7 +448,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     // Satisfaction by the store's local day (Reports::satisfaction reads this table).
     m_c->query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score) VALUES ($1, $2, $3, $4, $5, $6)",
-               {e.eventId, b.terminalId, b.storeId, localStamp(*b.zone, atTime).day, p->scale, p->score});
+               {e.eventId, b.terminalId, b.storeId, local.day, p->scale, p->score});
   } else if (e.type == sync::kComplaintFiled) {
     auto p = sync::decodeComplaintFiled(e.payload, path);
     if (!p) return p.error();
@@ -477,10 +478,9 @@ std::string HqStore::knownMember(const std::string& memberId, const std::string&
 
 std::int64_t HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
                                 std::int64_t points, const std::string& at) {
-  const std::string day = localStamp(*b.zone, *parseRfc3339(at, "at")).day;
   m_c->query("INSERT INTO ledger(event_id, member_id, kind, points, at, day) VALUES ($1, $2, $3, $4, $5, $6)",
-             {eventId, memberId, std::string(kind), points, at, day});
-  aggregatePoints(*m_c, day, b.storeId, kind, points);
+             {eventId, memberId, std::string(kind), points, at, b.local.day});
+  aggregatePoints(*m_c, b.local.day, b.storeId, kind, points);
   const auto r = m_c->query("UPDATE members SET balance = balance + $2 WHERE member_id = $1 RETURNING balance",
                             {memberId, points});
   const std::int64_t balance = r.integer(0, 0);
@@ -640,8 +640,9 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   const std::int64_t spend = a.integer(0, 1);
   const std::string at = iso(now);
   const std::string ref = "merge:" + from + ">" + into;
+  // Head office's own entries: UTC days, no store.
   const ZoneRules utc = ZoneRules::utc();
-  Batch batch{"", "", at, {}, &utc};
+  Batch batch{"", "", at, {}, &utc, localStamp(utc, now)};
   if (points != 0) {
     addPoints(batch, from, ref, "merge_out", -points, at);
     addPoints(batch, into, ref, "merge_in", points, at);
