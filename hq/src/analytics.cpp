@@ -234,8 +234,8 @@ std::string memberRaw(Q& q, const ReportFilter& f) {
   const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
   return "SELECT member_id, COUNT(*) AS sales, SUM(total) AS net, COUNT(DISTINCT day) AS visits, MIN(day) AS first_day, "
          "MAX(day) AS last_day FROM sales WHERE member_id IS NOT NULL AND " + sd + " AND " + ss + " GROUP BY member_id "
-         "UNION ALL SELECT member_id, 0, -SUM(amount), 0, NULL, NULL FROM refunds WHERE member_id IS NOT NULL AND " +
-         q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY member_id";
+         "UNION ALL SELECT member_id, 0, -SUM(amount), 0, NULL, NULL FROM refunds WHERE member_id IS NOT NULL AND " + sd +
+         " AND " + ss + " GROUP BY member_id";
 }
 
 std::string memberGrouped(const std::string& parts) {
@@ -288,20 +288,25 @@ json pageJson(const ReportFilter& f) { return {{"offset", f.offset}, {"limit", f
 
 }  // namespace
 
+Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char* field, std::int64_t def, std::int64_t lo,
+                                 std::int64_t hi) {
+  if (!v) return def;
+  if (v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos) {
+    return invalidArgument(field, std::string(field) + " is a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  const std::int64_t n = std::stoll(*v);
+  if (n < lo || n > hi) return invalidArgument(field, std::string(field) + " is from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return n;
+}
+
 Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f) {
-  const auto number = [](const std::optional<std::string>& v, const char* field, std::int64_t lo, std::int64_t hi,
-                         std::int64_t& out) -> Result<Ok> {
-    if (!v) return Ok{};
-    if (v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos || std::stoll(*v) < lo ||
-        std::stoll(*v) > hi) {
-      return invalidArgument(field, std::string(field) + " is a whole number from " + std::to_string(lo) + " to " +
-                                        std::to_string(hi));
-    }
-    out = std::stoll(*v);
-    return Ok{};
-  };
-  if (auto ok = number(limit, "limit", 1, 100000, f.limit); !ok) return ok;
-  return number(offset, "offset", 0, 100000000, f.offset);
+  auto l = wholeNumber(limit, "limit", f.limit, 1, 100000);
+  if (!l) return l.error();
+  auto o = wholeNumber(offset, "offset", f.offset, 0, 100000000);
+  if (!o) return o.error();
+  f.limit = *l;
+  f.offset = *o;
+  return Ok{};
 }
 
 // [SECTION] Summary, sales, ABC (with store filters)

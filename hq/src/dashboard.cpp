@@ -164,17 +164,6 @@ void setSessionCookie(httplib::Response& res, const std::string& secret) {
 const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
                                           "referrals", "satisfaction", "complaints", "points", "campaign"};
 
-Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char* field, std::int64_t def, std::int64_t lo,
-                                 std::int64_t hi) {
-  if (!v) return def;
-  if (v->empty() || v->size() > 6 || v->find_first_not_of("0123456789") != std::string::npos) {
-    return invalidArgument(field, std::string(field) + " is a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
-  }
-  const std::int64_t n = std::stoll(*v);
-  if (n < lo || n > hi) return invalidArgument(field, std::string(field) + " is from " + std::to_string(lo) + " to " + std::to_string(hi));
-  return n;
-}
-
 /// Runs report `name` with the request's parameters (reader lock held by the caller, except
 /// for complaints, which first brings counter complaints into the workflow).
 Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {

@@ -40,7 +40,11 @@ struct ReportFilter {
 Result<ReportFilter> parseReportFilter(const std::optional<std::string>& from, const std::optional<std::string>& to,
                                        const std::optional<std::string>& stores);
 
-/// Parses `limit` (1..100000) and `offset` (0..) into `f`.
+/// A whole-number request parameter in lo..hi; absent: `def`. Errors name `field`.
+Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char* field, std::int64_t def, std::int64_t lo,
+                                 std::int64_t hi);
+
+/// Parses `limit` (1..100000) and `offset` (0..100000000) into `f`; absent ones keep their value.
 Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f);
 
 /// Complaint steps, in order (DOMAIN.md): received → acknowledged → investigated →
