@@ -46,6 +46,25 @@ class TimedSink final : public sync::ChangeSink {
 
 Timestamp nowSeconds() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
+/// The configuration the app derives from a registered store's identity.
+terminal::CounterConfig configOf(db::Database& db) {
+  const auto id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
+  terminal::CounterConfig config;
+  config.store.id = id.storeId;
+  config.terminalId = id.terminalId;
+  return config;
+}
+
+/// A registered terminal's store opened as the app opens it: database, identity, service. The
+/// service copies its configuration, so the members are initialised in declaration order.
+struct Counter {
+  explicit Counter(const std::string& dataDir) : db(terminal::openTerminalDatabase(dataDir)), config(configOf(db)) {}
+  db::Database db;
+  terminal::CounterConfig config;
+  terminal::RandomIds ids;
+  terminal::CounterService service{db, config, ids};
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,16 +113,10 @@ int main(int argc, char** argv) {
   double pullSeconds = 0, applySeconds = 0;
   std::int64_t pulled = 0, pages = 0;
   {
-    db::Database db = terminal::openTerminalDatabase(fresh.dataDir());
-    const auto id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
-    terminal::CounterConfig config;
-    config.store.id = id.storeId;
-    config.terminalId = id.terminalId;
-    terminal::RandomIds ids;
-    terminal::CounterService service(db, config, ids);
-    terminal::TerminalChangeSink terminalSink(db, service, nowSeconds);
+    Counter counter(fresh.dataDir());
+    terminal::TerminalChangeSink terminalSink(counter.db, counter.service, nowSeconds);
     TimedSink sink(terminalSink);
-    sync::HttpsClient client(terminal::loadHqLink(db)->endpoint());
+    sync::HttpsClient client(terminal::loadHqLink(counter.db)->endpoint());
     const auto start = Clock::now();
     auto report = sync::pullChanges(client, sink);
     applySeconds = sink.applyMs / 1000.0;
@@ -118,14 +131,9 @@ int main(int argc, char** argv) {
   // [SECTION] Sale-to-HQ latency: the background engine, nudged after each sale, online.
   std::vector<double> latencies;
   {
-    db::Database db = terminal::openTerminalDatabase(fresh.dataDir());
-    const auto id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
-    terminal::CounterConfig config;
-    config.store.id = id.storeId;
-    config.terminalId = id.terminalId;
-    terminal::RandomIds ids;
-    terminal::CounterService service(db, config, ids);
-    auto engine = terminal::BackgroundSync::start(fresh.dataDir(), config);
+    Counter counter(fresh.dataDir());
+    auto& service = counter.service;
+    auto engine = terminal::BackgroundSync::start(fresh.dataDir(), counter.config);
     while (engine->status().rounds == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     for (int i = 0; i < latencySales; ++i) {
       const std::int64_t before = engine->status().uploaded;
