@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "loyalty/core/lifecycle.hpp"
 #include "loyalty/core/money.hpp"
 #include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/local_time.hpp"
@@ -211,15 +212,17 @@ const std::vector<std::string>& complaintSteps() {
 
 namespace {
 
-std::string monthStart(const std::string& day) { return day.substr(0, 8) + "01"; }
-
-std::string monthEnd(const std::string& day) {
-  const auto d = *parseDate(day.substr(0, 10), "day");
-  return formatDate(std::chrono::year_month_day{std::chrono::year_month_day_last{d.year(), std::chrono::month_day_last{d.month()}}});
-}
+/// Days are validated dates (request parameters) or stored ones.
+Date dateOf(const std::string& day) { return *parseDate(day.substr(0, 10), "day"); }
 
 std::string addDays(const std::string& day, int n) {
-  return formatDate(std::chrono::year_month_day{std::chrono::sys_days(*parseDate(day, "day")) + std::chrono::days(n)});
+  return formatDate(Date{std::chrono::sys_days(dateOf(day)) + std::chrono::days(n)});
+}
+
+std::string firstOfMonth(const std::string& day) { return formatDate(monthStart(dateOf(day))); }
+
+std::string lastOfMonth(const std::string& day) {
+  return addDays(formatDate(addMonthsClamped(monthStart(dateOf(day)), 1)), -1);
 }
 
 /// The days of the first and last sale or refund ("" when there is none).
@@ -256,10 +259,10 @@ std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const st
   const bool fromStart = r.range.from <= first, toEnd = r.range.to >= last;
   if (fromStart && toEnd) return "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member";
   // No data lies outside [first, last]: an open end reaches to that end's month boundary.
-  const std::string from = fromStart ? monthStart(first) : r.range.from;
-  const std::string to = toEnd ? monthEnd(last) : r.range.to;
-  const std::string fullFrom = from == monthStart(from) ? from : addDays(monthEnd(from), 1);
-  const std::string fullTo = to == monthEnd(to) ? to : addDays(monthStart(to), -1);
+  const std::string from = fromStart ? firstOfMonth(first) : r.range.from;
+  const std::string to = toEnd ? lastOfMonth(last) : r.range.to;
+  const std::string fullFrom = from == firstOfMonth(from) ? from : addDays(lastOfMonth(from), 1);
+  const std::string fullTo = to == lastOfMonth(to) ? to : addDays(firstOfMonth(to), -1);
   if (fullFrom > fullTo) return memberGrouped(memberRaw(q, r));
   std::string parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month >= " +
                       q.p(fullFrom.substr(0, 7)) + " AND month <= " + q.p(fullTo.substr(0, 7));
