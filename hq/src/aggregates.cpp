@@ -31,12 +31,6 @@ CREATE TABLE agg_points(
 
 bool isPg(SqlConnection& c) { return c.backend() == "postgresql"; }
 
-std::string withIds(SqlConnection& c, std::string sql) {
-  const std::string id = isPg(c) ? "TEXT COLLATE \"C\"" : "TEXT";
-  for (std::size_t p = sql.find("{{ID}}"); p != std::string::npos; p = sql.find("{{ID}}", p + id.size())) sql.replace(p, 6, id);
-  return sql;
-}
-
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
   if (isPg(c)) {
     return !c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "
@@ -100,7 +94,7 @@ void ensureAggregates(SqlConnection& c) {
   if (!hasColumn(c, "refunds", "hour")) c.execScript("ALTER TABLE refunds ADD COLUMN hour TEXT");
   if (!hasColumn(c, "ledger", "day")) c.execScript("ALTER TABLE ledger ADD COLUMN day TEXT");
   if (c.hasTable("agg_product")) return;
-  c.execScript(withIds(c, kTables));
+  c.execScript(schemaForBackend(kTables, c.backend()));
   rebuildAggregates(c);
 }
 

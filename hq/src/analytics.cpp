@@ -48,16 +48,6 @@ CREATE INDEX IF NOT EXISTS members_referrer ON members(referrer_id);
 CREATE INDEX IF NOT EXISTS members_enrolled_at ON members(enrolled_at);
 )SQL";
 
-std::string schemaText(SqlConnection& c) {
-  std::string sql(kAnalyticsSchema);
-  const bool pg = c.backend() == "postgresql";
-  const std::string id = pg ? "TEXT COLLATE \"C\"" : "TEXT";
-  for (std::size_t p = sql.find("{{ID}}"); p != std::string::npos; p = sql.find("{{ID}}", p + id.size())) {
-    sql.replace(p, 6, id);
-  }
-  return sql;
-}
-
 // [SECTION] SQL building: parameters bound in order, dialect differences in one place.
 
 class Q {
@@ -143,7 +133,7 @@ bool validId(const std::string& s) {
 // [SECTION] Schema and filters
 
 void createAnalyticsSchema(SqlConnection& c) {
-  c.execScript(schemaText(c));
+  c.execScript(schemaForBackend(kAnalyticsSchema, c.backend()));
   ensureAggregates(c);
 }
 

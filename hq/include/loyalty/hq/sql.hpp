@@ -16,6 +16,11 @@
 
 namespace loyalty::hq {
 
+/// Schema text for a backend: `{{ID}}` becomes an identifier column type that orders byte-wise
+/// on both backends (ABC ties are broken by member id, and the two must agree), `{{SERIAL}}`
+/// an auto-numbered primary key.
+std::string schemaForBackend(std::string sql, std::string_view backend);
+
 /// A broken environment or an SQL bug (not a business refusal).
 class SqlError : public std::runtime_error {
  public:
