@@ -29,6 +29,16 @@ CREATE TABLE agg_points(
   debited BIGINT NOT NULL, PRIMARY KEY(day, store_id, kind));
 )SQL";
 
+constexpr const char* kCohortTables = R"SQL(
+CREATE TABLE agg_enrolment(day TEXT NOT NULL, store_id {{ID}} NOT NULL, members BIGINT NOT NULL, PRIMARY KEY(day, store_id));
+CREATE TABLE agg_cohort(
+  enrol_day TEXT NOT NULL, store_id {{ID}} NOT NULL, month TEXT NOT NULL, members BIGINT NOT NULL,
+  PRIMARY KEY(enrol_day, store_id, month));
+)SQL";
+
+/// The members a cohort counts: enrolled, not merged away (`m` is members).
+constexpr const char* kCohortMember = "m.enrolled = 1 AND m.merged_into IS NULL";
+
 bool isPg(SqlConnection& c) { return c.backend() == "postgresql"; }
 
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
@@ -75,27 +85,53 @@ void addToSales(SqlConnection& c, const AggregateFacts& f, std::int64_t sales, s
           {f.day, f.hour, f.storeId, f.terminalId, std::int64_t{f.memberId ? 1 : 0}, sales, gross, refunds, refunded});
 }
 
-void addToMember(SqlConnection& c, const std::string& memberId, const std::string& day, std::int64_t sales,
-                 std::int64_t net, std::int64_t visits, bool isSale) {
+/// Returns the member's sales in the day's month, this one included.
+std::int64_t addToMember(SqlConnection& c, const std::string& memberId, const std::string& day, std::int64_t sales,
+                         std::int64_t net, std::int64_t visits, bool isSale) {
   const SqlValue d = isSale ? SqlValue(day) : SqlValue(nullptr);
-  c.query(upsertMember("agg_member_month", "month, member_id", "$1, $2, $3, $4, $5, $6, $6"),
-          {day.substr(0, 7), memberId, sales, net, visits, d});
+  const auto month = c.query(upsertMember("agg_member_month", "month, member_id", "$1, $2, $3, $4, $5, $6, $6") + " RETURNING sales",
+                             {day.substr(0, 7), memberId, sales, net, visits, d});
   c.query(upsertMember("agg_member", "member_id", "$1, $2, $3, $4, $5, $5"), {memberId, sales, net, visits, d});
+  return month.integer(0, 0);
+}
+
+/// Adds to agg_cohort the rows `select` makes: (enrol_day, store_id, month, members).
+std::string addToCohorts(const std::string& select) {
+  return "INSERT INTO agg_cohort(enrol_day, store_id, month, members) " + select +
+         " ON CONFLICT (enrol_day, store_id, month) DO UPDATE SET members = agg_cohort.members + excluded.members";
+}
+
+/// The cohort tables from members and agg_member_month (emptied first).
+void rebuildCohorts(SqlConnection& c) {
+  c.execScript("DELETE FROM agg_enrolment; DELETE FROM agg_cohort");
+  c.query(std::string("INSERT INTO agg_enrolment(day, store_id, members) SELECT substr(m.enrolled_at, 1, 10), m.enrolled_store, "
+                      "COUNT(*) FROM members m WHERE ") + kCohortMember + " GROUP BY substr(m.enrolled_at, 1, 10), m.enrolled_store");
+  c.query(std::string("INSERT INTO agg_cohort(enrol_day, store_id, month, members) SELECT substr(m.enrolled_at, 1, 10), "
+                      "m.enrolled_store, a.month, COUNT(*) FROM members m JOIN agg_member_month a ON a.member_id = m.member_id "
+                      "WHERE ") + kCohortMember + " AND a.sales > 0 AND a.month >= substr(m.enrolled_at, 1, 7) "
+                      "GROUP BY substr(m.enrolled_at, 1, 10), m.enrolled_store, a.month");
 }
 
 }  // namespace
 
 // [SECTION] Schema and rebuild
 
-bool aggregatesPresent(SqlConnection& c) { return c.hasTable("agg_product") && hasColumn(c, "ledger", "day"); }
+bool aggregatesPresent(SqlConnection& c) {
+  return c.hasTable("agg_product") && c.hasTable("agg_cohort") && hasColumn(c, "ledger", "day");
+}
 
 void ensureAggregates(SqlConnection& c) {
   if (!hasColumn(c, "sales", "hour")) c.execScript("ALTER TABLE sales ADD COLUMN hour TEXT");
   if (!hasColumn(c, "refunds", "hour")) c.execScript("ALTER TABLE refunds ADD COLUMN hour TEXT");
   if (!hasColumn(c, "ledger", "day")) c.execScript("ALTER TABLE ledger ADD COLUMN day TEXT");
-  if (c.hasTable("agg_product")) return;
-  c.execScript(schemaForBackend(kTables, c.backend()));
-  rebuildAggregates(c);
+  const bool cohortsNew = !c.hasTable("agg_cohort");
+  if (cohortsNew) c.execScript(schemaForBackend(kCohortTables, c.backend()));
+  if (!c.hasTable("agg_product")) {
+    c.execScript(schemaForBackend(kTables, c.backend()));
+    rebuildAggregates(c);
+  } else if (cohortsNew) {
+    rebuildCohorts(c);  // a database from before the cohort tables
+  }
 }
 
 void rebuildAggregates(SqlConnection& c) {
@@ -120,6 +156,7 @@ void rebuildAggregates(SqlConnection& c) {
           "SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END), SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END) "
           "FROM ledger l LEFT JOIN events e ON e.event_id = l.event_id LEFT JOIN terminals t ON t.terminal_id = e.terminal_id "
           "GROUP BY COALESCE(l.day, substr(l.at, 1, 10)), COALESCE(t.store_id, ''), l.kind");
+  rebuildCohorts(c);
 }
 
 void rebuildMemberAggregates(SqlConnection& c, const std::string& memberId) {
@@ -140,7 +177,30 @@ void aggregateSale(SqlConnection& c, const AggregateFacts& f) {
   if (!f.memberId) return;
   // A visit is a distinct sale day: this sale opens one if it is the member's only sale that day.
   const auto n = c.query("SELECT COUNT(*) FROM sales WHERE member_id = $1 AND day = $2", {*f.memberId, f.day});
-  addToMember(c, *f.memberId, f.day, 1, f.amount, n.integer(0, 0) == 1 ? 1 : 0, true);
+  const std::string month = f.day.substr(0, 7);
+  if (addToMember(c, *f.memberId, f.day, 1, f.amount, n.integer(0, 0) == 1 ? 1 : 0, true) != 1) return;
+  // The member's first sale this month: one more active member in their cohort's month.
+  c.query(addToCohorts(std::string("SELECT substr(m.enrolled_at, 1, 10), m.enrolled_store, $2, 1 FROM members m "
+                                   "WHERE m.member_id = $1 AND ") + kCohortMember + " AND substr(m.enrolled_at, 1, 7) <= $2"),
+          {*f.memberId, month});
+}
+
+void countInCohorts(SqlConnection& c, const std::string& memberId, std::int64_t sign) {
+  const std::string who = std::string("m.member_id = $1 AND ") + kCohortMember;
+  c.query("INSERT INTO agg_enrolment(day, store_id, members) SELECT substr(m.enrolled_at, 1, 10), m.enrolled_store, "
+          "CAST($2 AS BIGINT) FROM members m WHERE " + who + " ON CONFLICT (day, store_id) DO UPDATE SET "
+          "members = agg_enrolment.members + excluded.members",
+          {memberId, sign});
+  c.query(addToCohorts("SELECT substr(m.enrolled_at, 1, 10), m.enrolled_store, a.month, CAST($2 AS BIGINT) FROM members m "
+                       "JOIN agg_member_month a ON a.member_id = m.member_id WHERE " + who +
+                       " AND a.sales > 0 AND a.month >= substr(m.enrolled_at, 1, 7)"),
+          {memberId, sign});
+  if (sign > 0) return;
+  // Rows counting nobody are dropped, so the tables equal a rebuild.
+  c.query("DELETE FROM agg_enrolment WHERE members = 0 AND day IN (SELECT substr(enrolled_at, 1, 10) FROM members "
+          "WHERE member_id = $1)", {memberId});
+  c.query("DELETE FROM agg_cohort WHERE members = 0 AND enrol_day IN (SELECT substr(enrolled_at, 1, 10) FROM members "
+          "WHERE member_id = $1)", {memberId});
 }
 
 void aggregateLines(SqlConnection& c, const std::string& day, const std::string& storeId,

@@ -563,16 +563,14 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
 
 json Reports::retention(const ReportFilter& f) {
   Q q(m_c);
-  // Months in which a member bought: the keys of agg_member_month with a sale.
+  // The cohort aggregates: members enrolled per day and store, and of those the ones who
+  // bought in each month since (agg_enrolment, agg_cohort).
   const std::string sql =
-      "WITH c AS (SELECT member_id, substr(enrolled_at, 1, 7) AS cohort, " + Q::monthNo("enrolled_at") + " AS cm "
-      "FROM members WHERE enrolled = 1 AND merged_into IS NULL AND " + q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " +
-      q.storeIn("enrolled_store", f) + "), "
-      "a AS (SELECT a.member_id, " + Q::monthNo("a.month") + " AS sm FROM agg_member_month a JOIN c ON c.member_id = a.member_id "
-      "WHERE a.sales > 0), "
-      "sizes AS (SELECT cohort, COUNT(*) AS n FROM c GROUP BY cohort), "
-      "act AS (SELECT c.cohort, a.sm - c.cm AS k, COUNT(*) AS n FROM c JOIN a ON a.member_id = c.member_id "
-      "WHERE a.sm >= c.cm GROUP BY c.cohort, a.sm - c.cm) "
+      "WITH sizes AS (SELECT substr(day, 1, 7) AS cohort, SUM(members) AS n FROM agg_enrolment WHERE " + q.dayIn("day", f) +
+      " AND " + q.storeIn("store_id", f) + " GROUP BY substr(day, 1, 7) HAVING SUM(members) > 0), "
+      "act AS (SELECT substr(enrol_day, 1, 7) AS cohort, " + Q::monthNo("month") + " - " + Q::monthNo("enrol_day") +
+      " AS k, SUM(members) AS n FROM agg_cohort WHERE " + q.dayIn("enrol_day", f) + " AND " + q.storeIn("store_id", f) +
+      " GROUP BY substr(enrol_day, 1, 7), " + Q::monthNo("month") + " - " + Q::monthNo("enrol_day") + " HAVING SUM(members) > 0) "
       "SELECT sizes.cohort, sizes.n, act.k, act.n FROM sizes LEFT JOIN act ON act.cohort = sizes.cohort "
       "ORDER BY sizes.cohort, act.k";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);

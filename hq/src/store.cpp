@@ -343,6 +343,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
                  "WHERE member_id = $1",
                  fields);
     }  // else: the same member enrolled twice under one id: the first enrolment stands.
+    if (existing.empty() || existing.integer(0, 0) == 0) countInCohorts(*m_c, p->memberId, 1);
     b.touched.insert(resolveMember(p->memberId));
   } else if (e.type == sync::kMemberUpdated) {
     auto p = sync::decodeMemberUpdated(e.payload, path);
@@ -634,6 +635,8 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
     addPoints(batch, from, ref, "merge_out", -points, at);
     addPoints(batch, into, ref, "merge_in", points, at);
   }
+  countInCohorts(*m_c, from, -1);
+  countInCohorts(*m_c, into, -1);
   m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {into, spend});
   m_c->query("UPDATE members SET lifetime_spend = 0, merged_into = $2, merged_at = $3 WHERE member_id = $1", {from, into, at});
   // History moves with the person; the ledger keeps the merge entries on both sides.
@@ -642,6 +645,7 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   m_c->query("UPDATE reservations SET member_id = $2 WHERE member_id = $1", {from, into});
   rebuildMemberAggregates(*m_c, from);
   rebuildMemberAggregates(*m_c, into);
+  countInCohorts(*m_c, into, 1);
   m_c->query("INSERT INTO merges(from_id, into_id, points, lifetime_spend, at) VALUES ($1, $2, $3, $4, $5)",
              {from, into, points, spend, at});
   recomputeTier(into, at);

@@ -35,6 +35,7 @@ class AnalyticsData {
                 {id, "9" + id, "Name " + id, std::int64_t{consent ? 1 : 0},
                  consent ? hq::SqlValue(std::string("v1")) : hq::SqlValue(nullptr), enrolledAt, store,
                  referrer ? hq::SqlValue(*referrer) : hq::SqlValue(nullptr), balance});
+    hq::countInCohorts(sql(), id, 1);  // what ingest does for an enrolment
   }
   /// A sale of `minor` at `at` (RFC 3339, UTC) with one line of `sku`.
   void sale(const std::string& terminal, const std::string& store, const std::optional<std::string>& member,
@@ -96,7 +97,9 @@ class AnalyticsData {
                                {"agg_member_month", "month, member_id"},
                                {"agg_member", "member_id"},
                                {"agg_points", "day, store_id, kind"},
-                               {"agg_product", "day, store_id, sku"}};
+                               {"agg_product", "day, store_id, sku"},
+                               {"agg_enrolment", "day, store_id"},
+                               {"agg_cohort", "enrol_day, store_id, month"}};
     for (const auto& t : tables) {
       const auto r = c.query(std::string("SELECT * FROM ") + t[0] + " ORDER BY " + t[1]);
       out += std::string(t[0]) + "\n";

@@ -5,6 +5,8 @@
 #include "analytics_backends.hpp"
 #include "analytics_data.hpp"
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/store.hpp"
+#include "loyalty/sync/codec.hpp"
 
 using namespace loyalty;
 using namespace loyalty::hq;
@@ -415,6 +417,73 @@ void surveyBackfillOn(AnalyticsData& d) {
   CHECK(d.sql().query("SELECT COUNT(*) FROM survey_answers").integer(0, 0) == 8);
 }
 
+/// Retention cohorts kept by ingest (HqStore::ingest, as POST /api/v1/events): a sale before
+/// its member's enrolment, sales within one month, a refund-only month, then a merge.
+void cohortsThroughIngestOn(std::unique_ptr<SqlConnection> c) {
+  HqStore store(std::move(c));
+  const Timestamp now = at("2026-06-01T00:00:00Z");
+  store.createSchema(now);
+  REQUIRE(store.addTerminal("S1", "T1", "UTC", now));
+  json events = json::array();
+  const auto add = [&](const std::string& type, const std::string& when, json payload) {
+    payload["store_id"] = "S1";
+    payload["terminal_id"] = "T1";
+    const auto seq = static_cast<std::int64_t>(events.size()) + 1;
+    events.push_back({{"event_id", "T1-" + std::to_string(seq)}, {"seq", seq}, {"type", type}, {"at", when}, {"payload", payload}});
+  };
+  const auto enrol = [&](const std::string& id, const std::string& when) {
+    add("member.enrolled", when,
+        {{"member_id", id}, {"card_no", "9" + id}, {"phone", "+8613800000000"}, {"name", "Name " + id}, {"birthday", nullptr},
+         {"language", "en"}, {"consent_marketing", false}, {"consent_version", nullptr}, {"referrer_id", nullptr}});
+  };
+  const auto sale = [&](const std::string& id, const std::string& when) {
+    add("sale.recorded", when,
+        {{"sale_id", "s" + std::to_string(events.size() + 1)}, {"member_id", id},
+         {"lines", {{{"sku", "X"}, {"description", nullptr}, {"qty", 1}, {"unit_price", "10.00"}, {"amount", "10.00"}}}},
+         {"subtotal", "10.00"}, {"discount", "0.00"}, {"total", "10.00"}, {"points_earned", 0}, {"points_redeemed", 0}});
+  };
+  sale("m2", "2026-01-10T10:00:00Z");  // before m2's enrolment reaches head office
+  enrol("m1", "2026-01-05T09:00:00Z");
+  sale("m1", "2026-01-06T10:00:00Z");
+  sale("m1", "2026-01-20T10:00:00Z");
+  sale("m1", "2026-03-02T10:00:00Z");
+  enrol("m2", "2026-02-01T09:00:00Z");
+  sale("m2", "2026-02-14T10:00:00Z");
+  enrol("m3", "2026-02-10T09:00:00Z");
+  sale("m3", "2026-04-01T10:00:00Z");
+  add("sale.refunded", "2026-05-03T10:00:00Z",
+      {{"refund_id", "r1"}, {"sale_id", "s3"}, {"member_id", "m1"}, {"lines", json::array()}, {"amount", "10.00"},
+       {"points_reversed", 0}, {"points_returned", 0}});
+  auto req = sync::decodeUploadRequest(json{{"terminal_id", "T1"}, {"events", events}});
+  REQUIRE(req);
+  const auto res = store.ingest(*req, now);
+  REQUIRE(res);
+  for (const auto& r : res->results) {
+    INFO(r.eventId << ": " << r.reason.value_or(""));
+    REQUIRE(r.status == sync::EventStatus::kApplied);
+  }
+  Reports reports(store.connection());
+  const auto cohorts = [&] {
+    json out = json::object();
+    const json r = reports.retention(all());
+    for (const auto& k : r["cohorts"]) out[k["cohort"].get<std::string>()] = {k["members"], k["active"]};
+    return out;
+  };
+  // January: m1, active in Jan and Mar (May has a refund only). February: m2 (active in Feb;
+  // its January sale came before its enrolment) and m3 (active in Apr).
+  CHECK(cohorts() == json{{"2026-01", {1, {1, 0, 1}}}, {"2026-02", {2, {1, 0, 1}}}});
+  {
+    const auto [kept, rebuilt] = AnalyticsData::aggregatesAndRebuild(store.connection());
+    CHECK(kept == rebuilt);
+  }
+  REQUIRE(store.merge("m3", "m1", now));
+  // m3's April sale is m1's now; m3 leaves the February cohort.
+  CHECK(cohorts() == json{{"2026-01", {1, {1, 0, 1, 1}}}, {"2026-02", {1, {1}}}});
+  const auto [kept, rebuilt] = AnalyticsData::aggregatesAndRebuild(store.connection());
+  CHECK(kept == rebuilt);
+  CHECK(kept.find("2026-02-10|S1|2026-04") == std::string::npos);  // emptied rows are gone
+}
+
 }  // namespace
 
 TEST_CASE("survey answers are backfilled on local days when an older database is opened on SQLite", "[analytics]") {
@@ -442,6 +511,15 @@ TEST_CASE("ABC boundaries on SQLite", "[analytics]") {
     files.push_back(std::make_unique<loyalty::test::SqliteFile>());
     return std::make_unique<AnalyticsData>(files.back()->open());
   });
+}
+
+TEST_CASE("retention cohorts kept by ingest through late enrolments and merges on SQLite", "[analytics]") {
+  loyalty::test::SqliteFile db;
+  cohortsThroughIngestOn(db.open());
+}
+
+TEST_CASE("retention cohorts kept by ingest through late enrolments and merges on PostgreSQL", "[analytics][postgresql]") {
+  cohortsThroughIngestOn(loyalty::test::sharedPostgres().fresh());
 }
 
 TEST_CASE("analytics reports on PostgreSQL", "[analytics][postgresql]") {

@@ -12,6 +12,9 @@
 ///   and store-filtered member reports, are read from the raw tables.
 /// * `agg_product`: per day, store and SKU: sales holding it, quantity, line amounts.
 /// * `agg_points`: per day, store and ledger kind: entries, points credited and debited.
+/// * `agg_enrolment` / `agg_cohort`: per enrolment day and store, the members enrolled, and
+///   of those the ones with a sale in each month from their enrolment month on: the retention
+///   cohorts. Both count enrolled members that were not merged into another.
 ///
 /// The raw tables stay the truth: `rebuildAggregates` recomputes every aggregate from them, and
 /// the tests check that what ingest maintained equals a rebuild.
@@ -48,6 +51,10 @@ struct AggregateFacts {
 
 /// Call after the sales row is inserted (the visit-day count reads it).
 void aggregateSale(SqlConnection& c, const AggregateFacts& f);
+/// Adds (sign +1) or takes away (-1) one member's part of agg_enrolment and agg_cohort, as the
+/// members row and agg_member_month stand at the call. Ingest calls it once a member is
+/// enrolled (+1), and around a merge: -1 for both members before, +1 after.
+void countInCohorts(SqlConnection& c, const std::string& memberId, std::int64_t sign);
 void aggregateRefund(SqlConnection& c, const AggregateFacts& f);
 
 /// A sale line as agg_product sees it (description "" when absent).
