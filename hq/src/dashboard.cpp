@@ -14,6 +14,7 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/export.hpp"
+#include "loyalty/hq/report_cache.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -106,6 +107,7 @@ struct Ctx {
   std::mutex& readMutex;
   HqStore& writer;
   std::mutex& writeMutex;
+  ReportCache& cache;
 
   std::optional<Who> identify(const httplib::Request& req) {
     const std::string h = req.get_header_value("Authorization");
@@ -164,42 +166,100 @@ void setSessionCookie(httplib::Response& res, const std::string& secret) {
 const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
                                           "referrals", "satisfaction", "complaints", "points", "campaign"};
 
-/// Runs report `name` with the request's parameters (reader lock held by the caller, except
-/// for complaints, which first brings counter complaints into the workflow).
-Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
+/// A report request, parsed: enough to run it again later (the report cache's refresher).
+struct ReportCall {
+  std::string name;
+  ReportFilter filter;
+  std::optional<std::string> asOf;  ///< absent: `to` if before today, else today (UTC), when run
+  std::string group;                ///< sales
+  std::string period;               ///< satisfaction
+  std::int64_t churnDays = 90;
+
+  /// The same report and parameters give the same key.
+  std::string key() const {
+    return json{name, filter.range.from, filter.range.to, filter.stores, filter.offset, filter.limit,
+                asOf ? json(*asOf) : json(nullptr), group, period, churnDays}
+        .dump();
+  }
+  std::string asOfOn(Timestamp now) const {
+    if (asOf) return *asOf;
+    const std::string today = utcDay(now);
+    return filter.range.to < today ? filter.range.to : today;
+  }
+};
+
+Result<ReportCall> parseCall(const std::string& name, const httplib::Request& req) {
+  ReportCall c;
+  c.name = name;
   auto f = parseReportFilter(param(req, "from"), param(req, "to"), param(req, "store"));
   if (!f) return f.error();
   if (auto page = parsePage(param(req, "limit"), param(req, "offset"), *f); !page) return page.error();
-  const Timestamp now = nowSeconds();
-  std::string asOf = utcDay(now);
+  c.filter = std::move(*f);
   if (auto a = param(req, "as_of")) {
     if (!parseDate(*a, "as_of")) return invalidArgument("as_of", "as_of must be a date YYYY-MM-DD");
-    asOf = *a;
-  } else if (f->range.to < asOf) {
-    asOf = f->range.to;
+    c.asOf = *a;
   }
+  c.group = param(req, "group").value_or("day");
+  c.period = param(req, "period").value_or("all");
+  if (name == "churn") {
+    auto days = wholeNumber(param(req, "churn_days"), "churn_days", 90, 1, 3650);
+    if (!days) return days.error();
+    c.churnDays = *days;
+  }
+  return c;
+}
+
+/// Runs a parsed report on `r` (complaints: after importCounterComplaints, see runReport).
+Result<json> runCall(Reports& r, const ReportCall& c, Timestamp now) {
+  const ReportFilter& f = c.filter;
+  if (c.name == "summary") return r.summary(f);
+  if (c.name == "sales") return r.sales(f, c.group);
+  if (c.name == "abc" || c.name == "abc-follow-up") return r.abc(f, c.asOfOn(now));
+  if (c.name == "rfm") return r.rfm(f, c.asOfOn(now));
+  if (c.name == "churn") return r.churn(f, c.asOfOn(now), c.churnDays);
+  if (c.name == "retention") return r.retention(f);
+  if (c.name == "referrals") return r.referrals(f);
+  if (c.name == "satisfaction") return r.satisfaction(f, c.period);
+  if (c.name == "complaints") return r.complaints(f, now);
+  if (c.name == "points") return r.points(f);
+  if (c.name == "campaign") return r.campaignMembers(f);
+  return Error{errc::kNotFound, "report", "no report " + c.name};
+}
+
+/// Runs report `name` with the request's parameters, live (complaints first brings counter
+/// complaints into the workflow).
+Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
+  auto call = parseCall(name, req);
+  if (!call) return call.error();
+  const Timestamp now = nowSeconds();
   if (name == "complaints") {
     std::lock_guard w(ctx.writeMutex);
     Reports(ctx.writer.connection()).importCounterComplaints(now);
   }
   std::lock_guard lock(ctx.readMutex);
   Reports r(ctx.reader.connection());
-  if (name == "summary") return r.summary(*f);
-  if (name == "sales") return r.sales(*f, param(req, "group").value_or("day"));
-  if (name == "abc" || name == "abc-follow-up") return r.abc(*f, asOf);
-  if (name == "rfm") return r.rfm(*f, asOf);
-  if (name == "churn") {
-    auto days = wholeNumber(param(req, "churn_days"), "churn_days", 90, 1, 3650);
-    if (!days) return days.error();
-    return r.churn(*f, asOf, *days);
+  return runCall(r, *call, now);
+}
+
+ReportCache::Compute computeOf(ReportCall call) {
+  return [call = std::move(call)](SqlConnection& c) -> Result<json> {
+    Reports r(c);
+    return runCall(r, call, nowSeconds());
+  };
+}
+
+/// The report through the cache of slow results (report_cache.hpp); complaints are always live
+/// (they change without an upload, at head office).
+Result<ReportCache::Answer> keptReport(Ctx& ctx, const std::string& name, const httplib::Request& req,
+                                       std::optional<std::chrono::seconds> maxAge = std::nullopt) {
+  if (name == "complaints") {
+    auto out = runReport(ctx, name, req);
+    if (!out) return out.error();
+    return ReportCache::Answer{std::move(*out), nowSeconds(), false};
   }
-  if (name == "retention") return r.retention(*f);
-  if (name == "referrals") return r.referrals(*f);
-  if (name == "satisfaction") return r.satisfaction(*f, param(req, "period").value_or("all"));
-  if (name == "complaints") return r.complaints(*f, now);
-  if (name == "points") return r.points(*f);
-  if (name == "campaign") return r.campaignMembers(*f);
-  return Error{errc::kNotFound, "report", "no report " + name};
+  auto call = parseCall(name, req);
+  if (!call) return call.error();
+  return ctx.cache.get(call->key(), ctx.reader.connection(), ctx.readMutex, computeOf(*call), maxAge);
 }
 
 // [SECTION] Text catalogue (zh-CN / en)
@@ -263,6 +323,8 @@ constexpr Msg kCatalogue[] = {
     {"overdrafts", "Offline overdrafts", "离线透支"},
     {"kind", "Kind", "类型"},
     {"export", "Export", "导出"},
+    {"computed_at", "Some figures are as computed at (UTC, refreshed in the background as sales arrive):",
+     "部分数据的计算时间（UTC，新销售到达后在后台更新）："},
     {"total", "Total", "合计"},
     {"received", "Received", "已受理"},
     {"acknowledged", "Acknowledged", "已致歉"},
@@ -393,13 +455,17 @@ std::string exportLinks(const Page& p, const std::string& report, const std::str
 Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req) {
   const auto& L = p.lang;
   std::ostringstream o;
+  std::optional<Timestamp> keptAt;  ///< the oldest kept result the page shows
   const auto get = [&](const std::string& report, const std::vector<std::pair<std::string, std::string>>& extra = {}) -> Result<json> {
     httplib::Request r2 = req;
     for (const auto& [k, v] : extra) {
       r2.params.erase(k);
       r2.params.emplace(k, v);
     }
-    return runReport(ctx, report, r2);
+    auto a = keptReport(ctx, report, r2);
+    if (!a) return a.error();
+    if (a->kept && (!keptAt || a->computedAt < *keptAt)) keptAt = a->computedAt;
+    return std::move(a->body);
   };
   if (page == "overview") {
     auto s = get("summary");
@@ -532,7 +598,10 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
   } else {
     return Error{errc::kNotFound, "page", "no dashboard page " + page};
   }
-  return o.str();
+  if (!keptAt) return o.str();
+  // Some figures are a result computed earlier (they take seconds to rank every member).
+  return "<p class=\"asof\" data-key=\"computed_at\">" + esc(tr(L, "computed_at")) + " " + formatRfc3339(*keptAt) + "</p>" +
+         o.str();
 }
 
 std::string loginPage(const std::string& lang, const std::string& csrf, bool failed) {
@@ -596,17 +665,35 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
 
 // [SECTION] Routes
 
-void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& readMutex, HqStore& writer, std::mutex& writeMutex) {
+void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& readMutex, HqStore& writer, std::mutex& writeMutex,
+                             ReportCache& cache) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
   {
     std::lock_guard lock(writeMutex);
     ensureAnalyticsSchema(writer.connection());
   }
-  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex});
+  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache});
+  // The dashboard's default views that rank every member, kept warm from the start.
+  for (const auto& [name, params] : std::vector<std::pair<std::string, httplib::Params>>{
+           {"summary", {}}, {"abc", {{"limit", "1"}}}, {"rfm", {{"limit", "1"}}}, {"churn", {{"limit", "50"}}}}) {
+    httplib::Request req;
+    req.params = params;
+    auto call = parseCall(name, req);
+    if (call) cache.pin(call->key(), computeOf(*call));
+  }
 
   s.Get(R"(/api/v1/reports/(rfm|churn|retention|referrals|satisfaction|complaints|points|campaign|summary|sales|abc))",
         [ctx](const httplib::Request& req, httplib::Response& res) {
           if (!ctx->requireApi(req, res)) return;
+          if (auto maxAge = param(req, "max_age")) {
+            // A result computed up to max_age seconds ago will do: slow reports come from the cache.
+            auto age = wholeNumber(maxAge, "max_age", 0, 0, 86400);
+            if (!age) return problemFor(res, age.error());
+            auto a = keptReport(*ctx, req.matches[1].str(), req, std::chrono::seconds(*age));
+            if (!a) return problemFor(res, a.error());
+            a->body["computed_at"] = formatRfc3339(a->computedAt);
+            return sendJson(res, a->body);
+          }
           auto out = runReport(*ctx, req.matches[1].str(), req);
           if (!out) return problemFor(res, out.error());
           sendJson(res, *out);

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/codec.hpp"
 
@@ -72,6 +73,7 @@ struct HqServer::Impl {
   HqStore writer;
   std::mutex readMutex;
   HqStore reader;
+  ReportCache cache;  ///< slow reports for the dashboard; its refresher has its own connection
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   // Metrics (Prometheus text format).
@@ -83,7 +85,11 @@ struct HqServer::Impl {
   std::atomic<std::int64_t> inFlight{0};
 
   Impl(const DataDir& d, const Settings& s)
-      : dir(d), writer(openStorage(d, s)), reader(openStorage(d, s)) {
+      : dir(d),
+        writer(openStorage(d, s)),
+        reader(openStorage(d, s)),
+        cache(ReportCache::Options{std::chrono::seconds(s.reportMaxAgeSeconds), std::chrono::milliseconds(s.reportSlowMs),
+                                   std::chrono::seconds(s.reportRefreshSeconds)}) {
     writer.checkSchema();
   }
 
@@ -300,7 +306,7 @@ struct HqServer::Impl {
 
     // Every report, the protocol's summary/sales/abc included, is served by the analytics
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
-    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex);  // [analytics hook] issue 7
+    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex, cache);  // [analytics hook] issue 7
 
     s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
@@ -392,6 +398,8 @@ HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::m
   m_impl->http->set_tcp_nodelay(true);
   m_impl->http->set_read_timeout(std::chrono::seconds(30));
   m_impl->routes();
+  // After routes(): the schema upgrades it makes come before the first background report.
+  m_impl->cache.startRefresher(openStorage(dir, settings));
 }
 
 HqServer::~HqServer() = default;

@@ -10,6 +10,39 @@
 
 namespace loyalty::hq {
 
+namespace {
+
+/// [reports]: whole numbers in their ranges.
+Result<Ok> readReportSettings(const toml::node& value, Settings& s) {
+  const auto* reports = value.as_table();
+  if (!reports) return invalidArgument("reports", "hq.toml: reports must be a table");
+  struct Key {
+    const char* name;
+    std::int64_t lo, hi;
+    std::int64_t* out;
+  };
+  const Key keys[] = {{"max_age_seconds", 0, 86400, &s.reportMaxAgeSeconds},
+                      {"slow_ms", 0, 600000, &s.reportSlowMs},
+                      {"refresh_seconds", 1, 86400, &s.reportRefreshSeconds}};
+  for (const auto& [k, v] : *reports) {
+    const std::string field = "reports." + std::string(k.str());
+    const Key* key = nullptr;
+    for (const auto& c : keys) {
+      if (k.str() == c.name) key = &c;
+    }
+    if (!key) return invalidArgument(field, "hq.toml: unknown key " + field);
+    const auto* n = v.as_integer();
+    if (!n || n->get() < key->lo || n->get() > key->hi) {
+      return invalidArgument(field, "hq.toml: " + field + " must be a whole number from " + std::to_string(key->lo) + " to " +
+                                        std::to_string(key->hi));
+    }
+    *key->out = n->get();
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 Result<Settings> loadSettings(const DataDir& dir) {
   const auto path = dir.settingsFile();
   if (!std::filesystem::exists(path)) {
@@ -26,6 +59,10 @@ Result<Settings> loadSettings(const DataDir& dir) {
   }
   Settings s;
   for (const auto& [key, value] : t) {
+    if (key.str() == "reports") {
+      if (auto r = readReportSettings(value, s); !r) return r.error();
+      continue;
+    }
     if (key.str() != "storage") return invalidArgument(std::string(key.str()), "hq.toml: unknown section \"" + std::string(key.str()) + "\"");
     const auto* storage = value.as_table();
     if (!storage) return invalidArgument("storage", "hq.toml: storage must be a table");
@@ -49,6 +86,13 @@ void saveSettings(const DataDir& dir, const Settings& s) {
   toml::table storage{{"backend", s.backend}};
   if (!s.dsn.empty()) storage.insert("dsn", s.dsn);
   toml::table t{{"storage", storage}};
+  const Settings defaults;
+  if (s.reportMaxAgeSeconds != defaults.reportMaxAgeSeconds || s.reportSlowMs != defaults.reportSlowMs ||
+      s.reportRefreshSeconds != defaults.reportRefreshSeconds) {
+    t.insert("reports", toml::table{{"max_age_seconds", s.reportMaxAgeSeconds},
+                                    {"slow_ms", s.reportSlowMs},
+                                    {"refresh_seconds", s.reportRefreshSeconds}});
+  }
   std::ostringstream os;
   os << "# loyalty-hq settings (written by `loyalty-hq init`)\n" << t << "\n";
   writePrivateFile(dir.settingsFile(), os.str());

@@ -275,3 +275,66 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
     CHECK(n.at("liability") == pts["liability"]);
   }
 }
+
+TEST_CASE("slow reports: kept results on dashboard pages and with max_age, refreshed after uploads", "[analytics]") {
+  HqInstance hq("sqlite");
+  const std::string toml = hq.dataDir() + "/hq.toml";
+  {
+    // Every report counts as slow here, so every page and max_age call can be served kept.
+    std::ofstream(toml, std::ios::app) << "\n[reports]\nslow_ms = 0\nmax_age_seconds = 600\nrefresh_seconds = 3600\n";
+  }
+  hq.start();
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  const auto upload = [&](json events) {
+    auto r = hq.client()->Post("/api/v1/events", bearer(t1), batch("T1", std::move(events)).dump(), "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  };
+  upload(json::array({enrol("T1", 1, "m1", "王小明", true),
+                      saleEvent("T1", "S1", 2, std::string("m1"), "120.00", 120, 0, "2026-01-05T10:00:00Z")}));
+  Http admin{hq, hq.adminToken()};
+
+  const json first = admin.get("/api/v1/reports/abc?max_age=600");
+  REQUIRE(first.contains("computed_at"));
+  CHECK(first["members_total"] == 1);
+  CHECK(admin.get("/api/v1/reports/abc?max_age=600") == first);  // same data: the kept result
+  CHECK_FALSE(admin.get("/api/v1/reports/abc").contains("computed_at"));  // no max_age: live, as the protocol has it
+
+  upload(json::array({enrol("T1", 3, "m2", "Li Lei", false),
+                      saleEvent("T1", "S1", 4, std::string("m2"), "500.00", 500, 0, "2026-01-06T10:00:00Z")}));
+  CHECK(admin.get("/api/v1/reports/abc?max_age=600")["members_total"] == 1);  // kept, older than the upload
+  CHECK(admin.get("/api/v1/reports/summary?max_age=0")["sales"] == 2);
+  const json fresh = admin.get("/api/v1/reports/abc?max_age=0");
+  CHECK(fresh["members_total"] == 2);
+  CHECK(admin.get("/api/v1/reports/abc")["members_total"] == 2);
+
+  for (const char* bad : {"-1", "x", "86401"}) {
+    auto r = hq.client()->Get((std::string("/api/v1/reports/rfm?max_age=") + bad).c_str(), bearer(hq.adminToken()));
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->body.find("max_age") != std::string::npos);
+  }
+
+  // A dashboard page says when kept figures were computed; the pinned customers reports were
+  // computed by the refresher at start, so the page shows them without waiting.
+  const json ticket = admin.post("/api/v1/dashboard/tickets", json::object(), 201);
+  auto c = hq.client();
+  auto signIn = c->Get(ticket["url"].get<std::string>().c_str());
+  REQUIRE(signIn);
+  const std::string session = setCookieValue(signIn, "lhq_session");
+  REQUIRE(!session.empty());
+  httplib::Headers s = {{"Cookie", "lhq_session=" + session}};
+  auto page = c->Get("/dashboard/customers", s);
+  REQUIRE(page);
+  REQUIRE(page->status == 200);
+  CHECK(pageNumbers(page->body).count("computed_at") == 1);
+  hq.stop();
+
+  // Bad [reports] values are refused, naming the key.
+  {
+    std::ofstream(toml, std::ios::app) << "max_age_seconds_typo = 1\n";
+  }
+  const auto [status, out] = runCommand({"/bin/sh", "-c", "'" + hqBinary() + "' token create --data '" + hq.dataDir() + "' --role analyst 2>&1"});
+  CHECK(status != 0);
+  CHECK(out.find("reports.max_age_seconds_typo") != std::string::npos);
+}

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "loyalty/core/result.hpp"
+#include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/sql.hpp"
 #include "loyalty/hq/store.hpp"
 
@@ -20,9 +21,11 @@ namespace loyalty::hq {
 
 /// Registers every analytics route on `server`. Reads go through `reader` under `readMutex`,
 /// writes (complaints, sessions) through `writer` under `writeMutex`, like the server's own
-/// routes. Adds the analytics tables to an older database.
+/// routes. Dashboard pages (and API calls with `max_age`) take slow reports from `cache`, and
+/// the dashboard's default views are pinned in it. Adds the analytics tables to an older
+/// database.
 void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mutex& readMutex, HqStore& writer,
-                             std::mutex& writeMutex);
+                             std::mutex& writeMutex, ReportCache& cache);
 
 /// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
 /// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes.

@@ -1,6 +1,7 @@
 #pragma once
 /// @brief Head office's data directory: DIR/hq.toml (storage backend), DIR/hq.db, DIR/tls/.
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -13,6 +14,10 @@ namespace loyalty::hq {
 struct Settings {
   std::string backend = "sqlite";  ///< "sqlite" | "postgresql"
   std::string dsn;                 ///< postgresql only
+  // [reports]: slow reports kept for the dashboard (loyalty/hq/report_cache.hpp).
+  std::int64_t reportMaxAgeSeconds = 600;   ///< reports.max_age_seconds, 0..86400 (0: kept results only while their data is unchanged)
+  std::int64_t reportSlowMs = 250;          ///< reports.slow_ms, 0..600000
+  std::int64_t reportRefreshSeconds = 120;  ///< reports.refresh_seconds, 1..86400
 };
 
 struct DataDir {

@@ -1,0 +1,109 @@
+#pragma once
+/// @brief Results of slow reports kept for the dashboard (and for API calls that say `max_age`),
+/// refreshed in the background on a connection of their own.
+///
+/// Ranking a million members (all-time ABC, RFM, churn) takes seconds however it is written;
+/// a dashboard page must answer in a fraction of one. So a report that took longer than
+/// `slow` to compute is kept, and served again:
+/// * while the data it was computed from is unchanged (`dataMark`: what every upload and every
+///   member change moves), exactly as a recomputation would give it;
+/// * while it is younger than the caller's `maxAge`, even though sales arrived since; the answer
+///   says when it was computed so the page can say "as of".
+/// A background thread recomputes the kept results whose data changed, every `refreshEvery`,
+/// so the dashboard finds them fresh; results nobody asked for in an hour are dropped, except
+/// the pinned ones (the dashboard's default views, computed once at start).
+///
+/// A fast report is only ever served as a recomputation would give it (kept only when pinned,
+/// and then served only while its data is unchanged).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/core/time.hpp"
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+
+class ReportCache {
+ public:
+  /// Computes one report on the connection it is given (the caller's, or the refresher's).
+  using Compute = std::function<Result<nlohmann::json>(SqlConnection&)>;
+
+  struct Options {
+    std::chrono::seconds maxAge{600};           ///< default age limit of a kept result
+    std::chrono::milliseconds slow{250};        ///< results that took at least this long are kept
+    std::chrono::seconds refreshEvery{120};     ///< how often the refresher looks for changed data
+    std::size_t maxEntries = 64;                ///< beyond it, the least recently asked is dropped
+    std::size_t maxBytes = std::size_t{8} << 20;  ///< a bigger answer (a whole member list) is not kept
+  };
+
+  struct Answer {
+    nlohmann::json body;
+    Timestamp computedAt;
+    bool kept = false;  ///< served from a kept result
+  };
+
+  explicit ReportCache(Options o);
+  ~ReportCache();
+  ReportCache(const ReportCache&) = delete;
+  ReportCache& operator=(const ReportCache&) = delete;
+
+  const Options& options() const { return m_options; }
+
+  /// The answer for `key` (a canonical form of the report and every parameter that shapes it):
+  /// a kept result if it is good by the rules above, else `compute` run on `c` under `cMutex`.
+  /// `maxAge` defaults to the option's.
+  Result<Answer> get(const std::string& key, SqlConnection& c, std::mutex& cMutex, const Compute& compute,
+                     std::optional<std::chrono::seconds> maxAge = std::nullopt);
+
+  /// Asks the refresher to compute `key` and keep it fresh whether or not anyone asks for it.
+  void pin(const std::string& key, Compute compute);
+
+  /// Starts the refresher on its own connection (the server's readers are not held up by it).
+  void startRefresher(std::unique_ptr<SqlConnection> c);
+  /// Stops and joins the refresher (also done by the destructor).
+  void stop();
+
+  /// Runs one round of the refresher on `c` now (tests; the thread runs the same).
+  void refreshOnce(SqlConnection& c);
+
+  /// What changes whenever data the reports read changes: every terminal's applied sequence
+  /// number (uploads), the change counter (enrolments, member edits, merges) and the UTC day
+  /// (reports count to today by default).
+  static std::string dataMark(SqlConnection& c);
+
+ private:
+  struct Entry {
+    Compute compute;
+    std::shared_ptr<const nlohmann::json> body;  ///< null until first computed (pinned)
+    Timestamp computedAt;
+    std::string mark;
+    std::chrono::steady_clock::time_point askedAt;
+    bool slow = false;  ///< took at least options().slow: may be served older than its data
+    bool pinned = false;
+  };
+
+  void keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark, bool slow,
+            bool asked);
+
+  Options m_options;
+  std::mutex m_mutex;  ///< guards m_entries and the flags; never held while a report computes
+  std::map<std::string, Entry> m_entries;
+  std::condition_variable m_wake;
+  bool m_stop = false;
+  bool m_pending = false;  ///< something was pinned since the refresher's last round
+  std::thread m_thread;
+};
+
+}  // namespace loyalty::hq

@@ -1,0 +1,145 @@
+// The cache of slow reports (loyalty/hq/report_cache.hpp) over a real head-office SQLite file:
+// when a kept result is served, when it is recomputed, what the refresher does.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "analytics_backends.hpp"
+#include "analytics_data.hpp"
+#include "loyalty/hq/report_cache.hpp"
+
+using namespace loyalty;
+using namespace loyalty::hq;
+using loyalty::test::AnalyticsData;
+using nlohmann::json;
+
+namespace {
+
+struct Fixture {
+  loyalty::test::SqliteFile file;
+  AnalyticsData data{file.open()};
+  std::unique_ptr<SqlConnection> other = file.open();  ///< the refresher's own connection
+  std::mutex mutex;
+  std::atomic<int> runs{0};
+
+  Fixture() {
+    data.terminal("T1", "S1");
+    data.member("m1", "2026-01-02T08:00:00Z", "S1");
+    data.sale("T1", "S1", "m1", "2026-01-05T10:00:00Z", 10000);
+  }
+  /// A report whose answer shows how many times it ran and what the data was.
+  ReportCache::Compute compute() {
+    return [this](SqlConnection& c) -> Result<json> {
+      ++runs;
+      return json{{"run", runs.load()}, {"sales", c.query("SELECT COUNT(*) FROM sales").integer(0, 0)}};
+    };
+  }
+  /// What an upload does to the data mark.
+  void upload() {
+    data.sale("T1", "S1", "m1", "2026-01-06T10:00:00Z", 500);
+    data.sql().query("UPDATE terminals SET applied_through = applied_through + 1");
+  }
+};
+
+ReportCache::Options slowAfter(std::chrono::milliseconds slow) {
+  ReportCache::Options o;
+  o.slow = slow;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("report cache: a slow result is served again until its data changes and it is too old", "[analytics]") {
+  Fixture f;
+  ReportCache cache(slowAfter(std::chrono::milliseconds(0)));  // every result counts as slow
+  auto first = cache.get("k", f.data.sql(), f.mutex, f.compute());
+  REQUIRE(first);
+  CHECK_FALSE(first->kept);
+  CHECK(first->body["run"] == 1);
+  auto again = cache.get("k", f.data.sql(), f.mutex, f.compute());
+  REQUIRE(again);
+  CHECK(again->kept);
+  CHECK(again->body == first->body);
+  CHECK(again->computedAt == first->computedAt);
+
+  f.upload();
+  // New sales: good enough within the age limit, recomputed when the caller wants it fresher.
+  auto stale = cache.get("k", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(600));
+  REQUIRE(stale);
+  CHECK(stale->kept);
+  CHECK(stale->body["sales"] == 1);
+  auto fresh = cache.get("k", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  REQUIRE(fresh);
+  CHECK_FALSE(fresh->kept);
+  CHECK(fresh->body["sales"] == 2);
+  CHECK(f.runs == 2);
+  // The fresh result is the kept one now.
+  auto kept = cache.get("k", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  REQUIRE(kept);
+  CHECK(kept->kept);
+  CHECK(kept->body["run"] == 2);
+
+  // Other keys are other results.
+  CHECK_FALSE(cache.get("other", f.data.sql(), f.mutex, f.compute())->kept);
+}
+
+TEST_CASE("report cache: fast results are not kept, nor answers too big to keep", "[analytics]") {
+  Fixture f;
+  ReportCache fast(slowAfter(std::chrono::hours(1)));
+  CHECK_FALSE(fast.get("k", f.data.sql(), f.mutex, f.compute())->kept);
+  CHECK_FALSE(fast.get("k", f.data.sql(), f.mutex, f.compute())->kept);
+  CHECK(f.runs == 2);
+
+  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
+  o.maxBytes = 10;
+  ReportCache small(o);
+  CHECK_FALSE(small.get("k", f.data.sql(), f.mutex, f.compute())->kept);
+  CHECK_FALSE(small.get("k", f.data.sql(), f.mutex, f.compute())->kept);
+
+  // Errors are answered and not kept.
+  ReportCache failing(slowAfter(std::chrono::milliseconds(0)));
+  const ReportCache::Compute bad = [](SqlConnection&) -> Result<json> { return invalidArgument("group", "bad group"); };
+  auto e = failing.get("k", f.data.sql(), f.mutex, bad);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().field == "group");
+  CHECK(failing.get("k", f.data.sql(), f.mutex, f.compute())->body["run"] == 5);
+}
+
+TEST_CASE("report cache: the refresher computes pinned reports and recomputes kept ones whose data changed", "[analytics]") {
+  Fixture f;
+  ReportCache cache(slowAfter(std::chrono::milliseconds(0)));
+  cache.pin("pinned", f.compute());
+  cache.refreshOnce(*f.other);
+  CHECK(f.runs == 1);
+  auto p = cache.get("pinned", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  REQUIRE(p);
+  CHECK(p->kept);
+  CHECK(f.runs == 1);
+
+  cache.refreshOnce(*f.other);  // nothing changed: nothing to do
+  CHECK(f.runs == 1);
+  f.upload();
+  cache.refreshOnce(*f.other);
+  CHECK(f.runs == 2);
+  auto after = cache.get("pinned", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  REQUIRE(after);
+  CHECK(after->kept);
+  CHECK(after->body["sales"] == 2);
+}
+
+TEST_CASE("report cache: the refresher thread picks up a pin at once and stops", "[analytics]") {
+  Fixture f;
+  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
+  o.refreshEvery = std::chrono::seconds(3600);
+  ReportCache cache(o);
+  cache.startRefresher(std::move(f.other));
+  cache.pin("pinned", f.compute());
+  for (int i = 0; i < 200 && f.runs == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(f.runs >= 1);
+  cache.stop();
+  const int runs = f.runs;
+  cache.pin("later", f.compute());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(f.runs == runs);
+}
