@@ -4,20 +4,27 @@
 //
 //   analytics-bench --backend sqlite --path DIR/hq.sqlite --members 100000 --sales 1000000
 //   analytics-bench --backend postgresql --dsn "host=... dbname=..." --members ... --sales ...
+//   --reuse: the database is already filled; --serve: then also time pages and reports through
+//   a real `loyalty-hq serve` on it (and record the server's peak memory).
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench_process.hpp"
 #include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
 
 using namespace loyalty;
@@ -105,12 +112,91 @@ void fill(SqlConnection& c, std::int64_t members, std::int64_t sales) {
   c.execScript("ANALYZE");
 }
 
+/// The same database behind a real `loyalty-hq serve` (pinned and kept slow reports, its own
+/// refresher connection): dashboard pages and reports over HTTPS on loopback, timed from this
+/// client, and the server process's peak resident memory.
+json serverPhase(const std::string& backend, const std::string& path, const std::string& dsn) {
+  namespace fs = std::filesystem;
+  const std::string bin = LOYALTY_HQ_BIN;
+  const fs::path dir = fs::temp_directory_path() / ("analytics-bench-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const DataDir data{dir / "hq"};
+  bench::run({bin, "init", "--data", data.root.string()});  // TLS material and a settings file
+  Settings settings;
+  if (backend == "postgresql") {
+    settings.backend = "postgresql";
+    settings.dsn = dsn;
+  } else {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(data.sqliteFile().string() + suffix);
+    fs::create_symlink(fs::absolute(path), data.sqliteFile());
+  }
+  saveSettings(data, settings);
+  const std::string token = bench::run({bin, "token", "create", "--data", data.root.string(), "--role", "analyst"});
+  bench::Server server;
+  server.start(bin, data.root.string());
+  auto c = bench::client(data.caCert().string(), server.port);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  json ms = json::object();
+  const auto get = [&](const std::string& target, const httplib::Headers& h) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = c->Get(target, h);
+    if (!r || r->status != 200) throw std::runtime_error("GET " + target + " failed");
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const auto once = [&](const std::string& name, const std::string& target, const httplib::Headers& h) {
+    ms[name] = std::round(get(target, h) * 10) / 10;
+    std::cerr << "server " << name << ": " << ms[name] << " ms\n";
+  };
+  const auto median = [&](const std::string& name, const std::string& target, const httplib::Headers& h) {
+    std::vector<double> v;
+    for (int i = 0; i < 5; ++i) v.push_back(get(target, h));
+    std::sort(v.begin(), v.end());
+    ms[name] = std::round(v[2] * 10) / 10;
+    std::cerr << "server " << name << " (median of 5): " << ms[name] << " ms\n";
+  };
+  // A dashboard session through a one-time sign-in link.
+  auto ticket = c->Post("/api/v1/dashboard/tickets", auth, "{}", "application/json");
+  if (!ticket || ticket->status != 201) throw std::runtime_error("no dashboard ticket");
+  auto signIn = c->Get(json::parse(ticket->body).at("url").get<std::string>());
+  std::string cookie;
+  for (const auto& [k, v] : signIn->headers) {
+    if (k == "Set-Cookie" && v.rfind("lhq_session=", 0) == 0) cookie = v.substr(0, v.find(';'));
+  }
+  if (cookie.empty()) throw std::runtime_error("no dashboard session");
+  const httplib::Headers session = {{"Cookie", cookie}};
+  // Right after start the refresher is still computing the pinned customers reports: the first
+  // page waits for them (or computes them itself); later ones are served kept.
+  once("page_customers_first", "/dashboard/customers", session);
+  median("page_customers", "/dashboard/customers", session);
+  median("page_overview", "/dashboard", session);
+  median("page_stores", "/dashboard/stores", session);
+  median("page_satisfaction", "/dashboard/satisfaction", session);
+  median("page_points", "/dashboard/points", session);
+  once("page_customers_one_month_first", "/dashboard/customers?from=2026-03-01&to=2026-03-31", session);
+  median("page_customers_one_month", "/dashboard/customers?from=2026-03-01&to=2026-03-31", session);
+  for (const char* report : {"abc", "rfm", "churn"}) {
+    const std::string target = std::string("/api/v1/reports/") + report + "?limit=100";
+    once(std::string(report) + "_live", target, auth);
+    once(std::string(report) + "_max_age_first", target + "&max_age=600", auth);
+    median(std::string(report) + "_max_age", target + "&max_age=600", auth);
+  }
+  median("retention_live", "/api/v1/reports/retention", auth);
+  median("summary_live", "/api/v1/reports/summary", auth);
+  const json out = {{"milliseconds", ms},
+                    {"server_peak_rss_mb", bench::procStatusKb(server.child.pid, "VmHWM") / 1024},
+                    {"server_rss_mb", bench::procStatusKb(server.child.pid, "VmRSS") / 1024}};
+  server.stop();
+  fs::remove_all(dir);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string backend = "sqlite", path, dsn;
   std::int64_t members = 10000, sales = 100000;
-  bool reuse = false;
+  bool reuse = false, serve = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const auto next = [&]() -> std::string {
@@ -123,6 +209,7 @@ int main(int argc, char** argv) {
     else if (a == "--members") members = std::stoll(next());
     else if (a == "--sales") sales = std::stoll(next());
     else if (a == "--reuse") reuse = true;
+    else if (a == "--serve") serve = true;
     else {
       std::cerr << "analytics-bench: unknown option " << a << "\n";
       return 2;
@@ -234,6 +321,7 @@ int main(int argc, char** argv) {
                    {"report_seconds", timings},
                    {"response_bytes", sizes},
                    {"peak_rss_mb", peakRssKb() / 1024}};
+    if (serve) result["server"] = serverPhase(backend, path, dsn);
     std::cout << result.dump(2) << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "analytics-bench: " << e.what() << "\n";
