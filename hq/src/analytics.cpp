@@ -302,6 +302,14 @@ Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optiona
   return Ok{};
 }
 
+std::string Reports::latestDay() { return dataBounds(m_c).second; }
+
+std::string Reports::defaultAsOf(const ReportFilter& f, Timestamp now) {
+  std::string today = utcDay(now);
+  if (const std::string last = latestDay(); last > today) today = last;
+  return f.range.to < today ? f.range.to : today;
+}
+
 // [SECTION] Summary, sales, ABC (with store filters)
 
 json Reports::summary(const ReportFilter& f) {

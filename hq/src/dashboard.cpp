@@ -170,7 +170,7 @@ const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follo
 struct ReportCall {
   std::string name;
   ReportFilter filter;
-  std::optional<std::string> asOf;  ///< absent: `to` if before today, else today (UTC), when run
+  std::optional<std::string> asOf;  ///< absent: Reports::defaultAsOf when run
   std::string group;                ///< sales
   std::string period;               ///< satisfaction
   std::int64_t churnDays = 90;
@@ -181,11 +181,7 @@ struct ReportCall {
                 asOf ? json(*asOf) : json(nullptr), group, period, churnDays}
         .dump();
   }
-  std::string asOfOn(Timestamp now) const {
-    if (asOf) return *asOf;
-    const std::string today = utcDay(now);
-    return filter.range.to < today ? filter.range.to : today;
-  }
+  std::string asOfOn(Reports& r, Timestamp now) const { return asOf ? *asOf : r.defaultAsOf(filter, now); }
 };
 
 Result<ReportCall> parseCall(const std::string& name, const httplib::Request& req) {
@@ -214,9 +210,9 @@ Result<json> runCall(Reports& r, const ReportCall& c, Timestamp now) {
   const ReportFilter& f = c.filter;
   if (c.name == "summary") return r.summary(f);
   if (c.name == "sales") return r.sales(f, c.group);
-  if (c.name == "abc" || c.name == "abc-follow-up") return r.abc(f, c.asOfOn(now));
-  if (c.name == "rfm") return r.rfm(f, c.asOfOn(now));
-  if (c.name == "churn") return r.churn(f, c.asOfOn(now), c.churnDays);
+  if (c.name == "abc" || c.name == "abc-follow-up") return r.abc(f, c.asOfOn(r, now));
+  if (c.name == "rfm") return r.rfm(f, c.asOfOn(r, now));
+  if (c.name == "churn") return r.churn(f, c.asOfOn(r, now), c.churnDays);
   if (c.name == "retention") return r.retention(f);
   if (c.name == "referrals") return r.referrals(f);
   if (c.name == "satisfaction") return r.satisfaction(f, c.period);
@@ -323,8 +319,8 @@ constexpr Msg kCatalogue[] = {
     {"overdrafts", "Offline overdrafts", "离线透支"},
     {"kind", "Kind", "类型"},
     {"export", "Export", "导出"},
-    {"computed_at", "Some figures are as computed at (UTC, refreshed in the background as sales arrive):",
-     "部分数据的计算时间（UTC，新销售到达后在后台更新）："},
+    {"computed_at", "Some figures on this page were computed in the background (refreshed as sales arrive) at",
+     "本页部分数据为后台计算结果（新销售到达后更新），计算时间："},
     {"total", "Total", "合计"},
     {"received", "Received", "已受理"},
     {"acknowledged", "Acknowledged", "已致歉"},
@@ -600,7 +596,7 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
   }
   if (!keptAt) return o.str();
   // Some figures are a result computed earlier (they take seconds to rank every member).
-  return "<p class=\"asof\" data-key=\"computed_at\">" + esc(tr(L, "computed_at")) + " " + formatRfc3339(*keptAt) + "</p>" +
+  return "<p class=\"asof\" data-key=\"computed_at\">" + esc(tr(L, "computed_at")) + " " + formatRfc3339(*keptAt) + " (UTC)</p>" +
          o.str();
 }
 

@@ -1,5 +1,6 @@
 #include "loyalty/hq/report_cache.hpp"
 
+#include <functional>
 #include <vector>
 
 namespace loyalty::hq {
@@ -12,6 +13,30 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kForgetAfter = std::chrono::hours(1);
 
 Timestamp wallNow() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
+
+/// Whether `j` serialises to more than `limit` bytes, give or take its punctuation; stops
+/// counting once it is (a whole member list is not written out just to measure it).
+bool largerThan(const nlohmann::json& j, std::size_t limit) {
+  std::size_t n = 0;
+  const std::function<bool(const nlohmann::json&)> walk = [&](const nlohmann::json& v) {
+    if (v.is_string()) n += v.get_ref<const std::string&>().size() + 2;
+    else if (v.is_object()) {
+      for (const auto& [k, x] : v.items()) {
+        n += k.size() + 4;
+        if (walk(x)) return true;
+      }
+    } else if (v.is_array()) {
+      for (const auto& x : v) {
+        n += 1;
+        if (walk(x)) return true;
+      }
+    } else {
+      n += 8;
+    }
+    return n > limit;
+  };
+  return walk(j);
+}
 
 }  // namespace
 
@@ -58,7 +83,7 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
 
 void ReportCache::keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark,
                        bool slow, bool asked) {
-  if (body.dump().size() > m_options.maxBytes) return;
+  if (largerThan(body, m_options.maxBytes)) return;
   auto shared = std::make_shared<const nlohmann::json>(std::move(body));
   std::lock_guard lock(m_mutex);
   auto [it, fresh] = m_entries.try_emplace(key);

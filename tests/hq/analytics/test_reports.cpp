@@ -168,6 +168,15 @@ void reportsOn(AnalyticsData& d) {
     CHECK(reports.churn(all(), "2026-02-13", 365)["members"].empty());
   }
 
+  SECTION("as_of by default: today, or the latest store-local day with data when that is later") {
+    CHECK(reports.latestDay() == "2026-02-19");
+    CHECK(reports.defaultAsOf(all(), at("2026-03-01T08:00:00Z")) == "2026-03-01");
+    CHECK(reports.defaultAsOf(all(), at("2026-02-18T20:00:00Z")) == "2026-02-19");  // a store already on the next day
+    ReportFilter early;
+    early.range = {"2026-01-01", "2026-02-05"};
+    CHECK(reports.defaultAsOf(early, at("2026-03-01T08:00:00Z")) == "2026-02-05");
+  }
+
   SECTION("retention cohorts by enrolment month") {
     const json r = reports.retention(all());
     REQUIRE(r["cohorts"].size() == 2);

@@ -74,6 +74,13 @@ class Reports {
  public:
   explicit Reports(SqlConnection& c) : m_c(c) {}
 
+  /// The latest store-local day with a sale or refund ("" when there is none).
+  std::string latestDay();
+  /// The day reports count to when the request names none: `to` if before today, else today,
+  /// which is the later of the UTC day at `now` and latestDay() (a store east of UTC is already
+  /// on the next day in the UTC evening).
+  std::string defaultAsOf(const ReportFilter& f, Timestamp now);
+
   /// Same shape as the protocol's summary, with the store filter.
   nlohmann::json summary(const ReportFilter& f);
   /// group: day, hour, store, terminal, product, member (member vs non-member).
