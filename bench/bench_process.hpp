@@ -3,10 +3,8 @@
 // on a free loopback port, an HTTPS client trusting the data dir's CA, /proc memory figures.
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "../tests/sync/hq/sync_fixture.hpp"  // freePort
+
 namespace loyalty::bench {
+
+using loyalty::test::freePort;
 
 struct Child {
   pid_t pid = -1;
@@ -81,18 +83,6 @@ inline std::string run(const std::vector<std::string>& argv) {
   if (const int st = c.wait(); st != 0) throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed with " + std::to_string(st));
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
-}
-
-inline int freePort() {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
 }
 
 /// kB value of a /proc/PID/status line (VmRSS, VmHWM).
