@@ -14,6 +14,7 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/export.hpp"
+#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/sync/codec.hpp"
 
@@ -22,8 +23,6 @@ namespace loyalty::hq {
 using nlohmann::json;
 
 namespace {
-
-Timestamp nowSeconds() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
 constexpr const char* kSessionCookie = "lhq_session";
 constexpr const char* kLoginCsrfCookie = "lhq_login_csrf";

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "loyalty/hq/dashboard.hpp"
+#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/settings.hpp"
 
 namespace loyalty::hq {
@@ -37,7 +38,7 @@ std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app) {
     }
     auto c = openStorage(dir, *settings);
     auto r = setDashboardUser(*c, args->name, args->role, password,
-                              std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+                              nowSeconds());
     if (!r) {
       std::cerr << "loyalty-hq: " << r.error().field << ": " << r.error().message << "\n";
       return 2;

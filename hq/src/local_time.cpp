@@ -1,11 +1,14 @@
 #include "loyalty/hq/local_time.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
 namespace loyalty::hq {
+
+Timestamp nowSeconds() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
 LocalStamp localStamp(const ZoneRules& zone, Timestamp t) {
   const Timestamp local = t + std::chrono::seconds{zone.offsetAt(t)};

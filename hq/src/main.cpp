@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/server.hpp"
@@ -20,8 +21,6 @@ using namespace loyalty;
 using namespace loyalty::hq;
 
 namespace {
-
-Timestamp now() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
 int fail(const std::string& message, int code = 1) {
   std::cerr << "loyalty-hq: " << message << "\n";
@@ -68,7 +67,7 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   fs::permissions(dir.tlsDir(), fs::perms::owner_all, fs::perm_options::replace);
   Settings settings{backend, dsn};
   HqStore store(openStorage(dir, settings));
-  store.createSchema(now());
+  store.createSchema(nowSeconds());
   saveSettings(dir, settings);
 
   const KeyAndCert ca = makeCertificateAuthority("loyalty-hq private CA", 3650);
@@ -81,7 +80,7 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   fs::permissions(dir.caCert(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
                   fs::perm_options::replace);
   const fs::path adminToken = dir.root / "admin.token";
-  writePrivateFile(adminToken, store.createApiToken(Role::kAdmin, "admin", now()) + "\n");
+  writePrivateFile(adminToken, store.createApiToken(Role::kAdmin, "admin", nowSeconds()) + "\n");
 
   std::cout << "settings:    " << dir.settingsFile().string() << "\n";
   if (backend == "sqlite") std::cout << "database:    " << dir.sqliteFile().string() << "\n";
@@ -193,18 +192,18 @@ int main(int argc, char** argv) {
     if (auto rc = analyticsCommand()) return *rc;  // [analytics hook] issue 7
     HqStore store = openStore(dir);
     if (tadd->parsed()) {
-      auto code = store.addTerminal(storeId, terminalId, zone, now());
+      auto code = store.addTerminal(storeId, terminalId, zone, nowSeconds());
       if (!code) return failWith(code.error());
       std::cout << *code << std::endl;
     } else if (trevoke->parsed()) {
-      auto r = store.revokeTerminal(terminalId, now());
+      auto r = store.revokeTerminal(terminalId, nowSeconds());
       if (!r) return failWith(r.error());
       std::cerr << "loyalty-hq: terminal " << terminalId << " revoked\n";
     } else if (tcreate->parsed()) {
-      std::cout << store.createApiToken(role == "admin" ? Role::kAdmin : Role::kAnalyst, name.empty() ? role : name, now())
+      std::cout << store.createApiToken(role == "admin" ? Role::kAdmin : Role::kAnalyst, name.empty() ? role : name, nowSeconds())
                 << std::endl;
     } else if (mmerge->parsed()) {
-      auto r = store.merge(from, into, now());
+      auto r = store.merge(from, into, nowSeconds());
       if (!r) return failWith(r.error());
       std::cerr << "loyalty-hq: member " << from << " merged into " << into << "\n";
     }

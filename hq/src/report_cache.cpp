@@ -3,6 +3,9 @@
 #include <functional>
 #include <vector>
 
+#include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/local_time.hpp"
+
 namespace loyalty::hq {
 
 namespace {
@@ -11,8 +14,6 @@ using Clock = std::chrono::steady_clock;
 
 /// Results nobody asked for in this long are dropped (pinned ones stay).
 constexpr auto kForgetAfter = std::chrono::hours(1);
-
-Timestamp wallNow() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
 /// Whether `j` serialises to more than `limit` bytes, give or take its punctuation; stops
 /// counting once it is (a whole member list is not written out just to measure it).
@@ -49,7 +50,7 @@ std::string ReportCache::dataMark(SqlConnection& c) {
                          "(SELECT value FROM counters WHERE name = 'change_no')");
   // The day too: reports count recency and follow-ups to today unless told another day.
   return r.text(0, 0) + "/" + (r.isNull(0, 1) ? std::string("0") : r.text(0, 1)) + "/" +
-         formatRfc3339(wallNow()).substr(0, 10);
+         utcDay(nowSeconds());
 }
 
 Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnection& c, std::mutex& cMutex,
@@ -60,7 +61,7 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
     std::lock_guard lock(cMutex);
     mark = dataMark(c);
   }
-  const Timestamp now = wallNow();
+  const Timestamp now = nowSeconds();
   {
     std::lock_guard lock(m_mutex);
     if (auto it = m_entries.find(key); it != m_entries.end() && it->second.body) {
@@ -139,7 +140,7 @@ void ReportCache::refreshOnce(SqlConnection& c) {
       std::lock_guard lock(m_mutex);
       if (m_stop) return;
     }
-    const Timestamp at = wallNow();
+    const Timestamp at = nowSeconds();
     const std::string before = dataMark(c);
     const auto started = Clock::now();
     auto out = compute(c);

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/codec.hpp"
@@ -24,10 +25,6 @@ using nlohmann::json;
 namespace wire = loyalty::sync;
 
 namespace {
-
-Timestamp nowSeconds() {
-  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-}
 
 /// A refusal that becomes a problem+json response.
 struct HttpProblem {

@@ -23,6 +23,9 @@ struct LocalStamp {
 
 LocalStamp localStamp(const ZoneRules& zone, Timestamp t);
 
+/// The system clock now, in whole seconds (what head office stamps and compares).
+Timestamp nowSeconds();
+
 /// Reads `zoneinfoDir`/NAME and parses it. "UTC" needs no file. Unknown or unsafe names and
 /// malformed files are refused with invalid_argument on "timezone".
 Result<ZoneRules> loadZoneRules(const std::string& name, const std::string& zoneinfoDir = "/usr/share/zoneinfo");
