@@ -61,6 +61,10 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
     std::lock_guard lock(cMutex);
     mark = dataMark(c);
   }
+  {
+    std::unique_lock lock(m_mutex);
+    awaitRefresher(lock, key);
+  }
   const Timestamp now = nowSeconds();
   {
     std::lock_guard lock(m_mutex);
@@ -80,6 +84,17 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
   if (!out) return out.error();
   if (Clock::now() - started >= m_options.slow) keep(key, compute, *out, now, mark, true, true);
   return Answer{std::move(*out), now, false};
+}
+
+void ReportCache::awaitRefresher(std::unique_lock<std::mutex>& lock, const std::string& key) {
+  // Bounded: a refresher stuck on a lost connection must not hold requests up for long.
+  const auto until = Clock::now() + std::chrono::seconds(60);
+  m_computed.wait_until(lock, until, [&] {
+    const auto it = m_entries.find(key);
+    if (it == m_entries.end() || m_stop) return true;
+    const Entry& e = it->second;
+    return !e.computing && (e.body || !e.pinned || e.tried || !m_refresherRunning);
+  });
 }
 
 void ReportCache::keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark,
@@ -140,15 +155,37 @@ void ReportCache::refreshOnce(SqlConnection& c) {
       std::lock_guard lock(m_mutex);
       if (m_stop) return;
     }
-    const Timestamp at = nowSeconds();
-    const std::string before = dataMark(c);
-    const auto started = Clock::now();
-    auto out = compute(c);
-    if (out) keep(key, compute, std::move(*out), at, before, Clock::now() - started >= m_options.slow, false);
+    const auto done = [&, key = key] {
+      std::lock_guard lock(m_mutex);
+      if (auto it = m_entries.find(key); it != m_entries.end()) {
+        it->second.computing = false;
+        it->second.tried = true;
+      }
+      m_computed.notify_all();
+    };
+    {
+      std::lock_guard lock(m_mutex);
+      if (auto it = m_entries.find(key); it != m_entries.end()) it->second.computing = true;
+    }
+    try {
+      const Timestamp at = nowSeconds();
+      const std::string before = dataMark(c);
+      const auto started = Clock::now();
+      auto out = compute(c);
+      if (out) keep(key, compute, std::move(*out), at, before, Clock::now() - started >= m_options.slow, false);
+    } catch (...) {
+      done();
+      throw;
+    }
+    done();
   }
 }
 
 void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_refresherRunning = true;
+  }
   m_thread = std::thread([this, conn = std::move(c)] {
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
@@ -170,8 +207,10 @@ void ReportCache::stop() {
   {
     std::lock_guard lock(m_mutex);
     m_stop = true;
+    m_refresherRunning = false;
   }
   m_wake.notify_all();
+  m_computed.notify_all();
   if (m_thread.joinable()) m_thread.join();
 }
 

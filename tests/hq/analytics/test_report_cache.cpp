@@ -143,3 +143,32 @@ TEST_CASE("report cache: the refresher thread picks up a pin at once and stops",
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(f.runs == runs);
 }
+
+TEST_CASE("report cache: a request for a report the refresher is computing waits for its answer", "[analytics]") {
+  Fixture f;
+  ReportCache cache(slowAfter(std::chrono::milliseconds(0)));
+  std::atomic<bool> started{false}, release{false}, answered{false};
+  const ReportCache::Compute blocking = [&](SqlConnection& c) -> Result<json> {
+    started = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return json{{"by", "refresher"}, {"sales", c.query("SELECT COUNT(*) FROM sales").integer(0, 0)}};
+  };
+  cache.startRefresher(std::move(f.other));
+  cache.pin("customers", blocking);
+  for (int i = 0; i < 400 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(started);
+  Result<ReportCache::Answer> got = invalidArgument("none", "not answered");
+  std::thread request([&] {
+    got = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(600));
+    answered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(answered);  // still waiting for the refresher, not computing a second copy
+  release = true;
+  request.join();
+  REQUIRE(got);
+  CHECK(got->kept);
+  CHECK(got->body["by"] == "refresher");
+  CHECK(f.runs == 0);
+  cache.stop();
+}

@@ -1,5 +1,9 @@
 // Each report's SQL against a small hand-made dataset, on SQLite and on a PostgreSQL the test
 // starts itself (figures worked out by hand in the comments).
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "analytics_backends.hpp"
@@ -399,6 +403,69 @@ void abcBoundariesOn(const std::function<std::unique_ptr<AnalyticsData>()>& make
   }
 }
 
+/// Many members with few distinct spends, last visits and visit counts, so that ties straddle
+/// the ABC and RFM cuts and several spends share one bucket of the cut search. The reports
+/// read all time and one whole month from the aggregates (ranked by cuts); naming every store
+/// sends them to the raw tables (ranked by window functions). Both must agree on every page.
+void rankingTiesOn(AnalyticsData& d) {
+  d.terminal("T1", "S1");
+  d.terminal("T2", "S2");
+  std::uint32_t seed = 20261123;
+  const auto next = [&](std::uint32_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) % n;
+  };
+  static const std::int64_t amounts[] = {100, 1000, 1100, 1250, 2500, 2500, 9000, 12000};
+  {
+    SqlTransaction tx(d.sql());
+    for (int i = 0; i < 300; ++i) {
+      const std::string id = "t" + std::to_string(100 + next(900)) + "-" + std::to_string(i);  // not in insertion order
+      d.member(id, "2026-01-01T00:00:00Z", "S1");
+      for (std::uint32_t s = 0, n = 1 + next(4); s < n; ++s) {
+        const std::string t = next(2) ? "T1" : "T2";
+        d.sale(t, t == "T1" ? "S1" : "S2", id, "2026-02-0" + std::to_string(1 + next(6)) + "T10:00:00Z", amounts[next(8)]);
+      }
+      if (next(10) == 0) d.refund("T1", "S1", id, "2026-02-08T10:00:00Z", 20000);  // net <= 0: in RFM, not in ABC
+      if (i % 5 == 0) d.sale("T1", "S1", id, "2026-01-20T10:00:00Z", 2500);  // February is then one month of several
+    }
+    tx.commit();
+  }
+  Reports reports(d.sql());
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{{"0000-01-01", "9999-12-31"},
+                                                                               {"2026-02-01", "2026-02-28"}}) {
+    for (const auto& [limit, offset] : std::vector<std::pair<std::int64_t, std::int64_t>>{{-1, 0}, {7, 0}, {7, 13}, {40, 250}}) {
+      INFO(from << ".." << to << " limit " << limit << " offset " << offset);
+      ReportFilter agg;
+      agg.range = {from, to};
+      agg.limit = limit;
+      agg.offset = offset;
+      ReportFilter raw = agg;
+      raw.stores = {"S1", "S2"};
+      CHECK(reports.abc(agg, "2026-03-01") == reports.abc(raw, "2026-03-01"));
+      CHECK(reports.rfm(agg, "2026-03-01") == reports.rfm(raw, "2026-03-01"));
+    }
+  }
+  // The data does put tied members on both sides of cuts.
+  const json a = reports.abc(all(), "2026-03-01");
+  const json r = reports.rfm(all(), "2026-03-01");
+  std::map<std::string, std::set<std::string>> classBySpend, rBy, fBy, mBy;
+  for (const auto& m : a["members"]) classBySpend[m["spend"]].insert(m["class"].get<std::string>());
+  for (const auto& m : r["members"]) {
+    rBy[m["last_visit"]].insert(std::to_string(m["r"].get<int>()));
+    fBy[std::to_string(m["frequency"].get<int>())].insert(std::to_string(m["f"].get<int>()));
+    mBy[m["monetary"]].insert(std::to_string(m["m"].get<int>()));
+  }
+  const auto straddled = [](const std::map<std::string, std::set<std::string>>& by) {
+    return std::count_if(by.begin(), by.end(), [](const auto& kv) { return kv.second.size() > 1; });
+  };
+  CHECK(straddled(classBySpend) >= 1);
+  CHECK(straddled(rBy) >= 3);
+  CHECK(straddled(fBy) >= 2);
+  CHECK(straddled(mBy) >= 1);
+  CHECK(a["counts"]["A"].get<int>() > 0);
+  CHECK(a["counts"]["C"].get<int>() > 0);
+}
+
 /// A database from before survey_answers: the table is added and filled from the stored
 /// events, each answer on its terminal's local day.
 void surveyBackfillOn(AnalyticsData& d) {
@@ -512,6 +579,18 @@ TEST_CASE("analytics reports on SQLite", "[analytics]") {
   loyalty::test::SqliteFile db;
   AnalyticsData d(db.open());
   reportsOn(d);
+}
+
+TEST_CASE("ABC and RFM ranked by cuts equal the window functions' ranking, ties included, on SQLite", "[analytics]") {
+  loyalty::test::SqliteFile db;
+  AnalyticsData d(db.open());
+  rankingTiesOn(d);
+}
+
+TEST_CASE("ABC and RFM ranked by cuts equal the window functions' ranking, ties included, on PostgreSQL",
+          "[analytics][postgresql]") {
+  AnalyticsData d(loyalty::test::sharedPostgres().fresh());
+  rankingTiesOn(d);
 }
 
 TEST_CASE("ABC boundaries on SQLite", "[analytics]") {

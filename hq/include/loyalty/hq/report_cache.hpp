@@ -92,7 +92,13 @@ class ReportCache {
     std::chrono::steady_clock::time_point askedAt;
     bool slow = false;  ///< took at least options().slow: may be served older than its data
     bool pinned = false;
+    bool computing = false;  ///< the refresher is computing it now
+    bool tried = false;      ///< the refresher has computed it (or failed to) at least once
   };
+  /// Waits (under `lock`) while the refresher is computing `key`, or has yet to compute it for
+  /// the first time although it is pinned: its answer will do, and computing the same report
+  /// twice at once only slows both down.
+  void awaitRefresher(std::unique_lock<std::mutex>& lock, const std::string& key);
 
   void keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark, bool slow,
             bool asked);
@@ -101,6 +107,8 @@ class ReportCache {
   std::mutex m_mutex;  ///< guards m_entries and the flags; never held while a report computes
   std::map<std::string, Entry> m_entries;
   std::condition_variable m_wake;
+  std::condition_variable m_computed;  ///< the refresher finished a computation
+  bool m_refresherRunning = false;
   bool m_stop = false;
   bool m_pending = false;  ///< something was pinned since the refresher's last round
   std::thread m_thread;
