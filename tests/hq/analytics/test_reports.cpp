@@ -560,37 +560,37 @@ void cohortsThroughIngestOn(std::unique_ptr<SqlConnection> c) {
   CHECK(kept.find("2026-02-10|S1|2026-04") == std::string::npos);  // emptied rows are gone
 }
 
+/// Runs a check on a fresh head-office database of each kind.
+void onSqlite(void (*check)(AnalyticsData&)) {
+  loyalty::test::SqliteFile db;
+  AnalyticsData d(db.open());
+  check(d);
+}
+void onPostgres(void (*check)(AnalyticsData&)) {
+  AnalyticsData d(loyalty::test::sharedPostgres().fresh());
+  check(d);
+}
+
 }  // namespace
 
 TEST_CASE("survey answers are backfilled on local days when an older database is opened on SQLite", "[analytics]") {
-  loyalty::test::SqliteFile db;
-  AnalyticsData d(db.open());
-  surveyBackfillOn(d);
+  onSqlite(surveyBackfillOn);
 }
 
 TEST_CASE("survey answers are backfilled on local days when an older database is opened on PostgreSQL",
           "[analytics][postgresql]") {
-  auto& pg = loyalty::test::sharedPostgres();
-  AnalyticsData d(pg.fresh());
-  surveyBackfillOn(d);
+  onPostgres(surveyBackfillOn);
 }
 
-TEST_CASE("analytics reports on SQLite", "[analytics]") {
-  loyalty::test::SqliteFile db;
-  AnalyticsData d(db.open());
-  reportsOn(d);
-}
+TEST_CASE("analytics reports on SQLite", "[analytics]") { onSqlite(reportsOn); }
 
 TEST_CASE("ABC and RFM ranked by cuts equal the window functions' ranking, ties included, on SQLite", "[analytics]") {
-  loyalty::test::SqliteFile db;
-  AnalyticsData d(db.open());
-  rankingTiesOn(d);
+  onSqlite(rankingTiesOn);
 }
 
 TEST_CASE("ABC and RFM ranked by cuts equal the window functions' ranking, ties included, on PostgreSQL",
           "[analytics][postgresql]") {
-  AnalyticsData d(loyalty::test::sharedPostgres().fresh());
-  rankingTiesOn(d);
+  onPostgres(rankingTiesOn);
 }
 
 TEST_CASE("ABC boundaries on SQLite", "[analytics]") {
@@ -610,11 +610,7 @@ TEST_CASE("retention cohorts kept by ingest through late enrolments and merges o
   cohortsThroughIngestOn(loyalty::test::sharedPostgres().fresh());
 }
 
-TEST_CASE("analytics reports on PostgreSQL", "[analytics][postgresql]") {
-  auto& pg = loyalty::test::sharedPostgres();
-  AnalyticsData d(pg.fresh());
-  reportsOn(d);
-}
+TEST_CASE("analytics reports on PostgreSQL", "[analytics][postgresql]") { onPostgres(reportsOn); }
 
 TEST_CASE("ABC boundaries on PostgreSQL", "[analytics][postgresql]") {
   auto& pg = loyalty::test::sharedPostgres();

@@ -2,7 +2,7 @@
 /// @brief Results of slow reports kept for the dashboard (and for API calls that say `max_age`),
 /// refreshed in the background on a connection of their own.
 ///
-/// Ranking a million members (all-time ABC, RFM, churn) takes seconds however it is written;
+/// Ranking a million members (all-time ABC, RFM, churn) takes around a second at best;
 /// a dashboard page must answer in a fraction of one. So a report that took longer than
 /// `slow` to compute is kept, and served again:
 /// * while the data it was computed from is unchanged (`dataMark`: what every upload and every
