@@ -29,6 +29,13 @@ CREATE TABLE agg_points(
   debited BIGINT NOT NULL, PRIMARY KEY(day, store_id, kind));
 )SQL";
 
+constexpr const char* kMemberStoreTables = R"SQL(
+CREATE TABLE agg_member_store(
+  store_id {{ID}} NOT NULL, member_id {{ID}} NOT NULL, sales BIGINT NOT NULL, net BIGINT NOT NULL, visits BIGINT NOT NULL,
+  first_day TEXT, last_day TEXT, PRIMARY KEY(store_id, member_id));
+CREATE INDEX agg_member_store_member ON agg_member_store(member_id);
+)SQL";
+
 constexpr const char* kCohortTables = R"SQL(
 CREATE TABLE agg_enrolment(day TEXT NOT NULL, store_id {{ID}} NOT NULL, members BIGINT NOT NULL, PRIMARY KEY(day, store_id));
 CREATE TABLE agg_cohort(
@@ -62,6 +69,18 @@ std::string memberMonthsFromRaw(const std::string& memberFilter) {
          "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY member_id, day) x GROUP BY substr(d, 1, 7), member_id";
 }
 
+/// Per store and member from the raw tables, optionally for one member: what fills
+/// agg_member_store (visits: distinct sale days at that store).
+std::string memberStoresFromRaw(const std::string& memberFilter) {
+  return "SELECT store_id, member_id, SUM(n), SUM(net), SUM(v), MIN(fd), MAX(ld) FROM ("
+         "SELECT store_id, member_id, COUNT(*) AS n, SUM(total) AS net, 1 AS v, day AS fd, day AS ld FROM sales "
+         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY store_id, member_id, day "
+         "UNION ALL SELECT store_id, member_id, 0 AS n, -SUM(amount) AS net, 0 AS v, NULL AS fd, NULL AS ld FROM refunds "
+         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY store_id, member_id) x GROUP BY store_id, member_id";
+}
+
+const char* kMemberStoreColumns = "INSERT INTO agg_member_store(store_id, member_id, sales, net, visits, first_day, last_day) ";
+
 const char* kMemberTotalsFromMonths =
     "SELECT member_id, SUM(sales), SUM(net), SUM(visits), MIN(first_day), MAX(last_day) FROM agg_member_month";
 
@@ -85,13 +104,16 @@ void addToSales(SqlConnection& c, const AggregateFacts& f, std::int64_t sales, s
           {f.day, f.hour, f.storeId, f.terminalId, std::int64_t{f.memberId ? 1 : 0}, sales, gross, refunds, refunded});
 }
 
-/// Returns the member's sales in the day's month, this one included.
-std::int64_t addToMember(SqlConnection& c, const std::string& memberId, const std::string& day, std::int64_t sales,
-                         std::int64_t net, std::int64_t visits, bool isSale) {
+/// Returns the member's sales in the day's month, this one included. `visits` opens a visit
+/// day for the member, `storeVisits` one at the store.
+std::int64_t addToMember(SqlConnection& c, const std::string& memberId, const std::string& storeId, const std::string& day,
+                         std::int64_t sales, std::int64_t net, std::int64_t visits, std::int64_t storeVisits, bool isSale) {
   const SqlValue d = isSale ? SqlValue(day) : SqlValue(nullptr);
   const auto month = c.query(upsertMember("agg_member_month", "month, member_id", "$1, $2, $3, $4, $5, $6, $6") + " RETURNING sales",
                              {day.substr(0, 7), memberId, sales, net, visits, d});
   c.query(upsertMember("agg_member", "member_id", "$1, $2, $3, $4, $5, $5"), {memberId, sales, net, visits, d});
+  c.query(upsertMember("agg_member_store", "store_id, member_id", "$1, $2, $3, $4, $5, $6, $6"),
+          {storeId, memberId, sales, net, storeVisits, d});
   return month.integer(0, 0);
 }
 
@@ -117,7 +139,7 @@ void rebuildCohorts(SqlConnection& c) {
 // [SECTION] Schema and rebuild
 
 bool aggregatesPresent(SqlConnection& c) {
-  return c.hasTable("agg_product") && c.hasTable("agg_cohort") && hasColumn(c, "ledger", "day");
+  return c.hasTable("agg_product") && c.hasTable("agg_cohort") && c.hasTable("agg_member_store") && hasColumn(c, "ledger", "day");
 }
 
 void ensureAggregates(SqlConnection& c) {
@@ -126,17 +148,21 @@ void ensureAggregates(SqlConnection& c) {
   if (!hasColumn(c, "ledger", "day")) c.execScript("ALTER TABLE ledger ADD COLUMN day TEXT");
   const bool cohortsNew = !c.hasTable("agg_cohort");
   if (cohortsNew) c.execScript(schemaForBackend(kCohortTables, c.backend()));
+  const bool storesNew = !c.hasTable("agg_member_store");
+  if (storesNew) c.execScript(schemaForBackend(kMemberStoreTables, c.backend()));
   if (!c.hasTable("agg_product")) {
     c.execScript(schemaForBackend(kTables, c.backend()));
     rebuildAggregates(c);
-  } else if (cohortsNew) {
-    rebuildCohorts(c);  // a database from before the cohort tables
+    return;
   }
+  // A database from before the cohort or the member-store tables.
+  if (cohortsNew) rebuildCohorts(c);
+  if (storesNew) c.query(kMemberStoreColumns + memberStoresFromRaw(""));
 }
 
 void rebuildAggregates(SqlConnection& c) {
-  c.execScript("DELETE FROM agg_sales; DELETE FROM agg_member_month; DELETE FROM agg_member; DELETE FROM agg_points; "
-               "DELETE FROM agg_product");
+  c.execScript("DELETE FROM agg_sales; DELETE FROM agg_member_month; DELETE FROM agg_member; DELETE FROM agg_member_store; "
+               "DELETE FROM agg_points; DELETE FROM agg_product");
   c.query("INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount) "
           "SELECT s.day, s.store_id, l.sku, MIN(COALESCE(l.description, '')), COUNT(DISTINCT l.event_id), SUM(l.qty), "
           "SUM(l.amount) FROM sale_lines l JOIN sales s ON s.event_id = l.event_id GROUP BY s.day, s.store_id, l.sku");
@@ -150,6 +176,7 @@ void rebuildAggregates(SqlConnection& c) {
   c.query("INSERT INTO agg_member_month(month, member_id, sales, net, visits, first_day, last_day) " + memberMonthsFromRaw(""));
   c.query(std::string("INSERT INTO agg_member(member_id, sales, net, visits, first_day, last_day) ") + kMemberTotalsFromMonths +
           " GROUP BY member_id");
+  c.query(kMemberStoreColumns + memberStoresFromRaw(""));
   // Ledger entries count for the store whose terminal sent the event (none for head office's).
   c.query("INSERT INTO agg_points(day, store_id, kind, entries, credited, debited) "
           "SELECT COALESCE(l.day, substr(l.at, 1, 10)), COALESCE(t.store_id, ''), l.kind, COUNT(*), "
@@ -162,6 +189,8 @@ void rebuildAggregates(SqlConnection& c) {
 void rebuildMemberAggregates(SqlConnection& c, const std::string& memberId) {
   c.query("DELETE FROM agg_member_month WHERE member_id = $1", {memberId});
   c.query("DELETE FROM agg_member WHERE member_id = $1", {memberId});
+  c.query("DELETE FROM agg_member_store WHERE member_id = $1", {memberId});
+  c.query(kMemberStoreColumns + memberStoresFromRaw(" AND member_id = $1"), {memberId});
   c.query("INSERT INTO agg_member_month(month, member_id, sales, net, visits, first_day, last_day) " +
               memberMonthsFromRaw(" AND member_id = $1"),
           {memberId});
@@ -175,10 +204,16 @@ void rebuildMemberAggregates(SqlConnection& c, const std::string& memberId) {
 void aggregateSale(SqlConnection& c, const AggregateFacts& f) {
   addToSales(c, f, 1, f.amount, 0, 0);
   if (!f.memberId) return;
-  // A visit is a distinct sale day: this sale opens one if it is the member's only sale that day.
-  const auto n = c.query("SELECT COUNT(*) FROM sales WHERE member_id = $1 AND day = $2", {*f.memberId, f.day});
+  // A visit is a distinct sale day: this sale opens one if it is the member's only sale that
+  // day (anywhere, and at this store).
+  const auto n = c.query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN store_id = $3 THEN 1 ELSE 0 END), 0) FROM sales "
+                         "WHERE member_id = $1 AND day = $2",
+                         {*f.memberId, f.day, f.storeId});
   const std::string month = f.day.substr(0, 7);
-  if (addToMember(c, *f.memberId, f.day, 1, f.amount, n.integer(0, 0) == 1 ? 1 : 0, true) != 1) return;
+  if (addToMember(c, *f.memberId, f.storeId, f.day, 1, f.amount, n.integer(0, 0) == 1 ? 1 : 0, n.integer(0, 1) == 1 ? 1 : 0,
+                  true) != 1) {
+    return;
+  }
   // The member's first sale this month: one more active member in their cohort's month.
   c.query(addToCohorts(std::string("SELECT substr(m.enrolled_at, 1, 10), m.enrolled_store, $2, 1 FROM members m "
                                    "WHERE m.member_id = $1 AND ") + kCohortMember + " AND substr(m.enrolled_at, 1, 7) <= $2"),
@@ -225,7 +260,7 @@ void aggregateLines(SqlConnection& c, const std::string& day, const std::string&
 
 void aggregateRefund(SqlConnection& c, const AggregateFacts& f) {
   addToSales(c, f, 0, 0, 1, f.amount);
-  if (f.memberId) addToMember(c, *f.memberId, f.day, 0, -f.amount, 0, false);
+  if (f.memberId) addToMember(c, *f.memberId, f.storeId, f.day, 0, -f.amount, 0, 0, false);
 }
 
 void aggregatePoints(SqlConnection& c, const std::string& day, const std::string& storeId, const std::string& kind,

@@ -240,23 +240,28 @@ std::string memberGrouped(const std::string& parts) {
 
 /// A SELECT of (member_id, sales, net, visits, first_day, last_day) over the filter's days up
 /// to `upTo` (inclusive, "" for no limit): members with a sale or a refund in them. All time
-/// comes from agg_member, whole months from agg_member_month, the days at the edges and any
-/// store filter from the raw tables (visits add up because the parts' days do not overlap).
-/// `plain` (optional) is set when the SELECT is agg_member as it is (all time), a table cheap to
-/// scan several times. (One month of agg_member_month is not: half a million rows through an
-/// index per scan, measured 2.5 s for ABC by cuts against 1.1 s in one window statement.)
+/// comes from agg_member (one store: agg_member_store), whole months from agg_member_month,
+/// the days at the edges and other store filters from the raw tables (visits add up because
+/// the parts' days do not overlap).
+/// `plain` (optional) is set when the SELECT is an all-time table as it is, cheap to scan
+/// several times. (One month of agg_member_month is not: half a million rows through an index
+/// per scan, measured 2.5 s for ABC by cuts against 1.1 s in one window statement.)
 std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool* plain = nullptr) {
   if (plain) *plain = false;
   ReportFilter r = f;
   if (!upTo.empty() && upTo < r.range.to) r.range.to = upTo;
-  if (!f.stores.empty() || r.range.from > r.range.to) return memberGrouped(memberRaw(q, r));
+  if (f.stores.size() > 1 || r.range.from > r.range.to) return memberGrouped(memberRaw(q, r));
   const auto [first, last] = dataBounds(c);
   if (first.empty()) return memberGrouped(memberRaw(q, r));
   const bool fromStart = r.range.from <= first, toEnd = r.range.to >= last;
   if (fromStart && toEnd) {
     if (plain) *plain = true;
+    if (f.stores.size() == 1) {
+      return "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_store WHERE store_id = " + q.p(f.stores[0]);
+    }
     return "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member";
   }
+  if (!f.stores.empty()) return memberGrouped(memberRaw(q, r));
   // No data lies outside [first, last]: an open end reaches to that end's month boundary.
   const std::string from = fromStart ? firstOfMonth(first) : r.range.from;
   const std::string to = toEnd ? lastOfMonth(last) : r.range.to;

@@ -96,6 +96,7 @@ class AnalyticsData {
     const char* tables[][2] = {{"agg_sales", "day, hour, store_id, terminal_id, member"},
                                {"agg_member_month", "month, member_id"},
                                {"agg_member", "member_id"},
+                               {"agg_member_store", "store_id, member_id"},
                                {"agg_points", "day, store_id, kind"},
                                {"agg_product", "day, store_id, sku"},
                                {"agg_enrolment", "day, store_id"},

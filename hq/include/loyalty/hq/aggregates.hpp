@@ -8,8 +8,11 @@
 ///   product, at any day range and store filter.
 /// * `agg_member_month` / `agg_member`: per member and month / all time: sales, net spend,
 ///   visit days (distinct sale days), first and last sale day. Serve ABC, RFM, churn and the
-///   distinct-member counts for whole months and all time; the days at the edges of a range,
-///   and store-filtered member reports, are read from the raw tables.
+///   distinct-member counts for whole months and all time; the days at the edges of a range
+///   are read from the raw tables.
+/// * `agg_member_store`: the same per store and member over all time (visits: distinct sale
+///   days at that store). Serves member reports over all time for one store; other store
+///   filters read the raw tables (a day with visits at two stores is one visit).
 /// * `agg_product`: per day, store and SKU: sales holding it, quantity, line amounts.
 /// * `agg_points`: per day, store and ledger kind: entries, points credited and debited.
 /// * `agg_enrolment` / `agg_cohort`: per enrolment day and store, the members enrolled, and
@@ -36,7 +39,8 @@ bool aggregatesPresent(SqlConnection& c);
 
 /// Recomputes every aggregate from sales, refunds and ledger (inside the caller's transaction).
 void rebuildAggregates(SqlConnection& c);
-/// Recomputes one member's rows of agg_member and agg_member_month (after a merge moved sales).
+/// Recomputes one member's rows of agg_member, agg_member_month and agg_member_store (after a
+/// merge moved sales).
 void rebuildMemberAggregates(SqlConnection& c, const std::string& memberId);
 
 /// A sale or refund as the aggregates see it. `amount` is the sale total or the amount refunded.
