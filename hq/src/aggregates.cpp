@@ -58,26 +58,18 @@ bool hasColumn(SqlConnection& c, const std::string& table, const std::string& co
   return !c.query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", {table, column}).empty();
 }
 
-/// Per-member figures from the raw tables, optionally for one member: the SELECT that fills
-/// agg_member_month. Hours and days of rows written before those columns existed fall back to
-/// the UTC ones in `at`.
-std::string memberMonthsFromRaw(const std::string& memberFilter) {
-  return "SELECT substr(d, 1, 7), member_id, SUM(n), SUM(net), SUM(v), MIN(fd), MAX(ld) FROM ("
-         "SELECT day AS d, member_id, COUNT(*) AS n, SUM(total) AS net, 1 AS v, day AS fd, day AS ld FROM sales "
-         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY member_id, day "
-         "UNION ALL SELECT day AS d, member_id, 0 AS n, -SUM(amount) AS net, 0 AS v, NULL AS fd, NULL AS ld FROM refunds "
-         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY member_id, day) x GROUP BY substr(d, 1, 7), member_id";
+/// Per-member figures from the raw tables, per `key` (an expression of a sale or refund row:
+/// its month, its store) and member, optionally for one member: the SELECT that fills
+/// agg_member_month and agg_member_store (visits: distinct sale days within the key).
+std::string memberFromRaw(const std::string& key, const std::string& memberFilter) {
+  return "SELECT k, member_id, SUM(n), SUM(net), SUM(v), MIN(fd), MAX(ld) FROM ("
+         "SELECT " + key + " AS k, member_id, COUNT(*) AS n, SUM(total) AS net, 1 AS v, day AS fd, day AS ld FROM sales "
+         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY " + key + ", member_id, day "
+         "UNION ALL SELECT " + key + " AS k, member_id, 0 AS n, -SUM(amount) AS net, 0 AS v, NULL AS fd, NULL AS ld FROM refunds "
+         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY " + key + ", member_id) x GROUP BY k, member_id";
 }
-
-/// Per store and member from the raw tables, optionally for one member: what fills
-/// agg_member_store (visits: distinct sale days at that store).
-std::string memberStoresFromRaw(const std::string& memberFilter) {
-  return "SELECT store_id, member_id, SUM(n), SUM(net), SUM(v), MIN(fd), MAX(ld) FROM ("
-         "SELECT store_id, member_id, COUNT(*) AS n, SUM(total) AS net, 1 AS v, day AS fd, day AS ld FROM sales "
-         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY store_id, member_id, day "
-         "UNION ALL SELECT store_id, member_id, 0 AS n, -SUM(amount) AS net, 0 AS v, NULL AS fd, NULL AS ld FROM refunds "
-         "WHERE member_id IS NOT NULL" + memberFilter + " GROUP BY store_id, member_id) x GROUP BY store_id, member_id";
-}
+std::string memberMonthsFromRaw(const std::string& memberFilter) { return memberFromRaw("substr(day, 1, 7)", memberFilter); }
+std::string memberStoresFromRaw(const std::string& memberFilter) { return memberFromRaw("store_id", memberFilter); }
 
 const char* kMemberStoreColumns = "INSERT INTO agg_member_store(store_id, member_id, sales, net, visits, first_day, last_day) ";
 
