@@ -29,10 +29,13 @@ CREATE TABLE agg_points(
   debited BIGINT NOT NULL, PRIMARY KEY(day, store_id, kind));
 )SQL";
 
+/// A store's rows are read together: on PostgreSQL the key carries every column (index-only
+/// scans: measured 0.2 s against 0.7 s for one store's 290,000 rows scattered over a 4.6M-row
+/// table), on SQLite the table is stored in key order.
 constexpr const char* kMemberStoreTables = R"SQL(
 CREATE TABLE agg_member_store(
   store_id {{ID}} NOT NULL, member_id {{ID}} NOT NULL, sales BIGINT NOT NULL, net BIGINT NOT NULL, visits BIGINT NOT NULL,
-  first_day TEXT, last_day TEXT, PRIMARY KEY(store_id, member_id));
+  first_day TEXT, last_day TEXT, PRIMARY KEY(store_id, member_id){{INCLUDE}}){{WITHOUT_ROWID}};
 CREATE INDEX agg_member_store_member ON agg_member_store(member_id);
 )SQL";
 
@@ -47,6 +50,14 @@ CREATE TABLE agg_cohort(
 constexpr const char* kCohortMember = "m.enrolled = 1 AND m.merged_into IS NULL";
 
 bool isPg(SqlConnection& c) { return c.backend() == "postgresql"; }
+
+std::string memberStoreTables(SqlConnection& c) {
+  std::string sql = kMemberStoreTables;
+  const auto put = [&](const std::string& mark, const std::string& text) { sql.replace(sql.find(mark), mark.size(), text); };
+  put("{{INCLUDE}}", isPg(c) ? " INCLUDE (sales, net, visits, first_day, last_day)" : "");
+  put("{{WITHOUT_ROWID}}", isPg(c) ? "" : " WITHOUT ROWID");
+  return schemaForBackend(sql, c.backend());
+}
 
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
   if (isPg(c)) {
@@ -141,7 +152,7 @@ void ensureAggregates(SqlConnection& c) {
   const bool cohortsNew = !c.hasTable("agg_cohort");
   if (cohortsNew) c.execScript(schemaForBackend(kCohortTables, c.backend()));
   const bool storesNew = !c.hasTable("agg_member_store");
-  if (storesNew) c.execScript(schemaForBackend(kMemberStoreTables, c.backend()));
+  if (storesNew) c.execScript(memberStoreTables(c));
   if (!c.hasTable("agg_product")) {
     c.execScript(schemaForBackend(kTables, c.backend()));
     rebuildAggregates(c);
