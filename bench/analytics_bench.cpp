@@ -184,8 +184,8 @@ json serverPhase(const std::string& backend, const std::string& path, const std:
   median("retention_live", "/api/v1/reports/retention", auth);
   median("summary_live", "/api/v1/reports/summary", auth);
   const json out = {{"milliseconds", ms},
-                    {"server_peak_rss_mb", bench::procStatusKb(server.child.pid, "VmHWM") / 1024},
-                    {"server_rss_mb", bench::procStatusKb(server.child.pid, "VmRSS") / 1024}};
+                    {"server_peak_rss_mb", bench::procStatusKb(server.pid(), "VmHWM") / 1024},
+                    {"server_rss_mb", bench::procStatusKb(server.pid(), "VmRSS") / 1024}};
   server.stop();
   fs::remove_all(dir);
   return out;

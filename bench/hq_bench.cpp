@@ -215,7 +215,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   out["upload"] = {{"events", events}, {"batch", 1000}, {"seconds", up}, {"events_per_s", static_cast<double>(events) / up},
                    {"mib_per_s", static_cast<double>(bytes) / up / 1048576.0},
                    {"vs_raw_insert", (static_cast<double>(events) / up) / out["raw_insert"]["rows_per_s"].get<double>()},
-                   {"server_rss_kib", procStatusKb(server.child.pid, "VmRSS")}};
+                   {"server_rss_kib", procStatusKb(server.pid(), "VmRSS")}};
   progress(backend + ": upload " + std::to_string(static_cast<std::int64_t>(static_cast<double>(events) / up)) + " events/s");
   server.stop();
 
@@ -228,7 +228,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   }
   server.start(bin, dataDir.root.string());
   c = client(ca, server.port);
-  out["scale"]["rss_kib_after_start"] = procStatusKb(server.child.pid, "VmRSS");
+  out["scale"]["rss_kib_after_start"] = procStatusKb(server.pid(), "VmRSS");
   const httplib::Headers authB = {{"Authorization", "Bearer " + tokenB}};
   std::string cursor;
   std::int64_t pulled = 0, pages = 0;
@@ -244,7 +244,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   }
   const double pull = secondsSince(p0);
   out["pull"] = {{"changes", pulled}, {"pages", pages}, {"limit", 1000}, {"seconds", pull}, {"changes_per_s", static_cast<double>(pulled) / pull}};
-  out["scale"]["rss_kib_after_pull"] = procStatusKb(server.child.pid, "VmRSS");
+  out["scale"]["rss_kib_after_pull"] = procStatusKb(server.pid(), "VmRSS");
   progress(backend + ": pull " + std::to_string(static_cast<std::int64_t>(static_cast<double>(pulled) / pull)) + " changes/s");
   const auto adminToken = [&] {
     std::ifstream in(dataDir.root / "admin.token");
@@ -257,8 +257,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   if (!summary || summary->status != 200) throw std::runtime_error("summary failed");
   out["scale"]["summary_seconds"] = secondsSince(s0);
   out["scale"]["summary"] = json::parse(summary->body);
-  out["scale"]["rss_kib_after_summary"] = procStatusKb(server.child.pid, "VmRSS");
-  out["scale"]["peak_rss_kib"] = procStatusKb(server.child.pid, "VmHWM");
+  out["scale"]["rss_kib_after_summary"] = procStatusKb(server.pid(), "VmRSS");
+  out["scale"]["peak_rss_kib"] = procStatusKb(server.pid(), "VmHWM");
   progress(backend + ": peak RSS " + std::to_string(out["scale"]["peak_rss_kib"].get<std::int64_t>()) + " KiB");
   server.stop();
   if (backend == "sqlite") out["scale"]["database_bytes"] = fs::file_size(dataDir.sqliteFile());
