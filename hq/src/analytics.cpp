@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <stdexcept>
 
@@ -116,6 +115,9 @@ double percent(std::int64_t num, std::int64_t den) {
 }
 
 json optJson(const SqlRows& r, std::size_t i, std::size_t c) { return r.isNull(i, c) ? json(nullptr) : json(r.text(i, c)); }
+
+/// A text cell, "" for NULL (ids and names of members a report row may not have).
+std::string opt(const SqlRows& r, std::size_t i, std::size_t c) { return r.isNull(i, c) ? std::string() : r.text(i, c); }
 
 struct ClassRule {
   const char* cls;
@@ -243,8 +245,8 @@ std::string memberGrouped(const std::string& parts) {
 /// comes from agg_member (one store: agg_member_store), whole months from agg_member_month,
 /// the days at the edges and other store filters from the raw tables (visits add up because
 /// the parts' days do not overlap).
-/// `plain` (optional) is set when the SELECT is agg_member as it is, cheap to scan several
-/// times. Reading a part of a table through an index is not: for one month of agg_member_month
+/// `plain` (optional) is set when the SELECT is agg_member as it is: no parameters, cheap to
+/// scan several times. Reading a part of a table through an index is not: for one month of agg_member_month
 /// (half a million rows) ABC by cuts took 2.5 s against 1.1 s in one window statement, for one
 /// store of agg_member_store (290,000 rows) 2.2 s against 0.75 s.
 std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool* plain = nullptr) {
@@ -324,9 +326,6 @@ struct Cut {
   std::string memberId;  ///< kKey: the member at the cut
 };
 
-/// A source of member rows: a SELECT (with its parameters bound into the Q it is given).
-using MemberRows = std::function<std::string(Q&)>;
-
 std::string bindValue(Q& q, const RankOrder& o, const std::string& v) { return o.integer ? q.p(std::stoll(v)) : q.t(v); }
 
 /// SQL: the row lies at or before the cut.
@@ -348,11 +347,11 @@ struct Bucket {
 
 /// Members (and the sum of `weight`) per bucket of `o`, in its order. With `coarse`: only the
 /// rows in `onlyBuckets` of that coarser order, each bucket saying which one it lies in.
-std::vector<Bucket> bucketCounts(SqlConnection& c, const MemberRows& rows, const RankOrder& o, const std::string& weight,
+std::vector<Bucket> bucketCounts(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::string& weight,
                                  const RankOrder* coarse = nullptr, const std::vector<std::string>& onlyBuckets = {}) {
   Q q(c);
   const std::string parent = coarse ? coarse->bucket : o.bucket;
-  std::string sql = "SELECT " + o.bucket + ", " + parent + ", COUNT(*), CAST(SUM(" + weight + ") AS BIGINT) FROM (" + rows(q) + ") x";
+  std::string sql = "SELECT " + o.bucket + ", " + parent + ", COUNT(*), CAST(SUM(" + weight + ") AS BIGINT) FROM (" + rows + ") x";
   if (coarse) {
     sql += " WHERE " + coarse->bucket + " IN (";
     for (std::size_t i = 0; i < onlyBuckets.size(); ++i) sql += (i ? ", " : "") + bindValue(q, *coarse, onlyBuckets[i]);
@@ -372,13 +371,13 @@ struct Place {
 };
 
 /// The members at the places (one scan; only those buckets' members are sorted).
-std::vector<Cut> membersAt(SqlConnection& c, const MemberRows& rows, const RankOrder& o, const std::vector<Place>& places) {
+std::vector<Cut> membersAt(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Place>& places) {
   std::vector<Cut> out(places.size());
   if (places.empty()) return out;
   Q q(c);
   std::string sql = "SELECT b, pos, v, member_id FROM (SELECT " + o.bucket + " AS b, " + o.value + " AS v, member_id, "
                     "ROW_NUMBER() OVER (PARTITION BY " + o.bucket + " ORDER BY " + o.value + (o.descending ? " DESC" : "") +
-                    ", member_id) AS pos FROM (" + rows(q) + ") x WHERE " + o.bucket + " IN (";
+                    ", member_id) AS pos FROM (" + rows + ") x WHERE " + o.bucket + " IN (";
   for (std::size_t i = 0; i < places.size(); ++i) sql += (i ? ", " : "") + bindValue(q, o, places[i].bucket);
   sql += ")) t WHERE ";
   for (std::size_t i = 0; i < places.size(); ++i) {
@@ -397,7 +396,7 @@ std::vector<Cut> membersAt(SqlConnection& c, const MemberRows& rows, const RankO
 }
 
 /// The cuts after ranks 1..n of members counted in `buckets` (rank 0: nobody).
-std::vector<Cut> rankCuts(SqlConnection& c, const MemberRows& rows, const RankOrder& o, const std::vector<Bucket>& buckets,
+std::vector<Cut> rankCuts(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Bucket>& buckets,
                           const std::vector<std::int64_t>& ranks) {
   std::vector<Place> places;
   std::vector<std::size_t> placeOf(ranks.size(), SIZE_MAX);
@@ -432,7 +431,7 @@ struct WeightedCut {
 /// For each percentage: the members whose running total including them is <= pct % of the
 /// sum of all (`o.value` is the weight; the member who crosses the line is outside).
 /// `coarse` are bucketCounts(rows, o, o.value).
-std::vector<WeightedCut> weightedCuts(SqlConnection& c, const MemberRows& rows, const RankOrder& o,
+std::vector<WeightedCut> weightedCuts(SqlConnection& c, const std::string& rows, const RankOrder& o,
                                       const std::vector<Bucket>& coarse, const std::vector<int>& pcts) {
   std::int64_t total = 0, members = 0;
   for (const auto& b : coarse) total += b.weight, members += b.members;
@@ -599,18 +598,15 @@ struct AbcFigures {
   std::vector<AbcRow> members, followUp;
 };
 
-std::string opt(const SqlRows& r, std::size_t i, std::size_t c) { return r.isNull(i, c) ? std::string() : r.text(i, c); }
-
 /// Follow-up: the last visit on or before as_of minus the class's interval (text compare).
 std::string followUpDue(Q& q, const std::string& cls, const std::string& lastDay, const std::string& asOf) {
   return "(" + lastDay + " <= CASE " + cls + " WHEN 0 THEN " + q.t(addDays(asOf, -kClassRules[0].intervalDays)) + " WHEN 1 THEN " +
          q.t(addDays(asOf, -kClassRules[1].intervalDays)) + " ELSE " + q.t(addDays(asOf, -kClassRules[2].intervalDays)) + " END)";
 }
 
-/// ABC over any member source: one statement ranking every member with window functions.
-AbcFigures abcRanked(SqlConnection& c, const ReportFilter& f, const std::string& asOf) {
-  Q q(c);
-  const std::string mp = memberPeriod(q, c, f, "");
+/// ABC over any member source `mp` (its parameters bound in `q`): one statement ranking every
+/// member with window functions.
+AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const ReportFilter& f, const std::string& asOf) {
   // Class totals (kind 0), the members page (1) and the follow-up page (2). A customer's rank
   // orders both lists: classes are contiguous in it, so A comes first.
   const std::string cols = "p.rn, p.cls, p.member_id, p.spend, p.cum, p.total, p.last_day, m.card_no, m.name";
@@ -650,10 +646,9 @@ AbcFigures abcRanked(SqlConnection& c, const ReportFilter& f, const std::string&
 /// ABC from cuts in the spend order (see "Ranking members without sorting them all"): class
 /// sizes and spend from the bucket counts, the follow-up count in one scan, each page by a
 /// partial sort of its first offset+limit members.
-AbcFigures abcByCuts(SqlConnection& c, const ReportFilter& f, const std::string& asOf) {
-  const MemberRows rows = [&](Q& q) {
-    return "SELECT member_id, net, last_day FROM (" + memberPeriod(q, c, f, "") + ") mp WHERE net > 0";
-  };
+/// `mp` is a member source without parameters.
+AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter& f, const std::string& asOf) {
+  const std::string rows = "SELECT member_id, net, last_day FROM (" + mp + ") mp WHERE net > 0";
   const RankOrder spend{"net", "net / 1000", true, true};
   const auto buckets = bucketCounts(c, rows, spend, "net");
   AbcFigures a;
@@ -672,7 +667,7 @@ AbcFigures abcByCuts(SqlConnection& c, const ReportFilter& f, const std::string&
   {
     Q q(c);
     const std::string cls = classOf(q);
-    const auto r = c.query("SELECT COUNT(*) FROM (SELECT " + cls + " AS k, last_day FROM (" + rows(q) + ") x) c WHERE " +
+    const auto r = c.query("SELECT COUNT(*) FROM (SELECT " + cls + " AS k, last_day FROM (" + rows + ") x) c WHERE " +
                                followUpDue(q, "k", "last_day", asOf), q.params);
     a.followUps = r.integer(0, 0);
   }
@@ -684,7 +679,7 @@ AbcFigures abcByCuts(SqlConnection& c, const ReportFilter& f, const std::string&
     const auto r = c.query(
         "SELECT t.rn, t.member_id, t.net, t.cum, t.last_day, m.card_no FROM (SELECT member_id, net, last_day, "
         "CAST(SUM(net) OVER (ORDER BY net DESC, member_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum, "
-        "ROW_NUMBER() OVER (ORDER BY net DESC, member_id) AS rn FROM (SELECT member_id, net, last_day FROM (" + rows(q) +
+        "ROW_NUMBER() OVER (ORDER BY net DESC, member_id) AS rn FROM (SELECT member_id, net, last_day FROM (" + rows +
             ") x ORDER BY net DESC, member_id" + top + ") x) t LEFT JOIN members m ON m.member_id = t.member_id WHERE t.rn > " +
             std::to_string(f.offset) + " ORDER BY t.rn",
         q.params);
@@ -695,7 +690,7 @@ AbcFigures abcByCuts(SqlConnection& c, const ReportFilter& f, const std::string&
   {
     Q q(c);
     const std::string cls = classOf(q);
-    const std::string inner = "SELECT " + cls + " AS k, member_id, net, last_day FROM (" + rows(q) + ") x";
+    const std::string inner = "SELECT " + cls + " AS k, member_id, net, last_day FROM (" + rows + ") x";
     const std::string due = followUpDue(q, "k", "last_day", asOf);
     const auto r = c.query("SELECT p.k, p.member_id, p.net, p.last_day, m.card_no, m.name FROM (SELECT * FROM (" + inner +
                                ") c WHERE " + due + " ORDER BY net DESC, member_id" + pageClause(c, f) +
@@ -713,11 +708,9 @@ AbcFigures abcByCuts(SqlConnection& c, const ReportFilter& f, const std::string&
 json Reports::abc(const ReportFilter& f, const std::string& asOf) {
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   bool plain = false;
-  {
-    Q probe(m_c);
-    memberPeriod(probe, m_c, f, "", &plain);
-  }
-  const AbcFigures a = plain ? abcByCuts(m_c, f, asOf) : abcRanked(m_c, f, asOf);
+  Q q(m_c);
+  const std::string mp = memberPeriod(q, m_c, f, "", &plain);
+  const AbcFigures a = plain ? abcByCuts(m_c, mp, f, asOf) : abcRanked(m_c, q, mp, f, asOf);
   tx.commit();
   json members = json::array();
   for (const auto& m : a.members) {
@@ -767,9 +760,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
   } else {
     // NTILE(5) from cuts: the first n % 5 tiles hold one member more than the others; a
     // member's tile is 1 + the number of tile ends before it.
-    const MemberRows rows = [&](Q& rq) {
-      return "SELECT member_id, last_day, sales, net FROM (" + memberPeriod(rq, m_c, f, "") + ") mp WHERE sales > 0";
-    };
+    const std::string rows = "SELECT member_id, last_day, sales, net FROM (" + mp + ") mp WHERE sales > 0";
     const RankOrder orders[3] = {{"last_day", "last_day", false, false}, {"sales", "sales", true, false},
                                  {"net", "net / 1000", true, false}};
     std::string tiles;
@@ -823,7 +814,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
     }
     const auto rs = r.integer(i, 6), fs = r.integer(i, 7), ms = r.integer(i, 8);
     members.push_back({{"member_id", r.text(i, 1)},
-                       {"card_no", r.isNull(i, 2) ? "" : r.text(i, 2)},
+                       {"card_no", opt(r, i, 2)},
                        {"last_visit", r.text(i, 3)},
                        {"recency_days", daysBetween(r.text(i, 3), asOf)},
                        {"frequency", r.integer(i, 4)},
@@ -877,11 +868,10 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
     }
     const std::int64_t visits = r.integer(i, 4);
     const std::int64_t span = r.integer(i, 7);
-    const auto opt = [&](std::size_t c) { return r.isNull(i, c) ? std::string() : r.text(i, c); };
     members.push_back({{"member_id", r.text(i, 1)},
-                       {"card_no", opt(2)},
-                       {"name", opt(3)},
-                       {"tier", opt(11)},
+                       {"card_no", opt(r, i, 2)},
+                       {"name", opt(r, i, 3)},
+                       {"tier", opt(r, i, 11)},
                        {"visits", visits},
                        {"first_visit", r.text(i, 5)},
                        {"last_visit", r.text(i, 6)},
@@ -967,8 +957,8 @@ json Reports::referrals(const ReportFilter& f) {
       converted = r.integer(i, 5);
       continue;
     }
-    rows.push_back({{"referrer_id", r.text(i, 1)}, {"card_no", r.isNull(i, 2) ? "" : r.text(i, 2)},
-                    {"name", r.isNull(i, 3) ? "" : r.text(i, 3)}, {"referred", r.integer(i, 4)},
+    rows.push_back({{"referrer_id", r.text(i, 1)}, {"card_no", opt(r, i, 2)},
+                    {"name", opt(r, i, 3)}, {"referred", r.integer(i, 4)},
                     {"converted", r.integer(i, 5)}, {"referred_spend", money(r.integer(i, 6))}});
   }
   const std::int64_t enrolled = t.integer(0, 0), referred = t.integer(0, 1);
