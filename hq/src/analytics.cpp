@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS survey_answers(
   event_id {{ID}} PRIMARY KEY, terminal_id {{ID}} NOT NULL, store_id {{ID}} NOT NULL, day TEXT NOT NULL,
   scale TEXT NOT NULL, score BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS survey_answers_day ON survey_answers(day, store_id);
+CREATE TABLE IF NOT EXISTS report_results(
+  report_key TEXT PRIMARY KEY, generation TEXT NOT NULL, mark TEXT NOT NULL, computed_at TEXT NOT NULL,
+  slow BIGINT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_type_at ON events(type, at);
 CREATE INDEX IF NOT EXISTS sales_store_member ON sales(store_id, day, member_id, total);
 CREATE INDEX IF NOT EXISTS refunds_store_member ON refunds(store_id, day, member_id, amount);
@@ -143,7 +146,7 @@ void createAnalyticsSchema(SqlConnection& c) {
 
 void ensureAnalyticsSchema(SqlConnection& c) {
   if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets") && c.hasTable("survey_answers") &&
-      aggregatesPresent(c)) {
+      c.hasTable("report_results") && aggregatesPresent(c)) {
     return;
   }
   SqlTransaction tx(c);

@@ -63,19 +63,10 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
   }
   {
     std::unique_lock lock(m_mutex);
-    awaitRefresher(lock, key);
+    Timestamp at{};
+    if (auto body = awaitKept(lock, key, mark, limit, &at)) return Answer{*body, at, true};
   }
   const Timestamp now = nowSeconds();
-  {
-    std::lock_guard lock(m_mutex);
-    if (auto it = m_entries.find(key); it != m_entries.end() && it->second.body) {
-      Entry& e = it->second;
-      if (e.mark == mark || (e.slow && limit.count() > 0 && now - e.computedAt <= limit)) {
-        e.askedAt = Clock::now();
-        return Answer{*e.body, e.computedAt, true};
-      }
-    }
-  }
   const auto started = Clock::now();
   Result<nlohmann::json> out = [&] {
     std::lock_guard lock(cMutex);
@@ -86,20 +77,29 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
   return Answer{std::move(*out), now, false};
 }
 
-void ReportCache::awaitRefresher(std::unique_lock<std::mutex>& lock, const std::string& key) {
+std::shared_ptr<const nlohmann::json> ReportCache::awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
+                                                             const std::string& mark, std::chrono::seconds limit, Timestamp* at) {
+  const auto servable = [&](const Entry& e) {
+    return e.body && (e.mark == mark || (e.slow && limit.count() > 0 && nowSeconds() - e.computedAt <= limit));
+  };
   // Bounded: a refresher stuck on a lost connection must not hold requests up for long.
   const auto until = Clock::now() + std::chrono::seconds(60);
   m_computed.wait_until(lock, until, [&] {
     const auto it = m_entries.find(key);
     if (it == m_entries.end() || m_stop) return true;
     const Entry& e = it->second;
-    return !e.computing && (e.body || !e.pinned || e.tried || !m_refresherRunning);
+    return servable(e) || (!e.computing && (e.body || !e.pinned || e.tried || !m_refresherRunning));
   });
+  const auto it = m_entries.find(key);
+  if (it == m_entries.end() || !servable(it->second)) return nullptr;
+  it->second.askedAt = Clock::now();
+  *at = it->second.computedAt;
+  return it->second.body;
 }
 
-void ReportCache::keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark,
+bool ReportCache::keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark,
                        bool slow, bool asked) {
-  if (largerThan(body, m_options.maxBytes)) return;
+  if (largerThan(body, m_options.maxBytes)) return false;
   auto shared = std::make_shared<const nlohmann::json>(std::move(body));
   std::lock_guard lock(m_mutex);
   auto [it, fresh] = m_entries.try_emplace(key);
@@ -110,6 +110,7 @@ void ReportCache::keep(const std::string& key, const Compute& compute, nlohmann:
   }
   if (asked) e.askedAt = Clock::now();
   e.body = std::move(shared);
+  e.restored = false;
   e.computedAt = at;
   e.mark = std::move(mark);
   e.slow = slow;
@@ -122,6 +123,7 @@ void ReportCache::keep(const std::string& key, const Compute& compute, nlohmann:
     if (oldest == m_entries.end()) break;
     m_entries.erase(oldest);
   }
+  return true;
 }
 
 void ReportCache::pin(const std::string& key, Compute compute) {
@@ -134,7 +136,65 @@ void ReportCache::pin(const std::string& key, Compute compute) {
   m_wake.notify_all();
 }
 
+void ReportCache::restore(SqlConnection& c) {
+  const auto r = c.query("SELECT report_key, mark, computed_at, slow, body FROM report_results WHERE generation = $1",
+                         {m_options.generation});
+  std::vector<std::string> unused;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::string key = r.text(i, 0);
+    const auto at = parseRfc3339(r.text(i, 2), "computed_at");
+    auto body = std::make_shared<nlohmann::json>(nlohmann::json::parse(r.text(i, 4), nullptr, false));
+    std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(key);
+    if (it == m_entries.end() || !it->second.pinned || !at || body->is_discarded()) {
+      unused.push_back(key);
+      continue;
+    }
+    Entry& e = it->second;
+    if (e.body) continue;  // already computed by this run
+    e.body = std::move(body);
+    e.mark = r.text(i, 1);
+    e.computedAt = *at;
+    e.slow = r.integer(i, 3) != 0;
+    e.restored = true;
+  }
+  m_computed.notify_all();
+  SqlTransaction tx(c);
+  c.query("DELETE FROM report_results WHERE generation <> $1", {m_options.generation});
+  for (const auto& key : unused) c.query("DELETE FROM report_results WHERE report_key = $1", {key});
+  tx.commit();
+}
+
+void ReportCache::save(SqlConnection& c, const std::string& key) {
+  std::shared_ptr<const nlohmann::json> body;
+  std::string mark;
+  Timestamp at{};
+  bool slow = false;
+  {
+    std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(key);
+    if (it == m_entries.end() || !it->second.pinned || !it->second.body) return;
+    body = it->second.body;
+    mark = it->second.mark;
+    at = it->second.computedAt;
+    slow = it->second.slow;
+  }
+  SqlTransaction tx(c);
+  c.query("DELETE FROM report_results WHERE report_key = $1", {key});
+  c.query("INSERT INTO report_results(report_key, generation, mark, computed_at, slow, body) VALUES ($1, $2, $3, $4, $5, $6)",
+          {key, m_options.generation, mark, formatRfc3339(at), std::int64_t{slow ? 1 : 0}, body->dump()});
+  tx.commit();
+}
+
 void ReportCache::refreshOnce(SqlConnection& c) {
+  if (m_options.keepAcrossRestarts && !m_restored) {
+    m_restored = true;
+    try {
+      restore(c);
+    } catch (const std::exception&) {
+      // Unreadable results of the last run: this run computes its own, as without them.
+    }
+  }
   const std::string mark = dataMark(c);
   std::vector<std::pair<std::string, Compute>> due;
   {
@@ -146,7 +206,7 @@ void ReportCache::refreshOnce(SqlConnection& c) {
         it = m_entries.erase(it);
         continue;
       }
-      if (!e.body || e.mark != mark) due.emplace_back(it->first, e.compute);
+      if (!e.body || e.mark != mark || e.restored) due.emplace_back(it->first, e.compute);
       ++it;
     }
   }
@@ -172,7 +232,14 @@ void ReportCache::refreshOnce(SqlConnection& c) {
       const std::string before = dataMark(c);
       const auto started = Clock::now();
       auto out = compute(c);
-      if (out) keep(key, compute, std::move(*out), at, before, Clock::now() - started >= m_options.slow, false);
+      if (out && keep(key, compute, std::move(*out), at, before, Clock::now() - started >= m_options.slow, false) &&
+          m_options.keepAcrossRestarts) {
+        try {
+          save(c, key);
+        } catch (const std::exception&) {
+          // Not written (a busy or lost database): the result still serves this run.
+        }
+      }
     } catch (...) {
       done();
       throw;

@@ -61,6 +61,17 @@ std::int64_t residentBytes() {
   return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
+ReportCache::Options cacheOptions(const Settings& s) {
+  ReportCache::Options o;
+  o.maxAge = std::chrono::seconds(s.reportMaxAgeSeconds);
+  o.slow = std::chrono::milliseconds(s.reportSlowMs);
+  o.refreshEvery = std::chrono::seconds(s.reportRefreshSeconds);
+  // The dashboard's default views answer at once after a restart, from the last run's results.
+  o.keepAcrossRestarts = true;
+  o.generation = LOYALTY_VERSION;
+  return o;
+}
+
 }  // namespace
 
 struct HqServer::Impl {
@@ -85,8 +96,7 @@ struct HqServer::Impl {
       : dir(d),
         writer(openStorage(d, s)),
         reader(openStorage(d, s)),
-        cache(ReportCache::Options{std::chrono::seconds(s.reportMaxAgeSeconds), std::chrono::milliseconds(s.reportSlowMs),
-                                   std::chrono::seconds(s.reportRefreshSeconds)}) {
+        cache(cacheOptions(s)) {
     writer.checkSchema();
   }
 

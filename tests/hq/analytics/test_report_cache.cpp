@@ -172,3 +172,89 @@ TEST_CASE("report cache: a request for a report the refresher is computing waits
   CHECK(f.runs == 0);
   cache.stop();
 }
+
+TEST_CASE("report cache: pinned results outlive a restart and answer until the refresher has its own", "[analytics]") {
+  Fixture f;
+  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
+  o.keepAcrossRestarts = true;
+  o.generation = "g1";
+  {
+    ReportCache before(o);
+    before.pin("customers", f.compute());
+    before.pin("gone", f.compute());  // pinned by this run only
+    before.refreshOnce(*f.other);
+    CHECK(f.runs == 2);
+  }
+  CHECK(f.data.sql().query("SELECT COUNT(*) FROM report_results").integer(0, 0) == 2);
+
+  // The next run: its refresher is slow to compute; a request gets the last run's answer.
+  std::atomic<bool> started{false}, release{false};
+  const ReportCache::Compute blocking = [&](SqlConnection& c) -> Result<json> {
+    started = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return json{{"by", "refresher"}, {"sales", c.query("SELECT COUNT(*) FROM sales").integer(0, 0)}};
+  };
+  ReportCache after(o);
+  after.pin("customers", blocking);
+  after.startRefresher(f.file.open());
+  auto restored = after.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  REQUIRE(restored);
+  CHECK(restored->kept);
+  CHECK(restored->body["run"] == 1);  // unchanged data: as good as a recomputation
+  CHECK(f.runs == 2);
+  for (int i = 0; i < 400 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(started);  // recomputed all the same: the last run may have computed it differently
+  release = true;
+  Result<ReportCache::Answer> own = invalidArgument("none", "not answered");
+  for (int i = 0; i < 400; ++i) {
+    own = after.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+    if (own && own->body.contains("by")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(own);
+  CHECK(own->body["by"] == "refresher");
+  after.stop();
+  // What this run pins is what is kept: the result it no longer pins is dropped.
+  const auto rows = f.data.sql().query("SELECT report_key, body FROM report_results");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows.text(0, 0) == "customers");
+  CHECK(json::parse(rows.text(0, 1))["by"] == "refresher");
+}
+
+TEST_CASE("report cache: results of the last run serve only by the usual rules, and only the same generation's", "[analytics]") {
+  Fixture f;
+  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
+  o.keepAcrossRestarts = true;
+  o.generation = "g1";
+  {
+    ReportCache before(o);
+    before.pin("customers", f.compute());
+    before.refreshOnce(*f.other);
+  }
+  // Data changed while the server was down: the last run's answer serves within max_age only.
+  f.upload();
+  {
+    ReportCache cache(o);
+    const ReportCache::Compute failing = [](SqlConnection&) -> Result<json> { return invalidArgument("x", "not now"); };
+    cache.pin("customers", failing);
+    cache.refreshOnce(*f.other);  // reads back, then fails to compute its own
+    auto old = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(600));
+    REQUIRE(old);
+    CHECK(old->kept);
+    CHECK(old->body["sales"] == 1);
+    auto fresh = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+    REQUIRE(fresh);
+    CHECK_FALSE(fresh->kept);
+    CHECK(fresh->body["sales"] == 2);
+  }
+  // Another generation (another loyalty-hq version) neither reads them nor keeps them.
+  o.generation = "g2";
+  ReportCache other(o);
+  const ReportCache::Compute failing = [](SqlConnection&) -> Result<json> { return invalidArgument("x", "not now"); };
+  other.pin("customers", failing);
+  other.refreshOnce(*f.other);
+  auto live = other.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(600));
+  REQUIRE(live);
+  CHECK_FALSE(live->kept);
+  CHECK(f.data.sql().query("SELECT COUNT(*) FROM report_results").integer(0, 0) == 0);
+}

@@ -15,6 +15,12 @@
 ///
 /// A fast report is only ever served as a recomputation would give it (kept only when pinned,
 /// and then served only while its data is unchanged).
+///
+/// With `keepAcrossRestarts`, the refresher also writes each pinned result it computes to the
+/// database (table report_results) and, on its first round, reads back those of the last run:
+/// after a restart the dashboard's default views are served by the rules above from the last
+/// run's answers (their data mark and time are kept with them) while the refresher computes
+/// its own, instead of waiting for a million members to be ranked again.
 
 #include <chrono>
 #include <condition_variable>
@@ -46,6 +52,8 @@ class ReportCache {
     std::chrono::seconds refreshEvery{120};     ///< how often the refresher looks for changed data
     std::size_t maxEntries = 64;                ///< beyond it, the least recently asked is dropped
     std::size_t maxBytes = std::size_t{8} << 20;  ///< a bigger answer (a whole member list) is not kept
+    bool keepAcrossRestarts = false;            ///< pinned results go to report_results and back
+    std::string generation;                     ///< results written by another generation are not read
   };
 
   struct Answer {
@@ -75,7 +83,8 @@ class ReportCache {
   /// Stops and joins the refresher (also done by the destructor).
   void stop();
 
-  /// Runs one round of the refresher on `c` now (tests; the thread runs the same).
+  /// Runs one round of the refresher on `c` now (tests; the thread runs the same). The first
+  /// round with `keepAcrossRestarts` starts by reading back the last run's pinned results.
   void refreshOnce(SqlConnection& c);
 
   /// What changes whenever data the reports read changes: every terminal's applied sequence
@@ -94,13 +103,21 @@ class ReportCache {
     bool pinned = false;
     bool computing = false;  ///< the refresher is computing it now
     bool tried = false;      ///< the refresher has computed it (or failed to) at least once
+    bool restored = false;   ///< read back from the last run, not yet computed by this one
   };
-  /// Waits (under `lock`) while the refresher is computing `key`, or has yet to compute it for
-  /// the first time although it is pinned: its answer will do, and computing the same report
-  /// twice at once only slows both down.
-  void awaitRefresher(std::unique_lock<std::mutex>& lock, const std::string& key);
+  /// A kept result for `key` that may be served now for data `mark` and age limit `limit`.
+  /// Waits (under `lock`) while there is none and the refresher is computing `key`, or has yet
+  /// to compute it for the first time although it is pinned: its answer will do, and computing
+  /// the same report twice at once only slows both down.
+  std::shared_ptr<const nlohmann::json> awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
+                                                  const std::string& mark, std::chrono::seconds limit, Timestamp* at);
+  /// Reads back the pinned results of the last run (report_results) and drops the rest.
+  void restore(SqlConnection& c);
+  /// Writes a pinned result to report_results.
+  void save(SqlConnection& c, const std::string& key);
 
-  void keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark, bool slow,
+  /// Keeps `body` for `key` unless it is too big (false).
+  bool keep(const std::string& key, const Compute& compute, nlohmann::json body, Timestamp at, std::string mark, bool slow,
             bool asked);
 
   Options m_options;
@@ -111,6 +128,7 @@ class ReportCache {
   bool m_refresherRunning = false;
   bool m_stop = false;
   bool m_pending = false;  ///< something was pinned since the refresher's last round
+  bool m_restored = false;  ///< restore() has run (keepAcrossRestarts); the refresher's own
   std::thread m_thread;
 };
 
