@@ -255,6 +255,8 @@ int main(int argc, char** argv) {
     month.range = {"2026-03-01", "2026-03-31"};
     ReportFilter oneStore;
     oneStore.stores = {"S3"};
+    ReportFilter twoStores;
+    twoStores.stores = {"S3", "S4"};
     ReportFilter edges;  // whole months inside, raw days at both ends
     edges.range = {"2025-10-15", "2026-03-14"};
     // What the dashboard and a paging client ask for: the first 100 rows of a member list.
@@ -286,7 +288,11 @@ int main(int argc, char** argv) {
     time("abc_one_month", [&] { return r.abc(paged(month, 100), "2026-03-31"); });
     time("abc_edges", [&] { return r.abc(paged(edges, 100), "2026-03-31"); });
     time("abc_one_store", [&] { return r.abc(paged(oneStore, 100), "2026-12-31"); });
+    time("abc_two_stores", [&] { return r.abc(paged(twoStores, 100), "2026-12-31"); });
+    time("summary_two_stores", [&] { return r.summary(twoStores); });
     time("rfm", [&] { return r.rfm(paged(all, 100), "2026-12-31"); });
+    time("rfm_two_stores", [&] { return r.rfm(paged(twoStores, 100), "2026-12-31"); });
+    time("churn_two_stores", [&] { return r.churn(paged(twoStores, 100), "2026-12-31", 90); });
     time("churn", [&] { return r.churn(paged(all, 100), "2026-12-31", 90); });
     time("retention", [&] { return r.retention(all); });
     time("referrals", [&] { return r.referrals(paged(all, 100)); });

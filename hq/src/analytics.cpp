@@ -250,6 +250,8 @@ std::string memberGrouped(const std::string& parts) {
 /// agg_member (one store: agg_member_store), whole months from agg_member_month, the days at
 /// the edges and other store filters from the raw tables (visits add up because the parts'
 /// days do not overlap).
+/// Several stores over all time read agg_member_store too, but only for callers that do not
+/// need `visits` (NULL there): a day with visits at two of the stores would count twice.
 /// `plain` is set when the SELECT is agg_member as it is: no parameters, cheap to scan several
 /// times. Reading a part of a table through an index is not: for one month of agg_member_month
 /// (half a million rows) ABC by cuts took 2.5 s against 1.1 s in one window statement, for one
@@ -260,10 +262,10 @@ struct MemberSource {
   bool plain = false;
 };
 
-MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo) {
+MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool visits = true) {
   ReportFilter r = f;
   if (!upTo.empty() && upTo < r.range.to) r.range.to = upTo;
-  if (f.stores.size() > 1 || r.range.from > r.range.to) return {memberRaw(q, r), false};
+  if (f.rawTables || r.range.from > r.range.to) return {memberRaw(q, r), false};
   const auto [first, last] = dataBounds(c);
   if (first.empty()) return {memberRaw(q, r), false};
   const bool fromStart = r.range.from <= first, toEnd = r.range.to >= last;
@@ -271,7 +273,12 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
     if (f.stores.size() == 1) {
       return {"SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_store WHERE store_id = " + q.p(f.stores[0])};
     }
-    return {"SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member", true, true};
+    if (f.stores.size() > 1 && !visits) {
+      return {"SELECT member_id, sales, net, CAST(NULL AS BIGINT) AS visits, first_day, last_day FROM agg_member_store WHERE " +
+                  q.storeIn("store_id", f),
+              false};
+    }
+    if (f.stores.empty()) return {"SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member", true, true};
   }
   if (!f.stores.empty()) return {memberRaw(q, r), false};
   // No data lies outside [first, last]: an open end reaches to that end's month boundary.
@@ -297,8 +304,9 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
 }
 
 /// memberSource as one row a member.
-std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool* plain = nullptr) {
-  const MemberSource s = memberSource(q, c, f, upTo);
+std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool* plain = nullptr,
+                         bool visits = true) {
+  const MemberSource s = memberSource(q, c, f, upTo, visits);
   if (plain) *plain = s.plain;
   return s.single ? s.sql : memberGrouped(s.sql);
 }
@@ -547,7 +555,7 @@ json Reports::summary(const ReportFilter& f) {
   Q qm(m_c);
   // A member bought in the period when one of its parts has a sale (no part has fewer than
   // none): counting them needs no sums.
-  const MemberSource ms = memberSource(qm, m_c, f, "");
+  const MemberSource ms = memberSource(qm, m_c, f, "", false);
   const std::string members = ms.single ? "SELECT COUNT(*) FROM (" + ms.sql + ") mp WHERE sales > 0"
                                         : "SELECT COUNT(DISTINCT member_id) FROM (" + ms.sql + ") mp WHERE sales > 0";
   const auto m = m_c.query(members, qm.params);
@@ -729,7 +737,7 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   bool plain = false;
   Q q(m_c);
-  const std::string mp = memberPeriod(q, m_c, f, "", &plain);
+  const std::string mp = memberPeriod(q, m_c, f, "", &plain, false);
   const AbcFigures a = plain ? abcByCuts(m_c, mp, f, asOf) : abcRanked(m_c, q, mp, f, asOf);
   tx.commit();
   json members = json::array();
@@ -768,7 +776,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   bool plain = false;
-  const std::string mp = memberPeriod(q, m_c, f, "", &plain);
+  const std::string mp = memberPeriod(q, m_c, f, "", &plain, false);
   // Quintiles as NTILE(5) in ascending order of "goodness" (ties broken by member id so the
   // scores are deterministic): 5 = most recent / most frequent / highest spend.
   std::string scored;  // member_id, last_day, frequency, monetary, r, f, m

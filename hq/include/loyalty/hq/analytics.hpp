@@ -34,6 +34,9 @@ struct ReportFilter {
   /// campaign): rows offset+1 .. offset+limit in the list's order; limit < 0: all of them.
   std::int64_t offset = 0;
   std::int64_t limit = -1;
+  /// Per-member figures straight from the raw sales and refunds, not the pre-aggregates: what
+  /// the aggregates are checked against (tests). Requests never set it.
+  bool rawTables = false;
 };
 
 /// Parses `from`, `to` (YYYY-MM-DD) and `store` (comma-separated ids) as the API takes them.
