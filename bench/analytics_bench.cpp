@@ -255,6 +255,8 @@ int main(int argc, char** argv) {
     month.range = {"2026-03-01", "2026-03-31"};
     ReportFilter oneStore;
     oneStore.stores = {"S3"};
+    ReportFilter quarter;  // three whole months: their agg_member_month rows added up per member
+    quarter.range = {"2026-01-01", "2026-03-31"};
     ReportFilter twoStores;
     twoStores.stores = {"S3", "S4"};
     ReportFilter edges;  // whole months inside, raw days at both ends
@@ -287,6 +289,9 @@ int main(int argc, char** argv) {
     time("abc", [&] { return r.abc(paged(all, 100), "2026-12-31"); });
     time("abc_one_month", [&] { return r.abc(paged(month, 100), "2026-03-31"); });
     time("abc_edges", [&] { return r.abc(paged(edges, 100), "2026-03-31"); });
+    time("abc_quarter", [&] { return r.abc(paged(quarter, 100), "2026-03-31"); });
+    time("summary_quarter", [&] { return r.summary(quarter); });
+    time("rfm_quarter", [&] { return r.rfm(paged(quarter, 100), "2026-03-31"); });
     time("abc_one_store", [&] { return r.abc(paged(oneStore, 100), "2026-12-31"); });
     time("abc_two_stores", [&] { return r.abc(paged(twoStores, 100), "2026-12-31"); });
     time("summary_two_stores", [&] { return r.summary(twoStores); });

@@ -238,9 +238,13 @@ std::string memberRaw(Q& q, const ReportFilter& f) {
          " AND " + ss + " GROUP BY member_id";
 }
 
-std::string memberGrouped(const std::string& parts) {
+/// The parts' rows added up per member. On PostgreSQL the rows are put in member order first:
+/// the planner would hash them, which took 1.25 s for a quarter's 790,000 agg_member_month rows
+/// against 0.7 s sorted and grouped in order.
+std::string memberGrouped(SqlConnection& c, const std::string& parts) {
+  const std::string rows = c.backend() == "postgresql" ? "SELECT * FROM (" + parts + ") p ORDER BY member_id" : parts;
   return "SELECT member_id, SUM(sales) AS sales, SUM(net) AS net, SUM(visits) AS visits, MIN(first_day) AS first_day, "
-         "MAX(last_day) AS last_day FROM (" + parts + ") u GROUP BY member_id";
+         "MAX(last_day) AS last_day FROM (" + rows + ") u GROUP BY member_id";
 }
 
 /// Where a period's per-member figures come from: `sql` SELECTs (member_id, sales, net,
@@ -308,7 +312,7 @@ std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const st
                          bool visits = true) {
   const MemberSource s = memberSource(q, c, f, upTo, visits);
   if (plain) *plain = s.plain;
-  return s.single ? s.sql : memberGrouped(s.sql);
+  return s.single ? s.sql : memberGrouped(c, s.sql);
 }
 
 /// LIMIT/OFFSET of a member list page (numbers validated by parsePage).
