@@ -57,6 +57,9 @@ class SqlConnection {
   virtual void beginWrite() = 0;
   /// A read snapshot: every query until commit() sees the same committed state.
   virtual void beginRead() = 0;
+  /// A read snapshot in which temporary tables may also be written (ON COMMIT DROP ones: a
+  /// report's intermediate rows). Where a read snapshot allows that, the same as beginRead().
+  virtual void beginReadScratch() { beginRead(); }
   virtual void commit() = 0;
   virtual void rollback() noexcept = 0;
 };
@@ -64,10 +67,11 @@ class SqlConnection {
 /// Commits or rolls back (destructor; never throws).
 class SqlTransaction {
  public:
-  enum class Kind { kWrite, kRead };
+  enum class Kind { kWrite, kRead, kReadScratch };
   explicit SqlTransaction(SqlConnection& c, Kind kind = Kind::kWrite) : m_c(c) {
     if (kind == Kind::kWrite) m_c.beginWrite();
-    else m_c.beginRead();
+    else if (kind == Kind::kRead) m_c.beginRead();
+    else m_c.beginReadScratch();
   }
   SqlTransaction(const SqlTransaction&) = delete;
   SqlTransaction& operator=(const SqlTransaction&) = delete;
