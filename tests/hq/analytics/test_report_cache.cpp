@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "analytics_backends.hpp"
 #include "analytics_data.hpp"
@@ -173,18 +174,30 @@ TEST_CASE("report cache: a request for a report the refresher is computing waits
   cache.stop();
 }
 
-TEST_CASE("report cache: pinned results outlive a restart and answer until the refresher has its own", "[analytics]") {
-  Fixture f;
+namespace {
+
+/// Every result slow, kept across restarts by generation "g1".
+ReportCache::Options keptAcrossRestarts() {
   ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
   o.keepAcrossRestarts = true;
   o.generation = "g1";
-  {
-    ReportCache before(o);
-    before.pin("customers", f.compute());
-    before.pin("gone", f.compute());  // pinned by this run only
-    before.refreshOnce(*f.other);
-    CHECK(f.runs == 2);
-  }
+  return o;
+}
+
+/// A run before this one: it pinned `keys` and its refresher computed them once.
+void lastRun(Fixture& f, const std::vector<std::string>& keys) {
+  ReportCache before(keptAcrossRestarts());
+  for (const auto& key : keys) before.pin(key, f.compute());
+  before.refreshOnce(*f.other);
+}
+
+}  // namespace
+
+TEST_CASE("report cache: pinned results outlive a restart and answer until the refresher has its own", "[analytics]") {
+  Fixture f;
+  const ReportCache::Options o = keptAcrossRestarts();
+  lastRun(f, {"customers", "gone"});  // "gone": pinned by that run only
+  CHECK(f.runs == 2);
   CHECK(f.data.sql().query("SELECT COUNT(*) FROM report_results").integer(0, 0) == 2);
 
   // The next run: its refresher is slow to compute; a request gets the last run's answer.
@@ -223,14 +236,8 @@ TEST_CASE("report cache: pinned results outlive a restart and answer until the r
 
 TEST_CASE("report cache: results of the last run serve only by the usual rules, and only the same generation's", "[analytics]") {
   Fixture f;
-  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
-  o.keepAcrossRestarts = true;
-  o.generation = "g1";
-  {
-    ReportCache before(o);
-    before.pin("customers", f.compute());
-    before.refreshOnce(*f.other);
-  }
+  ReportCache::Options o = keptAcrossRestarts();
+  lastRun(f, {"customers"});
   // Data changed while the server was down: the last run's answer serves within max_age only.
   f.upload();
   {

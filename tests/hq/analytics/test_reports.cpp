@@ -299,27 +299,25 @@ void reportsOn(AnalyticsData& d) {
                                                                                  {"2026-02-01", "2026-02-10"},
                                                                                  {"2026-01-05", "2026-01-05"}}) {
       INFO(from << ".." << to);
+      const auto likeRawTables = [&](const ReportFilter& f) {
+        ReportFilter raw = f;
+        raw.rawTables = true;
+        CHECK(reports.summary(f) == reports.summary(raw));
+        CHECK(reports.abc(f, "2026-03-01") == reports.abc(raw, "2026-03-01"));
+        CHECK(reports.rfm(f, "2026-03-01") == reports.rfm(raw, "2026-03-01"));
+        CHECK(reports.churn(f, "2026-03-01", 30) == reports.churn(raw, "2026-03-01", 30));
+        CHECK(reports.churn(f, "2026-01-20", 3) == reports.churn(raw, "2026-01-20", 3));
+      };
       ReportFilter agg;
       agg.range = {from, to};
-      ReportFilter raw = agg;
-      raw.rawTables = true;
-      CHECK(reports.summary(agg) == reports.summary(raw));
-      CHECK(reports.abc(agg, "2026-03-01") == reports.abc(raw, "2026-03-01"));
-      CHECK(reports.rfm(agg, "2026-03-01") == reports.rfm(raw, "2026-03-01"));
-      CHECK(reports.churn(agg, "2026-03-01", 30) == reports.churn(raw, "2026-03-01", 30));
-      CHECK(reports.churn(agg, "2026-01-20", 3) == reports.churn(raw, "2026-01-20", 3));
+      likeRawTables(agg);
       // Store filters: one store over all time reads agg_member_store, several add its rows
       // up per member (not for churn: visits), the rest reads the raw tables.
       for (const auto& stores : std::vector<std::vector<std::string>>{{"S1"}, {"S2"}, {"S1", "S2"}, {"S2", "no-such-store"}}) {
         INFO(stores.size() << " stores, the first " << stores[0]);
         ReportFilter some = agg;
         some.stores = stores;
-        ReportFilter someRaw = some;
-        someRaw.rawTables = true;
-        CHECK(reports.summary(some) == reports.summary(someRaw));
-        CHECK(reports.abc(some, "2026-03-01") == reports.abc(someRaw, "2026-03-01"));
-        CHECK(reports.rfm(some, "2026-03-01") == reports.rfm(someRaw, "2026-03-01"));
-        CHECK(reports.churn(some, "2026-03-01", 30) == reports.churn(someRaw, "2026-03-01", 30));
+        likeRawTables(some);
       }
     }
   }
