@@ -1,6 +1,7 @@
 // The real loyalty-hq over HTTPS on 127.0.0.1: reports API, exports, complaint workflow API,
-// dashboard login with CSRF, and every dashboard page rendered by headless Chromium, with the
-// numbers on the page checked against the API and screenshots kept under build/screenshots.
+// dashboard login with CSRF (over HTTPS, and typed into the form in headless Chromium), and
+// every dashboard page rendered by headless Chromium, with the numbers on the page checked
+// against the API and screenshots kept under build/screenshots.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -227,6 +228,31 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
     auto out = c->Post("/dashboard/logout", s, "csrf=" + sessionCsrf, "application/x-www-form-urlencoded");
     CHECK(out->status == 303);
     CHECK(c->Get("/dashboard", s)->status == 303);
+  }
+
+  SECTION("headless Chromium: a person signs in through the login form; a wrong password is refused") {
+    // browser_sign_in.py types into the form and clicks the button; the browser carries the
+    // login CSRF cookie and then the session cookie, as it would for a person.
+    const std::string script = std::string(LOYALTY_SOURCE_DIR) + "/tests/hq/analytics/browser_sign_in.py";
+    const std::string login = "https://127.0.0.1:" + std::to_string(hq.port()) + "/dashboard/login";
+    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
+    const auto signIn = [&](const std::string& password, const std::string& shot) {
+      const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + shot + ".png";
+      const auto [status, out] = runCommand({"/usr/bin/env", "python3", script, login, "ana", password, png}, Stderr::kInherit);
+      INFO(out);
+      REQUIRE(status == 0);
+      CHECK(std::filesystem::file_size(png) > 5000);
+      return json::parse(out);
+    };
+    const json refused = signIn("not-the-password", "sign-in-refused");
+    CHECK(refused["location"] == "/dashboard/login?failed=1");
+    CHECK(refused["html"].get<std::string>().find("Wrong user name or password.") != std::string::npos);
+    const json in = signIn("analyst-password-1", "sign-in-overview");
+    CHECK(in["location"] == "/dashboard");
+    const auto n = pageNumbers(in["html"].get<std::string>());
+    const json summary = admin.get("/api/v1/reports/summary");
+    CHECK(n.at("net_revenue") == summary["net_revenue"]);
+    CHECK(n.at("members") == str(summary["members"]));
   }
 
   SECTION("headless Chromium: every page loads, charts render, numbers equal the API") {
