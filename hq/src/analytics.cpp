@@ -322,8 +322,8 @@ std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* p
   if (c.backend() != "postgresql") return memberGrouped(c, s.sql);
   c.execScript("CREATE TEMPORARY TABLE report_members(member_id TEXT COLLATE \"C\" NOT NULL, sales BIGINT NOT NULL, "
                "net BIGINT NOT NULL, last_day TEXT) ON COMMIT DROP");
-  c.query("INSERT INTO report_members(member_id, sales, net, last_day) SELECT member_id, SUM(sales), SUM(net), MAX(last_day) "
-          "FROM (SELECT member_id, sales, net, last_day FROM (" + s.sql + ") p ORDER BY member_id) u GROUP BY member_id",
+  c.query("INSERT INTO report_members(member_id, sales, net, last_day) SELECT member_id, sales, net, last_day FROM (" +
+              memberGrouped(c, s.sql) + ") g",
           q.params);
   q.params.clear();  // the table is read without them
   *plain = true;

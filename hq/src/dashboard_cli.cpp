@@ -37,8 +37,7 @@ std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app) {
       return 1;
     }
     auto c = openStorage(dir, *settings);
-    auto r = setDashboardUser(*c, args->name, args->role, password,
-                              nowSeconds());
+    auto r = setDashboardUser(*c, args->name, args->role, password, nowSeconds());
     if (!r) {
       std::cerr << "loyalty-hq: " << r.error().field << ": " << r.error().message << "\n";
       return 2;

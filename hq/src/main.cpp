@@ -9,9 +9,9 @@
 #include <iostream>
 #include <thread>
 
-#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/server.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"

@@ -415,9 +415,11 @@ void abcBoundariesOn(const std::function<std::unique_ptr<AnalyticsData>()>& make
 }
 
 /// Many members with few distinct spends, last visits and visit counts, so that ties straddle
-/// the ABC and RFM cuts and several spends share one bucket of the cut search. The reports
-/// read all time and one whole month from the aggregates (ranked by cuts); rawTables sends
-/// them to the raw tables (ranked by window functions). Both must agree on every page.
+/// the ABC and RFM cuts and several spends share one bucket of the cut search. All time is
+/// ranked by cuts over agg_member; one month and one store by window functions over their
+/// aggregate rows; rawTables (and two stores) add rows up per member, ranked by window
+/// functions on SQLite and by cuts over a temporary table on PostgreSQL. All must agree on
+/// every page.
 void rankingTiesOn(AnalyticsData& d) {
   d.terminal("T1", "S1");
   d.terminal("T2", "S2");

@@ -11,8 +11,10 @@
 ///   distinct-member counts for whole months and all time; the days at the edges of a range
 ///   are read from the raw tables.
 /// * `agg_member_store`: the same per store and member over all time (visits: distinct sale
-///   days at that store). Serves member reports over all time for one store; other store
-///   filters read the raw tables (a day with visits at two stores is one visit).
+///   days at that store). Serves member reports over all time for one store, and summary, ABC
+///   and RFM over all time for several (added up per member); churn over several stores and
+///   store filters over other ranges read the raw tables (a day with visits at two stores is
+///   one visit).
 /// * `agg_product`: per day, store and SKU: sales holding it, quantity, line amounts.
 /// * `agg_points`: per day, store and ledger kind: entries, points credited and debited.
 /// * `agg_enrolment` / `agg_cohort`: per enrolment day and store, the members enrolled, and
