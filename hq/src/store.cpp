@@ -11,6 +11,7 @@
 #include "loyalty/core/rules.hpp"
 #include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
@@ -140,6 +141,7 @@ void HqStore::createSchema(Timestamp now) {
   SqlTransaction tx(*m_c);
   m_c->execScript(schemaForBackend(kSchema, m_c->backend()));
   createAnalyticsSchema(*m_c);  // [analytics hook] issue 7
+  ensureAuditSchema(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -153,6 +155,8 @@ void HqStore::checkSchema() {
     throw std::runtime_error("the database's schema version is not " + std::to_string(kSchemaVersion) +
                              ": this loyalty-hq cannot use it");
   }
+  // Tables added since version 1 (idempotent): the audit trail.
+  ensureAuditSchema(*m_c);
 }
 
 // [SECTION] Credentials

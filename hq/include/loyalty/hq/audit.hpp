@@ -1,0 +1,62 @@
+#pragma once
+/// @brief Head office's audit trail: who read or exported members' personal data, erasures,
+/// points adjustments, changes to tokens, users and terminals, and every sign-in
+/// (GET /api/v1/admin/audit, docs/security.md).
+///
+/// Entries are appended in the same transaction as what they record where there is one, so an
+/// erasure without its entry (or the reverse) cannot exist. Never updated, never deleted.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/time.hpp"
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+
+/// What an entry records (the `action` of the audit API).
+namespace audit {
+inline constexpr const char* kMemberRead = "member.read";          ///< a member's personal data shown
+inline constexpr const char* kMemberExport = "member.export";      ///< a data-subject export
+inline constexpr const char* kMemberErase = "member.erase";
+inline constexpr const char* kMemberMerge = "member.merge";
+inline constexpr const char* kMembersExport = "export";            ///< a list or report with members leaves head office
+inline constexpr const char* kPointsAdjust = "points.adjust";
+inline constexpr const char* kPointsAdjustRejected = "points.adjust.rejected";
+inline constexpr const char* kTokenCreate = "token.create";
+inline constexpr const char* kTokenRevoke = "token.revoke";
+inline constexpr const char* kUserSet = "user.set";
+inline constexpr const char* kUserDisable = "user.disable";
+inline constexpr const char* kTerminalAdd = "terminal.add";
+inline constexpr const char* kTerminalRevoke = "terminal.revoke";
+inline constexpr const char* kTerminalRegister = "terminal.register";
+inline constexpr const char* kCertRenew = "cert.renew";
+inline constexpr const char* kSignIn = "signin";
+inline constexpr const char* kSignInFailed = "signin.failed";
+}  // namespace audit
+
+struct AuditEntry {
+  std::string at;     ///< RFC 3339, UTC
+  std::string actor;  ///< "user:NAME", "token:NAME", "terminal:ID", "cli:USER", "address:IP"
+  std::string action;
+  std::optional<std::string> subject;  ///< a member id, token name, user, terminal ...
+  std::optional<std::int64_t> rows;    ///< how many records an export or list carried
+  std::optional<std::string> detail;   ///< a short free text (a reason, a refusal)
+};
+
+/// Creates the audit table on a database that lacks it (idempotent, cheap when present).
+void ensureAuditSchema(SqlConnection& c);
+
+/// Appends one entry (inside the caller's transaction when there is one).
+void recordAudit(SqlConnection& c, const AuditEntry& entry);
+
+/// Entries whose UTC day is within [from, to] (YYYY-MM-DD, inclusive), oldest first.
+std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, const std::string& to,
+                                     std::int64_t limit, std::int64_t offset);
+
+/// The actor name of a command run on the head-office host ("cli:" and the login name).
+std::string commandLineActor();
+
+}  // namespace loyalty::hq

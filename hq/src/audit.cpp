@@ -1,0 +1,54 @@
+#include "loyalty/hq/audit.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+namespace loyalty::hq {
+
+namespace {
+
+constexpr const char* kAuditSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS audit_log(
+  entry_no {{SERIAL}}, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT,
+  row_count BIGINT, detail TEXT);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log(at);
+CREATE INDEX IF NOT EXISTS audit_log_subject ON audit_log(subject);
+)SQL";
+
+SqlValue optional(const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); }
+
+}  // namespace
+
+void ensureAuditSchema(SqlConnection& c) {
+  if (c.hasTable("audit_log")) return;
+  c.execScript(schemaForBackend(kAuditSchema, c.backend()));
+}
+
+void recordAudit(SqlConnection& c, const AuditEntry& e) {
+  c.query("INSERT INTO audit_log(at, actor, action, subject, row_count, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+          {e.at, e.actor, e.action, optional(e.subject), e.rows ? SqlValue(*e.rows) : SqlValue(nullptr),
+           optional(e.detail)});
+}
+
+std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, const std::string& to,
+                                     std::int64_t limit, std::int64_t offset) {
+  // `at` is RFC 3339 in UTC ("2026-12-02T08:30:00Z"): the day is its first ten characters, and
+  // "YYYY-MM-DD~" sorts after every instant of that day.
+  const auto r = c.query(
+      "SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE at >= $1 AND at < $2 "
+      "ORDER BY entry_no LIMIT $3 OFFSET $4",
+      {from, to + "~", limit, offset});
+  std::vector<AuditEntry> out;
+  out.reserve(r.size());
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    out.push_back({r.text(i, 0), r.text(i, 1), r.text(i, 2), r.optText(i, 3), r.optInteger(i, 4), r.optText(i, 5)});
+  }
+  return out;
+}
+
+std::string commandLineActor() {
+  const passwd* pw = getpwuid(geteuid());
+  return std::string("cli:") + (pw && pw->pw_name ? pw->pw_name : std::to_string(geteuid()));
+}
+
+}  // namespace loyalty::hq
