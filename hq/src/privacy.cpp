@@ -168,7 +168,7 @@ void ensurePrivacySchema(SqlConnection& c) {
       c.execScript(std::string("ALTER TABLE ") + a.table + " ADD COLUMN " + a.column + " " + a.type);
     }
   }
-  if (c.hasTable("counters")) {
+  if (c.hasTable("counters") && c.query("SELECT 1 FROM counters WHERE name = 'erasures'").empty()) {
     c.query("INSERT INTO counters(name, value) VALUES ('erasures', 0) ON CONFLICT (name) DO NOTHING");
   }
   if (fresh && c.hasTable("events") &&

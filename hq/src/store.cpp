@@ -641,12 +641,17 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
 Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Timestamp now) {
   if (from == into) return invalidArgument("into", "into must name a different member than from");
   SqlTransaction tx(*m_c);
-  const auto a = m_c->query("SELECT balance, lifetime_spend, merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {from});
+  const auto a = m_c->query(
+      "SELECT balance, lifetime_spend, merged_into, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {from});
   if (a.empty()) return Error{errc::kNotFound, "from", "no member " + from};
   if (!a.isNull(0, 2)) return Error{errc::kConflict, "from", "member " + from + " was already merged into " + a.text(0, 2)};
-  const auto b = m_c->query("SELECT merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {into});
+  const auto b = m_c->query("SELECT merged_into, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {into});
   if (b.empty()) return Error{errc::kNotFound, "into", "no member " + into};
   if (!b.isNull(0, 0)) return Error{errc::kConflict, "into", "member " + into + " was merged into " + b.text(0, 0)};
+  // An erased person's records are erased together (eraseMember): none joins or leaves them later.
+  if (!a.isNull(0, 3) || !b.isNull(0, 1)) {
+    return Error{errc::kConflict, a.isNull(0, 3) ? "into" : "from", "an erased member cannot be merged"};
+  }
   const std::int64_t points = a.integer(0, 0);
   const std::int64_t spend = a.integer(0, 1);
   const std::string at = iso(now);

@@ -311,10 +311,21 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     CHECK_FALSE(mentionsPerson(stored));
   }
 
+  // [SECTION] Duplicates of a person are erased with them; an erased member is never merged.
+  api.upload(t1, "T1", {enrolment("T1", "S1", 11, "M3", "Li Lei", "+8613900003333", false, "1985-01-01")});
+  api.post("/api/v1/admin/members/merge", {{"from", "M2"}, {"into", "M1"}}, admin, 409);
+  api.post("/api/v1/admin/members/merge", {{"from", "M3"}, {"into", "M2"}}, admin);
+  api.post("/api/v1/admin/members/M3/erase", {{"reason", "duplicate"}}, admin, 409);  // erase M2, the person
+
   // [SECTION] The command line erases too; the audit trail lists reads, exports and erasures.
   const json cli = json::parse(hq.cli({"member", "erase", "--data", hq.dataDir(), "--member", "M2", "--reason", "closed account"}));
   CHECK(cli.at("member_id") == "M2");
+  CHECK(cli.at("records") == json{"M2", "M3"});
   CHECK(api.get("/api/v1/members/M2", admin)->status == 410);
+  CHECK(api.get("/api/v1/members/M3", admin)->status == 410);
+  const std::string feed = api.pull(t1, cursor).first.dump();
+  CHECK(feed.find(R"({"member_id":"M3","type":"member.erased"})") != std::string::npos);
+  CHECK(feed.find("Li Lei") == std::string::npos);
   CHECK(runCommand({hqBinary(), "member", "erase", "--data", hq.dataDir(), "--member", "M2"}).first != 0);  // --reason required
 
   const auto erasures = auditOf(api, "member.erase");
