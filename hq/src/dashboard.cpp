@@ -13,9 +13,9 @@
 #include <tuple>
 
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/export.hpp"
-#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
