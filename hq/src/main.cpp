@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/local_time.hpp"
@@ -174,6 +175,8 @@ int main(int argc, char** argv) {
   tcreate->add_option("--data", data, "data directory")->required();
   tcreate->add_option("--role", role, "admin or analyst")->required()->check(CLI::IsMember({"admin", "analyst"}));
   tcreate->add_option("--name", name, "who the token is for");
+  bool pii = false;
+  tcreate->add_flag("--pii", pii, "an analyst token that sees full phone numbers and birthdays (admins always do)");
 
   auto* member = app.add_subcommand("member", "manage members");
   member->require_subcommand(1);
@@ -182,6 +185,11 @@ int main(int argc, char** argv) {
   mmerge->add_option("--data", data, "data directory")->required();
   mmerge->add_option("--from", from, "member id that goes away")->required();
   mmerge->add_option("--into", into, "member id that stays")->required();
+  auto* merase = member->add_subcommand("erase", "erase a member's personal data everywhere (terminals drop it at their next sync)");
+  std::string eraseId, eraseReason;
+  merase->add_option("--data", data, "data directory")->required();
+  merase->add_option("--member", eraseId, "member id")->required();
+  merase->add_option("--reason", eraseReason, "why (kept in the audit trail)")->required();
 
   auto analyticsCommand = addAnalyticsCommands(app);  // [analytics hook] issue 7
   CLI11_PARSE(app, argc, argv);
@@ -200,12 +208,18 @@ int main(int argc, char** argv) {
       if (!r) return failWith(r.error());
       std::cerr << "loyalty-hq: terminal " << terminalId << " revoked\n";
     } else if (tcreate->parsed()) {
-      std::cout << store.createApiToken(role == "admin" ? Role::kAdmin : Role::kAnalyst, name.empty() ? role : name, nowSeconds())
+      std::cout << store.createApiToken(role == "admin" ? Role::kAdmin : Role::kAnalyst, name.empty() ? role : name, nowSeconds(),
+                                        pii)
                 << std::endl;
     } else if (mmerge->parsed()) {
       auto r = store.merge(from, into, nowSeconds());
       if (!r) return failWith(r.error());
       std::cerr << "loyalty-hq: member " << from << " merged into " << into << "\n";
+    } else if (merase->parsed()) {
+      auto r = store.eraseMember(eraseId, eraseReason, commandLineActor(), nowSeconds());
+      if (!r) return failWith(r.error());
+      std::cout << nlohmann::json{{"member_id", r->memberId}, {"erased_at", r->erasedAt}, {"records", r->records}}.dump()
+                << std::endl;
     }
   } catch (const std::exception& e) {
     return fail(e.what());

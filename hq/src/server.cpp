@@ -15,6 +15,7 @@
 
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/codec.hpp"
@@ -303,13 +304,8 @@ struct HqServer::Impl {
       sendJson(res, {{"version", *out}});
     });
 
-    s.Get(R"(/api/v1/members/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
-      std::lock_guard lock(readMutex);
-      auto out = reader.member(req.matches[1].str());
-      if (!out) return sendProblem(res, problemFor(out.error()));
-      sendJson(res, *out);
-    });
+    // Members' personal data: GET /api/v1/members/{id} (masked, audited), export, erase, audit.
+    registerPrivacyRoutes(s, {reader, readMutex, writer, writeMutex, [this](const httplib::Request& req) { return principalOf(req); }});
 
     // Every report, the protocol's summary/sales/abc included, is served by the analytics
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.

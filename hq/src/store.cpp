@@ -13,6 +13,7 @@
 #include "loyalty/hq/analytics.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/privacy.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 
@@ -142,6 +143,7 @@ void HqStore::createSchema(Timestamp now) {
   m_c->execScript(schemaForBackend(kSchema, m_c->backend()));
   createAnalyticsSchema(*m_c);  // [analytics hook] issue 7
   ensureAuditSchema(*m_c);
+  ensurePrivacySchema(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -155,8 +157,9 @@ void HqStore::checkSchema() {
     throw std::runtime_error("the database's schema version is not " + std::to_string(kSchemaVersion) +
                              ": this loyalty-hq cannot use it");
   }
-  // Tables added since version 1 (idempotent): the audit trail.
+  // Tables added since version 1 (idempotent): the audit trail, consent history and erasure.
   ensureAuditSchema(*m_c);
+  ensurePrivacySchema(*m_c);
 }
 
 // [SECTION] Credentials
@@ -199,11 +202,12 @@ Result<Ok> HqStore::revokeTerminal(const std::string& terminalId, Timestamp now)
   return Ok{};
 }
 
-std::string HqStore::createApiToken(Role role, const std::string& name, Timestamp now) {
+std::string HqStore::createApiToken(Role role, const std::string& name, Timestamp now, bool pii) {
   const std::string token = randomToken();
   SqlTransaction tx(*m_c);
-  m_c->query("INSERT INTO api_tokens(token_hash, role, name, created_at) VALUES ($1, $2, $3, $4)",
-             {sha256Hex(token), std::string(role == Role::kAdmin ? "admin" : "analyst"), name, iso(now)});
+  m_c->query("INSERT INTO api_tokens(token_hash, role, name, created_at, pii) VALUES ($1, $2, $3, $4, $5)",
+             {sha256Hex(token), std::string(role == Role::kAdmin ? "admin" : "analyst"), name, iso(now),
+              std::int64_t{pii ? 1 : 0}});
   tx.commit();
   return token;
 }
@@ -230,8 +234,8 @@ std::optional<Principal> HqStore::authenticate(const std::string& token) {
   const std::string hash = sha256Hex(token);
   auto t = m_c->query("SELECT terminal_id FROM terminals WHERE token_hash = $1 AND revoked_at IS NULL", {hash});
   if (!t.empty()) return Principal{Role::kTerminal, t.text(0, 0), t.text(0, 0)};
-  auto a = m_c->query("SELECT role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", {hash});
-  if (!a.empty()) return Principal{a.text(0, 0) == "admin" ? Role::kAdmin : Role::kAnalyst, "", a.text(0, 1)};
+  auto a = m_c->query("SELECT role, name, pii FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", {hash});
+  if (!a.empty()) return Principal{a.text(0, 0) == "admin" ? Role::kAdmin : Role::kAnalyst, "", a.text(0, 1), a.integer(0, 2) != 0};
   return std::nullopt;
 }
 
@@ -262,7 +266,8 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     const auto keepConflict = [&](const std::string& reason) {
       m_c->query("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 {e.eventId, request.terminalId, e.seq, e.type, e.at, sync::dumpJson(e.payload), reason, b.receivedAt});
+                 {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), reason,
+                  b.receivedAt});
       res.status = EventStatus::kConflict;
       res.reason = reason;
     };
@@ -290,6 +295,13 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     }
     auto at = parseRfc3339(e.at, "at");
     auto applied = applyEvent(b, e, *at);
+    if (!applied && applied.error().code == hqerr::kRejected) {
+      // Final: kept for review (without personal data), acknowledged, never applied.
+      keepConflict(applied.error().message);
+      res.status = EventStatus::kRejected;
+      ++expected;
+      continue;
+    }
     if (!applied) {
       res.status = EventStatus::kRejected;
       res.reason = "invalid: " + applied.error().field + ": " + applied.error().message;
@@ -297,7 +309,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     }
     m_c->query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-               {e.eventId, request.terminalId, e.seq, e.type, e.at, sync::dumpJson(e.payload), fp, b.receivedAt,
+               {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), fp, b.receivedAt,
                 std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0}});
     res.status = EventStatus::kApplied;
     ++expected;
@@ -323,6 +335,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodeMemberEnrolled(e.payload, path);
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
+    if (isErased(*m_c, p->memberId)) return erasedRejection();
     const auto existing = m_c->query("SELECT enrolled FROM members WHERE member_id = $1", {p->memberId});
     const std::vector<SqlValue> fields = {p->memberId,
                                           p->cardNo,
@@ -347,19 +360,25 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
                  "WHERE member_id = $1",
                  fields);
     }  // else: the same member enrolled twice under one id: the first enrolment stands.
-    if (existing.empty() || existing.integer(0, 0) == 0) countInCohorts(*m_c, p->memberId, 1);
+    if (existing.empty() || existing.integer(0, 0) == 0) {
+      countInCohorts(*m_c, p->memberId, 1);
+      recordConsent(*m_c, {p->memberId, at, p->consentMarketing, p->consentVersion, p->origin.storeId, p->origin.terminalId,
+                           p->staffId, e.eventId, e.type});
+    }
     b.touched.insert(resolveMember(p->memberId));
   } else if (e.type == sync::kMemberUpdated) {
     auto p = sync::decodeMemberUpdated(e.payload, path);
     if (!p) return p.error();
     if (auto o = checkOrigin(p->origin); !o) return o.error();
     const std::string id = knownMember(p->memberId, p->origin.storeId, at);
+    if (isErased(*m_c, id)) return erasedRejection();
     const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
+    // Birthday: absent keeps it, null clears it. Consent: recordMemberUpdate (latest by time).
     m_c->query("UPDATE members SET card_no = COALESCE($2, card_no), phone = COALESCE($3, phone), name = COALESCE($4, name), "
-               "birthday = COALESCE($5, birthday), language = COALESCE($6, language), "
-               "consent_marketing = COALESCE($7, consent_marketing) WHERE member_id = $1",
-               {id, opt(p->cardNo), opt(p->phone), opt(p->name), opt(p->birthday), opt(p->language),
-                p->consentMarketing ? SqlValue(std::int64_t{*p->consentMarketing ? 1 : 0}) : SqlValue(nullptr)});
+               "birthday = CASE WHEN $7 = 1 THEN $5 ELSE birthday END, language = COALESCE($6, language) WHERE member_id = $1",
+               {id, opt(p->cardNo), opt(p->phone), opt(p->name), p->birthday ? opt(*p->birthday) : SqlValue(nullptr),
+                opt(p->language), std::int64_t{p->birthday ? 1 : 0}});
+    recordMemberUpdate(*m_c, id, *p, at, e.eventId);
     b.touched.insert(id);
   } else if (e.type == sync::kSaleRecorded) {
     auto p = sync::decodeSaleRecorded(e.payload, path);
@@ -538,7 +557,7 @@ Result<sync::ChangePage> HqStore::changes(const std::string& terminalId, const s
   const auto members = m_c->query(
       "SELECT change_no, member_id, card_no, phone, name, birthday, language, consent_marketing, enrolled_at, "
       "enrolled_store, referrer_id, lifetime_spend, balance, tier FROM members "
-      "WHERE change_no > $1 AND enrolled = 1 AND merged_into IS NULL ORDER BY change_no LIMIT $2",
+      "WHERE change_no > $1 AND enrolled = 1 AND merged_into IS NULL AND erased_at IS NULL ORDER BY change_no LIMIT $2",
       {from, fetch});
   const auto others = m_c->query("SELECT change_no, type, body FROM changes WHERE change_no > $1 ORDER BY change_no LIMIT $2",
                                  {from, fetch});
@@ -622,12 +641,17 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
 Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Timestamp now) {
   if (from == into) return invalidArgument("into", "into must name a different member than from");
   SqlTransaction tx(*m_c);
-  const auto a = m_c->query("SELECT balance, lifetime_spend, merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {from});
+  const auto a = m_c->query(
+      "SELECT balance, lifetime_spend, merged_into, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {from});
   if (a.empty()) return Error{errc::kNotFound, "from", "no member " + from};
   if (!a.isNull(0, 2)) return Error{errc::kConflict, "from", "member " + from + " was already merged into " + a.text(0, 2)};
-  const auto b = m_c->query("SELECT merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {into});
+  const auto b = m_c->query("SELECT merged_into, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {into});
   if (b.empty()) return Error{errc::kNotFound, "into", "no member " + into};
   if (!b.isNull(0, 0)) return Error{errc::kConflict, "into", "member " + into + " was merged into " + b.text(0, 0)};
+  // An erased person's records are erased together (eraseMember): none joins or leaves them later.
+  if (!a.isNull(0, 3) || !b.isNull(0, 1)) {
+    return Error{errc::kConflict, a.isNull(0, 3) ? "into" : "from", "an erased member cannot be merged"};
+  }
   const std::int64_t points = a.integer(0, 0);
   const std::int64_t spend = a.integer(0, 1);
   const std::string at = iso(now);
@@ -709,9 +733,13 @@ Result<json> HqStore::member(const std::string& memberId) {
   SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
   const auto m = m_c->query(
       "SELECT member_id, card_no, phone, name, birthday, language, consent_marketing, enrolled_at, enrolled_store, "
-      "referrer_id, lifetime_spend, balance, tier, merged_into, enrolled FROM members WHERE member_id = $1",
+      "referrer_id, lifetime_spend, balance, tier, merged_into, enrolled, consent_version, consent_at, consent_store, "
+      "erased_at FROM members WHERE member_id = $1",
       {memberId});
   if (m.empty() || m.integer(0, 14) == 0) return Error{errc::kNotFound, "member_id", "no member " + memberId};
+  if (!m.isNull(0, 18)) {
+    return Error{hqerr::kGone, "member_id", "member " + memberId + "'s personal data was erased at " + m.text(0, 18)};
+  }
   const std::string id = m.text(0, 0);
   const auto reserved = m_c->query(
       "SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND settled_event IS NULL", {id});
@@ -728,6 +756,10 @@ Result<json> HqStore::member(const std::string& memberId) {
   j["reserved_points"] = reserved.integer(0, 0);
   j["tier"] = m.text(0, 12);
   j["merged_into"] = m.isNull(0, 13) ? json(nullptr) : json(m.text(0, 13));
+  const auto optional = [&](std::size_t col) { return m.isNull(0, col) ? json(nullptr) : json(m.text(0, col)); };
+  j["consent_version"] = optional(15);
+  j["consent_at"] = optional(16);
+  j["consent_store"] = optional(17);
   return j;
 }
 

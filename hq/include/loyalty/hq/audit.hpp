@@ -52,9 +52,10 @@ void ensureAuditSchema(SqlConnection& c);
 /// Appends one entry (inside the caller's transaction when there is one).
 void recordAudit(SqlConnection& c, const AuditEntry& entry);
 
-/// Entries whose UTC day is within [from, to] (YYYY-MM-DD, inclusive), oldest first.
+/// Entries whose UTC day is within [from, to] (YYYY-MM-DD, inclusive), oldest first (or newest
+/// first).
 std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, const std::string& to,
-                                     std::int64_t limit, std::int64_t offset);
+                                     std::int64_t limit, std::int64_t offset, bool newestFirst = false);
 
 /// The actor name of a command run on the head-office host ("cli:" and the login name).
 std::string commandLineActor();

@@ -28,9 +28,10 @@ void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mute
                              std::mutex& writeMutex, ReportCache& cache);
 
 /// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
-/// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes.
+/// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes. `pii`: an
+/// analyst who sees full phones and birthdays (admins always do).
 Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
-                            Timestamp now);
+                            Timestamp now, bool pii = false);
 
 }  // namespace loyalty::hq
 
@@ -40,7 +41,7 @@ class App;
 
 namespace loyalty::hq {
 
-/// Adds `loyalty-hq user set --data DIR --name NAME --role admin|analyst` (the password is
+/// Adds `loyalty-hq user set --data DIR --name NAME --role admin|analyst [--pii]` (the password is
 /// read from the first line of stdin) to the command line. The returned function runs the
 /// command if it was the one parsed and returns its exit status, otherwise nullopt.
 std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app);

@@ -26,6 +26,11 @@ namespace loyalty::hq {
 /// Error codes beyond loyalty::errc that the HTTP layer maps to statuses.
 namespace hqerr {
 inline constexpr const char* kUnauthenticated = "unauthenticated";
+/// The member's personal data was erased (410).
+inline constexpr const char* kGone = "gone";
+/// A final refusal of an uploaded event (applyEvent): the event is kept for review without
+/// personal data, answered `rejected` with the message as reason, and its seq acknowledged.
+inline constexpr const char* kRejected = "rejected";
 }
 
 using Ok = std::monostate;
@@ -37,6 +42,7 @@ struct Principal {
   Role role = Role::kTerminal;
   std::string terminalId;  ///< kTerminal only
   std::string name;
+  bool pii = false;  ///< an analyst granted full phones and birthdays (admins always see them)
 };
 
 /// Counters for /metrics, read in one snapshot.
@@ -71,8 +77,8 @@ class HqStore {
   Result<std::string> addTerminal(const std::string& storeId, const std::string& terminalId,
                                   const std::string& timezone, Timestamp now);
   Result<Ok> revokeTerminal(const std::string& terminalId, Timestamp now);
-  /// A new admin/analyst bearer token (only its hash is kept).
-  std::string createApiToken(Role role, const std::string& name, Timestamp now);
+  /// A new admin/analyst bearer token (only its hash is kept); `pii`: see Principal::pii.
+  std::string createApiToken(Role role, const std::string& name, Timestamp now, bool pii = false);
 
   // [SECTION] API
   Result<sync::RegisterResponse> registerTerminal(const std::string& code, Timestamp now);
@@ -86,6 +92,18 @@ class HqStore {
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
   /// Publishes programme rules for every terminal; returns the new version.
   Result<std::int64_t> publishConfig(const std::string& toml);
+
+  // [SECTION] Personal data (privacy.cpp; loyalty/hq/privacy.hpp)
+  struct Erasure {
+    std::string memberId;
+    std::string erasedAt;                  ///< RFC 3339; the first erasure's on a repeat
+    std::vector<std::string> records;      ///< the member and the records merged into them
+  };
+  /// Erases the member's name, phone, birthday and card everywhere head office keeps them, in
+  /// one transaction with its audit entry (`actor`, `reason`), and publishes member.erased for
+  /// every record of the person. Idempotent.
+  Result<Erasure> eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
+                              Timestamp now);
 
   // [SECTION] Reads (reports: loyalty/hq/analytics.hpp)
   Result<nlohmann::json> member(const std::string& memberId);

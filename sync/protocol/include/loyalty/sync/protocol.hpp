@@ -58,6 +58,9 @@ struct EventResult {
 
 /// Reason of a kRejected result whose seq leaves a gap: resend from acked_through + 1.
 inline constexpr const char* kReasonGap = "gap";
+/// Reason of a kRejected result for a member event of a member head office erased: final, the
+/// seq is acknowledged and the event kept for review without its personal data.
+inline constexpr const char* kReasonErased = "erased";
 
 struct UploadResponse {
   std::int64_t ackedThrough = 0;  ///< longest contiguous applied prefix of the terminal's seqs
@@ -100,6 +103,15 @@ struct MemberMergedChange {
   bool operator==(const MemberMergedChange&) const = default;
 };
 
+/// Head office erased the member's personal data (shared/specs/sync-protocol.md, "personal data
+/// rights"): a terminal drops their name, phone, birthday and card, keeping sales and ledger rows
+/// under the id.
+struct MemberErasedChange {
+  std::string memberId;
+
+  bool operator==(const MemberErasedChange&) const = default;
+};
+
 struct Reward {
   std::string rewardId;
   std::string name;
@@ -132,7 +144,8 @@ struct UnknownChange {
   bool operator==(const UnknownChange&) const = default;
 };
 
-using Change = std::variant<MemberChange, MemberMergedChange, CatalogChange, ConfigChange, UnknownChange>;
+using Change =
+    std::variant<MemberChange, MemberMergedChange, MemberErasedChange, CatalogChange, ConfigChange, UnknownChange>;
 
 struct ChangePage {
   std::vector<Change> changes;
@@ -202,6 +215,7 @@ inline constexpr const char* kTooLarge = "too_large";
 inline constexpr const char* kInsufficientPoints = "insufficient_points";
 inline constexpr const char* kUnavailable = "unavailable";
 inline constexpr const char* kNotFound = "not_found";
+inline constexpr const char* kGone = "gone";  ///< 410: a member whose personal data was erased
 }  // namespace problem
 
 inline constexpr const char* kProblemTypePrefix = "https://loyalty.invalid/problems/";
