@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/local_time.hpp"
@@ -636,7 +637,7 @@ std::string safeNext(const std::string& next) {
 // [SECTION] Accounts
 
 Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
-                            Timestamp now) {
+                            Timestamp now, const std::string& actor) {
   if (name.empty() || name.size() > 64 || name.find_first_of(" \t\r\n") != std::string::npos) {
     return invalidArgument("name", "name is 1 to 64 characters without spaces");
   }
@@ -649,11 +650,13 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
     throw std::runtime_error("out of memory hashing a password");
   }
   ensureAnalyticsSchema(c);
+  ensureAuditSchema(c);
   SqlTransaction tx(c);
   c.query("INSERT INTO dashboard_users(name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) "
           "ON CONFLICT (name) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL",
           {name, role, std::string(hash), formatRfc3339(now)});
   c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
+  recordAudit(c, {formatRfc3339(now), actor, audit::kUserSet, name, std::nullopt, "role " + role});
   tx.commit();
   return Ok{};
 }

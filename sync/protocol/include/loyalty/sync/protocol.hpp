@@ -22,6 +22,9 @@ inline constexpr int kMaxChangeLimit = 1000;
 inline constexpr int kDefaultChangeLimit = 500;
 /// Longest id (event, member, terminal, store, redemption) accepted on the wire.
 inline constexpr std::size_t kMaxIdLength = 128;
+/// Largest points figure one event may carry either way (earned, redeemed, reversed, adjusted):
+/// the terminal's own limit per operation. Money fields are bounded by kMaxAbsMinor.
+inline constexpr std::int64_t kMaxEventPoints = 1'000'000'000;
 
 // [SECTION] Upload: POST /api/v1/events
 
@@ -58,6 +61,10 @@ struct EventResult {
 
 /// Reason of a kRejected result whose seq leaves a gap: resend from acked_through + 1.
 inline constexpr const char* kReasonGap = "gap";
+/// Reasons of final rejections (docs/sync-wire.md "Rejections"): head office keeps the event for
+/// review and acknowledges its seq; resending it answers the same.
+inline constexpr const char* kReasonWrongStore = "wrong_store";    ///< store_id/terminal_id not the terminal's own
+inline constexpr const char* kReasonAdjustment = "adjustment_refused";  ///< a points.adjusted no terminal makes
 
 struct UploadResponse {
   std::int64_t ackedThrough = 0;  ///< longest contiguous applied prefix of the terminal's seqs
@@ -155,6 +162,8 @@ struct RedemptionRequest {
 };
 
 inline constexpr const char* kRedemptionReserved = "reserved";
+/// DELETE /api/v1/redemptions/{redemption_id} answers {"redemption_id", "status": "released"}.
+inline constexpr const char* kRedemptionReleased = "released";
 
 struct RedemptionResponse {
   std::string redemptionId;
