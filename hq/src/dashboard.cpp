@@ -128,11 +128,22 @@ struct Ctx {
     return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2)};
   }
 
+  /// Why a request was not identified: a bearer token's refusal says why (revoked, expired).
+  std::string refusal(const httplib::Request& req) {
+    const std::string h = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0) {
+      std::lock_guard lock(readMutex);
+      if (auto p = reader.authenticateToken(h.substr(kBearer.size()), nowSeconds()); !p) return p.error().message;
+    }
+    return "an admin or analyst bearer token (or a dashboard session) is required";
+  }
+
   /// API access for admin/analyst; answers 401 otherwise.
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
     auto w = identify(req);
     if (!w) {
-      problem(res, 401, sync::problem::kUnauthenticated, "an admin or analyst bearer token (or a dashboard session) is required");
+      problem(res, 401, sync::problem::kUnauthenticated, refusal(req));
       res.set_header("WWW-Authenticate", "Bearer");
     } else if (w->role == Role::kTerminal) {
       problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);

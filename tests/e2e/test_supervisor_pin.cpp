@@ -30,7 +30,7 @@ json redeem(const std::string& id, const std::string& pin) {
 
 }  // namespace
 
-TEST_CASE("wrong supervisor PINs lock overrides until staff unlock; supervisor PINs have 6 digits", "[e2e]") {
+TEST_CASE("wrong supervisor PINs lock overrides until staff unlock, and supervisor PINs need 6 digits", "[e2e]") {
   TempDir dir;
   {
     Exec e(dir);

@@ -12,7 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-int status(httplib::Result res) {
+int status(const httplib::Result& res) {
   REQUIRE(res);
   INFO(res->body);
   return res->status;
