@@ -282,6 +282,8 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
                    [&](std::size_t a, std::size_t c) { return request.events[a].seq < request.events[c].seq; });
   std::vector<EventResult> results(request.events.size());
   std::set<std::string> seenInBatch;
+  // Refused events are rare: without any, no event needs looking up among them.
+  const bool anyRejected = !m_c->query("SELECT 1 FROM rejected_events LIMIT 1").empty();
 
   for (const std::size_t i : order) {
     const EventEnvelope& e = request.events[i];
@@ -304,7 +306,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       }
       continue;
     }
-    if (const auto refused = priorRejection(*m_c, e.eventId)) {
+    if (const auto refused = anyRejected ? priorRejection(*m_c, e.eventId) : std::nullopt) {
       // A refusal is final: the same event sent again is answered the same.
       if (refused->terminalId == request.terminalId && refused->fingerprint == fp) {
         res.status = EventStatus::kRejected;
