@@ -135,11 +135,22 @@ struct Ctx {
     return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2), r.integer(0, 3) != 0};
   }
 
+  /// Why a request was not identified: a bearer token's refusal says why (revoked, expired).
+  std::string refusal(const httplib::Request& req) {
+    const std::string h = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0) {
+      std::lock_guard lock(readMutex);
+      if (auto p = reader.authenticateToken(h.substr(kBearer.size()), nowSeconds()); !p) return p.error().message;
+    }
+    return "an admin or analyst bearer token (or a dashboard session) is required";
+  }
+
   /// API access for admin/analyst; answers 401 otherwise.
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
     auto w = identify(req);
     if (!w) {
-      problem(res, 401, sync::problem::kUnauthenticated, "an admin or analyst bearer token (or a dashboard session) is required");
+      problem(res, 401, sync::problem::kUnauthenticated, refusal(req));
       res.set_header("WWW-Authenticate", "Bearer");
     } else if (w->role == Role::kTerminal) {
       problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);
@@ -803,7 +814,7 @@ std::string safeNext(const std::string& next) {
 // [SECTION] Accounts
 
 Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
-                            Timestamp now, bool pii) {
+                            Timestamp now, const std::string& actor, bool pii) {
   if (name.empty() || name.size() > 64 || name.find_first_of(" \t\r\n") != std::string::npos) {
     return invalidArgument("name", "name is 1 to 64 characters without spaces");
   }
@@ -816,12 +827,14 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
     throw std::runtime_error("out of memory hashing a password");
   }
   ensureAnalyticsSchema(c);
+  ensureAuditSchema(c);
   ensurePrivacySchema(c);
   SqlTransaction tx(c);
   c.query("INSERT INTO dashboard_users(name, role, password_hash, created_at, pii) VALUES ($1, $2, $3, $4, $5) "
           "ON CONFLICT (name) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL, pii = $5",
           {name, role, std::string(hash), formatRfc3339(now), std::int64_t{pii ? 1 : 0}});
   c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
+  recordAudit(c, {formatRfc3339(now), actor, audit::kUserSet, name, std::nullopt, "role " + role + (pii ? " with pii" : "")});
   tx.commit();
   return Ok{};
 }

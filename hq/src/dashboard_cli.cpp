@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/settings.hpp"
@@ -39,7 +40,7 @@ std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app) {
       return 1;
     }
     auto c = openStorage(dir, *settings);
-    auto r = setDashboardUser(*c, args->name, args->role, password, nowSeconds(), args->pii);
+    auto r = setDashboardUser(*c, args->name, args->role, password, nowSeconds(), commandLineActor(), args->pii);
     if (!r) {
       std::cerr << "loyalty-hq: " << r.error().field << ": " << r.error().message << "\n";
       return 2;

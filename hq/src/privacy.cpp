@@ -1,5 +1,7 @@
 #include "loyalty/hq/privacy.hpp"
 
+#include "loyalty/hq/claims.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -7,6 +9,7 @@
 #include "loyalty/core/phone.hpp"
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/claims.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 
@@ -149,6 +152,11 @@ void scrubStoredEvents(SqlConnection& c, const std::string& memberId) {
     c.query("UPDATE event_conflicts SET payload = $2 WHERE conflict_no = $1",
             {kept.integer(i, 0), sync::dumpJson(withoutPersonalData(kept.text(i, 1), json::parse(kept.text(i, 2))))});
   }
+  const auto refused = c.query("SELECT event_id, type, payload FROM rejected_events" + byMember, {memberId});
+  for (std::size_t i = 0; i < refused.size(); ++i) {
+    c.query("UPDATE rejected_events SET payload = $2 WHERE event_id = $1",
+            {refused.text(i, 0), sync::dumpJson(withoutPersonalData(refused.text(i, 1), json::parse(refused.text(i, 2))))});
+  }
 }
 
 bool validMemberId(const std::string& s) {
@@ -204,7 +212,10 @@ bool isErased(SqlConnection& c, const std::string& memberId) {
   return !c.query("SELECT 1 FROM members WHERE member_id = $1 AND erased_at IS NOT NULL", {memberId}).empty();
 }
 
-Error erasedRejection() { return Error{hqerr::kRejected, "payload.member_id", sync::kReasonErased}; }
+Error erasedRejection() {
+  return refusedClaim(sync::kReasonErased, "the member's personal data was erased at head office; their member events are kept "
+                                           "without it");
+}
 
 std::string storedPayload(SqlConnection& c, const std::string& type, const json& payload) {
   if (namesMember(type) && payload.is_object()) {

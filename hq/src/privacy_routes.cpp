@@ -41,29 +41,13 @@ std::optional<std::string> param(const httplib::Request& req, const char* key) {
   return req.get_param_value(key);
 }
 
-/// The principal if it holds one of `roles`; otherwise answers 401/403.
-std::optional<Principal> require(PrivacyRoutes& ctx, const httplib::Request& req, httplib::Response& res,
-                                 std::initializer_list<Role> roles) {
-  auto p = ctx.principalOf(req);
-  if (!p) {
-    sendProblem(res, sync::problem::kUnauthenticated, 401, "a valid bearer token is required (Authorization: Bearer ...)");
-    res.set_header("WWW-Authenticate", "Bearer");
-    return std::nullopt;
-  }
-  for (const Role r : roles) {
-    if (p->role == r) return p;
-  }
-  sendProblem(res, sync::problem::kForbidden, 403, "this credential may not use " + req.path);
-  return std::nullopt;
-}
-
 }  // namespace
 
 void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
   auto ctx = std::make_shared<PrivacyRoutes>(std::move(routes));
 
   s.Get(R"(/api/v1/members/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
-    auto who = require(*ctx, req, res, {Role::kAdmin, Role::kAnalyst});
+    auto who = ctx->require(req, res, {Role::kAdmin, Role::kAnalyst});
     if (!who) return;
     const std::string id = req.matches[1].str();
     Result<json> out = Error{};
@@ -81,7 +65,7 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
   });
 
   s.Get(R"(/api/v1/members/([^/]+)/export)", [ctx](const httplib::Request& req, httplib::Response& res) {
-    auto who = require(*ctx, req, res, {Role::kAdmin});
+    auto who = ctx->require(req, res, {Role::kAdmin});
     if (!who) return;
     const std::string id = req.matches[1].str();
     // On the writer: counter complaints enter the workflow first (memberExport), then one snapshot.
@@ -95,7 +79,7 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
   });
 
   s.Post(R"(/api/v1/admin/members/([^/]+)/erase)", [ctx](const httplib::Request& req, httplib::Response& res) {
-    auto who = require(*ctx, req, res, {Role::kAdmin});
+    auto who = ctx->require(req, res, {Role::kAdmin});
     if (!who) return;
     auto body = sync::parseJson(req.body);
     if (!body) return sendError(res, body.error());
@@ -114,7 +98,7 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
   });
 
   s.Get("/api/v1/admin/audit", [ctx](const httplib::Request& req, httplib::Response& res) {
-    if (!require(*ctx, req, res, {Role::kAdmin})) return;
+    if (!ctx->require(req, res, {Role::kAdmin})) return;
     Result<json> out = Error{};
     {
       std::lock_guard lock(ctx->readMutex);

@@ -277,7 +277,7 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     auto sql = hq.sql();
     std::string stored;
     for (const char* q : {"SELECT payload FROM events", "SELECT payload FROM event_conflicts",
-                          "SELECT card_no || phone || name || COALESCE(birthday, '') FROM members",
+                          "SELECT payload FROM rejected_events", "SELECT card_no || phone || name || COALESCE(birthday, '') FROM members",
                           "SELECT description FROM complaint_cases"}) {
       const auto r = sql->query(q);
       for (const auto& row : r.rows) stored += row.at(0).value_or("") + "\n";
@@ -304,9 +304,9 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   CHECK(api.get("/api/v1/members/M1", admin)->status == 410);
   {
     auto sql = hq.sql();
-    CHECK(sql->query("SELECT COUNT(*) FROM event_conflicts WHERE reason = 'erased'").integer(0, 0) == 2);
+    CHECK(sql->query("SELECT COUNT(*) FROM rejected_events WHERE reason = 'erased'").integer(0, 0) == 2);
     std::string stored;
-    for (const auto& row : sql->query("SELECT payload FROM event_conflicts").rows) stored += row.at(0).value_or("");
+    for (const auto& row : sql->query("SELECT payload FROM rejected_events").rows) stored += row.at(0).value_or("");
     for (const auto& row : sql->query("SELECT card_no || phone || name FROM members").rows) stored += row.at(0).value_or("");
     CHECK_FALSE(mentionsPerson(stored));
   }

@@ -222,7 +222,10 @@ void putOrigin(json& j, const PayloadOrigin& o) {
   j["terminal_id"] = o.terminalId;
 }
 
-constexpr std::int64_t kMaxPoints = 1'000'000'000'000;  // generous; the terminal caps at 1e9 per operation
+constexpr std::int64_t kMaxPoints = kMaxEventPoints;
+// An adjustment's size is head office's to judge (and to report when it refuses one), so the
+// codec only keeps it far from overflow.
+constexpr std::int64_t kMaxAdjustPoints = 1'000'000'000'000'000;
 
 EventEnvelope readEnvelope(const json& j, const std::string& path) {
   const Obj o(j, path);
@@ -524,9 +527,10 @@ Result<PointsAdjusted> decodePointsAdjusted(const json& j, std::string_view path
     if (a.kind != "bonus" && a.kind != "expire" && a.kind != "adjust") {
       throw FieldError{o.at("kind"), o.at("kind") + " must be bonus, expire or adjust"};
     }
-    a.points = o.integer("points", -kMaxPoints, kMaxPoints);
+    a.points = o.integer("points", -kMaxAdjustPoints, kMaxAdjustPoints);
     a.refId = o.id("ref_id");
     a.reason = o.text("reason", 1024, true);
+    a.referredMemberId = o.optId("referred_member_id");
     return a;
   });
 }
@@ -736,6 +740,7 @@ json toJson(const SaleRefunded& v) {
 json toJson(const PointsAdjusted& v) {
   json j = {{"member_id", v.memberId}, {"kind", v.kind}, {"points", v.points}, {"ref_id", v.refId},
             {"reason", v.reason}};
+  putOpt(j, "referred_member_id", v.referredMemberId);
   putOrigin(j, v.origin);
   return j;
 }

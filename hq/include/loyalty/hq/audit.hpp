@@ -25,6 +25,7 @@ inline constexpr const char* kMemberMerge = "member.merge";
 inline constexpr const char* kMembersExport = "export";            ///< a list or report with members leaves head office
 inline constexpr const char* kPointsAdjust = "points.adjust";
 inline constexpr const char* kPointsAdjustRejected = "points.adjust.rejected";
+inline constexpr const char* kEventRejected = "event.rejected";    ///< a terminal's event refused for good (wrong store)
 inline constexpr const char* kTokenCreate = "token.create";
 inline constexpr const char* kTokenRevoke = "token.revoke";
 inline constexpr const char* kUserSet = "user.set";

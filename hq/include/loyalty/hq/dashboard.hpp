@@ -28,10 +28,11 @@ void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mute
                              std::mutex& writeMutex, ReportCache& cache);
 
 /// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
-/// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes. `pii`: an
-/// analyst who sees full phones and birthdays (admins always do).
+/// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes. A disabled
+/// account is enabled again; its open sessions end. `actor` is named in the audit trail. `pii`:
+/// an analyst who sees full phones and birthdays (admins always do).
 Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
-                            Timestamp now, bool pii = false);
+                            Timestamp now, const std::string& actor, bool pii = false);
 
 }  // namespace loyalty::hq
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,7 +25,8 @@
 
 namespace httplib {
 class Server;
-class Request;
+struct Request;
+struct Response;
 }  // namespace httplib
 
 namespace loyalty::hq {
@@ -121,8 +123,9 @@ struct PrivacyRoutes {
   std::mutex& readMutex;
   HqStore& writer;
   std::mutex& writeMutex;
-  /// The bearer token's principal (the server's own check), or nullopt.
-  std::function<std::optional<Principal>(const httplib::Request&)> principalOf;
+  /// The server's own check: the bearer token's principal if it holds one of the roles;
+  /// otherwise it has answered 401/403 and returns nullopt.
+  std::function<std::optional<Principal>(const httplib::Request&, httplib::Response&, std::initializer_list<Role>)> require;
 };
 
 /// GET /api/v1/members/{id} (admin, analyst), GET /api/v1/members/{id}/export,

@@ -113,6 +113,7 @@ struct PointsAdjusted {
   std::int64_t points = 0;  ///< signed
   std::string refId;
   std::string reason;
+  std::optional<std::string> referredMemberId;  ///< kind "bonus": the referred member it rewards
   bool operator==(const PointsAdjusted&) const = default;
 };
 

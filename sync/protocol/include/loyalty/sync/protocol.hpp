@@ -22,6 +22,9 @@ inline constexpr int kMaxChangeLimit = 1000;
 inline constexpr int kDefaultChangeLimit = 500;
 /// Longest id (event, member, terminal, store, redemption) accepted on the wire.
 inline constexpr std::size_t kMaxIdLength = 128;
+/// Largest points figure one event may carry either way (earned, redeemed, reversed, adjusted):
+/// the terminal's own limit per operation. Money fields are bounded by kMaxAbsMinor.
+inline constexpr std::int64_t kMaxEventPoints = 1'000'000'000;
 
 // [SECTION] Upload: POST /api/v1/events
 
@@ -58,9 +61,11 @@ struct EventResult {
 
 /// Reason of a kRejected result whose seq leaves a gap: resend from acked_through + 1.
 inline constexpr const char* kReasonGap = "gap";
-/// Reason of a kRejected result for a member event of a member head office erased: final, the
-/// seq is acknowledged and the event kept for review without its personal data.
-inline constexpr const char* kReasonErased = "erased";
+/// Reasons of final rejections (docs/sync-wire.md "Rejections"): head office keeps the event for
+/// review and acknowledges its seq; resending it answers the same.
+inline constexpr const char* kReasonWrongStore = "wrong_store";    ///< store_id/terminal_id not the terminal's own
+inline constexpr const char* kReasonAdjustment = "adjustment_refused";  ///< a points.adjusted no terminal makes
+inline constexpr const char* kReasonErased = "erased";  ///< a member event for a member head office erased (kept without personal data)
 
 struct UploadResponse {
   std::int64_t ackedThrough = 0;  ///< longest contiguous applied prefix of the terminal's seqs
@@ -168,6 +173,8 @@ struct RedemptionRequest {
 };
 
 inline constexpr const char* kRedemptionReserved = "reserved";
+/// DELETE /api/v1/redemptions/{redemption_id} answers {"redemption_id", "status": "released"}.
+inline constexpr const char* kRedemptionReleased = "released";
 
 struct RedemptionResponse {
   std::string redemptionId;
