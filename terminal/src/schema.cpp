@@ -316,6 +316,10 @@ void sealPersonalData(db::Database& db) {
           "WHERE promo_context IS NOT NULL");
   moveVersion4Credentials(db);  // again, so this step never drops rows that were not moved
   db.exec("DROP TABLE main.staff; DROP TABLE main.hq_link;");
+  // From now on the database holds data sealed with this key: only this key may open it.
+  db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('at_rest_key_check', ?)")
+      .bind(1, atRestKeys(db).keyCheck())
+      .run();
 }
 
 constexpr db::Migration kMigrations[] = {

@@ -111,11 +111,7 @@ db::Database openTerminalDatabase(const std::string& dataDir) {
     moveVersion4Credentials(database);
     tx.commit();
   }
-  db::migrate(database, terminalMigrations());
-  const std::string check = atRestKeys(database).keyCheck();
-  if (storedKeyCheck(database) != check) {
-    database.prepare("INSERT OR REPLACE INTO main.meta(key, value) VALUES ('at_rest_key_check', ?)").bind(1, check).run();
-  }
+  db::migrate(database, terminalMigrations());  // version 5 records the key check
   if (before > 0 && before < kSealedVersion) {
     // The upgrade zeroed what it removed; free pages from before it may still hold old rows, and
     // the WAL older pages. Rebuild the file (temporary copy on disk, not in memory) and reset the WAL.
