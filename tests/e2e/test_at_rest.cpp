@@ -234,3 +234,25 @@ TEST_CASE("exec: a missing or wrong at-rest key stops start-up naming the key fi
   CHECK(code == 0);
   CHECK(json::parse(message)["result"]["matches"][0]["name"] == "王小明");
 }
+
+TEST_CASE("exec: a deleted credentials file comes back empty and the members stay", "[e2e]") {
+  TempDir dir;
+  const std::vector<std::string> addStaff = {terminalBinary(), "staff", "add", "--data", dir.str(), "--id", "7",
+                                             "--name", "Wang", "--role", "supervisor"};
+  REQUIRE(firstLine(addStaff, "864213\n").first == 0);
+  {
+    Exec exec(dir);
+    ok(exec.call({{"op", "enroll"}, {"phone", "13812345678"}, {"name", "王小明"}, {"consent_marketing", false}}));
+    CHECK(exec.finish() == 0);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(dir.path() / (std::string("credentials.db") + suffix));
+
+  const auto unlock = firstLine({terminalBinary(), "staff", "unlock", "--data", dir.str(), "--id", "7"}, "");
+  CHECK(unlock.first != 0);
+  CHECK(unlock.second.find("no staff account 7") != std::string::npos);
+  Exec exec(dir);
+  CHECK(ok(exec.call({{"op", "lookup"}, {"query", "5678"}}))["matches"].size() == 1);
+  CHECK(exec.finish() == 0);
+  CHECK(firstLine(addStaff, "864213\n").first == 0);
+  CHECK(modeOf(dir.path() / "credentials.db") == 0600);
+}
