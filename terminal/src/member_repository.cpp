@@ -11,11 +11,10 @@ namespace {
 
 // [SECTION] Columns, read by name
 
-constexpr std::array<std::string_view, 16> kColumns = {
-    "member_id",   "card_no",       "phone_sealed",     "name",
-    "birthday_sealed", "language",  "consent_marketing", "tier",
-    "enrolled_at", "balance",       "lifetime_spend",   "last_visit_at",
-    "tier_upgraded_at", "tier_reviewed_month", "referrer_id", "referral_bonus_paid"};
+constexpr std::array<std::string_view, 15> kColumns = {
+    "member_id",        "card_no",     "personal_sealed", "name",           "language",
+    "consent_marketing", "tier",       "enrolled_at",     "balance",        "lifetime_spend",
+    "last_visit_at",    "tier_upgraded_at", "tier_reviewed_month", "referrer_id", "referral_bonus_paid"};
 
 /// The position of a column in kColumns; a name not in it does not compile.
 consteval int col(std::string_view name) {
@@ -37,11 +36,29 @@ std::string selectColumns() {
 const std::string kSelect = selectColumns();
 
 /// What a member's sealed column is bound to: the row and the column.
-std::string fieldContext(const std::string& memberId, std::string_view column) {
-  std::string context = memberId;
-  context += '\x1f';
-  context += column;
-  return context;
+std::string personalContext(const std::string& memberId) { return memberId + "\x1f" "personal_sealed"; }
+
+/// Phone and birthday are sealed together, so reading a member opens one value (a lookup lists
+/// up to 20): "E164" or "E164<US>YYYY-MM-DD".
+constexpr char kSeparator = '\x1f';
+
+struct Personal {
+  std::string phone;
+  std::optional<std::string> birthday;
+};
+
+std::string sealPersonal(const AtRestKeys& keys, const std::string& memberId, const std::string& e164,
+                         const std::optional<std::string>& birthday) {
+  std::string plain = e164;
+  if (birthday) plain += kSeparator + *birthday;
+  return keys.seal(Sealed::kMemberField, plain, personalContext(memberId));
+}
+
+Personal openPersonal(const AtRestKeys& keys, const std::string& memberId, const std::string& sealed) {
+  std::string plain = keys.open(Sealed::kMemberField, sealed, personalContext(memberId));
+  const auto cut = plain.find(kSeparator);
+  if (cut == std::string::npos) return {std::move(plain), std::nullopt};
+  return {plain.substr(0, cut), plain.substr(cut + 1)};
 }
 
 std::string lastFour(const std::string& e164) {
@@ -49,20 +66,14 @@ std::string lastFour(const std::string& e164) {
   return digits.size() > 4 ? digits.substr(digits.size() - 4) : digits;
 }
 
-/// The columns a phone number is stored in.
-struct PhoneColumns {
-  std::string lookupKey, lastDigits, sealed;
+/// The columns personal data is stored in.
+struct PersonalColumns {
+  std::string phoneKey, lastDigits, sealed;
 };
 
-PhoneColumns phoneColumns(const AtRestKeys& keys, const std::string& memberId, const std::string& e164) {
-  return {keys.phoneLookupKey(e164), keys.lastDigitsKey(lastFour(e164)),
-          keys.seal(Sealed::kMemberField, e164, fieldContext(memberId, "phone"))};
-}
-
-std::optional<std::string> sealBirthday(const AtRestKeys& keys, const std::string& memberId,
-                                        const std::optional<std::string>& birthday) {
-  if (!birthday) return std::nullopt;
-  return keys.seal(Sealed::kMemberField, *birthday, fieldContext(memberId, "birthday"));
+PersonalColumns personalColumns(const AtRestKeys& keys, const std::string& memberId, const std::string& e164,
+                                const std::optional<std::string>& birthday) {
+  return {keys.phoneLookupKey(e164), keys.lastDigitsKey(lastFour(e164)), sealPersonal(keys, memberId, e164, birthday)};
 }
 
 }  // namespace
@@ -75,11 +86,10 @@ MemberRecord MemberRepository::read(const db::Statement& st) const {
   MemberRecord r;
   r.memberId = st.getText(col("member_id"));
   r.cardNo = st.getText(col("card_no"));
-  r.phone = m_keys.open(Sealed::kMemberField, st.getBlob(col("phone_sealed")), fieldContext(r.memberId, "phone"));
+  Personal personal = openPersonal(m_keys, r.memberId, st.getBlob(col("personal_sealed")));
+  r.phone = std::move(personal.phone);
+  r.birthday = std::move(personal.birthday);
   r.name = st.getText(col("name"));
-  if (auto sealed = st.getOptBlob(col("birthday_sealed"))) {
-    r.birthday = m_keys.open(Sealed::kMemberField, *sealed, fieldContext(r.memberId, "birthday"));
-  }
   r.language = st.getOptText(col("language"));
   r.consentMarketing = st.getInt(col("consent_marketing")) != 0;
   r.tier = st.getText(col("tier"));
@@ -158,15 +168,13 @@ std::vector<MemberRecord> MemberRepository::byPhoneEnding(const std::string& dig
     st.reset();
     return out;
   }
-  // Longer endings: the bucket's phones are opened and compared (about members / 10,000 rows).
+  // Longer endings: the bucket's members are opened and compared (about members / 10,000 rows).
   static const std::string sql = kSelect + " WHERE phone_last4 = ?";
   auto& st = m_db.prepare(sql);
   st.bindBlob(1, bucket);
   while (out.size() < limit && st.step()) {
-    const std::string memberId = st.getText(col("member_id"));
-    const std::string phone =
-        m_keys.open(Sealed::kMemberField, st.getBlob(col("phone_sealed")), fieldContext(memberId, "phone"));
-    if (digitsOf(phone).ends_with(digits)) out.push_back(read(st));
+    MemberRecord m = read(st);
+    if (digitsOf(m.phone).ends_with(digits)) out.push_back(std::move(m));
   }
   st.reset();
   return out;
@@ -199,18 +207,17 @@ std::vector<MemberRecord> MemberRepository::byName(const std::string& normalised
 // [SECTION] Writing
 
 void MemberRepository::insert(const NewMember& m) {
-  const PhoneColumns phone = phoneColumns(m_keys, m.memberId, m.phone);
+  const PersonalColumns personal = personalColumns(m_keys, m.memberId, m.phone, m.birthday);
   const std::string nameNorm = normalizeName(m.name);
   m_db.prepare(
-          "INSERT INTO members(member_id, card_no, phone_key, phone_last4, phone_sealed, name, name_norm, "
-          "birthday_sealed, language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, "
-          "tier, enrolled_at, enrolled_store, enrolled_terminal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+          "INSERT INTO members(member_id, card_no, phone_key, phone_last4, personal_sealed, name, name_norm, "
+          "language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, enrolled_at, "
+          "enrolled_store, enrolled_terminal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, m.memberId).bind(2, m.cardNo)
-      .bindBlob(3, phone.lookupKey).bindBlob(4, phone.lastDigits).bindBlob(5, phone.sealed)
-      .bind(6, m.name).bind(7, nameNorm).bindBlob(8, sealBirthday(m_keys, m.memberId, m.birthday))
-      .bind(9, m.language).bind(10, m.consentMarketing).bind(11, m.consentAt).bind(12, m.consentStore)
-      .bind(13, m.consentVersion).bind(14, m.referrerId).bind(15, m.tier).bind(16, m.enrolledAt)
-      .bind(17, m.enrolledStore).bind(18, m.enrolledTerminal)
+      .bindBlob(3, personal.phoneKey).bindBlob(4, personal.lastDigits).bindBlob(5, personal.sealed)
+      .bind(6, m.name).bind(7, nameNorm).bind(8, m.language).bind(9, m.consentMarketing).bind(10, m.consentAt)
+      .bind(11, m.consentStore).bind(12, m.consentVersion).bind(13, m.referrerId).bind(14, m.tier)
+      .bind(15, m.enrolledAt).bind(16, m.enrolledStore).bind(17, m.enrolledTerminal)
       .run();
   addNameKeys(m.memberId, nameNorm);
 }
@@ -221,14 +228,14 @@ void MemberRepository::updateDetails(const std::string& memberId, const MemberDe
   const std::optional<std::string> oldNorm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
   find.reset();
   if (!oldNorm) throw db::DbError("no member " + memberId + " to update", SQLITE_NOTFOUND);
-  const PhoneColumns phone = phoneColumns(m_keys, memberId, d.phone);
+  const PersonalColumns personal = personalColumns(m_keys, memberId, d.phone, d.birthday);
   const std::string nameNorm = normalizeName(d.name);
   m_db.prepare(
-          "UPDATE members SET card_no = ?, phone_key = ?, phone_last4 = ?, phone_sealed = ?, name = ?, "
-          "name_norm = ?, birthday_sealed = ?, language = ?, consent_marketing = ? WHERE member_id = ?")
-      .bind(1, d.cardNo).bindBlob(2, phone.lookupKey).bindBlob(3, phone.lastDigits).bindBlob(4, phone.sealed)
-      .bind(5, d.name).bind(6, nameNorm).bindBlob(7, sealBirthday(m_keys, memberId, d.birthday))
-      .bind(8, d.language).bind(9, d.consentMarketing).bind(10, memberId)
+          "UPDATE members SET card_no = ?, phone_key = ?, phone_last4 = ?, personal_sealed = ?, name = ?, "
+          "name_norm = ?, language = ?, consent_marketing = ? WHERE member_id = ?")
+      .bind(1, d.cardNo).bindBlob(2, personal.phoneKey).bindBlob(3, personal.lastDigits)
+      .bindBlob(4, personal.sealed).bind(5, d.name).bind(6, nameNorm).bind(7, d.language)
+      .bind(8, d.consentMarketing).bind(9, memberId)
       .run();
   if (*oldNorm != nameNorm) {
     removeNameKeys(memberId, *oldNorm);
@@ -263,20 +270,19 @@ void sealVersion4Members(db::Database& db) {
   // Every column but the personal ones is copied by SQL; rowids are kept, so lookups list members
   // in the same (enrolment) order as before.
   auto& copy = db.prepare(
-      "INSERT INTO members_sealed(rowid, member_id, card_no, phone_key, phone_last4, phone_sealed, name, name_norm, "
-      "birthday_sealed, language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, "
+      "INSERT INTO members_sealed(rowid, member_id, card_no, phone_key, phone_last4, personal_sealed, name, "
+      "name_norm, language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, "
       "enrolled_at, enrolled_store, enrolled_terminal, balance, lifetime_spend, last_visit_at, tier_upgraded_at, "
       "tier_reviewed_month, referral_bonus_paid) "
-      "SELECT rowid, member_id, card_no, ?2, ?3, ?4, name, name_norm, ?5, language, consent_marketing, consent_at, "
+      "SELECT rowid, member_id, card_no, ?2, ?3, ?4, name, name_norm, language, consent_marketing, consent_at, "
       "consent_store, consent_version, referrer_id, tier, enrolled_at, enrolled_store, enrolled_terminal, balance, "
       "lifetime_spend, last_visit_at, tier_upgraded_at, tier_reviewed_month, referral_bonus_paid "
       "FROM members WHERE rowid = ?1");
   auto& rows = db.prepare("SELECT rowid, member_id, phone, birthday FROM members ORDER BY rowid");
   while (rows.step()) {
-    const std::string memberId = rows.getText(1);
-    const PhoneColumns phone = phoneColumns(keys, memberId, rows.getText(2));
-    copy.bind(1, rows.getInt(0)).bindBlob(2, phone.lookupKey).bindBlob(3, phone.lastDigits)
-        .bindBlob(4, phone.sealed).bindBlob(5, sealBirthday(keys, memberId, rows.getOptText(3)))
+    const PersonalColumns personal = personalColumns(keys, rows.getText(1), rows.getText(2), rows.getOptText(3));
+    copy.bind(1, rows.getInt(0)).bindBlob(2, personal.phoneKey).bindBlob(3, personal.lastDigits)
+        .bindBlob(4, personal.sealed)
         .run();
   }
   rows.reset();

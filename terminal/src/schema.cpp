@@ -282,10 +282,9 @@ CREATE TABLE members_sealed (
   card_no             TEXT NOT NULL UNIQUE,
   phone_key           BLOB NOT NULL UNIQUE,  -- keyed hash of the E.164 number: exact lookups
   phone_last4         BLOB NOT NULL,         -- keyed hash of its last 4 digits: suffix lookups
-  phone_sealed        BLOB NOT NULL,         -- the E.164 number, sealed
+  personal_sealed     BLOB NOT NULL,         -- the E.164 number and the birthday, sealed together
   name                TEXT NOT NULL,
   name_norm           TEXT NOT NULL,
-  birthday_sealed     BLOB,                  -- YYYY-MM-DD, sealed
   language            TEXT,
   consent_marketing   INTEGER NOT NULL CHECK (consent_marketing IN (0, 1)),
   consent_at          TEXT,

@@ -22,7 +22,7 @@ class AtRestError : public std::runtime_error {
 
 /// What a sealed value is; each has its own sub-key of the terminal's key.
 enum class Sealed {
-  kMemberField,    ///< members.phone_sealed, members.birthday_sealed
+  kMemberField,    ///< members.personal_sealed (phone and birthday)
   kOutboxPayload,  ///< outbox.payload
   kFreeText,       ///< what staff type about a customer (complaints.description)
 };
