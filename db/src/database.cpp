@@ -79,6 +79,12 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bindBlob(int index, std::string_view bytes) {
+  const int rc = sqlite3_bind_blob(m_stmt.get(), index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(m_db, rc, "bind");
+  return *this;
+}
+
 Statement& Statement::bindNull(int index) {
   const int rc = sqlite3_bind_null(m_stmt.get(), index);
   if (rc != SQLITE_OK) fail(m_db, rc, "bind");
@@ -121,6 +127,17 @@ std::optional<std::string> Statement::getOptText(int col) const {
 std::optional<std::int64_t> Statement::getOptInt(int col) const {
   if (isNull(col)) return std::nullopt;
   return getInt(col);
+}
+
+std::string Statement::getBlob(int col) const {
+  const auto* bytes = static_cast<const char*>(sqlite3_column_blob(m_stmt.get(), col));
+  const int len = sqlite3_column_bytes(m_stmt.get(), col);
+  return bytes ? std::string(bytes, static_cast<std::size_t>(len)) : std::string();
+}
+
+std::optional<std::string> Statement::getOptBlob(int col) const {
+  if (isNull(col)) return std::nullopt;
+  return getBlob(col);
 }
 
 bool Statement::isNull(int col) const { return sqlite3_column_type(m_stmt.get(), col) == SQLITE_NULL; }

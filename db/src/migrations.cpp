@@ -3,18 +3,44 @@
 #include <string>
 
 namespace loyalty::db {
+namespace {
 
-int schemaVersion(Database& db) {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  auto& st = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+std::string versionTable(std::string_view schema) {
+  return "\"" + std::string(schema) + "\".schema_version";
+}
+
+/// Foreign keys off for a table rebuild (a no-op inside a transaction, so set before it begins),
+/// back on when the migration ends, however it ends.
+class ForeignKeysOff {
+ public:
+  ForeignKeysOff(Database& db, bool active) : m_db(db), m_active(active) {
+    if (m_active) m_db.exec("PRAGMA foreign_keys=OFF");
+  }
+  ForeignKeysOff(const ForeignKeysOff&) = delete;
+  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+  ~ForeignKeysOff() {
+    if (m_active) sqlite3_exec(m_db.handle(), "PRAGMA foreign_keys=ON", nullptr, nullptr, nullptr);
+  }
+
+ private:
+  Database& m_db;
+  bool m_active;
+};
+
+}  // namespace
+
+int schemaVersion(Database& db, std::string_view schema) {
+  const std::string table = versionTable(schema);
+  db.exec("CREATE TABLE IF NOT EXISTS " + table + " (version INTEGER NOT NULL)");
+  auto& st = db.prepare("SELECT COALESCE(MAX(version), 0) FROM " + table);
   st.step();
   const auto v = static_cast<int>(st.getInt(0));
   st.reset();
   return v;
 }
 
-int migrate(Database& db, std::span<const Migration> migrations) {
-  int current = schemaVersion(db);
+int migrate(Database& db, std::span<const Migration> migrations, std::string_view schema) {
+  int current = schemaVersion(db, schema);
   const int known = migrations.empty() ? 0 : migrations.back().version;
   if (current > known) {
     throw DbError("database schema version " + std::to_string(current) +
@@ -22,16 +48,30 @@ int migrate(Database& db, std::span<const Migration> migrations) {
                       "): upgrade the program",
                   SQLITE_MISMATCH);
   }
+  const std::string table = versionTable(schema);
   for (const Migration& m : migrations) {
     if (m.version <= current) continue;
     if (m.version != current + 1) {
       throw DbError("migrations are not contiguous at version " + std::to_string(m.version),
                     SQLITE_MISMATCH);
     }
+    const ForeignKeysOff keysOff(db, m.rebuildsTables);
     Transaction tx(db);
     db.exec(m.sql);
-    db.prepare("DELETE FROM schema_version").run();
-    db.prepare("INSERT INTO schema_version(version) VALUES (?)").bind(1, m.version).run();
+    if (m.step) m.step(db);
+    if (m.rebuildsTables) {
+      auto& check = db.prepare("PRAGMA foreign_key_check");
+      const bool broken = check.step();
+      const std::string orphans = broken ? check.getText(0) : "";
+      check.reset();
+      if (broken) {
+        throw DbError("migration " + std::to_string(m.version) + " leaves rows of " + orphans +
+                          " without the row they reference",
+                      SQLITE_CONSTRAINT_FOREIGNKEY);
+      }
+    }
+    db.prepare("DELETE FROM " + table).run();
+    db.prepare("INSERT INTO " + table + "(version) VALUES (?)").bind(1, m.version).run();
     tx.commit();
     current = m.version;
   }

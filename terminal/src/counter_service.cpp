@@ -15,6 +15,7 @@
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/sync/protocol.hpp"
 #include "loyalty/terminal/json_codec.hpp"
+#include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/store.hpp"
 
@@ -76,11 +77,6 @@ bool isUuid(std::string_view s) {
   return true;
 }
 
-std::string reversed(std::string s) {
-  std::reverse(s.begin(), s.end());
-  return s;
-}
-
 std::string laterOf(const std::optional<std::string>& a, const std::string& b) {
   return a && *a > b ? *a : b;
 }
@@ -107,16 +103,6 @@ std::optional<Date> localDayOf(const std::optional<std::string>& rfc3339, const 
 
 // [SECTION] Rows
 
-struct CounterService::MemberRow {
-  std::string memberId, cardNo, phone, name;
-  std::optional<std::string> birthday, language, lastVisitAt;
-  bool consentMarketing = false;
-  std::string tier, enrolledAt;
-  std::int64_t balance = 0, lifetimeSpend = 0;
-  std::optional<std::string> tierUpgradedAt, tierReviewedMonth, referrerId;
-  bool referralBonusPaid = false;
-};
-
 struct CounterService::SaleRow {
   std::string saleId;
   std::optional<std::string> memberId;
@@ -126,64 +112,8 @@ struct CounterService::SaleRow {
   std::optional<std::string> promoContext;
 };
 
-namespace {
-
-constexpr const char* kMemberColumns =
-    "member_id, card_no, phone, name, birthday, language, consent_marketing, tier, enrolled_at, "
-    "balance, lifetime_spend, last_visit_at, tier_upgraded_at, tier_reviewed_month, referrer_id, "
-    "referral_bonus_paid";
-
-}  // namespace
-
 CounterService::CounterService(db::Database& db, CounterConfig config, IdSource& ids)
-    : m_db(db), m_config(std::move(config)), m_ids(ids) {}
-
-namespace {
-
-/// Reads a member row from a statement selecting kMemberColumns.
-template <class Row>
-Row readMember(const db::Statement& st) {
-  Row r;
-  r.memberId = st.getText(0);
-  r.cardNo = st.getText(1);
-  r.phone = st.getText(2);
-  r.name = st.getText(3);
-  r.birthday = st.getOptText(4);
-  r.language = st.getOptText(5);
-  r.consentMarketing = st.getInt(6) != 0;
-  r.tier = st.getText(7);
-  r.enrolledAt = st.getText(8);
-  r.balance = st.getInt(9);
-  r.lifetimeSpend = st.getInt(10);
-  r.lastVisitAt = st.getOptText(11);
-  r.tierUpgradedAt = st.getOptText(12);
-  r.tierReviewedMonth = st.getOptText(13);
-  r.referrerId = st.getOptText(14);
-  r.referralBonusPaid = st.getInt(15) != 0;
-  return r;
-}
-
-}  // namespace
-
-std::optional<CounterService::MemberRow> CounterService::memberByColumn(const char* sql,
-                                                                        const std::string& value) {
-  auto& st = m_db.prepare(sql);
-  st.bind(1, value);
-  std::optional<MemberRow> row;
-  if (st.step()) row = readMember<MemberRow>(st);
-  st.reset();
-  return row;
-}
-
-std::optional<CounterService::MemberRow> CounterService::memberById(const std::string& memberId) {
-  static const std::string sql = std::string("SELECT ") + kMemberColumns + " FROM members WHERE member_id = ?";
-  return memberByColumn(sql.c_str(), memberId);
-}
-
-namespace {
-const std::string kByCard = std::string("SELECT ") + kMemberColumns + " FROM members WHERE card_no = ?";
-const std::string kByPhone = std::string("SELECT ") + kMemberColumns + " FROM members WHERE phone = ?";
-}  // namespace
+    : m_db(db), m_members(db), m_config(std::move(config)), m_ids(ids) {}
 
 Result<CounterService::MemberRow> CounterService::resolveMember(const std::string& reference,
                                                                 const std::string& field) {
@@ -213,7 +143,7 @@ Result<CounterService::MemberRow> CounterService::resolveReference(const std::st
     return notFound();
   }
   if (auto card = cardFromQrPayload(ref)) {
-    if (auto m = memberByColumn(kByCard.c_str(), *card)) return *m;
+    if (auto m = m_members.byCard(*card)) return *m;
     return notFound();
   }
   if (!looksLikeNumber(ref)) {
@@ -223,14 +153,14 @@ Result<CounterService::MemberRow> CounterService::resolveReference(const std::st
   const bool cardShaped = ref.find('+') == std::string::npos && digits.size() >= 12 &&
                           digits.size() <= 19 && luhnValid(digits);
   if (cardShaped) {
-    if (auto m = memberByColumn(kByCard.c_str(), digits)) return *m;
+    if (auto m = m_members.byCard(digits)) return *m;
   }
   auto phone = normalizePhone(ref, m_config.store.phoneRegion, field);
   if (!phone) {
     if (cardShaped) return notFound();
     return phone.error();
   }
-  if (auto m = memberByColumn(kByPhone.c_str(), *phone)) return *m;
+  if (auto m = m_members.byPhone(*phone)) return *m;
   return notFound();
 }
 
@@ -308,9 +238,7 @@ std::int64_t CounterService::appendLedger(const std::string& memberId, Timestamp
 }
 
 void CounterService::appendOutbox(const char* type, Timestamp at, const std::string& payloadJson) {
-  m_db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
-      .bind(1, m_ids.uuid()).bind(2, type).bind(3, formatRfc3339(at)).bind(4, payloadJson)
-      .run();
+  appendOutboxEvent(m_db, m_ids.uuid(), type, formatRfc3339(at), payloadJson);
 }
 
 /// The three keyed operations: where each keeps its key, content fingerprint and answer.
@@ -591,16 +519,16 @@ Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
     if (!ref) return ref.error();
     referrer = *ref;
   }
-  if (memberByColumn(kByPhone.c_str(), *phone)) {
+  if (m_members.phoneTaken(*phone)) {
     return Error{errc::kAlreadyExists, "phone", "a member with this phone number is already enrolled"};
   }
-  if (cardNo && memberByColumn(kByCard.c_str(), *cardNo)) {
+  if (cardNo && m_members.cardTaken(*cardNo)) {
     return Error{errc::kAlreadyExists, "card_no", "card " + *cardNo + " already belongs to a member"};
   }
   if (!cardNo) {
     do {
       cardNo = issueCardNumber(m_ids.random64());
-    } while (memberByColumn(kByCard.c_str(), *cardNo));
+    } while (m_members.cardTaken(*cardNo));
   }
 
   MemberRow row;
@@ -613,22 +541,26 @@ Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
   row.consentMarketing = r.consentMarketing;
   row.tier = "member";
   row.enrolledAt = formatRfc3339(r.at);
-  const std::string normName = normalizeName(name);
-  m_db.prepare(
-          "INSERT INTO members(member_id, card_no, phone, phone_rev, name, name_norm, birthday, language, "
-          "consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, enrolled_at, "
-          "enrolled_store, enrolled_terminal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-      .bind(1, row.memberId).bind(2, row.cardNo).bind(3, row.phone).bind(4, reversed(digitsOf(row.phone)))
-      .bind(5, row.name).bind(6, normName).bind(7, row.birthday).bind(8, row.language)
-      .bind(9, row.consentMarketing)
-      .bind(10, row.consentMarketing ? std::optional(row.enrolledAt) : std::nullopt)
-      .bind(11, row.consentMarketing ? std::optional(m_config.store.id) : std::nullopt)
-      .bind(12, row.consentMarketing ? std::optional(m_config.consentTextVersion) : std::nullopt)
-      .bind(13, referrer ? std::optional(referrer->memberId) : std::nullopt)
-      .bind(14, row.tier).bind(15, row.enrolledAt).bind(16, m_config.store.id).bind(17, m_config.terminalId)
-      .run();
-  auto& key = m_db.prepare("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)");
-  for (const std::string& k : nameSearchKeys(normName)) key.bind(1, k).bind(2, row.memberId).run();
+  row.referrerId = referrer ? std::optional(referrer->memberId) : std::nullopt;
+  NewMember stored;
+  stored.memberId = row.memberId;
+  stored.cardNo = row.cardNo;
+  stored.phone = row.phone;
+  stored.name = row.name;
+  stored.birthday = row.birthday;
+  stored.language = row.language;
+  stored.consentMarketing = row.consentMarketing;
+  if (row.consentMarketing) {
+    stored.consentAt = row.enrolledAt;
+    stored.consentStore = m_config.store.id;
+    stored.consentVersion = m_config.consentTextVersion;
+  }
+  stored.referrerId = row.referrerId;
+  stored.tier = row.tier;
+  stored.enrolledAt = row.enrolledAt;
+  stored.enrolledStore = m_config.store.id;
+  stored.enrolledTerminal = m_config.terminalId;
+  m_members.insert(stored);
 
   json payload = {{"member_id", row.memberId},
                   {"card_no", row.cardNo},
@@ -648,16 +580,6 @@ Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
 
 // [SECTION] Lookup
 
-std::vector<MemberView> CounterService::memberList(const char* sql, const std::string& a,
-                                                   const std::string& b, int limit) {
-  auto& st = m_db.prepare(sql);
-  st.bind(1, a).bind(2, b).bind(3, limit);
-  std::vector<MemberView> out;
-  while (st.step()) out.push_back(view(readMember<MemberRow>(st)));
-  st.reset();
-  return out;
-}
-
 Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
   const std::string query(trim(r.query));
   if (query.empty()) return invalidArgument("query", "type a phone number, card number or name");
@@ -675,6 +597,11 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
       if (!seen) matches.push_back(std::move(m));
     }
   };
+  const auto addRows = [&](const std::vector<MemberRow>& rows) {
+    std::vector<MemberView> views;
+    for (const MemberRow& row : rows) views.push_back(view(row));
+    add(std::move(views));
+  };
   const auto addRow = [&](const std::optional<MemberRow>& row) {
     if (row) add({view(*row)});
   };
@@ -685,36 +612,23 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
     return matches;
   }
   if (auto card = cardFromQrPayload(query)) {
-    addRow(memberByColumn(kByCard.c_str(), *card));
+    addRow(m_members.byCard(*card));
     return matches;
   }
   if (looksLikeNumber(query)) {
     const std::string digits = digitsOf(query);
     if (digits.size() < 4) return invalidArgument("query", "type at least the last 4 digits of the phone");
     if (digits.size() >= 12 && digits.size() <= 19 && luhnValid(digits)) {
-      addRow(memberByColumn(kByCard.c_str(), digits));
+      addRow(m_members.byCard(digits));
     }
-    if (auto phone = normalizePhone(query, m_config.store.phoneRegion)) addRow(memberByColumn(kByPhone.c_str(), *phone));
+    if (auto phone = normalizePhone(query, m_config.store.phoneRegion)) addRow(m_members.byPhone(*phone));
     if (!matches.empty()) return matches;  // a whole phone or card number names one member
-    static const std::string bySuffix = std::string("SELECT ") + kMemberColumns +
-                                        " FROM members WHERE phone_rev >= ? AND phone_rev < ? ORDER BY phone_rev LIMIT ?";
-    const std::string rev = reversed(digits);
-    add(memberList(bySuffix.c_str(), rev, prefixUpperBound(rev), r.limit));
+    addRows(m_members.byPhoneEnding(digits, limit));
     return matches;
   }
 
   // A name: whole names and given names equal to the query first, then prefixes in name order.
-  const std::string norm = normalizeName(query);
-  static const std::string byKey =
-      std::string("SELECT ") + kMemberColumns +
-      " FROM member_name_keys k JOIN members USING (member_id) WHERE k.key >= ?1 AND k.key < ?2 "
-      "ORDER BY k.key, k.member_id LIMIT ?3";
-  // [norm, norm + NUL) holds exactly norm: the same statement serves the exact match.
-  add(memberList(byKey.c_str(), norm, norm + std::string(1, '\0'), r.limit));
-  if (matches.size() < limit) {
-    // Over-fetch: a member may match under several keys.
-    add(memberList(byKey.c_str(), norm, prefixUpperBound(norm), r.limit * 3));
-  }
+  addRows(m_members.byName(normalizeName(query), limit));
   return matches;
 }
 
@@ -758,10 +672,10 @@ json promoContextJson(const PromotionContext& ctx, const ProgrammeRules& rules, 
                       {"repeat", p.repeat},
                       {"gift_sku", p.giftSku}});
   }
+  // No birthday: spend promotions never depend on it, and it would be a member's birthday in clear.
   return {{"today", formatDate(ctx.today)},
           {"member", ctx.isMember},
           {"tier", ctx.tierIndex},
-          {"birthday", ctx.birthday ? json(formatDate(*ctx.birthday)) : json(nullptr)},
           {"promotions", std::move(promos)},
           {"gifts", outcome.giftSkus}};
 }
@@ -778,7 +692,6 @@ StoredPromoContext readPromoContext(const std::string& text, const ProgrammeRule
   out.ctx.today = *parseDate(j.at("today").get<std::string>(), "today");
   out.ctx.isMember = j.at("member").get<bool>();
   out.ctx.tierIndex = j.at("tier").get<std::size_t>();
-  if (!j.at("birthday").is_null()) out.ctx.birthday = *parseDate(j.at("birthday").get<std::string>(), "birthday");
   out.rules = current;
   out.rules.promotions.clear();
   for (const json& p : j.at("promotions")) {

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "loyalty/core/text.hpp"
+#include "loyalty/terminal/at_rest.hpp"
+#include "loyalty/terminal/outbox.hpp"
 
 namespace loyalty::terminal {
 
@@ -34,6 +38,8 @@ Status checkId(const std::string& value, const char* field) {
 }
 
 json optional(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+
+std::string descriptionContext(const std::string& complaintId) { return complaintId + "\x1f" "description"; }
 
 }  // namespace
 
@@ -82,8 +88,7 @@ Status FeedbackService::recordSurvey(const SurveyAnswer& a) {
   const json payload = {{"survey_id", a.surveyId}, {"sale_id", optional(a.saleId)},
                         {"member_id", optional(a.memberId)}, {"scale", a.scale},
                         {"score", a.score}, {"store_id", m_storeId}, {"terminal_id", m_terminalId}};
-  m_db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
-      .bind(1, m_ids.uuid()).bind(2, kSurveyAnswered).bind(3, at).bind(4, payload.dump()).run();
+  appendOutboxEvent(m_db, m_ids.uuid(), kSurveyAnswered, at, payload.dump());
   tx.commit();
   return Ok{};
 }
@@ -107,8 +112,10 @@ Status FeedbackService::fileComplaint(const ComplaintInput& c) {
   auto& existing = m_db.prepare("SELECT member_id, category, description, staff_id FROM complaints WHERE complaint_id = ?");
   existing.bind(1, c.complaintId);
   if (existing.step()) {
+    const AtRestKeys& keys = atRestKeys(m_db);
     const bool same = existing.getOptText(0) == c.memberId && existing.getText(1) == c.category &&
-                      existing.getText(2) == description && existing.getOptText(3) == c.staffId;
+                      keys.open(Sealed::kFreeText, existing.getBlob(2), descriptionContext(c.complaintId)) == description &&
+                      existing.getOptText(3) == c.staffId;
     existing.reset();
     if (same) return Ok{};
     return Error{errc::kConflict, "complaint_id", "complaint " + c.complaintId + " was filed with other content"};
@@ -117,16 +124,39 @@ Status FeedbackService::fileComplaint(const ComplaintInput& c) {
   const std::string at = formatRfc3339(c.at);
   m_db.prepare("INSERT INTO complaints(complaint_id, member_id, category, description, staff_id, at) "
                "VALUES (?,?,?,?,?,?)")
-      .bind(1, c.complaintId).bind(2, c.memberId).bind(3, c.category).bind(4, description)
+      .bind(1, c.complaintId).bind(2, c.memberId).bind(3, c.category)
+      .bindBlob(4, atRestKeys(m_db).seal(Sealed::kFreeText, description, descriptionContext(c.complaintId)))
       .bind(5, c.staffId).bind(6, at).run();
   const json payload = {{"complaint_id", c.complaintId}, {"member_id", optional(c.memberId)},
                         {"category", c.category}, {"description", description},
                         {"staff_id", optional(c.staffId)}, {"store_id", m_storeId},
                         {"terminal_id", m_terminalId}};
-  m_db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
-      .bind(1, m_ids.uuid()).bind(2, kComplaintFiled).bind(3, at).bind(4, payload.dump()).run();
+  appendOutboxEvent(m_db, m_ids.uuid(), kComplaintFiled, at, payload.dump());
   tx.commit();
   return Ok{};
+}
+
+std::optional<std::string> FeedbackService::complaintDescription(const std::string& complaintId) {
+  auto& st = m_db.prepare("SELECT description FROM complaints WHERE complaint_id = ?");
+  st.bind(1, complaintId);
+  std::optional<std::string> sealed;
+  if (st.step()) sealed = st.getBlob(0);
+  st.reset();
+  if (!sealed) return std::nullopt;
+  return atRestKeys(m_db).open(Sealed::kFreeText, *sealed, descriptionContext(complaintId));
+}
+
+void sealVersion4Complaints(db::Database& db) {
+  const AtRestKeys& keys = atRestKeys(db);
+  std::vector<std::pair<std::string, std::string>> sealed;  // read all first: complaints are few
+  auto& rows = db.prepare("SELECT complaint_id, description FROM complaints");
+  while (rows.step()) {
+    const std::string id = rows.getText(0);
+    sealed.emplace_back(id, keys.seal(Sealed::kFreeText, rows.getText(1), descriptionContext(id)));
+  }
+  rows.reset();
+  auto& update = db.prepare("UPDATE complaints SET description = ? WHERE complaint_id = ?");
+  for (const auto& [id, text] : sealed) update.bindBlob(1, text).bind(2, id).run();
 }
 
 }  // namespace loyalty::terminal

@@ -1,5 +1,10 @@
 #include "loyalty/terminal/schema.hpp"
 
+#include "loyalty/terminal/at_rest.hpp"
+#include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/member_repository.hpp"
+#include "loyalty/terminal/outbox.hpp"
+
 namespace loyalty::terminal {
 namespace {
 
@@ -265,10 +270,114 @@ CREATE TABLE complaints (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr db::Migration kMigrations[] = {{1, kV1}, {2, kV2}, {3, kV3}, {4, kFeedback}};
+// Version 5: personal data at rest (docs/terminal-store.md). Members' phone numbers and birthdays
+// are sealed (XChaCha20-Poly1305 under the terminal's at-rest key) and found through keyed hashes:
+// phone_key of the E.164 number, phone_last4 of its last 4 digits. SQLite cannot drop a UNIQUE
+// column, so the table is rebuilt (sealPersonalData, in C++, since it encrypts). Outbox payloads
+// and complaint descriptions are sealed; the birthday leaves sales.promo_context (refunds never
+// needed it); staff and hq_link have moved to the credentials file.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE members_sealed (
+  member_id           TEXT PRIMARY KEY,
+  card_no             TEXT NOT NULL UNIQUE,
+  phone_key           BLOB NOT NULL UNIQUE,  -- keyed hash of the E.164 number: exact lookups
+  phone_last4         BLOB NOT NULL,         -- keyed hash of its last 4 digits: suffix lookups
+  personal_sealed     BLOB NOT NULL,         -- the E.164 number and the birthday, sealed together
+  name                TEXT NOT NULL,
+  name_norm           TEXT NOT NULL,
+  language            TEXT,
+  consent_marketing   INTEGER NOT NULL CHECK (consent_marketing IN (0, 1)),
+  consent_at          TEXT,
+  consent_store       TEXT,
+  consent_version     TEXT,
+  referrer_id         TEXT REFERENCES members(member_id),
+  tier                TEXT NOT NULL DEFAULT 'member',
+  enrolled_at         TEXT NOT NULL,
+  enrolled_store      TEXT NOT NULL,
+  enrolled_terminal   TEXT NOT NULL,
+  balance             INTEGER NOT NULL DEFAULT 0,  -- cache of SUM(ledger.points); verify proves it
+  lifetime_spend      INTEGER NOT NULL DEFAULT 0,  -- minor units, net of refunds
+  last_visit_at       TEXT,
+  tier_upgraded_at    TEXT,
+  tier_reviewed_month TEXT,
+  referral_bonus_paid INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
+void sealPersonalData(db::Database& db) {
+  const Scrub scrub(db);  // what the plaintext columns and rows held is zeroed as it goes
+  sealVersion4Members(db);
+  db.exec("DROP TABLE members; ALTER TABLE members_sealed RENAME TO members; "
+          "CREATE INDEX members_phone_last4 ON members(phone_last4);");
+  sealVersion4Outbox(db);
+  sealVersion4Complaints(db);
+  db.exec("UPDATE sales SET promo_context = json_remove(promo_context, '$.birthday') "
+          "WHERE promo_context IS NOT NULL");
+  moveVersion4Credentials(db);  // again, so this step never drops rows that were not moved
+  db.exec("DROP TABLE main.staff; DROP TABLE main.hq_link;");
+  // From now on the database holds data sealed with this key: only this key may open it.
+  db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('at_rest_key_check', ?)")
+      .bind(1, atRestKeys(db).keyCheck())
+      .run();
+}
+
+constexpr db::Migration kMigrations[] = {
+    {1, kV1}, {2, kV2}, {3, kV3}, {4, kFeedback}, {5, kV5, &sealPersonalData, true}};
+
+// The credentials file (DIR/credentials.db, attached as `credentials`): the staff accounts with
+// their PIN hashes and the link to head office with its bearer token, kept out of the member
+// database. Version 1 holds version 4's staff and hq_link tables as they were.
+constexpr std::string_view kCredentialsV1 = R"sql(
+-- Staff who log in at the counter; PINs only as argon2id hashes (libsodium).
+CREATE TABLE credentials.staff (
+  staff_id        TEXT PRIMARY KEY,
+  name            TEXT NOT NULL,
+  role            TEXT NOT NULL CHECK (role IN ('cashier', 'supervisor')),
+  pin_hash        TEXT NOT NULL,
+  failed_attempts INTEGER NOT NULL DEFAULT 0,
+  active          INTEGER NOT NULL DEFAULT 1
+);
+
+-- What `register` stored (sync-protocol.md).
+CREATE TABLE credentials.hq_link (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  hq_url        TEXT NOT NULL,
+  ca_pem        TEXT NOT NULL,     -- the only CA trusted for head office
+  token         TEXT NOT NULL,     -- bearer token bound to this terminal
+  pin           TEXT,              -- optional sha256//BASE64 of head office's public key
+  store_id      TEXT NOT NULL,
+  terminal_id   TEXT NOT NULL,
+  timezone      TEXT NOT NULL,
+  registered_at TEXT NOT NULL
+);
+)sql";
+
+constexpr db::Migration kCredentialsMigrations[] = {{1, kCredentialsV1}};
+
+bool mainHasTable(db::Database& db, const char* name) {
+  auto& st = db.prepare("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?");
+  st.bind(1, name);
+  const bool found = st.step();
+  st.reset();
+  return found;
+}
 
 }  // namespace
 
 std::span<const db::Migration> terminalMigrations() { return kMigrations; }
+
+std::span<const db::Migration> credentialsMigrations() { return kCredentialsMigrations; }
+
+void moveVersion4Credentials(db::Database& db) {
+  if (mainHasTable(db, "staff")) {
+    db.exec("INSERT OR REPLACE INTO credentials.staff(staff_id, name, role, pin_hash, failed_attempts, active) "
+            "SELECT staff_id, name, role, pin_hash, failed_attempts, active FROM main.staff");
+  }
+  if (mainHasTable(db, "hq_link")) {
+    db.exec("INSERT OR REPLACE INTO credentials.hq_link(id, hq_url, ca_pem, token, pin, store_id, terminal_id, "
+            "timezone, registered_at) SELECT id, hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, "
+            "registered_at FROM main.hq_link");
+  }
+}
 
 }  // namespace loyalty::terminal

@@ -1,18 +1,127 @@
 #include "loyalty/terminal/store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <stdexcept>
 
+#include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/schema.hpp"
 
 namespace loyalty::terminal {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The first schema version with members' personal data sealed.
+constexpr int kSealedVersion = 5;
+
+/// The data directory exists and only its owner may enter it (0700), however it was made.
+void prepareDirectory(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("cannot create data directory " + dir.string() + ": " + ec.message());
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    throw std::runtime_error("cannot make data directory " + dir.string() + " private (mode 0700): " +
+                             std::strerror(errno));
+  }
+}
+
+/// An existing file becomes readable by its owner only (0600).
+void restrict(const fs::path& file) {
+  if (::chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
+    throw std::runtime_error("cannot make " + file.string() + " private (mode 0600): " + std::strerror(errno));
+  }
+}
+
+/// A database file and the WAL, shared-memory and journal files SQLite keeps beside it: existing
+/// ones are made 0600, and the database is created 0600 before SQLite opens it (SQLite gives the
+/// files it creates later the database's mode).
+void prepareDatabaseFile(const fs::path& file) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) restrict(file.string() + suffix);
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + file.string() + ": " + std::strerror(errno));
+  ::close(fd);
+}
+
+std::optional<std::string> storedKeyCheck(db::Database& db) {
+  auto& st = db.prepare("SELECT value FROM main.meta WHERE key = 'at_rest_key_check'");
+  std::optional<std::string> v;
+  if (st.step()) v = st.getText(0);
+  st.reset();
+  return v;
+}
+
+bool hasMeta(db::Database& db) {
+  auto& st = db.prepare("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'meta'");
+  const bool found = st.step();
+  st.reset();
+  return found;
+}
+
+/// The keys for this database: the key file must exist once the database holds sealed data, and
+/// must be the key it was sealed with (never a new one, which would leave every member unreadable).
+void loadKeys(db::Database& db, const fs::path& dataDir, const fs::path& dbFile, int version) {
+  const fs::path keyFile = atRestKeyFile(dataDir);
+  if (keyFile == dataDir / "at-rest.key") restrict(keyFile);
+  const std::optional<std::string> check = hasMeta(db) ? storedKeyCheck(db) : std::nullopt;
+  const bool sealedData = check || version >= kSealedVersion;
+  auto keys = loadAtRestKeys(keyFile, !sealedData);
+  if (!keys) {
+    throw std::runtime_error("the at-rest key " + keyFile.string() + " is missing, but " + dbFile.string() +
+                             " holds members sealed with it: restore that file (or set LOYALTY_AT_REST_KEY_FILE "
+                             "to where it is); a new key would leave them unreadable");
+  }
+  if (check && *check != keys->keyCheck()) {
+    throw std::runtime_error("the at-rest key " + keyFile.string() + " is not the key " + dbFile.string() +
+                             " was sealed with: restore the right key file");
+  }
+  setAtRestKeys(db, std::move(keys));
+}
+
+/// DIR/credentials.db, attached as `credentials`: the staff and hq_link tables live there, so the
+/// many unqualified `staff`/`hq_link` in the code find them once terminal.db no longer has them.
+void attachCredentials(db::Database& db, const fs::path& file) {
+  prepareDatabaseFile(file);
+  db.prepare("ATTACH DATABASE ? AS credentials").bind(1, file.string()).run();
+  db.exec("PRAGMA credentials.journal_mode=WAL; PRAGMA credentials.synchronous=FULL;");
+  db::migrate(db, credentialsMigrations(), "credentials");
+}
+
+}  // namespace
 
 db::Database openTerminalDatabase(const std::string& dataDir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dataDir, ec);
-  if (ec) throw std::runtime_error("cannot create data directory " + dataDir + ": " + ec.message());
-  db::Database database((std::filesystem::path(dataDir) / "terminal.db").string());
-  db::migrate(database, terminalMigrations());
+  const fs::path dir(dataDir);
+  prepareDirectory(dir);
+  const fs::path dbFile = dir / "terminal.db";
+  prepareDatabaseFile(dbFile);
+  db::Database database(dbFile.string());
+  const int before = db::schemaVersion(database);
+  loadKeys(database, dir, dbFile, before);
+  attachCredentials(database, dir / "credentials.db");
+  if (before > 0 && before < kSealedVersion) {
+    // Copied in a transaction of its own before version 5 drops them from terminal.db: a
+    // transaction over two WAL files is atomic per file only.
+    db::Transaction tx(database);
+    moveVersion4Credentials(database);
+    tx.commit();
+  }
+  db::migrate(database, terminalMigrations());  // version 5 records the key check
+  if (before > 0 && before < kSealedVersion) {
+    // The upgrade zeroed what it removed; free pages from before it may still hold old rows, and
+    // the WAL older pages. Rebuild the file (temporary copy on disk, not in memory) and reset the WAL.
+    database.exec("PRAGMA temp_store=FILE; VACUUM main; PRAGMA temp_store=MEMORY;");
+    Scrub scrub(database);
+    if (!scrub.checkpoint()) {
+      std::clog << "loyalty-terminal: " << dbFile.string()
+                << ": another process kept the WAL from being reset after the upgrade; its old pages are reused\n";
+    }
+  }
   return database;
 }
 

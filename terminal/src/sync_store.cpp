@@ -6,6 +6,7 @@
 #include "loyalty/core/text.hpp"
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/terminal/config.hpp"
+#include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/store.hpp"
 
 namespace loyalty::terminal {
@@ -36,8 +37,6 @@ std::int64_t intOf(const json& payload, const char* key) {
   return it != payload.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
-std::string reversed(std::string s) { return {s.rbegin(), s.rend()}; }
-
 }  // namespace
 
 // [SECTION] Outbox
@@ -59,7 +58,7 @@ std::vector<sync::EventEnvelope> TerminalOutbox::eventsAfter(std::int64_t afterS
     e.eventId = st.getText(1);
     e.type = st.getText(2);
     e.at = st.getText(3);
-    e.payload = json::parse(st.getText(4));
+    e.payload = json::parse(openOutboxPayload(m_db, e.eventId, e.type, st.getBlob(4)));
     events.push_back(std::move(e));
   }
   st.reset();
@@ -98,17 +97,19 @@ std::optional<PointsEffect> pointsEffect(const std::string& type, const json& pa
 
 TerminalChangeSink::TerminalChangeSink(db::Database& db, CounterService& service,
                                        std::function<Timestamp()> now)
-    : m_db(db), m_service(service), m_now(std::move(now)) {}
+    : m_db(db), m_members(db), m_service(service), m_now(std::move(now)) {}
 
 std::string TerminalChangeSink::cursor() { return metaText(m_db, "hq_cursor", ""); }
 
 std::unordered_map<std::string, std::int64_t> TerminalChangeSink::pendingEffects(
     std::int64_t appliedThrough) {
   std::unordered_map<std::string, std::int64_t> effects;
-  auto& st = m_db.prepare("SELECT type, payload FROM outbox WHERE seq > ? ORDER BY seq");
+  auto& st = m_db.prepare("SELECT event_id, type, payload FROM outbox WHERE seq > ? ORDER BY seq");
   st.bind(1, appliedThrough);
   while (st.step()) {
-    if (auto e = pointsEffect(st.getText(0), json::parse(st.getText(1)))) effects[e->memberId] += e->points;
+    const std::string type = st.getText(1);
+    const json payload = json::parse(openOutboxPayload(m_db, st.getText(0), type, st.getBlob(2)));
+    if (auto e = pointsEffect(type, payload)) effects[e->memberId] += e->points;
   }
   st.reset();
   return effects;
@@ -141,13 +142,6 @@ void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
   tx.commit();
 }
 
-void TerminalChangeSink::removeNameKeys(const std::string& memberId, const std::string& nameNorm) {
-  // By primary key (key, member_id): there is no index on member_id alone, and a scan per
-  // member would make a large pull quadratic.
-  auto& del = m_db.prepare("DELETE FROM member_name_keys WHERE key = ? AND member_id = ?");
-  for (const std::string& k : nameSearchKeys(nameNorm)) del.bind(1, k).bind(2, memberId).run();
-}
-
 void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t target,
                                    const std::string& cursor) {
   auto& st = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
@@ -163,56 +157,23 @@ void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t tar
 void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std::string& cursor,
                                      const std::unordered_map<std::string, std::int64_t>& pending) {
   const sync::MemberSnapshot& m = change.member;
-  const std::string nameNorm = normalizeName(m.name);
   try {
     db::Transaction member(m_db);  // a savepoint: a refused member leaves the rest of the page
-    auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
-    find.bind(1, m.memberId);
-    const bool exists = find.step();
-    const std::string oldNorm = exists ? find.getText(0) : "";
-    find.reset();
-    std::optional<std::string> referrer;
-    if (m.referrerId) {
-      auto& ref = m_db.prepare("SELECT 1 FROM members WHERE member_id = ?");
-      ref.bind(1, *m.referrerId);
-      if (ref.step()) referrer = m.referrerId;
-      ref.reset();
-    }
-    if (!exists) {
-      m_db.prepare(
-              "INSERT INTO members(member_id, card_no, phone, phone_rev, name, name_norm, birthday, "
-              "language, "
-              "consent_marketing, referrer_id, tier, enrolled_at, enrolled_store, enrolled_terminal) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'')")
-          .bind(1, m.memberId)
-          .bind(2, m.cardNo)
-          .bind(3, m.phone)
-          .bind(4, reversed(digitsOf(m.phone)))
-          .bind(5, m.name)
-          .bind(6, nameNorm)
-          .bind(7, m.birthday)
-          .bind(8, m.language)
-          .bind(9, m.consentMarketing)
-          .bind(10, referrer)
-          .bind(11, std::string("member"))
-          .bind(12, m.enrolledAt)
-          .bind(13, m.enrolledStore)
-          .run();
+    if (m_members.exists(m.memberId)) {
+      m_members.updateDetails(m.memberId, {m.cardNo, m.phone, m.name, m.birthday, m.language, m.consentMarketing});
     } else {
-      m_db.prepare(
-              "UPDATE members SET card_no = ?, phone = ?, phone_rev = ?, name = ?, name_norm = ?, birthday = "
-              "?, "
-              "language = ?, consent_marketing = ? WHERE member_id = ?")
-          .bind(1, m.cardNo)
-          .bind(2, m.phone)
-          .bind(3, reversed(digitsOf(m.phone)))
-          .bind(4, m.name)
-          .bind(5, nameNorm)
-          .bind(6, m.birthday)
-          .bind(7, m.language)
-          .bind(8, m.consentMarketing)
-          .bind(9, m.memberId)
-          .run();
+      NewMember stored;
+      stored.memberId = m.memberId;
+      stored.cardNo = m.cardNo;
+      stored.phone = m.phone;
+      stored.name = m.name;
+      stored.birthday = m.birthday;
+      stored.language = m.language;
+      stored.consentMarketing = m.consentMarketing;
+      if (m.referrerId && m_members.exists(*m.referrerId)) stored.referrerId = m.referrerId;
+      stored.enrolledAt = m.enrolledAt;
+      stored.enrolledStore = m.enrolledStore;
+      m_members.insert(stored);
     }
     if (!change.tier.empty()) {
       // Head office's tier rests on spend at every store; this month's local review (which sees
@@ -223,11 +184,6 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
           .bind(3, m.memberId)
           .bind(4, change.tier)
           .run();
-    }
-    if (!exists || oldNorm != nameNorm) {
-      if (exists) removeNameKeys(m.memberId, oldNorm);
-      auto& key = m_db.prepare("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)");
-      for (const std::string& k : nameSearchKeys(nameNorm)) key.bind(1, k).bind(2, m.memberId).run();
     }
     m_db.prepare(
             "INSERT INTO hq_members(member_id, balance, points_debt, tier, lifetime_spend, cursor) VALUES "
@@ -264,11 +220,7 @@ void TerminalChangeSink::applyMerge(const sync::MemberMergedChange& change, cons
   // The merged-away member is no longer offered by name search; its points went to `into`
   // at head office (into's own snapshot brings them), so only this terminal's unapplied
   // events still count on it.
-  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
-  find.bind(1, change.from);
-  const std::optional<std::string> norm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
-  find.reset();
-  if (norm) removeNameKeys(change.from, *norm);
+  m_members.removeFromNameSearch(change.from);
   const auto own = pending.find(change.from);
   reconcile(change.from, own == pending.end() ? 0 : own->second, cursor);
 }

@@ -26,6 +26,7 @@
 #include "../support/temp_dir.hpp"
 #include "loyalty/db/database.hpp"
 #include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/store.hpp"
 
 using loyalty::test::ChildProcess;
@@ -390,9 +391,10 @@ Snapshot readSnapshot(loyalty::db::Database& db) {
           [&](const Statement& st) {
             s.members[st.getText(0)] = {st.getInt(1), st.getInt(2)};
           });
-  eachRow(db, "SELECT type, payload FROM outbox", [&](const Statement& st) {
-    const std::string type = st.getText(0);
-    const json payload = json::parse(st.getText(1), nullptr, false);
+  eachRow(db, "SELECT event_id, type, payload FROM outbox", [&](const Statement& st) {
+    const std::string type = st.getText(1);
+    const json payload =
+        json::parse(loyalty::terminal::openOutboxPayload(db, st.getText(0), type, st.getBlob(2)), nullptr, false);
     const char* keyField = type == "sale.recorded"     ? "sale_id"
                            : type == "sale.refunded"   ? "refund_id"
                            : type == "points.redeemed" ? "redemption_id"

@@ -15,7 +15,9 @@ namespace loyalty::test {
 class Exec {
  public:
   explicit Exec(const TempDir& dir, std::vector<std::string> extra = {})
-      : m_child(args(dir, std::move(extra))) {}
+      : m_child(args(dir.str(), std::move(extra))) {}
+  explicit Exec(const std::string& dataDir, std::vector<std::string> extra = {})
+      : m_child(args(dataDir, std::move(extra))) {}
 
   nlohmann::json call(const nlohmann::json& request) { return raw(request.dump()); }
   nlohmann::json raw(const std::string& line) {
@@ -30,8 +32,8 @@ class Exec {
   }
 
  private:
-  static std::vector<std::string> args(const TempDir& dir, std::vector<std::string> extra) {
-    std::vector<std::string> a{loyalty::test::terminalBinary(), "exec", "--data", dir.str()};
+  static std::vector<std::string> args(const std::string& dataDir, std::vector<std::string> extra) {
+    std::vector<std::string> a{loyalty::test::terminalBinary(), "exec", "--data", dataDir};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }

@@ -9,6 +9,8 @@
 
 #include "../support/child_process.hpp"
 #include "../support/temp_dir.hpp"
+#include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/member_repository.hpp"
 #include "loyalty/terminal/store.hpp"
 #include "xvfb_session.hpp"
 
@@ -203,17 +205,31 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   REQUIRE(app.stop() == 0);
 
   db::Database db = terminal::openTerminalDatabase(data);
-  CHECK(queryInt(db, "SELECT COUNT(*) FROM sales s JOIN members m USING (member_id) "
-                     "WHERE m.phone = '+8613800138000' AND s.total = 12850 AND s.points_earned = 154") == 1);
+  // Phones are sealed at rest: the member is found the way the counter finds them.
+  const auto member = terminal::MemberRepository(db).byPhone("+8613800138000");
+  REQUIRE(member);
+  const std::string id = "'" + member->memberId + "'";
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM sales WHERE member_id = " + id +
+                     " AND total = 12850 AND points_earned = 154") == 1);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM redemptions WHERE reward_id = 'MUG' AND points = 300") == 1);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM redemptions WHERE reward_id = 'OIL' AND points = 2500") == 1);
   // The seeded 3,596.00 made the member silver, so the 128.50 sale earned at 1.2: 154 points;
   // the refund took them back.
-  CHECK(queryInt(db, "SELECT COUNT(*) FROM members WHERE phone = '+8613800138000' AND tier = 'silver'") == 1);
-  CHECK(queryInt(db, "SELECT balance FROM members WHERE phone = '+8613800138000'") == 3596 + 154 - 300 - 2500 - 154);
+  CHECK(member->tier == "silver");
+  CHECK(member->balance == 3596 + 154 - 300 - 2500 - 154);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM refunds WHERE amount = 12850 AND points_reversed = 154") == 1);
-  CHECK(queryInt(db, "SELECT COUNT(*) FROM complaints c JOIN members m USING (member_id) WHERE c.category = 'waiting' "
-                     "AND c.description = 'waited 20 minutes at pump 3' AND c.staff_id = '7'") == 1);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM complaints WHERE member_id = " + id +
+                     " AND category = 'waiting' AND staff_id = '7'") == 1);
+  {
+    auto& st = db.prepare("SELECT complaint_id FROM complaints WHERE member_id = ?");
+    st.bind(1, member->memberId);
+    REQUIRE(st.step());
+    const std::string complaintId = st.getText(0);
+    st.reset();
+    terminal::RandomIds ids;
+    terminal::FeedbackService feedback(db, "S001", "T1", ids);
+    CHECK(feedback.complaintDescription(complaintId) == "waited 20 minutes at pump 3");
+  }
   CHECK(queryInt(db, "SELECT COUNT(*) FROM members WHERE name = 'Lucy Li'") == 0);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM surveys WHERE score = 4 AND scale = 'csat5' AND sale_id IS NOT NULL") == 1);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM outbox WHERE type = 'survey.answered'") == 1);

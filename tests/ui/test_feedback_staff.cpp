@@ -4,6 +4,7 @@
 
 #include "../support/temp_dir.hpp"
 #include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/store.hpp"
 
@@ -37,10 +38,10 @@ struct Store {
     return n;
   }
   nlohmann::json lastEvent(const char* type) {
-    auto& st = db.prepare("SELECT payload FROM outbox WHERE type = ? ORDER BY seq DESC LIMIT 1");
+    auto& st = db.prepare("SELECT event_id, payload FROM outbox WHERE type = ? ORDER BY seq DESC LIMIT 1");
     st.bind(1, type);
     REQUIRE(st.step());
-    auto j = nlohmann::json::parse(st.getText(0));
+    auto j = nlohmann::json::parse(openOutboxPayload(db, st.getText(0), type, st.getBlob(1)));
     st.reset();
     return j;
   }

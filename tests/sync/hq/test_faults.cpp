@@ -114,7 +114,7 @@ TEST_CASE("Duplicated and re-ordered batches: gaps are refused and resent, dupli
   hq.start();
   Terminal t;
   openShop(hq, t, "S001", "T1", 30);
-  db::Database db(t.dataDir() + "/terminal.db");
+  db::Database db = terminal::openTerminalDatabase(t.dataDir());
   const auto link = terminal::loadHqLink(db);
   REQUIRE(link);
   terminal::TerminalOutbox outbox(db);

@@ -54,12 +54,26 @@ class Database {
   bool inTransaction() const;
   sqlite3* handle() const { return m_db.get(); }
 
+  /// Keeps `data` with this connection for as long as it is open, under `name` (what SQLite 3.44
+  /// calls client data): e.g. the keys a layer above derived for the files it opened.
+  template <class T>
+  void setClientData(const std::string& name, std::shared_ptr<const T> data) {
+    m_clientData[name] = std::move(data);
+  }
+  /// What setClientData kept under `name` (the caller names the type it stored), or nullptr.
+  template <class T>
+  const T* clientData(const std::string& name) const {
+    const auto it = m_clientData.find(name);
+    return it == m_clientData.end() ? nullptr : static_cast<const T*>(it->second.get());
+  }
+
  private:
   struct Closer {
     void operator()(sqlite3* db) const;
   };
   std::unique_ptr<sqlite3, Closer> m_db;
   std::unordered_map<std::string, std::unique_ptr<Statement>> m_cache;
+  std::unordered_map<std::string, std::shared_ptr<const void>> m_clientData;
 };
 
 /// A prepared statement; bind by 1-based index, step, read columns by 0-based index.
@@ -76,6 +90,12 @@ class Statement {
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Statement& bindNull(int index);
+  /// Binds bytes as a BLOB (compared byte-wise, never as text).
+  Statement& bindBlob(int index, std::string_view bytes);
+  Statement& bindBlob(int index, const std::string& bytes) { return bindBlob(index, std::string_view(bytes)); }
+  Statement& bindBlob(int index, const std::optional<std::string>& bytes) {
+    return bytes ? bindBlob(index, std::string_view(*bytes)) : bindNull(index);
+  }
   template <class T>
   Statement& bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bindNull(index);
@@ -91,6 +111,8 @@ class Statement {
   std::string getText(int col) const;
   std::optional<std::string> getOptText(int col) const;
   std::optional<std::int64_t> getOptInt(int col) const;
+  std::string getBlob(int col) const;
+  std::optional<std::string> getOptBlob(int col) const;
   bool isNull(int col) const;
   int columnCount() const { return sqlite3_column_count(m_stmt.get()); }
 

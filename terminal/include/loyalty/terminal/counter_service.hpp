@@ -13,6 +13,7 @@
 #include "loyalty/core/time.hpp"
 #include "loyalty/core/zone.hpp"
 #include "loyalty/db/database.hpp"
+#include "loyalty/terminal/member_repository.hpp"
 
 namespace loyalty::terminal {
 
@@ -258,7 +259,7 @@ class CounterService {
   const CounterConfig& config() const { return m_config; }
 
  private:
-  struct MemberRow;
+  using MemberRow = MemberRecord;
   struct SaleRow;
   struct KeyedOp;
   static const KeyedOp kSaleKey, kRedeemKey, kRefundKey;
@@ -266,11 +267,8 @@ class CounterService {
   Result<MemberRow> resolveMember(const std::string& reference, const std::string& field);
   /// The member a reference names, before following head office's merges.
   Result<MemberRow> resolveReference(const std::string& reference, const std::string& field);
-  std::optional<MemberRow> memberById(const std::string& memberId);
-  std::optional<MemberRow> memberByColumn(const char* sql, const std::string& value);
+  std::optional<MemberRow> memberById(const std::string& memberId) { return m_members.byId(memberId); }
   MemberView view(const MemberRow& row) const;
-  std::vector<MemberView> memberList(const char* sql, const std::string& a, const std::string& b,
-                                     int limit);
   std::int64_t appendLedger(const std::string& memberId, Timestamp at, const char* kind,
                             std::int64_t points, const std::optional<std::string>& saleId,
                             const std::string& refId);
@@ -302,6 +300,7 @@ class CounterService {
   std::vector<Greeting> greetings(const MemberRow& row, Timestamp at);
 
   db::Database& m_db;
+  MemberRepository m_members;
   CounterConfig m_config;
   IdSource& m_ids;
   RedemptionAuthoriser* m_authoriser = nullptr;

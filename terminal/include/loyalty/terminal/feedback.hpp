@@ -45,6 +45,8 @@ class FeedbackService {
 
   Status recordSurvey(const SurveyAnswer& answer);
   Status fileComplaint(const ComplaintInput& complaint);
+  /// A complaint's description as filed (stored sealed), or nullopt if there is no such complaint.
+  std::optional<std::string> complaintDescription(const std::string& complaintId);
 
  private:
   Status checkMember(const std::optional<std::string>& memberId);
@@ -54,5 +56,9 @@ class FeedbackService {
   std::string m_terminalId;
   IdSource& m_ids;
 };
+
+/// Schema version 5: seals the complaint descriptions version 4 stored in clear (free text that
+/// may hold a phone number; a migration step).
+void sealVersion4Complaints(db::Database& db);
 
 }  // namespace loyalty::terminal

@@ -13,6 +13,7 @@
 #include "loyalty/db/database.hpp"
 #include "loyalty/sync/client/engine.hpp"
 #include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/member_repository.hpp"
 
 namespace loyalty::terminal {
 
@@ -58,11 +59,11 @@ class TerminalChangeSink final : public sync::ChangeSink {
                   const std::unordered_map<std::string, std::int64_t>& pending);
   void applyCatalog(const sync::CatalogChange& change);
   void applyConfig(const sync::ConfigChange& change);
-  void removeNameKeys(const std::string& memberId, const std::string& nameNorm);
   void reconcile(const std::string& memberId, std::int64_t target, const std::string& cursor);
   std::unordered_map<std::string, std::int64_t> pendingEffects(std::int64_t appliedThrough);
 
   db::Database& m_db;
+  MemberRepository m_members;
   CounterService& m_service;
   std::function<Timestamp()> m_now;
   std::vector<std::string> m_problems;

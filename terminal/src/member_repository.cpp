@@ -1,0 +1,291 @@
+#include "loyalty/terminal/member_repository.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "loyalty/core/text.hpp"
+
+namespace loyalty::terminal {
+namespace {
+
+// [SECTION] Columns, read by name
+
+constexpr std::array<std::string_view, 15> kColumns = {
+    "member_id",        "card_no",     "personal_sealed", "name",           "language",
+    "consent_marketing", "tier",       "enrolled_at",     "balance",        "lifetime_spend",
+    "last_visit_at",    "tier_upgraded_at", "tier_reviewed_month", "referrer_id", "referral_bonus_paid"};
+
+/// The position of a column in kColumns; a name not in it does not compile.
+consteval int col(std::string_view name) {
+  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+    if (kColumns[i] == name) return static_cast<int>(i);
+  }
+  throw "not a column of kColumns";
+}
+
+std::string selectColumns() {
+  std::string sql = "SELECT ";
+  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += kColumns[i];
+  }
+  return sql + " FROM members";
+}
+
+const std::string kSelect = selectColumns();
+
+/// What a member's sealed column is bound to: the row and the column.
+std::string personalContext(const std::string& memberId) { return memberId + "\x1f" "personal_sealed"; }
+
+/// Phone and birthday are sealed together, so reading a member opens one value (a lookup lists
+/// up to 20): "E164" or "E164<US>YYYY-MM-DD".
+constexpr char kSeparator = '\x1f';
+
+struct Personal {
+  std::string phone;
+  std::optional<std::string> birthday;
+};
+
+std::string sealPersonal(const AtRestKeys& keys, const std::string& memberId, const std::string& e164,
+                         const std::optional<std::string>& birthday) {
+  std::string plain = e164;
+  if (birthday) plain += kSeparator + *birthday;
+  return keys.seal(Sealed::kMemberField, plain, personalContext(memberId));
+}
+
+Personal openPersonal(const AtRestKeys& keys, const std::string& memberId, const std::string& sealed) {
+  std::string plain = keys.open(Sealed::kMemberField, sealed, personalContext(memberId));
+  const auto cut = plain.find(kSeparator);
+  if (cut == std::string::npos) return {std::move(plain), std::nullopt};
+  return {plain.substr(0, cut), plain.substr(cut + 1)};
+}
+
+std::string lastFour(const std::string& e164) {
+  const std::string digits = digitsOf(e164);
+  return digits.size() > 4 ? digits.substr(digits.size() - 4) : digits;
+}
+
+/// The columns personal data is stored in.
+struct PersonalColumns {
+  std::string phoneKey, lastDigits, sealed;
+};
+
+PersonalColumns personalColumns(const AtRestKeys& keys, const std::string& memberId, const std::string& e164,
+                                const std::optional<std::string>& birthday) {
+  return {keys.phoneLookupKey(e164), keys.lastDigitsKey(lastFour(e164)), sealPersonal(keys, memberId, e164, birthday)};
+}
+
+}  // namespace
+
+MemberRepository::MemberRepository(db::Database& db) : m_db(db), m_keys(atRestKeys(db)) {}
+
+// [SECTION] Reading
+
+MemberRecord MemberRepository::read(const db::Statement& st) const {
+  MemberRecord r;
+  r.memberId = st.getText(col("member_id"));
+  r.cardNo = st.getText(col("card_no"));
+  Personal personal = openPersonal(m_keys, r.memberId, st.getBlob(col("personal_sealed")));
+  r.phone = std::move(personal.phone);
+  r.birthday = std::move(personal.birthday);
+  r.name = st.getText(col("name"));
+  r.language = st.getOptText(col("language"));
+  r.consentMarketing = st.getInt(col("consent_marketing")) != 0;
+  r.tier = st.getText(col("tier"));
+  r.enrolledAt = st.getText(col("enrolled_at"));
+  r.balance = st.getInt(col("balance"));
+  r.lifetimeSpend = st.getInt(col("lifetime_spend"));
+  r.lastVisitAt = st.getOptText(col("last_visit_at"));
+  r.tierUpgradedAt = st.getOptText(col("tier_upgraded_at"));
+  r.tierReviewedMonth = st.getOptText(col("tier_reviewed_month"));
+  r.referrerId = st.getOptText(col("referrer_id"));
+  r.referralBonusPaid = st.getInt(col("referral_bonus_paid")) != 0;
+  return r;
+}
+
+std::optional<MemberRecord> MemberRepository::one(const std::string& sql, const std::string& value, bool blob) {
+  auto& st = m_db.prepare(sql);
+  if (blob) {
+    st.bindBlob(1, value);
+  } else {
+    st.bind(1, value);
+  }
+  std::optional<MemberRecord> row;
+  if (st.step()) row = read(st);
+  st.reset();
+  return row;
+}
+
+bool MemberRepository::any(const std::string& sql, const std::string& value, bool blob) {
+  auto& st = m_db.prepare(sql);
+  if (blob) {
+    st.bindBlob(1, value);
+  } else {
+    st.bind(1, value);
+  }
+  const bool found = st.step();
+  st.reset();
+  return found;
+}
+
+std::optional<MemberRecord> MemberRepository::byId(const std::string& memberId) {
+  static const std::string sql = kSelect + " WHERE member_id = ?";
+  return one(sql, memberId, false);
+}
+
+std::optional<MemberRecord> MemberRepository::byCard(const std::string& cardNo) {
+  static const std::string sql = kSelect + " WHERE card_no = ?";
+  return one(sql, cardNo, false);
+}
+
+std::optional<MemberRecord> MemberRepository::byPhone(const std::string& e164) {
+  static const std::string sql = kSelect + " WHERE phone_key = ?";
+  return one(sql, m_keys.phoneLookupKey(e164), true);
+}
+
+bool MemberRepository::exists(const std::string& memberId) {
+  return any("SELECT 1 FROM members WHERE member_id = ?", memberId, false);
+}
+
+bool MemberRepository::phoneTaken(const std::string& e164) {
+  return any("SELECT 1 FROM members WHERE phone_key = ?", m_keys.phoneLookupKey(e164), true);
+}
+
+bool MemberRepository::cardTaken(const std::string& cardNo) {
+  return any("SELECT 1 FROM members WHERE card_no = ?", cardNo, false);
+}
+
+std::vector<MemberRecord> MemberRepository::byPhoneEnding(const std::string& digits, std::size_t limit) {
+  std::vector<MemberRecord> out;
+  if (digits.size() < 4 || limit == 0) return out;
+  const std::string bucket = m_keys.lastDigitsKey(digits.substr(digits.size() - 4));
+  if (digits.size() == 4) {
+    static const std::string sql = kSelect + " WHERE phone_last4 = ? LIMIT ?";
+    auto& st = m_db.prepare(sql);
+    st.bindBlob(1, bucket).bind(2, static_cast<std::int64_t>(limit));
+    while (st.step()) out.push_back(read(st));
+    st.reset();
+    return out;
+  }
+  // Longer endings: the bucket's members are opened and compared (about members / 10,000 rows).
+  static const std::string sql = kSelect + " WHERE phone_last4 = ?";
+  auto& st = m_db.prepare(sql);
+  st.bindBlob(1, bucket);
+  while (out.size() < limit && st.step()) {
+    MemberRecord m = read(st);
+    if (digitsOf(m.phone).ends_with(digits)) out.push_back(std::move(m));
+  }
+  st.reset();
+  return out;
+}
+
+std::vector<MemberRecord> MemberRepository::byName(const std::string& normalisedQuery, std::size_t limit) {
+  // Ids first (the key index alone), so only the members shown are read and opened.
+  std::vector<std::string> ids;
+  const auto collect = [&](const std::string& upper, std::size_t fetch) {
+    auto& st = m_db.prepare(
+        "SELECT member_id FROM member_name_keys WHERE key >= ?1 AND key < ?2 ORDER BY key, member_id LIMIT ?3");
+    st.bind(1, normalisedQuery).bind(2, upper).bind(3, static_cast<std::int64_t>(fetch));
+    while (ids.size() < limit && st.step()) {
+      std::string id = st.getText(0);
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+    }
+    st.reset();
+  };
+  // [query, query + NUL) holds exactly the query: the same statement serves the exact match.
+  collect(normalisedQuery + std::string(1, '\0'), limit);
+  // Over-fetch: a member may match under several keys.
+  if (ids.size() < limit) collect(prefixUpperBound(normalisedQuery), limit * 3);
+  std::vector<MemberRecord> out;
+  for (const std::string& id : ids) {
+    if (auto m = byId(id)) out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+// [SECTION] Writing
+
+void MemberRepository::insert(const NewMember& m) {
+  const PersonalColumns personal = personalColumns(m_keys, m.memberId, m.phone, m.birthday);
+  const std::string nameNorm = normalizeName(m.name);
+  m_db.prepare(
+          "INSERT INTO members(member_id, card_no, phone_key, phone_last4, personal_sealed, name, name_norm, "
+          "language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, enrolled_at, "
+          "enrolled_store, enrolled_terminal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+      .bind(1, m.memberId).bind(2, m.cardNo)
+      .bindBlob(3, personal.phoneKey).bindBlob(4, personal.lastDigits).bindBlob(5, personal.sealed)
+      .bind(6, m.name).bind(7, nameNorm).bind(8, m.language).bind(9, m.consentMarketing).bind(10, m.consentAt)
+      .bind(11, m.consentStore).bind(12, m.consentVersion).bind(13, m.referrerId).bind(14, m.tier)
+      .bind(15, m.enrolledAt).bind(16, m.enrolledStore).bind(17, m.enrolledTerminal)
+      .run();
+  addNameKeys(m.memberId, nameNorm);
+}
+
+void MemberRepository::updateDetails(const std::string& memberId, const MemberDetails& d) {
+  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
+  find.bind(1, memberId);
+  const std::optional<std::string> oldNorm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
+  find.reset();
+  if (!oldNorm) throw db::DbError("no member " + memberId + " to update", SQLITE_NOTFOUND);
+  const PersonalColumns personal = personalColumns(m_keys, memberId, d.phone, d.birthday);
+  const std::string nameNorm = normalizeName(d.name);
+  m_db.prepare(
+          "UPDATE members SET card_no = ?, phone_key = ?, phone_last4 = ?, personal_sealed = ?, name = ?, "
+          "name_norm = ?, language = ?, consent_marketing = ? WHERE member_id = ?")
+      .bind(1, d.cardNo).bindBlob(2, personal.phoneKey).bindBlob(3, personal.lastDigits)
+      .bindBlob(4, personal.sealed).bind(5, d.name).bind(6, nameNorm).bind(7, d.language)
+      .bind(8, d.consentMarketing).bind(9, memberId)
+      .run();
+  if (*oldNorm != nameNorm) {
+    removeNameKeys(memberId, *oldNorm);
+    addNameKeys(memberId, nameNorm);
+  }
+}
+
+void MemberRepository::removeFromNameSearch(const std::string& memberId) {
+  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
+  find.bind(1, memberId);
+  const std::optional<std::string> norm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
+  find.reset();
+  if (norm) removeNameKeys(memberId, *norm);
+}
+
+void MemberRepository::addNameKeys(const std::string& memberId, const std::string& nameNorm) {
+  auto& key = m_db.prepare("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)");
+  for (const std::string& k : nameSearchKeys(nameNorm)) key.bind(1, k).bind(2, memberId).run();
+}
+
+void MemberRepository::removeNameKeys(const std::string& memberId, const std::string& nameNorm) {
+  // By primary key (key, member_id): there is no index on member_id alone, and a scan per
+  // member would make a large pull quadratic.
+  auto& del = m_db.prepare("DELETE FROM member_name_keys WHERE key = ? AND member_id = ?");
+  for (const std::string& k : nameSearchKeys(nameNorm)) del.bind(1, k).bind(2, memberId).run();
+}
+
+// [SECTION] Upgrade from version 4
+
+void sealVersion4Members(db::Database& db) {
+  const AtRestKeys& keys = atRestKeys(db);
+  // Every column but the personal ones is copied by SQL; rowids are kept, so lookups list members
+  // in the same (enrolment) order as before.
+  auto& copy = db.prepare(
+      "INSERT INTO members_sealed(rowid, member_id, card_no, phone_key, phone_last4, personal_sealed, name, "
+      "name_norm, language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, "
+      "enrolled_at, enrolled_store, enrolled_terminal, balance, lifetime_spend, last_visit_at, tier_upgraded_at, "
+      "tier_reviewed_month, referral_bonus_paid) "
+      "SELECT rowid, member_id, card_no, ?2, ?3, ?4, name, name_norm, language, consent_marketing, consent_at, "
+      "consent_store, consent_version, referrer_id, tier, enrolled_at, enrolled_store, enrolled_terminal, balance, "
+      "lifetime_spend, last_visit_at, tier_upgraded_at, tier_reviewed_month, referral_bonus_paid "
+      "FROM members WHERE rowid = ?1");
+  auto& rows = db.prepare("SELECT rowid, member_id, phone, birthday FROM members ORDER BY rowid");
+  while (rows.step()) {
+    const PersonalColumns personal = personalColumns(keys, rows.getText(1), rows.getText(2), rows.getOptText(3));
+    copy.bind(1, rows.getInt(0)).bindBlob(2, personal.phoneKey).bindBlob(3, personal.lastDigits)
+        .bindBlob(4, personal.sealed)
+        .run();
+  }
+  rows.reset();
+}
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,58 @@
+#include "loyalty/terminal/outbox.hpp"
+
+#include <cstdint>
+#include <vector>
+
+#include "loyalty/terminal/at_rest.hpp"
+
+namespace loyalty::terminal {
+namespace {
+
+/// A payload is bound to its event: moved to another row, it does not open.
+std::string payloadContext(const std::string& eventId, std::string_view type) {
+  std::string context = eventId;
+  context += '\x1f';
+  context += type;
+  return context;
+}
+
+}  // namespace
+
+void appendOutboxEvent(db::Database& db, const std::string& eventId, std::string_view type, const std::string& at,
+                       const std::string& payloadJson) {
+  const std::string sealed = atRestKeys(db).seal(Sealed::kOutboxPayload, payloadJson, payloadContext(eventId, type));
+  db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
+      .bind(1, eventId).bind(2, type).bind(3, at).bindBlob(4, sealed)
+      .run();
+}
+
+std::string openOutboxPayload(db::Database& db, const std::string& eventId, std::string_view type,
+                              const std::string& stored) {
+  return atRestKeys(db).open(Sealed::kOutboxPayload, stored, payloadContext(eventId, type));
+}
+
+void sealVersion4Outbox(db::Database& db) {
+  const AtRestKeys& keys = atRestKeys(db);
+  // In batches read before they are written: a statement must not see its own table change.
+  struct Row {
+    std::int64_t seq;
+    std::string sealed;
+  };
+  std::int64_t after = 0;
+  for (;;) {
+    std::vector<Row> batch;
+    auto& rows = db.prepare("SELECT seq, event_id, type, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1000");
+    rows.bind(1, after);
+    while (rows.step()) {
+      batch.push_back({rows.getInt(0), keys.seal(Sealed::kOutboxPayload, rows.getText(3),
+                                                 payloadContext(rows.getText(1), rows.getText(2)))});
+    }
+    rows.reset();
+    if (batch.empty()) return;
+    auto& seal = db.prepare("UPDATE outbox SET payload = ? WHERE seq = ?");
+    for (const Row& r : batch) seal.bindBlob(1, r.sealed).bind(2, r.seq).run();
+    after = batch.back().seq;
+  }
+}
+
+}  // namespace loyalty::terminal
