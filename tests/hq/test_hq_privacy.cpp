@@ -104,7 +104,7 @@ std::vector<json> auditOf(Api& api, const std::string& action) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("consent history: every decision with version, time, store and staff; changes logged by field name",
+TEMPLATE_TEST_CASE("consent history: every decision with version, time, store and staff, and changes logged by field name",
                    "[hq][privacy]", HQ_BACKENDS) {
   HqInstance hq(TestType::kName);
   hq.start();
@@ -342,7 +342,7 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   CHECK(auditOf(api, "member.read").empty());  // 410s read nothing
 }
 
-TEST_CASE("analysts see masked phones and no birthdays unless granted pii; reads and exports are audited", "[hq][privacy]") {
+TEST_CASE("analysts see masked phones and no birthdays unless granted pii, and reads and exports are audited", "[hq][privacy]") {
   HqInstance hq("sqlite");
   for (const auto& [user, flag] : {std::pair<std::string, std::string>{"ana", ""}, {"pia", " --pii"}}) {
     REQUIRE(runCommand({"/bin/sh", "-c", "echo 'analyst-password-1' | '" + hqBinary() + "' user set --data '" + hq.dataDir() +

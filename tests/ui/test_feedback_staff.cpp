@@ -78,7 +78,7 @@ TEST_CASE("Survey answers out of their scale are refused and write nothing", "[u
   REQUIRE(s.feedback.recordSurvey({"Q-5", std::nullopt, std::nullopt, "nps10", 0, s.at}).hasValue());
 }
 
-TEST_CASE("A complaint is a row and a complaint.filed event; bad input names its field", "[ui][feedback]") {
+TEST_CASE("A complaint is a row and a complaint.filed event, and bad input names its field", "[ui][feedback]") {
   Store s;
   const std::string member = s.memberId();
   REQUIRE(s.feedback.fileComplaint({"C-1", member, "service", "  等了二十分钟  ", std::string("7"), s.at}).hasValue());
