@@ -1219,17 +1219,23 @@ Result<json> Reports::fileComplaint(const ComplaintFiling& c, const std::string&
   return complaint(c.complaintId);
 }
 
-Result<json> Reports::updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor,
-                                      Timestamp now) {
+Result<Ok> checkComplaintUpdate(const ComplaintUpdate& u) {
   if (auto ok = checkText(u.owner, "owner", 128); !ok) return ok.error();
   if (auto ok = checkText(u.note, "note", 4000); !ok) return ok.error();
-  auto due = checkedDue(u.due);
-  if (!due) return due.error();
+  if (auto due = checkedDue(u.due); !due) return due.error();
   const auto& steps = complaintSteps();
   if (u.step && std::find(steps.begin(), steps.end(), *u.step) == steps.end()) {
     return invalidArgument("step", "step is one of received, acknowledged, investigated, solution_proposed, resolved, followed_up");
   }
   if (!u.step && !u.owner && !u.due && !u.note) return invalidArgument("step", "nothing to change: give step, owner, due or note");
+  return Ok{};
+}
+
+Result<json> Reports::updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor,
+                                      Timestamp now) {
+  if (auto ok = checkComplaintUpdate(u); !ok) return ok.error();
+  const auto due = checkedDue(u.due);
+  const auto& steps = complaintSteps();
   importCounterComplaints(now);
   {
     SqlTransaction tx(m_c);

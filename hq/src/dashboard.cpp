@@ -13,6 +13,7 @@
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/report_cache.hpp"
@@ -23,6 +24,8 @@ namespace loyalty::hq {
 using nlohmann::json;
 
 namespace {
+
+using namespace forms;  // param, cookie, parseCall, ...: what routes read from requests
 
 constexpr const char* kSessionCookie = "lhq_session";
 constexpr const char* kLoginCsrfCookie = "lhq_login_csrf";
@@ -46,26 +49,6 @@ void problemFor(httplib::Response& res, const Error& e) {
 void sendJson(httplib::Response& res, const json& body, int status = 200) {
   res.status = status;
   res.set_content(sync::dumpJson(body), "application/json");
-}
-
-std::optional<std::string> param(const httplib::Request& req, const char* key) {
-  if (!req.has_param(key)) return std::nullopt;
-  return req.get_param_value(key);
-}
-
-std::string cookie(const httplib::Request& req, const std::string& name) {
-  const std::string h = req.get_header_value("Cookie");
-  std::size_t p = 0;
-  while (p < h.size()) {
-    while (p < h.size() && (h[p] == ' ' || h[p] == ';')) ++p;
-    const std::size_t end = h.find(';', p);
-    const std::string item = h.substr(p, end == std::string::npos ? std::string::npos : end - p);
-    const std::size_t eq = item.find('=');
-    if (eq != std::string::npos && item.substr(0, eq) == name) return item.substr(eq + 1);
-    if (end == std::string::npos) break;
-    p = end + 1;
-  }
-  return {};
 }
 
 std::string esc(const std::string& s) {
@@ -164,45 +147,6 @@ void setSessionCookie(httplib::Response& res, const std::string& secret) {
 
 const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
                                           "referrals", "satisfaction", "complaints", "points", "campaign"};
-
-/// A report request, parsed: enough to run it again later (the report cache's refresher).
-struct ReportCall {
-  std::string name;
-  ReportFilter filter;
-  std::optional<std::string> asOf;  ///< absent: Reports::defaultAsOf when run
-  std::string group;                ///< sales
-  std::string period;               ///< satisfaction
-  std::int64_t churnDays = 90;
-
-  /// The same report and parameters give the same key.
-  std::string key() const {
-    return json{name, filter.range.from, filter.range.to, filter.stores, filter.offset, filter.limit,
-                asOf ? json(*asOf) : json(nullptr), group, period, churnDays}
-        .dump();
-  }
-  std::string asOfOn(Reports& r, Timestamp now) const { return asOf ? *asOf : r.defaultAsOf(filter, now); }
-};
-
-Result<ReportCall> parseCall(const std::string& name, const httplib::Request& req) {
-  ReportCall c;
-  c.name = name;
-  auto f = parseReportFilter(param(req, "from"), param(req, "to"), param(req, "store"));
-  if (!f) return f.error();
-  if (auto page = parsePage(param(req, "limit"), param(req, "offset"), *f); !page) return page.error();
-  c.filter = std::move(*f);
-  if (auto a = param(req, "as_of")) {
-    if (!parseDate(*a, "as_of")) return invalidArgument("as_of", "as_of must be a date YYYY-MM-DD");
-    c.asOf = *a;
-  }
-  c.group = param(req, "group").value_or("day");
-  c.period = param(req, "period").value_or("all");
-  if (name == "churn") {
-    auto days = wholeNumber(param(req, "churn_days"), "churn_days", 90, 1, 3650);
-    if (!days) return days.error();
-    c.churnDays = *days;
-  }
-  return c;
-}
 
 /// Runs a parsed report on `r` (complaints: after importCounterComplaints, see runReport).
 Result<json> runCall(Reports& r, const ReportCall& c, Timestamp now) {
@@ -625,12 +569,6 @@ void redirect(httplib::Response& res, const std::string& to) {
   res.set_header("Location", to);
 }
 
-/// Only same-site paths of the dashboard as redirect targets.
-std::string safeNext(const std::string& next) {
-  if (next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos || next.find('\\') != std::string::npos) return "/dashboard";
-  return next;
-}
-
 }  // namespace
 
 // [SECTION] Accounts
@@ -809,9 +747,10 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     if (!sameSecret(req.get_param_value("csrf"), cookie(req, kLoginCsrfCookie))) {
       return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong: reload the sign-in page.</p>", 403);
     }
-    const std::string user = req.get_param_value("user"), password = req.get_param_value("password");
+    const SignInForm form = signInForm(req);
+    const std::string &user = form.user, &password = form.password;
     std::optional<std::string> role;
-    if (!user.empty() && user.size() <= 64 && password.size() <= 1024) {
+    if (form.plausible()) {
       std::string hash, r;
       {
         std::lock_guard lock(ctx->readMutex);
@@ -848,11 +787,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     if (!sameSecret(req.get_param_value("csrf"), who->csrf)) {
       return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong.</p>", 403);
     }
-    const auto opt = [&](const char* k) -> std::optional<std::string> {
-      const std::string v = req.get_param_value(k);
-      return v.empty() ? std::nullopt : std::optional<std::string>(v);
-    };
-    ComplaintUpdate u{opt("step"), opt("owner"), opt("due"), opt("note")};
+    const ComplaintUpdate u = complaintUpdate(req);
     Result<json> out = Error{};
     {
       std::lock_guard lock(ctx->writeMutex);
