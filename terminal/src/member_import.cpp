@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 #include <random>
+#include <stdexcept>
 
 #include "loyalty/terminal/csv.hpp"
 
@@ -26,10 +27,23 @@ Result<bool> parseFlag(const std::string& text) {
 ImportReport importMembers(CounterService& service, db::Database& db, std::istream& csv,
                            const std::string& fileName, bool skipInvalid, Timestamp at, std::ostream& errors) {
   CsvReader reader(csv);
-  std::vector<std::string> header;
   ImportReport report;
-  if (!reader.next(header)) {
-    errors << fileName << ": the file is empty; it needs a header line such as phone,name\n";
+  // An unclosed quote swallows the rest of the file: a refusal like a bad row, reported where
+  // the record starts, not an exception out of the import.
+  bool unclosed = false;
+  const auto read = [&](std::vector<std::string>& fields) {
+    try {
+      return reader.next(fields);
+    } catch (const std::runtime_error&) {
+      errors << fileName << ':' << reader.line() << ": a quoted field is not closed\n";
+      ++report.rejected;
+      unclosed = true;
+      return false;
+    }
+  };
+  std::vector<std::string> header;
+  if (!read(header)) {
+    if (!unclosed) errors << fileName << ": the file is empty; it needs a header line such as phone,name\n";
     report.rejected = 1;
     return report;
   }
@@ -52,7 +66,7 @@ ImportReport importMembers(CounterService& service, db::Database& db, std::istre
 
   db::Transaction tx(db);
   std::vector<std::string> row;
-  while (reader.next(row)) {
+  while (read(row)) {
     if (row.size() == 1 && row[0].empty()) continue;  // blank line
     const auto cell = [&](const char* name) -> std::optional<std::string> {
       const auto it = column.find(name);
