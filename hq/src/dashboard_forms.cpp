@@ -2,7 +2,11 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "loyalty/core/text.hpp"
 
 namespace loyalty::hq::forms {
 
@@ -35,6 +39,11 @@ std::string ReportCall::key() const {
 }
 
 Result<ReportCall> parseCall(const std::string& name, const httplib::Request& req) {
+  // Text parameters end up in the cache key, JSON text: bytes that are not UTF-8 are refused
+  // here by name (they made key() throw, a 500 with the exception's text).
+  for (const char* k : {"store", "group", "period"}) {
+    if (const auto v = param(req, k); v && !isValidUtf8(*v)) return invalidArgument(k, std::string(k) + " is not valid UTF-8");
+  }
   ReportCall c;
   c.name = name;
   auto f = parseReportFilter(param(req, "from"), param(req, "to"), param(req, "store"));
@@ -69,6 +78,11 @@ SignInForm signInForm(const httplib::Request& req) {
 
 std::string safeNext(const std::string& next) {
   if (next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos || next.find('\\') != std::string::npos) return "/dashboard";
+  // Control characters: cpp-httplib drops a Location header holding CR or LF, leaving the
+  // browser on an empty redirect.
+  if (std::any_of(next.begin(), next.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return "/dashboard";
+  }
   return next;
 }
 
