@@ -22,6 +22,19 @@ Result<bool> parseFlag(const std::string& text) {
   return invalidArgument("consent_marketing", "consent_marketing is yes/no, true/false or 1/0");
 }
 
+/// A refusal on one line: messages quote the refused value, which may hold a quoted newline
+/// (or a forged "FILE:LINE: ..." line after it).
+std::string oneLine(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += '?';
+    else out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 ImportReport importMembers(CounterService& service, db::Database& db, std::istream& csv,
@@ -51,7 +64,7 @@ ImportReport importMembers(CounterService& service, db::Database& db, std::istre
   std::map<std::string, std::size_t> column;
   for (std::size_t i = 0; i < header.size(); ++i) {
     if (std::find(kColumns.begin(), kColumns.end(), std::string_view(header[i])) == kColumns.end()) {
-      errors << fileName << ":1: unknown column \"" << header[i]
+      errors << fileName << ":1: unknown column \"" << oneLine(header[i])
              << "\" (known: phone, name, birthday, consent_marketing, card_no, language, referrer)\n";
       report.rejected = 1;
       return report;
@@ -99,7 +112,7 @@ ImportReport importMembers(CounterService& service, db::Database& db, std::istre
     } else {
       ++report.rejected;
       errors << fileName << ':' << reader.line() << ": " << (error.field.empty() ? "" : error.field + ": ")
-             << error.message << '\n';
+             << oneLine(error.message) << '\n';
     }
   }
   if (report.rejected > 0 && !skipInvalid) {

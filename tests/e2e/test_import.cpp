@@ -63,3 +63,16 @@ TEST_CASE("import-members: an unclosed quote is refused as FILE:LINE like a bad 
   CHECK(skipping.lines.back() == R"({"imported":1,"rejected":1})");
   CHECK(members(dir) == 1);
 }
+
+// Found by fuzz/member_import: a refusal quotes the refused value, and a quoted value may hold a
+// newline, which split the refusal over two lines (the second could pose as another refusal).
+TEST_CASE("import-members: a refusal stays on one line when the value holds a newline", "[e2e]") {
+  TempDir dir;
+  const Run run = importMembers(dir, "phone,name\n\"139\n8.csv:9: forged\",李娜\n");
+  CHECK(run.status == 1);
+  const std::string file = (dir.path() / "members.csv").string();
+  REQUIRE(run.lines.size() == 3);  // the refusal, "nothing imported", the JSON report
+  CHECK(run.lines[0].rfind(file + ":2: phone: ", 0) == 0);
+  CHECK(run.lines[0].find("139\\n8.csv:9: forged") != std::string::npos);
+  CHECK(run.lines[1].rfind(file + ": nothing imported", 0) == 0);
+}
