@@ -40,7 +40,7 @@ std::string ReportCall::key() const {
 
 Result<ReportCall> parseCall(const std::string& name, const httplib::Request& req) {
   // Text parameters end up in the cache key, JSON text: bytes that are not UTF-8 are refused
-  // here by name (they made key() throw, a 500 with the exception's text).
+  // here by name (they made key() throw: 503, retry later).
   for (const char* k : {"store", "group", "period"}) {
     if (const auto v = param(req, k); v && !isValidUtf8(*v)) return invalidArgument(k, std::string(k) + " is not valid UTF-8");
   }

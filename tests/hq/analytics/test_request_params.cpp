@@ -8,9 +8,9 @@ using namespace loyalty::test;
 using nlohmann::json;
 
 // Found by fuzz/dashboard_forms: the report cache's key is JSON text, and a store, group or
-// period that was not UTF-8 made building it throw: a 500 carrying the exception's text for
-// every cached report (max_age, and the dashboard's pages).
-TEST_CASE("reports: parameters that are not UTF-8 are refused by name, not a 500", "[hq][analytics]") {
+// period that was not UTF-8 made building it throw: 503 "retry later" (a retry that can never
+// succeed) for every cached report (max_age, and the dashboard's pages).
+TEST_CASE("reports: parameters that are not UTF-8 are refused by name, not a 503", "[hq][analytics]") {
   HqInstance hq("sqlite");
   hq.start();
   const auto c = hq.client();
@@ -22,7 +22,6 @@ TEST_CASE("reports: parameters that are not UTF-8 are refused by name, not a 500
     REQUIRE(r);
     INFO(path << " -> " << r->status << " " << r->body);
     CHECK(r->status == 400);
-    CHECK_FALSE(r->has_header("EXCEPTION_WHAT"));
     CHECK(json::parse(r->body)["detail"].get<std::string>().find(field) != std::string::npos);
   }
   auto fine = c->Get("/api/v1/reports/sales?max_age=60&group=day", bearer(hq.adminToken()));
