@@ -5,17 +5,23 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/report_cache.hpp"
+#include "loyalty/hq/throttle.hpp"
+#include "loyalty/hq/web_text.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -68,21 +74,7 @@ std::string cookie(const httplib::Request& req, const std::string& name) {
   return {};
 }
 
-std::string esc(const std::string& s) {
-  std::string o;
-  o.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+std::string esc(const std::string& s) { return htmlEscape(s); }
 
 std::string text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -101,12 +93,16 @@ struct Who {
   std::string csrf;  ///< sessions only
 };
 
+bool isWrite(const httplib::Request& req) { return req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS"; }
+
 struct Ctx {
   HqStore& reader;
   std::mutex& readMutex;
   HqStore& writer;
   std::mutex& writeMutex;
   ReportCache& cache;
+  Throttle& throttle;
+  PasswordVerifier& passwords;
 
   std::optional<Who> identify(const httplib::Request& req) {
     const std::string h = req.get_header_value("Authorization");
@@ -127,7 +123,9 @@ struct Ctx {
     return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2)};
   }
 
-  /// API access for admin/analyst; answers 401 otherwise.
+  /// API access for admin/analyst; answers 401 otherwise. A change made with a session cookie
+  /// (not a bearer token) must carry the session's CSRF token: the `csrf` form field or the
+  /// X-CSRF-Token header; 403 otherwise.
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
     auto w = identify(req);
     if (!w) {
@@ -136,11 +134,22 @@ struct Ctx {
     } else if (w->role == Role::kTerminal) {
       problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);
       return std::nullopt;
+    } else if (isWrite(req) && !csrfOk(req, *w)) {
+      problem(res, 403, sync::problem::kForbidden, "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)");
+      return std::nullopt;
     }
     return w;
   }
 
-  /// A new session; returns (session secret, csrf token).
+  /// Bearer tokens need none (a browser never sends one by itself); a session's must match.
+  static bool csrfOk(const httplib::Request& req, const Who& w) {
+    if (w.csrf.empty()) return true;
+    const std::string sent = req.has_header("X-CSRF-Token") ? req.get_header_value("X-CSRF-Token") : req.get_param_value("csrf");
+    return sameSecret(sent, w.csrf);
+  }
+
+  /// A new session, recorded in the audit trail in the same transaction; returns (session
+  /// secret, csrf token).
   std::pair<std::string, std::string> openSession(const std::string& name, const std::string& role) {
     const std::string secret = randomToken(), csrf = randomToken();
     const Timestamp now = nowSeconds();
@@ -150,8 +159,16 @@ struct Ctx {
     writer.connection().query(
         "INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         {sha256Hex(secret), name, role, csrf, formatRfc3339(now), formatRfc3339(now + kSessionLife)});
+    recordAudit(writer.connection(), {formatRfc3339(now), "user:" + name, audit::kSignIn, name, std::nullopt, std::nullopt});
     tx.commit();
     return {secret, csrf};
+  }
+
+  /// A refused sign-in, in the audit trail: the name as typed (it may not exist), by address.
+  void signInFailed(const std::string& user, const std::string& address, const char* why) {
+    const Timestamp now = nowSeconds();
+    std::lock_guard lock(writeMutex);
+    recordAudit(writer.connection(), {formatRfc3339(now), "address:" + address, audit::kSignInFailed, user, std::nullopt, why});
   }
 };
 
@@ -277,6 +294,7 @@ constexpr Msg kCatalogue[] = {
     {"user", "User", "用户名"},
     {"password", "Password", "密码"},
     {"bad_login", "Wrong user name or password.", "用户名或密码错误。"},
+    {"too_many", "Too many failed sign-ins. Try again after", "登录失败次数过多，请在此时间后重试："},
     {"from", "From", "开始日期"},
     {"to", "To", "结束日期"},
     {"store", "Store", "门店"},
@@ -569,7 +587,7 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
       o << "<tr><td title=\"" << esc(text(r["description"])) << "\">" << esc(id) << "</td><td>" << esc(text(r["store"]))
         << "</td><td>" << esc(tr(L, text(r["step"]))) << "</td><td>" << esc(text(r["owner"])) << "</td><td"
         << (r["overdue"].get<bool>() ? " class=\"late\"" : "") << ">" << esc(text(r["due_at"])) << "</td><td>"
-        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(id) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
+        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(urlEncode(id)) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
         << esc(p.csrf) << "\"><select name=\"step\">";
       for (const auto& s : complaintSteps()) {
         o << "<option value=\"" << s << "\"" << (s == text(r["step"]) ? " selected" : "") << ">" << esc(tr(L, s)) << "</option>";
@@ -625,10 +643,23 @@ void redirect(httplib::Response& res, const std::string& to) {
   res.set_header("Location", to);
 }
 
-/// Only same-site paths of the dashboard as redirect targets.
+/// Only same-site paths of the dashboard as redirect targets, already URL-encoded (a path and a
+/// query of unreserved characters, "%XX" escapes and / ? = &).
 std::string safeNext(const std::string& next) {
-  if (next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos || next.find('\\') != std::string::npos) return "/dashboard";
+  const bool plain = std::all_of(next.begin(), next.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-._~%/?=&").find(c) != std::string_view::npos;
+  });
+  if (!plain || next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos) return "/dashboard";
   return next;
+}
+
+/// The sign-in page's answer while an account or address is locked out (429, Retry-After).
+std::string tooManyPage(const std::string& lang, std::chrono::seconds wait) {
+  const std::string when = formatRfc3339(nowSeconds() + wait);
+  return "<!doctype html><html lang=\"" + std::string(lang == "zh" ? "zh-CN" : "en") + "\"><head><meta charset=\"utf-8\"><title>" +
+         esc(tr(lang, "login")) + "</title></head><body><h1>" + esc(tr(lang, "title")) + "</h1><p class=\"error\" data-retry-after=\"" +
+         std::to_string(wait.count()) + "\">" + esc(tr(lang, "too_many")) + " " + esc(when) + " (UTC)</p><p><a href=\"/dashboard/login\">" +
+         esc(tr(lang, "login")) + "</a></p></body></html>";
 }
 
 }  // namespace
@@ -661,13 +692,13 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
 // [SECTION] Routes
 
 void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& readMutex, HqStore& writer, std::mutex& writeMutex,
-                             ReportCache& cache) {
+                             ReportCache& cache, Throttle& throttle, PasswordVerifier& passwords) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
   {
     std::lock_guard lock(writeMutex);
     ensureAnalyticsSchema(writer.connection());
   }
-  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache});
+  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache, throttle, passwords});
   // The dashboard's default views that rank every member, kept warm from the start.
   for (const auto& [name, params] : std::vector<std::pair<std::string, httplib::Params>>{
            {"summary", {}}, {"abc", {{"limit", "1"}}}, {"rfm", {{"limit", "1"}}}, {"churn", {{"limit", "50"}}}}) {
@@ -778,7 +809,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     ctx->writer.connection().query("INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at) VALUES ($1, $2, $3, $4)",
                                    {sha256Hex(ticket), who->name, std::string(who->role == Role::kAdmin ? "admin" : "analyst"),
                                     formatRfc3339(now + std::chrono::seconds(60))});
-    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + ticket}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
+    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(ticket)}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
   });
 
   s.Get("/dashboard/ticket", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -810,21 +841,35 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
       return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong: reload the sign-in page.</p>", 403);
     }
     const std::string user = req.get_param_value("user"), password = req.get_param_value("password");
-    std::optional<std::string> role;
-    if (!user.empty() && user.size() <= 64 && password.size() <= 1024) {
-      std::string hash, r;
-      {
-        std::lock_guard lock(ctx->readMutex);
-        const auto row = ctx->reader.connection().query(
-            "SELECT password_hash, role FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
-        if (!row.empty()) {
-          hash = row.text(0, 0);
-          r = row.text(0, 1);
-        }
-      }
-      if (!hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0) role = r;
+    const bool plausible = !user.empty() && user.size() <= 64 && password.size() <= 1024;
+    std::vector<std::string> keys = {Throttle::addressKey(req.remote_addr)};
+    if (plausible) keys.push_back(Throttle::accountKey(user));
+    const auto tooMany = [&](std::chrono::seconds wait) {
+      res.set_header("Retry-After", std::to_string(wait.count()));
+      htmlResponse(res, tooManyPage(langOf(req), wait), 429);
+    };
+    // While locked, not even the right password is checked.
+    if (auto wait = ctx->throttle.lockedFor(keys, nowSeconds())) {
+      ctx->signInFailed(user.substr(0, 64), req.remote_addr, "locked out");
+      return tooMany(*wait);
     }
-    if (!role) return redirect(res, "/dashboard/login?failed=1");
+    std::optional<std::string> hash, role;
+    if (plausible) {
+      std::lock_guard lock(ctx->readMutex);
+      const auto row = ctx->reader.connection().query(
+          "SELECT password_hash, role FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
+      if (!row.empty()) {
+        hash = row.text(0, 0);
+        role = row.text(0, 1);
+      }
+    }
+    // Unknown names are verified against a dummy hash: the same work, the same time.
+    if (!ctx->passwords.verify(hash, password)) {
+      ctx->signInFailed(user.substr(0, 64), req.remote_addr, hash ? "wrong password" : "unknown user");
+      if (auto wait = ctx->throttle.failed(keys, nowSeconds())) return tooMany(*wait);
+      return redirect(res, "/dashboard/login?failed=1");
+    }
+    ctx->throttle.forget(Throttle::accountKey(user));
     const auto [secret, csrf] = ctx->openSession(user, *role);
     setSessionCookie(res, secret);
     redirect(res, "/dashboard");
@@ -842,7 +887,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     redirect(res, "/dashboard/login");
   });
 
-  s.Post(R"(/dashboard/complaints/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
+  s.Post(R"(/dashboard/complaints/(.+))", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     if (!sameSecret(req.get_param_value("csrf"), who->csrf)) {
@@ -873,7 +918,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     Page p{langOf(req), page == "overview" ? "/dashboard" : "/dashboard/" + page, "", who->csrf, *who};
     std::string q;
     for (const char* k : {"from", "to", "store"}) {
-      if (!req.get_param_value(k).empty()) q += (q.empty() ? "" : "&") + std::string(k) + "=" + httplib::detail::encode_query_param(req.get_param_value(k));
+      if (!req.get_param_value(k).empty()) q += (q.empty() ? "" : "&") + std::string(k) + "=" + urlEncode(req.get_param_value(k));
     }
     p.query = q;
     if (req.has_param("lang")) res.set_header("Set-Cookie", "lhq_lang=" + p.lang + "; Path=/dashboard; Secure; SameSite=Strict");
