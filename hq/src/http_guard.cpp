@@ -10,6 +10,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <system_error>
 #include <vector>
 
 namespace loyalty::hq {
@@ -38,8 +39,12 @@ class GrowingPool final : public httplib::TaskQueue {
     std::lock_guard lock(m_mutex);
     m_jobs.push_back(std::move(fn));
     if (m_jobs.size() > m_idle && m_threads.size() < m_cap) {
-      m_threads.emplace_back([this] { work(); });
-      ++*m_started;
+      try {
+        m_threads.emplace_back([this] { work(); });
+        ++*m_started;
+      } catch (const std::system_error&) {
+        // No thread to be had (a process limit): the connection waits for a busy one.
+      }
     }
     m_wake.notify_one();
   }
