@@ -89,7 +89,7 @@ class Q {
   }
   /// A top-level field of a JSON text column, as text.
   std::string jsonText(const std::string& col, const std::string& field) const {
-    return m_pg ? "(CAST(" + col + " AS JSON) ->> '" + field + "')" : "json_extract(" + col + ", '$." + field + "')";
+    return jsonTextExpr(m_pg ? "postgresql" : "sqlite", col, field);
   }
   /// Year*12 + month of a 'YYYY-MM...' text expression.
   static std::string monthNo(const std::string& e) {
@@ -1354,7 +1354,8 @@ json Reports::campaignMembers(const ReportFilter& f) {
   Q q(m_c);
   const std::string sql =
       "SELECT member_id, card_no, name, phone, COALESCE(language, ''), tier, COALESCE(consent_version, ''), enrolled_store, "
-      "substr(enrolled_at, 1, 10) FROM members WHERE enrolled = 1 AND merged_into IS NULL AND consent_marketing = 1 AND " +
+      "substr(enrolled_at, 1, 10) FROM members WHERE enrolled = 1 AND merged_into IS NULL AND erased_at IS NULL "
+      "AND consent_marketing = 1 AND " +
       q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " + q.storeIn("enrolled_store", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const std::vector<SqlValue> filterParams = q.params;  // the count takes no page

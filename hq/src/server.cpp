@@ -17,6 +17,7 @@
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/http_guard.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/hq/throttle.hpp"
@@ -134,28 +135,32 @@ struct HqServer::Impl {
         reader(openStorage(d, s)),
         cache(cacheOptions(s)) {
     writer.checkSchema();
+    writer.setReservationLife(std::chrono::minutes(s.reservationMinutes));
   }
 
   // [SECTION] Plumbing
 
-  std::optional<Principal> principalOf(const httplib::Request& req) {
+  /// Who the bearer token belongs to, or why it is refused (unknown, revoked, expired).
+  Result<Principal> principalOf(const httplib::Request& req) {
     const std::string h = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
-    if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) return std::nullopt;
     std::lock_guard lock(readMutex);
-    return reader.authenticate(h.substr(kBearer.size()));
+    return reader.authenticateToken(h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0
+                                        ? std::string()
+                                        : h.substr(kBearer.size()),
+                                    nowSeconds());
   }
 
   /// The principal if it has one of the roles; otherwise answers 401/403 and returns nullopt.
   std::optional<Principal> require(const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {
     auto p = principalOf(req);
     if (!p) {
-      sendProblem(res, {wire::problem::kUnauthenticated, 401, "a valid bearer token is required (Authorization: Bearer ...)"});
+      sendProblem(res, {wire::problem::kUnauthenticated, 401, p.error().message});
       res.set_header("WWW-Authenticate", "Bearer");
       return std::nullopt;
     }
     for (const Role r : roles) {
-      if (p->role == r) return p;
+      if (p->role == r) return std::move(*p);
     }
     sendProblem(res, {wire::problem::kForbidden, 403, "this credential may not use " + req.path});
     return std::nullopt;
@@ -294,6 +299,16 @@ struct HqServer::Impl {
       sendJson(res, wire::toJson(*out));
     });
 
+    s.Delete(R"(/api/v1/redemptions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto who = require(req, res, {Role::kTerminal});
+      if (!who) return;
+      const std::string id = req.matches[1].str();
+      std::lock_guard lock(writeMutex);
+      auto out = writer.release(who->terminalId, id);
+      if (!out) return sendProblem(res, problemFor(out.error()));
+      sendJson(res, {{"redemption_id", id}, {"status", wire::kRedemptionReleased}});
+    });
+
     s.Post("/api/v1/admin/members/merge", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
       if (!require(req, res, {Role::kAdmin})) return;
       auto body = readJson(req, res, cr);
@@ -333,13 +348,11 @@ struct HqServer::Impl {
       sendJson(res, {{"version", *out}});
     });
 
-    s.Get(R"(/api/v1/members/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!require(req, res, {Role::kAdmin, Role::kAnalyst})) return;
-      std::lock_guard lock(readMutex);
-      auto out = reader.member(req.matches[1].str());
-      if (!out) return sendProblem(res, problemFor(out.error()));
-      sendJson(res, *out);
-    });
+    // Members' personal data: GET /api/v1/members/{id} (masked, audited), export, erase, audit.
+    registerPrivacyRoutes(s, {reader, readMutex, writer, writeMutex,
+                              [this](const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {
+                                return require(req, res, roles);
+                              }});
 
     // Every report, the protocol's summary/sales/abc included, is served by the analytics
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
@@ -412,9 +425,10 @@ struct HqServer::Impl {
           "/healthz", "/metrics", "/api/v1/register", "/api/v1/events", "/api/v1/changes", "/api/v1/redemptions",
           "/api/v1/admin/members/merge", "/api/v1/admin/catalog", "/api/v1/admin/config", "/api/v1/reports/summary",
           "/api/v1/reports/sales", "/api/v1/reports/abc"};
-      std::string route = req.path.rfind("/api/v1/members/", 0) == 0 ? "/api/v1/members/{id}"
-                          : kRoutes.contains(req.path)              ? req.path
-                                                                    : "other";
+      std::string route = req.path.rfind("/api/v1/members/", 0) == 0       ? "/api/v1/members/{id}"
+                          : req.path.rfind("/api/v1/redemptions/", 0) == 0 ? "/api/v1/redemptions/{id}"
+                          : kRoutes.contains(req.path)                    ? req.path
+                                                                          : "other";
       std::lock_guard lock(metricsMutex);
       ++requests[{route, res.status}];
     });
@@ -452,6 +466,8 @@ struct HqServer::Impl {
     gauge("loyalty_hq_event_conflicts", "Events kept for review (event id reused with other content).", st.conflicts);
     gauge("loyalty_hq_terminals", "Terminals known to head office.", st.terminals);
     gauge("loyalty_hq_overdrafts", "Redemptions that left a member in points debt.", st.overdrafts);
+    gauge("loyalty_hq_rejected_events", "Events refused for good and kept for review (wrong store, adjustments no terminal makes).",
+          st.rejectedEvents);
     gauge("loyalty_hq_resident_memory_bytes", "Resident set size of the server process.", residentBytes());
     const ConnectionStats c = guard.stats();
     gauge("loyalty_hq_connections", "Open TLS connections.", c.open);

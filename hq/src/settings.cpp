@@ -66,6 +66,22 @@ Result<Ok> readIntegerSection(const IntegerSection& section, const toml::node& v
   return Ok{};
 }
 
+/// [redemptions]: reservation_minutes, a whole number of minutes.
+Result<Ok> readRedemptionSettings(const toml::node& value, Settings& s) {
+  const auto* section = value.as_table();
+  if (!section) return invalidArgument("redemptions", "hq.toml: redemptions must be a table");
+  for (const auto& [k, v] : *section) {
+    const std::string field = "redemptions." + std::string(k.str());
+    if (k.str() != "reservation_minutes") return invalidArgument(field, "hq.toml: unknown key " + field);
+    const auto* n = v.as_integer();
+    if (!n || n->get() < 1 || n->get() > 1440) {
+      return invalidArgument(field, "hq.toml: " + field + " must be a whole number from 1 to 1440");
+    }
+    s.reservationMinutes = n->get();
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Result<Settings> loadSettings(const DataDir& dir) {
@@ -88,6 +104,10 @@ Result<Settings> loadSettings(const DataDir& dir) {
     const auto section = std::find_if(sections.begin(), sections.end(), [&](const IntegerSection& c) { return key.str() == c.name; });
     if (section != sections.end()) {
       if (auto r = readIntegerSection(*section, value, s); !r) return r.error();
+      continue;
+    }
+    if (key.str() == "redemptions") {
+      if (auto r = readRedemptionSettings(value, s); !r) return r.error();
       continue;
     }
     if (key.str() != "storage") return invalidArgument(std::string(key.str()), "hq.toml: unknown section \"" + std::string(key.str()) + "\"");

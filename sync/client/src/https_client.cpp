@@ -196,6 +196,8 @@ Outcome<HttpResponse> HttpsClient::perform(const char* method, std::string_view 
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  } else if (std::string_view(method) != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
@@ -232,6 +234,8 @@ Outcome<HttpResponse> HttpsClient::get(std::string_view pathAndQuery) {
 Outcome<HttpResponse> HttpsClient::post(std::string_view path, std::string_view json, bool gzip) {
   return perform("POST", path, json, gzip);
 }
+
+Outcome<HttpResponse> HttpsClient::del(std::string_view path) { return perform("DELETE", path, {}, false); }
 
 Outcome<nlohmann::json> HttpsClient::asJson(const char* method, std::string_view path,
                                             Outcome<HttpResponse> r) {

@@ -18,6 +18,8 @@ struct Settings {
   std::int64_t reportMaxAgeSeconds = 600;   ///< reports.max_age_seconds, 0..86400 (0: kept results only while their data is unchanged)
   std::int64_t reportSlowMs = 250;          ///< reports.slow_ms, 0..600000
   std::int64_t reportRefreshSeconds = 120;  ///< reports.refresh_seconds, 1..86400
+  /// [redemptions] reservation_minutes, 1..1440: how long an unsettled online reservation holds points.
+  std::int64_t reservationMinutes = 10;
   // [server]: connections (loyalty/hq/http_guard.hpp). Idle connections cost a parked thread
   // until their deadline; a chain whose terminals share one NAT address needs a higher cap.
   std::int64_t serverMaxWorkers = 256;               ///< server.max_workers, 8..4096

@@ -63,6 +63,7 @@ nlohmann::json toJson(const MergeRequest& v);
 nlohmann::json toJson(const Problem& v);
 
 nlohmann::json toJson(const MemberEnrolled& v);
+nlohmann::json toJson(const MemberUpdated& v);
 nlohmann::json toJson(const SaleRecorded& v);
 nlohmann::json toJson(const PointsRedeemed& v);
 nlohmann::json toJson(const SaleRefunded& v);
