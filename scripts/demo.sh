@@ -18,7 +18,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "Counter app"
 if [[ -n "${DISPLAY:-}" ]]; then
   echo "A display is present: once head office and the store are ready the counter app opens"
-  echo "(staff 1002, PIN 1234; supervisor PIN 2468)."
+  echo "(staff 1002, PIN 1234; supervisor PIN 246813)."
 else
   echo "No display here (DISPLAY is not set): a scripted counter session through 'loyalty-terminal exec'."
 fi
@@ -47,7 +47,7 @@ CODE=$("$HQBIN" terminal add --data "$HQDATA" --store S001 --terminal T1 --timez
 say "The store: 5,000 generated members, packaging/sample/members.csv, staff, a reward catalogue"
 "$TBIN" gen-members --data "$DATA" --count 5000 --seed 42
 "$TBIN" import-members packaging/sample/members.csv --data "$DATA"
-echo 2468 | "$TBIN" staff add --data "$DATA" --id 1001 --name "王经理" --role supervisor
+echo 246813 | "$TBIN" staff add --data "$DATA" --id 1001 --name "王经理" --role supervisor
 echo 1234 | "$TBIN" staff add --data "$DATA" --id 1002 --name "李娜" --role cashier
 printf '%s\n' '{"id":1,"op":"reward_put","reward_id":"MUG","name":"保温杯","points":300}' \
   '{"id":2,"op":"reward_put","reward_id":"WASH","name":"洗车券","points":150}' \

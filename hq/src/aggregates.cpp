@@ -74,16 +74,6 @@ bool memberMonthKeyCovers(SqlConnection& c) {
               .empty();
 }
 
-bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
-  if (isPg(c)) {
-    return !c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "
-                    "AND column_name = $2",
-                    {table, column})
-                .empty();
-  }
-  return !c.query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", {table, column}).empty();
-}
-
 /// Per-member figures from the raw tables, per `key` (an expression of a sale or refund row:
 /// its month, its store) and member, optionally for one member: the SELECT that fills
 /// agg_member_month and agg_member_store (visits: distinct sale days within the key).

@@ -31,12 +31,13 @@ void recordAudit(SqlConnection& c, const AuditEntry& e) {
 }
 
 std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, const std::string& to,
-                                     std::int64_t limit, std::int64_t offset) {
+                                     std::int64_t limit, std::int64_t offset, bool newestFirst) {
   // `at` is RFC 3339 in UTC ("2026-12-02T08:30:00Z"): the day is its first ten characters, and
   // "YYYY-MM-DD~" sorts after every instant of that day.
   const auto r = c.query(
-      "SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE at >= $1 AND at < $2 "
-      "ORDER BY entry_no LIMIT $3 OFFSET $4",
+      std::string("SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE at >= $1 AND at < $2 ORDER BY "
+                  "entry_no") +
+          (newestFirst ? " DESC" : "") + " LIMIT $3 OFFSET $4",
       {from, to + "~", limit, offset});
   std::vector<AuditEntry> out;
   out.reserve(r.size());

@@ -52,14 +52,14 @@ std::string toPem(X509* cert) {
 PKey keyFromPem(const std::string& pem) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) fail("cannot read the CA key");
+  if (!key) fail("cannot read the private key");
   return key;
 }
 
 Cert certFromPem(const std::string& pem) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) fail("cannot read the CA certificate");
+  if (!cert) fail("cannot read the certificate");
   return cert;
 }
 
@@ -175,13 +175,14 @@ KeyAndCert makeCertificateAuthority(const std::string& commonName, int days) {
   return {toPem(key.get()), toPem(cert.get())};
 }
 
-KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::string>& hosts,
-                                  std::chrono::system_clock::time_point notBefore,
-                                  std::chrono::system_clock::time_point notAfter) {
+namespace {
+
+KeyAndCert issueForKey(const KeyAndCert& ca, const std::vector<std::string>& hosts, std::chrono::system_clock::time_point notBefore,
+                       std::chrono::system_clock::time_point notAfter, PKey key) {
   if (hosts.empty()) fail("at least one host name is needed");
   PKey caKey = keyFromPem(ca.keyPem);
   Cert caCert = certFromPem(ca.certPem);
-  PKey key = newKey();
+  if (X509_check_private_key(caCert.get(), caKey.get()) != 1) fail("the CA key does not belong to the CA certificate");
   Cert cert = newCert(key.get(), hosts.front(), notBefore, notAfter);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert.get()));
   std::string san;
@@ -198,6 +199,40 @@ KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::s
   addExt(cert.get(), caCert.get(), NID_authority_key_identifier, "keyid:always");
   if (!X509_sign(cert.get(), caKey.get(), EVP_sha256())) fail("cannot sign the server certificate");
   return {toPem(key.get()), toPem(cert.get())};
+}
+
+}  // namespace
+
+KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::string>& hosts,
+                                  std::chrono::system_clock::time_point notBefore,
+                                  std::chrono::system_clock::time_point notAfter) {
+  return issueForKey(ca, hosts, notBefore, notAfter, newKey());
+}
+
+KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::string>& hosts,
+                                  std::chrono::system_clock::time_point notBefore,
+                                  std::chrono::system_clock::time_point notAfter, const std::string& keyPem) {
+  return issueForKey(ca, hosts, notBefore, notAfter, keyFromPem(keyPem));
+}
+
+std::vector<std::string> certificateHosts(const std::string& certPem) {
+  Cert cert = certFromPem(certPem);
+  std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
+  std::vector<std::string> hosts;
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
+    if (n->type == GEN_DNS) {
+      const ASN1_STRING* s = n->d.dNSName;
+      hosts.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+    } else if (n->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* ip = n->d.iPAddress;
+      char text[INET6_ADDRSTRLEN] = {};
+      const int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
+      if (inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof text)) hosts.emplace_back(text);
+    }
+  }
+  return hosts;
 }
 
 }  // namespace loyalty::hq

@@ -5,18 +5,26 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
+#include "loyalty/hq/throttle.hpp"
+#include "loyalty/hq/web_text.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -51,21 +59,7 @@ void sendJson(httplib::Response& res, const json& body, int status = 200) {
   res.set_content(sync::dumpJson(body), "application/json");
 }
 
-std::string esc(const std::string& s) {
-  std::string o;
-  o.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+std::string esc(const std::string& s) { return htmlEscape(s); }
 
 std::string text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -82,7 +76,14 @@ struct Who {
   std::string name;
   Role role = Role::kAnalyst;
   std::string csrf;  ///< sessions only
+  bool pii = false;  ///< granted full phones and birthdays (Principal::pii)
+
+  bool seesAll() const { return seesPersonalData(role, pii); }
+  /// The audit trail's name for them: a dashboard session or a bearer token.
+  std::string actor() const { return (csrf.empty() ? "token:" : "user:") + name; }
 };
+
+bool isWrite(const httplib::Request& req) { return req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS"; }
 
 struct Ctx {
   HqStore& reader;
@@ -90,6 +91,8 @@ struct Ctx {
   HqStore& writer;
   std::mutex& writeMutex;
   ReportCache& cache;
+  Throttle& throttle;
+  PasswordVerifier& passwords;
 
   std::optional<Who> identify(const httplib::Request& req) {
     const std::string h = req.get_header_value("Authorization");
@@ -98,43 +101,89 @@ struct Ctx {
       std::lock_guard lock(readMutex);
       auto p = reader.authenticate(h.substr(kBearer.size()));
       if (!p) return std::nullopt;
-      return Who{p->name, p->role, ""};
+      return Who{p->name, p->role, "", p->pii};
     }
     const std::string s = cookie(req, kSessionCookie);
     if (s.empty() || s.size() > 128) return std::nullopt;
     std::lock_guard lock(readMutex);
     const auto r = reader.connection().query(
-        "SELECT name, role, csrf FROM dashboard_sessions WHERE session_hash = $1 AND expires_at > $2",
+        "SELECT name, role, csrf, pii FROM dashboard_sessions WHERE session_hash = $1 AND expires_at > $2",
         {sha256Hex(s), formatRfc3339(nowSeconds())});
     if (r.empty()) return std::nullopt;
-    return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2)};
+    return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2), r.integer(0, 3) != 0};
   }
 
-  /// API access for admin/analyst; answers 401 otherwise.
+  /// Why a request was not identified: a bearer token's refusal says why (revoked, expired).
+  std::string refusal(const httplib::Request& req) {
+    const std::string h = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0) {
+      std::lock_guard lock(readMutex);
+      if (auto p = reader.authenticateToken(h.substr(kBearer.size()), nowSeconds()); !p) return p.error().message;
+    }
+    return "an admin or analyst bearer token (or a dashboard session) is required";
+  }
+
+  /// API access for admin/analyst; answers 401 otherwise. A change made with a session cookie
+  /// (not a bearer token) must carry the session's CSRF token: the `csrf` form field or the
+  /// X-CSRF-Token header; 403 otherwise.
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
     auto w = identify(req);
     if (!w) {
-      problem(res, 401, sync::problem::kUnauthenticated, "an admin or analyst bearer token (or a dashboard session) is required");
+      problem(res, 401, sync::problem::kUnauthenticated, refusal(req));
       res.set_header("WWW-Authenticate", "Bearer");
     } else if (w->role == Role::kTerminal) {
       problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);
+      return std::nullopt;
+    } else if (isWrite(req) && !csrfOk(req, *w)) {
+      problem(res, 403, sync::problem::kForbidden, "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)");
       return std::nullopt;
     }
     return w;
   }
 
-  /// A new session; returns (session secret, csrf token).
-  std::pair<std::string, std::string> openSession(const std::string& name, const std::string& role) {
+  /// Bearer tokens need none (a browser never sends one by itself); a session's must match.
+  static bool csrfOk(const httplib::Request& req, const Who& w) {
+    if (w.csrf.empty()) return true;
+    const std::string sent = req.has_header("X-CSRF-Token") ? req.get_header_value("X-CSRF-Token") : req.get_param_value("csrf");
+    return sameSecret(sent, w.csrf);
+  }
+
+  /// A new session, recorded in the audit trail in the same transaction; returns (session
+  /// secret, csrf token).
+  std::pair<std::string, std::string> openSession(const std::string& name, const std::string& role, bool pii) {
     const std::string secret = randomToken(), csrf = randomToken();
     const Timestamp now = nowSeconds();
     std::lock_guard lock(writeMutex);
     SqlTransaction tx(writer.connection());
     writer.connection().query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
     writer.connection().query(
-        "INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        {sha256Hex(secret), name, role, csrf, formatRfc3339(now), formatRfc3339(now + kSessionLife)});
+        "INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at, pii) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        {sha256Hex(secret), name, role, csrf, formatRfc3339(now), formatRfc3339(now + kSessionLife), std::int64_t{pii ? 1 : 0}});
+    recordAudit(writer.connection(), {formatRfc3339(now), "user:" + name, audit::kSignIn, name, std::nullopt, std::nullopt});
     tx.commit();
     return {secret, csrf};
+  }
+
+  /// A refused sign-in, in the audit trail: the name as typed (it may not exist), by address.
+  void signInFailed(const std::string& user, const std::string& address, const char* why) {
+    const Timestamp now = nowSeconds();
+    std::lock_guard lock(writeMutex);
+    recordAudit(writer.connection(), {formatRfc3339(now), "address:" + address, audit::kSignInFailed, user, std::nullopt, why});
+  }
+
+  void audit(const Who& who, const char* action, const std::string& subject, std::optional<std::int64_t> rows) {
+    std::lock_guard lock(writeMutex);
+    auditAccess(writer.connection(), who.actor(), action, subject, rows, nowSeconds());
+  }
+
+  /// A report as `who` may see it (phones masked, birthdays dropped unless they see personal
+  /// data); a list carrying members' personal data is audited as leaving head office.
+  void showTo(const Who& who, json& body, const std::string& subject) {
+    if (const std::int64_t records = protectPersonalData(body, who.seesAll()); records > 0) {
+      audit(who, audit::kMembersExport, subject, records);
+    }
   }
 };
 
@@ -221,6 +270,7 @@ constexpr Msg kCatalogue[] = {
     {"user", "User", "用户名"},
     {"password", "Password", "密码"},
     {"bad_login", "Wrong user name or password.", "用户名或密码错误。"},
+    {"too_many", "Too many failed sign-ins. Try again after", "登录失败次数过多，请在此时间后重试："},
     {"from", "From", "开始日期"},
     {"to", "To", "结束日期"},
     {"store", "Store", "门店"},
@@ -286,6 +336,40 @@ constexpr Msg kCatalogue[] = {
     {"3x_month", "3× a month", "每月3次"},
     {"monthly", "Monthly", "每月1次"},
     {"quarterly", "Quarterly", "每季度1次"},
+    {"audit", "Audit trail", "审计日志"},
+    {"at", "Time (UTC)", "时间（UTC）"},
+    {"actor", "Who", "操作人"},
+    {"action", "Action", "操作"},
+    {"subject", "Subject", "对象"},
+    {"rows", "Rows", "行数"},
+    {"detail", "Detail", "说明"},
+    {"newest_first", "Newest first", "最新在前"},
+    {"oldest_first", "Oldest first", "最早在前"},
+    {"previous", "Previous", "上一页"},
+    {"next", "Next", "下一页"},
+    {"no_entries", "No entries.", "暂无记录。"},
+    {"member_page", "Member", "会员资料"},
+    {"card_no", "Card", "卡号"},
+    {"name", "Name", "姓名"},
+    {"phone", "Phone", "手机号"},
+    {"birthday", "Birthday", "生日"},
+    {"tier", "Tier", "等级"},
+    {"balance", "Points balance", "积分余额"},
+    {"lifetime_spend", "Lifetime spend", "累计消费"},
+    {"enrolled", "Enrolled", "入会时间"},
+    {"consent", "Marketing consent", "营销授权"},
+    {"version", "Version", "版本"},
+    {"consent_history", "Consent history", "授权记录"},
+    {"member_changes", "Changes at counters", "资料变更记录"},
+    {"fields", "Fields", "变更项"},
+    {"terminal", "Terminal", "终端"},
+    {"staff", "Staff", "员工"},
+    {"yes", "Yes", "是"},
+    {"no", "No", "否"},
+    {"masked", "Phone numbers are masked and birthdays hidden: this account is not granted personal data.",
+     "手机号已隐藏、生日不显示：此账号未获个人信息权限。"},
+    {"erased", "This member's personal data was erased.", "该会员的个人信息已删除。"},
+    {"no_member", "No such member.", "没有该会员。"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -369,7 +453,9 @@ std::string layout(const Page& p, const httplib::Request& req, const std::string
     << "td,th{border:1px solid #ccd;padding:3px 8px;font-size:13px}th{background:#eef}.late{color:#b00;font-weight:bold}"
     << "form.filter{margin:8px 0}h2{font-size:16px;margin:16px 0 4px}</style></head><body><header><b>"
     << esc(tr(p.lang, "title")) << "</b>";
-  for (const char* page : {"overview", "stores", "customers", "satisfaction", "complaints", "points"}) {
+  std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points"};
+  if (p.who.role == Role::kAdmin) pages.push_back("audit");
+  for (const char* page : pages) {
     const std::string href = std::string("/dashboard") + (std::string(page) == "overview" ? "" : std::string("/") + page);
     o << "<a href=\"" << href << "\"" << (href == p.path ? " class=\"on\"" : "") << ">" << esc(tr(p.lang, page)) << "</a>";
   }
@@ -389,6 +475,110 @@ std::string exportLinks(const Page& p, const std::string& report, const std::str
   const std::string q = p.query.empty() ? "" : "?" + p.query;
   return "<p>" + esc(tr(p.lang, "export")) + (label.empty() ? "" : " " + esc(label)) + ": <a href=\"/api/v1/exports/" + report + ".csv" + esc(q) + "\">CSV</a> · <a href=\"/api/v1/exports/" +
          report + ".xlsx" + esc(q) + "\">XLSX</a></p>";
+}
+
+// [SECTION] Personal data pages: a member, the audit trail
+
+std::string memberLink(const std::string& id) {
+  return "<a href=\"/dashboard/members/" + esc(urlEncode(id)) + "\">" + esc(id) + "</a>";
+}
+
+std::string cell(const json& v) { return "<td>" + esc(text(v)) + "</td>"; }
+
+/// The member's profile, consent history and changes at counters, as `p.who` may see them; the
+/// read is audited. Sets `status` for a member who is unknown (404) or erased (410).
+std::string memberBody(Ctx& ctx, const std::string& id, const Page& p, int& status) {
+  const auto& L = p.lang;
+  Result<json> m = Error{};
+  json consents, changes;
+  {
+    std::lock_guard lock(ctx.readMutex);
+    m = ctx.reader.member(id);
+    if (m) {
+      SqlTransaction tx(ctx.reader.connection(), SqlTransaction::Kind::kRead);
+      consents = consentHistory(ctx.reader.connection(), (*m)["member_id"].get<std::string>());
+      changes = memberChanges(ctx.reader.connection(), (*m)["member_id"].get<std::string>());
+      tx.commit();
+    }
+  }
+  if (!m && m.error().code == hqerr::kGone) {
+    status = 410;
+    return "<p class=\"error\" data-key=\"erased\">" + esc(tr(L, "erased")) + "</p><p>" + esc(m.error().message) + "</p>";
+  }
+  if (!m) {
+    status = 404;
+    return "<p class=\"error\">" + esc(tr(L, "no_member")) + "</p>";
+  }
+  protectPersonalData(*m, p.who.seesAll());
+  ctx.audit(p.who, audit::kMemberRead, id, std::nullopt);
+  std::ostringstream o;
+  if (!p.who.seesAll()) o << "<p class=\"note\">" << esc(tr(L, "masked")) << "</p>";
+  o << "<table class=\"profile\">";
+  const auto row = [&](const char* key, const json& v) {
+    o << "<tr><th>" << esc(tr(L, key)) << "</th><td data-key=\"member:" << key << "\">" << esc(text(v)) << "</td></tr>";
+  };
+  row("card_no", (*m)["card_no"]);
+  row("name", (*m)["name"]);
+  row("phone", (*m)["phone"]);
+  if (m->contains("birthday")) row("birthday", (*m)["birthday"]);
+  row("tier", (*m)["tier"]);
+  row("balance", (*m)["balance"]);
+  row("lifetime_spend", (*m)["lifetime_spend"]);
+  row("enrolled", text((*m)["enrolled_at"]) + " · " + text((*m)["enrolled_store"]));
+  row("consent", tr(L, (*m)["consent_marketing"].get<bool>() ? "yes" : "no") + " · " + text((*m)["consent_version"]) + " · " +
+                     text((*m)["consent_at"]) + " · " + text((*m)["consent_store"]));
+  o << "</table><h2>" << esc(tr(L, "consent_history")) << "</h2><table><tr><th>" << esc(tr(L, "at")) << "</th><th>"
+    << esc(tr(L, "consent")) << "</th><th>" << esc(tr(L, "version")) << "</th><th>" << esc(tr(L, "store")) << "</th><th>"
+    << esc(tr(L, "terminal")) << "</th><th>" << esc(tr(L, "staff")) << "</th></tr>";
+  for (const auto& c : consents) {
+    o << "<tr>" << cell(c["at"]) << cell(tr(L, c["consent_marketing"].get<bool>() ? "yes" : "no")) << cell(c["consent_version"])
+      << cell(c["store_id"]) << cell(c["terminal_id"]) << cell(c["staff_id"]) << "</tr>";
+  }
+  o << "</table><h2>" << esc(tr(L, "member_changes")) << "</h2><table><tr><th>" << esc(tr(L, "at")) << "</th><th>"
+    << esc(tr(L, "fields")) << "</th><th>" << esc(tr(L, "store")) << "</th><th>" << esc(tr(L, "terminal")) << "</th><th>"
+    << esc(tr(L, "staff")) << "</th></tr>";
+  for (const auto& c : changes) {
+    std::string fields;
+    for (const auto& f : c["fields"]) fields += (fields.empty() ? "" : ", ") + text(f);
+    o << "<tr>" << cell(c["at"]) << cell(fields) << cell(c["store_id"]) << cell(c["terminal_id"]) << cell(c["staff_id"]) << "</tr>";
+  }
+  o << "</table>";
+  return o.str();
+}
+
+/// A page of the audit trail (50 entries), newest first unless `order=asc`.
+Result<std::string> auditBody(Ctx& ctx, const Page& p, const httplib::Request& req) {
+  const auto& L = p.lang;
+  const std::string order = param(req, "order").value_or("desc");
+  Result<json> a = Error{};
+  {
+    std::lock_guard lock(ctx.readMutex);
+    a = auditListing(ctx.reader.connection(), param(req, "from"), param(req, "to"), std::string("50"), param(req, "offset"),
+                     order);
+  }
+  if (!a) return a.error();
+  const std::int64_t offset = (*a)["page"]["offset"].get<std::int64_t>();
+  const auto href = [&](const std::string& ord, std::int64_t off) {
+    return esc("/dashboard/audit?" + p.query + (p.query.empty() ? "" : "&") + "order=" + ord + "&offset=" + std::to_string(off));
+  };
+  std::ostringstream o;
+  o << "<p class=\"order\"><a href=\"" << href("desc", 0) << "\"" << (order == "desc" ? " class=\"on\"" : "") << ">"
+    << esc(tr(L, "newest_first")) << "</a> · <a href=\"" << href("asc", 0) << "\"" << (order == "asc" ? " class=\"on\"" : "")
+    << ">" << esc(tr(L, "oldest_first")) << "</a></p><table class=\"audit\"><tr>";
+  for (const char* k : {"at", "actor", "action", "subject", "rows", "detail"}) o << "<th>" << esc(tr(L, k)) << "</th>";
+  o << "</tr>";
+  for (const auto& e : (*a)["entries"]) {
+    o << "<tr class=\"entry\">";
+    for (const char* k : {"at", "actor", "action", "subject", "rows", "detail"}) o << cell(e.value(k, json(nullptr)));
+    o << "</tr>";
+  }
+  o << "</table>";
+  if ((*a)["entries"].empty()) o << "<p>" << esc(tr(L, "no_entries")) << "</p>";
+  o << "<p class=\"pager\">";
+  if (offset > 0) o << "<a rel=\"prev\" href=\"" << href(order, std::max<std::int64_t>(0, offset - 50)) << "\">" << esc(tr(L, "previous")) << "</a> ";
+  if ((*a)["has_more"].get<bool>()) o << "<a rel=\"next\" href=\"" << href(order, offset + 50) << "\">" << esc(tr(L, "next")) << "</a>";
+  o << "</p>";
+  return o.str();
 }
 
 Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req) {
@@ -474,7 +664,7 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
       << esc(tr(L, "last_visit")) << "</th><th>" << esc(tr(L, "usual_interval")) << "</th><th>" << esc(tr(L, "days_since"))
       << "</th></tr>";
     for (const auto& m : (*c)["members"]) {
-      o << "<tr><td>" << esc(text(m["member_id"])) << "</td><td>" << esc(text(m["last_visit"])) << "</td><td>"
+      o << "<tr><td>" << memberLink(text(m["member_id"])) << "</td><td>" << esc(text(m["last_visit"])) << "</td><td>"
         << esc(text(m["usual_interval_days"])) << "</td><td>" << text(m["days_since_visit"]) << "</td></tr>";
     }
     o << "</table>" << exportLinks(p, "churn");
@@ -513,7 +703,7 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
       o << "<tr><td title=\"" << esc(text(r["description"])) << "\">" << esc(id) << "</td><td>" << esc(text(r["store"]))
         << "</td><td>" << esc(tr(L, text(r["step"]))) << "</td><td>" << esc(text(r["owner"])) << "</td><td"
         << (r["overdue"].get<bool>() ? " class=\"late\"" : "") << ">" << esc(text(r["due_at"])) << "</td><td>"
-        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(id) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
+        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(urlEncode(id)) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
         << esc(p.csrf) << "\"><select name=\"step\">";
       for (const auto& s : complaintSteps()) {
         o << "<option value=\"" << s << "\"" << (s == text(r["step"]) ? " selected" : "") << ">" << esc(tr(L, s)) << "</option>";
@@ -534,6 +724,11 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
                                                         {tr(L, "expired"), num((*pt)["expired"])},
                                                         {tr(L, "outstanding"), num((*pt)["outstanding"])}};
     o << barChart("points-flow", bars) << exportLinks(p, "points");
+  } else if (page == "audit") {
+    if (p.who.role != Role::kAdmin) return Error{errc::kForbidden, "page", "the audit trail is for admins"};
+    auto a = auditBody(ctx, p, req);
+    if (!a) return a.error();
+    o << *a;
   } else {
     return Error{errc::kNotFound, "page", "no dashboard page " + page};
   }
@@ -569,12 +764,21 @@ void redirect(httplib::Response& res, const std::string& to) {
   res.set_header("Location", to);
 }
 
+/// The sign-in page's answer while an account or address is locked out (429, Retry-After).
+std::string tooManyPage(const std::string& lang, std::chrono::seconds wait) {
+  const std::string when = formatRfc3339(nowSeconds() + wait);
+  return "<!doctype html><html lang=\"" + std::string(lang == "zh" ? "zh-CN" : "en") + "\"><head><meta charset=\"utf-8\"><title>" +
+         esc(tr(lang, "login")) + "</title></head><body><h1>" + esc(tr(lang, "title")) + "</h1><p class=\"error\" data-retry-after=\"" +
+         std::to_string(wait.count()) + "\">" + esc(tr(lang, "too_many")) + " " + esc(when) + " (UTC)</p><p><a href=\"/dashboard/login\">" +
+         esc(tr(lang, "login")) + "</a></p></body></html>";
+}
+
 }  // namespace
 
 // [SECTION] Accounts
 
 Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
-                            Timestamp now) {
+                            Timestamp now, const std::string& actor, bool pii) {
   if (name.empty() || name.size() > 64 || name.find_first_of(" \t\r\n") != std::string::npos) {
     return invalidArgument("name", "name is 1 to 64 characters without spaces");
   }
@@ -587,11 +791,14 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
     throw std::runtime_error("out of memory hashing a password");
   }
   ensureAnalyticsSchema(c);
+  ensureAuditSchema(c);
+  ensurePrivacySchema(c);
   SqlTransaction tx(c);
-  c.query("INSERT INTO dashboard_users(name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) "
-          "ON CONFLICT (name) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL",
-          {name, role, std::string(hash), formatRfc3339(now)});
+  c.query("INSERT INTO dashboard_users(name, role, password_hash, created_at, pii) VALUES ($1, $2, $3, $4, $5) "
+          "ON CONFLICT (name) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL, pii = $5",
+          {name, role, std::string(hash), formatRfc3339(now), std::int64_t{pii ? 1 : 0}});
   c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
+  recordAudit(c, {formatRfc3339(now), actor, audit::kUserSet, name, std::nullopt, "role " + role + (pii ? " with pii" : "")});
   tx.commit();
   return Ok{};
 }
@@ -599,13 +806,14 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
 // [SECTION] Routes
 
 void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& readMutex, HqStore& writer, std::mutex& writeMutex,
-                             ReportCache& cache) {
+                             ReportCache& cache, Throttle& throttle, PasswordVerifier& passwords) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
   {
     std::lock_guard lock(writeMutex);
     ensureAnalyticsSchema(writer.connection());
+    ensurePrivacySchema(writer.connection());  // pii on the dashboard tables of an older database
   }
-  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache});
+  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache, throttle, passwords});
   // The dashboard's default views that rank every member, kept warm from the start.
   for (const auto& [name, params] : std::vector<std::pair<std::string, httplib::Params>>{
            {"summary", {}}, {"abc", {{"limit", "1"}}}, {"rfm", {{"limit", "1"}}}, {"churn", {{"limit", "50"}}}}) {
@@ -617,30 +825,38 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
 
   s.Get(R"(/api/v1/reports/(rfm|churn|retention|referrals|satisfaction|complaints|points|campaign|summary|sales|abc))",
         [ctx](const httplib::Request& req, httplib::Response& res) {
-          if (!ctx->requireApi(req, res)) return;
+          auto who = ctx->requireApi(req, res);
+          if (!who) return;
+          const std::string name = req.matches[1].str();
           if (auto maxAge = param(req, "max_age")) {
             // A result computed up to max_age seconds ago will do: slow reports come from the cache.
             auto age = wholeNumber(maxAge, "max_age", 0, 0, 86400);
             if (!age) return problemFor(res, age.error());
-            auto a = keptReport(*ctx, req.matches[1].str(), req, std::chrono::seconds(*age));
+            auto a = keptReport(*ctx, name, req, std::chrono::seconds(*age));
             if (!a) return problemFor(res, a.error());
             a->body["computed_at"] = formatRfc3339(a->computedAt);
+            ctx->showTo(*who, a->body, "report:" + name);
             return sendJson(res, a->body);
           }
-          auto out = runReport(*ctx, req.matches[1].str(), req);
+          auto out = runReport(*ctx, name, req);
           if (!out) return problemFor(res, out.error());
+          ctx->showTo(*who, *out, "report:" + name);
           sendJson(res, *out);
         });
 
   s.Get(R"(/api/v1/exports/([a-z-]+)\.(csv|xlsx))", [ctx](const httplib::Request& req, httplib::Response& res) {
-    if (!ctx->requireApi(req, res)) return;
+    auto who = ctx->requireApi(req, res);
+    if (!who) return;
     const std::string name = req.matches[1].str(), format = req.matches[2].str();
     if (std::find(kReports.begin(), kReports.end(), name) == kReports.end()) {
       return problem(res, 404, sync::problem::kNotFound, "no report " + name + " to export");
     }
     auto out = runReport(*ctx, name, req);
     if (!out) return problemFor(res, out.error());
+    protectPersonalData(*out, who->seesAll());
     const ExportTable t = reportTable(name, *out);
+    // Every export is in the audit trail, with how many rows left head office.
+    ctx->audit(*who, audit::kMembersExport, name + "." + format, static_cast<std::int64_t>(t.rows.size()));
     const std::string file = "loyalty-" + name + "." + format;
     res.set_header("Content-Disposition", "attachment; filename=\"" + file + "\"");
     res.set_header("Cache-Control", "no-store");
@@ -713,26 +929,28 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     const std::string ticket = randomToken();
     const Timestamp now = nowSeconds();
     std::lock_guard lock(ctx->writeMutex);
-    ctx->writer.connection().query("INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at) VALUES ($1, $2, $3, $4)",
-                                   {sha256Hex(ticket), who->name, std::string(who->role == Role::kAdmin ? "admin" : "analyst"),
-                                    formatRfc3339(now + std::chrono::seconds(60))});
-    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + ticket}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
+    ctx->writer.connection().query(
+        "INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at, pii) VALUES ($1, $2, $3, $4, $5)",
+        {sha256Hex(ticket), who->name, std::string(who->role == Role::kAdmin ? "admin" : "analyst"),
+         formatRfc3339(now + std::chrono::seconds(60)), std::int64_t{who->pii ? 1 : 0}});
+    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(ticket)}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
   });
 
   s.Get("/dashboard/ticket", [ctx](const httplib::Request& req, httplib::Response& res) {
     const std::string t = req.get_param_value("t");
-    std::optional<std::pair<std::string, std::string>> user;
+    std::optional<std::tuple<std::string, std::string, bool>> user;
     {
       std::lock_guard lock(ctx->writeMutex);
       SqlTransaction tx(ctx->writer.connection());
       const auto r = ctx->writer.connection().query(
-          "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING name, role",
+          "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 "
+          "RETURNING name, role, pii",
           {sha256Hex(t), formatRfc3339(nowSeconds())});
       tx.commit();
-      if (!r.empty()) user = {{r.text(0, 0), r.text(0, 1)}};
+      if (!r.empty()) user = {{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0}};
     }
     if (!user) return redirect(res, "/dashboard/login");
-    const auto [secret, csrf] = ctx->openSession(user->first, user->second);
+    const auto [secret, csrf] = ctx->openSession(std::get<0>(*user), std::get<1>(*user), std::get<2>(*user));
     setSessionCookie(res, secret);
     redirect(res, safeNext(req.get_param_value("next")));
   });
@@ -749,22 +967,38 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     }
     const SignInForm form = signInForm(req);
     const std::string &user = form.user, &password = form.password;
-    std::optional<std::string> role;
-    if (form.plausible()) {
-      std::string hash, r;
-      {
-        std::lock_guard lock(ctx->readMutex);
-        const auto row = ctx->reader.connection().query(
-            "SELECT password_hash, role FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
-        if (!row.empty()) {
-          hash = row.text(0, 0);
-          r = row.text(0, 1);
-        }
-      }
-      if (!hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0) role = r;
+    const bool plausible = form.plausible();
+    std::vector<std::string> keys = {Throttle::addressKey(req.remote_addr)};
+    if (plausible) keys.push_back(Throttle::accountKey(user));
+    const auto tooMany = [&](std::chrono::seconds wait) {
+      res.set_header("Retry-After", std::to_string(wait.count()));
+      htmlResponse(res, tooManyPage(langOf(req), wait), 429);
+    };
+    // While locked, not even the right password is checked.
+    if (auto wait = ctx->throttle.lockedFor(keys, nowSeconds())) {
+      ctx->signInFailed(user.substr(0, 64), req.remote_addr, "locked out");
+      return tooMany(*wait);
     }
-    if (!role) return redirect(res, "/dashboard/login?failed=1");
-    const auto [secret, csrf] = ctx->openSession(user, *role);
+    std::optional<std::string> hash, role;
+    bool pii = false;
+    if (plausible) {
+      std::lock_guard lock(ctx->readMutex);
+      const auto row = ctx->reader.connection().query(
+          "SELECT password_hash, role, pii FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
+      if (!row.empty()) {
+        hash = row.text(0, 0);
+        role = row.text(0, 1);
+        pii = row.integer(0, 2) != 0;
+      }
+    }
+    // Unknown names are verified against a dummy hash: the same work, the same time.
+    if (!ctx->passwords.verify(hash, password)) {
+      ctx->signInFailed(user.substr(0, 64), req.remote_addr, hash ? "wrong password" : "unknown user");
+      if (auto wait = ctx->throttle.failed(keys, nowSeconds())) return tooMany(*wait);
+      return redirect(res, "/dashboard/login?failed=1");
+    }
+    ctx->throttle.forget(Throttle::accountKey(user));
+    const auto [secret, csrf] = ctx->openSession(user, *role, pii);
     setSessionCookie(res, secret);
     redirect(res, "/dashboard");
   });
@@ -781,7 +1015,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     redirect(res, "/dashboard/login");
   });
 
-  s.Post(R"(/dashboard/complaints/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
+  s.Post(R"(/dashboard/complaints/(.+))", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     if (!sameSecret(req.get_param_value("csrf"), who->csrf)) {
@@ -801,20 +1035,31 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     redirect(res, "/dashboard/complaints");
   });
 
-  s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/dashboard/members/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->identify(req);
+    if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
+    const std::string id = req.matches[1].str();
+    Page p{langOf(req), "/dashboard/members/" + id, "", who->csrf, *who};
+    int status = 200;
+    const std::string body = memberBody(*ctx, id, p, status);
+    htmlResponse(res, layout(p, req, "member_page", body), status);
+  });
+
+  s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     const std::string page = req.matches[2].matched ? req.matches[2].str() : "overview";
     Page p{langOf(req), page == "overview" ? "/dashboard" : "/dashboard/" + page, "", who->csrf, *who};
     std::string q;
     for (const char* k : {"from", "to", "store"}) {
-      if (!req.get_param_value(k).empty()) q += (q.empty() ? "" : "&") + std::string(k) + "=" + httplib::detail::encode_query_param(req.get_param_value(k));
+      if (!req.get_param_value(k).empty()) q += (q.empty() ? "" : "&") + std::string(k) + "=" + urlEncode(req.get_param_value(k));
     }
     p.query = q;
     if (req.has_param("lang")) res.set_header("Set-Cookie", "lhq_lang=" + p.lang + "; Path=/dashboard; Secure; SameSite=Strict");
     auto body = pageBody(*ctx, page, p, req);
     if (!body) {
-      return htmlResponse(res, layout(p, req, page, "<p class=\"error\">" + esc(body.error().field + ": " + body.error().message) + "</p>"), 400);
+      return htmlResponse(res, layout(p, req, page, "<p class=\"error\">" + esc(body.error().field + ": " + body.error().message) + "</p>"),
+                          body.error().code == errc::kForbidden ? 403 : 400);
     }
     htmlResponse(res, layout(p, req, page, *body));
   });

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/settings.hpp"
@@ -14,6 +15,7 @@ namespace loyalty::hq {
 std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app) {
   struct Args {
     std::string data, name, role;
+    bool pii = false;
   };
   auto args = std::make_shared<Args>();
   auto* user = app.add_subcommand("user", "manage dashboard accounts");
@@ -22,6 +24,7 @@ std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app) {
   set->add_option("--data", args->data, "data directory")->required();
   set->add_option("--name", args->name, "user name")->required();
   set->add_option("--role", args->role, "admin or analyst")->required()->check(CLI::IsMember({"admin", "analyst"}));
+  set->add_flag("--pii", args->pii, "an analyst who sees full phone numbers and birthdays (admins always do)");
   return [args, set]() -> std::optional<int> {
     if (!set->parsed()) return std::nullopt;
     std::string password;
@@ -37,7 +40,7 @@ std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app) {
       return 1;
     }
     auto c = openStorage(dir, *settings);
-    auto r = setDashboardUser(*c, args->name, args->role, password, nowSeconds());
+    auto r = setDashboardUser(*c, args->name, args->role, password, nowSeconds(), commandLineActor(), args->pii);
     if (!r) {
       std::cerr << "loyalty-hq: " << r.error().field << ": " << r.error().message << "\n";
       return 2;

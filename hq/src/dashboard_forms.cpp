@@ -3,6 +3,8 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -77,12 +79,12 @@ SignInForm signInForm(const httplib::Request& req) {
 }
 
 std::string safeNext(const std::string& next) {
-  if (next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos || next.find('\\') != std::string::npos) return "/dashboard";
-  // Control characters: cpp-httplib drops a Location header holding CR or LF, leaving the
-  // browser on an empty redirect.
-  if (std::any_of(next.begin(), next.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return "/dashboard";
-  }
+  // A path and a query of unreserved characters, "%XX" escapes and / ? = &, so no control
+  // character (cpp-httplib drops a Location header holding CR or LF), backslash or quote.
+  const bool plain = std::all_of(next.begin(), next.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-._~%/?=&").find(c) != std::string_view::npos;
+  });
+  if (!plain || next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos) return "/dashboard";
   return next;
 }
 

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <thread>
 
+#include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/local_time.hpp"
@@ -52,7 +54,10 @@ std::vector<std::string> splitHosts(const std::vector<std::string>& in) {
   return out;
 }
 
-int runInit(const DataDir& dir, const std::string& backend, const std::string& dsn, const std::vector<std::string>& hostArgs) {
+std::chrono::seconds days(int n) { return std::chrono::hours(24) * n; }
+
+int runInit(const DataDir& dir, const std::string& backend, const std::string& dsn, const std::vector<std::string>& hostArgs,
+            const std::string& caKeyOut) {
   if (backend != "sqlite" && backend != "postgresql") return fail("--backend must be sqlite or postgresql", 2);
   if (backend == "postgresql" && dsn.empty()) return fail("--dsn is required with --backend postgresql", 2);
   if (backend == "sqlite" && !dsn.empty()) return fail("--dsn is only for --backend postgresql", 2);
@@ -61,6 +66,13 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   std::error_code ec;
   if (fs::exists(dir.root) && !fs::is_empty(dir.root, ec)) {
     return fail(dir.root.string() + " already exists and is not empty; refusing to overwrite it");
+  }
+  // The CA key signs every server certificate terminals trust: it may live off the server.
+  const fs::path caKeyFile = caKeyOut.empty() ? dir.caKey() : fs::weakly_canonical(fs::absolute(caKeyOut));
+  if (!caKeyOut.empty()) {
+    const auto root = fs::weakly_canonical(fs::absolute(dir.root)).string() + "/";
+    if (caKeyFile.string().rfind(root, 0) == 0) return fail("--ca-key-out must be outside the data directory", 2);
+    if (fs::exists(caKeyFile)) return fail("--ca-key-out: " + caKeyFile.string() + " exists; refusing to overwrite it", 2);
   }
   fs::create_directories(dir.tlsDir());
   fs::permissions(dir.root, fs::perms::owner_all, fs::perm_options::replace);
@@ -73,20 +85,22 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   const KeyAndCert ca = makeCertificateAuthority("loyalty-hq private CA", 3650);
   const auto t = std::chrono::system_clock::now();
   const KeyAndCert server = issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), t + std::chrono::hours(24) * 825);
-  writePrivateFile(dir.caKey(), ca.keyPem);
+  writePrivateFile(caKeyFile, ca.keyPem);
   writePrivateFile(dir.caCert(), ca.certPem);
   writePrivateFile(dir.serverKey(), server.keyPem);
   writePrivateFile(dir.serverCert(), server.certPem + ca.certPem);
   fs::permissions(dir.caCert(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
                   fs::perm_options::replace);
   const fs::path adminToken = dir.root / "admin.token";
-  writePrivateFile(adminToken, store.createApiToken(Role::kAdmin, "admin", nowSeconds()) + "\n");
+  writePrivateFile(adminToken,
+                   store.createApiToken(Role::kAdmin, "admin", nowSeconds(), days(kDefaultTokenDays), commandLineActor()) + "\n");
 
   std::cout << "settings:    " << dir.settingsFile().string() << "\n";
   if (backend == "sqlite") std::cout << "database:    " << dir.sqliteFile().string() << "\n";
   else std::cout << "database:    postgresql (" << dsn << ")\n";
   std::cout << "ca:          " << dir.caCert().string() << "  (give this to terminals)\n"
-            << "ca key:      " << dir.caKey().string() << "\n"
+            << "ca key:      " << caKeyFile.string()
+            << (caKeyOut.empty() ? "\n" : "  (keep it offline: `loyalty-hq cert renew --ca-key FILE` needs it)\n")
             << "server cert: " << dir.serverCert().string() << "\n"
             << "server key:  " << dir.serverKey().string() << "\n"
             << "server pin:  " << publicKeyPin(server.certPem) << "  (optional public-key pin)\n"
@@ -149,6 +163,8 @@ int main(int argc, char** argv) {
   init->add_option("--backend", backend, "sqlite or postgresql")->check(CLI::IsMember({"sqlite", "postgresql"}));
   init->add_option("--dsn", dsn, "PostgreSQL connection string (libpq)");
   init->add_option("--host", hosts, "host names and IPs for the server certificate (comma-separated)");
+  std::string caKeyOut;
+  init->add_option("--ca-key-out", caKeyOut, "write the CA's private key to this file, outside the data directory");
 
   auto* serve = app.add_subcommand("serve", "serve the HTTPS API");
   std::string listen = "127.0.0.1:8443";
@@ -174,6 +190,10 @@ int main(int argc, char** argv) {
   tcreate->add_option("--data", data, "data directory")->required();
   tcreate->add_option("--role", role, "admin or analyst")->required()->check(CLI::IsMember({"admin", "analyst"}));
   tcreate->add_option("--name", name, "who the token is for");
+  bool pii = false;
+  tcreate->add_flag("--pii", pii, "an analyst token that sees full phone numbers and birthdays (admins always do)");
+  int expiresDays = kDefaultTokenDays;
+  tcreate->add_option("--expires-days", expiresDays, "days until the token expires (default 90)")->check(CLI::Range(1, 3650));
 
   auto* member = app.add_subcommand("member", "manage members");
   member->require_subcommand(1);
@@ -182,30 +202,46 @@ int main(int argc, char** argv) {
   mmerge->add_option("--data", data, "data directory")->required();
   mmerge->add_option("--from", from, "member id that goes away")->required();
   mmerge->add_option("--into", into, "member id that stays")->required();
+  auto* merase = member->add_subcommand("erase", "erase a member's personal data everywhere (terminals drop it at their next sync)");
+  std::string eraseId, eraseReason;
+  merase->add_option("--data", data, "data directory")->required();
+  merase->add_option("--member", eraseId, "member id")->required();
+  merase->add_option("--reason", eraseReason, "why (kept in the audit trail)")->required();
 
   auto analyticsCommand = addAnalyticsCommands(app);  // [analytics hook] issue 7
+  auto credentialCommand = addCredentialCommands(app);  // after the `token` and `user` commands it extends
   CLI11_PARSE(app, argc, argv);
   const DataDir dir{data};
   try {
-    if (init->parsed()) return runInit(dir, backend, dsn, hosts);
+    if (init->parsed()) return runInit(dir, backend, dsn, hosts, caKeyOut);
     if (serve->parsed()) return runServe(dir, listen);
     if (auto rc = analyticsCommand()) return *rc;  // [analytics hook] issue 7
+    if (auto rc = credentialCommand()) return *rc;
     HqStore store = openStore(dir);
     if (tadd->parsed()) {
-      auto code = store.addTerminal(storeId, terminalId, zone, nowSeconds());
+      auto code = store.addTerminal(storeId, terminalId, zone, nowSeconds(), commandLineActor());
       if (!code) return failWith(code.error());
       std::cout << *code << std::endl;
     } else if (trevoke->parsed()) {
-      auto r = store.revokeTerminal(terminalId, nowSeconds());
+      auto r = store.revokeTerminal(terminalId, nowSeconds(), commandLineActor());
       if (!r) return failWith(r.error());
       std::cerr << "loyalty-hq: terminal " << terminalId << " revoked\n";
     } else if (tcreate->parsed()) {
-      std::cout << store.createApiToken(role == "admin" ? Role::kAdmin : Role::kAnalyst, name.empty() ? role : name, nowSeconds())
-                << std::endl;
+      const Timestamp now = nowSeconds();
+      const std::string secret = store.createApiToken(role == "admin" ? Role::kAdmin : Role::kAnalyst, name.empty() ? role : name,
+                                                     now, days(expiresDays), commandLineActor(), pii);
+      std::cout << secret << std::endl;
+      std::cerr << "loyalty-hq: token " << tokenId(sha256Hex(secret)) << " expires at " << formatRfc3339(now + days(expiresDays))
+                << "\n";
     } else if (mmerge->parsed()) {
       auto r = store.merge(from, into, nowSeconds());
       if (!r) return failWith(r.error());
       std::cerr << "loyalty-hq: member " << from << " merged into " << into << "\n";
+    } else if (merase->parsed()) {
+      auto r = store.eraseMember(eraseId, eraseReason, commandLineActor(), nowSeconds());
+      if (!r) return failWith(r.error());
+      std::cout << nlohmann::json{{"member_id", r->memberId}, {"erased_at", r->erasedAt}, {"records", r->records}}.dump()
+                << std::endl;
     }
   } catch (const std::exception& e) {
     return fail(e.what());

@@ -5,6 +5,7 @@
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
 
@@ -39,6 +40,12 @@ bool largerThan(const nlohmann::json& j, std::size_t limit) {
   return walk(j);
 }
 
+/// The erasure count in a data mark (its last part).
+std::string_view erasuresOf(std::string_view mark) {
+  const auto slash = mark.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : mark.substr(slash + 1);
+}
+
 }  // namespace
 
 ReportCache::ReportCache(Options o) : m_options(o) {}
@@ -47,10 +54,12 @@ ReportCache::~ReportCache() { stop(); }
 
 std::string ReportCache::dataMark(SqlConnection& c) {
   const auto r = c.query("SELECT (SELECT COALESCE(SUM(applied_through), 0) FROM terminals), "
-                         "(SELECT value FROM counters WHERE name = 'change_no')");
-  // The day too: reports count recency and follow-ups to today unless told another day.
-  return r.text(0, 0) + "/" + (r.isNull(0, 1) ? std::string("0") : r.text(0, 1)) + "/" +
-         utcDay(nowSeconds());
+                         "(SELECT value FROM counters WHERE name = 'change_no'), "
+                         "(SELECT value FROM counters WHERE name = 'erasures')");
+  // The day too: reports count recency and follow-ups to today unless told another day. The
+  // erasures last: see erasuresOf.
+  return r.text(0, 0) + "/" + (r.isNull(0, 1) ? std::string("0") : r.text(0, 1)) + "/" + utcDay(nowSeconds()) + "/" +
+         (r.isNull(0, 2) ? std::string("0") : r.text(0, 2));
 }
 
 Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnection& c, std::mutex& cMutex,
@@ -79,8 +88,10 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
 
 std::shared_ptr<const nlohmann::json> ReportCache::awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
                                                              const std::string& mark, std::chrono::seconds limit, Timestamp* at) {
+  // A result computed before a member's erasure may name them: never served after it, however young.
   const auto servable = [&](const Entry& e) {
-    return e.body && (e.mark == mark || (e.slow && limit.count() > 0 && nowSeconds() - e.computedAt <= limit));
+    return e.body && (e.mark == mark || (e.slow && limit.count() > 0 && nowSeconds() - e.computedAt <= limit &&
+                                         erasuresOf(e.mark) == erasuresOf(mark)));
   };
   // Bounded: a refresher stuck on a lost connection must not hold requests up for long.
   const auto until = Clock::now() + std::chrono::seconds(60);
@@ -143,7 +154,8 @@ void ReportCache::restore(SqlConnection& c) {
   for (std::size_t i = 0; i < r.size(); ++i) {
     const std::string key = r.text(i, 0);
     const auto at = parseRfc3339(r.text(i, 2), "computed_at");
-    auto body = std::make_shared<nlohmann::json>(nlohmann::json::parse(r.text(i, 4), nullptr, false));
+    auto parsed = sync::parseJson(r.text(i, 4), sync::kMaxResponseBytes);
+    auto body = std::make_shared<nlohmann::json>(parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded));
     std::lock_guard lock(m_mutex);
     const auto it = m_entries.find(key);
     if (it == m_entries.end() || !it->second.pinned || !at || body->is_discarded()) {

@@ -16,6 +16,21 @@ std::string schemaForBackend(std::string sql, std::string_view backend) {
   return sql;
 }
 
+std::string jsonTextExpr(std::string_view backend, const std::string& column, const std::string& field) {
+  return backend == "postgresql" ? "(CAST(" + column + " AS JSON) ->> '" + field + "')"
+                                 : "json_extract(" + column + ", '$." + field + "')";
+}
+
+bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
+  if (c.backend() == "postgresql") {
+    return !c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "
+                    "AND column_name = $2",
+                    {table, column})
+                .empty();
+  }
+  return !c.query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", {table, column}).empty();
+}
+
 std::string SqlRows::text(std::size_t r, std::size_t c) const {
   const auto& v = rows.at(r).at(c);
   if (!v) throw SqlError("unexpected NULL in column " + std::to_string(c));

@@ -12,7 +12,10 @@
 #include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"  // [analytics hook] issue 7
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/claims.hpp"
+#include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/privacy.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 
@@ -41,7 +44,7 @@ CREATE TABLE registration_codes(
   code_hash TEXT PRIMARY KEY, terminal_id {{ID}} NOT NULL, expires_at TEXT NOT NULL, used_at TEXT);
 CREATE TABLE api_tokens(
   token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL,
-  revoked_at TEXT);
+  revoked_at TEXT, expires_at TEXT);
 CREATE TABLE events(
   event_id {{ID}} PRIMARY KEY, terminal_id {{ID}} NOT NULL, seq BIGINT NOT NULL, type TEXT NOT NULL,
   at TEXT NOT NULL, payload TEXT NOT NULL, fingerprint TEXT NOT NULL, received_at TEXT NOT NULL,
@@ -130,6 +133,7 @@ struct HqStore::Batch {
   std::set<std::string> touched;  ///< members whose snapshot changed
   const ZoneRules* zone;          ///< the uploading terminal's: local days (localStamp)
   LocalStamp local;               ///< the store-local day and hour of the event being applied
+  std::optional<std::vector<std::int64_t>> bonusAmounts = std::nullopt;  ///< read at the first bonus
 };
 
 HqStore::HqStore(std::unique_ptr<SqlConnection> connection) : m_c(std::move(connection)) {}
@@ -142,6 +146,8 @@ void HqStore::createSchema(Timestamp now) {
   m_c->execScript(schemaForBackend(kSchema, m_c->backend()));
   createAnalyticsSchema(*m_c);  // [analytics hook] issue 7
   ensureAuditSchema(*m_c);
+  ensurePrivacySchema(*m_c);
+  ensureClaimsSchema(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -155,14 +161,18 @@ void HqStore::checkSchema() {
     throw std::runtime_error("the database's schema version is not " + std::to_string(kSchemaVersion) +
                              ": this loyalty-hq cannot use it");
   }
-  // Tables added since version 1 (idempotent): the audit trail.
+  // Tables added since version 1 (idempotent): the audit trail, consent history and erasure,
+  // refused events and referrals, token expiry.
   ensureAuditSchema(*m_c);
+  ensurePrivacySchema(*m_c);
+  ensureClaimsSchema(*m_c);
+  ensureCredentialsSchema(*m_c);
 }
 
 // [SECTION] Credentials
 
 Result<std::string> HqStore::addTerminal(const std::string& storeId, const std::string& terminalId,
-                                         const std::string& timezone, Timestamp now) {
+                                         const std::string& timezone, Timestamp now, const std::string& actor) {
   if (!validId(storeId)) return invalidArgument("store", "store is 1 to 128 printable characters without spaces");
   if (!validId(terminalId)) return invalidArgument("terminal", "terminal is 1 to 128 printable characters without spaces");
   if (timezone.empty() || timezone.size() > 64 || !validId(timezone)) {
@@ -184,26 +194,34 @@ Result<std::string> HqStore::addTerminal(const std::string& storeId, const std::
   const std::string code = randomCode();
   m_c->query("INSERT INTO registration_codes(code_hash, terminal_id, expires_at) VALUES ($1, $2, $3)",
              {sha256Hex(code), terminalId, isoPlus(now, std::chrono::hours(24))});
+  recordAudit(*m_c, {iso(now), actor, audit::kTerminalAdd, terminalId, std::nullopt,
+                     "store " + storeId + ", time zone " + timezone + (existing.empty() ? "" : " (re-provisioned)")});
   tx.commit();
   return code;
 }
 
-Result<Ok> HqStore::revokeTerminal(const std::string& terminalId, Timestamp now) {
+Result<Ok> HqStore::revokeTerminal(const std::string& terminalId, Timestamp now, const std::string& actor) {
   SqlTransaction tx(*m_c);
   const auto r = m_c->query("UPDATE terminals SET revoked_at = $2, token_hash = NULL WHERE terminal_id = $1 RETURNING 1",
                             {terminalId, iso(now)});
   if (r.empty()) return Error{errc::kNotFound, "terminal", "no terminal " + terminalId};
   // Codes not yet used would re-admit it: a revoked terminal needs a new `terminal add`.
   m_c->query("UPDATE registration_codes SET used_at = $2 WHERE terminal_id = $1 AND used_at IS NULL", {terminalId, iso(now)});
+  recordAudit(*m_c, {iso(now), actor, audit::kTerminalRevoke, terminalId, std::nullopt, std::nullopt});
   tx.commit();
   return Ok{};
 }
 
-std::string HqStore::createApiToken(Role role, const std::string& name, Timestamp now) {
+std::string HqStore::createApiToken(Role role, const std::string& name, Timestamp now, std::chrono::seconds life,
+                                    const std::string& actor, bool pii) {
   const std::string token = randomToken();
+  const std::string hash = sha256Hex(token);
+  const std::string roleName = role == Role::kAdmin ? "admin" : "analyst";
   SqlTransaction tx(*m_c);
-  m_c->query("INSERT INTO api_tokens(token_hash, role, name, created_at) VALUES ($1, $2, $3, $4)",
-             {sha256Hex(token), std::string(role == Role::kAdmin ? "admin" : "analyst"), name, iso(now)});
+  m_c->query("INSERT INTO api_tokens(token_hash, role, name, created_at, expires_at, pii) VALUES ($1, $2, $3, $4, $5, $6)",
+             {hash, roleName, name, iso(now), isoPlus(now, life), std::int64_t{pii ? 1 : 0}});
+  recordAudit(*m_c, {iso(now), actor, audit::kTokenCreate, name, std::nullopt,
+                     "token " + tokenId(hash) + ", " + roleName + (pii ? " with pii" : "") + ", expires " + isoPlus(now, life)});
   tx.commit();
   return token;
 }
@@ -221,18 +239,32 @@ Result<sync::RegisterResponse> HqStore::registerTerminal(const std::string& code
   m_c->query("UPDATE registration_codes SET used_at = $2 WHERE code_hash = $1", {sha256Hex(code), iso(now)});
   m_c->query("UPDATE terminals SET token_hash = $2, registered_at = $3, revoked_at = NULL WHERE terminal_id = $1",
              {r.text(0, 0), sha256Hex(token), iso(now)});
+  recordAudit(*m_c, {iso(now), "terminal:" + r.text(0, 0), audit::kTerminalRegister, r.text(0, 0), std::nullopt,
+                     "store " + r.text(0, 3)});
   tx.commit();
   return sync::RegisterResponse{r.text(0, 3), r.text(0, 0), r.text(0, 4), token, iso(now)};
 }
 
-std::optional<Principal> HqStore::authenticate(const std::string& token) {
-  if (token.empty() || token.size() > 256) return std::nullopt;
+Result<Principal> HqStore::authenticateToken(const std::string& token, Timestamp now) {
+  const auto unknown = [] { return unauthenticated("a valid bearer token is required (Authorization: Bearer ...)"); };
+  if (token.empty() || token.size() > 256) return unknown();
   const std::string hash = sha256Hex(token);
   auto t = m_c->query("SELECT terminal_id FROM terminals WHERE token_hash = $1 AND revoked_at IS NULL", {hash});
   if (!t.empty()) return Principal{Role::kTerminal, t.text(0, 0), t.text(0, 0)};
-  auto a = m_c->query("SELECT role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", {hash});
-  if (!a.empty()) return Principal{a.text(0, 0) == "admin" ? Role::kAdmin : Role::kAnalyst, "", a.text(0, 1)};
-  return std::nullopt;
+  auto a = m_c->query("SELECT role, name, revoked_at, expires_at, pii FROM api_tokens WHERE token_hash = $1", {hash});
+  if (a.empty()) return unknown();
+  const std::string id = tokenId(hash);
+  if (!a.isNull(0, 2)) return unauthenticated("token " + id + " was revoked at " + a.text(0, 2));
+  if (!a.isNull(0, 3) && a.text(0, 3) <= iso(now)) {
+    return unauthenticated("token " + id + " expired at " + a.text(0, 3) + ": ask for a new one (loyalty-hq token create)");
+  }
+  return Principal{a.text(0, 0) == "admin" ? Role::kAdmin : Role::kAnalyst, "", a.text(0, 1), a.integer(0, 4) != 0};
+}
+
+std::optional<Principal> HqStore::authenticate(const std::string& token) {
+  auto p = authenticateToken(token, nowSeconds());
+  if (!p) return std::nullopt;
+  return std::move(*p);
 }
 
 // [SECTION] Ingest
@@ -253,6 +285,8 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
                    [&](std::size_t a, std::size_t c) { return request.events[a].seq < request.events[c].seq; });
   std::vector<EventResult> results(request.events.size());
   std::set<std::string> seenInBatch;
+  // Refused events are rare: without any, no event needs looking up among them.
+  const bool anyRejected = !m_c->query("SELECT 1 FROM rejected_events LIMIT 1").empty();
 
   for (const std::size_t i : order) {
     const EventEnvelope& e = request.events[i];
@@ -262,7 +296,8 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     const auto keepConflict = [&](const std::string& reason) {
       m_c->query("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 {e.eventId, request.terminalId, e.seq, e.type, e.at, sync::dumpJson(e.payload), reason, b.receivedAt});
+                 {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), reason,
+                  b.receivedAt});
       res.status = EventStatus::kConflict;
       res.reason = reason;
     };
@@ -272,6 +307,16 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
         res.status = EventStatus::kDuplicate;
       } else {
         keepConflict("event_id " + e.eventId + " was already applied with a different content");
+      }
+      continue;
+    }
+    if (const auto refused = anyRejected ? priorRejection(*m_c, e.eventId) : std::nullopt) {
+      // A refusal is final: the same event sent again is answered the same.
+      if (refused->terminalId == request.terminalId && refused->fingerprint == fp) {
+        res.status = EventStatus::kRejected;
+        res.reason = refused->reason;
+      } else {
+        keepConflict("event_id " + e.eventId + " was already refused with a different content");
       }
       continue;
     }
@@ -290,6 +335,13 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     }
     auto at = parseRfc3339(e.at, "at");
     auto applied = applyEvent(b, e, *at);
+    if (!applied && applied.error().code == kRefusedClaim) {
+      refuse(b, e, fp, applied.error());
+      res.status = EventStatus::kRejected;
+      res.reason = applied.error().field;
+      ++expected;  // handled: kept for review, acknowledged, never applied
+      continue;
+    }
     if (!applied) {
       res.status = EventStatus::kRejected;
       res.reason = "invalid: " + applied.error().field + ": " + applied.error().message;
@@ -297,7 +349,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     }
     m_c->query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-               {e.eventId, request.terminalId, e.seq, e.type, e.at, sync::dumpJson(e.payload), fp, b.receivedAt,
+               {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), fp, b.receivedAt,
                 std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0}});
     res.status = EventStatus::kApplied;
     ++expected;
@@ -313,16 +365,12 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   b.local = localStamp(*b.zone, atTime);
   const LocalStamp& local = b.local;
   const std::string path = "payload";
-  const auto checkOrigin = [&](const sync::PayloadOrigin& o) -> Result<Ok> {
-    if (o.terminalId != b.terminalId) {
-      return invalidArgument("payload.terminal_id", "payload.terminal_id " + o.terminalId + " is not the uploading terminal");
-    }
-    return Ok{};
-  };
+  // Every payload, of every type, speaks for the uploading terminal only.
+  if (auto o = checkOrigin(e.payload, b.storeId, b.terminalId); !o) return o.error();
   if (e.type == sync::kMemberEnrolled) {
     auto p = sync::decodeMemberEnrolled(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    if (isErased(*m_c, p->memberId)) return erasedRejection();
     const auto existing = m_c->query("SELECT enrolled FROM members WHERE member_id = $1", {p->memberId});
     const std::vector<SqlValue> fields = {p->memberId,
                                           p->cardNo,
@@ -347,24 +395,28 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
                  "WHERE member_id = $1",
                  fields);
     }  // else: the same member enrolled twice under one id: the first enrolment stands.
-    if (existing.empty() || existing.integer(0, 0) == 0) countInCohorts(*m_c, p->memberId, 1);
+    if (existing.empty() || existing.integer(0, 0) == 0) {
+      countInCohorts(*m_c, p->memberId, 1);
+      recordConsent(*m_c, {p->memberId, at, p->consentMarketing, p->consentVersion, p->origin.storeId, p->origin.terminalId,
+                           p->staffId, e.eventId, e.type});
+    }
     b.touched.insert(resolveMember(p->memberId));
   } else if (e.type == sync::kMemberUpdated) {
     auto p = sync::decodeMemberUpdated(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
     const std::string id = knownMember(p->memberId, p->origin.storeId, at);
+    if (isErased(*m_c, id)) return erasedRejection();
     const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
+    // Birthday: absent keeps it, null clears it. Consent: recordMemberUpdate (latest by time).
     m_c->query("UPDATE members SET card_no = COALESCE($2, card_no), phone = COALESCE($3, phone), name = COALESCE($4, name), "
-               "birthday = COALESCE($5, birthday), language = COALESCE($6, language), "
-               "consent_marketing = COALESCE($7, consent_marketing) WHERE member_id = $1",
-               {id, opt(p->cardNo), opt(p->phone), opt(p->name), opt(p->birthday), opt(p->language),
-                p->consentMarketing ? SqlValue(std::int64_t{*p->consentMarketing ? 1 : 0}) : SqlValue(nullptr)});
+               "birthday = CASE WHEN $7 = 1 THEN $5 ELSE birthday END, language = COALESCE($6, language) WHERE member_id = $1",
+               {id, opt(p->cardNo), opt(p->phone), opt(p->name), p->birthday ? opt(*p->birthday) : SqlValue(nullptr),
+                opt(p->language), std::int64_t{p->birthday ? 1 : 0}});
+    recordMemberUpdate(*m_c, id, *p, at, e.eventId);
     b.touched.insert(id);
   } else if (e.type == sync::kSaleRecorded) {
     auto p = sync::decodeSaleRecorded(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
@@ -399,7 +451,6 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   } else if (e.type == sync::kPointsRedeemed) {
     auto p = sync::decodePointsRedeemed(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
     m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND settled_event IS NULL",
                {p->redemptionId, e.eventId});
@@ -412,7 +463,6 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   } else if (e.type == sync::kSaleRefunded) {
     auto p = sync::decodeSaleRefunded(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
@@ -430,24 +480,45 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   } else if (e.type == sync::kPointsAdjusted) {
     auto p = sync::decodePointsAdjusted(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
+    AdjustedMembers claimed{resolveMember(p->memberId), std::nullopt, std::nullopt};
+    if (p->referredMemberId) {
+      claimed.referred = resolveMember(*p->referredMemberId);
+      const auto r = m_c->query("SELECT referrer_id FROM members WHERE member_id = $1 AND enrolled = 1", {*claimed.referred});
+      if (!r.empty() && !r.isNull(0, 0)) claimed.referrerOfReferred = resolveMember(r.text(0, 0));
+    }
+    if (!b.bonusAmounts) b.bonusAmounts = referralBonusAmounts(*m_c);
+    if (auto ok = checkAdjustment(*m_c, b.terminalId, claimed, *p, *b.bonusAmounts); !ok) return ok.error();
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
-    addPoints(b, member, e.eventId, p->kind == "expire" ? "expire" : p->kind == "bonus" ? "bonus" : "adjust", p->points, at);
+    addPoints(b, member, e.eventId, p->kind == "expire" ? "expire" : "bonus", p->points, at);
+    if (p->kind == "bonus") recordReferralBonus(*m_c, *claimed.referred, member, e.eventId, b.terminalId, at);
+    recordAudit(*m_c, {b.receivedAt, "terminal:" + b.terminalId, audit::kPointsAdjust, member, std::nullopt,
+                       p->kind + " " + std::to_string(p->points) + ": " + p->reason});
     b.touched.insert(member);
   } else if (e.type == sync::kSurveyAnswered) {
     auto p = sync::decodeSurveyAnswered(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
     // Satisfaction by the store's local day (Reports::satisfaction reads this table).
     m_c->query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score) VALUES ($1, $2, $3, $4, $5, $6)",
                {e.eventId, b.terminalId, b.storeId, local.day, p->scale, p->score});
   } else if (e.type == sync::kComplaintFiled) {
     auto p = sync::decodeComplaintFiled(e.payload, path);
     if (!p) return p.error();
-    if (auto o = checkOrigin(p->origin); !o) return o.error();
   }
   // Unknown types: stored in events (known = 0) and counted, never dropped.
   return Ok{};
+}
+
+void HqStore::refuse(Batch& b, const EventEnvelope& e, const std::string& fp, const Error& why) {
+  keepRejected(*m_c, {e, b.terminalId, fp, why.field, why.message, b.receivedAt});
+  std::optional<std::string> member;
+  if (e.payload.is_object() && e.payload.contains("member_id") && e.payload["member_id"].is_string()) {
+    member = resolveMember(e.payload["member_id"].get<std::string>());
+    // The terminal counted the event in its view of the balance: a fresh snapshot corrects it.
+    if (!m_c->query("SELECT 1 FROM members WHERE member_id = $1 AND enrolled = 1", {*member}).empty()) b.touched.insert(*member);
+  }
+  const bool adjustment = e.type == sync::kPointsAdjusted;
+  recordAudit(*m_c, {b.receivedAt, "terminal:" + b.terminalId, adjustment ? audit::kPointsAdjustRejected : audit::kEventRejected,
+                     member, std::nullopt, e.type + " " + e.eventId + ": " + why.message});
 }
 
 std::string HqStore::resolveMember(const std::string& memberId) {
@@ -538,7 +609,7 @@ Result<sync::ChangePage> HqStore::changes(const std::string& terminalId, const s
   const auto members = m_c->query(
       "SELECT change_no, member_id, card_no, phone, name, birthday, language, consent_marketing, enrolled_at, "
       "enrolled_store, referrer_id, lifetime_spend, balance, tier FROM members "
-      "WHERE change_no > $1 AND enrolled = 1 AND merged_into IS NULL ORDER BY change_no LIMIT $2",
+      "WHERE change_no > $1 AND enrolled = 1 AND merged_into IS NULL AND erased_at IS NULL ORDER BY change_no LIMIT $2",
       {from, fetch});
   const auto others = m_c->query("SELECT change_no, type, body FROM changes WHERE change_no > $1 ORDER BY change_no LIMIT $2",
                                  {from, fetch});
@@ -568,7 +639,8 @@ Result<sync::ChangePage> HqStore::changes(const std::string& terminalId, const s
       page.changes.emplace_back(std::move(c));
       ++mi;
     } else {
-      auto decoded = sync::decodeChange(json::parse(others.text(oi, 2)));
+      auto stored = sync::parseJson(others.text(oi, 2));
+      auto decoded = stored ? sync::decodeChange(*stored) : Result<sync::Change>(stored.error());
       if (!decoded) throw std::runtime_error("stored change " + others.text(oi, 0) + " is corrupt: " + decoded.error().message);
       last = others.integer(oi, 0);
       page.changes.push_back(std::move(*decoded));
@@ -596,13 +668,16 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
                       {member, iso(now)})
                .integer(0, 0);
   };
-  const auto prior = m_c->query("SELECT member_id, points, terminal_id FROM reservations WHERE redemption_id = $1",
-                                {r.redemptionId});
+  const auto prior = m_c->query(
+      "SELECT member_id, points, terminal_id, expires_at, settled_event FROM reservations WHERE redemption_id = $1",
+      {r.redemptionId});
   if (!prior.empty()) {
     if (prior.text(0, 0) != member || prior.integer(0, 1) != r.points || prior.text(0, 2) != terminalId) {
       return Error{errc::kConflict, "redemption_id", "redemption " + r.redemptionId + " was already reserved with other details"};
     }
-    return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, available()};
+    const bool held = !prior.isNull(0, 4) || prior.text(0, 3) > iso(now);
+    if (held) return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, available()};
+    // Expired unsettled: asked again, it is reserved again if the points are still there.
   }
   const std::int64_t before = available();
   if (before < r.points) {
@@ -611,10 +686,26 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
                      " points available, " + std::to_string(r.points) + " asked"};
   }
   m_c->query("INSERT INTO reservations(redemption_id, terminal_id, member_id, points, created_at, expires_at) "
-             "VALUES ($1, $2, $3, $4, $5, $6)",
-             {r.redemptionId, terminalId, member, r.points, iso(now), isoPlus(now, std::chrono::hours(24))});
+             "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (redemption_id) DO UPDATE SET created_at = $5, expires_at = $6",
+             {r.redemptionId, terminalId, member, r.points, iso(now), isoPlus(now, m_reservationLife)});
   tx.commit();
   return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, before - r.points};
+}
+
+Result<Ok> HqStore::release(const std::string& terminalId, const std::string& redemptionId) {
+  if (!validId(redemptionId)) return invalidArgument("redemption_id", "redemption_id is 1 to 128 printable characters");
+  SqlTransaction tx(*m_c);
+  const auto r = m_c->query("SELECT terminal_id, settled_event FROM reservations WHERE redemption_id = $1", {redemptionId});
+  if (r.empty()) return Ok{};  // never reserved, or released before: nothing is held
+  if (r.text(0, 0) != terminalId) {
+    return Error{errc::kForbidden, "redemption_id", "redemption " + redemptionId + " was reserved by another terminal"};
+  }
+  if (!r.isNull(0, 1)) {
+    return Error{errc::kConflict, "redemption_id", "redemption " + redemptionId + " was already settled by event " + r.text(0, 1)};
+  }
+  m_c->query("DELETE FROM reservations WHERE redemption_id = $1", {redemptionId});
+  tx.commit();
+  return Ok{};
 }
 
 // [SECTION] Merge, catalogue, config
@@ -622,12 +713,17 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
 Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Timestamp now) {
   if (from == into) return invalidArgument("into", "into must name a different member than from");
   SqlTransaction tx(*m_c);
-  const auto a = m_c->query("SELECT balance, lifetime_spend, merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {from});
+  const auto a = m_c->query(
+      "SELECT balance, lifetime_spend, merged_into, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {from});
   if (a.empty()) return Error{errc::kNotFound, "from", "no member " + from};
   if (!a.isNull(0, 2)) return Error{errc::kConflict, "from", "member " + from + " was already merged into " + a.text(0, 2)};
-  const auto b = m_c->query("SELECT merged_into FROM members WHERE member_id = $1 AND enrolled = 1", {into});
+  const auto b = m_c->query("SELECT merged_into, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {into});
   if (b.empty()) return Error{errc::kNotFound, "into", "no member " + into};
   if (!b.isNull(0, 0)) return Error{errc::kConflict, "into", "member " + into + " was merged into " + b.text(0, 0)};
+  // An erased person's records are erased together (eraseMember): none joins or leaves them later.
+  if (!a.isNull(0, 3) || !b.isNull(0, 1)) {
+    return Error{errc::kConflict, a.isNull(0, 3) ? "into" : "from", "an erased member cannot be merged"};
+  }
   const std::int64_t points = a.integer(0, 0);
   const std::int64_t spend = a.integer(0, 1);
   const std::string at = iso(now);
@@ -709,12 +805,18 @@ Result<json> HqStore::member(const std::string& memberId) {
   SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
   const auto m = m_c->query(
       "SELECT member_id, card_no, phone, name, birthday, language, consent_marketing, enrolled_at, enrolled_store, "
-      "referrer_id, lifetime_spend, balance, tier, merged_into, enrolled FROM members WHERE member_id = $1",
+      "referrer_id, lifetime_spend, balance, tier, merged_into, enrolled, consent_version, consent_at, consent_store, "
+      "erased_at FROM members WHERE member_id = $1",
       {memberId});
   if (m.empty() || m.integer(0, 14) == 0) return Error{errc::kNotFound, "member_id", "no member " + memberId};
+  if (!m.isNull(0, 18)) {
+    return Error{hqerr::kGone, "member_id", "member " + memberId + "'s personal data was erased at " + m.text(0, 18)};
+  }
   const std::string id = m.text(0, 0);
+  // As reserve() counts them: unsettled and not expired.
   const auto reserved = m_c->query(
-      "SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND settled_event IS NULL", {id});
+      "SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND settled_event IS NULL AND expires_at > $2",
+      {id, iso(nowSeconds())});
   const auto debt = m_c->query("SELECT COALESCE(SUM(points), 0) FROM overdrafts WHERE member_id = $1", {id});
   tx.commit();
   sync::MemberSnapshot s{id, m.text(0, 1), m.text(0, 2), m.text(0, 3), m.optText(0, 4), m.optText(0, 5),
@@ -728,6 +830,10 @@ Result<json> HqStore::member(const std::string& memberId) {
   j["reserved_points"] = reserved.integer(0, 0);
   j["tier"] = m.text(0, 12);
   j["merged_into"] = m.isNull(0, 13) ? json(nullptr) : json(m.text(0, 13));
+  const auto optional = [&](std::size_t col) { return m.isNull(0, col) ? json(nullptr) : json(m.text(0, col)); };
+  j["consent_version"] = optional(15);
+  j["consent_at"] = optional(16);
+  j["consent_store"] = optional(17);
   return j;
 }
 
@@ -737,8 +843,9 @@ StoreStats HqStore::stats() {
       "SELECT (SELECT COUNT(*) FROM members WHERE enrolled = 1), (SELECT COUNT(*) FROM events), "
       "(SELECT COUNT(*) FROM events WHERE known = 0), (SELECT COUNT(*) FROM event_conflicts), "
       "(SELECT COUNT(*) FROM terminals), (SELECT COUNT(*) FROM overdrafts)");
+  const std::int64_t rejected = rejectedEventCount(*m_c);
   tx.commit();
-  return {r.integer(0, 0), r.integer(0, 1), r.integer(0, 2), r.integer(0, 3), r.integer(0, 4), r.integer(0, 5)};
+  return {r.integer(0, 0), r.integer(0, 1), r.integer(0, 2), r.integer(0, 3), r.integer(0, 4), r.integer(0, 5), rejected};
 }
 
 void HqStore::rawInsertProbe(std::int64_t n, std::int64_t batch) {

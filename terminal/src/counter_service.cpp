@@ -13,6 +13,7 @@
 #include "loyalty/core/points.hpp"
 #include "loyalty/core/text.hpp"
 #include "loyalty/sync/event_types.hpp"
+#include "loyalty/sync/protocol.hpp"
 #include "loyalty/terminal/json_codec.hpp"
 #include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/store.hpp"
@@ -45,7 +46,7 @@ constexpr std::size_t kMaxDescriptionLength = 200;
 constexpr std::size_t kMaxNameLength = 64;  // code points
 constexpr std::size_t kMaxLines = 10000;  // real wholesale invoices exceed 1,000 lines
 constexpr std::int64_t kMaxQty = 1'000'000;
-constexpr std::int64_t kMaxPoints = 1'000'000'000;
+constexpr std::int64_t kMaxPoints = sync::kMaxEventPoints;  // per operation; head office refuses more
 constexpr const char* kNeverExpires = "9999-12-31";  // lots of points head office moved here
 
 bool hasControlChars(std::string_view s) {
@@ -360,9 +361,7 @@ Status CounterService::verifySupervisorPin(const std::optional<std::string>& pin
     return Error{errc::kForbidden, "supervisor_pin",
                  "redeeming more than " + limit + " points needs a supervisor's PIN"};
   }
-  if (!staffByPin(m_db, *pin, "supervisor")) {
-    return Error{errc::kForbidden, "supervisor_pin", "that is not a supervisor's PIN"};
-  }
+  if (auto who = authoriseSupervisor(m_db, *pin); !who) return who.error();
   return Ok{};
 }
 
@@ -396,11 +395,14 @@ bool CounterService::needsSettle(const MemberRow& row, Date today) {
 }
 
 void CounterService::appendAdjustEvent(const std::string& memberId, const char* kind, std::int64_t points,
-                                       const std::string& refId, const std::string& reason, Timestamp at) {
-  const json payload = {{"member_id", memberId},   {"kind", kind},
-                        {"points", points},        {"ref_id", refId},
-                        {"reason", reason},        {"store_id", m_config.store.id},
-                        {"terminal_id", m_config.terminalId}};
+                                       const std::string& refId, const std::string& reason, Timestamp at,
+                                       const std::optional<std::string>& referredMemberId) {
+  json payload = {{"member_id", memberId},   {"kind", kind},
+                  {"points", points},        {"ref_id", refId},
+                  {"reason", reason},        {"store_id", m_config.store.id},
+                  {"terminal_id", m_config.terminalId}};
+  // Head office pays a referral bonus once per referred member, and checks it by this id.
+  if (referredMemberId) payload["referred_member_id"] = *referredMemberId;
   appendOutbox(sync::kPointsAdjusted, at, payload.dump());
 }
 
@@ -481,6 +483,34 @@ std::vector<Greeting> CounterService::greetings(const MemberRow& row, Timestamp 
 }
 
 // [SECTION] Redemption authorisation: head office online, the allowance offline
+
+namespace {
+
+/// Head office's reservation for a redemption, released when the redemption does not happen
+/// after all (refused after head office reserved the points, or its transaction failed), so a
+/// refused request holds no points there. Best effort: an unreleased one expires at head office.
+class HeldReservation {
+ public:
+  HeldReservation(RedemptionAuthoriser* authoriser, std::string redemptionId, std::optional<Authorisation> answer)
+      : m_authoriser(answer == Authorisation::approved ? authoriser : nullptr), m_id(std::move(redemptionId)) {}
+  HeldReservation(const HeldReservation&) = delete;
+  HeldReservation& operator=(const HeldReservation&) = delete;
+  ~HeldReservation() {
+    if (!m_authoriser) return;
+    try {
+      m_authoriser->release(m_id);
+    } catch (...) {  // a destructor never throws; head office expires the reservation itself
+    }
+  }
+  /// The redemption was recorded: its event settles the reservation.
+  void keep() { m_authoriser = nullptr; }
+
+ private:
+  RedemptionAuthoriser* m_authoriser;
+  std::string m_id;
+};
+
+}  // namespace
 
 std::optional<Authorisation> CounterService::askHeadOffice(const KeyedOp& op, const std::string& key,
                                                            const std::string& reference, std::int64_t points) {
@@ -818,6 +848,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   }
   const std::optional<Authorisation> answer =
       r.member ? askHeadOffice(kSaleKey, r.saleId, *r.member, r.redeemPoints) : std::nullopt;
+  HeldReservation held(m_authoriser, r.saleId, answer);
 
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   std::optional<MemberRow> member;
@@ -866,6 +897,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
     points = total > Money{} ? salePoints(total, rules.earnPointsPerUnit, rules.tiers[tierBefore].multiplier,
                                           promo.pointsMultiplier)
                              : -returnReversalPoints(total, rules.earnPointsPerUnit);
+    if (points > kMaxPoints || points < -kMaxPoints) return invalidArgument("lines", "the sale earns more points than one sale may");
   }
   std::string authorised = "local";
   if (member && r.redeemPoints > 0) {
@@ -950,7 +982,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
       if (rules.referralBonusPoints > 0) {
         appendLedger(*member->referrerId, r.at, "bonus", rules.referralBonusPoints, std::nullopt, r.saleId);
         appendAdjustEvent(*member->referrerId, "bonus", rules.referralBonusPoints, r.saleId,
-                          "referral of member " + member->memberId, r.at);
+                          "referral of member " + member->memberId, r.at, member->memberId);
       }
       m_db.prepare("UPDATE members SET referral_bonus_paid = 1 WHERE member_id = ?").bind(1, member->memberId).run();
     }
@@ -971,6 +1003,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   appendOutbox(sync::kSaleRecorded, r.at, payload.dump());
   rememberResult(kSaleKey, r.saleId, json(result).dump());
   tx.commit();
+  held.keep();
   return result;
 }
 
@@ -997,28 +1030,45 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
     if (!found) return Error{errc::kNotFound, "reward", "no reward \"" + *r.reward + "\" in the catalogue"};
     return p;
   };
-  std::optional<Authorisation> answer;
-  if (m_authoriser) {
-    std::optional<std::int64_t> asked;
-    {
-      const db::ReadTransaction snapshot(m_db);
-      if (auto p = rewardPoints()) asked = *p;
-    }
-    if (asked) answer = askHeadOffice(kRedeemKey, r.redemptionId, r.member, *asked);
+  const std::string field = r.reward ? "reward" : "points";
+  const auto fingerprintOf = [&](const MemberRow& m, std::int64_t points) {
+    return m.memberId + '\x1d' + std::to_string(points) + '\x1d' + r.reward.value_or("");
+  };
+  // Everything this terminal can check comes before the supervisor's PIN (argon2 over every
+  // supervisor, never under the write lock) and before head office is asked to reserve points.
+  std::int64_t planned = 0, balance = 0;
+  {
+    const db::ReadTransaction snapshot(m_db);
+    auto member = resolveMember(r.member, "member");
+    if (!member) return member.error();
+    auto cost = rewardPoints();
+    if (!cost) return cost.error();
+    planned = *cost;
+    balance = member->balance;
+    auto replay = checkIdempotency(kRedeemKey, r.redemptionId, fingerprintOf(*member, planned));
+    if (!replay) return replay.error();
+    if (*replay) return json::parse(**replay).get<RedeemResult>();
   }
+  // A wrong PIN's failed attempt is committed here, though the request is refused.
+  if (auto s = verifySupervisorPin(r.supervisorPin, planned); !s) return s.error();
+  // Expiry (settled below) only lowers the balance: too few points now is too few then.
+  if (auto s = checkRedemption(balance, planned, field); !s) return s.error();
+  const std::optional<Authorisation> answer = askHeadOffice(kRedeemKey, r.redemptionId, r.member, planned);
+  HeldReservation held(m_authoriser, r.redemptionId, answer);
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   auto member = resolveMember(r.member, "member");
   if (!member) return member.error();
   auto cost = rewardPoints();
   if (!cost) return cost.error();
   const std::int64_t points = *cost;
-  const std::string fingerprint = member->memberId + '\x1d' + std::to_string(points) + '\x1d' + r.reward.value_or("");
+  if (points != planned) {
+    return Error{errc::kConflict, field, "the reward's points changed while it was being redeemed; try again"};
+  }
+  const std::string fingerprint = fingerprintOf(*member, points);
   auto replay = checkIdempotency(kRedeemKey, r.redemptionId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<RedeemResult>();
   settle(*member, r.at);
-  if (auto s = verifySupervisorPin(r.supervisorPin, points); !s) return s.error();
-  const std::string field = r.reward ? "reward" : "points";
   if (auto s = checkRedemption(member->balance, points, field); !s) return s.error();
   auto authorised = authoriseSpend(r.redemptionId, *member, points, answer, r.at, field);
   if (!authorised) return authorised.error();
@@ -1039,6 +1089,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   appendOutbox(sync::kPointsRedeemed, r.at, payload.dump());
   rememberResult(kRedeemKey, r.redemptionId, json(result).dump());
   tx.commit();
+  held.keep();
   return result;
 }
 

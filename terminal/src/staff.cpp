@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "loyalty/core/text.hpp"
 
@@ -25,6 +27,10 @@ Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const
   const std::string digits = digitsOf(pin);
   if (digits != pin || pin.size() < 4 || pin.size() > 8) {
     return invalidArgument("pin", "a PIN has 4 to 8 digits");
+  }
+  // A supervisor's PIN authorises spending points: too few digits are tried out quickly.
+  if (role == "supervisor" && pin.size() < kMinSupervisorPinDigits) {
+    return invalidArgument("pin", "a supervisor's PIN has " + std::to_string(kMinSupervisorPinDigits) + " to 8 digits");
   }
   ensureSodium();
   char hash[crypto_pwhash_STRBYTES];
@@ -89,23 +95,49 @@ Status unlockStaff(db::Database& db, const std::string& staffId) {
   return Ok{};
 }
 
-std::optional<StaffMember> staffByPin(db::Database& db, const std::string& pin,
-                                      const std::string& role) {
+Result<StaffMember> authoriseSupervisor(db::Database& db, const std::string& pin) {
   ensureSodium();
-  auto& st = db.prepare(
-      "SELECT staff_id, name, role, pin_hash FROM staff WHERE active = 1 AND failed_attempts < ?2 "
-      "AND (?1 = '' OR role = ?1)");
-  st.bind(1, role).bind(2, kMaxFailedPinAttempts);
-  std::optional<StaffMember> found;
+  struct Candidate {
+    StaffMember who;
+    std::string hash;
+    int failed = 0;
+  };
+  std::vector<Candidate> open;
+  bool anyLocked = false;
+  auto& st = db.prepare("SELECT staff_id, name, role, pin_hash, failed_attempts FROM staff WHERE active = 1 AND role = 'supervisor'");
   while (st.step()) {
-    const std::string hash = st.getText(3);
-    if (crypto_pwhash_str_verify(hash.c_str(), pin.c_str(), pin.size()) == 0) {
-      found = StaffMember{st.getText(0), st.getText(1), st.getText(2)};
-      break;
+    const auto failed = static_cast<int>(st.getInt(4));
+    if (failed >= kMaxFailedPinAttempts) {
+      anyLocked = true;
+      continue;
     }
+    open.push_back({{st.getText(0), st.getText(1), st.getText(2)}, st.getText(3), failed});
   }
   st.reset();
-  return found;
+  const std::string locked = "supervisor overrides are locked after " + std::to_string(kMaxFailedPinAttempts) +
+                             " wrong PINs: `loyalty-terminal staff unlock --id ID` restores a supervisor";
+  if (open.empty()) return Error{errc::kForbidden, "supervisor_pin", anyLocked ? locked : "this terminal has no supervisor"};
+  for (const Candidate& c : open) {
+    if (crypto_pwhash_str_verify(c.hash.c_str(), pin.c_str(), pin.size()) != 0) continue;
+    if (c.failed > 0) {
+      db::Transaction tx(db);
+      db.prepare("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?").bind(1, c.who.staffId).run();
+      tx.commit();
+    }
+    return c.who;
+  }
+  // Whose PIN it was meant to be is unknown: it is a wrong try against every supervisor.
+  db::Transaction tx(db);
+  auto& count = db.prepare("UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE staff_id = ?");
+  int left = 0;
+  for (const Candidate& c : open) {
+    count.bind(1, c.who.staffId).run();
+    left = std::max(left, kMaxFailedPinAttempts - c.failed - 1);
+  }
+  tx.commit();
+  if (left == 0) return Error{errc::kForbidden, "supervisor_pin", "wrong PIN: " + locked};
+  return Error{errc::kForbidden, "supervisor_pin",
+               "that is not a supervisor's PIN (" + std::to_string(left) + " tries left before supervisor overrides lock)"};
 }
 
 }  // namespace loyalty::terminal

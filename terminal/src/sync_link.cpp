@@ -159,6 +159,12 @@ Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemption
   return Authorisation::unreachable;
 }
 
+void HttpsRedemptionAuthoriser::release(const std::string& redemptionId) {
+  auto answer = sync::releaseRedemption(*m_client, redemptionId);
+  if (answer) m_lastProblem.clear();
+  else m_lastProblem = answer.failure().message;
+}
+
 std::unique_ptr<HttpsRedemptionAuthoriser> makeRedemptionAuthoriser(db::Database& db) {
   const auto link = loadHqLink(db);
   if (!link) return nullptr;

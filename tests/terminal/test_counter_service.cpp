@@ -303,10 +303,12 @@ class ScriptedHeadOffice final : public RedemptionAuthoriser {
  public:
   Authorisation answer = Authorisation::approved;
   int asked = 0;
+  std::vector<std::string> released;
   Authorisation authorise(const std::string&, const std::string&, std::int64_t) override {
     ++asked;
     return answer;
   }
+  void release(const std::string& redemptionId) override { released.push_back(redemptionId); }
 };
 
 }  // namespace

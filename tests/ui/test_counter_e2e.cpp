@@ -86,7 +86,7 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   const std::string data = dir.str() + "/store";
   runTerminal({"gen-members", "--data", data, "--count", "2000", "--seed", "5"});
   runTerminal({"staff", "add", "--data", data, "--id", "7", "--name", "李娜"}, "1234\n");
-  runTerminal({"staff", "add", "--data", data, "--id", "9", "--name", "王经理", "--role", "supervisor"}, "2468\n");
+  runTerminal({"staff", "add", "--data", data, "--id", "9", "--name", "王经理", "--role", "supervisor"}, "246813\n");
   runTerminal({"exec", "--data", data},
               R"({"id":1,"op":"reward_put","reward_id":"MUG","name":"保温杯","points":300})" "\n"
               R"({"id":2,"op":"reward_put","reward_id":"OIL","name":"金龙鱼食用油 5L","points":2500})" "\n"
@@ -149,7 +149,10 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   d.tap("member-redeem");
   d.tap("reward-OIL");
   d.waitFor("redeem-pin-key-2");
-  for (const char* k : {"redeem-pin-key-2", "redeem-pin-key-4", "redeem-pin-key-6", "redeem-pin-key-8"}) d.tap(k);
+  for (const char* k : {"redeem-pin-key-2", "redeem-pin-key-4", "redeem-pin-key-6", "redeem-pin-key-8", "redeem-pin-key-1",
+                        "redeem-pin-key-3"}) {
+    d.tap(k);
+  }
   d.screenshot("redeem-supervisor");
   d.tap("redeem-confirm");
   d.waitFor("member-redeem", "redeem-confirm");

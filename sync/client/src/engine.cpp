@@ -168,4 +168,9 @@ Outcome<RedemptionResponse> reserveRedemption(HttpsClient& client, const Redempt
   return decoded.value();
 }
 
+Outcome<nlohmann::json> releaseRedemption(HttpsClient& client, const std::string& redemptionId) {
+  const std::string path = "/api/v1/redemptions/" + client.escape(redemptionId);
+  return client.asJson("DELETE", path, client.del(path));
+}
+
 }  // namespace loyalty::sync

@@ -36,6 +36,8 @@ Problem Problem::make(const char* code, int status, std::string detail) {
   else if (c == problem::kInsufficientPoints) title = "Insufficient points";
   else if (c == problem::kUnavailable) title = "Unavailable";
   else if (c == problem::kNotFound) title = "Not found";
+  else if (c == problem::kTooManyRequests) title = "Too many requests";
+  else if (c == problem::kGone) title = "Gone";
   else title = c;
   return Problem{kProblemTypePrefix + c, std::move(title), status, std::move(detail)};
 }
@@ -66,6 +68,9 @@ class Obj {
   std::string at(std::string_view key) const {
     return m_path.empty() ? std::string(key) : m_path + "." + std::string(key);
   }
+
+  /// True when the key is there, even with null (a field that is cleared, not left alone).
+  bool has(std::string_view key) const { return m_j.contains(key); }
 
   /// The value, or nullptr when absent or null.
   const json* find(std::string_view key) const {
@@ -139,6 +144,32 @@ class Obj {
     return *m;
   }
 
+  /// A phone number in E.164: "+", a country code and at most 15 digits in all.
+  std::string phone(std::string_view key) const {
+    std::string s = text(key, 16);
+    const bool digits = s.size() >= 8 && s[0] == '+' && s[1] != '0' &&
+                        s.find_first_not_of("0123456789", 1) == std::string::npos;
+    if (!digits) throw FieldError{at(key), at(key) + " must be a phone number in E.164, such as +8613812345678"};
+    return s;
+  }
+  std::optional<std::string> optPhone(std::string_view key) const {
+    if (!find(key)) return std::nullopt;
+    return phone(key);
+  }
+
+  /// A calendar date YYYY-MM-DD.
+  std::string date(std::string_view key) const {
+    std::string s = text(key, 10);
+    if (auto d = parseDate(s, at(key)); !d || s.size() != 10) {
+      throw FieldError{at(key), at(key) + " must be a date YYYY-MM-DD"};
+    }
+    return s;
+  }
+  std::optional<std::string> optDate(std::string_view key) const {
+    if (!find(key)) return std::nullopt;
+    return date(key);
+  }
+
   std::string timestamp(std::string_view key) const {
     std::string s = text(key, 64);
     if (auto t = parseRfc3339(s, at(key)); !t) throw FieldError{at(key), t.error().message};
@@ -192,7 +223,10 @@ void putOrigin(json& j, const PayloadOrigin& o) {
   j["terminal_id"] = o.terminalId;
 }
 
-constexpr std::int64_t kMaxPoints = 1'000'000'000'000;  // generous; the terminal caps at 1e9 per operation
+constexpr std::int64_t kMaxPoints = kMaxEventPoints;
+// An adjustment's size is head office's to judge (and to report when it refuses one), so the
+// codec only keeps it far from overflow.
+constexpr std::int64_t kMaxAdjustPoints = 1'000'000'000'000'000;
 
 EventEnvelope readEnvelope(const json& j, const std::string& path) {
   const Obj o(j, path);
@@ -236,6 +270,7 @@ Change readChange(const json& j, const std::string& path) {
     return c;
   }
   if (type == "member.merged") return MemberMergedChange{o.id("from"), o.id("into")};
+  if (type == "member.erased") return MemberErasedChange{o.id("member_id")};
   if (type == "catalog") {
     CatalogChange c;
     const json& rewards = o.array("rewards");
@@ -253,11 +288,39 @@ Change readChange(const json& j, const std::string& path) {
 
 // [SECTION] Public decoders
 
-Result<json> parseJson(std::string_view body) {
+Status checkJsonLimits(std::string_view text, std::size_t maxBytes) {
+  if (text.size() > maxBytes) {
+    return Error{errc::kBadRequest, "", "the JSON text is larger than the limit of " + std::to_string(maxBytes) + " bytes"};
+  }
+  // Brackets inside strings do not nest; a backslash escapes the next character. Malformed
+  // texts are left to the parser: this only bounds how deep it would go.
+  std::size_t depth = 0;
+  bool inString = false, escaped = false;
+  for (const char c : text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        return Error{errc::kBadRequest, "",
+                     "the JSON text nests arrays and objects deeper than the limit of " + std::to_string(kMaxJsonDepth) + " levels"};
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return Ok{};
+}
+
+Result<json> parseJson(std::string_view body, std::size_t maxBytes) {
+  if (auto limits = checkJsonLimits(body, maxBytes); !limits) return limits.error();
   try {
     return json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
-    return Error{errc::kBadRequest, "", std::string("the body is not valid JSON: ") + e.what()};
+  } catch (const json::exception& e) {  // syntax, invalid UTF-8, numbers out of range such as 1e400
+    return Error{errc::kBadRequest, "", std::string("not valid JSON: ") + e.what()};
   }
 }
 
@@ -372,13 +435,14 @@ Result<MemberEnrolled> decodeMemberEnrolled(const json& j, std::string_view path
     m.origin = origin(o);
     m.memberId = o.id("member_id");
     m.cardNo = o.text("card_no", 64);
-    m.phone = o.text("phone", 32);
+    m.phone = o.phone("phone");
     m.name = o.text("name", 256);
-    m.birthday = o.optText("birthday", 10);
+    m.birthday = o.optDate("birthday");
     m.language = o.optText("language", 16);
     m.consentMarketing = o.boolean("consent_marketing");
     m.consentVersion = o.optText("consent_version", 64);
     m.referrerId = o.optId("referrer_id");
+    m.staffId = o.optId("staff_id");
     return m;
   });
 }
@@ -389,12 +453,23 @@ Result<MemberUpdated> decodeMemberUpdated(const json& j, std::string_view path) 
     MemberUpdated m;
     m.origin = origin(o);
     m.memberId = o.id("member_id");
-    m.cardNo = o.optText("card_no", 64);
-    m.phone = o.optText("phone", 32);
-    m.name = o.optText("name", 256);
-    m.birthday = o.optText("birthday", 10);
-    m.language = o.optText("language", 16);
+    m.staffId = o.optId("staff_id");
+    if (o.find("card_no")) m.cardNo = o.text("card_no", 64);
+    m.phone = o.optPhone("phone");
+    if (o.find("name")) m.name = o.text("name", 256);
+    if (o.has("birthday")) m.birthday = o.optDate("birthday");
+    if (o.find("language")) m.language = o.text("language", 16);
     m.consentMarketing = o.optBoolean("consent_marketing");
+    if (o.find("consent_version")) m.consentVersion = o.text("consent_version", 64);
+    if (m.consentMarketing && !m.consentVersion) {
+      throw FieldError{o.at("consent_version"), o.at("consent_version") + " is required with consent_marketing (the consent text's version)"};
+    }
+    if (m.consentVersion && !m.consentMarketing) {
+      throw FieldError{o.at("consent_marketing"), o.at("consent_version") + " is sent only with consent_marketing"};
+    }
+    if (m.changedFields().empty()) {
+      throw FieldError{o.at("member_id"), o.path() + " changes nothing: give name, phone, birthday, language, card_no or consent_marketing"};
+    }
     return m;
   });
 }
@@ -481,9 +556,10 @@ Result<PointsAdjusted> decodePointsAdjusted(const json& j, std::string_view path
     if (a.kind != "bonus" && a.kind != "expire" && a.kind != "adjust") {
       throw FieldError{o.at("kind"), o.at("kind") + " must be bonus, expire or adjust"};
     }
-    a.points = o.integer("points", -kMaxPoints, kMaxPoints);
+    a.points = o.integer("points", -kMaxAdjustPoints, kMaxAdjustPoints);
     a.refId = o.id("ref_id");
     a.reason = o.text("reason", 1024, true);
+    a.referredMemberId = o.optId("referred_member_id");
     return a;
   });
 }
@@ -566,6 +642,7 @@ json toJson(const Change& v) {
     json operator()(const MemberMergedChange& c) const {
       return {{"type", "member.merged"}, {"from", c.from}, {"into", c.into}};
     }
+    json operator()(const MemberErasedChange& c) const { return {{"type", "member.erased"}, {"member_id", c.memberId}}; }
     json operator()(const CatalogChange& c) const {
       json rewards = json::array();
       for (const auto& r : c.rewards) {
@@ -616,8 +693,34 @@ json toJson(const MemberEnrolled& v) {
   putOpt(j, "language", v.language);
   putOpt(j, "consent_version", v.consentVersion);
   putOpt(j, "referrer_id", v.referrerId);
+  putOpt(j, "staff_id", v.staffId);
   putOrigin(j, v.origin);
   return j;
+}
+
+json toJson(const MemberUpdated& v) {
+  json j = {{"member_id", v.memberId}};
+  putOpt(j, "staff_id", v.staffId);
+  putOpt(j, "card_no", v.cardNo);
+  putOpt(j, "phone", v.phone);
+  putOpt(j, "name", v.name);
+  if (v.birthday) j["birthday"] = *v.birthday ? json(**v.birthday) : json(nullptr);
+  putOpt(j, "language", v.language);
+  if (v.consentMarketing) j["consent_marketing"] = *v.consentMarketing;
+  putOpt(j, "consent_version", v.consentVersion);
+  putOrigin(j, v.origin);
+  return j;
+}
+
+std::vector<std::string> MemberUpdated::changedFields() const {
+  std::vector<std::string> out;
+  if (birthday) out.emplace_back("birthday");
+  if (cardNo) out.emplace_back("card_no");
+  if (consentMarketing) out.emplace_back("consent_marketing");
+  if (language) out.emplace_back("language");
+  if (name) out.emplace_back("name");
+  if (phone) out.emplace_back("phone");
+  return out;
 }
 
 json toJson(const SaleRecorded& v) {
@@ -666,6 +769,7 @@ json toJson(const SaleRefunded& v) {
 json toJson(const PointsAdjusted& v) {
   json j = {{"member_id", v.memberId}, {"kind", v.kind}, {"points", v.points}, {"ref_id", v.refId},
             {"reason", v.reason}};
+  putOpt(j, "referred_member_id", v.referredMemberId);
   putOrigin(j, v.origin);
   return j;
 }

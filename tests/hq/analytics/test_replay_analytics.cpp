@@ -128,7 +128,7 @@ TEST_CASE("replay: Online Retail into head office gives the ABC counts, daily re
   hq::HqStore store(file.open());
   const Timestamp now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   store.createSchema(now);
-  REQUIRE(store.addTerminal("UK1", "T1", "Europe/London", now));
+  REQUIRE(store.addTerminal("UK1", "T1", "Europe/London", now, "cli:test"));
   json events = json::array();
   std::int64_t seq = 0;
   const auto flush = [&] {

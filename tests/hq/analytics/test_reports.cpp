@@ -524,7 +524,7 @@ void cohortsThroughIngestOn(std::unique_ptr<SqlConnection> c) {
   HqStore store(std::move(c));
   const Timestamp now = at("2026-06-01T00:00:00Z");
   store.createSchema(now);
-  REQUIRE(store.addTerminal("S1", "T1", "UTC", now));
+  REQUIRE(store.addTerminal("S1", "T1", "UTC", now, "cli:test"));
   json events = json::array();
   const auto add = [&](const std::string& type, const std::string& when, json payload) {
     payload["store_id"] = "S1";

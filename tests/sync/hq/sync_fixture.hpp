@@ -130,6 +130,7 @@ class Hq {
   std::string caFile() const { return (m_dir.path() / "hq" / "tls" / "ca.pem").string(); }
   std::filesystem::path tlsDir() const { return m_dir.path() / "hq" / "tls"; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(m_port); }
+  const std::string& adminToken() const { return m_adminToken; }
   int port() const { return m_port; }
 
   void start() {

@@ -25,6 +25,7 @@ inline constexpr const char* kMemberMerge = "member.merge";
 inline constexpr const char* kMembersExport = "export";            ///< a list or report with members leaves head office
 inline constexpr const char* kPointsAdjust = "points.adjust";
 inline constexpr const char* kPointsAdjustRejected = "points.adjust.rejected";
+inline constexpr const char* kEventRejected = "event.rejected";    ///< a terminal's event refused for good (wrong store)
 inline constexpr const char* kTokenCreate = "token.create";
 inline constexpr const char* kTokenRevoke = "token.revoke";
 inline constexpr const char* kUserSet = "user.set";
@@ -52,9 +53,10 @@ void ensureAuditSchema(SqlConnection& c);
 /// Appends one entry (inside the caller's transaction when there is one).
 void recordAudit(SqlConnection& c, const AuditEntry& entry);
 
-/// Entries whose UTC day is within [from, to] (YYYY-MM-DD, inclusive), oldest first.
+/// Entries whose UTC day is within [from, to] (YYYY-MM-DD, inclusive), oldest first (or newest
+/// first).
 std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, const std::string& to,
-                                     std::int64_t limit, std::int64_t offset);
+                                     std::int64_t limit, std::int64_t offset, bool newestFirst = false);
 
 /// The actor name of a command run on the head-office host ("cli:" and the login name).
 std::string commandLineActor();

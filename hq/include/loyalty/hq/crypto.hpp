@@ -29,6 +29,15 @@ KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::s
                                   std::chrono::system_clock::time_point notBefore,
                                   std::chrono::system_clock::time_point notAfter);
 
+/// The same for the server's existing key `keyPem` (a renewed certificate: a public-key pin of
+/// the old one stays valid).
+KeyAndCert issueServerCertificate(const KeyAndCert& ca, const std::vector<std::string>& hosts,
+                                  std::chrono::system_clock::time_point notBefore,
+                                  std::chrono::system_clock::time_point notAfter, const std::string& keyPem);
+
+/// The DNS names and IP addresses a PEM certificate is for (its subjectAltName), in order.
+std::vector<std::string> certificateHosts(const std::string& certPem);
+
 /// The public-key pin of a PEM certificate as libcurl's CURLOPT_PINNEDPUBLICKEY takes it:
 /// "sha256//" + base64(SHA-256(SubjectPublicKeyInfo DER)).
 std::string publicKeyPin(const std::string& certPem);

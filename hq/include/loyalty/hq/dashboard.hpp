@@ -19,18 +19,23 @@ class Server;
 
 namespace loyalty::hq {
 
+class Throttle;
+class PasswordVerifier;
+
 /// Registers every analytics route on `server`. Reads go through `reader` under `readMutex`,
 /// writes (complaints, sessions) through `writer` under `writeMutex`, like the server's own
 /// routes. Dashboard pages (and API calls with `max_age`) take slow reports from `cache`, and
-/// the dashboard's default views are pinned in it. Adds the analytics tables to an older
-/// database.
+/// the dashboard's default views are pinned in it. Sign-ins are throttled by `throttle` and
+/// checked by `passwords`. Adds the analytics tables to an older database.
 void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mutex& readMutex, HqStore& writer,
-                             std::mutex& writeMutex, ReportCache& cache);
+                             std::mutex& writeMutex, ReportCache& cache, Throttle& throttle, PasswordVerifier& passwords);
 
 /// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
-/// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes.
+/// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes. A disabled
+/// account is enabled again; its open sessions end. `actor` is named in the audit trail. `pii`:
+/// an analyst who sees full phones and birthdays (admins always do).
 Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std::string& role, const std::string& password,
-                            Timestamp now);
+                            Timestamp now, const std::string& actor, bool pii = false);
 
 }  // namespace loyalty::hq
 
@@ -40,7 +45,7 @@ class App;
 
 namespace loyalty::hq {
 
-/// Adds `loyalty-hq user set --data DIR --name NAME --role admin|analyst` (the password is
+/// Adds `loyalty-hq user set --data DIR --name NAME --role admin|analyst [--pii]` (the password is
 /// read from the first line of stdin) to the command line. The returned function runs the
 /// command if it was the one parsed and returns its exit status, otherwise nullopt.
 std::function<std::optional<int>()> addAnalyticsCommands(CLI::App& app);

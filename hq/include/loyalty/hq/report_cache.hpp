@@ -88,8 +88,9 @@ class ReportCache {
   void refreshOnce(SqlConnection& c);
 
   /// What changes whenever data the reports read changes: every terminal's applied sequence
-  /// number (uploads), the change counter (enrolments, member edits, merges) and the UTC day
-  /// (reports count to today by default).
+  /// number (uploads), the change counter (enrolments, member edits, merges), the UTC day
+  /// (reports count to today by default) and the count of members' erasures (a result from
+  /// before an erasure is never served after it, whatever its age).
   static std::string dataMark(SqlConnection& c);
 
  private:

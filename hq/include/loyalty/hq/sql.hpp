@@ -16,10 +16,19 @@
 
 namespace loyalty::hq {
 
+class SqlConnection;
+
 /// Schema text for a backend: `{{ID}}` becomes an identifier column type that orders byte-wise
 /// on both backends (ABC ties are broken by member id, and the two must agree), `{{SERIAL}}`
 /// an auto-numbered primary key.
 std::string schemaForBackend(std::string sql, std::string_view backend);
+
+/// An SQL expression for a top-level field of a JSON text column, as text (NULL when absent).
+/// `field` is a constant of the caller's, never input.
+std::string jsonTextExpr(std::string_view backend, const std::string& column, const std::string& field);
+
+/// True if `table` has `column` (for adding columns to an older database).
+bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column);
 
 /// A broken environment or an SQL bug (not a business refusal).
 class SqlError : public std::runtime_error {

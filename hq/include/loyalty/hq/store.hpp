@@ -26,9 +26,15 @@ namespace loyalty::hq {
 /// Error codes beyond loyalty::errc that the HTTP layer maps to statuses.
 namespace hqerr {
 inline constexpr const char* kUnauthenticated = "unauthenticated";
+/// The member's personal data was erased (410).
+inline constexpr const char* kGone = "gone";
 }
 
 using Ok = std::monostate;
+
+/// A terminal asks head office for points just before the redemption it records at once: a
+/// reservation that long unsettled was abandoned (hq.toml [redemptions] reservation_minutes).
+inline constexpr std::chrono::seconds kDefaultReservationLife = std::chrono::minutes(10);
 
 enum class Role { kTerminal, kAdmin, kAnalyst };
 
@@ -37,6 +43,7 @@ struct Principal {
   Role role = Role::kTerminal;
   std::string terminalId;  ///< kTerminal only
   std::string name;
+  bool pii = false;  ///< an analyst granted full phones and birthdays (admins always see them)
 };
 
 /// Counters for /metrics, read in one snapshot.
@@ -47,6 +54,7 @@ struct StoreStats {
   std::int64_t conflicts = 0;
   std::int64_t terminals = 0;
   std::int64_t overdrafts = 0;
+  std::int64_t rejectedEvents = 0;  ///< refused for good and kept for review (claims.hpp)
 };
 
 /// Inclusive local-day range of a report; absent ends mean all time.
@@ -66,26 +74,50 @@ class HqStore {
   std::string_view backend() const { return m_c->backend(); }
   SqlConnection& connection() { return *m_c; }
 
-  // [SECTION] Credentials (CLI)
+  // [SECTION] Credentials (CLI; `actor` names who did it in the audit trail, audit.hpp)
   /// Creates or re-provisions a terminal; returns its one-time registration code (24 h).
   Result<std::string> addTerminal(const std::string& storeId, const std::string& terminalId,
-                                  const std::string& timezone, Timestamp now);
-  Result<Ok> revokeTerminal(const std::string& terminalId, Timestamp now);
-  /// A new admin/analyst bearer token (only its hash is kept).
-  std::string createApiToken(Role role, const std::string& name, Timestamp now);
+                                  const std::string& timezone, Timestamp now, const std::string& actor);
+  Result<Ok> revokeTerminal(const std::string& terminalId, Timestamp now, const std::string& actor);
+  /// A new admin/analyst bearer token valid for `life` (only its hash is kept; its public id,
+  /// credentials.hpp, names it in lists and audit entries); `pii`: see Principal::pii.
+  std::string createApiToken(Role role, const std::string& name, Timestamp now, std::chrono::seconds life,
+                             const std::string& actor, bool pii = false);
 
   // [SECTION] API
   Result<sync::RegisterResponse> registerTerminal(const std::string& code, Timestamp now);
+  /// Who holds `token`; unauthenticated (saying why: unknown, revoked, expired) otherwise.
+  Result<Principal> authenticateToken(const std::string& token, Timestamp now);
+  /// The same, now, without the reason.
   std::optional<Principal> authenticate(const std::string& token);
   /// Applies a batch in one transaction. The caller checked that the principal owns it.
   Result<sync::UploadResponse> ingest(const sync::UploadRequest& request, Timestamp now);
   Result<sync::ChangePage> changes(const std::string& terminalId, const std::string& cursor, int limit);
+  /// Reserves points for an online redemption until its points.redeemed event settles it, it is
+  /// released, or it expires (setReservationLife).
   Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r,
                                            Timestamp now);
+  /// Gives back a reservation `terminalId` made and will not use; releasing what is not held
+  /// (or no longer) is a success too. Another terminal's: forbidden; a settled one: conflict.
+  Result<Ok> release(const std::string& terminalId, const std::string& redemptionId);
+  /// How long an unsettled reservation counts against a balance (default 10 minutes).
+  void setReservationLife(std::chrono::seconds life) { m_reservationLife = life; }
   Result<Ok> merge(const std::string& from, const std::string& into, Timestamp now);
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
   /// Publishes programme rules for every terminal; returns the new version.
   Result<std::int64_t> publishConfig(const std::string& toml);
+
+  // [SECTION] Personal data (privacy.cpp; loyalty/hq/privacy.hpp)
+  struct Erasure {
+    std::string memberId;
+    std::string erasedAt;                  ///< RFC 3339; the first erasure's on a repeat
+    std::vector<std::string> records;      ///< the member and the records merged into them
+  };
+  /// Erases the member's name, phone, birthday and card everywhere head office keeps them, in
+  /// one transaction with its audit entry (`actor`, `reason`), and publishes member.erased for
+  /// every record of the person. Idempotent.
+  Result<Erasure> eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
+                              Timestamp now);
 
   // [SECTION] Reads (reports: loyalty/hq/analytics.hpp)
   Result<nlohmann::json> member(const std::string& memberId);
@@ -98,6 +130,8 @@ class HqStore {
  private:
   struct Batch;
   Result<Ok> applyEvent(Batch& b, const sync::EventEnvelope& e, Timestamp at);
+  /// Keeps an event refused for good (claims.hpp) for review, with its audit entry.
+  void refuse(Batch& b, const sync::EventEnvelope& e, const std::string& fingerprint, const Error& why);
   std::string resolveMember(const std::string& memberId);
   /// The member an event names, after merges, with a stub row if head office has not seen them yet.
   std::string knownMember(const std::string& memberId, const std::string& storeId, const std::string& at);
@@ -109,6 +143,7 @@ class HqStore {
 
   std::unique_ptr<SqlConnection> m_c;
   ZoneCache m_zones;  ///< terminals' zones by name, for store-local days
+  std::chrono::seconds m_reservationLife = kDefaultReservationLife;
 };
 
 }  // namespace loyalty::hq

@@ -66,6 +66,10 @@ class RedemptionAuthoriser {
   virtual ~RedemptionAuthoriser() = default;
   virtual Authorisation authorise(const std::string& redemptionId, const std::string& memberId,
                                   std::int64_t points) = 0;
+  /// Gives back an approved reservation the terminal will not use (the redemption was refused
+  /// after all). Best effort, within the same short timeout; never throws: a reservation left
+  /// behind expires at head office.
+  virtual void release(const std::string& redemptionId) = 0;
 };
 
 // [SECTION] Requests. Money and phones arrive as the text people typed; the service validates.
@@ -293,7 +297,8 @@ class CounterService {
   std::optional<Authorisation> askHeadOffice(const KeyedOp& op, const std::string& key,
                                              const std::string& reference, std::int64_t points);
   void appendAdjustEvent(const std::string& memberId, const char* kind, std::int64_t points,
-                         const std::string& refId, const std::string& reason, Timestamp at);
+                         const std::string& refId, const std::string& reason, Timestamp at,
+                         const std::optional<std::string>& referredMemberId = std::nullopt);
   std::vector<Greeting> greetings(const MemberRow& row, Timestamp at);
 
   db::Database& m_db;

@@ -1,6 +1,7 @@
 #pragma once
 /// @brief Staff accounts: PINs stored as argon2id hashes, supervisor authorisation.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -15,7 +16,11 @@ struct StaffMember {
   std::string role;  ///< "cashier" or "supervisor"
 };
 
-/// Adds a staff account; the PIN (4 to 8 digits) is hashed with argon2id.
+/// Fewest digits of a supervisor's PIN (cashiers: 4).
+inline constexpr std::size_t kMinSupervisorPinDigits = 6;
+
+/// Adds a staff account; the PIN (4 to 8 digits, a supervisor's at least
+/// kMinSupervisorPinDigits) is hashed with argon2id.
 Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const std::string& name,
                              const std::string& role, const std::string& pin);
 
@@ -30,8 +35,11 @@ Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const s
 /// Clears the failed-PIN count of `staffId` (not_found if there is no such account).
 Status unlockStaff(db::Database& db, const std::string& staffId);
 
-/// The active staff member with role `role` (or any role if empty) whose PIN this is.
-std::optional<StaffMember> staffByPin(db::Database& db, const std::string& pin,
-                                      const std::string& role);
+/// A supervisor's override: the active, unlocked supervisor whose PIN this is. A wrong PIN
+/// counts as a failed attempt against every supervisor it was tried on (they lock at
+/// kMaxFailedPinAttempts, as at sign-in, and unlockStaff restores one); the right PIN resets
+/// that supervisor's count. The PINs are checked with argon2id (slow on purpose): call it
+/// outside a write transaction; the count it writes is committed even when the caller refuses.
+Result<StaffMember> authoriseSupervisor(db::Database& db, const std::string& pin);
 
 }  // namespace loyalty::terminal

@@ -49,7 +49,8 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
 /// completed.
 int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, std::ostream& err);
 
-/// Asks head office to reserve points before a redemption; at most `timeout` in all.
+/// Asks head office to reserve points before a redemption, and releases the reservation when
+/// the redemption is refused after all; at most `timeout` in all.
 /// 409 is `refused`; no connection, timeout, 5xx or any other answer is `unreachable` (the
 /// offline allowance then applies).
 class HttpsRedemptionAuthoriser final : public RedemptionAuthoriser {
@@ -59,6 +60,7 @@ class HttpsRedemptionAuthoriser final : public RedemptionAuthoriser {
   ~HttpsRedemptionAuthoriser() override;
   Authorisation authorise(const std::string& redemptionId, const std::string& memberId,
                           std::int64_t points) override;
+  void release(const std::string& redemptionId) override;
   /// The last failure's sentence (empty after a success), for logs.
   const std::string& lastProblem() const { return m_lastProblem; }
 

@@ -30,19 +30,28 @@ struct MemberEnrolled {
   bool consentMarketing = false;
   std::optional<std::string> consentVersion;
   std::optional<std::string> referrerId;
+  std::optional<std::string> staffId;  ///< who enrolled them; the consent at enrolment is theirs
   bool operator==(const MemberEnrolled&) const = default;
 };
 
-/// Only the fields that changed are present.
+/// A change of a member's details or consent at a counter; only the fields that changed are
+/// present (at least one). The envelope's `at` is when the change was made.
 struct MemberUpdated {
   PayloadOrigin origin;
   std::string memberId;
+  std::optional<std::string> staffId;
   std::optional<std::string> cardNo;
-  std::optional<std::string> phone;
+  std::optional<std::string> phone;  ///< E.164
   std::optional<std::string> name;
-  std::optional<std::string> birthday;
+  /// Absent: unchanged; null on the wire (an empty inner optional): cleared; else YYYY-MM-DD.
+  std::optional<std::optional<std::string>> birthday;
   std::optional<std::string> language;
   std::optional<bool> consentMarketing;
+  std::optional<std::string> consentVersion;  ///< the consent text's version; present exactly with consentMarketing
+
+  /// The wire names of the fields this update changes ("name", "consent_marketing" ...), for
+  /// change logs that must not keep the values.
+  std::vector<std::string> changedFields() const;
   bool operator==(const MemberUpdated&) const = default;
 };
 
@@ -104,6 +113,7 @@ struct PointsAdjusted {
   std::int64_t points = 0;  ///< signed
   std::string refId;
   std::string reason;
+  std::optional<std::string> referredMemberId;  ///< kind "bonus": the referred member it rewards
   bool operator==(const PointsAdjusted&) const = default;
 };
 

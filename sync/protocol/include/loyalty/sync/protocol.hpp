@@ -17,11 +17,19 @@ namespace loyalty::sync {
 /// Request limits of POST /api/v1/events (413 above them).
 inline constexpr std::size_t kMaxEventsPerBatch = 1000;
 inline constexpr std::size_t kMaxBodyBytes = 8 * 1024 * 1024;  ///< decompressed
+/// Deepest nesting of arrays and objects in any JSON text either side parses (requests,
+/// responses, stored payloads, exec lines): parsing, dumping and freeing JSON recurse.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+/// Largest answer a terminal reads from head office (change pages carry the catalogue and rules).
+inline constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
 /// GET /api/v1/changes `limit`: 1..kMaxChangeLimit, default kDefaultChangeLimit.
 inline constexpr int kMaxChangeLimit = 1000;
 inline constexpr int kDefaultChangeLimit = 500;
 /// Longest id (event, member, terminal, store, redemption) accepted on the wire.
 inline constexpr std::size_t kMaxIdLength = 128;
+/// Largest points figure one event may carry either way (earned, redeemed, reversed, adjusted):
+/// the terminal's own limit per operation. Money fields are bounded by kMaxAbsMinor.
+inline constexpr std::int64_t kMaxEventPoints = 1'000'000'000;
 
 // [SECTION] Upload: POST /api/v1/events
 
@@ -58,6 +66,11 @@ struct EventResult {
 
 /// Reason of a kRejected result whose seq leaves a gap: resend from acked_through + 1.
 inline constexpr const char* kReasonGap = "gap";
+/// Reasons of final rejections (docs/sync-wire.md "Rejections"): head office keeps the event for
+/// review and acknowledges its seq; resending it answers the same.
+inline constexpr const char* kReasonWrongStore = "wrong_store";    ///< store_id/terminal_id not the terminal's own
+inline constexpr const char* kReasonAdjustment = "adjustment_refused";  ///< a points.adjusted no terminal makes
+inline constexpr const char* kReasonErased = "erased";  ///< a member event for a member head office erased (kept without personal data)
 
 struct UploadResponse {
   std::int64_t ackedThrough = 0;  ///< longest contiguous applied prefix of the terminal's seqs
@@ -100,6 +113,15 @@ struct MemberMergedChange {
   bool operator==(const MemberMergedChange&) const = default;
 };
 
+/// Head office erased the member's personal data (shared/specs/sync-protocol.md, "personal data
+/// rights"): a terminal drops their name, phone, birthday and card, keeping sales and ledger rows
+/// under the id.
+struct MemberErasedChange {
+  std::string memberId;
+
+  bool operator==(const MemberErasedChange&) const = default;
+};
+
 struct Reward {
   std::string rewardId;
   std::string name;
@@ -132,7 +154,8 @@ struct UnknownChange {
   bool operator==(const UnknownChange&) const = default;
 };
 
-using Change = std::variant<MemberChange, MemberMergedChange, CatalogChange, ConfigChange, UnknownChange>;
+using Change =
+    std::variant<MemberChange, MemberMergedChange, MemberErasedChange, CatalogChange, ConfigChange, UnknownChange>;
 
 struct ChangePage {
   std::vector<Change> changes;
@@ -155,6 +178,8 @@ struct RedemptionRequest {
 };
 
 inline constexpr const char* kRedemptionReserved = "reserved";
+/// DELETE /api/v1/redemptions/{redemption_id} answers {"redemption_id", "status": "released"}.
+inline constexpr const char* kRedemptionReleased = "released";
 
 struct RedemptionResponse {
   std::string redemptionId;
@@ -202,6 +227,8 @@ inline constexpr const char* kTooLarge = "too_large";
 inline constexpr const char* kInsufficientPoints = "insufficient_points";
 inline constexpr const char* kUnavailable = "unavailable";
 inline constexpr const char* kNotFound = "not_found";
+inline constexpr const char* kTooManyRequests = "too_many_requests";  ///< 429, with Retry-After
+inline constexpr const char* kGone = "gone";  ///< 410: a member whose personal data was erased
 }  // namespace problem
 
 inline constexpr const char* kProblemTypePrefix = "https://loyalty.invalid/problems/";

@@ -91,4 +91,8 @@ Outcome<RegisterResponse> registerTerminal(const HqEndpoint& endpoint, const std
 /// that problemCode.
 Outcome<RedemptionResponse> reserveRedemption(HttpsClient& client, const RedemptionRequest& request);
 
+/// DELETE /api/v1/redemptions/{redemption_id}: gives back a reservation this terminal made and
+/// will not use (idempotent: nothing held is released too).
+Outcome<nlohmann::json> releaseRedemption(HttpsClient& client, const std::string& redemptionId);
+
 }  // namespace loyalty::sync

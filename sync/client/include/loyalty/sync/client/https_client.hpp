@@ -93,6 +93,7 @@ class HttpsClient {
 
   Outcome<HttpResponse> get(std::string_view pathAndQuery);
   Outcome<HttpResponse> post(std::string_view path, std::string_view json, bool gzip);
+  Outcome<HttpResponse> del(std::string_view path);
 
   /// The same, but a non-2xx answer is a kRefused Failure (its problem+json detail in the
   /// message) and a 2xx body must be a JSON object.

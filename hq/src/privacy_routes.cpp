@@ -1,0 +1,113 @@
+// Members' personal data over HTTPS: the member read, the data-subject export, erasure and the
+// audit trail (docs/sync-wire.md "Personal data").
+#include <httplib.h>
+
+#include <memory>
+
+#include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/privacy.hpp"
+#include "loyalty/sync/codec.hpp"
+
+namespace loyalty::hq {
+
+using nlohmann::json;
+
+namespace {
+
+void sendProblem(httplib::Response& res, const char* code, int status, const std::string& detail) {
+  res.status = status;
+  res.set_content(sync::dumpJson(sync::toJson(sync::Problem::make(code, status, detail))), sync::kProblemContentType);
+}
+
+void sendError(httplib::Response& res, const Error& e) {
+  const std::string detail =
+      e.field.empty() || e.message.find(e.field) != std::string::npos ? e.message : e.field + ": " + e.message;
+  if (e.code == hqerr::kGone) return sendProblem(res, sync::problem::kGone, 410, detail);
+  if (e.code == errc::kNotFound) return sendProblem(res, sync::problem::kNotFound, 404, detail);
+  if (e.code == errc::kConflict) return sendProblem(res, sync::problem::kConflict, 409, detail);
+  if (e.code == errc::kForbidden) return sendProblem(res, sync::problem::kForbidden, 403, detail);
+  sendProblem(res, sync::problem::kBadRequest, 400, detail);
+}
+
+void sendJson(httplib::Response& res, const json& body) {
+  res.status = 200;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(sync::dumpJson(body), "application/json");
+}
+
+std::optional<std::string> param(const httplib::Request& req, const char* key) {
+  if (!req.has_param(key)) return std::nullopt;
+  return req.get_param_value(key);
+}
+
+}  // namespace
+
+void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
+  auto ctx = std::make_shared<PrivacyRoutes>(std::move(routes));
+
+  s.Get(R"(/api/v1/members/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->require(req, res, {Role::kAdmin, Role::kAnalyst});
+    if (!who) return;
+    const std::string id = req.matches[1].str();
+    Result<json> out = Error{};
+    {
+      std::lock_guard lock(ctx->readMutex);
+      out = ctx->reader.member(id);
+    }
+    if (!out) return sendError(res, out.error());
+    protectPersonalData(*out, seesPersonalData(who->role, who->pii));
+    {
+      std::lock_guard lock(ctx->writeMutex);
+      auditAccess(ctx->writer.connection(), actorOf(*who), audit::kMemberRead, id, std::nullopt, nowSeconds());
+    }
+    sendJson(res, *out);
+  });
+
+  s.Get(R"(/api/v1/members/([^/]+)/export)", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->require(req, res, {Role::kAdmin});
+    if (!who) return;
+    const std::string id = req.matches[1].str();
+    // On the writer: counter complaints enter the workflow first (memberExport), then one snapshot.
+    std::lock_guard lock(ctx->writeMutex);
+    const Timestamp now = nowSeconds();
+    auto out = memberExport(ctx->writer.connection(), id, now);
+    if (!out) return sendError(res, out.error());
+    auditAccess(ctx->writer.connection(), actorOf(*who), audit::kMemberExport, id, std::nullopt, now);
+    res.set_header("Content-Disposition", "attachment; filename=\"member-export.json\"");
+    sendJson(res, *out);
+  });
+
+  s.Post(R"(/api/v1/admin/members/([^/]+)/erase)", [ctx](const httplib::Request& req, httplib::Response& res) {
+    auto who = ctx->require(req, res, {Role::kAdmin});
+    if (!who) return;
+    auto body = sync::parseJson(req.body);
+    if (!body) return sendError(res, body.error());
+    if (!body->is_object()) return sendProblem(res, sync::problem::kBadRequest, 400, "the body is a JSON object {\"reason\": \"...\"}");
+    const auto reason = body->find("reason");
+    if (reason == body->end() || !reason->is_string()) {
+      return sendProblem(res, sync::problem::kBadRequest, 400, "reason: a string saying why the member's data is erased is required");
+    }
+    Result<HqStore::Erasure> out = Error{};
+    {
+      std::lock_guard lock(ctx->writeMutex);
+      out = ctx->writer.eraseMember(req.matches[1].str(), reason->get<std::string>(), actorOf(*who), nowSeconds());
+    }
+    if (!out) return sendError(res, out.error());
+    sendJson(res, {{"member_id", out->memberId}, {"erased_at", out->erasedAt}, {"records", out->records}});
+  });
+
+  s.Get("/api/v1/admin/audit", [ctx](const httplib::Request& req, httplib::Response& res) {
+    if (!ctx->require(req, res, {Role::kAdmin})) return;
+    Result<json> out = Error{};
+    {
+      std::lock_guard lock(ctx->readMutex);
+      out = auditListing(ctx->reader.connection(), param(req, "from"), param(req, "to"), param(req, "limit"),
+                         param(req, "offset"), param(req, "order"));
+    }
+    if (!out) return sendError(res, out.error());
+    sendJson(res, *out);
+  });
+}
+
+}  // namespace loyalty::hq

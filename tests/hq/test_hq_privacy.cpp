@@ -1,0 +1,452 @@
+// Members' personal data at head office (PIPL), on the real loyalty-hq over HTTPS, on SQLite and
+// on a PostgreSQL the test starts: consent history, the data-subject export, erasure (gone
+// everywhere, carried to terminals, not brought back by a terminal), who sees full phones and
+// birthdays, and the audit trail of it all (API and dashboard page).
+#include <regex>
+
+#include "support/hq_fixture.hpp"
+
+using namespace loyalty::test;
+using nlohmann::json;
+
+#define HQ_BACKENDS SqliteBackend, PostgresBackend
+
+namespace {
+
+constexpr const char* kName = "王小明";
+constexpr const char* kPhone = "+8613812345678";
+constexpr const char* kNationalPhone = "13812345678";
+constexpr const char* kBirthday = "1990-07-20";
+
+json event(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& type,
+           const std::string& at, json payload) {
+  payload["store_id"] = store;
+  payload["terminal_id"] = terminal;
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", type}, {"at", at}, {"payload", payload}};
+}
+
+json enrolment(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member,
+               const std::string& name, const std::string& phone, bool consent, const std::string& birthday = kBirthday) {
+  return event(terminal, store, seq, "member.enrolled", "2026-11-01T08:00:00Z",
+               {{"member_id", member}, {"card_no", "9" + member}, {"phone", phone}, {"name", name}, {"birthday", birthday},
+                {"language", "zh-CN"}, {"consent_marketing", consent}, {"consent_version", consent ? json("v1") : json(nullptr)},
+                {"referrer_id", nullptr}, {"staff_id", "ST-1"}});
+}
+
+struct Api {
+  HqInstance& hq;
+
+  httplib::Result get(const std::string& path, const std::string& token) {
+    auto r = hq.client()->Get(path.c_str(), bearer(token));
+    REQUIRE(r);
+    return r;
+  }
+  json getJson(const std::string& path, const std::string& token, int status = 200) {
+    auto r = get(path, token);
+    INFO(path << " -> " << r->body);
+    REQUIRE(r->status == status);
+    return json::parse(r->body);
+  }
+  json post(const std::string& path, const json& body, const std::string& token, int status = 200) {
+    auto r = hq.client()->Post(path.c_str(), bearer(token), body.dump(), "application/json");
+    REQUIRE(r);
+    INFO(path << " -> " << r->body);
+    REQUIRE(r->status == status);
+    return json::parse(r->body);
+  }
+  json upload(const std::string& token, const std::string& terminal, json events) {
+    return post("/api/v1/events", batch(terminal, std::move(events)), token);
+  }
+  /// Every change from `cursor` on, and the cursor after them.
+  std::pair<json, std::string> pull(const std::string& token, std::string cursor = "") {
+    json all = json::array();
+    for (int guard = 0; guard < 100; ++guard) {
+      const json page = getJson("/api/v1/changes?limit=1000&cursor=" + cursor, token);
+      for (const auto& c : page.at("changes")) all.push_back(c);
+      cursor = page.at("next_cursor").get<std::string>();
+      if (!page.at("has_more").get<bool>()) break;
+    }
+    return {all, cursor};
+  }
+  /// A dashboard session of the token's holder (a one-time sign-in link).
+  httplib::Headers session(const std::string& token) {
+    const json ticket = post("/api/v1/dashboard/tickets", json::object(), token, 201);
+    auto r = hq.client()->Get(ticket.at("url").get<std::string>().c_str());
+    REQUIRE(r);
+    for (const auto& [k, v] : r->headers) {
+      if (k == "Set-Cookie" && v.rfind("lhq_session=", 0) == 0) return {{"Cookie", v.substr(0, v.find(';'))}};
+    }
+    FAIL("no session cookie");
+    return {};
+  }
+};
+
+std::vector<std::string> statuses(const json& response) {
+  std::vector<std::string> out;
+  for (const auto& r : response.at("results")) out.push_back(r.at("status").get<std::string>());
+  return out;
+}
+
+bool mentionsPerson(const std::string& body) {
+  return body.find(kName) != std::string::npos || body.find(kNationalPhone) != std::string::npos ||
+         body.find(kBirthday) != std::string::npos;
+}
+
+/// Actions in the audit trail (oldest first).
+std::vector<json> auditOf(Api& api, const std::string& action) {
+  std::vector<json> out;
+  const json listing = api.getJson("/api/v1/admin/audit?limit=1000", api.hq.adminToken());
+  for (const auto& e : listing.at("entries")) {
+    if (e.at("action") == action) out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("consent history: every decision with version, time, store and staff; changes logged by field name",
+                   "[hq][privacy]", HQ_BACKENDS) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  Api api{hq};
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  const std::string t2 = hq.registerTerminal("S2", "T2");
+  CHECK(statuses(api.upload(t1, "T1", {enrolment("T1", "S1", 1, "M1", kName, kPhone, true)})) ==
+        std::vector<std::string>{"applied"});
+  // Withdrawn at another store on the 5th; a change of the 3rd from T1 arrives after it.
+  api.upload(t2, "T2",
+             {event("T2", "S2", 1, "member.updated", "2026-11-05T09:00:00Z",
+                    {{"member_id", "M1"}, {"consent_marketing", false}, {"consent_version", "v2"}, {"staff_id", "ST-9"}})});
+  api.upload(t1, "T1",
+             {event("T1", "S1", 2, "member.updated", "2026-11-03T10:00:00Z",
+                    {{"member_id", "M1"}, {"consent_marketing", true}, {"consent_version", "v2"}, {"phone", "+8613900001111"}}),
+              event("T1", "S1", 3, "member.updated", "2026-11-06T11:00:00Z",
+                    {{"member_id", "M1"}, {"birthday", nullptr}, {"name", "王晓明"}, {"staff_id", "ST-1"}})});
+
+  const json m = api.getJson("/api/v1/members/M1", hq.adminToken());
+  CHECK(m.at("consent_marketing") == false);  // the latest decision by time, not by arrival
+  CHECK(m.at("consent_version") == "v2");
+  CHECK(m.at("consent_at") == "2026-11-05T09:00:00Z");
+  CHECK(m.at("consent_store") == "S2");
+  CHECK_FALSE(m.contains("birthday"));  // cleared by null
+  CHECK(m.at("name") == "王晓明");
+  CHECK(m.at("phone") == "+8613900001111");
+
+  const json doc = api.getJson("/api/v1/members/M1/export", hq.adminToken());
+  const json& consents = doc.at("consents");
+  REQUIRE(consents.size() == 3);
+  CHECK(consents[0].at("at") == "2026-11-01T08:00:00Z");
+  CHECK(consents[0].at("consent_marketing") == true);
+  CHECK(consents[0].at("consent_version") == "v1");
+  CHECK(consents[0].at("store_id") == "S1");
+  CHECK(consents[0].at("staff_id") == "ST-1");
+  CHECK(consents[0].at("source") == "member.enrolled");
+  CHECK(consents[1].at("at") == "2026-11-03T10:00:00Z");
+  CHECK(consents[2].at("consent_marketing") == false);
+  CHECK(consents[2].at("store_id") == "S2");
+  CHECK(consents[2].at("terminal_id") == "T2");
+  CHECK(consents[2].at("staff_id") == "ST-9");
+  const json& changes = doc.at("changes");
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[0].at("fields") == json{"consent_marketing", "phone"});
+  CHECK(changes[0].at("store_id") == "S1");
+  CHECK(changes[1].at("fields") == json{"consent_marketing"});
+  CHECK(changes[1].at("staff_id") == "ST-9");
+  CHECK(changes[2].at("fields") == json{"birthday", "name"});
+  CHECK(changes[2].at("event_id") == "T1-e3");
+  CHECK(changes.dump().find("王晓明") == std::string::npos);  // names of fields, never values
+
+  // Consent without its text's version is refused naming the field, and applies nothing.
+  const json refused = api.upload(t1, "T1", {event("T1", "S1", 4, "member.updated", "2026-11-07T08:00:00Z",
+                                                   {{"member_id", "M1"}, {"consent_marketing", true}})});
+  CHECK(refused.at("results")[0].at("status") == "rejected");
+  CHECK(refused.at("results")[0].at("reason").get<std::string>().find("payload.consent_version") != std::string::npos);
+  CHECK(api.getJson("/api/v1/members/M1", hq.adminToken()).at("consent_marketing") == false);
+
+  if (std::string(TestType::kName) == "sqlite") {
+    // A database of the version before: no history tables, no consent time. Opening it fills
+    // the history in from the stored events.
+    hq.stop();
+    hq.sql()->execScript(
+        "DROP TABLE member_consents; DROP TABLE member_changes; UPDATE members SET consent_at = NULL, consent_store = NULL");
+    hq.start();
+    const json again = api.getJson("/api/v1/members/M1/export", hq.adminToken());
+    CHECK(again.at("consents").size() == 3);
+    CHECK(again.at("changes").size() == 3);
+    CHECK(again.at("profile").at("consent_at") == "2026-11-05T09:00:00Z");
+    CHECK(again.at("profile").at("consent_store") == "S2");
+  }
+}
+
+TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, and no terminal brings the data back",
+                   "[hq][privacy]", HQ_BACKENDS) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  Api api{hq};
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  const std::string admin = hq.adminToken();
+  const json enrolM1 = enrolment("T1", "S1", 1, "M1", kName, kPhone, true);
+  json sale = saleEvent("T1", "S1", 3, std::string("M1"), "30.00", 30, 0, "2026-11-02T09:00:00Z");
+  sale["payload"]["lines"] = {{{"sku", "A"}, {"description", "Coffee"}, {"qty", 2}, {"unit_price", "10.00"}, {"amount", "20.00"}},
+                              {{"sku", "B"}, {"description", nullptr}, {"qty", 1}, {"unit_price", "10.00"}, {"amount", "10.00"}}};
+  const json events = {
+      enrolM1,
+      enrolment("T1", "S1", 2, "M2", "Li Lei", "+8613900002222", true, "1985-01-01"),
+      sale,
+      event("T1", "S1", 4, "sale.refunded", "2026-11-02T10:00:00Z",
+            {{"refund_id", "R1"}, {"sale_id", "T1-s3"}, {"member_id", "M1"}, {"lines", {{{"line_no", 2}, {"sku", "B"}, {"qty", 1}}}},
+             {"amount", "10.00"}, {"points_reversed", 10}, {"points_returned", 0}}),
+      event("T1", "S1", 5, "survey.answered", "2026-11-02T09:05:00Z",
+            {{"survey_id", "V1"}, {"sale_id", "T1-s3"}, {"member_id", "M1"}, {"scale", "csat5"}, {"score", 4}}),
+      event("T1", "S1", 6, "complaint.filed", "2026-11-02T09:10:00Z",
+            {{"complaint_id", "C1"}, {"member_id", "M1"}, {"category", "service"},
+             {"description", std::string("call back on ") + kNationalPhone + ", " + kName}, {"staff_id", nullptr}}),
+      saleEvent("T1", "S1", 7, std::string("M2"), "50.00", 50, 0, "2026-11-02T11:00:00Z")};
+  REQUIRE(statuses(api.upload(t1, "T1", events)) == std::vector<std::string>(7, "applied"));
+
+  // [SECTION] The data-subject export holds everything about the member.
+  const json doc = api.getJson("/api/v1/members/M1/export", admin);
+  CHECK(doc.at("profile").at("name") == kName);
+  CHECK(doc.at("profile").at("phone") == kPhone);
+  CHECK(doc.at("profile").at("birthday") == kBirthday);
+  REQUIRE(doc.at("sales").size() == 1);
+  CHECK(doc.at("sales")[0].at("total") == "30.00");
+  REQUIRE(doc.at("sales")[0].at("lines").size() == 2);
+  CHECK(doc.at("sales")[0].at("lines")[0].at("description") == "Coffee");
+  REQUIRE(doc.at("refunds").size() == 1);
+  CHECK(doc.at("refunds")[0].at("amount") == "10.00");
+  CHECK(doc.at("ledger").size() == 2);  // earn 30, reversal -10
+  REQUIRE(doc.at("surveys").size() == 1);
+  CHECK(doc.at("surveys")[0].at("score") == 4);
+  REQUIRE(doc.at("complaints").size() == 1);
+  CHECK(doc.at("complaints")[0].at("description").get<std::string>().find(kNationalPhone) != std::string::npos);
+  CHECK(doc.at("consents").size() == 1);
+  CHECK(doc.at("merges").empty());
+  api.getJson("/api/v1/members/M1/export", hq.cli({"token", "create", "--data", hq.dataDir(), "--role", "analyst"}), 403);
+
+  // Before the erasure the reports do show the person (the searches below are not vacuous).
+  CHECK(mentionsPerson(api.get("/api/v1/exports/campaign.csv", admin)->body));
+  CHECK(mentionsPerson(api.get("/api/v1/reports/churn?as_of=2027-06-01", admin)->body));
+  const auto [before, cursor] = api.pull(t1);
+  CHECK(before.dump().find(kName) != std::string::npos);
+
+  // [SECTION] Erasure: idempotent, audited with its reason.
+  const json erased = api.post("/api/v1/admin/members/M1/erase", {{"reason", "member asked (ticket 42)"}}, admin);
+  CHECK(erased.at("member_id") == "M1");
+  const std::string erasedAt = erased.at("erased_at").get<std::string>();
+  CHECK(api.post("/api/v1/admin/members/M1/erase", {{"reason", "again"}}, admin).at("erased_at") == erasedAt);
+  api.post("/api/v1/admin/members/M1/erase", json::object(), admin, 400);
+  api.post("/api/v1/admin/members/M404/erase", {{"reason", "x"}}, admin, 404);
+
+  auto gone = api.get("/api/v1/members/M1", admin);
+  CHECK(gone->status == 410);
+  CHECK(gone->get_header_value("Content-Type") == "application/problem+json");
+  CHECK(json::parse(gone->body).at("type") == "https://loyalty.invalid/problems/gone");
+  CHECK(api.get("/api/v1/members/M1/export", admin)->status == 410);
+
+  // The feed tells every terminal; a terminal starting afresh never gets the member.
+  const json after = api.pull(t1, cursor).first;
+  CHECK(after.dump().find(R"({"member_id":"M1","type":"member.erased"})") != std::string::npos);
+  const json fromStart = api.pull(t1).first;
+  for (const auto& c : fromStart) CHECK_FALSE((c.at("type") == "member" && c.at("member").at("member_id") == "M1"));
+  CHECK_FALSE(mentionsPerson(fromStart.dump()));
+
+  // No report, export, page or stored row shows the phone, name or birthday; sales stay.
+  for (const char* path : {"/api/v1/reports/abc", "/api/v1/reports/churn?as_of=2027-06-01", "/api/v1/reports/campaign",
+                           "/api/v1/reports/complaints", "/api/v1/reports/referrals", "/api/v1/exports/campaign.csv",
+                           "/api/v1/exports/abc-follow-up.csv", "/api/v1/exports/churn.csv?as_of=2027-06-01",
+                           "/api/v1/exports/complaints.xlsx", "/api/v1/complaints/C1", "/api/v1/admin/audit"}) {
+    auto r = api.get(path, admin);
+    INFO(path);
+    CHECK(r->status == 200);
+    CHECK_FALSE(mentionsPerson(r->body));
+  }
+  CHECK(api.get("/api/v1/exports/campaign.csv", admin)->body.find("Li Lei") != std::string::npos);
+  const httplib::Headers s = api.session(admin);
+  for (const char* page : {"/dashboard/customers?as_of=2027-06-01", "/dashboard/complaints", "/dashboard/members/M1"}) {
+    auto r = hq.client()->Get(page, s);
+    REQUIRE(r);
+    INFO(page);
+    CHECK_FALSE(mentionsPerson(r->body));
+  }
+  CHECK(hq.client()->Get("/dashboard/members/M1", s)->status == 410);
+  const json summary = api.getJson("/api/v1/reports/summary", admin);
+  CHECK(summary.at("sales") == 2);
+  CHECK(summary.at("net_revenue") == "70.00");
+  {
+    auto sql = hq.sql();
+    std::string stored;
+    for (const char* q : {"SELECT payload FROM events", "SELECT payload FROM event_conflicts",
+                          "SELECT payload FROM rejected_events", "SELECT card_no || phone || name || COALESCE(birthday, '') FROM members",
+                          "SELECT description FROM complaint_cases"}) {
+      const auto r = sql->query(q);
+      for (const auto& row : r.rows) stored += row.at(0).value_or("") + "\n";
+    }
+    CHECK_FALSE(mentionsPerson(stored));
+    CHECK(stored.find("Li Lei") != std::string::npos);
+    CHECK(sql->query("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = 'M1'").integer(0, 0) == 20);
+  }
+
+  // [SECTION] A terminal cannot bring the data back.
+  // The original enrolment again (a lost response): a duplicate, nothing changes.
+  CHECK(statuses(api.upload(t1, "T1", {enrolM1})) == std::vector<std::string>{"duplicate"});
+  // A terminal that had not synced yet: its later update and a second enrolment are refused
+  // for good (acknowledged, kept for review without the personal data); the next sale applies.
+  json late = api.upload(t1, "T1",
+                         {event("T1", "S1", 8, "member.updated", "2026-11-03T08:00:00Z",
+                                {{"member_id", "M1"}, {"name", kName}, {"phone", kPhone}}),
+                          enrolment("T1", "S1", 9, "M1", kName, kPhone, true),
+                          saleEvent("T1", "S1", 10, std::string("M1"), "5.00", 5, 0, "2026-11-03T09:00:00Z")});
+  CHECK(statuses(late) == std::vector<std::string>{"rejected", "rejected", "applied"});
+  CHECK(late.at("results")[0].at("reason") == "erased");
+  CHECK(late.at("results")[1].at("reason") == "erased");
+  CHECK(late.at("acked_through") == 10);
+  CHECK(api.get("/api/v1/members/M1", admin)->status == 410);
+  {
+    auto sql = hq.sql();
+    CHECK(sql->query("SELECT COUNT(*) FROM rejected_events WHERE reason = 'erased'").integer(0, 0) == 2);
+    std::string stored;
+    for (const auto& row : sql->query("SELECT payload FROM rejected_events").rows) stored += row.at(0).value_or("");
+    for (const auto& row : sql->query("SELECT card_no || phone || name FROM members").rows) stored += row.at(0).value_or("");
+    CHECK_FALSE(mentionsPerson(stored));
+  }
+
+  // [SECTION] Duplicates of a person are erased with them; an erased member is never merged.
+  api.upload(t1, "T1", {enrolment("T1", "S1", 11, "M3", "Li Lei", "+8613900003333", false, "1985-01-01")});
+  api.post("/api/v1/admin/members/merge", {{"from", "M2"}, {"into", "M1"}}, admin, 409);
+  api.post("/api/v1/admin/members/merge", {{"from", "M3"}, {"into", "M2"}}, admin);
+  api.post("/api/v1/admin/members/M3/erase", {{"reason", "duplicate"}}, admin, 409);  // erase M2, the person
+
+  // [SECTION] The command line erases too; the audit trail lists reads, exports and erasures.
+  const json cli = json::parse(hq.cli({"member", "erase", "--data", hq.dataDir(), "--member", "M2", "--reason", "closed account"}));
+  CHECK(cli.at("member_id") == "M2");
+  CHECK(cli.at("records") == json{"M2", "M3"});
+  CHECK(api.get("/api/v1/members/M2", admin)->status == 410);
+  CHECK(api.get("/api/v1/members/M3", admin)->status == 410);
+  const std::string feed = api.pull(t1, cursor).first.dump();
+  CHECK(feed.find(R"({"member_id":"M3","type":"member.erased"})") != std::string::npos);
+  CHECK(feed.find("Li Lei") == std::string::npos);
+  CHECK(runCommand({hqBinary(), "member", "erase", "--data", hq.dataDir(), "--member", "M2"}).first != 0);  // --reason required
+
+  const auto erasures = auditOf(api, "member.erase");
+  REQUIRE(erasures.size() == 2);
+  CHECK(erasures[0].at("subject") == "M1");
+  CHECK(erasures[0].at("actor") == "token:admin");
+  CHECK(erasures[0].at("detail") == "member asked (ticket 42)");
+  CHECK(erasures[1].at("actor").get<std::string>().rfind("cli:", 0) == 0);
+  CHECK(auditOf(api, "member.export").size() == 1);
+  const auto exports = auditOf(api, "export");
+  REQUIRE_FALSE(exports.empty());
+  CHECK(exports[0].at("subject") == "campaign.csv");
+  CHECK(exports[0].at("rows") == 2);
+  CHECK(auditOf(api, "member.read").empty());  // 410s read nothing
+}
+
+TEST_CASE("analysts see masked phones and no birthdays unless granted pii; reads and exports are audited", "[hq][privacy]") {
+  HqInstance hq("sqlite");
+  for (const auto& [user, flag] : {std::pair<std::string, std::string>{"ana", ""}, {"pia", " --pii"}}) {
+    REQUIRE(runCommand({"/bin/sh", "-c", "echo 'analyst-password-1' | '" + hqBinary() + "' user set --data '" + hq.dataDir() +
+                                             "' --name " + user + " --role analyst" + flag})
+                .first == 0);
+  }
+  hq.start();
+  Api api{hq};
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  api.upload(t1, "T1", {enrolment("T1", "S1", 1, "M1", kName, kPhone, true)});
+  const std::string analyst = hq.cli({"token", "create", "--data", hq.dataDir(), "--role", "analyst", "--name", "ana-script"});
+  const std::string granted =
+      hq.cli({"token", "create", "--data", hq.dataDir(), "--role", "analyst", "--name", "crm", "--pii"});
+
+  const json masked = api.getJson("/api/v1/members/M1", analyst);
+  CHECK(masked.at("phone") == "138****5678");
+  CHECK_FALSE(masked.contains("birthday"));
+  CHECK(masked.at("name") == kName);
+  const json full = api.getJson("/api/v1/members/M1", granted);
+  CHECK(full.at("phone") == kPhone);
+  CHECK(full.at("birthday") == kBirthday);
+  CHECK(api.getJson("/api/v1/members/M1", hq.adminToken()).at("birthday") == kBirthday);
+
+  const std::string csv = api.get("/api/v1/exports/campaign.csv", analyst)->body;
+  CHECK(csv.find("138****5678") != std::string::npos);
+  CHECK(csv.find(kNationalPhone) == std::string::npos);
+  CHECK(api.get("/api/v1/exports/campaign.csv", granted)->body.find(kPhone) != std::string::npos);
+  CHECK(api.getJson("/api/v1/reports/campaign", analyst).at("rows")[0].at("phone") == "138****5678");
+
+  // The dashboard's member page, for a session of each (tickets and the sign-in form carry the grant).
+  const auto page = [&](const httplib::Headers& s) {
+    auto r = hq.client()->Get("/dashboard/members/M1", s);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return r->body;
+  };
+  std::string html = page(api.session(analyst));
+  CHECK(html.find("138****5678") != std::string::npos);
+  CHECK(html.find(kNationalPhone) == std::string::npos);
+  CHECK(html.find(kBirthday) == std::string::npos);
+  html = page(api.session(granted));
+  CHECK(html.find(kPhone) != std::string::npos);
+  CHECK(html.find(kBirthday) != std::string::npos);
+  const auto signIn = [&](const std::string& user) {
+    auto c = hq.client();
+    auto login = c->Get("/dashboard/login");
+    REQUIRE(login);
+    std::smatch m;
+    REQUIRE(std::regex_search(login->body, m, std::regex(R"(name="csrf" value="([^"]+)\")")));
+    const std::string csrf = m[1];
+    auto ok = c->Post("/dashboard/login", {{"Cookie", "lhq_login_csrf=" + csrf}},
+                      "csrf=" + csrf + "&user=" + user + "&password=analyst-password-1", "application/x-www-form-urlencoded");
+    REQUIRE(ok);
+    REQUIRE(ok->status == 303);
+    for (const auto& [k, v] : ok->headers) {
+      if (k == "Set-Cookie" && v.rfind("lhq_session=", 0) == 0) return httplib::Headers{{"Cookie", v.substr(0, v.find(';'))}};
+    }
+    FAIL("no session");
+    return httplib::Headers{};
+  };
+  const httplib::Headers ana = signIn("ana");
+  CHECK(page(ana).find("138****5678") != std::string::npos);
+  CHECK(page(signIn("pia")).find(kPhone) != std::string::npos);
+
+  // Only admins read the audit trail: API and page.
+  api.getJson("/api/v1/admin/audit", analyst, 403);
+  CHECK(hq.client()->Get("/dashboard/audit", ana)->status == 403);
+  api.getJson("/api/v1/admin/audit?from=2026-13-01", hq.adminToken(), 400);
+  api.getJson("/api/v1/admin/audit?limit=0", hq.adminToken(), 400);
+  api.getJson("/api/v1/admin/audit?order=sideways", hq.adminToken(), 400);
+
+  const json all = api.getJson("/api/v1/admin/audit", hq.adminToken());
+  std::vector<std::string> reads;
+  for (const auto& e : all.at("entries")) {
+    if (e.at("action") == "member.read") reads.push_back(e.at("actor").get<std::string>());
+  }
+  CHECK(reads == std::vector<std::string>{"token:ana-script", "token:crm", "token:admin", "user:ana-script", "user:crm",
+                                          "user:ana", "user:pia"});
+  const json paged = api.getJson("/api/v1/admin/audit?limit=2&offset=1&order=desc", hq.adminToken());
+  REQUIRE(paged.at("entries").size() == 2);
+  CHECK(paged.at("has_more") == true);
+  CHECK(paged.at("entries")[0] == all.at("entries")[all.at("entries").size() - 2]);
+  const std::string first = all.at("entries").front().at("at").get<std::string>().substr(0, 10);
+  const std::string last = all.at("entries").back().at("at").get<std::string>().substr(0, 10);
+  CHECK(api.getJson("/api/v1/admin/audit?from=" + first + "&to=" + last, hq.adminToken()).at("entries").size() ==
+        all.at("entries").size());
+  CHECK(api.getJson("/api/v1/admin/audit?to=2000-01-01", hq.adminToken()).at("entries").empty());
+
+  // The audit page: newest first by default, paged, every value escaped.
+  api.post("/api/v1/admin/members/M1/erase", {{"reason", "<script>alert(1)</script>"}}, hq.adminToken());
+  auto audit = hq.client()->Get("/dashboard/audit", api.session(hq.adminToken()));
+  REQUIRE(audit);
+  REQUIRE(audit->status == 200);
+  CHECK(audit->body.find("<script>") == std::string::npos);
+  CHECK(audit->body.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  const auto firstRow = audit->body.find("<tr class=\"entry\">");
+  REQUIRE(firstRow != std::string::npos);
+  CHECK(audit->body.find("member.erase", firstRow) < audit->body.find("member.read", firstRow));
+  auto oldest = hq.client()->Get("/dashboard/audit?order=asc", api.session(hq.adminToken()));
+  REQUIRE(oldest);
+  CHECK(oldest->body.find("member.read", oldest->body.find("<tr class=\"entry\">")) <
+        oldest->body.find("member.erase", oldest->body.find("<tr class=\"entry\">")));
+  CHECK(audit->body.find("href=\"/dashboard/audit\"") != std::string::npos);  // in the admin's menu
+  auto overview = hq.client()->Get("/dashboard", ana);
+  REQUIRE(overview);
+  CHECK(overview->body.find("href=\"/dashboard/audit\"") == std::string::npos);
+}
