@@ -1,10 +1,13 @@
 # Thin wrapper over CMake. `make demo` and `make test` work on a fresh Debian 12 machine.
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZERS    := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test demo bench sanitize clean
+.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean
 
 all: build
 
@@ -17,8 +20,15 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+# The libFuzzer harnesses (docs/fuzzing.md): clang, only the libraries they link.
+fuzz-build: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOYALTY_FUZZ=ON \
+		-DLOYALTY_TESTS=OFF -DLOYALTY_WERROR=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_harnesses
+
+test: build fuzz-build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 1500 -j $(JOBS)
+	@cd $(FUZZ_BUILD) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
@@ -31,5 +41,12 @@ sanitize: deps
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 	@cd $(SAN_BUILD) && LOYALTY_SANITIZED=1 ctest --output-on-failure --timeout 3000 -j $(JOBS)
 
+# Each harness fuzzes FUZZ_SECONDS; inputs that add coverage are merged into fuzz/corpus.
+fuzz: fuzz-build
+	@rm -rf $(FUZZ_BUILD)/fuzz-runs
+	@for f in $(FUZZERS); do bash fuzz/run.sh long $(FUZZ_BUILD)/bin/fuzz_$$f $$f $(FUZZ_SECONDS) $(FUZZ_BUILD)/fuzz-runs; done \
+		| tee $(FUZZ_BUILD)/fuzz-summary.txt
+	@! grep -qv ' findings 0 ' $(FUZZ_BUILD)/fuzz-summary.txt || { echo "fuzz: findings above; see docs/fuzzing.md"; exit 1; }
+
 clean:
-	@rm -rf $(BUILD) $(SAN_BUILD)
+	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

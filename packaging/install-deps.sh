@@ -17,6 +17,8 @@ packages=(
   libgl1-mesa-dri
   # head-office dashboard test (headless)
   chromium
+  # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)
+  clang libclang-rt-14-dev
 )
 
 missing=()

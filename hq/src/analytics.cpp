@@ -58,6 +58,8 @@ class Q {
  public:
   explicit Q(SqlConnection& c) : m_pg(c.backend() == "postgresql") {}
 
+  bool postgres() const { return m_pg; }
+
   std::string p(SqlValue v) {
     params.push_back(std::move(v));
     return "$" + std::to_string(params.size());
@@ -337,11 +339,12 @@ std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const st
   return s.single ? s.sql : memberGrouped(c, s.sql);
 }
 
-/// LIMIT/OFFSET of a member list page (numbers validated by parsePage).
-std::string pageClause(SqlConnection& c, const ReportFilter& f) {
+/// LIMIT/OFFSET of a member list page, bound as parameters (the SQL text stays the same for
+/// every page, so each backend prepares it once). No limit: NULL on PostgreSQL, -1 on SQLite.
+std::string pageClause(Q& q, const ReportFilter& f) {
   if (f.limit < 0 && f.offset == 0) return "";
-  const std::string limit = f.limit >= 0 ? std::to_string(f.limit) : c.backend() == "postgresql" ? "ALL" : "-1";
-  return " LIMIT " + limit + " OFFSET " + std::to_string(f.offset);
+  const std::string limit = f.limit >= 0 ? q.p(f.limit) : q.postgres() ? q.p(nullptr) : q.p(std::int64_t{-1});
+  return " LIMIT " + limit + " OFFSET " + q.p(f.offset);
 }
 
 json pageJson(const ReportFilter& f) { return {{"offset", f.offset}, {"limit", f.limit < 0 ? json(nullptr) : json(f.limit)}}; }
@@ -666,7 +669,7 @@ AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const Report
   // Class totals (kind 0), the members page (1) and the follow-up page (2). A customer's rank
   // orders both lists: classes are contiguous in it, so A comes first.
   const std::string cols = "p.rn, p.cls, p.member_id, p.spend, p.cum, p.total, p.last_day, m.card_no, m.name";
-  const std::string page = pageClause(c, f);
+  const std::string page = pageClause(q, f);
   const std::string sql =
       "WITH mp AS MATERIALIZED (SELECT member_id, net, last_day FROM (" + mp + ") x WHERE net > 0), "
       "tot AS (SELECT CAST(SUM(net) AS BIGINT) AS total FROM mp), "
@@ -731,13 +734,13 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
   {
     // The first offset+limit members are the top of the order: their running total is the real one.
     Q q(c);
-    const std::string top = f.limit >= 0 ? " LIMIT " + std::to_string(f.offset + f.limit) : "";
+    const std::string top = f.limit >= 0 ? " LIMIT " + q.p(f.offset + f.limit) : "";
     const auto r = c.query(
         "SELECT t.rn, t.member_id, t.net, t.cum, t.last_day, m.card_no FROM (SELECT member_id, net, last_day, "
         "CAST(SUM(net) OVER (ORDER BY net DESC, member_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum, "
         "ROW_NUMBER() OVER (ORDER BY net DESC, member_id) AS rn FROM (SELECT member_id, net, last_day FROM (" + rows +
             ") x ORDER BY net DESC, member_id" + top + ") x) t LEFT JOIN members m ON m.member_id = t.member_id WHERE t.rn > " +
-            std::to_string(f.offset) + " ORDER BY t.rn",
+            q.p(f.offset) + " ORDER BY t.rn",
         q.params);
     for (std::size_t i = 0; i < r.size(); ++i) {
       a.members.push_back({classOfRank(r.integer(i, 0)), r.text(i, 1), opt(r, i, 5), "", r.text(i, 4), r.integer(i, 2), r.integer(i, 3)});
@@ -749,7 +752,7 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
     const std::string inner = "SELECT " + cls + " AS k, member_id, net, last_day FROM (" + rows + ") x";
     const std::string due = followUpDue(q, "k", "last_day", asOf);
     const auto r = c.query("SELECT p.k, p.member_id, p.net, p.last_day, m.card_no, m.name FROM (SELECT * FROM (" + inner +
-                               ") c WHERE " + due + " ORDER BY net DESC, member_id" + pageClause(c, f) +
+                               ") c WHERE " + due + " ORDER BY net DESC, member_id" + pageClause(q, f) +
                                ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY p.net DESC, p.member_id",
                            q.params);
     for (std::size_t i = 0; i < r.size(); ++i) {
@@ -852,7 +855,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
       "SELECT 0 AS kind, NULL AS member_id, NULL AS card_no, NULL AS last_day, SUM(n) AS frequency, SUM(monetary) AS monetary, "
       "0 AS r, 0 AS f, 0 AS m, segment FROM (SELECT " + segmentOf("") + " AS segment, n, monetary FROM rfm) sg GROUP BY segment "
       "UNION ALL SELECT 1, p.member_id, m.card_no, p.last_day, p.frequency, p.monetary, p.r, p.f, p.m, " + segmentOf("p.") + " "
-      "FROM (SELECT * FROM g ORDER BY member_id" + pageClause(m_c, f) + ") p LEFT JOIN members m ON m.member_id = p.member_id "
+      "FROM (SELECT * FROM g ORDER BY member_id" + pageClause(q, f) + ") p LEFT JOIN members m ON m.member_id = p.member_id "
       "ORDER BY 1, 2";
   const auto r = m_c.query(sql, q.params);
   tx.commit();
@@ -909,7 +912,7 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
       "SELECT 0 AS kind, reason AS member_id, NULL AS card_no, NULL AS name, COUNT(*) AS visits, NULL AS first_day, "
       "NULL AS last_day, 0 AS span, 0 AS since, reason, 0 AS consent, NULL AS tier FROM k GROUP BY reason "
       "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, p.visits, p.first_day, p.last_day, p.span, p.since, p.reason, "
-      "COALESCE(m.consent_marketing, 0), m.tier FROM (SELECT * FROM k ORDER BY since DESC, member_id" + pageClause(m_c, f) +
+      "COALESCE(m.consent_marketing, 0), m.tier FROM (SELECT * FROM k ORDER BY since DESC, member_id" + pageClause(q, f) +
       ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 9 DESC, 2";
   const auto r = m_c.query(sql, q.params);
   tx.commit();
@@ -995,7 +998,7 @@ json Reports::referrals(const ReportFilter& f) {
       "SELECT 0 AS kind, NULL AS referrer_id, NULL AS card_no, NULL AS name, COUNT(*) AS referred, "
       "COALESCE(SUM(converted), 0) AS converted, 0 AS spend FROM g "
       "UNION ALL SELECT 1, p.referrer_id, ref.card_no, ref.name, p.referred, p.converted, p.spend FROM (SELECT * FROM g "
-      "ORDER BY referred DESC, referrer_id" + pageClause(m_c, f) + ") p LEFT JOIN members ref ON ref.member_id = p.referrer_id "
+      "ORDER BY referred DESC, referrer_id" + pageClause(q, f) + ") p LEFT JOIN members ref ON ref.member_id = p.referrer_id "
       "ORDER BY 1, 5 DESC, 2";
   Q q2(m_c);
   const std::string totals = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN referrer_id IS NULL THEN 0 ELSE 1 END), 0) FROM members "
@@ -1219,17 +1222,23 @@ Result<json> Reports::fileComplaint(const ComplaintFiling& c, const std::string&
   return complaint(c.complaintId);
 }
 
-Result<json> Reports::updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor,
-                                      Timestamp now) {
+Result<Ok> checkComplaintUpdate(const ComplaintUpdate& u) {
   if (auto ok = checkText(u.owner, "owner", 128); !ok) return ok.error();
   if (auto ok = checkText(u.note, "note", 4000); !ok) return ok.error();
-  auto due = checkedDue(u.due);
-  if (!due) return due.error();
+  if (auto due = checkedDue(u.due); !due) return due.error();
   const auto& steps = complaintSteps();
   if (u.step && std::find(steps.begin(), steps.end(), *u.step) == steps.end()) {
     return invalidArgument("step", "step is one of received, acknowledged, investigated, solution_proposed, resolved, followed_up");
   }
   if (!u.step && !u.owner && !u.due && !u.note) return invalidArgument("step", "nothing to change: give step, owner, due or note");
+  return Ok{};
+}
+
+Result<json> Reports::updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor,
+                                      Timestamp now) {
+  if (auto ok = checkComplaintUpdate(u); !ok) return ok.error();
+  const auto due = checkedDue(u.due);
+  const auto& steps = complaintSteps();
   importCounterComplaints(now);
   {
     SqlTransaction tx(m_c);
@@ -1355,10 +1364,11 @@ json Reports::campaignMembers(const ReportFilter& f) {
       "AND consent_marketing = 1 AND " +
       q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " + q.storeIn("enrolled_store", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql + " ORDER BY member_id" + pageClause(m_c, f), q.params);
+  const std::vector<SqlValue> filterParams = q.params;  // the count takes no page
+  const auto r = m_c.query(sql + " ORDER BY member_id" + pageClause(q, f), q.params);
   const std::int64_t total = f.limit < 0 && f.offset == 0
                                  ? static_cast<std::int64_t>(r.size())
-                                 : m_c.query("SELECT COUNT(*) FROM (" + sql + ") c", q.params).integer(0, 0);
+                                 : m_c.query("SELECT COUNT(*) FROM (" + sql + ") c", filterParams).integer(0, 0);
   tx.commit();
   json rows = json::array();
   for (std::size_t i = 0; i < r.size(); ++i) {

@@ -5,20 +5,26 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
+#include "loyalty/hq/throttle.hpp"
+#include "loyalty/hq/web_text.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -26,6 +32,8 @@ namespace loyalty::hq {
 using nlohmann::json;
 
 namespace {
+
+using namespace forms;  // param, cookie, parseCall, ...: what routes read from requests
 
 constexpr const char* kSessionCookie = "lhq_session";
 constexpr const char* kLoginCsrfCookie = "lhq_login_csrf";
@@ -51,41 +59,7 @@ void sendJson(httplib::Response& res, const json& body, int status = 200) {
   res.set_content(sync::dumpJson(body), "application/json");
 }
 
-std::optional<std::string> param(const httplib::Request& req, const char* key) {
-  if (!req.has_param(key)) return std::nullopt;
-  return req.get_param_value(key);
-}
-
-std::string cookie(const httplib::Request& req, const std::string& name) {
-  const std::string h = req.get_header_value("Cookie");
-  std::size_t p = 0;
-  while (p < h.size()) {
-    while (p < h.size() && (h[p] == ' ' || h[p] == ';')) ++p;
-    const std::size_t end = h.find(';', p);
-    const std::string item = h.substr(p, end == std::string::npos ? std::string::npos : end - p);
-    const std::size_t eq = item.find('=');
-    if (eq != std::string::npos && item.substr(0, eq) == name) return item.substr(eq + 1);
-    if (end == std::string::npos) break;
-    p = end + 1;
-  }
-  return {};
-}
-
-std::string esc(const std::string& s) {
-  std::string o;
-  o.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+std::string esc(const std::string& s) { return htmlEscape(s); }
 
 std::string text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -109,12 +83,16 @@ struct Who {
   std::string actor() const { return (csrf.empty() ? "token:" : "user:") + name; }
 };
 
+bool isWrite(const httplib::Request& req) { return req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS"; }
+
 struct Ctx {
   HqStore& reader;
   std::mutex& readMutex;
   HqStore& writer;
   std::mutex& writeMutex;
   ReportCache& cache;
+  Throttle& throttle;
+  PasswordVerifier& passwords;
 
   std::optional<Who> identify(const httplib::Request& req) {
     const std::string h = req.get_header_value("Authorization");
@@ -146,7 +124,9 @@ struct Ctx {
     return "an admin or analyst bearer token (or a dashboard session) is required";
   }
 
-  /// API access for admin/analyst; answers 401 otherwise.
+  /// API access for admin/analyst; answers 401 otherwise. A change made with a session cookie
+  /// (not a bearer token) must carry the session's CSRF token: the `csrf` form field or the
+  /// X-CSRF-Token header; 403 otherwise.
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
     auto w = identify(req);
     if (!w) {
@@ -155,11 +135,22 @@ struct Ctx {
     } else if (w->role == Role::kTerminal) {
       problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);
       return std::nullopt;
+    } else if (isWrite(req) && !csrfOk(req, *w)) {
+      problem(res, 403, sync::problem::kForbidden, "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)");
+      return std::nullopt;
     }
     return w;
   }
 
-  /// A new session; returns (session secret, csrf token).
+  /// Bearer tokens need none (a browser never sends one by itself); a session's must match.
+  static bool csrfOk(const httplib::Request& req, const Who& w) {
+    if (w.csrf.empty()) return true;
+    const std::string sent = req.has_header("X-CSRF-Token") ? req.get_header_value("X-CSRF-Token") : req.get_param_value("csrf");
+    return sameSecret(sent, w.csrf);
+  }
+
+  /// A new session, recorded in the audit trail in the same transaction; returns (session
+  /// secret, csrf token).
   std::pair<std::string, std::string> openSession(const std::string& name, const std::string& role, bool pii) {
     const std::string secret = randomToken(), csrf = randomToken();
     const Timestamp now = nowSeconds();
@@ -170,8 +161,16 @@ struct Ctx {
         "INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at, pii) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
         {sha256Hex(secret), name, role, csrf, formatRfc3339(now), formatRfc3339(now + kSessionLife), std::int64_t{pii ? 1 : 0}});
+    recordAudit(writer.connection(), {formatRfc3339(now), "user:" + name, audit::kSignIn, name, std::nullopt, std::nullopt});
     tx.commit();
     return {secret, csrf};
+  }
+
+  /// A refused sign-in, in the audit trail: the name as typed (it may not exist), by address.
+  void signInFailed(const std::string& user, const std::string& address, const char* why) {
+    const Timestamp now = nowSeconds();
+    std::lock_guard lock(writeMutex);
+    recordAudit(writer.connection(), {formatRfc3339(now), "address:" + address, audit::kSignInFailed, user, std::nullopt, why});
   }
 
   void audit(const Who& who, const char* action, const std::string& subject, std::optional<std::int64_t> rows) {
@@ -197,45 +196,6 @@ void setSessionCookie(httplib::Response& res, const std::string& secret) {
 
 const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
                                           "referrals", "satisfaction", "complaints", "points", "campaign"};
-
-/// A report request, parsed: enough to run it again later (the report cache's refresher).
-struct ReportCall {
-  std::string name;
-  ReportFilter filter;
-  std::optional<std::string> asOf;  ///< absent: Reports::defaultAsOf when run
-  std::string group;                ///< sales
-  std::string period;               ///< satisfaction
-  std::int64_t churnDays = 90;
-
-  /// The same report and parameters give the same key.
-  std::string key() const {
-    return json{name, filter.range.from, filter.range.to, filter.stores, filter.offset, filter.limit,
-                asOf ? json(*asOf) : json(nullptr), group, period, churnDays}
-        .dump();
-  }
-  std::string asOfOn(Reports& r, Timestamp now) const { return asOf ? *asOf : r.defaultAsOf(filter, now); }
-};
-
-Result<ReportCall> parseCall(const std::string& name, const httplib::Request& req) {
-  ReportCall c;
-  c.name = name;
-  auto f = parseReportFilter(param(req, "from"), param(req, "to"), param(req, "store"));
-  if (!f) return f.error();
-  if (auto page = parsePage(param(req, "limit"), param(req, "offset"), *f); !page) return page.error();
-  c.filter = std::move(*f);
-  if (auto a = param(req, "as_of")) {
-    if (!parseDate(*a, "as_of")) return invalidArgument("as_of", "as_of must be a date YYYY-MM-DD");
-    c.asOf = *a;
-  }
-  c.group = param(req, "group").value_or("day");
-  c.period = param(req, "period").value_or("all");
-  if (name == "churn") {
-    auto days = wholeNumber(param(req, "churn_days"), "churn_days", 90, 1, 3650);
-    if (!days) return days.error();
-    c.churnDays = *days;
-  }
-  return c;
-}
 
 /// Runs a parsed report on `r` (complaints: after importCounterComplaints, see runReport).
 Result<json> runCall(Reports& r, const ReportCall& c, Timestamp now) {
@@ -310,6 +270,7 @@ constexpr Msg kCatalogue[] = {
     {"user", "User", "用户名"},
     {"password", "Password", "密码"},
     {"bad_login", "Wrong user name or password.", "用户名或密码错误。"},
+    {"too_many", "Too many failed sign-ins. Try again after", "登录失败次数过多，请在此时间后重试："},
     {"from", "From", "开始日期"},
     {"to", "To", "结束日期"},
     {"store", "Store", "门店"},
@@ -519,7 +480,7 @@ std::string exportLinks(const Page& p, const std::string& report, const std::str
 // [SECTION] Personal data pages: a member, the audit trail
 
 std::string memberLink(const std::string& id) {
-  return "<a href=\"/dashboard/members/" + esc(httplib::detail::encode_query_param(id)) + "\">" + esc(id) + "</a>";
+  return "<a href=\"/dashboard/members/" + esc(urlEncode(id)) + "\">" + esc(id) + "</a>";
 }
 
 std::string cell(const json& v) { return "<td>" + esc(text(v)) + "</td>"; }
@@ -742,7 +703,7 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
       o << "<tr><td title=\"" << esc(text(r["description"])) << "\">" << esc(id) << "</td><td>" << esc(text(r["store"]))
         << "</td><td>" << esc(tr(L, text(r["step"]))) << "</td><td>" << esc(text(r["owner"])) << "</td><td"
         << (r["overdue"].get<bool>() ? " class=\"late\"" : "") << ">" << esc(text(r["due_at"])) << "</td><td>"
-        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(id) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
+        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(urlEncode(id)) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
         << esc(p.csrf) << "\"><select name=\"step\">";
       for (const auto& s : complaintSteps()) {
         o << "<option value=\"" << s << "\"" << (s == text(r["step"]) ? " selected" : "") << ">" << esc(tr(L, s)) << "</option>";
@@ -803,10 +764,13 @@ void redirect(httplib::Response& res, const std::string& to) {
   res.set_header("Location", to);
 }
 
-/// Only same-site paths of the dashboard as redirect targets.
-std::string safeNext(const std::string& next) {
-  if (next.rfind("/dashboard", 0) != 0 || next.find("//") != std::string::npos || next.find('\\') != std::string::npos) return "/dashboard";
-  return next;
+/// The sign-in page's answer while an account or address is locked out (429, Retry-After).
+std::string tooManyPage(const std::string& lang, std::chrono::seconds wait) {
+  const std::string when = formatRfc3339(nowSeconds() + wait);
+  return "<!doctype html><html lang=\"" + std::string(lang == "zh" ? "zh-CN" : "en") + "\"><head><meta charset=\"utf-8\"><title>" +
+         esc(tr(lang, "login")) + "</title></head><body><h1>" + esc(tr(lang, "title")) + "</h1><p class=\"error\" data-retry-after=\"" +
+         std::to_string(wait.count()) + "\">" + esc(tr(lang, "too_many")) + " " + esc(when) + " (UTC)</p><p><a href=\"/dashboard/login\">" +
+         esc(tr(lang, "login")) + "</a></p></body></html>";
 }
 
 }  // namespace
@@ -842,14 +806,14 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
 // [SECTION] Routes
 
 void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& readMutex, HqStore& writer, std::mutex& writeMutex,
-                             ReportCache& cache) {
+                             ReportCache& cache, Throttle& throttle, PasswordVerifier& passwords) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
   {
     std::lock_guard lock(writeMutex);
     ensureAnalyticsSchema(writer.connection());
     ensurePrivacySchema(writer.connection());  // pii on the dashboard tables of an older database
   }
-  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache});
+  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache, throttle, passwords});
   // The dashboard's default views that rank every member, kept warm from the start.
   for (const auto& [name, params] : std::vector<std::pair<std::string, httplib::Params>>{
            {"summary", {}}, {"abc", {{"limit", "1"}}}, {"rfm", {{"limit", "1"}}}, {"churn", {{"limit", "50"}}}}) {
@@ -969,7 +933,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
         "INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at, pii) VALUES ($1, $2, $3, $4, $5)",
         {sha256Hex(ticket), who->name, std::string(who->role == Role::kAdmin ? "admin" : "analyst"),
          formatRfc3339(now + std::chrono::seconds(60)), std::int64_t{who->pii ? 1 : 0}});
-    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + ticket}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
+    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(ticket)}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
   });
 
   s.Get("/dashboard/ticket", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -1001,24 +965,39 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     if (!sameSecret(req.get_param_value("csrf"), cookie(req, kLoginCsrfCookie))) {
       return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong: reload the sign-in page.</p>", 403);
     }
-    const std::string user = req.get_param_value("user"), password = req.get_param_value("password");
-    std::optional<std::string> role;
-    bool pii = false;
-    if (!user.empty() && user.size() <= 64 && password.size() <= 1024) {
-      std::string hash, r;
-      {
-        std::lock_guard lock(ctx->readMutex);
-        const auto row = ctx->reader.connection().query(
-            "SELECT password_hash, role, pii FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
-        if (!row.empty()) {
-          hash = row.text(0, 0);
-          r = row.text(0, 1);
-          pii = row.integer(0, 2) != 0;
-        }
-      }
-      if (!hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0) role = r;
+    const SignInForm form = signInForm(req);
+    const std::string &user = form.user, &password = form.password;
+    const bool plausible = form.plausible();
+    std::vector<std::string> keys = {Throttle::addressKey(req.remote_addr)};
+    if (plausible) keys.push_back(Throttle::accountKey(user));
+    const auto tooMany = [&](std::chrono::seconds wait) {
+      res.set_header("Retry-After", std::to_string(wait.count()));
+      htmlResponse(res, tooManyPage(langOf(req), wait), 429);
+    };
+    // While locked, not even the right password is checked.
+    if (auto wait = ctx->throttle.lockedFor(keys, nowSeconds())) {
+      ctx->signInFailed(user.substr(0, 64), req.remote_addr, "locked out");
+      return tooMany(*wait);
     }
-    if (!role) return redirect(res, "/dashboard/login?failed=1");
+    std::optional<std::string> hash, role;
+    bool pii = false;
+    if (plausible) {
+      std::lock_guard lock(ctx->readMutex);
+      const auto row = ctx->reader.connection().query(
+          "SELECT password_hash, role, pii FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
+      if (!row.empty()) {
+        hash = row.text(0, 0);
+        role = row.text(0, 1);
+        pii = row.integer(0, 2) != 0;
+      }
+    }
+    // Unknown names are verified against a dummy hash: the same work, the same time.
+    if (!ctx->passwords.verify(hash, password)) {
+      ctx->signInFailed(user.substr(0, 64), req.remote_addr, hash ? "wrong password" : "unknown user");
+      if (auto wait = ctx->throttle.failed(keys, nowSeconds())) return tooMany(*wait);
+      return redirect(res, "/dashboard/login?failed=1");
+    }
+    ctx->throttle.forget(Throttle::accountKey(user));
     const auto [secret, csrf] = ctx->openSession(user, *role, pii);
     setSessionCookie(res, secret);
     redirect(res, "/dashboard");
@@ -1036,17 +1015,13 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     redirect(res, "/dashboard/login");
   });
 
-  s.Post(R"(/dashboard/complaints/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
+  s.Post(R"(/dashboard/complaints/(.+))", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     if (!sameSecret(req.get_param_value("csrf"), who->csrf)) {
       return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong.</p>", 403);
     }
-    const auto opt = [&](const char* k) -> std::optional<std::string> {
-      const std::string v = req.get_param_value(k);
-      return v.empty() ? std::nullopt : std::optional<std::string>(v);
-    };
-    ComplaintUpdate u{opt("step"), opt("owner"), opt("due"), opt("note")};
+    const ComplaintUpdate u = complaintUpdate(req);
     Result<json> out = Error{};
     {
       std::lock_guard lock(ctx->writeMutex);
@@ -1077,7 +1052,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     Page p{langOf(req), page == "overview" ? "/dashboard" : "/dashboard/" + page, "", who->csrf, *who};
     std::string q;
     for (const char* k : {"from", "to", "store"}) {
-      if (!req.get_param_value(k).empty()) q += (q.empty() ? "" : "&") + std::string(k) + "=" + httplib::detail::encode_query_param(req.get_param_value(k));
+      if (!req.get_param_value(k).empty()) q += (q.empty() ? "" : "&") + std::string(k) + "=" + urlEncode(req.get_param_value(k));
     }
     p.query = q;
     if (req.has_param("lang")) res.set_header("Set-Cookie", "lhq_lang=" + p.lang + "; Path=/dashboard; Secure; SameSite=Strict");

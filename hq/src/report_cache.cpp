@@ -5,6 +5,7 @@
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
 
@@ -153,7 +154,8 @@ void ReportCache::restore(SqlConnection& c) {
   for (std::size_t i = 0; i < r.size(); ++i) {
     const std::string key = r.text(i, 0);
     const auto at = parseRfc3339(r.text(i, 2), "computed_at");
-    auto body = std::make_shared<nlohmann::json>(nlohmann::json::parse(r.text(i, 4), nullptr, false));
+    auto parsed = sync::parseJson(r.text(i, 4), sync::kMaxResponseBytes);
+    auto body = std::make_shared<nlohmann::json>(parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded));
     std::lock_guard lock(m_mutex);
     const auto it = m_entries.find(key);
     if (it == m_entries.end() || !it->second.pinned || !at || body->is_discarded()) {

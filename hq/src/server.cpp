@@ -1,6 +1,7 @@
 #include "loyalty/hq/server.hpp"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -14,10 +15,12 @@
 #include <sstream>
 
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/http_guard.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/store.hpp"
+#include "loyalty/hq/throttle.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -26,6 +29,14 @@ using nlohmann::json;
 namespace wire = loyalty::sync;
 
 namespace {
+
+/// httplib listens with a backlog of 5: a burst of connections would see SYNs dropped (and
+/// retried by clients a second or more later) before the accept loop takes them.
+class HttpsServer final : public httplib::SSLServer {
+ public:
+  using httplib::SSLServer::SSLServer;
+  void widenBacklog() { ::listen(svr_sock_, SOMAXCONN); }
+};
 
 /// A refusal that becomes a problem+json response.
 struct HttpProblem {
@@ -47,6 +58,26 @@ HttpProblem problemFor(const Error& e) {
   if (e.code == errc::kConflict) return {wire::problem::kConflict, 409, detail};
   if (e.code == errc::kInsufficientPoints) return {wire::problem::kInsufficientPoints, 409, detail};
   return {wire::problem::kBadRequest, 400, detail};
+}
+
+/// 429 for a credential tried too often from one address.
+void sendTooMany(httplib::Response& res, std::chrono::seconds wait) {
+  sendProblem(res, {wire::problem::kTooManyRequests, 429,
+                    "too many failed credentials from this address: retry after " + std::to_string(wait.count()) + " s"});
+  res.set_header("Retry-After", std::to_string(wait.count()));
+}
+
+/// Routes whose handlers read their bodies through readBody (a ContentReader that stops at the
+/// decompressed limit): the only ones that take compressed or chunked bodies.
+bool streamingRoute(const httplib::Request& req) {
+  static const std::set<std::string> kRoutes = {"/api/v1/register",           "/api/v1/events",        "/api/v1/redemptions",
+                                                "/api/v1/admin/members/merge", "/api/v1/admin/catalog", "/api/v1/admin/config"};
+  return (req.method == "POST" || req.method == "PUT") && kRoutes.contains(req.path);
+}
+
+/// Requests that try a credential: a bearer token, or a terminal's registration code.
+bool triesCredential(const httplib::Request& req) {
+  return req.has_header("Authorization") || req.path == "/api/v1/register";
 }
 
 void sendJson(httplib::Response& res, const json& body, int status = 200) {
@@ -77,7 +108,10 @@ ReportCache::Options cacheOptions(const Settings& s) {
 
 struct HqServer::Impl {
   DataDir dir;
-  std::unique_ptr<httplib::SSLServer> http;
+  ConnectionGuard guard;  ///< before http: outlives every connection of the server
+  Throttle throttle;
+  PasswordVerifier passwords;
+  std::unique_ptr<HttpsServer> http;
   std::mutex writeMutex;
   HqStore writer;
   std::mutex readMutex;
@@ -95,6 +129,8 @@ struct HqServer::Impl {
 
   Impl(const DataDir& d, const Settings& s)
       : dir(d),
+        guard(ConnectionLimits::from(s)),
+        throttle(openStorage(d, s), ThrottleRules::from(s)),
         writer(openStorage(d, s)),
         reader(openStorage(d, s)),
         cache(cacheOptions(s)) {
@@ -130,39 +166,28 @@ struct HqServer::Impl {
     return std::nullopt;
   }
 
-  /// Reads the whole (decompressed) body, keeping at most the protocol's limit: a body left
-  /// unread would be parsed as the next request on the kept-alive connection.
-  static bool readBody(const httplib::ContentReader& content, std::string& body, bool& tooLarge) {
+  /// Reads the whole (decompressed) body up to the protocol's limit, and stops inflating there.
+  /// A body not read to its end is never parsed as a next request: the guard closes the
+  /// connection after the response (so refusals need not read what they refuse).
+  bool readBody(const httplib::Request& req, const httplib::ContentReader& content, std::string& body, bool& tooLarge) {
     tooLarge = false;
-    return content([&](const char* data, size_t n) {
-      if (tooLarge || body.size() + n > wire::kMaxBodyBytes) {
+    const bool ok = content([&](const char* data, size_t n) {
+      if (body.size() + n > wire::kMaxBodyBytes) {
         tooLarge = true;
-        body.clear();
-        return true;
+        return false;
       }
       body.append(data, n);
       return true;
     });
-  }
-
-  /// The principal if it has one of the roles; otherwise drains the body, answers 401/403 and
-  /// returns nullopt.
-  std::optional<Principal> require(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content,
-                                   std::initializer_list<Role> roles) {
-    auto p = require(req, res, roles);
-    if (!p) {
-      std::string ignored;
-      bool tooLarge = false;
-      readBody(content, ignored, tooLarge);
-    }
-    return p;
+    if (ok) guard.bodyRead(req);
+    return ok;
   }
 
   /// The body as JSON; answers 413/400 when it cannot be had.
-  std::optional<json> readJson(httplib::Response& res, const httplib::ContentReader& content) {
+  std::optional<json> readJson(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content) {
     std::string body;
     bool tooLarge = false;
-    const bool ok = readBody(content, body, tooLarge);
+    const bool ok = readBody(req, content, body, tooLarge);
     if (tooLarge || (!ok && res.status == 413)) {
       sendProblem(res, {wire::problem::kTooLarge, 413, "the request body is larger than 8 MiB (decompressed)"});
       return std::nullopt;
@@ -183,20 +208,25 @@ struct HqServer::Impl {
 
   void routes() {
     auto& s = *http;
+    // For load balancers, without credentials: ok or unavailable, nothing else.
     s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       try {
         std::lock_guard lock(readMutex);
         reader.connection().query("SELECT 1");
-        sendJson(res, {{"status", "ok"}, {"backend", std::string(reader.backend())}});
+        sendJson(res, {{"status", "ok"}});
       } catch (const std::exception& e) {
-        sendProblem(res, {wire::problem::kUnavailable, 503, std::string("storage is unavailable: ") + e.what()});
+        std::fprintf(stderr, "loyalty-hq: health check: storage is unavailable: %s\n", e.what());
+        sendJson(res, {{"status", "unavailable"}}, 503);
         res.set_header("Retry-After", "5");
       }
     });
-    s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { res.set_content(metrics(), "text/plain; version=0.0.4"); });
+    s.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!require(req, res, {Role::kAdmin})) return;
+      res.set_content(metrics(), "text/plain; version=0.0.4");
+    });
 
-    s.Post("/api/v1/register", [this](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& cr) {
-      auto body = readJson(res, cr);
+    s.Post("/api/v1/register", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+      auto body = readJson(req, res, cr);
       if (!body) return;
       auto r = wire::decodeRegisterRequest(*body);
       if (!r) return sendProblem(res, problemFor(r.error()));
@@ -207,9 +237,9 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      auto who = require(req, res, cr, {Role::kTerminal});
+      auto who = require(req, res, {Role::kTerminal});
       if (!who) return;
-      auto body = readJson(res, cr);
+      auto body = readJson(req, res, cr);
       if (!body) return;
       auto upload = wire::decodeUploadRequest(*body);
       if (!upload) return sendProblem(res, problemFor(upload.error()));
@@ -257,9 +287,9 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/redemptions", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      auto who = require(req, res, cr, {Role::kTerminal});
+      auto who = require(req, res, {Role::kTerminal});
       if (!who) return;
-      auto body = readJson(res, cr);
+      auto body = readJson(req, res, cr);
       if (!body) return;
       auto r = wire::decodeRedemptionRequest(*body);
       if (!r) return sendProblem(res, problemFor(r.error()));
@@ -280,8 +310,8 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/admin/members/merge", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      if (!require(req, res, cr, {Role::kAdmin})) return;
-      auto body = readJson(res, cr);
+      if (!require(req, res, {Role::kAdmin})) return;
+      auto body = readJson(req, res, cr);
       if (!body) return;
       auto r = wire::decodeMergeRequest(*body);
       if (!r) return sendProblem(res, problemFor(r.error()));
@@ -292,8 +322,8 @@ struct HqServer::Impl {
     });
 
     s.Post("/api/v1/admin/catalog", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      if (!require(req, res, cr, {Role::kAdmin})) return;
-      auto body = readJson(res, cr);
+      if (!require(req, res, {Role::kAdmin})) return;
+      auto body = readJson(req, res, cr);
       if (!body) return;
       json change = *body;
       if (change.is_object()) change["type"] = "catalog";
@@ -306,8 +336,8 @@ struct HqServer::Impl {
     });
 
     s.Put("/api/v1/admin/config", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      if (!require(req, res, cr, {Role::kAdmin})) return;
-      auto body = readJson(res, cr);
+      if (!require(req, res, {Role::kAdmin})) return;
+      auto body = readJson(req, res, cr);
       if (!body) return;
       if (!body->is_object() || !body->contains("toml") || !(*body)["toml"].is_string()) {
         return sendProblem(res, {wire::problem::kBadRequest, 400, "toml: a string with the TOML text is required"});
@@ -326,7 +356,39 @@ struct HqServer::Impl {
 
     // Every report, the protocol's summary/sales/abc included, is served by the analytics
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
-    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex, cache);  // [analytics hook] issue 7
+    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex, cache, throttle, passwords);  // [analytics hook] issue 7
+
+    // Before any body is read: framing and size of the body, connections being closed, and
+    // addresses locked out for failed credentials.
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const bool streaming = streamingRoute(req);
+      // httplib reads the bodies of these methods before a plain handler runs; others it never reads.
+      const bool readFirst = !streaming && (req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE");
+      const auto refuse = [&](const HttpProblem& p) {
+        sendProblem(res, p);
+        guard.closeAfterResponse(req);
+        return httplib::Server::HandlerResponse::Handled;
+      };
+      if (!guard.headerRead(req, !readFirst)) return refuse({wire::problem::kBadRequest, 400, "this connection is being closed"});
+      if (auto b = checkBody(req, streaming)) {
+        return refuse({b->status == 413 ? wire::problem::kTooLarge : wire::problem::kBadRequest, b->status, b->detail});
+      }
+      if (triesCredential(req)) {
+        if (auto wait = throttle.lockedFor({Throttle::addressKey(req.remote_addr)}, nowSeconds())) {
+          sendTooMany(res, *wait);
+          if (hasBody(req)) guard.closeAfterResponse(req);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      addSecurityHeaders(res);
+      if (guard.closesAfterResponse(req)) {
+        res.headers.erase("Connection");
+        res.set_header("Connection", "close");
+      }
+    });
 
     s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
@@ -348,7 +410,16 @@ struct HqServer::Impl {
       sendProblem(res, {wire::problem::kUnavailable, 503, "head office could not complete the request; retry later"});
       res.set_header("Retry-After", "5");
     });
+    // Runs once the response is written, outside httplib's exception handling: nothing may throw.
     s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      guard.responseWritten(req);
+      if (res.status == 401 && triesCredential(req)) {
+        try {
+          throttle.failed({Throttle::addressKey(req.remote_addr)}, nowSeconds());
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "loyalty-hq: cannot count a failed credential: %s\n", e.what());
+        }
+      }
       // Label by route, never by raw path: paths are the client's to choose.
       static const std::set<std::string> kRoutes = {
           "/healthz", "/metrics", "/api/v1/register", "/api/v1/events", "/api/v1/changes", "/api/v1/redemptions",
@@ -398,6 +469,18 @@ struct HqServer::Impl {
     gauge("loyalty_hq_rejected_events", "Events refused for good and kept for review (wrong store, adjustments no terminal makes).",
           st.rejectedEvents);
     gauge("loyalty_hq_resident_memory_bytes", "Resident set size of the server process.", residentBytes());
+    const ConnectionStats c = guard.stats();
+    gauge("loyalty_hq_connections", "Open TLS connections.", c.open);
+    gauge("loyalty_hq_worker_threads", "Threads serving connections (started on demand).", c.workers);
+    const auto counter = [&](const char* name, const char* help, std::int64_t v) {
+      os << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n" << name << " " << v << "\n";
+    };
+    counter("loyalty_hq_connections_closed_by_deadline_total", "Connections closed for sending their request too slowly.",
+            c.closedByDeadline);
+    counter("loyalty_hq_connections_refused_over_cap_total", "Connections closed at once: their address had too many open.",
+            c.refusedOverCap);
+    counter("loyalty_hq_password_verifications_total", "Dashboard passwords verified (unknown users against a dummy hash).",
+            passwords.verifications());
     gauge("loyalty_hq_uptime_seconds", "Seconds since the server started.",
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count());
     return os.str();
@@ -407,14 +490,17 @@ struct HqServer::Impl {
 HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::make_unique<Impl>(dir, settings)) {
   const std::string cert = dir.serverCert().string();
   const std::string key = dir.serverKey().string();
-  m_impl->http = std::make_unique<httplib::SSLServer>([cert, key](SSL_CTX& ctx) {
-    return SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION) == 1 &&
-           SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1 &&
-           SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
+  ConnectionGuard* guard = &m_impl->guard;
+  m_impl->http = std::make_unique<HttpsServer>([cert, key, guard](SSL_CTX& ctx) {
+    return configureServerTls(ctx) && SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1 &&
+           SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 && SSL_CTX_check_private_key(&ctx) == 1 &&
+           guard->attach(ctx);
   });
   if (!m_impl->http->is_valid()) {
     throw std::runtime_error("cannot load the TLS certificate and key (" + cert + ", " + key + ")");
   }
+  // Idle and slow connections hold a thread of their own until their deadline, not a shared one.
+  m_impl->http->new_task_queue = [guard] { return guard->newTaskQueue(); };
   m_impl->http->set_payload_max_length(wire::kMaxBodyBytes);
   m_impl->http->set_keep_alive_max_count(1000);
   // Answers are small: without this, Nagle + delayed ACK add ~40 ms to every exchange.
@@ -431,9 +517,11 @@ int HqServer::bind(const std::string& host, int port) {
   if (port == 0) {
     const int p = m_impl->http->bind_to_any_port(host);
     if (p <= 0) throw std::runtime_error("cannot listen on " + host + " (any port)");
+    m_impl->http->widenBacklog();
     return p;
   }
   if (!m_impl->http->bind_to_port(host, port)) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  m_impl->http->widenBacklog();
   return port;
 }
 

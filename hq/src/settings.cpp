@@ -4,30 +4,55 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 #include <toml++/toml.h>
+#include <vector>
 
 namespace loyalty::hq {
 
 namespace {
 
-/// [reports]: whole numbers in their ranges.
-Result<Ok> readReportSettings(const toml::node& value, Settings& s) {
-  const auto* reports = value.as_table();
-  if (!reports) return invalidArgument("reports", "hq.toml: reports must be a table");
-  struct Key {
-    const char* name;
-    std::int64_t lo, hi;
-    std::int64_t* out;
-  };
-  const Key keys[] = {{"max_age_seconds", 0, 86400, &s.reportMaxAgeSeconds},
-                      {"slow_ms", 0, 600000, &s.reportSlowMs},
-                      {"refresh_seconds", 1, 86400, &s.reportRefreshSeconds}};
-  for (const auto& [k, v] : *reports) {
-    const std::string field = "reports." + std::string(k.str());
-    const Key* key = nullptr;
-    for (const auto& c : keys) {
+/// A whole-number key of a section and its range.
+struct IntegerKey {
+  const char* name;
+  std::int64_t lo, hi;
+  std::int64_t Settings::*out;
+};
+
+struct IntegerSection {
+  const char* name;
+  std::vector<IntegerKey> keys;
+};
+
+/// [reports], [server], [signin]: whole numbers in their ranges.
+const std::vector<IntegerSection>& integerSections() {
+  static const std::vector<IntegerSection> sections = {
+      {"reports",
+       {{"max_age_seconds", 0, 86400, &Settings::reportMaxAgeSeconds},
+        {"slow_ms", 0, 600000, &Settings::reportSlowMs},
+        {"refresh_seconds", 1, 86400, &Settings::reportRefreshSeconds}}},
+      {"server",
+       {{"max_workers", 8, 4096, &Settings::serverMaxWorkers},
+        {"max_connections_per_address", 1, 100000, &Settings::serverMaxConnectionsPerAddress},
+        {"header_deadline_seconds", 1, 600, &Settings::serverHeaderDeadlineSeconds},
+        {"request_deadline_seconds", 1, 3600, &Settings::serverRequestDeadlineSeconds}}},
+      {"signin",
+       {{"max_failures_per_account", 1, 1000, &Settings::signinMaxFailuresPerAccount},
+        {"max_failures_per_address", 1, 100000, &Settings::signinMaxFailuresPerAddress},
+        {"lockout_seconds", 1, 86400, &Settings::signinLockoutSeconds}}}};
+  return sections;
+}
+
+Result<Ok> readIntegerSection(const IntegerSection& section, const toml::node& value, Settings& s) {
+  const std::string name = section.name;
+  const auto* table = value.as_table();
+  if (!table) return invalidArgument(name, "hq.toml: " + name + " must be a table");
+  for (const auto& [k, v] : *table) {
+    const std::string field = name + "." + std::string(k.str());
+    const IntegerKey* key = nullptr;
+    for (const auto& c : section.keys) {
       if (k.str() == c.name) key = &c;
     }
     if (!key) return invalidArgument(field, "hq.toml: unknown key " + field);
@@ -36,7 +61,7 @@ Result<Ok> readReportSettings(const toml::node& value, Settings& s) {
       return invalidArgument(field, "hq.toml: " + field + " must be a whole number from " + std::to_string(key->lo) + " to " +
                                         std::to_string(key->hi));
     }
-    *key->out = n->get();
+    s.*(key->out) = n->get();
   }
   return Ok{};
 }
@@ -75,8 +100,10 @@ Result<Settings> loadSettings(const DataDir& dir) {
   }
   Settings s;
   for (const auto& [key, value] : t) {
-    if (key.str() == "reports") {
-      if (auto r = readReportSettings(value, s); !r) return r.error();
+    const auto& sections = integerSections();
+    const auto section = std::find_if(sections.begin(), sections.end(), [&](const IntegerSection& c) { return key.str() == c.name; });
+    if (section != sections.end()) {
+      if (auto r = readIntegerSection(*section, value, s); !r) return r.error();
       continue;
     }
     if (key.str() == "redemptions") {
@@ -107,11 +134,13 @@ void saveSettings(const DataDir& dir, const Settings& s) {
   if (!s.dsn.empty()) storage.insert("dsn", s.dsn);
   toml::table t{{"storage", storage}};
   const Settings defaults;
-  if (s.reportMaxAgeSeconds != defaults.reportMaxAgeSeconds || s.reportSlowMs != defaults.reportSlowMs ||
-      s.reportRefreshSeconds != defaults.reportRefreshSeconds) {
-    t.insert("reports", toml::table{{"max_age_seconds", s.reportMaxAgeSeconds},
-                                    {"slow_ms", s.reportSlowMs},
-                                    {"refresh_seconds", s.reportRefreshSeconds}});
+  for (const auto& section : integerSections()) {
+    const bool changed = std::any_of(section.keys.begin(), section.keys.end(),
+                                     [&](const IntegerKey& k) { return s.*(k.out) != defaults.*(k.out); });
+    if (!changed) continue;
+    toml::table values;
+    for (const auto& k : section.keys) values.insert(k.name, s.*(k.out));
+    t.insert(section.name, std::move(values));
   }
   std::ostringstream os;
   os << "# loyalty-hq settings (written by `loyalty-hq init`)\n" << t << "\n";

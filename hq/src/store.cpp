@@ -639,7 +639,8 @@ Result<sync::ChangePage> HqStore::changes(const std::string& terminalId, const s
       page.changes.emplace_back(std::move(c));
       ++mi;
     } else {
-      auto decoded = sync::decodeChange(json::parse(others.text(oi, 2)));
+      auto stored = sync::parseJson(others.text(oi, 2));
+      auto decoded = stored ? sync::decodeChange(*stored) : Result<sync::Change>(stored.error());
       if (!decoded) throw std::runtime_error("stored change " + others.text(oi, 0) + " is corrupt: " + decoded.error().message);
       last = others.integer(oi, 0);
       page.changes.push_back(std::move(*decoded));

@@ -225,7 +225,8 @@ void readPromotions(const toml::node& node, const std::string& key, ProgrammeRul
     };
     const auto only = [&](std::initializer_list<const char*> allowed) {
       for (const auto& [k, line] : seen) {
-        if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) == allowed.end()) {
+        // An init-capture: clang 14 (the fuzzing build) cannot capture a structured binding.
+        if (std::find_if(allowed.begin(), allowed.end(), [&key = k](const char* a) { return key == a; }) == allowed.end()) {
           throw Refusal{line, section + "." + k, "does not apply to a " + kind + " promotion"};
         }
       }

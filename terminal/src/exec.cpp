@@ -6,12 +6,34 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/sync/codec.hpp"
 #include "loyalty/terminal/json_codec.hpp"
 
 namespace loyalty::terminal {
 namespace {
 
 using nlohmann::json;
+
+/// Longest request line; a sale of thousands of lines fits many times over.
+constexpr std::size_t kMaxLineBytes = 1024 * 1024;
+
+/// Reads up to the next newline, keeping at most `max` bytes of it (the rest of a longer line
+/// is skipped, so the next request starts on the next line). False at end of input.
+bool readBoundedLine(std::istream& in, std::string& line, std::size_t max, bool& tooLong) {
+  line.clear();
+  tooLong = false;
+  std::streambuf* buf = in.rdbuf();
+  for (;;) {
+    const int c = buf->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return !line.empty() || tooLong;
+    }
+    if (c == '\n') return true;
+    if (line.size() < max) line.push_back(static_cast<char>(c));
+    else tooLong = true;
+  }
+}
 
 /// Reads typed arguments out of a request object, naming the field in every refusal.
 class Args {
@@ -260,13 +282,10 @@ Result<json> opComplaint(CounterService& s, FeedbackService& f, const Args& a, T
 }  // namespace
 
 std::string ExecSession::handle(std::string_view line) {
-  json request;
-  try {
-    request = json::parse(line);
-  } catch (const json::exception& e) {  // parse errors, and numbers out of range such as 1e400
-    return dumpLine({{"id", nullptr}, {"ok", false},
-                     {"error", errorJson({errc::kBadRequest, "", std::string("not valid JSON: ") + e.what()})}});
-  }
+  // Bounded in size and nesting before it is parsed (parsing and freeing JSON recurse).
+  auto text = sync::parseJson(line, kMaxLineBytes);
+  if (!text) return dumpLine({{"id", nullptr}, {"ok", false}, {"error", errorJson(text.error())}});
+  json request = std::move(*text);
   if (!request.is_object()) {
     return dumpLine({{"id", nullptr}, {"ok", false},
                      {"error", errorJson({errc::kBadRequest, "", "a request is a JSON object {\"id\", \"op\", ...}"})}});
@@ -328,11 +347,15 @@ std::string ExecSession::handle(std::string_view line) {
 
 void ExecSession::run(std::istream& in, std::ostream& out) {
   std::string line;
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  bool tooLong = false;
+  while (readBoundedLine(in, line, kMaxLineBytes, tooLong)) {
+    if (!tooLong && line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string response;
     try {
-      response = handle(line);
+      response = tooLong ? dumpLine({{"id", nullptr}, {"ok", false},
+                                     {"error", errorJson({errc::kBadRequest, "", "a request line is at most " +
+                                                                                    std::to_string(kMaxLineBytes) + " bytes"})}})
+                         : handle(line);
     } catch (const std::exception& e) {
       // handle() answers every refusal itself; this is a bug or a broken environment, and the
       // next request still deserves an answer.

@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 #include <random>
+#include <stdexcept>
 
 #include "loyalty/terminal/csv.hpp"
 
@@ -21,15 +22,41 @@ Result<bool> parseFlag(const std::string& text) {
   return invalidArgument("consent_marketing", "consent_marketing is yes/no, true/false or 1/0");
 }
 
+/// A refusal on one line: messages quote the refused value, which may hold a quoted newline
+/// (or a forged "FILE:LINE: ..." line after it).
+std::string oneLine(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += '?';
+    else out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 ImportReport importMembers(CounterService& service, db::Database& db, std::istream& csv,
                            const std::string& fileName, bool skipInvalid, Timestamp at, std::ostream& errors) {
   CsvReader reader(csv);
-  std::vector<std::string> header;
   ImportReport report;
-  if (!reader.next(header)) {
-    errors << fileName << ": the file is empty; it needs a header line such as phone,name\n";
+  // An unclosed quote swallows the rest of the file: a refusal like a bad row, reported where
+  // the record starts, not an exception out of the import.
+  bool unclosed = false;
+  const auto read = [&](std::vector<std::string>& fields) {
+    try {
+      return reader.next(fields);
+    } catch (const std::runtime_error&) {
+      errors << fileName << ':' << reader.line() << ": a quoted field is not closed\n";
+      ++report.rejected;
+      unclosed = true;
+      return false;
+    }
+  };
+  std::vector<std::string> header;
+  if (!read(header)) {
+    if (!unclosed) errors << fileName << ": the file is empty; it needs a header line such as phone,name\n";
     report.rejected = 1;
     return report;
   }
@@ -37,7 +64,7 @@ ImportReport importMembers(CounterService& service, db::Database& db, std::istre
   std::map<std::string, std::size_t> column;
   for (std::size_t i = 0; i < header.size(); ++i) {
     if (std::find(kColumns.begin(), kColumns.end(), std::string_view(header[i])) == kColumns.end()) {
-      errors << fileName << ":1: unknown column \"" << header[i]
+      errors << fileName << ":1: unknown column \"" << oneLine(header[i])
              << "\" (known: phone, name, birthday, consent_marketing, card_no, language, referrer)\n";
       report.rejected = 1;
       return report;
@@ -52,7 +79,7 @@ ImportReport importMembers(CounterService& service, db::Database& db, std::istre
 
   db::Transaction tx(db);
   std::vector<std::string> row;
-  while (reader.next(row)) {
+  while (read(row)) {
     if (row.size() == 1 && row[0].empty()) continue;  // blank line
     const auto cell = [&](const char* name) -> std::optional<std::string> {
       const auto it = column.find(name);
@@ -85,7 +112,7 @@ ImportReport importMembers(CounterService& service, db::Database& db, std::istre
     } else {
       ++report.rejected;
       errors << fileName << ':' << reader.line() << ": " << (error.field.empty() ? "" : error.field + ": ")
-             << error.message << '\n';
+             << oneLine(error.message) << '\n';
     }
   }
   if (report.rejected > 0 && !skipInvalid) {

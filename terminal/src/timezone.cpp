@@ -10,7 +10,11 @@ Result<ZoneRules> loadZone(const std::string& name, const std::string& zoneinfoD
   if (name == "UTC") return ZoneRules::utc();
   const auto bad = [&](const std::string& why) { return invalidArgument("timezone", "time zone \"" + name + "\" " + why); };
   if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos) return bad("is not a zone name");
-  std::ifstream in(std::filesystem::path(zoneinfoDir) / name, std::ios::binary);
+  // A directory of the database ("Asia") opens as a stream but throws when read.
+  const std::filesystem::path file = std::filesystem::path(zoneinfoDir) / name;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return bad("is not in the zone database");
+  std::ifstream in(file, std::ios::binary);
   if (!in) return bad("is not in the zone database");
   const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto rules = parseTzif(data);

@@ -249,12 +249,31 @@ TEST_CASE("exec: garbage lines each get one answer and change nothing", "[e2e]")
     CHECK(r["ok"] == false);
     CHECK(r["error"]["code"].is_string());
   }
-  // A valid request with an absurd id is still answered, echoing the id.
-  const std::string nestedId = std::string(3000, '[') + std::string(3000, ']');
+  // A valid request with an odd id is still answered, echoing the id (63 levels inside the
+  // request object: 64 in all, the limit); one level more is refused before it is parsed.
+  const std::string nestedId = std::string(63, '[') + std::string(63, ']');
   const json echoed = exec.raw("{\"op\": \"stats\", \"id\": " + nestedId + "}");
   CHECK(echoed["id"] == json::parse(nestedId));
+  const std::string tooDeep = std::string(64, '[') + std::string(64, ']');
+  CHECK(error(exec.raw("{\"op\": \"stats\", \"id\": " + tooDeep + "}"))["code"] == "bad_request");
   const json stats = ok(echoed);
   CHECK(stats == json{{"members", 1}, {"sales", 0}, {"ledger_entries", 0}, {"outbox_pending", 1}});
+  CHECK(exec.finish() == 0);
+}
+
+TEST_CASE("exec: lines nested too deep or too long get bad_request naming the limit, and the session goes on", "[e2e]") {
+  TempDir dir;
+  Exec exec(dir);
+  // 100,000 arrays deep (~200 KB): parsing and freeing it would recurse that deep.
+  json r = exec.raw(std::string(100000, '[') + std::string(100000, ']'));
+  CHECK(r["id"].is_null());
+  CHECK(error(r)["code"] == "bad_request");
+  CHECK(error(r)["message"].get<std::string>().find("64") != std::string::npos);
+  // 2 MiB on one line: the rest of the line is skipped, not read as requests.
+  r = exec.raw("{\"op\": \"stats\", \"id\": \"" + std::string(2 * 1024 * 1024, 'x') + "\"}");
+  CHECK(error(r)["code"] == "bad_request");
+  CHECK(error(r)["message"].get<std::string>().find("1048576") != std::string::npos);
+  CHECK(ok(exec.raw(R"({"id": 8, "op": "stats"})"))["members"] == 0);
   CHECK(exec.finish() == 0);
 }
 

@@ -182,7 +182,7 @@ TEMPLATE_TEST_CASE("ingest is idempotent, keeps conflicts and refuses gaps", "[h
   CHECK(member.at("lifetime_spend") == "15.50");
   const json summary = getJson(*c, "/api/v1/reports/summary", hq.adminToken());
   CHECK(hasFields(summary, {{"sales", 4}, {"net_revenue", "15.50"}, {"members", 1}, {"member_sales", 4}, {"member_revenue", "15.50"}}));
-  const std::string metrics = c->Get("/metrics")->body;
+  const std::string metrics = c->Get("/metrics", bearer(hq.adminToken()))->body;
   CHECK(metrics.find("loyalty_hq_unknown_events 1") != std::string::npos);
   CHECK(metrics.find("loyalty_hq_events_total{status=\"duplicate\"} 2") != std::string::npos);
 }

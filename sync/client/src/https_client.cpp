@@ -7,12 +7,11 @@
 
 #include "loyalty/sync/client/backoff.hpp"
 #include "loyalty/sync/client/gzip.hpp"
+#include "loyalty/sync/codec.hpp"
 
 namespace loyalty::sync {
 
 namespace {
-
-constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
 
 struct Sink {
   std::string body;
@@ -243,7 +242,9 @@ Outcome<nlohmann::json> HttpsClient::asJson(const char* method, std::string_view
   if (!r) return r.failure();
   const HttpResponse& resp = r.value();
   const std::string what = std::string(method) + " " + std::string(path.substr(0, path.find('?')));
-  nlohmann::json body = nlohmann::json::parse(resp.body, nullptr, false);
+  // Bounded in depth like every JSON text (a refused text reads as no JSON object at all).
+  auto parsed = parseJson(resp.body, kMaxResponseBytes);
+  nlohmann::json body = parsed ? std::move(*parsed) : nlohmann::json();
   if (resp.status < 200 || resp.status > 299) {
     Failure f{FailureKind::kRefused, resp.status, "", std::nullopt, ""};
     if (resp.retryAfter) f.retryAfter = parseRetryAfter(*resp.retryAfter, m_now());

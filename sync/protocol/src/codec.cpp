@@ -36,6 +36,7 @@ Problem Problem::make(const char* code, int status, std::string detail) {
   else if (c == problem::kInsufficientPoints) title = "Insufficient points";
   else if (c == problem::kUnavailable) title = "Unavailable";
   else if (c == problem::kNotFound) title = "Not found";
+  else if (c == problem::kTooManyRequests) title = "Too many requests";
   else if (c == problem::kGone) title = "Gone";
   else title = c;
   return Problem{kProblemTypePrefix + c, std::move(title), status, std::move(detail)};
@@ -287,11 +288,39 @@ Change readChange(const json& j, const std::string& path) {
 
 // [SECTION] Public decoders
 
-Result<json> parseJson(std::string_view body) {
+Status checkJsonLimits(std::string_view text, std::size_t maxBytes) {
+  if (text.size() > maxBytes) {
+    return Error{errc::kBadRequest, "", "the JSON text is larger than the limit of " + std::to_string(maxBytes) + " bytes"};
+  }
+  // Brackets inside strings do not nest; a backslash escapes the next character. Malformed
+  // texts are left to the parser: this only bounds how deep it would go.
+  std::size_t depth = 0;
+  bool inString = false, escaped = false;
+  for (const char c : text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        return Error{errc::kBadRequest, "",
+                     "the JSON text nests arrays and objects deeper than the limit of " + std::to_string(kMaxJsonDepth) + " levels"};
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return Ok{};
+}
+
+Result<json> parseJson(std::string_view body, std::size_t maxBytes) {
+  if (auto limits = checkJsonLimits(body, maxBytes); !limits) return limits.error();
   try {
     return json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
-    return Error{errc::kBadRequest, "", std::string("the body is not valid JSON: ") + e.what()};
+  } catch (const json::exception& e) {  // syntax, invalid UTF-8, numbers out of range such as 1e400
+    return Error{errc::kBadRequest, "", std::string("not valid JSON: ") + e.what()};
   }
 }
 

@@ -39,6 +39,20 @@ TEST_CASE("upload request round-trips and names the bad field", "[hq][protocol]"
   CHECK(decodeUploadRequest(json::array()).error().message.find("JSON object") != std::string::npos);
 }
 
+TEST_CASE("parseJson bounds nesting and size before it parses", "[hq][protocol]") {
+  CHECK(parseJson(std::string(64, '[') + std::string(64, ']')));
+  auto deep = parseJson(std::string(65, '{') + "}");  // refused on the raw bytes, malformed or not
+  REQUIRE_FALSE(deep);
+  CHECK(deep.error().code == "bad_request");
+  CHECK(deep.error().message.find("64 levels") != std::string::npos);
+  // Brackets inside strings, escaped quotes included, do not nest.
+  CHECK(parseJson("[\"" + std::string(1000, '[') + "\\\"[\"]"));
+  auto big = parseJson("[1, 2, 3]", 8);
+  REQUIRE_FALSE(big);
+  CHECK(big.error().message.find("8 bytes") != std::string::npos);
+  CHECK_FALSE(parseJson("[1e400]"));  // out of range: a refusal, not an exception
+}
+
 TEST_CASE("parseJson refuses garbage and invalid UTF-8", "[hq][protocol]") {
   CHECK_FALSE(parseJson("{\"a\":"));
   CHECK_FALSE(parseJson("\"\xff\""));

@@ -62,6 +62,10 @@ struct ComplaintUpdate {
   std::optional<std::string> note;
 };
 
+/// Checks an update's fields before any row is read: owner (128 bytes) and note (4000 bytes),
+/// due (RFC 3339), step (a known one), and that something changes.
+Result<Ok> checkComplaintUpdate(const ComplaintUpdate& u);
+
 /// A complaint filed at head office (phone call, letter) rather than at a counter.
 struct ComplaintFiling {
   std::string complaintId;

@@ -19,13 +19,16 @@ class Server;
 
 namespace loyalty::hq {
 
+class Throttle;
+class PasswordVerifier;
+
 /// Registers every analytics route on `server`. Reads go through `reader` under `readMutex`,
 /// writes (complaints, sessions) through `writer` under `writeMutex`, like the server's own
 /// routes. Dashboard pages (and API calls with `max_age`) take slow reports from `cache`, and
-/// the dashboard's default views are pinned in it. Adds the analytics tables to an older
-/// database.
+/// the dashboard's default views are pinned in it. Sign-ins are throttled by `throttle` and
+/// checked by `passwords`. Adds the analytics tables to an older database.
 void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mutex& readMutex, HqStore& writer,
-                             std::mutex& writeMutex, ReportCache& cache);
+                             std::mutex& writeMutex, ReportCache& cache, Throttle& throttle, PasswordVerifier& passwords);
 
 /// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
 /// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes. A disabled

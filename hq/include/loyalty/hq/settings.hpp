@@ -20,6 +20,16 @@ struct Settings {
   std::int64_t reportRefreshSeconds = 120;  ///< reports.refresh_seconds, 1..86400
   /// [redemptions] reservation_minutes, 1..1440: how long an unsettled online reservation holds points.
   std::int64_t reservationMinutes = 10;
+  // [server]: connections (loyalty/hq/http_guard.hpp). Idle connections cost a parked thread
+  // until their deadline; a chain whose terminals share one NAT address needs a higher cap.
+  std::int64_t serverMaxWorkers = 256;               ///< server.max_workers, 8..4096
+  std::int64_t serverMaxConnectionsPerAddress = 64;  ///< server.max_connections_per_address, 1..100000
+  std::int64_t serverHeaderDeadlineSeconds = 10;     ///< server.header_deadline_seconds, 1..600: TLS handshake and request header
+  std::int64_t serverRequestDeadlineSeconds = 120;   ///< server.request_deadline_seconds, 1..3600: a request's body
+  // [signin]: failed dashboard sign-ins and bearer tokens (loyalty/hq/throttle.hpp).
+  std::int64_t signinMaxFailuresPerAccount = 10;   ///< signin.max_failures_per_account, 1..1000
+  std::int64_t signinMaxFailuresPerAddress = 100;  ///< signin.max_failures_per_address, 1..100000
+  std::int64_t signinLockoutSeconds = 900;         ///< signin.lockout_seconds, 1..86400: the counting window and the lock
 };
 
 struct DataDir {

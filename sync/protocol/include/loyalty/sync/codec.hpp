@@ -15,8 +15,13 @@
 
 namespace loyalty::sync {
 
-/// Parses a request/response body; invalid JSON (including invalid UTF-8) is a bad_request.
-Result<nlohmann::json> parseJson(std::string_view body);
+/// Parses a request/response body; invalid JSON (including invalid UTF-8), a text longer than
+/// `maxBytes` or nesting arrays/objects deeper than kMaxJsonDepth is a bad_request naming the
+/// limit. The size and depth are checked on the raw bytes before anything is parsed.
+Result<nlohmann::json> parseJson(std::string_view body, std::size_t maxBytes = kMaxBodyBytes);
+
+/// The size and depth checks of parseJson alone (for texts parsed by other means).
+Status checkJsonLimits(std::string_view text, std::size_t maxBytes = kMaxBodyBytes);
 
 // [SECTION] Decoders
 

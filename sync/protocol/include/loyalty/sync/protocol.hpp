@@ -17,6 +17,11 @@ namespace loyalty::sync {
 /// Request limits of POST /api/v1/events (413 above them).
 inline constexpr std::size_t kMaxEventsPerBatch = 1000;
 inline constexpr std::size_t kMaxBodyBytes = 8 * 1024 * 1024;  ///< decompressed
+/// Deepest nesting of arrays and objects in any JSON text either side parses (requests,
+/// responses, stored payloads, exec lines): parsing, dumping and freeing JSON recurse.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+/// Largest answer a terminal reads from head office (change pages carry the catalogue and rules).
+inline constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
 /// GET /api/v1/changes `limit`: 1..kMaxChangeLimit, default kDefaultChangeLimit.
 inline constexpr int kMaxChangeLimit = 1000;
 inline constexpr int kDefaultChangeLimit = 500;
@@ -222,6 +227,7 @@ inline constexpr const char* kTooLarge = "too_large";
 inline constexpr const char* kInsufficientPoints = "insufficient_points";
 inline constexpr const char* kUnavailable = "unavailable";
 inline constexpr const char* kNotFound = "not_found";
+inline constexpr const char* kTooManyRequests = "too_many_requests";  ///< 429, with Retry-After
 inline constexpr const char* kGone = "gone";  ///< 410: a member whose personal data was erased
 }  // namespace problem
 

@@ -1,0 +1,38 @@
+#include "loyalty/hq/web_text.hpp"
+
+namespace loyalty::hq {
+
+std::string htmlEscape(std::string_view text) {
+  std::string o;
+  o.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string urlEncode(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string o;
+  o.reserve(value.size());
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+      o += ch;
+    } else {
+      o += '%';
+      o += kHex[c >> 4];
+      o += kHex[c & 0x0f];
+    }
+  }
+  return o;
+}
+
+}  // namespace loyalty::hq
