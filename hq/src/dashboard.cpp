@@ -20,6 +20,7 @@
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
+#include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
@@ -40,24 +41,6 @@ constexpr const char* kLoginCsrfCookie = "lhq_login_csrf";
 constexpr auto kSessionLife = std::chrono::hours(8);
 
 // [SECTION] Plumbing
-
-void problem(httplib::Response& res, int status, const char* code, const std::string& detail) {
-  res.status = status;
-  res.set_content(sync::dumpJson(sync::toJson(sync::Problem::make(code, status, detail))), sync::kProblemContentType);
-}
-
-void problemFor(httplib::Response& res, const Error& e) {
-  const std::string detail = e.field.empty() || e.message.find(e.field) != std::string::npos ? e.message : e.field + ": " + e.message;
-  if (e.code == errc::kNotFound) return problem(res, 404, sync::problem::kNotFound, detail);
-  if (e.code == errc::kConflict) return problem(res, 409, sync::problem::kConflict, detail);
-  if (e.code == errc::kForbidden) return problem(res, 403, sync::problem::kForbidden, detail);
-  problem(res, 400, sync::problem::kBadRequest, detail);
-}
-
-void sendJson(httplib::Response& res, const json& body, int status = 200) {
-  res.status = status;
-  res.set_content(sync::dumpJson(body), "application/json");
-}
 
 std::string esc(const std::string& s) { return htmlEscape(s); }
 
@@ -130,13 +113,13 @@ struct Ctx {
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
     auto w = identify(req);
     if (!w) {
-      problem(res, 401, sync::problem::kUnauthenticated, refusal(req));
+      sendProblem(res, {sync::problem::kUnauthenticated, 401, refusal(req)});
       res.set_header("WWW-Authenticate", "Bearer");
     } else if (w->role == Role::kTerminal) {
-      problem(res, 403, sync::problem::kForbidden, "a terminal credential may not use " + req.path);
+      sendProblem(res, {sync::problem::kForbidden, 403, "a terminal credential may not use " + req.path});
       return std::nullopt;
     } else if (isWrite(req) && !csrfOk(req, *w)) {
-      problem(res, 403, sync::problem::kForbidden, "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)");
+      sendProblem(res, {sync::problem::kForbidden, 403, "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)"});
       return std::nullopt;
     }
     return w;
@@ -831,15 +814,15 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
           if (auto maxAge = param(req, "max_age")) {
             // A result computed up to max_age seconds ago will do: slow reports come from the cache.
             auto age = wholeNumber(maxAge, "max_age", 0, 0, 86400);
-            if (!age) return problemFor(res, age.error());
+            if (!age) return sendError(res, age.error());
             auto a = keptReport(*ctx, name, req, std::chrono::seconds(*age));
-            if (!a) return problemFor(res, a.error());
+            if (!a) return sendError(res, a.error());
             a->body["computed_at"] = formatRfc3339(a->computedAt);
             ctx->showTo(*who, a->body, "report:" + name);
             return sendJson(res, a->body);
           }
           auto out = runReport(*ctx, name, req);
-          if (!out) return problemFor(res, out.error());
+          if (!out) return sendError(res, out.error());
           ctx->showTo(*who, *out, "report:" + name);
           sendJson(res, *out);
         });
@@ -849,10 +832,10 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     if (!who) return;
     const std::string name = req.matches[1].str(), format = req.matches[2].str();
     if (std::find(kReports.begin(), kReports.end(), name) == kReports.end()) {
-      return problem(res, 404, sync::problem::kNotFound, "no report " + name + " to export");
+      return sendProblem(res, {sync::problem::kNotFound, 404, "no report " + name + " to export"});
     }
     auto out = runReport(*ctx, name, req);
-    if (!out) return problemFor(res, out.error());
+    if (!out) return sendError(res, out.error());
     protectPersonalData(*out, who->seesAll());
     const ExportTable t = reportTable(name, *out);
     // Every export is in the audit trail, with how many rows left head office.
@@ -872,7 +855,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     }
     std::lock_guard lock(ctx->readMutex);
     auto out = Reports(ctx->reader.connection()).complaint(req.matches[1].str());
-    if (!out) return problemFor(res, out.error());
+    if (!out) return sendError(res, out.error());
     sendJson(res, *out);
   });
 
@@ -886,7 +869,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     auto who = ctx->requireApi(req, res);
     if (!who) return;
     auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return problem(res, 400, sync::problem::kBadRequest, "the body is a JSON object");
+    if (!body || !body->is_object()) return sendProblem(res, {sync::problem::kBadRequest, 400, "the body is a JSON object"});
     ComplaintFiling f;
     try {
       f.complaintId = optField(*body, "complaint_id").value_or("");
@@ -897,11 +880,11 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
       f.owner = optField(*body, "owner");
       f.due = optField(*body, "due");
     } catch (const std::invalid_argument& e) {
-      return problem(res, 400, sync::problem::kBadRequest, std::string(e.what()) + " must be a string");
+      return sendProblem(res, {sync::problem::kBadRequest, 400, std::string(e.what()) + " must be a string"});
     }
     std::lock_guard lock(ctx->writeMutex);
     auto out = Reports(ctx->writer.connection()).fileComplaint(f, who->name, nowSeconds());
-    if (!out) return problemFor(res, out.error());
+    if (!out) return sendError(res, out.error());
     sendJson(res, *out, 201);
   });
 
@@ -909,16 +892,16 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     auto who = ctx->requireApi(req, res);
     if (!who) return;
     auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return problem(res, 400, sync::problem::kBadRequest, "the body is a JSON object");
+    if (!body || !body->is_object()) return sendProblem(res, {sync::problem::kBadRequest, 400, "the body is a JSON object"});
     ComplaintUpdate u;
     try {
       u = {optField(*body, "step"), optField(*body, "owner"), optField(*body, "due"), optField(*body, "note")};
     } catch (const std::invalid_argument& e) {
-      return problem(res, 400, sync::problem::kBadRequest, std::string(e.what()) + " must be a string");
+      return sendProblem(res, {sync::problem::kBadRequest, 400, std::string(e.what()) + " must be a string"});
     }
     std::lock_guard lock(ctx->writeMutex);
     auto out = Reports(ctx->writer.connection()).updateComplaint(req.matches[1].str(), u, who->name, nowSeconds());
-    if (!out) return problemFor(res, out.error());
+    if (!out) return sendError(res, out.error());
     sendJson(res, *out);
   });
 

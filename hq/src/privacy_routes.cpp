@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/dashboard_forms.hpp"
+#include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/sync/codec.hpp"
@@ -13,35 +15,7 @@ namespace loyalty::hq {
 
 using nlohmann::json;
 
-namespace {
-
-void sendProblem(httplib::Response& res, const char* code, int status, const std::string& detail) {
-  res.status = status;
-  res.set_content(sync::dumpJson(sync::toJson(sync::Problem::make(code, status, detail))), sync::kProblemContentType);
-}
-
-void sendError(httplib::Response& res, const Error& e) {
-  const std::string detail =
-      e.field.empty() || e.message.find(e.field) != std::string::npos ? e.message : e.field + ": " + e.message;
-  if (e.code == hqerr::kGone) return sendProblem(res, sync::problem::kGone, 410, detail);
-  if (e.code == errc::kNotFound) return sendProblem(res, sync::problem::kNotFound, 404, detail);
-  if (e.code == errc::kConflict) return sendProblem(res, sync::problem::kConflict, 409, detail);
-  if (e.code == errc::kForbidden) return sendProblem(res, sync::problem::kForbidden, 403, detail);
-  sendProblem(res, sync::problem::kBadRequest, 400, detail);
-}
-
-void sendJson(httplib::Response& res, const json& body) {
-  res.status = 200;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(sync::dumpJson(body), "application/json");
-}
-
-std::optional<std::string> param(const httplib::Request& req, const char* key) {
-  if (!req.has_param(key)) return std::nullopt;
-  return req.get_param_value(key);
-}
-
-}  // namespace
+using forms::param;
 
 void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
   auto ctx = std::make_shared<PrivacyRoutes>(std::move(routes));
@@ -83,10 +57,10 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
     if (!who) return;
     auto body = sync::parseJson(req.body);
     if (!body) return sendError(res, body.error());
-    if (!body->is_object()) return sendProblem(res, sync::problem::kBadRequest, 400, "the body is a JSON object {\"reason\": \"...\"}");
+    if (!body->is_object()) return sendProblem(res, {sync::problem::kBadRequest, 400, "the body is a JSON object {\"reason\": \"...\"}"});
     const auto reason = body->find("reason");
     if (reason == body->end() || !reason->is_string()) {
-      return sendProblem(res, sync::problem::kBadRequest, 400, "reason: a string saying why the member's data is erased is required");
+      return sendProblem(res, {sync::problem::kBadRequest, 400, "reason: a string saying why the member's data is erased is required"});
     }
     Result<HqStore::Erasure> out = Error{};
     {

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/http_guard.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -38,28 +39,6 @@ class HttpsServer final : public httplib::SSLServer {
   void widenBacklog() { ::listen(svr_sock_, SOMAXCONN); }
 };
 
-/// A refusal that becomes a problem+json response.
-struct HttpProblem {
-  const char* code;
-  int status;
-  std::string detail;
-};
-
-void sendProblem(httplib::Response& res, const HttpProblem& p) {
-  res.status = p.status;
-  res.set_content(wire::dumpJson(wire::toJson(wire::Problem::make(p.code, p.status, p.detail))), wire::kProblemContentType);
-}
-
-HttpProblem problemFor(const Error& e) {
-  const std::string detail = e.field.empty() ? e.message : (e.message.find(e.field) == std::string::npos ? e.field + ": " + e.message : e.message);
-  if (e.code == hqerr::kUnauthenticated) return {wire::problem::kUnauthenticated, 401, detail};
-  if (e.code == errc::kForbidden) return {wire::problem::kForbidden, 403, detail};
-  if (e.code == errc::kNotFound) return {wire::problem::kNotFound, 404, detail};
-  if (e.code == errc::kConflict) return {wire::problem::kConflict, 409, detail};
-  if (e.code == errc::kInsufficientPoints) return {wire::problem::kInsufficientPoints, 409, detail};
-  return {wire::problem::kBadRequest, 400, detail};
-}
-
 /// 429 for a credential tried too often from one address.
 void sendTooMany(httplib::Response& res, std::chrono::seconds wait) {
   sendProblem(res, {wire::problem::kTooManyRequests, 429,
@@ -78,11 +57,6 @@ bool streamingRoute(const httplib::Request& req) {
 /// Requests that try a credential: a bearer token, or a terminal's registration code.
 bool triesCredential(const httplib::Request& req) {
   return req.has_header("Authorization") || req.path == "/api/v1/register";
-}
-
-void sendJson(httplib::Response& res, const json& body, int status = 200) {
-  res.status = status;
-  res.set_content(wire::dumpJson(body), "application/json");
 }
 
 /// Resident set size in bytes (Linux).
@@ -229,10 +203,10 @@ struct HqServer::Impl {
       auto body = readJson(req, res, cr);
       if (!body) return;
       auto r = wire::decodeRegisterRequest(*body);
-      if (!r) return sendProblem(res, problemFor(r.error()));
+      if (!r) return sendError(res, r.error());
       std::lock_guard lock(writeMutex);
       auto out = writer.registerTerminal(r->code, nowSeconds());
-      if (!out) return sendProblem(res, problemFor(out.error()));
+      if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*out));
     });
 
@@ -242,7 +216,7 @@ struct HqServer::Impl {
       auto body = readJson(req, res, cr);
       if (!body) return;
       auto upload = wire::decodeUploadRequest(*body);
-      if (!upload) return sendProblem(res, problemFor(upload.error()));
+      if (!upload) return sendError(res, upload.error());
       if (upload->events.size() > wire::kMaxEventsPerBatch) {
         return sendProblem(res, {wire::problem::kTooLarge, 413, "at most 1000 events per request"});
       }
@@ -256,7 +230,7 @@ struct HqServer::Impl {
         std::lock_guard lock(writeMutex);
         out = writer.ingest(*upload, nowSeconds());
       }
-      if (!out) return sendProblem(res, problemFor(out.error()));
+      if (!out) return sendError(res, out.error());
       {
         std::lock_guard lock(metricsMutex);
         ingestSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -282,7 +256,7 @@ struct HqServer::Impl {
         std::lock_guard lock(readMutex);
         page = reader.changes(who->terminalId, req.get_param_value("cursor"), limit);
       }
-      if (!page) return sendProblem(res, problemFor(page.error()));
+      if (!page) return sendError(res, page.error());
       sendJson(res, wire::toJson(*page));
     });
 
@@ -292,10 +266,10 @@ struct HqServer::Impl {
       auto body = readJson(req, res, cr);
       if (!body) return;
       auto r = wire::decodeRedemptionRequest(*body);
-      if (!r) return sendProblem(res, problemFor(r.error()));
+      if (!r) return sendError(res, r.error());
       std::lock_guard lock(writeMutex);
       auto out = writer.reserve(who->terminalId, *r, nowSeconds());
-      if (!out) return sendProblem(res, problemFor(out.error()));
+      if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*out));
     });
 
@@ -305,7 +279,7 @@ struct HqServer::Impl {
       const std::string id = req.matches[1].str();
       std::lock_guard lock(writeMutex);
       auto out = writer.release(who->terminalId, id);
-      if (!out) return sendProblem(res, problemFor(out.error()));
+      if (!out) return sendError(res, out.error());
       sendJson(res, {{"redemption_id", id}, {"status", wire::kRedemptionReleased}});
     });
 
@@ -314,10 +288,10 @@ struct HqServer::Impl {
       auto body = readJson(req, res, cr);
       if (!body) return;
       auto r = wire::decodeMergeRequest(*body);
-      if (!r) return sendProblem(res, problemFor(r.error()));
+      if (!r) return sendError(res, r.error());
       std::lock_guard lock(writeMutex);
       auto out = writer.merge(r->from, r->into, nowSeconds());
-      if (!out) return sendProblem(res, problemFor(out.error()));
+      if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*r));
     });
 
@@ -328,10 +302,10 @@ struct HqServer::Impl {
       json change = *body;
       if (change.is_object()) change["type"] = "catalog";
       auto c = wire::decodeChange(change);
-      if (!c) return sendProblem(res, problemFor(c.error()));
+      if (!c) return sendError(res, c.error());
       std::lock_guard lock(writeMutex);
       auto out = writer.publishCatalog(std::get<wire::CatalogChange>(*c).rewards);
-      if (!out) return sendProblem(res, problemFor(out.error()));
+      if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*c));
     });
 
@@ -344,7 +318,7 @@ struct HqServer::Impl {
       }
       std::lock_guard lock(writeMutex);
       auto out = writer.publishConfig((*body)["toml"].get<std::string>());
-      if (!out) return sendProblem(res, problemFor(out.error()));
+      if (!out) return sendError(res, out.error());
       sendJson(res, {{"version", *out}});
     });
 
