@@ -14,6 +14,7 @@
 #include "loyalty/core/text.hpp"
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/sync/protocol.hpp"
+#include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/json_codec.hpp"
 #include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/staff.hpp"
@@ -713,6 +714,8 @@ Result<MemberView> CounterService::updateMember(const MemberUpdateRequest& r) {
   }
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
 
+  // The old name (in clear, with its search keys) is zeroed where it stood, not left in free space.
+  const Scrub scrub(m_db);
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   auto row = resolveMember(r.member, "member");
   if (!row) return row.error();
