@@ -367,6 +367,12 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   const std::string path = "payload";
   // Every payload, of every type, speaks for the uploading terminal only.
   if (auto o = checkOrigin(e.payload, b.storeId, b.terminalId); !o) return o.error();
+  // Before decoding: a terminal that applied the erasure sends its queued member events without
+  // the personal fields, which would no longer decode; they are refused as erased all the same.
+  if (e.type == sync::kMemberEnrolled || e.type == sync::kMemberUpdated) {
+    const auto id = e.payload.find("member_id");
+    if (id != e.payload.end() && id->is_string() && isErased(*m_c, id->get<std::string>())) return erasedRejection();
+  }
   if (e.type == sync::kMemberEnrolled) {
     auto p = sync::decodeMemberEnrolled(e.payload, path);
     if (!p) return p.error();

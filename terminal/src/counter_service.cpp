@@ -14,6 +14,7 @@
 #include "loyalty/core/text.hpp"
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/sync/protocol.hpp"
+#include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/json_codec.hpp"
 #include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/staff.hpp"
@@ -75,6 +76,37 @@ bool isUuid(std::string_view s) {
     }
   }
   return true;
+}
+
+/// A member's name as enroll and member_update take it: trimmed, 1 to 64 printable characters.
+Result<std::string> checkMemberName(const std::string& text) {
+  std::string name(trim(text));
+  if (name.empty()) return invalidArgument("name", "the member's name is required");
+  if (!isValidUtf8(name) || hasControlChars(name)) return invalidArgument("name", "the name has characters that cannot be printed");
+  if (utf8Length(name) > kMaxNameLength) return invalidArgument("name", "the name is longer than 64 characters");
+  return name;
+}
+
+/// A birthday (YYYY-MM-DD, not after `at`), normalised.
+Result<std::string> checkBirthday(const std::string& text, Timestamp at) {
+  auto d = parseDate(text, "birthday");
+  if (!d) return d.error();
+  if (std::chrono::sys_days{*d} > std::chrono::floor<std::chrono::days>(at)) {
+    return invalidArgument("birthday", "the birthday is in the future");
+  }
+  return formatDate(*d);
+}
+
+Status checkLanguage(const std::string& language) {
+  if (language != "zh-CN" && language != "en") return invalidArgument("language", "language is \"zh-CN\" or \"en\"");
+  return Ok{};
+}
+
+/// Names joined with commas (the fields a change touched).
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
 }
 
 std::string laterOf(const std::optional<std::string>& a, const std::string& b) {
@@ -490,22 +522,19 @@ Result<std::string> CounterService::authoriseSpend(const std::string& refId, con
 Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
   auto phone = normalizePhone(r.phone, m_config.store.phoneRegion, "phone");
   if (!phone) return phone.error();
-  const std::string name(trim(r.name));
-  if (name.empty()) return invalidArgument("name", "the member's name is required");
-  if (!isValidUtf8(name) || hasControlChars(name)) return invalidArgument("name", "the name has characters that cannot be printed");
-  if (utf8Length(name) > kMaxNameLength) return invalidArgument("name", "the name is longer than 64 characters");
+  auto checkedName = checkMemberName(r.name);
+  if (!checkedName) return checkedName.error();
+  const std::string name = *checkedName;
   std::optional<std::string> birthday;
   if (r.birthday) {
-    auto d = parseDate(*r.birthday, "birthday");
-    if (!d) return d.error();
-    if (std::chrono::sys_days{*d} > std::chrono::floor<std::chrono::days>(r.at)) {
-      return invalidArgument("birthday", "the birthday is in the future");
-    }
-    birthday = formatDate(*d);
+    auto b = checkBirthday(*r.birthday, r.at);
+    if (!b) return b.error();
+    birthday = *b;
   }
-  if (r.language && *r.language != "zh-CN" && *r.language != "en") {
-    return invalidArgument("language", "language is \"zh-CN\" or \"en\"");
+  if (r.language) {
+    if (auto s = checkLanguage(*r.language); !s) return s.error();
   }
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
   std::optional<std::string> cardNo;
   if (r.cardNo) {
     auto c = parseCardNumber(*r.cardNo, "card_no");
@@ -560,6 +589,7 @@ Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
   stored.enrolledAt = row.enrolledAt;
   stored.enrolledStore = m_config.store.id;
   stored.enrolledTerminal = m_config.terminalId;
+  stored.staffId = r.staffId;
   m_members.insert(stored);
 
   json payload = {{"member_id", row.memberId},
@@ -573,6 +603,7 @@ Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
                   {"referrer_id", referrer ? json(referrer->memberId) : json(nullptr)},
                   {"store_id", m_config.store.id},
                   {"terminal_id", m_config.terminalId}};
+  if (r.staffId) payload["staff_id"] = *r.staffId;
   appendOutbox(sync::kMemberEnrolled, r.at, payload.dump());
   tx.commit();
   return view(row);
@@ -650,6 +681,126 @@ Result<MemberDetail> CounterService::member(const std::string& reference, Timest
   MemberDetail detail{view(*row), greetings(*row, at)};
   tx.commit();
   return detail;
+}
+
+// [SECTION] Member details, consent, export (members' rights)
+
+Result<MemberView> CounterService::updateMember(const MemberUpdateRequest& r) {
+  if (!r.name && !r.phone && !r.birthday && !r.language) {
+    return invalidArgument("member", "give at least one of name, phone, birthday and language to change");
+  }
+  std::optional<std::string> name, phone;
+  if (r.name) {
+    auto n = checkMemberName(*r.name);
+    if (!n) return n.error();
+    name = *n;
+  }
+  if (r.phone) {
+    auto p = normalizePhone(*r.phone, m_config.store.phoneRegion, "phone");
+    if (!p) return p.error();
+    phone = *p;
+  }
+  std::optional<std::optional<std::string>> birthday;
+  if (r.birthday) {
+    birthday.emplace();
+    if (*r.birthday) {
+      auto b = checkBirthday(**r.birthday, r.at);
+      if (!b) return b.error();
+      *birthday = *b;
+    }
+  }
+  if (r.language) {
+    if (auto s = checkLanguage(*r.language); !s) return s.error();
+  }
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
+
+  // The old name (in clear, with its search keys) is zeroed where it stood, not left in free space.
+  const Scrub scrub(m_db);
+  db::Transaction tx(m_db);  // reads that decide the write happen inside it
+  auto row = resolveMember(r.member, "member");
+  if (!row) return row.error();
+  // Only what differs is a change; the event carries exactly those fields.
+  json payload = {{"member_id", row->memberId}};
+  std::vector<std::string> fields;
+  MemberDetails details{row->cardNo, row->phone, row->name, row->birthday, row->language, row->consentMarketing};
+  if (name && *name != row->name) {
+    details.name = *name;
+    payload["name"] = *name;
+    fields.emplace_back("name");
+  }
+  if (phone && *phone != row->phone) {
+    if (m_members.phoneTaken(*phone)) {
+      return Error{errc::kAlreadyExists, "phone", "another member is enrolled with this phone number"};
+    }
+    details.phone = *phone;
+    payload["phone"] = *phone;
+    fields.emplace_back("phone");
+  }
+  if (birthday && *birthday != row->birthday) {
+    details.birthday = *birthday;
+    payload["birthday"] = *birthday ? json(**birthday) : json(nullptr);
+    fields.emplace_back("birthday");
+  }
+  if (r.language && r.language != row->language) {
+    details.language = r.language;
+    payload["language"] = *r.language;
+    fields.emplace_back("language");
+  }
+  if (fields.empty()) return view(*row);  // nothing differs: nothing to record
+  m_members.updateDetails(row->memberId, details);
+  payload["store_id"] = m_config.store.id;
+  payload["terminal_id"] = m_config.terminalId;
+  if (r.staffId) payload["staff_id"] = *r.staffId;
+  const std::string at = formatRfc3339(r.at);
+  m_members.appendLog(row->memberId, {at, "update", joined(fields), m_config.store.id, r.staffId});
+  appendOutbox(sync::kMemberUpdated, r.at, payload.dump());
+  auto updated = memberById(row->memberId);
+  tx.commit();
+  return view(*updated);
+}
+
+Result<MemberView> CounterService::consent(const ConsentRequest& r) {
+  const std::string version = r.consentVersion.value_or(m_config.consentTextVersion);
+  if (auto s = checkId(version, "consent_version"); !s) return s.error();
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
+  db::Transaction tx(m_db);
+  auto row = resolveMember(r.member, "member");
+  if (!row) return row.error();
+  const std::string at = formatRfc3339(r.at);
+  m_members.recordConsent(row->memberId, {at, r.consentMarketing, version, m_config.store.id, r.staffId});
+  m_members.appendLog(row->memberId, {at, "consent", "consent_marketing,consent_version", m_config.store.id, r.staffId});
+  json payload = {{"member_id", row->memberId},
+                  {"consent_marketing", r.consentMarketing},
+                  {"consent_version", version},
+                  {"store_id", m_config.store.id},
+                  {"terminal_id", m_config.terminalId}};
+  if (r.staffId) payload["staff_id"] = *r.staffId;
+  appendOutbox(sync::kMemberUpdated, r.at, payload.dump());
+  tx.commit();
+  row->consentMarketing = r.consentMarketing;
+  return view(*row);
+}
+
+Result<MemberExport> CounterService::exportMember(const std::string& reference,
+                                                  const std::optional<std::string>& staffId, Timestamp at) {
+  if (auto s = checkStaffId(m_db, staffId); !s) return s.error();
+  db::Transaction tx(m_db);  // the export is logged with what it read
+  auto row = resolveMember(reference, "member");
+  if (!row) return row.error();
+  m_members.appendLog(row->memberId, {formatRfc3339(at), "export", "", m_config.store.id, staffId});
+  MemberExport out;
+  out.member = view(*row);
+  out.consents = m_members.consents(row->memberId);
+  out.log = m_members.log(row->memberId);
+  auto& st = m_db.prepare("SELECT (SELECT COUNT(*) FROM sales WHERE member_id = ?1), "
+                          "(SELECT COUNT(*) FROM ledger WHERE member_id = ?1)");
+  st.bind(1, row->memberId);
+  st.step();
+  out.sales = st.getInt(0);
+  out.ledgerEntries = st.getInt(1);
+  st.reset();
+  tx.commit();
+  return out;
 }
 
 // [SECTION] Sale
@@ -751,6 +902,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
   if (r.redeemPoints < 0 || r.redeemPoints > kMaxPoints) {
     return invalidArgument("redeem_points", "redeem_points is a whole number from 0 to 1000000000");
   }
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
   const ProgrammeRules& rules = m_config.rules;
   const Money pointsPaid = pointsValue(r.redeemPoints, rules.redeemPointsPerUnit);
   if (r.redeemPoints > 0) {
@@ -911,6 +1063,7 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
                   {"points_earned", points},
                   {"points_redeemed", r.redeemPoints}};
   if (r.redeemPoints > 0) payload["redeem_authorised"] = authorised;
+  if (r.staffId) payload["staff_id"] = *r.staffId;
   if (!result.promotions.empty()) payload["promotions"] = result.promotions;
   if (result.tierChanged) payload["tier"] = *result.tier;
   appendOutbox(sync::kSaleRecorded, r.at, payload.dump());
@@ -933,6 +1086,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   if (r.reward) {
     if (auto s = checkId(*r.reward, "reward"); !s) return s.error();
   }
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
   const auto rewardPoints = [&]() -> Result<std::int64_t> {
     if (!r.reward) return r.points.value_or(0);
     auto& st = m_db.prepare("SELECT points FROM rewards WHERE reward_id = ? AND active = 1");
@@ -992,13 +1146,14 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
       .run();
   RedeemResult result{r.redemptionId, points,
                       appendLedger(member->memberId, r.at, "redeem", -points, std::nullopt, r.redemptionId)};
-  const json payload = {{"redemption_id", r.redemptionId},
-                        {"member_id", member->memberId},
-                        {"points", points},
-                        {"reward_id", r.reward ? json(*r.reward) : json(nullptr)},
-                        {"authorised", *authorised},
-                        {"store_id", m_config.store.id},
-                        {"terminal_id", m_config.terminalId}};
+  json payload = {{"redemption_id", r.redemptionId},
+                  {"member_id", member->memberId},
+                  {"points", points},
+                  {"reward_id", r.reward ? json(*r.reward) : json(nullptr)},
+                  {"authorised", *authorised},
+                  {"store_id", m_config.store.id},
+                  {"terminal_id", m_config.terminalId}};
+  if (r.staffId) payload["staff_id"] = *r.staffId;
   appendOutbox(sync::kPointsRedeemed, r.at, payload.dump());
   rememberResult(kRedeemKey, r.redemptionId, json(result).dump());
   tx.commit();
@@ -1024,6 +1179,7 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   } else {
     fingerprint += "*";
   }
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
 
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   auto& saleSt = m_db.prepare(
@@ -1171,15 +1327,16 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
         .bind(1, amountNow.minor()).bind(2, *sale.memberId).run();
     result.balance = balance;
   }
-  const json payload = {{"refund_id", r.refundId},
-                        {"sale_id", r.saleId},
-                        {"member_id", sale.memberId ? json(*sale.memberId) : json(nullptr)},
-                        {"store_id", m_config.store.id},
-                        {"terminal_id", m_config.terminalId},
-                        {"lines", std::move(payloadLines)},
-                        {"amount", amountNow.toString()},
-                        {"points_reversed", reverseNow},
-                        {"points_returned", redeemedNow}};
+  json payload = {{"refund_id", r.refundId},
+                  {"sale_id", r.saleId},
+                  {"member_id", sale.memberId ? json(*sale.memberId) : json(nullptr)},
+                  {"store_id", m_config.store.id},
+                  {"terminal_id", m_config.terminalId},
+                  {"lines", std::move(payloadLines)},
+                  {"amount", amountNow.toString()},
+                  {"points_reversed", reverseNow},
+                  {"points_returned", redeemedNow}};
+  if (r.staffId) payload["staff_id"] = *r.staffId;
   appendOutbox(sync::kSaleRefunded, r.at, payload.dump());
   rememberResult(kRefundKey, r.refundId, json(result).dump());
   tx.commit();
@@ -1203,7 +1360,8 @@ Result<std::vector<HistoryEntry>> CounterService::history(const std::string& ref
 
 Stats CounterService::stats() {
   auto& st = m_db.prepare(
-      "SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM sales), (SELECT COUNT(*) FROM ledger)");
+      "SELECT (SELECT COUNT(*) FROM members WHERE erased_at IS NULL), (SELECT COUNT(*) FROM sales), "
+      "(SELECT COUNT(*) FROM ledger)");
   st.step();
   Stats s{st.getInt(0), st.getInt(1), st.getInt(2), outboxPending(m_db)};
   st.reset();

@@ -68,6 +68,16 @@ class Args {
     return std::optional(it->get<std::string>());
   }
 
+  /// Absent: nullopt; JSON null: an empty inner optional (a value to clear); else the string.
+  Result<std::optional<std::optional<std::string>>> nullableString(const std::string& key) const {
+    using Out = std::optional<std::optional<std::string>>;
+    const auto it = m_request.find(key);
+    if (it == m_request.end()) return Out{};
+    if (it->is_null()) return Out{std::optional<std::string>{}};
+    if (!it->is_string()) return invalidArgument(m_prefix + key, key + " must be a string or null");
+    return Out{it->get<std::string>()};
+  }
+
   Result<std::int64_t> integer(const std::string& key) const {
     auto v = optInteger(key);
     if (!v) return v.error();
@@ -123,7 +133,9 @@ json errorJson(const Error& e) {
   auto var = std::move(var##_result).value()
 
 Result<json> opEnroll(CounterService& s, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"phone", "name", "birthday", "consent_marketing", "referrer", "card_no", "language"}); !k) {
+  if (auto k = a.onlyKnown({"phone", "name", "birthday", "consent_marketing", "referrer", "card_no", "language",
+                             "staff_id"});
+      !k) {
     return k.error();
   }
   EnrollRequest r;
@@ -134,8 +146,9 @@ Result<json> opEnroll(CounterService& s, const Args& a, Timestamp at) {
   LOYALTY_TRY(referrer, a.optString("referrer"));
   LOYALTY_TRY(card, a.optString("card_no"));
   LOYALTY_TRY(language, a.optString("language"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
   r.phone = phone, r.name = name, r.birthday = birthday, r.consentMarketing = consent;
-  r.referrer = referrer, r.cardNo = card, r.language = language, r.at = at;
+  r.referrer = referrer, r.cardNo = card, r.language = language, r.staffId = staffId, r.at = at;
   LOYALTY_TRY(member, s.enroll(r));
   return json(member);
 }
@@ -156,13 +169,49 @@ Result<json> opMember(CounterService& s, const Args& a, Timestamp at) {
   return json(detail);
 }
 
+Result<json> opMemberUpdate(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"member", "name", "phone", "birthday", "language", "staff_id"}); !k) return k.error();
+  MemberUpdateRequest r;
+  LOYALTY_TRY(member, a.string("member"));
+  LOYALTY_TRY(name, a.optString("name"));
+  LOYALTY_TRY(phone, a.optString("phone"));
+  LOYALTY_TRY(birthday, a.nullableString("birthday"));
+  LOYALTY_TRY(language, a.optString("language"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  r.member = member, r.name = name, r.phone = phone, r.birthday = birthday, r.language = language;
+  r.staffId = staffId, r.at = at;
+  LOYALTY_TRY(updated, s.updateMember(r));
+  return json(updated);
+}
+
+Result<json> opConsent(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"member", "consent_marketing", "consent_version", "staff_id"}); !k) return k.error();
+  ConsentRequest r;
+  LOYALTY_TRY(member, a.string("member"));
+  LOYALTY_TRY(consent, a.boolean("consent_marketing"));
+  LOYALTY_TRY(version, a.optString("consent_version"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  r.member = member, r.consentMarketing = consent, r.consentVersion = version, r.staffId = staffId, r.at = at;
+  LOYALTY_TRY(updated, s.consent(r));
+  return json(updated);
+}
+
+Result<json> opExportMember(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"member", "staff_id"}); !k) return k.error();
+  LOYALTY_TRY(member, a.string("member"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  LOYALTY_TRY(out, s.exportMember(member, staffId, at));
+  return json(out);
+}
+
 Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"sale_id", "member", "lines", "redeem_points"}); !k) return k.error();
+  if (auto k = a.onlyKnown({"sale_id", "member", "lines", "redeem_points", "staff_id"}); !k) return k.error();
   SaleRequest r;
   LOYALTY_TRY(saleId, a.string("sale_id"));
   LOYALTY_TRY(member, a.optString("member"));
   LOYALTY_TRY(redeem, a.optInteger("redeem_points"));
-  r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.at = at;
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.staffId = staffId, r.at = at;
   const json* lines = a.array("lines");
   if (!lines) return invalidArgument("lines", "lines is required");
   if (!lines->is_array()) return invalidArgument("lines", "lines must be a list of {sku, qty, unit_price}");
@@ -186,24 +235,29 @@ Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
 }
 
 Result<json> opRedeem(CounterService& s, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"redemption_id", "member", "points", "reward", "supervisor_pin"}); !k) return k.error();
+  if (auto k = a.onlyKnown({"redemption_id", "member", "points", "reward", "supervisor_pin", "staff_id"}); !k) {
+    return k.error();
+  }
   RedeemRequest r;
   LOYALTY_TRY(id, a.string("redemption_id"));
   LOYALTY_TRY(member, a.string("member"));
   LOYALTY_TRY(points, a.optInteger("points"));
   LOYALTY_TRY(reward, a.optString("reward"));
   LOYALTY_TRY(pin, a.optString("supervisor_pin"));
-  r.redemptionId = id, r.member = member, r.points = points, r.reward = reward, r.supervisorPin = pin, r.at = at;
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  r.redemptionId = id, r.member = member, r.points = points, r.reward = reward, r.supervisorPin = pin;
+  r.staffId = staffId, r.at = at;
   LOYALTY_TRY(result, s.redeem(r));
   return json(result);
 }
 
 Result<json> opRefund(CounterService& s, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"refund_id", "sale_id", "lines"}); !k) return k.error();
+  if (auto k = a.onlyKnown({"refund_id", "sale_id", "lines", "staff_id"}); !k) return k.error();
   RefundRequest r;
   LOYALTY_TRY(id, a.string("refund_id"));
   LOYALTY_TRY(saleId, a.string("sale_id"));
-  r.refundId = id, r.saleId = saleId, r.at = at;
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  r.refundId = id, r.saleId = saleId, r.staffId = staffId, r.at = at;
   if (const json* lines = a.array("lines")) {
     if (!lines->is_array()) return invalidArgument("lines", "lines must be a list of {sku, qty}");
     r.lines.emplace();
@@ -249,16 +303,17 @@ Result<std::optional<std::string>> optMemberId(CounterService& s, const Args& a,
 }
 
 Result<json> opSurvey(CounterService& s, FeedbackService& f, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"survey_id", "sale_id", "member", "scale", "score"}); !k) return k.error();
+  if (auto k = a.onlyKnown({"survey_id", "sale_id", "member", "scale", "score", "staff_id"}); !k) return k.error();
   SurveyAnswer r;
   LOYALTY_TRY(surveyId, a.string("survey_id"));
   LOYALTY_TRY(saleId, a.optString("sale_id"));
   LOYALTY_TRY(scale, a.string("scale"));
   LOYALTY_TRY(score, a.integer("score"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
   if (score < 0 || score > 10) return invalidArgument("score", "score is 1 to 5 (csat5) or 0 to 10 (nps10)");
   LOYALTY_TRY(memberId, optMemberId(s, a, at));
   r.surveyId = surveyId, r.saleId = saleId, r.memberId = memberId, r.scale = scale;
-  r.score = static_cast<int>(score), r.at = at;
+  r.score = static_cast<int>(score), r.staffId = staffId, r.at = at;
   if (auto st = f.recordSurvey(r); !st) return st.error();
   return json{{"survey_id", surveyId}, {"scale", scale}, {"score", score}};
 }
@@ -317,6 +372,9 @@ std::string ExecSession::handle(std::string_view line) {
     if (op == "enroll") return respond(opEnroll(m_service, args, at));
     if (op == "lookup") return respond(opLookup(m_service, args));
     if (op == "member") return respond(opMember(m_service, args, at));
+    if (op == "member_update") return respond(opMemberUpdate(m_service, args, at));
+    if (op == "consent") return respond(opConsent(m_service, args, at));
+    if (op == "export_member") return respond(opExportMember(m_service, args, at));
     if (op == "sale") return respond(opSale(m_service, args, at));
     if (op == "redeem") return respond(opRedeem(m_service, args, at));
     if (op == "refund") return respond(opRefund(m_service, args, at));

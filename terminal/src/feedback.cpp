@@ -10,6 +10,7 @@
 #include "loyalty/core/text.hpp"
 #include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/outbox.hpp"
+#include "loyalty/terminal/staff.hpp"
 
 namespace loyalty::terminal {
 
@@ -69,6 +70,7 @@ Status FeedbackService::recordSurvey(const SurveyAnswer& a) {
   } else {
     return invalidArgument("scale", "scale is \"csat5\" or \"nps10\"");
   }
+  if (auto s = checkStaffId(m_db, a.staffId); !s) return s;
   db::Transaction tx(m_db);
   if (auto s = checkMember(a.memberId); !s) return s;
   auto& existing = m_db.prepare("SELECT sale_id, member_id, scale, score FROM surveys WHERE survey_id = ?");
@@ -85,9 +87,10 @@ Status FeedbackService::recordSurvey(const SurveyAnswer& a) {
   m_db.prepare("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at) VALUES (?,?,?,?,?,?)")
       .bind(1, a.surveyId).bind(2, a.saleId).bind(3, a.memberId).bind(4, a.scale).bind(5, a.score)
       .bind(6, at).run();
-  const json payload = {{"survey_id", a.surveyId}, {"sale_id", optional(a.saleId)},
+  json payload = {{"survey_id", a.surveyId}, {"sale_id", optional(a.saleId)},
                         {"member_id", optional(a.memberId)}, {"scale", a.scale},
                         {"score", a.score}, {"store_id", m_storeId}, {"terminal_id", m_terminalId}};
+  if (a.staffId) payload["staff_id"] = *a.staffId;
   appendOutboxEvent(m_db, m_ids.uuid(), kSurveyAnswered, at, payload.dump());
   tx.commit();
   return Ok{};
@@ -104,9 +107,7 @@ Status FeedbackService::fileComplaint(const ComplaintInput& c) {
   if (description.empty()) return invalidArgument("description", "describe the complaint");
   if (!printable(description, true)) return invalidArgument("description", "the description has characters that cannot be printed");
   if (utf8Length(description) > kMaxDescription) return invalidArgument("description", "the description is longer than 2000 characters");
-  if (c.staffId) {
-    if (auto s = checkId(*c.staffId, "staff_id"); !s) return s;
-  }
+  if (auto s = checkStaffId(m_db, c.staffId); !s) return s;
   db::Transaction tx(m_db);
   if (auto s = checkMember(c.memberId); !s) return s;
   auto& existing = m_db.prepare("SELECT member_id, category, description, staff_id FROM complaints WHERE complaint_id = ?");
@@ -144,6 +145,17 @@ std::optional<std::string> FeedbackService::complaintDescription(const std::stri
   st.reset();
   if (!sealed) return std::nullopt;
   return atRestKeys(m_db).open(Sealed::kFreeText, *sealed, descriptionContext(complaintId));
+}
+
+void redactComplaints(db::Database& db, const std::string& memberId) {
+  const AtRestKeys& keys = atRestKeys(db);
+  std::vector<std::string> ids;
+  auto& rows = db.prepare("SELECT complaint_id FROM complaints WHERE member_id = ?");
+  rows.bind(1, memberId);
+  while (rows.step()) ids.push_back(rows.getText(0));
+  rows.reset();
+  auto& update = db.prepare("UPDATE complaints SET description = ? WHERE complaint_id = ?");
+  for (const std::string& id : ids) update.bindBlob(1, keys.seal(Sealed::kFreeText, "", descriptionContext(id))).bind(2, id).run();
 }
 
 void sealVersion4Complaints(db::Database& db) {

@@ -1,5 +1,7 @@
 #include "loyalty/terminal/json_codec.hpp"
 
+#include <algorithm>
+
 namespace loyalty::terminal {
 namespace {
 
@@ -29,6 +31,36 @@ void to_json(nlohmann::json& j, const MemberView& m) {
        {"consent_marketing", m.consentMarketing}};
   putOptional(j, "birthday", m.birthday);
   putOptional(j, "language", m.language);
+}
+
+void to_json(nlohmann::json& j, const MemberExport& e) {
+  nlohmann::json member = e.member;
+  member["phone"] = e.member.phone;  // the data subject's own export: the whole number
+  putOptional(member, "last_visit_at", e.member.lastVisitAt);
+  auto consents = nlohmann::json::array();
+  for (const ConsentDecision& c : e.consents) {
+    nlohmann::json row = {{"at", c.at},
+                          {"consent_marketing", c.consentMarketing},
+                          {"consent_version", c.consentVersion ? nlohmann::json(*c.consentVersion) : nlohmann::json(nullptr)},
+                          {"store_id", c.storeId ? nlohmann::json(*c.storeId) : nlohmann::json(nullptr)}};
+    putOptional(row, "staff_id", c.staffId);
+    consents.push_back(std::move(row));
+  }
+  auto log = nlohmann::json::array();
+  for (const MemberLogEntry& l : e.log) {
+    nlohmann::json row = {{"at", l.at}, {"action", l.action}, {"store_id", l.storeId}};
+    auto fields = nlohmann::json::array();
+    for (std::size_t from = 0; from < l.fields.size();) {
+      const std::size_t comma = std::min(l.fields.find(',', from), l.fields.size());
+      fields.push_back(l.fields.substr(from, comma - from));
+      from = comma + 1;
+    }
+    row["fields"] = std::move(fields);
+    putOptional(row, "staff_id", l.staffId);
+    log.push_back(std::move(row));
+  }
+  j = {{"member", std::move(member)}, {"consents", std::move(consents)}, {"log", std::move(log)},
+       {"sales", e.sales}, {"ledger_entries", e.ledgerEntries}};
 }
 
 void to_json(nlohmann::json& j, const MemberDetail& d) {

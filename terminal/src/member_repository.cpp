@@ -130,22 +130,22 @@ bool MemberRepository::any(const std::string& sql, const std::string& value, boo
 }
 
 std::optional<MemberRecord> MemberRepository::byId(const std::string& memberId) {
-  static const std::string sql = kSelect + " WHERE member_id = ?";
+  static const std::string sql = kSelect + " WHERE member_id = ? AND erased_at IS NULL";
   return one(sql, memberId, false);
 }
 
 std::optional<MemberRecord> MemberRepository::byCard(const std::string& cardNo) {
-  static const std::string sql = kSelect + " WHERE card_no = ?";
+  static const std::string sql = kSelect + " WHERE card_no = ? AND erased_at IS NULL";
   return one(sql, cardNo, false);
 }
 
 std::optional<MemberRecord> MemberRepository::byPhone(const std::string& e164) {
-  static const std::string sql = kSelect + " WHERE phone_key = ?";
+  static const std::string sql = kSelect + " WHERE phone_key = ? AND erased_at IS NULL";
   return one(sql, m_keys.phoneLookupKey(e164), true);
 }
 
 bool MemberRepository::exists(const std::string& memberId) {
-  return any("SELECT 1 FROM members WHERE member_id = ?", memberId, false);
+  return any("SELECT 1 FROM members WHERE member_id = ? AND erased_at IS NULL", memberId, false);
 }
 
 bool MemberRepository::phoneTaken(const std::string& e164) {
@@ -161,7 +161,7 @@ std::vector<MemberRecord> MemberRepository::byPhoneEnding(const std::string& dig
   if (digits.size() < 4 || limit == 0) return out;
   const std::string bucket = m_keys.lastDigitsKey(digits.substr(digits.size() - 4));
   if (digits.size() == 4) {
-    static const std::string sql = kSelect + " WHERE phone_last4 = ? LIMIT ?";
+    static const std::string sql = kSelect + " WHERE phone_last4 = ? AND erased_at IS NULL LIMIT ?";
     auto& st = m_db.prepare(sql);
     st.bindBlob(1, bucket).bind(2, static_cast<std::int64_t>(limit));
     while (st.step()) out.push_back(read(st));
@@ -169,7 +169,7 @@ std::vector<MemberRecord> MemberRepository::byPhoneEnding(const std::string& dig
     return out;
   }
   // Longer endings: the bucket's members are opened and compared (about members / 10,000 rows).
-  static const std::string sql = kSelect + " WHERE phone_last4 = ?";
+  static const std::string sql = kSelect + " WHERE phone_last4 = ? AND erased_at IS NULL";
   auto& st = m_db.prepare(sql);
   st.bindBlob(1, bucket);
   while (out.size() < limit && st.step()) {
@@ -220,12 +220,15 @@ void MemberRepository::insert(const NewMember& m) {
       .bind(15, m.enrolledAt).bind(16, m.enrolledStore).bind(17, m.enrolledTerminal)
       .run();
   addNameKeys(m.memberId, nameNorm);
+  addConsentRow(m.memberId, {m.consentAt.value_or(m.enrolledAt), m.consentMarketing, m.consentVersion,
+                             m.consentStore ? m.consentStore : std::optional(m.enrolledStore), m.staffId});
 }
 
-void MemberRepository::updateDetails(const std::string& memberId, const MemberDetails& d) {
-  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
+bool MemberRepository::updateDetails(const std::string& memberId, const MemberDetails& d) {
+  auto& find = m_db.prepare("SELECT name_norm, consent_marketing FROM members WHERE member_id = ?");
   find.bind(1, memberId);
   const std::optional<std::string> oldNorm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
+  const bool consentChanged = oldNorm && (find.getInt(1) != 0) != d.consentMarketing;
   find.reset();
   if (!oldNorm) throw db::DbError("no member " + memberId + " to update", SQLITE_NOTFOUND);
   const PersonalColumns personal = personalColumns(m_keys, memberId, d.phone, d.birthday);
@@ -241,6 +244,73 @@ void MemberRepository::updateDetails(const std::string& memberId, const MemberDe
     removeNameKeys(memberId, *oldNorm);
     addNameKeys(memberId, nameNorm);
   }
+  return consentChanged;
+}
+
+void MemberRepository::addConsentRow(const std::string& memberId, const ConsentDecision& d) {
+  m_db.prepare("INSERT INTO member_consents(member_id, at, consent_marketing, consent_version, store_id, staff_id) "
+               "VALUES (?,?,?,?,?,?)")
+      .bind(1, memberId).bind(2, d.at).bind(3, d.consentMarketing).bind(4, d.consentVersion).bind(5, d.storeId)
+      .bind(6, d.staffId)
+      .run();
+}
+
+void MemberRepository::recordConsent(const std::string& memberId, const ConsentDecision& d) {
+  addConsentRow(memberId, d);
+  m_db.prepare("UPDATE members SET consent_marketing = ?, consent_at = ?, consent_store = ?, consent_version = ? "
+               "WHERE member_id = ?")
+      .bind(1, d.consentMarketing).bind(2, d.at).bind(3, d.storeId).bind(4, d.consentVersion).bind(5, memberId)
+      .run();
+}
+
+std::vector<ConsentDecision> MemberRepository::consents(const std::string& memberId) {
+  auto& st = m_db.prepare("SELECT at, consent_marketing, consent_version, store_id, staff_id FROM member_consents "
+                          "WHERE member_id = ? ORDER BY consent_id");
+  st.bind(1, memberId);
+  std::vector<ConsentDecision> out;
+  while (st.step()) {
+    out.push_back({st.getText(0), st.getInt(1) != 0, st.getOptText(2), st.getOptText(3), st.getOptText(4)});
+  }
+  st.reset();
+  return out;
+}
+
+void MemberRepository::appendLog(const std::string& memberId, const MemberLogEntry& e) {
+  m_db.prepare("INSERT INTO member_log(member_id, at, action, fields, store_id, staff_id) VALUES (?,?,?,?,?,?)")
+      .bind(1, memberId).bind(2, e.at).bind(3, e.action).bind(4, e.fields).bind(5, e.storeId).bind(6, e.staffId)
+      .run();
+}
+
+std::vector<MemberLogEntry> MemberRepository::log(const std::string& memberId) {
+  auto& st = m_db.prepare("SELECT at, action, fields, store_id, staff_id FROM member_log WHERE member_id = ? "
+                          "ORDER BY entry_id");
+  st.bind(1, memberId);
+  std::vector<MemberLogEntry> out;
+  while (st.step()) out.push_back({st.getText(0), st.getText(1), st.getText(2), st.getText(3), st.getOptText(4)});
+  st.reset();
+  return out;
+}
+
+bool MemberRepository::isErased(const std::string& memberId) {
+  return any("SELECT 1 FROM members WHERE member_id = ? AND erased_at IS NOT NULL", memberId, false);
+}
+
+bool MemberRepository::erase(const std::string& memberId, const std::string& at) {
+  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ? AND erased_at IS NULL");
+  find.bind(1, memberId);
+  const std::optional<std::string> norm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
+  find.reset();
+  if (!norm) return false;
+  removeNameKeys(memberId, *norm);
+  // card_no and phone_key are UNIQUE and NOT NULL: values derived from the id, which no card
+  // number or keyed hash can equal. The empty sealed value opens to nothing (reads skip the row).
+  m_db.prepare("UPDATE members SET card_no = 'erased:' || member_id, phone_key = CAST('erased:' || member_id AS BLOB), "
+               "phone_last4 = X'', personal_sealed = X'', name = '', name_norm = '', language = NULL, "
+               "consent_marketing = 0, consent_at = NULL, consent_store = NULL, consent_version = NULL, erased_at = ? "
+               "WHERE member_id = ?")
+      .bind(1, at).bind(2, memberId)
+      .run();
+  return true;
 }
 
 void MemberRepository::removeFromNameSearch(const std::string& memberId) {

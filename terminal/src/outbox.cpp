@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "loyalty/terminal/at_rest.hpp"
 
 namespace loyalty::terminal {
@@ -29,6 +31,34 @@ void appendOutboxEvent(db::Database& db, const std::string& eventId, std::string
 std::string openOutboxPayload(db::Database& db, const std::string& eventId, std::string_view type,
                               const std::string& stored) {
   return atRestKeys(db).open(Sealed::kOutboxPayload, stored, payloadContext(eventId, type));
+}
+
+std::int64_t redactMemberEvents(db::Database& db, const std::string& memberId) {
+  const AtRestKeys& keys = atRestKeys(db);
+  struct Row {
+    std::int64_t seq;
+    std::string sealed;
+  };
+  std::vector<Row> redacted;  // read all first: a statement must not see its own table change
+  auto& rows = db.prepare("SELECT seq, event_id, type, payload FROM outbox "
+                          "WHERE type IN ('member.enrolled', 'member.updated', 'complaint.filed')");
+  while (rows.step()) {
+    const std::string eventId = rows.getText(1), type = rows.getText(2);
+    const std::string context = payloadContext(eventId, type);
+    nlohmann::json payload = nlohmann::json::parse(keys.open(Sealed::kOutboxPayload, rows.getBlob(3), context));
+    const auto member = payload.find("member_id");
+    if (member == payload.end() || *member != memberId) continue;
+    if (type == "complaint.filed") {
+      payload["description"] = "";
+    } else {
+      for (const char* field : {"name", "phone", "birthday", "card_no", "language"}) payload.erase(field);
+    }
+    redacted.push_back({rows.getInt(0), keys.seal(Sealed::kOutboxPayload, payload.dump(), context)});
+  }
+  rows.reset();
+  auto& update = db.prepare("UPDATE outbox SET payload = ? WHERE seq = ?");
+  for (const Row& r : redacted) update.bindBlob(1, r.sealed).bind(2, r.seq).run();
+  return static_cast<std::int64_t>(redacted.size());
 }
 
 void sealVersion4Outbox(db::Database& db) {

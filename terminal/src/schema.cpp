@@ -321,8 +321,44 @@ void sealPersonalData(db::Database& db) {
       .run();
 }
 
+// Version 6: members' rights (shared/specs/exec-cli.md, "member details and consent"). Every
+// consent decision with its version, time, store and staff (members from before get one row from
+// what the member row says); a log of what was done with a member's details (fields changed, never
+// their values; exports); and members whose personal data head office erased (kept without it, so
+// their sales and ledger stay; never found by any lookup).
+constexpr std::string_view kV6 = R"sql(
+ALTER TABLE members ADD COLUMN erased_at TEXT;
+
+CREATE TABLE member_consents (
+  consent_id        INTEGER PRIMARY KEY,
+  member_id         TEXT NOT NULL REFERENCES members(member_id),
+  at                TEXT NOT NULL,
+  consent_marketing INTEGER NOT NULL CHECK (consent_marketing IN (0, 1)),
+  consent_version   TEXT,           -- the consent text shown; NULL when not known
+  store_id          TEXT,
+  staff_id          TEXT
+);
+CREATE INDEX member_consents_member ON member_consents(member_id, consent_id);
+
+CREATE TABLE member_log (
+  entry_id  INTEGER PRIMARY KEY,
+  member_id TEXT NOT NULL REFERENCES members(member_id),
+  at        TEXT NOT NULL,
+  action    TEXT NOT NULL CHECK (action IN ('update', 'consent', 'export')),
+  fields    TEXT NOT NULL,          -- wire names of the fields changed, comma-separated
+  store_id  TEXT NOT NULL,
+  staff_id  TEXT
+);
+CREATE INDEX member_log_member ON member_log(member_id, entry_id);
+
+INSERT INTO member_consents(member_id, at, consent_marketing, consent_version, store_id)
+  SELECT member_id, COALESCE(consent_at, enrolled_at), consent_marketing, consent_version,
+         COALESCE(consent_store, enrolled_store)
+  FROM members ORDER BY rowid;
+)sql";
+
 constexpr db::Migration kMigrations[] = {
-    {1, kV1}, {2, kV2}, {3, kV3}, {4, kFeedback}, {5, kV5, &sealPersonalData, true}};
+    {1, kV1}, {2, kV2}, {3, kV3}, {4, kFeedback}, {5, kV5, &sealPersonalData, true}, {6, kV6}};
 
 // The credentials file (DIR/credentials.db, attached as `credentials`): the staff accounts with
 // their PIN hashes and the link to head office with its bearer token, kept out of the member

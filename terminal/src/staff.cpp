@@ -17,9 +17,34 @@ void ensureSodium() {
 
 }  // namespace
 
+Status checkStaffIdText(const std::string& staffId) {
+  const bool printable = std::none_of(staffId.begin(), staffId.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
+  if (staffId.empty() || staffId.size() > 32 || !printable || !isValidUtf8(staffId)) {
+    return invalidArgument("staff_id", "a staff id has 1 to 32 printable characters");
+  }
+  return Ok{};
+}
+
+Status checkStaffId(db::Database& db, const std::optional<std::string>& staffId) {
+  if (!staffId) return Ok{};
+  if (auto s = checkStaffIdText(*staffId); !s) return s;
+  auto& st = db.prepare("SELECT (SELECT active FROM staff WHERE staff_id = ?), EXISTS (SELECT 1 FROM staff)");
+  st.bind(1, *staffId);
+  st.step();
+  const bool active = !st.isNull(0) && st.getInt(0) != 0;
+  const bool anyAccounts = st.getInt(1) != 0;
+  st.reset();
+  if (anyAccounts && !active) {
+    return invalidArgument("staff_id", "staff_id \"" + *staffId + "\" is not an active staff account of this terminal");
+  }
+  return Ok{};
+}
+
 Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const std::string& name,
                              const std::string& role, const std::string& pin) {
-  if (staffId.empty() || staffId.size() > 32) return invalidArgument("staff_id", "a staff id has 1 to 32 characters");
+  if (auto s = checkStaffIdText(staffId); !s) return s.error();
   if (trim(name).empty() || !isValidUtf8(name)) return invalidArgument("name", "the staff member's name is missing");
   if (role != "cashier" && role != "supervisor") {
     return invalidArgument("role", "role is \"cashier\" or \"supervisor\"");
@@ -52,7 +77,7 @@ Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const
 }
 
 Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const std::string& pin) {
-  if (staffId.empty() || staffId.size() > 32) return invalidArgument("staff_id", "a staff id has 1 to 32 characters");
+  if (auto s = checkStaffIdText(staffId); !s) return s.error();
   if (pin.empty() || pin.size() > 8 || digitsOf(pin) != pin) return invalidArgument("pin", "a PIN has 4 to 8 digits");
   ensureSodium();
   auto& st = db.prepare("SELECT name, role, pin_hash, failed_attempts, active FROM staff WHERE staff_id = ?");

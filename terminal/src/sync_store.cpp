@@ -1,11 +1,15 @@
 #include "loyalty/terminal/sync_store.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <set>
 #include <variant>
 
 #include "loyalty/core/text.hpp"
 #include "loyalty/sync/event_types.hpp"
+#include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/config.hpp"
+#include "loyalty/terminal/feedback.hpp"
 #include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/store.hpp"
 
@@ -116,6 +120,11 @@ std::unordered_map<std::string, std::int64_t> TerminalChangeSink::pendingEffects
 }
 
 void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
+  const bool erases = std::any_of(page.changes.begin(), page.changes.end(), [](const sync::Change& c) {
+    return std::holds_alternative<sync::MemberErasedChange>(c);
+  });
+  std::optional<Scrub> scrub;
+  if (erases) scrub.emplace(m_db);  // zero what the erasures overwrite, in every file
   db::Transaction tx(m_db);
   const auto pending = pendingEffects(page.appliedThrough);
   for (const sync::Change& change : page.changes) {
@@ -126,6 +135,8 @@ void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
             applyMember(c, page.nextCursor, pending);
           } else if constexpr (std::is_same_v<T, sync::MemberMergedChange>) {
             applyMerge(c, page.nextCursor, pending);
+          } else if constexpr (std::is_same_v<T, sync::MemberErasedChange>) {
+            applyErased(c);
           } else if constexpr (std::is_same_v<T, sync::CatalogChange>) {
             applyCatalog(c);
           } else if constexpr (std::is_same_v<T, sync::ConfigChange>) {
@@ -140,6 +151,10 @@ void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
   setMeta(m_db, "hq_applied_through", std::to_string(page.appliedThrough));
   setMeta(m_db, "hq_pulled_at", formatRfc3339(m_now()));
   tx.commit();
+  if (scrub && !scrub->checkpoint()) {
+    m_problems.push_back("another connection kept the WAL from being reset after an erasure; its old pages are "
+                         "overwritten as it is reused");
+  }
 }
 
 void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t target,
@@ -159,8 +174,16 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
   const sync::MemberSnapshot& m = change.member;
   try {
     db::Transaction member(m_db);  // a savepoint: a refused member leaves the rest of the page
+    if (m_members.isErased(m.memberId)) {
+      member.commit();
+      return;  // head office sends erased members no more; an old page must not bring one back
+    }
     if (m_members.exists(m.memberId)) {
-      m_members.updateDetails(m.memberId, {m.cardNo, m.phone, m.name, m.birthday, m.language, m.consentMarketing});
+      if (m_members.updateDetails(m.memberId, {m.cardNo, m.phone, m.name, m.birthday, m.language, m.consentMarketing})) {
+        // Decided at another counter: head office's feed says what, not when, where or which text.
+        m_members.recordConsent(m.memberId, {formatRfc3339(m_now()), m.consentMarketing, std::nullopt, std::nullopt,
+                                             std::nullopt});
+      }
     } else {
       NewMember stored;
       stored.memberId = m.memberId;
@@ -223,6 +246,12 @@ void TerminalChangeSink::applyMerge(const sync::MemberMergedChange& change, cons
   m_members.removeFromNameSearch(change.from);
   const auto own = pending.find(change.from);
   reconcile(change.from, own == pending.end() ? 0 : own->second, cursor);
+}
+
+void TerminalChangeSink::applyErased(const sync::MemberErasedChange& change) {
+  if (!m_members.erase(change.memberId, formatRfc3339(m_now()))) return;  // unknown here, or erased before
+  redactMemberEvents(m_db, change.memberId);
+  redactComplaints(m_db, change.memberId);
 }
 
 void TerminalChangeSink::applyCatalog(const sync::CatalogChange& change) {

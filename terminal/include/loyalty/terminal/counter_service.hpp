@@ -84,6 +84,28 @@ struct EnrollRequest {
   std::optional<std::string> cardNo;
   std::optional<std::string> language;
   Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;  ///< the signed-in staff member (checkStaffId)
+};
+
+/// A change of a member's details: only what is given changes (at least one field).
+struct MemberUpdateRequest {
+  std::string member;
+  std::optional<std::string> name;
+  std::optional<std::string> phone;
+  /// Absent: unchanged; an empty inner optional (JSON null): cleared; else YYYY-MM-DD.
+  std::optional<std::optional<std::string>> birthday;
+  std::optional<std::string> language;
+  Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;
+};
+
+/// A consent decision at the counter (given or withdrawn).
+struct ConsentRequest {
+  std::string member;
+  bool consentMarketing = false;
+  std::optional<std::string> consentVersion;  ///< default: the store's consent text version
+  Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;
 };
 
 struct LookupRequest {
@@ -105,6 +127,7 @@ struct SaleRequest {
   std::vector<SaleLineInput> lines;
   std::int64_t redeemPoints = 0;
   Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;
 };
 
 struct RedeemRequest {
@@ -114,6 +137,7 @@ struct RedeemRequest {
   std::optional<std::string> reward;
   std::optional<std::string> supervisorPin;
   Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;
 };
 
 struct RefundLineInput {
@@ -126,6 +150,7 @@ struct RefundRequest {
   std::string saleId;
   std::optional<std::vector<RefundLineInput>> lines;  ///< nullopt: everything not yet refunded
   Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;
 };
 
 // [SECTION] Results (shapes of shared/specs/exec-cli.md).
@@ -145,6 +170,17 @@ struct MemberView {
   bool consentMarketing = false;
   std::optional<std::string> language;
   std::optional<std::string> lastVisitAt;
+};
+
+/// Everything this terminal holds on a member (export_member): the member with their full phone
+/// number, every consent decision, what was done with their details, and how many sales and ledger
+/// entries it keeps under their id.
+struct MemberExport {
+  MemberView member;
+  std::vector<ConsentDecision> consents;
+  std::vector<MemberLogEntry> log;
+  std::int64_t sales = 0;
+  std::int64_t ledgerEntries = 0;
 };
 
 struct Greeting {
@@ -231,6 +267,15 @@ class CounterService {
   Result<MemberView> enroll(const EnrollRequest& request);
   Result<std::vector<MemberView>> lookup(const LookupRequest& request);
   Result<MemberDetail> member(const std::string& reference, Timestamp at);
+  /// Changes the given details; a phone another member has is already_exists. Writes a
+  /// member.updated event with the fields that changed (none changed: no event).
+  Result<MemberView> updateMember(const MemberUpdateRequest& request);
+  /// Records a consent decision (history row, member.updated with consent_marketing and
+  /// consent_version).
+  Result<MemberView> consent(const ConsentRequest& request);
+  /// The data-subject export; logged (action "export") with `staffId` when given.
+  Result<MemberExport> exportMember(const std::string& reference, const std::optional<std::string>& staffId,
+                                    Timestamp at);
   Result<SaleResult> sale(const SaleRequest& request);
   Result<RedeemResult> redeem(const RedeemRequest& request);
   Result<RefundResult> refund(const RefundRequest& request);

@@ -26,6 +26,7 @@ struct SurveyAnswer {
   std::string scale;  ///< "csat5" (1..5) or "nps10" (0..10)
   int score = 0;
   Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;
 };
 
 struct ComplaintInput {
@@ -56,6 +57,10 @@ class FeedbackService {
   std::string m_terminalId;
   IdSource& m_ids;
 };
+
+/// Empties the descriptions of the member's complaints (head office erased the member; a caller's
+/// transaction, under a Scrub).
+void redactComplaints(db::Database& db, const std::string& memberId);
 
 /// Schema version 5: seals the complaint descriptions version 4 stored in clear (free text that
 /// may hold a phone number; a migration step).

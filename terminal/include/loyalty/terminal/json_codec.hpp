@@ -20,5 +20,7 @@ void to_json(nlohmann::json& j, const HousekeepingResult& h);
 void to_json(nlohmann::json& j, const HistoryEntry& e);
 void to_json(nlohmann::json& j, const Stats& s);
 void to_json(nlohmann::json& j, const VerifyReport& v);
+/// export_member: the member object with the full phone number, the consent history, the log.
+void to_json(nlohmann::json& j, const MemberExport& e);
 
 }  // namespace loyalty::terminal

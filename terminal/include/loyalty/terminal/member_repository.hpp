@@ -34,6 +34,22 @@ struct NewMember {
   std::string tier = "member";
   std::string enrolledAt, enrolledStore;
   std::string enrolledTerminal;  ///< "" for a member head office sent
+  std::optional<std::string> staffId;  ///< who enrolled them (their consent decision is recorded with it)
+};
+
+/// One consent decision (shared/specs/exec-cli.md): what the member chose, under which version of
+/// the consent text, when, at which store and with which staff member.
+struct ConsentDecision {
+  std::string at;
+  bool consentMarketing = false;
+  std::optional<std::string> consentVersion, storeId, staffId;
+};
+
+/// What was done with a member's details at this terminal: `action` "update" (with the wire names
+/// of the fields changed, never their values), "consent" or "export".
+struct MemberLogEntry {
+  std::string at, action, fields, storeId;
+  std::optional<std::string> staffId;
 };
 
 /// The personal details of a member already stored (head office's feed replaces them).
@@ -43,7 +59,8 @@ struct MemberDetails {
   bool consentMarketing = false;
 };
 
-/// Reads and writes members on one connection (opened by openTerminalDatabase: it holds the keys).
+/// Reads and writes members on one connection. A member whose personal data head office erased is
+/// found by none of the lookups (nor by exists()); their row stays for their sales and ledger. (opened by openTerminalDatabase: it holds the keys).
 /// Writes run inside the caller's transaction. A phone or card that another member has is a
 /// constraint failure (db::DbError::isConstraint) on insert or update.
 class MemberRepository {
@@ -65,8 +82,23 @@ class MemberRepository {
   /// names with a search key starting with it, in key order; at most `limit`, each once.
   std::vector<MemberRecord> byName(const std::string& normalisedQuery, std::size_t limit);
 
+  /// Stores the member and their consent decision at enrolment (at consentAt, else enrolledAt).
   void insert(const NewMember& member);
-  void updateDetails(const std::string& memberId, const MemberDetails& details);
+  /// Replaces the member's details; returns whether their marketing consent changed.
+  bool updateDetails(const std::string& memberId, const MemberDetails& details);
+  /// Records a consent decision and makes it the member's current one.
+  void recordConsent(const std::string& memberId, const ConsentDecision& decision);
+  /// Every consent decision recorded here for the member, oldest first.
+  std::vector<ConsentDecision> consents(const std::string& memberId);
+  void appendLog(const std::string& memberId, const MemberLogEntry& entry);
+  /// The member's log, oldest first.
+  std::vector<MemberLogEntry> log(const std::string& memberId);
+  /// Whether head office erased the member (their row is kept without personal data).
+  bool isErased(const std::string& memberId);
+  /// Drops the member's personal data for good: name, phone, birthday, card number, language,
+  /// consent, their name search keys, phone hashes and sealed values. The row stays (sales and
+  /// ledger refer to it), marked erased at `at`. Run it under a Scrub. False if no such member.
+  bool erase(const std::string& memberId, const std::string& at);
   /// The member is no longer offered by name search (merged away at head office).
   void removeFromNameSearch(const std::string& memberId);
 
@@ -76,6 +108,7 @@ class MemberRepository {
   MemberRecord read(const db::Statement& st) const;
   void addNameKeys(const std::string& memberId, const std::string& nameNorm);
   void removeNameKeys(const std::string& memberId, const std::string& nameNorm);
+  void addConsentRow(const std::string& memberId, const ConsentDecision& decision);
 
   db::Database& m_db;
   const AtRestKeys& m_keys;

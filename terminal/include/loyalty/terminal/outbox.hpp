@@ -17,6 +17,13 @@ void appendOutboxEvent(db::Database& db, const std::string& eventId, std::string
 std::string openOutboxPayload(db::Database& db, const std::string& eventId, std::string_view type,
                               const std::string& stored);
 
+/// Removes a member's personal data from the events that carry it (sent or not): name, phone,
+/// birthday, card number and language of their member.enrolled and member.updated events, the
+/// description of their complaint.filed events. Head office answers such events `rejected`
+/// (`erased`), a final refusal. Inside the caller's transaction, under a Scrub. Returns the
+/// number of events changed.
+std::int64_t redactMemberEvents(db::Database& db, const std::string& memberId);
+
 /// Schema version 5: seals the payloads version 4 stored in clear (a migration step).
 void sealVersion4Outbox(db::Database& db);
 

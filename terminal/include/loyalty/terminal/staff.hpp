@@ -19,6 +19,15 @@ struct StaffMember {
 /// Fewest digits of a supervisor's PIN (cashiers: 4).
 inline constexpr std::size_t kMinSupervisorPinDigits = 6;
 
+/// The form of a staff id: 1 to 32 printable characters (invalid_argument naming `staff_id`).
+Status checkStaffIdText(const std::string& staffId);
+
+/// The `staff_id` an operation names as the signed-in staff member: absent, or well formed and,
+/// when this terminal has staff accounts, one of its active accounts (invalid_argument naming
+/// `staff_id` otherwise). A terminal without accounts (scripts, imports) takes any well-formed id:
+/// its till software signs staff in.
+Status checkStaffId(db::Database& db, const std::optional<std::string>& staffId);
+
 /// Adds a staff account; the PIN (4 to 8 digits, a supervisor's at least
 /// kMinSupervisorPinDigits) is hashed with argon2id.
 Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const std::string& name,

@@ -39,6 +39,8 @@ struct PointsEffect {
 std::optional<PointsEffect> pointsEffect(const std::string& type, const nlohmann::json& payload);
 
 /// Applies change pages to the terminal's database, one transaction per page with its cursor.
+/// A page that erases members is written under a Scrub (secure_delete, then a TRUNCATE
+/// checkpoint), so their personal data leaves every file of the terminal.
 /// A member's balance becomes head office's balance plus the effects of this terminal's own
 /// events that head office had not applied yet (seq > applied_through), written as one
 /// 'adjust' ledger entry (ref_id "hq-sync:<cursor>") without an outbox event.
@@ -57,6 +59,7 @@ class TerminalChangeSink final : public sync::ChangeSink {
                    const std::unordered_map<std::string, std::int64_t>& pending);
   void applyMerge(const sync::MemberMergedChange& change, const std::string& cursor,
                   const std::unordered_map<std::string, std::int64_t>& pending);
+  void applyErased(const sync::MemberErasedChange& change);
   void applyCatalog(const sync::CatalogChange& change);
   void applyConfig(const sync::ConfigChange& change);
   void reconcile(const std::string& memberId, std::int64_t target, const std::string& cursor);
