@@ -131,7 +131,7 @@ TEST_CASE("member_update refuses a taken phone and invalid fields by name, writi
   REQUIRE(e.finish() == 0);
 }
 
-TEST_CASE("consent records each decision with version, time, store and staff; export_member shows everything", "[e2e]") {
+TEST_CASE("consent records each decision with version, time, store and staff, and export_member shows everything", "[e2e]") {
   TempDir dir;
   std::string id;
   {

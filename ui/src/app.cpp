@@ -32,6 +32,12 @@ std::optional<std::string> currentMemberId(const AppModel& app) {
   return app.member.detail->member.memberId;
 }
 
+/// Who is signed in: every operation the app sends says so (exec-cli.md, `staff_id`).
+std::optional<std::string> signedInStaff(const AppModel& app) {
+  if (!app.staff) return std::nullopt;
+  return app.staff->staffId;
+}
+
 void send(AppModel& app, Command c) { app.outbox.push_back(std::move(c)); }
 
 void search(AppModel& app, const std::string& text, bool jump) {
@@ -159,6 +165,7 @@ void update(AppModel& app, const Intent& in) {
             r.referrer = nonEmpty(i.referrer);
             r.consentMarketing = i.consent;
             r.at = app.now;
+            r.staffId = signedInStaff(app);
             app.enroll.error = {};
             app.enroll.busy = true;
             send(app, cmd::Enroll{std::move(r)});
@@ -173,6 +180,7 @@ void update(AppModel& app, const Intent& in) {
             r.saleId = newId(app, "S");
             r.member = currentMemberId(app);
             r.at = app.now;
+            r.staffId = signedInStaff(app);
             for (std::size_t n = 0; n < i.lines.size(); ++n) {
               terminal::SaleLineInput line;
               line.sku = "ITEM-" + std::to_string(n + 1);
@@ -195,6 +203,7 @@ void update(AppModel& app, const Intent& in) {
             if (!i.rewardId) r.points = i.points;
             r.supervisorPin = nonEmpty(i.supervisorPin);
             r.at = app.now;
+            r.staffId = signedInStaff(app);
             app.redeem.busy = true;
             send(app, cmd::Redeem{std::move(r)});
           },
@@ -206,7 +215,7 @@ void update(AppModel& app, const Intent& in) {
               return;
             }
             app.refund.busy = true;
-            send(app, cmd::Refund{{newId(app, "F"), std::string(trim(i.saleId)), std::nullopt, app.now}});
+            send(app, cmd::Refund{{newId(app, "F"), std::string(trim(i.saleId)), std::nullopt, app.now, signedInStaff(app)}});
           },
           [&](const intent::Survey& i) {
             if (!app.customer.askSurvey) return;
@@ -217,6 +226,7 @@ void update(AppModel& app, const Intent& in) {
             a.scale = "csat5";
             a.score = i.score;
             a.at = app.now;
+            a.staffId = signedInStaff(app);
             app.customer.askSurvey = false;
             app.customer.thanked = true;
             send(app, cmd::Survey{std::move(a)});
@@ -228,7 +238,7 @@ void update(AppModel& app, const Intent& in) {
             if (i.aboutMember) c.memberId = currentMemberId(app);
             c.category = i.category;
             c.description = i.description;
-            if (app.staff) c.staffId = app.staff->staffId;
+            c.staffId = signedInStaff(app);
             c.at = app.now;
             app.complaint.error = {};
             app.complaint.busy = true;
