@@ -48,10 +48,13 @@ void sendTooMany(httplib::Response& res, std::chrono::seconds wait) {
 
 /// Routes whose handlers read their bodies through readBody (a ContentReader that stops at the
 /// decompressed limit): the only ones that take compressed or chunked bodies.
+/// Method and path both: with the other method no handler reads the body, and cpp-httplib would
+/// inflate all of it before answering 404.
 bool streamingRoute(const httplib::Request& req) {
-  static const std::set<std::string> kRoutes = {"/api/v1/register",           "/api/v1/events",        "/api/v1/redemptions",
-                                                "/api/v1/admin/members/merge", "/api/v1/admin/catalog", "/api/v1/admin/config"};
-  return (req.method == "POST" || req.method == "PUT") && kRoutes.contains(req.path);
+  static const std::set<std::pair<std::string, std::string>> kRoutes = {
+      {"POST", "/api/v1/register"},           {"POST", "/api/v1/events"},        {"POST", "/api/v1/redemptions"},
+      {"POST", "/api/v1/admin/members/merge"}, {"POST", "/api/v1/admin/catalog"}, {"PUT", "/api/v1/admin/config"}};
+  return kRoutes.contains({req.method, req.path});
 }
 
 /// Requests that try a credential: a bearer token, or a terminal's registration code.

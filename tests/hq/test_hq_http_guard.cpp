@@ -215,6 +215,14 @@ TEST_CASE("HTTP: gzip bombs on the sign-in form and the upload route leave memor
   auto refused = hq.client()->Post("/api/v1/events", wrongToken, bomb, "application/json");
   REQUIRE(refused);
   CHECK(refused->status == 401);
+  // A protocol path with the method it has no handler for is a form route: no gzip, nothing inflated.
+  auto otherMethod = hq.client()->Put("/api/v1/events", gz, bomb, "application/json");
+  REQUIRE(otherMethod);
+  CHECK(otherMethod->status == 415);
+  httplib::Headers gzNoToken = {{"Content-Encoding", "gzip"}};
+  auto configPost = hq.client()->Post("/api/v1/admin/config", gzNoToken, bomb, "application/json");
+  REQUIRE(configPost);
+  CHECK(configPost->status == 415);
   CHECK(peakMemoryKiB(hq) < 200 * 1024);  // today's main: over 1 GiB
   CHECK(getJsonChecked(hq, "/healthz").at("status") == "ok");
 
