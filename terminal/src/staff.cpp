@@ -121,6 +121,13 @@ Status unlockStaff(db::Database& db, const std::string& staffId) {
 }
 
 Result<StaffMember> authoriseSupervisor(db::Database& db, const std::string& pin) {
+  // A supervisor PIN from before the 6-digit rule is never accepted: it is quick to crack from a
+  // copied database. Refused before any check, so it counts as no try either.
+  if (pin.size() < kMinSupervisorPinDigits || pin.size() > 8 || digitsOf(pin) != pin) {
+    return Error{errc::kForbidden, "supervisor_pin",
+                 "a supervisor's PIN has " + std::to_string(kMinSupervisorPinDigits) +
+                     " to 8 digits; a supervisor with a shorter one needs a new account (staff add)"};
+  }
   ensureSodium();
   struct Candidate {
     StaffMember who;

@@ -48,6 +48,13 @@ TEST_CASE("wrong supervisor PINs lock overrides until staff unlock, and supervis
   REQUIRE(staff(dir, {"add", "--id", "8", "--name", "Deputy", "--role", "supervisor"}, "135702\n").first == 0);
 
   Exec e(dir);
+  // A PIN under 6 digits (a supervisor's from before the rule, still in an upgraded store)
+  // authorises nothing, and is no try: six of them lock nothing.
+  for (int i = 0; i < 6; ++i) {
+    const json err = error(e.call(redeem("L" + std::to_string(i), "2468")));
+    CHECK(err["field"] == "supervisor_pin");
+    CHECK(err["message"].get<std::string>().find("6 to 8 digits") != std::string::npos);
+  }
   // Four wrong tries, then the right PIN: it works and starts the count again.
   for (int i = 0; i < 4; ++i) {
     const json err = error(e.call(redeem("W" + std::to_string(i), "000000")));
