@@ -2,25 +2,23 @@
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/sql.hpp"
 
 namespace loyalty::hq {
 
 namespace {
-
-bool hasExpiryColumn(SqlConnection& c) {
-  try {
-    c.query("SELECT expires_at FROM api_tokens WHERE 1 = 0");
-    return true;
-  } catch (const SqlError&) {
-    return false;
-  }
-}
 
 ApiTokenInfo tokenRow(const SqlRows& r, std::size_t i) {
   return {tokenId(r.text(i, 0)), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.optText(i, 4), r.optText(i, 5)};
 }
 
 constexpr const char* kTokenColumns = "SELECT token_hash, name, role, created_at, expires_at, revoked_at FROM api_tokens ";
+
+/// Signed-in sessions and unused sign-in tickets under `name` end at once.
+void endDashboardSessions(SqlConnection& c, const std::string& name) {
+  c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
+  c.query("DELETE FROM dashboard_tickets WHERE name = $1", {name});
+}
 
 Result<bool> dashboardUserDisabled(SqlConnection& c, const std::string& name) {
   const auto r = c.query("SELECT disabled_at FROM dashboard_users WHERE name = $1", {name});
@@ -33,11 +31,11 @@ Result<bool> dashboardUserDisabled(SqlConnection& c, const std::string& name) {
 std::string tokenId(const std::string& tokenHash) { return tokenHash.substr(0, 12); }
 
 void ensureCredentialsSchema(SqlConnection& c) {
-  if (!c.hasTable("api_tokens") || hasExpiryColumn(c)) return;
+  if (!c.hasTable("api_tokens") || hasColumn(c, "api_tokens", "expires_at")) return;
   try {
     c.execScript("ALTER TABLE api_tokens ADD COLUMN expires_at TEXT");
   } catch (const SqlError&) {
-    if (!hasExpiryColumn(c)) throw;  // else another process added it meanwhile
+    if (!hasColumn(c, "api_tokens", "expires_at")) throw;  // else another process added it meanwhile
   }
 }
 
@@ -56,6 +54,7 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
   if (id && (id->size() != 12 || id->find_first_not_of("0123456789abcdef") != std::string::npos)) {
     return invalidArgument("id", "a token id is 12 hex digits, as `loyalty-hq token list` shows");
   }
+  ensureAnalyticsSchema(c);
   SqlTransaction tx(c);
   // The id is the hash's prefix: LIKE on hex digits only, checked above.
   const auto r = id ? c.query(std::string(kTokenColumns) + "WHERE token_hash LIKE $1", {*id + "%"})
@@ -71,6 +70,9 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
   if (!token.revokedAt) {
     token.revokedAt = formatRfc3339(now);
     c.query("UPDATE api_tokens SET revoked_at = $2 WHERE token_hash = $1", {r.text(0, 0), *token.revokedAt});
+    // Dashboard sessions opened with the token's tickets carry its name: they end with it (a
+    // dashboard user of the same name signs in again).
+    if (token.role != "terminal") endDashboardSessions(c, token.name);
     recordAudit(c, {*token.revokedAt, actor, audit::kTokenRevoke, token.name, std::nullopt, "token " + token.id + ", " + token.role});
   }
   tx.commit();
@@ -87,8 +89,7 @@ Result<Ok> disableDashboardUser(SqlConnection& c, const std::string& name, const
     recordAudit(c, {formatRfc3339(now), actor, audit::kUserDisable, name, std::nullopt, std::nullopt});
   }
   // Signed in already, or holding a sign-in ticket: over at once, disabled before or not.
-  c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
-  c.query("DELETE FROM dashboard_tickets WHERE name = $1", {name});
+  endDashboardSessions(c, name);
   tx.commit();
   return Ok{};
 }

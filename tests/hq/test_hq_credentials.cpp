@@ -60,8 +60,24 @@ TEMPLATE_TEST_CASE("API tokens are listed by id, revoked at once, refused once e
   CHECK(list.find("admin") != std::string::npos);  // init's token expires too
   CHECK(hq.sql()->query("SELECT COUNT(*) FROM api_tokens WHERE expires_at IS NULL").integer(0, 0) == 0);
 
-  // Revoked while the server runs: refused from the next request on.
+  // A dashboard session opened with the token's sign-in ticket.
+  auto ticket = hq.client()->Post("/api/v1/dashboard/tickets", bearer(reports), "{}", "application/json");
+  REQUIRE(ticket);
+  REQUIRE(ticket->status == 201);
+  auto opened = hq.client()->Get(json::parse(ticket->body).at("url").get<std::string>().c_str());
+  REQUIRE(opened);
+  const std::string session = cookieFrom(opened, "lhq_session");
+  REQUIRE(!session.empty());
+  const auto withSession = [&] {
+    auto r = hq.client()->Get("/api/v1/reports/summary", {{"Cookie", "lhq_session=" + session}});
+    REQUIRE(r);
+    return r->status;
+  };
+  CHECK(withSession() == 200);
+
+  // Revoked while the server runs: refused from the next request on, and so is its session.
   hq.cli({"token", "revoke", "--data", hq.dataDir(), "--name", "reports"});
+  CHECK(withSession() == 401);
   const auto [revokedStatus, revokedDetail] = getWith(hq, "/api/v1/reports/summary", reports);
   CHECK(revokedStatus == 401);
   CHECK(revokedDetail.find("revoked") != std::string::npos);
