@@ -138,10 +138,11 @@ void recordReferralBonus(SqlConnection& c, const std::string& referredMember, co
           {referredMember, referrer, eventId, terminalId, at});
 }
 
+// A refused event was never applied: its personal fields are never kept.
 void keepRejected(SqlConnection& c, const RejectedEvent& r) {
   c.query("INSERT INTO rejected_events(event_id, terminal_id, seq, type, at, payload, fingerprint, reason, detail, received_at) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-          {r.event.eventId, r.terminalId, r.event.seq, r.event.type, r.event.at, storedPayload(c, r.event.type, r.event.payload),
+          {r.event.eventId, r.terminalId, r.event.seq, r.event.type, r.event.at, payloadWithoutPersonalData(r.event.type, r.event.payload),
            r.fingerprint,
            r.reason, r.detail, r.receivedAt});
 }

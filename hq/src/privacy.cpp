@@ -226,6 +226,10 @@ std::string storedPayload(SqlConnection& c, const std::string& type, const json&
   return sync::dumpJson(payload);
 }
 
+std::string payloadWithoutPersonalData(const std::string& type, const json& payload) {
+  return sync::dumpJson(payload.is_object() ? withoutPersonalData(type, payload) : payload);
+}
+
 // [SECTION] Who sees what
 
 std::int64_t protectPersonalData(json& j, bool seesAll) {
@@ -306,6 +310,10 @@ Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const
   }
   recordAudit(*m_c, {at, actor, audit::kMemberErase, memberId, static_cast<std::int64_t>(records.size()), reason});
   tx.commit();
+  // SQLite zeroes what is overwritten (secure_delete, on every connection); the WAL's copies of
+  // the pages before go with a TRUNCATE checkpoint. PostgreSQL keeps old row versions until
+  // VACUUM (docs/security.md).
+  if (m_c->backend() == "sqlite") m_c->query("PRAGMA wal_checkpoint(TRUNCATE)");
   return Erasure{memberId, at, records};
 }
 

@@ -18,7 +18,9 @@ std::string translate(std::string_view sql) {
 
 class SqliteConnection final : public SqlConnection {
  public:
-  explicit SqliteConnection(const std::string& path) : m_db(path) {}
+  // secure_delete: what is deleted or overwritten is zeroed in the file, so an erased member's
+  // data (docs/security.md) and replaced report results leave no copy in free space.
+  explicit SqliteConnection(const std::string& path) : m_db(path) { m_db.exec("PRAGMA secure_delete=ON"); }
 
   std::string_view backend() const override { return "sqlite"; }
 

@@ -445,8 +445,8 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (member) {
       if (p->pointsRedeemed > 0) {
         // Points paid in a sale were reserved online under the sale's id: this settles them.
-        m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND settled_event IS NULL",
-                   {p->saleId, e.eventId});
+        m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
+                   {p->saleId, e.eventId, p->origin.terminalId});
         addPoints(b, *member, e.eventId, "redeem", -p->pointsRedeemed, at);
       }
       if (p->pointsEarned != 0) addPoints(b, *member, e.eventId, "earn", p->pointsEarned, at);
@@ -458,8 +458,9 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodePointsRedeemed(e.payload, path);
     if (!p) return p.error();
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
-    m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND settled_event IS NULL",
-               {p->redemptionId, e.eventId});
+    // Only the terminal that holds a reservation settles it.
+    m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
+               {p->redemptionId, e.eventId, p->origin.terminalId});
     const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at);
     if (balance < 0) {
       m_c->query("UPDATE overdrafts SET authorised = $3 WHERE event_id = $1 AND member_id = $2",

@@ -76,6 +76,10 @@ Error erasedRejection();
 /// complaint's description) when the event names an erased member; else as it came.
 std::string storedPayload(SqlConnection& c, const std::string& type, const nlohmann::json& payload);
 
+/// The payload without name, phone, birthday, card number (and a complaint's description): what
+/// head office keeps of an event it refused, or of an erased member's.
+std::string payloadWithoutPersonalData(const std::string& type, const nlohmann::json& payload);
+
 // [SECTION] Who sees what
 
 /// Full phones and birthdays: admins, and analysts granted `pii`.
