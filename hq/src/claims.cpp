@@ -24,15 +24,6 @@ CREATE TABLE IF NOT EXISTS referral_bonuses(
   at TEXT NOT NULL);
 )SQL";
 
-/// The member and every member merged into it (directly or through others).
-std::vector<std::string> memberFamily(SqlConnection& c, const std::string& memberId) {
-  std::vector<std::string> family{memberId};
-  for (std::size_t i = 0; i < family.size() && family.size() < 1024; ++i) {
-    const auto r = c.query("SELECT from_id FROM merges WHERE into_id = $1", {family[i]});
-    for (std::size_t k = 0; k < r.size(); ++k) family.push_back(r.text(k, 0));
-  }
-  return family;
-}
 
 Result<Ok> checkExpiry(SqlConnection& c, const std::string& terminalId, const std::string& memberId,
                        const sync::PointsAdjusted& a) {
@@ -42,7 +33,7 @@ Result<Ok> checkExpiry(SqlConnection& c, const std::string& terminalId, const st
   // What this terminal's events credited the member and what its expiries already took back:
   // a terminal expires only lots it opened itself.
   std::int64_t credited = 0, expired = 0;
-  for (const std::string& id : memberFamily(c, memberId)) {
+  for (const std::string& id : sameRecords(c, memberId)) {
     const auto r = c.query(
         "SELECT COALESCE(SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN l.kind = 'expire' THEN -l.points ELSE 0 END), 0) "

@@ -127,15 +127,6 @@ bool namesMember(const std::string& type) {
   return type == sync::kMemberEnrolled || type == sync::kMemberUpdated || type == sync::kComplaintFiled;
 }
 
-/// The member and every record merged into them (the same person), the member first.
-std::vector<std::string> sameRecords(SqlConnection& c, const std::string& memberId) {
-  std::vector<std::string> out{memberId};
-  for (std::size_t i = 0; i < out.size() && out.size() < 1000; ++i) {
-    const auto r = c.query("SELECT from_id FROM merges WHERE into_id = $1 ORDER BY from_id", {out[i]});
-    for (std::size_t k = 0; k < r.size(); ++k) out.push_back(r.text(k, 0));
-  }
-  return out;
-}
 
 /// Member events (and conflicting copies kept for review) of `memberId`, their stored payloads
 /// without personal data. The fingerprints stay: a re-sent original is still a duplicate.
@@ -224,6 +215,15 @@ std::string storedPayload(SqlConnection& c, const std::string& type, const json&
     }
   }
   return sync::dumpJson(payload);
+}
+
+std::vector<std::string> sameRecords(SqlConnection& c, const std::string& memberId) {
+  std::vector<std::string> out{memberId};
+  for (std::size_t i = 0; i < out.size() && out.size() < 1000; ++i) {
+    const auto r = c.query("SELECT from_id FROM merges WHERE into_id = $1 ORDER BY from_id", {out[i]});
+    for (std::size_t k = 0; k < r.size(); ++k) out.push_back(r.text(k, 0));
+  }
+  return out;
 }
 
 std::string payloadWithoutPersonalData(const std::string& type, const json& payload) {

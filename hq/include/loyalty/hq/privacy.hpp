@@ -76,6 +76,10 @@ Error erasedRejection();
 /// complaint's description) when the event names an erased member; else as it came.
 std::string storedPayload(SqlConnection& c, const std::string& type, const nlohmann::json& payload);
 
+/// The member and every record merged into them, directly or through others (the same person),
+/// the member first; at most 1000.
+std::vector<std::string> sameRecords(SqlConnection& c, const std::string& memberId);
+
 /// The payload without name, phone, birthday, card number (and a complaint's description): what
 /// head office keeps of an event it refused, or of an erased member's.
 std::string payloadWithoutPersonalData(const std::string& type, const nlohmann::json& payload);
