@@ -129,10 +129,12 @@ std::optional<std::int64_t> Statement::getOptInt(int col) const {
   return getInt(col);
 }
 
-std::string Statement::getBlob(int col) const {
+std::string Statement::getBlob(int col) const { return std::string(getBlobView(col)); }
+
+std::string_view Statement::getBlobView(int col) const {
   const auto* bytes = static_cast<const char*>(sqlite3_column_blob(m_stmt.get(), col));
   const int len = sqlite3_column_bytes(m_stmt.get(), col);
-  return bytes ? std::string(bytes, static_cast<std::size_t>(len)) : std::string();
+  return bytes ? std::string_view(bytes, static_cast<std::size_t>(len)) : std::string_view();
 }
 
 std::optional<std::string> Statement::getOptBlob(int col) const {

@@ -138,22 +138,28 @@ std::string AtRestKeys::seal(Sealed what, std::string_view plaintext, std::strin
 }
 
 std::string AtRestKeys::open(Sealed what, std::string_view sealed, std::string_view context) const {
+  std::string out;
+  open(what, sealed, context, out);
+  return out;
+}
+
+void AtRestKeys::open(Sealed what, std::string_view sealed, std::string_view context, std::string& out) const {
   constexpr std::size_t nonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
   constexpr std::size_t overhead = 1 + nonceBytes + crypto_aead_xchacha20poly1305_ietf_ABYTES;
   const auto* bytes = reinterpret_cast<const unsigned char*>(sealed.data());
   if (sealed.size() < overhead || bytes[0] != kSealFormat) {
     throw AtRestError("a sealed value of the store is not in a known format: the store is damaged");
   }
-  std::string out(sealed.size() - overhead, '\0');
+  out.resize(sealed.size() - overhead);
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(out.data()), &written, nullptr,
                                                  bytes + 1 + nonceBytes, sealed.size() - 1 - nonceBytes,
                                                  reinterpret_cast<const unsigned char*>(context.data()),
                                                  context.size(), bytes + 1, subKey(what).data()) != 0) {
+    out.clear();
     throw AtRestError("a sealed value of the store does not open: it was altered, or sealed with another key");
   }
   out.resize(written);
-  return out;
 }
 
 // [SECTION] Key file

@@ -196,23 +196,23 @@ Result<CounterService::MemberRow> CounterService::resolveReference(const std::st
   return notFound();
 }
 
-MemberView CounterService::view(const MemberRow& row) const {
+MemberView CounterService::view(MemberRow&& row) const {
   MemberView v;
-  v.memberId = row.memberId;
-  v.cardNo = row.cardNo;
-  v.name = row.name;
-  v.phone = row.phone;
   v.phoneMasked = maskPhone(row.phone, m_config.store.phoneRegion);
-  v.tier = row.tier;
+  v.memberId = std::move(row.memberId);
+  v.cardNo = std::move(row.cardNo);
+  v.name = std::move(row.name);
+  v.phone = std::move(row.phone);
+  v.tier = std::move(row.tier);
   const BalanceView b = splitBalance(row.balance);
   v.points = b.points;
   v.pointsDebt = b.debt;
   v.lifetimeSpend = Money::fromMinor(row.lifetimeSpend);
-  v.enrolledAt = row.enrolledAt;
-  v.birthday = row.birthday;
+  v.enrolledAt = std::move(row.enrolledAt);
+  v.birthday = std::move(row.birthday);
   v.consentMarketing = row.consentMarketing;
-  v.language = row.language;
-  v.lastVisitAt = row.lastVisitAt;
+  v.language = std::move(row.language);
+  v.lastVisitAt = std::move(row.lastVisitAt);
   return v;
 }
 
@@ -619,22 +619,20 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
   if (r.limit < 1 || r.limit > 200) return invalidArgument("limit", "limit is between 1 and 200");
   const auto limit = static_cast<std::size_t>(r.limit);
 
+  // Rows are moved into the answer, never copied: a list of 20 was a fifth of a last-4 lookup.
   std::vector<MemberView> matches;
-  const auto add = [&](std::vector<MemberView> more) {
-    for (auto& m : more) {
-      if (matches.size() >= limit) return;
-      const bool seen = std::any_of(matches.begin(), matches.end(),
-                                    [&](const MemberView& x) { return x.memberId == m.memberId; });
-      if (!seen) matches.push_back(std::move(m));
-    }
+  const auto add = [&](MemberRow&& row) {
+    if (matches.size() >= limit) return;
+    const bool seen = std::any_of(matches.begin(), matches.end(),
+                                  [&](const MemberView& x) { return x.memberId == row.memberId; });
+    if (!seen) matches.push_back(view(std::move(row)));
   };
-  const auto addRows = [&](const std::vector<MemberRow>& rows) {
-    std::vector<MemberView> views;
-    for (const MemberRow& row : rows) views.push_back(view(row));
-    add(std::move(views));
+  const auto addRows = [&](std::vector<MemberRow> rows) {
+    matches.reserve(std::min(limit, matches.size() + rows.size()));
+    for (MemberRow& row : rows) add(std::move(row));
   };
-  const auto addRow = [&](const std::optional<MemberRow>& row) {
-    if (row) add({view(*row)});
+  const auto addRow = [&](std::optional<MemberRow> row) {
+    if (row) add(std::move(*row));
   };
   const db::ReadTransaction snapshot(m_db);
 

@@ -36,16 +36,20 @@ std::string selectColumns() {
 const std::string kSelect = selectColumns();
 
 /// What a member's sealed column is bound to: the row and the column.
-std::string personalContext(const std::string& memberId) { return memberId + "\x1f" "personal_sealed"; }
+void personalContext(std::string_view memberId, std::string& out) {
+  out.assign(memberId);
+  out += "\x1f" "personal_sealed";
+}
+
+std::string personalContext(std::string_view memberId) {
+  std::string out;
+  personalContext(memberId, out);
+  return out;
+}
 
 /// Phone and birthday are sealed together, so reading a member opens one value (a lookup lists
 /// up to 20): "E164" or "E164<US>YYYY-MM-DD".
 constexpr char kSeparator = '\x1f';
-
-struct Personal {
-  std::string phone;
-  std::optional<std::string> birthday;
-};
 
 std::string sealPersonal(const AtRestKeys& keys, const std::string& memberId, const std::string& e164,
                          const std::optional<std::string>& birthday) {
@@ -54,11 +58,21 @@ std::string sealPersonal(const AtRestKeys& keys, const std::string& memberId, co
   return keys.seal(Sealed::kMemberField, plain, personalContext(memberId));
 }
 
-Personal openPersonal(const AtRestKeys& keys, const std::string& memberId, const std::string& sealed) {
-  std::string plain = keys.open(Sealed::kMemberField, sealed, personalContext(memberId));
-  const auto cut = plain.find(kSeparator);
-  if (cut == std::string::npos) return {std::move(plain), std::nullopt};
-  return {plain.substr(0, cut), plain.substr(cut + 1)};
+/// Opens a member's personal value into `phone` and `birthday`. `context` and `plain` are the
+/// caller's scratch buffers, reused from row to row: a lookup opens up to 20 values.
+void openPersonal(const AtRestKeys& keys, std::string_view memberId, std::string_view sealed, std::string& context,
+                  std::string& plain, std::string& phone, std::optional<std::string>& birthday) {
+  personalContext(memberId, context);
+  keys.open(Sealed::kMemberField, sealed, context, plain);
+  const std::string_view opened = plain;
+  const auto cut = opened.find(kSeparator);
+  phone.assign(opened.substr(0, cut));
+  if (cut == std::string_view::npos) {
+    birthday.reset();
+  } else {
+    birthday.emplace(opened.substr(cut + 1));
+  }
+  std::fill(plain.begin(), plain.end(), '\0');  // no plaintext left behind in the long-lived scratch
 }
 
 std::string lastFour(const std::string& e164) {
@@ -86,9 +100,7 @@ MemberRecord MemberRepository::read(const db::Statement& st) const {
   MemberRecord r;
   r.memberId = st.getText(col("member_id"));
   r.cardNo = st.getText(col("card_no"));
-  Personal personal = openPersonal(m_keys, r.memberId, st.getBlob(col("personal_sealed")));
-  r.phone = std::move(personal.phone);
-  r.birthday = std::move(personal.birthday);
+  openPersonal(m_keys, r.memberId, st.getBlobView(col("personal_sealed")), m_context, m_plain, r.phone, r.birthday);
   r.name = st.getText(col("name"));
   r.language = st.getOptText(col("language"));
   r.consentMarketing = st.getInt(col("consent_marketing")) != 0;
@@ -162,6 +174,7 @@ std::vector<MemberRecord> MemberRepository::byPhoneEnding(const std::string& dig
   const std::string bucket = m_keys.lastDigitsKey(digits.substr(digits.size() - 4));
   if (digits.size() == 4) {
     static const std::string sql = kSelect + " WHERE phone_last4 = ? AND erased_at IS NULL LIMIT ?";
+    out.reserve(std::min<std::size_t>(limit, 32));
     auto& st = m_db.prepare(sql);
     st.bindBlob(1, bucket).bind(2, static_cast<std::int64_t>(limit));
     while (st.step()) out.push_back(read(st));
@@ -198,6 +211,7 @@ std::vector<MemberRecord> MemberRepository::byName(const std::string& normalised
   // Over-fetch: a member may match under several keys.
   if (ids.size() < limit) collect(prefixUpperBound(normalisedQuery), limit * 3);
   std::vector<MemberRecord> out;
+  out.reserve(ids.size());
   for (const std::string& id : ids) {
     if (auto m = byId(id)) out.push_back(std::move(*m));
   }

@@ -112,6 +112,8 @@ class Statement {
   std::optional<std::string> getOptText(int col) const;
   std::optional<std::int64_t> getOptInt(int col) const;
   std::string getBlob(int col) const;
+  /// The column's bytes without a copy: valid until the next step or reset.
+  std::string_view getBlobView(int col) const;
   std::optional<std::string> getOptBlob(int col) const;
   bool isNull(int col) const;
   int columnCount() const { return sqlite3_column_count(m_stmt.get()); }

@@ -47,6 +47,8 @@ class AtRestKeys {
   std::string seal(Sealed what, std::string_view plaintext, std::string_view context) const;
   /// The plaintext; throws AtRestError if the value does not open with this key and context.
   std::string open(Sealed what, std::string_view sealed, std::string_view context) const;
+  /// The same into `out`, reusing its capacity (for a caller opening many values in a row).
+  void open(Sealed what, std::string_view sealed, std::string_view context, std::string& out) const;
   /// A keyed hash of a constant, kept in meta: tells a wrong key from the right one at start-up.
   std::string keyCheck() const;
 

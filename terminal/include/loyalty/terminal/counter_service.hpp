@@ -313,7 +313,9 @@ class CounterService {
   /// The member a reference names, before following head office's merges.
   Result<MemberRow> resolveReference(const std::string& reference, const std::string& field);
   std::optional<MemberRow> memberById(const std::string& memberId) { return m_members.byId(memberId); }
-  MemberView view(const MemberRow& row) const;
+  MemberView view(const MemberRow& row) const { return view(MemberRow(row)); }
+  /// Moves the row's text into the view (a lookup lists up to 200 members).
+  MemberView view(MemberRow&& row) const;
   std::int64_t appendLedger(const std::string& memberId, Timestamp at, const char* kind,
                             std::int64_t points, const std::optional<std::string>& saleId,
                             const std::string& refId);

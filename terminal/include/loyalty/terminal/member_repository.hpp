@@ -112,6 +112,8 @@ class MemberRepository {
 
   db::Database& m_db;
   const AtRestKeys& m_keys;
+  /// Scratch for opening sealed values (the associated data and the plaintext), reused row by row.
+  mutable std::string m_context, m_plain;
 };
 
 /// Schema version 5: moves version 4's plaintext phone, phone_rev and birthday columns into a
