@@ -101,7 +101,8 @@ Result<Settings> loadSettings(const DataDir& dir) {
   Settings s;
   for (const auto& [key, value] : t) {
     const auto& sections = integerSections();
-    const auto section = std::find_if(sections.begin(), sections.end(), [&](const IntegerSection& c) { return key.str() == c.name; });
+    const std::string_view name = key.str();  // a structured binding is not captured by clang 14
+    const auto section = std::find_if(sections.begin(), sections.end(), [&](const IntegerSection& c) { return name == c.name; });
     if (section != sections.end()) {
       if (auto r = readIntegerSection(*section, value, s); !r) return r.error();
       continue;

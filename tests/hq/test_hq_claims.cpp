@@ -104,7 +104,7 @@ TEMPLATE_TEST_CASE("a terminal cannot claim another store, invent points or spea
   CHECK(count(hq, "SELECT COUNT(*) FROM rejected_events WHERE reason = 'wrong_store'") == 3);
   CHECK(count(hq, "SELECT COUNT(*) FROM audit_log WHERE action = 'points.adjust.rejected' AND actor = 'terminal:TA'") == 7);
   CHECK(count(hq, "SELECT COUNT(*) FROM audit_log WHERE action = 'event.rejected' AND actor = 'terminal:TA'") == 3);
-  const std::string metrics = hq.client()->Get("/metrics")->body;
+  const std::string metrics = hq.client()->Get("/metrics", bearer(hq.adminToken()))->body;
   CHECK(metrics.find("loyalty_hq_rejected_events 10") != std::string::npos);
 
   // The queue moved on: what a terminal legitimately does still applies. A member may update
