@@ -68,10 +68,12 @@ requests=$(cat <<'JSON'
 {"id":10,"op":"survey","survey_id":"DEMO-SV1","sale_id":"DEMO-0002","scale":"nps10","score":9,"at":"2026-11-21T10:06:00+08:00"}
 {"id":11,"op":"complaint","complaint_id":"DEMO-C1","member":"18612340001","category":"waiting","description":"3号油枪排队二十分钟","at":"2026-11-21T10:10:00+08:00"}
 {"id":12,"op":"history","member":"18612340001","limit":10}
-{"id":13,"op":"sale","sale_id":"DEMO-0003","member":"18612340001","lines":[{"sku":"OIL-5L","qty":1,"unit_price":12.5}]}
-{"id":14,"op":"redeem","redemption_id":"DEMO-R2","member":"18612340001","points":100000}
-{"id":15,"op":"stats"}
-{"id":16,"op":"verify"}
+{"id":13,"op":"consent","member":"18612340001","consent_marketing":false,"at":"2026-11-21T10:12:00+08:00"}
+{"id":14,"op":"export_member","member":"18612340001"}
+{"id":15,"op":"sale","sale_id":"DEMO-0003","member":"18612340001","lines":[{"sku":"OIL-5L","qty":1,"unit_price":12.5}]}
+{"id":16,"op":"redeem","redemption_id":"DEMO-R2","member":"18612340001","points":100000}
+{"id":17,"op":"stats"}
+{"id":18,"op":"verify"}
 JSON
 )
 answers=$(printf '%s\n' "$requests" | "$TBIN" exec --data "$DATA" --config "$CONFIG")
