@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS referral_bonuses(
   at TEXT NOT NULL);
 )SQL";
 
-
 Result<Ok> checkExpiry(SqlConnection& c, const std::string& terminalId, const std::string& memberId,
                        const sync::PointsAdjusted& a) {
   if (a.points >= 0) {

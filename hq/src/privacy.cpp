@@ -127,7 +127,6 @@ bool namesMember(const std::string& type) {
   return type == sync::kMemberEnrolled || type == sync::kMemberUpdated || type == sync::kComplaintFiled;
 }
 
-
 /// Member events (and conflicting copies kept for review) of `memberId`, their stored payloads
 /// without personal data. The fingerprints stay: a re-sent original is still a duplicate.
 void scrubStoredEvents(SqlConnection& c, const std::string& memberId) {
