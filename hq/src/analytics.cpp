@@ -132,11 +132,6 @@ struct ClassRule {
 };
 constexpr ClassRule kClassRules[] = {{"A", 3, 10, "3x_month"}, {"B", 1, 30, "monthly"}, {"C", 0, 90, "quarterly"}};
 
-bool validId(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  return std::none_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x21 || ch == 0x7f; });
-}
-
 }  // namespace
 
 // [SECTION] Schema and filters

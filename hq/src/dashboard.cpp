@@ -77,44 +77,41 @@ struct Ctx {
   Throttle& throttle;
   PasswordVerifier& passwords;
 
-  std::optional<Who> identify(const httplib::Request& req) {
-    const std::string h = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0) {
+  /// Who sent the request (a bearer token, else a session cookie), or why nobody: a bearer
+  /// token's refusal says why (revoked, expired).
+  Result<Who> authenticated(const httplib::Request& req) {
+    if (const auto token = bearerToken(req)) {
       std::lock_guard lock(readMutex);
-      auto p = reader.authenticate(h.substr(kBearer.size()));
-      if (!p) return std::nullopt;
+      auto p = reader.authenticateToken(*token, nowSeconds());
+      if (!p) return p.error();
       return Who{p->name, p->role, "", p->pii};
     }
+    const Error nobody{hqerr::kUnauthenticated, "", "an admin or analyst bearer token (or a dashboard session) is required"};
     const std::string s = cookie(req, kSessionCookie);
-    if (s.empty() || s.size() > 128) return std::nullopt;
+    if (s.empty() || s.size() > 128) return nobody;
     std::lock_guard lock(readMutex);
     const auto r = reader.connection().query(
         "SELECT name, role, csrf, pii FROM dashboard_sessions WHERE session_hash = $1 AND expires_at > $2",
         {sha256Hex(s), formatRfc3339(nowSeconds())});
-    if (r.empty()) return std::nullopt;
+    if (r.empty()) return nobody;
     return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2), r.integer(0, 3) != 0};
   }
 
-  /// Why a request was not identified: a bearer token's refusal says why (revoked, expired).
-  std::string refusal(const httplib::Request& req) {
-    const std::string h = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0) {
-      std::lock_guard lock(readMutex);
-      if (auto p = reader.authenticateToken(h.substr(kBearer.size()), nowSeconds()); !p) return p.error().message;
-    }
-    return "an admin or analyst bearer token (or a dashboard session) is required";
+  std::optional<Who> identify(const httplib::Request& req) {
+    auto w = authenticated(req);
+    if (!w) return std::nullopt;
+    return std::move(*w);
   }
 
   /// API access for admin/analyst; answers 401 otherwise. A change made with a session cookie
   /// (not a bearer token) must carry the session's CSRF token: the `csrf` form field or the
   /// X-CSRF-Token header; 403 otherwise.
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
-    auto w = identify(req);
+    auto w = authenticated(req);
     if (!w) {
-      sendProblem(res, {sync::problem::kUnauthenticated, 401, refusal(req)});
+      sendProblem(res, {sync::problem::kUnauthenticated, 401, w.error().message});
       res.set_header("WWW-Authenticate", "Bearer");
+      return std::nullopt;
     } else if (w->role == Role::kTerminal) {
       sendProblem(res, {sync::problem::kForbidden, 403, "a terminal credential may not use " + req.path});
       return std::nullopt;
@@ -122,7 +119,7 @@ struct Ctx {
       sendProblem(res, {sync::problem::kForbidden, 403, "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)"});
       return std::nullopt;
     }
-    return w;
+    return std::move(*w);
   }
 
   /// Bearer tokens need none (a browser never sends one by itself); a session's must match.

@@ -19,6 +19,13 @@ std::optional<std::string> param(const httplib::Request& req, const char* key) {
   return req.get_param_value(key);
 }
 
+std::optional<std::string> bearerToken(const httplib::Request& req) {
+  const std::string h = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) return std::nullopt;
+  return h.substr(kBearer.size());
+}
+
 std::string cookie(const httplib::Request& req, const std::string& name) {
   const std::string h = req.get_header_value("Cookie");
   std::size_t p = 0;

@@ -149,11 +149,6 @@ void scrubStoredEvents(SqlConnection& c, const std::string& memberId) {
   }
 }
 
-bool validMemberId(const std::string& s) {
-  return !s.empty() && s.size() <= sync::kMaxIdLength &&
-         std::none_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x21 || ch == 0x7f; });
-}
-
 }  // namespace
 
 // [SECTION] Schema
@@ -268,7 +263,7 @@ void auditAccess(SqlConnection& c, const std::string& actor, const char* action,
 
 Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
                                               Timestamp now) {
-  if (!validMemberId(memberId)) return invalidArgument("member_id", "member_id is 1 to 128 printable characters without spaces");
+  if (!validId(memberId)) return invalidArgument("member_id", "member_id is 1 to 128 printable characters without spaces");
   if (reason.find_first_not_of(" \t\r\n") == std::string::npos) {
     return invalidArgument("reason", "reason is required: why the member's personal data is erased");
   }

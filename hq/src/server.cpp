@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/http_guard.hpp"
 #include "loyalty/hq/local_time.hpp"
@@ -119,13 +120,8 @@ struct HqServer::Impl {
 
   /// Who the bearer token belongs to, or why it is refused (unknown, revoked, expired).
   Result<Principal> principalOf(const httplib::Request& req) {
-    const std::string h = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
     std::lock_guard lock(readMutex);
-    return reader.authenticateToken(h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0
-                                        ? std::string()
-                                        : h.substr(kBearer.size()),
-                                    nowSeconds());
+    return reader.authenticateToken(forms::bearerToken(req).value_or(""), nowSeconds());
   }
 
   /// The principal if it has one of the roles; otherwise answers 401/403 and returns nullopt.

@@ -110,10 +110,6 @@ std::string fingerprint(const EventEnvelope& e) {
 
 Error unauthenticated(std::string detail) { return Error{hqerr::kUnauthenticated, "", std::move(detail)}; }
 
-bool validId(const std::string& s) {
-  if (s.empty() || s.size() > sync::kMaxIdLength) return false;
-  return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x21 || c == 0x7f; });
-}
 
 int tierRank(const std::string& tier) {
   const auto tiers = ProgrammeRules::defaultTiers();
@@ -124,6 +120,11 @@ int tierRank(const std::string& tier) {
 }
 
 }  // namespace
+
+bool validId(const std::string& s) {
+  if (s.empty() || s.size() > sync::kMaxIdLength) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x21 || c == 0x7f; });
+}
 
 /// State of one ingest transaction.
 struct HqStore::Batch {
@@ -259,12 +260,6 @@ Result<Principal> HqStore::authenticateToken(const std::string& token, Timestamp
     return unauthenticated("token " + id + " expired at " + a.text(0, 3) + ": ask for a new one (loyalty-hq token create)");
   }
   return Principal{a.text(0, 0) == "admin" ? Role::kAdmin : Role::kAnalyst, "", a.text(0, 1), a.integer(0, 4) != 0};
-}
-
-std::optional<Principal> HqStore::authenticate(const std::string& token) {
-  auto p = authenticateToken(token, nowSeconds());
-  if (!p) return std::nullopt;
-  return std::move(*p);
 }
 
 // [SECTION] Ingest

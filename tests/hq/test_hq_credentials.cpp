@@ -25,23 +25,16 @@ std::int64_t audited(HqInstance& hq, const std::string& action, const std::strin
       .integer(0, 0);
 }
 
-std::string cookieFrom(const httplib::Result& r, const std::string& name) {
-  for (const auto& [k, v] : r->headers) {
-    if (k == "Set-Cookie" && v.rfind(name + "=", 0) == 0) return v.substr(name.size() + 1, v.find(';') - name.size() - 1);
-  }
-  return {};
-}
-
 /// Signs `user` in through the dashboard's login form; returns the session cookie's value.
 std::string signIn(HqInstance& hq, const std::string& user, const std::string& password) {
   auto c = hq.client();
   auto login = c->Get("/dashboard/login");
   REQUIRE(login);
-  const std::string csrf = cookieFrom(login, "lhq_login_csrf");
+  const std::string csrf = setCookieValue(login, "lhq_login_csrf");
   auto in = c->Post("/dashboard/login", {{"Cookie", "lhq_login_csrf=" + csrf}}, "csrf=" + csrf + "&user=" + user + "&password=" + password,
                     "application/x-www-form-urlencoded");
   REQUIRE(in);
-  return cookieFrom(in, "lhq_session");
+  return setCookieValue(in, "lhq_session");
 }
 
 }  // namespace
@@ -66,7 +59,7 @@ TEMPLATE_TEST_CASE("API tokens are listed by id, revoked at once, refused once e
   REQUIRE(ticket->status == 201);
   auto opened = hq.client()->Get(json::parse(ticket->body).at("url").get<std::string>().c_str());
   REQUIRE(opened);
-  const std::string session = cookieFrom(opened, "lhq_session");
+  const std::string session = setCookieValue(opened, "lhq_session");
   REQUIRE(!session.empty());
   const auto withSession = [&] {
     auto r = hq.client()->Get("/api/v1/reports/summary", {{"Cookie", "lhq_session=" + session}});

@@ -118,18 +118,6 @@ void addUser(HqInstance& hq, const std::string& name, const std::string& role, c
               .first == 0);
 }
 
-std::string setCookieValue(const httplib::Result& r, const std::string& name) {
-  for (const auto& [k, v] : r->headers) {
-    if (k == "Set-Cookie" && v.rfind(name + "=", 0) == 0) return v.substr(name.size() + 1, v.find(';') - name.size() - 1);
-  }
-  return {};
-}
-
-std::string hiddenCsrf(const std::string& html) {
-  std::smatch m;
-  REQUIRE(std::regex_search(html, m, std::regex(R"(name="csrf" value="([^"]+)\")")));
-  return m[1];
-}
 
 /// Posts the sign-in form as a browser would (login page, its CSRF cookie and field).
 httplib::Result signIn(httplib::SSLClient& c, const std::string& user, const std::string& password) {

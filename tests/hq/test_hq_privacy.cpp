@@ -75,11 +75,9 @@ struct Api {
     const json ticket = post("/api/v1/dashboard/tickets", json::object(), token, 201);
     auto r = hq.client()->Get(ticket.at("url").get<std::string>().c_str());
     REQUIRE(r);
-    for (const auto& [k, v] : r->headers) {
-      if (k == "Set-Cookie" && v.rfind("lhq_session=", 0) == 0) return {{"Cookie", v.substr(0, v.find(';'))}};
-    }
-    FAIL("no session cookie");
-    return {};
+    const std::string session = setCookieValue(r, "lhq_session");
+    REQUIRE(!session.empty());
+    return {{"Cookie", "lhq_session=" + session}};
   }
 };
 
@@ -403,18 +401,14 @@ TEST_CASE("analysts see masked phones and no birthdays unless granted pii, and r
     auto c = hq.client();
     auto login = c->Get("/dashboard/login");
     REQUIRE(login);
-    std::smatch m;
-    REQUIRE(std::regex_search(login->body, m, std::regex(R"(name="csrf" value="([^"]+)\")")));
-    const std::string csrf = m[1];
+    const std::string csrf = hiddenCsrf(login->body);
     auto ok = c->Post("/dashboard/login", {{"Cookie", "lhq_login_csrf=" + csrf}},
                       "csrf=" + csrf + "&user=" + user + "&password=analyst-password-1", "application/x-www-form-urlencoded");
     REQUIRE(ok);
     REQUIRE(ok->status == 303);
-    for (const auto& [k, v] : ok->headers) {
-      if (k == "Set-Cookie" && v.rfind("lhq_session=", 0) == 0) return httplib::Headers{{"Cookie", v.substr(0, v.find(';'))}};
-    }
-    FAIL("no session");
-    return httplib::Headers{};
+    const std::string session = setCookieValue(ok, "lhq_session");
+    REQUIRE(!session.empty());
+    return httplib::Headers{{"Cookie", "lhq_session=" + session}};
   };
   const httplib::Headers ana = signIn("ana");
   CHECK(page(ana).find("138****5678") != std::string::npos);

@@ -55,18 +55,6 @@ struct Http {
   }
 };
 
-std::string setCookieValue(const httplib::Result& r, const std::string& name) {
-  for (const auto& [k, v] : r->headers) {
-    if (k == "Set-Cookie" && v.rfind(name + "=", 0) == 0) return v.substr(name.size() + 1, v.find(';') - name.size() - 1);
-  }
-  return {};
-}
-
-std::string hiddenCsrf(const std::string& html) {
-  std::smatch m;
-  REQUIRE(std::regex_search(html, m, std::regex(R"(name="csrf" value="([^"]+)\")")));
-  return m[1];
-}
 
 std::map<std::string, std::string> pageNumbers(const std::string& dom) {
   std::map<std::string, std::string> out;

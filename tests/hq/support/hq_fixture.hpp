@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -220,6 +221,21 @@ class HqInstance {
 };
 
 inline httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+/// The value a response's Set-Cookie gives cookie `name`, "" when it sets none.
+inline std::string setCookieValue(const httplib::Result& r, const std::string& name) {
+  for (const auto& [k, v] : r->headers) {
+    if (k == "Set-Cookie" && v.rfind(name + "=", 0) == 0) return v.substr(name.size() + 1, v.find(';') - name.size() - 1);
+  }
+  return {};
+}
+
+/// The CSRF token of a dashboard form (its hidden `csrf` field).
+inline std::string hiddenCsrf(const std::string& html) {
+  std::smatch m;
+  REQUIRE(std::regex_search(html, m, std::regex(R"(name="csrf" value="([^"]+)\")")));
+  return m[1];
+}
 
 /// GET with the admin token; requires 200.
 inline json getJsonChecked(HqInstance& hq, const std::string& path) {

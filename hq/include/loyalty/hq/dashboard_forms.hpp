@@ -22,6 +22,9 @@ std::optional<std::string> param(const httplib::Request& req, const char* key);
 /// The value of cookie `name` in the Cookie header, "" when absent.
 std::string cookie(const httplib::Request& req, const std::string& name);
 
+/// The token of an `Authorization: Bearer ...` header; nullopt when the request has none.
+std::optional<std::string> bearerToken(const httplib::Request& req);
+
 /// A report request, parsed: enough to run it again later (the report cache's refresher).
 struct ReportCall {
   std::string name;

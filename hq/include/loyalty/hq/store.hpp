@@ -32,6 +32,10 @@ inline constexpr const char* kGone = "gone";
 
 using Ok = std::monostate;
 
+/// An id as head office accepts one (member, store, terminal, complaint, redemption): 1 to
+/// sync::kMaxIdLength bytes, no space and no control character.
+bool validId(const std::string& s);
+
 /// A terminal asks head office for points just before the redemption it records at once: a
 /// reservation that long unsettled was abandoned (hq.toml [redemptions] reservation_minutes).
 inline constexpr std::chrono::seconds kDefaultReservationLife = std::chrono::minutes(10);
@@ -88,8 +92,6 @@ class HqStore {
   Result<sync::RegisterResponse> registerTerminal(const std::string& code, Timestamp now);
   /// Who holds `token`; unauthenticated (saying why: unknown, revoked, expired) otherwise.
   Result<Principal> authenticateToken(const std::string& token, Timestamp now);
-  /// The same, now, without the reason.
-  std::optional<Principal> authenticate(const std::string& token);
   /// Applies a batch in one transaction. The caller checked that the principal owns it.
   Result<sync::UploadResponse> ingest(const sync::UploadRequest& request, Timestamp now);
   Result<sync::ChangePage> changes(const std::string& terminalId, const std::string& cursor, int limit);
