@@ -5,12 +5,13 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache
   # libraries
   libsqlite3-dev sqlite3 nlohmann-json3-dev catch2 libcli11-dev libspdlog-dev
   libtomlplusplus-dev libcurl4-openssl-dev libssl-dev openssl zlib1g-dev
   libcpp-httplib-dev libpq-dev postgresql libsodium-dev libqrencode-dev libxlsxwriter-dev
   libimgui-dev libfreetype-dev libsdl2-dev libbenchmark-dev fonts-noto-cjk
+  libphonenumber-dev libhowardhinnant-date-dev libkainjow-mustache-dev
   # tests and demo tooling
   xvfb xdotool imagemagick procps python3
   # the counter app under Xvfb renders with Mesa's software rasteriser (llvmpipe)
