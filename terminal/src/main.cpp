@@ -20,8 +20,7 @@
 #include "loyalty/terminal/sync_link.hpp"
 #include "loyalty/terminal/timezone.hpp"
 #include "loyalty/terminal/feedback.hpp"
-#include "loyalty/terminal/housekeeping.hpp"
-#include "loyalty/terminal/sync_background.hpp"
+#include "loyalty/ui/app_backend.hpp"
 #include "loyalty/ui/shell.hpp"
 
 namespace {
@@ -67,40 +66,6 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
   config.zone = std::move(*zone);
   return {std::move(database), std::move(config)};
 }
-
-/// What the counter app's store worker opens, on its own thread.
-class AppBackend final : public ui::StoreBackend {
- public:
-  AppBackend(Opened opened, std::string dataDir)
-      : m_o(std::move(opened)), m_dataDir(std::move(dataDir)),
-        m_counter(m_o.db, m_o.config, m_ids),
-        m_feedback(m_o.db, m_o.config.store.id, m_o.config.terminalId, m_ids),
-        m_authoriser(makeRedemptionAuthoriser(m_o.db)),
-        m_sync(BackgroundSync::start(m_dataDir, m_o.config)),
-        m_housekeeping(m_dataDir, m_o.config) {
-    // Registered with head office: redemptions are authorised online, and the outbox and change
-    // feed are kept in step in the background (its own thread and connection).
-    m_counter.setAuthoriser(m_authoriser.get());
-  }
-  db::Database& database() override { return m_o.db; }
-  CounterService& counter() override { return m_counter; }
-  FeedbackService& feedback() override { return m_feedback; }
-  ui::StoreInfo info() const override {
-    const CounterConfig& c = m_o.config;
-    return {m_dataDir, c.store.id, c.terminalId, c.store.language, c.store.currency, c.consentTextVersion,
-            c.rules.supervisorPinAbovePoints, c.rules.redeemPointsPerUnit};
-  }
-
- private:
-  Opened m_o;
-  std::string m_dataDir;
-  RandomIds m_ids;
-  CounterService m_counter;
-  FeedbackService m_feedback;
-  std::unique_ptr<HttpsRedemptionAuthoriser> m_authoriser;
-  std::unique_ptr<BackgroundSync> m_sync;  // nullptr: not registered
-  DailyHousekeeping m_housekeeping;
-};
 
 }  // namespace
 
@@ -222,7 +187,8 @@ int main(int argc, char** argv) {
       }
     }
     return ui::runCounterApp(shell, [appData, appConfig]() -> std::unique_ptr<ui::StoreBackend> {
-      return std::make_unique<AppBackend>(open(appData, appConfig, std::nullopt, std::nullopt), appData);
+      Opened o = open(appData, appConfig, std::nullopt, std::nullopt);
+      return ui::openAppBackend(std::move(o.db), std::move(o.config), appData);
     });
   }
 

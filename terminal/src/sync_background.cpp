@@ -5,25 +5,88 @@
 
 namespace loyalty::terminal {
 
-BackgroundSync::BackgroundSync(db::Database db, const CounterConfig& config)
-    : m_db(std::move(db)), m_service(m_db, config, m_ids), m_outbox(m_db), m_sink(m_db, m_service, [] {
-        return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-      }) {}
+namespace {
+
+Timestamp now() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+/// The outbox seen from the engine's thread: reads on the read connection, the acknowledgement
+/// written by the writer.
+class BackgroundSync::Outbox final : public sync::OutboxSource {
+ public:
+  Outbox(db::Database& read, StoreWriter& writer) : m_reads(read), m_writer(writer) {}
+  std::string terminalId() override { return m_reads.terminalId(); }
+  std::int64_t ackedThrough() override { return m_reads.ackedThrough(); }
+  std::vector<sync::EventEnvelope> eventsAfter(std::int64_t afterSeq, std::size_t limit) override {
+    return m_reads.eventsAfter(afterSeq, limit);
+  }
+  void setAckedThrough(std::int64_t seq) override {
+    m_writer.write([seq](db::Database& db, CounterService&) { TerminalOutbox(db).setAckedThrough(seq); });
+  }
+  std::int64_t pendingCount() override { return m_reads.pendingCount(); }
+
+ private:
+  TerminalOutbox m_reads;
+  StoreWriter& m_writer;
+};
+
+/// Where pulled pages go: applied by the writer, with its Counter service (balance
+/// reconciliation), in one transaction per page as before.
+class BackgroundSync::Changes final : public sync::ChangeSink {
+ public:
+  explicit Changes(StoreWriter& writer) : m_writer(writer) {}
+  std::string cursor() override {
+    std::string cursor;
+    m_writer.write([&](db::Database& db, CounterService& service) {
+      cursor = TerminalChangeSink(db, service, now).cursor();
+    });
+    return cursor;
+  }
+  void applyPage(const sync::ChangePage& page) override {
+    m_writer.write([&](db::Database& db, CounterService& service) {
+      TerminalChangeSink(db, service, now).applyPage(page);
+    });
+  }
+
+ private:
+  StoreWriter& m_writer;
+};
+
+BackgroundSync::BackgroundSync(db::Database read, StoreWriter& writer, std::unique_ptr<StoreWriter> own)
+    : m_ownWriter(std::move(own)), m_read(std::move(read)),
+      m_outbox(std::make_unique<Outbox>(m_read, writer)), m_changes(std::make_unique<Changes>(writer)) {}
 
 BackgroundSync::~BackgroundSync() {
   if (m_engine) m_engine->stop();
 }
 
-std::unique_ptr<BackgroundSync> BackgroundSync::start(const std::string& dataDir, const CounterConfig& config,
-                                                      sync::SyncEngineOptions options) {
-  db::Database db = openTerminalDatabase(dataDir);
-  const auto link = loadHqLink(db);
+std::unique_ptr<BackgroundSync> BackgroundSync::launch(const std::string& dataDir, StoreWriter* writer,
+                                                       const CounterConfig* config, sync::SyncEngineOptions options) {
+  db::Database read = openTerminalDatabase(dataDir);
+  const auto link = loadHqLink(read);
   if (!link) return nullptr;
-  std::unique_ptr<BackgroundSync> self(new BackgroundSync(std::move(db), config));
-  self->m_engine =
-      std::make_unique<sync::SyncEngine>(link->endpoint(), self->m_outbox, self->m_sink, std::move(options));
+  read.exec("PRAGMA query_only = ON");  // this connection only reads: the writer writes
+  std::unique_ptr<StoreWriter> own;
+  if (!writer) {
+    own = std::make_unique<DirectWriter>(openTerminalDatabase(dataDir), *config);
+    writer = own.get();
+  }
+  std::unique_ptr<BackgroundSync> self(new BackgroundSync(std::move(read), *writer, std::move(own)));
+  self->m_engine = std::make_unique<sync::SyncEngine>(link->endpoint(), *self->m_outbox, *self->m_changes,
+                                                      std::move(options));
   self->m_engine->start();
   return self;
+}
+
+std::unique_ptr<BackgroundSync> BackgroundSync::start(const std::string& dataDir, StoreWriter& writer,
+                                                      sync::SyncEngineOptions options) {
+  return launch(dataDir, &writer, nullptr, std::move(options));
+}
+
+std::unique_ptr<BackgroundSync> BackgroundSync::start(const std::string& dataDir, const CounterConfig& config,
+                                                      sync::SyncEngineOptions options) {
+  return launch(dataDir, nullptr, &config, std::move(options));
 }
 
 }  // namespace loyalty::terminal

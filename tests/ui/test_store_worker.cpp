@@ -4,6 +4,8 @@
 #include <condition_variable>
 
 #include "loyalty/terminal/staff.hpp"
+#include "loyalty/terminal/timezone.hpp"
+#include "loyalty/ui/app.hpp"
 #include "test_backend.hpp"
 
 using namespace loyalty;
@@ -107,4 +109,46 @@ TEST_CASE("Typing fast: a lookup with a newer one queued behind it is skipped", 
   CHECK(inbox.next<reply::Status>().stats.has_value());
   const std::lock_guard lock(inbox.mutex);
   CHECK(inbox.replies.empty());
+}
+
+TEST_CASE("End of day shows the store's local day in the store's zone, not the machine's", "[ui][worker]") {
+  // A store on UTC+14: its day starts at 10:00 UTC the day before; the machine runs on UTC.
+  test::TempDir dir;
+  terminal::CounterConfig config;
+  config.store.timezone = "Pacific/Kiritimati";
+  auto zone = terminal::loadZone(config.store.timezone);
+  REQUIRE(zone.hasValue());
+  config.zone = *zone;
+  const auto at = [](const char* text) { return *parseRfc3339(text, "at"); };
+  {
+    test::TestBackend seed(dir.str(), config);
+    for (const auto& [id, when] : {std::pair{"S-10th", "2026-03-10T09:59:59Z"}, {"S-11th", "2026-03-10T10:00:00Z"}}) {
+      terminal::SaleRequest sale;
+      sale.saleId = id;
+      sale.lines = {{"ITEM-1", std::nullopt, 1, "12.00"}};
+      sale.at = at(when);
+      REQUIRE(seed.counter().sale(sale).hasValue());
+    }
+  }
+  Inbox inbox;
+  StoreWorker worker([&]() -> std::unique_ptr<StoreBackend> { return std::make_unique<test::TestBackend>(dir.str(), config); },
+                     [&](Reply r) { inbox.post(std::move(r)); });
+  inbox.next<reply::StoreOpened>();
+
+  AppModel app;
+  app.staff = terminal::StaffMember{"7", "李娜", "cashier"};
+  const auto dayEndAt = [&](const char* now) {
+    app.now = at(now);
+    update(app, intent::Go{Screen::kDayEnd});
+    for (Command& c : std::exchange(app.outbox, {})) worker.submit(std::move(c));
+    apply(app, inbox.next<reply::Day>());
+    REQUIRE(app.dayEnd.figures.has_value());
+  };
+  dayEndAt("2026-03-10T09:00:00Z");  // 23:00 on the 10th at the store
+  CHECK(app.dayEnd.day == "2026-03-10");
+  CHECK(app.dayEnd.figures->sales == 1);
+  dayEndAt("2026-03-10T11:00:00Z");  // 01:00 on the 11th at the store, still the 10th in UTC
+  CHECK(app.dayEnd.day == "2026-03-11");
+  CHECK(app.dayEnd.figures->sales == 1);
+  CHECK(app.dayEnd.figures->total.toString() == "12.00");
 }

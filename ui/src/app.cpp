@@ -75,12 +75,6 @@ void clearMember(AppModel& app) {
   app.receipt.member.reset();
 }
 
-/// Midnight of the local day containing `now`, as an instant.
-Timestamp localDayStart(Timestamp now, int offsetMinutes) {
-  const auto local = now + std::chrono::minutes(offsetMinutes);
-  return std::chrono::floor<std::chrono::days>(local) - std::chrono::minutes(offsetMinutes);
-}
-
 }  // namespace
 
 void update(AppModel& app, const Intent& in) {
@@ -121,13 +115,10 @@ void update(AppModel& app, const Intent& in) {
                 app.redeemUi = {};
                 send(app, cmd::Catalog{});
                 break;
-              case Screen::kDayEnd: {
-                const Timestamp from = localDayStart(app.now, app.utcOffsetMinutes);
-                app.dayEnd.day = formatDate(std::chrono::floor<std::chrono::days>(
-                    from + std::chrono::minutes(app.utcOffsetMinutes) + std::chrono::hours(12)));
-                send(app, cmd::DaySummary{from, from + std::chrono::days(1)});
+              case Screen::kDayEnd:
+                // The store's local day (its zone, not the machine's) is the service's to say.
+                send(app, cmd::DaySummary{app.now});
                 break;
-              }
               case Screen::kSettings:
                 send(app, cmd::Status{true});
                 break;
@@ -365,7 +356,10 @@ void apply(AppModel& app, Reply r) {
             app.complaintUi = {};
           },
           [&](reply::Catalog& c) { app.redeem.rewards = std::move(c.rewards); },
-          [&](reply::Day& d) { app.dayEnd.figures = d.figures; },
+          [&](reply::Day& d) {
+            app.dayEnd.day = formatDate(d.day);
+            app.dayEnd.figures = d.figures;
+          },
           [&](reply::Status& s) {
             app.outboxPending = s.outboxPending;
             app.dayEnd.outboxPending = s.outboxPending;

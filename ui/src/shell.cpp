@@ -98,13 +98,6 @@ void writeTapMap(Window& w) {
   w.written = w.taps;
 }
 
-int localUtcOffsetMinutes() {
-  const std::time_t t = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&t, &local);
-  return static_cast<int>(local.tm_gmtoff / 60);
-}
-
 // [SECTION] Benchmark measurements
 
 double msSinceProcessStart() {
@@ -562,7 +555,6 @@ int Shell::run() {
 
   m_app.idPrefix = "T" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                             std::chrono::system_clock::now().time_since_epoch()).count()) + "-";
-  m_app.utcOffsetMinutes = localUtcOffsetMinutes();
   if (m_o.lang) m_app.lang = *m_o.lang;
   runLoop();
   m_worker.reset();  // joins the thread: no more wake-ups once SDL is gone

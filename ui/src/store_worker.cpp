@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
+#include <utility>
 
 #include "loyalty/terminal/store.hpp"
 
@@ -10,58 +12,6 @@ namespace loyalty::ui {
 namespace {
 
 using terminal::CounterService;
-
-/// Catalogue and day figures are reads the Counter service has no call for yet; they run here,
-/// on the worker's connection, in one read snapshot each.
-std::vector<Reward> readCatalog(db::Database& db) {
-  const db::ReadTransaction snapshot(db);
-  auto& st = db.prepare("SELECT reward_id, name, points FROM rewards WHERE active = 1 ORDER BY points, reward_id");
-  std::vector<Reward> out;
-  while (st.step()) out.push_back({st.getText(0), st.getText(1), st.getInt(2)});
-  st.reset();
-  return out;
-}
-
-std::int64_t scalar(db::Database& db, const char* sql, const std::string& from, const std::string& to) {
-  auto& st = db.prepare(sql);
-  st.bind(1, from).bind(2, to);
-  st.step();
-  const std::int64_t v = st.isNull(0) ? 0 : st.getInt(0);
-  st.reset();
-  return v;
-}
-
-DayFigures readDay(db::Database& db, Timestamp fromAt, Timestamp toAt) {
-  const db::ReadTransaction snapshot(db);
-  const std::string from = formatRfc3339(fromAt), to = formatRfc3339(toAt);
-  DayFigures d;
-  auto& st = db.prepare(
-      "SELECT COUNT(*), COUNT(member_id), COALESCE(SUM(total), 0), COALESCE(SUM(points_earned), 0), "
-      "COALESCE(SUM(points_redeemed), 0) FROM sales WHERE at >= ? AND at < ?");
-  st.bind(1, from).bind(2, to);
-  st.step();
-  d.sales = st.getInt(0);
-  d.memberSales = st.getInt(1);
-  d.total = Money::fromMinor(st.getInt(2));
-  d.pointsEarned = st.getInt(3);
-  d.pointsRedeemed = st.getInt(4);
-  st.reset();
-  d.pointsRedeemed += scalar(db, "SELECT SUM(points) FROM redemptions WHERE at >= ? AND at < ?", from, to);
-  d.refunds = scalar(db, "SELECT COUNT(*) FROM refunds WHERE at >= ? AND at < ?", from, to);
-  d.refunded = Money::fromMinor(scalar(db, "SELECT SUM(amount) FROM refunds WHERE at >= ? AND at < ?", from, to));
-  d.enrolments = scalar(db, "SELECT COUNT(*) FROM members WHERE enrolled_at >= ? AND enrolled_at < ?", from, to);
-  d.complaints = scalar(db, "SELECT COUNT(*) FROM complaints WHERE at >= ? AND at < ?", from, to);
-  auto& sv = db.prepare("SELECT COUNT(*), COUNT(CASE WHEN scale = 'csat5' THEN 1 END), "
-                        "COALESCE(SUM(CASE WHEN scale = 'csat5' THEN score END), 0) FROM surveys "
-                        "WHERE at >= ? AND at < ?");
-  sv.bind(1, from).bind(2, to);
-  sv.step();
-  d.surveys = sv.getInt(0);
-  const std::int64_t csat = sv.getInt(1);
-  d.surveyAverage = csat > 0 ? static_cast<double>(sv.getInt(2)) / static_cast<double>(csat) : 0.0;
-  sv.reset();
-  return d;
-}
 
 reply::Status status(StoreBackend& backend, bool full) {
   reply::Status s{terminal::outboxPending(backend.database()), std::nullopt};
@@ -108,9 +58,10 @@ Reply runCommand(StoreBackend& backend, Command command) {
         } else if constexpr (std::is_same_v<C, cmd::Complaint>) {
           return reply::ComplaintFiled{backend.feedback().fileComplaint(c.complaint)};
         } else if constexpr (std::is_same_v<C, cmd::Catalog>) {
-          return reply::Catalog{readCatalog(backend.database())};
+          return reply::Catalog{backend.queries().catalogue()};
         } else if constexpr (std::is_same_v<C, cmd::DaySummary>) {
-          return reply::Day{readDay(backend.database(), c.from, c.to)};
+          auto day = backend.queries().dayFigures(c.at);
+          return reply::Day{day.day, day.figures};
         } else {
           return status(backend, c.full);
         }
@@ -130,56 +81,113 @@ StoreWorker::~StoreWorker() {
 void StoreWorker::submit(Command command) {
   {
     const std::lock_guard lock(m_mutex);
-    m_queue.push_back(std::move(command));
+    m_queue.emplace_back(std::move(command));
   }
   m_wake.notify_one();
 }
 
-bool StoreWorker::next(std::stop_token& stop, Command& out) {
+void StoreWorker::write(Job job) {
+  std::future<void> done;
+  {
+    std::unique_lock lock(m_mutex);
+    if (m_closed) throw terminal::WriterClosed();
+    if (std::this_thread::get_id() == m_workerThread) {
+      // Already the writer (e.g. a backend writing while it starts): run it here, in turn.
+      lock.unlock();
+      if (!m_backend) throw std::logic_error("a write before the store is open");
+      job(m_backend->database(), m_backend->counter());
+      return;
+    }
+    WriteJob item{std::move(job), {}};
+    done = item.done.get_future();
+    m_queue.emplace_back(std::move(item));
+  }
+  m_wake.notify_one();
+  done.get();
+}
+
+bool StoreWorker::next(std::stop_token& stop, Item& out) {
+  const auto isLookup = [](const Item& i) {
+    const auto* c = std::get_if<Command>(&i);
+    return c && std::holds_alternative<cmd::Lookup>(*c);
+  };
   std::unique_lock lock(m_mutex);
   for (;;) {
     if (!m_wake.wait(lock, stop, [&] { return !m_queue.empty(); })) return false;
     out = std::move(m_queue.front());
     m_queue.pop_front();
-    const bool superseded =
-        std::holds_alternative<cmd::Lookup>(out) &&
-        std::any_of(m_queue.begin(), m_queue.end(),
-                    [](const Command& c) { return std::holds_alternative<cmd::Lookup>(c); });
+    const bool superseded = isLookup(out) && std::any_of(m_queue.begin(), m_queue.end(), isLookup);
     if (!superseded) return true;
   }
 }
 
+void StoreWorker::close() {
+  std::deque<Item> left;
+  {
+    const std::lock_guard lock(m_mutex);
+    m_closed = true;
+    left = std::exchange(m_queue, {});
+  }
+  for (Item& item : left) {
+    if (auto* w = std::get_if<WriteJob>(&item)) w->done.set_exception(std::make_exception_ptr(terminal::WriterClosed()));
+  }
+}
+
+void StoreWorker::handle(StoreBackend& backend, Command command) {
+  try {
+    // An operation that changed a member's points refreshes the member panel and status bar.
+    std::optional<std::string> touched;
+    if (auto* sale = std::get_if<cmd::Sale>(&command)) touched = sale->request.member;
+    if (auto* redeem = std::get_if<cmd::Redeem>(&command)) touched = redeem->request.member;
+    const bool changes = !std::holds_alternative<cmd::Lookup>(command) &&
+                         !std::holds_alternative<cmd::Member>(command) &&
+                         !std::holds_alternative<cmd::Catalog>(command) &&
+                         !std::holds_alternative<cmd::Status>(command);
+    m_sink(runCommand(backend, std::move(command)));
+    if (touched) m_sink(memberReply(backend.counter(), *touched, now()));
+    if (changes) m_sink(status(backend, false));
+  } catch (const std::exception& e) {
+    m_sink(reply::Failed{e.what()});
+  }
+}
+
 void StoreWorker::run(std::stop_token stop) {
+  {
+    const std::lock_guard lock(m_mutex);
+    m_workerThread = std::this_thread::get_id();
+  }
   std::unique_ptr<StoreBackend> backend;
   try {
     backend = m_open();
+    m_backend = backend.get();
     m_sink(reply::StoreOpened{backend->info()});
     m_sink(status(*backend, false));
+    backend->startBackground(*this);
   } catch (const std::exception& e) {
+    close();
     m_sink(reply::StoreOpened{Error{errc::kInternal, "data", e.what()}});
     return;
   } catch (...) {
+    close();
     m_sink(reply::StoreOpened{Error{errc::kInternal, "data", "the store could not be opened"}});
     return;
   }
-  Command command;
-  while (next(stop, command)) {
-    try {
-      // An operation that changed a member's points refreshes the member panel and status bar.
-      std::optional<std::string> touched;
-      if (auto* sale = std::get_if<cmd::Sale>(&command)) touched = sale->request.member;
-      if (auto* redeem = std::get_if<cmd::Redeem>(&command)) touched = redeem->request.member;
-      const bool changes = !std::holds_alternative<cmd::Lookup>(command) &&
-                           !std::holds_alternative<cmd::Member>(command) &&
-                           !std::holds_alternative<cmd::Catalog>(command) &&
-                           !std::holds_alternative<cmd::Status>(command);
-      m_sink(runCommand(*backend, std::move(command)));
-      if (touched) m_sink(memberReply(backend->counter(), *touched, now()));
-      if (changes) m_sink(status(*backend, false));
-    } catch (const std::exception& e) {
-      m_sink(reply::Failed{e.what()});
+  Item item;
+  while (next(stop, item)) {
+    if (auto* w = std::get_if<WriteJob>(&item)) {
+      try {
+        w->job(backend->database(), backend->counter());
+        w->done.set_value();
+      } catch (...) {
+        w->done.set_exception(std::current_exception());
+      }
+    } else {
+      handle(*backend, std::move(std::get<Command>(item)));
     }
   }
+  // Background work stops with the backend; whatever it still asks of the worker is refused.
+  close();
+  backend.reset();
 }
 
 void MainQueue::post(Reply r) {

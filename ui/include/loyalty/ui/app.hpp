@@ -115,7 +115,7 @@ struct ComplaintViewModel {
 struct DayEndViewModel {
   std::optional<DayFigures> figures;
   std::int64_t outboxPending = 0;
-  std::string day;  ///< YYYY-MM-DD, local
+  std::string day;  ///< YYYY-MM-DD, the store's local day the figures are for
 };
 
 struct SettingsViewModel {
@@ -168,7 +168,6 @@ struct AppModel {
   std::uint64_t nextId = 1;
   std::uint64_t lookupSeq = 0;
   Timestamp now{};          ///< the UI clock, set by the shell each frame
-  int utcOffsetMinutes = 0; ///< store's offset, for the local day
 
   LoginViewModel login;
   LookupViewModel lookup;

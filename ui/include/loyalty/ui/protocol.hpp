@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "loyalty/core/result.hpp"
+#include "loyalty/terminal/counter_queries.hpp"
 #include "loyalty/terminal/counter_service.hpp"
 #include "loyalty/terminal/feedback.hpp"
 #include "loyalty/terminal/staff.hpp"
@@ -32,8 +33,8 @@ struct Refund { terminal::RefundRequest request; };
 struct Survey { terminal::SurveyAnswer answer; };
 struct Complaint { terminal::ComplaintInput complaint; };
 struct Catalog {};
-/// The day's figures between two instants (the store's local day, computed by the UI clock).
-struct DaySummary { Timestamp from, to; };
+/// The figures of the store's local day containing `at` (the UI clock; the store's zone).
+struct DaySummary { Timestamp at; };
 /// Outbox backlog; `full` adds the store's counts (full scans: only on request).
 struct Status { bool full = false; };
 }  // namespace cmd
@@ -55,25 +56,8 @@ struct StoreInfo {
   std::int64_t redeemPointsPerUnit = 100;
 };
 
-struct Reward {
-  std::string rewardId;
-  std::string name;
-  std::int64_t points = 0;
-};
-
-struct DayFigures {
-  std::int64_t sales = 0;
-  std::int64_t memberSales = 0;
-  Money total;
-  std::int64_t pointsEarned = 0;
-  std::int64_t pointsRedeemed = 0;
-  std::int64_t refunds = 0;
-  Money refunded;
-  std::int64_t enrolments = 0;
-  std::int64_t surveys = 0;
-  double surveyAverage = 0;  ///< csat5 answers only
-  std::int64_t complaints = 0;
-};
+using Reward = terminal::CatalogueReward;
+using DayFigures = terminal::DayFigures;
 
 namespace reply {
 struct StoreOpened { Result<StoreInfo> info; };
@@ -87,7 +71,7 @@ struct Refunded { Result<terminal::RefundResult> result; };
 struct SurveyRecorded { loyalty::Status status; };
 struct ComplaintFiled { loyalty::Status status; };
 struct Catalog { std::vector<Reward> rewards; };
-struct Day { DayFigures figures; };
+struct Day { Date day; DayFigures figures; };
 struct Status { std::int64_t outboxPending = 0; std::optional<terminal::Stats> stats; };
 /// The store could not do what was asked (broken disk, bug): shown, never hidden.
 struct Failed { std::string what; };

@@ -1,0 +1,113 @@
+#include <catch2/catch.hpp>
+
+#include "../support/temp_dir.hpp"
+#include "loyalty/terminal/counter_queries.hpp"
+#include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/store.hpp"
+#include "loyalty/terminal/timezone.hpp"
+
+using namespace loyalty;
+using namespace loyalty::terminal;
+
+namespace {
+
+Timestamp at(const char* text) { return *parseRfc3339(text, "at"); }
+
+CounterConfig inZone(const char* zone) {
+  auto rules = loadZone(zone);
+  REQUIRE(rules.hasValue());
+  CounterConfig config;
+  config.store.timezone = zone;
+  config.zone = *rules;
+  return config;
+}
+
+/// A store in `zone` over a fresh terminal database.
+struct Store {
+  explicit Store(const char* zone) : config(inZone(zone)) {}
+  CounterConfig config;
+  test::TempDir dir;
+  db::Database db = openTerminalDatabase(dir.str());
+  RandomIds ids{5};
+  CounterService service{db, config, ids};
+  FeedbackService feedback{db, "S001", "T1", ids};
+  CounterQueries queries{db, config.zone};
+
+  std::string enroll(const char* phone, Timestamp when) {
+    EnrollRequest r;
+    r.phone = phone;
+    r.name = "Member";
+    r.at = when;
+    auto m = service.enroll(r);
+    REQUIRE(m.hasValue());
+    return m->memberId;
+  }
+  void sale(const char* id, const std::optional<std::string>& member, const char* price, Timestamp when) {
+    SaleRequest r;
+    r.saleId = id;
+    r.member = member;
+    r.lines = {{"SKU-1", std::nullopt, 1, price}};
+    r.at = when;
+    REQUIRE(service.sale(r).hasValue());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Day figures cover the store's local day, midnight to midnight in its zone", "[terminal]") {
+  // Kiritimati is UTC+14: its local midnight is 10:00 UTC the day before, so a machine on UTC
+  // (or any offset read from the machine) would split the store's day in the wrong place.
+  Store store("Pacific/Kiritimati");
+  const std::string member = store.enroll("13800138000", at("2026-03-10T09:59:00Z"));  // 23:59 on the 10th
+  store.sale("S-before", member, "10.00", at("2026-03-10T09:59:59Z"));                // 23:59:59 on the 10th
+  store.sale("S-after", member, "25.50", at("2026-03-10T10:00:00Z"));                 // 00:00:00 on the 11th
+  store.sale("S-later", std::nullopt, "4.50", at("2026-03-11T09:59:59Z"));           // 23:59:59 on the 11th
+  SurveyAnswer survey{"Q-1", "S-after", member, "csat5", 4, at("2026-03-10T10:00:01Z")};
+  REQUIRE(store.feedback.recordSurvey(survey).hasValue());
+
+  const LocalDayFigures tenth = store.queries.dayFigures(at("2026-03-10T00:00:00Z"));
+  CHECK(formatDate(tenth.day) == "2026-03-10");
+  CHECK(tenth.figures.sales == 1);
+  CHECK(tenth.figures.total.toString() == "10.00");
+  CHECK(tenth.figures.enrolments == 1);
+  CHECK(tenth.figures.surveys == 0);
+
+  // 10:00 UTC on the 10th is already the 11th at the store, and UTC's 10th for the machine.
+  const LocalDayFigures eleventh = store.queries.dayFigures(at("2026-03-10T10:00:00Z"));
+  CHECK(formatDate(eleventh.day) == "2026-03-11");
+  CHECK(eleventh.figures.sales == 2);
+  CHECK(eleventh.figures.memberSales == 1);
+  CHECK(eleventh.figures.total.toString() == "30.00");
+  CHECK(eleventh.figures.pointsEarned == 25);
+  CHECK(eleventh.figures.enrolments == 0);
+  CHECK(eleventh.figures.surveys == 1);
+  CHECK(eleventh.figures.surveyAverage == Approx(4.0));
+  CHECK(store.queries.dayFigures(at("2026-03-11T09:59:59Z")).figures.sales == 2);
+  CHECK(store.queries.dayFigures(at("2026-03-11T10:00:00Z")).figures.sales == 0);
+}
+
+TEST_CASE("A local day across a summer-time change lasts 23 or 25 hours", "[terminal]") {
+  auto berlin = loadZone("Europe/Berlin");
+  REQUIRE(berlin.hasValue());
+  const LocalDay spring = localDayOf(at("2026-03-29T12:00:00Z"), *berlin);
+  CHECK(formatDate(spring.day) == "2026-03-29");
+  CHECK(spring.from == at("2026-03-28T23:00:00Z"));
+  CHECK(spring.to == at("2026-03-29T22:00:00Z"));
+  const LocalDay autumn = localDayOf(at("2026-10-25T12:00:00Z"), *berlin);
+  CHECK(autumn.from == at("2026-10-24T22:00:00Z"));
+  CHECK(autumn.to == at("2026-10-25T23:00:00Z"));
+}
+
+TEST_CASE("The catalogue lists active rewards, cheapest first", "[terminal]") {
+  Store store("UTC");
+  REQUIRE(store.service.putReward("MUG", "Mug", 400).hasValue());
+  REQUIRE(store.service.putReward("BAG", "Bag", 150).hasValue());
+  REQUIRE(store.service.putReward("PEN", "Pen", 150).hasValue());
+  store.db.exec("UPDATE rewards SET active = 0 WHERE reward_id = 'PEN'");
+  const auto rewards = store.queries.catalogue();
+  REQUIRE(rewards.size() == 2);
+  CHECK(rewards[0].rewardId == "BAG");
+  CHECK(rewards[1].rewardId == "MUG");
+  CHECK(rewards[1].points == 400);
+}
