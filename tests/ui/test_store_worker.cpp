@@ -1,44 +1,18 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <condition_variable>
 
 #include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/timezone.hpp"
 #include "loyalty/ui/app.hpp"
+#include "reply_inbox.hpp"
 #include "test_backend.hpp"
 
 using namespace loyalty;
 using namespace loyalty::ui;
 using namespace std::chrono_literals;
 
-namespace {
-
-/// Replies as the UI thread would see them: posted by the worker, drained here.
-struct Inbox {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::deque<Reply> replies;
-  void post(Reply r) {
-    {
-      const std::lock_guard lock(mutex);
-      replies.push_back(std::move(r));
-    }
-    cv.notify_all();
-  }
-  template <class T>
-  T next() {
-    std::unique_lock lock(mutex);
-    for (;;) {
-      REQUIRE(cv.wait_for(lock, 20s, [&] { return !replies.empty(); }));
-      Reply r = std::move(replies.front());
-      replies.pop_front();
-      if (auto* t = std::get_if<T>(&r)) return std::move(*t);
-    }
-  }
-};
-
-}  // namespace
+using test::Inbox;
 
 TEST_CASE("The store worker opens the store on its thread and answers commands with snapshots", "[ui][worker]") {
   test::TempDir dir;
