@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "../tests/sync/hq/sync_fixture.hpp"  // freePort, run, ChildProcess
+#include "sync_fixture.hpp"  // freePort, run, ChildProcess
 
 namespace loyalty::bench {
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "../tests/sync/hq/sync_fixture.hpp"
+#include "sync_fixture.hpp"
 #include "loyalty/sync/client/engine.hpp"
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/sync_background.hpp"

@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/http_guard.hpp"
@@ -329,7 +329,7 @@ struct HqServer::Impl {
 
     // Every report, the protocol's summary/sales/abc included, is served by the analytics
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
-    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex, cache, throttle, passwords);  // [analytics hook] issue 7
+    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex, cache, throttle, passwords);
 
     // Before any body is read: framing and size of the body, connections being closed, and
     // addresses locked out for failed credentials.

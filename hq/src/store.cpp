@@ -10,7 +10,7 @@
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/rules.hpp"
 #include "loyalty/hq/aggregates.hpp"
-#include "loyalty/hq/analytics.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/claims.hpp"
 #include "loyalty/hq/credentials.hpp"
@@ -145,7 +145,7 @@ void HqStore::createSchema(Timestamp now) {
   if (m_c->hasTable("counters")) throw std::runtime_error("the database already holds a loyalty-hq schema; refusing to overwrite it");
   SqlTransaction tx(*m_c);
   m_c->execScript(schemaForBackend(kSchema, m_c->backend()));
-  createAnalyticsSchema(*m_c);  // [analytics hook] issue 7
+  createAnalyticsSchema(*m_c);
   ensureAuditSchema(*m_c);
   ensurePrivacySchema(*m_c);
   ensureClaimsSchema(*m_c);

@@ -29,7 +29,7 @@
 #include "loyalty/terminal/csv.hpp"
 
 #include "../support/child_process.hpp"
-#include "../sync/hq/sync_fixture.hpp"
+#include "../support/sync_fixture.hpp"
 #include "../support/temp_dir.hpp"
 
 using nlohmann::json;

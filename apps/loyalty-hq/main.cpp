@@ -1,4 +1,5 @@
-// loyalty-hq: the head-office server and its administration commands.
+// loyalty-hq: the head-office server and its administration commands. The composition root of
+// loyalty_hq (docs/architecture.md).
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -12,7 +13,7 @@
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
-#include "loyalty/hq/dashboard.hpp"  // [analytics hook] issue 7
+#include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/server.hpp"
 #include "loyalty/hq/settings.hpp"
@@ -208,14 +209,14 @@ int main(int argc, char** argv) {
   merase->add_option("--member", eraseId, "member id")->required();
   merase->add_option("--reason", eraseReason, "why (kept in the audit trail)")->required();
 
-  auto analyticsCommand = addAnalyticsCommands(app);  // [analytics hook] issue 7
+  auto analyticsCommand = addAnalyticsCommands(app);
   auto credentialCommand = addCredentialCommands(app);  // after the `token` and `user` commands it extends
   CLI11_PARSE(app, argc, argv);
   const DataDir dir{data};
   try {
     if (init->parsed()) return runInit(dir, backend, dsn, hosts, caKeyOut);
     if (serve->parsed()) return runServe(dir, listen);
-    if (auto rc = analyticsCommand()) return *rc;  // [analytics hook] issue 7
+    if (auto rc = analyticsCommand()) return *rc;
     if (auto rc = credentialCommand()) return *rc;
     HqStore store = openStore(dir);
     if (tadd->parsed()) {

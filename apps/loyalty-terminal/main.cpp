@@ -1,6 +1,7 @@
 // loyalty-terminal: the counter program. Without a sub-command it opens the touchscreen counter
 // app; sub-commands for automation (exec), bulk set-up (import-members, gen-members, staff add)
-// and checks (verify).
+// and checks (verify). The composition root: the only code that wires loyalty_terminal and
+// loyalty_ui together (docs/architecture.md).
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -76,7 +77,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> configPath, storeId, terminalId;
   const auto addCommon = [&](CLI::App* sub) {
     sub->add_option("--data", dataDir, "data directory")->required();
-    sub->add_option("--config", configPath, "TOML configuration (shared/specs/config.md)");
+    sub->add_option("--config", configPath, "TOML configuration (docs/configuration.md)");
   };
 
   // The counter app's options (no sub-command).
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
   app.add_option("--bench-query", shell.benchQuery, "")->group("");
   app.add_option("--bench-idle", shell.benchIdleSeconds, "")->group("");
 
-  auto* exec = app.add_subcommand("exec", "answer JSON-line requests on stdin (shared/specs/exec-cli.md)");
+  auto* exec = app.add_subcommand("exec", "answer JSON-line requests on stdin (docs/exec-cli.md)");
   addCommon(exec);
   exec->add_option("--store", storeId, "store id");
   exec->add_option("--terminal", terminalId, "terminal id");

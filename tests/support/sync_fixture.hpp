@@ -1,6 +1,6 @@
 #pragma once
-// Real processes for the sync tests: a loyalty-hq server over HTTPS on 127.0.0.1 (its own data
-// directory, a free port) and loyalty-terminal commands run to completion.
+// Real processes for the sync tests and the benchmarks: a loyalty-hq server over HTTPS on
+// 127.0.0.1 (its own data directory, a free port) and loyalty-terminal commands run to completion.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "../../support/child_process.hpp"
-#include "../../support/temp_dir.hpp"
+#include "child_process.hpp"
+#include "temp_dir.hpp"
 #include "loyalty/sync/client/https_client.hpp"
 
 namespace loyalty::test {
