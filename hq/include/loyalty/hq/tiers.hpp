@@ -64,7 +64,7 @@ const ZoneRules& homeZone(SqlConnection& c, ZoneCache& zones, const std::string&
 struct TierReviewRun {
   std::int64_t reviewed = 0;
   std::int64_t downgraded = 0;
-  std::vector<std::string> changedMembers;  ///< to send in the change feed
+  std::vector<std::string> changedMembers;  ///< downgraded (each already in the change feed)
 };
 
 }  // namespace loyalty::hq
