@@ -209,6 +209,12 @@ int main(int argc, char** argv) {
   merase->add_option("--member", eraseId, "member id")->required();
   merase->add_option("--reason", eraseReason, "why (kept in the audit trail)")->required();
 
+  auto* housekeeping = app.add_subcommand(
+      "housekeeping", "the monthly tier review of members due (run daily; downgrades reach terminals in the change feed)");
+  std::string housekeepingAt;
+  housekeeping->add_option("--data", data, "data directory")->required();
+  housekeeping->add_option("--at", housekeepingAt, "review as of this instant (RFC 3339; default now)");
+
   auto analyticsCommand = addAnalyticsCommands(app);
   auto credentialCommand = addCredentialCommands(app);  // after the `token` and `user` commands it extends
   CLI11_PARSE(app, argc, argv);
@@ -234,6 +240,15 @@ int main(int argc, char** argv) {
       std::cout << secret << std::endl;
       std::cerr << "loyalty-hq: token " << tokenId(sha256Hex(secret)) << " expires at " << formatRfc3339(now + days(expiresDays))
                 << "\n";
+    } else if (housekeeping->parsed()) {
+      Timestamp at = nowSeconds();
+      if (!housekeepingAt.empty()) {
+        auto parsed = parseRfc3339(housekeepingAt, "at");
+        if (!parsed) return failWith(parsed.error());
+        at = *parsed;
+      }
+      const TierReviewRun run = store.reviewTiers(at, commandLineActor());
+      std::cout << nlohmann::json{{"tiers_reviewed", run.reviewed}, {"tiers_downgraded", run.downgraded}}.dump() << std::endl;
     } else if (mmerge->parsed()) {
       auto r = store.merge(from, into, nowSeconds());
       if (!r) return failWith(r.error());

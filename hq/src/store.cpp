@@ -110,15 +110,6 @@ std::string fingerprint(const EventEnvelope& e) {
 
 Error unauthenticated(std::string detail) { return Error{hqerr::kUnauthenticated, "", std::move(detail)}; }
 
-
-int tierRank(const std::string& tier) {
-  const auto tiers = ProgrammeRules::defaultTiers();
-  for (std::size_t i = 0; i < tiers.size(); ++i) {
-    if (tiers[i].name == tier) return static_cast<int>(i);
-  }
-  return 0;
-}
-
 }  // namespace
 
 bool validId(const std::string& s) {
@@ -135,6 +126,7 @@ struct HqStore::Batch {
   const ZoneRules* zone;          ///< the uploading terminal's: local days (localStamp)
   LocalStamp local;               ///< the store-local day and hour of the event being applied
   std::optional<std::vector<std::int64_t>> bonusAmounts = std::nullopt;  ///< read at the first bonus
+  const ProgrammeRules* programme = nullptr;  ///< the published programme's (tiers), read at the start
 };
 
 HqStore::HqStore(std::unique_ptr<SqlConnection> connection) : m_c(std::move(connection)) {}
@@ -149,6 +141,7 @@ void HqStore::createSchema(Timestamp now) {
   ensureAuditSchema(*m_c);
   ensurePrivacySchema(*m_c);
   ensureClaimsSchema(*m_c);
+  ensureTierSchema(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -168,6 +161,7 @@ void HqStore::checkSchema() {
   ensurePrivacySchema(*m_c);
   ensureClaimsSchema(*m_c);
   ensureCredentialsSchema(*m_c);
+  ensureTierSchema(*m_c);
 }
 
 // [SECTION] Credentials
@@ -271,6 +265,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
   if (t.empty()) return Error{errc::kForbidden, "terminal_id", "unknown terminal " + request.terminalId};
   if (!t.isNull(0, 2)) return unauthenticated("terminal " + request.terminalId + " is revoked");
   Batch b{request.terminalId, t.text(0, 0), iso(now), {}, &m_zones.get(t.text(0, 3)), {}};
+  b.programme = &m_programme.current(*m_c);
   std::int64_t expected = t.integer(0, 1) + 1;
 
   // Process in seq order (a re-ordered batch still applies), answer in request order.
@@ -420,6 +415,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (!p) return p.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
+    if (member) reviewTierAt(b, *member, atTime);
     m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
                "points_earned, points_redeemed, lines, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
@@ -446,13 +442,15 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
       }
       if (p->pointsEarned != 0) addPoints(b, *member, e.eventId, "earn", p->pointsEarned, at);
       m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {*member, p->total.minor()});
-      recomputeTier(*member, at);
+      // The upgrade at the crossing sale, over the local days of the terminal that made it.
+      raiseMemberTier(*m_c, *b.programme, *member, p->total, b.zone->localDate(atTime), *b.zone);
       b.touched.insert(*member);
     }
   } else if (e.type == sync::kPointsRedeemed) {
     auto p = sync::decodePointsRedeemed(e.payload, path);
     if (!p) return p.error();
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
+    reviewTierAt(b, member, atTime);
     // Only the terminal that holds a reservation settles it.
     m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
                {p->redemptionId, e.eventId, p->origin.terminalId});
@@ -467,6 +465,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (!p) return p.error();
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
+    if (member) reviewTierAt(b, *member, atTime);
     m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
                "points_reversed, points_returned, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
@@ -491,6 +490,8 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (!b.bonusAmounts) b.bonusAmounts = referralBonusAmounts(*m_c);
     if (auto ok = checkAdjustment(*m_c, b.terminalId, claimed, *p, *b.bonusAmounts); !ok) return ok.error();
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
+    // Points expire when the terminal settles what is due for the member, its review included.
+    if (p->kind == "expire") reviewTierAt(b, member, atTime);
     addPoints(b, member, e.eventId, p->kind == "expire" ? "expire" : "bonus", p->points, at);
     if (p->kind == "bonus") recordReferralBonus(*m_c, *claimed.referred, member, e.eventId, b.terminalId, at);
     recordAudit(*m_c, {b.receivedAt, "terminal:" + b.terminalId, audit::kPointsAdjust, member, std::nullopt,
@@ -559,24 +560,9 @@ std::int64_t HqStore::addPoints(Batch& b, const std::string& memberId, const std
   return balance;
 }
 
-void HqStore::recomputeTier(const std::string& memberId, const std::string& at) {
-  // Rolling 12-month net spend up to this sale; upgrades only (downgrades are monthly).
-  auto t = parseRfc3339(at, "at");
-  const std::string since = formatRfc3339(*t - std::chrono::days(365));
-  const auto r = m_c->query(
-      "SELECT (SELECT COALESCE(SUM(total), 0) FROM sales WHERE member_id = $1 AND at > $2) - "
-      "(SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE member_id = $1 AND at > $2), "
-      "(SELECT tier FROM members WHERE member_id = $1)",
-      {memberId, since});
-  const std::int64_t spend = r.integer(0, 0);
-  const std::string current = r.text(0, 1);
-  std::string tier = "member";
-  for (const Tier& candidate : ProgrammeRules::defaultTiers()) {
-    if (spend >= candidate.threshold.minor()) tier = candidate.name;
-  }
-  if (tierRank(tier) > tierRank(current)) {
-    m_c->query("UPDATE members SET tier = $2 WHERE member_id = $1", {memberId, tier});
-  }
+void HqStore::reviewTierAt(Batch& b, const std::string& memberId, Timestamp at) {
+  // The member's first event of a month: the terminal reviewed their tier before it, so does head office.
+  reviewMemberTier(*m_c, *b.programme, memberId, b.zone->localDate(at), *b.zone);
 }
 
 std::int64_t HqStore::nextChangeNumbers(std::int64_t count) {
@@ -750,7 +736,8 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   countInCohorts(*m_c, into, 1);
   m_c->query("INSERT INTO merges(from_id, into_id, points, lifetime_spend, at) VALUES ($1, $2, $3, $4, $5)",
              {from, into, points, spend, at});
-  recomputeTier(into, at);
+  const ZoneRules& home = homeZone(*m_c, m_zones, into);
+  raiseMemberTier(*m_c, m_programme.current(*m_c), into, Money::fromMinor(spend), home.localDate(now), home);
   const std::int64_t no = nextChangeNumbers(1);
   m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'member.merged', $2)",
              {no, sync::dumpJson(sync::toJson(sync::Change{sync::MemberMergedChange{from, into}}))});

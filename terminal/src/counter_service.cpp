@@ -113,17 +113,6 @@ std::string laterOf(const std::optional<std::string>& a, const std::string& b) {
   return a && *a > b ? *a : b;
 }
 
-/// The instant a store-local day begins (the offset in force just before local midnight).
-Timestamp startOfLocalDay(Date day, const ZoneRules& zone) {
-  const Timestamp asUtc{std::chrono::sys_days{day}};
-  const std::chrono::seconds first{zone.offsetAt(asUtc)};
-  return asUtc - std::chrono::seconds{zone.offsetAt(asUtc - first)};
-}
-
-Date dayAfter(Date d) { return Date{std::chrono::sys_days{d} + std::chrono::days{1}}; }
-Date dayBefore(Date d) { return Date{std::chrono::sys_days{d} - std::chrono::days{1}}; }
-std::string monthOf(Date d) { return formatDate(d).substr(0, 7); }
-
 std::optional<Date> localDayOf(const std::optional<std::string>& rfc3339, const ZoneRules& zone) {
   if (!rfc3339) return std::nullopt;
   auto t = parseRfc3339(*rfc3339, "at");
@@ -332,8 +321,9 @@ std::size_t CounterService::tierIndexOf(const MemberRow& row) const {
 }
 
 Money CounterService::spendBetween(const std::string& memberId, Date from, Date to) {
-  const std::string begin = formatRfc3339(startOfLocalDay(from, m_config.zone));
-  const std::string end = formatRfc3339(startOfLocalDay(dayAfter(to), m_config.zone));
+  const InstantWindow window = instantsOf({from, to}, m_config.zone);
+  const std::string begin = formatRfc3339(window.begin);
+  const std::string end = formatRfc3339(window.end);
   auto& st = m_db.prepare(
       "SELECT COALESCE((SELECT SUM(total) FROM sales WHERE member_id = ?1 AND at >= ?2 AND at < ?3), 0) - "
       "COALESCE((SELECT SUM(f.amount) FROM sales s JOIN refunds f USING (sale_id) "
@@ -346,7 +336,7 @@ Money CounterService::spendBetween(const std::string& memberId, Date from, Date 
 }
 
 bool CounterService::needsSettle(const MemberRow& row, Date today) {
-  if (tierIndexOf(row) > 0 && row.tierReviewedMonth.value_or("") < monthOf(today)) return true;
+  if (tierReviewDue(tierIndexOf(row), row.tierReviewedMonth.value_or(""), today)) return true;
   auto& st = m_db.prepare("SELECT 1 FROM lots WHERE member_id = ? AND remaining > 0 AND expires_on < ? LIMIT 1");
   st.bind(1, row.memberId).bind(2, formatDate(today));
   const bool due = st.step();
@@ -395,14 +385,13 @@ std::int64_t CounterService::settle(MemberRow& row, Timestamp at, HousekeepingRe
 
   // The monthly review: over the 12 months that ended before this month began, only down.
   const std::size_t current = tierIndexOf(row);
-  const std::string month = monthOf(today);
-  if (current > 0 && row.tierReviewedMonth.value_or("") < month) {
-    const Date lastDay = dayBefore(monthStart(today));
+  if (tierReviewDue(current, row.tierReviewedMonth.value_or(""), today)) {
+    const DayWindow window = reviewTierWindow(today);
     const std::size_t earned =
-        tierIndexFor(spendBetween(row.memberId, rollingWindowStart(lastDay), lastDay), m_config.rules.tiers);
+        tierAfterReview(current, spendBetween(row.memberId, window.first, window.last), m_config.rules.tiers);
     const std::string tier = earned < current ? m_config.rules.tiers[earned].name : row.tier;
     m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ?")
-        .bind(1, tier).bind(2, month).bind(3, row.memberId).run();
+        .bind(1, tier).bind(2, reviewMonthOf(today)).bind(3, row.memberId).run();
     if (tally) {
       ++tally->membersReviewed;
       if (earned < current) ++tally->membersDowngraded;
@@ -1029,12 +1018,13 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
     result.balance = balance;
     result.tier = member->tier;
     // The sale that crosses a threshold earned at the tier held before it (above); now the upgrade.
-    if (total > Money{} && tierBefore + 1 < rules.tiers.size()) {
+    if (saleMayRaiseTier(tierBefore, total, rules.tiers)) {
+      const DayWindow window = saleTierWindow(today);
       const std::size_t reached =
-          tierIndexFor(spendBetween(member->memberId, rollingWindowStart(today), today), rules.tiers);
+          tierAfterSale(tierBefore, total, spendBetween(member->memberId, window.first, window.last), rules.tiers);
       if (reached > tierBefore) {
         m_db.prepare("UPDATE members SET tier = ?, tier_upgraded_at = ?, tier_reviewed_month = ? WHERE member_id = ?")
-            .bind(1, rules.tiers[reached].name).bind(2, at).bind(3, monthOf(today)).bind(4, member->memberId)
+            .bind(1, rules.tiers[reached].name).bind(2, at).bind(3, reviewMonthOf(today)).bind(4, member->memberId)
             .run();
         result.tier = rules.tiers[reached].name;
         result.tierChanged = true;
@@ -1429,7 +1419,7 @@ HousekeepingResult CounterService::housekeeping(Timestamp at) {
           "SELECT member_id FROM (SELECT member_id FROM lots WHERE remaining > 0 AND expires_on < ?1 "
           "UNION SELECT member_id FROM members WHERE tier != ?2 AND COALESCE(tier_reviewed_month, '') < ?3) "
           "WHERE member_id > ?4 ORDER BY member_id LIMIT ?5");
-      st.bind(1, formatDate(today)).bind(2, entryTier).bind(3, monthOf(today)).bind(4, after).bind(5, kBatch);
+      st.bind(1, formatDate(today)).bind(2, entryTier).bind(3, reviewMonthOf(today)).bind(4, after).bind(5, kBatch);
       while (st.step()) ids.push_back(st.getText(0));
       st.reset();
     }

@@ -43,6 +43,41 @@ Date addMonthsClamped(Date day, int months) {
   return clampToMonth(ym.year(), ym.month(), day.day());
 }
 
+InstantWindow instantsOf(const DayWindow& window, const ZoneRules& zone) {
+  const auto startOf = [&zone](Date day) {
+    const Timestamp asUtc{sys_days{day}};
+    const std::chrono::seconds first{zone.offsetAt(asUtc)};
+    return asUtc - std::chrono::seconds{zone.offsetAt(asUtc - first)};
+  };
+  return {startOf(window.first), startOf(Date{sys_days{window.last} + days{1}})};
+}
+
+std::string reviewMonthOf(Date day) { return formatDate(day).substr(0, 7); }
+
+DayWindow saleTierWindow(Date today) { return {rollingWindowStart(today), today}; }
+
+bool saleMayRaiseTier(std::size_t tierBefore, Money saleTotal, std::span<const Tier> tiers) {
+  return saleTotal > Money{} && tierBefore + 1 < tiers.size();
+}
+
+std::size_t tierAfterSale(std::size_t tierBefore, Money saleTotal, Money rollingSpend, std::span<const Tier> tiers) {
+  if (!saleMayRaiseTier(tierBefore, saleTotal, tiers)) return tierBefore;
+  return std::max(tierBefore, tierIndexFor(rollingSpend, tiers));
+}
+
+bool tierReviewDue(std::size_t current, std::string_view reviewedMonth, Date today) {
+  return current > 0 && reviewedMonth < reviewMonthOf(today);
+}
+
+DayWindow reviewTierWindow(Date today) {
+  const Date lastDay{sys_days{monthStart(today)} - days{1}};
+  return {rollingWindowStart(lastDay), lastDay};
+}
+
+std::size_t tierAfterReview(std::size_t current, Money reviewSpend, std::span<const Tier> tiers) {
+  return std::min(current, tierIndexFor(reviewSpend, tiers));
+}
+
 Date lotExpiresOn(Date earnedOn, const ExpiryRule& rule) {
   if (rule.kind == ExpiryRule::Kind::kMonths) {
     return Date{sys_days{addMonthsClamped(earnedOn, rule.months)} - days{1}};

@@ -20,6 +20,7 @@
 #include "loyalty/sync/protocol.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/sql.hpp"
+#include "loyalty/hq/tiers.hpp"
 
 namespace loyalty::hq {
 
@@ -121,6 +122,11 @@ class HqStore {
   Result<Erasure> eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
                               Timestamp now);
 
+  // [SECTION] Tiers (tiers.cpp; loyalty/hq/tiers.hpp)
+  /// `loyalty-hq housekeeping`: the monthly downgrade review of every member due at `now` in
+  /// their home store's local day. Downgrades reach terminals in the change feed and are audited.
+  TierReviewRun reviewTiers(Timestamp now, const std::string& actor);
+
   // [SECTION] Reads (reports: loyalty/hq/analytics.hpp)
   Result<nlohmann::json> member(const std::string& memberId);
   StoreStats stats();
@@ -139,12 +145,14 @@ class HqStore {
   std::string knownMember(const std::string& memberId, const std::string& storeId, const std::string& at);
   std::int64_t addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
                          std::int64_t points, const std::string& at);
-  void recomputeTier(const std::string& memberId, const std::string& at);
+  /// The monthly tier review of the member, if due on the local day of `at` (the batch's zone).
+  void reviewTierAt(Batch& b, const std::string& memberId, Timestamp at);
   std::int64_t nextChangeNumbers(std::int64_t count);
   void bumpMembers(const std::vector<std::string>& memberIds);
 
   std::unique_ptr<SqlConnection> m_c;
   ZoneCache m_zones;  ///< terminals' zones by name, for store-local days
+  PublishedProgramme m_programme;  ///< the tiers ingest and reviews apply
   std::chrono::seconds m_reservationLife = kDefaultReservationLife;
 };
 

@@ -18,12 +18,14 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/rules.hpp"
 #include "loyalty/core/time.hpp"
+#include "loyalty/core/zone.hpp"
 
 namespace loyalty {
 
@@ -45,6 +47,58 @@ Date monthStart(Date day);
 
 /// `day` moved by whole months, clamped to the end of the target month.
 Date addMonthsClamped(Date day, int months);
+
+/// Local days, both ends included.
+struct DayWindow {
+  Date first;
+  Date last;
+  bool operator==(const DayWindow&) const = default;
+};
+
+/// Instants from `begin` (included) to `end` (excluded).
+struct InstantWindow {
+  Timestamp begin;
+  Timestamp end;
+  bool operator==(const InstantWindow&) const = default;
+};
+
+/// The instants `window` covers in `zone`: from the start of its first local day to the start of
+/// the day after its last (the offset in force just before each local midnight).
+InstantWindow instantsOf(const DayWindow& window, const ZoneRules& zone);
+
+/// "YYYY-MM": the month whose downgrade review `day` falls in (what a member's
+/// `tier_reviewed_month` holds once reviewed).
+std::string reviewMonthOf(Date day);
+
+// The tier rule, as the terminal and head office both apply it. Each member holds a tier (an
+// index into the programme's tiers; a name the programme lacks counts as the entry tier) and
+// the month it was last reviewed. The net spend of a window is the sales' totals minus the
+// refunds, by the instant they happened, over the window's local days.
+
+/// The window a sale on local day `today` is judged over: the 12 months that end today.
+DayWindow saleTierWindow(Date today);
+
+/// Whether a sale of `saleTotal` may raise a member holding `tierBefore`: it adds spend and a
+/// higher tier exists. Callers sum the window's spend only then.
+bool saleMayRaiseTier(std::size_t tierBefore, Money saleTotal, std::span<const Tier> tiers);
+
+/// The tier after a sale of `saleTotal`, given the net spend of saleTierWindow including the
+/// sale: the tier the spend reaches when higher (the upgrade: the sale itself earned at
+/// `tierBefore`), else `tierBefore`. Never lower.
+std::size_t tierAfterSale(std::size_t tierBefore, Money saleTotal, Money rollingSpend, std::span<const Tier> tiers);
+
+/// Whether the monthly downgrade review is due on local day `today`: the member holds a tier
+/// above the entry tier and was not reviewed (nor upgraded) in today's month. `reviewedMonth` is
+/// "" when never reviewed.
+bool tierReviewDue(std::size_t current, std::string_view reviewedMonth, Date today);
+
+/// The window the review of `today`'s month looks at: the 12 months that ended the day before
+/// the month began.
+DayWindow reviewTierWindow(Date today);
+
+/// The tier after the review, given the net spend of reviewTierWindow: the tier the spend
+/// reaches when lower, else `current`. Never higher (upgrades happen at the crossing sale).
+std::size_t tierAfterReview(std::size_t current, Money reviewSpend, std::span<const Tier> tiers);
 
 // [SECTION] Lots and expiry
 
