@@ -1,9 +1,9 @@
 #include "loyalty/hq/local_time.hpp"
 
+#include "loyalty/logging/logging.hpp"
 #include "loyalty/zones/zone_loader.hpp"
 
 #include <chrono>
-#include <cstdio>
 
 namespace loyalty::hq {
 
@@ -34,8 +34,7 @@ const ZoneRules& ZoneCache::get(const std::string& name) {
   auto rules = loadZoneRules(name);
   if (!rules) {
     m_fallen.insert(name);
-    std::fprintf(stderr, "loyalty-hq: WARNING: %s; its stores' local days are computed as UTC days\n",
-                 rules.error().message.c_str());
+    logging::log().warn("{}; its stores' local days are computed as UTC days", rules.error().message);
     return kUtc;
   }
   return m_zones.emplace(name, std::move(*rules)).first->second;
