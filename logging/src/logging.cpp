@@ -21,11 +21,21 @@ class SyslogPriority final : public spdlog::custom_flag_formatter {
     char priority = '6';
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: priority = '7'; break;
-      case spdlog::level::info: priority = '6'; break;
-      case spdlog::level::warn: priority = '4'; break;
-      case spdlog::level::err: priority = '3'; break;
-      default: priority = '2'; break;
+      case spdlog::level::debug:
+        priority = '7';
+        break;
+      case spdlog::level::info:
+        priority = '6';
+        break;
+      case spdlog::level::warn:
+        priority = '4';
+        break;
+      case spdlog::level::err:
+        priority = '3';
+        break;
+      default:
+        priority = '2';
+        break;
     }
     const char text[] = {'<', priority, '>'};
     dest.append(text, text + sizeof text);
@@ -42,7 +52,8 @@ std::shared_ptr<spdlog::logger> make(const std::string& program) {
   std::shared_ptr<spdlog::logger> logger;
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   if (isatty(STDERR_FILENO)) {
-    logger = std::make_shared<spdlog::logger>(program, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    logger =
+        std::make_shared<spdlog::logger>(program, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     formatter->set_pattern("%H:%M:%S %^%l%$ " + program + ": %v");
   } else {
     logger = std::make_shared<spdlog::logger>(program, std::make_shared<spdlog::sinks::stderr_sink_mt>());

@@ -1,6 +1,5 @@
 // Head office's encodings of digests and random tokens (libsodium's hex and base64url).
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "loyalty/hq/crypto.hpp"
@@ -15,9 +14,11 @@ TEST_CASE("sha256Hex gives the lower-case hex of the SHA-256 digest", "[hq]") {
 
 TEST_CASE("randomToken gives unpadded base64url of its random bytes", "[hq]") {
   const auto isBase64Url = [](const std::string& s) {
-    return s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
+    return s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+           std::string::npos;
   };
-  for (const auto& [bytes, chars] : {std::pair{1u, 2u}, std::pair{2u, 3u}, std::pair{3u, 4u}, std::pair{32u, 43u}}) {
+  for (const auto& [bytes, chars] :
+       {std::pair{1u, 2u}, std::pair{2u, 3u}, std::pair{3u, 4u}, std::pair{32u, 43u}}) {
     INFO(bytes);
     const std::string token = randomToken(bytes);
     CHECK(token.size() == chars);

@@ -1,8 +1,8 @@
 // loyalty-hq's log lines on stderr: journald-readable (syslog priority prefix, no time or
 // colours) when stderr is not a terminal.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
+
+#include <catch2/catch.hpp>
 
 #include "support/hq_fixture.hpp"
 
@@ -10,7 +10,8 @@ using namespace loyalty::test;
 
 TEST_CASE("loyalty-hq serve logs its stop to stderr with journald's priority prefix", "[hq]") {
   HqInstance hq(SqliteBackend::kName);
-  ChildProcess server({hqBinary(), "serve", "--data", hq.dataDir(), "--listen", "127.0.0.1:0"}, Stderr::kToStdout);
+  ChildProcess server({hqBinary(), "serve", "--data", hq.dataDir(), "--listen", "127.0.0.1:0"},
+                      Stderr::kToStdout);
   const auto listening = server.readLine(std::chrono::seconds(30));
   REQUIRE(listening);
   CHECK(listening->rfind("listening on https://", 0) == 0);

@@ -1,9 +1,8 @@
 // zones::loadZone: the system's zone database (through date/tz) as core's ZoneRules values.
 // The zone values keep the assertions the former TZif reader's tests made on the same files.
-#include <catch2/catch.hpp>
-
 #include <date/tz.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
@@ -52,8 +51,9 @@ TEST_CASE("zones: New York's offsets and days", "[core][zone]") {
 TEST_CASE("zones: names that are not zones of the database are refused naming the timezone field",
           "[core][zone]") {
   // Paths, directories, and the database's files that are not zones.
-  for (const char* name : {"", "Mars/Olympus_Mons", "../../etc/passwd", "/etc/localtime", "Asia", "zone1970.tab",
-                           "tzdata.zi", "leap-seconds.list", "Asia/Shanghai/", "asia/shanghai"}) {
+  for (const char* name :
+       {"", "Mars/Olympus_Mons", "../../etc/passwd", "/etc/localtime", "Asia", "zone1970.tab", "tzdata.zi",
+        "leap-seconds.list", "Asia/Shanghai/", "asia/shanghai"}) {
     refused(name);
   }
   CHECK(loadZone("UTC")->transitions.empty());
@@ -71,7 +71,8 @@ TEST_CASE("zones: the values agree with date/tz every 7 hours from 1950 to 2037"
     std::size_t mismatches = 0;
     const auto from = std::chrono::sys_days{std::chrono::year{1950} / 1 / 1};
     const auto to = std::chrono::sys_days{std::chrono::year{2037} / 1 / 1};
-    for (auto t = Timestamp{from.time_since_epoch()}; t < Timestamp{to.time_since_epoch()}; t += std::chrono::hours{7}) {
+    for (auto t = Timestamp{from.time_since_epoch()}; t < Timestamp{to.time_since_epoch()};
+         t += std::chrono::hours{7}) {
       const auto expected = zone->get_info(date::sys_seconds{t.time_since_epoch()}).offset.count();
       if (rules->offsetAt(t) != expected) ++mismatches;
     }

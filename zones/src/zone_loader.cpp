@@ -33,8 +33,11 @@ ZoneRules rulesOf(const date::time_zone& zone) {
 
 Result<ZoneRules> loadZone(const std::string& name) {
   if (name == "UTC") return ZoneRules::utc();
-  const auto bad = [&](const std::string& why) { return invalidArgument("timezone", "time zone \"" + name + "\" " + why); };
-  if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos) return bad("is not a zone name");
+  const auto bad = [&](const std::string& why) {
+    return invalidArgument("timezone", "time zone \"" + name + "\" " + why);
+  };
+  if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos)
+    return bad("is not a zone name");
   try {
     return rulesOf(*date::locate_zone(name));
   } catch (const std::exception&) {

@@ -128,8 +128,8 @@ Error explainFromMetadata(const Candidate& candidate, std::string_view input, co
   const std::string region = regionOfCountryCode(candidate.number->country_code());
   const pn::PhoneNumber& number = *candidate.number;
   if (numbers().IsValidNumber(number)) {
-    return invalidArgument(field, field + ": " + quoted(input) +
-                                      " is a premium-rate or service number, not a customer's phone");
+    return invalidArgument(
+        field, field + ": " + quoted(input) + " is a premium-rate or service number, not a customer's phone");
   }
   std::string text = field + ": " + quoted(input) + " is not a valid phone number of region " + region;
   auto reason = numbers().IsPossibleNumberWithReason(number);
@@ -140,10 +140,17 @@ Error explainFromMetadata(const Candidate& candidate, std::string_view input, co
     kind = " for a mobile number";
   }
   switch (reason) {
-    case pn::PhoneNumberUtil::TOO_SHORT: text += std::string(" (too short") + kind + ")"; break;
-    case pn::PhoneNumberUtil::TOO_LONG: text += std::string(" (too long") + kind + ")"; break;
-    case pn::PhoneNumberUtil::INVALID_LENGTH: text += std::string(" (wrong number of digits") + kind + ")"; break;
-    default: break;
+    case pn::PhoneNumberUtil::TOO_SHORT:
+      text += std::string(" (too short") + kind + ")";
+      break;
+    case pn::PhoneNumberUtil::TOO_LONG:
+      text += std::string(" (too long") + kind + ")";
+      break;
+    case pn::PhoneNumberUtil::INVALID_LENGTH:
+      text += std::string(" (wrong number of digits") + kind + ")";
+      break;
+    default:
+      break;
   }
   pn::PhoneNumber example;
   if (numbers().GetExampleNumberForType(region, pn::PhoneNumberUtil::MOBILE, &example)) {
@@ -159,8 +166,8 @@ Error explainRefusal(const Candidate& candidate, std::string_view input, const s
     return invalidArgument(field, field + ": " + quoted(input) + " is too short for a phone number");
   }
   const std::string trunk = trunkPrefix(candidate.number->country_code());
-  if (auto shaped = phone_shapes::explainRefusal(candidate.countryCode, trunk, candidate.nationalDigits, input,
-                                                 field)) {
+  if (auto shaped = phone_shapes::explainRefusal(candidate.countryCode, trunk, candidate.nationalDigits,
+                                                 input, field)) {
     return *shaped;
   }
   return explainFromMetadata(candidate, input, field);
@@ -248,7 +255,8 @@ Result<DialString> readDialString(std::string_view input, const std::string& fie
 }
 
 /// Digits after '+' or an international prefix: country code, then the national number.
-Result<std::string> readInternational(std::string_view digits, std::string_view input, const std::string& field) {
+Result<std::string> readInternational(std::string_view digits, std::string_view input,
+                                      const std::string& field) {
   pn::PhoneNumber number;
   const auto error = numbers().Parse("+" + std::string(digits), "ZZ", &number);
   if (error == pn::PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR) {

@@ -19,42 +19,15 @@ struct Country {
 };
 
 constexpr Country kCountries[] = {
-    {"86", "Chinese"},
-    {"852", "Hong Kong"},
-    {"853", "Macau"},
-    {"886", "Taiwanese"},
-    {"65", "Singaporean"},
-    {"1", "US/Canadian"},
-    {"44", "British"},
-    {"49", "German"},
-    {"33", "French"},
-    {"39", "Italian"},
-    {"81", "Japanese"},
-    {"82", "South Korean"},
-    {"61", "Australian"},
-    {"91", "Indian"},
-    {"34", "Spanish"},
-    {"31", "Dutch"},
-    {"353", "Irish"},
-    {"64", "New Zealand"},
-    {"60", "Malaysian"},
-    {"66", "Thai"},
-    {"84", "Vietnamese"},
-    {"63", "Philippine"},
-    {"62", "Indonesian"},
-    {"7", "Russian or Kazakh"},
-    {"55", "Brazilian"},
-    {"52", "Mexican"},
-    {"971", "UAE"},
-    {"966", "Saudi"},
-    {"41", "Swiss"},
-    {"43", "Austrian"},
-    {"32", "Belgian"},
-    {"46", "Swedish"},
-    {"47", "Norwegian"},
-    {"45", "Danish"},
-    {"48", "Polish"},
-    {"351", "Portuguese"},
+    {"86", "Chinese"},       {"852", "Hong Kong"},  {"853", "Macau"},     {"886", "Taiwanese"},
+    {"65", "Singaporean"},   {"1", "US/Canadian"},  {"44", "British"},    {"49", "German"},
+    {"33", "French"},        {"39", "Italian"},     {"81", "Japanese"},   {"82", "South Korean"},
+    {"61", "Australian"},    {"91", "Indian"},      {"34", "Spanish"},    {"31", "Dutch"},
+    {"353", "Irish"},        {"64", "New Zealand"}, {"60", "Malaysian"},  {"66", "Thai"},
+    {"84", "Vietnamese"},    {"63", "Philippine"},  {"62", "Indonesian"}, {"7", "Russian or Kazakh"},
+    {"55", "Brazilian"},     {"52", "Mexican"},     {"971", "UAE"},       {"966", "Saudi"},
+    {"41", "Swiss"},         {"43", "Austrian"},    {"32", "Belgian"},    {"46", "Swedish"},
+    {"47", "Norwegian"},     {"45", "Danish"},      {"48", "Polish"},     {"351", "Portuguese"},
     {"27", "South African"},
 };
 
@@ -291,8 +264,8 @@ Error explainMismatch(const Country& country, const Reading& reading, std::strin
   const NumberType& closest = *assessment.closest;
   if (!assessment.leadingFits && assessment.depth == 0 && countNumberTypes(country) > 1) {
     // Not even the first digit fits any kind of number: list the shapes the country has.
-    std::string text = field + ": " + quoted(input) + " is not " + withArticle(country.adjective) + " number" +
-                       trunkNote(reading) + ":";
+    std::string text = field + ": " + quoted(input) + " is not " + withArticle(country.adjective) +
+                       " number" + trunkNote(reading) + ":";
     const char* separator = " ";
     for (const NumberType& type : kNumberTypes) {
       if (type.countryCode != country.countryCode) continue;
@@ -333,7 +306,8 @@ std::optional<std::string> nationalNumber(std::string_view countryCode, std::str
 }
 
 std::optional<Error> explainRefusal(std::string_view countryCode, std::string_view trunkPrefix,
-                                    std::string_view digits, std::string_view input, const std::string& field) {
+                                    std::string_view digits, std::string_view input,
+                                    const std::string& field) {
   const Country* country = countryFor(countryCode);
   if (!country) return std::nullopt;
   const Reading reading = readNationalDigits(countryCode, trunkPrefix, digits);

@@ -24,7 +24,8 @@ std::optional<std::string> nationalNumber(std::string_view countryCode, std::str
 /// Why `digits` is not a number of `countryCode`, in words a cashier can act on; nullopt when
 /// no shapes are described for the country code or the digits have one of them.
 std::optional<Error> explainRefusal(std::string_view countryCode, std::string_view trunkPrefix,
-                                    std::string_view digits, std::string_view input, const std::string& field);
+                                    std::string_view digits, std::string_view input,
+                                    const std::string& field);
 
 /// The name messages use for numbers of `countryCode` ("Chinese"), or "" if none is described.
 std::string_view adjective(std::string_view countryCode);
