@@ -18,6 +18,7 @@
 #include "loyalty/hq/server.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
+#include "loyalty/logging/logging.hpp"
 
 namespace fs = std::filesystem;
 using namespace loyalty;
@@ -110,6 +111,7 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
 }
 
 int runServe(const DataDir& dir, const std::string& listen) {
+  logging::setUp("loyalty-hq");
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return fail("--listen is HOST:PORT, e.g. 127.0.0.1:8443", 2);
   const std::string host = listen.substr(0, colon);
@@ -138,7 +140,7 @@ int runServe(const DataDir& dir, const std::string& listen) {
   std::jthread waiter([&] {
     int sig = 0;
     sigwait(&stopSignals, &sig);
-    if (sig == SIGTERM || sig == SIGINT) std::cerr << "loyalty-hq: stopping (signal " << sig << ")\n";
+    if (sig == SIGTERM || sig == SIGINT) logging::log().info("stopping (signal {})", sig);
     server.stop();
   });
   std::cout << "listening on https://" << host << ":" << bound << std::endl;
@@ -146,7 +148,7 @@ int runServe(const DataDir& dir, const std::string& listen) {
   // Wake the waiter if the server stopped by itself.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
-  std::cerr << "loyalty-hq: stopped\n";
+  logging::log().info("stopped");
   return 0;
 }
 

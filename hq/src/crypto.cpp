@@ -7,10 +7,12 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sodium.h>
 
 #include <array>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 namespace loyalty::hq {
 namespace {
@@ -106,32 +108,19 @@ std::string sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr)) fail("SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
+  std::string out(len * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), md, len);
+  out.resize(len * 2);
   return out;
 }
 
 std::string randomToken(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) fail("no randomness");
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (const unsigned char c : raw) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
+  std::vector<unsigned char> raw(bytes);
+  if (RAND_bytes(raw.data(), static_cast<int>(bytes)) != 1) fail("no randomness");
+  constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  std::string out(sodium_base64_ENCODED_LEN(bytes, kVariant), '\0');
+  sodium_bin2base64(out.data(), out.size(), raw.data(), raw.size(), kVariant);
+  out.resize(out.size() - 1);  // the terminating NUL
   return out;
 }
 

@@ -1,10 +1,9 @@
 #include "loyalty/hq/local_time.hpp"
 
+#include "loyalty/logging/logging.hpp"
+#include "loyalty/zones/zone_loader.hpp"
+
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 
 namespace loyalty::hq {
 
@@ -19,20 +18,7 @@ LocalStamp localStamp(const ZoneRules& zone, Timestamp t) {
   return {formatDate(Date{day}), hh};
 }
 
-Result<ZoneRules> loadZoneRules(const std::string& name, const std::string& zoneinfoDir) {
-  if (name == "UTC") return ZoneRules::utc();
-  const auto bad = [&](const std::string& why) { return invalidArgument("timezone", "time zone \"" + name + "\" " + why); };
-  if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos) return bad("is not a zone name");
-  const std::filesystem::path file = std::filesystem::path(zoneinfoDir) / name;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) return bad("is not in the zone database");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return bad("is not in the zone database");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto rules = parseTzif(bytes);
-  if (!rules) return bad("cannot be used: " + rules.error().message);
-  return rules;
-}
+Result<ZoneRules> loadZoneRules(const std::string& name) { return zones::loadZone(name); }
 
 Result<ZoneRules> ZoneCache::load(const std::string& name) {
   if (const auto it = m_zones.find(name); it != m_zones.end()) return it->second;
@@ -48,8 +34,7 @@ const ZoneRules& ZoneCache::get(const std::string& name) {
   auto rules = loadZoneRules(name);
   if (!rules) {
     m_fallen.insert(name);
-    std::fprintf(stderr, "loyalty-hq: WARNING: %s; its stores' local days are computed as UTC days\n",
-                 rules.error().message.c_str());
+    logging::log().warn("{}; its stores' local days are computed as UTC days", rules.error().message);
     return kUtc;
   }
   return m_zones.emplace(name, std::move(*rules)).first->second;

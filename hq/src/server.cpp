@@ -23,6 +23,7 @@
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/hq/throttle.hpp"
+#include "loyalty/logging/logging.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -188,7 +189,7 @@ struct HqServer::Impl {
         reader.connection().query("SELECT 1");
         sendJson(res, {{"status", "ok"}});
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "loyalty-hq: health check: storage is unavailable: %s\n", e.what());
+        logging::log().error("health check: storage is unavailable: {}", e.what());
         sendJson(res, {{"status", "unavailable"}}, 503);
         res.set_header("Retry-After", "5");
       }
@@ -379,7 +380,7 @@ struct HqServer::Impl {
         what = e.what();
       } catch (...) {
       }
-      std::fprintf(stderr, "loyalty-hq: request failed: %s\n", what.c_str());
+      logging::log().error("request failed: {}", what);
       sendProblem(res, {wire::problem::kUnavailable, 503, "head office could not complete the request; retry later"});
       res.set_header("Retry-After", "5");
     });
@@ -390,7 +391,7 @@ struct HqServer::Impl {
         try {
           throttle.failed({Throttle::addressKey(req.remote_addr)}, nowSeconds());
         } catch (const std::exception& e) {
-          std::fprintf(stderr, "loyalty-hq: cannot count a failed credential: %s\n", e.what());
+          logging::log().error("cannot count a failed credential: {}", e.what());
         }
       }
       // Label by route, never by raw path: paths are the client's to choose.

@@ -360,3 +360,55 @@ TEST_CASE("every normalised number maps back to a region and to itself", "[core]
     CHECK(*again == *e164);
   }
 }
+
+TEST_CASE("regions beyond the old 37 numbering plans are supported, national and international", "[core]") {
+  for (const char* region : {"KE", "NG", "TR", "EG", "PK", "UA", "IL", "AR", "CO", "ke"}) {
+    INFO(region);
+    CHECK(isSupportedRegion(region));
+  }
+  const ValidCase cases[] = {
+      {"0712 123456", "KE", "+254712123456"},
+      {"0802 123 4567", "NG", "+2348021234567"},
+      {"0532 123 45 67", "TR", "+905321234567"},
+      {"0100 123 4567", "EG", "+201001234567"},
+      {"0301 2345678", "PK", "+923012345678"},
+      {"050 123 4567", "UA", "+380501234567"},
+      {"050-234-5678", "IL", "+972502345678"},
+      {"011 15-2345-6789", "AR", "+5491123456789"},
+      {"321 1234567", "CO", "+573211234567"},
+      {"+254 712 123456", "CN", "+254712123456"},
+      {"00254 712 123456", "CN", "+254712123456"},
+      {"00 90 532 123 45 67", "DE", "+905321234567"},
+  };
+  for (const ValidCase& c : cases) checkValid(c);
+}
+
+TEST_CASE("numbers of regions beyond the old plans map back to their region and are masked", "[core]") {
+  CHECK(phoneRegion("+254712123456") == "KE");
+  CHECK(phoneRegion("+905321234567") == "TR");
+  CHECK(phoneRegion("+254712") == "");
+  CHECK(maskPhone("+254712123456", "KE") == "712**3456");
+  CHECK(maskPhone("+254712123456", "CN") == "+254 712**3456");
+  const auto again = normalizePhone("+254712123456", phoneRegion("+254712123456"));
+  REQUIRE(again.hasValue());
+  CHECK(*again == "+254712123456");
+}
+
+TEST_CASE("a wrong number of a region beyond the old plans is refused naming the field and the region",
+          "[core]") {
+  const InvalidCase cases[] = {
+      {"0712 12345", "KE", "is not a valid phone number of region KE (too short for a mobile number)"},
+      {"0712 1234567", "KE", "(too long for a mobile number)"},
+      {"+254 712 12345", "CN", "region KE"},
+      {"0712 12345", "KE", "a mobile number there looks like +254 712 123456"},
+      {"0712", "KE", "too short"},
+      {"1-900-FLOWERS", "KE", "letters"},
+  };
+  for (const InvalidCase& c : cases) checkRefused(c);
+}
+
+TEST_CASE("premium-rate lines are refused: they are never a customer's phone", "[core]") {
+  // Valid numbers in libphonenumber's metadata, of a kind no customer can be reached on.
+  checkRefused({"0909 879 0000", "GB", "is not a British number"});
+  checkRefused({"+1 900 234 5678", "CN", "is a premium-rate or service number, not a customer's phone"});
+}

@@ -1,6 +1,6 @@
 #pragma once
 /// @brief Stores' local time at head office: zones loaded from the system's zone database
-/// (core::parseTzif does the parsing), and an instant's local day and hour in a store's zone.
+/// (by loyalty_zones, the terminal's loader), and an instant's local day and hour in a store's zone.
 ///
 /// The store's time zone (terminals.timezone, default UTC) decides its local days in reports
 /// (shared/specs/sync-protocol.md).
@@ -26,9 +26,9 @@ LocalStamp localStamp(const ZoneRules& zone, Timestamp t);
 /// The system clock now, in whole seconds (what head office stamps and compares).
 Timestamp nowSeconds();
 
-/// Reads `zoneinfoDir`/NAME and parses it. "UTC" needs no file. Unknown or unsafe names and
-/// malformed files are refused with invalid_argument on "timezone".
-Result<ZoneRules> loadZoneRules(const std::string& name, const std::string& zoneinfoDir = "/usr/share/zoneinfo");
+/// The zone NAME (zones::loadZone). "UTC" needs no database. Unknown or unsafe names are
+/// refused with invalid_argument on "timezone".
+Result<ZoneRules> loadZoneRules(const std::string& name);
 
 /// Zones by name, each read once. Not thread-safe (one per HqStore / per job).
 class ZoneCache {

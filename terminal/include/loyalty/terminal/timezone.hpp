@@ -1,17 +1,10 @@
 #pragma once
-/// @brief Loading a named time zone ("Asia/Shanghai") from the system's zone database.
+/// @brief Loading a named time zone ("Asia/Shanghai"): the loader head office uses too.
 
-#include <string>
-
-#include "loyalty/core/result.hpp"
-#include "loyalty/core/zone.hpp"
+#include "loyalty/zones/zone_loader.hpp"
 
 namespace loyalty::terminal {
 
-/// Reads /usr/share/zoneinfo/NAME (TZif, version 1 to 4; 64-bit data when present). "UTC" needs
-/// no file. Refuses unknown names and malformed files with invalid_argument on "timezone".
-/// Offsets after the file's last transition stay as they were then (Debian's files list
-/// transitions to 2037).
-Result<ZoneRules> loadZone(const std::string& name, const std::string& zoneinfoDir = "/usr/share/zoneinfo");
+using zones::loadZone;
 
 }  // namespace loyalty::terminal

@@ -12,11 +12,13 @@ namespace loyalty {
 /// "+44 20 7946 0958", "0086 138...") to E.164 ("+8613812345678").
 /// Numbers without '+' (or an international prefix such as 00) are read in `defaultRegion`
 /// (ISO 3166-1 alpha-2, e.g. "CN"); numbers with '+' are accepted for any supported country
-/// whose numbering plan they fit. Anything else is refused with invalid_argument on `field`.
+/// whose numbering plan they fit (libphonenumber's metadata; premium-rate and voicemail numbers
+/// are not a customer's phone). Anything else is refused with invalid_argument on `field`, in
+/// words a cashier can act on.
 Result<std::string> normalizePhone(std::string_view input, std::string_view defaultRegion,
                                    std::string_view field = "phone");
 
-/// True if `region` is a region this module has a numbering plan for.
+/// True if `region` is a region libphonenumber has a numbering plan for (any case).
 bool isSupportedRegion(std::string_view region);
 
 /// The region (ISO alpha-2) of a normalised E.164 number, or "" if unknown.
