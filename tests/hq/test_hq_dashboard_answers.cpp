@@ -1,6 +1,9 @@
 // The dashboard's HTML pages and forms answer a refusal with the status its API answers for the
-// same refusal (one mapping from a business refusal to HTTP: http_answer.hpp), on the real
+// same refusal (one mapping from a business refusal to HTTP: http_answer.hpp), and exports
+// write cells by their column's type (report_tables.hpp), on the real
 // loyalty-hq over HTTPS.
+#include <fstream>
+
 #include "support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -60,4 +63,27 @@ TEST_CASE("dashboard: a refused form or page answers the API's status for the sa
   CHECK(c->Get("/api/v1/reports/summary?from=yesterday", bearer(hq.adminToken()))->status == 400);
   // The form still works once the step is the next one.
   CHECK(form("HQ-1", "acknowledged")->status == 303);
+}
+
+TEST_CASE("exports: cells are written by their column's type, a text that looks like money stays text", "[hq]") {
+  HqInstance hq("sqlite");
+  hq.start();
+  auto c = hq.client();
+  const std::string complaint = json{{"complaint_id", "HQ-7"}, {"category", "billing"}, {"description", "12.50"}}.dump();
+  REQUIRE(c->Post("/api/v1/complaints", bearer(hq.adminToken()), complaint, "application/json")->status == 201);
+  auto x = c->Get("/api/v1/exports/complaints.xlsx", bearer(hq.adminToken()));
+  REQUIRE(x);
+  REQUIRE(x->status == 200);
+  TempDir dir;
+  const std::string file = dir.str() + "/complaints.xlsx";
+  std::ofstream(file, std::ios::binary) << x->body;
+  const auto [status, strings] = runCommand(
+      {"/bin/sh", "-c",
+       "python3 -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read(\"xl/sharedStrings.xml\").decode())' '" + file + "'"});
+  REQUIRE(status == 0);
+  CHECK(strings.find(">12.50<") != std::string::npos);  // text, as the API says; it was guessed to be money (a number) before
+  CHECK(strings.find(">HQ-7<") != std::string::npos);
+  auto csv = c->Get("/api/v1/exports/complaints.csv", bearer(hq.adminToken()));
+  REQUIRE(csv);
+  CHECK(csv->body.find(",12.50,") != std::string::npos);
 }
