@@ -16,8 +16,8 @@ const std::map<std::string_view, std::string_view>& embeddedTemplates();
 
 /// Renders template `name` with `view`: objects, arrays (sections repeat), booleans (sections
 /// show or not), strings, numbers (as JSON writes them) and null (empty text). Every template
-/// is a partial of every other (`{{> kpi}}`). Throws std::logic_error for an unknown or broken
-/// template (a bug, not an input).
+/// is a partial of every other (`{{> kpi}}`, put in place before parsing). Throws
+/// std::logic_error for an unknown or broken template (a bug, not an input).
 std::string renderTemplate(std::string_view name, const nlohmann::json& view);
 
 }  // namespace loyalty::hq
