@@ -160,7 +160,7 @@ struct HqServer::Impl {
     }
     auto parsed = wire::parseJson(body);
     if (!parsed) {
-      sendProblem(res, {wire::problem::kBadRequest, 400, parsed.error().message});
+      sendError(res, parsed.error());
       return std::nullopt;
     }
     return std::move(*parsed);
