@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -24,6 +23,8 @@
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
+#include "loyalty/hq/service.hpp"
+#include "loyalty/hq/templates.hpp"
 #include "loyalty/hq/throttle.hpp"
 #include "loyalty/hq/web_text.hpp"
 #include "loyalty/sync/codec.hpp"
@@ -41,8 +42,6 @@ constexpr const char* kLoginCsrfCookie = "lhq_login_csrf";
 constexpr auto kSessionLife = std::chrono::hours(8);
 
 // [SECTION] Plumbing
-
-std::string esc(const std::string& s) { return htmlEscape(s); }
 
 std::string text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -69,11 +68,7 @@ struct Who {
 bool isWrite(const httplib::Request& req) { return req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS"; }
 
 struct Ctx {
-  HqStore& reader;
-  std::mutex& readMutex;
-  HqStore& writer;
-  std::mutex& writeMutex;
-  ReportCache& cache;
+  HqService& service;
   Throttle& throttle;
   PasswordVerifier& passwords;
 
@@ -81,20 +76,17 @@ struct Ctx {
   /// token's refusal says why (revoked, expired).
   Result<Who> authenticated(const httplib::Request& req) {
     if (const auto token = bearerToken(req)) {
-      std::lock_guard lock(readMutex);
-      auto p = reader.authenticateToken(*token, nowSeconds());
+      auto p = service.authenticate(*token);
       if (!p) return p.error();
       return Who{p->name, p->role, "", p->pii};
     }
     const Error nobody{hqerr::kUnauthenticated, "", "an admin or analyst bearer token (or a dashboard session) is required"};
     const std::string s = cookie(req, kSessionCookie);
     if (s.empty() || s.size() > 128) return nobody;
-    std::lock_guard lock(readMutex);
-    const auto r = reader.connection().query(
-        "SELECT name, role, csrf, pii FROM dashboard_sessions WHERE session_hash = $1 AND expires_at > $2",
-        {sha256Hex(s), formatRfc3339(nowSeconds())});
-    if (r.empty()) return nobody;
-    return Who{r.text(0, 0), r.text(0, 1) == "admin" ? Role::kAdmin : Role::kAnalyst, r.text(0, 2), r.integer(0, 3) != 0};
+    const auto found = service.session(s);
+    if (!found) return nobody;
+    const auto& [account, csrf] = *found;
+    return Who{account.name, account.role == "admin" ? Role::kAdmin : Role::kAnalyst, csrf, account.pii};
   }
 
   std::optional<Who> identify(const httplib::Request& req) {
@@ -109,14 +101,14 @@ struct Ctx {
   std::optional<Who> requireApi(const httplib::Request& req, httplib::Response& res) {
     auto w = authenticated(req);
     if (!w) {
-      sendProblem(res, {sync::problem::kUnauthenticated, 401, w.error().message});
+      sendError(res, w.error());
       res.set_header("WWW-Authenticate", "Bearer");
       return std::nullopt;
     } else if (w->role == Role::kTerminal) {
-      sendProblem(res, {sync::problem::kForbidden, 403, "a terminal credential may not use " + req.path});
+      sendError(res, Error{errc::kForbidden, "", "a terminal credential may not use " + req.path});
       return std::nullopt;
     } else if (isWrite(req) && !csrfOk(req, *w)) {
-      sendProblem(res, {sync::problem::kForbidden, 403, "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)"});
+      sendError(res, Error{errc::kForbidden, "", "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)"});
       return std::nullopt;
     }
     return std::move(*w);
@@ -131,31 +123,12 @@ struct Ctx {
 
   /// A new session, recorded in the audit trail in the same transaction; returns (session
   /// secret, csrf token).
-  std::pair<std::string, std::string> openSession(const std::string& name, const std::string& role, bool pii) {
-    const std::string secret = randomToken(), csrf = randomToken();
-    const Timestamp now = nowSeconds();
-    std::lock_guard lock(writeMutex);
-    SqlTransaction tx(writer.connection());
-    writer.connection().query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
-    writer.connection().query(
-        "INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at, pii) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {sha256Hex(secret), name, role, csrf, formatRfc3339(now), formatRfc3339(now + kSessionLife), std::int64_t{pii ? 1 : 0}});
-    recordAudit(writer.connection(), {formatRfc3339(now), "user:" + name, audit::kSignIn, name, std::nullopt, std::nullopt});
-    tx.commit();
-    return {secret, csrf};
-  }
-
-  /// A refused sign-in, in the audit trail: the name as typed (it may not exist), by address.
-  void signInFailed(const std::string& user, const std::string& address, const char* why) {
-    const Timestamp now = nowSeconds();
-    std::lock_guard lock(writeMutex);
-    recordAudit(writer.connection(), {formatRfc3339(now), "address:" + address, audit::kSignInFailed, user, std::nullopt, why});
+  std::pair<std::string, std::string> openSession(const DashboardAccount& who) {
+    return service.openSession(who, std::chrono::duration_cast<std::chrono::seconds>(kSessionLife));
   }
 
   void audit(const Who& who, const char* action, const std::string& subject, std::optional<std::int64_t> rows) {
-    std::lock_guard lock(writeMutex);
-    auditAccess(writer.connection(), who.actor(), action, subject, rows, nowSeconds());
+    service.auditAccess(who.actor(), action, subject, rows);
   }
 
   /// A report as `who` may see it (phones masked, birthdays dropped unless they see personal
@@ -177,57 +150,19 @@ void setSessionCookie(httplib::Response& res, const std::string& secret) {
 const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
                                           "referrals", "satisfaction", "complaints", "points", "campaign"};
 
-/// Runs a parsed report on `r` (complaints: after importCounterComplaints, see runReport).
-Result<json> runCall(Reports& r, const ReportCall& c, Timestamp now) {
-  const ReportFilter& f = c.filter;
-  if (c.name == "summary") return r.summary(f);
-  if (c.name == "sales") return r.sales(f, c.group);
-  if (c.name == "abc" || c.name == "abc-follow-up") return r.abc(f, c.asOfOn(r, now));
-  if (c.name == "rfm") return r.rfm(f, c.asOfOn(r, now));
-  if (c.name == "churn") return r.churn(f, c.asOfOn(r, now), c.churnDays);
-  if (c.name == "retention") return r.retention(f);
-  if (c.name == "referrals") return r.referrals(f);
-  if (c.name == "satisfaction") return r.satisfaction(f, c.period);
-  if (c.name == "complaints") return r.complaints(f, now);
-  if (c.name == "points") return r.points(f);
-  if (c.name == "campaign") return r.campaignMembers(f);
-  return Error{errc::kNotFound, "report", "no report " + c.name};
-}
-
-/// Runs report `name` with the request's parameters, live (complaints first brings counter
-/// complaints into the workflow).
+/// Runs report `name` with the request's parameters, live.
 Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
   auto call = parseCall(name, req);
   if (!call) return call.error();
-  const Timestamp now = nowSeconds();
-  if (name == "complaints") {
-    std::lock_guard w(ctx.writeMutex);
-    Reports(ctx.writer.connection()).importCounterComplaints(now);
-  }
-  std::lock_guard lock(ctx.readMutex);
-  Reports r(ctx.reader.connection());
-  return runCall(r, *call, now);
+  return ctx.service.report(*call);
 }
 
-ReportCache::Compute computeOf(ReportCall call) {
-  return [call = std::move(call)](SqlConnection& c) -> Result<json> {
-    Reports r(c);
-    return runCall(r, call, nowSeconds());
-  };
-}
-
-/// The report through the cache of slow results (report_cache.hpp); complaints are always live
-/// (they change without an upload, at head office).
+/// The report through the cache of slow results (HqService::keptReport).
 Result<ReportCache::Answer> keptReport(Ctx& ctx, const std::string& name, const httplib::Request& req,
                                        std::optional<std::chrono::seconds> maxAge = std::nullopt) {
-  if (name == "complaints") {
-    auto out = runReport(ctx, name, req);
-    if (!out) return out.error();
-    return ReportCache::Answer{std::move(*out), nowSeconds(), false};
-  }
   auto call = parseCall(name, req);
   if (!call) return call.error();
-  return ctx.cache.get(call->key(), ctx.reader.connection(), ctx.readMutex, computeOf(*call), maxAge);
+  return ctx.service.keptReport(*call, maxAge);
 }
 
 // [SECTION] Text catalogue (zh-CN / en)
@@ -366,32 +301,40 @@ std::string langOf(const httplib::Request& req) {
   return req.get_header_value("Accept-Language").rfind("zh", 0) == 0 ? "zh" : "en";
 }
 
-// [SECTION] Inline SVG charts
+// [SECTION] Views: what each template (hq/templates/*.mustache) shows, built from reports
 
-/// A horizontal bar chart; every bar is a <rect> with its value in data-value and a <title>.
-std::string barChart(const std::string& id, const std::vector<std::pair<std::string, double>>& bars, const std::string& unit = "") {
+/// The catalogue's words in `lang`, for the templates' {{t.KEY}}.
+const json& words(const std::string& lang) {
+  static const auto in = [](bool zh) {
+    json o = json::object();
+    for (const auto& m : kCatalogue) o[m.key] = zh ? m.zh : m.en;
+    return o;
+  };
+  static const json en = in(false), zh = in(true);
+  return lang == "zh" ? zh : en;
+}
+
+/// A horizontal bar chart (bar_chart.mustache); every bar is a <rect> with its value in
+/// data-value and a <title>.
+json barChart(const std::string& id, const std::vector<std::pair<std::string, double>>& bars, const std::string& unit = "") {
   const int rowH = 22, labelW = 150, width = 640, barW = width - labelW - 90;
   const int height = std::max<int>(rowH, static_cast<int>(bars.size()) * rowH) + 8;
   double max = 0;
   for (const auto& b : bars) max = std::max(max, b.second);
-  std::ostringstream o;
-  o << "<svg class=\"chart\" data-chart=\"" << esc(id) << "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width
-    << "\" height=\"" << height << "\" viewBox=\"0 0 " << width << " " << height << "\" role=\"img\">";
+  json out = {{"id", id}, {"width", width}, {"height", height}, {"unit", unit}, {"bars", json::array()}};
   int y = 4;
   for (const auto& [label, value] : bars) {
-    const int w = max > 0 ? static_cast<int>(value / max * barW) : 0;
+    const int w = std::max(max > 0 ? static_cast<int>(value / max * barW) : 0, 1);
     char num[64];
     std::snprintf(num, sizeof num, "%.2f", value);
     std::string shown = num;
     if (shown.size() > 3 && shown.compare(shown.size() - 3, 3, ".00") == 0 && unit.empty()) shown.resize(shown.size() - 3);
-    o << "<text x=\"" << labelW - 6 << "\" y=\"" << y + 15 << "\" text-anchor=\"end\" font-size=\"12\">" << esc(label) << "</text>"
-      << "<rect x=\"" << labelW << "\" y=\"" << y + 3 << "\" width=\"" << std::max(w, 1) << "\" height=\"" << rowH - 6
-      << "\" fill=\"#2f6fb0\" data-value=\"" << num << "\"><title>" << esc(label) << ": " << shown << unit << "</title></rect>"
-      << "<text x=\"" << labelW + std::max(w, 1) + 4 << "\" y=\"" << y + 15 << "\" font-size=\"12\">" << shown << unit << "</text>";
+    out["bars"].push_back({{"label", label}, {"label_x", labelW - 6}, {"text_y", y + 15}, {"bar_x", labelW}, {"rect_y", y + 3},
+                           {"bar_w", w}, {"bar_h", rowH - 6}, {"value", std::string(num)}, {"shown", shown},
+                           {"value_x", labelW + w + 4}});
     y += rowH;
   }
-  o << "</svg>";
-  return o.str();
+  return out;
 }
 
 double num(const json& v) {
@@ -406,8 +349,6 @@ double num(const json& v) {
   return 0;
 }
 
-// [SECTION] Pages
-
 struct Page {
   std::string lang;
   std::string path;
@@ -416,154 +357,114 @@ struct Page {
   Who who;
 };
 
-std::string kpi(const std::string& lang, const std::string& key, const std::string& value) {
-  return "<div class=\"kpi\"><div class=\"k\">" + esc(tr(lang, key)) + "</div><div class=\"v\" data-key=\"" + esc(key) + "\">" +
-         esc(value) + "</div></div>";
-}
-
-std::string layout(const Page& p, const httplib::Request& req, const std::string& titleKey, const std::string& body) {
-  std::ostringstream o;
-  o << "<!doctype html><html lang=\"" << (p.lang == "zh" ? "zh-CN" : "en") << "\"><head><meta charset=\"utf-8\">"
-    << "<title>" << esc(tr(p.lang, titleKey)) << " · " << esc(tr(p.lang, "title")) << "</title><style>"
-    << "body{font-family:'Noto Sans CJK SC','Noto Sans',sans-serif;margin:0;color:#222}"
-    << "header{background:#1d3f66;color:#fff;padding:8px 16px;display:flex;gap:16px;align-items:center}"
-    << "header a{color:#fff;text-decoration:none}header a.on{font-weight:bold;text-decoration:underline}"
-    << "main{padding:12px 16px}.kpis{display:flex;gap:12px;flex-wrap:wrap}.kpi{border:1px solid #ccd;padding:8px 12px;min-width:120px}"
-    << ".kpi .k{font-size:12px;color:#556}.kpi .v{font-size:20px;font-weight:bold}table{border-collapse:collapse;margin:8px 0}"
-    << "td,th{border:1px solid #ccd;padding:3px 8px;font-size:13px}th{background:#eef}.late{color:#b00;font-weight:bold}"
-    << "form.filter{margin:8px 0}h2{font-size:16px;margin:16px 0 4px}</style></head><body><header><b>"
-    << esc(tr(p.lang, "title")) << "</b>";
+/// What every signed-in page shows around its content (header.mustache, footer.mustache).
+json pageView(const Page& p, const httplib::Request& req, const std::string& titleKey) {
   std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points"};
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
+  json nav = json::array();
   for (const char* page : pages) {
     const std::string href = std::string("/dashboard") + (std::string(page) == "overview" ? "" : std::string("/") + page);
-    o << "<a href=\"" << href << "\"" << (href == p.path ? " class=\"on\"" : "") << ">" << esc(tr(p.lang, page)) << "</a>";
+    nav.push_back({{"href", href}, {"on", href == p.path}, {"label", tr(p.lang, page)}});
   }
-  o << "<span style=\"flex:1\"></span><a href=\"?lang=" << (p.lang == "zh" ? "en\">English" : "zh\">中文") << "</a>"
-    << "<span>" << esc(p.who.name) << "</span><form method=\"post\" action=\"/dashboard/logout\" style=\"margin:0\">"
-    << "<input type=\"hidden\" name=\"csrf\" value=\"" << esc(p.csrf) << "\"><button>" << esc(tr(p.lang, "logout"))
-    << "</button></form></header><main><h1>" << esc(tr(p.lang, titleKey)) << "</h1>"
-    << "<form class=\"filter\" method=\"get\">" << esc(tr(p.lang, "from")) << " <input type=\"date\" name=\"from\" value=\""
-    << esc(req.get_param_value("from")) << "\"> " << esc(tr(p.lang, "to")) << " <input type=\"date\" name=\"to\" value=\""
-    << esc(req.get_param_value("to")) << "\"> " << esc(tr(p.lang, "store")) << " <input name=\"store\" size=\"12\" value=\""
-    << esc(req.get_param_value("store")) << "\"> <button>" << esc(tr(p.lang, "apply")) << "</button></form>" << body
-    << "</main></body></html>";
-  return o.str();
+  return {{"html_lang", p.lang == "zh" ? "zh-CN" : "en"},
+          {"t", words(p.lang)},
+          {"title", tr(p.lang, titleKey)},
+          {"nav", std::move(nav)},
+          {"other_lang", p.lang == "zh" ? "en" : "zh"},
+          {"other_lang_label", p.lang == "zh" ? "English" : "中文"},
+          {"user", p.who.name},
+          {"csrf", p.csrf},
+          {"filter", {{"from", req.get_param_value("from")}, {"to", req.get_param_value("to")}, {"store", req.get_param_value("store")}}},
+          {"computed_at", false}};
 }
 
-std::string exportLinks(const Page& p, const std::string& report, const std::string& label = "") {
-  const std::string q = p.query.empty() ? "" : "?" + p.query;
-  return "<p>" + esc(tr(p.lang, "export")) + (label.empty() ? "" : " " + esc(label)) + ": <a href=\"/api/v1/exports/" + report + ".csv" + esc(q) + "\">CSV</a> · <a href=\"/api/v1/exports/" +
-         report + ".xlsx" + esc(q) + "\">XLSX</a></p>";
+json kpi(const std::string& lang, const std::string& key, const std::string& value) {
+  return {{"label", tr(lang, key)}, {"key", key}, {"value", value}};
+}
+
+/// CSV and XLSX links of `report` with the page's filter (export_links.mustache).
+json exportLinks(const Page& p, const std::string& report, const std::string& label = "") {
+  return {{"report", report}, {"query", p.query.empty() ? "" : "?" + p.query}, {"label", label.empty() ? json(false) : json(label)}};
 }
 
 // [SECTION] Personal data pages: a member, the audit trail
 
-std::string memberLink(const std::string& id) {
-  return "<a href=\"/dashboard/members/" + esc(urlEncode(id)) + "\">" + esc(id) + "</a>";
-}
-
-std::string cell(const json& v) { return "<td>" + esc(text(v)) + "</td>"; }
-
-/// The member's profile, consent history and changes at counters, as `p.who` may see them; the
-/// read is audited. Sets `status` for a member who is unknown (404) or erased (410).
-std::string memberBody(Ctx& ctx, const std::string& id, const Page& p, int& status) {
+/// Fills `view` (member.mustache) with the member's profile, consent history and changes at
+/// counters, as `p.who` may see them; the read is audited. Returns the status: 404 for a member
+/// who is unknown, 410 erased.
+int memberView(Ctx& ctx, const std::string& id, const Page& p, json& view) {
   const auto& L = p.lang;
-  Result<json> m = Error{};
-  json consents, changes;
-  {
-    std::lock_guard lock(ctx.readMutex);
-    m = ctx.reader.member(id);
-    if (m) {
-      SqlTransaction tx(ctx.reader.connection(), SqlTransaction::Kind::kRead);
-      consents = consentHistory(ctx.reader.connection(), (*m)["member_id"].get<std::string>());
-      changes = memberChanges(ctx.reader.connection(), (*m)["member_id"].get<std::string>());
-      tx.commit();
-    }
+  view["erased"] = view["unknown"] = view["profile"] = false;
+  auto record = ctx.service.memberRecord(id);
+  if (!record && record.error().code == hqerr::kGone) {
+    view["erased"] = record.error().message;
+    return 410;
   }
-  if (!m && m.error().code == hqerr::kGone) {
-    status = 410;
-    return "<p class=\"error\" data-key=\"erased\">" + esc(tr(L, "erased")) + "</p><p>" + esc(m.error().message) + "</p>";
+  if (!record) {
+    view["unknown"] = true;
+    return 404;
   }
-  if (!m) {
-    status = 404;
-    return "<p class=\"error\">" + esc(tr(L, "no_member")) + "</p>";
-  }
+  json* m = &record->member;
+  const json &consents = record->consents, &changes = record->changes;
   protectPersonalData(*m, p.who.seesAll());
   ctx.audit(p.who, audit::kMemberRead, id, std::nullopt);
-  std::ostringstream o;
-  if (!p.who.seesAll()) o << "<p class=\"note\">" << esc(tr(L, "masked")) << "</p>";
-  o << "<table class=\"profile\">";
-  const auto row = [&](const char* key, const json& v) {
-    o << "<tr><th>" << esc(tr(L, key)) << "</th><td data-key=\"member:" << key << "\">" << esc(text(v)) << "</td></tr>";
-  };
-  row("card_no", (*m)["card_no"]);
-  row("name", (*m)["name"]);
-  row("phone", (*m)["phone"]);
-  if (m->contains("birthday")) row("birthday", (*m)["birthday"]);
-  row("tier", (*m)["tier"]);
-  row("balance", (*m)["balance"]);
-  row("lifetime_spend", (*m)["lifetime_spend"]);
-  row("enrolled", text((*m)["enrolled_at"]) + " · " + text((*m)["enrolled_store"]));
-  row("consent", tr(L, (*m)["consent_marketing"].get<bool>() ? "yes" : "no") + " · " + text((*m)["consent_version"]) + " · " +
-                     text((*m)["consent_at"]) + " · " + text((*m)["consent_store"]));
-  o << "</table><h2>" << esc(tr(L, "consent_history")) << "</h2><table><tr><th>" << esc(tr(L, "at")) << "</th><th>"
-    << esc(tr(L, "consent")) << "</th><th>" << esc(tr(L, "version")) << "</th><th>" << esc(tr(L, "store")) << "</th><th>"
-    << esc(tr(L, "terminal")) << "</th><th>" << esc(tr(L, "staff")) << "</th></tr>";
+  json fields = json::array();
+  const auto field = [&](const char* key, const std::string& value) { fields.push_back({{"label", tr(L, key)}, {"key", key}, {"value", value}}); };
+  field("card_no", text((*m)["card_no"]));
+  field("name", text((*m)["name"]));
+  field("phone", text((*m)["phone"]));
+  if (m->contains("birthday")) field("birthday", text((*m)["birthday"]));
+  field("tier", text((*m)["tier"]));
+  field("balance", text((*m)["balance"]));
+  field("lifetime_spend", text((*m)["lifetime_spend"]));
+  field("enrolled", text((*m)["enrolled_at"]) + " · " + text((*m)["enrolled_store"]));
+  field("consent", tr(L, (*m)["consent_marketing"].get<bool>() ? "yes" : "no") + " · " + text((*m)["consent_version"]) + " · " +
+                       text((*m)["consent_at"]) + " · " + text((*m)["consent_store"]));
+  json consentRows = json::array(), changeRows = json::array();
   for (const auto& c : consents) {
-    o << "<tr>" << cell(c["at"]) << cell(tr(L, c["consent_marketing"].get<bool>() ? "yes" : "no")) << cell(c["consent_version"])
-      << cell(c["store_id"]) << cell(c["terminal_id"]) << cell(c["staff_id"]) << "</tr>";
+    consentRows.push_back({{"at", text(c["at"])}, {"consent", tr(L, c["consent_marketing"].get<bool>() ? "yes" : "no")},
+                           {"version", text(c["consent_version"])}, {"store", text(c["store_id"])},
+                           {"terminal", text(c["terminal_id"])}, {"staff", text(c["staff_id"])}});
   }
-  o << "</table><h2>" << esc(tr(L, "member_changes")) << "</h2><table><tr><th>" << esc(tr(L, "at")) << "</th><th>"
-    << esc(tr(L, "fields")) << "</th><th>" << esc(tr(L, "store")) << "</th><th>" << esc(tr(L, "terminal")) << "</th><th>"
-    << esc(tr(L, "staff")) << "</th></tr>";
   for (const auto& c : changes) {
-    std::string fields;
-    for (const auto& f : c["fields"]) fields += (fields.empty() ? "" : ", ") + text(f);
-    o << "<tr>" << cell(c["at"]) << cell(fields) << cell(c["store_id"]) << cell(c["terminal_id"]) << cell(c["staff_id"]) << "</tr>";
+    std::string names;
+    for (const auto& f : c["fields"]) names += (names.empty() ? "" : ", ") + text(f);
+    changeRows.push_back({{"at", text(c["at"])}, {"fields", names}, {"store", text(c["store_id"])},
+                          {"terminal", text(c["terminal_id"])}, {"staff", text(c["staff_id"])}});
   }
-  o << "</table>";
-  return o.str();
+  view["profile"] = {{"masked", !p.who.seesAll()}, {"fields", std::move(fields)}, {"consents", std::move(consentRows)},
+                     {"changes", std::move(changeRows)}};
+  return 200;
 }
 
-/// A page of the audit trail (50 entries), newest first unless `order=asc`.
-Result<std::string> auditBody(Ctx& ctx, const Page& p, const httplib::Request& req) {
-  const auto& L = p.lang;
+/// A page of the audit trail (50 entries), newest first unless `order=asc` (audit.mustache).
+Result<Ok> auditView(Ctx& ctx, const Page& p, const httplib::Request& req, json& view) {
   const std::string order = param(req, "order").value_or("desc");
-  Result<json> a = Error{};
-  {
-    std::lock_guard lock(ctx.readMutex);
-    a = auditListing(ctx.reader.connection(), param(req, "from"), param(req, "to"), std::string("50"), param(req, "offset"),
-                     order);
-  }
+  auto a = ctx.service.auditListing(param(req, "from"), param(req, "to"), std::string("50"), param(req, "offset"), order);
   if (!a) return a.error();
   const std::int64_t offset = (*a)["page"]["offset"].get<std::int64_t>();
   const auto href = [&](const std::string& ord, std::int64_t off) {
-    return esc("/dashboard/audit?" + p.query + (p.query.empty() ? "" : "&") + "order=" + ord + "&offset=" + std::to_string(off));
+    return "/dashboard/audit?" + p.query + (p.query.empty() ? "" : "&") + "order=" + ord + "&offset=" + std::to_string(off);
   };
-  std::ostringstream o;
-  o << "<p class=\"order\"><a href=\"" << href("desc", 0) << "\"" << (order == "desc" ? " class=\"on\"" : "") << ">"
-    << esc(tr(L, "newest_first")) << "</a> · <a href=\"" << href("asc", 0) << "\"" << (order == "asc" ? " class=\"on\"" : "")
-    << ">" << esc(tr(L, "oldest_first")) << "</a></p><table class=\"audit\"><tr>";
-  for (const char* k : {"at", "actor", "action", "subject", "rows", "detail"}) o << "<th>" << esc(tr(L, k)) << "</th>";
-  o << "</tr>";
+  json entries = json::array();
   for (const auto& e : (*a)["entries"]) {
-    o << "<tr class=\"entry\">";
-    for (const char* k : {"at", "actor", "action", "subject", "rows", "detail"}) o << cell(e.value(k, json(nullptr)));
-    o << "</tr>";
+    json row = json::object();
+    for (const char* k : {"at", "actor", "action", "subject", "rows", "detail"}) row[k] = text(e.value(k, json(nullptr)));
+    entries.push_back(std::move(row));
   }
-  o << "</table>";
-  if ((*a)["entries"].empty()) o << "<p>" << esc(tr(L, "no_entries")) << "</p>";
-  o << "<p class=\"pager\">";
-  if (offset > 0) o << "<a rel=\"prev\" href=\"" << href(order, std::max<std::int64_t>(0, offset - 50)) << "\">" << esc(tr(L, "previous")) << "</a> ";
-  if ((*a)["has_more"].get<bool>()) o << "<a rel=\"next\" href=\"" << href(order, offset + 50) << "\">" << esc(tr(L, "next")) << "</a>";
-  o << "</p>";
-  return o.str();
+  view["newest_href"] = href("desc", 0);
+  view["oldest_href"] = href("asc", 0);
+  view["desc"] = order == "desc";
+  view["asc"] = order == "asc";
+  view["entries"] = std::move(entries);
+  view["prev_href"] = offset > 0 ? json(href(order, std::max<std::int64_t>(0, offset - 50))) : json(false);
+  view["next_href"] = (*a)["has_more"].get<bool>() ? json(href(order, offset + 50)) : json(false);
+  return Ok{};
 }
 
-Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req) {
+/// Fills `view` with the content of dashboard page `page` (PAGE.mustache).
+Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req, json& view) {
   const auto& L = p.lang;
-  std::ostringstream o;
   std::optional<Timestamp> keptAt;  ///< the oldest kept result the page shows
   const auto get = [&](const std::string& report, const std::vector<std::pair<std::string, std::string>>& extra = {}) -> Result<json> {
     httplib::Request r2 = req;
@@ -583,35 +484,36 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
     if (!d) return d.error();
     auto m = get("sales", {{"group", "member"}});
     if (!m) return m.error();
-    o << "<div class=\"kpis\">" << kpi(L, "sales", text((*s)["sales"])) << kpi(L, "net_revenue", text((*s)["net_revenue"]))
-      << kpi(L, "members", text((*s)["members"])) << kpi(L, "member_revenue", text((*s)["member_revenue"]))
-      << kpi(L, "non_member_revenue", text((*s)["non_member_revenue"])) << "</div>";
+    view["kpis"] = {kpi(L, "sales", text((*s)["sales"])), kpi(L, "net_revenue", text((*s)["net_revenue"])),
+                    kpi(L, "members", text((*s)["members"])), kpi(L, "member_revenue", text((*s)["member_revenue"])),
+                    kpi(L, "non_member_revenue", text((*s)["non_member_revenue"]))};
     std::vector<std::pair<std::string, double>> bars;
     const auto& rows = (*d)["rows"];
     const std::size_t first = rows.size() > 31 ? rows.size() - 31 : 0;
     for (std::size_t i = first; i < rows.size(); ++i) bars.emplace_back(text(rows[i]["day"]), num(rows[i]["net_revenue"]));
-    o << "<h2>" << esc(tr(L, "by_day")) << "</h2>" << barChart("revenue-by-day", bars);
+    view["by_day"] = barChart("revenue-by-day", bars);
     bars.clear();
     for (const auto& r : (*m)["rows"]) bars.emplace_back(tr(L, text(r["member"])), num(r["net_revenue"]));
-    o << "<h2>" << esc(tr(L, "member_revenue")) << "</h2>" << barChart("member-split", bars) << exportLinks(p, "summary");
+    view["member_split"] = barChart("member-split", bars);
+    view["exports"] = {exportLinks(p, "summary")};
   } else if (page == "stores") {
     auto st = get("sales", {{"group", "store"}});
     if (!st) return st.error();
     auto h = get("sales", {{"group", "hour"}});
     if (!h) return h.error();
     std::vector<std::pair<std::string, double>> bars;
-    o << "<table><tr><th>" << esc(tr(L, "store")) << "</th><th>" << esc(tr(L, "sales")) << "</th><th>" << esc(tr(L, "net_revenue"))
-      << "</th></tr>";
+    json rows = json::array();
     for (const auto& r : (*st)["rows"]) {
       const std::string id = text(r["store"]);
-      o << "<tr><td>" << esc(id) << "</td><td data-key=\"store:" << esc(id) << ":sales\">" << text(r["sales"])
-        << "</td><td data-key=\"store:" << esc(id) << ":net_revenue\">" << esc(text(r["net_revenue"])) << "</td></tr>";
+      rows.push_back({{"store", id}, {"sales", text(r["sales"])}, {"net_revenue", text(r["net_revenue"])}});
       bars.emplace_back(id, num(r["net_revenue"]));
     }
-    o << "</table><h2>" << esc(tr(L, "by_store")) << "</h2>" << barChart("revenue-by-store", bars);
+    view["rows"] = std::move(rows);
+    view["by_store"] = barChart("revenue-by-store", bars);
     bars.clear();
     for (const auto& r : (*h)["rows"]) bars.emplace_back(text(r["hour"]) + ":00", num(r["sales"]));
-    o << "<h2>" << esc(tr(L, "by_hour")) << "</h2>" << barChart("sales-by-hour", bars) << exportLinks(p, "sales");
+    view["by_hour"] = barChart("sales-by-hour", bars);
+    view["exports"] = {exportLinks(p, "sales")};
   } else if (page == "customers") {
     // The page shows class and segment totals and the first 50 at-risk members; the full lists
     // are the exports.
@@ -622,113 +524,102 @@ Result<std::string> pageBody(Ctx& ctx, const std::string& page, const Page& p, c
     auto c = get("churn", {{"limit", "50"}});
     if (!c) return c.error();
     std::vector<std::pair<std::string, double>> bars;
-    o << "<h2>" << esc(tr(L, "abc")) << "</h2><table><tr><th>" << esc(tr(L, "class")) << "</th><th>" << esc(tr(L, "members"))
-      << "</th><th>" << esc(tr(L, "net_revenue")) << "</th><th>" << esc(tr(L, "frequency")) << "</th></tr>";
+    json classes = json::array(), segments = json::array(), atRisk = json::array();
     for (const auto& k : (*a)["classes"]) {
       const std::string cls = text(k["class"]);
-      o << "<tr><td>" << cls << "</td><td data-key=\"abc:" << cls << "\">" << text(k["members"]) << "</td><td>"
-        << esc(text(k["spend"])) << "</td><td>" << esc(tr(L, text(k["contact_frequency"]))) << "</td></tr>";
+      classes.push_back({{"class", cls}, {"members", text(k["members"])}, {"spend", text(k["spend"])},
+                         {"frequency", tr(L, text(k["contact_frequency"]))}});
       bars.emplace_back(cls, num(k["members"]));
     }
-    o << "</table>" << barChart("abc", bars) << exportLinks(p, "abc", tr(L, "abc")) << exportLinks(p, "abc-follow-up", tr(L, "follow_up"));
+    view["classes"] = std::move(classes);
+    view["abc_chart"] = barChart("abc", bars);
+    view["abc_exports"] = {exportLinks(p, "abc", tr(L, "abc")), exportLinks(p, "abc-follow-up", tr(L, "follow_up"))};
     bars.clear();
-    o << "<h2>" << esc(tr(L, "rfm")) << "</h2><table><tr><th>" << esc(tr(L, "segment")) << "</th><th>" << esc(tr(L, "members"))
-      << "</th></tr>";
     for (const auto& s : (*r)["segments"]) {
-      o << "<tr><td>" << esc(tr(L, "seg_" + text(s["segment"]))) << "</td><td data-key=\"rfm:" << esc(text(s["segment"])) << "\">"
-        << text(s["members"]) << "</td></tr>";
-      bars.emplace_back(tr(L, "seg_" + text(s["segment"])), num(s["members"]));
+      const std::string label = tr(L, "seg_" + text(s["segment"]));
+      segments.push_back({{"label", label}, {"segment", text(s["segment"])}, {"members", text(s["members"])}});
+      bars.emplace_back(label, num(s["members"]));
     }
-    o << "</table>" << barChart("rfm", bars) << exportLinks(p, "rfm");
-    o << "<h2>" << esc(tr(L, "churn")) << "</h2><div class=\"kpis\">" << kpi(L, "at_risk", text((*c)["at_risk"])) << "</div><table><tr><th>ID</th><th>"
-      << esc(tr(L, "last_visit")) << "</th><th>" << esc(tr(L, "usual_interval")) << "</th><th>" << esc(tr(L, "days_since"))
-      << "</th></tr>";
+    view["segments"] = std::move(segments);
+    view["rfm_chart"] = barChart("rfm", bars);
+    view["rfm_exports"] = {exportLinks(p, "rfm")};
+    view["churn_kpis"] = {kpi(L, "at_risk", text((*c)["at_risk"]))};
     for (const auto& m : (*c)["members"]) {
-      o << "<tr><td>" << memberLink(text(m["member_id"])) << "</td><td>" << esc(text(m["last_visit"])) << "</td><td>"
-        << esc(text(m["usual_interval_days"])) << "</td><td>" << text(m["days_since_visit"]) << "</td></tr>";
+      const std::string id = text(m["member_id"]);
+      atRisk.push_back({{"member_path", urlEncode(id)}, {"member_id", id}, {"last_visit", text(m["last_visit"])},
+                        {"usual_interval", text(m["usual_interval_days"])}, {"days_since", text(m["days_since_visit"])}});
     }
-    o << "</table>" << exportLinks(p, "churn");
+    view["at_risk"] = std::move(atRisk);
+    view["churn_exports"] = {exportLinks(p, "churn")};
   } else if (page == "satisfaction") {
     auto s = get("satisfaction");
     if (!s) return s.error();
     const auto& t = (*s)["total"];
-    o << "<div class=\"kpis\">" << kpi(L, "csat", text(t["csat"])) << kpi(L, "nps", text(t["nps"]))
-      << kpi(L, "responses", std::to_string(t["csat_responses"].get<std::int64_t>() + t["nps_responses"].get<std::int64_t>()))
-      << "</div><table><tr><th>" << esc(tr(L, "store")) << "</th><th>" << esc(tr(L, "csat")) << "</th><th>" << esc(tr(L, "nps"))
-      << "</th><th>" << esc(tr(L, "responses")) << "</th></tr>";
+    view["kpis"] = {kpi(L, "csat", text(t["csat"])), kpi(L, "nps", text(t["nps"])),
+                    kpi(L, "responses", std::to_string(t["csat_responses"].get<std::int64_t>() + t["nps_responses"].get<std::int64_t>()))};
     std::vector<std::pair<std::string, double>> csat, nps;
+    json rows = json::array();
     for (const auto& r : (*s)["rows"]) {
       const std::string id = text(r["store"]);
-      o << "<tr><td>" << esc(id) << "</td><td data-key=\"csat:" << esc(id) << "\">" << text(r["csat"]) << "</td><td data-key=\"nps:"
-        << esc(id) << "\">" << text(r["nps"]) << "</td><td>"
-        << r["csat_responses"].get<std::int64_t>() + r["nps_responses"].get<std::int64_t>() << "</td></tr>";
+      rows.push_back({{"store", id}, {"csat", text(r["csat"])}, {"nps", text(r["nps"])},
+                      {"responses", r["csat_responses"].get<std::int64_t>() + r["nps_responses"].get<std::int64_t>()}});
       csat.emplace_back(id, num(r["csat"]));
       nps.emplace_back(id, std::max(0.0, num(r["nps"])));
     }
-    o << "</table><h2>" << esc(tr(L, "csat")) << "</h2>" << barChart("csat-by-store", csat, "%") << "<h2>" << esc(tr(L, "nps"))
-      << "</h2>" << barChart("nps-by-store", nps) << exportLinks(p, "satisfaction");
+    view["rows"] = std::move(rows);
+    view["csat_chart"] = barChart("csat-by-store", csat, "%");
+    view["nps_chart"] = barChart("nps-by-store", nps);
+    view["exports"] = {exportLinks(p, "satisfaction")};
   } else if (page == "complaints") {
     auto c = get("complaints");
     if (!c) return c.error();
-    o << "<div class=\"kpis\">" << kpi(L, "total", text((*c)["total"])) << kpi(L, "open", text((*c)["open"]))
-      << kpi(L, "overdue", text((*c)["overdue"])) << "</div>";
+    view["kpis"] = {kpi(L, "total", text((*c)["total"])), kpi(L, "open", text((*c)["open"])), kpi(L, "overdue", text((*c)["overdue"]))};
     std::vector<std::pair<std::string, double>> bars;
     for (const auto& s : (*c)["steps"]) bars.emplace_back(tr(L, text(s["step"])), num(s["complaints"]));
-    o << barChart("complaints-by-step", bars) << "<table><tr><th>ID</th><th>" << esc(tr(L, "store")) << "</th><th>"
-      << esc(tr(L, "step")) << "</th><th>" << esc(tr(L, "owner")) << "</th><th>" << esc(tr(L, "due")) << "</th><th></th></tr>";
-    std::size_t shown = 0;
+    view["steps_chart"] = barChart("complaints-by-step", bars);
+    json rows = json::array();
     for (const auto& r : (*c)["rows"]) {
-      if (++shown > 200) break;
-      const std::string id = text(r["complaint_id"]);
-      o << "<tr><td title=\"" << esc(text(r["description"])) << "\">" << esc(id) << "</td><td>" << esc(text(r["store"]))
-        << "</td><td>" << esc(tr(L, text(r["step"]))) << "</td><td>" << esc(text(r["owner"])) << "</td><td"
-        << (r["overdue"].get<bool>() ? " class=\"late\"" : "") << ">" << esc(text(r["due_at"])) << "</td><td>"
-        << "<form method=\"post\" action=\"/dashboard/complaints/" << esc(urlEncode(id)) << "\"><input type=\"hidden\" name=\"csrf\" value=\""
-        << esc(p.csrf) << "\"><select name=\"step\">";
-      for (const auto& s : complaintSteps()) {
-        o << "<option value=\"" << s << "\"" << (s == text(r["step"]) ? " selected" : "") << ">" << esc(tr(L, s)) << "</option>";
-      }
-      o << "</select> <input name=\"owner\" size=\"8\" placeholder=\"" << esc(tr(L, "owner")) << "\"> <input name=\"note\" size=\"16\" placeholder=\""
-        << esc(tr(L, "note")) << "\"> <button>" << esc(tr(L, "update")) << "</button></form></td></tr>";
+      if (rows.size() == 200) break;
+      const std::string id = text(r["complaint_id"]), step = text(r["step"]);
+      json steps = json::array();
+      for (const auto& s : complaintSteps()) steps.push_back({{"step", s}, {"selected", s == step}, {"label", tr(L, s)}});
+      rows.push_back({{"description", text(r["description"])}, {"complaint_id", id}, {"complaint_path", urlEncode(id)},
+                      {"store", text(r["store"])}, {"step_label", tr(L, step)}, {"owner", text(r["owner"])},
+                      {"overdue", r["overdue"].get<bool>()}, {"due_at", text(r["due_at"])}, {"steps", std::move(steps)}});
     }
-    o << "</table>" << exportLinks(p, "complaints");
+    view["rows"] = std::move(rows);
+    view["exports"] = {exportLinks(p, "complaints")};
   } else if (page == "points") {
     auto pt = get("points");
     if (!pt) return pt.error();
-    o << "<div class=\"kpis\">" << kpi(L, "issued", text((*pt)["issued"])) << kpi(L, "redeemed", text((*pt)["redeemed"]))
-      << kpi(L, "expired", text((*pt)["expired"])) << kpi(L, "outstanding", text((*pt)["outstanding"]))
-      << kpi(L, "liability", text((*pt)["liability"])) << kpi(L, "debt", text((*pt)["debt_points"]))
-      << kpi(L, "overdrafts", text((*pt)["overdrafts"])) << "</div>";
-    std::vector<std::pair<std::string, double>> bars = {{tr(L, "issued"), num((*pt)["issued"])},
-                                                        {tr(L, "redeemed"), num((*pt)["redeemed"])},
-                                                        {tr(L, "expired"), num((*pt)["expired"])},
-                                                        {tr(L, "outstanding"), num((*pt)["outstanding"])}};
-    o << barChart("points-flow", bars) << exportLinks(p, "points");
+    view["kpis"] = {kpi(L, "issued", text((*pt)["issued"])), kpi(L, "redeemed", text((*pt)["redeemed"])),
+                    kpi(L, "expired", text((*pt)["expired"])), kpi(L, "outstanding", text((*pt)["outstanding"])),
+                    kpi(L, "liability", text((*pt)["liability"])), kpi(L, "debt", text((*pt)["debt_points"])),
+                    kpi(L, "overdrafts", text((*pt)["overdrafts"]))};
+    view["flow_chart"] = barChart("points-flow", {{tr(L, "issued"), num((*pt)["issued"])},
+                                                  {tr(L, "redeemed"), num((*pt)["redeemed"])},
+                                                  {tr(L, "expired"), num((*pt)["expired"])},
+                                                  {tr(L, "outstanding"), num((*pt)["outstanding"])}});
+    view["exports"] = {exportLinks(p, "points")};
   } else if (page == "audit") {
     if (p.who.role != Role::kAdmin) return Error{errc::kForbidden, "page", "the audit trail is for admins"};
-    auto a = auditBody(ctx, p, req);
-    if (!a) return a.error();
-    o << *a;
+    if (auto a = auditView(ctx, p, req, view); !a) return a.error();
   } else {
     return Error{errc::kNotFound, "page", "no dashboard page " + page};
   }
-  if (!keptAt) return o.str();
   // Some figures are a result computed earlier (they take seconds to rank every member).
-  return "<p class=\"asof\" data-key=\"computed_at\">" + esc(tr(L, "computed_at")) + " " + formatRfc3339(*keptAt) + " (UTC)</p>" +
-         o.str();
+  if (keptAt) view["computed_at"] = formatRfc3339(*keptAt);
+  return Ok{};
 }
 
+/// The sign-in page (login.mustache).
 std::string loginPage(const std::string& lang, const std::string& csrf, bool failed) {
-  std::ostringstream o;
-  o << "<!doctype html><html lang=\"" << (lang == "zh" ? "zh-CN" : "en") << "\"><head><meta charset=\"utf-8\"><title>"
-    << esc(tr(lang, "login")) << "</title><style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:40px}"
-    << "input{display:block;margin:6px 0 12px}</style></head><body><h1>" << esc(tr(lang, "title")) << "</h1>"
-    << (failed ? "<p class=\"error\" style=\"color:#b00\">" + esc(tr(lang, "bad_login")) + "</p>" : "")
-    << "<form method=\"post\" action=\"/dashboard/login\"><input type=\"hidden\" name=\"csrf\" value=\"" << esc(csrf) << "\">"
-    << "<label>" << esc(tr(lang, "user")) << "<input name=\"user\" autocomplete=\"username\"></label><label>"
-    << esc(tr(lang, "password")) << "<input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label>"
-    << "<button>" << esc(tr(lang, "login")) << "</button></form></body></html>";
-  return o.str();
+  return renderTemplate("login", {{"html_lang", lang == "zh" ? "zh-CN" : "en"}, {"t", words(lang)}, {"csrf", csrf}, {"failed", failed}});
+}
+
+/// A one-line page (a refused form), with a link back when `back` is given (notice.mustache).
+std::string noticePage(const std::string& message, const std::string& back = "") {
+  return renderTemplate("notice", {{"message", message}, {"back", back.empty() ? json(false) : json(back)}});
 }
 
 void htmlResponse(httplib::Response& res, const std::string& html, int status = 200) {
@@ -746,11 +637,8 @@ void redirect(httplib::Response& res, const std::string& to) {
 
 /// The sign-in page's answer while an account or address is locked out (429, Retry-After).
 std::string tooManyPage(const std::string& lang, std::chrono::seconds wait) {
-  const std::string when = formatRfc3339(nowSeconds() + wait);
-  return "<!doctype html><html lang=\"" + std::string(lang == "zh" ? "zh-CN" : "en") + "\"><head><meta charset=\"utf-8\"><title>" +
-         esc(tr(lang, "login")) + "</title></head><body><h1>" + esc(tr(lang, "title")) + "</h1><p class=\"error\" data-retry-after=\"" +
-         std::to_string(wait.count()) + "\">" + esc(tr(lang, "too_many")) + " " + esc(when) + " (UTC)</p><p><a href=\"/dashboard/login\">" +
-         esc(tr(lang, "login")) + "</a></p></body></html>";
+  return renderTemplate("too_many", {{"html_lang", lang == "zh" ? "zh-CN" : "en"}, {"t", words(lang)},
+                                     {"retry_after", std::to_string(wait.count())}, {"until", formatRfc3339(nowSeconds() + wait)}});
 }
 
 }  // namespace
@@ -785,22 +673,16 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
 
 // [SECTION] Routes
 
-void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& readMutex, HqStore& writer, std::mutex& writeMutex,
-                             ReportCache& cache, Throttle& throttle, PasswordVerifier& passwords) {
+void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& throttle, PasswordVerifier& passwords) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
-  {
-    std::lock_guard lock(writeMutex);
-    ensureAnalyticsSchema(writer.connection());
-    ensurePrivacySchema(writer.connection());  // pii on the dashboard tables of an older database
-  }
-  auto ctx = std::make_shared<Ctx>(Ctx{reader, readMutex, writer, writeMutex, cache, throttle, passwords});
+  auto ctx = std::make_shared<Ctx>(Ctx{service, throttle, passwords});
   // The dashboard's default views that rank every member, kept warm from the start.
   for (const auto& [name, params] : std::vector<std::pair<std::string, httplib::Params>>{
            {"summary", {}}, {"abc", {{"limit", "1"}}}, {"rfm", {{"limit", "1"}}}, {"churn", {{"limit", "50"}}}}) {
     httplib::Request req;
     req.params = params;
     auto call = parseCall(name, req);
-    if (call) cache.pin(call->key(), computeOf(*call));
+    if (call) service.pinReport(*call);
   }
 
   s.Get(R"(/api/v1/reports/(rfm|churn|retention|referrals|satisfaction|complaints|points|campaign|summary|sales|abc))",
@@ -829,7 +711,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     if (!who) return;
     const std::string name = req.matches[1].str(), format = req.matches[2].str();
     if (std::find(kReports.begin(), kReports.end(), name) == kReports.end()) {
-      return sendProblem(res, {sync::problem::kNotFound, 404, "no report " + name + " to export"});
+      return sendError(res, Error{errc::kNotFound, "", "no report " + name + " to export"});
     }
     auto out = runReport(*ctx, name, req);
     if (!out) return sendError(res, out.error());
@@ -846,12 +728,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
 
   s.Get(R"(/api/v1/complaints/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
     if (!ctx->requireApi(req, res)) return;
-    {
-      std::lock_guard w(ctx->writeMutex);
-      Reports(ctx->writer.connection()).importCounterComplaints(nowSeconds());
-    }
-    std::lock_guard lock(ctx->readMutex);
-    auto out = Reports(ctx->reader.connection()).complaint(req.matches[1].str());
+    auto out = ctx->service.complaint(req.matches[1].str());
     if (!out) return sendError(res, out.error());
     sendJson(res, *out);
   });
@@ -866,7 +743,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     auto who = ctx->requireApi(req, res);
     if (!who) return;
     auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return sendProblem(res, {sync::problem::kBadRequest, 400, "the body is a JSON object"});
+    if (!body || !body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object"));
     ComplaintFiling f;
     try {
       f.complaintId = optField(*body, "complaint_id").value_or("");
@@ -877,10 +754,9 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
       f.owner = optField(*body, "owner");
       f.due = optField(*body, "due");
     } catch (const std::invalid_argument& e) {
-      return sendProblem(res, {sync::problem::kBadRequest, 400, std::string(e.what()) + " must be a string"});
+      return sendError(res, invalidArgument(e.what(), std::string(e.what()) + " must be a string"));
     }
-    std::lock_guard lock(ctx->writeMutex);
-    auto out = Reports(ctx->writer.connection()).fileComplaint(f, who->name, nowSeconds());
+    auto out = ctx->service.fileComplaint(f, who->name);
     if (!out) return sendError(res, out.error());
     sendJson(res, *out, 201);
   });
@@ -889,15 +765,14 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     auto who = ctx->requireApi(req, res);
     if (!who) return;
     auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return sendProblem(res, {sync::problem::kBadRequest, 400, "the body is a JSON object"});
+    if (!body || !body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object"));
     ComplaintUpdate u;
     try {
       u = {optField(*body, "step"), optField(*body, "owner"), optField(*body, "due"), optField(*body, "note")};
     } catch (const std::invalid_argument& e) {
-      return sendProblem(res, {sync::problem::kBadRequest, 400, std::string(e.what()) + " must be a string"});
+      return sendError(res, invalidArgument(e.what(), std::string(e.what()) + " must be a string"));
     }
-    std::lock_guard lock(ctx->writeMutex);
-    auto out = Reports(ctx->writer.connection()).updateComplaint(req.matches[1].str(), u, who->name, nowSeconds());
+    auto out = ctx->service.updateComplaint(req.matches[1].str(), u, who->name);
     if (!out) return sendError(res, out.error());
     sendJson(res, *out);
   });
@@ -906,31 +781,15 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
   s.Post("/api/v1/dashboard/tickets", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->requireApi(req, res);
     if (!who) return;
-    const std::string ticket = randomToken();
-    const Timestamp now = nowSeconds();
-    std::lock_guard lock(ctx->writeMutex);
-    ctx->writer.connection().query(
-        "INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at, pii) VALUES ($1, $2, $3, $4, $5)",
-        {sha256Hex(ticket), who->name, std::string(who->role == Role::kAdmin ? "admin" : "analyst"),
-         formatRfc3339(now + std::chrono::seconds(60)), std::int64_t{who->pii ? 1 : 0}});
-    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(ticket)}, {"expires_at", formatRfc3339(now + std::chrono::seconds(60))}}, 201);
+    const Timestamp expires = nowSeconds() + std::chrono::seconds(60);
+    const std::string ticket = ctx->service.issueTicket({who->name, who->role == Role::kAdmin ? "admin" : "analyst", who->pii}, expires);
+    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(ticket)}, {"expires_at", formatRfc3339(expires)}}, 201);
   });
 
   s.Get("/dashboard/ticket", [ctx](const httplib::Request& req, httplib::Response& res) {
-    const std::string t = req.get_param_value("t");
-    std::optional<std::tuple<std::string, std::string, bool>> user;
-    {
-      std::lock_guard lock(ctx->writeMutex);
-      SqlTransaction tx(ctx->writer.connection());
-      const auto r = ctx->writer.connection().query(
-          "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 "
-          "RETURNING name, role, pii",
-          {sha256Hex(t), formatRfc3339(nowSeconds())});
-      tx.commit();
-      if (!r.empty()) user = {{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0}};
-    }
+    const auto user = ctx->service.redeemTicket(req.get_param_value("t"));
     if (!user) return redirect(res, "/dashboard/login");
-    const auto [secret, csrf] = ctx->openSession(std::get<0>(*user), std::get<1>(*user), std::get<2>(*user));
+    const auto [secret, csrf] = ctx->openSession(*user);
     setSessionCookie(res, secret);
     redirect(res, safeNext(req.get_param_value("next")));
   });
@@ -943,7 +802,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
 
   s.Post("/dashboard/login", [ctx](const httplib::Request& req, httplib::Response& res) {
     if (!sameSecret(req.get_param_value("csrf"), cookie(req, kLoginCsrfCookie))) {
-      return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong: reload the sign-in page.</p>", 403);
+      return htmlResponse(res, noticePage("CSRF token missing or wrong: reload the sign-in page."), 403);
     }
     const SignInForm form = signInForm(req);
     const std::string &user = form.user, &password = form.password;
@@ -956,29 +815,22 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     };
     // While locked, not even the right password is checked.
     if (auto wait = ctx->throttle.lockedFor(keys, nowSeconds())) {
-      ctx->signInFailed(user.substr(0, 64), req.remote_addr, "locked out");
+      ctx->service.signInFailed(user.substr(0, 64), req.remote_addr, "locked out");
       return tooMany(*wait);
     }
-    std::optional<std::string> hash, role;
-    bool pii = false;
+    std::optional<std::string> hash;
+    DashboardAccount account;
     if (plausible) {
-      std::lock_guard lock(ctx->readMutex);
-      const auto row = ctx->reader.connection().query(
-          "SELECT password_hash, role, pii FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {user});
-      if (!row.empty()) {
-        hash = row.text(0, 0);
-        role = row.text(0, 1);
-        pii = row.integer(0, 2) != 0;
-      }
+      if (auto found = ctx->service.account(user)) std::tie(hash, account) = std::move(*found);
     }
     // Unknown names are verified against a dummy hash: the same work, the same time.
     if (!ctx->passwords.verify(hash, password)) {
-      ctx->signInFailed(user.substr(0, 64), req.remote_addr, hash ? "wrong password" : "unknown user");
+      ctx->service.signInFailed(user.substr(0, 64), req.remote_addr, hash ? "wrong password" : "unknown user");
       if (auto wait = ctx->throttle.failed(keys, nowSeconds())) return tooMany(*wait);
       return redirect(res, "/dashboard/login?failed=1");
     }
     ctx->throttle.forget(Throttle::accountKey(user));
-    const auto [secret, csrf] = ctx->openSession(user, *role, pii);
+    const auto [secret, csrf] = ctx->openSession(account);
     setSessionCookie(res, secret);
     redirect(res, "/dashboard");
   });
@@ -986,10 +838,9 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
   s.Post("/dashboard/logout", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (who && !who->csrf.empty() && sameSecret(req.get_param_value("csrf"), who->csrf)) {
-      std::lock_guard lock(ctx->writeMutex);
-      ctx->writer.connection().query("DELETE FROM dashboard_sessions WHERE session_hash = $1", {sha256Hex(cookie(req, kSessionCookie))});
+      ctx->service.closeSession(cookie(req, kSessionCookie));
     } else if (who) {
-      return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong.</p>", 403);
+      return htmlResponse(res, noticePage("CSRF token missing or wrong."), 403);
     }
     res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
     redirect(res, "/dashboard/login");
@@ -999,18 +850,13 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     if (!sameSecret(req.get_param_value("csrf"), who->csrf)) {
-      return htmlResponse(res, "<!doctype html><p>CSRF token missing or wrong.</p>", 403);
+      return htmlResponse(res, noticePage("CSRF token missing or wrong."), 403);
     }
     const ComplaintUpdate u = complaintUpdate(req);
-    Result<json> out = Error{};
-    {
-      std::lock_guard lock(ctx->writeMutex);
-      out = Reports(ctx->writer.connection()).updateComplaint(req.matches[1].str(), u, who->name, nowSeconds());
-    }
+    auto out = ctx->service.updateComplaint(req.matches[1].str(), u, who->name);
     if (!out) {
-      return htmlResponse(res, "<!doctype html><p>" + esc(out.error().field + ": " + out.error().message) +
-                                   "</p><p><a href=\"/dashboard/complaints\">back</a></p>",
-                          out.error().code == errc::kNotFound ? 404 : 400);
+      const HttpProblem refused = problemFor(out.error());
+      return htmlResponse(res, noticePage(refused.detail, "/dashboard/complaints"), refused.status);
     }
     redirect(res, "/dashboard/complaints");
   });
@@ -1020,9 +866,9 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     const std::string id = req.matches[1].str();
     Page p{langOf(req), "/dashboard/members/" + id, "", who->csrf, *who};
-    int status = 200;
-    const std::string body = memberBody(*ctx, id, p, status);
-    htmlResponse(res, layout(p, req, "member_page", body), status);
+    json view = pageView(p, req, "member_page");
+    const int status = memberView(*ctx, id, p, view);
+    htmlResponse(res, renderTemplate("member", view), status);
   });
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -1036,12 +882,13 @@ void registerAnalyticsRoutes(httplib::Server& s, HqStore& reader, std::mutex& re
     }
     p.query = q;
     if (req.has_param("lang")) res.set_header("Set-Cookie", "lhq_lang=" + p.lang + "; Path=/dashboard; Secure; SameSite=Strict");
-    auto body = pageBody(*ctx, page, p, req);
-    if (!body) {
-      return htmlResponse(res, layout(p, req, page, "<p class=\"error\">" + esc(body.error().field + ": " + body.error().message) + "</p>"),
-                          body.error().code == errc::kForbidden ? 403 : 400);
+    json view = pageView(p, req, page);
+    if (auto done = pageContent(*ctx, page, p, req, view); !done) {
+      const HttpProblem refused = problemFor(done.error());
+      view["message"] = refused.detail;
+      return htmlResponse(res, renderTemplate("error", view), refused.status);
     }
-    htmlResponse(res, layout(p, req, page, *body));
+    htmlResponse(res, renderTemplate(page, view));
   });
 }
 

@@ -9,8 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <map>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -20,37 +18,16 @@ using nlohmann::json;
 
 namespace {
 
-void flattenInto(const std::string& prefix, const json& v, std::vector<std::pair<std::string, json>>& out) {
-  if (v.is_array()) {
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      char idx[32];
-      std::snprintf(idx, sizeof idx, "_%02zu", i);
-      flattenInto(prefix + idx, v[i], out);
-    }
-  } else if (v.is_object()) {
-    for (const auto& [k, sub] : v.items()) flattenInto(prefix + "_" + k, sub, out);
-  } else {
-    out.emplace_back(prefix, v);
-  }
-}
+bool isList(ColumnType t) { return t == ColumnType::kIntegerList || t == ColumnType::kPercentList; }
+bool isText(ColumnType t) { return t == ColumnType::kText || t == ColumnType::kDay || t == ColumnType::kTimestamp; }
 
-bool looksNumeric(const std::string& s) {
-  static const std::regex number(R"(-?[0-9]+(\.[0-9]+)?)");
-  return std::regex_match(s, number);
-}
-
-bool isMoney(const std::string& s) {
-  static const std::regex m(R"(-?[0-9]+\.[0-9]{2})");
-  return std::regex_match(s, m);
-}
-
-std::string csvCell(const json& v) {
+std::string csvCell(const json& v, ColumnType type) {
   if (v.is_null()) return "";
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number()) return v.dump();
   std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-  // A cell that starts like a formula would run as one in a spreadsheet: keep it text.
-  if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos && !looksNumeric(s)) s.insert(0, "'");
+  // A text cell that starts like a formula would run as one in a spreadsheet: keep it text.
+  if (isText(type) && !s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos) s.insert(0, "'");
   if (s.find_first_of(",\"\r\n") != std::string::npos) {
     std::string q = "\"";
     for (const char c : s) {
@@ -64,61 +41,52 @@ std::string csvCell(const json& v) {
 
 }  // namespace
 
-ExportTable tableFromRows(const json& rows) {
+ExportTable reportTable(const std::string& report, const json& body) {
+  const ReportDefinition* d = reportDefinition(report, body);
+  if (d == nullptr) throw std::logic_error("no table defined for report " + report);
+  const json one = json::array({body});
+  const json& rows = d->rows.empty() ? one : body.at(std::string(d->rows));
   ExportTable t;
-  std::map<std::string, std::size_t> index;
-  std::vector<std::vector<std::pair<std::string, json>>> flat;
-  for (const auto& row : rows) {
-    std::vector<std::pair<std::string, json>> cells;
-    if (row.is_object()) {
-      for (const auto& [k, v] : row.items()) flattenInto(k, v, cells);
+  std::vector<std::size_t> widths;  ///< numbered columns of each list column: its longest list
+  for (const auto& c : d->columns) {
+    std::size_t w = 1;
+    if (isList(c.type)) {
+      w = 0;
+      for (const auto& row : rows) w = std::max(w, row.value(std::string(c.name), json::array()).size());
+      for (std::size_t i = 0; i < w; ++i) {
+        char idx[32];
+        std::snprintf(idx, sizeof idx, "_%02zu", i);
+        t.columns.push_back(std::string(c.name) + idx);
+        t.types.push_back(c.type == ColumnType::kIntegerList ? ColumnType::kInteger : ColumnType::kPercent);
+      }
     } else {
-      flattenInto("value", row, cells);
+      t.columns.emplace_back(c.name);
+      t.types.push_back(c.type);
     }
-    for (const auto& [k, v] : cells) {
-      if (index.emplace(k, t.columns.size()).second) t.columns.push_back(k);
-    }
-    flat.push_back(std::move(cells));
+    widths.push_back(w);
   }
-  for (const auto& cells : flat) {
-    std::vector<json> out(t.columns.size(), json(nullptr));
-    for (const auto& [k, v] : cells) out[index[k]] = v;
+  for (const auto& row : rows) {
+    std::vector<json> out;
+    out.reserve(t.columns.size());
+    for (std::size_t k = 0; k < d->columns.size(); ++k) {
+      const json v = row.value(std::string(d->columns[k].name), json(nullptr));
+      if (!isList(d->columns[k].type)) {
+        out.push_back(v);
+        continue;
+      }
+      for (std::size_t i = 0; i < widths[k]; ++i) out.push_back(v.is_array() && i < v.size() ? v[i] : json(nullptr));
+    }
     t.rows.push_back(std::move(out));
   }
   return t;
 }
 
-ExportTable tableFromObject(const json& object) {
-  ExportTable t;
-  std::vector<json> row;
-  for (const auto& [k, v] : object.items()) {
-    if (v.is_array()) continue;
-    std::vector<std::pair<std::string, json>> cells;
-    flattenInto(k, v, cells);
-    for (auto& [ck, cv] : cells) {
-      t.columns.push_back(ck);
-      row.push_back(cv);
-    }
-  }
-  t.rows.push_back(std::move(row));
-  return t;
-}
-
-ExportTable reportTable(const std::string& report, const json& body) {
-  if (report == "summary" || report == "points") return tableFromObject(body);
-  if (report == "abc" || report == "rfm" || report == "churn") return tableFromRows(body.at("members"));
-  if (report == "abc-follow-up") return tableFromRows(body.at("follow_up"));
-  if (report == "retention") return tableFromRows(body.at("cohorts"));
-  if (body.contains("rows")) return tableFromRows(body.at("rows"));
-  return tableFromObject(body);
-}
-
 std::string toCsv(const ExportTable& t) {
   std::string out = "\xEF\xBB\xBF";
-  for (std::size_t i = 0; i < t.columns.size(); ++i) out += (i ? "," : "") + csvCell(t.columns[i]);
+  for (std::size_t i = 0; i < t.columns.size(); ++i) out += (i ? "," : "") + csvCell(t.columns[i], ColumnType::kText);
   out += "\r\n";
   for (const auto& row : t.rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + csvCell(row[i]);
+    for (std::size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + csvCell(row[i], t.types[i]);
     out += "\r\n";
   }
   return out;
@@ -156,7 +124,7 @@ std::string toXlsx(const ExportTable& t, const std::string& sheetName) {
       if (v.is_null()) continue;
       if (v.is_boolean()) worksheet_write_boolean(ws, row, col, v.get<bool>() ? 1 : 0, nullptr);
       else if (v.is_number()) worksheet_write_number(ws, row, col, v.get<double>(), nullptr);
-      else if (v.is_string() && isMoney(v.get<std::string>())) {
+      else if (t.types[c] == ColumnType::kMoney && v.is_string()) {
         worksheet_write_number(ws, row, col, std::stod(v.get<std::string>()), moneyFmt);
       } else {
         const std::string s = v.is_string() ? v.get<std::string>() : v.dump();

@@ -9,6 +9,7 @@
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "loyalty/hq/service.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -24,17 +25,10 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
     auto who = ctx->require(req, res, {Role::kAdmin, Role::kAnalyst});
     if (!who) return;
     const std::string id = req.matches[1].str();
-    Result<json> out = Error{};
-    {
-      std::lock_guard lock(ctx->readMutex);
-      out = ctx->reader.member(id);
-    }
+    auto out = ctx->service.member(id);
     if (!out) return sendError(res, out.error());
     protectPersonalData(*out, seesPersonalData(who->role, who->pii));
-    {
-      std::lock_guard lock(ctx->writeMutex);
-      auditAccess(ctx->writer.connection(), actorOf(*who), audit::kMemberRead, id, std::nullopt, nowSeconds());
-    }
+    ctx->service.auditAccess(actorOf(*who), audit::kMemberRead, id, std::nullopt);
     sendJson(res, *out);
   });
 
@@ -42,12 +36,8 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
     auto who = ctx->require(req, res, {Role::kAdmin});
     if (!who) return;
     const std::string id = req.matches[1].str();
-    // On the writer: counter complaints enter the workflow first (memberExport), then one snapshot.
-    std::lock_guard lock(ctx->writeMutex);
-    const Timestamp now = nowSeconds();
-    auto out = memberExport(ctx->writer.connection(), id, now);
+    auto out = ctx->service.memberExport(id, actorOf(*who));
     if (!out) return sendError(res, out.error());
-    auditAccess(ctx->writer.connection(), actorOf(*who), audit::kMemberExport, id, std::nullopt, now);
     res.set_header("Content-Disposition", "attachment; filename=\"member-export.json\"");
     sendJson(res, *out);
   });
@@ -57,28 +47,20 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
     if (!who) return;
     auto body = sync::parseJson(req.body);
     if (!body) return sendError(res, body.error());
-    if (!body->is_object()) return sendProblem(res, {sync::problem::kBadRequest, 400, "the body is a JSON object {\"reason\": \"...\"}"});
+    if (!body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object {\"reason\": \"...\"}"));
     const auto reason = body->find("reason");
     if (reason == body->end() || !reason->is_string()) {
-      return sendProblem(res, {sync::problem::kBadRequest, 400, "reason: a string saying why the member's data is erased is required"});
+      return sendError(res, invalidArgument("reason", "a string saying why the member's data is erased is required"));
     }
-    Result<HqStore::Erasure> out = Error{};
-    {
-      std::lock_guard lock(ctx->writeMutex);
-      out = ctx->writer.eraseMember(req.matches[1].str(), reason->get<std::string>(), actorOf(*who), nowSeconds());
-    }
+    auto out = ctx->service.eraseMember(req.matches[1].str(), reason->get<std::string>(), actorOf(*who));
     if (!out) return sendError(res, out.error());
     sendJson(res, {{"member_id", out->memberId}, {"erased_at", out->erasedAt}, {"records", out->records}});
   });
 
   s.Get("/api/v1/admin/audit", [ctx](const httplib::Request& req, httplib::Response& res) {
     if (!ctx->require(req, res, {Role::kAdmin})) return;
-    Result<json> out = Error{};
-    {
-      std::lock_guard lock(ctx->readMutex);
-      out = auditListing(ctx->reader.connection(), param(req, "from"), param(req, "to"), param(req, "limit"),
-                         param(req, "offset"), param(req, "order"));
-    }
+    auto out = ctx->service.auditListing(param(req, "from"), param(req, "to"), param(req, "limit"), param(req, "offset"),
+                                         param(req, "order"));
     if (!out) return sendError(res, out.error());
     sendJson(res, *out);
   });

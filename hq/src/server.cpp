@@ -21,6 +21,7 @@
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/report_cache.hpp"
+#include "loyalty/hq/service.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/hq/throttle.hpp"
 #include "loyalty/logging/logging.hpp"
@@ -91,11 +92,7 @@ struct HqServer::Impl {
   Throttle throttle;
   PasswordVerifier passwords;
   std::unique_ptr<HttpsServer> http;
-  std::mutex writeMutex;
-  HqStore writer;
-  std::mutex readMutex;
-  HqStore reader;
-  ReportCache cache;  ///< slow reports for the dashboard; its refresher has its own connection
+  HqService service;  ///< the live data every route reads and writes; it owns the locking
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   // Metrics (Prometheus text format).
@@ -110,33 +107,25 @@ struct HqServer::Impl {
       : dir(d),
         guard(ConnectionLimits::from(s)),
         throttle(openStorage(d, s), ThrottleRules::from(s)),
-        writer(openStorage(d, s)),
-        reader(openStorage(d, s)),
-        cache(cacheOptions(s)) {
-    writer.checkSchema();
-    writer.setReservationLife(std::chrono::minutes(s.reservationMinutes));
-  }
+        service(openStorage(d, s), openStorage(d, s), cacheOptions(s), std::chrono::minutes(s.reservationMinutes)) {}
 
   // [SECTION] Plumbing
 
   /// Who the bearer token belongs to, or why it is refused (unknown, revoked, expired).
-  Result<Principal> principalOf(const httplib::Request& req) {
-    std::lock_guard lock(readMutex);
-    return reader.authenticateToken(forms::bearerToken(req).value_or(""), nowSeconds());
-  }
+  Result<Principal> principalOf(const httplib::Request& req) { return service.authenticate(forms::bearerToken(req).value_or("")); }
 
   /// The principal if it has one of the roles; otherwise answers 401/403 and returns nullopt.
   std::optional<Principal> require(const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {
     auto p = principalOf(req);
     if (!p) {
-      sendProblem(res, {wire::problem::kUnauthenticated, 401, p.error().message});
+      sendError(res, p.error());
       res.set_header("WWW-Authenticate", "Bearer");
       return std::nullopt;
     }
     for (const Role r : roles) {
       if (p->role == r) return std::move(*p);
     }
-    sendProblem(res, {wire::problem::kForbidden, 403, "this credential may not use " + req.path});
+    sendError(res, Error{errc::kForbidden, "", "this credential may not use " + req.path});
     return std::nullopt;
   }
 
@@ -172,7 +161,7 @@ struct HqServer::Impl {
     }
     auto parsed = wire::parseJson(body);
     if (!parsed) {
-      sendProblem(res, {wire::problem::kBadRequest, 400, parsed.error().message});
+      sendError(res, parsed.error());
       return std::nullopt;
     }
     return std::move(*parsed);
@@ -185,8 +174,7 @@ struct HqServer::Impl {
     // For load balancers, without credentials: ok or unavailable, nothing else.
     s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       try {
-        std::lock_guard lock(readMutex);
-        reader.connection().query("SELECT 1");
+        service.ping();
         sendJson(res, {{"status", "ok"}});
       } catch (const std::exception& e) {
         logging::log().error("health check: storage is unavailable: {}", e.what());
@@ -204,8 +192,7 @@ struct HqServer::Impl {
       if (!body) return;
       auto r = wire::decodeRegisterRequest(*body);
       if (!r) return sendError(res, r.error());
-      std::lock_guard lock(writeMutex);
-      auto out = writer.registerTerminal(r->code, nowSeconds());
+      auto out = service.registerTerminal(r->code);
       if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*out));
     });
@@ -221,15 +208,11 @@ struct HqServer::Impl {
         return sendProblem(res, {wire::problem::kTooLarge, 413, "at most 1000 events per request"});
       }
       if (upload->terminalId != who->terminalId) {
-        return sendProblem(res, {wire::problem::kForbidden, 403,
-                                 "this token belongs to terminal " + who->terminalId + ", not " + upload->terminalId});
+        return sendError(res, Error{errc::kForbidden, "",
+                                    "this token belongs to terminal " + who->terminalId + ", not " + upload->terminalId});
       }
       const auto t0 = std::chrono::steady_clock::now();
-      Result<wire::UploadResponse> out = Error{};
-      {
-        std::lock_guard lock(writeMutex);
-        out = writer.ingest(*upload, nowSeconds());
-      }
+      auto out = service.ingest(*upload);
       if (!out) return sendError(res, out.error());
       {
         std::lock_guard lock(metricsMutex);
@@ -247,15 +230,11 @@ struct HqServer::Impl {
       if (req.has_param("limit")) {
         const std::string v = req.get_param_value("limit");
         if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos) {
-          return sendProblem(res, {wire::problem::kBadRequest, 400, "limit is a whole number from 1 to 1000"});
+          return sendError(res, invalidArgument("limit", "limit is a whole number from 1 to 1000"));
         }
         limit = std::stoi(v);
       }
-      Result<wire::ChangePage> page = Error{};
-      {
-        std::lock_guard lock(readMutex);
-        page = reader.changes(who->terminalId, req.get_param_value("cursor"), limit);
-      }
+      auto page = service.changes(who->terminalId, req.get_param_value("cursor"), limit);
       if (!page) return sendError(res, page.error());
       sendJson(res, wire::toJson(*page));
     });
@@ -267,8 +246,7 @@ struct HqServer::Impl {
       if (!body) return;
       auto r = wire::decodeRedemptionRequest(*body);
       if (!r) return sendError(res, r.error());
-      std::lock_guard lock(writeMutex);
-      auto out = writer.reserve(who->terminalId, *r, nowSeconds());
+      auto out = service.reserve(who->terminalId, *r);
       if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*out));
     });
@@ -277,8 +255,7 @@ struct HqServer::Impl {
       auto who = require(req, res, {Role::kTerminal});
       if (!who) return;
       const std::string id = req.matches[1].str();
-      std::lock_guard lock(writeMutex);
-      auto out = writer.release(who->terminalId, id);
+      auto out = service.release(who->terminalId, id);
       if (!out) return sendError(res, out.error());
       sendJson(res, {{"redemption_id", id}, {"status", wire::kRedemptionReleased}});
     });
@@ -289,8 +266,7 @@ struct HqServer::Impl {
       if (!body) return;
       auto r = wire::decodeMergeRequest(*body);
       if (!r) return sendError(res, r.error());
-      std::lock_guard lock(writeMutex);
-      auto out = writer.merge(r->from, r->into, nowSeconds());
+      auto out = service.merge(r->from, r->into);
       if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*r));
     });
@@ -303,8 +279,7 @@ struct HqServer::Impl {
       if (change.is_object()) change["type"] = "catalog";
       auto c = wire::decodeChange(change);
       if (!c) return sendError(res, c.error());
-      std::lock_guard lock(writeMutex);
-      auto out = writer.publishCatalog(std::get<wire::CatalogChange>(*c).rewards);
+      auto out = service.publishCatalog(std::get<wire::CatalogChange>(*c).rewards);
       if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*c));
     });
@@ -314,23 +289,22 @@ struct HqServer::Impl {
       auto body = readJson(req, res, cr);
       if (!body) return;
       if (!body->is_object() || !body->contains("toml") || !(*body)["toml"].is_string()) {
-        return sendProblem(res, {wire::problem::kBadRequest, 400, "toml: a string with the TOML text is required"});
+        return sendError(res, invalidArgument("toml", "a string with the TOML text is required"));
       }
-      std::lock_guard lock(writeMutex);
-      auto out = writer.publishConfig((*body)["toml"].get<std::string>());
+      auto out = service.publishConfig((*body)["toml"].get<std::string>());
       if (!out) return sendError(res, out.error());
       sendJson(res, {{"version", *out}});
     });
 
     // Members' personal data: GET /api/v1/members/{id} (masked, audited), export, erase, audit.
-    registerPrivacyRoutes(s, {reader, readMutex, writer, writeMutex,
+    registerPrivacyRoutes(s, {service,
                               [this](const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {
                                 return require(req, res, roles);
                               }});
 
     // Every report, the protocol's summary/sales/abc included, is served by the analytics
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
-    registerAnalyticsRoutes(s, reader, readMutex, writer, writeMutex, cache, throttle, passwords);
+    registerAnalyticsRoutes(s, service, throttle, passwords);
 
     // Before any body is read: framing and size of the body, connections being closed, and
     // addresses locked out for failed credentials.
@@ -410,11 +384,7 @@ struct HqServer::Impl {
 
   std::string metrics() {
     std::ostringstream os;
-    StoreStats st;
-    {
-      std::lock_guard lock(readMutex);
-      st = reader.stats();
-    }
+    const StoreStats st = service.stats();
     std::lock_guard lock(metricsMutex);
     os << "# HELP loyalty_hq_http_requests_total HTTP requests by route and status.\n"
           "# TYPE loyalty_hq_http_requests_total counter\n";
@@ -482,7 +452,7 @@ HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::m
   m_impl->http->set_read_timeout(std::chrono::seconds(30));
   m_impl->routes();
   // After routes(): the schema upgrades it makes come before the first background report.
-  m_impl->cache.startRefresher(openStorage(dir, settings));
+  m_impl->service.startReportRefresher(openStorage(dir, settings));
 }
 
 HqServer::~HqServer() = default;

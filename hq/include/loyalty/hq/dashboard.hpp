@@ -4,12 +4,10 @@
 /// inline SVG charts, session cookie login with CSRF tokens). Shapes: docs/reports.md.
 
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "loyalty/core/result.hpp"
-#include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/sql.hpp"
 #include "loyalty/hq/store.hpp"
 
@@ -21,14 +19,13 @@ namespace loyalty::hq {
 
 class Throttle;
 class PasswordVerifier;
+class HqService;
 
-/// Registers every analytics route on `server`. Reads go through `reader` under `readMutex`,
-/// writes (complaints, sessions) through `writer` under `writeMutex`, like the server's own
-/// routes. Dashboard pages (and API calls with `max_age`) take slow reports from `cache`, and
-/// the dashboard's default views are pinned in it. Sign-ins are throttled by `throttle` and
-/// checked by `passwords`. Adds the analytics tables to an older database.
-void registerAnalyticsRoutes(httplib::Server& server, HqStore& reader, std::mutex& readMutex, HqStore& writer,
-                             std::mutex& writeMutex, ReportCache& cache, Throttle& throttle, PasswordVerifier& passwords);
+/// Registers every analytics route on `server`; they read and write through `service`, like
+/// the server's own routes. Dashboard pages (and API calls with `max_age`) take slow reports
+/// from the service's cache, and the dashboard's default views are pinned in it. Sign-ins are
+/// throttled by `throttle` and checked by `passwords`.
+void registerAnalyticsRoutes(httplib::Server& server, HqService& service, Throttle& throttle, PasswordVerifier& passwords);
 
 /// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
 /// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes. A disabled

@@ -7,21 +7,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/hq/report_tables.hpp"
+
 namespace loyalty::hq {
 
-/// A flat table: one header row, cells as JSON scalars (numbers stay numbers).
+/// A flat table: one header row, cells as JSON scalars (numbers stay numbers), each column of
+/// the type its report defines (report_tables.hpp).
 struct ExportTable {
   std::vector<std::string> columns;
+  std::vector<ColumnType> types;  ///< one per column
   std::vector<std::vector<nlohmann::json>> rows;
 };
 
-/// Rows of an array of flat objects; nested arrays become numbered columns (`active_00`...),
-/// nested objects `key_sub`. Columns in the order first seen.
-ExportTable tableFromRows(const nlohmann::json& rows);
-/// One row of an object's scalar fields.
-ExportTable tableFromObject(const nlohmann::json& object);
-
-/// Which part of a report (docs/reports.md) is exported as its table; empty if none.
+/// The table of a report's answer by its definition (report_tables.hpp): its columns in order,
+/// list columns as numbered columns (`active_00`...) as wide as the longest list. Throws
+/// std::logic_error for a report without a definition.
 ExportTable reportTable(const std::string& report, const nlohmann::json& body);
 
 std::string toCsv(const ExportTable& t);

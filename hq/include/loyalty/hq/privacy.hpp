@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,11 +125,10 @@ Result<nlohmann::json> auditListing(SqlConnection& c, const std::optional<std::s
 
 // [SECTION] HTTP
 
+class HqService;
+
 struct PrivacyRoutes {
-  HqStore& reader;
-  std::mutex& readMutex;
-  HqStore& writer;
-  std::mutex& writeMutex;
+  HqService& service;
   /// The server's own check: the bearer token's principal if it holds one of the roles;
   /// otherwise it has answered 401/403 and returns nullopt.
   std::function<std::optional<Principal>(const httplib::Request&, httplib::Response&, std::initializer_list<Role>)> require;

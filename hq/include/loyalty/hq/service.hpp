@@ -1,0 +1,116 @@
+#pragma once
+/// @brief Head office's live data as the HTTP layer uses it. The service holds one connection
+/// that writes (uploads, redemptions, admin changes, the audit trail, complaints, dashboard
+/// sessions) and one that reads (reports, the change feed, member reads), each used by one
+/// request at a time, and the cache of slow reports computed on the reader. Routes call its
+/// operations and never hold a store, a connection or a lock: the locking is the service's alone.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/core/result.hpp"
+#include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/dashboard_forms.hpp"
+#include "loyalty/hq/report_cache.hpp"
+#include "loyalty/hq/store.hpp"
+
+namespace loyalty::hq {
+
+/// Who a dashboard account, session or sign-in ticket belongs to.
+struct DashboardAccount {
+  std::string name;
+  std::string role;  ///< "admin" or "analyst"
+  bool pii = false;  ///< an analyst granted full phones and birthdays
+};
+
+class HqService {
+ public:
+  /// `writer` and `reader` are two connections to the same storage. Adds the analytics and
+  /// privacy tables to an older database.
+  HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
+            std::chrono::seconds reservationLife);
+  HqService(const HqService&) = delete;
+  HqService& operator=(const HqService&) = delete;
+
+  /// Starts the report cache's refresher on its own connection (the readers are not held up by it).
+  void startReportRefresher(std::unique_ptr<SqlConnection> c);
+
+  // [SECTION] Protocol (docs/sync-wire.md)
+
+  /// Who a bearer token belongs to, or why it is refused (unknown, revoked, expired).
+  Result<Principal> authenticate(const std::string& token);
+  /// Runs a trivial query on the reader; throws when the storage is unavailable.
+  void ping();
+  StoreStats stats();
+  Result<sync::RegisterResponse> registerTerminal(const std::string& code);
+  Result<sync::UploadResponse> ingest(const sync::UploadRequest& request);
+  Result<sync::ChangePage> changes(const std::string& terminalId, const std::string& cursor, int limit);
+  Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r);
+  Result<Ok> release(const std::string& terminalId, const std::string& redemptionId);
+  Result<Ok> merge(const std::string& from, const std::string& into);
+  Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
+  Result<std::int64_t> publishConfig(const std::string& toml);
+
+  // [SECTION] Members' personal data (privacy.hpp) and the audit trail (audit.hpp)
+
+  /// A member's profile as stored (the caller masks it for who asks).
+  Result<nlohmann::json> member(const std::string& memberId);
+  /// A member's profile, consent history and changes at counters, read in one snapshot.
+  struct MemberRecord {
+    nlohmann::json member, consents, changes;
+  };
+  Result<MemberRecord> memberRecord(const std::string& memberId);
+  /// The data-subject export (counter complaints enter the workflow first), audited for `actor`.
+  Result<nlohmann::json> memberExport(const std::string& memberId, const std::string& actor);
+  Result<HqStore::Erasure> eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor);
+  Result<nlohmann::json> auditListing(const std::optional<std::string>& from, const std::optional<std::string>& to,
+                                      const std::optional<std::string>& limit, const std::optional<std::string>& offset,
+                                      const std::optional<std::string>& order);
+  /// Records a read or an export of personal data (auditAccess).
+  void auditAccess(const std::string& actor, const char* action, const std::string& subject, std::optional<std::int64_t> rows);
+
+  // [SECTION] Reports and complaints (analytics.hpp)
+
+  /// A report run now (complaints first bring counter complaints into the workflow).
+  Result<nlohmann::json> report(const forms::ReportCall& call);
+  /// A report through the cache of slow results (report_cache.hpp); complaints are always live
+  /// (they change without an upload, at head office).
+  Result<ReportCache::Answer> keptReport(const forms::ReportCall& call, std::optional<std::chrono::seconds> maxAge = std::nullopt);
+  /// Keeps `call`'s result warm in the cache whether or not anyone asks for it.
+  void pinReport(const forms::ReportCall& call);
+  Result<nlohmann::json> complaint(const std::string& complaintId);
+  Result<nlohmann::json> fileComplaint(const ComplaintFiling& f, const std::string& actor);
+  Result<nlohmann::json> updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor);
+
+  // [SECTION] Dashboard accounts, sessions and sign-in tickets
+
+  /// An enabled account's password hash and grants, by name.
+  std::optional<std::pair<std::string, DashboardAccount>> account(const std::string& name);
+  /// A new session (in the audit trail, same transaction): (session secret, CSRF token).
+  std::pair<std::string, std::string> openSession(const DashboardAccount& who, std::chrono::seconds life);
+  /// The open session of `secret` and its CSRF token.
+  std::optional<std::pair<DashboardAccount, std::string>> session(const std::string& secret);
+  void closeSession(const std::string& secret);
+  /// A refused sign-in, in the audit trail: the name as typed (it may not exist), by address.
+  void signInFailed(const std::string& user, const std::string& address, const char* why);
+  /// A one-time sign-in ticket valid until `expiresAt`; returns the ticket.
+  std::string issueTicket(const DashboardAccount& who, Timestamp expiresAt);
+  /// Uses up a ticket: whom it signs in, if it is valid and unused.
+  std::optional<DashboardAccount> redeemTicket(const std::string& ticket);
+
+ private:
+  std::mutex m_writeMutex;  ///< one request at a time on m_writer
+  HqStore m_writer;
+  std::mutex m_readMutex;  ///< one request at a time on m_reader
+  HqStore m_reader;
+  ReportCache m_cache;
+};
+
+}  // namespace loyalty::hq

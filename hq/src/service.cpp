@@ -1,0 +1,261 @@
+#include "loyalty/hq/service.hpp"
+
+#include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/privacy.hpp"
+
+namespace loyalty::hq {
+
+using nlohmann::json;
+
+namespace {
+
+/// Runs a parsed report on `r` (complaints: after importCounterComplaints, see report()).
+Result<json> runCall(Reports& r, const forms::ReportCall& c, Timestamp now) {
+  const ReportFilter& f = c.filter;
+  if (c.name == "summary") return r.summary(f);
+  if (c.name == "sales") return r.sales(f, c.group);
+  if (c.name == "abc" || c.name == "abc-follow-up") return r.abc(f, c.asOfOn(r, now));
+  if (c.name == "rfm") return r.rfm(f, c.asOfOn(r, now));
+  if (c.name == "churn") return r.churn(f, c.asOfOn(r, now), c.churnDays);
+  if (c.name == "retention") return r.retention(f);
+  if (c.name == "referrals") return r.referrals(f);
+  if (c.name == "satisfaction") return r.satisfaction(f, c.period);
+  if (c.name == "complaints") return r.complaints(f, now);
+  if (c.name == "points") return r.points(f);
+  if (c.name == "campaign") return r.campaignMembers(f);
+  return Error{errc::kNotFound, "report", "no report " + c.name};
+}
+
+ReportCache::Compute computeOf(forms::ReportCall call) {
+  return [call = std::move(call)](SqlConnection& c) -> Result<json> {
+    Reports r(c);
+    return runCall(r, call, nowSeconds());
+  };
+}
+
+}  // namespace
+
+HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
+                     std::chrono::seconds reservationLife)
+    : m_writer(std::move(writer)), m_reader(std::move(reader)), m_cache(std::move(cache)) {
+  m_writer.checkSchema();
+  m_writer.setReservationLife(reservationLife);
+  ensureAnalyticsSchema(m_writer.connection());
+  ensurePrivacySchema(m_writer.connection());  // pii on the dashboard tables of an older database
+}
+
+void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c) { m_cache.startRefresher(std::move(c)); }
+
+// [SECTION] Protocol
+
+Result<Principal> HqService::authenticate(const std::string& token) {
+  std::lock_guard lock(m_readMutex);
+  return m_reader.authenticateToken(token, nowSeconds());
+}
+
+void HqService::ping() {
+  std::lock_guard lock(m_readMutex);
+  m_reader.connection().query("SELECT 1");
+}
+
+StoreStats HqService::stats() {
+  std::lock_guard lock(m_readMutex);
+  return m_reader.stats();
+}
+
+Result<sync::RegisterResponse> HqService::registerTerminal(const std::string& code) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.registerTerminal(code, nowSeconds());
+}
+
+Result<sync::UploadResponse> HqService::ingest(const sync::UploadRequest& request) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.ingest(request, nowSeconds());
+}
+
+Result<sync::ChangePage> HqService::changes(const std::string& terminalId, const std::string& cursor, int limit) {
+  std::lock_guard lock(m_readMutex);
+  return m_reader.changes(terminalId, cursor, limit);
+}
+
+Result<sync::RedemptionResponse> HqService::reserve(const std::string& terminalId, const sync::RedemptionRequest& r) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.reserve(terminalId, r, nowSeconds());
+}
+
+Result<Ok> HqService::release(const std::string& terminalId, const std::string& redemptionId) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.release(terminalId, redemptionId);
+}
+
+Result<Ok> HqService::merge(const std::string& from, const std::string& into) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.merge(from, into, nowSeconds());
+}
+
+Result<Ok> HqService::publishCatalog(const std::vector<sync::Reward>& rewards) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.publishCatalog(rewards);
+}
+
+Result<std::int64_t> HqService::publishConfig(const std::string& toml) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.publishConfig(toml);
+}
+
+// [SECTION] Members' personal data and the audit trail
+
+Result<json> HqService::member(const std::string& memberId) {
+  std::lock_guard lock(m_readMutex);
+  return m_reader.member(memberId);
+}
+
+Result<HqService::MemberRecord> HqService::memberRecord(const std::string& memberId) {
+  std::lock_guard lock(m_readMutex);
+  auto m = m_reader.member(memberId);
+  if (!m) return m.error();
+  const std::string id = (*m)["member_id"].get<std::string>();
+  SqlTransaction tx(m_reader.connection(), SqlTransaction::Kind::kRead);
+  MemberRecord out{std::move(*m), consentHistory(m_reader.connection(), id), memberChanges(m_reader.connection(), id)};
+  tx.commit();
+  return out;
+}
+
+Result<json> HqService::memberExport(const std::string& memberId, const std::string& actor) {
+  // On the writer: counter complaints enter the workflow first (memberExport), then one snapshot.
+  std::lock_guard lock(m_writeMutex);
+  const Timestamp now = nowSeconds();
+  auto out = hq::memberExport(m_writer.connection(), memberId, now);
+  if (!out) return out.error();
+  hq::auditAccess(m_writer.connection(), actor, audit::kMemberExport, memberId, std::nullopt, now);
+  return out;
+}
+
+Result<HqStore::Erasure> HqService::eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.eraseMember(memberId, reason, actor, nowSeconds());
+}
+
+Result<json> HqService::auditListing(const std::optional<std::string>& from, const std::optional<std::string>& to,
+                                     const std::optional<std::string>& limit, const std::optional<std::string>& offset,
+                                     const std::optional<std::string>& order) {
+  std::lock_guard lock(m_readMutex);
+  return hq::auditListing(m_reader.connection(), from, to, limit, offset, order);
+}
+
+void HqService::auditAccess(const std::string& actor, const char* action, const std::string& subject, std::optional<std::int64_t> rows) {
+  std::lock_guard lock(m_writeMutex);
+  hq::auditAccess(m_writer.connection(), actor, action, subject, rows, nowSeconds());
+}
+
+// [SECTION] Reports and complaints
+
+Result<json> HqService::report(const forms::ReportCall& call) {
+  const Timestamp now = nowSeconds();
+  if (call.name == "complaints") {
+    std::lock_guard lock(m_writeMutex);
+    Reports(m_writer.connection()).importCounterComplaints(now);
+  }
+  std::lock_guard lock(m_readMutex);
+  Reports r(m_reader.connection());
+  return runCall(r, call, now);
+}
+
+Result<ReportCache::Answer> HqService::keptReport(const forms::ReportCall& call, std::optional<std::chrono::seconds> maxAge) {
+  if (call.name == "complaints") {
+    auto out = report(call);
+    if (!out) return out.error();
+    return ReportCache::Answer{std::move(*out), nowSeconds(), false};
+  }
+  return m_cache.get(call.key(), m_reader.connection(), m_readMutex, computeOf(call), maxAge);
+}
+
+void HqService::pinReport(const forms::ReportCall& call) { m_cache.pin(call.key(), computeOf(call)); }
+
+Result<json> HqService::complaint(const std::string& complaintId) {
+  {
+    std::lock_guard lock(m_writeMutex);
+    Reports(m_writer.connection()).importCounterComplaints(nowSeconds());
+  }
+  std::lock_guard lock(m_readMutex);
+  return Reports(m_reader.connection()).complaint(complaintId);
+}
+
+Result<json> HqService::fileComplaint(const ComplaintFiling& f, const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  return Reports(m_writer.connection()).fileComplaint(f, actor, nowSeconds());
+}
+
+Result<json> HqService::updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  return Reports(m_writer.connection()).updateComplaint(complaintId, u, actor, nowSeconds());
+}
+
+// [SECTION] Dashboard accounts, sessions and sign-in tickets
+
+std::optional<std::pair<std::string, DashboardAccount>> HqService::account(const std::string& name) {
+  std::lock_guard lock(m_readMutex);
+  const auto row = m_reader.connection().query(
+      "SELECT password_hash, role, pii FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL", {name});
+  if (row.empty()) return std::nullopt;
+  return std::pair{row.text(0, 0), DashboardAccount{name, row.text(0, 1), row.integer(0, 2) != 0}};
+}
+
+std::pair<std::string, std::string> HqService::openSession(const DashboardAccount& who, std::chrono::seconds life) {
+  const std::string secret = randomToken(), csrf = randomToken();
+  const Timestamp now = nowSeconds();
+  std::lock_guard lock(m_writeMutex);
+  SqlConnection& c = m_writer.connection();
+  SqlTransaction tx(c);
+  c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
+  c.query("INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at, pii) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {sha256Hex(secret), who.name, who.role, csrf, formatRfc3339(now), formatRfc3339(now + life), std::int64_t{who.pii ? 1 : 0}});
+  recordAudit(c, {formatRfc3339(now), "user:" + who.name, audit::kSignIn, who.name, std::nullopt, std::nullopt});
+  tx.commit();
+  return {secret, csrf};
+}
+
+std::optional<std::pair<DashboardAccount, std::string>> HqService::session(const std::string& secret) {
+  std::lock_guard lock(m_readMutex);
+  const auto r = m_reader.connection().query(
+      "SELECT name, role, csrf, pii FROM dashboard_sessions WHERE session_hash = $1 AND expires_at > $2",
+      {sha256Hex(secret), formatRfc3339(nowSeconds())});
+  if (r.empty()) return std::nullopt;
+  return std::pair{DashboardAccount{r.text(0, 0), r.text(0, 1), r.integer(0, 3) != 0}, r.text(0, 2)};
+}
+
+void HqService::closeSession(const std::string& secret) {
+  std::lock_guard lock(m_writeMutex);
+  m_writer.connection().query("DELETE FROM dashboard_sessions WHERE session_hash = $1", {sha256Hex(secret)});
+}
+
+void HqService::signInFailed(const std::string& user, const std::string& address, const char* why) {
+  const Timestamp now = nowSeconds();
+  std::lock_guard lock(m_writeMutex);
+  recordAudit(m_writer.connection(), {formatRfc3339(now), "address:" + address, audit::kSignInFailed, user, std::nullopt, why});
+}
+
+std::string HqService::issueTicket(const DashboardAccount& who, Timestamp expiresAt) {
+  const std::string ticket = randomToken();
+  std::lock_guard lock(m_writeMutex);
+  m_writer.connection().query("INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at, pii) VALUES ($1, $2, $3, $4, $5)",
+                              {sha256Hex(ticket), who.name, who.role, formatRfc3339(expiresAt), std::int64_t{who.pii ? 1 : 0}});
+  return ticket;
+}
+
+std::optional<DashboardAccount> HqService::redeemTicket(const std::string& ticket) {
+  std::lock_guard lock(m_writeMutex);
+  SqlTransaction tx(m_writer.connection());
+  const auto r = m_writer.connection().query(
+      "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 "
+      "RETURNING name, role, pii",
+      {sha256Hex(ticket), formatRfc3339(nowSeconds())});
+  tx.commit();
+  if (r.empty()) return std::nullopt;
+  return DashboardAccount{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0};
+}
+
+}  // namespace loyalty::hq
