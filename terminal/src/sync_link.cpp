@@ -46,7 +46,7 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
     return 2;
   }
   sync::HqEndpoint endpoint{options.hqUrl, *ca, options.pin, std::nullopt};
-  sync::Outcome<sync::RegisterResponse> answer = sync::Failure{};
+  Result<sync::RegisterResponse, sync::Failure> answer = sync::Failure{};
   try {
     answer =
         sync::registerTerminal(endpoint, options.code, {std::chrono::seconds(5), std::chrono::seconds(30)});
@@ -55,7 +55,7 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
     return 2;
   }
   if (!answer) {
-    err << "register: " << answer.failure().message << '\n';
+    err << "register: " << answer.error().message << '\n';
     return 1;
   }
   const sync::RegisterResponse& r = answer.value();
@@ -138,8 +138,8 @@ Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemption
     m_lastProblem.clear();
     return Authorisation::approved;
   }
-  m_lastProblem = answer.failure().message;
-  if (answer.failure().kind == sync::FailureKind::kRefused && answer.failure().httpStatus == 409) {
+  m_lastProblem = answer.error().message;
+  if (answer.error().kind == sync::FailureKind::kRefused && answer.error().httpStatus == 409) {
     return Authorisation::refused;
   }
   return Authorisation::unreachable;
@@ -148,7 +148,8 @@ Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemption
 void HttpsRedemptionAuthoriser::release(const std::string& redemptionId) {
   auto answer = sync::releaseRedemption(*m_client, redemptionId);
   if (answer) m_lastProblem.clear();
-  else m_lastProblem = answer.failure().message;
+  else
+    m_lastProblem = answer.error().message;
 }
 
 std::unique_ptr<HttpsRedemptionAuthoriser> makeRedemptionAuthoriser(db::Database& db) {

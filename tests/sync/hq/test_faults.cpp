@@ -257,8 +257,8 @@ TEST_CASE("TLS and credential failures are refused with a clear error and nothin
     auto r =
         anonymous.postJson("/api/v1/events", json{{"terminal_id", "T1"}, {"events", json::array()}}, false);
     REQUIRE_FALSE(r);
-    CHECK(r.failure().httpStatus == 401);
-    CHECK(r.failure().message.find("401 unauthenticated") != std::string::npos);
+    CHECK(r.error().httpStatus == 401);
+    CHECK(r.error().message.find("401 unauthenticated") != std::string::npos);
   }
   SECTION("a revoked terminal") {
     hq.command({"terminal", "revoke", "--terminal", "T1"});
