@@ -52,6 +52,8 @@ Query Database::query(std::string_view sql) {
     auto own = std::make_unique<Statement>(m_db.get(), sql);
     Statement& statement = *own;
     return Query(statement, std::move(own));
+  } else {
+    it->second->reset();  // a caller of the deprecated prepare() may have left it mid-way
   }
   return Query(*it->second, nullptr);
 }
