@@ -198,10 +198,9 @@ json storeSize(db::Database& db, const fs::path& file) {
 /// Bytes per table and index (SQLite's dbstat), if this SQLite has it.
 json objectSizes(db::Database& db) {
   try {
-    auto& st = db.prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name");
+    auto q = db.query("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name");
     json objects = json::object();
-    while (st.step()) objects[st.getText(0)] = st.getInt(1);
-    st.reset();
+    while (q.step()) objects[q.text("name")] = q.int64("bytes");
     return objects;
   } catch (const db::DbError& e) {
     return json{{"unavailable", e.what()}};
@@ -265,10 +264,9 @@ std::string fnv1a(const std::string& text) {
 
 /// Fingerprint of every table, index, view and trigger definition in a database.
 std::string schemaHash(db::Database& db) {
-  auto& st = db.prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_schema ORDER BY type, name");
+  auto q = db.query("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') AS definition FROM sqlite_schema ORDER BY type, name");
   std::string text;
-  while (st.step()) text += st.getText(0) + '\n';
-  st.reset();
+  while (q.step()) text += q.text("definition") + '\n';
   return fnv1a(text);
 }
 
@@ -488,20 +486,21 @@ json benchLookups(CounterService& service, db::Database& db, const Options& o) {
     phone.queries.push_back(p);
     last4.queries.push_back(p.substr(p.size() - 4));
   }
-  auto& maxSt = db.prepare("SELECT MAX(rowid) FROM members");
-  maxSt.step();
-  const auto maxRowid = static_cast<std::uint64_t>(maxSt.getInt(0));
-  maxSt.reset();
-  auto& rowSt = db.prepare("SELECT card_no, name FROM members WHERE rowid = ?");
+  std::uint64_t maxRowid = 0;
+  {
+    auto q = db.query("SELECT MAX(rowid) AS max_rowid FROM members");
+    q.step();
+    maxRowid = static_cast<std::uint64_t>(q.int64("max_rowid"));
+  }
   for (std::size_t tries = 0; (card.queries.size() < n || name.queries.size() < n) && tries < 100 * n; ++tries) {
-    rowSt.bind(1, static_cast<std::int64_t>(1 + gen() % maxRowid));
-    if (rowSt.step()) {
-      if (card.queries.size() < n) card.queries.push_back(rowSt.getText(0));
+    auto row = db.query("SELECT card_no, name FROM members WHERE rowid = ?")
+                   .bind(1, static_cast<std::int64_t>(1 + gen() % maxRowid));
+    if (row.step()) {
+      if (card.queries.size() < n) card.queries.push_back(row.text("card_no"));
       if (name.queries.size() < n) {
-        if (auto prefix = hanPrefix(rowSt.getText(1), 2)) name.queries.push_back(*prefix);
+        if (auto prefix = hanPrefix(row.text("name"), 2)) name.queries.push_back(*prefix);
       }
     }
-    rowSt.reset();
   }
 
   json out = json::object();
@@ -559,7 +558,7 @@ json benchCommits(CounterService& service, db::Database& storeDb, const Store& s
       const std::string value = "sample " + std::to_string(rawNo++);
       const auto t0 = Clock::now();
       db::Transaction tx(raw);
-      raw.prepare("INSERT INTO samples (v) VALUES (?)").bind(1, value).run();
+      raw.query("INSERT INTO samples (v) VALUES (?)").bind(1, value).run();
       tx.commit();
       const auto t1 = Clock::now();
       if (sink) sink->push_back(microsOf(t1 - t0));
@@ -998,9 +997,8 @@ int run(const Options& o) {
     RandomIds ids;
     CounterService service(db, CounterConfig{}, ids);
     for (const char* name : {"page_size", "cache_size", "mmap_size", "wal_autocheckpoint", "synchronous"}) {
-      auto& st = db.prepare(std::string("PRAGMA ") + name);
-      if (st.step()) pragmas[name] = st.getInt(0);
-      st.reset();
+      auto q = db.query(std::string("PRAGMA ") + name);
+      if (q.step()) pragmas[name] = q.int64(name);
     }
     if (o.sections.contains("lookup")) lookups = benchLookups(service, db, o);
     if (o.sections.contains("commit")) commits = benchCommits(service, db, store, o);

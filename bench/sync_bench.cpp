@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     auto report = sync::pullChanges(client, sink);
     applySeconds = sink.applyMs / 1000.0;
     pullSeconds = ms(Clock::now() - start) / 1000.0;
-    if (!report) throw std::runtime_error(report.failure().message);
+    if (!report) throw std::runtime_error(report.error().message);
     pulled = report->changes;
     pages = report->pages;
   }

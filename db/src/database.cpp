@@ -44,6 +44,20 @@ void Database::exec(std::string_view sql) {
   }
 }
 
+Query Database::query(std::string_view sql) {
+  auto it = m_cache.find(std::string(sql));
+  if (it == m_cache.end()) {
+    it = m_cache.emplace(std::string(sql), std::make_unique<Statement>(m_db.get(), sql)).first;
+  } else if (it->second->m_inUse) {
+    auto own = std::make_unique<Statement>(m_db.get(), sql);
+    Statement& statement = *own;
+    return Query(statement, std::move(own));
+  } else {
+    it->second->reset();  // a caller of the deprecated prepare() may have left it mid-way
+  }
+  return Query(*it->second, nullptr);
+}
+
 Statement& Database::prepare(std::string_view sql) {
   auto it = m_cache.find(std::string(sql));
   if (it == m_cache.end()) {
@@ -106,7 +120,7 @@ void Statement::run() {
   reset();
 }
 
-void Statement::reset() {
+void Statement::reset() noexcept {
   sqlite3_reset(m_stmt.get());
   sqlite3_clear_bindings(m_stmt.get());
 }
@@ -143,6 +157,46 @@ std::optional<std::string> Statement::getOptBlob(int col) const {
 }
 
 bool Statement::isNull(int col) const { return sqlite3_column_type(m_stmt.get(), col) == SQLITE_NULL; }
+
+int Statement::columnIndex(std::string_view name) const {
+  const int count = columnCount();
+  // A schema change may re-prepare a statement with other columns ("SELECT *"): count again.
+  if (m_columnNames.size() != static_cast<std::size_t>(count)) {
+    m_columnNames.clear();
+    for (int c = 0; c < count; ++c) {
+      const char* n = sqlite3_column_name(m_stmt.get(), c);
+      m_columnNames.emplace_back(n ? n : "");
+    }
+  }
+  int found = -1;
+  for (int c = 0; c < count; ++c) {
+    if (m_columnNames[static_cast<std::size_t>(c)] != name) continue;
+    if (found >= 0) {
+      throw DbError("column \"" + std::string(name) + "\" is returned twice (give it an alias): " +
+                        std::string(sqlite3_sql(m_stmt.get())).substr(0, 200),
+                    SQLITE_MISUSE);
+    }
+    found = c;
+  }
+  if (found < 0) {
+    throw DbError("no column \"" + std::string(name) + "\" in: " + std::string(sqlite3_sql(m_stmt.get())).substr(0, 200),
+                  SQLITE_RANGE);
+  }
+  return found;
+}
+
+Query::Query(Statement& statement, std::unique_ptr<Statement> own) : m_statement(&statement), m_own(std::move(own)) {
+  m_statement->m_inUse = true;
+}
+
+Query::Query(Query&& other) noexcept
+    : m_statement(std::exchange(other.m_statement, nullptr)), m_own(std::move(other.m_own)) {}
+
+Query::~Query() {
+  if (!m_statement) return;
+  m_statement->reset();
+  m_statement->m_inUse = false;
+}
 
 Transaction::Transaction(Database& db) : m_db(db) {
   if (db.inTransaction()) {

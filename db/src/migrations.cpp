@@ -32,11 +32,9 @@ class ForeignKeysOff {
 int schemaVersion(Database& db, std::string_view schema) {
   const std::string table = versionTable(schema);
   db.exec("CREATE TABLE IF NOT EXISTS " + table + " (version INTEGER NOT NULL)");
-  auto& st = db.prepare("SELECT COALESCE(MAX(version), 0) FROM " + table);
-  st.step();
-  const auto v = static_cast<int>(st.getInt(0));
-  st.reset();
-  return v;
+  auto q = db.query("SELECT COALESCE(MAX(version), 0) AS version FROM " + table);
+  q.step();
+  return static_cast<int>(q.int64("version"));
 }
 
 int migrate(Database& db, std::span<const Migration> migrations, std::string_view schema) {
@@ -60,18 +58,16 @@ int migrate(Database& db, std::span<const Migration> migrations, std::string_vie
     db.exec(m.sql);
     if (m.step) m.step(db);
     if (m.rebuildsTables) {
-      auto& check = db.prepare("PRAGMA foreign_key_check");
-      const bool broken = check.step();
-      const std::string orphans = broken ? check.getText(0) : "";
-      check.reset();
-      if (broken) {
+      auto check = db.query("PRAGMA foreign_key_check");
+      if (check.step()) {
+        const std::string orphans = check.text("table");
         throw DbError("migration " + std::to_string(m.version) + " leaves rows of " + orphans +
                           " without the row they reference",
                       SQLITE_CONSTRAINT_FOREIGNKEY);
       }
     }
-    db.prepare("DELETE FROM " + table).run();
-    db.prepare("INSERT INTO " + table + "(version) VALUES (?)").bind(1, m.version).run();
+    db.query("DELETE FROM " + table).run();
+    db.query("INSERT INTO " + table + "(version) VALUES (?)").bind(1, m.version).run();
     tx.commit();
     current = m.version;
   }

@@ -31,26 +31,20 @@ class SqliteConnection final : public SqlConnection {
     wrap([&] {
       auto it = m_translated.find(std::string(sql));
       if (it == m_translated.end()) it = m_translated.emplace(std::string(sql), translate(sql)).first;
-      db::Statement& st = m_db.prepare(it->second);
+      auto q = m_db.query(it->second);
       for (std::size_t i = 0; i < params.size(); ++i) {
         const int index = static_cast<int>(i + 1);
-        if (const auto* n = std::get_if<std::int64_t>(&params[i])) st.bind(index, *n);
-        else if (const auto* s = std::get_if<std::string>(&params[i])) st.bind(index, *s);
-        else st.bindNull(index);
+        if (const auto* n = std::get_if<std::int64_t>(&params[i])) q.bind(index, *n);
+        else if (const auto* s = std::get_if<std::string>(&params[i])) q.bind(index, *s);
+        else q.bindNull(index);
       }
-      const int columns = st.columnCount();
-      try {
-        while (st.step()) {
-          std::vector<std::optional<std::string>> row;
-          row.reserve(static_cast<std::size_t>(columns));
-          for (int c = 0; c < columns; ++c) row.push_back(st.getOptText(c));
-          out.rows.push_back(std::move(row));
-        }
-      } catch (...) {
-        st.reset();
-        throw;
+      const int columns = q.columnCount();
+      while (q.step()) {
+        std::vector<std::optional<std::string>> row;
+        row.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) row.push_back(q.optTextAt(c));
+        out.rows.push_back(std::move(row));
       }
-      st.reset();
     });
     return out;
   }

@@ -218,9 +218,10 @@ const AtRestKeys& atRestKeys(db::Database& db) {
 // [SECTION] Scrub
 
 Scrub::Scrub(db::Database& db) : m_db(db) {
-  auto& st = m_db.prepare("PRAGMA secure_delete");
-  m_was = st.step() && st.getInt(0) == 1;
-  st.reset();
+  {
+    auto q = m_db.query("PRAGMA secure_delete");
+    m_was = q.step() && q.int64("secure_delete") == 1;
+  }
   m_db.exec("PRAGMA secure_delete=ON");  // every database of the connection
 }
 
@@ -230,10 +231,8 @@ Scrub::~Scrub() {
 }
 
 bool Scrub::checkpoint() {
-  auto& st = m_db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-  const bool busy = st.step() && st.getInt(0) != 0;
-  st.reset();
-  return !busy;
+  auto q = m_db.query("PRAGMA wal_checkpoint(TRUNCATE)");
+  return !(q.step() && q.int64("busy") != 0);
 }
 
 }  // namespace loyalty::terminal

@@ -76,10 +76,11 @@ std::variant<TerminalSettings, ConfigError> loadConfig(const std::string& path) 
 }
 
 std::optional<ProgrammeRules> pushedProgramme(db::Database& db) {
-  auto& st = db.prepare("SELECT version, toml FROM hq_config WHERE error IS NULL ORDER BY version DESC LIMIT 1");
   std::optional<std::pair<std::int64_t, std::string>> newest;
-  if (st.step()) newest.emplace(st.getInt(0), st.getText(1));
-  st.reset();
+  if (auto q = db.query("SELECT version, toml FROM hq_config WHERE error IS NULL ORDER BY version DESC LIMIT 1");
+      q.step()) {
+    newest.emplace(q.int64("version"), q.text("toml"));
+  }
   if (!newest) return std::nullopt;
   auto parsed = parseConfig(newest->second, "head office configuration v" + std::to_string(newest->first));
   if (auto* settings = std::get_if<TerminalSettings>(&parsed)) return std::move(settings->rules);

@@ -35,7 +35,8 @@ bool readBoundedLine(std::istream& in, std::string& line, std::size_t max, bool&
   }
 }
 
-/// Reads typed arguments out of a request object, naming the field in every refusal.
+/// Reads typed arguments out of a request object, naming the field in every refusal. The one
+/// reader of every op's arguments, nested lists of objects included.
 class Args {
  public:
   /// `prefix` names where the object sits in the request ("lines[2]."), for error fields.
@@ -95,6 +96,15 @@ class Args {
     return std::optional(it->get<std::int64_t>());
   }
 
+  /// As optInteger, refusing a number outside [min, max] with "KEY is between MIN and MAX".
+  Result<std::optional<std::int64_t>> optInteger(const std::string& key, std::int64_t min, std::int64_t max) const {
+    auto v = optInteger(key);
+    if (v && *v && (**v < min || **v > max)) {
+      return invalidArgument(m_prefix + key, key + " is between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    return v;
+  }
+
   Result<bool> boolean(const std::string& key) const {
     const auto it = m_request.find(key);
     if (it == m_request.end() || it->is_null()) {
@@ -104,9 +114,27 @@ class Args {
     return it->get<bool>();
   }
 
-  const json* array(const std::string& key) const {
+  /// Whether `key` is given (not absent, not null).
+  bool has(const std::string& key) const {
     const auto it = m_request.find(key);
-    return it == m_request.end() || it->is_null() ? nullptr : &*it;
+    return it != m_request.end() && !it->is_null();
+  }
+
+  /// Reads each object of the required list under `key` with `read(const Args&)`, in order,
+  /// stopping at the first refusal; an element's fields are named "lines[2].sku". `shape` says
+  /// what an element holds, for refusals: "{sku, qty}".
+  template <class Read>
+  Status eachObject(const std::string& key, const std::string& shape, Read&& read) const {
+    const auto it = m_request.find(key);
+    const std::string field = m_prefix + key;
+    if (it == m_request.end() || it->is_null()) return invalidArgument(field, key + " is required");
+    if (!it->is_array()) return invalidArgument(field, key + " must be a list of " + shape);
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const std::string element = field + "[" + std::to_string(i) + "]";
+      if (!(*it)[i].is_object()) return invalidArgument(element, element + " must be an object " + shape);
+      if (Status s = read(Args((*it)[i], element + ".")); !s) return s;
+    }
+    return Ok{};
   }
 
  private:
@@ -156,8 +184,7 @@ Result<json> opEnroll(CounterService& s, const Args& a, Timestamp at) {
 Result<json> opLookup(CounterService& s, const Args& a) {
   if (auto k = a.onlyKnown({"query", "limit"}); !k) return k.error();
   LOYALTY_TRY(query, a.string("query"));
-  LOYALTY_TRY(limit, a.optInteger("limit"));
-  if (limit && (*limit < 1 || *limit > 200)) return invalidArgument("limit", "limit is between 1 and 200");
+  LOYALTY_TRY(limit, a.optInteger("limit", 1, 200));
   LOYALTY_TRY(matches, s.lookup({query, static_cast<int>(limit.value_or(20))}));
   return json{{"matches", matches}};
 }
@@ -212,14 +239,7 @@ Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
   LOYALTY_TRY(redeem, a.optInteger("redeem_points"));
   LOYALTY_TRY(staffId, a.optString("staff_id"));
   r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.staffId = staffId, r.at = at;
-  const json* lines = a.array("lines");
-  if (!lines) return invalidArgument("lines", "lines is required");
-  if (!lines->is_array()) return invalidArgument("lines", "lines must be a list of {sku, qty, unit_price}");
-  for (std::size_t i = 0; i < lines->size(); ++i) {
-    const json& line = (*lines)[i];
-    const std::string f = "lines[" + std::to_string(i) + "]";
-    if (!line.is_object()) return invalidArgument(f, f + " must be an object {sku, qty, unit_price}");
-    const Args la(line, f + ".");
+  const Status lines = a.eachObject("lines", "{sku, qty, unit_price}", [&](const Args& la) -> Status {
     if (auto k = la.onlyKnown({"sku", "description", "qty", "unit_price", "category"}); !k) return k.error();
     SaleLineInput in;
     LOYALTY_TRY(sku, la.string("sku"));
@@ -229,7 +249,9 @@ Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
     LOYALTY_TRY(category, la.optString("category"));
     in.sku = sku, in.description = desc, in.unitPrice = price, in.qty = qty, in.category = category;
     r.lines.push_back(std::move(in));
-  }
+    return Ok{};
+  });
+  if (!lines) return lines.error();
   LOYALTY_TRY(result, s.sale(r));
   return json(result);
 }
@@ -258,19 +280,16 @@ Result<json> opRefund(CounterService& s, const Args& a, Timestamp at) {
   LOYALTY_TRY(saleId, a.string("sale_id"));
   LOYALTY_TRY(staffId, a.optString("staff_id"));
   r.refundId = id, r.saleId = saleId, r.staffId = staffId, r.at = at;
-  if (const json* lines = a.array("lines")) {
-    if (!lines->is_array()) return invalidArgument("lines", "lines must be a list of {sku, qty}");
+  if (a.has("lines")) {  // without lines, the whole sale is refunded
     r.lines.emplace();
-    for (std::size_t i = 0; i < lines->size(); ++i) {
-      const json& line = (*lines)[i];
-      const std::string f = "lines[" + std::to_string(i) + "]";
-      if (!line.is_object()) return invalidArgument(f, f + " must be an object {sku, qty}");
-      const Args la(line, f + ".");
+    const Status lines = a.eachObject("lines", "{sku, qty}", [&](const Args& la) -> Status {
       if (auto k = la.onlyKnown({"sku", "qty"}); !k) return k.error();
       LOYALTY_TRY(sku, la.string("sku"));
       LOYALTY_TRY(qty, la.integer("qty"));
       r.lines->push_back({sku, qty});
-    }
+      return Ok{};
+    });
+    if (!lines) return lines.error();
   }
   LOYALTY_TRY(result, s.refund(r));
   return json(result);
@@ -279,8 +298,7 @@ Result<json> opRefund(CounterService& s, const Args& a, Timestamp at) {
 Result<json> opHistory(CounterService& s, const Args& a) {
   if (auto k = a.onlyKnown({"member", "limit"}); !k) return k.error();
   LOYALTY_TRY(member, a.string("member"));
-  LOYALTY_TRY(limit, a.optInteger("limit"));
-  if (limit && (*limit < 1 || *limit > 1000)) return invalidArgument("limit", "limit is between 1 and 1000");
+  LOYALTY_TRY(limit, a.optInteger("limit", 1, 1000));
   LOYALTY_TRY(entries, s.history(member, static_cast<int>(limit.value_or(20))));
   return json{{"entries", entries}};
 }

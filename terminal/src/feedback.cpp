@@ -50,11 +50,7 @@ FeedbackService::FeedbackService(db::Database& db, std::string storeId, std::str
 
 Status FeedbackService::checkMember(const std::optional<std::string>& memberId) {
   if (!memberId) return Ok{};
-  auto& st = m_db.prepare("SELECT 1 FROM members WHERE member_id = ?");
-  st.bind(1, *memberId);
-  const bool found = st.step();
-  st.reset();
-  if (!found) return Error{errc::kNotFound, "member_id", "no member " + *memberId};
+  if (!m_db.query("SELECT 1 FROM members WHERE member_id = ?").bind(1, *memberId).step()) return Error{errc::kNotFound, "member_id", "no member " + *memberId};
   return Ok{};
 }
 
@@ -73,18 +69,16 @@ Status FeedbackService::recordSurvey(const SurveyAnswer& a) {
   if (auto s = checkStaffId(m_db, a.staffId); !s) return s;
   db::Transaction tx(m_db);
   if (auto s = checkMember(a.memberId); !s) return s;
-  auto& existing = m_db.prepare("SELECT sale_id, member_id, scale, score FROM surveys WHERE survey_id = ?");
-  existing.bind(1, a.surveyId);
-  if (existing.step()) {
-    const bool same = existing.getOptText(0) == a.saleId && existing.getOptText(1) == a.memberId &&
-                      existing.getText(2) == a.scale && existing.getInt(3) == a.score;
-    existing.reset();
+  if (auto existing = m_db.query("SELECT sale_id, member_id, scale, score FROM surveys WHERE survey_id = ?")
+                          .bind(1, a.surveyId);
+      existing.step()) {
+    const bool same = existing.optText("sale_id") == a.saleId && existing.optText("member_id") == a.memberId &&
+                      existing.text("scale") == a.scale && existing.int64("score") == a.score;
     if (same) return Ok{};
     return Error{errc::kConflict, "survey_id", "survey " + a.surveyId + " was answered differently"};
   }
-  existing.reset();
   const std::string at = formatRfc3339(a.at);
-  m_db.prepare("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at) VALUES (?,?,?,?,?,?)")
+  m_db.query("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at) VALUES (?,?,?,?,?,?)")
       .bind(1, a.surveyId).bind(2, a.saleId).bind(3, a.memberId).bind(4, a.scale).bind(5, a.score)
       .bind(6, at).run();
   json payload = {{"survey_id", a.surveyId}, {"sale_id", optional(a.saleId)},
@@ -110,21 +104,19 @@ Status FeedbackService::fileComplaint(const ComplaintInput& c) {
   if (auto s = checkStaffId(m_db, c.staffId); !s) return s;
   db::Transaction tx(m_db);
   if (auto s = checkMember(c.memberId); !s) return s;
-  auto& existing = m_db.prepare("SELECT member_id, category, description, staff_id FROM complaints WHERE complaint_id = ?");
-  existing.bind(1, c.complaintId);
-  if (existing.step()) {
+  if (auto existing = m_db.query("SELECT member_id, category, description, staff_id FROM complaints WHERE complaint_id = ?")
+                          .bind(1, c.complaintId);
+      existing.step()) {
     const AtRestKeys& keys = atRestKeys(m_db);
-    const bool same = existing.getOptText(0) == c.memberId && existing.getText(1) == c.category &&
-                      keys.open(Sealed::kFreeText, existing.getBlob(2), descriptionContext(c.complaintId)) == description &&
-                      existing.getOptText(3) == c.staffId;
-    existing.reset();
+    const bool same = existing.optText("member_id") == c.memberId && existing.text("category") == c.category &&
+                      keys.open(Sealed::kFreeText, existing.blob("description"), descriptionContext(c.complaintId)) == description &&
+                      existing.optText("staff_id") == c.staffId;
     if (same) return Ok{};
     return Error{errc::kConflict, "complaint_id", "complaint " + c.complaintId + " was filed with other content"};
   }
-  existing.reset();
   const std::string at = formatRfc3339(c.at);
-  m_db.prepare("INSERT INTO complaints(complaint_id, member_id, category, description, staff_id, at) "
-               "VALUES (?,?,?,?,?,?)")
+  m_db.query("INSERT INTO complaints(complaint_id, member_id, category, description, staff_id, at) "
+             "VALUES (?,?,?,?,?,?)")
       .bind(1, c.complaintId).bind(2, c.memberId).bind(3, c.category)
       .bindBlob(4, atRestKeys(m_db).seal(Sealed::kFreeText, description, descriptionContext(c.complaintId)))
       .bind(5, c.staffId).bind(6, at).run();
@@ -138,37 +130,39 @@ Status FeedbackService::fileComplaint(const ComplaintInput& c) {
 }
 
 std::optional<std::string> FeedbackService::complaintDescription(const std::string& complaintId) {
-  auto& st = m_db.prepare("SELECT description FROM complaints WHERE complaint_id = ?");
-  st.bind(1, complaintId);
-  std::optional<std::string> sealed;
-  if (st.step()) sealed = st.getBlob(0);
-  st.reset();
-  if (!sealed) return std::nullopt;
-  return atRestKeys(m_db).open(Sealed::kFreeText, *sealed, descriptionContext(complaintId));
+  auto q = m_db.query("SELECT description FROM complaints WHERE complaint_id = ?").bind(1, complaintId);
+  if (!q.step()) return std::nullopt;
+  return atRestKeys(m_db).open(Sealed::kFreeText, q.blob("description"), descriptionContext(complaintId));
 }
 
 void redactComplaints(db::Database& db, const std::string& memberId) {
   const AtRestKeys& keys = atRestKeys(db);
   std::vector<std::string> ids;
-  auto& rows = db.prepare("SELECT complaint_id FROM complaints WHERE member_id = ?");
-  rows.bind(1, memberId);
-  while (rows.step()) ids.push_back(rows.getText(0));
-  rows.reset();
-  auto& update = db.prepare("UPDATE complaints SET description = ? WHERE complaint_id = ?");
-  for (const std::string& id : ids) update.bindBlob(1, keys.seal(Sealed::kFreeText, "", descriptionContext(id))).bind(2, id).run();
+  {
+    auto rows = db.query("SELECT complaint_id FROM complaints WHERE member_id = ?").bind(1, memberId);
+    while (rows.step()) ids.push_back(rows.text("complaint_id"));
+  }
+  for (const std::string& id : ids) {
+    db.query("UPDATE complaints SET description = ? WHERE complaint_id = ?")
+        .bindBlob(1, keys.seal(Sealed::kFreeText, "", descriptionContext(id)))
+        .bind(2, id)
+        .run();
+  }
 }
 
 void sealVersion4Complaints(db::Database& db) {
   const AtRestKeys& keys = atRestKeys(db);
   std::vector<std::pair<std::string, std::string>> sealed;  // read all first: complaints are few
-  auto& rows = db.prepare("SELECT complaint_id, description FROM complaints");
-  while (rows.step()) {
-    const std::string id = rows.getText(0);
-    sealed.emplace_back(id, keys.seal(Sealed::kFreeText, rows.getText(1), descriptionContext(id)));
+  {
+    auto rows = db.query("SELECT complaint_id, description FROM complaints");
+    while (rows.step()) {
+      const std::string id = rows.text("complaint_id");
+      sealed.emplace_back(id, keys.seal(Sealed::kFreeText, rows.text("description"), descriptionContext(id)));
+    }
   }
-  rows.reset();
-  auto& update = db.prepare("UPDATE complaints SET description = ? WHERE complaint_id = ?");
-  for (const auto& [id, text] : sealed) update.bindBlob(1, text).bind(2, id).run();
+  for (const auto& [id, text] : sealed) {
+    db.query("UPDATE complaints SET description = ? WHERE complaint_id = ?").bindBlob(1, text).bind(2, id).run();
+  }
 }
 
 }  // namespace loyalty::terminal

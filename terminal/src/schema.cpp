@@ -316,7 +316,7 @@ void sealPersonalData(db::Database& db) {
   moveVersion4Credentials(db);  // again, so this step never drops rows that were not moved
   db.exec("DROP TABLE main.staff; DROP TABLE main.hq_link;");
   // From now on the database holds data sealed with this key: only this key may open it.
-  db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('at_rest_key_check', ?)")
+  db.query("INSERT OR REPLACE INTO meta(key, value) VALUES ('at_rest_key_check', ?)")
       .bind(1, atRestKeys(db).keyCheck())
       .run();
 }
@@ -391,11 +391,7 @@ CREATE TABLE credentials.hq_link (
 constexpr db::Migration kCredentialsMigrations[] = {{1, kCredentialsV1}};
 
 bool mainHasTable(db::Database& db, const char* name) {
-  auto& st = db.prepare("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?");
-  st.bind(1, name);
-  const bool found = st.step();
-  st.reset();
-  return found;
+  return db.query("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?").bind(1, name).step();
 }
 
 }  // namespace

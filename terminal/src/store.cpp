@@ -50,18 +50,13 @@ void prepareDatabaseFile(const fs::path& file) {
 }
 
 std::optional<std::string> storedKeyCheck(db::Database& db) {
-  auto& st = db.prepare("SELECT value FROM main.meta WHERE key = 'at_rest_key_check'");
-  std::optional<std::string> v;
-  if (st.step()) v = st.getText(0);
-  st.reset();
-  return v;
+  auto q = db.query("SELECT value FROM main.meta WHERE key = 'at_rest_key_check'");
+  if (!q.step()) return std::nullopt;
+  return q.text("value");
 }
 
 bool hasMeta(db::Database& db) {
-  auto& st = db.prepare("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'meta'");
-  const bool found = st.step();
-  st.reset();
-  return found;
+  return db.query("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'meta'").step();
 }
 
 /// The keys for this database: the key file must exist once the database holds sealed data, and
@@ -88,7 +83,7 @@ void loadKeys(db::Database& db, const fs::path& dataDir, const fs::path& dbFile,
 /// many unqualified `staff`/`hq_link` in the code find them once terminal.db no longer has them.
 void attachCredentials(db::Database& db, const fs::path& file) {
   prepareDatabaseFile(file);
-  db.prepare("ATTACH DATABASE ? AS credentials").bind(1, file.string()).run();
+  db.query("ATTACH DATABASE ? AS credentials").bind(1, file.string()).run();
   db.exec("PRAGMA credentials.journal_mode=WAL; PRAGMA credentials.synchronous=FULL;");
   db::migrate(db, credentialsMigrations(), "credentials");
 }
@@ -125,16 +120,15 @@ db::Database openTerminalDatabase(const std::string& dataDir) {
   return database;
 }
 
-namespace {
-
 std::optional<std::string> metaValue(db::Database& db, const std::string& key) {
-  auto& st = db.prepare("SELECT value FROM meta WHERE key = ?");
-  st.bind(1, key);
-  std::optional<std::string> v;
-  if (st.step()) v = st.getText(0);
-  st.reset();
-  return v;
+  auto q = db.query("SELECT value FROM meta WHERE key = ?").bind(1, key);
+  if (!q.step()) return std::nullopt;
+  return q.text("value");
 }
+
+bool hasOutboxEvents(db::Database& db) { return db.query("SELECT 1 FROM outbox LIMIT 1").step(); }
+
+namespace {
 
 std::string settle(db::Database& db, const std::string& key, const std::optional<std::string>& wanted,
                    const std::string& fallback, bool hasEvents) {
@@ -146,7 +140,7 @@ std::string settle(db::Database& db, const std::string& key, const std::optional
   }
   const std::string value = wanted.value_or(stored.value_or(fallback));
   if (!stored || *stored != value) {
-    db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+    db.query("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         .bind(1, key).bind(2, value).run();
   }
   return value;
@@ -157,23 +151,18 @@ std::string settle(db::Database& db, const std::string& key, const std::optional
 Identity resolveIdentity(db::Database& db, const std::optional<std::string>& storeId,
                          const std::optional<std::string>& terminalId) {
   db::Transaction tx(db);
-  auto& st = db.prepare("SELECT EXISTS (SELECT 1 FROM outbox)");
-  st.step();
-  const bool hasEvents = st.getInt(0) != 0;
-  st.reset();
+  const bool hasEvents = hasOutboxEvents(db);
   Identity id{settle(db, "store_id", storeId, "S001", hasEvents), settle(db, "terminal_id", terminalId, "T1", hasEvents)};
   tx.commit();
   return id;
 }
 
 std::int64_t outboxPending(db::Database& db) {
-  auto& st = db.prepare(
+  auto q = db.query(
       "SELECT COALESCE((SELECT MAX(seq) FROM outbox), 0) - "
-      "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through')");
-  st.step();
-  const std::int64_t n = st.getInt(0);
-  st.reset();
-  return n;
+      "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_acked_through') AS pending");
+  q.step();
+  return q.int64("pending");
 }
 
 }  // namespace loyalty::terminal

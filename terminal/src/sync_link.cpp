@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "loyalty/sync/client/engine.hpp"
+#include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/sync_store.hpp"
 
 namespace loyalty::terminal {
@@ -13,16 +14,12 @@ namespace loyalty::terminal {
 using nlohmann::json;
 
 std::optional<HqLink> loadHqLink(db::Database& db) {
-  auto& st = db.prepare(
+  auto q = db.query(
       "SELECT hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at FROM hq_link WHERE "
       "id = 1");
-  std::optional<HqLink> link;
-  if (st.step()) {
-    link = HqLink{st.getText(0), st.getText(1), st.getText(2), st.getOptText(3),
-                  st.getText(4), st.getText(5), st.getText(6), st.getText(7)};
-  }
-  st.reset();
-  return link;
+  if (!q.step()) return std::nullopt;
+  return HqLink{q.text("hq_url"),      q.text("ca_pem"),   q.text("token"),    q.optText("pin"),
+                q.text("store_id"),    q.text("terminal_id"), q.text("timezone"), q.text("registered_at")};
 }
 
 namespace {
@@ -33,15 +30,6 @@ std::optional<std::string> readFile(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string metaText(db::Database& db, const char* key) {
-  auto& st = db.prepare("SELECT value FROM meta WHERE key = ?");
-  st.bind(1, key);
-  std::string v;
-  if (st.step()) v = st.getText(0);
-  st.reset();
-  return v;
 }
 
 }  // namespace
@@ -58,7 +46,7 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
     return 2;
   }
   sync::HqEndpoint endpoint{options.hqUrl, *ca, options.pin, std::nullopt};
-  sync::Outcome<sync::RegisterResponse> answer = sync::Failure{};
+  Result<sync::RegisterResponse, sync::Failure> answer = sync::Failure{};
   try {
     answer =
         sync::registerTerminal(endpoint, options.code, {std::chrono::seconds(5), std::chrono::seconds(30)});
@@ -67,16 +55,14 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
     return 2;
   }
   if (!answer) {
-    err << "register: " << answer.failure().message << '\n';
+    err << "register: " << answer.error().message << '\n';
     return 1;
   }
   const sync::RegisterResponse& r = answer.value();
   db::Transaction tx(db);
-  auto& events = db.prepare("SELECT EXISTS (SELECT 1 FROM outbox)");
-  events.step();
-  const bool hasEvents = events.getInt(0) != 0;
-  events.reset();
-  const std::string oldStore = metaText(db, "store_id"), oldTerminal = metaText(db, "terminal_id");
+  const bool hasEvents = hasOutboxEvents(db);
+  const std::string oldStore = metaValue(db, "store_id").value_or("");
+  const std::string oldTerminal = metaValue(db, "terminal_id").value_or("");
   if (hasEvents && (oldStore != r.storeId || oldTerminal != r.terminalId)) {
     err << "register: head office registered this terminal as store " << r.storeId << " terminal "
         << r.terminalId << ", but it already recorded events as store " << oldStore << " terminal "
@@ -84,13 +70,13 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
         << " --terminal " << oldTerminal << ") or use a new data directory\n";
     return 1;
   }
-  db.prepare(
+  db.query(
         "INSERT INTO meta(key, value) VALUES ('store_id', ?), ('terminal_id', ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
       .bind(1, r.storeId)
       .bind(2, r.terminalId)
       .run();
-  db.prepare(
+  db.query(
         "INSERT INTO hq_link(id, hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, registered_at) "
         "VALUES (1,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET hq_url = excluded.hq_url, "
         "ca_pem = excluded.ca_pem, token = excluded.token, pin = excluded.pin, store_id = excluded.store_id, "
@@ -152,8 +138,8 @@ Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemption
     m_lastProblem.clear();
     return Authorisation::approved;
   }
-  m_lastProblem = answer.failure().message;
-  if (answer.failure().kind == sync::FailureKind::kRefused && answer.failure().httpStatus == 409) {
+  m_lastProblem = answer.error().message;
+  if (answer.error().kind == sync::FailureKind::kRefused && answer.error().httpStatus == 409) {
     return Authorisation::refused;
   }
   return Authorisation::unreachable;
@@ -162,7 +148,8 @@ Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemption
 void HttpsRedemptionAuthoriser::release(const std::string& redemptionId) {
   auto answer = sync::releaseRedemption(*m_client, redemptionId);
   if (answer) m_lastProblem.clear();
-  else m_lastProblem = answer.failure().message;
+  else
+    m_lastProblem = answer.error().message;
 }
 
 std::unique_ptr<HttpsRedemptionAuthoriser> makeRedemptionAuthoriser(db::Database& db) {

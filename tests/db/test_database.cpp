@@ -21,20 +21,24 @@ struct TempDb {
   std::string path() const { return (dir / "t.db").string(); }
 };
 
-std::int64_t scalar(Database& db, const char* sql) {
-  auto& st = db.prepare(sql);
-  st.step();
-  const auto v = st.getInt(0);
-  st.reset();
-  return v;
+/// The first column of the first row of `sql`.
+std::int64_t scalar(Database& db, const std::string& sql) {
+  auto q = db.query("SELECT (" + sql + ") AS v");
+  q.step();
+  return q.int64("v");
 }
 
-std::string text(Database& db, const char* sql) {
-  auto& st = db.prepare(sql);
-  st.step();
-  auto v = st.getText(0);
-  st.reset();
-  return v;
+/// A pragma's value: its one column has the pragma's name.
+std::string pragmaText(Database& db, const std::string& name) {
+  auto q = db.query("PRAGMA " + name);
+  q.step();
+  return q.text(name);
+}
+
+std::int64_t pragmaInt(Database& db, const std::string& name) {
+  auto q = db.query("PRAGMA " + name);
+  q.step();
+  return q.int64(name);
 }
 
 constexpr Migration kMigrations[] = {
@@ -47,9 +51,9 @@ constexpr Migration kMigrations[] = {
 TEST_CASE("a database opens with WAL, synchronous=FULL and foreign keys, set explicitly", "[db]") {
   TempDb tmp;
   Database db(tmp.path());
-  CHECK(text(db, "PRAGMA journal_mode") == "wal");
-  CHECK(scalar(db, "PRAGMA synchronous") == 2);  // FULL
-  CHECK(scalar(db, "PRAGMA foreign_keys") == 1);
+  CHECK(pragmaText(db, "journal_mode") == "wal");
+  CHECK(pragmaInt(db, "synchronous") == 2);  // FULL
+  CHECK(pragmaInt(db, "foreign_keys") == 1);
 }
 
 TEST_CASE("migrations apply in order once and record the version", "[db]") {
@@ -58,7 +62,7 @@ TEST_CASE("migrations apply in order once and record the version", "[db]") {
     Database db(tmp.path());
     CHECK(schemaVersion(db) == 0);
     CHECK(migrate(db, std::span(kMigrations).first(1)) == 1);
-    db.prepare("INSERT INTO t(v) VALUES ('a')").run();
+    db.query("INSERT INTO t(v) VALUES ('a')").run();
   }
   Database db(tmp.path());
   CHECK(migrate(db, kMigrations) == 2);
@@ -90,19 +94,19 @@ TEST_CASE("a transaction rolls back unless committed - nested ones are savepoint
   migrate(db, kMigrations);
   {
     Transaction tx(db);
-    db.prepare("INSERT INTO t(v) VALUES (?)").bind(1, "lost").run();
+    db.query("INSERT INTO t(v) VALUES (?)").bind(1, "lost").run();
   }
   CHECK(scalar(db, "SELECT COUNT(*) FROM t") == 0);
   {
     Transaction outer(db);
-    db.prepare("INSERT INTO t(v) VALUES (?)").bind(1, "kept").run();
+    db.query("INSERT INTO t(v) VALUES (?)").bind(1, "kept").run();
     {
       Transaction inner(db);
-      db.prepare("INSERT INTO t(v) VALUES (?)").bind(1, "inner lost").run();
+      db.query("INSERT INTO t(v) VALUES (?)").bind(1, "inner lost").run();
     }
     {
       Transaction inner(db);
-      db.prepare("INSERT INTO t(v) VALUES (?)").bind(1, "inner kept").run();
+      db.query("INSERT INTO t(v) VALUES (?)").bind(1, "inner kept").run();
       inner.commit();
     }
     outer.commit();
@@ -116,13 +120,13 @@ TEST_CASE("constraint violations surface as DbError with the constraint code", "
   Database db(tmp.path());
   migrate(db, kMigrations);
   try {
-    db.prepare("INSERT INTO t(v) VALUES (NULL)").run();
+    db.query("INSERT INTO t(v) VALUES (NULL)").run();
     FAIL("expected a constraint error");
   } catch (const DbError& e) {
     CHECK(e.isConstraint());
   }
   // The cached statement is usable again afterwards.
-  db.prepare("INSERT INTO t(v) VALUES (?)").bind(1, "ok").run();
+  db.query("INSERT INTO t(v) VALUES (?)").bind(1, "ok").run();
   CHECK(scalar(db, "SELECT COUNT(*) FROM t") == 1);
 }
 
@@ -130,11 +134,26 @@ TEST_CASE("statements bind and read optional values and UTF-8 text", "[db]") {
   TempDb tmp;
   Database db(tmp.path());
   migrate(db, kMigrations);
-  db.prepare("INSERT INTO t(v, n) VALUES (?, ?)").bind(1, "王小明").bind(2, std::optional<std::int64_t>{}.value_or(7)).run();
-  auto& st = db.prepare("SELECT v, n, NULL FROM t");
-  REQUIRE(st.step());
-  CHECK(st.getText(0) == "王小明");
-  CHECK(st.getInt(1) == 7);
-  CHECK_FALSE(st.getOptText(2).has_value());
-  st.reset();
+  db.query("INSERT INTO t(v, n) VALUES (?, ?)").bind(1, "王小明").bind(2, std::optional<std::int64_t>{}.value_or(7)).run();
+  auto q = db.query("SELECT v, n, NULL AS missing FROM t");
+  REQUIRE(q.step());
+  CHECK(q.text("v") == "王小明");
+  CHECK(q.int64("n") == 7);
+  CHECK_FALSE(q.optText("missing").has_value());
+}
+
+TEST_CASE("a table rebuild that orphans rows is refused, naming the table, and changes nothing", "[db]") {
+  TempDb tmp;
+  Database db(tmp.path());
+  constexpr Migration kRebuild[] = {
+      {1, "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+          "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id));"
+          "INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);"},
+      {2, "CREATE TABLE parent_new (id INTEGER PRIMARY KEY); DROP TABLE parent;"
+          "ALTER TABLE parent_new RENAME TO parent;",
+       nullptr, true},
+  };
+  CHECK_THROWS_WITH(migrate(db, kRebuild), Catch::Contains("leaves rows of child without the row they reference"));
+  CHECK(schemaVersion(db) == 1);
+  CHECK(scalar(db, "SELECT COUNT(*) FROM parent") == 1);
 }

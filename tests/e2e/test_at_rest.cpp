@@ -40,17 +40,18 @@ std::string reversedDigits(const std::string& e164) {
 
 void insertMember(db::Database& db, const char* id, const char* card, const std::string& phone, const std::string& name,
                   const char* birthday, std::int64_t balance, std::int64_t spend) {
-  db.prepare("INSERT INTO members(member_id, card_no, phone, phone_rev, name, name_norm, birthday, consent_marketing, "
-             "tier, enrolled_at, enrolled_store, enrolled_terminal, balance, lifetime_spend) "
-             "VALUES (?,?,?,?,?,?,?,1,'member','2026-03-01T09:00:00Z','S001','T1',?,?)")
+  db.query("INSERT INTO members(member_id, card_no, phone, phone_rev, name, name_norm, birthday, consent_marketing, "
+           "tier, enrolled_at, enrolled_store, enrolled_terminal, balance, lifetime_spend) "
+           "VALUES (?,?,?,?,?,?,?,1,'member','2026-03-01T09:00:00Z','S001','T1',?,?)")
       .bind(1, id).bind(2, card).bind(3, phone).bind(4, reversedDigits(phone)).bind(5, name)
       .bind(6, normalizeName(name)).bind(7, birthday).bind(8, balance).bind(9, spend)
       .run();
-  auto& key = db.prepare("INSERT INTO member_name_keys(key, member_id) VALUES (?, ?)");
-  for (const std::string& k : nameSearchKeys(normalizeName(name))) key.bind(1, k).bind(2, id).run();
+  for (const std::string& k : nameSearchKeys(normalizeName(name))) {
+    db.query("INSERT INTO member_name_keys(key, member_id) VALUES (?, ?)").bind(1, k).bind(2, id).run();
+  }
   const json payload = {{"member_id", id}, {"card_no", card}, {"phone", phone}, {"name", name}, {"birthday", birthday},
                         {"store_id", "S001"}, {"terminal_id", "T1"}};
-  db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, 'member.enrolled', '2026-03-01T09:00:00Z', ?)")
+  db.query("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, 'member.enrolled', '2026-03-01T09:00:00Z', ?)")
       .bind(1, std::string(id).replace(0, 8, "e0e0e0e0")).bind(2, payload.dump())
       .run();
 }
@@ -67,7 +68,7 @@ void writeVersion4Store(const fs::path& dir) {
   insertMember(db, kMemberA, "8000000000000003", "+8613812345678", "王小明", "1990-05-06", 100, 10000);
   insertMember(db, kMemberB, "8000000000000011", "+8613987654321", "Lucy Li", "1985-12-31", 0, 0);
   // Head office changed B's phone: the old number stays in the page's free space.
-  db.prepare("UPDATE members SET phone = ?, phone_rev = ? WHERE member_id = ?")
+  db.query("UPDATE members SET phone = ?, phone_rev = ? WHERE member_id = ?")
       .bind(1, "+8613700001111").bind(2, reversedDigits("+8613700001111")).bind(3, kMemberB)
       .run();
   execSql(db,
@@ -86,16 +87,16 @@ void writeVersion4Store(const fs::path& dir) {
           "\",\"points_earned\":100,\"points_redeemed\":0}');"
           "INSERT INTO complaints(complaint_id, member_id, category, description, at) VALUES ('C1', '" + kMemberA +
           "', 'service', 'call back on 138 1234 5678', '2026-03-01T10:05:00Z');");
-  db.prepare("INSERT INTO staff(staff_id, name, role, pin_hash) VALUES ('7', 'Wang', 'supervisor', ?)").bind(1, kPinHash).run();
-  db.prepare("INSERT INTO hq_link(id, hq_url, ca_pem, token, store_id, terminal_id, timezone, registered_at) "
-             "VALUES (1, 'https://127.0.0.1:9', '-----BEGIN CERTIFICATE-----', ?, 'S001', 'T1', 'UTC', "
-             "'2026-03-01T08:00:00Z')")
+  db.query("INSERT INTO staff(staff_id, name, role, pin_hash) VALUES ('7', 'Wang', 'supervisor', ?)").bind(1, kPinHash).run();
+  db.query("INSERT INTO hq_link(id, hq_url, ca_pem, token, store_id, terminal_id, timezone, registered_at) "
+           "VALUES (1, 'https://127.0.0.1:9', '-----BEGIN CERTIFICATE-----', ?, 'S001', 'T1', 'UTC', "
+           "'2026-03-01T08:00:00Z')")
       .bind(1, kToken)
       .run();
   // Rows since deleted: their pages are on the free list, content and all.
   execSql(db, "CREATE TABLE scratch (t TEXT)");
   for (int i = 0; i < 200; ++i) {
-    db.prepare("INSERT INTO scratch(t) VALUES (?)").bind(1, "+8613612340000 " + std::string(200, 'x')).run();
+    db.query("INSERT INTO scratch(t) VALUES (?)").bind(1, "+8613612340000 " + std::string(200, 'x')).run();
   }
   execSql(db, "DROP TABLE scratch");
 }

@@ -338,63 +338,64 @@ struct Snapshot {
 
 template <class OnRow>
 void eachRow(loyalty::db::Database& db, const char* sql, OnRow&& onRow) {
-  auto& st = db.prepare(sql);
-  while (st.step()) onRow(st);
-  st.reset();
+  auto q = db.query(sql);
+  while (q.step()) onRow(q);
 }
 
 Snapshot readSnapshot(loyalty::db::Database& db) {
-  using loyalty::db::Statement;
+  using loyalty::db::Query;
   Snapshot s;
-  eachRow(db, "PRAGMA integrity_check", [&](const Statement& st) { s.integrity.push_back(st.getText(0)); });
-  eachRow(db, "PRAGMA foreign_key_check", [&](const Statement& st) {
-    s.foreignKeyViolations.push_back(st.getText(0) + " rowid " + st.getOptText(1).value_or("?") + " -> " +
-                                     st.getText(2));
+  eachRow(db, "PRAGMA integrity_check", [&](const Query& q) { s.integrity.push_back(q.text("integrity_check")); });
+  eachRow(db, "PRAGMA foreign_key_check", [&](const Query& q) {
+    s.foreignKeyViolations.push_back(q.text("table") + " rowid " + q.optText("rowid").value_or("?") + " -> " +
+                                     q.text("parent"));
   });
   eachRow(db,
           "SELECT sale_id, member_id, subtotal, discount, total, points_earned, points_redeemed, "
           "refunded_amount, points_reversed, redeemed_returned FROM sales",
-          [&](const Statement& st) {
-            s.sales[st.getText(0)] = {st.getOptText(1), st.getInt(2), st.getInt(3),
-                                      st.getInt(4),     st.getInt(5), st.getInt(6),
-                                      st.getInt(7),     st.getInt(8), st.getInt(9)};
+          [&](const Query& q) {
+            s.sales[q.text("sale_id")] = {q.optText("member_id"),      q.int64("subtotal"),
+                                          q.int64("discount"),         q.int64("total"),
+                                          q.int64("points_earned"),    q.int64("points_redeemed"),
+                                          q.int64("refunded_amount"),  q.int64("points_reversed"),
+                                          q.int64("redeemed_returned")};
           });
-  eachRow(db, "SELECT sale_id, line_no, refunded_qty FROM sale_lines", [&](const Statement& st) {
-    ++s.saleLineCount[st.getText(0)];
-    s.saleLineRefundedQty[{st.getText(0), st.getInt(1)}] = st.getInt(2);
+  eachRow(db, "SELECT sale_id, line_no, refunded_qty FROM sale_lines", [&](const Query& q) {
+    ++s.saleLineCount[q.text("sale_id")];
+    s.saleLineRefundedQty[{q.text("sale_id"), q.int64("line_no")}] = q.int64("refunded_qty");
   });
-  eachRow(db, "SELECT refund_id, sale_id, amount, points_reversed FROM refunds", [&](const Statement& st) {
-    s.refunds[st.getText(0)] = {st.getText(1), st.getInt(2), st.getInt(3)};
+  eachRow(db, "SELECT refund_id, sale_id, amount, points_reversed FROM refunds", [&](const Query& q) {
+    s.refunds[q.text("refund_id")] = {q.text("sale_id"), q.int64("amount"), q.int64("points_reversed")};
   });
   eachRow(db,
           "SELECT l.refund_id, f.sale_id, l.line_no, l.qty FROM refund_lines l LEFT JOIN refunds f USING "
           "(refund_id)",
-          [&](const Statement& st) {
-            ++s.refundLineCount[st.getText(0)];
-            s.refundLineQty[st.getText(0)] += st.getInt(3);
-            s.refundedQtyBySaleLine[{st.getOptText(1).value_or("?"), st.getInt(2)}] += st.getInt(3);
+          [&](const Query& q) {
+            ++s.refundLineCount[q.text("refund_id")];
+            s.refundLineQty[q.text("refund_id")] += q.int64("qty");
+            s.refundedQtyBySaleLine[{q.optText("sale_id").value_or("?"), q.int64("line_no")}] += q.int64("qty");
           });
-  eachRow(db, "SELECT redemption_id, member_id, points FROM redemptions", [&](const Statement& st) {
-    s.redemptions[st.getText(0)] = {st.getText(1), st.getInt(2)};
+  eachRow(db, "SELECT redemption_id, member_id, points FROM redemptions", [&](const Query& q) {
+    s.redemptions[q.text("redemption_id")] = {q.text("member_id"), q.int64("points")};
   });
   eachRow(db,
           "SELECT entry_id, member_id, kind, points, sale_id, ref_id, balance_after FROM ledger ORDER BY "
           "entry_id",
-          [&](const Statement& st) {
-            s.ledger.push_back({st.getInt(0), st.getText(1), st.getText(2), st.getInt(3), st.getOptText(4),
-                                st.getText(5), st.getInt(6)});
+          [&](const Query& q) {
+            s.ledger.push_back({q.int64("entry_id"), q.text("member_id"), q.text("kind"), q.int64("points"),
+                                q.optText("sale_id"), q.text("ref_id"), q.int64("balance_after")});
           });
   // The ledger sum straight from SQL, independent of any code in the terminal.
   eachRow(db,
           "SELECT m.member_id, m.balance, (SELECT COALESCE(SUM(l.points), 0) FROM ledger l "
-          "WHERE l.member_id = m.member_id) FROM members m",
-          [&](const Statement& st) {
-            s.members[st.getText(0)] = {st.getInt(1), st.getInt(2)};
+          "WHERE l.member_id = m.member_id) AS ledger_sum FROM members m",
+          [&](const Query& q) {
+            s.members[q.text("member_id")] = {q.int64("balance"), q.int64("ledger_sum")};
           });
-  eachRow(db, "SELECT event_id, type, payload FROM outbox", [&](const Statement& st) {
-    const std::string type = st.getText(1);
-    const json payload =
-        json::parse(loyalty::terminal::openOutboxPayload(db, st.getText(0), type, st.getBlob(2)), nullptr, false);
+  eachRow(db, "SELECT event_id, type, payload FROM outbox", [&](const Query& q) {
+    const std::string type = q.text("type");
+    const json payload = json::parse(
+        loyalty::terminal::openOutboxPayload(db, q.text("event_id"), type, q.blob("payload")), nullptr, false);
     const char* keyField = type == "sale.recorded"     ? "sale_id"
                            : type == "sale.refunded"   ? "refund_id"
                            : type == "points.redeemed" ? "redemption_id"
@@ -403,14 +404,15 @@ Snapshot readSnapshot(loyalty::db::Database& db) {
         payload.is_object() ? payload.value(keyField, std::string("?")) : "<unparsable payload>";
     ++s.events[type][key];
   });
-  eachRow(db, "SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM outbox",
-          [&](const Statement& st) {
-            s.outboxCount = st.getInt(0);
-            s.outboxMinSeq = st.getInt(1);
-            s.outboxMaxSeq = st.getInt(2);
+  eachRow(db,
+          "SELECT COUNT(*) AS n, COALESCE(MIN(seq), 0) AS min_seq, COALESCE(MAX(seq), 0) AS max_seq FROM outbox",
+          [&](const Query& q) {
+            s.outboxCount = q.int64("n");
+            s.outboxMinSeq = q.int64("min_seq");
+            s.outboxMaxSeq = q.int64("max_seq");
           });
-  eachRow(db, "SELECT op, key, result FROM idempotency", [&](const Statement& st) {
-    s.idempotency[{st.getText(0), st.getText(1)}] = json::parse(st.getText(2), nullptr, false);
+  eachRow(db, "SELECT op, key, result FROM idempotency", [&](const Query& q) {
+    s.idempotency[{q.text("op"), q.text("key")}] = json::parse(q.text("result"), nullptr, false);
   });
   return s;
 }

@@ -293,3 +293,40 @@ TEST_CASE("exec: surveys and complaints are recorded once, each with its event",
   // enrolment + one survey + one complaint
   CHECK(ok(exec.call({{"op", "stats"}}))["outbox_pending"] == 3);
 }
+
+TEST_CASE("exec: lists of lines are refused naming the list, the element and its field, in order", "[e2e]") {
+  TempDir dir;
+  Exec exec(dir);
+  struct Case {
+    json request;
+    const char* field;
+    const char* message;
+  };
+  const json line = {{"sku", "A"}, {"qty", 1}, {"unit_price", "1.00"}};
+  const std::vector<Case> cases = {
+      {{{"op", "sale"}, {"sale_id", "S"}}, "lines", "lines is required"},
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", nullptr}}, "lines", "lines is required"},
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", "A x1"}}, "lines", "lines must be a list of {sku, qty, unit_price}"},
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {line, 5}}}, "lines[1]", "lines[1] must be an object {sku, qty, unit_price}"},
+      // The first element is read whole before the second is looked at.
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {{{"qty", 1}, {"unit_price", "1.00"}}, 5}}}, "lines[0].sku", "sku is required"},
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {line, {{"sku", "B"}, {"qty", 1}, {"unit_price", "1.00"}, {"colour", "red"}}}}},
+       "lines[1].colour", "unknown argument \"colour\""},
+      {{{"op", "refund"}, {"refund_id", "F"}, {"sale_id", "S"}, {"lines", {{"sku", "A"}}}}, "lines", "lines must be a list of {sku, qty}"},
+      {{{"op", "refund"}, {"refund_id", "F"}, {"sale_id", "S"}, {"lines", {"A"}}}, "lines[0]", "lines[0] must be an object {sku, qty}"},
+      {{{"op", "refund"}, {"refund_id", "F"}, {"sale_id", "S"}, {"lines", {{{"sku", "A"}, {"qty", "1"}}}}}, "lines[0].qty", "qty must be a whole number"},
+      {{{"op", "lookup"}, {"query", "1111"}, {"limit", 201}}, "limit", "limit is between 1 and 200"},
+      {{{"op", "history"}, {"member", "13800001111"}, {"limit", 1001}}, "limit", "limit is between 1 and 1000"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    json req = cases[i].request;
+    req["id"] = i;
+    INFO(req.dump());
+    const json e = error(exec.call(req));
+    CHECK(e["code"] == "invalid_argument");
+    CHECK(e["field"] == cases[i].field);
+    CHECK(e["message"] == cases[i].message);
+  }
+  CHECK(ok(exec.call({{"id", "s"}, {"op", "stats"}})) ==
+        json{{"members", 0}, {"sales", 0}, {"ledger_entries", 0}, {"outbox_pending", 0}});
+}

@@ -280,13 +280,13 @@ TEST_CASE("exec rules: head office's pushed programme overrides the local file",
     // What the sync engine stores when head office publishes a programme (docs/sync-wire.md);
     // a refused one (error set) is never in force.
     loyalty::db::Database db(dir.str() + "/terminal.db");
-    db.prepare("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?, ?, NULL, ?)")
+    db.query("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?, ?, NULL, ?)")
         .bind(1, std::int64_t{1})
         .bind(2, std::string("[loyalty]\nearn_points_per_unit = 2\n[[promotion]]\nid = \"hq-off\"\n"
                              "kind = \"spend_discount\"\nthreshold = \"50.00\"\namount = \"5.00\"\n"))
         .bind(3, std::string("2026-05-01T00:00:00Z"))
         .run();
-    db.prepare("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?, ?, ?, ?)")
+    db.query("INSERT INTO hq_config(version, toml, error, received_at) VALUES (?, ?, ?, ?)")
         .bind(1, std::int64_t{2}).bind(2, std::string("[loyalty]\nbogus = 1\n"))
         .bind(3, std::string("loyalty.bogus: unknown key")).bind(4, std::string("2026-05-02T00:00:00Z"))
         .run();

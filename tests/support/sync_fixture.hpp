@@ -180,7 +180,7 @@ class Hq {
   nlohmann::json post(const std::string& path, const nlohmann::json& body) const {
     sync::HttpsClient client({url(), slurp(caFile()), std::nullopt, m_adminToken});
     auto r = client.postJson(path, body, false);
-    if (!r) throw std::runtime_error(r.failure().message);
+    if (!r) throw std::runtime_error(r.error().message);
     return r.value();
   }
 
@@ -188,7 +188,7 @@ class Hq {
   nlohmann::json get(const std::string& path) const {
     sync::HttpsClient client({url(), slurp(caFile()), std::nullopt, m_adminToken});
     auto r = client.getJson(path);
-    if (!r) throw std::runtime_error(r.failure().message);
+    if (!r) throw std::runtime_error(r.error().message);
     return r.value();
   }
 

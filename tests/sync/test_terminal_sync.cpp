@@ -49,11 +49,9 @@ struct Counter {
     return m->member.points - m->member.pointsDebt;
   }
   std::int64_t count(const std::string& sql) {
-    auto& st = db.prepare(sql);
-    st.step();
-    const auto n = st.getInt(0);
-    st.reset();
-    return n;
+    auto q = db.query("SELECT (" + sql + ") AS n");
+    q.step();
+    return q.int64("n");
   }
 };
 

@@ -55,12 +55,9 @@ struct Counter {
   }
 
   std::int64_t ledgerSum(const std::string& memberId) {
-    auto& st = db.prepare("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = ?");
-    st.bind(1, memberId);
-    st.step();
-    auto v = st.getInt(0);
-    st.reset();
-    return v;
+    auto q = db.query("SELECT COALESCE(SUM(points), 0) AS points FROM ledger WHERE member_id = ?").bind(1, memberId);
+    q.step();
+    return q.int64("points");
   }
 };
 
@@ -356,10 +353,11 @@ TEST_CASE("redemptions are authorised online, refused by head office, or bounded
   tomorrow.at = at("2026-02-04T12:00:00Z");
   REQUIRE(c.service.redeem(tomorrow).hasValue());
 
-  auto& st = c.db.prepare("SELECT authorised, COUNT(*) FROM redemptions GROUP BY authorised ORDER BY authorised");
   std::vector<std::pair<std::string, std::int64_t>> seen;
-  while (st.step()) seen.emplace_back(st.getText(0), st.getInt(1));
-  st.reset();
+  {
+    auto q = c.db.query("SELECT authorised, COUNT(*) AS n FROM redemptions GROUP BY authorised ORDER BY authorised");
+    while (q.step()) seen.emplace_back(q.text("authorised"), q.int64("n"));
+  }
   CHECK(seen == std::vector<std::pair<std::string, std::int64_t>>{{"offline", 3}, {"online", 1}});
   CHECK(c.service.verify().problems.empty());
 }

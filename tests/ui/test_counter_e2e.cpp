@@ -70,11 +70,9 @@ struct Driver {
 };
 
 std::int64_t queryInt(db::Database& db, const std::string& sql) {
-  auto& st = db.prepare(sql);
-  REQUIRE(st.step());
-  const std::int64_t v = st.getInt(0);
-  st.reset();
-  return v;
+  auto q = db.query("SELECT (" + sql + ") AS v");
+  REQUIRE(q.step());
+  return q.int64("v");
 }
 
 }  // namespace
@@ -171,10 +169,9 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   std::string saleId;
   {
     db::Database reader(data + "/terminal.db", db::OpenOptions{true});
-    auto& st = reader.prepare("SELECT sale_id FROM sales WHERE sale_id != 'SEED-1'");
-    REQUIRE(st.step());
-    saleId = st.getText(0);
-    st.reset();
+    auto q = reader.query("SELECT sale_id FROM sales WHERE sale_id != 'SEED-1'");
+    REQUIRE(q.step());
+    saleId = q.text("sale_id");
   }
   d.tap("nav-lookup");
   d.tap("go-refund");
@@ -221,11 +218,12 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   CHECK(queryInt(db, "SELECT COUNT(*) FROM complaints WHERE member_id = " + id +
                      " AND category = 'waiting' AND staff_id = '7'") == 1);
   {
-    auto& st = db.prepare("SELECT complaint_id FROM complaints WHERE member_id = ?");
-    st.bind(1, member->memberId);
-    REQUIRE(st.step());
-    const std::string complaintId = st.getText(0);
-    st.reset();
+    std::string complaintId;
+    {
+      auto q = db.query("SELECT complaint_id FROM complaints WHERE member_id = ?").bind(1, member->memberId);
+      REQUIRE(q.step());
+      complaintId = q.text("complaint_id");
+    }
     terminal::RandomIds ids;
     terminal::FeedbackService feedback(db, "S001", "T1", ids);
     CHECK(feedback.complaintDescription(complaintId) == "waited 20 minutes at pump 3");

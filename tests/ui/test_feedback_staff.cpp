@@ -31,19 +31,14 @@ struct Store {
     return m->memberId;
   }
   std::int64_t count(const char* sql) {
-    auto& st = db.prepare(sql);
-    st.step();
-    const auto n = st.getInt(0);
-    st.reset();
-    return n;
+    auto q = db.query(std::string("SELECT (") + sql + ") AS n");
+    q.step();
+    return q.int64("n");
   }
   nlohmann::json lastEvent(const char* type) {
-    auto& st = db.prepare("SELECT event_id, payload FROM outbox WHERE type = ? ORDER BY seq DESC LIMIT 1");
-    st.bind(1, type);
-    REQUIRE(st.step());
-    auto j = nlohmann::json::parse(openOutboxPayload(db, st.getText(0), type, st.getBlob(1)));
-    st.reset();
-    return j;
+    auto q = db.query("SELECT event_id, payload FROM outbox WHERE type = ? ORDER BY seq DESC LIMIT 1").bind(1, type);
+    REQUIRE(q.step());
+    return nlohmann::json::parse(openOutboxPayload(db, q.text("event_id"), type, q.blob("payload")));
   }
 };
 

@@ -53,7 +53,8 @@ const Failure* RoundReport::failure() const {
   return nullptr;
 }
 
-Outcome<UploadReport> uploadPending(HttpsClient& client, OutboxSource& outbox, const UploadOptions& options) {
+Result<UploadReport, Failure> uploadPending(HttpsClient& client, OutboxSource& outbox,
+                                            const UploadOptions& options) {
   UploadReport report;
   const std::string terminalId = outbox.terminalId();
   std::size_t batchSize = std::clamp<std::size_t>(options.batchSize, 1, kMaxEventsPerBatch);
@@ -70,7 +71,7 @@ Outcome<UploadReport> uploadPending(HttpsClient& client, OutboxSource& outbox, c
       continue;
     }
     auto json = client.asJson("POST", "/api/v1/events", std::move(answer));
-    if (!json) return json.failure();
+    if (!json) return json.error();
     auto decoded = decodeUploadResponse(json.value());
     if (!decoded) return badResponse("POST /api/v1/events", decoded.error());
     const UploadResponse& response = decoded.value();
@@ -93,7 +94,7 @@ Outcome<UploadReport> uploadPending(HttpsClient& client, OutboxSource& outbox, c
   }
 }
 
-Outcome<PullReport> pullChanges(HttpsClient& client, ChangeSink& sink, int pageLimit) {
+Result<PullReport, Failure> pullChanges(HttpsClient& client, ChangeSink& sink, int pageLimit) {
   PullReport report;
   const int limit = std::clamp(pageLimit, 1, kMaxChangeLimit);
   std::string cursor = sink.cursor();
@@ -101,7 +102,7 @@ Outcome<PullReport> pullChanges(HttpsClient& client, ChangeSink& sink, int pageL
     std::string path = "/api/v1/changes?limit=" + std::to_string(limit);
     if (!cursor.empty()) path += "&cursor=" + client.escape(cursor);
     auto json = client.getJson(path);
-    if (!json) return json.failure();
+    if (!json) return json.error();
     auto page = decodeChangePage(json.value());
     if (!page) return badResponse("GET /api/v1/changes", page.error());
     if (page->hasMore && page->nextCursor == cursor) {
@@ -130,7 +131,7 @@ RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sin
     round.upload = up.value();
     if (afterUpload) afterUpload(round.upload);
   } else {
-    round.uploadFailure = up.failure();
+    round.uploadFailure = up.error();
   }
   // A TLS or credential failure would only repeat itself on the pull.
   const bool sameFailureAgain = round.uploadFailure && (round.uploadFailure->kind == FailureKind::kTls ||
@@ -141,34 +142,34 @@ RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sin
     if (pull) {
       round.pull = pull.value();
     } else {
-      round.pullFailure = pull.failure();
+      round.pullFailure = pull.error();
     }
   }
   round.pending = outbox.pendingCount();
   return round;
 }
 
-Outcome<RegisterResponse> registerTerminal(const HqEndpoint& endpoint, const std::string& code,
-                                           Timeouts timeouts) {
+Result<RegisterResponse, Failure> registerTerminal(const HqEndpoint& endpoint, const std::string& code,
+                                                   Timeouts timeouts) {
   HqEndpoint anonymous = endpoint;
   anonymous.token.reset();
   HttpsClient client(anonymous, timeouts);
   auto json = client.postJson("/api/v1/register", toJson(RegisterRequest{code}), false);
-  if (!json) return json.failure();
+  if (!json) return json.error();
   auto decoded = decodeRegisterResponse(json.value());
   if (!decoded) return badResponse("POST /api/v1/register", decoded.error());
   return decoded.value();
 }
 
-Outcome<RedemptionResponse> reserveRedemption(HttpsClient& client, const RedemptionRequest& request) {
+Result<RedemptionResponse, Failure> reserveRedemption(HttpsClient& client, const RedemptionRequest& request) {
   auto json = client.postJson("/api/v1/redemptions", toJson(request), false);
-  if (!json) return json.failure();
+  if (!json) return json.error();
   auto decoded = decodeRedemptionResponse(json.value());
   if (!decoded) return badResponse("POST /api/v1/redemptions", decoded.error());
   return decoded.value();
 }
 
-Outcome<nlohmann::json> releaseRedemption(HttpsClient& client, const std::string& redemptionId) {
+Result<nlohmann::json, Failure> releaseRedemption(HttpsClient& client, const std::string& redemptionId) {
   const std::string path = "/api/v1/redemptions/" + client.escape(redemptionId);
   return client.asJson("DELETE", path, client.del(path));
 }

@@ -147,8 +147,8 @@ std::string HttpsClient::escape(std::string_view value) const {
   return out;
 }
 
-Outcome<HttpResponse> HttpsClient::perform(const char* method, std::string_view path, std::string_view body,
-                                           bool gzip) {
+Result<HttpResponse, Failure> HttpsClient::perform(const char* method, std::string_view path,
+                                                   std::string_view body, bool gzip) {
   CURL* c = static_cast<CURL*>(m_curl.get());
   curl_easy_reset(c);  // keeps the live connection and TLS session for the next request
   const std::string url = m_endpoint.baseUrl + std::string(path);
@@ -227,19 +227,21 @@ Outcome<HttpResponse> HttpsClient::perform(const char* method, std::string_view 
   return r;
 }
 
-Outcome<HttpResponse> HttpsClient::get(std::string_view pathAndQuery) {
+Result<HttpResponse, Failure> HttpsClient::get(std::string_view pathAndQuery) {
   return perform("GET", pathAndQuery, {}, false);
 }
 
-Outcome<HttpResponse> HttpsClient::post(std::string_view path, std::string_view json, bool gzip) {
+Result<HttpResponse, Failure> HttpsClient::post(std::string_view path, std::string_view json, bool gzip) {
   return perform("POST", path, json, gzip);
 }
 
-Outcome<HttpResponse> HttpsClient::del(std::string_view path) { return perform("DELETE", path, {}, false); }
+Result<HttpResponse, Failure> HttpsClient::del(std::string_view path) {
+  return perform("DELETE", path, {}, false);
+}
 
-Outcome<nlohmann::json> HttpsClient::asJson(const char* method, std::string_view path,
-                                            Outcome<HttpResponse> r) {
-  if (!r) return r.failure();
+Result<nlohmann::json, Failure> HttpsClient::asJson(const char* method, std::string_view path,
+                                                    Result<HttpResponse, Failure> r) {
+  if (!r) return r.error();
   const HttpResponse& resp = r.value();
   const std::string what = std::string(method) + " " + std::string(path.substr(0, path.find('?')));
   // Bounded in depth like every JSON text (a refused text reads as no JSON object at all).
@@ -270,11 +272,12 @@ Outcome<nlohmann::json> HttpsClient::asJson(const char* method, std::string_view
   return body;
 }
 
-Outcome<nlohmann::json> HttpsClient::getJson(std::string_view pathAndQuery) {
+Result<nlohmann::json, Failure> HttpsClient::getJson(std::string_view pathAndQuery) {
   return asJson("GET", pathAndQuery, get(pathAndQuery));
 }
 
-Outcome<nlohmann::json> HttpsClient::postJson(std::string_view path, const nlohmann::json& body, bool gzip) {
+Result<nlohmann::json, Failure> HttpsClient::postJson(std::string_view path, const nlohmann::json& body,
+                                                      bool gzip) {
   return asJson("POST", path,
                 post(path, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), gzip));
 }

@@ -49,12 +49,10 @@ std::map<std::string, std::string> memberDatabase(std::map<std::string, std::str
   return files;
 }
 
-std::string scalarText(db::Database& db, const char* sql) {
-  auto& st = db.prepare(sql);
-  REQUIRE(st.step());
-  std::string v = st.getText(0);
-  st.reset();
-  return v;
+std::string scalarText(db::Database& db, const char* sql, const char* column) {
+  auto q = db.query(sql);
+  REQUIRE(q.step());
+  return q.text(column);
 }
 
 /// The files a thief copies hold no phone or birthday.
@@ -154,8 +152,8 @@ TEST_CASE("A copy of a terminal's files reveals no member's phone or birthday an
       checkPersonalData(t->dataDir(), "while a counter has it open");
       checkModes(t->dataDir());
       db::Database credentials(t->dataDir() + "/credentials.db");
-      std::vector<std::string> secrets = {scalarText(credentials, "SELECT token FROM hq_link"), "$argon2id$"};
-      if (t == &a) secrets.push_back(scalarText(credentials, "SELECT pin_hash FROM staff"));
+      std::vector<std::string> secrets = {scalarText(credentials, "SELECT token FROM hq_link", "token"), "$argon2id$"};
+      if (t == &a) secrets.push_back(scalarText(credentials, "SELECT pin_hash FROM staff", "pin_hash"));
       checkCredentials(t->dataDir(), secrets);
     }
     for (const auto* people : {&kEnrolled, &kImported}) {

@@ -64,7 +64,7 @@ TEST_CASE("cert renew: the server restarted with a renewed certificate is truste
   sync::HttpsClient oldPin({hq.url(), slurp(hq.caFile()), hq::publicKeyPin(before), hq.adminToken()});
   auto stale = oldPin.getJson("/api/v1/reports/summary");
   REQUIRE_FALSE(stale);
-  CHECK(stale.failure().kind == sync::FailureKind::kTls);
+  CHECK(stale.error().kind == sync::FailureKind::kTls);
   sync::HttpsClient pinned({hq.url(), slurp(hq.caFile()), newPin, hq.adminToken()});
   CHECK(pinned.getJson("/api/v1/reports/summary"));
 

@@ -185,14 +185,13 @@ TEST_CASE("Terminal killed during a pull: each page is there with its cursor or 
     std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
     sync.killHard();
     db::Database db(other.dataDir() + "/terminal.db");
-    auto& st = db.prepare(
-        "SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM hq_members), "
-        "(SELECT value FROM meta WHERE key = 'hq_cursor')");
-    REQUIRE(st.step());
-    const std::int64_t members = st.getInt(0);
-    const std::string cursor = st.getText(2);
-    CHECK(st.getInt(1) == members);
-    st.reset();
+    auto q = db.query(
+        "SELECT (SELECT COUNT(*) FROM members) AS members, (SELECT COUNT(*) FROM hq_members) AS hq_members, "
+        "(SELECT value FROM meta WHERE key = 'hq_cursor') AS cursor");
+    REQUIRE(q.step());
+    const std::int64_t members = q.int64("members");
+    const std::string cursor = q.text("cursor");
+    CHECK(q.int64("hq_members") == members);
     // Pages hold whole numbers of changes: an empty cursor means nothing applied, and the
     // members present are whole pages (500 each) or everything.
     if (cursor.empty()) CHECK(members == 0);
@@ -258,8 +257,8 @@ TEST_CASE("TLS and credential failures are refused with a clear error and nothin
     auto r =
         anonymous.postJson("/api/v1/events", json{{"terminal_id", "T1"}, {"events", json::array()}}, false);
     REQUIRE_FALSE(r);
-    CHECK(r.failure().httpStatus == 401);
-    CHECK(r.failure().message.find("401 unauthenticated") != std::string::npos);
+    CHECK(r.error().httpStatus == 401);
+    CHECK(r.error().message.find("401 unauthenticated") != std::string::npos);
   }
   SECTION("a revoked terminal") {
     hq.command({"terminal", "revoke", "--terminal", "T1"});

@@ -1,5 +1,6 @@
 #pragma once
-/// @brief SQLite RAII: Database (connection + pragmas), Statement, Transaction.
+/// @brief SQLite RAII: Database (connection + pragmas), Query (a statement use that resets
+/// itself, columns read by name), Transaction.
 
 #include <sqlite3.h>
 
@@ -10,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace loyalty::db {
 
@@ -34,6 +37,7 @@ struct OpenOptions {
 };
 
 class Statement;
+class Query;
 
 /// One connection. Opens with WAL, synchronous=FULL, foreign keys on and a busy timeout, all
 /// set explicitly (never the build's defaults). Caches prepared statements by SQL text.
@@ -46,7 +50,16 @@ class Database {
 
   /// Runs one or more statements without results.
   void exec(std::string_view sql);
-  /// A prepared statement from the cache, reset and with bindings cleared.
+  /// One use of the statement cached for `sql`: bind, step, read columns by name; it resets the
+  /// statement and clears its bindings when it goes out of scope. Reading rows of a statement
+  /// while another use of the same SQL is open gets a statement of its own.
+  ///   auto q = db.query("SELECT name, points FROM members WHERE member_id = ?").bind(1, id);
+  ///   if (q.step()) points = q.int64("points");
+  ///   db.query("DELETE FROM meta WHERE key = ?").bind(1, key).run();
+  Query query(std::string_view sql);
+
+  /// Deprecated: use query(). The cached statement itself, reset and with bindings cleared; the
+  /// caller resets it again after reading rows. Kept until every call site reads through query().
   Statement& prepare(std::string_view sql);
 
   std::int64_t lastInsertRowid() const;
@@ -76,7 +89,8 @@ class Database {
   std::unordered_map<std::string, std::shared_ptr<const void>> m_clientData;
 };
 
-/// A prepared statement; bind by 1-based index, step, read columns by 0-based index.
+/// A prepared statement; bind by 1-based index, step, read columns by 0-based index or by name.
+/// Reach it through Database::query(), which resets it for you.
 class Statement {
  public:
   Statement(sqlite3* db, std::string_view sql);
@@ -105,7 +119,7 @@ class Statement {
   bool step();
   /// Steps a statement that returns no rows (INSERT/UPDATE/DELETE).
   void run();
-  void reset();
+  void reset() noexcept;
 
   std::int64_t getInt(int col) const;
   std::string getText(int col) const;
@@ -117,13 +131,92 @@ class Statement {
   std::optional<std::string> getOptBlob(int col) const;
   bool isNull(int col) const;
   int columnCount() const { return sqlite3_column_count(m_stmt.get()); }
+  /// The index of the result column called `name` (its alias, or the column's own name).
+  /// Throws DbError for a name the statement does not return, or returns twice: the SQL and
+  /// the code reading it disagree, which is a bug.
+  int columnIndex(std::string_view name) const;
 
  private:
+  friend class Database;
+  friend class Query;
   struct Finalizer {
     void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
   };
   sqlite3* m_db;
   std::unique_ptr<sqlite3_stmt, Finalizer> m_stmt;
+  mutable std::vector<std::string> m_columnNames;  ///< filled at the first read by name
+  bool m_inUse = false;                            ///< a Query holds it
+};
+
+/// One use of a prepared statement (from Database::query): resets the statement and clears its
+/// bindings when it goes out of scope, however the scope ends. Move-only; must not outlive the
+/// Database. Binds by 1-based index; reads the current row's columns by name.
+class Query {
+ public:
+  Query(Query&& other) noexcept;
+  Query& operator=(Query&&) = delete;
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  ~Query();
+
+  /// Binds any type Statement::bind takes (integers, bool, text, optionals of them).
+  template <class T>
+  Query& bind(int index, const T& value) & {
+    m_statement->bind(index, value);
+    return *this;
+  }
+  /// The same on a temporary, so that `auto q = db.query(sql).bind(1, x);` keeps the use.
+  template <class T>
+  Query&& bind(int index, const T& value) && {
+    m_statement->bind(index, value);
+    return std::move(*this);
+  }
+  Query& bindNull(int index) & {
+    m_statement->bindNull(index);
+    return *this;
+  }
+  Query&& bindNull(int index) && {
+    m_statement->bindNull(index);
+    return std::move(*this);
+  }
+  /// Binds bytes (or NULL for an empty optional) as a BLOB.
+  template <class Bytes>
+  Query& bindBlob(int index, const Bytes& bytes) & {
+    m_statement->bindBlob(index, bytes);
+    return *this;
+  }
+  template <class Bytes>
+  Query&& bindBlob(int index, const Bytes& bytes) && {
+    m_statement->bindBlob(index, bytes);
+    return std::move(*this);
+  }
+
+  /// Advances; true while a row is available.
+  bool step() { return m_statement->step(); }
+  /// Steps a statement that returns no rows (INSERT/UPDATE/DELETE).
+  void run() { m_statement->run(); }
+
+  std::int64_t int64(std::string_view column) const { return m_statement->getInt(index(column)); }
+  std::optional<std::int64_t> optInt64(std::string_view column) const { return m_statement->getOptInt(index(column)); }
+  std::string text(std::string_view column) const { return m_statement->getText(index(column)); }
+  std::optional<std::string> optText(std::string_view column) const { return m_statement->getOptText(index(column)); }
+  std::string blob(std::string_view column) const { return m_statement->getBlob(index(column)); }
+  /// The column's bytes without a copy: valid until the next step or the end of this use.
+  std::string_view blobView(std::string_view column) const { return m_statement->getBlobView(index(column)); }
+  std::optional<std::string> optBlob(std::string_view column) const { return m_statement->getOptBlob(index(column)); }
+  bool isNull(std::string_view column) const { return m_statement->isNull(index(column)); }
+
+  /// For readers of any result shape (a generic SQL layer): the columns by position.
+  int columnCount() const { return m_statement->columnCount(); }
+  std::optional<std::string> optTextAt(int col) const { return m_statement->getOptText(col); }
+
+ private:
+  friend class Database;
+  Query(Statement& statement, std::unique_ptr<Statement> own);
+  int index(std::string_view column) const { return m_statement->columnIndex(column); }
+
+  Statement* m_statement;              ///< nullptr once moved from
+  std::unique_ptr<Statement> m_own;    ///< set when the cached statement was already in use
 };
 
 /// BEGIN IMMEDIATE (or a SAVEPOINT when already inside a transaction, so operations compose

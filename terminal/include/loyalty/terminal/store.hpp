@@ -23,6 +23,12 @@ struct Identity {
 Identity resolveIdentity(db::Database& db, const std::optional<std::string>& storeId,
                          const std::optional<std::string>& terminalId);
 
+/// The value stored under `key` in the terminal's meta table.
+std::optional<std::string> metaValue(db::Database& db, const std::string& key);
+
+/// Whether this terminal has recorded any event (its identity is then fixed).
+bool hasOutboxEvents(db::Database& db);
+
 /// Events not yet acknowledged by head office. The outbox sequence is contiguous from 1 (verify
 /// proves it), so this is a difference of two numbers, not a count over the outbox.
 std::int64_t outboxPending(db::Database& db);

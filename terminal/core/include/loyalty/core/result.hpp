@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Outcomes as values: Error (code, field, message) and Result<T>.
+/// @brief Outcomes as values: Error (code, field, message) and Result<T, E = Error>.
 
 #include <string>
 #include <type_traits>
@@ -35,12 +35,14 @@ inline Error invalidArgument(std::string field, std::string message) {
   return {errc::kInvalidArgument, std::move(field), std::move(message)};
 }
 
-/// Either a value or an Error. Deliberately small: has_value/value/error, like std::expected.
-template <class T>
+/// Either a value or an error: the project's one outcome type. Deliberately small:
+/// has_value/value/error, like std::expected. The error is an Error (a business refusal) unless a
+/// layer has richer failures of its own, e.g. the sync client's Result<T, sync::Failure>.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  Result(Error error) : m_state(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+  Result(E error) : m_state(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool hasValue() const { return m_state.index() == 0; }
   explicit operator bool() const { return hasValue(); }
@@ -48,7 +50,7 @@ class [[nodiscard]] Result {
   T& value() & { return std::get<0>(m_state); }
   const T& value() const& { return std::get<0>(m_state); }
   T&& value() && { return std::get<0>(std::move(m_state)); }
-  const Error& error() const { return std::get<1>(m_state); }
+  const E& error() const { return std::get<1>(m_state); }
 
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
@@ -56,7 +58,7 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return value(); }
 
  private:
-  std::variant<T, Error> m_state;
+  std::variant<T, E> m_state;
 };
 
 /// Result of an operation that yields nothing but may be refused.

@@ -52,8 +52,8 @@ struct UploadReport {
 
 /// Sends everything above the watermark until HQ has acknowledged all of it, or fails.
 /// The watermark moves only to HQ's `acked_through`.
-Outcome<UploadReport> uploadPending(HttpsClient& client, OutboxSource& outbox,
-                                    const UploadOptions& options = {});
+Result<UploadReport, Failure> uploadPending(HttpsClient& client, OutboxSource& outbox,
+                                            const UploadOptions& options = {});
 
 struct PullReport {
   std::int64_t changes = 0;
@@ -61,7 +61,8 @@ struct PullReport {
 };
 
 /// Fetches pages from the stored cursor until `has_more` is false, applying each as it comes.
-Outcome<PullReport> pullChanges(HttpsClient& client, ChangeSink& sink, int pageLimit = kDefaultChangeLimit);
+Result<PullReport, Failure> pullChanges(HttpsClient& client, ChangeSink& sink,
+                                        int pageLimit = kDefaultChangeLimit);
 
 /// One full round (what `sync --once` does and what the background engine repeats).
 struct RoundReport {
@@ -84,15 +85,15 @@ RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sin
 
 /// Exchanges a one-time registration code for this terminal's identity and token.
 /// `endpoint.token` is not sent.
-Outcome<RegisterResponse> registerTerminal(const HqEndpoint& endpoint, const std::string& code,
-                                           Timeouts timeouts = {});
+Result<RegisterResponse, Failure> registerTerminal(const HqEndpoint& endpoint, const std::string& code,
+                                                   Timeouts timeouts = {});
 
 /// POST /api/v1/redemptions. A 409 insufficient_points comes back as a kRefused Failure with
 /// that problemCode.
-Outcome<RedemptionResponse> reserveRedemption(HttpsClient& client, const RedemptionRequest& request);
+Result<RedemptionResponse, Failure> reserveRedemption(HttpsClient& client, const RedemptionRequest& request);
 
 /// DELETE /api/v1/redemptions/{redemption_id}: gives back a reservation this terminal made and
 /// will not use (idempotent: nothing held is released too).
-Outcome<nlohmann::json> releaseRedemption(HttpsClient& client, const std::string& redemptionId);
+Result<nlohmann::json, Failure> releaseRedemption(HttpsClient& client, const std::string& redemptionId);
 
 }  // namespace loyalty::sync

@@ -9,7 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
+
+#include "loyalty/core/result.hpp"
 
 namespace loyalty::sync {
 
@@ -34,24 +35,6 @@ struct Failure {
 
   /// Worth trying again later without anyone changing anything.
   bool retryable() const;
-};
-
-/// A value or a Failure.
-template <class T>
-class [[nodiscard]] Outcome {
- public:
-  Outcome(T value) : m_state(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  Outcome(Failure failure) : m_state(std::in_place_index<1>, std::move(failure)) {}  // NOLINT
-  bool ok() const { return m_state.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(m_state); }
-  const T& value() const& { return std::get<0>(m_state); }
-  const Failure& failure() const { return std::get<1>(m_state); }
-  T* operator->() { return &value(); }
-  T& operator*() & { return value(); }
-
- private:
-  std::variant<T, Failure> m_state;
 };
 
 /// Where head office is and how this terminal proves who it is.
@@ -91,18 +74,19 @@ class HttpsClient {
   void setCancel(std::function<bool()> cancelled) { m_cancelled = std::move(cancelled); }
   void setTimeouts(Timeouts timeouts) { m_timeouts = timeouts; }
 
-  Outcome<HttpResponse> get(std::string_view pathAndQuery);
-  Outcome<HttpResponse> post(std::string_view path, std::string_view json, bool gzip);
-  Outcome<HttpResponse> del(std::string_view path);
+  Result<HttpResponse, Failure> get(std::string_view pathAndQuery);
+  Result<HttpResponse, Failure> post(std::string_view path, std::string_view json, bool gzip);
+  Result<HttpResponse, Failure> del(std::string_view path);
 
   /// The same, but a non-2xx answer is a kRefused Failure (its problem+json detail in the
   /// message) and a 2xx body must be a JSON object.
-  Outcome<nlohmann::json> getJson(std::string_view pathAndQuery);
-  Outcome<nlohmann::json> postJson(std::string_view path, const nlohmann::json& body, bool gzip);
+  Result<nlohmann::json, Failure> getJson(std::string_view pathAndQuery);
+  Result<nlohmann::json, Failure> postJson(std::string_view path, const nlohmann::json& body, bool gzip);
 
   /// What getJson/postJson do with an answer: non-2xx becomes a kRefused Failure, a 2xx body
   /// must be a JSON object. `method` and `path` only name the request in messages.
-  Outcome<nlohmann::json> asJson(const char* method, std::string_view path, Outcome<HttpResponse> response);
+  Result<nlohmann::json, Failure> asJson(const char* method, std::string_view path,
+                                         Result<HttpResponse, Failure> response);
 
   /// Percent-encodes a query parameter value.
   std::string escape(std::string_view value) const;
@@ -112,7 +96,8 @@ class HttpsClient {
   struct CurlDeleter {
     void operator()(void* handle) const;
   };
-  Outcome<HttpResponse> perform(const char* method, std::string_view path, std::string_view body, bool gzip);
+  Result<HttpResponse, Failure> perform(const char* method, std::string_view path, std::string_view body,
+                                        bool gzip);
 
   HqEndpoint m_endpoint;
   Timeouts m_timeouts;
