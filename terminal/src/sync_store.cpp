@@ -11,6 +11,7 @@
 #include "loyalty/terminal/config.hpp"
 #include "loyalty/terminal/feedback.hpp"
 #include "loyalty/terminal/outbox.hpp"
+#include "loyalty/terminal/reward_repository.hpp"
 #include "loyalty/terminal/store.hpp"
 
 namespace loyalty::terminal {
@@ -263,15 +264,7 @@ void TerminalChangeSink::applyCatalog(const sync::CatalogChange& change) {
       continue;
     }
     listed.insert(r.rewardId);
-    m_db.prepare(
-            "INSERT INTO rewards(reward_id, name, points, active) VALUES (?,?,?,?) "
-            "ON CONFLICT(reward_id) DO UPDATE SET name = excluded.name, points = excluded.points, "
-            "active = excluded.active")
-        .bind(1, r.rewardId)
-        .bind(2, r.name)
-        .bind(3, r.points)
-        .bind(4, r.active)
-        .run();
+    RewardRepository(m_db).put(r.rewardId, r.name, r.points, r.active);
   }
   // Rewards are referenced by past redemptions: ones left out of the catalogue are retired.
   std::vector<std::string> retired;

@@ -3,7 +3,10 @@
 ///
 /// Every decoder returns an Error with code "bad_request", the JSON path of the offending
 /// field ("events[3].seq") and a sentence. Optional fields may be absent or null. Unknown
-/// fields are ignored (extend, never break). Encoders write absent optionals as absent.
+/// fields are ignored (extend, never break). Encoders write absent optionals as absent, except
+/// the event payload fields terminals have always written as null when empty (member.enrolled's
+/// birthday, language, consent_version and referrer_id; member_id of sale.recorded and
+/// sale.refunded; a sale line's description; points.redeemed's reward_id).
 
 #include <string_view>
 
