@@ -397,85 +397,88 @@ Result<std::string> CounterService::authoriseSpend(const std::string& refId, con
 
 // [SECTION] Enrol
 
-Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
-  auto phone = normalizePhone(r.phone, m_config.store.phoneRegion, "phone");
+namespace {
+
+/// The member an enrolment asks for, checked (all but the card number and the staff id).
+Result<NewMember> checkEnrollment(const EnrollRequest& r, const std::string& phoneRegion) {
+  NewMember m;
+  auto phone = normalizePhone(r.phone, phoneRegion, "phone");
   if (!phone) return phone.error();
-  auto checkedName = checkMemberName(r.name);
-  if (!checkedName) return checkedName.error();
-  const std::string name = *checkedName;
-  std::optional<std::string> birthday;
+  m.phone = *phone;
+  auto name = checkMemberName(r.name);
+  if (!name) return name.error();
+  m.name = *name;
   if (r.birthday) {
     auto b = checkBirthday(*r.birthday, r.at);
     if (!b) return b.error();
-    birthday = *b;
+    m.birthday = *b;
   }
   if (r.language) {
     if (auto s = checkLanguage(*r.language); !s) return s.error();
+    m.language = r.language;
   }
+  m.consentMarketing = r.consentMarketing;
+  m.enrolledAt = formatRfc3339(r.at);
+  m.staffId = r.staffId;
+  return m;
+}
+
+/// The stored member a new one becomes (nothing earned or spent yet).
+MemberRecord recordOf(const NewMember& m) {
+  MemberRecord row;
+  row.memberId = m.memberId;
+  row.cardNo = m.cardNo;
+  row.phone = m.phone;
+  row.name = m.name;
+  row.birthday = m.birthday;
+  row.language = m.language;
+  row.consentMarketing = m.consentMarketing;
+  row.tier = m.tier;
+  row.enrolledAt = m.enrolledAt;
+  row.referrerId = m.referrerId;
+  return row;
+}
+
+}  // namespace
+
+Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
+  auto checked = checkEnrollment(r, m_config.store.phoneRegion);
+  if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
-  std::optional<std::string> cardNo;
+  NewMember& m = *checked;
   if (r.cardNo) {
     auto c = parseCardNumber(*r.cardNo, "card_no");
     if (!c) return c.error();
-    cardNo = *c;
+    m.cardNo = *c;  // empty: one is issued below
   }
+
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
-  std::optional<MemberRow> referrer;
   if (r.referrer) {
-    auto ref = resolveMember(*r.referrer, "referrer");
-    if (!ref) return ref.error();
-    referrer = *ref;
+    auto referrer = resolveMember(*r.referrer, "referrer");
+    if (!referrer) return referrer.error();
+    m.referrerId = referrer->memberId;
   }
-  if (m_members.phoneTaken(*phone)) {
+  if (m_members.phoneTaken(m.phone)) {
     return Error{errc::kAlreadyExists, "phone", "a member with this phone number is already enrolled"};
   }
-  if (cardNo && m_members.cardTaken(*cardNo)) {
-    return Error{errc::kAlreadyExists, "card_no", "card " + *cardNo + " already belongs to a member"};
+  if (!m.cardNo.empty() && m_members.cardTaken(m.cardNo)) {
+    return Error{errc::kAlreadyExists, "card_no", "card " + m.cardNo + " already belongs to a member"};
   }
-  if (!cardNo) {
-    do {
-      cardNo = issueCardNumber(m_ids.random64());
-    } while (m_members.cardTaken(*cardNo));
+  while (m.cardNo.empty() || m_members.cardTaken(m.cardNo)) m.cardNo = issueCardNumber(m_ids.random64());
+  m.memberId = m_ids.uuid();
+  if (m.consentMarketing) {
+    m.consentAt = m.enrolledAt;
+    m.consentStore = m_config.store.id;
+    m.consentVersion = m_config.consentTextVersion;
   }
-
-  MemberRow row;
-  row.memberId = m_ids.uuid();
-  row.cardNo = *cardNo;
-  row.phone = *phone;
-  row.name = name;
-  row.birthday = birthday;
-  row.language = r.language;
-  row.consentMarketing = r.consentMarketing;
-  row.tier = "member";
-  row.enrolledAt = formatRfc3339(r.at);
-  row.referrerId = referrer ? std::optional(referrer->memberId) : std::nullopt;
-  NewMember stored;
-  stored.memberId = row.memberId;
-  stored.cardNo = row.cardNo;
-  stored.phone = row.phone;
-  stored.name = row.name;
-  stored.birthday = row.birthday;
-  stored.language = row.language;
-  stored.consentMarketing = row.consentMarketing;
-  if (row.consentMarketing) {
-    stored.consentAt = row.enrolledAt;
-    stored.consentStore = m_config.store.id;
-    stored.consentVersion = m_config.consentTextVersion;
-  }
-  stored.referrerId = row.referrerId;
-  stored.tier = row.tier;
-  stored.enrolledAt = row.enrolledAt;
-  stored.enrolledStore = m_config.store.id;
-  stored.enrolledTerminal = m_config.terminalId;
-  stored.staffId = r.staffId;
-  m_members.insert(stored);
-
+  m.enrolledStore = m_config.store.id;
+  m.enrolledTerminal = m_config.terminalId;
+  m_members.insert(m);
   m_outbox.append(m_ids.uuid(), r.at,
-                  sync::MemberEnrolled{origin(), row.memberId, row.cardNo, row.phone, row.name, row.birthday,
-                                       row.language, row.consentMarketing, stored.consentVersion,
-                                       row.referrerId, r.staffId});
+                  sync::MemberEnrolled{origin(), m.memberId, m.cardNo, m.phone, m.name, m.birthday, m.language,
+                                       m.consentMarketing, m.consentVersion, m.referrerId, r.staffId});
   tx.commit();
-  return view(row);
+  return view(recordOf(m));
 }
 
 // [SECTION] Lookup
