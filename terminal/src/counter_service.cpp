@@ -679,7 +679,7 @@ struct CheckedSale {
   std::string fingerprint;
 };
 
-Result<CheckedSale> checkSale(const SaleRequest& r, const ProgrammeRules& rules) {
+Result<CheckedSale> checkSale(const SaleRequest& r) {
   if (auto s = checkId(r.saleId, "sale_id"); !s) return s.error();
   if (r.lines.empty()) return invalidArgument("lines", "a sale needs at least one line");
   if (r.lines.size() > kMaxLines) return invalidArgument("lines", "a sale has at most 10000 lines");
@@ -715,13 +715,17 @@ Result<CheckedSale> checkSale(const SaleRequest& r, const ProgrammeRules& rules)
   if (r.redeemPoints < 0 || r.redeemPoints > kMaxPoints) {
     return invalidArgument("redeem_points", "redeem_points is a whole number from 0 to 1000000000");
   }
-  if (r.redeemPoints > 0) {
-    if (!r.member) return invalidArgument("redeem_points", "only a member can pay with points");
-    if (pointsValue(r.redeemPoints, rules.redeemPointsPerUnit) > out.subtotal) {
-      return invalidArgument("redeem_points", "the points are worth more than the sale (" + out.subtotal.toString() + ")");
-    }
-  }
   return out;
+}
+
+/// Points paid with: only by a member, and worth no more than the sale.
+Status checkPointsPaid(const SaleRequest& r, Money subtotal, const ProgrammeRules& rules) {
+  if (r.redeemPoints == 0) return Ok{};
+  if (!r.member) return invalidArgument("redeem_points", "only a member can pay with points");
+  if (pointsValue(r.redeemPoints, rules.redeemPointsPerUnit) > subtotal) {
+    return invalidArgument("redeem_points", "the points are worth more than the sale (" + subtotal.toString() + ")");
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -739,9 +743,10 @@ SaleMember CounterService::saleMember(const MemberRow& row, Date today) {
 }
 
 Result<SaleResult> CounterService::sale(const SaleRequest& r) {
-  auto checked = checkSale(r, m_config.rules);
+  auto checked = checkSale(r);
   if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
+  if (auto s = checkPointsPaid(r, checked->subtotal, m_config.rules); !s) return s.error();
   const std::optional<Authorisation> answer =
       r.member ? askHeadOffice(Keyed::kSale, r.saleId, *r.member, r.redeemPoints) : std::nullopt;
   HeldReservation held(m_authoriser, r.saleId, answer);
