@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "loyalty/core/text.hpp"
+#include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/config.hpp"
@@ -35,11 +36,6 @@ void setMeta(db::Database& db, const char* key, const std::string& value) {
       .bind(1, key)
       .bind(2, value)
       .run();
-}
-
-std::int64_t intOf(const json& payload, const char* key) {
-  const auto it = payload.find(key);
-  return it != payload.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
 }  // namespace
@@ -81,21 +77,8 @@ std::int64_t TerminalOutbox::pendingCount() { return outboxPending(m_db); }
 // [SECTION] Points effects of this terminal's own events
 
 std::optional<PointsEffect> pointsEffect(const std::string& type, const json& payload) {
-  const auto member = payload.find("member_id");
-  if (member == payload.end() || !member->is_string()) return std::nullopt;
-  PointsEffect e{member->get<std::string>(), 0};
-  if (type == sync::kSaleRecorded) {
-    e.points = intOf(payload, "points_earned") - intOf(payload, "points_redeemed");
-  } else if (type == sync::kPointsRedeemed) {
-    e.points = -intOf(payload, "points");
-  } else if (type == sync::kSaleRefunded) {
-    e.points = -intOf(payload, "points_reversed") + intOf(payload, "points_returned");
-  } else if (type == sync::kPointsAdjusted) {
-    e.points = intOf(payload, "points");
-  } else {
-    return std::nullopt;
-  }
-  return e;
+  auto effect = sync::decodePointsEffect(type, payload);
+  return effect ? *effect : std::nullopt;
 }
 
 // [SECTION] Change sink

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "loyalty/core/time.hpp"
+#include "loyalty/sync/event_types.hpp"
 
 namespace loyalty::sync {
 
@@ -603,6 +604,25 @@ Result<ComplaintFiled> decodeComplaintFiled(const json& j, std::string_view path
     c.description = o.text("description", 65536, true);
     c.staffId = o.optId("staff_id");
     return c;
+  });
+}
+
+Result<std::optional<PointsEffect>> decodePointsEffect(std::string_view type, const json& j, std::string_view path) {
+  return guarded([&]() -> std::optional<PointsEffect> {
+    const Obj o(j, std::string(path));
+    const std::optional<std::string> member = o.optId("member_id");
+    if (!member) return std::nullopt;
+    if (type == kSaleRecorded) {
+      return PointsEffect{*member, o.integer("points_earned", -kMaxPoints, kMaxPoints) -
+                                       o.integer("points_redeemed", 0, kMaxPoints)};
+    }
+    if (type == kPointsRedeemed) return PointsEffect{*member, -o.integer("points", 1, kMaxPoints)};
+    if (type == kSaleRefunded) {
+      return PointsEffect{*member, -o.integer("points_reversed", -kMaxPoints, kMaxPoints) +
+                                       o.integer("points_returned", 0, kMaxPoints)};
+    }
+    if (type == kPointsAdjusted) return PointsEffect{*member, o.integer("points", -kMaxAdjustPoints, kMaxAdjustPoints)};
+    return std::nullopt;
   });
 }
 

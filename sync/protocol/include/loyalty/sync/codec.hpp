@@ -49,6 +49,12 @@ Result<PointsAdjusted> decodePointsAdjusted(const nlohmann::json& j, std::string
 Result<SurveyAnswered> decodeSurveyAnswered(const nlohmann::json& j, std::string_view path = "payload");
 Result<ComplaintFiled> decodeComplaintFiled(const nlohmann::json& j, std::string_view path = "payload");
 
+/// The points effect of an event of `type` on its member (the table of docs/sync-wire.md), read
+/// from the payload's member_id and points fields only: nullopt for a type without one or a
+/// payload without a member.
+Result<std::optional<PointsEffect>> decodePointsEffect(std::string_view type, const nlohmann::json& j,
+                                                       std::string_view path = "payload");
+
 // [SECTION] Encoders
 
 nlohmann::json toJson(const EventEnvelope& v);

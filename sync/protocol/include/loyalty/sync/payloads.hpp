@@ -12,6 +12,13 @@
 
 namespace loyalty::sync {
 
+/// What an event does to its member's balance (docs/sync-wire.md, "points effect").
+struct PointsEffect {
+  std::string memberId;
+  std::int64_t points = 0;  ///< signed
+  bool operator==(const PointsEffect&) const = default;
+};
+
 /// Fields every payload carries.
 struct PayloadOrigin {
   std::string storeId;
