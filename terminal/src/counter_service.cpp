@@ -2,23 +2,20 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "loyalty/core/card.hpp"
 #include "loyalty/core/greetings.hpp"
 #include "loyalty/core/lifecycle.hpp"
-#include "loyalty/core/promotions.hpp"
 #include "loyalty/core/phone.hpp"
 #include "loyalty/core/points.hpp"
 #include "loyalty/core/text.hpp"
-#include "loyalty/sync/event_types.hpp"
 #include "loyalty/sync/protocol.hpp"
 #include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/json_codec.hpp"
-#include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/staff.hpp"
-#include "loyalty/terminal/store.hpp"
 
 namespace loyalty::terminal {
 
@@ -49,7 +46,6 @@ constexpr std::size_t kMaxNameLength = 64;  // code points
 constexpr std::size_t kMaxLines = 10000;  // real wholesale invoices exceed 1,000 lines
 constexpr std::int64_t kMaxQty = 1'000'000;
 constexpr std::int64_t kMaxPoints = sync::kMaxEventPoints;  // per operation; head office refuses more
-constexpr const char* kNeverExpires = "9999-12-31";  // lots of points head office moved here
 
 bool hasControlChars(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
@@ -122,31 +118,25 @@ std::optional<Date> localDayOf(const std::optional<std::string>& rfc3339, const 
 
 }  // namespace
 
-// [SECTION] Rows
-
-struct CounterService::SaleRow {
-  std::string saleId;
-  std::optional<std::string> memberId;
-  std::int64_t total = 0, pointsEarned = 0, pointsRedeemed = 0, refundable = 0;
-  std::int64_t refundedGoods = 0, refundedAmount = 0, pointsReversed = 0, redeemedReturned = 0;
-  std::int64_t spendDiscount = 0;
-  std::optional<std::string> promoContext;
-};
+// [SECTION] Members
 
 CounterService::CounterService(db::Database& db, CounterConfig config, IdSource& ids)
-    : m_db(db), m_members(db), m_config(std::move(config)), m_ids(ids) {}
+    : m_db(db),
+      m_members(db),
+      m_ledger(db),
+      m_sales(db),
+      m_rewards(db),
+      m_outbox(db),
+      m_integrity(db),
+      m_config(std::move(config)),
+      m_ids(ids) {}
 
 Result<CounterService::MemberRow> CounterService::resolveMember(const std::string& reference,
                                                                 const std::string& field) {
   auto found = resolveReference(reference, field);
   if (!found) return found;
   // A member head office merged into another is served as the survivor (its history stays).
-  auto& merged = m_db.prepare("SELECT into_id FROM member_merges WHERE from_id = ?");
-  merged.bind(1, found->memberId);
-  std::optional<std::string> into;
-  if (merged.step()) into = merged.getText(0);
-  merged.reset();
-  if (into) {
+  if (const auto into = m_members.mergedInto(found->memberId)) {
     if (auto survivor = memberById(*into)) return *survivor;
   }
   return found;
@@ -205,102 +195,45 @@ MemberView CounterService::view(MemberRow&& row) const {
   return v;
 }
 
-// [SECTION] Ledger, outbox, idempotency: the three things every operation writes
+// [SECTION] Ledger and lots, idempotency, PINs
 
-std::int64_t CounterService::appendLedger(const std::string& memberId, Timestamp at, const char* kind,
-                                          std::int64_t points, const std::optional<std::string>& saleId,
-                                          const std::string& refId) {
-  auto& cur = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
-  cur.bind(1, memberId);
-  if (!cur.step()) throw db::DbError("ledger entry for a missing member " + memberId, SQLITE_CONSTRAINT);
-  const std::int64_t before = cur.getInt(0);
+std::int64_t CounterService::post(const std::string& memberId, Timestamp at, const char* kind, std::int64_t points,
+                                  const std::optional<std::string>& saleId, const std::string& refId) {
+  const std::int64_t before = m_ledger.balance(memberId);
   const std::int64_t after = before + points;
-  cur.reset();
-  m_db.prepare("INSERT INTO ledger(member_id, at, kind, points, sale_id, ref_id, balance_after) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind(1, memberId).bind(2, formatRfc3339(at)).bind(3, kind).bind(4, points).bind(5, saleId)
-      .bind(6, refId).bind(7, after)
-      .run();
-  const std::int64_t entryId = m_db.lastInsertRowid();
-  m_db.prepare("UPDATE members SET balance = ? WHERE member_id = ?").bind(1, after).bind(2, memberId).run();
-
-  // Lots hold the positive part of the balance: credits beyond a debt open a lot, debits take
-  // from the lots that expire first.
-  if (const std::int64_t credit = lotCredit(before, after); credit > 0) {
-    const Date today = m_config.zone.localDate(at);
-    // Points head office moved here (reconciliation, kind 'adjust') were earned at another store,
-    // which expires them itself; here they never expire.
-    const bool fromHeadOffice = std::string_view(kind) == "adjust";
-    m_db.prepare("INSERT INTO lots(entry_id, member_id, earned_on, expires_on, points, remaining) "
-                 "VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(1, entryId).bind(2, memberId).bind(3, formatDate(today))
-        .bind(4, fromHeadOffice ? std::string(kNeverExpires) : formatDate(lotExpiresOn(today, m_config.rules.expiry)))
-        .bind(5, credit).bind(6, credit)
-        .run();
-  } else if (const std::int64_t debit = lotDebit(before, after); debit > 0) {
-    // Head office taking points back (their store expired or spent them) takes its own lots first.
-    auto& open = m_db.prepare(std::string_view(kind) == "adjust"
-                                  ? "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 "
-                                    "ORDER BY expires_on DESC, lot_id DESC"
-                                  : "SELECT lot_id, remaining FROM lots WHERE member_id = ? AND remaining > 0 "
-                                    "ORDER BY expires_on, lot_id");
-    open.bind(1, memberId);
-    std::vector<LotRemaining> lots;
-    std::int64_t held = 0;
-    while (held < debit && open.step()) {
-      lots.push_back({open.getInt(0), open.getInt(1)});
-      held += lots.back().remaining;
-    }
-    open.reset();
-    auto& take = m_db.prepare("UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?");
-    for (const LotTake& t : consumeFifo(lots, debit)) take.bind(1, t.take).bind(2, t.lotId).run();
+  const std::int64_t entryId = m_ledger.append({memberId, formatRfc3339(at), kind, points, saleId, refId}, after);
+  // Points head office moved here (reconciliation, kind 'adjust') were earned at another store,
+  // which expires them itself.
+  const bool fromHeadOffice = std::string_view(kind) == "adjust";
+  const Date today = m_config.zone.localDate(at);
+  const LotChange lots = planLotChange(before, after, fromHeadOffice, today, m_config.rules.expiry);
+  if (lots.open > 0) m_ledger.openLot(entryId, memberId, today, lots.expiresOn, lots.open);
+  if (lots.take > 0) {
+    const std::vector<LotRemaining> open = m_ledger.lotsToDraw(memberId, lots.take, lots.newestFirst);
+    m_ledger.draw(consumeFifo(open, lots.take));
   }
   return after;
 }
 
-void CounterService::appendOutbox(const char* type, Timestamp at, const std::string& payloadJson) {
-  appendOutboxEvent(m_db, m_ids.uuid(), type, formatRfc3339(at), payloadJson);
+std::optional<StoredAnswer> CounterService::storedAnswer(Keyed op, const std::string& key) {
+  switch (op) {
+    case Keyed::kSale: return m_sales.saleAnswer(key);
+    case Keyed::kRedemption: return m_rewards.redemptionAnswer(key);
+    case Keyed::kRefund: return m_sales.refundAnswer(key);
+  }
+  return std::nullopt;
 }
 
-/// The three keyed operations: where each keeps its key, content fingerprint and answer.
-struct CounterService::KeyedOp {
-  const char* name;
-  const char* field;
-  const char* selectSql;
-  const char* updateSql;
-};
-
-const CounterService::KeyedOp CounterService::kSaleKey{
-    "sale", "sale_id", "SELECT fingerprint, result FROM sales WHERE sale_id = ?",
-    "UPDATE sales SET result = ? WHERE sale_id = ?"};
-const CounterService::KeyedOp CounterService::kRedeemKey{
-    "redemption", "redemption_id", "SELECT fingerprint, result FROM redemptions WHERE redemption_id = ?",
-    "UPDATE redemptions SET result = ? WHERE redemption_id = ?"};
-const CounterService::KeyedOp CounterService::kRefundKey{
-    "refund", "refund_id", "SELECT fingerprint, result FROM refunds WHERE refund_id = ?",
-    "UPDATE refunds SET result = ? WHERE refund_id = ?"};
-
-Result<std::optional<std::string>> CounterService::checkIdempotency(const KeyedOp& op, const std::string& key,
+Result<std::optional<std::string>> CounterService::checkIdempotency(Keyed op, const std::string& key,
                                                                     const std::string& fingerprint) {
-  auto& st = m_db.prepare(op.selectSql);
-  st.bind(1, key);
-  std::optional<std::string> stored;
-  bool same = true;
-  if (st.step()) {
-    same = st.getText(0) == fingerprint;
-    stored = st.getText(1);
+  const std::optional<StoredAnswer> stored = storedAnswer(op, key);
+  if (!stored) return std::optional<std::string>();
+  if (stored->fingerprint != fingerprint) {
+    const char* name = op == Keyed::kSale ? "sale" : op == Keyed::kRedemption ? "redemption" : "refund";
+    const std::string field = op == Keyed::kSale ? "sale_id" : op == Keyed::kRedemption ? "redemption_id" : "refund_id";
+    return Error{errc::kConflict, field, field + " \"" + key + "\" was already used for a different " + name};
   }
-  st.reset();
-  if (!same) {
-    const std::string field = op.field;
-    return Error{errc::kConflict, field,
-                 field + " \"" + key + "\" was already used for a different " + op.name};
-  }
-  return stored;
-}
-
-void CounterService::rememberResult(const KeyedOp& op, const std::string& key, const std::string& resultJson) {
-  m_db.prepare(op.updateSql).bind(1, resultJson).bind(2, key).run();
+  return std::optional<std::string>(stored->result);
 }
 
 Status CounterService::verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points) {
@@ -310,6 +243,8 @@ Status CounterService::verifySupervisorPin(const std::optional<std::string>& pin
     return Error{errc::kForbidden, "supervisor_pin",
                  "redeeming more than " + limit + " points needs a supervisor's PIN"};
   }
+  // argon2 over every supervisor: never inside a write transaction.
+  if (m_db.inTransaction()) throw std::logic_error("a supervisor's PIN is checked before the write transaction");
   if (auto who = authoriseSupervisor(m_db, *pin); !who) return who.error();
   return Ok{};
 }
@@ -320,85 +255,45 @@ std::size_t CounterService::tierIndexOf(const MemberRow& row) const {
   return tierIndexByName(row.tier, m_config.rules.tiers).value_or(0);
 }
 
-Money CounterService::spendBetween(const std::string& memberId, Date from, Date to) {
-  const InstantWindow window = instantsOf({from, to}, m_config.zone);
-  const std::string begin = formatRfc3339(window.begin);
-  const std::string end = formatRfc3339(window.end);
-  auto& st = m_db.prepare(
-      "SELECT COALESCE((SELECT SUM(total) FROM sales WHERE member_id = ?1 AND at >= ?2 AND at < ?3), 0) - "
-      "COALESCE((SELECT SUM(f.amount) FROM sales s JOIN refunds f USING (sale_id) "
-      "WHERE s.member_id = ?1 AND f.at >= ?2 AND f.at < ?3), 0)");
-  st.bind(1, memberId).bind(2, begin).bind(3, end);
-  st.step();
-  const Money spend = Money::fromMinor(st.getInt(0));
-  st.reset();
-  return spend;
+Money CounterService::spendBetween(const std::string& memberId, const DayWindow& days) {
+  const InstantWindow window = instantsOf(days, m_config.zone);
+  return m_sales.netSpend(memberId, window.begin, window.end);
 }
 
 bool CounterService::needsSettle(const MemberRow& row, Date today) {
-  if (tierReviewDue(tierIndexOf(row), row.tierReviewedMonth.value_or(""), today)) return true;
-  auto& st = m_db.prepare("SELECT 1 FROM lots WHERE member_id = ? AND remaining > 0 AND expires_on < ? LIMIT 1");
-  st.bind(1, row.memberId).bind(2, formatDate(today));
-  const bool due = st.step();
-  st.reset();
-  return due;
+  return tierReviewDue(tierIndexOf(row), row.tierReviewedMonth.value_or(""), today) || m_ledger.hasDueLots(row.memberId, today);
 }
 
 void CounterService::appendAdjustEvent(const std::string& memberId, const char* kind, std::int64_t points,
                                        const std::string& refId, const std::string& reason, Timestamp at,
                                        const std::optional<std::string>& referredMemberId) {
-  json payload = {{"member_id", memberId},   {"kind", kind},
-                  {"points", points},        {"ref_id", refId},
-                  {"reason", reason},        {"store_id", m_config.store.id},
-                  {"terminal_id", m_config.terminalId}};
-  // Head office pays a referral bonus once per referred member, and checks it by this id.
-  if (referredMemberId) payload["referred_member_id"] = *referredMemberId;
-  appendOutbox(sync::kPointsAdjusted, at, payload.dump());
+  // Head office pays a referral bonus once per referred member, and checks it by referredMemberId.
+  m_outbox.append(m_ids.uuid(), at, sync::PointsAdjusted{origin(), memberId, kind, points, refId, reason, referredMemberId});
 }
 
 std::int64_t CounterService::settle(MemberRow& row, Timestamp at, HousekeepingResult* tally) {
   const Date today = m_config.zone.localDate(at);
-  bool changed = false;
-
-  // Lots past their last day expire, each as its own ledger entry (oldest first, so the FIFO
-  // debit of each entry takes exactly its lot).
-  struct Due {
-    std::int64_t lotId, remaining;
-    std::string expiresOn;
-  };
-  std::vector<Due> due;
-  auto& st = m_db.prepare("SELECT lot_id, remaining, expires_on FROM lots WHERE member_id = ? AND remaining > 0 "
-                          "AND expires_on < ? ORDER BY expires_on, lot_id");
-  st.bind(1, row.memberId).bind(2, formatDate(today));
-  while (st.step()) due.push_back({st.getInt(0), st.getInt(1), st.getText(2)});
-  st.reset();
-  for (const Due& d : due) {
-    const std::string ref = "lot:" + std::to_string(d.lotId);
-    appendLedger(row.memberId, at, "expire", -d.remaining, std::nullopt, ref);
-    appendAdjustEvent(row.memberId, "expire", -d.remaining, ref, "points earned until " + d.expiresOn + " expired", at);
+  const std::vector<DueLot> due = m_ledger.dueLots(row.memberId, today);
+  for (const ExpiryEntry& e : planExpiry(due)) {
+    post(row.memberId, at, "expire", e.points, std::nullopt, e.refId);
+    appendAdjustEvent(row.memberId, "expire", e.points, e.refId, e.reason, at);
     if (tally) {
       ++tally->expiredEntries;
-      tally->pointsExpired += d.remaining;
+      tally->pointsExpired -= e.points;
     }
-    changed = true;
   }
-
-  // The monthly review: over the 12 months that ended before this month began, only down.
   const std::size_t current = tierIndexOf(row);
-  if (tierReviewDue(current, row.tierReviewedMonth.value_or(""), today)) {
-    const DayWindow window = reviewTierWindow(today);
-    const std::size_t earned =
-        tierAfterReview(current, spendBetween(row.memberId, window.first, window.last), m_config.rules.tiers);
-    const std::string tier = earned < current ? m_config.rules.tiers[earned].name : row.tier;
-    m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ?")
-        .bind(1, tier).bind(2, reviewMonthOf(today)).bind(3, row.memberId).run();
+  const bool review = tierReviewDue(current, row.tierReviewedMonth.value_or(""), today);
+  if (review) {
+    const TierReview r =
+        planTierReview(current, spendBetween(row.memberId, reviewTierWindow(today)), m_config.rules.tiers, today);
+    m_members.reviewTier(row.memberId, r.downgraded ? m_config.rules.tiers[r.tierIndex].name : row.tier, r.month);
     if (tally) {
       ++tally->membersReviewed;
-      if (earned < current) ++tally->membersDowngraded;
+      if (r.downgraded) ++tally->membersDowngraded;
     }
-    changed = true;
   }
-  if (changed) row = *memberById(row.memberId);
+  if (!due.empty() || review) row = *memberById(row.memberId);
   return static_cast<std::int64_t>(due.size());
 }
 
@@ -415,15 +310,9 @@ std::vector<Greeting> CounterService::greetings(const MemberRow& row, Timestamp 
   facts.tierUpgradedOn = localDayOf(row.tierUpgradedAt, zone);
   facts.tierName = row.tier;
   const Date horizon{std::chrono::sys_days{today} + std::chrono::days{m_config.rules.expiringReminderDays}};
-  auto& st = m_db.prepare("SELECT COALESCE(SUM(remaining), 0), MIN(expires_on) FROM lots "
-                          "WHERE member_id = ? AND remaining > 0 AND expires_on >= ? AND expires_on <= ?");
-  st.bind(1, row.memberId).bind(2, formatDate(today)).bind(3, formatDate(horizon));
-  st.step();
-  facts.expiringPoints = st.getInt(0);
-  if (auto first = st.getOptText(1)) {
-    if (auto d = parseDate(*first, "expires_on")) facts.expiringOn = *d;
-  }
-  st.reset();
+  const ExpiringPoints expiring = m_ledger.expiring(row.memberId, today, horizon);
+  facts.expiringPoints = expiring.points;
+  facts.expiringOn = expiring.first;
   std::vector<Greeting> out;
   for (GreetingLine& g : greetingsFor(facts, today, m_config.rules, row.language.value_or(m_config.store.language))) {
     out.push_back({std::move(g.kind), std::move(g.text)});
@@ -461,18 +350,14 @@ class HeldReservation {
 
 }  // namespace
 
-std::optional<Authorisation> CounterService::askHeadOffice(const KeyedOp& op, const std::string& key,
+std::optional<Authorisation> CounterService::askHeadOffice(Keyed op, const std::string& key,
                                                            const std::string& reference, std::int64_t points) {
   if (!m_authoriser || points <= 0) return std::nullopt;
   // Outside the write transaction: the network must never hold the store's write lock.
   std::optional<MemberRow> member;
   {
     const db::ReadTransaction snapshot(m_db);
-    auto& st = m_db.prepare(op.selectSql);
-    st.bind(1, key);
-    const bool replay = st.step();
-    st.reset();
-    if (replay) return std::nullopt;
+    if (storedAnswer(op, key)) return std::nullopt;  // a replay
     auto m = resolveMember(reference, "member");
     if (!m || m->balance < points) return std::nullopt;  // refused locally anyway
     member = *m;
@@ -489,11 +374,7 @@ Result<std::string> CounterService::authoriseSpend(const std::string& refId, con
     return Error{errc::kInsufficientPoints, field, "head office reports too few points for this redemption"};
   }
   const std::string day = formatDate(m_config.zone.localDate(at));
-  auto& st = m_db.prepare("SELECT COALESCE(SUM(points), 0) FROM offline_spend WHERE member_id = ? AND local_day = ?");
-  st.bind(1, member.memberId).bind(2, day);
-  st.step();
-  const std::int64_t used = st.getInt(0);
-  st.reset();
+  const std::int64_t used = m_rewards.offlineSpent(member.memberId, day);
   const std::int64_t allowance = m_config.rules.offlineRedeemAllowance;
   if (used + points > allowance) {
     return Error{errc::kLimitExceeded, field,
@@ -501,101 +382,94 @@ Result<std::string> CounterService::authoriseSpend(const std::string& refId, con
                      " points a day here (" + std::to_string(std::max<std::int64_t>(allowance - used, 0)) +
                      " left today)"};
   }
-  m_db.prepare("INSERT INTO offline_spend(ref_id, member_id, local_day, points) VALUES (?,?,?,?)")
-      .bind(1, refId).bind(2, member.memberId).bind(3, day).bind(4, points).run();
+  m_rewards.recordOfflineSpend(refId, member.memberId, day, points);
   return std::string("offline");
 }
 
 // [SECTION] Enrol
 
-Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
-  auto phone = normalizePhone(r.phone, m_config.store.phoneRegion, "phone");
+namespace {
+
+/// The member an enrolment asks for, checked (all but the card number and the staff id).
+Result<NewMember> checkEnrollment(const EnrollRequest& r, const std::string& phoneRegion) {
+  NewMember m;
+  auto phone = normalizePhone(r.phone, phoneRegion, "phone");
   if (!phone) return phone.error();
-  auto checkedName = checkMemberName(r.name);
-  if (!checkedName) return checkedName.error();
-  const std::string name = *checkedName;
-  std::optional<std::string> birthday;
+  m.phone = *phone;
+  auto name = checkMemberName(r.name);
+  if (!name) return name.error();
+  m.name = *name;
   if (r.birthday) {
     auto b = checkBirthday(*r.birthday, r.at);
     if (!b) return b.error();
-    birthday = *b;
+    m.birthday = *b;
   }
   if (r.language) {
     if (auto s = checkLanguage(*r.language); !s) return s.error();
+    m.language = r.language;
   }
+  m.consentMarketing = r.consentMarketing;
+  m.enrolledAt = formatRfc3339(r.at);
+  m.staffId = r.staffId;
+  return m;
+}
+
+/// The stored member a new one becomes (nothing earned or spent yet).
+MemberRecord recordOf(const NewMember& m) {
+  MemberRecord row;
+  row.memberId = m.memberId;
+  row.cardNo = m.cardNo;
+  row.phone = m.phone;
+  row.name = m.name;
+  row.birthday = m.birthday;
+  row.language = m.language;
+  row.consentMarketing = m.consentMarketing;
+  row.tier = m.tier;
+  row.enrolledAt = m.enrolledAt;
+  row.referrerId = m.referrerId;
+  return row;
+}
+
+}  // namespace
+
+Result<MemberView> CounterService::enroll(const EnrollRequest& r) {
+  auto checked = checkEnrollment(r, m_config.store.phoneRegion);
+  if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
-  std::optional<std::string> cardNo;
+  NewMember& m = *checked;
   if (r.cardNo) {
     auto c = parseCardNumber(*r.cardNo, "card_no");
     if (!c) return c.error();
-    cardNo = *c;
+    m.cardNo = *c;  // empty: one is issued below
   }
+
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
-  std::optional<MemberRow> referrer;
   if (r.referrer) {
-    auto ref = resolveMember(*r.referrer, "referrer");
-    if (!ref) return ref.error();
-    referrer = *ref;
+    auto referrer = resolveMember(*r.referrer, "referrer");
+    if (!referrer) return referrer.error();
+    m.referrerId = referrer->memberId;
   }
-  if (m_members.phoneTaken(*phone)) {
+  if (m_members.phoneTaken(m.phone)) {
     return Error{errc::kAlreadyExists, "phone", "a member with this phone number is already enrolled"};
   }
-  if (cardNo && m_members.cardTaken(*cardNo)) {
-    return Error{errc::kAlreadyExists, "card_no", "card " + *cardNo + " already belongs to a member"};
+  if (!m.cardNo.empty() && m_members.cardTaken(m.cardNo)) {
+    return Error{errc::kAlreadyExists, "card_no", "card " + m.cardNo + " already belongs to a member"};
   }
-  if (!cardNo) {
-    do {
-      cardNo = issueCardNumber(m_ids.random64());
-    } while (m_members.cardTaken(*cardNo));
+  while (m.cardNo.empty() || m_members.cardTaken(m.cardNo)) m.cardNo = issueCardNumber(m_ids.random64());
+  m.memberId = m_ids.uuid();
+  if (m.consentMarketing) {
+    m.consentAt = m.enrolledAt;
+    m.consentStore = m_config.store.id;
+    m.consentVersion = m_config.consentTextVersion;
   }
-
-  MemberRow row;
-  row.memberId = m_ids.uuid();
-  row.cardNo = *cardNo;
-  row.phone = *phone;
-  row.name = name;
-  row.birthday = birthday;
-  row.language = r.language;
-  row.consentMarketing = r.consentMarketing;
-  row.tier = "member";
-  row.enrolledAt = formatRfc3339(r.at);
-  row.referrerId = referrer ? std::optional(referrer->memberId) : std::nullopt;
-  NewMember stored;
-  stored.memberId = row.memberId;
-  stored.cardNo = row.cardNo;
-  stored.phone = row.phone;
-  stored.name = row.name;
-  stored.birthday = row.birthday;
-  stored.language = row.language;
-  stored.consentMarketing = row.consentMarketing;
-  if (row.consentMarketing) {
-    stored.consentAt = row.enrolledAt;
-    stored.consentStore = m_config.store.id;
-    stored.consentVersion = m_config.consentTextVersion;
-  }
-  stored.referrerId = row.referrerId;
-  stored.tier = row.tier;
-  stored.enrolledAt = row.enrolledAt;
-  stored.enrolledStore = m_config.store.id;
-  stored.enrolledTerminal = m_config.terminalId;
-  stored.staffId = r.staffId;
-  m_members.insert(stored);
-
-  json payload = {{"member_id", row.memberId},
-                  {"card_no", row.cardNo},
-                  {"phone", row.phone},
-                  {"name", row.name},
-                  {"birthday", row.birthday ? json(*row.birthday) : json(nullptr)},
-                  {"language", row.language ? json(*row.language) : json(nullptr)},
-                  {"consent_marketing", row.consentMarketing},
-                  {"consent_version", row.consentMarketing ? json(m_config.consentTextVersion) : json(nullptr)},
-                  {"referrer_id", referrer ? json(referrer->memberId) : json(nullptr)},
-                  {"store_id", m_config.store.id},
-                  {"terminal_id", m_config.terminalId}};
-  if (r.staffId) payload["staff_id"] = *r.staffId;
-  appendOutbox(sync::kMemberEnrolled, r.at, payload.dump());
+  m.enrolledStore = m_config.store.id;
+  m.enrolledTerminal = m_config.terminalId;
+  m_members.insert(m);
+  m_outbox.append(m_ids.uuid(), r.at,
+                  sync::MemberEnrolled{origin(), m.memberId, m.cardNo, m.phone, m.name, m.birthday, m.language,
+                                       m.consentMarketing, m.consentVersion, m.referrerId, r.staffId});
   tx.commit();
-  return view(row);
+  return view(recordOf(m));
 }
 
 // [SECTION] Lookup
@@ -707,12 +581,15 @@ Result<MemberView> CounterService::updateMember(const MemberUpdateRequest& r) {
   auto row = resolveMember(r.member, "member");
   if (!row) return row.error();
   // Only what differs is a change; the event carries exactly those fields.
-  json payload = {{"member_id", row->memberId}};
+  sync::MemberUpdated event;
+  event.origin = origin();
+  event.memberId = row->memberId;
+  event.staffId = r.staffId;
   std::vector<std::string> fields;
   MemberDetails details{row->cardNo, row->phone, row->name, row->birthday, row->language, row->consentMarketing};
   if (name && *name != row->name) {
     details.name = *name;
-    payload["name"] = *name;
+    event.name = *name;
     fields.emplace_back("name");
   }
   if (phone && *phone != row->phone) {
@@ -720,27 +597,24 @@ Result<MemberView> CounterService::updateMember(const MemberUpdateRequest& r) {
       return Error{errc::kAlreadyExists, "phone", "another member is enrolled with this phone number"};
     }
     details.phone = *phone;
-    payload["phone"] = *phone;
+    event.phone = *phone;
     fields.emplace_back("phone");
   }
   if (birthday && *birthday != row->birthday) {
     details.birthday = *birthday;
-    payload["birthday"] = *birthday ? json(**birthday) : json(nullptr);
+    event.birthday = *birthday;
     fields.emplace_back("birthday");
   }
   if (r.language && r.language != row->language) {
     details.language = r.language;
-    payload["language"] = *r.language;
+    event.language = *r.language;
     fields.emplace_back("language");
   }
   if (fields.empty()) return view(*row);  // nothing differs: nothing to record
   m_members.updateDetails(row->memberId, details);
-  payload["store_id"] = m_config.store.id;
-  payload["terminal_id"] = m_config.terminalId;
-  if (r.staffId) payload["staff_id"] = *r.staffId;
   const std::string at = formatRfc3339(r.at);
   m_members.appendLog(row->memberId, {at, "update", joined(fields), m_config.store.id, r.staffId});
-  appendOutbox(sync::kMemberUpdated, r.at, payload.dump());
+  m_outbox.append(m_ids.uuid(), r.at, event);
   auto updated = memberById(row->memberId);
   tx.commit();
   return view(*updated);
@@ -756,13 +630,13 @@ Result<MemberView> CounterService::consent(const ConsentRequest& r) {
   const std::string at = formatRfc3339(r.at);
   m_members.recordConsent(row->memberId, {at, r.consentMarketing, version, m_config.store.id, r.staffId});
   m_members.appendLog(row->memberId, {at, "consent", "consent_marketing,consent_version", m_config.store.id, r.staffId});
-  json payload = {{"member_id", row->memberId},
-                  {"consent_marketing", r.consentMarketing},
-                  {"consent_version", version},
-                  {"store_id", m_config.store.id},
-                  {"terminal_id", m_config.terminalId}};
-  if (r.staffId) payload["staff_id"] = *r.staffId;
-  appendOutbox(sync::kMemberUpdated, r.at, payload.dump());
+  sync::MemberUpdated event;
+  event.origin = origin();
+  event.memberId = row->memberId;
+  event.staffId = r.staffId;
+  event.consentMarketing = r.consentMarketing;
+  event.consentVersion = version;
+  m_outbox.append(m_ids.uuid(), r.at, event);
   tx.commit();
   row->consentMarketing = r.consentMarketing;
   return view(*row);
@@ -779,13 +653,8 @@ Result<MemberExport> CounterService::exportMember(const std::string& reference,
   out.member = view(*row);
   out.consents = m_members.consents(row->memberId);
   out.log = m_members.log(row->memberId);
-  auto& st = m_db.prepare("SELECT (SELECT COUNT(*) FROM sales WHERE member_id = ?1), "
-                          "(SELECT COUNT(*) FROM ledger WHERE member_id = ?1)");
-  st.bind(1, row->memberId);
-  st.step();
-  out.sales = st.getInt(0);
-  out.ledgerEntries = st.getInt(1);
-  st.reset();
+  out.sales = m_sales.saleCount(row->memberId);
+  out.ledgerEntries = m_ledger.entryCount(row->memberId);
   tx.commit();
   return out;
 }
@@ -794,71 +663,19 @@ Result<MemberExport> CounterService::exportMember(const std::string& reference,
 
 namespace {
 
-/// What a refund needs to re-evaluate the 满减/满赠 a sale received: its promotion context and
-/// those promotions as they were (head office may change the programme in between).
-json promoContextJson(const PromotionContext& ctx, const ProgrammeRules& rules, const PromotionOutcome& outcome) {
-  json promos = json::array();
-  for (const Promotion& p : rules.promotions) {
-    if (p.kind != Promotion::Kind::kSpendDiscount && p.kind != Promotion::Kind::kSpendGift) continue;
-    promos.push_back({{"id", p.id},
-                      {"kind", p.kind == Promotion::Kind::kSpendDiscount ? "spend_discount" : "spend_gift"},
-                      {"from", p.from ? json(formatDate(*p.from)) : json(nullptr)},
-                      {"to", p.to ? json(formatDate(*p.to)) : json(nullptr)},
-                      {"members_only", p.membersOnly},
-                      {"threshold", p.threshold.toString()},
-                      {"amount", p.amount.toString()},
-                      {"repeat", p.repeat},
-                      {"gift_sku", p.giftSku}});
-  }
-  // No birthday: spend promotions never depend on it, and it would be a member's birthday in clear.
-  return {{"today", formatDate(ctx.today)},
-          {"member", ctx.isMember},
-          {"tier", ctx.tierIndex},
-          {"promotions", std::move(promos)},
-          {"gifts", outcome.giftSkus}};
-}
-
-struct StoredPromoContext {
-  PromotionContext ctx;
-  ProgrammeRules rules;
-  std::vector<std::string> gifts;
+/// A sale's lines as typed, checked and priced, with the fingerprint of their content.
+struct CheckedSale {
+  std::vector<PricedLine> lines;
+  Money subtotal;
+  std::string fingerprint;
 };
 
-StoredPromoContext readPromoContext(const std::string& text, const ProgrammeRules& current) {
-  const json j = json::parse(text);
-  StoredPromoContext out;
-  out.ctx.today = *parseDate(j.at("today").get<std::string>(), "today");
-  out.ctx.isMember = j.at("member").get<bool>();
-  out.ctx.tierIndex = j.at("tier").get<std::size_t>();
-  out.rules = current;
-  out.rules.promotions.clear();
-  for (const json& p : j.at("promotions")) {
-    Promotion promo;
-    promo.id = p.at("id").get<std::string>();
-    promo.kind = p.at("kind") == "spend_discount" ? Promotion::Kind::kSpendDiscount : Promotion::Kind::kSpendGift;
-    if (!p.at("from").is_null()) promo.from = *parseDate(p.at("from").get<std::string>(), "from");
-    if (!p.at("to").is_null()) promo.to = *parseDate(p.at("to").get<std::string>(), "to");
-    promo.membersOnly = p.at("members_only").get<bool>();
-    promo.threshold = *Money::parse(p.at("threshold").get<std::string>(), "threshold");
-    promo.amount = *Money::parse(p.at("amount").get<std::string>(), "amount");
-    promo.repeat = p.at("repeat").get<bool>();
-    promo.giftSku = p.at("gift_sku").get<std::string>();
-    out.rules.promotions.push_back(std::move(promo));
-  }
-  out.gifts = j.at("gifts").get<std::vector<std::string>>();
-  return out;
-}
-
-}  // namespace
-
-Result<SaleResult> CounterService::sale(const SaleRequest& r) {
+Result<CheckedSale> checkSale(const SaleRequest& r) {
   if (auto s = checkId(r.saleId, "sale_id"); !s) return s.error();
   if (r.lines.empty()) return invalidArgument("lines", "a sale needs at least one line");
   if (r.lines.size() > kMaxLines) return invalidArgument("lines", "a sale has at most 10000 lines");
-  std::vector<PricedLine> priced;
-  priced.reserve(r.lines.size());
-  Money subtotal;
-  std::string fingerprint;
+  CheckedSale out;
+  out.lines.reserve(r.lines.size());
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const SaleLineInput& in = r.lines[i];
     const std::string f = "lines[" + std::to_string(i) + "]";
@@ -878,28 +695,51 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
     if (!price) return price.error();
     auto amount = lineAmount(in.qty, *price, f + ".unit_price");
     if (!amount) return amount.error();
-    subtotal += *amount;
-    priced.push_back({in.sku, in.category, in.qty, *price, *amount, Money{}});
-    fingerprint += in.sku + '\x1f' + in.description.value_or("") + '\x1f' + std::to_string(in.qty) + '\x1f' +
-                   price->toString() + '\x1f' + in.category.value_or("") + '\x1e';
+    out.subtotal += *amount;
+    out.lines.push_back({in.sku, in.category, in.qty, *price, *amount, Money{}});
+    out.fingerprint += in.sku + '\x1f' + in.description.value_or("") + '\x1f' + std::to_string(in.qty) + '\x1f' +
+                       price->toString() + '\x1f' + in.category.value_or("") + '\x1e';
   }
-  if (subtotal.minor() > kMaxAbsMinor || subtotal.minor() < -kMaxAbsMinor) {
+  if (out.subtotal.minor() > kMaxAbsMinor || out.subtotal.minor() < -kMaxAbsMinor) {
     return invalidArgument("lines", "the sale total is too large");
   }
   if (r.redeemPoints < 0 || r.redeemPoints > kMaxPoints) {
     return invalidArgument("redeem_points", "redeem_points is a whole number from 0 to 1000000000");
   }
-  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
-  const ProgrammeRules& rules = m_config.rules;
-  const Money pointsPaid = pointsValue(r.redeemPoints, rules.redeemPointsPerUnit);
-  if (r.redeemPoints > 0) {
-    if (!r.member) return invalidArgument("redeem_points", "only a member can pay with points");
-    if (pointsPaid > subtotal) {
-      return invalidArgument("redeem_points", "the points are worth more than the sale (" + subtotal.toString() + ")");
-    }
+  return out;
+}
+
+/// Points paid with: only by a member, and worth no more than the sale.
+Status checkPointsPaid(const SaleRequest& r, Money subtotal, const ProgrammeRules& rules) {
+  if (r.redeemPoints == 0) return Ok{};
+  if (!r.member) return invalidArgument("redeem_points", "only a member can pay with points");
+  if (pointsValue(r.redeemPoints, rules.redeemPointsPerUnit) > subtotal) {
+    return invalidArgument("redeem_points", "the points are worth more than the sale (" + subtotal.toString() + ")");
   }
+  return Ok{};
+}
+
+}  // namespace
+
+SaleMember CounterService::saleMember(const MemberRow& row, Date today) {
+  SaleMember m;
+  m.tierIndex = tierIndexOf(row);
+  if (row.birthday) {
+    if (auto b = parseDate(*row.birthday, "birthday")) m.birthday = *b;
+  }
+  m.balance = row.balance;
+  if (m.tierIndex + 1 < m_config.rules.tiers.size()) m.windowSpend = spendBetween(row.memberId, saleTierWindow(today));
+  m.referralBonusDue = row.referrerId && !row.referralBonusPaid;
+  return m;
+}
+
+Result<SaleResult> CounterService::sale(const SaleRequest& r) {
+  auto checked = checkSale(r);
+  if (!checked) return checked.error();
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
+  if (auto s = checkPointsPaid(r, checked->subtotal, m_config.rules); !s) return s.error();
   const std::optional<Authorisation> answer =
-      r.member ? askHeadOffice(kSaleKey, r.saleId, *r.member, r.redeemPoints) : std::nullopt;
+      r.member ? askHeadOffice(Keyed::kSale, r.saleId, *r.member, r.redeemPoints) : std::nullopt;
   HeldReservation held(m_authoriser, r.saleId, answer);
 
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
@@ -909,155 +749,95 @@ Result<SaleResult> CounterService::sale(const SaleRequest& r) {
     if (!m) return m.error();
     member = *m;
   }
-  fingerprint = (member ? member->memberId : "-") + '\x1d' + std::to_string(r.redeemPoints) + '\x1d' + fingerprint;
-  auto replay = checkIdempotency(kSaleKey, r.saleId, fingerprint);
+  const std::string fingerprint =
+      (member ? member->memberId : "-") + '\x1d' + std::to_string(r.redeemPoints) + '\x1d' + checked->fingerprint;
+  auto replay = checkIdempotency(Keyed::kSale, r.saleId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<SaleResult>();
 
   const Date today = m_config.zone.localDate(r.at);
-  std::size_t tierBefore = 0;
-  PromotionContext ctx{today, member.has_value(), 0, std::nullopt};
+  std::optional<SaleMember> state;
   if (member) {
     settle(*member, r.at);
-    tierBefore = tierIndexOf(*member);
-    ctx.tierIndex = tierBefore;
-    if (member->birthday) {
-      if (auto b = parseDate(*member->birthday, "birthday")) ctx.birthday = *b;
-    }
+    state = saleMember(*member, today);
   }
-  PromotionOutcome promo;
-  if (rules.promotions.empty()) {
-    promo.lines = std::move(priced);
-    promo.subtotal = subtotal;
-  } else {
-    promo = evaluatePromotions(std::move(priced), ctx, rules);
-  }
-  Money memberDiscount, refundable;
-  for (const PricedLine& l : promo.lines) {
-    memberDiscount += l.discount;
-    if (l.amount > Money{}) refundable += l.amount - l.discount;
-  }
-  const Money spendDiscount = promo.discount - memberDiscount;
-  if (r.redeemPoints > 0 && pointsPaid > subtotal - promo.discount) {
-    return invalidArgument("redeem_points", "the points are worth more than the sale after promotions (" +
-                                                (subtotal - promo.discount).toString() + ")");
-  }
-  const Money discount = promo.discount + pointsPaid;
-  const Money total = subtotal - discount;
-  std::int64_t points = 0;
-  if (member) {
-    points = total > Money{} ? salePoints(total, rules.earnPointsPerUnit, rules.tiers[tierBefore].multiplier,
-                                          promo.pointsMultiplier)
-                             : -returnReversalPoints(total, rules.earnPointsPerUnit);
-    if (points > kMaxPoints || points < -kMaxPoints) return invalidArgument("lines", "the sale earns more points than one sale may");
-  }
+  auto plan = planSale(std::move(checked->lines), r.redeemPoints, state, m_config.rules, today);
+  if (!plan) return plan.error();
   std::string authorised = "local";
   if (member && r.redeemPoints > 0) {
-    if (auto s = checkRedemption(member->balance, r.redeemPoints, "redeem_points"); !s) return s.error();
     auto how = authoriseSpend(r.saleId, *member, r.redeemPoints, answer, r.at, "redeem_points");
     if (!how) return how.error();
     authorised = *how;
   }
-  const bool spendPromotion = std::any_of(promo.applied.begin(), promo.applied.end(), [](const auto& a) {
-    return a.kind == "spend_discount" || a.kind == "spend_gift";
-  });
+  SaleResult result = writeSale(r, member, *plan, fingerprint, authorised);
+  tx.commit();
+  held.keep();
+  return result;
+}
+
+SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<MemberRow>& member, SalePlan& plan,
+                                     const std::string& fingerprint, const std::string& authorised) {
+  const ProgrammeRules& rules = m_config.rules;
   const std::string at = formatRfc3339(r.at);
-  m_db.prepare("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
-               "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result) "
-               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'')")
-      .bind(1, r.saleId).bind(2, member ? std::optional(member->memberId) : std::nullopt).bind(3, at)
-      .bind(4, subtotal.minor()).bind(5, discount.minor()).bind(6, total.minor()).bind(7, points)
-      .bind(8, r.redeemPoints).bind(9, refundable.minor()).bind(10, spendDiscount.minor())
-      .bind(11, spendPromotion ? std::optional(promoContextJson(ctx, rules, promo).dump()) : std::nullopt)
-      .bind(12, fingerprint)
-      .run();
-  auto& insertLine = m_db.prepare("INSERT INTO sale_lines(sale_id, line_no, sku, description, qty, unit_price, "
-                                  "amount, category, discount) VALUES (?,?,?,?,?,?,?,?,?)");
-  json payloadLines = json::array();
-  for (std::size_t i = 0; i < promo.lines.size(); ++i) {
-    const PricedLine& l = promo.lines[i];
-    const SaleLineInput& in = r.lines[i];
-    insertLine.bind(1, r.saleId).bind(2, static_cast<std::int64_t>(i + 1)).bind(3, l.sku).bind(4, in.description)
-        .bind(5, l.qty).bind(6, l.unitPrice.tenThousandths()).bind(7, l.amount.minor()).bind(8, l.category)
-        .bind(9, l.discount.minor())
-        .run();
-    json pl = {{"sku", l.sku},
-               {"description", in.description ? json(*in.description) : json(nullptr)},
-               {"qty", l.qty},
-               {"unit_price", l.unitPrice.toString()},
-               {"amount", l.amount.toString()}};
-    if (l.category) pl["category"] = *l.category;
-    if (l.discount != Money{}) pl["discount"] = l.discount.toString();
-    payloadLines.push_back(std::move(pl));
+  const std::optional<std::string> memberId = member ? std::optional(member->memberId) : std::nullopt;
+  m_sales.insert({r.saleId, memberId, at, plan.subtotal, plan.discount, plan.total, plan.refundable,
+                  plan.spendDiscount, plan.points, plan.redeemPoints, plan.saved, fingerprint});
+  sync::SaleRecorded event;
+  event.origin = origin();
+  event.saleId = r.saleId;
+  event.memberId = memberId;
+  event.subtotal = plan.subtotal;
+  event.discount = plan.discount;
+  event.total = plan.total;
+  event.pointsEarned = plan.points;
+  event.pointsRedeemed = plan.redeemPoints;
+  for (std::size_t i = 0; i < plan.lines.size(); ++i) {
+    const PricedLine& l = plan.lines[i];
+    const std::optional<std::string>& description = r.lines[i].description;
+    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(i + 1),
+                       {l.sku, description, l.qty, l.unitPrice, l.amount, l.category, l.discount});
+    event.lines.push_back({l.sku, description, l.qty, l.unitPrice.toString(), l.amount, l.category,
+                           l.discount != Money{} ? std::optional(l.discount) : std::nullopt, false});
   }
   // 满赠 gifts go on the receipt as zero-price lines.
-  for (std::size_t g = 0; g < promo.giftSkus.size(); ++g) {
-    const auto lineNo = static_cast<std::int64_t>(promo.lines.size() + g + 1);
-    insertLine.bind(1, r.saleId).bind(2, lineNo).bind(3, promo.giftSkus[g]).bind(4, std::optional<std::string>("gift"))
-        .bind(5, std::int64_t{1}).bind(6, std::int64_t{0}).bind(7, std::int64_t{0})
-        .bind(8, std::optional<std::string>()).bind(9, std::int64_t{0})
-        .run();
-    payloadLines.push_back({{"sku", promo.giftSkus[g]}, {"description", "gift"}, {"qty", 1},
-                            {"unit_price", "0.0000"}, {"amount", "0.00"}, {"gift", true}});
+  for (std::size_t g = 0; g < plan.giftSkus.size(); ++g) {
+    const NewSaleLine gift{plan.giftSkus[g], std::string("gift"), 1, UnitPrice{}, Money{}, std::nullopt, Money{}};
+    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(plan.lines.size() + g + 1), gift);
+    event.lines.push_back({gift.sku, gift.description, 1, "0.0000", Money{}, std::nullopt, std::nullopt, true});
   }
-  SaleResult result;
-  result.saleId = r.saleId;
-  result.subtotal = subtotal;
-  result.discount = discount;
-  result.total = total;
-  result.pointsEarned = points;
-  result.pointsRedeemed = r.redeemPoints;
-  for (const AppliedPromotionEffect& a : promo.applied) result.promotions.push_back({a.id, a.kind, a.effect});
+  SaleResult result{r.saleId, plan.subtotal, plan.discount, plan.total, plan.points, plan.redeemPoints,
+                    std::nullopt, {}, std::nullopt, false};
+  for (const AppliedPromotionEffect& a : plan.applied) result.promotions.push_back({a.id, a.kind, a.effect});
   if (member) {
     std::int64_t balance = member->balance;
-    if (r.redeemPoints > 0) balance = appendLedger(member->memberId, r.at, "redeem", -r.redeemPoints, r.saleId, r.saleId);
-    if (points != 0) balance = appendLedger(member->memberId, r.at, points > 0 ? "earn" : "reversal", points, r.saleId, r.saleId);
-    m_db.prepare("UPDATE members SET lifetime_spend = lifetime_spend + ?, last_visit_at = ? WHERE member_id = ?")
-        .bind(1, total.minor()).bind(2, laterOf(member->lastVisitAt, at)).bind(3, member->memberId)
-        .run();
+    if (plan.redeemPoints > 0) balance = post(member->memberId, r.at, "redeem", -plan.redeemPoints, r.saleId, r.saleId);
+    if (plan.points != 0) {
+      balance = post(member->memberId, r.at, plan.points > 0 ? "earn" : "reversal", plan.points, r.saleId, r.saleId);
+    }
+    m_members.recordVisit(member->memberId, plan.total.minor(), laterOf(member->lastVisitAt, at));
     result.balance = balance;
     result.tier = member->tier;
-    // The sale that crosses a threshold earned at the tier held before it (above); now the upgrade.
-    if (saleMayRaiseTier(tierBefore, total, rules.tiers)) {
-      const DayWindow window = saleTierWindow(today);
-      const std::size_t reached =
-          tierAfterSale(tierBefore, total, spendBetween(member->memberId, window.first, window.last), rules.tiers);
-      if (reached > tierBefore) {
-        m_db.prepare("UPDATE members SET tier = ?, tier_upgraded_at = ?, tier_reviewed_month = ? WHERE member_id = ?")
-            .bind(1, rules.tiers[reached].name).bind(2, at).bind(3, reviewMonthOf(today)).bind(4, member->memberId)
-            .run();
-        result.tier = rules.tiers[reached].name;
-        result.tierChanged = true;
-      }
+    if (plan.tierReached) {
+      const Date today = m_config.zone.localDate(r.at);
+      result.tier = rules.tiers[*plan.tierReached].name;
+      result.tierChanged = true;
+      m_members.upgradeTier(member->memberId, *result.tier, at, reviewMonthOf(today));
     }
-    // 转介绍: the referrer's bonus, once, at the referred member's first positive sale.
-    if (total > Money{} && member->referrerId && !member->referralBonusPaid) {
+    if (plan.payReferralBonus) {
       if (rules.referralBonusPoints > 0) {
-        appendLedger(*member->referrerId, r.at, "bonus", rules.referralBonusPoints, std::nullopt, r.saleId);
+        post(*member->referrerId, r.at, "bonus", rules.referralBonusPoints, std::nullopt, r.saleId);
         appendAdjustEvent(*member->referrerId, "bonus", rules.referralBonusPoints, r.saleId,
                           "referral of member " + member->memberId, r.at, member->memberId);
       }
-      m_db.prepare("UPDATE members SET referral_bonus_paid = 1 WHERE member_id = ?").bind(1, member->memberId).run();
+      m_members.markReferralBonusPaid(member->memberId);
     }
   }
-  json payload = {{"sale_id", r.saleId},
-                  {"member_id", member ? json(member->memberId) : json(nullptr)},
-                  {"store_id", m_config.store.id},
-                  {"terminal_id", m_config.terminalId},
-                  {"lines", std::move(payloadLines)},
-                  {"subtotal", subtotal.toString()},
-                  {"discount", discount.toString()},
-                  {"total", total.toString()},
-                  {"points_earned", points},
-                  {"points_redeemed", r.redeemPoints}};
-  if (r.redeemPoints > 0) payload["redeem_authorised"] = authorised;
-  if (r.staffId) payload["staff_id"] = *r.staffId;
-  if (!result.promotions.empty()) payload["promotions"] = result.promotions;
-  if (result.tierChanged) payload["tier"] = *result.tier;
-  appendOutbox(sync::kSaleRecorded, r.at, payload.dump());
-  rememberResult(kSaleKey, r.saleId, json(result).dump());
-  tx.commit();
-  held.keep();
+  if (plan.redeemPoints > 0) event.redeemAuthorised = authorised;
+  event.staffId = r.staffId;
+  if (!result.promotions.empty()) event.promotions = result.promotions;
+  if (result.tierChanged) event.tier = result.tier;
+  m_outbox.append(m_ids.uuid(), r.at, event);
+  m_sales.rememberSaleAnswer(r.saleId, json(result).dump());
   return result;
 }
 
@@ -1077,13 +857,8 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
   const auto rewardPoints = [&]() -> Result<std::int64_t> {
     if (!r.reward) return r.points.value_or(0);
-    auto& st = m_db.prepare("SELECT points FROM rewards WHERE reward_id = ? AND active = 1");
-    st.bind(1, *r.reward);
-    const bool found = st.step();
-    const std::int64_t p = found ? st.getInt(0) : 0;
-    st.reset();
-    if (!found) return Error{errc::kNotFound, "reward", "no reward \"" + *r.reward + "\" in the catalogue"};
-    return p;
+    if (auto p = m_rewards.activeRewardPoints(*r.reward)) return *p;
+    return Error{errc::kNotFound, "reward", "no reward \"" + *r.reward + "\" in the catalogue"};
   };
   const std::string field = r.reward ? "reward" : "points";
   const auto fingerprintOf = [&](const MemberRow& m, std::int64_t points) {
@@ -1100,7 +875,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
     if (!cost) return cost.error();
     planned = *cost;
     balance = member->balance;
-    auto replay = checkIdempotency(kRedeemKey, r.redemptionId, fingerprintOf(*member, planned));
+    auto replay = checkIdempotency(Keyed::kRedemption, r.redemptionId, fingerprintOf(*member, planned));
     if (!replay) return replay.error();
     if (*replay) return json::parse(**replay).get<RedeemResult>();
   }
@@ -1108,8 +883,9 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   if (auto s = verifySupervisorPin(r.supervisorPin, planned); !s) return s.error();
   // Expiry (settled below) only lowers the balance: too few points now is too few then.
   if (auto s = checkRedemption(balance, planned, field); !s) return s.error();
-  const std::optional<Authorisation> answer = askHeadOffice(kRedeemKey, r.redemptionId, r.member, planned);
+  const std::optional<Authorisation> answer = askHeadOffice(Keyed::kRedemption, r.redemptionId, r.member, planned);
   HeldReservation held(m_authoriser, r.redemptionId, answer);
+
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   auto member = resolveMember(r.member, "member");
   if (!member) return member.error();
@@ -1120,30 +896,22 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
     return Error{errc::kConflict, field, "the reward's points changed while it was being redeemed; try again"};
   }
   const std::string fingerprint = fingerprintOf(*member, points);
-  auto replay = checkIdempotency(kRedeemKey, r.redemptionId, fingerprint);
+  auto replay = checkIdempotency(Keyed::kRedemption, r.redemptionId, fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<RedeemResult>();
   settle(*member, r.at);
   if (auto s = checkRedemption(member->balance, points, field); !s) return s.error();
   auto authorised = authoriseSpend(r.redemptionId, *member, points, answer, r.at, field);
   if (!authorised) return authorised.error();
-  m_db.prepare("INSERT INTO redemptions(redemption_id, member_id, at, points, reward_id, fingerprint, result, "
-               "authorised) VALUES (?,?,?,?,?,?,'',?)")
-      .bind(1, r.redemptionId).bind(2, member->memberId).bind(3, formatRfc3339(r.at)).bind(4, points)
-      .bind(5, r.reward).bind(6, fingerprint).bind(7, *authorised)
-      .run();
-  RedeemResult result{r.redemptionId, points,
-                      appendLedger(member->memberId, r.at, "redeem", -points, std::nullopt, r.redemptionId)};
-  json payload = {{"redemption_id", r.redemptionId},
-                  {"member_id", member->memberId},
-                  {"points", points},
-                  {"reward_id", r.reward ? json(*r.reward) : json(nullptr)},
-                  {"authorised", *authorised},
-                  {"store_id", m_config.store.id},
-                  {"terminal_id", m_config.terminalId}};
-  if (r.staffId) payload["staff_id"] = *r.staffId;
-  appendOutbox(sync::kPointsRedeemed, r.at, payload.dump());
-  rememberResult(kRedeemKey, r.redemptionId, json(result).dump());
+
+  m_rewards.insertRedemption({r.redemptionId, member->memberId, formatRfc3339(r.at), points, r.reward, fingerprint,
+                              *authorised});
+  const RedeemResult result{r.redemptionId, points,
+                            post(member->memberId, r.at, "redeem", -points, std::nullopt, r.redemptionId)};
+  m_outbox.append(m_ids.uuid(), r.at,
+                  sync::PointsRedeemed{origin(), r.redemptionId, member->memberId, points, r.reward, *authorised,
+                                       r.staffId});
+  m_rewards.rememberRedemptionAnswer(r.redemptionId, json(result).dump());
   tx.commit();
   held.keep();
   return result;
@@ -1151,182 +919,69 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
 
 // [SECTION] Refund
 
-Result<RefundResult> CounterService::refund(const RefundRequest& r) {
+namespace {
+
+/// What a refund request asks for (nullopt: everything not yet refunded), with the fingerprint
+/// of its content.
+struct CheckedRefund {
+  std::optional<std::vector<RefundWanted>> wanted;
+  std::string fingerprint;
+};
+
+Result<CheckedRefund> checkRefund(const RefundRequest& r) {
   if (auto s = checkId(r.refundId, "refund_id"); !s) return s.error();
   if (auto s = checkId(r.saleId, "sale_id"); !s) return s.error();
-  std::string fingerprint = r.saleId + '\x1d';
-  if (r.lines) {
-    if (r.lines->empty()) return invalidArgument("lines", "list the lines to refund, or leave lines out to refund everything");
-    for (std::size_t i = 0; i < r.lines->size(); ++i) {
-      const RefundLineInput& l = (*r.lines)[i];
-      const std::string f = "lines[" + std::to_string(i) + "]";
-      if (l.sku.empty() || l.sku.size() > kMaxSkuLength) return invalidArgument(f + ".sku", "sku has 1 to 64 characters");
-      if (l.qty <= 0 || l.qty > kMaxQty) return invalidArgument(f + ".qty", "qty to refund is a positive whole number");
-      fingerprint += l.sku + '\x1f' + std::to_string(l.qty) + '\x1e';
-    }
-  } else {
-    fingerprint += "*";
+  CheckedRefund out{std::nullopt, r.saleId + '\x1d'};
+  if (!r.lines) {
+    out.fingerprint += "*";
+    return out;
   }
+  if (r.lines->empty()) return invalidArgument("lines", "list the lines to refund, or leave lines out to refund everything");
+  out.wanted.emplace();
+  for (std::size_t i = 0; i < r.lines->size(); ++i) {
+    const RefundLineInput& l = (*r.lines)[i];
+    const std::string f = "lines[" + std::to_string(i) + "]";
+    if (l.sku.empty() || l.sku.size() > kMaxSkuLength) return invalidArgument(f + ".sku", "sku has 1 to 64 characters");
+    if (l.qty <= 0 || l.qty > kMaxQty) return invalidArgument(f + ".qty", "qty to refund is a positive whole number");
+    out.fingerprint += l.sku + '\x1f' + std::to_string(l.qty) + '\x1e';
+    out.wanted->push_back({l.sku, l.qty});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RefundResult> CounterService::refund(const RefundRequest& r) {
+  auto checked = checkRefund(r);
+  if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
 
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
-  auto& saleSt = m_db.prepare(
-      "SELECT sale_id, member_id, total, points_earned, points_redeemed, refundable, refunded_goods, "
-      "refunded_amount, points_reversed, redeemed_returned, spend_discount, promo_context FROM sales WHERE sale_id = ?");
-  saleSt.bind(1, r.saleId);
-  std::optional<SaleRow> found;
-  if (saleSt.step()) {
-    found = SaleRow{saleSt.getText(0), saleSt.getOptText(1), saleSt.getInt(2),  saleSt.getInt(3),
-                    saleSt.getInt(4),  saleSt.getInt(5),     saleSt.getInt(6),  saleSt.getInt(7),
-                    saleSt.getInt(8),  saleSt.getInt(9),     saleSt.getInt(10), saleSt.getOptText(11)};
-  }
-  saleSt.reset();
+  const std::optional<SaleForRefund> found = m_sales.forRefund(r.saleId);
   if (!found) return Error{errc::kNotFound, "sale_id", "no sale \"" + r.saleId + "\" on this terminal"};
-  const SaleRow& sale = *found;
-
-  auto replay = checkIdempotency(kRefundKey, r.refundId, fingerprint);
+  auto replay = checkIdempotency(Keyed::kRefund, r.refundId, checked->fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<RefundResult>();
+  auto plan = planRefund(found->sale, m_sales.lines(r.saleId), checked->wanted, m_config.rules);
+  if (!plan) return plan.error();
 
-  struct SaleLine {
-    std::int64_t lineNo, qty, unitPrice, refundedQty, newRefundedQty, discount;
-    std::string sku;
-  };
-  std::vector<SaleLine> saleLines;
-  auto& linesSt = m_db.prepare(
-      "SELECT line_no, sku, qty, unit_price, refunded_qty, discount FROM sale_lines WHERE sale_id = ? ORDER BY line_no");
-  linesSt.bind(1, r.saleId);
-  while (linesSt.step()) {
-    saleLines.push_back({linesSt.getInt(0), linesSt.getInt(2), linesSt.getInt(3), linesSt.getInt(4),
-                         linesSt.getInt(4), linesSt.getInt(5), linesSt.getText(1)});
-  }
-  linesSt.reset();
-
-  if (r.lines) {
-    for (std::size_t i = 0; i < r.lines->size(); ++i) {
-      const RefundLineInput& want = (*r.lines)[i];
-      std::int64_t left = want.qty;
-      bool onSale = false;
-      for (SaleLine& l : saleLines) {
-        if (l.sku != want.sku || l.qty <= 0 || l.unitPrice == 0) continue;  // gifts are not refunded
-        onSale = true;
-        const std::int64_t take = std::min(left, l.qty - l.newRefundedQty);
-        l.newRefundedQty += take;
-        left -= take;
-      }
-      const std::string f = "lines[" + std::to_string(i) + "]";
-      if (!onSale) return invalidArgument(f + ".sku", "sku " + want.sku + " is not on sale " + r.saleId);
-      if (left > 0) {
-        return invalidArgument(f + ".qty", "only " + std::to_string(want.qty - left) + " of " + want.sku +
-                                               " are left to refund on this sale");
-      }
-    }
-  } else {
-    for (SaleLine& l : saleLines) {
-      if (l.qty > 0 && l.unitPrice != 0) l.newRefundedQty = l.qty;
-    }
-  }
-  Money goodsNow;
-  for (const SaleLine& l : saleLines) {
-    if (l.newRefundedQty == l.refundedQty) continue;
-    const auto price = UnitPrice::fromTenThousandths(l.unitPrice);
-    // Cumulative amounts after the line's member discount, so partial refunds of one line add up
-    // to exactly what was paid for it.
-    const auto net = [&](std::int64_t q) {
-      return *lineAmount(q, price, "qty") - Money::fromMinor(mulDivRound(l.discount, q, l.qty));
-    };
-    goodsNow += net(l.newRefundedQty) - net(l.refundedQty);
-  }
-  const bool anything = std::any_of(saleLines.begin(), saleLines.end(),
-                                    [](const SaleLine& l) { return l.newRefundedQty != l.refundedQty; });
-  if (!anything) return invalidArgument(r.lines ? "lines" : "sale_id", "nothing is left to refund on sale " + r.saleId);
-
-  const Money refundable = Money::fromMinor(sale.refundable);
-  const Money goodsCum = Money::fromMinor(sale.refundedGoods) + goodsNow;
-  const Money paid = Money::fromMinor(std::max<std::int64_t>(sale.total, 0));
-  Money amountCum = proportionalShare(paid, goodsCum, refundable);
-  // 满减/满赠 broken by this refund: what the kept goods no longer earn comes off the refund
-  // (beyond the share of the discount the refunded goods already carry).
-  std::vector<std::string> giftsToReturn;
-  if (sale.promoContext) {
-    const StoredPromoContext promo = readPromoContext(*sale.promoContext, m_config.rules);
-    const Money kept = refundable - goodsCum;
-    const Money spend = Money::fromMinor(sale.spendDiscount);
-    const Money lost = spend - spendDiscountFor(kept, promo.ctx, promo.rules);
-    const Money clawCum = std::max(lost - proportionalShare(spend, goodsCum, refundable), Money{});
-    amountCum = std::max(amountCum - clawCum, Money::fromMinor(sale.refundedAmount));
-    const std::vector<std::string> keptBefore =
-        giftsFor(refundable - Money::fromMinor(sale.refundedGoods), promo.ctx, promo.rules);
-    const std::vector<std::string> keptNow = giftsFor(kept, promo.ctx, promo.rules);
-    const auto has = [](const std::vector<std::string>& v, const std::string& g) {
-      return std::find(v.begin(), v.end(), g) != v.end();
-    };
-    for (const std::string& g : promo.gifts) {
-      if (has(keptBefore, g) && !has(keptNow, g)) giftsToReturn.push_back(g);
-    }
-  }
-  const Money amountNow = amountCum - Money::fromMinor(sale.refundedAmount);
-  const std::int64_t reverseNow =
-      refundReversalPoints(std::max<std::int64_t>(sale.pointsEarned, 0), paid, amountCum, sale.pointsReversed);
-  const std::int64_t redeemedCum = mulDivFloor(sale.pointsRedeemed, goodsCum.minor(), std::max<std::int64_t>(refundable.minor(), 1));
-  const std::int64_t redeemedNow = redeemedCum - sale.redeemedReturned;
-  const std::string at = formatRfc3339(r.at);
-  m_db.prepare("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed, fingerprint, result) "
-               "VALUES (?,?,?,?,?,?,'')")
-      .bind(1, r.refundId).bind(2, r.saleId).bind(3, at).bind(4, amountNow.minor()).bind(5, reverseNow)
-      .bind(6, fingerprint)
-      .run();
-  json payloadLines = json::array();
-  for (const SaleLine& l : saleLines) {
-    if (l.newRefundedQty == l.refundedQty) continue;
-    const std::int64_t qty = l.newRefundedQty - l.refundedQty;
-    m_db.prepare("INSERT INTO refund_lines(refund_id, line_no, qty) VALUES (?,?,?)")
-        .bind(1, r.refundId).bind(2, l.lineNo).bind(3, qty).run();
-    m_db.prepare("UPDATE sale_lines SET refunded_qty = ? WHERE sale_id = ? AND line_no = ?")
-        .bind(1, l.newRefundedQty).bind(2, r.saleId).bind(3, l.lineNo).run();
-    payloadLines.push_back({{"line_no", l.lineNo}, {"sku", l.sku}, {"qty", qty}});
-  }
-  m_db.prepare("UPDATE sales SET refunded_goods = ?, refunded_amount = ?, points_reversed = points_reversed + ?, "
-               "redeemed_returned = ? WHERE sale_id = ?")
-      .bind(1, goodsCum.minor()).bind(2, amountCum.minor()).bind(3, reverseNow).bind(4, redeemedCum)
-      .bind(5, r.saleId)
-      .run();
-  RefundResult result{r.refundId, amountNow, reverseNow, std::nullopt, Money{}, std::move(giftsToReturn)};
-  if (sale.memberId) {
-    if (auto m = memberById(*sale.memberId)) settle(*m, r.at);
-  }
-  // The benefit taken back by this refund: what proportional refunding alone would have paid now,
-  // minus what is paid.
-  {
-    const Money proportionalNow = proportionalShare(paid, goodsCum, refundable) -
-                                  proportionalShare(paid, Money::fromMinor(sale.refundedGoods), refundable);
-    result.clawback = std::max(proportionalNow - amountNow, Money{});
-  }
-  if (sale.memberId) {
-    auto& cur = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
-    cur.bind(1, *sale.memberId);
-    cur.step();
-    std::int64_t balance = cur.getInt(0);
-    cur.reset();
+  m_sales.recordRefund({r.refundId, r.saleId, formatRfc3339(r.at), plan->amount, plan->pointsReversed,
+                        checked->fingerprint}, *plan);
+  RefundResult result{r.refundId, plan->amount, plan->pointsReversed, std::nullopt, plan->clawback, plan->giftsToReturn};
+  if (const std::optional<std::string>& memberId = found->memberId) {
+    if (auto m = memberById(*memberId)) settle(*m, r.at);
+    std::int64_t balance = m_ledger.balance(*memberId);
     // Points paid with come back first, so the member never shows a debt that is not real.
-    if (redeemedNow > 0) balance = appendLedger(*sale.memberId, r.at, "reversal", redeemedNow, r.saleId, r.refundId);
-    if (reverseNow > 0) balance = appendLedger(*sale.memberId, r.at, "reversal", -reverseNow, r.saleId, r.refundId);
-    m_db.prepare("UPDATE members SET lifetime_spend = lifetime_spend - ? WHERE member_id = ?")
-        .bind(1, amountNow.minor()).bind(2, *sale.memberId).run();
+    if (plan->pointsReturned > 0) balance = post(*memberId, r.at, "reversal", plan->pointsReturned, r.saleId, r.refundId);
+    if (plan->pointsReversed > 0) balance = post(*memberId, r.at, "reversal", -plan->pointsReversed, r.saleId, r.refundId);
+    m_members.addSpend(*memberId, -plan->amount.minor());
     result.balance = balance;
   }
-  json payload = {{"refund_id", r.refundId},
-                  {"sale_id", r.saleId},
-                  {"member_id", sale.memberId ? json(*sale.memberId) : json(nullptr)},
-                  {"store_id", m_config.store.id},
-                  {"terminal_id", m_config.terminalId},
-                  {"lines", std::move(payloadLines)},
-                  {"amount", amountNow.toString()},
-                  {"points_reversed", reverseNow},
-                  {"points_returned", redeemedNow}};
-  if (r.staffId) payload["staff_id"] = *r.staffId;
-  appendOutbox(sync::kSaleRefunded, r.at, payload.dump());
-  rememberResult(kRefundKey, r.refundId, json(result).dump());
+  sync::SaleRefunded event{origin(), r.refundId, r.saleId, found->memberId, {}, plan->amount, plan->pointsReversed,
+                           plan->pointsReturned, r.staffId};
+  for (const RefundedLine& l : plan->lines) event.lines.push_back({l.lineNo, l.sku, l.qty});
+  m_outbox.append(m_ids.uuid(), r.at, event);
+  m_sales.rememberRefundAnswer(r.refundId, json(result).dump());
   tx.commit();
   return result;
 }
@@ -1337,70 +992,24 @@ Result<std::vector<HistoryEntry>> CounterService::history(const std::string& ref
   if (limit < 1 || limit > 1000) return invalidArgument("limit", "limit is between 1 and 1000");
   auto member = resolveMember(reference, "member");
   if (!member) return member.error();
-  auto& st = m_db.prepare("SELECT at, kind, points, sale_id, balance_after FROM ledger WHERE member_id = ? "
-                          "ORDER BY entry_id DESC LIMIT ?");
-  st.bind(1, member->memberId).bind(2, limit);
   std::vector<HistoryEntry> entries;
-  while (st.step()) entries.push_back({st.getText(0), st.getText(1), st.getInt(2), st.getOptText(3), st.getInt(4)});
-  st.reset();
+  for (LedgerLine& l : m_ledger.history(member->memberId, limit)) {
+    entries.push_back({std::move(l.at), std::move(l.kind), l.points, std::move(l.saleId), l.balanceAfter});
+  }
   return entries;
 }
 
 Stats CounterService::stats() {
-  auto& st = m_db.prepare(
-      "SELECT (SELECT COUNT(*) FROM members WHERE erased_at IS NULL), (SELECT COUNT(*) FROM sales), "
-      "(SELECT COUNT(*) FROM ledger)");
-  st.step();
-  Stats s{st.getInt(0), st.getInt(1), st.getInt(2), outboxPending(m_db)};
-  st.reset();
-  return s;
+  const StoreCounts c = m_integrity.counts();
+  return Stats{c.members, c.sales, c.ledgerEntries, m_outbox.pending()};
 }
 
 VerifyReport CounterService::verify() {
   VerifyReport report;
-  const auto collect = [&](const char* sql, const std::string& what) {
-    auto& st = m_db.prepare(sql);
-    while (st.step()) report.problems.push_back(what + ": " + st.getText(0));
-    st.reset();
-  };
-  collect("SELECT m.member_id || ' cached ' || m.balance || ' ledger ' || COALESCE(SUM(l.points), 0) "
-          "FROM members m LEFT JOIN ledger l USING (member_id) GROUP BY m.member_id "
-          "HAVING m.balance != COALESCE(SUM(l.points), 0) LIMIT 20",
-          "balance differs from the ledger sum");
-  collect("SELECT entry_id FROM (SELECT entry_id, balance_after, SUM(points) OVER "
-          "(PARTITION BY member_id ORDER BY entry_id) AS running FROM ledger) WHERE running != balance_after LIMIT 20",
-          "ledger balance_after is not the running sum at entry");
-  collect("SELECT m.member_id || ' cached ' || m.lifetime_spend FROM members m "
-          "WHERE m.lifetime_spend != COALESCE((SELECT SUM(total) FROM sales s WHERE s.member_id = m.member_id), 0) "
-          "- COALESCE((SELECT SUM(f.amount) FROM refunds f JOIN sales s USING (sale_id) WHERE s.member_id = m.member_id), 0) "
-          "LIMIT 20",
-          "lifetime spend differs from sales minus refunds");
-  collect("SELECT 'seq ' || MIN(seq) || '..' || MAX(seq) || ' holds ' || COUNT(*) || ' events' FROM outbox "
-          "HAVING COUNT(*) > 0 AND (MIN(seq) != 1 OR MAX(seq) - MIN(seq) + 1 != COUNT(*))",
-          "outbox sequence has gaps");
-  collect("SELECT type || ': ' || n || ' events for ' || rows || ' rows' FROM ("
-          "SELECT 'member.enrolled' AS type, (SELECT COUNT(*) FROM outbox WHERE type = 'member.enrolled') AS n, "
-          "(SELECT COUNT(*) FROM members WHERE enrolled_terminal != '') AS rows UNION ALL "  // '': from head office
-          "SELECT 'sale.recorded', (SELECT COUNT(*) FROM outbox WHERE type = 'sale.recorded'), (SELECT COUNT(*) FROM sales) "
-          "UNION ALL SELECT 'sale.refunded', (SELECT COUNT(*) FROM outbox WHERE type = 'sale.refunded'), "
-          "(SELECT COUNT(*) FROM refunds) UNION ALL SELECT 'points.redeemed', "
-          "(SELECT COUNT(*) FROM outbox WHERE type = 'points.redeemed'), (SELECT COUNT(*) FROM redemptions)) "
-          "WHERE n != rows",
-          "outbox events do not match the rows they record");
-  collect("SELECT m.member_id || ' balance ' || m.balance || ' lots ' || COALESCE(SUM(l.remaining), 0) "
-          "FROM members m LEFT JOIN lots l USING (member_id) GROUP BY m.member_id "
-          "HAVING COALESCE(SUM(l.remaining), 0) != MAX(m.balance, 0) LIMIT 20",
-          "earn lots do not hold the positive balance");
-  collect("SELECT 'points.adjusted: ' || (SELECT COUNT(*) FROM outbox WHERE type = 'points.adjusted') || "
-          "' events for ' || (SELECT COUNT(*) FROM ledger WHERE kind IN ('bonus', 'expire')) || ' entries' "
-          "WHERE (SELECT COUNT(*) FROM outbox WHERE type = 'points.adjusted') != "
-          "(SELECT COUNT(*) FROM ledger WHERE kind IN ('bonus', 'expire'))",
-          "outbox events do not match the rows they record");
-  auto& st = m_db.prepare("SELECT (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM outbox)");
-  st.step();
-  report.membersChecked = st.getInt(0);
-  report.outboxEvents = st.getInt(1);
-  st.reset();
+  report.problems = m_integrity.problems();
+  const StoreCounts c = m_integrity.counts();
+  report.membersChecked = c.allMembers;
+  report.outboxEvents = c.outboxEvents;
   return report;
 }
 
@@ -1415,13 +1024,7 @@ HousekeepingResult CounterService::housekeeping(Timestamp at) {
     std::vector<std::string> ids;
     {
       const db::ReadTransaction snapshot(m_db);
-      auto& st = m_db.prepare(
-          "SELECT member_id FROM (SELECT member_id FROM lots WHERE remaining > 0 AND expires_on < ?1 "
-          "UNION SELECT member_id FROM members WHERE tier != ?2 AND COALESCE(tier_reviewed_month, '') < ?3) "
-          "WHERE member_id > ?4 ORDER BY member_id LIMIT ?5");
-      st.bind(1, formatDate(today)).bind(2, entryTier).bind(3, reviewMonthOf(today)).bind(4, after).bind(5, kBatch);
-      while (st.step()) ids.push_back(st.getText(0));
-      st.reset();
+      ids = m_ledger.membersWithSomethingDue(today, entryTier, kBatch, after);
     }
     if (ids.empty()) break;
     db::Transaction tx(m_db);
@@ -1441,7 +1044,7 @@ Status CounterService::reconcileBalance(const std::string& memberId, std::int64_
   db::Transaction tx(m_db);
   auto row = memberById(memberId);
   if (!row) return Error{errc::kNotFound, "member_id", "no member " + memberId + " on this terminal"};
-  if (target != row->balance) appendLedger(memberId, at, "adjust", target - row->balance, std::nullopt, refId);
+  if (target != row->balance) post(memberId, at, "adjust", target - row->balance, std::nullopt, refId);
   tx.commit();
   return Ok{};
 }
@@ -1450,10 +1053,7 @@ Status CounterService::putReward(const std::string& rewardId, const std::string&
   if (auto s = checkId(rewardId, "reward_id"); !s) return s;
   if (trim(name).empty() || !isValidUtf8(name)) return invalidArgument("name", "a reward needs a name");
   if (points <= 0 || points > kMaxPoints) return invalidArgument("points", "a reward costs a positive number of points");
-  m_db.prepare("INSERT INTO rewards(reward_id, name, points) VALUES (?,?,?) "
-               "ON CONFLICT(reward_id) DO UPDATE SET name = excluded.name, points = excluded.points, active = 1")
-      .bind(1, rewardId).bind(2, std::string(trim(name))).bind(3, points)
-      .run();
+  m_rewards.put(rewardId, std::string(trim(name)), points);
   return Ok{};
 }
 

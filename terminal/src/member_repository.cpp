@@ -372,4 +372,41 @@ void sealVersion4Members(db::Database& db) {
   rows.reset();
 }
 
+// [SECTION] Counter figures
+
+std::optional<std::string> MemberRepository::mergedInto(const std::string& memberId) {
+  auto& st = m_db.prepare("SELECT into_id FROM member_merges WHERE from_id = ?");
+  st.bind(1, memberId);
+  std::optional<std::string> into;
+  if (st.step()) into = st.getText(0);
+  st.reset();
+  return into;
+}
+
+void MemberRepository::addSpend(const std::string& memberId, std::int64_t minor) {
+  m_db.prepare("UPDATE members SET lifetime_spend = lifetime_spend + ? WHERE member_id = ?")
+      .bind(1, minor).bind(2, memberId).run();
+}
+
+void MemberRepository::recordVisit(const std::string& memberId, std::int64_t spendMinor,
+                                   const std::string& lastVisitAt) {
+  m_db.prepare("UPDATE members SET lifetime_spend = lifetime_spend + ?, last_visit_at = ? WHERE member_id = ?")
+      .bind(1, spendMinor).bind(2, lastVisitAt).bind(3, memberId).run();
+}
+
+void MemberRepository::upgradeTier(const std::string& memberId, const std::string& tier, const std::string& at,
+                                   const std::string& month) {
+  m_db.prepare("UPDATE members SET tier = ?, tier_upgraded_at = ?, tier_reviewed_month = ? WHERE member_id = ?")
+      .bind(1, tier).bind(2, at).bind(3, month).bind(4, memberId).run();
+}
+
+void MemberRepository::reviewTier(const std::string& memberId, const std::string& tier, const std::string& month) {
+  m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ?")
+      .bind(1, tier).bind(2, month).bind(3, memberId).run();
+}
+
+void MemberRepository::markReferralBonusPaid(const std::string& memberId) {
+  m_db.prepare("UPDATE members SET referral_bonus_paid = 1 WHERE member_id = ?").bind(1, memberId).run();
+}
+
 }  // namespace loyalty::terminal

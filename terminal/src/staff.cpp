@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "loyalty/core/text.hpp"
+#include "loyalty/terminal/staff_repository.hpp"
 
 namespace loyalty::terminal {
 namespace {
@@ -30,13 +31,9 @@ Status checkStaffIdText(const std::string& staffId) {
 Status checkStaffId(db::Database& db, const std::optional<std::string>& staffId) {
   if (!staffId) return Ok{};
   if (auto s = checkStaffIdText(*staffId); !s) return s;
-  auto& st = db.prepare("SELECT (SELECT active FROM staff WHERE staff_id = ?), EXISTS (SELECT 1 FROM staff)");
-  st.bind(1, *staffId);
-  st.step();
-  const bool active = !st.isNull(0) && st.getInt(0) != 0;
-  const bool anyAccounts = st.getInt(1) != 0;
-  st.reset();
-  if (anyAccounts && !active) {
+  StaffRepository staff(db);
+  const auto account = staff.byId(*staffId);
+  if (!(account && account->active) && staff.any()) {
     return invalidArgument("staff_id", "staff_id \"" + *staffId + "\" is not an active staff account of this terminal");
   }
   return Ok{};
@@ -64,14 +61,9 @@ Result<StaffMember> addStaff(db::Database& db, const std::string& staffId, const
     throw std::runtime_error("out of memory hashing a PIN");
   }
   db::Transaction tx(db);
-  auto& exists = db.prepare("SELECT 1 FROM staff WHERE staff_id = ?");
-  exists.bind(1, staffId);
-  const bool taken = exists.step();
-  exists.reset();
-  if (taken) return Error{errc::kAlreadyExists, "staff_id", "staff id " + staffId + " exists"};
-  db.prepare("INSERT INTO staff(staff_id, name, role, pin_hash) VALUES (?, ?, ?, ?)")
-      .bind(1, staffId).bind(2, std::string(trim(name))).bind(3, role).bind(4, std::string(hash))
-      .run();
+  StaffRepository staff(db);
+  if (staff.byId(staffId)) return Error{errc::kAlreadyExists, "staff_id", "staff id " + staffId + " exists"};
+  staff.insert({staffId, std::string(trim(name)), role, std::string(hash), 0, true});
   tx.commit();
   return StaffMember{staffId, std::string(trim(name)), role};
 }
@@ -80,18 +72,13 @@ Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const s
   if (auto s = checkStaffIdText(staffId); !s) return s.error();
   if (pin.empty() || pin.size() > 8 || digitsOf(pin) != pin) return invalidArgument("pin", "a PIN has 4 to 8 digits");
   ensureSodium();
-  auto& st = db.prepare("SELECT name, role, pin_hash, failed_attempts, active FROM staff WHERE staff_id = ?");
-  st.bind(1, staffId);
-  if (!st.step()) {
-    st.reset();
-    return Error{errc::kNotFound, "staff_id", "no staff account " + staffId};
-  }
-  StaffMember who{staffId, st.getText(0), st.getText(1)};
-  const std::string hash = st.getText(2);
-  const auto failed = static_cast<int>(st.getInt(3));
-  const bool active = st.getInt(4) != 0;
-  st.reset();
-  if (!active) return Error{errc::kForbidden, "staff_id", "the account " + staffId + " is disabled"};
+  StaffRepository staff(db);
+  const auto account = staff.byId(staffId);
+  if (!account) return Error{errc::kNotFound, "staff_id", "no staff account " + staffId};
+  const StaffMember who{staffId, account->name, account->role};
+  const std::string& hash = account->pinHash;
+  const int failed = account->failedAttempts;
+  if (!account->active) return Error{errc::kForbidden, "staff_id", "the account " + staffId + " is disabled"};
   if (failed >= kMaxFailedPinAttempts) {
     return Error{errc::kForbidden, "staff_id", "the account " + staffId + " is locked after " +
                                                    std::to_string(kMaxFailedPinAttempts) +
@@ -100,9 +87,11 @@ Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const s
   const bool right = crypto_pwhash_str_verify(hash.c_str(), pin.c_str(), pin.size()) == 0;
   if (right && failed == 0) return who;
   db::Transaction tx(db);
-  db.prepare(right ? "UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?"
-                   : "UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE staff_id = ?")
-      .bind(1, staffId).run();
+  if (right) {
+    staff.resetFailures(staffId);
+  } else {
+    staff.countFailure(staffId);
+  }
   tx.commit();
   if (right) return who;
   const int left = kMaxFailedPinAttempts - failed - 1;
@@ -114,8 +103,7 @@ Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const s
 
 Status unlockStaff(db::Database& db, const std::string& staffId) {
   db::Transaction tx(db);
-  db.prepare("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?").bind(1, staffId).run();
-  if (db.changes() == 0) return Error{errc::kNotFound, "staff_id", "no staff account " + staffId};
+  if (!StaffRepository(db).unlock(staffId)) return Error{errc::kNotFound, "staff_id", "no staff account " + staffId};
   tx.commit();
   return Ok{};
 }
@@ -136,16 +124,14 @@ Result<StaffMember> authoriseSupervisor(db::Database& db, const std::string& pin
   };
   std::vector<Candidate> open;
   bool anyLocked = false;
-  auto& st = db.prepare("SELECT staff_id, name, role, pin_hash, failed_attempts FROM staff WHERE active = 1 AND role = 'supervisor'");
-  while (st.step()) {
-    const auto failed = static_cast<int>(st.getInt(4));
-    if (failed >= kMaxFailedPinAttempts) {
+  StaffRepository staff(db);
+  for (StaffAccount& a : staff.activeSupervisors()) {
+    if (a.failedAttempts >= kMaxFailedPinAttempts) {
       anyLocked = true;
       continue;
     }
-    open.push_back({{st.getText(0), st.getText(1), st.getText(2)}, st.getText(3), failed});
+    open.push_back({{a.staffId, a.name, a.role}, std::move(a.pinHash), a.failedAttempts});
   }
-  st.reset();
   const std::string locked = "supervisor overrides are locked after " + std::to_string(kMaxFailedPinAttempts) +
                              " wrong PINs: `loyalty-terminal staff unlock --id ID` restores a supervisor";
   if (open.empty()) return Error{errc::kForbidden, "supervisor_pin", anyLocked ? locked : "this terminal has no supervisor"};
@@ -153,17 +139,16 @@ Result<StaffMember> authoriseSupervisor(db::Database& db, const std::string& pin
     if (crypto_pwhash_str_verify(c.hash.c_str(), pin.c_str(), pin.size()) != 0) continue;
     if (c.failed > 0) {
       db::Transaction tx(db);
-      db.prepare("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?").bind(1, c.who.staffId).run();
+      staff.resetFailures(c.who.staffId);
       tx.commit();
     }
     return c.who;
   }
   // Whose PIN it was meant to be is unknown: it is a wrong try against every supervisor.
   db::Transaction tx(db);
-  auto& count = db.prepare("UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE staff_id = ?");
   int left = 0;
   for (const Candidate& c : open) {
-    count.bind(1, c.who.staffId).run();
+    staff.countFailure(c.who.staffId);
     left = std::max(left, kMaxFailedPinAttempts - c.failed - 1);
   }
   tx.commit();

@@ -6,11 +6,13 @@
 #include <variant>
 
 #include "loyalty/core/text.hpp"
+#include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 #include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/config.hpp"
 #include "loyalty/terminal/feedback.hpp"
 #include "loyalty/terminal/outbox.hpp"
+#include "loyalty/terminal/reward_repository.hpp"
 #include "loyalty/terminal/store.hpp"
 
 namespace loyalty::terminal {
@@ -34,11 +36,6 @@ void setMeta(db::Database& db, const char* key, const std::string& value) {
       .bind(1, key)
       .bind(2, value)
       .run();
-}
-
-std::int64_t intOf(const json& payload, const char* key) {
-  const auto it = payload.find(key);
-  return it != payload.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
 }  // namespace
@@ -80,21 +77,8 @@ std::int64_t TerminalOutbox::pendingCount() { return outboxPending(m_db); }
 // [SECTION] Points effects of this terminal's own events
 
 std::optional<PointsEffect> pointsEffect(const std::string& type, const json& payload) {
-  const auto member = payload.find("member_id");
-  if (member == payload.end() || !member->is_string()) return std::nullopt;
-  PointsEffect e{member->get<std::string>(), 0};
-  if (type == sync::kSaleRecorded) {
-    e.points = intOf(payload, "points_earned") - intOf(payload, "points_redeemed");
-  } else if (type == sync::kPointsRedeemed) {
-    e.points = -intOf(payload, "points");
-  } else if (type == sync::kSaleRefunded) {
-    e.points = -intOf(payload, "points_reversed") + intOf(payload, "points_returned");
-  } else if (type == sync::kPointsAdjusted) {
-    e.points = intOf(payload, "points");
-  } else {
-    return std::nullopt;
-  }
-  return e;
+  auto effect = sync::decodePointsEffect(type, payload);
+  return effect ? *effect : std::nullopt;
 }
 
 // [SECTION] Change sink
@@ -263,15 +247,7 @@ void TerminalChangeSink::applyCatalog(const sync::CatalogChange& change) {
       continue;
     }
     listed.insert(r.rewardId);
-    m_db.prepare(
-            "INSERT INTO rewards(reward_id, name, points, active) VALUES (?,?,?,?) "
-            "ON CONFLICT(reward_id) DO UPDATE SET name = excluded.name, points = excluded.points, "
-            "active = excluded.active")
-        .bind(1, r.rewardId)
-        .bind(2, r.name)
-        .bind(3, r.points)
-        .bind(4, r.active)
-        .run();
+    RewardRepository(m_db).put(r.rewardId, r.name, r.points, r.active);
   }
   // Rewards are referenced by past redemptions: ones left out of the catalogue are retired.
   std::vector<std::string> retired;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "loyalty/core/time.hpp"
+#include "loyalty/sync/event_types.hpp"
 
 namespace loyalty::sync {
 
@@ -216,6 +217,11 @@ PayloadOrigin origin(const Obj& o) { return {o.id("store_id"), o.id("terminal_id
 
 void putOpt(json& j, const char* key, const std::optional<std::string>& v) {
   if (v) j[key] = *v;
+}
+
+/// A nullable field: null when empty.
+void putNullable(json& j, const char* key, const std::optional<std::string>& v) {
+  j[key] = v ? json(*v) : json(nullptr);
 }
 
 void putOrigin(json& j, const PayloadOrigin& o) {
@@ -494,6 +500,8 @@ Result<SaleRecorded> decodeSaleRecorded(const json& j, std::string_view path) {
       }
       line.amount = l.money("amount");
       line.category = l.optText("category", 128);
+      if (l.find("discount")) line.discount = l.money("discount");
+      line.gift = l.optBoolean("gift").value_or(false);
       s.lines.push_back(std::move(line));
     }
     s.subtotal = o.money("subtotal");
@@ -505,6 +513,9 @@ Result<SaleRecorded> decodeSaleRecorded(const json& j, std::string_view path) {
       if (!p->is_array()) throw FieldError{o.at("promotions"), o.at("promotions") + " must be an array"};
       s.promotions = *p;
     }
+    s.redeemAuthorised = o.optText("redeem_authorised", 16);
+    s.staffId = o.optId("staff_id");
+    s.tier = o.optText("tier", 256);
     return s;
   });
 }
@@ -522,6 +533,7 @@ Result<PointsRedeemed> decodePointsRedeemed(const json& j, std::string_view path
     if (r.authorised && *r.authorised != "online" && *r.authorised != "offline" && *r.authorised != "local") {
       throw FieldError{o.at("authorised"), o.at("authorised") + " must be online, offline or local"};
     }
+    r.staffId = o.optId("staff_id");
     return r;
   });
 }
@@ -542,6 +554,7 @@ Result<SaleRefunded> decodeSaleRefunded(const json& j, std::string_view path) {
     r.amount = o.money("amount");
     r.pointsReversed = o.integer("points_reversed", -kMaxPoints, kMaxPoints);
     r.pointsReturned = o.integer("points_returned", 0, kMaxPoints);
+    r.staffId = o.optId("staff_id");
     return r;
   });
 }
@@ -591,6 +604,25 @@ Result<ComplaintFiled> decodeComplaintFiled(const json& j, std::string_view path
     c.description = o.text("description", 65536, true);
     c.staffId = o.optId("staff_id");
     return c;
+  });
+}
+
+Result<std::optional<PointsEffect>> decodePointsEffect(std::string_view type, const json& j, std::string_view path) {
+  return guarded([&]() -> std::optional<PointsEffect> {
+    const Obj o(j, std::string(path));
+    const std::optional<std::string> member = o.optId("member_id");
+    if (!member) return std::nullopt;
+    if (type == kSaleRecorded) {
+      return PointsEffect{*member, o.integer("points_earned", -kMaxPoints, kMaxPoints) -
+                                       o.integer("points_redeemed", 0, kMaxPoints)};
+    }
+    if (type == kPointsRedeemed) return PointsEffect{*member, -o.integer("points", 1, kMaxPoints)};
+    if (type == kSaleRefunded) {
+      return PointsEffect{*member, -o.integer("points_reversed", -kMaxPoints, kMaxPoints) +
+                                       o.integer("points_returned", 0, kMaxPoints)};
+    }
+    if (type == kPointsAdjusted) return PointsEffect{*member, o.integer("points", -kMaxAdjustPoints, kMaxAdjustPoints)};
+    return std::nullopt;
   });
 }
 
@@ -689,10 +721,10 @@ json toJson(const Problem& v) {
 json toJson(const MemberEnrolled& v) {
   json j = {{"member_id", v.memberId}, {"card_no", v.cardNo}, {"phone", v.phone}, {"name", v.name},
             {"consent_marketing", v.consentMarketing}};
-  putOpt(j, "birthday", v.birthday);
-  putOpt(j, "language", v.language);
-  putOpt(j, "consent_version", v.consentVersion);
-  putOpt(j, "referrer_id", v.referrerId);
+  putNullable(j, "birthday", v.birthday);
+  putNullable(j, "language", v.language);
+  putNullable(j, "consent_version", v.consentVersion);
+  putNullable(j, "referrer_id", v.referrerId);
   putOpt(j, "staff_id", v.staffId);
   putOrigin(j, v.origin);
   return j;
@@ -727,8 +759,10 @@ json toJson(const SaleRecorded& v) {
   json lines = json::array();
   for (const auto& l : v.lines) {
     json line = {{"sku", l.sku}, {"qty", l.qty}, {"unit_price", l.unitPrice}, {"amount", l.amount.toString()}};
-    putOpt(line, "description", l.description);
+    putNullable(line, "description", l.description);
     putOpt(line, "category", l.category);
+    if (l.discount) line["discount"] = l.discount->toString();
+    if (l.gift) line["gift"] = true;
     lines.push_back(std::move(line));
   }
   json j = {{"sale_id", v.saleId},
@@ -738,16 +772,20 @@ json toJson(const SaleRecorded& v) {
             {"total", v.total.toString()},
             {"points_earned", v.pointsEarned},
             {"points_redeemed", v.pointsRedeemed}};
-  putOpt(j, "member_id", v.memberId);
+  putNullable(j, "member_id", v.memberId);
   if (!v.promotions.empty()) j["promotions"] = v.promotions;
+  putOpt(j, "redeem_authorised", v.redeemAuthorised);
+  putOpt(j, "staff_id", v.staffId);
+  putOpt(j, "tier", v.tier);
   putOrigin(j, v.origin);
   return j;
 }
 
 json toJson(const PointsRedeemed& v) {
   json j = {{"redemption_id", v.redemptionId}, {"member_id", v.memberId}, {"points", v.points}};
-  putOpt(j, "reward_id", v.rewardId);
+  putNullable(j, "reward_id", v.rewardId);
   putOpt(j, "authorised", v.authorised);
+  putOpt(j, "staff_id", v.staffId);
   putOrigin(j, v.origin);
   return j;
 }
@@ -761,7 +799,8 @@ json toJson(const SaleRefunded& v) {
             {"amount", v.amount.toString()},
             {"points_reversed", v.pointsReversed},
             {"points_returned", v.pointsReturned}};
-  putOpt(j, "member_id", v.memberId);
+  putNullable(j, "member_id", v.memberId);
+  putOpt(j, "staff_id", v.staffId);
   putOrigin(j, v.origin);
   return j;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "loyalty/core/local_day.hpp"
+
 namespace loyalty {
 
 using std::chrono::days;
@@ -44,12 +46,7 @@ Date addMonthsClamped(Date day, int months) {
 }
 
 InstantWindow instantsOf(const DayWindow& window, const ZoneRules& zone) {
-  const auto startOf = [&zone](Date day) {
-    const Timestamp asUtc{sys_days{day}};
-    const std::chrono::seconds first{zone.offsetAt(asUtc)};
-    return asUtc - std::chrono::seconds{zone.offsetAt(asUtc - first)};
-  };
-  return {startOf(window.first), startOf(Date{sys_days{window.last} + days{1}})};
+  return {startOfLocalDay(window.first, zone), startOfLocalDay(Date{sys_days{window.last} + days{1}}, zone)};
 }
 
 std::string reviewMonthOf(Date day) { return formatDate(day).substr(0, 7); }

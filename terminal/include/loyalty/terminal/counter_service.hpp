@@ -13,7 +13,14 @@
 #include "loyalty/core/time.hpp"
 #include "loyalty/core/zone.hpp"
 #include "loyalty/db/database.hpp"
+#include "loyalty/core/planners.hpp"
+#include "loyalty/sync/payloads.hpp"
+#include "loyalty/terminal/integrity_repository.hpp"
+#include "loyalty/terminal/ledger_repository.hpp"
 #include "loyalty/terminal/member_repository.hpp"
+#include "loyalty/terminal/outbox_repository.hpp"
+#include "loyalty/terminal/reward_repository.hpp"
+#include "loyalty/terminal/sale_repository.hpp"
 
 namespace loyalty::terminal {
 
@@ -259,6 +266,9 @@ struct VerifyReport {
 
 /// The counter's operations. One call = one SQLite transaction writing the business rows, the
 /// ledger entries and the outbox event together (or nothing, on any refusal or failure).
+/// Each operation checks its input, loads state through the repositories, asks a core planner
+/// (loyalty/core/planners.hpp) what to do and writes the plan through the repositories; it runs
+/// no SQL itself. PINs (argon2) are checked before the write transaction begins.
 /// Not thread-safe: one service per connection, owned by one thread.
 class CounterService {
  public:
@@ -305,9 +315,8 @@ class CounterService {
 
  private:
   using MemberRow = MemberRecord;
-  struct SaleRow;
-  struct KeyedOp;
-  static const KeyedOp kSaleKey, kRedeemKey, kRefundKey;
+  /// The three keyed operations (sale_id, redemption_id, refund_id).
+  enum class Keyed { kSale, kRedemption, kRefund };
 
   Result<MemberRow> resolveMember(const std::string& reference, const std::string& field);
   /// The member a reference names, before following head office's merges.
@@ -316,31 +325,35 @@ class CounterService {
   MemberView view(const MemberRow& row) const { return view(MemberRow(row)); }
   /// Moves the row's text into the view (a lookup lists up to 200 members).
   MemberView view(MemberRow&& row) const;
-  std::int64_t appendLedger(const std::string& memberId, Timestamp at, const char* kind,
-                            std::int64_t points, const std::optional<std::string>& saleId,
-                            const std::string& refId);
-  void appendOutbox(const char* type, Timestamp at, const std::string& payloadJson);
+  /// Writes a ledger entry and what it does to the member's lots; returns the balance after.
+  std::int64_t post(const std::string& memberId, Timestamp at, const char* kind, std::int64_t points,
+                    const std::optional<std::string>& saleId, const std::string& refId);
+  /// This store and terminal, as every event payload carries them.
+  sync::PayloadOrigin origin() const { return {m_config.store.id, m_config.terminalId}; }
   /// nullopt: new key. A stored result: same content (replay). An Error: conflict.
-  Result<std::optional<std::string>> checkIdempotency(const KeyedOp& op, const std::string& key,
-                                                      const std::string& fingerprint);
-  /// Stores the answer to a keyed operation on its row, for replays.
-  void rememberResult(const KeyedOp& op, const std::string& key, const std::string& resultJson);
+  Result<std::optional<std::string>> checkIdempotency(Keyed op, const std::string& key, const std::string& fingerprint);
+  std::optional<StoredAnswer> storedAnswer(Keyed op, const std::string& key);
   Status verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points);
   /// Writes what is due for the member at `at` (lot expiry, the monthly tier review) and
   /// refreshes `row`. Returns the number of expiry entries written. Inside a write transaction.
   std::int64_t settle(MemberRow& row, Timestamp at, HousekeepingResult* tally = nullptr);
   /// Whether settle would write anything (cheap; for read operations).
   bool needsSettle(const MemberRow& row, Date today);
-  /// Net spend (sales − refunds) of the member on local days [from, to].
-  Money spendBetween(const std::string& memberId, Date from, Date to);
+  /// Net spend (sales − refunds) of the member on the local days of `days`.
+  Money spendBetween(const std::string& memberId, const DayWindow& days);
   std::size_t tierIndexOf(const MemberRow& row) const;
+  /// The member as a sale's planner sees them.
+  SaleMember saleMember(const MemberRow& row, Date today);
+  /// Records a planned sale: its rows, the ledger, the member's figures and the events.
+  SaleResult writeSale(const SaleRequest& r, const std::optional<MemberRow>& member, SalePlan& plan,
+                       const std::string& fingerprint, const std::string& authorised);
   /// Asks head office (if any) and applies the offline allowance; records offline spending.
   /// "local" (no head office), "online" or "offline" (within the allowance, recorded), or why not.
   Result<std::string> authoriseSpend(const std::string& refId, const MemberRow& member, std::int64_t points,
                                      std::optional<Authorisation> answer, Timestamp at, const std::string& field);
   /// Head office's answer for spending `points` of the member under `key` (nullopt: not asked).
-  std::optional<Authorisation> askHeadOffice(const KeyedOp& op, const std::string& key,
-                                             const std::string& reference, std::int64_t points);
+  std::optional<Authorisation> askHeadOffice(Keyed op, const std::string& key, const std::string& reference,
+                                             std::int64_t points);
   void appendAdjustEvent(const std::string& memberId, const char* kind, std::int64_t points,
                          const std::string& refId, const std::string& reason, Timestamp at,
                          const std::optional<std::string>& referredMemberId = std::nullopt);
@@ -348,6 +361,11 @@ class CounterService {
 
   db::Database& m_db;
   MemberRepository m_members;
+  LedgerRepository m_ledger;
+  SaleRepository m_sales;
+  RewardRepository m_rewards;
+  OutboxRepository m_outbox;
+  IntegrityRepository m_integrity;
   CounterConfig m_config;
   IdSource& m_ids;
   RedemptionAuthoriser* m_authoriser = nullptr;

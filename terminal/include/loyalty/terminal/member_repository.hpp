@@ -102,6 +102,20 @@ class MemberRepository {
   /// The member is no longer offered by name search (merged away at head office).
   void removeFromNameSearch(const std::string& memberId);
 
+  // Counter figures of a member (no personal data).
+
+  /// The member head office merged `memberId` into, if it did.
+  std::optional<std::string> mergedInto(const std::string& memberId);
+  /// A sale (or refund, with a negative amount) changes the member's lifetime spend; a sale also
+  /// sets their last visit.
+  void addSpend(const std::string& memberId, std::int64_t minor);
+  void recordVisit(const std::string& memberId, std::int64_t spendMinor, const std::string& lastVisitAt);
+  /// The tier a sale reached, at `at`, counting as this month's review.
+  void upgradeTier(const std::string& memberId, const std::string& tier, const std::string& at, const std::string& month);
+  /// The outcome of a monthly review (the tier kept or lowered).
+  void reviewTier(const std::string& memberId, const std::string& tier, const std::string& month);
+  void markReferralBonusPaid(const std::string& memberId);
+
  private:
   std::optional<MemberRecord> one(const std::string& sql, const std::string& value, bool blob);
   bool any(const std::string& sql, const std::string& value, bool blob);

@@ -12,6 +12,7 @@
 
 #include "loyalty/db/database.hpp"
 #include "loyalty/sync/client/engine.hpp"
+#include "loyalty/sync/payloads.hpp"
 #include "loyalty/terminal/counter_service.hpp"
 #include "loyalty/terminal/member_repository.hpp"
 
@@ -31,11 +32,9 @@ class TerminalOutbox final : public sync::OutboxSource {
   db::Database& m_db;
 };
 
-/// The points effect an event of this terminal has on a member's balance (docs/sync-wire.md).
-struct PointsEffect {
-  std::string memberId;
-  std::int64_t points = 0;
-};
+/// The points effect an event of this terminal has on a member's balance (docs/sync-wire.md),
+/// decoded by the sync protocol; nullopt for none (or a payload the protocol refuses).
+using PointsEffect = sync::PointsEffect;
 std::optional<PointsEffect> pointsEffect(const std::string& type, const nlohmann::json& payload);
 
 /// Applies change pages to the terminal's database, one transaction per page with its cursor.

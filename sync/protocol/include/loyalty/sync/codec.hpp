@@ -3,7 +3,10 @@
 ///
 /// Every decoder returns an Error with code "bad_request", the JSON path of the offending
 /// field ("events[3].seq") and a sentence. Optional fields may be absent or null. Unknown
-/// fields are ignored (extend, never break). Encoders write absent optionals as absent.
+/// fields are ignored (extend, never break). Encoders write absent optionals as absent, except
+/// the event payload fields terminals have always written as null when empty (member.enrolled's
+/// birthday, language, consent_version and referrer_id; member_id of sale.recorded and
+/// sale.refunded; a sale line's description; points.redeemed's reward_id).
 
 #include <string_view>
 
@@ -45,6 +48,12 @@ Result<SaleRefunded> decodeSaleRefunded(const nlohmann::json& j, std::string_vie
 Result<PointsAdjusted> decodePointsAdjusted(const nlohmann::json& j, std::string_view path = "payload");
 Result<SurveyAnswered> decodeSurveyAnswered(const nlohmann::json& j, std::string_view path = "payload");
 Result<ComplaintFiled> decodeComplaintFiled(const nlohmann::json& j, std::string_view path = "payload");
+
+/// The points effect of an event of `type` on its member (the table of docs/sync-wire.md), read
+/// from the payload's member_id and points fields only: nullopt for a type without one or a
+/// payload without a member.
+Result<std::optional<PointsEffect>> decodePointsEffect(std::string_view type, const nlohmann::json& j,
+                                                       std::string_view path = "payload");
 
 // [SECTION] Encoders
 

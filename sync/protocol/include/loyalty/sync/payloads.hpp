@@ -12,6 +12,13 @@
 
 namespace loyalty::sync {
 
+/// What an event does to its member's balance (docs/sync-wire.md, "points effect").
+struct PointsEffect {
+  std::string memberId;
+  std::int64_t points = 0;  ///< signed
+  bool operator==(const PointsEffect&) const = default;
+};
+
 /// Fields every payload carries.
 struct PayloadOrigin {
   std::string storeId;
@@ -62,6 +69,8 @@ struct SaleLine {
   std::string unitPrice;  ///< decimal, up to 4 places
   Money amount;
   std::optional<std::string> category;
+  std::optional<Money> discount;  ///< the line's member discount, when it has one
+  bool gift = false;              ///< a 满赠 gift at zero price
   bool operator==(const SaleLine&) const = default;
 };
 
@@ -74,6 +83,9 @@ struct SaleRecorded {
   std::int64_t pointsEarned = 0;
   std::int64_t pointsRedeemed = 0;
   nlohmann::json promotions = nlohmann::json::array();  ///< [{id, kind, effect}], kept as sent
+  std::optional<std::string> redeemAuthorised;  ///< with points paid: "online" | "offline" | "local"
+  std::optional<std::string> staffId;
+  std::optional<std::string> tier;  ///< the tier the sale upgraded the member to
   bool operator==(const SaleRecorded&) const = default;
 };
 
@@ -84,6 +96,7 @@ struct PointsRedeemed {
   std::int64_t points = 0;
   std::optional<std::string> rewardId;
   std::optional<std::string> authorised;  ///< "online" | "offline" | "local"
+  std::optional<std::string> staffId;
   bool operator==(const PointsRedeemed&) const = default;
 };
 
@@ -103,6 +116,7 @@ struct SaleRefunded {
   Money amount;
   std::int64_t pointsReversed = 0;
   std::int64_t pointsReturned = 0;
+  std::optional<std::string> staffId;
   bool operator==(const SaleRefunded&) const = default;
 };
 

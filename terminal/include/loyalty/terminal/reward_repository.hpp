@@ -1,0 +1,46 @@
+#pragma once
+/// @brief The reward catalogue, redemptions (with the answers kept for replays of their keys) and
+/// the points spent offline against the daily allowance.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "loyalty/db/database.hpp"
+#include "loyalty/terminal/sale_repository.hpp"
+
+namespace loyalty::terminal {
+
+struct NewRedemption {
+  std::string redemptionId, memberId, at;
+  std::int64_t points = 0;
+  std::optional<std::string> rewardId;
+  std::string fingerprint;
+  std::string authorised;  ///< "local", "online" or "offline"
+};
+
+/// Reads and writes rewards, redemptions and offline spending on one connection; writes run
+/// inside the caller's transaction.
+class RewardRepository {
+ public:
+  explicit RewardRepository(db::Database& db) : m_db(db) {}
+
+  /// The points an active reward of the catalogue costs.
+  std::optional<std::int64_t> activeRewardPoints(const std::string& rewardId);
+  /// Adds or replaces a reward (active unless said otherwise).
+  void put(const std::string& rewardId, const std::string& name, std::int64_t points, bool active = true);
+
+  std::optional<StoredAnswer> redemptionAnswer(const std::string& redemptionId);
+  void rememberRedemptionAnswer(const std::string& redemptionId, const std::string& resultJson);
+  void insertRedemption(const NewRedemption& redemption);
+
+  /// Points the member redeemed offline here on the local day `day` (YYYY-MM-DD).
+  std::int64_t offlineSpent(const std::string& memberId, const std::string& day);
+  void recordOfflineSpend(const std::string& refId, const std::string& memberId, const std::string& day,
+                          std::int64_t points);
+
+ private:
+  db::Database& m_db;
+};
+
+}  // namespace loyalty::terminal

@@ -1,0 +1,87 @@
+#pragma once
+/// @brief Sales and refunds with their lines, the answers kept for replays of their keys, and the
+/// net spend a tier is reckoned on.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/core/money.hpp"
+#include "loyalty/core/planners.hpp"
+#include "loyalty/core/time.hpp"
+#include "loyalty/db/database.hpp"
+
+namespace loyalty::terminal {
+
+/// What an idempotency key was used for and the answer given (empty until written).
+struct StoredAnswer {
+  std::string fingerprint;
+  std::string result;
+};
+
+struct NewSale {
+  std::string saleId;
+  std::optional<std::string> memberId;
+  std::string at;
+  Money subtotal, discount, total, refundable, spendDiscount;
+  std::int64_t pointsEarned = 0, pointsRedeemed = 0;
+  std::optional<SavedPromotions> saved;
+  std::string fingerprint;
+};
+
+struct NewSaleLine {
+  std::string sku;
+  std::optional<std::string> description;
+  std::int64_t qty = 0;
+  UnitPrice unitPrice;
+  Money amount;
+  std::optional<std::string> category;
+  Money discount;
+};
+
+struct NewRefund {
+  std::string refundId, saleId, at;
+  Money amount;
+  std::int64_t pointsReversed = 0;
+  std::string fingerprint;
+};
+
+/// A recorded sale and whose it is.
+struct SaleForRefund {
+  RecordedSale sale;
+  std::optional<std::string> memberId;
+};
+
+/// Reads and writes sales and refunds on one connection; writes run inside the caller's
+/// transaction.
+class SaleRepository {
+ public:
+  explicit SaleRepository(db::Database& db) : m_db(db) {}
+
+  std::optional<StoredAnswer> saleAnswer(const std::string& saleId);
+  std::optional<StoredAnswer> refundAnswer(const std::string& refundId);
+  void rememberSaleAnswer(const std::string& saleId, const std::string& resultJson);
+  void rememberRefundAnswer(const std::string& refundId, const std::string& resultJson);
+
+  void insert(const NewSale& sale);
+  /// Lines are numbered from 1 in the order they are added.
+  void insertLine(const std::string& saleId, std::int64_t lineNo, const NewSaleLine& line);
+
+  /// The sale with what was refunded of it and the spend promotions it was recorded with.
+  std::optional<SaleForRefund> forRefund(const std::string& saleId);
+  std::vector<RecordedLine> lines(const std::string& saleId);
+  /// Records the refund, its lines and the sale's new cumulative figures.
+  void recordRefund(const NewRefund& refund, const RefundPlan& plan);
+
+  /// Net spend (sales − refunds) of the member recorded in [begin, end).
+  Money netSpend(const std::string& memberId, Timestamp begin, Timestamp end);
+  std::int64_t saleCount(const std::string& memberId);
+
+ private:
+  std::optional<StoredAnswer> answer(const char* sql, const std::string& key);
+
+  db::Database& m_db;
+};
+
+}  // namespace loyalty::terminal
