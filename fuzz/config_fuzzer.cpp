@@ -1,4 +1,4 @@
-// Harness: the terminal's configuration reader (parseConfig, shared/specs/config.md), which
+// Harness: the terminal's configuration reader (parseConfig, docs/configuration.md), which
 // reads both the local TOML file and the programme head office pushes through the change feed.
 //
 // Properties, besides "no crash, no sanitizer report, no exception out of the reader":

@@ -1,4 +1,4 @@
-// Harness: the exec line handler (ExecSession::handle, shared/specs/exec-cli.md) over a real
+// Harness: the exec line handler (ExecSession::handle, docs/exec-cli.md) over a real
 // terminal database. An input is up to 16 request lines, handled in order like `exec` reads
 // stdin, so sequences (enrol, then sell to that member, then refund) are reachable.
 //

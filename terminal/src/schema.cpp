@@ -321,7 +321,7 @@ void sealPersonalData(db::Database& db) {
       .run();
 }
 
-// Version 6: members' rights (shared/specs/exec-cli.md, "member details and consent"). Every
+// Version 6: members' rights (docs/exec-cli.md, "member details and consent"). Every
 // consent decision with its version, time, store and staff (members from before get one row from
 // what the member row says); a log of what was done with a member's details (fields changed, never
 // their values; exports); and members whose personal data head office erased (kept without it, so

@@ -3,7 +3,7 @@
 /// (by loyalty_zones, the terminal's loader), and an instant's local day and hour in a store's zone.
 ///
 /// The store's time zone (terminals.timezone, default UTC) decides its local days in reports
-/// (shared/specs/sync-protocol.md).
+/// (docs/sync-protocol.md).
 
 #include <map>
 #include <set>

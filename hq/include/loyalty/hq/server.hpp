@@ -1,5 +1,5 @@
 #pragma once
-/// @brief loyalty-hq's HTTPS API (shared/specs/sync-protocol.md, docs/sync-wire.md).
+/// @brief loyalty-hq's HTTPS API (docs/sync-protocol.md, docs/sync-wire.md).
 
 #include <memory>
 #include <string>

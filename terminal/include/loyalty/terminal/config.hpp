@@ -1,5 +1,5 @@
 #pragma once
-/// @brief The terminal's TOML configuration (shared/specs/config.md): strict, with defaults.
+/// @brief The terminal's TOML configuration (docs/configuration.md): strict, with defaults.
 
 #include <optional>
 #include <string>

@@ -45,7 +45,7 @@ class RandomIds final : public IdSource {
   std::mt19937_64 m_gen;
 };
 
-/// The store a terminal serves ([store] of shared/specs/config.md).
+/// The store a terminal serves ([store] of docs/configuration.md).
 struct StoreSettings {
   std::string id = "S001";
   std::string language = "zh-CN";
@@ -160,7 +160,7 @@ struct RefundRequest {
   std::optional<std::string> staffId = std::nullopt;
 };
 
-// [SECTION] Results (shapes of shared/specs/exec-cli.md).
+// [SECTION] Results (shapes of docs/exec-cli.md).
 
 struct MemberView {
   std::string memberId;

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief The JSON-lines automation interface (shared/specs/exec-cli.md) over CounterService.
+/// @brief The JSON-lines automation interface (docs/exec-cli.md) over CounterService.
 
 #include <functional>
 #include <istream>

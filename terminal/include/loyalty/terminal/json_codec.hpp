@@ -1,5 +1,5 @@
 #pragma once
-/// @brief JSON shapes of the service's results (shared/specs/exec-cli.md), both directions.
+/// @brief JSON shapes of the service's results (docs/exec-cli.md), both directions.
 
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Event type names of the sync protocol (shared/specs/sync-protocol.md).
+/// @brief Event type names of the sync protocol (docs/sync-protocol.md).
 
 #include <string_view>
 

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Wire types of the sync protocol (shared/specs/sync-protocol.md, docs/sync-wire.md).
+/// @brief Wire types of the sync protocol (docs/sync-protocol.md, docs/sync-wire.md).
 ///
 /// Plain values shared by the terminal's sync client and head office. The JSON codec that
 /// validates them and names the bad field is in loyalty/sync/codec.hpp.
@@ -113,7 +113,7 @@ struct MemberMergedChange {
   bool operator==(const MemberMergedChange&) const = default;
 };
 
-/// Head office erased the member's personal data (shared/specs/sync-protocol.md, "personal data
+/// Head office erased the member's personal data (docs/sync-protocol.md, "personal data
 /// rights"): a terminal drops their name, phone, birthday and card, keeping sales and ledger rows
 /// under the id.
 struct MemberErasedChange {

@@ -15,7 +15,7 @@ namespace loyalty {
 
 // [SECTION] Greetings
 
-/// Greeting kinds of shared/specs/exec-cli.md, in the order greetingsFor returns them.
+/// Greeting kinds of docs/exec-cli.md, in the order greetingsFor returns them.
 namespace greeting_kind {
 inline constexpr std::string_view kBirthday = "birthday";
 inline constexpr std::string_view kAnniversary = "anniversary";

@@ -1,6 +1,6 @@
 #pragma once
 /// @brief The programme's TOML sections ([loyalty], [[tier]], [[promotion]], [stacking] of
-/// shared/specs/config.md), read strictly into ProgrammeRules. The terminal reads them from its
+/// docs/configuration.md), read strictly into ProgrammeRules. The terminal reads them from its
 /// configuration file and from what head office pushes; head office from what it publishes, so
 /// both apply the same programme.
 

@@ -1,6 +1,6 @@
 #pragma once
 /// @brief Promotions as a pure function over (sale lines, member, day, rules): 满减, 满赠,
-/// 会员专属优惠 and points multipliers, with the stacking of shared/specs/config.md.
+/// 会员专属优惠 and points multipliers, with the stacking of docs/configuration.md.
 ///
 /// Evaluation order (also the order of PromotionOutcome::applied):
 ///   1. member_discount   in file order, each on what remains of the line after the previous ones;

@@ -8,7 +8,7 @@
 
 namespace loyalty {
 
-/// Error codes of shared/specs/exec-cli.md, in the order of precedence when several apply.
+/// Error codes of docs/exec-cli.md, in the order of precedence when several apply.
 namespace errc {
 inline constexpr const char* kBadRequest = "bad_request";
 inline constexpr const char* kInvalidArgument = "invalid_argument";

@@ -48,7 +48,7 @@ struct Stacking {
   bool multiplyMultipliers = false;  ///< "multiply"; default "max"
 };
 
-/// Every rule of the programme with the defaults of shared/specs/config.md.
+/// Every rule of the programme with the defaults of docs/configuration.md.
 struct ProgrammeRules {
   std::int64_t earnPointsPerUnit = 1;
   std::int64_t redeemPointsPerUnit = 100;
