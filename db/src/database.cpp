@@ -52,20 +52,9 @@ Query Database::query(std::string_view sql) {
     auto own = std::make_unique<Statement>(m_db.get(), sql);
     Statement& statement = *own;
     return Query(statement, std::move(own));
-  } else {
-    it->second->reset();  // a caller of the deprecated prepare() may have left it mid-way
   }
+  // A cached statement not in use was reset and cleared by the Query that used it last.
   return Query(*it->second, nullptr);
-}
-
-Statement& Database::prepare(std::string_view sql) {
-  auto it = m_cache.find(std::string(sql));
-  if (it == m_cache.end()) {
-    it = m_cache.emplace(std::string(sql), std::make_unique<Statement>(m_db.get(), sql)).first;
-  } else {
-    it->second->reset();
-  }
-  return *it->second;
 }
 
 std::int64_t Database::lastInsertRowid() const { return sqlite3_last_insert_rowid(m_db.get()); }

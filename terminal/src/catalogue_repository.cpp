@@ -3,10 +3,9 @@
 namespace loyalty::terminal {
 
 std::vector<CatalogueReward> CatalogueRepository::active() {
-  auto& st = m_db.prepare("SELECT reward_id, name, points FROM rewards WHERE active = 1 ORDER BY points, reward_id");
+  auto q = m_db.query("SELECT reward_id, name, points FROM rewards WHERE active = 1 ORDER BY points, reward_id");
   std::vector<CatalogueReward> out;
-  while (st.step()) out.push_back({st.getText(0), st.getText(1), st.getInt(2)});
-  st.reset();
+  while (q.step()) out.push_back({q.text("reward_id"), q.text("name"), q.int64("points")});
   return out;
 }
 

@@ -16,14 +16,6 @@ constexpr std::array<std::string_view, 15> kColumns = {
     "consent_marketing", "tier",       "enrolled_at",     "balance",        "lifetime_spend",
     "last_visit_at",    "tier_upgraded_at", "tier_reviewed_month", "referrer_id", "referral_bonus_paid"};
 
-/// The position of a column in kColumns; a name not in it does not compile.
-consteval int col(std::string_view name) {
-  for (std::size_t i = 0; i < kColumns.size(); ++i) {
-    if (kColumns[i] == name) return static_cast<int>(i);
-  }
-  throw "not a column of kColumns";
-}
-
 std::string selectColumns() {
   std::string sql = "SELECT ";
   for (std::size_t i = 0; i < kColumns.size(); ++i) {
@@ -96,49 +88,45 @@ MemberRepository::MemberRepository(db::Database& db) : m_db(db), m_keys(atRestKe
 
 // [SECTION] Reading
 
-MemberRecord MemberRepository::read(const db::Statement& st) const {
+MemberRecord MemberRepository::read(const db::Query& q) const {
   MemberRecord r;
-  r.memberId = st.getText(col("member_id"));
-  r.cardNo = st.getText(col("card_no"));
-  openPersonal(m_keys, r.memberId, st.getBlobView(col("personal_sealed")), m_context, m_plain, r.phone, r.birthday);
-  r.name = st.getText(col("name"));
-  r.language = st.getOptText(col("language"));
-  r.consentMarketing = st.getInt(col("consent_marketing")) != 0;
-  r.tier = st.getText(col("tier"));
-  r.enrolledAt = st.getText(col("enrolled_at"));
-  r.balance = st.getInt(col("balance"));
-  r.lifetimeSpend = st.getInt(col("lifetime_spend"));
-  r.lastVisitAt = st.getOptText(col("last_visit_at"));
-  r.tierUpgradedAt = st.getOptText(col("tier_upgraded_at"));
-  r.tierReviewedMonth = st.getOptText(col("tier_reviewed_month"));
-  r.referrerId = st.getOptText(col("referrer_id"));
-  r.referralBonusPaid = st.getInt(col("referral_bonus_paid")) != 0;
+  r.memberId = q.text("member_id");
+  r.cardNo = q.text("card_no");
+  openPersonal(m_keys, r.memberId, q.blobView("personal_sealed"), m_context, m_plain, r.phone, r.birthday);
+  r.name = q.text("name");
+  r.language = q.optText("language");
+  r.consentMarketing = q.int64("consent_marketing") != 0;
+  r.tier = q.text("tier");
+  r.enrolledAt = q.text("enrolled_at");
+  r.balance = q.int64("balance");
+  r.lifetimeSpend = q.int64("lifetime_spend");
+  r.lastVisitAt = q.optText("last_visit_at");
+  r.tierUpgradedAt = q.optText("tier_upgraded_at");
+  r.tierReviewedMonth = q.optText("tier_reviewed_month");
+  r.referrerId = q.optText("referrer_id");
+  r.referralBonusPaid = q.int64("referral_bonus_paid") != 0;
   return r;
 }
 
 std::optional<MemberRecord> MemberRepository::one(const std::string& sql, const std::string& value, bool blob) {
-  auto& st = m_db.prepare(sql);
+  auto q = m_db.query(sql);
   if (blob) {
-    st.bindBlob(1, value);
+    q.bindBlob(1, value);
   } else {
-    st.bind(1, value);
+    q.bind(1, value);
   }
-  std::optional<MemberRecord> row;
-  if (st.step()) row = read(st);
-  st.reset();
-  return row;
+  if (!q.step()) return std::nullopt;
+  return read(q);
 }
 
 bool MemberRepository::any(const std::string& sql, const std::string& value, bool blob) {
-  auto& st = m_db.prepare(sql);
+  auto q = m_db.query(sql);
   if (blob) {
-    st.bindBlob(1, value);
+    q.bindBlob(1, value);
   } else {
-    st.bind(1, value);
+    q.bind(1, value);
   }
-  const bool found = st.step();
-  st.reset();
-  return found;
+  return q.step();
 }
 
 std::optional<MemberRecord> MemberRepository::byId(const std::string& memberId) {
@@ -175,21 +163,17 @@ std::vector<MemberRecord> MemberRepository::byPhoneEnding(const std::string& dig
   if (digits.size() == 4) {
     static const std::string sql = kSelect + " WHERE phone_last4 = ? AND erased_at IS NULL LIMIT ?";
     out.reserve(std::min<std::size_t>(limit, 32));
-    auto& st = m_db.prepare(sql);
-    st.bindBlob(1, bucket).bind(2, static_cast<std::int64_t>(limit));
-    while (st.step()) out.push_back(read(st));
-    st.reset();
+    auto q = m_db.query(sql).bindBlob(1, bucket).bind(2, static_cast<std::int64_t>(limit));
+    while (q.step()) out.push_back(read(q));
     return out;
   }
   // Longer endings: the bucket's members are opened and compared (about members / 10,000 rows).
   static const std::string sql = kSelect + " WHERE phone_last4 = ? AND erased_at IS NULL";
-  auto& st = m_db.prepare(sql);
-  st.bindBlob(1, bucket);
-  while (out.size() < limit && st.step()) {
-    MemberRecord m = read(st);
+  auto q = m_db.query(sql).bindBlob(1, bucket);
+  while (out.size() < limit && q.step()) {
+    MemberRecord m = read(q);
     if (digitsOf(m.phone).ends_with(digits)) out.push_back(std::move(m));
   }
-  st.reset();
   return out;
 }
 
@@ -197,14 +181,15 @@ std::vector<MemberRecord> MemberRepository::byName(const std::string& normalised
   // Ids first (the key index alone), so only the members shown are read and opened.
   std::vector<std::string> ids;
   const auto collect = [&](const std::string& upper, std::size_t fetch) {
-    auto& st = m_db.prepare(
-        "SELECT member_id FROM member_name_keys WHERE key >= ?1 AND key < ?2 ORDER BY key, member_id LIMIT ?3");
-    st.bind(1, normalisedQuery).bind(2, upper).bind(3, static_cast<std::int64_t>(fetch));
-    while (ids.size() < limit && st.step()) {
-      std::string id = st.getText(0);
+    auto q = m_db.query("SELECT member_id FROM member_name_keys WHERE key >= ?1 AND key < ?2 "
+                        "ORDER BY key, member_id LIMIT ?3")
+                 .bind(1, normalisedQuery)
+                 .bind(2, upper)
+                 .bind(3, static_cast<std::int64_t>(fetch));
+    while (ids.size() < limit && q.step()) {
+      std::string id = q.text("member_id");
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
     }
-    st.reset();
   };
   // [query, query + NUL) holds exactly the query: the same statement serves the exact match.
   collect(normalisedQuery + std::string(1, '\0'), limit);
@@ -223,7 +208,7 @@ std::vector<MemberRecord> MemberRepository::byName(const std::string& normalised
 void MemberRepository::insert(const NewMember& m) {
   const PersonalColumns personal = personalColumns(m_keys, m.memberId, m.phone, m.birthday);
   const std::string nameNorm = normalizeName(m.name);
-  m_db.prepare(
+  m_db.query(
           "INSERT INTO members(member_id, card_no, phone_key, phone_last4, personal_sealed, name, name_norm, "
           "language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, enrolled_at, "
           "enrolled_store, enrolled_terminal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
@@ -239,15 +224,19 @@ void MemberRepository::insert(const NewMember& m) {
 }
 
 bool MemberRepository::updateDetails(const std::string& memberId, const MemberDetails& d) {
-  auto& find = m_db.prepare("SELECT name_norm, consent_marketing FROM members WHERE member_id = ?");
-  find.bind(1, memberId);
-  const std::optional<std::string> oldNorm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
-  const bool consentChanged = oldNorm && (find.getInt(1) != 0) != d.consentMarketing;
-  find.reset();
+  std::optional<std::string> oldNorm;
+  bool consentChanged = false;
+  {
+    auto find = m_db.query("SELECT name_norm, consent_marketing FROM members WHERE member_id = ?").bind(1, memberId);
+    if (find.step()) {
+      oldNorm = find.text("name_norm");
+      consentChanged = (find.int64("consent_marketing") != 0) != d.consentMarketing;
+    }
+  }
   if (!oldNorm) throw db::DbError("no member " + memberId + " to update", SQLITE_NOTFOUND);
   const PersonalColumns personal = personalColumns(m_keys, memberId, d.phone, d.birthday);
   const std::string nameNorm = normalizeName(d.name);
-  m_db.prepare(
+  m_db.query(
           "UPDATE members SET card_no = ?, phone_key = ?, phone_last4 = ?, personal_sealed = ?, name = ?, "
           "name_norm = ?, language = ?, consent_marketing = ? WHERE member_id = ?")
       .bind(1, d.cardNo).bindBlob(2, personal.phoneKey).bindBlob(3, personal.lastDigits)
@@ -262,8 +251,8 @@ bool MemberRepository::updateDetails(const std::string& memberId, const MemberDe
 }
 
 void MemberRepository::addConsentRow(const std::string& memberId, const ConsentDecision& d) {
-  m_db.prepare("INSERT INTO member_consents(member_id, at, consent_marketing, consent_version, store_id, staff_id) "
-               "VALUES (?,?,?,?,?,?)")
+  m_db.query("INSERT INTO member_consents(member_id, at, consent_marketing, consent_version, store_id, staff_id) "
+             "VALUES (?,?,?,?,?,?)")
       .bind(1, memberId).bind(2, d.at).bind(3, d.consentMarketing).bind(4, d.consentVersion).bind(5, d.storeId)
       .bind(6, d.staffId)
       .run();
@@ -271,37 +260,38 @@ void MemberRepository::addConsentRow(const std::string& memberId, const ConsentD
 
 void MemberRepository::recordConsent(const std::string& memberId, const ConsentDecision& d) {
   addConsentRow(memberId, d);
-  m_db.prepare("UPDATE members SET consent_marketing = ?, consent_at = ?, consent_store = ?, consent_version = ? "
-               "WHERE member_id = ?")
+  m_db.query("UPDATE members SET consent_marketing = ?, consent_at = ?, consent_store = ?, consent_version = ? "
+             "WHERE member_id = ?")
       .bind(1, d.consentMarketing).bind(2, d.at).bind(3, d.storeId).bind(4, d.consentVersion).bind(5, memberId)
       .run();
 }
 
 std::vector<ConsentDecision> MemberRepository::consents(const std::string& memberId) {
-  auto& st = m_db.prepare("SELECT at, consent_marketing, consent_version, store_id, staff_id FROM member_consents "
-                          "WHERE member_id = ? ORDER BY consent_id");
-  st.bind(1, memberId);
+  auto q = m_db.query("SELECT at, consent_marketing, consent_version, store_id, staff_id FROM member_consents "
+                      "WHERE member_id = ? ORDER BY consent_id")
+               .bind(1, memberId);
   std::vector<ConsentDecision> out;
-  while (st.step()) {
-    out.push_back({st.getText(0), st.getInt(1) != 0, st.getOptText(2), st.getOptText(3), st.getOptText(4)});
+  while (q.step()) {
+    out.push_back({q.text("at"), q.int64("consent_marketing") != 0, q.optText("consent_version"),
+                   q.optText("store_id"), q.optText("staff_id")});
   }
-  st.reset();
   return out;
 }
 
 void MemberRepository::appendLog(const std::string& memberId, const MemberLogEntry& e) {
-  m_db.prepare("INSERT INTO member_log(member_id, at, action, fields, store_id, staff_id) VALUES (?,?,?,?,?,?)")
+  m_db.query("INSERT INTO member_log(member_id, at, action, fields, store_id, staff_id) VALUES (?,?,?,?,?,?)")
       .bind(1, memberId).bind(2, e.at).bind(3, e.action).bind(4, e.fields).bind(5, e.storeId).bind(6, e.staffId)
       .run();
 }
 
 std::vector<MemberLogEntry> MemberRepository::log(const std::string& memberId) {
-  auto& st = m_db.prepare("SELECT at, action, fields, store_id, staff_id FROM member_log WHERE member_id = ? "
-                          "ORDER BY entry_id");
-  st.bind(1, memberId);
+  auto q = m_db.query("SELECT at, action, fields, store_id, staff_id FROM member_log WHERE member_id = ? "
+                      "ORDER BY entry_id")
+               .bind(1, memberId);
   std::vector<MemberLogEntry> out;
-  while (st.step()) out.push_back({st.getText(0), st.getText(1), st.getText(2), st.getText(3), st.getOptText(4)});
-  st.reset();
+  while (q.step()) {
+    out.push_back({q.text("at"), q.text("action"), q.text("fields"), q.text("store_id"), q.optText("staff_id")});
+  }
   return out;
 }
 
@@ -310,41 +300,48 @@ bool MemberRepository::isErased(const std::string& memberId) {
 }
 
 bool MemberRepository::erase(const std::string& memberId, const std::string& at) {
-  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ? AND erased_at IS NULL");
-  find.bind(1, memberId);
-  const std::optional<std::string> norm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
-  find.reset();
+  std::optional<std::string> norm;
+  {
+    auto find = m_db.query("SELECT name_norm FROM members WHERE member_id = ? AND erased_at IS NULL").bind(1, memberId);
+    if (find.step()) norm = find.text("name_norm");
+  }
   if (!norm) return false;
   removeNameKeys(memberId, *norm);
   // card_no and phone_key are UNIQUE and NOT NULL: values derived from the id, which no card
   // number or keyed hash can equal. The empty sealed value opens to nothing (reads skip the row).
-  m_db.prepare("UPDATE members SET card_no = 'erased:' || member_id, phone_key = CAST('erased:' || member_id AS BLOB), "
-               "phone_last4 = X'', personal_sealed = X'', name = '', name_norm = '', language = NULL, "
-               "consent_marketing = 0, consent_at = NULL, consent_store = NULL, consent_version = NULL, erased_at = ? "
-               "WHERE member_id = ?")
+  m_db.query("UPDATE members SET card_no = 'erased:' || member_id, phone_key = CAST('erased:' || member_id AS BLOB), "
+             "phone_last4 = X'', personal_sealed = X'', name = '', name_norm = '', language = NULL, "
+             "consent_marketing = 0, consent_at = NULL, consent_store = NULL, consent_version = NULL, erased_at = ? "
+             "WHERE member_id = ?")
       .bind(1, at).bind(2, memberId)
       .run();
   return true;
 }
 
 void MemberRepository::removeFromNameSearch(const std::string& memberId) {
-  auto& find = m_db.prepare("SELECT name_norm FROM members WHERE member_id = ?");
-  find.bind(1, memberId);
-  const std::optional<std::string> norm = find.step() ? std::optional(find.getText(0)) : std::nullopt;
-  find.reset();
+  std::optional<std::string> norm;
+  {
+    auto find = m_db.query("SELECT name_norm FROM members WHERE member_id = ?").bind(1, memberId);
+    if (find.step()) norm = find.text("name_norm");
+  }
   if (norm) removeNameKeys(memberId, *norm);
 }
 
 void MemberRepository::addNameKeys(const std::string& memberId, const std::string& nameNorm) {
-  auto& key = m_db.prepare("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)");
-  for (const std::string& k : nameSearchKeys(nameNorm)) key.bind(1, k).bind(2, memberId).run();
+  for (const std::string& k : nameSearchKeys(nameNorm)) {
+    m_db.query("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)")
+        .bind(1, k)
+        .bind(2, memberId)
+        .run();
+  }
 }
 
 void MemberRepository::removeNameKeys(const std::string& memberId, const std::string& nameNorm) {
   // By primary key (key, member_id): there is no index on member_id alone, and a scan per
   // member would make a large pull quadratic.
-  auto& del = m_db.prepare("DELETE FROM member_name_keys WHERE key = ? AND member_id = ?");
-  for (const std::string& k : nameSearchKeys(nameNorm)) del.bind(1, k).bind(2, memberId).run();
+  for (const std::string& k : nameSearchKeys(nameNorm)) {
+    m_db.query("DELETE FROM member_name_keys WHERE key = ? AND member_id = ?").bind(1, k).bind(2, memberId).run();
+  }
 }
 
 // [SECTION] Upgrade from version 4
@@ -353,7 +350,7 @@ void sealVersion4Members(db::Database& db) {
   const AtRestKeys& keys = atRestKeys(db);
   // Every column but the personal ones is copied by SQL; rowids are kept, so lookups list members
   // in the same (enrolment) order as before.
-  auto& copy = db.prepare(
+  static constexpr const char* kCopy =
       "INSERT INTO members_sealed(rowid, member_id, card_no, phone_key, phone_last4, personal_sealed, name, "
       "name_norm, language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, "
       "enrolled_at, enrolled_store, enrolled_terminal, balance, lifetime_spend, last_visit_at, tier_upgraded_at, "
@@ -361,52 +358,52 @@ void sealVersion4Members(db::Database& db) {
       "SELECT rowid, member_id, card_no, ?2, ?3, ?4, name, name_norm, language, consent_marketing, consent_at, "
       "consent_store, consent_version, referrer_id, tier, enrolled_at, enrolled_store, enrolled_terminal, balance, "
       "lifetime_spend, last_visit_at, tier_upgraded_at, tier_reviewed_month, referral_bonus_paid "
-      "FROM members WHERE rowid = ?1");
-  auto& rows = db.prepare("SELECT rowid, member_id, phone, birthday FROM members ORDER BY rowid");
+      "FROM members WHERE rowid = ?1";
+  auto rows = db.query("SELECT rowid AS row_id, member_id, phone, birthday FROM members ORDER BY rowid");
   while (rows.step()) {
-    const PersonalColumns personal = personalColumns(keys, rows.getText(1), rows.getText(2), rows.getOptText(3));
-    copy.bind(1, rows.getInt(0)).bindBlob(2, personal.phoneKey).bindBlob(3, personal.lastDigits)
+    const PersonalColumns personal =
+        personalColumns(keys, rows.text("member_id"), rows.text("phone"), rows.optText("birthday"));
+    db.query(kCopy)
+        .bind(1, rows.int64("row_id"))
+        .bindBlob(2, personal.phoneKey)
+        .bindBlob(3, personal.lastDigits)
         .bindBlob(4, personal.sealed)
         .run();
   }
-  rows.reset();
 }
 
 // [SECTION] Counter figures
 
 std::optional<std::string> MemberRepository::mergedInto(const std::string& memberId) {
-  auto& st = m_db.prepare("SELECT into_id FROM member_merges WHERE from_id = ?");
-  st.bind(1, memberId);
-  std::optional<std::string> into;
-  if (st.step()) into = st.getText(0);
-  st.reset();
-  return into;
+  auto q = m_db.query("SELECT into_id FROM member_merges WHERE from_id = ?").bind(1, memberId);
+  if (!q.step()) return std::nullopt;
+  return q.text("into_id");
 }
 
 void MemberRepository::addSpend(const std::string& memberId, std::int64_t minor) {
-  m_db.prepare("UPDATE members SET lifetime_spend = lifetime_spend + ? WHERE member_id = ?")
+  m_db.query("UPDATE members SET lifetime_spend = lifetime_spend + ? WHERE member_id = ?")
       .bind(1, minor).bind(2, memberId).run();
 }
 
 void MemberRepository::recordVisit(const std::string& memberId, std::int64_t spendMinor,
                                    const std::string& lastVisitAt) {
-  m_db.prepare("UPDATE members SET lifetime_spend = lifetime_spend + ?, last_visit_at = ? WHERE member_id = ?")
+  m_db.query("UPDATE members SET lifetime_spend = lifetime_spend + ?, last_visit_at = ? WHERE member_id = ?")
       .bind(1, spendMinor).bind(2, lastVisitAt).bind(3, memberId).run();
 }
 
 void MemberRepository::upgradeTier(const std::string& memberId, const std::string& tier, const std::string& at,
                                    const std::string& month) {
-  m_db.prepare("UPDATE members SET tier = ?, tier_upgraded_at = ?, tier_reviewed_month = ? WHERE member_id = ?")
+  m_db.query("UPDATE members SET tier = ?, tier_upgraded_at = ?, tier_reviewed_month = ? WHERE member_id = ?")
       .bind(1, tier).bind(2, at).bind(3, month).bind(4, memberId).run();
 }
 
 void MemberRepository::reviewTier(const std::string& memberId, const std::string& tier, const std::string& month) {
-  m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ?")
+  m_db.query("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ?")
       .bind(1, tier).bind(2, month).bind(3, memberId).run();
 }
 
 void MemberRepository::markReferralBonusPaid(const std::string& memberId) {
-  m_db.prepare("UPDATE members SET referral_bonus_paid = 1 WHERE member_id = ?").bind(1, memberId).run();
+  m_db.query("UPDATE members SET referral_bonus_paid = 1 WHERE member_id = ?").bind(1, memberId).run();
 }
 
 }  // namespace loyalty::terminal

@@ -23,7 +23,7 @@ std::string payloadContext(const std::string& eventId, std::string_view type) {
 void appendOutboxEvent(db::Database& db, const std::string& eventId, std::string_view type, const std::string& at,
                        const std::string& payloadJson) {
   const std::string sealed = atRestKeys(db).seal(Sealed::kOutboxPayload, payloadJson, payloadContext(eventId, type));
-  db.prepare("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
+  db.query("INSERT INTO outbox(event_id, type, at, payload) VALUES (?, ?, ?, ?)")
       .bind(1, eventId).bind(2, type).bind(3, at).bindBlob(4, sealed)
       .run();
 }
@@ -40,24 +40,26 @@ std::int64_t redactMemberEvents(db::Database& db, const std::string& memberId) {
     std::string sealed;
   };
   std::vector<Row> redacted;  // read all first: a statement must not see its own table change
-  auto& rows = db.prepare("SELECT seq, event_id, type, payload FROM outbox "
-                          "WHERE type IN ('member.enrolled', 'member.updated', 'complaint.filed')");
-  while (rows.step()) {
-    const std::string eventId = rows.getText(1), type = rows.getText(2);
-    const std::string context = payloadContext(eventId, type);
-    nlohmann::json payload = nlohmann::json::parse(keys.open(Sealed::kOutboxPayload, rows.getBlob(3), context));
-    const auto member = payload.find("member_id");
-    if (member == payload.end() || *member != memberId) continue;
-    if (type == "complaint.filed") {
-      payload["description"] = "";
-    } else {
-      for (const char* field : {"name", "phone", "birthday", "card_no", "language"}) payload.erase(field);
+  {
+    auto rows = db.query("SELECT seq, event_id, type, payload FROM outbox "
+                         "WHERE type IN ('member.enrolled', 'member.updated', 'complaint.filed')");
+    while (rows.step()) {
+      const std::string eventId = rows.text("event_id"), type = rows.text("type");
+      const std::string context = payloadContext(eventId, type);
+      nlohmann::json payload = nlohmann::json::parse(keys.open(Sealed::kOutboxPayload, rows.blob("payload"), context));
+      const auto member = payload.find("member_id");
+      if (member == payload.end() || *member != memberId) continue;
+      if (type == "complaint.filed") {
+        payload["description"] = "";
+      } else {
+        for (const char* field : {"name", "phone", "birthday", "card_no", "language"}) payload.erase(field);
+      }
+      redacted.push_back({rows.int64("seq"), keys.seal(Sealed::kOutboxPayload, payload.dump(), context)});
     }
-    redacted.push_back({rows.getInt(0), keys.seal(Sealed::kOutboxPayload, payload.dump(), context)});
   }
-  rows.reset();
-  auto& update = db.prepare("UPDATE outbox SET payload = ? WHERE seq = ?");
-  for (const Row& r : redacted) update.bindBlob(1, r.sealed).bind(2, r.seq).run();
+  for (const Row& r : redacted) {
+    db.query("UPDATE outbox SET payload = ? WHERE seq = ?").bindBlob(1, r.sealed).bind(2, r.seq).run();
+  }
   return static_cast<std::int64_t>(redacted.size());
 }
 
@@ -71,16 +73,18 @@ void sealVersion4Outbox(db::Database& db) {
   std::int64_t after = 0;
   for (;;) {
     std::vector<Row> batch;
-    auto& rows = db.prepare("SELECT seq, event_id, type, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1000");
-    rows.bind(1, after);
-    while (rows.step()) {
-      batch.push_back({rows.getInt(0), keys.seal(Sealed::kOutboxPayload, rows.getText(3),
-                                                 payloadContext(rows.getText(1), rows.getText(2)))});
+    {
+      auto rows = db.query("SELECT seq, event_id, type, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1000")
+                      .bind(1, after);
+      while (rows.step()) {
+        batch.push_back({rows.int64("seq"), keys.seal(Sealed::kOutboxPayload, rows.text("payload"),
+                                                      payloadContext(rows.text("event_id"), rows.text("type")))});
+      }
     }
-    rows.reset();
     if (batch.empty()) return;
-    auto& seal = db.prepare("UPDATE outbox SET payload = ? WHERE seq = ?");
-    for (const Row& r : batch) seal.bindBlob(1, r.sealed).bind(2, r.seq).run();
+    for (const Row& r : batch) {
+      db.query("UPDATE outbox SET payload = ? WHERE seq = ?").bindBlob(1, r.sealed).bind(2, r.seq).run();
+    }
     after = batch.back().seq;
   }
 }

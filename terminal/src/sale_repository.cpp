@@ -59,12 +59,9 @@ SavedPromotions readSavedPromotions(const std::string& text) {
 // [SECTION] Answers kept for replays
 
 std::optional<StoredAnswer> SaleRepository::answer(const char* sql, const std::string& key) {
-  auto& st = m_db.prepare(sql);
-  st.bind(1, key);
-  std::optional<StoredAnswer> stored;
-  if (st.step()) stored = StoredAnswer{st.getText(0), st.getText(1)};
-  st.reset();
-  return stored;
+  auto q = m_db.query(sql).bind(1, key);
+  if (!q.step()) return std::nullopt;
+  return StoredAnswer{q.text("fingerprint"), q.text("result")};
 }
 
 std::optional<StoredAnswer> SaleRepository::saleAnswer(const std::string& saleId) {
@@ -76,19 +73,19 @@ std::optional<StoredAnswer> SaleRepository::refundAnswer(const std::string& refu
 }
 
 void SaleRepository::rememberSaleAnswer(const std::string& saleId, const std::string& resultJson) {
-  m_db.prepare("UPDATE sales SET result = ? WHERE sale_id = ?").bind(1, resultJson).bind(2, saleId).run();
+  m_db.query("UPDATE sales SET result = ? WHERE sale_id = ?").bind(1, resultJson).bind(2, saleId).run();
 }
 
 void SaleRepository::rememberRefundAnswer(const std::string& refundId, const std::string& resultJson) {
-  m_db.prepare("UPDATE refunds SET result = ? WHERE refund_id = ?").bind(1, resultJson).bind(2, refundId).run();
+  m_db.query("UPDATE refunds SET result = ? WHERE refund_id = ?").bind(1, resultJson).bind(2, refundId).run();
 }
 
 // [SECTION] Sales
 
 void SaleRepository::insert(const NewSale& s) {
-  m_db.prepare("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
-               "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result) "
-               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'')")
+  m_db.query("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
+             "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result) "
+             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'')")
       .bind(1, s.saleId).bind(2, s.memberId).bind(3, s.at)
       .bind(4, s.subtotal.minor()).bind(5, s.discount.minor()).bind(6, s.total.minor()).bind(7, s.pointsEarned)
       .bind(8, s.pointsRedeemed).bind(9, s.refundable.minor()).bind(10, s.spendDiscount.minor())
@@ -98,8 +95,8 @@ void SaleRepository::insert(const NewSale& s) {
 }
 
 void SaleRepository::insertLine(const std::string& saleId, std::int64_t lineNo, const NewSaleLine& l) {
-  m_db.prepare("INSERT INTO sale_lines(sale_id, line_no, sku, description, qty, unit_price, "
-               "amount, category, discount) VALUES (?,?,?,?,?,?,?,?,?)")
+  m_db.query("INSERT INTO sale_lines(sale_id, line_no, sku, description, qty, unit_price, "
+             "amount, category, discount) VALUES (?,?,?,?,?,?,?,?,?)")
       .bind(1, saleId).bind(2, lineNo).bind(3, l.sku).bind(4, l.description)
       .bind(5, l.qty).bind(6, l.unitPrice.tenThousandths()).bind(7, l.amount.minor()).bind(8, l.category)
       .bind(9, l.discount.minor())
@@ -109,59 +106,56 @@ void SaleRepository::insertLine(const std::string& saleId, std::int64_t lineNo, 
 // [SECTION] Refunds
 
 std::optional<SaleForRefund> SaleRepository::forRefund(const std::string& saleId) {
-  auto& st = m_db.prepare(
-      "SELECT sale_id, member_id, total, points_earned, points_redeemed, refundable, refunded_goods, "
-      "refunded_amount, points_reversed, redeemed_returned, spend_discount, promo_context FROM sales WHERE sale_id = ?");
-  st.bind(1, saleId);
-  std::optional<SaleForRefund> found;
-  if (st.step()) {
-    SaleForRefund f;
-    RecordedSale& s = f.sale;
-    s.saleId = st.getText(0);
-    f.memberId = st.getOptText(1);
-    s.total = Money::fromMinor(st.getInt(2));
-    s.pointsEarned = st.getInt(3);
-    s.pointsRedeemed = st.getInt(4);
-    s.refundable = Money::fromMinor(st.getInt(5));
-    s.refundedGoods = Money::fromMinor(st.getInt(6));
-    s.refundedAmount = Money::fromMinor(st.getInt(7));
-    s.pointsReversed = st.getInt(8);
-    s.redeemedReturned = st.getInt(9);
-    s.spendDiscount = Money::fromMinor(st.getInt(10));
-    if (auto ctx = st.getOptText(11)) s.saved = readSavedPromotions(*ctx);
-    found = std::move(f);
-  }
-  st.reset();
-  return found;
+  auto q = m_db.query(
+                   "SELECT sale_id, member_id, total, points_earned, points_redeemed, refundable, refunded_goods, "
+                   "refunded_amount, points_reversed, redeemed_returned, spend_discount, promo_context FROM sales "
+                   "WHERE sale_id = ?")
+               .bind(1, saleId);
+  if (!q.step()) return std::nullopt;
+  SaleForRefund f;
+  RecordedSale& s = f.sale;
+  s.saleId = q.text("sale_id");
+  f.memberId = q.optText("member_id");
+  s.total = Money::fromMinor(q.int64("total"));
+  s.pointsEarned = q.int64("points_earned");
+  s.pointsRedeemed = q.int64("points_redeemed");
+  s.refundable = Money::fromMinor(q.int64("refundable"));
+  s.refundedGoods = Money::fromMinor(q.int64("refunded_goods"));
+  s.refundedAmount = Money::fromMinor(q.int64("refunded_amount"));
+  s.pointsReversed = q.int64("points_reversed");
+  s.redeemedReturned = q.int64("redeemed_returned");
+  s.spendDiscount = Money::fromMinor(q.int64("spend_discount"));
+  if (auto ctx = q.optText("promo_context")) s.saved = readSavedPromotions(*ctx);
+  return f;
 }
 
 std::vector<RecordedLine> SaleRepository::lines(const std::string& saleId) {
-  auto& st = m_db.prepare(
-      "SELECT line_no, sku, qty, unit_price, refunded_qty, discount FROM sale_lines WHERE sale_id = ? ORDER BY line_no");
-  st.bind(1, saleId);
+  auto q = m_db.query("SELECT line_no, sku, qty, unit_price, refunded_qty, discount FROM sale_lines "
+                      "WHERE sale_id = ? ORDER BY line_no")
+               .bind(1, saleId);
   std::vector<RecordedLine> out;
-  while (st.step()) {
-    out.push_back({st.getInt(0), st.getText(1), st.getInt(2), UnitPrice::fromTenThousandths(st.getInt(3)),
-                   st.getInt(4), Money::fromMinor(st.getInt(5))});
+  while (q.step()) {
+    out.push_back({q.int64("line_no"), q.text("sku"), q.int64("qty"),
+                   UnitPrice::fromTenThousandths(q.int64("unit_price")), q.int64("refunded_qty"),
+                   Money::fromMinor(q.int64("discount"))});
   }
-  st.reset();
   return out;
 }
 
 void SaleRepository::recordRefund(const NewRefund& r, const RefundPlan& plan) {
-  m_db.prepare("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed, fingerprint, result) "
-               "VALUES (?,?,?,?,?,?,'')")
+  m_db.query("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed, fingerprint, result) "
+             "VALUES (?,?,?,?,?,?,'')")
       .bind(1, r.refundId).bind(2, r.saleId).bind(3, r.at).bind(4, r.amount.minor()).bind(5, r.pointsReversed)
       .bind(6, r.fingerprint)
       .run();
   for (const RefundedLine& l : plan.lines) {
-    m_db.prepare("INSERT INTO refund_lines(refund_id, line_no, qty) VALUES (?,?,?)")
+    m_db.query("INSERT INTO refund_lines(refund_id, line_no, qty) VALUES (?,?,?)")
         .bind(1, r.refundId).bind(2, l.lineNo).bind(3, l.qty).run();
-    m_db.prepare("UPDATE sale_lines SET refunded_qty = ? WHERE sale_id = ? AND line_no = ?")
+    m_db.query("UPDATE sale_lines SET refunded_qty = ? WHERE sale_id = ? AND line_no = ?")
         .bind(1, l.refundedQty).bind(2, r.saleId).bind(3, l.lineNo).run();
   }
-  m_db.prepare("UPDATE sales SET refunded_goods = ?, refunded_amount = ?, points_reversed = points_reversed + ?, "
-               "redeemed_returned = ? WHERE sale_id = ?")
+  m_db.query("UPDATE sales SET refunded_goods = ?, refunded_amount = ?, points_reversed = points_reversed + ?, "
+             "redeemed_returned = ? WHERE sale_id = ?")
       .bind(1, plan.goodsRefunded.minor()).bind(2, plan.amountRefunded.minor()).bind(3, plan.pointsReversed)
       .bind(4, plan.redeemedReturned).bind(5, r.saleId)
       .run();
@@ -170,24 +164,21 @@ void SaleRepository::recordRefund(const NewRefund& r, const RefundPlan& plan) {
 // [SECTION] Spend
 
 Money SaleRepository::netSpend(const std::string& memberId, Timestamp begin, Timestamp end) {
-  auto& st = m_db.prepare(
-      "SELECT COALESCE((SELECT SUM(total) FROM sales WHERE member_id = ?1 AND at >= ?2 AND at < ?3), 0) - "
-      "COALESCE((SELECT SUM(f.amount) FROM sales s JOIN refunds f USING (sale_id) "
-      "WHERE s.member_id = ?1 AND f.at >= ?2 AND f.at < ?3), 0)");
-  st.bind(1, memberId).bind(2, formatRfc3339(begin)).bind(3, formatRfc3339(end));
-  st.step();
-  const Money spend = Money::fromMinor(st.getInt(0));
-  st.reset();
-  return spend;
+  auto q = m_db.query(
+                   "SELECT COALESCE((SELECT SUM(total) FROM sales WHERE member_id = ?1 AND at >= ?2 AND at < ?3), 0) - "
+                   "COALESCE((SELECT SUM(f.amount) FROM sales s JOIN refunds f USING (sale_id) "
+                   "WHERE s.member_id = ?1 AND f.at >= ?2 AND f.at < ?3), 0) AS spend")
+               .bind(1, memberId)
+               .bind(2, formatRfc3339(begin))
+               .bind(3, formatRfc3339(end));
+  q.step();
+  return Money::fromMinor(q.int64("spend"));
 }
 
 std::int64_t SaleRepository::saleCount(const std::string& memberId) {
-  auto& st = m_db.prepare("SELECT COUNT(*) FROM sales WHERE member_id = ?");
-  st.bind(1, memberId);
-  st.step();
-  const std::int64_t n = st.getInt(0);
-  st.reset();
-  return n;
+  auto q = m_db.query("SELECT COUNT(*) AS n FROM sales WHERE member_id = ?").bind(1, memberId);
+  q.step();
+  return q.int64("n");
 }
 
 }  // namespace loyalty::terminal

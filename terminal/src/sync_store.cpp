@@ -22,16 +22,12 @@ using nlohmann::json;
 namespace {
 
 std::string metaText(db::Database& db, const char* key, const std::string& fallback) {
-  auto& st = db.prepare("SELECT value FROM meta WHERE key = ?");
-  st.bind(1, key);
-  std::string v = fallback;
-  if (st.step()) v = st.getText(0);
-  st.reset();
-  return v;
+  auto q = db.query("SELECT value FROM meta WHERE key = ?").bind(1, key);
+  return q.step() ? q.text("value") : fallback;
 }
 
 void setMeta(db::Database& db, const char* key, const std::string& value) {
-  db.prepare(
+  db.query(
         "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
       .bind(1, key)
       .bind(2, value)
@@ -49,20 +45,19 @@ std::int64_t TerminalOutbox::ackedThrough() {
 }
 
 std::vector<sync::EventEnvelope> TerminalOutbox::eventsAfter(std::int64_t afterSeq, std::size_t limit) {
-  auto& st =
-      m_db.prepare("SELECT seq, event_id, type, at, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
-  st.bind(1, afterSeq).bind(2, static_cast<std::int64_t>(limit));
+  auto q = m_db.query("SELECT seq, event_id, type, at, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?")
+               .bind(1, afterSeq)
+               .bind(2, static_cast<std::int64_t>(limit));
   std::vector<sync::EventEnvelope> events;
-  while (st.step()) {
+  while (q.step()) {
     sync::EventEnvelope e;
-    e.seq = st.getInt(0);
-    e.eventId = st.getText(1);
-    e.type = st.getText(2);
-    e.at = st.getText(3);
-    e.payload = json::parse(openOutboxPayload(m_db, e.eventId, e.type, st.getBlob(4)));
+    e.seq = q.int64("seq");
+    e.eventId = q.text("event_id");
+    e.type = q.text("type");
+    e.at = q.text("at");
+    e.payload = json::parse(openOutboxPayload(m_db, e.eventId, e.type, q.blob("payload")));
     events.push_back(std::move(e));
   }
-  st.reset();
   return events;
 }
 
@@ -92,14 +87,12 @@ std::string TerminalChangeSink::cursor() { return metaText(m_db, "hq_cursor", ""
 std::unordered_map<std::string, std::int64_t> TerminalChangeSink::pendingEffects(
     std::int64_t appliedThrough) {
   std::unordered_map<std::string, std::int64_t> effects;
-  auto& st = m_db.prepare("SELECT event_id, type, payload FROM outbox WHERE seq > ? ORDER BY seq");
-  st.bind(1, appliedThrough);
-  while (st.step()) {
-    const std::string type = st.getText(1);
-    const json payload = json::parse(openOutboxPayload(m_db, st.getText(0), type, st.getBlob(2)));
+  auto q = m_db.query("SELECT event_id, type, payload FROM outbox WHERE seq > ? ORDER BY seq").bind(1, appliedThrough);
+  while (q.step()) {
+    const std::string type = q.text("type");
+    const json payload = json::parse(openOutboxPayload(m_db, q.text("event_id"), type, q.blob("payload")));
     if (auto e = pointsEffect(type, payload)) effects[e->memberId] += e->points;
   }
-  st.reset();
   return effects;
 }
 
@@ -143,12 +136,10 @@ void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
 
 void TerminalChangeSink::reconcile(const std::string& memberId, std::int64_t target,
                                    const std::string& cursor) {
-  auto& st = m_db.prepare("SELECT balance FROM members WHERE member_id = ?");
-  st.bind(1, memberId);
-  const bool found = st.step();
-  const std::int64_t balance = found ? st.getInt(0) : 0;
-  st.reset();
-  if (!found || balance == target) return;
+  {
+    auto q = m_db.query("SELECT balance FROM members WHERE member_id = ?").bind(1, memberId);
+    if (!q.step() || q.int64("balance") == target) return;
+  }
   auto done = m_service.reconcileBalance(memberId, target, "hq-sync:" + cursor, m_now());
   if (!done) m_problems.push_back("member " + memberId + ": balance not reconciled: " + done.error().message);
 }
@@ -185,14 +176,14 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
     if (!change.tier.empty()) {
       // Head office's tier rests on spend at every store; this month's local review (which sees
       // only this terminal's sales) must not undo it.
-      m_db.prepare("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ? AND tier != ?")
+      m_db.query("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ? AND tier != ?")
           .bind(1, change.tier)
           .bind(2, formatRfc3339(m_now()).substr(0, 7))
           .bind(3, m.memberId)
           .bind(4, change.tier)
           .run();
     }
-    m_db.prepare(
+    m_db.query(
             "INSERT INTO hq_members(member_id, balance, points_debt, tier, lifetime_spend, cursor) VALUES "
             "(?,?,?,?,?,?) "
             "ON CONFLICT(member_id) DO UPDATE SET balance = excluded.balance, points_debt = "
@@ -217,7 +208,7 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
 
 void TerminalChangeSink::applyMerge(const sync::MemberMergedChange& change, const std::string& cursor,
                                     const std::unordered_map<std::string, std::int64_t>& pending) {
-  m_db.prepare(
+  m_db.query(
           "INSERT INTO member_merges(from_id, into_id, cursor) VALUES (?,?,?) "
           "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id, cursor = excluded.cursor")
       .bind(1, change.from)
@@ -251,13 +242,15 @@ void TerminalChangeSink::applyCatalog(const sync::CatalogChange& change) {
   }
   // Rewards are referenced by past redemptions: ones left out of the catalogue are retired.
   std::vector<std::string> retired;
-  auto& all = m_db.prepare("SELECT reward_id FROM rewards WHERE active = 1");
-  while (all.step()) {
-    if (!listed.count(all.getText(0))) retired.push_back(all.getText(0));
+  {
+    auto all = m_db.query("SELECT reward_id FROM rewards WHERE active = 1");
+    while (all.step()) {
+      std::string id = all.text("reward_id");
+      if (!listed.count(id)) retired.push_back(std::move(id));
+    }
   }
-  all.reset();
   for (const auto& id : retired)
-    m_db.prepare("UPDATE rewards SET active = 0 WHERE reward_id = ?").bind(1, id).run();
+    m_db.query("UPDATE rewards SET active = 0 WHERE reward_id = ?").bind(1, id).run();
 }
 
 void TerminalChangeSink::applyConfig(const sync::ConfigChange& change) {
@@ -268,7 +261,7 @@ void TerminalChangeSink::applyConfig(const sync::ConfigChange& change) {
     error = e->toString();
     m_problems.push_back(name + " refused (the previous one stays): " + *error);
   }
-  m_db.prepare(
+  m_db.query(
           "INSERT INTO hq_config(version, toml, error, received_at) VALUES (?,?,?,?) "
           "ON CONFLICT(version) DO UPDATE SET toml = excluded.toml, error = excluded.error, "
           "received_at = excluded.received_at")

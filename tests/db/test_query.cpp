@@ -124,13 +124,3 @@ TEST_CASE("a moved query keeps its row and resets once", "[db]") {
   REQUIRE(moved.step());
   CHECK(moved.text("name") == "b");
 }
-
-TEST_CASE("a query starts from the first row even after a use through the deprecated prepare() left it mid-way", "[db]") {
-  Database db = twoRows();
-  const std::string sql = "SELECT id FROM t ORDER BY id";
-  auto& old = db.prepare(sql);
-  REQUIRE(old.step());  // not reset by its caller
-  auto q = db.query(sql);
-  REQUIRE(q.step());
-  CHECK(q.int64("id") == 1);
-}

@@ -19,12 +19,11 @@ Timestamp at(const char* text) { return *parseRfc3339(text, "at"); }
 /// The outbox as (type, payload), in seq order.
 std::vector<std::pair<std::string, json>> outbox(db::Database& db) {
   std::vector<std::pair<std::string, json>> out;
-  auto& st = db.prepare("SELECT event_id, type, payload FROM outbox ORDER BY seq");
-  while (st.step()) {
-    const std::string type = st.getText(1);
-    out.emplace_back(type, json::parse(openOutboxPayload(db, st.getText(0), type, st.getBlob(2))));
+  auto q = db.query("SELECT event_id, type, payload FROM outbox ORDER BY seq");
+  while (q.step()) {
+    const std::string type = q.text("type");
+    out.emplace_back(type, json::parse(openOutboxPayload(db, q.text("event_id"), type, q.blob("payload"))));
   }
-  st.reset();
   return out;
 }
 

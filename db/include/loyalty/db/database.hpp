@@ -58,10 +58,6 @@ class Database {
   ///   db.query("DELETE FROM meta WHERE key = ?").bind(1, key).run();
   Query query(std::string_view sql);
 
-  /// Deprecated: use query(). The cached statement itself, reset and with bindings cleared; the
-  /// caller resets it again after reading rows. Kept until every call site reads through query().
-  Statement& prepare(std::string_view sql);
-
   std::int64_t lastInsertRowid() const;
   int changes() const;
   bool inTransaction() const;

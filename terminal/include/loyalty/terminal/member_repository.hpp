@@ -119,7 +119,7 @@ class MemberRepository {
  private:
   std::optional<MemberRecord> one(const std::string& sql, const std::string& value, bool blob);
   bool any(const std::string& sql, const std::string& value, bool blob);
-  MemberRecord read(const db::Statement& st) const;
+  MemberRecord read(const db::Query& q) const;
   void addNameKeys(const std::string& memberId, const std::string& nameNorm);
   void removeNameKeys(const std::string& memberId, const std::string& nameNorm);
   void addConsentRow(const std::string& memberId, const ConsentDecision& decision);
