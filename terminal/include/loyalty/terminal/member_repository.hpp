@@ -37,7 +37,7 @@ struct NewMember {
   std::optional<std::string> staffId;  ///< who enrolled them (their consent decision is recorded with it)
 };
 
-/// One consent decision (shared/specs/exec-cli.md): what the member chose, under which version of
+/// One consent decision (docs/exec-cli.md): what the member chose, under which version of
 /// the consent text, when, at which store and with which staff member.
 struct ConsentDecision {
   std::string at;
