@@ -46,19 +46,10 @@ class TimedSink final : public sync::ChangeSink {
 
 Timestamp nowSeconds() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
-/// The configuration the app derives from a registered store's identity.
-terminal::CounterConfig configOf(db::Database& db) {
-  const auto id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
-  terminal::CounterConfig config;
-  config.store.id = id.storeId;
-  config.terminalId = id.terminalId;
-  return config;
-}
-
 /// A registered terminal's store opened as the app opens it: database, identity, service. The
 /// service copies its configuration, so the members are initialised in declaration order.
 struct Counter {
-  explicit Counter(const std::string& dataDir) : db(terminal::openTerminalDatabase(dataDir)), config(configOf(db)) {}
+  explicit Counter(const std::string& dataDir) : db(terminal::openTerminalDatabase(dataDir)), config(test::registeredConfig(db)) {}
   db::Database db;
   terminal::CounterConfig config;
   terminal::RandomIds ids;

@@ -116,13 +116,23 @@ TEST_CASE("planSale: a spend promotion is saved for refunds, the referral bonus 
   CHECK_FALSE(returned->payReferralBonus);
 }
 
-TEST_CASE("planRefund: proportional amounts and points, table", "[core]") {
-  const ProgrammeRules rules;
+namespace {
+
+/// A sale "S1" of `total`, all of it refundable, that earned `points`.
+RecordedSale recordedSale(const char* total, std::int64_t points) {
   RecordedSale sale;
   sale.saleId = "S1";
-  sale.total = m("100.00");
-  sale.refundable = m("100.00");
-  sale.pointsEarned = 100;
+  sale.total = m(total);
+  sale.refundable = m(total);
+  sale.pointsEarned = points;
+  return sale;
+}
+
+}  // namespace
+
+TEST_CASE("planRefund: proportional amounts and points, table", "[core]") {
+  const ProgrammeRules rules;
+  const RecordedSale sale = recordedSale("100.00", 100);
   const std::vector<RecordedLine> lines = {{1, "A", 2, *UnitPrice::parse("30.00", "p"), 0, Money{}},
                                            {2, "B", 1, *UnitPrice::parse("40.00", "p"), 0, Money{}},
                                            {3, "GIFT", 1, UnitPrice{}, 0, Money{}}};
@@ -167,10 +177,7 @@ TEST_CASE("planRefund: proportional amounts and points, table", "[core]") {
 
 TEST_CASE("planRefund: refusals name the field", "[core]") {
   const ProgrammeRules rules;
-  RecordedSale sale;
-  sale.saleId = "S1";
-  sale.total = m("60.00");
-  sale.refundable = m("60.00");
+  const RecordedSale sale = recordedSale("60.00", 0);
   const std::vector<RecordedLine> lines = {{1, "A", 2, *UnitPrice::parse("30.00", "p"), 0, Money{}}};
   CHECK(planRefund(sale, lines, std::vector<RefundWanted>{{"Z", 1}}, rules).error().field == "lines[0].sku");
   CHECK(planRefund(sale, lines, std::vector<RefundWanted>{{"A", 3}}, rules).error().field == "lines[0].qty");

@@ -104,10 +104,7 @@ TEST_CASE("In the app every write to terminal.db is the store worker's, and chan
         [&]() -> std::unique_ptr<ui::StoreBackend> {
           workerThread = std::this_thread::get_id();
           db::Database db = terminal::openTerminalDatabase(here.dataDir());
-          const terminal::Identity id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
-          terminal::CounterConfig config;
-          config.store.id = id.storeId;
-          config.terminalId = id.terminalId;
+          terminal::CounterConfig config = registeredConfig(db);
           ui::AppBackendOptions options;
           options.sync.interval = std::chrono::milliseconds(50);  // rounds keep coming while we sell
           options.sync.backoff = {std::chrono::milliseconds(50), std::chrono::milliseconds(500)};

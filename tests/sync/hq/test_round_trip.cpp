@@ -150,10 +150,7 @@ TEST_CASE("The background engine uploads a sale when nudged and rides out head o
   REQUIRE(t.registerWith(hq, hq.addTerminal("S001", "T1")).exit == 0);
 
   db::Database db = terminal::openTerminalDatabase(t.dataDir());
-  const terminal::Identity id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
-  terminal::CounterConfig config;
-  config.store.id = id.storeId;
-  config.terminalId = id.terminalId;
+  terminal::CounterConfig config = registeredConfig(db);
   terminal::RandomIds ids;
   terminal::CounterService counter(db, config, ids);
   sync::SyncEngineOptions options;

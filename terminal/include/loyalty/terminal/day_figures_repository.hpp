@@ -31,9 +31,6 @@ class DayFiguresRepository {
   DayFigures between(Timestamp from, Timestamp to);
 
  private:
-  /// One number (0 when NULL) from a query binding [from, to) as ?1 and ?2.
-  std::int64_t scalar(const char* sql, const std::string& from, const std::string& to);
-
   db::Database& m_db;
 };
 
