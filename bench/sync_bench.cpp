@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "registered_config.hpp"
 #include "sync_fixture.hpp"
 #include "loyalty/sync/client/engine.hpp"
 #include "loyalty/terminal/store.hpp"

@@ -160,11 +160,18 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
                                              std::nullopt});
       }
     } else {
-      const bool referrerKnown = m.referrerId && m_members.exists(*m.referrerId);
-      m_members.insert({.memberId = m.memberId, .cardNo = m.cardNo, .phone = m.phone, .name = m.name,
-                        .birthday = m.birthday, .language = m.language, .consentMarketing = m.consentMarketing,
-                        .referrerId = referrerKnown ? m.referrerId : std::nullopt,
-                        .enrolledAt = m.enrolledAt, .enrolledStore = m.enrolledStore});
+      NewMember stored;
+      stored.memberId = m.memberId;
+      stored.cardNo = m.cardNo;
+      stored.phone = m.phone;
+      stored.name = m.name;
+      stored.birthday = m.birthday;
+      stored.language = m.language;
+      stored.consentMarketing = m.consentMarketing;
+      if (m.referrerId && m_members.exists(*m.referrerId)) stored.referrerId = m.referrerId;
+      stored.enrolledAt = m.enrolledAt;
+      stored.enrolledStore = m.enrolledStore;
+      m_members.insert(stored);
     }
     if (!change.tier.empty()) {
       // Head office's tier rests on spend at every store; this month's local review (which sees

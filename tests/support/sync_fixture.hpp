@@ -24,19 +24,8 @@
 #include "child_process.hpp"
 #include "temp_dir.hpp"
 #include "loyalty/sync/client/https_client.hpp"
-#include "loyalty/terminal/counter_service.hpp"
-#include "loyalty/terminal/store.hpp"
 
 namespace loyalty::test {
-
-/// The Counter service's configuration the app derives from a registered store's identity.
-inline terminal::CounterConfig registeredConfig(db::Database& db) {
-  const terminal::Identity id = terminal::resolveIdentity(db, std::nullopt, std::nullopt);
-  terminal::CounterConfig config;
-  config.store.id = id.storeId;
-  config.terminalId = id.terminalId;
-  return config;
-}
 
 inline std::string hqBinary() {
   const char* bin = std::getenv("LOYALTY_HQ_BIN");

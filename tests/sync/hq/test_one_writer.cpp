@@ -11,6 +11,7 @@
 #include "../../ui/reply_inbox.hpp"
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/ui/app_backend.hpp"
+#include "registered_config.hpp"
 #include "sync_fixture.hpp"
 
 using namespace loyalty;

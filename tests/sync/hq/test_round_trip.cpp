@@ -10,6 +10,7 @@
 #include "loyalty/terminal/sync_background.hpp"
 #include "loyalty/terminal/sync_link.hpp"
 #include "loyalty/terminal/sync_store.hpp"
+#include "registered_config.hpp"
 #include "sync_fixture.hpp"
 
 using namespace loyalty;
