@@ -513,7 +513,16 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
     if (digits.size() >= 12 && digits.size() <= 19 && luhnValid(digits)) {
       addRow(m_members.byCard(digits));
     }
-    if (auto phone = normalizePhone(query, m_config.store.phoneRegion)) addRow(m_members.byPhone(*phone));
+    // A whole phone: first as its digits read (no parse: the stored number was validated at
+    // enrolment), then, if that finds nobody, as libphonenumber normalises it.
+    const std::optional<std::string> key = phoneLookupKey(query, m_config.store.phoneRegion);
+    std::optional<MemberRow> byPhone = key ? m_members.byPhone(*key) : std::nullopt;
+    if (!byPhone && key && possiblePhone(*key)) {
+      if (auto phone = normalizePhone(query, m_config.store.phoneRegion); phone && *phone != *key) {
+        byPhone = m_members.byPhone(*phone);
+      }
+    }
+    addRow(std::move(byPhone));
     if (!matches.empty()) return matches;  // a whole phone or card number names one member
     addRows(m_members.byPhoneEnding(digits, limit));
     return matches;

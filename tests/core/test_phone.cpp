@@ -412,3 +412,40 @@ TEST_CASE("premium-rate lines are refused: they are never a customer's phone", "
   checkRefused({"0909 879 0000", "GB", "is not a British number"});
   checkRefused({"+1 900 234 5678", "CN", "is a premium-rate or service number, not a customer's phone"});
 }
+
+TEST_CASE("phoneLookupKey reads a typed whole number's E.164 form off its digits", "[core]") {
+  using loyalty::phoneLookupKey;
+  struct Case {
+    const char* input;
+    const char* home;
+    std::optional<std::string> key;
+  };
+  const Case cases[] = {
+      {"13812345678", "CN", "+8613812345678"},
+      {"138 1234 5678", "cn", "+8613812345678"},
+      {"+86 138-1234-5678", "GB", "+8613812345678"},
+      {"0086 13812345678", "GB", "+8613812345678"},
+      {"07700 900123", "GB", "+447700900123"},      // the trunk prefix goes
+      {"0712 123456", "KE", "+254712123456"},
+      {"5678", "CN", "+865678"},                    // a key, which finds nobody (see possiblePhone)
+      {"6214830000000003", "CN", std::nullopt},     // a card number: 18 digits are no E.164 number
+      {"12", "CN", std::nullopt},
+      {"13812345678", "XX", std::nullopt},          // no country code for that region
+  };
+  for (const Case& c : cases) {
+    INFO(c.input << " at home in " << c.home);
+    CHECK(phoneLookupKey(c.input, c.home) == c.key);
+  }
+  CHECK_FALSE(loyalty::possiblePhone("+865678"));  // the last 4 digits: no Chinese number is that short
+  CHECK(loyalty::possiblePhone("+8613812345678"));
+  CHECK(loyalty::possiblePhone("+390612345678"));  // Italy keeps its leading zero
+  CHECK_FALSE(loyalty::possiblePhone("+999123456"));
+  CHECK_FALSE(loyalty::possiblePhone("13812345678"));
+  // Wherever it gives a key for a valid number, it is the number normalizePhone gives.
+  for (const char* typed : {"13812345678", "+44 7700 900123", "0712 123456"}) {
+    const char* home = typed[0] == '0' ? "KE" : "CN";
+    auto normal = loyalty::normalizePhone(typed, home);
+    REQUIRE(normal);
+    CHECK(phoneLookupKey(typed, home) == *normal);
+  }
+}

@@ -4,6 +4,7 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <bitset>
 #include <cstddef>
 #include <optional>
 #include <set>
@@ -375,15 +376,80 @@ std::string phoneRegion(std::string_view e164) {
   return region;
 }
 
+namespace {
+
+/// The country calling code `digits` (an E.164 number without its '+') starts with, and how many
+/// digits it has; {0, 0} if none. Calling codes are prefix-free and at most 3 digits, so this
+/// needs no parse (a parse costs regexes, and lookups and masks run for every row shown).
+std::pair<int, std::size_t> callingCodeOf(std::string_view digits) {
+  static const std::bitset<1000> known = [] {
+    std::set<int> codes;
+    numbers().GetSupportedCallingCodes(&codes);
+    std::bitset<1000> bits;
+    for (int c : codes) {
+      if (c > 0 && c < 1000) bits.set(static_cast<std::size_t>(c));
+    }
+    return bits;
+  }();
+  int code = 0;
+  for (std::size_t n = 1; n <= 3 && n < digits.size(); ++n) {
+    if (!isDigit(digits[n - 1])) return {0, 0};
+    code = code * 10 + (digits[n - 1] - '0');
+    if (known.test(static_cast<std::size_t>(code))) return {code, n};
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
+std::optional<std::string> phoneLookupKey(std::string_view input, std::string_view homeRegion) {
+  const std::size_t start = input.find_first_not_of(' ');
+  if (start == std::string_view::npos) return std::nullopt;
+  std::string digits = digitsOnly(input);
+  std::string key;
+  if (input[start] == '+') {
+    key = "+" + digits;
+  } else if (digits.starts_with("00")) {
+    key = "+" + digits.substr(2);
+  } else {
+    const std::string region = upperAscii(homeRegion);
+    const int code = numbers().GetCountryCodeForRegion(region);
+    if (code == 0) return std::nullopt;
+    std::string trunk;
+    numbers().GetNddPrefixForRegion(region, /*strip_non_digits=*/true, &trunk);
+    if (!trunk.empty() && digits.starts_with(trunk)) digits.erase(0, trunk.size());
+    key = "+" + std::to_string(code) + digits;
+  }
+  if (key.size() < 6 || key.size() > 16) return std::nullopt;  // '+' and 5..15 digits
+  return key;
+}
+
+bool possiblePhone(std::string_view e164) {
+  // Lengths from the metadata only: no regex.
+  if (!looksLikeE164(e164)) return false;
+  const auto [code, codeDigits] = callingCodeOf(e164.substr(1));
+  if (code == 0 || e164.size() <= 1 + codeDigits || e164.size() > 16) return false;
+  const std::string national(e164.substr(1 + codeDigits));
+  pn::PhoneNumber number;
+  number.set_country_code(code);
+  number.set_national_number(std::stoull(national));
+  const std::size_t zeros = national.find_first_not_of('0');
+  if (zeros > 0 && zeros != std::string::npos) {
+    number.set_italian_leading_zero(true);
+    number.set_number_of_leading_zeros(static_cast<int>(zeros));
+  }
+  return numbers().IsPossibleNumber(number);
+}
+
 std::string maskPhone(std::string_view e164, std::string_view homeRegion) {
-  const auto number = looksLikeE164(e164) ? parseE164(std::string(e164)) : std::nullopt;
-  if (!number) {
+  const auto [code, codeDigits] = looksLikeE164(e164) ? callingCodeOf(e164.substr(1)) : std::pair<int, std::size_t>{0, 0};
+  if (code == 0) {
     // Not a number this module wrote; still never show it whole.
     return (e164.starts_with('+') ? "+" : "") + hideMiddle(digitsOnly(e164));
   }
-  const std::string masked = hideMiddle(nationalSignificantNumber(*number));
-  if (number->country_code() == numbers().GetCountryCodeForRegion(upperAscii(homeRegion))) return masked;
-  return "+" + std::to_string(number->country_code()) + " " + masked;
+  const std::string masked = hideMiddle(e164.substr(1 + codeDigits));
+  if (code == numbers().GetCountryCodeForRegion(upperAscii(homeRegion))) return masked;
+  return "+" + std::to_string(code) + " " + masked;
 }
 
 }  // namespace loyalty

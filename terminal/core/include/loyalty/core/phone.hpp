@@ -1,6 +1,7 @@
 #pragma once
 /// @brief Phone numbers: normalisation to E.164 by region, validation, masking for staff.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,18 @@ namespace loyalty {
 /// words a cashier can act on.
 Result<std::string> normalizePhone(std::string_view input, std::string_view defaultRegion,
                                    std::string_view field = "phone");
+
+/// The E.164 form `input` has if it is a whole phone number typed as people do ('+' or "00" and
+/// the country code, or a national number with or without the trunk prefix), read off its
+/// digits without validating it: for finding a stored (hence validated) number fast. nullopt
+/// when the digits cannot form an E.164 number (fewer than 4 after the country code, more than
+/// 15 in all). A number this does not map as normalizePhone would simply finds no member here;
+/// callers fall back to normalizePhone.
+std::optional<std::string> phoneLookupKey(std::string_view input, std::string_view homeRegion);
+
+/// Whether `e164` ('+' and digits) has a length its country's numbering plan allows: a cheap
+/// first check (no parse) before normalizePhone where most inputs are not phones.
+bool possiblePhone(std::string_view e164);
 
 /// True if `region` is a region libphonenumber has a numbering plan for (any case).
 bool isSupportedRegion(std::string_view region);
