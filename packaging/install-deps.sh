@@ -11,7 +11,7 @@ packages=(
   libtomlplusplus-dev libcurl4-openssl-dev libssl-dev openssl zlib1g-dev
   libcpp-httplib-dev libpq-dev postgresql libsodium-dev libqrencode-dev libxlsxwriter-dev
   libimgui-dev libfreetype-dev libsdl2-dev libbenchmark-dev fonts-noto-cjk
-  libphonenumber-dev libhowardhinnant-date-dev libkainjow-mustache-dev
+  libphonenumber-dev libprotobuf-dev libhowardhinnant-date-dev libkainjow-mustache-dev
   # tests and demo tooling
   xvfb xdotool imagemagick procps python3
   # the counter app under Xvfb renders with Mesa's software rasteriser (llvmpipe)

@@ -166,6 +166,11 @@ Result<CounterService::MemberRow> CounterService::resolveReference(const std::st
   if (cardShaped) {
     if (auto m = m_members.byCard(digits)) return *m;
   }
+  // A stored phone is found by the E.164 form the digits give, without a parse (lookup() does
+  // the same); the parse only words the refusal or catches a form the digits do not show.
+  if (const auto key = phoneLookupKey(ref, m_config.store.phoneRegion)) {
+    if (auto m = m_members.byPhone(*key)) return *m;
+  }
   auto phone = normalizePhone(ref, m_config.store.phoneRegion, field);
   if (!phone) {
     if (cardShaped) return notFound();
