@@ -402,6 +402,12 @@ void MemberRepository::reviewTier(const std::string& memberId, const std::string
       .bind(1, tier).bind(2, month).bind(3, memberId).run();
 }
 
+void MemberRepository::takeHeadOfficeTier(const std::string& memberId, const std::string& tier,
+                                          const std::string& month) {
+  m_db.query("UPDATE members SET tier = ?1, tier_reviewed_month = ?2 WHERE member_id = ?3 AND tier != ?1")
+      .bind(1, tier).bind(2, month).bind(3, memberId).run();
+}
+
 void MemberRepository::markReferralBonusPaid(const std::string& memberId) {
   m_db.query("UPDATE members SET referral_bonus_paid = 1 WHERE member_id = ?").bind(1, memberId).run();
 }

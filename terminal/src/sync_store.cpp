@@ -5,6 +5,7 @@
 #include <set>
 #include <variant>
 
+#include "loyalty/core/lifecycle.hpp"
 #include "loyalty/core/text.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
@@ -174,14 +175,9 @@ void TerminalChangeSink::applyMember(const sync::MemberChange& change, const std
       m_members.insert(stored);
     }
     if (!change.tier.empty()) {
-      // Head office's tier rests on spend at every store; this month's local review (which sees
-      // only this terminal's sales) must not undo it.
-      m_db.query("UPDATE members SET tier = ?, tier_reviewed_month = ? WHERE member_id = ? AND tier != ?")
-          .bind(1, change.tier)
-          .bind(2, formatRfc3339(m_now()).substr(0, 7))
-          .bind(3, m.memberId)
-          .bind(4, change.tier)
-          .run();
+      // The month is the store's local month, as the local review counts months.
+      m_members.takeHeadOfficeTier(m.memberId, change.tier,
+                                   reviewMonthOf(m_service.config().zone.localDate(m_now())));
     }
     m_db.query(
             "INSERT INTO hq_members(member_id, balance, points_debt, tier, lifetime_spend, cursor) VALUES "

@@ -114,6 +114,10 @@ class MemberRepository {
   void upgradeTier(const std::string& memberId, const std::string& tier, const std::string& at, const std::string& month);
   /// The outcome of a monthly review (the tier kept or lowered).
   void reviewTier(const std::string& memberId, const std::string& tier, const std::string& month);
+  /// Head office's tier, when it differs from the one held, counting as `month`'s review (its
+  /// tier rests on spend at every store; the local review, which sees only this terminal's
+  /// sales, must not undo it that month).
+  void takeHeadOfficeTier(const std::string& memberId, const std::string& tier, const std::string& month);
   void markReferralBonusPaid(const std::string& memberId);
 
  private:
