@@ -4,7 +4,7 @@ namespace loyalty::terminal {
 
 std::vector<CatalogueReward> CounterQueries::catalogue() {
   const db::ReadTransaction snapshot(m_db);
-  return CatalogueRepository(m_db).active();
+  return RewardRepository(m_db).activeRewards();
 }
 
 LocalDayFigures CounterQueries::dayFigures(Timestamp now) {

@@ -2,6 +2,13 @@
 
 namespace loyalty::terminal {
 
+std::vector<CatalogueReward> RewardRepository::activeRewards() {
+  auto q = m_db.query("SELECT reward_id, name, points FROM rewards WHERE active = 1 ORDER BY points, reward_id");
+  std::vector<CatalogueReward> out;
+  while (q.step()) out.push_back({q.text("reward_id"), q.text("name"), q.int64("points")});
+  return out;
+}
+
 std::optional<std::int64_t> RewardRepository::activeRewardPoints(const std::string& rewardId) {
   auto q = m_db.query("SELECT points FROM rewards WHERE reward_id = ? AND active = 1").bind(1, rewardId);
   if (!q.step()) return std::nullopt;

@@ -8,7 +8,7 @@
 #include "loyalty/core/local_day.hpp"
 #include "loyalty/core/zone.hpp"
 #include "loyalty/db/database.hpp"
-#include "loyalty/terminal/catalogue_repository.hpp"
+#include "loyalty/terminal/reward_repository.hpp"
 #include "loyalty/terminal/day_figures_repository.hpp"
 
 namespace loyalty::terminal {

@@ -5,11 +5,19 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "loyalty/db/database.hpp"
 #include "loyalty/terminal/sale_repository.hpp"
 
 namespace loyalty::terminal {
+
+/// A reward of the catalogue as the counter offers it.
+struct CatalogueReward {
+  std::string rewardId;
+  std::string name;
+  std::int64_t points = 0;
+};
 
 struct NewRedemption {
   std::string redemptionId, memberId, at;
@@ -25,6 +33,8 @@ class RewardRepository {
  public:
   explicit RewardRepository(db::Database& db) : m_db(db) {}
 
+  /// The active rewards, cheapest first.
+  std::vector<CatalogueReward> activeRewards();
   /// The points an active reward of the catalogue costs.
   std::optional<std::int64_t> activeRewardPoints(const std::string& rewardId);
   /// Adds or replaces a reward (active unless said otherwise).
