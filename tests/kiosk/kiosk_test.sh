@@ -6,6 +6,11 @@
 #            driver: a screenshot OCR'd for the sign-in screen, then the compositor is killed and
 #            the app must exit with status 4 (it used to spin at full CPU).
 #   x11      the app on Xvfb; the X server is killed and the app must exit non-zero.
+#   cage     the kiosk's own compositor (cage, headless, as a non-root user as cage demands): the
+#            app starts on SDL's Wayland driver and exits 4 when cage is killed. (No screenshot:
+#            grim on cage's headless output captures black while the app is idle.)
+#   unit     packaging/kiosk/loyalty-kiosk.service passes systemd-analyze verify and keeps its
+#            contract (cage on tty1 as loyalty-terminal, restarted, Wayland).
 # Usage: kiosk_test.sh MODE LOYALTY_TERMINAL SCREENSHOT_DIR. Exit 77 (skipped) without the tools.
 set -euo pipefail
 
@@ -30,7 +35,9 @@ case $mode in
   no-seat) ;;
   wayland) needs+=(Xvfb weston-screenshooter tesseract) ;;
   x11) needs=(Xvfb) ;;
-  *) echo "usage: $0 no-seat|wayland|x11 LOYALTY_TERMINAL SCREENSHOT_DIR" >&2; exit 2 ;;
+  cage) needs=(cage) ;;
+  unit) needs=(systemd-analyze cage) ;;
+  *) echo "usage: $0 no-seat|wayland|x11|cage|unit LOYALTY_TERMINAL SCREENSHOT_DIR" >&2; exit 2 ;;
 esac
 for p in "${needs[@]}"; do
   command -v "$p" >/dev/null 2>&1 || skip "$p is not installed (packaging/install-deps.sh)"
@@ -152,5 +159,46 @@ case $mode in
     await_exit "$app"
     [[ $status != running && $status != 0 ]] || fail "expected a non-zero exit after the X server was killed, got $status"
     echo "x11: X server killed, the app exited $status"
+    ;;
+
+  cage)
+    # cage refuses to run as root: as root, run it (and the app) as nobody in directories it owns.
+    as=()
+    if [[ $(id -u) == 0 ]]; then
+      as=(runuser -u nobody --)
+      chmod 755 "$tmp"
+      chown -R nobody "$tmp/run" "$tmp/data" "$tmp/shots"
+      install -m 755 "$bin" "$tmp/loyalty-terminal"  # the build tree may be closed to nobody
+      bin=$tmp/loyalty-terminal
+    fi
+    # The shell around the app outlives a killed cage and records the app's exit status.
+    "${as[@]}" env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" WLR_BACKENDS=headless WLR_RENDERER=pixman \
+      WLR_LIBINPUT_NO_DEVICES=1 STATUS="$tmp/shots/app.status" \
+      cage -d -- sh -c 'SDL_VIDEODRIVER=wayland "$0" "$@"; echo $? >"$STATUS"' \
+      "$bin" --data "$tmp/data" --lang zh-CN --tap-map "$tmp/shots/taps" >"$tmp/cage.log" 2>&1 &
+    pids+=($!)
+    cage_pid=$!
+    if [[ ${#as[@]} -gt 0 ]]; then  # runuser waits for its child, cage
+      wait_for 30 test -n "$(ps -o pid= --ppid "$cage_pid")" || fail "cage did not start"
+      cage_pid=$(ps -o pid= --ppid "$cage_pid" | tr -d ' ')
+      pids+=("$cage_pid")
+    fi
+    wait_for 90 test -s "$tmp/shots/taps" || fail "the sign-in screen's buttons never appeared"
+    kill -9 "$cage_pid"
+    wait_for 30 test -s "$tmp/shots/app.status" || fail "the app still runs 30 s after cage was killed"
+    status=$(cat "$tmp/shots/app.status")
+    [[ $status == 4 ]] || fail "expected exit status 4 after cage was killed, got $status"
+    echo "cage: the app ran on Wayland; cage killed, the app exited 4"
+    ;;
+
+  unit)
+    unit=$(cd "$(dirname "$0")/../../packaging/kiosk" && pwd)/loyalty-kiosk.service
+    out=$(cd "$tmp" && systemd-analyze verify --man=no "$unit" 2>&1) || fail "systemd-analyze verify: $out"
+    [[ -z $out ]] || fail "systemd-analyze verify complains: $out"
+    for line in 'User=loyalty-terminal' 'TTYPath=/dev/tty1' 'Restart=always' 'Environment=SDL_VIDEODRIVER=wayland' \
+      'ExecStart=/usr/bin/cage -d -- /usr/bin/loyalty-terminal '; do
+      grep -q "^$line" "$unit" || fail "the unit lost its line $line"
+    done
+    echo "unit: verified"
     ;;
 esac
