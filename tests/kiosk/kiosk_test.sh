@@ -94,6 +94,10 @@ ended() {
   [[ $state == Z* ]]
 }
 
+has_child() {
+  [[ -n $(ps -o pid= --ppid "$1") ]]
+}
+
 # Sets status to the app's exit status once it exits (up to 30 seconds), or to "running".
 await_exit() {
   status=running
@@ -171,24 +175,28 @@ case $mode in
       install -m 755 "$bin" "$tmp/loyalty-terminal"  # the build tree may be closed to nobody
       bin=$tmp/loyalty-terminal
     fi
-    # The shell around the app outlives a killed cage and records the app's exit status.
-    "${as[@]}" env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" WLR_BACKENDS=headless WLR_RENDERER=pixman \
-      WLR_LIBINPUT_NO_DEVICES=1 STATUS="$tmp/shots/app.status" \
-      cage -d -- sh -c 'SDL_VIDEODRIVER=wayland "$0" "$@"; echo $? >"$STATUS"' \
-      "$bin" --data "$tmp/data" --lang zh-CN --tap-map "$tmp/shots/taps" >"$tmp/cage.log" 2>&1 &
-    pids+=($!)
-    cage_pid=$!
-    if [[ ${#as[@]} -gt 0 ]]; then  # runuser waits for its child, cage
-      wait_for 30 test -n "$(ps -o pid= --ppid "$cage_pid")" || fail "cage did not start"
-      cage_pid=$(ps -o pid= --ppid "$cage_pid" | tr -d ' ')
-      pids+=("$cage_pid")
-    fi
-    wait_for 90 test -s "$tmp/shots/taps" || fail "the sign-in screen's buttons never appeared"
-    kill -9 "$cage_pid"
-    wait_for 30 test -s "$tmp/shots/app.status" || fail "the app still runs 30 s after cage was killed"
-    status=$(cat "$tmp/shots/app.status")
-    [[ $status == 4 ]] || fail "expected exit status 4 after cage was killed, got $status"
-    echo "cage: the app ran on Wayland; cage killed, the app exited 4"
+    # Stopped in order (SIGTERM, as systemctl stop does) and crashed (SIGKILL).
+    for signal in TERM KILL; do
+      rm -f "$tmp/shots/taps" "$tmp/shots/app.status"
+      # The shell around the app outlives a killed cage and records the app's exit status.
+      "${as[@]}" env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" WLR_BACKENDS=headless WLR_RENDERER=pixman \
+        WLR_LIBINPUT_NO_DEVICES=1 STATUS="$tmp/shots/app.status" \
+        cage -d -- sh -c 'SDL_VIDEODRIVER=wayland "$0" "$@"; echo $? >"$STATUS"' \
+        "$bin" --data "$tmp/data" --lang zh-CN --tap-map "$tmp/shots/taps" >"$tmp/cage.log" 2>&1 &
+      pids+=($!)
+      cage_pid=$!
+      if [[ ${#as[@]} -gt 0 ]]; then  # runuser waits for its child, cage
+        wait_for 30 has_child "$cage_pid" || fail "cage did not start"
+        cage_pid=$(ps -o pid= --ppid "$cage_pid" | tr -d ' ')
+        pids+=("$cage_pid")
+      fi
+      wait_for 90 test -s "$tmp/shots/taps" || fail "the sign-in screen's buttons never appeared"
+      kill -"$signal" "$cage_pid"
+      wait_for 30 test -s "$tmp/shots/app.status" || fail "the app still runs 30 s after cage got SIG$signal"
+      status=$(cat "$tmp/shots/app.status")
+      [[ $status == 4 ]] || fail "expected exit status 4 after cage got SIG$signal, got $status"
+      echo "cage: the app ran on Wayland; cage got SIG$signal, the app exited 4"
+    done
     ;;
 
   unit)
