@@ -343,8 +343,9 @@ class Shell {
   std::unique_ptr<MainQueue> m_queue;
   std::unique_ptr<StoreWorker> m_worker;  // after m_queue: destroyed (joined) first
   bool m_quit = false;
-  /// SDL's Wayland connection (null on X11): SDL 2.26 neither quits nor fails when the
-  /// compositor goes away, its event wait just returns at once, so the loop watches it.
+  /// SDL's Wayland connection (null on X11). When the compositor goes away SDL 2.26 posts a
+  /// quit at best (status 0) and at worst nothing, its event wait returning at once while the
+  /// loop draws at full CPU; so the loop watches the connection itself.
   wl_display* m_wayland = nullptr;
   bool m_displayLost = false;
   double m_lastFrameMs = 0, m_lastFrameCpuMs = 0;
@@ -484,7 +485,7 @@ void Shell::handle(const SDL_Event& e) {
 int Shell::run() {
   // SDL 2.26's Wayland driver reads the seat's input state while SDL_Init starts it and crashes
   // (SIGSEGV) when the compositor announces no wl_seat, as weston's headless backend or any
-  // compositor without input devices does (fixed upstream after 2.28). Such a counter could not
+  // compositor without input devices does (fixed in later SDL releases). Such a counter could not
   // take a touch, a key or a scan anyway: say so and exit.
   if (wayland::sdlWillUseWayland() && wayland::probeSeat() == wayland::Seat::kMissing) {
     std::cerr << "loyalty-terminal: the Wayland compositor (" << wayland::displayName()
