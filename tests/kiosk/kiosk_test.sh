@@ -3,8 +3,9 @@
 #   no-seat  weston's headless backend announces no input seat: the app exits 3 with a message
 #            (SDL 2.26 crashed there with SIGSEGV).
 #   wayland  weston's kiosk shell (pixman) on a virtual X server, the app on SDL's Wayland
-#            driver: a screenshot OCR'd for the sign-in screen, then the compositor is killed and
-#            the app must exit with status 4 (it used to spin at full CPU).
+#            driver, asked for a customer display on one screen: a screenshot OCR'd for the
+#            sign-in screen (the customer window used to cover it), then the compositor is killed
+#            and the app must exit with status 4 (it used to spin at full CPU).
 #   x11      the app on Xvfb; the X server is killed and the app must exit non-zero.
 #   cage     the kiosk's own compositor (cage, headless, as a non-root user as cage demands): the
 #            app starts on SDL's Wayland driver and exits 4 when cage is killed. (No screenshot:
@@ -125,7 +126,9 @@ case $mode in
     # weston's headless backend has no seat; its X11 backend on Xvfb has one (keyboard, pointer).
     start_xvfb
     DISPLAY=$display start_weston --backend=x11-backend.so --debug  # --debug: the screenshooter
-    "${app_env[@]}" WAYLAND_DISPLAY="$socket" SDL_VIDEODRIVER=wayland "$bin" "${app_args[@]}" >"$tmp/app.log" 2>&1 &
+    # One screen: the customer display must not cover the full-screen counter.
+    "${app_env[@]}" WAYLAND_DISPLAY="$socket" SDL_VIDEODRIVER=wayland "$bin" "${app_args[@]}" --customer-display \
+      >"$tmp/app.log" 2>&1 &
     app=$!
     pids+=("$app")
     wait_for 90 test -s "$tmp/taps" || fail "the sign-in screen's buttons never appeared"
@@ -144,6 +147,7 @@ case $mode in
     [[ $text == *会员收银台* && $text == *密码* ]] ||
       fail "the screenshot does not show the sign-in screen (OCR: $text); see $shots/kiosk-wayland-signin.png"
     echo "wayland: sign-in screen OCR'd (attempt $attempt): $text"
+    grep -q "no customer display" "$tmp/app.log" || fail "the app did not say why there is no customer display"
     kill -9 "$weston"
     wait "$weston" 2>/dev/null || true
     await_exit "$app"

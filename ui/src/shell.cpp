@@ -550,8 +550,14 @@ int Shell::run() {
   SDL_GL_SetSwapInterval(1);
   m_marks.emplace_back("window_ms", msSinceProcessStart());
   m_marks.emplace_back("rss_peak_mib_after_window", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
-  if (m_o.customerDisplay) {
-    const bool second = SDL_GetNumVideoDisplays() > 1;
+  // A full-screen counter on the only screen would be covered by the customer window (a kiosk
+  // compositor shows every window full screen): beside the counter only when it is windowed.
+  const bool second = SDL_GetNumVideoDisplays() > 1;
+  if (m_o.customerDisplay && !second && !m_o.windowed) {
+    std::cerr << "loyalty-terminal: --customer-display: one screen, and the counter has it full screen; "
+                 "no customer display\n";
+  }
+  if (m_o.customerDisplay && (second || m_o.windowed)) {
     int cw = 800, ch = 600;
     Uint32 cflags = 0;
     int cx = width, cy = 0;  // beside the counter window on a single screen
