@@ -61,7 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -m 700 "$tmp/run"
-mkdir "$tmp/data" "$tmp/shots"
+mkdir "$tmp/data" "$tmp/shots" "$tmp/out"  # out: the app's status and tap map under cage
 export XDG_RUNTIME_DIR=$tmp/run
 socket=kiosk-test-$$
 
@@ -194,18 +194,18 @@ case $mode in
     if [[ $(id -u) == 0 ]]; then
       as=(runuser -u nobody --)
       chmod 755 "$tmp"
-      chown -R nobody "$tmp/run" "$tmp/data" "$tmp/shots"
+      chown -R nobody "$tmp/run" "$tmp/data" "$tmp/out"
       install -m 755 "$bin" "$tmp/loyalty-terminal"  # the build tree may be closed to nobody
       bin=$tmp/loyalty-terminal
     fi
     # Stopped in order (SIGTERM, as systemctl stop does) and crashed (SIGKILL).
     for signal in TERM KILL; do
-      rm -f "$tmp/shots/taps" "$tmp/shots/app.status"
+      rm -f "$tmp/out/taps" "$tmp/out/app.status"
       # The shell around the app outlives a killed cage and records the app's exit status.
       "${as[@]}" env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" WLR_BACKENDS=headless WLR_RENDERER=pixman \
-        WLR_LIBINPUT_NO_DEVICES=1 STATUS="$tmp/shots/app.status" \
+        WLR_LIBINPUT_NO_DEVICES=1 STATUS="$tmp/out/app.status" \
         cage -d -- sh -c 'SDL_VIDEODRIVER=wayland "$0" "$@"; echo $? >"$STATUS"' \
-        "$bin" --data "$tmp/data" --lang zh-CN --tap-map "$tmp/shots/taps" >"$tmp/cage.log" 2>&1 &
+        "$bin" --data "$tmp/data" --lang zh-CN --tap-map "$tmp/out/taps" >"$tmp/cage.log" 2>&1 &
       pids+=($!)
       cage_pid=$!
       if [[ ${#as[@]} -gt 0 ]]; then  # runuser waits for its child, cage
@@ -213,10 +213,10 @@ case $mode in
         cage_pid=$(ps -o pid= --ppid "$cage_pid" | tr -d ' ')
         pids+=("$cage_pid")
       fi
-      wait_for 90 test -s "$tmp/shots/taps" || fail "the sign-in screen's buttons never appeared"
+      wait_for 90 test -s "$tmp/out/taps" || fail "the sign-in screen's buttons never appeared"
       kill -"$signal" "$cage_pid"
-      wait_for 30 test -s "$tmp/shots/app.status" || fail "the app still runs 30 s after cage got SIG$signal"
-      status=$(cat "$tmp/shots/app.status")
+      wait_for 30 test -s "$tmp/out/app.status" || fail "the app still runs 30 s after cage got SIG$signal"
+      status=$(cat "$tmp/out/app.status")
       [[ $status == 4 ]] || fail "expected exit status 4 after cage got SIG$signal, got $status"
       echo "cage: the app ran on Wayland; cage got SIG$signal, the app exited 4"
     done
