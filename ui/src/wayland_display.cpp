@@ -35,15 +35,16 @@ bool sdlWillUseWayland() {
 }
 
 Seat probeSeat() {
+  if (set("WAYLAND_SOCKET")) return Seat::kUnknown;
   wl_display* display = wl_display_connect(nullptr);
-  if (!display) return Seat::kUnreachable;
+  if (!display) return Seat::kUnknown;
   bool seat = false;
   wl_registry* registry = wl_display_get_registry(display);
   wl_registry_add_listener(registry, &kRegistry, &seat);
   const bool answered = wl_display_roundtrip(display) >= 0;
   wl_registry_destroy(registry);
   wl_display_disconnect(display);
-  if (!answered) return Seat::kUnreachable;
+  if (!answered) return Seat::kUnknown;
   return seat ? Seat::kPresent : Seat::kMissing;
 }
 

@@ -15,10 +15,11 @@ bool sdlWillUseWayland();
 enum class Seat {
   kPresent,
   kMissing,       ///< the compositor announces no wl_seat: no touchscreen, keyboard or pointer
-  kUnreachable,   ///< no compositor answered; SDL reports that itself
+  kUnknown,       ///< not asked (a socket handed over once) or no answer; SDL reports that itself
 };
 
-/// Connects to $WAYLAND_DISPLAY, lists the compositor's globals once and disconnects.
+/// Connects to $WAYLAND_DISPLAY, lists the compositor's globals once and disconnects. A socket
+/// handed over in $WAYLAND_SOCKET serves one connection only, SDL's: then kUnknown.
 Seat probeSeat();
 
 /// The fatal error of SDL's connection (an errno value), 0 while the compositor is there.
