@@ -7,7 +7,7 @@ FUZZERS    := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean
+.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean kiosk-test
 
 all: build
 
@@ -47,6 +47,11 @@ fuzz: fuzz-build
 	@for f in $(FUZZERS); do bash fuzz/run.sh long $(FUZZ_BUILD)/bin/fuzz_$$f $$f $(FUZZ_SECONDS) $(FUZZ_BUILD)/fuzz-runs; done \
 		| tee $(FUZZ_BUILD)/fuzz-summary.txt
 	@! grep -qv ' findings 0 ' $(FUZZ_BUILD)/fuzz-summary.txt || { echo "fuzz: findings above; see docs/fuzzing.md"; exit 1; }
+
+# The kiosk checks alone (tests/kiosk, docs/kiosk.md): weston, cage and Xvfb sessions, ~30 s.
+kiosk-test: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target loyalty-terminal
+	@cd $(BUILD) && ctest --output-on-failure -L kiosk
 
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

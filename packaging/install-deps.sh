@@ -16,6 +16,8 @@ packages=(
   xvfb xdotool imagemagick procps python3
   # the counter app under Xvfb renders with Mesa's software rasteriser (llvmpipe)
   libgl1-mesa-dri
+  # kiosk tests (tests/kiosk): weston's kiosk shell + screenshooter, cage (with Xwayland), OCR
+  weston cage xwayland tesseract-ocr tesseract-ocr-chi-sim
   # head-office dashboard test (headless)
   chromium
   # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)

@@ -2,6 +2,7 @@
 
 #include <SDL.h>
 #include <SDL_opengl.h>
+#include <SDL_syswm.h>
 #include <imgui.h>
 #include <imgui_impl_opengl3.h>
 #include <imgui_impl_sdl.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -25,6 +27,7 @@
 
 #include "loyalty/ui/fonts.hpp"
 #include "loyalty/ui/screens.hpp"
+#include "loyalty/ui/wayland_display.hpp"
 
 namespace loyalty::ui {
 
@@ -340,6 +343,11 @@ class Shell {
   std::unique_ptr<MainQueue> m_queue;
   std::unique_ptr<StoreWorker> m_worker;  // after m_queue: destroyed (joined) first
   bool m_quit = false;
+  /// SDL's Wayland connection (null on X11). When the compositor goes away SDL 2.26 posts a
+  /// quit at best (status 0) and at worst nothing, its event wait returning at once while the
+  /// loop draws at full CPU; so the loop watches the connection itself.
+  wl_display* m_wayland = nullptr;
+  bool m_displayLost = false;
   double m_lastFrameMs = 0, m_lastFrameCpuMs = 0;
   bool m_enter = false;  ///< Enter pressed on the counter window since the last frame
   bool m_texturesUploaded = false;
@@ -475,6 +483,15 @@ void Shell::handle(const SDL_Event& e) {
 }
 
 int Shell::run() {
+  // SDL 2.26's Wayland driver reads the seat's input state while SDL_Init starts it and crashes
+  // (SIGSEGV) when the compositor announces no wl_seat, as weston's headless backend or any
+  // compositor without input devices does (fixed in later SDL releases). Such a counter could not
+  // take a touch, a key or a scan anyway: say so and exit.
+  if (wayland::sdlWillUseWayland() && wayland::probeSeat() == wayland::Seat::kMissing) {
+    std::cerr << "loyalty-terminal: the Wayland compositor (" << wayland::displayName()
+              << ") has no input seat (no touchscreen, keyboard or pointer); the counter app needs one\n";
+    return 3;
+  }
   SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
   SDL_SetHint(SDL_HINT_IME_SHOW_UI, "1");
   if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
@@ -533,8 +550,14 @@ int Shell::run() {
   SDL_GL_SetSwapInterval(1);
   m_marks.emplace_back("window_ms", msSinceProcessStart());
   m_marks.emplace_back("rss_peak_mib_after_window", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
-  if (m_o.customerDisplay) {
-    const bool second = SDL_GetNumVideoDisplays() > 1;
+  // A full-screen counter on the only screen would be covered by the customer window (a kiosk
+  // compositor shows every window full screen): beside the counter only when it is windowed.
+  const bool second = SDL_GetNumVideoDisplays() > 1;
+  if (m_o.customerDisplay && !second && !m_o.windowed) {
+    std::cerr << "loyalty-terminal: --customer-display: one screen, and the counter has it full screen; "
+                 "no customer display\n";
+  }
+  if (m_o.customerDisplay && (second || m_o.windowed)) {
     int cw = 800, ch = 600;
     Uint32 cflags = 0;
     int cx = width, cy = 0;  // beside the counter window on a single screen
@@ -552,12 +575,17 @@ int Shell::run() {
   // A kiosk session has no window manager to give the scanner's keys to the counter window.
   SDL_RaiseWindow(m_counter.sdl);
   SDL_SetWindowInputFocus(m_counter.sdl);
+  SDL_SysWMinfo wm;
+  SDL_VERSION(&wm.version);
+  if (SDL_GetWindowWMInfo(m_counter.sdl, &wm) && wm.subsystem == SDL_SYSWM_WAYLAND) m_wayland = wm.info.wl.display;
 
   m_app.idPrefix = "T" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                             std::chrono::system_clock::now().time_since_epoch()).count()) + "-";
   if (m_o.lang) m_app.lang = *m_o.lang;
   runLoop();
   m_worker.reset();  // joins the thread: no more wake-ups once SDL is gone
+  // Nothing to tell a compositor that is gone; a kiosk unit restarts an app that exits non-zero.
+  if (m_displayLost) return 4;
   for (Window* w : {&m_customer, &m_counter}) {
     if (!w->ctx) continue;
     ImGui::SetCurrentContext(w->ctx);
@@ -593,6 +621,11 @@ void Shell::runLoop() {
       while (SDL_PollEvent(&e)) events.push_back(e);
     } else if (working) {
       framesToDraw = std::max(framesToDraw, 1);  // the spinner turns
+    }
+    if (const int error = wayland::connectionError(m_wayland)) {
+      std::cerr << "loyalty-terminal: the Wayland compositor went away (" << std::strerror(error) << ")\n";
+      m_displayLost = true;
+      break;
     }
     // ImGui 1.86 reads input state once per frame: a finger that lands, presses and lifts in one
     // batch would be one frame of input and the tap lost. Each press and release gets its frame.

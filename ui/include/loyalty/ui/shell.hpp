@@ -25,7 +25,9 @@ struct ShellOptions {
   int benchIdleSeconds = 30;
 };
 
-/// Runs the app until the window is closed (or SIGINT/SIGTERM). Returns the exit code.
+/// Runs the app until the window is closed (or SIGINT/SIGTERM). Returns the exit code: 0, 3 when
+/// there is no usable display (none, or a Wayland compositor without an input seat), 4 when the
+/// Wayland compositor went away (a lost X server ends the process through Xlib, status 1).
 int runCounterApp(const ShellOptions& options, BackendFactory open);
 
 }  // namespace loyalty::ui
