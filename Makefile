@@ -53,5 +53,9 @@ package: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target loyalty-terminal loyalty-hq loyalty_package_files
 	@cd $(BUILD) && cpack -G DEB
 
+# Both packages installed with apt into a clean Debian 12 root and run there (needs the archive).
+package-test: package
+	@bash tests/packaging/package_test.sh $(BUILD)/packages
+
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

@@ -20,6 +20,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq.service
               ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq-backup.service
               ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq-backup.timer
         DESTINATION ${LOYALTY_UNIT_DIR} COMPONENT hq)
+install(PROGRAMS ${LOYALTY_DEB_DIR}/terminal-run DESTINATION lib/loyalty COMPONENT terminal)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/config/terminal.example.toml
         DESTINATION share/doc/loyalty-terminal/examples COMPONENT terminal)
 
