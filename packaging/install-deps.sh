@@ -20,8 +20,8 @@ packages=(
   chromium
   # Debian packages (make package): man pages, lintian, unit checks (systemd-analyze)
   help2man lintian systemd
-  # make package-test: a clean Debian 12 root to install the packages into
-  mmdebstrap curl
+  # make package-test: a clean Debian 12 root to install the packages into, booted with systemd-nspawn
+  mmdebstrap curl systemd-container
   # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)
   clang libclang-rt-14-dev
 )
