@@ -4,8 +4,8 @@
 # as its service user and serving HTTPS, a terminal registered with it through the packaged
 # configuration and the at-rest key handed over as a credential, a sale through exec, a sync,
 # and head office answering over HTTPS that it has the member; a reinstall keeps the key. Then the
-# root is booted with systemd-nspawn: the hardened loyalty-hq.service serves that data and the
-# housekeeping unit runs.
+# root is booted with systemd-nspawn: the hardened loyalty-hq.service serves that data, the
+# housekeeping unit runs, and terminal-run hands the key over through systemd-run.
 # Usage: package_test.sh PACKAGES_DIR [CACHE_DIR]
 # CACHE_DIR keeps the archive's packages between runs (the first run downloads them).
 set -euo pipefail
@@ -87,13 +87,26 @@ if [[ "${1:-}" == "--inside" ]]; then
   inroot install -d /etc/systemd/system/loyalty-hq.service.d
   printf '[Service]\nEnvironment=LOYALTY_HQ_LISTEN=127.0.0.1:%s\n' "$PACKAGE_TEST_PORT" \
     >"$root/etc/systemd/system/loyalty-hq.service.d/port.conf"
+  cat >"$root/usr/local/sbin/package-test-probe" <<'PROBE'
+#!/bin/sh
+# Runs once at boot: the housekeeping unit, terminal-run through systemd-run, head office's state.
+out=/var/tmp/probe.new
+systemctl start loyalty-hq-housekeeping.service
+echo "housekeeping $?" >$out
+printf '%s\n' '{"id":1,"op":"stats"}' |
+  /usr/lib/loyalty/terminal-run exec --data /var/lib/loyalty-terminal --config /etc/loyalty/terminal.toml >>$out 2>&1
+echo "terminal-run $?" >>$out
+systemctl show -p ActiveState,NRestarts loyalty-hq.service >>$out
+mv $out /var/tmp/probe
+PROBE
+  chmod 0755 "$root/usr/local/sbin/package-test-probe"
   cat >"$root/etc/systemd/system/package-test-probe.service" <<'UNIT'
 [Unit]
 Description=package-test: the hardened units run under systemd
 After=loyalty-hq.service
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'systemctl start loyalty-hq-housekeeping.service; echo "housekeeping $?" >/var/tmp/probe.new; systemctl show -p ActiveState,NRestarts loyalty-hq.service >>/var/tmp/probe.new; mv /var/tmp/probe.new /var/tmp/probe'
+ExecStart=/usr/local/sbin/package-test-probe
 [Install]
 WantedBy=multi-user.target
 UNIT
@@ -119,9 +132,10 @@ self=$(realpath "$0")
 PACKAGE_TEST_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export PACKAGE_TEST_PORT
 start=$(date +%s)
-# --variant=apt: Essential packages and apt only (and systemd, to boot it afterwards); everything
-# else comes from the packages' Depends.
-mmdebstrap --variant=apt --include=systemd-sysv --format=directory --skip=essential/unlink \
+# --variant=apt: Essential packages and apt only (and systemd with its bus, to boot it afterwards);
+# everything else comes from the packages' Depends. The chroot runs terminal-run without systemd,
+# the booted root through systemd-run.
+mmdebstrap --variant=apt --include=systemd-sysv,dbus --format=directory --skip=essential/unlink \
   --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
   --setup-hook="sync-in '$cache' /var/cache/apt/archives" \
   --customize-hook='mkdir -p "$1/tmp/packages"' \
@@ -148,7 +162,8 @@ for _ in $(seq 1 120); do
 done
 probe=$(cat "$work/root/var/tmp/probe" 2>/dev/null || true)
 echo "$probe"
-grep -qx 'housekeeping 0' <<<"$probe" && grep -qx 'ActiveState=active' <<<"$probe" && grep -qx 'NRestarts=0' <<<"$probe" ||
+grep -qx 'housekeeping 0' <<<"$probe" && grep -qx 'terminal-run 0' <<<"$probe" && grep -q '"members":1' <<<"$probe" &&
+  grep -qx 'ActiveState=active' <<<"$probe" && grep -qx 'NRestarts=0' <<<"$probe" ||
   { tail -n 40 "$work/boot.log"; echo "package-test: the units did not run under systemd" >&2; exit 1; }
 url=https://127.0.0.1:$PACKAGE_TEST_PORT
 token=$(cat "$work/root/var/lib/loyalty-hq/admin.token")
