@@ -7,7 +7,7 @@ FUZZERS    := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean kiosk-test
+.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean kiosk-test package package-test
 
 all: build
 
@@ -52,6 +52,15 @@ fuzz: fuzz-build
 kiosk-test: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target loyalty-terminal
 	@cd $(BUILD) && ctest --output-on-failure -L kiosk
+
+# Debian packages into $(BUILD)/packages (cmake/Packaging.cmake; docs/install.md).
+package: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target loyalty-terminal loyalty-hq loyalty_package_files
+	@cd $(BUILD) && cpack -G DEB
+
+# Both packages installed with apt into a clean Debian 12 root and run there (needs the archive).
+package-test: package
+	@bash tests/packaging/package_test.sh $(BUILD)/packages $(BUILD)/package-test-cache
 
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

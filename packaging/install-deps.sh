@@ -20,6 +20,10 @@ packages=(
   weston cage xwayland tesseract-ocr tesseract-ocr-chi-sim
   # head-office dashboard test (headless)
   chromium
+  # Debian packages (make package): man pages, lintian, unit checks (systemd-analyze)
+  help2man lintian systemd
+  # make package-test: a clean Debian 12 root to install the packages into, booted with systemd-nspawn
+  mmdebstrap curl systemd-container
   # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)
   clang libclang-rt-14-dev
 )
