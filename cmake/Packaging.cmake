@@ -20,6 +20,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq.service
               ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq-backup.service
               ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq-backup.timer
         DESTINATION ${LOYALTY_UNIT_DIR} COMPONENT hq)
+# The counter device's kiosk (docs/kiosk.md): shipped, not enabled; a device image enables it.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/kiosk/loyalty-kiosk.service
+        DESTINATION ${LOYALTY_UNIT_DIR} COMPONENT terminal)
 install(PROGRAMS ${LOYALTY_DEB_DIR}/terminal-run DESTINATION lib/loyalty COMPONENT terminal)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/config/terminal.example.toml
         DESTINATION share/doc/loyalty-terminal/examples COMPONENT terminal)
@@ -84,7 +87,7 @@ endif()  # otherwise CPack asks dpkg for the build machine's architecture
 
 set(CPACK_DEBIAN_TERMINAL_PACKAGE_NAME loyalty-terminal)
 set(CPACK_DEBIAN_TERMINAL_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.54~), tzdata, fonts-noto-cjk")
-set(CPACK_DEBIAN_TERMINAL_PACKAGE_RECOMMENDS "libgl1-mesa-dri")
+set(CPACK_DEBIAN_TERMINAL_PACKAGE_RECOMMENDS "libgl1-mesa-dri, cage, xwayland")
 set(CPACK_COMPONENT_TERMINAL_DESCRIPTION "store loyalty counter
 The counter program of the loyalty system: a touchscreen app that looks
 members up, records sales and redemptions and greets customers; a JSON-lines
