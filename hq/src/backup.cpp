@@ -118,6 +118,8 @@ Result<HqRestore> restoreHq(const DataDir& dir, const fs::path& from) {
   HqRestore summary{archive.header.fields.count("created_at") ? archive.header.fields.at("created_at") : "", {kDatabasePart}};
   for (const auto& [name, path] : plainFiles(dir)) {
     if (const db::ArchivePart* part = archive.part(name)) {
+      // As init leaves it: the CA certificate is public (terminals are given it), the rest 0600.
+      if (path == dir.caCert()) ::chmod(part->file.c_str(), 0644);
       replacements.push_back({part->file, path, false});
       summary.parts.push_back(name);
     }

@@ -86,6 +86,8 @@ TEST_CASE("hq backup: taken while the server serves and the CLI writes, restored
     REQUIRE(rc == 0);
     CHECK(bytesOf(target / "tls" / "ca.pem") == bytesOf(fs::path(hq.caFile())));
     CHECK((fs::status(target).permissions() & fs::perms::all) == fs::perms::owner_all);
+    CHECK((fs::status(target / "tls" / "server.key").permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
     auto restored = hq::openSqlite((target / "hq.db").string());
     const std::int64_t count = terminals(*restored);
     CHECK(count >= 1);
