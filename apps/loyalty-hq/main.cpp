@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/backup.hpp"
 #include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard.hpp"
@@ -235,6 +236,20 @@ int main(int argc, char** argv) {
   housekeeping->add_option("--data", data, "data directory")->required();
   housekeeping->add_option("--at", housekeepingAt, "review as of this instant (RFC 3339; default now)");
 
+  auto* backup = app.add_subcommand("backup", "copy the SQLite store, hq.toml and tls/ into one file (0600) while serving");
+  std::string backupOut, backupDir, restoreFrom;
+  int keepDays = 0;
+  backup->add_option("--data", data, "data directory")->required();
+  auto* backupOutOption = backup->add_option("--out", backupOut, "the backup file to write (must not exist)");
+  auto* backupDirOption =
+      backup->add_option("--dir", backupDir, "write DIR/loyalty-hq-YYYYMMDDTHHMMSSZ.backup instead")->excludes(backupOutOption);
+  backup->add_option("--keep-days", keepDays, "with --dir: remove this program's backups there older than N days")
+      ->check(CLI::Range(1, 3650))
+      ->needs(backupDirOption);
+  auto* restore = app.add_subcommand("restore", "put a backup into the data directory (the server stopped)");
+  restore->add_option("--data", data, "data directory")->required();
+  restore->add_option("--from", restoreFrom, "a file written by loyalty-hq backup")->required();
+
   auto analyticsCommand = addAnalyticsCommands(app);
   auto credentialCommand = addCredentialCommands(app);  // after the `token` and `user` commands it extends
   CLI11_PARSE(app, argc, argv);
@@ -242,6 +257,24 @@ int main(int argc, char** argv) {
   try {
     if (init->parsed()) return runInit(dir, backend, dsn, init->count("--backend") + init->count("--dsn") > 0, hosts, caKeyOut);
     if (serve->parsed()) return runServe(dir, listen);
+    if (backup->parsed()) {
+      if (backupOut.empty() && backupDir.empty()) return fail("backup: give --out FILE or --dir DIR", 2);
+      const auto at = std::chrono::system_clock::now();
+      auto made = backupDir.empty() ? backupHq(dir, backupOut, at) : backupHqInto(dir, backupDir, keepDays, at);
+      if (!made) return failWith(made.error());
+      nlohmann::json pruned = nlohmann::json::array();
+      for (const auto& file : made->pruned) pruned.push_back(file.string());
+      std::cout << nlohmann::json{{"backup", made->file.string()}, {"parts", made->parts}, {"pruned", pruned}}.dump() << std::endl;
+      return 0;
+    }
+    if (restore->parsed()) {
+      auto restored = restoreHq(dir, restoreFrom);
+      if (!restored) return failWith(restored.error());
+      openStore(dir);  // the restored store opens as the server will open it
+      std::cout << nlohmann::json{{"restored", restoreFrom}, {"created_at", restored->createdAt}, {"parts", restored->parts}}.dump()
+                << std::endl;
+      return 0;
+    }
     if (auto rc = analyticsCommand()) return *rc;
     if (auto rc = credentialCommand()) return *rc;
     HqStore store = openStore(dir);

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/terminal/at_rest.hpp"
+#include "loyalty/terminal/backup.hpp"
 #include "loyalty/terminal/config.hpp"
 #include "loyalty/terminal/counter_service.hpp"
 #include "loyalty/terminal/exec.hpp"
@@ -145,7 +147,76 @@ int main(int argc, char** argv) {
   addCommon(syncCmd);
   syncCmd->add_flag("--once", once, "one round: upload everything pending, pull all changes")->required();
 
+  std::string backupOut, backupDir, restoreFrom;
+  std::optional<int> keepDays;
+  auto* backup = app.add_subcommand("backup", "copy the databases into one file (0600) while the counter runs");
+  backup->add_option("--data", dataDir, "data directory")->required();
+  auto* backupOutOption = backup->add_option("--out", backupOut, "the backup file to write (must not exist)");
+  auto* backupDirOption =
+      backup->add_option("--dir", backupDir, "write DIR/loyalty-terminal-YYYYMMDDTHHMMSSZ.backup instead")->excludes(backupOutOption);
+  backup->add_option("--keep-days", keepDays, "with --dir: remove this program's backups there older than N days")
+      ->check(CLI::Range(1, 3650))
+      ->needs(backupDirOption);
+  auto* restore = app.add_subcommand("restore", "replace the databases by a backup (the counter app stopped), then verify");
+  addCommon(restore);
+  restore->add_option("--from", restoreFrom, "a file written by loyalty-terminal backup")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*backup) {
+    if (backupOut.empty() && backupDir.empty()) {
+      std::cerr << "loyalty-terminal: backup: give --out FILE or --dir DIR\n";
+      return 2;
+    }
+    try {
+      const auto at = std::chrono::system_clock::now();
+      auto made = backupDir.empty() ? backupTerminal(dataDir, backupOut, at)
+                                    : backupTerminalInto(dataDir, backupDir, keepDays.value_or(0), at);
+      if (!made) {
+        std::cerr << "loyalty-terminal: backup: " << made.error().field << ": " << made.error().message << '\n';
+        return 1;
+      }
+      nlohmann::json pruned = nlohmann::json::array();
+      for (const auto& file : made->pruned) pruned.push_back(file.string());
+      std::cout << nlohmann::json{{"backup", made->file.string()}, {"store_id", made->storeId}, {"terminal_id", made->terminalId},
+                                  {"outbox_seq", made->outboxSeq}, {"sealed", made->sealed}, {"pruned", pruned}}
+                       .dump()
+                << '\n';
+      if (made->sealed) {
+        std::cerr << "loyalty-terminal: members in the backup are sealed with the at-rest key "
+                  << atRestKeyFile(dataDir).string() << ": the backup is useless without it; keep a copy of the key apart\n";
+      }
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "loyalty-terminal: backup: " << e.what() << '\n';
+      return 1;
+    }
+  }
+  if (*restore) {
+    try {
+      auto restored = restoreTerminal(dataDir, restoreFrom);
+      if (!restored) {
+        std::cerr << "loyalty-terminal: restore: " << restored.error().field << ": " << restored.error().message << '\n';
+        return 1;
+      }
+      Opened o = open(dataDir, configPath, std::nullopt, std::nullopt);
+      RandomIds ids;
+      CounterService service(o.db, o.config, ids);
+      const VerifyReport report = service.verify();
+      std::cout << nlohmann::json{{"restored", restoreFrom}, {"created_at", restored->createdAt}, {"store_id", restored->storeId},
+                                  {"terminal_id", restored->terminalId}, {"outbox_seq", restored->outboxSeq},
+                                  {"verify", report}}
+                       .dump()
+                << '\n';
+      return report.problems.empty() ? 0 : 1;
+    } catch (const BadConfig& bad) {
+      std::cerr << "loyalty-terminal: invalid configuration: " << bad.error.toString() << '\n';
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "loyalty-terminal: restore: " << e.what() << '\n';
+      return 1;
+    }
+  }
 
   if (*reg) {
     try {

@@ -90,6 +90,8 @@ void attachCredentials(db::Database& db, const fs::path& file) {
 
 }  // namespace
 
+void prepareDataDirectory(const std::string& dataDir) { prepareDirectory(dataDir); }
+
 db::Database openTerminalDatabase(const std::string& dataDir) {
   const fs::path dir(dataDir);
   prepareDirectory(dir);

@@ -9,6 +9,9 @@
 
 namespace loyalty::terminal {
 
+/// Creates DIR if needed and makes it its owner's alone (0700), however it was made.
+void prepareDataDirectory(const std::string& dataDir);
+
 /// Creates DIR if needed, opens DIR/terminal.db and migrates it to the current schema.
 db::Database openTerminalDatabase(const std::string& dataDir);
 
