@@ -39,12 +39,12 @@ class Headless {
   Headless(const Headless&) = delete;
   Headless& operator=(const Headless&) = delete;
 
-  void frame(bool enter = false) {
+  void frame(const KeyPresses& keys = {}) {
     m_taps.rects.clear();
     m_ui.lang = app.lang;
     ImGui::NewFrame();
     ImGui::PushFont(m_fonts.body);
-    counterFrame(app, m_ui, enter);
+    counterFrame(app, m_ui, keys);
     ImGui::PopFont();
     ImGui::Render();
   }
@@ -65,10 +65,21 @@ class Headless {
     io.MouseDown[0] = false;
     frame();
   }
-  void type(const char* text, bool enter) {
-    ImGui::GetIO().AddInputCharactersUTF8(text);
-    frame(enter);
+  /// Keys as the shell passes them: each `gapMs` after the one before (a scanner: a few ms; a
+  /// person: a hundred or more).
+  void type(const std::string& text, bool enter, std::uint32_t gapMs = 5) {
+    ImGui::GetIO().AddInputCharactersUTF8(text.c_str());
+    KeyPresses keys;
+    for (const char c : text) keys.push_back({KeyPress::Kind::kText, std::string(1, c), m_ms += gapMs});
+    if (enter) keys.push_back({KeyPress::Kind::kEnter, {}, m_ms += gapMs});
+    frame(keys);
   }
+  void key(KeyPress::Kind kind) {
+    m_ms += 150;
+    frame({{kind, {}, m_ms}});
+  }
+  /// Time passes without keys.
+  void pause(std::uint32_t ms) { m_ms += ms; }
   /// The commands the screens sent to the store worker since the last call.
   std::vector<Command> sent() { return std::exchange(app.outbox, {}); }
   const TapMap::Rect& rect(const std::string& id) { return m_taps.rects.at(id); }
@@ -77,6 +88,7 @@ class Headless {
 
  private:
   ImGuiContext* m_ctx;
+  std::uint32_t m_ms = 1000;
   TapMap m_taps;
   GlyphSet m_glyphs;
   FontSet m_fonts;
@@ -199,7 +211,7 @@ TEST_CASE("Member panel to sale to receipt, with the survey on the customer disp
   const auto sale = std::get<cmd::Sale>(sent[0]).request;
   CHECK(sale.member == std::optional<std::string>("m-1"));
   REQUIRE(sale.lines.size() == 1);
-  CHECK(sale.lines[0].unitPrice == "128.5");
+  CHECK(sale.lines[0].unitPrice == "128.50");  // amounts as the counter shows them
   CHECK(sale.saleId == "T-S1");
 
   terminal::SaleResult result;

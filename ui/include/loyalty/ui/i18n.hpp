@@ -147,7 +147,21 @@ bool parseLang(std::string_view text, Lang& out);
   X(kCustomerWelcome, "Welcome!", "欢迎光临！")                                                \
   X(kSurveyQuestion, "How was our service today?", "您对今天的服务满意吗？")                  \
   X(kSurveyThanks, "Thank you!", "谢谢您的评价！")                                             \
-  X(kSkip, "Skip", "跳过")
+  X(kSkip, "Skip", "跳过")                                                                      \
+  X(kErrAmountZero, "An amount must be more than 0.", "金额必须大于0。")                       \
+  X(kDiscardSaleQ, "Discard the open sale ({} lines, {})?", "放弃未结账的交易（{}行，合计{}）？") \
+  X(kDiscardSale, "Discard sale", "放弃交易")                                                  \
+  X(kKeepSelling, "Keep selling", "继续收银")                                                  \
+  X(kScanMidSale, "Member code scanned: {}. The sale is not paid yet.",                         \
+    "扫到会员码：{}。当前交易尚未结账。")                                                    \
+  X(kScanJoinSale, "Member joins this sale", "加入本单")                                       \
+  X(kScanNewCustomer, "Discard sale, open member", "放弃本单，打开会员")                      \
+  X(kIgnoreScan, "Ignore", "忽略")                                                              \
+  X(kOverBalance, "Only {} points available.", "积分不足：可用{}积分。")                       \
+  X(kPointsWorth, "{} points = {} off the bill", "{}积分 = 抵现{}元")                           \
+  X(kDeleteLine, "Delete", "删除")                                                              \
+  X(kYourItems, "Your items", "您的商品")                                                       \
+  X(kRefundForYou, "Refunded to you: {}", "已为您退款：{}")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,
