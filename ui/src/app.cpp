@@ -618,6 +618,12 @@ void popChar(std::string& t) {
   }
 }
 
+/// The longest gap between a scanner's keys: kScanGapMs, or a frame's time and a bit when the app
+/// is slower than that (keys read between frames arrive a frame apart), at most kScanGapMaxMs.
+std::uint32_t scanGapMs(const AppModel& app) {
+  return std::clamp(app.frameMs + 20, kScanGapMs, kScanGapMaxMs);
+}
+
 /// What counts as a member code when a scan lands in a field that takes other things too.
 bool memberCode(const std::string& code) {
   if (cardFromQrPayload(code)) return true;
@@ -677,8 +683,11 @@ bool scanned(AppModel& app, const std::string& code, const std::string& fieldBef
     return true;
   }
   if (f.text) {
-    if (!memberCode(code)) return false;  // e.g. a receipt number scanned into the refund field
-    *f.text = fieldBefore;                // the code is not this field's
+    // A field that takes codes or phones of its own (enrolment, refund, complaint) keeps the
+    // keys; an amount, points or PIN field cannot hold a member code, so it was a scan.
+    const bool numeric = app.screen == Screen::kSale || app.screen == Screen::kRedeem;
+    if (!numeric || !memberCode(code)) return false;
+    *f.text = fieldBefore;
   }
   if (saleOpen(app)) {
     app.pendingScan = code;  // the open sale is someone's: ask (intent::ScanIntoSale)
@@ -699,7 +708,7 @@ void keys(AppModel& app, const KeyPresses& presses) {
     Field f = asking ? Field{} : focusedField(app);
     switch (k.kind) {
       case Kind::kText: {
-        if (app.scan.text.empty() || k.ms - app.scan.lastMs > kScanGapMs) {
+        if (app.scan.text.empty() || k.ms - app.scan.lastMs > scanGapMs(app)) {
           app.scan.text.clear();
           app.scan.before = f.text ? *f.text : std::string();
         }
@@ -722,7 +731,7 @@ void keys(AppModel& app, const KeyPresses& presses) {
         break;
       }
       case Kind::kEnter: {
-        const bool burst = app.scan.text.size() >= kScanMinChars && k.ms - app.scan.lastMs <= kScanGapMs;
+        const bool burst = app.scan.text.size() >= kScanMinChars && k.ms - app.scan.lastMs <= scanGapMs(app);
         const std::string code = std::exchange(app.scan.text, {});
         app.fieldSelected = false;
         if (asking) break;

@@ -131,6 +131,20 @@ void counterKey(const SDL_Event& e, KeyPresses& out) {
   }
 }
 
+/// The release of a key ImGui reads as a key (not as text): not a character, not a modifier.
+bool editingKeyUp(const SDL_Event& e) {
+  if (e.type != SDL_KEYUP) return false;
+  const SDL_Keycode k = e.key.keysym.sym;
+  if (e.key.keysym.mod & KMOD_CTRL) return true;
+  switch (k) {
+    case SDLK_LSHIFT: case SDLK_RSHIFT: case SDLK_LCTRL: case SDLK_RCTRL: case SDLK_LALT: case SDLK_RALT:
+    case SDLK_LGUI: case SDLK_RGUI: case SDLK_CAPSLOCK: case SDLK_NUMLOCKCLEAR: case SDLK_MODE:
+      return false;
+    default:
+      return k < SDLK_SPACE || k >= SDLK_DELETE;
+  }
+}
+
 // [SECTION] Benchmark measurements
 
 double msSinceProcessStart() {
@@ -633,8 +647,9 @@ void Shell::runLoop() {
       // Enter ends what was typed before it: what comes after belongs to the next frame.
       const bool enter = next.type == SDL_KEYDOWN &&
                          (next.key.keysym.sym == SDLK_RETURN || next.key.keysym.sym == SDLK_KP_ENTER);
-      // A key's release too: ImGui would lose a key pressed and released in one frame.
-      if ((button || next.type == SDL_KEYUP) && any) break;
+      // An editing key's release too (Backspace, Delete, arrows, Ctrl+A): ImGui would lose a key
+      // pressed and released in one frame. Typed characters come as text and need no frame each.
+      if ((button || editingKeyUp(next)) && any) break;
       handle(next);
       events.pop_front();
       any = true;
@@ -661,6 +676,7 @@ void Shell::runLoop() {
       if (m_customer.ctx) frame(m_customer, false);
       if (bench) glFinish();
       m_lastFrameMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      m_app.frameMs = static_cast<std::uint32_t>(m_lastFrameMs);
       m_lastFrameCpuMs = threadCpuMs() - cpuStart;
       // What the user typed (an IME gives any hanzi) joins the fonts before the next frame.
       for (const std::string* text : {&m_app.lookupUi.name, &m_app.enrollUi.name, &m_app.saleUi.description,

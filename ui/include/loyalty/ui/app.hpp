@@ -30,8 +30,10 @@ using KeyPresses = std::vector<KeyPress>;
 /// A keyboard-wedge scanner types a code fast and ends it with Enter; a person types slower.
 /// A scan is at least kScanMinChars characters each within kScanGapMs of the one before,
 /// then Enter within kScanGapMs. Anything slower is typing (it goes to the focused field, or
-/// nowhere) and never stays behind to spoil the next scan.
+/// nowhere) and never stays behind to spoil the next scan. Keys are stamped when the app reads
+/// them, between frames: a gap as long as a frame took counts as no gap (scanGapMs()).
 inline constexpr std::uint32_t kScanGapMs = 35;
+inline constexpr std::uint32_t kScanGapMaxMs = 300;
 inline constexpr std::size_t kScanMinChars = 6;
 struct ScanBurst {
   std::string text;
@@ -205,6 +207,7 @@ struct AppModel {
   std::uint64_t nextId = 1;
   std::uint64_t lookupSeq = 0;
   Timestamp now{};          ///< the UI clock, set by the shell each frame
+  std::uint32_t frameMs = 0;  ///< how long the last frame took (the shell's measure)
 
   LoginViewModel login;
   LookupViewModel lookup;
