@@ -275,3 +275,85 @@ TEST_CASE("Counter app under Xvfb: a cancelled sale never reaches the next custo
   CHECK(queryInt(db, "SELECT COUNT(*) FROM sales WHERE member_id IS NOT NULL AND sale_id != 'SEED-1' AND total = 1000") == 1);
   CHECK(balanceOf(c.data, "+8613911112222") == 10);
 }
+
+TEST_CASE("Counter app under Xvfb: fits 1280x800, lists scroll by dragging, the menu stays", "[ui][e2e]") {
+  if (!haveXvfbTools()) return;
+  Counter c;
+  // 30 members whose numbers end in 0000: more matches than the list shows at once.
+  std::string enrol;
+  for (int i = 0; i < 30; ++i) {
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  R"({"id":%d,"op":"enroll","phone":"1390%03d0000","name":"会员%d","consent_marketing":false})" "\n",
+                  100 + i, 100 + i, i);
+    enrol += line;
+  }
+  seedStore(c.data, enrol);
+  const std::string shots = LOYALTY_SCREENSHOT_DIR;
+  std::filesystem::create_directories(shots);
+  test::Xvfb x(1280, 800, c.dir.str() + "/xvfb.log");
+  std::vector<std::string> env{"DISPLAY=" + x.display()};
+  if (std::getenv("LOYALTY_SANITIZED")) env.push_back("ASAN_OPTIONS=detect_leaks=0");
+  test::Spawned app({test::terminalBinary(), "--data", c.data, "--windowed", "--size", "1280x800", "--lang", "zh-CN",
+                     "--tap-map", c.tapMap},
+                    env, c.dir.str() + "/app.log");
+  Driver d{x, c.tapMap, shots, 0, "fit-"};
+  d.waitFor("login-key-ok");
+  d.typeSlowly("7");
+  d.key("Return");
+  d.typeSlowly("1234");
+  d.key("Return");
+
+  // A finger drags the long result list up: it scrolls, and the drag opens nobody.
+  d.waitFor("lookup-number");
+  d.typeSlowly("0000");
+  d.waitFor("result-19");  // a lookup lists 20 at most
+  d.screenshot("results");
+  const auto before = test::readTapMap(c.tapMap);
+  const auto [lx, ly] = before.at("result-4");
+  std::string drag = "xdotool mousemove " + std::to_string(lx) + " " + std::to_string(ly) + " mousedown 1";
+  for (int step = 1; step <= 6; ++step) {
+    drag += " sleep 0.1 mousemove " + std::to_string(lx) + " " + std::to_string(ly - step * 50);
+  }
+  drag += " sleep 0.2 mouseup 1";
+  REQUIRE(d.x.run(drag));
+  std::this_thread::sleep_for(700ms);
+  const auto after = test::readTapMap(c.tapMap);
+  REQUIRE(after.count("result-0"));
+  CHECK(after.at("result-0").second < before.at("result-0").second - 100);
+  CHECK_FALSE(after.count("member-sale"));
+  d.screenshot("results-dragged");
+
+  // Points for cash: all of it on the screen, the wheel does not scroll the menu away.
+  d.key("Escape");
+  d.typeSlowly("8000");
+  d.key("Return");
+  d.waitFor("member-redeem");
+  d.tap("member-redeem");
+  d.tap("redeem-tab-points");
+  d.waitFor("redeem-key-ok");
+  const auto nav = test::readTapMap(c.tapMap).at("nav-lookup");
+  REQUIRE(d.x.run("xdotool mousemove " + std::to_string(nav.first) + " " + std::to_string(nav.second) +
+                  " click 5 click 5 click 5 click 5"));
+  std::this_thread::sleep_for(500ms);
+  for (const char* id : {"redeem-key-ok", "redeem-cancel", "redeem-points"}) {
+    std::ifstream in(c.tapMap);
+    std::string line;
+    bool seen = false;
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string name;
+      int rx = 0, ry = 0, rw = 0, rh = 0;
+      if (f >> name >> rx >> ry >> rw >> rh && name == id) {
+        seen = true;
+        INFO(id << " at y " << ry << " height " << rh);
+        CHECK(ry + rh <= 800);
+        CHECK(rh >= 48);
+      }
+    }
+    CHECK(seen);
+  }
+  CHECK(test::readTapMap(c.tapMap).at("nav-lookup") == nav);
+  d.screenshot("points-for-cash");
+  REQUIRE(app.stop() == 0);
+}

@@ -558,6 +558,8 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
       }
       ImGui::PopTextWrapPos();
       ImGui::PopFont();
+      fieldErrorText(u, vm.error, nullptr);
+      if (bigButton(u, u.t(Msg::kCancel), "redeem-cancel", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kMember});
       ImGui::EndGroup();
       ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
       ImGui::BeginGroup();
@@ -607,7 +609,7 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
       ImGui::EndGroup();
     }
   }
-  if (!s.confirming) {
+  if (!s.confirming && s.tab == 0) {
     fieldErrorText(u, vm.error, nullptr);
     if (bigButton(u, u.t(Msg::kCancel), "redeem-cancel", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kMember});
   }
