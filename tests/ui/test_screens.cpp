@@ -315,3 +315,88 @@ TEST_CASE("Leaving the member for the lookup: the next sale is nobody's", "[ui][
   CHECK_FALSE(std::get<cmd::Sale>(sent[0]).request.member.has_value());
   CHECK_FALSE(h.app.customer.member.has_value());
 }
+
+TEST_CASE("A stray key never spoils the next scan, and typing is never taken for one", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.type("7", false, 150);  // a stray key on the member panel
+  h.pause(2000);
+  h.type("LOYALTY:M1:8014598789742392", true, 4);
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(std::get<cmd::Lookup>(sent[0]).query == "LOYALTY:M1:8014598789742392");
+  CHECK(std::get<cmd::Lookup>(sent[0]).jumpIfOne);
+  // The lookup screen's next frame sends no second, listing search for the same code.
+  h.frame();
+  h.frame();
+  CHECK(h.sent().empty());
+
+  SECTION("the same digits typed by a person are no scan") {
+    memberOpen(h);
+    h.sent();
+    h.type("8014598789742392", true, 150);
+    CHECK(h.app.screen == Screen::kMember);
+    CHECK(h.sent().empty());
+  }
+}
+
+TEST_CASE("Keys reach the sale amount; Backspace, Ctrl+A and Escape correct it", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.tap("member-sale");
+  h.type("12.55", false, 150);
+  h.key(KeyPress::Kind::kBackspace);
+  CHECK(h.app.saleUi.amount == "12.5");
+  h.key(KeyPress::Kind::kSelectAll);
+  h.type("3", false, 150);
+  CHECK(h.app.saleUi.amount == "3");
+  h.key(KeyPress::Kind::kEscape);
+  CHECK(h.app.saleUi.amount.empty());
+  CHECK(h.app.screen == Screen::kSale);
+  h.type("0", true, 150);  // a 0 line is refused
+  CHECK(h.app.saleUi.lines.empty());
+  h.key(KeyPress::Kind::kBackspace);
+  h.type("128.5", true, 150);
+  REQUIRE(h.app.saleUi.lines.size() == 1);
+  CHECK(h.app.saleUi.lines[0].amount == "128.50");
+  CHECK(h.sent().empty());
+}
+
+TEST_CASE("Sign-out with an open sale asks, and the next cashier's cart is empty", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-sale-anon");
+  h.type("77", true, 150);
+  REQUIRE(h.app.saleUi.lines.size() == 1);
+  h.tap("nav-signout");
+  CHECK(h.app.screen == Screen::kSale);  // asked, not yet gone
+  REQUIRE(h.visible("confirm-no"));
+  h.tap("confirm-no");
+  CHECK(h.app.saleUi.lines.size() == 1);
+  h.tap("nav-signout");
+  h.tap("confirm-yes");
+  CHECK(h.app.screen == Screen::kLogin);
+  CHECK(h.app.saleUi.lines.empty());
+  signedIn(h);
+  h.tap("go-sale-anon");
+  CHECK(h.app.saleUi.lines.empty());
+  CHECK(h.app.customer.cart.empty());
+}
+
+TEST_CASE("The customer display: the tier greeting once, the balance after a redemption", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  const MemberDetail detail{member(), {{"tier_upgrade", "恭喜您升级为银卡会员！"}}};
+  apply(h.app, reply::Member{detail, {}});
+  REQUIRE(h.app.customer.greetings.size() == 1);
+  apply(h.app, reply::Member{detail, {}});
+  CHECK(h.app.customer.greetings.empty());
+  CHECK(h.app.member.detail->greetings.size() == 1);  // the cashier still sees why
+
+  h.app.screen = Screen::kMember;
+  h.tap("member-redeem");
+  h.sent();
+  apply(h.app, reply::Redeemed{terminal::RedeemResult{"R", 2800, 796}});
+  CHECK(h.app.customer.member->points == 796);
+  CHECK(std::get<cmd::Member>(h.sent().at(0)).memberId == "m-1");  // history and balance refreshed
+}
