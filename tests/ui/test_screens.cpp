@@ -400,3 +400,22 @@ TEST_CASE("The customer display: the tier greeting once, the balance after a red
   CHECK(h.app.customer.member->points == 796);
   CHECK(std::get<cmd::Member>(h.sent().at(0)).memberId == "m-1");  // history and balance refreshed
 }
+
+TEST_CASE("Refusals in the UI's language, gone once their field is corrected", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.app.lang = Lang::kZh;
+  h.tap("go-enroll");
+  h.type("138", false, 150);
+  h.tap("enroll-submit");
+  h.sent();
+  apply(h.app, reply::Enrolled{Error{errc::kInvalidArgument, "phone", "not a mobile number"}});
+  CHECK(h.app.enroll.error.message == "手机号码无效。");
+  h.frame();
+  CHECK(h.app.enroll.error.field == "phone");
+  h.type("0", false, 150);
+  CHECK(h.app.enroll.error.message.empty());
+  CHECK(refusal(Lang::kZh, errc::kForbidden, "pin", "wrong PIN, 3 tries left") == "密码错误，还可尝试3次。");
+  CHECK(refusal(Lang::kEn, errc::kForbidden, "pin", "wrong PIN, 3 tries left") == "wrong PIN, 3 tries left");
+  CHECK(refusal(Lang::kZh, errc::kNotFound, "sale_id", "no sale \"X\" on this terminal") == "找不到这张小票。");
+}

@@ -21,7 +21,10 @@ std::string newId(AppModel& app, const char* kind) {
   return app.idPrefix + kind + std::to_string(app.nextId++);
 }
 
-FieldError fieldError(const Error& e) { return {e.field, e.message}; }
+/// A refusal under its field, in the UI's language.
+FieldError fieldError(const AppModel& app, const Error& e) {
+  return {e.field, refusal(app.lang, e.code, e.field, e.message)};
+}
 
 std::optional<std::string> nonEmpty(const std::string& s) {
   const std::string_view t = trim(s);
@@ -360,7 +363,7 @@ void apply(AppModel& app, Reply r) {
           [&](reply::SignedIn& s) {
             app.login.busy = false;
             if (!s.staff) {
-              app.login.error = fieldError(s.staff.error());
+              app.login.error = fieldError(app, s.staff.error());
               app.loginUi.pin.clear();
               return;
             }
@@ -375,7 +378,7 @@ void apply(AppModel& app, Reply r) {
             if (l.seq != app.lookupSeq) return;  // the user typed on; a newer answer follows
             app.lookup.busy = false;
             if (!l.members) {
-              app.lookup.error = fieldError(l.members.error());
+              app.lookup.error = fieldError(app, l.members.error());
               app.lookup.results.clear();
               return;
             }
@@ -417,7 +420,7 @@ void apply(AppModel& app, Reply r) {
           [&](reply::Enrolled& e) {
             app.enroll.busy = false;
             if (!e.member) {
-              app.enroll.error = fieldError(e.member.error());
+              app.enroll.error = fieldError(app, e.member.error());
               return;
             }
             app.enrollUi = {};
@@ -426,7 +429,7 @@ void apply(AppModel& app, Reply r) {
           [&](reply::Sold& s) {
             app.sale.busy = false;
             if (!s.result) {
-              app.sale.error = fieldError(s.result.error());
+              app.sale.error = fieldError(app, s.result.error());
               return;
             }
             app.receipt.member = app.sale.member;
@@ -442,7 +445,7 @@ void apply(AppModel& app, Reply r) {
           [&](reply::Redeemed& d) {
             app.redeem.busy = false;
             if (!d.result) {
-              app.redeem.error = fieldError(d.result.error());
+              app.redeem.error = fieldError(app, d.result.error());
               app.redeemUi.supervisorPin.clear();
               return;
             }
@@ -457,7 +460,7 @@ void apply(AppModel& app, Reply r) {
           [&](reply::Refunded& f) {
             app.refund.busy = false;
             if (!f.result) {
-              app.refund.error = fieldError(f.result.error());
+              app.refund.error = fieldError(app, f.result.error());
               return;
             }
             app.refund.result = *f.result;
@@ -470,7 +473,7 @@ void apply(AppModel& app, Reply r) {
           [&](reply::ComplaintFiled& c) {
             app.complaint.busy = false;
             if (!c.status) {
-              app.complaint.error = fieldError(c.status.error());
+              app.complaint.error = fieldError(app, c.status.error());
               return;
             }
             app.complaint.filed = true;

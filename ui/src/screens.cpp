@@ -977,10 +977,21 @@ void counterFrame(AppModel& app, const Ui& u, const KeyPresses& presses) {
   Ui ui = u;
   ui.selectAll = app.fieldSelected;
   const Screen screenBefore = app.screen;
+  const EnrollUiState enrollBefore = app.enrollUi;
+  const std::string amountBefore = app.saleUi.amount;
   const Intents intents = drawCounter(app, ui);
   for (const Intent& i : intents) update(app, i);
   if (app.screen != screenBefore) app.fieldSelected = false;
   if (!textFieldActive && !presses.empty()) keys(app, presses);
+  // An error goes once its field is being corrected: it does not stay after the fix.
+  const auto corrected = [](FieldError& e, const char* field, const std::string& before, const std::string& now) {
+    if (e.field == field && before != now) e = {};
+  };
+  corrected(app.enroll.error, "phone", enrollBefore.phone, app.enrollUi.phone);
+  corrected(app.enroll.error, "name", enrollBefore.name, app.enrollUi.name);
+  corrected(app.enroll.error, "birthday", enrollBefore.birthday, app.enrollUi.birthday);
+  corrected(app.enroll.error, "referrer", enrollBefore.referrer, app.enrollUi.referrer);
+  if (amountBefore != app.saleUi.amount && !app.sale.busy) app.sale.error = {};
 }
 
 void customerFrame(AppModel& app, const Ui& u) {
