@@ -7,75 +7,18 @@
 #include <filesystem>
 #include <thread>
 
-#include "../support/child_process.hpp"
 #include "../support/temp_dir.hpp"
+#include "counter_driver.hpp"
 #include "loyalty/terminal/feedback.hpp"
 #include "loyalty/terminal/member_repository.hpp"
 #include "loyalty/terminal/store.hpp"
-#include "xvfb_session.hpp"
 
 using namespace loyalty;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::string runTerminal(const std::vector<std::string>& args, const std::string& input = "") {
-  std::vector<std::string> argv{test::terminalBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  test::ChildProcess p(argv, test::Stderr::kToStdout);
-  p.write(input);
-  p.closeStdin();
-  std::string out;
-  while (auto line = p.readLine()) out += *line + "\n";
-  INFO(out);
-  REQUIRE(p.wait() == 0);
-  return out;
-}
-
-struct Driver {
-  const test::Xvfb& x;
-  std::string tapMap;
-  std::string shots;
-  int shot = 0;
-
-  /// Waits until the app drew `id` (and no longer draws `gone`, when given); its centre.
-  std::pair<int, int> waitFor(const std::string& id, const std::string& gone = "") {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const auto map = test::readTapMap(tapMap);
-      if (map.count(id) && (gone.empty() || !map.count(gone))) return map.at(id);
-      std::this_thread::sleep_for(50ms);
-    }
-    FAIL("the app never showed " << id << (gone.empty() ? "" : " without " + gone));
-    return {};
-  }
-  void tap(const std::string& id, const std::string& map = "") {
-    const auto saved = tapMap;
-    if (!map.empty()) tapMap = map;
-    const auto [px, py] = waitFor(id);
-    tapMap = saved;
-    REQUIRE(x.run("xdotool mousemove " + std::to_string(px) + " " + std::to_string(py) + " click 1"));
-    std::this_thread::sleep_for(120ms);
-  }
-  void type(const std::string& text) { REQUIRE(x.run("xdotool type --delay 40 '" + text + "'")); }
-  void key(const std::string& k) { REQUIRE(x.run("xdotool key " + k)); }
-  void screenshot(const std::string& name) {
-    std::this_thread::sleep_for(300ms);  // the frame after the last change
-    char prefix[16];
-    std::snprintf(prefix, sizeof prefix, "%02d-", ++shot);
-    const std::string path = shots + "/" + prefix + name + ".png";
-    REQUIRE(x.run("import -window root '" + path + "'"));
-    REQUIRE(std::filesystem::file_size(path) > 10'000);
-  }
-};
-
-std::int64_t queryInt(db::Database& db, const std::string& sql) {
-  auto q = db.query("SELECT (" + sql + ") AS v");
-  REQUIRE(q.step());
-  return q.int64("v");
-}
-
-}  // namespace
+using test::Driver;
+using test::queryInt;
+using test::runTerminal;
 
 TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e2e]") {
   if (!test::haveProgram("Xvfb") || !test::haveProgram("xdotool") || !test::haveProgram("import")) {
@@ -105,7 +48,7 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   test::Spawned app({test::terminalBinary(), "--data", data, "--windowed", "--size", "1024x768", "--customer-display",
                      "--lang", "zh-CN", "--tap-map", tapMap},
                     env, dir.str() + "/app.log");
-  Driver d{x, tapMap, shots};
+  Driver d{x, tapMap, shots, 0, ""};
 
   // Sign in on the keypad: staff 7, PIN 1234.
   d.tap("login-key-7");

@@ -39,12 +39,12 @@ class Headless {
   Headless(const Headless&) = delete;
   Headless& operator=(const Headless&) = delete;
 
-  void frame(bool enter = false) {
+  void frame(const KeyPresses& keys = {}) {
     m_taps.rects.clear();
     m_ui.lang = app.lang;
     ImGui::NewFrame();
     ImGui::PushFont(m_fonts.body);
-    counterFrame(app, m_ui, enter);
+    counterFrame(app, m_ui, keys);
     ImGui::PopFont();
     ImGui::Render();
   }
@@ -65,10 +65,21 @@ class Headless {
     io.MouseDown[0] = false;
     frame();
   }
-  void type(const char* text, bool enter) {
-    ImGui::GetIO().AddInputCharactersUTF8(text);
-    frame(enter);
+  /// Keys as the shell passes them: each `gapMs` after the one before (a scanner: a few ms; a
+  /// person: a hundred or more).
+  void type(const std::string& text, bool enter, std::uint32_t gapMs = 5) {
+    ImGui::GetIO().AddInputCharactersUTF8(text.c_str());
+    KeyPresses keys;
+    for (const char c : text) keys.push_back({KeyPress::Kind::kText, std::string(1, c), m_ms += gapMs});
+    if (enter) keys.push_back({KeyPress::Kind::kEnter, {}, m_ms += gapMs});
+    frame(keys);
   }
+  void key(KeyPress::Kind kind) {
+    m_ms += 150;
+    frame({{kind, {}, m_ms}});
+  }
+  /// Time passes without keys.
+  void pause(std::uint32_t ms) { m_ms += ms; }
   /// The commands the screens sent to the store worker since the last call.
   std::vector<Command> sent() { return std::exchange(app.outbox, {}); }
   const TapMap::Rect& rect(const std::string& id) { return m_taps.rects.at(id); }
@@ -77,6 +88,7 @@ class Headless {
 
  private:
   ImGuiContext* m_ctx;
+  std::uint32_t m_ms = 1000;
   TapMap m_taps;
   GlyphSet m_glyphs;
   FontSet m_fonts;
@@ -199,7 +211,7 @@ TEST_CASE("Member panel to sale to receipt, with the survey on the customer disp
   const auto sale = std::get<cmd::Sale>(sent[0]).request;
   CHECK(sale.member == std::optional<std::string>("m-1"));
   REQUIRE(sale.lines.size() == 1);
-  CHECK(sale.lines[0].unitPrice == "128.5");
+  CHECK(sale.lines[0].unitPrice == "128.50");  // amounts as the counter shows them
   CHECK(sale.saleId == "T-S1");
 
   terminal::SaleResult result;
@@ -302,4 +314,108 @@ TEST_CASE("Leaving the member for the lookup: the next sale is nobody's", "[ui][
   REQUIRE(sent.size() == 1);
   CHECK_FALSE(std::get<cmd::Sale>(sent[0]).request.member.has_value());
   CHECK_FALSE(h.app.customer.member.has_value());
+}
+
+TEST_CASE("A stray key never spoils the next scan, and typing is never taken for one", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.type("7", false, 150);  // a stray key on the member panel
+  h.pause(2000);
+  h.type("LOYALTY:M1:8014598789742392", true, 4);
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(std::get<cmd::Lookup>(sent[0]).query == "LOYALTY:M1:8014598789742392");
+  CHECK(std::get<cmd::Lookup>(sent[0]).jumpIfOne);
+  // The lookup screen's next frame sends no second, listing search for the same code.
+  h.frame();
+  h.frame();
+  CHECK(h.sent().empty());
+
+  SECTION("the same digits typed by a person are no scan") {
+    memberOpen(h);
+    h.sent();
+    h.type("8014598789742392", true, 150);
+    CHECK(h.app.screen == Screen::kMember);
+    CHECK(h.sent().empty());
+  }
+}
+
+TEST_CASE("Keys reach the sale amount; Backspace, Ctrl+A and Escape correct it", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.tap("member-sale");
+  h.type("12.55", false, 150);
+  h.key(KeyPress::Kind::kBackspace);
+  CHECK(h.app.saleUi.amount == "12.5");
+  h.key(KeyPress::Kind::kSelectAll);
+  h.type("3", false, 150);
+  CHECK(h.app.saleUi.amount == "3");
+  h.key(KeyPress::Kind::kEscape);
+  CHECK(h.app.saleUi.amount.empty());
+  CHECK(h.app.screen == Screen::kSale);
+  h.type("0", true, 150);  // a 0 line is refused
+  CHECK(h.app.saleUi.lines.empty());
+  h.key(KeyPress::Kind::kBackspace);
+  h.type("128.5", true, 150);
+  REQUIRE(h.app.saleUi.lines.size() == 1);
+  CHECK(h.app.saleUi.lines[0].amount == "128.50");
+  CHECK(h.sent().empty());
+}
+
+TEST_CASE("Sign-out with an open sale asks, and the next cashier's cart is empty", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-sale-anon");
+  h.type("77", true, 150);
+  REQUIRE(h.app.saleUi.lines.size() == 1);
+  h.tap("nav-signout");
+  CHECK(h.app.screen == Screen::kSale);  // asked, not yet gone
+  REQUIRE(h.visible("confirm-no"));
+  h.tap("confirm-no");
+  CHECK(h.app.saleUi.lines.size() == 1);
+  h.tap("nav-signout");
+  h.tap("confirm-yes");
+  CHECK(h.app.screen == Screen::kLogin);
+  CHECK(h.app.saleUi.lines.empty());
+  signedIn(h);
+  h.tap("go-sale-anon");
+  CHECK(h.app.saleUi.lines.empty());
+  CHECK(h.app.customer.cart.empty());
+}
+
+TEST_CASE("The customer display: the tier greeting once, the balance after a redemption", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  const MemberDetail detail{member(), {{"tier_upgrade", "恭喜您升级为银卡会员！"}}};
+  apply(h.app, reply::Member{detail, {}});
+  REQUIRE(h.app.customer.greetings.size() == 1);
+  apply(h.app, reply::Member{detail, {}});
+  CHECK(h.app.customer.greetings.empty());
+  CHECK(h.app.member.detail->greetings.size() == 1);  // the cashier still sees why
+
+  h.app.screen = Screen::kMember;
+  h.tap("member-redeem");
+  h.sent();
+  apply(h.app, reply::Redeemed{terminal::RedeemResult{"R", 2800, 796}});
+  CHECK(h.app.customer.member->points == 796);
+  CHECK(std::get<cmd::Member>(h.sent().at(0)).memberId == "m-1");  // history and balance refreshed
+}
+
+TEST_CASE("Refusals in the UI's language, gone once their field is corrected", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.app.lang = Lang::kZh;
+  h.tap("go-enroll");
+  h.type("138", false, 150);
+  h.tap("enroll-submit");
+  h.sent();
+  apply(h.app, reply::Enrolled{Error{errc::kInvalidArgument, "phone", "not a mobile number"}});
+  CHECK(h.app.enroll.error.message == "手机号码无效。");
+  h.frame();
+  CHECK(h.app.enroll.error.field == "phone");
+  h.type("0", false, 150);
+  CHECK(h.app.enroll.error.message.empty());
+  CHECK(refusal(Lang::kZh, errc::kForbidden, "pin", "wrong PIN, 3 tries left") == "密码错误，还可尝试3次。");
+  CHECK(refusal(Lang::kEn, errc::kForbidden, "pin", "wrong PIN, 3 tries left") == "wrong PIN, 3 tries left");
+  CHECK(refusal(Lang::kZh, errc::kNotFound, "sale_id", "no sale \"X\" on this terminal") == "找不到这张小票。");
 }

@@ -126,3 +126,35 @@ TEST_CASE("End of day shows the store's local day in the store's zone, not the m
   CHECK(app.dayEnd.figures->sales == 1);
   CHECK(app.dayEnd.figures->total.toString() == "12.00");
 }
+
+TEST_CASE("A member's history shows the store's clock, not UTC with a T", "[ui][worker]") {
+  test::TempDir dir;
+  terminal::CounterConfig config;
+  config.store.timezone = "Asia/Shanghai";
+  auto zone = terminal::loadZone(config.store.timezone);
+  REQUIRE(zone.hasValue());
+  config.zone = *zone;
+  std::string memberId;
+  {
+    test::TestBackend seed(dir.str(), config);
+    terminal::EnrollRequest e;
+    e.phone = "13800138000";
+    e.name = "王小明";
+    e.at = *parseRfc3339("2026-12-02T01:00:00Z", "at");
+    memberId = seed.counter().enroll(e)->memberId;
+    terminal::SaleRequest sale;
+    sale.saleId = "S-1";
+    sale.member = memberId;
+    sale.lines = {{"ITEM-1", std::nullopt, 1, "12.00"}};
+    sale.at = *parseRfc3339("2026-12-02T01:50:00Z", "at");
+    REQUIRE(seed.counter().sale(sale).hasValue());
+  }
+  Inbox inbox;
+  StoreWorker worker([&]() -> std::unique_ptr<StoreBackend> { return std::make_unique<test::TestBackend>(dir.str(), config); },
+                     [&](Reply r) { inbox.post(std::move(r)); });
+  inbox.next<reply::StoreOpened>();
+  worker.submit(cmd::Member{memberId});
+  const auto m = inbox.next<reply::Member>();
+  REQUIRE(m.history.size() == 1);
+  CHECK(m.history[0].at == "2026-12-02 09:50");
+}

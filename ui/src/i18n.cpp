@@ -59,3 +59,39 @@ std::string allCatalogueText() {
 }
 
 }  // namespace loyalty::ui
+
+namespace loyalty::ui {
+
+std::string refusal(Lang lang, std::string_view code, std::string_view field, std::string_view message) {
+  if (lang == Lang::kEn) return std::string(message);
+  const auto has = [&](std::string_view word) { return message.find(word) != std::string_view::npos; };
+  const auto say = [&](Msg m) { return std::string(tr(lang, m)); };
+  if (code == "forbidden" && field == "pin") {
+    if (has("locked")) return say(Msg::kRefPinLocked);
+    std::string digits;
+    for (const char c : message) {
+      if (c >= '0' && c <= '9') digits.push_back(c);
+    }
+    return digits.empty() ? say(Msg::kRefPinWrong) : subst(tr(lang, Msg::kRefPinTriesLeft), {digits});
+  }
+  if (field == "staff_id") return say(code == "not_found" ? Msg::kRefStaffUnknown : Msg::kRefStaffBlocked);
+  if (field == "supervisor_pin") return say(Msg::kRefSupervisorPin);
+  if (field == "phone") return say(code == "already_exists" ? Msg::kRefPhoneTaken : Msg::kRefPhoneInvalid);
+  if (field == "birthday") return say(Msg::kRefBirthday);
+  if (field == "name" && code == "invalid_argument") return say(Msg::kRefName);
+  if (field == "referrer") return say(Msg::kRefReferrer);
+  if (field == "sale_id" && code == "not_found") return say(Msg::kRefReceiptUnknown);
+  if (field == "sale_id" && (code == "conflict" || code == "already_exists" || has("refunded"))) {
+    return say(Msg::kRefAlreadyRefunded);
+  }
+  if (code == "insufficient_points") return say(Msg::kRefPoints);
+  if (field == "amount" || field == "unit_price" || field.find("lines") == 0) return say(Msg::kRefAmount);
+  const std::string detail(message);
+  if (code == "invalid_argument" || code == "bad_request") return subst(tr(lang, Msg::kRefInvalid), {detail});
+  if (code == "not_found") return subst(tr(lang, Msg::kRefNotFound), {detail});
+  if (code == "forbidden") return subst(tr(lang, Msg::kRefForbidden), {detail});
+  if (code == "conflict" || code == "already_exists") return subst(tr(lang, Msg::kRefConflict), {detail});
+  return subst(tr(lang, Msg::kRefOther), {detail});
+}
+
+}  // namespace loyalty::ui

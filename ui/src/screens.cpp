@@ -125,11 +125,12 @@ Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
   const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
   ImGui::BeginGroup();
   title(u, u.t(Msg::kLookupTitle));
-  fieldBox(u, u.t(Msg::kLookupNumber), s.digits, "lookup-number", true, false, left);
+  if (fieldBox(u, u.t(Msg::kLookupNumber), s.digits, "lookup-number", s.focus == 0, false, left)) s.focus = 0;
   ImGui::TextUnformatted(u.t(Msg::kLookupName));
   ImGui::SetNextItemWidth(left);
   ImGui::PushFont(u.large);
   ImGui::InputTextWithHint("##name", u.t(Msg::kLookupNameHint), &s.name);
+  if (ImGui::IsItemActivated()) s.focus = 1;
   ImGui::PopFont();
   recordTap("lookup-name");
   fieldErrorText(u, vm.error, nullptr);
@@ -151,7 +152,9 @@ Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
     if (bigButton(u, label, id.c_str(), ImVec2(-1, u.px(kMinTouch)))) out.push_back(intent::OpenMember{m.memberId});
     ImGui::PopStyleVar();
   }
+  dragScroll(u);
   ImGui::EndChild();
+  recordTap("lookup-results");
   const float third = (left - ImGui::GetStyle().ItemSpacing.x * 2) / 3;
   if (bigButton(u, u.t(Msg::kEnrollNew), "go-enroll", ImVec2(third, 0))) out.push_back(intent::Go{Screen::kEnroll});
   ImGui::SameLine();
@@ -163,7 +166,12 @@ Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
   ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
   ImGui::BeginGroup();
   ImGui::Dummy(ImVec2(pad, u.px(8)));
+  const std::string before = s.digits;
   const bool ok = keypad(u, s.digits, 24, "lookup-key", false, u.t(Msg::kFind), pad);
+  if (s.digits != before) {  // the keypad writes the number: the name gives way
+    s.focus = 0;
+    s.name.clear();
+  }
   ImGui::EndGroup();
 
   // Search as the user types: numbers from 4 digits, names from one character.
@@ -192,7 +200,7 @@ Intents drawMember(const MemberViewModel& vm, const Ui& u) {
 
   ImGui::BeginGroup();
   // The greeting of the day comes first: it is what the cashier says.
-  ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0.35f, 0.12f, 0.10f, 1.0f));
+  ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0.12f, 0.22f, 0.32f, 1.0f));  // a welcome, not an error
   const float greetH = u.px(vm.detail->greetings.size() > 1 ? 120 : 84);
   ImGui::BeginChild("greeting", ImVec2(left, greetH), false);
   ImGui::SetCursorPos(ImVec2(u.px(12), u.px(8)));
@@ -251,6 +259,7 @@ Intents drawMember(const MemberViewModel& vm, const Ui& u) {
       ImGui::TableNextColumn();
       ImGui::Text("%lld", static_cast<long long>(h.balanceAfter));
     }
+    dragScroll(u);
     ImGui::EndTable();
   }
   ImGui::EndGroup();
@@ -334,6 +343,7 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
   Intents out;
   const float pad = keypadWidth(u);
   const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
+  const float lineH = ImGui::GetTextLineHeightWithSpacing();
   ImGui::BeginGroup();
   title(u, u.t(Msg::kSaleTitle));
   if (vm.member) {
@@ -343,29 +353,51 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
   }
   ImGui::Separator();
   fieldBox(u, u.t(Msg::kAmount), s.amount, "sale-amount", true, false, left);
-  fieldErrorText(u, vm.error, "amount");
+  // One line kept for the message, shown or not: an error never moves the buttons under a finger.
+  const ImVec2 errorAt = ImGui::GetCursorPos();
+  if (!vm.error.message.empty()) {
+    fieldErrorText(u, vm.error, nullptr);
+  } else if (!s.amount.empty() && !(Money::parse(s.amount, "amount") && Money::parse(s.amount, "amount")->minor() > 0)) {
+    ImGui::TextColored(kWarn, "%s", u.t(Msg::kErrAmountZero));
+  }
+  ImGui::SetCursorPos(ImVec2(errorAt.x, errorAt.y + lineH));
   ImGui::TextUnformatted(u.t(Msg::kDescription));
   ImGui::SetNextItemWidth(left);
   ImGui::InputText("##desc", &s.description);
   recordTap("sale-description");
   Money total;
+  const float rowH = u.px(kMinTouch) * 0.8f;
   ImGui::BeginChild("lines", ImVec2(left, std::max(u.px(90), ImGui::GetContentRegionAvail().y - u.px(150))), true);
+  std::optional<std::size_t> remove;
   for (std::size_t i = 0; i < s.lines.size(); ++i) {
     const auto& l = s.lines[i];
     if (auto m = Money::parse(l.amount, "amount")) total += *m;
+    const float y = ImGui::GetCursorPosY();
+    ImGui::SetCursorPosY(y + (rowH - ImGui::GetTextLineHeight()) / 2);
     ImGui::Text("%zu. %s", i + 1, l.description.empty() ? u.t(Msg::kItem) : l.description.c_str());
-    ImGui::SameLine(left * 0.6f);
-    ImGui::TextUnformatted(l.amount.c_str());
+    ImGui::SameLine(left * 0.5f);
+    ImGui::TextUnformatted(showAmount(l.amount).c_str());
+    ImGui::SameLine(left - u.px(120));
+    ImGui::SetCursorPosY(y);
+    const std::string id = "sale-line-del-" + std::to_string(i);
+    ImGui::PushID(id.c_str());
+    ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.35f, 0.20f, 0.20f, 1.0f));
+    if (ImGui::Button(u.t(Msg::kDeleteLine), ImVec2(u.px(100), rowH))) remove = i;
+    ImGui::PopStyleColor();
+    ImGui::PopID();
+    recordTap(id.c_str());
   }
+  dragScroll(u);
   ImGui::EndChild();
+  if (remove) out.push_back(intent::RemoveLine{*remove});
+  const auto typed = Money::parse(s.amount, "amount");
+  const bool amountOk = !s.amount.empty() && typed && typed->minor() > 0;
   ImGui::PushFont(u.large);
-  ImGui::Text("%s %s", u.t(Msg::kLinesTotal), total.toString().c_str());
+  ImGui::Text("%s %s", u.t(Msg::kLinesTotal), (total + (amountOk ? *typed : Money{})).toString().c_str());
   ImGui::PopFont();
-  fieldErrorText(u, vm.error, nullptr);
   const float third = (left - ImGui::GetStyle().ItemSpacing.x * 2) / 3;
-  const bool amountOk = Money::parse(s.amount, "amount").hasValue() && !s.amount.empty();
   if (bigButton(u, u.t(Msg::kAddLine), "sale-add-line", ImVec2(third, 0), amountOk)) {
-    s.lines.push_back({s.description, s.amount});
+    s.lines.push_back({s.description, showAmount(s.amount)});
     s.amount.clear();
     s.description.clear();
   }
@@ -380,12 +412,12 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
   ImGui::BeginGroup();
   ImGui::Dummy(ImVec2(pad, u.px(8)));
   const bool pay = keypad(u, s.amount, 12, "sale-key", true, u.t(Msg::kPay), pad,
-                          !vm.busy && (amountOk || !s.lines.empty()));
+                          !vm.busy && (amountOk || (!s.lines.empty() && s.amount.empty())));
   if (vm.busy) busySpinner(u, u.px(14));
   ImGui::EndGroup();
   if (pay) {
     std::vector<intent::SaleLine> lines = s.lines;
-    if (amountOk) lines.push_back({s.description, s.amount});
+    if (!s.amount.empty()) lines.push_back({s.description, s.amount});  // a 0 is refused, not dropped
     out.push_back(intent::Sale{std::move(lines)});
   }
   return out;
@@ -463,17 +495,15 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
   }
   ImGui::Separator();
 
-  std::int64_t points = 0;
   const Reward* chosen = nullptr;
   for (const auto& r : vm.rewards) {
     if (s.rewardId && r.rewardId == *s.rewardId) chosen = &r;
   }
-  if (s.tab == 0 && chosen) points = chosen->points;
-  if (s.tab == 1) {
-    points = 0;
-    for (char c : s.points) points = points * 10 + (c - '0');
-  }
+  const std::int64_t points = redeemPoints(vm, s);
   const bool needPin = points > vm.supervisorAbove;
+  // Points for cash: what the points are worth, the money the cashier takes off the bill.
+  const std::string worth =
+      Money::fromMinor(points * 100 / std::max<std::int64_t>(vm.pointsPerUnit, 1)).toString();
 
   if (!s.confirming) {
     if (s.tab == 0) {
@@ -511,13 +541,28 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
         dl->AddText(u.huge, u.huge->FontSize, ImVec2(centre.x - glyph.x / 2, centre.y - glyph.y / 2),
                     IM_COL32_WHITE, r.name.c_str(), end);
       }
+      dragScroll(u);
       ImGui::EndChild();
     } else {
+      // The number and its worth on the left, the keypad on the right: all of it on a 1280×800
+      // screen, OK key included.
       const float pad = keypadWidth(u);
+      const float leftW = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
       ImGui::BeginGroup();
-      fieldBox(u, u.t(Msg::kPoints), s.points, "redeem-points", true, false, pad);
-      ImGui::Text("= %s %s", Money::fromMinor(points * 100 / std::max<std::int64_t>(vm.pointsPerUnit, 1)).toString().c_str(),
-                  u.t(Msg::kDiscount));
+      fieldBox(u, u.t(Msg::kPoints), s.points, "redeem-points", true, false, std::min(leftW, u.px(360)));
+      ImGui::PushFont(u.large);
+      ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + leftW);
+      ImGui::TextColored(kGood, "%s", subst(u.t(Msg::kPointsWorth), {std::to_string(points), worth}).c_str());
+      if (points > m.points) {
+        ImGui::TextColored(kWarn, "%s", subst(u.t(Msg::kOverBalance), {std::to_string(m.points)}).c_str());
+      }
+      ImGui::PopTextWrapPos();
+      ImGui::PopFont();
+      fieldErrorText(u, vm.error, nullptr);
+      if (bigButton(u, u.t(Msg::kCancel), "redeem-cancel", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kMember});
+      ImGui::EndGroup();
+      ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+      ImGui::BeginGroup();
       if (keypad(u, s.points, 9, "redeem-key", false, u.t(Msg::kNext), pad, points > 0 && points <= m.points)) {
         s.confirming = true;
       }
@@ -537,6 +582,7 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
     }
     ImGui::Text("%lld %s -> %s %lld", static_cast<long long>(points), u.t(Msg::kPointsUnit), u.t(Msg::kBalance),
                 static_cast<long long>(m.points - points));
+    if (s.tab == 1) ImGui::TextColored(kGood, "%s", subst(u.t(Msg::kPointsWorth), {std::to_string(points), worth}).c_str());
     ImGui::PopFont();
     if (needPin) {
       ImGui::TextColored(kWarn, "%s", subst(u.t(Msg::kSupervisorNeeded), {std::to_string(vm.supervisorAbove)}).c_str());
@@ -563,7 +609,7 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
       ImGui::EndGroup();
     }
   }
-  if (!s.confirming) {
+  if (!s.confirming && s.tab == 0) {
     fieldErrorText(u, vm.error, nullptr);
     if (bigButton(u, u.t(Msg::kCancel), "redeem-cancel", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kMember});
   }
@@ -715,10 +761,49 @@ Intents drawSettings(const SettingsViewModel& vm, const Ui& u) {
 
 // [SECTION] Customer display
 
+/// The open sale as the customer follows it: each line and the running total.
+void customerCart(const CustomerViewModel& vm, const Ui& u, float width) {
+  if (vm.cart.empty()) return;
+  ImGui::PushFont(u.large);
+  ImGui::TextUnformatted(u.t(Msg::kYourItems));
+  Money total;
+  for (const auto& l : vm.cart) {
+    if (auto m = Money::parse(l.amount, "amount")) total += *m;
+    ImGui::TextUnformatted(l.description.empty() ? u.t(Msg::kItem) : l.description.c_str());
+    ImGui::SameLine(width * 0.6f);
+    ImGui::TextUnformatted(l.amount.c_str());
+  }
+  ImGui::Separator();
+  ImGui::TextUnformatted(u.t(Msg::kTotal));
+  ImGui::SameLine(width * 0.6f);
+  ImGui::PopFont();
+  ImGui::PushFont(u.huge);
+  ImGui::TextColored(kGood, "%s", total.toString().c_str());
+  ImGui::PopFont();
+  recordTap(("customer-cart-total=" + total.toString()).c_str());  // not a button: for the e2e test
+}
+
 Intents drawCustomer(const CustomerViewModel& vm, const Ui& u) {
   Intents out;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
+  if (vm.refund) {
+    ImGui::PushFont(u.huge);
+    ImGui::PushTextWrapPos(avail.x);
+    ImGui::TextColored(kGood, "%s", subst(u.t(Msg::kRefundForYou), {vm.refund->amount.toString()}).c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::PopFont();
+    ImGui::PushFont(u.large);
+    ImGui::Text("%s -%lld", u.t(Msg::kPointsReversed), static_cast<long long>(vm.refund->pointsReversed));
+    if (vm.refund->balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*vm.refund->balance));
+    ImGui::PopFont();
+    recordTap("customer-refund");
+    return out;
+  }
   if (!vm.member) {
+    if (!vm.cart.empty()) {
+      customerCart(vm, u, avail.x);
+      return out;
+    }
     ImGui::SetCursorPosY(avail.y * 0.4f);
     ImGui::PushFont(u.huge);
     ImGui::TextUnformatted(u.t(Msg::kCustomerWelcome));
@@ -740,14 +825,17 @@ Intents drawCustomer(const CustomerViewModel& vm, const Ui& u) {
     ImGui::Text("%s %s", u.t(Msg::kTotal), vm.lastSale->total.toString().c_str());
     ImGui::TextColored(kGood, "%s +%lld", u.t(Msg::kPointsEarned), static_cast<long long>(vm.lastSale->pointsEarned));
   }
-  const std::int64_t balance = vm.lastSale && vm.lastSale->balance ? *vm.lastSale->balance : m.points;
+  // The member's balance as it is now: after this sale and after any redemption since.
+  const std::int64_t balance = m.points;
   ImGui::Text("%s", u.t(Msg::kBalance));
   ImGui::PopFont();
   ImGui::SameLine();
   ImGui::PushFont(u.huge);
   ImGui::TextColored(kGood, "%lld", static_cast<long long>(balance));
   ImGui::PopFont();
+  recordTap(("customer-balance=" + std::to_string(balance)).c_str());  // the value, for the e2e test
   ImGui::Spacing();
+  customerCart(vm, u, avail.x);
   if (vm.askSurvey) {
     ImGui::PushFont(u.large);
     ImGui::TextUnformatted(u.t(Msg::kSurveyQuestion));
@@ -771,14 +859,49 @@ Intents drawCustomer(const CustomerViewModel& vm, const Ui& u) {
 
 // [SECTION] The counter window
 
+/// The questions that stop the screen until answered: discard the open sale, or what a card
+/// scanned mid-sale means.
+Intents drawQuestion(const AppModel& app, const Ui& u) {
+  Intents out;
+  Money total;
+  const auto cart = cartOf(app);
+  for (const auto& l : cart) {
+    if (auto m = Money::parse(l.amount, "amount")) total += *m;
+  }
+  ImGui::Dummy(ImVec2(1, u.px(40)));
+  ImGui::PushFont(u.large);
+  ImGui::PushTextWrapPos(ImGui::GetContentRegionAvail().x);
+  const ImVec2 b(u.px(300), u.px(80));
+  if (app.pendingScan) {
+    ImGui::TextWrapped("%s", subst(u.t(Msg::kScanMidSale), {*app.pendingScan}).c_str());
+    ImGui::Spacing();
+    if (bigButton(u, u.t(Msg::kScanJoinSale), "scan-join", b, true, true)) out.push_back(intent::ScanIntoSale{true});
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kScanNewCustomer), "scan-new", b)) out.push_back(intent::ScanIntoSale{false});
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kIgnoreScan), "scan-ignore", b)) out.push_back(intent::Confirm{false});
+  } else {
+    ImGui::TextWrapped("%s", subst(u.t(Msg::kDiscardSaleQ), {std::to_string(cart.size()), total.toString()}).c_str());
+    ImGui::Spacing();
+    if (bigButton(u, u.t(Msg::kKeepSelling), "confirm-no", b, true, true)) out.push_back(intent::Confirm{false});
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kDiscardSale), "confirm-yes", b)) out.push_back(intent::Confirm{true});
+  }
+  ImGui::PopTextWrapPos();
+  ImGui::PopFont();
+  return out;
+}
+
 Intents drawCounter(AppModel& app, const Ui& u) {
   Intents out;
   ImGuiIO& io = ImGui::GetIO();
   ImGui::SetNextWindowPos(ImVec2(0, 0));
   ImGui::SetNextWindowSize(io.DisplaySize);
+  // The status bar stays put: only the screen below it scrolls (wheel or a dragging finger).
   ImGui::Begin("counter", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
-                   ImGuiWindowFlags_NoBringToFrontOnFocus);
+                   ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollWithMouse |
+                   ImGuiWindowFlags_NoScrollbar);
   // Status bar: who and where, busy and offline, language, the other screens.
   if (app.staff) {
     const ImVec2 b(u.px(112), u.px(kMinTouch) - u.px(4));
@@ -816,10 +939,6 @@ Intents drawCounter(AppModel& app, const Ui& u) {
     ImGui::SameLine();
     busySpinner(u, u.px(14));
   }
-  if (!app.scanBuffer.empty()) {
-    ImGui::SameLine();
-    ImGui::TextColored(kWarn, "%s %s", u.t(Msg::kScanning), app.scanBuffer.c_str());
-  }
   ImGui::Separator();
   if (!app.failure.empty()) {
     banner(app.failure.c_str(), kBad);
@@ -827,8 +946,11 @@ Intents drawCounter(AppModel& app, const Ui& u) {
     if (bigButton(u, "OK", "failure-ok", ImVec2(u.px(80), 0))) app.failure.clear();
   }
 
+  ImGui::BeginChild("screen", ImVec2(0, 0), false, ImGuiWindowFlags_NoBackground);
   Intents screen;
-  switch (app.screen) {
+  if (app.pendingLeave || app.pendingScan) {
+    screen = drawQuestion(app, u);
+  } else switch (app.screen) {
     case Screen::kLogin: screen = drawLogin(app.login, app.loginUi, u); break;
     case Screen::kLookup: screen = drawLookup(app.lookup, app.lookupUi, u); break;
     case Screen::kMember: screen = drawMember(app.member, u); break;
@@ -841,27 +963,35 @@ Intents drawCounter(AppModel& app, const Ui& u) {
     case Screen::kDayEnd: screen = drawDayEnd(app.dayEnd, u); break;
     case Screen::kSettings: screen = drawSettings(app.settings, u); break;
   }
+  dragScroll(u);
+  ImGui::EndChild();
   ImGui::End();
   out.insert(out.end(), std::make_move_iterator(screen.begin()), std::make_move_iterator(screen.end()));
   return out;
 }
 
-void counterFrame(AppModel& app, const Ui& u, bool enterKey) {
-  ImGuiIO& io = ImGui::GetIO();
-  // Keys no text field is taking (WantTextInput is from the previous frame): the scanner, or a
-  // keyboard at a keypad field.
-  std::string keys;
-  bool enter = false;
-  if (!io.WantTextInput) {
-    for (const ImWchar c : io.InputQueueCharacters) {
-      if (c >= 0x20 && c < 0x7F) keys.push_back(static_cast<char>(c));
-    }
-    enter = enterKey;
-    if (!keys.empty() && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Backspace))) keys.clear();
-  }
-  const Intents intents = drawCounter(app, u);
+void counterFrame(AppModel& app, const Ui& u, const KeyPresses& presses) {
+  // Keys go to the screen's focused field unless an on-screen text field has them (ImGui edits
+  // that one itself; WantTextInput is from the previous frame).
+  const bool textFieldActive = ImGui::GetIO().WantTextInput;
+  Ui ui = u;
+  ui.selectAll = app.fieldSelected;
+  const Screen screenBefore = app.screen;
+  const EnrollUiState enrollBefore = app.enrollUi;
+  const std::string amountBefore = app.saleUi.amount;
+  const Intents intents = drawCounter(app, ui);
   for (const Intent& i : intents) update(app, i);
-  if (!keys.empty() || enter) typed(app, keys, enter);
+  if (app.screen != screenBefore) app.fieldSelected = false;
+  if (!textFieldActive && !presses.empty()) keys(app, presses);
+  // An error goes once its field is being corrected: it does not stay after the fix.
+  const auto corrected = [](FieldError& e, const char* field, const std::string& before, const std::string& now) {
+    if (e.field == field && before != now) e = {};
+  };
+  corrected(app.enroll.error, "phone", enrollBefore.phone, app.enrollUi.phone);
+  corrected(app.enroll.error, "name", enrollBefore.name, app.enrollUi.name);
+  corrected(app.enroll.error, "birthday", enrollBefore.birthday, app.enrollUi.birthday);
+  corrected(app.enroll.error, "referrer", enrollBefore.referrer, app.enrollUi.referrer);
+  if (amountBefore != app.saleUi.amount && !app.sale.busy) app.sale.error = {};
 }
 
 void customerFrame(AppModel& app, const Ui& u) {
@@ -870,6 +1000,7 @@ void customerFrame(AppModel& app, const Ui& u) {
   ImGui::SetNextWindowSize(io.DisplaySize);
   ImGui::Begin("customer", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings);
+  app.customer.cart = cartOf(app);
   const Intents intents = drawCustomer(app.customer, u);
   ImGui::End();
   for (const Intent& i : intents) update(app, i);

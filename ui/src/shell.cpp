@@ -101,6 +101,53 @@ void writeTapMap(Window& w) {
   w.written = w.taps;
 }
 
+/// The counter's keys with their times: text, Enter, and the editing keys (a hardware keypad's
+/// digits count as digits even with Num Lock off, when they send no text).
+void counterKey(const SDL_Event& e, KeyPresses& out) {
+  using Kind = KeyPress::Kind;
+  if (e.type == SDL_TEXTINPUT) {
+    const std::string text = e.text.text;
+    for (std::size_t i = 0; i < text.size();) {
+      const auto lead = static_cast<unsigned char>(text[i]);
+      const std::size_t n = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;  // one UTF-8 character
+      out.push_back({Kind::kText, text.substr(i, n), e.text.timestamp});
+      i += n;
+    }
+    return;
+  }
+  if (e.type != SDL_KEYDOWN) return;
+  const SDL_Keycode k = e.key.keysym.sym;
+  const Uint16 mod = e.key.keysym.mod;
+  const Uint32 at = e.key.timestamp;
+  if (k == SDLK_RETURN || k == SDLK_KP_ENTER) {
+    out.push_back({Kind::kEnter, {}, at});
+  } else if (k == SDLK_BACKSPACE || k == SDLK_KP_BACKSPACE) {
+    out.push_back({Kind::kBackspace, {}, at});
+  } else if (k == SDLK_DELETE || (k == SDLK_KP_PERIOD && !(mod & KMOD_NUM))) {
+    out.push_back({Kind::kDelete, {}, at});
+  } else if (k == SDLK_ESCAPE) {
+    out.push_back({Kind::kEscape, {}, at});
+  } else if (k == SDLK_a && (mod & KMOD_CTRL)) {
+    out.push_back({Kind::kSelectAll, {}, at});
+  } else if (!(mod & KMOD_NUM) && ((k >= SDLK_KP_1 && k <= SDLK_KP_9) || k == SDLK_KP_0)) {
+    out.push_back({Kind::kText, std::string(1, k == SDLK_KP_0 ? '0' : static_cast<char>('1' + (k - SDLK_KP_1))), at});
+  }
+}
+
+/// The release of a key ImGui reads as a key (not as text): not a character, not a modifier.
+bool editingKeyUp(const SDL_Event& e) {
+  if (e.type != SDL_KEYUP) return false;
+  const SDL_Keycode k = e.key.keysym.sym;
+  if (e.key.keysym.mod & KMOD_CTRL) return true;
+  switch (k) {
+    case SDLK_LSHIFT: case SDLK_RSHIFT: case SDLK_LCTRL: case SDLK_RCTRL: case SDLK_LALT: case SDLK_RALT:
+    case SDLK_LGUI: case SDLK_RGUI: case SDLK_CAPSLOCK: case SDLK_NUMLOCKCLEAR: case SDLK_MODE:
+      return false;
+    default:
+      return k < SDLK_SPACE || k >= SDLK_DELETE;
+  }
+}
+
 // [SECTION] Benchmark measurements
 
 double msSinceProcessStart() {
@@ -349,7 +396,7 @@ class Shell {
   wl_display* m_wayland = nullptr;
   bool m_displayLost = false;
   double m_lastFrameMs = 0, m_lastFrameCpuMs = 0;
-  bool m_enter = false;  ///< Enter pressed on the counter window since the last frame
+  KeyPresses m_keys;  ///< keys on the counter window since the last frame (counterKey)
   bool m_texturesUploaded = false;
   std::vector<std::pair<std::string, double>> m_marks;  ///< start-up milestones, for the benchmark
 };
@@ -438,7 +485,7 @@ void Shell::frame(Window& w, bool counter) {
   ImGui::NewFrame();
   ImGui::PushFont(m_fonts.body);
   if (counter) {
-    counterFrame(m_app, ui(), std::exchange(m_enter, false));
+    counterFrame(m_app, ui(), std::exchange(m_keys, {}));
   } else {
     customerFrame(m_app, ui());
   }
@@ -474,10 +521,7 @@ void Shell::handle(const SDL_Event& e) {
     w.pointer = ImVec2(static_cast<float>(e.button.x), static_cast<float>(e.button.y));
     w.pointerDown = e.type == SDL_MOUSEBUTTONDOWN;
   }
-  if (&w == &m_counter && e.type == SDL_KEYDOWN &&
-      (e.key.keysym.sym == SDLK_RETURN || e.key.keysym.sym == SDLK_KP_ENTER)) {
-    m_enter = true;
-  }
+  if (&w == &m_counter) counterKey(e, m_keys);
   ImGui::SetCurrentContext(w.ctx);
   ImGui_ImplSDL2_ProcessEvent(&e);
 }
@@ -636,7 +680,9 @@ void Shell::runLoop() {
       // Enter ends what was typed before it: what comes after belongs to the next frame.
       const bool enter = next.type == SDL_KEYDOWN &&
                          (next.key.keysym.sym == SDLK_RETURN || next.key.keysym.sym == SDLK_KP_ENTER);
-      if (button && any) break;
+      // An editing key's release too (Backspace, Delete, arrows, Ctrl+A): ImGui would lose a key
+      // pressed and released in one frame. Typed characters come as text and need no frame each.
+      if ((button || editingKeyUp(next)) && any) break;
       handle(next);
       events.pop_front();
       any = true;
@@ -663,6 +709,7 @@ void Shell::runLoop() {
       if (m_customer.ctx) frame(m_customer, false);
       if (bench) glFinish();
       m_lastFrameMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      m_app.frameMs = static_cast<std::uint32_t>(m_lastFrameMs);
       m_lastFrameCpuMs = threadCpuMs() - cpuStart;
       // What the user typed (an IME gives any hanzi) joins the fonts before the next frame.
       for (const std::string* text : {&m_app.lookupUi.name, &m_app.enrollUi.name, &m_app.saleUi.description,

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "loyalty/core/time.hpp"
 #include "loyalty/terminal/store.hpp"
 
 namespace loyalty::ui {
@@ -19,10 +20,20 @@ reply::Status status(StoreBackend& backend, bool full) {
   return s;
 }
 
+/// "2026-12-02 09:50": an instant as the store's clock on the wall shows it (its zone).
+std::string storeTime(const std::string& rfc3339, const ZoneRules& zone) {
+  const auto t = parseRfc3339(rfc3339, "at");
+  if (!t) return rfc3339;
+  std::string local = formatRfc3339(*t + std::chrono::seconds(zone.offsetAt(*t))).substr(0, 16);
+  if (local.size() > 10 && local[10] == 'T') local[10] = ' ';
+  return local;
+}
+
 reply::Member memberReply(CounterService& counter, const std::string& memberId, Timestamp at) {
   reply::Member r{counter.member(memberId, at), {}};
   if (r.detail) {
     if (auto h = counter.history(memberId, 10)) r.history = std::move(*h);
+    for (auto& entry : r.history) entry.at = storeTime(entry.at, counter.config().zone);
   }
   return r;
 }

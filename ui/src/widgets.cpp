@@ -1,5 +1,7 @@
 #include "loyalty/ui/widgets.hpp"
 
+#include <imgui_internal.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -39,9 +41,11 @@ bool fieldBox(const Ui& ui, const char* label, const std::string& value, const c
   } else {
     text = value;
   }
-  if (focused) text += "_";
-  ImGui::PushStyleColor(ImGuiCol_Button, focused ? ImVec4(0.20f, 0.30f, 0.50f, 1.0f)
-                                                 : ImVec4(0.18f, 0.18f, 0.22f, 1.0f));
+  const bool selected = focused && ui.selectAll && !value.empty();
+  if (focused && !selected) text += "_";
+  ImGui::PushStyleColor(ImGuiCol_Button, selected  ? ImVec4(0.25f, 0.45f, 0.80f, 1.0f)
+                                         : focused ? ImVec4(0.20f, 0.30f, 0.50f, 1.0f)
+                                                   : ImVec4(0.18f, 0.18f, 0.22f, 1.0f));
   ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.02f, 0.5f));
   ImGui::PushID(id);
   const float w = width > 0 ? width : ImGui::GetContentRegionAvail().x;
@@ -107,6 +111,16 @@ void otherErrorText(const Ui& ui, const FieldError& error, std::initializer_list
     if (error.field == f) return;
   }
   fieldErrorText(ui, error, nullptr);
+}
+
+void dragScroll(const Ui& ui) {
+  ImGuiWindow* w = ImGui::GetCurrentWindow();
+  if (w->ScrollMax.y <= 0 || !ImGui::IsMouseDown(ImGuiMouseButton_Left)) return;
+  if (!ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem)) return;
+  if (ImGui::GetActiveID() == ImGui::GetWindowScrollbarID(w, ImGuiAxis_Y)) return;  // the scrollbar itself
+  if (!ImGui::IsMouseDragging(ImGuiMouseButton_Left, ui.px(12))) return;
+  ImGui::SetScrollY(w, std::clamp(w->Scroll.y - ImGui::GetIO().MouseDelta.y, 0.0f, w->ScrollMax.y));
+  if (ImGui::GetActiveID() != 0) ImGui::ClearActiveID();  // a drag is not a tap on what it began on
 }
 
 void busySpinner(const Ui& ui, float radius) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -16,6 +17,29 @@ namespace loyalty::ui {
 
 enum class Screen { kLogin, kLookup, kMember, kEnroll, kSale, kReceipt, kRedeem, kRefund,
                     kComplaint, kDayEnd, kSettings };
+
+/// A key from the keyboard, a hardware keypad or a keyboard-wedge scanner, as the shell saw it.
+struct KeyPress {
+  enum class Kind { kText, kEnter, kBackspace, kDelete, kEscape, kSelectAll };
+  Kind kind = Kind::kText;
+  std::string text;     ///< kText: one UTF-8 character
+  std::uint32_t ms = 0; ///< when the event arrived (milliseconds, any fixed origin)
+};
+using KeyPresses = std::vector<KeyPress>;
+
+/// A keyboard-wedge scanner types a code fast and ends it with Enter; a person types slower.
+/// A scan is at least kScanMinChars characters each within kScanGapMs of the one before,
+/// then Enter within kScanGapMs. Anything slower is typing (it goes to the focused field, or
+/// nowhere) and never stays behind to spoil the next scan. Keys are stamped when the app reads
+/// them, between frames: a gap as long as a frame took counts as no gap (scanGapMs()).
+inline constexpr std::uint32_t kScanGapMs = 35;
+inline constexpr std::uint32_t kScanGapMaxMs = 300;
+inline constexpr std::size_t kScanMinChars = 6;
+struct ScanBurst {
+  std::string text;
+  std::uint32_t lastMs = 0;
+  std::string before;  ///< the focused field as it was when the burst began
+};
 
 /// An error shown next to the input it is about (Error::field) or in the screen's banner.
 struct FieldError {
@@ -41,12 +65,20 @@ struct Survey { int score = 0; };
 struct SkipSurvey {};
 struct Complaint { std::string category, description; bool aboutMember = false; };
 struct SetLanguage { Lang lang; };
+/// The answer to the confirmation on screen (AppModel::confirm): go ahead, or keep things as
+/// they are.
+struct Confirm { bool yes = false; };
+/// A scanned member code while a sale is open: true = the member joins this sale, false = the
+/// sale is discarded and the member opened.
+struct ScanIntoSale { bool keepSale = true; };
+struct RemoveLine { std::size_t index = 0; };
 }  // namespace intent
 
 using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent::Search,
                             intent::OpenMember, intent::CloseMember, intent::Enroll, intent::Sale,
                             intent::Redeem, intent::Refund, intent::Survey, intent::SkipSurvey,
-                            intent::Complaint, intent::SetLanguage>;
+                            intent::Complaint, intent::SetLanguage, intent::Confirm,
+                            intent::ScanIntoSale, intent::RemoveLine>;
 using Intents = std::vector<Intent>;
 
 // [SECTION] View-models (read-only for draw functions)
@@ -133,12 +165,19 @@ struct CustomerViewModel {
   std::optional<terminal::SaleResult> lastSale;
   bool askSurvey = false;   ///< after a sale, until answered or skipped
   bool thanked = false;     ///< survey answered
+  std::vector<intent::SaleLine> cart;  ///< the open sale's lines (amounts as 128.50)
+  std::optional<terminal::RefundResult> refund;  ///< the refund just made, until the next customer
 };
 
 // [SECTION] UI states (what the user is typing/touching; owned by the UI thread)
 
 struct LoginUiState { std::string staffId, pin; int focus = 0; };  ///< 0 staff id, 1 PIN
-struct LookupUiState { std::string digits; std::string name; std::string lastSent; };
+struct LookupUiState {
+  std::string digits;
+  std::string name;
+  std::string lastSent;
+  int focus = 0;  ///< field a keyboard writes to: 0 number, 1 name
+};
 struct EnrollUiState {
   std::string phone, name, birthday, referrer;
   bool consent = false;
@@ -168,6 +207,7 @@ struct AppModel {
   std::uint64_t nextId = 1;
   std::uint64_t lookupSeq = 0;
   Timestamp now{};          ///< the UI clock, set by the shell each frame
+  std::uint32_t frameMs = 0;  ///< how long the last frame took (the shell's measure)
 
   LoginViewModel login;
   LookupViewModel lookup;
@@ -189,7 +229,15 @@ struct AppModel {
   RedeemUiState redeemUi;
   RefundUiState refundUi;
   ComplaintUiState complaintUi;
-  std::string scanBuffer;  ///< keys typed while no text field is active (barcode/QR scanner)
+  ScanBurst scan;           ///< the keys of what may be a scanner's burst (see kScanGapMs)
+  bool fieldSelected = false;  ///< Ctrl+A: the focused field's text is selected (next key replaces it)
+  /// What waits for "discard the open sale?" (sign-out, cancel, another screen, another member).
+  std::optional<Intent> pendingLeave;
+  /// A member code scanned while a sale was open: ask before it changes the sale.
+  std::optional<std::string> pendingScan;
+  bool scanJoinsSale = false;  ///< the next jump-lookup's member joins the open sale
+  /// Members congratulated on their new tier in this session (the greeting is said once).
+  std::set<std::string> congratulated;
 
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
 };
@@ -201,7 +249,17 @@ void apply(AppModel& app, Reply reply);
 /// True while the store works on something the user waits for (the busy indicator; the shell
 /// keeps drawing frames for the spinner only then).
 bool busy(const AppModel& app);
-/// Typed characters and Enter from a keyboard or scanner that no text field took.
-void typed(AppModel& app, const std::string& utf8, bool enter);
+/// Keys from a keyboard, keypad or scanner that no on-screen text field took: into the focused
+/// field of the screen (Backspace, Delete, Escape, Ctrl+A edit it; Enter is the screen's next
+/// step), and a scanner's burst anywhere opens the member it names.
+void keys(AppModel& app, const KeyPresses& keys);
+/// The points a redemption takes: the chosen reward's, or the number typed for points-for-cash.
+std::int64_t redeemPoints(const RedeemViewModel& vm, const RedeemUiState& s);
+/// True while the open sale has lines or an amount typed (leaving it asks first).
+bool saleOpen(const AppModel& app);
+/// The open sale's lines as the customer sees them, with the amount being typed as the last.
+std::vector<intent::SaleLine> cartOf(const AppModel& app);
+/// An amount as the counter shows it (128.50), or the text as typed when it is not one.
+std::string showAmount(const std::string& amount);
 
 }  // namespace loyalty::ui

@@ -147,7 +147,42 @@ bool parseLang(std::string_view text, Lang& out);
   X(kCustomerWelcome, "Welcome!", "欢迎光临！")                                                \
   X(kSurveyQuestion, "How was our service today?", "您对今天的服务满意吗？")                  \
   X(kSurveyThanks, "Thank you!", "谢谢您的评价！")                                             \
-  X(kSkip, "Skip", "跳过")
+  X(kSkip, "Skip", "跳过")                                                                      \
+  X(kErrAmountZero, "An amount must be more than 0.", "金额必须大于0。")                       \
+  X(kDiscardSaleQ, "Discard the open sale ({} lines, {})?", "放弃未结账的交易（{}行，合计{}）？") \
+  X(kDiscardSale, "Discard sale", "放弃交易")                                                  \
+  X(kKeepSelling, "Keep selling", "继续收银")                                                  \
+  X(kScanMidSale, "Member code scanned: {}. The sale is not paid yet.",                         \
+    "扫到会员码：{}。当前交易尚未结账。")                                                    \
+  X(kScanJoinSale, "Member joins this sale", "加入本单")                                       \
+  X(kScanNewCustomer, "Discard sale, open member", "放弃本单，打开会员")                      \
+  X(kIgnoreScan, "Ignore", "忽略")                                                              \
+  X(kOverBalance, "Only {} points available.", "积分不足：可用{}积分。")                       \
+  X(kPointsWorth, "{} points = {} off the bill", "{}积分 = 抵现{}元")                           \
+  X(kDeleteLine, "Delete", "删除")                                                              \
+  X(kYourItems, "Your items", "您的商品")                                                       \
+  X(kRefundForYou, "Refunded to you: {}", "已为您退款：{}")                                    \
+  X(kRefPinTriesLeft, "Wrong PIN, {} tries left.", "密码错误，还可尝试{}次。")                \
+  X(kRefPinLocked, "The account is locked: ask a supervisor.", "账户已锁定，请找主管解锁。") \
+  X(kRefPinWrong, "Wrong PIN.", "密码错误。")                                                  \
+  X(kRefStaffUnknown, "No such staff number.", "没有这个员工号。")                            \
+  X(kRefStaffBlocked, "This account is locked or disabled: ask a supervisor.",                  \
+    "该员工账户已锁定或停用，请找主管。")                                                    \
+  X(kRefSupervisorPin, "That is not a supervisor's PIN.", "主管密码不正确。")                 \
+  X(kRefPhoneTaken, "A member with this phone number is already enrolled.", "该手机号已登记为会员。") \
+  X(kRefPhoneInvalid, "Not a mobile phone number.", "手机号码无效。")                         \
+  X(kRefBirthday, "A birthday is YYYY-MM-DD.", "生日格式为 年-月-日。")                       \
+  X(kRefName, "Enter the name.", "请填写姓名。")                                               \
+  X(kRefReferrer, "No member with that phone or card.", "找不到该推荐人。")                   \
+  X(kRefReceiptUnknown, "No sale with that receipt number.", "找不到这张小票。")              \
+  X(kRefAlreadyRefunded, "That sale is already refunded.", "这张小票已经退过货。")            \
+  X(kRefPoints, "Not enough points.", "积分不足。")                                            \
+  X(kRefAmount, "Not a valid amount.", "金额无效。")                                           \
+  X(kRefInvalid, "Check the input: {}", "输入有误：{}")                                       \
+  X(kRefNotFound, "Not found: {}", "没有找到：{}")                                             \
+  X(kRefForbidden, "Not allowed: {}", "不允许：{}")                                            \
+  X(kRefConflict, "Conflicts with an earlier record: {}", "与已有记录冲突：{}")               \
+  X(kRefOther, "Not done: {}", "未完成：{}")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,
@@ -159,6 +194,9 @@ enum class Msg {
 const char* tr(Lang lang, Msg msg);
 /// `text` with each "{}" replaced by the next argument.
 std::string subst(std::string_view text, std::initializer_list<std::string> args);
+/// A service's refusal as the cashier reads it in `lang`: by its code and field (the services
+/// word their messages in English); the service's own sentence in English.
+std::string refusal(Lang lang, std::string_view code, std::string_view field, std::string_view message);
 /// Every message in every language, concatenated: the glyphs the UI's own text needs.
 std::string allCatalogueText();
 

@@ -63,6 +63,7 @@ namespace reply {
 struct StoreOpened { Result<StoreInfo> info; };
 struct SignedIn { Result<terminal::StaffMember> staff; };
 struct Lookup { std::uint64_t seq = 0; bool jumpIfOne = false; Result<std::vector<MemberView>> members; };
+/// `history[i].at` is the store's local time as its clock shows it ("2026-12-02 09:50").
 struct Member { Result<MemberDetail> detail; std::vector<terminal::HistoryEntry> history; };
 struct Enrolled { Result<MemberView> member; };
 struct Sold { terminal::SaleRequest request; Result<terminal::SaleResult> result; };

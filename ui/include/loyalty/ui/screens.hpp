@@ -25,10 +25,11 @@ Intents drawCustomer(const CustomerViewModel& vm, const Ui& u);
 /// Begins/ends its own full-viewport window; returns the intents of this frame.
 Intents drawCounter(AppModel& app, const Ui& u);
 
-/// Runs drawCounter, then feeds its intents and the typed keys to update(). `enterKey`: Enter
-/// was pressed since the last frame (from the shell's events: ImGui 1.86 loses a key pressed
-/// and released between two frames, which is how scanners and xdotool send it).
-void counterFrame(AppModel& app, const Ui& u, bool enterKey);
+/// Runs drawCounter, then feeds its intents and the keys to update()/keys(). `presses`: the keys
+/// since the last frame, from the shell's events (ImGui 1.86 loses a key pressed and released
+/// between two frames, which is how scanners and xdotool send them; and a scan is told from
+/// typing by the keys' times).
+void counterFrame(AppModel& app, const Ui& u, const KeyPresses& presses);
 /// Runs drawCustomer in a full-viewport window and feeds its intents to update().
 void customerFrame(AppModel& app, const Ui& u);
 

@@ -21,6 +21,7 @@ struct Ui {
   ImFont* large = nullptr;
   ImFont* huge = nullptr;
   float scale = 1.0f;  ///< 1 at 1024×768
+  bool selectAll = false;  ///< the focused field's text is selected (Ctrl+A): drawn highlighted
   const char* t(Msg m) const { return tr(lang, m); }
   float px(float v) const { return v * scale; }
 };
@@ -53,6 +54,9 @@ bool keypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id,
 void fieldErrorText(const Ui& ui, const FieldError& error, const char* field);
 /// The message of an error about none of `shownFields` (those have it under their input).
 void otherErrorText(const Ui& ui, const FieldError& error, std::initializer_list<std::string_view> shownFields);
+/// Drag-to-scroll for the current window (a list under a finger): a press that moves more than
+/// a few pixels scrolls the window and is no longer a tap on what it started on.
+void dragScroll(const Ui& ui);
 /// A spinner that shows the store worker is busy.
 void busySpinner(const Ui& ui, float radius);
 /// Records the last item under `id` in the tap map, when one is being written.
