@@ -340,7 +340,7 @@ TEST_CASE("A stray key never spoils the next scan, and typing is never taken for
   }
 }
 
-TEST_CASE("Keys reach the sale amount; Backspace, Ctrl+A and Escape correct it", "[ui][screens]") {
+TEST_CASE("Keys reach the sale amount, and Backspace, Ctrl+A and Escape correct it", "[ui][screens]") {
   Headless h;
   memberOpen(h);
   h.tap("member-sale");
