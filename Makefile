@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 ARM64_BUILD ?= build-arm64
 
-.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean
+.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean package package-test
 
 all: build
 
@@ -48,6 +48,11 @@ fuzz: fuzz-build
 	@for f in $(FUZZERS); do bash fuzz/run.sh long $(FUZZ_BUILD)/bin/fuzz_$$f $$f $(FUZZ_SECONDS) $(FUZZ_BUILD)/fuzz-runs; done \
 		| tee $(FUZZ_BUILD)/fuzz-summary.txt
 	@! grep -qv ' findings 0 ' $(FUZZ_BUILD)/fuzz-summary.txt || { echo "fuzz: findings above; see docs/fuzzing.md"; exit 1; }
+
+# Debian packages into $(BUILD)/packages (cmake/Packaging.cmake; docs/install.md).
+package: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target loyalty-terminal loyalty-hq loyalty_package_files
+	@cd $(BUILD) && cpack -G DEB
 
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
