@@ -4,6 +4,8 @@
 #   scripts/cross/arm64.sh build [TARGET...]   sysroot + configure + build (default: the programs)
 #   scripts/cross/arm64.sh test                build and run the core, db, terminal and sync tests
 #                                              under qemu-user, then the exec smoke test
+#   scripts/cross/arm64.sh package [OUTDIR]     the arm64 .debs (cmake/Packaging.cmake), copied to
+#                                              OUTDIR (default build/packages) beside the amd64 ones
 #
 # ARM64_BUILD (default build-arm64) is the build directory, its sysroot ARM64_BUILD/sysroot
 # (LOYALTY_ARM64_SYSROOT overrides); JOBS (default 2) parallel compile jobs; ARM64_TESTS the test
@@ -69,8 +71,19 @@ case "$cmd" in
     printf '%s\n' "${summary[@]}" | tee "$build/test-logs/summary.txt"
     exit $status
     ;;
+  package)
+    need help2man help2man
+    configure
+    cmake --build "$build" -j "$jobs" --target loyalty-terminal loyalty-hq loyalty_package_files
+    rm -f "$build"/packages/*.deb
+    (cd "$build" && cpack -G DEB)
+    out=${1:-build/packages}
+    mkdir -p "$out"
+    cp "$build"/packages/*_arm64.deb "$out"/
+    ls -l "$out"/*_arm64.deb
+    ;;
   *)
-    echo "usage: arm64.sh build [TARGET...] | test" >&2
+    echo "usage: arm64.sh build [TARGET...] | test | package [OUTDIR]" >&2
     exit 2
     ;;
 esac
