@@ -1,7 +1,8 @@
 # Debian packages from a cross build (included by cmake/Packaging.cmake when cross-compiling with
 # cmake/toolchains/aarch64-linux-gnu.cmake):
 # * LOYALTY_PROGRAM_RUN_DIR: scripts named like the programs that run the target's programs by
-#   qemu-user, so the man pages are written from the arm64 programs' own --help;
+#   qemu-user (argv[0] the bare name, as when run from PATH), so the man pages are written from
+#   the arm64 programs' own --help, and tests start the arm64 loyalty-terminal;
 # * dpkg-shlibdeps, which looks libraries up among the build machine's installed packages, is
 #   replaced at cpack time by scripts/cross/shlibdeps.sh reading the sysroot's shlibs files.
 if(NOT LOYALTY_ARM64_SYSROOT OR NOT CMAKE_CROSSCOMPILING_EMULATOR)
@@ -12,7 +13,7 @@ set(LOYALTY_PROGRAM_RUN_DIR ${CMAKE_BINARY_DIR}/qemu-bin)
 list(JOIN CMAKE_CROSSCOMPILING_EMULATOR "\" \"" _loyalty_emulator)
 foreach(_program loyalty-terminal loyalty-hq)
   file(GENERATE OUTPUT ${LOYALTY_PROGRAM_RUN_DIR}/${_program}
-       CONTENT "#!/bin/sh\nexec \"${_loyalty_emulator}\" \"$<TARGET_FILE:${_program}>\" \"$@\"\n"
+       CONTENT "#!/bin/sh\nexec \"${_loyalty_emulator}\" -0 ${_program} \"$<TARGET_FILE:${_program}>\" \"$@\"\n"
        FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 endforeach()
 

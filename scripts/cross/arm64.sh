@@ -49,12 +49,10 @@ case "$cmd" in
     qemu=$(command -v qemu-aarch64-static)
     root=$(realpath "$sysroot")
     # Tests start loyalty-terminal as a child process. Without binfmt_misc the kernel cannot
-    # start an arm64 program, so they are given a script (run natively) that starts it by qemu.
-    runner="$build/bin/loyalty-terminal.qemu"
-    printf '#!/bin/sh\nexec "%s" -L "%s" "%s" "$@"\n' "$qemu" "$root" "$(realpath "$build/bin/loyalty-terminal")" >"$runner"
-    chmod +x "$runner"
+    # start an arm64 program, so they are given a script (run natively) that starts it by qemu
+    # (made by cmake/toolchains/cross_packaging.cmake; ctest in the build directory uses it too).
     export LOYALTY_TERMINAL_BIN
-    LOYALTY_TERMINAL_BIN=$(realpath "$runner")
+    LOYALTY_TERMINAL_BIN=$(realpath "$build/qemu-bin/loyalty-terminal")
     mkdir -p "$build/test-logs"
     status=0
     summary=()
