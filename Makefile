@@ -6,6 +6,7 @@ FUZZ_SECONDS ?= 300
 FUZZERS    := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
+ARM64_BUILD ?= build-arm64
 
 .PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean kiosk-test package package-test
 
@@ -64,3 +65,18 @@ package-test: package
 
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+
+# arm64 (docs/cross-arm64.md): the cross build in $(ARM64_BUILD) against an arm64 sysroot of
+# Debian packages, and the core, db, terminal and sync tests run by qemu-user.
+.PHONY: arm64 test-arm64 package-arm64
+arm64: deps
+	@ARM64_BUILD=$(ARM64_BUILD) JOBS=$(JOBS) bash scripts/cross/arm64.sh build
+
+test-arm64: deps
+	@ARM64_BUILD=$(ARM64_BUILD) JOBS=$(JOBS) bash scripts/cross/arm64.sh test
+
+# The arm64 packages into $(BUILD)/packages beside the amd64 ones; `make package ARCH=arm64`
+# builds both.
+package-arm64: deps
+	@ARM64_BUILD=$(ARM64_BUILD) JOBS=$(JOBS) bash scripts/cross/arm64.sh package $(BUILD)/packages
+package: $(if $(filter arm64,$(ARCH)),package-arm64)

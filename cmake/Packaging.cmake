@@ -5,6 +5,9 @@
 
 set(LOYALTY_DEB_DIR ${PROJECT_SOURCE_DIR}/packaging/deb)
 set(LOYALTY_UNIT_DIR /lib/systemd/system)  # Debian 12's place for packaged units
+if(CMAKE_CROSSCOMPILING)
+  include(${PROJECT_SOURCE_DIR}/cmake/toolchains/cross_packaging.cmake)  # arm64: qemu-run programs, shlibdeps
+endif()
 
 # [SECTION] Files besides the programs
 
@@ -49,8 +52,12 @@ foreach(program loyalty-terminal loyalty-hq)
           DESTINATION share/doc/${program} COMPONENT ${component})
   if(LOYALTY_HELP2MAN)
     set(page ${CMAKE_BINARY_DIR}/deb/${program}.1.gz)
+    set(run_dir $<TARGET_FILE_DIR:${program}>)
+    if(LOYALTY_PROGRAM_RUN_DIR)
+      set(run_dir ${LOYALTY_PROGRAM_RUN_DIR})  # cross build: the programs run by qemu-user
+    endif()
     add_custom_command(OUTPUT ${page}
-                       COMMAND bash ${LOYALTY_DEB_DIR}/make-man.sh $<TARGET_FILE_DIR:${program}> ${program} ${PROJECT_VERSION}
+                       COMMAND bash ${LOYALTY_DEB_DIR}/make-man.sh ${run_dir} ${program} ${PROJECT_VERSION}
                                ${LOYALTY_DEB_DIR}/${program}.h2m ${page}
                        DEPENDS ${program} ${LOYALTY_DEB_DIR}/make-man.sh ${LOYALTY_DEB_DIR}/${program}.h2m VERBATIM)
     list(APPEND LOYALTY_DEB_GENERATED ${page})

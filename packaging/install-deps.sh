@@ -26,6 +26,9 @@ packages=(
   mmdebstrap curl systemd-container
   # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)
   clang libclang-rt-14-dev
+  # arm64 cross build and its tests (make arm64, make test-arm64): cross compilers, qemu-user,
+  # mmdebstrap to unpack the arm64 sysroot from Debian's archive
+  crossbuild-essential-arm64 qemu-user-static mmdebstrap
 )
 
 missing=()
