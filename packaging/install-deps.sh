@@ -16,6 +16,8 @@ packages=(
   xvfb xdotool imagemagick procps python3
   # the counter app under Xvfb renders with Mesa's software rasteriser (llvmpipe)
   libgl1-mesa-dri
+  # fleet update test: head office's admin routes asked with curl (dpkg-deb comes with dpkg)
+  curl
   # head-office dashboard test (headless)
   chromium
   # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)

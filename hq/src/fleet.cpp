@@ -290,10 +290,11 @@ std::vector<sync::ReleaseOffer> targeted(SqlConnection& c, const std::string& te
 }  // namespace
 
 Result<std::optional<sync::ReleaseOffer>> Fleet::offer(const std::string& terminalId, const std::string& architecture) {
-  const std::string key = ensureReleaseKey(m_dir);
   std::lock_guard lock(m_mutex);
-  auto all = targeted(*m_c, terminalId, architecture, key);
+  auto all = targeted(*m_c, terminalId, architecture, "");
   if (all.empty()) return std::optional<sync::ReleaseOffer>();
+  const std::string key = ensureReleaseKey(m_dir);  // publishing made it: this only reads it
+  for (auto& o : all) o.publicKey = key;
   const auto best = std::max_element(all.begin(), all.end(), [](const auto& a, const auto& b) {
     return sync::compareVersions(a.manifest.version, b.manifest.version) < 0;
   });

@@ -30,7 +30,7 @@ std::filesystem::path buildPackage(const TempDir& dir, const std::string& versio
   std::ofstream(root / "DEBIAN/control") << "Package: " << name << "\nVersion: " << version << "\nArchitecture: " << arch
                                          << "\nMaintainer: Loyalty <loyalty@example.invalid>\nDescription: test build\n";
   const auto deb = std::filesystem::path(dir.str()) / (name + "_" + version + "_" + arch + ".deb");
-  const auto [status, out] = loyalty::test::runCommand({"dpkg-deb", "--root-owner-group", "-Zgzip", "--build", root.string(), deb.string()});
+  const auto [status, out] = loyalty::test::runCommand({"/usr/bin/dpkg-deb", "--root-owner-group", "-Zgzip", "--build", root.string(), deb.string()});
   REQUIRE(status == 0);
   return deb;
 }
