@@ -18,6 +18,8 @@ packages=(
   libgl1-mesa-dri
   # kiosk tests (tests/kiosk): weston's kiosk shell + screenshooter, cage (with Xwayland), OCR
   weston cage xwayland tesseract-ocr tesseract-ocr-chi-sim
+  # fleet update test: head office's admin routes asked with curl (dpkg-deb comes with dpkg)
+  curl
   # head-office dashboard test (headless)
   chromium
   # Debian packages (make package): man pages, lintian, unit checks (systemd-analyze)

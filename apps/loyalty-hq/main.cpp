@@ -15,6 +15,7 @@
 #include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard.hpp"
+#include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/server.hpp"
 #include "loyalty/hq/settings.hpp"
@@ -111,6 +112,7 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   writePrivateFile(dir.serverCert(), server.certPem + ca.certPem);
   fs::permissions(dir.caCert(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
                   fs::perm_options::replace);
+  const std::string releaseKey = ensureReleaseKey(dir);  // signs the terminal packages it publishes
   const fs::path adminToken = dir.root / "admin.token";
   writePrivateFile(adminToken,
                    store.createApiToken(Role::kAdmin, "admin", nowSeconds(), days(kDefaultTokenDays), commandLineActor()) + "\n");
@@ -124,7 +126,8 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
             << "server cert: " << dir.serverCert().string() << "\n"
             << "server key:  " << dir.serverKey().string() << "\n"
             << "server pin:  " << publicKeyPin(server.certPem) << "  (optional public-key pin)\n"
-            << "admin token: " << adminToken.string() << "\n";
+            << "admin token: " << adminToken.string() << "\n"
+            << "release key: " << releaseKeyFile(dir).string() << "  (public: " << releaseKey << ")\n";
   return 0;
 }
 
@@ -252,6 +255,7 @@ int main(int argc, char** argv) {
 
   auto analyticsCommand = addAnalyticsCommands(app);
   auto credentialCommand = addCredentialCommands(app);  // after the `token` and `user` commands it extends
+  auto fleetCommand = addFleetCommands(app);
   CLI11_PARSE(app, argc, argv);
   const DataDir dir{data};
   try {
@@ -277,6 +281,7 @@ int main(int argc, char** argv) {
     }
     if (auto rc = analyticsCommand()) return *rc;
     if (auto rc = credentialCommand()) return *rc;
+    if (auto rc = fleetCommand()) return *rc;
     HqStore store = openStore(dir);
     if (tadd->parsed()) {
       auto code = store.addTerminal(storeId, terminalId, zone, nowSeconds(), commandLineActor());

@@ -22,6 +22,7 @@
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/sync_link.hpp"
 #include "loyalty/terminal/timezone.hpp"
+#include "loyalty/terminal/update.hpp"
 #include "loyalty/terminal/feedback.hpp"
 #include "loyalty/ui/app_backend.hpp"
 #include "loyalty/ui/shell.hpp"
@@ -161,6 +162,24 @@ int main(int argc, char** argv) {
   addCommon(restore);
   restore->add_option("--from", restoreFrom, "a file written by loyalty-terminal backup")->required();
 
+  // Fleet updates (docs/fleet-updates.md): `apply` and `keep` are the root-run updater's.
+  auto* updateCmd = app.add_subcommand("update", "fleet updates: the root-run updater and its checks");
+  updateCmd->require_subcommand(1);
+  update::ApplyOptions apply;
+  std::string applyRoot = "/", applyData = apply.dataDir.string(), keyFile, keepFile;
+  int healthSeconds = 60;
+  auto* updateApply = updateCmd->add_subcommand("apply", "install a staged, verified package; roll back if it is not healthy (root)");
+  updateApply->add_option("--data", applyData, "the terminal's data directory (default /var/lib/loyalty-terminal)");
+  updateApply->add_option("--root", applyRoot, "install under this root directory (default /)");
+  updateApply->add_option("--unit", apply.unit, "the app's systemd unit to restart and watch, or none (default loyalty-kiosk.service)");
+  updateApply->add_option("--key", keyFile, "the release public key trusted (default ROOT/etc/loyalty/release.pub, else pinned)");
+  updateApply->add_option("--health-timeout", healthSeconds, "seconds the new program has to answer (default 60)")->check(CLI::Range(1, 3600));
+  auto* updateKeep = updateCmd->add_subcommand("keep", "keep the installed version's package file for rollback (root)");
+  updateKeep->add_option("file", keepFile, "the installed package (.deb)")->required();
+  updateKeep->add_option("--root", applyRoot, "the root it is installed under (default /)");
+  auto* updateVersion = updateCmd->add_subcommand("status", "the installed version and the updater's state (JSON)");
+  updateVersion->add_option("--root", applyRoot, "the root it is installed under (default /)");
+
   CLI11_PARSE(app, argc, argv);
 
   if (*backup) {
@@ -218,6 +237,32 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (*updateCmd) {
+    try {
+      if (*updateApply) {
+        apply.dataDir = applyData;
+        apply.root = applyRoot;
+        if (!keyFile.empty()) apply.keyFile = keyFile;
+        apply.healthTimeout = std::chrono::seconds(healthSeconds);
+        return update::runApply(apply, std::cout, std::cerr);
+      }
+      if (*updateKeep) return update::runKeep(applyRoot, keepFile, std::cout, std::cerr);
+      const auto installed = update::installedPackage(applyRoot);
+      const update::UpdateState st = update::readState(applyRoot);
+      nlohmann::json j{{"build_version", update::buildVersion()}, {"state", st.state}};
+      j["installed"] = installed ? nlohmann::json(installed->version) : nlohmann::json();
+      if (st.version) j["version"] = *st.version;
+      if (st.previous) j["previous"] = *st.previous;
+      if (st.detail) j["detail"] = *st.detail;
+      if (st.at) j["at"] = *st.at;
+      std::cout << j.dump() << '\n';
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "loyalty-terminal: update: " << e.what() << '\n';
+      return 1;
+    }
+  }
+
   if (*reg) {
     try {
       db::Database database = openTerminalDatabase(dataDir);
@@ -270,7 +315,7 @@ int main(int argc, char** argv) {
     CounterService service(o.db, o.config, ids);
     const auto authoriser = makeRedemptionAuthoriser(o.db);  // online redemption when registered
     service.setAuthoriser(authoriser.get());
-    if (*syncCmd) return runSyncOnce(o.db, service, std::cout, std::cerr);
+    if (*syncCmd) return runSyncOnce(o.db, service, std::cout, std::cerr, dataDir);
     if (*exec) {
       std::ios::sync_with_stdio(false);
       ExecSession session(service, now);

@@ -16,6 +16,7 @@
 
 #include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
+#include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/http_guard.hpp"
 #include "loyalty/hq/local_time.hpp"
@@ -93,6 +94,7 @@ struct HqServer::Impl {
   PasswordVerifier passwords;
   std::unique_ptr<HttpsServer> http;
   HqService service;  ///< the live data every route reads and writes; it owns the locking
+  Fleet fleet;        ///< releases and terminals' reports, on a connection of its own
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   // Metrics (Prometheus text format).
@@ -107,7 +109,8 @@ struct HqServer::Impl {
       : dir(d),
         guard(ConnectionLimits::from(s)),
         throttle(openStorage(d, s), ThrottleRules::from(s)),
-        service(openStorage(d, s), openStorage(d, s), cacheOptions(s), std::chrono::minutes(s.reservationMinutes)) {}
+        service(openStorage(d, s), openStorage(d, s), cacheOptions(s), std::chrono::minutes(s.reservationMinutes)),
+        fleet(d, openStorage(d, s)) {}
 
   // [SECTION] Plumbing
 
@@ -123,7 +126,20 @@ struct HqServer::Impl {
       return std::nullopt;
     }
     for (const Role r : roles) {
-      if (p->role == r) return std::move(*p);
+      if (p->role != r) continue;
+      if (r == Role::kTerminal) {
+        // What the terminal says about itself (version, update state, backlog): optional headers.
+        auto report = sync::decodeTerminalReport([&](const char* name) -> std::optional<std::string> {
+          if (!req.has_header(name)) return std::nullopt;
+          return req.get_header_value(name);
+        });
+        if (!report) {
+          sendError(res, report.error());
+          return std::nullopt;
+        }
+        fleet.noteReport(p->terminalId, *report, nowSeconds());
+      }
+      return std::move(*p);
     }
     sendError(res, Error{errc::kForbidden, "", "this credential may not use " + req.path});
     return std::nullopt;
@@ -306,6 +322,11 @@ struct HqServer::Impl {
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
     registerAnalyticsRoutes(s, service, throttle, passwords);
 
+    // Fleet updates: a terminal's release and its download; terminals and releases for admins.
+    registerFleetRoutes(s, fleet, [this](const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {
+      return require(req, res, roles);
+    });
+
     // Before any body is read: framing and size of the body, connections being closed, and
     // addresses locked out for failed credentials.
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -372,9 +393,10 @@ struct HqServer::Impl {
       static const std::set<std::string> kRoutes = {
           "/healthz", "/metrics", "/api/v1/register", "/api/v1/events", "/api/v1/changes", "/api/v1/redemptions",
           "/api/v1/admin/members/merge", "/api/v1/admin/catalog", "/api/v1/admin/config", "/api/v1/reports/summary",
-          "/api/v1/reports/sales", "/api/v1/reports/abc"};
+          "/api/v1/reports/sales", "/api/v1/reports/abc", "/api/v1/terminal/release", "/api/v1/admin/terminals"};
       std::string route = req.path.rfind("/api/v1/members/", 0) == 0       ? "/api/v1/members/{id}"
                           : req.path.rfind("/api/v1/redemptions/", 0) == 0 ? "/api/v1/redemptions/{id}"
+                          : req.path.rfind("/api/v1/terminal/release/", 0) == 0 ? "/api/v1/terminal/release/{sha256}.deb"
                           : kRoutes.contains(req.path)                    ? req.path
                                                                           : "other";
       std::lock_guard lock(metricsMutex);

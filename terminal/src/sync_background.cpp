@@ -2,6 +2,7 @@
 
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/sync_link.hpp"
+#include "loyalty/terminal/update.hpp"
 
 namespace loyalty::terminal {
 
@@ -73,6 +74,27 @@ std::unique_ptr<BackgroundSync> BackgroundSync::launch(const std::string& dataDi
     writer = own.get();
   }
   std::unique_ptr<BackgroundSync> self(new BackgroundSync(std::move(read), *writer, std::move(own)));
+  // Each round tells head office this terminal's version, update state and backlog; a program
+  // installed from a package also checks for an update (at most every few minutes).
+  const auto installation = update::currentInstallation();
+  if (!options.reportHeaders) {
+    options.reportHeaders = [outbox = self->m_outbox.get(), installation, dataDir] {
+      return sync::toHeaderLines(update::terminalReport(installation, dataDir, outbox->pendingCount()));
+    };
+  }
+  if (!options.afterRound && installation) {
+    options.afterRound = [installation, dataDir, last = std::optional<std::chrono::steady_clock::time_point>()](
+                             sync::HttpsClient& client) mutable {
+      const auto t = std::chrono::steady_clock::now();
+      if (last && t - *last < std::chrono::minutes(5)) return;
+      last = t;
+      try {
+        (void)update::checkForUpdate(client, dataDir, *installation);  // the outcome shows in the next report
+      } catch (const std::exception&) {
+        // A full disk or an unwritable data directory: sync goes on; the next check retries.
+      }
+    };
+  }
   self->m_engine = std::make_unique<sync::SyncEngine>(link->endpoint(), *self->m_outbox, *self->m_changes,
                                                       std::move(options));
   self->m_engine->start();

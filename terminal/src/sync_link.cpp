@@ -8,6 +8,7 @@
 #include "loyalty/sync/client/engine.hpp"
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/sync_store.hpp"
+#include "loyalty/terminal/update.hpp"
 
 namespace loyalty::terminal {
 
@@ -101,7 +102,8 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
   return 0;
 }
 
-int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, std::ostream& err) {
+int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, std::ostream& err,
+                const std::string& dataDir) {
   const auto link = loadHqLink(db);
   if (!link) {
     err << "sync: this terminal is not registered with head office: run loyalty-terminal register first\n";
@@ -111,6 +113,10 @@ int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, st
   TerminalOutbox outbox(db);
   TerminalChangeSink sink(
       db, service, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); });
+  const auto installation = dataDir.empty() ? std::nullopt : update::currentInstallation();
+  if (!dataDir.empty()) {
+    client.setExtraHeaders(sync::toHeaderLines(update::terminalReport(installation, dataDir, outbox.pendingCount())));
+  }
   const sync::RoundReport round = sync::syncRound(client, outbox, sink);
   for (const std::string& p : sink.problems()) err << "sync: warning: " << p << '\n';
   if (round.uploadFailure) err << "sync: upload: " << round.uploadFailure->message << '\n';
@@ -118,10 +124,21 @@ int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, st
   if (round.uploadFailure && !round.pullFailure && round.pull.pages == 0) {
     err << "sync: pull: not attempted after that failure\n";
   }
-  out << json{{"uploaded", round.upload.uploaded}, {"pulled", round.pull.changes}, {"pending", round.pending}}
-             .dump()
-      << '\n';
-  return round.ok() ? 0 : 1;
+  json line{{"uploaded", round.upload.uploaded}, {"pulled", round.pull.changes}, {"pending", round.pending}};
+  bool updateOk = true;
+  if (round.ok() && installation) {
+    const auto checked = update::checkForUpdate(client, dataDir, *installation);
+    if (checked) {
+      line["update"] = checked->result;
+      line["update_detail"] = checked->detail;
+    } else {
+      err << "sync: update check: " << checked.error().message << '\n';
+      line["update"] = "error";
+      updateOk = false;
+    }
+  }
+  out << line.dump() << '\n';
+  return round.ok() && updateOk ? 0 : 1;
 }
 
 // [SECTION] Online redemption

@@ -181,6 +181,7 @@ Result<HttpResponse, Failure> HttpsClient::perform(const char* method, std::stri
 
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Accept: application/json");
+  for (const auto& line : m_extraHeaders) headers = curl_slist_append(headers, line.c_str());
   if (m_endpoint.token) {
     auth = "Authorization: Bearer " + *m_endpoint.token;
     headers = curl_slist_append(headers, auth.c_str());

@@ -62,9 +62,11 @@ void SyncEngine::run(std::stop_token stop) {
         m_status.uploaded += up.uploaded;
         m_status.pending = m_outbox.pendingCount();
       };
+      if (m_options.reportHeaders) client->setExtraHeaders(m_options.reportHeaders());
       const RoundReport round =
           syncRound(*client, m_outbox, m_sink, m_options.upload, m_options.pageLimit, uploaded);
       if (stop.stop_requested()) break;
+      if (m_options.afterRound && !round.failure()) m_options.afterRound(*client);
       std::lock_guard lock(m_mutex);
       ++m_status.rounds;
       m_status.pulled += round.pull.changes;

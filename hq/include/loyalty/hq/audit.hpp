@@ -34,6 +34,7 @@ inline constexpr const char* kTerminalAdd = "terminal.add";
 inline constexpr const char* kTerminalRevoke = "terminal.revoke";
 inline constexpr const char* kTerminalRegister = "terminal.register";
 inline constexpr const char* kCertRenew = "cert.renew";
+inline constexpr const char* kReleasePublish = "release.publish";  ///< a terminal package offered (docs/fleet-updates.md)
 inline constexpr const char* kTierReview = "tier.review";        ///< a monthly review run (loyalty-hq housekeeping)
 inline constexpr const char* kTierChange = "tier.change";        ///< a member's tier lowered by that review
 inline constexpr const char* kBackupCreate = "backup.create";    ///< a backup file of the whole store written

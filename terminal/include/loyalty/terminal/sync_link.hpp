@@ -46,8 +46,11 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
 
 /// `loyalty-terminal sync --once`: one round (upload all, pull all). Prints
 /// {"uploaded","pulled","pending"} on `out` and every failure on `err`; 0 only if both halves
-/// completed.
-int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, std::ostream& err);
+/// completed. With `dataDir`, the requests carry the terminal's report (version, update state,
+/// backlog) and a program installed from a package then checks for an update
+/// (update.hpp; the line gains "update" and "update_detail").
+int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, std::ostream& err,
+                const std::string& dataDir = {});
 
 /// Asks head office to reserve points before a redemption, and releases the reservation when
 /// the redemption is refused after all; at most `timeout` in all.

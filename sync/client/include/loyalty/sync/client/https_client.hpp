@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loyalty/core/result.hpp"
 
@@ -73,6 +74,9 @@ class HttpsClient {
   /// starts) while `cancelled()` returns true.
   void setCancel(std::function<bool()> cancelled) { m_cancelled = std::move(cancelled); }
   void setTimeouts(Timeouts timeouts) { m_timeouts = timeouts; }
+  /// Extra "Name: value" header lines sent with every request from now on (the terminal's
+  /// report: version, update state, backlog; docs/sync-protocol.md).
+  void setExtraHeaders(std::vector<std::string> lines) { m_extraHeaders = std::move(lines); }
 
   Result<HttpResponse, Failure> get(std::string_view pathAndQuery);
   Result<HttpResponse, Failure> post(std::string_view path, std::string_view json, bool gzip);
@@ -103,6 +107,7 @@ class HttpsClient {
   Timeouts m_timeouts;
   std::function<std::chrono::system_clock::time_point()> m_now;
   std::function<bool()> m_cancelled;
+  std::vector<std::string> m_extraHeaders;
   std::unique_ptr<void, CurlDeleter> m_curl;
 };
 

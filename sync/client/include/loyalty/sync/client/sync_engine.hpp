@@ -11,6 +11,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "loyalty/sync/client/backoff.hpp"
 #include "loyalty/sync/client/engine.hpp"
@@ -40,6 +41,12 @@ struct SyncEngineOptions {
   Timeouts timeouts;
   UploadOptions upload;
   int pageLimit = kDefaultChangeLimit;
+  /// Header lines sent with each round's requests (the terminal's report), asked for at the
+  /// start of every round on the engine's thread.
+  std::function<std::vector<std::string>()> reportHeaders;
+  /// Runs on the engine's thread after each round that reached head office, with the round's
+  /// client (the fleet update check).
+  std::function<void(HttpsClient&)> afterRound;
 };
 
 /// Runs sync rounds on its own std::jthread until stopped. `outbox` and `sink` are used only on
