@@ -50,3 +50,14 @@ fuzz: fuzz-build
 
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+
+# The counter device's disk image (docs/image.md), as root: ARCH=amd64 (default) or arm64, from
+# the loyalty-terminal package of $(BUILD)/packages. image-test checks it from the inside.
+ARCH      ?= amd64
+IMAGE_OUT ?= $(BUILD)/image-$(ARCH)
+.PHONY: image image-test
+image: package
+	@bash scripts/image-build.sh --arch $(ARCH) --out $(IMAGE_OUT) --cache $(BUILD)/image-cache --packages $(BUILD)/packages
+
+image-test: image
+	@bash scripts/image-test.sh $(IMAGE_OUT)/loyalty-terminal-$(ARCH).img $(BUILD)

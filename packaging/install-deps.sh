@@ -20,6 +20,8 @@ packages=(
   chromium
   # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)
   clang libclang-rt-14-dev
+  # device image (make image, make image-test; docs/image.md): arm64 through qemu-user
+  mmdebstrap fdisk e2fsprogs dpkg-dev systemd qemu-user-static binfmt-support
 )
 
 missing=()
