@@ -7,7 +7,7 @@ FUZZERS    := $(patsubst fuzz/%_fuzzer.cpp,%,$(wildcard fuzz/*_fuzzer.cpp))
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean
+.PHONY: all deps configure build fuzz-build test demo bench sanitize fuzz clean package package-test
 
 all: build
 
@@ -47,6 +47,15 @@ fuzz: fuzz-build
 	@for f in $(FUZZERS); do bash fuzz/run.sh long $(FUZZ_BUILD)/bin/fuzz_$$f $$f $(FUZZ_SECONDS) $(FUZZ_BUILD)/fuzz-runs; done \
 		| tee $(FUZZ_BUILD)/fuzz-summary.txt
 	@! grep -qv ' findings 0 ' $(FUZZ_BUILD)/fuzz-summary.txt || { echo "fuzz: findings above; see docs/fuzzing.md"; exit 1; }
+
+# Debian packages into $(BUILD)/packages (cmake/Packaging.cmake; docs/install.md).
+package: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target loyalty-terminal loyalty-hq loyalty_package_files
+	@cd $(BUILD) && cpack -G DEB
+
+# Both packages installed with apt into a clean Debian 12 root and run there (needs the archive).
+package-test: package
+	@bash tests/packaging/package_test.sh $(BUILD)/packages $(BUILD)/package-test-cache
 
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

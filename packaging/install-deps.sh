@@ -18,6 +18,10 @@ packages=(
   libgl1-mesa-dri
   # head-office dashboard test (headless)
   chromium
+  # Debian packages (make package): man pages, lintian, unit checks (systemd-analyze)
+  help2man lintian systemd
+  # make package-test: a clean Debian 12 root to install the packages into
+  mmdebstrap curl
   # fuzzing: clang with libFuzzer and the sanitizers (make fuzz; a few seconds each in make test)
   clang libclang-rt-14-dev
   # device image (make image, make image-test; docs/image.md): arm64 through qemu-user

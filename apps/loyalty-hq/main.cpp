@@ -58,15 +58,33 @@ std::vector<std::string> splitHosts(const std::vector<std::string>& in) {
 
 std::chrono::seconds days(int n) { return std::chrono::hours(24) * n; }
 
-int runInit(const DataDir& dir, const std::string& backend, const std::string& dsn, const std::vector<std::string>& hostArgs,
-            const std::string& caKeyOut) {
+/// A data directory whose only entry is hq.toml: the settings a package (or its admin) prepared.
+bool holdsOnlySettings(const DataDir& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir.root, ec);
+  if (ec || it == fs::directory_iterator{} || it->path().filename() != dir.settingsFile().filename()) return false;
+  return ++it == fs::directory_iterator{};
+}
+
+int runInit(const DataDir& dir, const std::string& backend, const std::string& dsn, bool storageGiven,
+            const std::vector<std::string>& hostArgs, const std::string& caKeyOut) {
   if (backend != "sqlite" && backend != "postgresql") return fail("--backend must be sqlite or postgresql", 2);
   if (backend == "postgresql" && dsn.empty()) return fail("--dsn is required with --backend postgresql", 2);
   if (backend == "sqlite" && !dsn.empty()) return fail("--dsn is only for --backend postgresql", 2);
   const auto hosts = splitHosts(hostArgs);
   if (hosts.empty()) return fail("--host needs at least one name", 2);
   std::error_code ec;
-  if (fs::exists(dir.root) && !fs::is_empty(dir.root, ec)) {
+  Settings settings{backend, dsn};
+  const bool prepared = holdsOnlySettings(dir);
+  if (prepared) {
+    // The package links DATA/hq.toml to /etc/loyalty/hq.toml: storage comes from there, once.
+    if (storageGiven) {
+      return fail("--backend/--dsn: " + dir.settingsFile().string() + " already sets [storage]; edit it instead", 2);
+    }
+    auto loaded = loadSettings(dir);
+    if (!loaded) return failWith(loaded.error());
+    settings = *loaded;
+  } else if (fs::exists(dir.root) && !fs::is_empty(dir.root, ec)) {
     return fail(dir.root.string() + " already exists and is not empty; refusing to overwrite it");
   }
   // The CA key signs every server certificate terminals trust: it may live off the server.
@@ -79,10 +97,9 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   fs::create_directories(dir.tlsDir());
   fs::permissions(dir.root, fs::perms::owner_all, fs::perm_options::replace);
   fs::permissions(dir.tlsDir(), fs::perms::owner_all, fs::perm_options::replace);
-  Settings settings{backend, dsn};
   HqStore store(openStorage(dir, settings));
   store.createSchema(nowSeconds());
-  saveSettings(dir, settings);
+  if (!prepared) saveSettings(dir, settings);
 
   const KeyAndCert ca = makeCertificateAuthority("loyalty-hq private CA", 3650);
   const auto t = std::chrono::system_clock::now();
@@ -98,8 +115,8 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
                    store.createApiToken(Role::kAdmin, "admin", nowSeconds(), days(kDefaultTokenDays), commandLineActor()) + "\n");
 
   std::cout << "settings:    " << dir.settingsFile().string() << "\n";
-  if (backend == "sqlite") std::cout << "database:    " << dir.sqliteFile().string() << "\n";
-  else std::cout << "database:    postgresql (" << dsn << ")\n";
+  if (settings.backend == "sqlite") std::cout << "database:    " << dir.sqliteFile().string() << "\n";
+  else std::cout << "database:    postgresql (" << settings.dsn << ")\n";
   std::cout << "ca:          " << dir.caCert().string() << "  (give this to terminals)\n"
             << "ca key:      " << caKeyFile.string()
             << (caKeyOut.empty() ? "\n" : "  (keep it offline: `loyalty-hq cert renew --ca-key FILE` needs it)\n")
@@ -159,7 +176,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string data;
 
-  auto* init = app.add_subcommand("init", "create the data directory, storage, private CA and server certificate");
+  auto* init = app.add_subcommand(
+      "init", "create the data directory (empty, or holding only hq.toml whose [storage] it uses), storage, private CA and server certificate");
   std::string backend = "sqlite", dsn;
   std::vector<std::string> hosts{"localhost,127.0.0.1"};
   init->add_option("--data", data, "data directory")->required();
@@ -222,7 +240,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const DataDir dir{data};
   try {
-    if (init->parsed()) return runInit(dir, backend, dsn, hosts, caKeyOut);
+    if (init->parsed()) return runInit(dir, backend, dsn, init->count("--backend") + init->count("--dsn") > 0, hosts, caKeyOut);
     if (serve->parsed()) return runServe(dir, listen);
     if (auto rc = analyticsCommand()) return *rc;
     if (auto rc = credentialCommand()) return *rc;
