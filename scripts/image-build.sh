@@ -8,6 +8,7 @@
 # Output: DIR/loyalty-terminal-ARCH.img (GPT: EFI system partition, root, data), DIR/rootfs
 # (the tree the root filesystem was made from, kept for image-test.sh), DIR/build-info.txt.
 set -euo pipefail
+{ # read whole before running: editing this file cannot change a running build
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 arch= out= throwaway= packages_dir= cache= data_mib=256
@@ -71,8 +72,9 @@ rm -rf "$rootfs" "$out/parts"
 mkdir -p "$out/parts"
 started=$(date +%s)
 
+# The kiosk's compositor and Mesa's drivers are the device's, whatever the package recommends.
 packages=(systemd-sysv udev dbus kmod e2fsprogs dosfstools mtools "linux-image-$arch" initramfs-tools
-  systemd-boot-efi systemd-resolved systemd-timesyncd iproute2 ca-certificates)
+  systemd-boot-efi systemd-resolved systemd-timesyncd iproute2 ca-certificates cage libgl1-mesa-dri)
 hooks=()
 # Our packages come from a local flat repository (apt resolves their dependencies from Debian's
 # archive; mmdebstrap's automount hook makes it visible inside the tree), which the finished
@@ -208,3 +210,5 @@ elapsed=$(( $(date +%s) - started ))
   echo "data_mib $data_mib"
   echo "packages ${debs[*]##*/}"
 } | tee "$out/build-info.txt"
+exit
+}

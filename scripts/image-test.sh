@@ -6,6 +6,7 @@
 # a real head office on loopback (the build tree's loyalty-hq), refusals included.
 #   image-test.sh IMAGE BUILD_DIR
 set -euo pipefail
+{ # read whole before running: editing this file cannot change a running build
 
 built=$(realpath "$1")
 build=$(realpath "$2")
@@ -40,9 +41,8 @@ check() {  # check NAME COMMAND...: one line per check, the run fails at the end
 in_root() { chroot "$mnt" "$@"; }
 not() { ! "$@"; }
 contains() { grep -q -- "$2" <<<"$1"; }
-as_terminal() {  # the service user with this device's key, as the kiosk unit's credential gives it
-  in_root setpriv --reuid=loyalty-terminal --regid=loyalty-terminal --init-groups \
-    env LOYALTY_AT_REST_KEY_FILE=/tmp/at-rest.key HOME=/var/lib/loyalty-terminal "$@"
+as_terminal() {  # loyalty-terminal as its service user with this device's key (the package's way)
+  in_root /usr/lib/loyalty/terminal-run "$@"
 }
 attach() {  # attach PARTITION_NUMBER [--read-only]: $dev, a loop device over one partition of the image
   local start size
@@ -102,7 +102,6 @@ check "EFI partition: loader, kernel, initrd" in_root mdir -i "$esp_dev" -b "::/
 check "first boot creates this device's key" in_root /usr/lib/loyalty/image-firstboot
 check "the key is 32 bytes, 0600, on the data partition" \
   test "$(stat -c '%s %a %U' "$mnt/data/credentials/terminal-at-rest.key")" = "32 600 root"
-install -m 0400 -o "$(stat -c %u "$mnt/data/loyalty-terminal")" "$mnt/etc/loyalty/credentials/terminal-at-rest.key" "$mnt/tmp/at-rest.key"
 # [SECTION] Registration from a USB stick against a real head office on loopback.
 hq=$work/hq
 "$hq_bin" init --data "$hq" --host 127.0.0.1 > "$work/hq-init.out"
@@ -122,7 +121,10 @@ make_stick() {  # make_stick: $stick, a USB stick stand-in (a file system on a l
   loops+=("$stick")
 }
 stick_says() {  # stick_says DEVICE REGEX: the result the registration wrote back on the stick
-  debugfs -R "cat /LOYALTY-REGISTER-RESULT.TXT" "$1" 2>/dev/null | grep -q -- "$2"
+  local said
+  said=$(debugfs -R "cat /LOYALTY-REGISTER-RESULT.TXT" "$1" 2>/dev/null)
+  echo "the stick says: $said"
+  grep -q -- "$2" <<<"$said"
 }
 mkdir -p "$stick_dir"
 cp "$hq/tls/ca.pem" "$stick_dir/LOYALTY-CA.PEM"
@@ -137,6 +139,7 @@ printf 'hq = %s\nca = LOYALTY-CA.PEM\ncode = %s\ncolour = red\n' "$url" "$code" 
 make_stick
 check "a request with an unknown field is refused" not in_root /usr/lib/loyalty/image-register-usb "$stick"
 check "the stick names the unknown field and its line" stick_says "$stick" '^error: LOYALTY-REGISTER.TXT:4: colour: unknown field'
+check "a refused stick is unmounted" not grep -q "^$stick " /proc/mounts
 
 printf '# from head office\nhq = %s\nca = LOYALTY-CA.PEM\ncode = %s\n' "$url" "$code" > "$stick_dir/LOYALTY-REGISTER.TXT"
 make_stick
@@ -149,11 +152,11 @@ check "a second registration changes nothing" stick_says "$stick" '^refused: thi
 # [SECTION] The registered counter sells and syncs.
 exec_out=$(printf '%s\n' '{"id":1,"op":"enroll","phone":"13812345678","name":"王小明","consent_marketing":true}' \
   '{"id":2,"op":"lookup","query":"5678"}' |
-  as_terminal loyalty-terminal exec --data /var/lib/loyalty-terminal --config /etc/loyalty/terminal.toml 2>&1) || true
+  as_terminal exec --data /var/lib/loyalty-terminal --config /etc/loyalty/terminal.toml 2>&1) || true
 check "loyalty-terminal exec answers in the image" contains "$exec_out" '"id":2,"ok":true,"result":{"matches":\[{.*王小明'
 check "the counter's data is on the data partition" test -s "$mnt/data/loyalty-terminal/terminal.db"
 
-sync_out=$(as_terminal loyalty-terminal sync --data /var/lib/loyalty-terminal --config /etc/loyalty/terminal.toml --once 2>&1) || true
+sync_out=$(as_terminal sync --data /var/lib/loyalty-terminal --config /etc/loyalty/terminal.toml --once 2>&1) || true
 check "the enrolment reaches head office" contains "$sync_out" '"uploaded":[1-9]'
 
 if [[ $failures -gt 0 ]]; then
@@ -161,3 +164,5 @@ if [[ $failures -gt 0 ]]; then
   exit 1
 fi
 echo "image-test: all checks passed"
+exit
+}
