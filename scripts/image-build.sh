@@ -153,7 +153,6 @@ for b in "${binds[@]}"; do
   chmod --reference="$path" "$data/$name"
   find "$path" -mindepth 1 -delete
 done
-mkdir -p "$data/log/journal"
 chmod 0700 "$data/credentials" "$data/image-state"
 
 # [SECTION] Partitions: EFI system partition (systemd-boot, kernel, initrd), root, data.
