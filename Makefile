@@ -80,3 +80,14 @@ test-arm64: deps
 package-arm64: deps
 	@ARM64_BUILD=$(ARM64_BUILD) JOBS=$(JOBS) bash scripts/cross/arm64.sh package $(BUILD)/packages
 package: $(if $(filter arm64,$(ARCH)),package-arm64)
+
+# The counter device's disk image (docs/image.md), as root: ARCH=amd64 (default) or arm64, from
+# the loyalty-terminal package of $(BUILD)/packages. image-test checks it from the inside.
+ARCH      ?= amd64
+IMAGE_OUT ?= $(BUILD)/image-$(ARCH)
+.PHONY: image image-test
+image: package
+	@bash scripts/image-build.sh --arch $(ARCH) --out $(IMAGE_OUT) --cache $(BUILD)/image-cache --packages $(BUILD)/packages
+
+image-test: image
+	@bash scripts/image-test.sh $(IMAGE_OUT)/loyalty-terminal-$(ARCH).img $(BUILD)

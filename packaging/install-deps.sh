@@ -31,6 +31,8 @@ packages=(
   # arm64 cross build and its tests (make arm64, make test-arm64): cross compilers, qemu-user,
   # mmdebstrap to unpack the arm64 sysroot from Debian's archive
   crossbuild-essential-arm64 qemu-user-static mmdebstrap
+  # device image (make image, make image-test; docs/image.md): arm64 through qemu-user
+  fdisk e2fsprogs dpkg-dev binfmt-support
 )
 
 missing=()
