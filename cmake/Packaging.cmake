@@ -23,6 +23,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq.service
               ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq-backup.service
               ${PROJECT_SOURCE_DIR}/packaging/systemd/loyalty-hq-backup.timer
         DESTINATION ${LOYALTY_UNIT_DIR} COMPONENT hq)
+# Fleet updates (docs/fleet-updates.md): the root-run updater, started when a package is staged.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/update/loyalty-terminal-update.service
+              ${PROJECT_SOURCE_DIR}/packaging/update/loyalty-terminal-update.path
+              ${PROJECT_SOURCE_DIR}/packaging/update/loyalty-terminal-update.timer
+        DESTINATION ${LOYALTY_UNIT_DIR} COMPONENT terminal)
 # The counter device's kiosk (docs/kiosk.md): shipped, not enabled; a device image enables it.
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/kiosk/loyalty-kiosk.service
         DESTINATION ${LOYALTY_UNIT_DIR} COMPONENT terminal)

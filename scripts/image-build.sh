@@ -3,7 +3,7 @@
 # archive this machine's apt already uses, the loyalty-terminal package, the kiosk enabled, no
 # SSH, a read-only root and the data on its own partition, first-boot registration from a USB
 # stick. Runs as root (mmdebstrap's root mode, device nodes, file ownership).
-#   image-build.sh --arch amd64|arm64 --out DIR (--packages DIR | --deb FILE.deb ... | --throwaway-deb BUILD_DIR)
+#   image-build.sh --arch amd64|arm64 --out DIR (--packages DIR | --deb FILE.deb ...) [--release-key FILE] [--cache DIR] [--data-mib N]
 #                  [--data-mib N] [--cache DIR]
 # Output: DIR/loyalty-terminal-ARCH.img (GPT: EFI system partition, root, data), DIR/rootfs
 # (the tree the root filesystem was made from, kept for image-test.sh), DIR/build-info.txt.
@@ -11,7 +11,7 @@ set -euo pipefail
 { # read whole before running: editing this file cannot change a running build
 
 src=$(cd "$(dirname "$0")/.." && pwd)
-arch= out= throwaway= packages_dir= cache= data_mib=256
+arch= out= packages_dir= cache= data_mib=256 release_key=
 debs=()
 die() { echo "image-build: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
@@ -20,9 +20,9 @@ while [[ $# -gt 0 ]]; do
     --out) out=${2:-}; shift 2 ;;
     --deb) debs+=("$(realpath "${2:?--deb needs a file}")"); shift 2 ;;
     --packages) packages_dir=${2:-}; shift 2 ;;
-    --throwaway-deb) throwaway=${2:-}; shift 2 ;;
     --data-mib) data_mib=${2:-}; shift 2 ;;
     --cache) cache=${2:-}; shift 2 ;;
+    --release-key) release_key=$(realpath "${2:?--release-key needs a file}"); shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -48,10 +48,7 @@ if [[ -n $packages_dir ]]; then  # make package's output: the newest loyalty-ter
   [[ -n $newest ]] || die "--packages: no loyalty-terminal_*_$arch.deb in $packages_dir (make package ARCH=$arch)"
   debs+=("$(realpath "$newest")")
 fi
-if [[ -n $throwaway ]]; then
-  debs+=("$(bash "$src/packaging/image/throwaway-deb.sh" "$throwaway" "$out/debs")")
-fi
-[[ ${#debs[@]} -gt 0 ]] || die "give the packages: --packages DIR or --deb FILE.deb (make package), or --throwaway-deb BUILD_DIR for tests"
+[[ ${#debs[@]} -gt 0 ]] || die "give the packages: --packages DIR or --deb FILE.deb (make package)"
 for deb in "${debs[@]}"; do
   deb_arch=$(dpkg-deb -f "$deb" Architecture) || die "$deb: not a Debian package"
   [[ $deb_arch == "$arch" || $deb_arch == all ]] || die "$deb: built for $deb_arch, not $arch"
@@ -113,10 +110,23 @@ printf '127.0.0.1\tlocalhost\n127.0.1.1\tloyalty-terminal\n::1\tlocalhost ip6-lo
 ln -sf ../run/systemd/resolve/stub-resolv.conf "$rootfs/etc/resolv.conf"
 : > "$rootfs/etc/machine-id"  # empty on a read-only root: systemd gives each boot one
 
-if [[ ! -e $rootfs/lib/systemd/system/loyalty-kiosk.service && ! -e $rootfs/usr/lib/systemd/system/loyalty-kiosk.service ]]; then
-  echo "image-build: the loyalty-terminal package ships no loyalty-kiosk.service: using packaging/image's stand-in" >&2
-  cp "$src/packaging/image/loyalty-kiosk.stand-in.service" "$rootfs/etc/systemd/system/loyalty-kiosk.service"
+[[ -e $rootfs/lib/systemd/system/loyalty-kiosk.service ]] || die "the loyalty-terminal package ships no loyalty-kiosk.service"
+# Fleet updates (docs/fleet-updates.md): head office's release key, when given, is the one the
+# updater trusts; the installed package is kept so that the first update can be rolled back; the
+# root is remounted read-write only while the updater runs dpkg.
+if [[ -n $release_key ]]; then
+  install -m 0644 "$release_key" "$rootfs/etc/loyalty/release.pub"
 fi
+for deb in "${debs[@]}"; do
+  if [[ $(dpkg-deb -f "$deb" Package) == loyalty-terminal ]]; then
+    kept=$rootfs/var/lib/loyalty-update/packages
+    mkdir -p "$kept" && chmod 0700 "$rootfs/var/lib/loyalty-update"
+    install -m 0600 "$deb" "$kept/loyalty-terminal_$(dpkg-deb -f "$deb" Version | tr : %)_$arch.deb"
+  fi
+done
+mkdir -p "$rootfs/etc/systemd/system/loyalty-terminal-update.service.d"
+printf '[Service]\nExecStartPre=+/bin/mount -o remount,rw /\nExecStopPost=+/bin/mount -o remount,ro /\n' \
+  > "$rootfs/etc/systemd/system/loyalty-terminal-update.service.d/read-only-root.conf"
 systemctl --root="$rootfs" set-default graphical.target >/dev/null
 systemctl --root="$rootfs" enable loyalty-kiosk.service loyalty-image-firstboot.service \
   systemd-networkd.service systemd-resolved.service systemd-timesyncd.service >/dev/null 2>&1
@@ -132,7 +142,8 @@ esp_serial=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ' | tr a-f A-F)
 data=$out/parts/data-tree
 mkdir -p "$data" "$rootfs/data"
 binds=(loyalty-terminal:/var/lib/loyalty-terminal backups:/var/backups/loyalty-terminal
-  credentials:/etc/loyalty/credentials log:/var/log systemd:/var/lib/systemd image-state:/var/lib/loyalty-image)
+  credentials:/etc/loyalty/credentials log:/var/log systemd:/var/lib/systemd image-state:/var/lib/loyalty-image
+  update:/var/lib/loyalty-update)
 {
   echo "# Read-only root; what changes lives on the data partition (docs/image.md)."
   echo "UUID=$root_uuid / ext4 ro,noatime,errors=remount-ro 0 1"
@@ -153,7 +164,7 @@ for b in "${binds[@]}"; do
   chmod --reference="$path" "$data/$name"
   find "$path" -mindepth 1 -delete
 done
-chmod 0700 "$data/credentials" "$data/image-state"
+chmod 0700 "$data/credentials" "$data/image-state" "$data/update"
 
 # [SECTION] Partitions: EFI system partition (systemd-boot, kernel, initrd), root, data.
 kernel=$(ls "$rootfs"/boot/vmlinuz-* | sort -V | tail -n1)
