@@ -39,7 +39,7 @@ class Headless {
   Headless(const Headless&) = delete;
   Headless& operator=(const Headless&) = delete;
 
-  void frame(const KeyPresses& keys = {}) {
+  void frame(const TypedKeys& keys = {}) {
     m_taps.rects.clear();
     m_ui.lang = app.lang;
     ImGui::NewFrame();
@@ -69,12 +69,12 @@ class Headless {
   /// person: a hundred or more).
   void type(const std::string& text, bool enter, std::uint32_t gapMs = 5) {
     ImGui::GetIO().AddInputCharactersUTF8(text.c_str());
-    KeyPresses keys;
-    for (const char c : text) keys.push_back({KeyPress::Kind::kText, std::string(1, c), m_ms += gapMs});
-    if (enter) keys.push_back({KeyPress::Kind::kEnter, {}, m_ms += gapMs});
+    TypedKeys keys;
+    for (const char c : text) keys.push_back({TypedKey::Kind::kText, std::string(1, c), m_ms += gapMs});
+    if (enter) keys.push_back({TypedKey::Kind::kEnter, {}, m_ms += gapMs});
     frame(keys);
   }
-  void key(KeyPress::Kind kind) {
+  void key(TypedKey::Kind kind) {
     m_ms += 150;
     frame({{kind, {}, m_ms}});
   }
@@ -345,17 +345,17 @@ TEST_CASE("Keys reach the sale amount, and Backspace, Ctrl+A and Escape correct 
   memberOpen(h);
   h.tap("member-sale");
   h.type("12.55", false, 150);
-  h.key(KeyPress::Kind::kBackspace);
+  h.key(TypedKey::Kind::kBackspace);
   CHECK(h.app.saleUi.amount == "12.5");
-  h.key(KeyPress::Kind::kSelectAll);
+  h.key(TypedKey::Kind::kSelectAll);
   h.type("3", false, 150);
   CHECK(h.app.saleUi.amount == "3");
-  h.key(KeyPress::Kind::kEscape);
+  h.key(TypedKey::Kind::kEscape);
   CHECK(h.app.saleUi.amount.empty());
   CHECK(h.app.screen == Screen::kSale);
   h.type("0", true, 150);  // a 0 line is refused
   CHECK(h.app.saleUi.lines.empty());
-  h.key(KeyPress::Kind::kBackspace);
+  h.key(TypedKey::Kind::kBackspace);
   h.type("128.5", true, 150);
   REQUIRE(h.app.saleUi.lines.size() == 1);
   CHECK(h.app.saleUi.lines[0].amount == "128.50");

@@ -703,9 +703,9 @@ bool scanned(AppModel& app, const std::string& code, const std::string& fieldBef
 
 }  // namespace
 
-void keys(AppModel& app, const KeyPresses& presses) {
-  using Kind = KeyPress::Kind;
-  for (const KeyPress& k : presses) {
+void keys(AppModel& app, const TypedKeys& presses) {
+  using Kind = TypedKey::Kind;
+  for (const TypedKey& k : presses) {
     if (app.screen != Screen::kLogin && !app.staff) return;
     const bool asking = app.pendingLeave || app.pendingScan;
     Field f = asking ? Field{} : focusedField(app);

@@ -970,7 +970,7 @@ Intents drawCounter(AppModel& app, const Ui& u) {
   return out;
 }
 
-void counterFrame(AppModel& app, const Ui& u, const KeyPresses& presses) {
+void counterFrame(AppModel& app, const Ui& u, const TypedKeys& presses) {
   // Keys go to the screen's focused field unless an on-screen text field has them (ImGui edits
   // that one itself; WantTextInput is from the previous frame).
   const bool textFieldActive = ImGui::GetIO().WantTextInput;

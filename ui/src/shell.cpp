@@ -103,8 +103,8 @@ void writeTapMap(Window& w) {
 
 /// The counter's keys with their times: text, Enter, and the editing keys (a hardware keypad's
 /// digits count as digits even with Num Lock off, when they send no text).
-void counterKey(const SDL_Event& e, KeyPresses& out) {
-  using Kind = KeyPress::Kind;
+void counterKey(const SDL_Event& e, TypedKeys& out) {
+  using Kind = TypedKey::Kind;
   if (e.type == SDL_TEXTINPUT) {
     const std::string text = e.text.text;
     for (std::size_t i = 0; i < text.size();) {
@@ -396,7 +396,7 @@ class Shell {
   wl_display* m_wayland = nullptr;
   bool m_displayLost = false;
   double m_lastFrameMs = 0, m_lastFrameCpuMs = 0;
-  KeyPresses m_keys;  ///< keys on the counter window since the last frame (counterKey)
+  TypedKeys m_keys;  ///< keys on the counter window since the last frame (counterKey)
   bool m_texturesUploaded = false;
   std::vector<std::pair<std::string, double>> m_marks;  ///< start-up milestones, for the benchmark
 };

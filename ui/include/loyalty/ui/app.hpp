@@ -19,13 +19,13 @@ enum class Screen { kLogin, kLookup, kMember, kEnroll, kSale, kReceipt, kRedeem,
                     kComplaint, kDayEnd, kSettings };
 
 /// A key from the keyboard, a hardware keypad or a keyboard-wedge scanner, as the shell saw it.
-struct KeyPress {
+struct TypedKey {
   enum class Kind { kText, kEnter, kBackspace, kDelete, kEscape, kSelectAll };
   Kind kind = Kind::kText;
   std::string text;     ///< kText: one UTF-8 character
   std::uint32_t ms = 0; ///< when the event arrived (milliseconds, any fixed origin)
 };
-using KeyPresses = std::vector<KeyPress>;
+using TypedKeys = std::vector<TypedKey>;
 
 /// A keyboard-wedge scanner types a code fast and ends it with Enter; a person types slower.
 /// A scan is at least kScanMinChars characters each within kScanGapMs of the one before,
@@ -252,7 +252,7 @@ bool busy(const AppModel& app);
 /// Keys from a keyboard, keypad or scanner that no on-screen text field took: into the focused
 /// field of the screen (Backspace, Delete, Escape, Ctrl+A edit it; Enter is the screen's next
 /// step), and a scanner's burst anywhere opens the member it names.
-void keys(AppModel& app, const KeyPresses& keys);
+void keys(AppModel& app, const TypedKeys& keys);
 /// The points a redemption takes: the chosen reward's, or the number typed for points-for-cash.
 std::int64_t redeemPoints(const RedeemViewModel& vm, const RedeemUiState& s);
 /// True while the open sale has lines or an amount typed (leaving it asks first).

@@ -29,7 +29,7 @@ Intents drawCounter(AppModel& app, const Ui& u);
 /// since the last frame, from the shell's events (ImGui 1.86 loses a key pressed and released
 /// between two frames, which is how scanners and xdotool send them; and a scan is told from
 /// typing by the keys' times).
-void counterFrame(AppModel& app, const Ui& u, const KeyPresses& presses);
+void counterFrame(AppModel& app, const Ui& u, const TypedKeys& presses);
 /// Runs drawCustomer in a full-viewport window and feeds its intents to update().
 void customerFrame(AppModel& app, const Ui& u);
 
