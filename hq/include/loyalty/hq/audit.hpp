@@ -36,6 +36,7 @@ inline constexpr const char* kTerminalRegister = "terminal.register";
 inline constexpr const char* kCertRenew = "cert.renew";
 inline constexpr const char* kTierReview = "tier.review";        ///< a monthly review run (loyalty-hq housekeeping)
 inline constexpr const char* kTierChange = "tier.change";        ///< a member's tier lowered by that review
+inline constexpr const char* kProductsPut = "products.put";  ///< head office's catalogue added to or changed
 inline constexpr const char* kSignIn = "signin";
 inline constexpr const char* kSignInFailed = "signin.failed";
 }  // namespace audit
