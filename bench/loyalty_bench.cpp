@@ -35,6 +35,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/core/pinyin.hpp"
+#include "loyalty/core/text.hpp"
 #include "loyalty/core/time.hpp"
 #include "loyalty/db/database.hpp"
 #include "loyalty/terminal/counter_service.hpp"
@@ -464,6 +466,16 @@ json runQueries(CounterService& service, const QuerySet& set, std::int64_t warmu
   return j;
 }
 
+/// Whether every member found reads as the pinyin query (whole or initials) asks.
+bool readsAs(const std::string& q, const std::vector<terminal::MemberView>& found, bool initials) {
+  return !found.empty() && std::all_of(found.begin(), found.end(), [&](const terminal::MemberView& m) {
+    const auto spellings = pinyinSpellings(normalizeName(m.name));
+    return std::any_of(spellings.begin(), spellings.end(), [&](const PinyinSpelling& s) {
+      return (initials ? s.initials : s.full).starts_with(q);
+    });
+  });
+}
+
 json benchLookups(CounterService& service, db::Database& db, const Options& o) {
   std::mt19937_64 gen(o.seed ^ 0x100CULL);
   const auto n = static_cast<std::size_t>(o.queries);
@@ -481,6 +493,13 @@ json benchLookups(CounterService& service, db::Database& db, const Options& o) {
   QuerySet name{"name_prefix2", {}, [](const std::string&, const std::vector<terminal::MemberView>& f) {
                   return !f.empty();
                 }};
+  // Pinyin of a real member's name, whole ("zhangwei") and as initials ("zw").
+  QuerySet pinyinFull{"pinyin_full", {}, [](const std::string& q, const std::vector<terminal::MemberView>& f) {
+                        return readsAs(q, f, false);
+                      }};
+  QuerySet pinyinInitials{"pinyin_initials", {}, [](const std::string& q, const std::vector<terminal::MemberView>& f) {
+                            return readsAs(q, f, true);
+                          }};
   for (std::size_t i = 0; i < n; ++i) {
     const std::string p = terminal::generatedPhone(static_cast<std::int64_t>(gen() % static_cast<std::uint64_t>(o.members)));
     phone.queries.push_back(p);
@@ -499,12 +518,19 @@ json benchLookups(CounterService& service, db::Database& db, const Options& o) {
       if (card.queries.size() < n) card.queries.push_back(row.text("card_no"));
       if (name.queries.size() < n) {
         if (auto prefix = hanPrefix(row.text("name"), 2)) name.queries.push_back(*prefix);
+        const auto spellings = pinyinSpellings(normalizeName(row.text("name")));
+        if (!spellings.empty()) {
+          pinyinFull.queries.push_back(spellings.front().full);
+          pinyinInitials.queries.push_back(spellings.front().initials);
+        }
       }
     }
   }
 
   json out = json::object();
-  for (const QuerySet* set : {&phone, &last4, &card, &name}) out[set->key] = runQueries(service, *set, 200);
+  for (const QuerySet* set : {&phone, &last4, &card, &name, &pinyinFull, &pinyinInitials}) {
+    out[set->key] = runQueries(service, *set, 200);
+  }
   out["limit"] = kLookupLimit;
   return out;
 }
@@ -1020,6 +1046,10 @@ int run(const Options& o) {
     const double cardP99 = lookups.at("card").value("p99_us", 0.0);
     const double last4P99 = lookups.at("last4").value("p99_us", 0.0);
     const double nameP99 = lookups.at("name_prefix2").value("p99_us", 0.0);
+    const double pinyinP99 = std::max(lookups.at("pinyin_full").value("p99_us", 0.0),
+                                      lookups.at("pinyin_initials").value("p99_us", 0.0));
+    targets["pinyin_p99_us_lt_5000"] =
+        target("name pinyin lookup (full or initials) p99 < 5 ms", pinyinP99, 5000, pinyinP99 < 5000);
     targets["exact_phone_p99_us_lt_100"] = target("exact phone lookup p99 < 100 us", phoneP99, 100, phoneP99 < 100);
     targets["card_p99_us_lt_100"] = target("card number lookup p99 < 100 us", cardP99, 100, cardP99 < 100);
     targets["last4_p99_us_lt_5000"] = target("last-4-digits lookup p99 < 5 ms", last4P99, 5000, last4P99 < 5000);

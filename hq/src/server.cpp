@@ -21,6 +21,7 @@
 #include "loyalty/hq/http_guard.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "loyalty/hq/products.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/store.hpp"
@@ -57,7 +58,8 @@ void sendTooMany(httplib::Response& res, std::chrono::seconds wait) {
 bool streamingRoute(const httplib::Request& req) {
   static const std::set<std::pair<std::string, std::string>> kRoutes = {
       {"POST", "/api/v1/register"},           {"POST", "/api/v1/events"},        {"POST", "/api/v1/redemptions"},
-      {"POST", "/api/v1/admin/members/merge"}, {"POST", "/api/v1/admin/catalog"}, {"PUT", "/api/v1/admin/config"}};
+      {"POST", "/api/v1/admin/members/merge"}, {"POST", "/api/v1/admin/catalog"}, {"PUT", "/api/v1/admin/config"},
+      {"PUT", "/api/v1/admin/products"}};
   return kRoutes.contains({req.method, req.path});
 }
 
@@ -162,8 +164,9 @@ struct HqServer::Impl {
     return ok;
   }
 
-  /// The body as JSON; answers 413/400 when it cannot be had.
-  std::optional<json> readJson(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content) {
+  /// The whole (decompressed) body; answers 413/400 when it cannot be had.
+  std::optional<std::string> readText(const httplib::Request& req, httplib::Response& res,
+                                      const httplib::ContentReader& content) {
     std::string body;
     bool tooLarge = false;
     const bool ok = readBody(req, content, body, tooLarge);
@@ -175,7 +178,14 @@ struct HqServer::Impl {
       sendProblem(res, {wire::problem::kBadRequest, 400, "the request body could not be read (bad gzip data?)"});
       return std::nullopt;
     }
-    auto parsed = wire::parseJson(body);
+    return body;
+  }
+
+  /// The body as JSON; answers 413/400 when it cannot be had.
+  std::optional<json> readJson(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content) {
+    const std::optional<std::string> body = readText(req, res, content);
+    if (!body) return std::nullopt;
+    auto parsed = wire::parseJson(*body);
     if (!parsed) {
       sendError(res, parsed.error());
       return std::nullopt;
@@ -298,6 +308,20 @@ struct HqServer::Impl {
       auto out = service.publishCatalog(std::get<wire::CatalogChange>(*c).rewards);
       if (!out) return sendError(res, out.error());
       sendJson(res, wire::toJson(*c));
+    });
+
+    // Head office's products (docs/hq-api.md): a JSON list, or CSV with Content-Type text/csv.
+    s.Put("/api/v1/admin/products", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+      auto who = require(req, res, {Role::kAdmin});
+      if (!who) return;
+      const std::optional<std::string> body = readText(req, res, cr);
+      if (!body) return;
+      const bool csv = req.get_header_value("Content-Type").starts_with("text/csv");
+      auto products = readProductList(*body, csv);
+      if (!products) return sendError(res, products.error());
+      auto stored = service.publishProducts(*products, actorOf(*who));
+      if (!stored) return sendError(res, stored.error());
+      sendJson(res, {{"products", *stored}});
     });
 
     s.Put("/api/v1/admin/config", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {

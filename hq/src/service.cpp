@@ -100,6 +100,11 @@ Result<Ok> HqService::publishCatalog(const std::vector<sync::Reward>& rewards) {
   return m_writer.publishCatalog(rewards);
 }
 
+Result<std::int64_t> HqService::publishProducts(const std::vector<Product>& products, const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.publishProducts(products, actor, nowSeconds());
+}
+
 Result<std::int64_t> HqService::publishConfig(const std::string& toml) {
   std::lock_guard lock(m_writeMutex);
   return m_writer.publishConfig(toml);

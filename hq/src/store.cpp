@@ -16,6 +16,7 @@
 #include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "loyalty/hq/products.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 
@@ -142,6 +143,7 @@ void HqStore::createSchema(Timestamp now) {
   ensurePrivacySchema(*m_c);
   ensureClaimsSchema(*m_c);
   ensureTierSchema(*m_c);
+  ensureProductSchema(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -162,6 +164,7 @@ void HqStore::checkSchema() {
   ensureClaimsSchema(*m_c);
   ensureCredentialsSchema(*m_c);
   ensureTierSchema(*m_c);
+  ensureProductSchema(*m_c);
 }
 
 // [SECTION] Credentials
@@ -764,6 +767,27 @@ Result<Ok> HqStore::publishCatalog(const std::vector<sync::Reward>& rewards) {
              {no, sync::dumpJson(sync::toJson(sync::Change{sync::CatalogChange{rewards}}))});
   tx.commit();
   return Ok{};
+}
+
+Result<std::int64_t> HqStore::publishProducts(const std::vector<Product>& products, const std::string& actor,
+                                              Timestamp now) {
+  const std::string at = iso(now);
+  SqlTransaction tx(*m_c);
+  std::int64_t no = products.empty() ? 0 : nextChangeNumbers(static_cast<std::int64_t>(products.size()));
+  for (const Product& p : products) {
+    const SqlValue barcode = p.barcode ? SqlValue(*p.barcode) : SqlValue(nullptr);
+    const SqlValue category = p.category ? SqlValue(*p.category) : SqlValue(nullptr);
+    if (p.barcode) m_c->query("UPDATE products SET barcode = NULL WHERE barcode = $1 AND sku != $2", {*p.barcode, p.sku});
+    m_c->query("INSERT INTO products(sku, name, price, barcode, category, updated_at) VALUES ($1, $2, $3, $4, $5, $6) "
+               "ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, barcode = excluded.barcode, "
+               "category = excluded.category, updated_at = excluded.updated_at",
+               {p.sku, p.name, p.price.tenThousandths(), barcode, category, at});
+    m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'product', $2)",
+               {no++, sync::dumpJson(sync::toJson(sync::Change{sync::ProductChange{p}}))});
+  }
+  recordAudit(*m_c, {at, actor, audit::kProductsPut, std::nullopt, static_cast<std::int64_t>(products.size()), std::nullopt});
+  tx.commit();
+  return static_cast<std::int64_t>(products.size());
 }
 
 Result<std::int64_t> HqStore::publishConfig(const std::string& tomlText) {

@@ -126,6 +126,7 @@ CounterService::CounterService(db::Database& db, CounterConfig config, IdSource&
       m_ledger(db),
       m_sales(db),
       m_rewards(db),
+      m_products(db),
       m_outbox(db),
       m_integrity(db),
       m_config(std::move(config)),
@@ -533,7 +534,16 @@ Result<std::vector<MemberView>> CounterService::lookup(const LookupRequest& r) {
   }
 
   // A name: whole names and given names equal to the query first, then prefixes in name order.
-  addRows(m_members.byName(normalizeName(query), limit));
+  // Pinyin is among the name keys; typed with spaces between syllables ("zhang san feng"), it
+  // is also searched without them.
+  const std::string name = normalizeName(query);
+  addRows(m_members.byName(name, limit));
+  if (matches.size() < limit && name.find(' ') != std::string::npos &&
+      std::all_of(name.begin(), name.end(), [](char c) { return c == ' ' || (c >= 'a' && c <= 'z'); })) {
+    std::string joined = name;
+    std::erase(joined, ' ');
+    addRows(m_members.byName(joined, limit));
+  }
   return matches;
 }
 
@@ -683,17 +693,24 @@ struct CheckedSale {
   std::string fingerprint;
 };
 
-Result<CheckedSale> checkSale(const SaleRequest& r) {
+/// Checks a sale's lines and prices them: a line without unit_price takes its product's price
+/// from the catalogue (by sku, or by barcode given instead), and a line of a catalogue product
+/// takes its category (when the line gives none) and its name as description. `r.lines` are
+/// completed in place. Every line's shape is checked before the catalogue is read, so
+/// invalid_argument comes before not_found.
+Result<CheckedSale> checkSale(SaleRequest& r, ProductRepository& catalogue) {
   if (auto s = checkId(r.saleId, "sale_id"); !s) return s.error();
   if (r.lines.empty()) return invalidArgument("lines", "a sale needs at least one line");
   if (r.lines.size() > kMaxLines) return invalidArgument("lines", "a sale has at most 10000 lines");
-  CheckedSale out;
-  out.lines.reserve(r.lines.size());
+  std::vector<std::optional<UnitPrice>> given(r.lines.size());
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const SaleLineInput& in = r.lines[i];
     const std::string f = "lines[" + std::to_string(i) + "]";
-    if (in.sku.empty() || in.sku.size() > kMaxSkuLength || hasControlChars(in.sku) || !isValidUtf8(in.sku)) {
+    if (in.barcode ? !in.sku.empty() && !isValidSku(in.sku) : !isValidSku(in.sku)) {
       return invalidArgument(f + ".sku", "sku has 1 to 64 printable characters");
+    }
+    if (in.barcode && (in.barcode->empty() || !isValidSku(*in.barcode))) {
+      return invalidArgument(f + ".barcode", "barcode has 1 to 64 printable characters");
     }
     if (in.description && (in.description->size() > kMaxDescriptionLength || !isValidUtf8(*in.description))) {
       return invalidArgument(f + ".description", "description has at most 200 bytes of UTF-8 text");
@@ -704,14 +721,45 @@ Result<CheckedSale> checkSale(const SaleRequest& r) {
     }
     if (in.qty == 0) return invalidArgument(f + ".qty", "qty is a non-zero whole number");
     if (in.qty > kMaxQty || in.qty < -kMaxQty) return invalidArgument(f + ".qty", "qty is at most 1000000 either way");
-    auto price = UnitPrice::parse(in.unitPrice, f + ".unit_price");
-    if (!price) return price.error();
-    auto amount = lineAmount(in.qty, *price, f + ".unit_price");
+    if (!in.unitPrice.empty()) {
+      auto price = UnitPrice::parse(in.unitPrice, f + ".unit_price");
+      if (!price) return price.error();
+      given[i] = *price;
+    }
+  }
+  CheckedSale out;
+  out.lines.reserve(r.lines.size());
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    SaleLineInput& in = r.lines[i];
+    const std::string f = "lines[" + std::to_string(i) + "]";
+    // The fingerprint is of the request as given: a replay after a catalogue change is the same sale.
+    out.fingerprint += (in.barcode ? "#" + *in.barcode + (in.sku.empty() ? "" : "#" + in.sku) : in.sku) + '\x1f' +
+                       in.description.value_or("") + '\x1f' + std::to_string(in.qty) + '\x1f' +
+                       (given[i] ? given[i]->toString() : std::string("catalogue")) + '\x1f' +
+                       in.category.value_or("") + '\x1e';
+    std::optional<Product> product;
+    if (in.barcode) {
+      product = catalogue.byBarcode(*in.barcode);
+      if (!product) return Error{errc::kNotFound, f + ".barcode", "no product with barcode " + *in.barcode};
+      if (!in.sku.empty() && in.sku != product->sku) {
+        return invalidArgument(f + ".sku", "barcode " + *in.barcode + " is the product " + product->sku);
+      }
+    } else {
+      product = catalogue.bySku(in.sku);
+      if (!product && !given[i]) {
+        return Error{errc::kNotFound, f + ".sku", "no product " + in.sku + " in the catalogue: give unit_price"};
+      }
+    }
+    if (product) {
+      in.sku = product->sku;
+      if (!in.category) in.category = product->category;
+      if (!in.description) in.description = product->name;  // at most 200 bytes, as a description
+    }
+    const UnitPrice price = given[i] ? *given[i] : product->price;
+    auto amount = lineAmount(in.qty, price, f + ".unit_price");
     if (!amount) return amount.error();
     out.subtotal += *amount;
-    out.lines.push_back({in.sku, in.category, in.qty, *price, *amount, Money{}});
-    out.fingerprint += in.sku + '\x1f' + in.description.value_or("") + '\x1f' + std::to_string(in.qty) + '\x1f' +
-                       price->toString() + '\x1f' + in.category.value_or("") + '\x1e';
+    out.lines.push_back({in.sku, in.category, in.qty, price, *amount, Money{}});
   }
   if (out.subtotal.minor() > kMaxAbsMinor || out.subtotal.minor() < -kMaxAbsMinor) {
     return invalidArgument("lines", "the sale total is too large");
@@ -746,8 +794,9 @@ SaleMember CounterService::saleMember(const MemberRow& row, Date today) {
   return m;
 }
 
-Result<SaleResult> CounterService::sale(const SaleRequest& r) {
-  auto checked = checkSale(r);
+Result<SaleResult> CounterService::sale(const SaleRequest& request) {
+  SaleRequest r = request;  // catalogue lines are completed from the catalogue
+  auto checked = checkSale(r, m_products);
   if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
   if (auto s = checkPointsPaid(r, checked->subtotal, m_config.rules); !s) return s.error();

@@ -114,6 +114,9 @@ class Args {
     return it->get<bool>();
   }
 
+  /// The wire name of `key` in refusals ("lines[2].unit_price").
+  std::string field(const std::string& key) const { return m_prefix + key; }
+
   /// Whether `key` is given (not absent, not null).
   bool has(const std::string& key) const {
     const auto it = m_request.find(key);
@@ -239,21 +242,58 @@ Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
   LOYALTY_TRY(redeem, a.optInteger("redeem_points"));
   LOYALTY_TRY(staffId, a.optString("staff_id"));
   r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.staffId = staffId, r.at = at;
-  const Status lines = a.eachObject("lines", "{sku, qty, unit_price}", [&](const Args& la) -> Status {
-    if (auto k = la.onlyKnown({"sku", "description", "qty", "unit_price", "category"}); !k) return k.error();
+  const Status lines = a.eachObject("lines", "{sku or barcode, qty, unit_price?}", [&](const Args& la) -> Status {
+    if (auto k = la.onlyKnown({"sku", "barcode", "description", "qty", "unit_price", "category"}); !k) return k.error();
     SaleLineInput in;
-    LOYALTY_TRY(sku, la.string("sku"));
+    // A catalogue product may be named by its barcode instead of its sku, and then costs the
+    // catalogue's price unless unit_price is given.
+    LOYALTY_TRY(barcode, la.optString("barcode"));
+    LOYALTY_TRY(sku, la.optString("sku"));
+    if (!sku && !barcode) return invalidArgument(la.field("sku"), "sku is required (or a catalogue product's barcode)");
     LOYALTY_TRY(desc, la.optString("description"));
-    LOYALTY_TRY(price, la.string("unit_price"));
+    LOYALTY_TRY(price, la.optString("unit_price"));
     LOYALTY_TRY(qty, la.integer("qty"));
     LOYALTY_TRY(category, la.optString("category"));
-    in.sku = sku, in.description = desc, in.unitPrice = price, in.qty = qty, in.category = category;
+    if (price && price->empty()) return invalidArgument(la.field("unit_price"), "unit_price is a decimal string such as \"12.50\"");
+    in.sku = sku.value_or(""), in.barcode = barcode, in.description = desc, in.unitPrice = price.value_or("");
+    in.qty = qty, in.category = category;
     r.lines.push_back(std::move(in));
     return Ok{};
   });
   if (!lines) return lines.error();
   LOYALTY_TRY(result, s.sale(r));
   return json(result);
+}
+
+json productJson(const Product& p) {
+  json j = {{"sku", p.sku}, {"name", p.name}, {"price", p.price.toString()}};
+  if (p.barcode) j["barcode"] = *p.barcode;
+  if (p.category) j["category"] = *p.category;
+  return j;
+}
+
+Result<json> opProductPut(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"sku", "name", "price", "barcode", "category"}); !k) return k.error();
+  ProductRequest r;
+  LOYALTY_TRY(sku, a.string("sku"));
+  LOYALTY_TRY(name, a.string("name"));
+  LOYALTY_TRY(price, a.string("price"));
+  LOYALTY_TRY(barcode, a.optString("barcode"));
+  LOYALTY_TRY(category, a.optString("category"));
+  r.fields = {sku, name, price, barcode, category};
+  r.at = at;
+  LOYALTY_TRY(product, s.putProduct(r));
+  return productJson(product);
+}
+
+Result<json> opProducts(CounterService& s, const Args& a) {
+  if (auto k = a.onlyKnown({"query", "limit"}); !k) return k.error();
+  LOYALTY_TRY(query, a.string("query"));
+  LOYALTY_TRY(limit, a.optInteger("limit", 1, 200));
+  LOYALTY_TRY(found, s.products(query, static_cast<int>(limit.value_or(20))));
+  json list = json::array();
+  for (const Product& p : found) list.push_back(productJson(p));
+  return json{{"products", std::move(list)}};
 }
 
 Result<json> opRedeem(CounterService& s, const Args& a, Timestamp at) {
@@ -398,6 +438,8 @@ std::string ExecSession::handle(std::string_view line) {
     if (op == "refund") return respond(opRefund(m_service, args, at));
     if (op == "history") return respond(opHistory(m_service, args));
     if (op == "reward_put") return respond(opRewardPut(m_service, args));
+    if (op == "product_put") return respond(opProductPut(m_service, args, at));
+    if (op == "products") return respond(opProducts(m_service, args));
     if (op == "stats") {
       if (auto k = args.onlyKnown({}); !k) return respond(k.error());
       return respond(json(m_service.stats()));

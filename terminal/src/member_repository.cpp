@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "loyalty/core/pinyin.hpp"
 #include "loyalty/core/text.hpp"
 
 namespace loyalty::terminal {
@@ -76,6 +77,22 @@ std::string lastFour(const std::string& e164) {
 struct PersonalColumns {
   std::string phoneKey, lastDigits, sealed;
 };
+
+/// Every key a member is found under by name: the name's own keys and its pinyin (full and
+/// initials, docs/exec-cli.md "products and pinyin").
+std::vector<std::string> memberNameKeys(const std::string& nameNorm) {
+  std::vector<std::string> keys = nameSearchKeys(nameNorm);
+  for (std::string& k : pinyinSearchKeys(nameNorm)) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+void insertNameKeys(db::Database& db, const std::string& memberId, const std::vector<std::string>& keys) {
+  for (const std::string& k : keys) {
+    db.query("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)").bind(1, k).bind(2, memberId).run();
+  }
+}
 
 PersonalColumns personalColumns(const AtRestKeys& keys, const std::string& memberId, const std::string& e164,
                                 const std::optional<std::string>& birthday) {
@@ -328,18 +345,13 @@ void MemberRepository::removeFromNameSearch(const std::string& memberId) {
 }
 
 void MemberRepository::addNameKeys(const std::string& memberId, const std::string& nameNorm) {
-  for (const std::string& k : nameSearchKeys(nameNorm)) {
-    m_db.query("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)")
-        .bind(1, k)
-        .bind(2, memberId)
-        .run();
-  }
+  insertNameKeys(m_db, memberId, memberNameKeys(nameNorm));
 }
 
 void MemberRepository::removeNameKeys(const std::string& memberId, const std::string& nameNorm) {
   // By primary key (key, member_id): there is no index on member_id alone, and a scan per
   // member would make a large pull quadratic.
-  for (const std::string& k : nameSearchKeys(nameNorm)) {
+  for (const std::string& k : memberNameKeys(nameNorm)) {
     m_db.query("DELETE FROM member_name_keys WHERE key = ? AND member_id = ?").bind(1, k).bind(2, memberId).run();
   }
 }
@@ -369,6 +381,20 @@ void sealVersion4Members(db::Database& db) {
         .bindBlob(3, personal.lastDigits)
         .bindBlob(4, personal.sealed)
         .run();
+  }
+}
+
+// [SECTION] Upgrade to version 7
+
+void addVersion7PinyinKeys(db::Database& db) {
+  // Members still offered by name search (not erased, not merged away) hold their whole name as
+  // a key; they gain its pinyin.
+  auto rows = db.query(
+      "SELECT m.member_id, m.name_norm FROM members m WHERE m.erased_at IS NULL AND m.name_norm != '' AND "
+      "EXISTS (SELECT 1 FROM member_name_keys k WHERE k.key = m.name_norm AND k.member_id = m.member_id)");
+  while (rows.step()) {
+    const std::string nameNorm = rows.text("name_norm");
+    insertNameKeys(db, rows.text("member_id"), pinyinSearchKeys(nameNorm));
   }
 }
 

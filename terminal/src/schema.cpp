@@ -357,8 +357,32 @@ INSERT INTO member_consents(member_id, at, consent_marketing, consent_version, s
   FROM members ORDER BY rowid;
 )sql";
 
-constexpr db::Migration kMigrations[] = {
-    {1, kV1}, {2, kV2}, {3, kV3}, {4, kFeedback}, {5, kV5, &sealPersonalData, true}, {6, kV6}};
+// Version 7: products and pinyin (docs/exec-cli.md, "products and pinyin"). The catalogue, from
+// head office's change feed and the store's own product_put, found by prefix keys (name, name
+// words, pinyin, sku, barcode; core's productSearchKeys); members gain their name's pinyin as
+// name search keys (addVersion7PinyinKeys).
+constexpr std::string_view kV7 = R"sql(
+CREATE TABLE products (
+  sku        TEXT PRIMARY KEY,
+  name       TEXT NOT NULL,
+  price      INTEGER NOT NULL CHECK (price >= 0),   -- 1/10000
+  barcode    TEXT UNIQUE,
+  category   TEXT,
+  source     TEXT NOT NULL CHECK (source IN ('hq', 'store')),
+  updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE product_keys (
+  key TEXT NOT NULL,
+  sku TEXT NOT NULL REFERENCES products(sku),
+  PRIMARY KEY (key, sku)
+) WITHOUT ROWID;
+CREATE INDEX product_keys_sku ON product_keys(sku);
+)sql";
+
+constexpr db::Migration kMigrations[] = {{1, kV1},          {2, kV2}, {3, kV3}, {4, kFeedback},
+                                         {5, kV5, &sealPersonalData, true}, {6, kV6},
+                                         {7, kV7, &addVersion7PinyinKeys}};
 
 // The credentials file (DIR/credentials.db, attached as `credentials`): the staff accounts with
 // their PIN hashes and the link to head office with its bearer token, kept out of the member

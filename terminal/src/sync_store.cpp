@@ -117,6 +117,8 @@ void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
             applyErased(c);
           } else if constexpr (std::is_same_v<T, sync::CatalogChange>) {
             applyCatalog(c);
+          } else if constexpr (std::is_same_v<T, sync::ProductChange>) {
+            m_service.putHeadOfficeProduct(c.product, m_now());
           } else if constexpr (std::is_same_v<T, sync::ConfigChange>) {
             applyConfig(c);
           } else {

@@ -306,10 +306,10 @@ TEST_CASE("exec: lists of lines are refused naming the list, the element and its
   const std::vector<Case> cases = {
       {{{"op", "sale"}, {"sale_id", "S"}}, "lines", "lines is required"},
       {{{"op", "sale"}, {"sale_id", "S"}, {"lines", nullptr}}, "lines", "lines is required"},
-      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", "A x1"}}, "lines", "lines must be a list of {sku, qty, unit_price}"},
-      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {line, 5}}}, "lines[1]", "lines[1] must be an object {sku, qty, unit_price}"},
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", "A x1"}}, "lines", "lines must be a list of {sku or barcode, qty, unit_price?}"},
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {line, 5}}}, "lines[1]", "lines[1] must be an object {sku or barcode, qty, unit_price?}"},
       // The first element is read whole before the second is looked at.
-      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {{{"qty", 1}, {"unit_price", "1.00"}}, 5}}}, "lines[0].sku", "sku is required"},
+      {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {{{"qty", 1}, {"unit_price", "1.00"}}, 5}}}, "lines[0].sku", "sku is required (or a catalogue product's barcode)"},
       {{{"op", "sale"}, {"sale_id", "S"}, {"lines", {line, {{"sku", "B"}, {"qty", 1}, {"unit_price", "1.00"}, {"colour", "red"}}}}},
        "lines[1].colour", "unknown argument \"colour\""},
       {{{"op", "refund"}, {"refund_id", "F"}, {"sale_id", "S"}, {"lines", {{"sku", "A"}}}}, "lines", "lines must be a list of {sku, qty}"},

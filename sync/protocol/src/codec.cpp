@@ -286,6 +286,13 @@ Change readChange(const json& j, const std::string& path) {
     }
     return c;
   }
+  if (type == "product") {
+    ProductFields f{o.text("sku", 64), o.text("name", 256), o.text("price", 32), o.optText("barcode", 64),
+                    o.optText("category", 64)};
+    auto product = checkProduct(f, path.empty() ? "" : path + ".");
+    if (!product) throw FieldError{product.error().field, product.error().message};
+    return ProductChange{std::move(*product)};
+  }
   if (type == "config") return ConfigChange{o.integer("version", 0), o.text("toml", kMaxBodyBytes, true)};
   return UnknownChange{type, j};
 }
@@ -681,6 +688,13 @@ json toJson(const Change& v) {
         rewards.push_back({{"reward_id", r.rewardId}, {"name", r.name}, {"points", r.points}, {"active", r.active}});
       }
       return {{"type", "catalog"}, {"rewards", std::move(rewards)}};
+    }
+    json operator()(const ProductChange& c) const {
+      json j = {{"type", "product"}, {"sku", c.product.sku}, {"name", c.product.name},
+                {"price", c.product.price.toString()}};
+      putOpt(j, "barcode", c.product.barcode);
+      putOpt(j, "category", c.product.category);
+      return j;
     }
     json operator()(const ConfigChange& c) const {
       return {{"type", "config"}, {"version", c.version}, {"toml", c.toml}};

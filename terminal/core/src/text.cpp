@@ -83,6 +83,8 @@ bool isValidUtf8(std::string_view s) {
 
 std::size_t utf8Length(std::string_view s) { return codePoints(s).size(); }
 
+std::vector<char32_t> utf8CodePoints(std::string_view s) { return codePoints(s); }
+
 std::string normalizeName(std::string_view name) {
   std::string out;
   out.reserve(name.size());

@@ -39,6 +39,7 @@ inline constexpr const char* kTierReview = "tier.review";        ///< a monthly 
 inline constexpr const char* kTierChange = "tier.change";        ///< a member's tier lowered by that review
 inline constexpr const char* kBackupCreate = "backup.create";    ///< a backup file of the whole store written
 inline constexpr const char* kBackupRestore = "backup.restore";  ///< the store replaced by a backup
+inline constexpr const char* kProductsPut = "products.put";  ///< head office's catalogue added to or changed
 inline constexpr const char* kSignIn = "signin";
 inline constexpr const char* kSignInFailed = "signin.failed";
 }  // namespace audit

@@ -56,6 +56,8 @@ class HqService {
   Result<Ok> release(const std::string& terminalId, const std::string& redemptionId);
   Result<Ok> merge(const std::string& from, const std::string& into);
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
+  /// PUT /api/v1/admin/products (HqStore::publishProducts).
+  Result<std::int64_t> publishProducts(const std::vector<Product>& products, const std::string& actor);
   Result<std::int64_t> publishConfig(const std::string& toml);
 
   // [SECTION] Members' personal data (privacy.hpp) and the audit trail (audit.hpp)

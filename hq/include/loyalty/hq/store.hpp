@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/core/product.hpp"
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"
 #include "loyalty/sync/protocol.hpp"
@@ -107,6 +108,10 @@ class HqStore {
   void setReservationLife(std::chrono::seconds life) { m_reservationLife = life; }
   Result<Ok> merge(const std::string& from, const std::string& into, Timestamp now);
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
+  /// Adds or replaces head office's products (readProductList, products.hpp) and sends each to
+  /// every terminal in the change feed, with its audit entry, in one transaction. A barcode
+  /// another product had moves to the product given. Returns how many were stored.
+  Result<std::int64_t> publishProducts(const std::vector<Product>& products, const std::string& actor, Timestamp now);
   /// Publishes programme rules for every terminal; returns the new version.
   Result<std::int64_t> publishConfig(const std::string& toml);
 

@@ -19,6 +19,7 @@
 #include "loyalty/terminal/ledger_repository.hpp"
 #include "loyalty/terminal/member_repository.hpp"
 #include "loyalty/terminal/outbox_repository.hpp"
+#include "loyalty/terminal/product_repository.hpp"
 #include "loyalty/terminal/reward_repository.hpp"
 #include "loyalty/terminal/sale_repository.hpp"
 
@@ -121,11 +122,12 @@ struct LookupRequest {
 };
 
 struct SaleLineInput {
-  std::string sku;
-  std::optional<std::string> description;
+  std::string sku;  ///< may be empty when `barcode` names the catalogue product
+  std::optional<std::string> description;  ///< default: the catalogue product's name
   std::int64_t qty = 0;
-  std::string unitPrice;
-  std::optional<std::string> category = std::nullopt;  ///< for member_discount promotions by category
+  std::string unitPrice;  ///< empty: the catalogue's price of the product
+  std::optional<std::string> category = std::nullopt;  ///< for promotions by category; default: the product's
+  std::optional<std::string> barcode = std::nullopt;   ///< instead of sku: the product with this barcode
 };
 
 struct SaleRequest {
@@ -135,6 +137,12 @@ struct SaleRequest {
   std::int64_t redeemPoints = 0;
   Timestamp at;
   std::optional<std::string> staffId = std::nullopt;
+};
+
+/// A store's own product (product_put): the fields as typed.
+struct ProductRequest {
+  ProductFields fields;
+  Timestamp at;
 };
 
 struct RedeemRequest {
@@ -295,6 +303,14 @@ class CounterService {
   /// the outbox sequence is contiguous.
   VerifyReport verify();
 
+  /// Adds or replaces one of the store's own products (docs/exec-cli.md, "products and pinyin").
+  /// A barcode another product has is already_exists.
+  Result<Product> putProduct(const ProductRequest& request);
+  /// Catalogue products by barcode, sku, name, pinyin or initials, best first.
+  Result<std::vector<Product>> products(const std::string& query, int limit);
+  /// Head office's product from the change feed; inside the caller's transaction.
+  void putHeadOfficeProduct(const Product& product, Timestamp at);
+
   /// Adds or replaces a catalogue reward (used by imports and head-office pushes).
   Status putReward(const std::string& rewardId, const std::string& name, std::int64_t points);
 
@@ -364,6 +380,7 @@ class CounterService {
   LedgerRepository m_ledger;
   SaleRepository m_sales;
   RewardRepository m_rewards;
+  ProductRepository m_products;
   OutboxRepository m_outbox;
   IntegrityRepository m_integrity;
   CounterConfig m_config;

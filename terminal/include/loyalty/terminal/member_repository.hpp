@@ -1,6 +1,6 @@
 #pragma once
 /// @brief The members table, the one place that reads and writes members' personal data: phone
-/// and birthday sealed, lookups through keyed hashes, the name search keys.
+/// and birthday sealed, lookups through keyed hashes, the name search keys (with the name's pinyin).
 
 #include <cstddef>
 #include <cstdint>
@@ -138,5 +138,9 @@ class MemberRepository {
 /// rebuilt members table with sealed values and keyed hashes (a migration step; the caller runs it
 /// inside the migration's transaction with a Scrub in force).
 void sealVersion4Members(db::Database& db);
+
+/// Schema version 7: every member found by name is also found by the pinyin of their name (a
+/// migration step, inside the migration's transaction).
+void addVersion7PinyinKeys(db::Database& db);
 
 }  // namespace loyalty::terminal

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/core/product.hpp"
+
 namespace loyalty::sync {
 
 /// Request limits of POST /api/v1/events (413 above them).
@@ -138,6 +140,15 @@ struct CatalogChange {
   bool operator==(const CatalogChange&) const = default;
 };
 
+/// A product of head office's catalogue, added or replaced at every terminal (docs/sync-protocol.md,
+/// "products"): `{"type": "product", "sku", "name", "price", "barcode"?, "category"?}`, checked
+/// with core's checkProduct when read.
+struct ProductChange {
+  Product product;
+
+  bool operator==(const ProductChange&) const = default;
+};
+
 /// The [loyalty], [[tier]], [[promotion]] and [stacking] sections as TOML text.
 struct ConfigChange {
   std::int64_t version = 0;
@@ -155,7 +166,8 @@ struct UnknownChange {
 };
 
 using Change =
-    std::variant<MemberChange, MemberMergedChange, MemberErasedChange, CatalogChange, ConfigChange, UnknownChange>;
+    std::variant<MemberChange, MemberMergedChange, MemberErasedChange, CatalogChange, ProductChange, ConfigChange,
+                 UnknownChange>;
 
 struct ChangePage {
   std::vector<Change> changes;

@@ -13,6 +13,9 @@ bool isValidUtf8(std::string_view s);
 /// Number of code points in well-formed UTF-8.
 std::size_t utf8Length(std::string_view s);
 
+/// The code points of UTF-8 text, up to the first malformed byte.
+std::vector<char32_t> utf8CodePoints(std::string_view s);
+
 /// The form names are compared in: trimmed, inner white space folded to one space, full-width
 /// ASCII (Ａ, ０, ideographic space) folded to ASCII, ASCII letters lower-cased.
 std::string normalizeName(std::string_view name);

@@ -1,8 +1,8 @@
-#include "loyalty/terminal/csv.hpp"
+#include "loyalty/core/csv.hpp"
 
 #include <stdexcept>
 
-namespace loyalty::terminal {
+namespace loyalty {
 
 bool CsvReader::next(std::vector<std::string>& fields) {
   fields.clear();
@@ -51,4 +51,4 @@ bool CsvReader::next(std::vector<std::string>& fields) {
   }
 }
 
-}  // namespace loyalty::terminal
+}  // namespace loyalty
