@@ -61,7 +61,7 @@ package: configure
 
 # Both packages installed with apt into a clean Debian 12 root and run there (needs the archive).
 package-test: package
-	@bash tests/packaging/package_test.sh $(BUILD)/packages $(BUILD)/package-test-cache
+	@bash tests/packaging/package_test.sh $(BUILD)/packages $(BUILD)/package-test-cache $(ARCH)
 
 clean:
 	@rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

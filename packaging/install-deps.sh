@@ -35,6 +35,8 @@ packages=(
   crossbuild-essential-arm64 qemu-user-static mmdebstrap
   # device image (make image, make image-test; docs/image.md): arm64 through qemu-user
   fdisk e2fsprogs dpkg-dev binfmt-support
+  # make package-test ARCH=arm64: mmdebstrap checks the foreign architecture runs (qemu-user)
+  arch-test
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include "loyalty/core/time.hpp"
 #include "loyalty/db/backup.hpp"
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/store.hpp"
 
 namespace loyalty::hq {
@@ -24,7 +25,10 @@ std::vector<std::pair<std::string, fs::path>> plainFiles(const DataDir& dir) {
           {"tls/ca.pem", dir.caCert()},
           {"tls/ca.key", dir.caKey()},
           {"tls/server.pem", dir.serverCert()},
-          {"tls/server.key", dir.serverKey()}};
+          {"tls/server.key", dir.serverKey()},
+          // The release signing key: terminals pin it, so a restored head office must sign with it.
+          {"release/release.key", releaseKeyFile(dir)},
+          {"release/release.pub", releasePublicKeyFile(dir)}};
 }
 
 Timestamp seconds(std::chrono::system_clock::time_point t) { return std::chrono::floor<std::chrono::seconds>(t); }
@@ -95,8 +99,10 @@ Result<HqBackup> backupHqInto(const DataDir& dir, const fs::path& backupDir, int
 Result<HqRestore> restoreHq(const DataDir& dir, const fs::path& from) {
   std::error_code ec;
   if (!fs::is_regular_file(from, ec)) return invalidArgument("--from", from.string() + " does not exist or is not a file");
-  if (!makePrivateDirectory(dir.root) || !makePrivateDirectory(dir.tlsDir())) {
-    return invalidArgument("--data", "cannot create " + dir.tlsDir().string() + " (mode 0700)");
+  if (!makePrivateDirectory(dir.root) || !makePrivateDirectory(dir.tlsDir()) ||
+      !makePrivateDirectory(releaseKeyFile(dir).parent_path())) {
+    return invalidArgument("--data", "cannot create " + dir.tlsDir().string() + " or " +
+                                         releaseKeyFile(dir).parent_path().string() + " (mode 0700)");
   }
   auto read = db::readArchive(from, kHqBackupProgram, dir.root);
   if (auto* refused = std::get_if<std::string>(&read)) return invalidArgument("--from", *refused);

@@ -67,7 +67,8 @@ TEST_CASE("hq backup: taken while the server serves and the CLI writes, restored
   INFO(out);
   REQUIRE(status == 0);
   CHECK(json::parse(out.substr(0, out.find('\n')))["parts"] ==
-        json::array({"hq.db", "hq.toml", "tls/ca.pem", "tls/ca.key", "tls/server.pem", "tls/server.key"}));
+        json::array({"hq.db", "hq.toml", "tls/ca.pem", "tls/ca.key", "tls/server.pem", "tls/server.key",
+                     "release/release.key", "release/release.pub"}));
   CHECK((fs::status(file).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
 
   SECTION("the server still has the directory: restore is refused and changes nothing") {
@@ -85,6 +86,8 @@ TEST_CASE("hq backup: taken while the server serves and the CLI writes, restored
     INFO(text);
     REQUIRE(rc == 0);
     CHECK(bytesOf(target / "tls" / "ca.pem") == bytesOf(fs::path(hq.caFile())));
+    // The release signing key terminals pin comes back too (docs/fleet-updates.md).
+    CHECK(bytesOf(target / "release" / "release.key") == bytesOf(fs::path(hq.dataDir()) / "release" / "release.key"));
     CHECK((fs::status(target).permissions() & fs::perms::all) == fs::perms::owner_all);
     CHECK((fs::status(target / "tls" / "server.key").permissions() & fs::perms::all) ==
           (fs::perms::owner_read | fs::perms::owner_write));

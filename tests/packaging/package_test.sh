@@ -6,8 +6,10 @@
 # and head office answering over HTTPS that it has the member; a reinstall keeps the key. Then the
 # root is booted with systemd-nspawn: the hardened loyalty-hq.service serves that data, the
 # housekeeping unit runs, and terminal-run hands the key over through systemd-run.
-# Usage: package_test.sh PACKAGES_DIR [CACHE_DIR]
-# CACHE_DIR keeps the archive's packages between runs (the first run downloads them).
+# Usage: package_test.sh PACKAGES_DIR [CACHE_DIR] [ARCH]
+# CACHE_DIR keeps the archive's packages between runs (the first run downloads them). ARCH
+# (default: this machine's) picks the packages; another architecture's root runs under
+# qemu-user (binfmt_misc registered for the test and unregistered after), without the boot step.
 set -euo pipefail
 
 if [[ "${1:-}" == "--inside" ]]; then
@@ -37,10 +39,13 @@ if [[ "${1:-}" == "--inside" ]]; then
   [[ $(inroot readlink /var/lib/loyalty-hq/hq.toml) == /etc/loyalty/hq.toml ]] || fail "hq.toml is not linked to /etc/loyalty"
   inroot test -f /lib/systemd/system/loyalty-hq.service || fail "no loyalty-hq.service"
   for wanted in multi-user.target.wants/loyalty-hq.service timers.target.wants/loyalty-hq-housekeeping.timer \
-    timers.target.wants/loyalty-hq-backup.timer timers.target.wants/loyalty-terminal-backup.timer; do
+    timers.target.wants/loyalty-hq-backup.timer timers.target.wants/loyalty-terminal-backup.timer \
+    timers.target.wants/loyalty-terminal-update.timer multi-user.target.wants/loyalty-terminal-update.path; do
     inroot test -L "/etc/systemd/system/$wanted" || fail "${wanted#*/} is not enabled"
   done
   inroot test -f /usr/share/man/man1/loyalty-hq.1.gz || fail "no man page"
+  inroot test -f /lib/systemd/system/loyalty-kiosk.service || fail "no loyalty-kiosk.service"
+  inroot test ! -L /etc/systemd/system/multi-user.target.wants/loyalty-kiosk.service || fail "the kiosk is enabled by the package"
 
   echo "== head office: init as its user (storage from /etc/loyalty/hq.toml), serve, HTTPS"
   inroot runuser -u loyalty-hq -- loyalty-hq init --data /var/lib/loyalty-hq --host localhost,127.0.0.1
@@ -96,6 +101,10 @@ echo "housekeeping $?" >$out
 printf '%s\n' '{"id":1,"op":"stats"}' |
   /usr/lib/loyalty/terminal-run exec --data /var/lib/loyalty-terminal --config /etc/loyalty/terminal.toml >>$out 2>&1
 echo "terminal-run $?" >>$out
+systemctl start loyalty-terminal-backup.service
+echo "terminal-backup $? $(ls /var/backups/loyalty-terminal | grep -c '^loyalty-terminal-.*\.backup$')" >>$out
+systemctl start loyalty-hq-backup.service
+echo "hq-backup $? $(ls /var/backups/loyalty-hq | grep -c '^loyalty-hq-.*\.backup$')" >>$out
 systemctl show -p ActiveState,NRestarts loyalty-hq.service >>$out
 mv $out /var/tmp/probe
 PROBE
@@ -115,18 +124,35 @@ UNIT
   exit 0
 fi
 
-packages=$(realpath "${1:?usage: package_test.sh PACKAGES_DIR [CACHE_DIR]}")
-cache=$(realpath -m "${2:-$packages/../package-test-cache}")
+packages=$(realpath "${1:?usage: package_test.sh PACKAGES_DIR [CACHE_DIR] [ARCH]}")
+host_arch=$(dpkg --print-architecture)
+arch=${3:-$host_arch}
+[[ $arch == amd64 || $arch == arm64 ]] || { echo "package-test: ARCH: amd64 or arm64, not '$arch'" >&2; exit 1; }
+cache=$(realpath -m "${2:-$packages/../package-test-cache}")/$arch
 mkdir -p "$cache"
 shopt -s nullglob
-debs=("$packages"/loyalty-terminal_*.deb "$packages"/loyalty-hq_*.deb)
-[[ ${#debs[@]} -eq 2 ]] || { echo "package-test: expected one loyalty-terminal and one loyalty-hq .deb in $packages" >&2; exit 1; }
+debs=("$packages"/loyalty-terminal_*_"$arch".deb "$packages"/loyalty-hq_*_"$arch".deb)
+[[ ${#debs[@]} -eq 2 ]] || { echo "package-test: expected one loyalty-terminal and one loyalty-hq $arch .deb in $packages" >&2; exit 1; }
+
+# Another architecture's programs run through qemu-user: registered with binfmt_misc for the
+# test only (and the registration undone at the end if the test made it).
+binfmt_made=
+if [[ $arch != "$host_arch" ]]; then
+  command -v update-binfmts >/dev/null && [[ -e /usr/share/binfmts/qemu-aarch64 ]] ||
+    { echo "package-test: $arch needs qemu-user-static and binfmt-support (packaging/install-deps.sh)" >&2; exit 1; }
+  [[ -e /proc/sys/fs/binfmt_misc/register ]] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
+    update-binfmts --enable qemu-aarch64
+    binfmt_made=1
+  fi
+fi
+undo_binfmt() { [[ -z $binfmt_made ]] || update-binfmts --disable qemu-aarch64 || true; }
 
 echo "== lintian"
 lintian --fail-on error "${debs[@]}"
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; undo_binfmt' EXIT
 self=$(realpath "$0")
 # A free port for head office in the booted root (it shares this machine's network).
 PACKAGE_TEST_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -135,7 +161,7 @@ start=$(date +%s)
 # --variant=apt: Essential packages and apt only (and systemd with its bus, to boot it afterwards);
 # everything else comes from the packages' Depends. The chroot runs terminal-run without systemd,
 # the booted root through systemd-run.
-mmdebstrap --variant=apt --include=systemd-sysv,dbus --format=directory --skip=essential/unlink \
+mmdebstrap --variant=apt --architectures="$arch" --include=systemd-sysv,dbus --format=directory --skip=essential/unlink \
   --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
   --setup-hook="sync-in '$cache' /var/cache/apt/archives" \
   --customize-hook='mkdir -p "$1/tmp/packages"' \
@@ -146,6 +172,10 @@ mmdebstrap --variant=apt --include=systemd-sysv,dbus --format=directory --skip=e
   bookworm "$work/root"
 rm -f "$cache"/loyalty-*.deb
 echo "package-test: root built, packages installed and run in $(( $(date +%s) - start )) s"
+if [[ $arch != "$host_arch" ]]; then
+  echo "package-test: $arch: booting the root under qemu-user is left out (the units were checked on $host_arch); passed"
+  exit 0
+fi
 
 # The same root booted with systemd (systemd-nspawn): loyalty-hq.service with all its
 # hardening serves the data made above, and the housekeeping unit succeeds.
@@ -154,7 +184,7 @@ boot_start=$(date +%s)
 systemd-nspawn -D "$work/root" --register=no --keep-unit --console=passive -b >"$work/boot.log" 2>&1 &
 nspawn=$!
 stop_boot() { kill "$nspawn" 2>/dev/null && wait "$nspawn" 2>/dev/null || true; }
-trap 'stop_boot; rm -rf "$work"' EXIT
+trap 'stop_boot; rm -rf "$work"; undo_binfmt' EXIT
 for _ in $(seq 1 120); do
   [[ -e "$work/root/var/tmp/probe" ]] && break
   kill -0 "$nspawn" 2>/dev/null || break
@@ -162,7 +192,8 @@ for _ in $(seq 1 120); do
 done
 probe=$(cat "$work/root/var/tmp/probe" 2>/dev/null || true)
 echo "$probe"
-grep -qx 'housekeeping 0' <<<"$probe" && grep -qx 'terminal-run 0' <<<"$probe" && grep -q '"members":1' <<<"$probe" &&
+grep -qx 'housekeeping 0' <<<"$probe" && grep -qx 'terminal-run 0' <<<"$probe" &&
+  grep -qx 'terminal-backup 0 1' <<<"$probe" && grep -qx 'hq-backup 0 1' <<<"$probe" && grep -q '"members":1' <<<"$probe" &&
   grep -qx 'ActiveState=active' <<<"$probe" && grep -qx 'NRestarts=0' <<<"$probe" ||
   { tail -n 40 "$work/boot.log"; echo "package-test: the units did not run under systemd" >&2; exit 1; }
 url=https://127.0.0.1:$PACKAGE_TEST_PORT
