@@ -16,12 +16,7 @@ using nlohmann::json;
 namespace {
 
 std::string writeConfig(const TempDir& dir, const std::string& region) {
-  const std::string config = dir.str() + "/terminal.toml";
-  std::FILE* f = std::fopen(config.c_str(), "w");
-  const std::string text = "[store]\nphone_region = \"" + region + "\"\n";
-  std::fputs(text.c_str(), f);
-  std::fclose(f);
-  return config;
+  return dir.write("terminal.toml", "[store]\nphone_region = \"" + region + "\"\n");
 }
 
 }  // namespace

@@ -19,14 +19,7 @@ using loyalty::test::TempDir;
 
 namespace {
 
-std::string writeConfig(const TempDir& dir, const char* text) {
-  const std::string path = dir.str() + "/terminal.toml";
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  REQUIRE(f != nullptr);
-  std::fputs(text, f);
-  std::fclose(f);
-  return path;
-}
+std::string writeConfig(const TempDir& dir, const char* text) { return dir.write("terminal.toml", text); }
 
 const char* kPromotions = R"toml(
 [store]

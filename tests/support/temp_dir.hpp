@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 
 namespace loyalty::test {
@@ -26,6 +28,14 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::filesystem::path& path() const { return m_path; }
   std::string str() const { return m_path.string(); }
+  /// Writes `text` to NAME inside the directory and returns the file's path.
+  std::string write(const std::string& name, const std::string& text) const {
+    const std::filesystem::path file = m_path / name;
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + file.string());
+    return file.string();
+  }
 
  private:
   std::filesystem::path m_path;
