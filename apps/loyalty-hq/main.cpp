@@ -21,6 +21,7 @@
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/logging/logging.hpp"
+#include "loyalty/sysio/files.hpp"
 
 namespace fs = std::filesystem;
 using namespace loyalty;
@@ -106,15 +107,15 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   const KeyAndCert ca = makeCertificateAuthority("loyalty-hq private CA", 3650);
   const auto t = std::chrono::system_clock::now();
   const KeyAndCert server = issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), t + std::chrono::hours(24) * 825);
-  writePrivateFile(caKeyFile, ca.keyPem);
-  writePrivateFile(dir.caCert(), ca.certPem);
-  writePrivateFile(dir.serverKey(), server.keyPem);
-  writePrivateFile(dir.serverCert(), server.certPem + ca.certPem);
+  sysio::writeFileAtomic(caKeyFile, ca.keyPem);
+  sysio::writeFileAtomic(dir.caCert(), ca.certPem);
+  sysio::writeFileAtomic(dir.serverKey(), server.keyPem);
+  sysio::writeFileAtomic(dir.serverCert(), server.certPem + ca.certPem);
   fs::permissions(dir.caCert(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
                   fs::perm_options::replace);
   const std::string releaseKey = ensureReleaseKey(dir);  // signs the terminal packages it publishes
   const fs::path adminToken = dir.root / "admin.token";
-  writePrivateFile(adminToken,
+  sysio::writeFileAtomic(adminToken,
                    store.createApiToken(Role::kAdmin, "admin", nowSeconds(), days(kDefaultTokenDays), commandLineActor()) + "\n");
 
   std::cout << "settings:    " << dir.settingsFile().string() << "\n";

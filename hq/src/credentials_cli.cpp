@@ -2,7 +2,6 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
+#include "loyalty/sysio/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -44,14 +44,6 @@ HqStore openChecked(const DataDir& dir) {
   HqStore store(openStorage(dir, *settings));
   store.checkSchema();
   return store;
-}
-
-std::optional<std::string> readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 int listTokens(const DataDir& dir) {
@@ -89,16 +81,16 @@ int renewCertificate(const DataDir& dir, const Args& a) {
   if (a.days < 1 || a.days > 3650) return fail("--days is from 1 to 3650", 2);
   HqStore store = openChecked(dir);
   const fs::path caKeyFile = a.caKey.empty() ? dir.caKey() : fs::path(a.caKey);
-  const auto caKey = readFile(caKeyFile);
+  const auto caKey = sysio::readFile(caKeyFile);
   if (!caKey) {
     return fail(a.caKey.empty() ? "the CA's private key is not in " + dir.caKey().string() +
                                       " (kept offline with `init --ca-key-out`?): give it with --ca-key FILE"
                                 : "--ca-key: cannot read " + a.caKey,
                 2);
   }
-  const auto caCert = readFile(dir.caCert());
-  const auto current = readFile(dir.serverCert());
-  const auto currentKey = readFile(dir.serverKey());
+  const auto caCert = sysio::readFile(dir.caCert());
+  const auto current = sysio::readFile(dir.serverCert());
+  const auto currentKey = sysio::readFile(dir.serverKey());
   if (!caCert || !current || !currentKey) return fail("the data directory's tls/ files are incomplete: " + dir.tlsDir().string());
   const std::vector<std::string> hosts = a.hosts.empty() ? certificateHosts(*current) : a.hosts;
   const auto t = std::chrono::system_clock::now();
@@ -107,8 +99,8 @@ int renewCertificate(const DataDir& dir, const Args& a) {
   const KeyAndCert server = a.newKey ? issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), until)
                                      : issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), until, *currentKey);
   const std::string oldPin = publicKeyPin(*current), pin = publicKeyPin(server.certPem);
-  if (a.newKey) writePrivateFile(dir.serverKey(), server.keyPem);
-  writePrivateFile(dir.serverCert(), server.certPem + *caCert);
+  if (a.newKey) sysio::writeFileAtomic(dir.serverKey(), server.keyPem);
+  sysio::writeFileAtomic(dir.serverCert(), server.certPem + *caCert);
   std::string hostList;
   for (const auto& h : hosts) hostList += (hostList.empty() ? "" : ",") + h;
   const std::string validUntil = formatRfc3339(std::chrono::floor<std::chrono::seconds>(until));

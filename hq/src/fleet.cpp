@@ -1,19 +1,13 @@
 #include "loyalty/hq/fleet.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sodium.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
-
-extern char** environ;
+#include "loyalty/sysio/files.hpp"
+#include "loyalty/sysio/process.hpp"
 
 namespace loyalty::hq {
 
@@ -56,47 +50,15 @@ std::optional<std::string> fromBase64(const std::string& text, std::size_t expec
   return out;
 }
 
-std::optional<std::string> readWhole(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 /// Runs a program (no shell) and returns its standard output, or why it failed.
 Result<std::string> runCapture(const std::vector<std::string>& argv) {
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return Error{errc::kInternal, "", "cannot create a pipe"};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  if (rc != 0) {
-    close(out[0]);
-    return Error{errc::kInternal, "", argv[0] + " cannot be run (is it installed?)"};
-  }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(out[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (text.size() < 65536) text.append(buf, static_cast<std::size_t>(n));
-  }
-  close(out[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Error{errc::kInvalidArgument, "", argv[0] + " failed"};
-  return text;
+  sysio::RunOptions o;
+  o.argv = argv;
+  o.captureStderr = false;
+  const sysio::RunResult r = sysio::runProgram(o);
+  if (r.exitCode == -1) return Error{errc::kInternal, "", argv[0] + " cannot be run (is it installed?)"};
+  if (r.exitCode != 0) return Error{errc::kInvalidArgument, "", argv[0] + " failed"};
+  return r.output;
 }
 
 std::vector<std::string> splitList(const std::string& s) {
@@ -129,7 +91,7 @@ fs::path releasePublicKeyFile(const DataDir& dir) { return dir.root / "release" 
 
 std::string ensureReleaseKey(const DataDir& dir) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
-  if (auto pub = readWhole(releasePublicKeyFile(dir)); pub && fs::exists(releaseKeyFile(dir))) {
+  if (auto pub = sysio::readFile(releasePublicKeyFile(dir)); pub && fs::exists(releaseKeyFile(dir))) {
     while (!pub->empty() && (pub->back() == '\n' || pub->back() == '\r')) pub->pop_back();
     return *pub;
   }
@@ -137,10 +99,10 @@ std::string ensureReleaseKey(const DataDir& dir) {
   fs::permissions(releaseKeyFile(dir).parent_path(), fs::perms::owner_all, fs::perm_options::replace);
   unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
   crypto_sign_keypair(pk, sk);
-  writePrivateFile(releaseKeyFile(dir), toBase64(sk, sizeof sk) + "\n");
+  sysio::writeFileAtomic(releaseKeyFile(dir), toBase64(sk, sizeof sk) + "\n");
   sodium_memzero(sk, sizeof sk);
   const std::string pub = toBase64(pk, sizeof pk);
-  writePrivateFile(releasePublicKeyFile(dir), pub + "\n");
+  sysio::writeFileAtomic(releasePublicKeyFile(dir), pub + "\n");
   fs::permissions(releasePublicKeyFile(dir), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
                   fs::perm_options::replace);
   return pub;
@@ -176,7 +138,7 @@ Result<PublishedRelease> publishRelease(const DataDir& dir, SqlConnection& c, co
   }
   if (auto s = sync::checkVersion(out.manifest.version, "Version"); !s) return s.error();
   if (auto s = sync::checkArchitecture(out.manifest.architecture, "Architecture"); !s) return s.error();
-  const auto bytes = readWhole(deb);
+  const auto bytes = sysio::readFile(deb);
   if (!bytes || bytes->size() != size) return invalidArgument("file", deb.string() + ": cannot be read");
   out.manifest.sha256 = sha256Hex(*bytes);
   out.manifest.size = static_cast<std::int64_t>(bytes->size());
@@ -186,7 +148,7 @@ Result<PublishedRelease> publishRelease(const DataDir& dir, SqlConnection& c, co
   out.stores.erase(std::unique(out.stores.begin(), out.stores.end()), out.stores.end());
 
   ensureReleaseKey(dir);
-  const auto secretText = readWhole(releaseKeyFile(dir));
+  const auto secretText = sysio::readFile(releaseKeyFile(dir));
   auto secret = secretText ? fromBase64(secretText->substr(0, secretText->find('\n')), crypto_sign_SECRETKEYBYTES) : std::nullopt;
   if (!secret) throw std::runtime_error(releaseKeyFile(dir).string() + " is not a release key");
   const std::string text = sync::signedText(out.manifest);
@@ -217,7 +179,7 @@ Result<PublishedRelease> publishRelease(const DataDir& dir, SqlConnection& c, co
   } else {
     fs::create_directories(dir.root / "releases");
     fs::permissions(dir.root / "releases", fs::perms::owner_all, fs::perm_options::replace);
-    writePrivateFile(packagePath(dir, out.manifest.sha256), *bytes);
+    sysio::writeFileAtomic(packagePath(dir, out.manifest.sha256), *bytes);
     c.query("INSERT INTO releases(package, version, architecture, sha256, size, signature, stores, percent, published_at, published_by) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             {out.manifest.package, out.manifest.version, out.manifest.architecture, out.manifest.sha256, out.manifest.size, out.signature,

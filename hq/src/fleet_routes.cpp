@@ -2,11 +2,10 @@
 // terminals and releases (docs/hq-api.md, "Fleet updates").
 #include <httplib.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/http_answer.hpp"
+#include "loyalty/sysio/files.hpp"
 
 namespace loyalty::hq {
 
@@ -40,11 +39,9 @@ void registerFleetRoutes(httplib::Server& s, Fleet& fleet, RequireRole require) 
     const std::string arch = req.get_header_value(sync::header::kTerminalArch);
     auto file = fleet.packageFile(who->terminalId, arch, sha);
     if (!file) return sendError(res, file.error());
-    std::ifstream in(*file, std::ios::binary);
-    if (!in) throw std::runtime_error("the kept package " + file->string() + " cannot be read");
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    res.set_content(bytes.str(), "application/vnd.debian.binary-package");
+    auto bytes = sysio::readFile(*file);
+    if (!bytes) throw std::runtime_error("the kept package " + file->string() + " cannot be read");
+    res.set_content(std::move(*bytes), "application/vnd.debian.binary-package");
   });
 
   s.Get("/api/v1/admin/terminals", [&fleet, require](const httplib::Request& req, httplib::Response& res) {

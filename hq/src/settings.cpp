@@ -1,14 +1,14 @@
 #include "loyalty/hq/settings.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
 #include <stdexcept>
 #include <toml++/toml.h>
 #include <vector>
+
+#include "loyalty/sysio/files.hpp"
 
 namespace loyalty::hq {
 
@@ -145,7 +145,7 @@ void saveSettings(const DataDir& dir, const Settings& s) {
   }
   std::ostringstream os;
   os << "# loyalty-hq settings (written by `loyalty-hq init`)\n" << t << "\n";
-  writePrivateFile(dir.settingsFile(), os.str());
+  sysio::writeFileAtomic(dir.settingsFile(), os.str());
 }
 
 std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s) {
@@ -153,21 +153,5 @@ std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s
   return openSqlite(dir.sqliteFile().string());
 }
 
-void writePrivateFile(const std::filesystem::path& path, const std::string& content) {
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot create " + tmp);
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      throw std::runtime_error("cannot write " + tmp);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error("cannot write " + tmp);
-  std::filesystem::rename(tmp, path);
-}
 
 }  // namespace loyalty::hq

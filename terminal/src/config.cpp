@@ -1,13 +1,12 @@
 #include "loyalty/terminal/config.hpp"
 
-#include <fstream>
-#include <sstream>
 
 #include <toml++/toml.h>
 
 #include "loyalty/core/phone.hpp"
 #include "loyalty/core/programme_toml.hpp"
 #include "loyalty/core/toml_reader.hpp"
+#include "loyalty/sysio/files.hpp"
 #include "loyalty/terminal/timezone.hpp"
 
 namespace loyalty::terminal {
@@ -68,11 +67,9 @@ std::variant<TerminalSettings, ConfigError> parseConfig(std::string_view content
 }
 
 std::variant<TerminalSettings, ConfigError> loadConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ConfigError{path, 0, "", "cannot be read"};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parseConfig(buf.str(), path);
+  const auto text = sysio::readFile(path);
+  if (!text) return ConfigError{path, 0, "", "cannot be read"};
+  return parseConfig(*text, path);
 }
 
 std::optional<ProgrammeRules> pushedProgramme(db::Database& db) {

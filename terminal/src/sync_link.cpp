@@ -1,11 +1,10 @@
 #include "loyalty/terminal/sync_link.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <sstream>
 
 #include "loyalty/sync/client/engine.hpp"
+#include "loyalty/sysio/files.hpp"
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/sync_store.hpp"
 #include "loyalty/terminal/update.hpp"
@@ -23,17 +22,6 @@ std::optional<HqLink> loadHqLink(db::Database& db) {
                 q.text("store_id"),    q.text("terminal_id"), q.text("timezone"), q.text("registered_at")};
 }
 
-namespace {
-
-std::optional<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
 
 int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now, std::ostream& out,
                 std::ostream& err) {
@@ -41,7 +29,7 @@ int runRegister(db::Database& db, const RegisterOptions& options, Timestamp now,
     err << "register: code: the registration code printed by `loyalty-hq terminal add` is required\n";
     return 2;
   }
-  const auto ca = readFile(options.caFile);
+  const auto ca = sysio::readFile(options.caFile);
   if (!ca) {
     err << "register: ca: cannot read " << options.caFile << '\n';
     return 2;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "loyalty/sysio/files.hpp"
 #include "loyalty/terminal/update.hpp"
 
 namespace loyalty::terminal::update {
@@ -17,14 +18,6 @@ namespace {
 
 constexpr int kBase64 = sodium_base64_VARIANT_ORIGINAL;
 
-std::optional<std::string> readWhole(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::optional<std::string> fromBase64(std::string text, std::size_t expected) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   std::string out(expected, '\0');
@@ -35,20 +28,6 @@ std::optional<std::string> fromBase64(std::string text, std::size_t expected) {
     return std::nullopt;
   }
   return out;
-}
-
-/// Writes `content` to `path` through a temporary file and a rename (0600).
-void writeAtomically(const fs::path& path, const std::string& content) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    out << content;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
-  fs::rename(tmp, path);
 }
 
 std::string sha256Hex(const std::string& bytes) {
@@ -108,7 +87,7 @@ fs::path updaterDir(const fs::path& root) { return root / "var/lib/loyalty-updat
 
 UpdateState readState(const fs::path& root) {
   UpdateState s;
-  const auto text = readWhole(updaterDir(root) / "state.json");
+  const auto text = sysio::readFile(updaterDir(root) / "state.json");
   if (!text) return s;
   const json j = json::parse(*text, nullptr, false);
   if (!j.is_object()) return s;
@@ -186,19 +165,19 @@ Result<CheckOutcome, sync::Failure> checkForUpdate(sync::HttpsClient& client, co
   const fs::path dir = stagingDir(dataDir);
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
-  if (auto staged = readWhole(dir / "staged.json")) {
+  if (auto staged = sysio::readFile(dir / "staged.json")) {
     const json j = json::parse(*staged, nullptr, false);
     if (j.is_object() && j.value("sha256", "") == m.sha256) return CheckOutcome{"already_staged", m.version + " waits for the updater"};
   }
   // The key is pinned the first time one is seen over the registered, CA-checked connection.
   const fs::path pinFile = dir / "release.pub";
   std::string key = offer.publicKey;
-  if (auto pinned = readWhole(pinFile)) {
+  if (auto pinned = sysio::readFile(pinFile)) {
     key = pinned->substr(0, pinned->find('\n'));
     if (key != offer.publicKey) return refused("the release names another signing key than the one this terminal pinned");
   } else {
     if (auto s = verifyPackage(offer, key, ""); !s && s.error().field != "size") return refused(s.error().message);
-    writeAtomically(pinFile, key + "\n");
+    sysio::writeFileAtomic(pinFile, key + "\n");
   }
   auto download = client.get(offer.url);
   if (!download) return download.error();
@@ -210,8 +189,8 @@ Result<CheckOutcome, sync::Failure> checkForUpdate(sync::HttpsClient& client, co
   if (auto s = verifyPackage(offer, key, download->body); !s) return refused(s.error().message);
   std::error_code ec;
   fs::remove(dir / "staged.json", ec);
-  writeAtomically(dir / "staged.deb", download->body);
-  writeAtomically(dir / "staged.json", sync::toJson(offer).dump() + "\n");
+  sysio::writeFileAtomic(dir / "staged.deb", download->body);
+  sysio::writeFileAtomic(dir / "staged.json", sync::toJson(offer).dump() + "\n");
   return CheckOutcome{"staged", m.version + " verified and staged for the updater"};
 }
 

@@ -1,12 +1,7 @@
 // The root-run updater (`loyalty-terminal update apply|keep`, docs/fleet-updates.md): installs a
 // staged, verified package with dpkg, restarts the app, checks its health and rolls back to the
 // kept previous package when it is not healthy.
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -15,6 +10,8 @@
 #include <thread>
 
 #include "loyalty/core/time.hpp"
+#include "loyalty/sysio/files.hpp"
+#include "loyalty/sysio/process.hpp"
 #include "loyalty/terminal/update.hpp"
 
 namespace loyalty::terminal::update {
@@ -24,108 +21,14 @@ using nlohmann::json;
 
 namespace {
 
-struct RunResult {
-  int exitCode = -1;  ///< -1: did not finish (timed out, killed, could not start)
-  std::string output;  ///< stdout and stderr, at most 64 KiB
-};
+using sysio::RunResult;
 
-/// Runs a program without a shell, with `input` on its stdin, for at most `timeout`; as
-/// `uid`/`gid` when given (the health check runs as the data directory's owner). `atRestKey`,
-/// read by root, reaches the program through a pipe on fd 3 (LOYALTY_AT_REST_KEY_FILE=/dev/fd/3):
-/// the service user cannot read the key file itself, as its unit gets it as a credential.
-RunResult runProgram(const std::vector<std::string>& argv, const std::string& input, std::chrono::seconds timeout,
-                     std::optional<std::pair<uid_t, gid_t>> as = std::nullopt,
-                     const std::optional<std::string>& atRestKey = std::nullopt) {
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return {};
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return {};
-  }
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], STDIN_FILENO);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    if (as && (setgroups(0, nullptr) != 0 || setgid(as->second) != 0 || setuid(as->first) != 0)) _exit(126);
-    if (atRestKey) {
-      int key[2];  // made after the uid change, so the new user may open /dev/fd/3
-      if (pipe(key) != 0 || write(key[1], atRestKey->data(), atRestKey->size()) != static_cast<ssize_t>(atRestKey->size())) _exit(126);
-      close(key[1]);
-      if (dup2(key[0], 3) != 3) _exit(126);
-      setenv("LOYALTY_AT_REST_KEY_FILE", "/dev/fd/3", 1);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  RunResult r;
-  if (pid < 0) {
-    close(in[1]);
-    close(out[0]);
-    return r;
-  }
-  signal(SIGPIPE, SIG_IGN);
-  if (!input.empty()) (void)!write(in[1], input.data(), input.size());
-  close(in[1]);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buf[4096];
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) break;
-    pollfd p{out[0], POLLIN, 0};
-    const int ready = poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-    if (ready < 0 && errno != EINTR) break;
-    if (ready <= 0) continue;
-    const ssize_t n = read(out[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (r.output.size() < 65536) r.output.append(buf, static_cast<std::size_t>(n));
-  }
-  close(out[0]);
-  int status = 0;
-  if (waitpid(pid, &status, WNOHANG) == 0) {
-    // Output closed but still running, or the deadline passed: give it until the deadline.
-    while (std::chrono::steady_clock::now() < deadline && waitpid(pid, &status, WNOHANG) == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (waitpid(pid, &status, WNOHANG) == 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      r.output += "\n(killed after " + std::to_string(timeout.count()) + " s)";
-      return r;
-    }
-  }
-  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+RunResult run(std::vector<std::string> argv, std::chrono::seconds timeout) {
+  sysio::RunOptions o;
+  o.argv = std::move(argv);
+  o.timeout = timeout;
+  return sysio::runProgram(o);
 }
-
-std::optional<std::string> readWhole(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void writeFile(const fs::path& path, const std::string& content, fs::perms mode) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::permissions(tmp, mode, fs::perm_options::replace);
-  fs::rename(tmp, path);
-}
-
-constexpr auto kReadable = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read;
 
 std::string nowText() { return formatRfc3339(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())); }
 
@@ -135,7 +38,7 @@ void saveState(const fs::path& root, const UpdateState& s) {
   if (s.previous) j["previous"] = *s.previous;
   if (s.failedVersion) j["failed_version"] = *s.failedVersion;
   if (s.detail) j["detail"] = *s.detail;
-  writeFile(updaterDir(root) / "state.json", j.dump() + "\n", kReadable);
+  sysio::writeFileAtomic(updaterDir(root) / "state.json", j.dump() + "\n", sysio::kReadable);
 }
 
 /// Where the package of `version` is kept for rollback.
@@ -150,7 +53,7 @@ fs::path keptPackage(const fs::path& root, const std::string& version, const std
 /// The fields dpkg-deb reads from a package: package, version, architecture.
 std::optional<std::array<std::string, 3>> packageFields(const fs::path& deb) {
   const RunResult r =
-      runProgram({"dpkg-deb", "--showformat=${Package}\\n${Version}\\n${Architecture}\\n", "--show", deb.string()}, "", std::chrono::seconds(60));
+      run({"dpkg-deb", "--showformat=${Package}\\n${Version}\\n${Architecture}\\n", "--show", deb.string()}, std::chrono::seconds(60));
   if (r.exitCode != 0) return std::nullopt;
   std::istringstream in(r.output);
   std::array<std::string, 3> f;
@@ -176,11 +79,11 @@ std::optional<std::string> healthProblem(const ApplyOptions& o, const std::strin
     bool active = false;
     const auto deadline = std::chrono::steady_clock::now() + o.healthTimeout;
     while (!active && std::chrono::steady_clock::now() < deadline) {
-      active = runProgram({"systemctl", "is-active", "--quiet", o.unit}, "", std::chrono::seconds(10)).exitCode == 0;
+      active = run({"systemctl", "is-active", "--quiet", o.unit}, std::chrono::seconds(10)).exitCode == 0;
       if (!active) std::this_thread::sleep_for(std::chrono::seconds(1));
     }
     std::this_thread::sleep_for(std::chrono::seconds(5));
-    if (!active || runProgram({"systemctl", "is-active", "--quiet", o.unit}, "", std::chrono::seconds(10)).exitCode != 0) {
+    if (!active || run({"systemctl", "is-active", "--quiet", o.unit}, std::chrono::seconds(10)).exitCode != 0) {
       return o.unit + " does not stay active";
     }
   }
@@ -191,9 +94,17 @@ std::optional<std::string> healthProblem(const ApplyOptions& o, const std::strin
   std::optional<std::string> key;
   const char* keyEnv = std::getenv("LOYALTY_AT_REST_KEY_FILE");
   const fs::path keyFile = keyEnv && *keyEnv ? fs::path(keyEnv) : o.root / "etc/loyalty/credentials/terminal-at-rest.key";
-  if (auto k = readWhole(keyFile)) key = std::move(*k);
-  const RunResult r = runProgram({(o.root / "usr/bin/loyalty-terminal").string(), "exec", "--data", o.dataDir.string()},
-                                 "{\"id\":\"health\",\"op\":\"stats\"}\n", o.healthTimeout, as, key);
+  if (auto k = sysio::readFile(keyFile)) key = std::move(*k);
+  sysio::RunOptions health;
+  health.argv = {(o.root / "usr/bin/loyalty-terminal").string(), "exec", "--data", o.dataDir.string()};
+  health.input = "{\"id\":\"health\",\"op\":\"stats\"}\n";
+  health.timeout = o.healthTimeout;
+  health.as = as;
+  if (key) {
+    health.fd3 = std::move(key);
+    health.env.emplace_back("LOYALTY_AT_REST_KEY_FILE", "/dev/fd/3");
+  }
+  const RunResult r = sysio::runProgram(health);
   const auto line = r.output.substr(0, r.output.find('\n'));
   const json answer = json::parse(line, nullptr, false);
   if (r.exitCode != 0 || !answer.is_object() || answer.value("ok", false) != true) {
@@ -206,7 +117,7 @@ std::optional<std::string> healthProblem(const ApplyOptions& o, const std::strin
 
 void restartUnit(const ApplyOptions& o) {
   if (o.unit.empty() || o.unit == "none") return;
-  runProgram({"systemctl", "restart", o.unit}, "", std::chrono::seconds(90));
+  run({"systemctl", "restart", o.unit}, std::chrono::seconds(90));
 }
 
 }  // namespace
@@ -225,12 +136,12 @@ int runKeep(const fs::path& root, const fs::path& deb, std::ostream& out, std::o
   }
   fs::create_directories(updaterDir(root) / "packages");
   fs::permissions(updaterDir(root) / "packages", fs::perms::owner_all, fs::perm_options::replace);
-  const auto bytes = readWhole(deb);
+  const auto bytes = sysio::readFile(deb);
   if (!bytes) {
     err << "update keep: cannot read " << deb.string() << '\n';
     return 1;
   }
-  writeFile(keptPackage(root, installed->version, installed->architecture), *bytes, fs::perms::owner_read | fs::perms::owner_write);
+  sysio::writeFileAtomic(keptPackage(root, installed->version, installed->architecture), *bytes, sysio::kPrivate);
   out << json{{"kept", installed->version}}.dump() << '\n';
   return 0;
 }
@@ -243,7 +154,7 @@ int runApply(const ApplyOptions& o, std::ostream& out, std::ostream& err) {
     if (code != 0) err << "update apply: " << detail << '\n';
     return code;
   };
-  const auto stagedText = readWhole(staging / "staged.json");
+  const auto stagedText = sysio::readFile(staging / "staged.json");
   if (!stagedText) return report("none", "nothing is staged", 0);
   fs::create_directories(dir / "packages");
   fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec,
@@ -274,21 +185,21 @@ int runApply(const ApplyOptions& o, std::ostream& out, std::ostream& err) {
   const fs::path provisioned = o.keyFile.value_or(o.root / "etc/loyalty/release.pub");
   const fs::path pinned = dir / "release.pub";
   std::string key;
-  if (auto k = readWhole(provisioned)) key = k->substr(0, k->find('\n'));
+  if (auto k = sysio::readFile(provisioned)) key = k->substr(0, k->find('\n'));
   else if (o.keyFile) return refuse("the release key " + provisioned.string() + " cannot be read");
-  else if (auto p = readWhole(pinned)) key = p->substr(0, p->find('\n'));
+  else if (auto p = sysio::readFile(pinned)) key = p->substr(0, p->find('\n'));
   else {
     key = offer.publicKey;
-    writeFile(pinned, key + "\n", kReadable);
+    sysio::writeFileAtomic(pinned, key + "\n", sysio::kReadable);
   }
 
   // Verify a copy of root's own: the staged file stays the terminal user's to change.
   const fs::path incoming = dir / "packages" / "incoming.deb";
   std::error_code ec;
   fs::remove(incoming, ec);
-  const auto bytes = readWhole(staging / "staged.deb");
+  const auto bytes = sysio::readFile(staging / "staged.deb");
   if (!bytes) return refuse("the staged package is missing");
-  writeFile(incoming, *bytes, fs::perms::owner_read | fs::perms::owner_write);
+  sysio::writeFileAtomic(incoming, *bytes, sysio::kPrivate);
   if (auto s = verifyPackage(offer, key, *bytes); !s) return refuse("refused " + m.version + ": " + s.error().message);
   const auto fields = packageFields(incoming);
   if (!fields || (*fields)[0] != m.package || (*fields)[1] != m.version || (*fields)[2] != m.architecture) {
@@ -314,7 +225,7 @@ int runApply(const ApplyOptions& o, std::ostream& out, std::ostream& err) {
 
   state = UpdateState{"installing", m.version, installed->version, state.failedVersion, std::nullopt, std::nullopt};
   saveState(o.root, state);
-  const RunResult install = runProgram(dpkgInstall(o.root, incoming), "", std::chrono::seconds(600));
+  const RunResult install = run(dpkgInstall(o.root, incoming), std::chrono::seconds(600));
   std::optional<std::string> problem;
   if (install.exitCode != 0) problem = "dpkg could not install " + m.version + ": " + install.output.substr(0, 300);
   if (!problem) {
@@ -332,7 +243,7 @@ int runApply(const ApplyOptions& o, std::ostream& out, std::ostream& err) {
     return report("installed", m.version + " installed and healthy (was " + installed->version + ")", 0);
   }
   // Roll back: the kept package again (dpkg -i takes a lower version), and the app restarted.
-  const RunResult back = runProgram(dpkgInstall(o.root, previous), "", std::chrono::seconds(600));
+  const RunResult back = run(dpkgInstall(o.root, previous), std::chrono::seconds(600));
   fs::remove(incoming, ec);
   restartUnit(o);
   state = UpdateState{back.exitCode == 0 ? "rolled_back" : "failed", installed->version, m.version, m.version,

@@ -5,6 +5,7 @@
 
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/settings.hpp"
+#include "loyalty/sysio/files.hpp"
 #include "support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -171,7 +172,7 @@ TEST_CASE("TLS: the client refuses a wrong CA, a wrong host name and an expired 
   // A CA the terminal was not registered with.
   TempDir other;
   const auto otherCa = loyalty::hq::makeCertificateAuthority("someone else", 30);
-  loyalty::hq::writePrivateFile(other.path() / "ca.pem", otherCa.certPem);
+  loyalty::sysio::writeFileAtomic(other.path() / "ca.pem", otherCa.certPem);
   {
     httplib::SSLClient c("127.0.0.1", hq.port());
     c.set_ca_cert_path((other.path() / "ca.pem").c_str());
@@ -204,8 +205,8 @@ TEST_CASE("TLS: the client refuses a wrong CA, a wrong host name and an expired 
   const auto now = std::chrono::system_clock::now();
   const auto expired = loyalty::hq::issueServerCertificate({caKey, caCert}, {"127.0.0.1"}, now - std::chrono::hours(48),
                                                            now - std::chrono::hours(24));
-  loyalty::hq::writePrivateFile(dir.serverKey(), expired.keyPem);
-  loyalty::hq::writePrivateFile(dir.serverCert(), expired.certPem);
+  loyalty::sysio::writeFileAtomic(dir.serverKey(), expired.keyPem);
+  loyalty::sysio::writeFileAtomic(dir.serverCert(), expired.certPem);
   hq.start();
   auto r = postEnrol(*hq.client());
   CHECK_FALSE(r);

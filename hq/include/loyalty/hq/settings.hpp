@@ -51,7 +51,4 @@ void saveSettings(const DataDir& dir, const Settings& settings);
 /// Opens the configured backend.
 std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& settings);
 
-/// Writes a file readable by its owner only (keys, tokens, settings), atomically.
-void writePrivateFile(const std::filesystem::path& path, const std::string& content);
-
 }  // namespace loyalty::hq
