@@ -532,6 +532,19 @@ TEST_CASE("Member details: consent withdrawn with its text and version shown, an
   CHECK(h.visible("details-data"));
 }
 
+TEST_CASE("Member details: a card scanned into the new phone field opens that card's member", "[ui][screens]") {
+  Headless h;
+  detailsOpen(h);
+  h.type("139", false, 150);
+  h.pause(1000);
+  h.type("LOYALTY:M1:8014598789742392", true, 4);
+  CHECK(h.app.screen == Screen::kLookup);
+  CHECK(h.app.memberDetailsUi.phone.empty());
+  const auto lookup = std::get<cmd::Lookup>(h.sent().at(0));
+  CHECK(lookup.query == "LOYALTY:M1:8014598789742392");
+  CHECK(lookup.jumpIfOne);
+}
+
 TEST_CASE("Enrolment with a phone another member has offers to open that member", "[ui][screens]") {
   Headless h;
   signedIn(h);

@@ -833,7 +833,8 @@ bool scanned(AppModel& app, const std::string& code, const std::string& fieldBef
   if (f.text) {
     // A field that takes codes or phones of its own (enrolment, refund, complaint) keeps the
     // keys; an amount, points or PIN field cannot hold a member code, so it was a scan.
-    const bool numeric = app.screen == Screen::kSale || app.screen == Screen::kRedeem;
+    const bool numeric = app.screen == Screen::kSale || app.screen == Screen::kRedeem ||
+                         app.screen == Screen::kMemberDetails;  // a new phone is typed, never scanned
     if (!numeric || !memberCode(code)) return false;
     *f.text = fieldBefore;
   }
