@@ -87,6 +87,15 @@ TEST_CASE("Counter app under Xvfb: consent withdrawn, a phone change refused for
   d.tap("details-tab-data");
   d.waitFor("details-data");
   d.screenshot("my-data");
+  // The same screens in English, switched at run time.
+  d.tap("nav-lang");
+  d.screenshot("my-data-en");
+  d.tap("details-tab-consent");
+  d.waitFor("details-consent-off");
+  d.screenshot("consent-en");
+  d.tap("details-tab-details");
+  d.screenshot("details-en");
+  d.tap("nav-lang");
 
   // Enrolment with 王小明's phone: refused, and his member opens from the refusal.
   d.tap("nav-lookup");

@@ -479,7 +479,7 @@ TEST_CASE("Member details: only what differs is sent, with the signed-in staff m
     CHECK_FALSE(h.app.memberDetails.busy);
     CHECK(h.app.memberDetailsUi.phone.empty());
     CHECK(h.app.memberDetails.member->phoneMasked == "139****2222");
-    CHECK_FALSE(h.app.memberDetails.banner.empty());
+    CHECK(h.app.memberDetails.banner == std::optional<Msg>(Msg::kChangesSaved));
   }
   SECTION("the language is chosen by a tap") {
     apply(h.app, reply::MemberUpdated{"", member()});

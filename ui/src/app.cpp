@@ -151,7 +151,7 @@ void saveMemberDetails(AppModel& app, const intent::SaveMemberDetails& i) {
   if (!vm.member || vm.busy) return;
   const MemberView& m = *vm.member;
   vm.error = {};
-  vm.banner.clear();
+  vm.banner.reset();
   vm.takenPhone.clear();
   terminal::MemberUpdateRequest r;
   r.member = m.memberId;
@@ -396,7 +396,7 @@ void update(AppModel& app, const Intent& in) {
             const auto member = currentMemberId(app);
             if (!member || app.memberDetails.busy) return;
             app.memberDetails.error = {};
-            app.memberDetails.banner.clear();
+            app.memberDetails.banner.reset();
             app.memberDetails.busy = true;
             send(app, cmd::Consent{{*member, i.consent, std::nullopt, app.now, signedInStaff(app)}});
           },
@@ -579,7 +579,7 @@ void apply(AppModel& app, Reply r) {
               return;
             }
             vm.member = *u.result;
-            vm.banner = tr(app.lang, Msg::kChangesSaved);
+            vm.banner = Msg::kChangesSaved;
             app.memberDetailsUi.phone.clear();
             app.memberDetailsUi.focus = 0;
           },
@@ -591,7 +591,7 @@ void apply(AppModel& app, Reply r) {
               return;
             }
             vm.member = *c.result;
-            vm.banner = tr(app.lang, c.result->consentMarketing ? Msg::kConsentGivenDone : Msg::kConsentWithdrawnDone);
+            vm.banner = c.result->consentMarketing ? Msg::kConsentGivenDone : Msg::kConsentWithdrawnDone;
             send(app, cmd::ConsentHistory{c.result->memberId});
           },
           [&](reply::MemberExported& x) {

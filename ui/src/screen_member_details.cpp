@@ -102,8 +102,8 @@ Intents detailsTab(const MemberDetailsViewModel& vm, MemberDetailsUiState& s, co
   if (bigButton(u, u.t(Msg::kLanguageEn), "details-lang-en", ImVec2(half, 0), true, english)) s.language = "en";
   fieldErrorText(u, vm.error, "language");
   otherErrorText(u, vm.error, {"name", "phone", "birthday", "language"});
-  if (!vm.banner.empty()) {
-    ImGui::TextColored(kGood, "%s", vm.banner.c_str());
+  if (vm.banner == Msg::kChangesSaved) {  // each tab shows only what was done on it
+    ImGui::TextColored(kGood, "%s", u.t(*vm.banner));
     recordTap("details-saved");  // not a button: for the e2e test
   }
   ImGui::Spacing();
@@ -146,7 +146,7 @@ Intents consentTab(const MemberDetailsViewModel& vm, const Ui& u) {
   } else if (bigButton(u, u.t(Msg::kConsentGive), "consent-give", ImVec2(u.px(300), 0), !vm.busy, true)) {
     out.push_back(intent::SetConsent{true});
   }
-  if (!vm.banner.empty()) ImGui::TextColored(kGood, "%s", vm.banner.c_str());
+  if (vm.banner && *vm.banner != Msg::kChangesSaved) ImGui::TextColored(kGood, "%s", u.t(*vm.banner));
   fieldErrorText(u, vm.error, nullptr);
   ImGui::Spacing();
   ImGui::TextUnformatted(u.t(Msg::kConsentHistory));

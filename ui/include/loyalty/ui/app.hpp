@@ -213,7 +213,7 @@ struct MemberDetailsViewModel {
   bool busy = false;
   FieldError error;
   std::string takenPhone;  ///< the new phone belongs to another member: offer to open them
-  std::string banner;      ///< what was just done ("Changes saved.")
+  std::optional<Msg> banner;  ///< what was just done ("Changes saved."), in the language shown
 };
 struct MemberDetailsUiState {
   enum Tab { kDetails, kConsent, kData };
