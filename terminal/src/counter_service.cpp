@@ -682,6 +682,13 @@ Result<MemberExport> CounterService::exportMember(const std::string& reference,
   return out;
 }
 
+Result<std::vector<ConsentDecision>> CounterService::consentHistory(const std::string& reference) {
+  const db::ReadTransaction snapshot(m_db);
+  auto row = resolveMember(reference, "member");
+  if (!row) return row.error();
+  return m_members.consents(row->memberId);
+}
+
 // [SECTION] Sale
 
 namespace {

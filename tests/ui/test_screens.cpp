@@ -419,3 +419,165 @@ TEST_CASE("Refusals in the UI's language, gone once their field is corrected", "
   CHECK(refusal(Lang::kEn, errc::kForbidden, "pin", "wrong PIN, 3 tries left") == "wrong PIN, 3 tries left");
   CHECK(refusal(Lang::kZh, errc::kNotFound, "sale_id", "no sale \"X\" on this terminal") == "找不到这张小票。");
 }
+
+// [SECTION] Member details, consent and "my data" (screen_member_details.cpp)
+
+namespace {
+
+void detailsOpen(Headless& h) {
+  memberOpen(h);
+  h.tap("member-details");
+  REQUIRE(h.app.screen == Screen::kMemberDetails);
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(std::get<cmd::ConsentHistory>(sent[0]).memberId == "m-1");
+}
+
+}  // namespace
+
+TEST_CASE("Member details: only what differs is sent, with the signed-in staff member", "[ui][screens]") {
+  Headless h;
+  detailsOpen(h);
+  CHECK(h.app.memberDetailsUi.name == "王小明");
+  CHECK(h.app.memberDetailsUi.language == "zh-CN");  // the store's: the member has none of their own
+  h.tap("details-save");  // nothing changed yet: nothing sent, and the cashier is told so
+  CHECK(h.sent().empty());
+  CHECK_FALSE(h.app.memberDetails.error.message.empty());
+
+  for (const char* k : {"details-key-1", "details-key-3", "details-key-9"}) h.tap(k);
+  CHECK(h.app.memberDetails.error.message.empty());  // gone once something changed
+  h.type("11112222", false, 150);  // the keyboard writes to the same field
+  h.tap("details-birthday");
+  h.type("19900512", true, 150);  // Enter on the last field saves
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto r = std::get<cmd::UpdateMember>(sent[0]).request;
+  CHECK(r.member == "m-1");
+  CHECK(r.phone == std::optional<std::string>("13911112222"));
+  REQUIRE(r.birthday.has_value());
+  CHECK(*r.birthday == std::optional<std::string>("1990-05-12"));
+  CHECK_FALSE(r.name.has_value());
+  CHECK_FALSE(r.language.has_value());
+  CHECK(r.staffId == std::optional<std::string>("7"));
+  CHECK(h.app.memberDetails.busy);
+
+  SECTION("a phone another member has: the refusal offers to open that member") {
+    h.app.lang = Lang::kZh;
+    apply(h.app, reply::MemberUpdated{"13911112222", Error{errc::kAlreadyExists, "phone", "another member is enrolled with this phone number"}});
+    CHECK(h.app.memberDetails.error.message == "该手机号已登记为会员。");
+    h.tap("details-open-owner");
+    CHECK(h.app.screen == Screen::kLookup);
+    const auto lookup = std::get<cmd::Lookup>(h.sent().at(0));
+    CHECK(lookup.query == "13911112222");
+    CHECK(lookup.jumpIfOne);
+    CHECK_FALSE(h.app.customer.member.has_value());  // the member on the counter is now that one
+  }
+  SECTION("saved: the change shows, the new phone field is empty again") {
+    MemberView changed = member();
+    changed.phoneMasked = "139****2222";
+    apply(h.app, reply::MemberUpdated{"13911112222", changed});
+    CHECK_FALSE(h.app.memberDetails.busy);
+    CHECK(h.app.memberDetailsUi.phone.empty());
+    CHECK(h.app.memberDetails.member->phoneMasked == "139****2222");
+    CHECK(h.app.memberDetails.banner == std::optional<Msg>(Msg::kChangesSaved));
+  }
+  SECTION("the language is chosen by a tap") {
+    apply(h.app, reply::MemberUpdated{"", member()});
+    h.tap("details-lang-en");
+    h.tap("details-save");
+    const auto u = std::get<cmd::UpdateMember>(h.sent().at(0)).request;
+    CHECK(u.language == std::optional<std::string>("en"));
+    CHECK_FALSE(u.phone.has_value());
+  }
+}
+
+TEST_CASE("Member details: consent withdrawn with its text and version shown, and the member's data", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  MemberView m = member();
+  m.consentMarketing = true;
+  h.app.screen = Screen::kMember;
+  apply(h.app, reply::Member{MemberDetail{m, {}}, {}});
+  h.tap("member-details");
+  h.sent();
+  apply(h.app, reply::ConsentHistory{"m-1", std::vector<terminal::ConsentDecision>{
+                                                {"2026-01-05 18:00", true, "2026-01", "S001", "7"}}});
+  h.tap("details-tab-consent");
+  CHECK(h.visible("details-consent-on"));
+  h.tap("consent-withdraw");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto c = std::get<cmd::Consent>(sent[0]).request;
+  CHECK(c.member == "m-1");
+  CHECK_FALSE(c.consentMarketing);
+  CHECK_FALSE(c.consentVersion.has_value());  // the store's current text
+  CHECK(c.staffId == std::optional<std::string>("7"));
+  m.consentMarketing = false;
+  apply(h.app, reply::ConsentRecorded{m});
+  CHECK(h.visible("details-consent-off"));
+  CHECK(h.visible("consent-give"));
+  CHECK(std::get<cmd::ConsentHistory>(h.sent().at(0)).memberId == "m-1");  // the history again
+
+  h.tap("details-tab-data");
+  const auto x = std::get<cmd::ExportMember>(h.sent().at(0));
+  CHECK(x.memberId == "m-1");
+  CHECK(x.staffId == std::optional<std::string>("7"));
+  CHECK_FALSE(h.visible("details-data"));
+  terminal::MemberExport data;
+  data.member = m;
+  data.member.phone = "+8613800138000";
+  data.log = {{"2026-12-02 09:50", "update", "name,phone", "S001", "7"}};
+  data.sales = 3;
+  apply(h.app, reply::MemberExported{data});
+  CHECK(h.visible("details-data"));
+}
+
+TEST_CASE("Member details: a card scanned into the new phone field opens that card's member", "[ui][screens]") {
+  Headless h;
+  detailsOpen(h);
+  h.type("139", false, 150);
+  h.pause(1000);
+  h.type("LOYALTY:M1:8014598789742392", true, 4);
+  CHECK(h.app.screen == Screen::kLookup);
+  CHECK(h.app.memberDetailsUi.phone.empty());
+  const auto lookup = std::get<cmd::Lookup>(h.sent().at(0));
+  CHECK(lookup.query == "LOYALTY:M1:8014598789742392");
+  CHECK(lookup.jumpIfOne);
+}
+
+TEST_CASE("Enrolment with a phone another member has offers to open that member", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-enroll");
+  h.type("13800138000", false, 150);
+  h.tap("enroll-submit");
+  h.sent();
+  CHECK_FALSE(h.visible("enroll-open-owner"));
+  apply(h.app, reply::Enrolled{Error{errc::kAlreadyExists, "phone", "another member is enrolled with this phone number"}});
+  h.tap("enroll-open-owner");
+  CHECK(h.app.screen == Screen::kLookup);
+  CHECK(h.app.enrollUi.phone.empty());  // the half-filled form is not left for the next person
+  const auto lookup = std::get<cmd::Lookup>(h.sent().at(0));
+  CHECK(lookup.query == "13800138000");
+  CHECK(lookup.jumpIfOne);
+  apply(h.app, reply::Lookup{lookup.seq, true, std::vector<MemberView>{member()}});
+  CHECK(h.app.screen == Screen::kMember);
+
+  SECTION("the button goes once the phone is corrected") {
+    h.tap("nav-lookup");
+    h.tap("go-enroll");
+    h.type("13800138000", false, 150);
+    h.tap("enroll-submit");
+    apply(h.app, reply::Enrolled{Error{errc::kAlreadyExists, "phone", "another member is enrolled with this phone number"}});
+    CHECK(h.visible("enroll-open-owner"));
+    h.key(TypedKey::Kind::kBackspace);
+    CHECK_FALSE(h.visible("enroll-open-owner"));
+  }
+}
+
+TEST_CASE("Member details refusals in the UI's language", "[ui][screens]") {
+  CHECK(refusal(Lang::kZh, errc::kInvalidArgument, "language", "language is zh-CN or en") == "语言须为中文或英文。");
+  CHECK(refusal(Lang::kZh, errc::kAlreadyExists, "phone", "another member is enrolled with this phone number") ==
+        "该手机号已登记为会员。");
+  CHECK(refusal(Lang::kZh, errc::kInvalidArgument, "birthday", "birthday is YYYY-MM-DD") == "生日格式为 年-月-日。");
+}

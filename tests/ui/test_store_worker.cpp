@@ -158,3 +158,56 @@ TEST_CASE("A member's history shows the store's clock, not UTC with a T", "[ui][
   REQUIRE(m.history.size() == 1);
   CHECK(m.history[0].at == "2026-12-02 09:50");
 }
+
+TEST_CASE("Member details through the worker: a change, a consent decision, its history and the export", "[ui][worker]") {
+  test::TempDir dir;
+  {
+    test::TestBackend seed(dir.str());
+    REQUIRE(terminal::addStaff(seed.database(), "7", "李娜", "cashier", "1234").hasValue());
+  }
+  Inbox inbox;
+  StoreWorker worker([&]() -> std::unique_ptr<StoreBackend> { return std::make_unique<test::TestBackend>(dir.str()); },
+                     [&](Reply r) { inbox.post(std::move(r)); });
+  REQUIRE(inbox.next<reply::StoreOpened>().info.hasValue());
+  const Timestamp now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto enrol = [&](const char* phone, const char* name) {
+    terminal::EnrollRequest e;
+    e.phone = phone;
+    e.name = name;
+    e.consentMarketing = true;
+    e.at = now;
+    worker.submit(cmd::Enroll{e});
+    return *inbox.next<reply::Enrolled>().member;
+  };
+  const MemberView wang = enrol("13800138000", "王小明");
+  enrol("13911112222", "李雷");
+
+  terminal::MemberUpdateRequest taken;
+  taken.member = wang.memberId;
+  taken.phone = "139 1111 2222";
+  taken.at = now;
+  taken.staffId = "7";
+  worker.submit(cmd::UpdateMember{taken});
+  const auto refused = inbox.next<reply::MemberUpdated>();
+  CHECK(refused.phone == "139 1111 2222");  // what the cashier typed: the lookup that opens its owner
+  CHECK(refused.result.error().code == errc::kAlreadyExists);
+  CHECK(refused.result.error().field == "phone");
+
+  worker.submit(cmd::Consent{{wang.memberId, false, std::nullopt, now, "7"}});
+  CHECK_FALSE(inbox.next<reply::ConsentRecorded>().result->consentMarketing);
+  CHECK_FALSE(inbox.next<reply::Member>().detail->member.consentMarketing);  // the member panel follows
+  worker.submit(cmd::ConsentHistory{wang.memberId});
+  const auto history = inbox.next<reply::ConsentHistory>();
+  REQUIRE(history.result->size() == 2);
+  CHECK(history.result->front().consentMarketing);
+  CHECK_FALSE(history.result->back().consentMarketing);
+  CHECK(history.result->back().staffId == std::optional<std::string>("7"));
+  CHECK(history.result->back().at.find('T') == std::string::npos);  // the store's clock, as people read it
+
+  worker.submit(cmd::ExportMember{wang.memberId, "7", now});
+  const auto data = inbox.next<reply::MemberExported>();
+  CHECK(data.result->member.phone == "+8613800138000");
+  CHECK(data.result->consents.size() == 2);
+  REQUIRE_FALSE(data.result->log.empty());
+  CHECK(data.result->log.back().action == "export");
+}

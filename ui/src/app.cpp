@@ -89,6 +89,8 @@ void clearMember(AppModel& app) {
   app.complaint.member.reset();
   app.receipt.member.reset();
   app.scanJoinsSale = false;
+  app.memberDetails = {};
+  app.memberDetailsUi = {};
 }
 
 /// The lookup with `query` in its number field, searched and jumping to a single match. The
@@ -122,6 +124,50 @@ std::optional<Money> positiveAmount(const std::string& text) {
   auto m = Money::parse(text, "amount");
   if (!m || m->minor() <= 0) return std::nullopt;
   return *m;
+}
+
+/// The details screen of the member on the counter: the form filled with what they have now.
+void openMemberDetails(AppModel& app) {
+  MemberDetailsViewModel& vm = app.memberDetails;
+  vm = {};
+  app.memberDetailsUi = {};
+  if (app.store) {
+    vm.storeLanguage = app.store->language;
+    vm.consentVersion = app.store->consentVersion;
+  }
+  if (!app.member.detail) return;
+  const MemberView& m = app.member.detail->member;
+  vm.member = m;
+  MemberDetailsUiState& s = app.memberDetailsUi;
+  s.name = m.name;
+  s.birthday = m.birthday.value_or("");
+  s.language = m.language.value_or(vm.storeLanguage);
+  send(app, cmd::ConsentHistory{m.memberId});
+}
+
+/// Sends what the cashier changed (only what differs from the member as the store has them).
+void saveMemberDetails(AppModel& app, const intent::SaveMemberDetails& i) {
+  MemberDetailsViewModel& vm = app.memberDetails;
+  if (!vm.member || vm.busy) return;
+  const MemberView& m = *vm.member;
+  vm.error = {};
+  vm.banner.reset();
+  vm.takenPhone.clear();
+  terminal::MemberUpdateRequest r;
+  r.member = m.memberId;
+  if (std::string(trim(i.name)) != m.name) r.name = i.name;
+  r.phone = nonEmpty(i.phone);
+  const std::string birthday = shapeDate(i.birthday);
+  if (birthday != m.birthday.value_or("")) r.birthday = nonEmpty(birthday);
+  if (i.language != m.language.value_or(vm.storeLanguage)) r.language = i.language;
+  if (!r.name && !r.phone && !r.birthday && !r.language) {
+    vm.error = {"member", tr(app.lang, Msg::kNothingChanged)};
+    return;
+  }
+  r.at = app.now;
+  r.staffId = signedInStaff(app);
+  vm.busy = true;
+  send(app, cmd::UpdateMember{std::move(r)});
 }
 
 }  // namespace
@@ -208,6 +254,9 @@ void update(AppModel& app, const Intent& in) {
                 app.sale.error = {};
                 app.pendingScan.reset();
                 break;
+              case Screen::kMemberDetails:
+                openMemberDetails(app);
+                break;
               default:
                 break;
             }
@@ -230,6 +279,7 @@ void update(AppModel& app, const Intent& in) {
             r.at = app.now;
             r.staffId = signedInStaff(app);
             app.enroll.error = {};
+            app.enroll.takenPhone.clear();
             app.enroll.busy = true;
             send(app, cmd::Enroll{std::move(r)});
           },
@@ -341,6 +391,32 @@ void update(AppModel& app, const Intent& in) {
               app.saleUi.lines.erase(app.saleUi.lines.begin() + static_cast<std::ptrdiff_t>(r.index));
             }
           },
+          [&](const intent::SaveMemberDetails& i) { saveMemberDetails(app, i); },
+          [&](const intent::SetConsent& i) {
+            const auto member = currentMemberId(app);
+            if (!member || app.memberDetails.busy) return;
+            app.memberDetails.error = {};
+            app.memberDetails.banner.reset();
+            app.memberDetails.busy = true;
+            send(app, cmd::Consent{{*member, i.consent, std::nullopt, app.now, signedInStaff(app)}});
+          },
+          [&](const intent::ShowMemberData&) {
+            const auto member = currentMemberId(app);
+            if (!member) return;
+            app.memberDetailsUi.tab = MemberDetailsUiState::kData;
+            app.memberDetails.data.reset();
+            app.memberDetails.error = {};
+            app.memberDetails.busy = true;
+            send(app, cmd::ExportMember{*member, signedInStaff(app), app.now});
+          },
+          [&](const intent::OpenPhoneOwner& i) {
+            // The person at the counter is that member: the form they half filled goes.
+            app.enrollUi = {};
+            app.enroll.error = {};
+            app.enroll.takenPhone.clear();
+            clearMember(app);
+            lookupAndJump(app, i.phone);
+          },
       },
       in);
 }
@@ -410,6 +486,7 @@ void apply(AppModel& app, Reply r) {
             app.redeem.member = v;
             app.complaint.member = v;
             app.customer.member = v;
+            if (app.memberDetails.member && app.memberDetails.member->memberId == v.memberId) app.memberDetails.member = v;
             // The customer hears about their new tier once, not at every later lookup.
             app.customer.greetings.clear();
             for (const auto& g : m.detail->greetings) {
@@ -421,6 +498,9 @@ void apply(AppModel& app, Reply r) {
             app.enroll.busy = false;
             if (!e.member) {
               app.enroll.error = fieldError(app, e.member.error());
+              if (e.member.error().code == errc::kAlreadyExists && e.member.error().field == "phone") {
+                app.enroll.takenPhone = app.enrollUi.phone;
+              }
               return;
             }
             app.enrollUi = {};
@@ -490,10 +570,51 @@ void apply(AppModel& app, Reply r) {
             app.settings.outboxPending = s.outboxPending;
             if (s.stats) app.settings.stats = s.stats;
           },
+          [&](reply::MemberUpdated& u) {
+            MemberDetailsViewModel& vm = app.memberDetails;
+            vm.busy = false;
+            if (!u.result) {
+              vm.error = fieldError(app, u.result.error());
+              if (u.result.error().code == errc::kAlreadyExists && u.result.error().field == "phone") vm.takenPhone = u.phone;
+              return;
+            }
+            vm.member = *u.result;
+            vm.banner = Msg::kChangesSaved;
+            app.memberDetailsUi.phone.clear();
+            app.memberDetailsUi.focus = 0;
+          },
+          [&](reply::ConsentRecorded& c) {
+            MemberDetailsViewModel& vm = app.memberDetails;
+            vm.busy = false;
+            if (!c.result) {
+              vm.error = fieldError(app, c.result.error());
+              return;
+            }
+            vm.member = *c.result;
+            vm.banner = c.result->consentMarketing ? Msg::kConsentGivenDone : Msg::kConsentWithdrawnDone;
+            send(app, cmd::ConsentHistory{c.result->memberId});
+          },
+          [&](reply::MemberExported& x) {
+            app.memberDetails.busy = false;
+            if (!x.result) {
+              app.memberDetails.error = fieldError(app, x.result.error());
+              return;
+            }
+            app.memberDetails.data = std::move(*x.result);
+          },
+          [&](reply::ConsentHistory& h) {
+            if (!app.memberDetails.member || app.memberDetails.member->memberId != h.memberId) return;
+            if (!h.result) {
+              app.memberDetails.error = fieldError(app, h.result.error());
+              return;
+            }
+            app.memberDetails.consents = std::move(*h.result);
+          },
           [&](reply::Failed& f) {
             app.failure = f.what;
             app.login.busy = app.lookup.busy = app.member.busy = app.enroll.busy = false;
             app.sale.busy = app.redeem.busy = app.refund.busy = app.complaint.busy = false;
+            app.memberDetails.busy = false;
           },
       },
       r);
@@ -502,7 +623,7 @@ void apply(AppModel& app, Reply r) {
 bool busy(const AppModel& app) {
   const bool opening = !app.login.storeReady && app.login.storeError.empty();
   return opening || app.login.busy || app.lookup.busy || app.member.busy || app.enroll.busy || app.sale.busy ||
-         app.redeem.busy || app.refund.busy || app.complaint.busy;
+         app.redeem.busy || app.refund.busy || app.complaint.busy || app.memberDetails.busy;
 }
 
 bool saleOpen(const AppModel& app) { return !app.saleUi.lines.empty() || !app.saleUi.amount.empty(); }
@@ -510,6 +631,16 @@ bool saleOpen(const AppModel& app) { return !app.saleUi.lines.empty() || !app.sa
 std::string showAmount(const std::string& amount) {
   const auto m = Money::parse(amount, "amount");
   return m ? m->toString() : amount;
+}
+
+std::string shapeDate(const std::string& typed) {
+  const std::string digits = digitsOf(typed).substr(0, 8);
+  std::string date;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i == 4 || i == 6) date.push_back('-');
+    date.push_back(digits[i]);
+  }
+  return date;
 }
 
 std::vector<intent::SaleLine> cartOf(const AppModel& app) {
@@ -571,6 +702,10 @@ Field focusedField(AppModel& app) {
       return {};
     case Screen::kRefund: return {&app.refundUi.saleId, Accept::kCode, 64};
     case Screen::kComplaint: return {&app.complaintUi.description, Accept::kAny, 1000};
+    case Screen::kMemberDetails:
+      if (app.memberDetailsUi.tab != MemberDetailsUiState::kDetails) return {};
+      if (app.memberDetailsUi.focus == 1) return {&app.memberDetailsUi.birthday, Accept::kDate, 10};
+      return {&app.memberDetailsUi.phone, Accept::kPhone, 24};
     default: return {};
   }
 }
@@ -673,6 +808,16 @@ void enterOnScreen(AppModel& app) {
       }
       break;
     }
+    case Screen::kMemberDetails: {
+      MemberDetailsUiState& s = app.memberDetailsUi;
+      if (s.tab != MemberDetailsUiState::kDetails) break;
+      if (s.focus == 0) {
+        s.focus = 1;
+      } else {
+        update(app, intent::SaveMemberDetails{s.name, s.phone, s.birthday, s.language});
+      }
+      break;
+    }
     default: break;
   }
 }
@@ -688,7 +833,8 @@ bool scanned(AppModel& app, const std::string& code, const std::string& fieldBef
   if (f.text) {
     // A field that takes codes or phones of its own (enrolment, refund, complaint) keeps the
     // keys; an amount, points or PIN field cannot hold a member code, so it was a scan.
-    const bool numeric = app.screen == Screen::kSale || app.screen == Screen::kRedeem;
+    const bool numeric = app.screen == Screen::kSale || app.screen == Screen::kRedeem ||
+                         app.screen == Screen::kMemberDetails;  // a new phone is typed, never scanned
     if (!numeric || !memberCode(code)) return false;
     *f.text = fieldBefore;
   }

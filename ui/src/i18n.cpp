@@ -78,6 +78,7 @@ std::string refusal(Lang lang, std::string_view code, std::string_view field, st
   if (field == "supervisor_pin") return say(Msg::kRefSupervisorPin);
   if (field == "phone") return say(code == "already_exists" ? Msg::kRefPhoneTaken : Msg::kRefPhoneInvalid);
   if (field == "birthday") return say(Msg::kRefBirthday);
+  if (field == "language") return say(Msg::kRefLanguage);
   if (field == "name" && code == "invalid_argument") return say(Msg::kRefName);
   if (field == "referrer") return say(Msg::kRefReferrer);
   if (field == "sale_id" && code == "not_found") return say(Msg::kRefReceiptUnknown);

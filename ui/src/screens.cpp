@@ -12,16 +12,16 @@
 
 namespace loyalty::ui {
 
-namespace {
-
-// [SECTION] Helpers
-
 const char* tierLabel(const Ui& u, const std::string& tier) {
   if (tier == "silver") return u.t(Msg::kTierSilver);
   if (tier == "gold") return u.t(Msg::kTierGold);
   if (tier == "platinum") return u.t(Msg::kTierPlatinum);
   return u.t(Msg::kTierMember);
 }
+
+namespace {
+
+// [SECTION] Helpers
 
 const char* kindLabel(const Ui& u, const std::string& kind) {
   if (kind == "earn") return u.t(Msg::kKindEarn);
@@ -271,6 +271,7 @@ Intents drawMember(const MemberViewModel& vm, const Ui& u) {
   if (bigButton(u, u.t(Msg::kRedeemTitle), "member-redeem", b, m.points > 0)) out.push_back(intent::Go{Screen::kRedeem});
   if (bigButton(u, u.t(Msg::kComplaintTitle), "member-complaint", b)) out.push_back(intent::Go{Screen::kComplaint});
   if (bigButton(u, u.t(Msg::kRefresh), "member-refresh", b)) out.push_back(intent::OpenMember{m.memberId});
+  if (bigButton(u, u.t(Msg::kMemberDetailsButton), "member-details", b)) out.push_back(intent::Go{Screen::kMemberDetails});
   if (bigButton(u, u.t(Msg::kDone), "member-done", b)) out.push_back(intent::CloseMember{});
   if (vm.busy) busySpinner(u, u.px(14));
   ImGui::EndGroup();
@@ -286,7 +287,13 @@ Intents drawEnroll(const EnrollViewModel& vm, EnrollUiState& s, const Ui& u) {
   ImGui::BeginGroup();
   title(u, u.t(Msg::kEnrollTitle));
   if (fieldBox(u, u.t(Msg::kPhone), s.phone, "enroll-phone", s.focus == 0, false, left)) s.focus = 0;
-  fieldErrorText(u, vm.error, "phone");
+  if (vm.error.field == "phone" && !vm.takenPhone.empty()) {
+    if (errorAction(u, vm.error.message, u.t(Msg::kOpenPhoneOwner), "enroll-open-owner", left)) {
+      out.push_back(intent::OpenPhoneOwner{vm.takenPhone});
+    }
+  } else {
+    fieldErrorText(u, vm.error, "phone");
+  }
   ImGui::TextUnformatted(u.t(Msg::kName));
   ImGui::SetNextItemWidth(left);
   ImGui::PushFont(u.large);
@@ -321,15 +328,7 @@ Intents drawEnroll(const EnrollViewModel& vm, EnrollUiState& s, const Ui& u) {
   ImGui::Dummy(ImVec2(pad, u.px(8)));
   std::string& target = s.focus == 0 ? s.phone : s.focus == 1 ? s.birthday : s.referrer;
   if (s.focus == 1) {
-    // YYYY-MM-DD typed as digits: the dashes come by themselves.
-    std::string digits = digitsOf(target);
-    keypad(u, digits, 8, "enroll-key", false, nullptr, pad);
-    std::string shaped;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-      if (i == 4 || i == 6) shaped.push_back('-');
-      shaped.push_back(digits[i]);
-    }
-    target = shaped;
+    dateKeypad(u, target, "enroll-key", pad);
   } else {
     keypad(u, target, 24, "enroll-key", false, nullptr, pad);
   }
@@ -962,6 +961,7 @@ Intents drawCounter(AppModel& app, const Ui& u) {
     case Screen::kComplaint: screen = drawComplaint(app.complaint, app.complaintUi, u); break;
     case Screen::kDayEnd: screen = drawDayEnd(app.dayEnd, u); break;
     case Screen::kSettings: screen = drawSettings(app.settings, u); break;
+    case Screen::kMemberDetails: screen = drawMemberDetails(app.memberDetails, app.memberDetailsUi, u); break;
   }
   dragScroll(u);
   ImGui::EndChild();
@@ -978,6 +978,7 @@ void counterFrame(AppModel& app, const Ui& u, const TypedKeys& presses) {
   ui.selectAll = app.fieldSelected;
   const Screen screenBefore = app.screen;
   const EnrollUiState enrollBefore = app.enrollUi;
+  const MemberDetailsUiState detailsBefore = app.memberDetailsUi;
   const std::string amountBefore = app.saleUi.amount;
   const Intents intents = drawCounter(app, ui);
   for (const Intent& i : intents) update(app, i);
@@ -992,6 +993,12 @@ void counterFrame(AppModel& app, const Ui& u, const TypedKeys& presses) {
   corrected(app.enroll.error, "birthday", enrollBefore.birthday, app.enrollUi.birthday);
   corrected(app.enroll.error, "referrer", enrollBefore.referrer, app.enrollUi.referrer);
   if (amountBefore != app.saleUi.amount && !app.sale.busy) app.sale.error = {};
+  corrected(app.memberDetails.error, "phone", detailsBefore.phone, app.memberDetailsUi.phone);
+  corrected(app.memberDetails.error, "name", detailsBefore.name, app.memberDetailsUi.name);
+  corrected(app.memberDetails.error, "birthday", detailsBefore.birthday, app.memberDetailsUi.birthday);
+  corrected(app.memberDetails.error, "member", detailsBefore.phone + detailsBefore.name + detailsBefore.birthday +
+                detailsBefore.language, app.memberDetailsUi.phone + app.memberDetailsUi.name +
+                app.memberDetailsUi.birthday + app.memberDetailsUi.language);  // "nothing to save", until something is
 }
 
 void customerFrame(AppModel& app, const Ui& u) {

@@ -461,6 +461,10 @@ void Shell::learnGlyphs(const Reply& r) {
     for (const auto& line : sold->request.lines) added |= m_glyphs.add(line.description.value_or(""));
   } else if (const auto* f = std::get_if<reply::Failed>(&r)) {
     added |= m_glyphs.add(f->what);
+  } else if (const auto* u = std::get_if<reply::MemberUpdated>(&r); u && u->result) {
+    member(*u->result);
+  } else if (const auto* x = std::get_if<reply::MemberExported>(&r); x && x->result) {
+    member(x->result->member);
   }
   // Error messages and promotion texts come from the service in the store's language.
   std::visit([&](const auto& x) {
@@ -713,7 +717,8 @@ void Shell::runLoop() {
       m_lastFrameCpuMs = threadCpuMs() - cpuStart;
       // What the user typed (an IME gives any hanzi) joins the fonts before the next frame.
       for (const std::string* text : {&m_app.lookupUi.name, &m_app.enrollUi.name, &m_app.saleUi.description,
-                                      &m_app.complaintUi.description, &m_app.refundUi.saleId}) {
+                                      &m_app.complaintUi.description, &m_app.refundUi.saleId,
+                                      &m_app.memberDetailsUi.name}) {
         if (m_glyphs.add(*text)) {
           m_fontsDirty = true;
           framesToDraw = std::max(framesToDraw, 1);

@@ -73,6 +73,24 @@ Reply runCommand(StoreBackend& backend, Command command) {
         } else if constexpr (std::is_same_v<C, cmd::DaySummary>) {
           auto day = backend.queries().dayFigures(c.at);
           return reply::Day{day.day, day.figures};
+        } else if constexpr (std::is_same_v<C, cmd::UpdateMember>) {
+          return reply::MemberUpdated{c.request.phone.value_or(""), counter.updateMember(c.request)};
+        } else if constexpr (std::is_same_v<C, cmd::Consent>) {
+          return reply::ConsentRecorded{counter.consent(c.request)};
+        } else if constexpr (std::is_same_v<C, cmd::ExportMember>) {
+          auto data = counter.exportMember(c.memberId, c.staffId, c.at);
+          if (data) {
+            for (auto& d : data->consents) d.at = storeTime(d.at, counter.config().zone);
+            for (auto& l : data->log) l.at = storeTime(l.at, counter.config().zone);
+            if (data->member.lastVisitAt) data->member.lastVisitAt = storeTime(*data->member.lastVisitAt, counter.config().zone);
+          }
+          return reply::MemberExported{std::move(data)};
+        } else if constexpr (std::is_same_v<C, cmd::ConsentHistory>) {
+          auto consents = counter.consentHistory(c.memberId);
+          if (consents) {
+            for (auto& d : *consents) d.at = storeTime(d.at, counter.config().zone);
+          }
+          return reply::ConsentHistory{c.memberId, std::move(consents)};
         } else {
           return status(backend, c.full);
         }
@@ -150,9 +168,12 @@ void StoreWorker::handle(StoreBackend& backend, Command command) {
     std::optional<std::string> touched;
     if (auto* sale = std::get_if<cmd::Sale>(&command)) touched = sale->request.member;
     if (auto* redeem = std::get_if<cmd::Redeem>(&command)) touched = redeem->request.member;
+    if (auto* update = std::get_if<cmd::UpdateMember>(&command)) touched = update->request.member;
+    if (auto* consent = std::get_if<cmd::Consent>(&command)) touched = consent->request.member;
     const bool changes = !std::holds_alternative<cmd::Lookup>(command) &&
                          !std::holds_alternative<cmd::Member>(command) &&
                          !std::holds_alternative<cmd::Catalog>(command) &&
+                         !std::holds_alternative<cmd::ConsentHistory>(command) &&
                          !std::holds_alternative<cmd::Status>(command);
     m_sink(runCommand(backend, std::move(command)));
     if (touched) m_sink(memberReply(backend.counter(), *touched, now()));

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "loyalty/core/text.hpp"
+
 namespace loyalty::ui {
 
 void recordTap(const char* id) {
@@ -97,6 +99,12 @@ bool keypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id,
   return ok;
 }
 
+void dateKeypad(const Ui& ui, std::string& date, const char* id, float width) {
+  std::string digits = digitsOf(date);
+  keypad(ui, digits, 8, id, false, nullptr, width);
+  date = shapeDate(digits);
+}
+
 void fieldErrorText(const Ui& ui, const FieldError& error, const char* field) {
   if (error.message.empty()) return;
   if (field && error.field != field) return;
@@ -104,6 +112,16 @@ void fieldErrorText(const Ui& ui, const FieldError& error, const char* field) {
   ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.40f, 1.0f));
   ImGui::TextWrapped("%s", error.message.c_str());
   ImGui::PopStyleColor();
+}
+
+bool errorAction(const Ui& ui, const std::string& message, const char* action, const char* id, float width) {
+  ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.45f, 0.40f, 1.0f));
+  ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.02f, 0.5f));
+  const std::string label = message + "  " + action;
+  const bool tapped = bigButton(ui, label.c_str(), id, ImVec2(width, 0));
+  ImGui::PopStyleVar();
+  ImGui::PopStyleColor();
+  return tapped;
 }
 
 void otherErrorText(const Ui& ui, const FieldError& error, std::initializer_list<std::string_view> shownFields) {

@@ -294,6 +294,9 @@ class CounterService {
   /// The data-subject export; logged (action "export") with `staffId` when given.
   Result<MemberExport> exportMember(const std::string& reference, const std::optional<std::string>& staffId,
                                     Timestamp at);
+  /// The member's consent decisions recorded here, oldest first (read only, not logged: the
+  /// counter shows them beside the consent text).
+  Result<std::vector<ConsentDecision>> consentHistory(const std::string& reference);
   Result<SaleResult> sale(const SaleRequest& request);
   Result<RedeemResult> redeem(const RedeemRequest& request);
   Result<RefundResult> refund(const RefundRequest& request);

@@ -16,7 +16,7 @@
 namespace loyalty::ui {
 
 enum class Screen { kLogin, kLookup, kMember, kEnroll, kSale, kReceipt, kRedeem, kRefund,
-                    kComplaint, kDayEnd, kSettings };
+                    kComplaint, kDayEnd, kSettings, kMemberDetails };
 
 /// A key from the keyboard, a hardware keypad or a keyboard-wedge scanner, as the shell saw it.
 struct TypedKey {
@@ -72,13 +72,21 @@ struct Confirm { bool yes = false; };
 /// sale is discarded and the member opened.
 struct ScanIntoSale { bool keepSale = true; };
 struct RemoveLine { std::size_t index = 0; };
+/// Member details (screen_member_details.cpp): the fields as typed (only what differs from the
+/// member is sent; an empty phone keeps the number, an empty birthday clears it).
+struct SaveMemberDetails { std::string name, phone, birthday, language; };
+struct SetConsent { bool consent = false; };
+struct ShowMemberData {};
+/// A phone that belongs to another member (enrolment or a change of phone): open that member.
+struct OpenPhoneOwner { std::string phone; };
 }  // namespace intent
 
 using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent::Search,
                             intent::OpenMember, intent::CloseMember, intent::Enroll, intent::Sale,
                             intent::Redeem, intent::Refund, intent::Survey, intent::SkipSurvey,
                             intent::Complaint, intent::SetLanguage, intent::Confirm,
-                            intent::ScanIntoSale, intent::RemoveLine>;
+                            intent::ScanIntoSale, intent::RemoveLine, intent::SaveMemberDetails,
+                            intent::SetConsent, intent::ShowMemberData, intent::OpenPhoneOwner>;
 using Intents = std::vector<Intent>;
 
 // [SECTION] View-models (read-only for draw functions)
@@ -108,6 +116,7 @@ struct EnrollViewModel {
   bool busy = false;
   std::string consentVersion;
   FieldError error;
+  std::string takenPhone;  ///< the phone of the phone error belongs to another member: offer them
 };
 
 struct SaleViewModel {
@@ -194,6 +203,25 @@ struct RedeemUiState {
 struct RefundUiState { std::string saleId; };
 struct ComplaintUiState { std::string category = "service"; std::string description; bool aboutMember = true; };
 
+/// The member details screen (screen_member_details.cpp): change details, consent, "my data".
+struct MemberDetailsViewModel {
+  std::optional<MemberView> member;  ///< as the store has it now
+  std::string storeLanguage = "zh-CN";  ///< a member without a language of their own has the store's
+  std::string consentVersion;           ///< the version of the consent text the counter shows now
+  std::vector<terminal::ConsentDecision> consents;  ///< oldest first
+  std::optional<terminal::MemberExport> data;       ///< "show my data", once asked for
+  bool busy = false;
+  FieldError error;
+  std::string takenPhone;  ///< the new phone belongs to another member: offer to open them
+  std::optional<Msg> banner;  ///< what was just done ("Changes saved."), in the language shown
+};
+struct MemberDetailsUiState {
+  enum Tab { kDetails, kConsent, kData };
+  int tab = kDetails;
+  std::string name, phone, birthday, language;
+  int focus = 0;  ///< field the keypad writes to: 0 new phone, 1 birthday
+};
+
 // [SECTION] The whole app
 
 struct AppModel {
@@ -229,6 +257,8 @@ struct AppModel {
   RedeemUiState redeemUi;
   RefundUiState refundUi;
   ComplaintUiState complaintUi;
+  MemberDetailsViewModel memberDetails;
+  MemberDetailsUiState memberDetailsUi;
   ScanBurst scan;           ///< the keys of what may be a scanner's burst (see kScanGapMs)
   bool fieldSelected = false;  ///< Ctrl+A: the focused field's text is selected (next key replaces it)
   /// What waits for "discard the open sale?" (sign-out, cancel, another screen, another member).
@@ -261,5 +291,7 @@ bool saleOpen(const AppModel& app);
 std::vector<intent::SaleLine> cartOf(const AppModel& app);
 /// An amount as the counter shows it (128.50), or the text as typed when it is not one.
 std::string showAmount(const std::string& amount);
+/// A date typed as digits shown as YYYY-MM-DD (the dashes come by themselves; at most 8 digits).
+std::string shapeDate(const std::string& typed);
 
 }  // namespace loyalty::ui

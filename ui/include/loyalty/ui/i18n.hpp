@@ -182,7 +182,44 @@ bool parseLang(std::string_view text, Lang& out);
   X(kRefNotFound, "Not found: {}", "没有找到：{}")                                             \
   X(kRefForbidden, "Not allowed: {}", "不允许：{}")                                            \
   X(kRefConflict, "Conflicts with an earlier record: {}", "与已有记录冲突：{}")               \
-  X(kRefOther, "Not done: {}", "未完成：{}")
+  X(kRefOther, "Not done: {}", "未完成：{}") \
+  X(kMemberDetailsButton, "Details & consent", "资料与授权") \
+  X(kMemberDetailsTitle, "Member details: {}", "会员资料：{}") \
+  X(kTabDetails, "Change details", "修改资料") \
+  X(kTabConsent, "Marketing consent", "营销授权") \
+  X(kTabData, "Show my data", "查看我的数据") \
+  X(kNewPhone, "New phone (now {})", "新手机号（现为{}）") \
+  X(kBirthdayShort, "Birthday (YYYY-MM-DD)", "生日（年-月-日）") \
+  X(kLanguageZh, "Chinese", "中文") \
+  X(kLanguageEn, "English", "英文") \
+  X(kSaveChanges, "Save changes", "保存修改") \
+  X(kChangesSaved, "Changes saved.", "已保存修改。") \
+  X(kNothingChanged, "Nothing to save: change a field first.", "没有需要保存的修改。") \
+  X(kOpenPhoneOwner, "\xe2\x86\x92 Open the member with this phone", "\xe2\x86\x92 打开该手机号的会员") \
+  X(kConsentIsOn, "Agrees to receive offers by SMS", "已同意接收短信优惠信息") \
+  X(kConsentIsOff, "Receives no offers (no consent)", "未同意接收优惠信息") \
+  X(kConsentTextVersion, "Consent text, version {}:", "授权文本（版本 {}）：") \
+  X(kConsentGive, "Give consent", "同意接收") \
+  X(kConsentWithdraw, "Withdraw consent", "撤回同意") \
+  X(kConsentGivenDone, "Consent given: offers may be sent.", "已同意，可发送优惠信息。") \
+  X(kConsentWithdrawnDone, "Consent withdrawn: no more offers will be sent.", "已撤回同意，不再发送优惠信息。") \
+  X(kConsentHistory, "Consent history", "授权记录") \
+  X(kConsentGiven, "Given", "同意") \
+  X(kConsentWithdrawn, "Withdrawn / not given", "撤回/未同意") \
+  X(kVersion, "Version", "版本") \
+  X(kDataIntro, "Everything this counter holds on you:", "本终端保存的您的全部信息：") \
+  X(kDataSales, "Sales recorded", "消费记录笔数") \
+  X(kDataLedger, "Points entries", "积分记录条数") \
+  X(kDataLog, "Changes and views of your data", "资料修改与查看记录") \
+  X(kLogUpdate, "Details changed: {}", "修改资料：{}") \
+  X(kLogConsent, "Consent decision", "授权变更") \
+  X(kLogExport, "Data shown", "查看数据") \
+  X(kNotGiven, "(none)", "（无）") \
+  X(kRefLanguage, "A language is Chinese or English.", "语言须为中文或英文。") \
+  X(kFieldBirthday, "Birthday", "生日") \
+  X(kTier, "Tier", "等级") \
+  X(kLastVisit, "Last visit", "最近到店") \
+  X(kDecision, "Decision", "选择")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

@@ -37,11 +37,18 @@ struct Catalog {};
 struct DaySummary { Timestamp at; };
 /// Outbox backlog; `full` adds the store's counts (full scans: only on request).
 struct Status { bool full = false; };
+/// Member details (screen_member_details.cpp): a change, a consent decision, the member's own
+/// copy of their data, and the consent history shown beside the consent text.
+struct UpdateMember { terminal::MemberUpdateRequest request; };
+struct Consent { terminal::ConsentRequest request; };
+struct ExportMember { std::string memberId; std::optional<std::string> staffId; Timestamp at; };
+struct ConsentHistory { std::string memberId; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
                              cmd::Redeem, cmd::Refund, cmd::Survey, cmd::Complaint, cmd::Catalog,
-                             cmd::DaySummary, cmd::Status>;
+                             cmd::DaySummary, cmd::Status, cmd::UpdateMember, cmd::Consent,
+                             cmd::ExportMember, cmd::ConsentHistory>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -76,11 +83,17 @@ struct Day { Date day; DayFigures figures; };
 struct Status { std::int64_t outboxPending = 0; std::optional<terminal::Stats> stats; };
 /// The store could not do what was asked (broken disk, bug): shown, never hidden.
 struct Failed { std::string what; };
+/// Member details: `phone` is the number the change asked for (a taken one can be opened).
+struct MemberUpdated { std::string phone; Result<MemberView> result; };
+struct ConsentRecorded { Result<MemberView> result; };
+struct MemberExported { Result<terminal::MemberExport> result; };
+struct ConsentHistory { std::string memberId; Result<std::vector<terminal::ConsentDecision>> result; };
 }  // namespace reply
 
 using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
                            reply::Enrolled, reply::Sold, reply::Redeemed, reply::Refunded,
                            reply::SurveyRecorded, reply::ComplaintFiled, reply::Catalog,
-                           reply::Day, reply::Status, reply::Failed>;
+                           reply::Day, reply::Status, reply::Failed, reply::MemberUpdated,
+                           reply::ConsentRecorded, reply::MemberExported, reply::ConsentHistory>;
 
 }  // namespace loyalty::ui

@@ -7,6 +7,9 @@
 
 namespace loyalty::ui {
 
+/// A tier's name as the counter shows it.
+const char* tierLabel(const Ui& u, const std::string& tier);
+
 Intents drawLogin(const LoginViewModel& vm, LoginUiState& ui, const Ui& u);
 Intents drawLookup(const LookupViewModel& vm, LookupUiState& ui, const Ui& u);
 Intents drawMember(const MemberViewModel& vm, const Ui& u);
@@ -18,6 +21,8 @@ Intents drawRefund(const RefundViewModel& vm, RefundUiState& ui, const Ui& u);
 Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& ui, const Ui& u);
 Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u);
 Intents drawSettings(const SettingsViewModel& vm, const Ui& u);
+/// Change a member's details, their marketing consent, and show them their data.
+Intents drawMemberDetails(const MemberDetailsViewModel& vm, MemberDetailsUiState& ui, const Ui& u);
 /// The customer-facing display (its own window and ImGui context).
 Intents drawCustomer(const CustomerViewModel& vm, const Ui& u);
 

@@ -50,8 +50,13 @@ bool fieldBox(const Ui& ui, const char* label, const std::string& value, const c
 /// 3×4 digit keypad writing into `text`; returns true when its OK key is pressed.
 bool keypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id, bool decimal,
             const char* okLabel, float width, bool okEnabled = true);
+/// The keypad of a YYYY-MM-DD field: digits typed, the dashes come by themselves.
+void dateKeypad(const Ui& ui, std::string& date, const char* id, float width);
 /// The message under a field when `error.field` is `field` (or any field when `field` is null).
 void fieldErrorText(const Ui& ui, const FieldError& error, const char* field);
+/// A refusal that comes with a way out (e.g. "this phone is another member's: open them"): the
+/// message and the action on one button in the row the message would take; true when tapped.
+bool errorAction(const Ui& ui, const std::string& message, const char* action, const char* id, float width);
 /// The message of an error about none of `shownFields` (those have it under their input).
 void otherErrorText(const Ui& ui, const FieldError& error, std::initializer_list<std::string_view> shownFields);
 /// Drag-to-scroll for the current window (a list under a finger): a press that moves more than
