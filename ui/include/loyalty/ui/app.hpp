@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "loyalty/ui/i18n.hpp"
+#include "loyalty/ui/keyboard.hpp"
 #include "loyalty/ui/protocol.hpp"
 
 namespace loyalty::ui {
@@ -238,6 +239,8 @@ struct AppModel {
   bool scanJoinsSale = false;  ///< the next jump-lookup's member joins the open sale
   /// Members congratulated on their new tier in this session (the greeting is said once).
   std::set<std::string> congratulated;
+  /// The on-screen keyboard (pinyin and Latin) typing into the focused text field.
+  KeyboardUiState keyboard;
 
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
 };
@@ -261,5 +264,18 @@ bool saleOpen(const AppModel& app);
 std::vector<intent::SaleLine> cartOf(const AppModel& app);
 /// An amount as the counter shows it (128.50), or the text as typed when it is not one.
 std::string showAmount(const std::string& amount);
+
+// [SECTION] The on-screen keyboard's field
+
+/// The focused field when it takes any text (a name, a description): what the on-screen
+/// keyboard types into. `id` is its tap-map id.
+struct TextTarget {
+  std::string* text = nullptr;
+  std::size_t maxLen = 0;
+  const char* id = "";
+};
+TextTarget keyboardTarget(AppModel& app);
+/// The on-screen keyboard's Enter: the screen's next step, as the hardware Enter key.
+void pressEnter(AppModel& app);
 
 }  // namespace loyalty::ui

@@ -182,7 +182,14 @@ bool parseLang(std::string_view text, Lang& out);
   X(kRefNotFound, "Not found: {}", "没有找到：{}")                                             \
   X(kRefForbidden, "Not allowed: {}", "不允许：{}")                                            \
   X(kRefConflict, "Conflicts with an earlier record: {}", "与已有记录冲突：{}")               \
-  X(kRefOther, "Not done: {}", "未完成：{}")
+  X(kRefOther, "Not done: {}", "未完成：{}")                                                   \
+  X(kKbdToLatin, "中 → ABC", "中 → 英")                                                         \
+  X(kKbdToPinyin, "ABC → 中", "英 → 中")                                                        \
+  X(kKbdShift, "Shift", "大写")                                                                 \
+  X(kKbdSpace, "space", "空格")                                                                 \
+  X(kKbdEnter, "OK", "确定")                                                                    \
+  X(kKbdPrev, "◀", "◀")                                                                         \
+  X(kKbdNext, "▶", "▶")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,
