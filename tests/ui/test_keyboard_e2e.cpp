@@ -5,10 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "../support/temp_dir.hpp"
 #include "counter_driver.hpp"
+#include "loyalty/core/text.hpp"
 #include "loyalty/terminal/member_repository.hpp"
 #include "loyalty/terminal/store.hpp"
 
@@ -34,6 +37,26 @@ void choose(Driver& d, const std::string& pinyin, const std::string& word) {
     std::this_thread::sleep_for(300ms);
   }
   d.tap("kbd-word-" + word);
+}
+
+/// How many hanzi tesseract reads on the candidate keys after the first in screenshot `png`
+/// (none when the font lacks their glyphs and they are drawn as '?'); -1 without the tools.
+int hanziOnCandidates(const test::Xvfb& x, const Driver& d, const std::string& png, const std::string& dir) {
+  if (!test::haveProgram("tesseract") || !test::haveProgram("convert")) return -1;
+  const auto map = test::readTapMap(d.tapMap);
+  const auto [left, y] = map.at("kbd-cand-1");
+  const auto right = map.at("kbd-prev").first;
+  const std::string crop = std::to_string(right - left) + "x56+" + std::to_string(left - 45) + "+" +
+                           std::to_string(y - 28);
+  const std::string out = dir + "/candidates";
+  REQUIRE(x.run("convert '" + png + "' -crop " + crop + " +repage -negate -scale 200% '" + out + ".png'"));
+  REQUIRE(x.run("tesseract '" + out + ".png' '" + out + "' -l chi_sim --psm 7"));
+  std::ifstream in(out + ".txt");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO("tesseract read: " << text);
+  int hanzi = 0;
+  for (const char32_t c : utf8CodePoints(text)) hanzi += c >= 0x4E00 && c <= 0x9FFF;
+  return hanzi;
 }
 
 }  // namespace
@@ -75,6 +98,12 @@ TEST_CASE("Counter app under Xvfb: a Chinese name typed on the on-screen pinyin 
   d.waitFor("kbd-pinyin=zhang");
   std::this_thread::sleep_for(1500ms);  // the candidates' glyphs join the font (a rebuild)
   d.screenshot("zhang-candidates");
+  // The candidates are drawn in hanzi, not '?': their glyphs joined the font.
+  if (const int hanzi = hanziOnCandidates(x, d, shots + "/keyboard-01-zhang-candidates.png", dir.str()); hanzi >= 0) {
+    CHECK(hanzi >= 3);
+  } else {
+    WARN("tesseract or convert missing: the candidates' glyphs are not read back");
+  }
   choose(d, "zhang", "张");
   tapLetters(d, "san");
   choose(d, "san", "三");
@@ -86,6 +115,9 @@ TEST_CASE("Counter app under Xvfb: a Chinese name typed on the on-screen pinyin 
   d.waitFor("kbd-pinyin=feng");
   std::this_thread::sleep_for(1500ms);
   d.screenshot("feng-candidates");
+  if (const int hanzi = hanziOnCandidates(x, d, shots + "/keyboard-02-feng-candidates.png", dir.str()); hanzi >= 0) {
+    CHECK(hanzi >= 3);
+  }
   choose(d, "feng", "丰");
   d.waitFor("kbd-1", "kbd-pinyin=feng");  // nothing left to compose: the digits are back
   d.screenshot("name-typed");
