@@ -133,26 +133,34 @@ Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
   }
   fieldErrorText(u, vm.error, nullptr);
   ImGui::Spacing();
-  const float listH = ImGui::GetContentRegionAvail().y - u.px(kMinTouch) - ImGui::GetStyle().ItemSpacing.y * 2;
-  ImGui::BeginChild("results", ImVec2(left, std::max(listH, u.px(120))), true);
-  if (vm.busy && vm.results.empty()) {
-    busySpinner(u, u.px(12));
-  } else if (vm.searched && vm.results.empty()) {
-    ImGui::TextUnformatted(u.t(Msg::kNobodyFound));
+  // While the on-screen keyboard types the name it covers the bottom of the screen: the matches
+  // take the keypad's place (the keyboard has digits; the number field brings the keypad back).
+  const bool typingName = s.focus == 1 && u.keyboard && !u.keyboard->hidden;
+  const auto results = [&](float width, float height) {
+    ImGui::BeginChild("results", ImVec2(width, height), true);
+    if (vm.busy && vm.results.empty()) {
+      busySpinner(u, u.px(12));
+    } else if (vm.searched && vm.results.empty()) {
+      ImGui::TextUnformatted(u.t(Msg::kNobodyFound));
+    }
+    for (std::size_t i = 0; i < vm.results.size(); ++i) {
+      const MemberView& m = vm.results[i];
+      char label[256];
+      std::snprintf(label, sizeof label, "%s   %s   %s   %s %lld", m.name.c_str(), m.phoneMasked.c_str(),
+                    tierLabel(u, m.tier), u.t(Msg::kBalance), static_cast<long long>(m.points));
+      const std::string id = "result-" + std::to_string(i);
+      ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.0f, 0.5f));
+      if (bigButton(u, label, id.c_str(), ImVec2(-1, u.px(kMinTouch)))) out.push_back(intent::OpenMember{m.memberId});
+      ImGui::PopStyleVar();
+    }
+    dragScroll(u);
+    ImGui::EndChild();
+    recordTap("lookup-results");
+  };
+  if (!typingName) {
+    const float listH = ImGui::GetContentRegionAvail().y - u.px(kMinTouch) - ImGui::GetStyle().ItemSpacing.y * 2;
+    results(left, std::max(listH, u.px(120)));
   }
-  for (std::size_t i = 0; i < vm.results.size(); ++i) {
-    const MemberView& m = vm.results[i];
-    char label[256];
-    std::snprintf(label, sizeof label, "%s   %s   %s   %s %lld", m.name.c_str(), m.phoneMasked.c_str(),
-                  tierLabel(u, m.tier), u.t(Msg::kBalance), static_cast<long long>(m.points));
-    const std::string id = "result-" + std::to_string(i);
-    ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.0f, 0.5f));
-    if (bigButton(u, label, id.c_str(), ImVec2(-1, u.px(kMinTouch)))) out.push_back(intent::OpenMember{m.memberId});
-    ImGui::PopStyleVar();
-  }
-  dragScroll(u);
-  ImGui::EndChild();
-  recordTap("lookup-results");
   const float third = (left - ImGui::GetStyle().ItemSpacing.x * 2) / 3;
   if (bigButton(u, u.t(Msg::kEnrollNew), "go-enroll", ImVec2(third, 0))) out.push_back(intent::Go{Screen::kEnroll});
   ImGui::SameLine();
@@ -163,12 +171,17 @@ Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
 
   ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
   ImGui::BeginGroup();
-  ImGui::Dummy(ImVec2(pad, u.px(8)));
-  const std::string before = s.digits;
-  const bool ok = keypad(u, s.digits, 24, "lookup-key", false, u.t(Msg::kFind), pad);
-  if (s.digits != before) {  // the keypad writes the number: the name gives way
-    s.focus = 0;
-    s.name.clear();
+  bool ok = false;
+  if (typingName) {
+    results(pad, std::max(ImGui::GetContentRegionAvail().y, u.px(120)));
+  } else {
+    ImGui::Dummy(ImVec2(pad, u.px(8)));
+    const std::string before = s.digits;
+    ok = keypad(u, s.digits, 24, "lookup-key", false, u.t(Msg::kFind), pad);
+    if (s.digits != before) {  // the keypad writes the number: the name gives way
+      s.focus = 0;
+      s.name.clear();
+    }
   }
   ImGui::EndGroup();
 
