@@ -45,6 +45,11 @@ class Counter {
     io.DisplaySize = ImVec2(1024, 768);
     io.DeltaTime = 1.0f / 60.0f;
     io.UserData = &m_taps;
+    // The shell's touch style (its spacing decides what fits above the keyboard).
+    ImGuiStyle& style = ImGui::GetStyle();
+    style.FramePadding = ImVec2(12, 10);
+    style.ItemSpacing = ImVec2(10, 10);
+    style.WindowPadding = ImVec2(16, 12);
     m_glyphs.add(allCatalogueText());
     buildFonts(*io.Fonts, m_fonts, defaultFontPath(), 1.0f, m_glyphs);
     unsigned char* pixels = nullptr;
@@ -252,7 +257,12 @@ TEST_CASE("The enrolment name and the complaint description have the on-screen k
   CHECK(c.app.enrollUi.focus == 1);
   CHECK_FALSE(c.visible("kbd-z"));
 
+  // A complaint about a member: the checkbox too.
   c.app.screen = Screen::kComplaint;
+  MemberView m;
+  m.memberId = "m-1";
+  m.name = "王小明";
+  c.app.complaint.member = m;
   REQUIRE(c.visible("kbd-z"));
   for (const char* k : {"kbd-1", "kbd-space", "kbd-h"}) c.tap(k);
   CHECK(c.app.complaintUi.description == "1 h");
@@ -260,4 +270,6 @@ TEST_CASE("The enrolment name and the complaint description have the on-screen k
   REQUIRE(c.visible("complaint-submit"));
   const auto submit = c.taps().rects.at("complaint-submit");
   CHECK(submit.y + submit.h <= c.taps().rects.at("kbd-1").y);
+  const auto about = c.taps().rects.at("complaint-about-member");
+  CHECK(about.y + about.h <= c.taps().rects.at("kbd-1").y);
 }

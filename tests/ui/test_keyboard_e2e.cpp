@@ -12,6 +12,7 @@
 #include "../support/temp_dir.hpp"
 #include "counter_driver.hpp"
 #include "loyalty/core/text.hpp"
+#include "loyalty/terminal/feedback.hpp"
 #include "loyalty/terminal/member_repository.hpp"
 #include "loyalty/terminal/store.hpp"
 
@@ -139,10 +140,26 @@ TEST_CASE("Counter app under Xvfb: a Chinese name typed on the on-screen pinyin 
   d.tap("result-0");
   d.waitFor("member-sale");
   d.screenshot("found");
+
+  // A complaint about them, described on the keyboard: the form stays above it.
+  d.tap("member-complaint");
+  d.waitFor("kbd-p");
+  tapLetters(d, "paidui");
+  choose(d, "paidui", "排队");
+  d.waitFor("kbd-1", "kbd-pinyin=paidui");
+  d.screenshot("complaint");
+  d.tap("complaint-submit");
+  std::this_thread::sleep_for(1s);  // filed by the store worker
+  d.screenshot("complaint-filed");
   REQUIRE(app.stop() == 0);
 
   db::Database db = terminal::openTerminalDatabase(data);
   const auto member = terminal::MemberRepository(db).byPhone("+8613912345678");
   REQUIRE(member);
   CHECK(member->name == "张三丰");
+  auto q = db.query("SELECT complaint_id FROM complaints WHERE member_id = ?").bind(1, member->memberId);
+  REQUIRE(q.step());
+  terminal::RandomIds ids;
+  terminal::FeedbackService feedback(db, "S001", "T1", ids);
+  CHECK(feedback.complaintDescription(q.text("complaint_id")) == "排队");
 }

@@ -685,17 +685,21 @@ Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& s, const U
   }
   fieldErrorText(u, vm.error, "category");
   // The description is the screen's one text field: the keyboards always type into it.
-  const float descriptionH = std::clamp(ImGui::GetContentRegionAvail().y - u.px(230), u.px(84), u.px(180));
+  // It takes what the keyboard leaves above the row of buttons (the checkbox shares that row).
+  const float descriptionH = std::clamp(ImGui::GetContentRegionAvail().y - ImGui::GetTextLineHeightWithSpacing() -
+                                            u.px(kMinTouch) - ImGui::GetStyle().ItemSpacing.y * 3,
+                                        u.px(84), u.px(180));
   textField(u, u.t(Msg::kDescription), s.description, "complaint-description", true, 0, FieldLines::kSeveral,
             descriptionH);
   fieldErrorText(u, vm.error, "description");
+  otherErrorText(u, vm.error, {"category", "description"});
   if (vm.member) {
     ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(u.px(14), u.px(14)));
     ImGui::Checkbox(subst(u.t(Msg::kAboutMember), {vm.member->name}).c_str(), &s.aboutMember);
     ImGui::PopStyleVar();
     recordTap("complaint-about-member");
+    ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 4);
   }
-  otherErrorText(u, vm.error, {"category", "description"});
   if (bigButton(u, u.t(Msg::kFileComplaint), "complaint-submit", ImVec2(u.px(280), 0), !vm.busy, true)) {
     out.push_back(intent::Complaint{s.category, s.description, vm.member && s.aboutMember});
   }
