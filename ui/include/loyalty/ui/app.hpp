@@ -182,7 +182,7 @@ struct LookupUiState {
 struct EnrollUiState {
   std::string phone, name, birthday, referrer;
   bool consent = false;
-  int focus = 0;  ///< field the keypad writes to: 0 phone, 1 birthday, 2 referrer
+  int focus = 0;  ///< field the keypad writes to: 0 phone, 1 birthday, 2 referrer; 3 name (on-screen keyboard)
 };
 struct SaleUiState { std::string amount; std::string description; std::vector<intent::SaleLine> lines; };
 struct RedeemUiState {
