@@ -24,7 +24,7 @@ packages=(
   # head office
   libcpp-httplib-dev libbrotli-dev libpq-dev libxlsxwriter-dev libqrencode-dev libkainjow-mustache-dev
   # the counter app
-  libimgui-dev libfreetype-dev libsdl2-dev libgl-dev
+  libimgui-dev libfreetype-dev libsdl2-dev libgl-dev libgooglepinyin0-dev
 )
 
 stamp="$dir/.loyalty-sysroot"

@@ -211,6 +211,7 @@ void update(AppModel& app, const Intent& in) {
             app.refundUi = {};
             app.refund = {};
             app.complaintUi = {};
+            app.keyboard = {};
             app.scan = {};
             app.fieldSelected = false;
             app.pendingLeave.reset();
@@ -689,6 +690,7 @@ Field focusedField(AppModel& app) {
     case Screen::kEnroll:
       if (app.enrollUi.focus == 1) return {&app.enrollUi.birthday, Accept::kDate, 10};
       if (app.enrollUi.focus == 2) return {&app.enrollUi.referrer, Accept::kCode, 24};
+      if (app.enrollUi.focus == 3) return {&app.enrollUi.name, Accept::kAny, 192};  // 64 hanzi
       return {&app.enrollUi.phone, Accept::kPhone, 24};
     case Screen::kSale: return {&app.saleUi.amount, Accept::kDecimal, 12};
     case Screen::kRedeem:
@@ -705,6 +707,7 @@ Field focusedField(AppModel& app) {
     case Screen::kMemberDetails:
       if (app.memberDetailsUi.tab != MemberDetailsUiState::kDetails) return {};
       if (app.memberDetailsUi.focus == 1) return {&app.memberDetailsUi.birthday, Accept::kDate, 10};
+      if (app.memberDetailsUi.focus == 2) return {&app.memberDetailsUi.name, Accept::kAny, 192};  // 64 hanzi
       return {&app.memberDetailsUi.phone, Accept::kPhone, 24};
     default: return {};
   }
@@ -786,7 +789,7 @@ void enterOnScreen(AppModel& app) {
       break;
     }
     case Screen::kEnroll:
-      app.enrollUi.focus = std::min(app.enrollUi.focus + 1, 2);
+      app.enrollUi.focus = app.enrollUi.focus == 3 ? 1 : std::min(app.enrollUi.focus + 1, 2);  // name: birthday next
       break;
     case Screen::kSale:
       if (positiveAmount(app.saleUi.amount)) {
@@ -811,8 +814,8 @@ void enterOnScreen(AppModel& app) {
     case Screen::kMemberDetails: {
       MemberDetailsUiState& s = app.memberDetailsUi;
       if (s.tab != MemberDetailsUiState::kDetails) break;
-      if (s.focus == 0) {
-        s.focus = 1;
+      if (s.focus == 0 || s.focus == 2) {
+        s.focus = s.focus == 2 ? 0 : 1;  // name, then the new phone, then the birthday
       } else {
         update(app, intent::SaveMemberDetails{s.name, s.phone, s.birthday, s.language});
       }
@@ -848,6 +851,25 @@ bool scanned(AppModel& app, const std::string& code, const std::string& fieldBef
 }
 
 }  // namespace
+
+TextTarget keyboardTarget(AppModel& app) {
+  if (!app.staff) return {};
+  const Field f = focusedField(app);
+  if (!f.text || f.accept != Accept::kAny) return {};
+  switch (app.screen) {
+    case Screen::kLookup: return {f.text, f.maxLen, "lookup-name"};
+    case Screen::kEnroll: return {f.text, f.maxLen, "enroll-name"};
+    case Screen::kComplaint: return {f.text, f.maxLen, "complaint-description"};
+    case Screen::kMemberDetails: return {f.text, f.maxLen, "details-name"};
+    default: return {f.text, f.maxLen, "text"};
+  }
+}
+
+void pressEnter(AppModel& app) {
+  if (app.pendingLeave || app.pendingScan) return;
+  app.fieldSelected = false;
+  enterOnScreen(app);
+}
 
 void keys(AppModel& app, const TypedKeys& presses) {
   using Kind = TypedKey::Kind;

@@ -71,12 +71,7 @@ Intents detailsTab(const MemberDetailsViewModel& vm, MemberDetailsUiState& s, co
   const float pad = std::min(u.px(360), ImGui::GetContentRegionAvail().x * 0.42f);
   const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
   ImGui::BeginGroup();
-  ImGui::TextUnformatted(u.t(Msg::kName));
-  ImGui::SetNextItemWidth(left);
-  ImGui::PushFont(u.large);
-  ImGui::InputText("##details-name", &s.name);
-  ImGui::PopFont();
-  recordTap("details-name");
+  if (textField(u, u.t(Msg::kName), s.name, "details-name", s.focus == 2, left)) s.focus = 2;
   fieldErrorText(u, vm.error, "name");
   if (fieldBox(u, subst(u.t(Msg::kNewPhone), {m.phoneMasked}).c_str(), s.phone, "details-phone", s.focus == 0, false,
                left)) {

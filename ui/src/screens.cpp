@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "loyalty/core/text.hpp"
+#include "loyalty/ui/keyboard.hpp"
 
 namespace loyalty::ui {
 
@@ -126,35 +127,40 @@ Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
   ImGui::BeginGroup();
   title(u, u.t(Msg::kLookupTitle));
   if (fieldBox(u, u.t(Msg::kLookupNumber), s.digits, "lookup-number", s.focus == 0, false, left)) s.focus = 0;
-  ImGui::TextUnformatted(u.t(Msg::kLookupName));
-  ImGui::SetNextItemWidth(left);
-  ImGui::PushFont(u.large);
-  ImGui::InputTextWithHint("##name", u.t(Msg::kLookupNameHint), &s.name);
-  if (ImGui::IsItemActivated()) s.focus = 1;
-  ImGui::PopFont();
-  recordTap("lookup-name");
+  if (textField(u, u.t(Msg::kLookupName), s.name, "lookup-name", s.focus == 1, left, FieldLines::kOne, 0,
+                u.t(Msg::kLookupNameHint))) {
+    s.focus = 1;  // the on-screen keyboard types the name
+  }
   fieldErrorText(u, vm.error, nullptr);
   ImGui::Spacing();
-  const float listH = ImGui::GetContentRegionAvail().y - u.px(kMinTouch) - ImGui::GetStyle().ItemSpacing.y * 2;
-  ImGui::BeginChild("results", ImVec2(left, std::max(listH, u.px(120))), true);
-  if (vm.busy && vm.results.empty()) {
-    busySpinner(u, u.px(12));
-  } else if (vm.searched && vm.results.empty()) {
-    ImGui::TextUnformatted(u.t(Msg::kNobodyFound));
+  // While the on-screen keyboard types the name it covers the bottom of the screen: the matches
+  // take the keypad's place (the keyboard has digits; the number field brings the keypad back).
+  const bool typingName = s.focus == 1 && u.keyboard && !u.keyboard->hidden;
+  const auto results = [&](float width, float height) {
+    ImGui::BeginChild("results", ImVec2(width, height), true);
+    if (vm.busy && vm.results.empty()) {
+      busySpinner(u, u.px(12));
+    } else if (vm.searched && vm.results.empty()) {
+      ImGui::TextUnformatted(u.t(Msg::kNobodyFound));
+    }
+    for (std::size_t i = 0; i < vm.results.size(); ++i) {
+      const MemberView& m = vm.results[i];
+      char label[256];
+      std::snprintf(label, sizeof label, "%s   %s   %s   %s %lld", m.name.c_str(), m.phoneMasked.c_str(),
+                    tierLabel(u, m.tier), u.t(Msg::kBalance), static_cast<long long>(m.points));
+      const std::string id = "result-" + std::to_string(i);
+      ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.0f, 0.5f));
+      if (bigButton(u, label, id.c_str(), ImVec2(-1, u.px(kMinTouch)))) out.push_back(intent::OpenMember{m.memberId});
+      ImGui::PopStyleVar();
+    }
+    dragScroll(u);
+    ImGui::EndChild();
+    recordTap("lookup-results");
+  };
+  if (!typingName) {
+    const float listH = ImGui::GetContentRegionAvail().y - u.px(kMinTouch) - ImGui::GetStyle().ItemSpacing.y * 2;
+    results(left, std::max(listH, u.px(120)));
   }
-  for (std::size_t i = 0; i < vm.results.size(); ++i) {
-    const MemberView& m = vm.results[i];
-    char label[256];
-    std::snprintf(label, sizeof label, "%s   %s   %s   %s %lld", m.name.c_str(), m.phoneMasked.c_str(),
-                  tierLabel(u, m.tier), u.t(Msg::kBalance), static_cast<long long>(m.points));
-    const std::string id = "result-" + std::to_string(i);
-    ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.0f, 0.5f));
-    if (bigButton(u, label, id.c_str(), ImVec2(-1, u.px(kMinTouch)))) out.push_back(intent::OpenMember{m.memberId});
-    ImGui::PopStyleVar();
-  }
-  dragScroll(u);
-  ImGui::EndChild();
-  recordTap("lookup-results");
   const float third = (left - ImGui::GetStyle().ItemSpacing.x * 2) / 3;
   if (bigButton(u, u.t(Msg::kEnrollNew), "go-enroll", ImVec2(third, 0))) out.push_back(intent::Go{Screen::kEnroll});
   ImGui::SameLine();
@@ -165,12 +171,17 @@ Intents drawLookup(const LookupViewModel& vm, LookupUiState& s, const Ui& u) {
 
   ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
   ImGui::BeginGroup();
-  ImGui::Dummy(ImVec2(pad, u.px(8)));
-  const std::string before = s.digits;
-  const bool ok = keypad(u, s.digits, 24, "lookup-key", false, u.t(Msg::kFind), pad);
-  if (s.digits != before) {  // the keypad writes the number: the name gives way
-    s.focus = 0;
-    s.name.clear();
+  bool ok = false;
+  if (typingName) {
+    results(pad, std::max(ImGui::GetContentRegionAvail().y, u.px(120)));
+  } else {
+    ImGui::Dummy(ImVec2(pad, u.px(8)));
+    const std::string before = s.digits;
+    ok = keypad(u, s.digits, 24, "lookup-key", false, u.t(Msg::kFind), pad);
+    if (s.digits != before) {  // the keypad writes the number: the name gives way
+      s.focus = 0;
+      s.name.clear();
+    }
   }
   ImGui::EndGroup();
 
@@ -294,12 +305,7 @@ Intents drawEnroll(const EnrollViewModel& vm, EnrollUiState& s, const Ui& u) {
   } else {
     fieldErrorText(u, vm.error, "phone");
   }
-  ImGui::TextUnformatted(u.t(Msg::kName));
-  ImGui::SetNextItemWidth(left);
-  ImGui::PushFont(u.large);
-  ImGui::InputText("##name", &s.name);
-  ImGui::PopFont();
-  recordTap("enroll-name");
+  if (textField(u, u.t(Msg::kName), s.name, "enroll-name", s.focus == 3, left)) s.focus = 3;
   fieldErrorText(u, vm.error, "name");
   if (fieldBox(u, u.t(Msg::kBirthday), s.birthday, "enroll-birthday", s.focus == 1, false, left)) s.focus = 1;
   fieldErrorText(u, vm.error, "birthday");
@@ -326,12 +332,15 @@ Intents drawEnroll(const EnrollViewModel& vm, EnrollUiState& s, const Ui& u) {
   ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
   ImGui::BeginGroup();
   ImGui::Dummy(ImVec2(pad, u.px(8)));
-  std::string& target = s.focus == 0 ? s.phone : s.focus == 1 ? s.birthday : s.referrer;
+  // The name has the on-screen keyboard: the keypad's digits go to the phone.
+  std::string& target = s.focus == 1 ? s.birthday : s.focus == 2 ? s.referrer : s.phone;
+  const std::string phoneBefore = s.phone;
   if (s.focus == 1) {
     dateKeypad(u, target, "enroll-key", pad);
   } else {
     keypad(u, target, 24, "enroll-key", false, nullptr, pad);
   }
+  if (s.focus == 3 && s.phone != phoneBefore) s.focus = 0;
   ImGui::EndGroup();
   return out;
 }
@@ -674,17 +683,22 @@ Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& s, const U
     }
   }
   fieldErrorText(u, vm.error, "category");
-  ImGui::TextUnformatted(u.t(Msg::kDescription));
-  ImGui::InputTextMultiline("##description", &s.description, ImVec2(-1, u.px(180)));
-  recordTap("complaint-description");
+  // The description is the screen's one text field: the keyboards always type into it.
+  // It takes what the keyboard leaves above the row of buttons (the checkbox shares that row).
+  const float descriptionH = std::clamp(ImGui::GetContentRegionAvail().y - ImGui::GetTextLineHeightWithSpacing() -
+                                            u.px(kMinTouch) - ImGui::GetStyle().ItemSpacing.y * 3,
+                                        u.px(84), u.px(180));
+  textField(u, u.t(Msg::kDescription), s.description, "complaint-description", true, 0, FieldLines::kSeveral,
+            descriptionH);
   fieldErrorText(u, vm.error, "description");
+  otherErrorText(u, vm.error, {"category", "description"});
   if (vm.member) {
     ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(u.px(14), u.px(14)));
     ImGui::Checkbox(subst(u.t(Msg::kAboutMember), {vm.member->name}).c_str(), &s.aboutMember);
     ImGui::PopStyleVar();
     recordTap("complaint-about-member");
+    ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 4);
   }
-  otherErrorText(u, vm.error, {"category", "description"});
   if (bigButton(u, u.t(Msg::kFileComplaint), "complaint-submit", ImVec2(u.px(280), 0), !vm.busy, true)) {
     out.push_back(intent::Complaint{s.category, s.description, vm.member && s.aboutMember});
   }
@@ -945,7 +959,12 @@ Intents drawCounter(AppModel& app, const Ui& u) {
     if (bigButton(u, "OK", "failure-ok", ImVec2(u.px(80), 0))) app.failure.clear();
   }
 
-  ImGui::BeginChild("screen", ImVec2(0, 0), false, ImGuiWindowFlags_NoBackground);
+  // The on-screen keyboard, when a text field has the focus, takes the bottom of the window.
+  const TextTarget typing = keyboardTarget(app);
+  if (typing.text) keyboardFollow(app.keyboard, *typing.text, typing.id);
+  const bool keyboard = typing.text && !app.keyboard.hidden && !app.pendingLeave && !app.pendingScan;
+  const float keyboardH = keyboard ? keyboardHeight(u) + ImGui::GetStyle().ItemSpacing.y : 0;
+  ImGui::BeginChild("screen", ImVec2(0, -keyboardH), false, ImGuiWindowFlags_NoBackground);
   Intents screen;
   if (app.pendingLeave || app.pendingScan) {
     screen = drawQuestion(app, u);
@@ -965,6 +984,7 @@ Intents drawCounter(AppModel& app, const Ui& u) {
   }
   dragScroll(u);
   ImGui::EndChild();
+  if (keyboard) drawKeyboard(app.keyboard, *typing.text, typing.maxLen, u, ImGui::GetContentRegionAvail().x);
   ImGui::End();
   out.insert(out.end(), std::make_move_iterator(screen.begin()), std::make_move_iterator(screen.end()));
   return out;
@@ -976,14 +996,23 @@ void counterFrame(AppModel& app, const Ui& u, const TypedKeys& presses) {
   const bool textFieldActive = ImGui::GetIO().WantTextInput;
   Ui ui = u;
   ui.selectAll = app.fieldSelected;
+  ui.keyboard = &app.keyboard;
   const Screen screenBefore = app.screen;
   const EnrollUiState enrollBefore = app.enrollUi;
   const MemberDetailsUiState detailsBefore = app.memberDetailsUi;
   const std::string amountBefore = app.saleUi.amount;
   const Intents intents = drawCounter(app, ui);
   for (const Intent& i : intents) update(app, i);
+  if (std::exchange(app.keyboard.enter, false)) pressEnter(app);
   if (app.screen != screenBefore) app.fieldSelected = false;
-  if (!textFieldActive && !presses.empty()) keys(app, presses);
+  if (!textFieldActive && !presses.empty()) {
+    keys(app, presses);
+    // A hardware keyboard is typing: the on-screen one makes room until its field is tapped.
+    if (const TextTarget t = keyboardTarget(app); t.text) {
+      keyboardFollow(app.keyboard, *t.text, t.id);
+      app.keyboard.hidden = true;
+    }
+  }
   // An error goes once its field is being corrected: it does not stay after the fix.
   const auto corrected = [](FieldError& e, const char* field, const std::string& before, const std::string& now) {
     if (e.field == field && before != now) e = {};

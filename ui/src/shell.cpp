@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <deque>
+#include <future>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -26,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loyalty/ui/fonts.hpp"
+#include "loyalty/ui/pinyin_engine.hpp"
 #include "loyalty/ui/screens.hpp"
 #include "loyalty/ui/wayland_display.hpp"
 
@@ -370,8 +372,12 @@ class Shell {
   void rebuildFonts();
   void handle(const SDL_Event& e);
   Ui ui() const {
-    return Ui{m_app.lang, m_fonts.body, m_fonts.large, m_fonts.huge, m_scale};
+    Ui u{m_app.lang, m_fonts.body, m_fonts.large, m_fonts.huge, m_scale};
+    u.pinyin = m_pinyin.get();
+    return u;
   }
+  /// Takes the pinyin engine once its dictionary has loaded.
+  void takePinyin();
   void releaseAtlasPixels();
   /// Adds the characters of a snapshot to the font's glyphs.
   void learnGlyphs(const Reply& r);
@@ -399,7 +405,23 @@ class Shell {
   TypedKeys m_keys;  ///< keys on the counter window since the last frame (counterKey)
   bool m_texturesUploaded = false;
   std::vector<std::pair<std::string, double>> m_marks;  ///< start-up milestones, for the benchmark
+  /// The on-screen keyboard's pinyin engine: its dictionary loads beside the first frame.
+  std::future<Result<std::unique_ptr<PinyinEngine>>> m_pinyinLoading;
+  std::unique_ptr<PinyinEngine> m_pinyin;
 };
+
+void Shell::takePinyin() {
+  if (!m_pinyinLoading.valid() ||
+      m_pinyinLoading.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return;
+  }
+  auto engine = m_pinyinLoading.get();
+  if (!engine) {
+    std::cerr << "loyalty-terminal: " << engine.error().message << "; the on-screen keyboard types Latin letters only\n";
+    return;
+  }
+  m_pinyin = std::move(*engine);
+}
 
 bool Shell::createWindow(Window& w, const char* title, int x, int y, int width, int height, Uint32 flags) {
   w.sdl = SDL_CreateWindow(title, x, y, width, height, SDL_WINDOW_OPENGL | flags);
@@ -567,6 +589,7 @@ int Shell::run() {
     SDL_PushEvent(&e);
   });
   m_worker = std::make_unique<StoreWorker>(m_open, [q = m_queue.get()](Reply r) { q->post(std::move(r)); });
+  m_pinyinLoading = std::async(std::launch::async, [] { return PinyinEngine::open(defaultPinyinDictPath()); });
 
   int width = m_o.width, height = m_o.height;
   Uint32 flags = SDL_WINDOW_ALLOW_HIGHDPI;
@@ -703,6 +726,7 @@ void Shell::runLoop() {
       apply(m_app, std::move(r));
       framesToDraw = std::max(framesToDraw, 2);
     }
+    takePinyin();
     if (m_fontsDirty) rebuildFonts();
     bool rendered = false;
     if (framesToDraw > 0) {
@@ -715,13 +739,21 @@ void Shell::runLoop() {
       m_lastFrameMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       m_app.frameMs = static_cast<std::uint32_t>(m_lastFrameMs);
       m_lastFrameCpuMs = threadCpuMs() - cpuStart;
-      // What the user typed (an IME gives any hanzi) joins the fonts before the next frame.
+      // What the user typed (an IME gives any hanzi) joins the fonts before the next frame (2:
+      // this one is counted off below, and one more must follow the rebuild).
       for (const std::string* text : {&m_app.lookupUi.name, &m_app.enrollUi.name, &m_app.saleUi.description,
                                       &m_app.complaintUi.description, &m_app.refundUi.saleId,
                                       &m_app.memberDetailsUi.name}) {
         if (m_glyphs.add(*text)) {
           m_fontsDirty = true;
-          framesToDraw = std::max(framesToDraw, 1);
+          framesToDraw = std::max(framesToDraw, 2);
+        }
+      }
+      // The on-screen keyboard's candidates too: their hanzi show from the next frame on.
+      for (const std::string& word : m_app.keyboard.shown) {
+        if (m_glyphs.add(word)) {
+          m_fontsDirty = true;
+          framesToDraw = std::max(framesToDraw, 2);
         }
       }
       for (Command& c : m_app.outbox) worker.submit(std::move(c));

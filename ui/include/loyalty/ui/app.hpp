@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "loyalty/ui/i18n.hpp"
+#include "loyalty/ui/keyboard.hpp"
 #include "loyalty/ui/protocol.hpp"
 
 namespace loyalty::ui {
@@ -190,7 +191,7 @@ struct LookupUiState {
 struct EnrollUiState {
   std::string phone, name, birthday, referrer;
   bool consent = false;
-  int focus = 0;  ///< field the keypad writes to: 0 phone, 1 birthday, 2 referrer
+  int focus = 0;  ///< field the keypad writes to: 0 phone, 1 birthday, 2 referrer; 3 name (on-screen keyboard)
 };
 struct SaleUiState { std::string amount; std::string description; std::vector<intent::SaleLine> lines; };
 struct RedeemUiState {
@@ -219,7 +220,7 @@ struct MemberDetailsUiState {
   enum Tab { kDetails, kConsent, kData };
   int tab = kDetails;
   std::string name, phone, birthday, language;
-  int focus = 0;  ///< field the keypad writes to: 0 new phone, 1 birthday
+  int focus = 0;  ///< field keys write to: 0 new phone, 1 birthday (keypad), 2 name (on-screen keyboard)
 };
 
 // [SECTION] The whole app
@@ -268,6 +269,8 @@ struct AppModel {
   bool scanJoinsSale = false;  ///< the next jump-lookup's member joins the open sale
   /// Members congratulated on their new tier in this session (the greeting is said once).
   std::set<std::string> congratulated;
+  /// The on-screen keyboard (pinyin and Latin) typing into the focused text field.
+  KeyboardUiState keyboard;
 
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
 };
@@ -293,5 +296,18 @@ std::vector<intent::SaleLine> cartOf(const AppModel& app);
 std::string showAmount(const std::string& amount);
 /// A date typed as digits shown as YYYY-MM-DD (the dashes come by themselves; at most 8 digits).
 std::string shapeDate(const std::string& typed);
+
+// [SECTION] The on-screen keyboard's field
+
+/// The focused field when it takes any text (a name, a description): what the on-screen
+/// keyboard types into. `id` is its tap-map id.
+struct TextTarget {
+  std::string* text = nullptr;
+  std::size_t maxLen = 0;
+  const char* id = "";
+};
+TextTarget keyboardTarget(AppModel& app);
+/// The on-screen keyboard's Enter: the screen's next step, as the hardware Enter key.
+void pressEnter(AppModel& app);
 
 }  // namespace loyalty::ui

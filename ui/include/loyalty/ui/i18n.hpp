@@ -219,7 +219,14 @@ bool parseLang(std::string_view text, Lang& out);
   X(kFieldBirthday, "Birthday", "生日") \
   X(kTier, "Tier", "等级") \
   X(kLastVisit, "Last visit", "最近到店") \
-  X(kDecision, "Decision", "选择")
+  X(kDecision, "Decision", "选择") \
+  X(kKbdToLatin, "中 → ABC", "中 → 英")                                                         \
+  X(kKbdToPinyin, "ABC → 中", "英 → 中")                                                        \
+  X(kKbdShift, "Shift", "大写")                                                                 \
+  X(kKbdSpace, "space", "空格")                                                                 \
+  X(kKbdEnter, "OK", "确定")                                                                    \
+  X(kKbdPrev, "◀", "◀")                                                                         \
+  X(kKbdNext, "▶", "▶")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

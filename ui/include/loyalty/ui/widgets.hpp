@@ -22,6 +22,8 @@ struct Ui {
   ImFont* huge = nullptr;
   float scale = 1.0f;  ///< 1 at 1024×768
   bool selectAll = false;  ///< the focused field's text is selected (Ctrl+A): drawn highlighted
+  PinyinEngine* pinyin = nullptr;       ///< the on-screen keyboard's pinyin (null: Latin only)
+  KeyboardUiState* keyboard = nullptr;  ///< the on-screen keyboard, brought back by a tapped field
   const char* t(Msg m) const { return tr(lang, m); }
   float px(float v) const { return v * scale; }
 };
