@@ -87,8 +87,9 @@ std::string whereOf(Params& q, const FollowupFilter& f, bool all) {
   return w;
 }
 
-double percent(std::int64_t num, std::int64_t den) {
-  if (den == 0) return 0.0;
+/// A percentage with one decimal; null when nothing was counted (no rate, rather than 0 %).
+json percent(std::int64_t num, std::int64_t den) {
+  if (den == 0) return nullptr;
   return static_cast<double>((num * 1000 + den / 2) / den) / 10.0;
 }
 

@@ -77,6 +77,7 @@ constexpr Word kWords[] = {
     {"assign", "Assign a store's open follow-ups", "分配门店待回访任务"},
     {"assign_button", "Assign", "分配"},
     {"rules", "Visits a month per class", "各等级每月回访次数"},
+    {"visits", "Visits a month", "每月次数"},
     {"first_week", "first in the first week", "首次在每月第一周"},
     {"contact_log", "Contact log", "联系记录"},
     {"at", "Time (UTC)", "时间（UTC）"},
@@ -108,6 +109,9 @@ std::string channelWord(const std::string& lang, const std::string& channel) {
 }
 
 std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
+
+/// A completion rate as shown: "—" when nothing was due yet.
+std::string rate(const json& v) { return v.is_null() ? "—" : str(v); }
 
 /// The request's parameters as followups.hpp reads them.
 std::function<std::optional<std::string>(const char*)> paramsOf(const httplib::Request& req) {
@@ -190,13 +194,14 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
                     {"store", str(r["store"])}, {"class", str(r["class"])}, {"due", str(r["due"])},
                     {"channel", channelWord(lang, str(r["channel"]))}, {"owner", str(r["assigned_to"])},
                     {"status", status}, {"status_label", word(lang, status)}, {"late", status == "overdue"},
+                    {"action", word(lang, status == "done" ? "contact_log" : "log_contact")},
                     {"contacts", r["contacts"]}, {"last_outcome", word(lang, str(r["last_outcome"]))}});
   }
   const auto rateRows = [&](const json& in, const char* key) {
     json out = json::array();
     for (const auto& r : in) {
       out.push_back({{"key", r[key].is_null() ? word(lang, "unassigned") : str(r[key])}, {"planned", r["planned"]}, {"done", r["done"]},
-                     {"overdue", r["overdue"]}, {"open", r["open"]}, {"rate", str(r["completion_rate"])}});
+                     {"overdue", r["overdue"]}, {"open", r["open"]}, {"rate", rate(r["completion_rate"])}});
     }
     return out;
   };
@@ -218,10 +223,11 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   }
   const auto& t = done["total"];
   view["f"] = words(lang);
+  view["own_filter"] = true;
   view["kpis"] = json::array({{{"label", word(lang, "planned")}, {"key", "planned"}, {"value", str(t["planned"])}},
                               {{"label", word(lang, "done")}, {"key", "done"}, {"value", str(t["done"])}},
                               {{"label", word(lang, "overdue")}, {"key", "overdue"}, {"value", str(t["overdue"])}},
-                              {{"label", word(lang, "completion_rate")}, {"key", "completion_rate"}, {"value", str(t["completion_rate"])}}});
+                              {{"label", word(lang, "completion_rate")}, {"key", "completion_rate"}, {"value", rate(t["completion_rate"])}}});
   view["lang"] = lang;
   view["sel"] = {{"from", withMonth("from").value_or("")}, {"to", withMonth("to").value_or("")}, {"store", req.get_param_value("store")}, {"as_of", f->asOf}};
   view["statuses"] = std::move(statuses);
@@ -263,6 +269,7 @@ Result<json> detailPage(HqService& service, DashboardAccess& access, const Dashb
   for (const char* o : {"reached", "visited", "no_answer", "call_back", "declined"}) outcomes.push_back({{"value", o}, {"label", word(lang, o)}});
   const std::string query = filterQuery(req), status = str(f["status"]);
   view["f"] = words(lang);
+  view["own_filter"] = true;
   view["item"] = {{"followup_id", id}, {"followup_path", urlEncode(id)}, {"member_id", str(f["member_id"])},
                   {"member_path", urlEncode(str(f["member_id"]))}, {"name", str(f["name"])}, {"card_no", str(f["card_no"])},
                   {"phone", str(f["phone"])}, {"store", str(f["store"])}, {"class", str(f["class"])}, {"due", str(f["due"])},

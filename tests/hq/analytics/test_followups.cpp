@@ -141,6 +141,9 @@ TEMPLATE_TEST_CASE("follow-up visits: plan, lists, contact log, assignment, comp
   for (const auto& e : audit["entries"]) audited |= e["action"] == "export" && e.value("subject", "") == "followups" && e.value("rows", 0) == 2;
   CHECK(audited);
 
+  // Before anything was due there is no rate (not 0 %).
+  CHECK(admin.get("/api/v1/followups/completion?from=2026-12-01&to=2026-12-31&as_of=2026-12-01")["total"]["completion_rate"].is_null());
+
   SECTION("a contact makes the follow-up done and the next one due; refusals change nothing") {
     const std::string id = a[0]["followup_id"];
     analyst.post("/api/v1/followups/" + id + "/contacts", {{"channel", "fax"}, {"outcome", "reached"}}, 400);
@@ -276,6 +279,7 @@ TEST_CASE("follow-up pages in headless Chromium: the list with its filters and r
   const std::string zh = shot("/dashboard/followups?lang=zh", "followups-zh");
   CHECK(zh.find("客户回访") != std::string::npos);
   CHECK(zh.find("各门店完成率") != std::string::npos);
+  CHECK(zh.find("<button>筛选</button>") == std::string::npos);  // the page's own filter form only
   CHECK(zh.find("+8613800000000") != std::string::npos);  // an admin sees phones
   CHECK(std::regex_search(zh, std::regex(R"(data-key="planned">12<)")));
   const std::string en = shot("/dashboard/followups?lang=en&owner=ana", "followups-en-owner");
