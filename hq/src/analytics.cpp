@@ -1,6 +1,7 @@
 #include "loyalty/hq/analytics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -9,6 +10,7 @@
 #include "loyalty/core/lifecycle.hpp"
 #include "loyalty/core/money.hpp"
 #include "loyalty/hq/aggregates.hpp"
+#include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
 
 namespace loyalty::hq {
@@ -124,13 +126,13 @@ json optJson(const SqlRows& r, std::size_t i, std::size_t c) { return r.isNull(i
 /// A text cell, "" for NULL (ids and names of members a report row may not have).
 std::string opt(const SqlRows& r, std::size_t i, std::size_t c) { return r.isNull(i, c) ? std::string() : r.text(i, c); }
 
-struct ClassRule {
-  const char* cls;
-  int perMonth;       ///< contacts a month (0: less than monthly)
-  int intervalDays;   ///< contact at least this often
-  const char* frequency;
+/// The classes' contact frequencies (followups.hpp: the course's, or as configured) and the
+/// longest gap between contacts each allows: a month's days shared by its visits.
+struct ClassRules {
+  std::array<VisitRule, 3> visits;
+  int intervalDays(int k) const { return visits[k].visitsPerMonth > 0 ? 30 / visits[k].visitsPerMonth : 36500; }
 };
-constexpr ClassRule kClassRules[] = {{"A", 3, 10, "3x_month"}, {"B", 1, 30, "monthly"}, {"C", 0, 90, "quarterly"}};
+constexpr const char* kClassNames[] = {"A", "B", "C"};
 
 }  // namespace
 
@@ -653,14 +655,15 @@ struct AbcFigures {
 };
 
 /// Follow-up: the last visit on or before as_of minus the class's interval (text compare).
-std::string followUpDue(Q& q, const std::string& cls, const std::string& lastDay, const std::string& asOf) {
-  return "(" + lastDay + " <= CASE " + cls + " WHEN 0 THEN " + q.t(addDays(asOf, -kClassRules[0].intervalDays)) + " WHEN 1 THEN " +
-         q.t(addDays(asOf, -kClassRules[1].intervalDays)) + " ELSE " + q.t(addDays(asOf, -kClassRules[2].intervalDays)) + " END)";
+std::string followUpDue(Q& q, const ClassRules& rules, const std::string& cls, const std::string& lastDay, const std::string& asOf) {
+  return "(" + lastDay + " <= CASE " + cls + " WHEN 0 THEN " + q.t(addDays(asOf, -rules.intervalDays(0))) + " WHEN 1 THEN " +
+         q.t(addDays(asOf, -rules.intervalDays(1))) + " ELSE " + q.t(addDays(asOf, -rules.intervalDays(2))) + " END)";
 }
 
 /// ABC over any member source `mp` (its parameters bound in `q`): one statement ranking every
 /// member with window functions.
-AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const ReportFilter& f, const std::string& asOf) {
+AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const ReportFilter& f, const std::string& asOf,
+                     const ClassRules& rules) {
   // Class totals (kind 0), the members page (1) and the follow-up page (2). A customer's rank
   // orders both lists: classes are contiguous in it, so A comes first.
   const std::string cols = "p.rn, p.cls, p.member_id, p.spend, p.cum, p.total, p.last_day, m.card_no, m.name";
@@ -671,7 +674,7 @@ AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const Report
       "ranked AS (SELECT member_id, net AS spend, last_day, "
       "CAST(SUM(net) OVER (ORDER BY net DESC, member_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum, "
       "ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn FROM mp), "
-      "classed AS MATERIALIZED (SELECT k.*, CASE WHEN " + followUpDue(q, "k.cls", "k.last_day", asOf) + " THEN 1 ELSE 0 END AS fu FROM ("
+      "classed AS MATERIALIZED (SELECT k.*, CASE WHEN " + followUpDue(q, rules, "k.cls", "k.last_day", asOf) + " THEN 1 ELSE 0 END AS fu FROM ("
       "SELECT ranked.*, tot.total, CASE WHEN cum * 100 <= tot.total * 55 THEN 0 WHEN cum * 100 <= tot.total * 85 THEN 1 "
       "ELSE 2 END AS cls FROM ranked, tot) k) "
       "SELECT 0 AS kind, 0 AS rn, cls, NULL AS member_id, SUM(spend) AS spend, COUNT(*) AS cum, SUM(fu) AS total, NULL AS last_day, "
@@ -701,7 +704,8 @@ AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const Report
 /// sizes and spend from the bucket counts, the follow-up count in one scan, each page by a
 /// partial sort of its first offset+limit members.
 /// `mp` is a member source without parameters.
-AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter& f, const std::string& asOf) {
+AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter& f, const std::string& asOf,
+                     const ClassRules& rules) {
   const std::string rows = "SELECT member_id, net, last_day FROM (" + mp + ") mp WHERE net > 0";
   const RankOrder spend{"net", "net / 1000", true, true};
   const auto buckets = bucketCounts(c, rows, spend, "net");
@@ -722,7 +726,7 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
     Q q(c);
     const std::string cls = classOf(q);
     const auto r = c.query("SELECT COUNT(*) FROM (SELECT " + cls + " AS k, last_day FROM (" + rows + ") x) c WHERE " +
-                               followUpDue(q, "k", "last_day", asOf), q.params);
+                               followUpDue(q, rules, "k", "last_day", asOf), q.params);
     a.followUps = r.integer(0, 0);
   }
   const auto classOfRank = [&](std::int64_t rank) { return rank <= cuts[0].members ? 0 : rank <= cuts[1].members ? 1 : 2; };
@@ -745,7 +749,7 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
     Q q(c);
     const std::string cls = classOf(q);
     const std::string inner = "SELECT " + cls + " AS k, member_id, net, last_day FROM (" + rows + ") x";
-    const std::string due = followUpDue(q, "k", "last_day", asOf);
+    const std::string due = followUpDue(q, rules, "k", "last_day", asOf);
     const auto r = c.query("SELECT p.k, p.member_id, p.net, p.last_day, m.card_no, m.name FROM (SELECT * FROM (" + inner +
                                ") c WHERE " + due + " ORDER BY net DESC, member_id" + pageClause(q, f) +
                                ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY p.net DESC, p.member_id",
@@ -763,32 +767,36 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
   SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
   bool plain = false;
   Q q(m_c);
+  const ClassRules rules{visitRules(m_c)};
   const std::string mp = rankedMembers(q, m_c, f, &plain);
-  const AbcFigures a = plain ? abcByCuts(m_c, mp, f, asOf) : abcRanked(m_c, q, mp, f, asOf);
+  const AbcFigures a = plain ? abcByCuts(m_c, mp, f, asOf, rules) : abcRanked(m_c, q, mp, f, asOf, rules);
   tx.commit();
   json members = json::array();
   for (const auto& m : a.members) {
     members.push_back({{"member_id", m.memberId},
                        {"card_no", m.card},
-                       {"class", kClassRules[m.cls].cls},
+                       {"class", kClassNames[m.cls]},
                        {"spend", money(m.spend)},
                        {"cumulative_share", percent(m.cum, a.total)}});
   }
   json followUp = json::array();
   for (const auto& m : a.followUp) {
-    followUp.push_back({{"member_id", m.memberId}, {"card_no", m.card}, {"name", m.name}, {"class", kClassRules[m.cls].cls},
+    followUp.push_back({{"member_id", m.memberId}, {"card_no", m.card}, {"name", m.name}, {"class", kClassNames[m.cls]},
                         {"last_visit", m.lastDay}, {"days_since_visit", daysBetween(m.lastDay, asOf)},
-                        {"contact_frequency", kClassRules[m.cls].frequency}});
+                        {"contact_frequency", frequencyName(rules.visits[m.cls])}});
   }
   json classes = json::array();
   for (int k = 0; k < 3; ++k) {
-    classes.push_back({{"class", kClassRules[k].cls}, {"members", a.counts[k]}, {"spend", money(a.spend[k])},
-                       {"contact_frequency", kClassRules[k].frequency}, {"contacts_per_month", kClassRules[k].perMonth},
-                       {"contact_interval_days", kClassRules[k].intervalDays}});
+    classes.push_back({{"class", kClassNames[k]}, {"members", a.counts[k]}, {"spend", money(a.spend[k])},
+                       {"contact_frequency", frequencyName(rules.visits[k])}, {"contacts_per_month", rules.visits[k].visitsPerMonth},
+                       {"contact_interval_days", rules.intervalDays(k)}, {"channel", rules.visits[k].channel}});
   }
+  json visitsPerMonth = json::object();
+  for (const auto& v : rules.visits) visitsPerMonth[v.cls] = v.visitsPerMonth;
   return {{"as_of", asOf},
           {"counts", {{"A", a.counts[0]}, {"B", a.counts[1]}, {"C", a.counts[2]}}},
           {"classes", std::move(classes)},
+          {"visits_per_month", std::move(visitsPerMonth)},
           {"members_total", a.counts[0] + a.counts[1] + a.counts[2]},
           {"follow_up_total", a.followUps},
           {"page", pageJson(f)},

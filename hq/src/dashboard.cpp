@@ -17,8 +17,10 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/dashboard_access.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
+#include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -285,6 +287,10 @@ constexpr Msg kCatalogue[] = {
      "手机号已隐藏、生日不显示：此账号未获个人信息权限。"},
     {"erased", "This member's personal data was erased.", "该会员的个人信息已删除。"},
     {"no_member", "No such member.", "没有该会员。"},
+    // Follow-up visits (followups_routes.cpp has its page's own words)
+    {"followups", "Follow-ups", "客户回访"},
+    {"2x_month", "2× a month", "每月2次"},
+    {"1x_month", "Once a month", "每月1次"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -360,6 +366,7 @@ struct Page {
 /// What every signed-in page shows around its content (header.mustache, footer.mustache).
 json pageView(const Page& p, const httplib::Request& req, const std::string& titleKey) {
   std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points"};
+  pages.push_back("followups");
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
   for (const char* page : pages) {
@@ -641,6 +648,30 @@ std::string tooManyPage(const std::string& lang, std::chrono::seconds wait) {
                                      {"retry_after", std::to_string(wait.count())}, {"until", formatRfc3339(nowSeconds() + wait)}});
 }
 
+DashboardViewer viewerOf(const Who& w) { return {w.name, w.role, w.csrf, w.pii}; }
+
+/// What the follow-up pages borrow from the dashboard (dashboard_access.hpp).
+DashboardAccess dashboardAccess(const std::shared_ptr<Ctx>& ctx) {
+  DashboardAccess a;
+  a.api = [ctx](const httplib::Request& req, httplib::Response& res) -> std::optional<DashboardViewer> {
+    auto w = ctx->requireApi(req, res);
+    if (!w) return std::nullopt;
+    return viewerOf(*w);
+  };
+  a.session = [ctx](const httplib::Request& req) -> std::optional<DashboardViewer> {
+    auto w = ctx->identify(req);
+    if (!w || w->csrf.empty()) return std::nullopt;
+    return viewerOf(*w);
+  };
+  a.language = [](const httplib::Request& req) { return langOf(req); };
+  a.frame = [](const httplib::Request& req, const DashboardViewer& v, const std::string& lang, const std::string& path,
+               const std::string& titleKey) {
+    return pageView(Page{lang, path, "", v.csrf, Who{v.name, v.role, v.csrf, v.pii}}, req, titleKey);
+  };
+  a.html = [](httplib::Response& res, const std::string& html, int status) { htmlResponse(res, html, status); };
+  return a;
+}
+
 }  // namespace
 
 // [SECTION] Accounts
@@ -870,6 +901,9 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     const int status = memberView(*ctx, id, p, view);
     htmlResponse(res, renderTemplate("member", view), status);
   });
+
+  // Follow-up visits (followups_routes.cpp): their API and pages, signed in like the dashboard's.
+  registerFollowupRoutes(s, service, dashboardAccess(ctx));
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);

@@ -2,6 +2,7 @@
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 
@@ -44,6 +45,7 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
   m_writer.setReservationLife(reservationLife);
   ensureAnalyticsSchema(m_writer.connection());
   ensurePrivacySchema(m_writer.connection());  // pii on the dashboard tables of an older database
+  ensureFollowupSchema(m_writer.connection());
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c) { m_cache.startRefresher(std::move(c)); }

@@ -20,6 +20,8 @@
 #include "analytics_backends.hpp"
 #include "analytics_data.hpp"
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/terminal/csv.hpp"
@@ -243,4 +245,43 @@ TEST_CASE("replay: Online Retail into head office gives the ABC counts, daily re
   CHECK(reports.summary(range) == reports.summary(rawRange));
   const auto [kept, rebuilt] = loyalty::test::AnalyticsData::aggregatesAndRebuild(store.connection());
   CHECK(kept == rebuilt);
+
+  // Follow-up visits for December 2011: the classes of the twelve months before it, worked out
+  // here, each with the course's visits (A 3, B 2, C 1).
+  std::map<std::string, std::int64_t> yearSpend;
+  for (const auto& i : invoices) {
+    if (!i.customer.empty() && i.day >= "2010-12-01" && i.day <= "2011-11-30") yearSpend[i.customer] += i.pence;
+  }
+  std::vector<std::pair<std::string, std::int64_t>> yearRanked;
+  std::int64_t yearTotal = 0;
+  for (const auto& [c, s] : yearSpend) {
+    if (s > 0) yearRanked.emplace_back(c, s), yearTotal += s;
+  }
+  std::sort(yearRanked.begin(), yearRanked.end(),
+            [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  std::int64_t yearCum = 0, visits = 0, yearA = 0;
+  for (const auto& [c, s] : yearRanked) {
+    yearCum += s;
+    const bool a = yearCum * 100 <= yearTotal * 55;
+    visits += a ? 3 : yearCum * 100 <= yearTotal * 85 ? 2 : 1;
+    yearA += a ? 1 : 0;
+  }
+  hq::ensurePrivacySchema(store.connection());
+  const auto plan = hq::planMonth(store.connection(), "2011-12", "cli:test", now);
+  REQUIRE(plan);
+  CHECK((*plan)["members"] == static_cast<std::int64_t>(yearRanked.size()));
+  CHECK((*plan)["planned"] == visits);
+  hq::FollowupFilter december;
+  december.range = {"2011-12-01", "2011-12-31"};
+  december.asOf = "2011-12-10";
+  december.limit = -1;
+  const json list = hq::listFollowups(store.connection(), december);
+  CHECK(list["total"] == visits);
+  std::map<std::string, std::vector<std::string>> dues;
+  for (const auto& row : list["followups"]) dues[row["member_id"].get<std::string>()].push_back(row["due"]);
+  CHECK(dues[yearRanked.front().first] == std::vector<std::string>{"2011-12-07", "2011-12-21", "2011-12-31"});
+  CHECK(dues[yearRanked.back().first] == std::vector<std::string>{"2011-12-31"});
+  const json done = hq::followupCompletion(store.connection(), december);
+  CHECK(done["total"]["planned"] == visits);
+  CHECK(done["total"]["overdue"] == yearA);  // the A customers' first visits, due by the 7th
 }

@@ -126,13 +126,21 @@ void reportsOn(AnalyticsData& d) {
     CHECK(a["members"][0]["member_id"] == "m1");
     CHECK(a["members"][0]["class"] == "B");
     CHECK(a["classes"][0]["contact_frequency"] == "3x_month");
-    // Follow-up: B every 30 days (m1 last Jan 25: 26 days, not due); C every 90 days: none due.
-    CHECK(a["follow_up"].empty());
+    // The course's frequencies: A 3 visits a month, B 2, C 1 (by phone).
+    CHECK(a["visits_per_month"] == json{{"A", 3}, {"B", 2}, {"C", 1}});
+    CHECK(a["classes"][1]["contact_frequency"] == "2x_month");
+    CHECK(a["classes"][2]["contact_frequency"] == "1x_month");
+    CHECK(a["classes"][2]["channel"] == "phone");
+    // Follow-up: B every 15 days (m1 last Jan 25: 26 days, due); C every 30 days: m3 (last Jan 1,
+    // 50 days) due, m4 (Feb 1, 19 days) and m2 (Feb 18, 2 days) not yet.
+    REQUIRE(a["follow_up"].size() == 2);
+    CHECK(a["follow_up"][0]["member_id"] == "m1");
+    CHECK(a["follow_up"][1]["member_id"] == "m3");
     const json later = reports.abc(all(), "2026-05-01");
-    // As of May 1: m1 (B, 96 days ≥ 30) and m3 (C, 120 days ≥ 90); m4 (C, 89 days) and m2 (C, 72) not yet.
-    REQUIRE(later["follow_up"].size() == 2);
+    // As of May 1 every member is due (m4: 89 days, m2: 72 ≥ 30), in spend order.
+    REQUIRE(later["follow_up"].size() == 4);
     CHECK(later["follow_up"][0]["member_id"] == "m1");
-    CHECK(later["follow_up"][1]["member_id"] == "m3");
+    CHECK(later["follow_up"][1]["member_id"] == "m2");
   }
 
   SECTION("rfm scores and segments") {

@@ -40,6 +40,10 @@ inline constexpr const char* kTierChange = "tier.change";        ///< a member's
 inline constexpr const char* kBackupCreate = "backup.create";    ///< a backup file of the whole store written
 inline constexpr const char* kBackupRestore = "backup.restore";  ///< the store replaced by a backup
 inline constexpr const char* kProductsPut = "products.put";  ///< head office's catalogue added to or changed
+inline constexpr const char* kFollowupPlan = "followups.plan";        ///< a month's follow-up visits planned (followups.hpp)
+inline constexpr const char* kFollowupContact = "followups.contact";  ///< a contact with a member logged
+inline constexpr const char* kFollowupAssign = "followups.assign";    ///< follow-ups given to a head-office user
+inline constexpr const char* kFollowupRules = "followups.rules";      ///< the visit frequencies per ABC class changed
 inline constexpr const char* kSignIn = "signin";
 inline constexpr const char* kSignInFailed = "signin.failed";
 }  // namespace audit

@@ -91,6 +91,21 @@ class HqService {
   Result<nlohmann::json> fileComplaint(const ComplaintFiling& f, const std::string& actor);
   Result<nlohmann::json> updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor);
 
+  // [SECTION] Follow-up visits (followups.hpp): its operations run on a connection given here
+
+  /// Runs `fn(SqlConnection&)` on the writing connection, one request at a time.
+  template <class F>
+  auto onWriter(F&& fn) {
+    std::lock_guard lock(m_writeMutex);
+    return fn(m_writer.connection());
+  }
+  /// Runs `fn(SqlConnection&)` on the reading connection, one request at a time.
+  template <class F>
+  auto onReader(F&& fn) {
+    std::lock_guard lock(m_readMutex);
+    return fn(m_reader.connection());
+  }
+
   // [SECTION] Dashboard accounts, sessions and sign-in tickets
 
   /// An enabled account's password hash and grants, by name.
