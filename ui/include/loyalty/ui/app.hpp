@@ -60,7 +60,22 @@ struct Enroll { std::string phone, name, birthday, referrer; bool consent = fals
 struct SaleLine { std::string description; std::string amount; };
 struct Sale { std::vector<SaleLine> lines; };
 struct Redeem { std::optional<std::string> rewardId; std::int64_t points = 0; std::string supervisorPin; };
-struct Refund { std::string saleId; };
+/// A step of a refund by line (the refund screen) or an exchange.
+struct Refund {
+  enum class Step {
+    kFind,      ///< the receipt typed or scanned (saleId): show its lines and a preview
+    kQty,       ///< line `line`'s quantity to return, by `delta`
+    kReview,    ///< confirm what was previewed (with a supervisor's PIN when it needs one)
+    kBack,      ///< back to the lines
+    kMake,      ///< make the refund as reviewed
+    kExchange,  ///< the returned lines are exchanged: open the sale screen for the new lines
+    kCancelExchange,
+  };
+  Step step = Step::kFind;
+  std::string saleId = {};
+  std::size_t line = 0;
+  int delta = 0;
+};
 struct Survey { int score = 0; };
 struct SkipSurvey {};
 struct Complaint { std::string category, description; bool aboutMember = false; };
@@ -72,13 +87,18 @@ struct Confirm { bool yes = false; };
 /// sale is discarded and the member opened.
 struct ScanIntoSale { bool keepSale = true; };
 struct RemoveLine { std::size_t index = 0; };
+/// A supervisor unlocks the account locked at sign-in (UnlockUiState).
+struct Unlock {
+  enum class Step { kOpen, kSubmit, kCancel };
+  Step step = Step::kOpen;
+};
 }  // namespace intent
 
 using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent::Search,
                             intent::OpenMember, intent::CloseMember, intent::Enroll, intent::Sale,
                             intent::Redeem, intent::Refund, intent::Survey, intent::SkipSurvey,
                             intent::Complaint, intent::SetLanguage, intent::Confirm,
-                            intent::ScanIntoSale, intent::RemoveLine>;
+                            intent::ScanIntoSale, intent::RemoveLine, intent::Unlock>;
 using Intents = std::vector<Intent>;
 
 // [SECTION] View-models (read-only for draw functions)
@@ -135,6 +155,9 @@ struct RefundViewModel {
   bool busy = false;
   std::optional<terminal::RefundResult> result;
   FieldError error;
+  std::optional<terminal::RefundPreview> preview;  ///< the receipt found, and what the chosen lines pay back
+  std::uint64_t previewSeq = 0;                    ///< answers to older previews are dropped
+  std::optional<terminal::ExchangeResult> exchanged;
 };
 
 struct ComplaintViewModel {
@@ -191,8 +214,31 @@ struct RedeemUiState {
   std::string supervisorPin;
   bool confirming = false;
 };
-struct RefundUiState { std::string saleId; };
+struct RefundUiState {
+  std::string saleId;
+  std::vector<std::int64_t> qty;  ///< per preview line: how many to return
+  bool reviewing = false;         ///< the confirmation step
+  std::string supervisorPin;
+};
 struct ComplaintUiState { std::string category = "service"; std::string description; bool aboutMember = true; };
+
+/// What an exchange returns (from the refund screen's preview) while the new lines are sold.
+struct ExchangeState {
+  std::string saleId;
+  std::vector<terminal::RefundLineInput> returnLines;
+  Money returned;             ///< what the returned lines pay back (the preview's amount)
+  std::string supervisorPin;  ///< given at the review when the refund needs one
+};
+
+/// The sign-in screen's unlock: an account locked after wrong PINs, unlocked by a supervisor's PIN.
+struct UnlockUiState {
+  std::string lockedStaffId;  ///< set when sign-in said the account is locked
+  bool open = false;          ///< the supervisor's PIN is being entered
+  std::string supervisorPin;
+  bool busy = false;
+  FieldError error;
+  std::string notice;         ///< "account 7 unlocked"
+};
 
 // [SECTION] The whole app
 
@@ -239,6 +285,10 @@ struct AppModel {
   /// Members congratulated on their new tier in this session (the greeting is said once).
   std::set<std::string> congratulated;
 
+  /// An exchange under way: the lines going back, while the sale screen takes the new ones.
+  std::optional<ExchangeState> exchange;
+  UnlockUiState unlockUi;
+
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
 };
 
@@ -261,5 +311,7 @@ bool saleOpen(const AppModel& app);
 std::vector<intent::SaleLine> cartOf(const AppModel& app);
 /// An amount as the counter shows it (128.50), or the text as typed when it is not one.
 std::string showAmount(const std::string& amount);
+/// The refund the refund screen's quantities ask for, by sku (RefundUiState::qty over the preview).
+std::vector<terminal::RefundLineInput> refundLinesOf(const RefundViewModel& vm, const RefundUiState& s);
 
 }  // namespace loyalty::ui

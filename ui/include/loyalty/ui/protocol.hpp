@@ -37,11 +37,17 @@ struct Catalog {};
 struct DaySummary { Timestamp at; };
 /// Outbox backlog; `full` adds the store's counts (full scans: only on request).
 struct Status { bool full = false; };
+/// What a refund would do (numbered like lookups: the UI drops stale answers).
+struct RefundPreview { std::uint64_t seq = 0; terminal::RefundPreviewRequest request; };
+struct Exchange { terminal::ExchangeRequest request; };
+/// A supervisor (by PIN) unlocks a staff account locked after wrong PINs.
+struct UnlockStaff { std::string staffId, supervisorPin; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
                              cmd::Redeem, cmd::Refund, cmd::Survey, cmd::Complaint, cmd::Catalog,
-                             cmd::DaySummary, cmd::Status>;
+                             cmd::DaySummary, cmd::Status, cmd::RefundPreview, cmd::Exchange,
+                             cmd::UnlockStaff>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -76,11 +82,15 @@ struct Day { Date day; DayFigures figures; };
 struct Status { std::int64_t outboxPending = 0; std::optional<terminal::Stats> stats; };
 /// The store could not do what was asked (broken disk, bug): shown, never hidden.
 struct Failed { std::string what; };
+struct RefundPreviewed { std::uint64_t seq = 0; Result<terminal::RefundPreview> preview; };
+struct Exchanged { Result<terminal::ExchangeResult> result; };
+struct StaffUnlocked { std::string staffId; loyalty::Status status; };
 }  // namespace reply
 
 using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
                            reply::Enrolled, reply::Sold, reply::Redeemed, reply::Refunded,
                            reply::SurveyRecorded, reply::ComplaintFiled, reply::Catalog,
-                           reply::Day, reply::Status, reply::Failed>;
+                           reply::Day, reply::Status, reply::Failed, reply::RefundPreviewed,
+                           reply::Exchanged, reply::StaffUnlocked>;
 
 }  // namespace loyalty::ui

@@ -50,6 +50,10 @@ bool fieldBox(const Ui& ui, const char* label, const std::string& value, const c
 /// 3×4 digit keypad writing into `text`; returns true when its OK key is pressed.
 bool keypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id, bool decimal,
             const char* okLabel, float width, bool okEnabled = true);
+/// Keypad for codes such as receipt numbers ("T3-S12"): digits, capital letters and '-', six keys
+/// a row (ids `<id>-<key>`, `<id>-dash`, `<id>-back`, `<id>-clear`); returns true on its OK key.
+bool codeKeypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id, const char* okLabel,
+                float width, bool okEnabled = true);
 /// The message under a field when `error.field` is `field` (or any field when `field` is null).
 void fieldErrorText(const Ui& ui, const FieldError& error, const char* field);
 /// The message of an error about none of `shownFields` (those have it under their input).
