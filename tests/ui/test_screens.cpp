@@ -442,6 +442,14 @@ TEST_CASE("Refund by line: receipt on the code keypad, preview, quantities, conf
   Headless h;
   signedIn(h);
   h.tap("go-refund");
+  h.frame();
+  for (const char* id : {"refund-key-1", "refund-key-Z", "refund-key-dash", "refund-key-ok"}) {
+    INFO(id);
+    CHECK(h.rect(id).w >= 48);
+    CHECK(h.rect(id).h >= 48);
+    CHECK(h.rect(id).x + h.rect(id).w <= 1024);  // the whole keypad on screen at 1024x768
+    CHECK(h.rect(id).y + h.rect(id).h <= 768);
+  }
   // A receipt number with letters and '-' typed on the touch keypad.
   for (const char* k : {"refund-key-T", "refund-key-1", "refund-key-dash", "refund-key-S", "refund-key-1"}) h.tap(k);
   CHECK(h.app.refundUi.saleId == "T1-S1");

@@ -879,12 +879,15 @@ Intents drawUnlock(UnlockUiState& s, const Ui& u) {
 
 Intents drawExchangeBanner(const ExchangeState& x, const Ui& u) {
   Intents out;
-  ImGui::PushFont(u.large);
-  banner(subst(u.t(Msg::kExchangeBanner), {x.returned.toString()}).c_str(), kGold);
-  ImGui::PopFont();
-  if (bigButton(u, u.t(Msg::kExchangeCancel), "exchange-cancel", ImVec2(u.px(220), 0))) {
+  // One row: the sale screen below keeps its height.
+  if (bigButton(u, u.t(Msg::kExchangeCancel), "exchange-cancel", ImVec2(u.px(200), 0))) {
     out.push_back(intent::Refund{intent::Refund::Step::kCancelExchange});
   }
+  ImGui::SameLine();
+  ImGui::PushFont(u.large);
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextColored(kGold, "%s", subst(u.t(Msg::kExchangeBanner), {x.returned.toString()}).c_str());
+  ImGui::PopFont();
   ImGui::Separator();
   return out;
 }

@@ -461,6 +461,9 @@ void Shell::learnGlyphs(const Reply& r) {
     for (const auto& line : sold->request.lines) added |= m_glyphs.add(line.description.value_or(""));
   } else if (const auto* f = std::get_if<reply::Failed>(&r)) {
     added |= m_glyphs.add(f->what);
+  } else if (const auto* p = std::get_if<reply::RefundPreviewed>(&r); p && p->preview) {
+    if (p->preview->member) member(*p->preview->member);
+    for (const auto& line : p->preview->lines) added |= m_glyphs.add(line.description.value_or(""));
   }
   // Error messages and promotion texts come from the service in the store's language.
   std::visit([&](const auto& x) {
