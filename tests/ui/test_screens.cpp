@@ -583,3 +583,28 @@ TEST_CASE("A locked cashier is unlocked at sign-in by a supervisor's PIN", "[ui]
   CHECK(h.app.loginUi.focus == 1);  // the cashier types their PIN again
   CHECK(h.visible("login-key-ok"));
 }
+
+TEST_CASE("An exchange above the supervisor limit asks for the PIN first, then opens the sale", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-refund");
+  h.type("T1-S1", true, 150);
+  const auto find = std::get<cmd::RefundPreview>(h.sent().at(0));
+  apply(h.app, reply::RefundPreviewed{find.seq, teaAndPot("210.00", true)});
+  h.tap("refund-exchange");
+  CHECK(h.app.screen == Screen::kRefund);  // not yet: the PIN first
+  CHECK(h.app.refundUi.reviewing);
+  for (const char* k : {"refund-pin-key-2", "refund-pin-key-4", "refund-pin-key-6", "refund-pin-key-8",
+                        "refund-pin-key-1", "refund-pin-key-3"}) {
+    h.tap(k);
+  }
+  h.tap("refund-exchange");
+  CHECK(h.app.screen == Screen::kSale);
+  REQUIRE(h.app.exchange);
+  CHECK(h.app.exchange->supervisorPin == "246813");
+  h.type("300", true, 150);
+  h.tap("sale-key-ok");
+  const auto x = std::get<cmd::Exchange>(h.sent().at(0)).request;
+  CHECK(x.supervisorPin == std::optional<std::string>("246813"));
+  CHECK(x.returnLines.size() == 2);
+}

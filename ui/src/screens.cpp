@@ -821,13 +821,18 @@ Intents drawRefund(const RefundViewModel& vm, RefundUiState& s, const Ui& u) {
     fieldBox(u, u.t(Msg::kSupervisorPin), s.supervisorPin, "refund-supervisor-pin", true, true, left);
   }
   fieldErrorText(u, vm.error, nullptr);
-  const float half = (left - gap) / 2;
+  const float third = (left - gap * 2) / 3;
   const bool pinOk = !p.supervisorRequired || s.supervisorPin.size() >= terminal::kMinSupervisorPinDigits;
-  if (bigButton(u, u.t(Msg::kRefundConfirm), "refund-confirm", ImVec2(half, 0), pinOk && !vm.busy, true)) {
+  if (bigButton(u, u.t(Msg::kRefundConfirm), "refund-confirm", ImVec2(third, 0), pinOk && !vm.busy, true)) {
     out.push_back(intent::Refund{Step::kMake});
   }
   ImGui::SameLine();
-  if (bigButton(u, u.t(Msg::kBack), "refund-back", ImVec2(half, 0), !vm.busy)) out.push_back(intent::Refund{Step::kBack});
+  // An exchange above the limit comes here for the PIN first, then goes on to the sale screen.
+  if (bigButton(u, u.t(Msg::kExchange), "refund-exchange", ImVec2(third, 0), pinOk && !vm.busy)) {
+    out.push_back(intent::Refund{Step::kExchange});
+  }
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kBack), "refund-back", ImVec2(third, 0), !vm.busy)) out.push_back(intent::Refund{Step::kBack});
   if (vm.busy) busySpinner(u, u.px(14));
   ImGui::PopItemWidth();
   ImGui::EndGroup();
