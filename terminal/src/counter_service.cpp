@@ -990,26 +990,21 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
 
 namespace {
 
-/// What a refund request asks for (nullopt: everything not yet refunded), with the fingerprint
-/// of its content.
-struct CheckedRefund {
-  std::optional<std::vector<RefundWanted>> wanted;
-  std::string fingerprint;
-};
-
-Result<CheckedRefund> checkRefund(const RefundRequest& r) {
-  if (auto s = checkId(r.refundId, "refund_id"); !s) return s.error();
-  if (auto s = checkId(r.saleId, "sale_id"); !s) return s.error();
-  CheckedRefund out{std::nullopt, r.saleId + '\x1d'};
-  if (!r.lines) {
+/// The lines a refund asks for (nullopt: everything not yet refunded) under `field`, with the
+/// fingerprint of the request's content.
+Result<CheckedRefund> checkRefundLines(const std::string& saleId, const std::optional<std::vector<RefundLineInput>>& lines,
+                                       const std::string& field) {
+  if (auto s = checkId(saleId, "sale_id"); !s) return s.error();
+  CheckedRefund out{std::nullopt, saleId + '\x1d'};
+  if (!lines) {
     out.fingerprint += "*";
     return out;
   }
-  if (r.lines->empty()) return invalidArgument("lines", "list the lines to refund, or leave lines out to refund everything");
+  if (lines->empty()) return invalidArgument(field, "list the lines to refund, or leave lines out to refund everything");
   out.wanted.emplace();
-  for (std::size_t i = 0; i < r.lines->size(); ++i) {
-    const RefundLineInput& l = (*r.lines)[i];
-    const std::string f = "lines[" + std::to_string(i) + "]";
+  for (std::size_t i = 0; i < lines->size(); ++i) {
+    const RefundLineInput& l = (*lines)[i];
+    const std::string f = field + "[" + std::to_string(i) + "]";
     if (l.sku.empty() || l.sku.size() > kMaxSkuLength) return invalidArgument(f + ".sku", "sku has 1 to 64 characters");
     if (l.qty <= 0 || l.qty > kMaxQty) return invalidArgument(f + ".qty", "qty to refund is a positive whole number");
     out.fingerprint += l.sku + '\x1f' + std::to_string(l.qty) + '\x1e';
@@ -1018,24 +1013,95 @@ Result<CheckedRefund> checkRefund(const RefundRequest& r) {
   return out;
 }
 
+Result<CheckedRefund> checkRefund(const RefundRequest& r) {
+  if (auto s = checkId(r.refundId, "refund_id"); !s) return s.error();
+  return checkRefundLines(r.saleId, r.lines, "lines");
+}
+
+/// Whether paying back `amount` needs a supervisor ([loyalty] refund_supervisor_above; 0: always).
+bool refundNeedsSupervisor(Money amount, const ProgrammeRules& rules) {
+  return rules.refundSupervisorAbove == Money{} || amount > rules.refundSupervisorAbove;
+}
+
+/// An error of a part of an exchange, renamed to the exchange's own fields.
+Error exchangeError(Error e, const char* linesField) {
+  const bool salePart = std::string_view(linesField) == "new_lines";
+  if (e.field == "refund_id" || (salePart && e.field == "sale_id")) {
+    e.field = "exchange_id";
+  } else if (e.field.starts_with("lines")) {
+    e.field = linesField + e.field.substr(5);
+  }
+  return e;
+}
+
 }  // namespace
+
+Status CounterService::verifyRefundSupervisor(const std::optional<std::string>& pin, Money paidBack) {
+  if (!refundNeedsSupervisor(paidBack, m_config.rules)) return Ok{};
+  if (!pin || pin->empty()) {
+    const Money above = m_config.rules.refundSupervisorAbove;
+    return Error{errc::kForbidden, "supervisor_pin",
+                 above == Money{} ? std::string("every refund needs a supervisor's PIN")
+                                  : "refunds paying back more than " + above.toString() + " need a supervisor's PIN"};
+  }
+  if (auto who = authoriseSupervisor(m_db, *pin); !who) return who.error();
+  return Ok{};
+}
+
+Result<RefundPlan> CounterService::planRefundOf(const std::string& saleId,
+                                                const std::optional<std::vector<RefundWanted>>& wanted) {
+  const std::optional<SaleForRefund> found = m_sales.forRefund(saleId);
+  if (!found) return Error{errc::kNotFound, "sale_id", "no sale \"" + saleId + "\" on this terminal"};
+  return planRefund(found->sale, m_sales.lines(saleId), wanted, m_config.rules);
+}
+
+Result<CounterService::RefundGate> CounterService::gateRefund(const RefundRequest& r, const CheckedRefund& checked) {
+  // The supervisor's PIN (argon2) is checked on a snapshot's plan, outside any transaction; the
+  // plan is made again inside the write transaction (writeRefund).
+  Money amount;
+  {
+    const db::ReadTransaction snapshot(m_db);
+    if (!m_sales.forRefund(r.saleId)) return Error{errc::kNotFound, "sale_id", "no sale \"" + r.saleId + "\" on this terminal"};
+    auto replay = checkIdempotency(Keyed::kRefund, r.refundId, checked.fingerprint);
+    if (!replay) return replay.error();
+    if (*replay) return RefundGate{json::parse(**replay).get<RefundResult>(), Money{}};
+    auto plan = planRefundOf(r.saleId, checked.wanted);
+    if (!plan) return plan.error();
+    amount = plan->amount;
+  }
+  if (auto s = verifyRefundSupervisor(r.supervisorPin, amount); !s) return s.error();
+  const bool checkedPin = refundNeedsSupervisor(amount, m_config.rules);
+  return RefundGate{std::nullopt, checkedPin ? Money::fromMinor(INT64_MAX) : m_config.rules.refundSupervisorAbove};
+}
 
 Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   auto checked = checkRefund(r);
   if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
+  auto gate = gateRefund(r, *checked);
+  if (!gate) return gate.error();
+  if (gate->replay) return *gate->replay;
+  db::Transaction tx(m_db);
+  auto result = writeRefund(r, *checked, gate->allowed);
+  if (result) tx.commit();
+  return result;
+}
 
-  db::Transaction tx(m_db);  // reads that decide the write happen inside it
+Result<RefundResult> CounterService::writeRefund(const RefundRequest& r, const CheckedRefund& checked, Money allowed) {
+  // Reads that decide the write happen inside the caller's write transaction.
   const std::optional<SaleForRefund> found = m_sales.forRefund(r.saleId);
   if (!found) return Error{errc::kNotFound, "sale_id", "no sale \"" + r.saleId + "\" on this terminal"};
-  auto replay = checkIdempotency(Keyed::kRefund, r.refundId, checked->fingerprint);
+  auto replay = checkIdempotency(Keyed::kRefund, r.refundId, checked.fingerprint);
   if (!replay) return replay.error();
   if (*replay) return json::parse(**replay).get<RefundResult>();
-  auto plan = planRefund(found->sale, m_sales.lines(r.saleId), checked->wanted, m_config.rules);
+  auto plan = planRefund(found->sale, m_sales.lines(r.saleId), checked.wanted, m_config.rules);
   if (!plan) return plan.error();
+  if (plan->amount > allowed) {
+    return Error{errc::kConflict, "sale_id", "the sale changed while the refund was being checked; try again"};
+  }
 
   m_sales.recordRefund({r.refundId, r.saleId, formatRfc3339(r.at), plan->amount, plan->pointsReversed,
-                        checked->fingerprint}, *plan);
+                        checked.fingerprint}, *plan);
   RefundResult result{r.refundId, plan->amount, plan->pointsReversed, std::nullopt, plan->clawback, plan->giftsToReturn};
   if (const std::optional<std::string>& memberId = found->memberId) {
     if (auto m = memberById(*memberId)) settle(*m, r.at);
@@ -1051,8 +1117,71 @@ Result<RefundResult> CounterService::refund(const RefundRequest& r) {
   for (const RefundedLine& l : plan->lines) event.lines.push_back({l.lineNo, l.sku, l.qty});
   m_outbox.append(m_ids.uuid(), r.at, event);
   m_sales.rememberRefundAnswer(r.refundId, json(result).dump());
-  tx.commit();
   return result;
+}
+
+Result<RefundPreview> CounterService::previewRefund(const RefundPreviewRequest& r) {
+  // Nothing asked yet (an empty list) is a preview of the sale alone.
+  const bool nothingAsked = r.lines && r.lines->empty();
+  auto checked = checkRefundLines(r.saleId, nothingAsked ? std::nullopt : r.lines, "lines");
+  if (!checked) return checked.error();
+  const db::ReadTransaction snapshot(m_db);
+  const std::optional<SaleForRefund> found = m_sales.forRefund(r.saleId);
+  if (!found) return Error{errc::kNotFound, "sale_id", "no sale \"" + r.saleId + "\" on this terminal"};
+  RefundPreview out;
+  out.saleId = r.saleId;
+  out.saleTotal = found->sale.total;
+  out.refundedAmount = found->sale.refundedAmount;
+  if (found->memberId) {
+    if (auto m = resolveMember(*found->memberId, "sale_id")) out.member = view(std::move(*m));
+  }
+  std::int64_t left = 0;
+  for (ReceiptLine& l : m_sales.receiptLines(r.saleId)) {
+    const std::int64_t refundable = refundableQty(l.line);
+    left += refundable;
+    out.lines.push_back({l.line.lineNo, std::move(l.line.sku), std::move(l.description), l.line.qty,
+                         l.line.unitPrice.toString(), l.amount, l.line.refundedQty, refundable,
+                         l.line.qty > 0 && l.line.unitPrice.tenThousandths() == 0});
+  }
+  // Everything refunded already: the preview shows the sale, with nothing left to pay back.
+  if (nothingAsked || (!checked->wanted && left == 0)) return out;
+  auto plan = planRefund(found->sale, m_sales.lines(r.saleId), checked->wanted, m_config.rules);
+  if (!plan) return plan.error();
+  out.amount = plan->amount;
+  out.pointsReversed = plan->pointsReversed;
+  out.pointsReturned = plan->pointsReturned;
+  out.clawback = plan->clawback;
+  out.giftsToReturn = plan->giftsToReturn;
+  out.supervisorRequired = refundNeedsSupervisor(plan->amount, m_config.rules);
+  return out;
+}
+
+Result<ExchangeResult> CounterService::exchange(const ExchangeRequest& r) {
+  if (auto s = checkId(r.exchangeId, "exchange_id"); !s) return s.error();
+  auto checked = checkRefundLines(r.saleId, r.returnLines, "return_lines");
+  if (!checked) return checked.error();
+  if (r.newLines.empty()) return invalidArgument("new_lines", "an exchange gives at least one new line");
+  if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
+  // One key: the refund is recorded under it as refund_id and the new sale as sale_id.
+  const RefundRequest refundPart{r.exchangeId, r.saleId, r.returnLines, r.at, r.staffId, r.supervisorPin};
+  auto gate = gateRefund(refundPart, *checked);
+  if (!gate) return exchangeError(gate.error(), "return_lines");
+
+  db::Transaction tx(m_db);  // the refund and the sale (its own transaction nests inside)
+  std::optional<std::string> memberId;
+  if (auto found = m_sales.forRefund(r.saleId)) memberId = found->memberId;
+  auto refunded = writeRefund(refundPart, *checked, gate->replay ? Money::fromMinor(INT64_MAX) : gate->allowed);
+  if (!refunded) return exchangeError(refunded.error(), "return_lines");
+  SaleRequest salePart;
+  salePart.saleId = r.exchangeId;
+  salePart.member = memberId;
+  salePart.lines = r.newLines;
+  salePart.at = r.at;
+  salePart.staffId = r.staffId;
+  auto sold = sale(salePart);
+  if (!sold) return exchangeError(sold.error(), "new_lines");
+  tx.commit();
+  return ExchangeResult{r.exchangeId, *refunded, *sold, sold->total - refunded->amount};
 }
 
 // [SECTION] History, stats, verify, catalogue

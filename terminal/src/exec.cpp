@@ -234,15 +234,10 @@ Result<json> opExportMember(CounterService& s, const Args& a, Timestamp at) {
   return json(out);
 }
 
-Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"sale_id", "member", "lines", "redeem_points", "staff_id"}); !k) return k.error();
-  SaleRequest r;
-  LOYALTY_TRY(saleId, a.string("sale_id"));
-  LOYALTY_TRY(member, a.optString("member"));
-  LOYALTY_TRY(redeem, a.optInteger("redeem_points"));
-  LOYALTY_TRY(staffId, a.optString("staff_id"));
-  r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.staffId = staffId, r.at = at;
-  const Status lines = a.eachObject("lines", "{sku or barcode, qty, unit_price?}", [&](const Args& la) -> Status {
+/// A sale's lines read under `key` ({sku or barcode, qty, unit_price?, ...}).
+Result<std::vector<SaleLineInput>> saleLines(const Args& a, const std::string& key) {
+  std::vector<SaleLineInput> out;
+  const Status lines = a.eachObject(key, "{sku or barcode, qty, unit_price?}", [&](const Args& la) -> Status {
     if (auto k = la.onlyKnown({"sku", "barcode", "description", "qty", "unit_price", "category"}); !k) return k.error();
     SaleLineInput in;
     // A catalogue product may be named by its barcode instead of its sku, and then costs the
@@ -257,10 +252,23 @@ Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
     if (price && price->empty()) return invalidArgument(la.field("unit_price"), "unit_price is a decimal string such as \"12.50\"");
     in.sku = sku.value_or(""), in.barcode = barcode, in.description = desc, in.unitPrice = price.value_or("");
     in.qty = qty, in.category = category;
-    r.lines.push_back(std::move(in));
+    out.push_back(std::move(in));
     return Ok{};
   });
   if (!lines) return lines.error();
+  return out;
+}
+
+Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"sale_id", "member", "lines", "redeem_points", "staff_id"}); !k) return k.error();
+  SaleRequest r;
+  LOYALTY_TRY(saleId, a.string("sale_id"));
+  LOYALTY_TRY(member, a.optString("member"));
+  LOYALTY_TRY(redeem, a.optInteger("redeem_points"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.staffId = staffId, r.at = at;
+  LOYALTY_TRY(lines, saleLines(a, "lines"));
+  r.lines = std::move(lines);
   LOYALTY_TRY(result, s.sale(r));
   return json(result);
 }
@@ -313,25 +321,60 @@ Result<json> opRedeem(CounterService& s, const Args& a, Timestamp at) {
   return json(result);
 }
 
+/// A refund's `lines` argument (absent: the whole sale) read under `key`.
+Result<std::optional<std::vector<RefundLineInput>>> refundLines(const Args& a, const std::string& key) {
+  std::optional<std::vector<RefundLineInput>> out;
+  if (!a.has(key)) return out;
+  out.emplace();
+  const Status lines = a.eachObject(key, "{sku, qty}", [&](const Args& la) -> Status {
+    if (auto k = la.onlyKnown({"sku", "qty"}); !k) return k.error();
+    LOYALTY_TRY(sku, la.string("sku"));
+    LOYALTY_TRY(qty, la.integer("qty"));
+    out->push_back({sku, qty});
+    return Ok{};
+  });
+  if (!lines) return lines.error();
+  return out;
+}
+
 Result<json> opRefund(CounterService& s, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"refund_id", "sale_id", "lines", "staff_id"}); !k) return k.error();
+  if (auto k = a.onlyKnown({"refund_id", "sale_id", "lines", "staff_id", "supervisor_pin"}); !k) return k.error();
   RefundRequest r;
   LOYALTY_TRY(id, a.string("refund_id"));
   LOYALTY_TRY(saleId, a.string("sale_id"));
   LOYALTY_TRY(staffId, a.optString("staff_id"));
-  r.refundId = id, r.saleId = saleId, r.staffId = staffId, r.at = at;
-  if (a.has("lines")) {  // without lines, the whole sale is refunded
-    r.lines.emplace();
-    const Status lines = a.eachObject("lines", "{sku, qty}", [&](const Args& la) -> Status {
-      if (auto k = la.onlyKnown({"sku", "qty"}); !k) return k.error();
-      LOYALTY_TRY(sku, la.string("sku"));
-      LOYALTY_TRY(qty, la.integer("qty"));
-      r.lines->push_back({sku, qty});
-      return Ok{};
-    });
-    if (!lines) return lines.error();
-  }
+  LOYALTY_TRY(pin, a.optString("supervisor_pin"));
+  LOYALTY_TRY(lines, refundLines(a, "lines"));  // without lines, the whole sale is refunded
+  r.refundId = id, r.saleId = saleId, r.staffId = staffId, r.supervisorPin = pin, r.lines = lines, r.at = at;
   LOYALTY_TRY(result, s.refund(r));
+  return json(result);
+}
+
+Result<json> opRefundPreview(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"sale_id", "lines"}); !k) return k.error();
+  RefundPreviewRequest r;
+  LOYALTY_TRY(saleId, a.string("sale_id"));
+  LOYALTY_TRY(lines, refundLines(a, "lines"));
+  r.saleId = saleId, r.lines = lines, r.at = at;
+  LOYALTY_TRY(preview, s.previewRefund(r));
+  return json(preview);
+}
+
+Result<json> opExchange(CounterService& s, const Args& a, Timestamp at) {
+  if (auto k = a.onlyKnown({"exchange_id", "sale_id", "return_lines", "new_lines", "supervisor_pin", "staff_id"}); !k) {
+    return k.error();
+  }
+  ExchangeRequest r;
+  LOYALTY_TRY(id, a.string("exchange_id"));
+  LOYALTY_TRY(saleId, a.string("sale_id"));
+  LOYALTY_TRY(pin, a.optString("supervisor_pin"));
+  LOYALTY_TRY(staffId, a.optString("staff_id"));
+  if (!a.has("return_lines")) return invalidArgument("return_lines", "return_lines is required: [{sku, qty}]");
+  LOYALTY_TRY(returned, refundLines(a, "return_lines"));
+  LOYALTY_TRY(newLines, saleLines(a, "new_lines"));
+  r.exchangeId = id, r.saleId = saleId, r.returnLines = std::move(*returned), r.newLines = std::move(newLines);
+  r.supervisorPin = pin, r.staffId = staffId, r.at = at;
+  LOYALTY_TRY(result, s.exchange(r));
   return json(result);
 }
 
@@ -436,6 +479,8 @@ std::string ExecSession::handle(std::string_view line) {
     if (op == "sale") return respond(opSale(m_service, args, at));
     if (op == "redeem") return respond(opRedeem(m_service, args, at));
     if (op == "refund") return respond(opRefund(m_service, args, at));
+    if (op == "refund_preview") return respond(opRefundPreview(m_service, args, at));
+    if (op == "exchange") return respond(opExchange(m_service, args, at));
     if (op == "history") return respond(opHistory(m_service, args));
     if (op == "reward_put") return respond(opRewardPut(m_service, args));
     if (op == "product_put") return respond(opProductPut(m_service, args, at));

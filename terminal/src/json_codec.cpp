@@ -133,6 +133,32 @@ void from_json(const nlohmann::json& j, RefundResult& r) {
   r.giftsToReturn = j.value("gifts_to_return", std::vector<std::string>{});
 }
 
+void to_json(nlohmann::json& j, const RefundPreview& p) {
+  auto lines = nlohmann::json::array();
+  for (const RefundPreviewLine& l : p.lines) {
+    nlohmann::json line = {{"line_no", l.lineNo}, {"sku", l.sku}, {"qty", l.qty}, {"unit_price", l.unitPrice},
+                           {"amount", l.amount.toString()}, {"refunded_qty", l.refundedQty},
+                           {"refundable_qty", l.refundable}, {"gift", l.gift}};
+    putOptional(line, "description", l.description);
+    lines.push_back(std::move(line));
+  }
+  j = {{"sale_id", p.saleId},
+       {"member", p.member ? nlohmann::json(*p.member) : nlohmann::json(nullptr)},
+       {"sale_total", p.saleTotal.toString()},
+       {"refunded_amount", p.refundedAmount.toString()},
+       {"lines", std::move(lines)},
+       {"amount", p.amount.toString()},
+       {"points_reversed", p.pointsReversed},
+       {"points_returned", p.pointsReturned},
+       {"clawback", p.clawback.toString()},
+       {"gifts_to_return", p.giftsToReturn},
+       {"supervisor_required", p.supervisorRequired}};
+}
+
+void to_json(nlohmann::json& j, const ExchangeResult& r) {
+  j = {{"exchange_id", r.exchangeId}, {"refund", r.refund}, {"sale", r.sale}, {"difference", r.difference.toString()}};
+}
+
 void to_json(nlohmann::json& j, const AppliedPromotion& p) {
   j = {{"id", p.id}, {"kind", p.kind}, {"effect", p.effect}};
 }

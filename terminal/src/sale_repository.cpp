@@ -142,6 +142,21 @@ std::vector<RecordedLine> SaleRepository::lines(const std::string& saleId) {
   return out;
 }
 
+std::vector<ReceiptLine> SaleRepository::receiptLines(const std::string& saleId) {
+  auto q = m_db.query("SELECT line_no, sku, description, qty, unit_price, amount, refunded_qty, discount "
+                      "FROM sale_lines WHERE sale_id = ? ORDER BY line_no")
+               .bind(1, saleId);
+  std::vector<ReceiptLine> out;
+  while (q.step()) {
+    out.push_back({{q.int64("line_no"), q.text("sku"), q.int64("qty"),
+                    UnitPrice::fromTenThousandths(q.int64("unit_price")), q.int64("refunded_qty"),
+                    Money::fromMinor(q.int64("discount"))},
+                   q.optText("description"),
+                   Money::fromMinor(q.int64("amount"))});
+  }
+  return out;
+}
+
 void SaleRepository::recordRefund(const NewRefund& r, const RefundPlan& plan) {
   m_db.query("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed, fingerprint, result) "
              "VALUES (?,?,?,?,?,?,'')")

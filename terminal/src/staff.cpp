@@ -158,3 +158,13 @@ Result<StaffMember> authoriseSupervisor(db::Database& db, const std::string& pin
 }
 
 }  // namespace loyalty::terminal
+
+namespace loyalty::terminal {
+
+Status unlockBySupervisor(db::Database& db, const std::string& staffId, const std::string& supervisorPin) {
+  if (auto s = checkStaffIdText(staffId); !s) return s.error();
+  if (auto who = authoriseSupervisor(db, supervisorPin); !who) return who.error();
+  return unlockStaff(db, staffId);
+}
+
+}  // namespace loyalty::terminal

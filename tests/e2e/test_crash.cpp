@@ -796,9 +796,10 @@ TEST_CASE("exec crash: SIGKILL at random points loses nothing acknowledged and l
   TempDir dir;
   {
     // The spec's offline allowance (500 points per member per day) is a different rule; lifted
-    // here so that enforcing it can never turn a planned redemption into a refusal.
+    // here so that enforcing it can never turn a planned redemption into a refusal. So is the
+    // supervisor's PIN for large refunds.
     std::ofstream config(dir.path() / "terminal.toml");
-    config << "[loyalty]\noffline_redeem_allowance = 1000000000\n";
+    config << "[loyalty]\noffline_redeem_allowance = 1000000000\nrefund_supervisor_above = \"1000000.00\"\n";
   }
   Workload workload(seed, enrolMembers(dir));
   const auto started = std::chrono::steady_clock::now();

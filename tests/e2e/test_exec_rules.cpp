@@ -26,6 +26,10 @@ const char* kPromotions = R"toml(
 language = "en"
 timezone = "Asia/Shanghai"
 
+# These refunds are about promotions, not about who may make them.
+[loyalty]
+refund_supervisor_above = "100000.00"
+
 [[promotion]]
 id = "spend300-off30"
 kind = "spend_discount"
@@ -141,7 +145,8 @@ TEST_CASE("exec rules: promotions are applied and listed, a refund that breaks �
 
 TEST_CASE("exec rules: the crossing sale earns at the old tier, downgrades wait for the month's review", "[e2e][rules]") {
   TempDir dir;
-  Exec exec(dir);
+  // The refund below is about tiers, not about who may make it (refund_supervisor_above).
+  Exec exec(dir, {"--config", writeConfig(dir, "[loyalty]\nrefund_supervisor_above = \"100000.00\"\n")});
   const json m = ok(exec.call({{"op", "enroll"}, {"phone", "13900003333"}, {"name", "王芳"}, {"consent_marketing", true},
                                {"at", "2026-08-01T09:00:00Z"}}));
   const json a = ok(exec.call({{"op", "sale"}, {"sale_id", "T1"}, {"member", m["member_id"]},

@@ -435,6 +435,24 @@ void detailsOpen(Headless& h) {
 
 }  // namespace
 
+namespace {
+
+/// A two-line sale (two teas and a pot) as previewRefund answers for it, with `amount` for what is asked.
+terminal::RefundPreview teaAndPot(const char* amount, bool supervisor = false) {
+  terminal::RefundPreview p;
+  p.saleId = "T1-S1";
+  p.member = member();
+  p.saleTotal = Money::fromMinor(21'000);
+  p.lines = {{1, "TEA", std::string("绿茶"), 2, "30.0000", Money::fromMinor(6'000), 0, 2, false},
+             {2, "POT", std::nullopt, 1, "150.0000", Money::fromMinor(15'000), 0, 1, false}};
+  p.amount = *Money::parse(amount, "amount");
+  p.pointsReversed = p.amount.minor() / 100;
+  p.supervisorRequired = supervisor;
+  return p;
+}
+
+}  // namespace
+
 TEST_CASE("Member details: only what differs is sent, with the signed-in staff member", "[ui][screens]") {
   Headless h;
   detailsOpen(h);
@@ -580,4 +598,175 @@ TEST_CASE("Member details refusals in the UI's language", "[ui][screens]") {
   CHECK(refusal(Lang::kZh, errc::kAlreadyExists, "phone", "another member is enrolled with this phone number") ==
         "该手机号已登记为会员。");
   CHECK(refusal(Lang::kZh, errc::kInvalidArgument, "birthday", "birthday is YYYY-MM-DD") == "生日格式为 年-月-日。");
+}
+
+TEST_CASE("Refund by line: receipt on the code keypad, preview, quantities, confirmation", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-refund");
+  h.frame();
+  for (const char* id : {"refund-key-1", "refund-key-Z", "refund-key-dash", "refund-key-ok"}) {
+    INFO(id);
+    CHECK(h.rect(id).w >= 48);
+    CHECK(h.rect(id).h >= 48);
+    CHECK(h.rect(id).x + h.rect(id).w <= 1024);  // the whole keypad on screen at 1024x768
+    CHECK(h.rect(id).y + h.rect(id).h <= 768);
+  }
+  // A receipt number with letters and '-' typed on the touch keypad.
+  for (const char* k : {"refund-key-T", "refund-key-1", "refund-key-dash", "refund-key-S", "refund-key-1"}) h.tap(k);
+  CHECK(h.app.refundUi.saleId == "T1-S1");
+  h.tap("refund-submit");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto find = std::get<cmd::RefundPreview>(sent[0]);
+  CHECK(find.request.saleId == "T1-S1");
+  CHECK_FALSE(find.request.lines);  // everything left, to start with
+  CHECK(h.sent().empty());
+  apply(h.app, reply::RefundPreviewed{find.seq, teaAndPot("210.00", true)});
+  CHECK(h.app.refundUi.qty == std::vector<std::int64_t>{2, 1});
+
+  // The pot stays: one tap on its minus asks a new preview of the teas alone.
+  h.tap("refund-line-1-minus");
+  sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto teas = std::get<cmd::RefundPreview>(sent[0]);
+  REQUIRE(teas.request.lines);
+  CHECK(teas.request.lines->size() == 1);
+  CHECK(teas.request.lines->at(0).sku == "TEA");
+  CHECK(teas.request.lines->at(0).qty == 2);
+  apply(h.app, reply::RefundPreviewed{find.seq, teaAndPot("210.00", true)});  // stale: dropped
+  CHECK(h.app.refund.busy);
+  apply(h.app, reply::RefundPreviewed{teas.seq, teaAndPot("60.00")});
+  CHECK(h.app.refund.preview->amount.toString() == "60.00");
+  h.tap("refund-line-0-minus");
+  const auto oneTea = std::get<cmd::RefundPreview>(h.sent().at(0));
+  apply(h.app, reply::RefundPreviewed{oneTea.seq, teaAndPot("30.00")});
+  CHECK(refundLinesOf(h.app.refund, h.app.refundUi).at(0).qty == 1);
+
+  // Nothing is refunded until the review is confirmed.
+  h.tap("refund-review");
+  CHECK(h.app.refundUi.reviewing);
+  CHECK(h.sent().empty());
+  h.tap("refund-confirm");
+  sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto refund = std::get<cmd::Refund>(sent[0]).request;
+  CHECK(refund.saleId == "T1-S1");
+  REQUIRE(refund.lines);
+  CHECK(refund.lines->size() == 1);
+  CHECK(refund.lines->at(0).qty == 1);
+  CHECK(refund.staffId == std::optional<std::string>("7"));
+  CHECK_FALSE(refund.supervisorPin);
+  apply(h.app, reply::Refunded{terminal::RefundResult{"F", Money::fromMinor(3'000), 30, 3566, {}, {}}});
+  CHECK(h.visible("refund-result"));
+  CHECK(h.app.customer.refund);
+}
+
+TEST_CASE("Refund above the supervisor limit: the PIN at the review, Enter confirms", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-refund");
+  h.type("T1-S1", true, 150);  // typed on a keyboard, Enter finds it
+  const auto find = std::get<cmd::RefundPreview>(h.sent().at(0));
+  CHECK(find.request.saleId == "T1-S1");
+  apply(h.app, reply::RefundPreviewed{find.seq, teaAndPot("210.00", true)});
+  h.key(TypedKey::Kind::kEnter);  // Enter: to the review
+  CHECK(h.app.refundUi.reviewing);
+  CHECK(h.visible("refund-supervisor-pin"));
+  h.key(TypedKey::Kind::kEnter);  // no PIN yet: refused on screen, nothing sent
+  CHECK(h.sent().empty());
+  CHECK(h.app.refund.error.field == "supervisor_pin");
+  h.type("246813", true, 150);
+  const auto refund = std::get<cmd::Refund>(h.sent().at(0)).request;
+  CHECK(refund.supervisorPin == std::optional<std::string>("246813"));
+  CHECK_FALSE(refund.lines->empty());
+  apply(h.app, reply::Refunded{Error{errc::kForbidden, "supervisor_pin", "that is not a supervisor's PIN"}});
+  CHECK(h.app.refundUi.supervisorPin.empty());
+  CHECK_FALSE(h.app.refund.error.message.empty());
+}
+
+TEST_CASE("Exchange: the chosen lines go back while the sale screen sells the new ones", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-refund");
+  h.type("T1-S1", true, 150);
+  const auto find = std::get<cmd::RefundPreview>(h.sent().at(0));
+  apply(h.app, reply::RefundPreviewed{find.seq, teaAndPot("210.00")});
+  h.tap("refund-line-1-minus");
+  const auto teas = std::get<cmd::RefundPreview>(h.sent().at(0));
+  apply(h.app, reply::RefundPreviewed{teas.seq, teaAndPot("60.00")});
+  h.tap("refund-exchange");
+  CHECK(h.app.screen == Screen::kSale);
+  REQUIRE(h.app.exchange);
+  CHECK(h.visible("exchange-cancel"));
+  CHECK(h.app.sale.member->memberId == "m-1");  // the receipt's member
+  h.type("45", true, 150);
+  h.tap("sale-key-ok");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto x = std::get<cmd::Exchange>(sent[0]).request;
+  CHECK(x.saleId == "T1-S1");
+  REQUIRE(x.returnLines.size() == 1);
+  CHECK(x.returnLines[0].sku == "TEA");
+  CHECK(x.returnLines[0].qty == 2);
+  REQUIRE(x.newLines.size() == 1);
+  CHECK(x.staffId == std::optional<std::string>("7"));
+  terminal::ExchangeResult done{x.exchangeId, {x.exchangeId, Money::fromMinor(6'000), 60, 3581, {}, {}}, {},
+                                Money::fromMinor(-1'500)};
+  done.sale.total = Money::fromMinor(4'500);
+  apply(h.app, reply::Exchanged{done});
+  CHECK(h.app.screen == Screen::kRefund);
+  CHECK_FALSE(h.app.exchange);
+  CHECK(h.visible("refund-result"));
+  // The next sale is an ordinary one again.
+  h.tap("refund-done");
+  CHECK_FALSE(h.app.exchange);
+}
+
+TEST_CASE("A locked cashier is unlocked at sign-in by a supervisor's PIN", "[ui][screens]") {
+  Headless h;
+  h.app.loginUi.staffId = "7";
+  apply(h.app, reply::SignedIn{Error{errc::kForbidden, "staff_id",
+                                     "the account 7 is locked after 5 wrong PINs: ask a supervisor to unlock it"}});
+  h.tap("login-unlock");
+  CHECK(h.app.unlockUi.open);
+  for (const char* k : {"unlock-key-2", "unlock-key-4", "unlock-key-6", "unlock-key-8", "unlock-key-1", "unlock-key-3"}) {
+    h.tap(k);
+  }
+  h.tap("unlock-key-ok");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto u = std::get<cmd::UnlockStaff>(sent[0]);
+  CHECK(u.staffId == "7");
+  CHECK(u.supervisorPin == "246813");
+  apply(h.app, reply::StaffUnlocked{"7", Ok{}});
+  CHECK_FALSE(h.app.unlockUi.open);
+  CHECK(h.app.loginUi.staffId == "7");
+  CHECK(h.app.loginUi.focus == 1);  // the cashier types their PIN again
+  CHECK(h.visible("login-key-ok"));
+}
+
+TEST_CASE("An exchange above the supervisor limit asks for the PIN first, then opens the sale", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  h.tap("go-refund");
+  h.type("T1-S1", true, 150);
+  const auto find = std::get<cmd::RefundPreview>(h.sent().at(0));
+  apply(h.app, reply::RefundPreviewed{find.seq, teaAndPot("210.00", true)});
+  h.tap("refund-exchange");
+  CHECK(h.app.screen == Screen::kRefund);  // not yet: the PIN first
+  CHECK(h.app.refundUi.reviewing);
+  for (const char* k : {"refund-pin-key-2", "refund-pin-key-4", "refund-pin-key-6", "refund-pin-key-8",
+                        "refund-pin-key-1", "refund-pin-key-3"}) {
+    h.tap(k);
+  }
+  h.tap("refund-exchange");
+  CHECK(h.app.screen == Screen::kSale);
+  REQUIRE(h.app.exchange);
+  CHECK(h.app.exchange->supervisorPin == "246813");
+  h.type("300", true, 150);
+  h.tap("sale-key-ok");
+  const auto x = std::get<cmd::Exchange>(h.sent().at(0)).request;
+  CHECK(x.supervisorPin == std::optional<std::string>("246813"));
+  CHECK(x.returnLines.size() == 2);
 }

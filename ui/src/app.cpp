@@ -91,6 +91,7 @@ void clearMember(AppModel& app) {
   app.scanJoinsSale = false;
   app.memberDetails = {};
   app.memberDetailsUi = {};
+  app.exchange.reset();
 }
 
 /// The lookup with `query` in its number field, searched and jumping to a single match. The
@@ -170,6 +171,109 @@ void saveMemberDetails(AppModel& app, const intent::SaveMemberDetails& i) {
   send(app, cmd::UpdateMember{std::move(r)});
 }
 
+// [SECTION] Refunds by line and exchanges
+
+/// Asks what refunding the chosen quantities would do (nothing chosen: the sale alone).
+void previewRefund(AppModel& app) {
+  if (!app.refund.preview) return;
+  terminal::RefundPreviewRequest r{app.refund.preview->saleId, refundLinesOf(app.refund, app.refundUi), app.now};
+  app.refund.busy = true;
+  send(app, cmd::RefundPreview{++app.refund.previewSeq, std::move(r)});
+}
+
+terminal::ExchangeRequest exchangeRequest(AppModel& app, terminal::SaleRequest sale) {
+  const ExchangeState& x = *app.exchange;
+  terminal::ExchangeRequest r;
+  r.exchangeId = newId(app, "X");
+  r.saleId = x.saleId;
+  r.returnLines = x.returnLines;
+  r.newLines = std::move(sale.lines);
+  r.supervisorPin = nonEmpty(x.supervisorPin);
+  r.at = app.now;
+  r.staffId = signedInStaff(app);
+  return r;
+}
+
+void refundStep(AppModel& app, const intent::Refund& i) {
+  using Step = intent::Refund::Step;
+  RefundViewModel& vm = app.refund;
+  RefundUiState& s = app.refundUi;
+  const bool chosen = !refundLinesOf(vm, s).empty();
+  switch (i.step) {
+    case Step::kFind: {
+      const std::uint64_t seq = vm.previewSeq;  // an answer still on its way is stale
+      vm = {};
+      vm.previewSeq = seq;
+      s.qty.clear();
+      s.reviewing = false;
+      s.supervisorPin.clear();
+      const std::string saleId(trim(i.saleId));
+      if (saleId.empty()) {
+        vm.error = {"sale_id", tr(app.lang, Msg::kErrReceiptMissing)};
+        return;
+      }
+      s.saleId = saleId;
+      vm.busy = true;
+      // Everything still refundable, to start with (the answer sets the quantities).
+      send(app, cmd::RefundPreview{++vm.previewSeq, {saleId, std::nullopt, app.now}});
+      return;
+    }
+    case Step::kQty: {
+      if (!vm.preview || i.line >= s.qty.size() || i.line >= vm.preview->lines.size() || s.reviewing) return;
+      const std::int64_t most = vm.preview->lines[i.line].refundable;
+      s.qty[i.line] = std::clamp<std::int64_t>(s.qty[i.line] + i.delta, 0, most);
+      vm.error = {};
+      previewRefund(app);
+      return;
+    }
+    case Step::kReview:
+      if (vm.preview && chosen && !vm.busy) s.reviewing = true;
+      return;
+    case Step::kBack:
+      s.reviewing = false;
+      s.supervisorPin.clear();
+      vm.error = {};
+      return;
+    case Step::kMake: {
+      if (!vm.preview || !chosen || vm.busy || !s.reviewing) return;
+      if (vm.preview->supervisorRequired && s.supervisorPin.size() < terminal::kMinSupervisorPinDigits) {
+        vm.error = {"supervisor_pin", tr(app.lang, Msg::kRefSupervisorPin)};
+        return;
+      }
+      vm.error = {};
+      vm.busy = true;
+      terminal::RefundRequest r{newId(app, "F"), vm.preview->saleId, refundLinesOf(vm, s), app.now,
+                                signedInStaff(app)};
+      r.supervisorPin = nonEmpty(s.supervisorPin);
+      send(app, cmd::Refund{std::move(r)});
+      return;
+    }
+    case Step::kExchange: {
+      if (!vm.preview || !chosen || vm.busy) return;
+      if (vm.preview->supervisorRequired && s.supervisorPin.size() < terminal::kMinSupervisorPinDigits) {
+        s.reviewing = true;  // the PIN first, at the review
+        vm.error = {"supervisor_pin", tr(app.lang, Msg::kRefSupervisorPin)};
+        return;
+      }
+      app.exchange = ExchangeState{vm.preview->saleId, refundLinesOf(vm, s), vm.preview->amount, s.supervisorPin};
+      // The new lines are sold to the receipt's member.
+      if (vm.preview->member) {
+        app.sale.member = vm.preview->member;
+        app.customer.member = vm.preview->member;
+      }
+      app.saleUi = {};
+      app.sale.error = {};
+      app.screen = Screen::kSale;
+      return;
+    }
+    case Step::kCancelExchange:
+      app.exchange.reset();
+      app.saleUi = {};
+      app.screen = Screen::kRefund;
+      return;
+  }
+}
+
 }  // namespace
 
 void update(AppModel& app, const Intent& in) {
@@ -210,16 +314,19 @@ void update(AppModel& app, const Intent& in) {
             app.redeemUi = {};
             app.refundUi = {};
             app.refund = {};
+            app.exchange.reset();
             app.complaintUi = {};
             app.keyboard = {};
             app.scan = {};
             app.fieldSelected = false;
             app.pendingLeave.reset();
             app.pendingScan.reset();
+            app.unlockUi = {};
             app.screen = Screen::kLogin;
           },
           [&](const intent::Go& i) {
             if (!app.staff && i.screen != Screen::kLogin) return;
+            if (i.screen != Screen::kSale) app.exchange.reset();  // an exchange ends with its sale
             if (i.screen == Screen::kSale && app.screen != Screen::kSale) app.saleUi = {};  // a new cart
             app.screen = i.screen;
             switch (i.screen) {
@@ -247,10 +354,13 @@ void update(AppModel& app, const Intent& in) {
               case Screen::kEnroll:
                 app.enroll.error = {};
                 break;
-              case Screen::kRefund:
+              case Screen::kRefund: {
+                const std::uint64_t seq = app.refund.previewSeq;  // an answer still on its way is stale
                 app.refund = {};
+                app.refund.previewSeq = seq;
                 app.refundUi = {};
                 break;
+              }
               case Screen::kSale:
                 app.sale.error = {};
                 app.pendingScan.reset();
@@ -310,6 +420,10 @@ void update(AppModel& app, const Intent& in) {
               r.lines.push_back(std::move(line));
             }
             app.sale.busy = true;
+            if (app.exchange) {  // the new lines of an exchange (the refund screen's)
+              send(app, cmd::Exchange{exchangeRequest(app, std::move(r))});
+              return;
+            }
             send(app, cmd::Sale{std::move(r)});
           },
           [&](const intent::Redeem& i) {
@@ -327,16 +441,7 @@ void update(AppModel& app, const Intent& in) {
             app.redeem.busy = true;
             send(app, cmd::Redeem{std::move(r)});
           },
-          [&](const intent::Refund& i) {
-            app.refund.error = {};
-            app.refund.result.reset();
-            if (trim(i.saleId).empty()) {
-              app.refund.error = {"sale_id", tr(app.lang, Msg::kErrReceiptMissing)};
-              return;
-            }
-            app.refund.busy = true;
-            send(app, cmd::Refund{{newId(app, "F"), std::string(trim(i.saleId)), std::nullopt, app.now, signedInStaff(app)}});
-          },
+          [&](const intent::Refund& i) { refundStep(app, i); },
           [&](const intent::Survey& i) {
             if (!app.customer.askSurvey) return;
             terminal::SurveyAnswer a;
@@ -385,6 +490,29 @@ void update(AppModel& app, const Intent& in) {
               app.saleUi = {};
               clearMember(app);
               lookupAndJump(app, code);
+            }
+          },
+          [&](const intent::Unlock& u) {
+            UnlockUiState& ul = app.unlockUi;
+            switch (u.step) {
+              case intent::Unlock::Step::kOpen:
+                if (!ul.lockedStaffId.empty()) ul.open = true;
+                break;
+              case intent::Unlock::Step::kCancel:
+                ul.open = false;
+                ul.supervisorPin.clear();
+                ul.error = {};
+                break;
+              case intent::Unlock::Step::kSubmit:
+                if (!ul.open || ul.busy) break;
+                if (ul.supervisorPin.size() < terminal::kMinSupervisorPinDigits) {
+                  ul.error = {"supervisor_pin", tr(app.lang, Msg::kRefSupervisorPin)};
+                  break;
+                }
+                ul.error = {};
+                ul.busy = true;
+                send(app, cmd::UnlockStaff{ul.lockedStaffId, ul.supervisorPin});
+                break;
             }
           },
           [&](const intent::RemoveLine& r) {
@@ -442,8 +570,14 @@ void apply(AppModel& app, Reply r) {
             if (!s.staff) {
               app.login.error = fieldError(app, s.staff.error());
               app.loginUi.pin.clear();
+              // A locked account can be unlocked here by a supervisor (intent::Unlock).
+              const Error& e = s.staff.error();
+              if (e.code == errc::kForbidden && e.message.find("locked") != std::string::npos) {
+                app.unlockUi.lockedStaffId = std::string(trim(app.loginUi.staffId));
+              }
               return;
             }
+            app.unlockUi = {};
             app.staff = *s.staff;
             app.settings.staffName = s.staff->name;
             app.settings.staffRole = s.staff->role;
@@ -542,11 +676,62 @@ void apply(AppModel& app, Reply r) {
             app.refund.busy = false;
             if (!f.result) {
               app.refund.error = fieldError(app, f.result.error());
+              app.refundUi.supervisorPin.clear();
               return;
             }
             app.refund.result = *f.result;
+            app.refund.preview.reset();
             app.customer.refund = *f.result;
+            if (f.result->balance) newBalance(app, *f.result->balance);
             app.refundUi = {};
+          },
+          [&](reply::RefundPreviewed& p) {
+            if (p.seq != app.refund.previewSeq) return;  // the cashier changed a quantity since
+            app.refund.busy = false;
+            if (!p.preview) {
+              app.refund.error = fieldError(app, p.preview.error());
+              return;
+            }
+            app.refund.error = {};
+            if (!app.refund.preview || app.refund.preview->saleId != p.preview->saleId) {
+              // A receipt just found: every line still refundable is chosen, to start with.
+              app.refundUi.qty.clear();
+              for (const auto& l : p.preview->lines) app.refundUi.qty.push_back(l.refundable);
+            }
+            app.refund.preview = std::move(*p.preview);
+          },
+          [&](reply::Exchanged& x) {
+            app.sale.busy = false;
+            if (!x.result) {
+              app.sale.error = fieldError(app, x.result.error());
+              if (x.result.error().field == "supervisor_pin" && app.exchange) app.exchange->supervisorPin.clear();
+              return;
+            }
+            const std::uint64_t seq = app.refund.previewSeq;
+            app.refund = {};
+            app.refund.previewSeq = seq;
+            app.refund.exchanged = *x.result;
+            app.refundUi = {};
+            app.customer.refund = x.result->refund;
+            app.customer.lastSale = x.result->sale;
+            if (x.result->sale.balance) newBalance(app, *x.result->sale.balance);
+            app.exchange.reset();
+            app.saleUi = {};
+            app.screen = Screen::kRefund;
+          },
+          [&](reply::StaffUnlocked& u) {
+            app.unlockUi.busy = false;
+            app.unlockUi.supervisorPin.clear();
+            if (!u.status) {
+              app.unlockUi.error = fieldError(app, u.status.error());
+              return;
+            }
+            app.unlockUi = {};
+            app.unlockUi.notice = subst(tr(app.lang, Msg::kStaffUnlocked), {u.staffId});
+            app.login.error = {};
+            app.loginUi = {};
+            app.loginUi.staffId = u.staffId;
+            app.loginUi.focus = 1;
           },
           [&](reply::SurveyRecorded& s) {
             if (!s.status) app.failure = s.status.error().message;
@@ -652,6 +837,23 @@ std::vector<intent::SaleLine> cartOf(const AppModel& app) {
   return cart;
 }
 
+std::vector<terminal::RefundLineInput> refundLinesOf(const RefundViewModel& vm, const RefundUiState& s) {
+  std::vector<terminal::RefundLineInput> out;
+  if (!vm.preview) return out;
+  for (std::size_t i = 0; i < s.qty.size() && i < vm.preview->lines.size(); ++i) {
+    if (s.qty[i] <= 0) continue;
+    const std::string& sku = vm.preview->lines[i].sku;
+    // A refund names skus; the same sku on two lines is one quantity.
+    auto same = std::find_if(out.begin(), out.end(), [&](const auto& l) { return l.sku == sku; });
+    if (same != out.end()) {
+      same->qty += s.qty[i];
+    } else {
+      out.push_back({sku, s.qty[i]});
+    }
+  }
+  return out;
+}
+
 std::int64_t redeemPoints(const RedeemViewModel& vm, const RedeemUiState& s) {
   if (s.tab == 1) {
     std::int64_t points = 0;
@@ -682,6 +884,7 @@ struct Field {
 Field focusedField(AppModel& app) {
   switch (app.screen) {
     case Screen::kLogin:
+      if (app.unlockUi.open) return {&app.unlockUi.supervisorPin, Accept::kDigits, 8};
       return app.loginUi.focus == 0 ? Field{&app.loginUi.staffId, Accept::kCode, 32}
                                     : Field{&app.loginUi.pin, Accept::kDigits, 8};
     case Screen::kLookup:
@@ -702,7 +905,12 @@ Field focusedField(AppModel& app) {
         return {&app.redeemUi.supervisorPin, Accept::kDigits, 8};
       }
       return {};
-    case Screen::kRefund: return {&app.refundUi.saleId, Accept::kCode, 64};
+    case Screen::kRefund:
+      if (!app.refund.preview) return {&app.refundUi.saleId, Accept::kCode, 64};
+      if (app.refundUi.reviewing && app.refund.preview->supervisorRequired) {
+        return {&app.refundUi.supervisorPin, Accept::kDigits, 8};
+      }
+      return {};
     case Screen::kComplaint: return {&app.complaintUi.description, Accept::kAny, 1000};
     case Screen::kMemberDetails:
       if (app.memberDetailsUi.tab != MemberDetailsUiState::kDetails) return {};
@@ -776,7 +984,9 @@ bool memberCode(const std::string& code) {
 void enterOnScreen(AppModel& app) {
   switch (app.screen) {
     case Screen::kLogin:
-      if (app.loginUi.focus == 0) {
+      if (app.unlockUi.open) {
+        update(app, intent::Unlock{intent::Unlock::Step::kSubmit});
+      } else if (app.loginUi.focus == 0) {
         app.loginUi.focus = 1;
       } else {
         update(app, intent::SignIn{app.loginUi.staffId, app.loginUi.pin});
@@ -818,6 +1028,15 @@ void enterOnScreen(AppModel& app) {
         s.focus = s.focus == 2 ? 0 : 1;  // name, then the new phone, then the birthday
       } else {
         update(app, intent::SaveMemberDetails{s.name, s.phone, s.birthday, s.language});
+      }
+      break;
+    }
+    case Screen::kRefund: {
+      using Step = intent::Refund::Step;
+      if (!app.refund.preview) {
+        update(app, intent::Refund{Step::kFind, app.refundUi.saleId});
+      } else {
+        update(app, intent::Refund{app.refundUi.reviewing ? Step::kMake : Step::kReview});
       }
       break;
     }

@@ -626,41 +626,282 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
 
 // [SECTION] Refund
 
+namespace {
+
+/// What the chosen lines pay back and take back (the preview's figures).
+void refundFigures(const terminal::RefundPreview& p, const Ui& u) {
+  ImGui::PushFont(u.large);
+  ImGui::TextColored(kGood, "%s", subst(u.t(Msg::kRefundAmount), {p.amount.toString()}).c_str());
+  ImGui::PopFont();
+  recordTap(("refund-amount=" + p.amount.toString()).c_str());  // not a button: the preview's answer, for tests
+  if (p.pointsReversed > 0) {
+    ImGui::TextUnformatted(subst(u.t(Msg::kRefundPointsBack), {std::to_string(p.pointsReversed)}).c_str());
+  }
+  if (p.pointsReturned > 0) {
+    ImGui::TextUnformatted(subst(u.t(Msg::kRefundPointsReturned), {std::to_string(p.pointsReturned)}).c_str());
+  }
+  if (p.clawback != Money{}) banner(subst(u.t(Msg::kRefundClawback), {p.clawback.toString()}).c_str(), kWarn);
+  if (!p.giftsToReturn.empty()) {
+    std::string gifts;
+    for (const std::string& g : p.giftsToReturn) gifts += (gifts.empty() ? "" : ", ") + g;
+    banner(subst(u.t(Msg::kRefundGifts), {gifts}).c_str(), kWarn);
+  }
+}
+
+/// The receipt's lines with how many of each come back (+/- per line).
+Intents refundLines(const terminal::RefundPreview& p, const RefundUiState& s, const Ui& u, float width) {
+  using Step = intent::Refund::Step;
+  Intents out;
+  ImGui::Text("%s", subst(u.t(Msg::kRefundSaleTotal), {p.saleId, p.saleTotal.toString()}).c_str());
+  ImGui::SameLine();
+  ImGui::TextUnformatted(p.member ? subst(u.t(Msg::kRefundMember), {p.member->name}).c_str() : u.t(Msg::kRefundNoMember));
+  const float qtyW = u.px(kMinTouch) * 2 + u.px(60) + ImGui::GetStyle().ItemSpacing.x * 2;
+  if (ImGui::BeginTable("refund-lines", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH, ImVec2(width, 0))) {
+    ImGui::TableSetupColumn(u.t(Msg::kRefundItem), ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn(u.t(Msg::kRefundBought), ImGuiTableColumnFlags_WidthFixed, u.px(90));
+    ImGui::TableSetupColumn(u.t(Msg::kRefundDone), ImGuiTableColumnFlags_WidthFixed, u.px(70));
+    ImGui::TableSetupColumn(u.t(Msg::kRefundReturn), ImGuiTableColumnFlags_WidthFixed, qtyW);
+    ImGui::TableHeadersRow();
+    for (std::size_t i = 0; i < p.lines.size(); ++i) {
+      const terminal::RefundPreviewLine& l = p.lines[i];
+      ImGui::PushID(static_cast<int>(i));
+      ImGui::TableNextRow(ImGuiTableRowFlags_None, u.px(kMinTouch));
+      ImGui::TableNextColumn();
+      ImGui::AlignTextToFramePadding();
+      ImGui::TextUnformatted(l.description.value_or(l.sku).c_str());
+      if (l.gift) {
+        ImGui::SameLine();
+        ImGui::TextColored(kGold, "(%s)", u.t(Msg::kRefundGift));
+      }
+      ImGui::TableNextColumn();
+      ImGui::Text("%lld × %s", static_cast<long long>(l.qty), showAmount(l.unitPrice).c_str());
+      ImGui::TableNextColumn();
+      ImGui::Text("%lld", static_cast<long long>(l.refundedQty));
+      ImGui::TableNextColumn();
+      if (l.refundable > 0 && i < s.qty.size()) {
+        const std::string minus = "refund-line-" + std::to_string(i) + "-minus";
+        const std::string plus = "refund-line-" + std::to_string(i) + "-plus";
+        if (bigButton(u, "-", minus.c_str(), ImVec2(u.px(kMinTouch), 0), s.qty[i] > 0)) {
+          out.push_back(intent::Refund{Step::kQty, {}, i, -1});
+        }
+        ImGui::SameLine();
+        ImGui::PushFont(u.large);
+        ImGui::AlignTextToFramePadding();
+        ImGui::Text("%3lld", static_cast<long long>(s.qty[i]));
+        ImGui::PopFont();
+        ImGui::SameLine();
+        if (bigButton(u, "+", plus.c_str(), ImVec2(u.px(kMinTouch), 0), s.qty[i] < l.refundable)) {
+          out.push_back(intent::Refund{Step::kQty, {}, i, +1});
+        }
+      }
+      ImGui::PopID();
+    }
+    ImGui::EndTable();
+  }
+  return out;
+}
+
+}  // namespace
+
 Intents drawRefund(const RefundViewModel& vm, RefundUiState& s, const Ui& u) {
+  using Step = intent::Refund::Step;
   Intents out;
   const float pad = keypadWidth(u);
-  const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
-  ImGui::BeginGroup();
+  const float gap = ImGui::GetStyle().ItemSpacing.x;
+  const float full = ImGui::GetContentRegionAvail().x;
+  const float left = full - pad - gap * 3;
   title(u, u.t(Msg::kRefundTitle));
-  ImGui::TextWrapped("%s", u.t(Msg::kRefundHint));
-  ImGui::TextUnformatted(u.t(Msg::kReceiptNo));
-  ImGui::SetNextItemWidth(left);
-  ImGui::PushFont(u.large);
-  ImGui::InputText("##receipt", &s.saleId);
-  ImGui::PopFont();
-  recordTap("refund-receipt");
-  fieldErrorText(u, vm.error, nullptr);
-  if (vm.result) {
+
+  // The answer: a refund, or an exchange.
+  if (vm.result || vm.exchanged) {
     ImGui::PushFont(u.large);
-    ImGui::TextColored(kGood, "%s %s", u.t(Msg::kRefunded), vm.result->amount.toString().c_str());
-    ImGui::Text("%s -%lld", u.t(Msg::kPointsReversed), static_cast<long long>(vm.result->pointsReversed));
-    if (vm.result->balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*vm.result->balance));
+    if (vm.result) {
+      ImGui::TextColored(kGood, "%s %s", u.t(Msg::kRefunded), vm.result->amount.toString().c_str());
+      ImGui::Text("%s -%lld", u.t(Msg::kPointsReversed), static_cast<long long>(vm.result->pointsReversed));
+      if (vm.result->balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*vm.result->balance));
+    } else {
+      const terminal::ExchangeResult& x = *vm.exchanged;
+      ImGui::TextColored(kGood, "%s", u.t(Msg::kExchanged));
+      ImGui::Text("%s %s", u.t(Msg::kRefunded), x.refund.amount.toString().c_str());
+      ImGui::TextUnformatted(subst(u.t(Msg::kExchangeNew), {x.sale.total.toString()}).c_str());
+      const bool pays = x.difference >= Money{};
+      const Money shown = pays ? x.difference : Money{} - x.difference;
+      ImGui::TextColored(kGold, "%s",
+                         subst(u.t(pays ? Msg::kExchangePays : Msg::kExchangeGiveBack), {shown.toString()}).c_str());
+      if (x.sale.balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*x.sale.balance));
+    }
     ImGui::PopFont();
     recordTap("refund-result");  // not a button: tells the e2e test the refund was answered
+    if (vm.result) {
+      if (vm.result->clawback != Money{}) {
+        banner(subst(u.t(Msg::kRefundClawback), {vm.result->clawback.toString()}).c_str(), kWarn);
+      }
+      if (!vm.result->giftsToReturn.empty()) {
+        std::string gifts;
+        for (const std::string& g : vm.result->giftsToReturn) gifts += (gifts.empty() ? "" : ", ") + g;
+        banner(subst(u.t(Msg::kRefundGifts), {gifts}).c_str(), kWarn);
+      }
+    }
+    const float half = (left - gap) / 2;
+    if (bigButton(u, u.t(Msg::kAnotherReceipt), "refund-another", ImVec2(half, 0))) {
+      out.push_back(intent::Go{Screen::kRefund});
+    }
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kDone), "refund-done", ImVec2(half, 0), true, true)) out.push_back(intent::Go{Screen::kLookup});
+    return out;
   }
-  const float half = (left - ImGui::GetStyle().ItemSpacing.x) / 2;
-  if (bigButton(u, u.t(Msg::kRefundAll), "refund-submit", ImVec2(half, 0), !vm.busy && !s.saleId.empty(), true)) {
-    out.push_back(intent::Refund{s.saleId});
+
+  // The receipt: typed on the code keypad (or a keyboard), or scanned.
+  if (!vm.preview) {
+    ImGui::BeginGroup();
+    ImGui::TextWrapped("%s", u.t(Msg::kRefundScanHint));
+    ImGui::TextUnformatted(u.t(Msg::kReceiptNo));
+    ImGui::SetNextItemWidth(left);
+    ImGui::PushFont(u.large);
+    ImGui::InputText("##receipt", &s.saleId, ImGuiInputTextFlags_CharsUppercase);
+    ImGui::PopFont();
+    recordTap("refund-receipt");
+    fieldErrorText(u, vm.error, nullptr);
+    const float half = (left - gap) / 2;
+    if (bigButton(u, u.t(Msg::kRefundFind), "refund-submit", ImVec2(half, 0), !vm.busy && !s.saleId.empty(), true)) {
+      out.push_back(intent::Refund{Step::kFind, s.saleId});
+    }
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kDone), "refund-done", ImVec2(half, 0))) out.push_back(intent::Go{Screen::kLookup});
+    if (vm.busy) busySpinner(u, u.px(14));
+    ImGui::EndGroup();
+    ImGui::SameLine(0, gap * 3);
+    ImGui::BeginGroup();
+    if (codeKeypad(u, s.saleId, 64, "refund-key", u.t(Msg::kRefundFind), pad, !vm.busy && !s.saleId.empty())) {
+      out.push_back(intent::Refund{Step::kFind, s.saleId});
+    }
+    ImGui::EndGroup();
+    return out;
+  }
+
+  const terminal::RefundPreview& p = *vm.preview;
+  const bool chosen = !refundLinesOf(vm, s).empty();
+  if (!s.reviewing) {
+    // The lines, what to return of each, and what that pays back.
+    Intents lines = refundLines(p, s, u, full);
+    out.insert(out.end(), lines.begin(), lines.end());
+    if (p.lines.end() == std::find_if(p.lines.begin(), p.lines.end(), [](const auto& l) { return l.refundable > 0; })) {
+      banner(u.t(Msg::kRefundNothingLeft), kWarn);
+    } else {
+      refundFigures(p, u);
+      if (p.supervisorRequired) banner(u.t(Msg::kRefundNeedsSupervisor), kWarn);
+    }
+    fieldErrorText(u, vm.error, nullptr);
+    const float third = (full - gap * 2) / 3;
+    if (bigButton(u, u.t(Msg::kNext), "refund-review", ImVec2(third, 0), chosen && !vm.busy, true)) {
+      out.push_back(intent::Refund{Step::kReview});
+    }
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kExchange), "refund-exchange", ImVec2(third, 0), chosen && !vm.busy)) {
+      out.push_back(intent::Refund{Step::kExchange});
+    }
+    ImGui::SameLine();
+    if (bigButton(u, u.t(Msg::kAnotherReceipt), "refund-another", ImVec2(third, 0))) {
+      out.push_back(intent::Go{Screen::kRefund});
+    }
+    if (vm.busy) busySpinner(u, u.px(14));
+    return out;
+  }
+
+  // The review: what goes back and to whom, the supervisor's PIN when the refund needs one.
+  ImGui::BeginGroup();
+  ImGui::PushItemWidth(left);
+  ImGui::Text("%s", subst(u.t(Msg::kRefundSaleTotal), {p.saleId, p.saleTotal.toString()}).c_str());
+  ImGui::TextUnformatted(p.member ? subst(u.t(Msg::kRefundMember), {p.member->name}).c_str() : u.t(Msg::kRefundNoMember));
+  for (const terminal::RefundLineInput& l : refundLinesOf(vm, s)) {
+    std::string name = l.sku;
+    for (const auto& line : p.lines) {
+      if (line.sku == l.sku && line.description) name = *line.description;
+    }
+    ImGui::BulletText("%s × %lld", name.c_str(), static_cast<long long>(l.qty));
+  }
+  refundFigures(p, u);
+  ImGui::PushFont(u.large);
+  ImGui::TextWrapped("%s", subst(u.t(Msg::kRefundConfirmQ), {p.amount.toString()}).c_str());
+  ImGui::PopFont();
+  if (p.supervisorRequired) {
+    banner(u.t(Msg::kRefundNeedsSupervisor), kWarn);
+    fieldBox(u, u.t(Msg::kSupervisorPin), s.supervisorPin, "refund-supervisor-pin", true, true, left);
+  }
+  fieldErrorText(u, vm.error, nullptr);
+  const float third = (left - gap * 2) / 3;
+  const bool pinOk = !p.supervisorRequired || s.supervisorPin.size() >= terminal::kMinSupervisorPinDigits;
+  if (bigButton(u, u.t(Msg::kRefundConfirm), "refund-confirm", ImVec2(third, 0), pinOk && !vm.busy, true)) {
+    out.push_back(intent::Refund{Step::kMake});
   }
   ImGui::SameLine();
-  if (bigButton(u, u.t(Msg::kDone), "refund-done", ImVec2(half, 0))) out.push_back(intent::Go{Screen::kLookup});
+  // An exchange above the limit comes here for the PIN first, then goes on to the sale screen.
+  if (bigButton(u, u.t(Msg::kExchange), "refund-exchange", ImVec2(third, 0), pinOk && !vm.busy)) {
+    out.push_back(intent::Refund{Step::kExchange});
+  }
+  ImGui::SameLine();
+  if (bigButton(u, u.t(Msg::kBack), "refund-back", ImVec2(third, 0), !vm.busy)) out.push_back(intent::Refund{Step::kBack});
   if (vm.busy) busySpinner(u, u.px(14));
+  ImGui::PopItemWidth();
   ImGui::EndGroup();
-  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+  if (p.supervisorRequired) {
+    ImGui::SameLine(0, gap * 3);
+    ImGui::BeginGroup();
+    keypad(u, s.supervisorPin, 8, "refund-pin-key", false, nullptr, pad);
+    ImGui::EndGroup();
+  }
+  return out;
+}
+
+Intents drawUnlockOffer(const UnlockUiState& s, const Ui& u) {
+  Intents out;
+  if (!s.notice.empty()) banner(s.notice.c_str(), kGood);
+  if (s.lockedStaffId.empty()) return out;
+  if (bigButton(u, u.t(Msg::kUnlockAccount), "login-unlock", ImVec2(u.px(240), 0))) {
+    out.push_back(intent::Unlock{intent::Unlock::Step::kOpen});
+  }
+  return out;
+}
+
+Intents drawUnlock(UnlockUiState& s, const Ui& u) {
+  Intents out;
+  const float pad = keypadWidth(u);
+  const float gap = ImGui::GetStyle().ItemSpacing.x;
+  const float left = ImGui::GetContentRegionAvail().x - pad - gap * 4;
   ImGui::BeginGroup();
-  ImGui::Dummy(ImVec2(pad, u.px(8)));
-  keypad(u, s.saleId, 64, "refund-key", false, nullptr, pad);
+  title(u, u.t(Msg::kUnlockAccount));
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + left);
+  ImGui::TextWrapped("%s", subst(u.t(Msg::kUnlockHint), {s.lockedStaffId}).c_str());
+  ImGui::PopTextWrapPos();
+  fieldBox(u, u.t(Msg::kSupervisorPin), s.supervisorPin, "unlock-pin", true, true, left);
+  fieldErrorText(u, s.error, nullptr);
+  if (bigButton(u, u.t(Msg::kCancel), "unlock-cancel", ImVec2(left, 0), !s.busy)) {
+    out.push_back(intent::Unlock{intent::Unlock::Step::kCancel});
+  }
+  if (s.busy) busySpinner(u, u.px(14));
   ImGui::EndGroup();
+  ImGui::SameLine(0, gap * 4);
+  ImGui::BeginGroup();
+  if (keypad(u, s.supervisorPin, 8, "unlock-key", false, u.t(Msg::kUnlockAccount), pad,
+             !s.busy && s.supervisorPin.size() >= terminal::kMinSupervisorPinDigits)) {
+    out.push_back(intent::Unlock{intent::Unlock::Step::kSubmit});
+  }
+  ImGui::EndGroup();
+  return out;
+}
+
+Intents drawExchangeBanner(const ExchangeState& x, const Ui& u) {
+  Intents out;
+  // One row: the sale screen below keeps its height.
+  if (bigButton(u, u.t(Msg::kExchangeCancel), "exchange-cancel", ImVec2(u.px(200), 0))) {
+    out.push_back(intent::Refund{intent::Refund::Step::kCancelExchange});
+  }
+  ImGui::SameLine();
+  ImGui::PushFont(u.large);
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextColored(kGold, "%s", subst(u.t(Msg::kExchangeBanner), {x.returned.toString()}).c_str());
+  ImGui::PopFont();
+  ImGui::Separator();
   return out;
 }
 
@@ -966,10 +1207,17 @@ Intents drawCounter(AppModel& app, const Ui& u) {
   const float keyboardH = keyboard ? keyboardHeight(u) + ImGui::GetStyle().ItemSpacing.y : 0;
   ImGui::BeginChild("screen", ImVec2(0, -keyboardH), false, ImGuiWindowFlags_NoBackground);
   Intents screen;
+  Intents above;  // an exchange's banner above the sale screen, the unlock offer above sign-in
+  if (app.screen == Screen::kSale && app.exchange && !app.pendingLeave && !app.pendingScan) {
+    above = drawExchangeBanner(*app.exchange, u);
+  }
+  if (app.screen == Screen::kLogin && !app.unlockUi.open) above = drawUnlockOffer(app.unlockUi, u);
   if (app.pendingLeave || app.pendingScan) {
     screen = drawQuestion(app, u);
   } else switch (app.screen) {
-    case Screen::kLogin: screen = drawLogin(app.login, app.loginUi, u); break;
+    case Screen::kLogin:
+      screen = app.unlockUi.open ? drawUnlock(app.unlockUi, u) : drawLogin(app.login, app.loginUi, u);
+      break;
     case Screen::kLookup: screen = drawLookup(app.lookup, app.lookupUi, u); break;
     case Screen::kMember: screen = drawMember(app.member, u); break;
     case Screen::kEnroll: screen = drawEnroll(app.enroll, app.enrollUi, u); break;
@@ -987,6 +1235,7 @@ Intents drawCounter(AppModel& app, const Ui& u) {
   if (keyboard) drawKeyboard(app.keyboard, *typing.text, typing.maxLen, u, ImGui::GetContentRegionAvail().x);
   ImGui::End();
   out.insert(out.end(), std::make_move_iterator(screen.begin()), std::make_move_iterator(screen.end()));
+  out.insert(out.end(), std::make_move_iterator(above.begin()), std::make_move_iterator(above.end()));
   return out;
 }
 

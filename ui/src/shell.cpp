@@ -487,6 +487,9 @@ void Shell::learnGlyphs(const Reply& r) {
     member(*u->result);
   } else if (const auto* x = std::get_if<reply::MemberExported>(&r); x && x->result) {
     member(x->result->member);
+  } else if (const auto* p = std::get_if<reply::RefundPreviewed>(&r); p && p->preview) {
+    if (p->preview->member) member(*p->preview->member);
+    for (const auto& line : p->preview->lines) added |= m_glyphs.add(line.description.value_or(""));
   }
   // Error messages and promotion texts come from the service in the store's language.
   std::visit([&](const auto& x) {

@@ -91,6 +91,13 @@ Reply runCommand(StoreBackend& backend, Command command) {
             for (auto& d : *consents) d.at = storeTime(d.at, counter.config().zone);
           }
           return reply::ConsentHistory{c.memberId, std::move(consents)};
+        } else if constexpr (std::is_same_v<C, cmd::RefundPreview>) {
+          return reply::RefundPreviewed{c.seq, counter.previewRefund(c.request)};
+        } else if constexpr (std::is_same_v<C, cmd::Exchange>) {
+          return reply::Exchanged{counter.exchange(c.request)};
+        } else if constexpr (std::is_same_v<C, cmd::UnlockStaff>) {
+          return reply::StaffUnlocked{c.staffId, terminal::unlockBySupervisor(backend.database(), c.staffId,
+                                                                             c.supervisorPin)};
         } else {
           return status(backend, c.full);
         }
@@ -174,6 +181,7 @@ void StoreWorker::handle(StoreBackend& backend, Command command) {
                          !std::holds_alternative<cmd::Member>(command) &&
                          !std::holds_alternative<cmd::Catalog>(command) &&
                          !std::holds_alternative<cmd::ConsentHistory>(command) &&
+                         !std::holds_alternative<cmd::RefundPreview>(command) &&
                          !std::holds_alternative<cmd::Status>(command);
     m_sink(runCommand(backend, std::move(command)));
     if (touched) m_sink(memberReply(backend.counter(), *touched, now()));

@@ -105,6 +105,42 @@ void dateKeypad(const Ui& ui, std::string& date, const char* id, float width) {
   date = shapeDate(digits);
 }
 
+bool codeKeypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id, const char* okLabel,
+                float width, bool okEnabled) {
+  static constexpr const char kKeys[] = "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  constexpr int kPerRow = 6;
+  ImGui::PushID(id);
+  const float gap = ImGui::GetStyle().ItemSpacing.x;
+  const ImVec2 key((width - (kPerRow - 1) * gap) / kPerRow, ui.px(kMinTouch));
+  std::string keyId;
+  ImGui::PushFont(ui.large);
+  int n = 0;
+  const auto next = [&] {
+    if (n++ % kPerRow) ImGui::SameLine();
+  };
+  for (const char c : std::string_view(kKeys)) {
+    next();
+    const char label[2] = {c, '\0'};
+    keyId = std::string(id) + "-" + label;
+    if (bigButton(ui, label, keyId.c_str(), key) && text.size() < maxLen) text.push_back(c);
+  }
+  next();
+  keyId = std::string(id) + "-dash";
+  if (bigButton(ui, "-", keyId.c_str(), key) && text.size() < maxLen) text.push_back('-');
+  next();
+  keyId = std::string(id) + "-back";
+  if (bigButton(ui, ui.t(Msg::kKeyBack), keyId.c_str(), key) && !text.empty()) text.pop_back();
+  ImGui::PopFont();
+  keyId = std::string(id) + "-clear";
+  const float half = (width - gap) / 2;
+  if (bigButton(ui, ui.t(Msg::kKeyClear), keyId.c_str(), ImVec2(half, key.y))) text.clear();
+  ImGui::SameLine();
+  keyId = std::string(id) + "-ok";
+  const bool ok = okLabel && bigButton(ui, okLabel, keyId.c_str(), ImVec2(half, key.y), okEnabled, true);
+  ImGui::PopID();
+  return ok;
+}
+
 void fieldErrorText(const Ui& ui, const FieldError& error, const char* field) {
   if (error.message.empty()) return;
   if (field && error.field != field) return;

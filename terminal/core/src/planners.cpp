@@ -89,11 +89,12 @@ Result<SalePlan> planSale(std::vector<PricedLine> lines, std::int64_t redeemPoin
 
 namespace {
 
+/// Gifts (zero price) and returned goods (negative qty) are not refunded.
+bool refundable(const RecordedLine& l) { return l.qty > 0 && l.unitPrice.tenThousandths() != 0; }
+
 /// Marks what the refund takes from each line (RecordedLine::refundedQty becomes the new total).
 Status pickLines(std::vector<RecordedLine>& lines, const std::optional<std::vector<RefundWanted>>& wanted,
                  const std::string& saleId) {
-  // Gifts (zero price) and returned goods (negative qty) are not refunded.
-  const auto refundable = [](const RecordedLine& l) { return l.qty > 0 && l.unitPrice.tenThousandths() != 0; };
   if (!wanted) {
     for (RecordedLine& l : lines) {
       if (refundable(l)) l.refundedQty = l.qty;
@@ -122,6 +123,8 @@ Status pickLines(std::vector<RecordedLine>& lines, const std::optional<std::vect
 }
 
 }  // namespace
+
+std::int64_t refundableQty(const RecordedLine& l) { return refundable(l) ? l.qty - l.refundedQty : 0; }
 
 Result<RefundPlan> planRefund(const RecordedSale& sale, std::span<const RecordedLine> recorded,
                               const std::optional<std::vector<RefundWanted>>& wanted, const ProgrammeRules& rules) {

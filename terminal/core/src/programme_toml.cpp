@@ -27,6 +27,7 @@ void readLoyalty(const toml::table& t, const std::string& section, ProgrammeRule
            }
          }},
         {"supervisor_pin_above_points", [&](auto& n, auto& k) { r.supervisorPinAbovePoints = integer(n, k, 0, 1'000'000'000); }},
+        {"refund_supervisor_above", [&](auto& n, auto& k) { r.refundSupervisorAbove = money(n, k); }},
         {"offline_redeem_allowance", [&](auto& n, auto& k) { r.offlineRedeemAllowance = integer(n, k, 0, 1'000'000'000); }},
         {"referral_bonus_points", [&](auto& n, auto& k) { r.referralBonusPoints = integer(n, k, 0, 1'000'000); }},
         {"welcome_back_after_days", [&](auto& n, auto& k) { r.welcomeBackAfterDays = static_cast<int>(integer(n, k, 1, 3650)); }},

@@ -166,6 +166,35 @@ struct RefundRequest {
   std::optional<std::vector<RefundLineInput>> lines;  ///< nullopt: everything not yet refunded
   Timestamp at;
   std::optional<std::string> staffId = std::nullopt;
+  /// Needed when the money paid back is above `refund_supervisor_above` (checkRefundSupervisor).
+  std::optional<std::string> supervisorPin = std::nullopt;
+};
+
+/// What a refund would do, asked before it is made (nothing is written).
+struct RefundPreviewRequest {
+  std::string saleId;
+  std::optional<std::vector<RefundLineInput>> lines;  ///< nullopt: everything not yet refunded
+  Timestamp at;
+};
+
+/// Returned goods and a new sale in one step: one transaction, one idempotency key. The refund is
+/// recorded under refund_id = exchange_id and the new sale under sale_id = exchange_id, for the
+/// original sale's member; the events are a refund and a sale.
+struct ExchangeRequest {
+  std::string exchangeId;
+  std::string saleId;                       ///< the original sale (the receipt)
+  std::vector<RefundLineInput> returnLines; ///< what comes back
+  std::vector<SaleLineInput> newLines;      ///< what goes out instead
+  std::optional<std::string> supervisorPin;
+  Timestamp at;
+  std::optional<std::string> staffId = std::nullopt;
+};
+
+/// A refund request's lines as checked (nullopt: everything not yet refunded), with the
+/// fingerprint of its content (idempotency).
+struct CheckedRefund {
+  std::optional<std::vector<RefundWanted>> wanted;
+  std::string fingerprint;
 };
 
 // [SECTION] Results (shapes of docs/exec-cli.md).
@@ -242,6 +271,42 @@ struct RefundResult {
   std::vector<std::string> giftsToReturn;   ///< 满赠 gifts whose threshold the refund broke
 };
 
+/// A line of a sale as a refund preview shows it.
+struct RefundPreviewLine {
+  std::int64_t lineNo = 0;
+  std::string sku;
+  std::optional<std::string> description;
+  std::int64_t qty = 0;          ///< bought
+  std::string unitPrice;         ///< as on the receipt ("12.5000")
+  Money amount;                  ///< the line's amount as sold
+  std::int64_t refundedQty = 0;  ///< already refunded
+  std::int64_t refundable = 0;   ///< still refundable (0 for gifts and returned goods)
+  bool gift = false;             ///< a 满赠 gift (never refunded; maybe to give back)
+};
+
+/// previewRefund's answer: the sale's lines and member, and what refunding the asked lines would
+/// pay back and take back. `amount` etc. are zero when nothing is asked (`lines` empty).
+struct RefundPreview {
+  std::string saleId;
+  std::optional<MemberView> member;
+  Money saleTotal;
+  Money refundedAmount;                     ///< already paid back on earlier refunds
+  std::vector<RefundPreviewLine> lines;
+  Money amount;
+  std::int64_t pointsReversed = 0;
+  std::int64_t pointsReturned = 0;          ///< points paid with that come back
+  Money clawback;
+  std::vector<std::string> giftsToReturn;
+  bool supervisorRequired = false;          ///< the refund needs a supervisor's PIN
+};
+
+struct ExchangeResult {
+  std::string exchangeId;
+  RefundResult refund;
+  SaleResult sale;
+  Money difference;  ///< sale total − refund amount: > 0 the customer pays, < 0 is given back
+};
+
 /// What a housekeeping run did (expiry of due lots, monthly tier reviews).
 struct HousekeepingResult {
   std::int64_t expiredEntries = 0;
@@ -300,6 +365,10 @@ class CounterService {
   Result<SaleResult> sale(const SaleRequest& request);
   Result<RedeemResult> redeem(const RedeemRequest& request);
   Result<RefundResult> refund(const RefundRequest& request);
+  /// What refund(request) would do, without writing anything (counter_refunds.cpp).
+  Result<RefundPreview> previewRefund(const RefundPreviewRequest& request);
+  /// Returned lines and a new sale in one transaction (ExchangeRequest).
+  Result<ExchangeResult> exchange(const ExchangeRequest& request);
   Result<std::vector<HistoryEntry>> history(const std::string& reference, int limit);
   Stats stats();
   /// Proves every cached balance equals its ledger sum, spend equals sales minus refunds, and
@@ -353,6 +422,20 @@ class CounterService {
   Result<std::optional<std::string>> checkIdempotency(Keyed op, const std::string& key, const std::string& fingerprint);
   std::optional<StoredAnswer> storedAnswer(Keyed op, const std::string& key);
   Status verifySupervisorPin(const std::optional<std::string>& pin, std::int64_t points);
+  /// A refund paying back more than `refund_supervisor_above` needs a supervisor's PIN (argon2:
+  /// before the write transaction).
+  Status verifyRefundSupervisor(const std::optional<std::string>& pin, Money paidBack);
+  /// The refund's plan as it would be now (inside the caller's read or write transaction).
+  Result<RefundPlan> planRefundOf(const std::string& saleId, const std::optional<std::vector<RefundWanted>>& wanted);
+  /// A refund before its write: a replay's stored answer, or the most the (checked) supervisor
+  /// rule lets it pay back.
+  struct RefundGate {
+    std::optional<RefundResult> replay;
+    Money allowed;
+  };
+  Result<RefundGate> gateRefund(const RefundRequest& r, const CheckedRefund& checked);
+  /// Records a gated refund inside the caller's write transaction.
+  Result<RefundResult> writeRefund(const RefundRequest& r, const CheckedRefund& checked, Money allowed);
   /// Writes what is due for the member at `at` (lot expiry, the monthly tier review) and
   /// refreshes `row`. Returns the number of expiry entries written. Inside a write transaction.
   std::int64_t settle(MemberRow& row, Timestamp at, HousekeepingResult* tally = nullptr);

@@ -15,6 +15,9 @@ void to_json(nlohmann::json& j, const RedeemResult& r);
 void from_json(const nlohmann::json& j, RedeemResult& r);
 void to_json(nlohmann::json& j, const RefundResult& r);
 void from_json(const nlohmann::json& j, RefundResult& r);
+/// refund_preview and exchange (docs/exec-cli.md, "refunds by line and exchanges").
+void to_json(nlohmann::json& j, const RefundPreview& p);
+void to_json(nlohmann::json& j, const ExchangeResult& r);
 void to_json(nlohmann::json& j, const AppliedPromotion& p);
 void to_json(nlohmann::json& j, const HousekeepingResult& h);
 void to_json(nlohmann::json& j, const HistoryEntry& e);

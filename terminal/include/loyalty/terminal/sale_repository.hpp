@@ -53,6 +53,13 @@ struct SaleForRefund {
   std::optional<std::string> memberId;
 };
 
+/// A recorded line as the receipt shows it.
+struct ReceiptLine {
+  RecordedLine line;
+  std::optional<std::string> description;
+  Money amount;
+};
+
 /// Reads and writes sales and refunds on one connection; writes run inside the caller's
 /// transaction.
 class SaleRepository {
@@ -71,6 +78,8 @@ class SaleRepository {
   /// The sale with what was refunded of it and the spend promotions it was recorded with.
   std::optional<SaleForRefund> forRefund(const std::string& saleId);
   std::vector<RecordedLine> lines(const std::string& saleId);
+  /// The same lines with what the receipt shows of them (a refund preview).
+  std::vector<ReceiptLine> receiptLines(const std::string& saleId);
   /// Records the refund, its lines and the sale's new cumulative figures.
   void recordRefund(const NewRefund& refund, const RefundPlan& plan);
 

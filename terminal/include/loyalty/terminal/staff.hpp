@@ -44,6 +44,10 @@ Result<StaffMember> signIn(db::Database& db, const std::string& staffId, const s
 /// Clears the failed-PIN count of `staffId` (not_found if there is no such account).
 Status unlockStaff(db::Database& db, const std::string& staffId);
 
+/// The counter's unlock: a supervisor's PIN (authoriseSupervisor) clears the failed-PIN count of
+/// `staffId`. The PIN is checked first; a wrong one counts against the supervisors.
+Status unlockBySupervisor(db::Database& db, const std::string& staffId, const std::string& supervisorPin);
+
 /// A supervisor's override: the active, unlocked supervisor whose PIN this is. A wrong PIN
 /// counts as a failed attempt against every supervisor it was tried on (they lock at
 /// kMaxFailedPinAttempts, as at sign-in, and unlockStaff restores one); the right PIN resets

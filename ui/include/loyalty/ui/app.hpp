@@ -61,7 +61,22 @@ struct Enroll { std::string phone, name, birthday, referrer; bool consent = fals
 struct SaleLine { std::string description; std::string amount; };
 struct Sale { std::vector<SaleLine> lines; };
 struct Redeem { std::optional<std::string> rewardId; std::int64_t points = 0; std::string supervisorPin; };
-struct Refund { std::string saleId; };
+/// A step of a refund by line (the refund screen) or an exchange.
+struct Refund {
+  enum class Step {
+    kFind,      ///< the receipt typed or scanned (saleId): show its lines and a preview
+    kQty,       ///< line `line`'s quantity to return, by `delta`
+    kReview,    ///< confirm what was previewed (with a supervisor's PIN when it needs one)
+    kBack,      ///< back to the lines
+    kMake,      ///< make the refund as reviewed
+    kExchange,  ///< the returned lines are exchanged: open the sale screen for the new lines
+    kCancelExchange,
+  };
+  Step step = Step::kFind;
+  std::string saleId = {};
+  std::size_t line = 0;
+  int delta = 0;
+};
 struct Survey { int score = 0; };
 struct SkipSurvey {};
 struct Complaint { std::string category, description; bool aboutMember = false; };
@@ -80,6 +95,11 @@ struct SetConsent { bool consent = false; };
 struct ShowMemberData {};
 /// A phone that belongs to another member (enrolment or a change of phone): open that member.
 struct OpenPhoneOwner { std::string phone; };
+/// A supervisor unlocks the account locked at sign-in (UnlockUiState).
+struct Unlock {
+  enum class Step { kOpen, kSubmit, kCancel };
+  Step step = Step::kOpen;
+};
 }  // namespace intent
 
 using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent::Search,
@@ -87,7 +107,7 @@ using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent:
                             intent::Redeem, intent::Refund, intent::Survey, intent::SkipSurvey,
                             intent::Complaint, intent::SetLanguage, intent::Confirm,
                             intent::ScanIntoSale, intent::RemoveLine, intent::SaveMemberDetails,
-                            intent::SetConsent, intent::ShowMemberData, intent::OpenPhoneOwner>;
+                            intent::SetConsent, intent::ShowMemberData, intent::OpenPhoneOwner, intent::Unlock>;
 using Intents = std::vector<Intent>;
 
 // [SECTION] View-models (read-only for draw functions)
@@ -145,6 +165,9 @@ struct RefundViewModel {
   bool busy = false;
   std::optional<terminal::RefundResult> result;
   FieldError error;
+  std::optional<terminal::RefundPreview> preview;  ///< the receipt found, and what the chosen lines pay back
+  std::uint64_t previewSeq = 0;                    ///< answers to older previews are dropped
+  std::optional<terminal::ExchangeResult> exchanged;
 };
 
 struct ComplaintViewModel {
@@ -201,7 +224,12 @@ struct RedeemUiState {
   std::string supervisorPin;
   bool confirming = false;
 };
-struct RefundUiState { std::string saleId; };
+struct RefundUiState {
+  std::string saleId;
+  std::vector<std::int64_t> qty;  ///< per preview line: how many to return
+  bool reviewing = false;         ///< the confirmation step
+  std::string supervisorPin;
+};
 struct ComplaintUiState { std::string category = "service"; std::string description; bool aboutMember = true; };
 
 /// The member details screen (screen_member_details.cpp): change details, consent, "my data".
@@ -221,6 +249,24 @@ struct MemberDetailsUiState {
   int tab = kDetails;
   std::string name, phone, birthday, language;
   int focus = 0;  ///< field keys write to: 0 new phone, 1 birthday (keypad), 2 name (on-screen keyboard)
+};
+
+/// What an exchange returns (from the refund screen's preview) while the new lines are sold.
+struct ExchangeState {
+  std::string saleId;
+  std::vector<terminal::RefundLineInput> returnLines;
+  Money returned;             ///< what the returned lines pay back (the preview's amount)
+  std::string supervisorPin;  ///< given at the review when the refund needs one
+};
+
+/// The sign-in screen's unlock: an account locked after wrong PINs, unlocked by a supervisor's PIN.
+struct UnlockUiState {
+  std::string lockedStaffId;  ///< set when sign-in said the account is locked
+  bool open = false;          ///< the supervisor's PIN is being entered
+  std::string supervisorPin;
+  bool busy = false;
+  FieldError error;
+  std::string notice;         ///< "account 7 unlocked"
 };
 
 // [SECTION] The whole app
@@ -272,6 +318,10 @@ struct AppModel {
   /// The on-screen keyboard (pinyin and Latin) typing into the focused text field.
   KeyboardUiState keyboard;
 
+  /// An exchange under way: the lines going back, while the sale screen takes the new ones.
+  std::optional<ExchangeState> exchange;
+  UnlockUiState unlockUi;
+
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
 };
 
@@ -309,5 +359,8 @@ struct TextTarget {
 TextTarget keyboardTarget(AppModel& app);
 /// The on-screen keyboard's Enter: the screen's next step, as the hardware Enter key.
 void pressEnter(AppModel& app);
+
+/// The refund the refund screen's quantities ask for, by sku (RefundUiState::qty over the preview).
+std::vector<terminal::RefundLineInput> refundLinesOf(const RefundViewModel& vm, const RefundUiState& s);
 
 }  // namespace loyalty::ui

@@ -226,7 +226,39 @@ bool parseLang(std::string_view text, Lang& out);
   X(kKbdSpace, "space", "空格")                                                                 \
   X(kKbdEnter, "OK", "确定")                                                                    \
   X(kKbdPrev, "◀", "◀")                                                                         \
-  X(kKbdNext, "▶", "▶")
+  X(kKbdNext, "▶", "▶") \
+  X(kRefundScanHint, "Scan or type the receipt number, then choose what comes back.",           \
+    "扫描或输入小票号，再选择退回的商品。")                                                  \
+  X(kRefundFind, "Find receipt", "查找小票")                                                    \
+  X(kRefundItem, "Item", "商品")                                                                \
+  X(kRefundBought, "Bought", "购买")                                                            \
+  X(kRefundDone, "Refunded", "已退")                                                            \
+  X(kRefundReturn, "Return", "退回")                                                            \
+  X(kRefundMember, "Member: {}", "会员：{}")                                                    \
+  X(kRefundNoMember, "Sale without member", "非会员交易")                                      \
+  X(kRefundSaleTotal, "Receipt {}: paid {}", "小票 {}：实付 {}")                               \
+  X(kRefundAmount, "To pay back: {}", "应退金额：{}")                                          \
+  X(kRefundPointsBack, "Points taken back: {}", "扣回积分：{}")                                \
+  X(kRefundPointsReturned, "Points paid with, given back: {}", "退回抵现积分：{}")             \
+  X(kRefundClawback, "Spend discount taken back: {}", "满减优惠扣回：{}")                     \
+  X(kRefundGifts, "Gifts to give back: {}", "需退回赠品：{}")                                   \
+  X(kRefundNothingLeft, "Everything on this receipt is refunded.", "这张小票已全部退货。")    \
+  X(kRefundConfirmQ, "Pay back {} to the customer?", "确认退给顾客 {} 元？")                   \
+  X(kRefundConfirm, "Refund now", "确认退款")                                                   \
+  X(kRefundNeedsSupervisor, "A supervisor's PIN is needed for this refund.", "此笔退款需要主管密码。") \
+  X(kRefundGift, "gift", "赠品")                                                                \
+  X(kAnotherReceipt, "Another receipt", "换一张小票")                                           \
+  X(kExchange, "Exchange", "换货")                                                              \
+  X(kExchangeBanner, "Exchange: the returned items count {}. Add the new items, then pay.",     \
+    "换货：退回商品抵 {} 元。请录入新商品后结账。")                                          \
+  X(kExchangeCancel, "Cancel exchange", "取消换货")                                             \
+  X(kExchanged, "Exchanged", "换货完成")                                                        \
+  X(kExchangeNew, "New items: {}", "新商品：{}")                                                \
+  X(kExchangePays, "Customer pays: {}", "顾客补差价：{}")                                       \
+  X(kExchangeGiveBack, "Give back to the customer: {}", "退还顾客：{}")                         \
+  X(kUnlockAccount, "Supervisor unlock", "主管解锁")                                            \
+  X(kUnlockHint, "A supervisor enters their PIN to unlock account {}.", "请主管输入密码，解锁员工 {}。") \
+  X(kStaffUnlocked, "Account {} unlocked: sign in again.", "员工 {} 已解锁，请重新登录。")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

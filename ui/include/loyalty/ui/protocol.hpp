@@ -43,12 +43,18 @@ struct UpdateMember { terminal::MemberUpdateRequest request; };
 struct Consent { terminal::ConsentRequest request; };
 struct ExportMember { std::string memberId; std::optional<std::string> staffId; Timestamp at; };
 struct ConsentHistory { std::string memberId; };
+/// What a refund would do (numbered like lookups: the UI drops stale answers).
+struct RefundPreview { std::uint64_t seq = 0; terminal::RefundPreviewRequest request; };
+struct Exchange { terminal::ExchangeRequest request; };
+/// A supervisor (by PIN) unlocks a staff account locked after wrong PINs.
+struct UnlockStaff { std::string staffId, supervisorPin; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
                              cmd::Redeem, cmd::Refund, cmd::Survey, cmd::Complaint, cmd::Catalog,
                              cmd::DaySummary, cmd::Status, cmd::UpdateMember, cmd::Consent,
-                             cmd::ExportMember, cmd::ConsentHistory>;
+                             cmd::ExportMember, cmd::ConsentHistory, cmd::RefundPreview, cmd::Exchange,
+                             cmd::UnlockStaff>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -88,12 +94,16 @@ struct MemberUpdated { std::string phone; Result<MemberView> result; };
 struct ConsentRecorded { Result<MemberView> result; };
 struct MemberExported { Result<terminal::MemberExport> result; };
 struct ConsentHistory { std::string memberId; Result<std::vector<terminal::ConsentDecision>> result; };
+struct RefundPreviewed { std::uint64_t seq = 0; Result<terminal::RefundPreview> preview; };
+struct Exchanged { Result<terminal::ExchangeResult> result; };
+struct StaffUnlocked { std::string staffId; loyalty::Status status; };
 }  // namespace reply
 
 using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
                            reply::Enrolled, reply::Sold, reply::Redeemed, reply::Refunded,
                            reply::SurveyRecorded, reply::ComplaintFiled, reply::Catalog,
                            reply::Day, reply::Status, reply::Failed, reply::MemberUpdated,
-                           reply::ConsentRecorded, reply::MemberExported, reply::ConsentHistory>;
+                           reply::ConsentRecorded, reply::MemberExported, reply::ConsentHistory,
+                           reply::RefundPreviewed, reply::Exchanged, reply::StaffUnlocked>;
 
 }  // namespace loyalty::ui

@@ -18,6 +18,12 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& ui, const Ui& u);
 Intents drawReceipt(const ReceiptViewModel& vm, const Ui& u);
 Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& ui, const Ui& u);
 Intents drawRefund(const RefundViewModel& vm, RefundUiState& ui, const Ui& u);
+/// Under the sign-in screen: "account unlocked", or the offer to unlock a locked account.
+Intents drawUnlockOffer(const UnlockUiState& s, const Ui& u);
+/// Instead of the sign-in screen: a supervisor's PIN unlocks the locked account.
+Intents drawUnlock(UnlockUiState& s, const Ui& u);
+/// Above the sale screen while an exchange is under way: what the returned lines count, and cancel.
+Intents drawExchangeBanner(const ExchangeState& exchange, const Ui& u);
 Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& ui, const Ui& u);
 Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u);
 Intents drawSettings(const SettingsViewModel& vm, const Ui& u);

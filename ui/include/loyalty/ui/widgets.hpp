@@ -54,6 +54,10 @@ bool keypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id,
             const char* okLabel, float width, bool okEnabled = true);
 /// The keypad of a YYYY-MM-DD field: digits typed, the dashes come by themselves.
 void dateKeypad(const Ui& ui, std::string& date, const char* id, float width);
+/// Keypad for codes such as receipt numbers ("T3-S12"): digits, capital letters and '-', six keys
+/// a row (ids `<id>-<key>`, `<id>-dash`, `<id>-back`, `<id>-clear`); returns true on its OK key.
+bool codeKeypad(const Ui& ui, std::string& text, std::size_t maxLen, const char* id, const char* okLabel,
+                float width, bool okEnabled = true);
 /// The message under a field when `error.field` is `field` (or any field when `field` is null).
 void fieldErrorText(const Ui& ui, const FieldError& error, const char* field);
 /// A refusal that comes with a way out (e.g. "this phone is another member's: open them"): the

@@ -83,6 +83,10 @@ struct RecordedLine {
   Money discount;  ///< the line's member discount
 };
 
+/// How many of a recorded line a refund can still take back: gifts (zero price) and returned goods
+/// (negative qty) are never refunded.
+std::int64_t refundableQty(const RecordedLine& line);
+
 struct RefundWanted {
   std::string sku;
   std::int64_t qty = 0;
