@@ -1018,9 +1018,11 @@ Result<CheckedRefund> checkRefund(const RefundRequest& r) {
   return checkRefundLines(r.saleId, r.lines, "lines");
 }
 
-/// Whether paying back `amount` needs a supervisor ([loyalty] refund_supervisor_above; 0: always).
+/// Whether paying back `amount` needs a supervisor ([loyalty] refund_supervisor_above; 0: always;
+/// unset: never).
 bool refundNeedsSupervisor(Money amount, const ProgrammeRules& rules) {
-  return rules.refundSupervisorAbove == Money{} || amount > rules.refundSupervisorAbove;
+  const auto& above = rules.refundSupervisorAbove;
+  return above && (*above == Money{} || amount > *above);
 }
 
 /// An error of a part of an exchange, renamed to the exchange's own fields.
@@ -1039,7 +1041,7 @@ Error exchangeError(Error e, const char* linesField) {
 Status CounterService::verifyRefundSupervisor(const std::optional<std::string>& pin, Money paidBack) {
   if (!refundNeedsSupervisor(paidBack, m_config.rules)) return Ok{};
   if (!pin || pin->empty()) {
-    const Money above = m_config.rules.refundSupervisorAbove;
+    const Money above = m_config.rules.refundSupervisorAbove.value_or(Money{});
     return Error{errc::kForbidden, "supervisor_pin",
                  above == Money{} ? std::string("every refund needs a supervisor's PIN")
                                   : "refunds paying back more than " + above.toString() + " need a supervisor's PIN"};
@@ -1071,7 +1073,8 @@ Result<CounterService::RefundGate> CounterService::gateRefund(const RefundReques
   }
   if (auto s = verifyRefundSupervisor(r.supervisorPin, amount); !s) return s.error();
   const bool checkedPin = refundNeedsSupervisor(amount, m_config.rules);
-  return RefundGate{std::nullopt, checkedPin ? Money::fromMinor(INT64_MAX) : m_config.rules.refundSupervisorAbove};
+  const auto& above = m_config.rules.refundSupervisorAbove;
+  return RefundGate{std::nullopt, checkedPin || !above ? Money::fromMinor(INT64_MAX) : *above};
 }
 
 Result<RefundResult> CounterService::refund(const RefundRequest& r) {

@@ -197,8 +197,11 @@ TEST_CASE("refunds above refund_supervisor_above need a supervisor's PIN - a ref
   CHECK(d.refund("F-1", "S-4", std::nullopt).error().field == "supervisor_pin");
 }
 
-TEST_CASE("refund_supervisor_above is read from [loyalty], default 500.00, and refused when not money", "[terminal]") {
-  CHECK(ProgrammeRules{}.refundSupervisorAbove.toString() == "500.00");
+TEST_CASE("refund_supervisor_above is read from [loyalty], unset by default, and refused when not money", "[terminal]") {
+  CHECK_FALSE(ProgrammeRules{}.refundSupervisorAbove.has_value());  // exec's refund has no PIN unless a store asks
+  auto limit = parseProgramme("[loyalty]\nrefund_supervisor_above = \"500.00\"\n");
+  REQUIRE(std::holds_alternative<ProgrammeRules>(limit));
+  CHECK(std::get<ProgrammeRules>(limit).refundSupervisorAbove == std::optional<Money>(Money::fromMinor(50'000)));
   auto set = parseProgramme("[loyalty]\nrefund_supervisor_above = \"0\"\n");
   REQUIRE(std::holds_alternative<ProgrammeRules>(set));
   CHECK(std::get<ProgrammeRules>(set).refundSupervisorAbove == Money{});

@@ -54,8 +54,9 @@ struct ProgrammeRules {
   std::int64_t redeemPointsPerUnit = 100;
   ExpiryRule expiry;
   std::int64_t supervisorPinAbovePoints = 2000;
-  /// Refunds paying back more than this need a supervisor's PIN; zero: every refund does.
-  Money refundSupervisorAbove = Money::fromMinor(50'000);
+  /// Refunds paying back more than this need a supervisor's PIN; zero: every refund does; unset
+  /// (the default, as `refund` in exec-cli.md has no PIN): none does. The packaged config sets it.
+  std::optional<Money> refundSupervisorAbove;
   std::int64_t offlineRedeemAllowance = 500;
   std::int64_t referralBonusPoints = 100;
   int welcomeBackAfterDays = 90;
