@@ -182,7 +182,23 @@ bool parseLang(std::string_view text, Lang& out);
   X(kRefNotFound, "Not found: {}", "没有找到：{}")                                             \
   X(kRefForbidden, "Not allowed: {}", "不允许：{}")                                            \
   X(kRefConflict, "Conflicts with an earlier record: {}", "与已有记录冲突：{}")               \
-  X(kRefOther, "Not done: {}", "未完成：{}")
+  X(kRefOther, "Not done: {}", "未完成：{}")                                                  \
+  X(kSaleSearch, "Product: scan, or type barcode, SKU, name or pinyin",                         \
+    "商品：扫码，或输入条码、货号、名称、拼音")                                             \
+  X(kSaleNoProduct, "No product with the code {}.", "没有编码为 {} 的商品。")                   \
+  X(kSaleNoProducts, "No product found.", "没有找到商品。")                                     \
+  X(kSaleManualAmount, "Amount of an item not in the catalogue", "目录外商品金额")              \
+  X(kSaleMemberPrice, "member price", "会员价")                                                 \
+  X(kSaleToPay, "To pay", "应付")                                                               \
+  X(kSalePointsToEarn, "Points to earn", "本单可得积分")                                        \
+  X(kSalePayPoints, "Pay with points", "积分抵现")                                              \
+  X(kSalePointsAll, "All", "全部")                                                              \
+  X(kSalePointsWorth, "{} points pay {}", "{} 积分抵 {} 元")                                    \
+  X(kSalePointsMax, "at most {}", "最多可用 {}")                                                \
+  X(kSaleSupervisorPin, "Supervisor PIN (above {} points)", "主管密码（超过 {} 积分）")        \
+  X(kSalePinNeeded, "A supervisor enters their PIN for these points.", "抵扣这么多积分需主管输入密码。") \
+  X(kPointsPaid, "Paid with points", "积分抵扣")                                                \
+  X(kRefPointsOverSale, "The points are worth more than what is left to pay.", "积分抵扣金额超过应付金额。")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

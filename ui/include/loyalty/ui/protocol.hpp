@@ -37,11 +37,18 @@ struct Catalog {};
 struct DaySummary { Timestamp at; };
 /// Outbox backlog; `full` adds the store's counts (full scans: only on request).
 struct Status { bool full = false; };
+/// The open sale priced (CounterService::quoteSale); numbered like lookups.
+struct QuoteSale { std::uint64_t seq = 0; terminal::SaleRequest request; };
+/// The product search of the sale screen; numbered like lookups.
+struct Products { std::uint64_t seq = 0; std::string query; };
+/// A code a scanner read on the sale or member screen: the product whose barcode (or sku) it is.
+struct ScanProduct { std::string code; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
                              cmd::Redeem, cmd::Refund, cmd::Survey, cmd::Complaint, cmd::Catalog,
-                             cmd::DaySummary, cmd::Status>;
+                             cmd::DaySummary, cmd::Status, cmd::QuoteSale, cmd::Products,
+                             cmd::ScanProduct>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -76,11 +83,16 @@ struct Day { Date day; DayFigures figures; };
 struct Status { std::int64_t outboxPending = 0; std::optional<terminal::Stats> stats; };
 /// The store could not do what was asked (broken disk, bug): shown, never hidden.
 struct Failed { std::string what; };
+struct SaleQuoted { std::uint64_t seq = 0; Result<terminal::SaleQuote> quote; };
+struct Products { std::uint64_t seq = 0; Result<std::vector<Product>> products; };
+/// The product a scanned code names, if the catalogue has one.
+struct ProductScanned { std::string code; std::optional<Product> product; };
 }  // namespace reply
 
 using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
                            reply::Enrolled, reply::Sold, reply::Redeemed, reply::Refunded,
                            reply::SurveyRecorded, reply::ComplaintFiled, reply::Catalog,
-                           reply::Day, reply::Status, reply::Failed>;
+                           reply::Day, reply::Status, reply::Failed, reply::SaleQuoted,
+                           reply::Products, reply::ProductScanned>;
 
 }  // namespace loyalty::ui
