@@ -464,7 +464,7 @@ terminal::SaleQuote quoteOf(const terminal::SaleRequest& r, std::int64_t maxPoin
 
 }  // namespace
 
-TEST_CASE("A product scanned on the member panel opens the sale with it; again: one more; member price shown",
+TEST_CASE("A product scanned on the member panel opens the sale with it, again: one more, member price shown",
           "[ui][screens]") {
   Headless h;
   memberOpen(h);

@@ -351,12 +351,12 @@ void saleLineRow(const Ui& u, const intent::SaleLine& l, std::size_t i, const te
   const float textY = y + (rowH - ImGui::GetTextLineHeight()) / 2;
   const std::string n = std::to_string(i);
   ImGui::SetCursorPosY(textY);
-  ImGui::PushTextWrapPos(width * 0.36f);
+  ImGui::PushTextWrapPos(width * 0.30f);
   ImGui::Text("%zu. %s", i + 1, l.description.empty() ? u.t(Msg::kItem) : l.description.c_str());
   ImGui::PopTextWrapPos();
   ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.22f, 0.24f, 0.30f, 1.0f));
   if (!l.sku.empty()) {
-    ImGui::SameLine(width * 0.38f);
+    ImGui::SameLine(width * 0.31f);
     ImGui::SetCursorPosY(y);
     if (bigButton(u, "-", ("sale-line-minus-" + n).c_str(), ImVec2(rowH, rowH), l.qty > 1)) {
       out.push_back(intent::ChangeQty{i, -1});
@@ -364,12 +364,12 @@ void saleLineRow(const Ui& u, const intent::SaleLine& l, std::size_t i, const te
     ImGui::SameLine();
     ImGui::SetCursorPosY(textY);
     ImGui::Text("%lld", static_cast<long long>(l.qty));
-    ImGui::SameLine(width * 0.38f + rowH + u.px(44));
+    ImGui::SameLine(width * 0.31f + rowH + u.px(44));
     ImGui::SetCursorPosY(y);
     if (bigButton(u, "+", ("sale-line-plus-" + n).c_str(), ImVec2(rowH, rowH))) out.push_back(intent::ChangeQty{i, +1});
   }
   ImGui::PopStyleColor();
-  ImGui::SameLine(width * 0.62f);
+  ImGui::SameLine(width * 0.31f + rowH * 2 + u.px(56));
   ImGui::SetCursorPosY(textY);
   if (priced && priced->memberDiscount.minor() != 0) {
     const std::string paid = (priced->amount - priced->memberDiscount).toString();
@@ -435,15 +435,19 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
   ImGui::Separator();
   // Products: a scanner anywhere on this screen, or the search (barcode, SKU, name, pinyin).
   const std::string searchBefore = s.search;
-  ImGui::SetNextItemWidth(left);
+  ImGui::SetNextItemWidth(left * 0.62f);
   const bool searchEnter =
       ImGui::InputTextWithHint("##product-search", u.t(Msg::kSaleSearch), &s.search, ImGuiInputTextFlags_EnterReturnsTrue);
   recordTap("sale-search");
   if (s.search != searchBefore) out.push_back(intent::FindProducts{s.search});
   if (searchEnter) out.push_back(intent::ProductCode{s.search});
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(left - left * 0.62f - gap);
+  ImGui::InputTextWithHint("##desc", u.t(Msg::kDescription), &s.description);  // of the amount typed
+  recordTap("sale-description");
   if (!trim(s.search).empty()) {
     if (vm.searched && vm.found.empty()) ImGui::TextColored(kWarn, "%s", u.t(Msg::kSaleNoProducts));
-    const std::size_t shown = std::min<std::size_t>(vm.found.size(), 4);
+    const std::size_t shown = std::min<std::size_t>(vm.found.size(), 3);
     for (std::size_t i = 0; i < shown; ++i) {
       const Product& p = vm.found[i];
       const std::string label = p.name + "   " + p.price.toString() + (p.barcode ? "   " + *p.barcode : std::string());
@@ -465,7 +469,8 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
   }
   ImGui::SetCursorPos(ImVec2(errorAt.x, errorAt.y + lineH));
 
-  const float totalsH = lineH * 4 + u.px(kMinTouch) + ImGui::GetStyle().ItemSpacing.y * 4;
+  // Room below the list for the totals (up to five rows, one large) and the buttons.
+  const float totalsH = lineH * 6 + u.px(kMinTouch) + ImGui::GetStyle().ItemSpacing.y * 2;
   ImGui::BeginChild("lines", ImVec2(left, std::max(u.px(100), ImGui::GetContentRegionAvail().y - totalsH)), true);
   for (std::size_t i = 0; i < s.lines.size(); ++i) saleLineRow(u, s.lines[i], i, quote ? &quote->lines[i] : nullptr, left, out);
   dragScroll(u);
@@ -508,24 +513,30 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
   }
   ImGui::EndGroup();
 
-  // The keypad's side: what it writes to (an amount, the points, the supervisor's PIN), then Pay.
+  // The keypad's side: what it writes to (an item's amount, the points, the supervisor's PIN),
+  // then Pay.
   ImGui::SameLine(0, gap * 3);
   ImGui::BeginGroup();
-  if (fieldBox(u, u.t(Msg::kSaleManualAmount), s.amount, "sale-amount", s.focus == 0, false, pad)) s.focus = 0;
-  ImGui::SetNextItemWidth(pad);
-  ImGui::InputTextWithHint("##desc", u.t(Msg::kDescription), &s.description);
-  recordTap("sale-description");
+  const float allW = u.px(80);
+  const float half = vm.member ? (pad - allW - gap * 2) / 2 : pad;
+  ImGui::BeginGroup();
+  if (fieldBox(u, u.t(Msg::kSaleManualAmount), s.amount, "sale-amount", s.focus == 0, false, half)) s.focus = 0;
+  ImGui::EndGroup();
   if (vm.member) {
-    const std::string label = std::string(u.t(Msg::kSalePayPoints)) +
-                              (quote ? "  (" + subst(u.t(Msg::kSalePointsMax), {std::to_string(quote->maxRedeemPoints)}) + ")" : "");
-    const float allW = u.px(80);
-    if (fieldBox(u, label.c_str(), s.points, "sale-points", s.focus == 1, false, pad - allW - gap)) s.focus = 1;
     ImGui::SameLine();
-    ImGui::SetCursorPosY(ImGui::GetItemRectMin().y - ImGui::GetWindowPos().y + ImGui::GetScrollY());
+    ImGui::BeginGroup();
+    if (fieldBox(u, u.t(Msg::kSalePayPoints), s.points, "sale-points", s.focus == 1, false, half)) s.focus = 1;
+    ImGui::EndGroup();
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    ImGui::TextUnformatted(" ");  // level with the fields under their labels
     if (bigButton(u, u.t(Msg::kSalePointsAll), "sale-points-all", ImVec2(allW, 0), quote && quote->maxRedeemPoints > 0)) {
       s.points = std::to_string(quote->maxRedeemPoints);
       s.focus = 1;
     }
+    ImGui::EndGroup();
+    ImGui::BeginGroup();
+    if (quote) ImGui::TextDisabled("%s", subst(u.t(Msg::kSalePointsMax), {std::to_string(quote->maxRedeemPoints)}).c_str());
     if (!vm.pointsError.message.empty()) {
       fieldErrorText(u, vm.pointsError, nullptr);
     } else if (quote && quote->pointsRedeemed > 0) {
@@ -533,14 +544,11 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
                          subst(u.t(Msg::kSalePointsWorth), {std::to_string(quote->pointsRedeemed), quote->pointsValue.toString()}).c_str());
       recordTap(("sale-points-value=" + quote->pointsValue.toString()).c_str());
     }
+    ImGui::EndGroup();
     if (pinNeeded) {
       const std::string pinLabel = subst(u.t(Msg::kSaleSupervisorPin), {std::to_string(vm.supervisorAbove)});
       if (fieldBox(u, pinLabel.c_str(), s.supervisorPin, "sale-pin", s.focus == 2, true, pad)) s.focus = 2;
-      if (vm.error.field == "supervisor_pin") {
-        fieldErrorText(u, vm.error, "supervisor_pin");
-      } else if (s.supervisorPin.size() < 6) {
-        ImGui::TextColored(kWarn, "%s", u.t(Msg::kSalePinNeeded));
-      }
+      fieldErrorText(u, vm.error, "supervisor_pin");
     }
   }
   std::string& target = s.focus == 1 ? s.points : s.focus == 2 ? s.supervisorPin : s.amount;

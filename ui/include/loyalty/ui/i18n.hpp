@@ -187,7 +187,7 @@ bool parseLang(std::string_view text, Lang& out);
     "商品：扫码，或输入条码、货号、名称、拼音")                                             \
   X(kSaleNoProduct, "No product with the code {}.", "没有编码为 {} 的商品。")                   \
   X(kSaleNoProducts, "No product found.", "没有找到商品。")                                     \
-  X(kSaleManualAmount, "Amount of an item not in the catalogue", "目录外商品金额")              \
+  X(kSaleManualAmount, "Other item: amount", "目录外商品金额")              \
   X(kSaleMemberPrice, "member price", "会员价")                                                 \
   X(kSaleToPay, "To pay", "应付")                                                               \
   X(kSalePointsToEarn, "Points to earn", "本单可得积分")                                        \
@@ -196,7 +196,6 @@ bool parseLang(std::string_view text, Lang& out);
   X(kSalePointsWorth, "{} points pay {}", "{} 积分抵 {} 元")                                    \
   X(kSalePointsMax, "at most {}", "最多可用 {}")                                                \
   X(kSaleSupervisorPin, "Supervisor PIN (above {} points)", "主管密码（超过 {} 积分）")        \
-  X(kSalePinNeeded, "A supervisor enters their PIN for these points.", "抵扣这么多积分需主管输入密码。") \
   X(kPointsPaid, "Paid with points", "积分抵扣")                                                \
   X(kRefPointsOverSale, "The points are worth more than what is left to pay.", "积分抵扣金额超过应付金额。")
 
