@@ -595,6 +595,7 @@ void apply(AppModel& app, Reply r) {
               app.sale.error = fieldError(app, q.quote.error());
               return;
             }
+            if (app.sale.error.field.rfind("lines", 0) == 0) app.sale.error = {};  // an earlier quote's refusal
             if (q.quote->pointsRefused) app.sale.pointsError = fieldError(app, *q.quote->pointsRefused);
             app.sale.quote = std::move(*q.quote);
           },
