@@ -875,7 +875,7 @@ void productScanned(AppModel& app, const std::string& code, const std::optional<
   if (app.pendingLeave || app.pendingScan) return;
   if (product) {
     if (app.screen == Screen::kMember) update(app, intent::Go{Screen::kSale});  // a sale for the member
-    addProduct(app, *product);
+    update(app, intent::AddProduct{*product});
     return;
   }
   if (memberCode(code)) {
