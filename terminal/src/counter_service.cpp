@@ -807,6 +807,15 @@ Result<SaleResult> CounterService::sale(const SaleRequest& request) {
   if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
   if (auto s = checkPointsPaid(r, checked->subtotal, m_config.rules); !s) return s.error();
+  if (r.redeemPoints > m_config.rules.supervisorPinAbovePoints) {
+    // As for redeem: the member is known before the supervisor's PIN is checked (argon2, never
+    // under the write lock), and nothing is written or reserved before it is right.
+    {
+      const db::ReadTransaction snapshot(m_db);
+      if (auto m = resolveMember(*r.member, "member"); !m) return m.error();
+    }
+    if (auto s = verifySupervisorPin(r.supervisorPin, r.redeemPoints); !s) return s.error();
+  }
   const std::optional<Authorisation> answer =
       r.member ? askHeadOffice(Keyed::kSale, r.saleId, *r.member, r.redeemPoints) : std::nullopt;
   HeldReservation held(m_authoriser, r.saleId, answer);
@@ -842,6 +851,66 @@ Result<SaleResult> CounterService::sale(const SaleRequest& request) {
   tx.commit();
   held.keep();
   return result;
+}
+
+Result<SaleQuote> CounterService::quoteSale(const SaleRequest& request) {
+  SaleRequest r = request;
+  if (r.saleId.empty()) r.saleId = "quote";  // a quote has no key of its own
+  auto checked = checkSale(r, m_products);
+  if (!checked) return checked.error();
+  const db::ReadTransaction snapshot(m_db);
+  std::optional<MemberRow> member;
+  if (r.member) {
+    auto m = resolveMember(*r.member, "member");
+    if (!m) return m.error();
+    member = *m;
+  }
+  const Date today = m_config.zone.localDate(r.at);
+  const std::optional<SaleMember> state = member ? std::optional(saleMember(*member, today)) : std::nullopt;
+  // Priced without points first: what the lines cost, and how many points could pay for them.
+  auto plain = planSale(checked->lines, 0, state, m_config.rules, today);
+  if (!plain) return plain.error();
+  SaleQuote q;
+  const ProgrammeRules& rules = m_config.rules;
+  if (member) {
+    q.balance = member->balance;
+    const Money payable = plain->total;
+    if (payable > Money{} && member->balance > 0) {
+      // The most points whose value (floored to minor units) is at most what is left to pay.
+      const std::int64_t byValue = mulDivFloor(payable.minor() + 1, rules.redeemPointsPerUnit, 100) -
+                                   ((payable.minor() + 1) * rules.redeemPointsPerUnit % 100 == 0 ? 1 : 0);
+      q.maxRedeemPoints = std::clamp<std::int64_t>(std::min(byValue, member->balance), 0, kMaxPoints);
+    }
+  }
+  const SalePlan* plan = &*plain;
+  Result<SalePlan> paid = *plain;
+  if (r.redeemPoints != 0) {
+    Status allowed = checkPointsPaid(r, checked->subtotal, rules);
+    if (allowed) {
+      paid = planSale(checked->lines, r.redeemPoints, state, rules, today);
+      if (!paid) allowed = paid.error();
+    }
+    if (allowed) {
+      plan = &*paid;
+      q.supervisorNeeded = r.redeemPoints > rules.supervisorPinAbovePoints;
+    } else {
+      q.pointsRefused = allowed.error();
+    }
+  }
+  for (std::size_t i = 0; i < plan->lines.size(); ++i) {
+    const PricedLine& l = plan->lines[i];
+    q.lines.push_back({l.sku, r.lines[i].description.value_or(l.sku), l.qty, l.unitPrice.toString(), l.amount,
+                       l.discount});
+  }
+  q.subtotal = plan->subtotal;
+  q.discount = plan->discount;
+  q.total = plan->total;
+  q.pointsEarned = plan->points;
+  q.pointsRedeemed = plan->redeemPoints;
+  q.pointsValue = pointsValue(plan->redeemPoints, rules.redeemPointsPerUnit);
+  for (const AppliedPromotionEffect& a : plan->applied) q.promotions.push_back({a.id, a.kind, a.effect});
+  q.gifts = plan->giftSkus;
+  return q;
 }
 
 SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<MemberRow>& member, SalePlan& plan,

@@ -260,13 +260,17 @@ Result<std::vector<SaleLineInput>> saleLines(const Args& a, const std::string& k
 }
 
 Result<json> opSale(CounterService& s, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"sale_id", "member", "lines", "redeem_points", "staff_id"}); !k) return k.error();
+  if (auto k = a.onlyKnown({"sale_id", "member", "lines", "redeem_points", "staff_id", "supervisor_pin"}); !k) {
+    return k.error();
+  }
   SaleRequest r;
   LOYALTY_TRY(saleId, a.string("sale_id"));
   LOYALTY_TRY(member, a.optString("member"));
   LOYALTY_TRY(redeem, a.optInteger("redeem_points"));
   LOYALTY_TRY(staffId, a.optString("staff_id"));
+  LOYALTY_TRY(pin, a.optString("supervisor_pin"));
   r.saleId = saleId, r.member = member, r.redeemPoints = redeem.value_or(0), r.staffId = staffId, r.at = at;
+  r.supervisorPin = pin;
   LOYALTY_TRY(lines, saleLines(a, "lines"));
   r.lines = std::move(lines);
   LOYALTY_TRY(result, s.sale(r));

@@ -4,6 +4,7 @@
 
 #include <imgui.h>
 
+#include "loyalty/core/points.hpp"
 #include "loyalty/ui/fonts.hpp"
 #include "loyalty/ui/screens.hpp"
 
@@ -82,6 +83,15 @@ class Headless {
   void pause(std::uint32_t ms) { m_ms += ms; }
   /// The commands the screens sent to the store worker since the last call.
   std::vector<Command> sent() { return std::exchange(app.outbox, {}); }
+  /// Those of them of kind C (the sale screen also asks for prices as the cart changes).
+  template <class C>
+  std::vector<C> sent() {
+    std::vector<C> out;
+    for (Command& c : sent()) {
+      if (auto* x = std::get_if<C>(&c)) out.push_back(std::move(*x));
+    }
+    return out;
+  }
   const TapMap::Rect& rect(const std::string& id) { return m_taps.rects.at(id); }
 
   AppModel app;
@@ -206,12 +216,13 @@ TEST_CASE("Member panel to sale to receipt, with the survey on the customer disp
   for (const char* k : {"sale-key-1", "sale-key-2", "sale-key-8", "sale-key-dot", "sale-key-5"}) h.tap(k);
   CHECK(h.app.saleUi.amount == "128.5");
   h.tap("sale-key-ok");
-  auto sent = h.sent();
+  auto sent = h.sent<cmd::Sale>();
   REQUIRE(sent.size() == 1);
-  const auto sale = std::get<cmd::Sale>(sent[0]).request;
+  const auto sale = sent[0].request;
   CHECK(sale.member == std::optional<std::string>("m-1"));
   REQUIRE(sale.lines.size() == 1);
   CHECK(sale.lines[0].unitPrice == "128.50");  // amounts as the counter shows them
+  CHECK(sale.lines[0].sku == "MANUAL-1");      // an item not in the catalogue, not a made-up product
   CHECK(sale.saleId == "T-S1");
 
   terminal::SaleResult result;
@@ -224,9 +235,9 @@ TEST_CASE("Member panel to sale to receipt, with the survey on the customer disp
   CHECK(h.visible("receipt-new-sale"));
   CHECK(h.app.customer.askSurvey);
   update(h.app, intent::Survey{5});
-  sent = h.sent();
-  REQUIRE(sent.size() == 1);
-  const auto survey = std::get<cmd::Survey>(sent[0]).answer;
+  auto surveys = h.sent<cmd::Survey>();
+  REQUIRE(surveys.size() == 1);
+  const auto survey = surveys[0].answer;
   CHECK(survey.score == 5);
   CHECK(survey.scale == "csat5");
   CHECK(survey.saleId == std::optional<std::string>(sale.saleId));
@@ -310,9 +321,9 @@ TEST_CASE("Leaving the member for the lookup: the next sale is nobody's", "[ui][
   h.tap("nav-lookup");
   h.tap("go-sale-anon");
   for (const char* k : {"sale-key-5", "sale-key-ok"}) h.tap(k);
-  auto sent = h.sent();
+  auto sent = h.sent<cmd::Sale>();
   REQUIRE(sent.size() == 1);
-  CHECK_FALSE(std::get<cmd::Sale>(sent[0]).request.member.has_value());
+  CHECK_FALSE(sent[0].request.member.has_value());
   CHECK_FALSE(h.app.customer.member.has_value());
 }
 
@@ -359,7 +370,7 @@ TEST_CASE("Keys reach the sale amount, and Backspace, Ctrl+A and Escape correct 
   h.type("128.5", true, 150);
   REQUIRE(h.app.saleUi.lines.size() == 1);
   CHECK(h.app.saleUi.lines[0].amount == "128.50");
-  CHECK(h.sent().empty());
+  CHECK(h.sent<cmd::Sale>().empty());
 }
 
 TEST_CASE("Sign-out with an open sale asks, and the next cashier's cart is empty", "[ui][screens]") {
@@ -769,4 +780,130 @@ TEST_CASE("An exchange above the supervisor limit asks for the PIN first, then o
   const auto x = std::get<cmd::Exchange>(h.sent().at(0)).request;
   CHECK(x.supervisorPin == std::optional<std::string>("246813"));
   CHECK(x.returnLines.size() == 2);
+}
+
+namespace {
+
+Product water() {
+  Product p;
+  p.sku = "WATER-550";
+  p.name = "农夫山泉 550ml";
+  p.price = *UnitPrice::parse("2.00", "price");
+  p.barcode = "6921168509256";
+  return p;
+}
+
+/// The store's price of the cart last asked for: `lines` as given, each at 20 % off.
+terminal::SaleQuote quoteOf(const terminal::SaleRequest& r, std::int64_t maxPoints) {
+  terminal::SaleQuote q;
+  for (const auto& l : r.lines) {
+    const Money amount = *lineAmount(l.qty, *UnitPrice::parse("2.00", "p"), "amount");
+    const Money off = Money::fromMinor(amount.minor() / 5);
+    q.lines.push_back({l.sku, l.description.value_or(l.sku), l.qty, "2.00", amount, off});
+    q.subtotal += amount;
+    q.discount += off;
+  }
+  q.pointsRedeemed = r.redeemPoints;
+  q.pointsValue = pointsValue(r.redeemPoints, 100);
+  q.discount += q.pointsValue;
+  q.total = q.subtotal - q.discount;
+  q.maxRedeemPoints = maxPoints;
+  q.balance = 3596;
+  q.supervisorNeeded = r.redeemPoints > 2000;
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("A product scanned on the member panel opens the sale with it, again: one more, member price shown",
+          "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.type("6921168509256", true);  // the scanner's burst
+  auto scans = h.sent<cmd::ScanProduct>();
+  REQUIRE(scans.size() == 1);
+  CHECK(scans[0].code == "6921168509256");
+  apply(h.app, reply::ProductScanned{"6921168509256", water()});
+  CHECK(h.app.screen == Screen::kSale);
+  REQUIRE(h.app.saleUi.lines.size() == 1);
+  CHECK(h.app.saleUi.lines[0].sku == "WATER-550");
+  h.frame();
+  h.pause(500);
+  h.type("6921168509256", true);
+  REQUIRE(h.sent<cmd::ScanProduct>().size() == 1);
+  CHECK(h.app.saleUi.amount.empty());  // the burst did not stay in the amount field
+  apply(h.app, reply::ProductScanned{"6921168509256", water()});
+  REQUIRE(h.app.saleUi.lines.size() == 1);
+  CHECK(h.app.saleUi.lines[0].qty == 2);
+  CHECK(h.app.saleUi.lines[0].amount == "4.00");
+
+  // The cart goes to the store to be priced: the catalogue's product by sku, for the member.
+  h.frame();
+  auto quotes = h.sent<cmd::QuoteSale>();
+  REQUIRE(quotes.size() == 1);
+  const terminal::SaleRequest& asked = quotes[0].request;
+  CHECK(asked.member == std::optional<std::string>("m-1"));
+  REQUIRE(asked.lines.size() == 1);
+  CHECK(asked.lines[0].sku == "WATER-550");
+  CHECK(asked.lines[0].qty == 2);
+  CHECK(asked.lines[0].unitPrice.empty());  // the catalogue's price, member prices applied by the store
+  apply(h.app, reply::SaleQuoted{quotes[0].seq, quoteOf(asked, 320)});
+  CHECK(h.visible("sale-line-price-0=3.20"));
+  CHECK(h.visible("sale-to-pay=3.20"));
+
+  h.tap("sale-line-plus-0");
+  CHECK(h.app.saleUi.lines[0].qty == 3);
+  h.tap("sale-line-minus-0");
+  h.tap("sale-line-minus-0");
+  CHECK(h.app.saleUi.lines[0].qty == 1);
+  CHECK_FALSE(h.visible("sale-line-price-0=3.20"));  // an answer for 2 is not shown for 1
+
+  // A code that is neither a product nor a member's: said so, the cart unchanged.
+  apply(h.app, reply::ProductScanned{"12345678", std::nullopt});
+  CHECK(h.app.sale.error.message.find("12345678") != std::string::npos);
+  CHECK(h.app.saleUi.lines.size() == 1);
+
+  // The product search: results listed, a tap adds one.
+  h.app.saleUi.search = "nfsq";
+  update(h.app, intent::FindProducts{"nfsq"});
+  auto searches = h.sent<cmd::Products>();
+  REQUIRE(searches.size() == 1);
+  apply(h.app, reply::Products{searches[0].seq, std::vector<Product>{water()}});
+  h.tap("sale-product-0");
+  CHECK(h.app.saleUi.lines[0].qty == 2);
+  CHECK(h.app.saleUi.search.empty());
+}
+
+TEST_CASE("Points pay part of the sale: all, their value, a supervisor's PIN above the limit", "[ui][screens]") {
+  Headless h;
+  memberOpen(h);
+  h.tap("member-sale");
+  apply(h.app, reply::ProductScanned{"WATER-550", water()});
+  for (int i = 0; i < 1999; ++i) update(h.app, intent::ChangeQty{0, +1});  // 2000 bottles: 4,000.00
+  h.frame();
+  auto quotes = h.sent<cmd::QuoteSale>();
+  REQUIRE_FALSE(quotes.empty());
+  apply(h.app, reply::SaleQuoted{quotes.back().seq, quoteOf(quotes.back().request, 3596)});
+  h.tap("sale-points-all");
+  CHECK(h.app.saleUi.points == "3596");
+  h.frame();
+  quotes = h.sent<cmd::QuoteSale>();
+  REQUIRE(quotes.size() == 1);
+  CHECK(quotes[0].request.redeemPoints == 3596);
+  apply(h.app, reply::SaleQuoted{quotes[0].seq, quoteOf(quotes[0].request, 3596)});
+  CHECK(h.visible("sale-points-value=35.96"));
+  // Above the limit (2000): no paying until a supervisor has typed their PIN.
+  REQUIRE(h.visible("sale-pin"));
+  h.tap("sale-key-ok");
+  CHECK(h.sent<cmd::Sale>().empty());
+  h.tap("sale-pin");
+  h.type("246813", false, 150);
+  CHECK(h.app.saleUi.supervisorPin == "246813");
+  h.tap("sale-key-ok");
+  auto sales = h.sent<cmd::Sale>();
+  REQUIRE(sales.size() == 1);
+  CHECK(sales[0].request.redeemPoints == 3596);
+  CHECK(sales[0].request.supervisorPin == std::optional<std::string>("246813"));
+  CHECK(sales[0].request.lines[0].sku == "WATER-550");
+  CHECK(sales[0].request.lines[0].qty == 2000);
 }

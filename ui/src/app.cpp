@@ -4,6 +4,7 @@
 
 #include "loyalty/core/card.hpp"
 #include "loyalty/core/money.hpp"
+#include "loyalty/core/points.hpp"
 #include "loyalty/core/text.hpp"
 
 namespace loyalty::ui {
@@ -274,6 +275,69 @@ void refundStep(AppModel& app, const intent::Refund& i) {
   }
 }
 
+// [SECTION] The open sale: lines, the store's price of it, products
+
+/// The sale's lines as the store gets them, to price (quoteSale) or to record (sale): catalogue
+/// products by sku and quantity at the catalogue's price (member prices and promotions apply);
+/// an amount typed for an item not in the catalogue as "MANUAL-n" at that price.
+terminal::SaleRequest saleRequest(const AppModel& app, const std::vector<intent::SaleLine>& lines,
+                                  std::int64_t points) {
+  terminal::SaleRequest r;
+  r.member = currentMemberId(app);
+  r.at = app.now;
+  r.staffId = signedInStaff(app);
+  r.redeemPoints = r.member ? points : 0;
+  int manual = 0;
+  for (const intent::SaleLine& l : lines) {
+    terminal::SaleLineInput line;
+    line.description = nonEmpty(l.description);
+    line.qty = l.qty;
+    if (l.sku.empty()) {
+      line.sku = "MANUAL-" + std::to_string(++manual);
+      line.unitPrice = showAmount(l.amount);
+    } else {
+      line.sku = l.sku;
+    }
+    r.lines.push_back(std::move(line));
+  }
+  return r;
+}
+
+/// What identifies a quote's question: the lines, the member and the points.
+std::string saleQuoteKey(const terminal::SaleRequest& r) {
+  std::string key = r.member.value_or("-") + '\x1d' + std::to_string(r.redeemPoints);
+  for (const auto& l : r.lines) {
+    key += '\x1e' + l.sku + '\x1f' + std::to_string(l.qty) + '\x1f' + l.unitPrice + '\x1f' + l.description.value_or("");
+  }
+  return key;
+}
+
+/// A product line's quantity, and its amount at the catalogue's price.
+void setQty(intent::SaleLine& l, std::int64_t qty) {
+  const auto unit = UnitPrice::parse(l.unitPrice, "unit_price");
+  const auto amount = unit ? lineAmount(qty, *unit, "amount") : Result<Money>(Error{});
+  if (!amount) return;
+  l.qty = qty;
+  l.amount = amount->toString();
+}
+
+/// A scanned code's product, or (none) the code as a member's (defined with the keys below).
+void productScanned(AppModel& app, const std::string& code, const std::optional<Product>& product);
+
+/// A catalogue product into the cart: a new line, or one more of it.
+void addProduct(AppModel& app, const Product& p) {
+  app.sale.error = {};
+  for (intent::SaleLine& l : app.saleUi.lines) {
+    if (l.sku == p.sku) {
+      setQty(l, std::min(l.qty + 1, kMaxLineQty));
+      return;
+    }
+  }
+  intent::SaleLine line{p.name, {}, p.sku, 0, p.price.toString()};
+  setQty(line, 1);
+  app.saleUi.lines.push_back(std::move(line));
+}
+
 }  // namespace
 
 void update(AppModel& app, const Intent& in) {
@@ -364,6 +428,10 @@ void update(AppModel& app, const Intent& in) {
               case Screen::kSale:
                 app.sale.error = {};
                 app.pendingScan.reset();
+                if (app.saleUi.search.empty()) {
+                  app.sale.found.clear();
+                  app.sale.searched = false;
+                }
                 break;
               case Screen::kMemberDetails:
                 openMemberDetails(app);
@@ -401,24 +469,14 @@ void update(AppModel& app, const Intent& in) {
               return;
             }
             for (const auto& line : i.lines) {
-              if (!positiveAmount(line.amount)) {
+              if (line.sku.empty() && !positiveAmount(line.amount)) {
                 app.sale.error = {"amount", tr(app.lang, Msg::kErrAmountZero)};
                 return;
               }
             }
-            terminal::SaleRequest r;
+            terminal::SaleRequest r = saleRequest(app, i.lines, i.redeemPoints);
             r.saleId = newId(app, "S");
-            r.member = currentMemberId(app);
-            r.at = app.now;
-            r.staffId = signedInStaff(app);
-            for (std::size_t n = 0; n < i.lines.size(); ++n) {
-              terminal::SaleLineInput line;
-              line.sku = "ITEM-" + std::to_string(n + 1);
-              line.description = nonEmpty(i.lines[n].description);
-              line.qty = 1;
-              line.unitPrice = showAmount(i.lines[n].amount);
-              r.lines.push_back(std::move(line));
-            }
+            if (r.redeemPoints > 0) r.supervisorPin = nonEmpty(i.supervisorPin);
             app.sale.busy = true;
             if (app.exchange) {  // the new lines of an exchange (the refund screen's)
               send(app, cmd::Exchange{exchangeRequest(app, std::move(r))});
@@ -546,6 +604,33 @@ void update(AppModel& app, const Intent& in) {
             clearMember(app);
             lookupAndJump(app, i.phone);
           },
+          [&](const intent::FindProducts& f) {
+            const std::string query(trim(f.query));
+            app.sale.searched = false;
+            if (query.empty()) {
+              ++app.productSeq;  // an answer in flight is for text no longer there
+              app.sale.found.clear();
+              return;
+            }
+            send(app, cmd::Products{++app.productSeq, query});
+          },
+          [&](const intent::AddProduct& a) {
+            addProduct(app, a.product);
+            app.saleUi.search.clear();
+            app.sale.found.clear();
+            app.sale.searched = false;
+            ++app.productSeq;
+          },
+          [&](const intent::ChangeQty& c) {
+            if (c.index >= app.saleUi.lines.size()) return;
+            intent::SaleLine& l = app.saleUi.lines[c.index];
+            if (l.sku.empty()) return;  // an amount line is one item
+            setQty(l, std::clamp<std::int64_t>(l.qty + c.delta, 1, kMaxLineQty));
+          },
+          [&](const intent::ProductCode& p) {
+            const std::string code(trim(p.code));
+            if (!code.empty()) send(app, cmd::ScanProduct{code});
+          },
       },
       in);
 }
@@ -562,6 +647,8 @@ void apply(AppModel& app, Reply r) {
             app.login.storeReady = true;
             app.redeem.supervisorAbove = o.info->supervisorPinAbovePoints;
             app.redeem.pointsPerUnit = o.info->redeemPointsPerUnit;
+            app.sale.supervisorAbove = o.info->supervisorPinAbovePoints;
+            app.receipt.pointsPerUnit = o.info->redeemPointsPerUnit;
             app.settings.store = *o.info;
             app.enroll.consentVersion = o.info->consentVersion;
           },
@@ -645,12 +732,21 @@ void apply(AppModel& app, Reply r) {
             app.sale.busy = false;
             if (!s.result) {
               app.sale.error = fieldError(app, s.result.error());
+              if (s.result.error().field == "supervisor_pin") {
+                app.saleUi.supervisorPin.clear();
+                app.saleUi.focus = 2;
+              }
               return;
             }
             app.receipt.member = app.sale.member;
+            app.receipt.quote.reset();
+            if (app.sale.quoteCurrent && app.quotedSale == saleQuoteKey(s.request)) app.receipt.quote = app.sale.quote;
             app.receipt.request = std::move(s.request);
             app.receipt.result = *s.result;
             app.saleUi = {};
+            app.sale.quote.reset();
+            app.sale.quoteCurrent = false;
+            app.quotedSale.clear();
             app.customer.lastSale = *s.result;
             if (s.result->balance) newBalance(app, *s.result->balance);
             app.customer.askSurvey = true;
@@ -796,6 +892,26 @@ void apply(AppModel& app, Reply r) {
             }
             app.memberDetails.consents = std::move(*h.result);
           },
+          [&](reply::SaleQuoted& q) {
+            if (q.seq != app.saleQuoteSeq) return;  // the cart changed since; a newer answer follows
+            app.sale.quoteCurrent = true;
+            app.sale.pointsError = {};
+            if (!q.quote) {
+              app.sale.quote.reset();
+              app.sale.error = fieldError(app, q.quote.error());
+              return;
+            }
+            if (app.sale.error.field.rfind("lines", 0) == 0) app.sale.error = {};  // an earlier quote's refusal
+            if (q.quote->pointsRefused) app.sale.pointsError = fieldError(app, *q.quote->pointsRefused);
+            app.sale.quote = std::move(*q.quote);
+          },
+          [&](reply::Products& p) {
+            if (p.seq != app.productSeq) return;
+            app.sale.searched = true;
+            app.sale.found.clear();
+            if (p.products) app.sale.found = std::move(*p.products);
+          },
+          [&](reply::ProductScanned& p) { productScanned(app, p.code, p.product); },
           [&](reply::Failed& f) {
             app.failure = f.what;
             app.login.busy = app.lookup.busy = app.member.busy = app.enroll.busy = false;
@@ -832,8 +948,15 @@ std::string shapeDate(const std::string& typed) {
 std::vector<intent::SaleLine> cartOf(const AppModel& app) {
   std::vector<intent::SaleLine> cart;
   if (app.screen != Screen::kSale) return cart;
-  for (const auto& l : app.saleUi.lines) cart.push_back({l.description, showAmount(l.amount)});
-  if (positiveAmount(app.saleUi.amount)) cart.push_back({app.saleUi.description, showAmount(app.saleUi.amount)});
+  for (const auto& l : app.saleUi.lines) cart.push_back(l);
+  if (positiveAmount(app.saleUi.amount)) cart.push_back(amountLine(app.saleUi.description, showAmount(app.saleUi.amount)));
+  // What the customer pays for each line: the member's price once the store has priced the cart.
+  const auto& q = app.sale.quote;
+  const bool priced = q && app.sale.quoteCurrent && q->lines.size() == cart.size();
+  for (std::size_t i = 0; i < cart.size(); ++i) {
+    if (cart[i].qty != 1) cart[i].description += " \xc3\x97" + std::to_string(cart[i].qty);  // ×
+    if (priced) cart[i].amount = (q->lines[i].amount - q->lines[i].memberDiscount).toString();
+  }
   return cart;
 }
 
@@ -852,6 +975,34 @@ std::vector<terminal::RefundLineInput> refundLinesOf(const RefundViewModel& vm, 
     }
   }
   return out;
+}
+
+std::int64_t salePoints(const SaleUiState& s) {
+  std::int64_t points = 0;
+  for (const char c : s.points) {
+    if (c >= '0' && c <= '9') points = points * 10 + (c - '0');
+  }
+  return points;
+}
+
+void requoteSale(AppModel& app) {
+  if (app.screen != Screen::kSale) return;
+  std::vector<intent::SaleLine> lines = app.saleUi.lines;
+  if (positiveAmount(app.saleUi.amount)) lines.push_back(amountLine(app.saleUi.description, showAmount(app.saleUi.amount)));
+  if (lines.empty()) {
+    if (!app.quotedSale.empty()) ++app.saleQuoteSeq;  // an answer in flight is for lines now gone
+    app.quotedSale.clear();
+    app.sale.quote.reset();
+    app.sale.quoteCurrent = false;
+    app.sale.pointsError = {};
+    return;
+  }
+  terminal::SaleRequest r = saleRequest(app, lines, salePoints(app.saleUi));
+  std::string key = saleQuoteKey(r);
+  if (key == app.quotedSale) return;
+  app.quotedSale = std::move(key);
+  app.sale.quoteCurrent = false;
+  send(app, cmd::QuoteSale{++app.saleQuoteSeq, std::move(r)});
 }
 
 std::int64_t redeemPoints(const RedeemViewModel& vm, const RedeemUiState& s) {
@@ -895,7 +1046,10 @@ Field focusedField(AppModel& app) {
       if (app.enrollUi.focus == 2) return {&app.enrollUi.referrer, Accept::kCode, 24};
       if (app.enrollUi.focus == 3) return {&app.enrollUi.name, Accept::kAny, 192};  // 64 hanzi
       return {&app.enrollUi.phone, Accept::kPhone, 24};
-    case Screen::kSale: return {&app.saleUi.amount, Accept::kDecimal, 12};
+    case Screen::kSale:
+      if (app.saleUi.focus == 1) return {&app.saleUi.points, Accept::kDigits, 9};
+      if (app.saleUi.focus == 2) return {&app.saleUi.supervisorPin, Accept::kDigits, 8};
+      return {&app.saleUi.amount, Accept::kDecimal, 12};
     case Screen::kRedeem:
       if (!app.redeemUi.confirming) {
         if (app.redeemUi.tab == 1) return {&app.redeemUi.points, Accept::kDigits, 9};
@@ -1002,8 +1156,13 @@ void enterOnScreen(AppModel& app) {
       app.enrollUi.focus = app.enrollUi.focus == 3 ? 1 : std::min(app.enrollUi.focus + 1, 2);  // name: birthday next
       break;
     case Screen::kSale:
-      if (positiveAmount(app.saleUi.amount)) {
-        app.saleUi.lines.push_back({app.saleUi.description, showAmount(app.saleUi.amount)});
+      if (app.saleUi.focus == 1) {
+        // Points typed: on to the supervisor's PIN when they need one.
+        if (salePoints(app.saleUi) > app.sale.supervisorAbove) app.saleUi.focus = 2;
+        break;
+      }
+      if (app.saleUi.focus == 0 && positiveAmount(app.saleUi.amount)) {
+        app.saleUi.lines.push_back(amountLine(app.saleUi.description, showAmount(app.saleUi.amount)));
         app.saleUi.amount.clear();
         app.saleUi.description.clear();
         app.sale.error = {};
@@ -1044,7 +1203,17 @@ void enterOnScreen(AppModel& app) {
   }
 }
 
-/// A scanner's burst ended with Enter. True when it was taken as a member code.
+/// A member's code scanned: the member opens, or, with a sale open, the cashier is asked.
+void memberScanned(AppModel& app, const std::string& code) {
+  if (saleOpen(app)) {
+    app.pendingScan = code;  // the open sale is someone's: ask (intent::ScanIntoSale)
+    return;
+  }
+  clearMember(app);
+  lookupAndJump(app, code);
+}
+
+/// A scanner's burst ended with Enter. True when it was taken as a product's or member's code.
 bool scanned(AppModel& app, const std::string& code, const std::string& fieldBefore) {
   if (app.screen == Screen::kLogin) return false;
   Field f = focusedField(app);
@@ -1052,21 +1221,43 @@ bool scanned(AppModel& app, const std::string& code, const std::string& fieldBef
     lookupAndJump(app, code);  // only the scan: stray keys typed before it are gone
     return true;
   }
+  // On the sale and member screens a code is a product's first (the store says), else a member's.
+  const bool sells = (app.screen == Screen::kSale || app.screen == Screen::kMember) && !cardFromQrPayload(code);
   if (f.text) {
     // A field that takes codes or phones of its own (enrolment, refund, complaint) keeps the
-    // keys; an amount, points or PIN field cannot hold a member code, so it was a scan.
-    const bool numeric = app.screen == Screen::kSale || app.screen == Screen::kRedeem ||
-                         app.screen == Screen::kMemberDetails;  // a new phone is typed, never scanned
-    if (!numeric || !memberCode(code)) return false;
+    // keys; an amount, points or PIN field cannot hold a code, so it was a scan: on the sale
+    // screen any code (a product's or a member's), on the others a member's.
+    const bool taken = app.screen == Screen::kSale ||
+                       ((app.screen == Screen::kRedeem || app.screen == Screen::kMemberDetails) && memberCode(code));
+    if (!taken) return false;
     *f.text = fieldBefore;
   }
-  if (saleOpen(app)) {
-    app.pendingScan = code;  // the open sale is someone's: ask (intent::ScanIntoSale)
+  if (sells) {
+    send(app, cmd::ScanProduct{code});
     return true;
   }
-  clearMember(app);
-  lookupAndJump(app, code);
+  memberScanned(app, code);
   return true;
+}
+
+void productScanned(AppModel& app, const std::string& code, const std::optional<Product>& product) {
+  if (app.screen != Screen::kSale && app.screen != Screen::kMember) return;  // the cashier moved on
+  if (app.pendingLeave || app.pendingScan) return;
+  if (product) {
+    if (app.screen == Screen::kMember) update(app, intent::Go{Screen::kSale});  // a sale for the member
+    update(app, intent::AddProduct{*product});
+    return;
+  }
+  if (memberCode(code)) {
+    memberScanned(app, code);
+    return;
+  }
+  const std::string message = subst(tr(app.lang, Msg::kSaleNoProduct), {code});
+  if (app.screen == Screen::kSale) {
+    app.sale.error = {"barcode", message};
+  } else {
+    app.member.banner = message;
+  }
 }
 
 }  // namespace

@@ -86,6 +86,7 @@ std::string refusal(Lang lang, std::string_view code, std::string_view field, st
     return say(Msg::kRefAlreadyRefunded);
   }
   if (code == "insufficient_points") return say(Msg::kRefPoints);
+  if (field == "redeem_points" && code == "invalid_argument") return say(Msg::kRefPointsOverSale);
   if (field == "amount" || field == "unit_price" || field.find("lines") == 0) return say(Msg::kRefAmount);
   const std::string detail(message);
   if (code == "invalid_argument" || code == "bad_request") return subst(tr(lang, Msg::kRefInvalid), {detail});

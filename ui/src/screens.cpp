@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "loyalty/core/points.hpp"
 #include "loyalty/core/text.hpp"
 #include "loyalty/ui/keyboard.hpp"
 
@@ -347,11 +348,91 @@ Intents drawEnroll(const EnrollViewModel& vm, EnrollUiState& s, const Ui& u) {
 
 // [SECTION] Sale
 
+namespace {
+
+/// One line of the open sale: name, quantity +/- (products), the price the member pays (the
+/// catalogue's struck through when a member price applies), delete.
+void saleLineRow(const Ui& u, const intent::SaleLine& l, std::size_t i, const terminal::QuotedLine* priced,
+                 float width, Intents& out) {
+  const float rowH = u.px(kMinTouch) * 0.8f;
+  const float y = ImGui::GetCursorPosY();
+  const float textY = y + (rowH - ImGui::GetTextLineHeight()) / 2;
+  const std::string n = std::to_string(i);
+  ImGui::SetCursorPosY(textY);
+  ImGui::PushTextWrapPos(width * 0.30f);
+  ImGui::Text("%zu. %s", i + 1, l.description.empty() ? u.t(Msg::kItem) : l.description.c_str());
+  ImGui::PopTextWrapPos();
+  ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.22f, 0.24f, 0.30f, 1.0f));
+  if (!l.sku.empty()) {
+    ImGui::SameLine(width * 0.31f);
+    ImGui::SetCursorPosY(y);
+    if (bigButton(u, "-", ("sale-line-minus-" + n).c_str(), ImVec2(rowH, rowH), l.qty > 1)) {
+      out.push_back(intent::ChangeQty{i, -1});
+    }
+    ImGui::SameLine();
+    ImGui::SetCursorPosY(textY);
+    ImGui::Text("%lld", static_cast<long long>(l.qty));
+    ImGui::SameLine(width * 0.31f + rowH + u.px(44));
+    ImGui::SetCursorPosY(y);
+    if (bigButton(u, "+", ("sale-line-plus-" + n).c_str(), ImVec2(rowH, rowH))) out.push_back(intent::ChangeQty{i, +1});
+  }
+  ImGui::PopStyleColor();
+  ImGui::SameLine(width * 0.31f + rowH * 2 + u.px(56));
+  ImGui::SetCursorPosY(textY);
+  if (priced && priced->memberDiscount.minor() != 0) {
+    const std::string paid = (priced->amount - priced->memberDiscount).toString();
+    ImGui::TextDisabled("%s", priced->amount.toString().c_str());
+    const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    const float mid = (a.y + b.y) / 2;
+    ImGui::GetWindowDrawList()->AddLine(ImVec2(a.x, mid), ImVec2(b.x, mid), ImGui::GetColorU32(ImGuiCol_TextDisabled));
+    ImGui::SameLine();
+    ImGui::TextColored(kGold, "%s %s", paid.c_str(), u.t(Msg::kSaleMemberPrice));
+    recordTap(("sale-line-price-" + n + "=" + paid).c_str());  // not a button: for the e2e test
+  } else {
+    const std::string shown = priced ? priced->amount.toString() : showAmount(l.amount);
+    ImGui::TextUnformatted(shown.c_str());
+    recordTap(("sale-line-price-" + n + "=" + shown).c_str());
+  }
+  ImGui::SameLine(width - u.px(110));
+  ImGui::SetCursorPosY(y);
+  const std::string id = "sale-line-del-" + n;
+  ImGui::PushID(id.c_str());
+  ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.35f, 0.20f, 0.20f, 1.0f));
+  if (ImGui::Button(u.t(Msg::kDeleteLine), ImVec2(u.px(100), rowH))) out.push_back(intent::RemoveLine{i});
+  ImGui::PopStyleColor();
+  ImGui::PopID();
+  recordTap(id.c_str());
+}
+
+/// A label and a value in two columns (the sale's totals, the receipt).
+void amountRow(const char* label, const std::string& value, float at, const ImVec4* color = nullptr) {
+  ImGui::TextUnformatted(label);
+  ImGui::SameLine(at);
+  if (color) {
+    ImGui::TextColored(*color, "%s", value.c_str());
+  } else {
+    ImGui::TextUnformatted(value.c_str());
+  }
+}
+
+}  // namespace
+
 Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
   Intents out;
   const float pad = keypadWidth(u);
   const float left = ImGui::GetContentRegionAvail().x - pad - ImGui::GetStyle().ItemSpacing.x * 3;
-  const float lineH = ImGui::GetTextLineHeightWithSpacing();
+  const float gap = ImGui::GetStyle().ItemSpacing.x;
+  const auto typed = Money::parse(s.amount, "amount");
+  const bool amountOk = !s.amount.empty() && typed && typed->minor() > 0;
+  // The store's price of the cart as it is now; its lines are the cart's, the typed amount last.
+  const terminal::SaleQuote* quote = vm.quote && vm.quoteCurrent ? &*vm.quote : nullptr;
+  const std::size_t cartLines = s.lines.size() + (amountOk ? 1 : 0);
+  if (quote && quote->lines.size() != cartLines) quote = nullptr;
+  const std::int64_t points = salePoints(s);
+  const bool pinNeeded = vm.member && points > vm.supervisorAbove;
+  if (!pinNeeded && s.focus == 2) s.focus = 1;
+  if (!vm.member && s.focus != 0) s.focus = 0;
+
   ImGui::BeginGroup();
   title(u, u.t(Msg::kSaleTitle));
   if (vm.member) {
@@ -360,52 +441,75 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
     ImGui::TextColored(kWarn, "%s", u.t(Msg::kSaleNoMember));
   }
   ImGui::Separator();
-  fieldBox(u, u.t(Msg::kAmount), s.amount, "sale-amount", true, false, left);
+  // Products: a scanner anywhere on this screen, or the search (barcode, SKU, name, pinyin).
+  const std::string searchBefore = s.search;
+  ImGui::SetNextItemWidth(left * 0.62f);
+  const bool searchEnter =
+      ImGui::InputTextWithHint("##product-search", u.t(Msg::kSaleSearch), &s.search, ImGuiInputTextFlags_EnterReturnsTrue);
+  recordTap("sale-search");
+  if (s.search != searchBefore) out.push_back(intent::FindProducts{s.search});
+  if (searchEnter) out.push_back(intent::ProductCode{s.search});
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(left - left * 0.62f - gap);
+  ImGui::InputTextWithHint("##desc", u.t(Msg::kDescription), &s.description);  // of the amount typed
+  recordTap("sale-description");
+  if (!trim(s.search).empty()) {
+    if (vm.searched && vm.found.empty()) ImGui::TextColored(kWarn, "%s", u.t(Msg::kSaleNoProducts));
+    const std::size_t shown = std::min<std::size_t>(vm.found.size(), 3);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const Product& p = vm.found[i];
+      const std::string label = p.name + "   " + p.price.toString() + (p.barcode ? "   " + *p.barcode : std::string());
+      const std::string id = "sale-product-" + std::to_string(i);
+      ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0.02f, 0.5f));
+      if (bigButton(u, label.c_str(), id.c_str(), ImVec2(left, u.px(kMinTouch) * 0.8f))) {
+        out.push_back(intent::AddProduct{p});
+      }
+      ImGui::PopStyleVar();
+    }
+  }
   // One line kept for the message, shown or not: an error never moves the buttons under a finger.
+  const float lineH = ImGui::GetTextLineHeightWithSpacing();
   const ImVec2 errorAt = ImGui::GetCursorPos();
-  if (!vm.error.message.empty()) {
+  if (!vm.error.message.empty() && vm.error.field != "supervisor_pin") {
     fieldErrorText(u, vm.error, nullptr);
-  } else if (!s.amount.empty() && !(Money::parse(s.amount, "amount") && Money::parse(s.amount, "amount")->minor() > 0)) {
+  } else if (!s.amount.empty() && !amountOk) {
     ImGui::TextColored(kWarn, "%s", u.t(Msg::kErrAmountZero));
   }
   ImGui::SetCursorPos(ImVec2(errorAt.x, errorAt.y + lineH));
-  ImGui::TextUnformatted(u.t(Msg::kDescription));
-  ImGui::SetNextItemWidth(left);
-  ImGui::InputText("##desc", &s.description);
-  recordTap("sale-description");
-  Money total;
-  const float rowH = u.px(kMinTouch) * 0.8f;
-  ImGui::BeginChild("lines", ImVec2(left, std::max(u.px(90), ImGui::GetContentRegionAvail().y - u.px(150))), true);
-  std::optional<std::size_t> remove;
-  for (std::size_t i = 0; i < s.lines.size(); ++i) {
-    const auto& l = s.lines[i];
-    if (auto m = Money::parse(l.amount, "amount")) total += *m;
-    const float y = ImGui::GetCursorPosY();
-    ImGui::SetCursorPosY(y + (rowH - ImGui::GetTextLineHeight()) / 2);
-    ImGui::Text("%zu. %s", i + 1, l.description.empty() ? u.t(Msg::kItem) : l.description.c_str());
-    ImGui::SameLine(left * 0.5f);
-    ImGui::TextUnformatted(showAmount(l.amount).c_str());
-    ImGui::SameLine(left - u.px(120));
-    ImGui::SetCursorPosY(y);
-    const std::string id = "sale-line-del-" + std::to_string(i);
-    ImGui::PushID(id.c_str());
-    ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.35f, 0.20f, 0.20f, 1.0f));
-    if (ImGui::Button(u.t(Msg::kDeleteLine), ImVec2(u.px(100), rowH))) remove = i;
-    ImGui::PopStyleColor();
-    ImGui::PopID();
-    recordTap(id.c_str());
-  }
+
+  // Room below the list for the totals (up to five rows, one large) and the buttons.
+  const float totalsH = lineH * 6 + u.px(kMinTouch) + ImGui::GetStyle().ItemSpacing.y * 2;
+  ImGui::BeginChild("lines", ImVec2(left, std::max(u.px(100), ImGui::GetContentRegionAvail().y - totalsH)), true);
+  for (std::size_t i = 0; i < s.lines.size(); ++i) saleLineRow(u, s.lines[i], i, quote ? &quote->lines[i] : nullptr, left, out);
   dragScroll(u);
   ImGui::EndChild();
-  if (remove) out.push_back(intent::RemoveLine{*remove});
-  const auto typed = Money::parse(s.amount, "amount");
-  const bool amountOk = !s.amount.empty() && typed && typed->minor() > 0;
-  ImGui::PushFont(u.large);
-  ImGui::Text("%s %s", u.t(Msg::kLinesTotal), (total + (amountOk ? *typed : Money{})).toString().c_str());
-  ImGui::PopFont();
-  const float third = (left - ImGui::GetStyle().ItemSpacing.x * 2) / 3;
+
+  // Totals: the store's when it has priced the cart, else the lines' catalogue amounts.
+  const float at = left * 0.5f;
+  if (quote) {
+    amountRow(u.t(Msg::kSubtotal), quote->subtotal.toString(), at);
+    const Money promotions = quote->discount - quote->pointsValue;
+    if (promotions.minor() != 0) amountRow(u.t(Msg::kDiscount), "-" + promotions.toString(), at, &kGood);
+    if (quote->pointsRedeemed > 0) {
+      amountRow(u.t(Msg::kPointsPaid), "-" + quote->pointsValue.toString(), at, &kGood);
+    }
+    ImGui::PushFont(u.large);
+    amountRow(u.t(Msg::kSaleToPay), quote->total.toString(), at);
+    ImGui::PopFont();
+    recordTap(("sale-to-pay=" + quote->total.toString()).c_str());  // not a button: for the e2e test
+    if (vm.member) amountRow(u.t(Msg::kSalePointsToEarn), std::to_string(quote->pointsEarned), at, &kGold);
+  } else {
+    Money total;
+    for (const auto& l : s.lines) {
+      if (auto m = Money::parse(l.amount, "amount")) total += *m;
+    }
+    ImGui::PushFont(u.large);
+    amountRow(u.t(Msg::kLinesTotal), (total + (amountOk ? *typed : Money{})).toString(), at);
+    ImGui::PopFont();
+  }
+  const float third = (left - gap * 2) / 3;
   if (bigButton(u, u.t(Msg::kAddLine), "sale-add-line", ImVec2(third, 0), amountOk)) {
-    s.lines.push_back({s.description, showAmount(s.amount)});
+    s.lines.push_back(amountLine(s.description, showAmount(s.amount)));
     s.amount.clear();
     s.description.clear();
   }
@@ -416,17 +520,56 @@ Intents drawSale(const SaleViewModel& vm, SaleUiState& s, const Ui& u) {
     out.push_back(intent::Go{vm.member ? Screen::kMember : Screen::kLookup});
   }
   ImGui::EndGroup();
-  ImGui::SameLine(0, ImGui::GetStyle().ItemSpacing.x * 3);
+
+  // The keypad's side: what it writes to (an item's amount, the points, the supervisor's PIN),
+  // then Pay.
+  ImGui::SameLine(0, gap * 3);
   ImGui::BeginGroup();
-  ImGui::Dummy(ImVec2(pad, u.px(8)));
-  const bool pay = keypad(u, s.amount, 12, "sale-key", true, u.t(Msg::kPay), pad,
-                          !vm.busy && (amountOk || (!s.lines.empty() && s.amount.empty())));
+  const float allW = u.px(80);
+  const float half = vm.member ? (pad - allW - gap * 2) / 2 : pad;
+  ImGui::BeginGroup();
+  if (fieldBox(u, u.t(Msg::kSaleManualAmount), s.amount, "sale-amount", s.focus == 0, false, half)) s.focus = 0;
+  ImGui::EndGroup();
+  if (vm.member) {
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    if (fieldBox(u, u.t(Msg::kSalePayPoints), s.points, "sale-points", s.focus == 1, false, half)) s.focus = 1;
+    ImGui::EndGroup();
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    ImGui::TextUnformatted(" ");  // level with the fields under their labels
+    if (bigButton(u, u.t(Msg::kSalePointsAll), "sale-points-all", ImVec2(allW, 0), quote && quote->maxRedeemPoints > 0)) {
+      s.points = std::to_string(quote->maxRedeemPoints);
+      s.focus = 1;
+    }
+    ImGui::EndGroup();
+    ImGui::BeginGroup();
+    if (quote) ImGui::TextDisabled("%s", subst(u.t(Msg::kSalePointsMax), {std::to_string(quote->maxRedeemPoints)}).c_str());
+    if (!vm.pointsError.message.empty()) {
+      fieldErrorText(u, vm.pointsError, nullptr);
+    } else if (quote && quote->pointsRedeemed > 0) {
+      ImGui::TextColored(kGood, "%s",
+                         subst(u.t(Msg::kSalePointsWorth), {std::to_string(quote->pointsRedeemed), quote->pointsValue.toString()}).c_str());
+      recordTap(("sale-points-value=" + quote->pointsValue.toString()).c_str());
+    }
+    ImGui::EndGroup();
+    if (pinNeeded) {
+      const std::string pinLabel = subst(u.t(Msg::kSaleSupervisorPin), {std::to_string(vm.supervisorAbove)});
+      if (fieldBox(u, pinLabel.c_str(), s.supervisorPin, "sale-pin", s.focus == 2, true, pad)) s.focus = 2;
+      fieldErrorText(u, vm.error, "supervisor_pin");
+    }
+  }
+  std::string& target = s.focus == 1 ? s.points : s.focus == 2 ? s.supervisorPin : s.amount;
+  const bool cartOk = amountOk || (!s.lines.empty() && s.amount.empty());
+  const bool pointsOk = points == 0 || (vm.pointsError.message.empty() && (!pinNeeded || s.supervisorPin.size() >= 6));
+  const bool pay = keypad(u, target, s.focus == 0 ? 12 : s.focus == 1 ? 9 : 8, "sale-key", s.focus == 0, u.t(Msg::kPay), pad,
+                          !vm.busy && cartOk && pointsOk);
   if (vm.busy) busySpinner(u, u.px(14));
   ImGui::EndGroup();
   if (pay) {
     std::vector<intent::SaleLine> lines = s.lines;
-    if (!s.amount.empty()) lines.push_back({s.description, s.amount});  // a 0 is refused, not dropped
-    out.push_back(intent::Sale{std::move(lines)});
+    if (!s.amount.empty()) lines.push_back(amountLine(s.description, s.amount));  // a 0 is refused, not dropped
+    out.push_back(intent::Sale{std::move(lines), vm.member ? points : 0, s.supervisorPin});
   }
   return out;
 }
@@ -440,10 +583,24 @@ Intents drawReceipt(const ReceiptViewModel& vm, const Ui& u) {
   if (vm.member) ImGui::Text("%s  %s", vm.member->name.c_str(), vm.member->phoneMasked.c_str());
   ImGui::Separator();
   const float w = std::min(ImGui::GetContentRegionAvail().x, u.px(640));
-  for (const auto& l : vm.request.lines) {
-    ImGui::TextUnformatted(l.description.value_or(l.sku).c_str());
-    ImGui::SameLine(w * 0.55f);
-    ImGui::Text("%lld x %s", static_cast<long long>(l.qty), l.unitPrice.c_str());
+  if (vm.quote) {
+    for (const auto& l : vm.quote->lines) {
+      ImGui::TextUnformatted(l.description.c_str());
+      ImGui::SameLine(w * 0.45f);
+      ImGui::Text("%lld x %s", static_cast<long long>(l.qty), l.unitPrice.c_str());
+      ImGui::SameLine(w * 0.72f);
+      if (l.memberDiscount.minor() != 0) {
+        ImGui::TextColored(kGold, "%s %s", (l.amount - l.memberDiscount).toString().c_str(), u.t(Msg::kSaleMemberPrice));
+      } else {
+        ImGui::TextUnformatted(l.amount.toString().c_str());
+      }
+    }
+  } else {
+    for (const auto& l : vm.request.lines) {
+      ImGui::TextUnformatted(l.description.value_or(l.sku).c_str());
+      ImGui::SameLine(w * 0.45f);
+      ImGui::Text("%lld x %s", static_cast<long long>(l.qty), l.unitPrice.c_str());
+    }
   }
   ImGui::Separator();
   ImGui::Text("%s", u.t(Msg::kSubtotal));
@@ -454,15 +611,24 @@ Intents drawReceipt(const ReceiptViewModel& vm, const Ui& u) {
     ImGui::SameLine(w * 0.55f);
     ImGui::TextUnformatted(p.effect.c_str());
   }
-  if (r.discount.minor() != 0) {
+  const Money paidWithPoints = pointsValue(r.pointsRedeemed, vm.pointsPerUnit);
+  const Money promotions = r.discount - paidWithPoints;
+  if (promotions.minor() != 0) {
     ImGui::Text("%s", u.t(Msg::kDiscount));
     ImGui::SameLine(w * 0.55f);
-    ImGui::Text("-%s", r.discount.toString().c_str());
+    ImGui::Text("-%s", promotions.toString().c_str());
+  }
+  if (r.pointsRedeemed > 0) {
+    ImGui::TextColored(kGood, "%s (%lld)", u.t(Msg::kPointsPaid), static_cast<long long>(r.pointsRedeemed));
+    ImGui::SameLine(w * 0.55f);
+    ImGui::TextColored(kGood, "-%s", paidWithPoints.toString().c_str());
+    recordTap(("receipt-points-paid=" + std::to_string(r.pointsRedeemed)).c_str());  // for the e2e test
   }
   ImGui::PushFont(u.large);
   ImGui::Text("%s", u.t(Msg::kTotal));
   ImGui::SameLine(w * 0.55f);
   ImGui::TextUnformatted(r.total.toString().c_str());
+  recordTap(("receipt-total=" + r.total.toString()).c_str());
   if (r.balance) {
     ImGui::TextColored(kGood, "%s +%lld", u.t(Msg::kPointsEarned), static_cast<long long>(r.pointsEarned));
     ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*r.balance));
@@ -1277,6 +1443,7 @@ void counterFrame(AppModel& app, const Ui& u, const TypedKeys& presses) {
   corrected(app.memberDetails.error, "member", detailsBefore.phone + detailsBefore.name + detailsBefore.birthday +
                 detailsBefore.language, app.memberDetailsUi.phone + app.memberDetailsUi.name +
                 app.memberDetailsUi.birthday + app.memberDetailsUi.language);  // "nothing to save", until something is
+  requoteSale(app);  // the open sale priced by the store as it changes
 }
 
 void customerFrame(AppModel& app, const Ui& u) {

@@ -38,6 +38,15 @@ reply::Member memberReply(CounterService& counter, const std::string& memberId, 
   return r;
 }
 
+/// The catalogue product whose barcode or sku is exactly `code` (the search lists those first).
+std::optional<Product> scannedProduct(CounterService& counter, const std::string& code) {
+  auto found = counter.products(code, 1);
+  if (!found || found->empty()) return std::nullopt;
+  const Product& p = found->front();
+  if (p.sku != code && p.barcode != code) return std::nullopt;
+  return p;
+}
+
 Timestamp now() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
@@ -70,6 +79,12 @@ Reply runCommand(StoreBackend& backend, Command command) {
           return reply::ComplaintFiled{backend.feedback().fileComplaint(c.complaint)};
         } else if constexpr (std::is_same_v<C, cmd::Catalog>) {
           return reply::Catalog{backend.queries().catalogue()};
+        } else if constexpr (std::is_same_v<C, cmd::QuoteSale>) {
+          return reply::SaleQuoted{c.seq, counter.quoteSale(c.request)};
+        } else if constexpr (std::is_same_v<C, cmd::Products>) {
+          return reply::Products{c.seq, counter.products(c.query, 12)};
+        } else if constexpr (std::is_same_v<C, cmd::ScanProduct>) {
+          return reply::ProductScanned{c.code, scannedProduct(counter, c.code)};
         } else if constexpr (std::is_same_v<C, cmd::DaySummary>) {
           auto day = backend.queries().dayFigures(c.at);
           return reply::Day{day.day, day.figures};
@@ -143,16 +158,24 @@ void StoreWorker::write(Job job) {
 }
 
 bool StoreWorker::next(std::stop_token& stop, Item& out) {
-  const auto isLookup = [](const Item& i) {
+  // Lookups, sale quotes and product searches answer what is typed: a newer one of the same
+  // kind in the queue makes an older one moot.
+  const auto kindOf = [](const Item& i) -> std::optional<std::size_t> {
     const auto* c = std::get_if<Command>(&i);
-    return c && std::holds_alternative<cmd::Lookup>(*c);
+    if (!c || !(std::holds_alternative<cmd::Lookup>(*c) || std::holds_alternative<cmd::QuoteSale>(*c) ||
+                std::holds_alternative<cmd::Products>(*c))) {
+      return std::nullopt;
+    }
+    return c->index();
   };
   std::unique_lock lock(m_mutex);
   for (;;) {
     if (!m_wake.wait(lock, stop, [&] { return !m_queue.empty(); })) return false;
     out = std::move(m_queue.front());
     m_queue.pop_front();
-    const bool superseded = isLookup(out) && std::any_of(m_queue.begin(), m_queue.end(), isLookup);
+    const auto kind = kindOf(out);
+    const bool superseded =
+        kind && std::any_of(m_queue.begin(), m_queue.end(), [&](const Item& i) { return kindOf(i) == kind; });
     if (!superseded) return true;
   }
 }
@@ -182,7 +205,10 @@ void StoreWorker::handle(StoreBackend& backend, Command command) {
                          !std::holds_alternative<cmd::Catalog>(command) &&
                          !std::holds_alternative<cmd::ConsentHistory>(command) &&
                          !std::holds_alternative<cmd::RefundPreview>(command) &&
-                         !std::holds_alternative<cmd::Status>(command);
+                         !std::holds_alternative<cmd::Status>(command) &&
+                         !std::holds_alternative<cmd::QuoteSale>(command) &&
+                         !std::holds_alternative<cmd::Products>(command) &&
+                         !std::holds_alternative<cmd::ScanProduct>(command);
     m_sink(runCommand(backend, std::move(command)));
     if (touched) m_sink(memberReply(backend.counter(), *touched, now()));
     if (changes) m_sink(status(backend, false));

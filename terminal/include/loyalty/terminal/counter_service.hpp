@@ -137,6 +137,8 @@ struct SaleRequest {
   std::int64_t redeemPoints = 0;
   Timestamp at;
   std::optional<std::string> staffId = std::nullopt;
+  /// Needed when redeemPoints is above supervisor_pin_above_points (the rule of redeem).
+  std::optional<std::string> supervisorPin = std::nullopt;
 };
 
 /// A store's own product (product_put): the fields as typed.
@@ -256,6 +258,35 @@ struct SaleResult {
   bool tierChanged = false;
 };
 
+/// A sale line as quoteSale priced it.
+struct QuotedLine {
+  std::string sku;
+  std::string description;  ///< as given, else the catalogue product's name
+  std::int64_t qty = 0;
+  std::string unitPrice;    ///< the price per unit before the member's discount ("12.50")
+  Money amount;             ///< qty × unit price
+  Money memberDiscount;     ///< member price (member_discount promotions) off this line
+};
+
+/// A sale priced exactly as `sale` would price it, nothing written (quoteSale).
+struct SaleQuote {
+  std::vector<QuotedLine> lines;
+  Money subtotal;
+  Money discount;             ///< promotions and the points paid with
+  Money total;                ///< left to pay
+  std::int64_t pointsEarned = 0;
+  std::int64_t pointsRedeemed = 0;
+  Money pointsValue;          ///< what the points paid with are worth
+  std::vector<AppliedPromotion> promotions;
+  std::vector<std::string> gifts;  ///< 满赠 gift SKUs the sale gives
+  std::optional<std::int64_t> balance;  ///< the member's balance before the sale
+  std::int64_t maxRedeemPoints = 0;     ///< the most points the member may pay this sale with
+  bool supervisorNeeded = false;        ///< the points paid with need a supervisor's PIN
+  /// Why the points asked for cannot pay (too many, more than the sale): the lines are priced
+  /// without them.
+  std::optional<Error> pointsRefused;
+};
+
 struct RedeemResult {
   std::string redemptionId;
   std::int64_t points = 0;
@@ -363,6 +394,10 @@ class CounterService {
   /// counter shows them beside the consent text).
   Result<std::vector<ConsentDecision>> consentHistory(const std::string& reference);
   Result<SaleResult> sale(const SaleRequest& request);
+  /// Prices `request` as sale() would (catalogue, member prices, promotions, points paid and
+  /// earned) and writes nothing; sale_id, staff_id and the PIN are not looked at. Expiry and tier
+  /// reviews that sale() would settle first are not applied.
+  Result<SaleQuote> quoteSale(const SaleRequest& request);
   Result<RedeemResult> redeem(const RedeemRequest& request);
   Result<RefundResult> refund(const RefundRequest& request);
   /// What refund(request) would do, without writing anything (counter_refunds.cpp).

@@ -36,6 +36,8 @@ using TypedKeys = std::vector<TypedKey>;
 inline constexpr std::uint32_t kScanGapMs = 35;
 inline constexpr std::uint32_t kScanGapMaxMs = 300;
 inline constexpr std::size_t kScanMinChars = 6;
+/// The most of one product a sale line takes from the +/- keys.
+inline constexpr std::int64_t kMaxLineQty = 9999;
 struct ScanBurst {
   std::string text;
   std::uint32_t lastMs = 0;
@@ -58,8 +60,16 @@ struct Search { std::string query; bool jumpIfOne = false; };
 struct OpenMember { std::string memberId; };
 struct CloseMember {};
 struct Enroll { std::string phone, name, birthday, referrer; bool consent = false; };
-struct SaleLine { std::string description; std::string amount; };
-struct Sale { std::vector<SaleLine> lines; };
+/// A line of the open sale: a catalogue product (`sku` set, `qty` of it at `unitPrice`, `amount`
+/// their catalogue price) or an amount typed for an item not in the catalogue (`sku` empty, qty 1).
+struct SaleLine {
+  std::string description;
+  std::string amount;
+  std::string sku;
+  std::int64_t qty = 1;
+  std::string unitPrice;
+};
+struct Sale { std::vector<SaleLine> lines; std::int64_t redeemPoints = 0; std::string supervisorPin; };
 struct Redeem { std::optional<std::string> rewardId; std::int64_t points = 0; std::string supervisorPin; };
 /// A step of a refund by line (the refund screen) or an exchange.
 struct Refund {
@@ -100,6 +110,12 @@ struct Unlock {
   enum class Step { kOpen, kSubmit, kCancel };
   Step step = Step::kOpen;
 };
+/// The sale screen's products: search, add (the same product again: one more), quantity +/-.
+struct FindProducts { std::string query; };
+struct AddProduct { Product product; };
+struct ChangeQty { std::size_t index = 0; std::int64_t delta = 0; };
+/// A code typed into the product search and confirmed with Enter: the product it names.
+struct ProductCode { std::string code; };
 }  // namespace intent
 
 using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent::Search,
@@ -107,8 +123,14 @@ using Intent = std::variant<intent::SignIn, intent::SignOut, intent::Go, intent:
                             intent::Redeem, intent::Refund, intent::Survey, intent::SkipSurvey,
                             intent::Complaint, intent::SetLanguage, intent::Confirm,
                             intent::ScanIntoSale, intent::RemoveLine, intent::SaveMemberDetails,
-                            intent::SetConsent, intent::ShowMemberData, intent::OpenPhoneOwner, intent::Unlock>;
+                            intent::SetConsent, intent::ShowMemberData, intent::OpenPhoneOwner, intent::Unlock, intent::FindProducts,
+                            intent::AddProduct, intent::ChangeQty, intent::ProductCode>;
 using Intents = std::vector<Intent>;
+
+/// An amount line of the open sale (an item not in the catalogue).
+inline intent::SaleLine amountLine(std::string description, std::string amount) {
+  return {std::move(description), std::move(amount), {}, 1, {}};
+}
 
 // [SECTION] View-models (read-only for draw functions)
 
@@ -144,12 +166,22 @@ struct SaleViewModel {
   std::optional<MemberView> member;
   bool busy = false;
   FieldError error;
+  std::vector<Product> found;      ///< the product search's results, best first
+  bool searched = false;           ///< `found` answers the search as typed (empty = none)
+  /// The open sale as the store prices it (CounterService::quoteSale): member prices,
+  /// promotions, points paid and to earn. Absent while the cart is empty or refused.
+  std::optional<terminal::SaleQuote> quote;
+  bool quoteCurrent = false;       ///< `quote` answers the cart as it is now
+  FieldError pointsError;          ///< why the points typed cannot pay
+  std::int64_t supervisorAbove = 2000;  ///< points paid above this need a supervisor's PIN
 };
 
 struct ReceiptViewModel {
   std::optional<MemberView> member;
   terminal::SaleRequest request;
   std::optional<terminal::SaleResult> result;
+  std::optional<terminal::SaleQuote> quote;  ///< the lines as priced when paid
+  std::int64_t pointsPerUnit = 100;          ///< points per 1.00 paid with points
 };
 
 struct RedeemViewModel {
@@ -216,7 +248,15 @@ struct EnrollUiState {
   bool consent = false;
   int focus = 0;  ///< field the keypad writes to: 0 phone, 1 birthday, 2 referrer; 3 name (on-screen keyboard)
 };
-struct SaleUiState { std::string amount; std::string description; std::vector<intent::SaleLine> lines; };
+struct SaleUiState {
+  std::string amount;  ///< an amount for an item not in the catalogue
+  std::string description;
+  std::vector<intent::SaleLine> lines;
+  std::string search;         ///< product search: barcode, SKU, name or pinyin
+  std::string points;         ///< points the member pays with
+  std::string supervisorPin;  ///< for points above the supervisor limit
+  int focus = 0;  ///< field the keypad and a keyboard write to: 0 amount, 1 points, 2 supervisor PIN
+};
 struct RedeemUiState {
   int tab = 0;  ///< 0 catalogue, 1 points
   std::optional<std::string> rewardId;
@@ -323,6 +363,11 @@ struct AppModel {
   UnlockUiState unlockUi;
 
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
+
+  // The sale screen's questions to the store, numbered: an answer to an older one is dropped.
+  std::uint64_t saleQuoteSeq = 0;
+  std::uint64_t productSeq = 0;
+  std::string quotedSale;  ///< the cart the last quote was asked for (saleQuoteKey)
 };
 
 /// Applies a screen's intent: navigation, validation the UI can do itself, commands to send.
@@ -362,5 +407,10 @@ void pressEnter(AppModel& app);
 
 /// The refund the refund screen's quantities ask for, by sku (RefundUiState::qty over the preview).
 std::vector<terminal::RefundLineInput> refundLinesOf(const RefundViewModel& vm, const RefundUiState& s);
+
+/// The points typed for paying (digits only; 0 when none).
+std::int64_t salePoints(const SaleUiState& s);
+/// Asks the store to price the open sale when it changed since the last ask (each frame).
+void requoteSale(AppModel& app);
 
 }  // namespace loyalty::ui

@@ -258,7 +258,22 @@ bool parseLang(std::string_view text, Lang& out);
   X(kExchangeGiveBack, "Give back to the customer: {}", "退还顾客：{}")                         \
   X(kUnlockAccount, "Supervisor unlock", "主管解锁")                                            \
   X(kUnlockHint, "A supervisor enters their PIN to unlock account {}.", "请主管输入密码，解锁员工 {}。") \
-  X(kStaffUnlocked, "Account {} unlocked: sign in again.", "员工 {} 已解锁，请重新登录。")
+  X(kStaffUnlocked, "Account {} unlocked: sign in again.", "员工 {} 已解锁，请重新登录。") \
+  X(kSaleSearch, "Product: scan, or type barcode, SKU, name or pinyin",                         \
+    "商品：扫码，或输入条码、货号、名称、拼音")                                             \
+  X(kSaleNoProduct, "No product with the code {}.", "没有编码为 {} 的商品。")                   \
+  X(kSaleNoProducts, "No product found.", "没有找到商品。")                                     \
+  X(kSaleManualAmount, "Other item: amount", "目录外商品金额")              \
+  X(kSaleMemberPrice, "member price", "会员价")                                                 \
+  X(kSaleToPay, "To pay", "应付")                                                               \
+  X(kSalePointsToEarn, "Points to earn", "本单可得积分")                                        \
+  X(kSalePayPoints, "Pay with points", "积分抵现")                                              \
+  X(kSalePointsAll, "All", "全部")                                                              \
+  X(kSalePointsWorth, "{} points pay {}", "{} 积分抵 {} 元")                                    \
+  X(kSalePointsMax, "at most {}", "最多可用 {}")                                                \
+  X(kSaleSupervisorPin, "Supervisor PIN (above {} points)", "主管密码（超过 {} 积分）")        \
+  X(kPointsPaid, "Paid with points", "积分抵扣")                                                \
+  X(kRefPointsOverSale, "The points are worth more than what is left to pay.", "积分抵扣金额超过应付金额。")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

@@ -48,13 +48,20 @@ struct RefundPreview { std::uint64_t seq = 0; terminal::RefundPreviewRequest req
 struct Exchange { terminal::ExchangeRequest request; };
 /// A supervisor (by PIN) unlocks a staff account locked after wrong PINs.
 struct UnlockStaff { std::string staffId, supervisorPin; };
+/// The open sale priced (CounterService::quoteSale); numbered like lookups.
+struct QuoteSale { std::uint64_t seq = 0; terminal::SaleRequest request; };
+/// The product search of the sale screen; numbered like lookups.
+struct Products { std::uint64_t seq = 0; std::string query; };
+/// A code a scanner read on the sale or member screen: the product whose barcode (or sku) it is.
+struct ScanProduct { std::string code; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
                              cmd::Redeem, cmd::Refund, cmd::Survey, cmd::Complaint, cmd::Catalog,
                              cmd::DaySummary, cmd::Status, cmd::UpdateMember, cmd::Consent,
                              cmd::ExportMember, cmd::ConsentHistory, cmd::RefundPreview, cmd::Exchange,
-                             cmd::UnlockStaff>;
+                             cmd::UnlockStaff, cmd::QuoteSale,
+                             cmd::Products, cmd::ScanProduct>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -97,6 +104,10 @@ struct ConsentHistory { std::string memberId; Result<std::vector<terminal::Conse
 struct RefundPreviewed { std::uint64_t seq = 0; Result<terminal::RefundPreview> preview; };
 struct Exchanged { Result<terminal::ExchangeResult> result; };
 struct StaffUnlocked { std::string staffId; loyalty::Status status; };
+struct SaleQuoted { std::uint64_t seq = 0; Result<terminal::SaleQuote> quote; };
+struct Products { std::uint64_t seq = 0; Result<std::vector<Product>> products; };
+/// The product a scanned code names, if the catalogue has one.
+struct ProductScanned { std::string code; std::optional<Product> product; };
 }  // namespace reply
 
 using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
@@ -104,6 +115,7 @@ using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, r
                            reply::SurveyRecorded, reply::ComplaintFiled, reply::Catalog,
                            reply::Day, reply::Status, reply::Failed, reply::MemberUpdated,
                            reply::ConsentRecorded, reply::MemberExported, reply::ConsentHistory,
-                           reply::RefundPreviewed, reply::Exchanged, reply::StaffUnlocked>;
+                           reply::RefundPreviewed, reply::Exchanged, reply::StaffUnlocked,
+                           reply::SaleQuoted, reply::Products, reply::ProductScanned>;
 
 }  // namespace loyalty::ui
