@@ -461,6 +461,10 @@ void Shell::learnGlyphs(const Reply& r) {
     for (const auto& line : sold->request.lines) added |= m_glyphs.add(line.description.value_or(""));
   } else if (const auto* f = std::get_if<reply::Failed>(&r)) {
     added |= m_glyphs.add(f->what);
+  } else if (const auto* o = std::get_if<reply::StoreOpened>(&r); o && o->info) {
+    for (const auto& d : o->info->surveyDimensions) added |= m_glyphs.add(d);  // the store's own wording
+  } else if (const auto* p = std::get_if<reply::Promotions>(&r)) {
+    for (const auto& promotion : p->running) added |= m_glyphs.add(promotion.giftSku);
   }
   // Error messages and promotion texts come from the service in the store's language.
   std::visit([&](const auto& x) {

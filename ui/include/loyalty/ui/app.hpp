@@ -4,6 +4,7 @@
 /// tie them together. No I/O here: commands leave through AppModel::outbox.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,7 +62,8 @@ struct SaleLine { std::string description; std::string amount; };
 struct Sale { std::vector<SaleLine> lines; };
 struct Redeem { std::optional<std::string> rewardId; std::int64_t points = 0; std::string supervisorPin; };
 struct Refund { std::string saleId; };
-struct Survey { int score = 0; };
+/// The customer's answer: the configured scale's score, and the dimensions they answered (1..5).
+struct Survey { int score = 0; std::map<std::string, int> dimensions = {}; };
 struct SkipSurvey {};
 struct Complaint { std::string category, description; bool aboutMember = false; };
 struct SetLanguage { Lang lang; };
@@ -194,6 +196,23 @@ struct RedeemUiState {
 struct RefundUiState { std::string saleId; };
 struct ComplaintUiState { std::string category = "service"; std::string description; bool aboutMember = true; };
 
+// [SECTION] The customer display (customer_display.cpp)
+
+/// What the store set the customer display up to ask ([survey]) and show while idle.
+struct CustomerDisplaySetup {
+  std::string surveyScale = "csat5";          ///< "csat5" (1..5 stars) or "nps10" (0..10)
+  std::vector<std::string> surveyDimensions;  ///< each asked 1..5 after the main question
+  std::vector<Promotion> promotions;          ///< running on the store's day (the idle screen)
+};
+/// The customer's own taps on their display: their e-card, and the survey answered so far.
+struct CustomerUiState {
+  std::string cardOf;            ///< the member whose QR e-card is on screen (empty: none)
+  std::string surveyOf;          ///< the sale the answers below are about
+  std::optional<int> score;      ///< the main question, once answered
+  std::size_t dimension = 0;     ///< the dimension being asked (index into surveyDimensions)
+  std::map<std::string, int> dimensions;  ///< answered so far
+};
+
 // [SECTION] The whole app
 
 struct AppModel {
@@ -238,6 +257,9 @@ struct AppModel {
   bool scanJoinsSale = false;  ///< the next jump-lookup's member joins the open sale
   /// Members congratulated on their new tier in this session (the greeting is said once).
   std::set<std::string> congratulated;
+  /// The customer display's setup and the customer's taps on it.
+  CustomerDisplaySetup customerSetup;
+  CustomerUiState customerUi;
 
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
 };

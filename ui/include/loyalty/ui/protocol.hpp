@@ -37,11 +37,14 @@ struct Catalog {};
 struct DaySummary { Timestamp at; };
 /// Outbox backlog; `full` adds the store's counts (full scans: only on request).
 struct Status { bool full = false; };
+/// The promotions running on the store's local day containing `at` (the customer display's idle
+/// screen).
+struct Promotions { Timestamp at; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
                              cmd::Redeem, cmd::Refund, cmd::Survey, cmd::Complaint, cmd::Catalog,
-                             cmd::DaySummary, cmd::Status>;
+                             cmd::DaySummary, cmd::Status, cmd::Promotions>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -54,6 +57,8 @@ struct StoreInfo {
   std::string consentVersion;
   std::int64_t supervisorPinAbovePoints = 0;
   std::int64_t redeemPointsPerUnit = 100;
+  std::string surveyScale = "csat5";          ///< [survey] scale: the customer display's question
+  std::vector<std::string> surveyDimensions;  ///< [survey] dimensions, asked after it
 };
 
 using Reward = terminal::CatalogueReward;
@@ -74,6 +79,7 @@ struct ComplaintFiled { loyalty::Status status; };
 struct Catalog { std::vector<Reward> rewards; };
 struct Day { Date day; DayFigures figures; };
 struct Status { std::int64_t outboxPending = 0; std::optional<terminal::Stats> stats; };
+struct Promotions { Date day; std::vector<Promotion> running; };
 /// The store could not do what was asked (broken disk, bug): shown, never hidden.
 struct Failed { std::string what; };
 }  // namespace reply
@@ -81,6 +87,6 @@ struct Failed { std::string what; };
 using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
                            reply::Enrolled, reply::Sold, reply::Redeemed, reply::Refunded,
                            reply::SurveyRecorded, reply::ComplaintFiled, reply::Catalog,
-                           reply::Day, reply::Status, reply::Failed>;
+                           reply::Day, reply::Status, reply::Failed, reply::Promotions>;
 
 }  // namespace loyalty::ui

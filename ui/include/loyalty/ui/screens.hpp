@@ -18,8 +18,11 @@ Intents drawRefund(const RefundViewModel& vm, RefundUiState& ui, const Ui& u);
 Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& ui, const Ui& u);
 Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u);
 Intents drawSettings(const SettingsViewModel& vm, const Ui& u);
-/// The customer-facing display (its own window and ImGui context).
-Intents drawCustomer(const CustomerViewModel& vm, const Ui& u);
+/// The customer-facing display (its own window and ImGui context): the cart, the member with
+/// their QR e-card on request, the survey as configured, thanks, and today's promotions while
+/// idle (customer_display.cpp).
+Intents drawCustomer(const CustomerViewModel& vm, const CustomerDisplaySetup& setup, CustomerUiState& ui,
+                     const Ui& u);
 
 /// The counter window: status bar, the current screen, and the keys no field took (scanner).
 /// Begins/ends its own full-viewport window; returns the intents of this frame.
