@@ -109,7 +109,7 @@ TEST_CASE("TOML syntax errors name the line", "[terminal]") {
   CHECK(e.toString().starts_with("t.toml:2: "));
 }
 
-TEST_CASE("[survey] sets the customer display's question and its dimensions, strictly", "[terminal]") {
+TEST_CASE("The survey section sets the customer display's question and its dimensions, strictly", "[terminal]") {
   const TerminalSettings defaults = good("");
   CHECK(defaults.survey.scale == "csat5");
   CHECK(defaults.survey.dimensions.empty());
