@@ -60,6 +60,7 @@ Opened open(const std::string& dataDir, const std::optional<std::string>& config
   config.store.id = id.storeId;
   config.terminalId = id.terminalId;
   config.rules = std::move(settings.rules);
+  config.survey = std::move(settings.survey);
   // Once registered, head office decides: its programme and the store's time zone.
   if (auto pushed = pushedProgramme(database)) config.rules = std::move(*pushed);
   if (auto link = loadHqLink(database)) config.store.timezone = link->timezone;
@@ -319,7 +320,7 @@ int main(int argc, char** argv) {
     if (*exec) {
       std::ios::sync_with_stdio(false);
       ExecSession session(service, now);
-      FeedbackService feedback(o.db, o.config.store.id, o.config.terminalId, ids);
+      FeedbackService feedback(o.db, o.config.store.id, o.config.terminalId, ids, o.config.survey.dimensions);
       session.setFeedback(&feedback);
       session.run(std::cin, std::cout);
       return 0;

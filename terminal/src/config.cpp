@@ -1,10 +1,13 @@
 #include "loyalty/terminal/config.hpp"
 
+#include <algorithm>
+#include <set>
 
 #include <toml++/toml.h>
 
 #include "loyalty/core/phone.hpp"
 #include "loyalty/core/programme_toml.hpp"
+#include "loyalty/core/text.hpp"
 #include "loyalty/core/toml_reader.hpp"
 #include "loyalty/sysio/files.hpp"
 #include "loyalty/terminal/timezone.hpp"
@@ -42,6 +45,33 @@ void readStore(const toml::table& t, const std::string& section, TerminalSetting
          }}});
 }
 
+/// [survey]: the customer display's question and the dimensions asked after it. Dimension names
+/// are what answers are stored and reported under, so they are checked here, once.
+void readSurvey(const toml::table& t, const std::string& section, SurveySettings& s) {
+  walk(t, section,
+       {{"scale", [&](auto& n, auto& k) {
+           s.scale = text(n, k);
+           if (s.scale != "csat5" && s.scale != "nps10") refuse(n, k, "is \"csat5\" (1 to 5) or \"nps10\" (0 to 10)");
+         }},
+        {"dimensions", [&](auto& n, auto& k) {
+           s.dimensions = strings(n, k);
+           if (s.dimensions.size() > kMaxSurveyDimensions) {
+             refuse(n, k, "at most " + std::to_string(kMaxSurveyDimensions) + " dimensions");
+           }
+           std::set<std::string> seen;
+           for (const std::string& d : s.dimensions) {
+             const bool printable = isValidUtf8(d) && std::none_of(d.begin(), d.end(), [](char c) {
+               return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+             });
+             if (trim(d).empty() || trim(d).size() != d.size() || d.size() > kMaxSurveyDimensionBytes || !printable) {
+               refuse(n, k, "a dimension is 1 to " + std::to_string(kMaxSurveyDimensionBytes) +
+                                " bytes of printable text without surrounding spaces (\"" + d + "\")");
+             }
+             if (!seen.insert(d).second) refuse(n, k, "names \"" + d + "\" twice");
+           }
+         }}});
+}
+
 }  // namespace
 
 std::variant<TerminalSettings, ConfigError> parseConfig(std::string_view content, const std::string& name) {
@@ -58,7 +88,8 @@ std::variant<TerminalSettings, ConfigError> parseConfig(std::string_view content
           {"loyalty", [&](auto& n, auto& k) { readProgrammeSection(n, k, out.rules); }},
           {"tier", [&](auto& n, auto& k) { readProgrammeSection(n, k, out.rules); }},
           {"promotion", [&](auto& n, auto& k) { readProgrammeSection(n, k, out.rules); }},
-          {"stacking", [&](auto& n, auto& k) { readProgrammeSection(n, k, out.rules); }}});
+          {"stacking", [&](auto& n, auto& k) { readProgrammeSection(n, k, out.rules); }},
+          {"survey", [&](auto& n, auto& k) { readSurvey(tableOf(n, k), k, out.survey); }}});
     checkProgramme(root, out.rules);
   } catch (const Refusal& r) {
     return ConfigError{name, r.line, r.key, r.reason};

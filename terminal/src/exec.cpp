@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <initializer_list>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -112,6 +113,27 @@ class Args {
     }
     if (!it->is_boolean()) return invalidArgument(m_prefix + key, key + " must be true or false");
     return it->get<bool>();
+  }
+
+  /// The optional object under `key` whose values are whole numbers in [min, max]
+  /// ({"courtesy": 5, ...}); absent or null: empty. A value is named "key.name" in refusals.
+  Result<std::map<std::string, std::int64_t>> integersByName(const std::string& key, std::int64_t min,
+                                                             std::int64_t max) const {
+    std::map<std::string, std::int64_t> out;
+    const auto it = m_request.find(key);
+    if (it == m_request.end() || it->is_null()) return out;
+    if (!it->is_object()) return invalidArgument(m_prefix + key, key + " must be an object {\"name\": number, ...}");
+    const Args inner(*it, m_prefix + key + ".");
+    for (const auto& item : it->items()) {
+      const auto value = inner.integer(item.key());
+      if (!value) return value.error();
+      if (*value < min || *value > max) {
+        return invalidArgument(inner.field(item.key()), item.key() + " is between " + std::to_string(min) + " and " +
+                                                            std::to_string(max));
+      }
+      out.emplace(item.key(), *value);
+    }
+    return out;
   }
 
   /// The wire name of `key` in refusals ("lines[2].unit_price").
@@ -408,7 +430,9 @@ Result<std::optional<std::string>> optMemberId(CounterService& s, const Args& a,
 }
 
 Result<json> opSurvey(CounterService& s, FeedbackService& f, const Args& a, Timestamp at) {
-  if (auto k = a.onlyKnown({"survey_id", "sale_id", "member", "scale", "score", "staff_id"}); !k) return k.error();
+  if (auto k = a.onlyKnown({"survey_id", "sale_id", "member", "scale", "score", "staff_id", "dimensions"}); !k) {
+    return k.error();
+  }
   SurveyAnswer r;
   LOYALTY_TRY(surveyId, a.string("survey_id"));
   LOYALTY_TRY(saleId, a.optString("sale_id"));
@@ -416,11 +440,15 @@ Result<json> opSurvey(CounterService& s, FeedbackService& f, const Args& a, Time
   LOYALTY_TRY(score, a.integer("score"));
   LOYALTY_TRY(staffId, a.optString("staff_id"));
   if (score < 0 || score > 10) return invalidArgument("score", "score is 1 to 5 (csat5) or 0 to 10 (nps10)");
+  LOYALTY_TRY(dimensions, a.integersByName("dimensions", 1, 5));
   LOYALTY_TRY(memberId, optMemberId(s, a, at));
   r.surveyId = surveyId, r.saleId = saleId, r.memberId = memberId, r.scale = scale;
   r.score = static_cast<int>(score), r.staffId = staffId, r.at = at;
+  for (const auto& [name, value] : dimensions) r.dimensions.emplace(name, static_cast<int>(value));
   if (auto st = f.recordSurvey(r); !st) return st.error();
-  return json{{"survey_id", surveyId}, {"scale", scale}, {"score", score}};
+  json out{{"survey_id", surveyId}, {"scale", scale}, {"score", score}};
+  if (!dimensions.empty()) out["dimensions"] = dimensions;
+  return out;
 }
 
 Result<json> opComplaint(CounterService& s, FeedbackService& f, const Args& a, Timestamp at) {

@@ -45,8 +45,9 @@ std::string descriptionContext(const std::string& complaintId) { return complain
 }  // namespace
 
 FeedbackService::FeedbackService(db::Database& db, std::string storeId, std::string terminalId,
-                                 IdSource& ids)
-    : m_db(db), m_storeId(std::move(storeId)), m_terminalId(std::move(terminalId)), m_ids(ids) {}
+                                 IdSource& ids, std::vector<std::string> dimensions)
+    : m_db(db), m_storeId(std::move(storeId)), m_terminalId(std::move(terminalId)), m_ids(ids),
+      m_dimensions(std::move(dimensions)) {}
 
 Status FeedbackService::checkMember(const std::optional<std::string>& memberId) {
   if (!memberId) return Ok{};
@@ -66,25 +67,38 @@ Status FeedbackService::recordSurvey(const SurveyAnswer& a) {
   } else {
     return invalidArgument("scale", "scale is \"csat5\" or \"nps10\"");
   }
+  for (const auto& [name, score] : a.dimensions) {
+    if (std::find(m_dimensions.begin(), m_dimensions.end(), name) == m_dimensions.end()) {
+      return invalidArgument("dimensions", m_dimensions.empty()
+                                               ? std::string("this terminal asks no survey dimensions")
+                                               : "\"" + name + "\" is not one of this terminal's survey dimensions");
+    }
+    if (score < 1 || score > 5) return invalidArgument("dimensions", "a dimension's score is 1 to 5 (" + name + ")");
+  }
+  // Stored as the event carries it: a JSON object, or NULL when no dimension was answered.
+  const std::optional<std::string> dimensions =
+      a.dimensions.empty() ? std::nullopt : std::optional<std::string>(json(a.dimensions).dump());
   if (auto s = checkStaffId(m_db, a.staffId); !s) return s;
   db::Transaction tx(m_db);
   if (auto s = checkMember(a.memberId); !s) return s;
-  if (auto existing = m_db.query("SELECT sale_id, member_id, scale, score FROM surveys WHERE survey_id = ?")
+  if (auto existing = m_db.query("SELECT sale_id, member_id, scale, score, dimensions FROM surveys WHERE survey_id = ?")
                           .bind(1, a.surveyId);
       existing.step()) {
     const bool same = existing.optText("sale_id") == a.saleId && existing.optText("member_id") == a.memberId &&
-                      existing.text("scale") == a.scale && existing.int64("score") == a.score;
+                      existing.text("scale") == a.scale && existing.int64("score") == a.score &&
+                      existing.optText("dimensions") == dimensions;
     if (same) return Ok{};
     return Error{errc::kConflict, "survey_id", "survey " + a.surveyId + " was answered differently"};
   }
   const std::string at = formatRfc3339(a.at);
-  m_db.query("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at) VALUES (?,?,?,?,?,?)")
+  m_db.query("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at, dimensions) VALUES (?,?,?,?,?,?,?)")
       .bind(1, a.surveyId).bind(2, a.saleId).bind(3, a.memberId).bind(4, a.scale).bind(5, a.score)
-      .bind(6, at).run();
+      .bind(6, at).bind(7, dimensions).run();
   json payload = {{"survey_id", a.surveyId}, {"sale_id", optional(a.saleId)},
                         {"member_id", optional(a.memberId)}, {"scale", a.scale},
                         {"score", a.score}, {"store_id", m_storeId}, {"terminal_id", m_terminalId}};
   if (a.staffId) payload["staff_id"] = *a.staffId;
+  if (!a.dimensions.empty()) payload["dimensions"] = a.dimensions;
   appendOutboxEvent(m_db, m_ids.uuid(), kSurveyAnswered, at, payload.dump());
   tx.commit();
   return Ok{};

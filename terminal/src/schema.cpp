@@ -380,9 +380,15 @@ CREATE TABLE product_keys (
 CREATE INDEX product_keys_sku ON product_keys(sku);
 )sql";
 
+// Version 8: survey answers by dimension (docs/configuration.md, [survey]): the answers as the
+// survey.answered event carries them, a JSON object {"<dimension>": 1..5}; NULL when none.
+constexpr std::string_view kV8 = R"sql(
+ALTER TABLE surveys ADD COLUMN dimensions TEXT;
+)sql";
+
 constexpr db::Migration kMigrations[] = {{1, kV1},          {2, kV2}, {3, kV3}, {4, kFeedback},
                                          {5, kV5, &sealPersonalData, true}, {6, kV6},
-                                         {7, kV7, &addVersion7PinyinKeys}};
+                                         {7, kV7, &addVersion7PinyinKeys}, {8, kV8}};
 
 // The credentials file (DIR/credentials.db, attached as `credentials`): the staff accounts with
 // their PIN hashes and the link to head office with its bearer token, kept out of the member

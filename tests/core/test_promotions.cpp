@@ -524,3 +524,26 @@ TEST_CASE("sale points multiply exactly and floor once", "[core]") {
     CHECK(salePoints(m(c.net), c.perUnit, x(c.tier), combined(c.promotion)) == c.expected);
   }
 }
+
+TEST_CASE("the promotions running today: window and member day hold, birthdays are each member's own", "[core]") {
+  Promotion june = spendOff("june", "300.00", "30.00");
+  june.from = day(2026, 6, 1);
+  june.to = day(2026, 6, 30);
+  Promotion july = spendGift("july", "500.00", "GIFT-TOWEL");
+  july.from = day(2026, 7, 1);
+  Promotion monday = pointsTimes("member-day", "2.0");
+  monday.weekday = 1;  // 2026-06-15 is a Monday
+  Promotion tuesday = pointsTimes("tuesday", "1.5");
+  tuesday.weekday = 2;
+  Promotion birthday = pointsTimes("birthday", "3.0");
+  birthday.birthday = "month";
+  const ProgrammeRules rules = rulesWith({june, july, monday, tuesday, birthday});
+  std::vector<std::string> ids;
+  for (const Promotion& p : promotionsRunningOn(kSaleDay, rules)) ids.push_back(p.id);
+  CHECK(ids == std::vector<std::string>{"june", "member-day"});
+  ids.clear();
+  for (const Promotion& p : promotionsRunningOn(day(2026, 7, 7), rules)) ids.push_back(p.id);
+  CHECK(ids == std::vector<std::string>{"july", "tuesday"});
+  CHECK(multiplierText(x("2")) == "2.0");
+  CHECK(multiplierText(x("1.25")) == "1.25");
+}

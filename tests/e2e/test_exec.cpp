@@ -294,6 +294,24 @@ TEST_CASE("exec: surveys and complaints are recorded once, each with its event",
   CHECK(ok(exec.call({{"op", "stats"}}))["outbox_pending"] == 3);
 }
 
+TEST_CASE("exec: survey takes per-dimension scores from the configured dimensions", "[e2e]") {
+  TempDir dir;
+  const std::string config = dir.write("terminal.toml", "[survey]\ndimensions = [\"reliability\", \"empathy\"]\n");
+  Exec exec(dir, {"--config", config});
+  const json answered = ok(exec.call({{"op", "survey"}, {"survey_id", "SV1"}, {"scale", "nps10"}, {"score", 10},
+                                      {"dimensions", {{"reliability", 4}, {"empathy", 5}}}}));
+  CHECK(answered["dimensions"] == json{{"reliability", 4}, {"empathy", 5}});
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV2"}, {"scale", "csat5"}, {"score", 4},
+                         {"dimensions", {{"courtesy", 4}}}}))["field"] == "dimensions");
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV3"}, {"scale", "csat5"}, {"score", 4},
+                         {"dimensions", {{"empathy", 6}}}}))["field"] == "dimensions.empathy");
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV4"}, {"scale", "csat5"}, {"score", 4},
+                         {"dimensions", {{"empathy", "5"}}}}))["field"] == "dimensions.empathy");
+  CHECK(error(exec.call({{"op", "survey"}, {"survey_id", "SV5"}, {"scale", "csat5"}, {"score", 4},
+                         {"dimensions", json::array({4, 5})}}))["field"] == "dimensions");
+  CHECK(ok(exec.call({{"op", "stats"}}))["outbox_pending"] == 1);
+}
+
 TEST_CASE("exec: lists of lines are refused naming the list, the element and its field, in order", "[e2e]") {
   TempDir dir;
   Exec exec(dir);

@@ -108,3 +108,27 @@ TEST_CASE("TOML syntax errors name the line", "[terminal]") {
   CHECK(e.line == 2);
   CHECK(e.toString().starts_with("t.toml:2: "));
 }
+
+TEST_CASE("The survey section sets the customer display's question and its dimensions, strictly", "[terminal]") {
+  const TerminalSettings defaults = good("");
+  CHECK(defaults.survey.scale == "csat5");
+  CHECK(defaults.survey.dimensions.empty());
+  const TerminalSettings s = good(
+      "[survey]\nscale = \"nps10\"\n"
+      "dimensions = [\"tangibles\", \"reliability\", \"responsiveness\", \"assurance\", \"empathy\"]\n");
+  CHECK(s.survey.scale == "nps10");
+  CHECK(s.survey.dimensions ==
+        std::vector<std::string>{"tangibles", "reliability", "responsiveness", "assurance", "empathy"});
+  CHECK(good("[survey]\ndimensions = [\"环境\"]\n").survey.dimensions == std::vector<std::string>{"环境"});
+
+  const ConfigError scale = bad("[survey]\nscale = \"stars\"\n");
+  CHECK(scale.key == "survey.scale");
+  CHECK(scale.line == 2);
+  CHECK(bad("[survey]\ndimensions = [\"courtesy\", \"courtesy\"]\n").key == "survey.dimensions");
+  CHECK(bad("[survey]\ndimensions = [\"\"]\n").key == "survey.dimensions");
+  CHECK(bad("[survey]\ndimensions = [\" padded\"]\n").key == "survey.dimensions");
+  CHECK(bad("[survey]\ndimensions = [\"" + std::string(33, 'x') + "\"]\n").key == "survey.dimensions");
+  CHECK(bad("[survey]\ndimensions = [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]\n").key == "survey.dimensions");
+  CHECK(bad("[survey]\ndimensions = [1]\n").key == "survey.dimensions");
+  CHECK(bad("[survey]\nquestions = 3\n").key == "survey.questions");
+}

@@ -73,6 +73,40 @@ TEST_CASE("Survey answers out of their scale are refused and write nothing", "[u
   REQUIRE(s.feedback.recordSurvey({"Q-5", std::nullopt, std::nullopt, "nps10", 0, s.at}).hasValue());
 }
 
+TEST_CASE("Survey answers by dimension are stored, carried by the event as an object, and checked", "[ui][feedback]") {
+  Store s;
+  FeedbackService feedback{s.db, "S001", "T1", s.ids, {"reliability", "empathy", "环境"}};
+  SurveyAnswer a{"Q-1", std::nullopt, std::nullopt, "nps10", 9, s.at};
+  a.dimensions = {{"reliability", 5}, {"环境", 3}};
+  REQUIRE(feedback.recordSurvey(a).hasValue());
+  CHECK(s.lastEvent("survey.answered")["dimensions"] == nlohmann::json{{"reliability", 5}, {"环境", 3}});
+  CHECK(s.count("SELECT COUNT(*) FROM surveys WHERE json_extract(dimensions, '$.reliability') = 5") == 1);
+  SECTION("the same answer again changes nothing; other dimension scores under the same id are a conflict") {
+    REQUIRE(feedback.recordSurvey(a).hasValue());
+    a.dimensions["环境"] = 4;
+    CHECK(feedback.recordSurvey(a).error().code == errc::kConflict);
+    a.dimensions.clear();
+    CHECK(feedback.recordSurvey(a).error().code == errc::kConflict);
+    CHECK(s.count("SELECT COUNT(*) FROM outbox WHERE type = 'survey.answered'") == 1);
+  }
+  SECTION("a dimension not configured, or a score outside 1..5, is refused and writes nothing") {
+    SurveyAnswer b{"Q-2", std::nullopt, std::nullopt, "csat5", 4, s.at};
+    b.dimensions = {{"courtesy", 4}};
+    CHECK(feedback.recordSurvey(b).error().field == "dimensions");
+    b.dimensions = {{"empathy", 0}};
+    CHECK(feedback.recordSurvey(b).error().field == "dimensions");
+    b.dimensions = {{"empathy", 6}};
+    CHECK(feedback.recordSurvey(b).error().field == "dimensions");
+    b.dimensions = {{"empathy", 2}};
+    CHECK(s.feedback.recordSurvey(b).error().field == "dimensions");  // a terminal that asks none
+    CHECK(s.count("SELECT COUNT(*) FROM surveys") == 1);
+  }
+  SECTION("an answer without dimensions keeps the event as it was") {
+    REQUIRE(feedback.recordSurvey({"Q-3", std::nullopt, std::nullopt, "csat5", 5, s.at}).hasValue());
+    CHECK_FALSE(s.lastEvent("survey.answered").contains("dimensions"));
+  }
+}
+
 TEST_CASE("A complaint is a row and a complaint.filed event, and bad input names its field", "[ui][feedback]") {
   Store s;
   const std::string member = s.memberId();

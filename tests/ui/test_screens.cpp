@@ -31,7 +31,7 @@ class Headless {
     int w = 0, h = 0;
     io.Fonts->GetTexDataAsRGBA32(&pixels, &w, &h);
     m_ui = Ui{Lang::kEn, m_fonts.body, m_fonts.large, m_fonts.huge, width / 1024.0f};
-    app.store = StoreInfo{"/data", "S001", "T1", "zh-CN", "CNY", "2026-01", 2000, 100};
+    app.store = StoreInfo{"/data", "S001", "T1", "zh-CN", "CNY", "2026-01", 2000, 100, "csat5", {}};
     app.login.storeReady = true;
     app.lang = Lang::kEn;
     app.idPrefix = "T-";
@@ -45,7 +45,11 @@ class Headless {
     m_ui.lang = app.lang;
     ImGui::NewFrame();
     ImGui::PushFont(m_fonts.body);
-    counterFrame(app, m_ui, keys);
+    if (customerDisplay) {
+      customerFrame(app, m_ui);
+    } else {
+      counterFrame(app, m_ui, keys);
+    }
     ImGui::PopFont();
     ImGui::Render();
   }
@@ -95,6 +99,7 @@ class Headless {
   const TapMap::Rect& rect(const std::string& id) { return m_taps.rects.at(id); }
 
   AppModel app;
+  bool customerDisplay = false;  ///< frames draw the customer display instead of the counter
 
  private:
   ImGuiContext* m_ctx;
@@ -906,4 +911,92 @@ TEST_CASE("Points pay part of the sale: all, their value, a supervisor's PIN abo
   CHECK(sales[0].request.supervisorPin == std::optional<std::string>("246813"));
   CHECK(sales[0].request.lines[0].sku == "WATER-550");
   CHECK(sales[0].request.lines[0].qty == 2000);
+}
+
+TEST_CASE("The customer display asks NPS 0-10, then each dimension, and sends one answer", "[ui][screens]") {
+  Headless h;
+  h.app.customerSetup.surveyScale = "nps10";
+  h.app.customerSetup.surveyDimensions = {"reliability", "环境"};
+  memberOpen(h);
+  terminal::SaleRequest request;
+  request.saleId = "T-S1";
+  terminal::SaleResult result;
+  result.saleId = "T-S1";
+  result.total = Money::fromMinor(12850);
+  apply(h.app, reply::Sold{request, result});
+  h.sent();
+  h.customerDisplay = true;
+  CHECK(h.visible("survey-0"));
+  CHECK(h.visible("survey-10"));
+  CHECK_FALSE(h.visible("survey-11"));
+  h.tap("survey-7");
+  CHECK(h.sent().empty());  // the dimensions come first
+  CHECK(h.visible("dimension-0-5"));
+  h.tap("dimension-0-5");
+  h.tap("dimension-skip");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  const auto answer = std::get<cmd::Survey>(sent[0]).answer;
+  CHECK(answer.scale == "nps10");
+  CHECK(answer.score == 7);
+  CHECK(answer.dimensions == std::map<std::string, int>{{"reliability", 5}});
+  CHECK(answer.saleId == std::optional<std::string>("T-S1"));
+  CHECK(h.visible("customer-thanks"));
+  CHECK(h.visible("customer-balance=3596"));
+
+  SECTION("the next sale's survey starts from its first question") {
+    request.saleId = result.saleId = "T-S2";
+    apply(h.app, reply::Sold{request, result});
+    CHECK(h.visible("survey-10"));
+    CHECK_FALSE(h.visible("dimension-0-5"));
+  }
+}
+
+TEST_CASE("The customer display: 1-5 stars by default, for a sale without a member too", "[ui][screens]") {
+  Headless h;
+  signedIn(h);
+  terminal::SaleResult result;
+  result.saleId = "T-S1";
+  apply(h.app, reply::Sold{terminal::SaleRequest{}, result});
+  h.sent();
+  h.customerDisplay = true;
+  CHECK(h.visible("survey-5"));
+  CHECK_FALSE(h.visible("survey-0"));
+  h.tap("survey-4");
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(std::get<cmd::Survey>(sent[0]).answer.scale == "csat5");
+  CHECK(std::get<cmd::Survey>(sent[0]).answer.dimensions.empty());
+}
+
+TEST_CASE("The customer display: the member's e-card on request, today's promotions while idle", "[ui][screens]") {
+  Headless h;
+  apply(h.app, reply::SignedIn{terminal::StaffMember{"7", "李娜", "cashier"}});
+  auto sent = h.sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(std::holds_alternative<cmd::Promotions>(sent[0]));
+  Promotion spend;
+  spend.id = "spend300-off30";
+  spend.threshold = Money::fromMinor(30000);
+  spend.amount = Money::fromMinor(3000);
+  apply(h.app, reply::Promotions{Date{}, {spend}});
+  h.customerDisplay = true;
+  CHECK(h.visible("customer-idle"));
+  CHECK(h.visible("customer-promotion-0"));
+
+  apply(h.app, reply::Member{MemberDetail{member(), {}}, {}});
+  CHECK_FALSE(h.visible("customer-promotion-0"));
+  h.tap("customer-show-card");
+  CHECK(h.visible("customer-qr"));
+  const auto qr = h.rect("customer-qr");
+  CHECK(qr.w == qr.h);
+  CHECK(qr.w >= 200);
+  h.tap("customer-card-close");
+  CHECK_FALSE(h.visible("customer-qr"));
+  CHECK(h.visible("customer-show-card"));
+
+  h.tap("customer-show-card");
+  update(h.app, intent::CloseMember{});  // the next customer never sees it
+  CHECK_FALSE(h.visible("customer-qr"));
+  CHECK(h.visible("customer-promotion-0"));
 }

@@ -85,6 +85,7 @@ void openMember(AppModel& app, const std::string& memberId) {
 void clearMember(AppModel& app) {
   app.member = {};
   app.customer = {};
+  app.customerUi = {};
   app.sale.member.reset();
   app.redeem.member.reset();
   app.complaint.member.reset();
@@ -506,8 +507,9 @@ void update(AppModel& app, const Intent& in) {
             a.surveyId = newId(app, "Q");
             if (app.customer.lastSale) a.saleId = app.customer.lastSale->saleId;
             if (app.customer.member) a.memberId = app.customer.member->memberId;
-            a.scale = "csat5";
+            a.scale = app.customerSetup.surveyScale;
             a.score = i.score;
+            a.dimensions = i.dimensions;
             a.at = app.now;
             a.staffId = signedInStaff(app);
             app.customer.askSurvey = false;
@@ -651,6 +653,8 @@ void apply(AppModel& app, Reply r) {
             app.receipt.pointsPerUnit = o.info->redeemPointsPerUnit;
             app.settings.store = *o.info;
             app.enroll.consentVersion = o.info->consentVersion;
+            app.customerSetup.surveyScale = o.info->surveyScale;
+            app.customerSetup.surveyDimensions = o.info->surveyDimensions;
           },
           [&](reply::SignedIn& s) {
             app.login.busy = false;
@@ -671,6 +675,7 @@ void apply(AppModel& app, Reply r) {
             app.loginUi = {};
             app.login.error = {};
             app.screen = Screen::kLookup;
+            send(app, cmd::Promotions{app.now});  // the customer display's idle screen, for today
           },
           [&](reply::Lookup& l) {
             if (l.seq != app.lookupSeq) return;  // the user typed on; a newer answer follows
@@ -912,6 +917,7 @@ void apply(AppModel& app, Reply r) {
             if (p.products) app.sale.found = std::move(*p.products);
           },
           [&](reply::ProductScanned& p) { productScanned(app, p.code, p.product); },
+          [&](reply::Promotions& p) { app.customerSetup.promotions = std::move(p.running); },
           [&](reply::Failed& f) {
             app.failure = f.what;
             app.login.busy = app.lookup.busy = app.member.busy = app.enroll.busy = false;

@@ -15,7 +15,7 @@ class AppBackend final : public StoreBackend {
  public:
   AppBackend(db::Database db, CounterConfig config, std::string dataDir, AppBackendOptions options)
       : m_db(std::move(db)), m_config(std::move(config)), m_dataDir(std::move(dataDir)), m_options(std::move(options)),
-        m_counter(m_db, m_config, m_ids), m_feedback(m_db, m_config.store.id, m_config.terminalId, m_ids),
+        m_counter(m_db, m_config, m_ids), m_feedback(m_db, m_config.store.id, m_config.terminalId, m_ids, m_config.survey.dimensions),
         m_queries(m_db, m_config.zone), m_authoriser(makeRedemptionAuthoriser(m_db)) {
     // Registered with head office: redemptions are authorised online.
     m_counter.setAuthoriser(m_authoriser.get());
@@ -33,7 +33,7 @@ class AppBackend final : public StoreBackend {
   StoreInfo info() const override {
     const CounterConfig& c = m_config;
     return {m_dataDir, c.store.id, c.terminalId, c.store.language, c.store.currency, c.consentTextVersion,
-            c.rules.supervisorPinAbovePoints, c.rules.redeemPointsPerUnit};
+            c.rules.supervisorPinAbovePoints, c.rules.redeemPointsPerUnit, c.survey.scale, c.survey.dimensions};
   }
   void startBackground(StoreWriter& writer) override {
     // The outbox and change feed are kept in step with head office on the sync thread (its own

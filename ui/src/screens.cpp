@@ -1179,104 +1179,6 @@ Intents drawSettings(const SettingsViewModel& vm, const Ui& u) {
   return out;
 }
 
-// [SECTION] Customer display
-
-/// The open sale as the customer follows it: each line and the running total.
-void customerCart(const CustomerViewModel& vm, const Ui& u, float width) {
-  if (vm.cart.empty()) return;
-  ImGui::PushFont(u.large);
-  ImGui::TextUnformatted(u.t(Msg::kYourItems));
-  Money total;
-  for (const auto& l : vm.cart) {
-    if (auto m = Money::parse(l.amount, "amount")) total += *m;
-    ImGui::TextUnformatted(l.description.empty() ? u.t(Msg::kItem) : l.description.c_str());
-    ImGui::SameLine(width * 0.6f);
-    ImGui::TextUnformatted(l.amount.c_str());
-  }
-  ImGui::Separator();
-  ImGui::TextUnformatted(u.t(Msg::kTotal));
-  ImGui::SameLine(width * 0.6f);
-  ImGui::PopFont();
-  ImGui::PushFont(u.huge);
-  ImGui::TextColored(kGood, "%s", total.toString().c_str());
-  ImGui::PopFont();
-  recordTap(("customer-cart-total=" + total.toString()).c_str());  // not a button: for the e2e test
-}
-
-Intents drawCustomer(const CustomerViewModel& vm, const Ui& u) {
-  Intents out;
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
-  if (vm.refund) {
-    ImGui::PushFont(u.huge);
-    ImGui::PushTextWrapPos(avail.x);
-    ImGui::TextColored(kGood, "%s", subst(u.t(Msg::kRefundForYou), {vm.refund->amount.toString()}).c_str());
-    ImGui::PopTextWrapPos();
-    ImGui::PopFont();
-    ImGui::PushFont(u.large);
-    ImGui::Text("%s -%lld", u.t(Msg::kPointsReversed), static_cast<long long>(vm.refund->pointsReversed));
-    if (vm.refund->balance) ImGui::Text("%s %lld", u.t(Msg::kBalance), static_cast<long long>(*vm.refund->balance));
-    ImGui::PopFont();
-    recordTap("customer-refund");
-    return out;
-  }
-  if (!vm.member) {
-    if (!vm.cart.empty()) {
-      customerCart(vm, u, avail.x);
-      return out;
-    }
-    ImGui::SetCursorPosY(avail.y * 0.4f);
-    ImGui::PushFont(u.huge);
-    ImGui::TextUnformatted(u.t(Msg::kCustomerWelcome));
-    ImGui::PopFont();
-    return out;
-  }
-  const MemberView& m = *vm.member;
-  ImGui::PushFont(u.huge);
-  ImGui::PushTextWrapPos(avail.x);
-  if (vm.greetings.empty()) {
-    ImGui::TextColored(kGold, "%s", subst(u.t(Msg::kGreetDefault), {m.name}).c_str());
-  } else {
-    for (const auto& g : vm.greetings) ImGui::TextColored(kGold, "%s", g.text.c_str());
-  }
-  ImGui::PopTextWrapPos();
-  ImGui::PopFont();
-  ImGui::PushFont(u.large);
-  if (vm.lastSale) {
-    ImGui::Text("%s %s", u.t(Msg::kTotal), vm.lastSale->total.toString().c_str());
-    ImGui::TextColored(kGood, "%s +%lld", u.t(Msg::kPointsEarned), static_cast<long long>(vm.lastSale->pointsEarned));
-  }
-  // The member's balance as it is now: after this sale and after any redemption since.
-  const std::int64_t balance = m.points;
-  ImGui::Text("%s", u.t(Msg::kBalance));
-  ImGui::PopFont();
-  ImGui::SameLine();
-  ImGui::PushFont(u.huge);
-  ImGui::TextColored(kGood, "%lld", static_cast<long long>(balance));
-  ImGui::PopFont();
-  recordTap(("customer-balance=" + std::to_string(balance)).c_str());  // the value, for the e2e test
-  ImGui::Spacing();
-  customerCart(vm, u, avail.x);
-  if (vm.askSurvey) {
-    ImGui::PushFont(u.large);
-    ImGui::TextUnformatted(u.t(Msg::kSurveyQuestion));
-    const float star = std::min(u.px(110), (avail.x - ImGui::GetStyle().ItemSpacing.x * 5) / 6);
-    for (int i = 1; i <= 5; ++i) {
-      if (i > 1) ImGui::SameLine();
-      const std::string label = std::to_string(i) + " \xe2\x98\x85";  // ★
-      const std::string id = "survey-" + std::to_string(i);
-      if (bigButton(u, label.c_str(), id.c_str(), ImVec2(star, star))) out.push_back(intent::Survey{i});
-    }
-    ImGui::SameLine();
-    if (bigButton(u, u.t(Msg::kSkip), "survey-skip", ImVec2(star, star))) out.push_back(intent::SkipSurvey{});
-    ImGui::PopFont();
-  } else if (vm.thanked) {
-    ImGui::PushFont(u.large);
-    ImGui::TextColored(kGood, "%s", u.t(Msg::kSurveyThanks));
-    ImGui::PopFont();
-  }
-  return out;
-}
-
 // [SECTION] The counter window
 
 /// The questions that stop the screen until answered: discard the open sale, or what a card
@@ -1453,7 +1355,7 @@ void customerFrame(AppModel& app, const Ui& u) {
   ImGui::Begin("customer", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings);
   app.customer.cart = cartOf(app);
-  const Intents intents = drawCustomer(app.customer, u);
+  const Intents intents = drawCustomer(app.customer, app.customerSetup, app.customerUi, u);
   ImGui::End();
   for (const Intent& i : intents) update(app, i);
 }

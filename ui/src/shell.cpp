@@ -496,6 +496,10 @@ void Shell::learnGlyphs(const Reply& r) {
     added |= m_glyphs.add(scan->product->name);
   } else if (const auto* q = std::get_if<reply::SaleQuoted>(&r); q && q->quote) {
     for (const auto& line : q->quote->lines) added |= m_glyphs.add(line.description);
+  } else if (const auto* o = std::get_if<reply::StoreOpened>(&r); o && o->info) {
+    for (const auto& d : o->info->surveyDimensions) added |= m_glyphs.add(d);  // the store's own wording
+  } else if (const auto* p = std::get_if<reply::Promotions>(&r)) {
+    for (const auto& promotion : p->running) added |= m_glyphs.add(promotion.giftSku);
   }
   // Error messages and promotion texts come from the service in the store's language.
   std::visit([&](const auto& x) {

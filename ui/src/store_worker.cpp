@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "loyalty/core/promotions.hpp"
 #include "loyalty/core/time.hpp"
 #include "loyalty/terminal/store.hpp"
 
@@ -85,6 +86,9 @@ Reply runCommand(StoreBackend& backend, Command command) {
           return reply::Products{c.seq, counter.products(c.query, 12)};
         } else if constexpr (std::is_same_v<C, cmd::ScanProduct>) {
           return reply::ProductScanned{c.code, scannedProduct(counter, c.code)};
+        } else if constexpr (std::is_same_v<C, cmd::Promotions>) {
+          const Date day = counter.config().zone.localDate(c.at);
+          return reply::Promotions{day, promotionsRunningOn(day, counter.config().rules)};
         } else if constexpr (std::is_same_v<C, cmd::DaySummary>) {
           auto day = backend.queries().dayFigures(c.at);
           return reply::Day{day.day, day.figures};

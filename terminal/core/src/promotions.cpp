@@ -310,4 +310,17 @@ std::int64_t salePoints(Money netPaid, std::int64_t pointsPerUnit, Multiplier ti
   return static_cast<std::int64_t>(std::min(points, kMaxPoints));
 }
 
+std::vector<Promotion> promotionsRunningOn(Date today, const ProgrammeRules& rules) {
+  std::vector<Promotion> out;
+  const unsigned weekday = std::chrono::weekday{sys_days{today}}.iso_encoding();
+  for (const Promotion& promotion : rules.promotions) {
+    if (!withinWindow(promotion, today) || !promotion.birthday.empty()) continue;
+    if (promotion.weekday && static_cast<unsigned>(*promotion.weekday) != weekday) continue;
+    out.push_back(promotion);
+  }
+  return out;
+}
+
+std::string multiplierText(Multiplier multiplier) { return formatTenThousandths(multiplier.tenThousandths(), 1); }
+
 }  // namespace loyalty

@@ -14,6 +14,7 @@ namespace loyalty::terminal {
 struct TerminalSettings {
   StoreSettings store;
   ProgrammeRules rules;
+  SurveySettings survey;  ///< [survey]: the store's own, never pushed by head office
   bool storeIdSet = false;  ///< [store] id was given in the file
 };
 

@@ -22,6 +22,7 @@
 #include "loyalty/terminal/product_repository.hpp"
 #include "loyalty/terminal/reward_repository.hpp"
 #include "loyalty/terminal/sale_repository.hpp"
+#include "loyalty/terminal/survey_settings.hpp"
 
 namespace loyalty::terminal {
 
@@ -62,6 +63,7 @@ struct CounterConfig {
   std::string consentTextVersion = "2026-01";
   ProgrammeRules rules;
   ZoneRules zone;  ///< the store's time zone ([store] timezone): local days for day-based rules
+  SurveySettings survey;  ///< what the customer display asks ([survey])
 };
 
 /// Head office's answer when asked to reserve points for a redemption (sync-protocol.md).

@@ -2,9 +2,11 @@
 /// @brief Customer feedback at the counter: satisfaction answers and complaints, each one
 /// transaction writing its row and its outbox event (survey.answered, complaint.filed).
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +29,8 @@ struct SurveyAnswer {
   int score = 0;
   Timestamp at;
   std::optional<std::string> staffId = std::nullopt;
+  /// Per-dimension answers, 1..5 each, under names from the terminal's [survey] dimensions.
+  std::map<std::string, int> dimensions = {};
 };
 
 struct ComplaintInput {
@@ -42,7 +46,9 @@ struct ComplaintInput {
 /// content it is a conflict. Not thread-safe: one per connection, like CounterService.
 class FeedbackService {
  public:
-  FeedbackService(db::Database& db, std::string storeId, std::string terminalId, IdSource& ids);
+  /// `dimensions`: the names a survey answer may score ([survey] dimensions; none by default).
+  FeedbackService(db::Database& db, std::string storeId, std::string terminalId, IdSource& ids,
+                  std::vector<std::string> dimensions = {});
 
   Status recordSurvey(const SurveyAnswer& answer);
   Status fileComplaint(const ComplaintInput& complaint);
@@ -56,6 +62,7 @@ class FeedbackService {
   std::string m_storeId;
   std::string m_terminalId;
   IdSource& m_ids;
+  std::vector<std::string> m_dimensions;
 };
 
 /// Empties the descriptions of the member's complaints (head office erased the member; a caller's

@@ -4,6 +4,7 @@
 /// tie them together. No I/O here: commands leave through AppModel::outbox.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -87,7 +88,8 @@ struct Refund {
   std::size_t line = 0;
   int delta = 0;
 };
-struct Survey { int score = 0; };
+/// The customer's answer: the configured scale's score, and the dimensions they answered (1..5).
+struct Survey { int score = 0; std::map<std::string, int> dimensions = {}; };
 struct SkipSurvey {};
 struct Complaint { std::string category, description; bool aboutMember = false; };
 struct SetLanguage { Lang lang; };
@@ -309,6 +311,23 @@ struct UnlockUiState {
   std::string notice;         ///< "account 7 unlocked"
 };
 
+// [SECTION] The customer display (customer_display.cpp)
+
+/// What the store set the customer display up to ask ([survey]) and show while idle.
+struct CustomerDisplaySetup {
+  std::string surveyScale = "csat5";          ///< "csat5" (1..5 stars) or "nps10" (0..10)
+  std::vector<std::string> surveyDimensions;  ///< each asked 1..5 after the main question
+  std::vector<Promotion> promotions;          ///< running on the store's day (the idle screen)
+};
+/// The customer's own taps on their display: their e-card, and the survey answered so far.
+struct CustomerUiState {
+  std::string cardOf;            ///< the member whose QR e-card is on screen (empty: none)
+  std::string surveyOf;          ///< the sale the answers below are about
+  std::optional<int> score;      ///< the main question, once answered
+  std::size_t dimension = 0;     ///< the dimension being asked (index into surveyDimensions)
+  std::map<std::string, int> dimensions;  ///< answered so far
+};
+
 // [SECTION] The whole app
 
 struct AppModel {
@@ -361,6 +380,10 @@ struct AppModel {
   /// An exchange under way: the lines going back, while the sale screen takes the new ones.
   std::optional<ExchangeState> exchange;
   UnlockUiState unlockUi;
+
+  /// The customer display's setup and the customer's taps on it.
+  CustomerDisplaySetup customerSetup;
+  CustomerUiState customerUi;
 
   std::vector<Command> outbox;  ///< to the store worker, drained by the shell
 

@@ -273,7 +273,31 @@ bool parseLang(std::string_view text, Lang& out);
   X(kSalePointsMax, "at most {}", "最多可用 {}")                                                \
   X(kSaleSupervisorPin, "Supervisor PIN (above {} points)", "主管密码（超过 {} 积分）")        \
   X(kPointsPaid, "Paid with points", "积分抵扣")                                                \
-  X(kRefPointsOverSale, "The points are worth more than what is left to pay.", "积分抵扣金额超过应付金额。")
+  X(kRefPointsOverSale, "The points are worth more than what is left to pay.", "积分抵扣金额超过应付金额。") \
+  X(kCustomerShowCard, "My member QR code", "我的电子会员卡")                                 \
+  X(kCustomerCardHint, "Show it at any of our counters.", "在任一门店收银台出示即可。")      \
+  X(kCustomerCardNo, "Card no. {}", "卡号 {}")                                                  \
+  X(kCustomerCardClose, "Done", "完成")                                                         \
+  X(kNpsQuestion, "How likely are you to recommend us to a friend?", "您有多大可能向朋友推荐我们？") \
+  X(kNpsUnlikely, "0 = not at all likely", "0 = 完全不可能")                                    \
+  X(kNpsLikely, "10 = extremely likely", "10 = 非常可能")                                       \
+  X(kDimensionStep, "A few more questions ({}/{})", "还有几个小问题（{}/{}）")                 \
+  X(kDimensionQuestion, "How would you rate: {}", "请为“{}”打分")                            \
+  X(kDimTangibles, "our store and facilities", "门店环境与设施")                                \
+  X(kDimReliability, "getting things right", "服务准确可靠")                                    \
+  X(kDimResponsiveness, "quick, willing help", "服务及时主动")                                  \
+  X(kDimAssurance, "knowledgeable, courteous staff", "员工专业、值得信赖")                     \
+  X(kDimEmpathy, "personal attention", "关心体贴")                                              \
+  X(kThanksVisit, "We look forward to your next visit.", "期待您再次光临。")                  \
+  X(kTodayOffers, "Today's offers", "今日优惠")                                                 \
+  X(kPromoSpendOff, "Spend {}, get {} off", "满{}减{}")                                         \
+  X(kPromoSpendOffEach, "Every {} spent: {} off", "每满{}减{}")                                 \
+  X(kPromoGift, "Spend {}, get a gift: {}", "满{}赠{}")                                         \
+  X(kPromoMemberPrice, "Members: {}% off selected items", "会员专享：指定商品立减{}%")         \
+  X(kPromoPoints, "{}x points", "积分{}倍")                                                      \
+  X(kPromoMemberDay, "Member day: {}x points", "会员日：积分{}倍")                              \
+  X(kPromoUntil, "until {}", "截至{}")                                                           \
+  X(kPromoMembersOnly, "members only", "会员专享")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

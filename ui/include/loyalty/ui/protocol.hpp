@@ -54,6 +54,9 @@ struct QuoteSale { std::uint64_t seq = 0; terminal::SaleRequest request; };
 struct Products { std::uint64_t seq = 0; std::string query; };
 /// A code a scanner read on the sale or member screen: the product whose barcode (or sku) it is.
 struct ScanProduct { std::string code; };
+/// The promotions running on the store's local day containing `at` (the customer display's idle
+/// screen).
+struct Promotions { Timestamp at; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
@@ -61,7 +64,7 @@ using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll,
                              cmd::DaySummary, cmd::Status, cmd::UpdateMember, cmd::Consent,
                              cmd::ExportMember, cmd::ConsentHistory, cmd::RefundPreview, cmd::Exchange,
                              cmd::UnlockStaff, cmd::QuoteSale,
-                             cmd::Products, cmd::ScanProduct>;
+                             cmd::Products, cmd::ScanProduct, cmd::Promotions>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -74,6 +77,8 @@ struct StoreInfo {
   std::string consentVersion;
   std::int64_t supervisorPinAbovePoints = 0;
   std::int64_t redeemPointsPerUnit = 100;
+  std::string surveyScale = "csat5";          ///< [survey] scale: the customer display's question
+  std::vector<std::string> surveyDimensions;  ///< [survey] dimensions, asked after it
 };
 
 using Reward = terminal::CatalogueReward;
@@ -94,6 +99,7 @@ struct ComplaintFiled { loyalty::Status status; };
 struct Catalog { std::vector<Reward> rewards; };
 struct Day { Date day; DayFigures figures; };
 struct Status { std::int64_t outboxPending = 0; std::optional<terminal::Stats> stats; };
+struct Promotions { Date day; std::vector<Promotion> running; };
 /// The store could not do what was asked (broken disk, bug): shown, never hidden.
 struct Failed { std::string what; };
 /// Member details: `phone` is the number the change asked for (a taken one can be opened).
@@ -116,6 +122,6 @@ using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, r
                            reply::Day, reply::Status, reply::Failed, reply::MemberUpdated,
                            reply::ConsentRecorded, reply::MemberExported, reply::ConsentHistory,
                            reply::RefundPreviewed, reply::Exchanged, reply::StaffUnlocked,
-                           reply::SaleQuoted, reply::Products, reply::ProductScanned>;
+                           reply::SaleQuoted, reply::Products, reply::ProductScanned, reply::Promotions>;
 
 }  // namespace loyalty::ui

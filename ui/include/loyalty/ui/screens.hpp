@@ -29,8 +29,11 @@ Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u);
 Intents drawSettings(const SettingsViewModel& vm, const Ui& u);
 /// Change a member's details, their marketing consent, and show them their data.
 Intents drawMemberDetails(const MemberDetailsViewModel& vm, MemberDetailsUiState& ui, const Ui& u);
-/// The customer-facing display (its own window and ImGui context).
-Intents drawCustomer(const CustomerViewModel& vm, const Ui& u);
+/// The customer-facing display (its own window and ImGui context): the cart, the member with
+/// their QR e-card on request, the survey as configured, thanks, and today's promotions while
+/// idle (customer_display.cpp).
+Intents drawCustomer(const CustomerViewModel& vm, const CustomerDisplaySetup& setup, CustomerUiState& ui,
+                     const Ui& u);
 
 /// The counter window: status bar, the current screen, and the keys no field took (scanner).
 /// Begins/ends its own full-viewport window; returns the intents of this frame.

@@ -110,4 +110,12 @@ std::vector<std::string> giftsFor(Money keptGoods, const PromotionContext& ctx,
 std::int64_t salePoints(Money netPaid, std::int64_t pointsPerUnit, Multiplier tier,
                         Multiplier promotion);
 
+/// The promotions running on `today` for anyone who walks in (what the customer display's idle
+/// screen advertises): the date window and the member-day weekday hold. Birthday multipliers
+/// are each member's own and are left out. In file order.
+std::vector<Promotion> promotionsRunningOn(Date today, const ProgrammeRules& rules);
+
+/// A multiplier as promotions are worded: "2.0", "1.25".
+std::string multiplierText(Multiplier multiplier);
+
 }  // namespace loyalty
