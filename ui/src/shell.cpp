@@ -490,16 +490,16 @@ void Shell::learnGlyphs(const Reply& r) {
   } else if (const auto* p = std::get_if<reply::RefundPreviewed>(&r); p && p->preview) {
     if (p->preview->member) member(*p->preview->member);
     for (const auto& line : p->preview->lines) added |= m_glyphs.add(line.description.value_or(""));
-  } else if (const auto* p = std::get_if<reply::Products>(&r); p && p->products) {
-    for (const auto& product : *p->products) added |= m_glyphs.add(product.name);
+  } else if (const auto* found = std::get_if<reply::Products>(&r); found && found->products) {
+    for (const auto& product : *found->products) added |= m_glyphs.add(product.name);
   } else if (const auto* scan = std::get_if<reply::ProductScanned>(&r); scan && scan->product) {
     added |= m_glyphs.add(scan->product->name);
   } else if (const auto* q = std::get_if<reply::SaleQuoted>(&r); q && q->quote) {
     for (const auto& line : q->quote->lines) added |= m_glyphs.add(line.description);
   } else if (const auto* o = std::get_if<reply::StoreOpened>(&r); o && o->info) {
     for (const auto& d : o->info->surveyDimensions) added |= m_glyphs.add(d);  // the store's own wording
-  } else if (const auto* p = std::get_if<reply::Promotions>(&r)) {
-    for (const auto& promotion : p->running) added |= m_glyphs.add(promotion.giftSku);
+  } else if (const auto* promos = std::get_if<reply::Promotions>(&r)) {
+    for (const auto& promotion : promos->running) added |= m_glyphs.add(promotion.giftSku);
   }
   // Error messages and promotion texts come from the service in the store's language.
   std::visit([&](const auto& x) {
