@@ -31,6 +31,12 @@ MappedFile::MappedFile(const std::string& path) {
   ::close(fd);
 }
 
+void MappedFile::dropPages() const {
+  // A private, never written mapping: the pages go from this process (RSS) and come back from
+  // the page cache when the next rebuild reads them.
+  if (m_data) ::madvise(m_data, m_size, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (m_data) ::munmap(m_data, m_size);
 }
@@ -51,6 +57,7 @@ bool GlyphSet::add(std::string_view utf8) {
 
 void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, float scale, const GlyphSet& extra) {
   atlas.Clear();
+  atlas.Flags |= ImFontAtlasFlags_NoPowerOfTwoHeight;  // up to half the texture was padding
   if (!fonts.file) fonts.file = std::make_unique<MappedFile>(path);
   fonts.cjk = fonts.file->data() != nullptr;
   if (!fonts.cjk) {
@@ -83,6 +90,9 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
   fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.ranges.Data);
   fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.ranges.Data);
   atlas.Build();
+  // The glyphs are in the atlas now; the pages of the 20 MB collection that FreeType read (about
+  // all of them, mapped around each read) would otherwise stay in the app's memory.
+  fonts.file->dropPages();
 }
 
 }  // namespace loyalty::ui

@@ -76,7 +76,7 @@ void styleForTouch(float scale) {
   s.GrabMinSize = 28;
   s.ScrollbarSize = 28;  // a finger, not a mouse
   s.WindowBorderSize = 0;
-  s.Colors[ImGuiCol_WindowBg] = ImVec4(0.09f, 0.10f, 0.12f, 1.0f);
+  s.Colors[ImGuiCol_WindowBg] = ImVec4(0.09f, 0.10f, 0.12f, 1.0f);  // the clear colour (presentFrame)
   s.Colors[ImGuiCol_Button] = ImVec4(0.20f, 0.25f, 0.33f, 1.0f);
   s.Colors[ImGuiCol_ButtonHovered] = ImVec4(0.26f, 0.32f, 0.42f, 1.0f);
   s.Colors[ImGuiCol_ButtonActive] = ImVec4(0.30f, 0.45f, 0.65f, 1.0f);
@@ -435,6 +435,8 @@ class Shell {
     return Ui{m_app.lang, m_fonts.body, m_fonts.large, m_fonts.huge, m_scale};
   }
   void releaseAtlasPixels();
+  /// The atlas into the one font texture both windows draw with (they share the GL context).
+  void uploadFontTexture();
   /// Adds the characters of a snapshot to the font's glyphs.
   void learnGlyphs(const Reply& r);
 
@@ -460,6 +462,8 @@ class Shell {
   double m_lastFrameMs = 0, m_lastFrameCpuMs = 0;
   TypedKeys m_keys;  ///< keys on the counter window since the last frame (counterKey)
   bool m_texturesUploaded = false;
+  GLuint m_fontTexture = 0;
+  bool m_alphaTexture = false;  ///< the atlas goes up as one byte per pixel (texture swizzle)
   std::vector<std::pair<std::string, double>> m_marks;  ///< start-up milestones, for the benchmark
   std::optional<BenchProbe> m_probe;                     ///< while benchmarking
 };
@@ -486,7 +490,53 @@ bool Shell::createWindow(Window& w, const char* title, int x, int y, int width, 
   if (!w.tapPath.empty()) ImGui::GetIO().UserData = &w.taps;
   ImGui_ImplSDL2_InitForOpenGL(w.sdl, m_gl);
   ImGui_ImplOpenGL3_Init("#version 130");
+  // The backend would upload its own RGBA copy of the atlas per window at its first frame. It
+  // makes its shaders now, with a throw-away atlas; the shell uploads the real one, once.
+  ImFontAtlas placeholder;
+  ImGui::GetIO().Fonts = &placeholder;
+  ImGui_ImplOpenGL3_CreateDeviceObjects();
+  ImGui_ImplOpenGL3_DestroyFontsTexture();
+  ImGui::GetIO().Fonts = &m_atlas;
+  if (!m_fontTexture) {
+    // One byte per pixel where the GL has texture swizzles (3.3; Mesa has them): a quarter of
+    // the memory of RGBA, and a quarter of the bytes to copy at each rebuild.
+    int major = 0, minor = 0;
+    SDL_GL_GetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, &major);
+    const char* version = reinterpret_cast<const char*>(glGetString(GL_VERSION));
+    if (version && std::sscanf(version, "%d.%d", &major, &minor) == 2) {
+      m_alphaTexture = major > 3 || (major == 3 && minor >= 3) || SDL_GL_ExtensionSupported("GL_ARB_texture_swizzle");
+    }
+    uploadFontTexture();
+  }
   return true;
+}
+
+void Shell::uploadFontTexture() {
+  unsigned char* pixels = nullptr;
+  int width = 0, height = 0;
+  if (m_alphaTexture) {
+    m_atlas.GetTexDataAsAlpha8(&pixels, &width, &height);
+  } else {
+    m_atlas.GetTexDataAsRGBA32(&pixels, &width, &height);
+  }
+  if (!m_fontTexture) glGenTextures(1, &m_fontTexture);
+  glBindTexture(GL_TEXTURE_2D, m_fontTexture);
+  // Glyphs are drawn at whole pixels, one texel to a pixel: nearest is the same picture as
+  // linear, and cheaper per pixel for llvmpipe.
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  if (m_alphaTexture) {
+    const GLint white[] = {GL_ONE, GL_ONE, GL_ONE, GL_RED};  // what the RGBA copy held: white, coverage
+    glTexParameteriv(GL_TEXTURE_2D, GL_TEXTURE_SWIZZLE_RGBA, white);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_R8, width, height, 0, GL_RED, GL_UNSIGNED_BYTE, pixels);
+  } else {
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, pixels);
+  }
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  m_atlas.SetTexID(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(m_fontTexture)));
+  m_marks.emplace_back("font_atlas_pixels", static_cast<double>(width) * height);
 }
 
 void Shell::rebuildFonts() {
@@ -496,9 +546,8 @@ void Shell::rebuildFonts() {
     if (!w->ctx) continue;
     ImGui::SetCurrentContext(w->ctx);
     ImGui::GetIO().FontDefault = m_fonts.body;
-    ImGui_ImplOpenGL3_DestroyFontsTexture();
-    ImGui_ImplOpenGL3_CreateFontsTexture();
   }
+  uploadFontTexture();
   m_fontsDirty = false;
   releaseAtlasPixels();
   if (m_probe && m_probe->typing) {
@@ -566,7 +615,10 @@ double Shell::presentFrame(Window& w) {
   int width = 0, height = 0;
   SDL_GL_GetDrawableSize(w.sdl, &width, &height);
   glViewport(0, 0, width, height);
-  glClearColor(0.09f, 0.10f, 0.12f, 1.0f);
+  // The screen's background: the root windows draw none (a full-screen textured, blended quad
+  // cost llvmpipe as much as everything else in the frame together).
+  const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+  glClearColor(bg.x, bg.y, bg.z, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
   const double drawn = threadCpuMs() - start;
@@ -629,6 +681,10 @@ int Shell::run() {
   SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
   SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
   SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
+  // ImGui draws in order with neither depth nor stencil: no such buffers beside the colour one
+  // (llvmpipe keeps them in the app's memory, 8 MB at 1920x1080).
+  SDL_GL_SetAttribute(SDL_GL_DEPTH_SIZE, 0);
+  SDL_GL_SetAttribute(SDL_GL_STENCIL_SIZE, 0);
   m_wakeEvent = SDL_RegisterEvents(1);
   // The store opens (and migrates) on the worker while the fonts and the window are made.
   m_queue = std::make_unique<MainQueue>([wake = m_wakeEvent] {
@@ -711,6 +767,7 @@ int Shell::run() {
     ImGui_ImplSDL2_Shutdown();
     ImGui::DestroyContext(w->ctx);
   }
+  if (m_fontTexture) glDeleteTextures(1, &m_fontTexture);
   if (m_gl) SDL_GL_DeleteContext(m_gl);
   for (Window* w : {&m_customer, &m_counter}) {
     if (w->sdl) SDL_DestroyWindow(w->sdl);
@@ -786,6 +843,13 @@ void Shell::runLoop() {
       buildFrame(m_counter, true);
       if (m_customer.ctx) buildFrame(m_customer, false);
       const double built = threadCpuMs();
+      // What the frame asked of the store goes now: the worker searches while the frame is drawn.
+      for (Command& c : m_app.outbox) {
+        if (const auto* l = std::get_if<cmd::Lookup>(&c); l && m_probe) m_probe->lookupSent[l->seq] = Clock::now();
+        worker.submit(std::move(c));
+      }
+      if (!m_app.outbox.empty()) framesToDraw = std::max(framesToDraw, 2);
+      m_app.outbox.clear();
       double drawCpu = presentFrame(m_counter);
       if (m_customer.ctx) drawCpu += presentFrame(m_customer);
       if (bench) glFinish();
@@ -797,12 +861,6 @@ void Shell::runLoop() {
         m_probe->drawCpuMs.push_back(drawCpu);
         m_probe->presentCpuMs.push_back(threadCpuMs() - built - drawCpu);
       }
-      for (Command& c : m_app.outbox) {
-        if (const auto* l = std::get_if<cmd::Lookup>(&c); l && m_probe) m_probe->lookupSent[l->seq] = Clock::now();
-        worker.submit(std::move(c));
-      }
-      if (!m_app.outbox.empty()) framesToDraw = std::max(framesToDraw, 2);
-      m_app.outbox.clear();
       // What the user typed (an IME gives any hanzi) joins the fonts before the next frame.
       for (const std::string* text : {&m_app.lookupUi.name, &m_app.enrollUi.name, &m_app.saleUi.description,
                                       &m_app.complaintUi.description, &m_app.refundUi.saleId}) {
@@ -813,9 +871,9 @@ void Shell::runLoop() {
       }
       --framesToDraw;
       rendered = true;
-      if (!m_texturesUploaded) {  // each window's backend uploads the atlas in its first frame
+      if (!m_texturesUploaded) {
         m_texturesUploaded = true;
-        releaseAtlasPixels();
+        releaseAtlasPixels();  // uploaded with the first window
         m_marks.emplace_back("first_frame_ms", msSinceProcessStart());
         m_marks.emplace_back("rss_peak_mib_after_first_frame", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
       }
