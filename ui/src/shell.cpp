@@ -35,6 +35,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// How long a frame that sent a lookup waits for its answer before it is drawn without it.
+constexpr std::chrono::microseconds kSameFrameAnswer{4000};
+
 // [SECTION] Windows
 
 /// One SDL window with its own ImGui context (ImGui 1.86 has no multi-viewport).
@@ -439,6 +442,10 @@ class Shell {
   void uploadFontTexture();
   /// Adds the characters of a snapshot to the font's glyphs.
   void learnGlyphs(const Reply& r);
+  /// The worker's replies into the model; true if there were any.
+  bool applyReplies();
+  /// The outbox to the worker; true if a lookup was among the commands.
+  bool submitCommands();
 
   const ShellOptions& m_o;
   BackendFactory m_open;
@@ -627,6 +634,38 @@ double Shell::presentFrame(Window& w) {
   return drawn;
 }
 
+bool Shell::applyReplies() {
+  bool any = false;
+  for (Reply& r : m_queue->drain()) {
+    if (const auto* l = std::get_if<reply::Lookup>(&r); l && m_probe && m_probe->lookupSent.count(l->seq)) {
+      m_probe->lookupRoundTripMs.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - m_probe->lookupSent[l->seq]).count());
+    }
+    learnGlyphs(r);
+    if (std::holds_alternative<reply::StoreOpened>(r)) m_marks.emplace_back("store_reply_seen_ms", msSinceProcessStart());
+    if (const auto* o = std::get_if<reply::StoreOpened>(&r); o && o->info && !m_o.lang) {
+      Lang lang = m_app.lang;
+      if (parseLang(o->info->language, lang)) m_app.lang = lang;
+    }
+    apply(m_app, std::move(r));
+    any = true;
+  }
+  return any;
+}
+
+bool Shell::submitCommands() {
+  bool lookup = false;
+  for (Command& c : m_app.outbox) {
+    if (const auto* l = std::get_if<cmd::Lookup>(&c)) {
+      lookup = true;
+      if (m_probe) m_probe->lookupSent[l->seq] = Clock::now();
+    }
+    m_worker->submit(std::move(c));
+  }
+  m_app.outbox.clear();
+  return lookup;
+}
+
 void Shell::handle(const SDL_Event& e) {
   if (e.type == SDL_QUIT) {
     m_quit = true;
@@ -778,7 +817,6 @@ int Shell::run() {
 
 void Shell::runLoop() {
   MainQueue& queue = *m_queue;
-  StoreWorker& worker = *m_worker;
   std::optional<BenchDriver> bench;
   if (!m_o.benchOut.empty()) bench.emplace(m_o, m_counter.id, m_probe.emplace());
 
@@ -820,20 +858,7 @@ void Shell::runLoop() {
       if (button || enter) break;
     }
     if (any) framesToDraw = std::max(framesToDraw, 2);  // ImGui settles hover/active in two frames
-    for (Reply& r : queue.drain()) {
-      if (const auto* l = std::get_if<reply::Lookup>(&r); l && m_probe && m_probe->lookupSent.count(l->seq)) {
-        m_probe->lookupRoundTripMs.push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - m_probe->lookupSent[l->seq]).count());
-      }
-      learnGlyphs(r);
-      if (std::holds_alternative<reply::StoreOpened>(r)) m_marks.emplace_back("store_reply_seen_ms", msSinceProcessStart());
-      if (const auto* o = std::get_if<reply::StoreOpened>(&r); o && o->info && !m_o.lang) {
-        Lang lang = m_app.lang;
-        if (parseLang(o->info->language, lang)) m_app.lang = lang;
-      }
-      apply(m_app, std::move(r));
-      framesToDraw = std::max(framesToDraw, 2);
-    }
+    if (applyReplies()) framesToDraw = std::max(framesToDraw, 2);
     if (m_fontsDirty) rebuildFonts();
     bool rendered = false;
     if (framesToDraw > 0) {
@@ -842,14 +867,19 @@ void Shell::runLoop() {
       m_app.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
       buildFrame(m_counter, true);
       if (m_customer.ctx) buildFrame(m_customer, false);
-      const double built = threadCpuMs();
       // What the frame asked of the store goes now: the worker searches while the frame is drawn.
-      for (Command& c : m_app.outbox) {
-        if (const auto* l = std::get_if<cmd::Lookup>(&c); l && m_probe) m_probe->lookupSent[l->seq] = Clock::now();
-        worker.submit(std::move(c));
-      }
       if (!m_app.outbox.empty()) framesToDraw = std::max(framesToDraw, 2);
-      m_app.outbox.clear();
+      if (submitCommands() && queue.waitFor(kSameFrameAnswer)) {
+        // A lookup answers within a millisecond at a million members: the key and its answer go
+        // on screen in one frame, not one frame each. The frame is built again with the answer
+        // (its input was taken by the first build: nothing is pressed or typed twice).
+        applyReplies();
+        if (m_fontsDirty) rebuildFonts();
+        buildFrame(m_counter, true);
+        if (m_customer.ctx) buildFrame(m_customer, false);
+        submitCommands();
+      }
+      const double built = threadCpuMs();  // the UI thread's CPU: a wait above does not count
       double drawCpu = presentFrame(m_counter);
       if (m_customer.ctx) drawCpu += presentFrame(m_customer);
       if (bench) glFinish();
