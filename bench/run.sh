@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: runs loyalty-bench (1,000,000 members and 1,000,000 sales by default) from the
-# repository root, writes bench/results/foundation.json and prints it.
+# repository root, writes bench/results/foundation.json and prints it; then the counter app's
+# benchmark (bench/ui_bench.sh: 1920x1080, llvmpipe, 1,000,000 members; bench/results/ui.json).
 #   BENCH_MEMBERS, BENCH_SALES  scale the store down for a quick run
 #   BENCH_STORE                 build the store there once and reuse it on later runs
 #   BENCH_OUT                   another result file (e.g. for scaled-down runs)
 #   BENCH_DATASET               the online_retail.csv.gz to replay
+#   BENCH_SKIP_UI               set: no counter app benchmark (it needs Xvfb)
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -16,3 +18,6 @@ args=(--out "$OUT" --revision "$(git describe --always --dirty 2>/dev/null || ec
 [[ -n "${BENCH_DATASET:-}" ]] && args+=(--dataset "$BENCH_DATASET")
 "$BUILD/bin/loyalty-bench" "${args[@]}"
 cat "$OUT"
+if [[ -z "${BENCH_SKIP_UI:-}" ]]; then
+  bash bench/ui_bench.sh "$BUILD"
+fi

@@ -3,16 +3,21 @@
 # with 1,000,000 members, driven by its hidden --bench-out mode (synthetic key events through
 # the normal SDL event loop). Writes bench/results/ui.json and prints it.
 #   UI_BENCH_STORE   a data directory with a store to copy (default: build one with gen-members)
-#   UI_BENCH_QUERY   what is typed into the lookup (default 13801234567, one key per 150 ms)
-#   UI_BENCH_SIZE    window size (default 1024x768)
+#   UI_BENCH_QUERY   what is typed into the lookup: queries separated by commas, one key per 150 ms,
+#                    Escape between them (default: a whole phone, pinyin initials, a full pinyin
+#                    name, a pinyin prefix, last 4 digits); every key from the 4th digit or the
+#                    first letter searches
+#   UI_BENCH_SIZE    window size (default 1920x1080)
 #   UI_BENCH_IDLE    seconds of idle measured (default 30)
+#   UI_BENCH_DATA    the data directory to run on as it is (e.g. a smaller store while profiling)
+#   UI_BENCH_WRAP    a command the app runs under, e.g. "perf record -g -o ui.perf"
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 BIN="$BUILD/bin/loyalty-terminal"
 OUT=${UI_BENCH_OUT:-bench/results/ui.json}
 WORK="$BUILD/bench-ui"
-DATA="$WORK/store-1m"
+DATA=${UI_BENCH_DATA:-$WORK/store-1m}
 mkdir -p "$WORK"
 if [[ ! -f "$DATA/terminal.db" ]]; then
   if [[ -n "${UI_BENCH_STORE:-}" ]]; then
@@ -37,7 +42,7 @@ read -r number <"$FIFO"
 # thread's own CPU time per frame; with LP_NUM_THREADS=0 llvmpipe rasterises on that thread too,
 # so it is the frame's whole work, whatever else the (shared) machine is doing.
 export LP_NUM_THREADS=${LP_NUM_THREADS:-0}
-DISPLAY=":$number" "$BIN" --data "$DATA" --windowed --size "${UI_BENCH_SIZE:-1024x768}" --lang zh-CN \
+DISPLAY=":$number" ${UI_BENCH_WRAP:-} "$BIN" --data "$DATA" --windowed --size "${UI_BENCH_SIZE:-1920x1080}" --lang zh-CN \
   --bench-out "$OUT" --bench-staff BENCH --bench-pin 1234 \
-  --bench-query "${UI_BENCH_QUERY:-13801234567}" --bench-idle "${UI_BENCH_IDLE:-30}"
+  --bench-query "${UI_BENCH_QUERY:-13801234567,zsf,zhangwei,wang,5678}" --bench-idle "${UI_BENCH_IDLE:-30}"
 cat "$OUT"

@@ -265,7 +265,13 @@ void MainQueue::post(Reply r) {
     const std::lock_guard lock(m_mutex);
     m_items.push_back(std::move(r));
   }
+  m_posted.notify_all();
   if (m_wake) m_wake();
+}
+
+bool MainQueue::waitFor(std::chrono::microseconds timeout) {
+  std::unique_lock lock(m_mutex);
+  return m_posted.wait_for(lock, timeout, [&] { return !m_items.empty(); });
 }
 
 std::deque<Reply> MainQueue::drain() {

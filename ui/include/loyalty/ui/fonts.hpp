@@ -42,6 +42,8 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   void* data() const { return m_data; }
   std::size_t size() const { return m_size; }
+  /// Gives the pages read so far back (they are read again when needed).
+  void dropPages() const;
 
  private:
   void* m_data = nullptr;

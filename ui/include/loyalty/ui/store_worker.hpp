@@ -3,6 +3,7 @@
 /// the Feedback service. The UI thread only submits commands and receives replies; the app's
 /// other threads (background sync, housekeeping) hand it their writes (terminal::StoreWriter).
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -83,9 +84,12 @@ class MainQueue {
   explicit MainQueue(std::function<void()> wake) : m_wake(std::move(wake)) {}
   void post(Reply r);
   std::deque<Reply> drain();
+  /// Waits until a reply is waiting or `timeout` has passed; true if one is.
+  bool waitFor(std::chrono::microseconds timeout);
 
  private:
   std::function<void()> m_wake;
+  std::condition_variable m_posted;
   std::mutex m_mutex;
   std::deque<Reply> m_items;
 };
