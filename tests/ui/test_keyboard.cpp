@@ -57,7 +57,7 @@ class Counter {
     io.Fonts->GetTexDataAsRGBA32(&pixels, &w, &h);
     m_ui = Ui{Lang::kZh, m_fonts.body, m_fonts.large, m_fonts.huge, 1.0f};
     m_ui.pinyin = &engine();
-    app.store = StoreInfo{"/data", "S001", "T1", "zh-CN", "CNY", "2026-01", 2000, 100};
+    app.store = StoreInfo{"/data", "S001", "T1", "zh-CN", "CNY", "2026-01", 2000, 100, "csat5", {}};
     app.login.storeReady = true;
     app.staff = terminal::StaffMember{"7", "李娜", "cashier"};
     app.screen = Screen::kLookup;
