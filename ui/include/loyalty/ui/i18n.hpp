@@ -182,7 +182,16 @@ bool parseLang(std::string_view text, Lang& out);
   X(kRefNotFound, "Not found: {}", "没有找到：{}")                                             \
   X(kRefForbidden, "Not allowed: {}", "不允许：{}")                                            \
   X(kRefConflict, "Conflicts with an earlier record: {}", "与已有记录冲突：{}")               \
-  X(kRefOther, "Not done: {}", "未完成：{}")
+  X(kRefOther, "Not done: {}", "未完成：{}")                                                  \
+  X(kDayNet, "Net of refunds (gross)", "净额（含退货前）")                                      \
+  X(kDayPointsNet, "Points earned, net of refunds", "净赠送积分（扣除退货）")                  \
+  X(kDayByStaff, "Per cashier", "按收银员")                                                     \
+  X(kDayStaff, "Cashier", "收银员")                                                             \
+  X(kDayStaffUnknown, "(not recorded)", "（未记录）")                                           \
+  X(kDayStaffRefunds, "Refunds", "退货")                                                        \
+  X(kDayStaffNet, "Net", "净额")                                                                \
+  X(kDayStaffPoints, "Points", "积分")                                                          \
+  X(kDayStaffEnrol, "Enrolled", "办卡")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,
