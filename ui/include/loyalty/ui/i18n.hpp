@@ -183,7 +183,7 @@ bool parseLang(std::string_view text, Lang& out);
   X(kRefForbidden, "Not allowed: {}", "不允许：{}")                                            \
   X(kRefConflict, "Conflicts with an earlier record: {}", "与已有记录冲突：{}")               \
   X(kRefOther, "Not done: {}", "未完成：{}")                                                  \
-  X(kDayNet, "Net of refunds (gross)", "净额（含退货前）")                                      \
+  X(kDayNet, "Net of refunds (before)", "净额（退货前）")                                          \
   X(kDayPointsNet, "Points earned, net of refunds", "净赠送积分（扣除退货）")                  \
   X(kDayByStaff, "Per cashier", "按收银员")                                                     \
   X(kDayStaff, "Cashier", "收银员")                                                             \
