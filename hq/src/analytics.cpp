@@ -114,6 +114,12 @@ std::int64_t daysBetween(const std::string& a, const std::string& b) {
   return (std::chrono::sys_days(*db) - std::chrono::sys_days(*da)).count();
 }
 
+/// The mean of `n` values summing to `sum`, rounded to two decimals; null without values.
+json average2(std::int64_t sum, std::int64_t n) {
+  if (n == 0) return nullptr;
+  return static_cast<double>((sum * 100 + n / 2) / n) / 100.0;
+}
+
 /// A percentage with one decimal from a ratio of integers, as a JSON number.
 double percent(std::int64_t num, std::int64_t den) {
   if (den == 0) return 0.0;
@@ -1065,7 +1071,7 @@ Result<json> Reports::satisfaction(const ReportFilter& f, const std::string& per
     json toJson() const {
       return {{"csat_responses", csatN},
               {"csat", percent(satisfied, csatN)},
-              {"csat_average", csatN == 0 ? 0.0 : static_cast<double>((csatSum * 100 + csatN / 2) / csatN) / 100.0},
+              {"csat_average", csatN == 0 ? json(0.0) : average2(csatSum, csatN)},
               {"nps_responses", npsN},
               {"promoters", promoters},
               {"passives", passives},
@@ -1096,7 +1102,88 @@ Result<json> Reports::satisfaction(const ReportFilter& f, const std::string& per
     row.update(acc.toJson());
     periods.push_back(std::move(row));
   }
-  return json{{"period", period}, {"total", all.toJson()}, {"periods", std::move(periods)}, {"rows", std::move(rows)}};
+  return json{{"period", period},
+              {"total", all.toJson()},
+              {"periods", std::move(periods)},
+              {"rows", std::move(rows)},
+              {"dimensions", surveyDimensions(f)}};
+}
+
+json Reports::surveyDimensions(const ReportFilter& f) {
+  Q q(m_c);
+  const std::string sql = "SELECT store_id, dimension, COUNT(*), SUM(score) FROM survey_dimensions WHERE " + q.dayIn("day", f) +
+                          " AND " + q.storeIn("store_id", f) + " GROUP BY store_id, dimension ORDER BY store_id, dimension";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> all;  // dimension -> (answers, sum)
+  json stores = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::int64_t n = r.integer(i, 2), sum = r.integer(i, 3);
+    stores.push_back({{"store", r.text(i, 0)}, {"dimension", r.text(i, 1)}, {"responses", n}, {"average", average2(sum, n)}});
+    auto& [an, asum] = all[r.text(i, 1)];
+    an += n;
+    asum += sum;
+  }
+  json total = json::array();
+  for (const auto& [name, acc] : all) {
+    total.push_back({{"dimension", name}, {"responses", acc.first}, {"average", average2(acc.second, acc.first)}});
+  }
+  return {{"total", std::move(total)}, {"stores", std::move(stores)}};
+}
+
+// [SECTION] Staff
+
+json Reports::staff(const ReportFilter& f) {
+  Q q(m_c);
+  // Each source summed per (store, staff), then added up: a staff member's refunds are the ones
+  // they processed, enrolments count on the enrolling store's UTC day (as the cohorts do), every
+  // other fact on its store-local day. Staff ids are the terminals' (NULL: not recorded).
+  const std::string complaintStaff = q.jsonText("e.payload", "staff_id");
+  const std::string sql =
+      "SELECT store_id, staff_id, CAST(SUM(sales) AS BIGINT), CAST(SUM(revenue) AS BIGINT), CAST(SUM(refunds) AS BIGINT), "
+      "CAST(SUM(refunded) AS BIGINT), CAST(SUM(earned) AS BIGINT), CAST(SUM(redeemed) AS BIGINT), "
+      "CAST(SUM(enrolments) AS BIGINT), CAST(SUM(redemptions) AS BIGINT), CAST(SUM(surveys) AS BIGINT), "
+      "CAST(SUM(csat_n) AS BIGINT), CAST(SUM(csat_sum) AS BIGINT), CAST(SUM(complaints) AS BIGINT) FROM ("
+      "SELECT store_id, staff_id, COUNT(*) AS sales, SUM(total) AS revenue, 0 AS refunds, 0 AS refunded, "
+      "SUM(points_earned) AS earned, SUM(points_redeemed) AS redeemed, 0 AS enrolments, 0 AS redemptions, 0 AS surveys, "
+      "0 AS csat_n, 0 AS csat_sum, 0 AS complaints FROM sales WHERE " + q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) +
+      " GROUP BY store_id, staff_id "
+      "UNION ALL SELECT store_id, staff_id, 0, 0, COUNT(*), SUM(amount), 0, 0, 0, 0, 0, 0, 0, 0 FROM refunds WHERE " +
+      q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY store_id, staff_id "
+      "UNION ALL SELECT store_id, staff_id, 0, 0, 0, 0, 0, SUM(points), 0, COUNT(*), 0, 0, 0, 0 FROM redemptions WHERE " +
+      q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY store_id, staff_id "
+      "UNION ALL SELECT enrolled_store, enrolled_staff, 0, 0, 0, 0, 0, 0, COUNT(*), 0, 0, 0, 0, 0 FROM members WHERE enrolled = 1 AND " +
+      q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " + q.storeIn("enrolled_store", f) + " GROUP BY enrolled_store, enrolled_staff "
+      "UNION ALL SELECT store_id, staff_id, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*), COUNT(CASE WHEN scale = 'csat5' THEN 1 END), "
+      "SUM(CASE WHEN scale = 'csat5' THEN score ELSE 0 END), 0 FROM survey_answers WHERE " + q.dayIn("day", f) + " AND " +
+      q.storeIn("store_id", f) + " GROUP BY store_id, staff_id "
+      "UNION ALL SELECT t.store_id, " + complaintStaff + ", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*) FROM events e "
+      "JOIN terminals t ON t.terminal_id = e.terminal_id WHERE e.type = 'complaint.filed' AND " +
+      q.dayIn("substr(e.at, 1, 10)", f) + " AND " + q.storeIn("t.store_id", f) + " GROUP BY t.store_id, " + complaintStaff +
+      ") a GROUP BY store_id, staff_id ORDER BY store_id, staff_id IS NULL, staff_id";
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  json rows = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::int64_t revenue = r.integer(i, 3), refunded = r.integer(i, 5);
+    rows.push_back({{"store", r.text(i, 0)},
+                    {"staff_id", optJson(r, i, 1)},
+                    {"sales", r.integer(i, 2)},
+                    {"net_revenue", money(revenue - refunded)},
+                    {"refunds", r.integer(i, 4)},
+                    {"refunded", money(refunded)},
+                    {"points_earned", r.integer(i, 6)},
+                    {"points_redeemed", r.integer(i, 7)},
+                    {"enrolments", r.integer(i, 8)},
+                    {"redemptions", r.integer(i, 9)},
+                    {"surveys", r.integer(i, 10)},
+                    {"csat_responses", r.integer(i, 11)},
+                    {"average_score", average2(r.integer(i, 12), r.integer(i, 11))},
+                    {"complaints", r.integer(i, 13)}});
+  }
+  return {{"rows", std::move(rows)}};
 }
 
 // [SECTION] Complaints

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -150,7 +151,7 @@ void setSessionCookie(httplib::Response& res, const std::string& secret) {
 // [SECTION] Reports by name
 
 const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
-                                          "referrals", "satisfaction", "complaints", "points", "campaign"};
+                                          "referrals", "satisfaction", "complaints", "points", "campaign", "staff"};
 
 /// Runs report `name` with the request's parameters, live.
 Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
@@ -291,6 +292,19 @@ constexpr Msg kCatalogue[] = {
     {"followups", "Follow-ups", "客户回访"},
     {"2x_month", "2× a month", "每月2次"},
     {"1x_month", "Once a month", "每月1次"},
+    {"refunds_col", "Refunds (count / amount)", "退货（笔数 / 金额）"},
+    {"points_earned", "Points earned", "赠送积分"},
+    {"enrolments", "Enrolments", "办卡数"},
+    {"redemptions", "Redemptions", "兑换次数"},
+    {"surveys", "Ratings", "评价数"},
+    {"average_score", "Average rating (1–5)", "平均评分（1–5）"},
+    {"complaints_col", "Complaints", "投诉数"},
+    {"staff_count", "Staff members", "员工人数"},
+    {"by_staff", "Net revenue by staff member", "各员工净销售额"},
+    {"staff_note", "Refunds count for whoever processed them. Staff are the counters' sign-in ids; — : not recorded.",
+     "退货计入办理退货的员工。员工为收银台登录编号；—：未记录。"},
+    {"dimensions", "Ratings by aspect (average, 1–5)", "分项评分（平均分，1–5）"},
+    {"dimensions_note", "The aspects the customer display asked about; — : no answers.", "顾客屏询问的服务分项；—：暂无评价。"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -365,7 +379,7 @@ struct Page {
 
 /// What every signed-in page shows around its content (header.mustache, footer.mustache).
 json pageView(const Page& p, const httplib::Request& req, const std::string& titleKey) {
-  std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points"};
+  std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points", "staff"};
   pages.push_back("followups");
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
@@ -467,6 +481,61 @@ Result<Ok> auditView(Ctx& ctx, const Page& p, const httplib::Request& req, json&
   view["prev_href"] = offset > 0 ? json(href(order, std::max<std::int64_t>(0, offset - 50))) : json(false);
   view["next_href"] = (*a)["has_more"].get<bool>() ? json(href(order, offset + 50)) : json(false);
   return Ok{};
+}
+
+/// An average that may be missing (null: no answers) as the pages show it.
+std::string shownAverage(const json& v) {
+  if (!v.is_number()) return "—";
+  char out[32];
+  std::snprintf(out, sizeof out, "%.2f", v.get<double>());
+  return out;
+}
+
+/// The satisfaction page's table of survey dimensions: a column per dimension, a row per store
+/// and the total; false when no answer had any.
+json dimensionsView(const std::string& L, const json& d) {
+  if (d["total"].empty()) return false;
+  std::vector<std::string> names;
+  for (const auto& t : d["total"]) names.push_back(text(t["dimension"]));
+  std::map<std::string, std::map<std::string, json>> byStore;  // store -> dimension -> average
+  for (const auto& s : d["stores"]) byStore[text(s["store"])][text(s["dimension"])] = s["average"];
+  const auto row = [&](const std::string& store, const std::map<std::string, json>& averages) {
+    json cells = json::array();
+    for (const auto& n : names) {
+      const auto it = averages.find(n);
+      cells.push_back({{"name", n}, {"average", it == averages.end() ? "—" : shownAverage(it->second)}});
+    }
+    return json{{"store", store}, {"cells", std::move(cells)}};
+  };
+  json rows = json::array();
+  for (const auto& [store, averages] : byStore) rows.push_back(row(store, averages));
+  std::map<std::string, json> total;
+  for (const auto& t : d["total"]) total[text(t["dimension"])] = t["average"];
+  rows.push_back(row(tr(L, "total"), total));
+  return {{"names", names}, {"rows", std::move(rows)}};
+}
+
+/// The staff page (staff.mustache) from the staff report.
+void staffView(const std::string& L, const json& report, json& view) {
+  json rows = json::array();
+  std::vector<std::pair<std::string, double>> bars;
+  std::set<std::string> staff;
+  std::int64_t sales = 0;
+  for (const auto& r : report["rows"]) {
+    const bool known = r["staff_id"].is_string();
+    const std::string id = known ? text(r["staff_id"]) : "—", store = text(r["store"]);
+    if (known) staff.insert(store + "\x1f" + id);
+    sales += r["sales"].get<std::int64_t>();
+    rows.push_back({{"store", store}, {"staff", id}, {"staff_key", known ? id : "-"}, {"sales", text(r["sales"])},
+                    {"net_revenue", text(r["net_revenue"])}, {"refunds", text(r["refunds"])}, {"refunded", text(r["refunded"])},
+                    {"points_earned", text(r["points_earned"])}, {"enrolments", text(r["enrolments"])},
+                    {"redemptions", text(r["redemptions"])}, {"surveys", text(r["surveys"])},
+                    {"average_score", shownAverage(r["average_score"])}, {"complaints", text(r["complaints"])}});
+    bars.emplace_back(store + " · " + id, num(r["net_revenue"]));
+  }
+  view["kpis"] = {kpi(L, "staff_count", std::to_string(staff.size())), kpi(L, "sales", std::to_string(sales))};
+  view["rows"] = std::move(rows);
+  view["by_staff"] = barChart("revenue-by-staff", bars);
 }
 
 /// Fills `view` with the content of dashboard page `page` (PAGE.mustache).
@@ -576,6 +645,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["rows"] = std::move(rows);
     view["csat_chart"] = barChart("csat-by-store", csat, "%");
     view["nps_chart"] = barChart("nps-by-store", nps);
+    view["dimensions"] = dimensionsView(L, (*s)["dimensions"]);
     view["exports"] = {exportLinks(p, "satisfaction")};
   } else if (page == "complaints") {
     auto c = get("complaints");
@@ -608,6 +678,11 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
                                                   {tr(L, "expired"), num((*pt)["expired"])},
                                                   {tr(L, "outstanding"), num((*pt)["outstanding"])}});
     view["exports"] = {exportLinks(p, "points")};
+  } else if (page == "staff") {
+    auto st = get("staff");
+    if (!st) return st.error();
+    staffView(L, *st, view);
+    view["exports"] = {exportLinks(p, "staff")};
   } else if (page == "audit") {
     if (p.who.role != Role::kAdmin) return Error{errc::kForbidden, "page", "the audit trail is for admins"};
     if (auto a = auditView(ctx, p, req, view); !a) return a.error();
@@ -716,7 +791,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     if (call) service.pinReport(*call);
   }
 
-  s.Get(R"(/api/v1/reports/(rfm|churn|retention|referrals|satisfaction|complaints|points|campaign|summary|sales|abc))",
+  s.Get(R"(/api/v1/reports/(rfm|churn|retention|referrals|satisfaction|complaints|points|campaign|summary|sales|abc|staff))",
         [ctx](const httplib::Request& req, httplib::Response& res) {
           auto who = ctx->requireApi(req, res);
           if (!who) return;
@@ -905,7 +980,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   // Follow-up visits (followups_routes.cpp): their API and pages, signed in like the dashboard's.
   registerFollowupRoutes(s, service, dashboardAccess(ctx));
 
-  s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     const std::string page = req.matches[2].matched ? req.matches[2].str() : "overview";

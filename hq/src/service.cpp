@@ -5,6 +5,7 @@
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "loyalty/hq/staff.hpp"
 
 namespace loyalty::hq {
 
@@ -26,6 +27,7 @@ Result<json> runCall(Reports& r, const forms::ReportCall& c, Timestamp now) {
   if (c.name == "complaints") return r.complaints(f, now);
   if (c.name == "points") return r.points(f);
   if (c.name == "campaign") return r.campaignMembers(f);
+  if (c.name == "staff") return r.staff(f);
   return Error{errc::kNotFound, "report", "no report " + c.name};
 }
 
@@ -44,6 +46,7 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
   m_writer.checkSchema();
   m_writer.setReservationLife(reservationLife);
   ensureAnalyticsSchema(m_writer.connection());
+  ensureStaffSchema(m_writer.connection());  // staff on sales, refunds, redemptions, enrolments, surveys
   ensurePrivacySchema(m_writer.connection());  // pii on the dashboard tables of an older database
   ensureFollowupSchema(m_writer.connection());
 }

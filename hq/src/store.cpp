@@ -17,6 +17,7 @@
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/products.hpp"
+#include "loyalty/hq/staff.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 
@@ -144,6 +145,7 @@ void HqStore::createSchema(Timestamp now) {
   ensureClaimsSchema(*m_c);
   ensureTierSchema(*m_c);
   ensureProductSchema(*m_c);
+  createStaffSchema(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -381,16 +383,18 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
                                           p->consentVersion ? SqlValue(*p->consentVersion) : SqlValue(nullptr),
                                           at,
                                           p->origin.storeId,
-                                          p->referrerId ? SqlValue(*p->referrerId) : SqlValue(nullptr)};
+                                          p->referrerId ? SqlValue(*p->referrerId) : SqlValue(nullptr),
+                                          p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)};
     if (existing.empty()) {
       m_c->query("INSERT INTO members(member_id, enrolled, card_no, phone, name, birthday, language, consent_marketing, "
-                 "consent_version, enrolled_at, enrolled_store, referrer_id, change_no) "
-                 "VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)",
+                 "consent_version, enrolled_at, enrolled_store, referrer_id, enrolled_staff, change_no) "
+                 "VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0)",
                  fields);
     } else if (existing.integer(0, 0) == 0) {
       // Points arrived from another store before the enrolment itself: fill the stub in.
       m_c->query("UPDATE members SET enrolled = 1, card_no = $2, phone = $3, name = $4, birthday = $5, language = $6, "
-                 "consent_marketing = $7, consent_version = $8, enrolled_at = $9, enrolled_store = $10, referrer_id = $11 "
+                 "consent_marketing = $7, consent_version = $8, enrolled_at = $9, enrolled_store = $10, referrer_id = $11, "
+                 "enrolled_staff = $12 "
                  "WHERE member_id = $1",
                  fields);
     }  // else: the same member enrolled twice under one id: the first enrolment stands.
@@ -420,10 +424,11 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     if (member) reviewTierAt(b, *member, atTime);
     m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
-               "points_earned, points_redeemed, lines, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+               "points_earned, points_redeemed, lines, hour, staff_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
                 local.day, p->subtotal.minor(), p->discount.minor(), p->total.minor(), p->pointsEarned,
-                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size()), local.hour});
+                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size()), local.hour,
+                p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
     aggregateSale(*m_c, {local.day, local.hour, p->origin.storeId, b.terminalId, member, p->total.minor()});
     for (std::size_t i = 0; i < p->lines.size(); ++i) {
       const auto& l = p->lines[i];
@@ -458,6 +463,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
                {p->redemptionId, e.eventId, p->origin.terminalId});
     const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at);
+    recordRedemption(*m_c, {e.eventId, p->redemptionId, b.terminalId, p->origin.storeId, member, local.day, p->points, p->staffId});
     if (balance < 0) {
       m_c->query("UPDATE overdrafts SET authorised = $3 WHERE event_id = $1 AND member_id = $2",
                  {e.eventId, member, p->authorised ? SqlValue(*p->authorised) : SqlValue(nullptr)});
@@ -470,10 +476,10 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     if (member) reviewTierAt(b, *member, atTime);
     m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
-               "points_reversed, points_returned, hour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+               "points_reversed, points_returned, hour, staff_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
                 member ? SqlValue(*member) : SqlValue(nullptr), at, local.day, p->amount.minor(), p->pointsReversed,
-                p->pointsReturned, local.hour});
+                p->pointsReturned, local.hour, p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
     aggregateRefund(*m_c, {local.day, local.hour, p->origin.storeId, b.terminalId, member, p->amount.minor()});
     if (member) {
       if (p->pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p->pointsReturned, at);
@@ -504,8 +510,11 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodeSurveyAnswered(e.payload, path);
     if (!p) return p.error();
     // Satisfaction by the store's local day (Reports::satisfaction reads this table).
-    m_c->query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score) VALUES ($1, $2, $3, $4, $5, $6)",
-               {e.eventId, b.terminalId, b.storeId, local.day, p->scale, p->score});
+    m_c->query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score, staff_id) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+               {e.eventId, b.terminalId, b.storeId, local.day, p->scale, p->score,
+                p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
+    recordSurveyDimensions(*m_c, e.eventId, b.storeId, local.day, p->dimensions);
   } else if (e.type == sync::kComplaintFiled) {
     auto p = sync::decodeComplaintFiled(e.payload, path);
     if (!p) return p.error();

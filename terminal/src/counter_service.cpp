@@ -919,7 +919,7 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
   const std::string at = formatRfc3339(r.at);
   const std::optional<std::string> memberId = member ? std::optional(member->memberId) : std::nullopt;
   m_sales.insert({r.saleId, memberId, at, plan.subtotal, plan.discount, plan.total, plan.refundable,
-                  plan.spendDiscount, plan.points, plan.redeemPoints, plan.saved, fingerprint});
+                  plan.spendDiscount, plan.points, plan.redeemPoints, plan.saved, fingerprint, r.staffId});
   sync::SaleRecorded event;
   event.origin = origin();
   event.saleId = r.saleId;
@@ -1043,7 +1043,7 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   if (!authorised) return authorised.error();
 
   m_rewards.insertRedemption({r.redemptionId, member->memberId, formatRfc3339(r.at), points, r.reward, fingerprint,
-                              *authorised});
+                              *authorised, r.staffId});
   const RedeemResult result{r.redemptionId, points,
                             post(member->memberId, r.at, "redeem", -points, std::nullopt, r.redemptionId)};
   m_outbox.append(m_ids.uuid(), r.at,
@@ -1173,7 +1173,7 @@ Result<RefundResult> CounterService::writeRefund(const RefundRequest& r, const C
   }
 
   m_sales.recordRefund({r.refundId, r.saleId, formatRfc3339(r.at), plan->amount, plan->pointsReversed,
-                        checked.fingerprint}, *plan);
+                        checked.fingerprint, r.staffId}, *plan);
   RefundResult result{r.refundId, plan->amount, plan->pointsReversed, std::nullopt, plan->clawback, plan->giftsToReturn};
   if (const std::optional<std::string>& memberId = found->memberId) {
     if (auto m = memberById(*memberId)) settle(*m, r.at);

@@ -91,9 +91,10 @@ Status FeedbackService::recordSurvey(const SurveyAnswer& a) {
     return Error{errc::kConflict, "survey_id", "survey " + a.surveyId + " was answered differently"};
   }
   const std::string at = formatRfc3339(a.at);
-  m_db.query("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at, dimensions) VALUES (?,?,?,?,?,?,?)")
+  m_db.query("INSERT INTO surveys(survey_id, sale_id, member_id, scale, score, at, dimensions, staff_id) "
+             "VALUES (?,?,?,?,?,?,?,?)")
       .bind(1, a.surveyId).bind(2, a.saleId).bind(3, a.memberId).bind(4, a.scale).bind(5, a.score)
-      .bind(6, at).bind(7, dimensions).run();
+      .bind(6, at).bind(7, dimensions).bind(8, a.staffId).run();
   json payload = {{"survey_id", a.surveyId}, {"sale_id", optional(a.saleId)},
                         {"member_id", optional(a.memberId)}, {"scale", a.scale},
                         {"score", a.score}, {"store_id", m_storeId}, {"terminal_id", m_terminalId}};

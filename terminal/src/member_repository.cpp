@@ -228,12 +228,12 @@ void MemberRepository::insert(const NewMember& m) {
   m_db.query(
           "INSERT INTO members(member_id, card_no, phone_key, phone_last4, personal_sealed, name, name_norm, "
           "language, consent_marketing, consent_at, consent_store, consent_version, referrer_id, tier, enrolled_at, "
-          "enrolled_store, enrolled_terminal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+          "enrolled_store, enrolled_terminal, enrolled_staff) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, m.memberId).bind(2, m.cardNo)
       .bindBlob(3, personal.phoneKey).bindBlob(4, personal.lastDigits).bindBlob(5, personal.sealed)
       .bind(6, m.name).bind(7, nameNorm).bind(8, m.language).bind(9, m.consentMarketing).bind(10, m.consentAt)
       .bind(11, m.consentStore).bind(12, m.consentVersion).bind(13, m.referrerId).bind(14, m.tier)
-      .bind(15, m.enrolledAt).bind(16, m.enrolledStore).bind(17, m.enrolledTerminal)
+      .bind(15, m.enrolledAt).bind(16, m.enrolledStore).bind(17, m.enrolledTerminal).bind(18, m.staffId)
       .run();
   addNameKeys(m.memberId, nameNorm);
   addConsentRow(m.memberId, {m.consentAt.value_or(m.enrolledAt), m.consentMarketing, m.consentVersion,

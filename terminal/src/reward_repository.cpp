@@ -36,9 +36,9 @@ void RewardRepository::rememberRedemptionAnswer(const std::string& redemptionId,
 
 void RewardRepository::insertRedemption(const NewRedemption& r) {
   m_db.query("INSERT INTO redemptions(redemption_id, member_id, at, points, reward_id, fingerprint, result, "
-             "authorised) VALUES (?,?,?,?,?,?,'',?)")
+             "authorised, staff_id) VALUES (?,?,?,?,?,?,'',?,?)")
       .bind(1, r.redemptionId).bind(2, r.memberId).bind(3, r.at).bind(4, r.points)
-      .bind(5, r.rewardId).bind(6, r.fingerprint).bind(7, r.authorised)
+      .bind(5, r.rewardId).bind(6, r.fingerprint).bind(7, r.authorised).bind(8, r.staffId)
       .run();
 }
 

@@ -84,13 +84,13 @@ void SaleRepository::rememberRefundAnswer(const std::string& refundId, const std
 
 void SaleRepository::insert(const NewSale& s) {
   m_db.query("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
-             "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result) "
-             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'')")
+             "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result, staff_id) "
+             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'',?)")
       .bind(1, s.saleId).bind(2, s.memberId).bind(3, s.at)
       .bind(4, s.subtotal.minor()).bind(5, s.discount.minor()).bind(6, s.total.minor()).bind(7, s.pointsEarned)
       .bind(8, s.pointsRedeemed).bind(9, s.refundable.minor()).bind(10, s.spendDiscount.minor())
       .bind(11, s.saved ? std::optional(savedPromotionsJson(*s.saved)) : std::nullopt)
-      .bind(12, s.fingerprint)
+      .bind(12, s.fingerprint).bind(13, s.staffId)
       .run();
 }
 
@@ -158,10 +158,10 @@ std::vector<ReceiptLine> SaleRepository::receiptLines(const std::string& saleId)
 }
 
 void SaleRepository::recordRefund(const NewRefund& r, const RefundPlan& plan) {
-  m_db.query("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed, fingerprint, result) "
-             "VALUES (?,?,?,?,?,?,'')")
+  m_db.query("INSERT INTO refunds(refund_id, sale_id, at, amount, points_reversed, fingerprint, result, staff_id) "
+             "VALUES (?,?,?,?,?,?,'',?)")
       .bind(1, r.refundId).bind(2, r.saleId).bind(3, r.at).bind(4, r.amount.minor()).bind(5, r.pointsReversed)
-      .bind(6, r.fingerprint)
+      .bind(6, r.fingerprint).bind(7, r.staffId)
       .run();
   for (const RefundedLine& l : plan.lines) {
     m_db.query("INSERT INTO refund_lines(refund_id, line_no, qty) VALUES (?,?,?)")

@@ -386,9 +386,20 @@ constexpr std::string_view kV8 = R"sql(
 ALTER TABLE surveys ADD COLUMN dimensions TEXT;
 )sql";
 
+// Version 9: staff on every record (docs/terminal-store.md): who made each sale, refund and
+// redemption, enrolled each member and took each survey answer, for the end of day per cashier.
+// Rows from before stay without (the day's figures show them as "not recorded").
+constexpr std::string_view kV9 = R"sql(
+ALTER TABLE sales ADD COLUMN staff_id TEXT;
+ALTER TABLE refunds ADD COLUMN staff_id TEXT;
+ALTER TABLE redemptions ADD COLUMN staff_id TEXT;
+ALTER TABLE surveys ADD COLUMN staff_id TEXT;
+ALTER TABLE members ADD COLUMN enrolled_staff TEXT;
+)sql";
+
 constexpr db::Migration kMigrations[] = {{1, kV1},          {2, kV2}, {3, kV3}, {4, kFeedback},
                                          {5, kV5, &sealPersonalData, true}, {6, kV6},
-                                         {7, kV7, &addVersion7PinyinKeys}, {8, kV8}};
+                                         {7, kV7, &addVersion7PinyinKeys}, {8, kV8}, {9, kV9}};
 
 // The credentials file (DIR/credentials.db, attached as `credentials`): the staff accounts with
 // their PIN hashes and the link to head office with its bearer token, kept out of the member

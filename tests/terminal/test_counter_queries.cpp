@@ -4,6 +4,7 @@
 #include "loyalty/terminal/counter_queries.hpp"
 #include "loyalty/terminal/counter_service.hpp"
 #include "loyalty/terminal/feedback.hpp"
+#include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/store.hpp"
 #include "loyalty/terminal/timezone.hpp"
 
@@ -85,6 +86,62 @@ TEST_CASE("Day figures cover the store's local day, midnight to midnight in its 
   CHECK(eleventh.figures.surveyAverage == Approx(4.0));
   CHECK(store.queries.dayFigures(at("2026-03-11T09:59:59Z")).figures.sales == 2);
   CHECK(store.queries.dayFigures(at("2026-03-11T10:00:00Z")).figures.sales == 0);
+}
+
+TEST_CASE("Day figures per cashier: sales, refunds they processed, net, points and enrolments", "[terminal]") {
+  Store store("Asia/Shanghai");
+  REQUIRE(addStaff(store.db, "C1", "王芳", "cashier", "1234").hasValue());
+  REQUIRE(addStaff(store.db, "C2", "Li Lei", "supervisor", "654321").hasValue());
+  const auto as = [](auto r, const char* staff) {
+    r.staffId = staff;
+    return r;
+  };
+  EnrollRequest e;
+  e.phone = "13800138000";
+  e.name = "会员";
+  e.at = at("2026-03-10T01:00:00Z");
+  const auto member = store.service.enroll(as(e, "C1"));
+  REQUIRE(member.hasValue());
+  SaleRequest big{"S-1", member->memberId, {{"SKU-1", std::nullopt, 2, "50.00"}}, 0, at("2026-03-10T02:00:00Z")};
+  REQUIRE(store.service.sale(as(big, "C1")).hasValue());
+  SaleRequest small{"S-2", std::nullopt, {{"SKU-2", std::nullopt, 1, "8.00"}}, 0, at("2026-03-10T03:00:00Z")};
+  REQUIRE(store.service.sale(as(small, "C2")).hasValue());
+  store.sale("S-3", std::nullopt, "1.50", at("2026-03-10T04:00:00Z"));  // exec without a staff id
+  // C2 takes back one of C1's two items: the refund is C2's.
+  RefundRequest back{"R-1", "S-1", std::vector<RefundLineInput>{{"SKU-1", 1}}, at("2026-03-10T05:00:00Z")};
+  REQUIRE(store.service.refund(as(back, "C2")).hasValue());
+  RedeemRequest redeem{"RD-1", member->memberId, 20, std::nullopt, std::nullopt, at("2026-03-10T06:00:00Z")};
+  REQUIRE(store.service.redeem(as(redeem, "C1")).hasValue());
+
+  const DayFigures d = store.queries.dayFigures(at("2026-03-10T08:00:00Z")).figures;
+  CHECK(d.total.toString() == "109.50");
+  CHECK(d.net.toString() == "59.50");
+  CHECK(d.pointsEarned == 100);
+  CHECK(d.pointsReversed == 50);
+  REQUIRE(d.byStaff.size() == 3);
+  const StaffDayFigures& c1 = d.byStaff[0];
+  CHECK(c1.staffId == "C1");
+  CHECK(c1.name == "王芳");
+  CHECK(c1.sales == 1);
+  CHECK(c1.total.toString() == "100.00");
+  CHECK(c1.refunds == 0);
+  CHECK(c1.net.toString() == "100.00");
+  CHECK(c1.pointsEarned == 100);
+  CHECK(c1.pointsRedeemed == 20);
+  CHECK(c1.enrolments == 1);
+  const StaffDayFigures& c2 = d.byStaff[1];
+  CHECK(c2.staffId == "C2");
+  CHECK(c2.name == "Li Lei");
+  CHECK(c2.sales == 1);
+  CHECK(c2.refunds == 1);
+  CHECK(c2.refunded.toString() == "50.00");
+  CHECK(c2.net.toString() == "-42.00");
+  CHECK(c2.pointsReversed == 50);
+  CHECK(c2.enrolments == 0);
+  const StaffDayFigures& none = d.byStaff[2];
+  CHECK_FALSE(none.staffId.has_value());
+  CHECK(none.sales == 1);
+  CHECK(none.net.toString() == "1.50");
 }
 
 TEST_CASE("A local day across a summer-time change lasts 23 or 25 hours", "[terminal]") {

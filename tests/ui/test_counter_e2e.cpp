@@ -176,5 +176,11 @@ TEST_CASE("Counter app under Xvfb: sign in, find, sell, survey, redeem", "[ui][e
   CHECK(queryInt(db, "SELECT COUNT(*) FROM members WHERE name = 'Lucy Li'") == 0);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM surveys WHERE score = 4 AND scale = 'csat5' AND sale_id IS NOT NULL") == 1);
   CHECK(queryInt(db, "SELECT COUNT(*) FROM outbox WHERE type = 'survey.answered'") == 1);
+  // Every record the cashier made carries them (the end of day per cashier reads it).
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM sales WHERE staff_id = '7' AND total = 12850") == 1);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM sales WHERE sale_id = 'SEED-1' AND staff_id IS NULL") == 1);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM refunds WHERE staff_id = '7'") == 1);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM redemptions WHERE staff_id = '7'") == 2);
+  CHECK(queryInt(db, "SELECT COUNT(*) FROM surveys WHERE staff_id = '7'") == 1);
   runTerminal({"verify", "--data", data});
 }

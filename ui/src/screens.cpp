@@ -1118,6 +1118,40 @@ Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& s, const U
 
 // [SECTION] End of day and settings
 
+namespace {
+
+/// The day per cashier: their sales, refunds processed, net, points net of refunds, enrolments.
+void drawDayByStaff(const std::vector<terminal::StaffDayFigures>& staff, const Ui& u) {
+  if (staff.empty()) return;
+  ImGui::Spacing();
+  ImGui::TextUnformatted(u.t(Msg::kDayByStaff));
+  constexpr ImGuiTableFlags kFlags = ImGuiTableFlags_RowBg | ImGuiTableFlags_Borders;
+  if (!ImGui::BeginTable("day-staff", 6, kFlags, ImVec2(std::min(ImGui::GetContentRegionAvail().x, u.px(900)), 0))) return;
+  for (const Msg m : {Msg::kDayStaff, Msg::kDaySales, Msg::kDayStaffRefunds, Msg::kDayStaffNet, Msg::kDayStaffPoints, Msg::kDayStaffEnrol}) {
+    ImGui::TableSetupColumn(u.t(m));
+  }
+  ImGui::TableHeadersRow();
+  for (const auto& s : staff) {
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    const std::string who = !s.staffId ? u.t(Msg::kDayStaffUnknown) : s.name.empty() ? *s.staffId : s.name + " (" + *s.staffId + ")";
+    ImGui::TextUnformatted(who.c_str());
+    ImGui::TableNextColumn();
+    ImGui::Text("%lld / %s", static_cast<long long>(s.sales), s.total.toString().c_str());
+    ImGui::TableNextColumn();
+    ImGui::Text("%lld / %s", static_cast<long long>(s.refunds), s.refunded.toString().c_str());
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(s.net.toString().c_str());
+    ImGui::TableNextColumn();
+    ImGui::Text("%lld", static_cast<long long>(s.pointsEarned - s.pointsReversed));
+    ImGui::TableNextColumn();
+    ImGui::Text("%lld", static_cast<long long>(s.enrolments));
+  }
+  ImGui::EndTable();
+}
+
+}  // namespace
+
 Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u) {
   Intents out;
   title(u, subst(u.t(Msg::kDayEndTitle), {vm.day}).c_str());
@@ -1135,9 +1169,9 @@ Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u) {
     ImGui::PushFont(u.large);
     if (ImGui::BeginTable("day", 2, ImGuiTableFlags_RowBg, ImVec2(std::min(ImGui::GetContentRegionAvail().x, u.px(700)), 0))) {
       row(Msg::kDaySales, std::to_string(d.sales) + " (" + std::to_string(d.memberSales) + " " + u.t(Msg::kDayMemberSales) + ")");
-      row(Msg::kTotal, d.total.toString());
+      row(Msg::kDayNet, d.net.toString() + " (" + d.total.toString() + ")");
       row(Msg::kDayRefunds, std::to_string(d.refunds) + " / " + d.refunded.toString());
-      row(Msg::kPointsEarned, std::to_string(d.pointsEarned));
+      row(Msg::kDayPointsNet, std::to_string(d.pointsEarned - d.pointsReversed));
       row(Msg::kDayRedeemed, std::to_string(d.pointsRedeemed));
       row(Msg::kDayEnrolments, std::to_string(d.enrolments));
       char avg[32];
@@ -1148,6 +1182,7 @@ Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u) {
       ImGui::EndTable();
     }
     ImGui::PopFont();
+    drawDayByStaff(d.byStaff, u);
   }
   if (bigButton(u, u.t(Msg::kBack), "dayend-back", ImVec2(u.px(200), 0))) out.push_back(intent::Go{Screen::kLookup});
   return out;

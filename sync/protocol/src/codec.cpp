@@ -596,6 +596,22 @@ Result<SurveyAnswered> decodeSurveyAnswered(const json& j, std::string_view path
     if (s.scale == "csat5") s.score = o.integer("score", 1, 5);
     else if (s.scale == "nps10") s.score = o.integer("score", 0, 10);
     else throw FieldError{o.at("scale"), o.at("scale") + " must be csat5 or nps10"};
+    s.staffId = o.optId("staff_id");
+    if (const json* d = o.find("dimensions")) {
+      const std::string at = o.at("dimensions");
+      if (!d->is_object()) throw FieldError{at, at + " must be an object {\"dimension\": score 1-5, ...}"};
+      if (d->size() > kMaxSurveyDimensions) {
+        throw FieldError{at, at + " has more than " + std::to_string(kMaxSurveyDimensions) + " dimensions"};
+      }
+      const Obj dims(*d, at);
+      for (auto it = d->begin(); it != d->end(); ++it) {
+        const std::string& name = it.key();
+        if (name.empty() || name.size() > 64 || hasControlChars(name)) {
+          throw FieldError{at, at + " names a dimension that is not 1 to 64 printable bytes"};
+        }
+        s.dimensions[name] = dims.integer(name, 1, 5);
+      }
+    }
     return s;
   });
 }

@@ -107,6 +107,11 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
                              event("T1", 8, "complaint.filed", "2026-01-06T15:10:00Z",
                                    {{"complaint_id", "C-1"}, {"member_id", "m2"}, {"category", "service"},
                                     {"description", "油枪故障 pump broken"}, {"staff_id", nullptr}})});
+  // Who served (the staff page) and what the first customer thought of each aspect.
+  events[2]["payload"]["staff_id"] = "C01";
+  events[3]["payload"]["staff_id"] = "C02";
+  events[5]["payload"]["staff_id"] = "C01";
+  events[5]["payload"]["dimensions"] = {{"服务态度", 5}, {"等候时间", 4}};
   {
     auto r = hq.client()->Post("/api/v1/events", bearer(t1), batch("T1", events).dump(), "application/json");
     REQUIRE(r);
@@ -119,7 +124,7 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
   Http analyst{hq, analystToken};
 
   SECTION("reports API: every report, store filter, credentials") {
-    for (const char* r : {"rfm", "churn", "retention", "referrals", "satisfaction", "complaints", "points", "campaign"}) {
+    for (const char* r : {"rfm", "churn", "retention", "referrals", "satisfaction", "complaints", "points", "campaign", "staff"}) {
       analyst.get(std::string("/api/v1/reports/") + r);
     }
     CHECK(analyst.get("/api/v1/reports/satisfaction")["total"]["csat"] == 100.0);
@@ -147,7 +152,7 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
     const std::string complaints = analyst.raw("/api/v1/exports/complaints.csv");
     CHECK(complaints.find("油枪故障 pump broken") != std::string::npos);
     for (const char* r : {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention", "referrals", "satisfaction",
-                          "complaints", "points", "campaign"}) {
+                          "complaints", "points", "campaign", "staff"}) {
       const std::string x = analyst.raw(std::string("/api/v1/exports/") + r + ".xlsx");
       CHECK(x.rfind("PK\x03\x04", 0) == 0);  // a zip container
       CHECK(analyst.raw(std::string("/api/v1/exports/") + r + ".csv").rfind("\xEF\xBB\xBF", 0) == 0);
@@ -275,6 +280,20 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
     CHECK(n.at("csat") == str(sat["total"]["csat"]));
     CHECK(n.at("nps") == str(sat["total"]["nps"]));
     CHECK(n.at("csat:S1") == str(sat["rows"][0]["csat"]));
+
+    CHECK(n.at("dimension:S1:服务态度") == "5.00");
+    dom = chromiumPage(admin, "/dashboard/satisfaction?lang=zh", "satisfaction-zh");
+    CHECK(dom.find("分项评分") != std::string::npos);
+
+    dom = chromiumPage(admin, "/dashboard/staff?lang=zh", "staff-zh");
+    n = pageNumbers(dom);
+    const json staff = admin.get("/api/v1/reports/staff");
+    REQUIRE(staff["rows"].size() == 3);
+    CHECK(n.at("net_revenue:S1:C01") == staff["rows"][0]["net_revenue"]);
+    CHECK(n.at("average_score:S1:C01") == "5.00");
+    CHECK(n.at("net_revenue:S1:-") == "8.50");
+    CHECK(dom.find("data-chart=\"revenue-by-staff\"") != std::string::npos);
+    chromiumPage(admin, "/dashboard/staff", "staff-en");
 
     n = pageNumbers(chromiumPage(admin, "/dashboard/complaints", "complaints-en"));
     const json comp = admin.get("/api/v1/reports/complaints");

@@ -105,6 +105,7 @@ void allReportsOn(std::unique_ptr<loyalty::hq::SqlConnection> connection) {
   rows += conforms("complaints", complaints);
   rows += conforms("points", r.points(f));
   rows += conforms("campaign", r.campaignMembers(f));
+  rows += conforms("staff", r.staff(f));
   CHECK(rows > 40);  // every table had rows to check
 
   // Cells are written by their column's type: a text that looks like money stays text, a text

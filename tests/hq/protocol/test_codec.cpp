@@ -119,3 +119,35 @@ TEST_CASE("problem details carry the code in the type", "[hq][protocol]") {
   CHECK(back->code() == "insufficient_points");
   CHECK(back->status == 409);
 }
+
+TEST_CASE("a survey answer carries its staff member and per-dimension scores 1-5", "[hq][protocol]") {
+  const json base = {{"survey_id", "V1"}, {"scale", "nps10"}, {"score", 9}, {"store_id", "S1"}, {"terminal_id", "T1"}};
+  auto plain = decodeSurveyAnswered(base);
+  REQUIRE(plain);
+  CHECK_FALSE(plain->staffId);
+  CHECK(plain->dimensions.empty());
+
+  json full = base;
+  full["staff_id"] = "C7";
+  full["dimensions"] = {{"服务态度", 5}, {"waiting", 1}};
+  auto s = decodeSurveyAnswered(full);
+  REQUIRE(s);
+  CHECK(s->staffId == "C7");
+  CHECK(s->dimensions == std::map<std::string, std::int64_t>{{"服务态度", 5}, {"waiting", 1}});
+
+  const auto refused = [&](const json& dimensions, const std::string& field) {
+    json p = base;
+    p["dimensions"] = dimensions;
+    auto r = decodeSurveyAnswered(p);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().field == field);
+  };
+  refused({{"waiting", 0}}, "payload.dimensions.waiting");
+  refused({{"waiting", 6}}, "payload.dimensions.waiting");
+  refused({{"waiting", "5"}}, "payload.dimensions.waiting");
+  refused(json::array({5}), "payload.dimensions");
+  refused({{"", 3}}, "payload.dimensions");
+  json many = json::object();
+  for (int i = 0; i < 17; ++i) many["d" + std::to_string(i)] = 3;
+  refused(many, "payload.dimensions");
+}

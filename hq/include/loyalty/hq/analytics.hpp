@@ -101,8 +101,15 @@ class Reports {
   /// Cohorts by enrolment month: members active in each month since.
   nlohmann::json retention(const ReportFilter& f);
   nlohmann::json referrals(const ReportFilter& f);
-  /// CSAT (share of 4–5 on the 1–5 scale) and NPS per store and period (all, month, day).
+  /// CSAT (share of 4–5 on the 1–5 scale) and NPS per store and period (all, month, day), and
+  /// the average of each survey dimension per store (over the whole range).
   Result<nlohmann::json> satisfaction(const ReportFilter& f, const std::string& period);
+  /// Per store and staff member: sales, net revenue, refunds, points, enrolments, redemptions,
+  /// survey answers and their CSAT average, complaints (docs/reports.md "Staff").
+  nlohmann::json staff(const ReportFilter& f);
+  /// Survey dimensions (survey.answered `dimensions`): {"total": [{dimension, responses,
+  /// average}], "stores": [{store, dimension, responses, average}]}; average null without answers.
+  nlohmann::json surveyDimensions(const ReportFilter& f);
   /// Complaints with their step, owner, due time and whether overdue at `now`.
   nlohmann::json complaints(const ReportFilter& f, Timestamp now);
   /// Points issued/redeemed/expired in the period, outstanding liability, debts, overdrafts.

@@ -25,6 +25,7 @@ struct NewRedemption {
   std::optional<std::string> rewardId;
   std::string fingerprint;
   std::string authorised;  ///< "local", "online" or "offline"
+  std::optional<std::string> staffId;  ///< who handed it over
 };
 
 /// Reads and writes rewards, redemptions and offline spending on one connection; writes run

@@ -28,6 +28,7 @@ struct NewSale {
   std::int64_t pointsEarned = 0, pointsRedeemed = 0;
   std::optional<SavedPromotions> saved;
   std::string fingerprint;
+  std::optional<std::string> staffId;  ///< who made it
 };
 
 struct NewSaleLine {
@@ -45,6 +46,7 @@ struct NewRefund {
   Money amount;
   std::int64_t pointsReversed = 0;
   std::string fingerprint;
+  std::optional<std::string> staffId;  ///< who processed it
 };
 
 /// A recorded sale and whose it is.

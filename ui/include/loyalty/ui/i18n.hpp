@@ -297,7 +297,16 @@ bool parseLang(std::string_view text, Lang& out);
   X(kPromoPoints, "{}x points", "积分{}倍")                                                      \
   X(kPromoMemberDay, "Member day: {}x points", "会员日：积分{}倍")                              \
   X(kPromoUntil, "until {}", "截至{}")                                                           \
-  X(kPromoMembersOnly, "members only", "会员专享")
+  X(kPromoMembersOnly, "members only", "会员专享") \
+  X(kDayNet, "Net of refunds (before)", "净额（退货前）")                                          \
+  X(kDayPointsNet, "Points earned, net of refunds", "净赠送积分（扣除退货）")                  \
+  X(kDayByStaff, "Per cashier", "按收银员")                                                     \
+  X(kDayStaff, "Cashier", "收银员")                                                             \
+  X(kDayStaffUnknown, "(not recorded)", "（未记录）")                                           \
+  X(kDayStaffRefunds, "Refunds", "退货")                                                        \
+  X(kDayStaffNet, "Net", "净额")                                                                \
+  X(kDayStaffPoints, "Points", "积分")                                                          \
+  X(kDayStaffEnrol, "Enrolled", "办卡")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

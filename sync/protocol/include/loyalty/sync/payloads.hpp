@@ -2,6 +2,7 @@
 /// @brief Event payloads of the known event types (docs/sync-wire.md, "Events").
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -138,6 +139,9 @@ struct SurveyAnswered {
   std::optional<std::string> memberId;
   std::string scale;  ///< "csat5" | "nps10"
   std::int64_t score = 0;
+  std::optional<std::string> staffId;
+  /// Per-dimension scores 1-5 (the terminal's configured questions), by dimension name.
+  std::map<std::string, std::int64_t> dimensions;
   bool operator==(const SurveyAnswered&) const = default;
 };
 

@@ -32,6 +32,8 @@ inline constexpr std::size_t kMaxIdLength = 128;
 /// Largest points figure one event may carry either way (earned, redeemed, reversed, adjusted):
 /// the terminal's own limit per operation. Money fields are bounded by kMaxAbsMinor.
 inline constexpr std::int64_t kMaxEventPoints = 1'000'000'000;
+/// Most per-dimension scores one survey answer may carry (survey.answered `dimensions`).
+inline constexpr std::size_t kMaxSurveyDimensions = 16;
 
 // [SECTION] Upload: POST /api/v1/events
 

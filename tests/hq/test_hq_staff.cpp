@@ -1,0 +1,199 @@
+// Staff at head office, on the real loyalty-hq over HTTPS, on SQLite and on a PostgreSQL the test
+// starts: the staff member of each sale, refund, redemption, enrolment, survey answer and
+// complaint is kept, GET /api/v1/reports/staff adds them up per store and staff member, survey
+// dimensions are averaged per store, /dashboard/staff shows it in both languages, and an older
+// database (without the staff columns and tables) gets them filled from its stored events.
+#include <map>
+
+#include "support/hq_fixture.hpp"
+
+using namespace loyalty::test;
+using nlohmann::json;
+
+namespace {
+
+json envelope(const std::string& terminal, std::int64_t seq, const std::string& type, json payload,
+              const std::string& at = "2026-11-23T09:30:00Z") {
+  payload["store_id"] = terminal == "T1" ? "S1" : "S2";
+  payload["terminal_id"] = terminal;
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", type}, {"at", at}, {"payload", std::move(payload)}};
+}
+
+json withStaff(json event, const std::string& staff) {
+  event["payload"]["staff_id"] = staff;
+  return event;
+}
+
+json refundEvent(const std::string& terminal, std::int64_t seq, const std::string& saleId, const std::string& member,
+                 const std::string& amount, std::int64_t reversed, const std::string& staff) {
+  return envelope(terminal, seq, "sale.refunded",
+                  {{"refund_id", terminal + "-r" + std::to_string(seq)}, {"sale_id", saleId}, {"member_id", member},
+                   {"lines", {{{"line_no", 1}, {"sku", "A"}, {"qty", 1}}}}, {"amount", amount}, {"points_reversed", reversed},
+                   {"points_returned", 0}, {"staff_id", staff}});
+}
+
+json surveyEvent(const std::string& terminal, std::int64_t seq, const std::string& scale, int score, const std::string& staff,
+                 const json& dimensions = nullptr) {
+  json p = {{"survey_id", terminal + "-v" + std::to_string(seq)}, {"sale_id", nullptr}, {"member_id", nullptr},
+            {"scale", scale}, {"score", score}, {"staff_id", staff}};
+  if (!dimensions.is_null()) p["dimensions"] = dimensions;
+  return envelope(terminal, seq, "survey.answered", std::move(p));
+}
+
+json complaintEvent(const std::string& terminal, std::int64_t seq, const std::string& staff) {
+  return envelope(terminal, seq, "complaint.filed",
+                  {{"complaint_id", terminal + "-c" + std::to_string(seq)}, {"member_id", nullptr}, {"category", "service"},
+                   {"description", "slow"}, {"staff_id", staff}});
+}
+
+json upload(HqInstance& hq, const std::string& token, const json& body) {
+  auto res = hq.client()->Post("/api/v1/events", bearer(token), body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  return json::parse(res->body);
+}
+
+/// The store's rows of the staff report, keyed by staff id ("-" for none).
+std::map<std::string, json> staffRows(const json& report, const std::string& store) {
+  std::map<std::string, json> out;
+  for (const auto& r : report.at("rows")) {
+    if (r.at("store") == store) out[r.at("staff_id").is_null() ? "-" : r.at("staff_id").get<std::string>()] = r;
+  }
+  return out;
+}
+
+httplib::Headers sessionOf(HqInstance& hq) {
+  auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "{}", "application/json");
+  REQUIRE(t);
+  REQUIRE(t->status == 201);
+  auto r = hq.client()->Get(json::parse(t->body).at("url").get<std::string>().c_str());
+  REQUIRE(r);
+  return {{"Cookie", "lhq_session=" + setCookieValue(r, "lhq_session")}};
+}
+
+/// What the terminals of this test did, and what head office must make of it.
+void uploadDay(HqInstance& hq, const std::string& t1, const std::string& t2) {
+  json e1 = json::array();
+  e1.push_back(withStaff(enrolEvent("T1", "S1", 1, "M1"), "C1"));
+  e1.push_back(withStaff(saleEvent("T1", "S1", 2, std::string("M1"), "100.00", 100), "C1"));
+  e1.push_back(withStaff(saleEvent("T1", "S1", 3, std::nullopt, "50.00", 0), "C2"));
+  e1.push_back(refundEvent("T1", 4, "T1-s2", "M1", "20.00", 20, "C2"));  // C2 refunds C1's sale
+  e1.push_back(withStaff(redeemEvent("T1", "S1", 5, "M1", 30, "RD-1", "local"), "C1"));
+  e1.push_back(surveyEvent("T1", 6, "csat5", 4, "C1", {{"responsiveness", 5}, {"empathy", 3}}));
+  e1.push_back(surveyEvent("T1", 7, "csat5", 5, "C1", {{"responsiveness", 4}}));
+  e1.push_back(surveyEvent("T1", 8, "nps10", 9, "C2"));
+  e1.push_back(complaintEvent("T1", 9, "C2"));
+  e1.push_back(saleEvent("T1", "S1", 10, std::nullopt, "10.00", 0));  // no staff recorded
+  for (const auto& r : upload(hq, t1, batch("T1", e1)).at("results")) CHECK(r.at("status") == "applied");
+  json e2 = json::array({withStaff(saleEvent("T2", "S2", 1, std::nullopt, "7.50", 0), "C1"),
+                         surveyEvent("T2", 2, "csat5", 2, "C1", {{"empathy", 1}})});
+  for (const auto& r : upload(hq, t2, batch("T2", e2)).at("results")) CHECK(r.at("status") == "applied");
+}
+
+void checkFigures(HqInstance& hq) {
+  const json all = getJsonChecked(hq, "/api/v1/reports/staff?from=2026-11-23&to=2026-11-23");
+  INFO(all.dump());
+  REQUIRE(all.at("rows").size() == 4);
+  auto s1 = staffRows(all, "S1");
+  REQUIRE(s1.size() == 3);
+  CHECK(s1["C1"] == json{{"store", "S1"}, {"staff_id", "C1"}, {"sales", 1}, {"net_revenue", "100.00"}, {"refunds", 0},
+                         {"refunded", "0.00"}, {"points_earned", 100}, {"points_redeemed", 30}, {"enrolments", 1},
+                         {"redemptions", 1}, {"surveys", 2}, {"csat_responses", 2}, {"average_score", 4.5}, {"complaints", 0}});
+  CHECK(s1["C2"] == json{{"store", "S1"}, {"staff_id", "C2"}, {"sales", 1}, {"net_revenue", "30.00"}, {"refunds", 1},
+                         {"refunded", "20.00"}, {"points_earned", 0}, {"points_redeemed", 0}, {"enrolments", 0},
+                         {"redemptions", 0}, {"surveys", 1}, {"csat_responses", 0}, {"average_score", nullptr}, {"complaints", 1}});
+  CHECK(s1["-"].at("sales") == 1);
+  CHECK(s1["-"].at("net_revenue") == "10.00");
+  auto s2 = staffRows(all, "S2");
+  CHECK(s2["C1"].at("net_revenue") == "7.50");
+  CHECK(s2["C1"].at("average_score") == 2.0);
+
+  // The store filter and the day range.
+  const json onlyS2 = getJsonChecked(hq, "/api/v1/reports/staff?store=S2");
+  REQUIRE(onlyS2.at("rows").size() == 1);
+  CHECK(onlyS2.at("rows")[0].at("store") == "S2");
+  CHECK(getJsonChecked(hq, "/api/v1/reports/staff?from=2026-11-24").at("rows").empty());
+
+  // Survey dimensions, averaged per store and over all stores.
+  const json sat = getJsonChecked(hq, "/api/v1/reports/satisfaction");
+  INFO(sat.dump());
+  CHECK(sat.at("dimensions").at("stores") ==
+        json::array({{{"store", "S1"}, {"dimension", "empathy"}, {"responses", 1}, {"average", 3.0}},
+                     {{"store", "S1"}, {"dimension", "responsiveness"}, {"responses", 2}, {"average", 4.5}},
+                     {{"store", "S2"}, {"dimension", "empathy"}, {"responses", 1}, {"average", 1.0}}}));
+  CHECK(sat.at("dimensions").at("total") ==
+        json::array({{{"dimension", "empathy"}, {"responses", 2}, {"average", 2.0}},
+                     {{"dimension", "responsiveness"}, {"responses", 2}, {"average", 4.5}}}));
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("staff: every record keeps its staff member, reported per store and staff", "[hq]", SqliteBackend,
+                   PostgresBackend) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  const std::string t2 = hq.registerTerminal("S2", "T2");
+  uploadDay(hq, t1, t2);
+  checkFigures(hq);
+
+  // A dimension score out of range is refused by name, and changes nothing.
+  const json bad = upload(hq, t2, batch("T2", json::array({surveyEvent("T2", 3, "csat5", 5, "C1", {{"empathy", 6}})})));
+  CHECK(bad.at("results")[0].at("status") == "rejected");
+  CHECK(bad.at("results")[0].at("reason").get<std::string>().find("payload.dimensions.empathy") != std::string::npos);
+  CHECK(getJsonChecked(hq, "/api/v1/reports/staff?store=S2").at("rows")[0].at("surveys") == 1);
+
+  // The CSV export has the report's columns.
+  auto csv = hq.client()->Get("/api/v1/exports/staff.csv", bearer(hq.adminToken()));
+  REQUIRE(csv);
+  REQUIRE(csv->status == 200);
+  CHECK(csv->body.find("staff_id") != std::string::npos);
+  CHECK(csv->body.find("C2") != std::string::npos);
+
+  // The dashboard page, in both languages, and the dimensions on the satisfaction page.
+  const auto session = sessionOf(hq);
+  auto en = hq.client()->Get("/dashboard/staff?lang=en", session);
+  REQUIRE(en);
+  REQUIRE(en->status == 200);
+  CHECK(en->body.find("Net revenue by staff member") != std::string::npos);
+  CHECK(en->body.find(R"(data-key="net_revenue:S1:C2">30.00<)") != std::string::npos);
+  CHECK(en->body.find(R"(data-key="average_score:S1:C1">4.50<)") != std::string::npos);
+  CHECK(en->body.find(R"(data-key="average_score:S1:C2">—<)") != std::string::npos);
+  CHECK(en->body.find(R"(data-key="staff:S1:-">—<)") != std::string::npos);
+  auto zh = hq.client()->Get("/dashboard/staff?lang=zh", session);
+  REQUIRE(zh);
+  REQUIRE(zh->status == 200);
+  CHECK(zh->body.find("各员工净销售额") != std::string::npos);
+  CHECK(zh->body.find(R"(href="/dashboard/staff" class="on")") != std::string::npos);
+  auto sat = hq.client()->Get("/dashboard/satisfaction?lang=zh", session);
+  REQUIRE(sat);
+  REQUIRE(sat->status == 200);
+  CHECK(sat->body.find("分项评分") != std::string::npos);
+  CHECK(sat->body.find(R"(data-key="dimension:S1:responsiveness">4.50<)") != std::string::npos);
+  CHECK(sat->body.find(R"(data-key="dimension:S2:responsiveness">—<)") != std::string::npos);
+}
+
+TEMPLATE_TEST_CASE("staff: a database from before the staff columns gets them filled from its events", "[hq]", SqliteBackend,
+                   PostgresBackend) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  const std::string t2 = hq.registerTerminal("S2", "T2");
+  uploadDay(hq, t1, t2);
+  const json before = getJsonChecked(hq, "/api/v1/reports/staff");
+  hq.stop();
+  {
+    // What a database of the previous version holds: the events, none of the staff facts.
+    auto sql = hq.sql();
+    for (const char* table : {"sales", "refunds", "survey_answers"}) {
+      sql->execScript(std::string("ALTER TABLE ") + table + " DROP COLUMN staff_id");
+    }
+    sql->execScript("ALTER TABLE members DROP COLUMN enrolled_staff");
+    sql->execScript("DROP TABLE redemptions");
+    sql->execScript("DROP TABLE survey_dimensions");
+  }
+  hq.start();
+  checkFigures(hq);
+  CHECK(getJsonChecked(hq, "/api/v1/reports/staff") == before);
+}
