@@ -177,7 +177,8 @@ Result<json> setVisitRules(SqlConnection& c, const json& body, const std::string
   SqlTransaction tx(c);
   auto rules = visitRules(c);
   for (const auto& [cls, v] : body.items()) {
-    auto it = std::find_if(rules.begin(), rules.end(), [&](const VisitRule& r) { return r.cls == cls; });
+    const std::string name = cls;  // a lambda may not capture a structured binding (clang)
+    auto it = std::find_if(rules.begin(), rules.end(), [&](const VisitRule& r) { return r.cls == name; });
     if (it == rules.end()) return invalidArgument(cls, "classes are A, B and C");
     if (!v.is_object()) return invalidArgument(cls, cls + " is an object {visits_per_month, channel, first_week}");
     for (const auto& [k, _] : v.items()) {
@@ -248,7 +249,8 @@ Result<json> planMonth(SqlConnection& c, const std::string& month, const std::st
   for (const auto& [memberId, cls] : classOf) {
     const auto m = c.query("SELECT enrolled_store FROM members WHERE member_id = $1 AND enrolled = 1 AND erased_at IS NULL", {memberId});
     if (m.empty()) continue;  // a stub (not enrolled yet) or erased: nobody to call
-    const VisitRule& rule = *std::find_if(rules.begin(), rules.end(), [&](const VisitRule& r) { return r.cls == cls; });
+    const std::string& memberClass = cls;  // a lambda may not capture a structured binding (clang)
+    const VisitRule& rule = *std::find_if(rules.begin(), rules.end(), [&](const VisitRule& r) { return r.cls == memberClass; });
     if (rule.visitsPerMonth == 0) continue;
     ++members;
     const std::string store = m.text(0, 0);
