@@ -1254,7 +1254,6 @@ Intents drawCounter(AppModel& app, const Ui& u) {
   ImGuiIO& io = ImGui::GetIO();
   ImGui::SetNextWindowPos(ImVec2(0, 0));
   ImGui::SetNextWindowSize(io.DisplaySize);
-  ImGui::SetNextWindowBgAlpha(0.0f);  // the shell clears to WindowBg: a full-screen quad doubled llvmpipe's frame
   // The status bar stays put: only the screen below it scrolls (wheel or a dragging finger).
   ImGui::Begin("counter", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
@@ -1388,7 +1387,6 @@ void customerFrame(AppModel& app, const Ui& u) {
   ImGuiIO& io = ImGui::GetIO();
   ImGui::SetNextWindowPos(ImVec2(0, 0));
   ImGui::SetNextWindowSize(io.DisplaySize);
-  ImGui::SetNextWindowBgAlpha(0.0f);  // the shell clears to WindowBg
   ImGui::Begin("customer", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings);
   app.customer.cart = cartOf(app);
