@@ -48,6 +48,15 @@ namespace {
 
 double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+/// The host's one-minute load average: other work on the machine moves every rate, so each
+/// rate is recorded with it (and compared as a ratio within one run).
+double loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0;
+  in >> one;
+  return one;
+}
+
 void progress(const std::string& s) { std::cerr << "hq-bench: " << s << std::endl; }
 
 class PgCluster {
@@ -177,7 +186,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     const auto t0 = Clock::now();
     store.rawInsertProbe(probeRows, 1000);
     const double s = secondsSince(t0);
-    out["raw_insert"] = {{"rows", probeRows}, {"rows_per_transaction", 1000}, {"seconds", s}, {"rows_per_s", static_cast<double>(probeRows) / s}};
+    out["raw_insert"] = {{"rows", probeRows}, {"rows_per_transaction", 1000}, {"seconds", s}, {"rows_per_s", static_cast<double>(probeRows) / s},
+                         {"load_average", loadAverage()}};
     progress(backend + ": raw insert " + std::to_string(static_cast<std::int64_t>(static_cast<double>(probeRows) / s)) + " rows/s");
   }
 
@@ -205,6 +215,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     bodies.push_back(batch.dump());
   }
   std::size_t bytes = 0;
+  const double loadBefore = loadAverage();
   const auto t0 = Clock::now();
   for (const auto& body : bodies) {
     auto r = c->Post("/api/v1/events", auth, body, "application/json");
@@ -215,7 +226,9 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   out["upload"] = {{"events", events}, {"batch", 1000}, {"seconds", up}, {"events_per_s", static_cast<double>(events) / up},
                    {"mib_per_s", static_cast<double>(bytes) / up / 1048576.0},
                    {"vs_raw_insert", (static_cast<double>(events) / up) / out["raw_insert"]["rows_per_s"].get<double>()},
-                   {"server_rss_kib", procStatusKb(server.pid(), "VmRSS")}};
+                   {"server_rss_kib", procStatusKb(server.pid(), "VmRSS")},
+                   {"server_peak_rss_kib", procStatusKb(server.pid(), "VmHWM")},
+                   {"load_average_before", loadBefore}, {"load_average_after", loadAverage()}};
   progress(backend + ": upload " + std::to_string(static_cast<std::int64_t>(static_cast<double>(events) / up)) + " events/s");
   server.stop();
 

@@ -105,7 +105,7 @@ std::string upsertMember(const std::string& table, const std::string& keys, cons
 
 void addToSales(SqlConnection& c, const AggregateFacts& f, std::int64_t sales, std::int64_t gross, std::int64_t refunds,
                 std::int64_t refunded) {
-  c.query("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded) "
+  c.exec("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (day, hour, store_id, terminal_id, member) DO UPDATE SET "
           "sales = agg_sales.sales + excluded.sales, gross = agg_sales.gross + excluded.gross, "
           "refunds = agg_sales.refunds + excluded.refunds, refunded = agg_sales.refunded + excluded.refunded",
@@ -119,8 +119,8 @@ std::int64_t addToMember(SqlConnection& c, const std::string& memberId, const st
   const SqlValue d = isSale ? SqlValue(day) : SqlValue(nullptr);
   const auto month = c.query(upsertMember("agg_member_month", "month, member_id", "$1, $2, $3, $4, $5, $6, $6") + " RETURNING sales",
                              {day.substr(0, 7), memberId, sales, net, visits, d});
-  c.query(upsertMember("agg_member", "member_id", "$1, $2, $3, $4, $5, $5"), {memberId, sales, net, visits, d});
-  c.query(upsertMember("agg_member_store", "store_id, member_id", "$1, $2, $3, $4, $5, $6, $6"),
+  c.exec(upsertMember("agg_member", "member_id", "$1, $2, $3, $4, $5, $5"), {memberId, sales, net, visits, d});
+  c.exec(upsertMember("agg_member_store", "store_id, member_id", "$1, $2, $3, $4, $5, $6, $6"),
           {storeId, memberId, sales, net, storeVisits, d});
   return month.integer(0, 0);
 }
@@ -228,7 +228,7 @@ void aggregateSale(SqlConnection& c, const AggregateFacts& f) {
     return;
   }
   // The member's first sale this month: one more active member in their cohort's month.
-  c.query(addToCohorts(std::string("SELECT substr(m.enrolled_at, 1, 10), m.enrolled_store, $2, 1 FROM members m "
+  c.exec(addToCohorts(std::string("SELECT substr(m.enrolled_at, 1, 10), m.enrolled_store, $2, 1 FROM members m "
                                    "WHERE m.member_id = $1 AND ") + kCohortMember + " AND substr(m.enrolled_at, 1, 7) <= $2"),
           {*f.memberId, month});
 }
@@ -263,7 +263,7 @@ void aggregateLines(SqlConnection& c, const std::string& day, const std::string&
     if (l.description < it->second.description) it->second.description = l.description;
   }
   for (const auto& [sku, l] : bySku) {
-    c.query("INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount) VALUES ($1, $2, $3, $4, 1, $5, $6) "
+    c.exec("INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount) VALUES ($1, $2, $3, $4, 1, $5, $6) "
             "ON CONFLICT (day, store_id, sku) DO UPDATE SET sales = agg_product.sales + 1, qty = agg_product.qty + excluded.qty, "
             "amount = agg_product.amount + excluded.amount, description = CASE WHEN excluded.description < "
             "agg_product.description THEN excluded.description ELSE agg_product.description END",
@@ -278,7 +278,7 @@ void aggregateRefund(SqlConnection& c, const AggregateFacts& f) {
 
 void aggregatePoints(SqlConnection& c, const std::string& day, const std::string& storeId, const std::string& kind,
                      std::int64_t points) {
-  c.query("INSERT INTO agg_points(day, store_id, kind, entries, credited, debited) VALUES ($1, $2, $3, 1, $4, $5) "
+  c.exec("INSERT INTO agg_points(day, store_id, kind, entries, credited, debited) VALUES ($1, $2, $3, 1, $4, $5) "
           "ON CONFLICT (day, store_id, kind) DO UPDATE SET entries = agg_points.entries + 1, "
           "credited = agg_points.credited + excluded.credited, debited = agg_points.debited + excluded.debited",
           {day, storeId, kind, points > 0 ? points : std::int64_t{0}, points < 0 ? -points : std::int64_t{0}});

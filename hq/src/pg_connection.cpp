@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <optional>
+#include <vector>
 #include <unordered_map>
 
 #include "loyalty/hq/sql.hpp"
@@ -41,29 +43,14 @@ class PgConnection final : public SqlConnection {
   std::string_view backend() const override { return "postgresql"; }
 
   void execScript(std::string_view sql) override {
+    flush();
     PgResult r(PQexec(m_conn.get(), std::string(sql).c_str()));
     check(r.get(), sql);
   }
 
   SqlRows query(std::string_view sql, const std::vector<SqlValue>& params) override {
-    const std::string key(sql);
-    auto it = m_prepared.find(key);
-    if (it == m_prepared.end()) {
-      const std::string name = "s" + std::to_string(m_prepared.size());
-      PgResult p(PQprepare(m_conn.get(), name.c_str(), key.c_str(), 0, nullptr));
-      check(p.get(), sql);
-      it = m_prepared.emplace(key, name).first;
-    }
-    std::vector<std::string> text(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      if (const auto* n = std::get_if<std::int64_t>(&params[i])) text[i] = std::to_string(*n);
-      else if (const auto* s = std::get_if<std::string>(&params[i])) text[i] = *s;
-      else continue;
-      values[i] = text[i].c_str();
-    }
-    PgResult r(PQexecPrepared(m_conn.get(), it->second.c_str(), static_cast<int>(params.size()), values.data(),
-                              nullptr, nullptr, 0));
+    Pending q{&prepared(sql), textOf(params)};
+    PgResult r = m_pending.empty() ? execute(q) : pipeline(&q);
     check(r.get(), sql);
     SqlRows out;
     const int rows = PQntuples(r.get());
@@ -81,6 +68,14 @@ class PgConnection final : public SqlConnection {
     return out;
   }
 
+  void exec(std::string_view sql, const std::vector<SqlValue>& params) override {
+    const std::string& name = prepared(sql);
+    m_pending.push_back({&name, textOf(params)});
+    // Bounded: the statements' parameters stay small, and the server's answers to one pipeline
+    // (a few dozen bytes each) always fit the socket buffers while this side is still sending.
+    if (m_pending.size() >= kMaxPending) flush();
+  }
+
   bool hasTable(std::string_view name) override {
     return !query("SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1",
                   {std::string(name)})
@@ -95,10 +90,105 @@ class PgConnection final : public SqlConnection {
   void beginReadScratch() override { execScript("BEGIN ISOLATION LEVEL REPEATABLE READ"); }
   void commit() override { execScript("COMMIT"); }
   void rollback() noexcept override {
+    m_pending.clear();  // never sent: nothing to undo
     if (PQtransactionStatus(m_conn.get()) != PQTRANS_IDLE) PgResult(PQexec(m_conn.get(), "ROLLBACK"));
   }
 
  private:
+  /// A statement held back by exec(): its prepared name and its parameters as text.
+  struct Pending {
+    const std::string* name;
+    std::vector<std::optional<std::string>> params;
+  };
+  static constexpr std::size_t kMaxPending = 1000;
+
+  /// The prepared statement's name for `sql`, preparing it at its first use.
+  const std::string& prepared(std::string_view sql) {
+    const std::string key(sql);
+    auto it = m_prepared.find(key);
+    if (it != m_prepared.end()) return it->second;
+    flush();  // statements held back come first, as written
+    const std::string name = "s" + std::to_string(m_prepared.size());
+    PgResult p(PQprepare(m_conn.get(), name.c_str(), key.c_str(), 0, nullptr));
+    check(p.get(), sql);
+    return m_prepared.emplace(key, name).first->second;
+  }
+
+  static std::vector<std::optional<std::string>> textOf(const std::vector<SqlValue>& params) {
+    std::vector<std::optional<std::string>> text(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (const auto* n = std::get_if<std::int64_t>(&params[i])) text[i] = std::to_string(*n);
+      else if (const auto* s = std::get_if<std::string>(&params[i])) text[i] = *s;
+    }
+    return text;
+  }
+
+  static std::vector<const char*> valuesOf(const Pending& q) {
+    std::vector<const char*> values(q.params.size(), nullptr);
+    for (std::size_t i = 0; i < q.params.size(); ++i) {
+      if (q.params[i]) values[i] = q.params[i]->c_str();
+    }
+    return values;
+  }
+
+  PgResult execute(const Pending& q) {
+    const auto values = valuesOf(q);
+    return PgResult(PQexecPrepared(m_conn.get(), q.name->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                   nullptr, 0));
+  }
+
+  /// Sends the statements held back, then `last` if given, in one pipeline (one round trip), and
+  /// returns `last`'s result. The first failure is thrown (the statements after it were skipped
+  /// by the server; the transaction is then rolled back by its owner).
+  PgResult pipeline(const Pending* last) {
+    std::vector<Pending> batch;
+    batch.swap(m_pending);
+    if (last) batch.push_back(*last);
+    PGconn* conn = m_conn.get();
+    if (PQenterPipelineMode(conn) != 1) check(nullptr, "enter pipeline mode");
+    bool sent = true;
+    for (const Pending& q : batch) {
+      const auto values = valuesOf(q);
+      if (PQsendQueryPrepared(conn, q.name->c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0) != 1) {
+        sent = false;
+        break;
+      }
+    }
+    if (!sent || PQpipelineSync(conn) != 1) {
+      const std::string message = PQerrorMessage(conn);
+      m_prepared.clear();
+      PQreset(conn);  // a half-sent pipeline leaves the connection unusable
+      throw SqlError("PostgreSQL: " + message + " [pipelined statements]");
+    }
+    PgResult answer;
+    PgResult failure;
+    std::size_t failed = batch.size();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      PgResult r(PQgetResult(conn));
+      for (PGresult* rest = PQgetResult(conn); rest != nullptr; rest = PQgetResult(conn)) PQclear(rest);
+      const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+      if (failed == batch.size() && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        failed = i;
+        failure = std::move(r);
+      } else if (last && i + 1 == batch.size()) {
+        answer = std::move(r);
+      }
+    }
+    for (PGresult* r = PQgetResult(conn); r != nullptr; r = PQgetResult(conn)) {
+      const bool synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (synced) break;
+    }
+    PQexitPipelineMode(conn);
+    if (failed < batch.size()) check(failure.get(), "pipelined statement " + std::to_string(failed + 1) + " of " + std::to_string(batch.size()));
+    return answer;
+  }
+
+  /// Sends what exec() held back (before any other statement, and before commit).
+  void flush() {
+    if (!m_pending.empty()) pipeline(nullptr);
+  }
+
   void check(PGresult* r, std::string_view sql) {
     const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
@@ -107,6 +197,7 @@ class PgConnection final : public SqlConnection {
       // A lost server: reconnect for the next request; this one fails.
       PQreset(m_conn.get());
       m_prepared.clear();
+      m_pending.clear();
     }
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     throw SqlError("PostgreSQL: " + message + " [" + std::string(sql.substr(0, 120)) + "]");
@@ -114,6 +205,7 @@ class PgConnection final : public SqlConnection {
 
   std::unique_ptr<PGconn, ConnCloser> m_conn;
   std::unordered_map<std::string, std::string> m_prepared;
+  std::vector<Pending> m_pending;  ///< exec()'s statements not sent yet
 };
 
 }  // namespace

@@ -29,15 +29,7 @@ class SqliteConnection final : public SqlConnection {
   SqlRows query(std::string_view sql, const std::vector<SqlValue>& params) override {
     SqlRows out;
     wrap([&] {
-      auto it = m_translated.find(std::string(sql));
-      if (it == m_translated.end()) it = m_translated.emplace(std::string(sql), translate(sql)).first;
-      auto q = m_db.query(it->second);
-      for (std::size_t i = 0; i < params.size(); ++i) {
-        const int index = static_cast<int>(i + 1);
-        if (const auto* n = std::get_if<std::int64_t>(&params[i])) q.bind(index, *n);
-        else if (const auto* s = std::get_if<std::string>(&params[i])) q.bind(index, *s);
-        else q.bindNull(index);
-      }
+      auto q = bound(sql, params);
       const int columns = q.columnCount();
       while (q.step()) {
         std::vector<std::optional<std::string>> row;
@@ -47,6 +39,15 @@ class SqliteConnection final : public SqlConnection {
       }
     });
     return out;
+  }
+
+  // In process: nothing to save by holding a statement back; no rows are copied out.
+  void exec(std::string_view sql, const std::vector<SqlValue>& params) override {
+    wrap([&] {
+      auto q = bound(sql, params);
+      while (q.step()) {
+      }
+    });
   }
 
   bool hasTable(std::string_view name) override {
@@ -68,6 +69,21 @@ class SqliteConnection final : public SqlConnection {
   }
 
  private:
+  /// The cached statement for `sql` with `params` bound.
+  db::Query bound(std::string_view sql, const std::vector<SqlValue>& params) {
+    const std::string key(sql);
+    auto it = m_translated.find(key);
+    if (it == m_translated.end()) it = m_translated.emplace(key, translate(sql)).first;
+    auto q = m_db.query(it->second);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i + 1);
+      if (const auto* n = std::get_if<std::int64_t>(&params[i])) q.bind(index, *n);
+      else if (const auto* s = std::get_if<std::string>(&params[i])) q.bind(index, *s);
+      else q.bindNull(index);
+    }
+    return q;
+  }
+
   template <class F>
   void wrap(F&& f) {
     try {

@@ -4,6 +4,8 @@
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <toml++/toml.h>
 
@@ -129,7 +131,52 @@ struct HqStore::Batch {
   LocalStamp local;               ///< the store-local day and hour of the event being applied
   std::optional<std::vector<std::int64_t>> bonusAmounts = std::nullopt;  ///< read at the first bonus
   const ProgrammeRules* programme = nullptr;  ///< the published programme's (tiers), read at the start
+  /// Ingest only: members resolved through merges (no merge happens during an ingest) and
+  /// members known to have a row, so each is looked up once per batch.
+  std::unordered_map<std::string, std::string> resolved = {};
+  std::unordered_set<std::string> present = {};
 };
+
+namespace {
+
+struct StoredEvent {
+  std::string terminalId;
+  std::string fingerprint;
+};
+
+/// Runs `select` (ending in "IN (") over `keys`, one statement per 512 keys, and hands every row
+/// to `row`. The key list is padded to one of a few lengths (repeating its last key), so only a
+/// handful of statements are ever prepared.
+template <class Row>
+void selectIn(SqlConnection& c, const std::string& select, const std::vector<std::string>& keys, Row&& row) {
+  constexpr std::size_t kChunk = 512;
+  for (std::size_t from = 0; from < keys.size(); from += kChunk) {
+    const std::size_t n = std::min(kChunk, keys.size() - from);
+    const std::size_t slots = n <= 8 ? 8 : n <= 64 ? 64 : kChunk;
+    std::string sql = select;
+    std::vector<SqlValue> params;
+    params.reserve(slots);
+    for (std::size_t i = 0; i < slots; ++i) {
+      sql += (i ? ", $" : "$") + std::to_string(i + 1);
+      params.emplace_back(keys[from + std::min(i, n - 1)]);
+    }
+    const auto r = c.query(sql + ")", params);
+    for (std::size_t i = 0; i < r.size(); ++i) row(r, i);
+  }
+}
+
+/// The events of `events` head office already holds, by event id.
+std::unordered_map<std::string, StoredEvent> storedEvents(SqlConnection& c, const std::vector<EventEnvelope>& events) {
+  std::vector<std::string> ids;
+  ids.reserve(events.size());
+  for (const auto& e : events) ids.push_back(e.eventId);
+  std::unordered_map<std::string, StoredEvent> out;
+  selectIn(c, "SELECT event_id, terminal_id, fingerprint FROM events WHERE event_id IN (", ids,
+           [&](const SqlRows& r, std::size_t i) { out[r.text(i, 0)] = {r.text(i, 1), r.text(i, 2)}; });
+  return out;
+}
+
+}  // namespace
 
 HqStore::HqStore(std::unique_ptr<SqlConnection> connection) : m_c(std::move(connection)) {}
 
@@ -280,6 +327,30 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
                    [&](std::size_t a, std::size_t c) { return request.events[a].seq < request.events[c].seq; });
   std::vector<EventResult> results(request.events.size());
   std::set<std::string> seenInBatch;
+  // Events already held, read at once; the batch's own join them as they are stored.
+  auto stored = storedEvents(*m_c, request.events);
+  // The members the events name, looked up at once: those not merged resolve to themselves and
+  // have a row; those unknown resolve to themselves (a stub row is made when one is needed).
+  {
+    std::vector<std::string> named;
+    for (const auto& e : request.events) {
+      const auto id = e.payload.is_object() ? e.payload.find("member_id") : e.payload.end();
+      if (id != e.payload.end() && id->is_string()) named.push_back(id->get<std::string>());
+    }
+    std::sort(named.begin(), named.end());
+    named.erase(std::unique(named.begin(), named.end()), named.end());
+    for (const auto& id : named) b.resolved.emplace(id, id);
+    selectIn(*m_c, "SELECT member_id, merged_into FROM members WHERE member_id IN (", named,
+             [&](const SqlRows& r, std::size_t i) {
+               if (r.isNull(i, 1)) b.present.insert(r.text(i, 0));
+               else b.resolved.erase(r.text(i, 0));  // merged: resolveMember follows the chain
+             });
+  }
+  m_batch = &b;
+  const struct BatchEnd {
+    Batch*& batch;
+    ~BatchEnd() { batch = nullptr; }
+  } batchEnd{m_batch};
   // Refused events are rare: without any, no event needs looking up among them.
   const bool anyRejected = !m_c->query("SELECT 1 FROM rejected_events LIMIT 1").empty();
 
@@ -289,16 +360,15 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     res.eventId = e.eventId;
     const std::string fp = fingerprint(e);
     const auto keepConflict = [&](const std::string& reason) {
-      m_c->query("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
+      m_c->exec("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                  {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), reason,
                   b.receivedAt});
       res.status = EventStatus::kConflict;
       res.reason = reason;
     };
-    const auto prior = m_c->query("SELECT terminal_id, fingerprint FROM events WHERE event_id = $1", {e.eventId});
-    if (!prior.empty()) {
-      if (prior.text(0, 0) == request.terminalId && prior.text(0, 1) == fp) {
+    if (const auto prior = stored.find(e.eventId); prior != stored.end()) {
+      if (prior->second.terminalId == request.terminalId && prior->second.fingerprint == fp) {
         res.status = EventStatus::kDuplicate;
       } else {
         keepConflict("event_id " + e.eventId + " was already applied with a different content");
@@ -342,14 +412,15 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       res.reason = "invalid: " + applied.error().field + ": " + applied.error().message;
       continue;
     }
-    m_c->query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
+    m_c->exec("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), fp, b.receivedAt,
                 std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0}});
+    stored.emplace(e.eventId, StoredEvent{request.terminalId, fp});
     res.status = EventStatus::kApplied;
     ++expected;
   }
-  m_c->query("UPDATE terminals SET applied_through = $2 WHERE terminal_id = $1", {request.terminalId, expected - 1});
+  m_c->exec("UPDATE terminals SET applied_through = $2 WHERE terminal_id = $1", {request.terminalId, expected - 1});
   bumpMembers({b.touched.begin(), b.touched.end()});
   tx.commit();
   return sync::UploadResponse{expected - 1, std::move(results)};
@@ -386,13 +457,13 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
                                           p->referrerId ? SqlValue(*p->referrerId) : SqlValue(nullptr),
                                           p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)};
     if (existing.empty()) {
-      m_c->query("INSERT INTO members(member_id, enrolled, card_no, phone, name, birthday, language, consent_marketing, "
+      m_c->exec("INSERT INTO members(member_id, enrolled, card_no, phone, name, birthday, language, consent_marketing, "
                  "consent_version, enrolled_at, enrolled_store, referrer_id, enrolled_staff, change_no) "
                  "VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0)",
                  fields);
     } else if (existing.integer(0, 0) == 0) {
       // Points arrived from another store before the enrolment itself: fill the stub in.
-      m_c->query("UPDATE members SET enrolled = 1, card_no = $2, phone = $3, name = $4, birthday = $5, language = $6, "
+      m_c->exec("UPDATE members SET enrolled = 1, card_no = $2, phone = $3, name = $4, birthday = $5, language = $6, "
                  "consent_marketing = $7, consent_version = $8, enrolled_at = $9, enrolled_store = $10, referrer_id = $11, "
                  "enrolled_staff = $12 "
                  "WHERE member_id = $1",
@@ -411,7 +482,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (isErased(*m_c, id)) return erasedRejection();
     const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
     // Birthday: absent keeps it, null clears it. Consent: recordMemberUpdate (latest by time).
-    m_c->query("UPDATE members SET card_no = COALESCE($2, card_no), phone = COALESCE($3, phone), name = COALESCE($4, name), "
+    m_c->exec("UPDATE members SET card_no = COALESCE($2, card_no), phone = COALESCE($3, phone), name = COALESCE($4, name), "
                "birthday = CASE WHEN $7 = 1 THEN $5 ELSE birthday END, language = COALESCE($6, language) WHERE member_id = $1",
                {id, opt(p->cardNo), opt(p->phone), opt(p->name), p->birthday ? opt(*p->birthday) : SqlValue(nullptr),
                 opt(p->language), std::int64_t{p->birthday ? 1 : 0}});
@@ -423,7 +494,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     if (member) reviewTierAt(b, *member, atTime);
-    m_c->query("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+    m_c->exec("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
                "points_earned, points_redeemed, lines, hour, staff_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
                 local.day, p->subtotal.minor(), p->discount.minor(), p->total.minor(), p->pointsEarned,
@@ -432,7 +503,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     aggregateSale(*m_c, {local.day, local.hour, p->origin.storeId, b.terminalId, member, p->total.minor()});
     for (std::size_t i = 0; i < p->lines.size(); ++i) {
       const auto& l = p->lines[i];
-      m_c->query("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
+      m_c->exec("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                  {e.eventId, static_cast<std::int64_t>(i + 1), l.sku,
                   l.description ? SqlValue(*l.description) : SqlValue(nullptr),
@@ -444,12 +515,12 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (member) {
       if (p->pointsRedeemed > 0) {
         // Points paid in a sale were reserved online under the sale's id: this settles them.
-        m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
+        m_c->exec("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
                    {p->saleId, e.eventId, p->origin.terminalId});
         addPoints(b, *member, e.eventId, "redeem", -p->pointsRedeemed, at);
       }
       if (p->pointsEarned != 0) addPoints(b, *member, e.eventId, "earn", p->pointsEarned, at);
-      m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {*member, p->total.minor()});
+      m_c->exec("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {*member, p->total.minor()});
       // The upgrade at the crossing sale, over the local days of the terminal that made it.
       raiseMemberTier(*m_c, *b.programme, *member, p->total, b.zone->localDate(atTime), *b.zone);
       b.touched.insert(*member);
@@ -460,12 +531,12 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
     reviewTierAt(b, member, atTime);
     // Only the terminal that holds a reservation settles it.
-    m_c->query("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
+    m_c->exec("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
                {p->redemptionId, e.eventId, p->origin.terminalId});
-    const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at);
+    const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at).value_or(0);
     recordRedemption(*m_c, {e.eventId, p->redemptionId, b.terminalId, p->origin.storeId, member, local.day, p->points, p->staffId});
     if (balance < 0) {
-      m_c->query("UPDATE overdrafts SET authorised = $3 WHERE event_id = $1 AND member_id = $2",
+      m_c->exec("UPDATE overdrafts SET authorised = $3 WHERE event_id = $1 AND member_id = $2",
                  {e.eventId, member, p->authorised ? SqlValue(*p->authorised) : SqlValue(nullptr)});
     }
     b.touched.insert(member);
@@ -475,7 +546,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     std::optional<std::string> member;
     if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
     if (member) reviewTierAt(b, *member, atTime);
-    m_c->query("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
+    m_c->exec("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
                "points_reversed, points_returned, hour, staff_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
                 member ? SqlValue(*member) : SqlValue(nullptr), at, local.day, p->amount.minor(), p->pointsReversed,
@@ -484,7 +555,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     if (member) {
       if (p->pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p->pointsReturned, at);
       if (p->pointsReversed != 0) addPoints(b, *member, e.eventId, "reversal", -p->pointsReversed, at);
-      m_c->query("UPDATE members SET lifetime_spend = lifetime_spend - $2 WHERE member_id = $1", {*member, p->amount.minor()});
+      m_c->exec("UPDATE members SET lifetime_spend = lifetime_spend - $2 WHERE member_id = $1", {*member, p->amount.minor()});
       b.touched.insert(*member);
     }
   } else if (e.type == sync::kPointsAdjusted) {
@@ -510,7 +581,7 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodeSurveyAnswered(e.payload, path);
     if (!p) return p.error();
     // Satisfaction by the store's local day (Reports::satisfaction reads this table).
-    m_c->query("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score, staff_id) "
+    m_c->exec("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score, staff_id) "
                "VALUES ($1, $2, $3, $4, $5, $6, $7)",
                {e.eventId, b.terminalId, b.storeId, local.day, p->scale, p->score,
                 p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
@@ -537,38 +608,49 @@ void HqStore::refuse(Batch& b, const EventEnvelope& e, const std::string& fp, co
 }
 
 std::string HqStore::resolveMember(const std::string& memberId) {
+  if (m_batch) {
+    if (const auto it = m_batch->resolved.find(memberId); it != m_batch->resolved.end()) return it->second;
+  }
   std::string id = memberId;
   for (int hops = 0; hops < 16; ++hops) {
     const auto r = m_c->query("SELECT merged_into FROM members WHERE member_id = $1", {id});
-    if (r.empty() || r.isNull(0, 0)) return id;
+    if (r.empty() || r.isNull(0, 0)) break;
     id = r.text(0, 0);
   }
+  if (m_batch) m_batch->resolved.emplace(memberId, id);
   return id;
 }
 
 std::string HqStore::knownMember(const std::string& memberId, const std::string& storeId, const std::string& at) {
   const std::string id = resolveMember(memberId);
-  m_c->query("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, "
+  if (m_batch && m_batch->present.count(id)) return id;
+  m_c->exec("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, "
              "enrolled_store, change_no) VALUES ($1, 0, '', '', '', 0, $2, $3, 0) ON CONFLICT (member_id) DO NOTHING",
              {id, at, storeId});
+  if (m_batch) m_batch->present.insert(id);
   return id;
 }
 
-std::int64_t HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
-                                std::int64_t points, const std::string& at) {
-  m_c->query("INSERT INTO ledger(event_id, member_id, kind, points, at, day) VALUES ($1, $2, $3, $4, $5, $6)",
+std::optional<std::int64_t> HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId,
+                                               const char* kind, std::int64_t points, const std::string& at) {
+  m_c->exec("INSERT INTO ledger(event_id, member_id, kind, points, at, day) VALUES ($1, $2, $3, $4, $5, $6)",
              {eventId, memberId, std::string(kind), points, at, b.local.day});
   aggregatePoints(*m_c, b.local.day, b.storeId, kind, points);
+  b.touched.insert(memberId);
+  // Only a redemption reads the balance back (points debt); every other entry is sent unanswered.
+  if (std::string_view(kind) != "redeem") {
+    m_c->exec("UPDATE members SET balance = balance + $2 WHERE member_id = $1", {memberId, points});
+    return std::nullopt;
+  }
   const auto r = m_c->query("UPDATE members SET balance = balance + $2 WHERE member_id = $1 RETURNING balance",
                             {memberId, points});
   const std::int64_t balance = r.integer(0, 0);
-  if (points < 0 && balance < 0 && (std::string_view(kind) == "redeem")) {
+  if (points < 0 && balance < 0) {
     // An offline redemption spent points another store had already spent: points debt.
-    m_c->query("INSERT INTO overdrafts(event_id, member_id, points, at) VALUES ($1, $2, $3, $4) "
+    m_c->exec("INSERT INTO overdrafts(event_id, member_id, points, at) VALUES ($1, $2, $3, $4) "
                "ON CONFLICT (event_id, member_id) DO NOTHING",
                {eventId, memberId, std::min(-points, -balance), at});
   }
-  b.touched.insert(memberId);
   return balance;
 }
 
@@ -586,7 +668,7 @@ void HqStore::bumpMembers(const std::vector<std::string>& memberIds) {
   if (memberIds.empty()) return;
   std::int64_t next = nextChangeNumbers(static_cast<std::int64_t>(memberIds.size()));
   for (const auto& id : memberIds) {
-    m_c->query("UPDATE members SET change_no = $2 WHERE member_id = $1", {id, next++});
+    m_c->exec("UPDATE members SET change_no = $2 WHERE member_id = $1", {id, next++});
   }
 }
 

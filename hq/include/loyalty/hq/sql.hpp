@@ -61,6 +61,11 @@ class SqlConnection {
   virtual void execScript(std::string_view sql) = 0;
   /// Runs one statement with parameters; rows if it returns any.
   virtual SqlRows query(std::string_view sql, const std::vector<SqlValue>& params = {}) = 0;
+  /// Runs one statement whose result nobody reads (ingest's inserts and updates). A backend may
+  /// hold it back and send it with the next statement (PostgreSQL: pipelined, one round trip for
+  /// all of them); order is kept, so every later query, script, commit or rollback comes after
+  /// it. An error surfaces at the latest at commit, and the transaction is rolled back as usual.
+  virtual void exec(std::string_view sql, const std::vector<SqlValue>& params = {}) { query(sql, params); }
   virtual bool hasTable(std::string_view name) = 0;
   /// A write transaction that excludes every other writer (all processes) until it ends.
   virtual void beginWrite() = 0;

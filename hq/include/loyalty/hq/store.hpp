@@ -148,8 +148,10 @@ class HqStore {
   std::string resolveMember(const std::string& memberId);
   /// The member an event names, after merges, with a stub row if head office has not seen them yet.
   std::string knownMember(const std::string& memberId, const std::string& storeId, const std::string& at);
-  std::int64_t addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
-                         std::int64_t points, const std::string& at);
+  /// A ledger entry and the balance it moves; returns the balance after it for a redemption
+  /// ("redeem", which may run into points debt), nothing for other kinds.
+  std::optional<std::int64_t> addPoints(Batch& b, const std::string& memberId, const std::string& eventId, const char* kind,
+                                        std::int64_t points, const std::string& at);
   /// The monthly tier review of the member, if due on the local day of `at` (the batch's zone).
   void reviewTierAt(Batch& b, const std::string& memberId, Timestamp at);
   std::int64_t nextChangeNumbers(std::int64_t count);
@@ -159,6 +161,7 @@ class HqStore {
   ZoneCache m_zones;  ///< terminals' zones by name, for store-local days
   PublishedProgramme m_programme;  ///< the tiers ingest and reviews apply
   std::chrono::seconds m_reservationLife = kDefaultReservationLife;
+  Batch* m_batch = nullptr;  ///< the ingest under way (its per-batch lookups), if any
 };
 
 }  // namespace loyalty::hq
