@@ -288,6 +288,7 @@ int main(int argc, char** argv) {
   std::int64_t events = 100'000, probe = 100'000, members = 1'000'000, sales = 10'000'000;
   app.add_option("--out", out);
   app.add_option("--work", work, "where the temporary stores go");
+  app.add_option("--hq", bin, "the loyalty-hq to measure (another build's, for a before/after in one run)");
   app.add_option("--backend", backends)->check(CLI::IsMember({"sqlite", "postgresql"}));
   app.add_option("--events", events, "events uploaded over HTTPS");
   app.add_option("--probe", probe, "rows of the raw insert probe");
