@@ -141,27 +141,25 @@ Result<MemberSearch> parseMemberSearch(const std::function<std::optional<std::st
   return s;
 }
 
-void refreshMemberSearchKeys(SqlConnection& c) {
-  for (;;) {
-    SqlTransaction tx(c);
-    const std::int64_t through = keysThrough(c);
-    const auto r = c.query(
-        "SELECT member_id, change_no, name, card_no, phone, enrolled, erased_at, merged_into FROM members "
-        "WHERE change_no > $1 ORDER BY change_no LIMIT $2",
-        {through, kRefreshChunk});
-    if (r.empty()) return;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      const std::string id = r.text(i, 0);
-      c.query("DELETE FROM member_search_keys WHERE member_id = $1", {id});
-      if (r.integer(i, 5) == 0 || !r.isNull(i, 6) || !r.isNull(i, 7)) continue;
-      for (const auto& k : searchKeysOf(r.text(i, 2), r.text(i, 3), r.text(i, 4))) {
-        c.query("INSERT INTO member_search_keys(search_key, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", {k, id});
-      }
+bool refreshMemberSearchKeys(SqlConnection& c) {
+  SqlTransaction tx(c);
+  const std::int64_t through = keysThrough(c);
+  const auto r = c.query(
+      "SELECT member_id, change_no, name, card_no, phone, enrolled, erased_at, merged_into FROM members "
+      "WHERE change_no > $1 ORDER BY change_no LIMIT $2",
+      {through, kRefreshChunk});
+  if (r.empty()) return false;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const std::string id = r.text(i, 0);
+    c.query("DELETE FROM member_search_keys WHERE member_id = $1", {id});
+    if (r.integer(i, 5) == 0 || !r.isNull(i, 6) || !r.isNull(i, 7)) continue;
+    for (const auto& k : searchKeysOf(r.text(i, 2), r.text(i, 3), r.text(i, 4))) {
+      c.query("INSERT INTO member_search_keys(search_key, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", {k, id});
     }
-    c.query("UPDATE counters SET value = $1 WHERE name = 'member_keys_through'", {r.integer(r.size() - 1, 1)});
-    tx.commit();
-    if (static_cast<std::int64_t>(r.size()) < kRefreshChunk) return;
   }
+  c.query("UPDATE counters SET value = $1 WHERE name = 'member_keys_through'", {r.integer(r.size() - 1, 1)});
+  tx.commit();
+  return static_cast<std::int64_t>(r.size()) == kRefreshChunk;
 }
 
 json searchMembers(SqlConnection& c, const MemberSearch& s) {

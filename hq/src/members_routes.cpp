@@ -144,7 +144,9 @@ void showTo(HqService& service, const DashboardViewer& who, json& out) {
 }
 
 json searchFor(HqService& service, const MemberSearch& s) {
-  service.onWriter([](SqlConnection& c) { refreshMemberSearchKeys(c); });
+  // A chunk per turn of the writer: a first fill of a large chain does not hold up ingest.
+  while (service.onWriter([](SqlConnection& c) { return refreshMemberSearchKeys(c); })) {
+  }
   return service.onReader([&](SqlConnection& c) { return searchMembers(c, s); });
 }
 

@@ -45,10 +45,11 @@ struct MemberSearch {
 /// Reads q (1 to 64 characters), offset and limit; errors name the parameter.
 Result<MemberSearch> parseMemberSearch(const std::function<std::optional<std::string>(const char*)>& param);
 
-/// Brings the search keys up to date with the members changed since the last call (their
+/// Brings the search keys up to date with up to 2000 members changed since the last call (their
 /// change numbers): name keys with pinyin as the terminal's lookup has them (memberNameKeys),
-/// phone and card numbers. One write transaction; cheap when nothing changed.
-void refreshMemberSearchKeys(SqlConnection& c);
+/// card numbers and phones' last four digits. One write transaction; cheap when nothing
+/// changed. True when more members are waiting (call again: the writer is free in between).
+bool refreshMemberSearchKeys(SqlConnection& c);
 
 /// {"q", "total", "page": {offset, limit}, "members": [{member_id, card_no, name, phone, tier,
 /// balance, lifetime_spend, enrolled_store, enrolled_at}]}, enrolled members only (not erased,
