@@ -22,6 +22,7 @@
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/members.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -298,6 +299,8 @@ constexpr Msg kCatalogue[] = {
     {"redemptions", "Redemptions", "兑换次数"},
     {"surveys", "Ratings", "评价数"},
     {"average_score", "Average rating (1–5)", "平均评分（1–5）"},
+    // Member 360 (members_routes.cpp has its pages' own words)
+    {"member_search", "Member search", "会员查询"},
     {"complaints_col", "Complaints", "投诉数"},
     {"staff_count", "Staff members", "员工人数"},
     {"by_staff", "Net revenue by staff member", "各员工净销售额"},
@@ -387,6 +390,7 @@ json pageView(const Page& p, const httplib::Request& req, const std::string& tit
     const std::string href = std::string("/dashboard") + (std::string(page) == "overview" ? "" : std::string("/") + page);
     nav.push_back({{"href", href}, {"on", href == p.path}, {"label", tr(p.lang, page)}});
   }
+  nav.push_back({{"href", "/dashboard/members"}, {"on", p.path.rfind("/dashboard/members", 0) == 0}, {"label", tr(p.lang, "member_search")}});
   return {{"html_lang", p.lang == "zh" ? "zh-CN" : "en"},
           {"t", words(p.lang)},
           {"title", tr(p.lang, titleKey)},
@@ -455,6 +459,7 @@ int memberView(Ctx& ctx, const std::string& id, const Page& p, json& view) {
   }
   view["profile"] = {{"masked", !p.who.seesAll()}, {"fields", std::move(fields)}, {"consents", std::move(consentRows)},
                      {"changes", std::move(changeRows)}};
+  view["m360"] = member360View(ctx.service, DashboardViewer{p.who.name, p.who.role, p.who.csrf, p.who.pii}, L, id);
   return 200;
 }
 
@@ -979,6 +984,8 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
 
   // Follow-up visits (followups_routes.cpp): their API and pages, signed in like the dashboard's.
   registerFollowupRoutes(s, service, dashboardAccess(ctx));
+  // Member 360 (members_routes.cpp): search, points adjustments and compensation.
+  registerMemberRoutes(s, service, dashboardAccess(ctx));
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);

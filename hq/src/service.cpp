@@ -4,6 +4,7 @@
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/members.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/staff.hpp"
 
@@ -49,6 +50,7 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
   ensureStaffSchema(m_writer.connection());  // staff on sales, refunds, redemptions, enrolments, surveys
   ensurePrivacySchema(m_writer.connection());  // pii on the dashboard tables of an older database
   ensureFollowupSchema(m_writer.connection());
+  ensureMemberCareSchema(m_writer.connection());  // head-office adjustments, member search keys
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c) { m_cache.startRefresher(std::move(c)); }
@@ -98,6 +100,12 @@ Result<Ok> HqService::release(const std::string& terminalId, const std::string& 
 Result<Ok> HqService::merge(const std::string& from, const std::string& into) {
   std::lock_guard lock(m_writeMutex);
   return m_writer.merge(from, into, nowSeconds());
+}
+
+Result<json> HqService::adjustPoints(const HqStore::PointsAdjustment& a, const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  if (a.complaintId) Reports(m_writer.connection()).importCounterComplaints(nowSeconds());
+  return m_writer.adjustPoints(a, actor, nowSeconds());
 }
 
 Result<Ok> HqService::publishCatalog(const std::vector<sync::Reward>& rewards) {

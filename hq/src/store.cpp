@@ -840,6 +840,60 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   return Ok{};
 }
 
+// [SECTION] Head-office points adjustments (the points_adjustments table: members.cpp)
+
+Result<json> HqStore::adjustPoints(const PointsAdjustment& a, const std::string& actor, Timestamp now) {
+  const std::string at = iso(now);
+  const std::string id = a.adjustmentId.value_or("hq-adjust-" + randomToken(12));
+  const auto answer = [](const SqlRows& r) {
+    return json{{"adjustment_id", r.text(0, 0)}, {"member_id", r.text(0, 1)}, {"points", r.integer(0, 2)},
+                {"balance", r.integer(0, 3)}, {"reason", r.text(0, 4)},
+                {"complaint_id", r.isNull(0, 5) ? json(nullptr) : json(r.text(0, 5))}, {"actor", r.text(0, 6)}, {"at", r.text(0, 7)}};
+  };
+  constexpr const char* kSelect = "SELECT adjustment_id, member_id, points, balance_after, reason, complaint_id, actor, at "
+                                  "FROM points_adjustments WHERE adjustment_id = $1";
+  SqlTransaction tx(*m_c);
+  // A compensation names its complaint; the member is the complaint's customer.
+  std::string named = a.memberId;
+  if (a.complaintId) {
+    const auto c = m_c->query("SELECT member_id FROM complaint_cases WHERE complaint_id = $1", {*a.complaintId});
+    if (c.empty()) return Error{errc::kNotFound, "complaint_id", "no complaint " + *a.complaintId};
+    if (c.isNull(0, 0)) return Error{errc::kConflict, "complaint_id", "complaint " + *a.complaintId + " names no member"};
+    if (named.empty()) named = c.text(0, 0);
+    if (resolveMember(c.text(0, 0)) != resolveMember(named)) {
+      return Error{errc::kConflict, "complaint_id", "complaint " + *a.complaintId + " is not this member's"};
+    }
+  }
+  const std::string member = resolveMember(named);
+  if (const auto done = m_c->query(kSelect, {id}); !done.empty()) {
+    if (member != done.text(0, 1) || done.integer(0, 2) != a.points) {
+      return Error{errc::kConflict, "adjustment_id", "adjustment " + id + " was made with other points or for another member"};
+    }
+    return answer(done);
+  }
+  const auto m = m_c->query("SELECT balance, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {member});
+  if (m.empty()) return Error{errc::kNotFound, "member_id", "no member " + named};
+  if (!m.isNull(0, 1)) return Error{hqerr::kGone, "member_id", "member " + named + "'s personal data was erased"};
+  if (m.integer(0, 0) + a.points < 0) {
+    return Error{errc::kInsufficientPoints, "points",
+                 "the balance is " + std::to_string(m.integer(0, 0)) + ": taking " + std::to_string(-a.points) + " would make it negative"};
+  }
+  // Head office's own entry: the member's home-store day, no store (as merges).
+  const ZoneRules& home = homeZone(*m_c, m_zones, member);
+  Batch batch{"", "", at, {}, &home, localStamp(home, now)};
+  const std::int64_t balance = addPoints(batch, member, id, "adjust", a.points, at);
+  m_c->query("INSERT INTO points_adjustments(adjustment_id, member_id, points, balance_after, reason, complaint_id, actor, at) "
+             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             {id, member, a.points, balance, a.reason, a.complaintId ? SqlValue(*a.complaintId) : SqlValue(nullptr), actor, at});
+  recordAudit(*m_c, {at, actor, audit::kPointsAdjust, member, std::nullopt,
+                     (a.points > 0 ? "+" : "") + std::to_string(a.points) + ": " + a.reason +
+                         (a.complaintId ? " (complaint " + *a.complaintId + ")" : "")});
+  bumpMembers({member});
+  auto out = answer(m_c->query(kSelect, {id}));
+  tx.commit();
+  return out;
+}
+
 Result<Ok> HqStore::publishCatalog(const std::vector<sync::Reward>& rewards) {
   std::set<std::string> ids;
   for (std::size_t i = 0; i < rewards.size(); ++i) {

@@ -78,16 +78,6 @@ struct PersonalColumns {
   std::string phoneKey, lastDigits, sealed;
 };
 
-/// Every key a member is found under by name: the name's own keys and its pinyin (full and
-/// initials, docs/exec-cli.md "products and pinyin").
-std::vector<std::string> memberNameKeys(const std::string& nameNorm) {
-  std::vector<std::string> keys = nameSearchKeys(nameNorm);
-  for (std::string& k : pinyinSearchKeys(nameNorm)) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
-  }
-  return keys;
-}
-
 void insertNameKeys(db::Database& db, const std::string& memberId, const std::vector<std::string>& keys) {
   for (const std::string& k : keys) {
     db.query("INSERT OR IGNORE INTO member_name_keys(key, member_id) VALUES (?, ?)").bind(1, k).bind(2, memberId).run();

@@ -147,4 +147,12 @@ std::vector<std::string> pinyinSearchKeys(std::string_view normalizedName) {
   return keys;
 }
 
+std::vector<std::string> memberNameKeys(std::string_view normalizedName) {
+  std::vector<std::string> keys = nameSearchKeys(normalizedName);
+  for (std::string& k : pinyinSearchKeys(normalizedName)) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
 }  // namespace loyalty

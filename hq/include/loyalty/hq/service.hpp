@@ -55,6 +55,9 @@ class HqService {
   Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r);
   Result<Ok> release(const std::string& terminalId, const std::string& redemptionId);
   Result<Ok> merge(const std::string& from, const std::string& into);
+  /// A head-office points adjustment (HqStore::adjustPoints); for a complaint's compensation the
+  /// counter's complaints are imported first, so that one filed at a counter can be compensated.
+  Result<nlohmann::json> adjustPoints(const HqStore::PointsAdjustment& a, const std::string& actor);
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
   /// PUT /api/v1/admin/products (HqStore::publishProducts).
   Result<std::int64_t> publishProducts(const std::vector<Product>& products, const std::string& actor);

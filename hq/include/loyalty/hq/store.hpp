@@ -127,6 +127,23 @@ class HqStore {
   Result<Erasure> eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
                               Timestamp now);
 
+  // [SECTION] Head-office points adjustments (member 360 and complaint compensation; members.hpp)
+  struct PointsAdjustment {
+    std::string memberId;
+    std::int64_t points = 0;                 ///< credited (> 0) or debited (< 0); never 0
+    std::string reason;                      ///< why, shown on the member's points history
+    std::optional<std::string> adjustmentId; ///< the caller's idempotency key; one is made when absent
+    std::optional<std::string> complaintId;  ///< goodwill for this complaint (the member must be its customer)
+  };
+  /// The one way head office changes a balance by hand: a ledger entry (kind `adjust`) in the
+  /// member's home-store day, the adjustment row with reason and actor, the audit entry and a
+  /// fresh member snapshot in the change feed (terminals reconcile to it), in one transaction.
+  /// Refused: not_found (member, complaint), gone (erased), insufficient_points (the balance
+  /// would go below zero), conflict (the adjustment id was used for something else, or the
+  /// complaint is another member's). The same adjustment id again answers the first result.
+  /// {"adjustment_id", "member_id", "points", "balance", "reason", "complaint_id", "actor", "at"}.
+  Result<nlohmann::json> adjustPoints(const PointsAdjustment& a, const std::string& actor, Timestamp now);
+
   // [SECTION] Tiers (tiers.cpp; loyalty/hq/tiers.hpp)
   /// `loyalty-hq housekeeping`: the monthly downgrade review of every member due at `now` in
   /// their home store's local day. Downgrades reach terminals in the change feed and are audited.

@@ -33,4 +33,8 @@ std::vector<PinyinSpelling> pinyinSpellings(std::string_view name, std::size_t m
 /// whole pinyin and initials, each once; empty for a name without Han characters.
 std::vector<std::string> pinyinSearchKeys(std::string_view normalizedName);
 
+/// Every key a member is found under by name, at the counter and at head office: the name's own
+/// keys (nameSearchKeys) and its pinyin (full and initials), each once.
+std::vector<std::string> memberNameKeys(std::string_view normalizedName);
+
 }  // namespace loyalty

@@ -1,0 +1,264 @@
+// Member 360 at a real loyalty-hq over HTTPS, on SQLite and PostgreSQL: finding a member by
+// phone, card, name and pinyin; a head-office points adjustment (admins only, with a reason,
+// audited, through the ledger, in the change feed terminals pull; never below zero; idempotent);
+// a complaint's compensation through the same adjustment, linked to the complaint and shown on
+// the member's page; and the pages in headless Chromium.
+#include <filesystem>
+#include <regex>
+
+#include "../support/hq_fixture.hpp"
+
+using namespace loyalty::test;
+using nlohmann::json;
+
+namespace {
+
+struct Answer {
+  int status;
+  json body;
+};
+
+Answer call(HqInstance& hq, const std::string& token, const std::string& method, const std::string& path, const json& body = nullptr) {
+  auto c = hq.client();
+  httplib::Result r = method == "GET" ? c->Get(path.c_str(), bearer(token)) : c->Post(path.c_str(), bearer(token), body.dump(), "application/json");
+  REQUIRE(r);
+  INFO(method << " " << path << " -> " << r->status << " " << r->body);
+  return {r->status, r->get_header_value("Content-Type").rfind("application/", 0) == 0 ? json::parse(r->body) : json(r->body)};
+}
+
+json member(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& id, const std::string& name,
+            const std::string& phone, const std::string& card) {
+  json e = enrolEvent(terminal, store, seq, id);
+  e["payload"]["name"] = name;
+  e["payload"]["phone"] = phone;
+  e["payload"]["card_no"] = card;
+  return e;
+}
+
+json complaint(const std::string& terminal, std::int64_t seq, const std::string& id, const json& memberId) {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "complaint.filed"}, {"at", "2026-11-23T11:00:00Z"},
+          {"payload", {{"complaint_id", id}, {"member_id", memberId}, {"category", "service"}, {"description", "waited 20 minutes"},
+                       {"store_id", "S1"}, {"terminal_id", terminal}}}};
+}
+
+/// Three members at S1: 张三丰 (spent 100.00, 100 points), 李四 and John Smith; two complaints.
+std::string loadStore(HqInstance& hq) {
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  const json events = json::array({member("T1", "S1", 1, "M1", "张三丰", "+8613812345678", "880001"),
+                                   member("T1", "S1", 2, "M2", "李四", "+8613900001111", "880002"),
+                                   member("T1", "S1", 3, "M3", "John Smith", "+8613700002222", "770003"),
+                                   saleEvent("T1", "S1", 4, std::string("M1"), "100.00", 100),
+                                   complaint("T1", 5, "C-1", "M1"), complaint("T1", 6, "C-anon", nullptr)});
+  auto r = hq.client()->Post("/api/v1/events", bearer(t1), batch("T1", events).dump(), "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
+  return t1;
+}
+
+/// A 400 whose detail names `field`.
+bool refusedNaming(const Answer& a, const std::string& field) {
+  return a.status == 400 && a.body.value("detail", "").find(field) != std::string::npos;
+}
+
+std::vector<std::string> found(HqInstance& hq, const std::string& token, const std::string& q) {
+  const Answer a = call(hq, token, "GET", "/api/v1/members?q=" + httplib::detail::encode_query_param(q));
+  REQUIRE(a.status == 200);
+  std::vector<std::string> ids;
+  for (const auto& m : a.body["members"]) ids.push_back(m["member_id"]);
+  CHECK(a.body["total"] == ids.size());
+  return ids;
+}
+
+/// The member's snapshot in the change feed a terminal pulls (the last one wins).
+json fedMember(HqInstance& hq, const std::string& terminalToken, const std::string& id) {
+  const Answer a = call(hq, terminalToken, "GET", "/api/v1/changes?limit=1000");
+  REQUIRE(a.status == 200);
+  json last;
+  for (const auto& c : a.body["changes"]) {
+    if (c["type"] == "member" && c["member"]["member_id"] == id) last = c;
+  }
+  return last;
+}
+
+std::int64_t balanceOf(HqInstance& hq, const std::string& id) {
+  return getJsonChecked(hq, "/api/v1/members/" + id)["balance"].get<std::int64_t>();
+}
+
+httplib::Headers sessionOf(HqInstance& hq) {
+  auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "{}", "application/json");
+  REQUIRE(t);
+  REQUIRE(t->status == 201);
+  auto r = hq.client()->Get(json::parse(t->body).at("url").get<std::string>().c_str());
+  REQUIRE(r);
+  return {{"Cookie", "lhq_session=" + setCookieValue(r, "lhq_session")}};
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("members: search by phone, card, name and pinyin, points adjusted and compensated through the ledger",
+                   "[analytics][members]", SqliteBackend, PostgresBackend) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string terminal = loadStore(hq);
+  const std::string admin = hq.adminToken();
+  const std::string analyst = hq.cli({"token", "create", "--data", hq.dataDir(), "--role", "analyst", "--name", "plain"});
+
+  // [search] pinyin (whole and initials), name and given name, phone (whole, last four), card.
+  CHECK(found(hq, admin, "zsf") == std::vector<std::string>{"M1"});
+  CHECK(found(hq, admin, "zhangsanf") == std::vector<std::string>{"M1"});
+  CHECK(found(hq, admin, "张三") == std::vector<std::string>{"M1"});
+  CHECK(found(hq, admin, "三丰") == std::vector<std::string>{"M1"});
+  CHECK(found(hq, admin, "ls") == std::vector<std::string>{"M2"});
+  CHECK(found(hq, admin, "SMITH") == std::vector<std::string>{"M3"});
+  CHECK(found(hq, admin, "138 1234 5678") == std::vector<std::string>{"M1"});
+  CHECK(found(hq, admin, "+86 139 0000 1111") == std::vector<std::string>{"M2"});
+  CHECK(found(hq, admin, "2222") == std::vector<std::string>{"M3"});
+  CHECK(found(hq, admin, "8800") == std::vector<std::string>{"M1", "M2"});  // by value: M1 spent more
+  CHECK(found(hq, admin, "nobody").empty());
+  const Answer paged = call(hq, admin, "GET", "/api/v1/members?q=8800&limit=1&offset=1");
+  CHECK(paged.body["total"] == 2);
+  CHECK(paged.body["members"].size() == 1);
+  CHECK(paged.body["members"][0]["member_id"] == "M2");
+  CHECK(call(hq, admin, "GET", "/api/v1/members").status == 400);
+  CHECK(refusedNaming(call(hq, admin, "GET", "/api/v1/members?q=a&limit=500"), "limit"));
+  // An analyst without the personal-data grant finds by phone but sees it masked.
+  const Answer masked = call(hq, analyst, "GET", "/api/v1/members?q=13812345678");
+  REQUIRE(masked.body["members"].size() == 1);
+  CHECK(masked.body["members"][0]["phone"] == "138****5678");
+  // A name changed at a counter is found under its new name only.
+  {
+    json upd = {{"event_id", "T1-e7"}, {"seq", 7}, {"type", "member.updated"}, {"at", "2026-11-24T08:00:00Z"},
+                {"payload", {{"member_id", "M3"}, {"name", "王小明"}, {"store_id", "S1"}, {"terminal_id", "T1"}}}};
+    auto r = hq.client()->Post("/api/v1/events", bearer(terminal), batch("T1", json::array({upd})).dump(), "application/json");
+    REQUIRE(r);
+    REQUIRE(json::parse(r->body)["results"][0]["status"] == "applied");
+  }
+  CHECK(found(hq, admin, "wxm") == std::vector<std::string>{"M3"});
+  CHECK(found(hq, admin, "smith").empty());
+
+  // [adjust] admins only, with a reason, never to a negative balance; refusals change nothing.
+  REQUIRE(balanceOf(hq, "M1") == 100);
+  CHECK(call(hq, analyst, "POST", "/api/v1/admin/members/M1/points", {{"points", 50}, {"reason", "x"}}).status == 403);
+  CHECK(refusedNaming(call(hq, admin, "POST", "/api/v1/admin/members/M1/points", {{"points", 0}, {"reason", "x"}}), "points"));
+  CHECK(refusedNaming(call(hq, admin, "POST", "/api/v1/admin/members/M1/points", {{"points", 5}}), "reason"));
+  CHECK(refusedNaming(call(hq, admin, "POST", "/api/v1/admin/members/M1/points", {{"points", "5"}, {"reason", "x"}}), "points"));
+  CHECK(call(hq, admin, "POST", "/api/v1/admin/members/nobody/points", {{"points", 5}, {"reason", "x"}}).status == 404);
+  const Answer negative = call(hq, admin, "POST", "/api/v1/admin/members/M1/points", {{"points", -101}, {"reason", "typo"}});
+  CHECK(negative.status == 409);
+  CHECK(negative.body["type"].get<std::string>().find("insufficient_points") != std::string::npos);
+  CHECK(balanceOf(hq, "M1") == 100);
+
+  const json credit = {{"points", 50}, {"reason", "birthday gift missed"}, {"adjustment_id", "adj-1"}};
+  const Answer added = call(hq, admin, "POST", "/api/v1/admin/members/M1/points", credit);
+  REQUIRE(added.status == 200);
+  CHECK(added.body["balance"] == 150);
+  CHECK(added.body["reason"] == "birthday gift missed");
+  CHECK(call(hq, admin, "POST", "/api/v1/admin/members/M1/points", credit).body["balance"] == 150);  // the same again: once
+  CHECK(call(hq, admin, "POST", "/api/v1/admin/members/M1/points", {{"points", 60}, {"reason", "x"}, {"adjustment_id", "adj-1"}}).status == 409);
+  CHECK(balanceOf(hq, "M1") == 150);
+  // Terminals learn the balance through the change feed.
+  CHECK(fedMember(hq, terminal, "M1")["balance"] == 150);
+  // The ledger has it (the data-subject export) and the audit trail names who and why.
+  const json doc = getJsonChecked(hq, "/api/v1/members/M1/export");
+  std::int64_t adjusted = 0;
+  for (const auto& e : doc["ledger"]) {
+    if (e["kind"] == "adjust") adjusted += e["points"].get<std::int64_t>();
+  }
+  CHECK(adjusted == 50);
+  const json audit = getJsonChecked(hq, "/api/v1/admin/audit?order=desc&limit=50");
+  bool audited = false;
+  for (const auto& e : audit["entries"]) {
+    audited = audited || (e["action"] == "points.adjust" && e["subject"] == "M1" &&
+                          e.value("detail", "").find("+50: birthday gift missed") != std::string::npos);
+  }
+  CHECK(audited);
+
+  // [compensation] goodwill points for a complaint go to its customer, linked to it.
+  CHECK(call(hq, admin, "POST", "/api/v1/admin/complaints/C-anon/compensation", {{"points", 10}, {"reason", "sorry"}}).status == 409);
+  CHECK(call(hq, admin, "POST", "/api/v1/admin/complaints/C-none/compensation", {{"points", 10}, {"reason", "sorry"}}).status == 404);
+  const Answer comp = call(hq, admin, "POST", "/api/v1/admin/complaints/C-1/compensation", {{"points", 30}, {"reason", "long wait"}});
+  REQUIRE(comp.status == 200);
+  CHECK(comp.body["member_id"] == "M1");
+  CHECK(comp.body["complaint_id"] == "C-1");
+  CHECK(comp.body["balance"] == 180);
+  CHECK(fedMember(hq, terminal, "M1")["balance"] == 180);
+  // The complaint must be the member's when both are named (the profile's form).
+  const auto session = sessionOf(hq);
+  auto page = hq.client()->Get("/dashboard/members/M2?lang=en", session);
+  REQUIRE(page);
+  const std::string csrf = hiddenCsrf(page->body);
+  auto wrong = hq.client()->Post("/dashboard/members/M2/compensation", session,
+                                 "csrf=" + csrf + "&complaint_id=C-1&points=5&reason=x", "application/x-www-form-urlencoded");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 409);
+  CHECK(balanceOf(hq, "M2") == 0);
+
+  // [pages] the profile shows the history with reasons and the compensation on the complaint;
+  // its form debits, and a debit past zero is refused on a page.
+  auto profile = hq.client()->Get("/dashboard/members/M1?lang=en", session);
+  REQUIRE(profile);
+  REQUIRE(profile->status == 200);
+  CHECK(profile->body.find("Points history") != std::string::npos);
+  CHECK(profile->body.find("birthday gift missed") != std::string::npos);
+  CHECK(profile->body.find(R"(data-key="compensation:C-1">+30 · long wait)") != std::string::npos);
+  CHECK(profile->body.find("waited 20 minutes") != std::string::npos);
+  CHECK(profile->body.find("100.00") != std::string::npos);  // the sale
+  auto debit = hq.client()->Post("/dashboard/members/M1/points", session, "csrf=" + csrf + "&points=-20&reason=returned%20gift",
+                                 "application/x-www-form-urlencoded");
+  REQUIRE(debit);
+  CHECK(debit->status == 303);
+  CHECK(balanceOf(hq, "M1") == 160);
+  auto tooMuch = hq.client()->Post("/dashboard/members/M1/points", session, "csrf=" + csrf + "&points=-999&reason=x",
+                                   "application/x-www-form-urlencoded");
+  REQUIRE(tooMuch);
+  CHECK(tooMuch->status == 409);
+  auto noCsrf = hq.client()->Post("/dashboard/members/M1/points", session, "points=5&reason=x", "application/x-www-form-urlencoded");
+  REQUIRE(noCsrf);
+  CHECK(noCsrf->status == 403);
+  CHECK(balanceOf(hq, "M1") == 160);
+  auto search = hq.client()->Get("/dashboard/members?lang=zh&q=zsf", session);
+  REQUIRE(search);
+  REQUIRE(search->status == 200);
+  CHECK(search->body.find(R"(href="/dashboard/members/M1")") != std::string::npos);
+  CHECK(search->body.find("显示 1 条，共 1") != std::string::npos);
+}
+
+TEST_CASE("member pages in headless Chromium: search by pinyin, the profile with its history and forms",
+          "[analytics][members][chromium]") {
+  REQUIRE(runCommand({"/bin/sh", "-c", "command -v chromium"}).first == 0);  // packaging/install-deps.sh installs it
+  HqInstance hq("sqlite");
+  hq.start();
+  loadStore(hq);
+  REQUIRE(call(hq, hq.adminToken(), "POST", "/api/v1/admin/members/M1/points", {{"points", 50}, {"reason", "生日礼遗漏补发"}}).status == 200);
+  REQUIRE(call(hq, hq.adminToken(), "POST", "/api/v1/admin/complaints/C-1/compensation", {{"points", 30}, {"reason", "等候时间过长"}}).status ==
+          200);
+  const auto shot = [&](const std::string& page, const std::string& name) {
+    auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "{}", "application/json");
+    REQUIRE(t);
+    REQUIRE(t->status == 201);
+    const std::string url = "https://127.0.0.1:" + std::to_string(hq.port()) + json::parse(t->body)["url"].get<std::string>() +
+                            "&next=" + httplib::detail::encode_query_param(page);
+    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
+    const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + name + ".png";
+    std::filesystem::remove(png);
+    TempDir profile;
+    const auto [status, dom] = runCommand({"/bin/sh", "-c",
+                                           "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
+                                           "--ignore-certificate-errors --user-data-dir='" + profile.str() +
+                                               "' --window-size=1280,1400 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
+    REQUIRE(status == 0);
+    REQUIRE(std::filesystem::exists(png));
+    CHECK(std::filesystem::file_size(png) > 5000);
+    return dom;
+  };
+  const std::string search = shot("/dashboard/members?lang=zh&q=zsf", "members-search-zh");
+  CHECK(search.find("张三丰") != std::string::npos);
+  CHECK(search.find("会员查询") != std::string::npos);
+  const std::string zh = shot("/dashboard/members/M1?lang=zh", "member-360-zh");
+  CHECK(zh.find("积分明细") != std::string::npos);
+  CHECK(zh.find("生日礼遗漏补发") != std::string::npos);
+  CHECK(zh.find("+30 · 等候时间过长") != std::string::npos);
+  const std::string en = shot("/dashboard/members/M1?lang=en", "member-360-en");
+  CHECK(en.find("Head-office adjustment") != std::string::npos);
+}
