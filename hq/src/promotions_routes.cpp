@@ -242,9 +242,10 @@ json editorPage(HqService& service, DashboardAccess& access, const DashboardView
     draftView(lang, draftOf(*rules), day, view);
   }
   view["toml"] = text;
-  view["refused"] = refusal.value_or("");
+  // Set only when there is something to say: the templates show a section for any string.
+  if (refusal) view["refused"] = *refusal;
   view["valid"] = sent.has_value() && !refusal;
-  view["published_version"] = req.get_param_value("published");
+  if (!req.get_param_value("published").empty()) view["published_version"] = req.get_param_value("published");
   view["baskets"] = basketText;
   view["preview_day"] = formatDate(day);
   if (rules && !refusal) {
@@ -294,8 +295,10 @@ json resultsPage(HqService& service, DashboardAccess& access, const DashboardVie
   view["own_filter"] = true;
   view["lang"] = lang;
   view["sel"] = {{"from", f.range.from}, {"to", f.range.to}, {"store", store}};
-  view["before"] = report["rows"].empty() ? json("") : json(str(report["rows"][0]["lift"]["before"]["from"]) + " – " +
-                                                            str(report["rows"][0]["lift"]["before"]["to"]));
+  if (!report["rows"].empty()) {
+    const json& before = report["rows"][0]["lift"]["before"];
+    view["before"] = str(before["from"]) + " – " + str(before["to"]);
+  }
   view["rows"] = std::move(rows);
   view["empty"] = report["rows"].empty();
   return view;
@@ -344,7 +347,7 @@ void registerPromotionRoutes(httplib::Server& s, HqService& service, DashboardAc
       return access.html(res, renderTemplate("programme", editorPage(service, access, *who, req, draft, version.error().message)), 400);
     }
     json view = editorPage(service, access, *who, req, draft, std::nullopt);
-    access.html(res, renderTemplate("programme", view), view["refused"].get<std::string>().empty() ? 200 : 400);
+    access.html(res, renderTemplate("programme", view), view.contains("refused") ? 400 : 200);
   });
 
   s.Get("/dashboard/promotions", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {

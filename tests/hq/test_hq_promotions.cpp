@@ -203,6 +203,8 @@ TEMPLATE_TEST_CASE("promotions: the dashboard's editor checks, previews and publ
   REQUIRE(page);
   REQUIRE(page->status == 200);
   CHECK(page->body.find("name=\"tier_name_3\" size=\"10\" value=\"platinum\"") != std::string::npos);  // the default tiers
+  CHECK(page->body.find("data-key=\"refused\"") == std::string::npos);  // nothing was refused yet
+  CHECK(page->body.find("data-key=\"published\"") == std::string::npos);
   const std::string csrf = hiddenCsrf(page->body);
 
   httplib::Params form = {{"csrf", csrf},
@@ -304,7 +306,7 @@ TEST_CASE("promotions: the editor and the results in headless Chromium", "[hq][c
     const auto [status, dom] = runCommand({"/bin/sh", "-c",
                                            "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
                                            "--ignore-certificate-errors --user-data-dir='" + profile.str() +
-                                               "' --window-size=1400,1100 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
+                                               "' --window-size=1400,1500 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
     REQUIRE(status == 0);
     REQUIRE(std::filesystem::exists(png));
     CHECK(std::filesystem::file_size(png) > 5000);
