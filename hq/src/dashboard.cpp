@@ -26,6 +26,7 @@
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "loyalty/hq/promotions.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -308,6 +309,9 @@ constexpr Msg kCatalogue[] = {
      "退货计入办理退货的员工。员工为收银台登录编号；—：未记录。"},
     {"dimensions", "Ratings by aspect (average, 1–5)", "分项评分（平均分，1–5）"},
     {"dimensions_note", "The aspects the customer display asked about; — : no answers.", "顾客屏询问的服务分项；—：暂无评价。"},
+    // Promotions (promotions_routes.cpp has its pages' own words)
+    {"programme", "Programme", "会员程序"},
+    {"promotions", "Promotions", "促销效果"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -384,6 +388,7 @@ struct Page {
 json pageView(const Page& p, const httplib::Request& req, const std::string& titleKey) {
   std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points", "staff"};
   pages.push_back("followups");
+  pages.insert(pages.end(), {"programme", "promotions"});
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
   for (const char* page : pages) {
@@ -986,6 +991,8 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   registerFollowupRoutes(s, service, dashboardAccess(ctx));
   // Member 360 (members_routes.cpp): search, points adjustments and compensation.
   registerMemberRoutes(s, service, dashboardAccess(ctx));
+  // Promotions (promotions_routes.cpp): the programme's editor and the promotions' results.
+  registerPromotionRoutes(s, service, dashboardAccess(ctx));
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);

@@ -325,13 +325,14 @@ struct HqServer::Impl {
     });
 
     s.Put("/api/v1/admin/config", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
-      if (!require(req, res, {Role::kAdmin})) return;
+      auto who = require(req, res, {Role::kAdmin});
+      if (!who) return;
       auto body = readJson(req, res, cr);
       if (!body) return;
       if (!body->is_object() || !body->contains("toml") || !(*body)["toml"].is_string()) {
         return sendError(res, invalidArgument("toml", "a string with the TOML text is required"));
       }
-      auto out = service.publishConfig((*body)["toml"].get<std::string>());
+      auto out = service.publishConfig((*body)["toml"].get<std::string>(), actorOf(*who));
       if (!out) return sendError(res, out.error());
       sendJson(res, {{"version", *out}});
     });

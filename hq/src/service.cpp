@@ -118,9 +118,9 @@ Result<std::int64_t> HqService::publishProducts(const std::vector<Product>& prod
   return m_writer.publishProducts(products, actor, nowSeconds());
 }
 
-Result<std::int64_t> HqService::publishConfig(const std::string& toml) {
+Result<std::int64_t> HqService::publishConfig(const std::string& toml, const std::string& actor) {
   std::lock_guard lock(m_writeMutex);
-  return m_writer.publishConfig(toml);
+  return m_writer.publishConfig(toml, actor);
 }
 
 // [SECTION] Members' personal data and the audit trail

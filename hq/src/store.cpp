@@ -19,6 +19,7 @@
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/products.hpp"
+#include "loyalty/hq/promotions.hpp"
 #include "loyalty/hq/staff.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
@@ -935,7 +936,7 @@ Result<std::int64_t> HqStore::publishProducts(const std::vector<Product>& produc
   return static_cast<std::int64_t>(products.size());
 }
 
-Result<std::int64_t> HqStore::publishConfig(const std::string& tomlText) {
+Result<std::int64_t> HqStore::publishConfig(const std::string& tomlText, const std::string& actor) {
   try {
     const toml::table t = toml::parse(tomlText);
     for (const auto& [key, value] : t) {
@@ -947,12 +948,15 @@ Result<std::int64_t> HqStore::publishConfig(const std::string& tomlText) {
   } catch (const toml::parse_error& e) {
     return invalidArgument("toml", "line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
+  // Terminals read it strictly and would keep their old programme: refuse it here, naming the key.
+  if (auto checked = checkProgrammeText(tomlText); !checked) return checked.error();
   SqlTransaction tx(*m_c);
   const std::int64_t version =
       m_c->query("UPDATE counters SET value = value + 1 WHERE name = 'config_version' RETURNING value").integer(0, 0);
   const std::int64_t no = nextChangeNumbers(1);
   m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'config', $2)",
              {no, sync::dumpJson(sync::toJson(sync::Change{sync::ConfigChange{version, tomlText}}))});
+  recordAudit(*m_c, {iso(nowSeconds()), actor, audit::kProgrammePublish, std::nullopt, std::nullopt, "version " + std::to_string(version)});
   tx.commit();
   return version;
 }

@@ -973,6 +973,10 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
   if (plan.redeemPoints > 0) event.redeemAuthorised = authorised;
   event.staffId = r.staffId;
   if (!result.promotions.empty()) event.promotions = result.promotions;
+  // What each promotion took off, for head office's promotion report.
+  for (std::size_t i = 0; i < plan.applied.size() && i < event.promotions.size(); ++i) {
+    event.promotions[i]["discount"] = plan.applied[i].discount.toString();
+  }
   if (result.tierChanged) event.tier = result.tier;
   m_outbox.append(m_ids.uuid(), r.at, event);
   m_sales.rememberSaleAnswer(r.saleId, json(result).dump());

@@ -97,7 +97,9 @@ TEST_CASE("Counter events keep their wire form, key for key", "[terminal]") {
   REQUIRE(sale.contains("promotions"));
   CHECK(sale["promotions"].size() == 2);
   CHECK(sale["promotions"][0]["id"] == "OIL-10");
-  CHECK(sale["promotions"][1] == json{{"id", "TOWEL-50"}, {"kind", "spend_gift"}, {"effect", sold->promotions[1].effect}});
+  CHECK(sale["promotions"][0]["discount"] == "10.00");  // what it took off, for head office's promotion report
+  CHECK(sale["promotions"][1] == json{{"id", "TOWEL-50"}, {"kind", "spend_gift"}, {"effect", sold->promotions[1].effect},
+                                      {"discount", "0.00"}});
   sale.erase("promotions");
   CHECK(sale == json{{"sale_id", "SALE-1"},
                      {"member_id", id},

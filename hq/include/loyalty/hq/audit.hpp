@@ -44,6 +44,7 @@ inline constexpr const char* kFollowupPlan = "followups.plan";        ///< a mon
 inline constexpr const char* kFollowupContact = "followups.contact";  ///< a contact with a member logged
 inline constexpr const char* kFollowupAssign = "followups.assign";    ///< follow-ups given to a head-office user
 inline constexpr const char* kFollowupRules = "followups.rules";      ///< the visit frequencies per ABC class changed
+inline constexpr const char* kProgrammePublish = "programme.publish";  ///< the programme (rates, tiers, promotions) sent to terminals
 inline constexpr const char* kSignIn = "signin";
 inline constexpr const char* kSignInFailed = "signin.failed";
 }  // namespace audit

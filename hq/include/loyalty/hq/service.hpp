@@ -61,7 +61,7 @@ class HqService {
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
   /// PUT /api/v1/admin/products (HqStore::publishProducts).
   Result<std::int64_t> publishProducts(const std::vector<Product>& products, const std::string& actor);
-  Result<std::int64_t> publishConfig(const std::string& toml);
+  Result<std::int64_t> publishConfig(const std::string& toml, const std::string& actor);
 
   // [SECTION] Members' personal data (privacy.hpp) and the audit trail (audit.hpp)
 

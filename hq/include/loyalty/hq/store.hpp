@@ -112,8 +112,9 @@ class HqStore {
   /// every terminal in the change feed, with its audit entry, in one transaction. A barcode
   /// another product had moves to the product given. Returns how many were stored.
   Result<std::int64_t> publishProducts(const std::vector<Product>& products, const std::string& actor, Timestamp now);
-  /// Publishes programme rules for every terminal; returns the new version.
-  Result<std::int64_t> publishConfig(const std::string& toml);
+  /// Publishes programme rules for every terminal, with its audit entry; returns the new
+  /// version. A text a terminal's reader would refuse is refused (checkProgrammeText).
+  Result<std::int64_t> publishConfig(const std::string& toml, const std::string& actor);
 
   // [SECTION] Personal data (privacy.cpp; loyalty/hq/privacy.hpp)
   struct Erasure {
