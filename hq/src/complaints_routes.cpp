@@ -100,7 +100,7 @@ constexpr Word kWords[] = {
      "满意度回访须在投诉结案（“%1”步骤）之后进行。"},
     {"refused_checked", "The satisfaction check of this complaint is already recorded.", "此投诉的满意度回访已记录。"},
     {"refused_unknown", "There is no such complaint.", "没有这条投诉。"},
-    {"refused", "The change was refused:", "修改被拒绝："},
+    {"refused", "Refused:", "请求被拒绝："},
 };
 
 std::string word(const std::string& lang, const std::string& key) {
