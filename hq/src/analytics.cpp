@@ -10,6 +10,7 @@
 #include "loyalty/core/lifecycle.hpp"
 #include "loyalty/core/money.hpp"
 #include "loyalty/hq/aggregates.hpp"
+#include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
 
@@ -1307,6 +1308,7 @@ Result<json> Reports::fileComplaint(const ComplaintFiling& c, const std::string&
     m_c.query("INSERT INTO complaint_history(complaint_id, entry_no, at, actor, from_step, to_step, owner, due_at, note) "
               "VALUES ($1, 1, $2, $3, NULL, 'received', $4, $5, 'filed at head office')",
               {c.complaintId, at, actor, c.owner ? SqlValue(*c.owner) : SqlValue(nullptr), dueAt});
+    recordAudit(m_c, {at, actor, audit::kComplaintFile, c.complaintId, std::nullopt, c.category});
     tx.commit();
   }
   return complaint(c.complaintId);
@@ -1336,6 +1338,9 @@ Result<json> Reports::updateComplaint(const std::string& complaintId, const Comp
                                {complaintId});
     if (cur.empty()) return Error{errc::kNotFound, "complaint_id", "no complaint " + complaintId};
     const std::string from = cur.text(0, 0);
+    if (from == steps.back()) {
+      return Error{errc::kConflict, "step", "complaint " + complaintId + " is closed (" + from + "): it can no longer be changed"};
+    }
     const std::string to = u.step.value_or(from);
     const auto fromNo = std::find(steps.begin(), steps.end(), from) - steps.begin();
     const auto toNo = std::find(steps.begin(), steps.end(), to) - steps.begin();
@@ -1354,6 +1359,7 @@ Result<json> Reports::updateComplaint(const std::string& complaintId, const Comp
     m_c.query("INSERT INTO complaint_history(complaint_id, entry_no, at, actor, from_step, to_step, owner, due_at, note) "
               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
               {complaintId, entry, at, actor, from, to, owner, dueAt, u.note ? SqlValue(*u.note) : SqlValue(nullptr)});
+    recordAudit(m_c, {at, actor, audit::kComplaintUpdate, complaintId, std::nullopt, from == to ? to : from + " -> " + to});
     tx.commit();
   }
   return complaint(complaintId);

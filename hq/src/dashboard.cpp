@@ -17,10 +17,12 @@
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/complaints.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard_access.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
+#include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/members.hpp"
 #include "loyalty/hq/http_answer.hpp"
@@ -312,6 +314,8 @@ constexpr Msg kCatalogue[] = {
     // Promotions (promotions_routes.cpp has its pages' own words)
     {"programme", "Programme", "会员程序"},
     {"promotions", "Promotions", "促销效果"},
+    // Complaint care and the fleet page (complaints_routes.cpp, terminals_page.cpp)
+    {"terminals", "Terminals", "终端管理"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -389,6 +393,7 @@ json pageView(const Page& p, const httplib::Request& req, const std::string& tit
   std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points", "staff"};
   pages.push_back("followups");
   pages.insert(pages.end(), {"programme", "promotions"});
+  if (p.who.role == Role::kAdmin) pages.push_back("terminals");
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
   for (const char* page : pages) {
@@ -657,25 +662,6 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["nps_chart"] = barChart("nps-by-store", nps);
     view["dimensions"] = dimensionsView(L, (*s)["dimensions"]);
     view["exports"] = {exportLinks(p, "satisfaction")};
-  } else if (page == "complaints") {
-    auto c = get("complaints");
-    if (!c) return c.error();
-    view["kpis"] = {kpi(L, "total", text((*c)["total"])), kpi(L, "open", text((*c)["open"])), kpi(L, "overdue", text((*c)["overdue"]))};
-    std::vector<std::pair<std::string, double>> bars;
-    for (const auto& s : (*c)["steps"]) bars.emplace_back(tr(L, text(s["step"])), num(s["complaints"]));
-    view["steps_chart"] = barChart("complaints-by-step", bars);
-    json rows = json::array();
-    for (const auto& r : (*c)["rows"]) {
-      if (rows.size() == 200) break;
-      const std::string id = text(r["complaint_id"]), step = text(r["step"]);
-      json steps = json::array();
-      for (const auto& s : complaintSteps()) steps.push_back({{"step", s}, {"selected", s == step}, {"label", tr(L, s)}});
-      rows.push_back({{"description", text(r["description"])}, {"complaint_id", id}, {"complaint_path", urlEncode(id)},
-                      {"store", text(r["store"])}, {"step_label", tr(L, step)}, {"owner", text(r["owner"])},
-                      {"overdue", r["overdue"].get<bool>()}, {"due_at", text(r["due_at"])}, {"steps", std::move(steps)}});
-    }
-    view["rows"] = std::move(rows);
-    view["exports"] = {exportLinks(p, "complaints")};
   } else if (page == "points") {
     auto pt = get("points");
     if (!pt) return pt.error();
@@ -962,21 +948,6 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     redirect(res, "/dashboard/login");
   });
 
-  s.Post(R"(/dashboard/complaints/(.+))", [ctx](const httplib::Request& req, httplib::Response& res) {
-    auto who = ctx->identify(req);
-    if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
-    if (!sameSecret(req.get_param_value("csrf"), who->csrf)) {
-      return htmlResponse(res, noticePage("CSRF token missing or wrong."), 403);
-    }
-    const ComplaintUpdate u = complaintUpdate(req);
-    auto out = ctx->service.updateComplaint(req.matches[1].str(), u, who->name);
-    if (!out) {
-      const HttpProblem refused = problemFor(out.error());
-      return htmlResponse(res, noticePage(refused.detail, "/dashboard/complaints"), refused.status);
-    }
-    redirect(res, "/dashboard/complaints");
-  });
-
   s.Get(R"(/dashboard/members/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
@@ -993,8 +964,12 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   registerMemberRoutes(s, service, dashboardAccess(ctx));
   // Promotions (promotions_routes.cpp): the programme's editor and the promotions' results.
   registerPromotionRoutes(s, service, dashboardAccess(ctx));
+  // Complaint care (complaints_routes.cpp): the list, a complaint's page, the satisfaction check.
+  registerComplaintRoutes(s, service, dashboardAccess(ctx));
+  // The fleet page (terminals_page.cpp): terminals, add with a one-time code, revoke.
+  registerTerminalPages(s, service, dashboardAccess(ctx));
 
-  s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/dashboard(/(stores|customers|satisfaction|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
     if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
     const std::string page = req.matches[2].matched ? req.matches[2].str() : "overview";

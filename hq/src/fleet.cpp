@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
@@ -25,6 +26,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS releases_identity ON releases(package, version
 CREATE TABLE IF NOT EXISTS terminal_reports(
   terminal_id {{ID}} PRIMARY KEY, version TEXT, architecture TEXT, update_state TEXT, pending BIGINT,
   last_seen TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS terminal_health(
+  terminal_id {{ID}} PRIMARY KEY, clock_skew BIGINT, last_error TEXT, last_error_at TEXT, noted_at TEXT NOT NULL);
 )SQL";
 
 /// Re-written at most this often when a terminal reports nothing new: last_seen to the minute.
@@ -82,7 +85,7 @@ std::string packagePath(const DataDir& dir, const std::string& sha256) { return 
 }  // namespace
 
 void ensureFleetSchema(SqlConnection& c) {
-  if (c.hasTable("releases") && c.hasTable("terminal_reports")) return;
+  if (c.hasTable("releases") && c.hasTable("terminal_reports") && c.hasTable("terminal_health")) return;
   c.execScript(schemaForBackend(kFleetSchema, c.backend()));
 }
 
@@ -219,6 +222,30 @@ void Fleet::noteReport(const std::string& terminalId, const sync::TerminalReport
   m_seen[terminalId] = {report, now};
 }
 
+void Fleet::noteHealth(const std::string& terminalId, const sync::TerminalHealth& health, Timestamp now) {
+  if (!health.clock) return;  // an older terminal: nothing to say
+  const std::int64_t skew = (*health.clock - now).count();
+  std::lock_guard lock(m_mutex);
+  const auto it = m_health.find(terminalId);
+  // Written when the error changes, the skew moves by more than a few seconds, or once a minute.
+  if (it != m_health.end() && it->second.lastError == health.lastError && std::llabs(it->second.skew - skew) <= 5 &&
+      now - it->second.writtenAt < kReportEvery) {
+    return;
+  }
+  SqlTransaction tx(*m_c);
+  // A clean round sends no error: the last error is cleared; its time says when it was seen.
+  m_c->query(
+      "INSERT INTO terminal_health(terminal_id, clock_skew, last_error, last_error_at, noted_at) VALUES ($1, $2, $3, $4, $5) "
+      "ON CONFLICT(terminal_id) DO UPDATE SET clock_skew = excluded.clock_skew, last_error = excluded.last_error, "
+      "last_error_at = CASE WHEN excluded.last_error IS NULL THEN NULL "
+      "WHEN terminal_health.last_error = excluded.last_error THEN terminal_health.last_error_at ELSE excluded.last_error_at END, "
+      "noted_at = excluded.noted_at",
+      {terminalId, skew, health.lastError ? SqlValue(*health.lastError) : SqlValue(nullptr),
+       health.lastError ? SqlValue(formatRfc3339(now)) : SqlValue(nullptr), formatRfc3339(now)});
+  tx.commit();
+  m_health[terminalId] = {health.lastError, skew, now};
+}
+
 namespace {
 
 /// Releases of the terminal package for `architecture` (or `all`) that target the terminal.
@@ -271,11 +298,11 @@ Result<fs::path> Fleet::packageFile(const std::string& terminalId, const std::st
   return Error{errc::kNotFound, "sha256", "no release " + sha256 + " is offered to terminal " + terminalId};
 }
 
-json Fleet::terminals() {
-  std::lock_guard lock(m_mutex);
-  const auto r = m_c->query(
+json listTerminals(SqlConnection& c) {
+  const auto r = c.query(
       "SELECT t.terminal_id, t.store_id, t.registered_at, t.revoked_at, t.applied_through, r.version, r.architecture, "
-      "r.update_state, r.pending, r.last_seen FROM terminals t LEFT JOIN terminal_reports r ON r.terminal_id = t.terminal_id "
+      "r.update_state, r.pending, r.last_seen, h.clock_skew, h.last_error, h.last_error_at, t.timezone FROM terminals t "
+      "LEFT JOIN terminal_reports r ON r.terminal_id = t.terminal_id LEFT JOIN terminal_health h ON h.terminal_id = t.terminal_id "
       "ORDER BY t.store_id, t.terminal_id");
   json out = json::array();
   const auto optText = [&](std::size_t i, std::size_t col) { return r.isNull(i, col) ? json() : json(r.text(i, col)); };
@@ -289,9 +316,18 @@ json Fleet::terminals() {
                    {"architecture", optText(i, 6)},
                    {"update_state", optText(i, 7)},
                    {"backlog", r.isNull(i, 8) ? json() : json(r.integer(i, 8))},
-                   {"last_seen", optText(i, 9)}});
+                   {"last_seen", optText(i, 9)},
+                   {"clock_skew_seconds", r.isNull(i, 10) ? json() : json(r.integer(i, 10))},
+                   {"last_error", optText(i, 11)},
+                   {"last_error_at", optText(i, 12)},
+                   {"timezone", r.text(i, 13)}});
   }
   return {{"terminals", out}};
+}
+
+json Fleet::terminals() {
+  std::lock_guard lock(m_mutex);
+  return listTerminals(*m_c);
 }
 
 json Fleet::releases() {

@@ -1,5 +1,7 @@
 #include "loyalty/hq/local_time.hpp"
 
+#include <cstdio>
+
 #include "loyalty/logging/logging.hpp"
 #include "loyalty/zones/zone_loader.hpp"
 
@@ -16,6 +18,22 @@ LocalStamp localStamp(const ZoneRules& zone, Timestamp t) {
   std::string hh = std::to_string(hour);
   if (hh.size() < 2) hh.insert(0, "0");
   return {formatDate(Date{day}), hh};
+}
+
+std::string localDateTime(const ZoneRules& zone, Timestamp t) {
+  const Timestamp local = t + std::chrono::seconds{zone.offsetAt(t)};
+  const auto day = std::chrono::floor<std::chrono::days>(local);
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(local - day).count();
+  char hm[8];
+  std::snprintf(hm, sizeof hm, "%02d:%02d", static_cast<int>(minutes / 60), static_cast<int>(minutes % 60));
+  return formatDate(Date{day}) + " " + hm;
+}
+
+Timestamp endOfLocalDay(const ZoneRules& zone, Date day) {
+  const Timestamp localEnd = std::chrono::sys_days{day} + std::chrono::days(1) - std::chrono::seconds(1);
+  // The offset in force then (a change of offset that very day moves it by the change at most).
+  const Timestamp guess = localEnd - std::chrono::seconds{zone.offsetAt(localEnd)};
+  return localEnd - std::chrono::seconds{zone.offsetAt(guess)};
 }
 
 Result<ZoneRules> loadZoneRules(const std::string& name) { return zones::loadZone(name); }

@@ -140,6 +140,15 @@ struct HqServer::Impl {
           return std::nullopt;
         }
         fleet.noteReport(p->terminalId, *report, nowSeconds());
+        auto health = sync::decodeTerminalHealth([&](const char* name) -> std::optional<std::string> {
+          if (!req.has_header(name)) return std::nullopt;
+          return req.get_header_value(name);
+        });
+        if (!health) {
+          sendError(res, health.error());
+          return std::nullopt;
+        }
+        fleet.noteHealth(p->terminalId, *health, nowSeconds());
       }
       return std::move(*p);
     }

@@ -1,6 +1,7 @@
 #include "loyalty/hq/service.hpp"
 
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/complaints.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
@@ -51,6 +52,7 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
   ensurePrivacySchema(m_writer.connection());  // pii on the dashboard tables of an older database
   ensureFollowupSchema(m_writer.connection());
   ensureMemberCareSchema(m_writer.connection());  // head-office adjustments, member search keys
+  ensureComplaintCareSchema(m_writer.connection());  // the satisfaction check after a complaint is closed
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c) { m_cache.startRefresher(std::move(c)); }
@@ -154,6 +156,17 @@ Result<json> HqService::memberExport(const std::string& memberId, const std::str
 Result<HqStore::Erasure> HqService::eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor) {
   std::lock_guard lock(m_writeMutex);
   return m_writer.eraseMember(memberId, reason, actor, nowSeconds());
+}
+
+Result<std::string> HqService::addTerminal(const std::string& storeId, const std::string& terminalId, const std::string& timezone,
+                                           const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.addTerminal(storeId, terminalId, timezone, nowSeconds(), actor);
+}
+
+Result<Ok> HqService::revokeTerminal(const std::string& terminalId, const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.revokeTerminal(terminalId, nowSeconds(), actor);
 }
 
 Result<json> HqService::auditListing(const std::optional<std::string>& from, const std::optional<std::string>& to,

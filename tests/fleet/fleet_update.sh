@@ -88,6 +88,8 @@ ROW=$(admin /api/v1/admin/terminals)
 [ "$(field "$ROW" '[t for t in d["terminals"] if t["terminal_id"]=="T1"][0]["update_state"]')" = idle ] || fail "update state: $ROW"
 [ "$(field "$ROW" '[t for t in d["terminals"] if t["terminal_id"]=="T1"][0]["backlog"]')" = 0 ] || fail "backlog: $ROW"
 [ "$(field "$ROW" '[t for t in d["terminals"] if t["terminal_id"]=="T1"][0]["last_seen"] is not None')" = True ] || fail "last seen: $ROW"
+# The terminal's clock travels with its requests: head office keeps the skew (same host: about 0).
+[ "$(field "$ROW" 'abs([t for t in d["terminals"] if t["terminal_id"]=="T1"][0]["clock_skew_seconds"]) <= 5')" = True ] || fail "clock skew: $ROW"
 [ "$(field "$ROW" '[t for t in d["terminals"] if t["terminal_id"]=="T2"][0]["version"]')" = None ] || fail "T2 never synced: $ROW"
 
 step "publish refuses what it must, changing nothing"

@@ -51,7 +51,8 @@ TEST_CASE("dashboard: a refused form or page answers the API's status for the sa
   auto skipped = form("HQ-1", "resolved");
   CHECK(skipped->status == 409);  // the form answered 400 before the one mapping
   CHECK(api("HQ-1", "resolved") == skipped->status);
-  CHECK(skipped->body.find("complaint HQ-1 is at step received") != std::string::npos);  // the API's detail
+  CHECK(skipped->body.find("This complaint is at step “Received”; it can only move to the next step (Acknowledged).") !=
+        std::string::npos);  // in the page's language
   CHECK(skipped->get_header_value("Content-Security-Policy").find("default-src 'self'") != std::string::npos);
   // Unknown complaint: 404 for both.
   CHECK(form("HQ-404", "acknowledged")->status == 404);

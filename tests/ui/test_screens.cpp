@@ -1006,3 +1006,22 @@ TEST_CASE("The customer display: the member's e-card on request, today's promoti
   CHECK_FALSE(h.visible("customer-qr"));
   CHECK(h.visible("customer-promotion-0"));
 }
+
+TEST_CASE("Complaint screen: the course's six steps as the cashier's script, in both languages, the form still in reach",
+          "[ui][screens]") {
+  for (const auto& [w, hgt] : {std::pair{1024.0f, 768.0f}, std::pair{1920.0f, 1080.0f}}) {
+    Headless h(w, hgt);
+    signedIn(h);
+    h.tap("nav-complaint");
+    REQUIRE(h.app.screen == Screen::kComplaint);
+    for (Lang lang : {Lang::kEn, Lang::kZh}) {
+      h.app.lang = lang;
+      for (int i = 1; i <= 6; ++i) CHECK(h.visible("complaint-script-" + std::to_string(i)));
+      // The script sits above the form: the description and the button to record stay on screen.
+      CHECK(h.rect("complaint-script-6").y < h.rect("complaint-description").y);
+      CHECK(h.rect("complaint-submit").y + h.rect("complaint-submit").h <= static_cast<int>(hgt));
+    }
+    CHECK(std::string(tr(Lang::kZh, Msg::kScriptListen)).find("倾听") != std::string::npos);
+    CHECK(std::string(tr(Lang::kEn, Msg::kScriptThank)).find("Thank") != std::string::npos);
+  }
+}

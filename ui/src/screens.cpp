@@ -1077,6 +1077,7 @@ Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& s, const U
   Intents out;
   title(u, u.t(Msg::kComplaintTitle));
   if (vm.filed) banner(u.t(Msg::kComplaintFiled), kGood);
+  drawComplaintScript(u);
   static constexpr std::pair<const char*, Msg> kCategories[] = {
       {"service", Msg::kCatService}, {"product", Msg::kCatProduct}, {"price", Msg::kCatPrice},
       {"points", Msg::kCatPoints},   {"waiting", Msg::kCatWaiting}, {"other", Msg::kCatOther}};

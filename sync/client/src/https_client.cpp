@@ -8,6 +8,7 @@
 #include "loyalty/sync/client/backoff.hpp"
 #include "loyalty/sync/client/gzip.hpp"
 #include "loyalty/sync/codec.hpp"
+#include "loyalty/sync/terminal_health.hpp"
 
 namespace loyalty::sync {
 
@@ -185,6 +186,8 @@ Result<HttpResponse, Failure> HttpsClient::perform(const char* method, std::stri
   if (m_endpoint.token) {
     auth = "Authorization: Bearer " + *m_endpoint.token;
     headers = curl_slist_append(headers, auth.c_str());
+    // The terminal's clock as the request leaves: head office's fleet page shows the skew.
+    headers = curl_slist_append(headers, clockHeaderLine(std::chrono::floor<std::chrono::seconds>(m_now())).c_str());
   }
   if (std::string_view(method) == "POST") {
     headers = curl_slist_append(headers, "Content-Type: application/json");

@@ -3,6 +3,8 @@
 #include <memory>
 #include <random>
 
+#include "loyalty/sync/terminal_health.hpp"
+
 namespace loyalty::sync {
 
 SyncEngine::SyncEngine(HqEndpoint endpoint, OutboxSource& outbox, ChangeSink& sink, SyncEngineOptions options)
@@ -62,7 +64,17 @@ void SyncEngine::run(std::stop_token stop) {
         m_status.uploaded += up.uploaded;
         m_status.pending = m_outbox.pendingCount();
       };
-      if (m_options.reportHeaders) client->setExtraHeaders(m_options.reportHeaders());
+      if (m_options.reportHeaders) {
+        std::vector<std::string> lines = m_options.reportHeaders();
+        // The last round's failure, for head office's fleet page (none after a clean round).
+        std::string lastError;
+        {
+          std::lock_guard lock(m_mutex);
+          lastError = m_status.lastError;
+        }
+        if (!lastError.empty()) lines.push_back(lastErrorHeaderLine(lastError));
+        client->setExtraHeaders(std::move(lines));
+      }
       const RoundReport round =
           syncRound(*client, m_outbox, m_sink, m_options.upload, m_options.pageLimit, uploaded);
       if (stop.stop_requested()) break;

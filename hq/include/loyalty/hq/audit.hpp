@@ -47,6 +47,10 @@ inline constexpr const char* kFollowupRules = "followups.rules";      ///< the v
 inline constexpr const char* kProgrammePublish = "programme.publish";  ///< the programme (rates, tiers, promotions) sent to terminals
 inline constexpr const char* kSignIn = "signin";
 inline constexpr const char* kSignInFailed = "signin.failed";
+// Complaint care (complaints.hpp)
+inline constexpr const char* kComplaintFile = "complaint.file";                ///< a complaint filed at head office
+inline constexpr const char* kComplaintUpdate = "complaint.update";            ///< a complaint's step, owner, due time or note
+inline constexpr const char* kComplaintSatisfaction = "complaint.satisfaction";  ///< the check after closing recorded
 }  // namespace audit
 
 struct AuditEntry {

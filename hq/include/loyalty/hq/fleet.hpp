@@ -25,6 +25,7 @@
 #include "loyalty/hq/sql.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/release.hpp"
+#include "loyalty/sync/terminal_health.hpp"
 
 namespace httplib {
 class Server;
@@ -71,6 +72,10 @@ Result<PublishedRelease> publishRelease(const DataDir& dir, SqlConnection& c, co
 /// Whether `terminalId` is among the first `percent` of terminals for `version`.
 bool inRollout(const std::string& version, const std::string& terminalId, int percent);
 
+/// Every terminal with its store, version, update state, backlog, last contact, clock skew
+/// (seconds, terminal minus head office), last sync error and time zone: {"terminals": [...]}.
+nlohmann::json listTerminals(SqlConnection& c);
+
 /// The server's side: offers, downloads and terminals' reports, on a connection of its own.
 class Fleet {
  public:
@@ -78,12 +83,14 @@ class Fleet {
 
   /// Keeps what a terminal said about itself (written at most once a minute unless it changed).
   void noteReport(const std::string& terminalId, const sync::TerminalReport& report, Timestamp now);
+  /// Keeps the terminal's clock skew and last sync error (terminal_health.hpp headers).
+  void noteHealth(const std::string& terminalId, const sync::TerminalHealth& health, Timestamp now);
   /// The newest release for the terminal's store, architecture and rollout bucket, if any.
   Result<std::optional<sync::ReleaseOffer>> offer(const std::string& terminalId, const std::string& architecture);
   /// The package file of a release offered to the terminal (not_found otherwise).
   Result<std::filesystem::path> packageFile(const std::string& terminalId, const std::string& architecture, const std::string& sha256);
-  /// GET /api/v1/admin/terminals: every terminal with its version, update state, backlog and
-  /// last contact.
+  /// GET /api/v1/admin/terminals: every terminal with its version, update state, backlog, last
+  /// contact, clock skew (seconds, terminal minus head office) and last sync error.
   nlohmann::json terminals();
   /// Published releases, newest first.
   nlohmann::json releases();
@@ -97,6 +104,12 @@ class Fleet {
   std::mutex m_mutex;
   std::unique_ptr<SqlConnection> m_c;
   std::map<std::string, Seen> m_seen;
+  struct Health {
+    std::optional<std::string> lastError;
+    std::int64_t skew = 0;
+    Timestamp writtenAt;
+  };
+  std::map<std::string, Health> m_health;
 };
 
 /// How the server checks a bearer token (its require()).
@@ -105,6 +118,11 @@ using RequireRole = std::function<std::optional<Principal>(const httplib::Reques
 /// GET /api/v1/terminal/release, GET /api/v1/terminal/release/{sha256}.deb (terminal),
 /// GET /api/v1/admin/terminals and GET /api/v1/admin/releases (admin).
 void registerFleetRoutes(httplib::Server& server, Fleet& fleet, RequireRole require);
+
+struct DashboardAccess;
+class HqService;
+/// The dashboard's fleet page /dashboard/terminals (terminals_page.cpp): list, add, revoke.
+void registerTerminalPages(httplib::Server& server, HqService& service, DashboardAccess access);
 
 /// `loyalty-hq release publish|list|key`; the returned function runs the parsed one.
 std::function<std::optional<int>()> addFleetCommands(CLI::App& app);

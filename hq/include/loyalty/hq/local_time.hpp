@@ -23,6 +23,12 @@ struct LocalStamp {
 
 LocalStamp localStamp(const ZoneRules& zone, Timestamp t);
 
+/// "YYYY-MM-DD HH:MM" of an instant in a store's local time (what pages show people).
+std::string localDateTime(const ZoneRules& zone, Timestamp t);
+
+/// The last second (23:59:59) of local day `day` in the zone: a due date people pick as a day.
+Timestamp endOfLocalDay(const ZoneRules& zone, Date day);
+
 /// The system clock now, in whole seconds (what head office stamps and compares).
 Timestamp nowSeconds();
 

@@ -81,6 +81,11 @@ class HqService {
   /// Records a read or an export of personal data (auditAccess).
   void auditAccess(const std::string& actor, const char* action, const std::string& subject, std::optional<std::int64_t> rows);
 
+  // [SECTION] Terminals (the fleet page; HqStore::addTerminal / revokeTerminal, audited for `actor`)
+  Result<std::string> addTerminal(const std::string& storeId, const std::string& terminalId, const std::string& timezone,
+                                  const std::string& actor);
+  Result<Ok> revokeTerminal(const std::string& terminalId, const std::string& actor);
+
   // [SECTION] Reports and complaints (analytics.hpp)
 
   /// A report run now (complaints first bring counter complaints into the workflow).

@@ -306,7 +306,14 @@ bool parseLang(std::string_view text, Lang& out);
   X(kDayStaffRefunds, "Refunds", "退货")                                                        \
   X(kDayStaffNet, "Net", "净额")                                                                \
   X(kDayStaffPoints, "Points", "积分")                                                          \
-  X(kDayStaffEnrol, "Enrolled", "办卡")
+  X(kDayStaffEnrol, "Enrolled", "办卡")                                                         \
+  X(kScriptTitle, "Six steps with the customer", "投诉接待六步")                                 \
+  X(kScriptListen, "1 Listen: let them finish", "1 倾听：让顾客说完，不打断")                 \
+  X(kScriptConfirm, "2 Confirm: repeat the problem", "2 确认：复述问题，确认无误")             \
+  X(kScriptApologise, "3 Apologise: \"I'm sorry\"", "3 道歉：“很抱歉给您添麻烦了”")          \
+  X(kScriptAcknowledge, "4 Acknowledge: they are right to say", "4 认同：理解并肯定顾客感受") \
+  X(kScriptExplain, "5 Explain: what happens next", "5 解释：说明处理办法和时间")             \
+  X(kScriptThank, "6 Thank: for telling us", "6 致谢：感谢顾客反映问题")
 
 enum class Msg {
 #define LOYALTY_UI_MESSAGE_KEY(key, en, zh) key,

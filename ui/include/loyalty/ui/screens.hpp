@@ -25,6 +25,9 @@ Intents drawUnlock(UnlockUiState& s, const Ui& u);
 /// Above the sale screen while an exchange is under way: what the returned lines count, and cancel.
 Intents drawExchangeBanner(const ExchangeState& exchange, const Ui& u);
 Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& ui, const Ui& u);
+/// The course's six steps with a complaining customer, as the cashier's script on the complaint
+/// screen (screen_complaint_script.cpp).
+void drawComplaintScript(const Ui& u);
 Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u);
 Intents drawSettings(const SettingsViewModel& vm, const Ui& u);
 /// Change a member's details, their marketing consent, and show them their data.
