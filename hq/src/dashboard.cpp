@@ -17,6 +17,7 @@
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/charts.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard_access.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
@@ -305,6 +306,9 @@ constexpr Msg kCatalogue[] = {
      "退货计入办理退货的员工。员工为收银台登录编号；—：未记录。"},
     {"dimensions", "Ratings by aspect (average, 1–5)", "分项评分（平均分，1–5）"},
     {"dimensions_note", "The aspects the customer display asked about; — : no answers.", "顾客屏询问的服务分项；—：暂无评价。"},
+    // Charts (charts_routes.cpp has its pages' own words)
+    {"charts", "Charts", "图表分析"},
+    {"lifecycle", "Lifecycle", "生命周期"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -381,6 +385,7 @@ struct Page {
 json pageView(const Page& p, const httplib::Request& req, const std::string& titleKey) {
   std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points", "staff"};
   pages.push_back("followups");
+  pages.push_back("charts"), pages.push_back("lifecycle");
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
   for (const char* page : pages) {
@@ -979,6 +984,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
 
   // Follow-up visits (followups_routes.cpp): their API and pages, signed in like the dashboard's.
   registerFollowupRoutes(s, service, dashboardAccess(ctx));
+  registerChartRoutes(s, service, dashboardAccess(ctx));
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
