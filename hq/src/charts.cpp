@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "loyalty/core/lifecycle.hpp"
@@ -59,6 +60,11 @@ json trendsReport(Reports& r, const ReportFilter& f) {
   }
   const json cohorts = r.retention(f);
   for (const auto& c : cohorts["cohorts"]) months[c["cohort"].get<std::string>()].enrolled = c["members"].get<std::int64_t>();
+  // Months without sales or enrolments between the first and the last are shown as such.
+  if (!months.empty()) {
+    const Date last = *parseDate(months.rbegin()->first + "-01", "month");
+    for (Date d = *parseDate(months.begin()->first + "-01", "month"); d < last; d = addMonthsClamped(d, 1)) months[formatDate(d).substr(0, 7)];
+  }
   json rows = json::array();
   for (const auto& [month, m] : months) {
     const json s = r.summary(inMonth(f, month));
@@ -136,6 +142,9 @@ std::string line(double x1, double y1, double x2, double y2, const char* stroke,
          extra + "/>";
 }
 
+/// An axis tick: whole numbers as they are, others with one decimal (12.5, not 12).
+std::string tick(double v) { return fixed(v, std::abs(v - std::round(v)) < 1e-9 ? 0 : 1); }
+
 /// A round upper end for an axis holding `max` (1, 2 or 5 times a power of ten).
 double niceMax(double max) {
   if (max <= 0) return 1;
@@ -179,7 +188,7 @@ std::string paretoSvg(const json& pareto, const ChartWords& w) {
        line(left + plotW, top, left + plotW, top + plotH, "#556");
   for (int i = 0; i <= 4; ++i) {
     const double v = barTop * i / 4, c = 25.0 * i;
-    s += text(left - 4, yBar(v) + 4, fixed(v, barTop < 4 ? 1 : 0) + "%", "end", 10, "#2f6fb0");
+    s += text(left - 4, yBar(v) + 4, tick(v) + "%", "end", 10, "#2f6fb0");
     s += text(left + plotW + 4, yCum(c) + 4, fixed(c, 0) + "%", "start", 10, "#b0502f");
     s += text(x(c), top + plotH + 14, fixed(c, 0) + "%", "middle", 10);
   }
@@ -236,7 +245,7 @@ std::string mixSvg(const json& pareto, const ChartWords& w) {
 std::string lineSvg(const std::string& id, const std::vector<std::string>& labels, const std::vector<Series>& series, int decimals,
                     const std::string& unit) {
   const int width = 760, height = 280;
-  const double left = 70, right = 16, top = 30, bottom = 40;
+  const double left = 70, right = 36, top = 30, bottom = 40;
   const double plotW = width - left - right, plotH = height - top - bottom;
   double lo = 0, hi = 0;
   for (const auto& se : series) {
@@ -251,7 +260,7 @@ std::string lineSvg(const std::string& id, const std::vector<std::string>& label
   for (int i = 0; i <= 4; ++i) {
     const double v = lo + (hi - lo) * i / 4;
     s += line(left, y(v), left + plotW, y(v), "#e3e6ee");
-    s += text(left - 4, y(v) + 4, fixed(v, hi - lo < 8 ? 1 : 0) + unit, "end", 10);
+    s += text(left - 4, y(v) + 4, tick(v) + unit, "end", 10);
   }
   s += line(left, y(0), left + plotW, y(0), "#556");
   const std::size_t step = std::max<std::size_t>(1, (n + 11) / 12);
@@ -274,11 +283,11 @@ std::string lineSvg(const std::string& id, const std::vector<std::string>& label
   return s + "</svg>";
 }
 
-std::string comparisonSvg(const std::string& id, const std::vector<std::pair<std::string, double>>& bars, double average,
-                          int decimals, const ChartWords& w, const std::string& unit) {
+std::string comparisonSvg(const std::string& id, const std::vector<std::pair<std::string, double>>& bars,
+                          std::optional<double> average, int decimals, const ChartWords& w, const std::string& unit) {
   const int rowH = 22, labelW = 120, width = 640, plotW = width - labelW - 110;
   const int height = static_cast<int>(bars.size()) * rowH + 30;
-  double lo = 0, hi = average > 0 ? average : 0;
+  double lo = 0, hi = std::max(average.value_or(0.0), 0.0);
   for (const auto& b : bars) lo = std::min(lo, b.second), hi = std::max(hi, b.second);
   if (hi - lo <= 0) hi = 1;
   const auto x = [&](double v) { return labelW + (v - lo) / (hi - lo) * plotW; };
@@ -294,8 +303,10 @@ std::string comparisonSvg(const std::string& id, const std::vector<std::pair<std
     y += rowH;
   }
   s += line(x(0), 4, x(0), y + 2, "#556");
-  s += line(x(average), 2, x(average), y + 4, "#b0502f", " stroke-dasharray=\"5 3\" data-average=\"" + fixed(average, decimals) + "\"");
-  s += text(x(average), y + 18, w.average + " " + fixed(average, decimals) + unit, "middle", 11, "#b0502f");
+  if (average) {
+    s += line(x(*average), 2, x(*average), y + 4, "#b0502f", " stroke-dasharray=\"5 3\" data-average=\"" + fixed(*average, decimals) + "\"");
+    s += text(x(*average), y + 18, w.average + " " + fixed(*average, decimals) + unit, "middle", 11, "#b0502f");
+  }
   return s + "</svg>";
 }
 

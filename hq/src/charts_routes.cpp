@@ -342,13 +342,11 @@ Result<Ok> lifecyclePage(HqService& service, const DashboardViewer& who, const s
   const std::string withStage = base + (c->stage.empty() ? "" : (base.empty() ? "" : "&") + std::string("stage=") + c->stage);
   std::vector<std::pair<std::string, double>> bars;
   json stages = json::array();
-  std::int64_t stageTotal = 0;
   stages.push_back({{"label", word(lang, "all")}, {"href", "/dashboard/lifecycle" + (base.empty() ? "" : "?" + base)},
                     {"on", c->stage.empty()}, {"key", "all"}, {"members", (*life)["members_total"]}, {"share", "100.0"}});
   for (const auto& s : (*life)["stages"]) {
     const std::string st = str(s["stage"]);
     bars.emplace_back(word(lang, st), value(s["members"]));
-    stageTotal += s["members"].get<std::int64_t>();
     stages.push_back({{"label", word(lang, st)}, {"href", "/dashboard/lifecycle?" + base + (base.empty() ? "" : "&") + "stage=" + st},
                       {"on", st == c->stage}, {"key", st}, {"members", s["members"]}, {"share", shown(s["share"], 1)}});
   }
@@ -356,8 +354,7 @@ Result<Ok> lifecyclePage(HqService& service, const DashboardViewer& who, const s
   view["as_of"] = (*life)["as_of"];
   view["masked"] = !who.seesAll();
   view["stages"] = std::move(stages);
-  view["stage_svg"] = comparisonSvg("lifecycle-stages", bars, bars.empty() ? 0 : static_cast<double>(stageTotal) / static_cast<double>(bars.size()), 0,
-                                    chartWords(lang));
+  view["stage_svg"] = comparisonSvg("lifecycle-stages", bars, std::nullopt, 0, chartWords(lang));
   const std::int64_t listed = c->stage.empty() ? (*life)["members_total"].get<std::int64_t>() : [&] {
     for (const auto& s : (*life)["stages"]) {
       if (s["stage"] == c->stage) return s["members"].get<std::int64_t>();

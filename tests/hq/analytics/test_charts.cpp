@@ -107,21 +107,25 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   // One store: S2's customers only.
   CHECK(get(hq, admin, "/api/v1/reports/pareto?store=S2&" + asOf)["spend"] == "450.00");
 
-  // Trends by month: enrolments in May, sales in June, September and October.
+  // Trends by month: enrolments in May, sales in June, September and October; July and August
+  // shown without sales rather than left out.
   const json t = get(hq, admin, "/api/v1/reports/trends");
   INFO(t.dump());
-  REQUIRE(t["rows"].size() == 4);
+  REQUIRE(t["rows"].size() == 6);
   CHECK(t["rows"][0] == json{{"month", "2026-05"}, {"sales", 0}, {"refunds", 0}, {"net_revenue", "0.00"}, {"average_sale", "0.00"},
                              {"members", 0}, {"member_revenue", "0.00"}, {"member_revenue_share", nullptr}, {"new_members", 7}});
   CHECK(t["rows"][1]["month"] == "2026-06");
   CHECK(t["rows"][1]["net_revenue"] == "150.00");
-  CHECK(t["rows"][2]["members"] == 1);
-  CHECK(t["rows"][3]["month"] == "2026-10");
-  CHECK(t["rows"][3]["sales"] == 7);
-  CHECK(t["rows"][3]["net_revenue"] == "670.00");
-  CHECK(t["rows"][3]["members"] == 5);
-  CHECK(t["rows"][3]["average_sale"] == "95.71");
-  CHECK(t["rows"][3]["member_revenue_share"] == 100.0);
+  CHECK(t["rows"][2]["month"] == "2026-07");
+  CHECK(t["rows"][2]["sales"] == 0);
+  CHECK(t["rows"][3]["month"] == "2026-08");
+  CHECK(t["rows"][4]["members"] == 1);
+  CHECK(t["rows"][5]["month"] == "2026-10");
+  CHECK(t["rows"][5]["sales"] == 7);
+  CHECK(t["rows"][5]["net_revenue"] == "670.00");
+  CHECK(t["rows"][5]["members"] == 5);
+  CHECK(t["rows"][5]["average_sale"] == "95.71");
+  CHECK(t["rows"][5]["member_revenue_share"] == 100.0);
   CHECK(get(hq, admin, "/api/v1/reports/trends?from=2026-10-01")["rows"].size() == 1);
 
   // Store comparison: S1 550 and S2 450 against an average store of 500.
@@ -225,6 +229,7 @@ TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecy
   CHECK(std::regex_search(zh, std::regex(R"(data-cut="85")")));
   CHECK(std::regex_search(zh, std::regex(R"(data-class="A" data-kind="ideal" data-value="20.0")")));
   CHECK(std::regex_search(zh, std::regex(R"(data-key="mix-share:A">33.3<)")));
+  CHECK(zh.find(">12.5%</text>") != std::string::npos);  // the spend axis keeps its decimals
   CHECK(zh.find("data-chart=\"trend-net-revenue\"") != std::string::npos);
   CHECK(std::regex_search(zh, std::regex(R"(data-label="2026-10" data-value="670.00")")));  // decimals kept
   CHECK(std::regex_search(zh, std::regex(R"(data-key="store-index:S1">110.0<)")));
@@ -234,6 +239,7 @@ TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecy
   CHECK(std::regex_search(en, std::regex(R"(data-key="stage:lapsed">1<)")));
   CHECK(std::regex_search(en, std::regex(R"(data-key="due-shown">showing 1–1 of 1<)")));
   CHECK(en.find("href=\"/dashboard/members/m1\"") != std::string::npos);
+  CHECK(en.find("data-chart=\"lifecycle-stages\"") != std::string::npos);
   const std::string lapsed = shot("/dashboard/lifecycle?lang=zh&as_of=2026-10-25&stage=lapsed", "lifecycle-zh-lapsed");
   CHECK(std::regex_search(lapsed, std::regex(R"(data-stage="lapsed")")));
   CHECK(!std::regex_search(lapsed, std::regex(R"(data-stage="loyal")")));

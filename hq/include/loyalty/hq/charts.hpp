@@ -6,6 +6,7 @@
 /// Reports (analytics.hpp); the pages and API routes are in charts_routes.cpp.
 /// Shapes: docs/reports.md "Charts".
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,10 +63,10 @@ struct Series {
 std::string lineSvg(const std::string& id, const std::vector<std::string>& labels, const std::vector<Series>& series, int decimals,
                     const std::string& unit = "");
 
-/// Horizontal bars (one per label) with a dashed line at `average`; negative values grow left
-/// of the zero line. Values to `decimals` places.
-std::string comparisonSvg(const std::string& id, const std::vector<std::pair<std::string, double>>& bars, double average,
-                          int decimals, const ChartWords& w, const std::string& unit = "");
+/// Horizontal bars (one per label) with a dashed line at `average` if given; negative values
+/// grow left of the zero line. Values to `decimals` places.
+std::string comparisonSvg(const std::string& id, const std::vector<std::pair<std::string, double>>& bars,
+                          std::optional<double> average, int decimals, const ChartWords& w, const std::string& unit = "");
 
 /// A number with `decimals` places (the charts keep their decimals).
 std::string fixed(double v, int decimals);
