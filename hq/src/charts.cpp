@@ -249,7 +249,9 @@ std::string lineSvg(const std::string& id, const std::vector<std::string>& label
   const double plotW = width - left - right, plotH = height - top - bottom;
   double lo = 0, hi = 0;
   for (const auto& se : series) {
-    for (const double v : se.values) lo = std::min(lo, v), hi = std::max(hi, v);
+    for (const double v : se.values) {
+      if (!std::isnan(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    }
   }
   hi = niceMax(hi);
   if (lo < 0) lo = -niceMax(-lo);
@@ -269,16 +271,25 @@ std::string lineSvg(const std::string& id, const std::vector<std::string>& label
   for (const auto& se : series) {
     s += "<rect x=\"" + c1(legendX) + "\" y=\"8\" width=\"12\" height=\"4\" fill=\"" + se.colour + "\"/>" + text(legendX + 16, 14, se.name);
     legendX += 26 + 8.0 * static_cast<double>(se.name.size());
-    std::string points;
+    // A missing value (NaN: no sales that month) breaks the line rather than drawing a zero.
+    std::vector<std::string> lines(1);
     std::string dots;
     for (std::size_t i = 0; i < se.values.size() && i < n; ++i) {
-      points += (i ? " " : "") + c1(x(i)) + "," + c1(y(se.values[i]));
+      if (std::isnan(se.values[i])) {
+        if (!lines.back().empty()) lines.emplace_back();
+        continue;
+      }
+      lines.back() += (lines.back().empty() ? "" : " ") + c1(x(i)) + "," + c1(y(se.values[i]));
       dots += "<circle cx=\"" + c1(x(i)) + "\" cy=\"" + c1(y(se.values[i])) + "\" r=\"3\" fill=\"" + se.colour + "\" data-label=\"" +
               htmlEscape(labels[i]) + "\" data-value=\"" + fixed(se.values[i], decimals) + "\"><title>" +
               htmlEscape(labels[i] + " · " + se.name + ": " + fixed(se.values[i], decimals) + unit) + "</title></circle>";
     }
-    s += "<polyline data-series=\"" + htmlEscape(se.name) + "\" points=\"" + points + "\" fill=\"none\" stroke=\"" + se.colour +
-         "\" stroke-width=\"2\"/>" + dots;
+    for (const auto& points : lines) {
+      if (points.empty()) continue;
+      s += "<polyline data-series=\"" + htmlEscape(se.name) + "\" points=\"" + points + "\" fill=\"none\" stroke=\"" + se.colour +
+           "\" stroke-width=\"2\"/>";
+    }
+    s += dots;
   }
   return s + "</svg>";
 }

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/charts.hpp"
@@ -250,7 +251,7 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
     net.values.push_back(value(m["net_revenue"]));
     buyers.values.push_back(value(m["members"]));
     joined.values.push_back(value(m["new_members"]));
-    avg.values.push_back(value(m["average_sale"]));
+    avg.values.push_back(m["sales"].get<std::int64_t>() > 0 ? value(m["average_sale"]) : std::nan(""));
     monthRows.push_back({{"month", str(m["month"])}, {"sales", str(m["sales"])}, {"net_revenue", str(m["net_revenue"])},
                          {"average_sale", str(m["average_sale"])}, {"members", str(m["members"])},
                          {"member_revenue_share", shown(m["member_revenue_share"], 1)}, {"new_members", str(m["new_members"])}});

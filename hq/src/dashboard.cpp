@@ -309,6 +309,7 @@ constexpr Msg kCatalogue[] = {
     // Charts (charts_routes.cpp has its pages' own words)
     {"charts", "Charts", "图表分析"},
     {"lifecycle", "Lifecycle", "生命周期"},
+    {"pareto_link", "the Pareto chart and the ABC mix beside the ideal", "帕累托图及 ABC 客户结构与理想对比"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {

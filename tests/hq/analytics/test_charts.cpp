@@ -234,6 +234,8 @@ TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecy
   CHECK(std::regex_search(zh, std::regex(R"(data-label="2026-10" data-value="670.00")")));  // decimals kept
   CHECK(std::regex_search(zh, std::regex(R"(data-key="store-index:S1">110.0<)")));
   CHECK(zh.find("图表分析") != std::string::npos);  // in the navigation
+  CHECK(std::regex_search(zh, std::regex(R"(data-label="2026-07" data-value="0.00")")));  // a month without sales
+  CHECK(!std::regex_search(zh, std::regex(R"(data-label="2026-07" data-value="0.00"><title>2026-07 · 客单价)")));  // nothing to average
   const std::string en = shot("/dashboard/lifecycle?lang=en&as_of=2026-10-25", "lifecycle-en");
   CHECK(en.find("Lifecycle stages") != std::string::npos);
   CHECK(std::regex_search(en, std::regex(R"(data-key="stage:lapsed">1<)")));

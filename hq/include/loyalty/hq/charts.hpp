@@ -54,7 +54,8 @@ std::string paretoSvg(const nlohmann::json& pareto, const ChartWords& w);
 /// The actual ABC mix (share of core customers per class) beside the course's ideal.
 std::string mixSvg(const nlohmann::json& pareto, const ChartWords& w);
 
-/// A line chart: one line per series over the labels (months), values to `decimals` places.
+/// A line chart: one line per series over the labels (months), values to `decimals` places; a
+/// NaN value (nothing to average) leaves a gap.
 struct Series {
   std::string name;
   std::string colour;
