@@ -413,6 +413,11 @@ void registerChartRoutes(httplib::Server& s, HqService& service, DashboardAccess
     }
     const std::string page = req.matches[1].str(), lang = access.language(req);
     json view = access.frame(req, *who, lang, "/dashboard/" + page, page);
+    // The pages' own filter form: the frame's (from, to, store) and the day counted to.
+    view["own_filter"] = true;
+    view["lang"] = lang;
+    view["sel"] = {{"from", req.get_param_value("from")}, {"to", req.get_param_value("to")}, {"store", req.get_param_value("store")},
+                   {"as_of", req.get_param_value("as_of")}, {"stage", req.get_param_value("stage").empty() ? json(false) : json(req.get_param_value("stage"))}};
     auto done = page == "charts" ? chartsPage(service, lang, req, view) : lifecyclePage(service, *who, lang, req, view);
     if (!done) {
       const HttpProblem refused = problemFor(done.error());

@@ -246,4 +246,7 @@ TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecy
   CHECK(std::regex_search(lapsed, std::regex(R"(data-stage="lapsed")")));
   CHECK(!std::regex_search(lapsed, std::regex(R"(data-stage="loyal")")));
   CHECK(lapsed.find("客户生命周期阶段") != std::string::npos);
+  // The page's own filter keeps the day counted to and the stage.
+  CHECK(lapsed.find("name=\"as_of\" value=\"2026-10-25\"") != std::string::npos);
+  CHECK(lapsed.find("name=\"stage\" value=\"lapsed\"") != std::string::npos);
 }
