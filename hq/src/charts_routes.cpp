@@ -196,10 +196,11 @@ std::string listCsv(const std::string& name, const json& list, const std::string
     t.types.push_back(type);
   }
   for (const auto& m : list["members"]) {
-    std::vector<json> row = {m["member_id"], m["name"], m["card_no"], m["phone"], m["store"], m["tier"]};
-    if (!due) row.push_back(word(lang, str(m["stage"])));
-    for (const char* k : {"visits", "spend", "last_visit", "days_since_visit"}) row.push_back(m[k]);
-    if (due) row.push_back(m["usual_interval_days"]), row.push_back(m["due_day"]);
+    const auto f = [&m](const char* k) { return m.value(k, json(nullptr)); };
+    std::vector<json> row = {f("member_id"), f("name"), f("card_no"), f("phone"), f("store"), f("tier")};
+    if (!due) row.push_back(word(lang, str(f("stage"))));
+    for (const char* k : {"visits", "spend", "last_visit", "days_since_visit"}) row.push_back(f(k));
+    if (due) row.push_back(f("usual_interval_days")), row.push_back(f("due_day"));
     t.rows.push_back(std::move(row));
   }
   return toCsv(t);
@@ -299,16 +300,18 @@ json pager(const std::string& base, const std::string& query, const char* offset
           {"next", offset + shownRows < total ? json(href(offset + size)) : json(false)}};
 }
 
+/// A member list's rows (lifecycle or due: each has fields the other lacks, and masking may
+/// drop some), every field read by name with a default.
 json memberRows(const std::string& lang, const json& members) {
   json rows = json::array();
   for (const auto& m : members) {
-    rows.push_back({{"member_path", urlEncode(str(m["member_id"]))}, {"member_id", str(m["member_id"])},
-                    {"name", str(m["name"]).empty() ? str(m["member_id"]) : str(m["name"])}, {"card_no", str(m["card_no"])},
-                    {"phone", str(m["phone"])}, {"store", str(m["store"])}, {"tier", str(m["tier"])},
-                    {"stage", str(m["stage"])}, {"stage_label", word(lang, str(m["stage"]))}, {"visits", str(m["visits"])},
-                    {"spend", str(m["spend"])}, {"last_visit", str(m["last_visit"])},
-                    {"days_since", m["days_since_visit"].is_null() ? "—" : str(m["days_since_visit"])},
-                    {"usual_interval", shown(m.value("usual_interval_days", json(nullptr)), 1)}, {"due_day", str(m.value("due_day", json("")))}});
+    const auto f = [&m](const char* k) { return m.value(k, json(nullptr)); };
+    const std::string id = str(f("member_id")), name = str(f("name")), stage = str(f("stage"));
+    rows.push_back({{"member_path", urlEncode(id)}, {"member_id", id}, {"name", name.empty() ? id : name}, {"card_no", str(f("card_no"))},
+                    {"phone", str(f("phone"))}, {"store", str(f("store"))}, {"tier", str(f("tier"))}, {"stage", stage},
+                    {"stage_label", stage.empty() ? "" : word(lang, stage)}, {"visits", str(f("visits"))}, {"spend", str(f("spend"))},
+                    {"last_visit", str(f("last_visit"))}, {"days_since", f("days_since_visit").is_null() ? "—" : str(f("days_since_visit"))},
+                    {"usual_interval", shown(f("usual_interval_days"), 1)}, {"due_day", str(f("due_day"))}});
   }
   return rows;
 }
