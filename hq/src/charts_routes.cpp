@@ -71,6 +71,7 @@ constexpr Word kWords[] = {
     {"advocate", "Advocate", "拥护者"},
     {"lapsed", "Lapsed", "已流失"},
     {"members", "Members", "会员数"},
+    {"member_list", "Members", "会员名单"},
     {"due", "Due to buy", "应到店会员"},
     {"due_note", "Members whose usual interval between visits has passed since their last visit (not yet at risk of churn), highest spend first.",
      "距上次消费已超过其平时到店间隔（尚未进入流失预警）的会员，按消费额从高到低。"},
