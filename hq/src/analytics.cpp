@@ -1475,4 +1475,160 @@ json Reports::campaignMembers(const ReportFilter& f) {
   return {{"members", total}, {"page", pageJson(f)}, {"rows", std::move(rows)}};
 }
 
+
+// [SECTION] Charts: the Pareto curve, lifecycle stages and the "due to buy" list
+// (charts.hpp draws them; docs/reports.md "Charts")
+
+json Reports::pareto(const ReportFilter& f, const std::string& asOf, std::int64_t bins) {
+  // Classes, their sizes and spend come from the ABC report itself: one rule, one place.
+  ReportFilter none = f;
+  none.offset = 0;
+  none.limit = 0;
+  const json classes = abc(none, asOf);
+  Q q(m_c);
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
+  bool plain = false;
+  const std::string mp = rankedMembers(q, m_c, f, &plain);
+  // Customers in spend order (ties by member id, as ABC), cut into `bins` groups of (nearly)
+  // equal size: each group's spend and the running total at its end.
+  const std::string b = q.p(bins);
+  const std::string sql =
+      "WITH mp AS (SELECT member_id, net FROM (" + mp + ") x WHERE net > 0), "
+      "r AS (SELECT net, ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn, COUNT(*) OVER () AS n FROM mp) "
+      "SELECT (rn - 1) * " + b + " / n AS bin, COUNT(*), SUM(net), MAX(rn), MAX(n) FROM r GROUP BY (rn - 1) * " + b + " / n ORDER BY 1";
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  std::int64_t total = 0, n = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) total += r.integer(i, 2), n = r.integer(i, 4);
+  json out = json::array();
+  std::int64_t cum = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    cum += r.integer(i, 2);
+    out.push_back({{"bin", static_cast<std::int64_t>(i) + 1}, {"members", r.integer(i, 1)}, {"spend", money(r.integer(i, 2))},
+                   {"spend_share", percent(r.integer(i, 2), total)}, {"cumulative_members_share", percent(r.integer(i, 3), n)},
+                   {"cumulative_share", percent(cum, total)}});
+  }
+  // The course's ideal mix of core customers beside the actual one.
+  static constexpr std::int64_t kIdeal[] = {20, 40, 40};
+  json mix = json::array();
+  for (int k = 0; k < 3; ++k) {
+    const json& c = classes["classes"][k];
+    const std::int64_t members = c["members"].get<std::int64_t>();
+    const std::int64_t spend = Money::parse(c["spend"].get<std::string>(), "spend")->minor();
+    mix.push_back({{"class", kClassNames[k]}, {"members", members}, {"share", percent(members, n)}, {"ideal_share", kIdeal[k]},
+                   {"spend", c["spend"]}, {"spend_share", percent(spend, total)}});
+  }
+  return {{"as_of", asOf}, {"members", n}, {"spend", money(total)}, {"cuts", {{"A", 55}, {"B", 85}}},
+          {"mix", std::move(mix)}, {"bins", std::move(out)}};
+}
+
+namespace {
+
+const std::vector<std::string>& lifecycleStages() {
+  static const std::vector<std::string> s = {"prospect", "first_purchase", "repeat", "loyal", "advocate", "lapsed"};
+  return s;
+}
+
+/// CTEs `mp` and `t`: every member known by `asOf` with their figures over the filter's days up
+/// to then: buyers (sales in the period) and, with visits 0, members enrolled (at the filter's
+/// stores) who bought nothing in it. t's columns: member_id, visits, net, first_day, last_day,
+/// span, since.
+std::string memberTimeline(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& asOf) {
+  const std::string mp = memberPeriod(q, c, f, asOf);
+  const std::string asOfP = q.t(asOf);
+  return "mp AS MATERIALIZED (SELECT member_id, sales, visits, net, first_day, last_day FROM (" + mp + ") x WHERE sales > 0), "
+         "t AS (SELECT member_id, visits, net, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
+         " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM mp "
+         "UNION ALL SELECT m.member_id, 0, 0, NULL, NULL, 0, 0 FROM members m WHERE m.enrolled = 1 AND m.merged_into IS NULL AND "
+         "m.erased_at IS NULL AND substr(m.enrolled_at, 1, 10) <= " + asOfP + " AND " + q.storeIn("m.enrolled_store", f) +
+         " AND NOT EXISTS (SELECT 1 FROM mp b WHERE b.member_id = m.member_id))";
+}
+
+/// The churn report's rule (at risk: twice the usual interval, or `days` days without a visit).
+std::string atRisk(const std::string& days) {
+  return "((visits >= 2 AND since * (visits - 1) >= 2 * span) OR since >= " + days + ")";
+}
+
+}  // namespace
+
+json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays, const std::string& stage) {
+  Q q(m_c);
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const std::string t = memberTimeline(q, m_c, f, asOf);
+  const std::string days = q.p(churnDays);
+  // Advocates brought in a member who bought (referrals, all time).
+  const std::string stageOf =
+      "CASE WHEN visits = 0 THEN 'prospect' WHEN " + atRisk(days) + " THEN 'lapsed' "
+      "WHEN EXISTS (SELECT 1 FROM members r JOIN agg_member a ON a.member_id = r.member_id WHERE r.referrer_id = t.member_id "
+      "AND a.sales > 0) THEN 'advocate' WHEN visits >= 5 THEN 'loyal' WHEN visits >= 2 THEN 'repeat' ELSE 'first_purchase' END";
+  const std::string only = stage.empty() ? "" : " WHERE stage = " + q.t(stage);
+  const std::string sql =
+      "WITH " + t + ", s AS MATERIALIZED (SELECT t.*, " + stageOf + " AS stage FROM t) "
+      "SELECT 0 AS kind, stage, COUNT(*) AS n, NULL AS member_id, NULL AS card_no, NULL AS name, NULL AS phone, NULL AS tier, "
+      "NULL AS store, 0 AS visits, 0 AS net, NULL AS last_day, 0 AS since FROM s GROUP BY stage "
+      "UNION ALL SELECT 1, p.stage, 0, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, p.net, "
+      "p.last_day, p.since FROM (SELECT * FROM s" + only + " ORDER BY net DESC, member_id" + pageClause(q, f) +
+      ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 11 DESC, 4";
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  std::map<std::string, std::int64_t> counts;
+  json members = json::array();
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (r.integer(i, 0) == 0) {
+      counts[r.text(i, 1)] = r.integer(i, 2);
+      total += r.integer(i, 2);
+      continue;
+    }
+    const bool bought = r.integer(i, 9) > 0;
+    members.push_back({{"member_id", r.text(i, 3)}, {"card_no", opt(r, i, 4)}, {"name", opt(r, i, 5)}, {"phone", opt(r, i, 6)},
+                       {"tier", opt(r, i, 7)}, {"store", opt(r, i, 8)}, {"stage", r.text(i, 1)}, {"visits", r.integer(i, 9)},
+                       {"spend", money(r.integer(i, 10))}, {"last_visit", bought ? json(r.text(i, 11)) : json(nullptr)},
+                       {"days_since_visit", bought ? json(r.integer(i, 12)) : json(nullptr)}});
+  }
+  json stages = json::array();
+  for (const auto& s : lifecycleStages()) stages.push_back({{"stage", s}, {"members", counts[s]}, {"share", percent(counts[s], total)}});
+  return {{"as_of", asOf}, {"churn_days", churnDays}, {"members_total", total}, {"stages", std::move(stages)},
+          {"stage", stage.empty() ? json(nullptr) : json(stage)}, {"page", pageJson(f)}, {"members", std::move(members)}};
+}
+
+json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays) {
+  Q q(m_c);
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  const std::string mp = memberPeriod(q, m_c, f, asOf);
+  const std::string asOfP = q.t(asOf);
+  const std::string days = q.p(churnDays);
+  // Due: the usual interval ((last - first) / (visits - 1)) has passed since the last visit,
+  // and the churn warning (twice that, or churn_days) has not yet taken them over.
+  const std::string sql =
+      "WITH d AS (SELECT member_id, visits, net, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
+      " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM (" + mp + ") mp WHERE sales > 0), "
+      "k AS MATERIALIZED (SELECT * FROM d WHERE visits >= 2 AND since * (visits - 1) >= span AND NOT " + atRisk(days) + ") "
+      "SELECT 0 AS kind, NULL AS member_id, NULL AS card_no, NULL AS name, NULL AS phone, NULL AS tier, NULL AS store, "
+      "COUNT(*) AS visits, 0 AS net, NULL AS last_day, 0 AS span, 0 AS since, 0 AS consent FROM k "
+      "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, p.net, p.last_day, p.span, "
+      "p.since, COALESCE(m.consent_marketing, 0) FROM (SELECT * FROM k ORDER BY net DESC, member_id" + pageClause(q, f) +
+      ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 9 DESC, 2";
+  const auto r = m_c.query(sql, q.params);
+  tx.commit();
+  json members = json::array();
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (r.integer(i, 0) == 0) {
+      total = r.integer(i, 7);
+      continue;
+    }
+    const std::int64_t visits = r.integer(i, 7), span = r.integer(i, 10), since = r.integer(i, 11);
+    // Tenths of a day, rounded down, as the churn report gives the usual interval.
+    const std::int64_t interval10 = span * 10 / (visits - 1);
+    const std::string last = r.text(i, 9);
+    members.push_back({{"member_id", r.text(i, 1)}, {"card_no", opt(r, i, 2)}, {"name", opt(r, i, 3)}, {"phone", opt(r, i, 4)},
+                       {"tier", opt(r, i, 5)}, {"store", opt(r, i, 6)}, {"visits", visits}, {"spend", money(r.integer(i, 8))},
+                       {"last_visit", last}, {"usual_interval_days", static_cast<double>(interval10) / 10.0},
+                       {"due_day", addDays(last, static_cast<int>((interval10 + 9) / 10))},
+                       {"days_since_visit", since}, {"consent_marketing", r.integer(i, 12) != 0}});
+  }
+  return {{"as_of", asOf}, {"churn_days", churnDays}, {"due", total}, {"page", pageJson(f)}, {"members", std::move(members)}};
+}
+
 }  // namespace loyalty::hq

@@ -18,6 +18,7 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/complaints.hpp"
+#include "loyalty/hq/charts.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard_access.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
@@ -316,6 +317,10 @@ constexpr Msg kCatalogue[] = {
     {"promotions", "Promotions", "促销效果"},
     // Complaint care and the fleet page (complaints_routes.cpp, terminals_page.cpp)
     {"terminals", "Terminals", "终端管理"},
+    // Charts (charts_routes.cpp has its pages' own words)
+    {"charts", "Charts", "图表分析"},
+    {"lifecycle", "Lifecycle", "生命周期"},
+    {"pareto_link", "the Pareto chart and the ABC mix beside the ideal", "帕累托图及 ABC 客户结构与理想对比"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -394,6 +399,7 @@ json pageView(const Page& p, const httplib::Request& req, const std::string& tit
   pages.push_back("followups");
   pages.insert(pages.end(), {"programme", "promotions"});
   if (p.who.role == Role::kAdmin) pages.push_back("terminals");
+  pages.insert(pages.end(), {"charts", "lifecycle"});
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
   for (const char* page : pages) {
@@ -968,6 +974,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   registerComplaintRoutes(s, service, dashboardAccess(ctx));
   // The fleet page (terminals_page.cpp): terminals, add with a one-time code, revoke.
   registerTerminalPages(s, service, dashboardAccess(ctx));
+  registerChartRoutes(s, service, dashboardAccess(ctx));
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);

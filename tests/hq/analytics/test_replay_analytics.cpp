@@ -22,6 +22,7 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "loyalty/hq/charts.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/terminal/csv.hpp"
@@ -284,4 +285,67 @@ TEST_CASE("replay: Online Retail into head office gives the ABC counts, daily re
   const json done = hq::followupCompletion(store.connection(), december);
   CHECK(done["total"]["planned"] == visits);
   CHECK(done["total"]["overdue"] == yearA);  // the A customers' first visits, due by the 7th
+
+  // Charts (issue 20 item 8) on the real year, against figures worked out here.
+  // Pareto: 50 groups of customers in ABC's order, the running share at each group's end; the
+  // mix is ABC's classes.
+  const json pareto = reports.pareto(all, "2011-12-31", 50);
+  REQUIRE(pareto["bins"].size() == 50);
+  CHECK(pareto["members"] == static_cast<std::int64_t>(ranked.size()));
+  const auto n = static_cast<std::int64_t>(ranked.size());
+  std::vector<std::int64_t> binEnd(50, 0);
+  std::int64_t running = 0;
+  for (std::int64_t k = 0; k < n; ++k) {
+    running += ranked[static_cast<std::size_t>(k)].second;
+    binEnd[static_cast<std::size_t>(k * 50 / n)] = running;
+  }
+  std::size_t wrongBins = 0;
+  for (std::size_t b = 0; b < 50; ++b) {
+    const double expected = static_cast<double>((binEnd[b] * 1000 + total / 2) / total) / 10.0;
+    if (pareto["bins"][b]["cumulative_share"].get<double>() != expected) ++wrongBins;
+  }
+  CHECK(wrongBins == 0);
+  CHECK(pareto["mix"][0]["members"] == expectedCounts["A"]);
+  CHECK(pareto["mix"][2]["members"] == expectedCounts["C"]);
+  // Trends: every month of the year, net revenue as the days add up.
+  std::map<std::string, std::int64_t> monthRevenue;
+  for (const auto& [d, pence] : dayRevenue) monthRevenue[d.substr(0, 7)] += pence;
+  const json trends = hq::trendsReport(reports, all);
+  REQUIRE(trends["rows"].size() == monthRevenue.size());
+  for (const auto& r : trends["rows"]) CHECK(r["net_revenue"] == pounds(monthRevenue[r["month"].get<std::string>()]));
+  // Lifecycle stages and due to buy as of the last day, from each customer's sale days.
+  const std::string lastDay = dayRevenue.rbegin()->first;
+  std::map<std::string, std::set<std::string>> saleDays;
+  for (const auto& i : invoices) {
+    if (!i.customer.empty() && i.pence >= 0) saleDays[i.customer].insert(i.day);
+  }
+  const auto epoch = [](const std::string& d) {
+    return std::chrono::sys_days(std::chrono::year_month_day(std::chrono::year(std::stoi(d.substr(0, 4))),
+                                                             std::chrono::month(static_cast<unsigned>(std::stoi(d.substr(5, 2)))),
+                                                             std::chrono::day(static_cast<unsigned>(std::stoi(d.substr(8, 2))))))
+        .time_since_epoch()
+        .count();
+  };
+  std::map<std::string, std::int64_t> stages;
+  std::int64_t due = 0;
+  for (const auto& [customer, s] : spend) {
+    const auto it = saleDays.find(customer);
+    if (it == saleDays.end()) {
+      ++stages["prospect"];
+      continue;
+    }
+    const std::int64_t days = static_cast<std::int64_t>(it->second.size());
+    const std::int64_t span = epoch(*it->second.rbegin()) - epoch(*it->second.begin());
+    const std::int64_t since = epoch(lastDay) - epoch(*it->second.rbegin());
+    const bool lapsed = (days >= 2 && since * (days - 1) >= 2 * span) || since >= 90;
+    ++stages[lapsed ? "lapsed" : days >= 5 ? "loyal" : days >= 2 ? "repeat" : "first_purchase"];
+    if (!lapsed && days >= 2 && since * (days - 1) >= span) ++due;
+  }
+  const json lifecycle = reports.lifecycle(all, lastDay, 90, "");
+  CHECK(lifecycle["members_total"] == static_cast<std::int64_t>(spend.size()));
+  for (const auto& st : lifecycle["stages"]) {
+    INFO(st["stage"]);
+    CHECK(st["members"] == stages[st["stage"].get<std::string>()]);
+  }
+  CHECK(reports.dueToBuy(all, lastDay, 90)["due"] == due);
 }

@@ -117,6 +117,17 @@ class Reports {
   /// Members who consented to marketing (only those), for campaigns.
   nlohmann::json campaignMembers(const ReportFilter& f);
 
+  // [SECTION] Charts (docs/reports.md "Charts")
+  /// The Pareto curve of ABC's customers in `bins` groups of equal size (spend, share, running
+  /// share) and the actual class mix beside the course's ideal (A 20 %, B 40 %, C 40 %).
+  nlohmann::json pareto(const ReportFilter& f, const std::string& asOf, std::int64_t bins);
+  /// Each member's lifecycle stage as of `asOf` (prospect, first_purchase, repeat, loyal,
+  /// advocate, lapsed), counts per stage and a page of members (of `stage` if not empty).
+  nlohmann::json lifecycle(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays, const std::string& stage);
+  /// Members whose usual interval between visits has passed (not yet at risk of churn),
+  /// highest spend first.
+  nlohmann::json dueToBuy(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays);
+
   // [SECTION] Complaint workflow (write transactions)
   /// Copies complaints filed at counters (complaint.filed events) into the workflow; returns
   /// how many were new. Idempotent.
