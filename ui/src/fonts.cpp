@@ -1,6 +1,7 @@
 #include "loyalty/ui/fonts.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -129,6 +130,9 @@ bool FontBuildThread::start(const std::string& path, float scale, GlyphSet glyph
   std::promise<std::unique_ptr<FontAtlas>> done;
   m_build = done.get_future();
   m_thread = std::thread([this, path, scale, glyphs = std::move(glyphs), sizes, file = std::move(file), done = std::move(done)]() mutable {
+    // Below the UI thread and the store's worker: on a busy (or single-core) machine the build
+    // waits, not the frames and the searches.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     auto built = std::make_unique<FontAtlas>();
     built->fonts.file = std::move(file);
     buildFonts(built->atlas, built->fonts, path, scale, glyphs, sizes);
