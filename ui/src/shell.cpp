@@ -721,8 +721,11 @@ double Shell::presentFrame(Window& w) {
   SDL_GL_GetDrawableSize(w.sdl, &width, &height);
   glViewport(0, 0, width, height);
   // The screen's background: the root window's, drawn as a clear (frame_background.hpp) rather
-  // than as a full-screen blended quad (as much work for llvmpipe as the rest of the frame).
-  const ImVec4 bg = takeScreenBackground(ImGui::GetDrawData()).value_or(ImGui::GetStyle().Colors[ImGuiCol_WindowBg]);
+  // than as a full-screen blended quad (as much work for llvmpipe as the rest of the frame). Not
+  // under Wayland: there (weston, Mesa's software EGL) the window shows through wherever only the
+  // clear drew, as if its alpha were not kept (tests/kiosk wayland); the quad makes it opaque.
+  const std::optional<ImVec4> taken = m_wayland ? std::nullopt : takeScreenBackground(ImGui::GetDrawData());
+  const ImVec4 bg = taken.value_or(ImGui::GetStyle().Colors[ImGuiCol_WindowBg]);
   glClearColor(bg.x, bg.y, bg.z, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
