@@ -75,7 +75,9 @@ void GlyphSet::merge(const GlyphSet& other) { m_glyphs.insert(other.m_glyphs.beg
 
 void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, float scale, const GlyphSet& extra,
                 FontSizes sizes) {
-  const bool small = sizes != FontSizes::kHuge, huge = sizes != FontSizes::kBodyLarge;
+  const bool all = sizes == FontSizes::kAll;
+  const bool body = all || sizes == FontSizes::kBody, large = all || sizes == FontSizes::kLarge,
+             huge = all || sizes == FontSizes::kHuge;
   atlas.Clear();
   atlas.Flags |= ImFontAtlasFlags_NoPowerOfTwoHeight;  // up to half the texture was padding
   if (!fonts.file) fonts.file = std::make_shared<MappedFile>(path);
@@ -83,9 +85,9 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
   if (!fonts.cjk) {
     ImFontConfig c;
     c.SizePixels = 22 * scale;
-    if (small) fonts.body = atlas.AddFontDefault(&c);
+    if (body) fonts.body = atlas.AddFontDefault(&c);
     c.SizePixels = 30 * scale;
-    if (small) fonts.large = atlas.AddFontDefault(&c);
+    if (large) fonts.large = atlas.AddFontDefault(&c);
     c.SizePixels = 46 * scale;
     if (huge) fonts.huge = atlas.AddFontDefault(&c);
     atlas.Build();
@@ -109,8 +111,8 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
   // told otherwise right after, before anything could free it (Clear(), the destructor).
   c.FontDataOwnedByAtlas = true;
   const int bytes = static_cast<int>(fonts.file->size());
-  if (small) fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.ranges.Data);
-  if (small) fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.ranges.Data);
+  if (body) fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.ranges.Data);
+  if (large) fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.ranges.Data);
   if (huge) fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.ranges.Data);
   atlas.Build();
   for (ImFontConfig& source : atlas.ConfigData) source.FontDataOwnedByAtlas = false;

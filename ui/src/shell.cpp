@@ -219,8 +219,8 @@ double percentile(std::vector<double> v, double p) {
 /// (the UI thread's CPU time), font rebuilds, and each lookup's round trip through the worker.
 struct BenchProbe {
   std::vector<double> buildCpuMs, drawCpuMs, presentCpuMs;  ///< per rendered frame while typing
-  std::vector<double> fontRebuildMs;  ///< wall time of each atlas build (off the UI thread): body, large
-  std::vector<double> fontRebuildHugeMs;  ///< the same for the huge size's atlas
+  std::vector<double> fontRebuildMs;  ///< wall time of each atlas build (off the UI thread): body
+  std::vector<double> fontRebuildSmallMs;  ///< the same for the large and huge sizes' atlases
   std::vector<double> fontSwapMs;     ///< the UI thread's part: the new atlas into the texture
   std::map<std::uint64_t, Clock::time_point> lookupSent;    ///< by lookup seq
   std::vector<double> lookupRoundTripMs;  ///< submitted to the worker -> reply on the UI thread
@@ -376,7 +376,7 @@ class BenchDriver {
                       {"frame_draw_cpu_ms", summary(m_probe.drawCpuMs)},
                       {"frame_present_cpu_ms", summary(m_probe.presentCpuMs)},
                       {"font_rebuild_ms", summary(m_probe.fontRebuildMs)},
-                      {"font_rebuild_huge_ms", summary(m_probe.fontRebuildHugeMs)},
+                      {"font_rebuild_large_huge_ms", summary(m_probe.fontRebuildSmallMs)},
                       {"font_swap_ms", summary(m_probe.fontSwapMs)},
                       {"lookup_round_trip_ms", summary(m_probe.lookupRoundTripMs)}};
     j["load_average_1min"] = loadAverage();
@@ -441,7 +441,7 @@ class Shell {
   /// A built frame onto the screen: GL draw calls, the swap (llvmpipe rasterises here).
   /// Returns the CPU milliseconds of the draw calls (before the swap).
   double presentFrame(Window& w);
-  /// One of the two atlases (FontSizes): the one in use, its texture, and its next build.
+  /// One of the three atlases (FontSizes): the one in use, its texture, and its next build.
   struct FontSlot {
     explicit FontSlot(FontSizes s) : sizes(s) {}
     FontSizes sizes;
@@ -457,7 +457,7 @@ class Shell {
   bool takeFonts();
   void handle(const SDL_Event& e);
   Ui ui() const {
-    Ui u{m_app.lang, m_main.font->fonts.body, m_main.font->fonts.large, m_huge.font->fonts.huge, m_scale};
+    Ui u{m_app.lang, m_main.font->fonts.body, m_large.font->fonts.large, m_huge.font->fonts.huge, m_scale};
     u.pinyin = m_pinyin.get();
     return u;
   }
@@ -477,7 +477,8 @@ class Shell {
   BackendFactory m_open;
   SDL_GLContext m_gl = nullptr;
   Window m_counter, m_customer;
-  FontSlot m_main{FontSizes::kBodyLarge};  ///< body and large: the UI's own atlas (io.Fonts)
+  FontSlot m_main{FontSizes::kBody};  ///< body, with the common hanzi: the UI's own atlas (io.Fonts)
+  FontSlot m_large{FontSizes::kLarge};
   FontSlot m_huge{FontSizes::kHuge};
   GlyphSet m_glyphs;  ///< the UI's text and every character seen: all sizes
   GlyphSet m_common;  ///< the common hanzi: body and large only (after the first frame)
@@ -556,6 +557,7 @@ bool Shell::createWindow(Window& w, const char* title, int x, int y, int width, 
       m_alphaTexture = major > 3 || (major == 3 && minor >= 3) || SDL_GL_ExtensionSupported("GL_ARB_texture_swizzle");
     }
     uploadFontTexture(m_main);
+    uploadFontTexture(m_large);
     uploadFontTexture(m_huge);
   }
   return true;
@@ -586,22 +588,34 @@ void Shell::uploadFontTexture(FontSlot& slot) {
   }
   glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
   slot.font->atlas.SetTexID(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(slot.texture)));
-  m_marks.emplace_back(&slot == &m_main ? "font_atlas_pixels" : "font_atlas_pixels_huge", static_cast<double>(width) * height);
+  m_marks.emplace_back(&slot == &m_main ? "font_atlas_pixels" : &slot == &m_large ? "font_atlas_pixels_large" : "font_atlas_pixels_huge",
+                       static_cast<double>(width) * height);
 }
 
 void Shell::startFontBuild() {
   if (!m_fontsDirty || !m_main.font->fonts.cjk) return;
   GlyphSet small = m_glyphs;
-  small.merge(m_common);
   bool waiting = false;
-  for (const auto& [slot, wanted] : {std::pair{&m_main, &small}, std::pair{&m_huge, &m_glyphs}}) {
+  // The common hanzi wait while the store opens or a PIN is checked: argon2id holds 64 MB for it,
+  // and the build's own peak (the font file's pages) on top of it is what the app's peak was.
+  const bool opening = !m_app.login.storeReady && m_app.login.storeError.empty();
+  if (!m_main.requested.covers(m_common) && (opening || m_app.login.busy)) {
+    waiting = true;
+  } else {
+    small.merge(m_common);
+  }
+  for (const auto& [slot, wanted] : {std::pair{&m_main, &small}, std::pair{&m_large, &m_glyphs}, std::pair{&m_huge, &m_glyphs}}) {
     if (slot->requested.covers(*wanted)) continue;
     // One build at a time: two at once would add their memory peaks (and share the cores).
-    if (m_main.build->pending() || m_huge.build->pending() ||
+    if (m_main.build->pending() || m_large.build->pending() || m_huge.build->pending() ||
         !slot->build->start(m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath, m_scale, *wanted, slot->sizes,
                             slot->font->fonts.file)) {
       waiting = true;  // one is being built: the next starts when it has been taken
       continue;
+    }
+    if (slot == &m_main && !slot->requested.covers(m_common)) {
+      m_marks.emplace_back("common_glyphs_start_ms", msSinceProcessStart());
+      m_marks.emplace_back("rss_peak_mib_before_common_glyphs", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
     }
     slot->requested = *wanted;
     slot->buildStart = Clock::now();
@@ -611,7 +625,7 @@ void Shell::startFontBuild() {
 
 bool Shell::takeFonts() {
   bool any = false;
-  for (FontSlot* slot : {&m_main, &m_huge}) {
+  for (FontSlot* slot : {&m_main, &m_large, &m_huge}) {
     if (!slot->build) continue;
     std::unique_ptr<FontAtlas> built = slot->build->take();
     if (!built) continue;
@@ -634,7 +648,7 @@ bool Shell::takeFonts() {
       m_marks.emplace_back("rss_peak_mib_after_common_glyphs", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
     }
     if (m_probe && m_probe->typing) {
-      (slot == &m_main ? m_probe->fontRebuildMs : m_probe->fontRebuildHugeMs).push_back(std::chrono::duration<double, std::milli>(Clock::now() - slot->buildStart).count());
+      (slot == &m_main ? m_probe->fontRebuildMs : m_probe->fontRebuildSmallMs).push_back(std::chrono::duration<double, std::milli>(Clock::now() - slot->buildStart).count());
       m_probe->fontSwapMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     }
   }
@@ -645,6 +659,7 @@ bool Shell::takeFonts() {
 void Shell::releaseAtlasPixels() {
   // The GL textures hold the glyphs now; the CPU copy (RGBA, ~16 MB with the common hanzi) goes.
   m_main.font->atlas.ClearTexData();
+  m_large.font->atlas.ClearTexData();
   m_huge.font->atlas.ClearTexData();
   malloc_trim(0);
 }
@@ -853,10 +868,11 @@ int Shell::run() {
   m_glyphs.add("中文");
   m_marks.emplace_back("fonts_start_ms", msSinceProcessStart());
   const std::string fontPath = m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath;
-  buildFonts(m_main.font->atlas, m_main.font->fonts, fontPath, m_scale, m_glyphs, FontSizes::kBodyLarge);
-  m_huge.font->fonts.file = m_main.font->fonts.file;
+  buildFonts(m_main.font->atlas, m_main.font->fonts, fontPath, m_scale, m_glyphs, FontSizes::kBody);
+  m_large.font->fonts.file = m_huge.font->fonts.file = m_main.font->fonts.file;
+  buildFonts(m_large.font->atlas, m_large.font->fonts, fontPath, m_scale, m_glyphs, FontSizes::kLarge);
   buildFonts(m_huge.font->atlas, m_huge.font->fonts, fontPath, m_scale, m_glyphs, FontSizes::kHuge);
-  for (FontSlot* slot : {&m_main, &m_huge}) {
+  for (FontSlot* slot : {&m_main, &m_large, &m_huge}) {
     slot->font->glyphs = slot->requested = m_glyphs;
     slot->build = std::make_unique<FontBuildThread>([wake = m_wakeEvent] {
       SDL_Event e{};
@@ -910,6 +926,7 @@ int Shell::run() {
   if (m_o.lang) m_app.lang = *m_o.lang;
   runLoop();
   m_main.build.reset();  // waits for a build still running: no wake-ups once SDL is gone
+  m_large.build.reset();
   m_huge.build.reset();
   m_worker.reset();  // joins the thread: no more wake-ups once SDL is gone
   // Nothing to tell a compositor that is gone; a kiosk unit restarts an app that exits non-zero.
@@ -921,7 +938,7 @@ int Shell::run() {
     ImGui_ImplSDL2_Shutdown();
     ImGui::DestroyContext(w->ctx);
   }
-  for (FontSlot* slot : {&m_main, &m_huge}) {
+  for (FontSlot* slot : {&m_main, &m_large, &m_huge}) {
     if (slot->texture) glDeleteTextures(1, &slot->texture);
   }
   if (m_gl) SDL_GL_DeleteContext(m_gl);
@@ -1033,9 +1050,9 @@ void Shell::runLoop() {
         releaseAtlasPixels();  // uploaded with the first window
         m_marks.emplace_back("first_frame_ms", msSinceProcessStart());
         m_marks.emplace_back("rss_peak_mib_after_first_frame", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
-        // The common hanzi (GB 2312's ~2,500 in everyday use: nearly every name) are built now,
-        // off the UI thread, rather than one rebuild per name that brings a new character. They
-        // would have cost the first frame some hundred milliseconds.
+        // The common hanzi (GB 2312's ~2,500 in everyday use: nearly every name) are built now at
+        // the body size (lists of names), off the UI thread, rather than one rebuild per name
+        // that brings a new character. They would have cost the first frame some hundred ms.
         if (m_main.font->fonts.cjk) {
           m_common.addRanges(m_main.font->atlas.GetGlyphRangesChineseSimplifiedCommon());
           m_fontsDirty = true;

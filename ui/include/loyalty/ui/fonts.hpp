@@ -67,11 +67,11 @@ struct FontSet {
   std::shared_ptr<MappedFile> file;  ///< shared by the atlas in use and one being built
 };
 
-/// Which sizes an atlas holds. The counter app keeps two: body and large with the common hanzi
-/// (nearly every name's characters, rarely rebuilt), and huge with only the characters seen so
-/// far (a small texture: rebuilt and uploaded when a name brings a new character). ImGui 1.86
-/// draws each font from its own atlas's texture.
-enum class FontSizes { kAll, kBodyLarge, kHuge };
+/// Which sizes an atlas holds. The counter app keeps one atlas per size: body with the common
+/// hanzi (nearly every name's characters in lists, rarely rebuilt), large and huge with only the
+/// characters seen so far (small textures: rebuilt and uploaded when a name brings a new
+/// character). ImGui 1.86 draws each font from its own atlas's texture.
+enum class FontSizes { kAll, kBody, kLarge, kHuge };
 
 /// Clears `atlas` and builds the sizes (body 22, large 30, huge 46 px at scale 1); the fonts of
 /// sizes not built stay null.
