@@ -1,6 +1,7 @@
 #include "loyalty/ui/fonts.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +9,10 @@
 #include <imgui_freetype.h>
 #include <imgui_internal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <utility>
 
 namespace loyalty::ui {
 
@@ -55,19 +59,37 @@ bool GlyphSet::add(std::string_view utf8) {
   return added;
 }
 
-void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, float scale, const GlyphSet& extra) {
+void GlyphSet::addRanges(const ImWchar* ranges) {
+  for (; ranges && ranges[0]; ranges += 2) {
+    for (unsigned int c = ranges[0]; c <= ranges[1]; ++c) {
+      if (c >= 0x80) m_glyphs.insert(static_cast<ImWchar>(c));
+    }
+  }
+}
+
+bool GlyphSet::covers(const GlyphSet& other) const {
+  return std::includes(m_glyphs.begin(), m_glyphs.end(), other.m_glyphs.begin(), other.m_glyphs.end());
+}
+
+void GlyphSet::merge(const GlyphSet& other) { m_glyphs.insert(other.m_glyphs.begin(), other.m_glyphs.end()); }
+
+void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, float scale, const GlyphSet& extra,
+                FontSizes sizes) {
+  const bool all = sizes == FontSizes::kAll;
+  const bool body = all || sizes == FontSizes::kBody, large = all || sizes == FontSizes::kLarge,
+             huge = all || sizes == FontSizes::kHuge;
   atlas.Clear();
   atlas.Flags |= ImFontAtlasFlags_NoPowerOfTwoHeight;  // up to half the texture was padding
-  if (!fonts.file) fonts.file = std::make_unique<MappedFile>(path);
+  if (!fonts.file) fonts.file = std::make_shared<MappedFile>(path);
   fonts.cjk = fonts.file->data() != nullptr;
   if (!fonts.cjk) {
     ImFontConfig c;
     c.SizePixels = 22 * scale;
-    fonts.body = atlas.AddFontDefault(&c);
+    if (body) fonts.body = atlas.AddFontDefault(&c);
     c.SizePixels = 30 * scale;
-    fonts.large = atlas.AddFontDefault(&c);
+    if (large) fonts.large = atlas.AddFontDefault(&c);
     c.SizePixels = 46 * scale;
-    fonts.huge = atlas.AddFontDefault(&c);
+    if (huge) fonts.huge = atlas.AddFontDefault(&c);
     atlas.Build();
     return;
   }
@@ -89,14 +111,45 @@ void buildFonts(ImFontAtlas& atlas, FontSet& fonts, const std::string& path, flo
   // told otherwise right after, before anything could free it (Clear(), the destructor).
   c.FontDataOwnedByAtlas = true;
   const int bytes = static_cast<int>(fonts.file->size());
-  fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.ranges.Data);
-  fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.ranges.Data);
-  fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.ranges.Data);
+  if (body) fonts.body = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 22 * scale, &c, fonts.ranges.Data);
+  if (large) fonts.large = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 30 * scale, &c, fonts.ranges.Data);
+  if (huge) fonts.huge = atlas.AddFontFromMemoryTTF(fonts.file->data(), bytes, 46 * scale, &c, fonts.ranges.Data);
   atlas.Build();
   for (ImFontConfig& source : atlas.ConfigData) source.FontDataOwnedByAtlas = false;
   // The glyphs are in the atlas now; the pages of the 20 MB collection that FreeType read (about
   // all of them, mapped around each read) would otherwise stay in the app's memory.
   fonts.file->dropPages();
+}
+
+FontBuildThread::~FontBuildThread() {
+  if (m_thread.joinable()) m_thread.join();
+}
+
+bool FontBuildThread::start(const std::string& path, float scale, GlyphSet glyphs, FontSizes sizes,
+                            std::shared_ptr<MappedFile> file) {
+  if (m_build.valid()) return false;
+  if (m_thread.joinable()) m_thread.join();
+  std::promise<std::unique_ptr<FontAtlas>> done;
+  m_build = done.get_future();
+  m_thread = std::thread([this, path, scale, glyphs = std::move(glyphs), sizes, file = std::move(file), done = std::move(done)]() mutable {
+    // Below the UI thread and the store's worker: on a busy (or single-core) machine the build
+    // waits, not the frames and the searches.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    auto built = std::make_unique<FontAtlas>();
+    built->fonts.file = std::move(file);
+    buildFonts(built->atlas, built->fonts, path, scale, glyphs, sizes);
+    built->glyphs = std::move(glyphs);
+    done.set_value(std::move(built));
+    if (m_ready) m_ready();  // after the value is set: whoever wakes finds it ready
+  });
+  return true;
+}
+
+std::unique_ptr<FontAtlas> FontBuildThread::take() {
+  if (!m_build.valid() || m_build.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return nullptr;
+  auto built = m_build.get();
+  m_thread.join();
+  return built;
 }
 
 }  // namespace loyalty::ui

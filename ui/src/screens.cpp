@@ -712,8 +712,10 @@ Intents drawRedeem(const RedeemViewModel& vm, RedeemUiState& s, const Ui& u) {
           end += ImTextCharFromUtf8(&c, end, nullptr);
         }
         const ImVec2 glyph = u.huge->CalcTextSizeA(u.huge->FontSize, FLT_MAX, 0, r.name.c_str(), end);
+        ImGui::PushFont(u.huge);  // its atlas's texture: huge may have an atlas of its own (fonts.hpp)
         dl->AddText(u.huge, u.huge->FontSize, ImVec2(centre.x - glyph.x / 2, centre.y - glyph.y / 2),
                     IM_COL32_WHITE, r.name.c_str(), end);
+        ImGui::PopFont();
       }
       dragScroll(u);
       ImGui::EndChild();

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loyalty/ui/fonts.hpp"
+#include "loyalty/ui/frame_background.hpp"
 #include "loyalty/ui/pinyin_engine.hpp"
 #include "loyalty/ui/screens.hpp"
 #include "loyalty/ui/wayland_display.hpp"
@@ -218,7 +219,9 @@ double percentile(std::vector<double> v, double p) {
 /// (the UI thread's CPU time), font rebuilds, and each lookup's round trip through the worker.
 struct BenchProbe {
   std::vector<double> buildCpuMs, drawCpuMs, presentCpuMs;  ///< per rendered frame while typing
-  std::vector<double> fontRebuildMs;                        ///< wall time of each rebuild
+  std::vector<double> fontRebuildMs;  ///< wall time of each atlas build (off the UI thread): body
+  std::vector<double> fontRebuildSmallMs;  ///< the same for the large and huge sizes' atlases
+  std::vector<double> fontSwapMs;     ///< the UI thread's part: the new atlas into the texture
   std::map<std::uint64_t, Clock::time_point> lookupSent;    ///< by lookup seq
   std::vector<double> lookupRoundTripMs;  ///< submitted to the worker -> reply on the UI thread
   bool typing = false;                    ///< the driver is in its typing phase
@@ -258,6 +261,19 @@ class BenchDriver {
     if (rendered && m_phase >= kTyping && m_phase <= kSettle) {
       m_frames.push_back(frameMs);
       m_frameCpu.push_back(frameCpuMs);
+    }
+    // A search answered for the latest key: the keystroke-to-results latency. Before this turn
+    // types another key: a search that this frame started belongs to the key typed before.
+    if (m_probe.typing) {
+      if (app.lookupSeq != m_seenSeq) {
+        m_seenSeq = app.lookupSeq;
+        m_seqKeyAt[m_seenSeq] = m_keyAt;
+      }
+      if (rendered && app.lookup.searched && !app.lookup.busy && app.lookupSeq != m_answeredSeq &&
+          m_seqKeyAt.count(app.lookupSeq)) {
+        m_answeredSeq = app.lookupSeq;
+        m_latencies.push_back(std::chrono::duration<double, std::milli>(now - m_seqKeyAt[app.lookupSeq]).count());
+      }
     }
     switch (m_phase) {
       case kStart:
@@ -322,18 +338,6 @@ class BenchDriver {
         break;
     }
     m_probe.typing = m_phase == kTyping || m_phase == kSettle;
-    // A search answered for the latest key: the keystroke-to-results latency.
-    if (m_probe.typing) {
-      if (app.lookupSeq != m_seenSeq) {
-        m_seenSeq = app.lookupSeq;
-        m_seqKeyAt[m_seenSeq] = m_keyAt;
-      }
-      if (rendered && app.lookup.searched && !app.lookup.busy && app.lookupSeq != m_answeredSeq &&
-          m_seqKeyAt.count(app.lookupSeq)) {
-        m_answeredSeq = app.lookupSeq;
-        m_latencies.push_back(std::chrono::duration<double, std::milli>(now - m_seqKeyAt[app.lookupSeq]).count());
-      }
-    }
     return true;
   }
 
@@ -366,11 +370,14 @@ class BenchDriver {
         {"error", m_error}};
     for (const auto& [name, ms] : marks) j["startup"][name] = ms;
     // Where a keystroke's time goes (typing phase): the frame's parts (UI thread CPU), font
-    // rebuilds, and the worker's round trip of each lookup.
+    // rebuilds (on their own thread) and their swap into the texture (UI thread), and the
+    // worker's round trip of each lookup.
     j["breakdown"] = {{"frame_build_cpu_ms", summary(m_probe.buildCpuMs)},
                       {"frame_draw_cpu_ms", summary(m_probe.drawCpuMs)},
                       {"frame_present_cpu_ms", summary(m_probe.presentCpuMs)},
                       {"font_rebuild_ms", summary(m_probe.fontRebuildMs)},
+                      {"font_rebuild_large_huge_ms", summary(m_probe.fontRebuildSmallMs)},
+                      {"font_swap_ms", summary(m_probe.fontSwapMs)},
                       {"lookup_round_trip_ms", summary(m_probe.lookupRoundTripMs)}};
     j["load_average_1min"] = loadAverage();
     std::ofstream(path) << j.dump(2) << '\n';
@@ -434,18 +441,31 @@ class Shell {
   /// A built frame onto the screen: GL draw calls, the swap (llvmpipe rasterises here).
   /// Returns the CPU milliseconds of the draw calls (before the swap).
   double presentFrame(Window& w);
-  void rebuildFonts();
+  /// One of the three atlases (FontSizes): the one in use, its texture, and its next build.
+  struct FontSlot {
+    explicit FontSlot(FontSizes s) : sizes(s) {}
+    FontSizes sizes;
+    std::unique_ptr<FontAtlas> font = std::make_unique<FontAtlas>();
+    std::unique_ptr<FontBuildThread> build;
+    GlyphSet requested;  ///< the characters of the atlas in use, or of the one being built
+    GLuint texture = 0;
+    Clock::time_point buildStart;
+  };
+  /// Starts building the atlases that lack glyphs learnt since (off the UI thread).
+  void startFontBuild();
+  /// Finished atlases into use (between frames); true if there was one.
+  bool takeFonts();
   void handle(const SDL_Event& e);
   Ui ui() const {
-    Ui u{m_app.lang, m_fonts.body, m_fonts.large, m_fonts.huge, m_scale};
+    Ui u{m_app.lang, m_main.font->fonts.body, m_large.font->fonts.large, m_huge.font->fonts.huge, m_scale};
     u.pinyin = m_pinyin.get();
     return u;
   }
   /// Takes the pinyin engine once its dictionary has loaded.
   void takePinyin();
   void releaseAtlasPixels();
-  /// The atlas into the one font texture both windows draw with (they share the GL context).
-  void uploadFontTexture();
+  /// An atlas into its font texture, which both windows draw with (they share the GL context).
+  void uploadFontTexture(FontSlot& slot);
   /// Adds the characters of a snapshot to the font's glyphs.
   void learnGlyphs(const Reply& r);
   /// The worker's replies into the model; true if there were any.
@@ -457,10 +477,12 @@ class Shell {
   BackendFactory m_open;
   SDL_GLContext m_gl = nullptr;
   Window m_counter, m_customer;
-  ImFontAtlas m_atlas;
-  FontSet m_fonts;
-  GlyphSet m_glyphs;
-  bool m_fontsDirty = false;
+  FontSlot m_main{FontSizes::kBody};  ///< body, with the common hanzi: the UI's own atlas (io.Fonts)
+  FontSlot m_large{FontSizes::kLarge};
+  FontSlot m_huge{FontSizes::kHuge};
+  GlyphSet m_glyphs;  ///< the UI's text and every character seen: all sizes
+  GlyphSet m_common;  ///< the common hanzi: body and large only (after the first frame)
+  bool m_fontsDirty = false;  ///< m_glyphs has characters an atlas in use (or being built) lacks
   float m_scale = 1;
   AppModel m_app;
   Uint32 m_wakeEvent = 0;
@@ -475,7 +497,6 @@ class Shell {
   double m_lastFrameMs = 0, m_lastFrameCpuMs = 0;
   TypedKeys m_keys;  ///< keys on the counter window since the last frame (counterKey)
   bool m_texturesUploaded = false;
-  GLuint m_fontTexture = 0;
   bool m_alphaTexture = false;  ///< the atlas goes up as one byte per pixel (texture swizzle)
   std::vector<std::pair<std::string, double>> m_marks;  ///< start-up milestones, for the benchmark
   /// The on-screen keyboard's pinyin engine: its dictionary loads beside the first frame.
@@ -512,10 +533,10 @@ bool Shell::createWindow(Window& w, const char* title, int x, int y, int width, 
     }
   }
   SDL_GL_MakeCurrent(w.sdl, m_gl);
-  w.ctx = ImGui::CreateContext(&m_atlas);
+  w.ctx = ImGui::CreateContext(&m_main.font->atlas);
   ImGui::SetCurrentContext(w.ctx);
   styleForTouch(m_scale);
-  ImGui::GetIO().FontDefault = m_fonts.body;
+  ImGui::GetIO().FontDefault = m_main.font->fonts.body;
   if (!w.tapPath.empty()) ImGui::GetIO().UserData = &w.taps;
   ImGui_ImplSDL2_InitForOpenGL(w.sdl, m_gl);
   ImGui_ImplOpenGL3_Init("#version 130");
@@ -525,8 +546,8 @@ bool Shell::createWindow(Window& w, const char* title, int x, int y, int width, 
   ImGui::GetIO().Fonts = &placeholder;
   ImGui_ImplOpenGL3_CreateDeviceObjects();
   ImGui_ImplOpenGL3_DestroyFontsTexture();
-  ImGui::GetIO().Fonts = &m_atlas;
-  if (!m_fontTexture) {
+  ImGui::GetIO().Fonts = &m_main.font->atlas;
+  if (!m_main.texture) {
     // One byte per pixel where the GL has texture swizzles (3.3; Mesa has them): a quarter of
     // the memory of RGBA, and a quarter of the bytes to copy at each rebuild.
     int major = 0, minor = 0;
@@ -535,21 +556,23 @@ bool Shell::createWindow(Window& w, const char* title, int x, int y, int width, 
     if (version && std::sscanf(version, "%d.%d", &major, &minor) == 2) {
       m_alphaTexture = major > 3 || (major == 3 && minor >= 3) || SDL_GL_ExtensionSupported("GL_ARB_texture_swizzle");
     }
-    uploadFontTexture();
+    uploadFontTexture(m_main);
+    uploadFontTexture(m_large);
+    uploadFontTexture(m_huge);
   }
   return true;
 }
 
-void Shell::uploadFontTexture() {
+void Shell::uploadFontTexture(FontSlot& slot) {
   unsigned char* pixels = nullptr;
   int width = 0, height = 0;
   if (m_alphaTexture) {
-    m_atlas.GetTexDataAsAlpha8(&pixels, &width, &height);
+    slot.font->atlas.GetTexDataAsAlpha8(&pixels, &width, &height);
   } else {
-    m_atlas.GetTexDataAsRGBA32(&pixels, &width, &height);
+    slot.font->atlas.GetTexDataAsRGBA32(&pixels, &width, &height);
   }
-  if (!m_fontTexture) glGenTextures(1, &m_fontTexture);
-  glBindTexture(GL_TEXTURE_2D, m_fontTexture);
+  if (!slot.texture) glGenTextures(1, &slot.texture);
+  glBindTexture(GL_TEXTURE_2D, slot.texture);
   // Glyphs are drawn at whole pixels, one texel to a pixel: nearest is the same picture as
   // linear, and cheaper per pixel for llvmpipe.
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
@@ -564,29 +587,80 @@ void Shell::uploadFontTexture() {
     glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, pixels);
   }
   glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
-  m_atlas.SetTexID(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(m_fontTexture)));
-  m_marks.emplace_back("font_atlas_pixels", static_cast<double>(width) * height);
+  slot.font->atlas.SetTexID(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(slot.texture)));
+  m_marks.emplace_back(&slot == &m_main ? "font_atlas_pixels" : &slot == &m_large ? "font_atlas_pixels_large" : "font_atlas_pixels_huge",
+                       static_cast<double>(width) * height);
 }
 
-void Shell::rebuildFonts() {
-  const auto start = Clock::now();
-  buildFonts(m_atlas, m_fonts, m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath, m_scale, m_glyphs);
-  for (Window* w : {&m_counter, &m_customer}) {
-    if (!w->ctx) continue;
-    ImGui::SetCurrentContext(w->ctx);
-    ImGui::GetIO().FontDefault = m_fonts.body;
+void Shell::startFontBuild() {
+  if (!m_fontsDirty || !m_main.font->fonts.cjk) return;
+  GlyphSet small = m_glyphs;
+  bool waiting = false;
+  // The common hanzi wait while the store opens or a PIN is checked: argon2id holds 64 MB for it,
+  // and the build's own peak (the font file's pages) on top of it is what the app's peak was.
+  const bool opening = !m_app.login.storeReady && m_app.login.storeError.empty();
+  if (!m_main.requested.covers(m_common) && (opening || m_app.login.busy)) {
+    waiting = true;
+  } else {
+    small.merge(m_common);
   }
-  uploadFontTexture();
-  m_fontsDirty = false;
-  releaseAtlasPixels();
-  if (m_probe && m_probe->typing) {
-    m_probe->fontRebuildMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  for (const auto& [slot, wanted] : {std::pair{&m_main, &small}, std::pair{&m_large, &m_glyphs}, std::pair{&m_huge, &m_glyphs}}) {
+    if (slot->requested.covers(*wanted)) continue;
+    // One build at a time: two at once would add their memory peaks (and share the cores).
+    if (m_main.build->pending() || m_large.build->pending() || m_huge.build->pending() ||
+        !slot->build->start(m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath, m_scale, *wanted, slot->sizes,
+                            slot->font->fonts.file)) {
+      waiting = true;  // one is being built: the next starts when it has been taken
+      continue;
+    }
+    if (slot == &m_main && !slot->requested.covers(m_common)) {
+      m_marks.emplace_back("common_glyphs_start_ms", msSinceProcessStart());
+      m_marks.emplace_back("rss_peak_mib_before_common_glyphs", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
+    }
+    slot->requested = *wanted;
+    slot->buildStart = Clock::now();
   }
+  m_fontsDirty = waiting;
+}
+
+bool Shell::takeFonts() {
+  bool any = false;
+  for (FontSlot* slot : {&m_main, &m_large, &m_huge}) {
+    if (!slot->build) continue;
+    std::unique_ptr<FontAtlas> built = slot->build->take();
+    if (!built) continue;
+    const auto start = Clock::now();
+    if (slot == &m_main) {
+      for (Window* w : {&m_counter, &m_customer}) {
+        if (!w->ctx) continue;
+        ImGui::SetCurrentContext(w->ctx);
+        ImGui::GetIO().Fonts = &built->atlas;
+        ImGui::GetIO().FontDefault = built->fonts.body;
+      }
+    }
+    slot->font = std::move(built);  // the old atlas goes; the last frame's draw lists were drawn already
+    uploadFontTexture(*slot);
+    slot->font->atlas.ClearTexData();
+    any = true;
+    if (slot == &m_main &&
+        m_marks.end() == std::find_if(m_marks.begin(), m_marks.end(), [](const auto& m) { return m.first == "common_glyphs_ms"; })) {
+      m_marks.emplace_back("common_glyphs_ms", msSinceProcessStart());  // the first build after start: the common hanzi
+      m_marks.emplace_back("rss_peak_mib_after_common_glyphs", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
+    }
+    if (m_probe && m_probe->typing) {
+      (slot == &m_main ? m_probe->fontRebuildMs : m_probe->fontRebuildSmallMs).push_back(std::chrono::duration<double, std::milli>(Clock::now() - slot->buildStart).count());
+      m_probe->fontSwapMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+  }
+  if (any) malloc_trim(0);
+  return any;
 }
 
 void Shell::releaseAtlasPixels() {
   // The GL textures hold the glyphs now; the CPU copy (RGBA, ~16 MB with the common hanzi) goes.
-  m_atlas.ClearTexData();
+  m_main.font->atlas.ClearTexData();
+  m_large.font->atlas.ClearTexData();
+  m_huge.font->atlas.ClearTexData();
   malloc_trim(0);
 }
 
@@ -644,7 +718,7 @@ void Shell::buildFrame(Window& w, bool counter) {
     io.MouseDown[0] = w.pointerDown;
   }
   ImGui::NewFrame();
-  ImGui::PushFont(m_fonts.body);
+  ImGui::PushFont(m_main.font->fonts.body);
   if (counter) {
     counterFrame(m_app, ui(), std::exchange(m_keys, {}));
   } else {
@@ -661,9 +735,12 @@ double Shell::presentFrame(Window& w) {
   int width = 0, height = 0;
   SDL_GL_GetDrawableSize(w.sdl, &width, &height);
   glViewport(0, 0, width, height);
-  // The screen's background: the root windows draw none (a full-screen textured, blended quad
-  // cost llvmpipe as much as everything else in the frame together).
-  const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+  // The screen's background: the root window's, drawn as a clear (frame_background.hpp) rather
+  // than as a full-screen blended quad (as much work for llvmpipe as the rest of the frame). Not
+  // under Wayland: there (weston, Mesa's software EGL) the window shows through wherever only the
+  // clear drew, as if its alpha were not kept (tests/kiosk wayland); the quad makes it opaque.
+  const std::optional<ImVec4> taken = m_wayland ? std::nullopt : takeScreenBackground(ImGui::GetDrawData());
+  const ImVec4 bg = taken.value_or(ImGui::GetStyle().Colors[ImGuiCol_WindowBg]);
   glClearColor(bg.x, bg.y, bg.z, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
@@ -790,10 +867,22 @@ int Shell::run() {
   m_glyphs.add("\xe2\x98\x85\xe2\x97\x8f\xe2\x86\x90\xc2\xb7\xc2\xa5");  // ★ ● ← · ¥
   m_glyphs.add("中文");
   m_marks.emplace_back("fonts_start_ms", msSinceProcessStart());
-  buildFonts(m_atlas, m_fonts, m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath, m_scale, m_glyphs);
+  const std::string fontPath = m_o.fontPath.empty() ? defaultFontPath() : m_o.fontPath;
+  buildFonts(m_main.font->atlas, m_main.font->fonts, fontPath, m_scale, m_glyphs, FontSizes::kBody);
+  m_large.font->fonts.file = m_huge.font->fonts.file = m_main.font->fonts.file;
+  buildFonts(m_large.font->atlas, m_large.font->fonts, fontPath, m_scale, m_glyphs, FontSizes::kLarge);
+  buildFonts(m_huge.font->atlas, m_huge.font->fonts, fontPath, m_scale, m_glyphs, FontSizes::kHuge);
+  for (FontSlot* slot : {&m_main, &m_large, &m_huge}) {
+    slot->font->glyphs = slot->requested = m_glyphs;
+    slot->build = std::make_unique<FontBuildThread>([wake = m_wakeEvent] {
+      SDL_Event e{};
+      e.type = wake;
+      SDL_PushEvent(&e);
+    });
+  }
   m_marks.emplace_back("fonts_built_ms", msSinceProcessStart());
   m_marks.emplace_back("rss_peak_mib_after_fonts", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
-  if (!m_fonts.cjk) std::cerr << "loyalty-terminal: the CJK font is missing (fonts-noto-cjk); Chinese will not show\n";
+  if (!m_main.font->fonts.cjk) std::cerr << "loyalty-terminal: the CJK font is missing (fonts-noto-cjk); Chinese will not show\n";
 
   m_counter.tapPath = m_o.tapMapPath;
   const int at = m_o.windowed ? 0 : SDL_WINDOWPOS_CENTERED_DISPLAY(0);
@@ -836,6 +925,9 @@ int Shell::run() {
                                             std::chrono::system_clock::now().time_since_epoch()).count()) + "-";
   if (m_o.lang) m_app.lang = *m_o.lang;
   runLoop();
+  m_main.build.reset();  // waits for a build still running: no wake-ups once SDL is gone
+  m_large.build.reset();
+  m_huge.build.reset();
   m_worker.reset();  // joins the thread: no more wake-ups once SDL is gone
   // Nothing to tell a compositor that is gone; a kiosk unit restarts an app that exits non-zero.
   if (m_displayLost) return 4;
@@ -846,7 +938,9 @@ int Shell::run() {
     ImGui_ImplSDL2_Shutdown();
     ImGui::DestroyContext(w->ctx);
   }
-  if (m_fontTexture) glDeleteTextures(1, &m_fontTexture);
+  for (FontSlot* slot : {&m_main, &m_large, &m_huge}) {
+    if (slot->texture) glDeleteTextures(1, &slot->texture);
+  }
   if (m_gl) SDL_GL_DeleteContext(m_gl);
   for (Window* w : {&m_customer, &m_counter}) {
     if (w->sdl) SDL_DestroyWindow(w->sdl);
@@ -900,7 +994,8 @@ void Shell::runLoop() {
     if (any) framesToDraw = std::max(framesToDraw, 2);  // ImGui settles hover/active in two frames
     if (applyReplies()) framesToDraw = std::max(framesToDraw, 2);
     takePinyin();
-    if (m_fontsDirty) rebuildFonts();
+    if (takeFonts()) framesToDraw = std::max(framesToDraw, 2);  // the characters it waited for show
+    startFontBuild();
     bool rendered = false;
     if (framesToDraw > 0) {
       const auto start = Clock::now();
@@ -915,7 +1010,6 @@ void Shell::runLoop() {
         // on screen in one frame, not one frame each. The frame is built again with the answer
         // (its input was taken by the first build: nothing is pressed or typed twice).
         applyReplies();
-        if (m_fontsDirty) rebuildFonts();
         buildFrame(m_counter, true);
         if (m_customer.ctx) buildFrame(m_customer, false);
         submitCommands();
@@ -932,8 +1026,8 @@ void Shell::runLoop() {
         m_probe->drawCpuMs.push_back(drawCpu);
         m_probe->presentCpuMs.push_back(threadCpuMs() - built - drawCpu);
       }
-      // What the user typed (an IME gives any hanzi) joins the fonts before the next frame (2:
-      // this one is counted off below, and one more must follow the rebuild).
+      // What the user typed (an IME gives any hanzi) joins the fonts: a build starts at once and
+      // its atlas is taken at the first loop turn after it is ready.
       for (const std::string* text : {&m_app.lookupUi.name, &m_app.enrollUi.name, &m_app.saleUi.description,
                                       &m_app.complaintUi.description, &m_app.refundUi.saleId,
                                       &m_app.memberDetailsUi.name}) {
@@ -956,11 +1050,18 @@ void Shell::runLoop() {
         releaseAtlasPixels();  // uploaded with the first window
         m_marks.emplace_back("first_frame_ms", msSinceProcessStart());
         m_marks.emplace_back("rss_peak_mib_after_first_frame", static_cast<double>(statusKiB("VmHWM:")) / 1024.0);
+        // The common hanzi (GB 2312's ~2,500 in everyday use: nearly every name) are built now at
+        // the body size (lists of names), off the UI thread, rather than one rebuild per name
+        // that brings a new character. They would have cost the first frame some hundred ms.
+        if (m_main.font->fonts.cjk) {
+          m_common.addRanges(m_main.font->atlas.GetGlyphRangesChineseSimplifiedCommon());
+          m_fontsDirty = true;
+        }
       }
     }
     if (bench && !bench->step(m_app, m_lastFrameMs, m_lastFrameCpuMs, rendered)) break;
   }
-  if (bench) bench->write(m_o.benchOut, m_fonts.cjk, m_marks);
+  if (bench) bench->write(m_o.benchOut, m_main.font->fonts.cjk, m_marks);
 }
 
 }  // namespace
