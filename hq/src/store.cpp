@@ -882,7 +882,8 @@ Result<json> HqStore::adjustPoints(const PointsAdjustment& a, const std::string&
   // Head office's own entry: the member's home-store day, no store (as merges).
   const ZoneRules& home = homeZone(*m_c, m_zones, member);
   Batch batch{"", "", at, {}, &home, localStamp(home, now)};
-  const std::int64_t balance = addPoints(batch, member, id, "adjust", a.points, at);
+  const std::int64_t balance = m.integer(0, 0) + a.points;  // read above, in this transaction
+  addPoints(batch, member, id, "adjust", a.points, at);
   m_c->query("INSERT INTO points_adjustments(adjustment_id, member_id, points, balance_after, reason, complaint_id, actor, at) "
              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
              {id, member, a.points, balance, a.reason, a.complaintId ? SqlValue(*a.complaintId) : SqlValue(nullptr), actor, at});
