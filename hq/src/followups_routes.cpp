@@ -297,7 +297,7 @@ std::string exportCsv(const json& list, const std::string& lang) {
   ExportTable t;
   const std::vector<std::pair<const char*, ColumnType>> cols = {
       {"followup", ColumnType::kText}, {"member_id", ColumnType::kText}, {"name", ColumnType::kText},
-      {"card_no", ColumnType::kText},  {"phone", ColumnType::kText},     {"store", ColumnType::kText},
+      {"card_no", ColumnType::kText},  {"phone", ColumnType::kPhone},    {"store", ColumnType::kText},
       {"class", ColumnType::kText},    {"due_day", ColumnType::kDay},    {"channel", ColumnType::kText},
       {"owner", ColumnType::kText},    {"status", ColumnType::kText},    {"contacts", ColumnType::kInteger},
       {"last_outcome", ColumnType::kText}};

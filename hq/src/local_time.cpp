@@ -1,5 +1,7 @@
 #include "loyalty/hq/local_time.hpp"
 
+#include <cstdio>
+
 #include "loyalty/logging/logging.hpp"
 #include "loyalty/zones/zone_loader.hpp"
 
@@ -16,6 +18,15 @@ LocalStamp localStamp(const ZoneRules& zone, Timestamp t) {
   std::string hh = std::to_string(hour);
   if (hh.size() < 2) hh.insert(0, "0");
   return {formatDate(Date{day}), hh};
+}
+
+std::string localMinute(const ZoneRules& zone, Timestamp t) {
+  const Timestamp local = t + std::chrono::seconds{zone.offsetAt(t)};
+  const auto day = std::chrono::floor<std::chrono::days>(local);
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(local - day).count();
+  char hm[8];
+  std::snprintf(hm, sizeof hm, "%02d:%02d", static_cast<int>(minutes / 60), static_cast<int>(minutes % 60));
+  return formatDate(Date{day}) + " " + hm;
 }
 
 Result<ZoneRules> loadZoneRules(const std::string& name) { return zones::loadZone(name); }

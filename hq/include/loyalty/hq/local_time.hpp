@@ -23,6 +23,9 @@ struct LocalStamp {
 
 LocalStamp localStamp(const ZoneRules& zone, Timestamp t);
 
+/// An instant as people read it in a zone: "YYYY-MM-DD HH:MM" (the dashboard's times).
+std::string localMinute(const ZoneRules& zone, Timestamp t);
+
 /// The system clock now, in whole seconds (what head office stamps and compares).
 Timestamp nowSeconds();
 
