@@ -571,9 +571,58 @@ Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optiona
 
 std::string Reports::latestDay() { return dataBounds(m_c).second; }
 
+namespace {
+
+/// Who each listed member is, so a list names people rather than ids: fills "name", "phone"
+/// and "store" (where they enrolled) of every row from members by member_id, 500 ids a query.
+/// Lists are pages (LIMIT), so this is a few queries.
+void addMemberDetails(SqlConnection& c, json& rows) {
+  std::map<std::string, std::vector<json*>> byId;
+  for (auto& row : rows) byId[row["member_id"].get<std::string>()].push_back(&row);
+  for (auto& [id, list] : byId) {
+    for (json* row : list) {
+      if (!row->contains("name")) (*row)["name"] = "";
+      (*row)["phone"] = "";
+      (*row)["store"] = nullptr;
+    }
+  }
+  auto it = byId.begin();
+  SqlTransaction tx(c, SqlTransaction::Kind::kRead);
+  while (it != byId.end()) {
+    Q q(c);
+    std::string in;
+    std::vector<std::string> ids;
+    for (; it != byId.end() && ids.size() < 500; ++it) {
+      in += (in.empty() ? "" : ", ") + q.p(it->first);
+      ids.push_back(it->first);
+    }
+    // Always 500 parameters (padded with an id no member has): one SQL text for every page, so
+    // PostgreSQL prepares it once (test_report_pages).
+    for (std::size_t pad = ids.size(); pad < 500; ++pad) in += ", " + q.p(std::string());
+    const auto r = c.query("SELECT member_id, name, phone, enrolled_store FROM members WHERE member_id IN (" + in + ")", q.params);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      for (json* row : byId[r.text(i, 0)]) {
+        (*row)["name"] = opt(r, i, 1);
+        (*row)["phone"] = opt(r, i, 2);
+        (*row)["store"] = optJson(r, i, 3);
+      }
+    }
+  }
+  tx.commit();
+}
+
+}  // namespace
+
+/// Days without any sale after which the data counts as ended (defaultAsOf).
+constexpr int kStaleDataDays = 31;
+
 std::string Reports::defaultAsOf(const ReportFilter& f, Timestamp now) {
   std::string today = utcDay(now);
-  if (const std::string last = latestDay(); last > today) today = last;
+  const std::string last = latestDay();
+  if (last > today) today = last;
+  // Sales that stopped more than a month ago (a history imported, a closed chain's data): counted
+  // to their last day, not to today (otherwise every member is "at risk").
+  else if (!last.empty() && last < addDays(today, -kStaleDataDays)) today = last;
   return f.range.to < today ? f.range.to : today;
 }
 
@@ -800,6 +849,8 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
   }
   json visitsPerMonth = json::object();
   for (const auto& v : rules.visits) visitsPerMonth[v.cls] = v.visitsPerMonth;
+  addMemberDetails(m_c, members);
+  addMemberDetails(m_c, followUp);
   return {{"as_of", asOf},
           {"counts", {{"A", a.counts[0]}, {"B", a.counts[1]}, {"C", a.counts[2]}}},
           {"classes", std::move(classes)},
@@ -901,6 +952,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
                         {"members", it == seg.end() ? 0 : it->second.first},
                         {"monetary", money(it == seg.end() ? 0 : it->second.second)}});
   }
+  addMemberDetails(m_c, members);
   return {{"as_of", asOf}, {"segments", std::move(segments)}, {"members_total", total}, {"page", pageJson(f)},
           {"members", std::move(members)}};
 }
@@ -915,15 +967,17 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
   const std::string days = q.p(churnDays);
   // Merged-away members have no sales of their own (a merge moves them to the survivor).
   const std::string sql =
-      "WITH d AS (SELECT member_id, visits, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
+      "WITH d AS (SELECT member_id, visits, net, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
       " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM (" + mp + ") mp WHERE sales > 0), "
       "k AS MATERIALIZED (SELECT d.*, CASE WHEN visits >= 2 AND since * (visits - 1) >= 2 * span THEN 'interval' ELSE 'days' END "
       "AS reason FROM d WHERE (visits >= 2 AND since * (visits - 1) >= 2 * span) OR since >= " + days + ") "
+      // Most valuable first (their spend in the period), so the page's first rows are the ones worth a call.
       "SELECT 0 AS kind, reason AS member_id, NULL AS card_no, NULL AS name, COUNT(*) AS visits, NULL AS first_day, "
-      "NULL AS last_day, 0 AS span, 0 AS since, reason, 0 AS consent, NULL AS tier FROM k GROUP BY reason "
+      "NULL AS last_day, 0 AS span, 0 AS since, reason, 0 AS consent, NULL AS tier, 0 AS net, NULL AS phone, NULL AS store "
+      "FROM k GROUP BY reason "
       "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, p.visits, p.first_day, p.last_day, p.span, p.since, p.reason, "
-      "COALESCE(m.consent_marketing, 0), m.tier FROM (SELECT * FROM k ORDER BY since DESC, member_id" + pageClause(q, f) +
-      ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 9 DESC, 2";
+      "COALESCE(m.consent_marketing, 0), m.tier, p.net, m.phone, m.enrolled_store FROM (SELECT * FROM k ORDER BY net DESC, "
+      "since DESC, member_id" + pageClause(q, f) + ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 13 DESC, 9 DESC, 2";
   const auto r = m_c.query(sql, q.params);
   tx.commit();
   json members = json::array();
@@ -941,6 +995,9 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
                        {"card_no", opt(r, i, 2)},
                        {"name", opt(r, i, 3)},
                        {"tier", opt(r, i, 11)},
+                       {"phone", opt(r, i, 13)},
+                       {"store", opt(r, i, 14)},
+                       {"spend", money(r.integer(i, 12))},
                        {"visits", visits},
                        {"first_visit", r.text(i, 5)},
                        {"last_visit", r.text(i, 6)},

@@ -410,11 +410,7 @@ void registerChartRoutes(httplib::Server& s, HqService& service, DashboardAccess
   // [SECTION] Pages
   s.Get(R"(/dashboard/(charts|lifecycle)/?)", [&service, access](const httplib::Request& req, httplib::Response& res) {
     auto who = access.session(req);
-    if (!who) {
-      res.status = 303;
-      res.set_header("Location", "/dashboard/login");
-      return;
-    }
+    if (!who) return access.signIn(req, res);
     const std::string page = req.matches[1].str(), lang = access.language(req);
     json view = access.frame(req, *who, lang, "/dashboard/" + page, page);
     // The pages' own filter form: the frame's (from, to, store) and the day counted to.

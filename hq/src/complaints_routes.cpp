@@ -431,7 +431,7 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
   // [SECTION] Dashboard pages and forms (a form's CSRF token is checked by access.api)
   s.Get("/dashboard/complaints", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return access.signIn(req, res);
     if (req.has_param("lang")) res.set_header("Set-Cookie", "lhq_lang=" + access.language(req) + "; Path=/dashboard; Secure; SameSite=Strict");
     auto view = listPage(service, access, *who, req);
     if (!view) return refusedPage(access, *who, req, res, view.error(), "");
@@ -466,7 +466,7 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
 
   s.Get(R"(/dashboard/complaints/(.+))", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return access.signIn(req, res);
     auto view = detailPage(service, access, *who, req, req.matches[1].str());
     if (!view) {
       const std::string lang = access.language(req);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -28,6 +29,8 @@
 #include "loyalty/hq/members.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/number_format.hpp"
+#include "loyalty/core/money.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/promotions.hpp"
 #include "loyalty/hq/report_cache.hpp"
@@ -158,9 +161,39 @@ void setSessionCookie(httplib::Response& res, const std::string& secret) {
 const std::vector<std::string> kReports = {"summary", "sales", "abc", "abc-follow-up", "rfm", "churn", "retention",
                                           "referrals", "satisfaction", "complaints", "points", "campaign", "staff"};
 
+/// The stores head office knows (those with a terminal), in order.
+std::vector<std::string> knownStores(Ctx& ctx) {
+  return ctx.service.onReader([](SqlConnection& c) {
+    SqlTransaction tx(c, SqlTransaction::Kind::kRead);
+    const auto r = c.query("SELECT DISTINCT store_id FROM terminals ORDER BY store_id", {});
+    tx.commit();
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(r.text(i, 0));
+    return out;
+  });
+}
+
+/// A report's call from the request: a store filter naming a store head office does not know
+/// (a typo, "s001" for "S001") is refused by name instead of answering zeros.
+Result<ReportCall> checkedCall(Ctx& ctx, const std::string& name, const httplib::Request& req) {
+  auto call = parseCall(name, req);
+  if (!call) return call.error();
+  if (!call->filter.stores.empty()) {
+    const std::vector<std::string> known = knownStores(ctx);
+    for (const auto& s : call->filter.stores) {
+      if (std::find(known.begin(), known.end(), s) == known.end()) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        return invalidArgument("store", "store " + s + " is unknown (known stores: " + (list.empty() ? "none" : list) + ")");
+      }
+    }
+  }
+  return call;
+}
+
 /// Runs report `name` with the request's parameters, live.
 Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
-  auto call = parseCall(name, req);
+  auto call = checkedCall(ctx, name, req);
   if (!call) return call.error();
   return ctx.service.report(*call);
 }
@@ -168,7 +201,7 @@ Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request
 /// The report through the cache of slow results (HqService::keptReport).
 Result<ReportCache::Answer> keptReport(Ctx& ctx, const std::string& name, const httplib::Request& req,
                                        std::optional<std::chrono::seconds> maxAge = std::nullopt) {
-  auto call = parseCall(name, req);
+  auto call = checkedCall(ctx, name, req);
   if (!call) return call.error();
   return ctx.service.keptReport(*call, maxAge);
 }
@@ -321,6 +354,34 @@ constexpr Msg kCatalogue[] = {
     {"charts", "Charts", "图表分析"},
     {"lifecycle", "Lifecycle", "生命周期"},
     {"pareto_link", "the Pareto chart and the ABC mix beside the ideal", "帕累托图及 ABC 客户结构与理想对比"},
+    // Also seen (issue 20 item 9): words of the shared frame, tables and notes
+    {"all_stores", "All stores", "全部门店"},
+    {"not_found_title", "Page not found", "页面不存在"},
+    {"not_found", "There is no such page on the dashboard.", "总部后台没有这个页面。"},
+    {"buyers", "Members who bought", "消费会员数"},
+    {"buyers_note", "Members who bought: members with at least one sale in the dates and stores chosen (all time without dates).",
+     "消费会员数：所选日期和门店内至少消费一次的会员（未选日期时为全部时间）。"},
+    {"by_month", "Net revenue by month", "每月净销售额"},
+    {"csat_responses", "CSAT answers", "满意度答卷数"},
+    {"nps_responses", "NPS answers", "NPS 答卷数"},
+    {"responses_note", "CSAT and NPS are separate questions, counted apart; — : no answers.",
+     "满意度和 NPS 是两个不同的问题，答卷分别计数；—：暂无答卷。"},
+    {"reversed", "Reversed on returns", "退货冲回积分"},
+    {"adjusted_out", "Adjusted out", "调减积分"},
+    {"balances", "Balances now", "当前余额"},
+    {"movements", "Movements in the period", "期间积分变动"},
+    {"balances_note", "Balances are today's, of the members enrolled at the stores chosen.", "余额为今天的余额，按会员入会门店筛选。"},
+    {"balances_note_filtered", "Balances are today's, of the members enrolled at the stores chosen: the dates do not apply to them.",
+     "余额为今天的余额，按会员入会门店筛选：日期筛选不适用于余额。"},
+    {"as_of", "As of", "截至"},
+    {"churn_order", "most valuable first (spend in the period)", "按消费额从高到低排列"},
+    {"showing", "Showing", "显示第"},
+    {"of", "of", "条，共"},
+    {"spend", "Spend", "消费额"},
+    {"reason_interval", "Usual interval passed twice", "超过平均间隔两倍"},
+    {"reason_days", "No visit for the set days", "超过设定天数未到店"},
+    {"campaign_export", "Campaign list (members who consented)", "营销名单（已授权会员）"},
+    {"referrals_export", "Referrals", "推荐记录"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -355,21 +416,32 @@ const json& words(const std::string& lang) {
 json barChart(const std::string& id, const std::vector<std::pair<std::string, double>>& bars, const std::string& unit = "") {
   const int rowH = 22, labelW = 150, width = 640, barW = width - labelW - 90;
   const int height = std::max<int>(rowH, static_cast<int>(bars.size()) * rowH) + 8;
-  double max = 0;
-  for (const auto& b : bars) max = std::max(max, b.second);
-  json out = {{"id", id}, {"width", width}, {"height", height}, {"unit", unit}, {"bars", json::array()}};
+  // Bars grow from a zero line: right for positive values, left for negative ones (an NPS of
+  // -6.5 is a bar, not a clamp to 0).
+  double max = 0, min = 0;
+  for (const auto& b : bars) {
+    max = std::max(max, b.second);
+    min = std::min(min, b.second);
+  }
+  const double span = max - min;
+  const int zeroX = labelW + (span > 0 ? static_cast<int>(-min / span * barW) : 0);
+  json out = {{"id", id}, {"width", width}, {"height", height}, {"unit", unit}, {"bars", json::array()},
+              {"zero_x", zeroX}, {"has_negative", min < 0}};
   int y = 4;
   for (const auto& [label, value] : bars) {
-    const int w = std::max(max > 0 ? static_cast<int>(value / max * barW) : 0, 1);
+    const int w = std::max(span > 0 ? static_cast<int>(std::abs(value) / span * barW) : 0, 1);
     char num[64];
     std::snprintf(num, sizeof num, "%.2f", value);
     std::string shown = num;
     if (shown.size() > 3 && shown.compare(shown.size() - 3, 3, ".00") == 0 && unit.empty()) shown.resize(shown.size() - 3);
-    out["bars"].push_back({{"label", label}, {"label_x", labelW - 6}, {"text_y", y + 15}, {"bar_x", labelW}, {"rect_y", y + 3},
-                           {"bar_w", w}, {"bar_h", rowH - 6}, {"value", std::string(num)}, {"shown", shown},
-                           {"value_x", labelW + w + 4}});
+    shown = groupThousands(shown);
+    const bool negative = value < 0;
+    out["bars"].push_back({{"label", label}, {"label_x", labelW - 6}, {"text_y", y + 15}, {"bar_x", negative ? zeroX - w : zeroX},
+                           {"rect_y", y + 3}, {"bar_w", w}, {"bar_h", rowH - 6}, {"value", std::string(num)}, {"shown", shown},
+                           {"value_x", negative ? zeroX + 4 : zeroX + w + 4}, {"fill", negative ? "#b04a2f" : "#2f6fb0"}});
     y += rowH;
   }
+  out["axis_y2"] = y + 2;
   return out;
 }
 
@@ -407,11 +479,19 @@ json pageView(const Page& p, const httplib::Request& req, const std::string& tit
     nav.push_back({{"href", href}, {"on", href == p.path}, {"label", tr(p.lang, page)}});
   }
   nav.push_back({{"href", "/dashboard/members"}, {"on", p.path.rfind("/dashboard/members", 0) == 0}, {"label", tr(p.lang, "member_search")}});
+  // The other language's link keeps every parameter of the page (filters, paging).
+  const std::string other = p.lang == "zh" ? "en" : "zh";
+  std::string langQuery;
+  for (const auto& [k, v] : req.params) {
+    if (k != "lang") langQuery += urlEncode(k) + "=" + urlEncode(v) + "&";
+  }
+  langQuery += "lang=" + other;
   return {{"html_lang", p.lang == "zh" ? "zh-CN" : "en"},
           {"t", words(p.lang)},
           {"title", tr(p.lang, titleKey)},
           {"nav", std::move(nav)},
-          {"other_lang", p.lang == "zh" ? "en" : "zh"},
+          {"other_lang", other},
+          {"other_lang_href", "?" + langQuery},
           {"other_lang_label", p.lang == "zh" ? "English" : "中文"},
           {"user", p.who.name},
           {"csrf", p.csrf},
@@ -419,13 +499,106 @@ json pageView(const Page& p, const httplib::Request& req, const std::string& tit
           {"computed_at", false}};
 }
 
-json kpi(const std::string& lang, const std::string& key, const std::string& value) {
-  return {{"label", tr(lang, key)}, {"key", key}, {"value", value}};
+json kpi(const std::string& lang, const std::string& key, const std::string& value, const std::string& labelKey = "") {
+  return {{"label", tr(lang, labelKey.empty() ? key : labelKey)}, {"key", key}, {"value", value}};
 }
 
 /// CSV and XLSX links of `report` with the page's filter (export_links.mustache).
 json exportLinks(const Page& p, const std::string& report, const std::string& label = "") {
-  return {{"report", report}, {"query", p.query.empty() ? "" : "?" + p.query}, {"label", label.empty() ? json(false) : json(label)}};
+  // The page's language goes with the link: headers and codes in the words of the page.
+  const std::string q = (p.query.empty() ? "?" : "?" + p.query + "&") + "lang=" + p.lang;
+  return {{"report", report}, {"query", q}, {"label", label.empty() ? json(false) : json(label)}};
+}
+
+/// Column headers of exports for people (`lang` given: the dashboard's links), by column name.
+struct Heading {
+  const char* column;
+  const char* en;
+  const char* zh;
+};
+constexpr Heading kHeadings[] = {
+    {"member_id", "Member ID", "会员编号"}, {"name", "Name", "姓名"}, {"card_no", "Card", "卡号"}, {"phone", "Phone", "手机号"},
+    {"tier", "Tier", "会员等级"}, {"class", "Class", "ABC 等级"}, {"store", "Store", "门店"}, {"enrolled_store", "Store enrolled", "入会门店"},
+    {"enrolled", "Enrolled", "入会日期"}, {"language", "Language", "语言"}, {"consent_version", "Consent version", "授权版本"},
+    {"consent_marketing", "Marketing consent", "营销授权"}, {"spend", "Spend", "消费额"}, {"cumulative_share", "Cumulative share %", "累计占比 %"},
+    {"contact_frequency", "Contact", "回访频率"}, {"last_visit", "Last visit", "最近消费"}, {"first_visit", "First visit", "首次消费"},
+    {"days_since_visit", "Days since visit", "未到店天数"}, {"usual_interval_days", "Usual interval (days)", "平均间隔（天）"},
+    {"visits", "Visits", "消费次数"}, {"reason", "Reason", "原因"}, {"segment", "Segment", "分群"}, {"rfm", "RFM", "RFM"},
+    {"r", "R", "R"}, {"f", "F", "F"}, {"m", "M", "M"}, {"recency_days", "Recency (days)", "最近消费距今（天）"},
+    {"frequency", "Frequency", "消费频次"}, {"monetary", "Monetary", "消费金额"}, {"day", "Day", "日期"}, {"hour", "Hour", "时段"},
+    {"terminal", "Terminal", "终端"}, {"member", "Member / non-member", "会员 / 非会员"}, {"sales", "Sales", "销售笔数"},
+    {"refunds", "Refunds", "退货笔数"}, {"refunded", "Refunded", "退货金额"}, {"gross_revenue", "Gross revenue", "销售额"},
+    {"net_revenue", "Net revenue", "净销售额"}, {"average_sale", "Average sale", "客单价"}, {"members", "Members", "会员数"},
+    {"member_sales", "Member sales", "会员销售笔数"}, {"member_revenue", "Member revenue", "会员销售额"},
+    {"non_member_sales", "Non-member sales", "非会员销售笔数"}, {"non_member_revenue", "Non-member revenue", "非会员销售额"},
+    {"product", "Product", "商品编码"}, {"description", "Description", "描述"}, {"qty", "Quantity", "数量"}, {"amount", "Amount", "金额"},
+    {"referrer_id", "Referrer ID", "推荐人编号"}, {"referred", "Referred", "推荐人数"}, {"converted", "Bought", "已消费人数"},
+    {"referred_spend", "Referred spend", "被推荐人消费额"}, {"period", "Period", "期间"}, {"csat", "CSAT %", "满意率 %"},
+    {"csat_average", "CSAT average", "满意度平均分"}, {"csat_responses", "CSAT answers", "满意度答卷数"}, {"nps", "NPS", "NPS"},
+    {"nps_responses", "NPS answers", "NPS 答卷数"}, {"promoters", "Promoters", "推荐者"}, {"passives", "Passives", "被动者"},
+    {"detractors", "Detractors", "贬损者"}, {"complaint_id", "Complaint", "投诉编号"}, {"category", "Category", "类别"},
+    {"filed_at", "Filed", "登记时间"}, {"step", "Step", "处理步骤"}, {"step_no", "Step no.", "步骤序号"}, {"owner", "Owner", "负责人"},
+    {"due_at", "Due", "截止时间"}, {"overdue", "Overdue", "已逾期"}, {"source", "Source", "来源"}, {"updated_at", "Updated", "更新时间"},
+    {"issued", "Issued", "发放积分"}, {"redeemed", "Redeemed", "兑换积分"}, {"expired", "Expired", "过期积分"},
+    {"reversed", "Reversed on returns", "退货冲回积分"}, {"adjusted_out", "Adjusted out", "调减积分"}, {"outstanding", "Outstanding", "未兑换积分"},
+    {"outstanding_members", "Members with points", "有积分会员数"}, {"liability", "Liability", "积分负债"},
+    {"debt_points", "Points debt", "积分欠款"}, {"debt_members", "Members in debt", "欠积分会员数"}, {"overdrafts", "Offline overdrafts", "离线透支"},
+    {"overdraft_points", "Overdraft points", "透支积分"}, {"staff_id", "Staff", "员工"}, {"points_earned", "Points earned", "赠送积分"},
+    {"points_redeemed", "Points redeemed", "兑换积分"}, {"enrolments", "Enrolments", "办卡数"}, {"redemptions", "Redemptions", "兑换次数"},
+    {"surveys", "Ratings", "评价数"}, {"average_score", "Average rating", "平均评分"}, {"complaints", "Complaints", "投诉数"},
+    {"cohort", "Cohort", "入会月份"},
+};
+
+/// Who a row is about first (id, name, card, phone, class, store), then the report's figures in
+/// the definition's order.
+constexpr const char* kLeadingColumns[] = {"member_id", "referrer_id", "complaint_id", "name", "card_no", "phone", "tier", "class",
+                                           "segment", "store", "enrolled_store", "staff_id", "day", "hour", "period", "cohort"};
+
+/// Columns whose values are codes: shown in the page's words (the dashboard's catalogue).
+std::string codeKey(const std::string& column, const std::string& value) {
+  if (column == "segment") return "seg_" + value;
+  if (column == "contact_frequency" || column == "step" || column == "member") return value;
+  if (column == "reason") return "reason_" + value;
+  return "";
+}
+
+/// An export as people read it: leading columns first, headers and codes in `lang`.
+ExportTable forPeople(const ExportTable& t, const std::string& lang) {
+  std::vector<std::size_t> order;
+  for (const char* lead : kLeadingColumns) {
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      if (t.columns[i] == lead) order.push_back(i);
+    }
+  }
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
+  }
+  ExportTable out;
+  for (const std::size_t i : order) {
+    std::string heading = t.columns[i];
+    for (const auto& h : kHeadings) {
+      if (t.columns[i] == h.column) heading = lang == "zh" ? h.zh : h.en;
+    }
+    out.columns.push_back(heading);
+    out.types.push_back(t.types[i]);
+  }
+  for (const auto& row : t.rows) {
+    std::vector<json> cells;
+    for (const std::size_t i : order) {
+      json v = row[i];
+      if (v.is_string()) {
+        if (const std::string key = codeKey(t.columns[i], v.get<std::string>()); !key.empty()) {
+          const std::string word = tr(lang, key);
+          if (word != key) v = word;
+        }
+      } else if (v.is_boolean()) {
+        v = tr(lang, v.get<bool>() ? "yes" : "no");
+      }
+      cells.push_back(std::move(v));
+    }
+    out.rows.push_back(std::move(cells));
+  }
+  return out;
 }
 
 // [SECTION] Personal data pages: a member, the audit trail
@@ -559,6 +732,23 @@ void staffView(const std::string& L, const json& report, json& view) {
   view["by_staff"] = barChart("revenue-by-staff", bars);
 }
 
+/// An instant as the dashboard shows it: in the stores' time zone when every terminal shares one
+/// (the chain's), else in UTC; the zone is named.
+std::string shownTime(Ctx& ctx, Timestamp t) {
+  const std::vector<std::string> zonesInUse = ctx.service.onReader([](SqlConnection& c) {
+    SqlTransaction tx(c, SqlTransaction::Kind::kRead);
+    const auto r = c.query("SELECT DISTINCT timezone FROM terminals WHERE revoked_at IS NULL ORDER BY 1", {});
+    tx.commit();
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(r.text(i, 0));
+    return out;
+  });
+  if (zonesInUse.size() == 1) {
+    if (auto zone = loadZoneRules(zonesInUse[0])) return localDateTime(*zone, t) + " (" + zonesInUse[0] + ")";
+  }
+  return localDateTime(*loadZoneRules("UTC"), t) + " (UTC)";
+}
+
 /// Fills `view` with the content of dashboard page `page` (PAGE.mustache).
 Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req, json& view) {
   const auto& L = p.lang;
@@ -581,13 +771,29 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     if (!d) return d.error();
     auto m = get("sales", {{"group", "member"}});
     if (!m) return m.error();
-    view["kpis"] = {kpi(L, "sales", text((*s)["sales"])), kpi(L, "net_revenue", text((*s)["net_revenue"])),
-                    kpi(L, "members", text((*s)["members"])), kpi(L, "member_revenue", text((*s)["member_revenue"])),
-                    kpi(L, "non_member_revenue", text((*s)["non_member_revenue"]))};
+    view["kpis"] = {kpi(L, "sales", shownNumber((*s)["sales"])), kpi(L, "net_revenue", shownMoney((*s)["net_revenue"])),
+                    kpi(L, "members", shownNumber((*s)["members"]), "buyers"), kpi(L, "member_revenue", shownMoney((*s)["member_revenue"])),
+                    kpi(L, "non_member_revenue", shownMoney((*s)["non_member_revenue"]))};
+    view["kpi_notes"] = {tr(L, "buyers_note")};
+    // Every day of the range; when the days span more than two calendar months, a bar per month
+    // (the whole range, not its end).
     std::vector<std::pair<std::string, double>> bars;
     const auto& rows = (*d)["rows"];
-    const std::size_t first = rows.size() > 31 ? rows.size() - 31 : 0;
-    for (std::size_t i = first; i < rows.size(); ++i) bars.emplace_back(text(rows[i]["day"]), num(rows[i]["net_revenue"]));
+    const auto monthNo = [](const std::string& day) { return std::stoi(day.substr(0, 4)) * 12 + std::stoi(day.substr(5, 2)); };
+    if (rows.empty() || monthNo(text(rows.back()["day"])) - monthNo(text(rows.front()["day"])) < 2) {
+      for (const auto& r : rows) bars.emplace_back(text(r["day"]), num(r["net_revenue"]));
+      view["by_day_title"] = tr(L, "by_day");
+    } else {
+      std::vector<std::pair<std::string, Money>> months;
+      for (const auto& r : rows) {
+        const std::string month = text(r["day"]).substr(0, 7);
+        const auto amount = Money::parse(text(r["net_revenue"]), "net_revenue");
+        if (months.empty() || months.back().first != month) months.emplace_back(month, Money::fromMinor(0));
+        if (amount) months.back().second += *amount;
+      }
+      for (const auto& [month, amount] : months) bars.emplace_back(month, static_cast<double>(amount.minor()) / 100.0);
+      view["by_day_title"] = tr(L, "by_month");
+    }
     view["by_day"] = barChart("revenue-by-day", bars);
     bars.clear();
     for (const auto& r : (*m)["rows"]) bars.emplace_back(tr(L, text(r["member"])), num(r["net_revenue"]));
@@ -602,13 +808,20 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     json rows = json::array();
     for (const auto& r : (*st)["rows"]) {
       const std::string id = text(r["store"]);
-      rows.push_back({{"store", id}, {"sales", text(r["sales"])}, {"net_revenue", text(r["net_revenue"])}});
+      rows.push_back({{"store", id}, {"sales", shownNumber(r["sales"])}, {"net_revenue", shownMoney(r["net_revenue"])}});
       bars.emplace_back(id, num(r["net_revenue"]));
     }
     view["rows"] = std::move(rows);
     view["by_store"] = barChart("revenue-by-store", bars);
     bars.clear();
-    for (const auto& r : (*h)["rows"]) bars.emplace_back(text(r["hour"]) + ":00", num(r["sales"]));
+    // All 24 hours: an hour without sales is a bar of 0, not a missing row.
+    std::map<int, double> byHour;
+    for (const auto& r : (*h)["rows"]) byHour[static_cast<int>(num(r["hour"]))] += num(r["sales"]);
+    for (int hour = 0; hour < 24; ++hour) {
+      char label[8];
+      std::snprintf(label, sizeof label, "%02d:00", hour);
+      bars.emplace_back(label, byHour.count(hour) ? byHour[hour] : 0.0);
+    }
     view["by_hour"] = barChart("sales-by-hour", bars);
     view["exports"] = {exportLinks(p, "sales")};
   } else if (page == "customers") {
@@ -618,13 +831,17 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     if (!a) return a.error();
     auto r = get("rfm", {{"limit", "1"}});
     if (!r) return r.error();
-    auto c = get("churn", {{"limit", "50"}});
+    // The at-risk list pages 50 at a time (offset), most valuable first.
+    auto churnOffset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
+    if (!churnOffset) return churnOffset.error();
+    auto c = *churnOffset == 0 ? get("churn", {{"limit", "50"}}) : get("churn", {{"limit", "50"}, {"offset", std::to_string(*churnOffset)}});
     if (!c) return c.error();
+    ctx.showTo(p.who, *c, "page:customers");  // phones masked unless granted; the list is audited
     std::vector<std::pair<std::string, double>> bars;
     json classes = json::array(), segments = json::array(), atRisk = json::array();
     for (const auto& k : (*a)["classes"]) {
       const std::string cls = text(k["class"]);
-      classes.push_back({{"class", cls}, {"members", text(k["members"])}, {"spend", text(k["spend"])},
+      classes.push_back({{"class", cls}, {"members", shownNumber(k["members"])}, {"spend", shownMoney(k["spend"])},
                          {"frequency", tr(L, text(k["contact_frequency"]))}});
       bars.emplace_back(cls, num(k["members"]));
     }
@@ -634,34 +851,56 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     bars.clear();
     for (const auto& s : (*r)["segments"]) {
       const std::string label = tr(L, "seg_" + text(s["segment"]));
-      segments.push_back({{"label", label}, {"segment", text(s["segment"])}, {"members", text(s["members"])}});
+      segments.push_back({{"label", label}, {"segment", text(s["segment"])}, {"members", shownNumber(s["members"])}});
       bars.emplace_back(label, num(s["members"]));
     }
     view["segments"] = std::move(segments);
     view["rfm_chart"] = barChart("rfm", bars);
     view["rfm_exports"] = {exportLinks(p, "rfm")};
-    view["churn_kpis"] = {kpi(L, "at_risk", text((*c)["at_risk"]))};
+    const std::int64_t atRiskTotal = (*c)["at_risk"].get<std::int64_t>();
+    view["churn_kpis"] = {kpi(L, "at_risk", shownNumber((*c)["at_risk"]))};
+    view["churn_as_of"] = text((*c)["as_of"]);
     for (const auto& m : (*c)["members"]) {
       const std::string id = text(m["member_id"]);
-      atRisk.push_back({{"member_path", urlEncode(id)}, {"member_id", id}, {"last_visit", text(m["last_visit"])},
-                        {"usual_interval", text(m["usual_interval_days"])}, {"days_since", text(m["days_since_visit"])}});
+      atRisk.push_back({{"member_path", urlEncode(id)}, {"member_id", id}, {"name", text(m["name"])}, {"card_no", text(m["card_no"])},
+                        {"phone", text(m["phone"])}, {"tier", text(m["tier"])}, {"store", text(m["store"])},
+                        {"spend", shownMoney(m["spend"])}, {"last_visit", text(m["last_visit"])},
+                        {"usual_interval", m["usual_interval_days"].is_null() ? "—" : text(m["usual_interval_days"])},
+                        {"days_since", text(m["days_since_visit"])}});
     }
+    // "Showing 51–100 of 206" with the previous and next pages (the filter kept).
+    const std::int64_t shown = static_cast<std::int64_t>(atRisk.size());
+    const auto pageHref = [&](std::int64_t off) {
+      return "/dashboard/customers?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off) + "#churn";
+    };
+    view["churn_showing"] = shown == 0 ? json(false)
+                                       : json(tr(L, "showing") + " " + groupThousands(std::to_string(*churnOffset + 1)) + "–" +
+                                              groupThousands(std::to_string(*churnOffset + shown)) + " " + tr(L, "of") + " " +
+                                              groupThousands(std::to_string(atRiskTotal)));
+    view["churn_prev"] = *churnOffset > 0 ? json(pageHref(std::max<std::int64_t>(0, *churnOffset - 50))) : json(false);
+    view["churn_next"] = *churnOffset + shown < atRiskTotal ? json(pageHref(*churnOffset + 50)) : json(false);
     view["at_risk"] = std::move(atRisk);
-    view["churn_exports"] = {exportLinks(p, "churn")};
+    view["churn_exports"] = {exportLinks(p, "churn"), exportLinks(p, "campaign", tr(L, "campaign_export")),
+                             exportLinks(p, "referrals", tr(L, "referrals_export"))};
   } else if (page == "satisfaction") {
     auto s = get("satisfaction");
     if (!s) return s.error();
     const auto& t = (*s)["total"];
-    view["kpis"] = {kpi(L, "csat", text(t["csat"])), kpi(L, "nps", text(t["nps"])),
-                    kpi(L, "responses", std::to_string(t["csat_responses"].get<std::int64_t>() + t["nps_responses"].get<std::int64_t>()))};
+    // A score without answers is "—", not 0; CSAT and NPS answers are counted apart (they are
+    // different questions).
+    const auto csatOf = [](const json& r) { return r["csat_responses"].get<std::int64_t>() > 0 ? text(r["csat"]) : std::string("—"); };
+    const auto npsOf = [](const json& r) { return r["nps_responses"].get<std::int64_t>() > 0 ? text(r["nps"]) : std::string("—"); };
+    view["kpis"] = {kpi(L, "csat", csatOf(t)), kpi(L, "nps", npsOf(t)), kpi(L, "csat_responses", shownNumber(t["csat_responses"])),
+                    kpi(L, "nps_responses", shownNumber(t["nps_responses"]))};
+    view["kpi_notes"] = {tr(L, "responses_note")};
     std::vector<std::pair<std::string, double>> csat, nps;
     json rows = json::array();
     for (const auto& r : (*s)["rows"]) {
       const std::string id = text(r["store"]);
-      rows.push_back({{"store", id}, {"csat", text(r["csat"])}, {"nps", text(r["nps"])},
-                      {"responses", r["csat_responses"].get<std::int64_t>() + r["nps_responses"].get<std::int64_t>()}});
-      csat.emplace_back(id, num(r["csat"]));
-      nps.emplace_back(id, std::max(0.0, num(r["nps"])));
+      rows.push_back({{"store", id}, {"csat", csatOf(r)}, {"nps", npsOf(r)}, {"csat_responses", shownNumber(r["csat_responses"])},
+                      {"nps_responses", shownNumber(r["nps_responses"])}});
+      if (r["csat_responses"].get<std::int64_t>() > 0) csat.emplace_back(id, num(r["csat"]));
+      if (r["nps_responses"].get<std::int64_t>() > 0) nps.emplace_back(id, num(r["nps"]));
     }
     view["rows"] = std::move(rows);
     view["csat_chart"] = barChart("csat-by-store", csat, "%");
@@ -671,14 +910,21 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
   } else if (page == "points") {
     auto pt = get("points");
     if (!pt) return pt.error();
-    view["kpis"] = {kpi(L, "issued", text((*pt)["issued"])), kpi(L, "redeemed", text((*pt)["redeemed"])),
-                    kpi(L, "expired", text((*pt)["expired"])), kpi(L, "outstanding", text((*pt)["outstanding"])),
-                    kpi(L, "liability", text((*pt)["liability"])), kpi(L, "debt", text((*pt)["debt_points"])),
-                    kpi(L, "overdrafts", text((*pt)["overdrafts"]))};
+    // Movements in the period (filtered) apart from balances now (outstanding, liability, debt:
+    // today's balances of the stores' members, whatever the dates), and the page says so.
+    view["kpis"] = {kpi(L, "issued", shownNumber((*pt)["issued"])), kpi(L, "redeemed", shownNumber((*pt)["redeemed"])),
+                    kpi(L, "expired", shownNumber((*pt)["expired"])), kpi(L, "reversed", shownNumber((*pt)["reversed"])),
+                    kpi(L, "adjusted_out", shownNumber((*pt)["adjusted_out"])), kpi(L, "overdrafts", shownNumber((*pt)["overdrafts"]))};
+    view["balance_kpis"] = {kpi(L, "outstanding", shownNumber((*pt)["outstanding"])), kpi(L, "liability", shownMoney((*pt)["liability"])),
+                            kpi(L, "debt", shownNumber((*pt)["debt_points"]))};
+    view["balances_note"] = tr(L, (req.has_param("from") && !req.get_param_value("from").empty()) ||
+                                          (req.has_param("to") && !req.get_param_value("to").empty())
+                                      ? "balances_note_filtered"
+                                      : "balances_note");
     view["flow_chart"] = barChart("points-flow", {{tr(L, "issued"), num((*pt)["issued"])},
                                                   {tr(L, "redeemed"), num((*pt)["redeemed"])},
                                                   {tr(L, "expired"), num((*pt)["expired"])},
-                                                  {tr(L, "outstanding"), num((*pt)["outstanding"])}});
+                                                  {tr(L, "reversed"), num((*pt)["reversed"])}});
     view["exports"] = {exportLinks(p, "points")};
   } else if (page == "staff") {
     auto st = get("staff");
@@ -691,14 +937,24 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
   } else {
     return Error{errc::kNotFound, "page", "no dashboard page " + page};
   }
-  // Some figures are a result computed earlier (they take seconds to rank every member).
-  if (keptAt) view["computed_at"] = formatRfc3339(*keptAt);
+  // Some figures are a result computed earlier (they take seconds to rank every member): when,
+  // in the stores' time (their zone when they share one, else UTC).
+  if (keptAt) view["computed_at"] = shownTime(ctx, *keptAt);
   return Ok{};
 }
 
 /// The sign-in page (login.mustache).
-std::string loginPage(const std::string& lang, const std::string& csrf, bool failed) {
-  return renderTemplate("login", {{"html_lang", lang == "zh" ? "zh-CN" : "en"}, {"t", words(lang)}, {"csrf", csrf}, {"failed", failed}});
+std::string loginPage(const std::string& lang, const std::string& csrf, bool failed, const std::string& next = "/dashboard") {
+  return renderTemplate("login", {{"html_lang", lang == "zh" ? "zh-CN" : "en"}, {"t", words(lang)}, {"csrf", csrf}, {"failed", failed},
+                                  {"next", next}});
+}
+
+/// Sends someone who is not signed in to the sign-in page, which brings them back to the page
+/// they were going to (its path and query) afterwards.
+void signInFirst(const httplib::Request& req, httplib::Response& res) {
+  const std::string target = req.target.empty() ? req.path : req.target;
+  res.status = 303;
+  res.set_header("Location", "/dashboard/login?next=" + urlEncode(safeNext(target)));
 }
 
 /// A one-line page (a refused form), with a link back when `back` is given (notice.mustache).
@@ -746,10 +1002,20 @@ DashboardAccess dashboardAccess(const std::shared_ptr<Ctx>& ctx) {
     return pageView(Page{lang, path, "", v.csrf, Who{v.name, v.role, v.csrf, v.pii}}, req, titleKey);
   };
   a.html = [](httplib::Response& res, const std::string& html, int status) { htmlResponse(res, html, status); };
+  a.signIn = signInFirst;
   return a;
 }
 
 }  // namespace
+
+bool dashboardNotFound(const httplib::Request& req, httplib::Response& res) {
+  if (req.path != "/dashboard" && req.path.rfind("/dashboard/", 0) != 0) return false;
+  const std::string lang = langOf(req);
+  htmlResponse(res,
+               renderTemplate("not_found", {{"html_lang", lang == "zh" ? "zh-CN" : "en"}, {"t", words(lang)}, {"path", req.path}}),
+               404);
+  return true;
+}
 
 // [SECTION] Accounts
 
@@ -824,7 +1090,9 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     auto out = runReport(*ctx, name, req);
     if (!out) return sendError(res, out.error());
     protectPersonalData(*out, who->seesAll());
-    const ExportTable t = reportTable(name, *out);
+    ExportTable t = reportTable(name, *out);
+    // From the dashboard (lang given): headers and codes in the page's language, people first.
+    if (const auto lang = param(req, "lang")) t = forPeople(t, *lang == "zh" ? "zh" : "en");
     // Every export is in the audit trail, with how many rows left head office.
     ctx->audit(*who, audit::kMembersExport, name + "." + format, static_cast<std::int64_t>(t.rows.size()));
     const std::string file = "loyalty-" + name + "." + format;
@@ -905,7 +1173,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   s.Get("/dashboard/login", [](const httplib::Request& req, httplib::Response& res) {
     const std::string csrf = randomToken();
     res.set_header("Set-Cookie", std::string(kLoginCsrfCookie) + "=" + csrf + "; Path=/dashboard/login; Secure; HttpOnly; SameSite=Strict");
-    htmlResponse(res, loginPage(langOf(req), csrf, req.has_param("failed")));
+    htmlResponse(res, loginPage(langOf(req), csrf, req.has_param("failed"), safeNext(req.get_param_value("next"))));
   });
 
   s.Post("/dashboard/login", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -935,12 +1203,13 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     if (!ctx->passwords.verify(hash, password)) {
       ctx->service.signInFailed(user.substr(0, 64), req.remote_addr, hash ? "wrong password" : "unknown user");
       if (auto wait = ctx->throttle.failed(keys, nowSeconds())) return tooMany(*wait);
-      return redirect(res, "/dashboard/login?failed=1");
+      const std::string next = safeNext(req.get_param_value("next"));
+      return redirect(res, "/dashboard/login?failed=1" + (next == "/dashboard" ? std::string() : "&next=" + urlEncode(next)));
     }
     ctx->throttle.forget(Throttle::accountKey(user));
     const auto [secret, csrf] = ctx->openSession(account);
     setSessionCookie(res, secret);
-    redirect(res, "/dashboard");
+    redirect(res, safeNext(req.get_param_value("next")));
   });
 
   s.Post("/dashboard/logout", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -956,7 +1225,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
 
   s.Get(R"(/dashboard/members/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
-    if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
+    if (!who || who->csrf.empty()) return signInFirst(req, res);
     const std::string id = req.matches[1].str();
     Page p{langOf(req), "/dashboard/members/" + id, "", who->csrf, *who};
     json view = pageView(p, req, "member_page");
@@ -978,7 +1247,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);
-    if (!who || who->csrf.empty()) return redirect(res, "/dashboard/login");
+    if (!who || who->csrf.empty()) return signInFirst(req, res);
     const std::string page = req.matches[2].matched ? req.matches[2].str() : "overview";
     Page p{langOf(req), page == "overview" ? "/dashboard" : "/dashboard/" + page, "", who->csrf, *who};
     std::string q;
@@ -988,6 +1257,14 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     p.query = q;
     if (req.has_param("lang")) res.set_header("Set-Cookie", "lhq_lang=" + p.lang + "; Path=/dashboard; Secure; SameSite=Strict");
     json view = pageView(p, req, page);
+    // The store filter is a list of the stores head office knows.
+    json options = json::array();
+    const std::string chosen = req.get_param_value("store");
+    for (const auto& id : knownStores(*ctx)) options.push_back({{"id", id}, {"selected", id == chosen}});
+    view["has_store_options"] = !options.empty() && (chosen.empty() || std::any_of(options.begin(), options.end(), [](const json& o) {
+                                  return o["selected"].get<bool>();
+                                }));
+    view["store_options"] = std::move(options);
     if (auto done = pageContent(*ctx, page, p, req, view); !done) {
       const HttpProblem refused = problemFor(done.error());
       view["message"] = refused.detail;

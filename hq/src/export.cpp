@@ -19,10 +19,19 @@ using nlohmann::json;
 namespace {
 
 bool isList(ColumnType t) { return t == ColumnType::kIntegerList || t == ColumnType::kPercentList; }
-bool isText(ColumnType t) { return t == ColumnType::kText || t == ColumnType::kDay || t == ColumnType::kTimestamp; }
+bool isText(ColumnType t) {
+  return t == ColumnType::kText || t == ColumnType::kDay || t == ColumnType::kTimestamp || t == ColumnType::kPhone;
+}
 
 std::string csvCell(const json& v, ColumnType type) {
   if (v.is_null()) return "";
+  // A phone number is text, but "+86..." read by a spreadsheet is a formula (or a number that
+  // loses its "+"), and the usual "'" guard stays visible in Excel. ="+86..." is a text cell
+  // showing exactly the number in Excel and LibreOffice.
+  if (type == ColumnType::kPhone && v.is_string() && !v.get<std::string>().empty() &&
+      v.get<std::string>().find_first_not_of("+0123456789 *-") == std::string::npos) {
+    return "\"=\"\"" + v.get<std::string>() + "\"\"\"";
+  }
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number()) return v.dump();
   std::string s = v.is_string() ? v.get<std::string>() : v.dump();

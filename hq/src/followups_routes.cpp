@@ -297,7 +297,7 @@ std::string exportCsv(const json& list, const std::string& lang) {
   ExportTable t;
   const std::vector<std::pair<const char*, ColumnType>> cols = {
       {"followup", ColumnType::kText}, {"member_id", ColumnType::kText}, {"name", ColumnType::kText},
-      {"card_no", ColumnType::kText},  {"phone", ColumnType::kText},     {"store", ColumnType::kText},
+      {"card_no", ColumnType::kText},  {"phone", ColumnType::kPhone},    {"store", ColumnType::kText},
       {"class", ColumnType::kText},    {"due_day", ColumnType::kDay},    {"channel", ColumnType::kText},
       {"owner", ColumnType::kText},    {"status", ColumnType::kText},    {"contacts", ColumnType::kInteger},
       {"last_outcome", ColumnType::kText}};
@@ -431,7 +431,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
   // [SECTION] Dashboard pages and forms (a form's CSRF token is checked by access.api)
   s.Get("/dashboard/followups", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return access.signIn(req, res);
     auto view = listPage(service, access, *who, req);
     if (!view) return refusedPage(access, *who, req, res, view.error());
     access.html(res, renderTemplate("followups", *view), 200);
@@ -439,7 +439,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
 
   s.Get(R"(/dashboard/followups/([^/]+))", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return access.signIn(req, res);
     auto view = detailPage(service, access, *who, req, req.matches[1].str());
     if (!view) return refusedPage(access, *who, req, res, view.error());
     access.html(res, renderTemplate("followup", *view), 200);

@@ -291,7 +291,7 @@ void registerMemberRoutes(httplib::Server& s, HqService& service, DashboardAcces
   // [SECTION] Dashboard pages and forms (a form's CSRF token is checked by access.api)
   s.Get("/dashboard/members", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return access.signIn(req, res);
     auto view = searchPage(service, access, *who, req);
     if (!view) return refusedPage(access, *who, req, res, view.error());
     access.html(res, renderTemplate("members", *view), 200);

@@ -326,7 +326,7 @@ void registerPromotionRoutes(httplib::Server& s, HqService& service, DashboardAc
   // [SECTION] Dashboard pages and forms (a form's CSRF token is checked by access.api)
   s.Get("/dashboard/programme", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login?next=%2Fdashboard%2Fprogramme");
+    if (!who) return access.signIn(req, res);
     access.html(res, renderTemplate("programme", editorPage(service, access, *who, req, std::nullopt, std::nullopt)), 200);
   });
 
@@ -352,7 +352,7 @@ void registerPromotionRoutes(httplib::Server& s, HqService& service, DashboardAc
 
   s.Get("/dashboard/promotions", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login?next=%2Fdashboard%2Fpromotions");
+    if (!who) return access.signIn(req, res);
     auto f = resultsFilter(req, false);
     if (!f) return refusedPage(access, *who, req, res, "/dashboard/promotions", "promotions", f.error());
     access.html(res, renderTemplate("promotions", resultsPage(service, access, *who, req, *f)), 200);

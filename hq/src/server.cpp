@@ -395,6 +395,7 @@ struct HqServer::Impl {
 
     s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
+      if (res.status == 404 && dashboardNotFound(req, res)) return;  // an HTML page in the reader's language
       if (res.status == 404) sendProblem(res, {wire::problem::kNotFound, 404, "no such resource: " + req.path});
       else if (res.status == 413) sendProblem(res, {wire::problem::kTooLarge, 413, "the request body is larger than 8 MiB"});
       else if (res.status == 405) sendProblem(res, {wire::problem::kBadRequest, 405, "method not allowed on " + req.path});

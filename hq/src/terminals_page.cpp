@@ -133,7 +133,7 @@ void registerTerminalPages(httplib::Server& s, HqService& service, DashboardAcce
 
   s.Get("/dashboard/terminals", [&service, access, adminsOnly](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return access.signIn(req, res);
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, adminsOnly);
     access.html(res, renderTemplate("terminals", pageView(service, access, *who, req)), 200);
   });

@@ -21,7 +21,8 @@ bool hasType(const json& v, ColumnType t, bool& nullable) {
     return t == ColumnType::kText || t == ColumnType::kTimestamp || t == ColumnType::kDecimal;
   }
   switch (t) {
-    case ColumnType::kText: return v.is_string();
+    case ColumnType::kText:
+    case ColumnType::kPhone: return v.is_string();
     case ColumnType::kDay: return v.is_string() && (v.get<std::string>().size() == 10 || v.get<std::string>().size() == 7);
     case ColumnType::kTimestamp: return v.is_string() && v.get<std::string>().back() == 'Z';
     case ColumnType::kInteger: return v.is_number_integer();

@@ -166,15 +166,18 @@ void reportsOn(AnalyticsData& d) {
   SECTION("churn by usual interval and by days") {
     // as of Feb 20: m1 interval 10 d, 26 d since → interval; m3 one visit 50 d ago → days (45);
     // m4 19 d, one visit → not; m2 2 d → not.
+    // Most valuable first: m1 (300.00) before m3 (20.00), whatever the absence.
     const json c = reports.churn(all(), "2026-02-20", 45);
     REQUIRE(c["members"].size() == 2);
-    CHECK(c["members"][0]["member_id"] == "m3");
-    CHECK(c["members"][0]["reason"] == "days");
-    CHECK(c["members"][0]["days_since_visit"] == 50);
-    CHECK(c["members"][1]["member_id"] == "m1");
-    CHECK(c["members"][1]["reason"] == "interval");
-    CHECK(c["members"][1]["usual_interval_days"] == 10.0);
-    CHECK(c["members"][1]["last_visit"] == "2026-01-25");
+    CHECK(c["members"][1]["member_id"] == "m3");
+    CHECK(c["members"][1]["reason"] == "days");
+    CHECK(c["members"][1]["days_since_visit"] == 50);
+    CHECK(c["members"][0]["member_id"] == "m1");
+    CHECK(c["members"][0]["reason"] == "interval");
+    CHECK(c["members"][0]["usual_interval_days"] == 10.0);
+    CHECK(c["members"][0]["last_visit"] == "2026-01-25");
+    CHECK(c["members"][0]["spend"] == "300.00");
+    CHECK(c["members"][0]["store"] == "S1");
     // Exactly twice the interval is at risk; one day less is not.
     CHECK(reports.churn(all(), "2026-02-14", 365)["members"].size() == 1);
     CHECK(reports.churn(all(), "2026-02-13", 365)["members"].empty());
@@ -187,6 +190,10 @@ void reportsOn(AnalyticsData& d) {
     ReportFilter early;
     early.range = {"2026-01-01", "2026-02-05"};
     CHECK(reports.defaultAsOf(early, at("2026-03-01T08:00:00Z")) == "2026-02-05");
+    // Data that stopped over a month ago (an imported history) is counted to its last day, not
+    // to today: otherwise every member is "at risk".
+    CHECK(reports.defaultAsOf(all(), at("2026-03-22T08:00:00Z")) == "2026-03-22");
+    CHECK(reports.defaultAsOf(all(), at("2026-12-02T08:00:00Z")) == "2026-02-19");
   }
 
   SECTION("retention cohorts by enrolment month") {

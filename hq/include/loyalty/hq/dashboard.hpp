@@ -13,6 +13,8 @@
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace loyalty::hq {
@@ -26,6 +28,11 @@ class HqService;
 /// from the service's cache, and the dashboard's default views are pinned in it. Sign-ins are
 /// throttled by `throttle` and checked by `passwords`.
 void registerAnalyticsRoutes(httplib::Server& server, HqService& service, Throttle& throttle, PasswordVerifier& passwords);
+
+/// An address under /dashboard that no route serves answers an HTML page in the reader's language
+/// (lang parameter, cookie, Accept-Language) rather than the API's JSON problem. Returns false
+/// (and leaves `res` alone) for any other address.
+bool dashboardNotFound(const httplib::Request& req, httplib::Response& res);
 
 /// Creates or replaces a dashboard account (role "admin" or "analyst"); the password is kept
 /// only as an argon2id hash (libsodium, INTERACTIVE limits). At least 10 bytes. A disabled

@@ -43,6 +43,9 @@ struct DashboardAccess {
   std::function<nlohmann::json(const httplib::Request&, const DashboardViewer&, const std::string& lang, const std::string& path,
                                const std::string& titleKey)>
       frame;
+  /// Sends someone not signed in to the sign-in page, which brings them back to this page (a
+  /// page's GET; forms send to the plain sign-in page).
+  std::function<void(const httplib::Request&, httplib::Response&)> signIn;
   /// Answers an HTML page (no-store, the dashboard's CSP).
   std::function<void(httplib::Response&, const std::string& html, int status)> html;
 };

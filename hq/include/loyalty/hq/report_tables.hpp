@@ -23,6 +23,7 @@ enum class ColumnType {
   kBool,         ///< true / false
   kIntegerList,  ///< a list of integers: exported as numbered columns NAME_00, NAME_01, ...
   kPercentList,  ///< a list of percentages, numbered like kIntegerList
+  kPhone,        ///< a phone number, text ("+8613800000000", masked "+86138****0000"); may be empty
 };
 
 struct ReportColumn {
