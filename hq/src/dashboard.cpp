@@ -22,6 +22,7 @@
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -305,6 +306,8 @@ constexpr Msg kCatalogue[] = {
      "退货计入办理退货的员工。员工为收银台登录编号；—：未记录。"},
     {"dimensions", "Ratings by aspect (average, 1–5)", "分项评分（平均分，1–5）"},
     {"dimensions_note", "The aspects the customer display asked about; — : no answers.", "顾客屏询问的服务分项；—：暂无评价。"},
+    // Outreach messages (outreach_routes.cpp has its page's own words)
+    {"outreach", "Outreach", "会员触达"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -381,6 +384,7 @@ struct Page {
 json pageView(const Page& p, const httplib::Request& req, const std::string& titleKey) {
   std::vector<const char*> pages = {"overview", "stores", "customers", "satisfaction", "complaints", "points", "staff"};
   pages.push_back("followups");
+  pages.push_back("outreach");
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
   for (const char* page : pages) {
@@ -979,6 +983,8 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
 
   // Follow-up visits (followups_routes.cpp): their API and pages, signed in like the dashboard's.
   registerFollowupRoutes(s, service, dashboardAccess(ctx));
+  // Outreach messages (outreach_routes.cpp): API, the gateway's callbacks, opt-out, the page.
+  registerOutreachRoutes(s, service, dashboardAccess(ctx));
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|complaints|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);

@@ -3,6 +3,7 @@
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/staff.hpp"
@@ -49,6 +50,7 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
   ensureStaffSchema(m_writer.connection());  // staff on sales, refunds, redemptions, enrolments, surveys
   ensurePrivacySchema(m_writer.connection());  // pii on the dashboard tables of an older database
   ensureFollowupSchema(m_writer.connection());
+  ensureOutreachSchema(m_writer.connection());
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c) { m_cache.startRefresher(std::move(c)); }

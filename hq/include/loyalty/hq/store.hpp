@@ -127,6 +127,13 @@ class HqStore {
   Result<Erasure> eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
                               Timestamp now);
 
+  // [SECTION] Outreach (outreach.cpp; loyalty/hq/outreach.hpp)
+  /// Records that the members withdrew their marketing consent (an opt-out link or reply: the
+  /// consent history's `source`), audited, in one transaction; the change reaches terminals in
+  /// the change feed. Members without consent are skipped. Returns how many changed.
+  Result<std::int64_t> withdrawConsent(const std::vector<std::string>& memberIds, const std::string& source,
+                                       const std::string& actor, Timestamp now);
+
   // [SECTION] Tiers (tiers.cpp; loyalty/hq/tiers.hpp)
   /// `loyalty-hq housekeeping`: the monthly downgrade review of every member due at `now` in
   /// their home store's local day. Downgrades reach terminals in the change feed and are audited.
