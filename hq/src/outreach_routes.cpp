@@ -229,6 +229,7 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
     }
   }
   view["o"] = words(lang);
+  view["own_filter"] = true;
   view["lang"] = lang;
   view["kpis"] = std::move(kpis);
   view["configured"] = !settings.gatewayUrl.empty();
