@@ -27,6 +27,7 @@
 #include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/members.hpp"
+#include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/number_format.hpp"
@@ -382,6 +383,8 @@ constexpr Msg kCatalogue[] = {
     {"reason_days", "No visit for the set days", "超过设定天数未到店"},
     {"campaign_export", "Campaign list (members who consented)", "营销名单（已授权会员）"},
     {"referrals_export", "Referrals", "推荐记录"},
+    // Outreach messages (outreach_routes.cpp has its page's own words)
+    {"outreach", "Outreach", "会员触达"},
 };
 
 std::string tr(const std::string& lang, const std::string& key) {
@@ -472,6 +475,7 @@ json pageView(const Page& p, const httplib::Request& req, const std::string& tit
   pages.insert(pages.end(), {"programme", "promotions"});
   if (p.who.role == Role::kAdmin) pages.push_back("terminals");
   pages.insert(pages.end(), {"charts", "lifecycle"});
+  pages.push_back("outreach");
   if (p.who.role == Role::kAdmin) pages.push_back("audit");
   json nav = json::array();
   for (const char* page : pages) {
@@ -1244,6 +1248,8 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   // The fleet page (terminals_page.cpp): terminals, add with a one-time code, revoke.
   registerTerminalPages(s, service, dashboardAccess(ctx));
   registerChartRoutes(s, service, dashboardAccess(ctx));
+  // Outreach messages (outreach_routes.cpp): API, the gateway's callbacks, opt-out, the page.
+  registerOutreachRoutes(s, service, dashboardAccess(ctx));
 
   s.Get(R"(/dashboard(/(stores|customers|satisfaction|points|audit|staff))?/?)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->identify(req);

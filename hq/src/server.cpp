@@ -20,6 +20,7 @@
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/http_guard.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/products.hpp"
 #include "loyalty/hq/report_cache.hpp"
@@ -97,6 +98,7 @@ struct HqServer::Impl {
   std::unique_ptr<HttpsServer> http;
   HqService service;  ///< the live data every route reads and writes; it owns the locking
   Fleet fleet;        ///< releases and terminals' reports, on a connection of its own
+  std::unique_ptr<OutreachJob> outreach;  ///< the outreach sender (outreach.hpp), on a connection of its own
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   // Metrics (Prometheus text format).
@@ -510,6 +512,7 @@ HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::m
   m_impl->routes();
   // After routes(): the schema upgrades it makes come before the first background report.
   m_impl->service.startReportRefresher(openStorage(dir, settings));
+  m_impl->outreach = std::make_unique<OutreachJob>(openStorage(dir, settings));
 }
 
 HqServer::~HqServer() = default;

@@ -4,6 +4,7 @@
 #include "loyalty/hq/complaints.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/members.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -53,6 +54,7 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
   ensureFollowupSchema(m_writer.connection());
   ensureMemberCareSchema(m_writer.connection());  // head-office adjustments, member search keys
   ensureComplaintCareSchema(m_writer.connection());  // the satisfaction check after a complaint is closed
+  ensureOutreachSchema(m_writer.connection());
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c) { m_cache.startRefresher(std::move(c)); }

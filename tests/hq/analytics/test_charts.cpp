@@ -50,10 +50,7 @@ void loadChain(HqInstance& hq) {
   sale("m5", "S1", "100.00", "2026-10-24");
   sale("m6", "S2", "50.00", "2026-10-22");
   for (const auto& [token, terminal, events] : {std::tuple{t1, "T1", e1}, std::tuple{t2, "T2", e2}}) {
-    auto r = hq.client()->Post("/api/v1/events", bearer(token), batch(terminal, events).dump(), "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-    for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
+    uploadApplied(hq, token, terminal, events);
   }
 }
 

@@ -54,10 +54,7 @@ void loadComplaints(HqInstance& hq, Api& admin) {
   const std::string t1 = hq.registerTerminal("S1", "T1", "Asia/Shanghai");
   const json events = {enrolEvent("T1", "S1", 1, "m1"), complaintEvent(2, "C-1", "m1", "service", "收银员态度差 rude cashier"),
                        complaintEvent(3, "C-2", nullptr, "price", "价签与结账不符")};
-  auto r = hq.client()->Post("/api/v1/events", bearer(t1), batch("T1", events).dump(), "application/json");
-  REQUIRE(r);
-  REQUIRE(r->status == 200);
-  for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
+  uploadApplied(hq, t1, "T1", events);
   admin.post("/api/v1/complaints", {{"complaint_id", "HQ-1"}, {"category", "billing"}, {"description", "charged twice"}}, 201);
 }
 

@@ -58,11 +58,7 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
   events[5]["payload"]["staff_id"] = "C01";
   events[5]["payload"]["dimensions"] = {{"服务态度", 5}, {"等候时间", 4}};
   {
-    auto r = hq.client()->Post("/api/v1/events", bearer(t1), batch("T1", events).dump(), "application/json");
-    REQUIRE(r);
-    INFO(r->body);
-    REQUIRE(r->status == 200);
-    for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
+    uploadApplied(hq, t1, "T1", events);
   }
   Http admin{hq, hq.adminToken()};
   const std::string analystToken = hq.cli({"token", "create", "--data", hq.dataDir(), "--role", "analyst"});

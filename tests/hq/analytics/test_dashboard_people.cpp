@@ -29,14 +29,6 @@ std::string two(int n) {
   return b;
 }
 
-void upload(HqInstance& hq, const std::string& token, const std::string& terminal, const json& events) {
-  auto r = hq.client()->Post("/api/v1/events", bearer(token), batch(terminal, events).dump(), "application/json");
-  REQUIRE(r);
-  INFO(r->body);
-  REQUIRE(r->status == 200);
-  for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
-}
-
 /// The data lines of a CSV export (the byte-order mark dropped), split at CRLF.
 std::vector<std::string> csvLines(const std::string& csv) {
   std::vector<std::string> out;
@@ -72,8 +64,8 @@ void fill(HqInstance& hq, const std::string& t1, const std::string& t2) {
                            {{"survey_id", "sv" + std::to_string(++survey)}, {"sale_id", nullptr}, {"member_id", nullptr},
                             {"scale", "nps10"}, {"score", score}}));
   }
-  upload(hq, t1, "T1", events);
-  upload(hq, t2, "T2",
+  uploadApplied(hq, t1, "T1", events);
+  uploadApplied(hq, t2, "T2",
          json::array({event("T2", "S2", 1, "survey.answered", "2026-01-06T10:05:00Z",
                             {{"survey_id", "sv-s2"}, {"sale_id", nullptr}, {"member_id", nullptr}, {"scale", "csat5"}, {"score", 5}})}));
 }

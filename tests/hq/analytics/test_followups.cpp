@@ -66,10 +66,7 @@ void loadChain(HqInstance& hq) {
     events.push_back(saleEvent(terminal, store, seq, id, spend, 0, 0, "2026-11-10T10:00:00Z"));
   }
   for (const auto& [token, terminal, events] : {std::tuple{t1, "T1", e1}, std::tuple{t2, "T2", e2}}) {
-    auto r = hq.client()->Post("/api/v1/events", bearer(token), batch(terminal, events).dump(), "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-    for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
+    uploadApplied(hq, token, terminal, events);
   }
 }
 

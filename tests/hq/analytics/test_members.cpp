@@ -49,10 +49,7 @@ std::string loadStore(HqInstance& hq) {
                                    member("T1", "S1", 3, "M3", "John Smith", "+8613700002222", "770003"),
                                    saleEvent("T1", "S1", 4, std::string("M1"), "100.00", 100),
                                    complaint("T1", 5, "C-1", "M1"), complaint("T1", 6, "C-anon", nullptr)});
-  auto r = hq.client()->Post("/api/v1/events", bearer(t1), batch("T1", events).dump(), "application/json");
-  REQUIRE(r);
-  REQUIRE(r->status == 200);
-  for (const auto& res : json::parse(r->body)["results"]) REQUIRE(res["status"] == "applied");
+  uploadApplied(hq, t1, "T1", events);
   return t1;
 }
 

@@ -276,4 +276,14 @@ inline json redeemEvent(const std::string& terminal, const std::string& store, s
 
 inline json batch(const std::string& terminal, json events) { return {{"terminal_id", terminal}, {"events", std::move(events)}}; }
 
+/// Uploads `events` as `terminal` (with its token) and requires head office to apply every one.
+inline void uploadApplied(HqInstance& hq, const std::string& token, const std::string& terminal, json events) {
+  auto r = hq.client()->Post("/api/v1/events", bearer(token), batch(terminal, std::move(events)).dump(), "application/json");
+  REQUIRE(r);
+  INFO(r->body);
+  REQUIRE(r->status == 200);
+  const json answer = json::parse(r->body);  // kept: ranging over a temporary's member would dangle
+  for (const auto& res : answer["results"]) REQUIRE(res["status"] == "applied");
+}
+
 }  // namespace loyalty::test

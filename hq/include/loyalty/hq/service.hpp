@@ -114,6 +114,13 @@ class HqService {
     return fn(m_reader.connection());
   }
 
+  /// Runs `fn(HqStore&)` on the writing store (its change feed), one request at a time.
+  template <class F>
+  auto onWriterStore(F&& fn) {
+    std::lock_guard lock(m_writeMutex);
+    return fn(m_writer);
+  }
+
   // [SECTION] Dashboard accounts, sessions and sign-in tickets
 
   /// An enabled account's password hash and grants, by name.

@@ -144,6 +144,12 @@ class HqStore {
   /// complaint is another member's). The same adjustment id again answers the first result.
   /// {"adjustment_id", "member_id", "points", "balance", "reason", "complaint_id", "actor", "at"}.
   Result<nlohmann::json> adjustPoints(const PointsAdjustment& a, const std::string& actor, Timestamp now);
+  // [SECTION] Outreach (outreach.cpp; loyalty/hq/outreach.hpp)
+  /// Records that the members withdrew their marketing consent (an opt-out link or reply: the
+  /// consent history's `source`), audited, in one transaction; the change reaches terminals in
+  /// the change feed. Members without consent are skipped. Returns how many changed.
+  Result<std::int64_t> withdrawConsent(const std::vector<std::string>& memberIds, const std::string& source,
+                                       const std::string& actor, Timestamp now);
 
   // [SECTION] Tiers (tiers.cpp; loyalty/hq/tiers.hpp)
   /// `loyalty-hq housekeeping`: the monthly downgrade review of every member due at `now` in
