@@ -308,8 +308,8 @@ std::string comparisonSvg(const std::string& id, const std::vector<std::pair<std
     const double x0 = std::min(x(0), x(v)), bw = std::max(std::abs(x(v) - x(0)), 1.0);
     s += text(labelW - 6, y + 15, label, "end", 12);
     s += "<rect x=\"" + c1(x0) + "\" y=\"" + c1(y + 3) + "\" width=\"" + c1(bw) + "\" height=\"" + std::to_string(rowH - 6) + "\" fill=\"" +
-         (v < 0 ? "#b0502f" : "#2f6fb0") + "\" data-value=\"" + fixed(v, decimals) + "\"><title>" + htmlEscape(label) + ": " +
-         fixed(v, decimals) + unit + "</title></rect>";
+         (v < 0 ? "#b0502f" : "#2f6fb0") + "\" data-value=\"" + fixed(v, decimals) + "\"><title>" + htmlEscape(label + ": " + fixed(v, decimals) + unit) +
+         "</title></rect>";
     s += text(std::max(x(0), x(v)) + 4, y + 15, fixed(v, decimals) + unit, "start", 12);
     y += rowH;
   }

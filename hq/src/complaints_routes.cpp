@@ -508,8 +508,9 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
     }
     auto out = service.updateComplaint(id, u, who->name);
     if (!out) return refusedPage(access, *who, req, res, out.error(), "");
-    const std::string back = req.get_param_value("back");
-    redirect(res, back.empty() ? "/dashboard/complaints" : forms::safeNext(back));
+    // Back to the list as it was filtered; anywhere else is not a way back.
+    const std::string back = forms::safeNext(req.get_param_value("back"));
+    redirect(res, back.rfind("/dashboard/complaints", 0) == 0 ? back : "/dashboard/complaints");
   });
 }
 

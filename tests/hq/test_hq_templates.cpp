@@ -2,6 +2,8 @@
 // page shows is HTML-escaped by the template engine, and no template opts out.
 #include <catch2/catch.hpp>
 
+#include "loyalty/hq/charts.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "loyalty/hq/templates.hpp"
@@ -16,10 +18,39 @@ TEST_CASE("dashboard templates: compiled in, and none has an unescaped tag", "[h
     INFO(name);
     REQUIRE(all.count(name) == 1);
   }
+  // The one exception: the chart pages embed the SVG that charts.cpp draws (every text in it
+  // escaped there: the next test), in slots named *_svg (or `.` inside such a section).
+  const auto markupSlot = [](const std::string& name, std::string_view text, std::size_t at) {
+    if (name != "charts" && name != "lifecycle") return false;
+    const auto end = text.find("}}}", at);
+    if (end == std::string_view::npos) return false;
+    const std::string_view slot = text.substr(at + 3, end - at - 3);
+    return slot == "." || (slot.size() > 4 && slot.substr(slot.size() - 4) == "_svg");
+  };
   for (const auto& [name, text] : all) {
     INFO(name);
-    CHECK(text.find("{{{") == std::string_view::npos);
+    for (auto at = text.find("{{{"); at != std::string_view::npos; at = text.find("{{{", at + 3)) {
+      CHECK(markupSlot(std::string(name), text, at));
+    }
     CHECK(text.find("{{&") == std::string_view::npos);
+  }
+}
+
+TEST_CASE("charts: the SVG the chart pages embed escapes every text in it", "[hq]") {
+  using namespace loyalty::hq;
+  const std::string hostile = R"x(<script>alert("1")</script>)x";
+  const ChartWords w{hostile, hostile, hostile, hostile, hostile, hostile};
+  const json pareto = {{"members", 3},
+                       {"bins", {{{"spend_share", 50.0}, {"cumulative_members_share", 50.0}, {"cumulative_share", 50.0}}}},
+                       {"mix", {{{"class", "A"}, {"members", 1}, {"share", 33.3}, {"ideal_share", 20.0}},
+                                {{"class", "B"}, {"members", 1}, {"share", 33.3}, {"ideal_share", 40.0}},
+                                {{"class", "C"}, {"members", 1}, {"share", 33.4}, {"ideal_share", 40.0}}}}};
+  for (const std::string& svg : {comparisonSvg(hostile, {{hostile, 1.5}, {"S2", -2.0}}, 1.0, 1, w, hostile),
+                                 lineSvg(hostile, {hostile, "2026-02"}, {Series{hostile, "#2f6fb0", {1.0, 2.0}}}, 1, hostile),
+                                 paretoSvg(pareto, w), mixSvg(pareto, w)}) {
+    INFO(svg);
+    CHECK(svg.find("<script") == std::string::npos);
+    CHECK(svg.find("&lt;script&gt;") != std::string::npos);
   }
 }
 

@@ -1079,11 +1079,11 @@ Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& s, const U
   Intents out;
   title(u, u.t(Msg::kComplaintTitle));
   if (vm.filed) banner(u.t(Msg::kComplaintFiled), kGood);
-  drawComplaintScript(u);
+  const bool compactScript = drawComplaintScript(u);
   static constexpr std::pair<const char*, Msg> kCategories[] = {
       {"service", Msg::kCatService}, {"product", Msg::kCatProduct}, {"price", Msg::kCatPrice},
       {"points", Msg::kCatPoints},   {"waiting", Msg::kCatWaiting}, {"other", Msg::kCatOther}};
-  ImGui::TextUnformatted(u.t(Msg::kCategory));
+  if (!compactScript) ImGui::TextUnformatted(u.t(Msg::kCategory));
   const float w = (ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x * 5) / 6;
   for (std::size_t i = 0; i < std::size(kCategories); ++i) {
     if (i) ImGui::SameLine();

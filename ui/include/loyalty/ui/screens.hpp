@@ -27,7 +27,7 @@ Intents drawExchangeBanner(const ExchangeState& exchange, const Ui& u);
 Intents drawComplaint(const ComplaintViewModel& vm, ComplaintUiState& ui, const Ui& u);
 /// The course's six steps with a complaining customer, as the cashier's script on the complaint
 /// screen (screen_complaint_script.cpp).
-void drawComplaintScript(const Ui& u);
+bool drawComplaintScript(const Ui& u);  ///< true: drawn as one line (no room for more)
 Intents drawDayEnd(const DayEndViewModel& vm, const Ui& u);
 Intents drawSettings(const SettingsViewModel& vm, const Ui& u);
 /// Change a member's details, their marketing consent, and show them their data.
