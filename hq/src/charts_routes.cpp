@@ -10,6 +10,7 @@
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/http_answer.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -23,11 +24,7 @@ namespace {
 
 // [SECTION] Words of the chart pages (zh-CN / en)
 
-struct Word {
-  const char* key;
-  const char* en;
-  const char* zh;
-};
+using Word = PageWord;
 constexpr Word kWords[] = {
     {"pareto", "Pareto chart of customers' spend (ABC)", "客户消费帕累托图（ABC）"},
     {"pareto_note", "Customers with positive net spend, largest first, in groups of equal size. Bars: each group's share of spend; curve: the running share. A while the running share is at most 55 %, B up to 85 %, C after.",
@@ -94,25 +91,14 @@ constexpr Word kWords[] = {
     {"none", "Nobody.", "暂无。"},
 };
 
-std::string word(const std::string& lang, const std::string& key) {
-  for (const auto& w : kWords) {
-    if (key == w.key) return lang == "zh" ? w.zh : w.en;
-  }
-  return key;
-}
+std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
-json words(const std::string& lang) {
-  json o = json::object();
-  for (const auto& w : kWords) o[w.key] = lang == "zh" ? w.zh : w.en;
-  return o;
-}
+json words(const std::string& lang) { return pageWords(kWords, lang); }
 
 ChartWords chartWords(const std::string& lang) {
   return {word(lang, "customers_axis"), word(lang, "spend_axis"), word(lang, "cumulative"), word(lang, "actual"), word(lang, "ideal"),
           word(lang, "average")};
 }
-
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
 
 /// A number that may be missing (no answers) as the pages show it.
 std::string shown(const json& v, int decimals) { return v.is_number() ? fixed(v.get<double>(), decimals) : "—"; }
@@ -199,7 +185,7 @@ std::string listCsv(const std::string& name, const json& list, const std::string
   for (const auto& m : list["members"]) {
     const auto f = [&m](const char* k) { return m.value(k, json(nullptr)); };
     std::vector<json> row = {f("member_id"), f("name"), f("card_no"), f("phone"), f("store"), f("tier")};
-    if (!due) row.push_back(word(lang, str(f("stage"))));
+    if (!due) row.push_back(word(lang, jsonText(f("stage"))));
     for (const char* k : {"visits", "spend", "last_visit", "days_since_visit"}) row.push_back(f(k));
     if (due) row.push_back(f("usual_interval_days")), row.push_back(f("due_day"));
     t.rows.push_back(std::move(row));
@@ -233,14 +219,14 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
   view["c"] = words(lang);
   view["as_of"] = (*pareto)["as_of"];
   view["has_customers"] = (*pareto)["members"].get<std::int64_t>() > 0;
-  view["kpis"] = json::array({{{"label", word(lang, "customers")}, {"key", "pareto-members"}, {"value", str((*pareto)["members"])}},
-                              {{"label", word(lang, "spend")}, {"key", "pareto-spend"}, {"value", str((*pareto)["spend"])}}});
+  view["kpis"] = json::array({{{"label", word(lang, "customers")}, {"key", "pareto-members"}, {"value", jsonText((*pareto)["members"])}},
+                              {{"label", word(lang, "spend")}, {"key", "pareto-spend"}, {"value", jsonText((*pareto)["spend"])}}});
   view["pareto_svg"] = paretoSvg(*pareto, w);
   view["mix_svg"] = mixSvg(*pareto, w);
   json mix = json::array();
   for (const auto& m : (*pareto)["mix"]) {
     mix.push_back({{"class", m["class"]}, {"members", m["members"]}, {"share", shown(m["share"], 1)},
-                   {"ideal", shown(m["ideal_share"], 1)}, {"spend", str(m["spend"])}, {"spend_share", shown(m["spend_share"], 1)}});
+                   {"ideal", shown(m["ideal_share"], 1)}, {"spend", jsonText(m["spend"])}, {"spend_share", shown(m["spend_share"], 1)}});
   }
   view["mix"] = std::move(mix);
 
@@ -249,14 +235,14 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
       joined{word(lang, "new_members"), "#b0502f", {}}, avg{word(lang, "average_sale"), "#2f6fb0", {}};
   json monthRows = json::array();
   for (const auto& m : (*trends)["rows"]) {
-    months.push_back(str(m["month"]));
+    months.push_back(jsonText(m["month"]));
     net.values.push_back(value(m["net_revenue"]));
     buyers.values.push_back(value(m["members"]));
     joined.values.push_back(value(m["new_members"]));
     avg.values.push_back(m["sales"].get<std::int64_t>() > 0 ? value(m["average_sale"]) : std::nan(""));
-    monthRows.push_back({{"month", str(m["month"])}, {"sales", str(m["sales"])}, {"net_revenue", str(m["net_revenue"])},
-                         {"average_sale", str(m["average_sale"])}, {"members", str(m["members"])},
-                         {"member_revenue_share", shown(m["member_revenue_share"], 1)}, {"new_members", str(m["new_members"])}});
+    monthRows.push_back({{"month", jsonText(m["month"])}, {"sales", jsonText(m["sales"])}, {"net_revenue", jsonText(m["net_revenue"])},
+                         {"average_sale", jsonText(m["average_sale"])}, {"members", jsonText(m["members"])},
+                         {"member_revenue_share", shown(m["member_revenue_share"], 1)}, {"new_members", jsonText(m["new_members"])}});
   }
   view["has_months"] = !months.empty();
   view["trend_revenue_svg"] = lineSvg("trend-net-revenue", months, {net}, 2);
@@ -269,14 +255,14 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
   double csatSum = 0;
   int csatStores = 0;
   for (const auto& s : (*stores)["rows"]) {
-    const std::string id = str(s["store"]);
+    const std::string id = jsonText(s["store"]);
     revenue.emplace_back(id, value(s["net_revenue"]));
     index.emplace_back(id, value(s["revenue_index"]));
     average.emplace_back(id, value(s["average_sale"]));
     if (s["csat"].is_number()) csat.emplace_back(id, s["csat"].get<double>()), csatSum += s["csat"].get<double>(), ++csatStores;
-    storeRows.push_back({{"store", id}, {"sales", str(s["sales"])}, {"net_revenue", str(s["net_revenue"])},
-                         {"average_sale", str(s["average_sale"])}, {"members", str(s["members"])},
-                         {"member_revenue_share", shown(s["member_revenue_share"], 1)}, {"new_members", str(s["new_members"])},
+    storeRows.push_back({{"store", id}, {"sales", jsonText(s["sales"])}, {"net_revenue", jsonText(s["net_revenue"])},
+                         {"average_sale", jsonText(s["average_sale"])}, {"members", jsonText(s["members"])},
+                         {"member_revenue_share", shown(s["member_revenue_share"], 1)}, {"new_members", jsonText(s["new_members"])},
                          {"csat", shown(s["csat"], 1)}, {"nps", shown(s["nps"], 1)}, {"revenue_index", shown(s["revenue_index"], 1)}});
   }
   double avgSale = 0;
@@ -307,12 +293,12 @@ json memberRows(const std::string& lang, const json& members) {
   json rows = json::array();
   for (const auto& m : members) {
     const auto f = [&m](const char* k) { return m.value(k, json(nullptr)); };
-    const std::string id = str(f("member_id")), name = str(f("name")), stage = str(f("stage"));
-    rows.push_back({{"member_path", urlEncode(id)}, {"member_id", id}, {"name", name.empty() ? id : name}, {"card_no", str(f("card_no"))},
-                    {"phone", str(f("phone"))}, {"store", str(f("store"))}, {"tier", str(f("tier"))}, {"stage", stage},
-                    {"stage_label", stage.empty() ? "" : word(lang, stage)}, {"visits", str(f("visits"))}, {"spend", str(f("spend"))},
-                    {"last_visit", str(f("last_visit"))}, {"days_since", f("days_since_visit").is_null() ? "—" : str(f("days_since_visit"))},
-                    {"usual_interval", shown(f("usual_interval_days"), 1)}, {"due_day", str(f("due_day"))}});
+    const std::string id = jsonText(f("member_id")), name = jsonText(f("name")), stage = jsonText(f("stage"));
+    rows.push_back({{"member_path", urlEncode(id)}, {"member_id", id}, {"name", name.empty() ? id : name}, {"card_no", jsonText(f("card_no"))},
+                    {"phone", jsonText(f("phone"))}, {"store", jsonText(f("store"))}, {"tier", jsonText(f("tier"))}, {"stage", stage},
+                    {"stage_label", stage.empty() ? "" : word(lang, stage)}, {"visits", jsonText(f("visits"))}, {"spend", jsonText(f("spend"))},
+                    {"last_visit", jsonText(f("last_visit"))}, {"days_since", f("days_since_visit").is_null() ? "—" : jsonText(f("days_since_visit"))},
+                    {"usual_interval", shown(f("usual_interval_days"), 1)}, {"due_day", jsonText(f("due_day"))}});
   }
   return rows;
 }
@@ -350,7 +336,7 @@ Result<Ok> lifecyclePage(HqService& service, const DashboardViewer& who, const s
   stages.push_back({{"label", word(lang, "all")}, {"href", "/dashboard/lifecycle" + (base.empty() ? "" : "?" + base)},
                     {"on", c->stage.empty()}, {"key", "all"}, {"members", (*life)["members_total"]}, {"share", "100.0"}});
   for (const auto& s : (*life)["stages"]) {
-    const std::string st = str(s["stage"]);
+    const std::string st = jsonText(s["stage"]);
     bars.emplace_back(word(lang, st), value(s["members"]));
     stages.push_back({{"label", word(lang, st)}, {"href", "/dashboard/lifecycle?" + base + (base.empty() ? "" : "&") + "stage=" + st},
                       {"on", st == c->stage}, {"key", st}, {"members", s["members"]}, {"share", shown(s["share"], 1)}});

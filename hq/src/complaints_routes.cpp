@@ -14,6 +14,7 @@
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -28,11 +29,7 @@ namespace {
 
 // [SECTION] Words of the complaint pages (zh-CN / en)
 
-struct Word {
-  const char* key;
-  const char* en;
-  const char* zh;
-};
+using Word = PageWord;
 constexpr Word kWords[] = {
     {"list", "Complaints", "投诉列表"},
     {"filed", "Filed", "登记时间"},
@@ -103,26 +100,15 @@ constexpr Word kWords[] = {
     {"refused", "Refused:", "请求被拒绝："},
 };
 
-std::string word(const std::string& lang, const std::string& key) {
-  for (const auto& w : kWords) {
-    if (key == w.key) return lang == "zh" ? w.zh : w.en;
-  }
-  return key;
-}
+std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
-json words(const std::string& lang) {
-  json o = json::object();
-  for (const auto& w : kWords) o[w.key] = lang == "zh" ? w.zh : w.en;
-  return o;
-}
+json words(const std::string& lang) { return pageWords(kWords, lang); }
 
 std::string subst(std::string text, const std::string& a, const std::string& b = "") {
   if (auto i = text.find("%1"); i != std::string::npos) text.replace(i, 2, a);
   if (auto i = text.find("%2"); i != std::string::npos) text.replace(i, 2, b);
   return text;
 }
-
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
 
 /// A category as the counter records it, in the page's language (unknown ones as they are).
 std::string categoryWord(const std::string& lang, const std::string& category) {
@@ -137,11 +123,6 @@ std::string shown(const json& v) {
   char out[32];
   std::snprintf(out, sizeof out, "%.2f", v.get<double>());
   return out;
-}
-
-void redirect(httplib::Response& res, const std::string& to) {
-  res.status = 303;
-  res.set_header("Location", to);
 }
 
 std::function<std::optional<std::string>(const char*)> paramsOf(const httplib::Request& req) {
@@ -220,29 +201,29 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   const std::string back = "/dashboard/complaints" + (query.empty() ? "" : "?" + query);
   json rows = json::array();
   for (const auto& r : list["rows"]) {
-    const std::string id = str(r["complaint_id"]), step = str(r["step"]);
+    const std::string id = jsonText(r["complaint_id"]), step = jsonText(r["step"]);
     const bool member = r["member_id"].is_string();
     const auto& all = complaintSteps();
     const auto at = std::find(all.begin(), all.end(), step);
     const json next = at != all.end() && at + 1 != all.end() ? json{{"value", *(at + 1)}, {"label", t.value(*(at + 1), *(at + 1))}} : json(false);
     rows.push_back({{"complaint_id", id}, {"detail_path", urlEncode(id) + (query.empty() ? "" : "?" + query)},
                     {"id_path", urlEncode(id)}, {"next_step", next}, {"back", back},
-                    {"filed", times.local(r["store"], r["filed_at"])}, {"store", str(r["store"])},
-                    {"category", categoryWord(lang, str(r["category"]))}, {"description", str(r["description"])},
-                    {"member", member}, {"member_path", urlEncode(str(r["member_id"]))},
-                    {"customer", member ? (r["name"].is_string() ? str(r["name"]) : str(r["member_id"])) : word(lang, "no_member")},
-                    {"card_no", str(r["card_no"])}, {"step", step}, {"step_label", t.value(step, step)},
-                    {"owner", r["owner"].is_string() ? str(r["owner"]) : word(lang, "unassigned")},
+                    {"filed", times.local(r["store"], r["filed_at"])}, {"store", jsonText(r["store"])},
+                    {"category", categoryWord(lang, jsonText(r["category"]))}, {"description", jsonText(r["description"])},
+                    {"member", member}, {"member_path", urlEncode(jsonText(r["member_id"]))},
+                    {"customer", member ? (r["name"].is_string() ? jsonText(r["name"]) : jsonText(r["member_id"])) : word(lang, "no_member")},
+                    {"card_no", jsonText(r["card_no"])}, {"step", step}, {"step_label", t.value(step, step)},
+                    {"owner", r["owner"].is_string() ? jsonText(r["owner"]) : word(lang, "unassigned")},
                     {"due", times.local(r["store"], r["due_at"])}, {"late", r["overdue"].get<bool>()},
                     {"closed", r["closed"].get<bool>()},
-                    {"satisfaction", r["satisfaction"].is_number() ? str(r["satisfaction"]) : "—"}});
+                    {"satisfaction", r["satisfaction"].is_number() ? jsonText(r["satisfaction"]) : "—"}});
   }
   json steps = json::array(), owners = json::array();
   const std::string step = req.get_param_value("step"), owner = req.get_param_value("owner");
   steps.push_back({{"value", ""}, {"label", word(lang, "any")}, {"selected", step.empty()}});
   steps.push_back({{"value", "open"}, {"label", word(lang, "open")}, {"selected", step == "open"}});
   std::map<std::string, std::int64_t> byStep;
-  for (const auto& s : (*report)["steps"]) byStep[str(s["step"])] = s["complaints"].get<std::int64_t>();
+  for (const auto& s : (*report)["steps"]) byStep[jsonText(s["step"])] = s["complaints"].get<std::int64_t>();
   for (const auto& s : complaintSteps()) {
     steps.push_back({{"value", s}, {"label", t.value(s, s) + " (" + std::to_string(byStep[s]) + ")"}, {"selected", step == s}});
   }
@@ -251,16 +232,16 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   for (const auto& u : headOfficeUsers(service)) owners.push_back({{"value", u}, {"label", u}, {"selected", owner == u}});
   json stores = json::array();
   for (const auto& s : handling["stores"]) {
-    stores.push_back({{"store", s["store"].is_string() ? str(s["store"]) : "—"}, {"complaints", s["complaints"]}, {"resolved", s["resolved"]},
+    stores.push_back({{"store", s["store"].is_string() ? jsonText(s["store"]) : "—"}, {"complaints", s["complaints"]}, {"resolved", s["resolved"]},
                       {"hours", shown(s["average_handling_hours"])}, {"overdue", s["overdue"]}, {"rate", shown(s["overdue_rate"])},
                       {"checks", s["satisfaction_checks"]}, {"satisfaction", shown(s["average_satisfaction"])}});
   }
   const json& tot = handling["total"];
   const auto kpi = [&](const char* key, const std::string& value) { return json{{"label", word(lang, key)}, {"key", key}, {"value", value}}; };
-  json totalKpi = kpi("complaints", str((*report)["total"]));
+  json totalKpi = kpi("complaints", jsonText((*report)["total"]));
   totalKpi["key"] = "total";  // the report's name for it
-  view["kpis"] = json::array({totalKpi, kpi("open", str((*report)["open"])),
-                              kpi("overdue", str((*report)["overdue"])), kpi("handling_hours", shown(tot["average_handling_hours"])),
+  view["kpis"] = json::array({totalKpi, kpi("open", jsonText((*report)["open"])),
+                              kpi("overdue", jsonText((*report)["overdue"])), kpi("handling_hours", shown(tot["average_handling_hours"])),
                               kpi("overdue_rate", shown(tot["overdue_rate"])), kpi("average_satisfaction", shown(tot["average_satisfaction"]))});
   const std::int64_t total = list["total"].get<std::int64_t>(), offset = f->offset, limit = f->limit;
   const auto page = [&](std::int64_t off) {
@@ -303,7 +284,7 @@ Result<json> detailPage(HqService& service, DashboardAccess& access, const Dashb
   const json& c = *one;
   const json& t = view["t"];
   StoreTimes times(service);
-  const std::string step = str(c["step"]);
+  const std::string step = jsonText(c["step"]);
   const auto& all = complaintSteps();
   const auto at = std::find(all.begin(), all.end(), step);
   const bool closed = step == kComplaintClosedStep;
@@ -316,16 +297,16 @@ Result<json> detailPage(HqService& service, DashboardAccess& access, const Dashb
   }
   json history = json::array();
   for (const auto& h : c["history"]) {
-    const std::string from = str(h["from_step"]), to = str(h["to_step"]);
-    history.push_back({{"at", times.local(c["store"], h["at"])}, {"actor", str(h["actor"])},
+    const std::string from = jsonText(h["from_step"]), to = jsonText(h["to_step"]);
+    history.push_back({{"at", times.local(c["store"], h["at"])}, {"actor", jsonText(h["actor"])},
                        {"change", from.empty() ? t.value(to, to) : from == to ? t.value(to, to) : t.value(from, from) + " → " + t.value(to, to)},
-                       {"owner", str(h["owner"])}, {"due", times.local(c["store"], h["due_at"])}, {"note", str(h["note"])}});
+                       {"owner", jsonText(h["owner"])}, {"due", times.local(c["store"], h["due_at"])}, {"note", jsonText(h["note"])}});
   }
   json steps = json::array();
   steps.push_back({{"value", ""}, {"label", t.value(step, step) + " " + word(lang, "keep_step")}});
   if (!closed && at != all.end() && at + 1 != all.end()) steps.push_back({{"value", *(at + 1)}, {"label", t.value(*(at + 1), *(at + 1))}});
   json owners = json::array();
-  const std::string owner = str(c["owner"]);
+  const std::string owner = jsonText(c["owner"]);
   owners.push_back({{"value", ""}, {"label", owner.empty() ? word(lang, "unassigned") : owner}, {"selected", true}});
   for (const auto& u : headOfficeUsers(service)) {
     if (u != owner) owners.push_back({{"value", u}, {"label", u}, {"selected", false}});
@@ -335,15 +316,15 @@ Result<json> detailPage(HqService& service, DashboardAccess& access, const Dashb
   const std::string back = "/dashboard/complaints" + (query.empty() ? "" : "?" + query);
   bool late = false;
   if (!closed && c["due_at"].is_string()) {
-    const auto due = parseRfc3339(str(c["due_at"]), "due");
+    const auto due = parseRfc3339(jsonText(c["due_at"]), "due");
     late = due && *due < nowSeconds();
   }
   view["c"] = words(lang);
   view["own_filter"] = true;
   view["item"] = {{"complaint_id", id}, {"complaint_path", urlEncode(id)}, {"filed", times.local(c["store"], c["filed_at"])},
-                  {"store", str(c["store"])}, {"category", categoryWord(lang, str(c["category"]))}, {"description", str(c["description"])},
+                  {"store", jsonText(c["store"])}, {"category", categoryWord(lang, jsonText(c["category"]))}, {"description", jsonText(c["description"])},
                   {"step_label", t.value(step, step)}, {"owner", owner.empty() ? word(lang, "unassigned") : owner},
-                  {"due", times.local(c["store"], c["due_at"])}, {"late", late}, {"source", str(c["source"])}};
+                  {"due", times.local(c["store"], c["due_at"])}, {"late", late}, {"source", jsonText(c["source"])}};
   view["member"] = std::move(member);
   view["history"] = std::move(history);
   view["open"] = !closed;
@@ -351,7 +332,7 @@ Result<json> detailPage(HqService& service, DashboardAccess& access, const Dashb
   view["steps"] = std::move(steps);
   view["owners"] = std::move(owners);
   view["check"] = check.is_null() ? json(false)
-                                  : json{{"score", check["score"]}, {"note", str(check["note"])}, {"actor", str(check["actor"])},
+                                  : json{{"score", check["score"]}, {"note", jsonText(check["note"])}, {"actor", jsonText(check["actor"])},
                                          {"at", times.local(c["store"], check["at"])}};
   view["ask_check"] = closed && check.is_null();
   view["back"] = back;
@@ -372,7 +353,7 @@ void refusedPage(DashboardAccess& access, const DashboardViewer& who, const http
 /// What the form asks for, checked with the page's words (`t`: the catalogue's, for the step
 /// names) before the workflow sees it.
 std::optional<std::string> localRefusal(const std::string& lang, const json& t, const json& current, const ComplaintUpdate& u) {
-  const std::string step = str(current["step"]);
+  const std::string step = jsonText(current["step"]);
   const auto& all = complaintSteps();
   const auto at = std::find(all.begin(), all.end(), step);
   const auto label = [&](const std::string& s) { return t.value(s, s); };
@@ -440,7 +421,7 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
 
   s.Post(R"(/dashboard/complaints/(.+)/satisfaction)", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;  // the form's CSRF token
     const std::string id = req.matches[1].str(), lang = access.language(req);
     const std::string score = req.get_param_value("score");
@@ -461,7 +442,7 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
       else if (out.error().code == errc::kConflict) message = word(lang, "refused_checked");
       return refusedPage(access, *who, req, res, out.error(), message);
     }
-    redirect(res, "/dashboard/complaints/" + urlEncode(id));
+    seeOther(res, "/dashboard/complaints/" + urlEncode(id));
   });
 
   s.Get(R"(/dashboard/complaints/(.+))", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
@@ -477,7 +458,7 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
 
   s.Post(R"(/dashboard/complaints/(.+))", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;  // the form's CSRF token
     const std::string id = req.matches[1].str(), lang = access.language(req);
     ComplaintUpdate u = forms::complaintUpdate(req);
@@ -501,16 +482,16 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
     }
     const json t = access.frame(req, *who, lang, "/dashboard/complaints", "complaints")["t"];
     if (auto refusal = localRefusal(lang, t, *current, u)) {
-      const Error e = str((*current)["step"]) == kComplaintClosedStep
+      const Error e = jsonText((*current)["step"]) == kComplaintClosedStep
                           ? Error{errc::kConflict, "step", "complaint " + id + " is closed"}
-                          : Error{errc::kConflict, "step", "complaint " + id + " is at step " + str((*current)["step"])};
+                          : Error{errc::kConflict, "step", "complaint " + id + " is at step " + jsonText((*current)["step"])};
       return refusedPage(access, *who, req, res, e, *refusal);
     }
     auto out = service.updateComplaint(id, u, who->name);
     if (!out) return refusedPage(access, *who, req, res, out.error(), "");
     // Back to the list as it was filtered; anywhere else is not a way back.
     const std::string back = forms::safeNext(req.get_param_value("back"));
-    redirect(res, back.rfind("/dashboard/complaints", 0) == 0 ? back : "/dashboard/complaints");
+    seeOther(res, back.rfind("/dashboard/complaints", 0) == 0 ? back : "/dashboard/complaints");
   });
 }
 

@@ -10,6 +10,7 @@
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/http_answer.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -24,11 +25,7 @@ namespace {
 
 // [SECTION] Words of the follow-up pages (zh-CN / en)
 
-struct Word {
-  const char* key;
-  const char* en;
-  const char* zh;
-};
+using Word = PageWord;
 constexpr Word kWords[] = {
     {"list", "Follow-up visits", "回访任务"},
     {"status", "Status", "状态"},
@@ -90,37 +87,21 @@ constexpr Word kWords[] = {
     {"member_id", "Member ID", "会员编号"},
 };
 
-std::string word(const std::string& lang, const std::string& key) {
-  for (const auto& w : kWords) {
-    if (key == w.key) return lang == "zh" ? w.zh : w.en;
-  }
-  return key;
-}
+std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
-json words(const std::string& lang) {
-  json o = json::object();
-  for (const auto& w : kWords) o[w.key] = lang == "zh" ? w.zh : w.en;
-  return o;
-}
+json words(const std::string& lang) { return pageWords(kWords, lang); }
 
 /// A channel's label ("phone" is also a column's name: its channel word is phone_ch).
 std::string channelWord(const std::string& lang, const std::string& channel) {
   return word(lang, channel == "phone" ? "phone_ch" : channel);
 }
 
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
-
 /// A completion rate as shown: "—" when nothing was due yet.
-std::string rate(const json& v) { return v.is_null() ? "—" : str(v); }
+std::string rate(const json& v) { return v.is_null() ? "—" : jsonText(v); }
 
 /// The request's parameters as followups.hpp reads them.
 std::function<std::optional<std::string>(const char*)> paramsOf(const httplib::Request& req) {
   return [&req](const char* k) { return forms::param(req, k); };
-}
-
-void redirect(httplib::Response& res, const std::string& to) {
-  res.status = 303;
-  res.set_header("Location", to);
 }
 
 std::string today() { return formatRfc3339(nowSeconds()).substr(0, 10); }
@@ -188,19 +169,19 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   const std::string query = filterQuery(req);
   json rows = json::array();
   for (const auto& r : list["followups"]) {
-    const std::string id = str(r["followup_id"]), member = str(r["member_id"]), status = str(r["status"]);
+    const std::string id = jsonText(r["followup_id"]), member = jsonText(r["member_id"]), status = jsonText(r["status"]);
     rows.push_back({{"followup_path", urlEncode(id) + (query.empty() ? "" : "?" + query)}, {"member_path", urlEncode(member)},
-                    {"member_id", member}, {"name", str(r["name"])}, {"card_no", str(r["card_no"])}, {"phone", str(r["phone"])},
-                    {"store", str(r["store"])}, {"class", str(r["class"])}, {"due", str(r["due"])},
-                    {"channel", channelWord(lang, str(r["channel"]))}, {"owner", str(r["assigned_to"])},
+                    {"member_id", member}, {"name", jsonText(r["name"])}, {"card_no", jsonText(r["card_no"])}, {"phone", jsonText(r["phone"])},
+                    {"store", jsonText(r["store"])}, {"class", jsonText(r["class"])}, {"due", jsonText(r["due"])},
+                    {"channel", channelWord(lang, jsonText(r["channel"]))}, {"owner", jsonText(r["assigned_to"])},
                     {"status", status}, {"status_label", word(lang, status)}, {"late", status == "overdue"},
                     {"action", word(lang, status == "done" ? "contact_log" : "log_contact")},
-                    {"contacts", r["contacts"]}, {"last_outcome", word(lang, str(r["last_outcome"]))}});
+                    {"contacts", r["contacts"]}, {"last_outcome", word(lang, jsonText(r["last_outcome"]))}});
   }
   const auto rateRows = [&](const json& in, const char* key) {
     json out = json::array();
     for (const auto& r : in) {
-      out.push_back({{"key", r[key].is_null() ? word(lang, "unassigned") : str(r[key])}, {"planned", r["planned"]}, {"done", r["done"]},
+      out.push_back({{"key", r[key].is_null() ? word(lang, "unassigned") : jsonText(r[key])}, {"planned", r["planned"]}, {"done", r["done"]},
                      {"overdue", r["overdue"]}, {"open", r["open"]}, {"rate", rate(r["completion_rate"])}});
     }
     return out;
@@ -224,9 +205,9 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   const auto& t = done["total"];
   view["f"] = words(lang);
   view["own_filter"] = true;
-  view["kpis"] = json::array({{{"label", word(lang, "planned")}, {"key", "planned"}, {"value", str(t["planned"])}},
-                              {{"label", word(lang, "done")}, {"key", "done"}, {"value", str(t["done"])}},
-                              {{"label", word(lang, "overdue")}, {"key", "overdue"}, {"value", str(t["overdue"])}},
+  view["kpis"] = json::array({{{"label", word(lang, "planned")}, {"key", "planned"}, {"value", jsonText(t["planned"])}},
+                              {{"label", word(lang, "done")}, {"key", "done"}, {"value", jsonText(t["done"])}},
+                              {{"label", word(lang, "overdue")}, {"key", "overdue"}, {"value", jsonText(t["overdue"])}},
                               {{"label", word(lang, "completion_rate")}, {"key", "completion_rate"}, {"value", rate(t["completion_rate"])}}});
   view["lang"] = lang;
   view["sel"] = {{"from", withMonth("from").value_or("")}, {"to", withMonth("to").value_or("")}, {"store", req.get_param_value("store")}, {"as_of", f->asOf}};
@@ -256,24 +237,24 @@ Result<json> detailPage(HqService& service, DashboardAccess& access, const Dashb
   auto one = service.onReader([&](SqlConnection& c) { return followup(c, id, today()); });
   if (!one) return one.error();
   json f = std::move(*one);
-  if (protectPersonalData(f, who.seesAll()) > 0) service.auditAccess(who.actor(), audit::kMemberRead, str(f["member_id"]), std::nullopt);
+  if (protectPersonalData(f, who.seesAll()) > 0) service.auditAccess(who.actor(), audit::kMemberRead, jsonText(f["member_id"]), std::nullopt);
   json log = json::array();
   for (const auto& c : f["contact_log"]) {
-    log.push_back({{"at", str(c["at"])}, {"actor", str(c["actor"])}, {"channel", channelWord(lang, str(c["channel"]))},
-                   {"outcome", word(lang, str(c["outcome"]))}, {"notes", str(c["notes"])}, {"next_due", str(c["next_due"])}});
+    log.push_back({{"at", jsonText(c["at"])}, {"actor", jsonText(c["actor"])}, {"channel", channelWord(lang, jsonText(c["channel"]))},
+                   {"outcome", word(lang, jsonText(c["outcome"]))}, {"notes", jsonText(c["notes"])}, {"next_due", jsonText(c["next_due"])}});
   }
   json channels = json::array(), outcomes = json::array();
   for (const char* ch : {"phone", "visit", "sms", "wechat"}) {
-    channels.push_back({{"value", ch}, {"label", channelWord(lang, ch)}, {"selected", str(f["channel"]) == ch}});
+    channels.push_back({{"value", ch}, {"label", channelWord(lang, ch)}, {"selected", jsonText(f["channel"]) == ch}});
   }
   for (const char* o : {"reached", "visited", "no_answer", "call_back", "declined"}) outcomes.push_back({{"value", o}, {"label", word(lang, o)}});
-  const std::string query = filterQuery(req), status = str(f["status"]);
+  const std::string query = filterQuery(req), status = jsonText(f["status"]);
   view["f"] = words(lang);
   view["own_filter"] = true;
-  view["item"] = {{"followup_id", id}, {"followup_path", urlEncode(id)}, {"member_id", str(f["member_id"])},
-                  {"member_path", urlEncode(str(f["member_id"]))}, {"name", str(f["name"])}, {"card_no", str(f["card_no"])},
-                  {"phone", str(f["phone"])}, {"store", str(f["store"])}, {"class", str(f["class"])}, {"due", str(f["due"])},
-                  {"channel", channelWord(lang, str(f["channel"]))}, {"owner", str(f["assigned_to"])},
+  view["item"] = {{"followup_id", id}, {"followup_path", urlEncode(id)}, {"member_id", jsonText(f["member_id"])},
+                  {"member_path", urlEncode(jsonText(f["member_id"]))}, {"name", jsonText(f["name"])}, {"card_no", jsonText(f["card_no"])},
+                  {"phone", jsonText(f["phone"])}, {"store", jsonText(f["store"])}, {"class", jsonText(f["class"])}, {"due", jsonText(f["due"])},
+                  {"channel", channelWord(lang, jsonText(f["channel"]))}, {"owner", jsonText(f["assigned_to"])},
                   {"status_label", word(lang, status)}, {"open", status != "done"}};
   view["log"] = std::move(log);
   view["channels"] = std::move(channels);
@@ -307,8 +288,8 @@ std::string exportCsv(const json& list, const std::string& lang) {
   }
   for (const auto& r : list["followups"]) {
     t.rows.push_back({r["followup_id"], r["member_id"], r["name"], r["card_no"], r["phone"], r["store"], r["class"], r["due"],
-                      channelWord(lang, str(r["channel"])), r["assigned_to"], word(lang, str(r["status"])), r["contacts"],
-                      r["last_outcome"].is_null() ? json(nullptr) : json(word(lang, str(r["last_outcome"])))});
+                      channelWord(lang, jsonText(r["channel"])), r["assigned_to"], word(lang, jsonText(r["status"])), r["contacts"],
+                      r["last_outcome"].is_null() ? json(nullptr) : json(word(lang, jsonText(r["last_outcome"])))});
   }
   return toCsv(t);
 }
@@ -410,7 +391,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     auto out = service.onReader([&](SqlConnection& c) { return followup(c, req.matches[1].str(), today()); });
     if (!out) return sendError(res, out.error());
     if (protectPersonalData(*out, who->seesAll()) > 0) {
-      service.auditAccess(who->actor(), audit::kMemberRead, str((*out)["member_id"]), std::nullopt);
+      service.auditAccess(who->actor(), audit::kMemberRead, jsonText((*out)["member_id"]), std::nullopt);
     }
     sendJson(res, *out);
   });
@@ -447,7 +428,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
 
   s.Post(R"(/dashboard/followups/([^/]+)/contacts)", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;  // the form's CSRF token
     json body = {{"channel", req.get_param_value("channel")}, {"outcome", req.get_param_value("outcome")}};
     if (!req.get_param_value("notes").empty()) body["notes"] = req.get_param_value("notes");
@@ -456,30 +437,30 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (!contact) return refusedPage(access, *who, req, res, contact.error());
     auto out = service.onWriter([&](SqlConnection& c) { return logContact(c, req.matches[1].str(), *contact, who->actor(), nowSeconds()); });
     if (!out) return refusedPage(access, *who, req, res, out.error());
-    redirect(res, forms::safeNext(req.get_param_value("back")));
+    seeOther(res, forms::safeNext(req.get_param_value("back")));
   });
 
   s.Post("/dashboard/followups/plan", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, Error{errc::kForbidden, "", "planning follow-ups is for admins"});
     const std::string month = req.get_param_value("month");
     auto out = service.onWriter([&](SqlConnection& c) { return planMonth(c, month, who->actor(), nowSeconds()); });
     if (!out) return refusedPage(access, *who, req, res, out.error());
-    redirect(res, "/dashboard/followups?from=" + month + "-01&to=" + endOfMonth(month + "-01"));
+    seeOther(res, "/dashboard/followups?from=" + month + "-01&to=" + endOfMonth(month + "-01"));
   });
 
   s.Post("/dashboard/followups/assign", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, Error{errc::kForbidden, "", "assigning follow-ups is for admins"});
     auto out = service.onWriter([&](SqlConnection& c) {
       return assignFollowups(c, req.get_param_value("store"), {}, req.get_param_value("assigned_to"), who->actor(), nowSeconds());
     });
     if (!out) return refusedPage(access, *who, req, res, out.error());
-    redirect(res, forms::safeNext(req.get_param_value("back")));
+    seeOther(res, forms::safeNext(req.get_param_value("back")));
   });
 }
 

@@ -14,6 +14,7 @@
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/members.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -28,11 +29,7 @@ namespace {
 
 // [SECTION] Words of the member pages (zh-CN / en)
 
-struct Word {
-  const char* key;
-  const char* en;
-  const char* zh;
-};
+using Word = PageWord;
 constexpr Word kWords[] = {
     {"search", "Find a member", "查找会员"},
     {"search_hint", "Phone, card number, name or pinyin (e.g. zsf)", "手机号、卡号、姓名或拼音（如 zsf）"},
@@ -89,25 +86,9 @@ constexpr Word kWords[] = {
     {"k_adjust", "Head-office adjustment", "总部调整"},
 };
 
-std::string word(const std::string& lang, const std::string& key) {
-  for (const auto& w : kWords) {
-    if (key == w.key) return lang == "zh" ? w.zh : w.en;
-  }
-  return key;
-}
+std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
-json words(const std::string& lang) {
-  json o = json::object();
-  for (const auto& w : kWords) o[w.key] = lang == "zh" ? w.zh : w.en;
-  return o;
-}
-
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
-
-void redirect(httplib::Response& res, const std::string& to) {
-  res.status = 303;
-  res.set_header("Location", to);
-}
+json words(const std::string& lang) { return pageWords(kWords, lang); }
 
 constexpr std::size_t kShown = 50;  ///< rows of each profile section
 
@@ -166,10 +147,10 @@ Result<json> searchPage(HqService& service, DashboardAccess& access, const Dashb
   showTo(service, who, out);
   json rows = json::array();
   for (const auto& m : out["members"]) {
-    rows.push_back({{"path", urlEncode(str(m["member_id"]))}, {"member_id", m["member_id"]}, {"name", m["name"]},
+    rows.push_back({{"path", urlEncode(jsonText(m["member_id"]))}, {"member_id", m["member_id"]}, {"name", m["name"]},
                     {"card_no", m["card_no"]}, {"phone", m["phone"]}, {"tier", m["tier"]}, {"balance", m["balance"]},
                     {"lifetime_spend", m["lifetime_spend"]}, {"store", m["enrolled_store"]},
-                    {"enrolled", str(m["enrolled_at"]).substr(0, 10)}});
+                    {"enrolled", jsonText(m["enrolled_at"]).substr(0, 10)}});
   }
   const std::int64_t total = out["total"].get<std::int64_t>();
   const auto href = [&](std::int64_t offset) {
@@ -196,46 +177,46 @@ json member360View(HqService& service, const DashboardViewer& who, const std::st
   auto doc = service.onWriter([&](SqlConnection& c) { return memberExport(c, memberId, nowSeconds()); });
   if (!doc) return false;
   std::vector<std::string> records = {memberId};
-  for (const auto& m : (*doc)["merged_records"]) records.push_back(str(m["member_id"]));
+  for (const auto& m : (*doc)["merged_records"]) records.push_back(jsonText(m["member_id"]));
   const json adjustments = service.onReader([&](SqlConnection& c) { return memberAdjustments(c, records); });
   std::map<std::string, json> byId;
-  for (const auto& a : adjustments) byId[str(a["adjustment_id"])] = a;
+  for (const auto& a : adjustments) byId[jsonText(a["adjustment_id"])] = a;
 
   const auto newest = [](json list, const char* at) {
-    std::stable_sort(list.begin(), list.end(), [at](const json& a, const json& b) { return str(a[at]) > str(b[at]); });
+    std::stable_sort(list.begin(), list.end(), [at](const json& a, const json& b) { return jsonText(a[at]) > jsonText(b[at]); });
     return list;
   };
   json ledger = json::array();
   for (const auto& e : newest((*doc)["ledger"], "at")) {
     if (ledger.size() == kShown) break;
-    const auto a = byId.find(str(e["event_id"]));
-    ledger.push_back({{"at", str(e["at"])}, {"kind", word(lang, "k_" + str(e["kind"]))}, {"points", signedPoints(e["points"].get<std::int64_t>())},
-                      {"reason", a == byId.end() ? "" : str(a->second["reason"])}, {"actor", a == byId.end() ? "" : str(a->second["actor"])}});
+    const auto a = byId.find(jsonText(e["event_id"]));
+    ledger.push_back({{"at", jsonText(e["at"])}, {"kind", word(lang, "k_" + jsonText(e["kind"]))}, {"points", signedPoints(e["points"].get<std::int64_t>())},
+                      {"reason", a == byId.end() ? "" : jsonText(a->second["reason"])}, {"actor", a == byId.end() ? "" : jsonText(a->second["actor"])}});
   }
   json sales = json::array();
   for (const auto& s : newest((*doc)["sales"], "at")) {
     if (sales.size() == kShown) break;
-    sales.push_back({{"at", str(s["at"])}, {"store", str(s["store_id"])}, {"total", str(s["total"])},
+    sales.push_back({{"at", jsonText(s["at"])}, {"store", jsonText(s["store_id"])}, {"total", jsonText(s["total"])},
                      {"earned", s["points_earned"]}, {"redeemed", s["points_redeemed"]}, {"lines", s["lines"].size()}});
   }
   json surveys = json::array();
   for (const auto& s : newest((*doc)["surveys"], "at")) {
     if (surveys.size() == kShown) break;
-    surveys.push_back({{"at", str(s["at"])}, {"store", str(s["store_id"])}, {"scale", str(s["scale"])}, {"score", str(s["score"])}});
+    surveys.push_back({{"at", jsonText(s["at"])}, {"store", jsonText(s["store_id"])}, {"scale", jsonText(s["scale"])}, {"score", jsonText(s["score"])}});
   }
   json complaints = json::array();
   for (const auto& c : newest((*doc)["complaints"], "filed_at")) {
     if (complaints.size() == kShown) break;
-    const std::string id = str(c["complaint_id"]);
+    const std::string id = jsonText(c["complaint_id"]);
     json given = json::array();
     for (const auto& a : adjustments) {
-      if (str(a["complaint_id"]) == id) {
-        given.push_back({{"points", signedPoints(a["points"].get<std::int64_t>())}, {"reason", str(a["reason"])}, {"at", str(a["at"])},
-                         {"actor", str(a["actor"])}});
+      if (jsonText(a["complaint_id"]) == id) {
+        given.push_back({{"points", signedPoints(a["points"].get<std::int64_t>())}, {"reason", jsonText(a["reason"])}, {"at", jsonText(a["at"])},
+                         {"actor", jsonText(a["actor"])}});
       }
     }
-    complaints.push_back({{"complaint_id", id}, {"filed", str(c["filed_at"])}, {"store", str(c["store_id"])},
-                          {"category", str(c["category"])}, {"description", str(c["description"])}, {"step", str(c["step"])},
+    complaints.push_back({{"complaint_id", id}, {"filed", jsonText(c["filed_at"])}, {"store", jsonText(c["store_id"])},
+                          {"category", jsonText(c["category"])}, {"description", jsonText(c["description"])}, {"step", jsonText(c["step"])},
                           {"compensation", std::move(given)}});
   }
   return {{"m", words(lang)},
@@ -300,7 +281,7 @@ void registerMemberRoutes(httplib::Server& s, HqService& service, DashboardAcces
   const auto form = [&service, access](bool compensation) {
     return [&service, access, compensation](const httplib::Request& req, httplib::Response& res) mutable {
       auto who = access.session(req);
-      if (!who) return redirect(res, "/dashboard/login");
+      if (!who) return seeOther(res, "/dashboard/login");
       if (!access.api(req, res)) return;  // the form's CSRF token
       if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, kAdminsOnly);
       const std::string member = req.matches[1].str();
@@ -310,7 +291,7 @@ void registerMemberRoutes(httplib::Server& s, HqService& service, DashboardAcces
       if (!a) return refusedPage(access, *who, req, res, a.error());
       auto out = service.adjustPoints(*a, who->actor());
       if (!out) return refusedPage(access, *who, req, res, out.error());
-      redirect(res, "/dashboard/members/" + urlEncode(member) + "?lang=" + access.language(req));
+      seeOther(res, "/dashboard/members/" + urlEncode(member) + "?lang=" + access.language(req));
     };
   };
   s.Post(R"(/dashboard/members/([^/]+)/points)", form(false));

@@ -9,6 +9,7 @@
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/outreach.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -23,11 +24,7 @@ namespace {
 
 // [SECTION] Words of the outreach pages (zh-CN / en)
 
-struct Word {
-  const char* key;
-  const char* en;
-  const char* zh;
-};
+using Word = PageWord;
 constexpr Word kWords[] = {
     {"birthday", "Birthday", "生日祝福"},
     {"festival", "Festival", "节日问候"},
@@ -94,18 +91,9 @@ constexpr Word kWords[] = {
     {"optout_unknown", "This link is not valid or you already unsubscribed.", "链接无效，或您已退订。"},
 };
 
-std::string word(const std::string& lang, const std::string& key) {
-  for (const auto& w : kWords) {
-    if (key == w.key) return lang == "zh" ? w.zh : w.en;
-  }
-  return key;
-}
+std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
-json words(const std::string& lang) {
-  json o = json::object();
-  for (const auto& w : kWords) o[w.key] = lang == "zh" ? w.zh : w.en;
-  return o;
-}
+json words(const std::string& lang) { return pageWords(kWords, lang); }
 
 /// `pattern` with each %s replaced by the next value.
 std::string format(std::string pattern, std::initializer_list<std::string> values) {
@@ -119,14 +107,7 @@ std::string format(std::string pattern, std::initializer_list<std::string> value
   return pattern;
 }
 
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
-
 std::string today() { return formatRfc3339(nowSeconds()).substr(0, 10); }
-
-void redirect(httplib::Response& res, const std::string& to) {
-  res.status = 303;
-  res.set_header("Location", to);
-}
 
 bool sameSecret(const std::string& a, const std::string& b) {
   return !b.empty() && a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -138,10 +119,10 @@ std::function<std::optional<std::string>(const char*)> bodyParams(const json& bo
     if (!body.is_object() || !body.contains(k) || body[k].is_null()) return std::nullopt;
     if (body[k].is_array()) {
       std::string joined;
-      for (const auto& v : body[k]) joined += (joined.empty() ? "" : ",") + str(v);
+      for (const auto& v : body[k]) joined += (joined.empty() ? "" : ",") + jsonText(v);
       return joined;
     }
-    return str(body[k]);
+    return jsonText(body[k]);
   };
 }
 
@@ -180,28 +161,28 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
   const json templates = service.onReader([](SqlConnection& c) { return outreachTemplates(c); });
   json kpis = json::array();
   for (const char* st : {"queued", "sent", "delivered", "failed", "capped", "cancelled"}) {
-    kpis.push_back({{"label", word(lang, st)}, {"key", st}, {"value", str(status["counts"][st])}});
+    kpis.push_back({{"label", word(lang, st)}, {"key", st}, {"value", jsonText(status["counts"][st])}});
   }
   kpis.push_back({{"label", word(lang, "today")}, {"key", "today"},
-                  {"value", str(status["today"]["sent"]) + " / " + str(status["today"]["budget"])}});
+                  {"value", jsonText(status["today"]["sent"]) + " / " + jsonText(status["today"]["budget"])}});
   json messages = json::array();
   for (const auto& m : status["messages"]) {
-    messages.push_back({{"member_path", urlEncode(str(m["member_id"]))}, {"name", str(m["name"])}, {"card_no", str(m["card_no"])},
-                        {"kind", word(lang, str(m["kind"]))}, {"status", str(m["status"])}, {"status_label", word(lang, str(m["status"]))},
-                        {"attempts", m["attempts"]}, {"created", str(m["created_at"])}, {"error", str(m["error"])}, {"text", str(m["text"])}});
+    messages.push_back({{"member_path", urlEncode(jsonText(m["member_id"]))}, {"name", jsonText(m["name"])}, {"card_no", jsonText(m["card_no"])},
+                        {"kind", word(lang, jsonText(m["kind"]))}, {"status", jsonText(m["status"])}, {"status_label", word(lang, jsonText(m["status"]))},
+                        {"attempts", m["attempts"]}, {"created", jsonText(m["created_at"])}, {"error", jsonText(m["error"])}, {"text", jsonText(m["text"])}});
   }
   json tpl = json::array();
   for (const auto& t : templates) {
-    tpl.push_back({{"kind", str(t["kind"])}, {"kind_label", word(lang, str(t["kind"]))}, {"language", str(t["language"])},
-                   {"body", str(t["body"])}, {"custom", t["custom"]}});
+    tpl.push_back({{"kind", jsonText(t["kind"])}, {"kind_label", word(lang, jsonText(t["kind"]))}, {"language", jsonText(t["language"])},
+                   {"body", jsonText(t["body"])}, {"custom", t["custom"]}});
   }
   const std::string kind = req.get_param_value("kind");
   json kinds = json::array();
   for (const char* k : kOutreachKinds) kinds.push_back({{"value", k}, {"label", word(lang, k)}, {"selected", kind == k}});
   json sel = json::object();
   for (const char* k : {"day", "festival", "campaign", "text", "idle_days", "store"}) sel[k] = req.get_param_value(k);
-  if (str(sel["day"]).empty()) sel["day"] = today();
-  if (str(sel["idle_days"]).empty()) sel["idle_days"] = "90";
+  if (jsonText(sel["day"]).empty()) sel["day"] = today();
+  if (jsonText(sel["idle_days"]).empty()) sel["idle_days"] = "90";
   if (!kind.empty()) {
     auto r = parseOutreachRequest(queryParams(req), today());
     if (!r) {
@@ -214,16 +195,16 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
         showTo(service, who, *preview);
         json rows = json::array();
         for (const auto& p : (*preview)["recipients"]) {
-          const std::string d = str(p["decision"]);
-          rows.push_back({{"member_path", urlEncode(str(p["member_id"]))}, {"name", str(p["name"])}, {"card_no", str(p["card_no"])},
-                          {"phone", str(p["phone"])}, {"store", str(p["store"])}, {"text", str(p["text"])}, {"decision", d},
+          const std::string d = jsonText(p["decision"]);
+          rows.push_back({{"member_path", urlEncode(jsonText(p["member_id"]))}, {"name", jsonText(p["name"])}, {"card_no", jsonText(p["card_no"])},
+                          {"phone", jsonText(p["phone"])}, {"store", jsonText(p["store"])}, {"text", jsonText(p["text"])}, {"decision", d},
                           {"decision_label", word(lang, d == "send" || d == "capped" ? d + "_d" : d)}, {"send", d == "send"}});
         }
         const json& n = (*preview)["counts"];
         view["preview"] = {{"rows", std::move(rows)},
-                           {"counts", format(word(lang, "counts"), {str(n["send"]), str(n["no_consent"]), str(n["no_phone"]),
-                                                                      str(n["already"]), str(n["capped"])})},
-                           {"shown", format(word(lang, "shown"), {std::to_string((*preview)["recipients"].size()), str((*preview)["total"])})},
+                           {"counts", format(word(lang, "counts"), {jsonText(n["send"]), jsonText(n["no_consent"]), jsonText(n["no_phone"]),
+                                                                      jsonText(n["already"]), jsonText(n["capped"])})},
+                           {"shown", format(word(lang, "shown"), {std::to_string((*preview)["recipients"].size()), jsonText((*preview)["total"])})},
                            {"can_send", admin && n["send"].get<std::int64_t>() > 0}};
       }
     }
@@ -423,19 +404,19 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
 
   s.Post("/dashboard/outreach/send", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, forAdmins("sending messages"));
     auto r = parseOutreachRequest(queryParams(req), today());
     if (!r) return refusedPage(access, *who, req, res, r.error());
     auto out = service.onWriter([&](SqlConnection& c) { return queueOutreach(c, *r, who->actor(), nowSeconds()); });
     if (!out) return refusedPage(access, *who, req, res, out.error());
-    redirect(res, "/dashboard/outreach?lang=" + access.language(req) + "&queued=" + str((*out)["queued"]));
+    seeOther(res, "/dashboard/outreach?lang=" + access.language(req) + "&queued=" + jsonText((*out)["queued"]));
   });
 
   s.Post("/dashboard/outreach/templates", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, forAdmins("changing templates"));
     auto out = service.onWriter([&](SqlConnection& c) {
@@ -443,7 +424,7 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
                                  nowSeconds());
     });
     if (!out) return refusedPage(access, *who, req, res, out.error());
-    redirect(res, "/dashboard/outreach?lang=" + access.language(req));
+    seeOther(res, "/dashboard/outreach?lang=" + access.language(req));
   });
 }
 

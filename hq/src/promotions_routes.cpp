@@ -7,6 +7,7 @@
 #include "loyalty/hq/dashboard_access.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/http_answer.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/promotions.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -19,11 +20,7 @@ namespace {
 
 // [SECTION] Words of the promotion pages (zh-CN / en)
 
-struct Word {
-  const char* key;
-  const char* en;
-  const char* zh;
-};
+using Word = PageWord;
 constexpr Word kWords[] = {
     {"rates", "Points", "积分规则"},
     {"earn_points_per_unit", "Points per 1.00 paid", "每消费1元积分"},
@@ -102,25 +99,9 @@ constexpr Word kWords[] = {
     {"money_note", "Amounts in ¥.", "金额单位：元。"},
 };
 
-std::string word(const std::string& lang, const std::string& key) {
-  for (const auto& w : kWords) {
-    if (key == w.key) return lang == "zh" ? w.zh : w.en;
-  }
-  return key;
-}
+std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
-json words(const std::string& lang) {
-  json o = json::object();
-  for (const auto& w : kWords) o[w.key] = lang == "zh" ? w.zh : w.en;
-  return o;
-}
-
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
-
-void redirect(httplib::Response& res, const std::string& to) {
-  res.status = 303;
-  res.set_header("Location", to);
-}
+json words(const std::string& lang) { return pageWords(kWords, lang); }
 
 Date today() { return *parseDate(formatRfc3339(nowSeconds()).substr(0, 10), "day"); }
 
@@ -204,12 +185,12 @@ json previewView(const std::string& lang, const json& rows) {
   json out = json::array();
   for (const auto& r : rows) {
     std::string applied, gifts;
-    for (const auto& a : r.value("promotions", json::array())) applied += (applied.empty() ? "" : "; ") + str(a);
-    for (const auto& g : r.value("gifts", json::array())) gifts += (gifts.empty() ? "" : ", ") + str(g);
-    out.push_back({{"basket", r["basket"]}, {"customer", r["customer"].is_null() ? word(lang, "non_member") : str(r["customer"])},
-                   {"subtotal", str(r["subtotal"])}, {"discount", str(r["discount"])}, {"total", str(r["total"])},
-                   {"points", r["points"].is_null() ? "—" : str(r["points"])}, {"applied", applied}, {"gifts", gifts},
-                   {"error", str(r.value("error", json(nullptr)))}});
+    for (const auto& a : r.value("promotions", json::array())) applied += (applied.empty() ? "" : "; ") + jsonText(a);
+    for (const auto& g : r.value("gifts", json::array())) gifts += (gifts.empty() ? "" : ", ") + jsonText(g);
+    out.push_back({{"basket", r["basket"]}, {"customer", r["customer"].is_null() ? word(lang, "non_member") : jsonText(r["customer"])},
+                   {"subtotal", jsonText(r["subtotal"])}, {"discount", jsonText(r["discount"])}, {"total", jsonText(r["total"])},
+                   {"points", r["points"].is_null() ? "—" : jsonText(r["points"])}, {"applied", applied}, {"gifts", gifts},
+                   {"error", jsonText(r.value("error", json(nullptr)))}});
   }
   return out;
 }
@@ -282,10 +263,10 @@ json resultsPage(HqService& service, DashboardAccess& access, const DashboardVie
   for (const auto& r : report["rows"]) {
     const json& lift = r["lift"];
     std::string stores;
-    for (const auto& s : r["stores"]) stores += (stores.empty() ? "" : ", ") + str(s);
-    rows.push_back({{"id", str(r["promotion_id"])}, {"kind", word(lang, str(r["kind"]))}, {"sales", str(r["sales"])},
-                    {"members", str(r["members"])}, {"discount", str(r["discount"]) + (r["discount_known"].get<bool>() ? "" : " *")},
-                    {"points", str(r["points"])}, {"net_revenue", str(r["net_revenue"])},
+    for (const auto& s : r["stores"]) stores += (stores.empty() ? "" : ", ") + jsonText(s);
+    rows.push_back({{"id", jsonText(r["promotion_id"])}, {"kind", word(lang, jsonText(r["kind"]))}, {"sales", jsonText(r["sales"])},
+                    {"members", jsonText(r["members"])}, {"discount", jsonText(r["discount"]) + (r["discount_known"].get<bool>() ? "" : " *")},
+                    {"points", jsonText(r["points"])}, {"net_revenue", jsonText(r["net_revenue"])},
                     {"vs_before", percentText(lift["vs_before"])}, {"vs_without", percentText(lift["vs_stores_without"])},
                     {"stores", stores}});
   }
@@ -297,7 +278,7 @@ json resultsPage(HqService& service, DashboardAccess& access, const DashboardVie
   view["sel"] = {{"from", f.range.from}, {"to", f.range.to}, {"store", store}};
   if (!report["rows"].empty()) {
     const json& before = report["rows"][0]["lift"]["before"];
-    view["before"] = str(before["from"]) + " – " + str(before["to"]);
+    view["before"] = jsonText(before["from"]) + " – " + jsonText(before["to"]);
   }
   view["rows"] = std::move(rows);
   view["empty"] = report["rows"].empty();
@@ -332,7 +313,7 @@ void registerPromotionRoutes(httplib::Server& s, HqService& service, DashboardAc
 
   s.Post("/dashboard/programme", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;  // the form's CSRF token
     const ProgrammeDraft draft = draftFromForm(req);
     if (req.get_param_value("action") == "publish") {
@@ -342,7 +323,7 @@ void registerPromotionRoutes(httplib::Server& s, HqService& service, DashboardAc
       }
       const std::string published = service.onReader([](SqlConnection& c) { return publishedProgrammeText(c); });
       auto version = service.publishConfig(applyDraft(published, draft), who->actor());
-      if (version) return redirect(res, "/dashboard/programme?published=" + std::to_string(*version));
+      if (version) return seeOther(res, "/dashboard/programme?published=" + std::to_string(*version));
       // Refused: the same page with what was sent, and why (nothing changed).
       return access.html(res, renderTemplate("programme", editorPage(service, access, *who, req, draft, version.error().message)), 400);
     }

@@ -11,6 +11,7 @@
 #include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
 #include "loyalty/hq/web_text.hpp"
@@ -21,11 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Word {
-  const char* key;
-  const char* en;
-  const char* zh;
-};
+using Word = PageWord;
 constexpr Word kWords[] = {
     {"terminal", "Terminal", "终端"},
     {"store", "Store", "门店"},
@@ -57,25 +54,9 @@ constexpr Word kWords[] = {
     {"refused", "Refused:", "操作被拒绝："},
 };
 
-std::string word(const std::string& lang, const std::string& key) {
-  for (const auto& w : kWords) {
-    if (key == w.key) return lang == "zh" ? w.zh : w.en;
-  }
-  return key;
-}
+std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
-json words(const std::string& lang) {
-  json o = json::object();
-  for (const auto& w : kWords) o[w.key] = lang == "zh" ? w.zh : w.en;
-  return o;
-}
-
-std::string str(const json& v) { return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump(); }
-
-void redirect(httplib::Response& res, const std::string& to) {
-  res.status = 303;
-  res.set_header("Location", to);
-}
+json words(const std::string& lang) { return pageWords(kWords, lang); }
 
 /// "+125 s", "−3 s", "0 s"; "—" when the terminal has not said.
 std::string shownSkew(const json& v) {
@@ -96,17 +77,17 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
   };
   json rows = json::array();
   for (const auto& t : list["terminals"]) {
-    const std::string id = str(t["terminal_id"]), zone = str(t["timezone"]);
+    const std::string id = jsonText(t["terminal_id"]), zone = jsonText(t["timezone"]);
     const bool revoked = t["revoked"].get<bool>(), registered = t["registered"].get<bool>();
     const std::string state = revoked ? "revoked" : registered ? "active" : "waiting";
     const json& skew = t["clock_skew_seconds"];
-    rows.push_back({{"terminal_id", id}, {"terminal_path", urlEncode(id)}, {"store", str(t["store_id"])}, {"state", state},
-                    {"state_label", word(lang, state)}, {"version", t["version"].is_string() ? str(t["version"]) : "—"},
-                    {"update", str(t["update_state"])},
+    rows.push_back({{"terminal_id", id}, {"terminal_path", urlEncode(id)}, {"store", jsonText(t["store_id"])}, {"state", state},
+                    {"state_label", word(lang, state)}, {"version", t["version"].is_string() ? jsonText(t["version"]) : "—"},
+                    {"update", jsonText(t["update_state"])},
                     {"last_seen", t["last_seen"].is_string() ? local(t["last_seen"], zone) : word(lang, "never")},
-                    {"backlog", t["backlog"].is_number() ? str(t["backlog"]) : "—"}, {"skew", shownSkew(skew)},
+                    {"backlog", t["backlog"].is_number() ? jsonText(t["backlog"]) : "—"}, {"skew", shownSkew(skew)},
                     {"skew_off", skew.is_number_integer() && std::llabs(skew.get<std::int64_t>()) > 60},
-                    {"last_error", t["last_error"].is_string() ? str(t["last_error"]) : "—"},
+                    {"last_error", t["last_error"].is_string() ? jsonText(t["last_error"]) : "—"},
                     {"last_error_at", local(t["last_error_at"], zone)}, {"zone", zone}, {"can_revoke", !revoked}});
   }
   view["w"] = words(lang);
@@ -140,7 +121,7 @@ void registerTerminalPages(httplib::Server& s, HqService& service, DashboardAcce
 
   s.Post("/dashboard/terminals", [&service, access, adminsOnly](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;  // the form's CSRF token
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, adminsOnly);
     const std::string store = req.get_param_value("store"), terminal = req.get_param_value("terminal");
@@ -155,12 +136,12 @@ void registerTerminalPages(httplib::Server& s, HqService& service, DashboardAcce
 
   s.Post(R"(/dashboard/terminals/([^/]+)/revoke)", [&service, access, adminsOnly](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
-    if (!who) return redirect(res, "/dashboard/login");
+    if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, adminsOnly);
     auto out = service.revokeTerminal(req.matches[1].str(), who->actor());
     if (!out) return refusedPage(access, *who, req, res, out.error());
-    redirect(res, "/dashboard/terminals");
+    seeOther(res, "/dashboard/terminals");
   });
 }
 
