@@ -4,6 +4,7 @@
 // change feed with an audit entry; GET /api/v1/reports/promotions adds up what each promotion
 // did, with its lift against the days before and against the stores without it; the pages are
 // looked at in headless Chromium (build/screenshots).
+#include "analytics/dashboard_browser.hpp"
 #include "support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -294,24 +295,8 @@ TEST_CASE("promotions: the editor and the results in headless Chromium", "[hq][c
   e2.push_back(promoSale("T2", "S2", 2, std::nullopt, "90.00", "0.00", "90.00", 0, "2026-11-04T10:00:00Z", nullptr));
   upload(hq, t2, batch("T2", e2));
 
-  const auto shot = [&](const std::string& page, const std::string& name) {
-    auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "{}", "application/json");
-    REQUIRE(t);
-    const std::string url = "https://127.0.0.1:" + std::to_string(hq.port()) + json::parse(t->body).at("url").get<std::string>() +
-                            "&next=" + httplib::detail::encode_query_param(page);
-    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
-    const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + name + ".png";
-    std::filesystem::remove(png);
-    TempDir profile;
-    const auto [status, dom] = runCommand({"/bin/sh", "-c",
-                                           "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
-                                           "--ignore-certificate-errors --user-data-dir='" + profile.str() +
-                                               "' --window-size=1400,1500 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
-    REQUIRE(status == 0);
-    REQUIRE(std::filesystem::exists(png));
-    CHECK(std::filesystem::file_size(png) > 5000);
-    return dom;
-  };
+  Http browser{hq, hq.adminToken()};
+  const auto shot = [&](const std::string& page, const std::string& name) { return chromiumPage(browser, page, name, 1400, 1500); };
   const std::string editor = shot("/dashboard/programme?lang=zh&preview_day=2026-11-05", "programme-editor-zh");
   CHECK(editor.find("会员程序") != std::string::npos);
   CHECK(editor.find("样例购物篮预览") != std::string::npos);

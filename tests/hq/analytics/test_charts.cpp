@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -200,25 +201,8 @@ TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecy
   hq.start();
   loadChain(hq);
   const std::string admin = hq.adminToken();
-  const auto shot = [&](const std::string& page, const std::string& name) {
-    auto r = hq.client()->Post("/api/v1/dashboard/tickets", bearer(admin), "{}", "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 201);
-    const std::string url = "https://127.0.0.1:" + std::to_string(hq.port()) + json::parse(r->body)["url"].get<std::string>() + "&next=" +
-                            httplib::detail::encode_query_param(page);
-    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
-    const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + name + ".png";
-    std::filesystem::remove(png);
-    TempDir profile;
-    const auto [status, dom] = runCommand({"/bin/sh", "-c",
-                                           "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
-                                           "--ignore-certificate-errors --user-data-dir='" + profile.str() +
-                                               "' --window-size=1280,2400 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
-    REQUIRE(status == 0);
-    REQUIRE(std::filesystem::exists(png));
-    CHECK(std::filesystem::file_size(png) > 5000);
-    return dom;
-  };
+  Http browser{hq, hq.adminToken()};
+  const auto shot = [&](const std::string& page, const std::string& name) { return chromiumPage(browser, page, name, 1280, 2400); };
   const std::string zh = shot("/dashboard/charts?lang=zh&as_of=2026-10-25", "charts-zh");
   CHECK(zh.find("客户消费帕累托图") != std::string::npos);
   CHECK(zh.find("data-chart=\"pareto\"") != std::string::npos);

@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
 
 #include "loyalty/core/time.hpp"
@@ -142,23 +143,8 @@ TEST_CASE("complaint pages in headless Chromium: list with customers and filters
   loadComplaints(hq, admin);
   admin.post("/api/v1/complaints/C-2", {{"step", "acknowledged"}, {"owner", "wang"}, {"note", "顾客已接受道歉"}});
 
-  const auto shot = [&](const std::string& page, const std::string& name) {
-    const json ticket = admin.post("/api/v1/dashboard/tickets", json::object(), 201);
-    const std::string url = "https://127.0.0.1:" + std::to_string(hq.port()) + ticket["url"].get<std::string>() + "&next=" +
-                            httplib::detail::encode_query_param(page);
-    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
-    const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + name + ".png";
-    std::filesystem::remove(png);
-    TempDir profile;
-    const auto [status, dom] = runCommand({"/bin/sh", "-c",
-                                           "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
-                                           "--ignore-certificate-errors --user-data-dir='" + profile.str() +
-                                               "' --window-size=1400,1000 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
-    REQUIRE(status == 0);
-    REQUIRE(std::filesystem::exists(png));
-    CHECK(std::filesystem::file_size(png) > 5000);
-    return dom;
-  };
+  Http browser{hq, hq.adminToken()};
+  const auto shot = [&](const std::string& page, const std::string& name) { return chromiumPage(browser, page, name, 1400, 1000); };
   const std::string zh = shot("/dashboard/complaints?lang=zh", "complaints-zh");
   CHECK(zh.find("收银员态度差 rude cashier") != std::string::npos);     // description
   CHECK(zh.find(">服务<") != std::string::npos);                         // category in the page's language
@@ -262,22 +248,8 @@ TEST_CASE("fleet page: terminals with version, last seen, backlog, clock skew an
   CHECK(t["last_error"] == "upload: head office did not answer within 30 s");
 
   const json ticket = admin.post("/api/v1/dashboard/tickets", json::object(), 201);
-  const auto shot = [&](const std::string& page, const std::string& name) {
-    const json tk = admin.post("/api/v1/dashboard/tickets", json::object(), 201);
-    const std::string url = "https://127.0.0.1:" + std::to_string(hq.port()) + tk["url"].get<std::string>() + "&next=" +
-                            httplib::detail::encode_query_param(page);
-    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
-    const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + name + ".png";
-    std::filesystem::remove(png);
-    TempDir profile;
-    const auto [status, dom] = runCommand({"/bin/sh", "-c",
-                                           "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
-                                           "--ignore-certificate-errors --user-data-dir='" + profile.str() +
-                                               "' --window-size=1400,700 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
-    REQUIRE(status == 0);
-    REQUIRE(std::filesystem::exists(png));
-    return dom;
-  };
+  Http browser{hq, hq.adminToken()};
+  const auto shot = [&](const std::string& page, const std::string& name) { return chromiumPage(browser, page, name, 1400, 700); };
   const std::string zh = shot("/dashboard/terminals?lang=zh", "terminals-zh");
   CHECK(zh.find("终端管理") != std::string::npos);
   CHECK(std::regex_search(zh, std::regex(R"(data-key="skew" class="late">\+1[12][0-9] s<)")));

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -256,23 +257,8 @@ TEST_CASE("follow-up pages in headless Chromium: the list with its filters and r
   admin.post("/api/v1/followups/assign", {{"store", "S1"}, {"assigned_to", "ana"}});
 
   // A dashboard session (a one-time ticket), then the pages as a browser gets them.
-  const auto shot = [&](const std::string& page, const std::string& name) {
-    const json ticket = admin.post("/api/v1/dashboard/tickets", json::object(), 201);
-    const std::string url = "https://127.0.0.1:" + std::to_string(hq.port()) + ticket["url"].get<std::string>() + "&next=" +
-                            httplib::detail::encode_query_param(page);
-    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
-    const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + name + ".png";
-    std::filesystem::remove(png);
-    TempDir profile;
-    const auto [status, dom] = runCommand({"/bin/sh", "-c",
-                                           "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
-                                           "--ignore-certificate-errors --user-data-dir='" + profile.str() +
-                                               "' --window-size=1280,1000 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
-    REQUIRE(status == 0);
-    REQUIRE(std::filesystem::exists(png));
-    CHECK(std::filesystem::file_size(png) > 5000);
-    return dom;
-  };
+  Http browser{hq, hq.adminToken()};
+  const auto shot = [&](const std::string& page, const std::string& name) { return chromiumPage(browser, page, name, 1280, 1000); };
   const std::string zh = shot("/dashboard/followups?lang=zh", "followups-zh");
   CHECK(zh.find("客户回访") != std::string::npos);
   CHECK(zh.find("各门店完成率") != std::string::npos);

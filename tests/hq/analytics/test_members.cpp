@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -230,25 +231,8 @@ TEST_CASE("member pages in headless Chromium: search by pinyin, the profile with
   REQUIRE(call(hq, hq.adminToken(), "POST", "/api/v1/admin/members/M1/points", {{"points", 50}, {"reason", "生日礼遗漏补发"}}).status == 200);
   REQUIRE(call(hq, hq.adminToken(), "POST", "/api/v1/admin/complaints/C-1/compensation", {{"points", 30}, {"reason", "等候时间过长"}}).status ==
           200);
-  const auto shot = [&](const std::string& page, const std::string& name) {
-    auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "{}", "application/json");
-    REQUIRE(t);
-    REQUIRE(t->status == 201);
-    const std::string url = "https://127.0.0.1:" + std::to_string(hq.port()) + json::parse(t->body)["url"].get<std::string>() +
-                            "&next=" + httplib::detail::encode_query_param(page);
-    std::filesystem::create_directories(LOYALTY_SCREENSHOT_DIR);
-    const std::string png = std::string(LOYALTY_SCREENSHOT_DIR) + "/" + name + ".png";
-    std::filesystem::remove(png);
-    TempDir profile;
-    const auto [status, dom] = runCommand({"/bin/sh", "-c",
-                                           "exec chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
-                                           "--ignore-certificate-errors --user-data-dir='" + profile.str() +
-                                               "' --window-size=1280,1400 --screenshot='" + png + "' --dump-dom '" + url + "' 2>/dev/null"});
-    REQUIRE(status == 0);
-    REQUIRE(std::filesystem::exists(png));
-    CHECK(std::filesystem::file_size(png) > 5000);
-    return dom;
-  };
+  Http browser{hq, hq.adminToken()};
+  const auto shot = [&](const std::string& page, const std::string& name) { return chromiumPage(browser, page, name, 1280, 1400); };
   const std::string search = shot("/dashboard/members?lang=zh&q=zsf", "members-search-zh");
   CHECK(search.find("张三丰") != std::string::npos);
   CHECK(search.find("会员查询") != std::string::npos);
