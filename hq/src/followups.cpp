@@ -36,7 +36,6 @@ CREATE TABLE IF NOT EXISTS followup_owners(
   store_id {{ID}} PRIMARY KEY, owner TEXT NOT NULL, updated_at TEXT NOT NULL);
 )SQL";
 
-constexpr const char* kClasses[] = {"A", "B", "C"};
 constexpr const char* kChannels[] = {"phone", "visit", "sms", "wechat"};
 constexpr const char* kStatuses[] = {"due", "overdue", "done"};
 
