@@ -376,7 +376,8 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
   s.Post(R"(/api/v1/outreach/gateway/([^/]+)/reply)", [&service, gatewayCall](const httplib::Request& req, httplib::Response& res) {
     auto call = gatewayCall(req, res);
     if (!call) return;
-    const auto& [settings, body] = *call;
+    const auto& settings = call->first;
+    const auto& body = call->second;
     const json::json_pointer fromAt{settings.replyFromField}, textAt{settings.replyTextField};
     if (!body.contains(fromAt) || !body.at(fromAt).is_string()) return sendError(res, invalidArgument("from", "the reply has no sender at " + settings.replyFromField));
     if (!body.contains(textAt) || !body.at(textAt).is_string()) return sendError(res, invalidArgument("text", "the reply has no text at " + settings.replyTextField));
