@@ -12,8 +12,8 @@ failures=0
 
 ca_pem=$'-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
 refused() {  # refused NAME EXPECTED_RESULT_REGEX REQUEST_TEXT [CA_TEXT]
-  local stick=$work/$RANDOM
-  mkdir "$stick"
+  local stick
+  stick=$(mktemp -d "$work/stick.XXXXXX")  # unique: $RANDOM repeated once in a CI run
   printf '%s\n' "$3" > "$stick/LOYALTY-REGISTER.TXT"
   printf '%s\n' "${4-$ca_pem}" > "$stick/LOYALTY-CA.PEM"
   if TMPDIR=$work bash "$script" --dir "$stick" >/dev/null 2>&1; then
