@@ -636,8 +636,12 @@ int memberView(Ctx& ctx, const std::string& id, const Page& p, json& view) {
   field("balance", text((*m)["balance"]));
   field("lifetime_spend", text((*m)["lifetime_spend"]));
   field("enrolled", text((*m)["enrolled_at"]) + " · " + text((*m)["enrolled_store"]));
-  field("consent", tr(L, (*m)["consent_marketing"].get<bool>() ? "yes" : "no") + " · " + text((*m)["consent_version"]) + " · " +
-                       text((*m)["consent_at"]) + " · " + text((*m)["consent_store"]));
+  // Yes or no, then the version, time and store it was given with, those there are.
+  std::string consent = tr(L, (*m)["consent_marketing"].get<bool>() ? "yes" : "no");
+  for (const char* k : {"consent_version", "consent_at", "consent_store"}) {
+    if (const std::string part = text((*m)[k]); !part.empty()) consent += " · " + part;
+  }
+  field("consent", consent);
   json consentRows = json::array(), changeRows = json::array();
   for (const auto& c : consents) {
     consentRows.push_back({{"at", text(c["at"])}, {"consent", tr(L, c["consent_marketing"].get<bool>() ? "yes" : "no")},
@@ -1233,6 +1237,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     const std::string id = req.matches[1].str();
     Page p{langOf(req), "/dashboard/members/" + id, "", who->csrf, *who};
     json view = pageView(p, req, "member_page");
+    view["own_filter"] = true;  // the profile is the whole record: no dates or store to filter by
     const int status = memberView(*ctx, id, p, view);
     htmlResponse(res, renderTemplate("member", view), status);
   });

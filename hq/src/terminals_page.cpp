@@ -88,7 +88,9 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
                     {"backlog", t["backlog"].is_number() ? jsonText(t["backlog"]) : "—"}, {"skew", shownSkew(skew)},
                     {"skew_off", skew.is_number_integer() && std::llabs(skew.get<std::int64_t>()) > 60},
                     {"last_error", t["last_error"].is_string() ? jsonText(t["last_error"]) : "—"},
-                    {"last_error_at", local(t["last_error_at"], zone)}, {"zone", zone}, {"can_revoke", !revoked}});
+                    // false, not "", without an error: the template shows its brackets for any string
+                    {"last_error_at", t["last_error_at"].is_string() ? json(local(t["last_error_at"], zone)) : json(false)},
+                    {"zone", zone}, {"can_revoke", !revoked}});
   }
   view["w"] = words(lang);
   view["own_filter"] = true;

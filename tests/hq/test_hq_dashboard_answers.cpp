@@ -9,29 +9,13 @@
 using namespace loyalty::test;
 using nlohmann::json;
 
-namespace {
-
-/// A dashboard session of the token's holder (a one-time sign-in link).
-httplib::Headers sessionOf(HqInstance& hq, const std::string& token) {
-  auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(token), "{}", "application/json");
-  REQUIRE(t);
-  REQUIRE(t->status == 201);
-  auto r = hq.client()->Get(json::parse(t->body).at("url").get<std::string>().c_str());
-  REQUIRE(r);
-  const std::string session = setCookieValue(r, "lhq_session");
-  REQUIRE(!session.empty());
-  return {{"Cookie", "lhq_session=" + session}};
-}
-
-}  // namespace
-
 TEST_CASE("dashboard: a refused form or page answers the API's status for the same refusal", "[hq]") {
   HqInstance hq("sqlite");
   hq.start();
   auto c = hq.client();
   const std::string complaint = json{{"complaint_id", "HQ-1"}, {"category", "billing"}, {"description", "charged twice"}}.dump();
   REQUIRE(c->Post("/api/v1/complaints", bearer(hq.adminToken()), complaint, "application/json")->status == 201);
-  const httplib::Headers session = sessionOf(hq, hq.adminToken());
+  const httplib::Headers session = dashboardSession(hq, hq.adminToken());
   auto page = c->Get("/dashboard/complaints", session);
   REQUIRE(page);
   REQUIRE(page->status == 200);

@@ -71,14 +71,7 @@ struct Api {
     return {all, cursor};
   }
   /// A dashboard session of the token's holder (a one-time sign-in link).
-  httplib::Headers session(const std::string& token) {
-    const json ticket = post("/api/v1/dashboard/tickets", json::object(), token, 201);
-    auto r = hq.client()->Get(ticket.at("url").get<std::string>().c_str());
-    REQUIRE(r);
-    const std::string session = setCookieValue(r, "lhq_session");
-    REQUIRE(!session.empty());
-    return {{"Cookie", "lhq_session=" + session}};
-  }
+  httplib::Headers session(const std::string& token) { return dashboardSession(hq, token); }
 };
 
 std::vector<std::string> statuses(const json& response) {

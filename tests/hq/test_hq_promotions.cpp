@@ -48,15 +48,6 @@ httplib::Result putConfig(HqInstance& hq, const std::string& toml) {
   return hq.client()->Put("/api/v1/admin/config", bearer(hq.adminToken()), json{{"toml", toml}}.dump(), "application/json");
 }
 
-httplib::Headers sessionOf(HqInstance& hq) {
-  auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "{}", "application/json");
-  REQUIRE(t);
-  REQUIRE(t->status == 201);
-  auto r = hq.client()->Get(json::parse(t->body).at("url").get<std::string>().c_str());
-  REQUIRE(r);
-  return {{"Cookie", "lhq_session=" + setCookieValue(r, "lhq_session")}};
-}
-
 /// The config changes in the feed a terminal pulls, oldest first.
 std::vector<std::string> configsInFeed(HqInstance& hq, const std::string& token) {
   auto r = hq.client()->Get("/api/v1/changes?limit=1000", bearer(token));
@@ -199,7 +190,7 @@ TEMPLATE_TEST_CASE("promotions: the dashboard's editor checks, previews and publ
   HqInstance hq(TestType::kName);
   hq.start();
   const std::string terminal = hq.registerTerminal("S1", "T1");
-  const auto cookie = sessionOf(hq);
+  const auto cookie = dashboardSession(hq, hq.adminToken());
   auto page = hq.client()->Get("/dashboard/programme?lang=en", cookie);
   REQUIRE(page);
   REQUIRE(page->status == 200);

@@ -63,15 +63,6 @@ std::map<std::string, json> staffRows(const json& report, const std::string& sto
   return out;
 }
 
-httplib::Headers sessionOf(HqInstance& hq) {
-  auto t = hq.client()->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "{}", "application/json");
-  REQUIRE(t);
-  REQUIRE(t->status == 201);
-  auto r = hq.client()->Get(json::parse(t->body).at("url").get<std::string>().c_str());
-  REQUIRE(r);
-  return {{"Cookie", "lhq_session=" + setCookieValue(r, "lhq_session")}};
-}
-
 /// What the terminals of this test did, and what head office must make of it.
 void uploadDay(HqInstance& hq, const std::string& t1, const std::string& t2) {
   json e1 = json::array();
@@ -152,7 +143,7 @@ TEMPLATE_TEST_CASE("staff: every record keeps its staff member, reported per sto
   CHECK(csv->body.find("C2") != std::string::npos);
 
   // The dashboard page, in both languages, and the dimensions on the satisfaction page.
-  const auto session = sessionOf(hq);
+  const auto session = dashboardSession(hq, hq.adminToken());
   auto en = hq.client()->Get("/dashboard/staff?lang=en", session);
   REQUIRE(en);
   REQUIRE(en->status == 200);

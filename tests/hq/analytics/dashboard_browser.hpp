@@ -75,4 +75,32 @@ inline std::string chromiumPage(Http& http, const std::string& page, const std::
   return dom;
 }
 
+/// Dashboard pages as a signed-in person gets them: fetched over HTTPS with a session and, where
+/// Chromium is installed, also opened in it for a screenshot. Without Chromium the pages are
+/// still fetched and checked; only the screenshots are left out.
+class DashboardPages {
+ public:
+  explicit DashboardPages(Http& http)
+      : m_http(http),
+        m_session(dashboardSession(http.hq, http.token)),
+        m_chromium(runCommand({"/bin/sh", "-c", "command -v chromium"}).first == 0) {
+    if (!m_chromium) WARN("chromium not found: the pages are checked without screenshots");
+  }
+
+  /// The page's HTML, required to answer 200; build/screenshots/SHOT.png when Chromium is there.
+  std::string open(const std::string& page, const std::string& shot, int width = 1280, int height = 1400) {
+    auto r = m_http.hq.client()->Get(page.c_str(), m_session);
+    REQUIRE(r);
+    INFO(page << " -> " << r->status);
+    REQUIRE(r->status == 200);
+    if (m_chromium) chromiumPage(m_http, page, shot, width, height);
+    return r->body;
+  }
+
+ private:
+  Http& m_http;
+  httplib::Headers m_session;
+  bool m_chromium;
+};
+
 }  // namespace loyalty::test

@@ -230,6 +230,19 @@ inline std::string setCookieValue(const httplib::Result& r, const std::string& n
   return {};
 }
 
+/// A dashboard session for the holder of `token`, opened as a browser opens it through a
+/// one-time sign-in link: the Cookie header to send with page requests.
+inline httplib::Headers dashboardSession(HqInstance& hq, const std::string& token) {
+  auto ticket = hq.client()->Post("/api/v1/dashboard/tickets", bearer(token), "{}", "application/json");
+  REQUIRE(ticket);
+  REQUIRE(ticket->status == 201);
+  auto opened = hq.client()->Get(json::parse(ticket->body).at("url").get<std::string>().c_str());
+  REQUIRE(opened);
+  const std::string session = setCookieValue(opened, "lhq_session");
+  REQUIRE(!session.empty());
+  return {{"Cookie", "lhq_session=" + session}};
+}
+
 /// The CSRF token of a dashboard form (its hidden `csrf` field).
 inline std::string hiddenCsrf(const std::string& html) {
   std::smatch m;
