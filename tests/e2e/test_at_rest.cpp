@@ -118,11 +118,6 @@ std::pair<int, std::string> firstLine(const std::vector<std::string>& argv, cons
   return {child.wait(), line.value_or("")};
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void spit(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes; }
 
 }  // namespace
@@ -195,7 +190,7 @@ TEST_CASE("exec: a missing or wrong at-rest key stops start-up naming the key fi
     CHECK(exec.finish() == 0);
   }
   const fs::path key = dir.path() / "at-rest.key";
-  const std::string right = slurp(key);
+  const std::string right = readFile(key);
   REQUIRE(right.size() == 32);
   const std::vector<std::string> lookup = {terminalBinary(), "exec", "--data", dir.str()};
   const std::string query = json{{"op", "lookup"}, {"query", "5678"}}.dump() + "\n";

@@ -1,11 +1,12 @@
 #pragma once
-// A unique temporary directory for one test, removed when it goes out of scope.
+// A unique temporary directory for one test, removed when it goes out of scope; a file's bytes.
 
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -40,5 +41,11 @@ class TempDir {
  private:
   std::filesystem::path m_path;
 };
+
+/// The whole of `file`'s bytes (empty when it cannot be read).
+inline std::string readFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 }  // namespace loyalty::test
