@@ -9,7 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
-#include <set>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -211,11 +211,13 @@ std::vector<std::string> balancesOffTheirLedger(const fs::path& dataDir) {
 
 TEST_CASE("upgrade: a store written by each earlier release opens, keeps its members, sales and points, and sells",
           "[e2e]") {
+  // Every earlier version has its fixture: a new schema version brings the last one's.
   const std::vector<int> versions = fixtureVersions();
-  REQUIRE(!versions.empty());
+  std::vector<int> earlier(static_cast<std::size_t>(currentVersion() - 1));
+  std::iota(earlier.begin(), earlier.end(), 1);
+  CHECK(versions == earlier);
   for (const int version : versions) {
     DYNAMIC_SECTION("terminal-v" << version) {
-      REQUIRE(version < currentVersion());
       TempDir dir;
       restoreFixture(version, dir.path());
       REQUIRE(versionOf(dir.path() / "terminal.db") == version);
@@ -261,7 +263,6 @@ TEST_CASE("upgrade: a store written by each earlier release opens, keeps its mem
           CHECK(now == held);
         }
       }
-      CHECK(ids.size() == std::size(kMembers));
     }
   }
 }
