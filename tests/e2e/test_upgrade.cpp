@@ -338,7 +338,7 @@ TEST_CASE("upgrade: killed at any point, the upgrade of the oldest store finishe
   }
   WARN(kills << " kills during an upgrade from version " << oldest << " taking "
               << std::chrono::duration_cast<std::chrono::milliseconds>(upgradeTime).count()
-              << " ms; versions they left:" << figures << " (" << between << " between two migrations)");
+              << " ms; versions they left:" << figures << " (" << between << " part way through the upgrade)");
   // Kills that left the upgrade part way done, or the test proves nothing about resuming one.
   CHECK(between > 0);
 }
