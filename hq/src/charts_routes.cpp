@@ -10,6 +10,7 @@
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/http_answer.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
@@ -219,14 +220,14 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
   view["c"] = words(lang);
   view["as_of"] = (*pareto)["as_of"];
   view["has_customers"] = (*pareto)["members"].get<std::int64_t>() > 0;
-  view["kpis"] = json::array({{{"label", word(lang, "customers")}, {"key", "pareto-members"}, {"value", jsonText((*pareto)["members"])}},
-                              {{"label", word(lang, "spend")}, {"key", "pareto-spend"}, {"value", jsonText((*pareto)["spend"])}}});
+  view["kpis"] = json::array({{{"label", word(lang, "customers")}, {"key", "pareto-members"}, {"value", shownNumber((*pareto)["members"])}},
+                              {{"label", word(lang, "spend")}, {"key", "pareto-spend"}, {"value", shownMoney((*pareto)["spend"])}}});
   view["pareto_svg"] = paretoSvg(*pareto, w);
   view["mix_svg"] = mixSvg(*pareto, w);
   json mix = json::array();
   for (const auto& m : (*pareto)["mix"]) {
-    mix.push_back({{"class", m["class"]}, {"members", m["members"]}, {"share", shown(m["share"], 1)},
-                   {"ideal", shown(m["ideal_share"], 1)}, {"spend", jsonText(m["spend"])}, {"spend_share", shown(m["spend_share"], 1)}});
+    mix.push_back({{"class", m["class"]}, {"members", shownNumber(m["members"])}, {"share", shown(m["share"], 1)},
+                   {"ideal", shown(m["ideal_share"], 1)}, {"spend", shownMoney(m["spend"])}, {"spend_share", shown(m["spend_share"], 1)}});
   }
   view["mix"] = std::move(mix);
 
@@ -240,9 +241,9 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
     buyers.values.push_back(value(m["members"]));
     joined.values.push_back(value(m["new_members"]));
     avg.values.push_back(m["sales"].get<std::int64_t>() > 0 ? value(m["average_sale"]) : std::nan(""));
-    monthRows.push_back({{"month", jsonText(m["month"])}, {"sales", jsonText(m["sales"])}, {"net_revenue", jsonText(m["net_revenue"])},
-                         {"average_sale", jsonText(m["average_sale"])}, {"members", jsonText(m["members"])},
-                         {"member_revenue_share", shown(m["member_revenue_share"], 1)}, {"new_members", jsonText(m["new_members"])}});
+    monthRows.push_back({{"month", jsonText(m["month"])}, {"sales", shownNumber(m["sales"])}, {"net_revenue", shownMoney(m["net_revenue"])},
+                         {"average_sale", shownMoney(m["average_sale"])}, {"members", shownNumber(m["members"])},
+                         {"member_revenue_share", shown(m["member_revenue_share"], 1)}, {"new_members", shownNumber(m["new_members"])}});
   }
   view["has_months"] = !months.empty();
   view["trend_revenue_svg"] = lineSvg("trend-net-revenue", months, {net}, 2);
@@ -260,9 +261,9 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
     index.emplace_back(id, value(s["revenue_index"]));
     average.emplace_back(id, value(s["average_sale"]));
     if (s["csat"].is_number()) csat.emplace_back(id, s["csat"].get<double>()), csatSum += s["csat"].get<double>(), ++csatStores;
-    storeRows.push_back({{"store", id}, {"sales", jsonText(s["sales"])}, {"net_revenue", jsonText(s["net_revenue"])},
-                         {"average_sale", jsonText(s["average_sale"])}, {"members", jsonText(s["members"])},
-                         {"member_revenue_share", shown(s["member_revenue_share"], 1)}, {"new_members", jsonText(s["new_members"])},
+    storeRows.push_back({{"store", id}, {"sales", shownNumber(s["sales"])}, {"net_revenue", shownMoney(s["net_revenue"])},
+                         {"average_sale", shownMoney(s["average_sale"])}, {"members", shownNumber(s["members"])},
+                         {"member_revenue_share", shown(s["member_revenue_share"], 1)}, {"new_members", shownNumber(s["new_members"])},
                          {"csat", shown(s["csat"], 1)}, {"nps", shown(s["nps"], 1)}, {"revenue_index", shown(s["revenue_index"], 1)}});
   }
   double avgSale = 0;
@@ -282,7 +283,8 @@ json pager(const std::string& base, const std::string& query, const char* offset
   const auto href = [&](std::int64_t off) {
     return base + "?" + query + (query.empty() ? "" : "&") + offsetKey + "=" + std::to_string(off);
   };
-  return {{"shown", shownRows}, {"total", total}, {"first", shownRows == 0 ? 0 : offset + 1}, {"last", offset + shownRows},
+  return {{"shown", shownRows}, {"total", shownNumber(total)}, {"first", shownNumber(shownRows == 0 ? 0 : offset + 1)},
+          {"last", shownNumber(offset + shownRows)},
           {"prev", offset > 0 ? json(href(std::max<std::int64_t>(0, offset - size))) : json(false)},
           {"next", offset + shownRows < total ? json(href(offset + size)) : json(false)}};
 }
@@ -296,8 +298,8 @@ json memberRows(const std::string& lang, const json& members) {
     const std::string id = jsonText(f("member_id")), name = jsonText(f("name")), stage = jsonText(f("stage"));
     rows.push_back({{"member_path", urlEncode(id)}, {"member_id", id}, {"name", name.empty() ? id : name}, {"card_no", jsonText(f("card_no"))},
                     {"phone", jsonText(f("phone"))}, {"store", jsonText(f("store"))}, {"tier", jsonText(f("tier"))}, {"stage", stage},
-                    {"stage_label", stage.empty() ? "" : word(lang, stage)}, {"visits", jsonText(f("visits"))}, {"spend", jsonText(f("spend"))},
-                    {"last_visit", jsonText(f("last_visit"))}, {"days_since", f("days_since_visit").is_null() ? "—" : jsonText(f("days_since_visit"))},
+                    {"stage_label", stage.empty() ? "" : word(lang, stage)}, {"visits", shownNumber(f("visits"))}, {"spend", shownMoney(f("spend"))},
+                    {"last_visit", jsonText(f("last_visit"))}, {"days_since", shownNumber(f("days_since_visit"))},
                     {"usual_interval", shown(f("usual_interval_days"), 1)}, {"due_day", jsonText(f("due_day"))}});
   }
   return rows;
@@ -334,12 +336,12 @@ Result<Ok> lifecyclePage(HqService& service, const DashboardViewer& who, const s
   std::vector<std::pair<std::string, double>> bars;
   json stages = json::array();
   stages.push_back({{"label", word(lang, "all")}, {"href", "/dashboard/lifecycle" + (base.empty() ? "" : "?" + base)},
-                    {"on", c->stage.empty()}, {"key", "all"}, {"members", (*life)["members_total"]}, {"share", "100.0"}});
+                    {"on", c->stage.empty()}, {"key", "all"}, {"members", shownNumber((*life)["members_total"])}, {"share", "100.0"}});
   for (const auto& s : (*life)["stages"]) {
     const std::string st = jsonText(s["stage"]);
     bars.emplace_back(word(lang, st), value(s["members"]));
     stages.push_back({{"label", word(lang, st)}, {"href", "/dashboard/lifecycle?" + base + (base.empty() ? "" : "&") + "stage=" + st},
-                      {"on", st == c->stage}, {"key", st}, {"members", s["members"]}, {"share", shown(s["share"], 1)}});
+                      {"on", st == c->stage}, {"key", st}, {"members", shownNumber(s["members"])}, {"share", shown(s["share"], 1)}});
   }
   view["c"] = words(lang);
   view["as_of"] = (*life)["as_of"];

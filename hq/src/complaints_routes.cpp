@@ -14,6 +14,7 @@
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
@@ -140,31 +141,6 @@ Result<json> reportFor(HqService& service, const httplib::Request& req) {
   return service.report(*call);
 }
 
-/// Stores' zones (their terminals'), to show times in the store's local time.
-class StoreTimes {
- public:
-  explicit StoreTimes(HqService& service) {
-    const auto r = service.onReader(
-        [](SqlConnection& c) { return c.query("SELECT store_id, MIN(timezone) FROM terminals GROUP BY store_id"); });
-    for (std::size_t i = 0; i < r.size(); ++i) m_zoneOf[r.text(i, 0)] = r.text(i, 1);
-  }
-  const ZoneRules& zone(const json& store) { return m_zones.get(zoneName(store)); }
-  std::string zoneName(const json& store) {
-    const auto it = store.is_string() ? m_zoneOf.find(store.get<std::string>()) : m_zoneOf.end();
-    return it == m_zoneOf.end() ? "UTC" : it->second;
-  }
-  /// An RFC 3339 time in the store's local time ("" for none).
-  std::string local(const json& store, const json& at) {
-    if (!at.is_string()) return "";
-    const auto t = parseRfc3339(at.get<std::string>(), "at");
-    return t ? localDateTime(zone(store), *t) : at.get<std::string>();
-  }
-
- private:
-  std::map<std::string, std::string> m_zoneOf;
-  ZoneCache m_zones;
-};
-
 /// The list's query string without paging (filters kept across links, forms and saving).
 std::string filterQuery(const httplib::Request& req) {
   std::string q;
@@ -225,23 +201,23 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   std::map<std::string, std::int64_t> byStep;
   for (const auto& s : (*report)["steps"]) byStep[jsonText(s["step"])] = s["complaints"].get<std::int64_t>();
   for (const auto& s : complaintSteps()) {
-    steps.push_back({{"value", s}, {"label", t.value(s, s) + " (" + std::to_string(byStep[s]) + ")"}, {"selected", step == s}});
+    steps.push_back({{"value", s}, {"label", t.value(s, s) + " (" + shownNumber(byStep[s]) + ")"}, {"selected", step == s}});
   }
   owners.push_back({{"value", ""}, {"label", word(lang, "any")}, {"selected", owner.empty()}});
   owners.push_back({{"value", "-"}, {"label", word(lang, "unassigned")}, {"selected", owner == "-"}});
   for (const auto& u : headOfficeUsers(service)) owners.push_back({{"value", u}, {"label", u}, {"selected", owner == u}});
   json stores = json::array();
   for (const auto& s : handling["stores"]) {
-    stores.push_back({{"store", s["store"].is_string() ? jsonText(s["store"]) : "—"}, {"complaints", s["complaints"]}, {"resolved", s["resolved"]},
-                      {"hours", shown(s["average_handling_hours"])}, {"overdue", s["overdue"]}, {"rate", shown(s["overdue_rate"])},
-                      {"checks", s["satisfaction_checks"]}, {"satisfaction", shown(s["average_satisfaction"])}});
+    stores.push_back({{"store", s["store"].is_string() ? jsonText(s["store"]) : "—"}, {"complaints", shownNumber(s["complaints"])}, {"resolved", shownNumber(s["resolved"])},
+                      {"hours", shown(s["average_handling_hours"])}, {"overdue", shownNumber(s["overdue"])}, {"rate", shown(s["overdue_rate"])},
+                      {"checks", shownNumber(s["satisfaction_checks"])}, {"satisfaction", shown(s["average_satisfaction"])}});
   }
   const json& tot = handling["total"];
   const auto kpi = [&](const char* key, const std::string& value) { return json{{"label", word(lang, key)}, {"key", key}, {"value", value}}; };
-  json totalKpi = kpi("complaints", jsonText((*report)["total"]));
+  json totalKpi = kpi("complaints", shownNumber((*report)["total"]));
   totalKpi["key"] = "total";  // the report's name for it
-  view["kpis"] = json::array({totalKpi, kpi("open", jsonText((*report)["open"])),
-                              kpi("overdue", jsonText((*report)["overdue"])), kpi("handling_hours", shown(tot["average_handling_hours"])),
+  view["kpis"] = json::array({totalKpi, kpi("open", shownNumber((*report)["open"])),
+                              kpi("overdue", shownNumber((*report)["overdue"])), kpi("handling_hours", shown(tot["average_handling_hours"])),
                               kpi("overdue_rate", shown(tot["overdue_rate"])), kpi("average_satisfaction", shown(tot["average_satisfaction"]))});
   const std::int64_t total = list["total"].get<std::int64_t>(), offset = f->offset, limit = f->limit;
   const auto page = [&](std::int64_t off) {
@@ -262,8 +238,9 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   view["prev_href"] = offset > 0 ? json(page(std::max<std::int64_t>(0, offset - limit))) : json(false);
   view["next_href"] = offset + limit < total ? json(page(offset + limit)) : json(false);
   view["stores"] = std::move(stores);
-  view["total_row"] = {{"complaints", tot["complaints"]}, {"resolved", tot["resolved"]}, {"hours", shown(tot["average_handling_hours"])},
-                       {"overdue", tot["overdue"]}, {"rate", shown(tot["overdue_rate"])}, {"checks", tot["satisfaction_checks"]},
+  view["total_row"] = {{"complaints", shownNumber(tot["complaints"])}, {"resolved", shownNumber(tot["resolved"])},
+                       {"hours", shown(tot["average_handling_hours"])}, {"overdue", shownNumber(tot["overdue"])}, {"rate", shown(tot["overdue_rate"])},
+                       {"checks", shownNumber(tot["satisfaction_checks"])},
                        {"satisfaction", shown(tot["average_satisfaction"])}};
   std::string exportQuery;
   for (const char* k : {"from", "to", "store"}) {

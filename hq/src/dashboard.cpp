@@ -28,6 +28,7 @@
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/members.hpp"
 #include "loyalty/hq/outreach.hpp"
+#include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/number_format.hpp"
@@ -295,6 +296,8 @@ constexpr Msg kCatalogue[] = {
     {"quarterly", "Quarterly", "每季度1次"},
     {"audit", "Audit trail", "审计日志"},
     {"at", "Time (UTC)", "时间（UTC）"},
+    {"local_at", "Time", "时间"},
+    {"times_local", "Times are the store's local time.", "时间均为门店当地时间。"},
     {"actor", "Who", "操作人"},
     {"action", "Action", "操作"},
     {"subject", "Subject", "对象"},
@@ -633,25 +636,29 @@ int memberView(Ctx& ctx, const std::string& id, const Page& p, json& view) {
   field("phone", text((*m)["phone"]));
   if (m->contains("birthday")) field("birthday", text((*m)["birthday"]));
   field("tier", text((*m)["tier"]));
-  field("balance", text((*m)["balance"]));
-  field("lifetime_spend", text((*m)["lifetime_spend"]));
-  field("enrolled", text((*m)["enrolled_at"]) + " · " + text((*m)["enrolled_store"]));
+  field("balance", shownNumber((*m)["balance"]));
+  field("lifetime_spend", shownMoney((*m)["lifetime_spend"]));
+  // Times in the store's local time: where it happened, else the member's home store.
+  StoreTimes times(ctx.service);
+  const json home = (*m)["enrolled_store"];
+  field("enrolled", times.local(home, (*m)["enrolled_at"]) + " · " + text(home));
   // Yes or no, then the version, time and store it was given with, those there are.
   std::string consent = tr(L, (*m)["consent_marketing"].get<bool>() ? "yes" : "no");
-  for (const char* k : {"consent_version", "consent_at", "consent_store"}) {
-    if (const std::string part = text((*m)[k]); !part.empty()) consent += " · " + part;
+  for (const std::string& part : {text((*m)["consent_version"]), times.local((*m)["consent_store"], (*m)["consent_at"], home),
+                                  text((*m)["consent_store"])}) {
+    if (!part.empty()) consent += " · " + part;
   }
   field("consent", consent);
   json consentRows = json::array(), changeRows = json::array();
   for (const auto& c : consents) {
-    consentRows.push_back({{"at", text(c["at"])}, {"consent", tr(L, c["consent_marketing"].get<bool>() ? "yes" : "no")},
+    consentRows.push_back({{"at", times.local(c["store_id"], c["at"], home)}, {"consent", tr(L, c["consent_marketing"].get<bool>() ? "yes" : "no")},
                            {"version", text(c["consent_version"])}, {"store", text(c["store_id"])},
                            {"terminal", text(c["terminal_id"])}, {"staff", text(c["staff_id"])}});
   }
   for (const auto& c : changes) {
     std::string names;
     for (const auto& f : c["fields"]) names += (names.empty() ? "" : ", ") + text(f);
-    changeRows.push_back({{"at", text(c["at"])}, {"fields", names}, {"store", text(c["store_id"])},
+    changeRows.push_back({{"at", times.local(c["store_id"], c["at"], home)}, {"fields", names}, {"store", text(c["store_id"])},
                           {"terminal", text(c["terminal_id"])}, {"staff", text(c["staff_id"])}});
   }
   view["profile"] = {{"masked", !p.who.seesAll()}, {"fields", std::move(fields)}, {"consents", std::move(consentRows)},
@@ -728,14 +735,14 @@ void staffView(const std::string& L, const json& report, json& view) {
     const std::string id = known ? text(r["staff_id"]) : "—", store = text(r["store"]);
     if (known) staff.insert(store + "\x1f" + id);
     sales += r["sales"].get<std::int64_t>();
-    rows.push_back({{"store", store}, {"staff", id}, {"staff_key", known ? id : "-"}, {"sales", text(r["sales"])},
-                    {"net_revenue", text(r["net_revenue"])}, {"refunds", text(r["refunds"])}, {"refunded", text(r["refunded"])},
-                    {"points_earned", text(r["points_earned"])}, {"enrolments", text(r["enrolments"])},
-                    {"redemptions", text(r["redemptions"])}, {"surveys", text(r["surveys"])},
-                    {"average_score", shownAverage(r["average_score"])}, {"complaints", text(r["complaints"])}});
+    rows.push_back({{"store", store}, {"staff", id}, {"staff_key", known ? id : "-"}, {"sales", shownNumber(r["sales"])},
+                    {"net_revenue", shownMoney(r["net_revenue"])}, {"refunds", shownNumber(r["refunds"])}, {"refunded", shownMoney(r["refunded"])},
+                    {"points_earned", shownNumber(r["points_earned"])}, {"enrolments", shownNumber(r["enrolments"])},
+                    {"redemptions", shownNumber(r["redemptions"])}, {"surveys", shownNumber(r["surveys"])},
+                    {"average_score", shownAverage(r["average_score"])}, {"complaints", shownNumber(r["complaints"])}});
     bars.emplace_back(store + " · " + id, num(r["net_revenue"]));
   }
-  view["kpis"] = {kpi(L, "staff_count", std::to_string(staff.size())), kpi(L, "sales", std::to_string(sales))};
+  view["kpis"] = {kpi(L, "staff_count", shownNumber(staff.size())), kpi(L, "sales", shownNumber(sales))};
   view["rows"] = std::move(rows);
   view["by_staff"] = barChart("revenue-by-staff", bars);
 }

@@ -10,6 +10,7 @@
 #include "loyalty/hq/export.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/http_answer.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
@@ -77,7 +78,7 @@ constexpr Word kWords[] = {
     {"visits", "Visits a month", "每月次数"},
     {"first_week", "first in the first week", "首次在每月第一周"},
     {"contact_log", "Contact log", "联系记录"},
-    {"at", "Time (UTC)", "时间（UTC）"},
+    {"at", "Time (store's local time)", "时间（门店当地时间）"},
     {"actor", "Who", "操作人"},
     {"back", "Back to the list", "返回列表"},
     {"export", "Export (CSV)", "导出（CSV）"},
@@ -176,13 +177,13 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
                     {"channel", channelWord(lang, jsonText(r["channel"]))}, {"owner", jsonText(r["assigned_to"])},
                     {"status", status}, {"status_label", word(lang, status)}, {"late", status == "overdue"},
                     {"action", word(lang, status == "done" ? "contact_log" : "log_contact")},
-                    {"contacts", r["contacts"]}, {"last_outcome", word(lang, jsonText(r["last_outcome"]))}});
+                    {"contacts", shownNumber(r["contacts"])}, {"last_outcome", word(lang, jsonText(r["last_outcome"]))}});
   }
   const auto rateRows = [&](const json& in, const char* key) {
     json out = json::array();
     for (const auto& r : in) {
-      out.push_back({{"key", r[key].is_null() ? word(lang, "unassigned") : jsonText(r[key])}, {"planned", r["planned"]}, {"done", r["done"]},
-                     {"overdue", r["overdue"]}, {"open", r["open"]}, {"rate", rate(r["completion_rate"])}});
+      out.push_back({{"key", r[key].is_null() ? word(lang, "unassigned") : jsonText(r[key])}, {"planned", shownNumber(r["planned"])}, {"done", shownNumber(r["done"])},
+                     {"overdue", shownNumber(r["overdue"])}, {"open", shownNumber(r["open"])}, {"rate", rate(r["completion_rate"])}});
     }
     return out;
   };
@@ -205,9 +206,9 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   const auto& t = done["total"];
   view["f"] = words(lang);
   view["own_filter"] = true;
-  view["kpis"] = json::array({{{"label", word(lang, "planned")}, {"key", "planned"}, {"value", jsonText(t["planned"])}},
-                              {{"label", word(lang, "done")}, {"key", "done"}, {"value", jsonText(t["done"])}},
-                              {{"label", word(lang, "overdue")}, {"key", "overdue"}, {"value", jsonText(t["overdue"])}},
+  view["kpis"] = json::array({{{"label", word(lang, "planned")}, {"key", "planned"}, {"value", shownNumber(t["planned"])}},
+                              {{"label", word(lang, "done")}, {"key", "done"}, {"value", shownNumber(t["done"])}},
+                              {{"label", word(lang, "overdue")}, {"key", "overdue"}, {"value", shownNumber(t["overdue"])}},
                               {{"label", word(lang, "completion_rate")}, {"key", "completion_rate"}, {"value", rate(t["completion_rate"])}}});
   view["lang"] = lang;
   view["sel"] = {{"from", withMonth("from").value_or("")}, {"to", withMonth("to").value_or("")}, {"store", req.get_param_value("store")}, {"as_of", f->asOf}};
@@ -238,9 +239,10 @@ Result<json> detailPage(HqService& service, DashboardAccess& access, const Dashb
   if (!one) return one.error();
   json f = std::move(*one);
   if (protectPersonalData(f, who.seesAll()) > 0) service.auditAccess(who.actor(), audit::kMemberRead, jsonText(f["member_id"]), std::nullopt);
+  StoreTimes times(service);
   json log = json::array();
   for (const auto& c : f["contact_log"]) {
-    log.push_back({{"at", jsonText(c["at"])}, {"actor", jsonText(c["actor"])}, {"channel", channelWord(lang, jsonText(c["channel"]))},
+    log.push_back({{"at", times.local(f["store"], c["at"])}, {"actor", jsonText(c["actor"])}, {"channel", channelWord(lang, jsonText(c["channel"]))},
                    {"outcome", word(lang, jsonText(c["outcome"]))}, {"notes", jsonText(c["notes"])}, {"next_due", jsonText(c["next_due"])}});
   }
   json channels = json::array(), outcomes = json::array();

@@ -14,6 +14,7 @@
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/members.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
@@ -50,7 +51,7 @@ constexpr Word kWords[] = {
     {"next", "Next", "下一页"},
     {"masked", "Phone numbers are masked: this account is not granted personal data.", "手机号已隐藏：此账号未获个人信息权限。"},
     {"points_history", "Points history", "积分明细"},
-    {"at", "Time (UTC)", "时间（UTC）"},
+    {"at", "Time", "时间"},
     {"kind", "Kind", "类型"},
     {"points", "Points", "积分"},
     {"reason", "Reason", "原因"},
@@ -145,12 +146,13 @@ Result<json> searchPage(HqService& service, DashboardAccess& access, const Dashb
   if (!s) return s.error();
   json out = searchFor(service, *s);
   showTo(service, who, out);
+  StoreTimes times(service);
   json rows = json::array();
   for (const auto& m : out["members"]) {
     rows.push_back({{"path", urlEncode(jsonText(m["member_id"]))}, {"member_id", m["member_id"]}, {"name", m["name"]},
-                    {"card_no", m["card_no"]}, {"phone", m["phone"]}, {"tier", m["tier"]}, {"balance", m["balance"]},
-                    {"lifetime_spend", m["lifetime_spend"]}, {"store", m["enrolled_store"]},
-                    {"enrolled", jsonText(m["enrolled_at"]).substr(0, 10)}});
+                    {"card_no", m["card_no"]}, {"phone", m["phone"]}, {"tier", m["tier"]}, {"balance", shownNumber(m["balance"])},
+                    {"lifetime_spend", shownMoney(m["lifetime_spend"])}, {"store", m["enrolled_store"]},
+                    {"enrolled", times.local(m["enrolled_store"], m["enrolled_at"]).substr(0, 10)}});
   }
   const std::int64_t total = out["total"].get<std::int64_t>();
   const auto href = [&](std::int64_t offset) {
@@ -167,7 +169,7 @@ Result<json> searchPage(HqService& service, DashboardAccess& access, const Dashb
   return view;
 }
 
-std::string signedPoints(std::int64_t p) { return (p > 0 ? "+" : "") + std::to_string(p); }
+std::string signedPoints(const json& p) { return groupThousands((p.get<std::int64_t>() > 0 ? "+" : "") + p.dump()); }
 
 }  // namespace
 
@@ -182,6 +184,14 @@ json member360View(HqService& service, const DashboardViewer& who, const std::st
   std::map<std::string, json> byId;
   for (const auto& a : adjustments) byId[jsonText(a["adjustment_id"])] = a;
 
+  // Times in the store's local time: a sale's, a refund's or a complaint's store; the member's
+  // home store for what has none (head office's adjustments).
+  StoreTimes times(service);
+  const json home = (*doc)["profile"]["enrolled_store"];
+  json storeOfEvent = json::object();
+  for (const char* list : {"sales", "refunds"}) {
+    for (const auto& r : (*doc)[list]) storeOfEvent[jsonText(r["event_id"])] = r["store_id"];
+  }
   const auto newest = [](json list, const char* at) {
     std::stable_sort(list.begin(), list.end(), [at](const json& a, const json& b) { return jsonText(a[at]) > jsonText(b[at]); });
     return list;
@@ -190,19 +200,21 @@ json member360View(HqService& service, const DashboardViewer& who, const std::st
   for (const auto& e : newest((*doc)["ledger"], "at")) {
     if (ledger.size() == kShown) break;
     const auto a = byId.find(jsonText(e["event_id"]));
-    ledger.push_back({{"at", jsonText(e["at"])}, {"kind", word(lang, "k_" + jsonText(e["kind"]))}, {"points", signedPoints(e["points"].get<std::int64_t>())},
+    ledger.push_back({{"at", times.local(storeOfEvent.value(jsonText(e["event_id"]), json(nullptr)), e["at"], home)},
+                      {"kind", word(lang, "k_" + jsonText(e["kind"]))}, {"points", signedPoints(e["points"])},
                       {"reason", a == byId.end() ? "" : jsonText(a->second["reason"])}, {"actor", a == byId.end() ? "" : jsonText(a->second["actor"])}});
   }
   json sales = json::array();
   for (const auto& s : newest((*doc)["sales"], "at")) {
     if (sales.size() == kShown) break;
-    sales.push_back({{"at", jsonText(s["at"])}, {"store", jsonText(s["store_id"])}, {"total", jsonText(s["total"])},
-                     {"earned", s["points_earned"]}, {"redeemed", s["points_redeemed"]}, {"lines", s["lines"].size()}});
+    sales.push_back({{"at", times.local(s["store_id"], s["at"], home)}, {"store", jsonText(s["store_id"])}, {"total", shownMoney(s["total"])},
+                     {"earned", shownNumber(s["points_earned"])}, {"redeemed", shownNumber(s["points_redeemed"])},
+                     {"lines", shownNumber(s["lines"].size())}});
   }
   json surveys = json::array();
   for (const auto& s : newest((*doc)["surveys"], "at")) {
     if (surveys.size() == kShown) break;
-    surveys.push_back({{"at", jsonText(s["at"])}, {"store", jsonText(s["store_id"])}, {"scale", jsonText(s["scale"])}, {"score", jsonText(s["score"])}});
+    surveys.push_back({{"at", times.local(s["store_id"], s["at"], home)}, {"store", jsonText(s["store_id"])}, {"scale", jsonText(s["scale"])}, {"score", jsonText(s["score"])}});
   }
   json complaints = json::array();
   for (const auto& c : newest((*doc)["complaints"], "filed_at")) {
@@ -211,11 +223,11 @@ json member360View(HqService& service, const DashboardViewer& who, const std::st
     json given = json::array();
     for (const auto& a : adjustments) {
       if (jsonText(a["complaint_id"]) == id) {
-        given.push_back({{"points", signedPoints(a["points"].get<std::int64_t>())}, {"reason", jsonText(a["reason"])}, {"at", jsonText(a["at"])},
+        given.push_back({{"points", signedPoints(a["points"])}, {"reason", jsonText(a["reason"])}, {"at", times.local(c["store_id"], a["at"], home)},
                          {"actor", jsonText(a["actor"])}});
       }
     }
-    complaints.push_back({{"complaint_id", id}, {"filed", jsonText(c["filed_at"])}, {"store", jsonText(c["store_id"])},
+    complaints.push_back({{"complaint_id", id}, {"filed", times.local(c["store_id"], c["filed_at"], home)}, {"store", jsonText(c["store_id"])},
                           {"category", jsonText(c["category"])}, {"description", jsonText(c["description"])}, {"step", jsonText(c["step"])},
                           {"compensation", std::move(given)}});
   }
@@ -224,7 +236,7 @@ json member360View(HqService& service, const DashboardViewer& who, const std::st
           {"admin", who.role == Role::kAdmin},
           {"ledger", std::move(ledger)},
           {"sales", std::move(sales)},
-          {"sales_count", (*doc)["sales"].size()},
+          {"sales_count", shownNumber((*doc)["sales"].size())},
           {"has_surveys", !surveys.empty()},
           {"surveys", std::move(surveys)},
           {"has_complaints", !complaints.empty()},

@@ -8,6 +8,7 @@
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -161,10 +162,10 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
   const json templates = service.onReader([](SqlConnection& c) { return outreachTemplates(c); });
   json kpis = json::array();
   for (const char* st : {"queued", "sent", "delivered", "failed", "capped", "cancelled"}) {
-    kpis.push_back({{"label", word(lang, st)}, {"key", st}, {"value", jsonText(status["counts"][st])}});
+    kpis.push_back({{"label", word(lang, st)}, {"key", st}, {"value", shownNumber(status["counts"][st])}});
   }
   kpis.push_back({{"label", word(lang, "today")}, {"key", "today"},
-                  {"value", jsonText(status["today"]["sent"]) + " / " + jsonText(status["today"]["budget"])}});
+                  {"value", shownNumber(status["today"]["sent"]) + " / " + shownNumber(status["today"]["budget"])}});
   json messages = json::array();
   for (const auto& m : status["messages"]) {
     messages.push_back({{"member_path", urlEncode(jsonText(m["member_id"]))}, {"name", jsonText(m["name"])}, {"card_no", jsonText(m["card_no"])},
@@ -202,9 +203,9 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
         }
         const json& n = (*preview)["counts"];
         view["preview"] = {{"rows", std::move(rows)},
-                           {"counts", format(word(lang, "counts"), {jsonText(n["send"]), jsonText(n["no_consent"]), jsonText(n["no_phone"]),
-                                                                      jsonText(n["already"]), jsonText(n["capped"])})},
-                           {"shown", format(word(lang, "shown"), {std::to_string((*preview)["recipients"].size()), jsonText((*preview)["total"])})},
+                           {"counts", format(word(lang, "counts"), {shownNumber(n["send"]), shownNumber(n["no_consent"]), shownNumber(n["no_phone"]),
+                                                                      shownNumber(n["already"]), shownNumber(n["capped"])})},
+                           {"shown", format(word(lang, "shown"), {shownNumber((*preview)["recipients"].size()), shownNumber((*preview)["total"])})},
                            {"can_send", admin && n["send"].get<std::int64_t>() > 0}};
       }
     }

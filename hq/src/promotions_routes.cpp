@@ -7,6 +7,7 @@
 #include "loyalty/hq/dashboard_access.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/http_answer.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/promotions.hpp"
 #include "loyalty/hq/service.hpp"
@@ -188,8 +189,8 @@ json previewView(const std::string& lang, const json& rows) {
     for (const auto& a : r.value("promotions", json::array())) applied += (applied.empty() ? "" : "; ") + jsonText(a);
     for (const auto& g : r.value("gifts", json::array())) gifts += (gifts.empty() ? "" : ", ") + jsonText(g);
     out.push_back({{"basket", r["basket"]}, {"customer", r["customer"].is_null() ? word(lang, "non_member") : jsonText(r["customer"])},
-                   {"subtotal", jsonText(r["subtotal"])}, {"discount", jsonText(r["discount"])}, {"total", jsonText(r["total"])},
-                   {"points", r["points"].is_null() ? "—" : jsonText(r["points"])}, {"applied", applied}, {"gifts", gifts},
+                   {"subtotal", shownMoney(r["subtotal"])}, {"discount", shownMoney(r["discount"])}, {"total", shownMoney(r["total"])},
+                   {"points", shownNumber(r["points"])}, {"applied", applied}, {"gifts", gifts},
                    {"error", jsonText(r.value("error", json(nullptr)))}});
   }
   return out;
@@ -264,9 +265,9 @@ json resultsPage(HqService& service, DashboardAccess& access, const DashboardVie
     const json& lift = r["lift"];
     std::string stores;
     for (const auto& s : r["stores"]) stores += (stores.empty() ? "" : ", ") + jsonText(s);
-    rows.push_back({{"id", jsonText(r["promotion_id"])}, {"kind", word(lang, jsonText(r["kind"]))}, {"sales", jsonText(r["sales"])},
-                    {"members", jsonText(r["members"])}, {"discount", jsonText(r["discount"]) + (r["discount_known"].get<bool>() ? "" : " *")},
-                    {"points", jsonText(r["points"])}, {"net_revenue", jsonText(r["net_revenue"])},
+    rows.push_back({{"id", jsonText(r["promotion_id"])}, {"kind", word(lang, jsonText(r["kind"]))}, {"sales", shownNumber(r["sales"])},
+                    {"members", shownNumber(r["members"])}, {"discount", shownMoney(r["discount"]) + (r["discount_known"].get<bool>() ? "" : " *")},
+                    {"points", shownNumber(r["points"])}, {"net_revenue", shownMoney(r["net_revenue"])},
                     {"vs_before", percentText(lift["vs_before"])}, {"vs_without", percentText(lift["vs_stores_without"])},
                     {"stores", stores}});
   }

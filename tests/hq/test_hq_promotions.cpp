@@ -226,9 +226,9 @@ TEMPLATE_TEST_CASE("promotions: the dashboard's editor checks, previews and publ
   INFO(checked->body);
   REQUIRE(checked->status == 200);
   CHECK(checked->body.find("data-key=\"valid\"") != std::string::npos);
-  CHECK(checked->body.find("<td>A 1 350.00</td><td>gold</td><td>350.00</td><td>30.00</td><td>320.00</td><td>480</td>") !=
+  CHECK(checked->body.find("<td>A 1 350.00</td><td>gold</td><td>¥350.00</td><td>¥30.00</td><td>¥320.00</td><td>480</td>") !=
         std::string::npos);
-  CHECK(checked->body.find("<td>A 1 120.00</td><td>Non-member</td><td>120.00</td><td>0.00</td><td>120.00</td><td>—</td>") !=
+  CHECK(checked->body.find("<td>A 1 120.00</td><td>Non-member</td><td>¥120.00</td><td>¥0.00</td><td>¥120.00</td><td>—</td>") !=
         std::string::npos);
   CHECK(configsInFeed(hq, terminal).empty());  // checking publishes nothing
 
@@ -295,6 +295,7 @@ TEST_CASE("promotions: the editor and the results in headless Chromium", "[hq][c
   const std::string results = shot("/dashboard/promotions?lang=en&from=2026-11-01&to=2026-11-10", "promotion-results-en");
   CHECK(results.find("<h1>Promotions</h1>") != std::string::npos);
   CHECK(results.find("data-key=\"sales:spend300-off30\">1<") != std::string::npos);
+  CHECK(results.find("data-key=\"discount:spend300-off30\">¥30.00<") != std::string::npos);
   CHECK(results.find("data-key=\"vs_before:spend300-off30\">+170.00 %<") != std::string::npos);
   CHECK(results.find("data-key=\"vs_without:spend300-off30\">+180.00 %<") != std::string::npos);
   const std::string resultsZh = shot("/dashboard/promotions?lang=zh&from=2026-11-01&to=2026-11-10", "promotion-results-zh");

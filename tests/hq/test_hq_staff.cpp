@@ -148,7 +148,7 @@ TEMPLATE_TEST_CASE("staff: every record keeps its staff member, reported per sto
   REQUIRE(en);
   REQUIRE(en->status == 200);
   CHECK(en->body.find("Net revenue by staff member") != std::string::npos);
-  CHECK(en->body.find(R"(data-key="net_revenue:S1:C2">30.00<)") != std::string::npos);
+  CHECK(en->body.find(R"(data-key="net_revenue:S1:C2">¥30.00<)") != std::string::npos);
   CHECK(en->body.find(R"(data-key="average_score:S1:C1">4.50<)") != std::string::npos);
   CHECK(en->body.find(R"(data-key="average_score:S1:C2">—<)") != std::string::npos);
   CHECK(en->body.find(R"(data-key="staff:S1:-">—<)") != std::string::npos);

@@ -201,7 +201,10 @@ TEMPLATE_TEST_CASE("members: search by phone, card, name and pinyin, points adju
   CHECK(profile->body.find("birthday gift missed") != std::string::npos);
   CHECK(profile->body.find(R"(data-key="compensation:C-1">+30 · long wait)") != std::string::npos);
   CHECK(profile->body.find("waited 20 minutes") != std::string::npos);
-  CHECK(profile->body.find("100.00") != std::string::npos);  // the sale
+  CHECK(profile->body.find("<td>¥100.00</td>") != std::string::npos);  // the sale, as money
+  // The complaint's time on the store's clock (S1's terminal keeps UTC), as the complaint pages show it.
+  CHECK(profile->body.find(R"(<tr data-complaint="C-1"><td>2026-11-23 11:00</td>)") != std::string::npos);
+  CHECK(profile->body.find("2026-11-23T11:00:00Z") == std::string::npos);
   auto debit = hq.client()->Post("/dashboard/members/M1/points", session, "csrf=" + csrf + "&points=-20&reason=returned%20gift",
                                  "application/x-www-form-urlencoded");
   REQUIRE(debit);

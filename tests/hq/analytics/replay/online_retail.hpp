@@ -69,6 +69,23 @@ inline std::string pounds(std::int64_t pence) {
   return b;
 }
 
+/// 27945902 → "¥279,489.02", as the dashboard's pages show money.
+inline std::string yuan(std::int64_t pence) {
+  std::string p = pounds(pence < 0 ? -pence : pence);
+  for (std::size_t at = p.find('.'); at > 3; at -= 3) p.insert(at - 3, ",");
+  return (pence < 0 ? "-¥" : "¥") + p;
+}
+
+/// An invoice's time ("2011-06-01T10:09:00Z") as the shop's clock in London showed it
+/// ("2011-06-01 11:09"): British Summer Time, UTC+1, from 27 March to 30 October 2011, the only
+/// change of the year.
+inline std::string retailLocalTime(const std::string& at) {
+  const Timestamp t = *parseRfc3339(at, "at");
+  const bool summer = t >= *parseRfc3339("2011-03-27T01:00:00Z", "at") && t < *parseRfc3339("2011-10-30T01:00:00Z", "at");
+  const std::string local = formatRfc3339(t + std::chrono::hours(summer ? 1 : 0));
+  return local.substr(0, 10) + " " + local.substr(11, 5);
+}
+
 /// "1970-01-02" → 1: days since 1970-01-01.
 inline std::int64_t retailDayNumber(const std::string& day) {
   namespace c = std::chrono;

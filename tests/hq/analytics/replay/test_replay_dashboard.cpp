@@ -2,8 +2,9 @@
 // replayed into a head office's data directory (online_retail.hpp, straight into its SQLite
 // store: much faster than uploading it), then the real `loyalty-hq serve` answers over HTTPS on
 // loopback. A second terminal uploads through the API what the year lacks (consent, a
-// complaint). Every page answers 200 with the figures this file works out from the CSV, and is
-// kept as build/screenshots/retail-*.png when Chromium is installed.
+// complaint). Every page answers 200 with the figures this file works out from the CSV, shown as
+// people read them (¥ and thousands separators, times on the shop's clock), and is kept as
+// build/screenshots/retail-*.png when Chromium is installed.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -28,6 +29,15 @@ std::string rowOf(const std::string& html, const std::string& attribute, const s
   const auto at = html.find(open);
   if (at == std::string::npos) return "";
   return html.substr(at, html.find("</tr>", at) - at);
+}
+
+/// The text of the element with data-key="`key`" as the page shows it ("" when there is none).
+std::string shownAt(const std::string& html, const std::string& key) {
+  const std::string open = "data-key=\"" + key + "\">";
+  const auto at = html.find(open);
+  if (at == std::string::npos) return "";
+  const auto from = at + open.size();
+  return html.substr(from, html.find('<', from) - from);
 }
 
 }  // namespace
@@ -78,18 +88,34 @@ TEST_CASE("replay: the customer-care pages of the dashboard on the Online Retail
   // Members: the card finds the top customer; the profiles count the CSV's invoices and spend.
   std::string html = pages.open("/dashboard/members?lang=en&q=9" + top, "retail-members-search");
   CHECK(pageNumbers(html).at("shown") == "showing 1 of 1");
-  CHECK(rowOf(html, "data-member", top).find("<td>" + pounds(customers.at(top).net) + "</td>") != std::string::npos);
+  CHECK(rowOf(html, "data-member", top).find("<td>" + yuan(customers.at(top).net) + "</td>") != std::string::npos);
   for (const std::string& id : {top, single}) {
     INFO("customer " << id);
     html = pages.open("/dashboard/members/" + id + "?lang=en", "retail-member-" + std::string(id == top ? "top" : "one-invoice"));
-    const auto n = pageNumbers(html);
-    CHECK(n.at("member:card_no") == "9" + id);
-    CHECK(n.at("member:lifetime_spend") == pounds(customers.at(id).net));
+    CHECK(shownAt(html, "member:card_no") == "9" + id);
+    CHECK(shownAt(html, "member:lifetime_spend") == yuan(customers.at(id).net));
     CHECK(html.find("<h2>Sales <small>(" + std::to_string(customers.at(id).sales) + ")</small></h2>") != std::string::npos);
-    // Enrolled with their first invoice, without consent (so no version to show); no date filter.
+    // Enrolled with their first invoice, without consent (so no version to show), on the shop's
+    // clock; no date filter.
     const auto enrolled = std::find_if(invoices.begin(), invoices.end(), [&id](const RetailInvoice& i) { return i.customer == id; });
-    CHECK(n.at("member:consent") == "No · " + enrolled->at + " · " + kRetailStore);
+    CHECK(shownAt(html, "member:enrolled") == retailLocalTime(enrolled->at) + " · " + kRetailStore);
+    CHECK(shownAt(html, "member:consent") == "No · " + retailLocalTime(enrolled->at) + " · " + kRetailStore);
+    CHECK(html.find(enrolled->at) == std::string::npos);
     CHECK(html.find("name=\"from\"") == std::string::npos);
+    // The newest 50 sales at their local times, a summer one an hour after UTC among them.
+    std::vector<std::string> sold;
+    for (const auto& i : invoices) {
+      if (i.customer == id && !i.refund()) sold.push_back(i.at);
+    }
+    if (sold.size() > 50) sold.erase(sold.begin(), sold.end() - 50);
+    for (const auto& at : sold) {
+      INFO("sale at " << at);
+      CHECK(html.find("<tr><td>" + retailLocalTime(at) + "</td><td>" + kRetailStore + "</td>") != std::string::npos);
+    }
+    if (id == top) {
+      CHECK(std::any_of(sold.begin(), sold.end(), [](const std::string& at) { return retailLocalTime(at).substr(11) != at.substr(11, 5); }));
+      CHECK(rowOf(html, "data-complaint", "C-" + top).find("<td>" + last + " 17:30</td>") != std::string::npos);
+    }
   }
 
   // Follow-ups of December 2011 as of the 10th: the plan's visits; the A customers' first ones late.
@@ -114,10 +140,11 @@ TEST_CASE("replay: the customer-care pages of the dashboard on the Online Retail
 
   // Staff: the year's sales, net revenue and enrolments in the one row without a staff id.
   const RetailTotals whole = retailTotals(invoices, first, last);
-  n = pageNumbers(pages.open("/dashboard/staff?lang=en&from=" + first + "&to=" + last, "retail-staff"));
+  html = pages.open("/dashboard/staff?lang=en&from=" + first + "&to=" + last, "retail-staff");
+  n = pageNumbers(html);
   const std::string noStaff = std::string(":") + kRetailStore + ":-";
   CHECK(n.at("sales" + noStaff) == std::to_string(whole.sales));
-  CHECK(n.at("net_revenue" + noStaff) == pounds(whole.net()));
+  CHECK(shownAt(html, "net_revenue" + noStaff) == yuan(whole.net()));
   CHECK(n.at("enrolments" + noStaff) == std::to_string(customers.size()));
 
   // Terminals: the replayed counter (its data loaded, never registered) and the second one.
@@ -128,11 +155,12 @@ TEST_CASE("replay: the customer-care pages of the dashboard on the Online Retail
 
   // Charts over the year: ABC's customers and classes, November's net revenue.
   const RetailAbc abc = retailAbc(invoices, first, last);
-  n = pageNumbers(pages.open("/dashboard/charts?lang=en&from=" + first + "&to=" + last + "&as_of=" + last, "retail-charts", 1280, 2400));
+  html = pages.open("/dashboard/charts?lang=en&from=" + first + "&to=" + last + "&as_of=" + last, "retail-charts", 1280, 2400);
+  n = pageNumbers(html);
   CHECK(n.at("pareto-members") == std::to_string(abc.ranked.size()));
-  CHECK(n.at("pareto-spend") == pounds(abc.total));
+  CHECK(shownAt(html, "pareto-spend") == yuan(abc.total));
   CHECK(n.at("mix-members:A") == std::to_string(abc.counts.at('A')));
-  CHECK(n.at("month-net:2011-11") == pounds(retailTotals(invoices, "2011-11-01", "2011-11-30").net()));
+  CHECK(shownAt(html, "month-net:2011-11") == yuan(retailTotals(invoices, "2011-11-01", "2011-11-30").net()));
 
   // Lifecycle as of the last day.
   const RetailLifecycle stages = retailLifecycle(invoices, last, 90);
