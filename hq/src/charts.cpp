@@ -11,6 +11,7 @@
 #include "loyalty/core/lifecycle.hpp"
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/time.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/web_text.hpp"
 
 namespace loyalty::hq {
@@ -124,6 +125,9 @@ namespace {
 /// SVG numbers: coordinates to one decimal.
 std::string c1(double v) { return fixed(v, 1); }
 
+/// A figure as people read it on a chart (1,179 and 9,758,809.99); data-* attributes keep fixed().
+std::string shown(double v, int decimals) { return groupThousands(fixed(v, decimals)); }
+
 double num(const json& v) { return v.is_number() ? v.get<double>() : 0.0; }
 
 std::string svgOpen(const std::string& id, int width, int height) {
@@ -143,7 +147,7 @@ std::string line(double x1, double y1, double x2, double y2, const char* stroke,
 }
 
 /// An axis tick: whole numbers as they are, others with one decimal (12.5, not 12).
-std::string tick(double v) { return fixed(v, std::abs(v - std::round(v)) < 1e-9 ? 0 : 1); }
+std::string tick(double v) { return shown(v, std::abs(v - std::round(v)) < 1e-9 ? 0 : 1); }
 
 /// A round upper end for an axis holding `max` (1, 2 or 5 times a power of ten).
 double niceMax(double max) {
@@ -282,7 +286,7 @@ std::string lineSvg(const std::string& id, const std::vector<std::string>& label
       lines.back() += (lines.back().empty() ? "" : " ") + c1(x(i)) + "," + c1(y(se.values[i]));
       dots += "<circle cx=\"" + c1(x(i)) + "\" cy=\"" + c1(y(se.values[i])) + "\" r=\"3\" fill=\"" + se.colour + "\" data-label=\"" +
               htmlEscape(labels[i]) + "\" data-value=\"" + fixed(se.values[i], decimals) + "\"><title>" +
-              htmlEscape(labels[i] + " · " + se.name + ": " + fixed(se.values[i], decimals) + unit) + "</title></circle>";
+              htmlEscape(labels[i] + " · " + se.name + ": " + shown(se.values[i], decimals) + unit) + "</title></circle>";
     }
     for (const auto& points : lines) {
       if (points.empty()) continue;
@@ -308,15 +312,15 @@ std::string comparisonSvg(const std::string& id, const std::vector<std::pair<std
     const double x0 = std::min(x(0), x(v)), bw = std::max(std::abs(x(v) - x(0)), 1.0);
     s += text(labelW - 6, y + 15, label, "end", 12);
     s += "<rect x=\"" + c1(x0) + "\" y=\"" + c1(y + 3) + "\" width=\"" + c1(bw) + "\" height=\"" + std::to_string(rowH - 6) + "\" fill=\"" +
-         (v < 0 ? "#b0502f" : "#2f6fb0") + "\" data-value=\"" + fixed(v, decimals) + "\"><title>" + htmlEscape(label + ": " + fixed(v, decimals) + unit) +
+         (v < 0 ? "#b0502f" : "#2f6fb0") + "\" data-value=\"" + fixed(v, decimals) + "\"><title>" + htmlEscape(label + ": " + shown(v, decimals) + unit) +
          "</title></rect>";
-    s += text(std::max(x(0), x(v)) + 4, y + 15, fixed(v, decimals) + unit, "start", 12);
+    s += text(std::max(x(0), x(v)) + 4, y + 15, shown(v, decimals) + unit, "start", 12);
     y += rowH;
   }
   s += line(x(0), 4, x(0), y + 2, "#556");
   if (average) {
     s += line(x(*average), 2, x(*average), y + 4, "#b0502f", " stroke-dasharray=\"5 3\" data-average=\"" + fixed(*average, decimals) + "\"");
-    s += text(x(*average), y + 18, w.average + " " + fixed(*average, decimals) + unit, "middle", 11, "#b0502f");
+    s += text(x(*average), y + 18, w.average + " " + shown(*average, decimals) + unit, "middle", 11, "#b0502f");
   }
   return s + "</svg>";
 }

@@ -69,6 +69,13 @@ inline std::string pounds(std::int64_t pence) {
   return b;
 }
 
+/// 1179 → "1,179", as the dashboard's pages and charts show counts.
+inline std::string grouped(std::int64_t n) {
+  std::string s = std::to_string(n < 0 ? -n : n);
+  for (std::size_t at = s.size(); at > 3;) s.insert(at -= 3, ",");
+  return (n < 0 ? "-" : "") + s;
+}
+
 /// 27945902 → "¥279,489.02", as the dashboard's pages show money.
 inline std::string yuan(std::int64_t pence) {
   std::string p = pounds(pence < 0 ? -pence : pence);
