@@ -663,7 +663,7 @@ int memberView(Ctx& ctx, const std::string& id, const Page& p, json& view) {
   }
   view["profile"] = {{"masked", !p.who.seesAll()}, {"fields", std::move(fields)}, {"consents", std::move(consentRows)},
                      {"changes", std::move(changeRows)}};
-  view["m360"] = member360View(ctx.service, DashboardViewer{p.who.name, p.who.role, p.who.csrf, p.who.pii}, L, id);
+  view["m360"] = member360View(ctx.service, times, DashboardViewer{p.who.name, p.who.role, p.who.csrf, p.who.pii}, L, id);
   return 200;
 }
 

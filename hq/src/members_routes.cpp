@@ -173,7 +173,7 @@ std::string signedPoints(const json& p) { return groupThousands((p.get<std::int6
 
 }  // namespace
 
-json member360View(HqService& service, const DashboardViewer& who, const std::string& lang, const std::string& memberId) {
+json member360View(HqService& service, StoreTimes& times, const DashboardViewer& who, const std::string& lang, const std::string& memberId) {
   // Everything head office holds on the person (the data-subject export: one place that reads
   // it), shown newest first, and head office's adjustments with their reasons.
   auto doc = service.onWriter([&](SqlConnection& c) { return memberExport(c, memberId, nowSeconds()); });
@@ -186,7 +186,6 @@ json member360View(HqService& service, const DashboardViewer& who, const std::st
 
   // Times in the store's local time: a sale's, a refund's or a complaint's store; the member's
   // home store for what has none (head office's adjustments).
-  StoreTimes times(service);
   const json home = (*doc)["profile"]["enrolled_store"];
   json storeOfEvent = json::object();
   for (const char* list : {"sales", "refunds"}) {

@@ -66,6 +66,7 @@ nlohmann::json memberAdjustments(SqlConnection& c, const std::vector<std::string
 class HqService;
 struct DashboardAccess;
 struct DashboardViewer;
+class StoreTimes;
 
 /// GET /api/v1/members?q=, POST /api/v1/admin/members/{id}/points,
 /// POST /api/v1/admin/complaints/{id}/compensation and the dashboard's /dashboard/members
@@ -73,8 +74,9 @@ struct DashboardViewer;
 void registerMemberRoutes(httplib::Server& server, HqService& service, DashboardAccess access);
 
 /// The profile page's member-360 sections (member.mustache's `m360`) for `who`: points history,
-/// sales, surveys, complaints with compensation, and the adjustment forms for admins.
-nlohmann::json member360View(HqService& service, const DashboardViewer& who, const std::string& lang,
+/// sales, surveys, complaints with compensation, and the adjustment forms for admins; times
+/// through the page's `times` (one read of the stores' zones per page).
+nlohmann::json member360View(HqService& service, StoreTimes& times, const DashboardViewer& who, const std::string& lang,
                              const std::string& memberId);
 
 }  // namespace loyalty::hq
