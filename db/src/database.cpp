@@ -221,4 +221,10 @@ ReadTransaction::~ReadTransaction() {
   if (m_owns) sqlite3_exec(m_db.handle(), "COMMIT", nullptr, nullptr, nullptr);
 }
 
+bool hasTable(Database& db, std::string_view table, std::string_view schema) {
+  return db.query("SELECT 1 FROM \"" + std::string(schema) + "\".sqlite_schema WHERE type = 'table' AND name = ?")
+      .bind(1, std::string(table))
+      .step();
+}
+
 }  // namespace loyalty::db

@@ -22,12 +22,8 @@ namespace fs = std::filesystem;
 constexpr const char* kMemberDb = "terminal.db";
 constexpr const char* kCredentialsDb = "credentials.db";
 
-bool hasTable(db::Database& db, const std::string& schema, const std::string& table) {
-  return db.query("SELECT 1 FROM \"" + schema + "\".sqlite_schema WHERE type = 'table' AND name = ?").bind(1, table).step();
-}
-
 std::optional<std::string> metaOf(db::Database& db, const std::string& key) {
-  if (!hasTable(db, "main", "meta")) return std::nullopt;
+  if (!db::hasTable(db, "meta")) return std::nullopt;
   return metaValue(db, key);
 }
 
@@ -57,7 +53,7 @@ std::optional<std::string> checkPart(const db::ArchivePart& part, std::span<cons
   if (auto bad = db::checkDatabaseFile(part.file)) return part.name + " in the backup: " + *bad;
   db::Database copy(part.file.string(), db::OpenOptions{.readOnly = true});
   const int version = db::schemaVersion(copy);
-  if (version <= 0 || !hasTable(copy, "main", mustHaveTable)) {
+  if (version <= 0 || !db::hasTable(copy, mustHaveTable)) {
     return part.name + " in the backup is not a loyalty-terminal database";
   }
   if (version > newestVersion(migrations)) {
@@ -79,7 +75,7 @@ Result<TerminalBackup> backupTerminal(const fs::path& dataDir, const fs::path& o
   const bool withCredentials = fs::is_regular_file(credentialsFile, ec);
 
   db::Database source(memberFile.string());
-  if (db::schemaVersion(source) <= 0 || !hasTable(source, "main", "meta")) {
+  if (db::schemaVersion(source) <= 0 || !db::hasTable(source, "meta")) {
     return refuse("--data", memberFile.string() + " is not a loyalty-terminal database");
   }
   std::vector<std::pair<std::string, std::string>> databases{{"main", kMemberDb}};
@@ -102,7 +98,7 @@ Result<TerminalBackup> backupTerminal(const fs::path& dataDir, const fs::path& o
       f["at_rest_key_check"] = *check;
       summary.sealed = true;
     }
-    if (hasTable(db, "main", "outbox")) {
+    if (db::hasTable(db, "outbox")) {
       auto q = db.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox");
       q.step();
       summary.outboxSeq = q.int64("seq");

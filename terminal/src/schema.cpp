@@ -431,9 +431,6 @@ CREATE TABLE credentials.hq_link (
 
 constexpr db::Migration kCredentialsMigrations[] = {{1, kCredentialsV1}};
 
-bool mainHasTable(db::Database& db, const char* name) {
-  return db.query("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?").bind(1, name).step();
-}
 
 }  // namespace
 
@@ -442,11 +439,11 @@ std::span<const db::Migration> terminalMigrations() { return kMigrations; }
 std::span<const db::Migration> credentialsMigrations() { return kCredentialsMigrations; }
 
 void moveVersion4Credentials(db::Database& db) {
-  if (mainHasTable(db, "staff")) {
+  if (db::hasTable(db, "staff")) {
     db.exec("INSERT OR REPLACE INTO credentials.staff(staff_id, name, role, pin_hash, failed_attempts, active) "
             "SELECT staff_id, name, role, pin_hash, failed_attempts, active FROM main.staff");
   }
-  if (mainHasTable(db, "hq_link")) {
+  if (db::hasTable(db, "hq_link")) {
     db.exec("INSERT OR REPLACE INTO credentials.hq_link(id, hq_url, ca_pem, token, pin, store_id, terminal_id, "
             "timezone, registered_at) SELECT id, hq_url, ca_pem, token, pin, store_id, terminal_id, timezone, "
             "registered_at FROM main.hq_link");

@@ -55,16 +55,12 @@ std::optional<std::string> storedKeyCheck(db::Database& db) {
   return q.text("value");
 }
 
-bool hasMeta(db::Database& db) {
-  return db.query("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'meta'").step();
-}
-
 /// The keys for this database: the key file must exist once the database holds sealed data, and
 /// must be the key it was sealed with (never a new one, which would leave every member unreadable).
 void loadKeys(db::Database& db, const fs::path& dataDir, const fs::path& dbFile, int version) {
   const fs::path keyFile = atRestKeyFile(dataDir);
   if (keyFile == dataDir / "at-rest.key") restrict(keyFile);
-  const std::optional<std::string> check = hasMeta(db) ? storedKeyCheck(db) : std::nullopt;
+  const std::optional<std::string> check = db::hasTable(db, "meta") ? storedKeyCheck(db) : std::nullopt;
   const bool sealedData = check || version >= kSealedVersion;
   auto keys = loadAtRestKeys(keyFile, !sealedData);
   if (!keys) {

@@ -74,17 +74,13 @@ std::vector<std::string> rows(db::Database& db, const std::string& select) {
   return out;
 }
 
-bool hasTable(db::Database& db, const std::string& table) {
-  return db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").bind(1, table).step();
-}
-
 bool hasColumn(db::Database& db, const std::string& table, const std::string& column) {
   return db.query("SELECT 1 FROM pragma_table_info(?) WHERE name = ?").bind(1, table).bind(2, column).step();
 }
 
 int versionOf(const fs::path& file) {
   db::Database db(file.string(), {.readOnly = true});
-  if (!hasTable(db, "schema_version")) return 0;
+  if (!db::hasTable(db, "schema_version")) return 0;
   auto q = db.query("SELECT MAX(version) AS version FROM schema_version");
   q.step();
   return static_cast<int>(q.int64("version"));
@@ -114,7 +110,7 @@ std::map<std::string, std::vector<std::string>> keptRows(const fs::path& dataDir
   db::Database db((dataDir / "terminal.db").string(), {.readOnly = true});
   std::map<std::string, std::vector<std::string>> kept;
   for (const auto& [table, select] : kKept) {
-    if (hasTable(db, table)) kept[table] = rows(db, select);
+    if (db::hasTable(db, table)) kept[table] = rows(db, select);
   }
   return kept;
 }
@@ -171,10 +167,10 @@ constexpr Mark kMarks[] = {
 std::vector<std::string> misfits(const fs::path& dataDir, int version) {
   db::Database db((dataDir / "terminal.db").string(), {.readOnly = true});
   std::vector<std::string> wrong;
-  if (hasTable(db, "members_sealed")) wrong.push_back("members_sealed");
+  if (db::hasTable(db, "members_sealed")) wrong.push_back("members_sealed");
   for (const Mark& m : kMarks) {
     const bool expected = m.from <= version && (m.until == 0 || version < m.until);
-    const bool present = m.column ? hasColumn(db, m.table, m.column) : hasTable(db, m.table);
+    const bool present = m.column ? hasColumn(db, m.table, m.column) : db::hasTable(db, m.table);
     if (present != expected) {
       wrong.push_back(std::string(m.table) + (m.column ? std::string(".") + m.column : "") + (present ? " at" : " missing at") +
                       " version " + std::to_string(version));

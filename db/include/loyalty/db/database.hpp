@@ -246,4 +246,7 @@ class ReadTransaction {
   bool m_owns = false;
 };
 
+/// Whether `schema` ("main" or an attached database's name) has a table named `table`.
+bool hasTable(Database& db, std::string_view table, std::string_view schema = "main");
+
 }  // namespace loyalty::db
