@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "imgui_context.hpp"
 #include "loyalty/ui/frame_damage.hpp"
 
 using namespace loyalty::ui;
@@ -17,20 +18,10 @@ namespace {
 class Frames {
  public:
   Frames() {
-    m_ctx = ImGui::CreateContext();
-    ImGuiIO& io = ImGui::GetIO();
-    io.IniFilename = nullptr;
-    io.DisplaySize = ImVec2(1920, 1080);
-    io.DeltaTime = 1.0f / 60.0f;
-    unsigned char* pixels = nullptr;
-    int w = 0, h = 0;
-    io.Fonts->GetTexDataAsAlpha8(&pixels, &w, &h);
-    io.Fonts->SetTexID(reinterpret_cast<ImTextureID>(std::intptr_t{7}));
+    loyalty::test::ImGuiContextForTest::buildDefaultAtlas();
+    ImGui::GetIO().Fonts->SetTexID(reinterpret_cast<ImTextureID>(std::intptr_t{7}));
     ImGui::GetStyle().WindowBorderSize = 0;  // as the counter's root window (no textured border lines)
   }
-  ~Frames() { ImGui::DestroyContext(m_ctx); }
-  Frames(const Frames&) = delete;
-  Frames& operator=(const Frames&) = delete;
 
   /// A root window with a label at (100, 600) and a field whose text is `typed`.
   const ImDrawData& draw(const std::string& typed, const std::string& label = "Member") {
@@ -53,7 +44,7 @@ class Frames {
   ImVec2 white() const { return ImGui::GetIO().Fonts->TexUvWhitePixel; }
 
  private:
-  ImGuiContext* m_ctx = nullptr;
+  loyalty::test::ImGuiContextForTest m_ctx{ImVec2(1920, 1080)};
 };
 
 constexpr ImU32 kClear = IM_COL32(23, 25, 31, 255);
