@@ -73,6 +73,18 @@ TEST_CASE("Only the tiles a changed widget covers are redrawn", "[ui]") {
   REQUIRE_FALSE(button.empty());
   CHECK(button.y0 >= 576);
   CHECK(button.y1 <= 672);
+  REQUIRE(damage.bands().size() == 1);
+  CHECK(damage.bands()[0] == button);
+
+  // Both change: two bands, the rows between them not redrawn.
+  const PixelRect both = damage.update(f.draw("13800", "Sale"), 1920, 1080, kClear, f.texture(), f.white());
+  REQUIRE(damage.bands().size() == 2);
+  const auto& bands = damage.bands();
+  CHECK(bands[0].y1 <= 160);
+  CHECK(bands[1].y0 >= 576);
+  CHECK(bands[0].area() + bands[1].area() < both.area() / 3);
+  CHECK(damage.update(f.draw("13800", "Sale"), 1920, 1080, kClear, f.texture(), f.white()).empty());
+  CHECK(damage.bands().empty());
 }
 
 TEST_CASE("Everything is redrawn after a size, clear colour or exposure, and a rebuilt texture redraws its glyphs", "[ui]") {

@@ -102,20 +102,48 @@ PixelRect FrameDamage::update(const ImDrawData& data, int width, int height, ImU
       }
     }
   }
+  // Each run of tile rows with changes is a band: the rows' changed tiles, left to right.
+  m_bands.clear();
   PixelRect damage{m_width, m_height, 0, 0};
   for (int ty = 0; ty < m_rows; ++ty) {
+    PixelRect row{m_width, ty * kTile, 0, std::min((ty + 1) * kTile, m_height)};
     for (int tx = 0; tx < m_cols; ++tx) {
       const std::size_t i = static_cast<std::size_t>(ty) * m_cols + tx;
       if (m_current[i] == m_previous[i]) continue;
-      damage.x0 = std::min(damage.x0, tx * kTile);
-      damage.y0 = std::min(damage.y0, ty * kTile);
-      damage.x1 = std::max(damage.x1, std::min((tx + 1) * kTile, m_width));
-      damage.y1 = std::max(damage.y1, std::min((ty + 1) * kTile, m_height));
+      row.x0 = std::min(row.x0, tx * kTile);
+      row.x1 = std::max(row.x1, std::min((tx + 1) * kTile, m_width));
     }
+    if (row.empty()) continue;
+    if (!m_bands.empty() && m_bands.back().y1 == row.y0) {
+      PixelRect& band = m_bands.back();
+      band = PixelRect{std::min(band.x0, row.x0), band.y0, std::max(band.x1, row.x1), row.y1};
+    } else {
+      m_bands.push_back(row);
+    }
+    damage = PixelRect{std::min(damage.x0, row.x0), std::min(damage.y0, row.y0), std::max(damage.x1, row.x1), row.y1};
+  }
+  // At most kMaxBands: each pass over the draw lists costs its vertices again, so neighbours
+  // merge where that adds the fewest pixels.
+  const auto unite = [](const PixelRect& a, const PixelRect& b) {
+    return PixelRect{std::min(a.x0, b.x0), std::min(a.y0, b.y0), std::max(a.x1, b.x1), std::max(a.y1, b.y1)};
+  };
+  while (m_bands.size() > kMaxBands) {
+    std::size_t best = 0;
+    long long bestAdded = -1;
+    for (std::size_t i = 0; i + 1 < m_bands.size(); ++i) {
+      const long long added = unite(m_bands[i], m_bands[i + 1]).area() - m_bands[i].area() - m_bands[i + 1].area();
+      if (bestAdded < 0 || added < bestAdded) {
+        bestAdded = added;
+        best = i;
+      }
+    }
+    m_bands[best] = unite(m_bands[best], m_bands[best + 1]);
+    m_bands.erase(m_bands.begin() + static_cast<std::ptrdiff_t>(best) + 1);
   }
   m_previous.swap(m_current);
   if (!m_valid) {
     m_valid = true;
+    m_bands.assign(1, whole);
     return whole;
   }
   return damage.empty() ? PixelRect{} : damage;

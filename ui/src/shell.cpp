@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -894,17 +895,21 @@ double Shell::presentDamage(Window& w, int width, int height, double start) {
     area = PixelRect{0, 0, width, height};  // a new canvas holds nothing yet
   }
   gl.bindFramebuffer(GL_FRAMEBUFFER, ownCanvas ? w.canvas : 0);
-  m_damage.pixels += area.area();
-  const auto original = clipDrawData(*data, area);
+  const std::vector<PixelRect> bands = area == PixelRect{0, 0, width, height} ? std::vector<PixelRect>{area} : w.damage.bands();
   // GL's y goes up from the bottom.
-  const int glY = height - area.y1, areaWidth = area.x1 - area.x0, areaHeight = area.y1 - area.y0;
+  const auto glRect = [height](const PixelRect& r) { return std::array<int, 4>{r.x0, height - r.y1, r.x1 - r.x0, r.y1 - r.y0}; };
   glClearColor(bg.x, bg.y, bg.z, 1.0f);
-  glEnable(GL_SCISSOR_TEST);
-  glScissor(area.x0, glY, areaWidth, areaHeight);
-  glClear(GL_COLOR_BUFFER_BIT);
-  glDisable(GL_SCISSOR_TEST);
-  ImGui_ImplOpenGL3_RenderDrawData(data);
-  restoreClipRects(*data, original);
+  for (const PixelRect& band : bands) {
+    m_damage.pixels += band.area();
+    const auto original = clipDrawData(*data, band);
+    const auto [x, y, bw, bh] = glRect(band);
+    glEnable(GL_SCISSOR_TEST);
+    glScissor(x, y, bw, bh);
+    glClear(GL_COLOR_BUFFER_BIT);
+    glDisable(GL_SCISSOR_TEST);
+    ImGui_ImplOpenGL3_RenderDrawData(data);
+    restoreClipRects(*data, original);
+  }
   const double drawn = threadCpuMs() - start;
   if (m_damage.check) {
     // The self-check (LOYALTY_UI_DAMAGE_CHECK=1, the end-to-end tests): the frame drawn whole
@@ -919,18 +924,19 @@ double Shell::presentDamage(Window& w, int width, int height, double start) {
     if (differ > 0) {
       ++m_damage.mismatchedFrames;
       std::cerr << "loyalty-terminal: damage check: frame " << m_damage.frames << " differs in " << differ
-                << " pixels from the whole frame (area " << area.x0 << "," << area.y0 << " " << areaWidth << "x"
-                << areaHeight << ")\n";
+                << " pixels from the whole frame (damage " << area.x0 << "," << area.y0 << " " << area.x1 - area.x0
+                << "x" << area.y1 - area.y0 << " in " << bands.size() << " bands)\n";
     }
   }
-  if (ownCanvas) {
-    // The changed part to the window's back buffer, and from there to the screen.
-    gl.bindFramebuffer(GL_DRAW_FRAMEBUFFER, 0);
-    gl.blitFramebuffer(area.x0, glY, area.x1, glY + areaHeight, area.x0, glY, area.x1, glY + areaHeight,
-                       GL_COLOR_BUFFER_BIT, GL_NEAREST);
-    gl.bindFramebuffer(GL_FRAMEBUFFER, 0);
+  // The changed parts to the window's back buffer (from the canvas, if it has one), and from
+  // there to the screen.
+  if (ownCanvas) gl.bindFramebuffer(GL_DRAW_FRAMEBUFFER, 0);
+  for (const PixelRect& band : bands) {
+    const auto [x, y, bw, bh] = glRect(band);
+    if (ownCanvas) gl.blitFramebuffer(x, y, x + bw, y + bh, x, y, x + bw, y + bh, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+    w.copySubBuffer(w.x11, w.xid, x, y, bw, bh);
   }
-  w.copySubBuffer(w.x11, w.xid, area.x0, glY, areaWidth, areaHeight);
+  if (ownCanvas) gl.bindFramebuffer(GL_FRAMEBUFFER, 0);
   writeTapMap(w);
   return drawn;
 }

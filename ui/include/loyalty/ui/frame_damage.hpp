@@ -27,6 +27,7 @@ struct PixelRect {
 class FrameDamage {
  public:
   static constexpr int kTile = 32;  ///< pixels; a few thousand tiles at 1920x1080
+  static constexpr std::size_t kMaxBands = 3;
 
   /// The area of a `width` x `height` framebuffer that `data` draws differently from the frame
   /// given to the previous call: the whole framebuffer at the first call, after `invalidate()`, when
@@ -37,6 +38,10 @@ class FrameDamage {
   /// sample only its white pixel at `whiteUv`, white in every build of the atlas.
   PixelRect update(const ImDrawData& data, int width, int height, ImU32 clearColour, ImTextureID solid = ImTextureID{},
                    ImVec2 whiteUv = ImVec2(-1, -1));
+  /// The last update's damage as up to kMaxBands rectangles, top to bottom, within the rectangle
+  /// it returned: runs of tile rows with changes, so a change at the top and one further down do
+  /// not redraw all that lies between them. Empty when nothing changed.
+  const std::vector<PixelRect>& bands() const { return m_bands; }
   /// The pixels of `texture` changed (a font atlas rebuilt into it): what it draws is redrawn.
   void textureChanged(ImTextureID texture);
   /// The next update answers the whole framebuffer (the window was exposed).
@@ -47,6 +52,7 @@ class FrameDamage {
   ImU32 m_clear = 0;
   bool m_valid = false;
   std::vector<std::uint64_t> m_previous, m_current;
+  std::vector<PixelRect> m_bands;
   std::vector<std::pair<ImTextureID, std::uint64_t>> m_generations;  ///< of the textures changed so far
 };
 
