@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "../support/temp_dir.hpp"
 #include "loyalty/terminal/counter_queries.hpp"
 #include "loyalty/terminal/counter_service.hpp"
@@ -35,10 +37,10 @@ struct Store {
   FeedbackService feedback{db, "S001", "T1", ids};
   CounterQueries queries{db, config.zone};
 
-  std::string enroll(const char* phone, Timestamp when) {
+  std::string enroll(const char* phone, Timestamp when, const char* name = "Member") {
     EnrollRequest r;
     r.phone = phone;
-    r.name = "Member";
+    r.name = name;
     r.at = when;
     auto m = service.enroll(r);
     REQUIRE(m.hasValue());
@@ -167,4 +169,26 @@ TEST_CASE("The catalogue lists active rewards, cheapest first", "[terminal]") {
   CHECK(rewards[0].rewardId == "BAG");
   CHECK(rewards[1].rewardId == "MUG");
   CHECK(rewards[1].points == 400);
+}
+
+TEST_CASE("The names' characters are read in slices, each counted, ASCII left out", "[terminal]") {
+  Store s("UTC");
+  const Timestamp t = at("2026-12-01T10:00:00Z");
+  s.enroll("13800000001", t, "王小明");
+  s.enroll("13800000002", t, "王芳");
+  s.enroll("13800000003", t, "Anna Lee");
+  s.enroll("13800000004", t, "李小萱");
+  std::map<char32_t, std::int64_t> counts;
+  std::int64_t after = 0;
+  int slices = 0;
+  for (;;) {
+    const auto slice = s.queries.nameCharacters(after, 2);
+    for (const auto& [c, n] : slice.counts) counts[c] += n;
+    if (slice.lastRowid == 0) break;
+    CHECK(slice.lastRowid > after);
+    after = slice.lastRowid;
+    ++slices;
+  }
+  CHECK(slices == 2);  // 2 + 2 members, then an empty slice
+  CHECK(counts == std::map<char32_t, std::int64_t>{{U'王', 2}, {U'小', 2}, {U'明', 1}, {U'芳', 1}, {U'李', 1}, {U'萱', 1}});
 }

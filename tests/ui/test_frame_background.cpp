@@ -4,6 +4,7 @@
 
 #include <imgui.h>
 
+#include "imgui_context.hpp"
 #include "loyalty/ui/frame_background.hpp"
 
 using namespace loyalty::ui;
@@ -14,20 +15,10 @@ namespace {
 class Frame {
  public:
   Frame() {
-    m_ctx = ImGui::CreateContext();
-    ImGuiIO& io = ImGui::GetIO();
-    io.IniFilename = nullptr;
-    io.DisplaySize = ImVec2(1920, 1080);
-    io.DeltaTime = 1.0f / 60.0f;
-    unsigned char* pixels = nullptr;
-    int w = 0, h = 0;
-    io.Fonts->GetTexDataAsAlpha8(&pixels, &w, &h);
+    loyalty::test::ImGuiContextForTest::buildDefaultAtlas();
     ImGui::GetStyle().Colors[ImGuiCol_WindowBg] = ImVec4(0.09f, 0.10f, 0.12f, 1.0f);
     ImGui::GetStyle().WindowBorderSize = 0;
   }
-  ~Frame() { ImGui::DestroyContext(m_ctx); }
-  Frame(const Frame&) = delete;
-  Frame& operator=(const Frame&) = delete;
 
   ImDrawData* draw(ImVec2 size, float alpha = 1.0f, float rounding = 0.0f) {
     ImGui::GetStyle().WindowRounding = rounding;
@@ -46,7 +37,7 @@ class Frame {
   }
 
  private:
-  ImGuiContext* m_ctx = nullptr;
+  loyalty::test::ImGuiContextForTest m_ctx{ImVec2(1920, 1080)};
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "imgui_context.hpp"
 #include "loyalty/ui/fonts.hpp"
 #include "loyalty/ui/keyboard.hpp"
 #include "loyalty/ui/pinyin_engine.hpp"
@@ -39,11 +40,7 @@ void typeAll(KeyboardUiState& s, std::string& text, const std::string& keys, std
 class Counter {
  public:
   Counter() {
-    m_ctx = ImGui::CreateContext();
     ImGuiIO& io = ImGui::GetIO();
-    io.IniFilename = nullptr;
-    io.DisplaySize = ImVec2(1024, 768);
-    io.DeltaTime = 1.0f / 60.0f;
     io.UserData = &m_taps;
     // The shell's touch style (its spacing decides what fits above the keyboard).
     ImGuiStyle& style = ImGui::GetStyle();
@@ -62,9 +59,6 @@ class Counter {
     app.staff = terminal::StaffMember{"7", "李娜", "cashier"};
     app.screen = Screen::kLookup;
   }
-  ~Counter() { ImGui::DestroyContext(m_ctx); }
-  Counter(const Counter&) = delete;
-  Counter& operator=(const Counter&) = delete;
 
   void frame(const TypedKeys& keys = {}) {
     m_taps.rects.clear();
@@ -95,7 +89,7 @@ class Counter {
   AppModel app;
 
  private:
-  ImGuiContext* m_ctx;
+  test::ImGuiContextForTest m_ctx{ImVec2(1024, 768)};
   TapMap m_taps;
   GlyphSet m_glyphs;
   FontSet m_fonts;

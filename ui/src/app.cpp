@@ -918,6 +918,7 @@ void apply(AppModel& app, Reply r) {
           },
           [&](reply::ProductScanned& p) { productScanned(app, p.code, p.product); },
           [&](reply::Promotions& p) { app.customerSetup.promotions = std::move(p.running); },
+          [&](reply::NameCharacters&) {},  // the shell's (fonts)
           [&](reply::Failed& f) {
             app.failure = f.what;
             app.login.busy = app.lookup.busy = app.member.busy = app.enroll.busy = false;

@@ -59,6 +59,10 @@ bool GlyphSet::add(std::string_view utf8) {
   return added;
 }
 
+bool GlyphSet::addCodePoint(char32_t c) {
+  return c >= 0x80 && c <= 0xFFFF && m_glyphs.insert(static_cast<ImWchar>(c)).second;
+}
+
 void GlyphSet::addRanges(const ImWchar* ranges) {
   for (; ranges && ranges[0]; ranges += 2) {
     for (unsigned int c = ranges[0]; c <= ranges[1]; ++c) {

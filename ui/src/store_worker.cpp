@@ -15,6 +15,10 @@ namespace {
 
 using terminal::CounterService;
 
+/// Members per slice of the names read at start (cmd::NameCharacters): a few milliseconds, so a
+/// lookup typed meanwhile waits no longer than that.
+constexpr std::int64_t kNameSlice = 20'000;
+
 reply::Status status(StoreBackend& backend, bool full) {
   reply::Status s{terminal::outboxPending(backend.database()), std::nullopt};
   if (full) s.stats = backend.counter().stats();
@@ -78,6 +82,8 @@ Reply runCommand(StoreBackend& backend, Command command) {
           return reply::SurveyRecorded{backend.feedback().recordSurvey(c.answer)};
         } else if constexpr (std::is_same_v<C, cmd::Complaint>) {
           return reply::ComplaintFiled{backend.feedback().fileComplaint(c.complaint)};
+        } else if constexpr (std::is_same_v<C, cmd::NameCharacters>) {
+          return reply::NameCharacters{backend.queries().nameCharacters(c.afterRowid, kNameSlice)};
         } else if constexpr (std::is_same_v<C, cmd::Catalog>) {
           return reply::Catalog{backend.queries().catalogue()};
         } else if constexpr (std::is_same_v<C, cmd::QuoteSale>) {
@@ -207,6 +213,7 @@ void StoreWorker::handle(StoreBackend& backend, Command command) {
     const bool changes = !std::holds_alternative<cmd::Lookup>(command) &&
                          !std::holds_alternative<cmd::Member>(command) &&
                          !std::holds_alternative<cmd::Catalog>(command) &&
+                         !std::holds_alternative<cmd::NameCharacters>(command) &&
                          !std::holds_alternative<cmd::ConsentHistory>(command) &&
                          !std::holds_alternative<cmd::RefundPreview>(command) &&
                          !std::holds_alternative<cmd::Status>(command) &&

@@ -28,6 +28,9 @@ class GlyphSet {
  public:
   /// Adds the code points of `utf8`; true if any was new.
   bool add(std::string_view utf8);
+  /// Adds one code point (beyond ASCII, in the BMP); true if it was new.
+  bool addCodePoint(char32_t c);
+  bool contains(char32_t c) const { return c <= 0xFFFF && m_glyphs.count(static_cast<ImWchar>(c)) > 0; }
   /// Adds ImGui-style ranges (pairs, zero-terminated) of BMP code points beyond ASCII.
   void addRanges(const ImWchar* ranges);
   /// True if every character of `other` is in this set.

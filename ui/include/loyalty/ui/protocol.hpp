@@ -57,6 +57,8 @@ struct ScanProduct { std::string code; };
 /// The promotions running on the store's local day containing `at` (the customer display's idle
 /// screen).
 struct Promotions { Timestamp at; };
+/// A slice of the store's member names, for their characters (CounterQueries::nameCharacters).
+struct NameCharacters { std::int64_t afterRowid = 0; };
 }  // namespace cmd
 
 using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll, cmd::Sale,
@@ -64,7 +66,7 @@ using Command = std::variant<cmd::SignIn, cmd::Lookup, cmd::Member, cmd::Enroll,
                              cmd::DaySummary, cmd::Status, cmd::UpdateMember, cmd::Consent,
                              cmd::ExportMember, cmd::ConsentHistory, cmd::RefundPreview, cmd::Exchange,
                              cmd::UnlockStaff, cmd::QuoteSale,
-                             cmd::Products, cmd::ScanProduct, cmd::Promotions>;
+                             cmd::Products, cmd::ScanProduct, cmd::Promotions, cmd::NameCharacters>;
 
 // [SECTION] Replies (worker -> UI)
 
@@ -114,6 +116,7 @@ struct SaleQuoted { std::uint64_t seq = 0; Result<terminal::SaleQuote> quote; };
 struct Products { std::uint64_t seq = 0; Result<std::vector<Product>> products; };
 /// The product a scanned code names, if the catalogue has one.
 struct ProductScanned { std::string code; std::optional<Product> product; };
+struct NameCharacters { terminal::CounterQueries::NameCharacters slice; };
 }  // namespace reply
 
 using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, reply::Member,
@@ -122,6 +125,7 @@ using Reply = std::variant<reply::StoreOpened, reply::SignedIn, reply::Lookup, r
                            reply::Day, reply::Status, reply::Failed, reply::MemberUpdated,
                            reply::ConsentRecorded, reply::MemberExported, reply::ConsentHistory,
                            reply::RefundPreviewed, reply::Exchanged, reply::StaffUnlocked,
-                           reply::SaleQuoted, reply::Products, reply::ProductScanned, reply::Promotions>;
+                           reply::SaleQuoted, reply::Products, reply::ProductScanned, reply::Promotions,
+                           reply::NameCharacters>;
 
 }  // namespace loyalty::ui

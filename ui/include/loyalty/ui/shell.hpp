@@ -27,7 +27,9 @@ struct ShellOptions {
 
 /// Runs the app until the window is closed (or SIGINT/SIGTERM). Returns the exit code: 0, 3 when
 /// there is no usable display (none, or a Wayland compositor without an input seat), 4 when the
-/// Wayland compositor went away (a lost X server ends the process through Xlib, status 1).
+/// Wayland compositor went away (a lost X server ends the process through Xlib, status 1), 6 when
+/// LOYALTY_UI_DAMAGE_CHECK=1 found a frame drawn where it changed that differed from the same frame
+/// drawn whole (the end-to-end tests run with the check on).
 int runCounterApp(const ShellOptions& options, BackendFactory open);
 
 }  // namespace loyalty::ui
