@@ -91,3 +91,12 @@ image: package
 
 image-test: image
 	@bash scripts/image-test.sh $(IMAGE_OUT)/loyalty-terminal-$(ARCH).img $(BUILD)
+
+# Soak (docs/reliability.md): terminals and head office killed at random points for DURATION
+# seconds, checked after every kill; the figures go to bench/results/reliability.json ("soak").
+DURATION ?= 600
+.PHONY: soak
+soak: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target test_soak
+	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_SOAK_SECONDS=$(DURATION) \
+		LOYALTY_SOAK_RESULTS=$(CURDIR)/bench/results/reliability.json nice $(BUILD)/bin/test_soak

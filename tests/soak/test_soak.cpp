@@ -1,10 +1,11 @@
 // Soak: several real terminals (`loyalty-terminal exec` and `sync` on their own SQLite stores) and a
 // real `loyalty-hq serve` over HTTPS on loopback, killed with SIGKILL at random points, cycle after
-// cycle. A cycle is one kill, the restart of what was killed, and a check:
+// cycle. A cycle is one kill, a check, and the restart of what was killed (a terminal's restart is
+// its next session, which starts with `verify` and sends again what the kill left unanswered):
 //
 // * at the terminal (every cycle): every operation acknowledged since the last check is in the
 //   store exactly once (its row, one ledger entry), every refused one is absent, the touched
-//   members' balances equal their ledger sums, and `verify` is clean;
+//   members' balances equal their ledger sums; `verify` is clean at every restart;
 // * at head office (every cycle that touched it): no operation arrived twice, the touched
 //   members' balances equal their ledger sums;
 // * in full (every kFullCheckEvery cycles and at the end, after syncing everything): the set of
@@ -50,7 +51,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kTerminals = 3;
-constexpr int kFullCheckEvery = 40;
+constexpr int kFullCheckEvery = 100;
 constexpr double kDefaultSeconds = 45;
 
 // [SECTION] Where the kills land
@@ -76,6 +77,8 @@ struct Stats {
   std::int64_t kills[kPoints] = {};
   std::int64_t missed[kPoints] = {};  ///< the process had already finished when the kill came
   std::int64_t onlineRedemptions = 0, offlineRedemptions = 0, hqEvents = 0;
+  double cycleSeconds = 0, fullCheckSeconds = 0;
+  double pointSeconds[kPoints] = {};  ///< wall time of the cycles that killed at each point
   std::vector<std::string> problems;
 };
 
@@ -143,15 +146,37 @@ class Soak {
     }
     fullCheck();
     while (m_stats.problems.empty() && seconds(start) < m_seconds) {
+      const auto cycleStart = Clock::now();
       cycle();
+      m_stats.cycleSeconds += seconds(cycleStart);
+      m_stats.pointSeconds[m_lastPoint] += seconds(cycleStart);
       ++m_stats.cycles;
-      if (m_stats.problems.empty() && m_stats.cycles % kFullCheckEvery == 0) fullCheck();
+      if (m_stats.cycles % 500 == 0) {
+        std::cout << "soak: " << m_stats.cycles << " cycles, " << m_stats.acknowledged << " acknowledged, "
+                  << static_cast<int>(seconds(start)) << " s" << std::endl;
+      }
+      if (m_stats.problems.empty() && m_stats.cycles % kFullCheckEvery == 0) {
+        const auto checkStart = Clock::now();
+        fullCheck();
+        m_stats.fullCheckSeconds += seconds(checkStart);
+      }
     }
     if (m_stats.problems.empty()) fullCheck();
     m_elapsed = seconds(start);
+    if (const char* keep = std::getenv("LOYALTY_SOAK_KEEP_DIR"); keep && !m_stats.problems.empty()) keepData(keep);
     return m_stats;
   }
   double elapsed() const { return m_elapsed; }
+
+  /// A copy of every data directory, to look into a problem after the run.
+  void keepData(const std::filesystem::path& to) const {
+    m_hq.killHard();
+    const auto options = std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing;
+    std::filesystem::create_directories(to);
+    std::filesystem::copy(m_hq.dataDir(), to / "hq", options);
+    for (const auto& t : m_terminals) std::filesystem::copy(t->store->dataDir(), to / t->id, options);
+    std::cout << "soak: data directories kept in " << to << std::endl;
+  }
 
  private:
   static double seconds(Clock::time_point since) {
@@ -267,8 +292,8 @@ class Soak {
         ++m_stats.refused;
       }
     }
-    if (op.kind == "housekeeping") return;
     ++m_stats.acknowledged;
+    if (op.kind == "housekeeping") return;
     t.expected[op.key] = e;
     t.toCheck.push_back(op.key);
   }
@@ -279,8 +304,9 @@ class Soak {
     return r.dump() + "\n";
   }
 
-  /// Sends the unanswered requests again, then `ops`; with `kill`, SIGKILLs the terminal at a
-  /// random request and returns the point it was at.
+  /// The terminal's restart: `verify` first (with `kill`; else last), the requests a kill left
+  /// unanswered again, then `ops`. With `kill`, SIGKILLs the terminal at a random request and
+  /// returns the point it was at.
   Point session(TerminalModel& t, const std::vector<Op>& ops, bool kill) {
     std::vector<Op> batch(t.unanswered.begin(), t.unanswered.end());
     for (auto& op : batch) op.retried = true;
@@ -288,9 +314,10 @@ class Soak {
     batch.insert(batch.end(), ops.begin(), ops.end());
     m_stats.operations += static_cast<std::int64_t>(ops.size());
     ChildProcess child({terminalBinary(), "exec", "--data", t.store->dataDir()});
-    std::string input;
+    const std::string verify = json({{"id", "verify"}, {"op", "verify"}}).dump() + "\n";
+    std::string input = kill ? verify : "";
     for (std::size_t i = 0; i < batch.size(); ++i) input += numbered(batch[i], static_cast<std::int64_t>(i));
-    if (!kill) input += json({{"id", "verify"}, {"op", "verify"}}).dump() + "\n";
+    if (!kill) input += verify;
     child.write(input);
     // Kill after reading this many answers (all of them: the terminal is idle, waiting for input).
     const std::size_t killAfter = kill ? (chance(0.1) ? batch.size() : uniform<std::size_t>(0, batch.size() - 1)) : batch.size();
@@ -340,14 +367,14 @@ class Soak {
   void cycle() {
     TerminalModel& t = *m_terminals[uniform<std::size_t>(0, m_terminals.size() - 1)];
     const int pick = uniform(0, 99);
-    if (pick < 62) {
+    if (pick < 72) {
       const Point focus = static_cast<Point>(uniform(0, 4));
       std::vector<Op> ops;
       for (int i = 0, n = uniform(1, 8); i < n; ++i) ops.push_back(plan(t, focus));
+      // The restart is the next session of this terminal; the check reads the store as it was left.
       countKill(session(t, ops, true), true);
-      session(t, {}, false);  // the restart: resends what was not answered, then verify
       checkTerminal(t);
-    } else if (pick < 82) {
+    } else if (pick < 88) {
       const Point at = t.pending > 0 ? kUpload : kPull;
       ChildProcess sync({terminalBinary(), "sync", "--data", t.store->dataDir(), "--once"});
       sleepWithin(at);
@@ -356,7 +383,7 @@ class Soak {
       m_estimate[at] = 0.8 * m_estimate[at] + 0.2 * syncOnce(t, true);
       checkTerminal(t);
       checkHq();
-    } else if (pick < 92) {
+    } else if (pick < 94) {
       TerminalModel* busiest = &t;
       for (auto& other : m_terminals)
         if (other->pending > busiest->pending) busiest = other.get();
@@ -412,7 +439,10 @@ class Soak {
     const double est = m_estimate[p] > 0 ? m_estimate[p] : 0.05;
     std::this_thread::sleep_for(std::chrono::microseconds(uniform<std::int64_t>(0, static_cast<std::int64_t>(est * 1.2e6))));
   }
-  void countKill(Point p, bool landed) { ++(landed ? m_stats.kills : m_stats.missed)[p]; }
+  void countKill(Point p, bool landed) {
+    ++(landed ? m_stats.kills : m_stats.missed)[p];
+    m_lastPoint = p;
+  }
 
   // [SECTION] Checks
 
@@ -428,9 +458,11 @@ class Soak {
         const std::string ref = q.text("ref_id"), kind = q.text("kind"), member = q.text("member_id");
         touched.insert(member);
         if (ref.rfind("hq-sync:", 0) == 0) continue;  // head office's balance taken over, not an effect
-        if (++t.ledgerEntries[kind + "|" + ref] > 1) {
+        // A refund writes two reversals under its id: the points returned (+) and reversed (-).
+        const std::string entry = kind + "|" + ref + (q.int64("points") < 0 ? "|-" : "|+");
+        if (++t.ledgerEntries[entry] > 1) {
           ++m_stats.duplicated;
-          problem(t.id + ": two " + kind + " ledger entries for " + ref);
+          problem(t.id + ": two ledger entries " + entry);
         }
         t.ownEffects[member] += q.int64("points");
       }
@@ -447,20 +479,21 @@ class Soak {
         rows = e.memberId.empty() ? 0 : count("SELECT COUNT(*) AS n FROM members WHERE member_id = ?", e.memberId);
       } else if (e.kind == "sale") {
         rows = count("SELECT COUNT(*) AS n FROM sales WHERE sale_id = ?", key);
-        ledgerKind = "earn";
+        ledgerKind = "earn|+";
       } else if (e.kind == "redeem") {
         rows = count("SELECT COUNT(*) AS n FROM redemptions WHERE redemption_id = ?", key);
-        ledgerKind = "redeem";
+        ledgerKind = "redeem|-";
       } else if (e.kind == "refund") {
         rows = count("SELECT COUNT(*) AS n FROM refunds WHERE refund_id = ?", key);
-        ledgerKind = "reversal";
+        ledgerKind = "reversal|-";
       }
       if (rows != (e.committed ? 1 : 0)) {
         ++(e.committed ? m_stats.lost : m_stats.duplicated);
         problem(t.id + ": " + e.kind + " " + key + (e.committed ? " acknowledged but missing" : " refused but present"));
       }
       if (!ledgerKind.empty()) {
-        const int entries = t.ledgerEntries[ledgerKind + "|" + key];
+        const auto bar = ledgerKind.find('|');
+        const int entries = t.ledgerEntries[ledgerKind.substr(0, bar) + "|" + key + ledgerKind.substr(bar)];
         const int want = e.committed && e.points != 0 && (e.kind == "refund" || !e.memberId.empty()) ? 1 : 0;
         if (entries != want) problem(t.id + ": " + key + ": " + std::to_string(entries) + " " + ledgerKind + " entries, expected " + std::to_string(want));
       }
@@ -519,6 +552,10 @@ class Soak {
   /// Everything synced, then the sets and the balances compared in full.
   void fullCheck() {
     ++m_stats.fullChecks;
+    for (auto& t : m_terminals) {
+      session(*t, {}, false);  // whatever a kill left unanswered, answered
+      checkTerminal(*t);
+    }
     for (int round = 0; round < 2; ++round) {
       for (auto& t : m_terminals) {
         for (int attempt = 0; attempt < 8; ++attempt) {
@@ -615,10 +652,11 @@ class Soak {
   std::mt19937 m_reportRng{1};
   double m_seconds;
   double m_elapsed = 0;
-  Hq m_hq;
+  mutable Hq m_hq;  // killed to keep a consistent copy of its data
   std::vector<std::unique_ptr<TerminalModel>> m_terminals;
   std::map<std::string, std::set<std::string>> m_hqKeys;  ///< terminal -> "type|key" at head office
   double m_estimate[kPoints] = {};
+  Point m_lastPoint = kIdle;
   Stats m_stats;
 };
 
@@ -687,9 +725,11 @@ TEST_CASE("Soak: terminals and head office killed at random points lose and dupl
   const Stats s = soak.run();
   std::cout << "soak: " << s.cycles << " cycles, " << s.operations << " operations, " << s.acknowledged
             << " acknowledged, " << s.lost << " lost, " << s.duplicated << " duplicated, " << s.fullChecks
-            << " full checks in " << soak.elapsed() << " s" << std::endl;
+            << " full checks in " << soak.elapsed() << " s (cycles " << s.cycleSeconds << " s, full checks "
+            << s.fullCheckSeconds << " s)" << std::endl;
   for (int p = 0; p < kPoints; ++p)
-    std::cout << "  kills at " << pointName(p) << ": " << s.kills[p] << " (+" << s.missed[p] << " after it ended)" << std::endl;
+    std::cout << "  kills at " << pointName(p) << ": " << s.kills[p] << " (+" << s.missed[p] << " after it ended), "
+              << s.pointSeconds[p] << " s" << std::endl;
   if (const char* file = std::getenv("LOYALTY_SOAK_RESULTS")) record(file, s, soak.elapsed(), seed, loadBefore);
   for (const auto& p : s.problems) UNSCOPED_INFO(p);
   CHECK(s.problems.empty());
