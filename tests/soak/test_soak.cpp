@@ -42,6 +42,8 @@
 #include <vector>
 
 #include "loyalty/db/database.hpp"
+#include "loyalty/hq/sql.hpp"
+#include "pg_cluster.hpp"
 #include "sync_fixture.hpp"
 
 using namespace loyalty::test;
@@ -52,7 +54,6 @@ namespace {
 
 constexpr int kTerminals = 3;
 constexpr int kFullCheckEvery = 100;
-constexpr double kDefaultSeconds = 45;
 
 // [SECTION] Where the kills land
 
@@ -123,10 +124,14 @@ std::string money(std::int64_t minor) {
 
 class Soak {
  public:
-  Soak(std::uint64_t seed, double seconds) : m_rng(seed), m_seconds(seconds) {
+  /// `pg`: head office on that PostgreSQL server; else on SQLite.
+  Soak(std::uint64_t seed, double seconds, PgCluster* pg)
+      : m_rng(seed), m_seconds(seconds), m_backend(pg ? "postgresql" : "sqlite"), m_dsn(pg ? pg->createDatabase("soak") : ""),
+        m_hq(pg ? std::vector<std::string>{"--backend", "postgresql", "--dsn", m_dsn} : std::vector<std::string>{}) {
     // Reports recomputed every second, so a kill of head office often lands in a refresh.
     std::ofstream(m_hq.dataDir() + "/hq.toml", std::ios::app) << "\n[reports]\nrefresh_seconds = 1\n";
     m_hq.start();
+    m_hqSql = m_dsn.empty() ? loyalty::hq::openSqlite(m_hq.dataDir() + "/hq.db") : loyalty::hq::openPostgres(m_dsn);
     for (int i = 0; i < kTerminals; ++i) {
       auto t = std::make_unique<TerminalModel>();
       t->id = "T" + std::to_string(i + 1);
@@ -173,7 +178,7 @@ class Soak {
     m_hq.killHard();
     const auto options = std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing;
     std::filesystem::create_directories(to);
-    std::filesystem::copy(m_hq.dataDir(), to / "hq", options);
+    std::filesystem::copy(m_hq.dataDir(), to / "hq", options);  // with PostgreSQL, its settings only
     for (const auto& t : m_terminals) std::filesystem::copy(t->store->dataDir(), to / t->id, options);
     std::cout << "soak: data directories kept in " << to << std::endl;
   }
@@ -519,19 +524,17 @@ class Soak {
 
   /// Incremental: no operation reached head office twice; touched balances equal ledger sums.
   void checkHq() {
-    loyalty::db::Database db(m_hq.dataDir() + "/hq.db");
     std::set<std::string> touched;
     for (auto& t : m_terminals) {
-      auto q = db.query("SELECT seq, type, payload FROM events WHERE terminal_id = ? AND seq > ? ORDER BY seq")
-                   .bind(1, t->id)
-                   .bind(2, t->hqSeqSeen);
-      while (q.step()) {
-        const std::int64_t seq = q.int64("seq");
+      const auto rows = m_hqSql->query("SELECT seq, type, payload FROM events WHERE terminal_id = $1 AND seq > $2 ORDER BY seq",
+                                       {t->id, t->hqSeqSeen});
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        const std::int64_t seq = rows.integer(r, 0);
         if (seq != t->hqSeqSeen + 1) problem(t->id + ": head office's events jump from " + std::to_string(t->hqSeqSeen) + " to " + std::to_string(seq));
         t->hqSeqSeen = seq;
         ++m_stats.hqEvents;
-        const std::string type = q.text("type");
-        const json payload = json::parse(q.text("payload"));
+        const std::string type = rows.text(r, 1);
+        const json payload = json::parse(rows.text(r, 2));
         if (payload.contains("member_id") && payload["member_id"].is_string()) touched.insert(payload["member_id"]);
         if (type == "points.redeemed") ++(payload.value("authorised", "") == "offline" ? m_stats.offlineRedemptions : m_stats.onlineRedemptions);
         const std::string key = eventKey(type, payload);
@@ -543,9 +546,11 @@ class Soak {
       }
     }
     for (const std::string& member : touched) {
-      auto q = db.query("SELECT m.balance AS b, (SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = m.member_id) AS s "
-                        "FROM members m WHERE member_id = ?").bind(1, member);
-      if (q.step() && q.int64("b") != q.int64("s")) problem("head office: member " + member + " balance != ledger sum");
+      const auto rows = m_hqSql->query(
+          "SELECT m.balance, (SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = m.member_id) FROM members m "
+          "WHERE member_id = $1",
+          {member});
+      if (!rows.empty() && rows.integer(0, 0) != rows.integer(0, 1)) problem("head office: member " + member + " balance != ledger sum");
     }
   }
 
@@ -567,13 +572,13 @@ class Soak {
       }
     }
     checkHq();
-    loyalty::db::Database hq(m_hq.dataDir() + "/hq.db");
     std::map<std::string, std::int64_t> hqBalance, effects;
     {
-      auto q = hq.query("SELECT member_id, balance, (SELECT COALESCE(SUM(points), 0) FROM ledger l WHERE l.member_id = m.member_id) AS s FROM members m");
-      while (q.step()) {
-        hqBalance[q.text("member_id")] = q.int64("balance");
-        if (q.int64("balance") != q.int64("s")) problem("head office: member " + q.text("member_id") + " balance != ledger sum");
+      const auto rows = m_hqSql->query(
+          "SELECT member_id, balance, (SELECT COALESCE(SUM(points), 0) FROM ledger l WHERE l.member_id = m.member_id) FROM members m");
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        hqBalance[rows.text(r, 0)] = rows.integer(r, 1);
+        if (rows.integer(r, 1) != rows.integer(r, 2)) problem("head office: member " + rows.text(r, 0) + " balance != ledger sum");
       }
     }
     for (auto& t : m_terminals) {
@@ -652,7 +657,10 @@ class Soak {
   std::mt19937 m_reportRng{1};
   double m_seconds;
   double m_elapsed = 0;
+  std::string m_backend;
+  std::string m_dsn;
   mutable Hq m_hq;  // killed to keep a consistent copy of its data
+  std::unique_ptr<loyalty::hq::SqlConnection> m_hqSql;  ///< head office's store, read by the checks
   std::vector<std::unique_ptr<TerminalModel>> m_terminals;
   std::map<std::string, std::set<std::string>> m_hqKeys;  ///< terminal -> "type|key" at head office
   double m_estimate[kPoints] = {};
@@ -667,8 +675,10 @@ std::string loadAverage() {
   return line;
 }
 
-/// Writes the "soak" section of the reliability results, keeping the other fault families' sections.
-void record(const std::string& file, const Stats& s, double seconds, std::uint64_t seed, const std::string& loadBefore) {
+/// Writes the "soak" section's entry for `backend` in the reliability results, keeping the other
+/// fault families' sections and the other back end's entry.
+void record(const std::string& file, const std::string& backend, const Stats& s, double seconds, std::uint64_t seed,
+            const std::string& loadBefore) {
   json all = json::object();
   if (std::ifstream in(file); in) {
     try {
@@ -685,7 +695,8 @@ void record(const std::string& file, const Stats& s, double seconds, std::uint64
     missed[pointName(p)] = s.missed[p];
     total += s.kills[p];
   }
-  all["soak"] = {{"cycles", s.cycles},
+  if (!all.contains("soak") || !all["soak"].is_object()) all["soak"] = json::object();
+  all["soak"][backend] = {{"cycles", s.cycles},
                  {"kills", total},
                  {"kills_per_point", kills},
                  {"kills_after_exit_per_point", missed},
@@ -701,7 +712,6 @@ void record(const std::string& file, const Stats& s, double seconds, std::uint64
                  {"seconds", static_cast<std::int64_t>(seconds)},
                  {"cycles_per_minute", seconds > 0 ? static_cast<std::int64_t>(static_cast<double>(s.cycles) * 60 / seconds) : 0},
                  {"terminals", kTerminals},
-                 {"hq_backend", "sqlite"},
                  {"seed", seed},
                  {"problems", s.problems},
                  {"loadavg_before", loadBefore},
@@ -710,18 +720,19 @@ void record(const std::string& file, const Stats& s, double seconds, std::uint64
   std::ofstream(file, std::ios::trunc) << all.dump(2) << "\n";
 }
 
-}  // namespace
-
-TEST_CASE("Soak: terminals and head office killed at random points lose and duplicate nothing", "[soak][slow]") {
+/// Runs the soak for LOYALTY_SOAK_SECONDS (else `defaultSeconds`) with head office on `pg` (else
+/// SQLite) and checks that nothing was lost or duplicated.
+void soakTest(double defaultSeconds, PgCluster* pg) {
   signal(SIGPIPE, SIG_IGN);  // writing to a terminal the test killed must not kill the test
   const char* secondsText = std::getenv("LOYALTY_SOAK_SECONDS");
-  const double seconds = secondsText ? std::stod(secondsText) : kDefaultSeconds;
+  const double seconds = secondsText ? std::stod(secondsText) : defaultSeconds;
   const char* seedText = std::getenv("LOYALTY_SOAK_SEED");
   const std::uint64_t seed = seedText ? std::stoull(seedText) : std::random_device{}();
   const std::string loadBefore = loadAverage();
-  std::cout << "soak: seed " << seed << " (LOYALTY_SOAK_SEED repeats it), " << seconds << " s" << std::endl;
+  const std::string backend = pg ? "postgresql" : "sqlite";
+  std::cout << "soak (" << backend << "): seed " << seed << " (LOYALTY_SOAK_SEED repeats it), " << seconds << " s" << std::endl;
 
-  Soak soak(seed, seconds);
+  Soak soak(seed, seconds, pg);
   const Stats s = soak.run();
   std::cout << "soak: " << s.cycles << " cycles, " << s.operations << " operations, " << s.acknowledged
             << " acknowledged, " << s.lost << " lost, " << s.duplicated << " duplicated, " << s.fullChecks
@@ -730,10 +741,22 @@ TEST_CASE("Soak: terminals and head office killed at random points lose and dupl
   for (int p = 0; p < kPoints; ++p)
     std::cout << "  kills at " << pointName(p) << ": " << s.kills[p] << " (+" << s.missed[p] << " after it ended), "
               << s.pointSeconds[p] << " s" << std::endl;
-  if (const char* file = std::getenv("LOYALTY_SOAK_RESULTS")) record(file, s, soak.elapsed(), seed, loadBefore);
+  if (const char* file = std::getenv("LOYALTY_SOAK_RESULTS")) record(file, backend, s, soak.elapsed(), seed, loadBefore);
   for (const auto& p : s.problems) UNSCOPED_INFO(p);
   CHECK(s.problems.empty());
   CHECK(s.lost == 0);
   CHECK(s.duplicated == 0);
   CHECK(s.cycles > 0);
+}
+
+}  // namespace
+
+TEST_CASE("Soak: terminals and head office killed at random points lose and duplicate nothing", "[soak][sqlite][slow]") {
+  soakTest(45, nullptr);
+}
+
+TEST_CASE("Soak with head office on PostgreSQL: killed at random points, nothing lost or duplicated",
+          "[soak][postgresql][slow]") {
+  PgCluster pg;
+  soakTest(25, &pg);
 }
