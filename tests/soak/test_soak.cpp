@@ -109,7 +109,7 @@ struct TerminalModel {
   std::map<std::string, Expected> expected;  ///< every operation acknowledged, by key
   std::vector<std::string> toCheck;          ///< acknowledged since the last check
   std::int64_t ledgerSeen = 0;               ///< ledger entry_id read so far
-  std::map<std::string, int> ledgerEntries;  ///< "kind|ref_id" -> entries
+  std::map<std::string, int> ledgerEntries;  ///< "kind|ref_id|sign" -> entries
   std::map<std::string, std::int64_t> ownEffects;  ///< member -> sum of this terminal's own entries
   std::int64_t pending = 0;                  ///< outbox events not acknowledged by head office
   std::int64_t hqSeqSeen = 0;                ///< head office's events of this terminal read so far
@@ -126,7 +126,7 @@ class Soak {
  public:
   /// `pg`: head office on that PostgreSQL server; else on SQLite.
   Soak(std::uint64_t seed, double seconds, PgCluster* pg)
-      : m_rng(seed), m_seconds(seconds), m_backend(pg ? "postgresql" : "sqlite"), m_dsn(pg ? pg->createDatabase("soak") : ""),
+      : m_rng(seed), m_seconds(seconds), m_dsn(pg ? pg->createDatabase("soak") : ""),
         m_hq(pg ? std::vector<std::string>{"--backend", "postgresql", "--dsn", m_dsn} : std::vector<std::string>{}) {
     // Reports recomputed every second, so a kill of head office often lands in a refresh.
     std::ofstream(m_hq.dataDir() + "/hq.toml", std::ios::app) << "\n[reports]\nrefresh_seconds = 1\n";
@@ -259,7 +259,7 @@ class Soak {
 
   // [SECTION] Talking to the terminal
 
-  /// What an answer says about the operation; false if it is a refusal no valid request may get.
+  /// Records what an answer says about the operation; a refusal no valid request may get is a problem.
   void acknowledge(TerminalModel& t, const Op& op, const json& response) {
     Expected e{op.kind, response.value("ok", false), "", 0};
     const json result = response.value("result", json::object());
@@ -536,7 +536,11 @@ class Soak {
         const std::string type = rows.text(r, 1);
         const json payload = json::parse(rows.text(r, 2));
         if (payload.contains("member_id") && payload["member_id"].is_string()) touched.insert(payload["member_id"]);
-        if (type == "points.redeemed") ++(payload.value("authorised", "") == "offline" ? m_stats.offlineRedemptions : m_stats.onlineRedemptions);
+        if (type == "points.redeemed") {
+          const std::string authorised = payload.value("authorised", "");
+          if (authorised == "online") ++m_stats.onlineRedemptions;
+          if (authorised == "offline") ++m_stats.offlineRedemptions;
+        }
         const std::string key = eventKey(type, payload);
         if (key.empty()) continue;
         if (!m_hqKeys[t->id].insert(type + "|" + key).second) {
@@ -657,7 +661,6 @@ class Soak {
   std::mt19937 m_reportRng{1};
   double m_seconds;
   double m_elapsed = 0;
-  std::string m_backend;
   std::string m_dsn;
   mutable Hq m_hq;  // killed to keep a consistent copy of its data
   std::unique_ptr<loyalty::hq::SqlConnection> m_hqSql;  ///< head office's store, read by the checks
