@@ -91,3 +91,13 @@ image: package
 
 image-test: image
 	@bash scripts/image-test.sh $(IMAGE_OUT)/loyalty-terminal-$(ARCH).img $(BUILD)
+
+# Soak (docs/reliability.md): terminals and head office (SOAK_BACKEND sqlite or postgresql) killed
+# at random points for DURATION seconds; the figures go to bench/results/reliability.json ("soak").
+DURATION ?= 600
+SOAK_BACKEND ?= sqlite
+.PHONY: soak
+soak: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target test_soak
+	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_SOAK_SECONDS=$(DURATION) \
+		LOYALTY_SOAK_RESULTS=$(CURDIR)/bench/results/reliability.json nice $(BUILD)/bin/test_soak "[$(SOAK_BACKEND)]"

@@ -103,8 +103,18 @@ class ChildProcess {
     m_stdin = -1;
   }
 
+  /// True while the child has not exited; reaps it once it has.
+  bool running() {
+    if (m_exited) return false;
+    int status = 0;
+    if (waitpid(m_pid, &status, WNOHANG) != m_pid) return true;
+    m_exited = true;
+    m_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+
   void killHard() {
-    kill(m_pid, SIGKILL);
+    if (!m_exited) kill(m_pid, SIGKILL);  // never signal a reaped pid: it may be another process's now
     wait();
   }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "../../support/child_process.hpp"
+#include "../../support/pg_cluster.hpp"
 #include "../../support/temp_dir.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/core/money.hpp"
@@ -53,66 +54,6 @@ inline int freePort() {
   close(s);
   return ntohs(a.sin_port);
 }
-
-/// A throw-away PostgreSQL cluster: initdb in a temp dir, pg_ctl -w on a free port, stopped
-/// in the destructor. initdb refuses root, so as root it runs as the `postgres` user.
-class PgCluster {
- public:
-  PgCluster() {
-    m_bindir = trimmed(runCommand({"/bin/sh", "-c", "pg_config --bindir"}).second);
-    if (!std::filesystem::exists(m_bindir + "/initdb")) {
-      // Debian's pg_config (libpq-dev) may point elsewhere than the server's binaries.
-      for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
-        if (std::filesystem::exists(e.path() / "bin" / "initdb")) m_bindir = (e.path() / "bin").string();
-      }
-    }
-    REQUIRE(std::filesystem::exists(m_bindir + "/initdb"));
-    m_port = freePort();
-    const std::string data = m_dir.str() + "/data";
-    if (geteuid() == 0) {
-      const passwd* pw = getpwnam("postgres");
-      REQUIRE(pw != nullptr);
-      REQUIRE(chown(m_dir.str().c_str(), pw->pw_uid, pw->pw_gid) == 0);
-      m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-    }
-    REQUIRE(run({m_bindir + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"}) == 0);
-    REQUIRE(run({m_bindir + "/pg_ctl", "-D", data, "-l", m_dir.str() + "/log", "-w", "-o",
-                 "-p " + std::to_string(m_port) + " -k " + m_dir.str() + " -c listen_addresses=127.0.0.1 -c fsync=on",
-                 "start"}) == 0);
-    m_running = true;
-  }
-  ~PgCluster() {
-    if (m_running) run({m_bindir + "/pg_ctl", "-D", m_dir.str() + "/data", "-m", "fast", "-w", "stop"});
-  }
-  PgCluster(const PgCluster&) = delete;
-  PgCluster& operator=(const PgCluster&) = delete;
-
-  std::string dsn(const std::string& db = "postgres") const {
-    return "host=127.0.0.1 port=" + std::to_string(m_port) + " user=postgres dbname=" + db + " connect_timeout=5";
-  }
-  /// A fresh database for one head office.
-  std::string createDatabase(const std::string& name) {
-    hq::openPostgres(dsn())->execScript("CREATE DATABASE " + name);
-    return dsn(name);
-  }
-
- private:
-  static std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
-  int run(std::vector<std::string> argv) {
-    std::vector<std::string> full = m_prefix;
-    full.insert(full.end(), argv.begin(), argv.end());
-    return runCommand(full).first;
-  }
-
-  TempDir m_dir;
-  std::string m_bindir;
-  std::vector<std::string> m_prefix;
-  int m_port = 0;
-  bool m_running = false;
-};
 
 struct SqliteBackend {
   static constexpr const char* kName = "sqlite";
