@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "loyalty/hq/report_cache.hpp"
-#include "support/hq_fixture.hpp"
+#include "../support/hq_fixture.hpp"
 
 using namespace loyalty::test;
 using nlohmann::json;
