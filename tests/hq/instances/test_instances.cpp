@@ -358,6 +358,22 @@ TEST_CASE("instances: three servers on one PostgreSQL, the leader killed mid-upl
     CHECK(seqs.integer(i, 5) == n);
     CHECK(sql->query("SELECT applied_through FROM terminals WHERE terminal_id = $1", {t.id}).integer(0, 0) == n);
   }
+  // A lost answer: the same batch again through another instance changes nothing.
+  {
+    const FakeTerminal& t = terminals[1];
+    std::size_t other = (t.home + 1) % instances.size();
+    if (!instances[other]->alive) other = (other + 1) % instances.size();
+    json again = json::array();
+    for (std::size_t i = 0; i < 20; ++i) again.push_back(t.events[i]);
+    auto r = clientOf(hq, instances[other]->port)->Post("/api/v1/events", bearer(t.token), batch(t.id, again).dump(), "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    const json answer = json::parse(r->body);
+    CHECK(answer.at("acked_through") == static_cast<std::int64_t>(t.events.size()));
+    for (const auto& res : answer.at("results")) CHECK(res.at("status") == "duplicate");
+    CHECK(sql->query("SELECT COUNT(*) FROM events WHERE terminal_id = $1", {t.id}).integer(0, 0) ==
+          static_cast<std::int64_t>(t.events.size()));
+  }
   CHECK(sql->query("SELECT COUNT(*) FROM event_conflicts").integer(0, 0) == 0);
   CHECK(sql->query("SELECT COUNT(*) FROM rejected_events").integer(0, 0) == 0);
   CHECK(sql->query("SELECT COUNT(*) FROM reservations WHERE settled_event IS NULL").integer(0, 0) == 0);
