@@ -27,13 +27,17 @@ Leadership::Leadership(std::unique_ptr<SqlConnection> c, Options o, OnChange onC
     m_taken = 1;
     return;
   }
+  // The first try before the constructor returns: a lone instance leads before its background
+  // jobs start, so they need not wait a round for it.
+  setLeading(holdsLock());
   m_thread = std::thread([this] {
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
+      m_wake.wait_for(lock, m_options.checkEvery, [&] { return m_stop; });
+      if (m_stop) break;
       lock.unlock();
       setLeading(holdsLock());
       lock.lock();
-      m_wake.wait_for(lock, m_options.checkEvery, [&] { return m_stop; });
     }
   });
 }
