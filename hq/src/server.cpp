@@ -231,8 +231,7 @@ struct HqServer::Impl {
     s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       try {
         service.ping();
-        // Which instance does the background work (docs/operations.md): useful without a token.
-        sendJson(res, {{"status", "ok"}, {"leader", leading()}});
+        sendJson(res, {{"status", "ok"}});
       } catch (const std::exception& e) {
         logging::log().error("health check: storage is unavailable: {}", e.what());
         sendJson(res, {{"status", "unavailable"}}, 503);

@@ -46,13 +46,14 @@ std::unique_ptr<httplib::SSLClient> clientOf(const HqInstance& hq, int port, std
   return c;
 }
 
-/// Whether the instance answers /healthz as the leader; nullopt when it does not answer.
+/// Whether the instance's /metrics says it leads; nullopt when it does not answer (a killed
+/// instance). No Catch assertion: the watcher thread calls it.
 std::optional<bool> leads(const HqInstance& hq, int port) {
-  auto r = clientOf(hq, port, std::chrono::seconds(2))->Get("/healthz");
+  auto r = clientOf(hq, port, std::chrono::seconds(2))->Get("/metrics", bearer(hq.adminToken()));
   if (!r || r->status != 200) return std::nullopt;
-  const json answer = json::parse(r->body, nullptr, false);
-  if (!answer.is_object() || !answer.contains("leader") || !answer["leader"].is_boolean()) return std::nullopt;
-  return answer["leader"].get<bool>();
+  if (r->body.find("\nloyalty_hq_leader 1\n") != std::string::npos) return true;
+  if (r->body.find("\nloyalty_hq_leader 0\n") != std::string::npos) return false;
+  return std::nullopt;
 }
 
 /// A counter of the instance's /metrics (admin), -1 when absent.
