@@ -21,8 +21,7 @@ Leadership::Leadership(std::unique_ptr<SqlConnection> c, Options o, OnChange onC
     : m_c(std::move(c)), m_options(std::move(o)), m_onChange(std::move(onChange)) {
   if (m_c->backend() != "postgresql") {
     m_c.reset();
-    m_leader = m_options.instance;
-    logging::log().info("leadership: {} leads the background work (SQLite: a single instance)", m_options.instance);
+    m_leader = m_options.instance;  // nothing to log: a lone instance, as always on SQLite
     m_leading = true;
     m_taken = 1;
     return;
