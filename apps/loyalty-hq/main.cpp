@@ -77,7 +77,9 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
   const auto hosts = splitHosts(hostArgs);
   if (hosts.empty()) return fail("--host needs at least one name", 2);
   std::error_code ec;
-  Settings settings{backend, dsn};
+  Settings settings;
+  settings.backend = backend;
+  settings.dsn = dsn;
   const bool prepared = holdsOnlySettings(dir);
   if (prepared) {
     // The package links DATA/hq.toml to /etc/loyalty/hq.toml: storage comes from there, once.

@@ -141,9 +141,9 @@ Result<ChartCall> parseChartCall(const std::string& name, const httplib::Request
   return c;
 }
 
-/// Runs chart report `name` on the reading connection.
+/// Runs chart report `name` where reports read.
 Result<json> runChart(HqService& service, const std::string& name, const ChartCall& c) {
-  return service.onReader([&](SqlConnection& conn) -> Result<json> {
+  return service.onReports([&](SqlConnection& conn) -> Result<json> {
     Reports r(conn);
     const ReportFilter& f = c.call.filter;
     if (name == "trends") return trendsReport(r, f);

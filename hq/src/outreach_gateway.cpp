@@ -90,15 +90,20 @@ struct OutreachJob::Impl {
   std::jthread thread;
 };
 
-OutreachJob::OutreachJob(std::unique_ptr<SqlConnection> c) : m_impl(std::make_unique<Impl>()) {
+OutreachJob::OutreachJob(std::unique_ptr<SqlConnection> c, std::function<bool()> leading) : m_impl(std::make_unique<Impl>()) {
   m_impl->c = std::move(c);
-  m_impl->thread = std::jthread([impl = m_impl.get()](std::stop_token stop) {
+  m_impl->thread = std::jthread([impl = m_impl.get(), leading = std::move(leading)](std::stop_token stop) {
     auto next = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     std::unique_lock lock(impl->mutex);
     while (!stop.stop_requested()) {
       impl->wake.wait_until(lock, stop, next, [] { return false; });
       if (stop.stop_requested()) break;
       std::int64_t interval = 60;
+      if (leading && !leading()) {
+        // Another instance sends; this one looks again soon, to take over if it leads by then.
+        next = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        continue;
+      }
       try {
         interval = outreachSettings(*impl->c).intervalSeconds;
         if (interval > 0) {

@@ -259,7 +259,7 @@ json resultsPage(HqService& service, DashboardAccess& access, const DashboardVie
                  const ReportFilter& f) {
   const std::string lang = access.language(req);
   json view = access.frame(req, who, lang, "/dashboard/promotions", "promotions");
-  const json report = service.onReader([&](SqlConnection& c) { return promotionReport(c, f.range, f.stores); });
+  const json report = service.onReports([&](SqlConnection& c) { return promotionReport(c, f.range, f.stores); });
   json rows = json::array();
   for (const auto& r : report["rows"]) {
     const json& lift = r["lift"];
@@ -302,7 +302,7 @@ void registerPromotionRoutes(httplib::Server& s, HqService& service, DashboardAc
     if (!access.api(req, res)) return;
     auto f = resultsFilter(req, true);
     if (!f) return sendError(res, f.error());
-    sendJson(res, service.onReader([&](SqlConnection& c) { return promotionReport(c, f->range, f->stores); }));
+    sendJson(res, service.onReports([&](SqlConnection& c) { return promotionReport(c, f->range, f->stores); }));
   });
 
   // [SECTION] Dashboard pages and forms (a form's CSRF token is checked by access.api)

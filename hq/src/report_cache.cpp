@@ -198,7 +198,9 @@ void ReportCache::save(SqlConnection& c, const std::string& key) {
   tx.commit();
 }
 
-void ReportCache::refreshOnce(SqlConnection& c) {
+void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
+  // Reports and their data marks come from where reports read; report_results lives in storage.
+  SqlConnection& source = reads ? *reads : c;
   if (m_options.keepAcrossRestarts && !m_restored) {
     m_restored = true;
     try {
@@ -207,7 +209,7 @@ void ReportCache::refreshOnce(SqlConnection& c) {
       // Unreadable results of the last run: this run computes its own, as without them.
     }
   }
-  const std::string mark = dataMark(c);
+  const std::string mark = dataMark(source);
   std::vector<std::pair<std::string, Compute>> due;
   {
     std::lock_guard lock(m_mutex);
@@ -241,9 +243,9 @@ void ReportCache::refreshOnce(SqlConnection& c) {
     }
     try {
       const Timestamp at = nowSeconds();
-      const std::string before = dataMark(c);
+      const std::string before = dataMark(source);
       const auto started = Clock::now();
-      auto out = compute(c);
+      auto out = compute(source);
       if (out && keep(key, compute, std::move(*out), at, before, Clock::now() - started >= m_options.slow, false) &&
           m_options.keepAcrossRestarts) {
         try {
@@ -260,18 +262,66 @@ void ReportCache::refreshOnce(SqlConnection& c) {
   }
 }
 
-void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c) {
+void ReportCache::adoptOnce(SqlConnection& c) {
+  const auto r = c.query("SELECT report_key, computed_at FROM report_results WHERE generation = $1", {m_options.generation});
+  std::vector<std::string> newer;
+  {
+    std::lock_guard lock(m_mutex);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const auto it = m_entries.find(r.text(i, 0));
+      const auto at = parseRfc3339(r.text(i, 1), "computed_at");
+      if (it != m_entries.end() && it->second.pinned && at && (!it->second.body || it->second.computedAt < *at)) {
+        newer.push_back(it->first);
+      }
+    }
+  }
+  for (const auto& key : newer) {
+    const auto row = c.query("SELECT mark, computed_at, slow, body FROM report_results WHERE report_key = $1 AND generation = $2",
+                             {key, m_options.generation});
+    if (row.empty()) continue;  // replaced by a newer generation meanwhile
+    const auto at = parseRfc3339(row.text(0, 1), "computed_at");
+    auto parsed = sync::parseJson(row.text(0, 3), sync::kMaxResponseBytes);
+    if (!at || !parsed) continue;
+    auto body = std::make_shared<const nlohmann::json>(std::move(*parsed));
+    std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(key);
+    if (it == m_entries.end() || (it->second.body && it->second.computedAt >= *at)) continue;
+    Entry& e = it->second;
+    e.body = std::move(body);
+    e.mark = row.text(0, 0);
+    e.computedAt = *at;
+    e.slow = row.integer(0, 2) != 0;
+    e.restored = true;
+  }
+  std::lock_guard lock(m_mutex);
+  // Requests stop waiting for this refresher: it computes nothing while it follows.
+  for (auto& entry : m_entries) entry.second.tried = true;
+  m_computed.notify_all();
+}
+
+void ReportCache::wake() {
+  std::lock_guard lock(m_mutex);
+  m_pending = true;
+  m_wake.notify_all();
+}
+
+void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leading, std::unique_ptr<SqlConnection> reads) {
   {
     std::lock_guard lock(m_mutex);
     m_refresherRunning = true;
   }
-  m_thread = std::thread([this, conn = std::move(c)] {
+  m_thread = std::thread([this, conn = std::move(c), leading = std::move(leading), reads = std::move(reads)] {
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
       m_pending = false;
       lock.unlock();
       try {
-        refreshOnce(*conn);
+        if (!leading || leading()) {
+          refreshOnce(*conn, reads.get());
+          ++m_leaderRounds;
+        } else {
+          adoptOnce(*conn);
+        }
       } catch (const std::exception&) {
         // A lost connection or a failing report: the next round tries again; requests
         // compute live meanwhile.

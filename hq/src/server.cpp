@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -19,6 +20,7 @@
 #include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/http_guard.hpp"
+#include "loyalty/hq/leadership.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -77,6 +79,13 @@ std::int64_t residentBytes() {
   return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
+/// This instance's name for logs and for the other instances: host and process id.
+std::string instanceName() {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
+}
+
 ReportCache::Options cacheOptions(const Settings& s) {
   ReportCache::Options o;
   o.maxAge = std::chrono::seconds(s.reportMaxAgeSeconds);
@@ -96,6 +105,9 @@ struct HqServer::Impl {
   Throttle throttle;
   PasswordVerifier passwords;
   std::unique_ptr<HttpsServer> http;
+  /// Which instance runs the background work; before the service and the jobs, which ask it,
+  /// so that it outlives them (and stopped first by ~Impl: it wakes the refresher).
+  std::unique_ptr<Leadership> leadership;
   HqService service;  ///< the live data every route reads and writes; it owns the locking
   Fleet fleet;        ///< releases and terminals' reports, on a connection of its own
   std::unique_ptr<OutreachJob> outreach;  ///< the outreach sender (outreach.hpp), on a connection of its own
@@ -113,8 +125,15 @@ struct HqServer::Impl {
       : dir(d),
         guard(ConnectionLimits::from(s)),
         throttle(openStorage(d, s), ThrottleRules::from(s)),
-        service(openStorage(d, s), openStorage(d, s), cacheOptions(s), std::chrono::minutes(s.reservationMinutes)),
+        service(openStorage(d, s), openStorage(d, s), cacheOptions(s), std::chrono::minutes(s.reservationMinutes),
+                openReportsStorage(s)),
         fleet(d, openStorage(d, s)) {}
+
+  ~Impl() {
+    if (leadership) leadership->stop();
+  }
+
+  bool leading() const { return !leadership || leadership->leading(); }
 
   // [SECTION] Plumbing
 
@@ -484,6 +503,22 @@ struct HqServer::Impl {
             c.refusedOverCap);
     counter("loyalty_hq_password_verifications_total", "Dashboard passwords verified (unknown users against a dummy hash).",
             passwords.verifications());
+    gauge("loyalty_hq_leader", "1 while this instance leads the background work (report refresh, outreach sending).",
+          leading() ? 1 : 0);
+    if (leadership) {
+      // Label values are quoted: a name read from the database must not break the format.
+      const auto label = [](std::string v) {
+        std::erase_if(v, [](char ch) { return ch == '"' || ch == '\\' || ch == '\n'; });
+        return v;
+      };
+      counter("loyalty_hq_leadership_taken_total", "Times this instance took the lead since start.", leadership->taken());
+      os << "# HELP loyalty_hq_leader_info The instances' names: this one and the leader as this one last saw it.\n"
+            "# TYPE loyalty_hq_leader_info gauge\n"
+         << "loyalty_hq_leader_info{instance=\"" << label(leadership->instance()) << "\",leader=\""
+         << label(leadership->leader().value_or("")) << "\"} 1\n";
+    }
+    counter("loyalty_hq_report_refresh_rounds_total", "Rounds of the report refresher run by this instance as the leader.",
+            service.reportRefreshRounds());
     gauge("loyalty_hq_uptime_seconds", "Seconds since the server started.",
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count());
     return os.str();
@@ -511,8 +546,14 @@ HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::m
   m_impl->http->set_read_timeout(std::chrono::seconds(30));
   m_impl->routes();
   // After routes(): the schema upgrades it makes come before the first background report.
-  m_impl->service.startReportRefresher(openStorage(dir, settings));
-  m_impl->outreach = std::make_unique<OutreachJob>(openStorage(dir, settings));
+  Impl* impl = m_impl.get();
+  m_impl->leadership = std::make_unique<Leadership>(
+      openStorage(dir, settings),
+      Leadership::Options{std::chrono::seconds(settings.serverLeaderCheckSeconds), instanceName()}, [impl](bool leading) {
+        if (leading) impl->service.wakeReportRefresher();  // the new leader refreshes at once
+      });
+  m_impl->service.startReportRefresher(openStorage(dir, settings), [impl] { return impl->leading(); }, openReportsStorage(settings));
+  m_impl->outreach = std::make_unique<OutreachJob>(openStorage(dir, settings), [impl] { return impl->leading(); });
 }
 
 HqServer::~HqServer() = default;

@@ -44,8 +44,8 @@ ReportCache::Compute computeOf(forms::ReportCall call) {
 }  // namespace
 
 HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
-                     std::chrono::seconds reservationLife)
-    : m_writer(std::move(writer)), m_reader(std::move(reader)), m_cache(std::move(cache)) {
+                     std::chrono::seconds reservationLife, std::unique_ptr<SqlConnection> reports)
+    : m_writer(std::move(writer)), m_reader(std::move(reader)), m_reports(std::move(reports)), m_cache(std::move(cache)) {
   m_writer.checkSchema();
   m_writer.setReservationLife(reservationLife);
   ensureAnalyticsSchema(m_writer.connection());
@@ -57,7 +57,10 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
   ensureOutreachSchema(m_writer.connection());
 }
 
-void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c) { m_cache.startRefresher(std::move(c)); }
+void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCache::Leading leading,
+                                     std::unique_ptr<SqlConnection> reads) {
+  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads));
+}
 
 // [SECTION] Protocol
 
@@ -191,9 +194,10 @@ Result<json> HqService::report(const forms::ReportCall& call) {
     std::lock_guard lock(m_writeMutex);
     Reports(m_writer.connection()).importCounterComplaints(now);
   }
-  std::lock_guard lock(m_readMutex);
-  Reports r(m_reader.connection());
-  return runCall(r, call, now);
+  return onReports([&](SqlConnection& c) {
+    Reports r(c);
+    return runCall(r, call, now);
+  });
 }
 
 Result<ReportCache::Answer> HqService::keptReport(const forms::ReportCall& call, std::optional<std::chrono::seconds> maxAge) {
@@ -202,6 +206,7 @@ Result<ReportCache::Answer> HqService::keptReport(const forms::ReportCall& call,
     if (!out) return out.error();
     return ReportCache::Answer{std::move(*out), nowSeconds(), false};
   }
+  if (m_reports) return m_cache.get(call.key(), *m_reports, m_reportsMutex, computeOf(call), maxAge);
   return m_cache.get(call.key(), m_reader.connection(), m_readMutex, computeOf(call), maxAge);
 }
 

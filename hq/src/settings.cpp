@@ -37,7 +37,8 @@ const std::vector<IntegerSection>& integerSections() {
        {{"max_workers", 8, 4096, &Settings::serverMaxWorkers},
         {"max_connections_per_address", 1, 100000, &Settings::serverMaxConnectionsPerAddress},
         {"header_deadline_seconds", 1, 600, &Settings::serverHeaderDeadlineSeconds},
-        {"request_deadline_seconds", 1, 3600, &Settings::serverRequestDeadlineSeconds}}},
+        {"request_deadline_seconds", 1, 3600, &Settings::serverRequestDeadlineSeconds},
+        {"leader_check_seconds", 1, 60, &Settings::serverLeaderCheckSeconds}}},
       {"signin",
        {{"max_failures_per_account", 1, 1000, &Settings::signinMaxFailuresPerAccount},
         {"max_failures_per_address", 1, 100000, &Settings::signinMaxFailuresPerAddress},
@@ -117,22 +118,31 @@ Result<Settings> loadSettings(const DataDir& dir) {
     for (const auto& [k, v] : *storage) {
       const std::string field = "storage." + std::string(k.str());
       const auto* text = v.as_string();
-      if (k.str() != "backend" && k.str() != "dsn") return invalidArgument(field, "hq.toml: unknown key " + field);
+      if (k.str() != "backend" && k.str() != "dsn" && k.str() != "reports_dsn") {
+        return invalidArgument(field, "hq.toml: unknown key " + field);
+      }
       if (!text) return invalidArgument(field, "hq.toml: " + field + " must be a string");
       if (k.str() == "backend") s.backend = text->get();
-      else s.dsn = text->get();
+      else if (k.str() == "dsn") s.dsn = text->get();
+      else if (text->get().find_first_not_of(" \t") == std::string::npos) {
+        return invalidArgument(field, "hq.toml: storage.reports_dsn must be a libpq connection string (leave it out to read reports from storage.dsn)");
+      } else s.reportsDsn = text->get();
     }
   }
   if (s.backend != "sqlite" && s.backend != "postgresql") {
     return invalidArgument("storage.backend", "hq.toml: storage.backend must be \"sqlite\" or \"postgresql\"");
   }
   if (s.backend == "postgresql" && s.dsn.empty()) return invalidArgument("storage.dsn", "hq.toml: storage.dsn is required for postgresql");
+  if (!s.reportsDsn.empty() && s.backend != "postgresql") {
+    return invalidArgument("storage.reports_dsn", "hq.toml: storage.reports_dsn is for the postgresql backend only (a replica of storage.dsn)");
+  }
   return s;
 }
 
 void saveSettings(const DataDir& dir, const Settings& s) {
   toml::table storage{{"backend", s.backend}};
   if (!s.dsn.empty()) storage.insert("dsn", s.dsn);
+  if (!s.reportsDsn.empty()) storage.insert("reports_dsn", s.reportsDsn);
   toml::table t{{"storage", storage}};
   const Settings defaults;
   for (const auto& section : integerSections()) {
@@ -151,6 +161,15 @@ void saveSettings(const DataDir& dir, const Settings& s) {
 std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s) {
   if (s.backend == "postgresql") return openPostgres(s.dsn);
   return openSqlite(dir.sqliteFile().string());
+}
+
+std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s) {
+  if (s.reportsDsn.empty()) return nullptr;
+  try {
+    return openPostgres(s.reportsDsn);
+  } catch (const SqlError& e) {
+    throw SqlError("hq.toml: storage.reports_dsn: " + std::string(e.what()));
+  }
 }
 
 

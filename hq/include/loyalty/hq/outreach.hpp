@@ -171,10 +171,11 @@ nlohmann::json outreachStatus(SqlConnection& c, const std::optional<std::string>
 
 // [SECTION] Background job and HTTP (outreach_routes.cpp; docs/outreach.md)
 
-/// Runs the sender every settings.intervalSeconds on its own connection until destroyed.
+/// Runs the sender every settings.intervalSeconds on its own connection until destroyed, in the
+/// instance that leads the background work (`leading`, leadership.hpp; unset: always).
 class OutreachJob {
  public:
-  explicit OutreachJob(std::unique_ptr<SqlConnection> c);
+  explicit OutreachJob(std::unique_ptr<SqlConnection> c, std::function<bool()> leading = {});
   ~OutreachJob();
   OutreachJob(const OutreachJob&) = delete;
   OutreachJob& operator=(const OutreachJob&) = delete;

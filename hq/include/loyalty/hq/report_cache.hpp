@@ -21,7 +21,16 @@
 /// after a restart the dashboard's default views are served by the rules above from the last
 /// run's answers (their data mark and time are kept with them) while the refresher computes
 /// its own, instead of waiting for a million members to be ranked again.
+///
+/// Several instances on one PostgreSQL (docs/operations.md): each keeps its own results, and
+/// each serves one only by the rules above against the data mark it reads from the shared
+/// database in the same request, so an instance never serves a result older than a single
+/// server would, whichever instance took the upload. Only the leading instance's refresher
+/// computes (`leading`); a follower's refresher instead adopts the pinned results the leader
+/// wrote to report_results, under the same rules, so the dashboard's default views are warm on
+/// every instance while they are ranked once.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -78,14 +87,27 @@ class ReportCache {
   /// Asks the refresher to compute `key` and keep it fresh whether or not anyone asks for it.
   void pin(const std::string& key, Compute compute);
 
+  /// Whether this instance leads the background work (leadership.hpp); unset: always.
+  using Leading = std::function<bool()>;
+
   /// Starts the refresher on its own connection (the server's readers are not held up by it).
-  void startRefresher(std::unique_ptr<SqlConnection> c);
+  /// Its rounds compute while `leading()` says so, and adopt the leader's results otherwise.
+  /// With `reads` (storage.reports_dsn), data marks and reports are read there, and
+  /// report_results is read and written on `c`.
+  void startRefresher(std::unique_ptr<SqlConnection> c, Leading leading = {}, std::unique_ptr<SqlConnection> reads = nullptr);
+  /// Runs the refresher's next round now (this instance has just taken the lead).
+  void wake();
+  /// Rounds the refresher ran as the leader (computing), since start.
+  std::int64_t leaderRounds() const { return m_leaderRounds.load(); }
   /// Stops and joins the refresher (also done by the destructor).
   void stop();
 
   /// Runs one round of the refresher on `c` now (tests; the thread runs the same). The first
   /// round with `keepAcrossRestarts` starts by reading back the last run's pinned results.
-  void refreshOnce(SqlConnection& c);
+  void refreshOnce(SqlConnection& c, SqlConnection* reads = nullptr);
+  /// A follower's round on `c`: adopts the pinned results the leader wrote that are newer than
+  /// the ones kept here (read back as after a restart: recomputed if this instance leads later).
+  void adoptOnce(SqlConnection& c);
 
   /// What changes whenever data the reports read changes: every terminal's applied sequence
   /// number (uploads), the change counter (enrolments, member edits, merges), the UTC day
@@ -130,6 +152,7 @@ class ReportCache {
   bool m_stop = false;
   bool m_pending = false;  ///< something was pinned since the refresher's last round
   bool m_restored = false;  ///< restore() has run (keepAcrossRestarts); the refresher's own
+  std::atomic<std::int64_t> m_leaderRounds{0};
   std::thread m_thread;
 };
 

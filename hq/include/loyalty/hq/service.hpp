@@ -34,13 +34,22 @@ class HqService {
  public:
   /// `writer` and `reader` are two connections to the same storage. Adds the analytics and
   /// privacy tables to an older database.
+  /// `reports`, when given, is where reports and charts read (storage.reports_dsn: a replica);
+  /// without it they read through `reader`.
   HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
-            std::chrono::seconds reservationLife);
+            std::chrono::seconds reservationLife, std::unique_ptr<SqlConnection> reports = nullptr);
   HqService(const HqService&) = delete;
   HqService& operator=(const HqService&) = delete;
 
   /// Starts the report cache's refresher on its own connection (the readers are not held up by it).
-  void startReportRefresher(std::unique_ptr<SqlConnection> c);
+  /// It computes while `leading()` (several instances: docs/operations.md), else adopts the leader's results.
+  /// `reads`: the refresher's own connection to storage.reports_dsn, when set.
+  void startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCache::Leading leading = {},
+                            std::unique_ptr<SqlConnection> reads = nullptr);
+  /// Runs the refresher's next round now (this instance has just taken the lead).
+  void wakeReportRefresher() { m_cache.wake(); }
+  /// Rounds the refresher ran as the leader.
+  std::int64_t reportRefreshRounds() const { return m_cache.leaderRounds(); }
 
   // [SECTION] Protocol (docs/sync-wire.md)
 
@@ -114,6 +123,14 @@ class HqService {
     return fn(m_reader.connection());
   }
 
+  /// Runs `fn(SqlConnection&)` where reports read (storage.reports_dsn, else the reader), one
+  /// request at a time.
+  template <class F>
+  auto onReports(F&& fn) {
+    if (!m_reports) return onReader(std::forward<F>(fn));
+    std::lock_guard lock(m_reportsMutex);
+    return fn(*m_reports);
+  }
   /// Runs `fn(HqStore&)` on the writing store (its change feed), one request at a time.
   template <class F>
   auto onWriterStore(F&& fn) {
@@ -142,6 +159,8 @@ class HqService {
   HqStore m_writer;
   std::mutex m_readMutex;  ///< one request at a time on m_reader
   HqStore m_reader;
+  std::mutex m_reportsMutex;  ///< one request at a time on m_reports
+  std::unique_ptr<SqlConnection> m_reports;  ///< storage.reports_dsn, if set
   ReportCache m_cache;
 };
 

@@ -14,6 +14,8 @@ namespace loyalty::hq {
 struct Settings {
   std::string backend = "sqlite";  ///< "sqlite" | "postgresql"
   std::string dsn;                 ///< postgresql only
+  /// storage.reports_dsn, postgresql only: where reports read (a replica), when set.
+  std::string reportsDsn;
   // [reports]: slow reports kept for the dashboard (loyalty/hq/report_cache.hpp).
   std::int64_t reportMaxAgeSeconds = 600;   ///< reports.max_age_seconds, 0..86400 (0: kept results only while their data is unchanged)
   std::int64_t reportSlowMs = 250;          ///< reports.slow_ms, 0..600000
@@ -26,6 +28,9 @@ struct Settings {
   std::int64_t serverMaxConnectionsPerAddress = 64;  ///< server.max_connections_per_address, 1..100000
   std::int64_t serverHeaderDeadlineSeconds = 10;     ///< server.header_deadline_seconds, 1..600: TLS handshake and request header
   std::int64_t serverRequestDeadlineSeconds = 120;   ///< server.request_deadline_seconds, 1..3600: a request's body
+  /// server.leader_check_seconds, 1..60: how often an instance on PostgreSQL tries to take the
+  /// lead of the background work, and the leader checks it still has it (leadership.hpp).
+  std::int64_t serverLeaderCheckSeconds = 2;
   // [signin]: failed dashboard sign-ins and bearer tokens (loyalty/hq/throttle.hpp).
   std::int64_t signinMaxFailuresPerAccount = 10;   ///< signin.max_failures_per_account, 1..1000
   std::int64_t signinMaxFailuresPerAddress = 100;  ///< signin.max_failures_per_address, 1..100000
@@ -50,5 +55,8 @@ void saveSettings(const DataDir& dir, const Settings& settings);
 
 /// Opens the configured backend.
 std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& settings);
+/// The connection reports read from when `storage.reports_dsn` is set, else nullptr (they read
+/// the storage). Throws SqlError naming storage.reports_dsn when it cannot connect.
+std::unique_ptr<SqlConnection> openReportsStorage(const Settings& settings);
 
 }  // namespace loyalty::hq
