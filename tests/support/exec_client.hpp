@@ -30,6 +30,8 @@ class Exec {
     m_child.closeStdin();
     return m_child.wait();
   }
+  /// SIGKILL, like a power cut: every answered request is committed, nothing else happens.
+  void killHard() { m_child.killHard(); }
 
  private:
   static std::vector<std::string> args(const std::string& dataDir, std::vector<std::string> extra) {
