@@ -149,6 +149,11 @@ struct HqStore::Batch {
   std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::map<std::string, std::int64_t>>> visits = {};
   std::map<std::pair<std::string, std::string>, std::int64_t> monthSales = {};  ///< agg_member_month.sales by (month, member)
   std::string firstDay = {}, lastDay = {};  ///< the local days of the batch's sales (visits are read for these)
+  /// The upgrade windows (saleTierWindow) of the batch's sales, as [begin, end) instants; net
+  /// spend per (member, window) as held before the batch, and the batch's own sales and refunds.
+  std::set<std::pair<std::string, std::string>> windows = {};
+  std::map<std::pair<std::string, std::pair<std::string, std::string>>, std::int64_t> spendHeld = {};
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::int64_t>>> spendAdded = {};
   IngestWrites* writes = nullptr;
   /// While an event of a kind applied by direct SQL runs: what the helpers hold goes out at once.
   bool direct = false;
@@ -367,6 +372,10 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
         const std::string day = localStamp(*b.zone, *at).day;
         if (b.firstDay.empty() || day < b.firstDay) b.firstDay = day;
         if (day > b.lastDay) b.lastDay = day;
+        if (b.programme->tiers.size() > 1) {
+          const InstantWindow w = instantsOf(saleTierWindow(b.zone->localDate(*at)), *b.zone);
+          b.windows.emplace(formatRfc3339(w.begin), formatRfc3339(w.end));
+        }
       }
     }
     std::sort(named.begin(), named.end());
@@ -701,6 +710,19 @@ void HqStore::loadMembers(Batch& b, const std::vector<std::string>& ids) {
   selectIn(*m_c, "SELECT month, member_id, sales FROM agg_member_month WHERE month >= $1 AND month <= $2 AND member_id IN (",
            {b.firstDay.substr(0, 7), b.lastDay.substr(0, 7)}, present,
            [&](const SqlRows& r, std::size_t i) { b.monthSales[{r.text(i, 0), r.text(i, 1)}] = r.integer(i, 2); });
+  for (const auto& id : present) {
+    b.spendAdded.erase(id);
+    for (const auto& w : b.windows) b.spendHeld[{id, w}] = 0;
+  }
+  for (const auto& w : b.windows) {
+    const auto add = [&](const char* select, std::int64_t sign) {
+      selectIn(*m_c, select, {w.first, w.second}, present,
+               [&](const SqlRows& r, std::size_t i) { b.spendHeld[{r.text(i, 0), w}] += sign * r.integer(i, 1); },
+               " GROUP BY member_id");
+    };
+    add("SELECT member_id, SUM(total) FROM sales WHERE at >= $1 AND at < $2 AND member_id IN (", 1);
+    add("SELECT member_id, SUM(amount) FROM refunds WHERE at >= $1 AND at < $2 AND member_id IN (", -1);
+  }
 }
 
 std::optional<std::int64_t> HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId,
@@ -758,7 +780,26 @@ void HqStore::reviewTierAt(Batch& b, const std::string& memberId, Timestamp at) 
 void HqStore::raiseTierAt(Batch& b, const std::string& memberId, Money total, Timestamp at) {
   const Date today = b.zone->localDate(at);
   auto* row = b.row(memberId);
-  if (row && !saleMayRaiseTier(tierIndexByName(row->tier, b.programme->tiers).value_or(0), total, b.programme->tiers)) return;
+  const auto& tiers = b.programme->tiers;
+  const std::size_t before = row ? tierIndexByName(row->tier, tiers).value_or(0) : 0;
+  if (row && !saleMayRaiseTier(before, total, tiers)) return;
+  const InstantWindow window = instantsOf(saleTierWindow(today), *b.zone);
+  const std::pair<std::string, std::string> w{formatRfc3339(window.begin), formatRfc3339(window.end)};
+  if (row && b.windows.count(w)) {
+    // Net spend over the window, this sale included: as held before the batch, plus the batch's.
+    const auto held = b.spendHeld.find({memberId, w});
+    std::int64_t net = held == b.spendHeld.end() ? 0 : held->second;
+    for (const auto& [when, amount] : b.spendAdded[memberId]) {
+      if (when >= w.first && when < w.second) net += amount;
+    }
+    const std::size_t reached = tierAfterSale(before, total, Money::fromMinor(net), tiers);
+    if (reached <= before) return;
+    b.writes->flush(*m_c);  // the member's row is written before it is updated
+    row->tier = tiers[reached].name;
+    row->reviewedMonth = reviewMonthOf(today);
+    m_c->exec("UPDATE members SET tier = $2, tier_reviewed_month = $3 WHERE member_id = $1", {memberId, row->tier, row->reviewedMonth});
+    return;
+  }
   b.writes->flush(*m_c);  // the upgrade reads the member's sales, this one included
   const auto move = raiseMemberTier(*m_c, *b.programme, memberId, total, today, *b.zone);
   if (row && move.changed()) {
@@ -791,6 +832,7 @@ void HqStore::applySale(Batch& b, const EventEnvelope& e, const sync::SaleRecord
     w.memberMonth[{month, *member}].add(1, total, visit, local.day);
     w.member[*member].add(1, total, visit, local.day);
     w.memberStore[{p.origin.storeId, *member}].add(1, total, storeVisit, local.day);
+    b.spendAdded[*member].emplace_back(at, total);
     // The member's first sale this month: one more active member in their cohort's month.
     const auto* row = b.row(*member);
     if (++b.monthSales[{month, *member}] == 1 && row && row->enrolled && !row->merged && row->enrolledAt.substr(0, 7) <= month) {
@@ -852,6 +894,7 @@ void HqStore::applyRefund(Batch& b, const EventEnvelope& e, const sync::SaleRefu
   w.memberMonth[{local.day.substr(0, 7), *member}].add(0, -amount, 0, std::nullopt);
   w.member[*member].add(0, -amount, 0, std::nullopt);
   w.memberStore[{p.origin.storeId, *member}].add(0, -amount, 0, std::nullopt);
+  b.spendAdded[*member].emplace_back(at, -amount);
   if (p.pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p.pointsReturned, at);
   if (p.pointsReversed != 0) addPoints(b, *member, e.eventId, "reversal", -p.pointsReversed, at);
   w.members[*member].spend -= amount;
