@@ -203,8 +203,12 @@ Error erasedRejection() {
 }
 
 std::string storedPayload(SqlConnection& c, const std::string& type, const json& payload) {
+  return storedPayload(type, payload, [&](const std::string& member) { return isErased(c, member); });
+}
+
+std::string storedPayload(const std::string& type, const json& payload, const std::function<bool(const std::string&)>& erased) {
   if (namesMember(type) && payload.is_object()) {
-    if (const auto member = textField(payload, "member_id"); member && isErased(c, *member)) {
+    if (const auto member = textField(payload, "member_id"); member && erased(*member)) {
       return sync::dumpJson(withoutPersonalData(type, payload));
     }
   }

@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 
+#include "loyalty/core/lifecycle.hpp"
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/rules.hpp"
 #include "loyalty/hq/aggregates.hpp"
@@ -23,6 +24,7 @@
 #include "loyalty/hq/staff.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
+#include "ingest_writes.hpp"
 
 namespace loyalty::hq {
 
@@ -132,10 +134,37 @@ struct HqStore::Batch {
   LocalStamp local;               ///< the store-local day and hour of the event being applied
   std::optional<std::vector<std::int64_t>> bonusAmounts = std::nullopt;  ///< read at the first bonus
   const ProgrammeRules* programme = nullptr;  ///< the published programme's (tiers), read at the start
-  /// Ingest only: members resolved through merges (no merge happens during an ingest) and
-  /// members known to have a row, so each is looked up once per batch.
+  /// Ingest only: members resolved through merges (no merge happens during an ingest).
   std::unordered_map<std::string, std::string> resolved = {};
-  std::unordered_set<std::string> present = {};
+  /// Ingest only: what the rules read of members, read once per batch and kept in step with
+  /// what the batch writes (IngestWrites holds the writes until they are flushed).
+  struct MemberRow {
+    bool enrolled = false, merged = false, erased = false;
+    std::string tier = "member", reviewedMonth, enrolledAt, enrolledStore;
+    std::int64_t balance = 0;
+  };
+  std::unordered_map<std::string, MemberRow> rows = {};  ///< members with a row, by id
+  std::unordered_set<std::string> absent = {};           ///< looked up: no row
+  /// Sales per (member, local day), in all and per store: a sale opens a visit when it is the first.
+  std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::map<std::string, std::int64_t>>> visits = {};
+  std::map<std::pair<std::string, std::string>, std::int64_t> monthSales = {};  ///< agg_member_month.sales by (month, member)
+  std::string firstDay = {}, lastDay = {};  ///< the local days of the batch's sales (visits are read for these)
+  /// The upgrade windows (saleTierWindow) of the batch's sales, as [begin, end) instants; net
+  /// spend per (member, window) as held before the batch, and the batch's own sales and refunds.
+  std::set<std::pair<std::string, std::string>> windows = {};
+  std::map<std::pair<std::string, std::pair<std::string, std::string>>, std::int64_t> spendHeld = {};
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::int64_t>>> spendAdded = {};
+  IngestWrites* writes = nullptr;
+  /// While an event of a kind applied by direct SQL runs: what the helpers hold goes out at once.
+  bool direct = false;
+
+  MemberRow* row(const std::string& id) {
+    const auto it = rows.find(id);
+    return it == rows.end() ? nullptr : &it->second;
+  }
+  void wrote(SqlConnection& c) {
+    if (direct) writes->flush(c);
+  }
 };
 
 namespace {
@@ -147,21 +176,22 @@ struct StoredEvent {
 
 /// Runs `select` (ending in "IN (") over `keys`, one statement per 512 keys, and hands every row
 /// to `row`. The key list is padded to one of a few lengths (repeating its last key), so only a
-/// handful of statements are ever prepared.
+/// handful of statements are ever prepared. `fixed` are the select's own parameters ($1 ...),
+/// before the keys; `tail` follows the key list's ")" (a GROUP BY).
 template <class Row>
-void selectIn(SqlConnection& c, const std::string& select, const std::vector<std::string>& keys, Row&& row) {
+void selectIn(SqlConnection& c, const std::string& select, const std::vector<SqlValue>& fixed,
+              const std::vector<std::string>& keys, Row&& row, const std::string& tail = "") {
   constexpr std::size_t kChunk = 512;
   for (std::size_t from = 0; from < keys.size(); from += kChunk) {
     const std::size_t n = std::min(kChunk, keys.size() - from);
     const std::size_t slots = n <= 8 ? 8 : n <= 64 ? 64 : kChunk;
     std::string sql = select;
-    std::vector<SqlValue> params;
-    params.reserve(slots);
+    std::vector<SqlValue> params = fixed;
     for (std::size_t i = 0; i < slots; ++i) {
-      sql += (i ? ", $" : "$") + std::to_string(i + 1);
+      sql += (i ? ", $" : "$") + std::to_string(fixed.size() + i + 1);
       params.emplace_back(keys[from + std::min(i, n - 1)]);
     }
-    const auto r = c.query(sql + ")", params);
+    const auto r = c.query(sql + ")" + tail, params);
     for (std::size_t i = 0; i < r.size(); ++i) row(r, i);
   }
 }
@@ -172,7 +202,7 @@ std::unordered_map<std::string, StoredEvent> storedEvents(SqlConnection& c, cons
   ids.reserve(events.size());
   for (const auto& e : events) ids.push_back(e.eventId);
   std::unordered_map<std::string, StoredEvent> out;
-  selectIn(c, "SELECT event_id, terminal_id, fingerprint FROM events WHERE event_id IN (", ids,
+  selectIn(c, "SELECT event_id, terminal_id, fingerprint FROM events WHERE event_id IN (", {}, ids,
            [&](const SqlRows& r, std::size_t i) { out[r.text(i, 0)] = {r.text(i, 1), r.text(i, 2)}; });
   return out;
 }
@@ -330,23 +360,34 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
   std::set<std::string> seenInBatch;
   // Events already held, read at once; the batch's own join them as they are stored.
   auto stored = storedEvents(*m_c, request.events);
-  // The members the events name, looked up at once: those not merged resolve to themselves and
-  // have a row; those unknown resolve to themselves (a stub row is made when one is needed).
+  // The members the events name, looked up at once (with what the rules read of them): those
+  // not merged resolve to themselves; those unknown too (a stub row is made when one is needed).
   {
     std::vector<std::string> named;
     for (const auto& e : request.events) {
       const auto id = e.payload.is_object() ? e.payload.find("member_id") : e.payload.end();
       if (id != e.payload.end() && id->is_string()) named.push_back(id->get<std::string>());
+      if (e.type != sync::kSaleRecorded) continue;
+      if (auto at = parseRfc3339(e.at, "at")) {
+        const std::string day = localStamp(*b.zone, *at).day;
+        if (b.firstDay.empty() || day < b.firstDay) b.firstDay = day;
+        if (day > b.lastDay) b.lastDay = day;
+        if (b.programme->tiers.size() > 1) {
+          const InstantWindow w = instantsOf(saleTierWindow(b.zone->localDate(*at)), *b.zone);
+          b.windows.emplace(formatRfc3339(w.begin), formatRfc3339(w.end));
+        }
+      }
     }
     std::sort(named.begin(), named.end());
     named.erase(std::unique(named.begin(), named.end()), named.end());
-    for (const auto& id : named) b.resolved.emplace(id, id);
-    selectIn(*m_c, "SELECT member_id, merged_into FROM members WHERE member_id IN (", named,
-             [&](const SqlRows& r, std::size_t i) {
-               if (r.isNull(i, 1)) b.present.insert(r.text(i, 0));
-               else b.resolved.erase(r.text(i, 0));  // merged: resolveMember follows the chain
-             });
+    loadMembers(b, named);
+    for (const auto& id : named) {
+      const auto* r = b.row(id);
+      if (!r || !r->merged) b.resolved.emplace(id, id);  // merged: resolveMember follows the chain
+    }
   }
+  IngestWrites writes;
+  b.writes = &writes;
   m_batch = &b;
   const struct BatchEnd {
     Batch*& batch;
@@ -354,6 +395,11 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
   } batchEnd{m_batch};
   // Refused events are rare: without any, no event needs looking up among them.
   const bool anyRejected = !m_c->query("SELECT 1 FROM rejected_events LIMIT 1").empty();
+  const auto erased = [&](const std::string& id) {
+    if (!b.row(id) && !b.absent.count(id)) loadMembers(b, {id});
+    const auto* r = b.row(id);
+    return r && r->erased;
+  };
 
   for (const std::size_t i : order) {
     const EventEnvelope& e = request.events[i];
@@ -363,7 +409,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     const auto keepConflict = [&](const std::string& reason) {
       m_c->exec("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), reason,
+                 {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, erased), reason,
                   b.receivedAt});
       res.status = EventStatus::kConflict;
       res.reason = reason;
@@ -400,8 +446,29 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       continue;
     }
     auto at = parseRfc3339(e.at, "at");
+    // Sales, refunds, redemptions and new members' enrolments are applied in memory (their
+    // writes held until the batch ends); other events by direct SQL, which reads the tables:
+    // what is held goes out before them, and what they change of members is read again after.
+    const auto named = e.payload.is_object() ? e.payload.find("member_id") : e.payload.end();
+    const bool held = e.type == sync::kSaleRecorded || e.type == sync::kSaleRefunded || e.type == sync::kPointsRedeemed ||
+                      (e.type == sync::kMemberEnrolled && named != e.payload.end() && named->is_string() &&
+                       !b.row(named->get<std::string>()));
+    if (!held) {
+      writes.flush(*m_c);
+      b.direct = true;
+    }
     auto applied = applyEvent(b, e, *at);
+    if (!held) {
+      writes.flush(*m_c);
+      b.direct = false;
+      if (named != e.payload.end() && named->is_string()) {
+        std::vector<std::string> again{named->get<std::string>(), resolveMember(named->get<std::string>())};
+        for (const auto& id : again) b.rows.erase(id), b.absent.erase(id);
+        loadMembers(b, again);
+      }
+    }
     if (!applied && applied.error().code == kRefusedClaim) {
+      writes.flush(*m_c);
       refuse(b, e, fp, applied.error());
       res.status = EventStatus::kRejected;
       res.reason = applied.error().field;
@@ -413,16 +480,19 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       res.reason = "invalid: " + applied.error().field + ": " + applied.error().message;
       continue;
     }
-    m_c->exec("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-               {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(*m_c, e.type, e.payload), fp, b.receivedAt,
-                std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0}});
+    writes.events.add({e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, erased), fp,
+                       b.receivedAt, std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0}});
     stored.emplace(e.eventId, StoredEvent{request.terminalId, fp});
     res.status = EventStatus::kApplied;
     ++expected;
   }
   m_c->exec("UPDATE terminals SET applied_through = $2 WHERE terminal_id = $1", {request.terminalId, expected - 1});
-  bumpMembers({b.touched.begin(), b.touched.end()});
+  // Each member the batch changed gets the next change number, once, in member order.
+  if (!b.touched.empty()) {
+    std::int64_t next = nextChangeNumbers(static_cast<std::int64_t>(b.touched.size()));
+    for (const auto& id : b.touched) writes.members[id].changeNo = next++;
+  }
+  writes.flush(*m_c);
   tx.commit();
   return sync::UploadResponse{expected - 1, std::move(results)};
 }
@@ -438,12 +508,21 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   // the personal fields, which would no longer decode; they are refused as erased all the same.
   if (e.type == sync::kMemberEnrolled || e.type == sync::kMemberUpdated) {
     const auto id = e.payload.find("member_id");
-    if (id != e.payload.end() && id->is_string() && isErased(*m_c, id->get<std::string>())) return erasedRejection();
+    if (id != e.payload.end() && id->is_string()) {
+      const auto* r = b.row(id->get<std::string>());
+      if (r ? r->erased : !b.absent.count(id->get<std::string>()) && isErased(*m_c, id->get<std::string>())) {
+        return erasedRejection();
+      }
+    }
   }
   if (e.type == sync::kMemberEnrolled) {
     auto p = sync::decodeMemberEnrolled(e.payload, path);
     if (!p) return p.error();
     if (isErased(*m_c, p->memberId)) return erasedRejection();
+    if (!b.direct) {
+      enrolNew(b, e, *p);
+      return Ok{};
+    }
     const auto existing = m_c->query("SELECT enrolled FROM members WHERE member_id = $1", {p->memberId});
     const std::vector<SqlValue> fields = {p->memberId,
                                           p->cardNo,
@@ -492,73 +571,24 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   } else if (e.type == sync::kSaleRecorded) {
     auto p = sync::decodeSaleRecorded(e.payload, path);
     if (!p) return p.error();
-    std::optional<std::string> member;
-    if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
-    if (member) reviewTierAt(b, *member, atTime);
-    m_c->exec("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
-               "points_earned, points_redeemed, lines, hour, staff_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-               {e.eventId, p->saleId, b.terminalId, p->origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
-                local.day, p->subtotal.minor(), p->discount.minor(), p->total.minor(), p->pointsEarned,
-                p->pointsRedeemed, static_cast<std::int64_t>(p->lines.size()), local.hour,
-                p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
-    aggregateSale(*m_c, {local.day, local.hour, p->origin.storeId, b.terminalId, member, p->total.minor()});
-    for (std::size_t i = 0; i < p->lines.size(); ++i) {
-      const auto& l = p->lines[i];
-      m_c->exec("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 {e.eventId, static_cast<std::int64_t>(i + 1), l.sku,
-                  l.description ? SqlValue(*l.description) : SqlValue(nullptr),
-                  l.category ? SqlValue(*l.category) : SqlValue(nullptr), l.qty, l.unitPrice, l.amount.minor()});
-    }
-    std::vector<AggregateLine> lines;
-    for (const auto& l : p->lines) lines.push_back({l.sku, l.description.value_or(""), l.qty, l.amount.minor()});
-    aggregateLines(*m_c, local.day, p->origin.storeId, lines);
-    if (member) {
-      if (p->pointsRedeemed > 0) {
-        // Points paid in a sale were reserved online under the sale's id: this settles them.
-        m_c->exec("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
-                   {p->saleId, e.eventId, p->origin.terminalId});
-        addPoints(b, *member, e.eventId, "redeem", -p->pointsRedeemed, at);
-      }
-      if (p->pointsEarned != 0) addPoints(b, *member, e.eventId, "earn", p->pointsEarned, at);
-      m_c->exec("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {*member, p->total.minor()});
-      // The upgrade at the crossing sale, over the local days of the terminal that made it.
-      raiseMemberTier(*m_c, *b.programme, *member, p->total, b.zone->localDate(atTime), *b.zone);
-      b.touched.insert(*member);
-    }
+    applySale(b, e, *p, atTime);
   } else if (e.type == sync::kPointsRedeemed) {
     auto p = sync::decodePointsRedeemed(e.payload, path);
     if (!p) return p.error();
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
     reviewTierAt(b, member, atTime);
     // Only the terminal that holds a reservation settles it.
-    m_c->exec("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL",
-               {p->redemptionId, e.eventId, p->origin.terminalId});
+    b.writes->settlements.push_back({p->redemptionId, e.eventId, p->origin.terminalId});
     const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at).value_or(0);
-    recordRedemption(*m_c, {e.eventId, p->redemptionId, b.terminalId, p->origin.storeId, member, local.day, p->points, p->staffId});
-    if (balance < 0) {
-      m_c->exec("UPDATE overdrafts SET authorised = $3 WHERE event_id = $1 AND member_id = $2",
-                 {e.eventId, member, p->authorised ? SqlValue(*p->authorised) : SqlValue(nullptr)});
-    }
+    b.writes->redemptions.add({e.eventId, p->redemptionId, b.terminalId, p->origin.storeId, member, local.day, p->points,
+                               p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
+    // The overdraft addPoints has just written down for this event.
+    if (balance < 0) b.writes->overdrafts.last(3) = p->authorised ? SqlValue(*p->authorised) : SqlValue(nullptr);
     b.touched.insert(member);
   } else if (e.type == sync::kSaleRefunded) {
     auto p = sync::decodeSaleRefunded(e.payload, path);
     if (!p) return p.error();
-    std::optional<std::string> member;
-    if (p->memberId) member = knownMember(*p->memberId, p->origin.storeId, at);
-    if (member) reviewTierAt(b, *member, atTime);
-    m_c->exec("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
-               "points_reversed, points_returned, hour, staff_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-               {e.eventId, p->refundId, p->saleId, b.terminalId, p->origin.storeId,
-                member ? SqlValue(*member) : SqlValue(nullptr), at, local.day, p->amount.minor(), p->pointsReversed,
-                p->pointsReturned, local.hour, p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
-    aggregateRefund(*m_c, {local.day, local.hour, p->origin.storeId, b.terminalId, member, p->amount.minor()});
-    if (member) {
-      if (p->pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p->pointsReturned, at);
-      if (p->pointsReversed != 0) addPoints(b, *member, e.eventId, "reversal", -p->pointsReversed, at);
-      m_c->exec("UPDATE members SET lifetime_spend = lifetime_spend - $2 WHERE member_id = $1", {*member, p->amount.minor()});
-      b.touched.insert(*member);
-    }
+    applyRefund(b, e, *p, atTime);
   } else if (e.type == sync::kPointsAdjusted) {
     auto p = sync::decodePointsAdjusted(e.payload, path);
     if (!p) return p.error();
@@ -624,22 +654,102 @@ std::string HqStore::resolveMember(const std::string& memberId) {
 
 std::string HqStore::knownMember(const std::string& memberId, const std::string& storeId, const std::string& at) {
   const std::string id = resolveMember(memberId);
-  if (m_batch && m_batch->present.count(id)) return id;
-  m_c->exec("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, "
-             "enrolled_store, change_no) VALUES ($1, 0, '', '', '', 0, $2, $3, 0) ON CONFLICT (member_id) DO NOTHING",
-             {id, at, storeId});
-  if (m_batch) m_batch->present.insert(id);
+  if (!m_batch) {
+    m_c->exec("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, "
+              "enrolled_store, change_no) VALUES ($1, 0, '', '', '', 0, $2, $3, 0) ON CONFLICT (member_id) DO NOTHING",
+              {id, at, storeId});
+    return id;
+  }
+  Batch& b = *m_batch;
+  if (!b.row(id) && !b.absent.count(id)) loadMembers(b, {id});
+  if (b.row(id)) return id;
+  b.writes->newMembers.add({id, std::int64_t{0}, std::string(), std::string(), std::string(), nullptr, nullptr, std::int64_t{0},
+                            nullptr, at, storeId, nullptr, nullptr, nullptr, nullptr, std::int64_t{0}});
+  Batch::MemberRow stub;
+  stub.enrolledAt = at;
+  stub.enrolledStore = storeId;
+  b.rows.emplace(id, std::move(stub));
+  b.absent.erase(id);
+  b.wrote(*m_c);
   return id;
+}
+
+void HqStore::loadMembers(Batch& b, const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  for (const auto& id : ids) b.absent.insert(id);
+  std::vector<std::string> present;
+  selectIn(*m_c,
+           "SELECT member_id, enrolled, merged_into, erased_at, tier, COALESCE(tier_reviewed_month, ''), balance, enrolled_at, "
+           "enrolled_store FROM members WHERE member_id IN (",
+           {}, ids, [&](const SqlRows& r, std::size_t i) {
+             Batch::MemberRow row;
+             row.enrolled = r.integer(i, 1) != 0;
+             row.merged = !r.isNull(i, 2);
+             row.erased = !r.isNull(i, 3);
+             row.tier = r.text(i, 4);
+             row.reviewedMonth = r.text(i, 5);
+             row.balance = r.integer(i, 6);
+             row.enrolledAt = r.text(i, 7);
+             row.enrolledStore = r.text(i, 8);
+             b.absent.erase(r.text(i, 0));
+             b.rows.insert_or_assign(r.text(i, 0), std::move(row));
+             present.push_back(r.text(i, 0));
+           });
+  if (present.empty() || b.firstDay.empty()) return;
+  // Read again after an event applied by direct SQL (all written by then): counted afresh.
+  const std::unordered_set<std::string> again(present.begin(), present.end());
+  std::erase_if(b.visits, [&](const auto& v) { return again.count(v.first.first) > 0; });
+  // Sales already held on the batch's days and in its months (a visit and a month's first sale).
+  selectIn(*m_c,
+           "SELECT member_id, day, store_id, COUNT(*) FROM sales WHERE day >= $1 AND day <= $2 AND member_id IN (",
+           {b.firstDay, b.lastDay}, present, [&](const SqlRows& r, std::size_t i) {
+             auto& v = b.visits[{r.text(i, 0), r.text(i, 1)}];
+             v.first += r.integer(i, 3);
+             v.second[r.text(i, 2)] = r.integer(i, 3);
+           }, " GROUP BY member_id, day, store_id");
+  selectIn(*m_c, "SELECT month, member_id, sales FROM agg_member_month WHERE month >= $1 AND month <= $2 AND member_id IN (",
+           {b.firstDay.substr(0, 7), b.lastDay.substr(0, 7)}, present,
+           [&](const SqlRows& r, std::size_t i) { b.monthSales[{r.text(i, 0), r.text(i, 1)}] = r.integer(i, 2); });
+  for (const auto& id : present) {
+    b.spendAdded.erase(id);
+    for (const auto& w : b.windows) b.spendHeld[{id, w}] = 0;
+  }
+  for (const auto& w : b.windows) {
+    const auto add = [&](const char* select, std::int64_t sign) {
+      selectIn(*m_c, select, {w.first, w.second}, present,
+               [&](const SqlRows& r, std::size_t i) { b.spendHeld[{r.text(i, 0), w}] += sign * r.integer(i, 1); },
+               " GROUP BY member_id");
+    };
+    add("SELECT member_id, SUM(total) FROM sales WHERE at >= $1 AND at < $2 AND member_id IN (", 1);
+    add("SELECT member_id, SUM(amount) FROM refunds WHERE at >= $1 AND at < $2 AND member_id IN (", -1);
+  }
 }
 
 std::optional<std::int64_t> HqStore::addPoints(Batch& b, const std::string& memberId, const std::string& eventId,
                                                const char* kind, std::int64_t points, const std::string& at) {
-  m_c->exec("INSERT INTO ledger(event_id, member_id, kind, points, at, day) VALUES ($1, $2, $3, $4, $5, $6)",
-             {eventId, memberId, std::string(kind), points, at, b.local.day});
-  aggregatePoints(*m_c, b.local.day, b.storeId, kind, points);
   b.touched.insert(memberId);
+  const bool redeem = std::string_view(kind) == "redeem";
+  if (b.writes) {
+    b.writes->ledger.add({eventId, memberId, std::string(kind), points, at, b.local.day});
+    auto& sums = b.writes->points[{b.local.day, b.storeId, kind}];
+    sums[0] += 1;
+    sums[1] += points > 0 ? points : 0;
+    sums[2] += points < 0 ? -points : 0;
+    b.writes->members[memberId].balance += points;
+    auto* row = b.row(memberId);
+    const std::int64_t balance = row ? (row->balance += points) : points;
+    if (redeem && points < 0 && balance < 0) {
+      // An offline redemption spent points another store had already spent: points debt.
+      b.writes->overdrafts.add({eventId, memberId, std::min(-points, -balance), nullptr, at});
+    }
+    b.wrote(*m_c);
+    return redeem ? std::optional<std::int64_t>(balance) : std::nullopt;
+  }
+  m_c->exec("INSERT INTO ledger(event_id, member_id, kind, points, at, day) VALUES ($1, $2, $3, $4, $5, $6)",
+            {eventId, memberId, std::string(kind), points, at, b.local.day});
+  aggregatePoints(*m_c, b.local.day, b.storeId, kind, points);
   // Only a redemption reads the balance back (points debt); every other entry is sent unanswered.
-  if (std::string_view(kind) != "redeem") {
+  if (!redeem) {
     m_c->exec("UPDATE members SET balance = balance + $2 WHERE member_id = $1", {memberId, points});
     return std::nullopt;
   }
@@ -647,17 +757,168 @@ std::optional<std::int64_t> HqStore::addPoints(Batch& b, const std::string& memb
                             {memberId, points});
   const std::int64_t balance = r.integer(0, 0);
   if (points < 0 && balance < 0) {
-    // An offline redemption spent points another store had already spent: points debt.
     m_c->exec("INSERT INTO overdrafts(event_id, member_id, points, at) VALUES ($1, $2, $3, $4) "
-               "ON CONFLICT (event_id, member_id) DO NOTHING",
-               {eventId, memberId, std::min(-points, -balance), at});
+              "ON CONFLICT (event_id, member_id) DO NOTHING",
+              {eventId, memberId, std::min(-points, -balance), at});
   }
   return balance;
 }
 
 void HqStore::reviewTierAt(Batch& b, const std::string& memberId, Timestamp at) {
   // The member's first event of a month: the terminal reviewed their tier before it, so does head office.
-  reviewMemberTier(*m_c, *b.programme, memberId, b.zone->localDate(at), *b.zone);
+  const Date today = b.zone->localDate(at);
+  auto* row = b.row(memberId);
+  if (row && !tierReviewDue(tierIndexByName(row->tier, b.programme->tiers).value_or(0), row->reviewedMonth, today)) return;
+  if (b.writes) b.writes->flush(*m_c);  // the review reads the member's sales
+  const auto move = reviewMemberTier(*m_c, *b.programme, memberId, today, *b.zone);
+  if (row && move) {
+    row->tier = move->to;
+    row->reviewedMonth = reviewMonthOf(today);
+  }
+}
+
+void HqStore::raiseTierAt(Batch& b, const std::string& memberId, Money total, Timestamp at) {
+  const Date today = b.zone->localDate(at);
+  auto* row = b.row(memberId);
+  const auto& tiers = b.programme->tiers;
+  const std::size_t before = row ? tierIndexByName(row->tier, tiers).value_or(0) : 0;
+  if (row && !saleMayRaiseTier(before, total, tiers)) return;
+  const InstantWindow window = instantsOf(saleTierWindow(today), *b.zone);
+  const std::pair<std::string, std::string> w{formatRfc3339(window.begin), formatRfc3339(window.end)};
+  if (row && b.windows.count(w)) {
+    // Net spend over the window, this sale included: as held before the batch, plus the batch's.
+    const auto held = b.spendHeld.find({memberId, w});
+    std::int64_t net = held == b.spendHeld.end() ? 0 : held->second;
+    for (const auto& [when, amount] : b.spendAdded[memberId]) {
+      if (when >= w.first && when < w.second) net += amount;
+    }
+    const std::size_t reached = tierAfterSale(before, total, Money::fromMinor(net), tiers);
+    if (reached <= before) return;
+    b.writes->flush(*m_c);  // the member's row is written before it is updated
+    row->tier = tiers[reached].name;
+    row->reviewedMonth = reviewMonthOf(today);
+    m_c->exec("UPDATE members SET tier = $2, tier_reviewed_month = $3 WHERE member_id = $1", {memberId, row->tier, row->reviewedMonth});
+    return;
+  }
+  b.writes->flush(*m_c);  // the upgrade reads the member's sales, this one included
+  const auto move = raiseMemberTier(*m_c, *b.programme, memberId, total, today, *b.zone);
+  if (row && move.changed()) {
+    row->tier = move.to;
+    row->reviewedMonth = reviewMonthOf(today);
+  }
+}
+
+void HqStore::applySale(Batch& b, const EventEnvelope& e, const sync::SaleRecorded& p, Timestamp atTime) {
+  const std::string at = formatRfc3339(atTime);
+  const LocalStamp& local = b.local;
+  IngestWrites& w = *b.writes;
+  std::optional<std::string> member;
+  if (p.memberId) member = knownMember(*p.memberId, p.origin.storeId, at);
+  if (member) reviewTierAt(b, *member, atTime);
+  const std::int64_t total = p.total.minor();
+  w.sales.add({e.eventId, p.saleId, b.terminalId, p.origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at, local.day,
+               p.subtotal.minor(), p.discount.minor(), total, p.pointsEarned, p.pointsRedeemed,
+               static_cast<std::int64_t>(p.lines.size()), local.hour, p.staffId ? SqlValue(*p.staffId) : SqlValue(nullptr)});
+  auto& sums = w.aggSales[{local.day, local.hour, p.origin.storeId, b.terminalId, std::int64_t{member ? 1 : 0}}];
+  sums[0] += 1;
+  sums[1] += total;
+  if (member) {
+    // A visit is a distinct sale day: this sale opens one if it is the member's only sale that
+    // day (anywhere, and at this store).
+    auto& v = b.visits[{*member, local.day}];
+    const std::int64_t visit = ++v.first == 1 ? 1 : 0;
+    const std::int64_t storeVisit = ++v.second[p.origin.storeId] == 1 ? 1 : 0;
+    const std::string month = local.day.substr(0, 7);
+    w.memberMonth[{month, *member}].add(1, total, visit, local.day);
+    w.member[*member].add(1, total, visit, local.day);
+    w.memberStore[{p.origin.storeId, *member}].add(1, total, storeVisit, local.day);
+    b.spendAdded[*member].emplace_back(at, total);
+    // The member's first sale this month: one more active member in their cohort's month.
+    const auto* row = b.row(*member);
+    if (++b.monthSales[{month, *member}] == 1 && row && row->enrolled && !row->merged && row->enrolledAt.substr(0, 7) <= month) {
+      ++w.cohorts[{row->enrolledAt.substr(0, 10), row->enrolledStore, month}];
+    }
+  }
+  // One sale counts once per product however many of its lines carry it.
+  std::map<std::string, std::tuple<std::string, std::int64_t, std::int64_t>> bySku;
+  for (std::size_t i = 0; i < p.lines.size(); ++i) {
+    const auto& l = p.lines[i];
+    w.saleLines.add({e.eventId, static_cast<std::int64_t>(i + 1), l.sku, l.description ? SqlValue(*l.description) : SqlValue(nullptr),
+                     l.category ? SqlValue(*l.category) : SqlValue(nullptr), l.qty, l.unitPrice, l.amount.minor()});
+    const std::string description = l.description.value_or("");
+    auto [it, fresh] = bySku.try_emplace(l.sku, description, l.qty, l.amount.minor());
+    if (fresh) continue;
+    auto& [d, qty, amount] = it->second;
+    d = std::min(d, description);
+    qty += l.qty;
+    amount += l.amount.minor();
+  }
+  for (const auto& [sku, line] : bySku) {
+    auto [it, fresh] = w.products.try_emplace({local.day, p.origin.storeId, sku}, std::get<0>(line), 1, std::get<1>(line),
+                                              std::get<2>(line));
+    if (fresh) continue;
+    auto& [d, sales, qty, amount] = it->second;
+    d = std::min(d, std::get<0>(line));
+    sales += 1;
+    qty += std::get<1>(line);
+    amount += std::get<2>(line);
+  }
+  if (!member) return;
+  if (p.pointsRedeemed > 0) {
+    // Points paid in a sale were reserved online under the sale's id: this settles them.
+    w.settlements.push_back({p.saleId, e.eventId, p.origin.terminalId});
+    addPoints(b, *member, e.eventId, "redeem", -p.pointsRedeemed, at);
+  }
+  if (p.pointsEarned != 0) addPoints(b, *member, e.eventId, "earn", p.pointsEarned, at);
+  w.members[*member].spend += total;
+  // The upgrade at the crossing sale, over the local days of the terminal that made it.
+  raiseTierAt(b, *member, p.total, atTime);
+  b.touched.insert(*member);
+}
+
+void HqStore::applyRefund(Batch& b, const EventEnvelope& e, const sync::SaleRefunded& p, Timestamp atTime) {
+  const std::string at = formatRfc3339(atTime);
+  const LocalStamp& local = b.local;
+  IngestWrites& w = *b.writes;
+  std::optional<std::string> member;
+  if (p.memberId) member = knownMember(*p.memberId, p.origin.storeId, at);
+  if (member) reviewTierAt(b, *member, atTime);
+  const std::int64_t amount = p.amount.minor();
+  w.refunds.add({e.eventId, p.refundId, p.saleId, b.terminalId, p.origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
+                 local.day, amount, p.pointsReversed, p.pointsReturned, local.hour,
+                 p.staffId ? SqlValue(*p.staffId) : SqlValue(nullptr)});
+  auto& sums = w.aggSales[{local.day, local.hour, p.origin.storeId, b.terminalId, std::int64_t{member ? 1 : 0}}];
+  sums[2] += 1;
+  sums[3] += amount;
+  if (!member) return;
+  w.memberMonth[{local.day.substr(0, 7), *member}].add(0, -amount, 0, std::nullopt);
+  w.member[*member].add(0, -amount, 0, std::nullopt);
+  w.memberStore[{p.origin.storeId, *member}].add(0, -amount, 0, std::nullopt);
+  b.spendAdded[*member].emplace_back(at, -amount);
+  if (p.pointsReturned != 0) addPoints(b, *member, e.eventId, "returned", p.pointsReturned, at);
+  if (p.pointsReversed != 0) addPoints(b, *member, e.eventId, "reversal", -p.pointsReversed, at);
+  w.members[*member].spend -= amount;
+  b.touched.insert(*member);
+}
+
+void HqStore::enrolNew(Batch& b, const EventEnvelope& e, const sync::MemberEnrolled& p) {
+  const std::string at = formatRfc3339(*parseRfc3339(e.at, "at"));
+  const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
+  // The consent columns as recordConsent settles them: this decision is the member's only one.
+  b.writes->newMembers.add({p.memberId, std::int64_t{1}, p.cardNo, p.phone, p.name, opt(p.birthday), opt(p.language),
+                            std::int64_t{p.consentMarketing ? 1 : 0}, opt(p.consentVersion), at, p.origin.storeId,
+                            opt(p.referrerId), opt(p.staffId), at, p.origin.storeId, std::int64_t{0}});
+  b.writes->consents.add({p.memberId, at, std::int64_t{p.consentMarketing ? 1 : 0}, opt(p.consentVersion), p.origin.storeId,
+                          p.origin.terminalId, opt(p.staffId), e.eventId, e.type});
+  Batch::MemberRow row;
+  row.enrolled = true;
+  row.enrolledAt = at;
+  row.enrolledStore = p.origin.storeId;
+  b.rows.insert_or_assign(p.memberId, std::move(row));
+  b.absent.erase(p.memberId);
+  // A new member: counted at enrolment; no month of theirs has sales yet.
+  ++b.writes->enrolments[{at.substr(0, 10), p.origin.storeId}];
+  b.touched.insert(resolveMember(p.memberId));
 }
 
 std::int64_t HqStore::nextChangeNumbers(std::int64_t count) {

@@ -74,6 +74,9 @@ Error erasedRejection();
 /// The payload as head office stores it: without name, phone, birthday, card number (and a
 /// complaint's description) when the event names an erased member; else as it came.
 std::string storedPayload(SqlConnection& c, const std::string& type, const nlohmann::json& payload);
+/// The same, with whether a member is erased told by `erased` (ingest knows its batch's members).
+std::string storedPayload(const std::string& type, const nlohmann::json& payload,
+                          const std::function<bool(const std::string&)>& erased);
 
 /// The member and every record merged into them, directly or through others (the same person),
 /// the member first; at most 1000.

@@ -15,9 +15,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/core/money.hpp"
 #include "loyalty/core/product.hpp"
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"
+#include "loyalty/sync/payloads.hpp"
 #include "loyalty/sync/protocol.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/sql.hpp"
@@ -178,6 +180,14 @@ class HqStore {
                                         std::int64_t points, const std::string& at);
   /// The monthly tier review of the member, if due on the local day of `at` (the batch's zone).
   void reviewTierAt(Batch& b, const std::string& memberId, Timestamp at);
+  /// The upgrade a sale of `total` may bring the member, over the local days of the batch's zone.
+  void raiseTierAt(Batch& b, const std::string& memberId, Money total, Timestamp at);
+  /// What ingest's rules read of members (rows, visit days, month sales), read once for `ids`.
+  void loadMembers(Batch& b, const std::vector<std::string>& ids);
+  /// Ingest's writes of a sale, a refund, and a new member's enrolment (held in the batch).
+  void applySale(Batch& b, const sync::EventEnvelope& e, const sync::SaleRecorded& p, Timestamp atTime);
+  void applyRefund(Batch& b, const sync::EventEnvelope& e, const sync::SaleRefunded& p, Timestamp atTime);
+  void enrolNew(Batch& b, const sync::EventEnvelope& e, const sync::MemberEnrolled& p);
   std::int64_t nextChangeNumbers(std::int64_t count);
   void bumpMembers(const std::vector<std::string>& memberIds);
 

@@ -1,0 +1,219 @@
+#include "ingest_writes.hpp"
+
+#include <algorithm>
+
+namespace loyalty::hq {
+
+namespace {
+
+/// Rows per statement: a few fixed sizes, so each table prepares at most this many statements.
+constexpr std::size_t kChunks[] = {256, 32, 4, 1};
+
+/// "($1, $2), ($3, $4)" for `rows` rows of `width` values; with `typed`, every value but the
+/// first of a row is written CAST($n AS BIGINT).
+std::string valuesList(std::size_t rows, std::size_t width, bool typed = false) {
+  std::string out;
+  std::size_t n = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    out += r ? ", (" : "(";
+    for (std::size_t c = 0; c < width; ++c) {
+      const std::string p = "$" + std::to_string(++n);
+      out += (c ? ", " : "") + (typed && c > 0 ? "CAST(" + p + " AS BIGINT)" : p);
+    }
+    out += ")";
+  }
+  return out;
+}
+
+/// Runs `head VALUES (...), ... tail` over `values` (rows of `width`), in chunks of kChunks rows.
+void writeRows(SqlConnection& c, const std::string& head, std::size_t width, const std::string& tail,
+               const std::vector<SqlValue>& values) {
+  const std::size_t rows = values.size() / width;
+  std::size_t done = 0;
+  for (const std::size_t chunk : kChunks) {
+    while (rows - done >= chunk) {
+      const auto from = values.begin() + static_cast<std::ptrdiff_t>(done * width);
+      c.exec(head + " VALUES " + valuesList(chunk, width) + tail,
+             std::vector<SqlValue>(from, from + static_cast<std::ptrdiff_t>(chunk * width)));
+      done += chunk;
+    }
+  }
+}
+
+SqlValue optional(const std::optional<std::string>& s) { return s ? SqlValue(*s) : SqlValue(nullptr); }
+
+/// The upsert of a per-member aggregate table (as aggregates.cpp's, over many rows).
+std::string memberUpsertTail(const std::string& table, const std::string& keys) {
+  return " ON CONFLICT (" + keys + ") DO UPDATE SET sales = " + table + ".sales + excluded.sales, net = " + table +
+         ".net + excluded.net, visits = " + table + ".visits + excluded.visits, first_day = CASE WHEN " + table +
+         ".first_day IS NULL OR excluded.first_day < " + table + ".first_day THEN excluded.first_day ELSE " + table +
+         ".first_day END, last_day = CASE WHEN " + table + ".last_day IS NULL OR excluded.last_day > " + table +
+         ".last_day THEN excluded.last_day ELSE " + table + ".last_day END";
+}
+
+void pushFigures(std::vector<SqlValue>& v, const MemberFigures& f) {
+  v.insert(v.end(), {f.sales, f.net, f.visits, optional(f.firstDay), optional(f.lastDay)});
+}
+
+}  // namespace
+
+RowBuffer::RowBuffer(std::string head, std::size_t width, std::string tail)
+    : m_head(std::move(head)), m_width(width), m_tail(std::move(tail)) {}
+
+void RowBuffer::add(std::vector<SqlValue> row) {
+  m_values.insert(m_values.end(), std::make_move_iterator(row.begin()), std::make_move_iterator(row.end()));
+}
+
+void RowBuffer::flush(SqlConnection& c) {
+  if (m_values.empty()) return;
+  writeRows(c, m_head, m_width, m_tail, m_values);
+  m_values.clear();
+}
+
+void MemberFigures::add(std::int64_t s, std::int64_t n, std::int64_t v, const std::optional<std::string>& day) {
+  sales += s;
+  net += n;
+  visits += v;
+  if (day && (!firstDay || *day < *firstDay)) firstDay = day;
+  if (day && (!lastDay || *day > *lastDay)) lastDay = day;
+}
+
+IngestWrites::IngestWrites()
+    : newMembers("INSERT INTO members(member_id, enrolled, card_no, phone, name, birthday, language, consent_marketing, "
+                 "consent_version, enrolled_at, enrolled_store, referrer_id, enrolled_staff, consent_at, consent_store, change_no)",
+                 16, " ON CONFLICT (member_id) DO NOTHING"),
+      events("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known)", 9),
+      sales("INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+            "points_earned, points_redeemed, lines, hour, staff_id)",
+            15),
+      saleLines("INSERT INTO sale_lines(event_id, line_no, sku, description, category, qty, unit_price, amount)", 8),
+      refunds("INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
+              "points_reversed, points_returned, hour, staff_id)",
+              13),
+      ledger("INSERT INTO ledger(event_id, member_id, kind, points, at, day)", 6),
+      overdrafts("INSERT INTO overdrafts(event_id, member_id, points, authorised, at)", 5,
+                 " ON CONFLICT (event_id, member_id) DO NOTHING"),
+      redemptions("INSERT INTO redemptions(event_id, redemption_id, terminal_id, store_id, member_id, day, points, staff_id)", 8,
+                  " ON CONFLICT (event_id) DO NOTHING"),
+      consents("INSERT INTO member_consents(member_id, at, consent_marketing, consent_version, store_id, terminal_id, staff_id, "
+               "event_id, source)",
+               9) {}
+
+void IngestWrites::flush(SqlConnection& c) {
+  newMembers.flush(c);
+  if (!members.empty()) {
+    std::vector<SqlValue> v;
+    v.reserve(members.size() * 4);
+    for (const auto& [id, d] : members) {
+      v.insert(v.end(), {id, d.balance, d.spend, d.changeNo ? SqlValue(*d.changeNo) : SqlValue(nullptr)});
+    }
+    // VALUES columns are column1.. on both backends; the casts type the parameters for PostgreSQL.
+    const std::size_t rows = members.size();
+    std::size_t done = 0;
+    for (const std::size_t chunk : kChunks) {
+      while (rows - done >= chunk) {
+        const auto from = v.begin() + static_cast<std::ptrdiff_t>(done * 4);
+        c.exec("UPDATE members SET balance = balance + v.column2, lifetime_spend = lifetime_spend + v.column3, "
+               "change_no = COALESCE(v.column4, change_no) FROM (VALUES " + valuesList(chunk, 4, true) +
+                   ") AS v WHERE member_id = v.column1",
+               std::vector<SqlValue>(from, from + static_cast<std::ptrdiff_t>(chunk * 4)));
+        done += chunk;
+      }
+    }
+    members.clear();
+  }
+  events.flush(c);
+  sales.flush(c);
+  saleLines.flush(c);
+  refunds.flush(c);
+  ledger.flush(c);
+  overdrafts.flush(c);
+  redemptions.flush(c);
+  consents.flush(c);
+  for (const auto& s : settlements) {
+    c.exec("UPDATE reservations SET settled_event = $2 WHERE redemption_id = $1 AND terminal_id = $3 AND settled_event IS NULL", s);
+  }
+  settlements.clear();
+
+  std::vector<SqlValue> v;
+  if (!aggSales.empty()) {
+    for (const auto& [k, n] : aggSales) {
+      v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), std::get<4>(k), n[0], n[1], n[2], n[3]});
+    }
+    writeRows(c, "INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded)", 9,
+              " ON CONFLICT (day, hour, store_id, terminal_id, member) DO UPDATE SET "
+              "sales = agg_sales.sales + excluded.sales, gross = agg_sales.gross + excluded.gross, "
+              "refunds = agg_sales.refunds + excluded.refunds, refunded = agg_sales.refunded + excluded.refunded",
+              v);
+    aggSales.clear();
+    v.clear();
+  }
+  if (!memberMonth.empty()) {
+    for (const auto& [k, f] : memberMonth) {
+      v.insert(v.end(), {k.first, k.second});
+      pushFigures(v, f);
+    }
+    writeRows(c, "INSERT INTO agg_member_month(month, member_id, sales, net, visits, first_day, last_day)", 7,
+              memberUpsertTail("agg_member_month", "month, member_id"), v);
+    memberMonth.clear();
+    v.clear();
+  }
+  if (!member.empty()) {
+    for (const auto& [k, f] : member) {
+      v.push_back(k);
+      pushFigures(v, f);
+    }
+    writeRows(c, "INSERT INTO agg_member(member_id, sales, net, visits, first_day, last_day)", 6,
+              memberUpsertTail("agg_member", "member_id"), v);
+    member.clear();
+    v.clear();
+  }
+  if (!memberStore.empty()) {
+    for (const auto& [k, f] : memberStore) {
+      v.insert(v.end(), {k.first, k.second});
+      pushFigures(v, f);
+    }
+    writeRows(c, "INSERT INTO agg_member_store(store_id, member_id, sales, net, visits, first_day, last_day)", 7,
+              memberUpsertTail("agg_member_store", "store_id, member_id"), v);
+    memberStore.clear();
+    v.clear();
+  }
+  if (!products.empty()) {
+    for (const auto& [k, p] : products) {
+      v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<0>(p), std::get<1>(p), std::get<2>(p),
+                         std::get<3>(p)});
+    }
+    writeRows(c, "INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount)", 7,
+              " ON CONFLICT (day, store_id, sku) DO UPDATE SET sales = agg_product.sales + excluded.sales, "
+              "qty = agg_product.qty + excluded.qty, amount = agg_product.amount + excluded.amount, description = CASE WHEN "
+              "excluded.description < agg_product.description THEN excluded.description ELSE agg_product.description END",
+              v);
+    products.clear();
+    v.clear();
+  }
+  if (!points.empty()) {
+    for (const auto& [k, n] : points) v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), n[0], n[1], n[2]});
+    writeRows(c, "INSERT INTO agg_points(day, store_id, kind, entries, credited, debited)", 6,
+              " ON CONFLICT (day, store_id, kind) DO UPDATE SET entries = agg_points.entries + excluded.entries, "
+              "credited = agg_points.credited + excluded.credited, debited = agg_points.debited + excluded.debited",
+              v);
+    points.clear();
+    v.clear();
+  }
+  if (!enrolments.empty()) {
+    for (const auto& [k, n] : enrolments) v.insert(v.end(), {k.first, k.second, n});
+    writeRows(c, "INSERT INTO agg_enrolment(day, store_id, members)", 3,
+              " ON CONFLICT (day, store_id) DO UPDATE SET members = agg_enrolment.members + excluded.members", v);
+    enrolments.clear();
+    v.clear();
+  }
+  if (!cohorts.empty()) {
+    for (const auto& [k, n] : cohorts) v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
+    writeRows(c, "INSERT INTO agg_cohort(enrol_day, store_id, month, members)", 4,
+              " ON CONFLICT (enrol_day, store_id, month) DO UPDATE SET members = agg_cohort.members + excluded.members", v);
+    cohorts.clear();
+    v.clear();
+  }
+}
+
+}  // namespace loyalty::hq

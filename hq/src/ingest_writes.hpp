@@ -1,0 +1,78 @@
+#pragma once
+/// @brief The writes of one upload batch, held in memory and sent per table: multi-row INSERTs,
+/// aggregate upserts summed per key first, member counters once per member.
+///
+/// Ingest applies each event's rules in order as before; what an event writes goes here, and
+/// what a rule reads back (a balance, a visit count, a month's sales) is kept in step in memory
+/// (HqStore::Batch). flush() sends everything held; a rule that must read the tables itself
+/// flushes first, so it sees what the per-event path would have seen.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+
+/// Rows for one table, written in order as multi-row INSERTs.
+class RowBuffer {
+ public:
+  /// `head`: "INSERT INTO t(a, b)"; `tail`: what follows the VALUES (an ON CONFLICT clause).
+  RowBuffer(std::string head, std::size_t width, std::string tail = "");
+  void add(std::vector<SqlValue> row);
+  /// The value at `column` of the latest row added (to amend what an event wrote a moment ago).
+  SqlValue& last(std::size_t column) { return m_values.at(m_values.size() - m_width + column); }
+  bool empty() const { return m_values.empty(); }
+  void flush(SqlConnection& c);
+
+ private:
+  std::string m_head;
+  std::size_t m_width;
+  std::string m_tail;
+  std::vector<SqlValue> m_values;  ///< rows one after another
+};
+
+/// Per-member figures (agg_member_month, agg_member, agg_member_store): sums and the first and
+/// last sale day, NULL-ignoring as the upsert (aggregates.cpp) combines them.
+struct MemberFigures {
+  std::int64_t sales = 0, net = 0, visits = 0;
+  std::optional<std::string> firstDay, lastDay;
+  void add(std::int64_t s, std::int64_t n, std::int64_t v, const std::optional<std::string>& day);
+};
+
+/// One member's balance and spend deltas of the batch, and its change number when the batch ends.
+struct MemberDelta {
+  std::int64_t balance = 0, spend = 0;
+  std::optional<std::int64_t> changeNo;
+};
+
+/// Everything a batch writes to the tables ingest keeps in step.
+struct IngestWrites {
+  IngestWrites();
+  RowBuffer newMembers, events, sales, saleLines, refunds, ledger, overdrafts, redemptions, consents;
+  /// `UPDATE reservations SET settled_event ...`: the first settlement wins, so kept in order.
+  std::vector<std::vector<SqlValue>> settlements;
+  /// agg_sales: (day, hour, store, terminal, member flag) -> sales, gross, refunds, refunded.
+  std::map<std::tuple<std::string, std::string, std::string, std::string, std::int64_t>, std::array<std::int64_t, 4>> aggSales;
+  std::map<std::pair<std::string, std::string>, MemberFigures> memberMonth;  ///< (month, member)
+  std::map<std::string, MemberFigures> member;                                ///< member
+  std::map<std::pair<std::string, std::string>, MemberFigures> memberStore;  ///< (store, member)
+  /// agg_product: (day, store, sku) -> least description, sales, qty, amount.
+  std::map<std::tuple<std::string, std::string, std::string>, std::tuple<std::string, std::int64_t, std::int64_t, std::int64_t>>
+      products;
+  /// agg_points: (day, store, kind) -> entries, credited, debited.
+  std::map<std::tuple<std::string, std::string, std::string>, std::array<std::int64_t, 3>> points;
+  std::map<std::pair<std::string, std::string>, std::int64_t> enrolments;                  ///< (day, store)
+  std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> cohorts;       ///< (enrol day, store, month)
+  std::map<std::string, MemberDelta> members;
+
+  /// Sends everything held, in an order where members exist before rows name them.
+  void flush(SqlConnection& c);
+};
+
+}  // namespace loyalty::hq

@@ -1,0 +1,192 @@
+// Ingest applies a batch's writes per table (multi-row statements, aggregates summed per key,
+// member counters once per member). This test uploads varied batches (enrolments, sales with
+// lines, redemptions settling a reservation and overdrawing, refunds, a member known first by
+// points from another store, duplicates, a gap, a conflict, refused claims, an erased member, a
+// tier upgrade and a monthly review) and compares every answer and the resulting tables with
+// what the per-event path produced: tests/fixtures/hq/ingest_reference.json, recorded from it
+// (LOYALTY_RECORD_INGEST_REFERENCE=1 writes the file instead of comparing).
+#include <cstdlib>
+#include <fstream>
+
+#include "support/hq_fixture.hpp"
+
+using namespace loyalty::test;
+using nlohmann::json;
+
+#define HQ_BACKENDS SqliteBackend, PostgresBackend
+
+namespace {
+
+json postJson(HqInstance& hq, const std::string& path, const std::string& token, const json& body) {
+  auto res = hq.client()->Post(path.c_str(), bearer(token), body.dump(), "application/json");
+  REQUIRE(res);
+  INFO(path << ": " << res->body);
+  REQUIRE(res->status == 200);
+  return json::parse(res->body);
+}
+
+json refundEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& saleId,
+                 const std::optional<std::string>& member, const std::string& amount, std::int64_t reversed, std::int64_t returned) {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "sale.refunded"}, {"at", "2026-11-23T15:00:00Z"},
+          {"payload", {{"refund_id", terminal + "-r" + std::to_string(seq)}, {"sale_id", saleId},
+                       {"member_id", member ? json(*member) : json(nullptr)}, {"store_id", store}, {"terminal_id", terminal},
+                       {"lines", {{{"line_no", 1}, {"sku", "A"}, {"qty", 1}}}}, {"amount", amount},
+                       {"points_reversed", reversed}, {"points_returned", returned}}}};
+}
+
+json adjustEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member,
+                 const std::string& kind, std::int64_t points) {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "points.adjusted"}, {"at", "2026-11-24T08:00:00Z"},
+          {"payload", {{"member_id", member}, {"kind", kind}, {"points", points}, {"ref_id", "ref-" + std::to_string(seq)},
+                       {"reason", "test"}, {"store_id", store}, {"terminal_id", terminal}}}};
+}
+
+/// A redemption made offline without a manager's authorisation.
+json unauthorisedRedeem(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member,
+                        std::int64_t points, const std::string& redemptionId) {
+  json e = redeemEvent(terminal, store, seq, member, points, redemptionId, "");
+  e["payload"]["authorised"] = nullptr;
+  return e;
+}
+
+json updateEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member) {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "member.updated"}, {"at", "2026-11-24T09:00:00Z"},
+          {"payload", {{"member_id", member}, {"phone", "+8613911112222"}, {"consent_marketing", true}, {"consent_version", "2026-01"},
+                       {"store_id", store}, {"terminal_id", terminal}}}};
+}
+
+/// A sale with two lines of one product and one of another.
+json sale3(const std::string& terminal, const std::string& store, std::int64_t seq, const std::optional<std::string>& member,
+           std::int64_t earned, const std::string& at) {
+  json e = saleEvent(terminal, store, seq, member, "600.00", earned, 0, at);
+  e["payload"]["lines"] = {{{"sku", "A"}, {"description", "apple"}, {"qty", 2}, {"unit_price", "100.00"}, {"amount", "200.00"}},
+                           {{"sku", "B"}, {"description", nullptr}, {"qty", 1}, {"unit_price", "150.00"}, {"amount", "150.00"}},
+                           {{"sku", "A"}, {"description", "Apple"}, {"qty", 1}, {"unit_price", "250.00"}, {"amount", "250.00"}}};
+  return e;
+}
+
+/// What the batches leave in the tables ingest writes, rows sorted; wall-clock columns left out.
+json tables(HqInstance& hq) {
+  const auto sql = hq.sql();
+  const std::vector<std::string> selects = {
+      "SELECT event_id, terminal_id, seq, type, at, payload, fingerprint, known FROM events",
+      "SELECT conflict_no, event_id, terminal_id, seq, type, at, payload, reason FROM event_conflicts",
+      "SELECT member_id, enrolled, card_no, phone, name, birthday, language, consent_marketing, consent_version, enrolled_at, "
+      "enrolled_store, referrer_id, balance, lifetime_spend, tier, merged_into, change_no, tier_reviewed_month, "
+      "CASE WHEN erased_at IS NULL THEN 0 ELSE 1 END FROM members",
+      "SELECT event_id, member_id, kind, points, at, day FROM ledger",
+      "SELECT event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, points_earned, "
+      "points_redeemed, lines, hour, staff_id FROM sales",
+      "SELECT event_id, line_no, sku, description, category, qty, unit_price, amount FROM sale_lines",
+      "SELECT event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, points_reversed, "
+      "points_returned, hour FROM refunds",
+      "SELECT redemption_id, terminal_id, member_id, points, settled_event FROM reservations",
+      "SELECT event_id, member_id, points, authorised, at FROM overdrafts",
+      "SELECT event_id, redemption_id, terminal_id, store_id, member_id, day, points FROM redemptions",
+      "SELECT member_id, at, consent_marketing, consent_version, store_id, terminal_id, event_id, source FROM member_consents",
+      "SELECT member_id, at, store_id, terminal_id, fields, event_id FROM member_changes",
+      "SELECT event_id, terminal_id, seq, type, reason FROM rejected_events",
+      "SELECT actor, action, subject, detail FROM audit_log WHERE actor LIKE 'terminal:%'",
+      "SELECT day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded FROM agg_sales",
+      "SELECT month, member_id, sales, net, visits, first_day, last_day FROM agg_member_month",
+      "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member",
+      "SELECT store_id, member_id, sales, net, visits, first_day, last_day FROM agg_member_store",
+      "SELECT day, store_id, sku, description, sales, qty, amount FROM agg_product",
+      "SELECT day, store_id, kind, entries, credited, debited FROM agg_points",
+      "SELECT day, store_id, members FROM agg_enrolment",
+      "SELECT enrol_day, store_id, month, members FROM agg_cohort",
+      "SELECT name, value FROM counters WHERE name = 'change_no'",
+      "SELECT terminal_id, applied_through FROM terminals"};
+  json out = json::object();
+  for (const auto& select : selects) {
+    const auto r = sql->query(select);
+    std::vector<std::string> rows;
+    for (const auto& row : r.rows) {
+      json cells = json::array();
+      for (const auto& cell : row) cells.push_back(cell ? json(*cell) : json(nullptr));
+      rows.push_back(cells.dump());
+    }
+    std::sort(rows.begin(), rows.end());
+    json sorted = json::array();
+    for (const auto& row : rows) sorted.push_back(json::parse(row));
+    out[select.substr(select.find(" FROM ") + 6)] = sorted;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("ingest per batch answers and writes exactly what the per-event path did", "[hq]", HQ_BACKENDS) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string ta = hq.registerTerminal("S1", "TA");
+  const std::string tb = hq.registerTerminal("S2", "TB", "Asia/Shanghai");
+  auto cfg = hq.client()->Put("/api/v1/admin/config", bearer(hq.adminToken()),
+                              json{{"toml", "[[tier]]\nname = \"member\"\nthreshold = \"0\"\nmultiplier = \"1.0\"\n"
+                                            "[[tier]]\nname = \"silver\"\nthreshold = \"500.00\"\nmultiplier = \"1.2\"\n"
+                                            "[[tier]]\nname = \"gold\"\nthreshold = \"900.00\"\nmultiplier = \"1.5\"\n"}}
+                                  .dump(),
+                              "application/json");
+  REQUIRE(cfg);
+  REQUIRE(cfg->status == 200);
+
+  json answers = json::array();
+  const auto upload = [&](const std::string& token, const std::string& terminal, json events) {
+    answers.push_back(postJson(hq, "/api/v1/events", token, batch(terminal, std::move(events))));
+  };
+  upload(ta, "TA", {enrolEvent("TA", "S1", 1, "M1"), enrolEvent("TA", "S1", 2, "M2"), enrolEvent("TA", "S1", 3, "M3"),
+                    saleEvent("TA", "S1", 4, std::string("M1"), "100.00", 100)});
+  postJson(hq, "/api/v1/redemptions", ta, {{"redemption_id", "R1"}, {"member_id", "M1"}, {"points", 40}});
+  postJson(hq, "/api/v1/admin/members/M3/erase", hq.adminToken(), {{"reason", "asked"}});
+
+  json invalid = saleEvent("TA", "S1", 19, std::string("M4"), "1.00", 1);
+  invalid["payload"]["total"] = 1.0;
+  json changed = saleEvent("TA", "S1", 7, std::string("M4"), "21.00", 21);
+  json varied = {
+      saleEvent("TA", "S1", 7, std::string("M4"), "20.00", 20),  // sent before its enrolment, applied after it
+      enrolEvent("TA", "S1", 5, "M4"),
+      sale3("TA", "S1", 6, std::string("M1"), 600, "2026-11-23T11:00:00Z"),  // crosses silver
+      unauthorisedRedeem("TA", "S1", 8, "M1", 40, "R1"),                   // settles the reservation
+      redeemEvent("TA", "S1", 9, "M2", 500, "R9", "offline"),                  // overdraws
+      refundEvent("TA", "S1", 10, "TA-s6", std::string("M1"), "100.00", 100, 0),
+      saleEvent("TA", "S1", 11, std::nullopt, "5.00", 0),
+      saleEvent("TA", "S1", 12, std::string("M5"), "30.00", 30, 0, "2026-11-23T23:30:00Z"),  // M5 unknown yet
+      sale3("TA", "S1", 13, std::string("M1"), 700, "2026-12-02T10:00:00Z"),  // a new month: review, then gold
+      enrolEvent("TA", "S1", 14, "M3"),                                       // erased: refused
+      adjustEvent("TA", "S1", 15, "M1", "bonus", 5000),                       // an invented bonus: refused
+      updateEvent("TA", "S1", 16, "M2"),
+      saleEvent("TA", "S1", 17, std::string("M1"), "1.00", 1, 0, "2026-12-02T12:00:00Z"),
+      saleEvent("TA", "S1", 6, std::string("M1"), "1.00", 1),  // another event at an applied seq: conflict
+      sale3("TA", "S1", 6, std::string("M1"), 600, "2026-11-23T11:00:00Z"),  // sent twice in the batch
+      enrolEvent("TA", "S1", 18, "M5"),  // the member 12 made known
+      invalid,
+      saleEvent("TA", "S1", 21, std::string("M1"), "3.00", 3),  // after the invalid one: a gap
+  };
+  upload(ta, "TA", varied);
+  upload(ta, "TA", varied);  // sent again: duplicates, the same refusals
+  json fromB = {
+      saleEvent("TB", "S2", 1, std::string("M6"), "50.00", 50),  // known first here, enrolled at S1 later
+      saleEvent("TB", "S2", 2, std::string("M1"), "80.00", 80, 0, "2026-12-02T16:30:00Z"),
+      refundEvent("TB", "S2", 3, "TB-s1", std::string("M6"), "10.00", 10, 0),
+      unauthorisedRedeem("TB", "S2", 4, "M1", 20, "R1"),  // another terminal's reservation: not settled
+      saleEvent("TB", "S2", 5, std::string("M3"), "4.00", 4),
+  };
+  fromB[4]["event_id"] = "TA-e7";  // an event id TA used: a conflict
+  upload(tb, "TB", fromB);
+  upload(ta, "TA", {enrolEvent("TA", "S1", 19, "M6"), changed, saleEvent("TA", "S1", 20, std::string("M6"), "9.00", 9)});
+
+  const json actual = {{"answers", answers}, {"tables", tables(hq)}};
+  const std::string path = std::string(LOYALTY_SOURCE_DIR) + "/tests/fixtures/hq/ingest_reference.json";
+  if (std::getenv("LOYALTY_RECORD_INGEST_REFERENCE")) {
+    std::ofstream(path + "." + TestType::kName) << actual.dump(1) << "\n";
+    return;
+  }
+  std::ifstream in(path);
+  REQUIRE(in);
+  const json expected = json::parse(in);
+  CHECK(actual.at("answers").dump(1) == expected.at("answers").dump(1));
+  for (const auto& [table, rows] : expected.at("tables").items()) {
+    INFO(table);
+    CHECK(actual.at("tables").at(table).dump(1) == rows.dump(1));
+  }
+}
