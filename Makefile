@@ -91,3 +91,12 @@ image: package
 
 image-test: image
 	@bash scripts/image-test.sh $(IMAGE_OUT)/loyalty-terminal-$(ARCH).img $(BUILD)
+
+# Network faults on real interfaces (tests/net, as root): SCHEDULES seeded schedules, SEED the first
+# (default: from the clock); the figures go to $(BUILD)/netfaults.json.
+SCHEDULES ?= 1000
+.PHONY: netfaults
+netfaults: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target test_net loyalty-terminal loyalty-hq
+	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_NETFAULT_SCHEDULES=$(SCHEDULES) \
+		LOYALTY_NETFAULT_SEED=$(SEED) LOYALTY_NETFAULT_REPORT=$(abspath $(BUILD))/netfaults.json $(BUILD)/bin/test_net

@@ -16,7 +16,8 @@
 // seed (schedule i uses seed + i; default: from the clock). A failure prints its seed and plan;
 // LOYALTY_NETFAULT_SEED=<seed> LOYALTY_NETFAULT_SCHEDULES=1 runs that schedule again (the faults
 // and operations are the same; their timing against the processes is not exactly).
-// LOYALTY_NETFAULT_REPORT=FILE writes a JSON summary of the run.
+// LOYALTY_NETFAULT_REPORT=FILE writes a JSON summary of the run (every 100 schedules and at the
+// end); LOYALTY_NETFAULT_SECONDS stops starting schedules after that long.
 
 #include <catch2/catch.hpp>
 
@@ -266,7 +267,7 @@ Plan makePlan(std::uint64_t seed) {
     std::sort(script.begin(), script.end(), [](const Step& a, const Step& b) { return a.atMs < b.atMs; });
   }
   // Faults over the first 0.7 s (the first at once); each terminal's link and proxy listener change a few times.
-  const int changes = pick(2, 8);
+  const int changes = pick(3, 10);
   for (int i = 0; i < changes; ++i) {
     FaultEvent f{};
     f.atMs = i == 0 ? 0 : pick(0, 700);
@@ -389,6 +390,7 @@ class ScheduleRunner {
 
   void run(const Plan& plan, RunTotals& totals) {
     const std::string dayBefore = utcDay();
+    const auto t0 = Clock::now();
     // 1. Clean network: members enrol at the home terminal with a sale, and every terminal learns them.
     Terminal& home = m_rig.terminal(plan.home);
     std::vector<std::string> members;
@@ -438,6 +440,7 @@ class ScheduleRunner {
     done = true;
     timeline.join();
 
+    const auto t1 = Clock::now();
     // 3. Heal, then sync until every terminal has nothing pending, then one more round of pulls.
     m_rig.healAll();
     bool settled = false;
@@ -455,10 +458,16 @@ class ScheduleRunner {
       const SyncOutcome o = m_rig.terminal(k).syncOnce();
       expect(o.exit == 0 && o.pending == 0, "T" + std::to_string(k) + " final pull failed: " + o.output);
     });
+    const auto t2 = Clock::now();
     totals.days.insert(dayBefore);
     totals.days.insert(utcDay());
     check(totals);
     ++totals.schedules;
+    if (std::getenv("LOYALTY_NETFAULT_VERBOSE")) {
+      const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+      std::cout << "schedule " << plan.seed << ": setup+faults " << ms(t1 - t0) << " ms (faulty phase from " << ms(start - t0)
+                << "), heal " << ms(t2 - t1) << " ms, checks " << ms(Clock::now() - t2) << " ms" << std::endl;
+    }
   }
 
  private:
@@ -608,56 +617,64 @@ TEST_CASE("Network faults: terminals in namespaces behind nft and a faulty proxy
   RunTotals totals;
   const auto started = Clock::now();
   std::string failure;
-  for (std::int64_t i = 0; i < schedules && failure.empty(); ++i) {
-    const Plan plan = makePlan(firstSeed + static_cast<std::uint64_t>(i));
-    try {
-      runner.run(plan, totals);
-    } catch (const std::exception& e) {
-      failure = std::string(e.what()) + "\nschedule " + plan.describe() +
-                "re-run: LOYALTY_NETFAULT_SEED=" + std::to_string(plan.seed) + " LOYALTY_NETFAULT_SCHEDULES=1";
-      rig.healAll();
+  std::uint64_t schedulesFailed = 0;
+  const auto report = [&] {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    // How the terminals' redemptions were authorised, as their events tell head office.
+    for (const char* how : {"online", "offline"}) {
+      const auto r = rig.sql().query("SELECT COUNT(*) FROM events WHERE type = 'points.redeemed' AND payload LIKE $1",
+                                     {std::string("%\"authorised\":\"") + how + "\"%"});
+      (std::string(how) == "online" ? totals.redemptionsOnline : totals.redemptionsOffline) = static_cast<std::uint64_t>(r.integer(0, 0));
     }
-    if ((i + 1) % 100 == 0) {
-      std::cout << "netfaults: " << i + 1 << " schedules, "
-                << std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count() << " s" << std::endl;
-    }
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  // How the terminals' redemptions were authorised, as their events tell head office.
-  for (const char* how : {"online", "offline"}) {
-    const auto r = rig.sql().query("SELECT COUNT(*) FROM events WHERE type = 'points.redeemed' AND payload LIKE $1",
-                                   {std::string("%\"authorised\":\"") + how + "\"%"});
-    (std::string(how) == "online" ? totals.redemptionsOnline : totals.redemptionsOffline) = static_cast<std::uint64_t>(r.integer(0, 0));
-  }
-  std::ostringstream summary;
-  summary << "netfaults: " << totals.schedules << " schedules passed in " << seconds << " s; connections "
-          << rig.connections() << " (" << rig.faultedConnections() << " faulted), sync runs under faults "
-          << totals.syncRuns << " (" << totals.failedSyncs << " failed), redemptions online " << totals.redemptionsOnline
-          << " offline " << totals.redemptionsOffline << ", refused (limit) " << totals.refusedLimit << " (points) "
-          << totals.refusedPoints << ", members overdrawn " << totals.overdrafts << " (" << totals.overdraftPoints << " points)";
-  std::cout << summary.str() << std::endl;
-  if (const char* report = std::getenv("LOYALTY_NETFAULT_REPORT"); report && *report) {
+    std::ostringstream summary;
+    summary << "netfaults: " << totals.schedules << " schedules passed in " << seconds << " s; connections "
+            << rig.connections() << " (" << rig.faultedConnections() << " faulted by the proxy), sync runs under faults "
+            << totals.syncRuns << " (" << totals.failedSyncs << " failed), redemptions online " << totals.redemptionsOnline
+            << " offline " << totals.redemptionsOffline << ", refused (limit) " << totals.refusedLimit << " (points) "
+            << totals.refusedPoints << ", members overdrawn " << totals.overdrafts << " (" << totals.overdraftPoints << " points)";
+    std::cout << summary.str() << std::endl;
+    const char* file = std::getenv("LOYALTY_NETFAULT_REPORT");
+    if (!file || !*file) return;
     std::ifstream loadavg("/proc/loadavg");
     std::string load;
     std::getline(loadavg, load);
     const json out = {{"schedules_passed", totals.schedules},
-                      {"schedules_failed", failure.empty() ? 0 : 1},
+                      {"schedules_failed", schedulesFailed},
                       {"first_seed", firstSeed},
                       {"seconds", seconds},
+                      {"seconds_per_schedule", totals.schedules ? seconds / static_cast<double>(totals.schedules) : 0.0},
+                      {"terminals", kTerminals},
+                      {"head_offices", 2},
                       {"connections", rig.connections()},
                       {"faulted_connections", rig.faultedConnections()},
                       {"sync_runs_under_faults", totals.syncRuns},
                       {"failed_syncs_under_faults", totals.failedSyncs},
+                      {"heal_sync_rounds", totals.healRounds},
                       {"redemptions_online", totals.redemptionsOnline},
                       {"redemptions_offline", totals.redemptionsOffline},
                       {"refused_limit", totals.refusedLimit},
                       {"refused_points", totals.refusedPoints},
                       {"members_overdrawn", totals.overdrafts},
                       {"overdraft_points", totals.overdraftPoints},
-                      {"loadavg_at_end", load},
+                      {"loadavg", load},
                       {"failure", failure}};
-    std::ofstream(report) << out.dump(2) << "\n";
+    std::ofstream(file) << out.dump(2) << "\n";
+  };
+  const auto budget = std::chrono::seconds(envInt("LOYALTY_NETFAULT_SECONDS", 0));
+  for (std::int64_t i = 0; i < schedules && failure.empty(); ++i) {
+    if (budget.count() > 0 && Clock::now() - started > budget) break;
+    const Plan plan = makePlan(firstSeed + static_cast<std::uint64_t>(i));
+    try {
+      runner.run(plan, totals);
+    } catch (const std::exception& e) {
+      failure = std::string(e.what()) + "\nschedule " + plan.describe() +
+                "re-run: LOYALTY_NETFAULT_SEED=" + std::to_string(plan.seed) + " LOYALTY_NETFAULT_SCHEDULES=1";
+      ++schedulesFailed;
+      rig.healAll();
+    }
+    if ((i + 1) % 100 == 0) report();
   }
+  report();
   INFO(failure);
   CHECK(failure.empty());
 }
