@@ -50,7 +50,6 @@ int connectLoopback(int port) {
   return s;
 }
 
-void sleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 }  // namespace
 
@@ -64,7 +63,7 @@ std::string describe(const ConnFault& f) {
     case K::kCutRequest: return "cut after " + b + "B up";
     case K::kResetRequest: return "reset after " + b + "B up";
     case K::kTruncateResponse: return "truncate after " + b + "B down";
-    case K::kSwallowResponse: return "swallow response after " + b + "B down";
+    case K::kSwallowResponse: return "swallow answers after " + b + "B up";
     case K::kRefuse: return "refuse";
   }
   return "?";
@@ -166,6 +165,15 @@ void FaultProxy::serve(int client, ConnFault fault, int upstreamPort) {
     return;
   }
   const std::uint64_t generation = m_cutGeneration;
+  // Waits `ms`; false when the connection is cut (or the proxy stops) meanwhile.
+  const auto sleepMs = [&](int ms) {
+    const auto until = Clock::now() + std::chrono::milliseconds(ms);
+    while (Clock::now() < until) {
+      if (m_cutGeneration != generation || m_stop) return false;
+      std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(5), until - Clock::now()));
+    }
+    return true;
+  };
   std::size_t up = 0, down = 0;
   bool clientOpen = true, serverOpen = true;  // still reading from each side
   bool stalled = false, swallowing = false;
@@ -199,10 +207,16 @@ void FaultProxy::serve(int client, ConnFault fault, int upstreamPort) {
           len = fault.bytes - std::min(fault.bytes, up);
           cutNow = true;
         }
-        if (fault.kind == K::kDelay) sleepMs(fault.ms);
+        if (fault.kind == K::kDelay && !sleepMs(fault.ms)) {
+          end = End::kReset;
+          break;
+        }
         if (fault.kind == K::kStall && !stalled && up + len >= fault.bytes) {
           stalled = true;
-          sleepMs(fault.ms);
+          if (!sleepMs(fault.ms)) {
+            end = End::kReset;
+            break;
+          }
         }
         if (len > 0 && !sendAll(server, buf, len)) {
           end = End::kReset;
@@ -233,12 +247,12 @@ void FaultProxy::serve(int client, ConnFault fault, int upstreamPort) {
           len = fault.bytes - std::min(fault.bytes, down);
           cutNow = true;
         }
-        if (fault.kind == K::kSwallowResponse && down + len >= fault.bytes) {
-          len = fault.bytes - std::min(fault.bytes, down);
-          swallowing = true;
+        if (fault.kind == K::kSwallowResponse && up >= fault.bytes) swallowing = true;
+        if (swallowing) len = 0;
+        if (fault.kind == K::kDelay && !sleepMs(fault.ms)) {
+          end = End::kReset;
+          break;
         }
-        if (swallowing && down >= fault.bytes) len = 0;
-        if (fault.kind == K::kDelay) sleepMs(fault.ms);
         if (len > 0 && !sendAll(client, buf, len)) {
           end = End::kReset;
           break;

@@ -29,8 +29,10 @@ struct ConnFault {
     kCutRequest,        ///< after `bytes` client bytes, both sides closed (FIN)
     kResetRequest,      ///< after `bytes` client bytes, the client gets a reset (RST)
     kTruncateResponse,  ///< after `bytes` server bytes, both sides closed (FIN)
-    kSwallowResponse,   ///< the request goes through; server bytes after `bytes` are dropped,
-                        ///< then the client is reset: the server acted, the client never hears
+    kSwallowResponse,   ///< the request goes through; once the client has sent `bytes` (past
+                        ///< the TLS handshake: the request is on its way) server bytes are
+                        ///< dropped, then the client is reset: the server acted, the client
+                        ///< never hears it
     kRefuse,            ///< accepted and reset at once, never forwarded
   };
   Kind kind = Kind::kPass;
