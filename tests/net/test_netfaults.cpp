@@ -373,7 +373,7 @@ class Rig {
 // [SECTION] Running one schedule
 
 struct RunTotals {
-  std::uint64_t schedules = 0, syncRuns = 0, failedSyncs = 0, redemptionsOnline = 0, redemptionsOffline = 0,
+  std::uint64_t schedules = 0, syncRuns = 0, failedSyncs = 0, failedUploads = 0, failedPulls = 0, redemptionsOnline = 0, redemptionsOffline = 0,
                 refusedLimit = 0, refusedPoints = 0, overdrafts = 0, overdraftPoints = 0, healRounds = 0;
   std::set<std::string> days;
 };
@@ -495,6 +495,10 @@ class ScheduleRunner {
         const SyncOutcome o = t.syncOnce();
         ++totals.syncRuns;
         if (o.exit != 0) ++totals.failedSyncs;
+        if (o.output.find("sync: upload: ") != std::string::npos) ++totals.failedUploads;
+        if (o.output.find("sync: pull: ") != std::string::npos && o.output.find("sync: pull: not attempted") == std::string::npos) {
+          ++totals.failedPulls;
+        }
         return;
       }
       case Step::Kind::kSale: sale(t, member, st.price, 0, totals); return;
@@ -629,7 +633,8 @@ TEST_CASE("Network faults: terminals in namespaces behind nft and a faulty proxy
     std::ostringstream summary;
     summary << "netfaults: " << totals.schedules << " schedules passed in " << seconds << " s; connections "
             << rig.connections() << " (" << rig.faultedConnections() << " faulted by the proxy), sync runs under faults "
-            << totals.syncRuns << " (" << totals.failedSyncs << " failed), redemptions online " << totals.redemptionsOnline
+            << totals.syncRuns << " (" << totals.failedSyncs << " failed: " << totals.failedUploads << " in upload, "
+            << totals.failedPulls << " in pull), redemptions online " << totals.redemptionsOnline
             << " offline " << totals.redemptionsOffline << ", refused (limit) " << totals.refusedLimit << " (points) "
             << totals.refusedPoints << ", members overdrawn " << totals.overdrafts << " (" << totals.overdraftPoints << " points)";
     std::cout << summary.str() << std::endl;
@@ -649,6 +654,8 @@ TEST_CASE("Network faults: terminals in namespaces behind nft and a faulty proxy
                       {"faulted_connections", rig.faultedConnections()},
                       {"sync_runs_under_faults", totals.syncRuns},
                       {"failed_syncs_under_faults", totals.failedSyncs},
+                      {"failed_uploads_under_faults", totals.failedUploads},
+                      {"failed_pulls_under_faults", totals.failedPulls},
                       {"heal_sync_rounds", totals.healRounds},
                       {"redemptions_online", totals.redemptionsOnline},
                       {"redemptions_offline", totals.redemptionsOffline},
