@@ -57,7 +57,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kTerminals = 3;
 constexpr int kProxyPort = 4433;
-constexpr int kHealAtMs = 800;        // every fault of a schedule is gone by then
+constexpr int kHealAtMs = 500;        // every fault of a schedule is gone by then
 constexpr std::int64_t kAllowance = 500;  // [loyalty] offline_redeem_allowance, the default
 
 /// A check that failed: the schedule's report says which and why.
@@ -261,16 +261,16 @@ Plan makePlan(std::uint64_t seed) {
         case 3: st.kind = Step::Kind::kSalePayingPoints; st.price = pick(20, 200); st.points = pick(50, 400); break;
         default: st.kind = Step::Kind::kSync; break;
       }
-      st.atMs = pick(0, 700);
+      st.atMs = pick(0, 450);
       script.push_back(st);
     }
     std::sort(script.begin(), script.end(), [](const Step& a, const Step& b) { return a.atMs < b.atMs; });
   }
-  // Faults over the first 0.7 s (the first at once); each terminal's link and proxy listener change a few times.
+  // Faults over the first 0.45 s (the first at once); each terminal's link and proxy listener change a few times.
   const int changes = pick(3, 10);
   for (int i = 0; i < changes; ++i) {
     FaultEvent f{};
-    f.atMs = i == 0 ? 0 : pick(0, 700);
+    f.atMs = i == 0 ? 0 : pick(0, 450);
     f.terminal = pick(1, kTerminals);
     switch (pick(0, 6)) {
       case 0: f.kind = FaultEvent::Kind::kBlock; f.block = Block::kCut; break;
