@@ -723,7 +723,7 @@ json sale(const std::string& id, const std::string& member, const std::string& p
 
 }  // namespace
 
-TEST_CASE("Network faults: an upload whose answer is lost counts once; offline redemptions in a partition become points debt",
+TEST_CASE("Network faults: an upload whose answer is lost counts once, and offline redemptions in a partition become points debt",
           "[net][faults]") {
   if (!loyalty::test::net::netLabAvailable()) {
     WARN("NETNS UNAVAILABLE: needs root, ip, nft and nsenter");
