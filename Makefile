@@ -99,4 +99,4 @@ SCHEDULES ?= 1000
 netfaults: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target test_net loyalty-terminal loyalty-hq
 	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_NETFAULT_SCHEDULES=$(SCHEDULES) \
-		LOYALTY_NETFAULT_SEED=$(SEED) LOYALTY_NETFAULT_REPORT=$(abspath $(BUILD))/netfaults.json $(BUILD)/bin/test_net
+		LOYALTY_NETFAULT_SEED=$(SEED) LOYALTY_NETFAULT_REPORT=$(abspath $(BUILD))/netfaults.json $(BUILD)/bin/test_net "Network faults: terminals*"
