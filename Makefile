@@ -101,3 +101,12 @@ soak: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target test_soak
 	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_SOAK_SECONDS=$(DURATION) \
 		LOYALTY_SOAK_RESULTS=$(CURDIR)/bench/results/reliability.json nice $(BUILD)/bin/test_soak "[$(SOAK_BACKEND)]"
+
+# Network faults on real interfaces (tests/net, as root): SCHEDULES seeded schedules, SEED the first
+# (default: from the clock); the figures go to $(BUILD)/netfaults.json.
+SCHEDULES ?= 1000
+.PHONY: netfaults
+netfaults: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target test_net loyalty-terminal loyalty-hq
+	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_NETFAULT_SCHEDULES=$(SCHEDULES) \
+		LOYALTY_NETFAULT_SEED=$(SEED) LOYALTY_NETFAULT_REPORT=$(abspath $(BUILD))/netfaults.json $(BUILD)/bin/test_net "Network faults: terminals*"

@@ -39,6 +39,8 @@ packages=(
   fdisk e2fsprogs dpkg-dev binfmt-support
   # make package-test ARCH=arm64: mmdebstrap checks the foreign architecture runs (qemu-user)
   arch-test
+  # network fault tests (tests/net): namespaces and veth (ip), nft rules, nsenter
+  iproute2 nftables util-linux
   # the customer display's QR e-card decoded back off the screen (tests/ui/test_customer_display_e2e.cpp)
   zbar-tools
 )
