@@ -47,10 +47,11 @@ json redeem(const std::string& id, const std::string& member, std::int64_t point
 }
 
 json terminalAtHq(const Hq& hq, const std::string& id) {
-  for (const json& t : hq.get("/api/v1/admin/terminals").at("terminals")) {
+  const json all = hq.get("/api/v1/admin/terminals");
+  for (const json& t : all.at("terminals")) {
     if (t.at("terminal_id") == id) return t;
   }
-  FAIL("head office does not list terminal " << id);
+  FAIL("head office does not list terminal " << id << ": " << all.dump());
   return {};
 }
 
