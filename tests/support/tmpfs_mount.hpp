@@ -65,14 +65,6 @@ class TmpfsMount {
     m_fillers = 0;
   }
 
-  /// Grows (or shrinks) the file system in place, as an operator resizing the volume would.
-  void resize(std::size_t bytes) {
-    const std::string opts = "size=" + std::to_string(bytes);
-    if (::mount("tmpfs", m_path.c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts.c_str()) != 0) {
-      throw std::runtime_error("cannot resize the tmpfs: " + std::string(std::strerror(errno)));
-    }
-  }
-
  private:
   void mountAt(std::size_t bytes) {
     const std::string opts = "size=" + std::to_string(bytes) + ",mode=0700";
