@@ -43,6 +43,8 @@ packages=(
   iproute2 nftables util-linux
   # the customer display's QR e-card decoded back off the screen (tests/ui/test_customer_display_e2e.cpp)
   zbar-tools
+  # clock faults: the terminal's clock jumped back and forward under libfaketime (tests/e2e/test_clock_jumps.cpp)
+  faketime
 )
 
 missing=()

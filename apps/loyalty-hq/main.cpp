@@ -108,7 +108,7 @@ int runInit(const DataDir& dir, const std::string& backend, const std::string& d
 
   const KeyAndCert ca = makeCertificateAuthority("loyalty-hq private CA", 3650);
   const auto t = std::chrono::system_clock::now();
-  const KeyAndCert server = issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), t + std::chrono::hours(24) * 825);
+  const KeyAndCert server = issueServerCertificate(ca, hosts, t - kCertificateBackdate, t + std::chrono::hours(24) * 825);
   sysio::writeFileAtomic(caKeyFile, ca.keyPem);
   sysio::writeFileAtomic(dir.caCert(), ca.certPem);
   sysio::writeFileAtomic(dir.serverKey(), server.keyPem);

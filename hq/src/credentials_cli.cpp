@@ -96,8 +96,8 @@ int renewCertificate(const DataDir& dir, const Args& a) {
   const auto t = std::chrono::system_clock::now();
   const auto until = t + std::chrono::hours(24) * a.days;
   const KeyAndCert ca{*caKey, *caCert};
-  const KeyAndCert server = a.newKey ? issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), until)
-                                     : issueServerCertificate(ca, hosts, t - std::chrono::minutes(5), until, *currentKey);
+  const KeyAndCert server = a.newKey ? issueServerCertificate(ca, hosts, t - kCertificateBackdate, until)
+                                     : issueServerCertificate(ca, hosts, t - kCertificateBackdate, until, *currentKey);
   const std::string oldPin = publicKeyPin(*current), pin = publicKeyPin(server.certPem);
   if (a.newKey) sysio::writeFileAtomic(dir.serverKey(), server.keyPem);
   sysio::writeFileAtomic(dir.serverCert(), server.certPem + *caCert);

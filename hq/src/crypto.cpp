@@ -155,7 +155,7 @@ std::string publicKeyPin(const std::string& certPem) {
 KeyAndCert makeCertificateAuthority(const std::string& commonName, int days) {
   PKey key = newKey();
   const auto now = std::chrono::system_clock::now();
-  Cert cert = newCert(key.get(), commonName, now - std::chrono::minutes(5), now + std::chrono::hours(24) * days);
+  Cert cert = newCert(key.get(), commonName, now - kCertificateBackdate, now + std::chrono::hours(24) * days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   addExt(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
   addExt(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");

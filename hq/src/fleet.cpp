@@ -7,6 +7,7 @@
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/logging/logging.hpp"
 #include "loyalty/sysio/files.hpp"
 #include "loyalty/sysio/process.hpp"
 
@@ -243,6 +244,11 @@ void Fleet::noteHealth(const std::string& terminalId, const sync::TerminalHealth
       {terminalId, skew, health.lastError ? SqlValue(*health.lastError) : SqlValue(nullptr),
        health.lastError ? SqlValue(formatRfc3339(now)) : SqlValue(nullptr), formatRfc3339(now)});
   tx.commit();
+  const bool wasSkewed = it != m_health.end() && std::llabs(it->second.skew) > kClockSkewWarnSeconds;
+  if (std::llabs(skew) > kClockSkewWarnSeconds && !wasSkewed) {
+    logging::log().warn("terminal {}: its clock is {} s {} head office's; its day-based rules may fall on the wrong day",
+                        terminalId, std::llabs(skew), skew > 0 ? "ahead of" : "behind");
+  }
   m_health[terminalId] = {health.lastError, skew, now};
 }
 
@@ -318,6 +324,7 @@ json listTerminals(SqlConnection& c) {
                    {"backlog", r.isNull(i, 8) ? json() : json(r.integer(i, 8))},
                    {"last_seen", optText(i, 9)},
                    {"clock_skew_seconds", r.isNull(i, 10) ? json() : json(r.integer(i, 10))},
+                   {"clock_skewed", !r.isNull(i, 10) && std::llabs(r.integer(i, 10)) > kClockSkewWarnSeconds},
                    {"last_error", optText(i, 11)},
                    {"last_error_at", optText(i, 12)},
                    {"timezone", r.text(i, 13)}});

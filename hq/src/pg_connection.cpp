@@ -200,7 +200,10 @@ class PgConnection final : public SqlConnection {
       m_pending.clear();
     }
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    throw SqlError("PostgreSQL: " + message + " [" + std::string(sql.substr(0, 120)) + "]");
+    // SQLSTATE classes 53 (insufficient resources: disk full) and 58 (system error: I/O error).
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    const bool storage = state && (std::string_view(state).starts_with("53") || std::string_view(state).starts_with("58"));
+    throw SqlError("PostgreSQL: " + message + " [" + std::string(sql.substr(0, 120)) + "]", storage);
   }
 
   std::unique_ptr<PGconn, ConnCloser> m_conn;

@@ -425,14 +425,21 @@ struct HqServer::Impl {
     });
     s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
       std::string what = "unknown error";
+      bool storage = false;
       try {
         std::rethrow_exception(ep);
+      } catch (const SqlError& e) {
+        what = e.what();
+        storage = e.isStorageFailure();
       } catch (const std::exception& e) {
         what = e.what();
       } catch (...) {
       }
       logging::log().error("request failed: {}", what);
-      sendProblem(res, {wire::problem::kUnavailable, 503, "head office could not complete the request; retry later"});
+      sendProblem(res, {wire::problem::kUnavailable, 503,
+                        storage ? "head office cannot write to its disk (full or failing); nothing of this request "
+                                  "was stored; retry later"
+                                : "head office could not complete the request; retry later"});
       res.set_header("Retry-After", "5");
     });
     // Runs once the response is written, outside httplib's exception handling: nothing may throw.

@@ -89,7 +89,7 @@ class SqliteConnection final : public SqlConnection {
     try {
       f();
     } catch (const db::DbError& e) {
-      throw SqlError(e.what());
+      throw SqlError(e.what(), e.isStorageFailure());
     }
   }
 
@@ -103,7 +103,7 @@ std::unique_ptr<SqlConnection> openSqlite(const std::string& path) {
   try {
     return std::make_unique<SqliteConnection>(path);
   } catch (const db::DbError& e) {
-    throw SqlError(e.what());
+    throw SqlError(e.what(), e.isStorageFailure());
   }
 }
 

@@ -86,7 +86,7 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
                     {"update", jsonText(t["update_state"])},
                     {"last_seen", t["last_seen"].is_string() ? local(t["last_seen"], zone) : word(lang, "never")},
                     {"backlog", t["backlog"].is_number() ? jsonText(t["backlog"]) : "—"}, {"skew", shownSkew(skew)},
-                    {"skew_off", skew.is_number_integer() && std::llabs(skew.get<std::int64_t>()) > 60},
+                    {"skew_off", t["clock_skewed"].get<bool>()},
                     {"last_error", t["last_error"].is_string() ? jsonText(t["last_error"]) : "—"},
                     // false, not "", without an error: the template shows its brackets for any string
                     {"last_error_at", t["last_error_at"].is_string() ? json(local(t["last_error_at"], zone)) : json(false)},

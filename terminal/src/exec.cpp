@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loyalty/db/database.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/terminal/json_codec.hpp"
 
@@ -534,6 +535,12 @@ std::string ExecSession::handle(std::string_view line) {
       return respond(json(m_service.verify()));
     }
     return respond(Error{errc::kBadRequest, "op", "unknown op \"" + op + "\""});
+  } catch (const db::DbError& e) {
+    // The operation's transaction has rolled back: nothing was written. A full or failing disk
+    // says so itself (the same words the counter's screen shows).
+    return respond(Error{errc::kInternal, "",
+                         e.isStorageFailure() ? std::string(e.what())
+                                              : std::string("internal error, nothing was changed: ") + e.what()});
   } catch (const std::exception& e) {
     // The operation's transaction has rolled back: nothing was written.
     return respond(Error{errc::kInternal, "", std::string("internal error, nothing was changed: ") + e.what()});

@@ -43,8 +43,10 @@ void RewardRepository::insertRedemption(const NewRedemption& r) {
 }
 
 std::int64_t RewardRepository::offlineSpent(const std::string& memberId, const std::string& day) {
+  // Later days too: spends recorded while the clock ran ahead, or before it was set back across
+  // midnight, count against today's allowance; setting the clock back never opens a fresh day.
   auto q = m_db.query("SELECT COALESCE(SUM(points), 0) AS points FROM offline_spend "
-                      "WHERE member_id = ? AND local_day = ?")
+                      "WHERE member_id = ? AND local_day >= ?")
                .bind(1, memberId)
                .bind(2, day);
   q.step();

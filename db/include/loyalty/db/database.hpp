@@ -19,12 +19,22 @@ namespace loyalty::db {
 /// A broken environment (disk full, corrupt file, SQL bug): exceptional, not a business refusal.
 class DbError : public std::runtime_error {
  public:
-  DbError(const std::string& what, int code) : std::runtime_error(what), m_code(code) {}
+  DbError(const std::string& what, int code) : std::runtime_error(storageNote(code) + what), m_code(code) {}
   int code() const { return m_code; }
   /// SQLITE_CONSTRAINT and its extended codes.
   bool isConstraint() const { return (m_code & 0xFF) == SQLITE_CONSTRAINT; }
+  /// The disk is full or failed a read, write or sync (SQLITE_FULL, SQLITE_IOERR and extended
+  /// codes): the statement's transaction rolled back; it may succeed once space or the disk is back.
+  bool isStorageFailure() const { return (m_code & 0xFF) == SQLITE_FULL || (m_code & 0xFF) == SQLITE_IOERR; }
 
  private:
+  // Said first, in words a cashier or an operator can act on: the UI and the exec answer show
+  // this message as it is.
+  static std::string storageNote(int code) {
+    if ((code & 0xFF) == SQLITE_FULL) return "the disk is full, nothing was saved (free space and try again): ";
+    if ((code & 0xFF) == SQLITE_IOERR) return "the disk failed to read or write, nothing was saved: ";
+    return {};
+  }
   int m_code;
 };
 

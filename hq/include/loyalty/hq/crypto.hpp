@@ -20,7 +20,12 @@ struct KeyAndCert {
   std::string certPem;
 };
 
-/// A self-signed CA (P-256, CA:TRUE, keyCertSign) valid from now for `days`.
+/// How long before it is made a certificate head office issues (its CA, its server certificate)
+/// starts to be valid: a terminal whose clock runs up to two days behind still trusts head office,
+/// reaches it and so shows its skew on the fleet page, also right after a certificate renewal.
+inline constexpr std::chrono::hours kCertificateBackdate{48};
+
+/// A self-signed CA (P-256, CA:TRUE, keyCertSign) valid from kCertificateBackdate ago for `days`.
 KeyAndCert makeCertificateAuthority(const std::string& commonName, int days);
 
 /// A server certificate signed by `ca` for `hosts` (DNS names or IP literals as

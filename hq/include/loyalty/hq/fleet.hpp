@@ -72,8 +72,14 @@ Result<PublishedRelease> publishRelease(const DataDir& dir, SqlConnection& c, co
 /// Whether `terminalId` is among the first `percent` of terminals for `version`.
 bool inRollout(const std::string& version, const std::string& terminalId, int percent);
 
+/// A terminal whose clock is further than this from head office's is flagged (`clock_skewed` in
+/// the terminals API, marked on the terminals page, a warning in the log): its day-based rules
+/// (expiry, birthdays, tier reviews, the offline allowance) may fall on the wrong day.
+inline constexpr std::int64_t kClockSkewWarnSeconds = 60;
+
 /// Every terminal with its store, version, update state, backlog, last contact, clock skew
-/// (seconds, terminal minus head office), last sync error and time zone: {"terminals": [...]}.
+/// (seconds, terminal minus head office) and whether it is beyond kClockSkewWarnSeconds, last sync
+/// error and time zone: {"terminals": [...]}.
 nlohmann::json listTerminals(SqlConnection& c);
 
 /// The server's side: offers, downloads and terminals' reports, on a connection of its own.

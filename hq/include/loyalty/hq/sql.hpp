@@ -34,6 +34,13 @@ bool hasColumn(SqlConnection& c, const std::string& table, const std::string& co
 class SqlError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  SqlError(const std::string& what, bool storageFailure) : std::runtime_error(what), m_storage(storageFailure) {}
+  /// The database's disk is full or failing (SQLite's FULL/IOERR, PostgreSQL's classes 53 and
+  /// 58): the transaction rolled back and the request may succeed once the disk is back.
+  bool isStorageFailure() const { return m_storage; }
+
+ private:
+  bool m_storage = false;
 };
 
 using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;

@@ -45,7 +45,8 @@ class RewardRepository {
   void rememberRedemptionAnswer(const std::string& redemptionId, const std::string& resultJson);
   void insertRedemption(const NewRedemption& redemption);
 
-  /// Points the member redeemed offline here on the local day `day` (YYYY-MM-DD).
+  /// Points the member redeemed offline here on the local day `day` (YYYY-MM-DD) or a later one
+  /// (recorded under a clock that has since been set back).
   std::int64_t offlineSpent(const std::string& memberId, const std::string& day);
   void recordOfflineSpend(const std::string& refId, const std::string& memberId, const std::string& day,
                           std::int64_t points);
