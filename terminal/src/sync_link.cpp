@@ -138,12 +138,19 @@ HttpsRedemptionAuthoriser::~HttpsRedemptionAuthoriser() = default;
 
 Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemptionId,
                                                    const std::string& memberId, std::int64_t points) {
+  if (std::chrono::steady_clock::now() < m_askAgainAt) {
+    m_lastProblem = "head office did not answer in time a moment ago; not asked again yet";
+    return Authorisation::unreachable;
+  }
   auto answer = sync::reserveRedemption(*m_client, {redemptionId, memberId, points});
   if (answer) {
     m_lastProblem.clear();
     return Authorisation::approved;
   }
   m_lastProblem = answer.error().message;
+  if (answer.error().kind == sync::FailureKind::kTimeout) {
+    m_askAgainAt = std::chrono::steady_clock::now() + kHoldOffAfterTimeout;
+  }
   if (answer.error().kind == sync::FailureKind::kRefused && answer.error().httpStatus == 409) {
     return Authorisation::refused;
   }

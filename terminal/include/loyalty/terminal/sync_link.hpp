@@ -2,6 +2,7 @@
 /// @brief The terminal's link to head office: credentials kept in its database, `register`,
 /// `sync --once`, and online authorisation of redemptions.
 
+#include <chrono>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -67,9 +68,16 @@ class HttpsRedemptionAuthoriser final : public RedemptionAuthoriser {
   /// The last failure's sentence (empty after a success), for logs.
   const std::string& lastProblem() const { return m_lastProblem; }
 
+  /// After head office did not answer in time (packets dropped, a link down without a refusal),
+  /// it is not asked again for this long: each redemption meanwhile is decided offline at once
+  /// instead of keeping the cashier waiting for the timeout. A refused connection fails at once
+  /// and holds nothing off.
+  static constexpr std::chrono::seconds kHoldOffAfterTimeout{30};
+
  private:
   std::unique_ptr<sync::HttpsClient> m_client;
   std::string m_lastProblem;
+  std::chrono::steady_clock::time_point m_askAgainAt{};
 };
 
 /// The authoriser for a registered terminal, nullptr for a stand-alone one.
