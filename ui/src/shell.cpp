@@ -738,9 +738,7 @@ bool Shell::takeFonts() {
       m_probe->fontSwapMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     }
   }
-  if (any) {
-    malloc_trim(0);
-  }
+  if (any) malloc_trim(0);
   return any;
 }
 
@@ -875,6 +873,7 @@ double Shell::presentDamage(Window& w, int width, int height, double start) {
   // One window alone keeps its back buffer (it is never swapped, only copied from): it is the
   // canvas. Two share the context, and each needs one of its own.
   const bool ownCanvas = m_customer.ctx != nullptr;
+  bool freshCanvas = false;  // holds nothing yet: drawn whole
   if (ownCanvas && (!w.canvas || w.canvasWidth != width || w.canvasHeight != height)) {
     if (!w.canvas) {
       gl.genFramebuffers(1, &w.canvas);
@@ -892,10 +891,12 @@ double Shell::presentDamage(Window& w, int width, int height, double start) {
       w.copySubBuffer = nullptr;
       return presentFrame(w);
     }
-    area = PixelRect{0, 0, width, height};  // a new canvas holds nothing yet
+    area = PixelRect{0, 0, width, height};
+    freshCanvas = true;
   }
   gl.bindFramebuffer(GL_FRAMEBUFFER, ownCanvas ? w.canvas : 0);
-  const std::vector<PixelRect> bands = area == PixelRect{0, 0, width, height} ? std::vector<PixelRect>{area} : w.damage.bands();
+  // The damage's bands (the whole screen after an invalidation), or a fresh canvas whole.
+  const std::vector<PixelRect> bands = freshCanvas ? std::vector<PixelRect>{area} : w.damage.bands();
   // GL's y goes up from the bottom.
   const auto glRect = [height](const PixelRect& r) { return std::array<int, 4>{r.x0, height - r.y1, r.x1 - r.x0, r.y1 - r.y0}; };
   glClearColor(bg.x, bg.y, bg.z, 1.0f);
