@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
@@ -120,6 +121,13 @@ struct HqServer::Impl {
   double ingestSeconds = 0;
   std::int64_t ingestBatches = 0;
   std::atomic<std::int64_t> inFlight{0};
+
+  // run() and stop() meet here: a stop asked before the listening loop has started (a SIGTERM
+  // right after start) must still end it; httplib's own stop does nothing until it runs.
+  std::mutex runMutex;
+  bool stopRequested = false;
+  bool runStarted = false;
+  std::atomic<bool> runEnded{false};
 
   Impl(const DataDir& d, const Settings& s)
       : dir(d),
@@ -577,8 +585,25 @@ int HqServer::bind(const std::string& host, int port) {
   return port;
 }
 
-void HqServer::run() { m_impl->http->listen_after_bind(); }
+void HqServer::run() {
+  {
+    std::lock_guard lock(m_impl->runMutex);
+    if (m_impl->stopRequested) return;
+    m_impl->runStarted = true;
+  }
+  m_impl->http->listen_after_bind();
+  m_impl->runEnded = true;
+}
 
-void HqServer::stop() { m_impl->http->stop(); }
+void HqServer::stop() {
+  {
+    std::lock_guard lock(m_impl->runMutex);
+    m_impl->stopRequested = true;
+    if (!m_impl->runStarted) return;  // run() will see the request and not listen
+  }
+  // run() has begun: wait for its loop to be running (a few instructions away), then stop it.
+  while (!m_impl->http->is_running() && !m_impl->runEnded) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  m_impl->http->stop();
+}
 
 }  // namespace loyalty::hq
