@@ -148,8 +148,7 @@ struct HqStore::Batch {
   /// Sales per (member, local day), in all and per store: a sale opens a visit when it is the first.
   std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::map<std::string, std::int64_t>>> visits = {};
   std::map<std::pair<std::string, std::string>, std::int64_t> monthSales = {};  ///< agg_member_month.sales by (month, member)
-  std::set<std::string> saleDays = {};      ///< the local days of the batch's sales (visits are read for these)
-  std::string firstDay = {}, lastDay = {};  ///< the first and last of them
+  std::set<std::string> saleDays = {};  ///< the local days of the batch's sales (visits are read for these)
   /// The upgrade windows (saleTierWindow) of the batch's sales, as [begin, end) instants; net
   /// spend per (member, window) as held before the batch, and the batch's own sales and refunds.
   std::set<std::pair<std::string, std::string>> windows = {};
@@ -372,8 +371,6 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       if (auto at = parseRfc3339(e.at, "at")) {
         const std::string day = localStamp(*b.zone, *at).day;
         b.saleDays.insert(day);
-        b.firstDay = *b.saleDays.begin();
-        b.lastDay = *b.saleDays.rbegin();
         if (b.programme->tiers.size() > 1) {
           const InstantWindow w = instantsOf(saleTierWindow(b.zone->localDate(*at)), *b.zone);
           b.windows.emplace(formatRfc3339(w.begin), formatRfc3339(w.end));
@@ -696,7 +693,7 @@ void HqStore::loadMembers(Batch& b, const std::vector<std::string>& ids) {
              b.rows.insert_or_assign(r.text(i, 0), std::move(row));
              present.push_back(r.text(i, 0));
            });
-  if (present.empty() || b.firstDay.empty()) return;
+  if (present.empty() || b.saleDays.empty()) return;
   // Read again after an event applied by direct SQL (all written by then): counted afresh.
   const std::unordered_set<std::string> again(present.begin(), present.end());
   std::erase_if(b.visits, [&](const auto& v) { return again.count(v.first.first) > 0; });
@@ -731,14 +728,19 @@ void HqStore::loadMembers(Batch& b, const std::vector<std::string>& ids) {
   std::erase_if(b.visits, [&](const auto& v) { return between.count(v.first.first) > 0; });
   selectIn(*m_c,
            "SELECT member_id, day, store_id, COUNT(*) FROM sales WHERE day >= $1 AND day <= $2 AND member_id IN (",
-           {b.firstDay, b.lastDay}, std::vector<std::string>(between.begin(), between.end()), [&](const SqlRows& r, std::size_t i) {
+           {*b.saleDays.begin(), *b.saleDays.rbegin()}, std::vector<std::string>(between.begin(), between.end()), [&](const SqlRows& r, std::size_t i) {
              auto& v = b.visits[{r.text(i, 0), r.text(i, 1)}];
              v.first += r.integer(i, 3);
              v.second[r.text(i, 2)] = r.integer(i, 3);
            }, " GROUP BY member_id, day, store_id");
-  // Sales already held in the batch's months (a month's first sale).
-  selectIn(*m_c, "SELECT month, member_id, sales FROM agg_member_month WHERE month >= $1 AND month <= $2 AND member_id IN (",
-           {b.firstDay.substr(0, 7), b.lastDay.substr(0, 7)}, present,
+  // Sales already held in the batch's months (a month's first sale), by the table's key
+  // (month, member_id): a month range would read every member's row of those months.
+  std::set<std::string> months;
+  for (const auto& day : b.saleDays) months.insert(day.substr(0, 7));
+  std::string monthList;
+  for (std::size_t i = 1; i <= months.size(); ++i) monthList += (i > 1 ? ", $" : "$") + std::to_string(i);
+  selectIn(*m_c, "SELECT month, member_id, sales FROM agg_member_month WHERE month IN (" + monthList + ") AND member_id IN (",
+           std::vector<SqlValue>(months.begin(), months.end()), present,
            [&](const SqlRows& r, std::size_t i) { b.monthSales[{r.text(i, 0), r.text(i, 1)}] = r.integer(i, 2); });
   for (const auto& id : present) {
     b.spendAdded.erase(id);
