@@ -728,13 +728,14 @@ void HqStore::loadMembers(Batch& b, const std::vector<std::string>& ids) {
   std::erase_if(b.visits, [&](const auto& v) { return between.count(v.first.first) > 0; });
   selectIn(*m_c,
            "SELECT member_id, day, store_id, COUNT(*) FROM sales WHERE day >= $1 AND day <= $2 AND member_id IN (",
-           {*b.saleDays.begin(), *b.saleDays.rbegin()}, std::vector<std::string>(between.begin(), between.end()), [&](const SqlRows& r, std::size_t i) {
+           {*b.saleDays.begin(), *b.saleDays.rbegin()}, std::vector<std::string>(between.begin(), between.end()),
+           [&](const SqlRows& r, std::size_t i) {
              auto& v = b.visits[{r.text(i, 0), r.text(i, 1)}];
              v.first += r.integer(i, 3);
              v.second[r.text(i, 2)] = r.integer(i, 3);
            }, " GROUP BY member_id, day, store_id");
   // Sales already held in the batch's months (a month's first sale), by the table's key
-  // (month, member_id): a month range would read every member's row of those months.
+  // (month, member_id).
   std::set<std::string> months;
   for (const auto& day : b.saleDays) months.insert(day.substr(0, 7));
   std::string monthList;
