@@ -148,7 +148,7 @@ struct HqStore::Batch {
   /// Sales per (member, local day), in all and per store: a sale opens a visit when it is the first.
   std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::map<std::string, std::int64_t>>> visits = {};
   std::map<std::pair<std::string, std::string>, std::int64_t> monthSales = {};  ///< agg_member_month.sales by (month, member)
-  std::string firstDay = {}, lastDay = {};  ///< the local days of the batch's sales (visits are read for these)
+  std::set<std::string> saleDays = {};  ///< the local days of the batch's sales (visits are read for these)
   /// The upgrade windows (saleTierWindow) of the batch's sales, as [begin, end) instants; net
   /// spend per (member, window) as held before the batch, and the batch's own sales and refunds.
   std::set<std::pair<std::string, std::string>> windows = {};
@@ -370,8 +370,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       if (e.type != sync::kSaleRecorded) continue;
       if (auto at = parseRfc3339(e.at, "at")) {
         const std::string day = localStamp(*b.zone, *at).day;
-        if (b.firstDay.empty() || day < b.firstDay) b.firstDay = day;
-        if (day > b.lastDay) b.lastDay = day;
+        b.saleDays.insert(day);
         if (b.programme->tiers.size() > 1) {
           const InstantWindow w = instantsOf(saleTierWindow(b.zone->localDate(*at)), *b.zone);
           b.windows.emplace(formatRfc3339(w.begin), formatRfc3339(w.end));
@@ -518,7 +517,6 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   if (e.type == sync::kMemberEnrolled) {
     auto p = sync::decodeMemberEnrolled(e.payload, path);
     if (!p) return p.error();
-    if (isErased(*m_c, p->memberId)) return erasedRejection();
     if (!b.direct) {
       enrolNew(b, e, *p);
       return Ok{};
@@ -695,20 +693,55 @@ void HqStore::loadMembers(Batch& b, const std::vector<std::string>& ids) {
              b.rows.insert_or_assign(r.text(i, 0), std::move(row));
              present.push_back(r.text(i, 0));
            });
-  if (present.empty() || b.firstDay.empty()) return;
+  if (present.empty() || b.saleDays.empty()) return;
   // Read again after an event applied by direct SQL (all written by then): counted afresh.
   const std::unordered_set<std::string> again(present.begin(), present.end());
   std::erase_if(b.visits, [&](const auto& v) { return again.count(v.first.first) > 0; });
-  // Sales already held on the batch's days and in its months (a visit and a month's first sale).
+  // Whether a member already has a sale on each of the batch's days, anywhere and at this
+  // batch's store (a visit), from their first and last sale days in agg_member and
+  // agg_member_store: a day outside them has none, a day at either end has one. Only a day
+  // strictly between them (a sale older than the member's latest) needs the sales themselves.
+  std::unordered_set<std::string> between;
+  selectIn(*m_c,
+           "SELECT a.member_id, a.first_day, a.last_day, s.first_day, s.last_day FROM agg_member a "
+           "LEFT JOIN agg_member_store s ON s.store_id = $1 AND s.member_id = a.member_id WHERE a.member_id IN (",
+           {b.storeId}, present, [&](const SqlRows& r, std::size_t i) {
+             const auto held = [&](const std::string& day, std::size_t first) -> std::optional<std::int64_t> {
+               if (r.isNull(i, first)) return 0;
+               const std::string from = r.text(i, first), to = r.text(i, first + 1);
+               if (day == from || day == to) return 1;
+               if (day < from || day > to) return 0;
+               return std::nullopt;
+             };
+             const std::string id = r.text(i, 0);
+             for (const auto& day : b.saleDays) {
+               const auto anywhere = held(day, 1), here = held(day, 3);
+               if (!anywhere || !here) {
+                 between.insert(id);
+                 return;
+               }
+               auto& v = b.visits[{id, day}];
+               v.first = *anywhere;
+               v.second[b.storeId] = *here;
+             }
+           });
+  std::erase_if(b.visits, [&](const auto& v) { return between.count(v.first.first) > 0; });
   selectIn(*m_c,
            "SELECT member_id, day, store_id, COUNT(*) FROM sales WHERE day >= $1 AND day <= $2 AND member_id IN (",
-           {b.firstDay, b.lastDay}, present, [&](const SqlRows& r, std::size_t i) {
+           {*b.saleDays.begin(), *b.saleDays.rbegin()}, std::vector<std::string>(between.begin(), between.end()),
+           [&](const SqlRows& r, std::size_t i) {
              auto& v = b.visits[{r.text(i, 0), r.text(i, 1)}];
              v.first += r.integer(i, 3);
              v.second[r.text(i, 2)] = r.integer(i, 3);
            }, " GROUP BY member_id, day, store_id");
-  selectIn(*m_c, "SELECT month, member_id, sales FROM agg_member_month WHERE month >= $1 AND month <= $2 AND member_id IN (",
-           {b.firstDay.substr(0, 7), b.lastDay.substr(0, 7)}, present,
+  // Sales already held in the batch's months (a month's first sale), by the table's key
+  // (month, member_id).
+  std::set<std::string> months;
+  for (const auto& day : b.saleDays) months.insert(day.substr(0, 7));
+  std::string monthList;
+  for (std::size_t i = 1; i <= months.size(); ++i) monthList += (i > 1 ? ", $" : "$") + std::to_string(i);
+  selectIn(*m_c, "SELECT month, member_id, sales FROM agg_member_month WHERE month IN (" + monthList + ") AND member_id IN (",
+           std::vector<SqlValue>(months.begin(), months.end()), present,
            [&](const SqlRows& r, std::size_t i) { b.monthSales[{r.text(i, 0), r.text(i, 1)}] = r.integer(i, 2); });
   for (const auto& id : present) {
     b.spendAdded.erase(id);

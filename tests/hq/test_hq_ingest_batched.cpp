@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "loyalty/hq/aggregates.hpp"
 #include "support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -189,4 +190,69 @@ TEMPLATE_TEST_CASE("ingest per batch answers and writes exactly what the per-eve
     INFO(table);
     CHECK(actual.at("tables").at(table).dump(1) == rows.dump(1));
   }
+}
+
+namespace {
+
+/// The member aggregates (visits, first and last days) as rows of text, in key order.
+std::string memberAggregates(loyalty::hq::SqlConnection& c) {
+  std::string out;
+  for (const char* select : {"SELECT month, member_id, sales, net, visits, first_day, last_day FROM agg_member_month "
+                             "ORDER BY month, member_id",
+                             "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member ORDER BY member_id",
+                             "SELECT store_id, member_id, sales, net, visits, first_day, last_day FROM agg_member_store "
+                             "ORDER BY store_id, member_id"}) {
+    const auto r = c.query(select);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      for (std::size_t k = 0; k < r.rows[i].size(); ++k) out += (r.isNull(i, k) ? std::string("NULL") : r.text(i, k)) + "|";
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+json saleAt(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& member,
+            const std::string& day) {
+  return saleEvent(terminal, store, seq, member, "10.00", 10, 0, day + "T10:00:00Z");
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("ingest counts a visit for a sale on a day between a member's first and last sale days", "[hq]", HQ_BACKENDS) {
+  // Visits are read from the members' first and last sale days; a day strictly between them
+  // (a terminal uploading older sales) is looked up in the sales, anywhere and per store.
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string ta = hq.registerTerminal("S1", "TA");
+  const std::string tb = hq.registerTerminal("S2", "TB");
+  const auto upload = [&](const std::string& token, const std::string& terminal, json events) {
+    const json answer = postJson(hq, "/api/v1/events", token, batch(terminal, std::move(events)));
+    for (const auto& r : answer.at("results")) CHECK(r.at("status") == "applied");
+  };
+  json refund = refundEvent("TA", "S1", 4, "TA-s2", std::string("M3"), "1.00", 0, 0);
+  refund["at"] = "2026-11-21T15:00:00Z";
+  upload(ta, "TA", {enrolEvent("TA", "S1", 1, "M1"), saleAt("TA", "S1", 2, "M1", "2026-11-20"), saleAt("TA", "S1", 3, "M1", "2026-11-25"),
+                    refund});  // M3: a refund only, no sale day yet
+  upload(tb, "TB", {saleAt("TB", "S2", 1, "M1", "2026-11-22")});  // between, at another store
+  upload(ta, "TA", {saleAt("TA", "S1", 5, "M1", "2026-11-22"),   // a visit at S1, not anywhere
+                    saleAt("TA", "S1", 6, "M1", "2026-11-25"),   // the last day: no visit
+                    saleAt("TA", "S1", 7, "M1", "2026-11-19"),   // before the first: a visit
+                    saleAt("TA", "S1", 8, "M1", "2026-11-23"),   // between, none that day: a visit
+                    saleAt("TA", "S1", 9, "M1", "2026-11-23"),   // the same day again: no visit
+                    saleAt("TA", "S1", 10, "M3", "2026-11-21")});  // after a refund only: a visit
+  upload(tb, "TB", {saleAt("TB", "S2", 2, "M1", "2026-11-23")});  // between at S2: a visit there only
+
+  const auto sql = hq.sql();
+  const std::string kept = memberAggregates(*sql);
+  {
+    loyalty::hq::SqlTransaction tx(*sql);
+    loyalty::hq::rebuildAggregates(*sql);
+    tx.commit();
+  }
+  CHECK(kept == memberAggregates(*sql));
+  const auto visits = [&](const std::string& select) { return sql->query(select).integer(0, 0); };
+  CHECK(visits("SELECT visits FROM agg_member WHERE member_id = 'M1'") == 5);
+  CHECK(visits("SELECT visits FROM agg_member_store WHERE store_id = 'S1' AND member_id = 'M1'") == 5);
+  CHECK(visits("SELECT visits FROM agg_member_store WHERE store_id = 'S2' AND member_id = 'M1'") == 2);
+  CHECK(visits("SELECT visits FROM agg_member WHERE member_id = 'M3'") == 1);
 }
