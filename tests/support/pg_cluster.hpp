@@ -29,9 +29,12 @@ namespace loyalty::test {
 /// in the destructor. initdb refuses root, so as root it runs as the `postgres` user.
 class PgCluster {
  public:
-  /// Where the cluster keeps its files: `dataOnTmpfsBytes` > 0 puts the whole data directory
-  /// (tables and pg_wal) on a tmpfs of that size this object mounts (root only) and unmounts.
-  explicit PgCluster(std::size_t dataOnTmpfsBytes = 0) {
+  /// What goes on a tmpfs of its own (root only; mounted and unmounted by this object): nothing,
+  /// the whole data directory (tables and pg_wal), or only pg_wal (then in 1 MiB segments, so a
+  /// full one soon needs a new segment file).
+  enum class OnTmpfs { kNothing, kDataDirectory, kWal };
+
+  explicit PgCluster(OnTmpfs onTmpfs = OnTmpfs::kNothing, std::size_t tmpfsBytes = 0) {
     m_bindir = trimmed(output({"/bin/sh", "-c", "pg_config --bindir"}));
     if (!std::filesystem::exists(m_bindir + "/initdb")) {
       // Debian's pg_config (libpq-dev) may point elsewhere than the server's binaries.
@@ -42,18 +45,27 @@ class PgCluster {
     REQUIRE(std::filesystem::exists(m_bindir + "/initdb"));
     m_port = loopbackPort();
     const std::string data = m_dir.str() + "/data";
-    if (dataOnTmpfsBytes > 0) {
-      std::filesystem::create_directory(data);
-      m_disk = std::make_unique<TmpfsMount>(dataOnTmpfsBytes, data);
+    const std::string wal = m_dir.str() + "/wal";
+    std::vector<std::string> initdb = {m_bindir + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"};
+    std::string mounted;
+    if (onTmpfs == OnTmpfs::kDataDirectory) mounted = data;
+    if (onTmpfs == OnTmpfs::kWal) {
+      mounted = wal;
+      initdb.insert(initdb.end(), {"--waldir", wal, "--wal-segsize", "1"});
+      m_options = " -c min_wal_size=2MB";  // few segments kept for reuse: a full disk is soon felt
+    }
+    if (!mounted.empty()) {
+      std::filesystem::create_directory(mounted);
+      m_disk = std::make_unique<TmpfsMount>(tmpfsBytes, mounted);
     }
     if (geteuid() == 0) {
       const passwd* pw = getpwnam("postgres");
       REQUIRE(pw != nullptr);
       REQUIRE(chown(m_dir.str().c_str(), pw->pw_uid, pw->pw_gid) == 0);
-      if (m_disk) REQUIRE(chown(data.c_str(), pw->pw_uid, pw->pw_gid) == 0);
+      if (m_disk) REQUIRE(chown(mounted.c_str(), pw->pw_uid, pw->pw_gid) == 0);
       m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
     }
-    REQUIRE(run({m_bindir + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"}) == 0);
+    REQUIRE(run(initdb) == 0);
     REQUIRE(start());
   }
   ~PgCluster() { stop(); }  // also when it stopped by itself: a restarting postmaster may be back
@@ -63,7 +75,7 @@ class PgCluster {
   /// Starts the server (after stop(), or after it stopped by itself); true once it accepts connections.
   bool start() {
     m_running = run({m_bindir + "/pg_ctl", "-D", m_dir.str() + "/data", "-l", m_dir.str() + "/log", "-w", "-o",
-                     "-p " + std::to_string(m_port) + " -k " + m_dir.str() + " -c listen_addresses=127.0.0.1 -c fsync=on",
+                     "-p " + std::to_string(m_port) + " -k " + m_dir.str() + " -c listen_addresses=127.0.0.1 -c fsync=on" + m_options,
                      "start"}) == 0;
     return m_running;
   }
@@ -129,6 +141,7 @@ class PgCluster {
   std::unique_ptr<TmpfsMount> m_disk;  // unmounted before m_dir goes, after the server stopped
   std::string m_bindir;
   std::vector<std::string> m_prefix;
+  std::string m_options;  ///< server settings of this cluster's own
   int m_port = 0;
   bool m_running = false;
 };

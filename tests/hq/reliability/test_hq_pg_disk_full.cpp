@@ -25,17 +25,12 @@ json salesBatch(const std::string& terminal, std::int64_t firstSeq, int n) {
   return batch(terminal, std::move(events));
 }
 
-}  // namespace
-
-TEST_CASE("disk full at head office (PostgreSQL): 503 naming the cause, nothing acknowledged that is not kept, "
-          "recovery once space returns",
-          "[hq][faults][disk][postgresql]") {
-  if (!canMount()) {
-    WARN("NEEDS ROOT: mounting a tmpfs needs root; skipped");
-    return;
-  }
+/// Uploads until the tmpfs under the cluster is full and head office refuses, then frees the
+/// space (starting the cluster again if it stopped) and checks that every acknowledged event,
+/// and nothing else, is there once.
+void fullDiskScenario(const char* what, PgCluster::OnTmpfs onTmpfs, std::size_t bytes) {
   const auto started = std::chrono::steady_clock::now();
-  HqInstance hq(std::make_unique<PgCluster>(std::size_t{96} << 20));
+  HqInstance hq(std::make_unique<PgCluster>(onTmpfs, bytes));
   PgCluster& pg = *hq.pg();
   TmpfsMount& disk = *pg.disk();
   hq.start();
@@ -57,7 +52,7 @@ TEST_CASE("disk full at head office (PostgreSQL): 503 naming the cause, nothing 
 
   disk.fill();
   int refused = 0, diskNamed = 0, databaseNamed = 0, acceptedWhileFull = 0;
-  for (int i = 0; i < 40 && refused < 5; ++i) {
+  for (int i = 0; i < 200 && refused < 5; ++i) {
     auto r = upload();
     REQUIRE(r);  // answered, not a dropped connection
     INFO(r->body);
@@ -115,10 +110,32 @@ TEST_CASE("disk full at head office (PostgreSQL): 503 naming the cause, nothing 
   CHECK(sql->query("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = 'T1-M'").integer(0, 0) == 12 * (acked - 1));
   hq.stop();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("disk full (head office, PostgreSQL): %d batches of %d refused with 503 (%d naming the disk, %d the database), "
+  std::printf("disk full (head office, PostgreSQL, %s on a tmpfs): %d batches of %d refused with 503 (%d naming the disk, %d the database), "
               "%d accepted while full, PostgreSQL %s, %d retries until head office was back; %lld events acknowledged "
               "and kept; %.1f s\n",
-              refused, kBatch, diskNamed, databaseNamed, acceptedWhileFull,
+              what, refused, kBatch, diskNamed, databaseNamed, acceptedWhileFull,
               panicked ? (restarted ? "stopped (PANIC) and was started again" : "PANICked and restarted itself") : "stayed up",
               retries, static_cast<long long>(acked), seconds);
+}
+
+}  // namespace
+
+TEST_CASE("disk full at head office (PostgreSQL data directory): 503 naming the disk, nothing acknowledged that is "
+          "not kept, recovery once space returns",
+          "[hq][faults][disk][postgresql]") {
+  if (!canMount()) {
+    WARN("NEEDS ROOT: mounting a tmpfs needs root; skipped");
+    return;
+  }
+  fullDiskScenario("data directory", PgCluster::OnTmpfs::kDataDirectory, std::size_t{96} << 20);
+}
+
+TEST_CASE("disk full at head office (PostgreSQL pg_wal): PostgreSQL PANICs, head office answers 503 and reconnects "
+          "once the cluster is back",
+          "[hq][faults][disk][postgresql]") {
+  if (!canMount()) {
+    WARN("NEEDS ROOT: mounting a tmpfs needs root; skipped");
+    return;
+  }
+  fullDiskScenario("pg_wal", PgCluster::OnTmpfs::kWal, std::size_t{64} << 20);
 }
