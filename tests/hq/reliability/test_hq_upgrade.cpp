@@ -252,3 +252,15 @@ TEST_CASE("upgrade: a head office start killed during its upgrade (PostgreSQL) l
           "[hq][upgrade][postgresql]") {
   killedUpgradeRecovers("postgresql");
 }
+
+TEST_CASE("upgrade: a database a newer release upgraded is refused with its version, untouched", "[hq][upgrade]") {
+  HqInstance hq("sqlite");
+  hq.sql()->query("UPDATE counters SET value = 99 WHERE name = 'schema_version'");
+  const auto [status, out] =
+      runCommand({hqBinary(), "terminal", "add", "--data", hq.dataDir(), "--store", "S1", "--terminal", "T1"}, Stderr::kToStdout);
+  CHECK(status == 1);
+  CHECK(out.find("schema version is 99; this loyalty-hq knows 1 to 2 (a newer release made it)") != std::string::npos);
+  auto c = hq.sql();
+  CHECK(schemaVersion(*c) == 99);
+  CHECK(c->query("SELECT COUNT(*) FROM terminals").integer(0, 0) == 0);
+}
