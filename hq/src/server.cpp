@@ -98,14 +98,14 @@ ReportCache::Options cacheOptions(const Settings& s) {
   return o;
 }
 
-}  // namespace
-
 /// A storage connection, once the schema is upgraded: the server's first, so that no part of it
 /// writes to an older release's database outside the one upgrade transaction (HqStore::checkSchema).
 std::unique_ptr<SqlConnection> upgradedStorage(const DataDir& d, const Settings& s) {
   HqStore(openStorage(d, s)).checkSchema();
   return openStorage(d, s);
 }
+
+}  // namespace
 
 struct HqServer::Impl {
   DataDir dir;

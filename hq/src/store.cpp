@@ -4,11 +4,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <iterator>
-#include <optional>
-#include <thread>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -55,7 +55,7 @@ namespace {
 /// 2: the same schema, reached by one upgrade transaction at start (checkSchema).
 constexpr int kSchemaVersion = 2;
 
-/// A test's hook (tests/hq/test_hq_upgrade.cpp): LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS makes the
+/// A test's hook (tests/hq/reliability/test_hq_upgrade.cpp): LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS makes the
 /// start-up upgrade wait after each step, so a SIGKILL can land between two steps.
 std::optional<std::chrono::milliseconds> upgradeStepPause() {
   const char* ms = std::getenv("LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS");
