@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../support/hq_fixture.hpp"
+#include "temp_dir.hpp"
 #include "tmpfs_mount.hpp"
 
 using namespace loyalty::test;
@@ -25,6 +26,32 @@ json salesBatch(const std::string& terminal, std::int64_t firstSeq, int n) {
   return batch(terminal, std::move(events));
 }
 
+/// Runs `loyalty-terminal exec` on `data` with the JSON-line `requests`; every answer must be ok.
+void terminalExec(const std::string& data, const std::string& requests) {
+  ChildProcess p({terminalBinary(), "exec", "--data", data});
+  REQUIRE(p.write(requests));
+  p.closeStdin();
+  std::string out;
+  while (auto line = p.readLine(std::chrono::seconds(60))) out += *line + "\n";
+  INFO(out);
+  REQUIRE(p.wait() == 0);
+  CHECK(out.find("\"ok\":false") == std::string::npos);
+}
+
+/// Sales of 10.00 in 20 described lines each: events too big for the room left in pages
+/// PostgreSQL already has, so a full disk is felt.
+std::string counterSales(int first, int n) {
+  std::string out;
+  for (int i = first; i < first + n; ++i) {
+    json lines = json::array();
+    for (int l = 0; l < 20; ++l) {
+      lines.push_back({{"sku", "TEA-" + std::to_string(l)}, {"qty", 1}, {"unit_price", "0.50"}, {"description", std::string(120, 'd')}});
+    }
+    out += json{{"id", i}, {"op", "sale"}, {"sale_id", "C-" + std::to_string(i)}, {"lines", std::move(lines)}}.dump() + "\n";
+  }
+  return out;
+}
+
 /// Uploads until the tmpfs under the cluster is full and head office refuses, then frees the
 /// space (starting the cluster again if it stopped) and checks that every acknowledged event,
 /// and nothing else, is there once.
@@ -36,6 +63,17 @@ void fullDiskScenario(const char* what, PgCluster::OnTmpfs onTmpfs, std::size_t 
   hq.start();
   const std::string token = hq.registerTerminal("S1", "T1");
   uploadApplied(hq, token, "T1", json::array({enrolEvent("T1", "S1", 1, "T1-M")}));
+  // A real counter too: its sales wait in its outbox while head office cannot keep them.
+  TempDir counter;
+  const std::string code = hq.addTerminal("S1", "T2");
+  REQUIRE(runCommand({terminalBinary(), "register", "--data", counter.str(), "--hq", "https://127.0.0.1:" + std::to_string(hq.port()),
+                      "--ca", hq.caFile(), "--code", code})
+              .first == 0);
+  const auto syncCounter = [&] {
+    return runCommand({terminalBinary(), "sync", "--data", counter.str(), "--once"}, Stderr::kToStdout);
+  };
+  terminalExec(counter.str(), counterSales(1, 3));
+  REQUIRE(syncCounter().first == 0);
 
   constexpr int kBatch = 40;
   std::int64_t acked = 1;
@@ -72,6 +110,14 @@ void fullDiskScenario(const char* what, PgCluster::OnTmpfs onTmpfs, std::size_t 
     else FAIL("a 503 that names neither the disk nor the database: " << detail);
   }
   REQUIRE(refused >= 5);
+  terminalExec(counter.str(), counterSales(4, 3));
+  {
+    const auto [status, out] = syncCounter();
+    INFO(out);
+    CHECK(status == 1);
+    CHECK(out.find("\"pending\":3") != std::string::npos);  // kept in the outbox, to be sent again
+    CHECK((out.find("disk") != std::string::npos || out.find("database is unavailable") != std::string::npos));
+  }
   const bool panicked = !pg.running() || databaseNamed > 0;
   REQUIRE(kill(hq.process().pid(), 0) == 0);  // head office still up
 
@@ -96,15 +142,23 @@ void fullDiskScenario(const char* what, PgCluster::OnTmpfs onTmpfs, std::size_t 
     ++uploaded;
   }
 
+  {
+    const auto [status, out] = syncCounter();
+    INFO(out);
+    CHECK(status == 0);
+    CHECK(out.find("\"pending\":0") != std::string::npos);
+  }
+
   // After a SIGKILL of head office and a restart: exactly what was acknowledged, once.
   hq.stop();
   hq.start();
   const json summary = getJsonChecked(hq, "/api/v1/reports/summary");
-  CHECK(summary.at("sales") == acked - 1);
-  CHECK(summary.at("net_revenue") == loyalty::Money::fromMinor(1230 * (acked - 1)).toString());
+  CHECK(summary.at("sales") == acked - 1 + 6);
+  CHECK(summary.at("net_revenue") == loyalty::Money::fromMinor(1230 * (acked - 1) + 6 * 1000).toString());
   auto sql = hq.sql();
-  CHECK(sql->query("SELECT COUNT(*) FROM events").integer(0, 0) == acked);
-  CHECK(sql->query("SELECT MAX(seq) FROM events").integer(0, 0) == acked);
+  CHECK(sql->query("SELECT COUNT(*) FROM events WHERE terminal_id = 'T1'").integer(0, 0) == acked);
+  CHECK(sql->query("SELECT MAX(seq) FROM events WHERE terminal_id = 'T1'").integer(0, 0) == acked);
+  CHECK(sql->query("SELECT COUNT(*) FROM events WHERE terminal_id = 'T2'").integer(0, 0) == 6);
   CHECK(sql->query("SELECT applied_through FROM terminals WHERE terminal_id = 'T1'").integer(0, 0) == acked);
   CHECK(sql->query("SELECT balance FROM members WHERE member_id = 'T1-M'").integer(0, 0) == 12 * (acked - 1));
   CHECK(sql->query("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = 'T1-M'").integer(0, 0) == 12 * (acked - 1));
