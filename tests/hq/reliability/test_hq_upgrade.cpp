@@ -126,12 +126,14 @@ void upgradesEveryFixture(const std::string& backend) {
     HqInstance hq(backend);
     const std::string admin = restoreFixture(hq, backend, name);
     std::map<std::string, std::int64_t> before;
+    std::int64_t fromVersion = 0;
     std::string sales, net;
     std::map<std::string, std::int64_t> balances;
     {
       auto c = hq.sql();
-      versionsSeen.insert(schemaVersion(*c));
-      CHECK(schemaVersion(*c) < current);
+      fromVersion = schemaVersion(*c);
+      versionsSeen.insert(fromVersion);
+      CHECK(fromVersion < current);
       before = rowCounts(*c);
       sales = c->query("SELECT COUNT(*) FROM sales").text(0, 0);
       net = loyalty::Money::fromMinor(c->query("SELECT (SELECT SUM(total) FROM sales) - (SELECT COALESCE(SUM(amount), 0) FROM refunds)")
@@ -169,7 +171,7 @@ void upgradesEveryFixture(const std::string& backend) {
     checkConsistent(*hq.sql());
     hq.stop();
     std::printf("upgrade (%s): %s from version %lld to %lld, %lld events, %zu members, %s sales kept\n", backend.c_str(),
-                name.c_str(), static_cast<long long>(*versionsSeen.rbegin()), static_cast<long long>(current),
+                name.c_str(), static_cast<long long>(fromVersion), static_cast<long long>(current),
                 static_cast<long long>(before.at("events")), balances.size(), sales.c_str());
   }
   // Every earlier version has a fixture (a release that changes the schema adds one).
