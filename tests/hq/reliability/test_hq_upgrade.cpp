@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// Every release's fixture, oldest first (tests/fixtures/hq/README.md).
-const std::vector<std::string> kFixtures = {"hq-1-analytics", "hq-1-products", "hq-1-staff", "hq-1-outreach"};
+const std::vector<std::string> kFixtures = {"hq-1-analytics", "hq-1-claims", "hq-1-products", "hq-1-staff", "hq-1-outreach"};
 
 fs::path fixtureDir(const std::string& name) { return fs::path(LOYALTY_SOURCE_DIR) / "tests" / "fixtures" / "hq" / name; }
 
