@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "loyalty/hq/sql.hpp"
+#include "loyalty/hq/sql_unavailable.hpp"
 
 namespace loyalty::hq {
 namespace {
@@ -31,13 +32,7 @@ class PgConnection final : public SqlConnection {
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
       throw SqlError("PostgreSQL: cannot connect (" + std::string(PQerrorMessage(m_conn.get())) + ")");
     }
-    execScript("SET client_min_messages = warning");
-    // Report queries run for well under a second on pre-aggregates; PostgreSQL's JIT compiles
-    // for longer than that (measured: 1.5 s with JIT, 0.6 s without, on a month's members).
-    execScript("SET jit = off");
-    // A report's temporary table of per-member rows (half a million at 1M members) stays in
-    // memory instead of temporary files; only allocated when a temporary table is used.
-    execScript("SET temp_buffers = '128MB'");
+    settings();
   }
 
   std::string_view backend() const override { return "postgresql"; }
@@ -184,6 +179,17 @@ class PgConnection final : public SqlConnection {
     return answer;
   }
 
+  /// The session's settings (again after a reconnection: a new session starts without them).
+  void settings() {
+    execScript("SET client_min_messages = warning");
+    // Report queries run for well under a second on pre-aggregates; PostgreSQL's JIT compiles
+    // for longer than that (measured: 1.5 s with JIT, 0.6 s without, on a month's members).
+    execScript("SET jit = off");
+    // A report's temporary table of per-member rows (half a million at 1M members) stays in
+    // memory instead of temporary files; only allocated when a temporary table is used.
+    execScript("SET temp_buffers = '128MB'");
+  }
+
   /// Sends what exec() held back (before any other statement, and before commit).
   void flush() {
     if (!m_pending.empty()) pipeline(nullptr);
@@ -193,17 +199,23 @@ class PgConnection final : public SqlConnection {
     const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
     std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(m_conn.get());
-    if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
+    const bool lost = PQstatus(m_conn.get()) == CONNECTION_BAD;
+    if (lost) {
       // A lost server: reconnect for the next request; this one fails.
       PQreset(m_conn.get());
       m_prepared.clear();
       m_pending.clear();
+      if (PQstatus(m_conn.get()) == CONNECTION_OK) settings();
     }
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    // SQLSTATE classes 53 (insufficient resources: disk full) and 58 (system error: I/O error).
+    // SQLSTATE classes 53 (insufficient resources: disk full) and 58 (system error: I/O error);
+    // 57P (the server shuts down, crashed or is starting: a PANIC on a full pg_wal ends there).
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    const bool storage = state && (std::string_view(state).starts_with("53") || std::string_view(state).starts_with("58"));
-    throw SqlError("PostgreSQL: " + message + " [" + std::string(sql.substr(0, 120)) + "]", storage);
+    const std::string_view code = state ? state : "";
+    const bool storage = code.starts_with("53") || code.starts_with("58");
+    const std::string what = "PostgreSQL: " + message + " [" + std::string(sql.substr(0, 120)) + "]";
+    if (lost || code.starts_with("57P")) throw SqlUnavailable(what);
+    throw SqlError(what, storage);
   }
 
   std::unique_ptr<PGconn, ConnCloser> m_conn;

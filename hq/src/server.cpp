@@ -28,6 +28,7 @@
 #include "loyalty/hq/products.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/service.hpp"
+#include "loyalty/hq/sql_unavailable.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/hq/throttle.hpp"
 #include "loyalty/logging/logging.hpp"
@@ -98,6 +99,13 @@ ReportCache::Options cacheOptions(const Settings& s) {
   return o;
 }
 
+/// A storage connection, once the schema is upgraded: the server's first, so that no part of it
+/// writes to an older release's database outside the one upgrade transaction (HqStore::checkSchema).
+std::unique_ptr<SqlConnection> upgradedStorage(const DataDir& d, const Settings& s) {
+  HqStore(openStorage(d, s)).checkSchema();
+  return openStorage(d, s);
+}
+
 }  // namespace
 
 struct HqServer::Impl {
@@ -132,7 +140,7 @@ struct HqServer::Impl {
   Impl(const DataDir& d, const Settings& s)
       : dir(d),
         guard(ConnectionLimits::from(s)),
-        throttle(openStorage(d, s), ThrottleRules::from(s)),
+        throttle(upgradedStorage(d, s), ThrottleRules::from(s)),
         service(openStorage(d, s), openStorage(d, s), cacheOptions(s), std::chrono::minutes(s.reservationMinutes),
                 openReportsStorage(s)),
         fleet(d, openStorage(d, s)) {}
@@ -434,8 +442,12 @@ struct HqServer::Impl {
     s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
       std::string what = "unknown error";
       bool storage = false;
+      bool unavailable = false;
       try {
         std::rethrow_exception(ep);
+      } catch (const SqlUnavailable& e) {
+        what = e.what();
+        unavailable = true;
       } catch (const SqlError& e) {
         what = e.what();
         storage = e.isStorageFailure();
@@ -445,9 +457,11 @@ struct HqServer::Impl {
       }
       logging::log().error("request failed: {}", what);
       sendProblem(res, {wire::problem::kUnavailable, 503,
-                        storage ? "head office cannot write to its disk (full or failing); nothing of this request "
-                                  "was stored; retry later"
-                                : "head office could not complete the request; retry later"});
+                        storage       ? "head office cannot write to its disk (full or failing); nothing of this request "
+                                        "was stored; retry later"
+                        : unavailable ? "head office's database is unavailable (stopped or restarting); retry later "
+                                        "(events sent again are applied once)"
+                                      : "head office could not complete the request; retry later"});
       res.set_header("Retry-After", "5");
     });
     // Runs once the response is written, outside httplib's exception handling: nothing may throw.

@@ -46,15 +46,8 @@ ReportCache::Compute computeOf(forms::ReportCall call) {
 HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
                      std::chrono::seconds reservationLife, std::unique_ptr<SqlConnection> reports)
     : m_writer(std::move(writer)), m_reader(std::move(reader)), m_reports(std::move(reports)), m_cache(std::move(cache)) {
-  m_writer.checkSchema();
+  m_writer.checkSchema();  // upgrades an older release's database, all or nothing
   m_writer.setReservationLife(reservationLife);
-  ensureAnalyticsSchema(m_writer.connection());
-  ensureStaffSchema(m_writer.connection());  // staff on sales, refunds, redemptions, enrolments, surveys
-  ensurePrivacySchema(m_writer.connection());  // pii on the dashboard tables of an older database
-  ensureFollowupSchema(m_writer.connection());
-  ensureMemberCareSchema(m_writer.connection());  // head-office adjustments, member search keys
-  ensureComplaintCareSchema(m_writer.connection());  // the satisfaction check after a complaint is closed
-  ensureOutreachSchema(m_writer.connection());
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCache::Leading leading,

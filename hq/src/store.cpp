@@ -1,9 +1,14 @@
 #include "loyalty/hq/store.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iterator>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,12 +21,19 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/claims.hpp"
+#include "loyalty/hq/complaints.hpp"
 #include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/fleet.hpp"
+#include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/members.hpp"
+#include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/products.hpp"
 #include "loyalty/hq/promotions.hpp"
 #include "loyalty/hq/staff.hpp"
+#include "loyalty/hq/throttle.hpp"
+#include "loyalty/logging/logging.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 #include "ingest_writes.hpp"
@@ -39,7 +51,21 @@ namespace {
 // report over ten million sales scans an index, not the wide rows. {{ID}} and {{SERIAL}}: see
 // schemaForBackend (sql.hpp).
 
-constexpr int kSchemaVersion = 1;
+/// 1: every release up to 2026-12-02, which added tables and columns at start one by one.
+/// 2: the same schema, reached by one upgrade transaction at start (checkSchema).
+constexpr int kSchemaVersion = 2;
+
+/// A test's hook (tests/hq/reliability/test_hq_upgrade.cpp): LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS makes the
+/// start-up upgrade wait after each step, so a SIGKILL can land between two steps.
+std::optional<std::chrono::milliseconds> upgradeStepPause() {
+  const char* ms = std::getenv("LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS");
+  if (ms == nullptr || *ms == '\0') return std::nullopt;
+  try {
+    return std::chrono::milliseconds(std::stoi(ms));
+  } catch (const std::exception&) {
+    throw std::runtime_error(std::string("LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS: not a number of milliseconds: ") + ms);
+  }
+}
 
 constexpr const char* kSchema = R"SQL(
 CREATE TABLE counters(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
@@ -106,6 +132,31 @@ CREATE TABLE rewards(reward_id {{ID}} PRIMARY KEY, name TEXT NOT NULL, points BI
   active BIGINT NOT NULL);
 CREATE TABLE probe(id BIGINT PRIMARY KEY, body TEXT NOT NULL);
 )SQL";
+
+/// The upgrade's view of the connection while its one transaction is open: a step that opens a
+/// transaction of its own gets a savepoint instead, so its work commits with the upgrade's (or
+/// with it goes) and a failed step undoes only itself.
+class UpgradeConnection final : public SqlConnection {
+ public:
+  explicit UpgradeConnection(SqlConnection& c) : m_c(c) {}
+  std::string_view backend() const override { return m_c.backend(); }
+  void execScript(std::string_view sql) override { m_c.execScript(sql); }
+  SqlRows query(std::string_view sql, const std::vector<SqlValue>& params) override { return m_c.query(sql, params); }
+  void exec(std::string_view sql, const std::vector<SqlValue>& params) override { m_c.exec(sql, params); }
+  bool hasTable(std::string_view name) override { return m_c.hasTable(name); }
+  void beginWrite() override { m_c.execScript("SAVEPOINT upgrade_step"); }
+  void beginRead() override { beginWrite(); }
+  void commit() override { m_c.execScript("RELEASE SAVEPOINT upgrade_step"); }
+  void rollback() noexcept override {
+    try {
+      m_c.execScript("ROLLBACK TO SAVEPOINT upgrade_step; RELEASE SAVEPOINT upgrade_step");
+    } catch (...) {  // the upgrade's transaction then fails as a whole, and its rollback undoes the step too
+    }
+  }
+
+ private:
+  SqlConnection& m_c;
+};
 
 std::string iso(Timestamp t) { return formatRfc3339(t); }
 
@@ -232,19 +283,54 @@ void HqStore::createSchema(Timestamp now) {
 
 void HqStore::checkSchema() {
   if (!m_c->hasTable("counters")) throw std::runtime_error("the database has no loyalty-hq schema: run `loyalty-hq init`");
+  // One write transaction (transactional DDL on both back ends): an upgrade cut short by a crash
+  // or a kill leaves the database as the older release left it, and the next start does it again.
+  // Other processes wait for it (the writer lock), so two starts never upgrade at once.
+  SqlTransaction tx(*m_c);
   const auto r = m_c->query("SELECT value FROM counters WHERE name = 'schema_version'");
-  if (r.empty() || r.integer(0, 0) != kSchemaVersion) {
-    throw std::runtime_error("the database's schema version is not " + std::to_string(kSchemaVersion) +
-                             ": this loyalty-hq cannot use it");
+  const std::int64_t version = r.empty() ? 0 : r.integer(0, 0);
+  if (version < 1 || version > kSchemaVersion) {
+    throw std::runtime_error("the database's schema version is " + std::to_string(version) + "; this loyalty-hq knows 1 to " +
+                             std::to_string(kSchemaVersion) + (version > kSchemaVersion ? " (a newer release made it)" : "") +
+                             ": it cannot use it");
   }
-  // Tables added since version 1 (idempotent): the audit trail, consent history and erasure,
-  // refused events and referrals, token expiry.
-  ensureAuditSchema(*m_c);
-  ensurePrivacySchema(*m_c);
-  ensureClaimsSchema(*m_c);
-  ensureCredentialsSchema(*m_c);
-  ensureTierSchema(*m_c);
-  ensureProductSchema(*m_c);
+  if (version < kSchemaVersion) {
+    logging::log().info("upgrading the database's schema from version {} to {}", version, kSchemaVersion);
+  }
+  const auto pause = upgradeStepPause();
+  // Each step adds what an older release lacks and does nothing when it is there (idempotent),
+  // so a database of any earlier release, or of this one, goes through the same list.
+  const std::pair<const char*, void (*)(SqlConnection&)> steps[] = {
+      {"audit trail", ensureAuditSchema},
+      {"consent history and erasure", ensurePrivacySchema},
+      {"refused events and referral bonuses", ensureClaimsSchema},
+      {"token expiry", ensureCredentialsSchema},
+      {"tier reviews", ensureTierSchema},
+      {"products", ensureProductSchema},
+      {"analytics and pre-aggregates", ensureAnalyticsSchema},
+      {"staff on records", ensureStaffSchema},  // after the analytics (survey_answers)
+      {"personal-data flags of the dashboard tables", ensurePrivacySchema},  // again: the analytics made them
+      {"follow-up visits", ensureFollowupSchema},
+      {"member care", ensureMemberCareSchema},
+      {"complaint care", ensureComplaintCareSchema},
+      {"outreach", ensureOutreachSchema},
+      {"fleet releases", ensureFleetSchema},
+      {"credential throttling", ensureThrottleSchema},
+  };
+  const int count = static_cast<int>(std::size(steps));
+  UpgradeConnection step(*m_c);
+  for (int i = 0; i < count; ++i) {
+    steps[i].second(step);
+    if (pause) {
+      logging::log().info("schema upgrade: step {} of {} done ({}), pausing {} ms", i + 1, count, steps[i].first, pause->count());
+      std::this_thread::sleep_for(*pause);
+    }
+  }
+  if (version < kSchemaVersion) {
+    m_c->query("UPDATE counters SET value = $1 WHERE name = 'schema_version'", {std::int64_t{kSchemaVersion}});
+  }
+  tx.commit();
+  if (version < kSchemaVersion) logging::log().info("the database's schema is now version {}", kSchemaVersion);
 }
 
 // [SECTION] Credentials

@@ -12,12 +12,16 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "child_process.hpp"
 #include "loyalty/hq/sql.hpp"
 #include "temp_dir.hpp"
+#include "tmpfs_mount.hpp"
 
 namespace loyalty::test {
 
@@ -25,7 +29,12 @@ namespace loyalty::test {
 /// in the destructor. initdb refuses root, so as root it runs as the `postgres` user.
 class PgCluster {
  public:
-  PgCluster() {
+  /// What goes on a tmpfs of its own (root only; mounted and unmounted by this object): nothing,
+  /// the whole data directory (tables and pg_wal), or only pg_wal (then in 1 MiB segments, so a
+  /// full one soon needs a new segment file).
+  enum class OnTmpfs { kNothing, kDataDirectory, kWal };
+
+  explicit PgCluster(OnTmpfs onTmpfs = OnTmpfs::kNothing, std::size_t tmpfsBytes = 0) {
     m_bindir = trimmed(output({"/bin/sh", "-c", "pg_config --bindir"}));
     if (!std::filesystem::exists(m_bindir + "/initdb")) {
       // Debian's pg_config (libpq-dev) may point elsewhere than the server's binaries.
@@ -36,20 +45,51 @@ class PgCluster {
     REQUIRE(std::filesystem::exists(m_bindir + "/initdb"));
     m_port = loopbackPort();
     const std::string data = m_dir.str() + "/data";
+    const std::string wal = m_dir.str() + "/wal";
+    std::vector<std::string> initdb = {m_bindir + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"};
+    std::string mounted;
+    if (onTmpfs == OnTmpfs::kDataDirectory) mounted = data;
+    if (onTmpfs == OnTmpfs::kWal) {
+      mounted = wal;
+      initdb.insert(initdb.end(), {"--waldir", wal, "--wal-segsize", "1"});
+      m_options = " -c min_wal_size=2MB";  // few segments kept for reuse: a full disk is soon felt
+    }
+    if (!mounted.empty()) {
+      std::filesystem::create_directory(mounted);
+      m_disk = std::make_unique<TmpfsMount>(tmpfsBytes, mounted);
+    }
     if (geteuid() == 0) {
       const passwd* pw = getpwnam("postgres");
       REQUIRE(pw != nullptr);
       REQUIRE(chown(m_dir.str().c_str(), pw->pw_uid, pw->pw_gid) == 0);
+      if (m_disk) REQUIRE(chown(mounted.c_str(), pw->pw_uid, pw->pw_gid) == 0);
       m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
     }
-    REQUIRE(run({m_bindir + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"}) == 0);
-    REQUIRE(run({m_bindir + "/pg_ctl", "-D", data, "-l", m_dir.str() + "/log", "-w", "-o",
-                 "-p " + std::to_string(m_port) + " -k " + m_dir.str() + " -c listen_addresses=127.0.0.1 -c fsync=on",
-                 "start"}) == 0);
-    m_running = true;
+    REQUIRE(run(initdb) == 0);
+    REQUIRE(start());
   }
-  ~PgCluster() {
-    if (m_running) run({m_bindir + "/pg_ctl", "-D", m_dir.str() + "/data", "-m", "fast", "-w", "stop"});
+  ~PgCluster() { stop(); }  // also when it stopped by itself: a restarting postmaster may be back
+
+  /// The tmpfs under the data directory (nullptr when the cluster is on the ordinary disk).
+  TmpfsMount* disk() { return m_disk.get(); }
+  /// Starts the server (after stop(), or after it stopped by itself); true once it accepts connections.
+  bool start() {
+    m_running = run({m_bindir + "/pg_ctl", "-D", m_dir.str() + "/data", "-l", m_dir.str() + "/log", "-w", "-o",
+                     "-p " + std::to_string(m_port) + " -k " + m_dir.str() + " -c listen_addresses=127.0.0.1 -c fsync=on" + m_options,
+                     "start"}) == 0;
+    return m_running;
+  }
+  /// Stops the server (fast shutdown), or takes note that it has stopped by itself.
+  void stop() {
+    run({m_bindir + "/pg_ctl", "-D", m_dir.str() + "/data", "-m", "fast", "-w", "stop"});
+    m_running = false;
+  }
+  /// True while the server's postmaster runs (pg_ctl status).
+  bool running() { return run({m_bindir + "/pg_ctl", "-D", m_dir.str() + "/data", "status"}) == 0; }
+  /// The server's log so far.
+  std::string log() const {
+    std::ifstream in(m_dir.path() / "log");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   }
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
@@ -98,8 +138,10 @@ class PgCluster {
   }
 
   TempDir m_dir;
+  std::unique_ptr<TmpfsMount> m_disk;  // unmounted before m_dir goes, after the server stopped
   std::string m_bindir;
   std::vector<std::string> m_prefix;
+  std::string m_options;  ///< server settings of this cluster's own
   int m_port = 0;
   bool m_running = false;
 };

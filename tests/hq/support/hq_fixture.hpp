@@ -65,12 +65,17 @@ struct PostgresBackend {
 /// One head office: its data directory, storage and (when started) the serving process.
 class HqInstance {
  public:
-  explicit HqInstance(const std::string& backend, std::vector<std::string> extraInit = {}) : m_backend(backend) {
+  explicit HqInstance(const std::string& backend, std::vector<std::string> extraInit = {})
+      : HqInstance(backend, backend == "postgresql" ? std::make_unique<PgCluster>() : nullptr, std::move(extraInit)) {}
+  /// On PostgreSQL in the cluster given (e.g. one whose data directory is on a small tmpfs).
+  explicit HqInstance(std::unique_ptr<PgCluster> pg, std::vector<std::string> extraInit = {})
+      : HqInstance("postgresql", std::move(pg), std::move(extraInit)) {}
+  HqInstance(const std::string& backend, std::unique_ptr<PgCluster> pg, std::vector<std::string> extraInit)
+      : m_backend(backend), m_pg(std::move(pg)) {
     // Writing to a server the test killed must fail the request, not kill the test.
     signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> argv = {hqBinary(), "init", "--data", dataDir()};
     if (backend == "postgresql") {
-      m_pg = std::make_unique<PgCluster>();
       argv.insert(argv.end(), {"--backend", "postgresql", "--dsn", m_pg->createDatabase("hq")});
     }
     argv.insert(argv.end(), extraInit.begin(), extraInit.end());
@@ -88,6 +93,8 @@ class HqInstance {
   const std::string& initOutput() const { return m_initOutput; }
   int port() const { return m_port; }
   ChildProcess& process() { return *m_server; }
+  /// The PostgreSQL cluster of a head office on PostgreSQL (nullptr on SQLite).
+  PgCluster* pg() { return m_pg.get(); }
 
   void start() {
     m_server = std::make_unique<ChildProcess>(
