@@ -77,7 +77,16 @@ struct Options {
   bool keep = false;
   std::string revision;  ///< of the code measured (bench/run.sh passes `git describe`)
   std::set<std::string> sections = {"lookup", "commit", "promotions", "replay"};
+  /// "deferred": as the counter app's store worker (db::Database::deferCheckpoints: none inside
+  /// a commit until the WAL passes its bound); "sqlite": SQLite's automatic checkpoint (1000
+  /// pages), as before, for A/B runs of one build.
+  std::string checkpoints = "deferred";
 };
+
+/// The store's connection set up as the counter app's store worker sets up its own.
+void setCheckpoints(db::Database& db, const Options& o) {
+  if (o.checkpoints == "deferred") db.deferCheckpoints();
+}
 
 // [SECTION] Small helpers
 
@@ -559,6 +568,7 @@ json benchCommits(CounterService& service, db::Database& storeDb, const Store& s
   std::string firstRefusal;
   {
     db::Database raw(rawFile.string());  // same pragmas as the store: WAL, synchronous=FULL
+    setCheckpoints(raw, o);              // and the same checkpoints
     raw.exec("CREATE TABLE samples (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
     const Catalogue catalogue;
     std::mt19937_64 gen(o.seed ^ 0xC0FFEEULL);
@@ -836,6 +846,7 @@ json benchReplay(const Options& o) {
   json out;
   {
     auto db = terminal::openTerminalDatabase(dir.string());
+    setCheckpoints(db, o);
     RandomIds ids(o.seed);
     CounterService service(db, CounterConfig{}, ids);
 
@@ -868,6 +879,7 @@ json benchReplay(const Options& o) {
     std::int64_t replayed = 0, skippedAdjustments = 0, cancellations = 0, split = 0, saleCount = 0, refused = 0;
     std::int64_t revenueMinor = 0;
     std::vector<std::string> refusals;
+    (void)pagesWritten(db);
     const auto r0 = Clock::now();
     for (const Invoice& inv : invoices) {
       if (inv.no.starts_with("A")) {
@@ -901,6 +913,7 @@ json benchReplay(const Options& o) {
       if (ok) ++replayed;
     }
     const double replaySeconds = secondsOf(Clock::now() - r0);
+    const double walPagesPerSale = static_cast<double>(pagesWritten(db)) / static_cast<double>(std::max<std::int64_t>(saleCount, 1));
     const double load = loadAverage();
     const auto report = service.verify();
 
@@ -921,14 +934,15 @@ json benchReplay(const Options& o) {
            {"seconds", round3(replaySeconds)},
            {"invoices_per_second", round1(static_cast<double>(replayed) / replaySeconds)},
            {"sale_latency", latency},
+           {"wal_pages_per_sale", round1(walPagesPerSale)},
            {"revenue", Money::fromMinor(revenueMinor).toString()},
            {"verify_problems", report.problems.size()},
            {"loadavg_1m", round1(load)},
            {"durability", "one transaction per sale, journal_mode=WAL, synchronous=FULL"}};
-    say(fmt("replay: %lld invoices in %.1f s = %.1f invoices/s (p50 %.2f ms, p99 %.2f ms), revenue %s, %zu refused, "
-            "verify %s",
+    say(fmt("replay: %lld invoices in %.1f s = %.1f invoices/s (p50 %.2f ms, p99 %.2f ms, %.1f WAL pages/sale), "
+            "revenue %s, %zu refused, verify %s",
             static_cast<long long>(replayed), replaySeconds, static_cast<double>(replayed) / replaySeconds,
-            latency.value("p50_ms", 0.0), latency.value("p99_ms", 0.0), Money::fromMinor(revenueMinor).toString().c_str(),
+            latency.value("p50_ms", 0.0), latency.value("p99_ms", 0.0), walPagesPerSale, Money::fromMinor(revenueMinor).toString().c_str(),
             static_cast<std::size_t>(refused), report.problems.empty() ? "ok" : report.problems.front().c_str()));
   }
   return out;
@@ -944,6 +958,7 @@ json target(const char* what, double value, double limit, bool pass) {
   std::cerr << "usage: loyalty-bench --out FILE [--members N] [--sales N] [--store DIR] [--dataset FILE]\n"
                "                     [--queries N] [--commits N] [--block N] [--seed N] [--keep]\n"
                "                     [--sections lookup,commit,promotions,replay] [--revision TEXT]\n"
+               "                     [--checkpoints deferred|sqlite]\n"
                "  --store DIR   build the members/sales store in DIR, or reuse it if already built there\n"
                "                with the same --members/--sales/--seed (default: a temporary directory\n"
                "                under the build directory, removed afterwards unless --keep)\n";
@@ -995,6 +1010,13 @@ Options parseArgs(int argc, char** argv) {
         o.sections.insert(name);
       }
     }
+    else if (a == "--checkpoints") {
+      o.checkpoints = value();
+      if (o.checkpoints != "deferred" && o.checkpoints != "sqlite") {
+        std::cerr << "--checkpoints takes deferred or sqlite, not \"" << o.checkpoints << "\"\n";
+        std::exit(2);
+      }
+    }
     else if (a == "--help" || a == "-h") usage(0);
     else {
       std::cerr << "unknown option " << a << '\n';
@@ -1020,6 +1042,7 @@ int run(const Options& o) {
     // Measure on a fresh connection, as the counter app would after start-up (the OS page cache
     // holds the file; SQLite's own page cache starts empty at its default size).
     auto db = terminal::openTerminalDatabase(store.dir.string());
+    setCheckpoints(db, o);
     RandomIds ids;
     CounterService service(db, CounterConfig{}, ids);
     for (const char* name : {"page_size", "cache_size", "mmap_size", "wal_autocheckpoint", "synchronous"}) {
@@ -1085,6 +1108,7 @@ int run(const Options& o) {
         {"commits", o.commits},
         {"seed", o.seed},
         {"sections", o.sections},
+        {"checkpoints", o.checkpoints},
         {"store_reused", store.reused}}},
       {"setup", store.marker.at("setup")},
       {"lookup", lookups},

@@ -72,10 +72,6 @@ std::optional<StoredAnswer> SaleRepository::refundAnswer(const std::string& refu
   return answer("SELECT fingerprint, result FROM refunds WHERE refund_id = ?", refundId);
 }
 
-void SaleRepository::rememberSaleAnswer(const std::string& saleId, const std::string& resultJson) {
-  m_db.query("UPDATE sales SET result = ? WHERE sale_id = ?").bind(1, resultJson).bind(2, saleId).run();
-}
-
 void SaleRepository::rememberRefundAnswer(const std::string& refundId, const std::string& resultJson) {
   m_db.query("UPDATE refunds SET result = ? WHERE refund_id = ?").bind(1, resultJson).bind(2, refundId).run();
 }
@@ -85,12 +81,12 @@ void SaleRepository::rememberRefundAnswer(const std::string& refundId, const std
 void SaleRepository::insert(const NewSale& s) {
   m_db.query("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
              "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result, staff_id) "
-             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'',?)")
+             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, s.saleId).bind(2, s.memberId).bind(3, s.at)
       .bind(4, s.subtotal.minor()).bind(5, s.discount.minor()).bind(6, s.total.minor()).bind(7, s.pointsEarned)
       .bind(8, s.pointsRedeemed).bind(9, s.refundable.minor()).bind(10, s.spendDiscount.minor())
       .bind(11, s.saved ? std::optional(savedPromotionsJson(*s.saved)) : std::nullopt)
-      .bind(12, s.fingerprint).bind(13, s.staffId)
+      .bind(12, s.fingerprint).bind(13, s.result).bind(14, s.staffId)
       .run();
 }
 

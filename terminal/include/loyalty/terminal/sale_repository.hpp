@@ -28,6 +28,7 @@ struct NewSale {
   std::int64_t pointsEarned = 0, pointsRedeemed = 0;
   std::optional<SavedPromotions> saved;
   std::string fingerprint;
+  std::string result;                  ///< the answer given (JSON), kept for replays
   std::optional<std::string> staffId;  ///< who made it
 };
 
@@ -70,9 +71,9 @@ class SaleRepository {
 
   std::optional<StoredAnswer> saleAnswer(const std::string& saleId);
   std::optional<StoredAnswer> refundAnswer(const std::string& refundId);
-  void rememberSaleAnswer(const std::string& saleId, const std::string& resultJson);
   void rememberRefundAnswer(const std::string& refundId, const std::string& resultJson);
 
+  /// With its answer: the row is written once (a wide row rewritten costs CPU in every sale).
   void insert(const NewSale& sale);
   /// Lines are numbered from 1 in the order they are added.
   void insertLine(const std::string& saleId, std::int64_t lineNo, const NewSaleLine& line);
