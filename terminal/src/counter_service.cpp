@@ -234,7 +234,9 @@ Result<std::optional<std::string>> CounterService::checkIdempotency(Keyed op, co
                                                                     const std::string& fingerprint) {
   const std::optional<StoredAnswer> stored = storedAnswer(op, key);
   if (!stored) return std::optional<std::string>();
-  if (stored->fingerprint != fingerprint) {
+  const bool same = op == Keyed::kSale ? SaleRepository::sameSaleContent(stored->fingerprint, fingerprint)
+                                       : stored->fingerprint == fingerprint;
+  if (!same) {
     const char* name = op == Keyed::kSale ? "sale" : op == Keyed::kRedemption ? "redemption" : "refund";
     const std::string field = op == Keyed::kSale ? "sale_id" : op == Keyed::kRedemption ? "redemption_id" : "refund_id";
     return Error{errc::kConflict, field, field + " \"" + key + "\" was already used for a different " + name};
