@@ -147,7 +147,7 @@ TEST_CASE("a sale earns on the net paid amount and is idempotent by sale_id", "[
   CHECK(conflict.error().field == "sale_id");
 }
 
-TEST_CASE("a sale's row keeps a digest of its content; rows that kept the text still replay", "[terminal]") {
+TEST_CASE("a sale's row keeps a digest of its content, and rows that kept the text still replay", "[terminal]") {
   Counter c;
   const std::vector<SaleLineInput> lines = {{"OIL-5L", "Oil", 2, "59.90"}};
   REQUIRE(c.sale("S-1", std::nullopt, lines).hasValue());
