@@ -77,7 +77,16 @@ struct Options {
   bool keep = false;
   std::string revision;  ///< of the code measured (bench/run.sh passes `git describe`)
   std::set<std::string> sections = {"lookup", "commit", "promotions", "replay"};
+  /// "deferred": as the counter app's store worker (db::Database::deferCheckpoints: none inside
+  /// a commit until the WAL passes its bound); "sqlite": SQLite's automatic checkpoint (1000
+  /// pages), as before, for A/B runs of one build.
+  std::string checkpoints = "deferred";
 };
+
+/// The store's connection set up as the counter app's store worker sets up its own.
+void setCheckpoints(db::Database& db, const Options& o) {
+  if (o.checkpoints == "deferred") db.deferCheckpoints();
+}
 
 // [SECTION] Small helpers
 
@@ -556,9 +565,11 @@ json benchCommits(CounterService& service, db::Database& storeDb, const Store& s
   removeDatabaseFiles(rawFile);
   std::vector<double> saleUs, rawUs, blockRatios;
   std::int64_t refused = 0, salePages = 0, rawPages = 0;
+  double saleCpuUs = 0, rawCpuUs = 0;  // measured commits only
   std::string firstRefusal;
   {
     db::Database raw(rawFile.string());  // same pragmas as the store: WAL, synchronous=FULL
+    setCheckpoints(raw, o);              // and the same checkpoints
     raw.exec("CREATE TABLE samples (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
     const Catalogue catalogue;
     std::mt19937_64 gen(o.seed ^ 0xC0FFEEULL);
@@ -574,19 +585,23 @@ json benchCommits(CounterService& service, db::Database& storeDb, const Store& s
       const SaleRequest r = makeSale(fmt("C%s-%06lld", run.c_str(), static_cast<long long>(saleNo)), phone, gen, catalogue,
                                      start + std::chrono::seconds{saleNo});
       ++saleNo;
+      const double c0 = threadCpuMicros();
       const auto t0 = Clock::now();
       auto result = service.sale(r);
       const auto t1 = Clock::now();
+      if (sink) saleCpuUs += threadCpuMicros() - c0;
       if (!result && refused++ == 0) firstRefusal = result.error().field + ": " + result.error().message;
       if (sink) sink->push_back(microsOf(t1 - t0));
     };
     const auto oneRaw = [&](std::vector<double>* sink) {
       const std::string value = "sample " + std::to_string(rawNo++);
+      const double c0 = threadCpuMicros();
       const auto t0 = Clock::now();
       db::Transaction tx(raw);
       raw.query("INSERT INTO samples (v) VALUES (?)").bind(1, value).run();
       tx.commit();
       const auto t1 = Clock::now();
+      if (sink) rawCpuUs += threadCpuMicros() - c0;
       if (sink) sink->push_back(microsOf(t1 - t0));
     };
 
@@ -630,9 +645,11 @@ json benchCommits(CounterService& service, db::Database& storeDb, const Store& s
   json sales = latencyJson(saleUs, "ms");
   sales["per_second"] = round1(saleRate);
   sales["refused"] = refused;
+  sales["cpu_ms_mean"] = round3(saleCpuUs / 1000.0 / static_cast<double>(std::max<std::size_t>(saleUs.size(), 1)));
   sales["wal_pages_per_commit"] = round1(static_cast<double>(salePages) / static_cast<double>(std::max<std::size_t>(saleUs.size(), 1)));
   json rawJ = latencyJson(rawUs, "ms");
   rawJ["per_second"] = round1(rawRate);
+  rawJ["cpu_ms_mean"] = round3(rawCpuUs / 1000.0 / static_cast<double>(std::max<std::size_t>(rawUs.size(), 1)));
   rawJ["wal_pages_per_commit"] = round1(static_cast<double>(rawPages) / static_cast<double>(std::max<std::size_t>(rawUs.size(), 1)));
   const double ratio = rawRate > 0 ? saleRate / rawRate : 0.0;
   const double blockMedian = median(blockRatios);
@@ -642,7 +659,8 @@ json benchCommits(CounterService& service, db::Database& storeDb, const Store& s
           saleUs.size()));
   say(fmt("commit raw insert    %8.1f/s  p50 %6.2f ms  p99 %6.2f ms  %5.1f WAL pages/commit", rawRate,
           rawJ.value("p50_ms", 0.0), rawJ.value("p99_ms", 0.0), rawJ.value("wal_pages_per_commit", 0.0)));
-  say(fmt("commit ratio sale/raw %.3f overall, %.3f median of %zu block pairs", ratio, blockMedian, blockRatios.size()));
+  say(fmt("commit ratio sale/raw %.3f overall, %.3f median of %zu block pairs; cpu per commit sale %.3f ms, raw %.3f ms",
+          ratio, blockMedian, blockRatios.size(), sales.value("cpu_ms_mean", 0.0), rawJ.value("cpu_ms_mean", 0.0)));
   if (refused > 0) say("commit: " + std::to_string(refused) + " sales refused; first: " + firstRefusal);
   return {{"sale", sales},
           {"raw_insert", rawJ},
@@ -836,6 +854,7 @@ json benchReplay(const Options& o) {
   json out;
   {
     auto db = terminal::openTerminalDatabase(dir.string());
+    setCheckpoints(db, o);
     RandomIds ids(o.seed);
     CounterService service(db, CounterConfig{}, ids);
 
@@ -868,6 +887,8 @@ json benchReplay(const Options& o) {
     std::int64_t replayed = 0, skippedAdjustments = 0, cancellations = 0, split = 0, saleCount = 0, refused = 0;
     std::int64_t revenueMinor = 0;
     std::vector<std::string> refusals;
+    (void)pagesWritten(db);
+    const double cpu0 = threadCpuMicros();
     const auto r0 = Clock::now();
     for (const Invoice& inv : invoices) {
       if (inv.no.starts_with("A")) {
@@ -901,6 +922,10 @@ json benchReplay(const Options& o) {
       if (ok) ++replayed;
     }
     const double replaySeconds = secondsOf(Clock::now() - r0);
+    // CPU time of this thread (the kernel's part of writing and syncing included): what the
+    // shared host's load moves least.
+    const double cpuMsPerSale = (threadCpuMicros() - cpu0) / 1000.0 / static_cast<double>(std::max<std::int64_t>(saleCount, 1));
+    const double walPagesPerSale = static_cast<double>(pagesWritten(db)) / static_cast<double>(std::max<std::int64_t>(saleCount, 1));
     const double load = loadAverage();
     const auto report = service.verify();
 
@@ -921,14 +946,17 @@ json benchReplay(const Options& o) {
            {"seconds", round3(replaySeconds)},
            {"invoices_per_second", round1(static_cast<double>(replayed) / replaySeconds)},
            {"sale_latency", latency},
+           {"wal_pages_per_sale", round1(walPagesPerSale)},
+           {"cpu_ms_per_sale", round3(cpuMsPerSale)},
            {"revenue", Money::fromMinor(revenueMinor).toString()},
            {"verify_problems", report.problems.size()},
            {"loadavg_1m", round1(load)},
            {"durability", "one transaction per sale, journal_mode=WAL, synchronous=FULL"}};
-    say(fmt("replay: %lld invoices in %.1f s = %.1f invoices/s (p50 %.2f ms, p99 %.2f ms), revenue %s, %zu refused, "
-            "verify %s",
+    say(fmt("replay: %lld invoices in %.1f s = %.1f invoices/s (p50 %.2f ms, p99 %.2f ms, %.1f WAL pages/sale, "
+            "cpu %.3f ms/sale), "
+            "revenue %s, %zu refused, verify %s",
             static_cast<long long>(replayed), replaySeconds, static_cast<double>(replayed) / replaySeconds,
-            latency.value("p50_ms", 0.0), latency.value("p99_ms", 0.0), Money::fromMinor(revenueMinor).toString().c_str(),
+            latency.value("p50_ms", 0.0), latency.value("p99_ms", 0.0), walPagesPerSale, cpuMsPerSale, Money::fromMinor(revenueMinor).toString().c_str(),
             static_cast<std::size_t>(refused), report.problems.empty() ? "ok" : report.problems.front().c_str()));
   }
   return out;
@@ -944,6 +972,7 @@ json target(const char* what, double value, double limit, bool pass) {
   std::cerr << "usage: loyalty-bench --out FILE [--members N] [--sales N] [--store DIR] [--dataset FILE]\n"
                "                     [--queries N] [--commits N] [--block N] [--seed N] [--keep]\n"
                "                     [--sections lookup,commit,promotions,replay] [--revision TEXT]\n"
+               "                     [--checkpoints deferred|sqlite]\n"
                "  --store DIR   build the members/sales store in DIR, or reuse it if already built there\n"
                "                with the same --members/--sales/--seed (default: a temporary directory\n"
                "                under the build directory, removed afterwards unless --keep)\n";
@@ -995,6 +1024,13 @@ Options parseArgs(int argc, char** argv) {
         o.sections.insert(name);
       }
     }
+    else if (a == "--checkpoints") {
+      o.checkpoints = value();
+      if (o.checkpoints != "deferred" && o.checkpoints != "sqlite") {
+        std::cerr << "--checkpoints takes deferred or sqlite, not \"" << o.checkpoints << "\"\n";
+        std::exit(2);
+      }
+    }
     else if (a == "--help" || a == "-h") usage(0);
     else {
       std::cerr << "unknown option " << a << '\n';
@@ -1020,6 +1056,7 @@ int run(const Options& o) {
     // Measure on a fresh connection, as the counter app would after start-up (the OS page cache
     // holds the file; SQLite's own page cache starts empty at its default size).
     auto db = terminal::openTerminalDatabase(store.dir.string());
+    setCheckpoints(db, o);
     RandomIds ids;
     CounterService service(db, CounterConfig{}, ids);
     for (const char* name : {"page_size", "cache_size", "mmap_size", "wal_autocheckpoint", "synchronous"}) {
@@ -1085,6 +1122,7 @@ int run(const Options& o) {
         {"commits", o.commits},
         {"seed", o.seed},
         {"sections", o.sections},
+        {"checkpoints", o.checkpoints},
         {"store_reused", store.reused}}},
       {"setup", store.marker.at("setup")},
       {"lookup", lookups},

@@ -45,7 +45,7 @@ void Database::exec(std::string_view sql) {
 }
 
 Query Database::query(std::string_view sql) {
-  auto it = m_cache.find(std::string(sql));
+  auto it = m_cache.find(sql);
   if (it == m_cache.end()) {
     it = m_cache.emplace(std::string(sql), std::make_unique<Statement>(m_db.get(), sql)).first;
   } else if (it->second->m_inUse) {
@@ -55,6 +55,50 @@ Query Database::query(std::string_view sql) {
   }
   // A cached statement not in use was reset and cleared by the Query that used it last.
   return Query(*it->second, nullptr);
+}
+
+// [SECTION] Checkpoints off the commit path
+
+int Database::onWalCommit(void* state, sqlite3* db, const char* schema, int pages) {
+  auto& wal = *static_cast<WalState*>(state);
+  int& pending = wal.pages[schema];
+  pending = pages;
+  if (pages < wal.boundPages) return SQLITE_OK;
+  // As SQLite's own automatic checkpoint does from this hook, with a larger limit. A PASSIVE
+  // checkpoint that a reader holds back copies what it can; the next commit tries again.
+  int log = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (rc == SQLITE_OK) pending = log - copied;
+  return SQLITE_OK;  // the commit is durable in the WAL whatever the checkpoint did
+}
+
+void Database::deferCheckpoints(int boundPages) {
+  if (boundPages < 1) throw std::invalid_argument("deferCheckpoints: boundPages must be at least 1");
+  if (!m_wal) m_wal = std::make_unique<WalState>();
+  m_wal->boundPages = boundPages;
+  // Replaces SQLite's automatic checkpoint (which is itself a WAL hook) on every database of
+  // the connection, attached ones included.
+  sqlite3_wal_hook(m_db.get(), &Database::onWalCommit, m_wal.get());
+}
+
+bool Database::checkpointWhenIdle() {
+  if (!m_wal || inTransaction()) return false;
+  bool ran = false;
+  for (auto& [schema, pending] : m_wal->pages) {
+    if (pending == 0) continue;
+    int log = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(m_db.get(), schema.c_str(), SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc != SQLITE_OK) continue;  // e.g. SQLITE_BUSY: another connection is checkpointing it
+    pending = log - copied;
+    ran = true;
+  }
+  return ran;
+}
+
+int Database::walPages(const std::string& schema) const {
+  if (!m_wal) return 0;
+  const auto it = m_wal->pages.find(schema);
+  return it == m_wal->pages.end() ? 0 : it->second;
 }
 
 std::int64_t Database::lastInsertRowid() const { return sqlite3_last_insert_rowid(m_db.get()); }
@@ -192,7 +236,7 @@ Transaction::Transaction(Database& db) : m_db(db) {
     m_savepoint = "sp_" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     db.exec("SAVEPOINT " + m_savepoint);
   } else {
-    db.exec("BEGIN IMMEDIATE");
+    db.query("BEGIN IMMEDIATE").run();  // prepared once per connection, as COMMIT below
   }
 }
 
@@ -206,7 +250,11 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  m_db.exec(m_savepoint.empty() ? std::string("COMMIT") : "RELEASE " + m_savepoint);
+  if (m_savepoint.empty()) {
+    m_db.query("COMMIT").run();
+  } else {
+    m_db.exec("RELEASE " + m_savepoint);
+  }
   m_done = true;
 }
 

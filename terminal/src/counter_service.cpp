@@ -234,7 +234,9 @@ Result<std::optional<std::string>> CounterService::checkIdempotency(Keyed op, co
                                                                     const std::string& fingerprint) {
   const std::optional<StoredAnswer> stored = storedAnswer(op, key);
   if (!stored) return std::optional<std::string>();
-  if (stored->fingerprint != fingerprint) {
+  const bool same = op == Keyed::kSale ? SaleRepository::sameSaleContent(stored->fingerprint, fingerprint)
+                                       : stored->fingerprint == fingerprint;
+  if (!same) {
     const char* name = op == Keyed::kSale ? "sale" : op == Keyed::kRedemption ? "redemption" : "refund";
     const std::string field = op == Keyed::kSale ? "sale_id" : op == Keyed::kRedemption ? "redemption_id" : "refund_id";
     return Error{errc::kConflict, field, field + " \"" + key + "\" was already used for a different " + name};
@@ -803,7 +805,10 @@ SaleMember CounterService::saleMember(const MemberRow& row, Date today) {
 
 Result<SaleResult> CounterService::sale(const SaleRequest& request) {
   SaleRequest r = request;  // catalogue lines are completed from the catalogue
-  auto checked = checkSale(r, m_products);
+  auto checked = [&] {
+    const db::ReadTransaction snapshot(m_db);  // one snapshot for every line's catalogue read
+    return checkSale(r, m_products);
+  }();
   if (!checked) return checked.error();
   if (auto s = checkStaffId(m_db, r.staffId); !s) return s.error();
   if (auto s = checkPointsPaid(r, checked->subtotal, m_config.rules); !s) return s.error();
@@ -856,9 +861,9 @@ Result<SaleResult> CounterService::sale(const SaleRequest& request) {
 Result<SaleQuote> CounterService::quoteSale(const SaleRequest& request) {
   SaleRequest r = request;
   if (r.saleId.empty()) r.saleId = "quote";  // a quote has no key of its own
+  const db::ReadTransaction snapshot(m_db);
   auto checked = checkSale(r, m_products);
   if (!checked) return checked.error();
-  const db::ReadTransaction snapshot(m_db);
   std::optional<MemberRow> member;
   if (r.member) {
     auto m = resolveMember(*r.member, "member");
@@ -918,31 +923,8 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
   const ProgrammeRules& rules = m_config.rules;
   const std::string at = formatRfc3339(r.at);
   const std::optional<std::string> memberId = member ? std::optional(member->memberId) : std::nullopt;
-  m_sales.insert({r.saleId, memberId, at, plan.subtotal, plan.discount, plan.total, plan.refundable,
-                  plan.spendDiscount, plan.points, plan.redeemPoints, plan.saved, fingerprint, r.staffId});
-  sync::SaleRecorded event;
-  event.origin = origin();
-  event.saleId = r.saleId;
-  event.memberId = memberId;
-  event.subtotal = plan.subtotal;
-  event.discount = plan.discount;
-  event.total = plan.total;
-  event.pointsEarned = plan.points;
-  event.pointsRedeemed = plan.redeemPoints;
-  for (std::size_t i = 0; i < plan.lines.size(); ++i) {
-    const PricedLine& l = plan.lines[i];
-    const std::optional<std::string>& description = r.lines[i].description;
-    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(i + 1),
-                       {l.sku, description, l.qty, l.unitPrice, l.amount, l.category, l.discount});
-    event.lines.push_back({l.sku, description, l.qty, l.unitPrice.toString(), l.amount, l.category,
-                           l.discount != Money{} ? std::optional(l.discount) : std::nullopt, false});
-  }
-  // 满赠 gifts go on the receipt as zero-price lines.
-  for (std::size_t g = 0; g < plan.giftSkus.size(); ++g) {
-    const NewSaleLine gift{plan.giftSkus[g], std::string("gift"), 1, UnitPrice{}, Money{}, std::nullopt, Money{}};
-    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(plan.lines.size() + g + 1), gift);
-    event.lines.push_back({gift.sku, gift.description, 1, "0.0000", Money{}, std::nullopt, std::nullopt, true});
-  }
+  // The points first, so the sale's row is written once, with its answer; its lines follow it
+  // (they refer to it).
   SaleResult result{r.saleId, plan.subtotal, plan.discount, plan.total, plan.points, plan.redeemPoints,
                     std::nullopt, {}, std::nullopt, false};
   for (const AppliedPromotionEffect& a : plan.applied) result.promotions.push_back({a.id, a.kind, a.effect});
@@ -970,6 +952,32 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
       m_members.markReferralBonusPaid(member->memberId);
     }
   }
+  m_sales.insert({r.saleId, memberId, at, plan.subtotal, plan.discount, plan.total, plan.refundable,
+                  plan.spendDiscount, plan.points, plan.redeemPoints, plan.saved, fingerprint, json(result).dump(),
+                  r.staffId});
+  sync::SaleRecorded event;
+  event.origin = origin();
+  event.saleId = r.saleId;
+  event.memberId = memberId;
+  event.subtotal = plan.subtotal;
+  event.discount = plan.discount;
+  event.total = plan.total;
+  event.pointsEarned = plan.points;
+  event.pointsRedeemed = plan.redeemPoints;
+  for (std::size_t i = 0; i < plan.lines.size(); ++i) {
+    const PricedLine& l = plan.lines[i];
+    const std::optional<std::string>& description = r.lines[i].description;
+    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(i + 1),
+                       {l.sku, description, l.qty, l.unitPrice, l.amount, l.category, l.discount});
+    event.lines.push_back({l.sku, description, l.qty, l.unitPrice.toString(), l.amount, l.category,
+                           l.discount != Money{} ? std::optional(l.discount) : std::nullopt, false});
+  }
+  // 满赠 gifts go on the receipt as zero-price lines.
+  for (std::size_t g = 0; g < plan.giftSkus.size(); ++g) {
+    const NewSaleLine gift{plan.giftSkus[g], std::string("gift"), 1, UnitPrice{}, Money{}, std::nullopt, Money{}};
+    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(plan.lines.size() + g + 1), gift);
+    event.lines.push_back({gift.sku, gift.description, 1, "0.0000", Money{}, std::nullopt, std::nullopt, true});
+  }
   if (plan.redeemPoints > 0) event.redeemAuthorised = authorised;
   event.staffId = r.staffId;
   if (!result.promotions.empty()) event.promotions = result.promotions;
@@ -979,7 +987,6 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
   }
   if (result.tierChanged) event.tier = result.tier;
   m_outbox.append(m_ids.uuid(), r.at, event);
-  m_sales.rememberSaleAnswer(r.saleId, json(result).dump());
   return result;
 }
 

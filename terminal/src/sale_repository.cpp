@@ -1,6 +1,9 @@
 #include "loyalty/terminal/sale_repository.hpp"
 
+#include <sodium.h>
+
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace loyalty::terminal {
 
@@ -54,9 +57,24 @@ SavedPromotions readSavedPromotions(const std::string& text) {
   return out;
 }
 
+/// "b2:" and the BLAKE2b-256 of the content in hex: a digest cannot be mistaken for a content
+/// text, which always holds separators (0x1d) a digest never has.
+std::string contentDigest(const std::string& content) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+  unsigned char hash[crypto_generichash_BYTES];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(content.data()), content.size(), nullptr, 0);
+  char hex[sizeof hash * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+  return std::string("b2:") + hex;
+}
+
 }  // namespace
 
 // [SECTION] Answers kept for replays
+
+bool SaleRepository::sameSaleContent(const std::string& stored, const std::string& fingerprint) {
+  return stored == contentDigest(fingerprint) || stored == fingerprint;
+}
 
 std::optional<StoredAnswer> SaleRepository::answer(const char* sql, const std::string& key) {
   auto q = m_db.query(sql).bind(1, key);
@@ -72,10 +90,6 @@ std::optional<StoredAnswer> SaleRepository::refundAnswer(const std::string& refu
   return answer("SELECT fingerprint, result FROM refunds WHERE refund_id = ?", refundId);
 }
 
-void SaleRepository::rememberSaleAnswer(const std::string& saleId, const std::string& resultJson) {
-  m_db.query("UPDATE sales SET result = ? WHERE sale_id = ?").bind(1, resultJson).bind(2, saleId).run();
-}
-
 void SaleRepository::rememberRefundAnswer(const std::string& refundId, const std::string& resultJson) {
   m_db.query("UPDATE refunds SET result = ? WHERE refund_id = ?").bind(1, resultJson).bind(2, refundId).run();
 }
@@ -85,12 +99,12 @@ void SaleRepository::rememberRefundAnswer(const std::string& refundId, const std
 void SaleRepository::insert(const NewSale& s) {
   m_db.query("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
              "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result, staff_id) "
-             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'',?)")
+             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, s.saleId).bind(2, s.memberId).bind(3, s.at)
       .bind(4, s.subtotal.minor()).bind(5, s.discount.minor()).bind(6, s.total.minor()).bind(7, s.pointsEarned)
       .bind(8, s.pointsRedeemed).bind(9, s.refundable.minor()).bind(10, s.spendDiscount.minor())
       .bind(11, s.saved ? std::optional(savedPromotionsJson(*s.saved)) : std::nullopt)
-      .bind(12, s.fingerprint).bind(13, s.staffId)
+      .bind(12, contentDigest(s.fingerprint)).bind(13, s.result).bind(14, s.staffId)
       .run();
 }
 

@@ -2,6 +2,7 @@
 
 #include "../support/temp_dir.hpp"
 #include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/sale_repository.hpp"
 #include "loyalty/terminal/store.hpp"
 
 using namespace loyalty;
@@ -144,6 +145,34 @@ TEST_CASE("a sale earns on the net paid amount and is idempotent by sale_id", "[
   REQUIRE_FALSE(conflict.hasValue());
   CHECK(conflict.error().code == "conflict");
   CHECK(conflict.error().field == "sale_id");
+}
+
+TEST_CASE("a sale's row keeps a digest of its content, and rows that kept the text still replay", "[terminal]") {
+  Counter c;
+  const std::vector<SaleLineInput> lines = {{"OIL-5L", "Oil", 2, "59.90"}};
+  REQUIRE(c.sale("S-1", std::nullopt, lines).hasValue());
+  std::string stored;
+  {
+    auto q = c.db.query("SELECT fingerprint FROM sales WHERE sale_id = 'S-1'");
+    REQUIRE(q.step());
+    stored = q.text("fingerprint");
+  }
+  CHECK(stored.starts_with("b2:"));
+  CHECK(stored.size() == 3 + 64);
+
+  // As a row written before the digest: the content's text (no member, no points paid, one line).
+  const std::string unit = "\x1f", line = "\x1e", part = "\x1d";
+  const std::string text = "-" + part + "0" + part + "OIL-5L" + unit + "Oil" + unit + "2" + unit +
+                           UnitPrice::parse("59.90", "unit_price")->toString() + unit + line;
+  CHECK(SaleRepository::sameSaleContent(stored, text));
+  c.db.query("UPDATE sales SET fingerprint = ? WHERE sale_id = 'S-1'").bind(1, text).run();
+  auto replay = c.sale("S-1", std::nullopt, lines);
+  REQUIRE(replay.hasValue());
+  CHECK(replay->total.toString() == "119.80");
+  CHECK(c.service.stats().sales == 1);
+  auto conflict = c.sale("S-1", std::nullopt, {{"OIL-5L", "Oil", 3, "59.90"}});
+  REQUIRE_FALSE(conflict.hasValue());
+  CHECK(conflict.error().code == "conflict");
 }
 
 TEST_CASE("a sale without member is recorded without points", "[terminal]") {

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <string>
+#include <thread>
 
 #include "loyalty/terminal/staff.hpp"
 #include "loyalty/terminal/timezone.hpp"
@@ -210,4 +212,37 @@ TEST_CASE("Member details through the worker: a change, a consent decision, its 
   CHECK(data.result->consents.size() == 2);
   REQUIRE_FALSE(data.result->log.empty());
   CHECK(data.result->log.back().action == "export");
+}
+
+TEST_CASE("The store worker checkpoints the WAL when it has nothing to do, never inside a sale", "[ui][worker]") {
+  test::TempDir dir;
+  Inbox inbox;
+  StoreWorker worker([&]() -> std::unique_ptr<StoreBackend> { return std::make_unique<test::TestBackend>(dir.str()); },
+                     [&](Reply r) { inbox.post(std::move(r)); });
+  REQUIRE(inbox.next<reply::StoreOpened>().info.hasValue());
+  const Timestamp now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+
+  // Sales in one job, so the worker has no idle moment between them: every commit stays in the
+  // WAL (SQLite's own checkpoint would have run inside the sale that passed 1,000 pages).
+  int walAfterSales = 0;
+  worker.write([&](db::Database& db, terminal::CounterService& counter) {
+    for (int i = 0; i < 300; ++i) {
+      terminal::SaleRequest sale;
+      sale.saleId = "IDLE-" + std::to_string(i);
+      sale.lines = {{"ITEM-" + std::to_string(i), std::string(200, 'd'), 1, "9.90"}};
+      sale.at = now;
+      REQUIRE(counter.sale(sale).hasValue());
+    }
+    walAfterSales = db.walPages();
+  });
+  CHECK(walAfterSales > 1'000);
+
+  // Once the queue is empty the worker copies the WAL back. Each write below is a turn of the
+  // worker's loop; the checkpoint happens between turns (bounded wait, no timing asserted).
+  int walLater = walAfterSales;
+  for (int turn = 0; turn < 500 && walLater != 0; ++turn) {
+    std::this_thread::sleep_for(10ms);
+    worker.write([&](db::Database& db, terminal::CounterService&) { walLater = db.walPages(); });
+  }
+  CHECK(walLater == 0);
 }

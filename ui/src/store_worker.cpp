@@ -167,7 +167,7 @@ void StoreWorker::write(Job job) {
   done.get();
 }
 
-bool StoreWorker::next(std::stop_token& stop, Item& out) {
+bool StoreWorker::next(std::stop_token& stop, Item& out, const std::function<void()>& whenIdle) {
   // Lookups, sale quotes and product searches answer what is typed: a newer one of the same
   // kind in the queue makes an older one moot.
   const auto kindOf = [](const Item& i) -> std::optional<std::size_t> {
@@ -180,6 +180,11 @@ bool StoreWorker::next(std::stop_token& stop, Item& out) {
   };
   std::unique_lock lock(m_mutex);
   for (;;) {
+    if (m_queue.empty()) {
+      lock.unlock();
+      whenIdle();
+      lock.lock();
+    }
     if (!m_wake.wait(lock, stop, [&] { return !m_queue.empty(); })) return false;
     out = std::move(m_queue.front());
     m_queue.pop_front();
@@ -237,6 +242,8 @@ void StoreWorker::run(std::stop_token stop) {
   try {
     backend = m_open();
     m_backend = backend.get();
+    // Checkpoints run while the counter waits for the next command, not inside a sale's commit.
+    backend->database().deferCheckpoints();
     m_sink(reply::StoreOpened{backend->info()});
     m_sink(status(*backend, false));
     backend->startBackground(*this);
@@ -250,7 +257,8 @@ void StoreWorker::run(std::stop_token stop) {
     return;
   }
   Item item;
-  while (next(stop, item)) {
+  const auto whenIdle = [&] { backend->database().checkpointWhenIdle(); };
+  while (next(stop, item, whenIdle)) {
     if (auto* w = std::get_if<WriteJob>(&item)) {
       try {
         w->job(backend->database(), backend->counter());

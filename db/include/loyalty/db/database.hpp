@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -70,6 +71,23 @@ class Database {
 
   std::int64_t lastInsertRowid() const;
   int changes() const;
+
+  /// Takes WAL checkpoints off the commit path. SQLite's own (wal_autocheckpoint, 1000 pages)
+  /// runs inside the commit that takes the WAL past the limit, so that one commit also writes
+  /// pages back into the database file and syncs it. After this call a commit only appends to
+  /// the WAL, and checkpoints there only once the WAL holds `boundPages` (a backstop under
+  /// continuous load, so the WAL never grows without bound); the connection's owner calls
+  /// checkpointWhenIdle() when it has nothing else to do. Durability is unchanged: a commit is
+  /// synced to the WAL before it returns, checkpointed or not.
+  void deferCheckpoints(int boundPages = kDeferredCheckpointBoundPages);
+  /// A PASSIVE checkpoint (it never waits for readers or writers) of every database of this
+  /// connection whose WAL this connection grew since its last checkpoint; true if one ran.
+  bool checkpointWhenIdle();
+  /// Pages in the WAL of `schema` after this connection's last commit or checkpoint there
+  /// (0 after a checkpoint that copied them all back). Known only after deferCheckpoints().
+  int walPages(const std::string& schema = "main") const;
+  /// The default backstop: 4096 pages (16 MiB at 4 KiB pages), about 300 sales.
+  static constexpr int kDeferredCheckpointBoundPages = 4096;
   bool inTransaction() const;
   sqlite3* handle() const { return m_db.get(); }
 
@@ -90,8 +108,20 @@ class Database {
   struct Closer {
     void operator()(sqlite3* db) const;
   };
+  /// What the WAL hook knows (on the heap: SQLite keeps its address while the Database moves).
+  struct WalState {
+    int boundPages = 0;
+    std::map<std::string, int, std::less<>> pages;  ///< per schema: WAL pages not known to be copied back
+  };
+  static int onWalCommit(void* state, sqlite3* db, const char* schema, int pages);
+  std::unique_ptr<WalState> m_wal;  // before m_db: outlives the connection whose hook points at it
   std::unique_ptr<sqlite3, Closer> m_db;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> m_cache;
+  /// Looked up by the SQL's text as given, without copying it (a sale runs dozens of statements).
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> m_cache;
   std::unordered_map<std::string, std::shared_ptr<const void>> m_clientData;
 };
 

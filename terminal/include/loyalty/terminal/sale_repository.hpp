@@ -27,7 +27,8 @@ struct NewSale {
   Money subtotal, discount, total, refundable, spendDiscount;
   std::int64_t pointsEarned = 0, pointsRedeemed = 0;
   std::optional<SavedPromotions> saved;
-  std::string fingerprint;
+  std::string fingerprint;             ///< the content; the row keeps its digest
+  std::string result;                  ///< the answer given (JSON), kept for replays
   std::optional<std::string> staffId;  ///< who made it
 };
 
@@ -69,10 +70,14 @@ class SaleRepository {
   explicit SaleRepository(db::Database& db) : m_db(db) {}
 
   std::optional<StoredAnswer> saleAnswer(const std::string& saleId);
+  /// Whether a sale's stored fingerprint (saleAnswer) is of the content `fingerprint`. The row
+  /// keeps a digest of it (a sale's content names every line: about 1 KB for 20 lines, written
+  /// and synced with every sale); rows written before keep the text itself, and still match.
+  static bool sameSaleContent(const std::string& stored, const std::string& fingerprint);
   std::optional<StoredAnswer> refundAnswer(const std::string& refundId);
-  void rememberSaleAnswer(const std::string& saleId, const std::string& resultJson);
   void rememberRefundAnswer(const std::string& refundId, const std::string& resultJson);
 
+  /// With its answer: the row is written once (a wide row rewritten costs CPU in every sale).
   void insert(const NewSale& sale);
   /// Lines are numbered from 1 in the order they are added.
   void insertLine(const std::string& saleId, std::int64_t lineNo, const NewSaleLine& line);

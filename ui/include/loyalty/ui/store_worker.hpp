@@ -60,8 +60,9 @@ class StoreWorker final : public terminal::StoreWriter {
   using Item = std::variant<Command, WriteJob>;
 
   void run(std::stop_token stop);
-  /// Pops the next item; a lookup is skipped when a newer lookup waits behind it.
-  bool next(std::stop_token& stop, Item& out);
+  /// Pops the next item; a lookup is skipped when a newer lookup waits behind it. Runs
+  /// `whenIdle` (without the lock) each time it finds the queue empty, before it waits.
+  bool next(std::stop_token& stop, Item& out, const std::function<void()>& whenIdle);
   void handle(StoreBackend& backend, Command command);
   /// No more writes: the queued ones fail with WriterClosed, later ones too.
   void close();
