@@ -206,7 +206,7 @@ TEMPLATE_TEST_CASE("reservations asked with after_seq are held until the termina
 TEST_CASE("hq.toml [redemptions] hold_days is checked by name", "[hq]") {
   HqInstance hq("sqlite");
   std::ofstream(hq.dataDir() + "/hq.toml", std::ios::app) << "\n[redemptions]\nhold_days = 0\n";
-  const auto [status, out] = runCommand({hqBinary(), "serve", "--data", hq.dataDir(), "--listen", "127.0.0.1:0"}, Stderr::kToStdout);
-  CHECK(status != 0);
+  const auto [exitStatus, out] = runCommand({hqBinary(), "serve", "--data", hq.dataDir(), "--listen", "127.0.0.1:0"}, Stderr::kToStdout);
+  CHECK(exitStatus != 0);
   CHECK(out.find("redemptions.hold_days") != std::string::npos);
 }
