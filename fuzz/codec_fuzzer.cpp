@@ -61,6 +61,7 @@ void payload(const std::string& type, const json& p, const std::string& path) {
   else if (type == sync::kPointsRedeemed) roundTrip(type, p, at(sync::decodePointsRedeemed));
   else if (type == sync::kSaleRefunded) roundTrip(type, p, at(sync::decodeSaleRefunded));
   else if (type == sync::kPointsAdjusted) roundTrip(type, p, at(sync::decodePointsAdjusted));
+  else if (type == sync::kPointsRedemptionReleased) roundTrip(type, p, at(sync::decodeRedemptionReleased));
   else if (type == sync::kMemberUpdated) decodeOnly(type, p, at(sync::decodeMemberUpdated));
   else if (type == sync::kSurveyAnswered) decodeOnly(type, p, at(sync::decodeSurveyAnswered));
   else if (type == sync::kComplaintFiled) decodeOnly(type, p, at(sync::decodeComplaintFiled));
@@ -90,7 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   roundTrip("merge request", j, sync::decodeMergeRequest);
   roundTrip("problem", j, sync::decodeProblem);
   for (const char* type : {sync::kMemberEnrolled, sync::kMemberUpdated, sync::kSaleRecorded, sync::kPointsRedeemed,
-                           sync::kSaleRefunded, sync::kPointsAdjusted, sync::kSurveyAnswered, sync::kComplaintFiled}) {
+                           sync::kSaleRefunded, sync::kPointsAdjusted, sync::kSurveyAnswered, sync::kComplaintFiled,
+                           sync::kPointsRedemptionReleased}) {
     payload(type, j, "payload");
   }
   return 0;

@@ -236,6 +236,17 @@ int main(int argc, char** argv) {
   merase->add_option("--member", eraseId, "member id")->required();
   merase->add_option("--reason", eraseReason, "why (kept in the audit trail)")->required();
 
+  auto* reservation = app.add_subcommand("reservation", "online redemptions' reservations head office holds");
+  reservation->require_subcommand(1);
+  auto* rlist = reservation->add_subcommand("list", "the reservations held now, oldest first (JSON)");
+  rlist->add_option("--data", data, "data directory")->required();
+  auto* rrelease = reservation->add_subcommand(
+      "release", "give back a held reservation whose terminal will not come back to settle or release it (audited)");
+  std::string releaseId, releaseReason;
+  rrelease->add_option("--data", data, "data directory")->required();
+  rrelease->add_option("--redemption", releaseId, "the redemption id (or the sale id of points paid in a sale)")->required();
+  rrelease->add_option("--reason", releaseReason, "why (kept in the audit trail)")->required();
+
   auto* housekeeping = app.add_subcommand(
       "housekeeping", "the monthly tier review of members due (run daily; downgrades reach terminals in the change feed)");
   std::string housekeepingAt;
@@ -314,6 +325,12 @@ int main(int argc, char** argv) {
       auto r = store.merge(from, into, nowSeconds());
       if (!r) return failWith(r.error());
       std::cerr << "loyalty-hq: member " << from << " merged into " << into << "\n";
+    } else if (rlist->parsed()) {
+      std::cout << store.heldReservations(nowSeconds()).dump() << std::endl;
+    } else if (rrelease->parsed()) {
+      auto r = store.releaseByAdmin(releaseId, releaseReason, nowSeconds(), commandLineActor());
+      if (!r) return failWith(r.error());
+      std::cout << r->dump() << std::endl;
     } else if (merase->parsed()) {
       auto r = store.eraseMember(eraseId, eraseReason, commandLineActor(), nowSeconds());
       if (!r) return failWith(r.error());

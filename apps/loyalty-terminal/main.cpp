@@ -319,6 +319,8 @@ int main(int argc, char** argv) {
     if (*syncCmd) return runSyncOnce(o.db, service, std::cout, std::cerr, dataDir);
     if (*exec) {
       std::ios::sync_with_stdio(false);
+      // Attempts a kill left between asking head office and recording the redemption end first.
+      service.releaseInterruptedAttempts(now());
       ExecSession session(service, now);
       FeedbackService feedback(o.db, o.config.store.id, o.config.terminalId, ids, o.config.survey.dimensions);
       session.setFeedback(&feedback);

@@ -141,7 +141,8 @@ struct HqServer::Impl {
       : dir(d),
         guard(ConnectionLimits::from(s)),
         throttle(upgradedStorage(d, s), ThrottleRules::from(s)),
-        service(openStorage(d, s), openStorage(d, s), cacheOptions(s), std::chrono::minutes(s.reservationMinutes),
+        service(openStorage(d, s), openStorage(d, s), cacheOptions(s),
+                ReservationPolicy{std::chrono::minutes(s.reservationMinutes), std::chrono::hours(24 * s.reservationHoldDays)},
                 openReportsStorage(s)),
         fleet(d, openStorage(d, s)) {}
 
@@ -327,7 +328,15 @@ struct HqServer::Impl {
       auto who = require(req, res, {Role::kTerminal});
       if (!who) return;
       const std::string id = req.matches[1].str();
-      auto out = service.release(who->terminalId, id);
+      std::optional<std::int64_t> afterSeq;
+      if (req.has_param("after_seq")) {
+        const std::string v = req.get_param_value("after_seq");
+        if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+          return sendError(res, invalidArgument("after_seq", "after_seq is a whole number: the after_seq the reservation was asked with"));
+        }
+        afterSeq = std::stoll(v);
+      }
+      auto out = service.release(who->terminalId, id, afterSeq);
       if (!out) return sendError(res, out.error());
       sendJson(res, {{"redemption_id", id}, {"status", wire::kRedemptionReleased}});
     });

@@ -44,10 +44,10 @@ ReportCache::Compute computeOf(forms::ReportCall call) {
 }  // namespace
 
 HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
-                     std::chrono::seconds reservationLife, std::unique_ptr<SqlConnection> reports)
+                     ReservationPolicy reservations, std::unique_ptr<SqlConnection> reports)
     : m_writer(std::move(writer)), m_reader(std::move(reader)), m_reports(std::move(reports)), m_cache(std::move(cache)) {
   m_writer.checkSchema();  // upgrades an older release's database, all or nothing
-  m_writer.setReservationLife(reservationLife);
+  m_writer.setReservationPolicy(reservations);
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCache::Leading leading,
@@ -92,9 +92,10 @@ Result<sync::RedemptionResponse> HqService::reserve(const std::string& terminalI
   return m_writer.reserve(terminalId, r, nowSeconds());
 }
 
-Result<Ok> HqService::release(const std::string& terminalId, const std::string& redemptionId) {
+Result<Ok> HqService::release(const std::string& terminalId, const std::string& redemptionId,
+                              std::optional<std::int64_t> afterSeq) {
   std::lock_guard lock(m_writeMutex);
-  return m_writer.release(terminalId, redemptionId);
+  return m_writer.release(terminalId, redemptionId, afterSeq, nowSeconds());
 }
 
 Result<Ok> HqService::merge(const std::string& from, const std::string& into) {

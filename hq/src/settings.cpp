@@ -67,18 +67,20 @@ Result<Ok> readIntegerSection(const IntegerSection& section, const toml::node& v
   return Ok{};
 }
 
-/// [redemptions]: reservation_minutes, a whole number of minutes.
+/// [redemptions]: reservation_minutes (whole minutes) and hold_days (whole days).
 Result<Ok> readRedemptionSettings(const toml::node& value, Settings& s) {
   const auto* section = value.as_table();
   if (!section) return invalidArgument("redemptions", "hq.toml: redemptions must be a table");
   for (const auto& [k, v] : *section) {
     const std::string field = "redemptions." + std::string(k.str());
-    if (k.str() != "reservation_minutes") return invalidArgument(field, "hq.toml: unknown key " + field);
+    const bool minutes = k.str() == "reservation_minutes";
+    if (!minutes && k.str() != "hold_days") return invalidArgument(field, "hq.toml: unknown key " + field);
+    const std::int64_t hi = minutes ? 1440 : 365;
     const auto* n = v.as_integer();
-    if (!n || n->get() < 1 || n->get() > 1440) {
-      return invalidArgument(field, "hq.toml: " + field + " must be a whole number from 1 to 1440");
+    if (!n || n->get() < 1 || n->get() > hi) {
+      return invalidArgument(field, "hq.toml: " + field + " must be a whole number from 1 to " + std::to_string(hi));
     }
-    s.reservationMinutes = n->get();
+    (minutes ? s.reservationMinutes : s.reservationHoldDays) = n->get();
   }
   return Ok{};
 }

@@ -168,6 +168,29 @@ std::string fingerprint(const EventEnvelope& e) {
 
 Error unauthenticated(std::string detail) { return Error{hqerr::kUnauthenticated, "", std::move(detail)}; }
 
+/// The condition of reservations that count against a balance at the instant `now` (a
+/// parameter such as "$2", RFC 3339): neither settled nor released, and within their life or
+/// held for the terminal's settling or releasing event.
+std::string held(const std::string& now) {
+  return "settled_event IS NULL AND released_at IS NULL AND (expires_at > " + now + " OR (hold_until IS NOT NULL AND hold_until > " +
+         now + "))";
+}
+
+/// What a reservation became after version 1: held until the terminal's event (after_seq, up to
+/// hold_until), and released by a mark (released_at, released_by: an event id, "terminal" for
+/// DELETE, or "admin:NAME") instead of being deleted.
+void ensureReservationSchema(SqlConnection& c) {
+  for (const char* column : {"after_seq BIGINT", "hold_until TEXT", "released_at TEXT", "released_by TEXT"}) {
+    const std::string name = std::string(column).substr(0, std::string(column).find(' '));
+    if (hasColumn(c, "reservations", name)) continue;
+    try {
+      c.execScript(std::string("ALTER TABLE reservations ADD COLUMN ") + column);
+    } catch (const std::exception&) {
+      if (!hasColumn(c, "reservations", name)) throw;  // else another process added it meanwhile
+    }
+  }
+}
+
 }  // namespace
 
 bool validId(const std::string& s) {
@@ -275,6 +298,7 @@ void HqStore::createSchema(Timestamp now) {
   ensureTierSchema(*m_c);
   ensureProductSchema(*m_c);
   createStaffSchema(*m_c);
+  ensureReservationSchema(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -316,6 +340,7 @@ void HqStore::checkSchema() {
       {"outreach", ensureOutreachSchema},
       {"fleet releases", ensureFleetSchema},
       {"credential throttling", ensureThrottleSchema},
+      {"reservations held until the terminal settles them", ensureReservationSchema},
   };
   const int count = static_cast<int>(std::size(steps));
   UpgradeConnection step(*m_c);
@@ -704,6 +729,15 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
   } else if (e.type == sync::kComplaintFiled) {
     auto p = sync::decodeComplaintFiled(e.payload, path);
     if (!p) return p.error();
+  } else if (e.type == sync::kPointsRedemptionReleased) {
+    auto p = sync::decodeRedemptionReleased(e.payload, path);
+    if (!p) return p.error();
+    // The attempt that ended here is the last one made before it (seq order): a reservation a
+    // later attempt made under the same id (after_seq at or past this event) is not this one's.
+    // A settled or already released reservation stays as it is; so does one never made.
+    m_c->exec("UPDATE reservations SET released_at = $4, released_by = $3 WHERE redemption_id = $1 AND terminal_id = $2 "
+               "AND settled_event IS NULL AND released_at IS NULL AND (after_seq IS NULL OR after_seq < $5)",
+               {p->redemptionId, b.terminalId, e.eventId, b.receivedAt, e.seq});
   }
   // Unknown types: stored in events (known = 0) and counted, never dropped.
   return Ok{};
@@ -1124,51 +1158,108 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
   const std::string member = resolveMember(r.memberId);
   const auto m = m_c->query("SELECT balance FROM members WHERE member_id = $1 AND enrolled = 1", {member});
   if (m.empty()) return Error{errc::kNotFound, "member_id", "head office does not know member " + r.memberId + " yet"};
-  const auto available = [&] {
-    return m.integer(0, 0) -
-           m_c->query("SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND settled_event IS NULL "
-                      "AND expires_at > $2",
-                      {member, iso(now)})
-               .integer(0, 0);
-  };
-  const auto prior = m_c->query(
-      "SELECT member_id, points, terminal_id, expires_at, settled_event FROM reservations WHERE redemption_id = $1",
-      {r.redemptionId});
+  if (r.afterSeq) {
+    // Events the terminal wrote after this attempt began have arrived: the terminal gave up on
+    // this request long ago (it waits 2 s) and settled or released the attempt; holding points
+    // now would hold them for nobody.
+    const auto t = m_c->query("SELECT applied_through FROM terminals WHERE terminal_id = $1", {terminalId});
+    if (!t.empty() && t.integer(0, 0) > *r.afterSeq) {
+      return Error{errc::kConflict, "after_seq",
+                   "terminal " + terminalId + "'s events after seq " + std::to_string(*r.afterSeq) +
+                       " already reached head office: this request is older than them; nothing was reserved"};
+    }
+  }
+  // Available to this request: the balance less what other reservations hold.
+  const std::int64_t available =
+      m.integer(0, 0) - m_c->query("SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND " +
+                                       held("$2") + " AND redemption_id <> $3",
+                                   {member, iso(now), r.redemptionId})
+                            .integer(0, 0);
+  const auto prior = m_c->query("SELECT member_id, points, terminal_id, after_seq, settled_event, CASE WHEN " + held("$2") +
+                                    " THEN 1 ELSE 0 END FROM reservations WHERE redemption_id = $1",
+                                {r.redemptionId, iso(now)});
   if (!prior.empty()) {
-    if (prior.text(0, 0) != member || prior.integer(0, 1) != r.points || prior.text(0, 2) != terminalId) {
+    const bool same = prior.text(0, 0) == member && prior.integer(0, 1) == r.points && prior.text(0, 2) == terminalId;
+    // A later attempt of the same terminal (after its earlier one ended in an event) replaces it.
+    const bool laterAttempt = prior.text(0, 2) == terminalId && prior.isNull(0, 4) && r.afterSeq &&
+                              (prior.isNull(0, 3) || *r.afterSeq > prior.integer(0, 3));
+    if (!same && !laterAttempt) {
       return Error{errc::kConflict, "redemption_id", "redemption " + r.redemptionId + " was already reserved with other details"};
     }
-    const bool held = !prior.isNull(0, 4) || prior.text(0, 3) > iso(now);
-    if (held) return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, available()};
-    // Expired unsettled: asked again, it is reserved again if the points are still there.
+    if (!prior.isNull(0, 4) || (prior.integer(0, 5) == 1 && !laterAttempt)) {
+      return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, available - r.points};
+    }
+    // Expired, released, or an earlier attempt's: reserved again if the points are still there.
   }
-  const std::int64_t before = available();
-  if (before < r.points) {
+  if (available < r.points) {
     return Error{errc::kInsufficientPoints, "points",
-                 "member " + r.memberId + " has " + std::to_string(std::max<std::int64_t>(before, 0)) +
+                 "member " + r.memberId + " has " + std::to_string(std::max<std::int64_t>(available, 0)) +
                      " points available, " + std::to_string(r.points) + " asked"};
   }
-  m_c->query("INSERT INTO reservations(redemption_id, terminal_id, member_id, points, created_at, expires_at) "
-             "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (redemption_id) DO UPDATE SET created_at = $5, expires_at = $6",
-             {r.redemptionId, terminalId, member, r.points, iso(now), isoPlus(now, m_reservationLife)});
+  m_c->query("INSERT INTO reservations(redemption_id, terminal_id, member_id, points, created_at, expires_at, after_seq, hold_until) "
+             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (redemption_id) DO UPDATE SET member_id = $3, points = $4, "
+             "created_at = $5, expires_at = $6, after_seq = $7, hold_until = $8, released_at = NULL, released_by = NULL",
+             {r.redemptionId, terminalId, member, r.points, iso(now), isoPlus(now, m_reservations.life),
+              r.afterSeq ? SqlValue(*r.afterSeq) : SqlValue(nullptr),
+              r.afterSeq ? SqlValue(isoPlus(now, m_reservations.hold)) : SqlValue(nullptr)});
   tx.commit();
-  return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, before - r.points};
+  return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, available - r.points};
 }
 
-Result<Ok> HqStore::release(const std::string& terminalId, const std::string& redemptionId) {
+Result<Ok> HqStore::release(const std::string& terminalId, const std::string& redemptionId, std::optional<std::int64_t> afterSeq,
+                            Timestamp now) {
   if (!validId(redemptionId)) return invalidArgument("redemption_id", "redemption_id is 1 to 128 printable characters");
   SqlTransaction tx(*m_c);
-  const auto r = m_c->query("SELECT terminal_id, settled_event FROM reservations WHERE redemption_id = $1", {redemptionId});
-  if (r.empty()) return Ok{};  // never reserved, or released before: nothing is held
+  const auto r = m_c->query("SELECT terminal_id, settled_event, after_seq FROM reservations WHERE redemption_id = $1", {redemptionId});
+  if (r.empty()) return Ok{};  // never reserved: nothing is held
   if (r.text(0, 0) != terminalId) {
     return Error{errc::kForbidden, "redemption_id", "redemption " + redemptionId + " was reserved by another terminal"};
   }
   if (!r.isNull(0, 1)) {
     return Error{errc::kConflict, "redemption_id", "redemption " + redemptionId + " was already settled by event " + r.text(0, 1)};
   }
-  m_c->query("DELETE FROM reservations WHERE redemption_id = $1", {redemptionId});
+  // A release that arrives late must not give back what a later attempt reserved under the id.
+  if (afterSeq && !r.isNull(0, 2) && r.integer(0, 2) > *afterSeq) return Ok{};
+  m_c->query("UPDATE reservations SET released_at = $2, released_by = 'terminal' WHERE redemption_id = $1 AND released_at IS NULL",
+             {redemptionId, iso(now)});
   tx.commit();
   return Ok{};
+}
+
+Result<json> HqStore::releaseByAdmin(const std::string& redemptionId, const std::string& reason, Timestamp now,
+                                     const std::string& actor) {
+  if (!validId(redemptionId)) return invalidArgument("redemption", "redemption is 1 to 128 printable characters");
+  if (reason.empty() || reason.size() > 1000) return invalidArgument("reason", "reason is required (1 to 1000 bytes)");
+  SqlTransaction tx(*m_c);
+  const auto r = m_c->query("SELECT terminal_id, member_id, points, created_at FROM reservations WHERE redemption_id = $1 AND " +
+                                held("$2"),
+                            {redemptionId, iso(now)});
+  if (r.empty()) return Error{errc::kNotFound, "redemption", "head office holds no reservation " + redemptionId};
+  m_c->query("UPDATE reservations SET released_at = $2, released_by = $3 WHERE redemption_id = $1",
+             {redemptionId, iso(now), "admin:" + actor});
+  const std::string detail = "redemption " + redemptionId + " of terminal " + r.text(0, 0) + ", " + std::to_string(r.integer(0, 2)) +
+                             " points reserved at " + r.text(0, 3) + ": " + reason;
+  recordAudit(*m_c, {iso(now), actor, audit::kReservationRelease, r.text(0, 1), std::nullopt, detail});
+  tx.commit();
+  return json{{"redemption_id", redemptionId}, {"terminal_id", r.text(0, 0)}, {"member_id", r.text(0, 1)},
+              {"points", r.integer(0, 2)}, {"released_at", iso(now)}};
+}
+
+json HqStore::heldReservations(Timestamp now) {
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
+  const auto r = m_c->query("SELECT redemption_id, terminal_id, member_id, points, created_at, expires_at, hold_until, after_seq "
+                            "FROM reservations WHERE " + held("$1") + " ORDER BY created_at, redemption_id",
+                            {iso(now)});
+  json out = json::array();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    json row = {{"redemption_id", r.text(i, 0)}, {"terminal_id", r.text(i, 1)}, {"member_id", r.text(i, 2)},
+                {"points", r.integer(i, 3)}, {"created_at", r.text(i, 4)}, {"expires_at", r.text(i, 5)}};
+    if (!r.isNull(i, 6)) row["hold_until"] = r.text(i, 6);
+    if (!r.isNull(i, 7)) row["after_seq"] = r.integer(i, 7);
+    out.push_back(std::move(row));
+  }
+  tx.commit();
+  return json{{"reservations", std::move(out)}};
 }
 
 // [SECTION] Merge, catalogue, config
@@ -1356,10 +1447,9 @@ Result<json> HqStore::member(const std::string& memberId) {
     return Error{hqerr::kGone, "member_id", "member " + memberId + "'s personal data was erased at " + m.text(0, 18)};
   }
   const std::string id = m.text(0, 0);
-  // As reserve() counts them: unsettled and not expired.
-  const auto reserved = m_c->query(
-      "SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND settled_event IS NULL AND expires_at > $2",
-      {id, iso(nowSeconds())});
+  // As reserve() counts them.
+  const auto reserved = m_c->query("SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND " + held("$2"),
+                                   {id, iso(nowSeconds())});
   const auto debt = m_c->query("SELECT COALESCE(SUM(points), 0) FROM overdrafts WHERE member_id = $1", {id});
   tx.commit();
   sync::MemberSnapshot s{id, m.text(0, 1), m.text(0, 2), m.text(0, 3), m.optText(0, 4), m.optText(0, 5),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -331,45 +332,85 @@ std::vector<Greeting> CounterService::greetings(const MemberRow& row, Timestamp 
 
 namespace {
 
-/// Head office's reservation for a redemption, released when the redemption does not happen
-/// after all (refused after head office reserved the points, or its transaction failed), so a
-/// refused request holds no points there. Best effort: an unreleased one expires at head office.
-class HeldReservation {
+/// An online authorisation attempt until it ends: when the redemption is not recorded after all
+/// (refused after the request, its transaction failed), the destructor ends the attempt with
+/// `abandon` (after the operation's own transaction rolled back). If that fails too, the attempt
+/// stays recorded and the next start releases it.
+class AttemptGuard {
  public:
-  HeldReservation(RedemptionAuthoriser* authoriser, std::string redemptionId, std::optional<Authorisation> answer)
-      : m_authoriser(answer == Authorisation::approved ? authoriser : nullptr), m_id(std::move(redemptionId)) {}
-  HeldReservation(const HeldReservation&) = delete;
-  HeldReservation& operator=(const HeldReservation&) = delete;
-  ~HeldReservation() {
-    if (!m_authoriser) return;
+  explicit AttemptGuard(std::function<void()> abandon) : m_abandon(std::move(abandon)) {}
+  AttemptGuard(const AttemptGuard&) = delete;
+  AttemptGuard& operator=(const AttemptGuard&) = delete;
+  ~AttemptGuard() {
+    if (!m_abandon) return;
     try {
-      m_authoriser->release(m_id);
-    } catch (...) {  // a destructor never throws; head office expires the reservation itself
+      m_abandon();
+    } catch (...) {  // a destructor never throws; releaseInterruptedAttempts ends it at the next start
     }
   }
-  /// The redemption was recorded: its event settles the reservation.
-  void keep() { m_authoriser = nullptr; }
+  /// The redemption was recorded, and the attempt ended in its transaction.
+  void recorded() { m_abandon = nullptr; }
 
  private:
-  RedemptionAuthoriser* m_authoriser;
-  std::string m_id;
+  std::function<void()> m_abandon;
 };
 
 }  // namespace
 
-std::optional<Authorisation> CounterService::askHeadOffice(Keyed op, const std::string& key,
-                                                           const std::string& reference, std::int64_t points) {
-  if (!m_authoriser || points <= 0) return std::nullopt;
+CounterService::Asked CounterService::askHeadOffice(Keyed op, const std::string& key, const std::string& reference,
+                                                    std::int64_t points, Timestamp at) {
+  if (!m_authoriser || points <= 0) return {};
   // Outside the write transaction: the network must never hold the store's write lock.
   std::optional<MemberRow> member;
   {
     const db::ReadTransaction snapshot(m_db);
-    if (storedAnswer(op, key)) return std::nullopt;  // a replay
+    if (storedAnswer(op, key)) return {};  // a replay
     auto m = resolveMember(reference, "member");
-    if (!m || m->balance < points) return std::nullopt;  // refused locally anyway
+    if (!m || m->balance < points) return {};  // refused locally anyway
     member = *m;
   }
-  return m_authoriser->authorise(key, member->memberId, points);
+  // Committed before the request leaves: whatever happens next (no answer, a refusal, a kill),
+  // the attempt ends in exactly one event, which head office waits for instead of a timer.
+  Asked asked{std::nullopt, member->memberId, points, 0};
+  {
+    db::Transaction tx(m_db);
+    asked.afterSeq = m_rewards.beginAttempt(key, member->memberId, points, formatRfc3339(at));
+    tx.commit();
+  }
+  asked.answer = m_authoriser->authorise(key, member->memberId, points, asked.afterSeq);
+  return asked;
+}
+
+void CounterService::abandonAttempt(const std::string& key, const Asked& asked, Timestamp at) {
+  if (!asked.answer) return;
+  {
+    db::Transaction tx(m_db);
+    // A refusal reserved nothing; any other answer (or none) may have left points reserved.
+    if (asked.answer != Authorisation::refused) {
+      m_outbox.append(m_ids.uuid(), at,
+                      sync::RedemptionReleased{origin(), key, asked.memberId, asked.points,
+                                               asked.answer == Authorisation::approved
+                                                   ? "refused at the counter after head office reserved the points"
+                                                   : "not recorded online: head office's answer did not arrive in time"});
+    }
+    m_rewards.endAttempt(key);
+    tx.commit();
+  }
+  // The event releases it when uploaded; this lets the points go at once when head office is there.
+  if (asked.answer == Authorisation::approved && m_authoriser) m_authoriser->release(key, asked.afterSeq);
+}
+
+std::int64_t CounterService::releaseInterruptedAttempts(Timestamp now) {
+  db::Transaction tx(m_db);
+  const std::vector<OpenAttempt> open = m_rewards.openAttempts();
+  for (const OpenAttempt& a : open) {
+    m_outbox.append(m_ids.uuid(), now,
+                    sync::RedemptionReleased{origin(), a.redemptionId, a.memberId, a.points,
+                                             "the terminal stopped before recording it"});
+    m_rewards.endAttempt(a.redemptionId);
+  }
+  tx.commit();
+  return static_cast<std::int64_t>(open.size());
 }
 
 Result<std::string> CounterService::authoriseSpend(const std::string& refId, const MemberRow& member,
@@ -821,9 +862,9 @@ Result<SaleResult> CounterService::sale(const SaleRequest& request) {
     }
     if (auto s = verifySupervisorPin(r.supervisorPin, r.redeemPoints); !s) return s.error();
   }
-  const std::optional<Authorisation> answer =
-      r.member ? askHeadOffice(Keyed::kSale, r.saleId, *r.member, r.redeemPoints) : std::nullopt;
-  HeldReservation held(m_authoriser, r.saleId, answer);
+  const Asked asked = r.member ? askHeadOffice(Keyed::kSale, r.saleId, *r.member, r.redeemPoints, r.at) : Asked{};
+  const std::optional<Authorisation>& answer = asked.answer;
+  AttemptGuard attempt([&] { abandonAttempt(r.saleId, asked, r.at); });
 
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   std::optional<MemberRow> member;
@@ -853,8 +894,9 @@ Result<SaleResult> CounterService::sale(const SaleRequest& request) {
     authorised = *how;
   }
   SaleResult result = writeSale(r, member, *plan, fingerprint, authorised);
+  if (answer) m_rewards.endAttempt(r.saleId);
   tx.commit();
-  held.keep();
+  attempt.recorded();
   return result;
 }
 
@@ -1032,8 +1074,9 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
   if (auto s = verifySupervisorPin(r.supervisorPin, planned); !s) return s.error();
   // Expiry (settled below) only lowers the balance: too few points now is too few then.
   if (auto s = checkRedemption(balance, planned, field); !s) return s.error();
-  const std::optional<Authorisation> answer = askHeadOffice(Keyed::kRedemption, r.redemptionId, r.member, planned);
-  HeldReservation held(m_authoriser, r.redemptionId, answer);
+  const Asked asked = askHeadOffice(Keyed::kRedemption, r.redemptionId, r.member, planned, r.at);
+  const std::optional<Authorisation>& answer = asked.answer;
+  AttemptGuard attempt([&] { abandonAttempt(r.redemptionId, asked, r.at); });
 
   db::Transaction tx(m_db);  // reads that decide the write happen inside it
   auto member = resolveMember(r.member, "member");
@@ -1061,8 +1104,9 @@ Result<RedeemResult> CounterService::redeem(const RedeemRequest& r) {
                   sync::PointsRedeemed{origin(), r.redemptionId, member->memberId, points, r.reward, *authorised,
                                        r.staffId});
   m_rewards.rememberRedemptionAnswer(r.redemptionId, json(result).dump());
+  if (answer) m_rewards.endAttempt(r.redemptionId);
   tx.commit();
-  held.keep();
+  attempt.recorded();
   return result;
 }
 

@@ -35,6 +35,10 @@ void OutboxRepository::append(const std::string& eventId, Timestamp at, const sy
   write(m_db, eventId, sync::kPointsAdjusted, at, p);
 }
 
+void OutboxRepository::append(const std::string& eventId, Timestamp at, const sync::RedemptionReleased& p) {
+  write(m_db, eventId, sync::kPointsRedemptionReleased, at, p);
+}
+
 std::int64_t OutboxRepository::pending() { return outboxPending(m_db); }
 
 }  // namespace loyalty::terminal

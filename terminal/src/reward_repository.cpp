@@ -59,4 +59,33 @@ void RewardRepository::recordOfflineSpend(const std::string& refId, const std::s
       .bind(1, refId).bind(2, memberId).bind(3, day).bind(4, points).run();
 }
 
+std::int64_t RewardRepository::beginAttempt(const std::string& redemptionId, const std::string& memberId,
+                                           std::int64_t points, const std::string& at) {
+  auto q = m_db.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox");
+  q.step();
+  const std::int64_t afterSeq = q.int64("seq");
+  m_db.query(
+        "INSERT OR REPLACE INTO redemption_attempts(redemption_id, member_id, points, after_seq, started_at) "
+        "VALUES (?, ?, ?, ?, ?)")
+      .bind(1, redemptionId)
+      .bind(2, memberId)
+      .bind(3, points)
+      .bind(4, afterSeq)
+      .bind(5, at)
+      .run();
+  return afterSeq;
+}
+
+void RewardRepository::endAttempt(const std::string& redemptionId) {
+  m_db.query("DELETE FROM redemption_attempts WHERE redemption_id = ?").bind(1, redemptionId).run();
+}
+
+std::vector<OpenAttempt> RewardRepository::openAttempts() {
+  std::vector<OpenAttempt> out;
+  auto q = m_db.query(
+      "SELECT redemption_id, member_id, points, after_seq FROM redemption_attempts ORDER BY after_seq, redemption_id");
+  while (q.step()) out.push_back({q.text("redemption_id"), q.text("member_id"), q.int64("points"), q.int64("after_seq")});
+  return out;
+}
+
 }  // namespace loyalty::terminal

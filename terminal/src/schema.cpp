@@ -397,9 +397,24 @@ ALTER TABLE surveys ADD COLUMN staff_id TEXT;
 ALTER TABLE members ADD COLUMN enrolled_staff TEXT;
 )sql";
 
+// Version 10: online authorisation attempts (docs/terminal-store.md, "Online redemptions"). A
+// row is committed before head office is asked to reserve points and removed by the transaction
+// that ends the attempt: the redemption's or sale's own, or the one appending its
+// points.redemption_released event. A row a crash left behind is released at the next start.
+// after_seq: the outbox's highest seq when the attempt began (sent with the request).
+constexpr std::string_view kV10 = R"sql(
+CREATE TABLE redemption_attempts (
+  redemption_id TEXT PRIMARY KEY,   -- the redemption's id, or the sale's for points paid in a sale
+  member_id     TEXT NOT NULL,
+  points        INTEGER NOT NULL,
+  after_seq     INTEGER NOT NULL,
+  started_at    TEXT NOT NULL
+);
+)sql";
+
 constexpr db::Migration kMigrations[] = {{1, kV1},          {2, kV2}, {3, kV3}, {4, kFeedback},
                                          {5, kV5, &sealPersonalData, true}, {6, kV6},
-                                         {7, kV7, &addVersion7PinyinKeys}, {8, kV8}, {9, kV9}};
+                                         {7, kV7, &addVersion7PinyinKeys}, {8, kV8}, {9, kV9}, {10, kV10}};
 
 // The credentials file (DIR/credentials.db, attached as `credentials`): the staff accounts with
 // their PIN hashes and the link to head office with its bearer token, kept out of the member

@@ -136,13 +136,13 @@ HttpsRedemptionAuthoriser::HttpsRedemptionAuthoriser(const HqLink& link, std::ch
 
 HttpsRedemptionAuthoriser::~HttpsRedemptionAuthoriser() = default;
 
-Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemptionId,
-                                                   const std::string& memberId, std::int64_t points) {
+Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemptionId, const std::string& memberId,
+                                                   std::int64_t points, std::int64_t afterSeq) {
   if (std::chrono::steady_clock::now() < m_askAgainAt) {
     m_lastProblem = "head office did not answer in time a moment ago; not asked again yet";
     return Authorisation::unreachable;
   }
-  auto answer = sync::reserveRedemption(*m_client, {redemptionId, memberId, points});
+  auto answer = sync::reserveRedemption(*m_client, {redemptionId, memberId, points, afterSeq});
   if (answer) {
     m_lastProblem.clear();
     return Authorisation::approved;
@@ -157,8 +157,8 @@ Authorisation HttpsRedemptionAuthoriser::authorise(const std::string& redemption
   return Authorisation::unreachable;
 }
 
-void HttpsRedemptionAuthoriser::release(const std::string& redemptionId) {
-  auto answer = sync::releaseRedemption(*m_client, redemptionId);
+void HttpsRedemptionAuthoriser::release(const std::string& redemptionId, std::int64_t afterSeq) {
+  auto answer = sync::releaseRedemption(*m_client, redemptionId, afterSeq);
   if (answer) m_lastProblem.clear();
   else
     m_lastProblem = answer.error().message;

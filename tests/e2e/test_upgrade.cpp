@@ -161,7 +161,7 @@ constexpr Mark kMarks[] = {
     {6, 0, "members", "erased_at"},    {6, 0, "member_log", nullptr},
     {7, 0, "products", nullptr},       {7, 0, "product_keys", nullptr},
     {8, 0, "surveys", "dimensions"},   {9, 0, "sales", "staff_id"},
-    {9, 0, "members", "enrolled_staff"}};
+    {9, 0, "members", "enrolled_staff"}, {10, 0, "redemption_attempts", nullptr}};
 
 /// The marks that do not fit `version`, e.g. "members.phone_key at version 4".
 std::vector<std::string> misfits(const fs::path& dataDir, int version) {

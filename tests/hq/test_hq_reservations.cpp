@@ -1,5 +1,7 @@
 // Online reservations on a real loyalty-hq over HTTPS: the terminal that made one releases it
-// (idempotently), and an abandoned one stops counting once its configured life is over.
+// (idempotently), and an abandoned one stops counting once its configured life is over. A
+// reservation asked with after_seq is held until the terminal's own event settles or releases
+// it, however long that takes (up to [redemptions] hold_days, or an administrator's release).
 #include <fstream>
 
 #include "loyalty/core/time.hpp"
@@ -29,6 +31,39 @@ int release(HqInstance& hq, const std::string& token, const std::string& id) {
 }
 
 std::int64_t reserved(HqInstance& hq) { return getJsonChecked(hq, "/api/v1/members/M1").at("reserved_points"); }
+
+/// POST /api/v1/redemptions with after_seq: the answer's status and body.
+std::pair<int, json> reserveAfter(HqInstance& hq, const std::string& token, const std::string& id, std::int64_t points,
+                                  std::int64_t afterSeq) {
+  auto res = hq.client()->Post("/api/v1/redemptions", bearer(token),
+                               json{{"redemption_id", id}, {"member_id", "M1"}, {"points", points}, {"after_seq", afterSeq}}.dump(),
+                               "application/json");
+  REQUIRE(res);
+  return {res->status, json::parse(res->body)};
+}
+
+json releasedEvent(const std::string& terminal, const std::string& store, std::int64_t seq, const std::string& id,
+                   std::int64_t points) {
+  return {{"event_id", terminal + "-e" + std::to_string(seq)}, {"seq", seq}, {"type", "points.redemption_released"},
+          {"at", "2026-11-23T10:00:00Z"},
+          {"payload", {{"redemption_id", id}, {"member_id", "M1"}, {"points", points}, {"reason", "not recorded"},
+                       {"store_id", store}, {"terminal_id", terminal}}}};
+}
+
+/// Uploads one batch as TA; the status of each event.
+std::vector<std::string> upload(HqInstance& hq, const std::string& token, json events) {
+  auto res = hq.client()->Post("/api/v1/events", bearer(token), batch("TA", std::move(events)).dump(), "application/json");
+  REQUIRE(status(res) == 200);
+  std::vector<std::string> out;
+  const json answer = json::parse(res->body);
+  for (const auto& r : answer.at("results")) out.push_back(r.at("status"));
+  return out;
+}
+
+std::int64_t scalar(HqInstance& hq, const std::string& sql) {
+  const auto r = hq.sql()->query(sql);
+  return r.empty() || r.isNull(0, 0) ? 0 : r.integer(0, 0);
+}
 
 }  // namespace
 
@@ -78,4 +113,100 @@ TEMPLATE_TEST_CASE("reservations are released by their terminal and expire after
   CHECK(reserve(hq, b, "R4", 30) == 200);
   // Asked again after it expired, R3 is a new reservation, refused if the points went meanwhile.
   CHECK(reserve(hq, a, "R3", 30) == 409);
+}
+
+TEMPLATE_TEST_CASE("reservations asked with after_seq are held until the terminal's event settles or releases them", "[hq]",
+                   HQ_BACKENDS) {
+  HqInstance hq(TestType::kName);
+  std::ofstream(hq.dataDir() + "/hq.toml", std::ios::app) << "\n[redemptions]\nreservation_minutes = 3\nhold_days = 2\n";
+  hq.start();
+  const std::string a = hq.registerTerminal("S1", "TA");
+  const std::string b = hq.registerTerminal("S2", "TB");
+  REQUIRE(upload(hq, a, {enrolEvent("TA", "S1", 1, "M1"), saleEvent("TA", "S1", 2, "M1", "100.00", 100)}) ==
+          std::vector<std::string>{"applied", "applied"});
+
+  // Held past reservation_minutes (time moved on at head office) while TA has not answered for it.
+  REQUIRE(reserveAfter(hq, a, "R1", 50, 2).first == 200);
+  const auto row = hq.sql()->query("SELECT created_at, hold_until FROM reservations WHERE redemption_id = 'R1'");
+  CHECK(*loyalty::parseRfc3339(row.text(0, 1), "hold_until") - *loyalty::parseRfc3339(row.text(0, 0), "created_at") ==
+        std::chrono::hours(48));
+  hq.sql()->query("UPDATE reservations SET expires_at = '2000-01-01T00:00:00Z' WHERE redemption_id = 'R1'");
+  CHECK(reserved(hq) == 50);
+  CHECK(reserveAfter(hq, b, "R2", 80, 0).first == 409);  // 100 - 50 held
+  // Terminals' view of the balance: head office's ledger balance, a reservation not taken off it.
+  auto page = hq.client()->Get("/api/v1/changes?cursor=", bearer(b));
+  REQUIRE(status(page) == 200);
+  CHECK(json::parse(page->body).at("changes").at(0).at("balance") == 100);
+
+  // TA's release event lets the points go; sent again it is a duplicate, changed it is a conflict.
+  REQUIRE(upload(hq, a, {releasedEvent("TA", "S1", 3, "R1", 50)}) == std::vector<std::string>{"applied"});
+  CHECK(reserved(hq) == 0);
+  CHECK(upload(hq, a, {releasedEvent("TA", "S1", 3, "R1", 50)}) == std::vector<std::string>{"duplicate"});
+  CHECK(upload(hq, a, {releasedEvent("TA", "S1", 3, "R1", 40)}) == std::vector<std::string>{"conflict"});
+  CHECK(scalar(hq, "SELECT COUNT(*) FROM event_conflicts") == 1);
+  // A request older than events head office already applied (it was stuck on the way): the
+  // attempt is over, nothing is held.
+  const auto [staleStatus, stale] = reserveAfter(hq, a, "R1", 50, 2);
+  CHECK(staleStatus == 409);
+  CHECK(stale.at("detail").get<std::string>().find("after_seq") != std::string::npos);
+  CHECK(reserved(hq) == 0);
+
+  // A later attempt under the same id (after TA released the first at seq 4, not yet uploaded)
+  // is not released by the first attempt's event; the redemption's event settles it.
+  REQUIRE(reserveAfter(hq, a, "R3", 30, 3).first == 200);
+  REQUIRE(reserveAfter(hq, a, "R3", 30, 4).first == 200);
+  CHECK(upload(hq, a, {releasedEvent("TA", "S1", 4, "R3", 30)}) == std::vector<std::string>{"applied"});
+  CHECK(reserved(hq) == 30);
+  CHECK(upload(hq, a, {redeemEvent("TA", "S1", 5, "M1", 30, "R3", "online")}) == std::vector<std::string>{"applied"});
+  CHECK(reserved(hq) == 0);
+  // Releasing a settled reservation changes nothing.
+  CHECK(upload(hq, a, {releasedEvent("TA", "S1", 6, "R3", 30)}) == std::vector<std::string>{"applied"});
+  CHECK(scalar(hq, "SELECT COUNT(*) FROM reservations WHERE redemption_id = 'R3' AND settled_event = 'TA-e5' "
+                   "AND released_at IS NULL") == 1);
+  CHECK(getJsonChecked(hq, "/api/v1/members/M1").at("balance") == 70);
+
+  // Reserved, the answer lost, the redemption recorded offline under the same id: settled,
+  // counted once.
+  REQUIRE(reserveAfter(hq, a, "R4", 20, 6).first == 200);
+  CHECK(upload(hq, a, {redeemEvent("TA", "S1", 7, "M1", 20, "R4", "offline")}) == std::vector<std::string>{"applied"});
+  CHECK(reserved(hq) == 0);
+  CHECK(getJsonChecked(hq, "/api/v1/members/M1").at("balance") == 50);
+  CHECK(scalar(hq, "SELECT COUNT(*) FROM ledger WHERE event_id = 'TA-e7'") == 1);
+
+  // A release over the network that arrives late leaves a later attempt's reservation held.
+  REQUIRE(reserveAfter(hq, a, "R5", 10, 7).first == 200);
+  CHECK(status(hq.client()->Delete("/api/v1/redemptions/R5?after_seq=6", bearer(a))) == 200);
+  CHECK(reserved(hq) == 10);
+  CHECK(status(hq.client()->Delete("/api/v1/redemptions/R5?after_seq=x", bearer(a))) == 400);
+  CHECK(status(hq.client()->Delete("/api/v1/redemptions/R5?after_seq=7", bearer(a))) == 200);
+  CHECK(reserved(hq) == 0);
+
+  // The valve: a terminal that never comes back holds points for hold_days at most...
+  REQUIRE(reserveAfter(hq, b, "R6", 10, 0).first == 200);
+  CHECK(reserved(hq) == 10);
+  hq.sql()->query("UPDATE reservations SET expires_at = '2000-01-01T00:00:00Z', hold_until = '2000-01-01T00:00:00Z' "
+                  "WHERE redemption_id = 'R6'");
+  CHECK(reserved(hq) == 0);
+  // ...or until an administrator gives them back, recorded in the audit trail.
+  REQUIRE(reserveAfter(hq, b, "R7", 15, 0).first == 200);
+  const json held = json::parse(hq.cli({"reservation", "list", "--data", hq.dataDir()}));
+  REQUIRE(held.at("reservations").size() == 1);
+  CHECK(held.at("reservations").at(0).at("redemption_id") == "R7");
+  CHECK(held.at("reservations").at(0).at("after_seq") == 0);
+  CHECK(runCommand({hqBinary(), "reservation", "release", "--data", hq.dataDir(), "--redemption", "R7"}).first != 0);  // no reason
+  const json gone = json::parse(hq.cli({"reservation", "release", "--data", hq.dataDir(), "--redemption", "R7", "--reason",
+                                        "terminal TB was stolen"}));
+  CHECK(gone.at("points") == 15);
+  CHECK(reserved(hq) == 0);
+  CHECK(runCommand({hqBinary(), "reservation", "release", "--data", hq.dataDir(), "--redemption", "R7", "--reason", "again"}).first !=
+        0);  // nothing held any more
+  CHECK(scalar(hq, "SELECT COUNT(*) FROM audit_log WHERE action = 'reservation.release' AND detail LIKE '%stolen%'") == 1);
+}
+
+TEST_CASE("hq.toml [redemptions] hold_days is checked by name", "[hq]") {
+  HqInstance hq("sqlite");
+  std::ofstream(hq.dataDir() + "/hq.toml", std::ios::app) << "\n[redemptions]\nhold_days = 0\n";
+  const auto [exitStatus, out] = runCommand({hqBinary(), "serve", "--data", hq.dataDir(), "--listen", "127.0.0.1:0"}, Stderr::kToStdout);
+  CHECK(exitStatus != 0);
+  CHECK(out.find("redemptions.hold_days") != std::string::npos);
 }

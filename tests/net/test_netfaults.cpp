@@ -122,6 +122,20 @@ class Terminal {
     return r;
   }
 
+  /// Sends a request without waiting for its answer (a kill may come first).
+  void send(json request) {
+    request["id"] = m_nextId++;
+    if (!m_exec->write(request.dump() + "\n")) throw Violation(id() + ": exec has gone");
+  }
+
+  /// SIGKILLs the exec process and starts it again (its start releases attempts the kill cut short).
+  void restartExec() {
+    m_exec->killHard();
+    m_exec = std::make_unique<ChildProcess>(m_lab.inTerminal(m_k, {loyalty::test::terminalBinary(), "exec", "--data", dataDir()}),
+                                            Stderr::kDiscard);
+    if (!call({{"op", "stats"}}).value("ok", false)) throw Violation(id() + ": exec did not start again");  // up, attempts ended
+  }
+
   SyncOutcome syncOnce() {
     ChildProcess p(m_lab.inTerminal(m_k, {loyalty::test::terminalBinary(), "sync", "--data", dataDir(), "--once"}),
                    Stderr::kToStdout);
@@ -149,6 +163,7 @@ class Terminal {
   std::int64_t events = 0;
   std::map<std::string, std::int64_t> effects;  ///< member -> points
   std::int64_t enrolments = 0, sales = 0, redemptions = 0, offlineRedeemed = 0;
+  std::int64_t releases = 0;  ///< points.redemption_released events counted into `events` so far
 
  private:
   NetLab& m_lab;
@@ -314,6 +329,7 @@ class Rig {
   Terminal& terminal(int k) { return *m_terminals.at(static_cast<std::size_t>(k - 1)); }
   FaultProxy& proxy(int k) { return *m_proxies.at(static_cast<std::size_t>(k - 1)); }
   NetLab& lab() { return m_lab; }
+  HqInstance& hq() { return m_hq; }
   loyalty::hq::SqlConnection& sql() { return *m_sql; }
 
   void healAll() {
@@ -543,12 +559,22 @@ class ScheduleRunner {
     expect(scalar("SELECT COUNT(*) FROM (SELECT redemption_id FROM redemptions GROUP BY redemption_id HAVING COUNT(*) > 1) d") == 0,
            "a redemption is counted twice at head office");
     expect(scalar("SELECT COUNT(*) FROM event_conflicts") == 0, "head office kept a conflicting event");
-    // Per terminal: seqs 1..N contiguous, N = the events the terminal made, each kind counted once.
+    // Every online authorisation attempt ended in its terminal's event: nothing is held any more,
+    // and no redemption or sale a terminal recorded was also released.
+    expect(scalar("SELECT COUNT(*) FROM reservations WHERE after_seq IS NOT NULL AND settled_event IS NULL AND released_at IS NULL") == 0,
+           "head office still holds a reservation whose attempt ended");
+    expect(scalar("SELECT COUNT(*) FROM reservations r WHERE released_at IS NOT NULL AND (EXISTS (SELECT 1 FROM redemptions d WHERE "
+                  "d.redemption_id = r.redemption_id) OR EXISTS (SELECT 1 FROM sales s WHERE s.sale_id = r.redemption_id))") == 0,
+           "a recorded redemption was released");
+    // Per terminal: seqs 1..N contiguous, N = the events the terminal made (its operations' and the
+    // releases of attempts it did not record), each kind counted once.
     for (int k = 1; k <= kTerminals; ++k) {
       Terminal& t = m_rig.terminal(k);
       const std::string id = t.id();
       const auto r = m_rig.sql().query("SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM events WHERE terminal_id = $1", {id});
       const std::int64_t count = r.integer(0, 0), lo = r.integer(0, 1), hi = r.integer(0, 2);
+      t.events += scalar("SELECT COUNT(*) FROM events WHERE terminal_id = $1 AND type = 'points.redemption_released'", {id}) - t.releases;
+      t.releases = scalar("SELECT COUNT(*) FROM events WHERE terminal_id = $1 AND type = 'points.redemption_released'", {id});
       expect(count == t.events, id + ": head office holds " + std::to_string(count) + " events, the terminal made " + std::to_string(t.events));
       expect(count == 0 || (lo == 1 && hi == count), id + ": seqs not contiguous: " + std::to_string(count) + " events span " +
                                                          std::to_string(lo) + ".." + std::to_string(hi));
@@ -786,19 +812,15 @@ TEST_CASE("Network faults: an upload whose answer is lost counts once, and offli
   CHECK(ok(t1, {{"op", "member"}, {"member", member}})["points_debt"] == 350);
 }
 
-// Known defect, kept visible ([!shouldfail]: this test passes while the defect is there and fails
-// once it is fixed; then drop the tag). A terminal that redeemed online and is then cut off for
-// longer than [redemptions] reservation_minutes still holds that redemption in its outbox, but
-// head office lets the reservation expire and approves the same points online elsewhere: the
-// overdraft is recorded as debt, yet it is not bounded by the offline allowance (500 a member
-// a terminal a day), because neither redemption counted as offline. Fixing it needs head office
-// to know whether the terminal recorded the redemption (e.g. the seq of its event, sent with the
-// reservation), a protocol change.
-TEST_CASE("Network faults: an online redemption outliving its reservation behind a cut lets the points be spent twice beyond the allowance",
-          "[net][faults][!shouldfail]") {
+// The defect this once kept visible ([!shouldfail]): a terminal that redeemed online and was then
+// cut off for longer than [redemptions] reservation_minutes lost its reservation at head office,
+// which approved the same points online elsewhere, beyond the offline allowance. Terminals now
+// send after_seq: head office holds the reservation until the terminal's own event settles it.
+TEST_CASE("Network faults: an online redemption outliving reservation_minutes behind a cut keeps its points, and double spending stays within the allowance",
+          "[net][faults]") {
   if (!loyalty::test::net::netLabAvailable()) {
     WARN("NETNS UNAVAILABLE: needs root, ip, nft and nsenter");
-    FAIL("skipped");  // [!shouldfail]: a skip must not count as the defect's fix
+    return;
   }
   Rig rig;
   Terminal& t1 = rig.terminal(1);
@@ -814,11 +836,86 @@ TEST_CASE("Network faults: an online redemption outliving its reservation behind
   // T1 stays cut off past reservation_minutes (time travel at head office instead of waiting).
   // query(), not exec(): the PostgreSQL connection holds exec()'s statements back until its next query.
   rig.sql().query("UPDATE reservations SET expires_at = '2000-01-01T00:00:00Z' WHERE redemption_id = 'T1-r1'");
-  REQUIRE(ok(t2, {{"op", "redeem"}, {"redemption_id", "T2-r1"}, {"member", member}, {"points", 2000}})["balance"] == 0);
+  // Head office still holds T1's points: T2 is refused online...
+  const json twice = t2.call({{"op", "redeem"}, {"redemption_id", "T2-r1"}, {"member", member}, {"points", 2000}});
+  INFO(twice.dump());
+  CHECK(twice["error"]["code"] == "insufficient_points");
+  // ...and, cut off too, may spend only its offline allowance.
+  rig.lab().block(2, Block::kCut);
+  CHECK(ok(t2, {{"op", "redeem"}, {"redemption_id", "T2-r2"}, {"member", member}, {"points", 500}})["balance"] == 1500);
+  CHECK(t2.call({{"op", "redeem"}, {"redemption_id", "T2-r3"}, {"member", member}, {"points", 1}})["error"]["code"] ==
+        "limit_exceeded");
   settle(rig);
 
-  REQUIRE(hqScalar(rig, "SELECT COUNT(*) FROM events WHERE type = 'points.redeemed' AND payload LIKE '%\"authorised\":\"online\"%'") == 2);
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM events WHERE type = 'points.redeemed' AND payload LIKE '%\"authorised\":\"online\"%'") == 1);
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM reservations WHERE redemption_id = 'T1-r1' AND settled_event IS NOT NULL") == 1);
   const std::int64_t overdrawn = hqScalar(rig, "SELECT SUM(points) FROM overdrafts WHERE member_id = $1", {member});
+  CHECK(overdrawn == 500);
   CHECK(hqScalar(rig, "SELECT balance FROM members WHERE member_id = $1", {member}) == -overdrawn);  // recorded as debt
-  CHECK(overdrawn <= kAllowance * kTerminals);  // fails today: 2000 > 500 x 3
+  CHECK(overdrawn <= kAllowance * kTerminals);
+}
+
+TEST_CASE("Network faults: an online redemption whose answer is lost ends in one event: settled when recorded offline, released when refused or cut by a kill",
+          "[net][faults]") {
+  if (!loyalty::test::net::netLabAvailable()) {
+    WARN("NETNS UNAVAILABLE: needs root, ip, nft and nsenter");
+    return;
+  }
+  Rig rig;
+  Terminal& t1 = rig.terminal(1);
+  const std::string member = ok(t1, {{"op", "enroll"}, {"phone", "13912345670"}, {"name", "Zhao Min"}, {"consent_marketing", false}})["member_id"];
+  REQUIRE(ok(t1, sale("T1-s1", member, "1000.00"))["points_earned"] == 1000);
+  REQUIRE(t1.syncOnce().exit == 0);
+  const auto redeem = [&](const std::string& id, std::int64_t points) {
+    return json{{"op", "redeem"}, {"redemption_id", id}, {"member", member}, {"points", points}};
+  };
+  const auto reservation = [&](const std::string& id) {
+    return hqScalar(rig, "SELECT COUNT(*) FROM reservations WHERE redemption_id = $1", {id});
+  };
+  const auto waitForReservation = [&](const std::string& id) {
+    const auto until = Clock::now() + std::chrono::seconds(10);
+    while (reservation(id) == 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return reservation(id) == 1;
+  };
+  // How many bytes a fresh exec sends head office for one redemption (TLS handshake and request):
+  // answers are swallowed from a little before that on, after head office has the request.
+  t1.restartExec();
+  const std::uint64_t before = rig.proxy(1).stats().bytesUp;
+  REQUIRE(ok(t1, redeem("T1-r0", 100))["balance"] == 900);
+  const std::uint64_t oneRequest = rig.proxy(1).stats().bytesUp - before;
+  REQUIRE(oneRequest > 200);
+  const ConnFault swallow{ConnFault::Kind::kSwallowResponse, 0, static_cast<std::size_t>(oneRequest - 100)};
+
+  // No answer in time: recorded offline under the same id, which settles what head office reserved.
+  t1.restartExec();
+  rig.proxy(1).queueFaults({swallow});
+  CHECK(ok(t1, redeem("T1-r1", 300))["balance"] == 600);
+  CHECK(waitForReservation("T1-r1"));
+  // No answer in time, then refused at the counter (beyond the 500-point offline allowance): released.
+  t1.restartExec();
+  rig.proxy(1).queueFaults({swallow});
+  CHECK(t1.call(redeem("T1-r2", 300))["error"]["code"] == "limit_exceeded");
+  CHECK(waitForReservation("T1-r2"));
+  // Killed while waiting for the answer: released when exec starts again. (Head office holds 700
+  // of the 1000 points for the three above until T1 syncs: 300 are left to reserve.)
+  t1.restartExec();
+  rig.proxy(1).queueFaults({swallow});
+  t1.send(redeem("T1-r3", 250));
+  CHECK(waitForReservation("T1-r3"));
+  t1.restartExec();
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM reservations WHERE settled_event IS NULL AND released_at IS NULL AND "
+                      "redemption_id IN ('T1-r1', 'T1-r2', 'T1-r3')") == 3);  // held, though no answer arrived
+  settle(rig);
+
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM reservations WHERE redemption_id IN ('T1-r0', 'T1-r1') AND settled_event IS NOT NULL") == 2);
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM reservations WHERE redemption_id IN ('T1-r2', 'T1-r3') AND released_at IS NOT NULL "
+                      "AND settled_event IS NULL") == 2);
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM events WHERE type = 'points.redemption_released'") == 2);
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM events WHERE type = 'points.redemption_released' AND payload LIKE '%stopped before%'") == 1);
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM ledger WHERE member_id = $1 AND kind = 'redeem'", {member}) == 2);
+  CHECK(hqScalar(rig, "SELECT balance FROM members WHERE member_id = $1", {member}) == 600);
+  CHECK(hqScalar(rig, "SELECT COUNT(*) FROM event_conflicts") == 0);
+  CHECK(ok(t1, {{"op", "member"}, {"member", member}})["points"] == 600);
+  const json held = nlohmann::json::parse(rig.hq().cli({"reservation", "list", "--data", rig.hq().dataDir()}));
+  CHECK(held.at("reservations").empty());
 }

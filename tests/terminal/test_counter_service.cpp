@@ -1,7 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
 #include "../support/temp_dir.hpp"
 #include "loyalty/terminal/counter_service.hpp"
+#include "loyalty/terminal/outbox.hpp"
 #include "loyalty/terminal/sale_repository.hpp"
 #include "loyalty/terminal/store.hpp"
 
@@ -330,12 +336,40 @@ class ScriptedHeadOffice final : public RedemptionAuthoriser {
   Authorisation answer = Authorisation::approved;
   int asked = 0;
   std::vector<std::string> released;
-  Authorisation authorise(const std::string&, const std::string&, std::int64_t) override {
+  std::vector<std::int64_t> afterSeqs;  ///< of each request
+  /// Runs while the request is out (the terminal's store as it stands then), before the answer.
+  std::function<void()> whileAsked;
+  Authorisation authorise(const std::string&, const std::string&, std::int64_t, std::int64_t afterSeq) override {
     ++asked;
+    afterSeqs.push_back(afterSeq);
+    if (whileAsked) whileAsked();
     return answer;
   }
-  void release(const std::string& redemptionId) override { released.push_back(redemptionId); }
+  void release(const std::string& redemptionId, std::int64_t) override { released.push_back(redemptionId); }
 };
+
+/// The outbox's points.redemption_released events: redemption id -> how many.
+std::map<std::string, int> releaseEvents(db::Database& db) {
+  std::map<std::string, int> out;
+  auto q = db.query("SELECT event_id, type, payload FROM outbox WHERE type = 'points.redemption_released'");
+  while (q.step()) {
+    const auto payload = nlohmann::json::parse(openOutboxPayload(db, q.text("event_id"), q.text("type"), q.text("payload")));
+    ++out[payload.at("redemption_id").get<std::string>()];
+  }
+  return out;
+}
+
+std::int64_t openAttempts(db::Database& db) {
+  auto q = db.query("SELECT COUNT(*) AS n FROM redemption_attempts");
+  q.step();
+  return q.int64("n");
+}
+
+std::int64_t lastSeq(db::Database& db) {
+  auto q = db.query("SELECT COALESCE(MAX(seq), 0) AS n FROM outbox");
+  q.step();
+  return q.int64("n");
+}
 
 }  // namespace
 
@@ -389,6 +423,84 @@ TEST_CASE("redemptions are authorised online, refused by head office, or bounded
   }
   CHECK(seen == std::vector<std::pair<std::string, std::int64_t>>{{"offline", 3}, {"online", 1}});
   CHECK(c.service.verify().problems.empty());
+}
+
+TEST_CASE("every online authorisation attempt ends in exactly one event: the redemption, or its release") {
+  Counter c;
+  const MemberView m = c.enroll("13900001113", "Attempts");
+  REQUIRE(c.sale("S-1", m.memberId, {{"BIG", std::nullopt, 1, "3000.00"}}).hasValue());
+  REQUIRE(c.service.putReward("RW-1", "Mug", 300).hasValue());
+  ScriptedHeadOffice hq;
+  c.service.setAuthoriser(&hq);
+  // While asking, the attempt is recorded (committed) with the outbox's last seq.
+  std::int64_t attemptsWhileAsked = -1;
+  hq.whileAsked = [&] { attemptsWhileAsked = openAttempts(c.db); };
+
+  // Approved and recorded: the redemption's event ends it, no release.
+  const std::int64_t before = lastSeq(c.db);
+  REQUIRE(c.redeem("R-ok", m.memberId, 100).hasValue());
+  CHECK(attemptsWhileAsked == 1);
+  CHECK(hq.afterSeqs.back() == before);
+  CHECK(openAttempts(c.db) == 0);
+  // Refused by head office: nothing was reserved, so nothing to release.
+  hq.answer = Authorisation::refused;
+  CHECK_FALSE(c.redeem("R-refused", m.memberId, 100).hasValue());
+  // No answer in time, then refused at the counter (beyond the offline allowance): released.
+  hq.answer = Authorisation::unreachable;
+  const auto over = c.redeem("R-late", m.memberId, 600);
+  REQUIRE_FALSE(over.hasValue());
+  CHECK(over.error().code == errc::kLimitExceeded);
+  // No answer in time, then recorded offline under the same id: its event settles it.
+  REQUIRE(c.redeem("R-offline", m.memberId, 200).hasValue());
+  // Approved, then refused at the counter (the reward's points changed meanwhile): released by
+  // an event, and at once over the network.
+  hq.answer = Authorisation::approved;
+  hq.whileAsked = [&] { REQUIRE(c.service.putReward("RW-1", "Mug", 350).hasValue()); };
+  RedeemRequest reward;
+  reward.redemptionId = "R-changed";
+  reward.member = m.memberId;
+  reward.reward = "RW-1";
+  reward.at = at("2026-02-03T12:30:00Z");
+  const auto changed = c.service.redeem(reward);
+  REQUIRE_FALSE(changed.hasValue());
+  CHECK(changed.error().code == errc::kConflict);
+  CHECK(hq.released == std::vector<std::string>{"R-changed"});
+  // Paying with points in a sale: the sale's event ends it.
+  hq.whileAsked = nullptr;
+  REQUIRE(c.sale("S-2", m.memberId, {{"X", std::nullopt, 1, "10.00"}}, 100).hasValue());
+
+  CHECK(releaseEvents(c.db) == std::map<std::string, int>{{"R-changed", 1}, {"R-late", 1}});
+  CHECK(openAttempts(c.db) == 0);
+  // Retried after its release, an id is a new attempt, asked with the later seq.
+  hq.answer = Authorisation::approved;
+  REQUIRE(c.redeem("R-late", m.memberId, 100).hasValue());
+  CHECK(hq.afterSeqs.back() > before);
+  CHECK(releaseEvents(c.db).at("R-late") == 1);
+  CHECK(c.service.verify().problems.empty());
+}
+
+TEST_CASE("an attempt cut between the request and the redemption's commit is released at the next start") {
+  Counter c;
+  const MemberView m = c.enroll("13900001114", "Cut Short");
+  REQUIRE(c.sale("S-1", m.memberId, {{"BIG", std::nullopt, 1, "3000.00"}}).hasValue());
+  {
+    ScriptedHeadOffice hq;
+    // The process dies while head office is being asked (here: the request throws out of it).
+    hq.whileAsked = [] { throw std::runtime_error("killed"); };
+    c.service.setAuthoriser(&hq);
+    CHECK_THROWS(c.redeem("R-cut", m.memberId, 400));
+    c.service.setAuthoriser(nullptr);
+  }
+  CHECK(openAttempts(c.db) == 1);
+  CHECK(releaseEvents(c.db).empty());
+  // The next start: one release event, nothing open, the member's points untouched.
+  CounterService restarted{c.db, CounterConfig{}, c.ids};
+  CHECK(restarted.releaseInterruptedAttempts(at("2026-02-03T12:05:00Z")) == 1);
+  CHECK(releaseEvents(c.db) == std::map<std::string, int>{{"R-cut", 1}});
+  CHECK(openAttempts(c.db) == 0);
+  CHECK(c.ledgerSum(m.memberId) == 3000);
+  CHECK(restarted.releaseInterruptedAttempts(at("2026-02-03T12:06:00Z")) == 0);
+  CHECK(restarted.verify().problems.empty());
 }
 
 TEST_CASE("reconcileBalance sets head office's balance with one adjust entry and no event, lots follow") {

@@ -23,6 +23,8 @@ class AppBackend final : public StoreBackend {
     m_db.exec("PRAGMA cache_size=-8192");
     // Registered with head office: redemptions are authorised online.
     m_counter.setAuthoriser(m_authoriser.get());
+    // Attempts a crash left between asking head office and recording the redemption end first.
+    m_counter.releaseInterruptedAttempts(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   }
   ~AppBackend() override {
     // Background work first: it may be waiting on the worker, which refuses it now.

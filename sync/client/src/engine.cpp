@@ -169,9 +169,11 @@ Result<RedemptionResponse, Failure> reserveRedemption(HttpsClient& client, const
   return decoded.value();
 }
 
-Result<nlohmann::json, Failure> releaseRedemption(HttpsClient& client, const std::string& redemptionId) {
+Result<nlohmann::json, Failure> releaseRedemption(HttpsClient& client, const std::string& redemptionId,
+                                                  std::optional<std::int64_t> afterSeq) {
   const std::string path = "/api/v1/redemptions/" + client.escape(redemptionId);
-  return client.asJson("DELETE", path, client.del(path));
+  const std::string query = afterSeq ? "?after_seq=" + std::to_string(*afterSeq) : "";
+  return client.asJson("DELETE", path, client.del(path + query));
 }
 
 }  // namespace loyalty::sync

@@ -392,7 +392,9 @@ Result<ChangePage> decodeChangePage(const json& j) {
 Result<RedemptionRequest> decodeRedemptionRequest(const json& j) {
   return guarded([&] {
     const Obj o(j, "");
-    return RedemptionRequest{o.id("redemption_id"), o.id("member_id"), o.integer("points", 1, kMaxPoints)};
+    RedemptionRequest r{o.id("redemption_id"), o.id("member_id"), o.integer("points", 1, kMaxPoints), std::nullopt};
+    if (o.find("after_seq")) r.afterSeq = o.integer("after_seq", 0, std::numeric_limits<std::int64_t>::max() - 1);
+    return r;
   });
 }
 
@@ -584,6 +586,19 @@ Result<PointsAdjusted> decodePointsAdjusted(const json& j, std::string_view path
   });
 }
 
+Result<RedemptionReleased> decodeRedemptionReleased(const json& j, std::string_view path) {
+  return guarded([&] {
+    const Obj o(j, std::string(path));
+    RedemptionReleased r;
+    r.origin = origin(o);
+    r.redemptionId = o.id("redemption_id");
+    r.memberId = o.id("member_id");
+    r.points = o.integer("points", 1, kMaxPoints);
+    r.reason = o.text("reason", 256, true);
+    return r;
+  });
+}
+
 Result<SurveyAnswered> decodeSurveyAnswered(const json& j, std::string_view path) {
   return guarded([&] {
     const Obj o(j, std::string(path));
@@ -728,7 +743,9 @@ json toJson(const ChangePage& v) {
 }
 
 json toJson(const RedemptionRequest& v) {
-  return {{"redemption_id", v.redemptionId}, {"member_id", v.memberId}, {"points", v.points}};
+  json j = {{"redemption_id", v.redemptionId}, {"member_id", v.memberId}, {"points", v.points}};
+  if (v.afterSeq) j["after_seq"] = *v.afterSeq;
+  return j;
 }
 
 json toJson(const RedemptionResponse& v) {
@@ -807,6 +824,12 @@ json toJson(const SaleRecorded& v) {
   putOpt(j, "redeem_authorised", v.redeemAuthorised);
   putOpt(j, "staff_id", v.staffId);
   putOpt(j, "tier", v.tier);
+  putOrigin(j, v.origin);
+  return j;
+}
+
+json toJson(const RedemptionReleased& v) {
+  json j = {{"redemption_id", v.redemptionId}, {"member_id", v.memberId}, {"points", v.points}, {"reason", v.reason}};
   putOrigin(j, v.origin);
   return j;
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "loyalty/sync/codec.hpp"
+#include "loyalty/sync/event_types.hpp"
 
 using namespace loyalty::sync;
 using nlohmann::json;
@@ -150,4 +151,37 @@ TEST_CASE("a survey answer carries its staff member and per-dimension scores 1-5
   json many = json::object();
   for (int i = 0; i < 17; ++i) many["d" + std::to_string(i)] = 3;
   refused(many, "payload.dimensions");
+}
+
+TEST_CASE("a redemption request may carry after_seq, and the release event names its fields", "[hq][protocol]") {
+  const json old = {{"redemption_id", "R1"}, {"member_id", "M1"}, {"points", 50}};
+  auto r = decodeRedemptionRequest(old);
+  REQUIRE(r);
+  CHECK_FALSE(r->afterSeq.has_value());  // an older terminal's request: as before
+  CHECK(toJson(*r) == old);
+  json held = old;
+  held["after_seq"] = 41;
+  r = decodeRedemptionRequest(held);
+  REQUIRE(r);
+  CHECK(r->afterSeq == 41);
+  CHECK(toJson(*r) == held);
+  held["after_seq"] = -1;
+  CHECK(decodeRedemptionRequest(held).error().field == "after_seq");
+  held["after_seq"] = "41";
+  CHECK(decodeRedemptionRequest(held).error().field == "after_seq");
+
+  const RedemptionReleased released{{"S1", "T1"}, "R1", "M1", 50, "not recorded"};
+  const json j = toJson(released);
+  auto back = decodeRedemptionReleased(j);
+  REQUIRE(back);
+  CHECK(*back == released);
+  CHECK(isKnownEventType(kPointsRedemptionReleased));
+  for (const char* field : {"redemption_id", "member_id", "points", "reason"}) {
+    json missing = j;
+    missing.erase(field);
+    const auto bad = decodeRedemptionReleased(missing);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().field == std::string("payload.") + field);
+  }
+  CHECK_FALSE(decodePointsEffect(kPointsRedemptionReleased, j).value().has_value());  // no points effect
 }

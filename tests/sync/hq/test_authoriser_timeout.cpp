@@ -91,12 +91,12 @@ int closedPort() {
 TEST_CASE("Redemption check: a head office that does not answer is not asked again for a while", "[sync]") {
   SilentListener hq;
   terminal::HttpsRedemptionAuthoriser check(linkTo(hq.port()), std::chrono::milliseconds(300));
-  CHECK(check.authorise("R1", "M1", 100) == terminal::Authorisation::unreachable);
+  CHECK(check.authorise("R1", "M1", 100, 0) == terminal::Authorisation::unreachable);
   CHECK(hq.accepted() == 1);
   CHECK(check.lastProblem().find("not asked again") == std::string::npos);  // the timeout itself
   // Within the hold-off: decided offline without a connection.
   for (int i = 0; i < 3; ++i) {
-    CHECK(check.authorise("R" + std::to_string(i + 2), "M1", 100) == terminal::Authorisation::unreachable);
+    CHECK(check.authorise("R" + std::to_string(i + 2), "M1", 100, 0) == terminal::Authorisation::unreachable);
     CHECK(check.lastProblem().find("not asked again") != std::string::npos);
   }
   CHECK(hq.accepted() == 1);
@@ -105,7 +105,7 @@ TEST_CASE("Redemption check: a head office that does not answer is not asked aga
 TEST_CASE("Redemption check: a refused connection holds nothing off", "[sync]") {
   terminal::HttpsRedemptionAuthoriser check(linkTo(closedPort()), std::chrono::milliseconds(300));
   for (int i = 0; i < 2; ++i) {
-    CHECK(check.authorise("R" + std::to_string(i), "M1", 100) == terminal::Authorisation::unreachable);
+    CHECK(check.authorise("R" + std::to_string(i), "M1", 100, 0) == terminal::Authorisation::unreachable);
     CHECK(check.lastProblem().find("not asked again") == std::string::npos);
   }
 }

@@ -39,6 +39,7 @@ inline constexpr const char* kTierReview = "tier.review";        ///< a monthly 
 inline constexpr const char* kTierChange = "tier.change";        ///< a member's tier lowered by that review
 inline constexpr const char* kBackupCreate = "backup.create";    ///< a backup file of the whole store written
 inline constexpr const char* kBackupRestore = "backup.restore";  ///< the store replaced by a backup
+inline constexpr const char* kReservationRelease = "reservation.release";  ///< a held reservation given back by an administrator
 inline constexpr const char* kProductsPut = "products.put";  ///< head office's catalogue added to or changed
 inline constexpr const char* kFollowupPlan = "followups.plan";        ///< a month's follow-up visits planned (followups.hpp)
 inline constexpr const char* kFollowupContact = "followups.contact";  ///< a contact with a member logged

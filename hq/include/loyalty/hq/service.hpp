@@ -37,7 +37,7 @@ class HqService {
   /// `reports`, when given, is where reports and charts read (storage.reports_dsn: a replica);
   /// without it they read through `reader`.
   HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
-            std::chrono::seconds reservationLife, std::unique_ptr<SqlConnection> reports = nullptr);
+            ReservationPolicy reservations, std::unique_ptr<SqlConnection> reports = nullptr);
   HqService(const HqService&) = delete;
   HqService& operator=(const HqService&) = delete;
 
@@ -62,7 +62,7 @@ class HqService {
   Result<sync::UploadResponse> ingest(const sync::UploadRequest& request);
   Result<sync::ChangePage> changes(const std::string& terminalId, const std::string& cursor, int limit);
   Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r);
-  Result<Ok> release(const std::string& terminalId, const std::string& redemptionId);
+  Result<Ok> release(const std::string& terminalId, const std::string& redemptionId, std::optional<std::int64_t> afterSeq);
   Result<Ok> merge(const std::string& from, const std::string& into);
   /// A head-office points adjustment (HqStore::adjustPoints); for a complaint's compensation the
   /// counter's complaints are imported first, so that one filed at a counter can be compensated.

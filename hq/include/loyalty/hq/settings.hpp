@@ -22,6 +22,9 @@ struct Settings {
   std::int64_t reportRefreshSeconds = 120;  ///< reports.refresh_seconds, 1..86400
   /// [redemptions] reservation_minutes, 1..1440: how long an unsettled online reservation holds points.
   std::int64_t reservationMinutes = 10;
+  /// [redemptions] hold_days, 1..365: how long a reservation the terminal promised to settle or
+  /// release (after_seq) is held without hearing from it: the valve for a terminal that never returns.
+  std::int64_t reservationHoldDays = 14;
   // [server]: connections (loyalty/hq/http_guard.hpp). Idle connections cost a parked thread
   // until their deadline; a chain whose terminals share one NAT address needs a higher cap.
   std::int64_t serverMaxWorkers = 256;               ///< server.max_workers, 8..4096

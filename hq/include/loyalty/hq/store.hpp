@@ -43,6 +43,15 @@ bool validId(const std::string& s);
 /// A terminal asks head office for points just before the redemption it records at once: a
 /// reservation that long unsettled was abandoned (hq.toml [redemptions] reservation_minutes).
 inline constexpr std::chrono::seconds kDefaultReservationLife = std::chrono::minutes(10);
+/// A terminal that sends after_seq settles or releases its reservation through its ordered events:
+/// it is held until then, or this long without news (hq.toml [redemptions] hold_days).
+inline constexpr std::chrono::seconds kDefaultReservationHold = std::chrono::hours(24 * 14);
+
+/// How long reservations count against a balance.
+struct ReservationPolicy {
+  std::chrono::seconds life = kDefaultReservationLife;  ///< a request without after_seq
+  std::chrono::seconds hold = kDefaultReservationHold;  ///< a request with after_seq, until its event
+};
 
 enum class Role { kTerminal, kAdmin, kAnalyst };
 
@@ -100,14 +109,24 @@ class HqStore {
   Result<sync::UploadResponse> ingest(const sync::UploadRequest& request, Timestamp now);
   Result<sync::ChangePage> changes(const std::string& terminalId, const std::string& cursor, int limit);
   /// Reserves points for an online redemption until its points.redeemed event settles it, it is
-  /// released, or it expires (setReservationLife).
+  /// released, or it expires (ReservationPolicy). With after_seq, the terminal's later event
+  /// settles or releases it; a request older than events of the terminal head office already
+  /// applied is refused (conflict, field after_seq): its attempt is over.
   Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r,
                                            Timestamp now);
   /// Gives back a reservation `terminalId` made and will not use; releasing what is not held
   /// (or no longer) is a success too. Another terminal's: forbidden; a settled one: conflict.
-  Result<Ok> release(const std::string& terminalId, const std::string& redemptionId);
-  /// How long an unsettled reservation counts against a balance (default 10 minutes).
-  void setReservationLife(std::chrono::seconds life) { m_reservationLife = life; }
+  /// With `afterSeq` (the attempt's), a later attempt's reservation under the same id is kept.
+  Result<Ok> release(const std::string& terminalId, const std::string& redemptionId,
+                     std::optional<std::int64_t> afterSeq, Timestamp now);
+  /// An administrator gives back a reservation that is still held (a terminal that will not
+  /// come back), audited with the reason; nothing held: not_found.
+  Result<nlohmann::json> releaseByAdmin(const std::string& redemptionId, const std::string& reason, Timestamp now,
+                                        const std::string& actor);
+  /// The reservations held now, oldest first: {"reservations": [{redemption_id, terminal_id,
+  /// member_id, points, created_at, expires_at, hold_until?, after_seq?}]}.
+  nlohmann::json heldReservations(Timestamp now);
+  void setReservationPolicy(ReservationPolicy p) { m_reservations = p; }
   Result<Ok> merge(const std::string& from, const std::string& into, Timestamp now);
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
   /// Adds or replaces head office's products (readProductList, products.hpp) and sends each to
@@ -194,7 +213,7 @@ class HqStore {
   std::unique_ptr<SqlConnection> m_c;
   ZoneCache m_zones;  ///< terminals' zones by name, for store-local days
   PublishedProgramme m_programme;  ///< the tiers ingest and reviews apply
-  std::chrono::seconds m_reservationLife = kDefaultReservationLife;
+  ReservationPolicy m_reservations;
   Batch* m_batch = nullptr;  ///< the ingest under way (its per-batch lookups), if any
 };
 

@@ -75,12 +75,14 @@ enum class Authorisation { approved, refused, unreachable };
 class RedemptionAuthoriser {
  public:
   virtual ~RedemptionAuthoriser() = default;
-  virtual Authorisation authorise(const std::string& redemptionId, const std::string& memberId,
-                                  std::int64_t points) = 0;
-  /// Gives back an approved reservation the terminal will not use (the redemption was refused
-  /// after all). Best effort, within the same short timeout; never throws: a reservation left
-  /// behind expires at head office.
-  virtual void release(const std::string& redemptionId) = 0;
+  /// `afterSeq`: the terminal's highest event seq when it recorded the attempt (sync-protocol:
+  /// head office then holds the reservation until the attempt's event settles or releases it).
+  virtual Authorisation authorise(const std::string& redemptionId, const std::string& memberId, std::int64_t points,
+                                  std::int64_t afterSeq) = 0;
+  /// Gives back at once an approved reservation the terminal will not use (the redemption was
+  /// refused after all). Best effort, within the same short timeout; never throws: the attempt's
+  /// points.redemption_released event releases it for sure when it is uploaded.
+  virtual void release(const std::string& redemptionId, std::int64_t afterSeq) = 0;
 };
 
 // [SECTION] Requests. Money and phones arrive as the text people typed; the service validates.
@@ -435,6 +437,10 @@ class CounterService {
 
   /// Online authorisation for redemptions; nullptr (the default) = a stand-alone terminal.
   void setAuthoriser(RedemptionAuthoriser* authoriser) { m_authoriser = authoriser; }
+  /// Ends the online authorisation attempts a crash or kill left open (asked of head office, never
+  /// recorded): one points.redemption_released event each, so head office lets their points go.
+  /// Called once when a program that serves the counter (exec, the app) starts; returns how many.
+  std::int64_t releaseInterruptedAttempts(Timestamp now);
 
   const CounterConfig& config() const { return m_config; }
 
@@ -490,9 +496,19 @@ class CounterService {
   /// "local" (no head office), "online" or "offline" (within the allowance, recorded), or why not.
   Result<std::string> authoriseSpend(const std::string& refId, const MemberRow& member, std::int64_t points,
                                      std::optional<Authorisation> answer, Timestamp at, const std::string& field);
-  /// Head office's answer for spending `points` of the member under `key` (nullopt: not asked).
-  std::optional<Authorisation> askHeadOffice(Keyed op, const std::string& key, const std::string& reference,
-                                             std::int64_t points);
+  /// Head office asked to reserve points: its answer, and the attempt recorded before asking.
+  struct Asked {
+    std::optional<Authorisation> answer;  ///< nullopt: not asked
+    std::string memberId;
+    std::int64_t points = 0;
+    std::int64_t afterSeq = 0;
+  };
+  /// Head office's answer for spending `points` of the member under `key`; the attempt is
+  /// recorded (committed) first, so that it ends in an event whatever happens next.
+  Asked askHeadOffice(Keyed op, const std::string& key, const std::string& reference, std::int64_t points, Timestamp at);
+  /// Ends an attempt whose redemption was not recorded: a points.redemption_released event
+  /// (unless head office refused, so holds nothing), and head office asked to let go at once.
+  void abandonAttempt(const std::string& key, const Asked& asked, Timestamp at);
   void appendAdjustEvent(const std::string& memberId, const char* kind, std::int64_t points,
                          const std::string& refId, const std::string& reason, Timestamp at,
                          const std::optional<std::string>& referredMemberId = std::nullopt);

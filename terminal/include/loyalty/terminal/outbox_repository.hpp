@@ -20,6 +20,7 @@ class OutboxRepository {
   void append(const std::string& eventId, Timestamp at, const sync::PointsRedeemed& payload);
   void append(const std::string& eventId, Timestamp at, const sync::SaleRefunded& payload);
   void append(const std::string& eventId, Timestamp at, const sync::PointsAdjusted& payload);
+  void append(const std::string& eventId, Timestamp at, const sync::RedemptionReleased& payload);
 
   /// Events not yet acknowledged by head office.
   std::int64_t pending();

@@ -28,6 +28,13 @@ struct NewRedemption {
   std::optional<std::string> staffId;  ///< who handed it over
 };
 
+/// An online authorisation attempt not yet ended (table redemption_attempts).
+struct OpenAttempt {
+  std::string redemptionId, memberId;
+  std::int64_t points = 0;
+  std::int64_t afterSeq = 0;
+};
+
 /// Reads and writes rewards, redemptions and offline spending on one connection; writes run
 /// inside the caller's transaction.
 class RewardRepository {
@@ -50,6 +57,14 @@ class RewardRepository {
   std::int64_t offlineSpent(const std::string& memberId, const std::string& day);
   void recordOfflineSpend(const std::string& refId, const std::string& memberId, const std::string& day,
                           std::int64_t points);
+
+  /// Records an attempt to have head office reserve points (replacing an earlier one under the
+  /// same id that was never ended); returns its after_seq, the outbox's highest seq now.
+  std::int64_t beginAttempt(const std::string& redemptionId, const std::string& memberId, std::int64_t points,
+                            const std::string& at);
+  /// The attempt ended (in the caller's transaction, with the event that ends it).
+  void endAttempt(const std::string& redemptionId);
+  std::vector<OpenAttempt> openAttempts();
 
  private:
   db::Database& m_db;

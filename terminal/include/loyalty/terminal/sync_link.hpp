@@ -62,9 +62,9 @@ class HttpsRedemptionAuthoriser final : public RedemptionAuthoriser {
   explicit HttpsRedemptionAuthoriser(const HqLink& link,
                                      std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
   ~HttpsRedemptionAuthoriser() override;
-  Authorisation authorise(const std::string& redemptionId, const std::string& memberId,
-                          std::int64_t points) override;
-  void release(const std::string& redemptionId) override;
+  Authorisation authorise(const std::string& redemptionId, const std::string& memberId, std::int64_t points,
+                          std::int64_t afterSeq) override;
+  void release(const std::string& redemptionId, std::int64_t afterSeq) override;
   /// The last failure's sentence (empty after a success), for logs.
   const std::string& lastProblem() const { return m_lastProblem; }
 

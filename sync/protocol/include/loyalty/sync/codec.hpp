@@ -48,6 +48,7 @@ Result<SaleRefunded> decodeSaleRefunded(const nlohmann::json& j, std::string_vie
 Result<PointsAdjusted> decodePointsAdjusted(const nlohmann::json& j, std::string_view path = "payload");
 Result<SurveyAnswered> decodeSurveyAnswered(const nlohmann::json& j, std::string_view path = "payload");
 Result<ComplaintFiled> decodeComplaintFiled(const nlohmann::json& j, std::string_view path = "payload");
+Result<RedemptionReleased> decodeRedemptionReleased(const nlohmann::json& j, std::string_view path = "payload");
 
 /// The points effect of an event of `type` on its member (the table of docs/sync-wire.md), read
 /// from the payload's member_id and points fields only: nullopt for a type without one or a
@@ -77,6 +78,7 @@ nlohmann::json toJson(const SaleRecorded& v);
 nlohmann::json toJson(const PointsRedeemed& v);
 nlohmann::json toJson(const SaleRefunded& v);
 nlohmann::json toJson(const PointsAdjusted& v);
+nlohmann::json toJson(const RedemptionReleased& v);
 
 /// Serialises for the wire; invalid UTF-8 (never produced by our decoders) is replaced.
 std::string dumpJson(const nlohmann::json& j);

@@ -101,6 +101,17 @@ struct PointsRedeemed {
   bool operator==(const PointsRedeemed&) const = default;
 };
 
+/// points.redemption_released: an authorisation attempt the terminal ended without recording
+/// the redemption (refused after all, no answer in time, cancelled, or cut by a restart).
+struct RedemptionReleased {
+  PayloadOrigin origin;
+  std::string redemptionId;  ///< the redemption's id, or the sale's for points paid in a sale
+  std::string memberId;
+  std::int64_t points = 0;
+  std::string reason;  ///< what ended the attempt, for people reading the event (not a code)
+  bool operator==(const RedemptionReleased&) const = default;
+};
+
 struct RefundLine {
   std::int64_t lineNo = 0;
   std::string sku;

@@ -187,6 +187,11 @@ struct RedemptionRequest {
   std::string redemptionId;
   std::string memberId;
   std::int64_t points = 0;
+  /// The terminal's highest event seq when it recorded this attempt. Present: the attempt ends in
+  /// exactly one later event of the terminal (the redemption or sale with this id, or
+  /// points.redemption_released), and head office holds the reservation until that event, not
+  /// for a time. Absent (older terminals): the reservation expires after reservation_minutes.
+  std::optional<std::int64_t> afterSeq;
 
   bool operator==(const RedemptionRequest&) const = default;
 };

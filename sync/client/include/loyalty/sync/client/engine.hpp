@@ -93,7 +93,9 @@ Result<RegisterResponse, Failure> registerTerminal(const HqEndpoint& endpoint, c
 Result<RedemptionResponse, Failure> reserveRedemption(HttpsClient& client, const RedemptionRequest& request);
 
 /// DELETE /api/v1/redemptions/{redemption_id}: gives back a reservation this terminal made and
-/// will not use (idempotent: nothing held is released too).
-Result<nlohmann::json, Failure> releaseRedemption(HttpsClient& client, const std::string& redemptionId);
+/// will not use (idempotent: nothing held is released too). `afterSeq`: the attempt's, so that a
+/// late release leaves a later attempt's reservation alone.
+Result<nlohmann::json, Failure> releaseRedemption(HttpsClient& client, const std::string& redemptionId,
+                                                  std::optional<std::int64_t> afterSeq = std::nullopt);
 
 }  // namespace loyalty::sync
