@@ -42,6 +42,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <queue>
 #include <random>
 #include <set>
 #include <sstream>
@@ -77,6 +78,7 @@ struct Options {
   int terminalsPerStore = 4;
   int uploadEvery = 10;
   int pulls = 2;
+  double daySeconds = 0;  ///< 0: as fast as head office takes it
   double memberShare = 0.6;
   double enrolShare = 0.04;
   double redeemShare = 0.05;
@@ -122,16 +124,20 @@ struct Latencies {
 /// What each worker thread measures (merged at the end: no lock on the hot path).
 struct Figures {
   Latencies upload, redemption, pull;
+  Latencies lag;  ///< paced: how late steps started after they were due
   std::map<std::string, std::int64_t> errors;  ///< by kind
   std::int64_t retries = 0;
+  std::int64_t reopened = 0;  ///< idle keep-alive connections opened afresh
   std::int64_t uploadedBytes = 0, pulledBytes = 0, pulledChanges = 0, eventsAcked = 0;
   std::int64_t eventsPerBatchSum = 0;
   void merge(const Figures& o) {
     upload.ms.insert(upload.ms.end(), o.upload.ms.begin(), o.upload.ms.end());
     redemption.ms.insert(redemption.ms.end(), o.redemption.ms.begin(), o.redemption.ms.end());
     pull.ms.insert(pull.ms.end(), o.pull.ms.begin(), o.pull.ms.end());
+    lag.ms.insert(lag.ms.end(), o.lag.ms.begin(), o.lag.ms.end());
     for (const auto& e : o.errors) errors[e.first] += e.second;
     retries += o.retries;
+    reopened += o.reopened;
     uploadedBytes += o.uploadedBytes;
     pulledBytes += o.pulledBytes;
     pulledChanges += o.pulledChanges;
@@ -171,8 +177,9 @@ std::vector<std::string> csvFields(const std::string& line) {
 /// The first `wanted` distinct products with a positive price from the Online Retail data set
 /// (InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,...); a small made-up
 /// catalogue when the file is not there.
-std::vector<Product> loadProducts(const std::string& path, std::size_t wanted) {
+std::vector<Product> loadProducts(const std::string& path, std::size_t wanted, std::string& source) {
   std::vector<Product> out;
+  source = "the Online Retail data set";
   if (gzFile f = gzopen(path.c_str(), "rb")) {
     std::set<std::string> seen;
     char buf[4096];
@@ -192,6 +199,7 @@ std::vector<Product> loadProducts(const std::string& path, std::size_t wanted) {
     gzclose(f);
   }
   if (out.empty()) {
+    source = "made up (no data set at " + path + ")";
     progress("no data set at " + path + ": a made-up catalogue of 50 products");
     for (int i = 1; i <= 50; ++i) out.push_back({"P" + std::to_string(i), "Product " + std::to_string(i),
                                                   Money::fromMinor(95 + 37 * i).toString(), 95 + 37 * i});
@@ -304,10 +312,37 @@ struct Terminal {
   Totals totals;
   bool failed = false;  ///< gave up (an error it cannot retry): the run fails
   std::string day;      ///< YYYY-MM-DD of trade
+  double phase = 0;     ///< paced: where in its first sale's slot the terminal starts, [0, 1)
 };
 
 struct Instance {
   Server server;
+};
+
+/// A worker's keep-alive connection to its instance. Head office closes a connection idle for
+/// 5 s (cpp-httplib's keep-alive timeout; its header deadline is longer); as libcurl does for a
+/// terminal, a connection idle for nearly that long is not reused but opened afresh (counted),
+/// instead of failing its next request.
+class Connection {
+ public:
+  Connection(std::unique_ptr<httplib::SSLClient> client, std::chrono::seconds idleLimit)
+      : m_client(std::move(client)), m_idleLimit(idleLimit) {}
+  httplib::SSLClient& use(Figures& f) {
+    const auto now = Clock::now();
+    if (m_used && now - m_last > m_idleLimit) {
+      m_client->stop();
+      ++f.reopened;
+    }
+    m_used = true;
+    m_last = now;
+    return *m_client;
+  }
+
+ private:
+  std::unique_ptr<httplib::SSLClient> m_client;
+  std::chrono::seconds m_idleLimit;
+  bool m_used = false;
+  Clock::time_point m_last;
 };
 
 class Driver {
@@ -319,7 +354,7 @@ class Driver {
 
   /// One step of a terminal: trade until its next upload (or the end of its day), then upload.
   /// False when the terminal's day is over.
-  bool step(Terminal& t, httplib::SSLClient& c, Figures& f) {
+  bool step(Terminal& t, Connection& c, Figures& f) {
     const int until = std::min(m_o.sales, t.salesDone + m_o.uploadEvery);
     bool redeemedNow = false;
     while (t.salesDone < until && !redeemedNow) {
@@ -364,7 +399,7 @@ class Driver {
 
   /// One customer at the counter. True when they redeemed points online (the terminal then
   /// uploads at once, which settles the reservation).
-  bool sell(Terminal& t, httplib::SSLClient& c, Figures& f) {
+  bool sell(Terminal& t, Connection& c, Figures& f) {
     std::uniform_real_distribution<double> u(0, 1);
     int member = 0;
     if (u(t.rng) < m_o.enrolShare) {
@@ -428,7 +463,7 @@ class Driver {
     ++f.errors[what + (r ? " http " + std::to_string(r->status) : " transport " + httplib::to_string(r.error()))];
   }
 
-  bool redeem(Terminal& t, httplib::SSLClient& c, Figures& f, int member) {
+  bool redeem(Terminal& t, Connection& c, Figures& f, int member) {
     const std::int64_t points = members.book(member, 100 * std::uniform_int_distribution<std::int64_t>(1, 5)(t.rng));
     if (points == 0) return false;
     const std::string redemptionId = t.id + "-r" + std::to_string(t.seq + 1);
@@ -436,7 +471,7 @@ class Driver {
         json{{"redemption_id", redemptionId}, {"member_id", "M" + std::to_string(member)}, {"points", points}}.dump();
     for (int attempt = 0; attempt < 8; ++attempt) {
       const auto t0 = Clock::now();
-      auto r = c.Post("/api/v1/redemptions", bearer(t.token), body, "application/json");
+      auto r = c.use(f).Post("/api/v1/redemptions", bearer(t.token), body, "application/json");
       const double ms = msSince(t0);
       if (r && r->status == 200) {
         f.redemption.ms.push_back(ms);
@@ -458,7 +493,7 @@ class Driver {
     return false;
   }
 
-  void upload(Terminal& t, httplib::SSLClient& c, Figures& f) {
+  void upload(Terminal& t, Connection& c, Figures& f) {
     int attempt = 0;
     while (!t.outbox.empty() && !t.failed) {
       std::string body = "{\"terminal_id\":" + json(t.id).dump() + ",\"events\":[";
@@ -470,7 +505,7 @@ class Driver {
       }
       body += "]}";
       const auto t0 = Clock::now();
-      auto r = c.Post("/api/v1/events", bearer(t.token), body, "application/json");
+      auto r = c.use(f).Post("/api/v1/events", bearer(t.token), body, "application/json");
       const double ms = msSince(t0);
       if (!r || r->status != 200) {
         countError(f, "upload", r);
@@ -514,10 +549,10 @@ class Driver {
     }
   }
 
-  void pull(Terminal& t, httplib::SSLClient& c, Figures& f) {
+  void pull(Terminal& t, Connection& c, Figures& f) {
     for (int attempt = 0;;) {
       const auto t0 = Clock::now();
-      auto r = c.Get(("/api/v1/changes?limit=1000&cursor=" + t.cursor).c_str(), bearer(t.token));
+      auto r = c.use(f).Get(("/api/v1/changes?limit=1000&cursor=" + t.cursor).c_str(), bearer(t.token));
       const double ms = msSince(t0);
       if (!r || r->status != 200) {
         countError(f, "pull", r);
@@ -581,7 +616,7 @@ json runChainDay(const Options& o) {
   json out = {{"config",
                {{"terminals", o.terminals}, {"sales_per_terminal", o.sales}, {"instances", o.instances},
                 {"connections_per_instance", o.connections}, {"terminals_per_store", o.terminalsPerStore},
-                {"upload_every_sales", o.uploadEvery}, {"pulls_per_day", o.pulls}, {"member_share", o.memberShare},
+                {"upload_every_sales", o.uploadEvery}, {"day_seconds", o.daySeconds}, {"pulls_per_day", o.pulls}, {"member_share", o.memberShare},
                 {"enrol_share", o.enrolShare}, {"redeem_share", o.redeemShare}, {"seed", o.seed}}}};
   const auto setup0 = Clock::now();
   const fs::path work = fs::path(o.work) / ("chain-day-" + std::to_string(getpid()));
@@ -595,8 +630,10 @@ json runChainDay(const Options& o) {
     }
   } cleanup{work};
 
-  const auto products = loadProducts(o.dataset, 2000);
+  std::string productSource;
+  const auto products = loadProducts(o.dataset, 2000, productSource);
   progress(std::to_string(products.size()) + " products");
+  out["config"]["products"] = {{"count", products.size()}, {"source", productSource}};
 
   // In the system's temp dir: the postgres user that runs initdb must be able to reach it.
   PgCluster cluster(fs::temp_directory_path() / ("chain-day-pg-" + std::to_string(getpid())));
@@ -669,44 +706,76 @@ json runChainDay(const Options& o) {
   progress("set up in " + std::to_string(secondsSince(setup0)) + " s; trading");
 
   // [SECTION] The day: per instance, a queue of terminals served by its connections' threads.
+  // Paced (--day-seconds): each step is due when the last sale before its upload is made, the
+  // terminal's sales spread evenly over the day from its own starting phase; a late step is
+  // taken as soon as a connection is free (how late: "lag"). Unpaced: as fast as head office
+  // takes them, terminals in turn.
+  struct Item {
+    Clock::time_point due;
+    std::uint64_t order;
+    std::size_t k;
+    bool operator>(const Item& o) const { return due != o.due ? due > o.due : order > o.order; }
+  };
   struct Queue {
     std::mutex m;
     std::condition_variable cv;
-    std::deque<std::size_t> q;
+    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> q;
+    std::uint64_t order = 0;
     int inFlight = 0;
   };
   std::vector<Queue> queues(instances.size());
-  for (std::size_t k = 0; k < terminals.size(); ++k) queues[terminals[k].instance].q.push_back(k);
   Driver driver(o, products, instances, ca);
   Figures figures;
   std::mutex figuresMutex;
-  std::atomic<std::int64_t> stepsDone{0};
+  std::atomic<std::int64_t> salesDone{0};
   const std::string loadBefore = loadAverages();
   const auto drive0 = Clock::now();
+  const auto dueOf = [&](const Terminal& t) {
+    if (o.daySeconds == 0) return drive0;
+    const int last = std::min(o.sales, t.salesDone + o.uploadEvery) - 1;
+    const double at = o.daySeconds * (last + t.phase) / o.sales;
+    return drive0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at));
+  };
+  for (std::size_t k = 0; k < terminals.size(); ++k) {
+    terminals[k].phase = std::uniform_real_distribution<double>(0, 1)(terminals[k].rng);
+    Queue& q = queues[terminals[k].instance];
+    q.q.push({dueOf(terminals[k]), q.order++, k});
+  }
   {
     std::vector<std::thread> workers;
     for (std::size_t i = 0; i < instances.size(); ++i) {
       for (int w = 0; w < o.connections; ++w) {
         workers.emplace_back([&, i] {
           Queue& queue = queues[i];
-          auto c = makeClient(i);
+          Connection c(makeClient(i), std::chrono::seconds(4));
           Figures mine;
           for (;;) {
-            std::size_t k = 0;
+            std::optional<Item> item;
             {
               std::unique_lock lock(queue.m);
-              queue.cv.wait(lock, [&] { return !queue.q.empty() || queue.inFlight == 0; });
-              if (queue.q.empty()) break;
-              k = queue.q.front();
-              queue.q.pop_front();
-              ++queue.inFlight;
+              while (!item) {
+                if (queue.q.empty()) {
+                  if (queue.inFlight == 0) break;
+                  queue.cv.wait(lock);
+                } else if (const auto due = queue.q.top().due; due > Clock::now()) {
+                  queue.cv.wait_until(lock, due);
+                } else {
+                  item = queue.q.top();
+                  queue.q.pop();
+                  ++queue.inFlight;
+                }
+              }
             }
-            const bool again = driver.step(terminals[k], *c, mine);
-            ++stepsDone;
+            if (!item) break;
+            if (o.daySeconds > 0) mine.lag.ms.push_back(msSince(item->due));
+            Terminal& t = terminals[item->k];
+            const int before = t.salesDone;
+            const bool again = driver.step(t, c, mine);
+            salesDone += t.salesDone - before;
             {
               std::lock_guard lock(queue.m);
               --queue.inFlight;
-              if (again) queue.q.push_back(k);
+              if (again) queue.q.push({dueOf(t), queue.order++, item->k});
             }
             queue.cv.notify_all();
           }
@@ -718,11 +787,11 @@ json runChainDay(const Options& o) {
     // Progress every 30 s while they trade.
     std::atomic<bool> trading{true};
     std::thread reporter([&] {
-      const std::int64_t steps = static_cast<std::int64_t>(terminals.size()) * ((o.sales + o.uploadEvery - 1) / o.uploadEvery);
+      const std::int64_t all = static_cast<std::int64_t>(terminals.size()) * o.sales;
       for (int tick = 0; trading; ++tick) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         if (tick % 150 == 149) {
-          progress("  " + std::to_string(stepsDone.load() * 100 / std::max<std::int64_t>(1, steps)) + "% of the day after " +
+          progress("  " + std::to_string(salesDone.load() * 100 / all) + "% of the day after " +
                    std::to_string(static_cast<int>(secondsSince(drive0))) + " s, load " + loadAverages());
         }
       }
@@ -760,10 +829,12 @@ json runChainDay(const Options& o) {
       figures.upload.ms.empty() ? 0.0 : static_cast<double>(figures.eventsPerBatchSum) / static_cast<double>(figures.upload.ms.size());
   out["upload"]["mib"] = static_cast<double>(figures.uploadedBytes) / 1048576.0;
   out["online_redemption"] = figures.redemption.summary();
+  if (o.daySeconds > 0) out["lag"] = figures.lag.summary();
   out["pull"] = figures.pull.summary();
   out["pull"]["changes"] = figures.pulledChanges;
   out["pull"]["mib"] = static_cast<double>(figures.pulledBytes) / 1048576.0;
   out["errors"] = {{"total", errorCount}, {"by_kind", figures.errors}, {"retried_requests", figures.retries},
+                   {"idle_connections_reopened", figures.reopened},
                    {"terminals_gave_up", failedTerminals}, {"terminals_with_unsent_events", unsentTerminals}};
 
   // [SECTION] Head office's totals against what the terminals sent
@@ -846,7 +917,18 @@ json runChainDay(const Options& o) {
   for (auto& i : instances) {
     const std::int64_t hwm = procStatusKb(i.server.pid(), "VmHWM");
     peakKib = std::max(peakKib, hwm);
-    rss.push_back({{"peak_rss_kib", hwm}, {"rss_kib", procStatusKb(i.server.pid(), "VmRSS")}});
+    // The server's own view: time spent applying batches (waits for the writer lock included).
+    auto r = client(ca, i.server.port)->Get("/metrics", httplib::Headers{{"Authorization", "Bearer " + adminToken}});
+    const std::string metrics = r && r->status == 200 ? r->body : "";
+    const auto metric = [&](const std::string& name) {
+      const auto at = metrics.find("\n" + name + " ");
+      return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + name.size() + 2);
+    };
+    const double batches = metric("loyalty_hq_ingest_seconds_count");
+    rss.push_back({{"peak_rss_kib", hwm}, {"rss_kib", procStatusKb(i.server.pid(), "VmRSS")}, {"batches_applied", batches},
+                   {"ingest_ms_per_batch", batches > 0 ? 1000 * metric("loyalty_hq_ingest_seconds_sum") / batches : 0.0},
+                   {"connections_closed_by_deadline", metric("loyalty_hq_connections_closed_by_deadline_total")},
+                   {"worker_threads", metric("loyalty_hq_worker_threads")}});
   }
   out["hq_instances"] = rss;
   for (auto& i : instances) i.server.stop();
@@ -874,6 +956,8 @@ int main(int argc, char** argv) {
   app.add_option("--member-share", o.memberShare, "share of sales to known members (default 0.6)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--enrol-share", o.enrolShare, "share of customers who enrol at the counter (default 0.04)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--redeem-share", o.redeemShare, "share of member sales with an online redemption (default 0.05)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--day-seconds", o.daySeconds, "the day paced over this many seconds; 0: as fast as head office takes it (default)")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--seed", o.seed, "random seed (default 17)");
   app.add_option("--out", o.out, "the JSON result file (runs of other sizes in it are kept)");
   app.add_option("--work", o.work, "where the temporary head-office data directory goes");
@@ -889,15 +973,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   run["host"] = {{"cpus", std::thread::hardware_concurrency()}, {"transport", "HTTPS (TLS 1.2+) on 127.0.0.1, one driving process"}};
-  const std::string key = std::to_string(o.terminals) + "x" + std::to_string(o.sales);
+  std::ostringstream key;
+  key << o.terminals << "x" << o.sales << (o.daySeconds > 0 ? " paced " : " unpaced");
+  if (o.daySeconds > 0) key << o.daySeconds << " s";
   json result = {{"generated_by", "bench/chain_day.cpp"}, {"runs", json::object()}};
   // Runs of other sizes stay in the file; this one replaces the run of its size.
   if (std::ifstream previous(o.out); previous) {
     const json before = json::parse(previous, nullptr, false);
     if (before.is_object() && before.contains("runs")) result["runs"] = before["runs"];
   }
-  result["runs"][key] = run;
-  result["latest"] = key;
+  result["runs"][key.str()] = run;
+  result["latest"] = key.str();
   std::ofstream(o.out) << result.dump(2) << "\n";
   std::cout << run.dump(2) << "\n";
   const json& t = run["targets"];
