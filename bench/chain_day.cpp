@@ -347,8 +347,7 @@ class Connection {
 
 class Driver {
  public:
-  Driver(const Options& o, const std::vector<Product>& products, std::vector<Instance>& instances, const std::string& ca)
-      : m_o(o), m_products(products), m_instances(instances), m_ca(ca) {}
+  Driver(const Options& o, const std::vector<Product>& products) : m_o(o), m_products(products) {}
 
   Members members;
 
@@ -589,8 +588,6 @@ class Driver {
 
   const Options& m_o;
   const std::vector<Product>& m_products;
-  std::vector<Instance>& m_instances;
-  std::string m_ca;
 };
 
 /// Yesterday's date (UTC): a whole day of trade in the past, whatever the time of the run.
@@ -724,7 +721,7 @@ json runChainDay(const Options& o) {
     int inFlight = 0;
   };
   std::vector<Queue> queues(instances.size());
-  Driver driver(o, products, instances, ca);
+  Driver driver(o, products);
   Figures figures;
   std::mutex figuresMutex;
   std::atomic<std::int64_t> salesDone{0};
