@@ -30,5 +30,6 @@ if [[ -z "${BENCH_SKIP_CHAIN_DAY:-}" ]]; then
   chain=(--out bench/results/chain-day.json)
   [[ -n "${CHAIN_DAY_TERMINALS:-}" ]] && chain+=(--terminals "$CHAIN_DAY_TERMINALS")
   [[ -n "${CHAIN_DAY_SALES:-}" ]] && chain+=(--sales "$CHAIN_DAY_SALES")
+  [[ -n "${BENCH_DATASET:-}" ]] && chain+=(--dataset "$BENCH_DATASET")
   nice "$BUILD/bin/chain-day-bench" "${chain[@]}"
 fi
