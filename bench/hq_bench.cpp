@@ -59,52 +59,6 @@ double loadAverage() {
 
 void progress(const std::string& s) { std::cerr << "hq-bench: " << s << std::endl; }
 
-class PgCluster {
- public:
-  explicit PgCluster(const fs::path& dir) : m_dir(dir) {
-    m_bindir = run({"/bin/sh", "-c", "pg_config --bindir"});
-    if (!fs::exists(m_bindir + "/initdb")) {
-      for (const auto& e : fs::directory_iterator("/usr/lib/postgresql")) {
-        if (fs::exists(e.path() / "bin" / "initdb")) m_bindir = (e.path() / "bin").string();
-      }
-    }
-    fs::create_directories(dir);
-    if (geteuid() == 0) {
-      const passwd* pw = getpwnam("postgres");
-      if (!pw || chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("no postgres user to run initdb as");
-      m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-    }
-    m_port = freePort();
-    pg({m_bindir + "/initdb", "-D", (dir / "data").string(), "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8"});
-    pg({m_bindir + "/pg_ctl", "-D", (dir / "data").string(), "-l", (dir / "log").string(), "-w", "-o",
-        "-p " + std::to_string(m_port) + " -k " + dir.string() + " -c listen_addresses=127.0.0.1 -c shared_buffers=256MB", "start"});
-    m_running = true;
-  }
-  ~PgCluster() {
-    if (m_running) {
-      try {
-        pg({m_bindir + "/pg_ctl", "-D", (m_dir / "data").string(), "-m", "fast", "-w", "stop"});
-      } catch (...) {
-      }
-    }
-  }
-  std::string dsn(const std::string& db) const {
-    return "host=127.0.0.1 port=" + std::to_string(m_port) + " user=postgres dbname=" + db;
-  }
-
- private:
-  void pg(std::vector<std::string> argv) {
-    std::vector<std::string> full = m_prefix;
-    full.insert(full.end(), argv.begin(), argv.end());
-    run(full);
-  }
-  fs::path m_dir;
-  std::string m_bindir;
-  std::vector<std::string> m_prefix;
-  int m_port = 0;
-  bool m_running = false;
-};
-
 // [SECTION] One backend
 
 json saleEvent(std::int64_t seq, std::int64_t memberNo, std::int64_t minor) {

@@ -7,6 +7,11 @@
 #   BENCH_OUT                   another result file (e.g. for scaled-down runs)
 #   BENCH_DATASET               the online_retail.csv.gz to replay
 #   BENCH_SKIP_UI               set: no counter app benchmark (it needs Xvfb)
+# Then the chain-day load test (bench/chain_day.cpp; bench/results/chain-day.json): 1,000
+# terminals x 300 sales against 3 head-office instances on a PostgreSQL it starts (see that
+# file for how long it takes here).
+#   CHAIN_DAY_TERMINALS, CHAIN_DAY_SALES  a smaller chain or day for a quicker run
+#   BENCH_SKIP_CHAIN_DAY                  set: no chain-day load test
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -20,4 +25,11 @@ args=(--out "$OUT" --revision "$(git describe --always --dirty 2>/dev/null || ec
 cat "$OUT"
 if [[ -z "${BENCH_SKIP_UI:-}" ]]; then
   bash bench/ui_bench.sh "$BUILD"
+fi
+if [[ -z "${BENCH_SKIP_CHAIN_DAY:-}" ]]; then
+  chain=(--out bench/results/chain-day.json)
+  [[ -n "${CHAIN_DAY_TERMINALS:-}" ]] && chain+=(--terminals "$CHAIN_DAY_TERMINALS")
+  [[ -n "${CHAIN_DAY_SALES:-}" ]] && chain+=(--sales "$CHAIN_DAY_SALES")
+  [[ -n "${BENCH_DATASET:-}" ]] && chain+=(--dataset "$BENCH_DATASET")
+  nice "$BUILD/bin/chain-day-bench" "${chain[@]}"
 fi
