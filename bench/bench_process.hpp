@@ -3,7 +3,6 @@
 // a server on a free loopback port, an HTTPS client trusting the data dir's CA, /proc memory
 // figures. Processes are the tests' (tests/support/child_process.hpp, via the sync fixture).
 
-#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "pg_cluster.hpp"
 #include "sync_fixture.hpp"  // freePort, run, ChildProcess
 
 namespace loyalty::bench {
@@ -71,57 +71,12 @@ inline std::unique_ptr<httplib::SSLClient> client(const std::string& ca, int por
   return c;
 }
 
-/// A throw-away PostgreSQL cluster for a benchmark: initdb in `dir` (which the postgres user must
-/// reach when run as root), pg_ctl -w on a free loopback port, stopped in the destructor.
-class PgCluster {
- public:
-  explicit PgCluster(const std::filesystem::path& dir) : m_dir(dir) {
-    m_bindir = run({"/bin/sh", "-c", "pg_config --bindir"});
-    if (!std::filesystem::exists(m_bindir + "/initdb")) {
-      for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
-        if (std::filesystem::exists(e.path() / "bin" / "initdb")) m_bindir = (e.path() / "bin").string();
-      }
-    }
-    std::filesystem::create_directories(dir);
-    if (geteuid() == 0) {
-      const passwd* pw = getpwnam("postgres");
-      if (!pw || chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("no postgres user to run initdb as");
-      m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-    }
-    m_port = freePort();
-    pg({m_bindir + "/initdb", "-D", (dir / "data").string(), "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8"});
-    pg({m_bindir + "/pg_ctl", "-D", (dir / "data").string(), "-l", (dir / "log").string(), "-w", "-o",
-        "-p " + std::to_string(m_port) + " -k " + dir.string() + " -c listen_addresses=127.0.0.1 -c shared_buffers=256MB", "start"});
-    m_running = true;
-  }
-  ~PgCluster() {
-    if (m_running) {
-      try {
-        pg({m_bindir + "/pg_ctl", "-D", (m_dir / "data").string(), "-m", "fast", "-w", "stop"});
-      } catch (...) {
-      }
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(m_dir, ignored);
-  }
-  PgCluster(const PgCluster&) = delete;
-  PgCluster& operator=(const PgCluster&) = delete;
+using loyalty::test::PgCluster;
 
-  std::string dsn(const std::string& db) const {
-    return "host=127.0.0.1 port=" + std::to_string(m_port) + " user=postgres dbname=" + db;
-  }
-
- private:
-  void pg(std::vector<std::string> argv) {
-    std::vector<std::string> full = m_prefix;
-    full.insert(full.end(), argv.begin(), argv.end());
-    run(full);
-  }
-  std::filesystem::path m_dir;
-  std::string m_bindir;
-  std::vector<std::string> m_prefix;
-  int m_port = 0;
-  bool m_running = false;
-};
+/// A throw-away PostgreSQL cluster for a benchmark (the tests' own, tests/support/pg_cluster.hpp),
+/// with room for its working set.
+inline std::unique_ptr<PgCluster> benchPostgres() {
+  return std::make_unique<PgCluster>(PgCluster::OnTmpfs::kNothing, 0, " -c shared_buffers=256MB");
+}
 
 }  // namespace loyalty::bench

@@ -634,11 +634,10 @@ json runChainDay(const Options& o) {
   progress(std::to_string(products.size()) + " products");
   out["config"]["products"] = {{"count", products.size()}, {"source", productSource}};
 
-  // In the system's temp dir: the postgres user that runs initdb must be able to reach it.
-  PgCluster cluster(fs::temp_directory_path() / ("chain-day-pg-" + std::to_string(getpid())));
-  loyalty::hq::openPostgres(cluster.dsn("postgres"))->execScript("CREATE DATABASE chainday");
+  const auto cluster = benchPostgres();
+  const std::string dsn = cluster->createDatabase("chainday");
   const fs::path dataDir = work / "hq";
-  run({o.hq, "init", "--data", dataDir.string(), "--backend", "postgresql", "--dsn", cluster.dsn("chainday")});
+  run({o.hq, "init", "--data", dataDir.string(), "--backend", "postgresql", "--dsn", dsn});
   const loyalty::hq::DataDir dir{dataDir};
   const std::string ca = dir.caCert().string();
   const std::string adminToken = readAdminToken(dataDir);

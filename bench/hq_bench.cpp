@@ -120,10 +120,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   std::unique_ptr<PgCluster> cluster;
   std::vector<std::string> init = {bin, "init", "--data", (dir / "hq").string()};
   if (backend == "postgresql") {
-    // In the system's temp dir: the postgres user that runs initdb must be able to reach it.
-    cluster = std::make_unique<PgCluster>(fs::temp_directory_path() / ("hq-bench-pg-" + std::to_string(getpid())));
-    loyalty::hq::openPostgres(cluster->dsn("postgres"))->execScript("CREATE DATABASE hqbench");
-    init.insert(init.end(), {"--backend", "postgresql", "--dsn", cluster->dsn("hqbench")});
+    cluster = benchPostgres();
+    init.insert(init.end(), {"--backend", "postgresql", "--dsn", cluster->createDatabase("hqbench")});
   } else {
     fs::create_directories(dir);
   }

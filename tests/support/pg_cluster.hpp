@@ -1,7 +1,8 @@
 #pragma once
-// A throw-away PostgreSQL server for tests that need a real one (head office's PostgreSQL back
-// end): its own initdb in a temporary directory, a free loopback port. Needs Catch2 and the
-// loyalty_hq library (hq::openPostgres) in the test that includes it.
+// A throw-away PostgreSQL server for the tests and benchmarks that need a real one (head office's
+// PostgreSQL back end): its own initdb in a temporary directory, a free loopback port. Needs the
+// loyalty_hq library (hq::openPostgres). A step that fails throws std::runtime_error naming it
+// (a test reports it as its failure).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,12 +10,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,9 @@ class PgCluster {
   /// full one soon needs a new segment file).
   enum class OnTmpfs { kNothing, kDataDirectory, kWal };
 
-  explicit PgCluster(OnTmpfs onTmpfs = OnTmpfs::kNothing, std::size_t tmpfsBytes = 0) {
+  /// `settings`: server settings of this cluster's own, as postgres options (" -c shared_buffers=256MB").
+  explicit PgCluster(OnTmpfs onTmpfs = OnTmpfs::kNothing, std::size_t tmpfsBytes = 0, std::string settings = "")
+      : m_options(std::move(settings)) {
     m_bindir = trimmed(output({"/bin/sh", "-c", "pg_config --bindir"}));
     if (!std::filesystem::exists(m_bindir + "/initdb")) {
       // Debian's pg_config (libpq-dev) may point elsewhere than the server's binaries.
@@ -42,7 +45,7 @@ class PgCluster {
         if (std::filesystem::exists(e.path() / "bin" / "initdb")) m_bindir = (e.path() / "bin").string();
       }
     }
-    REQUIRE(std::filesystem::exists(m_bindir + "/initdb"));
+    need(std::filesystem::exists(m_bindir + "/initdb"), "no initdb beside pg_config --bindir or under /usr/lib/postgresql");
     m_port = loopbackPort();
     const std::string data = m_dir.str() + "/data";
     const std::string wal = m_dir.str() + "/wal";
@@ -52,7 +55,7 @@ class PgCluster {
     if (onTmpfs == OnTmpfs::kWal) {
       mounted = wal;
       initdb.insert(initdb.end(), {"--waldir", wal, "--wal-segsize", "1"});
-      m_options = " -c min_wal_size=2MB";  // few segments kept for reuse: a full disk is soon felt
+      m_options += " -c min_wal_size=2MB";  // few segments kept for reuse: a full disk is soon felt
     }
     if (!mounted.empty()) {
       std::filesystem::create_directory(mounted);
@@ -60,13 +63,13 @@ class PgCluster {
     }
     if (geteuid() == 0) {
       const passwd* pw = getpwnam("postgres");
-      REQUIRE(pw != nullptr);
-      REQUIRE(chown(m_dir.str().c_str(), pw->pw_uid, pw->pw_gid) == 0);
-      if (m_disk) REQUIRE(chown(mounted.c_str(), pw->pw_uid, pw->pw_gid) == 0);
+      need(pw != nullptr, "no postgres user to run initdb as (initdb refuses root)");
+      need(chown(m_dir.str().c_str(), pw->pw_uid, pw->pw_gid) == 0, "chown of the cluster's directory to postgres");
+      if (m_disk) need(chown(mounted.c_str(), pw->pw_uid, pw->pw_gid) == 0, "chown of the tmpfs to postgres");
       m_prefix = {"/usr/sbin/runuser", "-u", "postgres", "--"};
     }
-    REQUIRE(run(initdb) == 0);
-    REQUIRE(start());
+    need(run(initdb) == 0, "initdb failed");
+    need(start(), "pg_ctl start failed; its log:\n" + log());
   }
   ~PgCluster() { stop(); }  // also when it stopped by itself: a restarting postmaster may be back
 
@@ -104,6 +107,9 @@ class PgCluster {
   }
 
  private:
+  static void need(bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error("test PostgreSQL: " + what);
+  }
   static std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
