@@ -25,9 +25,16 @@ CREATE TABLE IF NOT EXISTS referral_bonuses(
 )SQL";
 
 Result<Ok> checkExpiry(SqlConnection& c, const std::string& terminalId, const std::string& memberId,
-                       const sync::PointsAdjusted& a) {
+                       const sync::PointsAdjusted& a, const AdjustmentDays& days) {
   if (a.points >= 0) {
     return refusedClaim(sync::kReasonAdjustment, "an expiry takes points away; this one adds " + std::to_string(a.points));
+  }
+  // Points expire on the rules' day by the store's calendar: a terminal whose clock ran ahead
+  // would take them before it (ISO days compare as text).
+  if (days.event > days.headOffice) {
+    return refusedClaim(sync::kReasonAdjustment, "terminal " + terminalId + " expires points on " + days.event +
+                                                     ", but it is " + days.headOffice +
+                                                     " at the store by head office's clock: the terminal's clock is ahead");
   }
   // What this terminal's events credited the member and what its expiries already took back:
   // a terminal expires only lots it opened itself.
@@ -115,8 +122,9 @@ std::vector<std::int64_t> referralBonusAmounts(SqlConnection& c) {
 }
 
 Result<Ok> checkAdjustment(SqlConnection& c, const std::string& terminalId, const AdjustedMembers& members,
-                           const sync::PointsAdjusted& a, const std::vector<std::int64_t>& bonusAmounts) {
-  if (a.kind == "expire") return checkExpiry(c, terminalId, members.member, a);
+                           const sync::PointsAdjusted& a, const AdjustmentDays& days,
+                           const std::vector<std::int64_t>& bonusAmounts) {
+  if (a.kind == "expire") return checkExpiry(c, terminalId, members.member, a, days);
   if (a.kind == "bonus") return checkBonus(c, members, a, bonusAmounts);
   return refusedClaim(sync::kReasonAdjustment, "a terminal makes no '" + a.kind +
                                                    "' adjustment (its reconciliations with head office write no event)");

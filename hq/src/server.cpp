@@ -187,6 +187,8 @@ struct HqServer::Impl {
           return std::nullopt;
         }
         fleet.noteHealth(p->terminalId, *health, nowSeconds());
+        // Head office's clock, by which the terminal knows whether its own has run ahead.
+        res.set_header(sync::header::kHeadOfficeClock, formatRfc3339(nowSeconds()));
       }
       return std::move(*p);
     }

@@ -708,7 +708,9 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
       if (!r.empty() && !r.isNull(0, 0)) claimed.referrerOfReferred = resolveMember(r.text(0, 0));
     }
     if (!b.bonusAmounts) b.bonusAmounts = referralBonusAmounts(*m_c);
-    if (auto ok = checkAdjustment(*m_c, b.terminalId, claimed, *p, *b.bonusAmounts); !ok) return ok.error();
+    const auto received = parseRfc3339(b.receivedAt, "received_at");
+    const AdjustmentDays days{local.day, received ? localStamp(*b.zone, *received).day : local.day};
+    if (auto ok = checkAdjustment(*m_c, b.terminalId, claimed, *p, days, *b.bonusAmounts); !ok) return ok.error();
     const std::string member = knownMember(p->memberId, p->origin.storeId, at);
     // Points expire when the terminal settles what is due for the member, its review included.
     if (p->kind == "expire") reviewTierAt(b, member, atTime);

@@ -1,6 +1,8 @@
 #include "loyalty/terminal/counter_service.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <cstdio>
 #include <functional>
 #include <stdexcept>
@@ -268,6 +270,24 @@ Money CounterService::spendBetween(const std::string& memberId, const DayWindow&
   return m_sales.netSpend(memberId, window.begin, window.end);
 }
 
+Date CounterService::dueDay(Timestamp at) {
+  // Within a minute the clocks agree (network time only makes this one look behind).
+  constexpr std::int64_t kTolerance = 60;
+  auto q = m_db.query("SELECT CAST(value AS INTEGER) AS ahead FROM meta WHERE key = 'hq_clock_ahead_seconds'");
+  const std::int64_t ahead = q.step() ? q.int64("ahead") : 0;
+  return m_config.zone.localDate(ahead > kTolerance ? at - std::chrono::seconds(ahead) : at);
+}
+
+void CounterService::noteClockAhead(db::Database& db, std::chrono::seconds ahead) {
+  // Rewritten only when it moved by more than a few seconds: a sync round writes nothing else.
+  auto q = db.query("SELECT CAST(value AS INTEGER) AS ahead FROM meta WHERE key = 'hq_clock_ahead_seconds'");
+  if (q.step() && std::llabs(q.int64("ahead") - ahead.count()) <= 5) return;
+  db.query("INSERT INTO meta(key, value) VALUES ('hq_clock_ahead_seconds', ?) "
+           "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, std::to_string(ahead.count()))
+      .run();
+}
+
 bool CounterService::needsSettle(const MemberRow& row, Date today) {
   return tierReviewDue(tierIndexOf(row), row.tierReviewedMonth.value_or(""), today) || m_ledger.hasDueLots(row.memberId, today);
 }
@@ -280,7 +300,7 @@ void CounterService::appendAdjustEvent(const std::string& memberId, const char* 
 }
 
 std::int64_t CounterService::settle(MemberRow& row, Timestamp at, HousekeepingResult* tally) {
-  const Date today = m_config.zone.localDate(at);
+  const Date today = dueDay(at);
   const std::vector<DueLot> due = m_ledger.dueLots(row.memberId, today);
   for (const ExpiryEntry& e : planExpiry(due)) {
     post(row.memberId, at, "expire", e.points, std::nullopt, e.refId);
@@ -597,7 +617,7 @@ Result<MemberDetail> CounterService::member(const std::string& reference, Timest
     const db::ReadTransaction snapshot(m_db);
     auto row = resolveMember(reference, "member");
     if (!row) return row.error();
-    if (!needsSettle(*row, m_config.zone.localDate(at))) return MemberDetail{view(*row), greetings(*row, at)};
+    if (!needsSettle(*row, dueDay(at))) return MemberDetail{view(*row), greetings(*row, at)};
   }
   // Something is due (points expired, the month's tier review): written first, as any operation
   // whose `at` passes the date does.
@@ -1340,7 +1360,7 @@ VerifyReport CounterService::verify() {
 
 HousekeepingResult CounterService::housekeeping(Timestamp at) {
   HousekeepingResult tally;
-  const Date today = m_config.zone.localDate(at);
+  const Date today = dueDay(at);
   const std::string entryTier = m_config.rules.tiers.empty() ? "" : m_config.rules.tiers.front().name;
   // Members with something due, a batch per transaction so the counter waits at most a moment.
   constexpr int kBatch = 200;
@@ -1372,6 +1392,27 @@ Status CounterService::reconcileBalance(const std::string& memberId, std::int64_
   if (target != row->balance) post(memberId, at, "adjust", target - row->balance, std::nullopt, refId);
   tx.commit();
   return Ok{};
+}
+
+void CounterService::putBackRefusedExpiry(const std::string& eventId, const std::string& memberId,
+                                          const std::string& lotRef, std::int64_t points, Timestamp at) {
+  const std::string refId = "refused:" + eventId;
+  db::Transaction tx(m_db);
+  if (!memberById(memberId) || points >= 0 || m_ledger.hasEntry(memberId, refId)) return;
+  const std::int64_t before = m_ledger.balance(memberId);
+  const std::int64_t after = before - points;
+  const std::int64_t entryId = m_ledger.append({memberId, formatRfc3339(at), "adjust", -points, std::nullopt, refId}, after);
+  // What goes past a debt the member ran up meanwhile goes back into the lot it expired from.
+  std::int64_t credit = lotCredit(before, after);
+  std::int64_t lot = 0;
+  const char* digits = lotRef.c_str() + 4;
+  const char* end = lotRef.c_str() + lotRef.size();
+  if (lotRef.rfind("lot:", 0) == 0 && std::from_chars(digits, end, lot).ptr == end) credit -= m_ledger.refill(lot, memberId, credit);
+  if (credit > 0) {  // the lot is gone: a new one, expiring when a fresh earning would
+    const Date today = dueDay(at);
+    m_ledger.openLot(entryId, memberId, today, lotExpiresOn(today, m_config.rules.expiry), credit);
+  }
+  tx.commit();
 }
 
 Status CounterService::putReward(const std::string& rewardId, const std::string& name, std::int64_t points) {

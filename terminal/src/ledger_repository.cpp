@@ -1,5 +1,7 @@
 #include "loyalty/terminal/ledger_repository.hpp"
 
+#include <algorithm>
+
 namespace loyalty::terminal {
 
 std::int64_t LedgerRepository::balance(const std::string& memberId) {
@@ -48,6 +50,18 @@ void LedgerRepository::draw(const std::vector<LotTake>& takes) {
   for (const LotTake& t : takes) {
     m_db.query("UPDATE lots SET remaining = remaining - ? WHERE lot_id = ?").bind(1, t.take).bind(2, t.lotId).run();
   }
+}
+
+std::int64_t LedgerRepository::refill(std::int64_t lotId, const std::string& memberId, std::int64_t points) {
+  auto q = m_db.query("SELECT points - remaining AS room FROM lots WHERE lot_id = ? AND member_id = ?").bind(1, lotId).bind(2, memberId);
+  if (!q.step()) return 0;
+  const std::int64_t put = std::min(points, q.int64("room"));
+  if (put > 0) m_db.query("UPDATE lots SET remaining = remaining + ? WHERE lot_id = ?").bind(1, put).bind(2, lotId).run();
+  return std::max<std::int64_t>(put, 0);
+}
+
+bool LedgerRepository::hasEntry(const std::string& memberId, const std::string& refId) {
+  return m_db.query("SELECT 1 FROM ledger WHERE member_id = ? AND ref_id = ? LIMIT 1").bind(1, memberId).bind(2, refId).step();
 }
 
 std::vector<DueLot> LedgerRepository::dueLots(const std::string& memberId, Date today) {

@@ -25,6 +25,12 @@ class BackgroundSync::Outbox final : public sync::OutboxSource {
   void setAckedThrough(std::int64_t seq) override {
     m_writer.write([seq](db::Database& db, CounterService&) { TerminalOutbox(db).setAckedThrough(seq); });
   }
+  void acknowledge(std::int64_t seq, const std::vector<sync::EventResult>& results) override {
+    m_writer.write([&](db::Database& db, CounterService& service) { TerminalOutbox(db, &service).acknowledge(seq, results); });
+  }
+  void noteClockAhead(std::chrono::seconds ahead) override {
+    m_writer.write([ahead](db::Database& db, CounterService&) { TerminalOutbox(db).noteClockAhead(ahead); });
+  }
   std::int64_t pendingCount() override { return m_reads.pendingCount(); }
 
  private:

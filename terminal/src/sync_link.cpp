@@ -98,7 +98,7 @@ int runSyncOnce(db::Database& db, CounterService& service, std::ostream& out, st
     return 2;
   }
   sync::HttpsClient client(link->endpoint());
-  TerminalOutbox outbox(db);
+  TerminalOutbox outbox(db, &service);
   TerminalChangeSink sink(
       db, service, [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); });
   const auto installation = dataDir.empty() ? std::nullopt : update::currentInstallation();

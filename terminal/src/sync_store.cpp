@@ -68,6 +68,27 @@ void TerminalOutbox::setAckedThrough(std::int64_t seq) {
   tx.commit();
 }
 
+void TerminalOutbox::noteClockAhead(std::chrono::seconds ahead) {
+  db::Transaction tx(m_db);
+  CounterService::noteClockAhead(m_db, ahead);
+  tx.commit();
+}
+
+void TerminalOutbox::acknowledge(std::int64_t seq, const std::vector<sync::EventResult>& results) {
+  db::Transaction tx(m_db);
+  setMeta(m_db, "outbox_acked_through", std::to_string(seq));
+  for (const sync::EventResult& r : results) {
+    if (!m_service || r.status != sync::EventStatus::kRejected) continue;
+    auto q = m_db.query("SELECT type, payload FROM outbox WHERE event_id = ? AND seq <= ?").bind(1, r.eventId).bind(2, seq);
+    if (!q.step() || q.text("type") != sync::kPointsAdjusted) continue;
+    auto adjusted = sync::decodePointsAdjusted(json::parse(openOutboxPayload(m_db, r.eventId, q.text("type"), q.blob("payload"))), "payload");
+    if (!adjusted || adjusted->kind != "expire") continue;
+    m_service->putBackRefusedExpiry(r.eventId, adjusted->memberId, adjusted->refId, adjusted->points,
+                                    std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  }
+  tx.commit();
+}
+
 std::int64_t TerminalOutbox::pendingCount() { return outboxPending(m_db); }
 
 // [SECTION] Points effects of this terminal's own events

@@ -82,7 +82,8 @@ Result<UploadReport, Failure> uploadPending(HttpsClient& client, OutboxSource& o
       if (r.status == EventStatus::kDuplicate) ++report.duplicates;
     }
     if (newAcked != acked) {
-      outbox.setAckedThrough(newAcked);
+      if (const auto ahead = client.clockAhead()) outbox.noteClockAhead(*ahead);
+      outbox.acknowledge(newAcked, response.results);
       if (newAcked > acked) report.uploaded += newAcked - acked;
     }
     if (newAcked > acked) {
@@ -145,6 +146,7 @@ RoundReport syncRound(HttpsClient& client, OutboxSource& outbox, ChangeSink& sin
       round.pullFailure = pull.error();
     }
   }
+  if (const auto ahead = client.clockAhead()) outbox.noteClockAhead(*ahead);
   round.pending = outbox.pendingCount();
   return round;
 }

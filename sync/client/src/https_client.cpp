@@ -227,6 +227,9 @@ Result<HttpResponse, Failure> HttpsClient::perform(const char* method, std::stri
   if (type) r.contentType = type;
   curl_header* h = nullptr;
   if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h) r.retryAfter = h->value;
+  if (curl_easy_header(c, header::kHeadOfficeClock, 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h) {
+    if (auto ahead = clockAheadOf(std::string(h->value), std::chrono::floor<std::chrono::seconds>(m_now()))) m_clockAhead = ahead;
+  }
   r.body = std::move(sink.body);
   return r;
 }

@@ -18,6 +18,13 @@ std::string lastErrorHeaderLine(const std::string& message) {
   return std::string(header::kLastError) + ": " + safe;
 }
 
+std::optional<std::chrono::seconds> clockAheadOf(const std::optional<std::string>& value, Timestamp localNow) {
+  if (!value) return std::nullopt;
+  auto hq = parseRfc3339(*value, header::kHeadOfficeClock);
+  if (!hq) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::seconds>(localNow - *hq);
+}
+
 Result<TerminalHealth> decodeTerminalHealth(const std::function<std::optional<std::string>(const char*)>& get) {
   TerminalHealth h;
   if (auto v = get(header::kTerminalClock)) {

@@ -2,11 +2,13 @@
 // (package faketime; LD_PRELOAD with FAKETIME) against a real loyalty-hq over HTTPS. Head office
 // records and flags the skew each terminal's requests show; the offline redemption allowance is
 // not renewed by setting the clock back across midnight; a forward jump expires no points the
-// rules keep.
+// rules keep, and what a clock jumped past the rules' day expired comes back once head office
+// has said its own date.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 
+#include "loyalty/hq/settings.hpp"
 #include "sync_fixture.hpp"
 
 using namespace loyalty;
@@ -44,6 +46,12 @@ json execAt(const Terminal& t, const std::string& faketime, const json& request)
 
 json redeem(const std::string& id, const std::string& member, std::int64_t points) {
   return {{"id", id}, {"op", "redeem"}, {"redemption_id", id}, {"member", member}, {"points", points}};
+}
+
+/// The real clock's year (UTC).
+int thisYear() {
+  const std::chrono::year_month_day d{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
+  return static_cast<int>(d.year());
 }
 
 json terminalAtHq(const Hq& hq, const std::string& id) {
@@ -153,4 +161,71 @@ TEST_CASE("Clock jumped forward by hours and days: points expire on the rules' d
   CHECK(pointsAt("@2028-01-01 00:00:30") == 0);  // the rule's day has come: expired, as a ledger entry
   const json history = execAt(t, "@2028-01-01 00:01:00", {{"id", 1}, {"op", "history"}, {"member", member}});
   CHECK(history.at("result").at("entries").at(0).at("kind") == "expire");
+}
+
+TEST_CASE("Clock jumped past the rules' day: head office refuses the early expiry, the terminal puts the points back "
+          "and expires them on their real day",
+          "[sync][e2e][clock]") {
+  Hq hq;
+  hq.start();
+  Terminal t;
+  REQUIRE(t.registerWith(hq, hq.addTerminal("S001", "T1")).exit == 0);
+  const json enrolled = t.execOne(enrol("13800138125", "Jumped Member"));
+  REQUIRE(enrolled.at("ok") == true);
+  const std::string member = enrolled.at("result").at("member_id");
+  // Earned today: the default rule keeps the points until 31 December of next year.
+  REQUIRE(t.execOne(sale("earn-now", member, "250.00")).at("ok") == true);
+  REQUIRE(t.syncOnce().exit == 0);
+  REQUIRE(hq.get("/api/v1/members/" + member).at("balance") == 250);
+
+  const auto pointsAt = [&](const std::optional<std::string>& faketime) {
+    const json ask = {{"id", 1}, {"op", "member"}, {"member", member}};
+    const json r = faketime ? execAt(t, *faketime, ask) : t.execOne(ask);
+    INFO(r.dump());
+    REQUIRE(r.at("ok") == true);
+    return r.at("result").at("points").get<std::int64_t>();
+  };
+  const auto syncAt = [&](const std::string& faketime) {
+    const RunResult r = run(underFakeTime(faketime, {"sync", "--data", t.dataDir(), "--once"}));
+    INFO(r.err);
+    REQUIRE(r.exit == 0);
+    return json::parse(r.out.substr(0, r.out.find('\n')));
+  };
+  // The clock jumps two years ahead: the counter sees the points past their day and expires them.
+  const std::string jumped = "@" + std::to_string(thisYear() + 2) + "-01-05 10:00:00";
+  CHECK(pointsAt(jumped) == 0);
+  // Head office refuses an expiry dated after its own day; the terminal puts the points back
+  // into their lot, and keeps them while head office says its clock runs ahead.
+  CHECK(syncAt(jumped).at("pending") == 0);
+  CHECK(hq.get("/api/v1/members/" + member).at("balance") == 250);
+  CHECK(pointsAt(jumped) == 250);
+  const json housekeeping = execAt(t, jumped, {{"id", 1}, {"op", "housekeeping"}});
+  CHECK(housekeeping.at("result").at("expired_entries") == 0);
+  CHECK(syncAt(jumped).at("pending") == 0);  // nothing more to send: no second expiry
+  CHECK(pointsAt(jumped) == 250);
+  REQUIRE(t.verify().exit == 0);
+  {
+    const hq::DataDir dir{hq.dataDir()};
+    auto settings = hq::loadSettings(dir);
+    REQUIRE(settings);
+    auto sql = hq::openStorage(dir, *settings);
+    const auto refused = sql->query("SELECT reason, detail FROM rejected_events");
+    REQUIRE(refused.size() == 1);
+    CHECK(refused.text(0, 0) == "adjustment_refused");
+    CHECK(refused.text(0, 1).find("clock is ahead") != std::string::npos);
+    CHECK(sql->query("SELECT COUNT(*) FROM ledger WHERE kind = 'expire'").integer(0, 0) == 0);
+  }
+
+  // The clock set right: nothing has expired, and nothing does before the day.
+  REQUIRE(t.syncOnce().exit == 0);
+  CHECK(pointsAt(std::nullopt) == 250);
+  CHECK(hq.get("/api/v1/members/" + member).at("balance") == 250);
+  // On the real day (here: a script's operation dated then, head office's clock agreeing with
+  // the terminal's) the lot expires from where it was put back.
+  json due = {{"id", 1}, {"op", "member"}, {"member", member}, {"at", std::to_string(thisYear() + 2) + "-01-01T00:00:30Z"}};
+  CHECK(t.execOne(due).at("result").at("points") == 0);
+  const json history = t.execOne({{"id", 1}, {"op", "history"}, {"member", member}});
+  CHECK(history.at("result").at("entries").at(0).at("kind") == "expire");
+  CHECK(history.at("result").at("entries").at(0).at("points") == -250);
+  REQUIRE(t.verify().exit == 0);
 }

@@ -22,15 +22,16 @@ TEST_CASE("A real terminal's referral bonus and expiries are applied at head off
   REQUIRE(enrolled.at(0).at("ok") == true);
   const std::string r = referrer.at("result").at("member_id"), m = enrolled.at(0).at("result").at("member_id");
   json first = sale("S-1", m, "50.00");
-  first["at"] = "2026-01-10T10:00:00Z";
+  first["at"] = "2024-01-10T10:00:00Z";
   REQUIRE(terminal.execOne(first).at("ok") == true);
   REQUIRE(terminal.syncOnce().exit == 0);
   CHECK(hq.get("/api/v1/members/" + r).at("balance") == 100);  // the programme's referral bonus
   CHECK(hq.get("/api/v1/members/" + m).at("balance") == 50);
 
-  // Two years on, both lots (the bonus and the sale's points) expire at the counter.
-  const auto later = terminal.exec({{{"id", 1}, {"op", "member"}, {"member", r}, {"at", "2028-01-05T10:00:00Z"}},
-                                    {{"id", 2}, {"op", "member"}, {"member", m}, {"at", "2028-01-05T10:00:00Z"}}});
+  // Two years on (and before head office's today: an expiry dated later is refused), both lots
+  // (the bonus and the sale's points) expire at the counter.
+  const auto later = terminal.exec({{{"id", 1}, {"op", "member"}, {"member", r}, {"at", "2026-01-05T10:00:00Z"}},
+                                    {{"id", 2}, {"op", "member"}, {"member", m}, {"at", "2026-01-05T10:00:00Z"}}});
   CHECK(later.at(0).at("result").at("points") == 0);
   CHECK(later.at(1).at("result").at("points") == 0);
   const RunResult synced = terminal.syncOnce();

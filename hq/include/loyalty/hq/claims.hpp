@@ -42,13 +42,22 @@ struct AdjustedMembers {
   std::optional<std::string> referrerOfReferred;  ///< that member's referrer at enrolment, if any
 };
 
+/// The store-local days of an adjustment: the event's (by the terminal's clock) and head
+/// office's as it receives it, in the same store's zone.
+struct AdjustmentDays {
+  std::string event;       ///< YYYY-MM-DD
+  std::string headOffice;  ///< YYYY-MM-DD
+};
+
 /// Whether `terminalId` may make adjustment `a`:
-/// `expire`: negative, at most what head office recorded this terminal crediting the member
-/// (or a member merged into it) and not yet expiring; `bonus`: a configured amount, for a
-/// referred member whose referrer is this member, once per referred member; `adjust`: never (a
-/// terminal's reconciliation writes no event).
+/// `expire`: negative, dated no later than head office's own day (a terminal whose clock ran
+/// ahead expires points early: refused, and the terminal puts them back), at most what head
+/// office recorded this terminal crediting the member (or a member merged into it) and not yet
+/// expiring; `bonus`: a configured amount, for a referred member whose referrer is this member,
+/// once per referred member; `adjust`: never (a terminal's reconciliation writes no event).
 Result<Ok> checkAdjustment(SqlConnection& c, const std::string& terminalId, const AdjustedMembers& members,
-                           const sync::PointsAdjusted& a, const std::vector<std::int64_t>& bonusAmounts);
+                           const sync::PointsAdjusted& a, const AdjustmentDays& days,
+                           const std::vector<std::int64_t>& bonusAmounts);
 
 /// Remembers that `referredMember`'s referral bonus was paid (by event `eventId`).
 void recordReferralBonus(SqlConnection& c, const std::string& referredMember, const std::string& referrer,

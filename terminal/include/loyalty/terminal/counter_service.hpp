@@ -435,6 +435,18 @@ class CounterService {
   Status reconcileBalance(const std::string& memberId, std::int64_t target, const std::string& refId,
                           Timestamp at);
 
+  /// Puts back the points of an expiry head office refused (a clock that ran ahead expired them
+  /// before their day): `eventId` is the refused points.adjusted event, which took `-points` of
+  /// lot `lotRef` ("lot:N") from the member. One 'adjust' ledger entry (ref_id
+  /// "refused:<eventId>", written once however often head office's answer comes) and the lot
+  /// holding the points again, so that they expire on their own day. Inside the caller's
+  /// transaction when there is one.
+  void putBackRefusedExpiry(const std::string& eventId, const std::string& memberId, const std::string& lotRef,
+                            std::int64_t points, Timestamp at);
+  /// Stores how far this terminal's clock was ahead of head office's at its last answer (meta
+  /// hq_clock_ahead_seconds; dueDay reads it).
+  static void noteClockAhead(db::Database& db, std::chrono::seconds ahead);
+
   /// Online authorisation for redemptions; nullptr (the default) = a stand-alone terminal.
   void setAuthoriser(RedemptionAuthoriser* authoriser) { m_authoriser = authoriser; }
   /// Ends the online authorisation attempts a crash or kill left open (asked of head office, never
@@ -484,6 +496,10 @@ class CounterService {
   std::int64_t settle(MemberRow& row, Timestamp at, HousekeepingResult* tally = nullptr);
   /// Whether settle would write anything (cheap; for read operations).
   bool needsSettle(const MemberRow& row, Date today);
+  /// The store-local day by which points expire and tiers are reviewed at `at`: the clock's,
+  /// unless head office last said this terminal's clock runs ahead of its own by more than a
+  /// minute: then the day by head office's clock (a clock set wrong expires nothing early).
+  Date dueDay(Timestamp at);
   /// Net spend (sales − refunds) of the member on the local days of `days`.
   Money spendBetween(const std::string& memberId, const DayWindow& days);
   std::size_t tierIndexOf(const MemberRow& row) const;

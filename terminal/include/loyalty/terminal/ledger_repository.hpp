@@ -52,6 +52,10 @@ class LedgerRepository {
   /// they are drawn on: expiring first, or expiring last when `newestFirst`.
   std::vector<LotRemaining> lotsToDraw(const std::string& memberId, std::int64_t points, bool newestFirst);
   void draw(const std::vector<LotTake>& takes);
+  /// Puts up to `points` back into the member's lot `lotId` (as far as it held them); how many.
+  std::int64_t refill(std::int64_t lotId, const std::string& memberId, std::int64_t points);
+  /// Whether the member has a ledger entry written by `refId`.
+  bool hasEntry(const std::string& memberId, const std::string& refId);
 
   /// Lots with points left whose last day is before `today`, oldest expiry first.
   std::vector<DueLot> dueLots(const std::string& memberId, Date today);

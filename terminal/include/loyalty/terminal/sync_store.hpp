@@ -18,18 +18,24 @@
 
 namespace loyalty::terminal {
 
-/// The outbox table; the watermark is meta.outbox_acked_through.
+/// The outbox table; the watermark is meta.outbox_acked_through. With a Counter service, an
+/// acknowledgement also puts back the points of expiries head office refused (the terminal's
+/// clock had run ahead) and notes how far ahead the clock is (CounterService::dueDay), in the
+/// watermark's transaction.
 class TerminalOutbox final : public sync::OutboxSource {
  public:
-  explicit TerminalOutbox(db::Database& db) : m_db(db) {}
+  explicit TerminalOutbox(db::Database& db, CounterService* service = nullptr) : m_db(db), m_service(service) {}
   std::string terminalId() override;
   std::int64_t ackedThrough() override;
   std::vector<sync::EventEnvelope> eventsAfter(std::int64_t afterSeq, std::size_t limit) override;
   void setAckedThrough(std::int64_t seq) override;
+  void acknowledge(std::int64_t seq, const std::vector<sync::EventResult>& results) override;
+  void noteClockAhead(std::chrono::seconds ahead) override;
   std::int64_t pendingCount() override;
 
  private:
   db::Database& m_db;
+  CounterService* m_service;
 };
 
 /// The points effect an event of this terminal has on a member's balance (docs/sync-wire.md),

@@ -18,6 +18,9 @@ namespace loyalty::sync {
 namespace header {
 inline constexpr const char* kTerminalClock = "Loyalty-Terminal-Clock";  ///< RFC 3339, the terminal's clock
 inline constexpr const char* kLastError = "Loyalty-Last-Error";          ///< the last sync failure (absent: none)
+/// On head office's answers to a terminal: head office's clock (RFC 3339) as it answers. The
+/// terminal learns from it how far its own clock is ahead (docs/reliability.md, "Clocks").
+inline constexpr const char* kHeadOfficeClock = "Loyalty-Head-Office-Clock";
 }  // namespace header
 
 /// The longest last error sent (longer ones are cut).
@@ -33,6 +36,11 @@ std::string clockHeaderLine(Timestamp now);
 /// "Loyalty-Last-Error: ..." with the message made safe for a header (printable ASCII, others
 /// as '?', cut to kMaxLastErrorBytes).
 std::string lastErrorHeaderLine(const std::string& message);
+
+/// How far a terminal's clock is ahead of head office's by an answer's Loyalty-Head-Office-Clock
+/// header (`value`), read at `localNow`; nullopt when the header is absent or malformed. Network
+/// time only makes the terminal look behind, never ahead.
+std::optional<std::chrono::seconds> clockAheadOf(const std::optional<std::string>& value, Timestamp localNow);
 
 /// Reads the headers through `get` (nullopt: absent); a malformed one is refused with the
 /// header's name as the field.

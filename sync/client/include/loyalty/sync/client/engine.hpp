@@ -2,6 +2,7 @@
 /// @brief The sync round: upload the outbox in acknowledged batches, pull the change feed page
 /// by page. The terminal's storage is reached only through the two interfaces below.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -24,6 +25,17 @@ class OutboxSource {
   virtual std::vector<EventEnvelope> eventsAfter(std::int64_t afterSeq, std::size_t limit) = 0;
   /// Stores HQ's acknowledgement (durably, before returning).
   virtual void setAckedThrough(std::int64_t seq) = 0;
+  /// HQ's answer to a batch that moved the watermark: stores it as setAckedThrough does, and
+  /// hears the batch's per-event results (an event acknowledged as `rejected` was refused for
+  /// good). The default only stores the watermark.
+  virtual void acknowledge(std::int64_t seq, const std::vector<EventResult>& results) {
+    (void)results;
+    setAckedThrough(seq);
+  }
+  /// How far this terminal's clock is ahead of head office's (negative: behind), by head
+  /// office's latest answer; heard before that answer's acknowledgement and after each round.
+  /// The default ignores it.
+  virtual void noteClockAhead(std::chrono::seconds ahead) { (void)ahead; }
   /// Events above the watermark.
   virtual std::int64_t pendingCount() = 0;
 };

@@ -95,6 +95,9 @@ class HttpsClient {
   /// Percent-encodes a query parameter value.
   std::string escape(std::string_view value) const;
   const HqEndpoint& endpoint() const { return m_endpoint; }
+  /// How far this terminal's clock was ahead of head office's (negative: behind) at head
+  /// office's last answer that said its clock; nullopt before one.
+  std::optional<std::chrono::seconds> clockAhead() const { return m_clockAhead; }
 
  private:
   struct CurlDeleter {
@@ -108,6 +111,7 @@ class HttpsClient {
   std::function<std::chrono::system_clock::time_point()> m_now;
   std::function<bool()> m_cancelled;
   std::vector<std::string> m_extraHeaders;
+  std::optional<std::chrono::seconds> m_clockAhead;
   std::unique_ptr<void, CurlDeleter> m_curl;
 };
 
