@@ -236,13 +236,19 @@ std::pair<std::string, std::string> dataBounds(SqlConnection& c) {
 }
 
 /// Per-member figures of the raw sales and refunds in `f`'s days and stores (visits NULL
-/// unless `visits`: counting distinct days is a sort per member).
+/// unless `visits`: distinct sale days, a group per member and day).
 std::string memberRaw(Q& q, const ReportFilter& f, bool visits) {
   const std::string sd = q.dayIn("day", f), ss = q.storeIn("store_id", f);
-  const std::string days = visits ? "COUNT(DISTINCT day)" : "CAST(NULL AS BIGINT)";
-  return "SELECT member_id, COUNT(*) AS sales, SUM(total) AS net, " + days + " AS visits, MIN(day) AS first_day, "
-         "MAX(day) AS last_day FROM sales WHERE member_id IS NOT NULL AND " + sd + " AND " + ss + " GROUP BY member_id "
-         "UNION ALL SELECT member_id, 0, -SUM(amount), 0, NULL, NULL FROM refunds WHERE member_id IS NOT NULL AND " + sd +
+  const std::string where = "WHERE member_id IS NOT NULL AND " + sd + " AND " + ss;
+  // Visits: per member and day first, then per member (two hashes; COUNT(DISTINCT day) sorted
+  // every sale, 2.5 s for churn over two stores' million sales).
+  const std::string sales =
+      visits ? "SELECT member_id, CAST(SUM(n) AS BIGINT) AS sales, SUM(net) AS net, COUNT(*) AS visits, MIN(day) AS first_day, "
+               "MAX(day) AS last_day FROM (SELECT member_id, day, COUNT(*) AS n, SUM(total) AS net FROM sales " + where +
+               " GROUP BY member_id, day) d GROUP BY member_id "
+             : "SELECT member_id, COUNT(*) AS sales, SUM(total) AS net, CAST(NULL AS BIGINT) AS visits, MIN(day) AS first_day, "
+               "MAX(day) AS last_day FROM sales " + where + " GROUP BY member_id ";
+  return sales + "UNION ALL SELECT member_id, 0, -SUM(amount), 0, NULL, NULL FROM refunds WHERE member_id IS NOT NULL AND " + sd +
          " AND " + ss + " GROUP BY member_id";
 }
 
@@ -299,9 +305,22 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
   const std::string fullFrom = from == firstOfMonth(from) ? from : addDays(lastOfMonth(from), 1);
   const std::string fullTo = to == lastOfMonth(to) ? to : addDays(firstOfMonth(to), -1);
   if (fullFrom > fullTo) return {memberRaw(q, r, visits), false};
-  std::string parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month >= " +
-                      q.p(fullFrom.substr(0, 7)) + " AND month <= " + q.p(fullTo.substr(0, 7));
-  if (from == fullFrom && to == fullTo && fullFrom.substr(0, 7) == fullTo.substr(0, 7)) return {parts};  // one row a member
+  const bool oneMonth = fullFrom.substr(0, 7) == fullTo.substr(0, 7);
+  std::string parts;
+  if (q.postgres() && !oneMonth) {
+    // One part a month, each read in member order through agg_member_month's key (month,
+    // member_id): rows added up per member (memberGrouped) or counted once a member (summary)
+    // are merged in that order, not sorted.
+    for (std::string m = fullFrom; m <= fullTo; m = formatDate(addMonthsClamped(monthStart(dateOf(m)), 1))) {
+      parts += (parts.empty() ? "" : " UNION ALL ") +
+               std::string("SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month = ") +
+               q.p(m.substr(0, 7));
+    }
+  } else {
+    parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month >= " +
+            q.p(fullFrom.substr(0, 7)) + " AND month <= " + q.p(fullTo.substr(0, 7));
+  }
+  if (from == fullFrom && to == fullTo && oneMonth) return {parts};  // one row a member
   if (from < fullFrom) {
     ReportFilter edge = r;
     edge.range = {from, addDays(fullFrom, -1)};
@@ -559,8 +578,13 @@ Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char
   return n;
 }
 
+Error wholeListTooLong() {
+  return invalidArgument("limit", "the list has more than " + std::to_string(kListPageMax) +
+                                      " rows: export it in pages, limit (1 to " + std::to_string(kListPageMax) + ") and offset");
+}
+
 Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f) {
-  auto l = wholeNumber(limit, "limit", f.limit, 1, 100000);
+  auto l = wholeNumber(limit, "limit", f.limit, 1, kListPageMax);
   if (!l) return l.error();
   auto o = wholeNumber(offset, "offset", f.offset, 0, 100000000);
   if (!o) return o.error();
