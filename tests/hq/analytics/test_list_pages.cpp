@@ -63,7 +63,7 @@ TEST_CASE("member lists: pages by default, a page over the most refused, exports
   CHECK(next["members"][0]["member_id"] == "m199");
 
   // A page over the most: refused by name.
-  for (const std::string path : {"/api/v1/reports/campaign?limit=" + std::to_string(kListPageMax + 1),
+  for (const std::string& path : {"/api/v1/reports/campaign?limit=" + std::to_string(kListPageMax + 1),
                                  "/api/v1/exports/campaign.csv?limit=" + std::to_string(kListPageMax + 1)}) {
     auto r = hq.client()->Get(path.c_str(), bearer(hq.adminToken()));
     REQUIRE(r);
