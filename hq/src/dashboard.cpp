@@ -1102,10 +1102,17 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     if (std::find(kReports.begin(), kReports.end(), name) == kReports.end()) {
       return sendError(res, Error{errc::kNotFound, "", "no report " + name + " to export"});
     }
-    auto out = runReport(*ctx, name, req);
+    auto call = checkedCall(*ctx, name, req);
+    if (!call) return sendError(res, call.error());
+    // Without `limit`, the whole list, up to what one page may hold: a longer one is refused by
+    // name rather than cut short (it is exported in pages, limit and offset).
+    const bool whole = !param(req, "limit");
+    if (whole) call->filter.limit = kListPageMax + 1;
+    auto out = ctx->service.report(*call);
     if (!out) return sendError(res, out.error());
     protectPersonalData(*out, who->seesAll());
     ExportTable t = reportTable(name, *out);
+    if (whole && static_cast<std::int64_t>(t.rows.size()) > kListPageMax) return sendError(res, wholeListTooLong());
     // From the dashboard (lang given): headers and codes in the page's language, people first.
     if (const auto lang = param(req, "lang")) t = forPeople(t, *lang == "zh" ? "zh" : "en");
     // Every export is in the audit trail, with how many rows left head office.

@@ -58,6 +58,9 @@ Result<ReportCall> parseCall(const std::string& name, const httplib::Request& re
   auto f = parseReportFilter(param(req, "from"), param(req, "to"), param(req, "store"));
   if (!f) return f.error();
   if (auto page = parsePage(param(req, "limit"), param(req, "offset"), *f); !page) return page.error();
+  // Member lists come in pages: without `limit`, the first kListPageDefault rows (the answer's
+  // "page" says so; totals count the whole list).
+  if (!param(req, "limit")) f->limit = kListPageDefault;
   c.filter = std::move(*f);
   if (auto a = param(req, "as_of")) {
     if (!parseDate(*a, "as_of")) return invalidArgument("as_of", "as_of must be a date YYYY-MM-DD");

@@ -47,7 +47,16 @@ Result<ReportFilter> parseReportFilter(const std::optional<std::string>& from, c
 Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char* field, std::int64_t def, std::int64_t lo,
                                  std::int64_t hi);
 
-/// Parses `limit` (1..100000) and `offset` (0..100000000) into `f`; absent ones keep their value.
+/// A member list's rows in one answer: what a request naming no `limit` gets (no answer holds
+/// a large chain's whole list: 966,667 ABC rows took 16 s and 1.7 GB to build), and the most a
+/// request (or an export) may ask for.
+inline constexpr std::int64_t kListPageDefault = 1000;
+inline constexpr std::int64_t kListPageMax = 100000;
+
+/// The refusal of an export whose list is longer than kListPageMax rows (naming `limit`).
+Error wholeListTooLong();
+
+/// Parses `limit` (1..kListPageMax) and `offset` (0..100000000) into `f`; absent ones keep their value.
 Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f);
 
 /// Complaint steps, in order (DOMAIN.md): received → acknowledged → investigated →
