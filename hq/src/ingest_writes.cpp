@@ -22,28 +22,18 @@ std::string valuesList(std::size_t rows, std::size_t width) {
   return out;
 }
 
-/// PostgreSQL's text form of an array of one column's values: {"a","b\"c",NULL} or {1,NULL}.
-SqlValue arrayLiteral(const std::vector<SqlValue>& values, std::size_t width, std::size_t column, char type) {
-  std::string out = "{";
+/// One column's values as a PostgreSQL array, each checked against the column's declared type.
+SqlValue columnArray(const std::vector<SqlValue>& values, std::size_t width, std::size_t column, char type) {
+  std::vector<SqlValue> cells;
+  cells.reserve(values.size() / width);
   for (std::size_t i = column; i < values.size(); i += width) {
-    if (i != column) out += ',';
     const SqlValue& v = values[i];
-    if (std::holds_alternative<std::nullptr_t>(v)) {
-      out += "NULL";
-    } else if (const auto* n = std::get_if<std::int64_t>(&v); n && type == 'i') {
-      out += std::to_string(*n);
-    } else if (const auto* s = std::get_if<std::string>(&v); s && type == 't') {
-      out += '"';
-      for (const char ch : *s) {
-        if (ch == '"' || ch == '\\') out += '\\';
-        out += ch;
-      }
-      out += '"';
-    } else {
-      throw std::logic_error("ingest writes: column " + std::to_string(column + 1) + " is not of its declared type");
-    }
+    const bool fits = std::holds_alternative<std::nullptr_t>(v) || (type == 'i' ? std::holds_alternative<std::int64_t>(v)
+                                                                                : std::holds_alternative<std::string>(v));
+    if (!fits) throw std::logic_error("ingest writes: column " + std::to_string(column + 1) + " is not of its declared type");
+    cells.push_back(v);
   }
-  return out + "}";
+  return pgArray(cells);
 }
 
 /// Runs `statement(rows)` over `values` (rows of `types.size()` columns), where `rows` is a row
@@ -61,7 +51,7 @@ void writeRows(SqlConnection& c, const std::string& types, const std::vector<Sql
     for (std::size_t i = 0; i < width; ++i) {
       arrays += (i ? ", CAST($" : "CAST($") + std::to_string(i + 1) + (types[i] == 'i' ? " AS BIGINT[])" : " AS TEXT[])");
       names += (i ? ", column" : "column") + std::to_string(i + 1);
-      params.push_back(arrayLiteral(values, width, i, types[i]));
+      params.push_back(columnArray(values, width, i, types[i]));
     }
     c.exec(statement("SELECT * FROM unnest(" + arrays + ") AS u(" + names + ")"), params);
     return;
@@ -99,6 +89,26 @@ void pushFigures(std::vector<SqlValue>& v, const MemberFigures& f) {
 }
 
 }  // namespace
+
+std::string pgArray(const std::vector<SqlValue>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if (const auto* n = std::get_if<std::int64_t>(&values[i])) {
+      out += std::to_string(*n);
+    } else if (const auto* s = std::get_if<std::string>(&values[i])) {
+      out += '"';
+      for (const char ch : *s) {
+        if (ch == '"' || ch == '\\') out += '\\';
+        out += ch;
+      }
+      out += '"';
+    } else {
+      out += "NULL";
+    }
+  }
+  return out + "}";
+}
 
 RowBuffer::RowBuffer(std::string head, std::string types, std::string tail)
     : m_head(std::move(head)), m_types(std::move(types)), m_width(m_types.size()), m_tail(std::move(tail)) {}

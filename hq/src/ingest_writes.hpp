@@ -20,6 +20,11 @@
 
 namespace loyalty::hq {
 
+/// PostgreSQL's text form of an array, {"a","b\"c",NULL,7}: many values as one parameter
+/// (`unnest(CAST($1 AS TEXT[]))`), so a statement's text and plan do not depend on how many
+/// there are.
+std::string pgArray(const std::vector<SqlValue>& values);
+
 /// Rows for one table, written in order (writeRows).
 class RowBuffer {
  public:
