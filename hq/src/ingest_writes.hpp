@@ -1,6 +1,7 @@
 #pragma once
-/// @brief The writes of one upload batch, held in memory and sent per table: multi-row INSERTs,
-/// aggregate upserts summed per key first, member counters once per member.
+/// @brief The writes of one upload batch, held in memory and sent per table: one INSERT per table
+/// over arrays of its columns (PostgreSQL: unnest) or multi-row INSERTs (SQLite), aggregate
+/// upserts summed per key first, member counters once per member.
 ///
 /// Ingest applies each event's rules in order as before; what an event writes goes here, and
 /// what a rule reads back (a balance, a visit count, a month's sales) is kept in step in memory
@@ -19,11 +20,17 @@
 
 namespace loyalty::hq {
 
-/// Rows for one table, written in order as multi-row INSERTs.
+/// PostgreSQL's text form of an array, {"a","b\"c",NULL,7}: many values as one parameter
+/// (`unnest(CAST($1 AS TEXT[]))`), so a statement's text and plan do not depend on how many
+/// there are.
+std::string pgArray(const std::vector<SqlValue>& values);
+
+/// Rows for one table, written in order (writeRows).
 class RowBuffer {
  public:
-  /// `head`: "INSERT INTO t(a, b)"; `tail`: what follows the VALUES (an ON CONFLICT clause).
-  RowBuffer(std::string head, std::size_t width, std::string tail = "");
+  /// `head`: "INSERT INTO t(a, b)"; `types`: one letter per column, 't' TEXT or 'i' BIGINT (the
+  /// types of PostgreSQL's column arrays); `tail`: what follows the rows (an ON CONFLICT clause).
+  RowBuffer(std::string head, std::string types, std::string tail = "");
   void add(std::vector<SqlValue> row);
   /// The value at `column` of the latest row added (to amend what an event wrote a moment ago).
   SqlValue& last(std::size_t column) { return m_values.at(m_values.size() - m_width + column); }
@@ -32,6 +39,7 @@ class RowBuffer {
 
  private:
   std::string m_head;
+  std::string m_types;
   std::size_t m_width;
   std::string m_tail;
   std::vector<SqlValue> m_values;  ///< rows one after another

@@ -256,3 +256,38 @@ TEMPLATE_TEST_CASE("ingest counts a visit for a sale on a day between a member's
   CHECK(visits("SELECT visits FROM agg_member_store WHERE store_id = 'S2' AND member_id = 'M1'") == 2);
   CHECK(visits("SELECT visits FROM agg_member WHERE member_id = 'M3'") == 1);
 }
+
+TEMPLATE_TEST_CASE("ingest stores text exactly as sent, whatever characters it holds", "[hq]", HQ_BACKENDS) {
+  // PostgreSQL receives a batch's rows as one array per column: quotes, backslashes, commas,
+  // braces, the word NULL and an empty string must come back as they were sent.
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string ta = hq.registerTerminal("S1", "TA");
+  const std::vector<std::string> texts = {"say \"hi\", {friend}", "C:\\till\\", "NULL", "", "\"", "\\\"", "王小明 {,}"};
+  json events = json::array();
+  json enrol = enrolEvent("TA", "S1", 1, "M\"1\\,");
+  enrol["payload"]["name"] = texts[0];
+  events.push_back(enrol);
+  json sale = saleEvent("TA", "S1", 2, std::string("M\"1\\,"), "7.00", 7);
+  sale["payload"]["lines"] = json::array();
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    sale["payload"]["lines"].push_back({{"sku", texts[i].empty() ? "-" : texts[i]}, {"description", texts[i]}, {"qty", 1},
+                                        {"unit_price", "1.00"}, {"amount", "1.00"}});
+  }
+  events.push_back(sale);
+  const json answer = postJson(hq, "/api/v1/events", ta, batch("TA", events));
+  for (const auto& r : answer.at("results")) CHECK(r.at("status") == "applied");
+
+  const auto sql = hq.sql();
+  CHECK(sql->query("SELECT name FROM members WHERE member_id = $1", {std::string("M\"1\\,")}).text(0, 0) == texts[0]);
+  const auto lines = sql->query("SELECT description, sku, event_id FROM sale_lines ORDER BY line_no");
+  REQUIRE(lines.size() == texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    INFO(texts[i]);
+    CHECK(lines.text(i, 0) == texts[i]);
+    CHECK(lines.text(i, 1) == (texts[i].empty() ? "-" : texts[i]));
+    CHECK(lines.text(i, 2) == "TA-e2");
+  }
+  CHECK(json::parse(sql->query("SELECT payload FROM events WHERE event_id = 'TA-e2'").text(0, 0)) == sale["payload"]);
+  CHECK(sql->query("SELECT member_id FROM ledger").text(0, 0) == "M\"1\\,");
+}
