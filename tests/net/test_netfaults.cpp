@@ -553,15 +553,20 @@ class ScheduleRunner {
     // 2. Faults while the terminals compete for the members' points.
     std::atomic<bool> done{false};
     const auto start = Clock::now();
+    // Sleeps until `atMs` into the faulty phase (or until the terminals are done), in short steps.
+    const auto waitUntil = [&](int atMs) {
+      const auto at = start + std::chrono::milliseconds(atMs);
+      while (!done && Clock::now() < at) std::this_thread::sleep_until(std::min(at, Clock::now() + std::chrono::milliseconds(10)));
+    };
     std::thread timeline([&] {
       for (const auto& f : plan.faults) {
-        while (!done && Clock::now() - start < std::chrono::milliseconds(f.atMs)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        waitUntil(f.atMs);
         if (done) break;
         applyFault(f);
       }
       // The network heals at kHealAtMs even while the terminals still work: what a fault left
       // hanging (a dropped SYN, a stalled transfer) recovers the way TCP recovers.
-      while (!done && Clock::now() - start < std::chrono::milliseconds(kHealAtMs)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      waitUntil(kHealAtMs);
       m_rig.healAll();
     });
     try {
