@@ -103,10 +103,20 @@ soak: configure
 		LOYALTY_SOAK_RESULTS=$(CURDIR)/bench/results/reliability.json nice $(BUILD)/bin/test_soak "[$(SOAK_BACKEND)]"
 
 # Network faults on real interfaces (tests/net, as root): SCHEDULES seeded schedules, SEED the first
-# (default: from the clock); the figures go to $(BUILD)/netfaults.json.
+# (default: from the clock; schedule i has seed SEED+i whichever worker runs it), WORKERS schedule
+# workers at once (each with its own PostgreSQL, two head offices, namespaces and proxies; 4 gave
+# the most schedules a minute on the 2-core host), NETFAULT_SECONDS a time budget (no new schedule
+# starts after it; 0: none; SIGTERM or Ctrl-C also ends the run with its figures written). The
+# figures go to $(BUILD)/netfaults.json and, every 100 schedules and at the end, into
+# bench/results/reliability.json ("network": one entry per run, and the total over all runs).
+# Re-run one schedule: make netfaults SEED=<seed> SCHEDULES=1 WORKERS=1.
 SCHEDULES ?= 1000
+WORKERS ?= 4
+NETFAULT_SECONDS ?= 0
 .PHONY: netfaults
 netfaults: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target test_net loyalty-terminal loyalty-hq
 	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_NETFAULT_SCHEDULES=$(SCHEDULES) \
-		LOYALTY_NETFAULT_SEED=$(SEED) LOYALTY_NETFAULT_REPORT=$(abspath $(BUILD))/netfaults.json $(BUILD)/bin/test_net "Network faults: terminals*"
+		LOYALTY_NETFAULT_SEED=$(SEED) LOYALTY_NETFAULT_WORKERS=$(WORKERS) LOYALTY_NETFAULT_SECONDS=$(NETFAULT_SECONDS) \
+		LOYALTY_NETFAULT_REPORT=$(abspath $(BUILD))/netfaults.json LOYALTY_NETFAULT_RESULTS=$(CURDIR)/bench/results/reliability.json \
+		nice -n 19 $(BUILD)/bin/test_net "Network faults: terminals*"

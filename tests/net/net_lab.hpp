@@ -4,7 +4,10 @@
 // nftables table in every terminal namespace to cut (TCP reset) or drop its traffic to the hub.
 // Everything lives in namespaces this object made; deleting them in the destructor removes the
 // veth pairs and the nft tables with them. Namespaces left by a test process that died (SIGKILL)
-// are removed by the next one: their names carry the pid of the process that made them.
+// are removed by the next one: their names carry the pid of the process that made them. Several
+// labs may live in one process at once (one per schedule worker): each has its own hub and
+// terminal namespaces, named with its worker number, so the same addresses serve every lab and
+// a fault in one never reaches another.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -28,8 +31,9 @@
 namespace loyalty::test::net {
 
 /// Runs a command to completion; throws with its output if it fails.
-inline std::string runOrThrow(const std::vector<std::string>& argv) {
-  ChildProcess p(argv, Stderr::kToStdout);
+/// `netns`: a network namespace file the command runs in (none: this process's).
+inline std::string runOrThrow(const std::vector<std::string>& argv, const std::string& netns = {}) {
+  ChildProcess p(argv, Stderr::kToStdout, netns);
   p.closeStdin();
   std::string out;
   while (auto line = p.readLine(std::chrono::seconds(30))) out += *line + "\n";
@@ -66,9 +70,9 @@ class NetLab {
  public:
   static constexpr const char* kPrefix = "lnf";
 
-  explicit NetLab(int terminals) : m_terminals(terminals) {
+  explicit NetLab(int terminals, int worker = 0) : m_terminals(terminals) {
     removeStale();
-    const std::string tag = std::string(kPrefix) + std::to_string(getpid());
+    const std::string tag = std::string(kPrefix) + std::to_string(getpid()) + (worker > 0 ? "w" + std::to_string(worker) : "");
     m_hub = tag + "h";
     try {
       runOrThrow({"/usr/sbin/ip", "netns", "add", m_hub});
@@ -103,6 +107,9 @@ class NetLab {
   const std::string& terminalNs(int k) const { return m_ns.at(static_cast<std::size_t>(k - 1)); }
   static std::string hubAddress(int k) { return "10.213." + std::to_string(k) + ".1"; }
   static std::string terminalAddress(int k) { return "10.213." + std::to_string(k) + ".2"; }
+
+  /// Terminal K's namespace file, for ChildProcess (no nsenter process in between).
+  std::string terminalNsPath(int k) const { return "/run/netns/" + terminalNs(k); }
 
   /// argv run inside terminal K's namespace.
   std::vector<std::string> inTerminal(int k, const std::vector<std::string>& argv) const {
@@ -144,6 +151,7 @@ class NetLab {
 
   /// Cuts or drops terminal K's traffic to (kDropIn: from) the hub until heal(K).
   void block(int k, Block how) {
+    m_blocked.at(static_cast<std::size_t>(k - 1)) = true;
     if (how == Block::kCut) {
       nft(k, {"add", "rule", "inet", "netfault", "out", "ip", "daddr", hubAddress(k), "meta", "l4proto", "tcp", "reject", "with",
               "tcp", "reset"});
@@ -153,16 +161,19 @@ class NetLab {
       nft(k, {"add", "rule", "inet", "netfault", "in", "ip", "saddr", hubAddress(k), "drop"});
     }
   }
+  /// Removes terminal K's rules (one nft run; none when nothing was blocked since the last heal).
   void heal(int k) {
-    nft(k, {"flush", "chain", "inet", "netfault", "out"});
-    nft(k, {"flush", "chain", "inet", "netfault", "in"});
+    auto& blocked = m_blocked.at(static_cast<std::size_t>(k - 1));
+    if (!blocked) return;
+    nft(k, {"flush", "chain", "inet", "netfault", "out", ";", "flush", "chain", "inet", "netfault", "in"});
+    blocked = false;
   }
 
  private:
   void nft(int k, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"/usr/sbin/nft"};
     argv.insert(argv.end(), args.begin(), args.end());
-    runOrThrow(inTerminal(k, argv));
+    runOrThrow(argv, terminalNsPath(k));
   }
 
   void teardown() noexcept {
@@ -183,7 +194,7 @@ class NetLab {
       if (name.rfind(kPrefix, 0) != 0) continue;
       std::size_t end = 3;
       while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
-      if (end == 3 || end >= name.size() || (name[end] != 'h' && name[end] != 't')) continue;
+      if (end == 3 || end >= name.size() || (name[end] != 'h' && name[end] != 't' && name[end] != 'w')) continue;
       const pid_t pid = static_cast<pid_t>(std::stol(name.substr(3, end - 3)));
       if (kill(pid, 0) == 0 || errno != ESRCH) continue;
       try {
@@ -197,6 +208,7 @@ class NetLab {
   std::string m_hub;
   std::vector<std::string> m_ns;
   std::vector<std::string> m_made;
+  std::vector<char> m_blocked = std::vector<char>(static_cast<std::size_t>(m_terminals), 0);  ///< rules added since the last heal
 };
 
 }  // namespace loyalty::test::net

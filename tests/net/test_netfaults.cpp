@@ -16,15 +16,27 @@
 // seed (schedule i uses seed + i; default: from the clock). A failure prints its seed and plan;
 // LOYALTY_NETFAULT_SEED=<seed> LOYALTY_NETFAULT_SCHEDULES=1 runs that schedule again (the faults
 // and operations are the same; their timing against the processes is not exactly).
+// LOYALTY_NETFAULT_WORKERS=N runs N schedule workers at once (default 1), each with its own rig:
+// PostgreSQL, two head offices, namespaces and proxies, so no worker shares another's faults or
+// books; the rigs live for the whole run, the schedules share nothing but their rig's terminals.
 // LOYALTY_NETFAULT_REPORT=FILE writes a JSON summary of the run (every 100 schedules and at the
-// end); LOYALTY_NETFAULT_SECONDS stops starting schedules after that long.
+// end); LOYALTY_NETFAULT_RESULTS=FILE puts the same summary into that file's "network" runs and
+// sums all runs there (bench/results/reliability.json). LOYALTY_NETFAULT_SECONDS stops starting
+// schedules after that long; SIGTERM or SIGINT does so at once (the report is still written).
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -53,6 +65,7 @@ using loyalty::test::net::ConnFault;
 using loyalty::test::net::FaultProxy;
 using loyalty::test::net::NetLab;
 using nlohmann::json;
+using ojson = nlohmann::ordered_json;  // the results file keeps its keys in order
 using Clock = std::chrono::steady_clock;
 
 constexpr int kTerminals = 3;
@@ -74,6 +87,83 @@ std::int64_t envInt(const char* name, std::int64_t fallback) {
   if (!v || !*v) return fallback;
   return std::stoll(v);
 }
+
+std::string utcTime() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string load;
+  std::getline(in, load);
+  return load;
+}
+
+/// Writes `text` to a temporary file beside `file`, then renames it over `file`: a run killed
+/// while writing leaves the previous version whole.
+void writeFileAtomically(const std::string& file, const std::string& text) {
+  const std::string tmp = file + ".tmp" + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, file);
+}
+
+constexpr std::int64_t kTargetSchedules = 10000;  // issue 16 item 2
+
+/// Puts `run` into the "network" section's list of runs of the results file `file` (replacing
+/// the entry of the same run written earlier) and sums every run into its "total", so runs
+/// accumulate across sessions. A file that is there but not JSON is left alone.
+void recordRun(const std::string& file, const ojson& run) {
+  ojson all = ojson::object();
+  if (std::ifstream in(file); in) {
+    try {
+      in >> all;
+    } catch (const ojson::exception& e) {
+      std::cout << "netfaults: " << file << " is not JSON, not written: " << e.what() << std::endl;
+      return;
+    }
+  }
+  if (!all.is_object()) return;
+  ojson& net = all["network"];
+  if (!net.is_object()) net = ojson::object();
+  ojson& runs = net["runs"];
+  if (!runs.is_array()) runs = ojson::array();
+  bool replaced = false;
+  for (auto& r : runs) {
+    if (r.is_object() && r.value("run", std::string()) == run.at("run").get<std::string>()) {
+      r = run;
+      replaced = true;
+    }
+  }
+  if (!replaced) runs.push_back(run);
+  std::int64_t passed = 0, failed = 0;
+  double seconds = 0;
+  for (const auto& r : runs) {
+    passed += r.value("schedules_passed", std::int64_t{0});
+    failed += r.value("violations", std::int64_t{0});
+    seconds += r.value("seconds", 0.0);
+  }
+  net["total"] = {{"runs", runs.size()},
+                  {"schedules_passed", passed},
+                  {"violations", failed},
+                  {"seconds", std::round(seconds * 10) / 10},
+                  {"target_schedules", kTargetSchedules},
+                  {"target_met", passed >= kTargetSchedules && failed == 0}};
+  writeFileAtomically(file, all.dump(2) + "\n");
+}
+
+// Set by SIGTERM or SIGINT during the long run: no new schedule starts, the report is written.
+volatile std::sig_atomic_t g_stopRequested = 0;
+void requestStop(int) { g_stopRequested = 1; }
 
 std::string utcDay() {
   const std::time_t t = std::time(nullptr);
@@ -103,12 +193,13 @@ class Terminal {
 
   void registerWith(HqInstance& hq) {
     const std::string code = hq.addTerminal(store(), id());
-    loyalty::test::net::runOrThrow(m_lab.inTerminal(
-        m_k, {loyalty::test::terminalBinary(), "register", "--data", dataDir(), "--hq",
-              "https://" + NetLab::hubAddress(m_k) + ":" + std::to_string(kProxyPort), "--ca", hq.caFile(), "--code", code}));
+    loyalty::test::net::runOrThrow({loyalty::test::terminalBinary(), "register", "--data", dataDir(), "--hq",
+                                    "https://" + NetLab::hubAddress(m_k) + ":" + std::to_string(kProxyPort), "--ca", hq.caFile(),
+                                    "--code", code},
+                                   m_lab.terminalNsPath(m_k));
     // Started after registering: exec asks head office before redeeming only when registered.
-    m_exec = std::make_unique<ChildProcess>(m_lab.inTerminal(m_k, {loyalty::test::terminalBinary(), "exec", "--data", dataDir()}),
-                                            Stderr::kDiscard);
+    m_exec = std::make_unique<ChildProcess>(std::vector<std::string>{loyalty::test::terminalBinary(), "exec", "--data", dataDir()},
+                                            Stderr::kDiscard, m_lab.terminalNsPath(m_k));
   }
 
   /// One exec request; the terminal answers every line (a redemption waits at most 2 s for HQ).
@@ -131,14 +222,14 @@ class Terminal {
   /// SIGKILLs the exec process and starts it again (its start releases attempts the kill cut short).
   void restartExec() {
     m_exec->killHard();
-    m_exec = std::make_unique<ChildProcess>(m_lab.inTerminal(m_k, {loyalty::test::terminalBinary(), "exec", "--data", dataDir()}),
-                                            Stderr::kDiscard);
+    m_exec = std::make_unique<ChildProcess>(std::vector<std::string>{loyalty::test::terminalBinary(), "exec", "--data", dataDir()},
+                                            Stderr::kDiscard, m_lab.terminalNsPath(m_k));
     if (!call({{"op", "stats"}}).value("ok", false)) throw Violation(id() + ": exec did not start again");  // up, attempts ended
   }
 
   SyncOutcome syncOnce() {
-    ChildProcess p(m_lab.inTerminal(m_k, {loyalty::test::terminalBinary(), "sync", "--data", dataDir(), "--once"}),
-                   Stderr::kToStdout);
+    ChildProcess p({loyalty::test::terminalBinary(), "sync", "--data", dataDir(), "--once"}, Stderr::kToStdout,
+                   m_lab.terminalNsPath(m_k));
     p.closeStdin();
     SyncOutcome o;
     const auto deadline = Clock::now() + std::chrono::seconds(120);
@@ -309,7 +400,8 @@ Plan makePlan(std::uint64_t seed) {
 
 class Rig {
  public:
-  Rig() : m_hq("postgresql", {"--host", hostList()}), m_lab(kTerminals) {
+  /// `worker` > 0 names the namespaces of one of several rigs in this process.
+  explicit Rig(int worker = 0) : m_hq("postgresql", {"--host", hostList()}), m_lab(kTerminals, worker) {
     for (int i = 0; i < 2; ++i) {
       m_servers.push_back(std::make_unique<ChildProcess>(
           std::vector<std::string>{loyalty::test::hqBinary(), "serve", "--data", m_hq.dataDir(), "--listen", "127.0.0.1:0"},
@@ -324,6 +416,15 @@ class Rig {
     }
     for (auto& t : m_terminals) t->registerWith(m_hq);
     m_sql = m_hq.sql();
+    m_reportSql = m_hq.sql();
+  }
+
+  /// How many redemptions the terminals' events say were authorised `how` ("online", "offline").
+  /// On a connection of its own: the run's report asks while the rig's worker runs schedules.
+  std::uint64_t redemptionsAuthorised(const std::string& how) {
+    const auto r = m_reportSql->query("SELECT COUNT(*) FROM events WHERE type = 'points.redeemed' AND payload LIKE $1",
+                                      {std::string("%\"authorised\":\"") + how + "\"%"});
+    return static_cast<std::uint64_t>(r.integer(0, 0));
   }
 
   Terminal& terminal(int k) { return *m_terminals.at(static_cast<std::size_t>(k - 1)); }
@@ -384,6 +485,7 @@ class Rig {
   std::vector<std::unique_ptr<FaultProxy>> m_proxies;
   std::vector<std::unique_ptr<Terminal>> m_terminals;
   std::unique_ptr<loyalty::hq::SqlConnection> m_sql;
+  std::unique_ptr<loyalty::hq::SqlConnection> m_reportSql;
 };
 
 // [SECTION] Running one schedule
@@ -392,6 +494,23 @@ struct RunTotals {
   std::uint64_t schedules = 0, syncRuns = 0, failedSyncs = 0, failedUploads = 0, failedPulls = 0, redemptionsOnline = 0, redemptionsOffline = 0,
                 refusedLimit = 0, refusedPoints = 0, overdrafts = 0, overdraftPoints = 0, healRounds = 0;
   std::set<std::string> days;
+
+  RunTotals& operator+=(const RunTotals& o) {
+    schedules += o.schedules;
+    syncRuns += o.syncRuns;
+    failedSyncs += o.failedSyncs;
+    failedUploads += o.failedUploads;
+    failedPulls += o.failedPulls;
+    redemptionsOnline += o.redemptionsOnline;
+    redemptionsOffline += o.redemptionsOffline;
+    refusedLimit += o.refusedLimit;
+    refusedPoints += o.refusedPoints;
+    overdrafts += o.overdrafts;
+    overdraftPoints += o.overdraftPoints;
+    healRounds += o.healRounds;
+    days.insert(o.days.begin(), o.days.end());
+    return *this;
+  }
 };
 
 std::string nextPhone(std::uint64_t n) {
@@ -402,7 +521,12 @@ std::string nextPhone(std::uint64_t n) {
 
 class ScheduleRunner {
  public:
-  explicit ScheduleRunner(Rig& rig) : m_rig(rig) {}
+  explicit ScheduleRunner(Rig& rig, int worker = 0)
+      : m_rig(rig), m_phones((static_cast<std::uint64_t>(getpid()) * 100 + static_cast<std::uint64_t>(worker)) * 100000) {}
+
+  /// The member checks again over every member of the run so far (the schedules check their own).
+  void checkAllMembers(RunTotals& totals) { checkMembers(totals, m_members); }
+
 
   void run(const Plan& plan, RunTotals& totals) {
     const std::string dayBefore = utcDay();
@@ -429,15 +553,20 @@ class ScheduleRunner {
     // 2. Faults while the terminals compete for the members' points.
     std::atomic<bool> done{false};
     const auto start = Clock::now();
+    // Sleeps until `atMs` into the faulty phase (or until the terminals are done), in short steps.
+    const auto waitUntil = [&](int atMs) {
+      const auto at = start + std::chrono::milliseconds(atMs);
+      while (!done && Clock::now() < at) std::this_thread::sleep_until(std::min(at, Clock::now() + std::chrono::milliseconds(10)));
+    };
     std::thread timeline([&] {
       for (const auto& f : plan.faults) {
-        while (!done && Clock::now() - start < std::chrono::milliseconds(f.atMs)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        waitUntil(f.atMs);
         if (done) break;
         applyFault(f);
       }
       // The network heals at kHealAtMs even while the terminals still work: what a fault left
       // hanging (a dropped SYN, a stalled transfer) recovers the way TCP recovers.
-      while (!done && Clock::now() - start < std::chrono::milliseconds(kHealAtMs)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      waitUntil(kHealAtMs);
       m_rig.healAll();
     });
     try {
@@ -477,7 +606,7 @@ class ScheduleRunner {
     const auto t2 = Clock::now();
     totals.days.insert(dayBefore);
     totals.days.insert(utcDay());
-    check(totals);
+    check(totals, members);
     ++totals.schedules;
     if (std::getenv("LOYALTY_NETFAULT_VERBOSE")) {
       const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
@@ -551,8 +680,10 @@ class ScheduleRunner {
     return r.empty() || r.isNull(0, 0) ? 0 : r.integer(0, 0);
   }
 
-  /// The invariants, over everything the run did so far.
-  void check(RunTotals& totals) {
+  /// The invariants: head office's and the terminals' books over everything the run did so far,
+  /// the member checks over the schedule's own members (no other schedule touches them; the
+  /// runs check every member again with checkAllMembers).
+  void check(RunTotals& totals, const std::vector<std::string>& members) {
     // No duplicates: one row per sale and redemption id, no conflicting or refused events.
     expect(scalar("SELECT COUNT(*) FROM (SELECT sale_id FROM sales GROUP BY sale_id HAVING COUNT(*) > 1) d") == 0,
            "a sale is counted twice at head office");
@@ -584,9 +715,17 @@ class ScheduleRunner {
       expect(scalar("SELECT applied_through FROM terminals WHERE terminal_id = $1", {id}) == t.events,
              id + ": head office's applied_through is not the terminal's last seq");
     }
-    // Exact totals per member; overspend within allowance x terminals x days; overdrafts as debt.
+    checkMembers(totals, members);
+    for (int k = 1; k <= kTerminals; ++k) {
+      const json s = m_rig.terminal(k).call({{"op", "stats"}});
+      expect(s["result"].value("outbox_pending", -1) == 0, "T" + std::to_string(k) + " still has events pending");
+    }
+  }
+
+  // Exact totals per member; overspend within allowance x terminals x days; overdrafts as debt.
+  void checkMembers(RunTotals& totals, const std::vector<std::string>& members) {
     const std::int64_t bound = kAllowance * kTerminals * static_cast<std::int64_t>(totals.days.size());
-    for (const auto& member : m_members) {
+    for (const auto& member : members) {
       std::int64_t expected = 0;
       for (int k = 1; k <= kTerminals; ++k) {
         const auto& e = m_rig.terminal(k).effects;
@@ -616,16 +755,12 @@ class ScheduleRunner {
         totals.overdraftPoints += static_cast<std::uint64_t>(overdrawn);
       }
     }
-    for (int k = 1; k <= kTerminals; ++k) {
-      const json s = m_rig.terminal(k).call({{"op", "stats"}});
-      expect(s["result"].value("outbox_pending", -1) == 0, "T" + std::to_string(k) + " still has events pending");
-    }
   }
 
   Rig& m_rig;
   std::vector<std::string> m_members;
   std::set<std::string> m_overdrawn;
-  std::uint64_t m_phones = static_cast<std::uint64_t>(getpid()) * 1000;
+  std::uint64_t m_phones;
   std::uint64_t m_keys = 1;
 };
 
@@ -638,76 +773,159 @@ TEST_CASE("Network faults: terminals in namespaces behind nft and a faulty proxy
     return;
   }
   const auto schedules = envInt("LOYALTY_NETFAULT_SCHEDULES", 12);
+  const int workers = static_cast<int>(std::clamp<std::int64_t>(envInt("LOYALTY_NETFAULT_WORKERS", 1), 1, 32));
   const auto firstSeed = static_cast<std::uint64_t>(
       envInt("LOYALTY_NETFAULT_SEED", static_cast<std::int64_t>(std::chrono::system_clock::now().time_since_epoch().count() % 1000000007)));
-  std::cout << "netfaults: " << schedules << " schedules from seed " << firstSeed << std::endl;
+  std::cout << "netfaults: " << schedules << " schedules from seed " << firstSeed << " on " << workers << " worker(s)" << std::endl;
+  const std::string startedUtc = utcTime();
+  const std::string loadStart = loadAverage();
 
-  Rig rig;
-  ScheduleRunner runner(rig);
-  RunTotals totals;
+  // One rig per worker, built here one after another (their fixtures assert on this thread).
+  const auto setupStarted = Clock::now();
+  std::vector<std::unique_ptr<Rig>> rigs;
+  std::vector<std::unique_ptr<ScheduleRunner>> runners;
+  for (int w = 0; w < workers; ++w) {
+    rigs.push_back(std::make_unique<Rig>(workers > 1 ? w + 1 : 0));
+    runners.push_back(std::make_unique<ScheduleRunner>(*rigs.back(), w));
+  }
+  const double setupSeconds = std::chrono::duration<double>(Clock::now() - setupStarted).count();
+
   const auto started = Clock::now();
+  std::mutex mutex;  // guards everything below the workers share
+  std::vector<RunTotals> snapshots(static_cast<std::size_t>(workers));  // each worker's totals after its last schedule
   std::string failure;
   std::uint64_t schedulesFailed = 0;
-  const auto report = [&] {
+  std::vector<json> loadSamples;
+  std::atomic<std::int64_t> next{0};
+  std::atomic<bool> stop{false};
+
+  const auto report = [&](bool final) {  // with `mutex` held
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    // How the terminals' redemptions were authorised, as their events tell head office.
-    for (const char* how : {"online", "offline"}) {
-      const auto r = rig.sql().query("SELECT COUNT(*) FROM events WHERE type = 'points.redeemed' AND payload LIKE $1",
-                                     {std::string("%\"authorised\":\"") + how + "\"%"});
-      (std::string(how) == "online" ? totals.redemptionsOnline : totals.redemptionsOffline) = static_cast<std::uint64_t>(r.integer(0, 0));
+    RunTotals totals;
+    std::uint64_t connections = 0, faulted = 0;
+    for (std::size_t w = 0; w < snapshots.size(); ++w) {
+      totals += snapshots[w];
+      totals.redemptionsOnline += rigs[w]->redemptionsAuthorised("online");
+      totals.redemptionsOffline += rigs[w]->redemptionsAuthorised("offline");
+      connections += rigs[w]->connections();
+      faulted += rigs[w]->faultedConnections();
     }
+    const std::string load = loadAverage();
+    loadSamples.push_back({{"after_seconds", std::round(seconds)}, {"loadavg", load}});
     std::ostringstream summary;
-    summary << "netfaults: " << totals.schedules << " schedules passed in " << seconds << " s; connections "
-            << rig.connections() << " (" << rig.faultedConnections() << " faulted by the proxy), sync runs under faults "
+    summary << "netfaults: " << totals.schedules << " schedules passed in " << seconds << " s on " << workers << " worker(s) ("
+            << (seconds > 0 ? 60.0 * static_cast<double>(totals.schedules) / seconds : 0.0) << " a minute, load " << load
+            << "); connections " << connections << " (" << faulted << " faulted by the proxy), sync runs under faults "
             << totals.syncRuns << " (" << totals.failedSyncs << " failed: " << totals.failedUploads << " in upload, "
             << totals.failedPulls << " in pull), redemptions online " << totals.redemptionsOnline
             << " offline " << totals.redemptionsOffline << ", refused (limit) " << totals.refusedLimit << " (points) "
             << totals.refusedPoints << ", members overdrawn " << totals.overdrafts << " (" << totals.overdraftPoints << " points)";
     std::cout << summary.str() << std::endl;
     const char* file = std::getenv("LOYALTY_NETFAULT_REPORT");
-    if (!file || !*file) return;
-    std::ifstream loadavg("/proc/loadavg");
-    std::string load;
-    std::getline(loadavg, load);
-    const json out = {{"schedules_passed", totals.schedules},
-                      {"schedules_failed", schedulesFailed},
-                      {"first_seed", firstSeed},
-                      {"seconds", seconds},
-                      {"seconds_per_schedule", totals.schedules ? seconds / static_cast<double>(totals.schedules) : 0.0},
-                      {"terminals", kTerminals},
-                      {"head_offices", 2},
-                      {"connections", rig.connections()},
-                      {"faulted_connections", rig.faultedConnections()},
-                      {"sync_runs_under_faults", totals.syncRuns},
-                      {"failed_syncs_under_faults", totals.failedSyncs},
-                      {"failed_uploads_under_faults", totals.failedUploads},
-                      {"failed_pulls_under_faults", totals.failedPulls},
-                      {"heal_sync_rounds", totals.healRounds},
-                      {"redemptions_online", totals.redemptionsOnline},
-                      {"redemptions_offline", totals.redemptionsOffline},
-                      {"refused_limit", totals.refusedLimit},
-                      {"refused_points", totals.refusedPoints},
-                      {"members_overdrawn", totals.overdrafts},
-                      {"overdraft_points", totals.overdraftPoints},
-                      {"loadavg", load},
-                      {"failure", failure}};
-    std::ofstream(file) << out.dump(2) << "\n";
+    const char* results = std::getenv("LOYALTY_NETFAULT_RESULTS");
+    if ((!file || !*file) && (!results || !*results)) return;
+    const ojson out = {{"run", startedUtc + " seed " + std::to_string(firstSeed)},
+                       {"started", startedUtc},
+                       {"written", utcTime()},
+                       {"complete", final},
+                       {"first_seed", firstSeed},
+                       {"schedules_asked", schedules},
+                       {"schedules_passed", totals.schedules},
+                       {"schedules_failed", schedulesFailed},
+                       {"violations", schedulesFailed},
+                       {"workers", workers},
+                       {"setup_seconds", std::round(setupSeconds * 10) / 10},
+                       {"seconds", std::round(seconds * 10) / 10},
+                       {"seconds_per_schedule", totals.schedules ? std::round(1000 * seconds / static_cast<double>(totals.schedules)) / 1000 : 0.0},
+                       {"schedules_per_minute", seconds > 0 ? std::round(600.0 * static_cast<double>(totals.schedules) / seconds) / 10 : 0.0},
+                       {"terminals", kTerminals},
+                       {"head_offices", 2},
+                       {"connections_through_proxy", connections},
+                       {"connections_faulted_by_proxy", faulted},
+                       {"sync_runs_under_faults", totals.syncRuns},
+                       {"failed_syncs_under_faults", totals.failedSyncs},
+                       {"failed_uploads_under_faults", totals.failedUploads},
+                       {"failed_pulls_under_faults", totals.failedPulls},
+                       {"heal_sync_rounds", totals.healRounds},
+                       {"redemptions_online", totals.redemptionsOnline},
+                       {"redemptions_offline", totals.redemptionsOffline},
+                       {"redemptions_refused_limit", totals.refusedLimit},
+                       {"redemptions_refused_points", totals.refusedPoints},
+                       {"members_overdrawn", totals.overdrafts},
+                       {"overdraft_points", totals.overdraftPoints},
+                       {"loadavg_start", loadStart},
+                       {"loadavg", ojson(loadSamples)},
+                       {"failure", failure}};
+    if (file && *file) writeFileAtomically(file, out.dump(2) + "\n");
+    if (results && *results) recordRun(results, out);
   };
+
+  // SIGTERM or SIGINT ends a long run early: no new schedule starts, the report is written.
+  g_stopRequested = 0;
+  struct sigaction onStop {}, oldTerm {}, oldInt {};
+  onStop.sa_handler = requestStop;
+  sigemptyset(&onStop.sa_mask);
+  sigaction(SIGTERM, &onStop, &oldTerm);
+  sigaction(SIGINT, &onStop, &oldInt);
+
   const auto budget = std::chrono::seconds(envInt("LOYALTY_NETFAULT_SECONDS", 0));
-  for (std::int64_t i = 0; i < schedules && failure.empty(); ++i) {
-    if (budget.count() > 0 && Clock::now() - started > budget) break;
-    const Plan plan = makePlan(firstSeed + static_cast<std::uint64_t>(i));
-    try {
-      runner.run(plan, totals);
-    } catch (const std::exception& e) {
-      failure = std::string(e.what()) + "\nschedule " + plan.describe() +
-                "re-run: LOYALTY_NETFAULT_SEED=" + std::to_string(plan.seed) + " LOYALTY_NETFAULT_SCHEDULES=1";
-      ++schedulesFailed;
-      rig.healAll();
+  const auto work = [&](std::size_t w) {
+    ScheduleRunner& runner = *runners[w];
+    Rig& rig = *rigs[w];
+    RunTotals totals;
+    std::uint64_t mine = 0;
+    while (!stop && !g_stopRequested) {
+      if (budget.count() > 0 && Clock::now() - started > budget) break;
+      const std::int64_t i = next++;
+      if (i >= schedules) break;
+      // Schedule i has seed firstSeed + i whichever worker runs it.
+      const Plan plan = makePlan(firstSeed + static_cast<std::uint64_t>(i));
+      std::string error;
+      try {
+        runner.run(plan, totals);
+        if (++mine % 100 == 0) runner.checkAllMembers(totals);
+      } catch (const std::exception& e) {
+        error = std::string(e.what()) + "\nschedule " + plan.describe() + "re-run: LOYALTY_NETFAULT_SEED=" + std::to_string(plan.seed) +
+                " LOYALTY_NETFAULT_SCHEDULES=1";
+        try {
+          rig.healAll();
+        } catch (const std::exception&) {
+        }
+      }
+      std::lock_guard lock(mutex);
+      snapshots[w] = totals;
+      if (!error.empty()) {
+        ++schedulesFailed;
+        if (failure.empty()) failure = error;
+        stop = true;  // the other workers end their schedules and stop: the failure is what matters
+      }
+      std::uint64_t done = schedulesFailed;
+      for (const auto& s : snapshots) done += s.schedules;
+      if (error.empty() && done % 100 == 0) report(false);
     }
-    if ((i + 1) % 100 == 0) report();
+    // Every member of the worker's run, checked once more at its end.
+    if (!stop) {
+      try {
+        runner.checkAllMembers(totals);
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mutex);
+        ++schedulesFailed;
+        if (failure.empty()) failure = std::string("final check of every member: ") + e.what();
+        stop = true;
+      }
+    }
+    std::lock_guard lock(mutex);
+    snapshots[w] = totals;
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t w = 0; w < rigs.size(); ++w) threads.emplace_back(work, w);
+  for (auto& t : threads) t.join();
+  sigaction(SIGTERM, &oldTerm, nullptr);
+  sigaction(SIGINT, &oldInt, nullptr);
+  {
+    std::lock_guard lock(mutex);
+    report(true);
   }
-  report();
   INFO(failure);
   CHECK(failure.empty());
 }

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,7 +29,9 @@ enum class Stderr { kDiscard, kInherit, kToStdout };
 
 class ChildProcess {
  public:
-  explicit ChildProcess(const std::vector<std::string>& argv, Stderr err = Stderr::kDiscard) {
+  /// `netns`, if given, is a network namespace file (e.g. /run/netns/NAME) the child enters before
+  /// it runs argv (as nsenter --net would, without a process of its own).
+  explicit ChildProcess(const std::vector<std::string>& argv, Stderr err = Stderr::kDiscard, const std::string& netns = {}) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     m_pid = fork();
@@ -41,6 +44,10 @@ class ChildProcess {
         dup2(devnull, 2);
       } else if (err == Stderr::kToStdout) {
         dup2(out[1], 2);
+      }
+      if (!netns.empty()) {
+        const int ns = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) _exit(126);
       }
       std::vector<char*> args;
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
