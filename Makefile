@@ -93,13 +93,21 @@ image-test: image
 	@bash scripts/image-test.sh $(IMAGE_OUT)/loyalty-terminal-$(ARCH).img $(BUILD)
 
 # Soak (docs/reliability.md): terminals and head office (SOAK_BACKEND sqlite or postgresql) killed
-# at random points for DURATION seconds; the figures go to bench/results/reliability.json ("soak").
+# at random points for DURATION seconds in SOAK_WORLDS independent worlds at once (each its own
+# head office, terminals, data directories and seed); SOAK_SEED repeats a run's choices. The run is
+# added to bench/results/reliability.json ("soak": "runs" and their "total") every
+# SOAK_WRITE_EVERY seconds while it runs and at its end, so a run cut short still counts.
 DURATION ?= 600
 SOAK_BACKEND ?= sqlite
+SOAK_WORLDS ?= 3
+SOAK_WRITE_EVERY ?= 60
+SOAK_SEED ?=
 .PHONY: soak
 soak: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target test_soak
 	@LOYALTY_TERMINAL_BIN=$(abspath $(BUILD))/bin/loyalty-terminal LOYALTY_SOAK_SECONDS=$(DURATION) \
+		LOYALTY_SOAK_WORLDS=$(SOAK_WORLDS) LOYALTY_SOAK_WRITE_EVERY=$(SOAK_WRITE_EVERY) \
+		$(if $(SOAK_SEED),LOYALTY_SOAK_SEED=$(SOAK_SEED)) \
 		LOYALTY_SOAK_RESULTS=$(CURDIR)/bench/results/reliability.json nice $(BUILD)/bin/test_soak "[$(SOAK_BACKEND)]"
 
 # Network faults on real interfaces (tests/net, as root): SCHEDULES seeded schedules, SEED the first

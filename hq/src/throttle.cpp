@@ -93,18 +93,21 @@ void Throttle::forget(const std::string& key) {
 
 PasswordVerifier::PasswordVerifier() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
-  // Same algorithm and limits as real accounts (setDashboardUser): the same work to verify.
-  const std::string password = randomToken();
-  char hash[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-    throw std::runtime_error("out of memory hashing a password");
-  }
-  m_dummy = hash;
 }
 
 bool PasswordVerifier::verify(const std::optional<std::string>& hash, std::string_view password) {
   m_slots.acquire();
+  std::call_once(m_dummyMade, [this] {
+    // Same algorithm and limits as real accounts (setDashboardUser): the same work to verify.
+    const std::string dummyPassword = randomToken();
+    char dummy[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(dummy, dummyPassword.data(), dummyPassword.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+      m_slots.release();
+      throw std::runtime_error("out of memory hashing a password");
+    }
+    m_dummy = dummy;
+  });
   const bool match = crypto_pwhash_str_verify(hash ? hash->c_str() : m_dummy.c_str(), password.data(), password.size()) == 0;
   m_slots.release();
   ++m_count;

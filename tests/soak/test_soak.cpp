@@ -17,16 +17,25 @@
 // terminal restarts, so every operation ends acknowledged (applied, or refused with a business
 // reason such as insufficient_points) and the model knows exactly what must exist.
 //
-// LOYALTY_SOAK_SECONDS (default 45) bounds the run; LOYALTY_SOAK_SEED repeats one; with
-// LOYALTY_SOAK_RESULTS the figures go into that JSON file's "soak" section (make soak).
+// LOYALTY_SOAK_SECONDS (default 45) bounds the run; LOYALTY_SOAK_SEED repeats one;
+// LOYALTY_SOAK_WORLDS (default 1) runs that many independent worlds at once, each in its own thread
+// with its own head office, terminals, data directories and seed (the seed + its index), since
+// most of a cycle is spent waiting for processes; with LOYALTY_SOAK_RESULTS the run is added to
+// that JSON file's "soak" section ("runs", "total"), rewritten every LOYALTY_SOAK_WRITE_EVERY
+// seconds (default 60) while it runs (make soak).
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <ctime>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
@@ -34,6 +43,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <random>
 #include <set>
@@ -73,13 +83,34 @@ Point pointOfKind(const std::string& kind) {
   return kHousekeeping;
 }
 
+/// Adds the wall time of its scope to `into`.
+class Timed {
+ public:
+  explicit Timed(double& into) : m_into(into), m_start(Clock::now()) {}
+  ~Timed() { m_into += std::chrono::duration<double>(Clock::now() - m_start).count(); }
+  Timed(const Timed&) = delete;
+  Timed& operator=(const Timed&) = delete;
+
+ private:
+  double& m_into;
+  Clock::time_point m_start;
+};
+
 struct Stats {
   std::int64_t cycles = 0, fullChecks = 0, operations = 0, acknowledged = 0, refused = 0, lost = 0, duplicated = 0;
   std::int64_t kills[kPoints] = {};
   std::int64_t missed[kPoints] = {};  ///< the process had already finished when the kill came
   std::int64_t onlineRedemptions = 0, offlineRedemptions = 0, hqEvents = 0;
+  double elapsed = 0;  ///< the world's run time so far (set when published)
   double cycleSeconds = 0, fullCheckSeconds = 0;
   double pointSeconds[kPoints] = {};  ///< wall time of the cycles that killed at each point
+  // Where the cycles' wall time goes (the full checks apart): disjoint parts.
+  double execSeconds = 0;      ///< `exec` sessions: spawn, verify, the operations (kill jitter apart)
+  double syncSeconds = 0;      ///< `sync --once` runs to completion
+  double hqStartSeconds = 0;   ///< head office restarts until it accepts connections
+  double hqReportSeconds = 0;  ///< the report asked for after a restart (TLS and the report)
+  double checkSeconds = 0;     ///< the incremental checks' queries
+  double waitSeconds = 0;      ///< chosen waits before a kill, kill jitter, waits for killed processes
   std::vector<std::string> problems;
 };
 
@@ -125,8 +156,10 @@ std::string money(std::int64_t minor) {
 class Soak {
  public:
   /// `pg`: head office on that PostgreSQL server; else on SQLite.
-  Soak(std::uint64_t seed, double seconds, PgCluster* pg)
-      : m_rng(seed), m_seconds(seconds), m_dsn(pg ? pg->createDatabase("soak") : ""),
+  /// `pg`: head office on that PostgreSQL server (database `database`); else on SQLite. `stop`,
+  /// shared by the worlds of a run: set by the first to find a problem, it ends the others.
+  Soak(std::uint64_t seed, double seconds, PgCluster* pg, const std::string& database, std::atomic<bool>& stop)
+      : m_rng(seed), m_seconds(seconds), m_stop(stop), m_dsn(pg ? pg->createDatabase(database) : ""),
         m_hq(pg ? std::vector<std::string>{"--backend", "postgresql", "--dsn", m_dsn} : std::vector<std::string>{}) {
     // Reports recomputed every second, so a kill of head office often lands in a refresh.
     std::ofstream(m_hq.dataDir() + "/hq.toml", std::ios::app) << "\n[reports]\nrefresh_seconds = 1\n";
@@ -150,7 +183,8 @@ class Soak {
       checkTerminal(*t);
     }
     fullCheck();
-    while (m_stats.problems.empty() && seconds(start) < m_seconds) {
+    publish(start);
+    while (m_stats.problems.empty() && !m_stop.load() && seconds(start) < m_seconds) {
       const auto cycleStart = Clock::now();
       cycle();
       m_stats.cycleSeconds += seconds(cycleStart);
@@ -165,13 +199,21 @@ class Soak {
         fullCheck();
         m_stats.fullCheckSeconds += seconds(checkStart);
       }
+      if (!m_stats.problems.empty()) m_stop = true;
+      publish(start);
     }
     if (m_stats.problems.empty()) fullCheck();
+    if (!m_stats.problems.empty()) m_stop = true;
     m_elapsed = seconds(start);
-    if (const char* keep = std::getenv("LOYALTY_SOAK_KEEP_DIR"); keep && !m_stats.problems.empty()) keepData(keep);
+    publish(start);
     return m_stats;
   }
   double elapsed() const { return m_elapsed; }
+  /// The figures as of the last finished cycle (read by the thread that writes partial results).
+  Stats published() const {
+    std::lock_guard lock(m_publishMutex);
+    return m_published;
+  }
 
   /// A copy of every data directory, to look into a problem after the run.
   void keepData(const std::filesystem::path& to) const {
@@ -192,6 +234,11 @@ class Soak {
     return std::uniform_int_distribution<T>(low, high)(m_rng);
   }
   bool chance(double p) { return std::bernoulli_distribution(p)(m_rng); }
+  void publish(Clock::time_point start) {
+    std::lock_guard lock(m_publishMutex);
+    m_published = m_stats;
+    m_published.elapsed = seconds(start);
+  }
   void problem(const std::string& text) {
     if (m_stats.problems.size() < 20) m_stats.problems.push_back(text);
   }
@@ -313,6 +360,8 @@ class Soak {
   /// unanswered again, then `ops`. With `kill`, SIGKILLs the terminal at a random request and
   /// returns the point it was at.
   Point session(TerminalModel& t, const std::vector<Op>& ops, bool kill) {
+    const auto sessionStart = Clock::now();
+    double jitter = 0;
     std::vector<Op> batch(t.unanswered.begin(), t.unanswered.end());
     for (auto& op : batch) op.retried = true;
     t.unanswered.clear();
@@ -346,7 +395,10 @@ class Soak {
     }
     Point at = kIdle;
     if (kill) {
-      std::this_thread::sleep_for(std::chrono::microseconds(uniform(0, 4000)));
+      {
+        Timed waiting(jitter);
+        std::this_thread::sleep_for(std::chrono::microseconds(uniform(0, 4000)));
+      }
       child.killHard();
     } else {
       child.closeStdin();
@@ -356,6 +408,8 @@ class Soak {
     if (!kill && child.wait() != 0) problem(t.id + ": exec exited " + std::to_string(child.wait()));
     if (answered < batch.size()) at = pointOfKind(batch[answered].kind);
     for (std::size_t i = answered; i < batch.size(); ++i) t.unanswered.push_back(batch[i]);
+    m_stats.waitSeconds += jitter;
+    m_stats.execSeconds += seconds(sessionStart) - jitter;
     return at;
   }
 
@@ -363,6 +417,7 @@ class Soak {
   double syncOnce(TerminalModel& t, bool mustSucceed) {
     const auto start = Clock::now();
     const RunResult r = t.store->syncOnce();
+    m_stats.syncSeconds += seconds(start);
     if (mustSucceed && r.exit != 0) problem(t.id + ": sync failed: " + r.err);
     return seconds(start);
   }
@@ -401,8 +456,11 @@ class Soak {
       sleepWithin(kHqIngest);
       countKill(kHqIngest, sync.running());
       m_hq.killHard();
-      sync.wait();
-      m_hq.start();
+      {
+        Timed timed(m_stats.waitSeconds);
+        sync.wait();
+      }
+      startHq();
       m_estimate[kHqIngest] = 0.8 * m_estimate[kHqIngest] + 0.2 * syncOnce(*busiest, true);
       checkTerminal(*busiest);
       checkHq();
@@ -427,11 +485,15 @@ class Soak {
       const bool landed = busy.load();
       countKill(kHqReport, landed);
       m_hq.killHard();
-      reader.join();
+      {
+        Timed timed(m_stats.waitSeconds);
+        reader.join();
+      }
       // Until the reports are seen to finish, their length is not known: wait longer next time.
       m_estimate[kHqReport] = landed ? std::max(m_estimate[kHqReport], 0.05) * 1.2 : 0.8 * m_estimate[kHqReport] + 0.2 * took;
-      m_hq.start();
+      startHq();
       try {
+        Timed timed(m_stats.hqReportSeconds);
         m_hq.get("/api/v1/reports/summary");
       } catch (const std::exception& e) {
         problem(std::string("reports after a restart: ") + e.what());
@@ -441,8 +503,13 @@ class Soak {
   }
 
   void sleepWithin(Point p) {
+    Timed timed(m_stats.waitSeconds);
     const double est = m_estimate[p] > 0 ? m_estimate[p] : 0.05;
     std::this_thread::sleep_for(std::chrono::microseconds(uniform<std::int64_t>(0, static_cast<std::int64_t>(est * 1.2e6))));
+  }
+  void startHq() {
+    Timed timed(m_stats.hqStartSeconds);
+    m_hq.start();
   }
   void countKill(Point p, bool landed) {
     ++(landed ? m_stats.kills : m_stats.missed)[p];
@@ -453,6 +520,7 @@ class Soak {
 
   /// Incremental: what was acknowledged since the last check is at the terminal exactly once.
   void checkTerminal(TerminalModel& t) {
+    Timed timed(m_stats.checkSeconds);
     loyalty::db::Database db(t.dbPath());
     std::set<std::string> touched;
     {
@@ -524,6 +592,7 @@ class Soak {
 
   /// Incremental: no operation reached head office twice; touched balances equal ledger sums.
   void checkHq() {
+    Timed timed(m_stats.checkSeconds);
     std::set<std::string> touched;
     for (auto& t : m_terminals) {
       const auto rows = m_hqSql->query("SELECT seq, type, payload FROM events WHERE terminal_id = $1 AND seq > $2 ORDER BY seq",
@@ -660,7 +729,10 @@ class Soak {
   std::mt19937_64 m_rng;
   std::mt19937 m_reportRng{1};
   double m_seconds;
+  std::atomic<bool>& m_stop;
   double m_elapsed = 0;
+  mutable std::mutex m_publishMutex;
+  Stats m_published;
   std::string m_dsn;
   mutable Hq m_hq;  // killed to keep a consistent copy of its data
   std::unique_ptr<loyalty::hq::SqlConnection> m_hqSql;  ///< head office's store, read by the checks
@@ -678,10 +750,119 @@ std::string loadAverage() {
   return line;
 }
 
-/// Writes the "soak" section's entry for `backend` in the reliability results, keeping the other
-/// fault families' sections and the other back end's entry.
-void record(const std::string& file, const std::string& backend, const Stats& s, double seconds, std::uint64_t seed,
-            const std::string& loadBefore) {
+std::string utcNow() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+/// The worlds' figures added up; problems named by world.
+Stats sum(const std::vector<Stats>& worlds) {
+  Stats all;
+  for (std::size_t w = 0; w < worlds.size(); ++w) {
+    const Stats& s = worlds[w];
+    all.cycles += s.cycles;
+    all.fullChecks += s.fullChecks;
+    all.operations += s.operations;
+    all.acknowledged += s.acknowledged;
+    all.refused += s.refused;
+    all.lost += s.lost;
+    all.duplicated += s.duplicated;
+    all.onlineRedemptions += s.onlineRedemptions;
+    all.offlineRedemptions += s.offlineRedemptions;
+    all.hqEvents += s.hqEvents;
+    for (int p = 0; p < kPoints; ++p) {
+      all.kills[p] += s.kills[p];
+      all.missed[p] += s.missed[p];
+      all.pointSeconds[p] += s.pointSeconds[p];
+    }
+    all.elapsed = std::max(all.elapsed, s.elapsed);
+    all.cycleSeconds += s.cycleSeconds;
+    all.fullCheckSeconds += s.fullCheckSeconds;
+    all.execSeconds += s.execSeconds;
+    all.syncSeconds += s.syncSeconds;
+    all.hqStartSeconds += s.hqStartSeconds;
+    all.hqReportSeconds += s.hqReportSeconds;
+    all.checkSeconds += s.checkSeconds;
+    all.waitSeconds += s.waitSeconds;
+    for (const auto& p : s.problems) all.problems.push_back("world " + std::to_string(w + 1) + ": " + p);
+  }
+  return all;
+}
+
+/// CPU seconds used so far by this process (`who` RUSAGE_SELF) or its reaped children.
+double cpuSeconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct RunInfo {
+  std::string id, backend, started, loadBefore, status;
+  std::vector<std::uint64_t> seeds;
+  int worlds = 1;
+};
+
+json runEntry(const RunInfo& run, const Stats& s) {
+  json kills = json::object(), missed = json::object();
+  std::int64_t total = 0;
+  for (int p = 0; p < kPoints; ++p) {
+    kills[pointName(p)] = s.kills[p];
+    missed[pointName(p)] = s.missed[p];
+    total += s.kills[p];
+  }
+  const auto rounded = [](double v) { return std::round(v * 10) / 10; };
+  const double seconds = s.elapsed;
+  return {{"run_id", run.id},
+          {"status", run.status},
+          {"backend", run.backend},
+          {"started_utc", run.started},
+          {"written_utc", utcNow()},
+          {"worlds", run.worlds},
+          {"seeds", run.seeds},
+          {"cycles", s.cycles},
+          {"kills", total},
+          {"kills_per_point", kills},
+          {"kills_after_exit_per_point", missed},
+          {"operations", s.operations},
+          {"acknowledged", s.acknowledged},
+          {"refused_by_rule", s.refused},
+          {"lost", s.lost},
+          {"duplicated", s.duplicated},
+          {"full_checks", s.fullChecks},
+          {"hq_events", s.hqEvents},
+          {"redemptions_online", s.onlineRedemptions},
+          {"redemptions_offline", s.offlineRedemptions},
+          {"seconds", static_cast<std::int64_t>(seconds)},
+          {"cycles_per_minute", seconds > 0 ? static_cast<std::int64_t>(static_cast<double>(s.cycles) * 60 / seconds) : 0},
+          {"world_seconds_spent",
+           {{"exec", rounded(s.execSeconds)},
+            {"sync", rounded(s.syncSeconds)},
+            {"hq_start", rounded(s.hqStartSeconds)},
+            {"hq_report_after_restart", rounded(s.hqReportSeconds)},
+            {"checks", rounded(s.checkSeconds)},
+            {"waits", rounded(s.waitSeconds)},
+            {"full_checks", rounded(s.fullCheckSeconds)}}},
+          {"cpu_seconds", {{"harness", rounded(cpuSeconds(RUSAGE_SELF))}, {"processes_ended", rounded(cpuSeconds(RUSAGE_CHILDREN))}}},
+          {"terminals_per_world", kTerminals},
+          {"problems", s.problems},
+          {"loadavg_before", run.loadBefore},
+          {"loadavg_after", loadAverage()},
+          {"cores", std::thread::hardware_concurrency()}};
+}
+
+/// Writes this run's entry into the "soak" section of the results file (`runs`, by run_id) and the
+/// total over every run recorded there. Several runs (the back ends) may write the file at once:
+/// each read-modify-write holds a lock, and the file is replaced whole (rename), so a run cut off
+/// while writing leaves the last complete version.
+void record(const std::string& file, const json& entry) {
+  const std::string lockPath = file + ".lock";
+  const int lock = open(lockPath.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (lock >= 0) flock(lock, LOCK_EX);
   json all = json::object();
   if (std::ifstream in(file); in) {
     try {
@@ -691,60 +872,136 @@ void record(const std::string& file, const std::string& backend, const Stats& s,
     }
     if (!all.is_object()) all = json::object();
   }
-  json kills = json::object(), missed = json::object();
-  std::int64_t total = 0;
-  for (int p = 0; p < kPoints; ++p) {
-    kills[pointName(p)] = s.kills[p];
-    missed[pointName(p)] = s.missed[p];
-    total += s.kills[p];
+  json soak = all.contains("soak") && all["soak"].is_object() ? all["soak"] : json::object();
+  json runs = soak.contains("runs") && soak["runs"].is_array() ? soak["runs"] : json::array();
+  // Runs recorded before the results were kept per run: one entry per back end.
+  for (const char* backend : {"sqlite", "postgresql"}) {
+    if (soak.contains(backend) && soak[backend].is_object()) {
+      json old = soak[backend];
+      old["run_id"] = std::string(backend) + "-" + std::to_string(old.value("seed", std::uint64_t{0}));
+      old["backend"] = backend;
+      old["status"] = "finished";
+      old["worlds"] = 1;
+      runs.push_back(old);
+      soak.erase(backend);
+    }
   }
-  if (!all.contains("soak") || !all["soak"].is_object()) all["soak"] = json::object();
-  all["soak"][backend] = {{"cycles", s.cycles},
-                 {"kills", total},
-                 {"kills_per_point", kills},
-                 {"kills_after_exit_per_point", missed},
-                 {"operations", s.operations},
-                 {"acknowledged", s.acknowledged},
-                 {"refused_by_rule", s.refused},
-                 {"lost", s.lost},
-                 {"duplicated", s.duplicated},
-                 {"full_checks", s.fullChecks},
-                 {"hq_events", s.hqEvents},
-                 {"redemptions_online", s.onlineRedemptions},
-                 {"redemptions_offline", s.offlineRedemptions},
-                 {"seconds", static_cast<std::int64_t>(seconds)},
-                 {"cycles_per_minute", seconds > 0 ? static_cast<std::int64_t>(static_cast<double>(s.cycles) * 60 / seconds) : 0},
-                 {"terminals", kTerminals},
-                 {"seed", seed},
-                 {"problems", s.problems},
-                 {"loadavg_before", loadBefore},
-                 {"loadavg_after", loadAverage()},
-                 {"cores", std::thread::hardware_concurrency()}};
-  std::ofstream(file, std::ios::trunc) << all.dump(2) << "\n";
+  bool replaced = false;
+  for (auto& r : runs) {
+    if (r.value("run_id", "") == entry["run_id"]) {
+      r = entry;
+      replaced = true;
+    }
+  }
+  if (!replaced) runs.push_back(entry);
+  json total = {{"runs", runs.size()}, {"cycles", 0}, {"kills", 0}, {"lost", 0}, {"duplicated", 0}, {"operations", 0}};
+  json byBackend = json::object();
+  for (const auto& r : runs) {
+    for (const char* k : {"cycles", "kills", "lost", "duplicated", "operations"}) total[k] = total[k].get<std::int64_t>() + r.value(k, std::int64_t{0});
+    const std::string backend = r.value("backend", "");
+    byBackend[backend] = byBackend.value(backend, std::int64_t{0}) + r.value("cycles", std::int64_t{0});
+  }
+  total["cycles_by_backend"] = byBackend;
+  total["goal_cycles"] = 100000;
+  total["goal_reached"] = total["cycles"].get<std::int64_t>() >= 100000;
+  soak["runs"] = runs;
+  soak["total"] = total;
+  all["soak"] = soak;
+  const std::string temporary = file + ".writing";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << all.dump(2) << "\n";
+  }
+  std::filesystem::rename(temporary, file);
+  if (lock >= 0) close(lock);  // releases the lock
 }
 
 /// Runs the soak for LOYALTY_SOAK_SECONDS (else `defaultSeconds`) with head office on `pg` (else
-/// SQLite) and checks that nothing was lost or duplicated.
+/// SQLite) in LOYALTY_SOAK_WORLDS independent worlds at once (default 1), and checks that nothing
+/// was lost or duplicated. With LOYALTY_SOAK_RESULTS the run's figures are written there every
+/// LOYALTY_SOAK_WRITE_EVERY seconds (default 60) while it runs, and at its end.
 void soakTest(double defaultSeconds, PgCluster* pg) {
   signal(SIGPIPE, SIG_IGN);  // writing to a terminal the test killed must not kill the test
-  const char* secondsText = std::getenv("LOYALTY_SOAK_SECONDS");
-  const double seconds = secondsText ? std::stod(secondsText) : defaultSeconds;
+  const auto number = [](const char* name, double fallback) {
+    const char* text = std::getenv(name);
+    return text ? std::stod(text) : fallback;
+  };
+  const double seconds = number("LOYALTY_SOAK_SECONDS", defaultSeconds);
+  const int worlds = static_cast<int>(number("LOYALTY_SOAK_WORLDS", 1));
+  const double writeEvery = number("LOYALTY_SOAK_WRITE_EVERY", 60);
+  REQUIRE(worlds >= 1);
+  REQUIRE(worlds <= 16);
   const char* seedText = std::getenv("LOYALTY_SOAK_SEED");
   const std::uint64_t seed = seedText ? std::stoull(seedText) : std::random_device{}();
-  const std::string loadBefore = loadAverage();
-  const std::string backend = pg ? "postgresql" : "sqlite";
-  std::cout << "soak (" << backend << "): seed " << seed << " (LOYALTY_SOAK_SEED repeats it), " << seconds << " s" << std::endl;
+  const char* results = std::getenv("LOYALTY_SOAK_RESULTS");
+  RunInfo run;
+  run.backend = pg ? "postgresql" : "sqlite";
+  run.started = utcNow();
+  run.id = run.backend + "-" + std::to_string(seed) + "-" + run.started;
+  run.loadBefore = loadAverage();
+  run.worlds = worlds;
+  run.status = "running";
+  std::cout << "soak (" << run.backend << "): seed " << seed << " (LOYALTY_SOAK_SEED repeats it; world i uses seed + i - 1), "
+            << worlds << " world(s), " << seconds << " s" << std::endl;
 
-  Soak soak(seed, seconds, pg);
-  const Stats s = soak.run();
-  std::cout << "soak: " << s.cycles << " cycles, " << s.operations << " operations, " << s.acknowledged
-            << " acknowledged, " << s.lost << " lost, " << s.duplicated << " duplicated, " << s.fullChecks
-            << " full checks in " << soak.elapsed() << " s (cycles " << s.cycleSeconds << " s, full checks "
-            << s.fullCheckSeconds << " s)" << std::endl;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<Soak>> soaks;
+  for (int w = 0; w < worlds; ++w) {
+    run.seeds.push_back(seed + static_cast<std::uint64_t>(w));
+    soaks.push_back(std::make_unique<Soak>(seed + static_cast<std::uint64_t>(w), seconds, pg, "soak" + std::to_string(w + 1), stop));
+  }
+  std::vector<Stats> finals(static_cast<std::size_t>(worlds));
+  std::vector<std::string> failures(static_cast<std::size_t>(worlds));
+  std::atomic<int> running{worlds};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < worlds; ++w) {
+    threads.emplace_back([&, w] {
+      try {
+        finals[static_cast<std::size_t>(w)] = soaks[static_cast<std::size_t>(w)]->run();
+      } catch (const std::exception& e) {
+        failures[static_cast<std::size_t>(w)] = e.what();
+        stop = true;
+      }
+      --running;
+    });
+  }
+  const auto snapshot = [&] {
+    std::vector<Stats> now;
+    for (const auto& soak : soaks) now.push_back(soak->published());
+    return sum(now);
+  };
+  auto lastWrite = Clock::now();
+  while (running.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (results && std::chrono::duration<double>(Clock::now() - lastWrite).count() >= writeEvery) {
+      record(results, runEntry(run, snapshot()));
+      lastWrite = Clock::now();
+    }
+  }
+  for (auto& t : threads) t.join();
+  if (const char* keep = std::getenv("LOYALTY_SOAK_KEEP_DIR")) {
+    for (int w = 0; w < worlds; ++w) {
+      const auto& f = finals[static_cast<std::size_t>(w)];
+      if (!f.problems.empty() || !failures[static_cast<std::size_t>(w)].empty())
+        soaks[static_cast<std::size_t>(w)]->keepData(std::filesystem::path(keep) / ("world-" + std::to_string(w + 1)));
+    }
+  }
+  Stats s = snapshot();
+  for (int w = 0; w < worlds; ++w)
+    if (!failures[static_cast<std::size_t>(w)].empty()) s.problems.push_back("world " + std::to_string(w + 1) + ": " + failures[static_cast<std::size_t>(w)]);
+  run.status = s.problems.empty() ? "finished" : "failed";
+  std::cout << "soak: " << s.cycles << " cycles, " << s.operations << " operations, " << s.acknowledged << " acknowledged, "
+            << s.lost << " lost, " << s.duplicated << " duplicated, " << s.fullChecks << " full checks in " << s.elapsed
+            << " s, " << worlds << " world(s)" << std::endl;
+  std::cout << "  world seconds: cycles " << s.cycleSeconds << " (exec " << s.execSeconds << ", sync " << s.syncSeconds
+            << ", head office start " << s.hqStartSeconds << ", report after restart " << s.hqReportSeconds << ", checks "
+            << s.checkSeconds << ", waits " << s.waitSeconds << "), full checks " << s.fullCheckSeconds << std::endl;
+  std::cout << "  CPU seconds: harness " << cpuSeconds(RUSAGE_SELF) << ", processes it ran " << cpuSeconds(RUSAGE_CHILDREN)
+            << "; load " << run.loadBefore << " -> " << loadAverage() << std::endl;
   for (int p = 0; p < kPoints; ++p)
     std::cout << "  kills at " << pointName(p) << ": " << s.kills[p] << " (+" << s.missed[p] << " after it ended), "
               << s.pointSeconds[p] << " s" << std::endl;
-  if (const char* file = std::getenv("LOYALTY_SOAK_RESULTS")) record(file, backend, s, soak.elapsed(), seed, loadBefore);
+  if (results) record(results, runEntry(run, s));
   for (const auto& p : s.problems) UNSCOPED_INFO(p);
   CHECK(s.problems.empty());
   CHECK(s.lost == 0);
@@ -762,4 +1019,58 @@ TEST_CASE("Soak with head office on PostgreSQL: killed at random points, nothing
           "[soak][postgresql][slow]") {
   PgCluster pg;
   soakTest(25, &pg);
+}
+
+TEST_CASE("Soak results: runs accumulate by id, earlier per-back-end figures are kept as runs, the total adds them up",
+          "[soak][results]") {
+  TempDir dir;
+  const std::string file = (dir.path() / "reliability.json").string();
+  {
+    json before = {{"network", {{"schedules", 40}}},
+                   {"soak",
+                    {{"sqlite", {{"cycles", 7493}, {"kills", 6801}, {"lost", 0}, {"duplicated", 0}, {"operations", 25257}, {"seed", 42}}},
+                     {"postgresql", {{"cycles", 1309}, {"kills", 1211}, {"lost", 0}, {"duplicated", 0}, {"operations", 4439}, {"seed", 7}}}}}};
+    std::ofstream(file) << before.dump(2);
+  }
+  const auto entry = [](const std::string& id, std::int64_t cycles) {
+    return json{{"run_id", id}, {"backend", "sqlite"}, {"status", "running"}, {"cycles", cycles}, {"kills", cycles},
+                {"lost", 0}, {"duplicated", 0}, {"operations", 2 * cycles}};
+  };
+  const auto read = [&] {
+    json all;
+    std::ifstream(file) >> all;
+    return all;
+  };
+  record(file, entry("sqlite-1-a", 100));
+  json all = read();
+  CHECK(all["network"]["schedules"] == 40);  // the other sections stay
+  REQUIRE(all["soak"]["runs"].size() == 3);
+  CHECK_FALSE(all["soak"].contains("sqlite"));
+  CHECK(all["soak"]["runs"][0]["run_id"] == "sqlite-42");
+  CHECK(all["soak"]["runs"][0]["cycles"] == 7493);
+  CHECK(all["soak"]["runs"][1]["backend"] == "postgresql");
+  CHECK(all["soak"]["total"]["cycles"] == 7493 + 1309 + 100);
+  CHECK(all["soak"]["total"]["cycles_by_backend"]["postgresql"] == 1309);
+  CHECK(all["soak"]["total"]["goal_reached"] == false);
+
+  // The same run written again (partial figures, then its end) replaces its entry.
+  record(file, entry("sqlite-1-a", 250));
+  all = read();
+  REQUIRE(all["soak"]["runs"].size() == 3);
+  CHECK(all["soak"]["total"]["cycles"] == 7493 + 1309 + 250);
+
+  // Two runs writing at once (the two back ends) lose nothing of each other's.
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 15; ++i) record(file, entry("run-" + std::to_string(w) + "-" + std::to_string(i), 3500));
+    });
+  }
+  for (auto& t : writers) t.join();
+  all = read();
+  CHECK(all["soak"]["runs"].size() == 3 + 30);
+  CHECK(all["soak"]["total"]["cycles"] == 7493 + 1309 + 250 + 30 * 3500);
+  CHECK(all["soak"]["total"]["goal_reached"] == true);
+  CHECK(all["soak"]["total"]["kills"] == 6801 + 1211 + 250 + 30 * 3500);
+  CHECK_FALSE(std::filesystem::exists(file + ".writing"));
 }

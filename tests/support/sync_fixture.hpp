@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -57,6 +60,10 @@ inline RunResult run(const std::vector<std::string>& argv, const std::string& in
   TempDir io;
   const auto outPath = io.path() / "out", errPath = io.path() / "err", inPath = io.path() / "in";
   { std::ofstream(inPath, std::ios::binary) << input; }
+  // Built before fork: the child of a threaded test (the soak runs worlds in threads) only execs.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -66,22 +73,28 @@ inline RunResult run(const std::vector<std::string>& argv, const std::string& in
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
+  // Woken by the exit itself (a pidfd polls readable when the child exits), not by a timer.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   while (waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
+      if (pidfd >= 0) close(pidfd);
       throw std::runtime_error("timed out: " + argv[0]);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      poll(&p, 1, 100);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
+  if (pidfd >= 0) close(pidfd);
   RunResult r;
   r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(outPath);
@@ -89,7 +102,24 @@ inline RunResult run(const std::vector<std::string>& argv, const std::string& in
   return r;
 }
 
+/// A port free now, below the kernel's range for outgoing connections when it can: a server
+/// restarted on it again and again (the soak restarts head office thousands of times) must not
+/// find it taken by a client connection's local port in the meantime.
 inline int freePort() {
+  int low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> low;
+  static thread_local std::mt19937 pick(std::random_device{}());
+  for (int attempt = 0; low > 20000 && attempt < 50; ++attempt) {
+    const int port = std::uniform_int_distribution<int>(20000, low - 1)(pick);
+    const int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool free = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(s);
+    if (free) return port;
+  }
   const int s = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -142,7 +172,7 @@ class Hq {
     while (!accepts(m_port)) {
       if (std::chrono::steady_clock::now() > deadline)
         throw std::runtime_error("loyalty-hq did not start listening");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
   /// SIGKILL: no clean shutdown, like a power cut.

@@ -61,7 +61,9 @@ class Throttle {
 };
 
 /// Verifies argon2id password hashes, a few at a time (each takes ~64 MiB and ~100 ms), and
-/// verifies a dummy hash for users that do not exist, so both take the same time.
+/// verifies a dummy hash for users that do not exist, so both take the same time. The dummy is
+/// made by the first verification, whatever its user (so the first costs the same either way),
+/// not at start: a restart after a crash does not wait for an argon2 hash.
 class PasswordVerifier {
  public:
   PasswordVerifier();
@@ -72,6 +74,7 @@ class PasswordVerifier {
   std::int64_t verifications() const;
 
  private:
+  std::once_flag m_dummyMade;
   std::string m_dummy;
   std::counting_semaphore<> m_slots{2};
   std::atomic<std::int64_t> m_count{0};
