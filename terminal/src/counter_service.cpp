@@ -19,6 +19,7 @@
 #include "loyalty/terminal/at_rest.hpp"
 #include "loyalty/terminal/json_codec.hpp"
 #include "loyalty/terminal/staff.hpp"
+#include "loyalty/terminal/store.hpp"
 
 namespace loyalty::terminal {
 
@@ -270,22 +271,23 @@ Money CounterService::spendBetween(const std::string& memberId, const DayWindow&
   return m_sales.netSpend(memberId, window.begin, window.end);
 }
 
+namespace {
+/// How far this terminal's clock was ahead of head office's at its last answer (seconds).
+constexpr const char* kClockAheadKey = "hq_clock_ahead_seconds";
+}  // namespace
+
 Date CounterService::dueDay(Timestamp at) {
   // Within a minute the clocks agree (network time only makes this one look behind).
   constexpr std::int64_t kTolerance = 60;
-  auto q = m_db.query("SELECT CAST(value AS INTEGER) AS ahead FROM meta WHERE key = 'hq_clock_ahead_seconds'");
-  const std::int64_t ahead = q.step() ? q.int64("ahead") : 0;
+  const std::int64_t ahead = std::stoll(metaValue(m_db, kClockAheadKey).value_or("0"));
   return m_config.zone.localDate(ahead > kTolerance ? at - std::chrono::seconds(ahead) : at);
 }
 
 void CounterService::noteClockAhead(db::Database& db, std::chrono::seconds ahead) {
   // Rewritten only when it moved by more than a few seconds: a sync round writes nothing else.
-  auto q = db.query("SELECT CAST(value AS INTEGER) AS ahead FROM meta WHERE key = 'hq_clock_ahead_seconds'");
-  if (q.step() && std::llabs(q.int64("ahead") - ahead.count()) <= 5) return;
-  db.query("INSERT INTO meta(key, value) VALUES ('hq_clock_ahead_seconds', ?) "
-           "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-      .bind(1, std::to_string(ahead.count()))
-      .run();
+  const auto stored = metaValue(db, kClockAheadKey);
+  if (stored && std::llabs(std::stoll(*stored) - ahead.count()) <= 5) return;
+  setMetaValue(db, kClockAheadKey, std::to_string(ahead.count()));
 }
 
 bool CounterService::needsSettle(const MemberRow& row, Date today) {

@@ -124,6 +124,13 @@ std::optional<std::string> metaValue(db::Database& db, const std::string& key) {
   return q.text("value");
 }
 
+void setMetaValue(db::Database& db, const std::string& key, const std::string& value) {
+  db.query("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
+}
+
 bool hasOutboxEvents(db::Database& db) { return db.query("SELECT 1 FROM outbox LIMIT 1").step(); }
 
 namespace {
@@ -137,10 +144,7 @@ std::string settle(db::Database& db, const std::string& key, const std::optional
                              " after events were recorded");
   }
   const std::string value = wanted.value_or(stored.value_or(fallback));
-  if (!stored || *stored != value) {
-    db.query("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-        .bind(1, key).bind(2, value).run();
-  }
+  if (!stored || *stored != value) setMetaValue(db, key, value);
   return value;
 }
 

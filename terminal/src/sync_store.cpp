@@ -23,16 +23,7 @@ using nlohmann::json;
 namespace {
 
 std::string metaText(db::Database& db, const char* key, const std::string& fallback) {
-  auto q = db.query("SELECT value FROM meta WHERE key = ?").bind(1, key);
-  return q.step() ? q.text("value") : fallback;
-}
-
-void setMeta(db::Database& db, const char* key, const std::string& value) {
-  db.query(
-        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-      .bind(1, key)
-      .bind(2, value)
-      .run();
+  return metaValue(db, key).value_or(fallback);
 }
 
 }  // namespace
@@ -64,7 +55,7 @@ std::vector<sync::EventEnvelope> TerminalOutbox::eventsAfter(std::int64_t afterS
 
 void TerminalOutbox::setAckedThrough(std::int64_t seq) {
   db::Transaction tx(m_db);
-  setMeta(m_db, "outbox_acked_through", std::to_string(seq));
+  setMetaValue(m_db, "outbox_acked_through", std::to_string(seq));
   tx.commit();
 }
 
@@ -76,7 +67,7 @@ void TerminalOutbox::noteClockAhead(std::chrono::seconds ahead) {
 
 void TerminalOutbox::acknowledge(std::int64_t seq, const std::vector<sync::EventResult>& results) {
   db::Transaction tx(m_db);
-  setMeta(m_db, "outbox_acked_through", std::to_string(seq));
+  setMetaValue(m_db, "outbox_acked_through", std::to_string(seq));
   for (const sync::EventResult& r : results) {
     if (!m_service || r.status != sync::EventStatus::kRejected) continue;
     auto q = m_db.query("SELECT type, payload FROM outbox WHERE event_id = ? AND seq <= ?").bind(1, r.eventId).bind(2, seq);
@@ -148,9 +139,9 @@ void TerminalChangeSink::applyPage(const sync::ChangePage& page) {
         },
         change);
   }
-  setMeta(m_db, "hq_cursor", page.nextCursor);
-  setMeta(m_db, "hq_applied_through", std::to_string(page.appliedThrough));
-  setMeta(m_db, "hq_pulled_at", formatRfc3339(m_now()));
+  setMetaValue(m_db, "hq_cursor", page.nextCursor);
+  setMetaValue(m_db, "hq_applied_through", std::to_string(page.appliedThrough));
+  setMetaValue(m_db, "hq_pulled_at", formatRfc3339(m_now()));
   tx.commit();
   if (scrub && !scrub->checkpoint()) {
     m_problems.push_back("another connection kept the WAL from being reset after an erasure; its old pages are "

@@ -28,6 +28,8 @@ Identity resolveIdentity(db::Database& db, const std::optional<std::string>& sto
 
 /// The value stored under `key` in the terminal's meta table.
 std::optional<std::string> metaValue(db::Database& db, const std::string& key);
+/// Stores `value` under `key` in the terminal's meta table (inside the caller's transaction, if any).
+void setMetaValue(db::Database& db, const std::string& key, const std::string& value);
 
 /// Whether this terminal has recorded any event (its identity is then fixed).
 bool hasOutboxEvents(db::Database& db);
