@@ -64,7 +64,7 @@ bool streamingRoute(const httplib::Request& req) {
   static const std::set<std::pair<std::string, std::string>> kRoutes = {
       {"POST", "/api/v1/register"},           {"POST", "/api/v1/events"},        {"POST", "/api/v1/redemptions"},
       {"POST", "/api/v1/admin/members/merge"}, {"POST", "/api/v1/admin/catalog"}, {"PUT", "/api/v1/admin/config"},
-      {"PUT", "/api/v1/admin/products"}};
+      {"PUT", "/api/v1/admin/products"},      {"POST", "/api/v1/admin/reservations/release"}};
   return kRoutes.contains({req.method, req.path});
 }
 
@@ -354,6 +354,32 @@ struct HqServer::Impl {
       sendJson(res, wire::toJson(*r));
     });
 
+    // Reservations a terminal will not come back to settle or release (the CLI's `reservation`).
+    s.Get("/api/v1/admin/reservations", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!require(req, res, {Role::kAdmin})) return;
+      sendJson(res, service.heldReservations());
+    });
+    s.Post("/api/v1/admin/reservations/release",
+           [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
+             auto who = require(req, res, {Role::kAdmin});
+             if (!who) return;
+             auto body = readJson(req, res, cr);
+             if (!body) return;
+             for (const char* field : {"redemption_id", "reason"}) {
+               if (!body->is_object() || !body->contains(field) || !(*body)[field].is_string()) {
+                 return sendError(res, invalidArgument(field, std::string(field) + " is a required string"));
+               }
+             }
+             auto out = service.releaseReservation((*body)["redemption_id"].get<std::string>(),
+                                                   (*body)["reason"].get<std::string>(), actorOf(*who));
+             if (!out) {  // the store names the command line's --redemption
+               Error e = out.error();
+               if (e.field == "redemption") e.field = "redemption_id";
+               return sendError(res, e);
+             }
+             sendJson(res, *out);
+           });
+
     s.Post("/api/v1/admin/catalog", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
       if (!require(req, res, {Role::kAdmin})) return;
       auto body = readJson(req, res, cr);
@@ -489,7 +515,8 @@ struct HqServer::Impl {
       static const std::set<std::string> kRoutes = {
           "/healthz", "/metrics", "/api/v1/register", "/api/v1/events", "/api/v1/changes", "/api/v1/redemptions",
           "/api/v1/admin/members/merge", "/api/v1/admin/catalog", "/api/v1/admin/config", "/api/v1/reports/summary",
-          "/api/v1/reports/sales", "/api/v1/reports/abc", "/api/v1/terminal/release", "/api/v1/admin/terminals"};
+          "/api/v1/reports/sales", "/api/v1/reports/abc", "/api/v1/terminal/release", "/api/v1/admin/terminals",
+          "/api/v1/admin/reservations", "/api/v1/admin/reservations/release"};
       std::string route = req.path.rfind("/api/v1/members/", 0) == 0       ? "/api/v1/members/{id}"
                           : req.path.rfind("/api/v1/redemptions/", 0) == 0 ? "/api/v1/redemptions/{id}"
                           : req.path.rfind("/api/v1/terminal/release/", 0) == 0 ? "/api/v1/terminal/release/{sha256}.deb"

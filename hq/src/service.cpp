@@ -103,6 +103,17 @@ Result<Ok> HqService::merge(const std::string& from, const std::string& into) {
   return m_writer.merge(from, into, nowSeconds());
 }
 
+json HqService::heldReservations() {
+  std::lock_guard lock(m_readMutex);
+  return m_reader.heldReservations(nowSeconds());
+}
+
+Result<json> HqService::releaseReservation(const std::string& redemptionId, const std::string& reason,
+                                           const std::string& actor) {
+  std::lock_guard lock(m_writeMutex);
+  return m_writer.releaseByAdmin(redemptionId, reason, nowSeconds(), actor);
+}
+
 Result<json> HqService::adjustPoints(const HqStore::PointsAdjustment& a, const std::string& actor) {
   std::lock_guard lock(m_writeMutex);
   if (a.complaintId) Reports(m_writer.connection()).importCounterComplaints(nowSeconds());

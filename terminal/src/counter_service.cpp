@@ -274,20 +274,38 @@ Money CounterService::spendBetween(const std::string& memberId, const DayWindow&
 namespace {
 /// How far this terminal's clock was ahead of head office's at its last answer (seconds).
 constexpr const char* kClockAheadKey = "hq_clock_ahead_seconds";
+/// Within a minute the clocks agree (network time only makes this one look behind).
+constexpr std::int64_t kClockToleranceSeconds = 60;
 }  // namespace
 
 Date CounterService::dueDay(Timestamp at) {
-  // Within a minute the clocks agree (network time only makes this one look behind).
-  constexpr std::int64_t kTolerance = 60;
   const std::int64_t ahead = std::stoll(metaValue(m_db, kClockAheadKey).value_or("0"));
-  return m_config.zone.localDate(ahead > kTolerance ? at - std::chrono::seconds(ahead) : at);
+  return m_config.zone.localDate(ahead > kClockToleranceSeconds ? at - std::chrono::seconds(ahead) : at);
 }
 
-void CounterService::noteClockAhead(db::Database& db, std::chrono::seconds ahead) {
+bool CounterService::noteClockAhead(db::Database& db, std::chrono::seconds ahead) {
   // Rewritten only when it moved by more than a few seconds: a sync round writes nothing else.
   const auto stored = metaValue(db, kClockAheadKey);
-  if (stored && std::llabs(std::stoll(*stored) - ahead.count()) <= 5) return;
+  if (stored && std::llabs(std::stoll(*stored) - ahead.count()) <= 5) return false;
   setMetaValue(db, kClockAheadKey, std::to_string(ahead.count()));
+  return ahead.count() > kClockToleranceSeconds;
+}
+
+std::size_t CounterService::undoEarlyTierReviews(Timestamp now) {
+  const std::string hqMonth = reviewMonthOf(dueDay(now));
+  std::vector<std::pair<std::string, std::string>> early;  // member, the tier to hold
+  auto q = m_db.query(
+      "SELECT m.member_id, m.tier, h.tier AS hq_tier FROM members m LEFT JOIN hq_members h USING (member_id) "
+      "WHERE m.tier_reviewed_month > ?");
+  q.bind(1, hqMonth);
+  const auto& tiers = m_config.rules.tiers;
+  while (q.step()) {
+    const std::size_t here = tierIndexByName(q.text("tier"), tiers).value_or(0);
+    const std::size_t there = tierIndexByName(q.optText("hq_tier").value_or(""), tiers).value_or(0);
+    early.emplace_back(q.text("member_id"), there > here ? tiers[there].name : q.text("tier"));
+  }
+  for (const auto& [memberId, tier] : early) m_members.reviewTier(memberId, tier, hqMonth);
+  return early.size();
 }
 
 bool CounterService::needsSettle(const MemberRow& row, Date today) {

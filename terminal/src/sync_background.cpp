@@ -29,7 +29,7 @@ class BackgroundSync::Outbox final : public sync::OutboxSource {
     m_writer.write([&](db::Database& db, CounterService& service) { TerminalOutbox(db, &service).acknowledge(seq, results); });
   }
   void noteClockAhead(std::chrono::seconds ahead) override {
-    m_writer.write([ahead](db::Database& db, CounterService&) { TerminalOutbox(db).noteClockAhead(ahead); });
+    m_writer.write([ahead](db::Database& db, CounterService& service) { TerminalOutbox(db, &service).noteClockAhead(ahead); });
   }
   std::int64_t pendingCount() override { return m_reads.pendingCount(); }
 

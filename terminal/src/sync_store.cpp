@@ -61,7 +61,9 @@ void TerminalOutbox::setAckedThrough(std::int64_t seq) {
 
 void TerminalOutbox::noteClockAhead(std::chrono::seconds ahead) {
   db::Transaction tx(m_db);
-  CounterService::noteClockAhead(m_db, ahead);
+  if (CounterService::noteClockAhead(m_db, ahead) && m_service) {
+    m_service->undoEarlyTierReviews(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  }
   tx.commit();
 }
 

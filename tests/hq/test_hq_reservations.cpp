@@ -201,6 +201,31 @@ TEMPLATE_TEST_CASE("reservations asked with after_seq are held until the termina
   CHECK(runCommand({hqBinary(), "reservation", "release", "--data", hq.dataDir(), "--redemption", "R7", "--reason", "again"}).first !=
         0);  // nothing held any more
   CHECK(scalar(hq, "SELECT COUNT(*) FROM audit_log WHERE action = 'reservation.release' AND detail LIKE '%stolen%'") == 1);
+
+  // The same over HTTPS, for an administrator's token only.
+  REQUIRE(reserveAfter(hq, b, "R8", 12, 0).first == 200);
+  CHECK(status(hq.client()->Get("/api/v1/admin/reservations", bearer(b))) == 403);
+  auto listed = hq.client()->Get("/api/v1/admin/reservations", bearer(hq.adminToken()));
+  REQUIRE(status(listed) == 200);
+  const json overHttp = json::parse(listed->body);
+  REQUIRE(overHttp.at("reservations").size() == 1);
+  CHECK(overHttp.at("reservations").at(0).at("redemption_id") == "R8");
+  const auto releaseOverHttp = [&](const json& body) {
+    return hq.client()->Post("/api/v1/admin/reservations/release", bearer(hq.adminToken()), body.dump(), "application/json");
+  };
+  auto noReason = releaseOverHttp({{"redemption_id", "R8"}});
+  REQUIRE(status(noReason) == 400);
+  CHECK(json::parse(noReason->body).at("detail").dump().find("reason") != std::string::npos);
+  auto unknown = releaseOverHttp({{"redemption_id", "R404"}, {"reason", "lost"}});
+  REQUIRE(status(unknown) == 404);
+  CHECK(json::parse(unknown->body).at("detail").dump().find("redemption_id") != std::string::npos);
+  CHECK(reserved(hq) == 12);
+  auto released = releaseOverHttp({{"redemption_id", "R8"}, {"reason", "terminal TB was never returned"}});
+  REQUIRE(status(released) == 200);
+  CHECK(json::parse(released->body).at("points") == 12);
+  CHECK(reserved(hq) == 0);
+  CHECK(status(releaseOverHttp({{"redemption_id", "R8"}, {"reason", "again"}})) == 404);
+  CHECK(scalar(hq, "SELECT COUNT(*) FROM audit_log WHERE action = 'reservation.release' AND detail LIKE '%never returned%'") == 1);
 }
 
 TEST_CASE("hq.toml [redemptions] hold_days is checked by name", "[hq]") {

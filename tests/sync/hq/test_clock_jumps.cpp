@@ -229,3 +229,43 @@ TEST_CASE("Clock jumped past the rules' day: head office refuses the early expir
   CHECK(history.at("result").at("entries").at(0).at("points") == -250);
   REQUIRE(t.verify().exit == 0);
 }
+
+TEST_CASE("Clock jumped ahead: a tier review the counter did before head office's month is undone once head office "
+          "says its date",
+          "[sync][e2e][clock]") {
+  Hq hq;
+  hq.start();
+  Terminal t;
+  REQUIRE(t.registerWith(hq, hq.addTerminal("S001", "T1")).exit == 0);
+  const json enrolled = t.execOne(enrol("13800138126", "Silver Member"));
+  REQUIRE(enrolled.at("ok") == true);
+  const std::string member = enrolled.at("result").at("member_id");
+  // Spend over Silver's threshold (2,000) today: Silver at the counter and at head office.
+  const json bought = t.execOne(sale("silver-now", member, "2500.00"));
+  REQUIRE(bought.at("ok") == true);
+  REQUIRE(bought.at("result").at("tier") == "silver");
+  REQUIRE(t.syncOnce().exit == 0);
+  REQUIRE(hq.get("/api/v1/members/" + member).at("tier") == "silver");
+
+  const auto tierAt = [&](const std::string& faketime) {
+    const json r = execAt(t, faketime, {{"id", 1}, {"op", "member"}, {"member", member}});
+    INFO(r.dump());
+    REQUIRE(r.at("ok") == true);
+    return r.at("result").at("tier").get<std::string>();
+  };
+  // Two years ahead, before any answer from head office: the counter's monthly review finds no
+  // spend in the year before its month and lowers the tier.
+  const std::string jumped = "@" + std::to_string(thisYear() + 2) + "-03-05 10:00:00";
+  CHECK(tierAt(jumped) == "member");
+  // Head office's answer says its date: the early review is undone, and not done again while
+  // head office's month has not come.
+  const RunResult synced = run(underFakeTime(jumped, {"sync", "--data", t.dataDir(), "--once"}));
+  INFO(synced.err);
+  REQUIRE(synced.exit == 0);
+  CHECK(tierAt(jumped) == "silver");
+  const json housekeeping = execAt(t, jumped, {{"id", 1}, {"op", "housekeeping"}});
+  CHECK(housekeeping.at("result").at("members_downgraded") == 0);
+  CHECK(tierAt(jumped) == "silver");
+  CHECK(hq.get("/api/v1/members/" + member).at("tier") == "silver");
+  REQUIRE(t.verify().exit == 0);
+}

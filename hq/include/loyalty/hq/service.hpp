@@ -64,6 +64,12 @@ class HqService {
   Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r);
   Result<Ok> release(const std::string& terminalId, const std::string& redemptionId, std::optional<std::int64_t> afterSeq);
   Result<Ok> merge(const std::string& from, const std::string& into);
+  /// GET /api/v1/admin/reservations: the reservations held now (HqStore::heldReservations).
+  nlohmann::json heldReservations();
+  /// POST /api/v1/admin/reservations/release: an administrator gives one back
+  /// (HqStore::releaseByAdmin, audited for `actor`).
+  Result<nlohmann::json> releaseReservation(const std::string& redemptionId, const std::string& reason,
+                                            const std::string& actor);
   /// A head-office points adjustment (HqStore::adjustPoints); for a complaint's compensation the
   /// counter's complaints are imported first, so that one filed at a counter can be compensated.
   Result<nlohmann::json> adjustPoints(const HqStore::PointsAdjustment& a, const std::string& actor);

@@ -444,8 +444,15 @@ class CounterService {
   void putBackRefusedExpiry(const std::string& eventId, const std::string& memberId, const std::string& lotRef,
                             std::int64_t points, Timestamp at);
   /// Stores how far this terminal's clock was ahead of head office's at its last answer (meta
-  /// hq_clock_ahead_seconds; dueDay reads it).
-  static void noteClockAhead(db::Database& db, std::chrono::seconds ahead);
+  /// hq_clock_ahead_seconds; dueDay reads it). True when the stored reading changed and says the
+  /// clock is ahead (then undoEarlyTierReviews is due).
+  static bool noteClockAhead(db::Database& db, std::chrono::seconds ahead);
+  /// A clock run ahead reviewed tiers before head office's month (before the terminal knew): each
+  /// member reviewed after head office's month gets back the higher of its tier and head office's
+  /// (hq_members), and counts as reviewed for head office's month. A review only ever lowers a
+  /// tier, and head office's own review reaches the terminal by the change feed. Returns how many
+  /// members changed. Inside the caller's transaction.
+  std::size_t undoEarlyTierReviews(Timestamp now);
 
   /// Online authorisation for redemptions; nullptr (the default) = a stand-alone terminal.
   void setAuthoriser(RedemptionAuthoriser* authoriser) { m_authoriser = authoriser; }
