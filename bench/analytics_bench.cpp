@@ -186,8 +186,8 @@ json serverPhase(const std::string& backend, const std::string& path, const std:
   median("summary_live", "/api/v1/reports/summary", auth);
   // The largest page a request may ask for (kListPageMax rows), as JSON and as an export: the
   // most memory one answer may take (a whole list is no longer answered).
-  once("abc_largest_page", "/api/v1/reports/abc?limit=100000", auth);
-  once("abc_export_largest_page", "/api/v1/exports/abc.csv?limit=100000", auth);
+  once("abc_largest_page", "/api/v1/reports/abc?limit=" + std::to_string(kListPageMax), auth);
+  once("abc_export_largest_page", "/api/v1/exports/abc.csv?limit=" + std::to_string(kListPageMax), auth);
   const long peakMb = bench::procStatusKb(server.pid(), "VmHWM") / 1024;
   const long rssMb = bench::procStatusKb(server.pid(), "VmRSS") / 1024;
   server.stop();
