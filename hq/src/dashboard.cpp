@@ -202,10 +202,11 @@ Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request
 
 /// The report through the cache of slow results (HqService::keptReport).
 Result<ReportCache::Answer> keptReport(Ctx& ctx, const std::string& name, const httplib::Request& req,
-                                       std::optional<std::chrono::seconds> maxAge = std::nullopt) {
+                                       std::optional<std::chrono::seconds> maxAge = std::nullopt,
+                                       ReportCache::Wait wait = ReportCache::Wait::kForRefresher) {
   auto call = checkedCall(ctx, name, req);
   if (!call) return call.error();
-  return ctx.service.keptReport(*call, maxAge);
+  return ctx.service.keptReport(*call, maxAge, wait);
 }
 
 // [SECTION] Text catalogue (zh-CN / en)
@@ -272,6 +273,8 @@ constexpr Msg kCatalogue[] = {
     {"export", "Export", "导出"},
     {"computed_at", "Some figures on this page were computed in the background (refreshed as sales arrive) at",
      "本页部分数据为后台计算结果（新销售到达后更新），计算时间："},
+    {"computing", "Being computed in the background; this page reloads itself in a few seconds.",
+     "后台正在计算，本页将在几秒后自动刷新。"},
     {"total", "Total", "合计"},
     {"received", "Received", "已受理"},
     {"acknowledged", "Acknowledged", "已致歉"},
@@ -503,7 +506,8 @@ json pageView(const Page& p, const httplib::Request& req, const std::string& tit
           {"user", p.who.name},
           {"csrf", p.csrf},
           {"filter", {{"from", req.get_param_value("from")}, {"to", req.get_param_value("to")}, {"store", req.get_param_value("store")}}},
-          {"computed_at", false}};
+          {"computed_at", false},
+          {"reload_seconds", false}};
 }
 
 json kpi(const std::string& lang, const std::string& key, const std::string& value, const std::string& labelKey = "") {
@@ -768,19 +772,31 @@ std::string shownTime(Ctx& ctx, Timestamp t) {
 Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req, json& view) {
   const auto& L = p.lang;
   std::optional<Timestamp> keptAt;  ///< the oldest kept result the page shows
-  const auto get = [&](const std::string& report, const std::vector<std::pair<std::string, std::string>>& extra = {}) -> Result<json> {
+  // A report as the page shows it. With Wait::kBriefly, one the refresher is still computing (right
+  // after a first start) is waited for a moment only: then null, and the page says so and reloads itself.
+  const auto report = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& extra,
+                          ReportCache::Wait wait) -> Result<json> {
     httplib::Request r2 = req;
     for (const auto& [k, v] : extra) {
       r2.params.erase(k);
       r2.params.emplace(k, v);
     }
-    auto a = keptReport(ctx, report, r2);
+    auto a = keptReport(ctx, name, r2, std::nullopt, wait);
     if (!a) return a.error();
+    if (a->pending) {
+      view["reload_seconds"] = 5;
+      return json(nullptr);
+    }
     if (a->kept && (!keptAt || a->computedAt < *keptAt)) keptAt = a->computedAt;
     return std::move(a->body);
   };
+  const auto get = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+    return report(name, extra, ReportCache::Wait::kForRefresher);
+  };
   if (page == "overview") {
-    auto s = get("summary");
+    // The summary is quick (pre-aggregates): right after a first start it is not left waiting
+    // behind the refresher's first ranking of every member.
+    auto s = report("summary", {}, ReportCache::Wait::kNever);
     if (!s) return s.error();
     auto d = get("sales", {{"group", "day"}});
     if (!d) return d.error();
@@ -841,17 +857,26 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["exports"] = {exportLinks(p, "sales")};
   } else if (page == "customers") {
     // The page shows class and segment totals and the first 50 at-risk members; the full lists
-    // are the exports.
-    auto a = get("abc", {{"limit", "1"}});
+    // are the exports. Ranking every member takes seconds: right after a first start the page
+    // does not wait for the refresher's first results (a moment only) but says they are being computed.
+    const auto briefly = ReportCache::Wait::kBriefly;
+    auto a = report("abc", {{"limit", "1"}}, briefly);
     if (!a) return a.error();
-    auto r = get("rfm", {{"limit", "1"}});
+    auto r = report("rfm", {{"limit", "1"}}, briefly);
     if (!r) return r.error();
     // The at-risk list pages 50 at a time (offset), most valuable first.
     auto churnOffset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
     if (!churnOffset) return churnOffset.error();
-    auto c = *churnOffset == 0 ? get("churn", {{"limit", "50"}}) : get("churn", {{"limit", "50"}, {"offset", std::to_string(*churnOffset)}});
+    auto c = *churnOffset == 0 ? report("churn", {{"limit", "50"}}, briefly)
+                               : get("churn", {{"limit", "50"}, {"offset", std::to_string(*churnOffset)}});
     if (!c) return c.error();
-    ctx.showTo(p.who, *c, "page:customers");  // phones masked unless granted; the list is audited
+    view["abc_pending"] = a->is_null();
+    view["rfm_pending"] = r->is_null();
+    view["churn_pending"] = c->is_null();
+    if (a->is_null()) *a = {{"classes", json::array()}};
+    if (r->is_null()) *r = {{"segments", json::array()}};
+    if (c->is_null()) *c = {{"at_risk", 0}, {"as_of", ""}, {"members", json::array()}};
+    else ctx.showTo(p.who, *c, "page:customers");  // phones masked unless granted; the list is audited
     std::vector<std::pair<std::string, double>> bars;
     json classes = json::array(), segments = json::array(), atRisk = json::array();
     for (const auto& k : (*a)["classes"]) {

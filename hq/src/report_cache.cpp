@@ -63,7 +63,7 @@ std::string ReportCache::dataMark(SqlConnection& c) {
 }
 
 Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnection& c, std::mutex& cMutex,
-                                             const Compute& compute, std::optional<std::chrono::seconds> maxAge) {
+                                             const Compute& compute, std::optional<std::chrono::seconds> maxAge, Wait wait) {
   const auto limit = maxAge.value_or(m_options.maxAge);
   std::string mark;
   {
@@ -73,7 +73,15 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
   {
     std::unique_lock lock(m_mutex);
     Timestamp at{};
-    if (auto body = awaitKept(lock, key, mark, limit, &at)) return Answer{*body, at, true};
+    // Bounded either way: a refresher stuck on a lost connection must not hold requests up for long.
+    const auto until = Clock::now() + (wait == Wait::kForRefresher ? std::chrono::milliseconds(std::chrono::seconds(60))
+                                       : wait == Wait::kBriefly    ? kPageWait
+                                                                   : std::chrono::milliseconds(0));
+    if (auto body = awaitKept(lock, key, mark, limit, &at, until)) return Answer{*body, at, true};
+    if (wait == Wait::kBriefly) {
+      const auto it = m_entries.find(key);
+      if (it != m_entries.end() && !m_stop && refresherOwes(it->second)) return Answer{nullptr, nowSeconds(), false, true};
+    }
   }
   const Timestamp now = nowSeconds();
   const auto started = Clock::now();
@@ -86,23 +94,26 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
   return Answer{std::move(*out), now, false};
 }
 
-std::shared_ptr<const nlohmann::json> ReportCache::awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
-                                                             const std::string& mark, std::chrono::seconds limit, Timestamp* at) {
+bool ReportCache::servable(const Entry& e, const std::string& mark, std::chrono::seconds limit) const {
   // A result computed before a member's erasure may name them: never served after it, however young.
-  const auto servable = [&](const Entry& e) {
-    return e.body && (e.mark == mark || (e.slow && limit.count() > 0 && nowSeconds() - e.computedAt <= limit &&
-                                         erasuresOf(e.mark) == erasuresOf(mark)));
-  };
-  // Bounded: a refresher stuck on a lost connection must not hold requests up for long.
-  const auto until = Clock::now() + std::chrono::seconds(60);
+  return e.body && (e.mark == mark || (e.slow && limit.count() > 0 && nowSeconds() - e.computedAt <= limit &&
+                                       erasuresOf(e.mark) == erasuresOf(mark)));
+}
+
+bool ReportCache::refresherOwes(const Entry& e) const {
+  return e.computing || (!e.body && e.pinned && !e.tried && m_refresherRunning);
+}
+
+std::shared_ptr<const nlohmann::json> ReportCache::awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
+                                                             const std::string& mark, std::chrono::seconds limit, Timestamp* at,
+                                                             Clock::time_point until) {
   m_computed.wait_until(lock, until, [&] {
     const auto it = m_entries.find(key);
     if (it == m_entries.end() || m_stop) return true;
-    const Entry& e = it->second;
-    return servable(e) || (!e.computing && (e.body || !e.pinned || e.tried || !m_refresherRunning));
+    return servable(it->second, mark, limit) || !refresherOwes(it->second);
   });
   const auto it = m_entries.find(key);
-  if (it == m_entries.end() || !servable(it->second)) return nullptr;
+  if (it == m_entries.end() || !servable(it->second, mark, limit)) return nullptr;
   it->second.askedAt = Clock::now();
   *at = it->second.computedAt;
   return it->second.body;

@@ -205,14 +205,15 @@ Result<json> HqService::report(const forms::ReportCall& call) {
   });
 }
 
-Result<ReportCache::Answer> HqService::keptReport(const forms::ReportCall& call, std::optional<std::chrono::seconds> maxAge) {
+Result<ReportCache::Answer> HqService::keptReport(const forms::ReportCall& call, std::optional<std::chrono::seconds> maxAge,
+                                                  ReportCache::Wait wait) {
   if (call.name == "complaints") {
     auto out = report(call);
     if (!out) return out.error();
     return ReportCache::Answer{std::move(*out), nowSeconds(), false};
   }
-  if (m_reports) return m_cache.get(call.key(), *m_reports, m_reportsMutex, computeOf(call), maxAge);
-  return m_cache.get(call.key(), m_reader.connection(), m_readMutex, computeOf(call), maxAge);
+  if (m_reports) return m_cache.get(call.key(), *m_reports, m_reportsMutex, computeOf(call), maxAge, wait);
+  return m_cache.get(call.key(), m_reader.connection(), m_readMutex, computeOf(call), maxAge, wait);
 }
 
 void HqService::pinReport(const forms::ReportCall& call) { m_cache.pin(call.key(), computeOf(call)); }

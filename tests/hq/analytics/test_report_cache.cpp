@@ -180,6 +180,47 @@ TEST_CASE("report cache: a request for a report the refresher is computing waits
   cache.stop();
 }
 
+TEST_CASE("report cache: a page waits a moment only for the refresher's first result, then hears it is being computed", "[analytics]") {
+  Fixture f;
+  ReportCache cache(slowAfter(std::chrono::milliseconds(0)));
+  std::atomic<bool> started{false}, release{false};
+  const ReportCache::Compute blocking = [&](SqlConnection& c) -> Result<json> {
+    started = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return json{{"by", "refresher"}, {"sales", c.query("SELECT COUNT(*) FROM sales").integer(0, 0)}};
+  };
+  cache.startRefresher(std::move(f.other));
+  cache.pin("customers", blocking);
+  for (int i = 0; i < 400 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(started);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto now = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
+  REQUIRE(now);
+  CHECK(now->pending);
+  CHECK_FALSE(now->kept);
+  CHECK(now->body.is_null());
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  CHECK(f.runs == 0);  // nor computed a second copy
+  // A report nobody pinned and the refresher does not owe is computed as always.
+  auto other = cache.get("other", f.data.sql(), f.mutex, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
+  REQUIRE(other);
+  CHECK_FALSE(other->pending);
+  CHECK(other->body["sales"] == 1);
+  release = true;
+  // Once the refresher has it, the page gets it kept.
+  Result<ReportCache::Answer> later = invalidArgument("none", "not answered");
+  for (int i = 0; i < 400; ++i) {
+    later = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
+    if (later && !later->pending) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(later);
+  CHECK_FALSE(later->pending);
+  CHECK(later->kept);
+  CHECK(later->body["by"] == "refresher");
+  cache.stop();
+}
+
 namespace {
 
 /// Every result slow, kept across restarts by generation "g1".

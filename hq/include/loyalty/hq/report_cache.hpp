@@ -68,8 +68,16 @@ class ReportCache {
   struct Answer {
     nlohmann::json body;
     Timestamp computedAt;
-    bool kept = false;  ///< served from a kept result
+    bool kept = false;     ///< served from a kept result
+    bool pending = false;  ///< no body: the refresher is computing it (Wait::kBriefly only)
   };
+
+  /// Whether a request for a report the refresher owes waits for its answer (an API call),
+  /// after a moment (kPageWait) hears that it is being computed (a dashboard page, which says so
+  /// and reloads itself), or computes it at once (a report quick to compute, the refresher
+  /// having slower ones to get through first).
+  enum class Wait { kForRefresher, kBriefly, kNever };
+  static constexpr std::chrono::milliseconds kPageWait{200};
 
   explicit ReportCache(Options o);
   ~ReportCache();
@@ -80,9 +88,12 @@ class ReportCache {
 
   /// The answer for `key` (a canonical form of the report and every parameter that shapes it):
   /// a kept result if it is good by the rules above, else `compute` run on `c` under `cMutex`.
-  /// `maxAge` defaults to the option's.
+  /// `maxAge` defaults to the option's. With Wait::kBriefly, a report the refresher is computing
+  /// (or has yet to compute for the first time, pinned) and no kept result serves is waited for
+  /// kPageWait at most: then the answer is `pending`, without a body. With Wait::kNever it is
+  /// computed on `c` unless a kept result serves.
   Result<Answer> get(const std::string& key, SqlConnection& c, std::mutex& cMutex, const Compute& compute,
-                     std::optional<std::chrono::seconds> maxAge = std::nullopt);
+                     std::optional<std::chrono::seconds> maxAge = std::nullopt, Wait wait = Wait::kForRefresher);
 
   /// Asks the refresher to compute `key` and keep it fresh whether or not anyone asks for it.
   void pin(const std::string& key, Compute compute);
@@ -132,8 +143,14 @@ class ReportCache {
   /// Waits (under `lock`) while there is none and the refresher is computing `key`, or has yet
   /// to compute it for the first time although it is pinned: its answer will do, and computing
   /// the same report twice at once only slows both down.
+  /// Waits until `until` at most.
   std::shared_ptr<const nlohmann::json> awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
-                                                  const std::string& mark, std::chrono::seconds limit, Timestamp* at);
+                                                  const std::string& mark, std::chrono::seconds limit, Timestamp* at,
+                                                  std::chrono::steady_clock::time_point until);
+  /// `e`'s kept result may be served for data `mark` and age limit `limit`.
+  bool servable(const Entry& e, const std::string& mark, std::chrono::seconds limit) const;
+  /// The refresher is computing `e` now, or has still to compute it for the first time.
+  bool refresherOwes(const Entry& e) const;
   /// Reads back the pinned results of the last run (report_results) and drops the rest.
   void restore(SqlConnection& c);
   /// Writes a pinned result to report_results.

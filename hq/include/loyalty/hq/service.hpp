@@ -106,8 +106,9 @@ class HqService {
   /// A report run now (complaints first bring counter complaints into the workflow).
   Result<nlohmann::json> report(const forms::ReportCall& call);
   /// A report through the cache of slow results (report_cache.hpp); complaints are always live
-  /// (they change without an upload, at head office).
-  Result<ReportCache::Answer> keptReport(const forms::ReportCall& call, std::optional<std::chrono::seconds> maxAge = std::nullopt);
+  /// (they change without an upload, at head office). `wait`: ReportCache::get.
+  Result<ReportCache::Answer> keptReport(const forms::ReportCall& call, std::optional<std::chrono::seconds> maxAge = std::nullopt,
+                                         ReportCache::Wait wait = ReportCache::Wait::kForRefresher);
   /// Keeps `call`'s result warm in the cache whether or not anyone asks for it.
   void pinReport(const forms::ReportCall& call);
   Result<nlohmann::json> complaint(const std::string& complaintId);
