@@ -1034,9 +1034,6 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
       m_members.markReferralBonusPaid(member->memberId);
     }
   }
-  m_sales.insert({r.saleId, memberId, at, plan.subtotal, plan.discount, plan.total, plan.refundable,
-                  plan.spendDiscount, plan.points, plan.redeemPoints, plan.saved, fingerprint, json(result).dump(),
-                  r.staffId});
   sync::SaleRecorded event;
   event.origin = origin();
   event.saleId = r.saleId;
@@ -1046,20 +1043,25 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
   event.total = plan.total;
   event.pointsEarned = plan.points;
   event.pointsRedeemed = plan.redeemPoints;
+  std::vector<NewSaleLine> lines;
+  lines.reserve(plan.lines.size() + plan.giftSkus.size());
+  event.lines.reserve(plan.lines.size() + plan.giftSkus.size());
   for (std::size_t i = 0; i < plan.lines.size(); ++i) {
     const PricedLine& l = plan.lines[i];
     const std::optional<std::string>& description = r.lines[i].description;
-    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(i + 1),
-                       {l.sku, description, l.qty, l.unitPrice, l.amount, l.category, l.discount});
+    lines.push_back({l.sku, description, l.qty, l.unitPrice, l.amount, l.category, l.discount});
     event.lines.push_back({l.sku, description, l.qty, l.unitPrice.toString(), l.amount, l.category,
                            l.discount != Money{} ? std::optional(l.discount) : std::nullopt, false});
   }
   // 满赠 gifts go on the receipt as zero-price lines.
-  for (std::size_t g = 0; g < plan.giftSkus.size(); ++g) {
-    const NewSaleLine gift{plan.giftSkus[g], std::string("gift"), 1, UnitPrice{}, Money{}, std::nullopt, Money{}};
-    m_sales.insertLine(r.saleId, static_cast<std::int64_t>(plan.lines.size() + g + 1), gift);
-    event.lines.push_back({gift.sku, gift.description, 1, "0.0000", Money{}, std::nullopt, std::nullopt, true});
+  for (const std::string& giftSku : plan.giftSkus) {
+    lines.push_back({giftSku, std::string("gift"), 1, UnitPrice{}, Money{}, std::nullopt, Money{}});
+    event.lines.push_back({giftSku, std::string("gift"), 1, "0.0000", Money{}, std::nullopt, std::nullopt, true});
   }
+  m_sales.insert({r.saleId, memberId, at, plan.subtotal, plan.discount, plan.total, plan.refundable,
+                  plan.spendDiscount, plan.points, plan.redeemPoints, plan.saved, fingerprint, json(result).dump(),
+                  r.staffId},
+                 lines);
   if (plan.redeemPoints > 0) event.redeemAuthorised = authorised;
   event.staffId = r.staffId;
   if (!result.promotions.empty()) event.promotions = result.promotions;

@@ -23,7 +23,7 @@ void OutboxRepository::append(const std::string& eventId, Timestamp at, const sy
   write(m_db, eventId, sync::kMemberUpdated, at, p);
 }
 void OutboxRepository::append(const std::string& eventId, Timestamp at, const sync::SaleRecorded& p) {
-  write(m_db, eventId, sync::kSaleRecorded, at, p);
+  appendOutboxEvent(m_db, eventId, sync::kSaleRecorded, formatRfc3339(at), sync::dumpSaleRecorded(p));
 }
 void OutboxRepository::append(const std::string& eventId, Timestamp at, const sync::PointsRedeemed& p) {
   write(m_db, eventId, sync::kPointsRedeemed, at, p);

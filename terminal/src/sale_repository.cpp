@@ -96,25 +96,37 @@ void SaleRepository::rememberRefundAnswer(const std::string& refundId, const std
 
 // [SECTION] Sales
 
-void SaleRepository::insert(const NewSale& s) {
+void SaleRepository::insert(const NewSale& s, const std::vector<NewSaleLine>& lines) {
+  if (lines.empty()) throw std::invalid_argument("a sale is recorded with at least one line");
+  // The lines take the next rowids, consecutive (one writer, one transaction): the sale's row,
+  // written first since they refer to it, names their range.
+  std::int64_t firstLine = 1;
+  {
+    auto q = m_db.query("SELECT COALESCE(MAX(line_ref), 0) + 1 AS next FROM sale_lines");
+    q.step();
+    firstLine = q.int64("next");
+  }
+  const std::int64_t lastLine = firstLine + static_cast<std::int64_t>(lines.size()) - 1;
   m_db.query("INSERT INTO sales(sale_id, member_id, at, subtotal, discount, total, points_earned, "
-             "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result, staff_id) "
-             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+             "points_redeemed, refundable, spend_discount, promo_context, fingerprint, result, staff_id, "
+             "first_line, last_line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, s.saleId).bind(2, s.memberId).bind(3, s.at)
       .bind(4, s.subtotal.minor()).bind(5, s.discount.minor()).bind(6, s.total.minor()).bind(7, s.pointsEarned)
       .bind(8, s.pointsRedeemed).bind(9, s.refundable.minor()).bind(10, s.spendDiscount.minor())
       .bind(11, s.saved ? std::optional(savedPromotionsJson(*s.saved)) : std::nullopt)
       .bind(12, contentDigest(s.fingerprint)).bind(13, s.result).bind(14, s.staffId)
+      .bind(15, firstLine).bind(16, lastLine)
       .run();
-}
-
-void SaleRepository::insertLine(const std::string& saleId, std::int64_t lineNo, const NewSaleLine& l) {
-  m_db.query("INSERT INTO sale_lines(sale_id, line_no, sku, description, qty, unit_price, "
-             "amount, category, discount) VALUES (?,?,?,?,?,?,?,?,?)")
-      .bind(1, saleId).bind(2, lineNo).bind(3, l.sku).bind(4, l.description)
-      .bind(5, l.qty).bind(6, l.unitPrice.tenThousandths()).bind(7, l.amount.minor()).bind(8, l.category)
-      .bind(9, l.discount.minor())
-      .run();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const NewSaleLine& l = lines[i];
+    const auto lineNo = static_cast<std::int64_t>(i + 1);
+    m_db.query("INSERT INTO sale_lines(line_ref, sale_id, line_no, sku, description, qty, unit_price, "
+               "amount, category, discount) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        .bind(1, firstLine + lineNo - 1).bind(2, s.saleId).bind(3, lineNo).bind(4, l.sku).bind(5, l.description)
+        .bind(6, l.qty).bind(7, l.unitPrice.tenThousandths()).bind(8, l.amount.minor()).bind(9, l.category)
+        .bind(10, l.discount.minor())
+        .run();
+  }
 }
 
 // [SECTION] Refunds
@@ -145,7 +157,8 @@ std::optional<SaleForRefund> SaleRepository::forRefund(const std::string& saleId
 
 std::vector<RecordedLine> SaleRepository::lines(const std::string& saleId) {
   auto q = m_db.query("SELECT line_no, sku, qty, unit_price, refunded_qty, discount FROM sale_lines "
-                      "WHERE sale_id = ? ORDER BY line_no")
+                      "WHERE line_ref BETWEEN (SELECT first_line FROM sales WHERE sale_id = ?1) "
+                      "AND (SELECT last_line FROM sales WHERE sale_id = ?1) AND sale_id = ?1 ORDER BY line_ref")
                .bind(1, saleId);
   std::vector<RecordedLine> out;
   while (q.step()) {
@@ -158,7 +171,9 @@ std::vector<RecordedLine> SaleRepository::lines(const std::string& saleId) {
 
 std::vector<ReceiptLine> SaleRepository::receiptLines(const std::string& saleId) {
   auto q = m_db.query("SELECT line_no, sku, description, qty, unit_price, amount, refunded_qty, discount "
-                      "FROM sale_lines WHERE sale_id = ? ORDER BY line_no")
+                      "FROM sale_lines "
+                      "WHERE line_ref BETWEEN (SELECT first_line FROM sales WHERE sale_id = ?1) "
+                      "AND (SELECT last_line FROM sales WHERE sale_id = ?1) AND sale_id = ?1 ORDER BY line_ref")
                .bind(1, saleId);
   std::vector<ReceiptLine> out;
   while (q.step()) {
@@ -180,8 +195,9 @@ void SaleRepository::recordRefund(const NewRefund& r, const RefundPlan& plan) {
   for (const RefundedLine& l : plan.lines) {
     m_db.query("INSERT INTO refund_lines(refund_id, line_no, qty) VALUES (?,?,?)")
         .bind(1, r.refundId).bind(2, l.lineNo).bind(3, l.qty).run();
-    m_db.query("UPDATE sale_lines SET refunded_qty = ? WHERE sale_id = ? AND line_no = ?")
-        .bind(1, l.refundedQty).bind(2, r.saleId).bind(3, l.lineNo).run();
+    m_db.query("UPDATE sale_lines SET refunded_qty = ?2 WHERE line_ref BETWEEN (SELECT first_line FROM sales "
+               "WHERE sale_id = ?1) AND (SELECT last_line FROM sales WHERE sale_id = ?1) AND sale_id = ?1 AND line_no = ?3")
+        .bind(1, r.saleId).bind(2, l.refundedQty).bind(3, l.lineNo).run();
   }
   m_db.query("UPDATE sales SET refunded_goods = ?, refunded_amount = ?, points_reversed = points_reversed + ?, "
              "redeemed_returned = ? WHERE sale_id = ?")

@@ -412,9 +412,47 @@ CREATE TABLE redemption_attempts (
 );
 )sql";
 
+// Version 11: fewer pages written per sale (docs/terminal-store.md, "Few pages per commit").
+// sale_lines was keyed by (sale_id, line_no) WITHOUT ROWID: every append to its last leaf that
+// overflowed rebalanced three full siblings and their parent (about 4 pages a 20-line sale). Lines
+// are now rows of a rowid table, a sale's lines consecutive, found through the range its sales row
+// names (first_line..last_line): appends fill a new page at the end, and no index is kept for them.
+// And sales_member covers the spend a tier is reckoned on.
+constexpr std::string_view kV11 = R"sql(
+CREATE TABLE sale_lines_v11 (
+  line_ref     INTEGER PRIMARY KEY,   -- consecutive within a sale: sales.first_line..last_line
+  sale_id      TEXT NOT NULL REFERENCES sales(sale_id),
+  line_no      INTEGER NOT NULL,
+  sku          TEXT NOT NULL,
+  description  TEXT,
+  qty          INTEGER NOT NULL,
+  unit_price   INTEGER NOT NULL,      -- 1/10000
+  amount       INTEGER NOT NULL,      -- minor units
+  refunded_qty INTEGER NOT NULL DEFAULT 0,
+  category     TEXT,
+  discount     INTEGER NOT NULL DEFAULT 0   -- member discount, minor units
+);
+INSERT INTO sale_lines_v11(sale_id, line_no, sku, description, qty, unit_price, amount, refunded_qty, category, discount)
+  SELECT sale_id, line_no, sku, description, qty, unit_price, amount, refunded_qty, category, discount
+  FROM sale_lines ORDER BY sale_id, line_no;
+ALTER TABLE sales ADD COLUMN first_line INTEGER;
+ALTER TABLE sales ADD COLUMN last_line INTEGER;
+UPDATE sales SET first_line = r.first_line, last_line = r.last_line
+  FROM (SELECT sale_id, MIN(line_ref) AS first_line, MAX(line_ref) AS last_line FROM sale_lines_v11 GROUP BY sale_id) AS r
+  WHERE r.sale_id = sales.sale_id;
+DROP TABLE sale_lines;
+ALTER TABLE sale_lines_v11 RENAME TO sale_lines;
+
+-- A member's spend over the tier window (read by every member sale) from the index alone, not
+-- one row of sales per earlier sale.
+DROP INDEX sales_member;
+CREATE INDEX sales_member ON sales(member_id, at, total);
+)sql";
+
 constexpr db::Migration kMigrations[] = {{1, kV1},          {2, kV2}, {3, kV3}, {4, kFeedback},
                                          {5, kV5, &sealPersonalData, true}, {6, kV6},
-                                         {7, kV7, &addVersion7PinyinKeys}, {8, kV8}, {9, kV9}, {10, kV10}};
+                                         {7, kV7, &addVersion7PinyinKeys}, {8, kV8}, {9, kV9}, {10, kV10},
+                                         {11, kV11, nullptr, true}};
 
 // The credentials file (DIR/credentials.db, attached as `credentials`): the staff accounts with
 // their PIN hashes and the link to head office with its bearer token, kept out of the member

@@ -205,13 +205,16 @@ TEST_CASE("the upgrade to schema version 7 gives members enrolled before it thei
   }
   {
     // Back to what version 6 left: no catalogue, name keys without pinyin, no survey dimensions
-    // (version 8), no staff columns (version 9) and no authorisation attempts (version 10).
+    // (version 8), no staff columns (version 9), no authorisation attempts (version 10) and no
+    // sale line ranges (version 11).
     loyalty::db::Database db = loyalty::terminal::openTerminalDatabase(dir.str());
     db.exec("DROP TABLE product_keys; DROP TABLE products; DELETE FROM member_name_keys WHERE key GLOB '[a-z]*'; "
             "ALTER TABLE surveys DROP COLUMN dimensions; "
             "ALTER TABLE sales DROP COLUMN staff_id; ALTER TABLE refunds DROP COLUMN staff_id; "
             "ALTER TABLE redemptions DROP COLUMN staff_id; ALTER TABLE surveys DROP COLUMN staff_id; "
-            "ALTER TABLE members DROP COLUMN enrolled_staff; DROP TABLE redemption_attempts; UPDATE schema_version SET version = 6");
+            "ALTER TABLE members DROP COLUMN enrolled_staff; DROP TABLE redemption_attempts; "
+            "ALTER TABLE sales DROP COLUMN first_line; ALTER TABLE sales DROP COLUMN last_line; "
+            "UPDATE schema_version SET version = 6");
   }
   Exec e(dir);
   CHECK(names(ok(e.call({{"op", "lookup"}, {"query", "zsf"}}))["matches"]) == std::vector<std::string>{"张三丰"});

@@ -161,7 +161,8 @@ constexpr Mark kMarks[] = {
     {6, 0, "members", "erased_at"},    {6, 0, "member_log", nullptr},
     {7, 0, "products", nullptr},       {7, 0, "product_keys", nullptr},
     {8, 0, "surveys", "dimensions"},   {9, 0, "sales", "staff_id"},
-    {9, 0, "members", "enrolled_staff"}, {10, 0, "redemption_attempts", nullptr}};
+    {9, 0, "members", "enrolled_staff"}, {10, 0, "redemption_attempts", nullptr},
+    {11, 0, "sales", "first_line"}};
 
 /// The marks that do not fit `version`, e.g. "members.phone_key at version 4".
 std::vector<std::string> misfits(const fs::path& dataDir, int version) {
@@ -337,4 +338,33 @@ TEST_CASE("upgrade: killed at any point, the upgrade of the oldest store finishe
               << " ms; versions they left:" << figures << " (" << between << " part way through the upgrade)");
   // Kills that left the upgrade part way done, or the test proves nothing about resuming one.
   CHECK(between > 0);
+}
+
+TEST_CASE("upgrade to version 11: the lines of every earlier sale are found by the range its row names, and refunds "
+          "reach the right ones",
+          "[e2e]") {
+  // Version 11 moves sale lines into a rowid table without an index of their own: each sale's row
+  // names its lines' range. A line refunded before the upgrade stays refunded; the rest refund now.
+  TempDir dir;
+  restoreFixture(fixtureVersions().back(), dir.path());
+  Exec exec(dir);
+  const json refund = ok(exec.call({{"op", "refund"}, {"refund_id", "RF-AFTER-UPGRADE"}, {"sale_id", "S-4"}}));
+  CHECK(refund["amount"] == "238.50");  // TEA-1 150.00 and the CUP-1 at 88.50 not refunded before
+  const json again = exec.call({{"op", "refund"}, {"refund_id", "RF-AGAIN"}, {"sale_id", "S-4"}});
+  CHECK(again["ok"] == false);
+  const json other = ok(exec.call({{"op", "refund"}, {"refund_id", "RF-S5"}, {"sale_id", "S-5"}, {"lines", {{{"sku", "BAG-1"}, {"qty", 1}}}}}));
+  CHECK(other["amount"] == "20.00");
+  CHECK(ok(exec.call({{"op", "verify"}}))["problems"] == json::array());
+  CHECK(exec.finish() == 0);
+
+  db::Database db((dir.path() / "terminal.db").string(), {.readOnly = true});
+  CHECK(rows(db, "SELECT json_array(s.sale_id, l.line_no, l.sku, l.qty, l.refunded_qty) AS row FROM sales s "
+                 "JOIN sale_lines l ON l.line_ref BETWEEN s.first_line AND s.last_line "
+                 "WHERE s.sale_id IN ('S-4', 'S-5') ORDER BY l.line_ref") ==
+        std::vector<std::string>{R"(["S-4",1,"TEA-1",1,1])", R"(["S-4",2,"CUP-1",2,2])", R"(["S-5",1,"BAG-1",3,1])"});
+  // Every line belongs to the sale whose range holds it, and every sale's range holds its lines.
+  CHECK(rows(db, "SELECT json_array(l.line_ref, l.sale_id) AS row FROM sale_lines l JOIN sales s USING (sale_id) "
+                 "WHERE l.line_ref NOT BETWEEN s.first_line AND s.last_line") == std::vector<std::string>{});
+  CHECK(rows(db, "SELECT json_array(sale_id) AS row FROM sales s WHERE last_line - first_line + 1 IS NOT "
+                 "(SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id = s.sale_id)") == std::vector<std::string>{});
 }

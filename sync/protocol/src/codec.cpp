@@ -1,8 +1,10 @@
 #include "loyalty/sync/codec.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
+#include "loyalty/core/text.hpp"
 #include "loyalty/core/time.hpp"
 #include "loyalty/sync/event_types.hpp"
 
@@ -826,6 +828,123 @@ json toJson(const SaleRecorded& v) {
   putOpt(j, "tier", v.tier);
   putOrigin(j, v.origin);
   return j;
+}
+
+namespace {
+
+/// Appends `text` as a JSON string exactly as json::dump() writes it: UTF-8 kept as it is,
+/// '"' and '\\' escaped, control characters as \b \f \n \r \t or \u00xx. The caller has
+/// checked that it is valid UTF-8 (dump() throws on anything else).
+void appendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (byte < 0x20) {
+          out += "\\u00";
+          out += kHex[byte >> 4];
+          out += kHex[byte & 0xF];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+/// `"key":` then the value, with a comma before every member but an object's first.
+class ObjectText {
+ public:
+  explicit ObjectText(std::string& out) : m_out(out) { m_out += '{'; }
+  ObjectText(const ObjectText&) = delete;
+  ObjectText& operator=(const ObjectText&) = delete;
+  ~ObjectText() { m_out += '}'; }
+
+  std::string& key(const char* name) {
+    if (!m_first) m_out += ',';
+    m_first = false;
+    m_out += '"';
+    m_out += name;
+    m_out += "\":";
+    return m_out;
+  }
+  void text(const char* name, std::string_view value) { appendJsonString(key(name), value); }
+  void number(const char* name, std::int64_t value) { key(name) += std::to_string(value); }
+  void optText(const char* name, const std::optional<std::string>& value) {
+    if (value) text(name, *value);
+  }
+  void nullableText(const char* name, const std::optional<std::string>& value) {
+    if (value) {
+      text(name, *value);
+    } else {
+      key(name) += "null";
+    }
+  }
+
+ private:
+  std::string& m_out;
+  bool m_first = true;
+};
+
+bool allValidUtf8(const SaleRecorded& v) {
+  const auto ok = [](const std::optional<std::string>& s) { return !s || isValidUtf8(*s); };
+  if (!isValidUtf8(v.saleId) || !ok(v.memberId) || !ok(v.redeemAuthorised) || !ok(v.staffId) || !ok(v.tier) ||
+      !isValidUtf8(v.origin.storeId) || !isValidUtf8(v.origin.terminalId)) {
+    return false;
+  }
+  return std::all_of(v.lines.begin(), v.lines.end(), [&ok](const SaleLine& l) {
+    return isValidUtf8(l.sku) && isValidUtf8(l.unitPrice) && ok(l.description) && ok(l.category);
+  });
+}
+
+}  // namespace
+
+std::string dumpSaleRecorded(const SaleRecorded& v) {
+  if (!allValidUtf8(v)) return toJson(v).dump();  // which refuses it, as it always did
+  std::string out;
+  out.reserve(256 + 160 * v.lines.size());
+  {
+    // Members in the order json's std::map keeps them: by key.
+    ObjectText j(out);
+    j.text("discount", v.discount.toString());
+    j.key("lines") += '[';
+    for (std::size_t i = 0; i < v.lines.size(); ++i) {
+      const SaleLine& l = v.lines[i];
+      if (i > 0) out += ',';
+      ObjectText line(out);
+      line.text("amount", l.amount.toString());
+      line.optText("category", l.category);
+      line.nullableText("description", l.description);
+      if (l.discount) line.text("discount", l.discount->toString());
+      if (l.gift) line.key("gift") += "true";
+      line.number("qty", l.qty);
+      line.text("sku", l.sku);
+      line.text("unit_price", l.unitPrice);
+    }
+    out += ']';
+    j.nullableText("member_id", v.memberId);
+    j.number("points_earned", v.pointsEarned);
+    j.number("points_redeemed", v.pointsRedeemed);
+    if (!v.promotions.empty()) j.key("promotions") += v.promotions.dump();
+    j.optText("redeem_authorised", v.redeemAuthorised);
+    j.text("sale_id", v.saleId);
+    j.optText("staff_id", v.staffId);
+    j.text("store_id", v.origin.storeId);
+    j.text("subtotal", v.subtotal.toString());
+    j.text("terminal_id", v.origin.terminalId);
+    j.optText("tier", v.tier);
+    j.text("total", v.total.toString());
+  }
+  return out;
 }
 
 json toJson(const RedemptionReleased& v) {

@@ -185,3 +185,48 @@ TEST_CASE("a redemption request may carry after_seq, and the release event names
   }
   CHECK_FALSE(decodePointsEffect(kPointsRedemptionReleased, j).value().has_value());  // no points effect
 }
+
+TEST_CASE("sync codec: a sale's event text is its JSON tree's dump, byte for byte, whatever the sale holds",
+          "[hq][protocol]") {
+  using loyalty::Money;
+  const auto money = [](std::int64_t minor) { return Money::fromMinor(minor); };
+  SaleRecorded base;
+  base.origin = {"S001", "T1"};
+  base.saleId = "536365";
+  base.subtotal = money(13934);
+  base.total = money(13934);
+  base.pointsEarned = 139;
+  base.lines.push_back({"85123A", std::string("WHITE HANGING HEART T-LIGHT HOLDER"), 6, "2.55", money(1530),
+                        std::nullopt, std::nullopt, false});
+
+  std::vector<SaleRecorded> sales;
+  sales.push_back(base);  // no member: member_id null
+  SaleRecorded member = base;
+  member.memberId = "0b7e7f0e-3c55-4f58-9b1e-2a3c4d5e6f70";
+  member.staffId = "7";
+  member.tier = "silver";
+  member.redeemAuthorised = "offline";
+  member.pointsRedeemed = 500;
+  member.discount = money(-500);
+  sales.push_back(member);
+  SaleRecorded odd = member;  // every kind of character a description or id may hold
+  odd.saleId = "S \"quoted\" \\ back/slash";
+  odd.lines = {{"SKU-1", std::string("tab\there, newline\nthere, \x01\x1f\x7f, 龙井茶 🍵, \b\f\r"), -2, "0.0010",
+                money(-1), std::string("茶叶"), money(3), false},
+               {"GIFT", std::nullopt, 1, "0.0000", Money{}, std::nullopt, std::nullopt, true},
+               {"EMPTY", std::string(""), 1000000, "9999.9999", money(999999990000), std::string("c"), std::nullopt, false}};
+  odd.promotions = json::array({{{"id", "spend100-off10"}, {"kind", "spend_discount"}, {"effect", "10.00 off"},
+                                 {"discount", "10.00"}}});
+  sales.push_back(odd);
+  SaleRecorded many = base;
+  for (int i = 0; i < 40; ++i) many.lines.push_back(base.lines.front());
+  sales.push_back(many);
+
+  for (const SaleRecorded& s : sales) {
+    INFO(toJson(s).dump());
+    CHECK(dumpSaleRecorded(s) == toJson(s).dump());
+  }
+  SaleRecorded invalid = base;  // not UTF-8: refused, as the tree's dump refuses it
+  invalid.lines.front().description = std::string("\xC3\x28");
+  CHECK_THROWS_AS(dumpSaleRecorded(invalid), json::type_error);
+}

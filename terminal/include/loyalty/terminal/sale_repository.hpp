@@ -77,10 +77,11 @@ class SaleRepository {
   std::optional<StoredAnswer> refundAnswer(const std::string& refundId);
   void rememberRefundAnswer(const std::string& refundId, const std::string& resultJson);
 
-  /// With its answer: the row is written once (a wide row rewritten costs CPU in every sale).
-  void insert(const NewSale& sale);
-  /// Lines are numbered from 1 in the order they are added.
-  void insertLine(const std::string& saleId, std::int64_t lineNo, const NewSaleLine& line);
+  /// The sale with its answer (the row is written once: a wide row rewritten costs CPU in every
+  /// sale) and its lines, numbered from 1 in this order. The lines take consecutive rowids of
+  /// sale_lines, whose range the sale's row names (first_line, last_line): readers find a sale's
+  /// lines by that range, so sale_lines needs no index, and appends only ever fill its last page.
+  void insert(const NewSale& sale, const std::vector<NewSaleLine>& lines);
 
   /// The sale with what was refunded of it and the spend promotions it was recorded with.
   std::optional<SaleForRefund> forRefund(const std::string& saleId);

@@ -75,6 +75,10 @@ nlohmann::json toJson(const Problem& v);
 nlohmann::json toJson(const MemberEnrolled& v);
 nlohmann::json toJson(const MemberUpdated& v);
 nlohmann::json toJson(const SaleRecorded& v);
+/// The text of toJson(v).dump(), byte for byte, written without building the JSON tree: a
+/// sale's event is written with every sale, and the tree of a 20-line sale is hundreds of
+/// allocations.
+std::string dumpSaleRecorded(const SaleRecorded& v);
 nlohmann::json toJson(const PointsRedeemed& v);
 nlohmann::json toJson(const SaleRefunded& v);
 nlohmann::json toJson(const PointsAdjusted& v);
