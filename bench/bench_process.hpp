@@ -75,8 +75,8 @@ using loyalty::test::PgCluster;
 
 /// A throw-away PostgreSQL cluster for a benchmark (the tests' own, tests/support/pg_cluster.hpp),
 /// with room for its working set.
-inline std::unique_ptr<PgCluster> benchPostgres() {
-  return std::make_unique<PgCluster>(PgCluster::OnTmpfs::kNothing, 0, " -c shared_buffers=256MB");
+inline std::unique_ptr<PgCluster> benchPostgres(const std::string& more = "") {
+  return std::make_unique<PgCluster>(PgCluster::OnTmpfs::kNothing, 0, " -c shared_buffers=256MB" + more);
 }
 
 }  // namespace loyalty::bench

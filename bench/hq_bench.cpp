@@ -112,15 +112,60 @@ void growStore(loyalty::hq::SqlConnection& c, std::int64_t members, std::int64_t
   if (pg) c.execScript("ANALYZE");
 }
 
+/// PostgreSQL's own account of the upload (its statistics survive the server's exit): WAL bytes
+/// per event, rows inserted, updated and updated in place (HOT: no index entry) per table, and,
+/// when the cluster preloads pg_stat_statements (--pg-settings), the statements that took the time.
+struct PgUploadStats {
+  std::unique_ptr<loyalty::hq::SqlConnection> c;
+  std::string walBefore;
+  bool statements = false;
+
+  explicit PgUploadStats(const std::string& dsn) : c(loyalty::hq::openPostgres(dsn)) {
+    statements = !c->query("SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries' AND setting LIKE '%pg_stat_statements%'")
+                      .empty();
+    if (statements) {
+      c->execScript("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      c->query("SELECT pg_stat_statements_reset()");
+    }
+    c->query("SELECT pg_stat_reset()");
+    walBefore = c->query("SELECT CAST(pg_current_wal_insert_lsn() AS TEXT)").text(0, 0);
+  }
+
+  /// After the server stopped (its sessions have flushed their statistics).
+  json report(std::int64_t events) {
+    json out;
+    const auto wal = c->query("SELECT CAST(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), CAST($1 AS pg_lsn)) AS BIGINT)", {walBefore});
+    out["wal_bytes_per_event"] = static_cast<double>(wal.integer(0, 0)) / static_cast<double>(events);
+    const auto t = c->query(
+        "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables "
+        "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname");
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      out["tables"][t.text(i, 0)] = {{"inserted", t.integer(i, 1)}, {"updated", t.integer(i, 2)}, {"hot_updated", t.integer(i, 3)},
+                                     {"deleted", t.integer(i, 4)}};
+    }
+    if (!statements) return out;
+    const auto s = c->query(
+        "SELECT CAST(round(CAST(total_exec_time AS NUMERIC), 1) AS TEXT), calls, rows, shared_blks_hit + shared_blks_read, "
+        "shared_blks_dirtied, CAST(wal_bytes AS BIGINT), wal_fpi, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
+        "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25");
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      out["statements"].push_back({{"ms", std::stod(s.text(i, 0))}, {"calls", s.integer(i, 1)}, {"rows", s.integer(i, 2)},
+                                   {"buffers", s.integer(i, 3)}, {"dirtied", s.integer(i, 4)}, {"wal_bytes", s.integer(i, 5)},
+                                   {"wal_fpi", s.integer(i, 6)}, {"query", s.text(i, 7)}});
+    }
+    return out;
+  }
+};
+
 json benchBackend(const std::string& backend, const std::string& bin, const fs::path& work, std::int64_t events,
-                  std::int64_t probeRows, std::int64_t members, std::int64_t sales) {
+                  std::int64_t probeRows, std::int64_t members, std::int64_t sales, const std::string& pgSettings) {
   json out;
   const fs::path dir = work / ("hq-" + backend);
   fs::remove_all(dir);
   std::unique_ptr<PgCluster> cluster;
   std::vector<std::string> init = {bin, "init", "--data", (dir / "hq").string()};
   if (backend == "postgresql") {
-    cluster = benchPostgres();
+    cluster = benchPostgres(pgSettings);
     init.insert(init.end(), {"--backend", "postgresql", "--dsn", cluster->createDatabase("hqbench")});
   } else {
     fs::create_directories(dir);
@@ -166,6 +211,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     }
     bodies.push_back(batch.dump());
   }
+  std::unique_ptr<PgUploadStats> pgStats;
+  if (cluster) pgStats = std::make_unique<PgUploadStats>(cluster->dsn("hqbench"));
   std::size_t bytes = 0;
   const double loadBefore = loadAverage();
   const auto t0 = Clock::now();
@@ -183,6 +230,10 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
                    {"load_average_before", loadBefore}, {"load_average_after", loadAverage()}};
   progress(backend + ": upload " + std::to_string(static_cast<std::int64_t>(static_cast<double>(events) / up)) + " events/s");
   server.stop();
+  if (pgStats) {
+    out["upload"]["postgresql"] = pgStats->report(events);
+    pgStats.reset();
+  }
 
   // 3. Scale, then pull, report and memory.
   {
@@ -238,6 +289,7 @@ int main(int argc, char** argv) {
   std::string out = "bench/results/hq.json", work = LOYALTY_BENCH_WORK_DIR, bin = LOYALTY_HQ_BIN;
   std::vector<std::string> backends{"sqlite", "postgresql"};
   std::int64_t events = 100'000, probe = 100'000, members = 1'000'000, sales = 10'000'000;
+  std::string pgSettings;
   app.add_option("--out", out);
   app.add_option("--work", work, "where the temporary stores go");
   app.add_option("--hq", bin, "the loyalty-hq to measure (another build's, for a before/after in one run)");
@@ -246,6 +298,8 @@ int main(int argc, char** argv) {
   app.add_option("--probe", probe, "rows of the raw insert probe");
   app.add_option("--members", members, "members the store is grown to");
   app.add_option("--sales", sales, "sales the store is grown to");
+  app.add_option("--pg-settings", pgSettings,
+                 "more settings of the bench's PostgreSQL, as server options (\" -c shared_preload_libraries=pg_stat_statements\")");
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   json result = {{"generated_by", "bench/hq_bench.cpp"},
@@ -259,7 +313,7 @@ int main(int argc, char** argv) {
   int status = 0;
   for (const auto& b : backends) {
     try {
-      json r = benchBackend(b, bin, work, events, probe, members, sales);
+      json r = benchBackend(b, bin, work, events, probe, members, sales, pgSettings);
       r["config"] = result["config"];
       result["backends"][b] = std::move(r);
     } catch (const std::exception& e) {

@@ -173,6 +173,14 @@ void ensureAggregates(SqlConnection& c) {
   if (storesNew) c.query(kMemberStoreColumns + memberStoresFromRaw(""));
 }
 
+void keepRoomInAggregates(SqlConnection& c) {
+  // Not agg_member_month nor agg_member_store: their keys carry every column on PostgreSQL
+  // (index-only reads), so each update is a new index entry whatever the room.
+  for (const char* table : {"agg_member", "agg_sales", "agg_product", "agg_points", "agg_enrolment", "agg_cohort"}) {
+    keepRoomForUpdates(c, table, 80);
+  }
+}
+
 void rebuildAggregates(SqlConnection& c) {
   c.execScript("DELETE FROM agg_sales; DELETE FROM agg_member_month; DELETE FROM agg_member; DELETE FROM agg_member_store; "
                "DELETE FROM agg_points; DELETE FROM agg_product");

@@ -31,6 +31,14 @@ bool hasColumn(SqlConnection& c, const std::string& table, const std::string& co
   return !c.query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", {table, column}).empty();
 }
 
+void keepRoomForUpdates(SqlConnection& c, const std::string& table, int percentFull) {
+  if (c.backend() != "postgresql") return;
+  const std::string option = "fillfactor=" + std::to_string(percentFull);
+  if (c.query("SELECT 1 FROM pg_class WHERE oid = to_regclass($1) AND $2 = ANY(COALESCE(reloptions, '{}'))", {table, option}).empty()) {
+    c.execScript("ALTER TABLE " + table + " SET (" + option + ")");
+  }
+}
+
 std::string SqlRows::text(std::size_t r, std::size_t c) const {
   const auto& v = rows.at(r).at(c);
   if (!v) throw SqlError("unexpected NULL in column " + std::to_string(c));

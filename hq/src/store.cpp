@@ -311,6 +311,7 @@ void HqStore::createSchema(Timestamp now) {
   ensureProductSchema(*m_c);
   createStaffSchema(*m_c);
   ensureReservationSchema(*m_c);
+  keepRoomInAggregates(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -353,6 +354,7 @@ void HqStore::checkSchema() {
       {"fleet releases", ensureFleetSchema},
       {"credential throttling", ensureThrottleSchema},
       {"reservations held until the terminal settles them", ensureReservationSchema},
+      {"room for in-place updates of the pre-aggregates (PostgreSQL)", keepRoomInAggregates},
   };
   const int count = static_cast<int>(std::size(steps));
   UpgradeConnection step(*m_c);

@@ -38,6 +38,9 @@ namespace loyalty::hq {
 /// new. Call inside a write transaction. Idempotent.
 void ensureAggregates(SqlConnection& c);
 bool aggregatesPresent(SqlConnection& c);
+/// PostgreSQL: room on the pages of the aggregate tables whose updated columns no index holds
+/// (keepRoomForUpdates), so that ingest's additions to their rows are HOT updates. Idempotent.
+void keepRoomInAggregates(SqlConnection& c);
 
 /// Recomputes every aggregate from sales, refunds and ledger (inside the caller's transaction).
 void rebuildAggregates(SqlConnection& c);
