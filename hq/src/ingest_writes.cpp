@@ -8,9 +8,10 @@ namespace loyalty::hq {
 namespace {
 
 /// Rows per SQLite statement: a few fixed sizes, so each table prepares at most this many
-/// statements, once per connection. 64 rows, not more: preparing a statement is quadratic in its
-/// numbered parameters (SQLite looks each one up in a list of those seen), and a statement of
-/// 64 rows already spreads its start (opening the table and each index) over 64 rows.
+/// statements, once per connection. 64 rows, not 256: preparing a statement is quadratic in its
+/// numbered parameters (SQLite looks each one up in a list of those seen), and the 256-row ones
+/// (up to 3,840 parameters) took 3% of a 20,000-event upload; a batch of 1,000 rows is now 20
+/// statements a table.
 constexpr std::size_t kChunkRows[] = {64, 8, 1};
 
 /// "VALUES ($1, $2), ($3, $4)" for `rows` rows of `width` values.

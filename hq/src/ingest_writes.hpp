@@ -26,7 +26,7 @@ namespace loyalty::hq {
 /// there are.
 std::string pgArray(const std::vector<SqlValue>& values);
 
-/// Rows for one table, written in order (writeRows). A buffer lives as long as its store's
+/// Rows for one table, written in order by flush(). A buffer lives as long as its store's
 /// connection (HqStore keeps its IngestWrites across batches), so each of its statement texts is
 /// made once, at its first use, and is then the same string every batch: the connection's
 /// statement cache finds it prepared.
@@ -51,7 +51,7 @@ class RowBuffer {
 
  private:
   void checkWidth(std::size_t n) const;
-  /// The statement for `rows` rows (one of kChunkRows), made at its first use.
+  /// The statement for kChunkRows[chunk] rows, made at its first use.
   const std::string& sqliteText(std::size_t chunk);
 
   std::string m_head;
