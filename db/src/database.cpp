@@ -126,6 +126,12 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bindUnowned(int index, std::string_view value) {
+  const int rc = sqlite3_bind_text(m_stmt.get(), index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  if (rc != SQLITE_OK) fail(m_db, rc, "bind");
+  return *this;
+}
+
 Statement& Statement::bindBlob(int index, std::string_view bytes) {
   const int rc = sqlite3_bind_blob(m_stmt.get(), index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) fail(m_db, rc, "bind");

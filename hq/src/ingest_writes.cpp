@@ -1,14 +1,18 @@
 #include "ingest_writes.hpp"
 
-#include <algorithm>
+#include <span>
 #include <stdexcept>
 
 namespace loyalty::hq {
 
 namespace {
 
-/// Rows per statement: a few fixed sizes, so each table prepares at most this many statements.
-constexpr std::size_t kChunks[] = {256, 32, 4, 1};
+/// Rows per SQLite statement: a few fixed sizes, so each table prepares at most this many
+/// statements, once per connection. 64 rows, not 256: preparing a statement is quadratic in its
+/// numbered parameters (SQLite looks each one up in a list of those seen), and the 256-row ones
+/// (up to 3,840 parameters) took 3% of a 20,000-event upload; a batch of 1,000 rows is now 20
+/// statements a table.
+constexpr std::size_t kChunkRows[] = {64, 8, 1};
 
 /// "VALUES ($1, $2), ($3, $4)" for `rows` rows of `width` values.
 std::string valuesList(std::size_t rows, std::size_t width) {
@@ -36,41 +40,21 @@ SqlValue columnArray(const std::vector<SqlValue>& values, std::size_t width, std
   return pgArray(cells);
 }
 
-/// Runs `statement(rows)` over `values` (rows of `types.size()` columns), where `rows` is a row
-/// source whose columns are column1, column2, ... in order. PostgreSQL: one statement, each
-/// column one array parameter (unnest keeps the rows' order): the server plans and executes it
-/// once for the batch, at about half the cost of many-row VALUES lists with a parameter per
-/// value. SQLite (in process, no round trips to save): VALUES lists of kChunks rows.
-template <class Statement>
-void writeRows(SqlConnection& c, const std::string& types, const std::vector<SqlValue>& values, Statement&& statement) {
+/// PostgreSQL's statement over `values` (rows of `types.size()` columns): one statement, each
+/// column one array parameter (unnest keeps the rows' order), `rows` in `head rows tail` a row
+/// source whose columns are column1, column2, ... in order. The server plans and executes it
+/// once for the batch, at about half the cost of many-row VALUES lists with a parameter per value.
+void writePgRows(SqlConnection& c, const std::string& head, const std::string& types, const std::string& tail,
+                 const std::vector<SqlValue>& values) {
   const std::size_t width = types.size();
-  if (values.empty()) return;
-  if (c.backend() == "postgresql") {
-    std::string arrays, names;
-    std::vector<SqlValue> params;
-    for (std::size_t i = 0; i < width; ++i) {
-      arrays += (i ? ", CAST($" : "CAST($") + std::to_string(i + 1) + (types[i] == 'i' ? " AS BIGINT[])" : " AS TEXT[])");
-      names += (i ? ", column" : "column") + std::to_string(i + 1);
-      params.push_back(columnArray(values, width, i, types[i]));
-    }
-    c.exec(statement("SELECT * FROM unnest(" + arrays + ") AS u(" + names + ")"), params);
-    return;
+  std::string arrays, names;
+  std::vector<SqlValue> params;
+  for (std::size_t i = 0; i < width; ++i) {
+    arrays += (i ? ", CAST($" : "CAST($") + std::to_string(i + 1) + (types[i] == 'i' ? " AS BIGINT[])" : " AS TEXT[])");
+    names += (i ? ", column" : "column") + std::to_string(i + 1);
+    params.push_back(columnArray(values, width, i, types[i]));
   }
-  const std::size_t rows = values.size() / width;
-  std::size_t done = 0;
-  for (const std::size_t chunk : kChunks) {
-    while (rows - done >= chunk) {
-      const auto from = values.begin() + static_cast<std::ptrdiff_t>(done * width);
-      c.exec(statement(valuesList(chunk, width)), std::vector<SqlValue>(from, from + static_cast<std::ptrdiff_t>(chunk * width)));
-      done += chunk;
-    }
-  }
-}
-
-/// `head rows tail`: an INSERT of rows (`tail`: an ON CONFLICT clause or nothing).
-void insertRows(SqlConnection& c, const std::string& head, const std::string& types, const std::string& tail,
-                const std::vector<SqlValue>& values) {
-  writeRows(c, types, values, [&](const std::string& rows) { return head + " " + rows + tail; });
+  c.exec(head + " SELECT * FROM unnest(" + arrays + ") AS u(" + names + ")" + tail, params);
 }
 
 SqlValue optional(const std::optional<std::string>& s) { return s ? SqlValue(*s) : SqlValue(nullptr); }
@@ -82,10 +66,6 @@ std::string memberUpsertTail(const std::string& table, const std::string& keys) 
          ".first_day IS NULL OR excluded.first_day < " + table + ".first_day THEN excluded.first_day ELSE " + table +
          ".first_day END, last_day = CASE WHEN " + table + ".last_day IS NULL OR excluded.last_day > " + table +
          ".last_day THEN excluded.last_day ELSE " + table + ".last_day END";
-}
-
-void pushFigures(std::vector<SqlValue>& v, const MemberFigures& f) {
-  v.insert(v.end(), {f.sales, f.net, f.visits, optional(f.firstDay), optional(f.lastDay)});
 }
 
 }  // namespace
@@ -111,16 +91,34 @@ std::string pgArray(const std::vector<SqlValue>& values) {
 }
 
 RowBuffer::RowBuffer(std::string head, std::string types, std::string tail)
-    : m_head(std::move(head)), m_types(std::move(types)), m_width(m_types.size()), m_tail(std::move(tail)) {}
+    : m_head(std::move(head)), m_types(std::move(types)), m_width(m_types.size()), m_tail(std::move(tail)),
+      m_texts(std::size(kChunkRows)) {}
 
-void RowBuffer::add(std::vector<SqlValue> row) {
-  if (row.size() != m_width) throw std::logic_error("ingest writes: a row of " + std::to_string(row.size()) + " values for " + m_head);
-  m_values.insert(m_values.end(), std::make_move_iterator(row.begin()), std::make_move_iterator(row.end()));
+void RowBuffer::checkWidth(std::size_t n) const {
+  if (n != m_width) throw std::logic_error("ingest writes: a row of " + std::to_string(n) + " values for " + m_head);
+}
+
+const std::string& RowBuffer::sqliteText(std::size_t chunk) {
+  std::string& text = m_texts.at(chunk);
+  if (text.empty()) text = m_head + " " + valuesList(kChunkRows[chunk], m_width) + m_tail;
+  return text;
 }
 
 void RowBuffer::flush(SqlConnection& c) {
   if (m_values.empty()) return;
-  insertRows(c, m_head, m_types, m_tail, m_values);
+  if (c.backend() == "postgresql") {
+    writePgRows(c, m_head, m_types, m_tail, m_values);
+  } else {
+    // In process, no round trips to save: VALUES lists of kChunkRows rows, bound straight from
+    // the buffer.
+    const std::span<const SqlValue> all(m_values);
+    const std::size_t rows = m_values.size() / m_width;
+    std::size_t done = 0;
+    for (std::size_t chunk = 0; chunk < std::size(kChunkRows); ++chunk) {
+      const std::size_t n = kChunkRows[chunk];
+      for (; rows - done >= n; done += n) c.execValues(sqliteText(chunk), all.subspan(done * m_width, n * m_width));
+    }
+  }
   m_values.clear();
 }
 
@@ -151,22 +149,39 @@ IngestWrites::IngestWrites()
                   " ON CONFLICT (event_id) DO NOTHING"),
       consents("INSERT INTO member_consents(member_id, at, consent_marketing, consent_version, store_id, terminal_id, staff_id, "
                "event_id, source)",
-               "ttitttttt") {}
+               "ttitttttt"),
+      memberUpdates("UPDATE members SET balance = balance + v.column2, lifetime_spend = lifetime_spend + v.column3, "
+                    "change_no = COALESCE(v.column4, change_no) FROM (",
+                    "tiii", ") AS v WHERE member_id = v.column1"),
+      aggSalesRows("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded)", "ttttiiiii",
+                   " ON CONFLICT (day, hour, store_id, terminal_id, member) DO UPDATE SET "
+                   "sales = agg_sales.sales + excluded.sales, gross = agg_sales.gross + excluded.gross, "
+                   "refunds = agg_sales.refunds + excluded.refunds, refunded = agg_sales.refunded + excluded.refunded"),
+      aggMemberMonthRows("INSERT INTO agg_member_month(month, member_id, sales, net, visits, first_day, last_day)", "ttiiitt",
+                         memberUpsertTail("agg_member_month", "month, member_id")),
+      aggMemberRows("INSERT INTO agg_member(member_id, sales, net, visits, first_day, last_day)", "tiiitt",
+                    memberUpsertTail("agg_member", "member_id")),
+      aggMemberStoreRows("INSERT INTO agg_member_store(store_id, member_id, sales, net, visits, first_day, last_day)", "ttiiitt",
+                         memberUpsertTail("agg_member_store", "store_id, member_id")),
+      aggProductRows("INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount)", "ttttiii",
+                     " ON CONFLICT (day, store_id, sku) DO UPDATE SET sales = agg_product.sales + excluded.sales, "
+                     "qty = agg_product.qty + excluded.qty, amount = agg_product.amount + excluded.amount, description = CASE WHEN "
+                     "excluded.description < agg_product.description THEN excluded.description ELSE agg_product.description END"),
+      aggPointsRows("INSERT INTO agg_points(day, store_id, kind, entries, credited, debited)", "tttiii",
+                    " ON CONFLICT (day, store_id, kind) DO UPDATE SET entries = agg_points.entries + excluded.entries, "
+                    "credited = agg_points.credited + excluded.credited, debited = agg_points.debited + excluded.debited"),
+      aggEnrolmentRows("INSERT INTO agg_enrolment(day, store_id, members)", "tti",
+                       " ON CONFLICT (day, store_id) DO UPDATE SET members = agg_enrolment.members + excluded.members"),
+      aggCohortRows("INSERT INTO agg_cohort(enrol_day, store_id, month, members)", "ttti",
+                    " ON CONFLICT (enrol_day, store_id, month) DO UPDATE SET members = agg_cohort.members + excluded.members") {}
 
 void IngestWrites::flush(SqlConnection& c) {
   newMembers.flush(c);
-  if (!members.empty()) {
-    std::vector<SqlValue> v;
-    v.reserve(members.size() * 4);
-    for (const auto& [id, d] : members) {
-      v.insert(v.end(), {id, d.balance, d.spend, d.changeNo ? SqlValue(*d.changeNo) : SqlValue(nullptr)});
-    }
-    writeRows(c, "tiii", v, [](const std::string& rows) {
-      return "UPDATE members SET balance = balance + v.column2, lifetime_spend = lifetime_spend + v.column3, "
-             "change_no = COALESCE(v.column4, change_no) FROM (" + rows + ") AS v WHERE member_id = v.column1";
-    });
-    members.clear();
+  for (const auto& [id, d] : members) {
+    memberUpdates.add(id, d.balance, d.spend, d.changeNo ? SqlValue(*d.changeNo) : SqlValue(nullptr));
   }
+  members.clear();
+  memberUpdates.flush(c);
   events.flush(c);
   sales.flush(c);
   saleLines.flush(c);
@@ -180,85 +195,56 @@ void IngestWrites::flush(SqlConnection& c) {
   }
   settlements.clear();
 
-  std::vector<SqlValue> v;
-  if (!aggSales.empty()) {
-    for (const auto& [k, n] : aggSales) {
-      v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), std::get<4>(k), n[0], n[1], n[2], n[3]});
-    }
-    insertRows(c, "INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded)", "ttttiiiii",
-              " ON CONFLICT (day, hour, store_id, terminal_id, member) DO UPDATE SET "
-              "sales = agg_sales.sales + excluded.sales, gross = agg_sales.gross + excluded.gross, "
-              "refunds = agg_sales.refunds + excluded.refunds, refunded = agg_sales.refunded + excluded.refunded",
-              v);
-    aggSales.clear();
-    v.clear();
+  for (const auto& [k, n] : aggSales) {
+    aggSalesRows.add(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), std::get<4>(k), n[0], n[1], n[2], n[3]);
   }
-  if (!memberMonth.empty()) {
-    for (const auto& [k, f] : memberMonth) {
-      v.insert(v.end(), {k.first, k.second});
-      pushFigures(v, f);
-    }
-    insertRows(c, "INSERT INTO agg_member_month(month, member_id, sales, net, visits, first_day, last_day)", "ttiiitt",
-              memberUpsertTail("agg_member_month", "month, member_id"), v);
-    memberMonth.clear();
-    v.clear();
+  aggSales.clear();
+  aggSalesRows.flush(c);
+  for (const auto& [k, f] : memberMonth) {
+    aggMemberMonthRows.add(k.first, k.second, f.sales, f.net, f.visits, optional(f.firstDay), optional(f.lastDay));
   }
-  if (!member.empty()) {
-    for (const auto& [k, f] : member) {
-      v.push_back(k);
-      pushFigures(v, f);
-    }
-    insertRows(c, "INSERT INTO agg_member(member_id, sales, net, visits, first_day, last_day)", "tiiitt",
-              memberUpsertTail("agg_member", "member_id"), v);
-    member.clear();
-    v.clear();
+  memberMonth.clear();
+  aggMemberMonthRows.flush(c);
+  for (const auto& [k, f] : member) aggMemberRows.add(k, f.sales, f.net, f.visits, optional(f.firstDay), optional(f.lastDay));
+  member.clear();
+  aggMemberRows.flush(c);
+  for (const auto& [k, f] : memberStore) {
+    aggMemberStoreRows.add(k.first, k.second, f.sales, f.net, f.visits, optional(f.firstDay), optional(f.lastDay));
   }
-  if (!memberStore.empty()) {
-    for (const auto& [k, f] : memberStore) {
-      v.insert(v.end(), {k.first, k.second});
-      pushFigures(v, f);
-    }
-    insertRows(c, "INSERT INTO agg_member_store(store_id, member_id, sales, net, visits, first_day, last_day)", "ttiiitt",
-              memberUpsertTail("agg_member_store", "store_id, member_id"), v);
-    memberStore.clear();
-    v.clear();
+  memberStore.clear();
+  aggMemberStoreRows.flush(c);
+  for (const auto& [k, p] : products) {
+    aggProductRows.add(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<0>(p), std::get<1>(p), std::get<2>(p), std::get<3>(p));
   }
-  if (!products.empty()) {
-    for (const auto& [k, p] : products) {
-      v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<0>(p), std::get<1>(p), std::get<2>(p),
-                         std::get<3>(p)});
-    }
-    insertRows(c, "INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount)", "ttttiii",
-              " ON CONFLICT (day, store_id, sku) DO UPDATE SET sales = agg_product.sales + excluded.sales, "
-              "qty = agg_product.qty + excluded.qty, amount = agg_product.amount + excluded.amount, description = CASE WHEN "
-              "excluded.description < agg_product.description THEN excluded.description ELSE agg_product.description END",
-              v);
-    products.clear();
-    v.clear();
+  products.clear();
+  aggProductRows.flush(c);
+  for (const auto& [k, n] : points) aggPointsRows.add(std::get<0>(k), std::get<1>(k), std::get<2>(k), n[0], n[1], n[2]);
+  points.clear();
+  aggPointsRows.flush(c);
+  for (const auto& [k, n] : enrolments) aggEnrolmentRows.add(k.first, k.second, n);
+  enrolments.clear();
+  aggEnrolmentRows.flush(c);
+  for (const auto& [k, n] : cohorts) aggCohortRows.add(std::get<0>(k), std::get<1>(k), std::get<2>(k), n);
+  cohorts.clear();
+  aggCohortRows.flush(c);
+}
+
+void IngestWrites::clear() {
+  for (RowBuffer* r : {&newMembers, &events, &sales, &saleLines, &refunds, &ledger, &overdrafts, &redemptions, &consents, &memberUpdates,
+                       &aggSalesRows, &aggMemberMonthRows, &aggMemberRows, &aggMemberStoreRows, &aggProductRows, &aggPointsRows,
+                       &aggEnrolmentRows, &aggCohortRows}) {
+    r->clear();
   }
-  if (!points.empty()) {
-    for (const auto& [k, n] : points) v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), n[0], n[1], n[2]});
-    insertRows(c, "INSERT INTO agg_points(day, store_id, kind, entries, credited, debited)", "tttiii",
-              " ON CONFLICT (day, store_id, kind) DO UPDATE SET entries = agg_points.entries + excluded.entries, "
-              "credited = agg_points.credited + excluded.credited, debited = agg_points.debited + excluded.debited",
-              v);
-    points.clear();
-    v.clear();
-  }
-  if (!enrolments.empty()) {
-    for (const auto& [k, n] : enrolments) v.insert(v.end(), {k.first, k.second, n});
-    insertRows(c, "INSERT INTO agg_enrolment(day, store_id, members)", "tti",
-              " ON CONFLICT (day, store_id) DO UPDATE SET members = agg_enrolment.members + excluded.members", v);
-    enrolments.clear();
-    v.clear();
-  }
-  if (!cohorts.empty()) {
-    for (const auto& [k, n] : cohorts) v.insert(v.end(), {std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
-    insertRows(c, "INSERT INTO agg_cohort(enrol_day, store_id, month, members)", "ttti",
-              " ON CONFLICT (enrol_day, store_id, month) DO UPDATE SET members = agg_cohort.members + excluded.members", v);
-    cohorts.clear();
-    v.clear();
-  }
+  settlements.clear();
+  aggSales.clear();
+  memberMonth.clear();
+  member.clear();
+  memberStore.clear();
+  products.clear();
+  points.clear();
+  enrolments.clear();
+  cohorts.clear();
+  members.clear();
 }
 
 }  // namespace loyalty::hq

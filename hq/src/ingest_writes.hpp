@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "loyalty/hq/sql.hpp"
@@ -25,24 +26,40 @@ namespace loyalty::hq {
 /// there are.
 std::string pgArray(const std::vector<SqlValue>& values);
 
-/// Rows for one table, written in order (writeRows).
+/// Rows for one table, written in order by flush(). A buffer lives as long as its store's
+/// connection (HqStore keeps its IngestWrites across batches), so each of its statement texts is
+/// made once, at its first use, and is then the same string every batch: the connection's
+/// statement cache finds it prepared.
 class RowBuffer {
  public:
-  /// `head`: "INSERT INTO t(a, b)"; `types`: one letter per column, 't' TEXT or 'i' BIGINT (the
-  /// types of PostgreSQL's column arrays); `tail`: what follows the rows (an ON CONFLICT clause).
+  /// `head`: what precedes the rows, "INSERT INTO t(a, b)" (or "UPDATE ... FROM (" with the
+  /// rows' columns as column1, column2, ...); `types`: one letter per column, 't' TEXT or 'i'
+  /// BIGINT (the types of PostgreSQL's column arrays); `tail`: what follows the rows (an ON
+  /// CONFLICT clause).
   RowBuffer(std::string head, std::string types, std::string tail = "");
-  void add(std::vector<SqlValue> row);
+  /// One row: exactly one value per column.
+  template <class... Values>
+  void add(Values&&... values) {
+    checkWidth(sizeof...(Values));
+    (m_values.emplace_back(std::forward<Values>(values)), ...);
+  }
   /// The value at `column` of the latest row added (to amend what an event wrote a moment ago).
   SqlValue& last(std::size_t column) { return m_values.at(m_values.size() - m_width + column); }
   bool empty() const { return m_values.empty(); }
   void flush(SqlConnection& c);
+  void clear() { m_values.clear(); }
 
  private:
+  void checkWidth(std::size_t n) const;
+  /// The statement for kChunkRows[chunk] rows, made at its first use.
+  const std::string& sqliteText(std::size_t chunk);
+
   std::string m_head;
   std::string m_types;
   std::size_t m_width;
   std::string m_tail;
   std::vector<SqlValue> m_values;  ///< rows one after another
+  std::vector<std::string> m_texts;  ///< SQLite's statement per chunk size (index as kChunkRows)
 };
 
 /// Per-member figures (agg_member_month, agg_member, agg_member_store): sums and the first and
@@ -63,6 +80,9 @@ struct MemberDelta {
 struct IngestWrites {
   IngestWrites();
   RowBuffer newMembers, events, sales, saleLines, refunds, ledger, overdrafts, redemptions, consents;
+  /// What the maps below become at flush: one row per key.
+  RowBuffer memberUpdates, aggSalesRows, aggMemberMonthRows, aggMemberRows, aggMemberStoreRows, aggProductRows, aggPointsRows,
+      aggEnrolmentRows, aggCohortRows;
   /// `UPDATE reservations SET settled_event ...`: the first settlement wins, so kept in order.
   std::vector<std::vector<SqlValue>> settlements;
   /// agg_sales: (day, hour, store, terminal, member flag) -> sales, gross, refunds, refunded.
@@ -81,6 +101,8 @@ struct IngestWrites {
 
   /// Sends everything held, in an order where members exist before rows name them.
   void flush(SqlConnection& c);
+  /// Forgets everything held (what a batch that failed part way left).
+  void clear();
 };
 
 }  // namespace loyalty::hq

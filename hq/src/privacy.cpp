@@ -207,12 +207,17 @@ std::string storedPayload(SqlConnection& c, const std::string& type, const json&
 }
 
 std::string storedPayload(const std::string& type, const json& payload, const std::function<bool(const std::string&)>& erased) {
+  return storedPayload(type, payload, sync::dumpJson(payload), erased);
+}
+
+std::string storedPayload(const std::string& type, const json& payload, std::string text,
+                          const std::function<bool(const std::string&)>& erased) {
   if (namesMember(type) && payload.is_object()) {
     if (const auto member = textField(payload, "member_id"); member && erased(*member)) {
       return sync::dumpJson(withoutPersonalData(type, payload));
     }
   }
-  return sync::dumpJson(payload);
+  return text;
 }
 
 std::vector<std::string> sameRecords(SqlConnection& c, const std::string& memberId) {

@@ -277,7 +277,7 @@ struct HqServer::Impl {
       if (!who) return;
       auto body = readJson(req, res, cr);
       if (!body) return;
-      auto upload = wire::decodeUploadRequest(*body);
+      auto upload = wire::takeUploadRequest(std::move(*body));
       if (!upload) return sendError(res, upload.error());
       if (upload->events.size() > wire::kMaxEventsPerBatch) {
         return sendProblem(res, {wire::problem::kTooLarge, 413, "at most 1000 events per request"});

@@ -46,7 +46,6 @@ ReportCache::Compute computeOf(forms::ReportCall call) {
 HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
                      ReservationPolicy reservations, std::unique_ptr<SqlConnection> reports)
     : m_writer(std::move(writer)), m_reader(std::move(reader)), m_reports(std::move(reports)), m_cache(std::move(cache)) {
-  m_writer.checkSchema();  // upgrades an older release's database, all or nothing
   m_writer.setReservationPolicy(reservations);
 }
 

@@ -1,4 +1,5 @@
 // SQLite backend of SqlConnection, on the project's db library (pragmas, statement cache).
+#include <span>
 #include <unordered_map>
 
 #include "loyalty/db/database.hpp"
@@ -42,7 +43,9 @@ class SqliteConnection final : public SqlConnection {
   }
 
   // In process: nothing to save by holding a statement back; no rows are copied out.
-  void exec(std::string_view sql, const std::vector<SqlValue>& params) override {
+  void exec(std::string_view sql, const std::vector<SqlValue>& params) override { execValues(sql, params); }
+
+  void execValues(std::string_view sql, std::span<const SqlValue> params) override {
     wrap([&] {
       auto q = bound(sql, params);
       while (q.step()) {
@@ -70,15 +73,14 @@ class SqliteConnection final : public SqlConnection {
 
  private:
   /// The cached statement for `sql` with `params` bound.
-  db::Query bound(std::string_view sql, const std::vector<SqlValue>& params) {
-    const std::string key(sql);
-    auto it = m_translated.find(key);
-    if (it == m_translated.end()) it = m_translated.emplace(key, translate(sql)).first;
+  db::Query bound(std::string_view sql, std::span<const SqlValue> params) {
+    auto it = m_translated.find(sql);
+    if (it == m_translated.end()) it = m_translated.emplace(std::string(sql), translate(sql)).first;
     auto q = m_db.query(it->second);
     for (std::size_t i = 0; i < params.size(); ++i) {
       const int index = static_cast<int>(i + 1);
       if (const auto* n = std::get_if<std::int64_t>(&params[i])) q.bind(index, *n);
-      else if (const auto* s = std::get_if<std::string>(&params[i])) q.bind(index, *s);
+      else if (const auto* s = std::get_if<std::string>(&params[i])) q.bindUnowned(index, *s);  // params outlive q
       else q.bindNull(index);
     }
     return q;
@@ -94,7 +96,12 @@ class SqliteConnection final : public SqlConnection {
   }
 
   db::Database m_db;
-  std::unordered_map<std::string, std::string> m_translated;
+  /// Looked up by the SQL's text as given, without copying it.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> m_translated;
 };
 
 }  // namespace

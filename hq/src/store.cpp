@@ -162,8 +162,10 @@ std::string iso(Timestamp t) { return formatRfc3339(t); }
 
 std::string isoPlus(Timestamp t, std::chrono::seconds d) { return formatRfc3339(t + d); }
 
-std::string fingerprint(const EventEnvelope& e) {
-  return sha256Hex(e.type + '\x1f' + e.at + '\x1f' + std::to_string(e.seq) + '\x1f' + e.payload.dump());
+/// `payloadText`: the payload as sync::dumpJson writes it (for a parsed payload, whose text is
+/// valid UTF-8, the same as json::dump()).
+std::string fingerprint(const EventEnvelope& e, const std::string& payloadText) {
+  return sha256Hex(e.type + '\x1f' + e.at + '\x1f' + std::to_string(e.seq) + '\x1f' + payloadText);
 }
 
 Error unauthenticated(std::string detail) { return Error{hqerr::kUnauthenticated, "", std::move(detail)}; }
@@ -296,6 +298,9 @@ std::unordered_map<std::string, StoredEvent> storedEvents(SqlConnection& c, cons
 }  // namespace
 
 HqStore::HqStore(std::unique_ptr<SqlConnection> connection) : m_c(std::move(connection)) {}
+HqStore::HqStore(HqStore&&) noexcept = default;
+HqStore& HqStore::operator=(HqStore&&) noexcept = default;
+HqStore::~HqStore() = default;
 
 // [SECTION] Schema
 
@@ -510,7 +515,9 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       if (!r || !r->merged) b.resolved.emplace(id, id);  // merged: resolveMember follows the chain
     }
   }
-  IngestWrites writes;
+  if (!m_writes) m_writes = std::make_unique<IngestWrites>();
+  IngestWrites& writes = *m_writes;
+  writes.clear();  // a batch that failed part way may have left some
   b.writes = &writes;
   m_batch = &b;
   const struct BatchEnd {
@@ -529,11 +536,12 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     const EventEnvelope& e = request.events[i];
     EventResult& res = results[i];
     res.eventId = e.eventId;
-    const std::string fp = fingerprint(e);
+    std::string payloadText = sync::dumpJson(e.payload);
+    const std::string fp = fingerprint(e, payloadText);
     const auto keepConflict = [&](const std::string& reason) {
       m_c->exec("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, erased), reason,
+                 {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, payloadText, erased), reason,
                   b.receivedAt});
       res.status = EventStatus::kConflict;
       res.reason = reason;
@@ -604,8 +612,8 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       res.reason = "invalid: " + applied.error().field + ": " + applied.error().message;
       continue;
     }
-    writes.events.add({e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, erased), fp,
-                       b.receivedAt, std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0}});
+    writes.events.add(e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, std::move(payloadText), erased),
+                      fp, b.receivedAt, std::int64_t{sync::isKnownEventType(e.type) ? 1 : 0});
     stored.emplace(e.eventId, StoredEvent{request.terminalId, fp});
     res.status = EventStatus::kApplied;
     ++expected;
@@ -703,8 +711,8 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     // Only the terminal that holds a reservation settles it.
     b.writes->settlements.push_back({p->redemptionId, e.eventId, p->origin.terminalId});
     const std::int64_t balance = addPoints(b, member, e.eventId, "redeem", -p->points, at).value_or(0);
-    b.writes->redemptions.add({e.eventId, p->redemptionId, b.terminalId, p->origin.storeId, member, local.day, p->points,
-                               p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
+    b.writes->redemptions.add(e.eventId, p->redemptionId, b.terminalId, p->origin.storeId, member, local.day, p->points,
+                              p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr));
     // The overdraft addPoints has just written down for this event.
     if (balance < 0) b.writes->overdrafts.last(3) = p->authorised ? SqlValue(*p->authorised) : SqlValue(nullptr);
     b.touched.insert(member);
@@ -797,8 +805,8 @@ std::string HqStore::knownMember(const std::string& memberId, const std::string&
   Batch& b = *m_batch;
   if (!b.row(id) && !b.absent.count(id)) loadMembers(b, {id});
   if (b.row(id)) return id;
-  b.writes->newMembers.add({id, std::int64_t{0}, std::string(), std::string(), std::string(), nullptr, nullptr, std::int64_t{0},
-                            nullptr, at, storeId, nullptr, nullptr, nullptr, nullptr, std::int64_t{0}});
+  b.writes->newMembers.add(id, std::int64_t{0}, std::string(), std::string(), std::string(), nullptr, nullptr, std::int64_t{0},
+                           nullptr, at, storeId, nullptr, nullptr, nullptr, nullptr, std::int64_t{0});
   Batch::MemberRow stub;
   stub.enrolledAt = at;
   stub.enrolledStore = storeId;
@@ -910,7 +918,7 @@ std::optional<std::int64_t> HqStore::addPoints(Batch& b, const std::string& memb
   b.touched.insert(memberId);
   const bool redeem = std::string_view(kind) == "redeem";
   if (b.writes) {
-    b.writes->ledger.add({eventId, memberId, std::string(kind), points, at, b.local.day});
+    b.writes->ledger.add(eventId, memberId, std::string(kind), points, at, b.local.day);
     auto& sums = b.writes->points[{b.local.day, b.storeId, kind}];
     sums[0] += 1;
     sums[1] += points > 0 ? points : 0;
@@ -920,7 +928,7 @@ std::optional<std::int64_t> HqStore::addPoints(Batch& b, const std::string& memb
     const std::int64_t balance = row ? (row->balance += points) : points;
     if (redeem && points < 0 && balance < 0) {
       // An offline redemption spent points another store had already spent: points debt.
-      b.writes->overdrafts.add({eventId, memberId, std::min(-points, -balance), nullptr, at});
+      b.writes->overdrafts.add(eventId, memberId, std::min(-points, -balance), nullptr, at);
     }
     b.wrote(*m_c);
     return redeem ? std::optional<std::int64_t>(balance) : std::nullopt;
@@ -996,9 +1004,9 @@ void HqStore::applySale(Batch& b, const EventEnvelope& e, const sync::SaleRecord
   if (p.memberId) member = knownMember(*p.memberId, p.origin.storeId, at);
   if (member) reviewTierAt(b, *member, atTime);
   const std::int64_t total = p.total.minor();
-  w.sales.add({e.eventId, p.saleId, b.terminalId, p.origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at, local.day,
-               p.subtotal.minor(), p.discount.minor(), total, p.pointsEarned, p.pointsRedeemed,
-               static_cast<std::int64_t>(p.lines.size()), local.hour, p.staffId ? SqlValue(*p.staffId) : SqlValue(nullptr)});
+  w.sales.add(e.eventId, p.saleId, b.terminalId, p.origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at, local.day,
+              p.subtotal.minor(), p.discount.minor(), total, p.pointsEarned, p.pointsRedeemed,
+              static_cast<std::int64_t>(p.lines.size()), local.hour, p.staffId ? SqlValue(*p.staffId) : SqlValue(nullptr));
   auto& sums = w.aggSales[{local.day, local.hour, p.origin.storeId, b.terminalId, std::int64_t{member ? 1 : 0}}];
   sums[0] += 1;
   sums[1] += total;
@@ -1023,8 +1031,8 @@ void HqStore::applySale(Batch& b, const EventEnvelope& e, const sync::SaleRecord
   std::map<std::string, std::tuple<std::string, std::int64_t, std::int64_t>> bySku;
   for (std::size_t i = 0; i < p.lines.size(); ++i) {
     const auto& l = p.lines[i];
-    w.saleLines.add({e.eventId, static_cast<std::int64_t>(i + 1), l.sku, l.description ? SqlValue(*l.description) : SqlValue(nullptr),
-                     l.category ? SqlValue(*l.category) : SqlValue(nullptr), l.qty, l.unitPrice, l.amount.minor()});
+    w.saleLines.add(e.eventId, static_cast<std::int64_t>(i + 1), l.sku, l.description ? SqlValue(*l.description) : SqlValue(nullptr),
+                    l.category ? SqlValue(*l.category) : SqlValue(nullptr), l.qty, l.unitPrice, l.amount.minor());
     const std::string description = l.description.value_or("");
     auto [it, fresh] = bySku.try_emplace(l.sku, description, l.qty, l.amount.minor());
     if (fresh) continue;
@@ -1064,9 +1072,9 @@ void HqStore::applyRefund(Batch& b, const EventEnvelope& e, const sync::SaleRefu
   if (p.memberId) member = knownMember(*p.memberId, p.origin.storeId, at);
   if (member) reviewTierAt(b, *member, atTime);
   const std::int64_t amount = p.amount.minor();
-  w.refunds.add({e.eventId, p.refundId, p.saleId, b.terminalId, p.origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
-                 local.day, amount, p.pointsReversed, p.pointsReturned, local.hour,
-                 p.staffId ? SqlValue(*p.staffId) : SqlValue(nullptr)});
+  w.refunds.add(e.eventId, p.refundId, p.saleId, b.terminalId, p.origin.storeId, member ? SqlValue(*member) : SqlValue(nullptr), at,
+                local.day, amount, p.pointsReversed, p.pointsReturned, local.hour,
+                p.staffId ? SqlValue(*p.staffId) : SqlValue(nullptr));
   auto& sums = w.aggSales[{local.day, local.hour, p.origin.storeId, b.terminalId, std::int64_t{member ? 1 : 0}}];
   sums[2] += 1;
   sums[3] += amount;
@@ -1085,11 +1093,11 @@ void HqStore::enrolNew(Batch& b, const EventEnvelope& e, const sync::MemberEnrol
   const std::string at = formatRfc3339(*parseRfc3339(e.at, "at"));
   const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
   // The consent columns as recordConsent settles them: this decision is the member's only one.
-  b.writes->newMembers.add({p.memberId, std::int64_t{1}, p.cardNo, p.phone, p.name, opt(p.birthday), opt(p.language),
-                            std::int64_t{p.consentMarketing ? 1 : 0}, opt(p.consentVersion), at, p.origin.storeId,
-                            opt(p.referrerId), opt(p.staffId), at, p.origin.storeId, std::int64_t{0}});
-  b.writes->consents.add({p.memberId, at, std::int64_t{p.consentMarketing ? 1 : 0}, opt(p.consentVersion), p.origin.storeId,
-                          p.origin.terminalId, opt(p.staffId), e.eventId, e.type});
+  b.writes->newMembers.add(p.memberId, std::int64_t{1}, p.cardNo, p.phone, p.name, opt(p.birthday), opt(p.language),
+                           std::int64_t{p.consentMarketing ? 1 : 0}, opt(p.consentVersion), at, p.origin.storeId,
+                           opt(p.referrerId), opt(p.staffId), at, p.origin.storeId, std::int64_t{0});
+  b.writes->consents.add(p.memberId, at, std::int64_t{p.consentMarketing ? 1 : 0}, opt(p.consentVersion), p.origin.storeId,
+                         p.origin.terminalId, opt(p.staffId), e.eventId, e.type);
   Batch::MemberRow row;
   row.enrolled = true;
   row.enrolledAt = at;

@@ -7,6 +7,7 @@
 // (LOYALTY_RECORD_INGEST_REFERENCE=1 writes the file instead of comparing).
 #include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include "loyalty/hq/aggregates.hpp"
 #include "support/hq_fixture.hpp"
@@ -290,4 +291,53 @@ TEMPLATE_TEST_CASE("ingest stores text exactly as sent, whatever characters it h
   }
   CHECK(json::parse(sql->query("SELECT payload FROM events WHERE event_id = 'TA-e2'").text(0, 0)) == sale["payload"]);
   CHECK(sql->query("SELECT member_id FROM ledger").text(0, 0) == "M\"1\\,");
+}
+
+TEMPLATE_TEST_CASE("ingest writes every row of a batch once and in order, whatever the batch's size", "[hq]", HQ_BACKENDS) {
+  // SQLite writes a table's rows in statements of 64, 8 and 1 rows: sizes on either side of
+  // those, and one batch of the protocol's 1,000, each row exactly once.
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string token = hq.registerTerminal("S1", "TA");
+  constexpr int kMembers = 70;  // more than one statement's worth of member rows too
+  json enrolments = json::array();
+  for (int m = 1; m <= kMembers; ++m) enrolments.push_back(enrolEvent("TA", "S1", m, "M" + std::to_string(m)));
+  uploadApplied(hq, token, "TA", std::move(enrolments));
+  std::int64_t seq = kMembers, sales = 0, earned = 0;
+  std::map<std::string, std::int64_t> balances;
+  for (const int size : {1, 7, 8, 9, 63, 64, 65, 73, 1000}) {
+    json events = json::array();
+    for (int i = 0; i < size; ++i) {
+      ++seq;
+      const std::string member = "M" + std::to_string(seq % kMembers + 1);
+      const std::int64_t points = seq % 13 + 1;
+      events.push_back(saleEvent("TA", "S1", seq, member, std::to_string(points) + ".00", points));
+      balances[member] += points;
+      earned += points;
+      ++sales;
+    }
+    uploadApplied(hq, token, "TA", std::move(events));
+  }
+  auto sql = hq.sql();
+  CHECK(sql->query("SELECT COUNT(*), SUM(total), MIN(seq), MAX(seq) FROM sales JOIN events USING (event_id)").rows ==
+        std::vector<std::vector<std::optional<std::string>>>{
+            {std::to_string(sales), std::to_string(earned * 100), std::to_string(kMembers + 1), std::to_string(seq)}});
+  CHECK(sql->query("SELECT COUNT(*) FROM events").integer(0, 0) == seq);
+  CHECK(sql->query("SELECT COUNT(*) FROM sale_lines").integer(0, 0) == sales);
+  CHECK(sql->query("SELECT COUNT(*), SUM(points) FROM ledger").integer(0, 1) == earned);
+  CHECK(sql->query("SELECT SUM(sales), SUM(net) FROM agg_member").integer(0, 0) == sales);
+  CHECK(sql->query("SELECT SUM(sales), SUM(gross) FROM agg_sales").integer(0, 1) == earned * 100);
+  const auto members = sql->query("SELECT member_id, balance, lifetime_spend FROM members ORDER BY member_id");
+  REQUIRE(members.size() == kMembers);
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    INFO(members.text(i, 0));
+    CHECK(members.integer(i, 1) == balances[members.text(i, 0)]);
+    CHECK(members.integer(i, 2) == balances[members.text(i, 0)] * 100);
+  }
+  if (std::string(TestType::kName) == "sqlite") {
+    // Written in the order applied: the events' insertion order is their seq order.
+    const auto order = sql->query("SELECT seq FROM events ORDER BY rowid");
+    REQUIRE(order.size() == static_cast<std::size_t>(seq));
+    for (std::size_t i = 0; i < order.size(); ++i) REQUIRE(order.integer(i, 0) == static_cast<std::int64_t>(i + 1));
+  }
 }

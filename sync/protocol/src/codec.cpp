@@ -236,7 +236,8 @@ constexpr std::int64_t kMaxPoints = kMaxEventPoints;
 // codec only keeps it far from overflow.
 constexpr std::int64_t kMaxAdjustPoints = 1'000'000'000'000'000;
 
-EventEnvelope readEnvelope(const json& j, const std::string& path) {
+/// `take`: `j` itself, writable, to move the payload out of instead of copying it.
+EventEnvelope readEnvelope(const json& j, const std::string& path, json* take = nullptr) {
   const Obj o(j, path);
   EventEnvelope e;
   e.eventId = o.id("event_id");
@@ -245,7 +246,7 @@ EventEnvelope readEnvelope(const json& j, const std::string& path) {
   e.at = o.timestamp("at");
   const json& p = o.need("payload");
   if (!p.is_object()) throw FieldError{o.at("payload"), o.at("payload") + " must be a JSON object"};
-  e.payload = p;
+  e.payload = take ? std::move((*take)["payload"]) : p;
   return e;
 }
 
@@ -339,17 +340,28 @@ Result<json> parseJson(std::string_view body, std::size_t maxBytes) {
   }
 }
 
-Result<UploadRequest> decodeUploadRequest(const json& j) {
+namespace {
+
+/// `take`: `j` itself, writable, to move the payloads out of.
+Result<UploadRequest> readUploadRequest(const json& j, json* take) {
   return guarded([&] {
     const Obj o(j, "");
     UploadRequest r;
     r.terminalId = o.id("terminal_id");
     const json& events = o.array("events");
     r.events.reserve(events.size());
-    for (std::size_t i = 0; i < events.size(); ++i) r.events.push_back(readEnvelope(events[i], index("events", i)));
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      r.events.push_back(readEnvelope(events[i], index("events", i), take ? &(*take)["events"][i] : nullptr));
+    }
     return r;
   });
 }
+
+}  // namespace
+
+Result<UploadRequest> decodeUploadRequest(const json& j) { return readUploadRequest(j, nullptr); }
+
+Result<UploadRequest> takeUploadRequest(json&& j) { return readUploadRequest(j, &j); }
 
 Result<UploadResponse> decodeUploadResponse(const json& j) {
   return guarded([&] {

@@ -140,6 +140,9 @@ class Statement {
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Statement& bindNull(int index);
+  /// Binds text without copying it: the caller keeps `value`'s bytes alive and unchanged until
+  /// this use of the statement ends (its reset), e.g. values it holds for the whole statement.
+  Statement& bindUnowned(int index, std::string_view value);
   /// Binds bytes as a BLOB (compared byte-wise, never as text).
   Statement& bindBlob(int index, std::string_view bytes);
   Statement& bindBlob(int index, const std::string& bytes) { return bindBlob(index, std::string_view(bytes)); }
@@ -209,6 +212,11 @@ class Query {
   }
   Query& bindNull(int index) & {
     m_statement->bindNull(index);
+    return *this;
+  }
+  /// Statement::bindUnowned: `value` must outlive this use.
+  Query& bindUnowned(int index, std::string_view value) & {
+    m_statement->bindUnowned(index, value);
     return *this;
   }
   Query&& bindNull(int index) && {

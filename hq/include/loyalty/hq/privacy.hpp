@@ -77,6 +77,10 @@ std::string storedPayload(SqlConnection& c, const std::string& type, const nlohm
 /// The same, with whether a member is erased told by `erased` (ingest knows its batch's members).
 std::string storedPayload(const std::string& type, const nlohmann::json& payload,
                           const std::function<bool(const std::string&)>& erased);
+/// The same, given the payload's text as it came (sync::dumpJson of it, which ingest has made
+/// already for the event's fingerprint).
+std::string storedPayload(const std::string& type, const nlohmann::json& payload, std::string text,
+                          const std::function<bool(const std::string&)>& erased);
 
 /// The member and every record merged into them, directly or through others (the same person),
 /// the member first; at most 1000.

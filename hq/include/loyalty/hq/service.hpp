@@ -32,8 +32,9 @@ struct DashboardAccount {
 
 class HqService {
  public:
-  /// `writer` and `reader` are two connections to the same storage. Adds the analytics and
-  /// privacy tables to an older database.
+  /// `writer` and `reader` are two connections to the same storage, whose schema the caller has
+  /// checked and upgraded once (HqStore::checkSchema: the server does it before it opens any
+  /// other connection); opening these repeats none of it.
   /// `reports`, when given, is where reports and charts read (storage.reports_dsn: a replica);
   /// without it they read through `reader`.
   HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,

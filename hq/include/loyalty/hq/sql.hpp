@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -79,6 +80,11 @@ class SqlConnection {
   /// all of them); order is kept, so every later query, script, commit or rollback comes after
   /// it. An error surfaces at the latest at commit, and the transaction is rolled back as usual.
   virtual void exec(std::string_view sql, const std::vector<SqlValue>& params = {}) { query(sql, params); }
+  /// exec() over values held elsewhere (ingest's row buffers), which a backend may bind without
+  /// copying them.
+  virtual void execValues(std::string_view sql, std::span<const SqlValue> params) {
+    exec(sql, std::vector<SqlValue>(params.begin(), params.end()));
+  }
   virtual bool hasTable(std::string_view name) = 0;
   /// A write transaction that excludes every other writer (all processes) until it ends.
   virtual void beginWrite() = 0;

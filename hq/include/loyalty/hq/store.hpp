@@ -80,9 +80,14 @@ struct DayRange {
   std::string to = "9999-12-31";
 };
 
+struct IngestWrites;
+
 class HqStore {
  public:
   explicit HqStore(std::unique_ptr<SqlConnection> connection);
+  HqStore(HqStore&&) noexcept;
+  HqStore& operator=(HqStore&&) noexcept;
+  ~HqStore();
 
   /// Creates the schema; refuses (runtime_error) a database that already has one.
   void createSchema(Timestamp now);
@@ -215,6 +220,8 @@ class HqStore {
   PublishedProgramme m_programme;  ///< the tiers ingest and reviews apply
   ReservationPolicy m_reservations;
   Batch* m_batch = nullptr;  ///< the ingest under way (its per-batch lookups), if any
+  /// What a batch writes, held until it is flushed; kept across batches with its statement texts.
+  std::unique_ptr<IngestWrites> m_writes;
 };
 
 }  // namespace loyalty::hq

@@ -29,6 +29,9 @@ Status checkJsonLimits(std::string_view text, std::size_t maxBytes = kMaxBodyByt
 // [SECTION] Decoders
 
 Result<UploadRequest> decodeUploadRequest(const nlohmann::json& j);
+/// The same, moving each event's payload out of `j` instead of copying it (a server's request
+/// body, which nothing reads afterwards); `j` is left valid but without the payloads.
+Result<UploadRequest> takeUploadRequest(nlohmann::json&& j);
 Result<UploadResponse> decodeUploadResponse(const nlohmann::json& j);
 Result<Change> decodeChange(const nlohmann::json& j);
 Result<ChangePage> decodeChangePage(const nlohmann::json& j);
