@@ -372,11 +372,7 @@ struct HqServer::Impl {
              }
              auto out = service.releaseReservation((*body)["redemption_id"].get<std::string>(),
                                                    (*body)["reason"].get<std::string>(), actorOf(*who));
-             if (!out) {  // the store names the command line's --redemption
-               Error e = out.error();
-               if (e.field == "redemption") e.field = "redemption_id";
-               return sendError(res, e);
-             }
+             if (!out) return sendError(res, out.error());
              sendJson(res, *out);
            });
 

@@ -1263,13 +1263,13 @@ Result<Ok> HqStore::release(const std::string& terminalId, const std::string& re
 
 Result<json> HqStore::releaseByAdmin(const std::string& redemptionId, const std::string& reason, Timestamp now,
                                      const std::string& actor) {
-  if (!validId(redemptionId)) return invalidArgument("redemption", "redemption is 1 to 128 printable characters");
+  if (!validId(redemptionId)) return invalidArgument("redemption_id", "redemption_id is 1 to 128 printable characters");
   if (reason.empty() || reason.size() > 1000) return invalidArgument("reason", "reason is required (1 to 1000 bytes)");
   SqlTransaction tx(*m_c);
   const auto r = m_c->query("SELECT terminal_id, member_id, points, created_at FROM reservations WHERE redemption_id = $1 AND " +
                                 held("$2"),
                             {redemptionId, iso(now)});
-  if (r.empty()) return Error{errc::kNotFound, "redemption", "head office holds no reservation " + redemptionId};
+  if (r.empty()) return Error{errc::kNotFound, "redemption_id", "head office holds no reservation " + redemptionId};
   m_c->query("UPDATE reservations SET released_at = $2, released_by = $3 WHERE redemption_id = $1",
              {redemptionId, iso(now), "admin:" + actor});
   const std::string detail = "redemption " + redemptionId + " of terminal " + r.text(0, 0) + ", " + std::to_string(r.integer(0, 2)) +
