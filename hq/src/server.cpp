@@ -141,7 +141,7 @@ struct HqServer::Impl {
       : dir(d),
         guard(ConnectionLimits::from(s)),
         throttle(upgradedStorage(d, s), ThrottleRules::from(s)),
-        service(openStorage(d, s), openStorage(d, s), cacheOptions(s),
+        service(openStorage(d, s), openStorage(d, s), openStorage(d, s), cacheOptions(s),
                 ReservationPolicy{std::chrono::minutes(s.reservationMinutes), std::chrono::hours(24 * s.reservationHoldDays)},
                 openReportsStorage(s)),
         fleet(d, openStorage(d, s)) {}

@@ -43,10 +43,15 @@ ReportCache::Compute computeOf(forms::ReportCall call) {
 
 }  // namespace
 
-HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
-                     ReservationPolicy reservations, std::unique_ptr<SqlConnection> reports)
-    : m_writer(std::move(writer)), m_reader(std::move(reader)), m_reports(std::move(reports)), m_cache(std::move(cache)) {
-  m_writer.setReservationPolicy(reservations);
+HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader,
+                     std::unique_ptr<SqlConnection> counter, ReportCache::Options cache, ReservationPolicy reservations,
+                     std::unique_ptr<SqlConnection> reports)
+    : m_writer(std::move(writer)),
+      m_reader(std::move(reader)),
+      m_counter(std::move(counter)),
+      m_reports(std::move(reports)),
+      m_cache(std::move(cache)) {
+  m_counter.setReservationPolicy(reservations);  // the lane that holds them
 }
 
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCache::Leading leading,
@@ -57,8 +62,8 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
 // [SECTION] Protocol
 
 Result<Principal> HqService::authenticate(const std::string& token) {
-  std::lock_guard lock(m_readMutex);
-  return m_reader.authenticateToken(token, nowSeconds());
+  std::lock_guard lock(m_counterMutex);
+  return m_counter.authenticateToken(token, nowSeconds());
 }
 
 void HqService::ping() {
@@ -87,14 +92,14 @@ Result<sync::ChangePage> HqService::changes(const std::string& terminalId, const
 }
 
 Result<sync::RedemptionResponse> HqService::reserve(const std::string& terminalId, const sync::RedemptionRequest& r) {
-  std::lock_guard lock(m_writeMutex);
-  return m_writer.reserve(terminalId, r, nowSeconds());
+  std::lock_guard lock(m_counterMutex);
+  return m_counter.reserve(terminalId, r, nowSeconds());
 }
 
 Result<Ok> HqService::release(const std::string& terminalId, const std::string& redemptionId,
                               std::optional<std::int64_t> afterSeq) {
-  std::lock_guard lock(m_writeMutex);
-  return m_writer.release(terminalId, redemptionId, afterSeq, nowSeconds());
+  std::lock_guard lock(m_counterMutex);
+  return m_counter.release(terminalId, redemptionId, afterSeq, nowSeconds());
 }
 
 Result<Ok> HqService::merge(const std::string& from, const std::string& into) {

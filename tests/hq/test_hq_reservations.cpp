@@ -3,6 +3,7 @@
 // reservation asked with after_seq is held until the terminal's own event settles or releases
 // it, however long that takes (up to [redemptions] hold_days, or an administrator's release).
 #include <fstream>
+#include <thread>
 
 #include "loyalty/core/time.hpp"
 #include "support/hq_fixture.hpp"
@@ -234,4 +235,60 @@ TEST_CASE("hq.toml [redemptions] hold_days is checked by name", "[hq]") {
   const auto [exitStatus, out] = runCommand({hqBinary(), "serve", "--data", hq.dataDir(), "--listen", "127.0.0.1:0"}, Stderr::kToStdout);
   CHECK(exitStatus != 0);
   CHECK(out.find("redemptions.hold_days") != std::string::npos);
+}
+
+// The counter lane (HqService): token checks, reserves and releases have their own connection, so
+// an online redemption does not queue behind this instance's uploads; its writes still take the
+// storage's writer lock. Two terminals race for one member's points while a third uploads.
+TEMPLATE_TEST_CASE("online redemptions racing each other while uploads run hold no point twice", "[hq]", HQ_BACKENDS) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string a = hq.registerTerminal("S1", "TA");
+  const std::string b = hq.registerTerminal("S2", "TB");
+  const std::string c = hq.registerTerminal("S3", "TC");
+  uploadApplied(hq, a, "TA", {enrolEvent("TA", "S1", 1, "M1"), saleEvent("TA", "S1", 2, "M1", "1000.00", 1000)});
+
+  constexpr int kBatches = 12, kSales = 25, kTries = 15;
+  std::vector<int> uploads;  // status of each batch of TC's
+  std::vector<std::vector<int>> reserves(2);
+  std::thread uploader([&] {
+    std::int64_t seq = 0;
+    for (int i = 0; i < kBatches; ++i) {
+      json events = json::array();
+      for (int k = 0; k < kSales; ++k) ++seq, events.push_back(saleEvent("TC", "S3", seq, std::nullopt, "12.50", 0));
+      auto res = hq.client()->Post("/api/v1/events", bearer(c), batch("TC", std::move(events)).dump(), "application/json");
+      uploads.push_back(res ? res->status : -1);
+    }
+  });
+  std::vector<std::thread> counters;
+  for (int t = 0; t < 2; ++t) {
+    counters.emplace_back([&, t] {
+      const std::string& token = t == 0 ? a : b;
+      for (int i = 0; i < kTries; ++i) {
+        auto res = hq.client()->Post("/api/v1/redemptions", bearer(token),
+                                     json{{"redemption_id", std::string(t == 0 ? "A" : "B") + std::to_string(i)},
+                                          {"member_id", "M1"}, {"points", 100}}.dump(),
+                                     "application/json");
+        reserves[static_cast<std::size_t>(t)].push_back(res ? res->status : -1);
+      }
+    });
+  }
+  uploader.join();
+  for (auto& th : counters) th.join();
+
+  CHECK(uploads == std::vector<int>(kBatches, 200));
+  int held = 0, refused = 0;
+  for (const auto& lane : reserves) {
+    for (int s : lane) {
+      INFO("a reserve answered " << s);
+      CHECK((s == 200 || s == 409));
+      held += s == 200;
+      refused += s == 409;
+    }
+  }
+  CHECK(held == 10);  // 1,000 points, 100 each: never an eleventh
+  CHECK(refused == 2 * kTries - 10);
+  CHECK(reserved(hq) == 1000);
+  CHECK(scalar(hq, "SELECT COUNT(*) FROM sales WHERE terminal_id = 'TC'") == kBatches * kSales);
+  CHECK(scalar(hq, "SELECT applied_through FROM terminals WHERE terminal_id = 'TC'") == kBatches * kSales);
 }

@@ -12,7 +12,7 @@ using nlohmann::json;
 
 TEST_CASE("HqService: sessions, audit entries and reports from many threads at once, on both connections", "[hq]") {
   HqInstance hq("sqlite");
-  loyalty::hq::HqService service(hq.sql(), hq.sql(), loyalty::hq::ReportCache::Options{}, loyalty::hq::ReservationPolicy{});
+  loyalty::hq::HqService service(hq.sql(), hq.sql(), hq.sql(), loyalty::hq::ReportCache::Options{}, loyalty::hq::ReservationPolicy{});
   constexpr int kThreads = 4, kRounds = 25;
   std::vector<std::thread> threads;
   std::vector<int> found(kThreads, 0), reports(kThreads, 0);

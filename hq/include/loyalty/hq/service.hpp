@@ -32,13 +32,18 @@ struct DashboardAccount {
 
 class HqService {
  public:
-  /// `writer` and `reader` are two connections to the same storage, whose schema the caller has
-  /// checked and upgraded once (HqStore::checkSchema: the server does it before it opens any
-  /// other connection); opening these repeats none of it.
+  /// `writer`, `reader` and `counter` are three connections to the same storage, whose schema the
+  /// caller has checked and upgraded once (HqStore::checkSchema: the server does it before it opens
+  /// any other connection); opening these repeats none of it.
+  /// `counter` is the lane of what a customer waits for at the counter: token checks and online
+  /// redemptions (reserve, release). It never queues behind an upload on `writer` or a change
+  /// page on `reader` of this instance; its writes still take the storage's writer lock, so
+  /// they order with every other writer's (instances included) exactly as before.
   /// `reports`, when given, is where reports and charts read (storage.reports_dsn: a replica);
   /// without it they read through `reader`.
-  HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader, ReportCache::Options cache,
-            ReservationPolicy reservations, std::unique_ptr<SqlConnection> reports = nullptr);
+  HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader,
+            std::unique_ptr<SqlConnection> counter, ReportCache::Options cache, ReservationPolicy reservations,
+            std::unique_ptr<SqlConnection> reports = nullptr);
   HqService(const HqService&) = delete;
   HqService& operator=(const HqService&) = delete;
 
@@ -167,6 +172,8 @@ class HqService {
   HqStore m_writer;
   std::mutex m_readMutex;  ///< one request at a time on m_reader
   HqStore m_reader;
+  std::mutex m_counterMutex;  ///< one request at a time on m_counter
+  HqStore m_counter;
   std::mutex m_reportsMutex;  ///< one request at a time on m_reports
   std::unique_ptr<SqlConnection> m_reports;  ///< storage.reports_dsn, if set
   ReportCache m_cache;
