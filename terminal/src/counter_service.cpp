@@ -210,8 +210,16 @@ MemberView CounterService::view(MemberRow&& row) const {
 std::int64_t CounterService::post(const std::string& memberId, Timestamp at, const char* kind, std::int64_t points,
                                   const std::optional<std::string>& saleId, const std::string& refId) {
   const std::int64_t before = m_ledger.balance(memberId);
+  const std::int64_t after = postEntry(memberId, before, at, kind, points, saleId, refId);
+  m_ledger.setBalance(memberId, after);
+  return after;
+}
+
+std::int64_t CounterService::postEntry(const std::string& memberId, std::int64_t before, Timestamp at,
+                                       const char* kind, std::int64_t points,
+                                       const std::optional<std::string>& saleId, const std::string& refId) {
   const std::int64_t after = before + points;
-  const std::int64_t entryId = m_ledger.append({memberId, formatRfc3339(at), kind, points, saleId, refId}, after);
+  const std::int64_t entryId = m_ledger.appendEntry({memberId, formatRfc3339(at), kind, points, saleId, refId}, after);
   // Points head office moved here (reconciliation, kind 'adjust') were earned at another store,
   // which expires them itself.
   const bool fromHeadOffice = std::string_view(kind) == "adjust";
@@ -817,16 +825,41 @@ Result<CheckedSale> checkSale(SaleRequest& r, ProductRepository& catalogue) {
       given[i] = *price;
     }
   }
+  // Every line's product by sku in a few statements; lines given by barcode are found one by one.
+  std::vector<std::string> skus;
+  skus.reserve(r.lines.size());
+  for (const SaleLineInput& in : r.lines) {
+    if (!in.barcode) skus.push_back(in.sku);
+  }
+  const std::unordered_map<std::string, Product> bySku = catalogue.bySkus(skus);
   CheckedSale out;
   out.lines.reserve(r.lines.size());
+  out.fingerprint.reserve(64 * r.lines.size());
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     SaleLineInput& in = r.lines[i];
     const std::string f = "lines[" + std::to_string(i) + "]";
     // The fingerprint is of the request as given: a replay after a catalogue change is the same sale.
-    out.fingerprint += (in.barcode ? "#" + *in.barcode + (in.sku.empty() ? "" : "#" + in.sku) : in.sku) + '\x1f' +
-                       in.description.value_or("") + '\x1f' + std::to_string(in.qty) + '\x1f' +
-                       (given[i] ? given[i]->toString() : std::string("catalogue")) + '\x1f' +
-                       in.category.value_or("") + '\x1e';
+    // Appended piece by piece: no temporary string per piece (a sale has dozens of lines).
+    std::string& fp = out.fingerprint;
+    if (in.barcode) {
+      fp += '#';
+      fp += *in.barcode;
+      if (!in.sku.empty()) {
+        fp += '#';
+        fp += in.sku;
+      }
+    } else {
+      fp += in.sku;
+    }
+    fp += '\x1f';
+    if (in.description) fp += *in.description;
+    fp += '\x1f';
+    fp += std::to_string(in.qty);
+    fp += '\x1f';
+    fp += given[i] ? given[i]->toString() : std::string("catalogue");
+    fp += '\x1f';
+    if (in.category) fp += *in.category;
+    fp += '\x1e';
     std::optional<Product> product;
     if (in.barcode) {
       product = catalogue.byBarcode(*in.barcode);
@@ -835,7 +868,7 @@ Result<CheckedSale> checkSale(SaleRequest& r, ProductRepository& catalogue) {
         return invalidArgument(f + ".sku", "barcode " + *in.barcode + " is the product " + product->sku);
       }
     } else {
-      product = catalogue.bySku(in.sku);
+      if (const auto found = bySku.find(in.sku); found != bySku.end()) product = found->second;
       if (!product && !given[i]) {
         return Error{errc::kNotFound, f + ".sku", "no product " + in.sku + " in the catalogue: give unit_price"};
       }
@@ -1011,12 +1044,17 @@ SaleResult CounterService::writeSale(const SaleRequest& r, const std::optional<M
                     std::nullopt, {}, std::nullopt, false};
   for (const AppliedPromotionEffect& a : plan.applied) result.promotions.push_back({a.id, a.kind, a.effect});
   if (member) {
+    // The row was read in this transaction (again after settle() changed it): its balance is the
+    // cached one, moved with the visit in one write of the row.
     std::int64_t balance = member->balance;
-    if (plan.redeemPoints > 0) balance = post(member->memberId, r.at, "redeem", -plan.redeemPoints, r.saleId, r.saleId);
-    if (plan.points != 0) {
-      balance = post(member->memberId, r.at, plan.points > 0 ? "earn" : "reversal", plan.points, r.saleId, r.saleId);
+    if (plan.redeemPoints > 0) {
+      balance = postEntry(member->memberId, balance, r.at, "redeem", -plan.redeemPoints, r.saleId, r.saleId);
     }
-    m_members.recordVisit(member->memberId, plan.total.minor(), laterOf(member->lastVisitAt, at));
+    if (plan.points != 0) {
+      balance = postEntry(member->memberId, balance, r.at, plan.points > 0 ? "earn" : "reversal", plan.points,
+                          r.saleId, r.saleId);
+    }
+    m_members.recordVisit(member->memberId, balance, plan.total.minor(), laterOf(member->lastVisitAt, at));
     result.balance = balance;
     result.tier = member->tier;
     if (plan.tierReached) {

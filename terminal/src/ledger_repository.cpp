@@ -10,15 +10,23 @@ std::int64_t LedgerRepository::balance(const std::string& memberId) {
   return q.int64("balance");
 }
 
-std::int64_t LedgerRepository::append(const LedgerEntry& e, std::int64_t balanceAfter) {
+std::int64_t LedgerRepository::appendEntry(const LedgerEntry& e, std::int64_t balanceAfter) {
   m_db.query("INSERT INTO ledger(member_id, at, kind, points, sale_id, ref_id, balance_after) "
              "VALUES (?, ?, ?, ?, ?, ?, ?)")
       .bind(1, e.memberId).bind(2, e.at).bind(3, e.kind).bind(4, e.points).bind(5, e.saleId)
       .bind(6, e.refId).bind(7, balanceAfter)
       .run();
-  const std::int64_t entryId = m_db.lastInsertRowid();
-  m_db.query("UPDATE members SET balance = ? WHERE member_id = ?").bind(1, balanceAfter).bind(2, e.memberId).run();
+  return m_db.lastInsertRowid();
+}
+
+std::int64_t LedgerRepository::append(const LedgerEntry& e, std::int64_t balanceAfter) {
+  const std::int64_t entryId = appendEntry(e, balanceAfter);
+  setBalance(e.memberId, balanceAfter);
   return entryId;
+}
+
+void LedgerRepository::setBalance(const std::string& memberId, std::int64_t balance) {
+  m_db.query("UPDATE members SET balance = ? WHERE member_id = ?").bind(1, balance).bind(2, memberId).run();
 }
 
 void LedgerRepository::openLot(std::int64_t entryId, const std::string& memberId, Date earnedOn, Date expiresOn,

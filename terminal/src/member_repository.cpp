@@ -401,10 +401,11 @@ void MemberRepository::addSpend(const std::string& memberId, std::int64_t minor)
       .bind(1, minor).bind(2, memberId).run();
 }
 
-void MemberRepository::recordVisit(const std::string& memberId, std::int64_t spendMinor,
+void MemberRepository::recordVisit(const std::string& memberId, std::int64_t balance, std::int64_t spendMinor,
                                    const std::string& lastVisitAt) {
-  m_db.query("UPDATE members SET lifetime_spend = lifetime_spend + ?, last_visit_at = ? WHERE member_id = ?")
-      .bind(1, spendMinor).bind(2, lastVisitAt).bind(3, memberId).run();
+  m_db.query("UPDATE members SET balance = ?, lifetime_spend = lifetime_spend + ?, last_visit_at = ? "
+             "WHERE member_id = ?")
+      .bind(1, balance).bind(2, spendMinor).bind(3, lastVisitAt).bind(4, memberId).run();
 }
 
 void MemberRepository::upgradeTier(const std::string& memberId, const std::string& tier, const std::string& at,

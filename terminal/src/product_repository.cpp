@@ -1,8 +1,11 @@
 #include "loyalty/terminal/product_repository.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 #include "loyalty/core/text.hpp"
+#include "loyalty/db/row_batches.hpp"
 
 namespace loyalty::terminal {
 namespace {
@@ -22,6 +25,31 @@ std::optional<Product> ProductRepository::one(const char* sql, const std::string
 
 std::optional<Product> ProductRepository::bySku(const std::string& sku) {
   return one("SELECT sku, name, price, barcode, category FROM products WHERE sku = ?", sku);
+}
+
+std::unordered_map<std::string, Product> ProductRepository::bySkus(const std::vector<std::string>& skus) {
+  static const auto kBySkus = db::rowBatchTexts([](std::size_t n) {
+    return db::placeholderGroupsSql("SELECT sku, name, price, barcode, category FROM products WHERE sku IN ", n, 1);
+  });
+  std::vector<std::string_view> distinct;
+  distinct.reserve(skus.size());
+  {
+    std::unordered_set<std::string_view> seen;
+    for (const std::string& sku : skus) {
+      if (seen.insert(sku).second) distinct.push_back(sku);
+    }
+  }
+  std::unordered_map<std::string, Product> found;
+  db::forEachRowBatch(distinct.size(), kBySkus, [&](const std::string& sql, std::size_t first, std::size_t count) {
+    auto q = m_db.query(sql);
+    for (std::size_t i = 0; i < count; ++i) q.bindUnowned(static_cast<int>(i + 1), distinct[first + i]);
+    while (q.step()) {
+      Product p = read(q);
+      std::string sku = p.sku;
+      found.emplace(std::move(sku), std::move(p));
+    }
+  });
+  return found;
 }
 
 std::optional<Product> ProductRepository::byBarcode(const std::string& barcode) {

@@ -5,11 +5,16 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "loyalty/db/row_batches.hpp"
+
 namespace loyalty::terminal {
 
 using nlohmann::json;
 
 namespace {
+
+/// The columns of a sale line's INSERT.
+constexpr std::size_t kLineColumns = 10;
 
 /// The sales.promo_context column: the context and the spend promotions of the sale, as JSON.
 std::string savedPromotionsJson(const SavedPromotions& saved) {
@@ -117,16 +122,24 @@ void SaleRepository::insert(const NewSale& s, const std::vector<NewSaleLine>& li
       .bind(12, contentDigest(s.fingerprint)).bind(13, s.result).bind(14, s.staffId)
       .bind(15, firstLine).bind(16, lastLine)
       .run();
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const NewSaleLine& l = lines[i];
-    const auto lineNo = static_cast<std::int64_t>(i + 1);
-    m_db.query("INSERT INTO sale_lines(line_ref, sale_id, line_no, sku, description, qty, unit_price, "
-               "amount, category, discount) VALUES (?,?,?,?,?,?,?,?,?,?)")
-        .bind(1, firstLine + lineNo - 1).bind(2, s.saleId).bind(3, lineNo).bind(4, l.sku).bind(5, l.description)
-        .bind(6, l.qty).bind(7, l.unitPrice.tenThousandths()).bind(8, l.amount.minor()).bind(9, l.category)
-        .bind(10, l.discount.minor())
-        .run();
-  }
+  // A few statements for all the lines (16, 4 and 1 rows at a time), not one per line.
+  static const auto kInsertLines = db::rowBatchTexts([](std::size_t rows) {
+    return db::placeholderGroupsSql("INSERT INTO sale_lines(line_ref, sale_id, line_no, sku, description, qty, "
+                                    "unit_price, amount, category, discount) VALUES ",
+                                    kLineColumns, rows);
+  });
+  db::forEachRowBatch(lines.size(), kInsertLines, [&](const std::string& sql, std::size_t first, std::size_t count) {
+    auto q = m_db.query(sql);
+    for (std::size_t i = first; i < first + count; ++i) {
+      const NewSaleLine& l = lines[i];
+      const int c = static_cast<int>((i - first) * kLineColumns);
+      const auto lineNo = static_cast<std::int64_t>(i + 1);
+      q.bind(c + 1, firstLine + lineNo - 1).bind(c + 2, s.saleId).bind(c + 3, lineNo).bind(c + 4, l.sku)
+          .bind(c + 5, l.description).bind(c + 6, l.qty).bind(c + 7, l.unitPrice.tenThousandths())
+          .bind(c + 8, l.amount.minor()).bind(c + 9, l.category).bind(c + 10, l.discount.minor());
+    }
+    q.run();
+  });
 }
 
 // [SECTION] Refunds

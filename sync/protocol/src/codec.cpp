@@ -816,32 +816,6 @@ std::vector<std::string> MemberUpdated::changedFields() const {
   return out;
 }
 
-json toJson(const SaleRecorded& v) {
-  json lines = json::array();
-  for (const auto& l : v.lines) {
-    json line = {{"sku", l.sku}, {"qty", l.qty}, {"unit_price", l.unitPrice}, {"amount", l.amount.toString()}};
-    putNullable(line, "description", l.description);
-    putOpt(line, "category", l.category);
-    if (l.discount) line["discount"] = l.discount->toString();
-    if (l.gift) line["gift"] = true;
-    lines.push_back(std::move(line));
-  }
-  json j = {{"sale_id", v.saleId},
-            {"lines", std::move(lines)},
-            {"subtotal", v.subtotal.toString()},
-            {"discount", v.discount.toString()},
-            {"total", v.total.toString()},
-            {"points_earned", v.pointsEarned},
-            {"points_redeemed", v.pointsRedeemed}};
-  putNullable(j, "member_id", v.memberId);
-  if (!v.promotions.empty()) j["promotions"] = v.promotions;
-  putOpt(j, "redeem_authorised", v.redeemAuthorised);
-  putOpt(j, "staff_id", v.staffId);
-  putOpt(j, "tier", v.tier);
-  putOrigin(j, v.origin);
-  return j;
-}
-
 namespace {
 
 /// Appends `text` as a JSON string exactly as json::dump() writes it: UTF-8 kept as it is,
@@ -920,8 +894,11 @@ bool allValidUtf8(const SaleRecorded& v) {
 
 }  // namespace
 
+// The one description of a sale.recorded payload's fields: toJson parses this text.
 std::string dumpSaleRecorded(const SaleRecorded& v) {
-  if (!allValidUtf8(v)) return toJson(v).dump();  // which refuses it, as it always did
+  if (!allValidUtf8(v)) {  // refused as json::dump() refuses it
+    throw json::type_error::create(316, "invalid UTF-8 in a sale.recorded event", nullptr);
+  }
   std::string out;
   out.reserve(256 + 160 * v.lines.size());
   {
@@ -958,6 +935,8 @@ std::string dumpSaleRecorded(const SaleRecorded& v) {
   }
   return out;
 }
+
+json toJson(const SaleRecorded& v) { return json::parse(dumpSaleRecorded(v)); }
 
 json toJson(const RedemptionReleased& v) {
   json j = {{"redemption_id", v.redemptionId}, {"member_id", v.memberId}, {"points", v.points}, {"reason", v.reason}};

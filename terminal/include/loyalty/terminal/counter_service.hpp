@@ -478,6 +478,10 @@ class CounterService {
   /// Writes a ledger entry and what it does to the member's lots; returns the balance after.
   std::int64_t post(const std::string& memberId, Timestamp at, const char* kind, std::int64_t points,
                     const std::optional<std::string>& saleId, const std::string& refId);
+  /// post() for a member whose cached balance is `before`, leaving the cached balance to the
+  /// caller (who writes the returned balance after, in the same transaction).
+  std::int64_t postEntry(const std::string& memberId, std::int64_t before, Timestamp at, const char* kind,
+                         std::int64_t points, const std::optional<std::string>& saleId, const std::string& refId);
   /// This store and terminal, as every event payload carries them.
   sync::PayloadOrigin origin() const { return {m_config.store.id, m_config.terminalId}; }
   /// nullopt: new key. A stored result: same content (replay). An Error: conflict.

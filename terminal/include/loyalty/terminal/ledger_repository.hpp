@@ -47,6 +47,11 @@ class LedgerRepository {
   std::int64_t balance(const std::string& memberId);
   /// Appends the entry with its balance_after and moves the cached balance; returns the entry id.
   std::int64_t append(const LedgerEntry& entry, std::int64_t balanceAfter);
+  /// Appends the entry with its balance_after only: the caller moves the cached balance in the
+  /// same transaction (a sale does it with its visit, one write of the member's row).
+  std::int64_t appendEntry(const LedgerEntry& entry, std::int64_t balanceAfter);
+  /// Moves the member's cached balance to what their last entry left.
+  void setBalance(const std::string& memberId, std::int64_t balance);
   void openLot(std::int64_t entryId, const std::string& memberId, Date earnedOn, Date expiresOn, std::int64_t points);
   /// Open lots of the member holding at least `points` (fewer if they hold less), in the order
   /// they are drawn on: expiring first, or expiring last when `newestFirst`.

@@ -109,7 +109,10 @@ class MemberRepository {
   /// A sale (or refund, with a negative amount) changes the member's lifetime spend; a sale also
   /// sets their last visit.
   void addSpend(const std::string& memberId, std::int64_t minor);
-  void recordVisit(const std::string& memberId, std::int64_t spendMinor, const std::string& lastVisitAt);
+  /// The sale's visit: its spend, the last visit, and the cached balance its ledger entries left
+  /// (`balance`), in one write of the row.
+  void recordVisit(const std::string& memberId, std::int64_t balance, std::int64_t spendMinor,
+                   const std::string& lastVisitAt);
   /// The tier a sale reached, at `at`, counting as this month's review.
   void upgradeTier(const std::string& memberId, const std::string& tier, const std::string& at, const std::string& month);
   /// The outcome of a monthly review (the tier kept or lowered).

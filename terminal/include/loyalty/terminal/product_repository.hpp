@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "loyalty/core/product.hpp"
@@ -22,6 +23,9 @@ class ProductRepository {
 
   std::optional<Product> bySku(const std::string& sku);
   std::optional<Product> byBarcode(const std::string& barcode);
+  /// The products among `skus` that the catalogue holds, by sku: a few statements for a sale's
+  /// lines (16, 4 and 1 skus at a time), not one per line.
+  std::unordered_map<std::string, Product> bySkus(const std::vector<std::string>& skus);
   /// Products a query finds: the one whose barcode or sku is the query first, then those with a
   /// search key (core's productSearchKeys) equal to the normalised query, then starting with it,
   /// in key order; each once, at most `limit`.

@@ -77,10 +77,11 @@ nlohmann::json toJson(const Problem& v);
 
 nlohmann::json toJson(const MemberEnrolled& v);
 nlohmann::json toJson(const MemberUpdated& v);
+/// The tree of dumpSaleRecorded's text (parsed from it: one description of the fields).
 nlohmann::json toJson(const SaleRecorded& v);
-/// The text of toJson(v).dump(), byte for byte, written without building the JSON tree: a
-/// sale's event is written with every sale, and the tree of a 20-line sale is hundreds of
-/// allocations.
+/// A sale's event as JSON text (keys in order, as json::dump() writes a tree), written without
+/// building the tree: a sale's event is written with every sale, and the tree of a 20-line sale
+/// is hundreds of allocations. Throws json::type_error on text that is not UTF-8, as dump() does.
 std::string dumpSaleRecorded(const SaleRecorded& v);
 nlohmann::json toJson(const PointsRedeemed& v);
 nlohmann::json toJson(const SaleRefunded& v);
