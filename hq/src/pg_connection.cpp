@@ -1,6 +1,7 @@
 // PostgreSQL backend of SqlConnection: libpq's C API behind RAII handles, prepared statements
 // cached by SQL text, text-format parameters and results.
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <memory>
 #include <optional>
@@ -38,12 +39,14 @@ class PgConnection final : public SqlConnection {
   std::string_view backend() const override { return "postgresql"; }
 
   void execScript(std::string_view sql) override {
+    reviveIfLost();
     flush();
     PgResult r(PQexec(m_conn.get(), std::string(sql).c_str()));
     check(r.get(), sql);
   }
 
   SqlRows query(std::string_view sql, const std::vector<SqlValue>& params) override {
+    reviveIfLost();
     Pending q{&prepared(sql), textOf(params)};
     PgResult r = m_pending.empty() ? execute(q) : pipeline(&q);
     check(r.get(), sql);
@@ -64,6 +67,7 @@ class PgConnection final : public SqlConnection {
   }
 
   void exec(std::string_view sql, const std::vector<SqlValue>& params) override {
+    reviveIfLost();
     const std::string& name = prepared(sql);
     m_pending.push_back({&name, textOf(params)});
     // Bounded: the statements' parameters stay small, and the server's answers to one pipeline
@@ -177,6 +181,31 @@ class PgConnection final : public SqlConnection {
     PQexitPipelineMode(conn);
     if (failed < batch.size()) check(failure.get(), "pipelined statement " + std::to_string(failed + 1) + " of " + std::to_string(batch.size()));
     return answer;
+  }
+
+  /// A connection whose server went away (a restart, a crash of another backend, an
+  /// administrator's termination) has its socket readable: the server's last words or end of
+  /// file. Found here, before this request's first statement, it is reconnected and
+  /// nothing is lost; otherwise the request's first statement would fail on it. Every connection
+  /// of an instance (writer, reader, counter lane) finds out on its own next use, not only the
+  /// one whose request failed first.
+  void reviveIfLost() {
+    PGconn* conn = m_conn.get();
+    if (!m_pending.empty()) return;
+    if (PQstatus(conn) == CONNECTION_OK) {
+      if (PQtransactionStatus(conn) != PQTRANS_IDLE) return;
+      // The server's last words (a notice) and its end of file are two reads: read until
+      // nothing more is waiting, or the end is seen.
+      for (int reads = 0;; ++reads) {
+        pollfd p{PQsocket(conn), POLLIN, 0};
+        if (p.fd < 0 || ::poll(&p, 1, 0) <= 0 || reads == 8) return;  // nothing (more) arrived: still connected
+        if (PQconsumeInput(conn) != 1 || PQstatus(conn) != CONNECTION_OK) break;
+      }
+    }
+    // Lost now, or an earlier reconnection found the server still down.
+    PQreset(conn);
+    m_prepared.clear();
+    if (PQstatus(conn) == CONNECTION_OK) settings();
   }
 
   /// The session's settings (again after a reconnection: a new session starts without them).
