@@ -314,7 +314,7 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
     // month is a subquery with its own ORDER BY: the planner then reads it in the order of
     // agg_member_month's key (month, member_id) instead of sorting it (it does not see that
     // order through a plain UNION ALL branch): a quarter added up in 1.03-1.06 s against
-    // 1.23-1.30 s.
+    // 1.23-1.30 s in a query at load 5 (abc_quarter's server CPU 1.26-1.34 s against 1.33-1.40 s).
     std::size_t n = 0;
     for (std::string m = fullFrom; m <= fullTo; m = formatDate(addMonthsClamped(monthStart(dateOf(m)), 1))) {
       parts += (parts.empty() ? "" : " UNION ALL ") +
@@ -347,11 +347,14 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
 /// agg_member_month took 0.8 s, and the window functions after it, three sorts for RFM,
 /// took longer than that again. So are one month's or one store's rows (a part of a table read
 /// through its key, too slow to read again for every cut): RFM's three sorts of one month's
-/// 270,000 members cost more than writing them once and ranking them by cuts.
-std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* plain) {
+/// 270,000 members cost more than writing them once and ranking them by cuts (one month's
+/// customers page: 1.26 s of server CPU against 2.2 s, its ABC 0.36-0.39 s against 0.73 s).
+/// `windowed`: the caller ranks with one window-function pass (the Pareto chart), for which a
+/// single part is read as it is.
+std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* plain, bool windowed = false) {
   const MemberSource s = memberSource(q, c, f, "", false);
   *plain = s.plain;
-  if (s.plain || (s.single && c.backend() != "postgresql")) return s.sql;
+  if (s.plain || (s.single && (windowed || c.backend() != "postgresql"))) return s.sql;
   if (c.backend() != "postgresql") return memberGrouped(c, s.sql);
   c.execScript("CREATE TEMPORARY TABLE report_members(member_id TEXT COLLATE \"C\" NOT NULL, sales BIGINT NOT NULL, "
                "net BIGINT NOT NULL, last_day TEXT) ON COMMIT DROP");
@@ -509,8 +512,9 @@ std::vector<Cut> membersAt(SqlConnection& c, const std::string& rows, const Rank
 /// member id order, as RFM's number of sales: 200,000 members may share one) are narrowed to
 /// the members whose id starts as the place's member's (ids in byte order: those with one
 /// prefix are together in the order), counted per prefix in one scan: membersAt then sorts a
-/// few hundred members instead of the bucket (RFM over a million members: 0.68 s for the
-/// sales cuts before).
+/// few hundred members instead of the bucket (RFM over a million members: sorting the 250,000
+/// members of the four buckets holding the sales cuts took 0.72-1.09 s, counting them per
+/// prefix 0.23-0.32 s and the narrowed membersAt 0.16-0.19 s, at load 9).
 void narrowPlaces(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Bucket>& buckets,
                   std::vector<Place>& places) {
   if (o.bucket != o.value) return;
@@ -1071,8 +1075,9 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
   // day is most of its cost: 0.2 s per million on PostgreSQL): "days since the last visit >=
   // churn_days" is a text comparison with the day churn_days before as_of, and "since * (visits
   // - 1) >= 2 * span" is written with one reading of each day (since = asOf - last, span = last
-  // - first). The page alone gets since and span. Measured: 0.42 s against 1.17 s for the test
-  // over agg_member's million members (PostgreSQL, one process).
+  // - first). The page alone gets since and span. Measured on the 1M-member PostgreSQL bench
+  // (host at load 7-9): all-time churn took 0.76 s of server CPU against 1.9 s, two stores 1.8 s
+  // against 2.5 s.
   const std::string asOfNo = "CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT)";
   const std::string lastNo = q.epochDay("last_day"), firstNo = q.epochDay("first_day");
   const std::string intervalTest =
@@ -1659,7 +1664,7 @@ json Reports::pareto(const ReportFilter& f, const std::string& asOf, std::int64_
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
   bool plain = false;
-  const std::string mp = rankedMembers(q, m_c, f, &plain);
+  const std::string mp = rankedMembers(q, m_c, f, &plain, true);
   // Customers in spend order (ties by member id, as ABC), cut into `bins` groups of (nearly)
   // equal size: each group's spend and the running total at its end.
   const std::string b = q.p(bins);
