@@ -307,14 +307,20 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
   const bool oneMonth = fullFrom.substr(0, 7) == fullTo.substr(0, 7);
   std::string parts;
   if (q.postgres() && !oneMonth) {
-    // One part a month: rows added up per member (memberGrouped) are then sorted a month at a
-    // time and merged (PostgreSQL's merge append), not sorted all together. Measured on the
-    // loaded host (load 28-33), four months and two edges: 5.2 s against 8.3 s for the adding
-    // up alone; abc_edges 18.2-19.6 s against 19.4-22.8 s (bench/results/analytics.json).
+    // One part a month, each in member order: rows added up per member (memberGrouped) are
+    // then merged (PostgreSQL's merge append), not sorted all together. Measured on the loaded
+    // host (load 28-33), four months and two edges: 5.2 s against 8.3 s for the adding up
+    // alone; abc_edges 18.2-19.6 s against 19.4-22.8 s (bench/results/analytics.json). Each
+    // month is a subquery with its own ORDER BY: the planner then reads it in the order of
+    // agg_member_month's key (month, member_id) instead of sorting it (it does not see that
+    // order through a plain UNION ALL branch): a quarter added up in 1.03-1.06 s against
+    // 1.23-1.30 s in a query at load 5 (abc_quarter's server CPU 1.26-1.34 s against 1.33-1.40 s).
+    std::size_t n = 0;
     for (std::string m = fullFrom; m <= fullTo; m = formatDate(addMonthsClamped(monthStart(dateOf(m)), 1))) {
       parts += (parts.empty() ? "" : " UNION ALL ") +
-               std::string("SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month = ") +
-               q.p(m.substr(0, 7));
+               std::string("SELECT * FROM (SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month "
+                           "WHERE month = ") +
+               q.p(m.substr(0, 7)) + " ORDER BY member_id) m" + std::to_string(++n);
     }
   } else {
     parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month >= " +
@@ -339,16 +345,21 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
 /// are written to a temporary table first (dropped at commit; the caller's transaction is a
 /// Kind::kReadScratch one) and ranked by cuts from there: adding up a quarter of
 /// agg_member_month took 0.8 s, and the window functions after it, three sorts for RFM,
-/// took longer than that again.
-std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* plain) {
+/// took longer than that again. So are one month's or one store's rows (a part of a table read
+/// through its key, too slow to read again for every cut): RFM's three sorts of one month's
+/// 270,000 members cost more than writing them once and ranking them by cuts (one month's
+/// customers page: 1.26 s of server CPU against 2.2 s, its ABC 0.36-0.39 s against 0.73 s).
+/// `windowed`: the caller ranks with one window-function pass (the Pareto chart), for which a
+/// single part is read as it is.
+std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* plain, bool windowed = false) {
   const MemberSource s = memberSource(q, c, f, "", false);
   *plain = s.plain;
-  if (s.single) return s.sql;
+  if (s.plain || (s.single && (windowed || c.backend() != "postgresql"))) return s.sql;
   if (c.backend() != "postgresql") return memberGrouped(c, s.sql);
   c.execScript("CREATE TEMPORARY TABLE report_members(member_id TEXT COLLATE \"C\" NOT NULL, sales BIGINT NOT NULL, "
                "net BIGINT NOT NULL, last_day TEXT) ON COMMIT DROP");
   c.query("INSERT INTO report_members(member_id, sales, net, last_day) SELECT member_id, sales, net, last_day FROM (" +
-              memberGrouped(c, s.sql) + ") g",
+              (s.single ? s.sql : memberGrouped(c, s.sql)) + ") g",
           q.params);
   q.params.clear();  // the table is read without them
   *plain = true;
@@ -378,14 +389,15 @@ json pageJson(const ReportFilter& f) { return {{"offset", f.offset}, {"limit", f
 // visit, ...; ties by member id ascending). Sorting a million members takes seconds on
 // PostgreSQL (1.5 s for ABC's sort and window functions alone, three sorts for RFM; the whole
 // reports took 3.6 s and 5.4 s, 0.9 s and 1.6 s by cuts). So when the member rows are cheap to
-// scan again (all time: agg_member as it is; on PostgreSQL, rows added up per member over
-// several months, edge days or stores, written to a temporary table by rankedMembers), members are
-// counted per bucket of the ordering value (a scan and a hash, no sort); the counts tell which
-// bucket holds each cut and at which place; one more scan orders only those buckets' members
-// to name the member at each cut; and every member's class then comes from comparing its
-// (value, member id) with the cuts. Other sources (one month, one store: a part of a table
-// read through its key; SQLite's added-up rows) keep the window-function SQL, which gives the
-// same answers (the tests compare both).
+// scan again (all time: agg_member as it is; on PostgreSQL, every other source, written to a
+// temporary table by rankedMembers), members are counted per bucket of the ordering value (a
+// scan and a hash, no sort); the counts tell which bucket holds each cut and at which place;
+// one more scan orders only those buckets' members (in a bucket of many tied members, only
+// those sharing the cut member's id prefix: narrowPlaces) to name the member at each cut; and
+// every member's class then comes from comparing its (value, member id) with the cuts. On
+// SQLite other sources (one month, one store, added-up rows) keep the window-function SQL,
+// which gives the same answers (the tests compare both, and quintiles with ones worked out
+// from the whole list).
 
 /// An order of member rows: by `value`, ties by member_id ascending.
 struct RankOrder {
@@ -442,35 +454,99 @@ std::vector<Bucket> bucketCounts(SqlConnection& c, const std::string& rows, cons
   return out;
 }
 
-/// A place in a RankOrder: the `pos`-th member (1-based) of a bucket.
+/// A place in a RankOrder: the `pos`-th member (1-based) of a bucket, or of the members of a
+/// bucket whose id starts with `prefix` (narrowPlaces).
 struct Place {
   std::string bucket;
   std::int64_t pos = 0;
+  std::string prefix;
 };
 
-/// The members at the places (one scan; only those buckets' members are sorted).
+/// How long an id prefix narrowPlaces groups by (characters), and the bucket size from which
+/// it does.
+constexpr int kPrefixLength = 4;
+constexpr std::int64_t kNarrowFrom = 20000;
+
+std::string idPrefix() { return "substr(member_id, 1, " + std::to_string(kPrefixLength) + ")"; }
+
+/// The members at the places (one scan; only those buckets' members are sorted, or of a
+/// narrowed place only the members of its bucket with its id prefix).
 std::vector<Cut> membersAt(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Place>& places) {
   std::vector<Cut> out(places.size());
   if (places.empty()) return out;
   Q q(c);
-  std::string sql = "SELECT b, pos, v, member_id FROM (SELECT " + o.bucket + " AS b, " + o.value + " AS v, member_id, "
-                    "ROW_NUMBER() OVER (PARTITION BY " + o.bucket + " ORDER BY " + o.value + (o.descending ? " DESC" : "") +
-                    ", member_id) AS pos FROM (" + rows + ") x WHERE " + o.bucket + " IN (";
-  for (std::size_t i = 0; i < places.size(); ++i) sql += (i ? ", " : "") + bindValue(q, o, places[i].bucket);
-  sql += ")) t WHERE ";
+  // Members are numbered within their bucket, and within their id prefix in narrowed buckets.
+  std::string narrowed;
+  for (const auto& p : places) {
+    if (!p.prefix.empty()) narrowed += (narrowed.empty() ? "" : ", ") + bindValue(q, o, p.bucket);
+  }
+  const std::string part = narrowed.empty() ? "CAST('' AS TEXT)"
+                                            : "CASE WHEN " + o.bucket + " IN (" + narrowed + ") THEN " + idPrefix() + " ELSE '' END";
+  std::string sql = "SELECT b, s, pos, v, member_id FROM (SELECT " + o.bucket + " AS b, " + part + " AS s, " + o.value +
+                    " AS v, member_id, ROW_NUMBER() OVER (PARTITION BY " + o.bucket + ", " + part + " ORDER BY " + o.value +
+                    (o.descending ? " DESC" : "") + ", member_id) AS pos FROM (" + rows + ") x WHERE ";
   for (std::size_t i = 0; i < places.size(); ++i) {
-    sql += (i ? " OR " : "") + std::string("(b = ") + bindValue(q, o, places[i].bucket) + " AND pos = " + q.p(places[i].pos) + ")";
+    sql += (i ? " OR " : "") + std::string("(") + o.bucket + " = " + bindValue(q, o, places[i].bucket) +
+           (places[i].prefix.empty() ? "" : " AND " + idPrefix() + " = " + q.t(places[i].prefix)) + ")";
+  }
+  sql += ") t WHERE ";
+  for (std::size_t i = 0; i < places.size(); ++i) {
+    sql += (i ? " OR " : "") + std::string("(b = ") + bindValue(q, o, places[i].bucket) + " AND s = " + q.t(places[i].prefix) +
+           " AND pos = " + q.p(places[i].pos) + ")";
   }
   const auto r = c.query(sql, q.params);
   for (std::size_t i = 0; i < r.size(); ++i) {
     for (std::size_t k = 0; k < places.size(); ++k) {
-      if (r.text(i, 0) == places[k].bucket && r.integer(i, 1) == places[k].pos) out[k] = {Cut::Kind::kKey, r.text(i, 2), r.text(i, 3)};
+      if (r.text(i, 0) == places[k].bucket && opt(r, i, 1) == places[k].prefix && r.integer(i, 2) == places[k].pos) {
+        out[k] = {Cut::Kind::kKey, r.text(i, 3), r.text(i, 4)};
+      }
     }
   }
   for (const auto& cut : out) {
     if (cut.kind != Cut::Kind::kKey) throw std::runtime_error("ranking: no member at a cut (the data changed under the read?)");
   }
   return out;
+}
+
+/// Places in a large bucket of an order without a coarser bucket (one value per bucket, ties in
+/// member id order, as RFM's number of sales: 200,000 members may share one) are narrowed to
+/// the members whose id starts as the place's member's (ids in byte order: those with one
+/// prefix are together in the order), counted per prefix in one scan: membersAt then sorts a
+/// few hundred members instead of the bucket (RFM over a million members: sorting the 250,000
+/// members of the four buckets holding the sales cuts took 0.72-1.09 s, counting them per
+/// prefix 0.23-0.32 s and the narrowed membersAt 0.16-0.19 s, at load 9).
+void narrowPlaces(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Bucket>& buckets,
+                  std::vector<Place>& places) {
+  if (o.bucket != o.value) return;
+  Q q(c);
+  std::string in;
+  std::vector<std::string> large;
+  for (const auto& p : places) {
+    const auto b = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& x) { return x.key == p.bucket; });
+    if (b == buckets.end() || b->members < kNarrowFrom) continue;
+    if (std::find(large.begin(), large.end(), p.bucket) != large.end()) continue;
+    large.push_back(p.bucket);
+    in += (in.empty() ? "" : ", ") + bindValue(q, o, p.bucket);
+  }
+  if (large.empty()) return;
+  const auto r = c.query("SELECT " + o.bucket + ", " + idPrefix() + ", COUNT(*) FROM (" + rows + ") x WHERE " + o.bucket + " IN (" +
+                             in + ") GROUP BY " + o.bucket + ", " + idPrefix(),
+                         q.params);
+  std::map<std::string, std::map<std::string, std::int64_t>> counts;  // bucket -> prefix (byte order) -> members
+  for (std::size_t i = 0; i < r.size(); ++i) counts[r.text(i, 0)][opt(r, i, 1)] = r.integer(i, 2);
+  for (auto& p : places) {
+    const auto b = counts.find(p.bucket);
+    if (b == counts.end() || b->second.count("")) continue;  // an empty id cannot mark a narrowed place
+    std::int64_t before = 0;
+    for (const auto& [prefix, n] : b->second) {
+      if (p.pos <= before + n) {
+        p.prefix = prefix;
+        p.pos -= before;
+        break;
+      }
+      before += n;
+    }
+  }
 }
 
 /// The cuts after ranks 1..n of members counted in `buckets` (rank 0: nobody).
@@ -484,13 +560,14 @@ std::vector<Cut> rankCuts(SqlConnection& c, const std::string& rows, const RankO
     for (const auto& b : buckets) {
       if (ranks[k] <= before + b.members) {
         placeOf[k] = places.size();
-        places.push_back({b.key, ranks[k] - before});
+        places.push_back({b.key, ranks[k] - before, ""});
         break;
       }
       before += b.members;
     }
     if (placeOf[k] == SIZE_MAX) throw std::runtime_error("ranking: a rank beyond the members");
   }
+  narrowPlaces(c, rows, o, buckets, places);
   const auto found = membersAt(c, rows, o, places);
   std::vector<Cut> out(ranks.size());
   for (std::size_t k = 0; k < ranks.size(); ++k) {
@@ -550,7 +627,7 @@ std::vector<WeightedCut> weightedCuts(SqlConnection& c, const std::string& rows,
           out[k].cut = {Cut::Kind::kBefore, v.key, ""};
         } else {
           placeOf[k] = places.size();
-          places.push_back({v.key, n});
+          places.push_back({v.key, n, ""});
         }
         break;
       }
@@ -664,8 +741,15 @@ json Reports::summary(const ReportFilter& f) {
   // A member bought in the period when one of its parts has a sale (no part has fewer than
   // none): counting them needs no sums.
   const MemberSource ms = memberSource(qm, m_c, f, "", false);
-  const std::string members = ms.single ? "SELECT COUNT(*) FROM (" + ms.sql + ") mp WHERE sales > 0"
-                                        : "SELECT COUNT(DISTINCT member_id) FROM (" + ms.sql + ") mp WHERE sales > 0";
+  // On PostgreSQL the parts are merged in member order and grouped (months come in key order,
+  // see memberSource) rather than sorted all together by COUNT(DISTINCT): the edges' 684,101
+  // members in 1.8-2.0 s against 2.2-2.4 s on the loaded host.
+  std::string members = "SELECT COUNT(*) FROM (" + ms.sql + ") mp WHERE sales > 0";
+  if (!ms.single) {
+    members = qm.postgres() ? "SELECT COUNT(*) FROM (SELECT member_id FROM (SELECT * FROM (" + ms.sql +
+                                  ") mp WHERE sales > 0 ORDER BY member_id) u GROUP BY member_id) g"
+                            : "SELECT COUNT(DISTINCT member_id) FROM (" + ms.sql + ") mp WHERE sales > 0";
+  }
   const auto m = m_c.query(members, qm.params);
   tx.commit();
   return {{"sales", r.integer(0, 0)},
@@ -987,21 +1071,32 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const std::string mp = memberPeriod(q, m_c, f, asOf);
-  const std::string asOfP = q.t(asOf);
-  const std::string days = q.p(churnDays);
+  // Every member of the period is tested, so the test parses as few days as it can (parsing a
+  // day is most of its cost: 0.2 s per million on PostgreSQL): "days since the last visit >=
+  // churn_days" is a text comparison with the day churn_days before as_of, and "since * (visits
+  // - 1) >= 2 * span" is written with one reading of each day (since = asOf - last, span = last
+  // - first). The page alone gets since and span. Measured on the 1M-member PostgreSQL bench
+  // (host at load 7-9): all-time churn took 0.76 s of server CPU against 1.9 s, two stores 1.8 s
+  // against 2.5 s.
+  const std::string asOfNo = "CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT)";
+  const std::string lastNo = q.epochDay("last_day"), firstNo = q.epochDay("first_day");
+  const std::string intervalTest =
+      "(visits >= 2 AND " + asOfNo + " * (visits - 1) + 2 * " + firstNo + " >= (visits + 1) * " + lastNo + ")";
+  const std::string daysTest = "(last_day <= " + q.t(addDays(asOf, static_cast<int>(-churnDays))) + ")";
+  const std::string pLast = q.epochDay("p.last_day"), pFirst = q.epochDay("p.first_day");
   // Merged-away members have no sales of their own (a merge moves them to the survivor).
   const std::string sql =
-      "WITH d AS (SELECT member_id, visits, net, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
-      " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM (" + mp + ") mp WHERE sales > 0), "
-      "k AS MATERIALIZED (SELECT d.*, CASE WHEN visits >= 2 AND since * (visits - 1) >= 2 * span THEN 'interval' ELSE 'days' END "
-      "AS reason FROM d WHERE (visits >= 2 AND since * (visits - 1) >= 2 * span) OR since >= " + days + ") "
-      // Most valuable first (their spend in the period), so the page's first rows are the ones worth a call.
+      "WITH k AS MATERIALIZED (SELECT member_id, visits, net, first_day, last_day, CASE WHEN " + intervalTest +
+      " THEN 'interval' ELSE 'days' END AS reason FROM (" + mp + ") mp WHERE sales > 0 AND (" + daysTest + " OR " + intervalTest + ")) "
+      // Most valuable first (their spend in the period), then the longest absence (the earliest
+      // last visit), so the page's first rows are the ones worth a call.
       "SELECT 0 AS kind, reason AS member_id, NULL AS card_no, NULL AS name, COUNT(*) AS visits, NULL AS first_day, "
       "NULL AS last_day, 0 AS span, 0 AS since, reason, 0 AS consent, NULL AS tier, 0 AS net, NULL AS phone, NULL AS store "
       "FROM k GROUP BY reason "
-      "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, p.visits, p.first_day, p.last_day, p.span, p.since, p.reason, "
-      "COALESCE(m.consent_marketing, 0), m.tier, p.net, m.phone, m.enrolled_store FROM (SELECT * FROM k ORDER BY net DESC, "
-      "since DESC, member_id" + pageClause(q, f) + ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 13 DESC, 9 DESC, 2";
+      "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, p.visits, p.first_day, p.last_day, " + pLast + " - " + pFirst + ", " +
+      asOfNo + " - " + pLast + ", p.reason, COALESCE(m.consent_marketing, 0), m.tier, p.net, m.phone, m.enrolled_store FROM "
+      "(SELECT * FROM k ORDER BY net DESC, last_day, member_id" + pageClause(q, f) + ") p LEFT JOIN members m "
+      "ON m.member_id = p.member_id ORDER BY 1, 13 DESC, 9 DESC, 2";
   const auto r = m_c.query(sql, q.params);
   tx.commit();
   json members = json::array();
@@ -1569,7 +1664,7 @@ json Reports::pareto(const ReportFilter& f, const std::string& asOf, std::int64_
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
   bool plain = false;
-  const std::string mp = rankedMembers(q, m_c, f, &plain);
+  const std::string mp = rankedMembers(q, m_c, f, &plain, true);
   // Customers in spend order (ties by member id, as ABC), cut into `bins` groups of (nearly)
   // equal size: each group's spend and the running total at its end.
   const std::string b = q.p(bins);

@@ -1,6 +1,7 @@
 // Each report's SQL against a small hand-made dataset, on SQLite and on a PostgreSQL the test
 // starts itself (figures worked out by hand in the comments).
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -506,6 +507,58 @@ void rankingTiesOn(AnalyticsData& d) {
   CHECK(a["counts"]["C"].get<int>() > 0);
 }
 
+/// RFM's quintile ends inside a bucket of tens of thousands of members tied on their number of
+/// sales (the cut is then found among the members sharing an id prefix) are where NTILE(5)
+/// over (value, member id) puts them: every member's r, f and m equal the quintiles worked
+/// out here from the whole list.
+void largeTiedBucketsOn(AnalyticsData& d) {
+  d.terminal("T1", "S1");
+  const bool pg = d.sql().backend() == "postgresql";
+  // 24,000 members ("u0".."u23999": ids of several lengths, so prefixes are not in numeric
+  // order), one sale each, a second one for one in ten: 21,600 members share sales = 1.
+  const std::string series = pg ? "WITH g(n) AS (SELECT generate_series(0, 23999)) "
+                                : "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < 23999) ";
+  const std::string day = pg ? "to_char(DATE '2026-01-01' + CAST(n % 50 AS INTEGER), 'YYYY-MM-DD')"
+                             : "date('2026-01-01', '+' || (n % 50) || ' days')";
+  {
+    SqlTransaction tx(d.sql());
+    d.sql().query(series + "INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+                           "points_earned, points_redeemed, lines) SELECT 'e' || CAST(n AS TEXT), 's' || CAST(n AS TEXT), 'T1', 'S1', "
+                           "'u' || CAST(n AS TEXT), " + day + " || 'T10:00:00Z', " + day + ", (n * 37) % 900 + 100, 0, "
+                           "(n * 37) % 900 + 100, 0, 0, 1 FROM g");
+    d.sql().query(series + "INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+                           "points_earned, points_redeemed, lines) SELECT 'f' || CAST(n AS TEXT), 'f' || CAST(n AS TEXT), 'T1', 'S1', "
+                           "'u' || CAST(n AS TEXT), '2026-03-01T10:00:00Z', '2026-03-01', 500, 0, 500, 0, 0, 1 FROM g WHERE n % 10 = 3");
+    rebuildAggregates(d.sql());
+    tx.commit();
+  }
+  const json r = Reports(d.sql()).rfm(all(), "2026-03-31");
+  const auto& members = r["members"];
+  REQUIRE(members.size() == 24000);
+  std::vector<std::size_t> order(members.size());
+  const auto expect = [&](const char* score, const std::function<bool(const json&, const json&)>& before) {
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      if (before(members[a], members[b])) return true;
+      if (before(members[b], members[a])) return false;
+      return members[a]["member_id"].get<std::string>() < members[b]["member_id"].get<std::string>();
+    });
+    const std::size_t n = order.size();
+    std::size_t wrong = 0;
+    for (std::size_t rank = 0, tile = 1, end = n / 5 + (n % 5 > 0); rank < n; ++rank) {
+      while (rank >= end) end += n / 5 + (n % 5 > tile++);
+      if (members[order[rank]][score].get<std::size_t>() != tile) ++wrong;
+    }
+    INFO(score);
+    CHECK(wrong == 0);
+  };
+  expect("r", [](const json& a, const json& b) { return a["last_visit"].get<std::string>() < b["last_visit"].get<std::string>(); });
+  expect("f", [](const json& a, const json& b) { return a["frequency"].get<int>() < b["frequency"].get<int>(); });
+  expect("m", [](const json& a, const json& b) {
+    return std::stod(a["monetary"].get<std::string>()) < std::stod(b["monetary"].get<std::string>());
+  });
+}
+
 /// A database from before survey_answers: the table is added and filled from the stored
 /// events, each answer on its terminal's local day.
 void surveyBackfillOn(AnalyticsData& d) {
@@ -666,6 +719,12 @@ TEST_CASE("ABC and RFM ranked by cuts equal the window functions' ranking, ties 
 TEST_CASE("ABC and RFM ranked by cuts equal the window functions' ranking, ties included, on PostgreSQL",
           "[analytics][postgresql]") {
   onPostgres(rankingTiesOn);
+}
+
+TEST_CASE("RFM quintile ends inside tens of thousands of tied members, on SQLite", "[analytics]") { onSqlite(largeTiedBucketsOn); }
+
+TEST_CASE("RFM quintile ends inside tens of thousands of tied members, on PostgreSQL", "[analytics][postgresql]") {
+  onPostgres(largeTiedBucketsOn);
 }
 
 TEST_CASE("ABC boundaries on SQLite", "[analytics]") {
