@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
 
 #include "loyalty/core/card.hpp"
 #include "loyalty/core/text.hpp"
@@ -90,4 +93,38 @@ TEST_CASE("dates must be real calendar days", "[core]") {
   CHECK(formatDate(*parseDate("2024-02-29", "birthday")) == "2024-02-29");
   CHECK_FALSE(parseDate("2023-02-29", "birthday").hasValue());
   CHECK_FALSE(parseDate("1990-1-5", "birthday").hasValue());
+}
+
+TEST_CASE("times and dates are written as the printf formats %04d-%02u-%02uT%02d:%02d:%02dZ and %04d-%02u-%02u write them", "[core]") {
+  using namespace std::chrono;
+  const auto reference = [](Timestamp t, bool time) {
+    const auto day = floor<days>(t);
+    const Date d{day};
+    const hh_mm_ss<seconds> tod{t - day};
+    char buf[64];
+    if (time) {
+      std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
+                    static_cast<unsigned>(d.day()), static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
+                    static_cast<int>(tod.seconds().count()));
+    } else {
+      std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
+                    static_cast<unsigned>(d.day()));
+    }
+    return std::string(buf);
+  };
+  std::vector<Timestamp> times;
+  // Every day of 1999 to 2001 at a moving time of day, and edges: year 0, 9999, 10000, before 0.
+  for (Timestamp t = sys_days{Date{year{1999}, month{1}, day{1}}}; t < sys_days{Date{year{2002}, month{1}, day{1}}};
+       t += hours{24} + seconds{3'607}) {
+    times.push_back(t);
+  }
+  for (const int y : {-1, 0, 9, 999, 1900, 2026, 2200, 9999, 10000, 32767}) {
+    times.push_back(sys_days{Date{year{y}, month{1}, day{1}}});
+    times.push_back(sys_days{Date{year{y}, month{12}, day{31}}} + hours{23} + minutes{59} + seconds{59});
+  }
+  for (const Timestamp t : times) {
+    INFO(t.time_since_epoch().count());
+    CHECK(formatRfc3339(t) == reference(t, true));
+    CHECK(formatDate(Date{floor<days>(t)}) == reference(t, false));
+  }
 }

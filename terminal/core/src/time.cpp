@@ -27,6 +27,26 @@ bool parseYmd(std::string_view s, Date& out) {
   return out.ok() && y >= 1900 && y <= 2200;
 }
 
+/// A year "%04d" writes as four digits, no sign.
+bool fourDigitYear(int y) { return y >= 0 && y <= 9999; }
+
+/// `n` (below 100) as two digits at `at`.
+void putTwo(char* at, unsigned n) {
+  at[0] = static_cast<char>('0' + n / 10 % 10);
+  at[1] = static_cast<char>('0' + n % 10);
+}
+
+/// "YYYY-MM-DD" at `at` (ten characters), the year four digits (fourDigitYear).
+void putYmd(char* at, int y, unsigned m, unsigned d) {
+  const auto year = static_cast<unsigned>(y);
+  putTwo(at, year / 100);
+  putTwo(at + 2, year % 100);
+  at[4] = '-';
+  putTwo(at + 5, m);
+  at[7] = '-';
+  putTwo(at + 8, d);
+}
+
 }  // namespace
 
 Result<Timestamp> parseRfc3339(std::string_view text, std::string_view field) {
@@ -77,12 +97,25 @@ std::string formatRfc3339(Timestamp t) {
   const auto day = floor<days>(t);
   const Date d{day};
   const hh_mm_ss<seconds> tod{t - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(d.year()),
-                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()),
-                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                static_cast<int>(tod.seconds().count()));
-  return buf;
+  const int y = static_cast<int>(d.year());
+  const auto hh = static_cast<unsigned>(tod.hours().count()), mm = static_cast<unsigned>(tod.minutes().count()),
+             ss = static_cast<unsigned>(tod.seconds().count());
+  if (!fourDigitYear(y)) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02uZ", y, static_cast<unsigned>(d.month()),
+                  static_cast<unsigned>(d.day()), hh, mm, ss);
+    return buf;
+  }
+  // As the snprintf above, without it: ingest formats several times an event.
+  std::string out(20, 'T');
+  putYmd(out.data(), y, static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+  putTwo(out.data() + 11, hh);
+  out[13] = ':';
+  putTwo(out.data() + 14, mm);
+  out[16] = ':';
+  putTwo(out.data() + 17, ss);
+  out[19] = 'Z';
+  return out;
 }
 
 Result<Date> parseDate(std::string_view text, std::string_view field) {
@@ -95,10 +128,15 @@ Result<Date> parseDate(std::string_view text, std::string_view field) {
 }
 
 std::string formatDate(Date d) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
-                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
-  return buf;
+  const int y = static_cast<int>(d.year());
+  if (!fourDigitYear(y)) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+    return buf;
+  }
+  std::string out(10, '-');
+  putYmd(out.data(), y, static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+  return out;
 }
 
 }  // namespace loyalty
