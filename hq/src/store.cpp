@@ -228,6 +228,8 @@ struct HqStore::Batch {
   /// The upgrade windows (saleTierWindow) of the batch's sales, as [begin, end) instants; net
   /// spend per (member, window) as held before the batch, and the batch's own sales and refunds.
   std::set<std::pair<std::string, std::string>> windows = {};
+  /// saleTierWindow's instants as text, by the local day of a sale (the batch's sales share a few days).
+  std::map<Date, std::pair<std::string, std::string>> windowOfDay = {};
   std::map<std::pair<std::string, std::pair<std::string, std::string>>, std::int64_t> spendHeld = {};
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::int64_t>>> spendAdded = {};
   IngestWrites* writes = nullptr;
@@ -240,6 +242,15 @@ struct HqStore::Batch {
   }
   void wrote(SqlConnection& c) {
     if (direct) writes->flush(c);
+  }
+  /// The upgrade window of a sale on the local day `today`, as [begin, end) instants (RFC 3339).
+  const std::pair<std::string, std::string>& saleWindow(Date today) {
+    auto it = windowOfDay.find(today);
+    if (it == windowOfDay.end()) {
+      const InstantWindow w = instantsOf(saleTierWindow(today), *zone);
+      it = windowOfDay.emplace(today, std::pair{formatRfc3339(w.begin), formatRfc3339(w.end)}).first;
+    }
+    return it->second;
   }
 };
 
@@ -501,10 +512,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       if (auto at = parseRfc3339(e.at, "at")) {
         const std::string day = localStamp(*b.zone, *at).day;
         b.saleDays.insert(day);
-        if (b.programme->tiers.size() > 1) {
-          const InstantWindow w = instantsOf(saleTierWindow(b.zone->localDate(*at)), *b.zone);
-          b.windows.emplace(formatRfc3339(w.begin), formatRfc3339(w.end));
-        }
+        if (b.programme->tiers.size() > 1) b.windows.insert(b.saleWindow(b.zone->localDate(*at)));
       }
     }
     std::sort(named.begin(), named.end());
@@ -971,8 +979,7 @@ void HqStore::raiseTierAt(Batch& b, const std::string& memberId, Money total, Ti
   const auto& tiers = b.programme->tiers;
   const std::size_t before = row ? tierIndexByName(row->tier, tiers).value_or(0) : 0;
   if (row && !saleMayRaiseTier(before, total, tiers)) return;
-  const InstantWindow window = instantsOf(saleTierWindow(today), *b.zone);
-  const std::pair<std::string, std::string> w{formatRfc3339(window.begin), formatRfc3339(window.end)};
+  const std::pair<std::string, std::string>& w = b.saleWindow(today);
   if (row && b.windows.count(w)) {
     // Net spend over the window, this sale included: as held before the batch, plus the batch's.
     const auto held = b.spendHeld.find({memberId, w});
