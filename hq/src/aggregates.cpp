@@ -176,9 +176,7 @@ void ensureAggregates(SqlConnection& c) {
 void keepRoomInAggregates(SqlConnection& c) {
   // Not agg_member_month nor agg_member_store: their keys carry every column on PostgreSQL
   // (index-only reads), so each update is a new index entry whatever the room.
-  for (const char* table : {"agg_member", "agg_sales", "agg_product", "agg_points", "agg_enrolment", "agg_cohort"}) {
-    keepRoomForUpdates(c, table, 80);
-  }
+  keepRoomForUpdates(c, {"agg_member", "agg_sales", "agg_product", "agg_points", "agg_enrolment", "agg_cohort"}, 80);
 }
 
 void rebuildAggregates(SqlConnection& c) {

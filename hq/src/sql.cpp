@@ -1,6 +1,7 @@
 #include "loyalty/hq/sql.hpp"
 
 #include <charconv>
+#include <stdexcept>
 
 namespace loyalty::hq {
 
@@ -31,12 +32,23 @@ bool hasColumn(SqlConnection& c, const std::string& table, const std::string& co
   return !c.query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", {table, column}).empty();
 }
 
-void keepRoomForUpdates(SqlConnection& c, const std::string& table, int percentFull) {
-  if (c.backend() != "postgresql") return;
+void keepRoomForUpdates(SqlConnection& c, const std::vector<std::string>& tables, int percentFull) {
+  if (c.backend() != "postgresql" || tables.empty()) return;
   const std::string option = "fillfactor=" + std::to_string(percentFull);
-  if (c.query("SELECT 1 FROM pg_class WHERE oid = to_regclass($1) AND $2 = ANY(COALESCE(reloptions, '{}'))", {table, option}).empty()) {
-    c.execScript("ALTER TABLE " + table + " SET (" + option + ")");
+  std::string names = "{";
+  for (const auto& t : tables) {
+    if (t.empty() || t.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos) {
+      throw std::logic_error("keepRoomForUpdates: not a plain table name: " + t);
+    }
+    names += (names.size() > 1 ? "," : "") + t;
   }
+  names += "}";
+  // The tables present that lack the setting, in the order given.
+  const auto lacking = c.query(
+      "SELECT t.name FROM unnest(CAST($1 AS TEXT[])) WITH ORDINALITY AS t(name, n) JOIN pg_class k ON k.oid = to_regclass(t.name) "
+      "WHERE NOT ($2 = ANY(COALESCE(k.reloptions, '{}'))) ORDER BY t.n",
+      {names, option});
+  for (std::size_t i = 0; i < lacking.size(); ++i) c.execScript("ALTER TABLE " + lacking.text(i, 0) + " SET (" + option + ")");
 }
 
 std::string SqlRows::text(std::size_t r, std::size_t c) const {

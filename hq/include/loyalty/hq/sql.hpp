@@ -31,11 +31,13 @@ std::string jsonTextExpr(std::string_view backend, const std::string& column, co
 /// True if `table` has `column` (for adding columns to an older database).
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column);
 
-/// PostgreSQL: fills `table`'s new pages only to `percentFull` %, so that a row's next version
-/// (an update of columns no index holds) fits on its page: a HOT update, no new index entries
-/// (pages filled later keep the room; earlier ones as they are). Idempotent; nothing on SQLite,
+/// PostgreSQL: fills the new pages of each of `tables` only to `percentFull` %, so that a row's
+/// next version (an update of columns no index holds) fits on its page: a HOT update, no new
+/// index entries (pages filled later keep the room; earlier ones as they are). One catalogue
+/// query for all of them, then an ALTER TABLE only for those that lack the setting (none, once
+/// done: the schema check at each start costs one statement). Idempotent; nothing on SQLite,
 /// which updates rows in place.
-void keepRoomForUpdates(SqlConnection& c, const std::string& table, int percentFull);
+void keepRoomForUpdates(SqlConnection& c, const std::vector<std::string>& tables, int percentFull);
 
 /// A broken environment or an SQL bug (not a business refusal).
 class SqlError : public std::runtime_error {
