@@ -52,7 +52,7 @@ std::map<std::string, std::string> fillfactors(SqlConnection& c) {
 
 }  // namespace
 
-TEST_CASE("PostgreSQL: the pre-aggregates keep room for HOT updates, given back at start in one catalogue statement", "[hq]") {
+TEST_CASE("upgrade (PostgreSQL): the pre-aggregates keep room for HOT updates, given back at start in one catalogue statement", "[hq]") {
   PgCluster cluster;
   const std::string dsn = cluster.createDatabase("hq");
   HqStore(openPostgres(dsn)).createSchema(nowSeconds());
@@ -64,13 +64,16 @@ TEST_CASE("PostgreSQL: the pre-aggregates keep room for HOT updates, given back 
       {"agg_member_month", ""},        {"agg_member_store", ""}};
   CHECK(fillfactors(*c) == kept);
 
-  SECTION("a database that has them: one statement, nothing altered") {
+  // One cluster for the three steps (each SECTION would start its own).
+  {
+    INFO("a database that has them: one statement, nothing altered");
     CountingConnection counted(*c);
     keepRoomInAggregates(counted);
     CHECK(counted.queries == 1);
     CHECK(counted.scripts == 0);
   }
-  SECTION("a database of an earlier release: only the tables that lack it are altered, at start") {
+  {
+    INFO("a database of an earlier release: only the tables that lack it are altered, at start");
     c->execScript("ALTER TABLE agg_product RESET (fillfactor); ALTER TABLE agg_cohort SET (fillfactor = 100)");
     {
       CountingConnection counted(*c);
@@ -83,7 +86,8 @@ TEST_CASE("PostgreSQL: the pre-aggregates keep room for HOT updates, given back 
     HqStore(openPostgres(dsn)).checkSchema();
     CHECK(fillfactors(*c) == kept);
   }
-  SECTION("tables that do not exist are passed over; a name that is not a plain table name is refused") {
+  {
+    INFO("tables that do not exist are passed over; a name that is not a plain table name is refused");
     CountingConnection counted(*c);
     keepRoomForUpdates(counted, {"agg_nothing_here"}, 80);
     CHECK(counted.scripts == 0);
