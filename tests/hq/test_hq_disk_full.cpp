@@ -90,8 +90,9 @@ TEST_CASE("disk full at head office (SQLite): 503 with a clear problem, nothing 
     REQUIRE(r);
     INFO(r->body);
     REQUIRE(r->status == 200);
-    for (const auto& e : json::parse(r->body).at("results")) CHECK(e.at("status") == "applied");
-    acked = json::parse(r->body).at("acked_through").get<std::int64_t>();
+    const json answer = json::parse(r->body);  // kept: ranging over a temporary's member would dangle
+    for (const auto& e : answer.at("results")) CHECK(e.at("status") == "applied");
+    acked = answer.at("acked_through").get<std::int64_t>();
   }
 
   // After a SIGKILL and a restart on the same files: exactly what was acknowledged.

@@ -76,10 +76,13 @@ void uploadDay(HqInstance& hq, const std::string& t1, const std::string& t2) {
   e1.push_back(surveyEvent("T1", 8, "nps10", 9, "C2"));
   e1.push_back(complaintEvent("T1", 9, "C2"));
   e1.push_back(saleEvent("T1", "S1", 10, std::nullopt, "10.00", 0));  // no staff recorded
-  for (const auto& r : upload(hq, t1, batch("T1", e1)).at("results")) CHECK(r.at("status") == "applied");
+  // Each answer kept in a variable: ranging over a temporary's member would dangle.
+  const json answer1 = upload(hq, t1, batch("T1", e1));
+  for (const auto& r : answer1.at("results")) CHECK(r.at("status") == "applied");
   json e2 = json::array({withStaff(saleEvent("T2", "S2", 1, std::nullopt, "7.50", 0), "C1"),
                          surveyEvent("T2", 2, "csat5", 2, "C1", {{"empathy", 1}})});
-  for (const auto& r : upload(hq, t2, batch("T2", e2)).at("results")) CHECK(r.at("status") == "applied");
+  const json answer2 = upload(hq, t2, batch("T2", e2));
+  for (const auto& r : answer2.at("results")) CHECK(r.at("status") == "applied");
 }
 
 void checkFigures(HqInstance& hq) {

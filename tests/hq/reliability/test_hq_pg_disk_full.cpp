@@ -137,8 +137,9 @@ void fullDiskScenario(const char* what, PgCluster::OnTmpfs onTmpfs, std::size_t 
       continue;
     }
     REQUIRE(r->status == 200);
-    for (const auto& e : json::parse(r->body).at("results")) CHECK(e.at("status") == "applied");
-    acked = json::parse(r->body).at("acked_through").get<std::int64_t>();
+    const json answer = json::parse(r->body);  // kept: ranging over a temporary's member would dangle
+    for (const auto& e : answer.at("results")) CHECK(e.at("status") == "applied");
+    acked = answer.at("acked_through").get<std::int64_t>();
     ++uploaded;
   }
 
