@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 
@@ -211,7 +212,10 @@ TEST_CASE("HTTP: gzip bombs on the sign-in form and the upload route leave memor
   auto configPost = hq.client()->Post("/api/v1/admin/config", gzNoToken, bomb, "application/json");
   REQUIRE(configPost);
   CHECK(configPost->status == 415);
-  CHECK(peakMemoryKiB(hq) < 200 * 1024);  // today's main: over 1 GiB
+  // Before the guard: over 1 GiB. A sanitized server keeps freed memory in AddressSanitizer's
+  // quarantine (up to 256 MiB) and its shadow on top, so it gets that much more room.
+  const std::int64_t capKiB = (std::getenv("LOYALTY_SANITIZED") ? 600 : 200) * 1024;
+  CHECK(peakMemoryKiB(hq) < capKiB);
   CHECK(getJsonChecked(hq, "/healthz").at("status") == "ok");
 
   // A form body must say how long it is, and be short.
