@@ -202,10 +202,16 @@ class PgConnection final : public SqlConnection {
         if (PQconsumeInput(conn) != 1 || PQstatus(conn) != CONNECTION_OK) break;
       }
     }
-    // Lost now, or an earlier reconnection found the server still down.
-    PQreset(conn);
+    reconnect();  // lost now, or an earlier reconnection found the server still down
+  }
+
+  /// A new session in place of a lost one: nothing prepared, nothing held back, the settings
+  /// sent again. If the server is still down the connection stays lost, for the next try.
+  void reconnect() {
+    PQreset(m_conn.get());
     m_prepared.clear();
-    if (PQstatus(conn) == CONNECTION_OK) settings();
+    m_pending.clear();
+    if (PQstatus(m_conn.get()) == CONNECTION_OK) settings();
   }
 
   /// The session's settings (again after a reconnection: a new session starts without them).
@@ -231,13 +237,7 @@ class PgConnection final : public SqlConnection {
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
     std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(m_conn.get());
     const bool lost = PQstatus(m_conn.get()) == CONNECTION_BAD;
-    if (lost) {
-      // A lost server: reconnect for the next request; this one fails.
-      PQreset(m_conn.get());
-      m_prepared.clear();
-      m_pending.clear();
-      if (PQstatus(m_conn.get()) == CONNECTION_OK) settings();
-    }
+    if (lost) reconnect();  // for the next request; this one fails
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     // SQLSTATE classes 53 (insufficient resources: disk full) and 58 (system error: I/O error);
     // 57P (the server shuts down, crashed or is starting: a PANIC on a full pg_wal ends there).
