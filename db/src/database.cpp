@@ -1,5 +1,7 @@
 #include "loyalty/db/database.hpp"
 
+#include "loyalty/db/background_checkpoints.hpp"
+
 namespace loyalty::db {
 namespace {
 
@@ -63,7 +65,10 @@ int Database::onWalCommit(void* state, sqlite3* db, const char* schema, int page
   auto& wal = *static_cast<WalState*>(state);
   int& pending = wal.pages[schema];
   pending = pages;
-  if (pages < wal.boundPages) return SQLITE_OK;
+  if (pages < wal.boundPages) {
+    if (wal.grown && pages >= wal.wakePages && std::string_view(schema) == "main") wal.grown();
+    return SQLITE_OK;
+  }
   // As SQLite's own automatic checkpoint does from this hook, with a larger limit. A PASSIVE
   // checkpoint that a reader holds back copies what it can; the next commit tries again.
   int log = 0, copied = 0;
@@ -79,6 +84,28 @@ void Database::deferCheckpoints(int boundPages) {
   // Replaces SQLite's automatic checkpoint (which is itself a WAL hook) on every database of
   // the connection, attached ones included.
   sqlite3_wal_hook(m_db.get(), &Database::onWalCommit, m_wal.get());
+}
+
+void Database::deferCheckpoints(int boundPages, int wakePages, std::function<void()> grown) {
+  if (wakePages < 1 || wakePages > boundPages) throw std::invalid_argument("deferCheckpoints: wakePages must be 1..boundPages");
+  deferCheckpoints(boundPages);
+  m_wal->wakePages = wakePages;
+  m_wal->grown = std::move(grown);
+}
+
+void Database::checkpointInBackground(int wakePages) {
+  const char* file = sqlite3_db_filename(m_db.get(), "main");
+  if (!file || !*file) throw std::invalid_argument("checkpointInBackground: the connection has no database file");
+  m_background = BackgroundCheckpoints::of(file);
+  deferCheckpoints(kDeferredCheckpointBoundPages, wakePages, [b = m_background.get()] { b->wake(); });
+}
+
+bool Database::checkpointNow(const std::string& schema) {
+  int log = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(m_db.get(), schema.c_str(), SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return false;
+  if (rc != SQLITE_OK) fail(m_db.get(), rc, "checkpoint " + schema);
+  return true;
 }
 
 bool Database::checkpointWhenIdle() {

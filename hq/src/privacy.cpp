@@ -3,7 +3,9 @@
 #include "loyalty/hq/claims.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/phone.hpp"
@@ -314,9 +316,15 @@ Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const
   recordAudit(*m_c, {at, actor, audit::kMemberErase, memberId, static_cast<std::int64_t>(records.size()), reason});
   tx.commit();
   // SQLite zeroes what is overwritten (secure_delete, on every connection); the WAL's copies of
-  // the pages before go with a TRUNCATE checkpoint. PostgreSQL keeps old row versions until
-  // VACUUM (docs/security.md).
-  if (m_c->backend() == "sqlite") m_c->query("PRAGMA wal_checkpoint(TRUNCATE)");
+  // the pages before go with a TRUNCATE checkpoint. It reports busy (first column 1) rather than
+  // wait while another checkpoint runs (the background one, db::BackgroundCheckpoints) or a
+  // reader holds an old snapshot: tried again until it completes, for up to five seconds.
+  // PostgreSQL keeps old row versions until VACUUM (docs/security.md).
+  if (m_c->backend() == "sqlite") {
+    for (int tries = 0; tries < 100 && m_c->query("PRAGMA wal_checkpoint(TRUNCATE)").integer(0, 0) != 0; ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   return Erasure{memberId, at, records};
 }
 

@@ -21,7 +21,12 @@ class SqliteConnection final : public SqlConnection {
  public:
   // secure_delete: what is deleted or overwritten is zeroed in the file, so an erased member's
   // data (docs/security.md) and replaced report results leave no copy in free space.
-  explicit SqliteConnection(const std::string& path) : m_db(path) { m_db.exec("PRAGMA secure_delete=ON"); }
+  // Checkpoints in the background: an upload's commit only appends to the WAL (synced), and the
+  // next request does not wait for its pages to be written back into the file and synced.
+  explicit SqliteConnection(const std::string& path) : m_db(path) {
+    m_db.exec("PRAGMA secure_delete=ON");
+    m_db.checkpointInBackground();
+  }
 
   std::string_view backend() const override { return "sqlite"; }
 

@@ -5,9 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
+#include "loyalty/db/background_checkpoints.hpp"
 #include "loyalty/db/database.hpp"
 
 using namespace loyalty::db;
@@ -143,4 +147,68 @@ TEST_CASE("deferred checkpoints cover attached databases too", "[db]") {
   CHECK(db.walPages("other") >= 20);
   CHECK(db.checkpointWhenIdle());
   CHECK(db.walPages("other") == 0);
+}
+
+TEST_CASE("deferred checkpoints: a commit that grows the WAL wakes another thread, which copies it back", "[db]") {
+  TempDir tmp;
+  Database db(tmp.path());
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  constexpr int kWake = 100;
+  int wakes = 0;
+  db.deferCheckpoints(100'000, kWake, [&] { ++wakes; });
+  db.checkpointWhenIdle();
+  const std::uintmax_t before = tmp.dbBytes();
+  int commits = 0;
+  while (db.walPages() < kWake) {
+    commitRow(db, 3'000);
+    ++commits;
+    if (db.walPages() < kWake) CHECK(wakes == 0);  // below the wake size: nobody is told
+  }
+  CHECK(wakes == 1);  // the commit that took the WAL there
+  for (int i = 0; i < 10; ++i) commitRow(db, 3'000);
+  commits += 10;
+  CHECK(wakes == 11);              // and every commit from then until a checkpoint
+  CHECK(tmp.dbBytes() == before);  // the commits themselves copied nothing back
+
+  // What the woken thread does: a checkpoint on a connection of its own.
+  Database checkpointer(tmp.path());
+  CHECK(checkpointer.checkpointNow());
+  CHECK(tmp.dbBytes() >= before + static_cast<std::uintmax_t>(commits) * kPage);
+  CHECK(rows(checkpointer) == commits);
+  // The WAL was copied back whole: the next commit starts it again from its beginning.
+  const std::uintmax_t walSize = tmp.walBytes();
+  wakes = 0;
+  for (int i = 0; i < 10; ++i) commitRow(db, 3'000);
+  CHECK(tmp.walBytes() == walSize);
+  CHECK(wakes == 0);
+  CHECK_THROWS_AS(db.deferCheckpoints(10, 11, [] {}), std::invalid_argument);
+}
+
+TEST_CASE("background checkpoints: one thread per file copies back what its connections commit", "[db]") {
+  TempDir tmp;
+  Database a(tmp.path());
+  a.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  a.checkpointInBackground(100);
+  Database b(tmp.path());
+  b.checkpointInBackground(100);
+  REQUIRE(a.backgroundCheckpoints() != nullptr);
+  CHECK(a.backgroundCheckpoints() == b.backgroundCheckpoints());  // one per file
+  CHECK(pragmaWalAutocheckpoint(a) == 0);
+  const std::uintmax_t before = tmp.dbBytes();
+
+  for (int i = 0; i < 150; ++i) commitRow(i % 2 ? a : b, 3'000);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (a.backgroundCheckpoints()->checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(a.backgroundCheckpoints()->checkpoints() > 0);
+  CHECK(tmp.dbBytes() >= before + 100 * kPage);  // copied back by the thread, not by a commit
+  CHECK(rows(b) == 150);
+
+  // A file of its own gets a thread of its own.
+  TempDir other;
+  Database c(other.path());
+  c.checkpointInBackground();
+  CHECK(c.backgroundCheckpoints() != a.backgroundCheckpoints());
+  CHECK_THROWS_AS(Database(":memory:").checkpointInBackground(), std::invalid_argument);
 }

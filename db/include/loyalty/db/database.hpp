@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,6 +50,7 @@ struct OpenOptions {
 
 class Statement;
 class Query;
+class BackgroundCheckpoints;
 
 /// One connection. Opens with WAL, synchronous=FULL, foreign keys on and a busy timeout, all
 /// set explicitly (never the build's defaults). Caches prepared statements by SQL text.
@@ -80,6 +82,20 @@ class Database {
   /// checkpointWhenIdle() when it has nothing else to do. Durability is unchanged: a commit is
   /// synced to the WAL before it returns, checkpointed or not.
   void deferCheckpoints(int boundPages = kDeferredCheckpointBoundPages);
+  /// As deferCheckpoints(boundPages), for an owner that checkpoints on another thread: after
+  /// each commit that leaves the main database's WAL with `wakePages` or more (below the
+  /// bound), `grown` is called from the committing thread, e.g. to wake a thread that
+  /// checkpoints on a connection of its own (checkpointNow()). It must not touch this connection.
+  void deferCheckpoints(int boundPages, int wakePages, std::function<void()> grown);
+  /// Deferred checkpoints (the bound stays the backstop) copied back by the file's
+  /// BackgroundCheckpoints thread, which the commits wake once the WAL holds `wakePages`; it
+  /// lives at least as long as this connection.
+  void checkpointInBackground(int wakePages = kBackgroundWakePages);
+  /// The thread checkpointInBackground() wakes, or nullptr.
+  const BackgroundCheckpoints* backgroundCheckpoints() const { return m_background.get(); }
+  /// A PASSIVE checkpoint of `schema`, whichever connection grew its WAL: copies back what no
+  /// reader's snapshot still needs, never waits. False if another checkpoint held it (busy).
+  bool checkpointNow(const std::string& schema = "main");
   /// A PASSIVE checkpoint (it never waits for readers or writers) of every database of this
   /// connection whose WAL this connection grew since its last checkpoint; true if one ran.
   bool checkpointWhenIdle();
@@ -88,6 +104,8 @@ class Database {
   int walPages(const std::string& schema = "main") const;
   /// The default backstop: 4096 pages (16 MiB at 4 KiB pages), about 300 sales.
   static constexpr int kDeferredCheckpointBoundPages = 4096;
+  /// The WAL size that wakes the background thread: SQLite's own automatic checkpoint's 1000 pages.
+  static constexpr int kBackgroundWakePages = 1000;
   bool inTransaction() const;
   sqlite3* handle() const { return m_db.get(); }
 
@@ -111,9 +129,12 @@ class Database {
   /// What the WAL hook knows (on the heap: SQLite keeps its address while the Database moves).
   struct WalState {
     int boundPages = 0;
+    int wakePages = 0;
+    std::function<void()> grown;  ///< called once the WAL holds wakePages (below boundPages)
     std::map<std::string, int, std::less<>> pages;  ///< per schema: WAL pages not known to be copied back
   };
   static int onWalCommit(void* state, sqlite3* db, const char* schema, int pages);
+  std::shared_ptr<BackgroundCheckpoints> m_background;  // before m_wal: outlives the hook that wakes it
   std::unique_ptr<WalState> m_wal;  // before m_db: outlives the connection whose hook points at it
   std::unique_ptr<sqlite3, Closer> m_db;
   /// Looked up by the SQL's text as given, without copying it (a sale runs dozens of statements).
