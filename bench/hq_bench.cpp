@@ -4,7 +4,9 @@
 //   1. raw batched insert rate of the backend (HqStore::rawInsertProbe, 1,000 rows per
 //      transaction), the ceiling ingest is compared with;
 //   2. upload: `--events` sale/enrolment events POSTed to a real `loyalty-hq serve` over HTTPS
-//      on 127.0.0.1 in batches of 1,000 (the protocol's limit), events/s;
+//      on 127.0.0.1 in batches of 1,000 (the protocol's limit), events/s; `--ids` names the
+//      events and sales sequentially (the default), as time-ordered UUIDs (as terminals do) or
+//      as random ones (as older terminals do);
 //   3. scale: the store is grown to `--members` members and `--sales` sales with set-based SQL,
 //      then the server is restarted and measured: change-feed pull of every member (changes/s,
 //      pages of 1,000), a summary report over every sale, and the server's RSS (current and
@@ -36,6 +38,7 @@
 #include "loyalty/core/money.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
+#include "loyalty/terminal/counter_service.hpp"
 #include "bench_process.hpp"
 
 namespace fs = std::filesystem;
@@ -61,10 +64,36 @@ void progress(const std::string& s) { std::cerr << "hq-bench: " << s << std::end
 
 // [SECTION] One backend
 
-json saleEvent(std::int64_t seq, std::int64_t memberNo, std::int64_t minor) {
+/// How the bench names its events and sales. "sequential": TA-1, TA-2, ... (the figures before
+/// round 13); "uuid7": time-ordered, as the counter app's RandomIds makes them since round 13;
+/// "uuid4": random, as it made them before (and as older terminals still send them).
+class BenchIds {
+ public:
+  explicit BenchIds(std::string kind) : m_kind(std::move(kind)) {}
+  const std::string& kind() const { return m_kind; }
+  std::string next(const std::string& sequential) {
+    if (m_kind == "sequential") return sequential;
+    std::string u = m_random.uuid();  // tttttttt-tttt-7ccc-yxxx-xxxxxxxxxxxx
+    if (m_kind == "uuid4") {
+      char hi[17];
+      std::snprintf(hi, sizeof hi, "%016llx", static_cast<unsigned long long>(m_random.random64()));
+      u.replace(0, 8, hi, 8);
+      u.replace(9, 4, hi + 8, 4);
+      u.replace(15, 3, hi + 12, 3);
+      u[14] = '4';
+    }
+    return u;
+  }
+
+ private:
+  std::string m_kind;
+  loyalty::terminal::RandomIds m_random{42};
+};
+
+json saleEvent(BenchIds& ids, std::int64_t seq, std::int64_t memberNo, std::int64_t minor) {
   const std::string total = loyalty::Money::fromMinor(minor).toString();
-  return {{"event_id", "TA-" + std::to_string(seq)}, {"seq", seq}, {"type", "sale.recorded"}, {"at", "2026-11-23T09:00:00Z"},
-          {"payload", {{"sale_id", "TA-s" + std::to_string(seq)}, {"member_id", "B" + std::to_string(memberNo)},
+  return {{"event_id", ids.next("TA-" + std::to_string(seq))}, {"seq", seq}, {"type", "sale.recorded"}, {"at", "2026-11-23T09:00:00Z"},
+          {"payload", {{"sale_id", ids.next("TA-s" + std::to_string(seq))}, {"member_id", "B" + std::to_string(memberNo)},
                        {"store_id", "S1"}, {"terminal_id", "TA"},
                        {"lines", {{{"sku", "SKU" + std::to_string(seq % 500)}, {"description", "item"}, {"qty", 1},
                                    {"unit_price", total}, {"amount", total}}}},
@@ -72,9 +101,9 @@ json saleEvent(std::int64_t seq, std::int64_t memberNo, std::int64_t minor) {
                        {"points_redeemed", 0}}}};
 }
 
-json enrolEvent(std::int64_t seq, std::int64_t memberNo) {
+json enrolEvent(BenchIds& ids, std::int64_t seq, std::int64_t memberNo) {
   const std::string id = "B" + std::to_string(memberNo);
-  return {{"event_id", "TA-" + std::to_string(seq)}, {"seq", seq}, {"type", "member.enrolled"}, {"at", "2026-11-23T08:00:00Z"},
+  return {{"event_id", ids.next("TA-" + std::to_string(seq))}, {"seq", seq}, {"type", "member.enrolled"}, {"at", "2026-11-23T08:00:00Z"},
           {"payload", {{"member_id", id}, {"card_no", "8" + std::to_string(memberNo)}, {"phone", "+86138" + std::to_string(10000000 + memberNo)},
                        {"name", "Bench " + id}, {"birthday", nullptr}, {"language", nullptr}, {"consent_marketing", false},
                        {"consent_version", nullptr}, {"referrer_id", nullptr}, {"store_id", "S1"}, {"terminal_id", "TA"}}}};
@@ -158,7 +187,8 @@ struct PgUploadStats {
 };
 
 json benchBackend(const std::string& backend, const std::string& bin, const fs::path& work, std::int64_t events,
-                  std::int64_t probeRows, std::int64_t members, std::int64_t sales, const std::string& pgSettings) {
+                  std::int64_t probeRows, std::int64_t members, std::int64_t sales, const std::string& pgSettings,
+                  const std::string& idKind) {
   json out;
   const fs::path dir = work / ("hq-" + backend);
   fs::remove_all(dir);
@@ -202,12 +232,14 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
   const std::int64_t benchMembers = std::max<std::int64_t>(1, events / 20);
   std::vector<std::string> bodies;
+  BenchIds ids(idKind);
   std::int64_t seq = 0;
   while (seq < events) {
     json batch = {{"terminal_id", "TA"}, {"events", json::array()}};
     for (int i = 0; i < 1000 && seq < events; ++i) {
       ++seq;
-      batch["events"].push_back(seq <= benchMembers ? enrolEvent(seq, seq) : saleEvent(seq, seq % benchMembers + 1, 100 + seq % 9000));
+      batch["events"].push_back(seq <= benchMembers ? enrolEvent(ids, seq, seq)
+                                                    : saleEvent(ids, seq, seq % benchMembers + 1, 100 + seq % 9000));
     }
     bodies.push_back(batch.dump());
   }
@@ -222,7 +254,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     bytes += body.size();
   }
   const double up = secondsSince(t0);
-  out["upload"] = {{"events", events}, {"batch", 1000}, {"seconds", up}, {"events_per_s", static_cast<double>(events) / up},
+  out["upload"] = {{"events", events}, {"batch", 1000}, {"ids", ids.kind()}, {"seconds", up}, {"events_per_s", static_cast<double>(events) / up},
                    {"mib_per_s", static_cast<double>(bytes) / up / 1048576.0},
                    {"vs_raw_insert", (static_cast<double>(events) / up) / out["raw_insert"]["rows_per_s"].get<double>()},
                    {"server_rss_kib", procStatusKb(server.pid(), "VmRSS")},
@@ -289,7 +321,7 @@ int main(int argc, char** argv) {
   std::string out = "bench/results/hq.json", work = LOYALTY_BENCH_WORK_DIR, bin = LOYALTY_HQ_BIN;
   std::vector<std::string> backends{"sqlite", "postgresql"};
   std::int64_t events = 100'000, probe = 100'000, members = 1'000'000, sales = 10'000'000;
-  std::string pgSettings;
+  std::string pgSettings, idKind = "sequential";
   app.add_option("--out", out);
   app.add_option("--work", work, "where the temporary stores go");
   app.add_option("--hq", bin, "the loyalty-hq to measure (another build's, for a before/after in one run)");
@@ -300,11 +332,14 @@ int main(int argc, char** argv) {
   app.add_option("--sales", sales, "sales the store is grown to");
   app.add_option("--pg-settings", pgSettings,
                  "more settings of the bench's PostgreSQL, as server options (\" -c shared_preload_libraries=pg_stat_statements\")");
+  app.add_option("--ids", idKind, "how events and sales are named: sequential (TA-1, TA-2, ...), uuid7 (time-ordered, as "
+                 "terminals name them), uuid4 (random, as older terminals name them)")
+      ->check(CLI::IsMember({"sequential", "uuid4", "uuid7"}));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   json result = {{"generated_by", "bench/hq_bench.cpp"},
                  {"environment", {{"cpus", std::thread::hardware_concurrency()}, {"transport", "HTTPS TLS1.2+ on 127.0.0.1, one client"}}},
-                 {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}}}};
+                 {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}, {"ids", idKind}}}};
   // Backends measured in earlier runs stay in the file; this run replaces the ones it measures.
   if (std::ifstream previous(out); previous) {
     const json before = json::parse(previous, nullptr, false);
@@ -313,7 +348,7 @@ int main(int argc, char** argv) {
   int status = 0;
   for (const auto& b : backends) {
     try {
-      json r = benchBackend(b, bin, work, events, probe, members, sales, pgSettings);
+      json r = benchBackend(b, bin, work, events, probe, members, sales, pgSettings, idKind);
       r["config"] = result["config"];
       result["backends"][b] = std::move(r);
     } catch (const std::exception& e) {

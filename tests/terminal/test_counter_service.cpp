@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 
@@ -69,6 +71,45 @@ struct Counter {
 };
 
 }  // namespace
+
+TEST_CASE("ids are version 7 UUIDs: unique, in the order they were made, the time in the first 48 bits", "[terminal]") {
+  const auto isUuid7 = [](const std::string& u) {
+    if (u.size() != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' || u[14] != '7') return false;
+    if (u[19] != '8' && u[19] != '9' && u[19] != 'a' && u[19] != 'b') return false;  // RFC 9562 variant
+    return std::all_of(u.begin(), u.end(), [](char c) { return c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  };
+  const auto millis = [](const std::string& u) { return std::stoull(u.substr(0, 8) + u.substr(9, 4), nullptr, 16); };
+
+  // The clock's: the time is now's, and 10,000 ids (several per millisecond) go strictly up.
+  RandomIds live;
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10000; ++i) ids.push_back(live.uuid());
+  const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    INFO(ids[i]);
+    REQUIRE(isUuid7(ids[i]));
+    if (i > 0) REQUIRE(ids[i - 1] < ids[i]);
+  }
+  CHECK(millis(ids.front()) >= static_cast<unsigned long long>(before));
+  CHECK(millis(ids.back()) <= static_cast<unsigned long long>(after) + 1);
+
+  // Seeded (tests): the same ids on every run, from 2026-01-01T00:00:00Z; 10,000 ids in a row
+  // outrun a millisecond's counter and move on to the next millisecond, still in order.
+  RandomIds a{7}, b{7}, c{8};
+  std::string last;
+  for (int i = 0; i < 10000; ++i) {
+    const std::string u = a.uuid();
+    REQUIRE(u == b.uuid());
+    REQUIRE(isUuid7(u));
+    REQUIRE(last < u);
+    last = u;
+    REQUIRE(c.uuid() != u);
+  }
+  CHECK(millis(RandomIds{7}.uuid()) == 1'767'225'600'000ULL);
+  CHECK(millis(last) > 1'767'225'600'000ULL);
+  CHECK(millis(last) < 1'767'225'600'000ULL + 10);
+}
 
 TEST_CASE("enrolment validates, issues a card and masks the phone", "[terminal]") {
   Counter c;
