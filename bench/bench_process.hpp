@@ -34,15 +34,18 @@ inline std::string run(const std::vector<std::string>& argv) {
   return out;
 }
 
-/// kB value of a /proc/PID/status line (VmRSS, VmHWM).
-inline std::int64_t procStatusKb(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+/// The number on a "key: number" line of /proc/PID/<file> (-1 when there is none).
+inline std::int64_t procField(pid_t pid, const std::string& file, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1));
   }
   return -1;
 }
+
+/// kB value of a /proc/PID/status line (VmRSS, VmHWM).
+inline std::int64_t procStatusKb(pid_t pid, const std::string& key) { return procField(pid, "status", key); }
 
 /// `loyalty-hq serve` on a free loopback port (it prints the address it listens on).
 struct Server {

@@ -247,6 +247,11 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   if (cluster) pgStats = std::make_unique<PgUploadStats>(cluster->dsn("hqbench"));
   std::size_t bytes = 0;
   const double loadBefore = loadAverage();
+  // The bytes the server process passes to write calls (/proc/PID/io wchar): on SQLite its WAL
+  // frames and the pages its checkpoints copy back into the database file, on PostgreSQL next
+  // to nothing (the database's own processes write: upload.postgresql.wal_bytes_per_event);
+  // its answers add a few hundred bytes a batch.
+  const std::int64_t writtenBefore = procField(server.pid(), "io", "wchar");
   const auto t0 = Clock::now();
   for (const auto& body : bodies) {
     auto r = c->Post("/api/v1/events", auth, body, "application/json");
@@ -259,6 +264,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
                    {"vs_raw_insert", (static_cast<double>(events) / up) / out["raw_insert"]["rows_per_s"].get<double>()},
                    {"server_rss_kib", procStatusKb(server.pid(), "VmRSS")},
                    {"server_peak_rss_kib", procStatusKb(server.pid(), "VmHWM")},
+                   {"server_written_bytes_per_event",
+                    static_cast<double>(procField(server.pid(), "io", "wchar") - writtenBefore) / static_cast<double>(events)},
                    {"load_average_before", loadBefore}, {"load_average_after", loadAverage()}};
   progress(backend + ": upload " + std::to_string(static_cast<std::int64_t>(static_cast<double>(events) / up)) + " events/s");
   server.stop();
