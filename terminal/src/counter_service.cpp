@@ -31,19 +31,19 @@ using nlohmann::json;
 RandomIds::RandomIds() : m_gen((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) {}
 
 std::string RandomIds::uuid() {
-  std::uint64_t ms = m_lastMs;
+  std::uint64_t now = kSeededStartMs;
   if (!m_fixedClock) {
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
-    ms = std::max<std::uint64_t>(ms, static_cast<std::uint64_t>(std::max<std::int64_t>(0, now.count())));
+    const auto t = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    now = static_cast<std::uint64_t>(std::max<std::int64_t>(1, t.count()));
   }
-  if (ms != m_lastMs || !m_made) {
+  std::uint64_t ms = std::max(m_lastMs, now);  // never backwards
+  if (ms != m_lastMs) {
     m_counter = static_cast<std::uint32_t>(m_gen() & 0x7FF);  // room for 2,048 more in this millisecond
   } else if (++m_counter > 0xFFF) {
     ++ms;  // 4,096 ids in one millisecond: borrow the next one
     m_counter = static_cast<std::uint32_t>(m_gen() & 0x7FF);
   }
   m_lastMs = ms;
-  m_made = true;
   const std::uint64_t hi = ((ms & 0xFFFFFFFFFFFFULL) << 16) | 0x7000ULL | (m_counter & 0xFFFU);
   const std::uint64_t lo = (m_gen() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
   char buf[40];

@@ -49,17 +49,16 @@ class IdSource {
 class RandomIds final : public IdSource {
  public:
   RandomIds();
-  explicit RandomIds(std::uint64_t seed) : m_gen(seed), m_fixedClock(true), m_lastMs(kSeededStartMs) {}
+  explicit RandomIds(std::uint64_t seed) : m_gen(seed), m_fixedClock(true) {}
   std::string uuid() override;
   std::uint64_t random64() override { return m_gen(); }
 
  private:
   static constexpr std::uint64_t kSeededStartMs = 1'767'225'600'000ULL;  // 2026-01-01T00:00:00Z
   std::mt19937_64 m_gen;
-  bool m_fixedClock = false;
-  std::uint64_t m_lastMs = 0;
+  bool m_fixedClock = false;    ///< seeded: the clock reads kSeededStartMs
+  std::uint64_t m_lastMs = 0;   ///< the last id's millisecond (0: none made yet)
   std::uint32_t m_counter = 0;  ///< 12 bits: the order of the ids made in m_lastMs
-  bool m_made = false;          ///< an id was made (m_lastMs and m_counter are its)
 };
 
 /// The store a terminal serves ([store] of docs/configuration.md).
