@@ -1,5 +1,8 @@
 #include "loyalty/db/database.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "loyalty/db/background_checkpoints.hpp"
 
 namespace loyalty::db {
@@ -11,6 +14,10 @@ namespace {
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   throw DbError(msg, db ? sqlite3_extended_errcode(db) : rc);
 }
+
+/// How long a commit that reached the bound waits for another connection's checkpoint (as long
+/// as a connection's default busy timeout).
+constexpr std::chrono::milliseconds kBackstopWait{5000};
 
 }  // namespace
 
@@ -71,8 +78,17 @@ int Database::onWalCommit(void* state, sqlite3* db, const char* schema, int page
   }
   // As SQLite's own automatic checkpoint does from this hook, with a larger limit. A PASSIVE
   // checkpoint that a reader holds back copies what it can; the next commit tries again.
+  // Another connection's checkpoint (the background thread's) makes it answer BUSY at once,
+  // busy handler or not, and that one does not copy what is committed while it runs: this one
+  // waits for it (a few milliseconds at a time, for at most kBackstopWait) and copies the rest,
+  // or the WAL would grow by every commit made while checkpoints overlap.
+  const auto giveUp = std::chrono::steady_clock::now() + kBackstopWait;
   int log = 0, copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  while (rc == SQLITE_BUSY && std::chrono::steady_clock::now() < giveUp) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  }
   if (rc == SQLITE_OK) pending = log - copied;
   return SQLITE_OK;  // the commit is durable in the WAL whatever the checkpoint did
 }
