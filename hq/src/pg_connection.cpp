@@ -85,6 +85,12 @@ class PgConnection final : public SqlConnection {
     execScript("BEGIN");
     execScript(kWriterLock);
   }
+  void beginRowWrite() override { execScript("BEGIN"); }
+  void lockRow(RowSpace space, std::string_view key) override {
+    // Two keys: the space (members, terminals) and the key's 32-bit hash. Two keys that share
+    // a hash only wait for each other; the store-wide lock (kWriterLock) is another key space.
+    query("SELECT pg_advisory_xact_lock(CAST($1 AS INTEGER), hashtext($2))", {static_cast<std::int64_t>(space), std::string(key)});
+  }
   void beginRead() override { execScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
   void beginReadScratch() override { execScript("BEGIN ISOLATION LEVEL REPEATABLE READ"); }
   void commit() override { execScript("COMMIT"); }

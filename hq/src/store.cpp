@@ -484,6 +484,8 @@ Result<Principal> HqStore::authenticateToken(const std::string& token, Timestamp
 
 Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request, Timestamp now) {
   SqlTransaction tx(*m_c);
+  // The terminal's own reserves and releases wait for its batch (they read how far it reached).
+  m_c->lockRow(SqlConnection::RowSpace::kTerminal, request.terminalId);
   const auto t = m_c->query("SELECT store_id, applied_through, revoked_at, timezone FROM terminals WHERE terminal_id = $1",
                             {request.terminalId});
   if (t.empty()) return Error{errc::kForbidden, "terminal_id", "unknown terminal " + request.terminalId};
@@ -1196,9 +1198,26 @@ Result<sync::ChangePage> HqStore::changes(const std::string& terminalId, const s
 
 Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId, const sync::RedemptionRequest& r,
                                                   Timestamp now) {
-  SqlTransaction tx(*m_c);
-  const std::string member = resolveMember(r.memberId);
-  const auto m = m_c->query("SELECT balance FROM members WHERE member_id = $1 AND enrolled = 1", {member});
+  // Not behind uploads and other store-wide writers: a reserve changes only reservation rows, and
+  // what it decides is guarded by two row locks. The terminal's: its own batches, reserves and
+  // releases one at a time (after_seq below). The member's: two reserves of one member, or a
+  // reserve and a merge moving the member's reservations, one at a time.
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRowWrite);
+  m_c->lockRow(SqlConnection::RowSpace::kTerminal, terminalId);
+  std::string member = resolveMember(r.memberId);
+  for (int tries = 0;; ++tries) {
+    m_c->lockRow(SqlConnection::RowSpace::kMember, member);
+    // A merge that committed while this waited moved the member: lock where it went.
+    std::string moved = resolveMember(r.memberId);
+    if (moved == member || tries == 3) break;
+    member = std::move(moved);
+  }
+  // The balance and what reservations hold, in one statement: one snapshot, so a batch that
+  // commits meanwhile (settling a reservation and taking its points off the balance together)
+  // counts either wholly or not at all.
+  const auto m = m_c->query("SELECT m.balance - (SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = m.member_id AND " +
+                                held("$2") + " AND redemption_id <> $3) FROM members m WHERE m.member_id = $1 AND m.enrolled = 1",
+                            {member, iso(now), r.redemptionId});
   if (m.empty()) return Error{errc::kNotFound, "member_id", "head office does not know member " + r.memberId + " yet"};
   if (r.afterSeq) {
     // Events the terminal wrote after this attempt began have arrived: the terminal gave up on
@@ -1212,11 +1231,7 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
     }
   }
   // Available to this request: the balance less what other reservations hold.
-  const std::int64_t available =
-      m.integer(0, 0) - m_c->query("SELECT COALESCE(SUM(points), 0) FROM reservations WHERE member_id = $1 AND " +
-                                       held("$2") + " AND redemption_id <> $3",
-                                   {member, iso(now), r.redemptionId})
-                            .integer(0, 0);
+  const std::int64_t available = m.integer(0, 0);
   const auto prior = m_c->query("SELECT member_id, points, terminal_id, after_seq, settled_event, CASE WHEN " + held("$2") +
                                     " THEN 1 ELSE 0 END FROM reservations WHERE redemption_id = $1",
                                 {r.redemptionId, iso(now)});
@@ -1238,12 +1253,18 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
                  "member " + r.memberId + " has " + std::to_string(std::max<std::int64_t>(available, 0)) +
                      " points available, " + std::to_string(r.points) + " asked"};
   }
-  m_c->query("INSERT INTO reservations(redemption_id, terminal_id, member_id, points, created_at, expires_at, after_seq, hold_until) "
-             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (redemption_id) DO UPDATE SET member_id = $3, points = $4, "
-             "created_at = $5, expires_at = $6, after_seq = $7, hold_until = $8, released_at = NULL, released_by = NULL",
-             {r.redemptionId, terminalId, member, r.points, iso(now), isoPlus(now, m_reservations.life),
-              r.afterSeq ? SqlValue(*r.afterSeq) : SqlValue(nullptr),
-              r.afterSeq ? SqlValue(isoPlus(now, m_reservations.hold)) : SqlValue(nullptr)});
+  // Only the terminal's own attempt is replaced: another terminal that reserved the same id at
+  // the same moment (its lock is another) keeps its reservation, and this one is refused.
+  const auto written = m_c->query(
+      "INSERT INTO reservations(redemption_id, terminal_id, member_id, points, created_at, expires_at, after_seq, hold_until) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (redemption_id) DO UPDATE SET member_id = $3, points = $4, "
+      "created_at = $5, expires_at = $6, after_seq = $7, hold_until = $8, released_at = NULL, released_by = NULL "
+      "WHERE reservations.terminal_id = $2 RETURNING 1",
+      {r.redemptionId, terminalId, member, r.points, iso(now), isoPlus(now, m_reservations.life),
+       r.afterSeq ? SqlValue(*r.afterSeq) : SqlValue(nullptr), r.afterSeq ? SqlValue(isoPlus(now, m_reservations.hold)) : SqlValue(nullptr)});
+  if (written.empty()) {
+    return Error{errc::kConflict, "redemption_id", "redemption " + r.redemptionId + " was already reserved with other details"};
+  }
   tx.commit();
   return sync::RedemptionResponse{r.redemptionId, sync::kRedemptionReserved, available - r.points};
 }
@@ -1251,7 +1272,9 @@ Result<sync::RedemptionResponse> HqStore::reserve(const std::string& terminalId,
 Result<Ok> HqStore::release(const std::string& terminalId, const std::string& redemptionId, std::optional<std::int64_t> afterSeq,
                             Timestamp now) {
   if (!validId(redemptionId)) return invalidArgument("redemption_id", "redemption_id is 1 to 128 printable characters");
-  SqlTransaction tx(*m_c);
+  // As reserve(): behind this terminal's own batches and reserves only.
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRowWrite);
+  m_c->lockRow(SqlConnection::RowSpace::kTerminal, terminalId);
   const auto r = m_c->query("SELECT terminal_id, settled_event, after_seq FROM reservations WHERE redemption_id = $1", {redemptionId});
   if (r.empty()) return Ok{};  // never reserved: nothing is held
   if (r.text(0, 0) != terminalId) {
@@ -1309,6 +1332,9 @@ json HqStore::heldReservations(Timestamp now) {
 Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Timestamp now) {
   if (from == into) return invalidArgument("into", "into must name a different member than from");
   SqlTransaction tx(*m_c);
+  // Reserves of either member wait (they run beside store-wide writers); in one order, always.
+  m_c->lockRow(SqlConnection::RowSpace::kMember, std::min(from, into));
+  m_c->lockRow(SqlConnection::RowSpace::kMember, std::max(from, into));
   const auto a = m_c->query(
       "SELECT balance, lifetime_spend, merged_into, erased_at FROM members WHERE member_id = $1 AND enrolled = 1", {from});
   if (a.empty()) return Error{errc::kNotFound, "from", "no member " + from};

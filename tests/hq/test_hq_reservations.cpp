@@ -3,6 +3,7 @@
 // reservation asked with after_seq is held until the terminal's own event settles or releases
 // it, however long that takes (up to [redemptions] hold_days, or an administrator's release).
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "loyalty/core/time.hpp"
@@ -291,4 +292,40 @@ TEMPLATE_TEST_CASE("online redemptions racing each other while uploads run hold 
   CHECK(reserved(hq) == 1000);
   CHECK(scalar(hq, "SELECT COUNT(*) FROM sales WHERE terminal_id = 'TC'") == kBatches * kSales);
   CHECK(scalar(hq, "SELECT applied_through FROM terminals WHERE terminal_id = 'TC'") == kBatches * kSales);
+}
+
+TEST_CASE("on PostgreSQL a reserve waits for the member's other reserves, not for uploads", "[hq]") {
+  HqInstance hq("postgresql");
+  hq.start();
+  const std::string a = hq.registerTerminal("S1", "TA");
+  uploadApplied(hq, a, "TA", {enrolEvent("TA", "S1", 1, "M1"), saleEvent("TA", "S1", 2, "M1", "1000.00", 1000)});
+  auto other = hq.sql();  // another instance's connection to the same database
+  auto look = hq.sql();
+  const auto waitFor = [](std::future<int>& f) { return f.wait_for(std::chrono::seconds(60)) == std::future_status::ready; };
+
+  // An upload elsewhere holds the store-wide writer lock: the reserve does not wait for it.
+  other->beginWrite();
+  auto first = std::async(std::launch::async, [&] { return reserve(hq, a, "R1", 300); });
+  const bool firstDone = waitFor(first);
+  other->rollback();
+  REQUIRE(firstDone);
+  CHECK(first.get() == 200);
+
+  // Another reserve (or a merge) of M1 holds the member: this one waits until it ends.
+  other->beginRowWrite();
+  other->lockRow(loyalty::hq::SqlConnection::RowSpace::kMember, "M1");
+  auto second = std::async(std::launch::async, [&] { return reserve(hq, a, "R2", 300); });
+  bool waiting = false;
+  for (int i = 0; i < 600 && !waiting; ++i) {
+    waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7534 "
+                          "AND objid = CAST(hashtext('M1') AS OID) AND objsubid = 2")
+                  .integer(0, 0) == 1;
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(waiting);
+  CHECK(second.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+  other->rollback();
+  REQUIRE(waitFor(second));
+  CHECK(second.get() == 200);
+  CHECK(reserved(hq) == 600);
 }

@@ -90,6 +90,15 @@ class SqlConnection {
   virtual bool hasTable(std::string_view name) = 0;
   /// A write transaction that excludes every other writer (all processes) until it ends.
   virtual void beginWrite() = 0;
+  /// A write transaction that does not wait for writers of the whole store (beginWrite): it
+  /// writes only rows that lockRow() guards, and every writer of those rows takes the same
+  /// locks. Where the backend has one writer at a time anyway (SQLite), the same as beginWrite().
+  virtual void beginRowWrite() { beginWrite(); }
+  /// Within a transaction: waits until no other transaction holds `key` of `space`, and holds it
+  /// until this one ends (PostgreSQL: a transaction-level advisory lock on the key's hash). A
+  /// no-op where writers never run at once (SQLite).
+  enum class RowSpace { kMember = 7534, kTerminal = 7535 };
+  virtual void lockRow(RowSpace, std::string_view) {}
   /// A read snapshot: every query until commit() sees the same committed state.
   virtual void beginRead() = 0;
   /// A read snapshot in which temporary tables may also be written (ON COMMIT DROP ones: a
@@ -102,9 +111,10 @@ class SqlConnection {
 /// Commits or rolls back (destructor; never throws).
 class SqlTransaction {
  public:
-  enum class Kind { kWrite, kRead, kReadScratch };
+  enum class Kind { kWrite, kRowWrite, kRead, kReadScratch };
   explicit SqlTransaction(SqlConnection& c, Kind kind = Kind::kWrite) : m_c(c) {
     if (kind == Kind::kWrite) m_c.beginWrite();
+    else if (kind == Kind::kRowWrite) m_c.beginRowWrite();
     else if (kind == Kind::kRead) m_c.beginRead();
     else m_c.beginReadScratch();
   }
