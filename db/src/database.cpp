@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "loyalty/db/background_checkpoints.hpp"
+#include "wal_writes.hpp"
 
 namespace loyalty::db {
 namespace {
@@ -27,7 +28,7 @@ Database::Database(const std::string& path, OpenOptions options) {
   sqlite3* raw = nullptr;
   const int flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, detail::walWritesVfsName());
   m_db.reset(raw);
   if (rc != SQLITE_OK) fail(raw, rc, "cannot open database " + path);
   sqlite3_extended_result_codes(raw, 1);
