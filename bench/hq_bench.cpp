@@ -6,7 +6,8 @@
 //   2. upload: `--events` sale/enrolment events POSTed to a real `loyalty-hq serve` over HTTPS
 //      on 127.0.0.1 in batches of 1,000 (the protocol's limit), events/s; `--ids` names the
 //      events and sales sequentially (the default), as time-ordered UUIDs (as terminals do) or
-//      as random ones (as older terminals do);
+//      as random ones (as older terminals do); `--uploaders N` has N terminals send their
+//      shares at once, each on its own connection (a chain's terminals upload side by side);
 //   3. scale: the store is grown to `--members` members and `--sales` sales with set-based SQL,
 //      then the server is restarted and measured: change-feed pull of every member (changes/s,
 //      pages of 1,000), a summary report over every sale, and the server's RSS (current and
@@ -90,23 +91,23 @@ class BenchIds {
   loyalty::terminal::RandomIds m_random{42};
 };
 
-json saleEvent(BenchIds& ids, std::int64_t seq, std::int64_t memberNo, std::int64_t minor) {
+json saleEvent(BenchIds& ids, const std::string& terminal, std::int64_t seq, std::int64_t memberNo, std::int64_t minor) {
   const std::string total = loyalty::Money::fromMinor(minor).toString();
-  return {{"event_id", ids.next("TA-" + std::to_string(seq))}, {"seq", seq}, {"type", "sale.recorded"}, {"at", "2026-11-23T09:00:00Z"},
-          {"payload", {{"sale_id", ids.next("TA-s" + std::to_string(seq))}, {"member_id", "B" + std::to_string(memberNo)},
-                       {"store_id", "S1"}, {"terminal_id", "TA"},
+  return {{"event_id", ids.next(terminal + "-" + std::to_string(seq))}, {"seq", seq}, {"type", "sale.recorded"}, {"at", "2026-11-23T09:00:00Z"},
+          {"payload", {{"sale_id", ids.next(terminal + "-s" + std::to_string(seq))}, {"member_id", "B" + std::to_string(memberNo)},
+                       {"store_id", "S1"}, {"terminal_id", terminal},
                        {"lines", {{{"sku", "SKU" + std::to_string(seq % 500)}, {"description", "item"}, {"qty", 1},
                                    {"unit_price", total}, {"amount", total}}}},
                        {"subtotal", total}, {"discount", "0.00"}, {"total", total}, {"points_earned", minor / 100},
                        {"points_redeemed", 0}}}};
 }
 
-json enrolEvent(BenchIds& ids, std::int64_t seq, std::int64_t memberNo) {
+json enrolEvent(BenchIds& ids, const std::string& terminal, std::int64_t seq, std::int64_t memberNo) {
   const std::string id = "B" + std::to_string(memberNo);
-  return {{"event_id", ids.next("TA-" + std::to_string(seq))}, {"seq", seq}, {"type", "member.enrolled"}, {"at", "2026-11-23T08:00:00Z"},
+  return {{"event_id", ids.next(terminal + "-" + std::to_string(seq))}, {"seq", seq}, {"type", "member.enrolled"}, {"at", "2026-11-23T08:00:00Z"},
           {"payload", {{"member_id", id}, {"card_no", "8" + std::to_string(memberNo)}, {"phone", "+86138" + std::to_string(10000000 + memberNo)},
                        {"name", "Bench " + id}, {"birthday", nullptr}, {"language", nullptr}, {"consent_marketing", false},
-                       {"consent_version", nullptr}, {"referrer_id", nullptr}, {"store_id", "S1"}, {"terminal_id", "TA"}}}};
+                       {"consent_version", nullptr}, {"referrer_id", nullptr}, {"store_id", "S1"}, {"terminal_id", terminal}}}};
 }
 
 /// Grows the store with set-based SQL (no HTTP): members M1..Mn, sales spread over them.
@@ -188,7 +189,7 @@ struct PgUploadStats {
 
 json benchBackend(const std::string& backend, const std::string& bin, const fs::path& work, std::int64_t events,
                   std::int64_t probeRows, std::int64_t members, std::int64_t sales, const std::string& pgSettings,
-                  const std::string& idKind) {
+                  const std::string& idKind, int uploaders) {
   json out;
   const fs::path dir = work / ("hq-" + backend);
   fs::remove_all(dir);
@@ -204,7 +205,12 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   const loyalty::hq::DataDir dataDir{dir / "hq"};
   const std::string ca = dataDir.caCert().string();
   auto settings = loyalty::hq::loadSettings(dataDir);
-  const std::string code = run({bin, "terminal", "add", "--data", dataDir.root.string(), "--store", "S1", "--terminal", "TA"});
+  // Uploading terminals TA, TA2, TA3, ... of store S1; TB (S2) pulls.
+  std::vector<std::string> terminals, codes;
+  for (int u = 0; u < uploaders; ++u) {
+    terminals.push_back(u == 0 ? "TA" : "TA" + std::to_string(u + 1));
+    codes.push_back(run({bin, "terminal", "add", "--data", dataDir.root.string(), "--store", "S1", "--terminal", terminals.back()}));
+  }
   const std::string code2 = run({bin, "terminal", "add", "--data", dataDir.root.string(), "--store", "S2", "--terminal", "TB"});
 
   // 1. Raw batched insert rate.
@@ -227,21 +233,28 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     if (!r || r->status != 200) throw std::runtime_error("register failed");
     return json::parse(r->body).at("token").get<std::string>();
   };
-  const std::string token = reg(code);
+  std::vector<std::string> tokens;
+  for (const auto& cd : codes) tokens.push_back(reg(cd));
   const std::string tokenB = reg(code2);
-  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
-  const std::int64_t benchMembers = std::max<std::int64_t>(1, events / 20);
-  std::vector<std::string> bodies;
+  // Each terminal sends its share of the events, in order (its own seq 1, 2, ...), enrolling
+  // members of its own (a twentieth of its events) and selling to them.
+  std::vector<std::vector<std::string>> bodies(static_cast<std::size_t>(uploaders));
   BenchIds ids(idKind);
-  std::int64_t seq = 0;
-  while (seq < events) {
-    json batch = {{"terminal_id", "TA"}, {"events", json::array()}};
-    for (int i = 0; i < 1000 && seq < events; ++i) {
-      ++seq;
-      batch["events"].push_back(seq <= benchMembers ? enrolEvent(ids, seq, seq)
-                                                    : saleEvent(ids, seq, seq % benchMembers + 1, 100 + seq % 9000));
+  std::int64_t benchMembers = 0;
+  for (int u = 0; u < uploaders; ++u) {
+    const std::int64_t share = events / uploaders + (u < events % uploaders ? 1 : 0);
+    const std::int64_t own = std::max<std::int64_t>(1, share / 20), firstMember = benchMembers;
+    benchMembers += own;
+    for (std::int64_t seq = 0; seq < share;) {
+      json batch = {{"terminal_id", terminals[static_cast<std::size_t>(u)]}, {"events", json::array()}};
+      for (int i = 0; i < 1000 && seq < share; ++i) {
+        ++seq;
+        const std::string& t = terminals[static_cast<std::size_t>(u)];
+        batch["events"].push_back(seq <= own ? enrolEvent(ids, t, seq, firstMember + seq)
+                                             : saleEvent(ids, t, seq, firstMember + seq % own + 1, 100 + seq % 9000));
+      }
+      bodies[static_cast<std::size_t>(u)].push_back(batch.dump());
     }
-    bodies.push_back(batch.dump());
   }
   std::unique_ptr<PgUploadStats> pgStats;
   if (cluster) pgStats = std::make_unique<PgUploadStats>(cluster->dsn("hqbench"));
@@ -252,14 +265,35 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   // to nothing (the database's own processes write: upload.postgresql.wal_bytes_per_event);
   // its answers add a few hundred bytes a batch.
   const std::int64_t writtenBefore = procField(server.pid(), "io", "wchar");
+  std::vector<std::string> failures(static_cast<std::size_t>(uploaders));
   const auto t0 = Clock::now();
-  for (const auto& body : bodies) {
-    auto r = c->Post("/api/v1/events", auth, body, "application/json");
-    if (!r || r->status != 200) throw std::runtime_error("upload failed: " + (r ? r->body : httplib::to_string(r.error())));
-    bytes += body.size();
+  {
+    std::vector<std::thread> threads;
+    for (int u = 0; u < uploaders; ++u) {
+      threads.emplace_back([&, u] {
+        const auto own = static_cast<std::size_t>(u);
+        auto cu = client(ca, server.port);
+        const httplib::Headers auth = {{"Authorization", "Bearer " + tokens[own]}};
+        for (const auto& body : bodies[own]) {
+          auto r = cu->Post("/api/v1/events", auth, body, "application/json");
+          if (!r || r->status != 200) {
+            failures[own] = "upload failed: " + (r ? r->body : httplib::to_string(r.error()));
+            return;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
   }
   const double up = secondsSince(t0);
-  out["upload"] = {{"events", events}, {"batch", 1000}, {"ids", ids.kind()}, {"seconds", up}, {"events_per_s", static_cast<double>(events) / up},
+  for (const auto& f : failures) {
+    if (!f.empty()) throw std::runtime_error(f);
+  }
+  for (const auto& own : bodies) {
+    for (const auto& body : own) bytes += body.size();
+  }
+  out["upload"] = {{"events", events}, {"batch", 1000}, {"uploaders", uploaders}, {"ids", ids.kind()}, {"seconds", up},
+                   {"events_per_s", static_cast<double>(events) / up},
                    {"mib_per_s", static_cast<double>(bytes) / up / 1048576.0},
                    {"vs_raw_insert", (static_cast<double>(events) / up) / out["raw_insert"]["rows_per_s"].get<double>()},
                    {"server_rss_kib", procStatusKb(server.pid(), "VmRSS")},
@@ -329,6 +363,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> backends{"sqlite", "postgresql"};
   std::int64_t events = 100'000, probe = 100'000, members = 1'000'000, sales = 10'000'000;
   std::string pgSettings, idKind = "sequential";
+  int uploaders = 1;
   app.add_option("--out", out);
   app.add_option("--work", work, "where the temporary stores go");
   app.add_option("--hq", bin, "the loyalty-hq to measure (another build's, for a before/after in one run)");
@@ -342,11 +377,14 @@ int main(int argc, char** argv) {
   app.add_option("--ids", idKind, "how events and sales are named: sequential (TA-1, TA-2, ...), uuid7 (time-ordered, as "
                  "terminals name them), uuid4 (random, as older terminals name them)")
       ->check(CLI::IsMember({"sequential", "uuid4", "uuid7"}));
+  app.add_option("--uploaders", uploaders, "terminals uploading at once, each its share of --events in order on a connection of its own")
+      ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   json result = {{"generated_by", "bench/hq_bench.cpp"},
-                 {"environment", {{"cpus", std::thread::hardware_concurrency()}, {"transport", "HTTPS TLS1.2+ on 127.0.0.1, one client"}}},
-                 {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}, {"ids", idKind}}}};
+                 {"environment", {{"cpus", std::thread::hardware_concurrency()}, {"transport", "HTTPS TLS1.2+ on 127.0.0.1, a client per uploading terminal"}}},
+                 {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}, {"ids", idKind},
+                             {"uploaders", uploaders}}}};
   // Backends measured in earlier runs stay in the file; this run replaces the ones it measures.
   if (std::ifstream previous(out); previous) {
     const json before = json::parse(previous, nullptr, false);
@@ -355,7 +393,7 @@ int main(int argc, char** argv) {
   int status = 0;
   for (const auto& b : backends) {
     try {
-      json r = benchBackend(b, bin, work, events, probe, members, sales, pgSettings, idKind);
+      json r = benchBackend(b, bin, work, events, probe, members, sales, pgSettings, idKind, uploaders);
       r["config"] = result["config"];
       result["backends"][b] = std::move(r);
     } catch (const std::exception& e) {
