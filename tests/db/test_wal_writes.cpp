@@ -7,25 +7,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <string>
 
 #include "loyalty/db/database.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace loyalty::db;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path dir;
-  TempDir() {
-    dir = std::filesystem::temp_directory_path() / ("loyalty-wal-test-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    std::filesystem::create_directories(dir);
-  }
-  ~TempDir() { std::filesystem::remove_all(dir); }
-  std::string file(const char* name = "t.db") const { return (dir / name).string(); }
-};
+/// DIR/NAME for a database of the test.
+std::string file(const loyalty::test::TempDir& d, const char* name = "t.db") { return (d.path() / name).string(); }
 
 std::int64_t count(Database& db, const std::string& sql) {
   auto q = db.query("SELECT (" + sql + ") AS v");
@@ -51,13 +43,13 @@ void insertRows(Database& db, int from, int rows) {
 }  // namespace
 
 TEST_CASE("a commit is in the WAL file before another connection can see it, even unsynced", "[db][wal]") {
-  TempDir d;
-  Database writer(d.file());
+  loyalty::test::TempDir d;
+  Database writer(file(d));
   writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
   // With synchronous=OFF SQLite never syncs the WAL, so nothing but the commit frame itself
   // tells the gathering layer to write: the reader must still find every row.
   writer.exec("PRAGMA synchronous=OFF");
-  Database reader(d.file());
+  Database reader(file(d));
   for (int round = 0; round < 50; ++round) {
     insertRows(writer, round * 10, 10);
     CHECK(count(reader, "SELECT COUNT(*) FROM t") == (round + 1) * 10);
@@ -67,9 +59,9 @@ TEST_CASE("a commit is in the WAL file before another connection can see it, eve
 }
 
 TEST_CASE("a process that dies right after an unsynced commit leaves the commit in the file", "[db][wal]") {
-  TempDir d;
+  loyalty::test::TempDir d;
   {
-    Database db(d.file());
+    Database db(file(d));
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
   }
   const pid_t pid = fork();
@@ -77,7 +69,7 @@ TEST_CASE("a process that dies right after an unsynced commit leaves the commit 
   if (pid == 0) {
     int code = 1;
     try {
-      Database db(d.file());
+      Database db(file(d));
       db.exec("PRAGMA synchronous=OFF");
       insertRows(db, 0, 300);  // about 80 pages: several gathered writes
       insertRows(db, 300, 1);
@@ -90,19 +82,19 @@ TEST_CASE("a process that dies right after an unsynced commit leaves the commit 
   REQUIRE(waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
-  Database db(d.file());
+  Database db(file(d));
   CHECK(count(db, "SELECT COUNT(*) FROM t") == 301);
   CHECK(integrity(db) == "ok");
 }
 
 TEST_CASE("a transaction larger than the page cache and the gathering limit commits or rolls back whole", "[db][wal]") {
-  TempDir d;
+  loyalty::test::TempDir d;
   // 4 KiB pages and 64 KiB pages: frames of 4,120 and 65,560 bytes, so the gathered writes end
   // at many different offsets and lengths (the unix VFS cannot take a write of 128 KiB or more).
   for (const int pageSize : {4096, 65536}) {
     CAPTURE(pageSize);
-    const std::string file = d.file(pageSize == 4096 ? "small.db" : "large.db");
-    Database db(file, OpenOptions{.cacheKiB = 256});  // spills frames long before the commit
+    const std::string path = file(d, pageSize == 4096 ? "small.db" : "large.db");
+    Database db(path, OpenOptions{.cacheKiB = 256});  // spills frames long before the commit
     db.exec("PRAGMA journal_mode=DELETE; PRAGMA page_size=" + std::to_string(pageSize) + "; PRAGMA journal_mode=WAL");
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
     db.exec("CREATE INDEX t_body ON t(body, id)");
@@ -116,7 +108,7 @@ TEST_CASE("a transaction larger than the page cache and the gathering limit comm
       // not committed: rolls back, after its frames were written past the last commit
     }
     insertRows(db, 6000, 500);  // overwrites the rolled-back frames, from the last commit on
-    Database other(file);
+    Database other(path);
     CHECK(count(other, "SELECT COUNT(*) FROM t") == 6500);
     CHECK(count(other, "SELECT COUNT(*) FROM t WHERE body = 'changed' OR body LIKE '#%'") == 0);
     CHECK(integrity(other) == "ok");
