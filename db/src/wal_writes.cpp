@@ -2,7 +2,6 @@
 
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -11,17 +10,13 @@
 namespace loyalty::db::detail {
 namespace {
 
-/// Gathered bytes are written once this much has piled up (a transaction larger than the page
-/// cache spills frames before its commit).
-constexpr std::size_t kMaxPending = 1 << 20;
-/// ...and written at most this much a call: the unix VFS takes a write's length modulo 128 KiB
-/// (SQLite never writes more at once), so a longer one would be cut short, and one of exactly
-/// 128 KiB would write nothing and read as a full disk.
-constexpr std::size_t kMaxWrite = 64 * 1024;
-/// SQLite writes a WAL frame header as one 24-byte write; bytes 4-7 hold the database size in
-/// pages after a commit frame and 0 in every other frame. The WAL's own header is 32 bytes and a
-/// page at least 512, so a 24-byte write is always a frame header.
+/// SQLite writes a WAL frame header as one 24-byte write, then the frame's page at the next
+/// byte. The WAL's own header is 32 bytes and a page at least 512, so a 24-byte write is a frame
+/// header (or a piece of one cut at a sync point, which the sync right after it writes out).
 constexpr int kFrameHeaderBytes = 24;
+/// The largest page SQLite has: a header and its page stay under the 128 KiB the unix VFS takes
+/// in one write (it takes a write's length modulo 128 KiB).
+constexpr int kMaxPageBytes = 65536;
 
 sqlite3_vfs g_vfs{};
 
@@ -37,25 +32,31 @@ sqlite3_vfs* under() {
 struct File {
   sqlite3_file base;
   sqlite3_file* real = nullptr;
-  // WAL files only.
-  std::vector<unsigned char> pending;
-  sqlite3_int64 start = 0;  // file offset of pending[0]
-  bool commitFrameNext = false;
+  // WAL files only: the frame header held until its page arrives.
+  unsigned char header[kFrameHeaderBytes] = {};
+  sqlite3_int64 headerAt = -1;  // file offset of the held header; -1: none held
+  bool afterRead = false;       // the last call on the file was a read
+  std::vector<unsigned char> frame;
 };
 
 File& self(sqlite3_file* f) { return *reinterpret_cast<File*>(f); }
 sqlite3_file* real(sqlite3_file* f) { return self(f).real; }
 const sqlite3_io_methods& io(sqlite3_file* f) { return *real(f)->pMethods; }
 
-int flush(File& f) {
-  int rc = SQLITE_OK;
-  for (std::size_t at = 0; at < f.pending.size() && rc == SQLITE_OK; at += kMaxWrite) {
-    const std::size_t n = std::min(kMaxWrite, f.pending.size() - at);
-    rc = f.real->pMethods->xWrite(f.real, f.pending.data() + at, static_cast<int>(n), f.start + static_cast<sqlite3_int64>(at));
-  }
-  f.pending.clear();
-  f.commitFrameNext = false;
-  return rc;
+/// Writes the held header, if any, on its own.
+int writeHeld(File& f) {
+  if (f.headerAt < 0) return SQLITE_OK;
+  const sqlite3_int64 at = f.headerAt;
+  f.headerAt = -1;
+  return f.real->pMethods->xWrite(f.real, f.header, kFrameHeaderBytes, at);
+}
+
+/// Before any call but a write: the held header goes out first. A failure surfaces in that call
+/// (a sync, a read) as a failed write, so SQLite rolls the whole transaction back, as it does
+/// when a frame's own write fails.
+int settle(File& f) {
+  const int rc = writeHeld(f);
+  return rc == SQLITE_OK ? SQLITE_OK : SQLITE_IOERR_WRITE;
 }
 
 void release(File& f) {
@@ -103,62 +104,71 @@ int unfetch(sqlite3_file* f, sqlite3_int64 at, void* p) {
   return io(f).xUnfetch(real(f), at, p);
 }
 
-// [SECTION] WAL files: writes gathered, written before anything else touches the file
+// [SECTION] WAL files: a frame's header and page in one write
 
 int walClose(sqlite3_file* f) {
-  const int flushed = flush(self(f));
+  const int held = settle(self(f));
   const int rc = io(f).xClose(real(f));
   release(self(f));
-  return flushed != SQLITE_OK ? flushed : rc;
+  return held != SQLITE_OK ? held : rc;
 }
 
 int walRead(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
-  if (const int rc = flush(self(f)); rc != SQLITE_OK) return rc;
+  File& file = self(f);
+  if (const int rc = settle(file); rc != SQLITE_OK) return rc;
+  file.afterRead = true;
   return io(f).xRead(real(f), out, n, at);
 }
 
 int walWrite(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
   File& file = self(f);
-  const auto size = static_cast<std::size_t>(n);
-  const bool continues = !file.pending.empty() && at == file.start + static_cast<sqlite3_int64>(file.pending.size());
-  if (!file.pending.empty() && (!continues || file.pending.size() + size > kMaxPending)) {
-    const bool commitFrameNext = file.commitFrameNext && continues;
-    if (const int rc = flush(file); rc != SQLITE_OK) return rc;
-    file.commitFrameNext = commitFrameNext;
+  const bool afterRead = file.afterRead;
+  file.afterRead = false;
+  if (file.headerAt >= 0) {
+    if (at == file.headerAt + kFrameHeaderBytes && n <= kMaxPageBytes) {
+      bool joined = false;
+      try {
+        file.frame.resize(static_cast<std::size_t>(kFrameHeaderBytes + n));
+        joined = true;
+      } catch (const std::bad_alloc&) {  // written one after the other instead
+      }
+      if (joined) {
+        std::memcpy(file.frame.data(), file.header, kFrameHeaderBytes);
+        std::memcpy(file.frame.data() + kFrameHeaderBytes, in, static_cast<std::size_t>(n));
+        const sqlite3_int64 from = file.headerAt;
+        file.headerAt = -1;
+        return io(f).xWrite(real(f), file.frame.data(), kFrameHeaderBytes + n, from);
+      }
+    }
+    if (const int rc = writeHeld(file); rc != SQLITE_OK) return rc;
   }
-  if (size > kMaxPending) return io(f).xWrite(real(f), in, n, at);
-  if (file.pending.empty()) {
-    file.start = at;
-    if (file.pending.capacity() == 0) file.pending.reserve(64 * 1024);
-  }
-  const auto* bytes = static_cast<const unsigned char*>(in);
-  file.pending.insert(file.pending.end(), bytes, bytes + size);
-  if (n == kFrameHeaderBytes) {
-    file.commitFrameNext = (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+  // A header that follows a read is one SQLite rewrites in place (new checksums at a commit
+  // that overwrote a frame of its own transaction); no page follows it, so it goes out now.
+  if (n == kFrameHeaderBytes && !afterRead) {
+    std::memcpy(file.header, in, kFrameHeaderBytes);
+    file.headerAt = at;
     return SQLITE_OK;
   }
-  // The page of a commit frame: into the file now, before SQLite publishes the commit.
-  if (file.commitFrameNext) return flush(file);
-  return SQLITE_OK;
+  return io(f).xWrite(real(f), in, n, at);
 }
 
 int walTruncate(sqlite3_file* f, sqlite3_int64 size) {
-  if (const int rc = flush(self(f)); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(self(f)); rc != SQLITE_OK) return rc;
   return io(f).xTruncate(real(f), size);
 }
 
 int walSync(sqlite3_file* f, int flags) {
-  if (const int rc = flush(self(f)); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(self(f)); rc != SQLITE_OK) return rc;
   return io(f).xSync(real(f), flags);
 }
 
 int walFileSize(sqlite3_file* f, sqlite3_int64* size) {
-  if (const int rc = flush(self(f)); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(self(f)); rc != SQLITE_OK) return rc;
   return io(f).xFileSize(real(f), size);
 }
 
 int walFileControl(sqlite3_file* f, int op, void* arg) {
-  if (const int rc = flush(self(f)); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(self(f)); rc != SQLITE_OK) return rc;
   return io(f).xFileControl(real(f), op, arg);
 }
 

@@ -53,8 +53,8 @@ class Query;
 class BackgroundCheckpoints;
 
 /// One connection. Opens with WAL, synchronous=FULL, foreign keys on and a busy timeout, all
-/// set explicitly (never the build's defaults), through a VFS that writes a commit's WAL frames
-/// in one call (db/src/wal_writes.hpp). Caches prepared statements by SQL text.
+/// set explicitly (never the build's defaults), through a VFS that writes each WAL frame in one
+/// call (db/src/wal_writes.hpp). Caches prepared statements by SQL text.
 class Database {
  public:
   explicit Database(const std::string& path, OpenOptions options = {});
