@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <string>
 
 #include "loyalty/db/database.hpp"
@@ -40,6 +41,32 @@ void insertRows(Database& db, int from, int rows) {
   tx.commit();
 }
 
+/// Runs `work` in a child process that then dies without closing anything (no checkpoint, the
+/// WAL left as written), as a killed program does; fails the test unless `work` returned.
+void inDyingChild(const std::function<void()>& work) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 1;
+    try {
+      work();
+      code = 0;
+    } catch (...) {
+    }
+    _exit(code);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+/// A database with the test table and nothing in it.
+void createTable(const std::string& path) {
+  Database db(path);
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+}
+
 }  // namespace
 
 TEST_CASE("a commit is in the WAL file before another connection can see it, even unsynced", "[db][wal]") {
@@ -59,28 +86,13 @@ TEST_CASE("a commit is in the WAL file before another connection can see it, eve
 
 TEST_CASE("a process that dies right after an unsynced commit leaves the commit in the file", "[db][wal]") {
   loyalty::test::TempDir d;
-  {
+  createTable(file(d));
+  inDyingChild([&] {
     Database db(file(d));
-    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
-  }
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int code = 1;
-    try {
-      Database db(file(d));
-      db.exec("PRAGMA synchronous=OFF");
-      insertRows(db, 0, 300);  // about 80 pages
-      insertRows(db, 300, 1);
-      code = 0;
-    } catch (...) {
-    }
-    _exit(code);  // no close, no checkpoint: the WAL stays as written
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
+    db.exec("PRAGMA synchronous=OFF");
+    insertRows(db, 0, 300);  // about 80 pages
+    insertRows(db, 300, 1);
+  });
   Database db(file(d));
   CHECK(count(db, "SELECT COUNT(*) FROM t") == 301);
   CHECK(integrity(db) == "ok");
@@ -145,34 +157,19 @@ TEST_CASE("a rolled-back transaction's early frames never land on another connec
 
 TEST_CASE("a commit that rewrote its own frames survives a crash right after it, even unsynced", "[db][wal]") {
   loyalty::test::TempDir d;
-  {
-    Database db(file(d));
-    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
-  }
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int code = 1;
-    try {
-      Database db(file(d), OpenOptions{.cacheKiB = 256});
-      db.exec("PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0");  // no read of the WAL after the commit
-      Transaction tx(db);
-      for (int i = 0; i < 3000; ++i) {  // spills the first pages to the WAL...
-        db.query("INSERT INTO t (id, body) VALUES (?, ?)").bind(1, i).bind(2, std::string(1000, 'a')).run();
-      }
-      // ...which this changes again: the commit overwrites those frames and rewrites the
-      // checksums of every frame from the first one it overwrote.
-      db.query("UPDATE t SET body = 'changed' WHERE id < 50").run();
-      tx.commit();
-      code = 0;
-    } catch (...) {
+  createTable(file(d));
+  inDyingChild([&] {
+    Database db(file(d), OpenOptions{.cacheKiB = 256});
+    db.exec("PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0");  // no read of the WAL after the commit
+    Transaction tx(db);
+    for (int i = 0; i < 3000; ++i) {  // spills the first pages to the WAL...
+      db.query("INSERT INTO t (id, body) VALUES (?, ?)").bind(1, i).bind(2, std::string(1000, 'a')).run();
     }
-    _exit(code);  // no close, no checkpoint: recovery reads the WAL as written
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
+    // ...which this changes again: the commit overwrites those frames and rewrites the
+    // checksums of every frame from the first one it overwrote.
+    db.query("UPDATE t SET body = 'changed' WHERE id < 50").run();
+    tx.commit();
+  });
   Database db(file(d));
   CHECK(count(db, "SELECT COUNT(*) FROM t") == 3000);
   CHECK(count(db, "SELECT COUNT(*) FROM t WHERE body = 'changed'") == 50);
