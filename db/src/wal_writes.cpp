@@ -34,8 +34,8 @@ struct File {
   sqlite3_file* real = nullptr;
   // WAL files only: the frame header held until its page arrives.
   unsigned char header[kFrameHeaderBytes] = {};
-  sqlite3_int64 headerAt = -1;  // file offset of the held header; -1: none held
-  bool afterRead = false;       // the last call on the file was a read
+  sqlite3_int64 headerAt = -1;   // file offset of the held header; -1: none held
+  sqlite3_int64 writtenTo = -1;  // where the last call ended, if it was a write; else -1
   std::vector<unsigned char> frame;
 };
 
@@ -55,6 +55,7 @@ int writeHeld(File& f) {
 /// (a sync, a read) as a failed write, so SQLite rolls the whole transaction back, as it does
 /// when a frame's own write fails.
 int settle(File& f) {
+  f.writtenTo = -1;
   const int rc = writeHeld(f);
   return rc == SQLITE_OK ? SQLITE_OK : SQLITE_IOERR_WRITE;
 }
@@ -116,14 +117,13 @@ int walClose(sqlite3_file* f) {
 int walRead(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
   File& file = self(f);
   if (const int rc = settle(file); rc != SQLITE_OK) return rc;
-  file.afterRead = true;
   return io(f).xRead(real(f), out, n, at);
 }
 
 int walWrite(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
   File& file = self(f);
-  const bool afterRead = file.afterRead;
-  file.afterRead = false;
+  const bool continuesWrite = at == file.writtenTo;
+  file.writtenTo = -1;
   if (file.headerAt >= 0) {
     if (at == file.headerAt + kFrameHeaderBytes && n <= kMaxPageBytes) {
       bool joined = false;
@@ -137,19 +137,26 @@ int walWrite(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
         std::memcpy(file.frame.data() + kFrameHeaderBytes, in, static_cast<std::size_t>(n));
         const sqlite3_int64 from = file.headerAt;
         file.headerAt = -1;
-        return io(f).xWrite(real(f), file.frame.data(), kFrameHeaderBytes + n, from);
+        const int rc = io(f).xWrite(real(f), file.frame.data(), kFrameHeaderBytes + n, from);
+        if (rc == SQLITE_OK) file.writtenTo = at + n;
+        return rc;
       }
     }
     if (const int rc = writeHeld(file); rc != SQLITE_OK) return rc;
   }
-  // A header that follows a read is one SQLite rewrites in place (new checksums at a commit
-  // that overwrote a frame of its own transaction); no page follows it, so it goes out now.
-  if (n == kFrameHeaderBytes && !afterRead) {
+  // Held only when it continues the write just before it, as a header of frames appended one
+  // after the other does. Not after a read: SQLite rewrites that header in place (new checksums
+  // at a commit that overwrote a frame of its own transaction) and no page follows. Not after a
+  // sync: with padding (no powersafe overwrite) a frame is cut at a sync point and its tail,
+  // which may be 24 bytes, is the last write before SQLite publishes the commit.
+  if (n == kFrameHeaderBytes && continuesWrite) {
     std::memcpy(file.header, in, kFrameHeaderBytes);
     file.headerAt = at;
     return SQLITE_OK;
   }
-  return io(f).xWrite(real(f), in, n, at);
+  const int rc = io(f).xWrite(real(f), in, n, at);
+  if (rc == SQLITE_OK) file.writtenTo = at + n;
+  return rc;
 }
 
 int walTruncate(sqlite3_file* f, sqlite3_int64 size) {
