@@ -209,19 +209,51 @@ int vfsOpen(sqlite3_vfs*, const char* name, sqlite3_file* out, int flags, int* o
   return rc;
 }
 
-int vfsDelete(sqlite3_vfs*, const char* name, int syncDir) { return under()->xDelete(under(), name, syncDir); }
-int vfsAccess(sqlite3_vfs*, const char* name, int flags, int* out) { return under()->xAccess(under(), name, flags, out); }
-int fullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
-  return under()->xFullPathname(under(), name, n, out);
+// One lookup of the VFS under this one per call.
+int vfsDelete(sqlite3_vfs*, const char* name, int syncDir) {
+  sqlite3_vfs* below = under();
+  return below->xDelete(below, name, syncDir);
 }
-void* dlOpen(sqlite3_vfs*, const char* name) { return under()->xDlOpen(under(), name); }
-void dlError(sqlite3_vfs*, int n, char* out) { under()->xDlError(under(), n, out); }
-void (*dlSym(sqlite3_vfs*, void* handle, const char* symbol))(void) { return under()->xDlSym(under(), handle, symbol); }
-void dlClose(sqlite3_vfs*, void* handle) { under()->xDlClose(under(), handle); }
-int randomness(sqlite3_vfs*, int n, char* out) { return under()->xRandomness(under(), n, out); }
-int vfsSleep(sqlite3_vfs*, int micros) { return under()->xSleep(under(), micros); }
-int currentTime(sqlite3_vfs*, double* out) { return under()->xCurrentTime(under(), out); }
-int lastError(sqlite3_vfs*, int n, char* out) { return under()->xGetLastError(under(), n, out); }
+int vfsAccess(sqlite3_vfs*, const char* name, int flags, int* out) {
+  sqlite3_vfs* below = under();
+  return below->xAccess(below, name, flags, out);
+}
+int fullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
+  sqlite3_vfs* below = under();
+  return below->xFullPathname(below, name, n, out);
+}
+void* dlOpen(sqlite3_vfs*, const char* name) {
+  sqlite3_vfs* below = under();
+  return below->xDlOpen(below, name);
+}
+void dlError(sqlite3_vfs*, int n, char* out) {
+  sqlite3_vfs* below = under();
+  below->xDlError(below, n, out);
+}
+void (*dlSym(sqlite3_vfs*, void* handle, const char* symbol))(void) {
+  sqlite3_vfs* below = under();
+  return below->xDlSym(below, handle, symbol);
+}
+void dlClose(sqlite3_vfs*, void* handle) {
+  sqlite3_vfs* below = under();
+  below->xDlClose(below, handle);
+}
+int randomness(sqlite3_vfs*, int n, char* out) {
+  sqlite3_vfs* below = under();
+  return below->xRandomness(below, n, out);
+}
+int vfsSleep(sqlite3_vfs*, int micros) {
+  sqlite3_vfs* below = under();
+  return below->xSleep(below, micros);
+}
+int currentTime(sqlite3_vfs*, double* out) {
+  sqlite3_vfs* below = under();
+  return below->xCurrentTime(below, out);
+}
+int lastError(sqlite3_vfs*, int n, char* out) {
+  sqlite3_vfs* below = under();
+  return below->xGetLastError(below, n, out);
+}
 int currentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
   sqlite3_vfs* below = under();
   if (below->iVersion >= 2 && below->xCurrentTimeInt64 != nullptr) return below->xCurrentTimeInt64(below, out);
