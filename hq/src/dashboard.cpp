@@ -9,6 +9,8 @@
 #include <cmath>
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -772,36 +774,60 @@ std::string shownTime(Ctx& ctx, Timestamp t) {
 Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req, json& view) {
   const auto& L = p.lang;
   std::optional<Timestamp> keptAt;  ///< the oldest kept result the page shows
-  // A report as the page shows it. With Wait::kBriefly, one the refresher is still computing (right
-  // after a first start) is waited for a moment only: then null, and the page says so and reloads itself.
-  const auto report = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& extra,
-                          ReportCache::Wait wait) -> Result<json> {
-    httplib::Request r2 = req;
-    for (const auto& [k, v] : extra) {
-      r2.params.erase(k);
-      r2.params.emplace(k, v);
+  // A report a page shows: its name, parameters over the request's, and how long it waits for the
+  // refresher. With Wait::kBriefly, one the refresher is still computing (right after a first
+  // start) is waited for a moment only: then null, and the page says so and reloads itself.
+  struct Wanted {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> extra;
+    ReportCache::Wait wait = ReportCache::Wait::kForRefresher;
+  };
+  // The reports a page shows, asked for at once: each runs on a report connection of its own
+  // while one is free (HqService), so a page computed live takes about as long as its slowest
+  // report, not the sum of them. The answers come back in the order asked.
+  const auto reports = [&](const std::vector<Wanted>& wanted) -> std::vector<Result<json>> {
+    std::vector<Result<ReportCall>> calls;
+    for (const auto& w : wanted) {
+      httplib::Request r2 = req;
+      for (const auto& [k, v] : w.extra) {
+        r2.params.erase(k);
+        r2.params.emplace(k, v);
+      }
+      calls.push_back(checkedCall(ctx, w.name, r2));
     }
-    auto a = keptReport(ctx, name, r2, std::nullopt, wait);
-    if (!a) return a.error();
-    if (a->pending) {
-      view["reload_seconds"] = 5;
-      return json(nullptr);
-    }
-    if (a->kept && (!keptAt || a->computedAt < *keptAt)) keptAt = a->computedAt;
-    return std::move(a->body);
+    const auto ask = [&ctx](const Result<ReportCall>& call, ReportCache::Wait wait) -> Result<ReportCache::Answer> {
+      if (!call) return call.error();
+      return ctx.service.keptReport(*call, std::nullopt, wait);
+    };
+    std::vector<std::future<Result<ReportCache::Answer>>> others;
+    for (std::size_t i = 1; i < wanted.size(); ++i) others.push_back(std::async(std::launch::async, ask, std::cref(calls[i]), wanted[i].wait));
+    std::vector<Result<ReportCache::Answer>> answers;
+    answers.push_back(ask(calls[0], wanted[0].wait));
+    for (auto& f : others) answers.push_back(f.get());
+    const auto shown = [&](Result<ReportCache::Answer>& a) -> Result<json> {
+      if (!a) return a.error();
+      if (a->pending) {
+        view["reload_seconds"] = 5;
+        return json(nullptr);
+      }
+      if (a->kept && (!keptAt || a->computedAt < *keptAt)) keptAt = a->computedAt;
+      return std::move(a->body);
+    };
+    std::vector<Result<json>> out;
+    for (auto& a : answers) out.push_back(shown(a));
+    return out;
   };
   const auto get = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& extra = {}) {
-    return report(name, extra, ReportCache::Wait::kForRefresher);
+    return std::move(reports({{name, extra}})[0]);
   };
   if (page == "overview") {
     // The summary is quick (pre-aggregates): right after a first start it is not left waiting
     // behind the refresher's first ranking of every member.
-    auto s = report("summary", {}, ReportCache::Wait::kNever);
-    if (!s) return s.error();
-    auto d = get("sales", {{"group", "day"}});
-    if (!d) return d.error();
-    auto m = get("sales", {{"group", "member"}});
-    if (!m) return m.error();
+    auto asked = reports({{"summary", {}, ReportCache::Wait::kNever}, {"sales", {{"group", "day"}}}, {"sales", {{"group", "member"}}}});
+    for (const auto& a : asked) {
+      if (!a) return a.error();
+    }
+    auto &s = asked[0], &d = asked[1], &m = asked[2];
     view["kpis"] = {kpi(L, "sales", shownNumber((*s)["sales"])), kpi(L, "net_revenue", shownMoney((*s)["net_revenue"])),
                     kpi(L, "members", shownNumber((*s)["members"]), "buyers"), kpi(L, "member_revenue", shownMoney((*s)["member_revenue"])),
                     kpi(L, "non_member_revenue", shownMoney((*s)["non_member_revenue"]))};
@@ -831,10 +857,11 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["member_split"] = barChart("member-split", bars);
     view["exports"] = {exportLinks(p, "summary")};
   } else if (page == "stores") {
-    auto st = get("sales", {{"group", "store"}});
-    if (!st) return st.error();
-    auto h = get("sales", {{"group", "hour"}});
-    if (!h) return h.error();
+    auto asked = reports({{"sales", {{"group", "store"}}}, {"sales", {{"group", "hour"}}}});
+    for (const auto& a : asked) {
+      if (!a) return a.error();
+    }
+    auto &st = asked[0], &h = asked[1];
     std::vector<std::pair<std::string, double>> bars;
     json rows = json::array();
     for (const auto& r : (*st)["rows"]) {
@@ -860,16 +887,17 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     // are the exports. Ranking every member takes seconds: right after a first start the page
     // does not wait for the refresher's first results (a moment only) but says they are being computed.
     const auto briefly = ReportCache::Wait::kBriefly;
-    auto a = report("abc", {{"limit", "1"}}, briefly);
-    if (!a) return a.error();
-    auto r = report("rfm", {{"limit", "1"}}, briefly);
-    if (!r) return r.error();
     // The at-risk list pages 50 at a time (offset), most valuable first.
     auto churnOffset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
     if (!churnOffset) return churnOffset.error();
-    auto c = *churnOffset == 0 ? report("churn", {{"limit", "50"}}, briefly)
-                               : get("churn", {{"limit", "50"}, {"offset", std::to_string(*churnOffset)}});
-    if (!c) return c.error();
+    auto asked = reports({{"abc", {{"limit", "1"}}, briefly},
+                          {"rfm", {{"limit", "1"}}, briefly},
+                          *churnOffset == 0 ? Wanted{"churn", {{"limit", "50"}}, briefly}
+                                            : Wanted{"churn", {{"limit", "50"}, {"offset", std::to_string(*churnOffset)}}}});
+    for (const auto& x : asked) {
+      if (!x) return x.error();
+    }
+    auto &a = asked[0], &r = asked[1], &c = asked[2];
     view["abc_pending"] = a->is_null();
     view["rfm_pending"] = r->is_null();
     view["churn_pending"] = c->is_null();

@@ -62,14 +62,10 @@ std::string ReportCache::dataMark(SqlConnection& c) {
          (r.isNull(0, 2) ? std::string("0") : r.text(0, 2));
 }
 
-Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnection& c, std::mutex& cMutex,
-                                             const Compute& compute, std::optional<std::chrono::seconds> maxAge, Wait wait) {
+Result<ReportCache::Answer> ReportCache::get(const std::string& key, ConnectionPool& lane, const Compute& compute,
+                                             std::optional<std::chrono::seconds> maxAge, Wait wait) {
   const auto limit = maxAge.value_or(m_options.maxAge);
-  std::string mark;
-  {
-    std::lock_guard lock(cMutex);
-    mark = dataMark(c);
-  }
+  const std::string mark = lane.run([](SqlConnection& c) { return dataMark(c); });
   {
     std::unique_lock lock(m_mutex);
     Timestamp at{};
@@ -85,10 +81,7 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, SqlConnecti
   }
   const Timestamp now = nowSeconds();
   const auto started = Clock::now();
-  Result<nlohmann::json> out = [&] {
-    std::lock_guard lock(cMutex);
-    return compute(c);
-  }();
+  Result<nlohmann::json> out = lane.run(compute);
   if (!out) return out.error();
   if (Clock::now() - started >= m_options.slow) keep(key, compute, *out, now, mark, true, true);
   return Answer{std::move(*out), now, false};

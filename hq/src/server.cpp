@@ -143,7 +143,7 @@ struct HqServer::Impl {
         throttle(upgradedStorage(d, s), ThrottleRules::from(s)),
         service(openStorage(d, s), openStorage(d, s), openStorage(d, s), cacheOptions(s),
                 ReservationPolicy{std::chrono::minutes(s.reservationMinutes), std::chrono::hours(24 * s.reservationHoldDays)},
-                openReportsStorage(s)),
+                openReportConnections(d, s)),
         fleet(d, openStorage(d, s)) {}
 
   ~Impl() {

@@ -45,7 +45,7 @@ ReportCache::Compute computeOf(forms::ReportCall call) {
 
 HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader,
                      std::unique_ptr<SqlConnection> counter, ReportCache::Options cache, ReservationPolicy reservations,
-                     std::unique_ptr<SqlConnection> reports)
+                     std::vector<std::unique_ptr<SqlConnection>> reports)
     : m_writer(std::move(writer)),
       m_reader(std::move(reader)),
       m_counter(std::move(counter)),
@@ -216,8 +216,7 @@ Result<ReportCache::Answer> HqService::keptReport(const forms::ReportCall& call,
     if (!out) return out.error();
     return ReportCache::Answer{std::move(*out), nowSeconds(), false};
   }
-  if (m_reports) return m_cache.get(call.key(), *m_reports, m_reportsMutex, computeOf(call), maxAge, wait);
-  return m_cache.get(call.key(), m_reader.connection(), m_readMutex, computeOf(call), maxAge, wait);
+  return m_cache.get(call.key(), m_reports, computeOf(call), maxAge, wait);
 }
 
 void HqService::pinReport(const forms::ReportCall& call) { m_cache.pin(call.key(), computeOf(call)); }

@@ -32,7 +32,8 @@ const std::vector<IntegerSection>& integerSections() {
       {"reports",
        {{"max_age_seconds", 0, 86400, &Settings::reportMaxAgeSeconds},
         {"slow_ms", 0, 600000, &Settings::reportSlowMs},
-        {"refresh_seconds", 1, 86400, &Settings::reportRefreshSeconds}}},
+        {"refresh_seconds", 1, 86400, &Settings::reportRefreshSeconds},
+        {"connections", 1, 32, &Settings::reportConnections}}},
       {"server",
        {{"max_workers", 8, 4096, &Settings::serverMaxWorkers},
         {"max_connections_per_address", 1, 100000, &Settings::serverMaxConnectionsPerAddress},
@@ -174,5 +175,13 @@ std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s) {
   }
 }
 
+std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir& dir, const Settings& s) {
+  std::vector<std::unique_ptr<SqlConnection>> out;
+  for (std::int64_t i = 0; i < s.reportConnections; ++i) {
+    auto c = openReportsStorage(s);
+    out.push_back(c ? std::move(c) : openStorage(dir, s));
+  }
+  return out;
+}
 
 }  // namespace loyalty::hq

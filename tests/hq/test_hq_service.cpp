@@ -1,5 +1,9 @@
 // HqService: the live stores and their locking in one place. Requests on many threads share one
 // writing and one reading connection through it, as the server's worker threads do.
+#include <atomic>
+#include <fstream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "loyalty/hq/audit.hpp"
@@ -10,9 +14,20 @@
 using namespace loyalty::test;
 using nlohmann::json;
 
+namespace {
+
+std::vector<std::unique_ptr<loyalty::hq::SqlConnection>> reportConnections(const HqInstance& hq, int n) {
+  std::vector<std::unique_ptr<loyalty::hq::SqlConnection>> out;
+  for (int i = 0; i < n; ++i) out.push_back(hq.sql());
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("HqService: sessions, audit entries and reports from many threads at once, on both connections", "[hq]") {
   HqInstance hq("sqlite");
-  loyalty::hq::HqService service(hq.sql(), hq.sql(), hq.sql(), loyalty::hq::ReportCache::Options{}, loyalty::hq::ReservationPolicy{});
+  loyalty::hq::HqService service(hq.sql(), hq.sql(), hq.sql(), loyalty::hq::ReportCache::Options{}, loyalty::hq::ReservationPolicy{},
+                                 reportConnections(hq, 2));
   constexpr int kThreads = 4, kRounds = 25;
   std::vector<std::thread> threads;
   std::vector<int> found(kThreads, 0), reports(kThreads, 0);
@@ -52,4 +67,92 @@ TEST_CASE("HqService: sessions, audit entries and reports from many threads at o
   CHECK(redeemed->name == "ana");
   CHECK(redeemed->pii);
   CHECK_FALSE(service.redeemTicket(ticket));  // once
+}
+
+// Reports run on connections of their own: one that takes long (held here until released) holds
+// up neither a terminal's change page nor member reads (the reader), nor another report while a
+// report connection is free; with every one of them busy, the next report waits for one.
+TEST_CASE("HqService: a long report holds up neither the change feed nor, up to the lane's size, other reports", "[hq]") {
+  HqInstance hq("sqlite");
+  loyalty::hq::HqService service(hq.sql(), hq.sql(), hq.sql(), loyalty::hq::ReportCache::Options{}, loyalty::hq::ReservationPolicy{},
+                                 reportConnections(hq, 2));
+  REQUIRE(service.addTerminal("S1", "T1", "UTC", "test"));
+  std::mutex m;
+  std::condition_variable cv;
+  int holding = 0;
+  bool release = false;
+  // Holds a report connection until released, as a report over millions of sales would.
+  const auto longReport = [&] {
+    service.onReports([&](loyalty::hq::SqlConnection& c) {
+      c.query("SELECT COUNT(*) FROM sales");
+      std::unique_lock lock(m);
+      ++holding;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+      return 0;
+    });
+  };
+  std::thread first(longReport);
+  {
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return holding == 1; }));
+  }
+  // While it runs: the change feed, a member read and another report all answer.
+  const auto page = service.changes("T1", "", 100);
+  REQUIRE(page);
+  CHECK(page->appliedThrough == 0);
+  CHECK_FALSE(service.member("no-such-member"));
+  loyalty::hq::forms::ReportCall summary;
+  summary.name = "summary";
+  const auto answer = service.keptReport(summary);
+  REQUIRE(answer);
+  CHECK(answer->body["sales"] == 0);
+  // Both report connections busy: a third report waits until one is given back.
+  std::thread second(longReport);
+  {
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return holding == 2; }));
+  }
+  std::atomic<bool> thirdDone{false};
+  std::thread third([&] {
+    CHECK(service.keptReport(summary));
+    thirdDone = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(thirdDone.load());
+  CHECK(service.changes("T1", "", 100));  // the reader still answers
+  {
+    std::lock_guard lock(m);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  second.join();
+  third.join();
+  CHECK(thirdDone.load());
+}
+
+TEST_CASE("HqService: reports.connections is read from hq.toml and checked", "[hq]") {
+  TempDir dir;
+  const auto load = [&](const std::string& toml) {
+    std::ofstream(dir.str() + "/hq.toml", std::ios::trunc) << toml;
+    return loyalty::hq::loadSettings(loyalty::hq::DataDir{dir.path()});
+  };
+  auto plain = load("[storage]\nbackend = \"sqlite\"\n");
+  REQUIRE(plain);
+  CHECK(plain->reportConnections == 3);
+  auto two = load("[storage]\nbackend = \"sqlite\"\n\n[reports]\nconnections = 2\n");
+  REQUIRE(two);
+  CHECK(two->reportConnections == 2);
+  for (const char* bad : {"0", "33", "\"2\"", "1.5"}) {
+    auto s = load(std::string("[storage]\nbackend = \"sqlite\"\n\n[reports]\nconnections = ") + bad + "\n");
+    REQUIRE(!s);
+    CHECK(s.error().field == "reports.connections");
+    CHECK_THAT(s.error().message, Catch::Contains("from 1 to 32"));
+  }
+  // The server opens that many, each to the storage (storage.reports_dsn when set).
+  loyalty::hq::DataDir data{dir.path()};
+  auto connections = loyalty::hq::openReportConnections(data, *two);
+  CHECK(connections.size() == 2);
+  for (const auto& c : connections) CHECK(c->backend() == "sqlite");
 }

@@ -17,11 +17,17 @@ using nlohmann::json;
 
 namespace {
 
+std::vector<std::unique_ptr<SqlConnection>> connections(loyalty::test::SqliteFile& file) {
+  std::vector<std::unique_ptr<SqlConnection>> out;
+  out.push_back(file.open());
+  return out;
+}
+
 struct Fixture {
   loyalty::test::SqliteFile file;
   AnalyticsData data{file.open()};
   std::unique_ptr<SqlConnection> other = file.open();  ///< the refresher's own connection
-  std::mutex mutex;
+  ConnectionPool lane{connections(file)};  ///< where reports run
   std::atomic<int> runs{0};
 
   Fixture() {
@@ -46,11 +52,11 @@ struct Fixture {
 /// After one upload (f.upload()): the result kept for `key` from before it (one sale) is served
 /// within a 600 s age limit; an age limit of 0 computes it again (two sales).
 void keptWithinMaxAgeOnly(ReportCache& cache, const std::string& key, Fixture& f) {
-  auto stale = cache.get(key, f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(600));
+  auto stale = cache.get(key, f.lane, f.compute(), std::chrono::seconds(600));
   REQUIRE(stale);
   CHECK(stale->kept);
   CHECK(stale->body["sales"] == 1);
-  auto fresh = cache.get(key, f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  auto fresh = cache.get(key, f.lane, f.compute(), std::chrono::seconds(0));
   REQUIRE(fresh);
   CHECK_FALSE(fresh->kept);
   CHECK(fresh->body["sales"] == 2);
@@ -67,11 +73,11 @@ ReportCache::Options slowAfter(std::chrono::milliseconds slow) {
 TEST_CASE("report cache: a slow result is served again until its data changes and it is too old", "[analytics]") {
   Fixture f;
   ReportCache cache(slowAfter(std::chrono::milliseconds(0)));  // every result counts as slow
-  auto first = cache.get("k", f.data.sql(), f.mutex, f.compute());
+  auto first = cache.get("k", f.lane, f.compute());
   REQUIRE(first);
   CHECK_FALSE(first->kept);
   CHECK(first->body["run"] == 1);
-  auto again = cache.get("k", f.data.sql(), f.mutex, f.compute());
+  auto again = cache.get("k", f.lane, f.compute());
   REQUIRE(again);
   CHECK(again->kept);
   CHECK(again->body == first->body);
@@ -82,35 +88,35 @@ TEST_CASE("report cache: a slow result is served again until its data changes an
   keptWithinMaxAgeOnly(cache, "k", f);
   CHECK(f.runs == 2);
   // The fresh result is the kept one now.
-  auto kept = cache.get("k", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  auto kept = cache.get("k", f.lane, f.compute(), std::chrono::seconds(0));
   REQUIRE(kept);
   CHECK(kept->kept);
   CHECK(kept->body["run"] == 2);
 
   // Other keys are other results.
-  CHECK_FALSE(cache.get("other", f.data.sql(), f.mutex, f.compute())->kept);
+  CHECK_FALSE(cache.get("other", f.lane, f.compute())->kept);
 }
 
 TEST_CASE("report cache: fast results are not kept, nor answers too big to keep", "[analytics]") {
   Fixture f;
   ReportCache fast(slowAfter(std::chrono::hours(1)));
-  CHECK_FALSE(fast.get("k", f.data.sql(), f.mutex, f.compute())->kept);
-  CHECK_FALSE(fast.get("k", f.data.sql(), f.mutex, f.compute())->kept);
+  CHECK_FALSE(fast.get("k", f.lane, f.compute())->kept);
+  CHECK_FALSE(fast.get("k", f.lane, f.compute())->kept);
   CHECK(f.runs == 2);
 
   ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
   o.maxBytes = 10;
   ReportCache small(o);
-  CHECK_FALSE(small.get("k", f.data.sql(), f.mutex, f.compute())->kept);
-  CHECK_FALSE(small.get("k", f.data.sql(), f.mutex, f.compute())->kept);
+  CHECK_FALSE(small.get("k", f.lane, f.compute())->kept);
+  CHECK_FALSE(small.get("k", f.lane, f.compute())->kept);
 
   // Errors are answered and not kept.
   ReportCache failing(slowAfter(std::chrono::milliseconds(0)));
   const ReportCache::Compute bad = [](SqlConnection&) -> Result<json> { return invalidArgument("group", "bad group"); };
-  auto e = failing.get("k", f.data.sql(), f.mutex, bad);
+  auto e = failing.get("k", f.lane, bad);
   REQUIRE_FALSE(e);
   CHECK(e.error().field == "group");
-  CHECK(failing.get("k", f.data.sql(), f.mutex, f.compute())->body["run"] == 5);
+  CHECK(failing.get("k", f.lane, f.compute())->body["run"] == 5);
 }
 
 TEST_CASE("report cache: the refresher computes pinned reports and recomputes kept ones whose data changed", "[analytics]") {
@@ -119,7 +125,7 @@ TEST_CASE("report cache: the refresher computes pinned reports and recomputes ke
   cache.pin("pinned", f.compute());
   cache.refreshOnce(*f.other);
   CHECK(f.runs == 1);
-  auto p = cache.get("pinned", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  auto p = cache.get("pinned", f.lane, f.compute(), std::chrono::seconds(0));
   REQUIRE(p);
   CHECK(p->kept);
   CHECK(f.runs == 1);
@@ -129,7 +135,7 @@ TEST_CASE("report cache: the refresher computes pinned reports and recomputes ke
   f.upload();
   cache.refreshOnce(*f.other);
   CHECK(f.runs == 2);
-  auto after = cache.get("pinned", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  auto after = cache.get("pinned", f.lane, f.compute(), std::chrono::seconds(0));
   REQUIRE(after);
   CHECK(after->kept);
   CHECK(after->body["sales"] == 2);
@@ -166,7 +172,7 @@ TEST_CASE("report cache: a request for a report the refresher is computing waits
   REQUIRE(started);
   Result<ReportCache::Answer> got = invalidArgument("none", "not answered");
   std::thread request([&] {
-    got = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(600));
+    got = cache.get("customers", f.lane, f.compute(), std::chrono::seconds(600));
     answered = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -194,7 +200,7 @@ TEST_CASE("report cache: a page waits a moment only for the refresher's first re
   for (int i = 0; i < 400 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(started);
   const auto t0 = std::chrono::steady_clock::now();
-  auto now = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
+  auto now = cache.get("customers", f.lane, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
   REQUIRE(now);
   CHECK(now->pending);
   CHECK_FALSE(now->kept);
@@ -202,7 +208,7 @@ TEST_CASE("report cache: a page waits a moment only for the refresher's first re
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
   CHECK(f.runs == 0);  // nor computed a second copy
   // A report nobody pinned and the refresher does not owe is computed as always.
-  auto other = cache.get("other", f.data.sql(), f.mutex, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
+  auto other = cache.get("other", f.lane, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
   REQUIRE(other);
   CHECK_FALSE(other->pending);
   CHECK(other->body["sales"] == 1);
@@ -210,7 +216,7 @@ TEST_CASE("report cache: a page waits a moment only for the refresher's first re
   // Once the refresher has it, the page gets it kept.
   Result<ReportCache::Answer> later = invalidArgument("none", "not answered");
   for (int i = 0; i < 400; ++i) {
-    later = cache.get("customers", f.data.sql(), f.mutex, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
+    later = cache.get("customers", f.lane, f.compute(), std::nullopt, ReportCache::Wait::kBriefly);
     if (later && !later->pending) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -257,7 +263,7 @@ TEST_CASE("report cache: pinned results outlive a restart and answer until the r
   ReportCache after(o);
   after.pin("customers", blocking);
   after.startRefresher(f.file.open());
-  auto restored = after.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+  auto restored = after.get("customers", f.lane, f.compute(), std::chrono::seconds(0));
   REQUIRE(restored);
   CHECK(restored->kept);
   CHECK(restored->body["run"] == 1);  // unchanged data: as good as a recomputation
@@ -267,7 +273,7 @@ TEST_CASE("report cache: pinned results outlive a restart and answer until the r
   release = true;
   Result<ReportCache::Answer> own = invalidArgument("none", "not answered");
   for (int i = 0; i < 400; ++i) {
-    own = after.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(0));
+    own = after.get("customers", f.lane, f.compute(), std::chrono::seconds(0));
     if (own && own->body.contains("by")) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -300,7 +306,7 @@ TEST_CASE("report cache: results of the last run serve only by the usual rules, 
   const ReportCache::Compute failing = [](SqlConnection&) -> Result<json> { return invalidArgument("x", "not now"); };
   other.pin("customers", failing);
   other.refreshOnce(*f.other);
-  auto live = other.get("customers", f.data.sql(), f.mutex, f.compute(), std::chrono::seconds(600));
+  auto live = other.get("customers", f.lane, f.compute(), std::chrono::seconds(600));
   REQUIRE(live);
   CHECK_FALSE(live->kept);
   CHECK(f.data.sql().query("SELECT COUNT(*) FROM report_results").integer(0, 0) == 0);

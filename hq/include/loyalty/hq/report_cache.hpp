@@ -46,6 +46,7 @@
 
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"
+#include "loyalty/hq/connection_pool.hpp"
 #include "loyalty/hq/sql.hpp"
 
 namespace loyalty::hq {
@@ -87,12 +88,13 @@ class ReportCache {
   const Options& options() const { return m_options; }
 
   /// The answer for `key` (a canonical form of the report and every parameter that shapes it):
-  /// a kept result if it is good by the rules above, else `compute` run on `c` under `cMutex`.
-  /// `maxAge` defaults to the option's. With Wait::kBriefly, a report the refresher is computing
-  /// (or has yet to compute for the first time, pinned) and no kept result serves is waited for
-  /// kPageWait at most: then the answer is `pending`, without a body. With Wait::kNever it is
-  /// computed on `c` unless a kept result serves.
-  Result<Answer> get(const std::string& key, SqlConnection& c, std::mutex& cMutex, const Compute& compute,
+  /// a kept result if it is good by the rules above, else `compute` run on a connection of
+  /// `lane`. The data mark is read there too; no connection is held while waiting for the
+  /// refresher. `maxAge` defaults to the option's. With Wait::kBriefly, a report the refresher
+  /// is computing (or has yet to compute for the first time, pinned) and no kept result serves
+  /// is waited for kPageWait at most: then the answer is `pending`, without a body. With
+  /// Wait::kNever it is computed at once unless a kept result serves.
+  Result<Answer> get(const std::string& key, ConnectionPool& lane, const Compute& compute,
                      std::optional<std::chrono::seconds> maxAge = std::nullopt, Wait wait = Wait::kForRefresher);
 
   /// Asks the refresher to compute `key` and keep it fresh whether or not anyone asks for it.

@@ -1,9 +1,9 @@
 #pragma once
 /// @brief Head office's live data as the HTTP layer uses it. The service holds one connection
 /// that writes (uploads, redemptions, admin changes, the audit trail, complaints, dashboard
-/// sessions) and one that reads (reports, the change feed, member reads), each used by one
-/// request at a time, and the cache of slow reports computed on the reader. Routes call its
-/// operations and never hold a store, a connection or a lock: the locking is the service's alone.
+/// sessions) and one that reads (the change feed, member reads), each used by one request at a
+/// time, a few on which reports run (several at once), and the cache of slow reports. Routes call
+/// its operations and never hold a store, a connection or a lock: the locking is the service's alone.
 
 #include <chrono>
 #include <memory>
@@ -17,6 +17,7 @@
 
 #include "loyalty/core/result.hpp"
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/connection_pool.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/report_cache.hpp"
 #include "loyalty/hq/store.hpp"
@@ -39,11 +40,13 @@ class HqService {
   /// redemptions (reserve, release). It never queues behind an upload on `writer` or a change
   /// page on `reader` of this instance; its writes still take the storage's writer lock, so
   /// they order with every other writer's (instances included) exactly as before.
-  /// `reports`, when given, is where reports and charts read (storage.reports_dsn: a replica);
-  /// without it they read through `reader`.
+  /// `reports` (at least one) are where reports and charts run, one each at a time
+  /// (reports.connections of them, to storage.reports_dsn when set: a replica): a report that
+  /// takes seconds holds up neither `reader`'s change pages and member reads nor, up to their
+  /// number, another report.
   HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlConnection> reader,
             std::unique_ptr<SqlConnection> counter, ReportCache::Options cache, ReservationPolicy reservations,
-            std::unique_ptr<SqlConnection> reports = nullptr);
+            std::vector<std::unique_ptr<SqlConnection>> reports);
   HqService(const HqService&) = delete;
   HqService& operator=(const HqService&) = delete;
 
@@ -136,13 +139,11 @@ class HqService {
     return fn(m_reader.connection());
   }
 
-  /// Runs `fn(SqlConnection&)` where reports read (storage.reports_dsn, else the reader), one
-  /// request at a time.
+  /// Runs `fn(SqlConnection&)` on a free connection of the reports' own (waiting for one when
+  /// all are busy with other reports).
   template <class F>
   auto onReports(F&& fn) {
-    if (!m_reports) return onReader(std::forward<F>(fn));
-    std::lock_guard lock(m_reportsMutex);
-    return fn(*m_reports);
+    return m_reports.run(std::forward<F>(fn));
   }
   /// Runs `fn(HqStore&)` on the writing store (its change feed), one request at a time.
   template <class F>
@@ -174,8 +175,7 @@ class HqService {
   HqStore m_reader;
   std::mutex m_counterMutex;  ///< one request at a time on m_counter
   HqStore m_counter;
-  std::mutex m_reportsMutex;  ///< one request at a time on m_reports
-  std::unique_ptr<SqlConnection> m_reports;  ///< storage.reports_dsn, if set
+  ConnectionPool m_reports;  ///< where reports run (storage.reports_dsn, if set)
   ReportCache m_cache;
 };
 

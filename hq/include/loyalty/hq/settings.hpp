@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "loyalty/core/result.hpp"
 #include "loyalty/hq/sql.hpp"
@@ -20,6 +21,10 @@ struct Settings {
   std::int64_t reportMaxAgeSeconds = 600;   ///< reports.max_age_seconds, 0..86400 (0: kept results only while their data is unchanged)
   std::int64_t reportSlowMs = 250;          ///< reports.slow_ms, 0..600000
   std::int64_t reportRefreshSeconds = 120;  ///< reports.refresh_seconds, 1..86400
+  /// reports.connections, 1..32: the storage connections reports run on, one report each at a
+  /// time (beside the writer's and the reader's, which they never hold up). The customers page
+  /// runs its three reports at once; more than the host's cores gains nothing.
+  std::int64_t reportConnections = 3;
   /// [redemptions] reservation_minutes, 1..1440: how long an unsettled online reservation holds points.
   std::int64_t reservationMinutes = 10;
   /// [redemptions] hold_days, 1..365: how long a reservation the terminal promised to settle or
@@ -61,5 +66,8 @@ std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s
 /// The connection reports read from when `storage.reports_dsn` is set, else nullptr (they read
 /// the storage). Throws SqlError naming storage.reports_dsn when it cannot connect.
 std::unique_ptr<SqlConnection> openReportsStorage(const Settings& settings);
+/// The reports' own connections (reports.connections of them): to storage.reports_dsn when it is
+/// set, else to the storage.
+std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir& dir, const Settings& settings);
 
 }  // namespace loyalty::hq
