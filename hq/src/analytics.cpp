@@ -454,6 +454,46 @@ std::vector<Bucket> bucketCounts(SqlConnection& c, const std::string& rows, cons
   return out;
 }
 
+/// bucketCounts of several orders of the same rows at once. On PostgreSQL one scan with GROUPING
+/// SETS, a hash table per order: RFM's three orders of a million members (agg_member) counted in
+/// 0.28-0.29 s against 0.61-0.94 s for three scans, in psql. SQLite has no grouping sets: one
+/// query per order there (and for orders that share a bucket expression).
+std::vector<std::vector<Bucket>> bucketCountsOf(SqlConnection& c, const std::string& rows, const std::vector<RankOrder>& orders,
+                                                const std::string& weight) {
+  std::vector<std::vector<Bucket>> out(orders.size());
+  bool distinct = true;
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) distinct = distinct && orders[i].bucket != orders[j].bucket;
+  }
+  if (c.backend() != "postgresql" || orders.size() < 2 || !distinct) {
+    for (std::size_t i = 0; i < orders.size(); ++i) out[i] = bucketCounts(c, rows, orders[i], weight);
+    return out;
+  }
+  // GROUPING(b0, b1, ...) has a bit per order, the first the highest, set where the row is not
+  // grouped by it: the rows of order i have every bit but its own. Within an order's rows the
+  // other orders' columns are NULL, so ordering by all of them in turn orders each by its own.
+  const std::size_t n = orders.size();
+  std::string columns, sets, grouping, order;
+  for (std::size_t i = 0; i < n; ++i) {
+    columns += orders[i].bucket + ", ";
+    sets += (i ? ", (" : "(") + orders[i].bucket + ")";
+    grouping += (i ? ", " : "") + orders[i].bucket;
+    order += ", " + orders[i].bucket + (orders[i].descending ? " DESC" : "");
+  }
+  const auto r = c.query("SELECT " + columns + "COUNT(*), CAST(SUM(" + weight + ") AS BIGINT), GROUPING(" + grouping + ") AS g FROM (" +
+                         rows + ") x GROUP BY GROUPING SETS (" + sets + ") ORDER BY g" + order);
+  const std::int64_t all = (std::int64_t{1} << n) - 1;
+  for (std::size_t row = 0; row < r.size(); ++row) {
+    const std::int64_t g = r.integer(row, n + 2);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (g != (all ^ (std::int64_t{1} << (n - 1 - i)))) continue;
+      const std::string key = r.text(row, i);
+      out[i].push_back({key, key, r.integer(row, n), r.integer(row, n + 1)});
+    }
+  }
+  return out;
+}
+
 /// A place in a RankOrder: the `pos`-th member (1-based) of a bucket, or of the members of a
 /// bucket whose id starts with `prefix` (narrowPlaces).
 struct Place {
@@ -989,11 +1029,12 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
     // NTILE(5) from cuts: the first n % 5 tiles hold one member more than the others; a
     // member's tile is 1 + the number of tile ends before it.
     const std::string rows = "SELECT member_id, last_day, sales, net FROM (" + mp + ") mp WHERE sales > 0";
-    const RankOrder orders[3] = {{"last_day", "last_day", false, false}, {"sales", "sales", true, false},
-                                 {"net", "net / 1000", true, false}};
+    const std::vector<RankOrder> orders = {{"last_day", "last_day", false, false}, {"sales", "sales", true, false},
+                                           {"net", "net / 1000", true, false}};
+    const auto counted = bucketCountsOf(m_c, rows, orders, "0");
     std::string tiles;
-    for (int d = 0; d < 3; ++d) {
-      const auto buckets = bucketCounts(m_c, rows, orders[d], "0");
+    for (std::size_t d = 0; d < 3; ++d) {
+      const auto& buckets = counted[d];
       std::int64_t n = 0;
       for (const auto& b : buckets) n += b.members;
       std::vector<std::int64_t> ends;
