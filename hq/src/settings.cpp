@@ -33,7 +33,7 @@ const std::vector<IntegerSection>& integerSections() {
        {{"max_age_seconds", 0, 86400, &Settings::reportMaxAgeSeconds},
         {"slow_ms", 0, 600000, &Settings::reportSlowMs},
         {"refresh_seconds", 1, 86400, &Settings::reportRefreshSeconds},
-        {"connections", 1, 32, &Settings::reportConnections}}},
+        {"connections", 1, 16, &Settings::reportConnections}}},
       {"server",
        {{"max_workers", 8, 4096, &Settings::serverMaxWorkers},
         {"max_connections_per_address", 1, 100000, &Settings::serverMaxConnectionsPerAddress},

@@ -144,11 +144,11 @@ TEST_CASE("HqService: reports.connections is read from hq.toml and checked", "[h
   auto two = load("[storage]\nbackend = \"sqlite\"\n\n[reports]\nconnections = 2\n");
   REQUIRE(two);
   CHECK(two->reportConnections == 2);
-  for (const char* bad : {"0", "33", "\"2\"", "1.5"}) {
+  for (const char* bad : {"0", "17", "\"2\"", "1.5"}) {
     auto s = load(std::string("[storage]\nbackend = \"sqlite\"\n\n[reports]\nconnections = ") + bad + "\n");
     REQUIRE(!s);
     CHECK(s.error().field == "reports.connections");
-    CHECK_THAT(s.error().message, Catch::Contains("from 1 to 32"));
+    CHECK_THAT(s.error().message, Catch::Contains("from 1 to 16"));
   }
   // The server opens that many, each to the storage (storage.reports_dsn when set).
   loyalty::hq::DataDir data{dir.path()};

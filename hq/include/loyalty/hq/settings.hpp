@@ -21,7 +21,7 @@ struct Settings {
   std::int64_t reportMaxAgeSeconds = 600;   ///< reports.max_age_seconds, 0..86400 (0: kept results only while their data is unchanged)
   std::int64_t reportSlowMs = 250;          ///< reports.slow_ms, 0..600000
   std::int64_t reportRefreshSeconds = 120;  ///< reports.refresh_seconds, 1..86400
-  /// reports.connections, 1..32: the storage connections reports run on, one report each at a
+  /// reports.connections, 1..16: the storage connections reports run on, one report each at a
   /// time (beside the writer's and the reader's, which they never hold up). The customers page
   /// runs its three reports at once; more than the host's cores gains nothing.
   std::int64_t reportConnections = 3;
