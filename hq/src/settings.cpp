@@ -178,8 +178,7 @@ std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s) {
 std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir& dir, const Settings& s) {
   std::vector<std::unique_ptr<SqlConnection>> out;
   for (std::int64_t i = 0; i < s.reportConnections; ++i) {
-    auto c = openReportsStorage(s);
-    out.push_back(c ? std::move(c) : openStorage(dir, s));
+    out.push_back(s.reportsDsn.empty() ? openStorage(dir, s) : openReportsStorage(s));
   }
   return out;
 }

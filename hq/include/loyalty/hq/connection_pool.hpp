@@ -5,7 +5,6 @@
 /// analysts') run at once, up to the number of connections; a caller beyond it waits for one.
 
 #include <condition_variable>
-#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -29,8 +28,6 @@ class ConnectionPool {
     Lease lease(*this);
     return std::forward<F>(fn)(lease.connection());
   }
-
-  std::size_t size() const { return m_all.size(); }
 
  private:
   class Lease {
