@@ -266,6 +266,10 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   // its answers add a few hundred bytes a batch.
   const std::int64_t writtenBefore = procField(server.pid(), "io", "wchar");
   std::vector<std::string> failures(static_cast<std::size_t>(uploaders));
+  // Where the upload's time goes: one terminal's batches are a serial chain (its client sends,
+  // the server answers, the next is sent), so the server's CPU per event against the wall time
+  // per event says how much of the chain the server is.
+  const double serverCpuBefore = procCpuSeconds(server.pid());
   const auto t0 = Clock::now();
   {
     std::vector<std::thread> threads;
@@ -286,6 +290,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     for (auto& t : threads) t.join();
   }
   const double up = secondsSince(t0);
+  const double serverCpu = procCpuSeconds(server.pid()) - serverCpuBefore;
   for (const auto& f : failures) {
     if (!f.empty()) throw std::runtime_error(f);
   }
@@ -300,6 +305,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
                    {"server_peak_rss_kib", procStatusKb(server.pid(), "VmHWM")},
                    {"server_written_bytes_per_event",
                     static_cast<double>(procField(server.pid(), "io", "wchar") - writtenBefore) / static_cast<double>(events)},
+                   {"server_cpu_seconds", serverCpu},
+                   {"server_cpu_us_per_event", serverCpu * 1e6 / static_cast<double>(events)},
                    {"load_average_before", loadBefore}, {"load_average_after", loadAverage()}};
   progress(backend + ": upload " + std::to_string(static_cast<std::int64_t>(static_cast<double>(events) / up)) + " events/s");
   server.stop();

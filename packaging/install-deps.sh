@@ -12,6 +12,8 @@ packages=(
   libcpp-httplib-dev libpq-dev postgresql libsodium-dev libqrencode-dev libxlsxwriter-dev
   libimgui-dev libfreetype-dev libsdl2-dev libbenchmark-dev fonts-noto-cjk
   libphonenumber-dev libprotobuf-dev libhowardhinnant-date-dev libkainjow-mustache-dev
+  # head office's allocator (apps/CMakeLists.txt, docs/operations.md "Memory allocator")
+  libjemalloc-dev
   # the counter's on-screen pinyin keyboard (engine and its dictionary; ui/src/pinyin_engine.cpp)
   libgooglepinyin0-dev
   # the pinyin table's source (Unihan readings; scripts/gen_pinyin_table.py, test pinyin_table_current)

@@ -104,7 +104,7 @@ CREATE TABLE sales(
   subtotal BIGINT NOT NULL, discount BIGINT NOT NULL, total BIGINT NOT NULL,
   points_earned BIGINT NOT NULL, points_redeemed BIGINT NOT NULL, lines BIGINT NOT NULL);
 CREATE INDEX sales_day ON sales(day, member_id, total);
-CREATE INDEX sales_member ON sales(member_id, at);
+CREATE INDEX sales_member_spend ON sales(member_id, at, total);
 CREATE INDEX sales_sale ON sales(sale_id);
 CREATE TABLE sale_lines(
   event_id {{ID}} NOT NULL, line_no BIGINT NOT NULL, sku TEXT NOT NULL, description TEXT,
@@ -116,7 +116,7 @@ CREATE TABLE refunds(
   day TEXT NOT NULL, amount BIGINT NOT NULL, points_reversed BIGINT NOT NULL,
   points_returned BIGINT NOT NULL);
 CREATE INDEX refunds_day ON refunds(day, member_id, amount);
-CREATE INDEX refunds_member ON refunds(member_id, at);
+CREATE INDEX refunds_member_spend ON refunds(member_id, at, amount);
 CREATE TABLE reservations(
   redemption_id {{ID}} PRIMARY KEY, terminal_id {{ID}} NOT NULL, member_id {{ID}} NOT NULL,
   points BIGINT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, settled_event {{ID}});
@@ -191,6 +191,17 @@ void ensureReservationSchema(SqlConnection& c) {
       if (!hasColumn(c, "reservations", name)) throw;  // else another process added it meanwhile
     }
   }
+}
+
+/// A member's net spend over a tier window (read for every member an upload's sales name, and by
+/// tier reviews) from the indexes alone: (member_id, at) with the amount, where version 1's
+/// indexes had no amount and so read one table row per sale. They replace version 1's
+/// sales_member and refunds_member, which served member lookups by time the same way.
+void coverMemberSpend(SqlConnection& c) {
+  c.execScript("CREATE INDEX IF NOT EXISTS sales_member_spend ON sales(member_id, at, total); "
+               "DROP INDEX IF EXISTS sales_member; "
+               "CREATE INDEX IF NOT EXISTS refunds_member_spend ON refunds(member_id, at, amount); "
+               "DROP INDEX IF EXISTS refunds_member");
 }
 
 }  // namespace
@@ -371,6 +382,7 @@ void HqStore::checkSchema() {
       {"credential throttling", ensureThrottleSchema},
       {"reservations held until the terminal settles them", ensureReservationSchema},
       {"room for in-place updates of the pre-aggregates (PostgreSQL)", keepRoomInAggregates},
+      {"a member's spend read from indexes alone", coverMemberSpend},
   };
   const int count = static_cast<int>(std::size(steps));
   UpgradeConnection step(*m_c);

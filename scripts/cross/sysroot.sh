@@ -23,6 +23,7 @@ packages=(
   libhowardhinnant-date-dev catch2 tzdata
   # head office
   libcpp-httplib-dev libbrotli-dev libpq-dev libxlsxwriter-dev libqrencode-dev libkainjow-mustache-dev
+  libjemalloc-dev
   # the counter app
   libimgui-dev libfreetype-dev libsdl2-dev libgl-dev libgooglepinyin0-dev
 )

@@ -341,3 +341,35 @@ TEMPLATE_TEST_CASE("ingest writes every row of a batch once and in order, whatev
     for (std::size_t i = 0; i < order.size(); ++i) REQUIRE(order.integer(i, 0) == static_cast<std::int64_t>(i + 1));
   }
 }
+
+TEMPLATE_TEST_CASE("a member's spend over the tier window is read from indexes that hold the amounts", "[hq]", HQ_BACKENDS) {
+  // Every member an upload's sales name has their net spend over the tier window summed
+  // (hq/src/store.cpp loadMembers, tiers.cpp netSpend): the indexes on (member_id, at) carry the
+  // amount, so no table row is read per earlier sale or refund.
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const auto sql = hq.sql();
+  const auto columns = [&](const std::string& index) {
+    const auto r = sql->backend() == "sqlite"
+                       ? sql->query("SELECT name FROM pragma_index_info($1) ORDER BY seqno", {index})
+                       : sql->query("SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+                                    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+                                    "WHERE i.indexrelid = to_regclass($1) ORDER BY k.n",
+                                    {index});
+    std::string out;
+    for (std::size_t i = 0; i < r.size(); ++i) out += (i ? ", " : "") + r.text(i, 0);
+    return out;
+  };
+  CHECK(columns("sales_member_spend") == "member_id, at, total");
+  CHECK(columns("refunds_member_spend") == "member_id, at, amount");
+  CHECK(columns("sales_member").empty());  // version 1's, without the amount
+  CHECK(columns("refunds_member").empty());
+  if (sql->backend() == "sqlite") {
+    // The upload's own statement (one per window, members as a list of keys).
+    const auto plan = sql->query("EXPLAIN QUERY PLAN SELECT member_id, SUM(total) FROM sales WHERE at >= $1 AND at < $2 AND "
+                                 "member_id IN ($3, $4) GROUP BY member_id",
+                                 {std::string("2025-11-24T16:00:00Z"), std::string("2026-11-24T16:00:00Z"), std::string("M1"),
+                                  std::string("M2")});
+    CHECK(plan.text(0, 3).find("COVERING INDEX sales_member_spend") != std::string::npos);
+  }
+}
