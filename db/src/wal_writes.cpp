@@ -209,51 +209,18 @@ int vfsOpen(sqlite3_vfs*, const char* name, sqlite3_file* out, int flags, int* o
   return rc;
 }
 
-// One lookup of the VFS under this one per call.
-int vfsDelete(sqlite3_vfs*, const char* name, int syncDir) {
-  sqlite3_vfs* below = under();
-  return below->xDelete(below, name, syncDir);
-}
-int vfsAccess(sqlite3_vfs*, const char* name, int flags, int* out) {
-  sqlite3_vfs* below = under();
-  return below->xAccess(below, name, flags, out);
-}
-int fullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
-  sqlite3_vfs* below = under();
-  return below->xFullPathname(below, name, n, out);
-}
-void* dlOpen(sqlite3_vfs*, const char* name) {
-  sqlite3_vfs* below = under();
-  return below->xDlOpen(below, name);
-}
-void dlError(sqlite3_vfs*, int n, char* out) {
-  sqlite3_vfs* below = under();
-  below->xDlError(below, n, out);
-}
-void (*dlSym(sqlite3_vfs*, void* handle, const char* symbol))(void) {
-  sqlite3_vfs* below = under();
-  return below->xDlSym(below, handle, symbol);
-}
-void dlClose(sqlite3_vfs*, void* handle) {
-  sqlite3_vfs* below = under();
-  below->xDlClose(below, handle);
-}
-int randomness(sqlite3_vfs*, int n, char* out) {
-  sqlite3_vfs* below = under();
-  return below->xRandomness(below, n, out);
-}
-int vfsSleep(sqlite3_vfs*, int micros) {
-  sqlite3_vfs* below = under();
-  return below->xSleep(below, micros);
-}
-int currentTime(sqlite3_vfs*, double* out) {
-  sqlite3_vfs* below = under();
-  return below->xCurrentTime(below, out);
-}
-int lastError(sqlite3_vfs*, int n, char* out) {
-  sqlite3_vfs* below = under();
-  return below->xGetLastError(below, n, out);
-}
+/// A call of the VFS's own passed on as it is: `Member` names the sqlite3_vfs method, and
+/// call() has its signature. One lookup of the VFS under this one per call.
+template <auto Member>
+struct Forward;
+template <class R, class... Args, R (*sqlite3_vfs::*Member)(sqlite3_vfs*, Args...)>
+struct Forward<Member> {
+  static R call(sqlite3_vfs*, Args... args) {
+    sqlite3_vfs* below = under();
+    return (below->*Member)(below, args...);
+  }
+};
+
 int currentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
   sqlite3_vfs* below = under();
   if (below->iVersion >= 2 && below->xCurrentTimeInt64 != nullptr) return below->xCurrentTimeInt64(below, out);
@@ -275,17 +242,17 @@ const char* walWritesVfsName() {
     g_vfs.mxPathname = base != nullptr ? base->mxPathname : 512;
     g_vfs.zName = name;
     g_vfs.xOpen = vfsOpen;
-    g_vfs.xDelete = vfsDelete;
-    g_vfs.xAccess = vfsAccess;
-    g_vfs.xFullPathname = fullPathname;
-    g_vfs.xDlOpen = dlOpen;
-    g_vfs.xDlError = dlError;
-    g_vfs.xDlSym = dlSym;
-    g_vfs.xDlClose = dlClose;
-    g_vfs.xRandomness = randomness;
-    g_vfs.xSleep = vfsSleep;
-    g_vfs.xCurrentTime = currentTime;
-    g_vfs.xGetLastError = lastError;
+    g_vfs.xDelete = Forward<&sqlite3_vfs::xDelete>::call;
+    g_vfs.xAccess = Forward<&sqlite3_vfs::xAccess>::call;
+    g_vfs.xFullPathname = Forward<&sqlite3_vfs::xFullPathname>::call;
+    g_vfs.xDlOpen = Forward<&sqlite3_vfs::xDlOpen>::call;
+    g_vfs.xDlError = Forward<&sqlite3_vfs::xDlError>::call;
+    g_vfs.xDlSym = Forward<&sqlite3_vfs::xDlSym>::call;
+    g_vfs.xDlClose = Forward<&sqlite3_vfs::xDlClose>::call;
+    g_vfs.xRandomness = Forward<&sqlite3_vfs::xRandomness>::call;
+    g_vfs.xSleep = Forward<&sqlite3_vfs::xSleep>::call;
+    g_vfs.xCurrentTime = Forward<&sqlite3_vfs::xCurrentTime>::call;
+    g_vfs.xGetLastError = Forward<&sqlite3_vfs::xGetLastError>::call;
     g_vfs.xCurrentTimeInt64 = currentTimeInt64;
     if (sqlite3_vfs_register(&g_vfs, 0) != SQLITE_OK) name = nullptr;  // the default VFS, as before
   });
