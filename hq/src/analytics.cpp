@@ -509,43 +509,79 @@ constexpr std::int64_t kNarrowFrom = 20000;
 
 std::string idPrefix() { return "substr(member_id, 1, " + std::to_string(kPrefixLength) + ")"; }
 
-/// The members at the places (one scan; only those buckets' members are sorted, or of a
-/// narrowed place only the members of its bucket with its id prefix).
-std::vector<Cut> membersAt(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Place>& places) {
-  std::vector<Cut> out(places.size());
-  if (places.empty()) return out;
+/// The members at the places of several orders of the same rows (`places[d]` in `orders[d]`):
+/// only the asked buckets' members are numbered in their order, and of a narrowed place only the
+/// members of its bucket with its id prefix. One scan of the rows: with several orders, the rows
+/// in any order's asked buckets are set aside first and each order numbers its own among them
+/// (RFM's three orders, each a scan of a million members before).
+std::vector<std::vector<Cut>> membersAtOf(SqlConnection& c, const std::string& rows, const std::vector<RankOrder>& orders,
+                                          const std::vector<std::vector<Place>>& places) {
+  std::vector<std::vector<Cut>> out(orders.size());
   Q q(c);
-  // Members are numbered within their bucket, and within their id prefix in narrowed buckets.
-  std::string narrowed;
-  for (const auto& p : places) {
-    if (!p.prefix.empty()) narrowed += (narrowed.empty() ? "" : ", ") + bindValue(q, o, p.bucket);
+  std::vector<std::pair<std::string, std::string>> branches;  // (its rows' filter, the SELECT after "FROM ")
+  for (std::size_t d = 0; d < orders.size(); ++d) {
+    out[d].resize(places[d].size());
+    if (places[d].empty()) continue;
+    const RankOrder& o = orders[d];
+    // Members are numbered within their bucket, and within their id prefix in narrowed buckets.
+    std::string narrowed;
+    for (const auto& p : places[d]) {
+      if (!p.prefix.empty()) narrowed += (narrowed.empty() ? "" : ", ") + bindValue(q, o, p.bucket);
+    }
+    const std::string part = narrowed.empty() ? "CAST('' AS TEXT)"
+                                              : "CASE WHEN " + o.bucket + " IN (" + narrowed + ") THEN " + idPrefix() + " ELSE '' END";
+    std::string filter, pick;
+    for (std::size_t i = 0; i < places[d].size(); ++i) {
+      const Place& p = places[d][i];
+      filter += (i ? " OR " : "") + std::string("(") + o.bucket + " = " + bindValue(q, o, p.bucket) +
+                (p.prefix.empty() ? "" : " AND " + idPrefix() + " = " + q.t(p.prefix)) + ")";
+      pick += (i ? " OR " : "") + std::string("(b = ") + bindValue(q, o, p.bucket) + " AND s = " + q.t(p.prefix) +
+              " AND pos = " + q.p(p.pos) + ")";
+    }
+    branches.emplace_back(filter, "SELECT " + std::to_string(d) + " AS o, CAST(b AS TEXT) AS b, s, pos, CAST(v AS TEXT) AS v, member_id "
+                                  "FROM (SELECT " + o.bucket + " AS b, " + part + " AS s, " + o.value + " AS v, member_id, "
+                                  "ROW_NUMBER() OVER (PARTITION BY " + o.bucket + ", " + part + " ORDER BY " + o.value +
+                                  (o.descending ? " DESC" : "") + ", member_id) AS pos FROM {{SOURCE}} WHERE " + filter +
+                                  ") t WHERE " + pick);
   }
-  const std::string part = narrowed.empty() ? "CAST('' AS TEXT)"
-                                            : "CASE WHEN " + o.bucket + " IN (" + narrowed + ") THEN " + idPrefix() + " ELSE '' END";
-  std::string sql = "SELECT b, s, pos, v, member_id FROM (SELECT " + o.bucket + " AS b, " + part + " AS s, " + o.value +
-                    " AS v, member_id, ROW_NUMBER() OVER (PARTITION BY " + o.bucket + ", " + part + " ORDER BY " + o.value +
-                    (o.descending ? " DESC" : "") + ", member_id) AS pos FROM (" + rows + ") x WHERE ";
-  for (std::size_t i = 0; i < places.size(); ++i) {
-    sql += (i ? " OR " : "") + std::string("(") + o.bucket + " = " + bindValue(q, o, places[i].bucket) +
-           (places[i].prefix.empty() ? "" : " AND " + idPrefix() + " = " + q.t(places[i].prefix)) + ")";
-  }
-  sql += ") t WHERE ";
-  for (std::size_t i = 0; i < places.size(); ++i) {
-    sql += (i ? " OR " : "") + std::string("(b = ") + bindValue(q, o, places[i].bucket) + " AND s = " + q.t(places[i].prefix) +
-           " AND pos = " + q.p(places[i].pos) + ")";
+  if (branches.empty()) return out;
+  const auto from = [](const std::string& branch, const std::string& source) {
+    const std::string mark = "{{SOURCE}}";
+    const auto at = branch.find(mark);
+    return branch.substr(0, at) + source + branch.substr(at + mark.size());
+  };
+  std::string sql;
+  if (branches.size() == 1) {
+    sql = from(branches[0].second, "(" + rows + ") x");
+  } else {
+    std::string any;
+    for (const auto& [filter, branch] : branches) {
+      any += (any.empty() ? "(" : " OR (") + filter + ")";
+      sql += (sql.empty() ? "" : " UNION ALL ") + from(branch, "x");
+    }
+    sql = "WITH x AS MATERIALIZED (SELECT * FROM (" + rows + ") r WHERE " + any + ") " + sql;
   }
   const auto r = c.query(sql, q.params);
   for (std::size_t i = 0; i < r.size(); ++i) {
-    for (std::size_t k = 0; k < places.size(); ++k) {
-      if (r.text(i, 0) == places[k].bucket && opt(r, i, 1) == places[k].prefix && r.integer(i, 2) == places[k].pos) {
-        out[k] = {Cut::Kind::kKey, r.text(i, 3), r.text(i, 4)};
+    const auto d = static_cast<std::size_t>(r.integer(i, 0));
+    for (std::size_t k = 0; k < places[d].size(); ++k) {
+      const Place& p = places[d][k];
+      if (r.text(i, 1) == p.bucket && opt(r, i, 2) == p.prefix && r.integer(i, 3) == p.pos) {
+        out[d][k] = {Cut::Kind::kKey, r.text(i, 4), r.text(i, 5)};
       }
     }
   }
-  for (const auto& cut : out) {
-    if (cut.kind != Cut::Kind::kKey) throw std::runtime_error("ranking: no member at a cut (the data changed under the read?)");
+  for (const auto& cuts : out) {
+    for (const auto& cut : cuts) {
+      if (cut.kind != Cut::Kind::kKey) throw std::runtime_error("ranking: no member at a cut (the data changed under the read?)");
+    }
   }
   return out;
+}
+
+/// membersAtOf for one order.
+std::vector<Cut> membersAt(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Place>& places) {
+  return membersAtOf(c, rows, {o}, {places})[0];
 }
 
 /// Places in a large bucket of an order without a coarser bucket (one value per bucket, ties in
@@ -589,29 +625,37 @@ void narrowPlaces(SqlConnection& c, const std::string& rows, const RankOrder& o,
   }
 }
 
-/// The cuts after ranks 1..n of members counted in `buckets` (rank 0: nobody).
-std::vector<Cut> rankCuts(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Bucket>& buckets,
-                          const std::vector<std::int64_t>& ranks) {
-  std::vector<Place> places;
-  std::vector<std::size_t> placeOf(ranks.size(), SIZE_MAX);
-  for (std::size_t k = 0; k < ranks.size(); ++k) {
-    if (ranks[k] <= 0) continue;
-    std::int64_t before = 0;
-    for (const auto& b : buckets) {
-      if (ranks[k] <= before + b.members) {
-        placeOf[k] = places.size();
-        places.push_back({b.key, ranks[k] - before, ""});
-        break;
+/// The cuts after ranks 1..n of members of each order (`ranks[d]` of the members counted in
+/// `buckets[d]` in `orders[d]`; rank 0: nobody), found for all the orders in one membersAtOf.
+std::vector<std::vector<Cut>> rankCutsOf(SqlConnection& c, const std::string& rows, const std::vector<RankOrder>& orders,
+                                         const std::vector<std::vector<Bucket>>& buckets,
+                                         const std::vector<std::vector<std::int64_t>>& ranks) {
+  std::vector<std::vector<Place>> places(orders.size());
+  std::vector<std::vector<std::size_t>> placeOf(orders.size());
+  for (std::size_t d = 0; d < orders.size(); ++d) {
+    placeOf[d].assign(ranks[d].size(), SIZE_MAX);
+    for (std::size_t k = 0; k < ranks[d].size(); ++k) {
+      if (ranks[d][k] <= 0) continue;
+      std::int64_t before = 0;
+      for (const auto& b : buckets[d]) {
+        if (ranks[d][k] <= before + b.members) {
+          placeOf[d][k] = places[d].size();
+          places[d].push_back({b.key, ranks[d][k] - before, ""});
+          break;
+        }
+        before += b.members;
       }
-      before += b.members;
+      if (placeOf[d][k] == SIZE_MAX) throw std::runtime_error("ranking: a rank beyond the members");
     }
-    if (placeOf[k] == SIZE_MAX) throw std::runtime_error("ranking: a rank beyond the members");
+    narrowPlaces(c, rows, orders[d], buckets[d], places[d]);
   }
-  narrowPlaces(c, rows, o, buckets, places);
-  const auto found = membersAt(c, rows, o, places);
-  std::vector<Cut> out(ranks.size());
-  for (std::size_t k = 0; k < ranks.size(); ++k) {
-    if (placeOf[k] != SIZE_MAX) out[k] = found[placeOf[k]];
+  const auto found = membersAtOf(c, rows, orders, places);
+  std::vector<std::vector<Cut>> out(orders.size());
+  for (std::size_t d = 0; d < orders.size(); ++d) {
+    out[d].resize(ranks[d].size());
+    for (std::size_t k = 0; k < ranks[d].size(); ++k) {
+      if (placeOf[d][k] != SIZE_MAX) out[d][k] = found[d][placeOf[d][k]];
+    }
   }
   return out;
 }
@@ -1032,14 +1076,16 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
     const std::vector<RankOrder> orders = {{"last_day", "last_day", false, false}, {"sales", "sales", true, false},
                                            {"net", "net / 1000", true, false}};
     const auto counted = bucketCountsOf(m_c, rows, orders, "0");
+    std::vector<std::vector<std::int64_t>> ends(orders.size());
+    for (std::size_t d = 0; d < orders.size(); ++d) {
+      std::int64_t n = 0;
+      for (const auto& b : counted[d]) n += b.members;
+      for (std::int64_t k = 1; k <= 4; ++k) ends[d].push_back(k * (n / 5) + std::min<std::int64_t>(k, n % 5));
+    }
+    const auto cutsOf = rankCutsOf(m_c, rows, orders, counted, ends);
     std::string tiles;
     for (std::size_t d = 0; d < 3; ++d) {
-      const auto& buckets = counted[d];
-      std::int64_t n = 0;
-      for (const auto& b : buckets) n += b.members;
-      std::vector<std::int64_t> ends;
-      for (std::int64_t k = 1; k <= 4; ++k) ends.push_back(k * (n / 5) + std::min<std::int64_t>(k, n % 5));
-      const auto cuts = rankCuts(m_c, rows, orders[d], buckets, ends);
+      const auto& cuts = cutsOf[d];
       tiles += ", CASE";
       for (std::size_t k = 0; k < cuts.size(); ++k) tiles += " WHEN " + within(q, orders[d], cuts[k]) + " THEN " + std::to_string(k + 1);
       tiles += d == 0 ? " ELSE 5 END AS r" : d == 1 ? " ELSE 5 END AS f" : " ELSE 5 END AS m";
