@@ -393,8 +393,8 @@ int main(int argc, char** argv) {
     time("page_points", [&] { return r.points(all); });
     time("page_satisfaction", [&] { return *r.satisfaction(all, "all"); });
     const long pagedPeakMb = peakRssKb() / 1024;
-    // The whole ABC member list in one response (what the sync protocol's abc route returns
-    // without `limit`): the memory a client asking for everything costs.
+    // The whole ABC member list in one response (what the abc route returned without `limit`
+    // before it answered in pages of at most 10,000 rows): what that would cost.
     time("abc_all_rows", [&] { return r.abc(all, "2026-12-31"); });
     json result = {{"benchmark", "analytics"},
                    {"backend", backend},
