@@ -362,7 +362,7 @@ TEMPLATE_TEST_CASE("a member's spend over the tier window is read from indexes t
   };
   CHECK(columns("sales_member_spend") == "member_id, at, total");
   CHECK(columns("refunds_member_spend") == "member_id, at, amount");
-  CHECK(columns("sales_member").empty());  // version 1's, without the amount
+  CHECK(columns("sales_member").empty());  // the earlier releases', without the amount
   CHECK(columns("refunds_member").empty());
   if (sql->backend() == "sqlite") {
     // The upload's own statement (one per window, members as a list of keys).
