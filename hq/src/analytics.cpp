@@ -525,7 +525,11 @@ std::vector<std::vector<Cut>> membersAtOf(SqlConnection& c, const std::string& r
                                           const std::vector<std::vector<Place>>& places) {
   std::vector<std::vector<Cut>> out(orders.size());
   Q q(c);
-  std::vector<std::pair<std::string, std::string>> branches;  // (its rows' filter, the SELECT after "FROM ")
+  // Per order: its rows' filter, and its SELECT before and after the rows it reads.
+  struct Branch {
+    std::string filter, head, tail;
+  };
+  std::vector<Branch> branches;
   for (std::size_t d = 0; d < orders.size(); ++d) {
     out[d].resize(places[d].size());
     if (places[d].empty()) continue;
@@ -545,26 +549,22 @@ std::vector<std::vector<Cut>> membersAtOf(SqlConnection& c, const std::string& r
       pick += (i ? " OR " : "") + std::string("(b = ") + bindValue(q, o, p.bucket) + " AND s = " + q.t(p.prefix) +
               " AND pos = " + q.p(p.pos) + ")";
     }
-    branches.emplace_back(filter, "SELECT " + std::to_string(d) + " AS o, CAST(b AS TEXT) AS b, s, pos, CAST(v AS TEXT) AS v, member_id "
-                                  "FROM (SELECT " + o.bucket + " AS b, " + part + " AS s, " + o.value + " AS v, member_id, "
-                                  "ROW_NUMBER() OVER (PARTITION BY " + o.bucket + ", " + part + " ORDER BY " + o.value +
-                                  (o.descending ? " DESC" : "") + ", member_id) AS pos FROM {{SOURCE}} WHERE " + filter +
-                                  ") t WHERE " + pick);
+    branches.push_back({filter,
+                        "SELECT " + std::to_string(d) + " AS o, CAST(b AS TEXT) AS b, s, pos, CAST(v AS TEXT) AS v, member_id "
+                        "FROM (SELECT " + o.bucket + " AS b, " + part + " AS s, " + o.value + " AS v, member_id, "
+                        "ROW_NUMBER() OVER (PARTITION BY " + o.bucket + ", " + part + " ORDER BY " + o.value +
+                        (o.descending ? " DESC" : "") + ", member_id) AS pos FROM ",
+                        " WHERE " + filter + ") t WHERE " + pick});
   }
   if (branches.empty()) return out;
-  const auto from = [](const std::string& branch, const std::string& source) {
-    const std::string mark = "{{SOURCE}}";
-    const auto at = branch.find(mark);
-    return branch.substr(0, at) + source + branch.substr(at + mark.size());
-  };
   std::string sql;
   if (branches.size() == 1) {
-    sql = from(branches[0].second, "(" + rows + ") x");
+    sql = branches[0].head + "(" + rows + ") x" + branches[0].tail;
   } else {
     std::string any;
-    for (const auto& [filter, branch] : branches) {
-      any += (any.empty() ? "(" : " OR (") + filter + ")";
-      sql += (sql.empty() ? "" : " UNION ALL ") + from(branch, "x");
+    for (const Branch& b : branches) {
+      any += (any.empty() ? "(" : " OR (") + b.filter + ")";
+      sql += (sql.empty() ? "" : " UNION ALL ") + b.head + "x" + b.tail;
     }
     sql = "WITH x AS MATERIALIZED (SELECT * FROM (" + rows + ") r WHERE " + any + ") " + sql;
   }
