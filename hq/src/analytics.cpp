@@ -362,9 +362,11 @@ std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* p
   *plain = s.plain;
   if (s.plain || (s.single && (windowed || c.backend() != "postgresql"))) return s.sql;
   if (c.backend() != "postgresql") return memberGrouped(c, s.sql);
-  c.execScript("CREATE TEMPORARY TABLE report_members(member_id TEXT COLLATE \"C\" NOT NULL, sales BIGINT NOT NULL, "
-               "net BIGINT NOT NULL, last_day TEXT) ON COMMIT DROP");
-  c.query("INSERT INTO report_members(member_id, sales, net, last_day) SELECT member_id, sales, net, last_day FROM (" +
+  // CREATE TABLE AS, not CREATE and INSERT: it writes the rows in bulk (abc_edges' 684,101 members
+  // in 1.44-1.48 s against 1.55-1.62 s for the same SELECT, in psql). Its columns' types are the
+  // SELECT's, so they are cast to the ones the ranking reads (a SUM of BIGINT is NUMERIC).
+  c.query("CREATE TEMPORARY TABLE report_members ON COMMIT DROP AS SELECT CAST(member_id AS TEXT) COLLATE \"C\" AS member_id, "
+          "CAST(sales AS BIGINT) AS sales, CAST(net AS BIGINT) AS net, CAST(last_day AS TEXT) AS last_day FROM (" +
               (s.single ? s.sql : memberGrouped(c, s.sql)) + ") g",
           q.params);
   if (!statistics.empty()) c.execScript("ANALYZE report_members(" + statistics + ")");
