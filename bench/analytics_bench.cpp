@@ -409,6 +409,14 @@ int main(int argc, char** argv) {
                    {"report_seconds", timings},
                    {"response_bytes", sizes},
                    {"peak_rss_mb", peakRssKb() / 1024}};
+    if (backend == "postgresql") {
+      // The server's settings the timings depend on (a new backend's first touches of shared
+      // memory cost far more without huge pages: docs/operations.md).
+      const auto set = c.query("SELECT current_setting('server_version'), current_setting('shared_buffers'), "
+                               "current_setting('work_mem'), current_setting('huge_pages')");
+      result["postgresql_settings"] = {{"server_version", set.text(0, 0)}, {"shared_buffers", set.text(0, 1)},
+                                       {"work_mem", set.text(0, 2)}, {"huge_pages", set.text(0, 3)}};
+    }
     if (serve) {
       // The first start computes the pinned reports itself (not from an earlier bench's results).
       c.execScript("DELETE FROM report_results");
