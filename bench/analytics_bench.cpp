@@ -8,6 +8,9 @@
 //   a real `loyalty-hq serve` on it (and record the server's peak memory).
 //   --only abc,summary_edges: time only the named reports (while working on one of them).
 //   LOYALTY_HQ_BIN=PATH: the server --serve starts (default: this build's loyalty-hq).
+// On PostgreSQL each run opens new connections, whose backends map shared memory as they first
+// touch it: time on a server with huge pages (docs/operations.md; the output's
+// postgresql_settings records the setting), or the first reports of a run carry that cost.
 #include <sys/resource.h>
 
 #include <chrono>
