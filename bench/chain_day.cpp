@@ -9,7 +9,9 @@
 // (members and walk-ins, lines of real products and prices from the Online Retail data set),
 // enrolments, online redemptions (POST /api/v1/redemptions, then the points.redeemed event that
 // settles it, uploaded at once) for members whose points head office has acknowledged, an outbox
-// uploaded every `--upload-every` sales in contiguous sequence (retrying transport errors, 429
+// uploaded every `--upload-every` sales (the first time after 1 to that many, drawn per terminal,
+// so that the terminals do not all upload after the same sale; `--lockstep`: all after that
+// many) in contiguous sequence (retrying transport errors, 429
 // and 5xx with backoff and full jitter, honouring Retry-After) and the change feed pulled
 // `--pulls` times a day (the members it learns are its later customers).
 //
@@ -79,6 +81,7 @@ struct Options {
   int connections = 8;
   int terminalsPerStore = 4;
   int uploadEvery = 10;
+  bool lockstep = false;  ///< every terminal's first upload after uploadEvery sales (else 1..uploadEvery)
   int pulls = 2;
   double daySeconds = 0;  ///< 0: as fast as head office takes it
   double memberShare = 0.6;
@@ -315,7 +318,13 @@ struct Terminal {
   bool failed = false;  ///< gave up (an error it cannot retry): the run fails
   std::string day;      ///< YYYY-MM-DD of trade
   double phase = 0;     ///< paced: where in its first sale's slot the terminal starts, [0, 1)
+  int firstStep = 0;    ///< sales before its first upload (then every uploadEvery)
 };
+
+/// The sales a terminal makes before its next upload.
+int stepSales(const Options& o, const Terminal& t) {
+  return std::min(o.sales, t.salesDone + (t.salesDone == 0 ? t.firstStep : o.uploadEvery)) - t.salesDone;
+}
 
 struct Instance {
   Server server;
@@ -356,7 +365,7 @@ class Driver {
   /// One step of a terminal: trade until its next upload (or the end of its day), then upload.
   /// False when the terminal's day is over.
   bool step(Terminal& t, Connection& c, Figures& f) {
-    const int until = std::min(m_o.sales, t.salesDone + m_o.uploadEvery);
+    const int until = t.salesDone + stepSales(m_o, t);
     bool redeemedNow = false;
     while (t.salesDone < until && !redeemedNow) {
       if (m_o.pulls > 0 && t.salesDone % std::max(1, m_o.sales / m_o.pulls) == 0) pull(t, c, f);
@@ -615,7 +624,8 @@ json runChainDay(const Options& o) {
   json out = {{"config",
                {{"terminals", o.terminals}, {"sales_per_terminal", o.sales}, {"instances", o.instances},
                 {"connections_per_instance", o.connections}, {"terminals_per_store", o.terminalsPerStore},
-                {"upload_every_sales", o.uploadEvery}, {"day_seconds", o.daySeconds}, {"pulls_per_day", o.pulls}, {"member_share", o.memberShare},
+                {"upload_every_sales", o.uploadEvery}, {"first_upload_after", o.lockstep ? "upload_every_sales (lockstep)" : "1..upload_every_sales sales (staggered)"},
+                {"day_seconds", o.daySeconds}, {"pulls_per_day", o.pulls}, {"member_share", o.memberShare},
                 {"enrol_share", o.enrolShare}, {"redeem_share", o.redeemShare}, {"seed", o.seed}}}};
   const auto setup0 = Clock::now();
   const fs::path work = fs::path(o.work) / ("chain-day-" + std::to_string(getpid()));
@@ -730,12 +740,16 @@ json runChainDay(const Options& o) {
   const auto drive0 = Clock::now();
   const auto dueOf = [&](const Terminal& t) {
     if (o.daySeconds == 0) return drive0;
-    const int last = std::min(o.sales, t.salesDone + o.uploadEvery) - 1;
+    const int last = t.salesDone + stepSales(o, t) - 1;
     const double at = o.daySeconds * (last + t.phase) / o.sales;
     return drive0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at));
   };
   for (std::size_t k = 0; k < terminals.size(); ++k) {
     terminals[k].phase = std::uniform_real_distribution<double>(0, 1)(terminals[k].rng);
+    // A chain's counters do not all upload after the same sale of the day: in lockstep, paced,
+    // every terminal's upload and the redemptions of its step fell in one sale's slot (14 s of
+    // every 144 s at 1,000 x 40 in 576 s), and head office sat idle in between.
+    terminals[k].firstStep = o.lockstep ? o.uploadEvery : std::uniform_int_distribution<int>(1, o.uploadEvery)(terminals[k].rng);
     Queue& q = queues[terminals[k].instance];
     q.q.push({dueOf(terminals[k]), q.order++, k});
   }
@@ -950,6 +964,9 @@ int main(int argc, char** argv) {
   app.add_option("--connections", o.connections, "keep-alive connections (threads) per instance (default 8)")->check(CLI::Range(1, 64));
   app.add_option("--terminals-per-store", o.terminalsPerStore, "terminals in each store (default 4)")->check(CLI::Range(1, 1000));
   app.add_option("--upload-every", o.uploadEvery, "sales between a terminal's uploads (default 10)")->check(CLI::Range(1, 1000));
+  app.add_flag("--lockstep", o.lockstep,
+               "every terminal's first upload after --upload-every sales, as before 2026-12-05 (default: after 1 to --upload-every, "
+               "at random)");
   app.add_option("--pulls", o.pulls, "change-feed pulls per terminal per day, 0: none (default 2)")->check(CLI::Range(0, 1000));
   app.add_option("--member-share", o.memberShare, "share of sales to known members (default 0.6)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--enrol-share", o.enrolShare, "share of customers who enrol at the counter (default 0.04)")->check(CLI::Range(0.0, 1.0));
