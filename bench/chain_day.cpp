@@ -17,11 +17,13 @@
 //
 // Measured: upload latency per batch, online redemption latency, change-feed page latency,
 // errors by kind (every non-2xx answer, transport error and event result other than applied),
-// events/s, each instance's peak RSS (VmHWM). At the end head office's totals are checked
-// exactly against what the terminals sent: sales, net revenue, member sales and revenue,
-// buying members, enrolled members, the sum of balances (earned - redeemed), every member's
-// balance (SQL) and a sample through the API, every event stored once, every reservation
-// settled. Any difference, any error or a missed target fails the run (exit status 1).
+// events/s, each instance's peak RSS (VmHWM); where the time went: each instance's own request
+// times and waits for its database lanes (/metrics), what the database's sessions were doing
+// (pg_stat_activity sampled every --sample-ms, by lane) and the WAL written and synced. At the
+// end head office's totals are checked exactly against what the terminals sent: sales, net
+// revenue, member sales and revenue, buying members, enrolled members, the sum of balances
+// (earned - redeemed), every member's balance (SQL) and a sample through the API, every event
+// stored once, every reservation settled. Any difference, any error or a missed target fails the run (exit status 1).
 // Writes JSON to --out (runs of other sizes already there are kept) and progress to stderr.
 // How long: the full 1,000 x 300 day took 43 minutes unpaced on a 2-core machine shared with
 // other builds (load 7 to 27), 20 x 20 (the ctest smoke run) about 15 s; --day-seconds paces it.
@@ -58,6 +60,7 @@
 #include "loyalty/core/money.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/server.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/sql.hpp"
 #include "loyalty/hq/store.hpp"
@@ -92,6 +95,8 @@ struct Options {
   std::string work = LOYALTY_BENCH_WORK_DIR;
   std::string hq = LOYALTY_HQ_BIN;
   std::string dataset = LOYALTY_DEFAULT_DATASET;
+  std::string pgSettings;  ///< more settings for the PostgreSQL cluster (" -c name=value ...")
+  int sampleMs = 50;       ///< how often the database's sessions are sampled over the day
 };
 
 double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -618,6 +623,107 @@ std::string readAdminToken(const fs::path& dataDir) {
   return t;
 }
 
+/// A histogram bound as head office writes it in an `le` label.
+std::string boundText(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+/// Samples the database's sessions every `every` over the day, from a connection of its own
+/// (pg_stat_activity: each head-office connection names its lane, "loyalty-hq writer"): what
+/// each lane was doing, and which statements the waits were in. A share of the samples is a
+/// share of the time.
+class SessionSampler {
+ public:
+  SessionSampler(const std::string& dsn, std::chrono::milliseconds every)
+      : m_c(loyalty::hq::openPostgres(dsn, "chain-day-bench sampler")), m_every(every), m_wal0(wal()) {
+    m_thread = std::thread([this] { loop(); });
+  }
+  ~SessionSampler() { stop(); }
+  SessionSampler(const SessionSampler&) = delete;
+  SessionSampler& operator=(const SessionSampler&) = delete;
+
+  /// Stops sampling; what each lane was doing (shares of its samples), the statements most often
+  /// seen waiting or running, and the WAL written over the day.
+  json finish() {
+    stop();
+    json lanes = json::object();
+    for (const auto& [lane, states] : m_states) {
+      std::int64_t all = 0;
+      for (const auto& [state, n] : states) all += n;
+      json shares = json::object();
+      for (const auto& [state, n] : states) shares[state] = static_cast<double>(n) / static_cast<double>(all);
+      lanes[lane] = {{"sessions_sampled", all}, {"share", shares}};
+    }
+    std::vector<std::pair<std::int64_t, std::string>> top;
+    for (const auto& [what, n] : m_statements) top.emplace_back(n, what);
+    std::sort(top.rbegin(), top.rend());
+    json statements = json::array();
+    for (std::size_t i = 0; i < std::min<std::size_t>(25, top.size()); ++i) {
+      statements.push_back({{"samples", top[i].first}, {"lane | state | statement", top[i].second}});
+    }
+    json w = wal();
+    for (auto& [k, v] : w.items()) {
+      if (v.is_number() && m_wal0.contains(k) && m_wal0[k].is_number()) v = v.get<double>() - m_wal0[k].get<double>();
+    }
+    return {{"sample_ms", m_every.count()}, {"samples", m_samples}, {"lanes", lanes}, {"busiest_statements", statements},
+            {"wal_over_the_day", w}};
+  }
+
+ private:
+  void stop() {
+    if (!m_thread.joinable()) return;
+    {
+      std::lock_guard lock(m_mutex);
+      m_stopping = true;
+    }
+    m_wake.notify_all();
+    m_thread.join();
+  }
+
+  json wal() {
+    // pg_stat_wal (PostgreSQL 14 and later); its times stay 0 unless track_wal_io_timing is on.
+    const auto r = m_c->query("SELECT wal_records, wal_bytes, wal_buffers_full, wal_write, wal_sync, wal_write_time, wal_sync_time "
+                              "FROM pg_stat_wal");
+    json out = json::object();
+    const char* names[] = {"records", "bytes", "buffers_full", "writes", "syncs", "write_ms", "sync_ms"};
+    for (int c = 0; c < 7; ++c) out[names[c]] = std::atof(r.text(0, c).c_str());
+    return out;
+  }
+
+  void loop() {
+    std::unique_lock lock(m_mutex);
+    while (!m_wake.wait_for(lock, m_every, [&] { return m_stopping; })) {
+      const auto r = m_c->query(
+          "SELECT application_name, state, COALESCE(wait_event_type || ':' || wait_event, ''), "
+          "left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_activity "
+          "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+      ++m_samples;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        const std::string lane = r.text(i, 0).empty() ? "(unnamed)" : r.text(i, 0);
+        const std::string state = r.isNull(i, 1) ? "" : r.text(i, 1);
+        const std::string wait = r.text(i, 2);
+        // Idle sessions wait for their client's next statement: ClientRead says nothing more.
+        const std::string what = state == "active" ? (wait.empty() ? "active (running)" : "active, waiting " + wait) : state;
+        ++m_states[lane][what];
+        if (state != "idle") ++m_statements[lane + " | " + what + " | " + r.text(i, 3)];
+      }
+    }
+  }
+
+  std::unique_ptr<loyalty::hq::SqlConnection> m_c;
+  std::chrono::milliseconds m_every;
+  json m_wal0;
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_stopping = false;
+  std::int64_t m_samples = 0;
+  std::map<std::string, std::map<std::string, std::int64_t>> m_states;  ///< lane -> what it was doing -> samples
+  std::map<std::string, std::int64_t> m_statements;                   ///< lane | what | statement -> samples
+  std::thread m_thread;
+};
+
 // [SECTION] The run
 
 json runChainDay(const Options& o) {
@@ -644,7 +750,7 @@ json runChainDay(const Options& o) {
   progress(std::to_string(products.size()) + " products");
   out["config"]["products"] = {{"count", products.size()}, {"source", productSource}};
 
-  const auto cluster = benchPostgres();
+  const auto cluster = benchPostgres(o.pgSettings);
   const std::string dsn = cluster->createDatabase("chainday");
   const fs::path dataDir = work / "hq";
   run({o.hq, "init", "--data", dataDir.string(), "--backend", "postgresql", "--dsn", dsn});
@@ -737,6 +843,7 @@ json runChainDay(const Options& o) {
   std::mutex figuresMutex;
   std::atomic<std::int64_t> salesDone{0};
   const std::string loadBefore = loadAverages();
+  SessionSampler sampler(cluster->dsn("chainday"), std::chrono::milliseconds(o.sampleMs));
   const auto drive0 = Clock::now();
   const auto dueOf = [&](const Terminal& t) {
     if (o.daySeconds == 0) return drive0;
@@ -814,6 +921,7 @@ json runChainDay(const Options& o) {
   }
   const double driveSeconds = secondsSince(drive0);
   const std::string loadAfter = loadAverages();
+  out["database"] = sampler.finish();
   progress("day traded in " + std::to_string(driveSeconds) + " s");
 
   Totals totals;
@@ -926,6 +1034,7 @@ json runChainDay(const Options& o) {
 
   json rss = json::array();
   std::int64_t peakKib = 0;
+  std::map<std::string, std::vector<double>> routeBuckets;  // route -> requests within each bound, all instances
   for (auto& i : instances) {
     const std::int64_t hwm = procStatusKb(i.server.pid(), "VmHWM");
     peakKib = std::max(peakKib, hwm);
@@ -937,12 +1046,41 @@ json runChainDay(const Options& o) {
       return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + name.size() + 2);
     };
     const double batches = metric("loyalty_hq_ingest_seconds_count");
+    // How long requests queued in the instance for a database lane busy with another request.
+    json lanes = json::object();
+    for (const char* lane : {"writer", "reader", "counter", "reports"}) {
+      const std::string label = std::string("{lane=\"") + lane + "\"}";
+      const double uses = metric("loyalty_hq_lane_uses_total" + label);
+      lanes[lane] = {{"uses", uses},
+                     {"wait_ms_per_use", uses > 0 ? 1000 * metric("loyalty_hq_lane_wait_seconds_total" + label) / uses : 0.0}};
+    }
+    for (const char* route : {"/api/v1/events", "/api/v1/redemptions", "/api/v1/changes"}) {
+      auto& within = routeBuckets[route];
+      within.resize(loyalty::hq::kRequestDurationBounds.size() + 1);
+      for (std::size_t b = 0; b <= loyalty::hq::kRequestDurationBounds.size(); ++b) {
+        const std::string le = b < loyalty::hq::kRequestDurationBounds.size() ? boundText(loyalty::hq::kRequestDurationBounds[b]) : "+Inf";
+        within[b] += std::max(0.0, metric("loyalty_hq_request_duration_seconds_bucket{route=\"" + std::string(route) + "\",le=\"" + le + "\"}"));
+      }
+    }
     rss.push_back({{"peak_rss_kib", hwm}, {"rss_kib", procStatusKb(i.server.pid(), "VmRSS")}, {"batches_applied", batches},
                    {"ingest_ms_per_batch", batches > 0 ? 1000 * metric("loyalty_hq_ingest_seconds_sum") / batches : 0.0},
+                   {"lanes", lanes},
                    {"connections_closed_by_deadline", metric("loyalty_hq_connections_closed_by_deadline_total")},
                    {"worker_threads", metric("loyalty_hq_worker_threads")}});
   }
   out["hq_instances"] = rss;
+  // The instances' own timing (headers read to answer written; TLS and the driver's side not
+  // included): the bound within which each share of the requests fell, all instances together.
+  for (const auto& [route, within] : routeBuckets) {
+    json q = {{"requests", within.back()}};
+    for (const double share : {0.5, 0.95, 0.99}) {
+      std::size_t b = 0;
+      while (b < loyalty::hq::kRequestDurationBounds.size() && within[b] < share * within.back()) ++b;
+      q["p" + std::to_string(static_cast<int>(share * 100)) + "_ms_at_most"] =
+          b < loyalty::hq::kRequestDurationBounds.size() ? json(1000 * loyalty::hq::kRequestDurationBounds[b]) : json("over " + boundText(1000 * loyalty::hq::kRequestDurationBounds.back()));
+    }
+    out["hq_request_ms"][route] = q;
+  }
   for (auto& i : instances) i.server.stop();
 
   const auto p99 = out["online_redemption"].value("p99_ms", 1e9);
@@ -978,6 +1116,9 @@ int main(int argc, char** argv) {
   app.add_option("--work", o.work, "where the temporary head-office data directory goes");
   app.add_option("--hq", o.hq, "the loyalty-hq to measure");
   app.add_option("--dataset", o.dataset, "online_retail.csv.gz: products and prices");
+  app.add_option("--pg-settings", o.pgSettings, "more PostgreSQL settings, as postgres options (\" -c track_wal_io_timing=on\")");
+  app.add_option("--sample-ms", o.sampleMs, "how often the database's sessions are sampled over the day, ms (default 50)")
+      ->check(CLI::Range(5, 10000));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   json run;

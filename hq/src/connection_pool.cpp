@@ -14,7 +14,12 @@ ConnectionPool::ConnectionPool(std::vector<std::unique_ptr<SqlConnection>> conne
 
 SqlConnection* ConnectionPool::take() {
   std::unique_lock lock(m_mutex);
-  m_returned.wait(lock, [&] { return !m_idle.empty(); });
+  if (m_idle.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    m_returned.wait(lock, [&] { return !m_idle.empty(); });
+    m_waits.waitedSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  ++m_waits.uses;
   SqlConnection* c = m_idle.back();
   m_idle.pop_back();
   return c;
@@ -26,6 +31,11 @@ void ConnectionPool::giveBack(SqlConnection* c) {
     m_idle.push_back(c);
   }
   m_returned.notify_one();
+}
+
+LaneWaits ConnectionPool::waits() {
+  std::lock_guard lock(m_mutex);
+  return m_waits;
 }
 
 }  // namespace loyalty::hq

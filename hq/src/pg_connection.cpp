@@ -28,7 +28,7 @@ constexpr const char* kWriterLock = "SELECT pg_advisory_xact_lock(7531)";
 
 class PgConnection final : public SqlConnection {
  public:
-  explicit PgConnection(const std::string& dsn) : m_conn(PQconnectdb(dsn.c_str())) {
+  PgConnection(const std::string& dsn, const std::string& application) : m_conn(connect(dsn, application)) {
     if (!m_conn) throw SqlError("PostgreSQL: out of memory connecting");
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
       throw SqlError("PostgreSQL: cannot connect (" + std::string(PQerrorMessage(m_conn.get())) + ")");
@@ -100,6 +100,14 @@ class PgConnection final : public SqlConnection {
   }
 
  private:
+  /// `dsn` as given (key=value pairs or a URI: expand_dbname reads it), named `application`
+  /// unless it names itself; PQreset reconnects with the same.
+  static PGconn* connect(const std::string& dsn, const std::string& application) {
+    const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+    const char* values[] = {dsn.c_str(), application.c_str(), nullptr};
+    return PQconnectdbParams(keys, values, 1);
+  }
+
   /// A statement held back by exec(): its prepared name and its parameters as text.
   struct Pending {
     const std::string* name;
@@ -262,6 +270,8 @@ class PgConnection final : public SqlConnection {
 
 }  // namespace
 
-std::unique_ptr<SqlConnection> openPostgres(const std::string& dsn) { return std::make_unique<PgConnection>(dsn); }
+std::unique_ptr<SqlConnection> openPostgres(const std::string& dsn, const std::string& application) {
+  return std::make_unique<PgConnection>(dsn, application);
+}
 
 }  // namespace loyalty::hq

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
@@ -40,6 +42,34 @@ using nlohmann::json;
 namespace wire = loyalty::sync;
 
 namespace {
+
+/// When the request this thread serves had its headers read (httplib serves a connection's
+/// requests on one thread, one after another).
+thread_local std::chrono::steady_clock::time_point requestStart;
+
+/// How long one route's requests took: a Prometheus histogram, in seconds.
+struct Durations {
+  static constexpr auto kBounds = kRequestDurationBounds;
+  std::array<std::int64_t, kBounds.size()> within{};  ///< requests at most kBounds[i], per bound
+  std::int64_t count = 0;
+  double sum = 0;
+
+  void add(double seconds) {
+    for (std::size_t i = 0; i < kBounds.size(); ++i) {
+      if (seconds <= kBounds[i]) ++within[i];
+    }
+    ++count;
+    sum += seconds;
+  }
+  void write(std::ostream& os, const std::string& name, const std::string& labels) const {
+    for (std::size_t i = 0; i < kBounds.size(); ++i) {
+      os << name << "_bucket{" << labels << ",le=\"" << kBounds[i] << "\"} " << within[i] << "\n";
+    }
+    os << name << "_bucket{" << labels << ",le=\"+Inf\"} " << count << "\n"
+       << name << "_sum{" << labels << "} " << sum << "\n"
+       << name << "_count{" << labels << "} " << count << "\n";
+  }
+};
 
 /// httplib listens with a backlog of 5: a burst of connections would see SYNs dropped (and
 /// retried by clients a second or more later) before the accept loop takes them.
@@ -101,9 +131,9 @@ ReportCache::Options cacheOptions(const Settings& s) {
 
 /// A storage connection, once the schema is upgraded: the server's first, so that no part of it
 /// writes to an older release's database outside the one upgrade transaction (HqStore::checkSchema).
-std::unique_ptr<SqlConnection> upgradedStorage(const DataDir& d, const Settings& s) {
-  HqStore(openStorage(d, s)).checkSchema();
-  return openStorage(d, s);
+std::unique_ptr<SqlConnection> upgradedStorage(const DataDir& d, const Settings& s, const std::string& application) {
+  HqStore(openStorage(d, s, "loyalty-hq upgrade")).checkSchema();
+  return openStorage(d, s, application);
 }
 
 }  // namespace
@@ -126,6 +156,7 @@ struct HqServer::Impl {
   std::mutex metricsMutex;
   std::map<std::pair<std::string, int>, std::int64_t> requests;  ///< (route, status) -> count
   std::map<std::string, std::int64_t> eventResults;               ///< status -> count
+  std::map<std::string, Durations> durations;                     ///< route -> how long its requests took
   double ingestSeconds = 0;
   std::int64_t ingestBatches = 0;
   std::atomic<std::int64_t> inFlight{0};
@@ -140,11 +171,12 @@ struct HqServer::Impl {
   Impl(const DataDir& d, const Settings& s)
       : dir(d),
         guard(ConnectionLimits::from(s)),
-        throttle(upgradedStorage(d, s), ThrottleRules::from(s)),
-        service(openStorage(d, s), openStorage(d, s), openStorage(d, s), cacheOptions(s),
+        throttle(upgradedStorage(d, s, "loyalty-hq throttle"), ThrottleRules::from(s)),
+        service(openStorage(d, s, "loyalty-hq writer"), openStorage(d, s, "loyalty-hq reader"),
+                openStorage(d, s, "loyalty-hq counter"), cacheOptions(s),
                 ReservationPolicy{std::chrono::minutes(s.reservationMinutes), std::chrono::hours(24 * s.reservationHoldDays)},
                 openReportConnections(d, s)),
-        fleet(d, openStorage(d, s)) {}
+        fleet(d, openStorage(d, s, "loyalty-hq fleet")) {}
 
   ~Impl() {
     if (leadership) leadership->stop();
@@ -434,6 +466,7 @@ struct HqServer::Impl {
     // Before any body is read: framing and size of the body, connections being closed, and
     // addresses locked out for failed credentials.
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      requestStart = std::chrono::steady_clock::now();
       const bool streaming = streamingRoute(req);
       // httplib reads the bodies of these methods before a plain handler runs; others it never reads.
       const bool readFirst = !streaming && (req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE");
@@ -518,20 +551,35 @@ struct HqServer::Impl {
                           : req.path.rfind("/api/v1/terminal/release/", 0) == 0 ? "/api/v1/terminal/release/{sha256}.deb"
                           : kRoutes.contains(req.path)                    ? req.path
                                                                           : "other";
+      // A request refused before routing (unreadable headers) has no start: not timed.
+      const auto start = std::exchange(requestStart, std::chrono::steady_clock::time_point{});
       std::lock_guard lock(metricsMutex);
       ++requests[{route, res.status}];
+      if (start != std::chrono::steady_clock::time_point{}) {
+        durations[route].add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
     });
   }
 
   std::string metrics() {
     std::ostringstream os;
     const StoreStats st = service.stats();
+    const auto lanes = service.laneWaits();
     std::lock_guard lock(metricsMutex);
     os << "# HELP loyalty_hq_http_requests_total HTTP requests by route and status.\n"
           "# TYPE loyalty_hq_http_requests_total counter\n";
     for (const auto& [key, n] : requests) {
       os << "loyalty_hq_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << n << "\n";
     }
+    os << "# HELP loyalty_hq_request_duration_seconds Requests by route, from their headers read to their answer written.\n"
+          "# TYPE loyalty_hq_request_duration_seconds histogram\n";
+    for (const auto& [route, d] : durations) d.write(os, "loyalty_hq_request_duration_seconds", "route=\"" + route + "\"");
+    os << "# HELP loyalty_hq_lane_uses_total Requests served on each of this instance's database lanes.\n"
+          "# TYPE loyalty_hq_lane_uses_total counter\n";
+    for (const auto& [lane, w] : lanes) os << "loyalty_hq_lane_uses_total{lane=\"" << lane << "\"} " << w.uses << "\n";
+    os << "# HELP loyalty_hq_lane_wait_seconds_total Time requests waited for a lane busy with another request.\n"
+          "# TYPE loyalty_hq_lane_wait_seconds_total counter\n";
+    for (const auto& [lane, w] : lanes) os << "loyalty_hq_lane_wait_seconds_total{lane=\"" << lane << "\"} " << w.waitedSeconds << "\n";
     os << "# HELP loyalty_hq_events_total Uploaded events by result since start.\n"
           "# TYPE loyalty_hq_events_total counter\n";
     for (const char* status : {"applied", "duplicate", "conflict", "rejected"}) {
@@ -611,12 +659,13 @@ HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::m
   // After routes(): the schema upgrades it makes come before the first background report.
   Impl* impl = m_impl.get();
   m_impl->leadership = std::make_unique<Leadership>(
-      openStorage(dir, settings),
+      openStorage(dir, settings, "loyalty-hq leadership"),
       Leadership::Options{std::chrono::seconds(settings.serverLeaderCheckSeconds), instanceName()}, [impl](bool leading) {
         if (leading) impl->service.wakeReportRefresher();  // the new leader refreshes at once
       });
-  m_impl->service.startReportRefresher(openStorage(dir, settings), [impl] { return impl->leading(); }, openReportsStorage(settings));
-  m_impl->outreach = std::make_unique<OutreachJob>(openStorage(dir, settings), [impl] { return impl->leading(); });
+  m_impl->service.startReportRefresher(openStorage(dir, settings, "loyalty-hq refresher"), [impl] { return impl->leading(); },
+                                       openReportsStorage(settings, "loyalty-hq refresher"));
+  m_impl->outreach = std::make_unique<OutreachJob>(openStorage(dir, settings, "loyalty-hq outreach"), [impl] { return impl->leading(); });
 }
 
 HqServer::~HqServer() = default;

@@ -161,15 +161,15 @@ void saveSettings(const DataDir& dir, const Settings& s) {
   sysio::writeFileAtomic(dir.settingsFile(), os.str());
 }
 
-std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s) {
-  if (s.backend == "postgresql") return openPostgres(s.dsn);
+std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s, const std::string& application) {
+  if (s.backend == "postgresql") return openPostgres(s.dsn, application);
   return openSqlite(dir.sqliteFile().string());
 }
 
-std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s) {
+std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s, const std::string& application) {
   if (s.reportsDsn.empty()) return nullptr;
   try {
-    return openPostgres(s.reportsDsn);
+    return openPostgres(s.reportsDsn, application);
   } catch (const SqlError& e) {
     throw SqlError("hq.toml: storage.reports_dsn: " + std::string(e.what()));
   }
@@ -178,7 +178,8 @@ std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s) {
 std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir& dir, const Settings& s) {
   std::vector<std::unique_ptr<SqlConnection>> out;
   for (std::int64_t i = 0; i < s.reportConnections; ++i) {
-    out.push_back(s.reportsDsn.empty() ? openStorage(dir, s) : openReportsStorage(s));
+    const std::string name = "loyalty-hq reports";
+    out.push_back(s.reportsDsn.empty() ? openStorage(dir, s, name) : openReportsStorage(s, name));
   }
   return out;
 }

@@ -185,6 +185,21 @@ TEMPLATE_TEST_CASE("ingest is idempotent, keeps conflicts and refuses gaps", "[h
   const std::string metrics = c->Get("/metrics", bearer(hq.adminToken()))->body;
   CHECK(metrics.find("loyalty_hq_unknown_events 1") != std::string::npos);
   CHECK(metrics.find("loyalty_hq_events_total{status=\"duplicate\"} 2") != std::string::npos);
+  // Every upload timed (a histogram per route), every one through the writer lane.
+  const auto value = [&](const std::string& key) {
+    const auto at = metrics.find("\n" + key + " ");
+    return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + key.size() + 2);
+  };
+  const double uploads = value("loyalty_hq_http_requests_total{route=\"/api/v1/events\",status=\"200\"}");
+  CHECK(uploads >= 6);
+  CHECK(value("loyalty_hq_request_duration_seconds_count{route=\"/api/v1/events\"}") == uploads);
+  CHECK(value("loyalty_hq_request_duration_seconds_bucket{route=\"/api/v1/events\",le=\"+Inf\"}") == uploads);
+  CHECK(value("loyalty_hq_request_duration_seconds_bucket{route=\"/api/v1/events\",le=\"0.001\"}") <=
+        value("loyalty_hq_request_duration_seconds_bucket{route=\"/api/v1/events\",le=\"10\"}"));
+  CHECK(value("loyalty_hq_request_duration_seconds_sum{route=\"/api/v1/events\"}") > 0);
+  CHECK(value("loyalty_hq_lane_uses_total{lane=\"writer\"}") >= uploads);
+  CHECK(value("loyalty_hq_lane_wait_seconds_total{lane=\"writer\"}") >= 0);
+  CHECK(value("loyalty_hq_lane_uses_total{lane=\"reports\"}") >= 1);  // the summary above
 }
 
 TEMPLATE_TEST_CASE("bodies: gzip accepted, size limits 413, garbage 400 naming the field", "[hq]", HQ_BACKENDS) {

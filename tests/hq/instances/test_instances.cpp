@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "loyalty/hq/report_cache.hpp"
@@ -484,5 +485,16 @@ TEST_CASE("instances: storage.reports_dsn is checked, and reports read there", "
     const json summary = getJsonChecked(hq, "/api/v1/reports/summary");
     CHECK(summary.at("sales") == 1);
     CHECK(summary.at("net_revenue") == "10.00");
+
+    // Each of the server's connections names what it is for, on the database it reads.
+    std::set<std::string> onStorage, onReports;
+    const auto sessions = loyalty::hq::openPostgres(admin)->query(
+        "SELECT datname, application_name FROM pg_stat_activity WHERE datname IN ('hq', 'hq_reports')");
+    for (std::size_t i = 0; i < sessions.size(); ++i) (sessions.text(i, 0) == "hq" ? onStorage : onReports).insert(sessions.text(i, 1));
+    for (const char* lane : {"loyalty-hq writer", "loyalty-hq reader", "loyalty-hq counter", "loyalty-hq refresher"}) {
+      CHECK(onStorage.count(lane) == 1);
+    }
+    CHECK(onStorage.count("loyalty-hq reports") == 0);
+    CHECK(onReports == std::set<std::string>{"loyalty-hq reports", "loyalty-hq refresher"});
   }
 }

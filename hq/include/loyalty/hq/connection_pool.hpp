@@ -4,7 +4,10 @@
 /// change feed nor member reads (the reader), and several reports (one dashboard page's, or two
 /// analysts') run at once, up to the number of connections; a caller beyond it waits for one.
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -13,6 +16,37 @@
 #include "loyalty/hq/sql.hpp"
 
 namespace loyalty::hq {
+
+/// The queue in front of a lane (a connection used by one request at a time): how many times it
+/// was taken, and how long callers waited for it in all (/metrics).
+struct LaneWaits {
+  std::int64_t uses = 0;
+  double waitedSeconds = 0;
+};
+
+/// A mutex (std::lock_guard takes it) that counts its uses and the time callers waited for it.
+/// Taking it free reads no clock.
+class TimedMutex {
+ public:
+  void lock() {
+    if (!m_mutex.try_lock()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      m_mutex.lock();
+      m_waitedNs.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+                           std::memory_order_relaxed);
+    }
+    m_uses.fetch_add(1, std::memory_order_relaxed);
+  }
+  void unlock() { m_mutex.unlock(); }
+  LaneWaits waits() const {
+    return {m_uses.load(std::memory_order_relaxed), static_cast<double>(m_waitedNs.load(std::memory_order_relaxed)) / 1e9};
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::atomic<std::int64_t> m_uses{0};
+  std::atomic<std::int64_t> m_waitedNs{0};
+};
 
 class ConnectionPool {
  public:
@@ -28,6 +62,8 @@ class ConnectionPool {
     Lease lease(*this);
     return std::forward<F>(fn)(lease.connection());
   }
+  /// Leases so far, and how long callers waited for a free connection.
+  LaneWaits waits();
 
  private:
   class Lease {
@@ -50,6 +86,7 @@ class ConnectionPool {
   std::mutex m_mutex;
   std::condition_variable m_returned;
   std::vector<SqlConnection*> m_idle;  ///< guarded by m_mutex
+  LaneWaits m_waits;                   ///< guarded by m_mutex
 };
 
 }  // namespace loyalty::hq

@@ -1,12 +1,18 @@
 #pragma once
 /// @brief loyalty-hq's HTTPS API (docs/sync-protocol.md, docs/sync-wire.md).
 
+#include <array>
 #include <memory>
 #include <string>
 
 #include "loyalty/hq/settings.hpp"
 
 namespace loyalty::hq {
+
+/// The bounds, in seconds, of /metrics' loyalty_hq_request_duration_seconds histogram (its `le`
+/// labels, written as C++ streams write a double).
+inline constexpr std::array<double, 12> kRequestDurationBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                  0.1,   0.25,   0.5,   1,    2.5,   10};
 
 /// The HTTPS server over DIR's storage and TLS material. Requests are served by a thread pool;
 /// writes go through one storage connection, reads through another.

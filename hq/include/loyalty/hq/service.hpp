@@ -152,6 +152,12 @@ class HqService {
     return fn(m_writer);
   }
 
+  /// Each lane's uses and the time requests waited for it: "writer", "reader", "counter", "reports".
+  std::vector<std::pair<const char*, LaneWaits>> laneWaits() {
+    return {{"writer", m_writeMutex.waits()}, {"reader", m_readMutex.waits()}, {"counter", m_counterMutex.waits()},
+            {"reports", m_reports.waits()}};
+  }
+
   // [SECTION] Dashboard accounts, sessions and sign-in tickets
 
   /// An enabled account's password hash and grants, by name.
@@ -169,11 +175,11 @@ class HqService {
   std::optional<DashboardAccount> redeemTicket(const std::string& ticket);
 
  private:
-  std::mutex m_writeMutex;  ///< one request at a time on m_writer
+  TimedMutex m_writeMutex;  ///< one request at a time on m_writer
   HqStore m_writer;
-  std::mutex m_readMutex;  ///< one request at a time on m_reader
+  TimedMutex m_readMutex;  ///< one request at a time on m_reader
   HqStore m_reader;
-  std::mutex m_counterMutex;  ///< one request at a time on m_counter
+  TimedMutex m_counterMutex;  ///< one request at a time on m_counter
   HqStore m_counter;
   ConnectionPool m_reports;  ///< where reports run (storage.reports_dsn, if set)
   ReportCache m_cache;

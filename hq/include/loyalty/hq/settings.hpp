@@ -61,13 +61,15 @@ Result<Settings> loadSettings(const DataDir& dir);
 /// Writes DIR/hq.toml (mode 0600: the DSN may hold a password).
 void saveSettings(const DataDir& dir, const Settings& settings);
 
-/// Opens the configured backend.
-std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& settings);
+/// Opens the configured backend. `application`: what the connection is for, as PostgreSQL's
+/// pg_stat_activity shows it ("loyalty-hq writer"; a DSN naming an application_name wins).
+std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& settings,
+                                           const std::string& application = "loyalty-hq");
 /// The connection reports read from when `storage.reports_dsn` is set, else nullptr (they read
 /// the storage). Throws SqlError naming storage.reports_dsn when it cannot connect.
-std::unique_ptr<SqlConnection> openReportsStorage(const Settings& settings);
-/// The reports' own connections (reports.connections of them): to storage.reports_dsn when it is
-/// set, else to the storage.
+std::unique_ptr<SqlConnection> openReportsStorage(const Settings& settings, const std::string& application = "loyalty-hq");
+/// The reports' own connections (reports.connections of them, "loyalty-hq reports"): to
+/// storage.reports_dsn when it is set, else to the storage.
 std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir& dir, const Settings& settings);
 
 }  // namespace loyalty::hq

@@ -135,7 +135,9 @@ class SqlTransaction {
 
 /// SQLite file (created if missing), WAL + synchronous=FULL through the project's db library.
 std::unique_ptr<SqlConnection> openSqlite(const std::string& path);
-/// PostgreSQL through libpq; `dsn` as libpq takes it ("host=... port=... dbname=...").
-std::unique_ptr<SqlConnection> openPostgres(const std::string& dsn);
+/// PostgreSQL through libpq; `dsn` as libpq takes it ("host=... port=... dbname=..." or a URI).
+/// The session shows as `application` in pg_stat_activity and the server's log, unless the DSN
+/// names one itself (libpq's fallback_application_name).
+std::unique_ptr<SqlConnection> openPostgres(const std::string& dsn, const std::string& application = "loyalty-hq");
 
 }  // namespace loyalty::hq
