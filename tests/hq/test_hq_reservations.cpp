@@ -7,6 +7,9 @@
 #include <thread>
 
 #include "loyalty/core/time.hpp"
+#include "loyalty/hq/local_time.hpp"
+#include "loyalty/sync/release.hpp"
+#include "loyalty/sync/terminal_health.hpp"
 #include "support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -310,6 +313,25 @@ TEST_CASE("on PostgreSQL a reserve waits for the member's other reserves, not fo
   other->rollback();
   REQUIRE(firstDone);
   CHECK(first.get() == 200);
+
+  // Nor when what the terminal says of itself is new (a new version, its clock): that note is
+  // written with the request, and takes no writer lock either.
+  other->beginWrite();
+  auto noted = std::async(std::launch::async, [&] {
+    httplib::Headers h = bearer(a);
+    h.emplace(loyalty::sync::header::kTerminalVersion, "2.0.1");
+    h.emplace(loyalty::sync::header::kOutboxPending, "3");
+    h.emplace(loyalty::sync::header::kTerminalClock, loyalty::formatRfc3339(loyalty::hq::nowSeconds()));
+    return status(hq.client()->Post("/api/v1/redemptions", h,
+                                    json{{"redemption_id", "R0"}, {"member_id", "M1"}, {"points", 100}}.dump(), "application/json"));
+  });
+  const bool notedDone = waitFor(noted);
+  other->rollback();
+  REQUIRE(notedDone);
+  CHECK(noted.get() == 200);
+  CHECK(look->query("SELECT version, pending FROM terminal_reports WHERE terminal_id = 'TA'").text(0, 0) == "2.0.1");
+  CHECK(look->query("SELECT COUNT(*) FROM terminal_health WHERE terminal_id = 'TA'").integer(0, 0) == 1);
+  CHECK(release(hq, a, "R0") == 200);
 
   // Another reserve (or a merge) of M1 holds the member: this one waits until it ends.
   other->beginRowWrite();

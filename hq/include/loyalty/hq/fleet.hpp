@@ -107,8 +107,11 @@ class Fleet {
     Timestamp writtenAt;
   };
   DataDir m_dir;
-  std::mutex m_mutex;
+  std::mutex m_mutex;  ///< one request at a time on m_c
   std::unique_ptr<SqlConnection> m_c;
+  /// Guards m_seen and m_health: a request whose terminal has nothing new to note never waits
+  /// for another's note being written.
+  std::mutex m_seenMutex;
   std::map<std::string, Seen> m_seen;
   struct Health {
     std::optional<std::string> lastError;
