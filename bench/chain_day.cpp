@@ -11,9 +11,10 @@
 // settles it, uploaded at once) for members whose points head office has acknowledged, an outbox
 // uploaded every `--upload-every` sales (the first time after 1 to that many, drawn per terminal,
 // so that the terminals do not all upload after the same sale; `--lockstep`: all after that
-// many) in contiguous sequence (retrying transport errors, 429
-// and 5xx with backoff and full jitter, honouring Retry-After) and the change feed pulled
-// `--pulls` times a day (the members it learns are its later customers).
+// many) in contiguous sequence (retrying transport errors, 429 and 5xx with backoff and full
+// jitter, honouring Retry-After) and the change feed pulled `--pulls` times a day, after sales
+// offset per terminal (`--lockstep`: all after the same sales), and at the day's close (the
+// members it learns are its later customers).
 //
 // Measured: upload latency per batch, online redemption latency, change-feed page latency,
 // errors by kind (every non-2xx answer, transport error and event result other than applied),
@@ -111,20 +112,47 @@ std::string loadAverages() {
 
 void progress(const std::string& s) { std::cerr << "chain-day: " << s << std::endl; }
 
-/// Latencies (ms) of one kind of request, merged from the workers at the end.
+/// The `q` quantile of `sorted` (not empty), as the bench has always taken it: the value at q * n.
+double quantile(const std::vector<double>& sorted, double q) {
+  return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
+}
+
+/// Latencies (ms) of one kind of request and when each began, merged from the workers at the end.
 struct Latencies {
   std::vector<double> ms;
+  std::vector<Clock::time_point> began;
+  void add(Clock::time_point at, double took) {
+    began.push_back(at);
+    ms.push_back(took);
+  }
+  void merge(const Latencies& o) {
+    ms.insert(ms.end(), o.ms.begin(), o.ms.end());
+    began.insert(began.end(), o.began.begin(), o.began.end());
+  }
+  /// Per `width` seconds of the day from `from`: how many began then, and their p50/p99/max.
+  json series(Clock::time_point from, double width) const {
+    std::map<int, std::vector<double>> slots;
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+      slots[static_cast<int>(std::chrono::duration<double>(began[i] - from).count() / width)].push_back(ms[i]);
+    }
+    json out = json::array();
+    for (auto& [slot, v] : slots) {
+      std::sort(v.begin(), v.end());
+      out.push_back({{"from_s", slot * width}, {"count", v.size()}, {"p50_ms", quantile(v, 0.5)}, {"p99_ms", quantile(v, 0.99)},
+                     {"max_ms", v.back()}});
+    }
+    return out;
+  }
   json summary() const {
     json j = {{"count", ms.size()}};
     if (ms.empty()) return j;
     std::vector<double> s = ms;
     std::sort(s.begin(), s.end());
-    const auto at = [&](double q) { return s[std::min(s.size() - 1, static_cast<std::size_t>(q * static_cast<double>(s.size())))]; };
     double sum = 0;
     for (double v : s) sum += v;
-    j["p50_ms"] = at(0.50);
-    j["p95_ms"] = at(0.95);
-    j["p99_ms"] = at(0.99);
+    j["p50_ms"] = quantile(s, 0.50);
+    j["p95_ms"] = quantile(s, 0.95);
+    j["p99_ms"] = quantile(s, 0.99);
     j["max_ms"] = s.back();
     j["mean_ms"] = sum / static_cast<double>(s.size());
     return j;
@@ -141,10 +169,10 @@ struct Figures {
   std::int64_t uploadedBytes = 0, pulledBytes = 0, pulledChanges = 0, eventsAcked = 0;
   std::int64_t eventsPerBatchSum = 0;
   void merge(const Figures& o) {
-    upload.ms.insert(upload.ms.end(), o.upload.ms.begin(), o.upload.ms.end());
-    redemption.ms.insert(redemption.ms.end(), o.redemption.ms.begin(), o.redemption.ms.end());
-    pull.ms.insert(pull.ms.end(), o.pull.ms.begin(), o.pull.ms.end());
-    lag.ms.insert(lag.ms.end(), o.lag.ms.begin(), o.lag.ms.end());
+    upload.merge(o.upload);
+    redemption.merge(o.redemption);
+    pull.merge(o.pull);
+    lag.merge(o.lag);
     for (const auto& e : o.errors) errors[e.first] += e.second;
     retries += o.retries;
     reopened += o.reopened;
@@ -324,7 +352,11 @@ struct Terminal {
   std::string day;      ///< YYYY-MM-DD of trade
   double phase = 0;     ///< paced: where in its first sale's slot the terminal starts, [0, 1)
   int firstStep = 0;    ///< sales before its first upload (then every uploadEvery)
+  int pullOffset = 0;   ///< its pulls come after the sales n with (n + pullOffset) % (sales / pulls) == 0
 };
+
+/// Sales between a terminal's pulls of the change feed.
+int pullEvery(const Options& o) { return std::max(1, o.sales / std::max(1, o.pulls)); }
 
 /// The sales a terminal makes before its next upload.
 int stepSales(const Options& o, const Terminal& t) {
@@ -373,7 +405,7 @@ class Driver {
     const int until = t.salesDone + stepSales(m_o, t);
     bool redeemedNow = false;
     while (t.salesDone < until && !redeemedNow) {
-      if (m_o.pulls > 0 && t.salesDone % std::max(1, m_o.sales / m_o.pulls) == 0) pull(t, c, f);
+      if (m_o.pulls > 0 && (t.salesDone + t.pullOffset) % pullEvery(m_o) == 0) pull(t, c, f);
       redeemedNow = sell(t, c, f);
       ++t.salesDone;
     }
@@ -489,7 +521,7 @@ class Driver {
       auto r = c.use(f).Post("/api/v1/redemptions", bearer(t.token), body, "application/json");
       const double ms = msSince(t0);
       if (r && r->status == 200) {
-        f.redemption.ms.push_back(ms);
+        f.redemption.add(t0, ms);
         push(t, "points.redeemed",
              {{"redemption_id", redemptionId}, {"member_id", "M" + std::to_string(member)}, {"points", points},
               {"reward_id", nullptr}, {"store_id", t.store}, {"terminal_id", t.id}, {"authorised", "online"}},
@@ -539,7 +571,7 @@ class Driver {
         t.failed = true;
         return;
       }
-      f.upload.ms.push_back(ms);
+      f.upload.add(t0, ms);
       f.uploadedBytes += static_cast<std::int64_t>(body.size());
       f.eventsPerBatchSum += static_cast<std::int64_t>(n);
       for (const auto& res : answer["results"]) {
@@ -576,7 +608,7 @@ class Driver {
         std::this_thread::sleep_for(backoff(r, attempt, t.rng));
         continue;
       }
-      f.pull.ms.push_back(ms);
+      f.pull.add(t0, ms);
       f.pulledBytes += static_cast<std::int64_t>(r->body.size());
       const json page = json::parse(r->body, nullptr, false);
       if (!page.is_object() || !page.contains("changes") || !page.contains("next_cursor")) {
@@ -731,6 +763,7 @@ json runChainDay(const Options& o) {
                {{"terminals", o.terminals}, {"sales_per_terminal", o.sales}, {"instances", o.instances},
                 {"connections_per_instance", o.connections}, {"terminals_per_store", o.terminalsPerStore},
                 {"upload_every_sales", o.uploadEvery}, {"first_upload_after", o.lockstep ? "upload_every_sales (lockstep)" : "1..upload_every_sales sales (staggered)"},
+                {"pulls_after", o.lockstep ? "sales 0, sales/pulls, ... (lockstep)" : "a random offset per terminal (staggered)"},
                 {"day_seconds", o.daySeconds}, {"pulls_per_day", o.pulls}, {"member_share", o.memberShare},
                 {"enrol_share", o.enrolShare}, {"redeem_share", o.redeemShare}, {"seed", o.seed}}}};
   const auto setup0 = Clock::now();
@@ -857,6 +890,9 @@ json runChainDay(const Options& o) {
     // every terminal's upload and the redemptions of its step fell in one sale's slot (14 s of
     // every 144 s at 1,000 x 40 in 576 s), and head office sat idle in between.
     terminals[k].firstStep = o.lockstep ? o.uploadEvery : std::uniform_int_distribution<int>(1, o.uploadEvery)(terminals[k].rng);
+    // Nor do they pull after the same sale: in lockstep every terminal's mid-day pull (each the
+    // members changed since the morning, several pages) fell in one sale's slot.
+    if (!o.lockstep && o.pulls > 0) terminals[k].pullOffset = std::uniform_int_distribution<int>(0, pullEvery(o) - 1)(terminals[k].rng);
     Queue& q = queues[terminals[k].instance];
     q.q.push({dueOf(terminals[k]), q.order++, k});
   }
@@ -886,7 +922,7 @@ json runChainDay(const Options& o) {
               }
             }
             if (!item) break;
-            if (o.daySeconds > 0) mine.lag.ms.push_back(msSince(item->due));
+            if (o.daySeconds > 0) mine.lag.add(item->due, msSince(item->due));
             Terminal& t = terminals[item->k];
             const int before = t.salesDone;
             const bool again = driver.step(t, c, mine);
@@ -949,6 +985,9 @@ json runChainDay(const Options& o) {
       figures.upload.ms.empty() ? 0.0 : static_cast<double>(figures.eventsPerBatchSum) / static_cast<double>(figures.upload.ms.size());
   out["upload"]["mib"] = static_cast<double>(figures.uploadedBytes) / 1048576.0;
   out["online_redemption"] = figures.redemption.summary();
+  // When in the day the slow ones came.
+  out["by_30_s"] = {{"upload", figures.upload.series(drive0, 30)}, {"online_redemption", figures.redemption.series(drive0, 30)},
+                    {"pull", figures.pull.series(drive0, 30)}};
   if (o.daySeconds > 0) out["lag"] = figures.lag.summary();
   out["pull"] = figures.pull.summary();
   out["pull"]["changes"] = figures.pulledChanges;
@@ -1103,8 +1142,8 @@ int main(int argc, char** argv) {
   app.add_option("--terminals-per-store", o.terminalsPerStore, "terminals in each store (default 4)")->check(CLI::Range(1, 1000));
   app.add_option("--upload-every", o.uploadEvery, "sales between a terminal's uploads (default 10)")->check(CLI::Range(1, 1000));
   app.add_flag("--lockstep", o.lockstep,
-               "every terminal's first upload after --upload-every sales, as before 2026-12-05 (default: after 1 to --upload-every, "
-               "at random)");
+               "every terminal's first upload after --upload-every sales and its pulls after the same sales, as before 2026-12-05 "
+               "(default: the first upload after 1 to --upload-every sales, the pulls offset, at random per terminal)");
   app.add_option("--pulls", o.pulls, "change-feed pulls per terminal per day, 0: none (default 2)")->check(CLI::Range(0, 1000));
   app.add_option("--member-share", o.memberShare, "share of sales to known members (default 0.6)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--enrol-share", o.enrolShare, "share of customers who enrol at the counter (default 0.04)")->check(CLI::Range(0.0, 1.0));

@@ -205,10 +205,12 @@ Fleet::Fleet(DataDir dir, std::unique_ptr<SqlConnection> c) : m_dir(std::move(di
 }
 
 // A note is one statement, its own transaction: an upsert of the terminal's own row, atomic by
-// itself (instances included), on which no other row depends. So it takes no writer lock: a
-// terminal's request (an online redemption among them) never waits here behind another
-// instance's upload (measured: chain-day-bench, bench/results/chain-day.json
-// fleet_notes_r19).
+// itself (instances included), on which no other row depends. So on PostgreSQL it takes no
+// writer lock: a terminal's request (an online redemption among them) never waits here behind
+// another instance's upload (measured: chain-day-bench, bench/results/chain-day.json
+// fleet_notes_r19). On SQLite it takes the file's one write lock, as every write does.
+// The cache is updated before the connection is let go: two notes of one terminal at once
+// leave the database and the cache saying the same.
 
 void Fleet::noteReport(const std::string& terminalId, const sync::TerminalReport& report, Timestamp now) {
   {
@@ -217,7 +219,7 @@ void Fleet::noteReport(const std::string& terminalId, const sync::TerminalReport
     if (it != m_seen.end() && it->second.report == report && now - it->second.writtenAt < kReportEvery) return;
   }
   const auto opt = [](const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
-  std::unique_lock lock(m_mutex);
+  std::lock_guard lock(m_mutex);
   // An older terminal sends nothing: what it said before stays, last_seen moves.
   m_c->query(
       "INSERT INTO terminal_reports(terminal_id, version, architecture, update_state, pending, last_seen) VALUES ($1, $2, $3, $4, $5, $6) "
@@ -227,7 +229,6 @@ void Fleet::noteReport(const std::string& terminalId, const sync::TerminalReport
       "pending = COALESCE(excluded.pending, terminal_reports.pending), last_seen = excluded.last_seen",
       {terminalId, opt(report.version), opt(report.architecture), opt(report.updateState),
        report.pending ? SqlValue(*report.pending) : SqlValue(nullptr), formatRfc3339(now)});
-  lock.unlock();
   std::lock_guard seen(m_seenMutex);
   m_seen[terminalId] = {report, now};
 }
@@ -246,7 +247,7 @@ void Fleet::noteHealth(const std::string& terminalId, const sync::TerminalHealth
     }
     wasSkewed = it != m_health.end() && std::llabs(it->second.skew) > kClockSkewWarnSeconds;
   }
-  std::unique_lock lock(m_mutex);
+  std::lock_guard lock(m_mutex);
   // A clean round sends no error: the last error is cleared; its time says when it was seen.
   m_c->query(
       "INSERT INTO terminal_health(terminal_id, clock_skew, last_error, last_error_at, noted_at) VALUES ($1, $2, $3, $4, $5) "
@@ -256,7 +257,6 @@ void Fleet::noteHealth(const std::string& terminalId, const sync::TerminalHealth
       "noted_at = excluded.noted_at",
       {terminalId, skew, health.lastError ? SqlValue(*health.lastError) : SqlValue(nullptr),
        health.lastError ? SqlValue(formatRfc3339(now)) : SqlValue(nullptr), formatRfc3339(now)});
-  lock.unlock();
   if (std::llabs(skew) > kClockSkewWarnSeconds && !wasSkewed) {
     logging::log().warn("terminal {}: its clock is {} s {} head office's; its day-based rules may fall on the wrong day",
                         terminalId, std::llabs(skew), skew > 0 ? "ahead of" : "behind");

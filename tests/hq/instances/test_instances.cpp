@@ -489,7 +489,8 @@ TEST_CASE("instances: storage.reports_dsn is checked, and reports read there", "
     // Each of the server's connections names what it is for, on the database it reads.
     std::set<std::string> onStorage, onReports;
     const auto sessions = loyalty::hq::openPostgres(admin)->query(
-        "SELECT datname, application_name FROM pg_stat_activity WHERE datname IN ('hq', 'hq_reports')");
+        "SELECT datname, application_name FROM pg_stat_activity WHERE datname IN ('hq', 'hq_reports') "
+        "AND backend_type = 'client backend'");
     for (std::size_t i = 0; i < sessions.size(); ++i) (sessions.text(i, 0) == "hq" ? onStorage : onReports).insert(sessions.text(i, 1));
     for (const char* lane : {"loyalty-hq writer", "loyalty-hq reader", "loyalty-hq counter", "loyalty-hq refresher"}) {
       CHECK(onStorage.count(lane) == 1);

@@ -110,7 +110,7 @@ class Fleet {
   std::mutex m_mutex;  ///< one request at a time on m_c
   std::unique_ptr<SqlConnection> m_c;
   /// Guards m_seen and m_health: a request whose terminal has nothing new to note never waits
-  /// for another's note being written.
+  /// for another's note being written. Taken alone, or inside m_mutex (never the other way).
   std::mutex m_seenMutex;
   std::map<std::string, Seen> m_seen;
   struct Health {

@@ -38,8 +38,9 @@ class HqService {
   /// any other connection); opening these repeats none of it.
   /// `counter` is the lane of what a customer waits for at the counter: token checks and online
   /// redemptions (reserve, release). It never queues behind an upload on `writer` or a change
-  /// page on `reader` of this instance; its writes still take the storage's writer lock, so
-  /// they order with every other writer's (instances included) exactly as before.
+  /// page on `reader` of this instance. On PostgreSQL its writes take the terminal's and the
+  /// member's row locks, not the storage's writer lock (HqStore::reserve); on SQLite, the
+  /// file's one writer lock.
   /// `reports` (at least one) are where reports and charts run, one each at a time
   /// (reports.connections of them, to storage.reports_dsn when set: a replica): a report that
   /// takes seconds holds up neither `reader`'s change pages and member reads nor, up to their
