@@ -655,13 +655,6 @@ std::string readAdminToken(const fs::path& dataDir) {
   return t;
 }
 
-/// A histogram bound as head office writes it in an `le` label.
-std::string boundText(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
 /// Samples the database's sessions every `every` over the day, from a connection of its own
 /// (pg_stat_activity: each head-office connection names its lane, "loyalty-hq writer"): what
 /// each lane was doing, and which statements the waits were in. A share of the samples is a
@@ -1097,7 +1090,7 @@ json runChainDay(const Options& o) {
       auto& within = routeBuckets[route];
       within.resize(loyalty::hq::kRequestDurationBounds.size() + 1);
       for (std::size_t b = 0; b <= loyalty::hq::kRequestDurationBounds.size(); ++b) {
-        const std::string le = b < loyalty::hq::kRequestDurationBounds.size() ? boundText(loyalty::hq::kRequestDurationBounds[b]) : "+Inf";
+        const std::string le = b < loyalty::hq::kRequestDurationBounds.size() ? loyalty::hq::kRequestDurationBounds[b].label : "+Inf";
         within[b] += std::max(0.0, metric("loyalty_hq_request_duration_seconds_bucket{route=\"" + std::string(route) + "\",le=\"" + le + "\"}"));
       }
     }
@@ -1116,7 +1109,8 @@ json runChainDay(const Options& o) {
       std::size_t b = 0;
       while (b < loyalty::hq::kRequestDurationBounds.size() && within[b] < share * within.back()) ++b;
       q["p" + std::to_string(static_cast<int>(share * 100)) + "_ms_at_most"] =
-          b < loyalty::hq::kRequestDurationBounds.size() ? json(1000 * loyalty::hq::kRequestDurationBounds[b]) : json("over " + boundText(1000 * loyalty::hq::kRequestDurationBounds.back()));
+          b < loyalty::hq::kRequestDurationBounds.size() ? json(1000 * loyalty::hq::kRequestDurationBounds[b].seconds)
+                                                          : json("over " + std::string(loyalty::hq::kRequestDurationBounds.back().label) + " s");
     }
     out["hq_request_ms"][route] = q;
   }

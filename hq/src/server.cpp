@@ -56,14 +56,14 @@ struct Durations {
 
   void add(double seconds) {
     for (std::size_t i = 0; i < kBounds.size(); ++i) {
-      if (seconds <= kBounds[i]) ++within[i];
+      if (seconds <= kBounds[i].seconds) ++within[i];
     }
     ++count;
     sum += seconds;
   }
   void write(std::ostream& os, const std::string& name, const std::string& labels) const {
     for (std::size_t i = 0; i < kBounds.size(); ++i) {
-      os << name << "_bucket{" << labels << ",le=\"" << kBounds[i] << "\"} " << within[i] << "\n";
+      os << name << "_bucket{" << labels << ",le=\"" << kBounds[i].label << "\"} " << within[i] << "\n";
     }
     os << name << "_bucket{" << labels << ",le=\"+Inf\"} " << count << "\n"
        << name << "_sum{" << labels << "} " << sum << "\n"
@@ -565,6 +565,8 @@ struct HqServer::Impl {
     std::ostringstream os;
     const StoreStats st = service.stats();
     const auto lanes = service.laneWaits();
+    // Sums of seconds keep their milliseconds after days of uptime (the default shows 6 digits).
+    os.precision(15);
     std::lock_guard lock(metricsMutex);
     os << "# HELP loyalty_hq_http_requests_total HTTP requests by route and status.\n"
           "# TYPE loyalty_hq_http_requests_total counter\n";
@@ -574,7 +576,7 @@ struct HqServer::Impl {
     os << "# HELP loyalty_hq_request_duration_seconds Requests by route, from their headers read to their answer written.\n"
           "# TYPE loyalty_hq_request_duration_seconds histogram\n";
     for (const auto& [route, d] : durations) d.write(os, "loyalty_hq_request_duration_seconds", "route=\"" + route + "\"");
-    os << "# HELP loyalty_hq_lane_uses_total Requests served on each of this instance's database lanes.\n"
+    os << "# HELP loyalty_hq_lane_uses_total Times each of this instance's database lanes was taken.\n"
           "# TYPE loyalty_hq_lane_uses_total counter\n";
     for (const auto& [lane, w] : lanes) os << "loyalty_hq_lane_uses_total{lane=\"" << lane << "\"} " << w.uses << "\n";
     os << "# HELP loyalty_hq_lane_wait_seconds_total Time requests waited for a lane busy with another request.\n"

@@ -9,10 +9,23 @@
 
 namespace loyalty::hq {
 
-/// The bounds, in seconds, of /metrics' loyalty_hq_request_duration_seconds histogram (its `le`
-/// labels, written as C++ streams write a double).
-inline constexpr std::array<double, 12> kRequestDurationBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                                  0.1,   0.25,   0.5,   1,    2.5,   10};
+/// A bound of /metrics' loyalty_hq_request_duration_seconds histogram: seconds, and its `le` label.
+struct DurationBound {
+  double seconds;
+  const char* label;
+};
+inline constexpr std::array<DurationBound, 12> kRequestDurationBounds = {{{0.001, "0.001"},
+                                                                          {0.0025, "0.0025"},
+                                                                          {0.005, "0.005"},
+                                                                          {0.01, "0.01"},
+                                                                          {0.025, "0.025"},
+                                                                          {0.05, "0.05"},
+                                                                          {0.1, "0.1"},
+                                                                          {0.25, "0.25"},
+                                                                          {0.5, "0.5"},
+                                                                          {1, "1"},
+                                                                          {2.5, "2.5"},
+                                                                          {10, "10"}}};
 
 /// The HTTPS server over DIR's storage and TLS material. Requests are served by a thread pool;
 /// writes go through one storage connection, reads through another.
