@@ -24,7 +24,8 @@
 // end head office's totals are checked exactly against what the terminals sent: sales, net
 // revenue, member sales and revenue, buying members, enrolled members, the sum of balances
 // (earned - redeemed), every member's balance (SQL) and a sample through the API, every event
-// stored once, every reservation settled. Any difference, any error or a missed target fails the run (exit status 1).
+// stored once, every reservation settled. Any difference, any error or a missed target fails
+// the run (exit status 1).
 // Writes JSON to --out (runs of other sizes already there are kept) and progress to stderr.
 // How long: the full 1,000 x 300 day took 43 minutes unpaced on a 2-core machine shared with
 // other builds (load 7 to 27), 20 x 20 (the ctest smoke run) about 15 s; --day-seconds paces it.
@@ -66,6 +67,7 @@
 #include "loyalty/hq/sql.hpp"
 #include "loyalty/hq/store.hpp"
 #include "bench_process.hpp"
+#include "metrics_text.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -1073,10 +1075,7 @@ json runChainDay(const Options& o) {
     // The server's own view: time spent applying batches (waits for the writer lock included).
     auto r = client(ca, i.server.port)->Get("/metrics", httplib::Headers{{"Authorization", "Bearer " + adminToken}});
     const std::string metrics = r && r->status == 200 ? r->body : "";
-    const auto metric = [&](const std::string& name) {
-      const auto at = metrics.find("\n" + name + " ");
-      return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + name.size() + 2);
-    };
+    const auto metric = [&](const std::string& key) { return loyalty::test::metricValue(metrics, key); };
     const double batches = metric("loyalty_hq_ingest_seconds_count");
     // How long requests queued in the instance for a database lane busy with another request.
     json lanes = json::object();

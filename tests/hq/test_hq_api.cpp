@@ -1,5 +1,6 @@
 // loyalty-hq driven as a real process over HTTPS on 127.0.0.1; every behaviour runs against
 // SQLite and against a PostgreSQL the test starts itself.
+#include "metrics_text.hpp"
 #include "support/hq_fixture.hpp"
 
 using namespace loyalty::test;
@@ -186,10 +187,7 @@ TEMPLATE_TEST_CASE("ingest is idempotent, keeps conflicts and refuses gaps", "[h
   CHECK(metrics.find("loyalty_hq_unknown_events 1") != std::string::npos);
   CHECK(metrics.find("loyalty_hq_events_total{status=\"duplicate\"} 2") != std::string::npos);
   // Every upload timed (a histogram per route), every one through the writer lane.
-  const auto value = [&](const std::string& key) {
-    const auto at = metrics.find("\n" + key + " ");
-    return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + key.size() + 2);
-  };
+  const auto value = [&](const std::string& key) { return loyalty::test::metricValue(metrics, key); };
   const double uploads = value("loyalty_hq_http_requests_total{route=\"/api/v1/events\",status=\"200\"}");
   CHECK(uploads >= 6);
   CHECK(value("loyalty_hq_request_duration_seconds_count{route=\"/api/v1/events\"}") == uploads);

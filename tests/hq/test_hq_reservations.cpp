@@ -329,7 +329,9 @@ TEST_CASE("on PostgreSQL a reserve waits for the member's other reserves, not fo
   other->rollback();
   REQUIRE(notedDone);
   CHECK(noted.get() == 200);
-  CHECK(look->query("SELECT version, pending FROM terminal_reports WHERE terminal_id = 'TA'").text(0, 0) == "2.0.1");
+  const auto noteRow = look->query("SELECT version, pending FROM terminal_reports WHERE terminal_id = 'TA'");
+  CHECK(noteRow.text(0, 0) == "2.0.1");
+  CHECK(noteRow.integer(0, 1) == 3);
   CHECK(look->query("SELECT COUNT(*) FROM terminal_health WHERE terminal_id = 'TA'").integer(0, 0) == 1);
   CHECK(release(hq, a, "R0") == 200);
 
