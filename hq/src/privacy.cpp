@@ -265,9 +265,9 @@ std::string actorOf(const Principal& p) {
 
 void auditAccess(SqlConnection& c, const std::string& actor, const char* action, std::optional<std::string> subject,
                  std::optional<std::int64_t> rows, Timestamp now) {
-  SqlTransaction tx(c);
+  // One insert of a row nothing else writes, on its own: it does not wait for other instances'
+  // uploads (the store-wide writer lock).
   recordAudit(c, {formatRfc3339(now), actor, action, std::move(subject), rows, std::nullopt});
-  tx.commit();
 }
 
 // [SECTION] Erasure

@@ -255,8 +255,11 @@ std::pair<std::string, std::string> HqService::openSession(const DashboardAccoun
   const Timestamp now = nowSeconds();
   std::lock_guard lock(m_writeMutex);
   SqlConnection& c = m_writer.connection();
-  SqlTransaction tx(c);
+  // Not behind other instances' uploads (the store-wide writer lock): expired sessions are
+  // nobody's, and are deleted on their own; the new session and its audit entry are two new
+  // rows, written together.
   c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
   c.query("INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at, pii) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7)",
           {sha256Hex(secret), who.name, who.role, csrf, formatRfc3339(now), formatRfc3339(now + life), std::int64_t{who.pii ? 1 : 0}});
@@ -295,12 +298,12 @@ std::string HqService::issueTicket(const DashboardAccount& who, Timestamp expire
 
 std::optional<DashboardAccount> HqService::redeemTicket(const std::string& ticket) {
   std::lock_guard lock(m_writeMutex);
-  SqlTransaction tx(m_writer.connection());
+  // One statement that takes the ticket or finds it taken (once, across instances), on its own:
+  // it does not wait for other instances' uploads (the store-wide writer lock).
   const auto r = m_writer.connection().query(
       "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 "
       "RETURNING name, role, pii",
       {sha256Hex(ticket), formatRfc3339(nowSeconds())});
-  tx.commit();
   if (r.empty()) return std::nullopt;
   return DashboardAccount{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0};
 }

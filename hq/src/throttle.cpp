@@ -59,7 +59,10 @@ std::optional<std::chrono::seconds> Throttle::failed(const std::vector<std::stri
     std::lock_guard lock(m_mutex);
     const std::string at = formatRfc3339(now), windowOpen = formatRfc3339(now - m_rules.window),
                       lockUntil = formatRfc3339(now + m_rules.window);
-    SqlTransaction tx(*m_c);
+    // Each statement on its own, with no transaction around them: each is right across
+    // instances by itself and no other write depends on these rows, so a failure does not wait
+    // for uploads (the store-wide writer lock), and holds no row while it locks another (the
+    // sweep below, with another instance counting a key it deletes, could otherwise deadlock).
     for (const auto& key : keys) {
       // One statement, so instances counting the same key at once lose no failure. A window
       // that began before `windowOpen` is over: the count starts again from this failure.
@@ -79,7 +82,6 @@ std::optional<std::chrono::seconds> Throttle::failed(const std::vector<std::stri
                  {windowOpen, at});
       m_lastSweep = now;
     }
-    tx.commit();
   }
   return lockedFor(keys, now);
 }

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <regex>
 
 #include "support/hq_fixture.hpp"
@@ -495,6 +496,46 @@ TEMPLATE_TEST_CASE("HTTP: failed sign-ins are throttled per account, shared by i
   CHECK(rows.text(rows.size() - 1, 1) == "signin");
   CHECK(rows.text(rows.size() - 1, 2) == "ana");
   other.killHard();
+}
+
+TEST_CASE("HTTP: on PostgreSQL sign-ins, failed credentials and audited reads do not wait for uploads", "[hq][http]") {
+  HqInstance hq("postgresql");
+  addUser(hq, "ana", "admin", "admin-password-1");
+  hq.start();
+  const std::string tok = hq.registerTerminal("S1", "T1");
+  uploadApplied(hq, tok, "T1", json::array({enrolEvent("T1", "S1", 1, "M1")}));
+  auto look = hq.sql();
+  const auto count = [&](const std::string& sql) { return look->query(sql).integer(0, 0); };
+  const std::int64_t failuresBefore = count("SELECT COUNT(*) FROM auth_failures");
+
+  // An upload elsewhere (another instance's batch) holds the store-wide writer lock meanwhile.
+  auto other = hq.sql();
+  other->beginWrite();
+  auto done = std::async(std::launch::async, [&] {
+    std::vector<int> out;
+    auto c = hq.client();
+    const auto code = [&](const httplib::Result& r) { return r ? r->status : -1; };
+    out.push_back(code(c->Get("/api/v1/changes", bearer("not-a-token"))));  // counted (Throttle::failed)
+    out.push_back(code(signIn(*c, "ana", "wrong-password-1")));                // counted and audited
+    out.push_back(code(signIn(*c, "ana", "admin-password-1")));                // a session, audited
+    out.push_back(code(c->Get("/api/v1/members/M1", bearer(hq.adminToken()))));  // an audited read
+    auto ticket = c->Post("/api/v1/dashboard/tickets", bearer(hq.adminToken()), "", "application/json");
+    out.push_back(code(ticket));
+    if (ticket && ticket->status == 201) {
+      out.push_back(code(c->Get(json::parse(ticket->body).at("url").get<std::string>())));  // taken, a session
+    }
+    return out;
+  });
+  const bool finished = done.wait_for(60s) == std::future_status::ready;
+  other->rollback();
+  REQUIRE(finished);  // before: each of them waited for the lock
+  CHECK(done.get() == std::vector<int>{401, 303, 303, 200, 201, 303});
+  CHECK(count("SELECT COUNT(*) FROM auth_failures") > failuresBefore);
+  CHECK(count("SELECT COUNT(*) FROM dashboard_sessions") == 2);
+  CHECK(count("SELECT COUNT(*) FROM dashboard_tickets WHERE used_at IS NOT NULL") == 1);
+  CHECK(count("SELECT COUNT(*) FROM audit_log WHERE action = 'signin.failed'") == 1);
+  CHECK(count("SELECT COUNT(*) FROM audit_log WHERE action = 'signin'") == 2);
+  CHECK(count("SELECT COUNT(*) FROM audit_log WHERE subject = 'M1'") == 1);
 }
 
 TEST_CASE("HTTP: unknown and known user names go through the same password verification", "[hq][http]") {
