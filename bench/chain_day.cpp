@@ -1166,17 +1166,25 @@ int main(int argc, char** argv) {
   key << o.terminals << "x" << o.sales << (o.daySeconds > 0 ? " paced " : " unpaced");
   if (o.daySeconds > 0) key << o.daySeconds << " s";
   // Runs of other sizes, and the comparisons kept next to them in the file, stay; this run
-  // replaces the run of its size.
+  // replaces the run of its size. A file that is not a JSON object is left as it is, and the
+  // run written next to it; the file is replaced whole (written aside, then renamed).
   json result = json::object();
+  std::string out = o.out;
   if (std::ifstream previous(o.out); previous) {
     json before = json::parse(previous, nullptr, false);
-    if (before.is_object()) result = std::move(before);
+    if (before.is_object()) {
+      result = std::move(before);
+    } else {
+      out = o.out + ".new";
+      std::cerr << "chain-day: " << o.out << " is not a JSON object: left as it is, this run written to " << out << "\n";
+    }
   }
   result["generated_by"] = "bench/chain_day.cpp";
   if (!result.contains("runs") || !result["runs"].is_object()) result["runs"] = json::object();
   result["runs"][key.str()] = run;
   result["latest"] = key.str();
-  std::ofstream(o.out) << result.dump(2) << "\n";
+  std::ofstream(out + ".part") << result.dump(2) << "\n";
+  std::filesystem::rename(out + ".part", out);
   std::cout << run.dump(2) << "\n";
   const json& t = run["targets"];
   // Correctness fails the run; latency and memory are figures of this host (reported, not fatal).

@@ -36,7 +36,7 @@ if [[ -z "${BENCH_SKIP_CHAIN_DAY:-}" ]]; then
   [[ -n "${CHAIN_DAY_TERMINALS:-}" ]] && chain+=(--terminals "$CHAIN_DAY_TERMINALS")
   [[ -n "${CHAIN_DAY_SALES:-}" ]] && chain+=(--sales "$CHAIN_DAY_SALES")
   # 14.4 s a sale: 144/10 of a second, in integer arithmetic.
-  chain+=(--day-seconds "${CHAIN_DAY_SECONDS:-$(( ${CHAIN_DAY_SALES:-300} * 144 / 10 ))}")
+  chain+=(--day-seconds "${CHAIN_DAY_SECONDS:-$(( 10#${CHAIN_DAY_SALES:-300} * 144 / 10 ))}")
   [[ -n "${BENCH_DATASET:-}" ]] && chain+=(--dataset "$BENCH_DATASET")
   nice "$BUILD/bin/chain-day-bench" "${chain[@]}"
 fi

@@ -1511,12 +1511,15 @@ json Reports::complaints(const ReportFilter& f, Timestamp now) {
 std::int64_t Reports::importCounterComplaints(Timestamp now) {
   Q q(m_c);
   const std::string id = q.jsonText("e.payload", "complaint_id");
-  const std::string sql =
-      "SELECT " + id + ", e.terminal_id, t.store_id, " + q.jsonText("e.payload", "member_id") + ", " +
-      q.jsonText("e.payload", "category") + ", " + q.jsonText("e.payload", "description") + ", " +
-      q.jsonText("e.payload", "staff_id") + ", e.at FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id "
-      "WHERE e.type = 'complaint.filed' AND NOT EXISTS (SELECT 1 FROM complaint_cases c WHERE c.complaint_id = " + id +
-      ") ORDER BY e.at";
+  const std::string from =
+      " FROM events e JOIN terminals t ON t.terminal_id = e.terminal_id WHERE e.type = 'complaint.filed' AND " + id +
+      " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM complaint_cases c WHERE c.complaint_id = " + id + ")";
+  // Most calls (every view of a member's page, of a complaint, of the complaints report) find
+  // nothing new: they look first, without the store-wide writer lock, and take it only to import.
+  if (m_c.query("SELECT 1" + from + " LIMIT 1", q.params).empty()) return 0;
+  const std::string sql = "SELECT " + id + ", e.terminal_id, t.store_id, " + q.jsonText("e.payload", "member_id") + ", " +
+                          q.jsonText("e.payload", "category") + ", " + q.jsonText("e.payload", "description") + ", " +
+                          q.jsonText("e.payload", "staff_id") + ", e.at" + from + " ORDER BY e.at";
   SqlTransaction tx(m_c);
   const auto r = m_c.query(sql, q.params);
   std::int64_t added = 0;

@@ -63,6 +63,7 @@ std::optional<std::chrono::seconds> Throttle::failed(const std::vector<std::stri
     // instances by itself and no other write depends on these rows, so a failure does not wait
     // for uploads (the store-wide writer lock), and holds no row while it locks another (the
     // sweep below, with another instance counting a key it deletes, could otherwise deadlock).
+    // A key counted before a later statement fails stays counted: a failure is never lost.
     for (const auto& key : keys) {
       // One statement, so instances counting the same key at once lose no failure. A window
       // that began before `windowOpen` is over: the count starts again from this failure.

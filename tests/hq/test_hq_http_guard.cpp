@@ -530,7 +530,9 @@ TEST_CASE("HTTP: on PostgreSQL sign-ins, failed credentials and audited reads do
   other->rollback();
   REQUIRE(finished);  // before: each of them waited for the lock
   CHECK(done.get() == std::vector<int>{401, 303, 303, 200, 201, 303});
+  // The bad token and the wrong password, both from this address.
   CHECK(count("SELECT COUNT(*) FROM auth_failures") > failuresBefore);
+  CHECK(count("SELECT failures FROM auth_failures WHERE throttle_key = 'address:127.0.0.1'") == 2);
   CHECK(count("SELECT COUNT(*) FROM dashboard_sessions") == 2);
   CHECK(count("SELECT COUNT(*) FROM dashboard_tickets WHERE used_at IS NOT NULL") == 1);
   CHECK(count("SELECT COUNT(*) FROM audit_log WHERE action = 'signin.failed'") == 1);
