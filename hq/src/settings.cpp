@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 #include <vector>
 
+#include "loyalty/hq/analytics.hpp"
 #include "loyalty/sysio/files.hpp"
 
 namespace loyalty::hq {
@@ -169,7 +170,9 @@ std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s
 std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s, const std::string& application) {
   if (s.reportsDsn.empty()) return nullptr;
   try {
-    return openPostgres(s.reportsDsn, application);
+    auto c = openPostgres(s.reportsDsn, application);
+    ensureReportFunctions(*c);  // a replica made before them lacks them
+    return c;
   } catch (const SqlError& e) {
     throw SqlError("hq.toml: storage.reports_dsn: " + std::string(e.what()));
   }

@@ -456,6 +456,8 @@ TEST_CASE("instances: storage.reports_dsn is checked, and reports read there", "
     admin.replace(dbname, std::string("dbname=hq").size(), "dbname=postgres");
     copy.replace(dbname, std::string("dbname=hq").size(), "dbname=hq_reports");
     loyalty::hq::openPostgres(admin)->execScript("CREATE DATABASE hq_reports TEMPLATE hq");
+    // A logical replica made before the reports' aggregate copies no DDL: serve makes it there.
+    loyalty::hq::openPostgres(copy)->execScript("DROP AGGREGATE sum_bigint(BIGINT)");
 
     {
       // One serve cannot connect to: refused at start, naming the setting.
@@ -485,6 +487,10 @@ TEST_CASE("instances: storage.reports_dsn is checked, and reports read there", "
     const json summary = getJsonChecked(hq, "/api/v1/reports/summary");
     CHECK(summary.at("sales") == 1);
     CHECK(summary.at("net_revenue") == "10.00");
+    // ABC adds spend up with sum_bigint, made on the "replica" at start.
+    const json abc = getJsonChecked(hq, "/api/v1/reports/abc");
+    CHECK(abc.at("members_total") == 1);
+    CHECK(abc.at("members").at(0).at("spend") == "10.00");
 
     // Each of the server's connections names what it is for, on the database it reads.
     std::set<std::string> onStorage, onReports;

@@ -25,6 +25,11 @@ namespace loyalty::hq {
 /// transaction; ensureAnalyticsSchema() adds them to an older database (idempotent).
 void createAnalyticsSchema(SqlConnection& c);
 void ensureAnalyticsSchema(SqlConnection& c);
+/// The functions report queries call (on PostgreSQL an aggregate, sum_bigint), created where
+/// they are missing in `c`'s schema: by the two above, and on a reports replica's connection
+/// (storage.reports_dsn), which a logical replica made before them lacks (it copies no DDL).
+/// Cheap when they are there (one catalogue read); nothing on SQLite.
+void ensureReportFunctions(SqlConnection& c);
 
 /// Which sales a report looks at: an inclusive day range and optionally some stores.
 struct ReportFilter {
