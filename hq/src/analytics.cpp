@@ -98,8 +98,10 @@ class Q {
   /// and returns NUMERIC, which the reports then cast back; sum_bigint (ensureReportFunctions)
   /// adds up in BIGINT, as SQLite's SUM does. Measured in psql on abc_edges' temporary table
   /// (684,101 members from 1.38M rows, 1M members / 10M sales): 1.39-1.41 s against 1.52-1.59 s.
-  /// Both fail on an overflow (past 9.2e18 minor units), as the cast did.
-  std::string sum(const std::string& e) const { return (m_pg ? "sum_bigint(" : "SUM(") + e + ")"; }
+  /// It fails as soon as a running sum leaves BIGINT's range (9.2e18 minor units), where SUM
+  /// failed only if the final sum did. Its argument is cast to BIGINT, so the call resolves to
+  /// that aggregate exactly, whatever else of the name a schema on the search path holds.
+  std::string sum(const std::string& e) const { return m_pg ? "sum_bigint(CAST(" + e + " AS BIGINT))" : "SUM(" + e + ")"; }
   /// Year*12 + month of a 'YYYY-MM...' text expression.
   static std::string monthNo(const std::string& e) {
     return "(CAST(substr(" + e + ", 1, 4) AS BIGINT) * 12 + CAST(substr(" + e + ", 6, 2) AS BIGINT))";
@@ -154,7 +156,8 @@ constexpr const char* kClassNames[] = {"A", "B", "C"};
 void ensureReportFunctions(SqlConnection& c) {
   if (c.backend() != "postgresql") return;
   const auto present = [&] {
-    return !c.query("SELECT 1 FROM pg_proc WHERE proname = 'sum_bigint' AND pronamespace = to_regnamespace(current_schema())")
+    return !c.query("SELECT 1 FROM pg_proc WHERE proname = 'sum_bigint' AND pronamespace = to_regnamespace(current_schema()) "
+                    "AND prokind = 'a' AND proargtypes = CAST('20' AS oidvector)")  // 20: BIGINT
                 .empty();
   };
   if (present()) return;
@@ -395,7 +398,7 @@ std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* p
   if (c.backend() != "postgresql") return memberGrouped(c, s.sql);
   // CREATE TABLE AS, not CREATE and INSERT: it writes the rows in bulk (abc_edges' 684,101 members
   // in 1.44-1.48 s against 1.55-1.62 s for the same SELECT, in psql). Its columns' types are the
-  // SELECT's, so they are cast to the ones the ranking reads (a SUM of BIGINT is NUMERIC).
+  // SELECT's, so they are cast to the ones the ranking reads.
   c.query("CREATE TEMPORARY TABLE report_members ON COMMIT DROP AS SELECT CAST(member_id AS TEXT) COLLATE \"C\" AS member_id, "
           "CAST(sales AS BIGINT) AS sales, CAST(net AS BIGINT) AS net, CAST(last_day AS TEXT) AS last_day FROM (" +
               (s.single ? s.sql : memberGrouped(c, s.sql)) + ") g",
@@ -1023,8 +1026,8 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
     Q q(c);
     const std::string top = f.limit >= 0 ? " LIMIT " + q.p(f.offset + f.limit) : "";
     const auto r = c.query(
-        "SELECT t.rn, t.member_id, t.net, t.cum, t.last_day, m.card_no FROM (SELECT member_id, net, last_day, "
-        "CAST(SUM(net) OVER (ORDER BY net DESC, member_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum, "
+        "SELECT t.rn, t.member_id, t.net, t.cum, t.last_day, m.card_no FROM (SELECT member_id, net, last_day, " +
+            q.sum("net") + " OVER (ORDER BY net DESC, member_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
         "ROW_NUMBER() OVER (ORDER BY net DESC, member_id) AS rn FROM (SELECT member_id, net, last_day FROM (" + rows +
             ") x ORDER BY net DESC, member_id" + top + ") x) t LEFT JOIN members m ON m.member_id = t.member_id WHERE t.rn > " +
             q.p(f.offset) + " ORDER BY t.rn",
