@@ -28,6 +28,16 @@ Result<bool> dashboardUserDisabled(SqlConnection& c, const std::string& name) {
 
 }  // namespace
 
+void holdDashboardName(SqlConnection& c, const std::string& name) { c.lockRow(SqlConnection::RowSpace::kDashboardName, name); }
+
+bool dashboardNameOpen(SqlConnection& c, const std::string& name, Timestamp now) {
+  return !c.query("SELECT 1 FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL UNION ALL "
+                  "SELECT 1 FROM api_tokens WHERE name = $1 AND role <> 'terminal' AND revoked_at IS NULL AND "
+                  "(expires_at IS NULL OR expires_at > $2)",
+                  {name, formatRfc3339(now)})
+              .empty();
+}
+
 std::string tokenId(const std::string& tokenHash) { return tokenHash.substr(0, 12); }
 
 void ensureCredentialsSchema(SqlConnection& c) {
@@ -72,7 +82,10 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
     c.query("UPDATE api_tokens SET revoked_at = $2 WHERE token_hash = $1", {r.text(0, 0), *token.revokedAt});
     // Dashboard sessions opened with the token's tickets carry its name: they end with it (a
     // dashboard user of the same name signs in again).
-    if (token.role != "terminal") endDashboardSessions(c, token.name);
+    if (token.role != "terminal") {
+      holdDashboardName(c, token.name);
+      endDashboardSessions(c, token.name);
+    }
     recordAudit(c, {*token.revokedAt, actor, audit::kTokenRevoke, token.name, std::nullopt, "token " + token.id + ", " + token.role});
   }
   tx.commit();
@@ -82,6 +95,7 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
 Result<Ok> disableDashboardUser(SqlConnection& c, const std::string& name, const std::string& actor, Timestamp now) {
   ensureAnalyticsSchema(c);
   SqlTransaction tx(c);
+  holdDashboardName(c, name);
   auto disabled = dashboardUserDisabled(c, name);
   if (!disabled) return disabled.error();
   if (!*disabled) {

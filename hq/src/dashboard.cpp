@@ -22,6 +22,7 @@
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/complaints.hpp"
 #include "loyalty/hq/charts.hpp"
+#include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/dashboard_access.hpp"
 #include "loyalty/hq/dashboard_forms.hpp"
@@ -136,11 +137,7 @@ struct Ctx {
     return sameSecret(sent, w.csrf);
   }
 
-  /// A new session, recorded in the audit trail in the same transaction; returns (session
-  /// secret, csrf token).
-  std::pair<std::string, std::string> openSession(const DashboardAccount& who) {
-    return service.openSession(who, std::chrono::duration_cast<std::chrono::seconds>(kSessionLife));
-  }
+  static std::chrono::seconds sessionLife() { return std::chrono::duration_cast<std::chrono::seconds>(kSessionLife); }
 
   void audit(const Who& who, const char* action, const std::string& subject, std::optional<std::int64_t> rows) {
     service.auditAccess(who.actor(), action, subject, rows);
@@ -1104,6 +1101,7 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
   ensureAuditSchema(c);
   ensurePrivacySchema(c);
   SqlTransaction tx(c);
+  holdDashboardName(c, name);  // a sign-in with the old password or role opens nothing after this
   c.query("INSERT INTO dashboard_users(name, role, password_hash, created_at, pii) VALUES ($1, $2, $3, $4, $5) "
           "ON CONFLICT (name) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL, pii = $5",
           {name, role, std::string(hash), formatRfc3339(now), std::int64_t{pii ? 1 : 0}});
@@ -1238,10 +1236,9 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   });
 
   s.Get("/dashboard/ticket", [ctx](const httplib::Request& req, httplib::Response& res) {
-    const auto user = ctx->service.redeemTicket(req.get_param_value("t"));
-    if (!user) return redirect(res, "/dashboard/login");
-    const auto [secret, csrf] = ctx->openSession(*user);
-    setSessionCookie(res, secret);
+    const auto opened = ctx->service.signInWithTicket(req.get_param_value("t"), Ctx::sessionLife());
+    if (!opened) return redirect(res, "/dashboard/login");
+    setSessionCookie(res, opened->secret);
     redirect(res, safeNext(req.get_param_value("next")));
   });
 
@@ -1282,8 +1279,13 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
       return redirect(res, "/dashboard/login?failed=1" + (next == "/dashboard" ? std::string() : "&next=" + urlEncode(next)));
     }
     ctx->throttle.forget(Throttle::accountKey(user));
-    const auto [secret, csrf] = ctx->openSession(account);
-    setSessionCookie(res, secret);
+    const auto opened = ctx->service.openSession(account, hash.value_or(""), Ctx::sessionLife());
+    if (!opened) {
+      // Disabled, removed or set anew while its password was being checked: not signed in.
+      ctx->service.signInFailed(user.substr(0, 64), req.remote_addr, "account changed during sign-in");
+      return redirect(res, "/dashboard/login?failed=1");
+    }
+    setSessionCookie(res, opened->secret);
     redirect(res, safeNext(req.get_param_value("next")));
   });
 

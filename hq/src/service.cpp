@@ -2,6 +2,7 @@
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/complaints.hpp"
+#include "loyalty/hq/credentials.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/outreach.hpp"
@@ -250,22 +251,42 @@ std::optional<std::pair<std::string, DashboardAccount>> HqService::account(const
   return std::pair{row.text(0, 0), DashboardAccount{name, row.text(0, 1), row.integer(0, 2) != 0}};
 }
 
-std::pair<std::string, std::string> HqService::openSession(const DashboardAccount& who, std::chrono::seconds life) {
-  const std::string secret = randomToken(), csrf = randomToken();
+namespace {
+
+/// Writes a new session for `who` and its audit entry, in the caller's transaction.
+OpenedSession newSession(SqlConnection& c, const DashboardAccount& who, Timestamp now, std::chrono::seconds life) {
+  OpenedSession s{who, randomToken(), randomToken()};
+  c.query("INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at, pii) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {sha256Hex(s.secret), who.name, who.role, s.csrf, formatRfc3339(now), formatRfc3339(now + life),
+           std::int64_t{who.pii ? 1 : 0}});
+  recordAudit(c, {formatRfc3339(now), "user:" + who.name, audit::kSignIn, who.name, std::nullopt, std::nullopt});
+  return s;
+}
+
+}  // namespace
+
+std::optional<OpenedSession> HqService::openSession(const DashboardAccount& who, const std::string& passwordHash,
+                                                    std::chrono::seconds life) {
   const Timestamp now = nowSeconds();
   std::lock_guard lock(m_writeMutex);
   SqlConnection& c = m_writer.connection();
   // Not behind other instances' uploads (the store-wide writer lock): expired sessions are
   // nobody's, and are deleted on their own; the new session and its audit entry are two new
-  // rows, written together.
+  // rows, written together, under the account's name only.
   c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
   SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
-  c.query("INSERT INTO dashboard_sessions(session_hash, name, role, csrf, created_at, expires_at, pii) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-          {sha256Hex(secret), who.name, who.role, csrf, formatRfc3339(now), formatRfc3339(now + life), std::int64_t{who.pii ? 1 : 0}});
-  recordAudit(c, {formatRfc3339(now), "user:" + who.name, audit::kSignIn, who.name, std::nullopt, std::nullopt});
+  holdDashboardName(c, who.name);
+  // The password was checked against the account as it was read before; it must still be so.
+  if (c.query("SELECT 1 FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL AND password_hash = $2 AND role = $3 "
+              "AND pii = $4",
+              {who.name, passwordHash, who.role, std::int64_t{who.pii ? 1 : 0}})
+          .empty()) {
+    return std::nullopt;
+  }
+  OpenedSession s = newSession(c, who, now, life);
   tx.commit();
-  return {secret, csrf};
+  return s;
 }
 
 std::optional<std::pair<DashboardAccount, std::string>> HqService::session(const std::string& secret) {
@@ -296,16 +317,28 @@ std::string HqService::issueTicket(const DashboardAccount& who, Timestamp expire
   return ticket;
 }
 
-std::optional<DashboardAccount> HqService::redeemTicket(const std::string& ticket) {
+std::optional<OpenedSession> HqService::signInWithTicket(const std::string& ticket, std::chrono::seconds life) {
+  const Timestamp now = nowSeconds();
+  const std::string hash = sha256Hex(ticket);
   std::lock_guard lock(m_writeMutex);
-  // One statement that takes the ticket or finds it taken (once, across instances), on its own:
-  // it does not wait for other instances' uploads (the store-wide writer lock).
-  const auto r = m_writer.connection().query(
+  SqlConnection& c = m_writer.connection();
+  // Its name first, held before the ticket is taken: whatever ends the name's tickets holds the
+  // name, then deletes them (the other order could deadlock).
+  const auto named = c.query("SELECT name FROM dashboard_tickets WHERE ticket_hash = $1", {hash});
+  if (named.empty()) return std::nullopt;
+  c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
+  // Not behind other instances' uploads either: the ticket is taken once across instances by
+  // its one UPDATE, and the session is a new row.
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
+  holdDashboardName(c, named.text(0, 0));
+  const auto r = c.query(
       "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 "
       "RETURNING name, role, pii",
-      {sha256Hex(ticket), formatRfc3339(nowSeconds())});
-  if (r.empty()) return std::nullopt;
-  return DashboardAccount{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0};
+      {hash, formatRfc3339(now)});
+  if (r.empty() || !dashboardNameOpen(c, r.text(0, 0), now)) return std::nullopt;  // rolled back: not taken
+  OpenedSession s = newSession(c, DashboardAccount{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0}, now, life);
+  tx.commit();
+  return s;
 }
 
 }  // namespace loyalty::hq

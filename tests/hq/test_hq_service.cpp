@@ -2,11 +2,14 @@
 // writing and one reading connection through it, as the server's worker threads do.
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/credentials.hpp"
+#include "loyalty/hq/dashboard.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/service.hpp"
 #include "support/hq_fixture.hpp"
@@ -29,6 +32,18 @@ TEST_CASE("HqService: sessions, audit entries and reports from many threads at o
   loyalty::hq::HqService service(hq.sql(), hq.sql(), hq.sql(), loyalty::hq::ReportCache::Options{}, loyalty::hq::ReservationPolicy{},
                                  reportConnections(hq, 2));
   constexpr int kThreads = 4, kRounds = 25;
+  std::vector<std::string> hashes;
+  {
+    auto c = hq.sql();
+    for (int t = 0; t < kThreads; ++t) {
+      const std::string name = "user" + std::to_string(t);
+      REQUIRE(loyalty::hq::setDashboardUser(*c, name, "analyst", "analyst-password-" + name, loyalty::hq::nowSeconds(), "test"));
+      const auto found = service.account(name);
+      REQUIRE(found);
+      hashes.push_back(found->first);
+    }
+    REQUIRE(loyalty::hq::setDashboardUser(*c, "ana", "admin", "admin-password-1", loyalty::hq::nowSeconds(), "test", true));
+  }
   std::vector<std::thread> threads;
   std::vector<int> found(kThreads, 0), reports(kThreads, 0);
   for (int t = 0; t < kThreads; ++t) {
@@ -37,8 +52,10 @@ TEST_CASE("HqService: sessions, audit entries and reports from many threads at o
       loyalty::hq::forms::ReportCall summary;
       summary.name = "summary";
       for (int i = 0; i < kRounds; ++i) {
-        const auto [secret, csrf] = service.openSession(who, std::chrono::hours(1));  // writer
-        const auto s = service.session(secret);                                          // reader
+        const auto opened = service.openSession(who, hashes[static_cast<std::size_t>(t)], std::chrono::hours(1));  // writer
+        if (!opened) continue;
+        const auto& [account, secret, csrf] = *opened;
+        const auto s = service.session(secret);  // reader
         if (s && s->first.name == who.name && s->second == csrf) ++found[static_cast<std::size_t>(t)];
         service.auditAccess("user:" + who.name, loyalty::hq::audit::kMemberRead, "M" + std::to_string(i), std::nullopt);
         if (service.keptReport(summary)) ++reports[static_cast<std::size_t>(t)];  // reader, through the cache
@@ -60,13 +77,14 @@ TEST_CASE("HqService: sessions, audit entries and reports from many threads at o
   }
   CHECK(reads == kThreads * kRounds);
   CHECK(signIns == kThreads * kRounds);
-  CHECK_FALSE(service.redeemTicket("no-such-ticket"));
+  CHECK_FALSE(service.signInWithTicket("no-such-ticket", std::chrono::hours(1)));
   const std::string ticket = service.issueTicket({"ana", "admin", true}, loyalty::hq::nowSeconds() + std::chrono::seconds(60));
-  const auto redeemed = service.redeemTicket(ticket);
+  const auto redeemed = service.signInWithTicket(ticket, std::chrono::hours(1));
   REQUIRE(redeemed);
-  CHECK(redeemed->name == "ana");
-  CHECK(redeemed->pii);
-  CHECK_FALSE(service.redeemTicket(ticket));  // once
+  CHECK(redeemed->who.name == "ana");
+  CHECK(redeemed->who.pii);
+  CHECK(service.session(redeemed->secret));
+  CHECK_FALSE(service.signInWithTicket(ticket, std::chrono::hours(1)));  // once
 }
 
 // Reports run on connections of their own: one that takes long (held here until released) holds
@@ -155,4 +173,71 @@ TEST_CASE("HqService: reports.connections is read from hq.toml and checked", "[h
   auto connections = loyalty::hq::openReportConnections(data, *two);
   CHECK(connections.size() == 2);
   for (const auto& c : connections) CHECK(c->backend() == "sqlite");
+}
+
+// A sign-in is checked (the password, a ticket) before its session is written: an account
+// disabled or set anew, or a token revoked, in between must not leave a session behind. The
+// change and the session's writing hold the same name (credentials.hpp, holdDashboardName);
+// on PostgreSQL the two run at once, on SQLite writers take turns.
+TEMPLATE_TEST_CASE("HqService: a sign-in checked before its account is disabled or set anew, or its token revoked, opens nothing",
+                   "[hq]", SqliteBackend, PostgresBackend) {
+  using namespace std::chrono_literals;
+  HqInstance hq(TestType::kName);
+  loyalty::hq::HqService service(hq.sql(), hq.sql(), hq.sql(), loyalty::hq::ReportCache::Options{}, loyalty::hq::ReservationPolicy{},
+                                 reportConnections(hq, 1));
+  auto c = hq.sql();
+  const auto now = loyalty::hq::nowSeconds();
+  const auto sessions = [&] { return c->query("SELECT COUNT(*) FROM dashboard_sessions WHERE name = 'ana'").integer(0, 0); };
+  REQUIRE(loyalty::hq::setDashboardUser(*c, "ana", "analyst", "analyst-password-1", now, "test"));
+  auto checked = service.account("ana");  // what the password is checked against
+  REQUIRE(checked);
+  const loyalty::hq::DashboardAccount ana = checked->second;
+
+  // Disabled meanwhile: nothing; enabled again, the same check signs in.
+  REQUIRE(loyalty::hq::disableDashboardUser(*c, "ana", "test", now));
+  CHECK_FALSE(service.openSession(ana, checked->first, 1h));
+  REQUIRE(loyalty::hq::enableDashboardUser(*c, "ana", "test", now));
+  CHECK(service.openSession(ana, checked->first, 1h));
+  // Set anew meanwhile (another password): the check of the old one signs nobody in.
+  REQUIRE(loyalty::hq::setDashboardUser(*c, "ana", "analyst", "analyst-password-2", now, "test"));
+  CHECK_FALSE(service.openSession(ana, checked->first, 1h));
+  CHECK(sessions() == 0);
+
+  // A ticket written just after a disable ended the name's tickets signs nobody in, and is not
+  // used up by the refusal.
+  REQUIRE(loyalty::hq::disableDashboardUser(*c, "ana", "test", now));
+  const std::string ticket = service.issueTicket(ana, now + 60s);
+  CHECK_FALSE(service.signInWithTicket(ticket, 1h));
+  REQUIRE(loyalty::hq::enableDashboardUser(*c, "ana", "test", now));
+  CHECK(service.signInWithTicket(ticket, 1h));
+  // The same for a ticket of an API token revoked meanwhile.
+  const auto admin = service.authenticate(hq.adminToken());
+  REQUIRE(admin);
+  REQUIRE(loyalty::hq::revokeApiToken(*c, std::nullopt, admin->name, "test", now));
+  CHECK_FALSE(service.signInWithTicket(service.issueTicket({admin->name, "admin", true}, now + 60s), 1h));
+
+  if (std::string(TestType::kName) == "postgresql") {
+    // A disable in flight on another connection (another instance, the CLI) holds the name:
+    // the session waits for it, then finds the account disabled.
+    checked = service.account("ana");
+    REQUIRE(checked);
+    const std::int64_t before = sessions();
+    auto other = hq.sql();
+    other->beginWrite();
+    loyalty::hq::holdDashboardName(*other, "ana");
+    other->query("UPDATE dashboard_users SET disabled_at = '2026-12-05T00:00:00Z' WHERE name = 'ana'");
+    other->query("DELETE FROM dashboard_sessions WHERE name = 'ana'");
+    auto opening = std::async(std::launch::async, [&] { return service.openSession(ana, checked->first, 1h).has_value(); });
+    auto look = hq.sql();
+    bool waiting = false;
+    for (int i = 0; i < 300 && !waiting; ++i) {
+      waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").integer(0, 0) > 0;
+      if (!waiting) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(waiting);
+    other->commit();
+    CHECK_FALSE(opening.get());
+    CHECK(before > 0);
+    CHECK(sessions() == 0);
+  }
 }

@@ -31,6 +31,12 @@ struct DashboardAccount {
   bool pii = false;  ///< an analyst granted full phones and birthdays
 };
 
+/// A dashboard session just opened: whom it signs in, its secret (the cookie) and CSRF token.
+struct OpenedSession {
+  DashboardAccount who;
+  std::string secret, csrf;
+};
+
 class HqService {
  public:
   /// `writer`, `reader` and `counter` are three connections to the same storage, whose schema the
@@ -163,8 +169,13 @@ class HqService {
 
   /// An enabled account's password hash and grants, by name.
   std::optional<std::pair<std::string, DashboardAccount>> account(const std::string& name);
-  /// A new session (in the audit trail, same transaction): (session secret, CSRF token).
-  std::pair<std::string, std::string> openSession(const DashboardAccount& who, std::chrono::seconds life);
+  /// A new session for the account whose password was checked against `passwordHash` (in the
+  /// audit trail, same transaction); none if meanwhile the account was disabled, removed or set
+  /// anew (another password, role or grant): such a change ends the name's sessions, and one
+  /// opened after it from the older check would outlive it (credentials.hpp,
+  /// holdDashboardName).
+  std::optional<OpenedSession> openSession(const DashboardAccount& who, const std::string& passwordHash,
+                                           std::chrono::seconds life);
   /// The open session of `secret` and its CSRF token.
   std::optional<std::pair<DashboardAccount, std::string>> session(const std::string& secret);
   void closeSession(const std::string& secret);
@@ -172,8 +183,10 @@ class HqService {
   void signInFailed(const std::string& user, const std::string& address, const char* why);
   /// A one-time sign-in ticket valid until `expiresAt`; returns the ticket.
   std::string issueTicket(const DashboardAccount& who, Timestamp expiresAt);
-  /// Uses up a ticket: whom it signs in, if it is valid and unused.
-  std::optional<DashboardAccount> redeemTicket(const std::string& ticket);
+  /// Uses up a ticket and opens a session for whom it signs in, if it is valid and unused and
+  /// its name still may sign in (credentials.hpp, dashboardNameOpen): the ticket may have been
+  /// issued just as its account was disabled or its token revoked.
+  std::optional<OpenedSession> signInWithTicket(const std::string& ticket, std::chrono::seconds life);
 
  private:
   TimedMutex m_writeMutex;  ///< one request at a time on m_writer

@@ -97,7 +97,9 @@ class SqlConnection {
   /// Within a transaction: waits until no other transaction holds `key` of `space`, and holds it
   /// until this one ends (PostgreSQL: a transaction-level advisory lock on the key's hash). A
   /// no-op where writers never run at once (SQLite).
-  enum class RowSpace { kMember = 7534, kTerminal = 7535 };
+  /// kDashboardName: the name dashboard sessions and sign-in tickets are opened under (a
+  /// dashboard account's or an API token's), held by whatever opens them or ends them.
+  enum class RowSpace { kMember = 7534, kTerminal = 7535, kDashboardName = 7536 };
   virtual void lockRow(RowSpace, std::string_view) {}
   /// A read snapshot: every query until commit() sees the same committed state.
   virtual void beginRead() = 0;
