@@ -14,12 +14,6 @@ ApiTokenInfo tokenRow(const SqlRows& r, std::size_t i) {
 
 constexpr const char* kTokenColumns = "SELECT token_hash, name, role, created_at, expires_at, revoked_at FROM api_tokens ";
 
-/// Signed-in sessions and unused sign-in tickets under `name` end at once.
-void endDashboardSessions(SqlConnection& c, const std::string& name) {
-  c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
-  c.query("DELETE FROM dashboard_tickets WHERE name = $1", {name});
-}
-
 Result<bool> dashboardUserDisabled(SqlConnection& c, const std::string& name) {
   const auto r = c.query("SELECT disabled_at FROM dashboard_users WHERE name = $1", {name});
   if (r.empty()) return Error{errc::kNotFound, "name", "no dashboard account " + name};
@@ -30,12 +24,10 @@ Result<bool> dashboardUserDisabled(SqlConnection& c, const std::string& name) {
 
 void holdDashboardName(SqlConnection& c, const std::string& name) { c.lockRow(SqlConnection::RowSpace::kDashboardName, name); }
 
-bool dashboardNameOpen(SqlConnection& c, const std::string& name, Timestamp now) {
-  return !c.query("SELECT 1 FROM dashboard_users WHERE name = $1 AND disabled_at IS NULL UNION ALL "
-                  "SELECT 1 FROM api_tokens WHERE name = $1 AND role <> 'terminal' AND revoked_at IS NULL AND "
-                  "(expires_at IS NULL OR expires_at > $2)",
-                  {name, formatRfc3339(now)})
-              .empty();
+void endDashboardSessions(SqlConnection& c, const std::string& name) {
+  holdDashboardName(c, name);
+  c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
+  c.query("DELETE FROM dashboard_tickets WHERE name = $1", {name});
 }
 
 std::string tokenId(const std::string& tokenHash) { return tokenHash.substr(0, 12); }
@@ -82,10 +74,7 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
     c.query("UPDATE api_tokens SET revoked_at = $2 WHERE token_hash = $1", {r.text(0, 0), *token.revokedAt});
     // Dashboard sessions opened with the token's tickets carry its name: they end with it (a
     // dashboard user of the same name signs in again).
-    if (token.role != "terminal") {
-      holdDashboardName(c, token.name);
-      endDashboardSessions(c, token.name);
-    }
+    if (token.role != "terminal") endDashboardSessions(c, token.name);
     recordAudit(c, {*token.revokedAt, actor, audit::kTokenRevoke, token.name, std::nullopt, "token " + token.id + ", " + token.role});
   }
   tx.commit();
@@ -95,7 +84,7 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
 Result<Ok> disableDashboardUser(SqlConnection& c, const std::string& name, const std::string& actor, Timestamp now) {
   ensureAnalyticsSchema(c);
   SqlTransaction tx(c);
-  holdDashboardName(c, name);
+  holdDashboardName(c, name);  // before the account is read
   auto disabled = dashboardUserDisabled(c, name);
   if (!disabled) return disabled.error();
   if (!*disabled) {

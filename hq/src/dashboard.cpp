@@ -1105,7 +1105,7 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
   c.query("INSERT INTO dashboard_users(name, role, password_hash, created_at, pii) VALUES ($1, $2, $3, $4, $5) "
           "ON CONFLICT (name) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL, pii = $5",
           {name, role, std::string(hash), formatRfc3339(now), std::int64_t{pii ? 1 : 0}});
-  c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});
+  endDashboardSessions(c, name);  // and its tickets: they carry the old role and grant
   recordAudit(c, {formatRfc3339(now), actor, audit::kUserSet, name, std::nullopt, "role " + role + (pii ? " with pii" : "")});
   tx.commit();
   return Ok{};
@@ -1231,8 +1231,14 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     auto who = ctx->requireApi(req, res);
     if (!who) return;
     const Timestamp expires = nowSeconds() + std::chrono::seconds(60);
-    const std::string ticket = ctx->service.issueTicket({who->name, who->role == Role::kAdmin ? "admin" : "analyst", who->pii}, expires);
-    sendJson(res, {{"ticket", ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(ticket)}, {"expires_at", formatRfc3339(expires)}}, 201);
+    // Issued with the credential the request carries, checked again as the ticket is written.
+    const auto token = bearerToken(req);
+    const auto ticket = ctx->service.issueTicket({who->name, who->role == Role::kAdmin ? "admin" : "analyst", who->pii}, expires,
+                                                 token ? *token : cookie(req, kSessionCookie));
+    if (!ticket) {
+      return sendError(res, Error{hqerr::kUnauthenticated, "", "the credential was revoked or ended while the ticket was made"});
+    }
+    sendJson(res, {{"ticket", *ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(*ticket)}, {"expires_at", formatRfc3339(expires)}}, 201);
   });
 
   s.Get("/dashboard/ticket", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -1261,6 +1267,10 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
       res.set_header("Retry-After", std::to_string(wait.count()));
       htmlResponse(res, tooManyPage(langOf(req), wait), 429);
     };
+    const auto backToForm = [&] {
+      const std::string next = safeNext(req.get_param_value("next"));
+      redirect(res, "/dashboard/login?failed=1" + (next == "/dashboard" ? std::string() : "&next=" + urlEncode(next)));
+    };
     // While locked, not even the right password is checked.
     if (auto wait = ctx->throttle.lockedFor(keys, nowSeconds())) {
       ctx->service.signInFailed(user.substr(0, 64), req.remote_addr, "locked out");
@@ -1275,15 +1285,14 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     if (!ctx->passwords.verify(hash, password)) {
       ctx->service.signInFailed(user.substr(0, 64), req.remote_addr, hash ? "wrong password" : "unknown user");
       if (auto wait = ctx->throttle.failed(keys, nowSeconds())) return tooMany(*wait);
-      const std::string next = safeNext(req.get_param_value("next"));
-      return redirect(res, "/dashboard/login?failed=1" + (next == "/dashboard" ? std::string() : "&next=" + urlEncode(next)));
+      return backToForm();
     }
     ctx->throttle.forget(Throttle::accountKey(user));
     const auto opened = ctx->service.openSession(account, hash.value_or(""), Ctx::sessionLife());
     if (!opened) {
       // Disabled, removed or set anew while its password was being checked: not signed in.
       ctx->service.signInFailed(user.substr(0, 64), req.remote_addr, "account changed during sign-in");
-      return redirect(res, "/dashboard/login?failed=1");
+      return backToForm();
     }
     setSessionCookie(res, opened->secret);
     redirect(res, safeNext(req.get_param_value("next")));

@@ -25,6 +25,7 @@ using PgResult = std::unique_ptr<PGresult, ResultClear>;
 /// Every writer takes this advisory lock first, so batches from all processes (server, CLI)
 /// apply one after another, exactly like SQLite's BEGIN IMMEDIATE.
 constexpr const char* kWriterLock = "SELECT pg_advisory_xact_lock(7531)";
+constexpr const char* kBeginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 class PgConnection final : public SqlConnection {
  public:
@@ -81,11 +82,14 @@ class PgConnection final : public SqlConnection {
                 .empty();
   }
 
+  // Writes read committed state after each lock they wait for (a statement's snapshot is taken
+  // when it starts): said here, so a server or role whose default isolation is higher does not
+  // change what the locks protect.
   void beginWrite() override {
-    execScript("BEGIN");
+    execScript(kBeginWrite);
     execScript(kWriterLock);
   }
-  void beginRowWrite() override { execScript("BEGIN"); }
+  void beginRowWrite() override { execScript(kBeginWrite); }
   void lockRow(RowSpace space, std::string_view key) override {
     // Two keys: the space (members, terminals) and the key's 32-bit hash. Two keys that share
     // a hash only wait for each other; the store-wide lock (kWriterLock) is another key space.

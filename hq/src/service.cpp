@@ -309,11 +309,25 @@ void HqService::signInFailed(const std::string& user, const std::string& address
   recordAudit(m_writer.connection(), {formatRfc3339(now), "address:" + address, audit::kSignInFailed, user, std::nullopt, why});
 }
 
-std::string HqService::issueTicket(const DashboardAccount& who, Timestamp expiresAt) {
+std::optional<std::string> HqService::issueTicket(const DashboardAccount& who, Timestamp expiresAt, const std::string& issuer) {
   const std::string ticket = randomToken();
+  const std::string now = formatRfc3339(nowSeconds());
   std::lock_guard lock(m_writeMutex);
-  m_writer.connection().query("INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at, pii) VALUES ($1, $2, $3, $4, $5)",
-                              {sha256Hex(ticket), who.name, who.role, formatRfc3339(expiresAt), std::int64_t{who.pii ? 1 : 0}});
+  SqlConnection& c = m_writer.connection();
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
+  holdDashboardName(c, who.name);
+  // The credential the request was checked with, as it was: a token or a session.
+  const std::vector<SqlValue> as = {sha256Hex(issuer), who.name, who.role, std::int64_t{who.pii ? 1 : 0}, now};
+  if (c.query("SELECT 1 FROM api_tokens WHERE token_hash = $1 AND name = $2 AND role = $3 AND pii = $4 AND revoked_at IS NULL "
+              "AND (expires_at IS NULL OR expires_at > $5) UNION ALL "
+              "SELECT 1 FROM dashboard_sessions WHERE session_hash = $1 AND name = $2 AND role = $3 AND pii = $4 AND expires_at > $5",
+              as)
+          .empty()) {
+    return std::nullopt;
+  }
+  c.query("INSERT INTO dashboard_tickets(ticket_hash, name, role, expires_at, pii) VALUES ($1, $2, $3, $4, $5)",
+          {sha256Hex(ticket), who.name, who.role, formatRfc3339(expiresAt), std::int64_t{who.pii ? 1 : 0}});
+  tx.commit();
   return ticket;
 }
 
@@ -323,7 +337,7 @@ std::optional<OpenedSession> HqService::signInWithTicket(const std::string& tick
   std::lock_guard lock(m_writeMutex);
   SqlConnection& c = m_writer.connection();
   // Its name first, held before the ticket is taken: whatever ends the name's tickets holds the
-  // name, then deletes them (the other order could deadlock).
+  // name, then deletes them (the other order could deadlock). Taken after such an end, it is gone.
   const auto named = c.query("SELECT name FROM dashboard_tickets WHERE ticket_hash = $1", {hash});
   if (named.empty()) return std::nullopt;
   c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
@@ -335,7 +349,7 @@ std::optional<OpenedSession> HqService::signInWithTicket(const std::string& tick
       "UPDATE dashboard_tickets SET used_at = $2 WHERE ticket_hash = $1 AND used_at IS NULL AND expires_at > $2 "
       "RETURNING name, role, pii",
       {hash, formatRfc3339(now)});
-  if (r.empty() || !dashboardNameOpen(c, r.text(0, 0), now)) return std::nullopt;  // rolled back: not taken
+  if (r.empty()) return std::nullopt;
   OpenedSession s = newSession(c, DashboardAccount{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0}, now, life);
   tx.commit();
   return s;

@@ -78,13 +78,19 @@ TEST_CASE("HqService: sessions, audit entries and reports from many threads at o
   CHECK(reads == kThreads * kRounds);
   CHECK(signIns == kThreads * kRounds);
   CHECK_FALSE(service.signInWithTicket("no-such-ticket", std::chrono::hours(1)));
-  const std::string ticket = service.issueTicket({"ana", "admin", true}, loyalty::hq::nowSeconds() + std::chrono::seconds(60));
-  const auto redeemed = service.signInWithTicket(ticket, std::chrono::hours(1));
+  // A ticket asked for with ana's session.
+  const auto ana = service.account("ana");
+  REQUIRE(ana);
+  const auto signedIn = service.openSession(ana->second, ana->first, std::chrono::hours(1));
+  REQUIRE(signedIn);
+  const auto ticket = service.issueTicket(ana->second, loyalty::hq::nowSeconds() + std::chrono::seconds(60), signedIn->secret);
+  REQUIRE(ticket);
+  const auto redeemed = service.signInWithTicket(*ticket, std::chrono::hours(1));
   REQUIRE(redeemed);
   CHECK(redeemed->who.name == "ana");
   CHECK(redeemed->who.pii);
   CHECK(service.session(redeemed->secret));
-  CHECK_FALSE(service.signInWithTicket(ticket, std::chrono::hours(1)));  // once
+  CHECK_FALSE(service.signInWithTicket(*ticket, std::chrono::hours(1)));  // once
 }
 
 // Reports run on connections of their own: one that takes long (held here until released) holds
@@ -203,41 +209,63 @@ TEMPLATE_TEST_CASE("HqService: a sign-in checked before its account is disabled 
   CHECK_FALSE(service.openSession(ana, checked->first, 1h));
   CHECK(sessions() == 0);
 
-  // A ticket written just after a disable ended the name's tickets signs nobody in, and is not
-  // used up by the refusal.
-  REQUIRE(loyalty::hq::disableDashboardUser(*c, "ana", "test", now));
-  const std::string ticket = service.issueTicket(ana, now + 60s);
-  CHECK_FALSE(service.signInWithTicket(ticket, 1h));
+  // Tickets: one is written only while what it is asked for with holds as it was checked, and
+  // whatever ends the name's sessions ends its tickets.
+  checked = service.account("ana");
+  REQUIRE(checked);
+  auto session = service.openSession(ana, checked->first, 1h);
+  REQUIRE(session);
+  const auto ticket = service.issueTicket(ana, now + 60s, session->secret);
+  REQUIRE(ticket);
+  REQUIRE(loyalty::hq::disableDashboardUser(*c, "ana", "test", now));  // ends the session and the ticket
+  CHECK_FALSE(service.issueTicket(ana, now + 60s, session->secret));
   REQUIRE(loyalty::hq::enableDashboardUser(*c, "ana", "test", now));
-  CHECK(service.signInWithTicket(ticket, 1h));
-  // The same for a ticket of an API token revoked meanwhile.
+  CHECK_FALSE(service.signInWithTicket(*ticket, 1h));  // not back with the account
+  // Set anew as an admin: a ticket asked for as the analyst before is gone with the session.
+  session = service.openSession(ana, checked->first, 1h);
+  REQUIRE(session);
+  const auto before = service.issueTicket(ana, now + 60s, session->secret);
+  REQUIRE(before);
+  REQUIRE(loyalty::hq::setDashboardUser(*c, "ana", "admin", "admin-password-1", now, "test", true));
+  CHECK_FALSE(service.signInWithTicket(*before, 1h));
+  CHECK_FALSE(service.issueTicket(ana, now + 60s, session->secret));
+  CHECK(sessions() == 0);
+  // A ticket asked for with an API token: written while the token holds, gone once it is revoked.
   const auto admin = service.authenticate(hq.adminToken());
   REQUIRE(admin);
+  const loyalty::hq::DashboardAccount bot{admin->name, "admin", admin->pii};
+  CHECK_FALSE(service.issueTicket({admin->name, "analyst", admin->pii}, now + 60s, hq.adminToken()));  // not as it is
+  const auto byToken = service.issueTicket(bot, now + 60s, hq.adminToken());
+  REQUIRE(byToken);
   REQUIRE(loyalty::hq::revokeApiToken(*c, std::nullopt, admin->name, "test", now));
-  CHECK_FALSE(service.signInWithTicket(service.issueTicket({admin->name, "admin", true}, now + 60s), 1h));
+  CHECK_FALSE(service.signInWithTicket(*byToken, 1h));
+  CHECK_FALSE(service.issueTicket(bot, now + 60s, hq.adminToken()));
 
   if (std::string(TestType::kName) == "postgresql") {
     // A disable in flight on another connection (another instance, the CLI) holds the name:
     // the session waits for it, then finds the account disabled.
     checked = service.account("ana");
     REQUIRE(checked);
-    const std::int64_t before = sessions();
+    const loyalty::hq::DashboardAccount asAdmin = checked->second;
+    REQUIRE(service.openSession(asAdmin, checked->first, 1h));
+    const std::int64_t held = sessions();
     auto other = hq.sql();
     other->beginWrite();
     loyalty::hq::holdDashboardName(*other, "ana");
     other->query("UPDATE dashboard_users SET disabled_at = '2026-12-05T00:00:00Z' WHERE name = 'ana'");
     other->query("DELETE FROM dashboard_sessions WHERE name = 'ana'");
-    auto opening = std::async(std::launch::async, [&] { return service.openSession(ana, checked->first, 1h).has_value(); });
+    auto opening = std::async(std::launch::async, [&] { return service.openSession(asAdmin, checked->first, 1h).has_value(); });
     auto look = hq.sql();
     bool waiting = false;
     for (int i = 0; i < 300 && !waiting; ++i) {
-      waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").integer(0, 0) > 0;
+      waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7536 AND NOT granted")
+                    .integer(0, 0) > 0;
       if (!waiting) std::this_thread::sleep_for(100ms);
     }
     CHECK(waiting);
     other->commit();
     CHECK_FALSE(opening.get());
-    CHECK(before > 0);
+    CHECK(held == 1);
     CHECK(sessions() == 0);
   }
 }

@@ -49,14 +49,15 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
 
 /// Within a write transaction: holds `name`, the name dashboard sessions and sign-in tickets
 /// are opened under, until the transaction ends (SqlConnection::RowSpace::kDashboardName).
-/// Whatever opens a session under a name holds it first and then checks that it still may;
-/// whatever ends a name's sessions and tickets (disabling or setting an account, revoking a
-/// token) holds it too, so a sign-in checked before such a change and finished after it opens
-/// nothing that outlives the change.
+/// Whatever opens a session or issues a ticket under a name holds it first, then checks that
+/// what it was checked with still holds (HqService::openSession, issueTicket,
+/// signInWithTicket); whatever ends a name's sessions and tickets holds it too
+/// (endDashboardSessions), so a sign-in checked before such a change and finished after it
+/// leaves nothing that outlives the change.
 void holdDashboardName(SqlConnection& c, const std::string& name);
-/// Whether sessions may be opened under `name` now: an enabled dashboard account or an admin
-/// or analyst API token neither revoked nor expired goes by it (a ticket's name is either).
-bool dashboardNameOpen(SqlConnection& c, const std::string& name, Timestamp now);
+/// Within a write transaction: ends every session and unused sign-in ticket under `name` at
+/// once, holding the name (disabling or setting an account, revoking a token).
+void endDashboardSessions(SqlConnection& c, const std::string& name);
 /// Disables a dashboard account: it cannot sign in, and its open sessions end at once.
 Result<Ok> disableDashboardUser(SqlConnection& c, const std::string& name, const std::string& actor, Timestamp now);
 /// Enables it again with its password (`user set` also enables, with a new password).

@@ -181,11 +181,14 @@ class HqService {
   void closeSession(const std::string& secret);
   /// A refused sign-in, in the audit trail: the name as typed (it may not exist), by address.
   void signInFailed(const std::string& user, const std::string& address, const char* why);
-  /// A one-time sign-in ticket valid until `expiresAt`; returns the ticket.
-  std::string issueTicket(const DashboardAccount& who, Timestamp expiresAt);
-  /// Uses up a ticket and opens a session for whom it signs in, if it is valid and unused and
-  /// its name still may sign in (credentials.hpp, dashboardNameOpen): the ticket may have been
-  /// issued just as its account was disabled or its token revoked.
+  /// A one-time sign-in ticket for `who`, valid until `expiresAt`, asked for with `issuer` (the
+  /// bearer token or the session secret the request carried); none if that no longer signs
+  /// `who` in as it did (revoked, expired, ended, or its role or grant changed) when the ticket
+  /// is written (credentials.hpp, holdDashboardName).
+  std::optional<std::string> issueTicket(const DashboardAccount& who, Timestamp expiresAt, const std::string& issuer);
+  /// Uses up a ticket and opens a session for whom it signs in, if it is valid and unused. A
+  /// ticket is written only while its issuer holds (issueTicket), and whatever ends the name's
+  /// sessions ends its tickets too, holding the name as this does.
   std::optional<OpenedSession> signInWithTicket(const std::string& ticket, std::chrono::seconds life);
 
  private:
