@@ -1236,7 +1236,8 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     const auto ticket = ctx->service.issueTicket({who->name, who->role == Role::kAdmin ? "admin" : "analyst", who->pii}, expires,
                                                  token ? *token : cookie(req, kSessionCookie));
     if (!ticket) {
-      return sendError(res, Error{hqerr::kUnauthenticated, "", "the credential was revoked or ended while the ticket was made"});
+      sendError(res, Error{hqerr::kUnauthenticated, "", "the credential was revoked or ended while the ticket was made"});
+      return res.set_header("WWW-Authenticate", "Bearer");
     }
     sendJson(res, {{"ticket", *ticket}, {"url", "/dashboard/ticket?t=" + urlEncode(*ticket)}, {"expires_at", formatRfc3339(expires)}}, 201);
   });

@@ -299,8 +299,16 @@ std::optional<std::pair<DashboardAccount, std::string>> HqService::session(const
 }
 
 void HqService::closeSession(const std::string& secret) {
+  const std::string hash = sha256Hex(secret);
   std::lock_guard lock(m_writeMutex);
-  m_writer.connection().query("DELETE FROM dashboard_sessions WHERE session_hash = $1", {sha256Hex(secret)});
+  SqlConnection& c = m_writer.connection();
+  const auto named = c.query("SELECT name FROM dashboard_sessions WHERE session_hash = $1", {hash});
+  if (named.empty()) return;
+  // Holding the name, as a ticket asked for with this session does while it checks it.
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
+  holdDashboardName(c, named.text(0, 0));
+  c.query("DELETE FROM dashboard_sessions WHERE session_hash = $1", {hash});
+  tx.commit();
 }
 
 void HqService::signInFailed(const std::string& user, const std::string& address, const char* why) {
@@ -350,7 +358,20 @@ std::optional<OpenedSession> HqService::signInWithTicket(const std::string& tick
       "RETURNING name, role, pii",
       {hash, formatRfc3339(now)});
   if (r.empty()) return std::nullopt;
-  OpenedSession s = newSession(c, DashboardAccount{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0}, now, life);
+  const DashboardAccount who{r.text(0, 0), r.text(0, 1), r.integer(0, 2) != 0};
+  // What the name signs in as must still exist: an account, or a token neither revoked nor
+  // expired (a ticket's session may ask for tickets itself, which would otherwise outlive the
+  // token that began the chain).
+  const std::vector<SqlValue> as = {who.name, who.role, std::int64_t{who.pii ? 1 : 0}, formatRfc3339(now)};
+  if (c.query("SELECT 1 FROM dashboard_users WHERE name = $1 AND role = $2 AND pii = $3 AND disabled_at IS NULL UNION ALL "
+              "SELECT 1 FROM api_tokens WHERE name = $1 AND role = $2 AND pii = $3 AND revoked_at IS NULL "
+              "AND (expires_at IS NULL OR expires_at > $4)",
+              as)
+          .empty()) {
+    tx.commit();  // used up all the same
+    return std::nullopt;
+  }
+  OpenedSession s = newSession(c, who, now, life);
   tx.commit();
   return s;
 }

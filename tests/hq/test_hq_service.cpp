@@ -235,11 +235,22 @@ TEMPLATE_TEST_CASE("HqService: a sign-in checked before its account is disabled 
   REQUIRE(admin);
   const loyalty::hq::DashboardAccount bot{admin->name, "admin", admin->pii};
   CHECK_FALSE(service.issueTicket({admin->name, "analyst", admin->pii}, now + 60s, hq.adminToken()));  // not as it is
+  // A session made from a token's ticket may ask for tickets itself, but not past the token:
+  // once it has expired, such a ticket signs nobody in (and is used up).
+  const auto fromTicket = service.signInWithTicket(*service.issueTicket(bot, now + 60s, hq.adminToken()), 1h);
+  REQUIRE(fromTicket);
+  const auto chained = service.issueTicket(bot, now + 60s, fromTicket->secret);
+  REQUIRE(chained);
+  c->query("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00Z' WHERE name = $1", {admin->name});
+  CHECK_FALSE(service.signInWithTicket(*chained, 1h));
+  c->query("UPDATE api_tokens SET expires_at = NULL WHERE name = $1", {admin->name});
+  CHECK_FALSE(service.signInWithTicket(*chained, 1h));
   const auto byToken = service.issueTicket(bot, now + 60s, hq.adminToken());
   REQUIRE(byToken);
   REQUIRE(loyalty::hq::revokeApiToken(*c, std::nullopt, admin->name, "test", now));
   CHECK_FALSE(service.signInWithTicket(*byToken, 1h));
   CHECK_FALSE(service.issueTicket(bot, now + 60s, hq.adminToken()));
+  CHECK_FALSE(service.session(fromTicket->secret));  // ended with the token
 
   if (std::string(TestType::kName) == "postgresql") {
     // A disable in flight on another connection (another instance, the CLI) holds the name:
@@ -267,5 +278,24 @@ TEMPLATE_TEST_CASE("HqService: a sign-in checked before its account is disabled 
     CHECK_FALSE(opening.get());
     CHECK(held == 1);
     CHECK(sessions() == 0);
+
+    // The same for a ticket asked for with a session that a disable in flight ends.
+    REQUIRE(loyalty::hq::enableDashboardUser(*c, "ana", "test", now));
+    const auto session2 = service.openSession(asAdmin, checked->first, 1h);
+    REQUIRE(session2);
+    auto ending = hq.sql();
+    ending->beginWrite();
+    loyalty::hq::endDashboardSessions(*ending, "ana");
+    auto asking = std::async(std::launch::async, [&] { return service.issueTicket(asAdmin, now + 60s, session2->secret).has_value(); });
+    waiting = false;
+    for (int i = 0; i < 300 && !waiting; ++i) {
+      waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7536 AND NOT granted")
+                    .integer(0, 0) > 0;
+      if (!waiting) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(waiting);
+    ending->commit();
+    CHECK_FALSE(asking.get());
+    CHECK(c->query("SELECT COUNT(*) FROM dashboard_tickets WHERE name = 'ana'").integer(0, 0) == 0);
   }
 }

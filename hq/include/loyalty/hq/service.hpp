@@ -186,9 +186,10 @@ class HqService {
   /// `who` in as it did (revoked, expired, ended, or its role or grant changed) when the ticket
   /// is written (credentials.hpp, holdDashboardName).
   std::optional<std::string> issueTicket(const DashboardAccount& who, Timestamp expiresAt, const std::string& issuer);
-  /// Uses up a ticket and opens a session for whom it signs in, if it is valid and unused. A
-  /// ticket is written only while its issuer holds (issueTicket), and whatever ends the name's
-  /// sessions ends its tickets too, holding the name as this does.
+  /// Uses up a ticket and opens a session for whom it signs in, if it is valid and unused and
+  /// an enabled account or a token neither revoked nor expired still signs its name in as it
+  /// does (role and grant). A ticket is written only while its issuer holds (issueTicket), and
+  /// whatever ends the name's sessions ends its tickets too, holding the name as this does.
   std::optional<OpenedSession> signInWithTicket(const std::string& ticket, std::chrono::seconds life);
 
  private:
