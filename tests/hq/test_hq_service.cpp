@@ -260,20 +260,25 @@ TEMPLATE_TEST_CASE("HqService: a sign-in checked before its account is disabled 
     const loyalty::hq::DashboardAccount asAdmin = checked->second;
     REQUIRE(service.openSession(asAdmin, checked->first, 1h));
     const std::int64_t held = sessions();
+    // Whether a request waits for a name another connection holds (within 30 s).
+    auto look = hq.sql();
+    const auto waitsForTheName = [&] {
+      for (int i = 0; i < 300; ++i) {
+        if (look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7536 AND NOT granted")
+                .integer(0, 0) > 0) {
+          return true;
+        }
+        std::this_thread::sleep_for(100ms);
+      }
+      return false;
+    };
     auto other = hq.sql();
     other->beginWrite();
     loyalty::hq::holdDashboardName(*other, "ana");
     other->query("UPDATE dashboard_users SET disabled_at = '2026-12-05T00:00:00Z' WHERE name = 'ana'");
     other->query("DELETE FROM dashboard_sessions WHERE name = 'ana'");
     auto opening = std::async(std::launch::async, [&] { return service.openSession(asAdmin, checked->first, 1h).has_value(); });
-    auto look = hq.sql();
-    bool waiting = false;
-    for (int i = 0; i < 300 && !waiting; ++i) {
-      waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7536 AND NOT granted")
-                    .integer(0, 0) > 0;
-      if (!waiting) std::this_thread::sleep_for(100ms);
-    }
-    CHECK(waiting);
+    CHECK(waitsForTheName());
     other->commit();
     CHECK_FALSE(opening.get());
     CHECK(held == 1);
@@ -287,13 +292,7 @@ TEMPLATE_TEST_CASE("HqService: a sign-in checked before its account is disabled 
     ending->beginWrite();
     loyalty::hq::endDashboardSessions(*ending, "ana");
     auto asking = std::async(std::launch::async, [&] { return service.issueTicket(asAdmin, now + 60s, session2->secret).has_value(); });
-    waiting = false;
-    for (int i = 0; i < 300 && !waiting; ++i) {
-      waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7536 AND NOT granted")
-                    .integer(0, 0) > 0;
-      if (!waiting) std::this_thread::sleep_for(100ms);
-    }
-    CHECK(waiting);
+    CHECK(waitsForTheName());
     ending->commit();
     CHECK_FALSE(asking.get());
     CHECK(c->query("SELECT COUNT(*) FROM dashboard_tickets WHERE name = 'ana'").integer(0, 0) == 0);
