@@ -183,9 +183,9 @@ void createAnalyticsSchema(SqlConnection& c) {
 }
 
 void ensureAnalyticsSchema(SqlConnection& c) {
-  ensureReportFunctions(c);
   if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets") && c.hasTable("survey_answers") &&
       c.hasTable("report_results") && aggregatesPresent(c)) {
+    ensureReportFunctions(c);  // else createAnalyticsSchema below makes them
     return;
   }
   SqlTransaction tx(c);

@@ -24,6 +24,8 @@ Result<bool> dashboardUserDisabled(SqlConnection& c, const std::string& name) {
 
 void holdDashboardName(SqlConnection& c, const std::string& name) { c.lockRow(SqlConnection::RowSpace::kDashboardName, name); }
 
+std::string liveToken(const std::string& at) { return "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > " + at + ")"; }
+
 void endDashboardSessions(SqlConnection& c, const std::string& name) {
   holdDashboardName(c, name);
   c.query("DELETE FROM dashboard_sessions WHERE name = $1", {name});

@@ -253,6 +253,11 @@ std::optional<std::pair<std::string, DashboardAccount>> HqService::account(const
 
 namespace {
 
+/// Deletes expired sessions, on their own: they are nobody's, so this waits for no lock.
+void dropExpiredSessions(SqlConnection& c, Timestamp now) {
+  c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
+}
+
 /// Writes a new session for `who` and its audit entry, in the caller's transaction.
 OpenedSession newSession(SqlConnection& c, const DashboardAccount& who, Timestamp now, std::chrono::seconds life) {
   OpenedSession s{who, randomToken(), randomToken()};
@@ -271,10 +276,9 @@ std::optional<OpenedSession> HqService::openSession(const DashboardAccount& who,
   const Timestamp now = nowSeconds();
   std::lock_guard lock(m_writeMutex);
   SqlConnection& c = m_writer.connection();
-  // Not behind other instances' uploads (the store-wide writer lock): expired sessions are
-  // nobody's, and are deleted on their own; the new session and its audit entry are two new
-  // rows, written together, under the account's name only.
-  c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
+  // Not behind other instances' uploads (the store-wide writer lock): the new session and its
+  // audit entry are two new rows, written together, under the account's name only.
+  dropExpiredSessions(c, now);
   SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
   holdDashboardName(c, who.name);
   // The password was checked against the account as it was read before; it must still be so.
@@ -326,8 +330,8 @@ std::optional<std::string> HqService::issueTicket(const DashboardAccount& who, T
   holdDashboardName(c, who.name);
   // The credential the request was checked with, as it was: a token or a session.
   const std::vector<SqlValue> as = {sha256Hex(issuer), who.name, who.role, std::int64_t{who.pii ? 1 : 0}, now};
-  if (c.query("SELECT 1 FROM api_tokens WHERE token_hash = $1 AND name = $2 AND role = $3 AND pii = $4 AND revoked_at IS NULL "
-              "AND (expires_at IS NULL OR expires_at > $5) UNION ALL "
+  if (c.query("SELECT 1 FROM api_tokens WHERE token_hash = $1 AND name = $2 AND role = $3 AND pii = $4 AND " + liveToken("$5") +
+                  " UNION ALL "
               "SELECT 1 FROM dashboard_sessions WHERE session_hash = $1 AND name = $2 AND role = $3 AND pii = $4 AND expires_at > $5",
               as)
           .empty()) {
@@ -348,7 +352,7 @@ std::optional<OpenedSession> HqService::signInWithTicket(const std::string& tick
   // name, then deletes them (the other order could deadlock). Taken after such an end, it is gone.
   const auto named = c.query("SELECT name FROM dashboard_tickets WHERE ticket_hash = $1", {hash});
   if (named.empty()) return std::nullopt;
-  c.query("DELETE FROM dashboard_sessions WHERE expires_at <= $1", {formatRfc3339(now)});
+  dropExpiredSessions(c, now);
   // Not behind other instances' uploads either: the ticket is taken once across instances by
   // its one UPDATE, and the session is a new row.
   SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
@@ -364,8 +368,7 @@ std::optional<OpenedSession> HqService::signInWithTicket(const std::string& tick
   // token that began the chain).
   const std::vector<SqlValue> as = {who.name, who.role, std::int64_t{who.pii ? 1 : 0}, formatRfc3339(now)};
   if (c.query("SELECT 1 FROM dashboard_users WHERE name = $1 AND role = $2 AND pii = $3 AND disabled_at IS NULL UNION ALL "
-              "SELECT 1 FROM api_tokens WHERE name = $1 AND role = $2 AND pii = $3 AND revoked_at IS NULL "
-              "AND (expires_at IS NULL OR expires_at > $4)",
+                  "SELECT 1 FROM api_tokens WHERE name = $1 AND role = $2 AND pii = $3 AND " + liveToken("$4"),
               as)
           .empty()) {
     tx.commit();  // used up all the same

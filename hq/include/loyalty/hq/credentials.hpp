@@ -55,6 +55,8 @@ Result<ApiTokenInfo> revokeApiToken(SqlConnection& c, const std::optional<std::s
 /// (endDashboardSessions), so a sign-in checked before such a change and finished after it
 /// leaves nothing that outlives the change.
 void holdDashboardName(SqlConnection& c, const std::string& name);
+/// SQL: the api_tokens row is neither revoked nor expired at `at` (a bound parameter, as "$4").
+std::string liveToken(const std::string& at);
 /// Within a write transaction: ends every session and unused sign-in ticket under `name` at
 /// once, holding the name (disabling or setting an account, revoking a token).
 void endDashboardSessions(SqlConnection& c, const std::string& name);
