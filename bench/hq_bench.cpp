@@ -11,7 +11,10 @@
 //   3. scale: the store is grown to `--members` members and `--sales` sales with set-based SQL,
 //      then the server is restarted and measured: change-feed pull of every member (changes/s,
 //      pages of 1,000), a summary report over every sale, and the server's RSS (current and
-//      peak, from /proc) after each step.
+//      peak, from /proc) after each step;
+//   4. member search at head office (which first brings its search keys up to date): the first
+//      search after the fill, one after a batch of sales changed up to 1,000 balances, one after
+//      nothing changed.
 // Writes JSON to --out and progress to stderr.
 
 #include <fcntl.h>
@@ -240,11 +243,12 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   // members of its own (a twentieth of its events) and selling to them.
   std::vector<std::vector<std::string>> bodies(static_cast<std::size_t>(uploaders));
   BenchIds ids(idKind);
-  std::int64_t benchMembers = 0;
+  std::int64_t benchMembers = 0, firstShare = 0;
   for (int u = 0; u < uploaders; ++u) {
     const std::int64_t share = events / uploaders + (u < events % uploaders ? 1 : 0);
     const std::int64_t own = std::max<std::int64_t>(1, share / 20), firstMember = benchMembers;
     benchMembers += own;
+    if (u == 0) firstShare = share;
     for (std::int64_t seq = 0; seq < share;) {
       json batch = {{"terminal_id", terminals[static_cast<std::size_t>(u)]}, {"events", json::array()}};
       for (int i = 0; i < 1000 && seq < share; ++i) {
@@ -356,6 +360,31 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   out["scale"]["rss_kib_after_summary"] = procStatusKb(server.pid(), "VmRSS");
   out["scale"]["peak_rss_kib"] = procStatusKb(server.pid(), "VmHWM");
   progress(backend + ": peak RSS " + std::to_string(out["scale"]["peak_rss_kib"].get<std::int64_t>()) + " KiB");
+
+  // 4. Member search at head office, which first brings the search keys up to date with every
+  // member changed since the last search: the first one after the fill (every member new), one
+  // after a batch of sales changed the balances of up to 1,000 members, one after nothing.
+  const auto search = [&] {
+    const auto q0 = Clock::now();
+    auto r = c->Get("/api/v1/members?q=Bench%20B1", httplib::Headers{{"Authorization", "Bearer " + adminToken}});
+    if (!r || r->status != 200) throw std::runtime_error("member search failed");
+    return secondsSince(q0);
+  };
+  const double firstSearch = search();
+  const std::int64_t firstOwn = std::max<std::int64_t>(1, firstShare / 20), changed = std::min<std::int64_t>(1000, firstOwn);
+  {
+    json more = {{"terminal_id", terminals[0]}, {"events", json::array()}};
+    for (std::int64_t i = 1; i <= changed; ++i) more["events"].push_back(saleEvent(ids, terminals[0], firstShare + i, i, 100 + i));
+    auto r = c->Post("/api/v1/events", httplib::Headers{{"Authorization", "Bearer " + tokens[0]}}, more.dump(), "application/json");
+    if (!r || r->status != 200) throw std::runtime_error("upload before the search failed");
+  }
+  const double afterSales = search();
+  const double unchanged = search();
+  out["search"] = {{"members", members + benchMembers}, {"first_seconds", firstSearch},
+                   {"balance_changed_members", changed}, {"after_balance_changes_seconds", afterSales},
+                   {"unchanged_seconds", unchanged}};
+  progress(backend + ": member search " + std::to_string(firstSearch) + " s first, " + std::to_string(afterSales) + " s after " +
+           std::to_string(changed) + " balance changes, " + std::to_string(unchanged) + " s after none");
   server.stop();
   if (backend == "sqlite") out["scale"]["database_bytes"] = fs::file_size(dataDir.sqliteFile());
   fs::remove_all(dir);

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/phone.hpp"
 #include "loyalty/core/pinyin.hpp"
 #include "loyalty/core/text.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "ingest_writes.hpp"
 
 namespace loyalty::hq {
 
@@ -67,11 +70,29 @@ std::optional<std::int64_t> wholeNumber(const std::optional<std::string>& s, std
 }  // namespace
 
 void ensureMemberCareSchema(SqlConnection& c) {
-  if (c.hasTable("points_adjustments") && c.hasTable("member_search_keys")) return;
-  SqlTransaction tx(c);
-  c.execScript(schemaText(c));
-  c.query("INSERT INTO counters(name, value) VALUES ('member_keys_through', 0) ON CONFLICT (name) DO NOTHING");
-  tx.commit();
+  if (!c.hasTable("points_adjustments") || !c.hasTable("member_search_keys")) {
+    SqlTransaction tx(c);
+    c.execScript(schemaText(c));
+    c.query("INSERT INTO counters(name, value) VALUES ('member_keys_through', 0) ON CONFLICT (name) DO NOTHING");
+    tx.commit();
+  }
+  // Releases before this one kept the keys of members erased (their name, card number and
+  // phone's last four digits) or merged away: gone once, here.
+  if (c.query("SELECT 1 FROM counters WHERE name = 'search_keys_scrubbed'").empty()) {
+    SqlTransaction tx(c);
+    holdSearchKeys(c);
+    c.query("DELETE FROM member_search_keys WHERE member_id IN "
+            "(SELECT member_id FROM members WHERE erased_at IS NOT NULL OR merged_into IS NOT NULL)");
+    c.query("INSERT INTO counters(name, value) VALUES ('search_keys_scrubbed', 1) ON CONFLICT (name) DO NOTHING");
+    tx.commit();
+  }
+}
+
+void holdSearchKeys(SqlConnection& c) { c.lockRow(SqlConnection::RowSpace::kSearchKeys, "member_search_keys"); }
+
+void dropSearchKeys(SqlConnection& c, const std::vector<std::string>& memberIds) {
+  holdSearchKeys(c);
+  for (const auto& id : memberIds) c.query("DELETE FROM member_search_keys WHERE member_id = $1", {id});
 }
 
 // [SECTION] Adjustments
@@ -142,22 +163,47 @@ Result<MemberSearch> parseMemberSearch(const std::function<std::optional<std::st
 }
 
 bool refreshMemberSearchKeys(SqlConnection& c) {
-  SqlTransaction tx(c);
+  // Only this writes the keys and their counter: refreshers (of any instance) take turns on
+  // their own lock, never the store-wide writer lock uploads hold. Change numbers are given out
+  // under that lock and commit in their order, so what is read here is every change up to the
+  // chunk's last number.
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
+  holdSearchKeys(c);
   const std::int64_t through = keysThrough(c);
   const auto r = c.query(
       "SELECT member_id, change_no, name, card_no, phone, enrolled, erased_at, merged_into FROM members "
       "WHERE change_no > $1 ORDER BY change_no LIMIT $2",
       {through, kRefreshChunk});
   if (r.empty()) return false;
+  const std::int64_t last = r.integer(r.size() - 1, 1);
+  // Most changes are a balance's (every sale): keys are written only where they differ. A member
+  // changed again since the first read is not joined here; its later change number brings it
+  // back in a later chunk, which puts its keys right.
+  std::map<std::string, std::set<std::string>> stored;
+  const auto k = c.query("SELECT k.member_id, k.search_key FROM member_search_keys k JOIN members m ON m.member_id = k.member_id "
+                         "WHERE m.change_no > $1 AND m.change_no <= $2",
+                         {through, last});
+  for (std::size_t i = 0; i < k.size(); ++i) stored[k.text(i, 0)].insert(k.text(i, 1));
+  // Sent as a few statements over many rows (a first fill writes every member's keys).
+  RowBuffer drop("DELETE FROM member_search_keys WHERE (search_key, member_id) IN (", "tt", ")");
+  RowBuffer add("INSERT INTO member_search_keys(search_key, member_id)", "tt", " ON CONFLICT DO NOTHING");
+  const std::set<std::string> none;
   for (std::size_t i = 0; i < r.size(); ++i) {
     const std::string id = r.text(i, 0);
-    c.query("DELETE FROM member_search_keys WHERE member_id = $1", {id});
-    if (r.integer(i, 5) == 0 || !r.isNull(i, 6) || !r.isNull(i, 7)) continue;
-    for (const auto& k : searchKeysOf(r.text(i, 2), r.text(i, 3), r.text(i, 4))) {
-      c.query("INSERT INTO member_search_keys(search_key, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", {k, id});
+    const bool listed = r.integer(i, 5) != 0 && r.isNull(i, 6) && r.isNull(i, 7);
+    const std::vector<std::string> wanted = listed ? searchKeysOf(r.text(i, 2), r.text(i, 3), r.text(i, 4)) : std::vector<std::string>{};
+    const auto had = stored.find(id);
+    const std::set<std::string>& old = had == stored.end() ? none : had->second;
+    for (const auto& key : old) {
+      if (!std::binary_search(wanted.begin(), wanted.end(), key)) drop.add(key, id);
+    }
+    for (const auto& key : wanted) {
+      if (!old.count(key)) add.add(key, id);
     }
   }
-  c.query("UPDATE counters SET value = $1 WHERE name = 'member_keys_through'", {r.integer(r.size() - 1, 1)});
+  drop.flush(c);
+  add.flush(c);
+  c.exec("UPDATE counters SET value = $1 WHERE name = 'member_keys_through'", {last});
   tx.commit();
   return static_cast<std::int64_t>(r.size()) == kRefreshChunk;
 }

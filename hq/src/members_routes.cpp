@@ -126,7 +126,8 @@ void showTo(HqService& service, const DashboardViewer& who, json& out) {
 }
 
 json searchFor(HqService& service, const MemberSearch& s) {
-  // A chunk per turn of the writer: a first fill of a large chain does not hold up ingest.
+  // A chunk per turn of the writing connection: a first fill of a large chain does not hold up
+  // this instance's uploads (and never waits for the store-wide lock theirs hold).
   while (service.onWriter([](SqlConnection& c) { return refreshMemberSearchKeys(c); })) {
   }
   return service.onReader([&](SqlConnection& c) { return searchMembers(c, s); });

@@ -12,6 +12,7 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/claims.hpp"
+#include "loyalty/hq/members.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
 
@@ -304,6 +305,7 @@ Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const
       m_c->query("UPDATE complaint_history SET note = NULL WHERE complaint_id = $1", {cases.text(i, 0)});
     }
   }
+  dropSearchKeys(*m_c, records);  // their name, card number and phone's last four digits
   // Kept report results may name the member: dropped here, and those computed before this
   // erasure are never served again (ReportCache::dataMark counts erasures).
   if (m_c->hasTable("report_results")) m_c->query("DELETE FROM report_results");

@@ -1386,6 +1386,7 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   countInCohorts(*m_c, into, -1);
   m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {into, spend});
   m_c->query("UPDATE members SET lifetime_spend = 0, merged_into = $2, merged_at = $3 WHERE member_id = $1", {from, into, at});
+  dropSearchKeys(*m_c, {from});  // found as `into` from now on
   // History moves with the person; the ledger keeps the merge entries on both sides.
   m_c->query("UPDATE sales SET member_id = $2 WHERE member_id = $1", {from, into});
   m_c->query("UPDATE refunds SET member_id = $2 WHERE member_id = $1", {from, into});

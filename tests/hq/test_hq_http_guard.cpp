@@ -498,7 +498,8 @@ TEMPLATE_TEST_CASE("HTTP: failed sign-ins are throttled per account, shared by i
   other.killHard();
 }
 
-TEST_CASE("HTTP: on PostgreSQL sign-ins, failed credentials and audited reads do not wait for uploads", "[hq][http]") {
+TEST_CASE("HTTP: on PostgreSQL sign-ins, failed credentials, audited reads and member searches do not wait for uploads",
+          "[hq][http]") {
   HqInstance hq("postgresql");
   addUser(hq, "ana", "admin", "admin-password-1");
   hq.start();
@@ -526,12 +527,16 @@ TEST_CASE("HTTP: on PostgreSQL sign-ins, failed credentials and audited reads do
     if (ticket && ticket->status == 201) {
       out.push_back(code(c->Get(json::parse(ticket->body).at("url").get<std::string>())));  // taken, a session
     }
+    // Brings the search keys up to M1's enrolment first (written here), then finds M1.
+    auto found = c->Get("/api/v1/members?q=li%20m", bearer(hq.adminToken()));
+    out.push_back(code(found));
+    if (found && found->status == 200) out.push_back(json::parse(found->body).at("total").get<int>());
     return out;
   });
   const bool finished = done.wait_for(60s) == std::future_status::ready;
   other->rollback();
   REQUIRE(finished);  // before: each of them waited for the lock
-  CHECK(done.get() == std::vector<int>{401, 303, 303, 200, 200, 201, 303});
+  CHECK(done.get() == std::vector<int>{401, 303, 303, 200, 200, 201, 303, 200, 1});
   // The bad token and the wrong password, both from this address.
   CHECK(count("SELECT COUNT(*) FROM auth_failures") > failuresBefore);
   CHECK(count("SELECT failures FROM auth_failures WHERE throttle_key = 'address:127.0.0.1'") == 2);
@@ -540,6 +545,7 @@ TEST_CASE("HTTP: on PostgreSQL sign-ins, failed credentials and audited reads do
   CHECK(count("SELECT COUNT(*) FROM audit_log WHERE action = 'signin.failed'") == 1);
   CHECK(count("SELECT COUNT(*) FROM audit_log WHERE action = 'signin'") == 2);
   CHECK(count("SELECT COUNT(*) FROM audit_log WHERE subject = 'M1'") == 2);
+  CHECK(count("SELECT COUNT(*) FROM member_search_keys WHERE member_id = 'M1'") > 0);
 }
 
 TEST_CASE("HTTP: unknown and known user names go through the same password verification", "[hq][http]") {

@@ -222,6 +222,8 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   CHECK(mentionsPerson(api.get("/api/v1/reports/churn?as_of=2027-06-01", admin)->body));
   const auto [before, cursor] = api.pull(t1);
   CHECK(before.dump().find(kName) != std::string::npos);
+  // A search at head office writes the members' search keys: the name among them.
+  CHECK(api.getJson("/api/v1/members?q=" + httplib::detail::encode_query_param(kName), admin).at("total") == 1);
 
   // [SECTION] Erasure: idempotent, audited with its reason.
   const json erased = api.post("/api/v1/admin/members/M1/erase", {{"reason", "member asked (ticket 42)"}}, admin);
@@ -271,7 +273,7 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     std::string stored;
     for (const char* q : {"SELECT payload FROM events", "SELECT payload FROM event_conflicts",
                           "SELECT payload FROM rejected_events", "SELECT card_no || phone || name || COALESCE(birthday, '') FROM members",
-                          "SELECT description FROM complaint_cases"}) {
+                          "SELECT description FROM complaint_cases", "SELECT search_key FROM member_search_keys"}) {
       const auto r = sql->query(q);
       for (const auto& row : r.rows) stored += row.at(0).value_or("") + "\n";
     }

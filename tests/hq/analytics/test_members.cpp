@@ -246,3 +246,52 @@ TEST_CASE("member pages in headless Chromium: search by pinyin, the profile with
   const std::string en = shot("/dashboard/members/M1?lang=en", "member-360-en");
   CHECK(en.find("Head-office adjustment") != std::string::npos);
 }
+
+TEMPLATE_TEST_CASE("members: search keys follow name changes, erasures and merges, and stay as they are for balance changes",
+                   "[analytics][members]", SqliteBackend, PostgresBackend) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string terminal = loadStore(hq);
+  const std::string admin = hq.adminToken();
+  auto look = hq.sql();
+  const auto keys = [&](const std::string& id) {
+    const auto r = look->query("SELECT search_key FROM member_search_keys WHERE member_id = $1 ORDER BY search_key", {id});
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(r.text(i, 0));
+    return out;
+  };
+  REQUIRE(found(hq, admin, "zsf") == std::vector<std::string>{"M1"});  // the first search writes every member's keys
+  const auto m1 = keys("M1"), m2 = keys("M2");
+  CHECK(std::find(m1.begin(), m1.end(), "#880001") != m1.end());
+  CHECK(std::find(m1.begin(), m1.end(), "*5678") != m1.end());
+
+  // Sales change balances (and change numbers) only: the next search leaves the keys as they are.
+  const auto written = [&] { return look->query("SELECT value FROM counters WHERE name = 'member_keys_through'").integer(0, 0); };
+  const std::int64_t before = written();
+  uploadApplied(hq, terminal, "T1",
+                json::array({saleEvent("T1", "S1", 7, std::string("M1"), "20.00", 20), saleEvent("T1", "S1", 8, std::string("M2"), "5.00", 5)}));
+  CHECK(found(hq, admin, "8800") == std::vector<std::string>{"M1", "M2"});
+  CHECK(written() > before);  // both members' changes were read
+  CHECK(keys("M1") == m1);
+  CHECK(keys("M2") == m2);
+
+  // Erased: no keys, not found. Merged away: no keys; found as the member it went into.
+  CHECK(call(hq, admin, "POST", "/api/v1/admin/members/M2/erase", {{"reason", "asked"}}).status == 200);
+  CHECK(found(hq, admin, "ls").empty());
+  CHECK(keys("M2").empty());
+  CHECK(call(hq, admin, "POST", "/api/v1/admin/members/merge", {{"from", "M3"}, {"into", "M1"}}).status == 200);
+  CHECK(found(hq, admin, "smith").empty());
+  CHECK(keys("M3").empty());
+  CHECK(found(hq, admin, "zsf") == std::vector<std::string>{"M1"});
+  CHECK(keys("M1") == m1);
+
+  // Earlier releases kept the keys of members erased or merged away: the first start of this
+  // one drops them.
+  hq.stop();
+  look->query("INSERT INTO member_search_keys(search_key, member_id) VALUES ('li si', 'M2'), ('#770003', 'M3'), ('extra', 'M1')");
+  look->query("DELETE FROM counters WHERE name = 'search_keys_scrubbed'");
+  hq.start();
+  CHECK(keys("M2").empty());
+  CHECK(keys("M3").empty());
+  CHECK(keys("M1").size() == m1.size() + 1);  // a listed member's keys are left to the refresh
+}

@@ -45,10 +45,19 @@ struct MemberSearch {
 /// Reads q (1 to 64 characters), offset and limit; errors name the parameter.
 Result<MemberSearch> parseMemberSearch(const std::function<std::optional<std::string>(const char*)>& param);
 
+/// Within a transaction: waits for, and holds until it ends, the turn of whoever writes the
+/// member search keys (RowSpace::kSearchKeys), so that no refresh writes back keys it read before.
+void holdSearchKeys(SqlConnection& c);
+/// Within a transaction: deletes the search keys of `memberIds` now (holding their turn): a
+/// member's erasure (they hold personal data) and a merge (the member merged away).
+void dropSearchKeys(SqlConnection& c, const std::vector<std::string>& memberIds);
+
 /// Brings the search keys up to date with up to 2000 members changed since the last call (their
 /// change numbers): name keys with pinyin as the terminal's lookup has them (memberNameKeys),
-/// card numbers and phones' last four digits. One write transaction; cheap when nothing
-/// changed. True when more members are waiting (call again: the writer is free in between).
+/// card numbers and phones' last four digits. One transaction that does not wait for uploads
+/// (refreshers take turns on RowSpace::kSearchKeys); keys are written only where they differ,
+/// so a chunk of balance changes (every sale makes one) costs two reads. True when more
+/// members are waiting (call again: the connection is free in between).
 bool refreshMemberSearchKeys(SqlConnection& c);
 
 /// {"q", "total", "page": {offset, limit}, "members": [{member_id, card_no, name, phone, tier,

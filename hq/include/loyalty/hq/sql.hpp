@@ -99,7 +99,8 @@ class SqlConnection {
   /// no-op where writers never run at once (SQLite).
   /// kDashboardName: the name dashboard sessions and sign-in tickets are opened under (a
   /// dashboard account's or an API token's), held by whatever opens them or ends them.
-  enum class RowSpace { kMember = 7534, kTerminal = 7535, kDashboardName = 7536 };
+  /// kSearchKeys: head office's member search keys, held by whoever brings them up to date.
+  enum class RowSpace { kMember = 7534, kTerminal = 7535, kDashboardName = 7536, kSearchKeys = 7537 };
   virtual void lockRow(RowSpace, std::string_view) {}
   /// A read snapshot: every query until commit() sees the same committed state.
   virtual void beginRead() = 0;
