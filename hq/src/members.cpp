@@ -176,14 +176,16 @@ bool refreshMemberSearchKeys(SqlConnection& c) {
       {through, kRefreshChunk});
   if (r.empty()) return false;
   const std::int64_t last = r.integer(r.size() - 1, 1);
-  // Most changes are a balance's (every sale): keys are written only where they differ. A member
-  // changed again since the first read is not joined here; its later change number brings it
-  // back in a later chunk, which puts its keys right.
+  // Most changes are a balance's (every sale): keys are written only where they differ. Only
+  // holders of this lock write keys, so those read here stay as read; a member changed again
+  // after the first read gets the keys of what was read, and its later change number brings it
+  // back in a later chunk.
+  std::vector<std::string> ids;
+  ids.reserve(r.size());
+  for (std::size_t i = 0; i < r.size(); ++i) ids.push_back(r.text(i, 0));
   std::map<std::string, std::set<std::string>> stored;
-  const auto k = c.query("SELECT k.member_id, k.search_key FROM member_search_keys k JOIN members m ON m.member_id = k.member_id "
-                         "WHERE m.change_no > $1 AND m.change_no <= $2",
-                         {through, last});
-  for (std::size_t i = 0; i < k.size(); ++i) stored[k.text(i, 0)].insert(k.text(i, 1));
+  selectIn(c, "SELECT member_id, search_key FROM member_search_keys WHERE member_id IN (", {}, ids,
+           [&](const SqlRows& k, std::size_t i) { stored[k.text(i, 0)].insert(k.text(i, 1)); });
   // Sent as a few statements over many rows (a first fill writes every member's keys).
   RowBuffer drop("DELETE FROM member_search_keys WHERE (search_key, member_id) IN (", "tt", ")");
   RowBuffer add("INSERT INTO member_search_keys(search_key, member_id)", "tt", " ON CONFLICT DO NOTHING");

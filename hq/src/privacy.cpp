@@ -295,6 +295,7 @@ Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const
   }
   const std::string at = formatRfc3339(now);
   const std::vector<std::string> records = sameRecords(*m_c, memberId);
+  const bool outreach = m_c->hasTable("outreach_messages"), followups = m_c->hasTable("followup_contacts");
   for (const auto& id : records) {
     m_c->query("UPDATE members SET card_no = '', phone = '', name = '', birthday = NULL, language = NULL, "
                "consent_marketing = 0, erased_at = $2 WHERE member_id = $1",
@@ -303,6 +304,19 @@ Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const
     const auto cases = m_c->query("UPDATE complaint_cases SET description = '' WHERE member_id = $1 RETURNING complaint_id", {id});
     for (std::size_t i = 0; i < cases.size(); ++i) {
       m_c->query("UPDATE complaint_history SET note = NULL WHERE complaint_id = $1", {cases.text(i, 0)});
+    }
+    // What head office wrote to or about the person: greetings (they hold the name; those not
+    // sent yet are cancelled) and the notes of follow-up calls and visits.
+    if (outreach) {
+      m_c->query("UPDATE outreach_messages SET body = '', status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
+                 "error = CASE WHEN status = 'queued' THEN 'member erased' ELSE error END, "
+                 "done_at = CASE WHEN status = 'queued' THEN $2 ELSE done_at END WHERE member_id = $1",
+                 {id, at});
+    }
+    if (followups) {
+      m_c->query("UPDATE followup_contacts SET notes = NULL WHERE notes IS NOT NULL AND followup_id IN "
+                 "(SELECT followup_id FROM followups WHERE member_id = $1)",
+                 {id});
     }
   }
   dropSearchKeys(*m_c, records);  // their name, card number and phone's last four digits

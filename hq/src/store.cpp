@@ -285,40 +285,6 @@ struct StoredEvent {
   std::string fingerprint;
 };
 
-/// Runs `select` (ending in "IN (") over `keys` and hands every row to `row`. `fixed` are the
-/// select's own parameters ($1 ...), before the keys; `tail` follows the key list's ")" (a
-/// GROUP BY). PostgreSQL: the keys are one array parameter, `IN (SELECT unnest($n))`, a semi
-/// join (index lookups or one hash of the keys), the same statement for any number of keys. A
-/// list of parameters, once PostgreSQL settled on a generic plan (from the sixth batch on), was
-/// a filter comparing every row scanned with every key, 30-60 ms a batch. SQLite: one statement per
-/// 512 keys, the list padded to one of a few lengths (repeating its last key), so only a
-/// handful of statements are ever prepared.
-template <class Row>
-void selectIn(SqlConnection& c, const std::string& select, const std::vector<SqlValue>& fixed,
-              const std::vector<std::string>& keys, Row&& row, const std::string& tail = "") {
-  if (keys.empty()) return;
-  if (c.backend() == "postgresql") {
-    std::vector<SqlValue> params = fixed;
-    params.emplace_back(pgArray(std::vector<SqlValue>(keys.begin(), keys.end())));
-    const auto r = c.query(select + "SELECT unnest(CAST($" + std::to_string(params.size()) + " AS TEXT[])))" + tail, params);
-    for (std::size_t i = 0; i < r.size(); ++i) row(r, i);
-    return;
-  }
-  constexpr std::size_t kChunk = 512;
-  for (std::size_t from = 0; from < keys.size(); from += kChunk) {
-    const std::size_t n = std::min(kChunk, keys.size() - from);
-    const std::size_t slots = n <= 8 ? 8 : n <= 64 ? 64 : kChunk;
-    std::string sql = select;
-    std::vector<SqlValue> params = fixed;
-    for (std::size_t i = 0; i < slots; ++i) {
-      sql += (i ? ", $" : "$") + std::to_string(fixed.size() + i + 1);
-      params.emplace_back(keys[from + std::min(i, n - 1)]);
-    }
-    const auto r = c.query(sql + ")" + tail, params);
-    for (std::size_t i = 0; i < r.size(); ++i) row(r, i);
-  }
-}
-
 /// The events of `events` head office already holds, by event id.
 std::unordered_map<std::string, StoredEvent> storedEvents(SqlConnection& c, const std::vector<EventEnvelope>& events) {
   std::vector<std::string> ids;

@@ -224,6 +224,19 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   CHECK(before.dump().find(kName) != std::string::npos);
   // A search at head office writes the members' search keys: the name among them.
   CHECK(api.getJson("/api/v1/members?q=" + httplib::detail::encode_query_param(kName), admin).at("total") == 1);
+  // A birthday greeting queued for M1 holds the name; a follow-up call's notes hold what staff wrote.
+  CHECK(api.post("/api/v1/admin/outreach/send", {{"kind", "birthday"}, {"day", "2027-07-20"}}, admin, 201).at("queued") == 1);
+  CHECK(api.post("/api/v1/followups/plan", {{"month", "2026-12"}}, admin).at("planned").get<int>() > 0);
+  std::string followup;
+  const json planned = api.getJson("/api/v1/followups?from=2026-12-01&to=2026-12-31&as_of=2026-12-10", admin);
+  INFO(planned.dump());
+  for (const auto& f : planned.at("followups")) {
+    if (f.at("member_id") == "M1" && followup.empty()) followup = f.at("followup_id");
+  }
+  REQUIRE_FALSE(followup.empty());
+  api.post("/api/v1/followups/" + followup + "/contacts",
+           {{"channel", "phone"}, {"outcome", "call_back"}, {"notes", std::string("call ") + kName + " back on " + kNationalPhone}}, admin,
+           201);
 
   // [SECTION] Erasure: idempotent, audited with its reason.
   const json erased = api.post("/api/v1/admin/members/M1/erase", {{"reason", "member asked (ticket 42)"}}, admin);
@@ -273,13 +286,16 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     std::string stored;
     for (const char* q : {"SELECT payload FROM events", "SELECT payload FROM event_conflicts",
                           "SELECT payload FROM rejected_events", "SELECT card_no || phone || name || COALESCE(birthday, '') FROM members",
-                          "SELECT description FROM complaint_cases", "SELECT search_key FROM member_search_keys"}) {
+                          "SELECT description FROM complaint_cases", "SELECT search_key FROM member_search_keys",
+                          "SELECT body FROM outreach_messages", "SELECT COALESCE(notes, '') FROM followup_contacts"}) {
       const auto r = sql->query(q);
       for (const auto& row : r.rows) stored += row.at(0).value_or("") + "\n";
     }
     CHECK_FALSE(mentionsPerson(stored));
     CHECK(stored.find("Li Lei") != std::string::npos);
     CHECK(sql->query("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = 'M1'").integer(0, 0) == 20);
+    CHECK(sql->query("SELECT status FROM outreach_messages WHERE member_id = 'M1'").text(0, 0) == "cancelled");  // never sent
+    CHECK(sql->query("SELECT COUNT(*) FROM followup_contacts").integer(0, 0) == 1);  // the call is kept, without its notes
   }
   if (std::string(TestType::kName) == "sqlite") {
     // Nor do the files: free space, the WAL and replaced report results included.
