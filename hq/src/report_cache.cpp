@@ -309,16 +309,23 @@ void ReportCache::wake() {
   m_wake.notify_all();
 }
 
-void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leading, std::unique_ptr<SqlConnection> reads) {
+void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leading, std::unique_ptr<SqlConnection> reads,
+                                 Chore chore) {
   {
     std::lock_guard lock(m_mutex);
     m_refresherRunning = true;
   }
-  m_thread = std::thread([this, conn = std::move(c), leading = std::move(leading), reads = std::move(reads)] {
+  m_thread = std::thread([this, conn = std::move(c), leading = std::move(leading), reads = std::move(reads), chore = std::move(chore)] {
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
       m_pending = false;
       lock.unlock();
+      if (chore && (!leading || leading())) {
+        try {
+          chore(*conn);
+        } catch (const std::exception&) {  // as a round's: the next one tries again
+        }
+      }
       try {
         if (!leading || leading()) {
           refreshOnce(*conn, reads.get());

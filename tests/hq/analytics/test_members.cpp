@@ -3,8 +3,11 @@
 // audited, through the ledger, in the change feed terminals pull; never below zero; idempotent);
 // a complaint's compensation through the same adjustment, linked to the complaint and shown on
 // the member's page; and the pages in headless Chromium.
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <regex>
+#include <thread>
 
 #include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
@@ -294,4 +297,21 @@ TEMPLATE_TEST_CASE("members: search keys follow name changes, erasures and merge
   CHECK(keys("M2").empty());
   CHECK(keys("M3").empty());
   CHECK(keys("M1").size() == m1.size() + 1);  // a listed member's keys are left to the refresh
+}
+
+TEMPLATE_TEST_CASE("members: the leading instance brings the search keys up to date in the background, with no search asked",
+                   "[analytics][members]", SqliteBackend, PostgresBackend) {
+  HqInstance hq(TestType::kName);
+  std::ofstream(hq.dataDir() + "/hq.toml", std::ios::app) << "\n[reports]\nrefresh_seconds = 1\n";
+  hq.start();
+  loadStore(hq);
+  auto look = hq.sql();
+  const auto written = [&] {
+    return look->query("SELECT COUNT(DISTINCT member_id) FROM member_search_keys").integer(0, 0);
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (written() < 3 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(written() == 3);
+  CHECK(look->query("SELECT value FROM counters WHERE name = 'member_keys_through'").integer(0, 0) > 0);
+  CHECK(found(hq, hq.adminToken(), "zsf") == std::vector<std::string>{"M1"});
 }

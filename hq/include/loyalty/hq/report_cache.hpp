@@ -103,11 +103,16 @@ class ReportCache {
   /// Whether this instance leads the background work (leadership.hpp); unset: always.
   using Leading = std::function<bool()>;
 
+  /// Other background work of the leader, run on the refresher's connection first in each of
+  /// its rounds (its failure is the chore's own: the round's reports still refresh).
+  using Chore = std::function<void(SqlConnection&)>;
+
   /// Starts the refresher on its own connection (the server's readers are not held up by it).
-  /// Its rounds compute while `leading()` says so, and adopt the leader's results otherwise.
-  /// With `reads` (storage.reports_dsn), data marks and reports are read there, and
-  /// report_results is read and written on `c`.
-  void startRefresher(std::unique_ptr<SqlConnection> c, Leading leading = {}, std::unique_ptr<SqlConnection> reads = nullptr);
+  /// Its rounds run `chore` and compute while `leading()` says so, and adopt the leader's
+  /// results otherwise. With `reads` (storage.reports_dsn), data marks and reports are read
+  /// there, and report_results is read and written on `c`.
+  void startRefresher(std::unique_ptr<SqlConnection> c, Leading leading = {}, std::unique_ptr<SqlConnection> reads = nullptr,
+                      Chore chore = {});
   /// Runs the refresher's next round now (this instance has just taken the lead).
   void wake();
   /// Rounds the refresher ran as the leader (computing), since start.

@@ -58,7 +58,8 @@ class HqService {
   HqService& operator=(const HqService&) = delete;
 
   /// Starts the report cache's refresher on its own connection (the readers are not held up by it).
-  /// It computes while `leading()` (several instances: docs/operations.md), else adopts the leader's results.
+  /// It computes while `leading()` (several instances: docs/operations.md), else adopts the leader's results;
+  /// as the leader it also brings the member search keys up to date first in each round.
   /// `reads`: the refresher's own connection to storage.reports_dsn, when set.
   void startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCache::Leading leading = {},
                             std::unique_ptr<SqlConnection> reads = nullptr);
