@@ -70,22 +70,11 @@ std::optional<std::int64_t> wholeNumber(const std::optional<std::string>& s, std
 }  // namespace
 
 void ensureMemberCareSchema(SqlConnection& c) {
-  if (!c.hasTable("points_adjustments") || !c.hasTable("member_search_keys")) {
-    SqlTransaction tx(c);
-    c.execScript(schemaText(c));
-    c.query("INSERT INTO counters(name, value) VALUES ('member_keys_through', 0) ON CONFLICT (name) DO NOTHING");
-    tx.commit();
-  }
-  // Releases before this one kept the keys of members erased (their name, card number and
-  // phone's last four digits) or merged away: gone once, here.
-  if (c.query("SELECT 1 FROM counters WHERE name = 'search_keys_scrubbed'").empty()) {
-    SqlTransaction tx(c);
-    holdSearchKeys(c);
-    c.query("DELETE FROM member_search_keys WHERE member_id IN "
-            "(SELECT member_id FROM members WHERE erased_at IS NOT NULL OR merged_into IS NOT NULL)");
-    c.query("INSERT INTO counters(name, value) VALUES ('search_keys_scrubbed', 1) ON CONFLICT (name) DO NOTHING");
-    tx.commit();
-  }
+  if (c.hasTable("points_adjustments") && c.hasTable("member_search_keys")) return;
+  SqlTransaction tx(c);
+  c.execScript(schemaText(c));
+  c.query("INSERT INTO counters(name, value) VALUES ('member_keys_through', 0) ON CONFLICT (name) DO NOTHING");
+  tx.commit();
 }
 
 void holdSearchKeys(SqlConnection& c) { c.lockRow(SqlConnection::RowSpace::kSearchKeys, "member_search_keys"); }

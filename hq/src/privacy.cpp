@@ -12,6 +12,7 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/claims.hpp"
+#include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/members.hpp"
 #include "loyalty/sync/codec.hpp"
 #include "loyalty/sync/event_types.hpp"
@@ -273,6 +274,54 @@ void auditAccess(SqlConnection& c, const std::string& actor, const char* action,
 
 // [SECTION] Erasure
 
+void scrubErased(SqlConnection& c, const std::string& at) {
+  // Of every member erased (their records merged in included: erased with them).
+  const std::string erased = "(SELECT member_id FROM members WHERE erased_at IS NOT NULL)";
+  c.query("UPDATE complaint_cases SET description = '' WHERE description <> '' AND member_id IN " + erased);
+  const std::string cases = "(SELECT complaint_id FROM complaint_cases WHERE member_id IN " + erased + ")";
+  c.query("UPDATE complaint_history SET note = NULL WHERE note IS NOT NULL AND complaint_id IN " + cases);
+  if (c.hasTable("complaint_satisfaction")) {
+    c.query("UPDATE complaint_satisfaction SET note = NULL WHERE note IS NOT NULL AND complaint_id IN " + cases);
+  }
+  // What head office wrote to or about the person: greetings (they hold the name; those not sent
+  // yet are cancelled; a gateway's error may repeat the phone) and the notes of follow-up calls
+  // and visits.
+  if (c.hasTable("outreach_messages")) {
+    c.query("UPDATE outreach_messages SET body = '', status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
+            "error = CASE WHEN status = 'queued' OR error IS NOT NULL THEN 'member erased' ELSE NULL END, "
+            "done_at = CASE WHEN status = 'queued' THEN $1 ELSE done_at END "
+            "WHERE (body <> '' OR status = 'queued') AND member_id IN " + erased,
+            {at});
+  }
+  if (c.hasTable("followup_contacts")) {
+    c.query("UPDATE followup_contacts SET notes = NULL WHERE notes IS NOT NULL AND followup_id IN "
+            "(SELECT followup_id FROM followups WHERE member_id IN " + erased + ")");
+  }
+  // Their search keys (name, pinyin, card number, a phone's last four digits), and those of
+  // members merged away (found as the member they went into).
+  if (c.hasTable("member_search_keys")) {
+    holdSearchKeys(c);
+    c.query("DELETE FROM member_search_keys WHERE member_id IN "
+            "(SELECT member_id FROM members WHERE erased_at IS NOT NULL OR merged_into IS NOT NULL)");
+  }
+}
+
+void scrubErasedAtStart(SqlConnection& c) {
+  // Only when an erasure or a merge happened since the last time (three small reads otherwise):
+  // the scrub reads every member.
+  const auto value = [&](const char* name) {
+    const auto r = c.query("SELECT value FROM counters WHERE name = $1", {std::string(name)});
+    return r.empty() ? std::int64_t{-1} : r.integer(0, 0);
+  };
+  const std::int64_t erasures = value("erasures"), merges = c.query("SELECT COUNT(*) FROM merges").integer(0, 0);
+  if (value("scrubbed_erasures") == erasures && value("scrubbed_merges") == merges) return;
+  scrubErased(c, formatRfc3339(nowSeconds()));
+  for (const auto& [name, n] : {std::pair{"scrubbed_erasures", erasures}, std::pair{"scrubbed_merges", merges}}) {
+    c.query("INSERT INTO counters(name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            {std::string(name), n});
+  }
+}
+
 Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
                                               Timestamp now) {
   if (!validId(memberId)) return invalidArgument("member_id", "member_id is 1 to 128 printable characters without spaces");
@@ -295,31 +344,13 @@ Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const
   }
   const std::string at = formatRfc3339(now);
   const std::vector<std::string> records = sameRecords(*m_c, memberId);
-  const bool outreach = m_c->hasTable("outreach_messages"), followups = m_c->hasTable("followup_contacts");
   for (const auto& id : records) {
     m_c->query("UPDATE members SET card_no = '', phone = '', name = '', birthday = NULL, language = NULL, "
                "consent_marketing = 0, erased_at = $2 WHERE member_id = $1",
                {id, at});
     scrubStoredEvents(*m_c, id);
-    const auto cases = m_c->query("UPDATE complaint_cases SET description = '' WHERE member_id = $1 RETURNING complaint_id", {id});
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      m_c->query("UPDATE complaint_history SET note = NULL WHERE complaint_id = $1", {cases.text(i, 0)});
-    }
-    // What head office wrote to or about the person: greetings (they hold the name; those not
-    // sent yet are cancelled) and the notes of follow-up calls and visits.
-    if (outreach) {
-      m_c->query("UPDATE outreach_messages SET body = '', status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
-                 "error = CASE WHEN status = 'queued' THEN 'member erased' ELSE error END, "
-                 "done_at = CASE WHEN status = 'queued' THEN $2 ELSE done_at END WHERE member_id = $1",
-                 {id, at});
-    }
-    if (followups) {
-      m_c->query("UPDATE followup_contacts SET notes = NULL WHERE notes IS NOT NULL AND followup_id IN "
-                 "(SELECT followup_id FROM followups WHERE member_id = $1)",
-                 {id});
-    }
   }
-  dropSearchKeys(*m_c, records);  // their name, card number and phone's last four digits
+  scrubErased(*m_c, at);
   // Kept report results may name the member: dropped here, and those computed before this
   // erasure are never served again (ReportCache::dataMark counts erasures).
   if (m_c->hasTable("report_results")) m_c->query("DELETE FROM report_results");

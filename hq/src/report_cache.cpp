@@ -322,7 +322,10 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
       lock.unlock();
       if (chore && (!leading || leading())) {
         try {
-          chore(*conn);
+          for (int step = 0; step < 50 && chore(*conn); ++step) {
+            std::unique_lock pause(m_mutex);
+            if (m_wake.wait_for(pause, std::chrono::milliseconds(100), [&] { return m_stop; })) break;
+          }
         } catch (const std::exception&) {  // as a round's: the next one tries again
         }
       }

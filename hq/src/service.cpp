@@ -58,13 +58,9 @@ HqService::HqService(std::unique_ptr<SqlConnection> writer, std::unique_ptr<SqlC
 void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCache::Leading leading,
                                      std::unique_ptr<SqlConnection> reads) {
   // The member search keys, brought up to date in the background too, so that a search after
-  // a day of enrolments and sales (or a first start on a large chain) does not wait for them: up
-  // to 50 chunks (100,000 members) a round, each its own transaction.
-  const auto searchKeys = [](SqlConnection& conn) {
-    for (int chunk = 0; chunk < 50 && refreshMemberSearchKeys(conn); ++chunk) {
-    }
-  };
-  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), searchKeys);
+  // a day of enrolments and sales (or a first start on a large chain) has little left to do: a
+  // chunk a step (ReportCache::Chore), each its own transaction.
+  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), refreshMemberSearchKeys);
 }
 
 // [SECTION] Protocol

@@ -144,6 +144,7 @@ class UpgradeConnection final : public SqlConnection {
   SqlRows query(std::string_view sql, const std::vector<SqlValue>& params) override { return m_c.query(sql, params); }
   void exec(std::string_view sql, const std::vector<SqlValue>& params) override { m_c.exec(sql, params); }
   bool hasTable(std::string_view name) override { return m_c.hasTable(name); }
+  void lockRow(RowSpace space, std::string_view key) override { m_c.lockRow(space, key); }
   void beginWrite() override { m_c.execScript("SAVEPOINT upgrade_step"); }
   void beginRead() override { beginWrite(); }
   void commit() override { m_c.execScript("RELEASE SAVEPOINT upgrade_step"); }
@@ -362,6 +363,9 @@ void HqStore::checkSchema() {
       {"reservations held until the terminal settles them", ensureReservationSchema},
       {"room for in-place updates of the pre-aggregates (PostgreSQL)", keepRoomInAggregates},
       {"a member's spend read from indexes alone", coverMemberSpend},
+      // Every start, after the tables it reads: members erased by an earlier release (or by one
+      // still running on another instance) kept texts and search keys an erasure now scrubs.
+      {"what head office keeps of erased members, scrubbed", scrubErasedAtStart},
   };
   const int count = static_cast<int>(std::size(steps));
   UpgradeConnection step(*m_c);
@@ -1352,7 +1356,6 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   countInCohorts(*m_c, into, -1);
   m_c->query("UPDATE members SET lifetime_spend = lifetime_spend + $2 WHERE member_id = $1", {into, spend});
   m_c->query("UPDATE members SET lifetime_spend = 0, merged_into = $2, merged_at = $3 WHERE member_id = $1", {from, into, at});
-  dropSearchKeys(*m_c, {from});  // found as `into` from now on
   // History moves with the person; the ledger keeps the merge entries on both sides.
   m_c->query("UPDATE sales SET member_id = $2 WHERE member_id = $1", {from, into});
   m_c->query("UPDATE refunds SET member_id = $2 WHERE member_id = $1", {from, into});
@@ -1367,6 +1370,7 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   const std::int64_t no = nextChangeNumbers(1);
   m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'member.merged', $2)",
              {no, sync::dumpJson(sync::toJson(sync::Change{sync::MemberMergedChange{from, into}}))});
+  dropSearchKeys(*m_c, {from});  // found as `into` from now on (held until the commit just after)
   bumpMembers({into});
   tx.commit();
   return Ok{};

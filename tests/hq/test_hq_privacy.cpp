@@ -234,6 +234,12 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     if (f.at("member_id") == "M1" && followup.empty()) followup = f.at("followup_id");
   }
   REQUIRE_FALSE(followup.empty());
+  // The complaint through its steps to the satisfaction check, whose note names the person.
+  for (const char* step : {"acknowledged", "investigated", "solution_proposed", "resolved", "followed_up"}) {
+    api.post("/api/v1/complaints/C1", {{"step", step}}, admin);
+  }
+  api.post("/api/v1/complaints/C1/satisfaction", {{"score", 4}, {"note", std::string(kName) + " is happy, call " + kNationalPhone}},
+           admin, 201);
   api.post("/api/v1/followups/" + followup + "/contacts",
            {{"channel", "phone"}, {"outcome", "call_back"}, {"notes", std::string("call ") + kName + " back on " + kNationalPhone}}, admin,
            201);
@@ -287,7 +293,8 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     for (const char* q : {"SELECT payload FROM events", "SELECT payload FROM event_conflicts",
                           "SELECT payload FROM rejected_events", "SELECT card_no || phone || name || COALESCE(birthday, '') FROM members",
                           "SELECT description FROM complaint_cases", "SELECT search_key FROM member_search_keys",
-                          "SELECT body FROM outreach_messages", "SELECT COALESCE(notes, '') FROM followup_contacts"}) {
+                          "SELECT body FROM outreach_messages", "SELECT COALESCE(notes, '') FROM followup_contacts",
+                          "SELECT COALESCE(note, '') FROM complaint_satisfaction"}) {
       const auto r = sql->query(q);
       for (const auto& row : r.rows) stored += row.at(0).value_or("") + "\n";
     }
@@ -296,6 +303,7 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     CHECK(sql->query("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = 'M1'").integer(0, 0) == 20);
     CHECK(sql->query("SELECT status FROM outreach_messages WHERE member_id = 'M1'").text(0, 0) == "cancelled");  // never sent
     CHECK(sql->query("SELECT COUNT(*) FROM followup_contacts").integer(0, 0) == 1);  // the call is kept, without its notes
+    CHECK(sql->query("SELECT score FROM complaint_satisfaction").integer(0, 0) == 4);  // the score too, without the note
   }
   if (std::string(TestType::kName) == "sqlite") {
     // Nor do the files: free space, the WAL and replaced report results included.

@@ -48,8 +48,8 @@ Result<MemberSearch> parseMemberSearch(const std::function<std::optional<std::st
 /// Within a transaction: waits for, and holds until it ends, the turn of whoever writes the
 /// member search keys (RowSpace::kSearchKeys), so that no refresh writes back keys it read before.
 void holdSearchKeys(SqlConnection& c);
-/// Within a transaction: deletes the search keys of `memberIds` now (holding their turn): a
-/// member's erasure (they hold personal data) and a merge (the member merged away).
+/// Within a transaction: deletes the search keys of `memberIds` now (holding their turn): the
+/// member merged away by a merge (an erasure drops its members' keys through scrubErased).
 void dropSearchKeys(SqlConnection& c, const std::vector<std::string>& memberIds);
 
 /// Brings the search keys up to date with up to 2000 members changed since the last call (their

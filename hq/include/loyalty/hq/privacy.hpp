@@ -41,6 +41,14 @@ inline constexpr const char* kHomePhoneRegion = "CN";
 /// unless it has history to fill in.
 void ensurePrivacySchema(SqlConnection& c);
 
+/// Within a write transaction: what head office keeps of every erased member beyond their row,
+/// scrubbed (stored complaint texts and notes, greetings, follow-up notes, search keys; keys of
+/// members merged away too). Writes only what is not scrubbed yet. `at`: when a greeting not
+/// sent yet is cancelled. An erasure runs it; so does every start (scrubErasedAtStart, an
+/// upgrade step), for members erased by an earlier release or by one still running elsewhere.
+void scrubErased(SqlConnection& c, const std::string& at);
+void scrubErasedAtStart(SqlConnection& c);
+
 // [SECTION] Ingest (inside HqStore::applyEvent's transaction)
 
 /// One marketing-consent decision: at enrolment or a later change at a counter.

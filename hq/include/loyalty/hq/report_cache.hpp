@@ -103,9 +103,11 @@ class ReportCache {
   /// Whether this instance leads the background work (leadership.hpp); unset: always.
   using Leading = std::function<bool()>;
 
-  /// Other background work of the leader, run on the refresher's connection first in each of
-  /// its rounds (its failure is the chore's own: the round's reports still refresh).
-  using Chore = std::function<void(SqlConnection&)>;
+  /// A step of other background work of the leader, run on the refresher's connection first in
+  /// each of its rounds: true while more is waiting. Up to 50 steps a round, 0.1 s apart, so
+  /// that other writers get their turns (SQLite has one writer at a time); a failure is the
+  /// chore's own (the round's reports still refresh), and stop() does not wait for the rest.
+  using Chore = std::function<bool(SqlConnection&)>;
 
   /// Starts the refresher on its own connection (the server's readers are not held up by it).
   /// Its rounds run `chore` and compute while `leading()` says so, and adopt the leader's
