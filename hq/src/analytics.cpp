@@ -13,6 +13,7 @@
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/privacy.hpp"
 
 namespace loyalty::hq {
 
@@ -1643,9 +1644,13 @@ Result<json> Reports::updateComplaint(const std::string& complaintId, const Comp
   importCounterComplaints(now);
   {
     SqlTransaction tx(m_c);
-    const auto cur = m_c.query("SELECT step, owner, due_at, history_count FROM complaint_cases WHERE complaint_id = $1",
+    const auto cur = m_c.query("SELECT step, owner, due_at, history_count, COALESCE(member_id, '') FROM complaint_cases "
+                               "WHERE complaint_id = $1",
                                {complaintId});
     if (cur.empty()) return Error{errc::kNotFound, "complaint_id", "no complaint " + complaintId};
+    if (u.note) {
+      if (auto gone = refuseNoteOnErased(m_c, cur.text(0, 4), "note", "complaint " + complaintId)) return *gone;
+    }
     const std::string from = cur.text(0, 0);
     if (from == steps.back()) {
       return Error{errc::kConflict, "step", "complaint " + complaintId + " is closed (" + from + "): it can no longer be changed"};

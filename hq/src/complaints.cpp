@@ -6,6 +6,7 @@
 #include <set>
 
 #include "loyalty/hq/audit.hpp"
+#include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/store.hpp"
 
 namespace loyalty::hq {
@@ -226,8 +227,11 @@ Result<json> recordComplaintSatisfaction(SqlConnection& c, const std::string& co
   if (note && note->size() > 4000) return invalidArgument("note", "note is at most 4000 bytes");
   ensureComplaintCareSchema(c);
   SqlTransaction tx(c);
-  const auto cur = c.query("SELECT step FROM complaint_cases WHERE complaint_id = $1", {complaintId});
+  const auto cur = c.query("SELECT step, COALESCE(member_id, '') FROM complaint_cases WHERE complaint_id = $1", {complaintId});
   if (cur.empty()) return Error{errc::kNotFound, "complaint_id", "no complaint " + complaintId + " in the workflow"};
+  if (note) {
+    if (auto gone = refuseNoteOnErased(c, cur.text(0, 1), "note", "complaint " + complaintId)) return *gone;
+  }
   if (cur.text(0, 0) != kComplaintClosedStep) {
     return Error{errc::kConflict, "step",
                  "complaint " + complaintId + " is at step " + cur.text(0, 0) + "; the satisfaction check follows its closing (" +

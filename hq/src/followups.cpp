@@ -9,6 +9,7 @@
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
+#include "loyalty/hq/privacy.hpp"
 
 namespace loyalty::hq {
 
@@ -378,10 +379,7 @@ Result<json> logContact(SqlConnection& c, const std::string& followupId, const C
   if (f.empty()) return Error{errc::kNotFound, "followup_id", "no follow-up " + followupId};
   if (f.text(0, 1) == "done") return Error{errc::kConflict, "followup_id", "follow-up " + followupId + " is already done"};
   const std::string memberId = f.text(0, 0);
-  // Notes about a member whose personal data was erased would be personal data again.
-  if (!c.query("SELECT 1 FROM members WHERE member_id = $1 AND erased_at IS NOT NULL", {memberId}).empty()) {
-    return Error{hqerr::kGone, "followup_id", "follow-up " + followupId + " is for a member whose personal data was erased"};
-  }
+  if (auto gone = refuseNoteOnErased(c, memberId, "followup_id", "follow-up " + followupId)) return *gone;
   const auto n = c.query("SELECT COUNT(*) FROM followup_contacts WHERE followup_id = $1", {followupId});
   c.query("INSERT INTO followup_contacts(followup_id, entry_no, at, actor, channel, outcome, notes, next_due) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -25,6 +25,10 @@ using nlohmann::json;
 
 namespace {
 
+/// A gateway's error (the parameter `param`) as a message row keeps it: not for a member erased
+/// while the message was out (scrubErased blanked its body), as the error may repeat the phone.
+std::string gatewayError(const char* param) { return std::string("CASE WHEN body = '' THEN 'member erased' ELSE ") + param + " END"; }
+
 constexpr const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS outreach_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outreach_templates(
@@ -717,11 +721,11 @@ json runOutreach(const std::function<void(const std::function<void(SqlConnection
         bump("sent");
       } else if (reply.outcome == GatewayReply::Outcome::kRetry && attempts < s.maxAttempts) {
         const std::int64_t wait = s.backoffSeconds << std::min<std::int64_t>(attempts - 1, 16);
-        c.query("UPDATE outreach_messages SET status = 'queued', next_at = $2, error = $3 WHERE message_id = $1",
+        c.query("UPDATE outreach_messages SET status = 'queued', next_at = $2, error = " + gatewayError("$3") + " WHERE message_id = $1",
                 {m.messageId, iso(now + std::chrono::seconds{wait}), reply.error});
         bump("retrying");
       } else {
-        c.query("UPDATE outreach_messages SET status = 'failed', error = $2, done_at = $3 WHERE message_id = $1",
+        c.query("UPDATE outreach_messages SET status = 'failed', error = " + gatewayError("$2") + ", done_at = $3 WHERE message_id = $1",
                 {m.messageId, reply.error, iso(now)});
         bump("failed");
       }

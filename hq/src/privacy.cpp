@@ -274,52 +274,93 @@ void auditAccess(SqlConnection& c, const std::string& actor, const char* action,
 
 // [SECTION] Erasure
 
-void scrubErased(SqlConnection& c, const std::string& at) {
-  // Of every member erased (their records merged in included: erased with them).
-  const std::string erased = "(SELECT member_id FROM members WHERE erased_at IS NOT NULL)";
-  c.query("UPDATE complaint_cases SET description = '' WHERE description <> '' AND member_id IN " + erased);
+namespace {
+
+/// scrubErased's statements for the members `erased` (a row source of ids, "($1)" with `p` its
+/// parameter, or a subquery without any), whose search keys go with those of `gone`.
+void scrubOf(SqlConnection& c, const std::string& at, const std::string& erased, const std::string& gone,
+             const std::vector<SqlValue>& p) {
+  c.query("UPDATE complaint_cases SET description = '' WHERE description <> '' AND member_id IN " + erased, p);
   const std::string cases = "(SELECT complaint_id FROM complaint_cases WHERE member_id IN " + erased + ")";
-  c.query("UPDATE complaint_history SET note = NULL WHERE note IS NOT NULL AND complaint_id IN " + cases);
+  c.query("UPDATE complaint_history SET note = NULL WHERE note IS NOT NULL AND complaint_id IN " + cases, p);
   if (c.hasTable("complaint_satisfaction")) {
-    c.query("UPDATE complaint_satisfaction SET note = NULL WHERE note IS NOT NULL AND complaint_id IN " + cases);
+    c.query("UPDATE complaint_satisfaction SET note = NULL WHERE note IS NOT NULL AND complaint_id IN " + cases, p);
   }
   // What head office wrote to or about the person: greetings (they hold the name; those not sent
   // yet are cancelled; a gateway's error may repeat the phone) and the notes of follow-up calls
   // and visits.
   if (c.hasTable("outreach_messages")) {
+    std::vector<SqlValue> withAt = p;
+    withAt.emplace_back(at);
+    const std::string atParam = "$" + std::to_string(withAt.size());
     c.query("UPDATE outreach_messages SET body = '', status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
             "error = CASE WHEN status = 'queued' OR error IS NOT NULL THEN 'member erased' ELSE NULL END, "
-            "done_at = CASE WHEN status = 'queued' THEN $1 ELSE done_at END "
-            "WHERE (body <> '' OR status = 'queued') AND member_id IN " + erased,
-            {at});
+            "done_at = CASE WHEN status = 'queued' THEN " + atParam + " ELSE done_at END "
+            "WHERE (body <> '' OR status = 'queued' OR error <> 'member erased') AND member_id IN " + erased,
+            withAt);
   }
   if (c.hasTable("followup_contacts")) {
     c.query("UPDATE followup_contacts SET notes = NULL WHERE notes IS NOT NULL AND followup_id IN "
-            "(SELECT followup_id FROM followups WHERE member_id IN " + erased + ")");
+            "(SELECT followup_id FROM followups WHERE member_id IN " + erased + ")",
+            p);
   }
   // Their search keys (name, pinyin, card number, a phone's last four digits), and those of
   // members merged away (found as the member they went into).
   if (c.hasTable("member_search_keys")) {
     holdSearchKeys(c);
-    c.query("DELETE FROM member_search_keys WHERE member_id IN "
-            "(SELECT member_id FROM members WHERE erased_at IS NOT NULL OR merged_into IS NOT NULL)");
+    c.query("DELETE FROM member_search_keys WHERE member_id IN " + gone, p);
   }
 }
 
-void scrubErasedAtStart(SqlConnection& c) {
-  // Only when an erasure or a merge happened since the last time (three small reads otherwise):
-  // the scrub reads every member.
-  const auto value = [&](const char* name) {
-    const auto r = c.query("SELECT value FROM counters WHERE name = $1", {std::string(name)});
-    return r.empty() ? std::int64_t{-1} : r.integer(0, 0);
-  };
-  const std::int64_t erasures = value("erasures"), merges = c.query("SELECT COUNT(*) FROM merges").integer(0, 0);
-  if (value("scrubbed_erasures") == erasures && value("scrubbed_merges") == merges) return;
-  scrubErased(c, formatRfc3339(nowSeconds()));
-  for (const auto& [name, n] : {std::pair{"scrubbed_erasures", erasures}, std::pair{"scrubbed_merges", merges}}) {
+std::int64_t counterValue(SqlConnection& c, const char* name) {
+  const auto r = c.query("SELECT value FROM counters WHERE name = $1", {std::string(name)});
+  return r.empty() ? std::int64_t{-1} : r.integer(0, 0);
+}
+
+}  // namespace
+
+void scrubErased(SqlConnection& c, const std::string& at) {
+  scrubOf(c, at, "(SELECT member_id FROM members WHERE erased_at IS NOT NULL)",
+          "(SELECT member_id FROM members WHERE erased_at IS NOT NULL OR merged_into IS NOT NULL)", {});
+}
+
+std::optional<Error> refuseNoteOnErased(SqlConnection& c, const std::string& memberId, const char* field, const std::string& what) {
+  if (memberId.empty() || c.query("SELECT 1 FROM members WHERE member_id = $1 AND erased_at IS NOT NULL", {memberId}).empty()) {
+    return std::nullopt;
+  }
+  return Error{hqerr::kGone, field, what + " is about a member whose personal data was erased: it takes no more notes"};
+}
+
+ScrubMark scrubMark(SqlConnection& c) {
+  return {counterValue(c, "erasures"), c.query("SELECT COUNT(*) FROM merges").integer(0, 0)};
+}
+
+namespace {
+
+bool scrubbedThrough(SqlConnection& c, const ScrubMark& m) {
+  return counterValue(c, "scrubbed_erasures") == m.erasures && counterValue(c, "scrubbed_merges") == m.merges;
+}
+
+void writeScrubbed(SqlConnection& c, const ScrubMark& m) {
+  for (const auto& [name, n] : {std::pair{"scrubbed_erasures", m.erasures}, std::pair{"scrubbed_merges", m.merges}}) {
     c.query("INSERT INTO counters(name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             {std::string(name), n});
   }
+}
+
+}  // namespace
+
+void markScrubbed(SqlConnection& c, const ScrubMark& before) {
+  if (scrubbedThrough(c, before)) writeScrubbed(c, scrubMark(c));  // else the next start scrubs
+}
+
+void scrubErasedAtStart(SqlConnection& c) {
+  // Only when an erasure or a merge was not scrubbed (three small reads otherwise): the scrub
+  // reads every member.
+  const ScrubMark mark = scrubMark(c);
+  if (scrubbedThrough(c, mark)) return;
+  scrubErased(c, formatRfc3339(nowSeconds()));
+  writeScrubbed(c, mark);
 }
 
 Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const std::string& reason, const std::string& actor,
@@ -343,18 +384,20 @@ Result<HqStore::Erasure> HqStore::eraseMember(const std::string& memberId, const
                      " (the records merged into a member are erased with it)"};
   }
   const std::string at = formatRfc3339(now);
+  const ScrubMark before = scrubMark(*m_c);
   const std::vector<std::string> records = sameRecords(*m_c, memberId);
   for (const auto& id : records) {
     m_c->query("UPDATE members SET card_no = '', phone = '', name = '', birthday = NULL, language = NULL, "
                "consent_marketing = 0, erased_at = $2 WHERE member_id = $1",
                {id, at});
     scrubStoredEvents(*m_c, id);
+    scrubOf(*m_c, at, "($1)", "($1)", {id});
   }
-  scrubErased(*m_c, at);
   // Kept report results may name the member: dropped here, and those computed before this
   // erasure are never served again (ReportCache::dataMark counts erasures).
   if (m_c->hasTable("report_results")) m_c->query("DELETE FROM report_results");
   m_c->query("UPDATE counters SET value = value + 1 WHERE name = 'erasures'");
+  markScrubbed(*m_c, before);  // this erasure scrubbed its records as the start's scrub would
   std::int64_t no = nextChangeNumbers(static_cast<std::int64_t>(records.size()));
   for (const auto& id : records) {
     m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'member.erased', $2)",

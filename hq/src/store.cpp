@@ -341,6 +341,9 @@ void HqStore::checkSchema() {
   if (version < kSchemaVersion) {
     logging::log().info("upgrading the database's schema from version {} to {}", version, kSchemaVersion);
   }
+  // The search keys' turn too, before any step takes a table's lock: a refresher of another
+  // instance waits for the start, never the other way round.
+  holdSearchKeys(*m_c);
   const auto pause = upgradeStepPause();
   // Each step adds what an older release lacks and does nothing when it is there (idempotent),
   // so a database of any earlier release, or of this one, goes through the same list.
@@ -1341,6 +1344,7 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   if (!a.isNull(0, 3) || !b.isNull(0, 1)) {
     return Error{errc::kConflict, a.isNull(0, 3) ? "into" : "from", "an erased member cannot be merged"};
   }
+  const ScrubMark scrubbed = scrubMark(*m_c);
   const std::int64_t points = a.integer(0, 0);
   const std::int64_t spend = a.integer(0, 1);
   const std::string at = iso(now);
@@ -1371,6 +1375,7 @@ Result<Ok> HqStore::merge(const std::string& from, const std::string& into, Time
   m_c->query("INSERT INTO changes(change_no, type, body) VALUES ($1, 'member.merged', $2)",
              {no, sync::dumpJson(sync::toJson(sync::Change{sync::MemberMergedChange{from, into}}))});
   dropSearchKeys(*m_c, {from});  // found as `into` from now on (held until the commit just after)
+  markScrubbed(*m_c, scrubbed);
   bumpMembers({into});
   tx.commit();
   return Ok{};

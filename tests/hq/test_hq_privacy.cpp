@@ -240,9 +240,13 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   }
   api.post("/api/v1/complaints/C1/satisfaction", {{"score", 4}, {"note", std::string(kName) + " is happy, call " + kNationalPhone}},
            admin, 201);
-  api.post("/api/v1/followups/" + followup + "/contacts",
-           {{"channel", "phone"}, {"outcome", "call_back"}, {"notes", std::string("call ") + kName + " back on " + kNationalPhone}}, admin,
-           201);
+  const std::string nextFollowup =
+      api.post("/api/v1/followups/" + followup + "/contacts",
+               {{"channel", "phone"}, {"outcome", "call_back"}, {"notes", std::string("call ") + kName + " back on " + kNationalPhone},
+                {"next_due", "2099-01-15"}},
+               admin, 201)
+          .at("next")
+          .at("followup_id");
 
   // [SECTION] Erasure: idempotent, audited with its reason.
   const json erased = api.post("/api/v1/admin/members/M1/erase", {{"reason", "member asked (ticket 42)"}}, admin);
@@ -305,6 +309,8 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     CHECK(sql->query("SELECT COUNT(*) FROM followup_contacts").integer(0, 0) == 1);  // the call is kept, without its notes
     CHECK(sql->query("SELECT score FROM complaint_satisfaction").integer(0, 0) == 4);  // the score too, without the note
   }
+  // No new notes about the person either.
+  api.post("/api/v1/followups/" + nextFollowup + "/contacts", {{"channel", "phone"}, {"outcome", "reached"}, {"notes", kName}}, admin, 410);
   if (std::string(TestType::kName) == "sqlite") {
     // Nor do the files: free space, the WAL and replaced report results included.
     std::string raw;

@@ -42,11 +42,26 @@ inline constexpr const char* kHomePhoneRegion = "CN";
 void ensurePrivacySchema(SqlConnection& c);
 
 /// Within a write transaction: what head office keeps of every erased member beyond their row,
-/// scrubbed (stored complaint texts and notes, greetings, follow-up notes, search keys; keys of
-/// members merged away too). Writes only what is not scrubbed yet. `at`: when a greeting not
-/// sent yet is cancelled. An erasure runs it; so does every start (scrubErasedAtStart, an
-/// upgrade step), for members erased by an earlier release or by one still running elsewhere.
+/// scrubbed (stored complaint texts and notes, greetings and a gateway's errors, follow-up
+/// notes, search keys; keys of members merged away too). Writes only what is not scrubbed yet.
+/// `at`: when a greeting not sent yet is cancelled. An erasure does the same for its records.
 void scrubErased(SqlConnection& c, const std::string& at);
+
+/// Free text about a member whose personal data was erased would be personal data again: a
+/// note on their complaint or follow-up is refused (410, naming `field`) when `memberId` (may be
+/// empty: no member) is erased.
+std::optional<Error> refuseNoteOnErased(SqlConnection& c, const std::string& memberId, const char* field, const std::string& what);
+
+/// How many erasures and merges the store has had: counters 'erasures' and merges' rows.
+struct ScrubMark {
+  std::int64_t erasures = 0, merges = 0;
+};
+ScrubMark scrubMark(SqlConnection& c);
+/// After an erasure or a merge that scrubbed what it must (in its transaction): the store is
+/// scrubbed through now, if it was through `before` (the mark as the transaction began).
+void markScrubbed(SqlConnection& c, const ScrubMark& before);
+/// An upgrade step of every start: scrubErased when an erasure or a merge was not scrubbed (an
+/// earlier release's, or one by an instance still running an earlier release).
 void scrubErasedAtStart(SqlConnection& c);
 
 // [SECTION] Ingest (inside HqStore::applyEvent's transaction)
