@@ -1608,6 +1608,7 @@ Result<json> Reports::fileComplaint(const ComplaintFiling& c, const std::string&
   const std::string dueAt = due->empty() ? formatRfc3339(now + std::chrono::hours(48)) : *due;
   {
     SqlTransaction tx(m_c);
+    if (auto gone = refuseNoteOnErased(m_c, c.memberId.value_or(""), "member_id", "complaint " + c.complaintId)) return *gone;
     const auto ins = m_c.query(
         "INSERT INTO complaint_cases(complaint_id, source, store_id, terminal_id, member_id, category, description, staff_id, "
         "filed_at, step, owner, due_at, updated_at, history_count) VALUES ($1, 'hq', $2, NULL, $3, $4, $5, NULL, $6, "

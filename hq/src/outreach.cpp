@@ -744,8 +744,8 @@ Result<json> recordDeliveryReport(SqlConnection& c, const OutreachSettings& s, c
   const char* mapped = in(s.deliveredValues) ? "delivered" : in(s.failedValues) ? "failed" : nullptr;
   if (!mapped) return json{{"message_id", nullptr}, {"status", "ignored"}};  // an intermediate state (queued at the carrier ...)
   SqlTransaction tx(c);
-  const auto r = c.query("UPDATE outreach_messages SET status = $2, done_at = $3, error = $4 WHERE provider_id = $1 OR message_id = $1 "
-                         "RETURNING message_id",
+  const auto r = c.query("UPDATE outreach_messages SET status = $2, done_at = $3, error = " + gatewayError("$4") +
+                             " WHERE provider_id = $1 OR message_id = $1 RETURNING message_id",
                          {*id, mapped, iso(now), std::string(mapped) == "failed" ? SqlValue{"gateway: " + *status} : SqlValue{nullptr}});
   if (r.empty()) return Error{errc::kNotFound, "id", "no message " + *id};
   tx.commit();

@@ -311,6 +311,10 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   }
   // No new notes about the person either.
   api.post("/api/v1/followups/" + nextFollowup + "/contacts", {{"channel", "phone"}, {"outcome", "reached"}, {"notes", kName}}, admin, 410);
+  api.post("/api/v1/complaints/C1", {{"note", kName}}, admin, 410);
+  api.post("/api/v1/complaints/C1/satisfaction", {{"score", 5}, {"note", kName}}, admin, 410);
+  api.post("/api/v1/complaints", {{"complaint_id", "C9"}, {"member_id", "M1"}, {"category", "service"}, {"description", kName}},
+           admin, 410);
   if (std::string(TestType::kName) == "sqlite") {
     // Nor do the files: free space, the WAL and replaced report results included.
     std::string raw;
@@ -362,6 +366,7 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   const std::string feed = api.pull(t1, cursor).first.dump();
   CHECK(feed.find(R"({"member_id":"M3","type":"member.erased"})") != std::string::npos);
   CHECK(feed.find("Li Lei") == std::string::npos);
+  CHECK(hq.sql()->query("SELECT COUNT(*) FROM member_search_keys WHERE member_id IN ('M2', 'M3')").integer(0, 0) == 0);
   CHECK(runCommand({hqBinary(), "member", "erase", "--data", hq.dataDir(), "--member", "M2"}).first != 0);  // --reason required
 
   const auto erasures = auditOf(api, "member.erase");
