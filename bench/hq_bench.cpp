@@ -244,12 +244,15 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   // members of its own (a twentieth of its events) and selling to them.
   std::vector<std::vector<std::string>> bodies(static_cast<std::size_t>(uploaders));
   BenchIds ids(idKind);
-  std::int64_t benchMembers = 0, firstShare = 0;
+  std::int64_t benchMembers = 0, firstShare = 0, firstOwn = 0;  // the first terminal's events and members
   for (int u = 0; u < uploaders; ++u) {
     const std::int64_t share = events / uploaders + (u < events % uploaders ? 1 : 0);
     const std::int64_t own = std::max<std::int64_t>(1, share / 20), firstMember = benchMembers;
     benchMembers += own;
-    if (u == 0) firstShare = share;
+    if (u == 0) {
+      firstShare = share;
+      firstOwn = own;
+    }
     for (std::int64_t seq = 0; seq < share;) {
       json batch = {{"terminal_id", terminals[static_cast<std::size_t>(u)]}, {"events", json::array()}};
       for (int i = 0; i < 1000 && seq < share; ++i) {
@@ -367,12 +370,10 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   // sales changed the balances of up to 1,000 members, one after nothing. The server's report
   // refresher has been doing the same in the background since its start (up to 100,000 members
   // a round): how many members the first search still had to do is recorded with it.
-  const auto keysBehind = [&] {
-    auto conn = loyalty::hq::openStorage(dataDir, *settings);
-    return conn->query("SELECT COUNT(*) FROM members WHERE change_no > (SELECT value FROM counters WHERE name = 'member_keys_through')")
-        .integer(0, 0);
-  };
-  const std::int64_t behind = keysBehind();
+  const std::int64_t behind =
+      loyalty::hq::openStorage(dataDir, *settings)
+          ->query("SELECT COUNT(*) FROM members WHERE change_no > (SELECT value FROM counters WHERE name = 'member_keys_through')")
+          .integer(0, 0);
   const auto search = [&] {
     const auto q0 = Clock::now();
     auto r = c->Get("/api/v1/members?q=Bench%20B1", httplib::Headers{{"Authorization", "Bearer " + adminToken}});
@@ -380,7 +381,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     return secondsSince(q0);
   };
   const double firstSearch = search();
-  const std::int64_t firstOwn = std::max<std::int64_t>(1, firstShare / 20), changed = std::min<std::int64_t>(1000, firstOwn);
+  const std::int64_t changed = std::min<std::int64_t>(1000, firstOwn);
   {
     json more = {{"terminal_id", terminals[0]}, {"events", json::array()}};
     for (std::int64_t i = 1; i <= changed; ++i) more["events"].push_back(saleEvent(ids, terminals[0], firstShare + i, i, 100 + i));
