@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS complaint_cases(
   owner TEXT, due_at TEXT, updated_at TEXT NOT NULL, history_count BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS complaint_cases_filed ON complaint_cases(filed_at);
 CREATE INDEX IF NOT EXISTS complaint_cases_step ON complaint_cases(step, due_at);
+CREATE INDEX IF NOT EXISTS complaint_cases_member ON complaint_cases(member_id);
 CREATE TABLE IF NOT EXISTS complaint_history(
   complaint_id {{ID}} NOT NULL, entry_no BIGINT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,
   from_step TEXT, to_step TEXT NOT NULL, owner TEXT, due_at TEXT, note TEXT,
@@ -187,6 +188,12 @@ void ensureAnalyticsSchema(SqlConnection& c) {
   if (c.hasTable("complaint_cases") && c.hasTable("dashboard_tickets") && c.hasTable("survey_answers") &&
       c.hasTable("report_results") && aggregatesPresent(c)) {
     ensureReportFunctions(c);  // else createAnalyticsSchema below makes them
+    // A member's complaints (an erasure scrubs them, an export lists them): an earlier release
+    // read them by scanning every complaint. IF NOT EXISTS: a tool opening the store may get
+    // here beside a starting instance.
+    if (!hasIndex(c, "complaint_cases_member")) {
+      c.execScript("CREATE INDEX IF NOT EXISTS complaint_cases_member ON complaint_cases(member_id)");
+    }
     return;
   }
   SqlTransaction tx(c);

@@ -670,40 +670,53 @@ json runOutreach(const std::function<void(const std::function<void(SqlConnection
     const std::string capSince = iso(now - std::chrono::days{s.capDays});
     for (std::size_t i = 0; i < due.size(); ++i) {
       const std::string id = due.text(i, 0), member = due.text(i, 1);
+      // Each change applies only if the message is still due as read: a gateway's answer or a
+      // delivery report is recorded without the store-wide lock this claim holds, and one for a
+      // message whose claim ran out (sent again here) may have come in since the read.
+      const auto stillDue = [&](const std::string& set, std::vector<SqlValue> params) {
+        params.emplace_back(iso(now));
+        return !c.query("UPDATE outreach_messages SET " + set + " WHERE message_id = $1 AND status IN ('queued', 'sending') "
+                        "AND next_at <= $" + std::to_string(params.size()) + " RETURNING 1",
+                        params)
+                    .empty();
+      };
       const auto finish = [&](const char* status, const std::string& why) {
-        c.query("UPDATE outreach_messages SET status = $2, error = $3, done_at = $4 WHERE message_id = $1", {id, status, why, iso(now)});
+        return stillDue("status = $2, error = $3, done_at = $4", {id, status, why, iso(now)});
       };
       if (due.integer(i, 4) == 0 || !due.isNull(i, 5) || !due.isNull(i, 6) || due.text(i, 3).empty()) {
-        finish("cancelled", due.integer(i, 4) == 0 ? "no marketing consent" : "member erased, merged or without a phone");
-        bump("cancelled");
+        if (finish("cancelled", due.integer(i, 4) == 0 ? "no marketing consent" : "member erased, merged or without a phone")) {
+          bump("cancelled");
+        }
         continue;
       }
       if (const auto until = quietUntil(s, zones.get(due.optText(i, 7).value_or("UTC")), now)) {
-        c.query("UPDATE outreach_messages SET status = 'queued', next_at = $2 WHERE message_id = $1", {id, iso(*until)});
-        bump("quiet");
+        if (stillDue("status = 'queued', next_at = $2", {id, iso(*until)})) bump("quiet");
         continue;
       }
       const std::int64_t recent =
           c.query("SELECT COUNT(*) FROM outreach_messages WHERE member_id = $1 AND sent_at >= $2 AND message_id <> $3", {member, capSince, id})
               .integer(0, 0);
       if (recent >= s.capMessages) {
-        finish("capped", "frequency cap: " + std::to_string(s.capMessages) + " in " + std::to_string(s.capDays) + " days");
-        bump("capped");
+        if (finish("capped", "frequency cap: " + std::to_string(s.capMessages) + " in " + std::to_string(s.capDays) + " days")) {
+          bump("capped");
+        }
         continue;
       }
       // A retry was counted against the budget of the day it was first handed over.
       const bool counted = !due.isNull(i, 8) && due.text(i, 8) >= utcDayStart(now);
       if (!counted && budget <= 0) {
-        c.query("UPDATE outreach_messages SET status = 'queued', next_at = $2 WHERE message_id = $1", {id, iso(nextUtcMidnight(now))});
-        bump("over_budget");
+        if (stillDue("status = 'queued', next_at = $2", {id, iso(nextUtcMidnight(now))})) bump("over_budget");
+        continue;
+      }
+      // Claimed for as long as its answer can take, after those of the messages claimed before it
+      // (sent one after another): a pass that dies sending leaves it due again.
+      const auto perSend = std::chrono::seconds{(s.timeoutMs + 999) / 1000};
+      const Timestamp lease = now + perSend * static_cast<std::int64_t>(claimed.size() + 1) + std::chrono::seconds{60};
+      if (!stillDue("status = 'sending', attempts = attempts + 1, next_at = $2, sent_at = $3",
+                    {id, iso(lease), counted ? due.text(i, 8) : iso(now)})) {
         continue;
       }
       if (!counted) --budget;
-      // Claimed for as long as an answer can take: a pass that dies sending leaves it due again.
-      const Timestamp lease = now + std::chrono::seconds{s.timeoutMs / 1000 + 60};
-      c.query("UPDATE outreach_messages SET status = 'sending', attempts = attempts + 1, next_at = $2, "
-              "sent_at = $3 WHERE message_id = $1",
-              {id, iso(lease), counted ? due.text(i, 8) : iso(now)});
       claimed.push_back({id, due.text(i, 3), due.text(i, 2)});
     }
     tx.commit();
@@ -711,8 +724,14 @@ json runOutreach(const std::function<void(const std::function<void(SqlConnection
   for (const auto& m : claimed) {
     const GatewayReply reply = send(s, m);
     db([&](SqlConnection& c) {
-      SqlTransaction tx(c);
-      const auto a = c.query("SELECT attempts FROM outreach_messages WHERE message_id = $1 AND status = 'sending'", {m.messageId});
+      // One message's row, not behind uploads and other store-wide writers: the row itself is
+      // locked (FOR UPDATE; SQLite has one writer anyway), so a claim, an erasure's scrub or a
+      // delivery report of the same message comes wholly before or after, and each change
+      // written is computed from the row as it is then (gatewayError reads the row's own body).
+      SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
+      const auto a = c.query(std::string("SELECT attempts FROM outreach_messages WHERE message_id = $1 AND status = 'sending'") +
+                                 (c.backend() == "postgresql" ? " FOR UPDATE" : ""),
+                             {m.messageId});
       if (a.empty()) return;
       const std::int64_t attempts = a.integer(0, 0);
       if (reply.outcome == GatewayReply::Outcome::kAccepted) {
@@ -743,7 +762,8 @@ Result<json> recordDeliveryReport(SqlConnection& c, const OutreachSettings& s, c
   const auto in = [&](const std::vector<std::string>& values) { return std::find(values.begin(), values.end(), *status) != values.end(); };
   const char* mapped = in(s.deliveredValues) ? "delivered" : in(s.failedValues) ? "failed" : nullptr;
   if (!mapped) return json{{"message_id", nullptr}, {"status", "ignored"}};  // an intermediate state (queued at the carrier ...)
-  SqlTransaction tx(c);
+  // One statement on the message's own row (gatewayError reads its body): no store-wide lock.
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
   const auto r = c.query("UPDATE outreach_messages SET status = $2, done_at = $3, error = " + gatewayError("$4") +
                              " WHERE provider_id = $1 OR message_id = $1 RETURNING message_id",
                          {*id, mapped, iso(now), std::string(mapped) == "failed" ? SqlValue{"gateway: " + *status} : SqlValue{nullptr}});

@@ -32,6 +32,12 @@ bool hasColumn(SqlConnection& c, const std::string& table, const std::string& co
   return !c.query("SELECT 1 FROM pragma_table_info($1) WHERE name = $2", {table, column}).empty();
 }
 
+bool hasIndex(SqlConnection& c, const std::string& name) {
+  return !(c.backend() == "sqlite" ? c.query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1", {name})
+                                   : c.query("SELECT 1 WHERE to_regclass($1) IS NOT NULL", {name}))
+              .empty();
+}
+
 void keepRoomForUpdates(SqlConnection& c, const std::vector<std::string>& tables, int percentFull) {
   if (c.backend() != "postgresql" || tables.empty()) return;
   const std::string option = "fillfactor=" + std::to_string(percentFull);

@@ -201,11 +201,7 @@ void ensureReservationSchema(SqlConnection& c) {
 /// them reads every sale and refund once (14 s at 10 million sales on PostgreSQL), so a start
 /// that does it says so: the schema version stays 2, and the version's upgrade log line with it.
 void coverMemberSpend(SqlConnection& c) {
-  const auto present = [&](const char* index) {
-    return !(c.backend() == "sqlite" ? c.query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1", {index})
-                                     : c.query("SELECT 1 WHERE to_regclass($1) IS NOT NULL", {index}))
-                .empty();
-  };
+  const auto present = [&](const char* index) { return hasIndex(c, index); };
   if (present("sales_member_spend") && present("refunds_member_spend") && !present("sales_member") && !present("refunds_member")) {
     return;
   }

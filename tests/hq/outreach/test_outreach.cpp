@@ -6,10 +6,13 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <regex>
 
 #include "../support/hq_fixture.hpp"
+#include "loyalty/core/time.hpp"
+#include "loyalty/hq/outreach.hpp"
 
 using namespace loyalty::test;
 using nlohmann::json;
@@ -364,4 +367,84 @@ TEMPLATE_TEST_CASE("outreach: opt-out by reply and by link withdraws consent thr
   int optOuts = 0;
   for (const auto& e : audit["entries"]) optOuts += e["action"] == "outreach.opt_out" ? 1 : 0;
   CHECK(optOuts == 2);
+}
+
+// Sending a campaign writes once per message, and so does each delivery report: on PostgreSQL
+// neither waits for the store-wide writer lock every upload of every instance holds (the row is
+// the message's own), and a claim that ran out and is taken again does not send twice a message
+// whose answer came in meanwhile.
+TEST_CASE("outreach on PostgreSQL: answers and delivery reports are recorded while an upload holds the store-wide lock",
+          "[hq][outreach]") {
+  namespace hq = loyalty::hq;
+  HqInstance hqi("postgresql");
+  hqi.start();
+  TestGateway gw(hqi.dataDir() + "/tls");
+  const std::string d1 = dayAfter(1), d2 = dayAfter(2);
+  loadMembers(hqi, d1);
+  Api admin{hqi, hqi.adminToken()};
+  json settings = settingsFor(hqi, gw);
+  settings["daily_budget"] = 100;
+  admin.put("/api/v1/admin/outreach/settings", settings);
+  CHECK(admin.post("/api/v1/admin/outreach/send", {{"kind", "birthday"}, {"day", d1}}, 201)["queued"] == 2);
+
+  auto sender = hqi.sql();  // the sender's own connection, as the background sender has
+  auto other = hqi.sql();   // an upload of another instance
+  auto look = hqi.sql();
+  const auto ready = [](auto& f) { return f.wait_for(std::chrono::seconds(60)) == std::future_status::ready; };
+  const auto db = [&](const std::function<void(hq::SqlConnection&)>& fn) { fn(*sender); };
+  const loyalty::Timestamp at = *loyalty::parseRfc3339(d2 + "T00:00:30Z", "at");
+
+  // The claim commits before the first message goes out; from then on an upload holds the lock.
+  int sends = 0;
+  auto pass = std::async(std::launch::async, [&] {
+    return hq::runOutreach(db, at, [&](const hq::OutreachSettings&, const hq::OutgoingMessage& m) {
+      if (sends++ == 0) other->beginWrite();
+      return hq::GatewayReply{hq::GatewayReply::Outcome::kAccepted, "gw-" + m.messageId, ""};
+    });
+  });
+  const bool passDone = ready(pass);
+  REQUIRE(sends > 0);
+  // A delivery report, through the instance's callback, while the lock is still held.
+  auto report = std::async(std::launch::async, [&] {
+    const std::string id = "gw-" + look->query("SELECT MIN(message_id) FROM outreach_messages").text(0, 0);
+    auto r = hqi.client()->Post("/api/v1/outreach/gateway/cb-secret-0123456789/status",
+                                json{{"id", id}, {"status", "DELIVRD"}}.dump(), "application/json");
+    return r ? r->status : -1;
+  });
+  const bool reportDone = ready(report);
+  other->rollback();
+  REQUIRE(passDone);
+  REQUIRE(reportDone);
+  const json out = pass.get();
+  CHECK(out["sent"] == 2);
+  CHECK(report.get() == 200);
+  CHECK(look->query("SELECT COUNT(*) FROM outreach_messages WHERE status = 'delivered'").integer(0, 0) == 1);
+  CHECK(look->query("SELECT COUNT(*) FROM outreach_messages WHERE status = 'sent'").integer(0, 0) == 1);
+
+  // A message whose claim ran out (the sender died waiting for the gateway) is due again; the
+  // gateway's answer comes in while a new pass reads it: the pass does not send it again.
+  const std::string id = look->query("SELECT MIN(message_id) FROM outreach_messages WHERE status = 'sent'").text(0, 0);
+  look->query("UPDATE outreach_messages SET status = 'sending', next_at = $2 WHERE message_id = $1", {id, d2 + "T00:00:00Z"});
+  other->beginRowWrite();
+  other->query("UPDATE outreach_messages SET status = 'sent' WHERE message_id = $1", {id});  // the answer, not committed yet
+  int resent = 0;
+  auto second = std::async(std::launch::async, [&] {
+    return hq::runOutreach(db, at + std::chrono::hours(1), [&](const hq::OutreachSettings&, const hq::OutgoingMessage& m) {
+      ++resent;
+      return hq::GatewayReply{hq::GatewayReply::Outcome::kAccepted, "gw-" + m.messageId, ""};
+    });
+  });
+  bool waiting = false;  // the pass's claim waits for the message's row
+  for (int i = 0; i < 600 && !waiting; ++i) {
+    waiting = look->query("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted").integer(0, 0) > 0;
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(waiting);
+  other->commit();
+  REQUIRE(ready(second));
+  CHECK(second.get()["sent"] == 0);
+  CHECK(resent == 0);
+  const auto row = look->query("SELECT status, attempts FROM outreach_messages WHERE message_id = $1", {id});
+  CHECK(row.text(0, 0) == "sent");
+  CHECK(row.integer(0, 1) == 1);
 }

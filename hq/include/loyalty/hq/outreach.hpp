@@ -147,13 +147,15 @@ std::string gatewayRequestBody(const std::string& requestTemplate, const Outgoin
 
 /// One pass of the sender at `now`: claims the due messages (consent, erasure, quiet hours, cap
 /// and budget checked at that moment) in one transaction, sends them outside any transaction,
-/// records each answer. `db` runs a function on a connection (one caller at a time).
+/// records each answer on the message's own row (not behind uploads: no store-wide writer lock).
+/// `db` runs a function on a connection (one caller at a time).
 /// {"configured", "sent", "retrying", "failed", "cancelled", "capped", "quiet", "over_budget"}.
 nlohmann::json runOutreach(const std::function<void(const std::function<void(SqlConnection&)>&)>& db, Timestamp now,
                            const GatewaySend& send = postToGateway);
 
 /// A delivery report from the gateway (its callback body): the message's status becomes
-/// delivered or failed. not_found for an id head office never got; {"message_id", "status"}.
+/// delivered or failed, on the message's own row (no store-wide writer lock). not_found for an
+/// id head office never got; {"message_id", "status"}.
 Result<nlohmann::json> recordDeliveryReport(SqlConnection& c, const OutreachSettings& s, const nlohmann::json& body, Timestamp now);
 
 /// Opt-out words a member may reply (trimmed, case-insensitive): TD, T, N, STOP, UNSUBSCRIBE, 退订.

@@ -30,6 +30,8 @@ std::string jsonTextExpr(std::string_view backend, const std::string& column, co
 
 /// True if `table` has `column` (for adding columns to an older database).
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column);
+/// True if an index of that name exists (PostgreSQL: one the search path finds).
+bool hasIndex(SqlConnection& c, const std::string& name);
 
 /// PostgreSQL: fills the new pages of each of `tables` only to `percentFull` %, so that a row's
 /// next version (an update of columns no index holds) fits on its page: a HOT update, no new
@@ -92,7 +94,9 @@ class SqlConnection {
   virtual void beginWrite() = 0;
   /// A write transaction that does not wait for writers of the whole store (beginWrite): it
   /// writes only rows that lockRow() guards, and every writer of those rows takes the same
-  /// locks. Where the backend has one writer at a time anyway (SQLite), the same as beginWrite().
+  /// locks, or rows whose own lock suffices (PostgreSQL's, taken by UPDATE or SELECT ... FOR
+  /// UPDATE: one outreach message's). Where the backend has one writer at a time anyway
+  /// (SQLite), the same as beginWrite().
   virtual void beginRowWrite() { beginWrite(); }
   /// Within a transaction: waits until no other transaction holds `key` of `space`, and holds it
   /// until this one ends (PostgreSQL: a transaction-level advisory lock on the key's hash). A
