@@ -15,7 +15,10 @@
 //   4. member search at head office (which first brings its search keys up to date, as the
 //      server's refresher does in the background): the first search after the fill (with how
 //      many members it still had to do), one after a batch of sales changed up to 1,000
-//      balances, one after nothing changed.
+//      balances, one after nothing changed;
+//   5. the audit trail: `--audit` entries (one every 15 s from 2026-01-01, set-based SQL) read a
+//      page of 100 at a time through the API as the audit page does: newest first, oldest
+//      first, one month newest first, and the page at half the entries' offset.
 // Writes JSON to --out and progress to stderr.
 
 #include <fcntl.h>
@@ -146,6 +149,28 @@ void growStore(loyalty::hq::SqlConnection& c, std::int64_t members, std::int64_t
   if (pg) c.execScript("ANALYZE");
 }
 
+/// Fills the audit trail with `n` entries, one every 15 s from 2026-01-01 (a read of a member's
+/// data each, as most entries are), with set-based SQL.
+void growAudit(loyalty::hq::SqlConnection& c, std::int64_t n) {
+  const bool pg = c.backend() == "postgresql";
+  const std::int64_t chunk = 1'000'000;
+  for (std::int64_t done = 0; done < n; done += chunk) {
+    const std::string count = std::to_string(std::min(chunk, n - done)), first = std::to_string(done);
+    const std::string series = pg ? "SELECT x FROM generate_series(1, " + count + ") AS g(x)"
+                                  : "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < " + count +
+                                        ") SELECT x FROM g";
+    const std::string at = pg ? "to_char(TIMESTAMP '2026-01-01' + (x + " + first + ") * INTERVAL '15 seconds', "
+                                "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                              : "strftime('%Y-%m-%dT%H:%M:%SZ', '2026-01-01', '+' || ((x + " + first + ") * 15) || ' seconds')";
+    const std::string member = pg ? "'M' || CAST((x + " + first + ") % 500000 + 1 AS TEXT)" : "'M' || ((x + " + first + ") % 500000 + 1)";
+    c.beginWrite();
+    c.execScript("INSERT INTO audit_log(at, actor, action, subject) SELECT " + at + ", 'user:bench', 'member.read', " + member +
+                 " FROM (" + series + ") s");
+    c.commit();
+  }
+  if (pg) c.execScript("ANALYZE audit_log");
+}
+
 /// PostgreSQL's own account of the upload (its statistics survive the server's exit): WAL bytes
 /// per event, rows inserted, updated and updated in place (HOT: no index entry) per table, and,
 /// when the cluster preloads pg_stat_statements (--pg-settings), the statements that took the time.
@@ -193,7 +218,7 @@ struct PgUploadStats {
 
 json benchBackend(const std::string& backend, const std::string& bin, const fs::path& work, std::int64_t events,
                   std::int64_t probeRows, std::int64_t members, std::int64_t sales, const std::string& pgSettings,
-                  const std::string& idKind, int uploaders) {
+                  const std::string& idKind, int uploaders, std::int64_t auditEntries) {
   json out;
   const fs::path dir = work / ("hq-" + backend);
   fs::remove_all(dir);
@@ -329,6 +354,10 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     const auto g0 = Clock::now();
     growStore(*conn, members, sales);
     out["scale"] = {{"members", members + benchMembers}, {"sales", sales + events - benchMembers}, {"grow_seconds", secondsSince(g0)}};
+    const auto a0 = Clock::now();
+    growAudit(*conn, auditEntries);
+    out["scale"]["audit_entries"] = auditEntries;
+    out["scale"]["audit_grow_seconds"] = secondsSince(a0);
   }
   server.start(bin, dataDir.root.string());
   c = client(ca, server.port);
@@ -395,6 +424,23 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
                    {"unchanged_seconds", unchanged}};
   progress(backend + ": member search " + std::to_string(firstSearch) + " s first, " + std::to_string(afterSales) + " s after " +
            std::to_string(changed) + " balance changes, " + std::to_string(unchanged) + " s after none");
+
+  // 5. The audit trail, a page of 100 entries at a time, as the audit page reads it.
+  const auto auditPage = [&](const std::string& query) {
+    const auto q0 = Clock::now();
+    auto r = c->Get(("/api/v1/admin/audit?limit=100" + query).c_str(), httplib::Headers{{"Authorization", "Bearer " + adminToken}});
+    if (!r || r->status != 200) throw std::runtime_error("audit page failed: " + query);
+    if (json::parse(r->body)["entries"].size() != 100) throw std::runtime_error("audit page short: " + query);
+    return secondsSince(q0);
+  };
+  out["audit"] = {{"entries", auditEntries},
+                  {"newest_first_seconds", auditPage("&order=desc")},
+                  {"oldest_first_seconds", auditPage("")},
+                  {"month_newest_first_seconds", auditPage("&order=desc&from=2026-01-01&to=2026-01-31")},
+                  {"half_offset_seconds", auditPage("&offset=" + std::to_string(auditEntries / 2))}};
+  progress(backend + ": audit newest page " + std::to_string(out["audit"]["newest_first_seconds"].get<double>()) + " s, month " +
+           std::to_string(out["audit"]["month_newest_first_seconds"].get<double>()) + " s, half offset " +
+           std::to_string(out["audit"]["half_offset_seconds"].get<double>()) + " s");
   server.stop();
   if (backend == "sqlite") out["scale"]["database_bytes"] = fs::file_size(dataDir.sqliteFile());
   fs::remove_all(dir);
@@ -407,7 +453,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hq-bench: loyalty-hq upload, pull and memory per backend"};
   std::string out = "bench/results/hq.json", work = LOYALTY_BENCH_WORK_DIR, bin = LOYALTY_HQ_BIN;
   std::vector<std::string> backends{"sqlite", "postgresql"};
-  std::int64_t events = 100'000, probe = 100'000, members = 1'000'000, sales = 10'000'000;
+  std::int64_t events = 100'000, probe = 100'000, members = 1'000'000, sales = 10'000'000, audit = 2'000'000;
   std::string pgSettings, idKind = "sequential";
   int uploaders = 1;
   app.add_option("--out", out);
@@ -418,6 +464,8 @@ int main(int argc, char** argv) {
   app.add_option("--probe", probe, "rows of the raw insert probe");
   app.add_option("--members", members, "members the store is grown to");
   app.add_option("--sales", sales, "sales the store is grown to");
+  app.add_option("--audit", audit, "audit trail entries the store is grown to (at least 200,000: the month read is January 2026)")
+      ->check(CLI::Range(std::int64_t{200'000}, std::int64_t{100'000'000}));
   app.add_option("--pg-settings", pgSettings,
                  "more settings of the bench's PostgreSQL, as server options (\" -c shared_preload_libraries=pg_stat_statements\")");
   app.add_option("--ids", idKind, "how events and sales are named: sequential (TA-1, TA-2, ...), uuid7 (time-ordered, as "
@@ -429,7 +477,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   json result = {{"generated_by", "bench/hq_bench.cpp"},
                  {"environment", {{"cpus", std::thread::hardware_concurrency()}, {"transport", "HTTPS TLS1.2+ on 127.0.0.1, a client per uploading terminal"}}},
-                 {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}, {"ids", idKind},
+                 {"config", {{"events", events}, {"probe_rows", probe}, {"members", members}, {"sales", sales}, {"audit", audit}, {"ids", idKind},
                              {"uploaders", uploaders}}}};
   // Backends measured in earlier runs stay in the file; this run replaces the ones it measures.
   if (std::ifstream previous(out); previous) {
@@ -439,7 +487,7 @@ int main(int argc, char** argv) {
   int status = 0;
   for (const auto& b : backends) {
     try {
-      json r = benchBackend(b, bin, work, events, probe, members, sales, pgSettings, idKind, uploaders);
+      json r = benchBackend(b, bin, work, events, probe, members, sales, pgSettings, idKind, uploaders, audit);
       r["config"] = result["config"];
       result["backends"][b] = std::move(r);
     } catch (const std::exception& e) {

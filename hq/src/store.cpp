@@ -345,6 +345,7 @@ void HqStore::checkSchema() {
   // so a database of any earlier release, or of this one, goes through the same list.
   const std::pair<const char*, void (*)(SqlConnection&)> steps[] = {
       {"audit trail", ensureAuditSchema},
+      {"the audit trail read by time", indexAuditByTime},
       {"consent history and erasure", ensurePrivacySchema},
       {"refused events and referral bonuses", ensureClaimsSchema},
       {"token expiry", ensureCredentialsSchema},

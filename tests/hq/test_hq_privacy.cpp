@@ -467,6 +467,11 @@ TEST_CASE("analysts see masked phones and no birthdays unless granted pii, and r
   CHECK(api.getJson("/api/v1/admin/audit?from=" + first + "&to=" + last, hq.adminToken()).at("entries").size() ==
         all.at("entries").size());
   CHECK(api.getJson("/api/v1/admin/audit?to=2000-01-01", hq.adminToken()).at("entries").empty());
+  // By time, then in the order of recording: an entry recorded last with an earlier time (another
+  // instance's clock) comes first, oldest first.
+  hq.sql()->query("INSERT INTO audit_log(at, actor, action) VALUES ('2000-01-02T00:00:00Z', 'cli:test', 'test.early')");
+  CHECK(api.getJson("/api/v1/admin/audit?limit=1", hq.adminToken()).at("entries")[0].at("action") == "test.early");
+  CHECK(api.getJson("/api/v1/admin/audit?limit=1&order=desc", hq.adminToken()).at("entries")[0].at("action") != "test.early");
 
   // The audit page: newest first by default, paged, every value escaped.
   api.post("/api/v1/admin/members/M1/erase", {{"reason", "<script>alert(1)</script>"}}, hq.adminToken());

@@ -66,11 +66,15 @@ struct AuditEntry {
 /// Creates the audit table on a database that lacks it (idempotent, cheap when present).
 void ensureAuditSchema(SqlConnection& c);
 
+/// The start's upgrade step: the index a page of the audit trail is read through (by time, then
+/// in the order of recording), in place of an earlier release's index of the time alone.
+void indexAuditByTime(SqlConnection& c);
+
 /// Appends one entry (inside the caller's transaction when there is one).
 void recordAudit(SqlConnection& c, const AuditEntry& entry);
 
 /// Entries whose UTC day is within [from, to] (YYYY-MM-DD, inclusive), oldest first (or newest
-/// first).
+/// first): by their time, then in the order they were recorded.
 std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, const std::string& to,
                                      std::int64_t limit, std::int64_t offset, bool newestFirst = false);
 
