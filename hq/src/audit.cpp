@@ -3,6 +3,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <stdexcept>
+
 #include "loyalty/logging/logging.hpp"
 
 namespace loyalty::hq {
@@ -27,7 +29,7 @@ void ensureAuditSchema(SqlConnection& c) {
 }
 
 void indexAuditByTime(SqlConnection& c) {
-  if (hasIndex(c, "audit_log_when")) return;
+  if (hasIndex(c, "audit_log_when") && !hasIndex(c, "audit_log_at")) return;
   logging::log().info("building the index audit_log_when (once, in place of audit_log_at): this reads every audit entry");
   c.execScript("CREATE INDEX IF NOT EXISTS audit_log_when ON audit_log(at, entry_no); DROP INDEX IF EXISTS audit_log_at");
   logging::log().info("the index audit_log_when is built");
@@ -41,14 +43,26 @@ void recordAudit(SqlConnection& c, const AuditEntry& e) {
 
 std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, const std::string& to,
                                      std::int64_t limit, std::int64_t offset, bool newestFirst) {
-  // `at` is RFC 3339 in UTC ("2026-12-02T08:30:00Z"): the day is its first ten characters, and
-  // "YYYY-MM-DD~" sorts after every instant of that day. In the order of `at`, then of recording:
-  // the index audit_log_when is in that order, so a page reads only the entries up to its end
-  // (at two million entries, sorted by entry_no alone, SQLite sorted the whole range first).
+  // `at` is RFC 3339 in UTC ("2026-12-02T08:30:00Z") and compares as text in the database's
+  // collation. The range ends before the day after `to`: a suffix such as "YYYY-MM-DD~" sorts
+  // after every instant of the day only where punctuation counts (C); a language's collation
+  // (PostgreSQL with en_US or ICU) passes over it and dropped the whole last day. The last day
+  // there is has no day after it: that range has no end.
+  // In the order of `at`, then of recording: the index audit_log_when is in that order, so a
+  // page reads only the entries up to its end (at two million entries, sorted by entry_no
+  // alone, SQLite sorted the whole range first).
+  const bool open = to >= "9999-12-31";  // an open range (DayRange), and a day parseDate refuses
+  std::vector<SqlValue> params{from, limit, offset};
+  if (!open) {
+    const auto last = parseDate(to, "to");
+    if (!last) throw std::invalid_argument(last.error().message);
+    params.emplace_back(formatDate(Date{std::chrono::sys_days(*last) + std::chrono::days{1}}));
+  }
   const std::string dir = newestFirst ? " DESC" : "";
-  const auto r = c.query("SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE at >= $1 AND at < $2 ORDER BY at" +
-                             dir + ", entry_no" + dir + " LIMIT $3 OFFSET $4",
-                         {from, to + "~", limit, offset});
+  const auto r = c.query("SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE at >= $1" +
+                             std::string(open ? "" : " AND at < $4") + " ORDER BY at" + dir + ", entry_no" + dir +
+                             " LIMIT $2 OFFSET $3",
+                         params);
   std::vector<AuditEntry> out;
   out.reserve(r.size());
   for (std::size_t i = 0; i < r.size(); ++i) {

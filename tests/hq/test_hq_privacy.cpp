@@ -383,6 +383,33 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   CHECK(auditOf(api, "member.read").empty());  // 410s read nothing
 }
 
+// The audit trail's day filter compares `at` as text in the database's collation. An operator's
+// PostgreSQL often has a language's (en_US, ICU), which passes over punctuation: the whole last
+// day of a range must still be in it, and the day after not.
+TEST_CASE("on PostgreSQL in a language's collation the audit trail's day filter keeps the whole last day", "[hq][privacy]") {
+  HqInstance hq("postgresql");
+  hq.start();
+  Api api{hq};
+  auto c = hq.sql();
+  c->execScript("ALTER TABLE audit_log ALTER COLUMN at TYPE TEXT COLLATE \"en-US-x-icu\"");
+  c->execScript("INSERT INTO audit_log(at, actor, action) VALUES ('2026-01-30T23:59:59Z', 'cli:test', 'test.before'), "
+                "('2026-01-31T00:00:00Z', 'cli:test', 'test.first'), ('2026-01-31T23:59:59Z', 'cli:test', 'test.last'), "
+                "('2026-02-01T00:00:00Z', 'cli:test', 'test.after')");
+  const auto actions = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const json listing = api.getJson("/api/v1/admin/audit?" + query, hq.adminToken());
+    INFO(query << " -> " << listing.dump());
+    for (const auto& e : listing.at("entries")) {
+      if (e.at("actor") == "cli:test") out.push_back(e.at("action"));
+    }
+    return out;
+  };
+  CHECK(actions("from=2026-01-31&to=2026-01-31") == std::vector<std::string>{"test.first", "test.last"});
+  CHECK(actions("from=2026-01-31&to=2026-01-31&order=desc") == std::vector<std::string>{"test.last", "test.first"});
+  CHECK(actions("to=2026-01-31") == std::vector<std::string>{"test.before", "test.first", "test.last"});
+  CHECK(actions("from=2026-02-01") == std::vector<std::string>{"test.after"});
+}
+
 TEST_CASE("analysts see masked phones and no birthdays unless granted pii, and reads and exports are audited", "[hq][privacy]") {
   HqInstance hq("sqlite");
   for (const auto& [user, flag] : {std::pair<std::string, std::string>{"ana", ""}, {"pia", " --pii"}}) {
