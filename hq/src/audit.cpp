@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 #include "loyalty/logging/logging.hpp"
@@ -20,6 +21,20 @@ CREATE INDEX IF NOT EXISTS audit_log_subject ON audit_log(subject);
 )SQL";
 
 SqlValue optional(const std::optional<std::string>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); }
+
+/// The day after `day` (YYYY-MM-DD, any four-digit year: parseDate takes only the years a
+/// request may name, and callers bound ranges with later ones).
+std::string dayAfter(const std::string& day) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  char tail = 0;
+  if (day.size() != 10 || std::sscanf(day.c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3) {
+    throw std::invalid_argument("to is not a date YYYY-MM-DD: \"" + day + "\"");
+  }
+  const Date date{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
+  if (!date.ok()) throw std::invalid_argument("to is not a date YYYY-MM-DD: \"" + day + "\"");
+  return formatDate(Date{std::chrono::sys_days(date) + std::chrono::days{1}});
+}
 
 }  // namespace
 
@@ -51,13 +66,9 @@ std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, 
   // In the order of `at`, then of recording: the index audit_log_when is in that order, so a
   // page reads only the entries up to its end (at two million entries, sorted by entry_no
   // alone, SQLite sorted the whole range first).
-  const bool open = to >= "9999-12-31";  // an open range (DayRange), and a day parseDate refuses
+  const bool open = to >= "9999-12-31";  // an open range (DayRange)
   std::vector<SqlValue> params{from, limit, offset};
-  if (!open) {
-    const auto last = parseDate(to, "to");
-    if (!last) throw std::invalid_argument(last.error().message);
-    params.emplace_back(formatDate(Date{std::chrono::sys_days(*last) + std::chrono::days{1}}));
-  }
+  if (!open) params.emplace_back(dayAfter(to));
   const std::string dir = newestFirst ? " DESC" : "";
   const auto r = c.query("SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE at >= $1" +
                              std::string(open ? "" : " AND at < $4") + " ORDER BY at" + dir + ", entry_no" + dir +
