@@ -117,19 +117,22 @@ json enrolEvent(BenchIds& ids, const std::string& terminal, std::int64_t seq, st
                        {"consent_version", nullptr}, {"referrer_id", nullptr}, {"store_id", "S1"}, {"terminal_id", terminal}}}};
 }
 
+/// A query of the numbers 1..n as column x, in `c`'s dialect.
+std::string series(const loyalty::hq::SqlConnection& c, const std::string& n) {
+  return c.backend() == "postgresql"
+             ? "SELECT x FROM generate_series(1, " + n + ") AS g(x)"
+             : "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < " + n + ") SELECT x FROM g";
+}
+
 /// Grows the store with set-based SQL (no HTTP): members M1..Mn, sales spread over them.
 void growStore(loyalty::hq::SqlConnection& c, std::int64_t members, std::int64_t sales) {
   const bool pg = c.backend() == "postgresql";
-  const auto series = [&](const std::string& n) {
-    return pg ? "SELECT x FROM generate_series(1, " + n + ") AS g(x)"
-              : "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < " + n + ") SELECT x FROM g";
-  };
   const std::string cat = pg ? "CAST(x AS TEXT)" : "x";
   c.beginWrite();
   c.execScript("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, enrolled_store, "
                "balance, lifetime_spend, tier, change_no) SELECT 'M' || " + cat + ", 1, '6' || " + cat + ", '+8613' || " + cat +
                ", 'Member ' || " + cat + ", 0, '2025-01-01T00:00:00Z', 'S1', 10, 1000, 'member', 1000000000 + x FROM (" +
-               series(std::to_string(members)) + ") s");
+               series(c, std::to_string(members)) + ") s");
   c.execScript("UPDATE counters SET value = 1000000000 + " + std::to_string(members) + " WHERE name = 'change_no'");
   c.commit();
   const std::int64_t chunk = 1'000'000;
@@ -142,7 +145,7 @@ void growStore(loyalty::hq::SqlConnection& c, std::int64_t members, std::int64_t
                  "points_earned, points_redeemed, lines) SELECT 'G' || " + xs + ", 'GS' || " + xs + ", 'TG', 'S1', "
                  "CASE WHEN " + x + " % 3 = 0 THEN NULL ELSE 'M' || " + (pg ? "CAST(" + x + " % " + std::to_string(members) + " + 1 AS TEXT)" : "(" + x + " % " + std::to_string(members) + " + 1)") +
                  " END, '2025-06-01T10:00:00Z', '2025-06-' || " + (pg ? "LPAD(CAST(" + x + " % 28 + 1 AS TEXT), 2, '0')" : "printf('%02d', " + x + " % 28 + 1)") +
-                 ", 1000, 0, 1000 + " + x + " % 500, 10, 0, 1 FROM (" + series(std::to_string(n)) + ") s");
+                 ", 1000, 0, 1000 + " + x + " % 500, 10, 0, 1 FROM (" + series(c, std::to_string(n)) + ") s");
     c.commit();
     progress("  grown to " + std::to_string(done + n) + " sales");
   }
@@ -156,16 +159,13 @@ void growAudit(loyalty::hq::SqlConnection& c, std::int64_t n) {
   const std::int64_t chunk = 1'000'000;
   for (std::int64_t done = 0; done < n; done += chunk) {
     const std::string count = std::to_string(std::min(chunk, n - done)), first = std::to_string(done);
-    const std::string series = pg ? "SELECT x FROM generate_series(1, " + count + ") AS g(x)"
-                                  : "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < " + count +
-                                        ") SELECT x FROM g";
     const std::string at = pg ? "to_char(TIMESTAMP '2026-01-01' + (x + " + first + ") * INTERVAL '15 seconds', "
                                 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
                               : "strftime('%Y-%m-%dT%H:%M:%SZ', '2026-01-01', '+' || ((x + " + first + ") * 15) || ' seconds')";
     const std::string member = pg ? "'M' || CAST((x + " + first + ") % 500000 + 1 AS TEXT)" : "'M' || ((x + " + first + ") % 500000 + 1)";
     c.beginWrite();
     c.execScript("INSERT INTO audit_log(at, actor, action, subject) SELECT " + at + ", 'user:bench', 'member.read', " + member +
-                 " FROM (" + series + ") s");
+                 " FROM (" + series(c, count) + ") s");
     c.commit();
   }
   if (pg) c.execScript("ANALYZE audit_log");
