@@ -133,6 +133,10 @@ void growStore(loyalty::hq::SqlConnection& c, std::int64_t members, std::int64_t
                "balance, lifetime_spend, tier, change_no) SELECT 'M' || " + cat + ", 1, '6' || " + cat + ", '+8613' || " + cat +
                ", 'Member ' || " + cat + ", 0, '2025-01-01T00:00:00Z', 'S1', 10, 1000, 'member', 1000000000 + x FROM (" +
                series(c, std::to_string(members)) + ") s");
+  // The change feed's log (schema version 3; --hq may name an earlier build, without it).
+  if (c.hasTable("member_feed")) {
+    c.execScript("INSERT INTO member_feed(change_no, member_id) SELECT change_no, member_id FROM members WHERE change_no > 1000000000");
+  }
   c.execScript("UPDATE counters SET value = 1000000000 + " + std::to_string(members) + " WHERE name = 'change_no'");
   c.commit();
   const std::int64_t chunk = 1'000'000;

@@ -3,6 +3,8 @@
 #include <span>
 #include <stdexcept>
 
+#include "loyalty/hq/member_feed.hpp"
+
 namespace loyalty::hq {
 
 namespace {
@@ -153,6 +155,7 @@ IngestWrites::IngestWrites()
       memberUpdates("UPDATE members SET balance = balance + v.column2, lifetime_spend = lifetime_spend + v.column3, "
                     "change_no = COALESCE(v.column4, change_no) FROM (",
                     "tiii", ") AS v WHERE member_id = v.column1"),
+      memberFeed(kMemberFeedInsert, "it"),
       aggSalesRows("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded)", "ttttiiiii",
                    " ON CONFLICT (day, hour, store_id, terminal_id, member) DO UPDATE SET "
                    "sales = agg_sales.sales + excluded.sales, gross = agg_sales.gross + excluded.gross, "
@@ -179,9 +182,11 @@ void IngestWrites::flush(SqlConnection& c) {
   newMembers.flush(c);
   for (const auto& [id, d] : members) {
     memberUpdates.add(id, d.balance, d.spend, d.changeNo ? SqlValue(*d.changeNo) : SqlValue(nullptr));
+    if (d.changeNo) memberFeed.add(*d.changeNo, id);
   }
   members.clear();
   memberUpdates.flush(c);
+  memberFeed.flush(c);
   events.flush(c);
   sales.flush(c);
   saleLines.flush(c);
@@ -230,7 +235,7 @@ void IngestWrites::flush(SqlConnection& c) {
 }
 
 void IngestWrites::clear() {
-  for (RowBuffer* r : {&newMembers, &events, &sales, &saleLines, &refunds, &ledger, &overdrafts, &redemptions, &consents, &memberUpdates,
+  for (RowBuffer* r : {&newMembers, &events, &sales, &saleLines, &refunds, &ledger, &overdrafts, &redemptions, &consents, &memberUpdates, &memberFeed,
                        &aggSalesRows, &aggMemberMonthRows, &aggMemberRows, &aggMemberStoreRows, &aggProductRows, &aggPointsRows,
                        &aggEnrolmentRows, &aggCohortRows}) {
     r->clear();

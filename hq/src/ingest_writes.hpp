@@ -118,8 +118,9 @@ struct MemberDelta {
 struct IngestWrites {
   IngestWrites();
   RowBuffer newMembers, events, sales, saleLines, refunds, ledger, overdrafts, redemptions, consents;
-  /// What the maps below become at flush: one row per key.
-  RowBuffer memberUpdates, aggSalesRows, aggMemberMonthRows, aggMemberRows, aggMemberStoreRows, aggProductRows, aggPointsRows,
+  /// What the maps below become at flush: one row per key; memberFeed, an entry per member given
+  /// a change number (member_feed.hpp).
+  RowBuffer memberUpdates, memberFeed, aggSalesRows, aggMemberMonthRows, aggMemberRows, aggMemberStoreRows, aggProductRows, aggPointsRows,
       aggEnrolmentRows, aggCohortRows;
   /// `UPDATE reservations SET settled_event ...`: the first settlement wins, so kept in order.
   std::vector<std::vector<SqlValue>> settlements;

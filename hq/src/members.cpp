@@ -9,6 +9,7 @@
 #include "loyalty/core/phone.hpp"
 #include "loyalty/core/pinyin.hpp"
 #include "loyalty/core/text.hpp"
+#include "loyalty/hq/member_feed.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "ingest_writes.hpp"
 
@@ -161,8 +162,8 @@ bool refreshMemberSearchKeys(SqlConnection& c) {
   holdSearchKeys(c);
   const std::int64_t through = keysThrough(c);
   const auto r = c.query(
-      "SELECT member_id, change_no, name, card_no, phone, enrolled, erased_at, merged_into FROM members "
-      "WHERE change_no > $1 ORDER BY change_no LIMIT $2",
+      std::string("SELECT m.member_id, f.change_no, m.name, m.card_no, m.phone, m.enrolled, m.erased_at, m.merged_into FROM ") +
+          currentMemberChanges(c.backend()) + " WHERE f.change_no > $1 ORDER BY f.change_no LIMIT $2",
       {through, kRefreshChunk});
   if (r.empty()) return false;
   const std::int64_t last = r.integer(r.size() - 1, 1);

@@ -7,6 +7,7 @@
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/member_feed.hpp"
 #include "loyalty/hq/members.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/staff.hpp"
@@ -59,8 +60,14 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
                                      std::unique_ptr<SqlConnection> reads) {
   // The member search keys, brought up to date in the background too, so that a search after
   // a day of enrolments and sales (or a first start on a large chain) has little left to do: a
-  // chunk a step (ReportCache::Chore), each its own transaction.
-  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), refreshMemberSearchKeys);
+  // chunk a step (ReportCache::Chore), each its own transaction. Each step also prunes a chunk
+  // of the members' change feed; the keys alone decide whether another step follows (a lap of
+  // the feed spreads over rounds, 10,000 entries each at least: far more than a chain's
+  // changes in a round's two minutes).
+  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn) {
+    pruneMemberFeed(conn);
+    return refreshMemberSearchKeys(conn);
+  });
 }
 
 // [SECTION] Protocol

@@ -26,6 +26,7 @@
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/member_feed.hpp"
 #include "loyalty/hq/members.hpp"
 #include "loyalty/hq/outreach.hpp"
 #include "loyalty/hq/privacy.hpp"
@@ -53,7 +54,9 @@ namespace {
 
 /// 1: every release up to 2026-12-02, which added tables and columns at start one by one.
 /// 2: the same schema, reached by one upgrade transaction at start (checkSchema).
-constexpr int kSchemaVersion = 2;
+/// 3: the members' change feed read from member_feed, no longer through an index on
+///    members.change_no (an older release would change members without a feed entry).
+constexpr int kSchemaVersion = 3;
 
 /// A test's hook (tests/hq/reliability/test_hq_upgrade.cpp): LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS makes the
 /// start-up upgrade wait after each step, so a SIGKILL can land between two steps.
@@ -92,7 +95,6 @@ CREATE TABLE members(
   consent_version TEXT, enrolled_at TEXT NOT NULL, enrolled_store {{ID}} NOT NULL, referrer_id {{ID}},
   balance BIGINT NOT NULL DEFAULT 0, lifetime_spend BIGINT NOT NULL DEFAULT 0,
   tier TEXT NOT NULL DEFAULT 'member', merged_into {{ID}}, merged_at TEXT, change_no BIGINT NOT NULL);
-CREATE INDEX members_change ON members(change_no);
 CREATE INDEX members_card ON members(card_no);
 CREATE TABLE ledger(
   event_id {{ID}} NOT NULL, member_id {{ID}} NOT NULL, kind TEXT NOT NULL, points BIGINT NOT NULL,
@@ -315,6 +317,7 @@ void HqStore::createSchema(Timestamp now) {
   createStaffSchema(*m_c);
   ensureReservationSchema(*m_c);
   keepRoomInAggregates(*m_c);
+  ensureMemberFeed(*m_c);
   m_c->query("INSERT INTO counters(name, value) VALUES ('schema_version', $1), ('change_no', 0), ('config_version', 0), "
              "('created', $2)",
              {std::int64_t{kSchemaVersion}, static_cast<std::int64_t>(now.time_since_epoch().count())});
@@ -363,6 +366,7 @@ void HqStore::checkSchema() {
       {"reservations held until the terminal settles them", ensureReservationSchema},
       {"room for in-place updates of the pre-aggregates (PostgreSQL)", keepRoomInAggregates},
       {"a member's spend read from indexes alone", coverMemberSpend},
+      {"the members' change feed in a log of its own", ensureMemberFeed},
       // Every start, after the tables it reads: members erased by an earlier release (or by one
       // still running on another instance) kept texts and search keys an erasure now scrubs.
       {"what head office keeps of erased members, scrubbed", scrubErasedAtStart},
@@ -1121,9 +1125,7 @@ std::int64_t HqStore::nextChangeNumbers(std::int64_t count) {
 void HqStore::bumpMembers(const std::vector<std::string>& memberIds) {
   if (memberIds.empty()) return;
   std::int64_t next = nextChangeNumbers(static_cast<std::int64_t>(memberIds.size()));
-  for (const auto& id : memberIds) {
-    m_c->exec("UPDATE members SET change_no = $2 WHERE member_id = $1", {id, next++});
-  }
+  for (const auto& id : memberIds) setMemberChangeNumber(*m_c, id, next++);
 }
 
 // [SECTION] Change feed
@@ -1143,9 +1145,11 @@ Result<sync::ChangePage> HqStore::changes(const std::string& terminalId, const s
   page.appliedThrough = t.empty() ? 0 : t.integer(0, 0);
   const std::int64_t fetch = limit + 1;
   const auto members = m_c->query(
-      "SELECT change_no, member_id, card_no, phone, name, birthday, language, consent_marketing, enrolled_at, "
-      "enrolled_store, referrer_id, lifetime_spend, balance, tier FROM members "
-      "WHERE change_no > $1 AND enrolled = 1 AND merged_into IS NULL AND erased_at IS NULL ORDER BY change_no LIMIT $2",
+      std::string("SELECT f.change_no, m.member_id, m.card_no, m.phone, m.name, m.birthday, m.language, m.consent_marketing, "
+                  "m.enrolled_at, m.enrolled_store, m.referrer_id, m.lifetime_spend, m.balance, m.tier FROM ") +
+          currentMemberChanges(m_c->backend()) +
+          " WHERE f.change_no > $1 AND m.enrolled = 1 AND m.merged_into IS NULL AND m.erased_at IS NULL ORDER BY f.change_no "
+          "LIMIT $2",
       {from, fetch});
   const auto others = m_c->query("SELECT change_no, type, body FROM changes WHERE change_no > $1 ORDER BY change_no LIMIT $2",
                                  {from, fetch});

@@ -98,6 +98,10 @@ json tables(HqInstance& hq) {
       "SELECT day, store_id, members FROM agg_enrolment",
       "SELECT enrol_day, store_id, month, members FROM agg_cohort",
       "SELECT name, value FROM counters WHERE name = 'change_no'",
+      // The members' places in the change feed (superseded entries go when the background prunes).
+      "SELECT f.change_no, f.member_id FROM member_feed f JOIN members m ON m.member_id = f.member_id AND m.change_no = f.change_no",
+      "SELECT member_id FROM members m WHERE change_no > 0 AND NOT EXISTS (SELECT 1 FROM member_feed f WHERE "
+      "f.member_id = m.member_id AND f.change_no = m.change_no)",
       "SELECT terminal_id, applied_through FROM terminals"};
   json out = json::object();
   for (const auto& select : selects) {

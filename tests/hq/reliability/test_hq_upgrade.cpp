@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 /// Every release's fixture, oldest first (tests/fixtures/hq/README.md).
-const std::vector<std::string> kFixtures = {"hq-1-analytics", "hq-1-claims", "hq-1-products", "hq-1-staff", "hq-1-outreach"};
+const std::vector<std::string> kFixtures = {"hq-1-analytics", "hq-1-claims", "hq-1-products", "hq-1-staff", "hq-1-outreach",
+                                            "hq-2-audit"};
 
 fs::path fixtureDir(const std::string& name) { return fs::path(LOYALTY_SOURCE_DIR) / "tests" / "fixtures" / "hq" / name; }
 
@@ -90,6 +91,10 @@ void checkConsistent(loyalty::hq::SqlConnection& c) {
                 "WHERE COALESCE(e.n, 0) <> t.applied_through OR COALESCE(e.top, 0) <> t.applied_through")
             .empty());
   CHECK(c.query("SELECT COUNT(*) FROM event_conflicts").integer(0, 0) == 0);
+  // Every member given a change number has its place in the change feed.
+  CHECK(c.query("SELECT member_id FROM members m WHERE change_no > 0 AND NOT EXISTS (SELECT 1 FROM member_feed f "
+                "WHERE f.member_id = m.member_id AND f.change_no = m.change_no)")
+            .empty());
 }
 
 json getWith(HqInstance& hq, const std::string& token, const std::string& path) {
@@ -156,7 +161,7 @@ void upgradesEveryFixture(const std::string& backend) {
       INFO("missing after the upgrade: " << json(missing).dump());
       CHECK(missing.empty());
       // An index an upgrade step replaces is gone (no new database has it).
-      for (const char* replaced : {"audit_log_at", "sales_member", "refunds_member"}) {
+      for (const char* replaced : {"audit_log_at", "sales_member", "refunds_member", "members_change"}) {
         CHECK(std::find(upgraded.begin(), upgraded.end(), std::string("index ") + replaced) == upgraded.end());
       }
     }
@@ -271,7 +276,7 @@ TEST_CASE("upgrade: a database a newer release upgraded is refused with its vers
   const auto [status, out] =
       runCommand({hqBinary(), "terminal", "add", "--data", hq.dataDir(), "--store", "S1", "--terminal", "T1"}, Stderr::kToStdout);
   CHECK(status == 1);
-  CHECK(out.find("schema version is 99; this loyalty-hq knows 1 to 2 (a newer release made it)") != std::string::npos);
+  CHECK(out.find("schema version is 99; this loyalty-hq knows 1 to 3 (a newer release made it)") != std::string::npos);
   auto c = hq.sql();
   CHECK(schemaVersion(*c) == 99);
   CHECK(c->query("SELECT COUNT(*) FROM terminals").integer(0, 0) == 0);

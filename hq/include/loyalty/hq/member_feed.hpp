@@ -1,0 +1,47 @@
+#pragma once
+/// @brief Which members changed, in the order of their change numbers: what the terminals' change
+/// feed and the member search keys' refresh read.
+///
+/// A member's current change number is `members.change_no` (0: never given out). Each number
+/// given out is also appended to `member_feed(change_no, member_id)`, in the same transaction;
+/// the entry whose number is the member's current one is the member's place in the feed, the
+/// others are superseded and skipped (pruneMemberFeed deletes them in the background).
+///
+/// Why a log of its own: every sale changes its member's number, and an index on
+/// members.change_no made each of those a new index entry in every index of members. Without
+/// it, a balance's update on PostgreSQL stays in place on its page (HOT: no index entry at
+/// all), and the log takes one entry appended at its end.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "loyalty/hq/sql.hpp"
+
+namespace loyalty::hq {
+
+/// The head of an insert of feed entries: a RowBuffer of (change_no, member_id) rows, types "it".
+inline constexpr const char* kMemberFeedInsert = "INSERT INTO member_feed(change_no, member_id)";
+
+/// FROM text for members at their current place in the feed: `f` the entry (f.change_no), `m`
+/// the member's row. Callers add `WHERE f.change_no > ... ORDER BY f.change_no LIMIT ...`: the
+/// log read in order through its key, each entry's member looked up by theirs. (PostgreSQL
+/// estimates a join on both columns at one row and would hash every member and entry, a second
+/// at a million; the member is a LATERAL look-up there, kept as such by OFFSET 0.)
+std::string currentMemberChanges(std::string_view backend);
+
+/// The upgrade step (and a new database's): creates member_feed with an entry for each member
+/// that has a change number, drops the index members_change it replaces, and leaves room for
+/// in-place updates in members' new pages (PostgreSQL). Idempotent, cheap when done.
+void ensureMemberFeed(SqlConnection& c);
+
+/// Within a write transaction: gives `memberId` the change number `changeNo` (one counters
+/// handed out) and appends its feed entry.
+void setMemberChangeNumber(SqlConnection& c, const std::string& memberId, std::int64_t changeNo);
+
+/// Deletes superseded entries among the next 10,000 of the feed after where the last call
+/// stopped, in a transaction of its own that does not wait for uploads; at the end of the feed
+/// it starts again from its start. True when entries are left after the chunk (call again).
+bool pruneMemberFeed(SqlConnection& c);
+
+}  // namespace loyalty::hq

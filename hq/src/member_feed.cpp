@@ -1,0 +1,70 @@
+#include "loyalty/hq/member_feed.hpp"
+
+#include "loyalty/logging/logging.hpp"
+
+namespace loyalty::hq {
+
+namespace {
+
+constexpr std::int64_t kPruneChunk = 10000;
+
+}  // namespace
+
+void ensureMemberFeed(SqlConnection& c) {
+  if (!c.hasTable("member_feed")) {
+    // (change_no, member_id): a number is given out once, but an entry of a database whose
+    // members somehow share one must not stop the upgrade.
+    c.execScript(schemaForBackend(
+        "CREATE TABLE member_feed(change_no BIGINT NOT NULL, member_id {{ID}} NOT NULL, PRIMARY KEY(change_no, member_id))",
+        c.backend()));
+    c.query("INSERT INTO member_feed(change_no, member_id) SELECT change_no, member_id FROM members WHERE change_no > 0");
+    c.query("INSERT INTO counters(name, value) VALUES ('member_feed_pruned_through', 0) ON CONFLICT (name) DO NOTHING");
+  }
+  if (hasIndex(c, "members_change")) {
+    logging::log().info("the change feed now reads member_feed: dropping the index members_change");
+    c.execScript("DROP INDEX members_change");
+  }
+  // A balance's update changes no indexed column of members now: room on its page keeps it there.
+  keepRoomForUpdates(c, {"members"}, 80);
+}
+
+std::string currentMemberChanges(std::string_view backend) {
+  if (backend == "postgresql") {
+    return "member_feed f CROSS JOIN LATERAL (SELECT * FROM members m0 WHERE m0.member_id = f.member_id AND m0.change_no = "
+           "f.change_no OFFSET 0) m";
+  }
+  return "member_feed f JOIN members m ON m.member_id = f.member_id AND m.change_no = f.change_no";
+}
+
+void setMemberChangeNumber(SqlConnection& c, const std::string& memberId, std::int64_t changeNo) {
+  c.exec("UPDATE members SET change_no = $2 WHERE member_id = $1", {memberId, changeNo});
+  c.exec(std::string(kMemberFeedInsert) + " VALUES ($1, $2)", {changeNo, memberId});
+}
+
+bool pruneMemberFeed(SqlConnection& c) {
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
+  const auto from = c.query("SELECT value FROM counters WHERE name = 'member_feed_pruned_through'");
+  const std::int64_t after = from.empty() ? 0 : from.integer(0, 0);
+  const auto r = c.query("SELECT MAX(change_no), COUNT(*) FROM (SELECT change_no FROM member_feed WHERE change_no > $1 "
+                         "ORDER BY change_no LIMIT $2) x",
+                         {after, kPruneChunk});
+  const bool more = r.integer(0, 1) == kPruneChunk;
+  // An entry is superseded once its member's number is another: numbers only grow, so it stays
+  // superseded, and the member's current entry (committed with the number) is never deleted.
+  // A number given out but not committed yet is not seen here, nor is its entry.
+  std::int64_t through = 0;
+  if (!r.isNull(0, 0)) {
+    through = r.integer(0, 0);
+    // The member's number looked up per entry (a scalar subquery): PostgreSQL planned NOT
+    // EXISTS as a hash of every member, half a second a chunk at a million.
+    c.exec("DELETE FROM member_feed WHERE change_no > $1 AND change_no <= $2 AND COALESCE((SELECT m.change_no FROM members m "
+           "WHERE m.member_id = member_feed.member_id), -1) <> member_feed.change_no",
+           {after, through});
+  }
+  // The end of the feed: the next call starts from its start (entries superseded since).
+  c.exec("UPDATE counters SET value = $1 WHERE name = 'member_feed_pruned_through'", {more ? through : std::int64_t{0}});
+  tx.commit();
+  return more;
+}
+
+}  // namespace loyalty::hq

@@ -1,0 +1,96 @@
+// The members' change feed read from its own log (member_feed.hpp): every member change appends
+// an entry, the feed lists each member once at its latest, and pruning the superseded entries
+// (in laps of 10,000) changes nothing a terminal pulls.
+#include "loyalty/hq/member_feed.hpp"
+#include "support/hq_fixture.hpp"
+
+using namespace loyalty::test;
+using nlohmann::json;
+
+namespace {
+
+/// The members of every page of the change feed (2 changes a page), in order: "member balance".
+std::vector<std::string> pullFeed(HqInstance& hq, const std::string& token) {
+  std::vector<std::string> out;
+  std::string cursor;
+  auto c = hq.client();
+  for (int guard = 0; guard < 100; ++guard) {
+    auto res = c->Get(("/api/v1/changes?limit=2&cursor=" + cursor).c_str(), bearer(token));
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    const json page = json::parse(res->body);
+    for (const auto& ch : page.at("changes")) {
+      if (ch.at("type") != "member") continue;
+      out.push_back(ch.at("member").at("member_id").get<std::string>() + " " + std::to_string(ch.at("balance").get<std::int64_t>()));
+    }
+    cursor = page.at("next_cursor").get<std::string>();
+    if (!page.at("has_more").get<bool>()) return out;
+  }
+  FAIL("the feed did not end");
+  return out;
+}
+
+std::int64_t count(loyalty::hq::SqlConnection& c, const std::string& sql) { return c.query(sql).integer(0, 0); }
+
+/// Members whose current change number has no entry in the log.
+std::int64_t missingPlaces(loyalty::hq::SqlConnection& c) {
+  return count(c, "SELECT COUNT(*) FROM members m WHERE change_no > 0 AND NOT EXISTS (SELECT 1 FROM member_feed f "
+                  "WHERE f.member_id = m.member_id AND f.change_no = m.change_no)");
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("member feed: each change is logged, the feed lists a member once at its latest, and pruning changes nothing "
+                   "pulled",
+                   "[hq][feed]", SqliteBackend, PostgresBackend) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  const std::string token = hq.registerTerminal("S1", "T1");
+  uploadApplied(hq, token, "T1", json::array({enrolEvent("T1", "S1", 1, "M1"), enrolEvent("T1", "S1", 2, "M2"),
+                                              enrolEvent("T1", "S1", 3, "M3")}));
+  // Five batches changing M1 and M2 each time; M3 keeps its enrolment's number.
+  std::int64_t seq = 4;
+  for (int b = 0; b < 5; ++b) {
+    json events = json::array();
+    for (const char* m : {"M1", "M2"}) {
+      events.push_back(saleEvent("T1", "S1", seq, std::string(m), "10.00", 10));
+      ++seq;
+    }
+    uploadApplied(hq, token, "T1", events);
+  }
+  const std::vector<std::string> expected = {"M3 0", "M1 50", "M2 50"};
+  CHECK(pullFeed(hq, token) == expected);
+  hq.stop();  // the background prune is the server's: stopped, it runs only here
+
+  auto c = hq.sql();
+  // Six numbers for M1 and M2 each, one for M3, all logged (unless the server pruned some).
+  CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") <= 13);
+  CHECK(missingPlaces(*c) == 0);
+  // Superseded entries of a long-lived log: 25,000 more of M1's, numbers above its current.
+  const std::int64_t top = count(*c, "SELECT value FROM counters WHERE name = 'change_no'");
+  c->query("INSERT INTO member_feed(change_no, member_id) SELECT " + std::to_string(top) +
+           " + n, 'M1' FROM (WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 25000) SELECT n FROM g) x");
+  c->query("UPDATE counters SET value = value + 25000 WHERE name = 'change_no'");
+  // A lap: three chunks of up to 10,000, more after the first two, then back to the start.
+  CHECK(loyalty::hq::pruneMemberFeed(*c));
+  CHECK(loyalty::hq::pruneMemberFeed(*c));
+  CHECK_FALSE(loyalty::hq::pruneMemberFeed(*c));
+  CHECK(count(*c, "SELECT value FROM counters WHERE name = 'member_feed_pruned_through'") == 0);
+  CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") == 3);
+  CHECK(missingPlaces(*c) == 0);
+  CHECK_FALSE(loyalty::hq::pruneMemberFeed(*c));  // nothing more to do
+  CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") == 3);
+
+  // Pulled after the prune: the same members, each once, at the same balances.
+  hq.start();
+  CHECK(pullFeed(hq, token) == expected);
+  // A change after the lap: M3's entry of its enrolment is superseded, and the next lap drops it.
+  uploadApplied(hq, token, "T1", json::array({saleEvent("T1", "S1", seq, std::string("M3"), "10.00", 10)}));
+  CHECK(pullFeed(hq, token) == std::vector<std::string>{"M1 50", "M2 50", "M3 10"});
+  hq.stop();
+  c = hq.sql();
+  CHECK_FALSE(loyalty::hq::pruneMemberFeed(*c));
+  CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") == 3);
+  CHECK(count(*c, "SELECT COUNT(*) FROM member_feed f JOIN members m ON m.member_id = f.member_id AND m.change_no = f.change_no") ==
+        3);
+}
