@@ -18,8 +18,15 @@ void ensureMemberFeed(SqlConnection& c) {
         "CREATE TABLE member_feed(change_no BIGINT NOT NULL, member_id {{ID}} NOT NULL, PRIMARY KEY(change_no, member_id))",
         c.backend()));
     c.query("INSERT INTO member_feed(change_no, member_id) SELECT change_no, member_id FROM members WHERE change_no > 0");
-    c.query("INSERT INTO counters(name, value) VALUES ('member_feed_pruned_through', 0) ON CONFLICT (name) DO NOTHING");
+  } else {
+    // Every start: a member an older release changed after the upgrade (an instance left
+    // running against the upgrade's instructions) gets its place back.
+    const auto r = c.query(
+        "INSERT INTO member_feed(change_no, member_id) SELECT change_no, member_id FROM members m WHERE change_no > 0 AND "
+        "NOT EXISTS (SELECT 1 FROM member_feed f WHERE f.change_no = m.change_no AND f.member_id = m.member_id) RETURNING 1");
+    if (!r.empty()) logging::log().warn("the change feed lacked {} members' latest changes: added", r.size());
   }
+  c.query("INSERT INTO counters(name, value) VALUES ('member_feed_pruned_through', 0) ON CONFLICT (name) DO NOTHING");
   if (hasIndex(c, "members_change")) {
     logging::log().info("the change feed now reads member_feed: dropping the index members_change");
     c.execScript("DROP INDEX members_change");

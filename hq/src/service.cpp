@@ -61,12 +61,12 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
   // The member search keys, brought up to date in the background too, so that a search after
   // a day of enrolments and sales (or a first start on a large chain) has little left to do: a
   // chunk a step (ReportCache::Chore), each its own transaction. Each step also prunes a chunk
-  // of the members' change feed; the keys alone decide whether another step follows (a lap of
-  // the feed spreads over rounds, 10,000 entries each at least: far more than a chain's
-  // changes in a round's two minutes).
+  // of the members' change feed's log (member_feed.hpp): steps follow one another while either
+  // has more, up to 50 a round (500,000 entries), so a lap keeps up with any chain's changes.
   m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn) {
-    pruneMemberFeed(conn);
-    return refreshMemberSearchKeys(conn);
+    const bool keys = refreshMemberSearchKeys(conn);
+    const bool feed = pruneMemberFeed(conn);
+    return keys || feed;
   });
 }
 

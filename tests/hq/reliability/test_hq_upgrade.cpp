@@ -225,7 +225,7 @@ void killedUpgradeRecovers(const std::string& backend) {
     before = rowCounts(*c);
   }
   int kills = 0;
-  for (int step : {1, 3, 6, 7, 9, 12, 15}) {  // of 15: the first, the last and some between
+  for (int step : {1, 3, 6, 7, 9, 12, 15, 20, 21}) {  // of 21: the first, the change feed's log, the last and some between
     INFO("killed after step " << step);
     if (!killAfterStep(hq, step)) break;
     ++kills;
@@ -236,7 +236,7 @@ void killedUpgradeRecovers(const std::string& backend) {
     CHECK(rowCounts(*c) == before);
     if (backend == "sqlite") CHECK(c->query("PRAGMA integrity_check").text(0, 0) == "ok");
   }
-  CHECK(kills == 7);
+  CHECK(kills == 9);
   hq.start();
   auto c = hq.sql();
   CHECK(schemaVersion(*c) > 1);

@@ -32,7 +32,8 @@ std::string currentMemberChanges(std::string_view backend);
 
 /// The upgrade step (and a new database's): creates member_feed with an entry for each member
 /// that has a change number, drops the index members_change it replaces, and leaves room for
-/// in-place updates in members' new pages (PostgreSQL). Idempotent, cheap when done.
+/// in-place updates in members' new pages (PostgreSQL). Idempotent; at each later start it gives
+/// back their place to members whose latest change lacks an entry (a read of every member).
 void ensureMemberFeed(SqlConnection& c);
 
 /// Within a write transaction: gives `memberId` the change number `changeNo` (one counters
@@ -40,8 +41,9 @@ void ensureMemberFeed(SqlConnection& c);
 void setMemberChangeNumber(SqlConnection& c, const std::string& memberId, std::int64_t changeNo);
 
 /// Deletes superseded entries among the next 10,000 of the feed after where the last call
-/// stopped, in a transaction of its own that does not wait for uploads; at the end of the feed
-/// it starts again from its start. True when entries are left after the chunk (call again).
+/// stopped, in a transaction of its own (PostgreSQL: row writes, which do not wait for uploads;
+/// SQLite: its one writer, for the few ms it takes); at the end of the feed it starts again from
+/// its start. True when entries are left after the chunk (call again).
 bool pruneMemberFeed(SqlConnection& c);
 
 }  // namespace loyalty::hq
