@@ -155,6 +155,7 @@ IngestWrites::IngestWrites()
       memberUpdates("UPDATE members SET balance = balance + v.column2, lifetime_spend = lifetime_spend + v.column3, "
                     "change_no = COALESCE(v.column4, change_no) FROM (",
                     "tiii", ") AS v WHERE member_id = v.column1"),
+      memberFeedDrop(kMemberFeedDropHead, "t", kMemberFeedDropTail),
       memberFeed(kMemberFeedInsert, "it"),
       aggSalesRows("INSERT INTO agg_sales(day, hour, store_id, terminal_id, member, sales, gross, refunds, refunded)", "ttttiiiii",
                    " ON CONFLICT (day, hour, store_id, terminal_id, member) DO UPDATE SET "
@@ -182,9 +183,13 @@ void IngestWrites::flush(SqlConnection& c) {
   newMembers.flush(c);
   for (const auto& [id, d] : members) {
     memberUpdates.add(id, d.balance, d.spend, d.changeNo ? SqlValue(*d.changeNo) : SqlValue(nullptr));
-    if (d.changeNo) memberFeed.add(*d.changeNo, id);
+    if (d.changeNo) {
+      memberFeedDrop.add(id);
+      memberFeed.add(*d.changeNo, id);
+    }
   }
   members.clear();
+  memberFeedDrop.flush(c);  // by the numbers the members have until the update
   memberUpdates.flush(c);
   memberFeed.flush(c);
   events.flush(c);
@@ -235,9 +240,9 @@ void IngestWrites::flush(SqlConnection& c) {
 }
 
 void IngestWrites::clear() {
-  for (RowBuffer* r : {&newMembers, &events, &sales, &saleLines, &refunds, &ledger, &overdrafts, &redemptions, &consents, &memberUpdates, &memberFeed,
-                       &aggSalesRows, &aggMemberMonthRows, &aggMemberRows, &aggMemberStoreRows, &aggProductRows, &aggPointsRows,
-                       &aggEnrolmentRows, &aggCohortRows}) {
+  for (RowBuffer* r : {&newMembers, &events, &sales, &saleLines, &refunds, &ledger, &overdrafts, &redemptions, &consents, &memberUpdates,
+                       &memberFeedDrop, &memberFeed, &aggSalesRows, &aggMemberMonthRows, &aggMemberRows, &aggMemberStoreRows, &aggProductRows,
+                       &aggPointsRows, &aggEnrolmentRows, &aggCohortRows}) {
     r->clear();
   }
   settlements.clear();

@@ -119,8 +119,8 @@ struct IngestWrites {
   IngestWrites();
   RowBuffer newMembers, events, sales, saleLines, refunds, ledger, overdrafts, redemptions, consents;
   /// What the maps below become at flush: one row per key; memberFeed, an entry per member given
-  /// a change number (member_feed.hpp).
-  RowBuffer memberUpdates, memberFeed, aggSalesRows, aggMemberMonthRows, aggMemberRows, aggMemberStoreRows, aggProductRows, aggPointsRows,
+  /// a change number, in place of the one memberFeedDrop deletes (member_feed.hpp).
+  RowBuffer memberUpdates, memberFeedDrop, memberFeed, aggSalesRows, aggMemberMonthRows, aggMemberRows, aggMemberStoreRows, aggProductRows, aggPointsRows,
       aggEnrolmentRows, aggCohortRows;
   /// `UPDATE reservations SET settled_event ...`: the first settlement wins, so kept in order.
   std::vector<std::vector<SqlValue>> settlements;

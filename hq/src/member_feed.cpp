@@ -44,6 +44,8 @@ std::string currentMemberChanges(std::string_view backend) {
 }
 
 void setMemberChangeNumber(SqlConnection& c, const std::string& memberId, std::int64_t changeNo) {
+  c.exec("DELETE FROM member_feed WHERE member_id = $1 AND change_no = (SELECT change_no FROM members WHERE member_id = $1)",
+         {memberId});
   c.exec("UPDATE members SET change_no = $2 WHERE member_id = $1", {memberId, changeNo});
   c.exec(std::string(kMemberFeedInsert) + " VALUES ($1, $2)", {changeNo, memberId});
 }

@@ -3,9 +3,10 @@
 /// feed and the member search keys' refresh read.
 ///
 /// A member's current change number is `members.change_no` (0: never given out). Each number
-/// given out is also appended to `member_feed(change_no, member_id)`, in the same transaction;
-/// the entry whose number is the member's current one is the member's place in the feed, the
-/// others are superseded and skipped (pruneMemberFeed deletes them in the background).
+/// given out is also appended to `member_feed(change_no, member_id)`, in the same transaction,
+/// and the member's previous entry deleted: the log holds each member once, at its latest
+/// change, so a pull reads no entry it skips. Readers still take only the entry matching the
+/// member's number, and pruneMemberFeed deletes any other left (an older release's, a repair's).
 ///
 /// Why a log of its own: every sale changes its member's number, and an index on
 /// members.change_no made each of those a new index entry in every index of members. Without
@@ -22,6 +23,11 @@ namespace loyalty::hq {
 
 /// The head of an insert of feed entries: a RowBuffer of (change_no, member_id) rows, types "it".
 inline constexpr const char* kMemberFeedInsert = "INSERT INTO member_feed(change_no, member_id)";
+/// Head and tail of a delete of members' current entries, before their new numbers: a RowBuffer
+/// of (member_id) rows, type "t".
+inline constexpr const char* kMemberFeedDropHead =
+    "DELETE FROM member_feed WHERE (change_no, member_id) IN (SELECT m.change_no, m.member_id FROM members m WHERE m.member_id IN (";
+inline constexpr const char* kMemberFeedDropTail = "))";
 
 /// FROM text for members at their current place in the feed: `f` the entry (f.change_no), `m`
 /// the member's row. Callers add `WHERE f.change_no > ... ORDER BY f.change_no LIMIT ...`: the
@@ -37,7 +43,7 @@ std::string currentMemberChanges(std::string_view backend);
 void ensureMemberFeed(SqlConnection& c);
 
 /// Within a write transaction: gives `memberId` the change number `changeNo` (one counters
-/// handed out) and appends its feed entry.
+/// handed out), its feed entry in place of the one it had.
 void setMemberChangeNumber(SqlConnection& c, const std::string& memberId, std::int64_t changeNo);
 
 /// Deletes superseded entries among the next 10,000 of the feed after where the last call
