@@ -61,12 +61,14 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
   // The member search keys, brought up to date in the background too, so that a search after
   // a day of enrolments and sales (or a first start on a large chain) has little left to do: a
   // chunk a step (ReportCache::Chore), each its own transaction. Each step also prunes a chunk
-  // of the members' change feed's log (member_feed.hpp): steps follow one another while either
-  // has more, up to 50 a round (500,000 entries), so a lap keeps up with any chain's changes.
+  // of the members' change feed's log (member_feed.hpp), a safety net: a member's change moves
+  // its entry, so the log holds each member once and a lap finds next to nothing. The keys
+  // alone decide whether another step follows: a lap spreads over rounds, a million members'
+  // log in 100.
   m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn) {
     const bool keys = refreshMemberSearchKeys(conn);
-    const bool feed = pruneMemberFeed(conn);
-    return keys || feed;
+    pruneMemberFeed(conn);
+    return keys;
   });
 }
 

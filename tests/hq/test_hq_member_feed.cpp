@@ -91,8 +91,7 @@ TEMPLATE_TEST_CASE("member feed: each change moves the member's entry, the feed 
   CHECK(missingPlaces(*c) == 0);
   CHECK_FALSE(loyalty::hq::pruneMemberFeed(*c));  // nothing more to do
   CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") == 3);
-  // A change after the lap, and a superseded entry written behind the prune's cursor: the next
-  // lap drops it.
+  // A change after the lap, and a superseded entry at the log's start: the next lap drops it.
   {
     loyalty::hq::SqlTransaction tx(*c);
     const std::int64_t next = c->query("UPDATE counters SET value = value + 1 WHERE name = 'change_no' RETURNING value").integer(0, 0);

@@ -11,7 +11,7 @@
 /// Why a log of its own: every sale changes its member's number, and an index on
 /// members.change_no made each of those a new index entry in every index of members. Without
 /// it, a balance's update on PostgreSQL stays in place on its page (HOT: no index entry at
-/// all), and the log takes one entry appended at its end.
+/// all), and the log moves the member's one entry: a delete by key, an insert at its end.
 
 #include <cstdint>
 #include <string>
