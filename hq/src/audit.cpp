@@ -44,10 +44,7 @@ void ensureAuditSchema(SqlConnection& c) {
 }
 
 void indexAuditByTime(SqlConnection& c) {
-  if (hasIndex(c, "audit_log_when") && !hasIndex(c, "audit_log_at")) return;
-  logging::log().info("building the index audit_log_when (once, in place of audit_log_at): this reads every audit entry");
-  c.execScript("CREATE INDEX IF NOT EXISTS audit_log_when ON audit_log(at, entry_no); DROP INDEX IF EXISTS audit_log_at");
-  logging::log().info("the index audit_log_when is built");
+  replaceIndexes(c, {{"audit_log_when", "audit_log(at, entry_no)"}}, {"audit_log_at"}, "every audit entry");
 }
 
 void recordAudit(SqlConnection& c, const AuditEntry& e) {

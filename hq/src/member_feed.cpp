@@ -1,5 +1,6 @@
 #include "loyalty/hq/member_feed.hpp"
 
+#include "ingest_writes.hpp"
 #include "loyalty/logging/logging.hpp"
 
 namespace loyalty::hq {
@@ -18,19 +19,9 @@ void ensureMemberFeed(SqlConnection& c) {
         "CREATE TABLE member_feed(change_no BIGINT NOT NULL, member_id {{ID}} NOT NULL, PRIMARY KEY(change_no, member_id))",
         c.backend()));
     c.query("INSERT INTO member_feed(change_no, member_id) SELECT change_no, member_id FROM members WHERE change_no > 0");
-  } else {
-    // Every start: a member an older release changed after the upgrade (an instance left
-    // running against the upgrade's instructions) gets its place back.
-    const auto r = c.query(
-        "INSERT INTO member_feed(change_no, member_id) SELECT change_no, member_id FROM members m WHERE change_no > 0 AND "
-        "NOT EXISTS (SELECT 1 FROM member_feed f WHERE f.change_no = m.change_no AND f.member_id = m.member_id) RETURNING 1");
-    if (!r.empty()) logging::log().warn("the change feed lacked {} members' latest changes: added", r.size());
   }
   c.query("INSERT INTO counters(name, value) VALUES ('member_feed_pruned_through', 0) ON CONFLICT (name) DO NOTHING");
-  if (hasIndex(c, "members_change")) {
-    logging::log().info("the change feed now reads member_feed: dropping the index members_change");
-    c.execScript("DROP INDEX members_change");
-  }
+  replaceIndexes(c, {}, {"members_change"}, "the change feed reads member_feed now");
   // A balance's update changes no indexed column of members now: room on its page keeps it there.
   keepRoomForUpdates(c, {"members"}, 80);
 }
@@ -43,11 +34,20 @@ std::string currentMemberChanges(std::string_view backend) {
   return "member_feed f JOIN members m ON m.member_id = f.member_id AND m.change_no = f.change_no";
 }
 
-void setMemberChangeNumber(SqlConnection& c, const std::string& memberId, std::int64_t changeNo) {
-  c.exec("DELETE FROM member_feed WHERE member_id = $1 AND change_no = (SELECT change_no FROM members WHERE member_id = $1)",
-         {memberId});
-  c.exec("UPDATE members SET change_no = $2 WHERE member_id = $1", {memberId, changeNo});
-  c.exec(std::string(kMemberFeedInsert) + " VALUES ($1, $2)", {changeNo, memberId});
+void setMemberChangeNumbers(SqlConnection& c, const std::vector<std::string>& memberIds, std::int64_t firstNumber) {
+  RowBuffer drop(kMemberFeedDropHead, "t", kMemberFeedDropTail);
+  RowBuffer update("UPDATE members SET change_no = v.column2 FROM (", "ti", ") AS v WHERE member_id = v.column1");
+  RowBuffer insert(kMemberFeedInsert, "it");
+  std::int64_t number = firstNumber;
+  for (const auto& id : memberIds) {
+    drop.add(id);
+    update.add(id, number);
+    insert.add(number, id);
+    ++number;
+  }
+  drop.flush(c);  // by the numbers the members have until the update
+  update.flush(c);
+  insert.flush(c);
 }
 
 bool pruneMemberFeed(SqlConnection& c) {
@@ -72,6 +72,31 @@ bool pruneMemberFeed(SqlConnection& c) {
   }
   // The end of the feed: the next call starts from its start (entries superseded since).
   c.exec("UPDATE counters SET value = $1 WHERE name = 'member_feed_pruned_through'", {more ? through : std::int64_t{0}});
+  tx.commit();
+  return more;
+}
+
+bool restoreMemberPlaces(SqlConnection& c, std::string& after) {
+  SqlTransaction tx(c, SqlTransaction::Kind::kRowWrite);
+  const auto r = c.query("SELECT MAX(member_id), COUNT(*) FROM (SELECT member_id FROM members WHERE member_id > $1 ORDER BY member_id "
+                         "LIMIT $2) x",
+                         {after, kPruneChunk});
+  const bool more = r.integer(0, 1) == kPruneChunk;
+  if (!r.isNull(0, 0)) {
+    const std::string through = r.text(0, 0);
+    // The entry looked up per member (a scalar subquery), as the prune's: NOT EXISTS may hash
+    // the whole log. One statement, one snapshot: a member's number and its entry are
+    // committed together, so a member seen without its entry lacks it.
+    const auto added = c.query(
+        "INSERT INTO member_feed(change_no, member_id) SELECT m.change_no, m.member_id FROM members m WHERE m.member_id > $1 AND "
+        "m.member_id <= $2 AND m.change_no > 0 AND (SELECT 1 FROM member_feed f WHERE f.change_no = m.change_no AND "
+        "f.member_id = m.member_id) IS NULL ON CONFLICT (change_no, member_id) DO NOTHING RETURNING 1",
+        {after, through});
+    if (!added.empty()) logging::log().warn("members whose latest change the change feed lacked: {}, given their place", added.size());
+    after = more ? through : std::string();
+  } else {
+    after.clear();
+  }
   tx.commit();
   return more;
 }

@@ -1,5 +1,7 @@
 #include "loyalty/hq/service.hpp"
 
+#include <memory>
+
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/complaints.hpp"
 #include "loyalty/hq/credentials.hpp"
@@ -60,14 +62,17 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
                                      std::unique_ptr<SqlConnection> reads) {
   // The member search keys, brought up to date in the background too, so that a search after
   // a day of enrolments and sales (or a first start on a large chain) has little left to do: a
-  // chunk a step (ReportCache::Chore), each its own transaction. Each step also prunes a chunk
-  // of the members' change feed's log (member_feed.hpp), a safety net: a member's change moves
-  // its entry, so the log holds each member once and a lap finds next to nothing. The keys
-  // alone decide whether another step follows: a lap spreads over rounds, a million members'
-  // log in 100.
-  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn) {
+  // chunk a step (ReportCache::Chore), each its own transaction. Each step also tends a chunk
+  // of the members' change feed's log (member_feed.hpp), safety nets both: it prunes entries
+  // left superseded, and gives back their place to members an older release changed without
+  // one. A member's change moves its entry, so a lap finds next to nothing. The keys alone
+  // decide whether another step follows: a lap spreads over rounds, a million members in 100.
+  // Where the members' lap is lives here: a new leader starts one from the first member.
+  auto membersAfter = std::make_shared<std::string>();
+  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [membersAfter](SqlConnection& conn) {
     const bool keys = refreshMemberSearchKeys(conn);
     pruneMemberFeed(conn);
+    restoreMemberPlaces(conn, *membersAfter);
     return keys;
   });
 }

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "loyalty/logging/logging.hpp"
+
 namespace loyalty::hq {
 
 std::string schemaForBackend(std::string sql, std::string_view backend) {
@@ -36,6 +38,41 @@ bool hasIndex(SqlConnection& c, const std::string& name) {
   return !(c.backend() == "sqlite" ? c.query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $1", {name})
                                    : c.query("SELECT 1 WHERE to_regclass($1) IS NOT NULL", {name}))
               .empty();
+}
+
+namespace {
+
+/// "a", "a and b", "a, b and c".
+std::string spokenList(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+  return out;
+}
+
+}  // namespace
+
+void replaceIndexes(SqlConnection& c, const std::vector<IndexDefinition>& build, const std::vector<std::string>& replaced,
+                    const std::string& reads) {
+  std::vector<std::string> missing, present, built;
+  for (const auto& index : build) {
+    built.push_back(index.name);
+    if (!hasIndex(c, index.name)) missing.push_back(index.name);
+  }
+  for (const auto& name : replaced) {
+    if (hasIndex(c, name)) present.push_back(name);
+  }
+  if (missing.empty() && present.empty()) return;
+  const std::string noun = built.size() == 1 ? "the index " : "the indexes ";
+  if (built.empty()) {
+    logging::log().info("dropping {}{}: {}", present.size() == 1 ? "the index " : "the indexes ", spokenList(present), reads);
+  } else {
+    logging::log().info("building {}{} (once, in place of {}): this reads {}", noun, spokenList(built), spokenList(replaced), reads);
+  }
+  std::string script;
+  for (const auto& index : build) script += "CREATE INDEX IF NOT EXISTS " + index.name + " ON " + index.on + "; ";
+  for (const auto& name : present) script += "DROP INDEX IF EXISTS " + name + "; ";
+  c.execScript(script);
+  if (!built.empty()) logging::log().info("{}{} {} built", noun, spokenList(built), built.size() == 1 ? "is" : "are");
 }
 
 void keepRoomForUpdates(SqlConnection& c, const std::vector<std::string>& tables, int percentFull) {

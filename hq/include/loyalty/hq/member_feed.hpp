@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loyalty/hq/sql.hpp"
 
@@ -38,18 +39,27 @@ std::string currentMemberChanges(std::string_view backend);
 
 /// The upgrade step (and a new database's): creates member_feed with an entry for each member
 /// that has a change number, drops the index members_change it replaces, and leaves room for
-/// in-place updates in members' new pages (PostgreSQL). Idempotent; at each later start it gives
-/// back their place to members whose latest change lacks an entry (a read of every member).
+/// in-place updates in members' new pages (PostgreSQL). Idempotent: at a later start, a few
+/// catalogue reads.
 void ensureMemberFeed(SqlConnection& c);
 
-/// Within a write transaction: gives `memberId` the change number `changeNo` (one counters
-/// handed out), its feed entry in place of the one it had.
-void setMemberChangeNumber(SqlConnection& c, const std::string& memberId, std::int64_t changeNo);
+/// Within a write transaction: gives `memberIds` (distinct) the change numbers `firstNumber`,
+/// `firstNumber` + 1, ... (ones counters handed out), in that order, each its feed entry in place
+/// of the one it had: three statements for all of them (as ingest's, IngestWrites).
+void setMemberChangeNumbers(SqlConnection& c, const std::vector<std::string>& memberIds, std::int64_t firstNumber);
 
 /// Deletes superseded entries among the next 10,000 of the feed after where the last call
 /// stopped, in a transaction of its own (PostgreSQL: row writes, which do not wait for uploads;
 /// SQLite: its one writer, for the few ms it takes); at the end of the feed it starts again from
 /// its start. True when entries are left after the chunk (call again).
 bool pruneMemberFeed(SqlConnection& c);
+
+/// Gives back their place to members whose latest change has no entry, among the next 10,000
+/// members (by member_id) after `after`, in a transaction of its own; sets `after` where the next
+/// call starts (empty: the first member). True when members are left after the chunk. Only an
+/// older release's instance left running after the upgrade (against the instructions) changes
+/// a member without moving its entry: the leader's refresher goes round the members in laps as
+/// a safety net (a lap of a million members, 100 steps), where a start would read them all.
+bool restoreMemberPlaces(SqlConnection& c, std::string& after);
 
 }  // namespace loyalty::hq

@@ -33,6 +33,19 @@ bool hasColumn(SqlConnection& c, const std::string& table, const std::string& co
 /// True if an index of that name exists (PostgreSQL: one the search path finds).
 bool hasIndex(SqlConnection& c, const std::string& name);
 
+/// An index an upgrade builds: its name and what follows "ON" ("sales(member_id, at, total)").
+struct IndexDefinition {
+  std::string name, on;
+};
+
+/// An upgrade step's indexes in place of others: when any of `build` is missing or any of
+/// `replaced` is present, builds the missing ones, then drops those of `replaced` there, in the
+/// caller's transaction. `reads` says in the log what the building reads ("every sale and
+/// refund"); with nothing to build, why the others go. Idempotent: nothing (two catalogue reads
+/// an index) once done. Names and definitions are the caller's constants, never input.
+void replaceIndexes(SqlConnection& c, const std::vector<IndexDefinition>& build, const std::vector<std::string>& replaced,
+                    const std::string& reads);
+
 /// PostgreSQL: fills the new pages of each of `tables` only to `percentFull` %, so that a row's
 /// next version (an update of columns no index holds) fits on its page: a HOT update, no new
 /// index entries (pages filled later keep the room; earlier ones as they are). One catalogue
