@@ -1,7 +1,5 @@
 #include "loyalty/hq/service.hpp"
 
-#include <memory>
-
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/complaints.hpp"
 #include "loyalty/hq/credentials.hpp"
@@ -13,6 +11,7 @@
 #include "loyalty/hq/members.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/staff.hpp"
+#include "loyalty/logging/logging.hpp"
 
 namespace loyalty::hq {
 
@@ -64,16 +63,21 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
   // a day of enrolments and sales (or a first start on a large chain) has little left to do: a
   // chunk a step (ReportCache::Chore), each its own transaction. Each step also tends a chunk
   // of the members' change feed's log (member_feed.hpp), safety nets both: it prunes entries
-  // left superseded, and gives back their place to members an older release changed without
-  // one. A member's change moves its entry, so a lap finds next to nothing. The keys alone
-  // decide whether another step follows: a lap spreads over rounds, a million members in 100.
-  // Where the members' lap is lives here: a new leader starts one from the first member.
-  auto membersAfter = std::make_shared<std::string>();
-  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [membersAfter](SqlConnection& conn) {
-    const bool keys = refreshMemberSearchKeys(conn);
-    pruneMemberFeed(conn);
-    restoreMemberPlaces(conn, *membersAfter);
-    return keys;
+  // left superseded, and renumbers members an older release changed without one. A member's
+  // change moves its entry, so a lap finds next to nothing. The keys alone decide whether
+  // another step follows: a lap spreads over rounds, a million members in 100. Each net on its
+  // own, so that one failing (logged; the next step tries again) does not stop the others.
+  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn) {
+    const auto tend = [&conn](const char* what, bool (*step)(SqlConnection&)) {
+      try {
+        step(conn);
+      } catch (const std::exception& e) {
+        logging::log().warn("the change feed's {} failed (the next step tries again): {}", what, e.what());
+      }
+    };
+    tend("prune", pruneMemberFeed);
+    tend("check for members without their place", restoreMemberPlaces);
+    return refreshMemberSearchKeys(conn);
   });
 }
 

@@ -66,7 +66,8 @@ void replaceIndexes(SqlConnection& c, const std::vector<IndexDefinition>& build,
   if (built.empty()) {
     logging::log().info("dropping {}{}: {}", present.size() == 1 ? "the index " : "the indexes ", spokenList(present), reads);
   } else {
-    logging::log().info("building {}{} (once, in place of {}): this reads {}", noun, spokenList(built), spokenList(replaced), reads);
+    logging::log().info("building {}{} (once{}{}): this reads {}", noun, spokenList(built), replaced.empty() ? "" : ", in place of ",
+                        spokenList(replaced), reads);
   }
   std::string script;
   for (const auto& index : build) script += "CREATE INDEX IF NOT EXISTS " + index.name + " ON " + index.on + "; ";

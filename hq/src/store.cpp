@@ -1109,8 +1109,7 @@ void HqStore::enrolNew(Batch& b, const EventEnvelope& e, const sync::MemberEnrol
 }
 
 std::int64_t HqStore::nextChangeNumbers(std::int64_t count) {
-  const auto r = m_c->query("UPDATE counters SET value = value + $1 WHERE name = 'change_no' RETURNING value", {count});
-  return r.integer(0, 0) - count + 1;
+  return takeChangeNumbers(*m_c, count);
 }
 
 void HqStore::bumpMembers(const std::vector<std::string>& memberIds) {

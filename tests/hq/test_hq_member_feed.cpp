@@ -2,6 +2,7 @@
 // member's entry at its new number, the feed lists each member once at its latest, and pruning
 // any superseded entries left (in laps of 10,000) changes nothing a terminal pulls.
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include "loyalty/hq/member_feed.hpp"
@@ -121,21 +122,47 @@ TEMPLATE_TEST_CASE("member feed: each change moves the member's entry, the feed 
   hq.stop();
 
   // A member whose latest change has no entry (an older release's instance left running after
-  // the upgrade) gets it back from a lap over the members...
+  // the upgrade) gets a new number, so that terminals past its old one pull it, from a lap over
+  // the members...
   c = hq.sql();
   c->query("DELETE FROM member_feed WHERE member_id = 'M1'");
   CHECK(missingPlaces(*c) == 1);
-  std::string after;
-  CHECK_FALSE(loyalty::hq::restoreMemberPlaces(*c, after));  // three members: one chunk, the lap ends
-  CHECK(after.empty());
+  const std::int64_t top2 = count(*c, "SELECT value FROM counters WHERE name = 'change_no'");
+  CHECK_FALSE(loyalty::hq::restoreMemberPlaces(*c));  // three members: one chunk, the lap ends
+  CHECK(c->query("SELECT member_id FROM member_feed_checked").text(0, 0).empty());  // back at the start
   CHECK(missingPlaces(*c) == 0);
-  CHECK_FALSE(loyalty::hq::restoreMemberPlaces(*c, after));  // nothing more to do
+  CHECK(count(*c, "SELECT change_no FROM members WHERE member_id = 'M1'") == top2 + 1);
+  CHECK_FALSE(loyalty::hq::restoreMemberPlaces(*c));  // nothing more to do
+  CHECK(count(*c, "SELECT value FROM counters WHERE name = 'change_no'") == top2 + 1);
   CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") == 3);
   // ... which the leader's refresher runs in the background (its first round comes at start).
   c->query("DELETE FROM member_feed WHERE member_id = 'M2'");
   hq.start();
   for (int i = 0; i < 200 && missingPlaces(*c) > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(missingPlaces(*c) == 0);
-  CHECK(pullFeed(hq, token) == std::vector<std::string>{"M1 50", "M2 50", "M3 10"});
+  CHECK(pullFeed(hq, token) == std::vector<std::string>{"M3 10", "M1 50", "M2 50"});
   hq.stop();
+
+  // A lap of two chunks over 10,003 members, 10,000 of them without a place: 9,997 renumbered
+  // at once (the SQLite statements of every chunk size), the cursor kept between the calls.
+  const std::int64_t top3 = count(*c, "SELECT value FROM counters WHERE name = 'change_no'");
+  c->query("INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, enrolled_store, "
+           "change_no) SELECT 'X' || CAST(n AS TEXT), 1, 'C' || CAST(n AS TEXT), '', '', 0, '2026-12-01T00:00:00Z', 'S1', " +
+           std::to_string(top3) + " + n FROM (WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 10000) "
+           "SELECT n FROM g) x");
+  c->query("UPDATE counters SET value = value + 10000 WHERE name = 'change_no'");
+  CHECK(missingPlaces(*c) == 10000);
+  CHECK(loyalty::hq::restoreMemberPlaces(*c));  // M1-M3 and 9,997 of X1-X9999 (in the order of ids)
+  CHECK(c->query("SELECT member_id FROM member_feed_checked").text(0, 0) == "X9996");
+  CHECK(missingPlaces(*c) == 3);
+  CHECK_FALSE(loyalty::hq::restoreMemberPlaces(*c));
+  CHECK(c->query("SELECT member_id FROM member_feed_checked").text(0, 0).empty());
+  CHECK(missingPlaces(*c) == 0);
+  CHECK(count(*c, "SELECT MIN(change_no) FROM members WHERE member_id LIKE 'X%'") == top3 + 10001);
+  CHECK(count(*c, "SELECT MAX(change_no) FROM members") == top3 + 10000 + 10000);
+  CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") == 10003);
+  CHECK(count(*c, "SELECT COUNT(DISTINCT change_no) FROM member_feed") == 10003);
+  // A member named twice is a caller's bug, refused before any write.
+  CHECK_THROWS_AS(giveNewNumbers(*c, {"M1", "M2", "M1"}), std::logic_error);
+  CHECK(count(*c, "SELECT COUNT(*) FROM member_feed") == 10003);
 }

@@ -6,7 +6,8 @@
 /// given out is also appended to `member_feed(change_no, member_id)`, in the same transaction,
 /// and the member's previous entry deleted: the log holds each member once, at its latest
 /// change, so a pull reads no entry it skips. Readers still take only the entry matching the
-/// member's number, and pruneMemberFeed deletes any other left (an older release's, a repair's).
+/// member's number, pruneMemberFeed deletes any other left (an older release's, a repair's),
+/// and restoreMemberPlaces renumbers a member an older release changed without an entry.
 ///
 /// Why a log of its own: every sale changes its member's number, and an index on
 /// members.change_no made each of those a new index entry in every index of members. Without
@@ -43,9 +44,9 @@ std::string currentMemberChanges(std::string_view backend);
 /// catalogue reads.
 void ensureMemberFeed(SqlConnection& c);
 
-/// Within a write transaction: gives `memberIds` (distinct) the change numbers `firstNumber`,
-/// `firstNumber` + 1, ... (ones counters handed out), in that order, each its feed entry in place
-/// of the one it had: three statements for all of them (as ingest's, IngestWrites).
+/// Within a write transaction: gives `memberIds` (distinct: std::logic_error otherwise) the
+/// change numbers `firstNumber`, `firstNumber` + 1, ... (takeChangeNumbers'), in that order, each
+/// its feed entry in place of the one it had: three statements for all of them (as ingest's).
 void setMemberChangeNumbers(SqlConnection& c, const std::vector<std::string>& memberIds, std::int64_t firstNumber);
 
 /// Deletes superseded entries among the next 10,000 of the feed after where the last call
@@ -54,12 +55,19 @@ void setMemberChangeNumbers(SqlConnection& c, const std::vector<std::string>& me
 /// its start. True when entries are left after the chunk (call again).
 bool pruneMemberFeed(SqlConnection& c);
 
-/// Gives back their place to members whose latest change has no entry, among the next 10,000
-/// members (by member_id) after `after`, in a transaction of its own; sets `after` where the next
-/// call starts (empty: the first member). True when members are left after the chunk. Only an
-/// older release's instance left running after the upgrade (against the instructions) changes
-/// a member without moving its entry: the leader's refresher goes round the members in laps as
-/// a safety net (a lap of a million members, 100 steps), where a start would read them all.
-bool restoreMemberPlaces(SqlConnection& c, std::string& after);
+/// Gives new change numbers to members whose latest change has no entry, among the next 10,000
+/// members (by member_id) after where the last call stopped (a cursor in member_feed_checked, so
+/// a lap goes on across restarts and leaders); at the last member it starts again from the first.
+/// True when members are left after the chunk. Only an older release's instance left running
+/// after the upgrade (against the instructions) changes a member without moving its entry: the
+/// leader's refresher goes round the members as a safety net (a million in 100 steps), where a
+/// start would read them all. A new number, not the entry at the old one: terminals whose
+/// cursors are past the old number still pull the member. A read transaction finds whether the
+/// chunk lacks any; only then a write one (the store-wide lock) renumbers them.
+bool restoreMemberPlaces(SqlConnection& c);
+
+/// Within a write transaction: takes `count` change numbers from the counter every change
+/// (members', products', rewards', merges') is numbered from; returns the first.
+std::int64_t takeChangeNumbers(SqlConnection& c, std::int64_t count);
 
 }  // namespace loyalty::hq

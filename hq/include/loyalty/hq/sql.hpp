@@ -41,7 +41,7 @@ struct IndexDefinition {
 /// An upgrade step's indexes in place of others: when any of `build` is missing or any of
 /// `replaced` is present, builds the missing ones, then drops those of `replaced` there, in the
 /// caller's transaction. `reads` says in the log what the building reads ("every sale and
-/// refund"); with nothing to build, why the others go. Idempotent: nothing (two catalogue reads
+/// refund"); with nothing to build, why the others go. Idempotent: nothing (a catalogue read
 /// an index) once done. Names and definitions are the caller's constants, never input.
 void replaceIndexes(SqlConnection& c, const std::vector<IndexDefinition>& build, const std::vector<std::string>& replaced,
                     const std::string& reads);
