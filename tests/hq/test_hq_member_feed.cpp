@@ -46,10 +46,7 @@ std::int64_t missingPlaces(loyalty::hq::SqlConnection& c) {
 /// opt-outs do), in a transaction.
 void giveNewNumbers(loyalty::hq::SqlConnection& c, const std::vector<std::string>& members) {
   loyalty::hq::SqlTransaction tx(c);
-  const auto n = static_cast<std::int64_t>(members.size());
-  const std::int64_t last =
-      c.query("UPDATE counters SET value = value + $1 WHERE name = 'change_no' RETURNING value", {n}).integer(0, 0);
-  loyalty::hq::setMemberChangeNumbers(c, members, last - n + 1);
+  loyalty::hq::setMemberChangeNumbers(c, members, loyalty::hq::takeChangeNumbers(c, static_cast<std::int64_t>(members.size())));
   tx.commit();
 }
 
