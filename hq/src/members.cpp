@@ -201,32 +201,42 @@ bool refreshMemberSearchKeys(SqlConnection& c) {
   return static_cast<std::int64_t>(r.size()) == kRefreshChunk;
 }
 
-json searchMembers(SqlConnection& c, const MemberSearch& s) {
+std::int64_t searchKeysBehind(SqlConnection& c, std::int64_t upTo) {
+  return c.query("SELECT COUNT(*) FROM (SELECT 1 FROM member_feed WHERE change_no > COALESCE((SELECT value FROM counters "
+                 "WHERE name = 'member_keys_through'), 0) LIMIT $1) x",
+                 {upTo})
+      .integer(0, 0);
+}
+
+json searchMembers(SqlConnection& c, const MemberSearch& s, std::int64_t behindUpTo) {
   // Which members match: key ranges (a prefix of a name key or a card, or the last four digits
-  // of a phone) and, for a whole phone number, the phone itself.
+  // of a phone) and, for a whole phone or card number, the member's own column (its index).
+  // One IN over their union: PostgreSQL read each look-up by its index (3 ms at a million
+  // members), where an OR of them scanned every member (190 ms).
   std::vector<SqlValue> params;
   const auto bind = [&](std::string v) {
     params.emplace_back(std::move(v));
     return "$" + std::to_string(params.size());
   };
   std::vector<std::string> any;
+  const auto keys = [&](const std::string& condition) { any.push_back("SELECT member_id FROM member_search_keys WHERE " + condition); };
   const auto prefix = [&](const std::string& p) {
     // The range's end must be valid UTF-8 for PostgreSQL: the prefix and the last code point
     // (U+10FFFF), which no name contains, sorts after every key that starts with the prefix.
-    any.push_back("member_id IN (SELECT member_id FROM member_search_keys WHERE search_key >= " + bind(p) +
-                  " AND search_key < " + bind(p + "\xF4\x8F\xBF\xBF") + ")");
+    keys("search_key >= " + bind(p) + " AND search_key < " + bind(p + "\xF4\x8F\xBF\xBF"));
   };
   const std::string digits = digitsOf(s.q);
   if (looksLikeNumber(s.q) && !digits.empty()) {
     prefix("#" + digits);
-    if (digits.size() == 4) any.push_back("member_id IN (SELECT member_id FROM member_search_keys WHERE search_key = " + bind("*" + digits) + ")");
-    if (const auto e164 = phoneLookupKey(s.q, kHomePhoneRegion)) any.push_back("phone = " + bind(*e164));
+    any.push_back("SELECT member_id FROM members WHERE card_no = " + bind(digits));
+    if (digits.size() == 4) keys("search_key = " + bind("*" + digits));
+    if (const auto e164 = phoneLookupKey(s.q, kHomePhoneRegion)) any.push_back("SELECT member_id FROM members WHERE phone = " + bind(*e164));
   } else {
     prefix(normalizeName(s.q));
   }
-  std::string where;
-  for (const auto& a : any) where += (where.empty() ? "" : " OR ") + a;
-  const std::string from = " FROM members WHERE enrolled = 1 AND erased_at IS NULL AND merged_into IS NULL AND (" + where + ")";
+  std::string matches;
+  for (const auto& a : any) matches += (matches.empty() ? "" : " UNION ALL ") + a;
+  const std::string from = " FROM members WHERE enrolled = 1 AND erased_at IS NULL AND merged_into IS NULL AND member_id IN (" + matches + ")";
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
   const std::int64_t total = c.query("SELECT COUNT(*)" + from, params).integer(0, 0);
   std::vector<SqlValue> page = params;
@@ -236,6 +246,8 @@ json searchMembers(SqlConnection& c, const MemberSearch& s) {
                              " ORDER BY lifetime_spend DESC, member_id LIMIT $" + std::to_string(params.size() + 1) + " OFFSET $" +
                              std::to_string(params.size() + 2),
                          page);
+  // In the search's snapshot: a refresh committed after it is not counted as done.
+  const std::int64_t behind = behindUpTo > 0 ? searchKeysBehind(c, behindUpTo) : 0;
   tx.commit();
   json members = json::array();
   for (std::size_t i = 0; i < r.size(); ++i) {
@@ -244,7 +256,8 @@ json searchMembers(SqlConnection& c, const MemberSearch& s) {
                        {"lifetime_spend", Money::fromMinor(r.integer(i, 6)).toString()}, {"enrolled_store", r.text(i, 7)},
                        {"enrolled_at", r.text(i, 8)}});
   }
-  return {{"q", s.q}, {"total", total}, {"page", {{"offset", s.offset}, {"limit", s.limit}}}, {"members", std::move(members)}};
+  return {{"q", s.q}, {"total", total}, {"page", {{"offset", s.offset}, {"limit", s.limit}}}, {"members", std::move(members)},
+          {"keys_behind", behind}};
 }
 
 }  // namespace loyalty::hq

@@ -320,13 +320,21 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
     while (!m_stop) {
       m_pending = false;
       lock.unlock();
+      const auto due = Clock::now() + m_options.refreshEvery;
+      bool more = false;
       if (chore && (!leading || leading())) {
         try {
-          for (int step = 0; step < 50 && chore(*conn); ++step) {
+          // Steps while more is waiting, until the round's reports are due (or asked for): a
+          // first fill of a large chain's member search keys goes on round after round.
+          while ((more = chore(*conn))) {
             std::unique_lock pause(m_mutex);
-            if (m_wake.wait_for(pause, std::chrono::milliseconds(100), [&] { return m_stop; })) break;
+            if (m_wake.wait_for(pause, std::chrono::milliseconds(100), [&] { return m_stop || m_pending; }) ||
+                Clock::now() >= due) {
+              break;
+            }
           }
         } catch (const std::exception&) {  // as a round's: the next one tries again
+          more = false;
         }
       }
       try {
@@ -341,7 +349,9 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
         // compute live meanwhile.
       }
       lock.lock();
-      m_wake.wait_for(lock, m_options.refreshEvery, [&] { return m_stop || m_pending; });
+      // The chore with more waiting: the next round at once (its steps pause between themselves).
+      m_wake.wait_for(lock, more ? Clock::duration::zero() : Clock::duration(m_options.refreshEvery),
+                      [&] { return m_stop || m_pending; });
     }
   });
 }

@@ -65,7 +65,7 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
   // of the members' change feed's log (member_feed.hpp), safety nets both: it prunes entries
   // left superseded, and renumbers members an older release changed without one. A member's
   // change moves its entry, so a lap finds next to nothing. The keys alone decide whether
-  // another step follows: a lap spreads over rounds, a million members in 100. Each net on its
+  // another step follows: a lap spreads over steps, a million members in 100. Each net on its
   // own, so that one failing (logged; the next step tries again) does not stop the others.
   m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn) {
     const auto tend = [&conn](const char* what, bool (*step)(SqlConnection&)) {

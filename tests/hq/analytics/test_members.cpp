@@ -11,6 +11,9 @@
 
 #include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
+#include "loyalty/hq/member_feed.hpp"
+#include "loyalty/hq/members.hpp"
+#include "loyalty/hq/number_format.hpp"
 
 using namespace loyalty::test;
 using nlohmann::json;
@@ -324,4 +327,78 @@ TEMPLATE_TEST_CASE("members: the leading instance brings the search keys up to d
   CHECK(written() == 3);
   CHECK(look->query("SELECT value FROM counters WHERE name = 'member_keys_through'").integer(0, 0) > 0);
   CHECK(found(hq, hq.adminToken(), "zsf") == std::vector<std::string>{"M1"});
+}
+
+TEMPLATE_TEST_CASE("members: with the search keys far behind (a bulk load), a search answers after its catch-up time, says how "
+                   "many members it may miss, and still finds a whole phone or card number",
+                   "[analytics][members]", SqliteBackend, PostgresBackend) {
+  HqInstance hq(TestType::kName);
+  hq.start();
+  loadStore(hq);
+  const std::string admin = hq.adminToken();
+  const Answer upToDate = call(hq, admin, "GET", "/api/v1/members?q=zsf");
+  CHECK(upToDate.body.at("keys_behind") == 0);
+  CHECK(upToDate.body.at("total") == 1);
+  const auto session = sessionOf(hq);  // before the refresher's turn is held below (a login writes)
+  hq.stop();
+
+  // 30,000 members loaded straight into the database (as a bulk import does): each with its
+  // change number and its entry in the change feed, none with search keys yet. B29999, the last,
+  // has card 77029999 and phone +86 138 0002 9999.
+  auto c = hq.sql();
+  {
+    loyalty::hq::SqlTransaction tx(*c);
+    const std::int64_t first = loyalty::hq::takeChangeNumbers(*c, 30000);
+    c->exec("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29999) "
+            "INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, enrolled_store, change_no) "
+            "SELECT 'B' || CAST(i AS TEXT), 1, CAST(77000000 + i AS TEXT), '+86' || CAST(13800000000 + i AS TEXT), "
+            "'Bulk ' || CAST(i AS TEXT), 0, '2026-01-01T00:00:00Z', 'S1', CAST($1 AS BIGINT) + i FROM n",
+            {first});
+    c->exec("INSERT INTO member_feed(change_no, member_id) SELECT change_no, member_id FROM members WHERE member_id LIKE 'B%'");
+    tx.commit();
+  }
+
+  // Searches that take no time to catch up, while this test holds the keys' writers' turn: the
+  // leader's refresher, which starts on them at once, writes none meanwhile.
+  setenv("LOYALTY_HQ_TEST_SEARCH_CATCH_UP_MS", "0", 1);
+  hq.start();
+  unsetenv("LOYALTY_HQ_TEST_SEARCH_CATCH_UP_MS");
+  {
+    loyalty::hq::SqlTransaction hold(*c, loyalty::hq::SqlTransaction::Kind::kRowWrite);
+    loyalty::hq::holdSearchKeys(*c);
+    const std::int64_t behind = loyalty::hq::searchKeysBehind(*c, 100000);
+    REQUIRE(behind > 0);  // keys are written in the order of change numbers: B29999's come last
+    const Answer byName = call(hq, admin, "GET", "/api/v1/members?q=Bulk%2029999");
+    CHECK(byName.body.at("keys_behind") == behind);
+    CHECK(byName.body.at("total") == 0);
+    CHECK(byName.body.at("members").empty());
+    // The page says so, in both languages.
+    auto page = hq.client()->Get("/dashboard/members?lang=en&q=Bulk%2029999", session);
+    REQUIRE(page);
+    CHECK(page->body.find("data-key=\"keys_behind\"") != std::string::npos);
+    CHECK(page->body.find(loyalty::hq::groupThousands(std::to_string(behind))) != std::string::npos);
+    page = hq.client()->Get("/dashboard/members?lang=zh&q=Bulk%2029999", session);
+    REQUIRE(page);
+    CHECK(page->body.find("会员查询仍在收录最近的会员变动") != std::string::npos);
+    hold.commit();
+  }
+  // A whole card or phone number is read from the member's row: found with or without keys.
+  CHECK(found(hq, admin, "77029999") == std::vector<std::string>{"B29999"});
+  CHECK(found(hq, admin, "138 0002 9999") == std::vector<std::string>{"B29999"});
+
+  // With the usual catch-up time, searches bring the keys up to date (beside the refresher),
+  // and the name finds the member.
+  hq.stop();
+  hq.start();
+  json last;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  do {
+    last = call(hq, admin, "GET", "/api/v1/members?q=Bulk%2029999").body;
+  } while (last.at("keys_behind") != 0 && std::chrono::steady_clock::now() < until);
+  CHECK(last.at("keys_behind") == 0);
+  REQUIRE(last.at("members").size() == 1);
+  CHECK(last.at("members")[0].at("member_id") == "B29999");
+  auto page = hq.client()->Get("/dashboard/members?lang=en&q=Bulk%2029999", session);
+  REQUIRE(page);
+  CHECK(page->body.find("data-key=\"keys_behind\"") == std::string::npos);
 }

@@ -60,11 +60,19 @@ void dropSearchKeys(SqlConnection& c, const std::vector<std::string>& memberIds)
 /// members are waiting (call again: the connection is free in between).
 bool refreshMemberSearchKeys(SqlConnection& c);
 
+/// How many members changed since the search keys were last brought up to date (their entries
+/// in the change feed past the keys' counter), counted up to `upTo`: the members a name, a card's
+/// start or a phone's last four digits may not find yet.
+std::int64_t searchKeysBehind(SqlConnection& c, std::int64_t upTo);
+
 /// {"q", "total", "page": {offset, limit}, "members": [{member_id, card_no, name, phone, tier,
-/// balance, lifetime_spend, enrolled_store, enrolled_at}]}, enrolled members only (not erased,
-/// not merged away), the most valuable (lifetime spend) first. Phones as stored: the caller
-/// masks them for who asks.
-nlohmann::json searchMembers(SqlConnection& c, const MemberSearch& s);
+/// balance, lifetime_spend, enrolled_store, enrolled_at}], "keys_behind"}, enrolled members only
+/// (not erased, not merged away), the most valuable (lifetime spend) first. Phones as stored:
+/// the caller masks them for who asks. A whole phone number or card number is matched on the
+/// member's row itself, so it finds the member whether or not the search keys are up to date.
+/// keys_behind: searchKeysBehind(c, behindUpTo) in the search's own snapshot, or 0 when
+/// `behindUpTo` is 0 (the caller has just brought the keys up to date).
+nlohmann::json searchMembers(SqlConnection& c, const MemberSearch& s, std::int64_t behindUpTo = 0);
 
 /// Head office's adjustments of the member and the records merged into them, newest first:
 /// [{adjustment_id, member_id, points, balance_after, reason, complaint_id, actor, at}].

@@ -104,9 +104,11 @@ class ReportCache {
   using Leading = std::function<bool()>;
 
   /// A step of other background work of the leader, run on the refresher's connection first in
-  /// each of its rounds: true while more is waiting. Up to 50 steps a round, 0.1 s apart, so
-  /// that other writers get their turns (SQLite has one writer at a time); a failure is the
-  /// chore's own (the round's reports still refresh), and stop() does not wait for the rest.
+  /// each of its rounds: true while more is waiting. Steps 0.1 s apart, so that other writers
+  /// get their turns (SQLite has one writer at a time), while more is waiting and until the
+  /// round's reports are due (refreshEvery after its start, or one pinned); with more still
+  /// waiting, the next round starts at once. A failure is the chore's own (the round's reports
+  /// still refresh, the next round tries again), and stop() does not wait for the rest.
   using Chore = std::function<bool(SqlConnection&)>;
 
   /// Starts the refresher on its own connection (the server's readers are not held up by it).
