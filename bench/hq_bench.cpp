@@ -12,10 +12,11 @@
 //      then the server is restarted and measured: change-feed pull of every member (changes/s,
 //      pages of 1,000), a summary report over every sale, and the server's RSS (current and
 //      peak, from /proc) after each step;
-//   4. member search at head office (which first brings its search keys up to date, as the
-//      server's refresher does in the background): the first search after the fill (with how
-//      many members it still had to do), one after a batch of sales changed up to 1,000
-//      balances, one after nothing changed;
+//   4. member search at head office (which first brings its search keys up to date for up to a
+//      second, as the server's refresher does in the background): the first search after the
+//      fill (with how many members it still had to do, and how many its answer says the keys
+//      still lack), one after a batch of sales changed up to 1,000 balances, one after nothing
+//      changed;
 //   5. the audit trail: `--audit` entries (one every 15 s from 2026-01-01, set-based SQL) read a
 //      page of 100 at a time through the API as the audit page does: newest first, oldest
 //      first, one month newest first, and the page at half the entries' offset.
@@ -38,12 +39,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "loyalty/core/money.hpp"
+#include "loyalty/hq/members.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/terminal/counter_service.hpp"
@@ -398,22 +401,25 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   out["scale"]["peak_rss_kib"] = procStatusKb(server.pid(), "VmHWM");
   progress(backend + ": peak RSS " + std::to_string(out["scale"]["peak_rss_kib"].get<std::int64_t>()) + " KiB");
 
-  // 4. Member search at head office, which first brings the search keys up to date with every
-  // member changed since the last search: the first one after the fill, one after a batch of
-  // sales changed the balances of up to 1,000 members, one after nothing. The server's report
-  // refresher has been doing the same in the background since its start (up to 100,000 members
-  // a round): how many members the first search still had to do is recorded with it.
+  // 4. Member search at head office, which first brings the search keys up to date with the
+  // members changed since the last search, for up to a second: the first one after the fill,
+  // one after a batch of sales changed the balances of up to 1,000 members, one after nothing.
+  // The server's report refresher has been doing the same in the background since its start:
+  // how many members the first search still had to do is recorded with it (read from the
+  // change feed's log, as the server counts them), and how many its answer says are left.
   const std::int64_t behind =
-      loyalty::hq::openStorage(dataDir, *settings)
-          ->query("SELECT COUNT(*) FROM members WHERE change_no > (SELECT value FROM counters WHERE name = 'member_keys_through')")
-          .integer(0, 0);
+      loyalty::hq::searchKeysBehind(*loyalty::hq::openStorage(dataDir, *settings), std::numeric_limits<std::int64_t>::max());
+  std::int64_t keysBehind = 0;
   const auto search = [&] {
     const auto q0 = Clock::now();
     auto r = c->Get("/api/v1/members?q=Bench%20B1", httplib::Headers{{"Authorization", "Bearer " + adminToken}});
     if (!r || r->status != 200) throw std::runtime_error("member search failed");
-    return secondsSince(q0);
+    const double seconds = secondsSince(q0);
+    keysBehind = json::parse(r->body).value("keys_behind", std::int64_t{0});
+    return seconds;
   };
   const double firstSearch = search();
+  const std::int64_t firstKeysBehind = keysBehind;
   const std::int64_t changed = std::min<std::int64_t>(1000, firstOwn);
   {
     json more = {{"terminal_id", terminals[0]}, {"events", json::array()}};
@@ -424,6 +430,7 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   const double afterSales = search();
   const double unchanged = search();
   out["search"] = {{"members", members + benchMembers}, {"members_behind_at_first", behind}, {"first_seconds", firstSearch},
+                   {"keys_behind_after_first", firstKeysBehind},
                    {"balance_changed_members", changed}, {"after_balance_changes_seconds", afterSales},
                    {"unchanged_seconds", unchanged}};
   progress(backend + ": member search " + std::to_string(firstSearch) + " s first, " + std::to_string(afterSales) + " s after " +
