@@ -8,7 +8,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <map>
+#include <stdexcept>
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/dashboard_access.hpp"
@@ -130,7 +132,8 @@ void showTo(HqService& service, const DashboardViewer& who, json& out) {
   }
 }
 
-/// How long a search brings the search keys up to date before it answers from those it has. A
+/// How long a search brings the search keys up to date before it answers from those it has
+/// (checked between chunks, so about that long: a chunk may wait for uploads' turns). A
 /// day's changes take a few chunks; a first fill of a million members kept the first search
 /// waiting 19 s on SQLite and 43 s on PostgreSQL when it did it all. The leader's refresher
 /// goes on with it in the background.
@@ -141,7 +144,13 @@ constexpr std::int64_t kBehindCountedUpTo = 100'000;
 std::chrono::milliseconds searchCatchUp() {
   // A test's hook (tests/hq/analytics/test_members.cpp): a search with the keys still behind.
   const char* ms = std::getenv("LOYALTY_HQ_TEST_SEARCH_CATCH_UP_MS");
-  return ms == nullptr || *ms == '\0' ? kSearchCatchUp : std::chrono::milliseconds(std::atoi(ms));
+  if (ms == nullptr || *ms == '\0') return kSearchCatchUp;
+  int n = 0;
+  const auto [end, ec] = std::from_chars(ms, ms + std::strlen(ms), n);
+  if (ec != std::errc() || *end != '\0' || n < 0) {
+    throw std::runtime_error(std::string("LOYALTY_HQ_TEST_SEARCH_CATCH_UP_MS: not a number of milliseconds: ") + ms);
+  }
+  return std::chrono::milliseconds(n);
 }
 
 /// The search, with "keys_behind": how many members changed since the keys were brought up to

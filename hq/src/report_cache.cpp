@@ -1,6 +1,7 @@
 #include "loyalty/hq/report_cache.hpp"
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "loyalty/hq/analytics.hpp"
@@ -15,6 +16,8 @@ using Clock = std::chrono::steady_clock;
 
 /// Results nobody asked for in this long are dropped (pinned ones stay).
 constexpr auto kForgetAfter = std::chrono::hours(1);
+/// How long the refresher's chore steps before a round's reports get their turn (ReportCache::Chore).
+constexpr auto kChoreRound = std::chrono::seconds(5);
 
 /// Whether `j` serialises to more than `limit` bytes, give or take its punctuation; stops
 /// counting once it is (a whole member list is not written out just to measure it).
@@ -316,20 +319,26 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
     m_refresherRunning = true;
   }
   m_thread = std::thread([this, conn = std::move(c), leading = std::move(leading), reads = std::move(reads), chore = std::move(chore)] {
+    // When the reports were last refreshed (or adopted): while the chore has more waiting,
+    // rounds follow each other at once, and refresh them only when asked (a pin, the lead
+    // taken) or refreshEvery after the last time.
+    std::optional<Clock::time_point> reported;
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
+      bool asked = m_pending;
       m_pending = false;
       lock.unlock();
-      const auto due = Clock::now() + m_options.refreshEvery;
       bool more = false;
       if (chore && (!leading || leading())) {
         try {
-          // Steps while more is waiting, until the round's reports are due (or asked for): a
-          // first fill of a large chain's member search keys goes on round after round.
-          while ((more = chore(*conn))) {
+          // Steps 0.1 s apart while more is waiting, for up to kChoreRound (or until a report is
+          // asked for): a first fill of a large chain's member search keys goes on round after
+          // round, the reports refreshed between them as usual.
+          const auto until = Clock::now() + kChoreRound;
+          for (bool first = true; (more = chore(*conn, first)); first = false) {
             std::unique_lock pause(m_mutex);
             if (m_wake.wait_for(pause, std::chrono::milliseconds(100), [&] { return m_stop || m_pending; }) ||
-                Clock::now() >= due) {
+                Clock::now() >= until) {
               break;
             }
           }
@@ -337,16 +346,24 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
           more = false;
         }
       }
-      try {
-        if (!leading || leading()) {
-          refreshOnce(*conn, reads.get());
-          ++m_leaderRounds;
-        } else {
-          adoptOnce(*conn);
+      {
+        std::lock_guard asking(m_mutex);
+        asked = asked || m_pending;
+        m_pending = false;
+      }
+      if (!more || asked || !reported || Clock::now() - *reported >= m_options.refreshEvery) {
+        try {
+          if (!leading || leading()) {
+            refreshOnce(*conn, reads.get());
+            ++m_leaderRounds;
+          } else {
+            adoptOnce(*conn);
+          }
+        } catch (const std::exception&) {
+          // A lost connection or a failing report: the next round tries again; requests
+          // compute live meanwhile.
         }
-      } catch (const std::exception&) {
-        // A lost connection or a failing report: the next round tries again; requests
-        // compute live meanwhile.
+        reported = Clock::now();
       }
       lock.lock();
       // The chore with more waiting: the next round at once (its steps pause between themselves).

@@ -61,22 +61,25 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
                                      std::unique_ptr<SqlConnection> reads) {
   // The member search keys, brought up to date in the background too, so that a search after
   // a day of enrolments and sales (or a first start on a large chain) has little left to do: a
-  // chunk a step (ReportCache::Chore), each its own transaction. Each step also tends a chunk
-  // of the members' change feed's log (member_feed.hpp), safety nets both: it prunes entries
-  // left superseded, and renumbers members an older release changed without one. A member's
-  // change moves its entry, so a lap finds next to nothing. The keys alone decide whether
-  // another step follows: a lap spreads over steps, a million members in 100. Each net on its
-  // own, so that one failing (logged; the next step tries again) does not stop the others.
-  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn) {
+  // chunk a step (ReportCache::Chore), each its own transaction. The first step of each round
+  // also tends a chunk of the members' change feed's log (member_feed.hpp), safety nets both:
+  // it prunes entries left superseded, and renumbers members an older release changed without
+  // one. A member's change moves its entry, so a lap finds next to nothing; it spreads over
+  // rounds, a million members in 100. The keys alone decide whether another step follows. Each
+  // net on its own, so that one failing (logged; the next round tries again) does not stop the
+  // others.
+  m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn, bool roundStart) {
     const auto tend = [&conn](const char* what, bool (*step)(SqlConnection&)) {
       try {
         step(conn);
       } catch (const std::exception& e) {
-        logging::log().warn("the change feed's {} failed (the next step tries again): {}", what, e.what());
+        logging::log().warn("the change feed's {} failed (the next round tries again): {}", what, e.what());
       }
     };
-    tend("prune", pruneMemberFeed);
-    tend("check for members without their place", restoreMemberPlaces);
+    if (roundStart) {
+      tend("prune", pruneMemberFeed);
+      tend("check for members without their place", restoreMemberPlaces);
+    }
     return refreshMemberSearchKeys(conn);
   });
 }

@@ -342,14 +342,14 @@ TEMPLATE_TEST_CASE("members: with the search keys far behind (a bulk load), a se
   const auto session = sessionOf(hq);  // before the refresher's turn is held below (a login writes)
   hq.stop();
 
-  // 30,000 members loaded straight into the database (as a bulk import does): each with its
-  // change number and its entry in the change feed, none with search keys yet. B29999, the last,
-  // has card 77029999 and phone +86 138 0002 9999.
+  // 60,000 members loaded straight into the database (as a bulk import does): each with its
+  // change number and its entry in the change feed, none with search keys yet. B59999, the last,
+  // has card 77059999 and phone +86 138 0005 9999.
   auto c = hq.sql();
   {
     loyalty::hq::SqlTransaction tx(*c);
-    const std::int64_t first = loyalty::hq::takeChangeNumbers(*c, 30000);
-    c->exec("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29999) "
+    const std::int64_t first = loyalty::hq::takeChangeNumbers(*c, 60000);
+    c->exec("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 59999) "
             "INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, enrolled_store, change_no) "
             "SELECT 'B' || CAST(i AS TEXT), 1, CAST(77000000 + i AS TEXT), '+86' || CAST(13800000000 + i AS TEXT), "
             "'Bulk ' || CAST(i AS TEXT), 0, '2026-01-01T00:00:00Z', 'S1', CAST($1 AS BIGINT) + i FROM n",
@@ -367,24 +367,24 @@ TEMPLATE_TEST_CASE("members: with the search keys far behind (a bulk load), a se
     loyalty::hq::SqlTransaction hold(*c, loyalty::hq::SqlTransaction::Kind::kRowWrite);
     loyalty::hq::holdSearchKeys(*c);
     const std::int64_t behind = loyalty::hq::searchKeysBehind(*c, 100000);
-    REQUIRE(behind > 0);  // keys are written in the order of change numbers: B29999's come last
-    const Answer byName = call(hq, admin, "GET", "/api/v1/members?q=Bulk%2029999");
+    REQUIRE(behind > 0);  // keys are written in the order of change numbers: B59999's come last
+    const Answer byName = call(hq, admin, "GET", "/api/v1/members?q=Bulk%2059999");
     CHECK(byName.body.at("keys_behind") == behind);
     CHECK(byName.body.at("total") == 0);
     CHECK(byName.body.at("members").empty());
     // The page says so, in both languages.
-    auto page = hq.client()->Get("/dashboard/members?lang=en&q=Bulk%2029999", session);
+    auto page = hq.client()->Get("/dashboard/members?lang=en&q=Bulk%2059999", session);
     REQUIRE(page);
     CHECK(page->body.find("data-key=\"keys_behind\"") != std::string::npos);
     CHECK(page->body.find(loyalty::hq::groupThousands(std::to_string(behind))) != std::string::npos);
-    page = hq.client()->Get("/dashboard/members?lang=zh&q=Bulk%2029999", session);
+    page = hq.client()->Get("/dashboard/members?lang=zh&q=Bulk%2059999", session);
     REQUIRE(page);
     CHECK(page->body.find("会员查询仍在收录最近的会员变动") != std::string::npos);
     hold.commit();
   }
   // A whole card or phone number is read from the member's row: found with or without keys.
-  CHECK(found(hq, admin, "77029999") == std::vector<std::string>{"B29999"});
-  CHECK(found(hq, admin, "138 0002 9999") == std::vector<std::string>{"B29999"});
+  CHECK(found(hq, admin, "77059999") == std::vector<std::string>{"B59999"});
+  CHECK(found(hq, admin, "138 0005 9999") == std::vector<std::string>{"B59999"});
 
   // With the usual catch-up time, searches bring the keys up to date (beside the refresher),
   // and the name finds the member.
@@ -393,12 +393,12 @@ TEMPLATE_TEST_CASE("members: with the search keys far behind (a bulk load), a se
   json last;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   do {
-    last = call(hq, admin, "GET", "/api/v1/members?q=Bulk%2029999").body;
+    last = call(hq, admin, "GET", "/api/v1/members?q=Bulk%2059999").body;
   } while (last.at("keys_behind") != 0 && std::chrono::steady_clock::now() < until);
   CHECK(last.at("keys_behind") == 0);
   REQUIRE(last.at("members").size() == 1);
-  CHECK(last.at("members")[0].at("member_id") == "B29999");
-  auto page = hq.client()->Get("/dashboard/members?lang=en&q=Bulk%2029999", session);
+  CHECK(last.at("members")[0].at("member_id") == "B59999");
+  auto page = hq.client()->Get("/dashboard/members?lang=en&q=Bulk%2059999", session);
   REQUIRE(page);
   CHECK(page->body.find("data-key=\"keys_behind\"") == std::string::npos);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -155,6 +156,39 @@ TEST_CASE("report cache: the refresher thread picks up a pin at once and stops",
   cache.pin("later", f.compute());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(f.runs == runs);
+}
+
+TEST_CASE("report cache: a chore that always has more (a large chain's first fill of search keys) steps on, and holds up "
+          "neither the first round's reports nor a report pinned meanwhile",
+          "[analytics]") {
+  Fixture f;
+  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
+  o.refreshEvery = std::chrono::seconds(3600);
+  ReportCache cache(o);
+  std::atomic<int> steps{0}, roundStarts{0};
+  cache.pin("first", f.compute());  // as the dashboard's views are, before the refresher starts
+  cache.startRefresher(std::move(f.other), {}, nullptr, [&](SqlConnection&, bool roundStart) {
+    ++steps;
+    if (roundStart) ++roundStarts;
+    return true;
+  });
+  const auto waitFor = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 400 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  // The first round's reports come after at most 5 s of steps (not refreshEvery, an hour here).
+  CHECK(waitFor([&] { return f.runs >= 1; }));
+  const int stepsThen = steps;
+  CHECK(stepsThen >= 2);  // steps 0.1 s apart
+  // A report pinned meanwhile cuts the round's steps short; the steps go on after it.
+  cache.pin("second", f.compute());
+  CHECK(waitFor([&] { return f.runs >= 2; }));
+  CHECK(waitFor([&] { return steps > stepsThen + 5; }));
+  CHECK(roundStarts >= 2);
+  cache.stop();
+  const int stepsStopped = steps;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(steps == stepsStopped);
 }
 
 TEST_CASE("report cache: a request for a report the refresher is computing waits for its answer", "[analytics]") {

@@ -104,12 +104,14 @@ class ReportCache {
   using Leading = std::function<bool()>;
 
   /// A step of other background work of the leader, run on the refresher's connection first in
-  /// each of its rounds: true while more is waiting. Steps 0.1 s apart, so that other writers
-  /// get their turns (SQLite has one writer at a time), while more is waiting and until the
-  /// round's reports are due (refreshEvery after its start, or one pinned); with more still
-  /// waiting, the next round starts at once. A failure is the chore's own (the round's reports
-  /// still refresh, the next round tries again), and stop() does not wait for the rest.
-  using Chore = std::function<bool(SqlConnection&)>;
+  /// each of its rounds (`roundStart`: the round's first step): true while more is waiting.
+  /// Steps follow 0.1 s apart, so that other writers get their turns (SQLite has one writer at
+  /// a time), while more is waiting, for up to 5 s a round (or until a report is pinned or the
+  /// lead taken); with more still waiting, the next round starts at once, and refreshes the
+  /// reports only when asked or refreshEvery after the last time. A failure is the chore's own
+  /// (the round's reports still refresh, the next round tries again), and stop() does not wait
+  /// for the rest.
+  using Chore = std::function<bool(SqlConnection&, bool roundStart)>;
 
   /// Starts the refresher on its own connection (the server's readers are not held up by it).
   /// Its rounds run `chore` and compute while `leading()` says so, and adopt the leader's
