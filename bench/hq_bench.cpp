@@ -43,6 +43,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "loyalty/core/money.hpp"
@@ -409,17 +410,15 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
   // change feed's log, as the server counts them), and how many its answer says are left.
   const std::int64_t behind =
       loyalty::hq::searchKeysBehind(*loyalty::hq::openStorage(dataDir, *settings), std::numeric_limits<std::int64_t>::max());
-  std::int64_t keysBehind = 0;
+  // The search's seconds, and the keys_behind of its answer.
   const auto search = [&] {
     const auto q0 = Clock::now();
     auto r = c->Get("/api/v1/members?q=Bench%20B1", httplib::Headers{{"Authorization", "Bearer " + adminToken}});
     if (!r || r->status != 200) throw std::runtime_error("member search failed");
     const double seconds = secondsSince(q0);
-    keysBehind = json::parse(r->body).value("keys_behind", std::int64_t{0});
-    return seconds;
+    return std::pair{seconds, json::parse(r->body).value("keys_behind", std::int64_t{0})};
   };
-  const double firstSearch = search();
-  const std::int64_t firstKeysBehind = keysBehind;
+  const auto [firstSearch, firstKeysBehind] = search();
   const std::int64_t changed = std::min<std::int64_t>(1000, firstOwn);
   {
     json more = {{"terminal_id", terminals[0]}, {"events", json::array()}};
@@ -427,8 +426,8 @@ json benchBackend(const std::string& backend, const std::string& bin, const fs::
     auto r = c->Post("/api/v1/events", httplib::Headers{{"Authorization", "Bearer " + tokens[0]}}, more.dump(), "application/json");
     if (!r || r->status != 200) throw std::runtime_error("upload before the search failed");
   }
-  const double afterSales = search();
-  const double unchanged = search();
+  const double afterSales = search().first;
+  const double unchanged = search().first;
   out["search"] = {{"members", members + benchMembers}, {"members_behind_at_first", behind}, {"first_seconds", firstSearch},
                    {"keys_behind_after_first", firstKeysBehind},
                    {"balance_changed_members", changed}, {"after_balance_changes_seconds", afterSales},

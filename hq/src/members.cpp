@@ -204,9 +204,7 @@ bool refreshMemberSearchKeys(SqlConnection& c) {
 std::int64_t searchKeysBehind(SqlConnection& c, std::int64_t upTo) {
   // Entries, not members: an upper bound (a superseded entry the prune has not reached yet, a
   // member with no keys to write, count too).
-  return c.query("SELECT COUNT(*) FROM (SELECT 1 FROM member_feed WHERE change_no > COALESCE((SELECT value FROM counters "
-                 "WHERE name = 'member_keys_through'), 0) LIMIT $1) x",
-                 {upTo})
+  return c.query("SELECT COUNT(*) FROM (SELECT 1 FROM member_feed WHERE change_no > $1 LIMIT $2) x", {keysThrough(c), upTo})
       .integer(0, 0);
 }
 

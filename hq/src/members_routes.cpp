@@ -7,10 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <map>
-#include <stdexcept>
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/dashboard_access.hpp"
@@ -22,6 +19,7 @@
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
+#include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/templates.hpp"
 #include "loyalty/hq/web_text.hpp"
 #include "loyalty/sync/codec.hpp"
@@ -143,14 +141,7 @@ constexpr std::int64_t kBehindCountedUpTo = 100'000;
 
 std::chrono::milliseconds searchCatchUp() {
   // A test's hook (tests/hq/analytics/test_members.cpp): a search with the keys still behind.
-  const char* ms = std::getenv("LOYALTY_HQ_TEST_SEARCH_CATCH_UP_MS");
-  if (ms == nullptr || *ms == '\0') return kSearchCatchUp;
-  int n = 0;
-  const auto [end, ec] = std::from_chars(ms, ms + std::strlen(ms), n);
-  if (ec != std::errc() || *end != '\0' || n < 0) {
-    throw std::runtime_error(std::string("LOYALTY_HQ_TEST_SEARCH_CATCH_UP_MS: not a number of milliseconds: ") + ms);
-  }
-  return std::chrono::milliseconds(n);
+  return testHookMilliseconds("LOYALTY_HQ_TEST_SEARCH_CATCH_UP_MS").value_or(kSearchCatchUp);
 }
 
 /// The search, with "keys_behind": how many members changed since the keys were brought up to

@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <toml++/toml.h>
@@ -185,6 +188,17 @@ std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir&
     out.push_back(s.reportsDsn.empty() ? openStorage(dir, s, name) : openReportsStorage(s, name));
   }
   return out;
+}
+
+std::optional<std::chrono::milliseconds> testHookMilliseconds(const char* variable) {
+  const char* ms = std::getenv(variable);
+  if (ms == nullptr || *ms == '\0') return std::nullopt;
+  int n = 0;
+  const auto [end, ec] = std::from_chars(ms, ms + std::strlen(ms), n);
+  if (ec != std::errc() || *end != '\0' || n < 0) {
+    throw std::runtime_error(std::string(variable) + ": not a number of milliseconds: " + ms);
+  }
+  return std::chrono::milliseconds(n);
 }
 
 }  // namespace loyalty::hq

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <iterator>
 #include <numeric>
 #include <optional>
@@ -32,6 +31,7 @@
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/products.hpp"
 #include "loyalty/hq/promotions.hpp"
+#include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/staff.hpp"
 #include "loyalty/hq/throttle.hpp"
 #include "loyalty/logging/logging.hpp"
@@ -60,15 +60,7 @@ constexpr int kSchemaVersion = 3;
 
 /// A test's hook (tests/hq/reliability/test_hq_upgrade.cpp): LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS makes the
 /// start-up upgrade wait after each step, so a SIGKILL can land between two steps.
-std::optional<std::chrono::milliseconds> upgradeStepPause() {
-  const char* ms = std::getenv("LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS");
-  if (ms == nullptr || *ms == '\0') return std::nullopt;
-  try {
-    return std::chrono::milliseconds(std::stoi(ms));
-  } catch (const std::exception&) {
-    throw std::runtime_error(std::string("LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS: not a number of milliseconds: ") + ms);
-  }
-}
+std::optional<std::chrono::milliseconds> upgradeStepPause() { return testHookMilliseconds("LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS"); }
 
 constexpr const char* kSchema = R"SQL(
 CREATE TABLE counters(name TEXT PRIMARY KEY, value BIGINT NOT NULL);

@@ -1,9 +1,11 @@
 #pragma once
 /// @brief Head office's data directory: DIR/hq.toml (storage backend), DIR/hq.db, DIR/tls/.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,10 @@ struct DataDir {
   std::filesystem::path serverCert() const { return tlsDir() / "server.pem"; }
   std::filesystem::path serverKey() const { return tlsDir() / "server.key"; }
 };
+
+/// A test's hook read from the environment: `variable` as a whole number of milliseconds (0 or
+/// more), nullopt when unset or empty; std::runtime_error naming the variable otherwise.
+std::optional<std::chrono::milliseconds> testHookMilliseconds(const char* variable);
 
 /// Reads DIR/hq.toml strictly: unknown keys and bad values are errors naming the key.
 Result<Settings> loadSettings(const DataDir& dir);
