@@ -6,6 +6,7 @@
 
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/logging/logging.hpp"
 #include "loyalty/sync/codec.hpp"
 
 namespace loyalty::hq {
@@ -18,6 +19,10 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kForgetAfter = std::chrono::hours(1);
 /// How long the refresher's chore steps before a round's reports get their turn (ReportCache::Chore).
 constexpr auto kChoreRound = std::chrono::seconds(5);
+/// After a chore step failed, the next round comes this long after, doubling with each failure
+/// in a row up to refreshEvery: a passing fault (SQLite busy past its timeout, a connection
+/// lost) costs a fill seconds, not refreshEvery.
+constexpr auto kChoreRetryFirst = std::chrono::seconds(1);
 
 /// Whether `j` serialises to more than `limit` bytes, give or take its punctuation; stops
 /// counting once it is (a whole member list is not written out just to measure it).
@@ -323,27 +328,57 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
     // rounds follow each other at once, and refresh them only when asked (a pin, the lead
     // taken) or refreshEvery after the last time.
     std::optional<Clock::time_point> reported;
+    // Chore steps failed in a row, the pause before the next try, and when a failure was last
+    // logged (at most once per refreshEvery: a fault that comes and goes does not fill the log).
+    std::int64_t failures = 0;
+    Clock::duration retry = kChoreRetryFirst;
+    std::optional<Clock::time_point> warned;
+    bool unresolved = false;  ///< a failure was logged, and no step has gone through since
+    bool retrying = false;    ///< this round is a quick retry of a failed step: not a round's start
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
       bool asked = m_pending;
       m_pending = false;
       lock.unlock();
-      bool more = false;
-      if (chore && (!leading || leading())) {
+      bool more = false, failed = false;
+      if (!chore || (leading && !leading())) {
+        failures = 0;  // a later lead's failures are its own
+        retry = kChoreRetryFirst;
+        retrying = unresolved = false;
+      } else {
         try {
           // Steps 0.1 s apart while more is waiting, for up to kChoreRound (or until a report is
           // asked for): a first fill of a large chain's member search keys goes on round after
           // round, the reports refreshed between them as usual.
           const auto until = Clock::now() + kChoreRound;
-          for (bool first = true; (more = chore(*conn, first)); first = false) {
+          for (bool first = !retrying;; first = false) {
+            more = chore(*conn, first);
+            if (unresolved) {
+              logging::log().info("the leader's background steps go on after {} failed in a row", failures);
+              unresolved = false;
+            }
+            failures = 0;
+            retry = kChoreRetryFirst;
+            retrying = false;
+            if (!more) break;
             std::unique_lock pause(m_mutex);
             if (m_wake.wait_for(pause, std::chrono::milliseconds(100), [&] { return m_stop || m_pending; }) ||
                 Clock::now() >= until) {
               break;
             }
           }
-        } catch (const std::exception&) {  // as a round's: the next one tries again
-          more = false;
+        } catch (const std::exception& e) {
+          failed = true;
+          retrying = retry < m_options.refreshEvery;  // retries refreshEvery apart are rounds
+          ++failures;
+          if (!warned || Clock::now() - *warned >= m_options.refreshEvery) {
+            logging::log().warn("a background step of the leader failed ({} in a row; retried in {} s): {}", failures,
+                                std::chrono::duration_cast<std::chrono::seconds>(std::min<Clock::duration>(retry, m_options.refreshEvery))
+                                    .count(),
+                                e.what());
+            warned = Clock::now();
+            unresolved = true;
+          }
         }
       }
       {
@@ -351,7 +386,8 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
         asked = asked || m_pending;
         m_pending = false;
       }
-      if (!more || asked || !reported || Clock::now() - *reported >= m_options.refreshEvery) {
+      // A failed step's quick retries are not rounds of reports: those stay refreshEvery apart.
+      if ((!more && !failed) || asked || !reported || Clock::now() - *reported >= m_options.refreshEvery) {
         try {
           if (!leading || leading()) {
             refreshOnce(*conn, reads.get());
@@ -366,9 +402,15 @@ void ReportCache::startRefresher(std::unique_ptr<SqlConnection> c, Leading leadi
         reported = Clock::now();
       }
       lock.lock();
-      // The chore with more waiting: the next round at once (its steps pause between themselves).
-      m_wake.wait_for(lock, more ? Clock::duration::zero() : Clock::duration(m_options.refreshEvery),
-                      [&] { return m_stop || m_pending; });
+      // The chore with more waiting: the next round at once (its steps pause between themselves);
+      // after a failed step, a retry soon.
+      Clock::duration next = m_options.refreshEvery;
+      if (more) next = Clock::duration::zero();
+      if (failed) {
+        next = std::min<Clock::duration>(retry, m_options.refreshEvery);
+        retry = std::min<Clock::duration>(retry * 2, m_options.refreshEvery);
+      }
+      m_wake.wait_for(lock, next, [&] { return m_stop || m_pending; });
     }
   });
 }

@@ -65,9 +65,9 @@ void HqService::startReportRefresher(std::unique_ptr<SqlConnection> c, ReportCac
   // also tends a chunk of the members' change feed's log (member_feed.hpp), safety nets both:
   // it prunes entries left superseded, and renumbers members an older release changed without
   // one. A member's change moves its entry, so a lap finds next to nothing; it spreads over
-  // rounds, a million members in 100. The keys alone decide whether another step follows. Each
-  // net on its own, so that one failing (logged; the next round tries again) does not stop the
-  // others.
+  // rounds, a million members in 100. The keys alone decide whether another step follows (a
+  // failing one is logged by the refresher and tried again soon). Each net on its own, so that
+  // one failing (logged; the next round tries again) does not stop the others.
   m_cache.startRefresher(std::move(c), std::move(leading), std::move(reads), [](SqlConnection& conn, bool roundStart) {
     const auto tend = [&conn](const char* what, bool (*step)(SqlConnection&)) {
       try {

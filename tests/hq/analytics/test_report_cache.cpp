@@ -2,14 +2,19 @@
 // when a kept result is served, when it is recomputed, what the refresher does.
 #include <catch2/catch.hpp>
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <atomic>
 #include <functional>
+#include <mutex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "analytics_backends.hpp"
 #include "analytics_data.hpp"
 #include "loyalty/hq/report_cache.hpp"
+#include "loyalty/logging/logging.hpp"
 
 using namespace loyalty;
 using namespace loyalty::hq;
@@ -189,6 +194,57 @@ TEST_CASE("report cache: a chore that always has more (a large chain's first fil
   const int stepsStopped = steps;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(steps == stepsStopped);
+}
+
+TEST_CASE("report cache: a failing chore step is logged and tried again within seconds, not refreshEvery, without a round "
+          "of reports at each try",
+          "[analytics]") {
+  Fixture f;
+  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
+  o.refreshEvery = std::chrono::seconds(3600);
+  ReportCache cache(o);
+  std::ostringstream logged;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logged);
+  logging::log().sinks().push_back(sink);
+  const struct Unhook {
+    std::shared_ptr<spdlog::sinks::sink> sink;
+    ~Unhook() { std::erase(logging::log().sinks(), sink); }
+  } unhook{sink};
+  std::atomic<int> calls{0}, steps{0};
+  std::mutex startsMutex;
+  std::vector<bool> starts;  // each call's roundStart
+  cache.pin("first", f.compute());
+  // Two failures (SQLite busy past its timeout, say), then steps with more waiting.
+  cache.startRefresher(std::move(f.other), {}, nullptr, [&](SqlConnection&, bool roundStart) {
+    {
+      std::lock_guard lock(startsMutex);
+      starts.push_back(roundStart);
+    }
+    if (++calls <= 2) throw std::runtime_error("database is locked");
+    ++steps;
+    return true;
+  });
+  const auto waitFor = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  // Retried 1 s and then 2 s after (an hour's refreshEvery here).
+  CHECK(waitFor([&] { return steps >= 3; }));
+  cache.stop();
+  // The first round's reports once, not again at the retries; the retries are not rounds.
+  CHECK(f.runs == 1);
+  {
+    std::lock_guard lock(startsMutex);
+    REQUIRE(starts.size() >= 5);
+    CHECK(starts[0]);
+    CHECK_FALSE(starts[1]);
+    CHECK_FALSE(starts[2]);
+    CHECK_FALSE(starts[3]);
+  }
+  const std::string text = logged.str();
+  CHECK(text.find("a background step of the leader failed (1 in a row; retried in 1 s): database is locked") != std::string::npos);
+  CHECK(text.find("2 in a row") == std::string::npos);  // not logged at every failure
+  CHECK(text.find("the leader's background steps go on after 2 failed in a row") != std::string::npos);
 }
 
 TEST_CASE("report cache: a request for a report the refresher is computing waits for its answer", "[analytics]") {

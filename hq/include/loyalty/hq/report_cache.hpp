@@ -108,9 +108,11 @@ class ReportCache {
   /// Steps follow 0.1 s apart, so that other writers get their turns (SQLite has one writer at
   /// a time), while more is waiting, for up to 5 s a round (or until a report is pinned or the
   /// lead taken); with more still waiting, the next round starts at once, and refreshes the
-  /// reports only when asked or refreshEvery after the last time. A failure is the chore's own
-  /// (the round's reports still refresh, the next round tries again), and stop() does not wait
-  /// for the rest.
+  /// reports only when asked or refreshEvery after the last time. A failing step is logged (at
+  /// most once per refreshEvery, and when steps go through again) and tried again 1 s later, the
+  /// pause doubling with each failure in a row up to refreshEvery; those quick retries are not
+  /// rounds (`roundStart` false, the reports keep their own pace). stop() does not wait for the
+  /// rest.
   using Chore = std::function<bool(SqlConnection&, bool roundStart)>;
 
   /// Starts the refresher on its own connection (the server's readers are not held up by it).
