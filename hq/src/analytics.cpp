@@ -805,6 +805,22 @@ Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optiona
   return Ok{};
 }
 
+bool reportRowsPaged(const std::string& name) {
+  return name == "sales" || name == "satisfaction" || name == "complaints" || name == "staff";
+}
+
+void pageReportRows(json& report, const ReportFilter& f) {
+  json& rows = report["rows"];
+  if (!rows.is_array()) return;
+  const auto total = static_cast<std::int64_t>(rows.size());
+  const std::int64_t first = std::min(f.offset, total), last = f.limit < 0 ? total : std::min(f.offset + f.limit, total);
+  json page = json::array();
+  for (std::int64_t i = first; i < last; ++i) page.push_back(std::move(rows[static_cast<std::size_t>(i)]));
+  rows = std::move(page);
+  report["rows_total"] = total;
+  report["page"] = pageJson(f);
+}
+
 std::string Reports::latestDay() { return dataBounds(m_c).second; }
 
 namespace {

@@ -192,22 +192,6 @@ Result<ReportCall> checkedCall(Ctx& ctx, const std::string& name, const httplib:
   return call;
 }
 
-/// Runs report `name` with the request's parameters, live.
-Result<json> runReport(Ctx& ctx, const std::string& name, const httplib::Request& req) {
-  auto call = checkedCall(ctx, name, req);
-  if (!call) return call.error();
-  return ctx.service.report(*call);
-}
-
-/// The report through the cache of slow results (HqService::keptReport).
-Result<ReportCache::Answer> keptReport(Ctx& ctx, const std::string& name, const httplib::Request& req,
-                                       std::optional<std::chrono::seconds> maxAge = std::nullopt,
-                                       ReportCache::Wait wait = ReportCache::Wait::kForRefresher) {
-  auto call = checkedCall(ctx, name, req);
-  if (!call) return call.error();
-  return ctx.service.keptReport(*call, maxAge, wait);
-}
-
 // [SECTION] Text catalogue (zh-CN / en)
 
 struct Msg {
@@ -1130,20 +1114,35 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
           auto who = ctx->requireApi(req, res);
           if (!who) return;
           const std::string name = req.matches[1].str();
+          auto call = checkedCall(*ctx, name, req);
+          if (!call) return sendError(res, call.error());
+          // No answer holds a whole list: row reports come in pages too (the dashboard's own pages
+          // read them whole), by default the most a page holds, every row of most chains' lists.
+          // They are computed whole: every page is cut from the one result (its key among kept
+          // results the dashboard's own).
+          ReportFilter page = call->filter;
+          if (!param(req, "limit")) page.limit = kListPageMax;
+          if (reportRowsPaged(name)) {
+            call->filter.offset = 0;
+            call->filter.limit = kListPageDefault;
+          }
+          const auto answer = [&](json& body) {
+            if (reportRowsPaged(name)) pageReportRows(body, page);
+            ctx->showTo(*who, body, "report:" + name);
+            sendJson(res, body);
+          };
           if (auto maxAge = param(req, "max_age")) {
             // A result computed up to max_age seconds ago will do: slow reports come from the cache.
             auto age = wholeNumber(maxAge, "max_age", 0, 0, 86400);
             if (!age) return sendError(res, age.error());
-            auto a = keptReport(*ctx, name, req, std::chrono::seconds(*age));
+            auto a = ctx->service.keptReport(*call, std::chrono::seconds(*age));
             if (!a) return sendError(res, a.error());
             a->body["computed_at"] = formatRfc3339(a->computedAt);
-            ctx->showTo(*who, a->body, "report:" + name);
-            return sendJson(res, a->body);
+            return answer(a->body);
           }
-          auto out = runReport(*ctx, name, req);
+          auto out = ctx->service.report(*call);
           if (!out) return sendError(res, out.error());
-          ctx->showTo(*who, *out, "report:" + name);
-          sendJson(res, *out);
+          answer(*out);
         });
 
   s.Get(R"(/api/v1/exports/([a-z-]+)\.(csv|xlsx))", [ctx](const httplib::Request& req, httplib::Response& res) {
@@ -1161,6 +1160,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     if (whole) call->filter.limit = kListPageMax + 1;
     auto out = ctx->service.report(*call);
     if (!out) return sendError(res, out.error());
+    if (reportRowsPaged(name)) pageReportRows(*out, call->filter);
     protectPersonalData(*out, who->seesAll());
     ExportTable t = reportTable(name, *out);
     if (whole && static_cast<std::int64_t>(t.rows.size()) > kListPageMax) return sendError(res, wholeListTooLong());

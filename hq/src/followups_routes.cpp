@@ -225,7 +225,13 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   view["rules"] = std::move(ruleRows);
   view["admin"] = who.role == Role::kAdmin;
   view["this_month"] = today().substr(0, 7);
-  view["export_href"] = "/api/v1/followups/export.csv?lang=" + lang + (query.empty() ? "" : "&" + query);
+  // The export is of the list the page shows, its range included (this month when the request
+  // names none): all time would soon be over what an export holds.
+  std::string shownQuery;
+  for (const char* k : {"from", "to", "store", "status", "owner", "as_of"}) {
+    if (const auto v = withMonth(k); v && !v->empty()) shownQuery += "&" + std::string(k) + "=" + urlEncode(*v);
+  }
+  view["export_href"] = "/api/v1/followups/export.csv?lang=" + lang + shownQuery;
   view["back"] = "/dashboard/followups" + (query.empty() ? "" : "?" + query);
   return view;
 }
@@ -322,8 +328,12 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (!who) return;
     auto f = parseFollowupFilter(paramsOf(req), today());
     if (!f) return sendError(res, f.error());
-    if (!req.has_param("limit")) f->limit = -1;
+    // As the reports' exports: without `limit`, the whole list when it has at most kListPageMax
+    // rows; a longer one is refused by name rather than cut short (exported in pages).
+    const bool whole = !req.has_param("limit");
+    if (whole) f->limit = kListPageMax + 1;
     json out = service.onReader([&](SqlConnection& c) { return listFollowups(c, *f); });
+    if (whole && static_cast<std::int64_t>(out["followups"].size()) > kListPageMax) return sendError(res, wholeListTooLong());
     protectPersonalData(out, who->seesAll());
     service.auditAccess(who->actor(), audit::kMembersExport, "followups.csv", static_cast<std::int64_t>(out["followups"].size()));
     res.set_header("Content-Disposition", "attachment; filename=\"loyalty-followups.csv\"");

@@ -268,6 +268,8 @@ TEST_CASE("follow-up pages in headless Chromium: the list with its filters and r
   const std::string en = shot("/dashboard/followups?lang=en&owner=ana", "followups-en-owner");
   CHECK(en.find("Completion by owner") != std::string::npos);
   CHECK(std::regex_search(en, std::regex(R"(showing 6 of 6)")));
+  // Its export is of the list shown: this month's (all time would soon be over what an export holds).
+  CHECK(en.find("export.csv?lang=en&amp;from=" + month + "-01&amp;to=" + month + "-") != std::string::npos);
 
   // The contact form of one follow-up, posted as the browser would (session cookie + CSRF).
   const json list = admin.get("/api/v1/followups?store=S1&limit=1");

@@ -7,6 +7,7 @@
 #include "dashboard_browser.hpp"
 #include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/sql.hpp"
 
 using namespace loyalty::test;
@@ -81,4 +82,83 @@ TEST_CASE("member lists: pages by default, a page over the most refused, exports
   CHECK(csvRows(admin.raw("/api/v1/exports/campaign.csv?limit=" + std::to_string(kListPageMax))) == kListPageMax);
   CHECK(csvRows(admin.raw("/api/v1/exports/campaign.csv?limit=" + std::to_string(kListPageMax) + "&offset=" +
                           std::to_string(kListPageMax))) == 1);
+}
+
+TEST_CASE("row reports (sales by product, staff, complaints, satisfaction) and the follow-ups export come in pages too",
+          "[hq][analytics]") {
+  using loyalty::hq::kListPageDefault;
+  using loyalty::hq::kListPageMax;
+  HqInstance hq("sqlite");
+  const std::string file = hq.dataDir() + "/hq.db";
+  fillMembers(file, kListPageMax + 1, kListPageDefault + 200);
+  {
+    // A product for every member, every sale by a staff member of its own, complaints, a
+    // follow-up for every member.
+    auto c = loyalty::hq::openSqlite(file);
+    loyalty::hq::SqlTransaction tx(*c);
+    c->execScript("UPDATE sales SET staff_id = 'st' || sale_id");
+    c->execScript("INSERT INTO agg_product(day, store_id, sku, description, sales, qty, amount) SELECT '2026-01-05', 'S1', "
+                  "'sku' || substr(member_id, 2), 'item', 1, 1, 100 + CAST(substr(member_id, 2) AS INTEGER) FROM members");
+    c->execScript("WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n + 1 < 1050) INSERT INTO "
+                  "complaint_cases(complaint_id, source, store_id, category, description, filed_at, step, updated_at, history_count) "
+                  "SELECT 'C' || n, 'hq', 'S1', 'service', 'slow', '2026-01-06T10:00:00Z', 'received', '2026-01-06T10:00:00Z', 0 FROM g");
+    loyalty::hq::ensureFollowupSchema(*c);
+    c->execScript("INSERT INTO followups(followup_id, member_id, store_id, class, month, slot, due, channel, status, created_at) "
+                  "SELECT 'f' || member_id, member_id, 'S1', 'A', '2026-02', 1, '2026-02-10', 'phone', 'due', '2026-02-01T00:00:00Z' "
+                  "FROM members");
+    tx.commit();
+  }
+  hq.start();
+  Http admin{hq, hq.adminToken()};
+  const auto and_ = [](const std::string& path) { return path + (path.find('?') == std::string::npos ? "?" : "&"); };
+
+  // Without limit: every row up to the most a page holds, and how many there are.
+  const json products = admin.get("/api/v1/reports/sales?group=product");
+  CHECK(products["rows"].size() == static_cast<std::size_t>(kListPageMax));
+  CHECK(products["rows_total"] == kListPageMax + 1);
+  CHECK(products["page"] == json{{"offset", 0}, {"limit", kListPageMax}});
+  CHECK(products["rows"][0]["product"] == "sku" + std::to_string(kListPageMax));  // the biggest first, as before
+  CHECK(admin.get("/api/v1/reports/sales?group=product&offset=" + std::to_string(kListPageMax))["rows"][0]["product"] == "sku0");
+  for (const auto& [path, rows] : std::vector<std::pair<std::string, std::int64_t>>{
+           {"/api/v1/reports/sales?group=product", kListPageMax + 1},
+           {"/api/v1/reports/staff", kListPageDefault + 201},  // and the enrolments with no staff member
+           {"/api/v1/reports/complaints", 1050}}) {
+    INFO(path);
+    const json first = admin.get(and_(path) + "limit=1000");
+    CHECK(first["rows"].size() == 1000);
+    CHECK(first["rows_total"] == rows);
+    CHECK(first["page"] == json{{"offset", 0}, {"limit", 1000}});
+    const json last = admin.get(and_(path) + "offset=" + std::to_string(rows - 3) + "&limit=1000");
+    CHECK(last["rows"].size() == 3);
+    CHECK(last["rows"][0] == admin.get(and_(path) + "offset=" + std::to_string(rows - 3) + "&limit=1")["rows"][0]);
+  }
+  CHECK(admin.get("/api/v1/reports/staff")["rows"].size() == static_cast<std::size_t>(kListPageDefault + 201));
+  CHECK(admin.get("/api/v1/reports/complaints?limit=1")["total"] == 1050);  // its own totals count them all
+  const json satisfaction = admin.get("/api/v1/reports/satisfaction?period=day");
+  CHECK(satisfaction["rows_total"] == 0);
+  CHECK(satisfaction["page"]["limit"] == kListPageMax);
+  // A kept result (max_age) is paged the same.
+  CHECK(admin.get("/api/v1/reports/staff?max_age=600&limit=7")["rows"].size() == 7);
+  const json kept = admin.get("/api/v1/reports/sales?group=product&max_age=600");
+  CHECK(kept["rows"].size() == static_cast<std::size_t>(kListPageMax));
+  CHECK(kept["rows_total"] == kListPageMax + 1);
+
+  // Exports: a page when `limit` is given (it was the whole list whatever the limit), else the
+  // whole list up to the most a page holds, a longer one refused naming limit.
+  CHECK(csvRows(admin.raw("/api/v1/exports/sales.csv?group=product&limit=5")) == 5);
+  CHECK(csvRows(admin.raw("/api/v1/exports/complaints.csv?limit=3&offset=1048")) == 2);
+  CHECK(csvRows(admin.raw("/api/v1/exports/staff.csv")) == kListPageDefault + 201);
+  auto products_csv = hq.client()->Get("/api/v1/exports/sales.csv?group=product", bearer(hq.adminToken()));
+  REQUIRE(products_csv);
+  CHECK(products_csv->status == 400);
+  CHECK(products_csv->body.find("limit") != std::string::npos);
+
+  // The follow-ups' export: refused by name over the most, then in pages.
+  auto whole = hq.client()->Get("/api/v1/followups/export.csv?from=2026-02-01&to=2026-02-28", bearer(hq.adminToken()));
+  REQUIRE(whole);
+  CHECK(whole->status == 400);
+  CHECK(whole->body.find("limit") != std::string::npos);
+  CHECK(csvRows(admin.raw("/api/v1/followups/export.csv?from=2026-02-01&to=2026-02-28&limit=" + std::to_string(kListPageMax))) ==
+        kListPageMax);
+  CHECK(csvRows(admin.raw("/api/v1/followups/export.csv?from=2026-02-01&to=2026-02-28&offset=" + std::to_string(kListPageMax))) == 1);
 }

@@ -65,6 +65,16 @@ Error wholeListTooLong();
 /// Parses `limit` (1..kListPageMax) and `offset` (0..100000000) into `f`; absent ones keep their value.
 Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f);
 
+/// The reports whose `rows` grow with the data but are not member lists: sales (by product,
+/// day, terminal, ...), satisfaction (by store and day), complaints (every one), staff (by store
+/// and staff member). The dashboard's pages and the complaints list read them whole; their API
+/// answers and exports carry a page of `rows` (pageReportRows).
+bool reportRowsPaged(const std::string& name);
+
+/// Cuts `report`'s `rows` to the page `f` names (`offset`, `limit`; no limit: to the end) and
+/// says so: "rows_total" (every row) and "page".
+void pageReportRows(nlohmann::json& report, const ReportFilter& f);
+
 /// Complaint steps, in order (DOMAIN.md): received → acknowledged → investigated →
 /// solution_proposed → resolved → followed_up.
 const std::vector<std::string>& complaintSteps();
