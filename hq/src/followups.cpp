@@ -4,12 +4,14 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "loyalty/core/lifecycle.hpp"
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "ingest_writes.hpp"
 
 namespace loyalty::hq {
 
@@ -227,49 +229,82 @@ std::string slotDue(const std::string& month, int slot, int visits, bool firstWe
   return month + buf;
 }
 
-Result<json> planMonth(SqlConnection& c, const std::string& month, const std::string& actor, Timestamp now) {
+Result<json> planMonth(const WithConnection& ranking, const WithConnection& writing, const std::string& month,
+                       const std::string& actor, Timestamp now, std::int64_t page) {
   if (!validMonth(month)) return invalidArgument("month", "month is YYYY-MM");
-  ensureFollowupSchema(c);
-  // Classes from the twelve months before the planned one (Reports::abc reads in its own snapshot).
+  writing([](SqlConnection& c) { ensureFollowupSchema(c); });
+  // Classes from the twelve months before the planned one, as the abc report ranks them, read
+  // a page at a time (kPlanPage members by default): a large chain's whole list in one answer took head
+  // office to 2.7 GB at a million members. Each page is written in a transaction of its own,
+  // the writer free for uploads between them. The months are past, so the ranking stands
+  // between pages (a late upload of their sales could move a member across a page's edge: a
+  // plan run again adds what is missing).
   const std::string first = month + "-01";
   ReportFilter basis;
   basis.range.from = formatDate(addMonthsClamped(dateOf(first), -12));
   basis.range.to = addDays(first, -1);
-  const json abc = Reports(c).abc(basis, basis.range.to);
-  std::map<std::string, std::string> classOf;
-  for (const auto& m : abc["members"]) classOf[m["member_id"].get<std::string>()] = m["class"].get<std::string>();
-
-  SqlTransaction tx(c);
-  const auto rules = visitRules(c);
-  std::map<std::string, std::string> owners;
-  const auto o = c.query("SELECT store_id, owner FROM followup_owners");
-  for (std::size_t i = 0; i < o.size(); ++i) owners[o.text(i, 0)] = o.text(i, 1);
+  basis.limit = page;
   const std::string at = formatRfc3339(now);
   std::int64_t members = 0, planned = 0;
-  for (const auto& [memberId, cls] : classOf) {
-    const auto m = c.query("SELECT enrolled_store FROM members WHERE member_id = $1 AND enrolled = 1 AND erased_at IS NULL", {memberId});
-    if (m.empty()) continue;  // a stub (not enrolled yet) or erased: nobody to call
-    const std::string& memberClass = cls;  // a lambda may not capture a structured binding (clang)
-    const VisitRule& rule = *std::find_if(rules.begin(), rules.end(), [&](const VisitRule& r) { return r.cls == memberClass; });
-    if (rule.visitsPerMonth == 0) continue;
-    ++members;
-    const std::string store = m.text(0, 0);
-    const auto owner = owners.find(store);
-    for (int slot = 1; slot <= rule.visitsPerMonth; ++slot) {
-      const auto r = c.query(
-          "INSERT INTO followups(followup_id, member_id, store_id, class, month, slot, due, channel, assigned_to, status, created_at) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10) ON CONFLICT (member_id, month, slot) DO NOTHING "
-          "RETURNING followup_id",
-          {followupIdOf(memberId, month, slot), memberId, store, cls, month, std::int64_t{slot},
-           slotDue(month, slot, rule.visitsPerMonth, rule.firstWeek), rule.channel,
-           owner == owners.end() ? SqlValue(nullptr) : SqlValue(owner->second), at});
-      planned += static_cast<std::int64_t>(r.size());
-    }
+  for (;; basis.offset += page) {
+    std::vector<std::pair<std::string, std::string>> classed;  // member, class
+    ranking([&](SqlConnection& c) {
+      const json abc = Reports(c).abc(basis, basis.range.to);
+      for (const auto& m : abc["members"]) classed.emplace_back(m["member_id"].get<std::string>(), m["class"].get<std::string>());
+    });
+    if (classed.empty()) break;
+    writing([&](SqlConnection& c) {
+      SqlTransaction tx(c);
+      const auto rules = visitRules(c);
+      std::map<std::string, std::string> owners;
+      const auto o = c.query("SELECT store_id, owner FROM followup_owners");
+      for (std::size_t i = 0; i < o.size(); ++i) owners[o.text(i, 0)] = o.text(i, 1);
+      std::vector<std::string> ids;
+      ids.reserve(classed.size());
+      for (const auto& m : classed) ids.push_back(m.first);
+      // Who can be called (enrolled, not erased: not a stub), and the slots already planned.
+      std::map<std::string, std::string> storeOf;
+      selectIn(c, "SELECT member_id, enrolled_store FROM members WHERE enrolled = 1 AND erased_at IS NULL AND member_id IN (", {}, ids,
+               [&](const SqlRows& r, std::size_t i) { storeOf[r.text(i, 0)] = r.text(i, 1); });
+      std::set<std::pair<std::string, std::int64_t>> held;
+      selectIn(c, "SELECT member_id, slot FROM followups WHERE month = $1 AND member_id IN (", {month}, ids,
+               [&](const SqlRows& r, std::size_t i) { held.emplace(r.text(i, 0), r.integer(i, 1)); });
+      RowBuffer add("INSERT INTO followups(followup_id, member_id, store_id, class, month, slot, due, channel, assigned_to, status, "
+                    "created_at)",
+                    "tttttittttt", " ON CONFLICT (member_id, month, slot) DO NOTHING");
+      for (const auto& [memberId, cls] : classed) {
+        const auto store = storeOf.find(memberId);
+        if (store == storeOf.end()) continue;  // a stub (not enrolled yet) or erased: nobody to call
+        const std::string& memberClass = cls;  // a lambda may not capture a structured binding (clang)
+        const VisitRule& rule = *std::find_if(rules.begin(), rules.end(), [&](const VisitRule& r) { return r.cls == memberClass; });
+        if (rule.visitsPerMonth == 0) continue;
+        ++members;
+        const auto owner = owners.find(store->second);
+        for (int slot = 1; slot <= rule.visitsPerMonth; ++slot) {
+          if (held.count({memberId, slot})) continue;
+          add.add(followupIdOf(memberId, month, slot), memberId, store->second, cls, month, std::int64_t{slot},
+                  slotDue(month, slot, rule.visitsPerMonth, rule.firstWeek), rule.channel,
+                  owner == owners.end() ? SqlValue(nullptr) : SqlValue(owner->second), std::string("open"), at);
+          ++planned;
+        }
+      }
+      add.flush(c);
+      tx.commit();
+    });
+    if (static_cast<std::int64_t>(classed.size()) < page) break;
   }
-  recordAudit(c, {at, actor, audit::kFollowupPlan, month, planned, std::nullopt});
-  tx.commit();
+  writing([&](SqlConnection& c) {
+    SqlTransaction tx(c);
+    recordAudit(c, {at, actor, audit::kFollowupPlan, month, planned, std::nullopt});
+    tx.commit();
+  });
   return json{{"month", month}, {"basis", {{"from", basis.range.from}, {"to", basis.range.to}}}, {"members", members},
               {"planned", planned}};
+}
+
+Result<json> planMonth(SqlConnection& c, const std::string& month, const std::string& actor, Timestamp now) {
+  const WithConnection here = [&c](const std::function<void(SqlConnection&)>& fn) { fn(c); };
+  return planMonth(here, here, month, actor, now);
 }
 
 // [SECTION] Lists

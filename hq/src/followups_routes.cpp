@@ -302,6 +302,14 @@ std::string exportCsv(const json& list, const std::string& lang) {
   return toCsv(t);
 }
 
+/// A month's plan: ranked on the reports' connections, written a page at a time on the writer
+/// (uploads take their turns between pages).
+Result<json> plan(HqService& service, const std::string& month, const std::string& actor) {
+  const WithConnection ranking = [&service](const std::function<void(SqlConnection&)>& fn) { service.onReports(fn); };
+  const WithConnection writing = [&service](const std::function<void(SqlConnection&)>& fn) { service.onWriter(fn); };
+  return planMonth(ranking, writing, month, actor, nowSeconds());
+}
+
 }  // namespace
 
 void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAccess access) {
@@ -347,7 +355,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (who->role != Role::kAdmin) return sendError(res, Error{errc::kForbidden, "", "planning follow-ups is for admins"});
     auto body = sync::parseJson(req.body);
     if (!body || !body->is_object() || !optString(*body, "month")) return sendError(res, invalidArgument("month", "month (YYYY-MM) is required"));
-    auto out = service.onWriter([&](SqlConnection& c) { return planMonth(c, *optString(*body, "month"), who->actor(), nowSeconds()); });
+    auto out = plan(service, *optString(*body, "month"), who->actor());
     if (!out) return sendError(res, out.error());
     sendJson(res, *out);
   });
@@ -458,7 +466,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (!access.api(req, res)) return;
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, Error{errc::kForbidden, "", "planning follow-ups is for admins"});
     const std::string month = req.get_param_value("month");
-    auto out = service.onWriter([&](SqlConnection& c) { return planMonth(c, month, who->actor(), nowSeconds()); });
+    auto out = plan(service, month, who->actor());
     if (!out) return refusedPage(access, *who, req, res, out.error());
     seeOther(res, "/dashboard/followups?from=" + month + "-01&to=" + endOfMonth(month + "-01"));
   });

@@ -9,6 +9,8 @@
 
 #include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
+#include "loyalty/hq/followups.hpp"
+#include "loyalty/hq/sql.hpp"
 
 using namespace loyalty::test;
 using nlohmann::json;
@@ -242,6 +244,46 @@ TEMPLATE_TEST_CASE("follow-up visits: plan, lists, contact log, assignment, comp
     REQUIRE(r);
     CHECK(r->status == 401);
   }
+}
+
+TEST_CASE("follow-up plan: ranked and written a page at a time, each page its own turn on the writer, the same plan",
+          "[analytics][followups]") {
+  HqInstance hq("sqlite");
+  hq.start();
+  loadChain(hq);
+  auto c = loyalty::hq::openSqlite(hq.dataDir() + "/hq.db");
+  int rankings = 0, writes = 0;
+  const loyalty::hq::WithConnection ranking = [&](const std::function<void(loyalty::hq::SqlConnection&)>& fn) {
+    ++rankings;
+    fn(*c);
+  };
+  const loyalty::hq::WithConnection writing = [&](const std::function<void(loyalty::hq::SqlConnection&)>& fn) {
+    ++writes;
+    fn(*c);
+  };
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  // Pages of 4 of the 6 classed members: two rankings; the schema, two pages and the audit entry.
+  const auto plan = loyalty::hq::planMonth(ranking, writing, "2026-12", "cli:test", now, 4);
+  REQUIRE(plan);
+  CHECK((*plan)["members"] == 6);
+  CHECK((*plan)["planned"] == 2 * 3 + 2 * 2 + 2 * 1);
+  CHECK(rankings == 2);
+  CHECK(writes == 4);
+  // Again in pages of 2 (a full last page: one more ranking finds none): nothing is missing.
+  rankings = writes = 0;
+  const auto again = loyalty::hq::planMonth(ranking, writing, "2026-12", "cli:test", now, 2);
+  REQUIRE(again);
+  CHECK((*again)["planned"] == 0);
+  CHECK(rankings == 4);
+  // The same plan as in one page (the API's): each member's visits, in their class.
+  Api admin{hq, hq.adminToken()};
+  const json list = admin.get("/api/v1/followups?from=2026-12-01&to=2026-12-31&as_of=2026-12-10");
+  CHECK(list["total"] == 12);
+  CHECK(byMember(list, "m2").size() == 3);
+  CHECK(byMember(list, "m4").size() == 2);
+  CHECK(byMember(list, "m5").size() == 1);
+  CHECK(byMember(list, "m5")[0]["class"] == "C");
+  CHECK(admin.post("/api/v1/followups/plan", {{"month", "2026-12"}})["planned"] == 0);
 }
 
 TEST_CASE("follow-up pages in headless Chromium: the list with its filters and rates, and a contact logged by form",
