@@ -975,6 +975,21 @@ std::string followUpDue(Q& q, const ClassRules& rules, const std::string& cls, c
          q.t(addDays(asOf, -rules.intervalDays(1))) + " ELSE " + q.t(addDays(asOf, -rules.intervalDays(2))) + " END)";
 }
 
+/// ABC's ranking of member source `mp` (its parameters bound in `q`) with window functions: the
+/// WITH list of `mp` (the members with spend), `tot` (their total) and `ranked` (spend, running
+/// total `cum`, rank `rn`; ties by member id), whose rows kAbcClassOfRanked classes.
+std::string abcRankedWith(Q& q, const std::string& mp) {
+  return "WITH mp AS MATERIALIZED (SELECT member_id, net, last_day FROM (" + mp + ") x WHERE net > 0), "
+         "tot AS (SELECT " + q.sum("net") + " AS total FROM mp), "
+         "ranked AS (SELECT member_id, net AS spend, last_day, " +
+         q.sum("net") + " OVER (ORDER BY net DESC, member_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
+         "ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn FROM mp)";
+}
+/// A `ranked` row's class (0 A, 1 B, 2 C) with `tot` joined: DOMAIN.md's rule, A while the running
+/// share is within 55 %, B within 85 %.
+constexpr const char* kAbcClassOfRanked =
+    "CASE WHEN cum * 100 <= tot.total * 55 THEN 0 WHEN cum * 100 <= tot.total * 85 THEN 1 ELSE 2 END";
+
 /// ABC over any member source `mp` (its parameters bound in `q`): one statement ranking every
 /// member with window functions.
 AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const ReportFilter& f, const std::string& asOf,
@@ -984,14 +999,9 @@ AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const Report
   const std::string cols = "p.rn, p.cls, p.member_id, p.spend, p.cum, p.total, p.last_day, m.card_no, m.name";
   const std::string page = pageClause(q, f);
   const std::string sql =
-      "WITH mp AS MATERIALIZED (SELECT member_id, net, last_day FROM (" + mp + ") x WHERE net > 0), "
-      "tot AS (SELECT " + q.sum("net") + " AS total FROM mp), "
-      "ranked AS (SELECT member_id, net AS spend, last_day, " +
-      q.sum("net") + " OVER (ORDER BY net DESC, member_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
-      "ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn FROM mp), "
+      abcRankedWith(q, mp) + ", "
       "classed AS MATERIALIZED (SELECT k.*, CASE WHEN " + followUpDue(q, rules, "k.cls", "k.last_day", asOf) + " THEN 1 ELSE 0 END AS fu FROM ("
-      "SELECT ranked.*, tot.total, CASE WHEN cum * 100 <= tot.total * 55 THEN 0 WHEN cum * 100 <= tot.total * 85 THEN 1 "
-      "ELSE 2 END AS cls FROM ranked, tot) k) "
+      "SELECT ranked.*, tot.total, " + kAbcClassOfRanked + " AS cls FROM ranked, tot) k) "
       "SELECT 0 AS kind, 0 AS rn, cls, NULL AS member_id, SUM(spend) AS spend, COUNT(*) AS cum, SUM(fu) AS total, NULL AS last_day, "
       "NULL AS card_no, NULL AS name FROM classed GROUP BY cls "
       "UNION ALL SELECT 1, " + cols + " FROM (SELECT * FROM classed ORDER BY rn" + page + ") p "
@@ -1019,24 +1029,40 @@ AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const Report
 /// sizes and spend from the bucket counts, the follow-up count in one scan, each page by a
 /// partial sort of its first offset+limit members.
 /// `mp` is a member source without parameters.
+/// ABC by cuts of the spend order over a plain member source `mp`: `rows` the members with
+/// spend; `cuts` where the running share reaches 55 % and 85 % (DOMAIN.md's rule).
+struct AbcCuts {
+  std::string rows;
+  RankOrder spend{"net", "net / 1000", true, true};
+  std::vector<Bucket> buckets;
+  std::vector<WeightedCut> cuts;
+
+  AbcCuts(SqlConnection& c, const std::string& mp) : rows("SELECT member_id, net, last_day FROM (" + mp + ") mp WHERE net > 0") {
+    buckets = bucketCounts(c, rows, spend, "net");
+    cuts = weightedCuts(c, rows, spend, buckets, {55, 85});
+  }
+  /// A row's class (0 A, 1 B, 2 C), its parameters bound in `q`.
+  std::string classOf(Q& q) const {
+    return "CASE WHEN " + within(q, spend, cuts[0].cut) + " THEN 0 WHEN " + within(q, spend, cuts[1].cut) + " THEN 1 ELSE 2 END";
+  }
+};
+
 AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter& f, const std::string& asOf,
                      const ClassRules& rules) {
-  const std::string rows = "SELECT member_id, net, last_day FROM (" + mp + ") mp WHERE net > 0";
-  const RankOrder spend{"net", "net / 1000", true, true};
-  const auto buckets = bucketCounts(c, rows, spend, "net");
+  const AbcCuts abc(c, mp);
+  const std::string& rows = abc.rows;
+  const auto& buckets = abc.buckets;
   AbcFigures a;
   std::int64_t members = 0;
   for (const auto& b : buckets) members += b.members, a.total += b.weight;
-  const auto cuts = weightedCuts(c, rows, spend, buckets, {55, 85});
+  const auto& cuts = abc.cuts;
   a.counts[0] = cuts[0].members;
   a.counts[1] = cuts[1].members - cuts[0].members;
   a.counts[2] = members - cuts[1].members;
   a.spend[0] = cuts[0].sum;
   a.spend[1] = cuts[1].sum - cuts[0].sum;
   a.spend[2] = a.total - cuts[1].sum;
-  const auto classOf = [&](Q& q) {
-    return "CASE WHEN " + within(q, spend, cuts[0].cut) + " THEN 0 WHEN " + within(q, spend, cuts[1].cut) + " THEN 1 ELSE 2 END";
-  };
+  const auto classOf = [&](Q& q) { return abc.classOf(q); };
   {
     Q q(c);
     const std::string cls = classOf(q);
@@ -1119,6 +1145,53 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
           {"page", pageJson(f)},
           {"members", std::move(members)},
           {"follow_up", std::move(followUp)}};
+}
+
+void Reports::abcClasses(const ReportFilter& f, std::int64_t pageSize,
+                         const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& page) {
+  if (pageSize < 1) throw std::invalid_argument("abcClasses: a page holds at least one member");
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
+  bool plain = false;
+  Q q(m_c);
+  const std::string mp = rankedMembers(q, m_c, f, &plain);
+  // The classes into a temporary table (one ranking), then read from it a page at a time.
+  std::string classes;
+  std::vector<SqlValue> params;
+  if (plain) {
+    const AbcCuts abc(m_c, mp);
+    Q qc(m_c);
+    classes = "SELECT member_id, " + abc.classOf(qc) + " AS cls FROM (" + abc.rows + ") x";
+    params = qc.params;
+  } else {
+    classes = abcRankedWith(q, mp) + " SELECT ranked.member_id, " + kAbcClassOfRanked + " AS cls FROM ranked, tot";
+    params = q.params;
+  }
+  const bool pg = m_c.backend() == "postgresql";
+  m_c.query(std::string("CREATE TEMPORARY TABLE abc_classes") + (pg ? " ON COMMIT DROP" : "") + " AS " + classes, params);
+  const struct Drop {
+    SqlConnection& c;
+    bool pg;
+    ~Drop() {
+      if (pg) return;  // dropped at the commit
+      try {
+        c.execScript("DROP TABLE IF EXISTS temp.abc_classes");
+      } catch (const std::exception&) {  // the connection's next use finds it gone or drops it
+      }
+    }
+  } drop{m_c, pg};
+  m_c.execScript(pg ? "CREATE INDEX ON abc_classes(member_id)" : "CREATE INDEX temp.abc_classes_member ON abc_classes(member_id)");
+  std::string after;
+  for (;;) {
+    const auto r = m_c.query("SELECT member_id, cls FROM abc_classes WHERE member_id > $1 ORDER BY member_id LIMIT $2", {after, pageSize});
+    if (r.empty()) break;
+    std::vector<std::pair<std::string, std::string>> members;
+    members.reserve(r.size());
+    for (std::size_t i = 0; i < r.size(); ++i) members.emplace_back(r.text(i, 0), kClassNames[r.integer(i, 1)]);
+    after = members.back().first;
+    page(members);
+    if (static_cast<std::int64_t>(r.size()) < pageSize) break;
+  }
+  tx.commit();
 }
 
 // [SECTION] RFM

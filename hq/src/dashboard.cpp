@@ -87,10 +87,12 @@ struct Ctx {
   HqService& service;
   Throttle& throttle;
   PasswordVerifier& passwords;
+  std::function<void(const httplib::Request&)> started;  ///< a handler is at work on the request
 
   /// Who sent the request (a bearer token, else a session cookie), or why nobody: a bearer
   /// token's refusal says why (revoked, expired).
   Result<Who> authenticated(const httplib::Request& req) {
+    if (started) started(req);
     if (const auto token = bearerToken(req)) {
       auto p = service.authenticate(*token);
       if (!p) return p.error();
@@ -1097,9 +1099,10 @@ Result<Ok> setDashboardUser(SqlConnection& c, const std::string& name, const std
 
 // [SECTION] Routes
 
-void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& throttle, PasswordVerifier& passwords) {
+void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& throttle, PasswordVerifier& passwords,
+                             std::function<void(const httplib::Request&)> started) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot start");
-  auto ctx = std::make_shared<Ctx>(Ctx{service, throttle, passwords});
+  auto ctx = std::make_shared<Ctx>(Ctx{service, throttle, passwords, std::move(started)});
   // The dashboard's default views that rank every member, kept warm from the start.
   for (const auto& [name, params] : std::vector<std::pair<std::string, httplib::Params>>{
            {"summary", {}}, {"abc", {{"limit", "1"}}}, {"rfm", {{"limit", "1"}}}, {"churn", {{"limit", "50"}}}}) {

@@ -229,30 +229,22 @@ std::string slotDue(const std::string& month, int slot, int visits, bool firstWe
   return month + buf;
 }
 
-Result<json> planMonth(const WithConnection& ranking, const WithConnection& writing, const std::string& month,
+Result<json> planMonth(const ClassesOf& classes, const WithConnection& writing, const std::string& month,
                        const std::string& actor, Timestamp now, std::int64_t page) {
   if (!validMonth(month)) return invalidArgument("month", "month is YYYY-MM");
+  if (page < 1) return invalidArgument("page", "a plan's page holds at least one member");
   writing([](SqlConnection& c) { ensureFollowupSchema(c); });
-  // Classes from the twelve months before the planned one, as the abc report ranks them, read
-  // a page at a time (kPlanPage members by default): a large chain's whole list in one answer took head
-  // office to 2.7 GB at a million members. Each page is written in a transaction of its own,
-  // the writer free for uploads between them. The months are past, so the ranking stands
-  // between pages (a late upload of their sales could move a member across a page's edge: a
-  // plan run again adds what is missing).
+  // Classes from the twelve months before the planned one, as the abc report ranks them: ranked
+  // once, in one snapshot, and handed over a page at a time (a large chain's whole list in one
+  // answer took head office to 2.6 GiB at a million members). Each page is written in a
+  // transaction of its own, the writer free for uploads between them.
   const std::string first = month + "-01";
   ReportFilter basis;
   basis.range.from = formatDate(addMonthsClamped(dateOf(first), -12));
   basis.range.to = addDays(first, -1);
-  basis.limit = page;
   const std::string at = formatRfc3339(now);
   std::int64_t members = 0, planned = 0;
-  for (;; basis.offset += page) {
-    std::vector<std::pair<std::string, std::string>> classed;  // member, class
-    ranking([&](SqlConnection& c) {
-      const json abc = Reports(c).abc(basis, basis.range.to);
-      for (const auto& m : abc["members"]) classed.emplace_back(m["member_id"].get<std::string>(), m["class"].get<std::string>());
-    });
-    if (classed.empty()) break;
+  const auto write = [&](const ClassPage& classed) {
     writing([&](SqlConnection& c) {
       SqlTransaction tx(c);
       const auto rules = visitRules(c);
@@ -272,27 +264,30 @@ Result<json> planMonth(const WithConnection& ranking, const WithConnection& writ
       RowBuffer add("INSERT INTO followups(followup_id, member_id, store_id, class, month, slot, due, channel, assigned_to, status, "
                     "created_at)",
                     "tttttittttt", " ON CONFLICT (member_id, month, slot) DO NOTHING");
+      std::int64_t pageMembers = 0, pagePlanned = 0;
       for (const auto& [memberId, cls] : classed) {
         const auto store = storeOf.find(memberId);
         if (store == storeOf.end()) continue;  // a stub (not enrolled yet) or erased: nobody to call
         const std::string& memberClass = cls;  // a lambda may not capture a structured binding (clang)
         const VisitRule& rule = *std::find_if(rules.begin(), rules.end(), [&](const VisitRule& r) { return r.cls == memberClass; });
         if (rule.visitsPerMonth == 0) continue;
-        ++members;
+        ++pageMembers;
         const auto owner = owners.find(store->second);
         for (int slot = 1; slot <= rule.visitsPerMonth; ++slot) {
           if (held.count({memberId, slot})) continue;
           add.add(followupIdOf(memberId, month, slot), memberId, store->second, cls, month, std::int64_t{slot},
                   slotDue(month, slot, rule.visitsPerMonth, rule.firstWeek), rule.channel,
                   owner == owners.end() ? SqlValue(nullptr) : SqlValue(owner->second), std::string("open"), at);
-          ++planned;
+          ++pagePlanned;
         }
       }
       add.flush(c);
       tx.commit();
+      members += pageMembers;
+      planned += pagePlanned;
     });
-    if (static_cast<std::int64_t>(classed.size()) < page) break;
-  }
+  };
+  classes(basis, page, write);
   writing([&](SqlConnection& c) {
     SqlTransaction tx(c);
     recordAudit(c, {at, actor, audit::kFollowupPlan, month, planned, std::nullopt});
@@ -303,8 +298,14 @@ Result<json> planMonth(const WithConnection& ranking, const WithConnection& writ
 }
 
 Result<json> planMonth(SqlConnection& c, const std::string& month, const std::string& actor, Timestamp now) {
+  // One connection: the classes are read whole first (their snapshot ends before any write).
+  const ClassesOf classes = [&c](const ReportFilter& basis, std::int64_t page, const std::function<void(const ClassPage&)>& to) {
+    std::vector<ClassPage> pages;
+    Reports(c).abcClasses(basis, page, [&](const ClassPage& p) { pages.push_back(p); });
+    for (const auto& p : pages) to(p);
+  };
   const WithConnection here = [&c](const std::function<void(SqlConnection&)>& fn) { fn(c); };
-  return planMonth(here, here, month, actor, now);
+  return planMonth(classes, here, month, actor, now);
 }
 
 // [SECTION] Lists

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/dashboard_access.hpp"
@@ -12,6 +13,7 @@
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/page_words.hpp"
+#include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/privacy.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -302,12 +304,19 @@ std::string exportCsv(const json& list, const std::string& lang) {
   return toCsv(t);
 }
 
-/// A month's plan: ranked on the reports' connections, written a page at a time on the writer
-/// (uploads take their turns between pages).
+/// A month's plan: ranked on a connection of the reports', written a page at a time on the
+/// writer (uploads take their turns between pages).
 Result<json> plan(HqService& service, const std::string& month, const std::string& actor) {
-  const WithConnection ranking = [&service](const std::function<void(SqlConnection&)>& fn) { service.onReports(fn); };
-  const WithConnection writing = [&service](const std::function<void(SqlConnection&)>& fn) { service.onWriter(fn); };
-  return planMonth(ranking, writing, month, actor, nowSeconds());
+  const ClassesOf classes = [&service](const ReportFilter& basis, std::int64_t page, const std::function<void(const ClassPage&)>& to) {
+    service.onReports([&](SqlConnection& c) { Reports(c).abcClasses(basis, page, to); });
+  };
+  // Tests make each turn on the writer take longer (a plan outlasting the request's deadline).
+  const auto pause = testHookMilliseconds("LOYALTY_HQ_TEST_PLAN_TURN_PAUSE_MS");
+  const WithConnection writing = [&service, pause](const std::function<void(SqlConnection&)>& fn) {
+    service.onWriter(fn);
+    if (pause) std::this_thread::sleep_for(*pause);
+  };
+  return planMonth(classes, writing, month, actor, nowSeconds());
 }
 
 }  // namespace

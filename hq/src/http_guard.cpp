@@ -207,6 +207,13 @@ void ConnectionGuard::bodyRead(const httplib::Request& req) {
   it->second.deadline = Clock::time_point::max();
 }
 
+void ConnectionGuard::handlerStarted(const httplib::Request& req) {
+  std::lock_guard lock(m_mutex);
+  const auto it = m_connections.find(req.ssl);
+  // A content-reader route's body is still to come (bodyRead ends its deadline).
+  if (it != m_connections.end() && !it->second.bodyPending) it->second.deadline = Clock::time_point::max();
+}
+
 void ConnectionGuard::closeAfterResponse(const httplib::Request& req) {
   std::lock_guard lock(m_mutex);
   const auto it = m_connections.find(req.ssl);

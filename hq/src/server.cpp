@@ -187,7 +187,10 @@ struct HqServer::Impl {
   // [SECTION] Plumbing
 
   /// Who the bearer token belongs to, or why it is refused (unknown, revoked, expired).
-  Result<Principal> principalOf(const httplib::Request& req) { return service.authenticate(forms::bearerToken(req).value_or("")); }
+  Result<Principal> principalOf(const httplib::Request& req) {
+    guard.handlerStarted(req);  // a handler is at work: its body is read (or its own to read)
+    return service.authenticate(forms::bearerToken(req).value_or(""));
+  }
 
   /// The principal if it has one of the roles; otherwise answers 401/403 and returns nullopt.
   std::optional<Principal> require(const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {
@@ -456,7 +459,7 @@ struct HqServer::Impl {
 
     // Every report, the protocol's summary/sales/abc included, is served by the analytics
     // routes (Reports, one parameter parser for all of them): supersets of the spec's shapes.
-    registerAnalyticsRoutes(s, service, throttle, passwords);
+    registerAnalyticsRoutes(s, service, throttle, passwords, [this](const httplib::Request& req) { guard.handlerStarted(req); });
 
     // Fleet updates: a terminal's release and its download; terminals and releases for admins.
     registerFleetRoutes(s, fleet, [this](const httplib::Request& req, httplib::Response& res, std::initializer_list<Role> roles) {

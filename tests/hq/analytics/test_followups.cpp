@@ -5,6 +5,7 @@
 // in headless Chromium.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "dashboard_browser.hpp"
@@ -246,35 +247,42 @@ TEMPLATE_TEST_CASE("follow-up visits: plan, lists, contact log, assignment, comp
   }
 }
 
-TEST_CASE("follow-up plan: ranked and written a page at a time, each page its own turn on the writer, the same plan",
+TEST_CASE("follow-up plan: ranked once, written a page at a time (each page its own turn on the writer), the same plan",
           "[analytics][followups]") {
   HqInstance hq("sqlite");
   hq.start();
   loadChain(hq);
-  auto c = loyalty::hq::openSqlite(hq.dataDir() + "/hq.db");
-  int rankings = 0, writes = 0;
-  const loyalty::hq::WithConnection ranking = [&](const std::function<void(loyalty::hq::SqlConnection&)>& fn) {
+  auto ranks = loyalty::hq::openSqlite(hq.dataDir() + "/hq.db");  // as the reports' connection
+  auto writes = loyalty::hq::openSqlite(hq.dataDir() + "/hq.db");  // as the writer's
+  int rankings = 0, turns = 0;
+  std::vector<std::size_t> pages;
+  const loyalty::hq::ClassesOf classes = [&](const loyalty::hq::ReportFilter& basis, std::int64_t page,
+                                             const std::function<void(const loyalty::hq::ClassPage&)>& to) {
     ++rankings;
-    fn(*c);
+    loyalty::hq::Reports(*ranks).abcClasses(basis, page, [&](const loyalty::hq::ClassPage& p) {
+      pages.push_back(p.size());
+      to(p);  // written while the ranking's snapshot is open on its own connection
+    });
   };
   const loyalty::hq::WithConnection writing = [&](const std::function<void(loyalty::hq::SqlConnection&)>& fn) {
-    ++writes;
-    fn(*c);
+    ++turns;
+    fn(*writes);
   };
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  // Pages of 4 of the 6 classed members: two rankings; the schema, two pages and the audit entry.
-  const auto plan = loyalty::hq::planMonth(ranking, writing, "2026-12", "cli:test", now, 4);
+  // Pages of 4 of the 6 classed members: one ranking; the schema, two pages and the audit entry.
+  const auto plan = loyalty::hq::planMonth(classes, writing, "2026-12", "cli:test", now, 4);
   REQUIRE(plan);
   CHECK((*plan)["members"] == 6);
   CHECK((*plan)["planned"] == 2 * 3 + 2 * 2 + 2 * 1);
-  CHECK(rankings == 2);
-  CHECK(writes == 4);
-  // Again in pages of 2 (a full last page: one more ranking finds none): nothing is missing.
-  rankings = writes = 0;
-  const auto again = loyalty::hq::planMonth(ranking, writing, "2026-12", "cli:test", now, 2);
+  CHECK(rankings == 1);
+  CHECK(pages == std::vector<std::size_t>{4, 2});
+  CHECK(turns == 4);
+  // Again in pages of 2: nothing is missing.
+  const auto again = loyalty::hq::planMonth(classes, writing, "2026-12", "cli:test", now, 2);
   REQUIRE(again);
   CHECK((*again)["planned"] == 0);
-  CHECK(rankings == 4);
+  CHECK((*again)["members"] == 6);
+  CHECK_FALSE(loyalty::hq::planMonth(classes, writing, "2026-12", "cli:test", now, 0));  // a page holds someone
   // The same plan as in one page (the API's): each member's visits, in their class.
   Api admin{hq, hq.adminToken()};
   const json list = admin.get("/api/v1/followups?from=2026-12-01&to=2026-12-31&as_of=2026-12-10");
@@ -284,6 +292,23 @@ TEST_CASE("follow-up plan: ranked and written a page at a time, each page its ow
   CHECK(byMember(list, "m5").size() == 1);
   CHECK(byMember(list, "m5")[0]["class"] == "C");
   CHECK(admin.post("/api/v1/followups/plan", {{"month", "2026-12"}})["planned"] == 0);
+}
+
+TEST_CASE("follow-up plan: a request whose handler works past the request body's deadline is still answered",
+          "[analytics][followups]") {
+  HqInstance hq("sqlite");
+  std::ofstream(hq.dataDir() + "/hq.toml", std::ios::app) << "\n[server]\nrequest_deadline_seconds = 1\n";
+  setenv("LOYALTY_HQ_TEST_PLAN_TURN_PAUSE_MS", "700", 1);  // three turns on the writer: 2.1 s
+  hq.start();
+  unsetenv("LOYALTY_HQ_TEST_PLAN_TURN_PAUSE_MS");
+  loadChain(hq);
+  Api admin{hq, hq.adminToken()};
+  const auto t0 = std::chrono::steady_clock::now();
+  // The body was read long before: the deadline for it (1 s) does not cut the handler's answer
+  // (the connection was closed at it, the plan going on unanswered).
+  const json plan = admin.post("/api/v1/followups/plan", {{"month", "2026-12"}});
+  CHECK(plan["planned"] == 12);
+  CHECK(std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(1500));
 }
 
 TEST_CASE("follow-up pages in headless Chromium: the list with its filters and rates, and a contact logged by form",

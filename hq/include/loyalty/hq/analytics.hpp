@@ -7,6 +7,7 @@
 /// transaction each. Not thread-safe: one Reports per connection (the server holds its lock).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,6 +120,11 @@ class Reports {
   Result<nlohmann::json> sales(const ReportFilter& f, const std::string& group);
   /// ABC classes (exact DOMAIN.md rule), contact frequency per class and the follow-up list.
   nlohmann::json abc(const ReportFilter& f, const std::string& asOf);
+  /// Every member with spend in `f`'s range and their ABC class ("A", "B", "C") as abc() classes
+  /// them, ranked once in one snapshot and handed to `page` `pageSize` members at a time, in
+  /// member id order (what a month's follow-up plan reads: no list of every member in memory).
+  void abcClasses(const ReportFilter& f, std::int64_t pageSize,
+                  const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& page);
   /// RFM quintile scores (5 best) and named segments; recency counted to `asOf`.
   nlohmann::json rfm(const ReportFilter& f, const std::string& asOf);
   /// Members at risk: no visit for twice their usual interval, or for `churnDays` days.

@@ -27,7 +27,9 @@ class HqService;
 /// the server's own routes. Dashboard pages (and API calls with `max_age`) take slow reports
 /// from the service's cache, and the dashboard's default views are pinned in it. Sign-ins are
 /// throttled by `throttle` and checked by `passwords`.
-void registerAnalyticsRoutes(httplib::Server& server, HqService& service, Throttle& throttle, PasswordVerifier& passwords);
+/// `started` is told of each request a handler identifies the sender of (ConnectionGuard::handlerStarted).
+void registerAnalyticsRoutes(httplib::Server& server, HqService& service, Throttle& throttle, PasswordVerifier& passwords,
+                             std::function<void(const httplib::Request&)> started);
 
 /// An address under /dashboard that no route serves answers an HTML page in the reader's language
 /// (lang parameter, cookie, Accept-Language) rather than the API's JSON problem. Returns false

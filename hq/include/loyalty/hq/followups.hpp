@@ -18,6 +18,7 @@
 
 #include "loyalty/core/result.hpp"
 #include "loyalty/core/time.hpp"
+#include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/sql.hpp"
 #include "loyalty/hq/store.hpp"
 
@@ -56,20 +57,24 @@ Result<nlohmann::json> setVisitRules(SqlConnection& c, const nlohmann::json& bod
 /// slot-th equal part of the month; the first by the 7th with `firstWeek`.
 std::string slotDue(const std::string& month, int slot, int visits, bool firstWeek);
 
-/// Members a month's plan ranks and writes at a time.
+/// Members a month's plan writes at a time.
 inline constexpr std::int64_t kPlanPage = 20000;
 
 /// Runs a function on a connection of the caller's choosing (a lane of HqService), returning
 /// once it has.
 using WithConnection = std::function<void(const std::function<void(SqlConnection&)>&)>;
+/// A page of members with their ABC class ("A", "B", "C").
+using ClassPage = std::vector<std::pair<std::string, std::string>>;
+/// Hands `to` the ABC classes of `basis` (Reports::abcClasses) `page` members at a time.
+using ClassesOf = std::function<void(const ReportFilter& basis, std::int64_t page, const std::function<void(const ClassPage&)>& to)>;
 
 /// Plans `month` (YYYY-MM): ABC over the twelve months before it (the chain's sales), and for
 /// each classed member (enrolled, not erased) the class's visits in the month, assigned to
 /// their home store's owner (setStoreOwner). Idempotent: a month planned again adds only what
 /// is missing (members newly classed). {"month", "basis": {"from","to"}, "members", "planned"}.
-/// The ranking is read on `ranking`'s connections and the plan written on `writing`'s, `page`
-/// members at a time, each page its own transaction.
-Result<nlohmann::json> planMonth(const WithConnection& ranking, const WithConnection& writing, const std::string& month,
+/// The classes come from `classes`, and each page of them is written on `writing`'s connection
+/// in a transaction of its own.
+Result<nlohmann::json> planMonth(const ClassesOf& classes, const WithConnection& writing, const std::string& month,
                                  const std::string& actor, Timestamp now, std::int64_t page = kPlanPage);
 /// The same on one connection.
 Result<nlohmann::json> planMonth(SqlConnection& c, const std::string& month, const std::string& actor, Timestamp now);

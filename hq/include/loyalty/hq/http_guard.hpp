@@ -68,6 +68,10 @@ class ConnectionGuard {
   /// False when the connection is being closed: answer without acting on the request.
   bool headerRead(const httplib::Request& req, bool bodyLeftToHandler);
   void bodyRead(const httplib::Request& req);
+  /// A handler is at work on the request: with its body read (by httplib, before the handler),
+  /// the body's deadline no longer applies; the handler takes as long as it takes. Called where
+  /// handlers identify who sent the request.
+  void handlerStarted(const httplib::Request& req);
   /// Closes the connection once this response is written: the rest of its body is unread.
   void closeAfterResponse(const httplib::Request& req);
   /// Whether the connection ends after this response (to say `Connection: close` in it).
