@@ -1150,39 +1150,48 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
 void Reports::abcClasses(const ReportFilter& f, std::int64_t pageSize,
                          const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& page) {
   if (pageSize < 1) throw std::invalid_argument("abcClasses: a page holds at least one member");
-  SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
-  bool plain = false;
-  Q q(m_c);
-  const std::string mp = rankedMembers(q, m_c, f, &plain);
-  // The classes into a temporary table (one ranking), then read from it a page at a time.
-  std::string classes;
-  std::vector<SqlValue> params;
-  if (plain) {
-    const AbcCuts abc(m_c, mp);
-    Q qc(m_c);
-    classes = "SELECT member_id, " + abc.classOf(qc) + " AS cls FROM (" + abc.rows + ") x";
-    params = qc.params;
-  } else {
-    classes = abcRankedWith(q, mp) + " SELECT ranked.member_id, " + kAbcClassOfRanked + " AS cls FROM ranked, tot";
-    params = q.params;
-  }
+  // The classes into a temporary table of this connection (one ranking, in one snapshot), then
+  // read from it a page at a time after the snapshot ends: `page` may take its time (a plan
+  // waits for the writer), and a snapshot held that long would keep SQLite's log from being
+  // checkpointed (an erasure's scrub waits for that) and PostgreSQL's vacuum from cleaning up.
   const bool pg = m_c.backend() == "postgresql";
-  m_c.query(std::string("CREATE TEMPORARY TABLE abc_classes") + (pg ? " ON COMMIT DROP" : "") + " AS " + classes, params);
+  const std::string table = pg ? "pg_temp.abc_classes" : "temp.abc_classes";
+  m_c.execScript("DROP TABLE IF EXISTS " + table);  // one left by a failure on this connection
   const struct Drop {
     SqlConnection& c;
-    bool pg;
+    const std::string& table;
     ~Drop() {
-      if (pg) return;  // dropped at the commit
       try {
-        c.execScript("DROP TABLE IF EXISTS temp.abc_classes");
-      } catch (const std::exception&) {  // the connection's next use finds it gone or drops it
+        c.execScript("DROP TABLE IF EXISTS " + table);
+      } catch (const std::exception&) {  // the next call drops it first
       }
     }
-  } drop{m_c, pg};
-  m_c.execScript(pg ? "CREATE INDEX ON abc_classes(member_id)" : "CREATE INDEX temp.abc_classes_member ON abc_classes(member_id)");
+  } drop{m_c, table};
+  {
+    SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
+    bool plain = false;
+    Q q(m_c);
+    const std::string mp = rankedMembers(q, m_c, f, &plain);
+    std::string classes;
+    std::vector<SqlValue> params;
+    if (plain) {
+      // A plain source carries no parameters (abcByCuts reads it without them).
+      if (!q.params.empty()) throw std::logic_error("abcClasses: a plain member source with parameters");
+      const AbcCuts abc(m_c, mp);
+      Q qc(m_c);
+      classes = "SELECT member_id, " + abc.classOf(qc) + " AS cls FROM (" + abc.rows + ") x";
+      params = qc.params;
+    } else {
+      classes = abcRankedWith(q, mp) + " SELECT ranked.member_id, " + kAbcClassOfRanked + " AS cls FROM ranked, tot";
+      params = q.params;
+    }
+    m_c.query("CREATE TEMPORARY TABLE abc_classes AS " + classes, params);
+    m_c.execScript(pg ? "CREATE INDEX ON pg_temp.abc_classes(member_id)" : "CREATE INDEX temp.abc_classes_member ON abc_classes(member_id)");
+    tx.commit();
+  }
   std::string after;
   for (;;) {
-    const auto r = m_c.query("SELECT member_id, cls FROM abc_classes WHERE member_id > $1 ORDER BY member_id LIMIT $2", {after, pageSize});
+    const auto r = m_c.query("SELECT member_id, cls FROM " + table + " WHERE member_id > $1 ORDER BY member_id LIMIT $2", {after, pageSize});
     if (r.empty()) break;
     std::vector<std::pair<std::string, std::string>> members;
     members.reserve(r.size());
@@ -1191,7 +1200,6 @@ void Reports::abcClasses(const ReportFilter& f, std::int64_t pageSize,
     page(members);
     if (static_cast<std::int64_t>(r.size()) < pageSize) break;
   }
-  tx.commit();
 }
 
 // [SECTION] RFM

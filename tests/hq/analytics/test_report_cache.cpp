@@ -74,6 +74,20 @@ ReportCache::Options slowAfter(std::chrono::milliseconds slow) {
   return o;
 }
 
+/// Every result kept (slow after 0 ms), the refresher's rounds an hour apart unless something
+/// makes it go on sooner.
+ReportCache::Options hourlyRounds() {
+  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
+  o.refreshEvery = std::chrono::seconds(3600);
+  return o;
+}
+
+/// Whether `done` comes true within 20 s.
+bool waitFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 400 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return done();
+}
+
 }  // namespace
 
 TEST_CASE("report cache: a slow result is served again until its data changes and it is too old", "[analytics]") {
@@ -149,9 +163,7 @@ TEST_CASE("report cache: the refresher computes pinned reports and recomputes ke
 
 TEST_CASE("report cache: the refresher thread picks up a pin at once and stops", "[analytics]") {
   Fixture f;
-  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
-  o.refreshEvery = std::chrono::seconds(3600);
-  ReportCache cache(o);
+  ReportCache cache(hourlyRounds());
   cache.startRefresher(std::move(f.other));
   cache.pin("pinned", f.compute());
   for (int i = 0; i < 200 && f.runs == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -167,9 +179,7 @@ TEST_CASE("report cache: a chore that always has more (a large chain's first fil
           "neither the first round's reports nor a report pinned meanwhile",
           "[analytics]") {
   Fixture f;
-  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
-  o.refreshEvery = std::chrono::seconds(3600);
-  ReportCache cache(o);
+  ReportCache cache(hourlyRounds());
   std::atomic<int> steps{0}, roundStarts{0};
   cache.pin("first", f.compute());  // as the dashboard's views are, before the refresher starts
   cache.startRefresher(std::move(f.other), {}, nullptr, [&](SqlConnection&, bool roundStart) {
@@ -177,10 +187,6 @@ TEST_CASE("report cache: a chore that always has more (a large chain's first fil
     if (roundStart) ++roundStarts;
     return true;
   });
-  const auto waitFor = [](const std::function<bool()>& done) {
-    for (int i = 0; i < 400 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return done();
-  };
   // The first round's reports come after at most 5 s of steps (not refreshEvery, an hour here).
   CHECK(waitFor([&] { return f.runs >= 1; }));
   const int stepsThen = steps;
@@ -200,9 +206,7 @@ TEST_CASE("report cache: a failing chore step is logged and tried again within s
           "of reports at each try",
           "[analytics]") {
   Fixture f;
-  ReportCache::Options o = slowAfter(std::chrono::milliseconds(0));
-  o.refreshEvery = std::chrono::seconds(3600);
-  ReportCache cache(o);
+  ReportCache cache(hourlyRounds());
   std::ostringstream logged;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logged);
   logging::log().sinks().push_back(sink);
@@ -224,10 +228,6 @@ TEST_CASE("report cache: a failing chore step is logged and tried again within s
     ++steps;
     return true;
   });
-  const auto waitFor = [](const std::function<bool()>& done) {
-    for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return done();
-  };
   // Retried 1 s and then 2 s after (an hour's refreshEvery here).
   CHECK(waitFor([&] { return steps >= 3; }));
   cache.stop();

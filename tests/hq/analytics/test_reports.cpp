@@ -436,6 +436,28 @@ void abcBoundariesOn(const std::function<std::unique_ptr<AnalyticsData>()>& make
 /// aggregate rows; rawTables (and two stores) add rows up per member, ranked by window
 /// functions on SQLite and by cuts over a temporary table on PostgreSQL. All must agree on
 /// every page.
+/// Members' classes as an abc report lists them.
+std::map<std::string, std::string> classesOf(const json& abc) {
+  std::map<std::string, std::string> out;
+  for (const auto& m : abc["members"]) out[m["member_id"].get<std::string>()] = m["class"].get<std::string>();
+  return out;
+}
+
+/// Members' classes as Reports::abcClasses hands them over, 7 at a time (checked in member order).
+std::map<std::string, std::string> classesByPages(Reports& reports, const ReportFilter& f) {
+  std::map<std::string, std::string> out;
+  std::string last;
+  reports.abcClasses(f, 7, [&](const std::vector<std::pair<std::string, std::string>>& page) {
+    CHECK(page.size() <= 7);
+    for (const auto& [member, cls] : page) {
+      CHECK(member > last);
+      last = member;
+      out[member] = cls;
+    }
+  });
+  return out;
+}
+
 void rankingTiesOn(AnalyticsData& d) {
   d.terminal("T1", "S1");
   d.terminal("T2", "S2");
@@ -472,6 +494,13 @@ void rankingTiesOn(AnalyticsData& d) {
       raw.rawTables = true;
       CHECK(reports.abc(agg, "2026-03-01") == reports.abc(raw, "2026-03-01"));
       CHECK(reports.rfm(agg, "2026-03-01") == reports.rfm(raw, "2026-03-01"));
+      if (limit < 0) {
+        // A follow-up plan's classes: as the report's, by either ranking (cuts, window functions).
+        const auto listed = classesOf(reports.abc(agg, "2026-03-01"));
+        CHECK(listed.size() > 200);
+        CHECK(classesByPages(reports, agg) == listed);
+        CHECK(classesByPages(reports, raw) == listed);
+      }
       ReportFilter one = agg;  // one store: agg_member_store
       one.stores = {"S2"};
       raw.stores = one.stores;

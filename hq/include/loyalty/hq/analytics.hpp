@@ -121,8 +121,9 @@ class Reports {
   /// ABC classes (exact DOMAIN.md rule), contact frequency per class and the follow-up list.
   nlohmann::json abc(const ReportFilter& f, const std::string& asOf);
   /// Every member with spend in `f`'s range and their ABC class ("A", "B", "C") as abc() classes
-  /// them, ranked once in one snapshot and handed to `page` `pageSize` members at a time, in
-  /// member id order (what a month's follow-up plan reads: no list of every member in memory).
+  /// them, ranked once in one snapshot into a temporary table, then handed to `page` `pageSize`
+  /// members at a time in member id order, outside any transaction (what a month's follow-up
+  /// plan reads: no list of every member among head office's own objects).
   void abcClasses(const ReportFilter& f, std::int64_t pageSize,
                   const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& page);
   /// RFM quintile scores (5 best) and named segments; recency counted to `asOf`.
