@@ -287,12 +287,25 @@ Result<json> planMonth(const ClassesOf& classes, const WithConnection& writing, 
       planned += pagePlanned;
     });
   };
-  classes(basis, page, write);
-  writing([&](SqlConnection& c) {
-    SqlTransaction tx(c);
-    recordAudit(c, {at, actor, audit::kFollowupPlan, month, planned, std::nullopt});
-    tx.commit();
-  });
+  const auto audited = [&] {
+    writing([&](SqlConnection& c) {
+      SqlTransaction tx(c);
+      recordAudit(c, {at, actor, audit::kFollowupPlan, month, planned, std::nullopt});
+      tx.commit();
+    });
+  };
+  try {
+    classes(basis, page, write);
+  } catch (const std::exception&) {
+    // The pages written stay: the audit trail says how many follow-ups they hold (if it can; the
+    // failure is what the caller hears of).
+    try {
+      if (planned > 0) audited();
+    } catch (const std::exception&) {
+    }
+    throw;
+  }
+  audited();
   return json{{"month", month}, {"basis", {{"from", basis.range.from}, {"to", basis.range.to}}}, {"members", members},
               {"planned", planned}};
 }
