@@ -1025,10 +1025,6 @@ AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const Report
   return a;
 }
 
-/// ABC from cuts in the spend order (see "Ranking members without sorting them all"): class
-/// sizes and spend from the bucket counts, the follow-up count in one scan, each page by a
-/// partial sort of its first offset+limit members.
-/// `mp` is a member source without parameters.
 /// ABC by cuts of the spend order over a plain member source `mp`: `rows` the members with
 /// spend; `cuts` where the running share reaches 55 % and 85 % (DOMAIN.md's rule).
 struct AbcCuts {
@@ -1047,6 +1043,10 @@ struct AbcCuts {
   }
 };
 
+/// ABC from cuts in the spend order (see "Ranking members without sorting them all"): class
+/// sizes and spend from the bucket counts, the follow-up count in one scan, each page by a
+/// partial sort of its first offset+limit members.
+/// `mp` is a member source without parameters.
 AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter& f, const std::string& asOf,
                      const ClassRules& rules) {
   const AbcCuts abc(c, mp);
