@@ -1,6 +1,7 @@
 #include "loyalty/hq/followups.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -233,7 +234,16 @@ Result<json> planMonth(const ClassesOf& classes, const WithConnection& writing, 
                        const std::string& actor, Timestamp now, std::int64_t page) {
   if (!validMonth(month)) return invalidArgument("month", "month is YYYY-MM");
   if (page < 1) return invalidArgument("page", "a plan's page holds at least one member");
-  writing([](SqlConnection& c) { ensureFollowupSchema(c); });
+  // The visit rules and the stores' owners, read once for every page (as the plan read them in
+  // one transaction before it was paged).
+  std::array<VisitRule, 3> rules;
+  std::map<std::string, std::string> owners;
+  writing([&](SqlConnection& c) {
+    ensureFollowupSchema(c);
+    rules = visitRules(c);
+    const auto o = c.query("SELECT store_id, owner FROM followup_owners");
+    for (std::size_t i = 0; i < o.size(); ++i) owners[o.text(i, 0)] = o.text(i, 1);
+  });
   // Classes from the twelve months before the planned one, as the abc report ranks them: ranked
   // once, in one snapshot, and handed over a page at a time (a large chain's whole list in one
   // answer took head office to 2.6 GiB at a million members). Each page is written in a
@@ -247,10 +257,6 @@ Result<json> planMonth(const ClassesOf& classes, const WithConnection& writing, 
   const auto write = [&](const ClassPage& classed) {
     writing([&](SqlConnection& c) {
       SqlTransaction tx(c);
-      const auto rules = visitRules(c);
-      std::map<std::string, std::string> owners;
-      const auto o = c.query("SELECT store_id, owner FROM followup_owners");
-      for (std::size_t i = 0; i < o.size(); ++i) owners[o.text(i, 0)] = o.text(i, 1);
       std::vector<std::string> ids;
       ids.reserve(classed.size());
       for (const auto& m : classed) ids.push_back(m.first);
