@@ -149,6 +149,7 @@ int runServe(const DataDir& dir, const std::string& listen) {
   }
   auto settings = loadSettings(dir);
   if (!settings) return failWith(settings.error());
+  useSqliteTempDir(dir, *settings);
 
   // SIGTERM/SIGINT are taken by one thread with sigwait, so the server stops cleanly: the
   // listening socket closes, requests in flight finish, storage closes.

@@ -325,4 +325,10 @@ bool hasTable(Database& db, std::string_view table, std::string_view schema) {
       .step();
 }
 
+void useTemporaryDirectory(const std::string& dir) {
+  char* previous = sqlite3_temp_directory;
+  sqlite3_temp_directory = sqlite3_mprintf("%s", dir.c_str());
+  sqlite3_free(previous);
+}
+
 }  // namespace loyalty::db

@@ -668,7 +668,7 @@ HqServer::HqServer(const DataDir& dir, const Settings& settings) : m_impl(std::m
       Leadership::Options{std::chrono::seconds(settings.serverLeaderCheckSeconds), instanceName()}, [impl](bool leading) {
         if (leading) impl->service.wakeReportRefresher();  // the new leader refreshes at once
       });
-  m_impl->service.startReportRefresher(openStorage(dir, settings, "loyalty-hq refresher"), [impl] { return impl->leading(); },
+  m_impl->service.startReportRefresher(openStorageForReports(dir, settings, "loyalty-hq refresher"), [impl] { return impl->leading(); },
                                        openReportsStorage(settings, "loyalty-hq refresher"));
   m_impl->outreach = std::make_unique<OutreachJob>(openStorage(dir, settings, "loyalty-hq outreach"), [impl] { return impl->leading(); });
 }

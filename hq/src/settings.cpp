@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 #include <vector>
 
+#include "loyalty/db/database.hpp"
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/sysio/files.hpp"
 
@@ -170,6 +171,20 @@ std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& s
   return openSqlite(dir.sqliteFile().string());
 }
 
+void useSqliteTempDir(const DataDir& dir, const Settings& s) {
+  if (s.backend != "sqlite") return;
+  const auto tmp = dir.sqliteTempDir();
+  std::filesystem::create_directories(tmp);
+  std::filesystem::permissions(tmp, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+  db::useTemporaryDirectory(tmp.string());
+}
+
+std::unique_ptr<SqlConnection> openStorageForReports(const DataDir& dir, const Settings& s, const std::string& application) {
+  auto c = openStorage(dir, s, application);
+  if (c->backend() == "sqlite") c->execScript("PRAGMA cache_size=-8192; PRAGMA temp_store=FILE;");
+  return c;
+}
+
 std::unique_ptr<SqlConnection> openReportsStorage(const Settings& s, const std::string& application) {
   if (s.reportsDsn.empty()) return nullptr;
   try {
@@ -185,7 +200,7 @@ std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir&
   std::vector<std::unique_ptr<SqlConnection>> out;
   for (std::int64_t i = 0; i < s.reportConnections; ++i) {
     const std::string name = "loyalty-hq reports";
-    out.push_back(s.reportsDsn.empty() ? openStorage(dir, s, name) : openReportsStorage(s, name));
+    out.push_back(s.reportsDsn.empty() ? openStorageForReports(dir, s, name) : openReportsStorage(s, name));
   }
   return out;
 }

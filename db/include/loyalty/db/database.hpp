@@ -319,4 +319,9 @@ class ReadTransaction {
 /// Whether `schema` ("main" or an attached database's name) has a table named `table`.
 bool hasTable(Database& db, std::string_view table, std::string_view schema = "main");
 
+/// Where SQLite writes the temporary files (sorts and temporary tables spilled to disk) of every
+/// connection of this process, instead of SQLITE_TMPDIR, TMPDIR or /var/tmp. Process-wide, read by
+/// SQLite without a lock: call it before the first connection opens.
+void useTemporaryDirectory(const std::string& dir);
+
 }  // namespace loyalty::db

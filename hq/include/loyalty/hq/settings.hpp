@@ -51,6 +51,8 @@ struct DataDir {
   std::filesystem::path root;
   std::filesystem::path settingsFile() const { return root / "hq.toml"; }
   std::filesystem::path sqliteFile() const { return root / "hq.db"; }
+  /// SQLite's temporary files while serving (openStorageForReports): kept within the data directory.
+  std::filesystem::path sqliteTempDir() const { return root / "tmp"; }
   std::filesystem::path tlsDir() const { return root / "tls"; }
   std::filesystem::path caCert() const { return tlsDir() / "ca.pem"; }
   std::filesystem::path caKey() const { return tlsDir() / "ca.key"; }
@@ -71,11 +73,21 @@ void saveSettings(const DataDir& dir, const Settings& settings);
 /// pg_stat_activity shows it ("loyalty-hq writer"; a DSN naming an application_name wins).
 std::unique_ptr<SqlConnection> openStorage(const DataDir& dir, const Settings& settings,
                                            const std::string& application = "loyalty-hq");
+/// openStorage's connection for reports and background work on a whole store. On SQLite, its
+/// page cache is small (8 MiB, against 32) and its sorts and temporary tables spill to files
+/// rather than memory (in DataDir::sqliteTempDir() under `serve`: useSqliteTempDir): in memory,
+/// ranking a million members took head office to 243 MiB (nearly its whole 256 MB) and was no
+/// faster for it (bench/results/analytics.json, "hq_memory_sqlite_1m_r28").
+std::unique_ptr<SqlConnection> openStorageForReports(const DataDir& dir, const Settings& settings, const std::string& application);
+/// On SQLite, makes DataDir::sqliteTempDir() (0700) SQLite's directory for temporary files, for
+/// the whole process: a report's sort runs hold members' data, kept where the store is. Call
+/// before the first connection opens (`serve` does). Nothing on PostgreSQL.
+void useSqliteTempDir(const DataDir& dir, const Settings& settings);
 /// The connection reports read from when `storage.reports_dsn` is set, else nullptr (they read
 /// the storage). Throws SqlError naming storage.reports_dsn when it cannot connect.
 std::unique_ptr<SqlConnection> openReportsStorage(const Settings& settings, const std::string& application = "loyalty-hq");
 /// The reports' own connections (reports.connections of them, "loyalty-hq reports"): to
-/// storage.reports_dsn when it is set, else to the storage.
+/// storage.reports_dsn when it is set, else to the storage (openStorageForReports).
 std::vector<std::unique_ptr<SqlConnection>> openReportConnections(const DataDir& dir, const Settings& settings);
 
 }  // namespace loyalty::hq
