@@ -3,6 +3,7 @@
 #include "loyalty/hq/outreach.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <deque>
@@ -44,6 +45,8 @@ CREATE INDEX IF NOT EXISTS outreach_member ON outreach_messages(member_id, sent_
 CREATE INDEX IF NOT EXISTS outreach_provider ON outreach_messages(provider_id);
 CREATE INDEX IF NOT EXISTS outreach_token ON outreach_messages(opt_out_token);
 CREATE INDEX IF NOT EXISTS outreach_sent ON outreach_messages(sent_at);
+CREATE INDEX IF NOT EXISTS outreach_newest ON outreach_messages(created_at DESC, message_id);
+CREATE INDEX IF NOT EXISTS outreach_newest_by_status ON outreach_messages(status, created_at DESC, message_id);
 )SQL";
 
 std::string iso(Timestamp t) { return formatRfc3339(t); }
@@ -797,23 +800,58 @@ std::vector<std::string> optOutMembers(SqlConnection& c, const std::optional<std
   return out;
 }
 
-json outreachStatus(SqlConnection& c, const std::optional<std::string>& status, std::int64_t limit, Timestamp now) {
+namespace {
+
+constexpr std::array<const char*, 7> kMessageStatuses{"queued", "sending", "sent", "delivered", "failed", "capped", "cancelled"};
+
+}  // namespace
+
+Result<OutreachListing> parseOutreachListing(const std::function<std::optional<std::string>(const char*)>& param,
+                                             const OutreachListing& defaults) {
+  OutreachListing out = defaults;
+  if (auto status = param("status"); status && !status->empty()) {  // empty: every status, as the other lists
+    if (std::find(kMessageStatuses.begin(), kMessageStatuses.end(), *status) == kMessageStatuses.end()) {
+      return invalidArgument("status", "status is one of queued, sending, sent, delivered, failed, capped, cancelled");
+    }
+    out.status = std::move(status);
+  }
+  if (const auto l = param("limit")) {
+    if (l->empty() || l->size() > 4 || l->find_first_not_of("0123456789") != std::string::npos || std::stoll(*l) < 1) {
+      return invalidArgument("limit", "limit is a whole number from 1 to 1000");
+    }
+    out.limit = std::min<std::int64_t>(1000, std::stoll(*l));
+  }
+  if (const auto o = param("offset")) {
+    if (o->empty() || o->size() > 9 || o->find_first_not_of("0123456789") != std::string::npos) {
+      return invalidArgument("offset", "offset is a whole number from 0 to 100000000");
+    }
+    out.offset = std::stoll(*o);
+    if (out.offset > 100000000) return invalidArgument("offset", "offset is a whole number from 0 to 100000000");
+  }
+  return out;
+}
+
+json outreachStatus(SqlConnection& c, const OutreachListing& listing, Timestamp now) {
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
   const OutreachSettings s = outreachSettings(c);
   json counts = json::object();
-  for (const char* st : {"queued", "sending", "sent", "delivered", "failed", "capped", "cancelled"}) counts[st] = 0;
+  for (const char* st : kMessageStatuses) counts[st] = 0;
+  std::int64_t all = 0;
   const auto by = c.query("SELECT status, COUNT(*) FROM outreach_messages GROUP BY status");
-  for (std::size_t i = 0; i < by.size(); ++i) counts[by.text(i, 0)] = by.integer(i, 1);
-  std::vector<SqlValue> params{limit};
+  for (std::size_t i = 0; i < by.size(); ++i) {
+    counts[by.text(i, 0)] = by.integer(i, 1);
+    all += by.integer(i, 1);
+  }
+  std::vector<SqlValue> params{listing.limit, listing.offset};
   std::string where;
-  if (status) {
-    params.emplace_back(*status);
-    where = " WHERE o.status = $2";
+  if (listing.status) {
+    params.emplace_back(*listing.status);
+    where = " WHERE o.status = $3";
   }
   const auto r = c.query(
       "SELECT o.message_id, o.member_id, m.name, o.kind, o.status, o.attempts, o.created_at, o.sent_at, o.done_at, o.error, o.body, "
       "o.next_at, m.card_no FROM outreach_messages o LEFT JOIN members m ON m.member_id = o.member_id" + where +
-          " ORDER BY o.created_at DESC, o.message_id LIMIT $1",
+          " ORDER BY o.created_at DESC, o.message_id LIMIT $1 OFFSET $2",
       params);
   json messages = json::array();
   const auto opt = [&](std::size_t i, std::size_t col) { return r.isNull(i, col) ? json(nullptr) : json(r.text(i, col)); };
@@ -825,7 +863,12 @@ json outreachStatus(SqlConnection& c, const std::optional<std::string>& status, 
   }
   const std::int64_t today = sentSince(c, utcDayStart(now));
   tx.commit();
-  return json{{"counts", std::move(counts)}, {"today", {{"sent", today}, {"budget", s.dailyBudget}}}, {"messages", std::move(messages)}};
+  const std::int64_t total = listing.status ? counts[*listing.status].get<std::int64_t>() : all;
+  return json{{"counts", std::move(counts)},
+              {"today", {{"sent", today}, {"budget", s.dailyBudget}}},
+              {"total", total},
+              {"page", {{"offset", listing.offset}, {"limit", listing.limit}}},
+              {"messages", std::move(messages)}};
 }
 
 // [SECTION] HqStore: an opt-out reaches terminals as a member change

@@ -153,11 +153,12 @@ void refusedPage(DashboardAccess& access, const DashboardViewer& who, const http
   access.html(res, renderTemplate("error", view), refused.status);
 }
 
-json pageView(HqService& service, DashboardAccess& access, const DashboardViewer& who, const httplib::Request& req) {
+json pageView(HqService& service, DashboardAccess& access, const DashboardViewer& who, const httplib::Request& req,
+             const OutreachListing& listing) {
   const std::string lang = access.language(req);
   json view = access.frame(req, who, lang, "/dashboard/outreach", "outreach");
   const bool admin = who.role == Role::kAdmin;
-  const json status = service.onReader([&](SqlConnection& c) { return outreachStatus(c, forms::param(req, "status"), 50, nowSeconds()); });
+  const json status = service.onReader([&](SqlConnection& c) { return outreachStatus(c, listing, nowSeconds()); });
   const OutreachSettings settings = service.onReader([](SqlConnection& c) { return outreachSettings(c); });
   const json templates = service.onReader([](SqlConnection& c) { return outreachTemplates(c); });
   json kpis = json::array();
@@ -321,15 +322,9 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
 
   s.Get("/api/v1/outreach/messages", [&service, access](const httplib::Request& req, httplib::Response& res) {
     if (!access.api(req, res)) return;
-    const auto status = forms::param(req, "status");
-    std::int64_t limit = 100;
-    if (const auto l = forms::param(req, "limit")) {
-      if (l->empty() || l->size() > 4 || l->find_first_not_of("0123456789") != std::string::npos || std::stoll(*l) < 1) {
-        return sendError(res, invalidArgument("limit", "limit is a whole number from 1 to 1000"));
-      }
-      limit = std::min<std::int64_t>(1000, std::stoll(*l));
-    }
-    sendJson(res, service.onReader([&](SqlConnection& c) { return outreachStatus(c, status, limit, nowSeconds()); }));
+    auto listing = parseOutreachListing([&req](const char* name) { return forms::param(req, name); });
+    if (!listing) return sendError(res, listing.error());
+    sendJson(res, service.onReader([&](SqlConnection& c) { return outreachStatus(c, *listing, nowSeconds()); }));
   });
 
   // One pass of the sender now (or as of `at`: a test or a catch-up), besides the background job.
@@ -401,7 +396,11 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
   s.Get("/dashboard/outreach", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {
     auto who = access.session(req);
     if (!who) return access.signIn(req, res);
-    access.html(res, renderTemplate("outreach", pageView(service, access, *who, req)), 200);
+    // The page lists the newest 50 messages (of `status` when given).
+    auto listing = parseOutreachListing([&req](const char* name) { return name == std::string_view("status") ? forms::param(req, name) : std::nullopt; },
+                                        OutreachListing{std::nullopt, 50, 0});
+    if (!listing) return refusedPage(access, *who, req, res, listing.error());
+    access.html(res, renderTemplate("outreach", pageView(service, access, *who, req, *listing)), 200);
   });
 
   s.Post("/dashboard/outreach/send", [&service, access](const httplib::Request& req, httplib::Response& res) mutable {

@@ -290,6 +290,24 @@ TEMPLATE_TEST_CASE("outreach: consent, preview, quiet hours, retries, budget, ca
   for (const auto& m : after["messages"]) errors.insert(m["error"].get<std::string>().substr(0, 20));
   CHECK(errors.contains("gateway refused (400"));
   CHECK(errors.contains("gateway unreachable:"));
+  // The list comes in pages, newest first: every message once across them, the total with it.
+  CHECK(after["total"] == 2);
+  const json all = admin.get("/api/v1/outreach/messages?limit=1000");
+  CHECK(all["total"] == all["messages"].size());
+  std::vector<std::string> paged;
+  for (std::int64_t offset = 0; offset < all["total"].get<std::int64_t>(); offset += 2) {
+    const json page = admin.get("/api/v1/outreach/messages?limit=2&offset=" + std::to_string(offset));
+    CHECK(page["page"] == json{{"offset", offset}, {"limit", 2}});
+    CHECK(page["total"] == all["total"]);
+    for (const auto& m : page["messages"]) paged.push_back(m["message_id"]);
+  }
+  std::vector<std::string> whole;
+  for (const auto& m : all["messages"]) whole.push_back(m["message_id"]);
+  CHECK(paged == whole);
+  CHECK(admin.get("/api/v1/outreach/messages?status=failed&offset=1")["messages"].size() == 1);
+  CHECK(names(admin.get("/api/v1/outreach/messages?status=lost", 400), "status"));
+  CHECK(names(admin.get("/api/v1/outreach/messages?offset=-1", 400), "offset"));
+  CHECK(names(admin.get("/api/v1/outreach/messages?limit=0", 400), "limit"));
 
   // Every change is in the audit trail.
   const json audit = admin.get("/api/v1/admin/audit?limit=1000");

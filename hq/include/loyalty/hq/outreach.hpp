@@ -166,10 +166,25 @@ bool isOptOutReply(const std::string& text);
 std::vector<std::string> optOutMembers(SqlConnection& c, const std::optional<std::string>& phone,
                                        const std::optional<std::string>& token);
 
-/// Messages by status and the latest messages: {"counts": {status: n}, "today": {"sent", "budget"},
-/// "messages": [{message_id, member_id, name, kind, status, attempts, created_at, sent_at, done_at,
-/// error, text}]} newest first (at most `limit`; `status` filters).
-nlohmann::json outreachStatus(SqlConnection& c, const std::optional<std::string>& status, std::int64_t limit, Timestamp now);
+/// Which messages a status answer lists: those of `status` (all when none), newest first, a page
+/// of `limit` from `offset`.
+struct OutreachListing {
+  std::optional<std::string> status;
+  std::int64_t limit = 100;
+  std::int64_t offset = 0;
+};
+
+/// Parses `status` (queued, sending, sent, delivered, failed, capped or cancelled), `limit` (a
+/// whole number from 1; more than 1000 asks for 1000) and `offset` (0 to 100,000,000); absent ones
+/// keep `defaults`'. Errors name the field.
+Result<OutreachListing> parseOutreachListing(const std::function<std::optional<std::string>(const char*)>& param,
+                                             const OutreachListing& defaults = {});
+
+/// Messages by status and a page of the latest: {"counts": {status: n}, "today": {"sent",
+/// "budget"}, "total" (of the listed status, or all), "page": {"offset", "limit"}, "messages":
+/// [{message_id, member_id, name, kind, status, attempts, created_at, sent_at, done_at, error,
+/// text}]} newest first.
+nlohmann::json outreachStatus(SqlConnection& c, const OutreachListing& listing, Timestamp now);
 
 // [SECTION] Background job and HTTP (outreach_routes.cpp; docs/outreach.md)
 
