@@ -790,7 +790,12 @@ Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char
   return n;
 }
 
-Error wholeListTooLong() {
+ExportRows::ExportRows(bool limitGiven, std::int64_t& limit) : m_whole(!limitGiven) {
+  if (m_whole) limit = kListPageMax + 1;
+}
+
+std::optional<Error> ExportRows::refusal(std::size_t rows) const {
+  if (!m_whole || rows <= static_cast<std::size_t>(kListPageMax)) return std::nullopt;
   return invalidArgument("limit", "the list has more than " + std::to_string(kListPageMax) +
                                       " rows: export it in pages, limit (1 to " + std::to_string(kListPageMax) + ") and offset");
 }

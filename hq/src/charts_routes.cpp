@@ -386,12 +386,10 @@ void registerChartRoutes(httplib::Server& s, HqService& service, DashboardAccess
     const std::string name = req.matches[1].str();
     auto c = parseChartCall(name, req);
     if (!c) return sendError(res, c.error());
-    // As every export (dashboard.cpp): the whole list up to a page's most, longer ones refused.
-    const bool whole = !forms::param(req, "limit");
-    if (whole) c->call.filter.limit = kListPageMax + 1;
+    const ExportRows rows(forms::param(req, "limit").has_value(), c->call.filter.limit);
     auto out = runChart(service, name, *c);
     if (!out) return sendError(res, out.error());
-    if (whole && static_cast<std::int64_t>((*out)["members"].size()) > kListPageMax) return sendError(res, wholeListTooLong());
+    if (auto refused = rows.refusal((*out)["members"].size())) return sendError(res, *refused);
     protectPersonalData(*out, who->seesAll());
     service.auditAccess(who->actor(), audit::kMembersExport, name + ".csv", static_cast<std::int64_t>((*out)["members"].size()));
     res.set_header("Content-Disposition", "attachment; filename=\"loyalty-" + name + ".csv\"");

@@ -1125,12 +1125,13 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
           // results the dashboard's own).
           ReportFilter page = call->filter;
           if (!param(req, "limit")) page.limit = kListPageMax;
-          if (reportRowsPaged(name)) {
+          const bool paged = reportRowsPaged(name);
+          if (paged) {
             call->filter.offset = 0;
             call->filter.limit = kListPageDefault;
           }
           const auto answer = [&](json& body) {
-            if (reportRowsPaged(name)) pageReportRows(body, page);
+            if (paged) pageReportRows(body, page);
             ctx->showTo(*who, body, "report:" + name);
             sendJson(res, body);
           };
@@ -1157,16 +1158,13 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     }
     auto call = checkedCall(*ctx, name, req);
     if (!call) return sendError(res, call.error());
-    // Without `limit`, the whole list, up to what one page may hold: a longer one is refused by
-    // name rather than cut short (it is exported in pages, limit and offset).
-    const bool whole = !param(req, "limit");
-    if (whole) call->filter.limit = kListPageMax + 1;
+    const ExportRows rows(param(req, "limit").has_value(), call->filter.limit);
     auto out = ctx->service.report(*call);
     if (!out) return sendError(res, out.error());
     if (reportRowsPaged(name)) pageReportRows(*out, call->filter);
     protectPersonalData(*out, who->seesAll());
     ExportTable t = reportTable(name, *out);
-    if (whole && static_cast<std::int64_t>(t.rows.size()) > kListPageMax) return sendError(res, wholeListTooLong());
+    if (auto refused = rows.refusal(t.rows.size())) return sendError(res, *refused);
     // From the dashboard (lang given): headers and codes in the page's language, people first.
     if (const auto lang = param(req, "lang")) t = forPeople(t, *lang == "zh" ? "zh" : "en");
     // Every export is in the audit trail, with how many rows left head office.

@@ -345,12 +345,9 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (!who) return;
     auto f = parseFollowupFilter(paramsOf(req), today());
     if (!f) return sendError(res, f.error());
-    // As the reports' exports: without `limit`, the whole list when it has at most kListPageMax
-    // rows; a longer one is refused by name rather than cut short (exported in pages).
-    const bool whole = !req.has_param("limit");
-    if (whole) f->limit = kListPageMax + 1;
+    const ExportRows rows(req.has_param("limit"), f->limit);
     json out = service.onReader([&](SqlConnection& c) { return listFollowups(c, *f); });
-    if (whole && static_cast<std::int64_t>(out["followups"].size()) > kListPageMax) return sendError(res, wholeListTooLong());
+    if (auto refused = rows.refusal(out["followups"].size())) return sendError(res, *refused);
     protectPersonalData(out, who->seesAll());
     service.auditAccess(who->actor(), audit::kMembersExport, "followups.csv", static_cast<std::int64_t>(out["followups"].size()));
     res.set_header("Content-Disposition", "attachment; filename=\"loyalty-followups.csv\"");

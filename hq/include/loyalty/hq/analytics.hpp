@@ -60,8 +60,20 @@ Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char
 inline constexpr std::int64_t kListPageDefault = 1000;
 inline constexpr std::int64_t kListPageMax = 10000;
 
-/// The refusal of an export whose list is longer than kListPageMax rows (naming `limit`).
-Error wholeListTooLong();
+/// An export's rows: with `limit`, the page asked for; without, the whole list when it has at
+/// most kListPageMax rows, and refused (naming `limit`) when longer rather than cut short: a longer
+/// list is exported in pages (`limit` and `offset`). The one rule of every export.
+class ExportRows {
+ public:
+  /// `limitGiven`: the request names `limit`. Without it, `limit` (the list's filter) is set one row
+  /// past a page's most, so that a longer list shows.
+  ExportRows(bool limitGiven, std::int64_t& limit);
+  /// The refusal of a whole list that came back with `rows` rows, when longer than a page's most.
+  std::optional<Error> refusal(std::size_t rows) const;
+
+ private:
+  bool m_whole;
+};
 
 /// Parses `limit` (1..kListPageMax) and `offset` (0..100000000) into `f`; absent ones keep their value.
 Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f);
