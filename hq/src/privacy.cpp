@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include "loyalty/core/money.hpp"
 #include "loyalty/core/phone.hpp"
@@ -538,9 +539,12 @@ Result<json> memberExport(SqlConnection& c, const std::string& memberId, Timesta
       ledger.push_back({{"member_id", id}, {"event_id", l.text(i, 0)}, {"kind", l.text(i, 1)}, {"points", l.integer(i, 2)},
                         {"at", l.text(i, 3)}});
     }
+    // On SQLite along events_survey_member (analytics.cpp); sorted here: with an ORDER BY, SQLite
+    // without statistics walked every answer along events_type_at instead.
     const auto sv = c.query("SELECT event_id, terminal_id, at, payload FROM events WHERE type = 'survey.answered' AND " +
-                                jsonTextExpr(c.backend(), "payload", "member_id") + " = $1 ORDER BY at, event_id",
+                                jsonTextExpr(c.backend(), "payload", "member_id") + " = $1",
                             {id});
+    const std::size_t firstSurvey = surveys.size();
     for (std::size_t i = 0; i < sv.size(); ++i) {
       const json p = json::parse(sv.text(i, 3));
       surveys.push_back({{"event_id", sv.text(i, 0)}, {"terminal_id", sv.text(i, 1)}, {"at", sv.text(i, 2)},
@@ -548,6 +552,10 @@ Result<json> memberExport(SqlConnection& c, const std::string& memberId, Timesta
                          {"store_id", p.value("store_id", json(nullptr))}, {"scale", p.value("scale", json(nullptr))},
                          {"score", p.value("score", json(nullptr))}});
     }
+    std::sort(surveys.begin() + static_cast<std::ptrdiff_t>(firstSurvey), surveys.end(), [](const json& a, const json& b) {
+      return std::tie(a.at("at").get_ref<const std::string&>(), a.at("event_id").get_ref<const std::string&>()) <
+             std::tie(b.at("at").get_ref<const std::string&>(), b.at("event_id").get_ref<const std::string&>());
+    });
     const auto cc = c.query(
         "SELECT complaint_id, source, store_id, category, description, staff_id, filed_at, step, owner, due_at, updated_at "
         "FROM complaint_cases WHERE member_id = $1 ORDER BY filed_at, complaint_id",
