@@ -197,7 +197,7 @@ std::optional<IndexDefinition> surveyMemberIndex(SqlConnection& c) {
 
 void createAnalyticsSchema(SqlConnection& c) {
   c.execScript(schemaForBackend(kAnalyticsSchema, c.backend()));
-  if (const auto surveys = surveyMemberIndex(c)) c.execScript("CREATE INDEX IF NOT EXISTS " + surveys->name + " ON " + surveys->on);
+  if (const auto surveys = surveyMemberIndex(c)) createIndexes(c, {*surveys});
   ensureReportFunctions(c);
   ensureAggregates(c);
 }

@@ -45,8 +45,6 @@ CREATE INDEX IF NOT EXISTS outreach_member ON outreach_messages(member_id, sent_
 CREATE INDEX IF NOT EXISTS outreach_provider ON outreach_messages(provider_id);
 CREATE INDEX IF NOT EXISTS outreach_token ON outreach_messages(opt_out_token);
 CREATE INDEX IF NOT EXISTS outreach_sent ON outreach_messages(sent_at);
-CREATE INDEX IF NOT EXISTS outreach_newest ON outreach_messages(created_at DESC, message_id);
-CREATE INDEX IF NOT EXISTS outreach_newest_by_status ON outreach_messages(status, created_at DESC, message_id);
 )SQL";
 
 std::string iso(Timestamp t) { return formatRfc3339(t); }
@@ -473,9 +471,17 @@ std::int64_t sentSince(SqlConnection& c, const std::string& since) {
 // [SECTION] Public: schema, settings, templates
 
 void ensureOutreachSchema(SqlConnection& c) {
-  if (c.hasTable("outreach_messages")) return;
+  // The messages list, newest first (outreachStatus), a page read in order along these rather
+  // than every message sorted: built once in stores of earlier releases.
+  const std::vector<IndexDefinition> newest = {{"outreach_newest", "outreach_messages(created_at DESC, message_id)"},
+                                               {"outreach_newest_by_status", "outreach_messages(status, created_at DESC, message_id)"}};
+  if (c.hasTable("outreach_messages")) {
+    replaceIndexes(c, newest, {}, "every outreach message");
+    return;
+  }
   SqlTransaction tx(c);
   c.execScript(schemaForBackend(kSchema, c.backend()));
+  createIndexes(c, newest);
   tx.commit();
 }
 

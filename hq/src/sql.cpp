@@ -69,11 +69,17 @@ void replaceIndexes(SqlConnection& c, const std::vector<IndexDefinition>& build,
     logging::log().info("building {}{} (once{}{}): this reads {}", noun, spokenList(built), replaced.empty() ? "" : ", in place of ",
                         spokenList(replaced), reads);
   }
+  createIndexes(c, build);
   std::string script;
-  for (const auto& index : build) script += "CREATE INDEX IF NOT EXISTS " + index.name + " ON " + index.on + "; ";
   for (const auto& name : present) script += "DROP INDEX IF EXISTS " + name + "; ";
-  c.execScript(script);
+  if (!script.empty()) c.execScript(script);
   if (!built.empty()) logging::log().info("{}{} {} built", noun, spokenList(built), built.size() == 1 ? "is" : "are");
+}
+
+void createIndexes(SqlConnection& c, const std::vector<IndexDefinition>& indexes) {
+  std::string script;
+  for (const auto& index : indexes) script += "CREATE INDEX IF NOT EXISTS " + index.name + " ON " + index.on + "; ";
+  if (!script.empty()) c.execScript(script);
 }
 
 void keepRoomForUpdates(SqlConnection& c, const std::vector<std::string>& tables, int percentFull) {

@@ -46,6 +46,10 @@ struct IndexDefinition {
 void replaceIndexes(SqlConnection& c, const std::vector<IndexDefinition>& build, const std::vector<std::string>& replaced,
                     const std::string& reads);
 
+/// A new store's share of the same indexes: each made (CREATE INDEX IF NOT EXISTS), with nothing
+/// in the log. Names and definitions are the caller's constants.
+void createIndexes(SqlConnection& c, const std::vector<IndexDefinition>& indexes);
+
 /// PostgreSQL: fills the new pages of each of `tables` only to `percentFull` %, so that a row's
 /// next version (an update of columns no index holds) fits on its page: a HOT update, no new
 /// index entries (pages filled later keep the room; earlier ones as they are). One catalogue
