@@ -13,6 +13,7 @@
 #include "loyalty/core/greetings.hpp"
 #include "loyalty/core/phone.hpp"
 #include "loyalty/core/planners.hpp"
+#include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/hq/local_time.hpp"
@@ -827,13 +828,9 @@ Result<OutreachListing> parseOutreachListing(const std::function<std::optional<s
     }
     out.limit = std::min<std::int64_t>(1000, std::stoll(*l));
   }
-  if (const auto o = param("offset")) {
-    if (o->empty() || o->size() > 9 || o->find_first_not_of("0123456789") != std::string::npos) {
-      return invalidArgument("offset", "offset is a whole number from 0 to 100000000");
-    }
-    out.offset = std::stoll(*o);
-    if (out.offset > 100000000) return invalidArgument("offset", "offset is a whole number from 0 to 100000000");
-  }
+  auto offset = wholeNumber(param("offset"), "offset", out.offset, 0, 100000000);
+  if (!offset) return offset.error();
+  out.offset = *offset;
   return out;
 }
 
