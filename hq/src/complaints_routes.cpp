@@ -370,8 +370,8 @@ void registerComplaintRoutes(httplib::Server& s, HqService& service, DashboardAc
   s.Post(R"(/api/v1/complaints/([^/]+)/satisfaction)", [&service, access](const httplib::Request& req, httplib::Response& res) {
     auto who = access.api(req, res);
     if (!who) return;
-    auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object"));
+    auto body = requestObject(req.body);
+    if (!body) return sendError(res, body.error());
     const json& b = *body;
     if (!b.contains("score") || !b["score"].is_number_integer()) return sendError(res, invalidArgument("score", "score is a whole number from 1 to 5"));
     std::optional<std::string> note;

@@ -1192,8 +1192,8 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   s.Post("/api/v1/complaints", [ctx, optField](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->requireApi(req, res);
     if (!who) return;
-    auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object"));
+    auto body = requestObject(req.body);
+    if (!body) return sendError(res, body.error());
     ComplaintFiling f;
     try {
       f.complaintId = optField(*body, "complaint_id").value_or("");
@@ -1214,8 +1214,8 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
   s.Post(R"(/api/v1/complaints/([^/]+))", [ctx, optField](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->requireApi(req, res);
     if (!who) return;
-    auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object"));
+    auto body = requestObject(req.body);
+    if (!body) return sendError(res, body.error());
     ComplaintUpdate u;
     try {
       u = {optField(*body, "step"), optField(*body, "owner"), optField(*body, "due"), optField(*body, "note")};

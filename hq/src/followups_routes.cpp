@@ -359,8 +359,9 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, Error{errc::kForbidden, "", "planning follow-ups is for admins"});
-    auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object() || !optString(*body, "month")) return sendError(res, invalidArgument("month", "month (YYYY-MM) is required"));
+    auto body = requestObject(req.body);
+    if (!body) return sendError(res, body.error());
+    if (!optString(*body, "month")) return sendError(res, invalidArgument("month", "month (YYYY-MM) is required"));
     auto out = plan(service, *optString(*body, "month"), who->actor());
     if (!out) return sendError(res, out.error());
     sendJson(res, *out);
@@ -370,8 +371,8 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, Error{errc::kForbidden, "", "assigning follow-ups is for admins"});
-    auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object"));
+    auto body = requestObject(req.body);
+    if (!body) return sendError(res, body.error());
     const auto owner = optString(*body, "assigned_to");
     if (!owner) return sendError(res, invalidArgument("assigned_to", "assigned_to (a head-office user) is required"));
     std::vector<std::string> ids;
@@ -404,7 +405,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, Error{errc::kForbidden, "", "the visit rules are for admins"});
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     auto out = service.onWriter([&](SqlConnection& c) { return setVisitRules(c, *body, who->actor(), nowSeconds()); });
     if (!out) return sendError(res, out.error());
@@ -425,7 +426,7 @@ void registerFollowupRoutes(httplib::Server& s, HqService& service, DashboardAcc
   s.Post(R"(/api/v1/followups/([^/]+)/contacts)", [&service, access](const httplib::Request& req, httplib::Response& res) {
     auto who = access.api(req, res);
     if (!who) return;
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     auto contact = parseContact(*body);
     if (!contact) return sendError(res, contact.error());

@@ -33,4 +33,10 @@ void sendJson(httplib::Response& res, const nlohmann::json& body, int status) {
   res.set_content(wire::dumpJson(body), "application/json");
 }
 
+Result<nlohmann::json> requestObject(std::string_view body) {
+  auto parsed = wire::parseRequestJson(body);
+  if (parsed && !parsed->is_object()) return invalidArgument("body", "the body is a JSON object");
+  return parsed;
+}
+
 }  // namespace loyalty::hq

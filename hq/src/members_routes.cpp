@@ -291,7 +291,7 @@ void registerMemberRoutes(httplib::Server& s, HqService& service, DashboardAcces
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, kAdminsOnly);
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     auto a = parsePointsAdjustment(*body, req.matches[1].str(), std::nullopt);
     if (!a) return sendError(res, a.error());
@@ -304,7 +304,7 @@ void registerMemberRoutes(httplib::Server& s, HqService& service, DashboardAcces
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, kAdminsOnly);
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     auto a = parsePointsAdjustment(*body, "", req.matches[1].str());
     if (!a) return sendError(res, a.error());

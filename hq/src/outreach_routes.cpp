@@ -268,7 +268,7 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, forAdmins("the outreach settings"));
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     auto out = service.onWriter([&](SqlConnection& c) { return setOutreachSettings(c, *body, who->actor(), nowSeconds()); });
     if (!out) return sendError(res, out.error());
@@ -284,7 +284,7 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, forAdmins("changing templates"));
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     if (!body->is_object() || !body->contains("body") || !(*body)["body"].is_string()) {
       return sendError(res, invalidArgument("body", "body (the template's text) is required"));
@@ -311,7 +311,7 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
     auto who = access.api(req, res);
     if (!who) return;
     if (who->role != Role::kAdmin) return sendError(res, forAdmins("sending messages"));
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     auto r = parseOutreachRequest(bodyParams(*body), today());
     if (!r) return sendError(res, r.error());
@@ -334,8 +334,8 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (who->role != Role::kAdmin) return sendError(res, forAdmins("running the sender"));
     Timestamp at = nowSeconds();
     if (!req.body.empty()) {
-      auto body = sync::parseJson(req.body);
-      if (!body || !body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object"));
+      auto body = requestObject(req.body);
+      if (!body) return sendError(res, body.error());
       if (body->contains("at")) {
         if (!(*body)["at"].is_string()) return sendError(res, invalidArgument("at", "at is an RFC 3339 instant"));
         auto parsed = parseRfc3339((*body)["at"].get<std::string>(), "at");
@@ -353,9 +353,9 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
       sendError(res, Error{errc::kNotFound, "", "no such resource"});
       return std::nullopt;
     }
-    auto body = sync::parseJson(req.body);
-    if (!body || !body->is_object()) {
-      sendError(res, invalidArgument("body", "the body is a JSON object"));
+    auto body = requestObject(req.body);
+    if (!body) {
+      sendError(res, body.error());
       return std::nullopt;
     }
     return std::pair{settings, std::move(*body)};

@@ -45,7 +45,7 @@ void registerPrivacyRoutes(httplib::Server& s, PrivacyRoutes routes) {
   s.Post(R"(/api/v1/admin/members/([^/]+)/erase)", [ctx](const httplib::Request& req, httplib::Response& res) {
     auto who = ctx->require(req, res, {Role::kAdmin});
     if (!who) return;
-    auto body = sync::parseJson(req.body);
+    auto body = sync::parseRequestJson(req.body);
     if (!body) return sendError(res, body.error());
     if (!body->is_object()) return sendError(res, invalidArgument("body", "the body is a JSON object {\"reason\": \"...\"}"));
     const auto reason = body->find("reason");

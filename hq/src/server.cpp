@@ -265,11 +265,13 @@ struct HqServer::Impl {
     return body;
   }
 
-  /// The body as JSON; answers 413/400 when it cannot be had.
-  std::optional<json> readJson(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content) {
+  /// The body as JSON; answers 413/400 when it cannot be had, or when a string in it holds
+  /// U+0000 unless `nulPerEvent` (an upload, whose events are refused one by one instead).
+  std::optional<json> readJson(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content,
+                               bool nulPerEvent = false) {
     const std::optional<std::string> body = readText(req, res, content);
     if (!body) return std::nullopt;
-    auto parsed = wire::parseJson(*body);
+    auto parsed = nulPerEvent ? wire::parseJson(*body) : wire::parseRequestJson(*body);
     if (!parsed) {
       sendError(res, parsed.error());
       return std::nullopt;
@@ -310,7 +312,7 @@ struct HqServer::Impl {
     s.Post("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {
       auto who = require(req, res, {Role::kTerminal});
       if (!who) return;
-      auto body = readJson(req, res, cr);
+      auto body = readJson(req, res, cr, /*nulPerEvent=*/true);
       if (!body) return;
       auto upload = wire::takeUploadRequest(std::move(*body));
       if (!upload) return sendError(res, upload.error());

@@ -569,6 +569,17 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       res.reason = sync::kReasonGap;
       continue;
     }
+    const auto invalid = [&](const Error& error) {
+      res.status = EventStatus::kRejected;
+      res.reason = "invalid: " + error.field + ": " + error.message;
+    };
+    // PostgreSQL holds no U+0000, in text or JSON; dumpJson writes it as that escape.
+    if (payloadText.find("\\u0000") != std::string::npos) {
+      if (auto nul = sync::refuseNulCharacters(e.payload, "payload"); !nul) {
+        invalid(nul.error());
+        continue;
+      }
+    }
     auto at = parseRfc3339(e.at, "at");
     // Sales, refunds, redemptions and new members' enrolments are applied in memory (their
     // writes held until the batch ends); other events by direct SQL, which reads the tables:
@@ -600,8 +611,7 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       continue;
     }
     if (!applied) {
-      res.status = EventStatus::kRejected;
-      res.reason = "invalid: " + applied.error().field + ": " + applied.error().message;
+      invalid(applied.error());
       continue;
     }
     writes.events.add(e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, std::move(payloadText), erased),

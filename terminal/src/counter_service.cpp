@@ -824,8 +824,9 @@ Result<CheckedSale> checkSale(SaleRequest& r, ProductRepository& catalogue) {
     if (in.barcode && (in.barcode->empty() || !isValidSku(*in.barcode))) {
       return invalidArgument(f + ".barcode", "barcode has 1 to 64 printable characters");
     }
-    if (in.description && (in.description->size() > kMaxDescriptionLength || !isValidUtf8(*in.description))) {
-      return invalidArgument(f + ".description", "description has at most 200 bytes of UTF-8 text");
+    if (in.description && (in.description->size() > kMaxDescriptionLength || hasControlChars(*in.description) ||
+                           !isValidUtf8(*in.description))) {
+      return invalidArgument(f + ".description", "description has at most 200 bytes of printable UTF-8 text");
     }
     if (in.category && (in.category->empty() || in.category->size() > kMaxSkuLength ||
                         hasControlChars(*in.category) || !isValidUtf8(*in.category))) {

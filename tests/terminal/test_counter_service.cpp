@@ -238,6 +238,11 @@ TEST_CASE("a failed request changes nothing", "[terminal]") {
   const Stats before = c.service.stats();
   CHECK(c.sale("S-2", m.memberId, {{"X", std::nullopt, 1, "1.00001"}}).error().field == "lines[0].unit_price");
   CHECK(c.sale("S-2", m.memberId, {{"X", std::nullopt, 0, "1.00"}}).error().field == "lines[0].qty");
+  // Head office refuses U+0000 in any event (PostgreSQL cannot store it): refused here, before
+  // the sale is queued, with every other control character a receipt line cannot print.
+  for (const std::string& description : {std::string("a\0b", 3), std::string("a\nb")}) {
+    CHECK(c.sale("S-2", m.memberId, {{"X", description, 1, "1.00"}}).error().field == "lines[0].description");
+  }
   CHECK(c.sale("S-2", "13900000000", {{"X", std::nullopt, 1, "1.00"}}).error().code == "not_found");
   CHECK(c.sale("S-2", m.memberId, {{"X", std::nullopt, 1, "1.00"}}, 50).error().code == "insufficient_points");
   const Stats after = c.service.stats();

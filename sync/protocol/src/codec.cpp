@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "loyalty/core/text.hpp"
@@ -338,6 +340,46 @@ Result<json> parseJson(std::string_view body, std::size_t maxBytes) {
   } catch (const json::exception& e) {  // syntax, invalid UTF-8, numbers out of range such as 1e400
     return Error{errc::kBadRequest, "", std::string("not valid JSON: ") + e.what()};
   }
+}
+
+namespace {
+
+/// The path of the first string or key of `j` holding U+0000, or nothing.
+std::optional<std::string> nulPath(const json& j, const std::string& path) {
+  const auto holdsNul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  if (j.is_string()) return holdsNul(j.get_ref<const std::string&>()) ? std::optional(path) : std::nullopt;
+  if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      if (auto p = nulPath(j[i], index(path, i))) return p;
+    }
+  } else if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      std::string name = key;  // a key holding U+0000 is named with the escape
+      for (std::size_t p = name.find('\0'); p != std::string::npos; p = name.find('\0', p)) name.replace(p, 1, "\\u0000");
+      const std::string at = path.empty() ? name : path + "." + name;
+      if (holdsNul(key)) return at;
+      if (auto p = nulPath(value, at)) return p;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status refuseNulCharacters(const json& j, const std::string& path) {
+  const auto at = nulPath(j, path);
+  if (!at) return Ok{};
+  const std::string name = at->empty() ? std::string("the body") : *at;
+  return Error{errc::kBadRequest, *at, name + " holds the character U+0000, which head office cannot store"};
+}
+
+Result<json> parseRequestJson(std::string_view body, std::size_t maxBytes) {
+  auto parsed = parseJson(body, maxBytes);
+  // U+0000 reaches a string only as the escape \u0000 (JSON refuses the raw byte).
+  if (parsed && body.find("\\u0000") != std::string_view::npos) {
+    if (auto nul = refuseNulCharacters(*parsed, ""); !nul) return nul.error();
+  }
+  return parsed;
 }
 
 namespace {

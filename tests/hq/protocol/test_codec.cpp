@@ -60,6 +60,26 @@ TEST_CASE("parseJson refuses garbage and invalid UTF-8", "[hq][protocol]") {
   CHECK(parseJson("{\"a\":1}"));
 }
 
+TEST_CASE("parseRequestJson refuses U+0000 in any string or key, naming where", "[hq][protocol]") {
+  CHECK(parseJson(R"({"a":["x\u0000"]})"));  // parseJson itself keeps it (texts head office stored)
+  auto inArray = parseRequestJson(R"({"a":[1,{"b":"x\u0000y"}]})");
+  REQUIRE_FALSE(inArray);
+  CHECK(inArray.error().field == "a[1].b");
+  CHECK(inArray.error().message == "a[1].b holds the character U+0000, which head office cannot store");
+  auto inKey = parseRequestJson(R"({"k\u0000":1})");
+  REQUIRE_FALSE(inKey);
+  CHECK(inKey.error().field == "k\\u0000");
+  auto whole = parseRequestJson(R"("\u0000")");
+  REQUIRE_FALSE(whole);
+  CHECK(whole.error().message == "the body holds the character U+0000, which head office cannot store");
+  // An escaped backslash before the letters u0000 is no U+0000; other control characters pass.
+  auto text = parseRequestJson(R"({"a":"\\u0000\n\u0001"})");
+  REQUIRE(text);
+  CHECK((*text)["a"] == "\\u0000\n\x01");
+  CHECK(refuseNulCharacters(json::parse(R"({"p":{"q":"\u0000"}})"), "payload").error().field == "payload.p.q");
+  CHECK(refuseNulCharacters(json::parse(R"({"p":["ok"]})"), "payload"));
+}
+
 TEST_CASE("change page decodes every change type and keeps unknown ones", "[hq][protocol]") {
   const json member = {{"member_id", "M1"}, {"card_no", "12345"}, {"phone", "+8613800000000"},
                        {"name", "Li"}, {"consent_marketing", true}, {"enrolled_at", "2026-01-01T00:00:00Z"},

@@ -4,6 +4,7 @@
 /// from a business refusal (`Error`) to a status.
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -30,6 +31,10 @@ HttpProblem problemFor(const Error& e);
 
 void sendProblem(httplib::Response& res, const HttpProblem& p);
 inline void sendError(httplib::Response& res, const Error& e) { sendProblem(res, problemFor(e)); }
+
+/// A request's JSON body that must be an object: what sync::parseRequestJson refuses (invalid
+/// JSON, U+0000 in a string) with its own message, anything but an object as field "body".
+Result<nlohmann::json> requestObject(std::string_view body);
 
 /// A JSON answer; never cached (answers may carry members' personal data).
 void sendJson(httplib::Response& res, const nlohmann::json& body, int status = 200);

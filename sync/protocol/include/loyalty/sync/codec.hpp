@@ -26,6 +26,14 @@ Result<nlohmann::json> parseJson(std::string_view body, std::size_t maxBytes = k
 /// The size and depth checks of parseJson alone (for texts parsed by other means).
 Status checkJsonLimits(std::string_view text, std::size_t maxBytes = kMaxBodyBytes);
 
+/// Refuses the character U+0000 in any string or object key of `j`, naming the first one's path
+/// under `path` ("payload.lines[0].description"). PostgreSQL can hold it neither in text nor in
+/// JSON: stored in one event's payload, it would fail every JSON read of the events table.
+Status refuseNulCharacters(const nlohmann::json& j, const std::string& path);
+
+/// parseJson for a request head office stores from: also refuseNulCharacters on the whole body.
+Result<nlohmann::json> parseRequestJson(std::string_view body, std::size_t maxBytes = kMaxBodyBytes);
+
 // [SECTION] Decoders
 
 Result<UploadRequest> decodeUploadRequest(const nlohmann::json& j);
