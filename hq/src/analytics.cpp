@@ -14,6 +14,9 @@
 #include "loyalty/hq/followups.hpp"
 #include "loyalty/hq/local_time.hpp"
 #include "loyalty/hq/privacy.hpp"
+#include "loyalty/logging/logging.hpp"
+#include "loyalty/sync/codec.hpp"
+#include "loyalty/sync/event_types.hpp"
 
 namespace loyalty::hq {
 
@@ -178,26 +181,8 @@ void ensureReportFunctions(SqlConnection& c) {
   }
 }
 
-namespace {
-
-/// A member's survey answers on SQLite (their page and export read them; an erasure keeps them):
-/// an earlier release scanned every answer's payload for the member, on the writer, at each view
-/// of the page (7-16 s with a million answers; 30 ms with the index). Partial, and on the
-/// expression the export's query compares. Built once, at the first start of the release that
-/// has it (docs/operations.md); a new store makes it with its other tables. Not on PostgreSQL:
-/// its cast to JSON refuses a payload with an escaped NUL in any string (a field no rule reads may
-/// hold one), and an index on it would refuse that upload, or the upgrade of a store holding one.
-std::optional<IndexDefinition> surveyMemberIndex(SqlConnection& c) {
-  if (c.backend() != "sqlite") return std::nullopt;
-  return IndexDefinition{"events_survey_member", "events(" + jsonTextExpr(c.backend(), "payload", "member_id") +
-                                                     ") WHERE type = 'survey.answered'"};
-}
-
-}  // namespace
-
 void createAnalyticsSchema(SqlConnection& c) {
   c.execScript(schemaForBackend(kAnalyticsSchema, c.backend()));
-  if (const auto surveys = surveyMemberIndex(c)) createIndexes(c, {*surveys});
   ensureReportFunctions(c);
   ensureAggregates(c);
 }
@@ -212,7 +197,6 @@ void ensureAnalyticsSchema(SqlConnection& c) {
     if (!hasIndex(c, "complaint_cases_member")) {
       c.execScript("CREATE INDEX IF NOT EXISTS complaint_cases_member ON complaint_cases(member_id)");
     }
-    if (const auto surveys = surveyMemberIndex(c)) replaceIndexes(c, {*surveys}, {}, "every stored event");
     return;
   }
   SqlTransaction tx(c);
@@ -234,6 +218,31 @@ void ensureAnalyticsSchema(SqlConnection& c) {
     }
   }
   tx.commit();
+}
+
+void indexSurveysByMember(SqlConnection& c) {
+  if (!hasColumn(c, "survey_answers", "member_id")) {
+    logging::log().info("filling survey_answers.member_id (once): this reads every stored survey answer");
+    c.execScript(schemaForBackend("ALTER TABLE survey_answers ADD COLUMN member_id {{ID}}", c.backend()));
+    // The payload's member, in SQL; guarded, as PostgreSQL's cast to JSON fails on a payload
+    // holding an escaped NUL (an earlier release stored them): those are decoded here instead.
+    const std::string position = c.backend() == "sqlite" ? "instr" : "strpos";
+    const std::vector<SqlValue> params{std::string(sync::kSurveyAnswered), std::string("\\u0000")};
+    c.query("UPDATE survey_answers SET member_id = x.member FROM (SELECT event_id, CASE WHEN " + position +
+                "(payload, $2) = 0 THEN " + jsonTextExpr(c.backend(), "payload", "member_id") +
+                " END AS member FROM events WHERE type = $1) AS x WHERE x.event_id = survey_answers.event_id AND x.member IS NOT NULL",
+            params);
+    const auto held = c.query("SELECT e.event_id, e.payload FROM events e JOIN survey_answers s ON s.event_id = e.event_id "
+                              "WHERE e.type = $1 AND " + position + "(e.payload, $2) > 0",
+                              params);
+    for (std::size_t i = 0; i < held.size(); ++i) {
+      auto body = sync::parseJson(held.text(i, 1));
+      auto p = body ? sync::decodeSurveyAnswered(*body) : Result<sync::SurveyAnswered>(body.error());
+      if (p && p->memberId) c.query("UPDATE survey_answers SET member_id = $2 WHERE event_id = $1", {held.text(i, 0), *p->memberId});
+    }
+  }
+  // An earlier release read them on SQLite along an expression index of the events.
+  replaceIndexes(c, {{"survey_answers_member", "survey_answers(member_id)"}}, {"events_survey_member"}, "every survey answer");
 }
 
 std::string utcDay(Timestamp t) { return formatRfc3339(t).substr(0, 10); }

@@ -539,10 +539,10 @@ Result<json> memberExport(SqlConnection& c, const std::string& memberId, Timesta
       ledger.push_back({{"member_id", id}, {"event_id", l.text(i, 0)}, {"kind", l.text(i, 1)}, {"points", l.integer(i, 2)},
                         {"at", l.text(i, 3)}});
     }
-    // On SQLite along events_survey_member (analytics.cpp); sorted here: with an ORDER BY, SQLite
-    // without statistics walked every answer along events_type_at instead.
-    const auto sv = c.query("SELECT event_id, terminal_id, at, payload FROM events WHERE type = 'survey.answered' AND " +
-                                jsonTextExpr(c.backend(), "payload", "member_id") + " = $1",
+    // Along survey_answers_member (indexSurveysByMember); sorted here, not by an ORDER BY a
+    // planner without statistics may walk another index for.
+    const auto sv = c.query("SELECT e.event_id, e.terminal_id, e.at, e.payload FROM survey_answers s "
+                            "JOIN events e ON e.event_id = s.event_id WHERE s.member_id = $1",
                             {id});
     const std::size_t firstSurvey = surveys.size();
     for (std::size_t i = 0; i < sv.size(); ++i) {

@@ -298,6 +298,7 @@ void HqStore::createSchema(Timestamp now) {
   ensureTierSchema(*m_c);
   ensureProductSchema(*m_c);
   createStaffSchema(*m_c);
+  indexSurveysByMember(*m_c);
   ensureReservationSchema(*m_c);
   keepRoomInAggregates(*m_c);
   ensureMemberFeed(*m_c);
@@ -339,6 +340,7 @@ void HqStore::checkSchema() {
       {"products", ensureProductSchema},
       {"analytics and pre-aggregates", ensureAnalyticsSchema},
       {"staff on records", ensureStaffSchema},  // after the analytics (survey_answers)
+      {"a member's survey answers read by member", indexSurveysByMember},
       {"personal-data flags of the dashboard tables", ensurePrivacySchema},  // again: the analytics made them
       {"follow-up visits", ensureFollowupSchema},
       {"member care", ensureMemberCareSchema},
@@ -747,10 +749,10 @@ Result<Ok> HqStore::applyEvent(Batch& b, const EventEnvelope& e, Timestamp atTim
     auto p = sync::decodeSurveyAnswered(e.payload, path);
     if (!p) return p.error();
     // Satisfaction by the store's local day (Reports::satisfaction reads this table).
-    m_c->exec("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score, staff_id) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    m_c->exec("INSERT INTO survey_answers(event_id, terminal_id, store_id, day, scale, score, staff_id, member_id) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                {e.eventId, b.terminalId, b.storeId, local.day, p->scale, p->score,
-                p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr)});
+                p->staffId ? SqlValue(*p->staffId) : SqlValue(nullptr), p->memberId ? SqlValue(*p->memberId) : SqlValue(nullptr)});
     recordSurveyDimensions(*m_c, e.eventId, b.storeId, local.day, p->dimensions);
   } else if (e.type == sync::kComplaintFiled) {
     auto p = sync::decodeComplaintFiled(e.payload, path);

@@ -91,6 +91,13 @@ void checkConsistent(loyalty::hq::SqlConnection& c) {
                 "WHERE COALESCE(e.n, 0) <> t.applied_through OR COALESCE(e.top, 0) <> t.applied_through")
             .empty());
   CHECK(c.query("SELECT COUNT(*) FROM event_conflicts").integer(0, 0) == 0);
+  // Each survey answer names its event's member, or none (filled from the payloads once).
+  const auto surveys = c.query("SELECT s.event_id, s.member_id, e.payload FROM survey_answers s JOIN events e ON e.event_id = s.event_id");
+  for (std::size_t i = 0; i < surveys.size(); ++i) {
+    INFO(surveys.text(i, 0));
+    const json member = json::parse(surveys.text(i, 2)).value("member_id", json(nullptr));
+    CHECK((surveys.isNull(i, 1) ? json(nullptr) : json(surveys.text(i, 1))) == member);
+  }
   // Every member given a change number has its place in the change feed.
   CHECK(c.query("SELECT member_id FROM members m WHERE change_no > 0 AND NOT EXISTS (SELECT 1 FROM member_feed f "
                 "WHERE f.member_id = m.member_id AND f.change_no = m.change_no)")
@@ -248,7 +255,48 @@ void killedUpgradeRecovers(const std::string& backend) {
               backend.c_str(), kills);
 }
 
+/// A store of the release before survey_answers.member_id: the column and its index gone again,
+/// and one answer's stored payload holding an escaped NUL (an earlier release stored such), which
+/// PostgreSQL's cast to JSON refuses: the start fills the column, that answer by decoding it.
+void fillsSurveyMembers(const std::string& backend) {
+  HqInstance hq(backend);
+  hq.start();
+  const std::string tok = hq.registerTerminal("S1", "T1");
+  const auto survey = [](std::int64_t seq, const std::string& member) {
+    return json{{"event_id", "T1-v" + std::to_string(seq)}, {"seq", seq}, {"type", "survey.answered"}, {"at", "2026-11-23T09:30:00Z"},
+                {"payload", {{"survey_id", "V" + std::to_string(seq)}, {"sale_id", nullptr}, {"member_id", member},
+                             {"scale", "csat5"}, {"score", 4}, {"store_id", "S1"}, {"terminal_id", "T1"}}}};
+  };
+  uploadApplied(hq, tok, "T1", {enrolEvent("T1", "S1", 1, "M1"), survey(2, "M1"), survey(3, "M1")});
+  hq.stop();
+  {
+    auto c = hq.sql();
+    json nul = json::parse(c->query("SELECT payload FROM events WHERE event_id = 'T1-v3'").text(0, 0));
+    nul["note"] = std::string("a\0b", 3);
+    REQUIRE(nul.dump().find("\\u0000") != std::string::npos);
+    c->query("UPDATE events SET payload = $1 WHERE event_id = 'T1-v3'", {nul.dump()});
+    c->execScript("DROP INDEX survey_answers_member; ALTER TABLE survey_answers DROP COLUMN member_id");
+  }
+  hq.start();
+  auto c = hq.sql();
+  const auto r = c->query("SELECT event_id, member_id FROM survey_answers ORDER BY event_id");
+  REQUIRE(r.size() == 2);
+  CHECK(r.text(0, 1) == "M1");
+  CHECK(r.text(1, 1) == "M1");
+  CHECK(getWith(hq, hq.adminToken(), "/api/v1/members/M1/export").at("surveys").size() == 2);
+}
+
 }  // namespace
+
+TEST_CASE("upgrade: survey answers get their members from the stored payloads, one holding an escaped NUL (SQLite)",
+          "[hq][upgrade]") {
+  fillsSurveyMembers("sqlite");
+}
+
+TEST_CASE("upgrade: survey answers get their members from the stored payloads, one holding an escaped NUL (PostgreSQL)",
+          "[hq][upgrade]") {
+  fillsSurveyMembers("postgresql");
+}
 
 TEST_CASE("upgrade: head office databases of every earlier release (SQLite) upgrade at start, rows and figures kept",
           "[hq][upgrade]") {

@@ -26,6 +26,11 @@ namespace loyalty::hq {
 /// transaction; ensureAnalyticsSchema() adds them to an older database (idempotent).
 void createAnalyticsSchema(SqlConnection& c);
 void ensureAnalyticsSchema(SqlConnection& c);
+/// Each survey answer's member (survey_answers.member_id, from its payload) and the index a
+/// member's page and export read them by: an earlier release scanned every answer's payload
+/// (seconds at a million answers, on the writer). A start-up step (after the staff columns),
+/// filling the column once; also part of a new store.
+void indexSurveysByMember(SqlConnection& c);
 /// The functions report queries call (on PostgreSQL an aggregate, sum_bigint), created where
 /// they are missing in `c`'s schema: by the two above, and on a reports replica's connection
 /// (storage.reports_dsn), which a logical replica made before them lacks (it copies no DDL).
