@@ -221,9 +221,15 @@ void ensureAnalyticsSchema(SqlConnection& c) {
 }
 
 void indexSurveysByMember(SqlConnection& c) {
+  const std::vector<IndexDefinition> byMember = {{"survey_answers_member", "survey_answers(member_id)"}};
   if (!hasColumn(c, "survey_answers", "member_id")) {
-    logging::log().info("filling survey_answers.member_id (once): this reads every stored survey answer");
     c.execScript(schemaForBackend("ALTER TABLE survey_answers ADD COLUMN member_id {{ID}}", c.backend()));
+    if (c.query("SELECT 1 FROM survey_answers LIMIT 1").empty()) {  // a new store: nothing to fill or say
+      createIndexes(c, byMember);
+      c.execScript("DROP INDEX IF EXISTS events_survey_member");
+      return;
+    }
+    logging::log().info("filling survey_answers.member_id (once): this reads every stored survey answer");
     // The payload's member, in SQL; guarded, as PostgreSQL's cast to JSON fails on a payload
     // holding an escaped NUL (an earlier release stored them): those are decoded here instead.
     const std::string position = c.backend() == "sqlite" ? "instr" : "strpos";
@@ -242,7 +248,8 @@ void indexSurveysByMember(SqlConnection& c) {
     }
   }
   // An earlier release read them on SQLite along an expression index of the events.
-  replaceIndexes(c, {{"survey_answers_member", "survey_answers(member_id)"}}, {"events_survey_member"}, "every survey answer");
+  replaceIndexes(c, byMember, c.backend() == "sqlite" ? std::vector<std::string>{"events_survey_member"} : std::vector<std::string>{},
+                 "every survey answer");
 }
 
 std::string utcDay(Timestamp t) { return formatRfc3339(t).substr(0, 10); }

@@ -56,7 +56,9 @@ namespace {
 /// 2: the same schema, reached by one upgrade transaction at start (checkSchema).
 /// 3: the members' change feed read from member_feed, no longer through an index on
 ///    members.change_no (an older release would change members without a feed entry).
-constexpr int kSchemaVersion = 3;
+/// 4: each survey answer's member in survey_answers.member_id, which a member's export reads
+///    (an older release would store answers without it).
+constexpr int kSchemaVersion = 4;
 
 /// A test's hook (tests/hq/reliability/test_hq_upgrade.cpp): LOYALTY_HQ_TEST_UPGRADE_PAUSE_MS makes the
 /// start-up upgrade wait after each step, so a SIGKILL can land between two steps.
@@ -532,7 +534,15 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
     res.eventId = e.eventId;
     std::string payloadText = sync::dumpJson(e.payload);
     const std::string fp = fingerprint(e, payloadText);
+    const auto invalid = [&](const Error& error) {
+      res.status = EventStatus::kRejected;
+      res.reason = "invalid: " + error.field + ": " + error.message;
+    };
+    // PostgreSQL holds no U+0000, in text or JSON (dumpJson writes it as that escape): neither an
+    // applied event nor a conflict kept for review may carry it.
+    const Status nul = payloadText.find("\\u0000") == std::string::npos ? Status(loyalty::Ok{}) : sync::refuseNulCharacters(e.payload, "payload");
     const auto keepConflict = [&](const std::string& reason) {
+      if (!nul) return invalid(nul.error());
       m_c->exec("INSERT INTO event_conflicts(event_id, terminal_id, seq, type, at, payload, reason, received_at) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                  {e.eventId, request.terminalId, e.seq, e.type, e.at, storedPayload(e.type, e.payload, payloadText, erased), reason,
@@ -571,16 +581,9 @@ Result<sync::UploadResponse> HqStore::ingest(const sync::UploadRequest& request,
       res.reason = sync::kReasonGap;
       continue;
     }
-    const auto invalid = [&](const Error& error) {
-      res.status = EventStatus::kRejected;
-      res.reason = "invalid: " + error.field + ": " + error.message;
-    };
-    // PostgreSQL holds no U+0000, in text or JSON; dumpJson writes it as that escape.
-    if (payloadText.find("\\u0000") != std::string::npos) {
-      if (auto nul = sync::refuseNulCharacters(e.payload, "payload"); !nul) {
-        invalid(nul.error());
-        continue;
-      }
+    if (!nul) {
+      invalid(nul.error());
+      continue;
     }
     auto at = parseRfc3339(e.at, "at");
     // Sales, refunds, redemptions and new members' enrolments are applied in memory (their

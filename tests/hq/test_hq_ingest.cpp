@@ -131,7 +131,7 @@ TEMPLATE_TEST_CASE("statements held back keep their order and fail their transac
   CHECK(c->query("SELECT COUNT(*) FROM t WHERE id >= 3000").integer(0, 0) == 1);
 }
 
-TEMPLATE_TEST_CASE("ingest: U+0000 in any string of a payload is refused naming it; head office's JSON reads go on", "[hq]",
+TEMPLATE_TEST_CASE("ingest: U+0000 in any string of a payload is refused naming it, and head office's JSON reads go on", "[hq]",
                    HQ_BACKENDS) {
   // PostgreSQL holds U+0000 in neither text nor JSON: one stored payload with it failed every
   // JSON read of the events table there (each member's export, satisfaction, complaints).
@@ -154,6 +154,12 @@ TEMPLATE_TEST_CASE("ingest: U+0000 in any string of a payload is refused naming 
   CHECK(statuses(r) == std::vector<std::string>{"applied", "rejected", "rejected"});
   CHECK(r.at("results")[1].at("reason") == "invalid: payload.note: payload.note holds the character U+0000, which head office cannot store");
   CHECK(r.at("results")[2].at("reason") == "gap");
+  // An applied event sent again with other content holding it: refused, not kept as a conflict.
+  json again = enrolEvent("T1", "S1", 1, "M1");
+  again["payload"]["name"] = nul;
+  r = post(*c, batch("T1", {again}), tok);
+  CHECK_THAT(r.at("results")[0].at("reason").get<std::string>(), Catch::StartsWith("invalid: payload.name: "));
+  CHECK(hq.sql()->query("SELECT COUNT(*) FROM event_conflicts").integer(0, 0) == 0);
 
   json sale = saleEvent("T1", "S1", 3, std::string("M1"), "5.00", 5);
   sale["payload"]["lines"][0]["description"] = nul;

@@ -367,8 +367,16 @@ std::optional<std::string> nulPath(const json& j, const std::string& path) {
 }  // namespace
 
 Status refuseNulCharacters(const json& j, const std::string& path) {
-  const auto at = nulPath(j, path);
+  auto at = nulPath(j, path);
   if (!at) return Ok{};
+  // The keys are the sender's: a long path is cut (at a character's start), so that the answer
+  // stays within what a terminal reads of a reason (1024 bytes).
+  constexpr std::size_t kMaxPath = 200;
+  if (at->size() > kMaxPath) {
+    std::size_t cut = kMaxPath;
+    while (cut > 0 && (static_cast<unsigned char>((*at)[cut]) & 0xC0) == 0x80) --cut;
+    *at = at->substr(0, cut) + "...";
+  }
   const std::string name = at->empty() ? std::string("the body") : *at;
   return Error{errc::kBadRequest, *at, name + " holds the character U+0000, which head office cannot store"};
 }

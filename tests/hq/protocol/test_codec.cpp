@@ -78,6 +78,12 @@ TEST_CASE("parseRequestJson refuses U+0000 in any string or key, naming where", 
   CHECK((*text)["a"] == "\\u0000\n\x01");
   CHECK(refuseNulCharacters(json::parse(R"({"p":{"q":"\u0000"}})"), "payload").error().field == "payload.p.q");
   CHECK(refuseNulCharacters(json::parse(R"({"p":["ok"]})"), "payload"));
+  // A sender's long key is cut in the path, at a character's start: the reason stays short.
+  const std::string longKey = std::string(195, 'k') + "\xE4\xB8\xAD" + std::string(300, 'k');  // 中 across byte 200
+  const auto longPath = refuseNulCharacters(json{{"p", {{longKey, std::string(1, '\0')}}}}, "x");
+  REQUIRE_FALSE(longPath);
+  CHECK(longPath.error().field == "x.p." + std::string(195, 'k') + "...");
+  CHECK(longPath.error().message.size() < 300);
 }
 
 TEST_CASE("change page decodes every change type and keeps unknown ones", "[hq][protocol]") {

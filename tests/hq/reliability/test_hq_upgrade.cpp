@@ -19,7 +19,7 @@ namespace {
 
 /// Every release's fixture, oldest first (tests/fixtures/hq/README.md).
 const std::vector<std::string> kFixtures = {"hq-1-analytics", "hq-1-claims", "hq-1-products", "hq-1-staff", "hq-1-outreach",
-                                            "hq-2-audit"};
+                                            "hq-2-audit",     "hq-3-survey-index"};
 
 fs::path fixtureDir(const std::string& name) { return fs::path(LOYALTY_SOURCE_DIR) / "tests" / "fixtures" / "hq" / name; }
 
@@ -168,7 +168,7 @@ void upgradesEveryFixture(const std::string& backend) {
       INFO("missing after the upgrade: " << json(missing).dump());
       CHECK(missing.empty());
       // An index an upgrade step replaces is gone (no new database has it).
-      for (const char* replaced : {"audit_log_at", "sales_member", "refunds_member", "members_change"}) {
+      for (const char* replaced : {"audit_log_at", "sales_member", "refunds_member", "members_change", "events_survey_member"}) {
         CHECK(std::find(upgraded.begin(), upgraded.end(), std::string("index ") + replaced) == upgraded.end());
       }
     }
@@ -324,7 +324,7 @@ TEST_CASE("upgrade: a database a newer release upgraded is refused with its vers
   const auto [status, out] =
       runCommand({hqBinary(), "terminal", "add", "--data", hq.dataDir(), "--store", "S1", "--terminal", "T1"}, Stderr::kToStdout);
   CHECK(status == 1);
-  CHECK(out.find("schema version is 99; this loyalty-hq knows 1 to 3 (a newer release made it)") != std::string::npos);
+  CHECK(out.find("schema version is 99; this loyalty-hq knows 1 to 4 (a newer release made it)") != std::string::npos);
   auto c = hq.sql();
   CHECK(schemaVersion(*c) == 99);
   CHECK(c->query("SELECT COUNT(*) FROM terminals").integer(0, 0) == 0);
