@@ -316,17 +316,41 @@ void fillExpiring(SqlConnection& c, std::vector<Candidate>& members, Date day, c
   std::erase_if(members, [](const Candidate& m) { return m.points <= 0; });
 }
 
-struct Audience {
+/// A page of a request's audience: the members among all members' ids in (low, high], a page of
+/// them (high empty on the last page, which runs to the end), so that a campaign to a million
+/// members is read, planned and queued a page at a time.
+struct AudiencePage {
   std::string occasion;
   std::vector<Candidate> members;
+  std::string low, high;
+  bool last = false;
+
+  /// " AND member_id > $n [AND member_id <= $m]", its values added to `params`.
+  std::string range(std::vector<SqlValue>& params) const {
+    params.emplace_back(low);
+    std::string out = " AND member_id > $" + std::to_string(params.size());
+    if (!last) {
+      params.emplace_back(high);
+      out += " AND member_id <= $" + std::to_string(params.size());
+    }
+    return out;
+  }
 };
 
-Result<Audience> audience(SqlConnection& c, const OutreachRequest& r) {
+constexpr std::int64_t kAudiencePage = 5000;
+
+Result<AudiencePage> audiencePage(SqlConnection& c, const OutreachRequest& r, const std::string& after) {
   const auto day = parseDate(r.day, "day");
   if (!day) return day.error();
+  AudiencePage a;
+  a.low = after;
+  const auto end = c.query("SELECT member_id FROM members WHERE member_id > $1 ORDER BY member_id LIMIT 1 OFFSET $2",
+                           {after, kAudiencePage - 1});
+  a.last = end.empty();
+  if (!a.last) a.high = end.text(0, 0);
   std::vector<SqlValue> params;
-  std::string where = "enrolled = 1 AND merged_into IS NULL AND erased_at IS NULL" + storeFilter(r.stores, params);
-  Audience a;
+  const std::string range = a.range(params);
+  std::string where = "enrolled = 1 AND merged_into IS NULL AND erased_at IS NULL" + range + storeFilter(r.stores, params);
   std::optional<std::string> festival;
   if (r.kind == "birthday") {
     params.emplace_back(r.day.substr(5));
@@ -346,9 +370,11 @@ Result<Audience> audience(SqlConnection& c, const OutreachRequest& r) {
     where += " AND tier <> 'member'";
     a.occasion = "tier_upgrade:";  // + the member's tier: one message per tier reached
   } else if (r.kind == "welcome_back") {
+    // The page's own members' sales only (the same range), read along the member's index.
+    const std::string salesRange = a.range(params);
     params.emplace_back(formatDate(addDays(*day, -static_cast<int>(r.idleDays))));
-    where += " AND member_id IN (SELECT member_id FROM sales WHERE member_id IS NOT NULL GROUP BY member_id HAVING MAX(day) < $" +
-             std::to_string(params.size()) + ")";
+    where += " AND member_id IN (SELECT member_id FROM sales WHERE member_id IS NOT NULL" + salesRange +
+             " GROUP BY member_id HAVING MAX(day) < $" + std::to_string(params.size()) + ")";
     a.occasion = "welcome_back:" + r.day.substr(0, 7);
   } else if (r.kind == "points_expiring") {
     where += " AND balance > 0";
@@ -364,8 +390,6 @@ Result<Audience> audience(SqlConnection& c, const OutreachRequest& r) {
                          std::string(catalogueLanguage(rows.text(i, 5))), rows.text(i, 6), rows.integer(i, 7) != 0, 0, std::nullopt});
   }
   if (r.kind == "points_expiring") fillExpiring(c, a.members, *day, PublishedProgramme{}.current(c));
-  if (festival) a.occasion = "festival:" + *festival + ":" + r.day.substr(0, 4);
-  // The festival's greeting is looked up per member below; keep its id with the occasion.
   return a;
 }
 
@@ -410,19 +434,28 @@ struct Planned {
   std::string decision;  ///< send, no_consent, no_phone, already, capped
 };
 
-/// Decides for every member of the audience, in one snapshot of `c`.
-Result<std::pair<Audience, std::vector<Planned>>> plan(SqlConnection& c, const OutreachRequest& r, const OutreachSettings& s, Timestamp now) {
-  auto a = audience(c, r);
+/// Decides for every member of a page of the audience (the page after `after`).
+Result<std::pair<AudiencePage, std::vector<Planned>>> planPage(SqlConnection& c, const OutreachRequest& r, const OutreachSettings& s,
+                                                                Timestamp now, const std::string& after) {
+  auto a = audiencePage(c, r, after);
   if (!a) return a.error();
-  std::map<std::string, std::int64_t> recent;
-  const auto counts = c.query(
-      "SELECT member_id, COUNT(*) FROM outreach_messages WHERE sent_at >= $1 OR status IN ('queued', 'sending') GROUP BY member_id",
-      {iso(now - std::chrono::days{s.capDays})});
-  for (std::size_t i = 0; i < counts.size(); ++i) recent[counts.text(i, 0)] = counts.integer(i, 1);
-  std::set<std::pair<std::string, std::string>> already;
-  const auto sentBefore = c.query("SELECT member_id, occasion FROM outreach_messages WHERE kind = $1", {r.kind});
-  for (std::size_t i = 0; i < sentBefore.size(); ++i) already.insert({sentBefore.text(i, 0), sentBefore.text(i, 1)});
   std::vector<Planned> out;
+  if (a->members.empty()) return std::pair{std::move(*a), std::move(out)};
+  // What the page's members were sent, read along outreach_messages' (member_id, ...) indexes.
+  std::vector<SqlValue> params;
+  const std::string range = a->range(params);
+  params.emplace_back(iso(now - std::chrono::days{s.capDays}));
+  std::map<std::string, std::int64_t> recent;
+  const auto counts = c.query("SELECT member_id, COUNT(*) FROM outreach_messages WHERE member_id IS NOT NULL" + range + " AND (sent_at >= $" +
+                                  std::to_string(params.size()) + " OR status IN ('queued', 'sending')) GROUP BY member_id",
+                              params);
+  for (std::size_t i = 0; i < counts.size(); ++i) recent[counts.text(i, 0)] = counts.integer(i, 1);
+  params.back() = r.kind;
+  std::set<std::pair<std::string, std::string>> already;
+  const auto sentBefore = c.query("SELECT member_id, occasion FROM outreach_messages WHERE member_id IS NOT NULL" + range +
+                                      " AND kind = $" + std::to_string(params.size()),
+                                  params);
+  for (std::size_t i = 0; i < sentBefore.size(); ++i) already.insert({sentBefore.text(i, 0), sentBefore.text(i, 1)});
   for (const auto& m : a->members) {
     const std::string occasion = memberOccasion(a->occasion, m);
     std::string decision = "send";
@@ -432,14 +465,13 @@ Result<std::pair<Audience, std::vector<Planned>>> plan(SqlConnection& c, const O
     else if (recent[m.memberId] >= s.capMessages) decision = "capped";
     out.push_back({m, occasion, decision});
   }
-  std::stable_sort(out.begin(), out.end(), [](const Planned& x, const Planned& y) { return (x.decision == "send") > (y.decision == "send"); });
   return std::pair{std::move(*a), std::move(out)};
 }
 
-json countsOf(const std::vector<Planned>& planned) {
-  json counts = {{"send", 0}, {"no_consent", 0}, {"no_phone", 0}, {"already", 0}, {"capped", 0}};
-  for (const auto& p : planned) counts[p.decision] = counts[p.decision].get<std::int64_t>() + 1;
-  return counts;
+json noDecisions() { return {{"send", 0}, {"no_consent", 0}, {"no_phone", 0}, {"already", 0}, {"capped", 0}}; }
+
+void countDecision(json& counts, const std::string& decision) {
+  counts[decision] = counts[decision].get<std::int64_t>() + 1;
 }
 
 // [SECTION] Sending rules
@@ -594,46 +626,96 @@ Result<OutreachRequest> parseOutreachRequest(const std::function<std::optional<s
 Result<json> previewOutreach(SqlConnection& c, const OutreachRequest& r, Timestamp now, std::int64_t limit) {
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
   const OutreachSettings s = outreachSettings(c);
-  auto planned = plan(c, r, s, now);
-  if (!planned) return planned.error();
   const auto custom = customTemplates(c);
-  json rows = json::array();
-  for (const auto& p : planned->second) {
-    if (static_cast<std::int64_t>(rows.size()) >= limit) break;
-    const auto& m = p.member;
-    rows.push_back({{"member_id", m.memberId}, {"name", m.name}, {"card_no", m.cardNo}, {"phone", m.phone}, {"store", m.store},
-                    {"language", m.language}, {"decision", p.decision},
-                    {"text", messageText(custom, s, r, planned->first.occasion, m, "…")}});
+  json counts = noDecisions(), sends = json::array(), others = json::array();
+  std::int64_t total = 0;
+  std::string occasion;
+  // Those to send first, each part in member order: the first `limit` of each part is all a
+  // preview can show, so no page is kept past its own.
+  for (std::string after;;) {
+    auto page = planPage(c, r, s, now, after);
+    if (!page) return page.error();
+    occasion = page->first.occasion;
+    for (const auto& p : page->second) {
+      countDecision(counts, p.decision);
+      ++total;
+      json& rows = p.decision == "send" ? sends : others;
+      if (static_cast<std::int64_t>(rows.size()) >= limit) continue;
+      const auto& m = p.member;
+      rows.push_back({{"member_id", m.memberId}, {"name", m.name}, {"card_no", m.cardNo}, {"phone", m.phone}, {"store", m.store},
+                      {"language", m.language}, {"decision", p.decision}, {"text", messageText(custom, s, r, occasion, m, "…")}});
+    }
+    if (page->first.last) break;
+    after = page->first.high;
   }
   tx.commit();
-  return json{{"kind", r.kind}, {"day", r.day}, {"occasion", planned->first.occasion}, {"counts", countsOf(planned->second)},
-              {"total", planned->second.size()}, {"recipients", std::move(rows)}};
+  for (auto& row : others) {
+    if (static_cast<std::int64_t>(sends.size()) >= limit) break;
+    sends.push_back(std::move(row));
+  }
+  return json{{"kind", r.kind}, {"day", r.day}, {"occasion", occasion}, {"counts", std::move(counts)}, {"total", total},
+              {"recipients", std::move(sends)}};
 }
 
-Result<json> queueOutreach(SqlConnection& c, const OutreachRequest& r, const std::string& actor, Timestamp now) {
+OutreachQueueing startOutreachQueueing(const OutreachRequest& r, const std::string& actor, Timestamp now) {
+  return OutreachQueueing{r, actor, now, "b-" + randomToken(8), "", "", noDecisions(), 0, 0, false};
+}
+
+Status queueOutreachPage(SqlConnection& c, OutreachQueueing& q) {
   SqlTransaction tx(c);
   const OutreachSettings s = outreachSettings(c);
-  auto planned = plan(c, r, s, now);
-  if (!planned) return planned.error();
+  auto page = planPage(c, q.request, s, q.now, q.after);
+  if (!page) return page.error();
   const auto custom = customTemplates(c);
-  const std::string batch = "b-" + randomToken(8);
-  std::int64_t queued = 0;
-  for (const auto& p : planned->second) {
-    if (p.decision != "send") continue;
-    const std::string token = randomToken(12);
+  q.occasion = page->first.occasion;
+  // Many rows a statement (12 values each, within both back ends' limits on parameters).
+  constexpr std::size_t kRowsPerStatement = 50;
+  std::vector<SqlValue> values;
+  std::string rows;
+  const auto insert = [&] {
+    if (values.empty()) return;
     const auto inserted = c.query(
         "INSERT INTO outreach_messages(message_id, batch_id, member_id, kind, occasion, language, body, store_id, status, next_at, "
-        "created_at, opt_out_token, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $10, $11) "
-        "ON CONFLICT (member_id, occasion) DO NOTHING RETURNING 1",
-        {"m-" + randomToken(12), batch, p.member.memberId, r.kind, p.occasion, p.member.language,
-         messageText(custom, s, r, planned->first.occasion, p.member, token), p.member.store, iso(now), token, actor});
-    queued += static_cast<std::int64_t>(inserted.size());
+        "created_at, opt_out_token, actor) VALUES " + rows + " ON CONFLICT (member_id, occasion) DO NOTHING RETURNING 1",
+        values);
+    q.queued += static_cast<std::int64_t>(inserted.size());
+    values.clear();
+    rows.clear();
+  };
+  for (const auto& p : page->second) {
+    countDecision(q.counts, p.decision);
+    if (p.decision != "send") continue;
+    const std::string token = randomToken(12);
+    // A batch's ids in order ("m-" + the batch's random part + a number), so that its rows go
+    // to one place of the id's index, not each to a random one (on SQLite each page's commit
+    // writes every index page it touched).
+    std::string number = std::to_string(++q.numbered);
+    number.insert(0, number.size() < 8 ? 8 - number.size() : 0, '0');
+    for (SqlValue v : {SqlValue("m-" + q.batchId.substr(2) + "-" + number), SqlValue(q.batchId), SqlValue(p.member.memberId), SqlValue(q.request.kind),
+                       SqlValue(p.occasion), SqlValue(p.member.language),
+                       SqlValue(messageText(custom, s, q.request, q.occasion, p.member, token)), SqlValue(p.member.store),
+                       SqlValue(iso(q.now)), SqlValue(iso(q.now)), SqlValue(token), SqlValue(q.actor)}) {
+      values.push_back(std::move(v));
+    }
+    const std::size_t n = values.size();
+    rows += std::string(rows.empty() ? "" : ", ") + "($" + std::to_string(n - 11) + ", $" + std::to_string(n - 10) + ", $" +
+            std::to_string(n - 9) + ", $" + std::to_string(n - 8) + ", $" + std::to_string(n - 7) + ", $" + std::to_string(n - 6) +
+            ", $" + std::to_string(n - 5) + ", $" + std::to_string(n - 4) + ", 'queued', $" + std::to_string(n - 3) + ", $" +
+            std::to_string(n - 2) + ", $" + std::to_string(n - 1) + ", $" + std::to_string(n) + ")";
+    if (values.size() >= kRowsPerStatement * 12) insert();
   }
-  json counts = countsOf(planned->second);
-  recordAudit(c, {iso(now), actor, audit::kOutreachQueue, batch, queued, r.kind + " " + planned->first.occasion});
+  insert();
+  if (page->first.last) {
+    recordAudit(c, {iso(q.now), q.actor, audit::kOutreachQueue, q.batchId, q.queued, q.request.kind + " " + q.occasion});
+    q.done = true;
+  } else {
+    q.after = page->first.high;
+  }
   tx.commit();
-  return json{{"batch_id", batch}, {"queued", queued}, {"counts", std::move(counts)}};
+  return loyalty::Ok{};
 }
+
+json outreachQueued(const OutreachQueueing& q) { return {{"batch_id", q.batchId}, {"queued", q.queued}, {"counts", q.counts}}; }
 
 // [SECTION] Public: sending
 

@@ -315,7 +315,7 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (!body) return sendError(res, body.error());
     auto r = parseOutreachRequest(bodyParams(*body), today());
     if (!r) return sendError(res, r.error());
-    auto out = service.onWriter([&](SqlConnection& c) { return queueOutreach(c, *r, who->actor(), nowSeconds()); });
+    auto out = queueOutreach([&service](auto&& page) { return service.onWriter(page); }, *r, who->actor(), nowSeconds());
     if (!out) return sendError(res, out.error());
     sendJson(res, *out, 201);
   });
@@ -410,7 +410,7 @@ void registerOutreachRoutes(httplib::Server& s, HqService& service, DashboardAcc
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, forAdmins("sending messages"));
     auto r = parseOutreachRequest(queryParams(req), today());
     if (!r) return refusedPage(access, *who, req, res, r.error());
-    auto out = service.onWriter([&](SqlConnection& c) { return queueOutreach(c, *r, who->actor(), nowSeconds()); });
+    auto out = queueOutreach([&service](auto&& page) { return service.onWriter(page); }, *r, who->actor(), nowSeconds());
     if (!out) return refusedPage(access, *who, req, res, out.error());
     seeOther(res, "/dashboard/outreach?lang=" + access.language(req) + "&queued=" + jsonText((*out)["queued"]));
   });

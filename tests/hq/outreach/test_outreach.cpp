@@ -466,3 +466,63 @@ TEST_CASE("outreach on PostgreSQL: answers and delivery reports are recorded whi
   CHECK(row.text(0, 0) == "sent");
   CHECK(row.integer(0, 1) == 1);
 }
+
+TEMPLATE_TEST_CASE("outreach: an audience of more members than a page is previewed and queued a page at a time, each member once",
+                   "[hq][outreach]", SqliteBackend, PostgresBackend) {
+  // 12,000 members (two pages of 5,000 ids and a last of 2,000): every third without consent;
+  // the even ones bought on 2026-01-01, every fourth again on 2026-11-01.
+  HqInstance hq(TestType::kName);
+  hq.start();
+  {
+    auto c = hq.sql();
+    const std::string numbers = "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < 11999) ";
+    c->execScript(numbers +
+                  "INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, enrolled_store, "
+                  "change_no) SELECT 'p' || (100000 + n), 1, 'c' || (100000 + n), '+86138' || (10000000 + n), 'N' || n, "
+                  "CASE WHEN n % 3 = 0 THEN 0 ELSE 1 END, '2026-01-01T00:00:00Z', 'S1', 0 FROM g");
+    for (const auto& [day, every] : {std::pair{"2026-01-01", 2}, std::pair{"2026-11-01", 4}}) {
+      c->execScript(numbers + "INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, total, "
+                              "points_earned, points_redeemed, lines) SELECT 'e" + std::string(day) + "-' || n, 's' || n, 'T1', 'S1', 'p' || (100000 + n), '" +
+                    day + "T10:00:00Z', '" + day + "', 100, 0, 100, 1, 0, 1 FROM g WHERE n % " + std::to_string(every) + " = 0");
+    }
+  }
+  Api admin{hq, hq.adminToken()};
+
+  const json preview = admin.get("/api/v1/outreach/preview?kind=campaign&campaign=big&text=hello&day=2026-12-01");
+  CHECK(preview["total"] == 12000);
+  CHECK(preview["counts"]["send"] == 8000);
+  CHECK(preview["counts"]["no_consent"] == 4000);
+  REQUIRE(preview["recipients"].size() == 200);  // those to send first, in member order
+  CHECK(preview["recipients"][0]["member_id"] == "p100001");
+  CHECK(preview["recipients"][199]["member_id"] == "p100299");
+  CHECK(preview["recipients"][199]["decision"] == "send");
+
+  const json sent = admin.post("/api/v1/admin/outreach/send", {{"kind", "campaign"}, {"campaign", "big"}, {"text", "hello"}, {"day", "2026-12-01"}},
+                               201);
+  CHECK(sent["queued"] == 8000);
+  CHECK(sent["counts"]["send"] == 8000);
+  auto c = hq.sql();
+  const auto messages = c->query("SELECT COUNT(*), COUNT(DISTINCT member_id), COUNT(DISTINCT batch_id), MIN(member_id), MAX(member_id) "
+                                 "FROM outreach_messages");
+  CHECK(messages.integer(0, 0) == 8000);
+  CHECK(messages.integer(0, 1) == 8000);
+  CHECK(messages.integer(0, 2) == 1);
+  CHECK(messages.text(0, 3) == "p100001");
+  CHECK(messages.text(0, 4) == "p111999");
+  // One audit entry for the batch, with its count, written with its last page.
+  const auto audit = c->query("SELECT row_count FROM audit_log WHERE subject = $1", {sent["batch_id"].get<std::string>()});
+  REQUIRE(audit.size() == 1);
+  CHECK(audit.integer(0, 0) == 8000);
+  const json again = admin.post("/api/v1/admin/outreach/send", {{"kind", "campaign"}, {"campaign", "big"}, {"text", "hello"}, {"day", "2026-12-01"}},
+                                201);
+  CHECK(again["queued"] == 0);
+  CHECK(again["counts"]["already"] == 8000);
+
+  // Lapsed since 2026-09-02: the members whose last sale was 2026-01-01 (n % 4 == 2), each page
+  // reading its own members' sales.
+  const json back = admin.get("/api/v1/outreach/preview?kind=welcome_back&idle_days=90&day=2026-12-01");
+  CHECK(back["total"] == 3000);
+  CHECK(back["counts"]["send"] == 2000);
+  CHECK(back["counts"]["no_consent"] == 1000);
+  CHECK(back["recipients"][0]["member_id"] == "p100002");
+}

@@ -115,9 +115,41 @@ Result<OutreachRequest> parseOutreachRequest(const std::function<std::optional<s
 /// decision}] (at most `limit`, those to send first)}. Changes nothing.
 Result<nlohmann::json> previewOutreach(SqlConnection& c, const OutreachRequest& r, Timestamp now, std::int64_t limit = 200);
 
-/// Queues the preview's "send" rows (each member at most once per occasion), audited.
+/// The queueing of a request's "send" rows, a page of the audience (5,000 of all members' ids)
+/// per write transaction: a campaign to a million members holds the writer a page at a time,
+/// never for the whole audience, and in memory only a page.
+struct OutreachQueueing {
+  OutreachRequest request;
+  std::string actor;
+  Timestamp now;
+  std::string batchId;
+  std::string after;     ///< the last member id of the pages done ("" : none yet)
+  std::string occasion;  ///< the audience's
+  nlohmann::json counts;  ///< decisions so far
+  std::int64_t queued = 0;
+  std::int64_t numbered = 0;  ///< message ids given out: the batch's id and this number
+  bool done = false;
+};
+OutreachQueueing startOutreachQueueing(const OutreachRequest& r, const std::string& actor, Timestamp now);
+/// Plans and queues the next page in one transaction of `c` (each member at most once per
+/// occasion); the last page also audits the batch and sets `done`. An error changes nothing of
+/// its page: the pages before it stay queued, and the same request sent again finds them
+/// "already" sent and queues the rest.
+Status queueOutreachPage(SqlConnection& c, OutreachQueueing& q);
 /// {"batch_id", "queued", "counts"}.
-Result<nlohmann::json> queueOutreach(SqlConnection& c, const OutreachRequest& r, const std::string& actor, Timestamp now);
+nlohmann::json outreachQueued(const OutreachQueueing& q);
+
+/// Queues a request's messages, each page through `onWriter(fn)` (which runs fn(SqlConnection&)
+/// on the writing connection: other writers go between two pages).
+template <class OnWriter>
+Result<nlohmann::json> queueOutreach(OnWriter&& onWriter, const OutreachRequest& r, const std::string& actor, Timestamp now) {
+  OutreachQueueing q = startOutreachQueueing(r, actor, now);
+  while (!q.done) {
+    const Status page = onWriter([&q](SqlConnection& c) { return queueOutreachPage(c, q); });
+    if (!page) return page.error();
+  }
+  return outreachQueued(q);
+}
 
 // [SECTION] Sending
 
