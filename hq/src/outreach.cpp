@@ -667,7 +667,15 @@ Status queueOutreachPage(SqlConnection& c, OutreachQueueing& q) {
   auto page = planPage(c, q.request, s, q.now, q.after);
   if (!page) return page.error();
   const auto custom = customTemplates(c);
-  q.occasion = page->first.occasion;
+  const std::string occasion = page->first.occasion;
+  // The queueing's figures change only once the page is committed.
+  OutreachQueueing next = q;
+  next.occasion = occasion;
+  if (q.after.empty()) {
+    // Begun: a send cut short part way (its earlier pages queued, then sent) stays in the trail.
+    recordAudit(c, {iso(q.now), q.actor, audit::kOutreachQueue, q.batchId, std::nullopt,
+                    q.request.kind + " " + occasion + ": queueing begun"});
+  }
   // Many rows a statement (12 values each, within both back ends' limits on parameters).
   constexpr std::size_t kRowsPerStatement = 50;
   std::vector<SqlValue> values;
@@ -678,22 +686,22 @@ Status queueOutreachPage(SqlConnection& c, OutreachQueueing& q) {
         "INSERT INTO outreach_messages(message_id, batch_id, member_id, kind, occasion, language, body, store_id, status, next_at, "
         "created_at, opt_out_token, actor) VALUES " + rows + " ON CONFLICT (member_id, occasion) DO NOTHING RETURNING 1",
         values);
-    q.queued += static_cast<std::int64_t>(inserted.size());
+    next.queued += static_cast<std::int64_t>(inserted.size());
     values.clear();
     rows.clear();
   };
   for (const auto& p : page->second) {
-    countDecision(q.counts, p.decision);
+    countDecision(next.counts, p.decision);
     if (p.decision != "send") continue;
     const std::string token = randomToken(12);
     // A batch's ids in order ("m-" + the batch's random part + a number), so that its rows go
     // to one place of the id's index, not each to a random one (on SQLite each page's commit
     // writes every index page it touched).
-    std::string number = std::to_string(++q.numbered);
+    std::string number = std::to_string(++next.numbered);
     number.insert(0, number.size() < 8 ? 8 - number.size() : 0, '0');
-    for (SqlValue v : {SqlValue("m-" + q.batchId.substr(2) + "-" + number), SqlValue(q.batchId), SqlValue(p.member.memberId), SqlValue(q.request.kind),
-                       SqlValue(p.occasion), SqlValue(p.member.language),
-                       SqlValue(messageText(custom, s, q.request, q.occasion, p.member, token)), SqlValue(p.member.store),
+    for (SqlValue v : {SqlValue("m-" + q.batchId.substr(2) + "-" + number), SqlValue(q.batchId), SqlValue(p.member.memberId),
+                       SqlValue(q.request.kind), SqlValue(p.occasion), SqlValue(p.member.language),
+                       SqlValue(messageText(custom, s, q.request, occasion, p.member, token)), SqlValue(p.member.store),
                        SqlValue(iso(q.now)), SqlValue(iso(q.now)), SqlValue(token), SqlValue(q.actor)}) {
       values.push_back(std::move(v));
     }
@@ -706,12 +714,13 @@ Status queueOutreachPage(SqlConnection& c, OutreachQueueing& q) {
   }
   insert();
   if (page->first.last) {
-    recordAudit(c, {iso(q.now), q.actor, audit::kOutreachQueue, q.batchId, q.queued, q.request.kind + " " + q.occasion});
-    q.done = true;
+    recordAudit(c, {iso(q.now), q.actor, audit::kOutreachQueue, q.batchId, next.queued, q.request.kind + " " + occasion});
+    next.done = true;
   } else {
-    q.after = page->first.high;
+    next.after = page->first.high;
   }
   tx.commit();
+  q = std::move(next);
   return loyalty::Ok{};
 }
 

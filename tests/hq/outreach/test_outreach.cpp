@@ -509,10 +509,13 @@ TEMPLATE_TEST_CASE("outreach: an audience of more members than a page is preview
   CHECK(messages.integer(0, 2) == 1);
   CHECK(messages.text(0, 3) == "p100001");
   CHECK(messages.text(0, 4) == "p111999");
-  // One audit entry for the batch, with its count, written with its last page.
-  const auto audit = c->query("SELECT row_count FROM audit_log WHERE subject = $1", {sent["batch_id"].get<std::string>()});
-  REQUIRE(audit.size() == 1);
-  CHECK(audit.integer(0, 0) == 8000);
+  // The batch in the audit trail: begun with its first page, its count with its last.
+  const auto audit = c->query("SELECT row_count, detail FROM audit_log WHERE subject = $1 ORDER BY entry_no",
+                              {sent["batch_id"].get<std::string>()});
+  REQUIRE(audit.size() == 2);
+  CHECK(audit.isNull(0, 0));
+  CHECK(audit.text(0, 1) == "campaign campaign:big: queueing begun");
+  CHECK(audit.integer(1, 0) == 8000);
   const json again = admin.post("/api/v1/admin/outreach/send", {{"kind", "campaign"}, {"campaign", "big"}, {"text", "hello"}, {"day", "2026-12-01"}},
                                 201);
   CHECK(again["queued"] == 0);
@@ -525,4 +528,11 @@ TEMPLATE_TEST_CASE("outreach: an audience of more members than a page is preview
   CHECK(back["counts"]["send"] == 2000);
   CHECK(back["counts"]["no_consent"] == 1000);
   CHECK(back["recipients"][0]["member_id"] == "p100002");
+
+  // The frequency cap (2 in 7 days, queued ones counted) read page by page, to each page's last.
+  CHECK(admin.post("/api/v1/admin/outreach/send", {{"kind", "campaign"}, {"campaign", "big2"}, {"text", "hi"}, {"day", "2026-12-01"}},
+                   201)["queued"] == 8000);
+  const json capped = admin.get("/api/v1/outreach/preview?kind=campaign&campaign=big3&text=hey&day=2026-12-01");
+  CHECK(capped["counts"]["capped"] == 8000);
+  CHECK(capped["counts"]["send"] == 0);
 }

@@ -132,9 +132,11 @@ struct OutreachQueueing {
 };
 OutreachQueueing startOutreachQueueing(const OutreachRequest& r, const std::string& actor, Timestamp now);
 /// Plans and queues the next page in one transaction of `c` (each member at most once per
-/// occasion); the last page also audits the batch and sets `done`. An error changes nothing of
-/// its page: the pages before it stay queued, and the same request sent again finds them
-/// "already" sent and queues the rest.
+/// occasion); the first page also audits that the batch began, the last one the batch with its
+/// count, and sets `done`. `q` changes only when the page is committed. A page that fails
+/// leaves the pages before it queued (the sender sends them; the trail holds the batch's
+/// beginning, its messages their batch id and actor): the same request sent again finds them
+/// "already" queued and queues the rest, as another batch.
 Status queueOutreachPage(SqlConnection& c, OutreachQueueing& q);
 /// {"batch_id", "queued", "counts"}.
 nlohmann::json outreachQueued(const OutreachQueueing& q);
