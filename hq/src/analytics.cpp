@@ -62,18 +62,12 @@ CREATE INDEX IF NOT EXISTS members_enrolled_at ON members(enrolled_at);
 
 // [SECTION] SQL building: parameters bound in order, dialect differences in one place.
 
-class Q {
+class Q : public SqlParams {
  public:
   explicit Q(SqlConnection& c) : m_pg(c.backend() == "postgresql") {}
 
   bool postgres() const { return m_pg; }
 
-  std::string p(SqlValue v) {
-    params.push_back(std::move(v));
-    return "$" + std::to_string(params.size());
-  }
-  /// Text parameter with a declared type (PostgreSQL cannot infer it in a select list).
-  std::string t(std::string v) { return "CAST(" + p(std::move(v)) + " AS TEXT)"; }
   /// An open end adds no predicate: with a bound parameter the planner cannot tell that
   /// "0000-01-01".."9999-12-31" is everything and would walk the day index row by row
   /// (measured: 15.6 s instead of 0.18 s for a full scan of 1M sales on SQLite).
@@ -111,8 +105,6 @@ class Q {
   static std::string monthNo(const std::string& e) {
     return "(CAST(substr(" + e + ", 1, 4) AS BIGINT) * 12 + CAST(substr(" + e + ", 6, 2) AS BIGINT))";
   }
-
-  std::vector<SqlValue> params;
 
  private:
   bool m_pg;
@@ -445,9 +437,9 @@ std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* p
   c.query("CREATE TEMPORARY TABLE report_members ON COMMIT DROP AS SELECT CAST(member_id AS TEXT) COLLATE \"C\" AS member_id, "
           "CAST(sales AS BIGINT) AS sales, CAST(net AS BIGINT) AS net, CAST(last_day AS TEXT) AS last_day FROM (" +
               (s.single ? s.sql : memberGrouped(c, s.sql)) + ") g",
-          q.params);
+          q.values);
   if (!statistics.empty()) c.execScript("ANALYZE report_members(" + statistics + ")");
-  q.params.clear();  // the table is read without them
+  q.values.clear();  // the table is read without them
   *plain = true;
   return "SELECT member_id, sales, net, CAST(NULL AS BIGINT) AS visits, CAST(NULL AS TEXT) AS first_day, last_day "
          "FROM report_members";
@@ -534,7 +526,7 @@ std::vector<Bucket> bucketCounts(SqlConnection& c, const std::string& rows, cons
     sql += ")";
   }
   sql += " GROUP BY " + o.bucket + ", " + parent + " ORDER BY 1" + (o.descending ? " DESC" : "");
-  const auto r = c.query(sql, q.params);
+  const auto r = c.query(sql, q.values);
   std::vector<Bucket> out(r.size());
   for (std::size_t i = 0; i < r.size(); ++i) out[i] = {r.text(i, 0), r.text(i, 1), r.integer(i, 2), r.integer(i, 3)};
   return out;
@@ -647,7 +639,7 @@ std::vector<std::vector<Cut>> membersAtOf(SqlConnection& c, const std::string& r
     }
     sql = "WITH x AS MATERIALIZED (SELECT * FROM (" + rows + ") r WHERE " + any + ") " + sql;
   }
-  const auto r = c.query(sql, q.params);
+  const auto r = c.query(sql, q.values);
   for (std::size_t i = 0; i < r.size(); ++i) {
     const auto d = static_cast<std::size_t>(r.integer(i, 0));
     for (std::size_t k = 0; k < places[d].size(); ++k) {
@@ -693,7 +685,7 @@ void narrowPlaces(SqlConnection& c, const std::string& rows, const RankOrder& o,
   if (large.empty()) return;
   const auto r = c.query("SELECT " + o.bucket + ", " + idPrefix() + ", COUNT(*) FROM (" + rows + ") x WHERE " + o.bucket + " IN (" +
                              in + ") GROUP BY " + o.bucket + ", " + idPrefix(),
-                         q.params);
+                         q.values);
   std::map<std::string, std::map<std::string, std::int64_t>> counts;  // bucket -> prefix (byte order) -> members
   for (std::size_t i = 0; i < r.size(); ++i) counts[r.text(i, 0)][opt(r, i, 1)] = r.integer(i, 2);
   for (auto& p : places) {
@@ -891,7 +883,7 @@ void addMemberDetails(SqlConnection& c, json& rows) {
     // Always 500 parameters (padded with an id no member has): one SQL text for every page, so
     // PostgreSQL prepares it once (test_report_pages).
     for (std::size_t pad = ids.size(); pad < 500; ++pad) in += ", " + q.p(std::string());
-    const auto r = c.query("SELECT member_id, name, phone, enrolled_store FROM members WHERE member_id IN (" + in + ")", q.params);
+    const auto r = c.query("SELECT member_id, name, phone, enrolled_store FROM members WHERE member_id IN (" + in + ")", q.values);
     for (std::size_t i = 0; i < r.size(); ++i) {
       for (json* row : byId[r.text(i, 0)]) {
         (*row)["name"] = opt(r, i, 1);
@@ -927,7 +919,7 @@ json Reports::summary(const ReportFilter& f) {
       "COALESCE(SUM(member * (gross - refunded)), 0), COALESCE(SUM(refunds), 0), COALESCE(SUM(refunded), 0) FROM agg_sales "
       "WHERE " + q.dayIn("day", f) + " AND " + q.storeIn("store_id", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   Q qm(m_c);
   // A member bought in the period when one of its parts has a sale (no part has fewer than
   // none): counting them needs no sums.
@@ -941,7 +933,7 @@ json Reports::summary(const ReportFilter& f) {
                                   ") mp WHERE sales > 0 ORDER BY member_id) u GROUP BY member_id) g"
                             : "SELECT COUNT(DISTINCT member_id) FROM (" + ms.sql + ") mp WHERE sales > 0";
   }
-  const auto m = m_c.query(members, qm.params);
+  const auto m = m_c.query(members, qm.values);
   tx.commit();
   return {{"sales", r.integer(0, 0)},
           {"net_revenue", money(r.integer(0, 1))},
@@ -962,7 +954,7 @@ Result<json> Reports::sales(const ReportFilter& f, const std::string& group) {
     sql = "SELECT sku, MIN(description), SUM(sales), SUM(qty), SUM(amount) FROM agg_product WHERE " + q.dayIn("day", f) +
           " AND " + q.storeIn("store_id", f) + " GROUP BY sku ORDER BY SUM(amount) DESC, sku";
     SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-    const auto r = m_c.query(sql, q.params);
+    const auto r = m_c.query(sql, q.values);
     tx.commit();
     json rows = json::array();
     for (std::size_t i = 0; i < r.size(); ++i) {
@@ -981,7 +973,7 @@ Result<json> Reports::sales(const ReportFilter& f, const std::string& group) {
   sql = "SELECT " + key + " AS k, SUM(sales), SUM(gross - refunded), SUM(refunds), SUM(gross) FROM agg_sales WHERE " +
         q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY " + key + " ORDER BY 1";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   json rows = json::array();
   for (std::size_t i = 0; i < r.size(); ++i) {
@@ -1048,7 +1040,7 @@ AbcFigures abcRanked(SqlConnection& c, Q& q, const std::string& mp, const Report
       "LEFT JOIN members m ON m.member_id = p.member_id "
       "UNION ALL SELECT 2, " + cols + " FROM (SELECT * FROM classed WHERE fu = 1 ORDER BY rn" + page + ") p "
       "LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 2, 3";
-  const auto r = c.query(sql, q.params);
+  const auto r = c.query(sql, q.values);
   AbcFigures a;
   for (std::size_t i = 0; i < r.size(); ++i) {
     const int k = static_cast<int>(r.integer(i, 2));
@@ -1107,7 +1099,7 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
     Q q(c);
     const std::string cls = classOf(q);
     const auto r = c.query("SELECT COUNT(*) FROM (SELECT " + cls + " AS k, last_day FROM (" + rows + ") x) c WHERE " +
-                               followUpDue(q, rules, "k", "last_day", asOf), q.params);
+                               followUpDue(q, rules, "k", "last_day", asOf), q.values);
     a.followUps = r.integer(0, 0);
   }
   const auto classOfRank = [&](std::int64_t rank) { return rank <= cuts[0].members ? 0 : rank <= cuts[1].members ? 1 : 2; };
@@ -1121,7 +1113,7 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
         "ROW_NUMBER() OVER (ORDER BY net DESC, member_id) AS rn FROM (SELECT member_id, net, last_day FROM (" + rows +
             ") x ORDER BY net DESC, member_id" + top + ") x) t LEFT JOIN members m ON m.member_id = t.member_id WHERE t.rn > " +
             q.p(f.offset) + " ORDER BY t.rn",
-        q.params);
+        q.values);
     for (std::size_t i = 0; i < r.size(); ++i) {
       a.members.push_back({classOfRank(r.integer(i, 0)), r.text(i, 1), opt(r, i, 5), "", r.text(i, 4), r.integer(i, 2), r.integer(i, 3)});
     }
@@ -1134,7 +1126,7 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
     const auto r = c.query("SELECT p.k, p.member_id, p.net, p.last_day, m.card_no, m.name FROM (SELECT * FROM (" + inner +
                                ") c WHERE " + due + " ORDER BY net DESC, member_id" + pageClause(q, f) +
                                ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY p.net DESC, p.member_id",
-                           q.params);
+                           q.values);
     for (std::size_t i = 0; i < r.size(); ++i) {
       a.followUp.push_back({static_cast<int>(r.integer(i, 0)), r.text(i, 1), opt(r, i, 4), opt(r, i, 5), r.text(i, 3), r.integer(i, 2), 0});
     }
@@ -1216,14 +1208,14 @@ void Reports::abcClasses(const ReportFilter& f, std::int64_t pageSize,
     std::vector<SqlValue> params;
     if (plain) {
       // A plain source carries no parameters (abcByCuts reads it without them).
-      if (!q.params.empty()) throw std::logic_error("abcClasses: a plain member source with parameters");
+      if (!q.values.empty()) throw std::logic_error("abcClasses: a plain member source with parameters");
       const AbcCuts abc(m_c, mp);
       Q qc(m_c);
       classes = "SELECT member_id, " + abc.classOf(qc) + " AS cls FROM (" + abc.rows + ") x";
-      params = qc.params;
+      params = qc.values;
     } else {
       classes = abcRankedWith(q, mp) + " SELECT ranked.member_id, " + kAbcClassOfRanked + " AS cls FROM ranked, tot";
-      params = q.params;
+      params = q.values;
     }
     m_c.query("CREATE TEMPORARY TABLE abc_classes AS " + classes, params);
     m_c.execScript(pg ? "CREATE INDEX ON pg_temp.abc_classes(member_id)" : "CREATE INDEX temp.abc_classes_member ON abc_classes(member_id)");
@@ -1301,7 +1293,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
       "UNION ALL SELECT 1, p.member_id, m.card_no, p.last_day, p.frequency, p.monetary, p.r, p.f, p.m, " + segmentOf("p.") + " "
       "FROM (SELECT * FROM g ORDER BY member_id" + pageClause(q, f) + ") p LEFT JOIN members m ON m.member_id = p.member_id "
       "ORDER BY 1, 2";
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   static const std::vector<std::string> order = {"champions", "loyal", "new", "potential_loyalists", "need_attention",
                                                  "cant_lose", "at_risk", "hibernating", "lost"};
@@ -1372,7 +1364,7 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
       asOfNo + " - " + pLast + ", p.reason, COALESCE(m.consent_marketing, 0), m.tier, p.net, m.phone, m.enrolled_store FROM "
       "(SELECT * FROM k ORDER BY net DESC, last_day, member_id" + pageClause(q, f) + ") p LEFT JOIN members m "
       "ON m.member_id = p.member_id ORDER BY 1, 13 DESC, 9 DESC, 2";
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   json members = json::array();
   std::int64_t byInterval = 0, total = 0;
@@ -1423,7 +1415,7 @@ json Reports::retention(const ReportFilter& f) {
       "SELECT sizes.cohort, sizes.n, act.k, act.n FROM sizes LEFT JOIN act ON act.cohort = sizes.cohort "
       "ORDER BY sizes.cohort, act.k";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   json cohorts = json::array();
   for (std::size_t i = 0; i < r.size();) {
@@ -1466,8 +1458,8 @@ json Reports::referrals(const ReportFilter& f) {
                              "WHERE enrolled = 1 AND " + q2.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " +
                              q2.storeIn("enrolled_store", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
-  const auto t = m_c.query(totals, q2.params);
+  const auto r = m_c.query(sql, q.values);
+  const auto t = m_c.query(totals, q2.values);
   tx.commit();
   json rows = json::array();
   std::int64_t converted = 0, referrers = 0;
@@ -1504,7 +1496,7 @@ Result<json> Reports::satisfaction(const ReportFilter& f, const std::string& per
   const std::string sql = "SELECT store_id, " + key + " AS period, scale, score, COUNT(*) FROM survey_answers WHERE " +
                           q.dayIn("day", f) + " AND " + q.storeIn("store_id", f) + " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   struct Acc {
     std::int64_t csatN = 0, csatSum = 0, satisfied = 0, npsN = 0, promoters = 0, passives = 0, detractors = 0;
@@ -1566,7 +1558,7 @@ json Reports::surveyDimensions(const ReportFilter& f) {
   const std::string sql = "SELECT store_id, dimension, COUNT(*), SUM(score) FROM survey_dimensions WHERE " + q.dayIn("day", f) +
                           " AND " + q.storeIn("store_id", f) + " GROUP BY store_id, dimension ORDER BY store_id, dimension";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> all;  // dimension -> (answers, sum)
   json stores = json::array();
@@ -1615,7 +1607,7 @@ json Reports::staff(const ReportFilter& f) {
       q.dayIn("substr(e.at, 1, 10)", f) + " AND " + q.storeIn("t.store_id", f) + " GROUP BY t.store_id, " + complaintStaff +
       ") a GROUP BY store_id, staff_id ORDER BY store_id, staff_id IS NULL, staff_id";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   json rows = json::array();
   for (std::size_t i = 0; i < r.size(); ++i) {
@@ -1657,7 +1649,7 @@ json Reports::complaints(const ReportFilter& f, Timestamp now) {
       "FROM allc WHERE " + q.dayIn("substr(filed_at, 1, 10)", f) + " AND " + q.storeIn("store_id", f) +
       " ORDER BY filed_at, complaint_id";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   std::map<std::string, std::int64_t> byStep;
   for (const auto& s : complaintSteps()) byStep[s] = 0;
@@ -1695,12 +1687,12 @@ std::int64_t Reports::importCounterComplaints(Timestamp now) {
       " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM complaint_cases c WHERE c.complaint_id = " + id + ")";
   // Most calls (every view of a member's page, of a complaint, of the complaints report) find
   // nothing new: they look first, without the store-wide writer lock, and take it only to import.
-  if (m_c.query("SELECT 1" + from + " LIMIT 1", q.params).empty()) return 0;
+  if (m_c.query("SELECT 1" + from + " LIMIT 1", q.values).empty()) return 0;
   const std::string sql = "SELECT " + id + ", e.terminal_id, t.store_id, " + q.jsonText("e.payload", "member_id") + ", " +
                           q.jsonText("e.payload", "category") + ", " + q.jsonText("e.payload", "description") + ", " +
                           q.jsonText("e.payload", "staff_id") + ", e.at" + from + " ORDER BY e.at";
   SqlTransaction tx(m_c);
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   std::int64_t added = 0;
   for (std::size_t i = 0; i < r.size(); ++i) {
     if (r.isNull(i, 0)) continue;
@@ -1869,9 +1861,9 @@ json Reports::points(const ReportFilter& f) {
                          q3.dayIn("substr(o.at, 1, 10)", f) + " AND " + q3.storeIn("t.store_id", f) +
                          " GROUP BY COALESCE(o.authorised, 'unknown') ORDER BY 1";
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const auto r = m_c.query(sql, q.params);
-  const auto l = m_c.query(liab, q2.params);
-  const auto o = m_c.query(od, q3.params);
+  const auto r = m_c.query(sql, q.values);
+  const auto l = m_c.query(liab, q2.values);
+  const auto o = m_c.query(od, q3.values);
   tx.commit();
   std::int64_t issued = 0, redeemed = 0, expired = 0, reversed = 0, adjustedOut = 0;
   json kinds = json::array();
@@ -1919,8 +1911,8 @@ json Reports::campaignMembers(const ReportFilter& f) {
       "AND consent_marketing = 1 AND " +
       q.dayIn("substr(enrolled_at, 1, 10)", f) + " AND " + q.storeIn("enrolled_store", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const std::vector<SqlValue> filterParams = q.params;  // the count takes no page
-  const auto r = m_c.query(sql + " ORDER BY member_id" + pageClause(q, f), q.params);
+  const std::vector<SqlValue> filterParams = q.values;  // the count takes no page
+  const auto r = m_c.query(sql + " ORDER BY member_id" + pageClause(q, f), q.values);
   const std::int64_t total = f.limit < 0 && f.offset == 0
                                  ? static_cast<std::int64_t>(r.size())
                                  : m_c.query("SELECT COUNT(*) FROM (" + sql + ") c", filterParams).integer(0, 0);
@@ -1955,7 +1947,7 @@ json Reports::pareto(const ReportFilter& f, const std::string& asOf, std::int64_
       "WITH mp AS (SELECT member_id, net FROM (" + mp + ") x WHERE net > 0), "
       "r AS (SELECT net, ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn, COUNT(*) OVER () AS n FROM mp) "
       "SELECT (rn - 1) * " + b + " / n AS bin, COUNT(*), SUM(net), MAX(rn), MAX(n) FROM r GROUP BY (rn - 1) * " + b + " / n ORDER BY 1";
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   std::int64_t total = 0, n = 0;
   for (std::size_t i = 0; i < r.size(); ++i) total += r.integer(i, 2), n = r.integer(i, 4);
@@ -2028,7 +2020,7 @@ json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int
       "UNION ALL SELECT 1, p.stage, 0, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, p.net, "
       "p.last_day, p.since FROM (SELECT * FROM s" + only + " ORDER BY net DESC, member_id" + pageClause(q, f) +
       ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 11 DESC, 4";
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   std::map<std::string, std::int64_t> counts;
   json members = json::array();
@@ -2068,7 +2060,7 @@ json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int6
       "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, p.net, p.last_day, p.span, "
       "p.since, COALESCE(m.consent_marketing, 0) FROM (SELECT * FROM k ORDER BY net DESC, member_id" + pageClause(q, f) +
       ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 9 DESC, 2";
-  const auto r = m_c.query(sql, q.params);
+  const auto r = m_c.query(sql, q.values);
   tx.commit();
   json members = json::array();
   std::int64_t total = 0;

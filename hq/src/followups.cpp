@@ -43,17 +43,6 @@ CREATE TABLE IF NOT EXISTS followup_owners(
 constexpr const char* kChannels[] = {"phone", "visit", "sms", "wechat"};
 constexpr const char* kStatuses[] = {"due", "overdue", "done"};
 
-/// Parameters bound in the order the SQL text names them.
-struct Params {
-  std::vector<SqlValue> values;
-  std::string p(SqlValue v) {
-    values.push_back(std::move(v));
-    return "$" + std::to_string(values.size());
-  }
-  /// A text parameter in a select list (PostgreSQL cannot infer its type there).
-  std::string t(std::string v) { return "CAST(" + p(std::move(v)) + " AS TEXT)"; }
-};
-
 Date dateOf(const std::string& day) { return *parseDate(day.substr(0, 10), "day"); }
 
 std::string addDays(const std::string& day, int n) {
@@ -70,12 +59,12 @@ int daysInMonth(const std::string& month) {
 }
 
 /// The status a list shows: done, or open and overdue (due before as_of), or open and due.
-std::string statusExpr(Params& q, const std::string& asOf) {
+std::string statusExpr(SqlParams& q, const std::string& asOf) {
   return "CASE WHEN f.status = 'done' THEN 'done' WHEN f.due < " + q.t(asOf) + " THEN 'overdue' ELSE 'due' END";
 }
 
 /// The WHERE clause of a filter over followups f (status and owner included when `all`).
-std::string whereOf(Params& q, const FollowupFilter& f, bool all) {
+std::string whereOf(SqlParams& q, const FollowupFilter& f, bool all) {
   std::string w = "f.due >= " + q.p(f.range.from) + " AND f.due <= " + q.p(f.range.to);
   if (!f.stores.empty()) {
     w += " AND f.store_id IN (";
@@ -363,7 +352,7 @@ Result<FollowupFilter> parseFollowupFilter(const std::function<std::optional<std
 json listFollowups(SqlConnection& c, const FollowupFilter& f) {
   ensureFollowupSchema(c);
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
-  Params q;
+  SqlParams q;
   const std::string status = statusExpr(q, f.asOf);
   const std::string where = whereOf(q, f, true);
   std::string page;
@@ -371,7 +360,7 @@ json listFollowups(SqlConnection& c, const FollowupFilter& f) {
   const auto r = c.query(std::string("SELECT ") + kRowColumns + status + " FROM followups f LEFT JOIN members m ON m.member_id = f.member_id WHERE " +
                              where + " ORDER BY f.due, f.member_id, f.slot" + page,
                          q.values);
-  Params qc;
+  SqlParams qc;
   const auto n = c.query("SELECT COUNT(*) FROM followups f WHERE " + whereOf(qc, f, true), qc.values);
   tx.commit();
   json rows = json::array();
@@ -385,7 +374,7 @@ json listFollowups(SqlConnection& c, const FollowupFilter& f) {
 Result<json> followup(SqlConnection& c, const std::string& followupId, const std::string& asOf) {
   ensureFollowupSchema(c);
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
-  Params q;
+  SqlParams q;
   const std::string status = statusExpr(q, asOf);
   const std::string id = q.p(followupId);
   const auto r = c.query(std::string("SELECT ") + kRowColumns + status +
@@ -505,7 +494,7 @@ json followupCompletion(SqlConnection& c, const FollowupFilter& f) {
   ensureFollowupSchema(c);
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
   const auto rates = [&](const std::string& key, const char* name) {
-    Params q;
+    SqlParams q;
     const std::string asOf = q.t(f.asOf);
     const std::string sql = "SELECT " + key + " AS k, COUNT(*), SUM(CASE WHEN f.status = 'done' THEN 1 ELSE 0 END), "
                             "SUM(CASE WHEN f.status = 'open' AND f.due < " + asOf + " THEN 1 ELSE 0 END) FROM followups f WHERE " +

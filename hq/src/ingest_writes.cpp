@@ -16,18 +16,6 @@ namespace {
 /// statements a table.
 constexpr std::size_t kChunkRows[] = {64, 8, 1};
 
-/// "VALUES ($1, $2), ($3, $4)" for `rows` rows of `width` values.
-std::string valuesList(std::size_t rows, std::size_t width) {
-  std::string out = "VALUES ";
-  std::size_t n = 0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    out += r ? ", (" : "(";
-    for (std::size_t c = 0; c < width; ++c) out += (c ? ", $" : "$") + std::to_string(++n);
-    out += ")";
-  }
-  return out;
-}
-
 /// One column's values as a PostgreSQL array, each checked against the column's declared type.
 SqlValue columnArray(const std::vector<SqlValue>& values, std::size_t width, std::size_t column, char type) {
   std::vector<SqlValue> cells;

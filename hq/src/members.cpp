@@ -213,24 +213,20 @@ json searchMembers(SqlConnection& c, const MemberSearch& s, std::int64_t behindU
   // of a phone) and, for a whole phone or card number, the member's own column (its index).
   // One IN over their union: PostgreSQL read each look-up by its index (3 ms at a million
   // members), where an OR of them scanned every member (190 ms).
-  std::vector<SqlValue> params;
-  const auto bind = [&](std::string v) {
-    params.emplace_back(std::move(v));
-    return "$" + std::to_string(params.size());
-  };
+  SqlParams q;
   std::vector<std::string> any;
   const auto keys = [&](const std::string& condition) { any.push_back("SELECT member_id FROM member_search_keys WHERE " + condition); };
   const auto prefix = [&](const std::string& p) {
     // The range's end must be valid UTF-8 for PostgreSQL: the prefix and the last code point
     // (U+10FFFF), which no name contains, sorts after every key that starts with the prefix.
-    keys("search_key >= " + bind(p) + " AND search_key < " + bind(p + "\xF4\x8F\xBF\xBF"));
+    keys("search_key >= " + q.p(p) + " AND search_key < " + q.p(p + "\xF4\x8F\xBF\xBF"));
   };
   const std::string digits = digitsOf(s.q);
   if (looksLikeNumber(s.q) && !digits.empty()) {
     prefix("#" + digits);
-    any.push_back("SELECT member_id FROM members WHERE card_no = " + bind(digits));
-    if (digits.size() == 4) keys("search_key = " + bind("*" + digits));
-    if (const auto e164 = phoneLookupKey(s.q, kHomePhoneRegion)) any.push_back("SELECT member_id FROM members WHERE phone = " + bind(*e164));
+    any.push_back("SELECT member_id FROM members WHERE card_no = " + q.p(digits));
+    if (digits.size() == 4) keys("search_key = " + q.p("*" + digits));
+    if (const auto e164 = phoneLookupKey(s.q, kHomePhoneRegion)) any.push_back("SELECT member_id FROM members WHERE phone = " + q.p(*e164));
   } else {
     prefix(normalizeName(s.q));
   }
@@ -238,14 +234,10 @@ json searchMembers(SqlConnection& c, const MemberSearch& s, std::int64_t behindU
   for (const auto& a : any) matches += (matches.empty() ? "" : " UNION ALL ") + a;
   const std::string from = " FROM members WHERE enrolled = 1 AND erased_at IS NULL AND merged_into IS NULL AND member_id IN (" + matches + ")";
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
-  const std::int64_t total = c.query("SELECT COUNT(*)" + from, params).integer(0, 0);
-  std::vector<SqlValue> page = params;
-  page.push_back(s.limit);
-  page.push_back(s.offset);
-  const auto r = c.query("SELECT member_id, card_no, name, phone, tier, balance, lifetime_spend, enrolled_store, enrolled_at" + from +
-                             " ORDER BY lifetime_spend DESC, member_id LIMIT $" + std::to_string(params.size() + 1) + " OFFSET $" +
-                             std::to_string(params.size() + 2),
-                         page);
+  const std::int64_t total = c.query("SELECT COUNT(*)" + from, q.values).integer(0, 0);
+  const std::string page = " ORDER BY lifetime_spend DESC, member_id LIMIT " + q.p(s.limit) + " OFFSET " + q.p(s.offset);
+  const auto r = c.query("SELECT member_id, card_no, name, phone, tier, balance, lifetime_spend, enrolled_store, enrolled_at" + from + page,
+                         q.values);
   // In the search's snapshot: a refresh committed after it is not counted as done.
   const std::int64_t behind = behindUpTo > 0 ? searchKeysBehind(c, behindUpTo) : 0;
   tx.commit();

@@ -24,6 +24,22 @@ std::string jsonTextExpr(std::string_view backend, const std::string& column, co
                                  : "json_extract(" + column + ", '$." + field + "')";
 }
 
+std::string valuesList(std::size_t rows, std::size_t width) {
+  std::string out = "VALUES ";
+  std::size_t n = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    out += r ? ", (" : "(";
+    for (std::size_t c = 0; c < width; ++c) out += (c ? ", $" : "$") + std::to_string(++n);
+    out += ")";
+  }
+  return out;
+}
+
+std::string SqlParams::p(SqlValue v) {
+  values.push_back(std::move(v));
+  return "$" + std::to_string(values.size());
+}
+
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
   if (c.backend() == "postgresql") {
     return !c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "

@@ -28,6 +28,10 @@ std::string schemaForBackend(std::string sql, std::string_view backend);
 /// `field` is a constant of the caller's, never input.
 std::string jsonTextExpr(std::string_view backend, const std::string& column, const std::string& field);
 
+/// "VALUES ($1, $2), ($3, $4)" for `rows` rows of `width` values each: a multi-row INSERT's
+/// placeholders, numbered in the order the values are bound.
+std::string valuesList(std::size_t rows, std::size_t width);
+
 /// True if `table` has `column` (for adding columns to an older database).
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column);
 /// True if an index of that name exists (PostgreSQL: one the search path finds).
@@ -72,6 +76,15 @@ class SqlError : public std::runtime_error {
 };
 
 using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
+
+/// A statement's parameters, bound in the order its text names them: `p(v)` binds `v` and
+/// answers its placeholder ("$3").
+struct SqlParams {
+  std::vector<SqlValue> values;
+  std::string p(SqlValue v);
+  /// A text parameter in a select list (PostgreSQL cannot infer its type there).
+  std::string t(std::string v) { return "CAST(" + p(std::move(v)) + " AS TEXT)"; }
+};
 
 /// Rows as text cells (NULL = nullopt), the common denominator of both client libraries.
 class SqlRows {
