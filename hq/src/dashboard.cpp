@@ -128,6 +128,9 @@ struct Ctx {
     } else if (isWrite(req) && !csrfOk(req, *w)) {
       sendError(res, Error{errc::kForbidden, "", "a change made with a dashboard session needs its CSRF token (X-CSRF-Token)"});
       return std::nullopt;
+    } else if (auto nul = refuseNulParameters(req); !nul) {  // a form body's fields, read by now
+      sendError(res, nul.error());
+      return std::nullopt;
     }
     return std::move(*w);
   }
@@ -1260,6 +1263,7 @@ void registerAnalyticsRoutes(httplib::Server& s, HqService& service, Throttle& t
     if (!sameSecret(req.get_param_value("csrf"), cookie(req, kLoginCsrfCookie))) {
       return htmlResponse(res, noticePage("CSRF token missing or wrong: reload the sign-in page."), 403);
     }
+    if (auto nul = refuseNulParameters(req); !nul) return htmlResponse(res, noticePage(problemFor(nul.error()).detail), 400);
     const SignInForm form = signInForm(req);
     const std::string &user = form.user, &password = form.password;
     const bool plausible = form.plausible();

@@ -200,6 +200,10 @@ struct HqServer::Impl {
       res.set_header("WWW-Authenticate", "Bearer");
       return std::nullopt;
     }
+    if (auto nul = refuseNulParameters(req); !nul) {  // a form body's fields, read by now
+      sendError(res, nul.error());
+      return std::nullopt;
+    }
     for (const Role r : roles) {
       if (p->role != r) continue;
       if (r == Role::kTerminal) {
@@ -484,6 +488,7 @@ struct HqServer::Impl {
       if (auto b = checkBody(req, streaming)) {
         return refuse({b->status == 413 ? wire::problem::kTooLarge : wire::problem::kBadRequest, b->status, b->detail});
       }
+      if (auto nul = refuseNulParameters(req); !nul) return refuse(problemFor(nul.error()));  // the query's
       if (triesCredential(req)) {
         if (auto wait = throttle.lockedFor({Throttle::addressKey(req.remote_addr)}, nowSeconds())) {
           sendTooMany(res, *wait);

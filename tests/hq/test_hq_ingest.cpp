@@ -195,3 +195,50 @@ TEMPLATE_TEST_CASE("ingest: U+0000 in any string of a payload is refused naming 
   CHECK(res->status == 400);
   CHECK_THAT(res->body, Catch::Contains("note holds the character U+0000"));
 }
+
+TEMPLATE_TEST_CASE("requests: U+0000 in a query's or a form's field is refused naming it, and nothing is stored", "[hq]", HQ_BACKENDS) {
+  // libpq cuts a text parameter at U+0000 (PostgreSQL holds none): a form's value holding it was
+  // stored cut short there, where SQLite stored it whole.
+  HqInstance hq(TestType::kName);
+  hq.start();
+  auto c = hq.client();
+  // A query's field, on any route, before its handler.
+  auto res = c->Get("/api/v1/reports/summary?from=2026-11-01&to=2026-11-30&store=S%001", bearer(hq.adminToken()));
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK_THAT(res->body, Catch::Contains("store holds the character U+0000"));
+  res = c->Get("/api/v1/reports/summary?from=2026-11-01&to=2026-11-30&st%00re=S1", bearer(hq.adminToken()));
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK_THAT(res->body, Catch::Contains("st\\\\u0000re holds the character U+0000"));
+
+  // A dashboard form's field (the body, read once its handler runs).
+  const httplib::Headers cookie = dashboardSession(hq, hq.adminToken());
+  auto page = c->Get("/dashboard/outreach?lang=en", cookie);
+  REQUIRE(page);
+  REQUIRE(page->status == 200);
+  const std::string csrf = hiddenCsrf(page->body);
+  const auto save = [&](const std::string& body) {
+    return c->Post("/dashboard/outreach/templates", cookie, "csrf=" + csrf + "&lang=en&kind=birthday&language=en&body=" + body,
+                   "application/x-www-form-urlencoded");
+  };
+  res = save("Happy+birthday%00+{opt_out}");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK_THAT(res->body, Catch::Contains("body holds the character U+0000"));
+  CHECK(hq.sql()->query("SELECT COUNT(*) FROM outreach_templates").integer(0, 0) == 0);
+  res = save("Happy+birthday+{opt_out}");  // the same form without it is saved
+  REQUIRE(res);
+  CHECK(res->status == 303);
+  CHECK(hq.sql()->query("SELECT body FROM outreach_templates").text(0, 0) == "Happy birthday {opt_out}");
+
+  // The sign-in form, before any account is looked up.
+  auto login = c->Get("/dashboard/login");
+  REQUIRE(login);
+  const std::string loginCsrf = hiddenCsrf(login->body);
+  httplib::Headers withCookie = {{"Cookie", "lhq_login_csrf=" + setCookieValue(login, "lhq_login_csrf")}};
+  res = c->Post("/dashboard/login", withCookie, "csrf=" + loginCsrf + "&user=admin%00x&password=whatever", "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK_THAT(res->body, Catch::Contains("user holds the character U+0000"));
+}

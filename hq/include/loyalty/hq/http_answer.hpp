@@ -11,6 +11,7 @@
 #include "loyalty/core/result.hpp"
 
 namespace httplib {
+struct Request;
 struct Response;
 }
 
@@ -35,6 +36,11 @@ inline void sendError(httplib::Response& res, const Error& e) { sendProblem(res,
 /// A request's JSON body that must be an object: what sync::parseRequestJson refuses (invalid
 /// JSON, U+0000 in a string) with its own message, anything but an object as field "body".
 Result<nlohmann::json> requestObject(std::string_view body);
+
+/// The request's parameters as read so far (its query; once a handler runs, a form body's
+/// fields too): refused, naming the field, when a name or value holds U+0000, which PostgreSQL
+/// cannot store and its client library would cut a value at.
+Status refuseNulParameters(const httplib::Request& req);
 
 /// A JSON answer; never cached (answers may carry members' personal data).
 void sendJson(httplib::Response& res, const nlohmann::json& body, int status = 200);
