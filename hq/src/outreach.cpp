@@ -676,41 +676,37 @@ Status queueOutreachPage(SqlConnection& c, OutreachQueueing& q) {
     recordAudit(c, {iso(q.now), q.actor, audit::kOutreachQueue, q.batchId, std::nullopt,
                     q.request.kind + " " + occasion + ": queueing begun"});
   }
-  // Many rows a statement (12 values each, within both back ends' limits on parameters).
+  // Many rows a statement (13 values each, within both back ends' limits on parameters).
+  constexpr std::size_t kWidth = 13;
   constexpr std::size_t kRowsPerStatement = 50;
   std::vector<SqlValue> values;
-  std::string rows;
   const auto insert = [&] {
     if (values.empty()) return;
     const auto inserted = c.query(
         "INSERT INTO outreach_messages(message_id, batch_id, member_id, kind, occasion, language, body, store_id, status, next_at, "
-        "created_at, opt_out_token, actor) VALUES " + rows + " ON CONFLICT (member_id, occasion) DO NOTHING RETURNING 1",
+        "created_at, opt_out_token, actor) " + valuesList(values.size() / kWidth, kWidth) +
+            " ON CONFLICT (member_id, occasion) DO NOTHING RETURNING 1",
         values);
     next.queued += static_cast<std::int64_t>(inserted.size());
     values.clear();
-    rows.clear();
   };
   for (const auto& p : page->second) {
     countDecision(next.counts, p.decision);
     if (p.decision != "send") continue;
     const std::string token = randomToken(12);
-    // A batch's ids in order ("m-" + the batch's random part + a number), so that its rows go
-    // to one place of the id's index, not each to a random one (on SQLite each page's commit
-    // writes every index page it touched).
+    // A batch's ids in order ("m-" + the batch's random part + a number, then a random part of
+    // its own), so that its rows go to one place of the id's index, not each to a random one (on
+    // SQLite each page's commit writes every index page it touched); not guessable from
+    // another's (the id is a gateway's idempotency key).
     std::string number = std::to_string(++next.numbered);
     number.insert(0, number.size() < 8 ? 8 - number.size() : 0, '0');
-    for (SqlValue v : {SqlValue("m-" + q.batchId.substr(2) + "-" + number), SqlValue(q.batchId), SqlValue(p.member.memberId),
+    for (SqlValue v : {SqlValue("m-" + q.batchId.substr(2) + "-" + number + "-" + randomToken(6)), SqlValue(q.batchId), SqlValue(p.member.memberId),
                        SqlValue(q.request.kind), SqlValue(p.occasion), SqlValue(p.member.language),
                        SqlValue(messageText(custom, s, q.request, occasion, p.member, token)), SqlValue(p.member.store),
-                       SqlValue(iso(q.now)), SqlValue(iso(q.now)), SqlValue(token), SqlValue(q.actor)}) {
+                       SqlValue("queued"), SqlValue(iso(q.now)), SqlValue(iso(q.now)), SqlValue(token), SqlValue(q.actor)}) {
       values.push_back(std::move(v));
     }
-    const std::size_t n = values.size();
-    rows += std::string(rows.empty() ? "" : ", ") + "($" + std::to_string(n - 11) + ", $" + std::to_string(n - 10) + ", $" +
-            std::to_string(n - 9) + ", $" + std::to_string(n - 8) + ", $" + std::to_string(n - 7) + ", $" + std::to_string(n - 6) +
-            ", $" + std::to_string(n - 5) + ", $" + std::to_string(n - 4) + ", 'queued', $" + std::to_string(n - 3) + ", $" +
-            std::to_string(n - 2) + ", $" + std::to_string(n - 1) + ", $" + std::to_string(n) + ")";
-    if (values.size() >= kRowsPerStatement * 12) insert();
+    if (values.size() >= kRowsPerStatement * kWidth) insert();
   }
   insert();
   if (page->first.last) {

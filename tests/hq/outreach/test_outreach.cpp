@@ -9,6 +9,7 @@
 #include <future>
 #include <mutex>
 #include <regex>
+#include <set>
 
 #include "../support/hq_fixture.hpp"
 #include "loyalty/core/time.hpp"
@@ -509,6 +510,19 @@ TEMPLATE_TEST_CASE("outreach: an audience of more members than a page is preview
   CHECK(messages.integer(0, 2) == 1);
   CHECK(messages.text(0, 3) == "p100001");
   CHECK(messages.text(0, 4) == "p111999");
+  // The batch's ids in order, each with a random part of its own (none guessed from another).
+  const auto ids = c->query("SELECT message_id FROM outreach_messages ORDER BY message_id");
+  const std::string prefix = "m-" + sent["batch_id"].get<std::string>().substr(2) + "-";
+  std::set<std::string> own;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::string number = std::to_string(i + 1);
+    number.insert(0, 8 - number.size(), '0');
+    const std::string id = ids.text(i, 0);
+    REQUIRE(id.rfind(prefix + number + "-", 0) == 0);
+    CHECK(id.size() == prefix.size() + 8 + 1 + 8);
+    own.insert(id.substr(id.size() - 8));
+  }
+  CHECK(own.size() == ids.size());
   // The batch in the audit trail: begun with its first page, its count with its last.
   const auto audit = c->query("SELECT row_count, detail FROM audit_log WHERE subject = $1 ORDER BY entry_no",
                               {sent["batch_id"].get<std::string>()});
