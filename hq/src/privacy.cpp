@@ -132,26 +132,42 @@ bool namesMember(const std::string& type) {
   return type == sync::kMemberEnrolled || type == sync::kMemberUpdated || type == sync::kComplaintFiled;
 }
 
+constexpr const char* kMemberEventTypes = "type IN ('member.enrolled', 'member.updated', 'complaint.filed')";
+
+/// The member an event's payload names, in SQL: the expression of the index events_member, which
+/// a query must write the same to be served by it. On PostgreSQL guarded (NULL) for a payload
+/// holding `\u0000`, which its cast to JSON cannot read (an earlier release stored them; uploads
+/// refuse them now): events_member_nul holds those.
+std::string memberNamed(std::string_view backend) {
+  return backend == "postgresql" ? "(CASE WHEN strpos(payload, '\\u0000') = 0 THEN " + jsonTextExpr(backend, "payload", "member_id") + " END)"
+                                 : jsonTextExpr(backend, "payload", "member_id");
+}
+constexpr const char* kHoldsNul = "strpos(payload, '\\u0000') > 0";
+
 /// Member events (and conflicting copies kept for review) of `memberId`, their stored payloads
 /// without personal data. The fingerprints stay: a re-sent original is still a duplicate.
+/// The events along events_member (and on PostgreSQL, events_member_nul); the copies and refused
+/// events (a few) by the member's id as their stored text writes it (`"member_id":"M1"`, as
+/// sync::dumpJson writes every stored payload): each confirmed by decoding.
 void scrubStoredEvents(SqlConnection& c, const std::string& memberId) {
-  const std::string byMember = " WHERE type IN ('member.enrolled', 'member.updated', 'complaint.filed') AND " +
-                               jsonTextExpr(c.backend(), "payload", "member_id") + " = $1";
-  const auto events = c.query("SELECT event_id, type, payload FROM events" + byMember, {memberId});
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    c.query("UPDATE events SET payload = $2 WHERE event_id = $1",
-            {events.text(i, 0), sync::dumpJson(withoutPersonalData(events.text(i, 1), json::parse(events.text(i, 2))))});
-  }
-  const auto kept = c.query("SELECT conflict_no, type, payload FROM event_conflicts" + byMember, {memberId});
-  for (std::size_t i = 0; i < kept.size(); ++i) {
-    c.query("UPDATE event_conflicts SET payload = $2 WHERE conflict_no = $1",
-            {kept.integer(i, 0), sync::dumpJson(withoutPersonalData(kept.text(i, 1), json::parse(kept.text(i, 2))))});
-  }
-  const auto refused = c.query("SELECT event_id, type, payload FROM rejected_events" + byMember, {memberId});
-  for (std::size_t i = 0; i < refused.size(); ++i) {
-    c.query("UPDATE rejected_events SET payload = $2 WHERE event_id = $1",
-            {refused.text(i, 0), sync::dumpJson(withoutPersonalData(refused.text(i, 1), json::parse(refused.text(i, 2))))});
-  }
+  const std::string written = "\"member_id\":" + json(memberId).dump();
+  const std::string types = kMemberEventTypes;
+  const auto scrub = [&](const SqlRows& rows, const std::string& table, const std::string& key, bool numbered) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      json payload = json::parse(rows.text(i, 2), nullptr, false);
+      if (!payload.is_object()) continue;
+      if (const auto named = payload.find("member_id"); named == payload.end() || *named != memberId) continue;
+      c.query("UPDATE " + table + " SET payload = $2 WHERE " + key + " = $1",
+              {numbered ? SqlValue(rows.integer(i, 0)) : SqlValue(rows.text(i, 0)),
+               sync::dumpJson(withoutPersonalData(rows.text(i, 1), std::move(payload)))});
+    }
+  };
+  std::string events = "SELECT event_id, type, payload FROM events WHERE " + types + " AND " + memberNamed(c.backend()) + " = $1";
+  if (c.backend() == "postgresql") events += " UNION ALL SELECT event_id, type, payload FROM events WHERE " + types + " AND " + kHoldsNul;
+  scrub(c.query(events, {memberId}), "events", "event_id", false);
+  const std::string byText = " WHERE " + types + " AND " + (c.backend() == "postgresql" ? "strpos" : "instr") + "(payload, $1) > 0";
+  scrub(c.query("SELECT conflict_no, type, payload FROM event_conflicts" + byText, {written}), "event_conflicts", "conflict_no", true);
+  scrub(c.query("SELECT event_id, type, payload FROM rejected_events" + byText, {written}), "rejected_events", "event_id", false);
 }
 
 }  // namespace
@@ -175,6 +191,13 @@ void ensurePrivacySchema(SqlConnection& c) {
     fillHistoryFromEvents(c);
     tx.commit();
   }
+}
+
+void indexMemberEvents(SqlConnection& c) {
+  const std::string types = kMemberEventTypes;
+  std::vector<IndexDefinition> indexes = {{"events_member", "events(" + memberNamed(c.backend()) + ") WHERE " + types}};
+  if (c.backend() == "postgresql") indexes.push_back({"events_member_nul", "events(event_id) WHERE " + types + " AND " + kHoldsNul});
+  replaceIndexes(c, indexes, {}, "every member's enrolment and updates, and every complaint");
 }
 
 // [SECTION] Ingest

@@ -301,6 +301,7 @@ void HqStore::createSchema(Timestamp now) {
   ensureProductSchema(*m_c);
   createStaffSchema(*m_c);
   indexSurveysByMember(*m_c);
+  indexMemberEvents(*m_c);
   ensureReservationSchema(*m_c);
   keepRoomInAggregates(*m_c);
   ensureMemberFeed(*m_c);
@@ -336,6 +337,7 @@ void HqStore::checkSchema() {
       {"audit trail", ensureAuditSchema},
       {"the audit trail read by time", indexAuditByTime},
       {"consent history and erasure", ensurePrivacySchema},
+      {"a member's own events read by member (an erasure)", indexMemberEvents},
       {"refused events and referral bonuses", ensureClaimsSchema},
       {"token expiry", ensureCredentialsSchema},
       {"tier reviews", ensureTierSchema},

@@ -267,6 +267,18 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
           .at("next")
           .at("followup_id");
 
+  // As an earlier release could store them: updates holding U+0000 (which no JSON read of it
+  // survives on PostgreSQL), M1's (to be erased) and another member's, and another member's that
+  // names M1 only inside another field.
+  const std::string oldNul = R"({"member_id":"M2","name":"Li\u0000Lei","store_id":"S1","terminal_id":"T0"})";
+  const std::string otherField = R"({"member_id":"M2","referral":{"member_id":"M1"},"store_id":"S1","terminal_id":"T0"})";
+  const std::string ownNul = std::string(R"({"member_id":"M1","name":")") + kName + R"(\u0000","store_id":"S1","terminal_id":"T0"})";
+  for (const auto& [seq, payload] : {std::pair{1, oldNul}, std::pair{2, otherField}, std::pair{3, ownNul}}) {
+    hq.sql()->query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) "
+                    "VALUES ($1, 'T0', $2, 'member.updated', '2026-11-01T08:00:00Z', $3, 'f', '2026-11-01T08:00:00Z', 1)",
+                    {"T0-old-" + std::to_string(seq), std::int64_t{seq}, payload});
+  }
+
   // [SECTION] Erasure: idempotent, audited with its reason.
   const json erased = api.post("/api/v1/admin/members/M1/erase", {{"reason", "member asked (ticket 42)"}}, admin);
   CHECK(erased.at("member_id") == "M1");
@@ -274,6 +286,34 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
   CHECK(api.post("/api/v1/admin/members/M1/erase", {{"reason", "again"}}, admin).at("erased_at") == erasedAt);
   api.post("/api/v1/admin/members/M1/erase", json::object(), admin, 400);
   api.post("/api/v1/admin/members/M404/erase", {{"reason", "x"}}, admin, 404);
+
+  // The erasure read the member's events along their index, not every member event's payload
+  // (1.2 s on PostgreSQL, 3.5-4.2 s on SQLite at a million members); its query as privacy.cpp asks it.
+  {
+    auto sql = hq.sql();
+    const std::string types = "type IN ('member.enrolled', 'member.updated', 'complaint.filed')";
+    std::string plan;
+    if (std::string_view(TestType::kName) == "sqlite") {
+      sql->execScript("DROP TABLE IF EXISTS sqlite_stat1");
+      for (const auto& row : sql->query("EXPLAIN QUERY PLAN SELECT event_id, type, payload FROM events WHERE " + types +
+                                        " AND json_extract(payload, '$.member_id') = 'M1'")
+                                 .rows) {
+        plan += row.at(3).value_or("") + "\n";
+      }
+    } else {
+      sql->execScript("SET enable_seqscan = off");  // a few rows: a scan would be as cheap
+      for (const auto& row : sql->query("EXPLAIN SELECT event_id, type, payload FROM events WHERE " + types +
+                                        " AND (CASE WHEN strpos(payload, '\\u0000') = 0 THEN (CAST(payload AS JSON) ->> 'member_id') END) = "
+                                        "'M1' UNION ALL SELECT event_id, type, payload FROM events WHERE " + types +
+                                        " AND strpos(payload, '\\u0000') > 0")
+                                 .rows) {
+        plan += row.at(0).value_or("") + "\n";
+      }
+      CHECK_THAT(plan, Catch::Contains("events_member_nul"));
+    }
+    INFO(plan);
+    CHECK_THAT(plan, Catch::Contains("INDEX events_member ") || Catch::Contains("using events_member on"));
+  }
 
   auto gone = api.get("/api/v1/members/M1", admin);
   CHECK(gone->status == 410);
@@ -327,6 +367,9 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     CHECK(sql->query("SELECT status FROM outreach_messages WHERE member_id = 'M1'").text(0, 0) == "cancelled");  // never sent
     CHECK(sql->query("SELECT COUNT(*) FROM followup_contacts").integer(0, 0) == 1);  // the call is kept, without its notes
     CHECK(sql->query("SELECT score FROM complaint_satisfaction").integer(0, 0) == 4);  // the score too, without the note
+    // Other members' events as they were.
+    CHECK(sql->query("SELECT payload FROM events WHERE event_id = 'T0-old-1'").text(0, 0) == oldNul);
+    CHECK(sql->query("SELECT payload FROM events WHERE event_id = 'T0-old-2'").text(0, 0) == otherField);
   }
   // No new notes about the person either.
   api.post("/api/v1/followups/" + nextFollowup + "/contacts", {{"channel", "phone"}, {"outcome", "reached"}, {"notes", kName}}, admin, 410);

@@ -41,6 +41,12 @@ inline constexpr const char* kHomePhoneRegion = "CN";
 /// unless it has history to fill in.
 void ensurePrivacySchema(SqlConnection& c);
 
+/// The member events (enrolments, updates, complaints) read by the member they name, for an
+/// erasure: an index of the events on the payload's member (on PostgreSQL, with another of the
+/// few payloads its JSON cast cannot read). Built once on a store of an earlier release (the log
+/// says so); nothing once there. The database keeps it as events come: no writer names it.
+void indexMemberEvents(SqlConnection& c);
+
 /// Within a write transaction: what head office keeps of every erased member beyond their row,
 /// scrubbed (stored complaint texts and notes, greetings and a gateway's errors, follow-up
 /// notes, search keys; keys of members merged away too). Writes only what is not scrubbed yet.
