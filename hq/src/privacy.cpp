@@ -150,7 +150,7 @@ constexpr const char* kHoldsNul = "strpos(payload, '\\u0000') > 0";
 /// events (a few) by the member's id as their stored text writes it (`"member_id":"M1"`, as
 /// sync::dumpJson writes every stored payload): each confirmed by decoding.
 void scrubStoredEvents(SqlConnection& c, const std::string& memberId) {
-  const std::string written = "\"member_id\":" + json(memberId).dump();
+  const std::string written = "\"member_id\":" + sync::dumpJson(json(memberId));
   const std::string types = kMemberEventTypes;
   const auto scrub = [&](const SqlRows& rows, const std::string& table, const std::string& key, bool numbered) {
     for (std::size_t i = 0; i < rows.size(); ++i) {

@@ -488,6 +488,9 @@ struct HqServer::Impl {
       if (auto b = checkBody(req, streaming)) {
         return refuse({b->status == 413 ? wire::problem::kTooLarge : wire::problem::kBadRequest, b->status, b->detail});
       }
+      if (req.path.find('\0') != std::string::npos) {  // decoded from %00: a route's id would reach SQL with it
+        return refuse({wire::problem::kBadRequest, 400, "the path holds the character U+0000, which head office cannot store"});
+      }
       if (auto nul = refuseNulParameters(req); !nul) return refuse(problemFor(nul.error()));  // the query's
       if (triesCredential(req)) {
         if (auto wait = throttle.lockedFor({Throttle::addressKey(req.remote_addr)}, nowSeconds())) {

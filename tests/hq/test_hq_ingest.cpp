@@ -211,6 +211,15 @@ TEMPLATE_TEST_CASE("requests: U+0000 in a query's or a form's field is refused n
   REQUIRE(res);
   CHECK(res->status == 400);
   CHECK_THAT(res->body, Catch::Contains("st\\\\u0000re holds the character U+0000"));
+  res = c->Get("/dashboard/login?next=%2Fdashboard%00");  // a route that checks no credential
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK_THAT(res->body, Catch::Contains("next holds the character U+0000"));
+  // A path's id (libpq would have cut "C1%00x" to the complaint C1).
+  res = c->Post("/api/v1/complaints/C1%00x", bearer(hq.adminToken()), R"({"step": "acknowledged"})", "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK_THAT(res->body, Catch::Contains("the path holds the character U+0000"));
 
   // A dashboard form's field (the body, read once its handler runs).
   const httplib::Headers cookie = dashboardSession(hq, hq.adminToken());
