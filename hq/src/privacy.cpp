@@ -135,13 +135,9 @@ bool namesMember(const std::string& type) {
 constexpr const char* kMemberEventTypes = "type IN ('member.enrolled', 'member.updated', 'complaint.filed')";
 
 /// The member an event's payload names, in SQL: the expression of the index events_member, which
-/// a query must write the same to be served by it. On PostgreSQL guarded (NULL) for a payload
-/// holding `\u0000`, which its cast to JSON cannot read (an earlier release stored them; uploads
-/// refuse them now): events_member_nul holds those.
-std::string memberNamed(std::string_view backend) {
-  return backend == "postgresql" ? "(CASE WHEN strpos(payload, '\\u0000') = 0 THEN " + jsonTextExpr(backend, "payload", "member_id") + " END)"
-                                 : jsonTextExpr(backend, "payload", "member_id");
-}
+/// a query must write the same to be served by it. On PostgreSQL NULL for a payload holding
+/// `\u0000` (jsonTextExpr): events_member_nul holds those.
+std::string memberNamed(std::string_view backend) { return jsonTextExpr(backend, "payload", "member_id"); }
 constexpr const char* kHoldsNul = "strpos(payload, '\\u0000') > 0";
 
 /// Member events (and conflicting copies kept for review) of `memberId`, their stored payloads

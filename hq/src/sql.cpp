@@ -20,8 +20,9 @@ std::string schemaForBackend(std::string sql, std::string_view backend) {
 }
 
 std::string jsonTextExpr(std::string_view backend, const std::string& column, const std::string& field) {
-  return backend == "postgresql" ? "(CAST(" + column + " AS JSON) ->> '" + field + "')"
-                                 : "json_extract(" + column + ", '$." + field + "')";
+  return backend == "postgresql"
+             ? "(CASE WHEN strpos(" + column + ", '\\u0000') = 0 THEN CAST(" + column + " AS JSON) ->> '" + field + "' END)"
+             : "json_extract(" + column + ", '$." + field + "')";
 }
 
 std::string valuesList(std::size_t rows, std::size_t width) {

@@ -177,10 +177,22 @@ TEMPLATE_TEST_CASE("ingest: U+0000 in any string of a payload is refused naming 
   CHECK(r.at("acked_through") == 3);
   CHECK(hq.sql()->query("SELECT COUNT(*) FROM events").integer(0, 0) == 3);
 
+  // As an earlier release could store it: a complaint's payload holding U+0000. On PostgreSQL its
+  // fields read as NULL in SQL (it is not imported), where its cast failed every read of complaints.
+  hq.sql()->query("INSERT INTO events(event_id, terminal_id, seq, type, at, payload, fingerprint, received_at, known) VALUES "
+                  "('T1-old', 'T1', 999, 'complaint.filed', '2026-11-23T09:00:00Z', $1, 'f', '2026-11-23T09:00:00Z', 1)",
+                  {std::string(R"({"category":"service","complaint_id":"C0","description":"a\u0000b","member_id":"M1",)"
+                               R"("staff_id":"st1","store_id":"S1","terminal_id":"T1"})")});
+  for (const char* path : {"/api/v1/reports/complaints?from=2026-11-01&to=2026-11-30", "/api/v1/reports/staff?from=2026-11-01&to=2026-11-30",
+                           "/api/v1/complaints/C1"}) {
+    INFO(path);
+    getJsonChecked(hq, path);
+  }
+
   // What reads the events' JSON answers.
   const json doc = getJsonChecked(hq, "/api/v1/members/M1/export");
   CHECK(doc.at("surveys").size() == 1);
-  CHECK(doc.at("complaints").size() == 1);
+  CHECK(doc.at("complaints").size() == (std::string_view(TestType::kName) == "sqlite" ? 2 : 1));
   CHECK(getJsonChecked(hq, "/api/v1/reports/satisfaction?from=2026-11-01&to=2026-11-30").at("total").at("csat_responses") == 1);
   getJsonChecked(hq, "/api/v1/reports/complaint-handling?from=2026-11-01&to=2026-11-30");
 

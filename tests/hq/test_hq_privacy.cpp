@@ -309,7 +309,7 @@ TEMPLATE_TEST_CASE("export, then erasure: gone from every answer and the feed, a
     } else {
       sql->execScript("SET enable_seqscan = off");  // a few rows: a scan would be as cheap
       for (const auto& row : sql->query("EXPLAIN SELECT event_id, type, payload FROM events WHERE " + types +
-                                        " AND (CASE WHEN strpos(payload, '\\u0000') = 0 THEN (CAST(payload AS JSON) ->> 'member_id') END) = "
+                                        " AND (CASE WHEN strpos(payload, '\\u0000') = 0 THEN CAST(payload AS JSON) ->> 'member_id' END) = "
                                         "'M1' UNION ALL SELECT event_id, type, payload FROM events WHERE " + types +
                                         " AND strpos(payload, '\\u0000') > 0")
                                  .rows) {

@@ -25,7 +25,10 @@ class SqlConnection;
 std::string schemaForBackend(std::string sql, std::string_view backend);
 
 /// An SQL expression for a top-level field of a JSON text column, as text (NULL when absent).
-/// `field` is a constant of the caller's, never input.
+/// `field` is a constant of the caller's, never input. On PostgreSQL NULL too for a text holding
+/// `\u0000` anywhere, whose cast to JSON fails (an earlier release stored such payloads; uploads
+/// refuse them now): one such row no longer fails the whole statement; a caller that must read
+/// those decodes them itself.
 std::string jsonTextExpr(std::string_view backend, const std::string& column, const std::string& field);
 
 /// "VALUES ($1, $2), ($3, $4)" for `rows` rows of `width` values each: a multi-row INSERT's
