@@ -222,17 +222,16 @@ void indexSurveysByMember(SqlConnection& c) {
       return;
     }
     logging::log().info("filling survey_answers.member_id (once): this reads every stored survey answer");
-    // The payload's member, in SQL; guarded, as PostgreSQL's cast to JSON fails on a payload
-    // holding an escaped NUL (an earlier release stored them): those are decoded here instead.
+    // The payload's member, in SQL. On PostgreSQL jsonTextExpr reads NULL for a payload holding an
+    // escaped NUL (its cast to JSON fails on one; an earlier release stored them): those are
+    // decoded here instead.
+    c.query("UPDATE survey_answers SET member_id = x.member FROM (SELECT event_id, " + jsonTextExpr(c.backend(), "payload", "member_id") +
+                " AS member FROM events WHERE type = $1) AS x WHERE x.event_id = survey_answers.event_id AND x.member IS NOT NULL",
+            {std::string(sync::kSurveyAnswered)});
     const std::string position = c.backend() == "sqlite" ? "instr" : "strpos";
-    const std::vector<SqlValue> params{std::string(sync::kSurveyAnswered), std::string("\\u0000")};
-    c.query("UPDATE survey_answers SET member_id = x.member FROM (SELECT event_id, CASE WHEN " + position +
-                "(payload, $2) = 0 THEN " + jsonTextExpr(c.backend(), "payload", "member_id") +
-                " END AS member FROM events WHERE type = $1) AS x WHERE x.event_id = survey_answers.event_id AND x.member IS NOT NULL",
-            params);
     const auto held = c.query("SELECT e.event_id, e.payload FROM events e JOIN survey_answers s ON s.event_id = e.event_id "
                               "WHERE e.type = $1 AND " + position + "(e.payload, $2) > 0",
-                              params);
+                              {std::string(sync::kSurveyAnswered), std::string("\\u0000")});
     for (std::size_t i = 0; i < held.size(); ++i) {
       auto body = sync::parseJson(held.text(i, 1));
       auto p = body ? sync::decodeSurveyAnswered(*body) : Result<sync::SurveyAnswered>(body.error());

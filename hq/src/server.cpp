@@ -489,7 +489,7 @@ struct HqServer::Impl {
         return refuse({b->status == 413 ? wire::problem::kTooLarge : wire::problem::kBadRequest, b->status, b->detail});
       }
       if (req.path.find('\0') != std::string::npos) {  // decoded from %00: a route's id would reach SQL with it
-        return refuse({wire::problem::kBadRequest, 400, "the path holds the character U+0000, which head office cannot store"});
+        return refuse(problemFor(wire::refuseNulCharacters(nlohmann::json(req.path), "the path").error()));  // the JSON rule's words
       }
       if (auto nul = refuseNulParameters(req); !nul) return refuse(problemFor(nul.error()));  // the query's
       if (triesCredential(req)) {
