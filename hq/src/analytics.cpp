@@ -450,15 +450,8 @@ std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const st
   return s.single ? s.sql : memberGrouped(c, s.sql);
 }
 
-/// LIMIT/OFFSET of a member list page, bound as parameters (the SQL text stays the same for
-/// every page, so each backend prepares it once). No limit: NULL on PostgreSQL, -1 on SQLite.
-std::string pageClause(Q& q, const ReportFilter& f) {
-  if (f.limit < 0 && f.offset == 0) return "";
-  const std::string limit = f.limit >= 0 ? q.p(f.limit) : q.postgres() ? q.p(nullptr) : q.p(std::int64_t{-1});
-  return " LIMIT " + limit + " OFFSET " + q.p(f.offset);
-}
-
-json pageJson(const ReportFilter& f) { return {{"offset", f.offset}, {"limit", f.limit < 0 ? json(nullptr) : json(f.limit)}}; }
+/// LIMIT/OFFSET of a member list page (sql.hpp).
+std::string pageClause(Q& q, const ReportFilter& f) { return hq::pageClause(q, q.postgres() ? "postgresql" : "sqlite", f.page()); }
 
 // [SECTION] Ranking members without sorting them all
 //
@@ -826,14 +819,25 @@ std::optional<Error> ExportRows::refusal(std::size_t rows) const {
                                       " rows: export it in pages, limit (1 to " + std::to_string(kListPageMax) + ") and offset");
 }
 
-Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f) {
-  auto l = wholeNumber(limit, "limit", f.limit, 1, kListPageMax);
+Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, RowPage& page) {
+  auto l = wholeNumber(limit, "limit", page.limit, 1, kListPageMax);
   if (!l) return l.error();
-  auto o = wholeNumber(offset, "offset", f.offset, 0, 100000000);
+  auto o = wholeNumber(offset, "offset", page.offset, 0, 100000000);
   if (!o) return o.error();
-  f.limit = *l;
-  f.offset = *o;
+  page = {*o, *l};
   return Ok{};
+}
+
+Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f) {
+  RowPage page = f.page();
+  if (auto ok = parsePage(limit, offset, page); !ok) return ok.error();
+  f.offset = page.offset;
+  f.limit = page.limit;
+  return Ok{};
+}
+
+json pageJson(const RowPage& page) {
+  return {{"offset", page.offset}, {"limit", page.limit < 0 ? json(nullptr) : json(page.limit)}};
 }
 
 bool reportRowsPaged(const std::string& name) {
@@ -849,7 +853,7 @@ void pageReportRows(json& report, const ReportFilter& f) {
   for (std::int64_t i = first; i < last; ++i) page.push_back(std::move(rows[static_cast<std::size_t>(i)]));
   rows = std::move(page);
   report["rows_total"] = total;
-  report["page"] = pageJson(f);
+  report["page"] = pageJson(f.page());
 }
 
 std::string Reports::latestDay() { return dataBounds(m_c).second; }
@@ -1173,7 +1177,7 @@ json Reports::abc(const ReportFilter& f, const std::string& asOf) {
           {"visits_per_month", std::move(visitsPerMonth)},
           {"members_total", a.counts[0] + a.counts[1] + a.counts[2]},
           {"follow_up_total", a.followUps},
-          {"page", pageJson(f)},
+          {"page", pageJson(f.page())},
           {"members", std::move(members)},
           {"follow_up", std::move(followUp)}};
 }
@@ -1327,7 +1331,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
                         {"monetary", money(it == seg.end() ? 0 : it->second.second)}});
   }
   addMemberDetails(m_c, members);
-  return {{"as_of", asOf}, {"segments", std::move(segments)}, {"members_total", total}, {"page", pageJson(f)},
+  return {{"as_of", asOf}, {"segments", std::move(segments)}, {"members_total", total}, {"page", pageJson(f.page())},
           {"members", std::move(members)}};
 }
 
@@ -1395,7 +1399,7 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
           {"churn_days", churnDays},
           {"at_risk", total},
           {"by_reason", {{"interval", byInterval}, {"days", total - byInterval}}},
-          {"page", pageJson(f)},
+          {"page", pageJson(f.page())},
           {"members", std::move(members)}};
 }
 
@@ -1478,7 +1482,7 @@ json Reports::referrals(const ReportFilter& f) {
           {"referred_share", percent(referred, enrolled)},
           {"converted", converted},
           {"referrers", referrers},
-          {"page", pageJson(f)},
+          {"page", pageJson(f.page())},
           {"rows", std::move(rows)}};
 }
 
@@ -1922,7 +1926,7 @@ json Reports::campaignMembers(const ReportFilter& f) {
                     {"language", r.text(i, 4)}, {"tier", r.text(i, 5)}, {"consent_version", r.text(i, 6)},
                     {"enrolled_store", r.text(i, 7)}, {"enrolled", r.text(i, 8)}});
   }
-  return {{"members", total}, {"page", pageJson(f)}, {"rows", std::move(rows)}};
+  return {{"members", total}, {"page", pageJson(f.page())}, {"rows", std::move(rows)}};
 }
 
 
@@ -2039,7 +2043,7 @@ json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int
   json stages = json::array();
   for (const auto& s : lifecycleStages()) stages.push_back({{"stage", s}, {"members", counts[s]}, {"share", percent(counts[s], total)}});
   return {{"as_of", asOf}, {"churn_days", churnDays}, {"members_total", total}, {"stages", std::move(stages)},
-          {"stage", stage.empty() ? json(nullptr) : json(stage)}, {"page", pageJson(f)}, {"members", std::move(members)}};
+          {"stage", stage.empty() ? json(nullptr) : json(stage)}, {"page", pageJson(f.page())}, {"members", std::move(members)}};
 }
 
 json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays) {
@@ -2078,7 +2082,7 @@ json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int6
                        {"due_day", addDays(last, static_cast<int>((interval10 + 9) / 10))},
                        {"days_since_visit", since}, {"consent_marketing", r.integer(i, 12) != 0}});
   }
-  return {{"as_of", asOf}, {"churn_days", churnDays}, {"due", total}, {"page", pageJson(f)}, {"members", std::move(members)}};
+  return {{"as_of", asOf}, {"churn_days", churnDays}, {"due", total}, {"page", pageJson(f.page())}, {"members", std::move(members)}};
 }
 
 }  // namespace loyalty::hq

@@ -280,13 +280,8 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
 /// A page of a member list: "showing a–b of n" and the links to the previous and next pages.
 json pager(const std::string& base, const std::string& query, const char* offsetKey, std::int64_t offset, std::int64_t shownRows,
            std::int64_t total, std::int64_t size) {
-  const auto href = [&](std::int64_t off) {
-    return base + "?" + query + (query.empty() ? "" : "&") + offsetKey + "=" + std::to_string(off);
-  };
-  return {{"shown", shownRows}, {"total", shownNumber(total)}, {"first", shownNumber(shownRows == 0 ? 0 : offset + 1)},
-          {"last", shownNumber(offset + shownRows)},
-          {"prev", offset > 0 ? json(href(std::max<std::int64_t>(0, offset - size))) : json(false)},
-          {"next", offset + shownRows < total ? json(href(offset + size)) : json(false)}};
+  return pageLinks([&](std::int64_t off) { return base + "?" + query + (query.empty() ? "" : "&") + offsetKey + "=" + std::to_string(off); },
+                   offset, shownRows, total, size);
 }
 
 /// A member list's rows (lifecycle or due: each has fields the other lacks, and masking may

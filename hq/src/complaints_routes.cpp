@@ -232,11 +232,10 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   view["owners"] = std::move(owners);
   view["rows"] = std::move(rows);
   view["empty"] = total == 0;
-  view["first"] = total == 0 ? 0 : offset + 1;
-  view["last"] = std::min(offset + limit, total);
-  view["total"] = total;
-  view["prev_href"] = offset > 0 ? json(page(std::max<std::int64_t>(0, offset - limit))) : json(false);
-  view["next_href"] = offset + limit < total ? json(page(offset + limit)) : json(false);
+  const json links = pageLinks(page, offset, static_cast<std::int64_t>(list["rows"].size()), total, limit);
+  for (const char* k : {"first", "last", "total"}) view[k] = links[k];
+  view["prev_href"] = links["prev"];
+  view["next_href"] = links["next"];
   view["stores"] = std::move(stores);
   view["total_row"] = {{"complaints", shownNumber(tot["complaints"])}, {"resolved", shownNumber(tot["resolved"])},
                        {"hours", shown(tot["average_handling_hours"])}, {"overdue", shownNumber(tot["overdue"])}, {"rate", shown(tot["overdue_rate"])},

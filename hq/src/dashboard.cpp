@@ -229,7 +229,7 @@ constexpr Msg kCatalogue[] = {
     {"non_member_revenue", "Non-member revenue", "非会员销售额"},
     {"by_day", "Net revenue by day", "每日净销售额"},
     {"by_hour", "Sales by hour", "分时段销售笔数"},
-    {"by_store", "Net revenue by store", "各门店净销售额"},
+    {"by_store", "Net revenue by store: the top 20", "各门店净销售额（前 20 名）"},
     {"abc", "ABC core customers", "ABC 核心客户"},
     {"class", "Class", "等级"},
     {"frequency", "Contact", "回访频率"},
@@ -335,7 +335,7 @@ constexpr Msg kCatalogue[] = {
     {"member_search", "Member search", "会员查询"},
     {"complaints_col", "Complaints", "投诉数"},
     {"staff_count", "Staff members", "员工人数"},
-    {"by_staff", "Net revenue by staff member", "各员工净销售额"},
+    {"by_staff", "Net revenue by staff member: the top 20", "各员工净销售额（前 20 名）"},
     {"staff_note", "Refunds count for whoever processed them. Staff are the counters' sign-in ids; — : not recorded.",
      "退货计入办理退货的员工。员工为收银台登录编号；—：未记录。"},
     {"dimensions", "Ratings by aspect (average, 1–5)", "分项评分（平均分，1–5）"},
@@ -716,27 +716,53 @@ json dimensionsView(const std::string& L, const json& d) {
   return {{"names", names}, {"rows", std::move(rows)}};
 }
 
-/// The staff page (staff.mustache) from the staff report.
-void staffView(const std::string& L, const json& report, json& view) {
+/// Rows a page of a report's table shows (staff, stores), and bars its chart draws.
+constexpr std::int64_t kTablePageRows = 100;
+constexpr std::size_t kChartTopBars = 20;
+
+/// Whether the `at`th row (from 0) of a table is on the page beginning at `offset`.
+bool onPage(std::int64_t at, std::int64_t offset) { return at >= offset && at < offset + kTablePageRows; }
+
+/// The kChartTopBars highest of `bars`, highest first (ties in the rows' order).
+std::vector<std::pair<std::string, double>> topBars(std::vector<std::pair<std::string, double>> bars) {
+  std::stable_sort(bars.begin(), bars.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (bars.size() > kChartTopBars) bars.resize(kChartTopBars);
+  return bars;
+}
+
+/// A table's "showing a–b of n" (false without rows) and its links to the pages around it.
+void tablePaging(json& view, const std::function<std::string(std::int64_t)>& href, std::int64_t offset, std::int64_t shown,
+                 std::int64_t total) {
+  view["paging"] = pageLinks(href, offset, shown, total, kTablePageRows);
+  view["showing"] = shown == 0 ? json(false) : view["paging"];
+}
+
+/// The staff page (staff.mustache) from the whole staff report: its figures over every row, a
+/// page of the table (rows offset+1 .. offset+kTablePageRows, the report's order: by store, then
+/// staff id), and the chart of the kChartTopBars highest net revenues.
+void staffView(const std::string& L, const json& report, std::int64_t offset, const std::function<std::string(std::int64_t)>& href,
+               json& view) {
   json rows = json::array();
   std::vector<std::pair<std::string, double>> bars;
   std::set<std::string> staff;
-  std::int64_t sales = 0;
+  std::int64_t sales = 0, at = 0;
   for (const auto& r : report["rows"]) {
     const bool known = r["staff_id"].is_string();
     const std::string id = known ? text(r["staff_id"]) : "—", store = text(r["store"]);
     if (known) staff.insert(store + "\x1f" + id);
     sales += r["sales"].get<std::int64_t>();
+    bars.emplace_back(store + " · " + id, num(r["net_revenue"]));
+    if (!onPage(at++, offset)) continue;
     rows.push_back({{"store", store}, {"staff", id}, {"staff_key", known ? id : "-"}, {"sales", shownNumber(r["sales"])},
                     {"net_revenue", shownMoney(r["net_revenue"])}, {"refunds", shownNumber(r["refunds"])}, {"refunded", shownMoney(r["refunded"])},
                     {"points_earned", shownNumber(r["points_earned"])}, {"enrolments", shownNumber(r["enrolments"])},
                     {"redemptions", shownNumber(r["redemptions"])}, {"surveys", shownNumber(r["surveys"])},
                     {"average_score", shownAverage(r["average_score"])}, {"complaints", shownNumber(r["complaints"])}});
-    bars.emplace_back(store + " · " + id, num(r["net_revenue"]));
   }
   view["kpis"] = {kpi(L, "staff_count", shownNumber(staff.size())), kpi(L, "sales", shownNumber(sales))};
+  tablePaging(view, href, offset, static_cast<std::int64_t>(rows.size()), at);
   view["rows"] = std::move(rows);
-  view["by_staff"] = barChart("revenue-by-staff", bars);
+  view["by_staff"] = barChart("revenue-by-staff", topBars(std::move(bars)));
 }
 
 /// An instant as the dashboard shows it: in the stores' time zone when every terminal shares one
@@ -843,20 +869,28 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["member_split"] = barChart("member-split", bars);
     view["exports"] = {exportLinks(p, "summary")};
   } else if (page == "stores") {
-    auto asked = reports({{"sales", {{"group", "store"}}}, {"sales", {{"group", "hour"}}}});
+    // A page of the stores at a time (offset), cut from the one report as on the staff page.
+    auto offset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
+    if (!offset) return offset.error();
+    auto asked = reports({{"sales", {{"group", "store"}, {"offset", "0"}}}, {"sales", {{"group", "hour"}, {"offset", "0"}}}});
     for (const auto& a : asked) {
       if (!a) return a.error();
     }
     auto &st = asked[0], &h = asked[1];
     std::vector<std::pair<std::string, double>> bars;
     json rows = json::array();
+    std::int64_t at = 0;
     for (const auto& r : (*st)["rows"]) {
       const std::string id = text(r["store"]);
-      rows.push_back({{"store", id}, {"sales", shownNumber(r["sales"])}, {"net_revenue", shownMoney(r["net_revenue"])}});
       bars.emplace_back(id, num(r["net_revenue"]));
+      if (onPage(at++, *offset)) rows.push_back({{"store", id}, {"sales", shownNumber(r["sales"])}, {"net_revenue", shownMoney(r["net_revenue"])}});
     }
+    const auto href = [&](std::int64_t off) {
+      return "/dashboard/stores?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off);
+    };
+    tablePaging(view, href, *offset, static_cast<std::int64_t>(rows.size()), at);
     view["rows"] = std::move(rows);
-    view["by_store"] = barChart("revenue-by-store", bars);
+    view["by_store"] = barChart("revenue-by-store", topBars(std::move(bars)));
     bars.clear();
     // All 24 hours: an hour without sales is a bar of 0, not a missing row.
     std::map<int, double> byHour;
@@ -927,12 +961,12 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     const auto pageHref = [&](std::int64_t off) {
       return "/dashboard/customers?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off) + "#churn";
     };
+    const json links = pageLinks(pageHref, *churnOffset, shown, atRiskTotal, 50);
     view["churn_showing"] = shown == 0 ? json(false)
-                                       : json(tr(L, "showing") + " " + groupThousands(std::to_string(*churnOffset + 1)) + "–" +
-                                              groupThousands(std::to_string(*churnOffset + shown)) + " " + tr(L, "of") + " " +
-                                              groupThousands(std::to_string(atRiskTotal)));
-    view["churn_prev"] = *churnOffset > 0 ? json(pageHref(std::max<std::int64_t>(0, *churnOffset - 50))) : json(false);
-    view["churn_next"] = *churnOffset + shown < atRiskTotal ? json(pageHref(*churnOffset + 50)) : json(false);
+                                       : json(tr(L, "showing") + " " + text(links["first"]) + "–" + text(links["last"]) + " " +
+                                              tr(L, "of") + " " + text(links["total"]));
+    view["churn_prev"] = links["prev"];
+    view["churn_next"] = links["next"];
     view["at_risk"] = std::move(atRisk);
     view["churn_exports"] = {exportLinks(p, "churn"), exportLinks(p, "campaign", tr(L, "campaign_export")),
                              exportLinks(p, "referrals", tr(L, "referrals_export"))};
@@ -981,9 +1015,16 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
                                                   {tr(L, "reversed"), num((*pt)["reversed"])}});
     view["exports"] = {exportLinks(p, "points")};
   } else if (page == "staff") {
-    auto st = get("staff");
+    // A page of the table at a time (offset); every page is cut from the one report, kept under
+    // the page's filter without an offset.
+    auto offset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
+    if (!offset) return offset.error();
+    auto st = get("staff", {{"offset", "0"}});
     if (!st) return st.error();
-    staffView(L, *st, view);
+    const auto href = [&](std::int64_t off) {
+      return "/dashboard/staff?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off);
+    };
+    staffView(L, *st, *offset, href, view);
     view["exports"] = {exportLinks(p, "staff")};
   } else if (page == "audit") {
     if (p.who.role != Role::kAdmin) return Error{errc::kForbidden, "page", "the audit trail is for admins"};

@@ -19,6 +19,12 @@ std::optional<std::string> param(const httplib::Request& req, const char* key) {
   return req.get_param_value(key);
 }
 
+Result<RowPage> listPage(const httplib::Request& req, std::int64_t defaultLimit) {
+  RowPage page{0, defaultLimit};
+  if (auto ok = parsePage(param(req, "limit"), param(req, "offset"), page); !ok) return ok.error();
+  return page;
+}
+
 std::optional<std::string> bearerToken(const httplib::Request& req) {
   const std::string h = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/crypto.hpp"
 #include "loyalty/logging/logging.hpp"
@@ -317,12 +318,24 @@ Result<fs::path> Fleet::packageFile(const std::string& terminalId, const std::st
   return Error{errc::kNotFound, "sha256", "no release " + sha256 + " is offered to terminal " + terminalId};
 }
 
-json listTerminals(SqlConnection& c) {
+json listTerminals(SqlConnection& c, const TerminalList& list) {
+  SqlParams q;
+  const std::string where = list.store ? " WHERE t.store_id = " + q.p(*list.store) : "";
+  const SqlParams filterOnly = q;
+  const std::string page = pageClause(q, c.backend(), list.page);
+  SqlTransaction tx(c, SqlTransaction::Kind::kRead);
   const auto r = c.query(
       "SELECT t.terminal_id, t.store_id, t.registered_at, t.revoked_at, t.applied_through, r.version, r.architecture, "
       "r.update_state, r.pending, r.last_seen, h.clock_skew, h.last_error, h.last_error_at, t.timezone FROM terminals t "
-      "LEFT JOIN terminal_reports r ON r.terminal_id = t.terminal_id LEFT JOIN terminal_health h ON h.terminal_id = t.terminal_id "
-      "ORDER BY t.store_id, t.terminal_id");
+      "LEFT JOIN terminal_reports r ON r.terminal_id = t.terminal_id LEFT JOIN terminal_health h ON h.terminal_id = t.terminal_id" +
+          where + " ORDER BY t.store_id, t.terminal_id" + page,
+      q.values);
+  // The whole filtered list's terminals by state (a page shows some of them).
+  const auto n = c.query("SELECT COUNT(*), COUNT(CASE WHEN t.revoked_at IS NULL AND t.registered_at IS NOT NULL THEN 1 END), "
+                         "COUNT(CASE WHEN t.revoked_at IS NULL AND t.registered_at IS NULL THEN 1 END), COUNT(t.revoked_at) "
+                         "FROM terminals t" + where,
+                         filterOnly.values);
+  tx.commit();
   json out = json::array();
   const auto optText = [&](std::size_t i, std::size_t col) { return r.isNull(i, col) ? json() : json(r.text(i, col)); };
   for (std::size_t i = 0; i < r.size(); ++i) {
@@ -342,18 +355,28 @@ json listTerminals(SqlConnection& c) {
                    {"last_error_at", optText(i, 12)},
                    {"timezone", r.text(i, 13)}});
   }
-  return {{"terminals", out}};
+  return {{"terminals", std::move(out)},
+          {"total", n.integer(0, 0)},
+          {"states", {{"active", n.integer(0, 1)}, {"waiting", n.integer(0, 2)}, {"revoked", n.integer(0, 3)}}},
+          {"page", pageJson(list.page)}};
 }
 
-json Fleet::terminals() {
+json Fleet::terminals(const TerminalList& list) {
   std::lock_guard lock(m_mutex);
-  return listTerminals(*m_c);
+  return listTerminals(*m_c, list);
 }
 
-json Fleet::releases() {
+json Fleet::releases(const RowPage& page) {
   std::lock_guard lock(m_mutex);
+  SqlParams q;
+  const std::string clause = pageClause(q, m_c->backend(), page);
+  SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
   const auto r = m_c->query(
-      "SELECT package, version, architecture, sha256, size, stores, percent, published_at, published_by FROM releases ORDER BY release_no DESC");
+      "SELECT package, version, architecture, sha256, size, stores, percent, published_at, published_by FROM releases "
+      "ORDER BY release_no DESC" + clause,
+      q.values);
+  const std::int64_t total = m_c->query("SELECT COUNT(*) FROM releases").integer(0, 0);
+  tx.commit();
   json out = json::array();
   for (std::size_t i = 0; i < r.size(); ++i) {
     out.push_back({{"package", r.text(i, 0)},
@@ -366,7 +389,7 @@ json Fleet::releases() {
                    {"published_at", r.text(i, 7)},
                    {"published_by", r.text(i, 8)}});
   }
-  return {{"releases", out}};
+  return {{"releases", std::move(out)}, {"total", total}, {"page", pageJson(page)}};
 }
 
 }  // namespace loyalty::hq

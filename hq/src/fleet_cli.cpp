@@ -58,7 +58,7 @@ std::function<std::optional<int>()> addFleetCommands(CLI::App& app) {
       }
       if (list->parsed()) {
         Fleet fleet(dir, open(dir));
-        std::cout << fleet.releases().dump() << std::endl;
+        std::cout << fleet.releases({}).dump() << std::endl;
         return 0;
       }
       auto c = open(dir);

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 
+#include "loyalty/hq/dashboard_forms.hpp"
 #include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/sysio/files.hpp"
@@ -16,6 +17,18 @@ bool isSha256(const std::string& s) {
 }
 
 }  // namespace
+
+Result<TerminalList> terminalListOf(const httplib::Request& req, std::int64_t defaultLimit) {
+  TerminalList list;
+  if (const auto store = forms::param(req, "store"); store && !store->empty()) {
+    if (!validId(*store)) return invalidArgument("store", "store is 1 to 128 printable characters without spaces");
+    list.store = *store;
+  }
+  auto page = forms::listPage(req, defaultLimit);
+  if (!page) return page.error();
+  list.page = *page;
+  return list;
+}
 
 void registerFleetRoutes(httplib::Server& s, Fleet& fleet, RequireRole require) {
   s.Get("/api/v1/terminal/release", [&fleet, require](const httplib::Request& req, httplib::Response& res) {
@@ -46,12 +59,16 @@ void registerFleetRoutes(httplib::Server& s, Fleet& fleet, RequireRole require) 
 
   s.Get("/api/v1/admin/terminals", [&fleet, require](const httplib::Request& req, httplib::Response& res) {
     if (!require(req, res, {Role::kAdmin})) return;
-    sendJson(res, fleet.terminals());
+    auto list = terminalListOf(req, kListPageMax);
+    if (!list) return sendError(res, list.error());
+    sendJson(res, fleet.terminals(*list));
   });
 
   s.Get("/api/v1/admin/releases", [&fleet, require](const httplib::Request& req, httplib::Response& res) {
     if (!require(req, res, {Role::kAdmin})) return;
-    sendJson(res, fleet.releases());
+    auto page = forms::listPage(req);
+    if (!page) return sendError(res, page.error());
+    sendJson(res, fleet.releases(*page));
   });
 }
 

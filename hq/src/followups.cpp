@@ -325,8 +325,7 @@ Result<FollowupFilter> parseFollowupFilter(const std::function<std::optional<std
   FollowupFilter f;
   f.range = base->range;
   f.stores = base->stores;
-  ReportFilter page;
-  page.limit = f.limit;
+  RowPage page{f.offset, f.limit};
   if (auto ok = parsePage(param("limit"), param("offset"), page); !ok) return ok.error();
   f.limit = page.limit;
   f.offset = page.offset;
@@ -355,8 +354,7 @@ json listFollowups(SqlConnection& c, const FollowupFilter& f) {
   SqlParams q;
   const std::string status = statusExpr(q, f.asOf);
   const std::string where = whereOf(q, f, true);
-  std::string page;
-  if (f.limit >= 0) page = " LIMIT " + q.p(f.limit) + " OFFSET " + q.p(f.offset);
+  const std::string page = pageClause(q, c.backend(), {f.offset, f.limit});
   const auto r = c.query(std::string("SELECT ") + kRowColumns + status + " FROM followups f LEFT JOIN members m ON m.member_id = f.member_id WHERE " +
                              where + " ORDER BY f.due, f.member_id, f.slot" + page,
                          q.values);

@@ -235,7 +235,7 @@ json searchMembers(SqlConnection& c, const MemberSearch& s, std::int64_t behindU
   const std::string from = " FROM members WHERE enrolled = 1 AND erased_at IS NULL AND merged_into IS NULL AND member_id IN (" + matches + ")";
   SqlTransaction tx(c, SqlTransaction::Kind::kRead);
   const std::int64_t total = c.query("SELECT COUNT(*)" + from, q.values).integer(0, 0);
-  const std::string page = " ORDER BY lifetime_spend DESC, member_id LIMIT " + q.p(s.limit) + " OFFSET " + q.p(s.offset);
+  const std::string page = " ORDER BY lifetime_spend DESC, member_id" + pageClause(q, c.backend(), {s.offset, s.limit});
   const auto r = c.query("SELECT member_id, card_no, name, phone, tier, balance, lifetime_spend, enrolled_store, enrolled_at" + from + page,
                          q.values);
   // In the search's snapshot: a refresh committed after it is not counted as done.

@@ -191,14 +191,15 @@ Result<json> searchPage(HqService& service, DashboardAccess& access, const Dashb
     return "/dashboard/members?lang=" + lang + "&q=" + urlEncode(s->q) + "&limit=" + std::to_string(s->limit) +
            "&offset=" + std::to_string(offset);
   };
+  const json links = pageLinks(href, s->offset, static_cast<std::int64_t>(out["members"].size()), total, s->limit);
   view["results"] = {{"rows", std::move(rows)},
                      {"empty", out["members"].empty()},
                      {"shown", out["members"].size()},
                      {"total", total},
                      {"masked", !who.seesAll()},
                      {"keys_behind", behindText(out["keys_behind"].get<std::int64_t>())},
-                     {"prev_href", s->offset > 0 ? json(href(std::max<std::int64_t>(0, s->offset - s->limit))) : json(false)},
-                     {"next_href", s->offset + s->limit < total ? json(href(s->offset + s->limit)) : json(false)}};
+                     {"prev_href", links["prev"]},
+                     {"next_href", links["next"]}};
   return view;
 }
 

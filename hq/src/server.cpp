@@ -398,7 +398,9 @@ struct HqServer::Impl {
     // Reservations a terminal will not come back to settle or release (the CLI's `reservation`).
     s.Get("/api/v1/admin/reservations", [this](const httplib::Request& req, httplib::Response& res) {
       if (!require(req, res, {Role::kAdmin})) return;
-      sendJson(res, service.heldReservations());
+      auto page = forms::listPage(req);
+      if (!page) return sendError(res, page.error());
+      sendJson(res, service.heldReservations(*page));
     });
     s.Post("/api/v1/admin/reservations/release",
            [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& cr) {

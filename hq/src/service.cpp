@@ -132,9 +132,9 @@ Result<Ok> HqService::merge(const std::string& from, const std::string& into) {
   return m_writer.merge(from, into, nowSeconds());
 }
 
-json HqService::heldReservations() {
+json HqService::heldReservations(const RowPage& page) {
   std::lock_guard lock(m_readMutex);
-  return m_reader.heldReservations(nowSeconds());
+  return m_reader.heldReservations(nowSeconds(), page);
 }
 
 Result<json> HqService::releaseReservation(const std::string& redemptionId, const std::string& reason,

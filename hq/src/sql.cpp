@@ -41,6 +41,12 @@ std::string SqlParams::p(SqlValue v) {
   return "$" + std::to_string(values.size());
 }
 
+std::string pageClause(SqlParams& q, std::string_view backend, const RowPage& page) {
+  if (page.limit < 0 && page.offset == 0) return "";
+  const std::string limit = page.limit >= 0 ? q.p(page.limit) : backend == "postgresql" ? q.p(nullptr) : q.p(std::int64_t{-1});
+  return " LIMIT " + limit + " OFFSET " + q.p(page.offset);
+}
+
 bool hasColumn(SqlConnection& c, const std::string& table, const std::string& column) {
   if (c.backend() == "postgresql") {
     return !c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "

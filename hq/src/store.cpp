@@ -1313,11 +1313,15 @@ Result<json> HqStore::releaseByAdmin(const std::string& redemptionId, const std:
               {"points", r.integer(0, 2)}, {"released_at", iso(now)}};
 }
 
-json HqStore::heldReservations(Timestamp now) {
+json HqStore::heldReservations(Timestamp now, const RowPage& page) {
+  SqlParams q;
+  const std::string heldNow = held(q.p(iso(now)));
+  const std::string clause = pageClause(q, m_c->backend(), page);
   SqlTransaction tx(*m_c, SqlTransaction::Kind::kRead);
   const auto r = m_c->query("SELECT redemption_id, terminal_id, member_id, points, created_at, expires_at, hold_until, after_seq "
-                            "FROM reservations WHERE " + held("$1") + " ORDER BY created_at, redemption_id",
-                            {iso(now)});
+                            "FROM reservations WHERE " + heldNow + " ORDER BY created_at, redemption_id" + clause,
+                            q.values);
+  const std::int64_t total = m_c->query("SELECT COUNT(*) FROM reservations WHERE " + held("$1"), {iso(now)}).integer(0, 0);
   json out = json::array();
   for (std::size_t i = 0; i < r.size(); ++i) {
     json row = {{"redemption_id", r.text(i, 0)}, {"terminal_id", r.text(i, 1)}, {"member_id", r.text(i, 2)},
@@ -1327,7 +1331,7 @@ json HqStore::heldReservations(Timestamp now) {
     out.push_back(std::move(row));
   }
   tx.commit();
-  return json{{"reservations", std::move(out)}};
+  return json{{"reservations", std::move(out)}, {"total", total}, {"page", pageJson(page)}};
 }
 
 // [SECTION] Merge, catalogue, config

@@ -11,6 +11,7 @@
 #include "loyalty/hq/fleet.hpp"
 #include "loyalty/hq/http_answer.hpp"
 #include "loyalty/hq/local_time.hpp"
+#include "loyalty/hq/number_format.hpp"
 #include "loyalty/hq/page_words.hpp"
 #include "loyalty/hq/service.hpp"
 #include "loyalty/hq/templates.hpp"
@@ -52,7 +53,17 @@ constexpr Word kWords[] = {
     {"admins_only", "The fleet page is for admins.", "终端管理仅限管理员。"},
     {"no_terminals", "No terminals yet.", "暂无终端。"},
     {"refused", "Refused:", "操作被拒绝："},
+    {"total", "Terminals", "终端数"},
+    {"showing", "Showing", "显示第"},
+    {"of", "of", "条，共"},
+    {"previous", "Previous", "上一页"},
+    {"next", "Next", "下一页"},
+    {"show", "Show", "查看"},
+    {"all_stores", "all stores", "全部门店"},
 };
+
+/// Terminals a page of the fleet page shows.
+constexpr std::int64_t kPageSize = 100;
 
 std::string word(const std::string& lang, const std::string& key) { return pageWord(kWords, lang, key); }
 
@@ -65,10 +76,13 @@ std::string shownSkew(const json& v) {
   return (s > 0 ? "+" : s < 0 ? "−" : "") + std::to_string(std::llabs(s)) + " s";
 }
 
-json pageView(HqService& service, DashboardAccess& access, const DashboardViewer& who, const httplib::Request& req) {
+/// The fleet page: a page of the terminals (one store's when `store` is given), by store.
+Result<json> pageView(HqService& service, DashboardAccess& access, const DashboardViewer& who, const httplib::Request& req) {
   const std::string lang = access.language(req);
   json view = access.frame(req, who, lang, "/dashboard/terminals", "terminals");
-  const json list = service.onReader([](SqlConnection& c) { return listTerminals(c); });
+  auto asked = terminalListOf(req, kPageSize);
+  if (!asked) return asked.error();
+  const json list = service.onReader([&asked](SqlConnection& c) { return listTerminals(c, *asked); });
   ZoneCache zones;
   const auto local = [&](const json& at, const std::string& zone) -> std::string {
     if (!at.is_string()) return "";
@@ -92,10 +106,22 @@ json pageView(HqService& service, DashboardAccess& access, const DashboardViewer
                     {"last_error_at", t["last_error_at"].is_string() ? json(local(t["last_error_at"], zone)) : json(false)},
                     {"zone", zone}, {"can_revoke", !revoked}});
   }
+  const std::string store = asked->store.value_or("");
+  const std::int64_t total = list["total"].get<std::int64_t>(), size = asked->page.limit;
+  const auto href = [&](std::int64_t offset) {
+    return "/dashboard/terminals?lang=" + lang + (store.empty() ? "" : "&store=" + urlEncode(store)) +
+           (size == kPageSize ? "" : "&limit=" + std::to_string(size)) + "&offset=" + std::to_string(offset);
+  };
+  const auto shown = static_cast<std::int64_t>(rows.size());
   view["w"] = words(lang);
   view["own_filter"] = true;
+  view["lang"] = lang;
+  view["store"] = store;
+  view["counts"] = {{"total", shownNumber(total)}, {"active", shownNumber(list["states"]["active"])},
+                    {"waiting", shownNumber(list["states"]["waiting"])}, {"revoked", shownNumber(list["states"]["revoked"])}};
+  view["paging"] = pageLinks(href, asked->page.offset, shown, total, size);
   view["rows"] = std::move(rows);
-  view["empty"] = list["terminals"].empty();
+  view["empty"] = total == 0;
   view["code"] = false;
   return view;
 }
@@ -118,7 +144,9 @@ void registerTerminalPages(httplib::Server& s, HqService& service, DashboardAcce
     auto who = access.session(req);
     if (!who) return access.signIn(req, res);
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, adminsOnly);
-    access.html(res, renderTemplate("terminals", pageView(service, access, *who, req)), 200);
+    auto view = pageView(service, access, *who, req);
+    if (!view) return refusedPage(access, *who, req, res, view.error());
+    access.html(res, renderTemplate("terminals", *view), 200);
   });
 
   s.Post("/dashboard/terminals", [&service, access, adminsOnly](const httplib::Request& req, httplib::Response& res) mutable {
@@ -131,9 +159,11 @@ void registerTerminalPages(httplib::Server& s, HqService& service, DashboardAcce
     auto code = service.addTerminal(store, terminal, zone, who->actor());
     if (!code) return refusedPage(access, *who, req, res, code.error());
     // The code is shown on this answer only (no redirect: it is never in a URL or kept).
-    json view = pageView(service, access, *who, req);
-    view["code"] = {{"terminal", terminal}, {"store", store}, {"value", *code}};
-    access.html(res, renderTemplate("terminals", view), 201);
+    // The list shows the new terminal's store (the form's `store`), where it now is.
+    auto view = pageView(service, access, *who, req);
+    if (!view) return refusedPage(access, *who, req, res, view.error());
+    (*view)["code"] = {{"terminal", terminal}, {"store", store}, {"value", *code}};
+    access.html(res, renderTemplate("terminals", *view), 201);
   });
 
   s.Post(R"(/dashboard/terminals/([^/]+)/revoke)", [&service, access, adminsOnly](const httplib::Request& req, httplib::Response& res) mutable {

@@ -1,5 +1,11 @@
 #include "loyalty/hq/web_text.hpp"
 
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "loyalty/hq/number_format.hpp"
+
 namespace loyalty::hq {
 
 std::string htmlEscape(std::string_view text) {
@@ -33,6 +39,17 @@ std::string urlEncode(std::string_view value) {
     }
   }
   return o;
+}
+
+nlohmann::json pageLinks(const std::function<std::string(std::int64_t offset)>& href, std::int64_t offset, std::int64_t shownRows,
+                         std::int64_t total, std::int64_t size) {
+  using nlohmann::json;
+  return {{"shown", shownRows},
+          {"total", shownNumber(total)},
+          {"first", shownNumber(shownRows == 0 ? 0 : offset + 1)},
+          {"last", shownNumber(offset + shownRows)},
+          {"prev", offset > 0 ? json(href(std::max<std::int64_t>(0, offset - size))) : json(false)},
+          {"next", offset + shownRows < total ? json(href(offset + size)) : json(false)}};
 }
 
 }  // namespace loyalty::hq

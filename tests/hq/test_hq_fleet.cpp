@@ -17,6 +17,7 @@ using namespace loyalty;
 using namespace loyalty::hq;
 using loyalty::test::PgCluster;
 using loyalty::test::TempDir;
+using nlohmann::json;
 
 namespace {
 
@@ -138,8 +139,12 @@ TEST_CASE("releases and terminal reports on SQLite and PostgreSQL", "[hq][db]") 
 
   fleet.noteReport("T1", {"1.0.0", "amd64", "idle", 3}, nowSeconds());
   fleet.noteReport("T2", {}, nowSeconds());  // an older terminal: only seen
-  const auto list = fleet.terminals()["terminals"];
+  const json all = fleet.terminals({});
+  const auto list = all["terminals"];
   REQUIRE(list.size() == 40);
+  CHECK(all["total"] == 40);
+  CHECK(all["states"] == json{{"active", 0}, {"waiting", 40}, {"revoked", 0}});  // none registered yet
+  CHECK(all["page"] == json{{"offset", 0}, {"limit", nullptr}});
   CHECK(list[0]["terminal_id"] == "T1");
   CHECK(list[0]["version"] == "1.0.0");
   CHECK(list[0]["update_state"] == "idle");
@@ -148,5 +153,26 @@ TEST_CASE("releases and terminal reports on SQLite and PostgreSQL", "[hq][db]") 
   const auto t2 = std::find_if(list.begin(), list.end(), [](const auto& t) { return t["terminal_id"] == "T2"; });
   CHECK((*t2)["version"].is_null());
   CHECK((*t2)["last_seen"].is_string());
-  CHECK(fleet.releases()["releases"].size() == 2);
+  CHECK(fleet.releases({})["releases"].size() == 2);
+
+  // Pages of the list, one store's or all, in its order (store, then terminal id as bytes:
+  // S2's are T10 .. T19, T2, T20 ... T40, T5 ... T9), with the whole filtered list's count.
+  const json page = fleet.terminals({"S2", {5, 3}});
+  REQUIRE(page["terminals"].size() == 3);
+  CHECK(page["terminals"][0]["terminal_id"] == "T15");
+  CHECK(page["terminals"][2]["terminal_id"] == "T17");
+  CHECK(page["total"] == 39);
+  CHECK(page["states"]["waiting"] == 39);
+  CHECK(page["page"] == json{{"offset", 5}, {"limit", 3}});
+  const json rest = fleet.terminals({"S2", {37, -1}});  // an offset without a limit: to the end
+  REQUIRE(rest["terminals"].size() == 2);
+  CHECK(rest["terminals"][0]["terminal_id"] == "T8");
+  CHECK(rest["terminals"][1]["terminal_id"] == "T9");
+  CHECK(fleet.terminals({std::nullopt, {40, 10}})["terminals"].empty());
+  CHECK(fleet.terminals({"S9", {}})["total"] == 0);
+  const json newest = fleet.releases({0, 1});
+  REQUIRE(newest["releases"].size() == 1);
+  CHECK(newest["releases"][0]["version"] == "1.1.0~rc1");
+  CHECK(newest["total"] == 2);
+  CHECK(fleet.releases({1, 10})["releases"][0]["version"] == "1.0.0");
 }

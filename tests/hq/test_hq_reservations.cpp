@@ -215,6 +215,27 @@ TEMPLATE_TEST_CASE("reservations asked with after_seq are held until the termina
   const json overHttp = json::parse(listed->body);
   REQUIRE(overHttp.at("reservations").size() == 1);
   CHECK(overHttp.at("reservations").at(0).at("redemption_id") == "R8");
+  CHECK(overHttp.at("total") == 1);
+  // In pages (limit, offset), as every admin list: past the end, empty with the count; a bad
+  // page is refused by its parameter's name.
+  auto past = hq.client()->Get("/api/v1/admin/reservations?limit=1&offset=1", bearer(hq.adminToken()));
+  REQUIRE(status(past) == 200);
+  CHECK(json::parse(past->body).at("reservations").empty());
+  CHECK(json::parse(past->body).at("total") == 1);
+  CHECK(json::parse(past->body).at("page") == json{{"offset", 1}, {"limit", 1}});
+  for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"/api/v1/admin/reservations?limit=0", "limit"}, {"/api/v1/admin/reservations?offset=-1", "offset"},
+           {"/api/v1/admin/releases?limit=10001", "limit"}, {"/api/v1/admin/terminals?store=S%201", "store"},
+           {"/api/v1/admin/terminals?offset=x", "offset"}}) {
+    auto refused = hq.client()->Get(query, bearer(hq.adminToken()));
+    CAPTURE(query);
+    REQUIRE(status(refused) == 400);
+    CHECK(json::parse(refused->body).at("detail").dump().find(field) != std::string::npos);
+  }
+  auto firstTerminal = hq.client()->Get("/api/v1/admin/terminals?limit=1", bearer(hq.adminToken()));
+  REQUIRE(status(firstTerminal) == 200);
+  CHECK(json::parse(firstTerminal->body).at("terminals").size() == 1);
+  CHECK(json::parse(firstTerminal->body).at("total") == 2);
   const auto releaseOverHttp = [&](const json& body) {
     return hq.client()->Post("/api/v1/admin/reservations/release", bearer(hq.adminToken()), body.dump(), "application/json");
   };

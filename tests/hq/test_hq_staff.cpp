@@ -155,6 +155,20 @@ TEMPLATE_TEST_CASE("staff: every record keeps its staff member, reported per sto
   CHECK(en->body.find(R"(data-key="average_score:S1:C1">4.50<)") != std::string::npos);
   CHECK(en->body.find(R"(data-key="average_score:S1:C2">—<)") != std::string::npos);
   CHECK(en->body.find(R"(data-key="staff:S1:-">—<)") != std::string::npos);
+  CHECK(en->body.find(R"(data-key="staff-shown">Showing 1–4 of 4<)") != std::string::npos);
+  // A page further on: its rows only, the figures still the whole report's.
+  auto later = hq.client()->Get("/dashboard/staff?lang=en&offset=2", session);
+  REQUIRE(later);
+  REQUIRE(later->status == 200);
+  CHECK(later->body.find(R"(data-key="staff-shown">Showing 3–4 of 4<)") != std::string::npos);
+  CHECK(later->body.find(R"(data-key="net_revenue:S1:C2")") == std::string::npos);
+  CHECK(later->body.find(R"(data-key="staff:S1:-">—<)") != std::string::npos);
+  CHECK(later->body.find(R"(data-key="sales:S2:C1">1<)") != std::string::npos);
+  CHECK(later->body.find(R"(<a rel="prev" href="/dashboard/staff?offset=0">)") != std::string::npos);
+  CHECK(later->body.find(R"(data-key="staff_count">3<)") != std::string::npos);
+  auto badOffset = hq.client()->Get("/dashboard/staff?lang=en&offset=x", session);
+  REQUIRE(badOffset);
+  CHECK(badOffset->status == 400);
   auto zh = hq.client()->Get("/dashboard/staff?lang=zh", session);
   REQUIRE(zh);
   REQUIRE(zh->status == 200);

@@ -279,6 +279,11 @@ TEST_CASE("fleet page: terminals with version, last seen, backlog, clock skew an
   std::smatch m;
   REQUIRE(std::regex_search(added->body, m, std::regex(R"(data-key="registration_code">([^<]+)<)")));
   const std::string code = m[1].str();
+  // The answer lists the new terminal's store (the form's), where it now is.
+  CHECK(added->body.find(R"(name="store" size="12" value="S2")") != std::string::npos);
+  CHECK(added->body.find(R"(data-terminal="T9" data-state="waiting")") != std::string::npos);
+  CHECK(added->body.find(R"(data-key="terminals-total">1<)") != std::string::npos);
+  CHECK(added->body.find(R"(data-key="terminals-waiting">1<)") != std::string::npos);
   auto reg = hq.client()->Post("/api/v1/register", json{{"code", code}}.dump(), "application/json");
   REQUIRE(reg);
   CHECK(reg->status == 200);
@@ -291,6 +296,23 @@ TEST_CASE("fleet page: terminals with version, last seen, backlog, clock skew an
   CHECK(refused->status == 401);
   const std::string after = shot("/dashboard/terminals?lang=en", "terminals-en");
   CHECK(std::regex_search(after, std::regex(R"(data-terminal="T9" data-state="revoked")")));
+  CHECK(after.find(R"(data-key="terminals-revoked">1<)") != std::string::npos);
+  // A page at a time, by store then terminal: the first of two, and a link to the next.
+  auto first = c->Get("/dashboard/terminals?lang=en&limit=1", cookie);
+  REQUIRE(first);
+  REQUIRE(first->status == 200);
+  CHECK(first->body.find(R"(data-key="terminals-shown">Showing 1–1 of 2<)") != std::string::npos);
+  CHECK(first->body.find(R"(<a rel="next" href="/dashboard/terminals?lang=en&amp;limit=1&amp;offset=1">)") != std::string::npos);
+  CHECK(first->body.find("data-terminal=\"T9\"") == std::string::npos);
+  auto second = c->Get("/dashboard/terminals?lang=en&limit=1&offset=1", cookie);
+  REQUIRE(second);
+  CHECK(second->body.find("data-terminal=\"T9\"") != std::string::npos);
+  CHECK(second->body.find(R"(rel="prev")") != std::string::npos);
+  CHECK(second->body.find(R"(rel="next")") == std::string::npos);
+  auto badStore = c->Get("/dashboard/terminals?lang=en&store=S%202", cookie);
+  REQUIRE(badStore);
+  CHECK(badStore->status == 400);
+  CHECK(badStore->body.find("store is 1 to 128 printable characters") != std::string::npos);
   const json audit = admin.get("/api/v1/admin/audit?limit=200");
   std::set<std::string> seen;
   for (const auto& e : audit["entries"]) {

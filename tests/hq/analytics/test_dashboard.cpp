@@ -206,6 +206,16 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
     const json byStore = admin.get("/api/v1/reports/sales?group=store");
     CHECK(n.at("store:S1:net_revenue") == byStore["rows"][0]["net_revenue"]);
     CHECK(dom.find("data-chart=\"sales-by-hour\"") != std::string::npos);
+    REQUIRE(byStore["rows"].size() == 1);
+    CHECK(n.at("stores-shown") == "Showing 1–1 of 1");
+    // A page past the one store: no rows, a link back, the chart still over every store.
+    dom = chromiumPage(admin, "/dashboard/stores?offset=1", "stores-later-en");
+    n = pageNumbers(dom);
+    CHECK(n.count("store:S1:net_revenue") == 0);
+    CHECK(n.count("stores-shown") == 0);
+    CHECK(dom.find("href=\"/dashboard/stores?offset=0\"") != std::string::npos);
+    CHECK(dom.find("data-chart=\"revenue-by-store\"") != std::string::npos);
+    CHECK(dom.find(">S1</text>") != std::string::npos);
 
     dom = chromiumPage(admin, "/dashboard/customers", "customers-en");
     n = pageNumbers(dom);

@@ -45,6 +45,7 @@ struct ReportFilter {
   /// campaign): rows offset+1 .. offset+limit in the list's order; limit < 0: all of them.
   std::int64_t offset = 0;
   std::int64_t limit = -1;
+  RowPage page() const { return {offset, limit}; }
   /// Per-member figures straight from the raw sales and refunds, not the pre-aggregates: what
   /// the aggregates are checked against (tests). Requests never set it.
   bool rawTables = false;
@@ -80,8 +81,13 @@ class ExportRows {
   bool m_whole;
 };
 
-/// Parses `limit` (1..kListPageMax) and `offset` (0..100000000) into `f`; absent ones keep their value.
+/// Parses `limit` (1..kListPageMax) and `offset` (0..100000000) into `page`; absent ones keep
+/// their value. Errors name the parameter.
+Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, RowPage& page);
+/// The same into a report's filter.
 Result<Ok> parsePage(const std::optional<std::string>& limit, const std::optional<std::string>& offset, ReportFilter& f);
+/// An answer's "page": {"offset", "limit"} (limit null: to the end).
+nlohmann::json pageJson(const RowPage& page);
 
 /// The reports whose `rows` grow with the data but are not member lists: sales (by product,
 /// day, terminal, ...), satisfaction (by store and day), complaints (every one), staff (by store

@@ -19,6 +19,10 @@ namespace loyalty::hq::forms {
 /// A query parameter or form field (cpp-httplib puts both in the request's params); absent: nullopt.
 std::optional<std::string> param(const httplib::Request& req, const char* key);
 
+/// A list's page from `limit` (1..kListPageMax; absent: `defaultLimit`) and `offset`; errors name
+/// the parameter.
+Result<RowPage> listPage(const httplib::Request& req, std::int64_t defaultLimit = kListPageMax);
+
 /// The value of cookie `name` in the Cookie header, "" when absent.
 std::string cookie(const httplib::Request& req, const std::string& name);
 

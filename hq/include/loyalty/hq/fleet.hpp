@@ -77,10 +77,17 @@ bool inRollout(const std::string& version, const std::string& terminalId, int pe
 /// (expiry, birthdays, tier reviews, the offline allowance) may fall on the wrong day.
 inline constexpr std::int64_t kClockSkewWarnSeconds = 60;
 
-/// Every terminal with its store, version, update state, backlog, last contact, clock skew
-/// (seconds, terminal minus head office) and whether it is beyond kClockSkewWarnSeconds, last sync
-/// error and time zone: {"terminals": [...]}.
-nlohmann::json listTerminals(SqlConnection& c);
+/// Which terminals a list shows: one store's or all, a page of them (by store, then terminal id).
+struct TerminalList {
+  std::optional<std::string> store;
+  RowPage page;
+};
+
+/// The terminals `list` names, each with its store, version, update state, backlog, last
+/// contact, clock skew (seconds, terminal minus head office) and whether it is beyond
+/// kClockSkewWarnSeconds, last sync error and time zone: {"terminals": [...], "total" (the
+/// filtered list's), "states": {"active", "waiting", "revoked"} (of the same), "page"}.
+nlohmann::json listTerminals(SqlConnection& c, const TerminalList& list);
 
 /// The server's side: offers, downloads and terminals' reports, on a connection of its own.
 class Fleet {
@@ -95,11 +102,10 @@ class Fleet {
   Result<std::optional<sync::ReleaseOffer>> offer(const std::string& terminalId, const std::string& architecture);
   /// The package file of a release offered to the terminal (not_found otherwise).
   Result<std::filesystem::path> packageFile(const std::string& terminalId, const std::string& architecture, const std::string& sha256);
-  /// GET /api/v1/admin/terminals: every terminal with its version, update state, backlog, last
-  /// contact, clock skew (seconds, terminal minus head office) and last sync error.
-  nlohmann::json terminals();
-  /// Published releases, newest first.
-  nlohmann::json releases();
+  /// GET /api/v1/admin/terminals: listTerminals on the fleet's connection.
+  nlohmann::json terminals(const TerminalList& list);
+  /// A page of the published releases, newest first: {"releases", "total", "page"}.
+  nlohmann::json releases(const RowPage& page);
 
  private:
   struct Seen {
@@ -123,6 +129,11 @@ class Fleet {
 
 /// How the server checks a bearer token (its require()).
 using RequireRole = std::function<std::optional<Principal>(const httplib::Request&, httplib::Response&, std::initializer_list<Role>)>;
+
+/// A terminal list's request: `store` (absent or empty: every store; else an id as terminals are
+/// added with), `limit` (1..kListPageMax; absent: `defaultLimit`) and `offset`. Errors name the
+/// parameter.
+Result<TerminalList> terminalListOf(const httplib::Request& req, std::int64_t defaultLimit);
 
 /// GET /api/v1/terminal/release, GET /api/v1/terminal/release/{sha256}.deb (terminal),
 /// GET /api/v1/admin/terminals and GET /api/v1/admin/releases (admin).

@@ -81,8 +81,8 @@ class HqService {
   Result<sync::RedemptionResponse> reserve(const std::string& terminalId, const sync::RedemptionRequest& r);
   Result<Ok> release(const std::string& terminalId, const std::string& redemptionId, std::optional<std::int64_t> afterSeq);
   Result<Ok> merge(const std::string& from, const std::string& into);
-  /// GET /api/v1/admin/reservations: the reservations held now (HqStore::heldReservations).
-  nlohmann::json heldReservations();
+  /// GET /api/v1/admin/reservations: a page of the reservations held now (HqStore::heldReservations).
+  nlohmann::json heldReservations(const RowPage& page);
   /// POST /api/v1/admin/reservations/release: an administrator gives one back
   /// (HqStore::releaseByAdmin, audited for `actor`).
   Result<nlohmann::json> releaseReservation(const std::string& redemptionId, const std::string& reason,

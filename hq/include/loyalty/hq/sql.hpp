@@ -89,6 +89,18 @@ struct SqlParams {
   std::string t(std::string v) { return "CAST(" + p(std::move(v)) + " AS TEXT)"; }
 };
 
+/// A page of a list: rows offset+1 .. offset+limit in the list's order; limit < 0: to the end.
+/// Every list an answer holds is read as one.
+struct RowPage {
+  std::int64_t offset = 0;
+  std::int64_t limit = -1;
+};
+
+/// " LIMIT $n OFFSET $m" of `page`, both bound (the statement's text is the same for every page,
+/// so each backend prepares it once); "" for the whole list. No limit with an offset: NULL on
+/// PostgreSQL, -1 on SQLite. `backend` is the connection's.
+std::string pageClause(SqlParams& q, std::string_view backend, const RowPage& page);
+
 /// Rows as text cells (NULL = nullopt), the common denominator of both client libraries.
 class SqlRows {
  public:

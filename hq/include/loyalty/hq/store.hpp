@@ -128,9 +128,10 @@ class HqStore {
   /// come back), audited with the reason; nothing held: not_found.
   Result<nlohmann::json> releaseByAdmin(const std::string& redemptionId, const std::string& reason, Timestamp now,
                                         const std::string& actor);
-  /// The reservations held now, oldest first: {"reservations": [{redemption_id, terminal_id,
-  /// member_id, points, created_at, expires_at, hold_until?, after_seq?}]}.
-  nlohmann::json heldReservations(Timestamp now);
+  /// A page of the reservations held now, oldest first: {"reservations": [{redemption_id,
+  /// terminal_id, member_id, points, created_at, expires_at, hold_until?, after_seq?}], "total"
+  /// (all held now), "page"}. The default page: all of them.
+  nlohmann::json heldReservations(Timestamp now, const RowPage& page = {});
   void setReservationPolicy(ReservationPolicy p) { m_reservations = p; }
   Result<Ok> merge(const std::string& from, const std::string& into, Timestamp now);
   Result<Ok> publishCatalog(const std::vector<sync::Reward>& rewards);
