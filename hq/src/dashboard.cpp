@@ -910,8 +910,8 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     // The at-risk list pages 50 at a time (offset), most valuable first.
     auto churnOffset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
     if (!churnOffset) return churnOffset.error();
-    auto asked = reports({{"abc", {{"limit", "1"}}, briefly},
-                          {"rfm", {{"limit", "1"}}, briefly},
+    auto asked = reports({{"abc", {{"limit", "1"}, {"offset", "0"}}, briefly},
+                          {"rfm", {{"limit", "1"}, {"offset", "0"}}, briefly},
                           *churnOffset == 0 ? Wanted{"churn", {{"limit", "50"}}, briefly}
                                             : Wanted{"churn", {{"limit", "50"}, {"offset", std::to_string(*churnOffset)}}}});
     for (const auto& x : asked) {

@@ -52,6 +52,7 @@ constexpr Word kWords[] = {
     {"times_local", "Times are the store's local time.", "时间均为门店当地时间。"},
     {"admins_only", "The fleet page is for admins.", "终端管理仅限管理员。"},
     {"no_terminals", "No terminals yet.", "暂无终端。"},
+    {"no_terminals_here", "No terminals in this store.", "该门店没有终端。"},
     {"refused", "Refused:", "操作被拒绝："},
     {"total", "Terminals", "终端数"},
     {"showing", "Showing", "显示第"},
@@ -120,8 +121,9 @@ Result<json> pageView(HqService& service, DashboardAccess& access, const Dashboa
   view["counts"] = {{"total", shownNumber(total)}, {"active", shownNumber(list["states"]["active"])},
                     {"waiting", shownNumber(list["states"]["waiting"])}, {"revoked", shownNumber(list["states"]["revoked"])}};
   view["paging"] = pageLinks(href, asked->page.offset, shown, total, size);
+  view["showing"] = shown == 0 ? json(false) : view["paging"];
+  view["none_here"] = total == 0 ? json(word(lang, store.empty() ? "no_terminals" : "no_terminals_here")) : json(false);
   view["rows"] = std::move(rows);
-  view["empty"] = total == 0;
   view["code"] = false;
   return view;
 }
@@ -154,6 +156,8 @@ void registerTerminalPages(httplib::Server& s, HqService& service, DashboardAcce
     if (!who) return seeOther(res, "/dashboard/login");
     if (!access.api(req, res)) return;  // the form's CSRF token
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, adminsOnly);
+    // The answer's list parameters first: a refusal after the terminal was added would lose its code.
+    if (auto list = terminalListOf(req, kPageSize); !list) return refusedPage(access, *who, req, res, list.error());
     const std::string store = req.get_param_value("store"), terminal = req.get_param_value("terminal");
     const std::string zone = req.get_param_value("timezone").empty() ? "UTC" : req.get_param_value("timezone");
     auto code = service.addTerminal(store, terminal, zone, who->actor());

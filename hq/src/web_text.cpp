@@ -47,7 +47,7 @@ nlohmann::json pageLinks(const std::function<std::string(std::int64_t offset)>& 
   return {{"shown", shownRows},
           {"total", shownNumber(total)},
           {"first", shownNumber(shownRows == 0 ? 0 : offset + 1)},
-          {"last", shownNumber(offset + shownRows)},
+          {"last", shownNumber(shownRows == 0 ? 0 : offset + shownRows)},
           {"prev", offset > 0 ? json(href(std::max<std::int64_t>(0, offset - size))) : json(false)},
           {"next", offset + shownRows < total ? json(href(offset + size)) : json(false)}};
 }

@@ -216,13 +216,26 @@ TEMPLATE_TEST_CASE("reservations asked with after_seq are held until the termina
   REQUIRE(overHttp.at("reservations").size() == 1);
   CHECK(overHttp.at("reservations").at(0).at("redemption_id") == "R8");
   CHECK(overHttp.at("total") == 1);
-  // In pages (limit, offset), as every admin list: past the end, empty with the count; a bad
-  // page is refused by its parameter's name.
-  auto past = hq.client()->Get("/api/v1/admin/reservations?limit=1&offset=1", bearer(hq.adminToken()));
+  // In pages (limit, offset), oldest first (then by id: R8, R9, R95 within a second), as every
+  // admin list: the count is of all held now; past the end, empty with the count; a bad page is
+  // refused by its parameter's name.
+  REQUIRE(reserveAfter(hq, b, "R9", 1, 0).first == 200);
+  REQUIRE(reserveAfter(hq, b, "R95", 1, 0).first == 200);
+  auto second = hq.client()->Get("/api/v1/admin/reservations?limit=1&offset=1", bearer(hq.adminToken()));
+  REQUIRE(status(second) == 200);
+  REQUIRE(json::parse(second->body).at("reservations").size() == 1);
+  CHECK(json::parse(second->body).at("reservations").at(0).at("redemption_id") == "R9");
+  CHECK(json::parse(second->body).at("total") == 3);
+  CHECK(json::parse(second->body).at("page") == json{{"offset", 1}, {"limit", 1}});
+  auto past = hq.client()->Get("/api/v1/admin/reservations?offset=3", bearer(hq.adminToken()));
   REQUIRE(status(past) == 200);
   CHECK(json::parse(past->body).at("reservations").empty());
-  CHECK(json::parse(past->body).at("total") == 1);
-  CHECK(json::parse(past->body).at("page") == json{{"offset", 1}, {"limit", 1}});
+  CHECK(json::parse(past->body).at("total") == 3);
+  for (const char* id : {"R9", "R95"}) {
+    auto back = hq.client()->Post("/api/v1/admin/reservations/release", bearer(hq.adminToken()),
+                                  json{{"redemption_id", id}, {"reason", "a paging check"}}.dump(), "application/json");
+    REQUIRE(status(back) == 200);
+  }
   for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
            {"/api/v1/admin/reservations?limit=0", "limit"}, {"/api/v1/admin/reservations?offset=-1", "offset"},
            {"/api/v1/admin/releases?limit=10001", "limit"}, {"/api/v1/admin/terminals?store=S%201", "store"},

@@ -205,3 +205,47 @@ TEMPLATE_TEST_CASE("staff: a database from before the staff columns gets them fi
   checkFigures(hq);
   CHECK(getJsonChecked(hq, "/api/v1/reports/staff") == before);
 }
+
+TEST_CASE("staff: the dashboard page shows 100 rows a page, its figures and chart over every row", "[hq]") {
+  HqInstance hq(SqliteBackend::kName);
+  hq.start();
+  const std::string t1 = hq.registerTerminal("S1", "T1");
+  // 105 cashiers with a sale each, the nth of n yuan: more rows than a page holds.
+  json events = json::array();
+  char staff[8];
+  for (int i = 1; i <= 105; ++i) {
+    std::snprintf(staff, sizeof staff, "C%03d", i);
+    events.push_back(withStaff(saleEvent("T1", "S1", i, std::nullopt, std::to_string(i) + ".00", 0), staff));
+  }
+  uploadApplied(hq, t1, "T1", events);
+  const auto session = dashboardSession(hq, hq.adminToken());
+  const auto count = [](const std::string& body, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = body.find(what); at != std::string::npos; at = body.find(what, at + 1)) ++n;
+    return n;
+  };
+  auto first = hq.client()->Get("/dashboard/staff?lang=en", session);
+  REQUIRE(first);
+  REQUIRE(first->status == 200);
+  CHECK(first->body.find(R"(data-key="staff-shown">Showing 1–100 of 105<)") != std::string::npos);
+  CHECK(count(first->body, R"(data-key="sales:S1:C)") == 100);
+  CHECK(first->body.find(R"(data-key="sales:S1:C101")") == std::string::npos);
+  CHECK(first->body.find(R"(<a rel="next" href="/dashboard/staff?offset=100">)") != std::string::npos);
+  CHECK(first->body.find(R"(data-key="staff_count">105<)") != std::string::npos);
+  CHECK(first->body.find(R"(data-key="sales">105<)") != std::string::npos);
+  // The chart: the 20 highest net revenues of all 105, highest first.
+  CHECK(count(first->body, "<rect ") == 20);
+  const auto top = first->body.find("S1 · C105</text>"), next = first->body.find("S1 · C104</text>");
+  CHECK(top != std::string::npos);
+  CHECK(next != std::string::npos);
+  CHECK(top < next);
+  CHECK(first->body.find("S1 · C086</text>") != std::string::npos);
+  CHECK(first->body.find("S1 · C085</text>") == std::string::npos);
+  auto second = hq.client()->Get("/dashboard/staff?lang=en&offset=100", session);
+  REQUIRE(second);
+  REQUIRE(second->status == 200);
+  CHECK(second->body.find(R"(data-key="staff-shown">Showing 101–105 of 105<)") != std::string::npos);
+  CHECK(count(second->body, R"(data-key="sales:S1:C)") == 5);
+  CHECK(second->body.find(R"(<a rel="prev" href="/dashboard/staff?offset=0">)") != std::string::npos);
+  CHECK(second->body.find(R"(rel="next")") == std::string::npos);
+}

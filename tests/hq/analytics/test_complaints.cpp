@@ -297,6 +297,8 @@ TEST_CASE("fleet page: terminals with version, last seen, backlog, clock skew an
   const std::string after = shot("/dashboard/terminals?lang=en", "terminals-en");
   CHECK(std::regex_search(after, std::regex(R"(data-terminal="T9" data-state="revoked")")));
   CHECK(after.find(R"(data-key="terminals-revoked">1<)") != std::string::npos);
+  CHECK(after.find(R"(data-key="terminals-active">1<)") != std::string::npos);
+  CHECK(after.find(R"(data-key="terminals-waiting">0<)") != std::string::npos);
   // A page at a time, by store then terminal: the first of two, and a link to the next.
   auto first = c->Get("/dashboard/terminals?lang=en&limit=1", cookie);
   REQUIRE(first);
@@ -309,6 +311,20 @@ TEST_CASE("fleet page: terminals with version, last seen, backlog, clock skew an
   CHECK(second->body.find("data-terminal=\"T9\"") != std::string::npos);
   CHECK(second->body.find(R"(rel="prev")") != std::string::npos);
   CHECK(second->body.find(R"(rel="next")") == std::string::npos);
+  auto past = c->Get("/dashboard/terminals?lang=en&offset=5", cookie);  // past the end: no rows, no range, a way back
+  REQUIRE(past);
+  CHECK(past->body.find("data-terminal=") == std::string::npos);
+  CHECK(past->body.find("terminals-shown") == std::string::npos);
+  CHECK(past->body.find(R"(rel="prev")") != std::string::npos);
+  auto elsewhere = c->Get("/dashboard/terminals?lang=en&store=S7", cookie);
+  REQUIRE(elsewhere);
+  CHECK(elsewhere->body.find("No terminals in this store.") != std::string::npos);
+  // A bad list parameter on the add form's answer is refused before the terminal is added.
+  auto refusedAdd = c->Post("/dashboard/terminals?offset=x", cookie, "csrf=" + csrf + "&store=S2&terminal=T10&timezone=UTC",
+                            "application/x-www-form-urlencoded");
+  REQUIRE(refusedAdd);
+  CHECK(refusedAdd->status == 400);
+  CHECK(admin.get("/api/v1/admin/terminals?store=S2")["total"] == 1);
   auto badStore = c->Get("/dashboard/terminals?lang=en&store=S%202", cookie);
   REQUIRE(badStore);
   CHECK(badStore->status == 400);

@@ -40,7 +40,8 @@ bool hasColumn(SqlConnection& c, const std::string& table, const std::string& co
 /// True if an index of that name exists (PostgreSQL: one the search path finds).
 bool hasIndex(SqlConnection& c, const std::string& name);
 
-/// An index an upgrade builds: its name and what follows "ON" ("sales(member_id, at, total)").
+/// An index an upgrade builds: its name and what follows "ON" ("sales(member_id, at, total)"; a
+/// partial index's WHERE with it).
 struct IndexDefinition {
   std::string name, on;
 };

@@ -20,7 +20,8 @@ std::string urlEncode(std::string_view value);
 
 /// Where a page of a list is and the links around it, for a template: {"shown" (rows on it),
 /// "first", "last", "total" (as shown: "1,201"), "prev", "next" (`href` of the offset, or false
-/// at either end)}. `size`: rows a page holds; `shownRows`: on this one.
+/// at either end)}; first and last 0 on a page without rows (past the end). `size`: rows a page
+/// holds; `shownRows`: on this one.
 nlohmann::json pageLinks(const std::function<std::string(std::int64_t offset)>& href, std::int64_t offset, std::int64_t shownRows,
                          std::int64_t total, std::int64_t size);
 
