@@ -228,9 +228,8 @@ void indexSurveysByMember(SqlConnection& c) {
     c.query("UPDATE survey_answers SET member_id = x.member FROM (SELECT event_id, " + jsonTextExpr(c.backend(), "payload", "member_id") +
                 " AS member FROM events WHERE type = $1) AS x WHERE x.event_id = survey_answers.event_id AND x.member IS NOT NULL",
             {std::string(sync::kSurveyAnswered)});
-    const std::string position = c.backend() == "sqlite" ? "instr" : "strpos";
     const auto held = c.query("SELECT e.event_id, e.payload FROM events e JOIN survey_answers s ON s.event_id = e.event_id "
-                              "WHERE e.type = $1 AND " + position + "(e.payload, $2) > 0",
+                              "WHERE e.type = $1 AND " + containsText(c.backend(), "e.payload", "$2"),
                               {std::string(sync::kSurveyAnswered), std::string("\\u0000")});
     for (std::size_t i = 0; i < held.size(); ++i) {
       auto body = sync::parseJson(held.text(i, 1));

@@ -138,7 +138,8 @@ constexpr const char* kMemberEventTypes = "type IN ('member.enrolled', 'member.u
 /// a query must write the same to be served by it. On PostgreSQL NULL for a payload holding
 /// `\u0000` (jsonTextExpr): events_member_nul holds those.
 std::string memberNamed(std::string_view backend) { return jsonTextExpr(backend, "payload", "member_id"); }
-constexpr const char* kHoldsNul = "strpos(payload, '\\u0000') > 0";
+/// PostgreSQL: a payload holding the escape `\u0000` (the predicate of events_member_nul).
+std::string holdsNul() { return containsText("postgresql", "payload", "'\\u0000'"); }
 
 /// Member events (and conflicting copies kept for review) of `memberId`, their stored payloads
 /// without personal data. The fingerprints stay: a re-sent original is still a duplicate.
@@ -158,15 +159,20 @@ void scrubStoredEvents(SqlConnection& c, const std::string& memberId) {
                sync::dumpJson(withoutPersonalData(rows.text(i, 1), std::move(payload)))});
     }
   };
-  std::string events = "SELECT event_id, type, payload FROM events WHERE " + types + " AND " + memberNamed(c.backend()) + " = $1";
-  if (c.backend() == "postgresql") events += " UNION ALL SELECT event_id, type, payload FROM events WHERE " + types + " AND " + kHoldsNul;
-  scrub(c.query(events, {memberId}), "events", "event_id", false);
-  const std::string byText = " WHERE " + types + " AND " + (c.backend() == "postgresql" ? "strpos" : "instr") + "(payload, $1) > 0";
+  scrub(c.query(memberEventsQuery(c.backend()), {memberId}), "events", "event_id", false);
+  const std::string byText = " WHERE " + types + " AND " + containsText(c.backend(), "payload", "$1");
   scrub(c.query("SELECT conflict_no, type, payload FROM event_conflicts" + byText, {written}), "event_conflicts", "conflict_no", true);
   scrub(c.query("SELECT event_id, type, payload FROM rejected_events" + byText, {written}), "rejected_events", "event_id", false);
 }
 
 }  // namespace
+
+std::string memberEventsQuery(std::string_view backend) {
+  const std::string types = kMemberEventTypes;
+  std::string events = "SELECT event_id, type, payload FROM events WHERE " + types + " AND " + memberNamed(backend) + " = $1";
+  if (backend == "postgresql") events += " UNION ALL SELECT event_id, type, payload FROM events WHERE " + types + " AND " + holdsNul();
+  return events;
+}
 
 // [SECTION] Schema
 
@@ -192,7 +198,7 @@ void ensurePrivacySchema(SqlConnection& c) {
 void indexMemberEvents(SqlConnection& c) {
   const std::string types = kMemberEventTypes;
   std::vector<IndexDefinition> indexes = {{"events_member", "events(" + memberNamed(c.backend()) + ") WHERE " + types}};
-  if (c.backend() == "postgresql") indexes.push_back({"events_member_nul", "events(event_id) WHERE " + types + " AND " + kHoldsNul});
+  if (c.backend() == "postgresql") indexes.push_back({"events_member_nul", "events(event_id) WHERE " + types + " AND " + holdsNul()});
   replaceIndexes(c, indexes, {}, "every member's enrolment and updates, and every complaint");
 }
 

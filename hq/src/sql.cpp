@@ -25,6 +25,10 @@ std::string jsonTextExpr(std::string_view backend, const std::string& column, co
              : "json_extract(" + column + ", '$." + field + "')";
 }
 
+std::string containsText(std::string_view backend, const std::string& column, const std::string& needle) {
+  return std::string(backend == "postgresql" ? "strpos(" : "instr(") + column + ", " + needle + ") > 0";
+}
+
 std::string valuesList(std::size_t rows, std::size_t width) {
   std::string out = "VALUES ";
   std::size_t n = 0;

@@ -46,6 +46,9 @@ void ensurePrivacySchema(SqlConnection& c);
 /// few payloads its JSON cast cannot read). Built once on a store of an earlier release (the log
 /// says so); nothing once there. The database keeps it as events come: no writer names it.
 void indexMemberEvents(SqlConnection& c);
+/// The statement an erasure reads member `$1`'s events by (along events_member, and on
+/// PostgreSQL events_member_nul): event_id, type, payload. Also what tests check the plan of.
+std::string memberEventsQuery(std::string_view backend);
 
 /// Within a write transaction: what head office keeps of every erased member beyond their row,
 /// scrubbed (stored complaint texts and notes, greetings and a gateway's errors, follow-up

@@ -31,6 +31,10 @@ std::string schemaForBackend(std::string sql, std::string_view backend);
 /// those decodes them itself.
 std::string jsonTextExpr(std::string_view backend, const std::string& column, const std::string& field);
 
+/// An SQL condition: text `column` holds `needle` (an SQL expression: a placeholder or a constant
+/// of the caller's) anywhere, as bytes: instr on SQLite, strpos on PostgreSQL.
+std::string containsText(std::string_view backend, const std::string& column, const std::string& needle);
+
 /// "VALUES ($1, $2), ($3, $4)" for `rows` rows of `width` values each: a multi-row INSERT's
 /// placeholders, numbered in the order the values are bound.
 std::string valuesList(std::size_t rows, std::size_t width);
