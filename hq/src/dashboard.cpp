@@ -692,14 +692,16 @@ std::string shownAverage(const json& v) {
   return out;
 }
 
-/// The satisfaction page's table of survey dimensions: a column per dimension, a row per store
-/// and the total; false when no answer had any.
-json dimensionsView(const std::string& L, const json& d) {
+/// The satisfaction page's table of survey dimensions: a column per dimension, a row per store of
+/// `shownStores` (the page's) and the total; false when no answer had any.
+json dimensionsView(const std::string& L, const json& d, const std::set<std::string>& shownStores) {
   if (d["total"].empty()) return false;
   std::vector<std::string> names;
   for (const auto& t : d["total"]) names.push_back(text(t["dimension"]));
   std::map<std::string, std::map<std::string, json>> byStore;  // store -> dimension -> average
-  for (const auto& s : d["stores"]) byStore[text(s["store"])][text(s["dimension"])] = s["average"];
+  for (const auto& s : d["stores"]) {
+    if (shownStores.count(text(s["store"]))) byStore[text(s["store"])][text(s["dimension"])] = s["average"];
+  }
   const auto row = [&](const std::string& store, const std::map<std::string, json>& averages) {
     json cells = json::array();
     for (const auto& n : names) {
@@ -971,7 +973,11 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["churn_exports"] = {exportLinks(p, "churn"), exportLinks(p, "campaign", tr(L, "campaign_export")),
                              exportLinks(p, "referrals", tr(L, "referrals_export"))};
   } else if (page == "satisfaction") {
-    auto s = get("satisfaction");
+    // A page of the stores at a time (offset), its charts and dimensions those stores'; the
+    // figures above are every store's.
+    auto offset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
+    if (!offset) return offset.error();
+    auto s = get("satisfaction", {{"offset", "0"}});
     if (!s) return s.error();
     const auto& t = (*s)["total"];
     // A score without answers is "—", not 0; CSAT and NPS answers are counted apart (they are
@@ -983,17 +989,25 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["kpi_notes"] = {tr(L, "responses_note")};
     std::vector<std::pair<std::string, double>> csat, nps;
     json rows = json::array();
+    std::set<std::string> shownStores;
+    std::int64_t at = 0;
     for (const auto& r : (*s)["rows"]) {
+      if (!onPage(at++, *offset)) continue;
       const std::string id = text(r["store"]);
+      shownStores.insert(id);
       rows.push_back({{"store", id}, {"csat", csatOf(r)}, {"nps", npsOf(r)}, {"csat_responses", shownNumber(r["csat_responses"])},
                       {"nps_responses", shownNumber(r["nps_responses"])}});
       if (r["csat_responses"].get<std::int64_t>() > 0) csat.emplace_back(id, num(r["csat"]));
       if (r["nps_responses"].get<std::int64_t>() > 0) nps.emplace_back(id, num(r["nps"]));
     }
+    const auto href = [&](std::int64_t off) {
+      return "/dashboard/satisfaction?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off);
+    };
+    tablePaging(view, href, *offset, static_cast<std::int64_t>(rows.size()), at);
     view["rows"] = std::move(rows);
     view["csat_chart"] = barChart("csat-by-store", csat, "%");
     view["nps_chart"] = barChart("nps-by-store", nps);
-    view["dimensions"] = dimensionsView(L, (*s)["dimensions"]);
+    view["dimensions"] = dimensionsView(L, (*s)["dimensions"], shownStores);
     view["exports"] = {exportLinks(p, "satisfaction")};
   } else if (page == "points") {
     auto pt = get("points");

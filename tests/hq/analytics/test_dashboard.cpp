@@ -235,6 +235,12 @@ TEST_CASE("dashboard, exports and complaint workflow over HTTPS", "[analytics][c
     CHECK(n.at("dimension:S1:服务态度") == "5.00");
     dom = chromiumPage(admin, "/dashboard/satisfaction?lang=zh", "satisfaction-zh");
     CHECK(dom.find("分项评分") != std::string::npos);
+    CHECK(pageNumbers(dom).at("stores-shown") == "显示第 1–1 条，共 1");
+    // A page past the one store: its rows and dimensions gone, the figures above still all stores'.
+    n = pageNumbers(chromiumPage(admin, "/dashboard/satisfaction?offset=1", "satisfaction-later-en"));
+    CHECK(n.count("csat:S1") == 0);
+    CHECK(n.count("dimension:S1:服务态度") == 0);
+    CHECK(n.at("csat") == str(sat["total"]["csat"]));
 
     dom = chromiumPage(admin, "/dashboard/staff?lang=zh", "staff-zh");
     n = pageNumbers(dom);
