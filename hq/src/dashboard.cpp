@@ -732,18 +732,17 @@ std::vector<std::pair<std::string, double>> topBars(std::vector<std::pair<std::s
   return bars;
 }
 
-/// A table's "showing a–b of n" (false without rows) and its links to the pages around it.
-void tablePaging(json& view, const std::function<std::string(std::int64_t)>& href, std::int64_t offset, std::int64_t shown,
-                 std::int64_t total) {
-  view["paging"] = pageLinks(href, offset, shown, total, kTablePageRows);
-  view["showing"] = shown == 0 ? json(false) : view["paging"];
+/// The link to a dashboard page's list at `offset` (then `anchor`), the page's filter kept.
+std::function<std::string(std::int64_t)> offsetHref(const Page& p, std::string anchor = "") {
+  return [path = p.path, query = p.query, anchor = std::move(anchor)](std::int64_t offset) {
+    return path + "?" + query + (query.empty() ? "" : "&") + "offset=" + std::to_string(offset) + anchor;
+  };
 }
 
 /// The staff page (staff.mustache) from the whole staff report: its figures over every row, a
 /// page of the table (rows offset+1 .. offset+kTablePageRows, the report's order: by store, then
 /// staff id), and the chart of the kChartTopBars highest net revenues.
-void staffView(const std::string& L, const json& report, std::int64_t offset, const std::function<std::string(std::int64_t)>& href,
-               json& view) {
+void staffView(const std::string& L, const json& report, std::int64_t offset, const Page& p, json& view) {
   json rows = json::array();
   std::vector<std::pair<std::string, double>> bars;
   std::set<std::string> staff;
@@ -762,7 +761,7 @@ void staffView(const std::string& L, const json& report, std::int64_t offset, co
                     {"average_score", shownAverage(r["average_score"])}, {"complaints", shownNumber(r["complaints"])}});
   }
   view["kpis"] = {kpi(L, "staff_count", shownNumber(staff.size())), kpi(L, "sales", shownNumber(sales))};
-  tablePaging(view, href, offset, static_cast<std::int64_t>(rows.size()), at);
+  view["paging"] = pageLinks(offsetHref(p), offset, static_cast<std::int64_t>(rows.size()), at, kTablePageRows);
   view["rows"] = std::move(rows);
   view["by_staff"] = barChart("revenue-by-staff", topBars(std::move(bars)));
 }
@@ -787,6 +786,11 @@ std::string shownTime(Ctx& ctx, Timestamp t) {
 /// Fills `view` with the content of dashboard page `page` (PAGE.mustache).
 Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req, json& view) {
   const auto& L = p.lang;
+  // The page of a page's list (stores, satisfaction, staff, the churn list; the audit trail reads
+  // its own): rows from `offset`. The reports themselves are asked for with offset 0: every page
+  // is cut from the one kept result.
+  auto offset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
+  if (!offset) return offset.error();
   std::optional<Timestamp> keptAt;  ///< the oldest kept result the page shows
   // A report a page shows: its name, parameters over the request's, and how long it waits for the
   // refresher. With Wait::kBriefly, one the refresher is still computing (right after a first
@@ -871,9 +875,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["member_split"] = barChart("member-split", bars);
     view["exports"] = {exportLinks(p, "summary")};
   } else if (page == "stores") {
-    // A page of the stores at a time (offset), cut from the one report as on the staff page.
-    auto offset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
-    if (!offset) return offset.error();
+    // A page of the stores at a time (offset).
     auto asked = reports({{"sales", {{"group", "store"}, {"offset", "0"}}}, {"sales", {{"group", "hour"}, {"offset", "0"}}}});
     for (const auto& a : asked) {
       if (!a) return a.error();
@@ -887,10 +889,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
       bars.emplace_back(id, num(r["net_revenue"]));
       if (onPage(at++, *offset)) rows.push_back({{"store", id}, {"sales", shownNumber(r["sales"])}, {"net_revenue", shownMoney(r["net_revenue"])}});
     }
-    const auto href = [&](std::int64_t off) {
-      return "/dashboard/stores?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off);
-    };
-    tablePaging(view, href, *offset, static_cast<std::int64_t>(rows.size()), at);
+    view["paging"] = pageLinks(offsetHref(p), *offset, static_cast<std::int64_t>(rows.size()), at, kTablePageRows);
     view["rows"] = std::move(rows);
     view["by_store"] = barChart("revenue-by-store", topBars(std::move(bars)));
     bars.clear();
@@ -910,8 +909,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     // does not wait for the refresher's first results (a moment only) but says they are being computed.
     const auto briefly = ReportCache::Wait::kBriefly;
     // The at-risk list pages 50 at a time (offset), most valuable first.
-    auto churnOffset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
-    if (!churnOffset) return churnOffset.error();
+    const auto& churnOffset = offset;
     auto asked = reports({{"abc", {{"limit", "1"}, {"offset", "0"}}, briefly},
                           {"rfm", {{"limit", "1"}, {"offset", "0"}}, briefly},
                           *churnOffset == 0 ? Wanted{"churn", {{"limit", "50"}}, briefly}
@@ -960,10 +958,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     }
     // "Showing 51–100 of 206" with the previous and next pages (the filter kept).
     const std::int64_t shown = static_cast<std::int64_t>(atRisk.size());
-    const auto pageHref = [&](std::int64_t off) {
-      return "/dashboard/customers?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off) + "#churn";
-    };
-    const json links = pageLinks(pageHref, *churnOffset, shown, atRiskTotal, 50);
+    const json links = pageLinks(offsetHref(p, "#churn"), *churnOffset, shown, atRiskTotal, 50);
     view["churn_showing"] = shown == 0 ? json(false)
                                        : json(tr(L, "showing") + " " + text(links["first"]) + "–" + text(links["last"]) + " " +
                                               tr(L, "of") + " " + text(links["total"]));
@@ -974,10 +969,8 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
                              exportLinks(p, "referrals", tr(L, "referrals_export"))};
   } else if (page == "satisfaction") {
     // A page of the stores at a time (offset), its charts and dimensions those stores'; the
-    // figures above are every store's.
-    auto offset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
-    if (!offset) return offset.error();
-    auto s = get("satisfaction", {{"offset", "0"}});
+    // figures above are every store's. A row a store: all periods (the page has no period column).
+    auto s = get("satisfaction", {{"offset", "0"}, {"period", "all"}});
     if (!s) return s.error();
     const auto& t = (*s)["total"];
     // A score without answers is "—", not 0; CSAT and NPS answers are counted apart (they are
@@ -1000,10 +993,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
       if (r["csat_responses"].get<std::int64_t>() > 0) csat.emplace_back(id, num(r["csat"]));
       if (r["nps_responses"].get<std::int64_t>() > 0) nps.emplace_back(id, num(r["nps"]));
     }
-    const auto href = [&](std::int64_t off) {
-      return "/dashboard/satisfaction?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off);
-    };
-    tablePaging(view, href, *offset, static_cast<std::int64_t>(rows.size()), at);
+    view["paging"] = pageLinks(offsetHref(p), *offset, static_cast<std::int64_t>(rows.size()), at, kTablePageRows);
     view["rows"] = std::move(rows);
     view["csat_chart"] = barChart("csat-by-store", csat, "%");
     view["nps_chart"] = barChart("nps-by-store", nps);
@@ -1029,16 +1019,9 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
                                                   {tr(L, "reversed"), num((*pt)["reversed"])}});
     view["exports"] = {exportLinks(p, "points")};
   } else if (page == "staff") {
-    // A page of the table at a time (offset); every page is cut from the one report, kept under
-    // the page's filter without an offset.
-    auto offset = wholeNumber(param(req, "offset"), "offset", 0, 0, 100000000);
-    if (!offset) return offset.error();
     auto st = get("staff", {{"offset", "0"}});
     if (!st) return st.error();
-    const auto href = [&](std::int64_t off) {
-      return "/dashboard/staff?" + p.query + (p.query.empty() ? "" : "&") + "offset=" + std::to_string(off);
-    };
-    staffView(L, *st, *offset, href, view);
+    staffView(L, *st, *offset, p, view);
     view["exports"] = {exportLinks(p, "staff")};
   } else if (page == "audit") {
     if (p.who.role != Role::kAdmin) return Error{errc::kForbidden, "page", "the audit trail is for admins"};

@@ -121,7 +121,6 @@ Result<json> pageView(HqService& service, DashboardAccess& access, const Dashboa
   view["counts"] = {{"total", shownNumber(total)}, {"active", shownNumber(list["states"]["active"])},
                     {"waiting", shownNumber(list["states"]["waiting"])}, {"revoked", shownNumber(list["states"]["revoked"])}};
   view["paging"] = pageLinks(href, asked->page.offset, shown, total, size);
-  view["showing"] = shown == 0 ? json(false) : view["paging"];
   view["none_here"] = total == 0 ? json(word(lang, store.empty() ? "no_terminals" : "no_terminals_here")) : json(false);
   view["rows"] = std::move(rows);
   view["code"] = false;

@@ -45,6 +45,7 @@ nlohmann::json pageLinks(const std::function<std::string(std::int64_t offset)>& 
                          std::int64_t total, std::int64_t size) {
   using nlohmann::json;
   return {{"shown", shownRows},
+          {"any", shownRows > 0},
           {"total", shownNumber(total)},
           {"first", shownNumber(shownRows == 0 ? 0 : offset + 1)},
           {"last", shownNumber(shownRows == 0 ? 0 : offset + shownRows)},

@@ -28,11 +28,13 @@ std::string schemaForBackend(std::string sql, std::string_view backend);
 /// `field` is a constant of the caller's, never input. On PostgreSQL NULL too for a text holding
 /// `\u0000` anywhere, whose cast to JSON fails (an earlier release stored such payloads; uploads
 /// refuse them now): one such row no longer fails the whole statement; a caller that must read
-/// those decodes them itself.
+/// those decodes them itself. Its text is the expression of the index events_member (privacy.cpp),
+/// which a query must write the same to be served by it: keep it as it is (its guard is not
+/// containsText's `> 0` turned round, which the index would not match).
 std::string jsonTextExpr(std::string_view backend, const std::string& column, const std::string& field);
 
 /// An SQL condition: text `column` holds `needle` (an SQL expression: a placeholder or a constant
-/// of the caller's) anywhere, as bytes: instr on SQLite, strpos on PostgreSQL.
+/// of the caller's) anywhere: instr on SQLite, strpos on PostgreSQL.
 std::string containsText(std::string_view backend, const std::string& column, const std::string& needle);
 
 /// "VALUES ($1, $2), ($3, $4)" for `rows` rows of `width` values each: a multi-row INSERT's

@@ -18,7 +18,8 @@ std::string htmlEscape(std::string_view text);
 /// (so "/", "?", "#", "&", quotes and spaces cannot change where a link or a form goes).
 std::string urlEncode(std::string_view value);
 
-/// Where a page of a list is and the links around it, for a template: {"shown" (rows on it),
+/// Where a page of a list is and the links around it, for a template: {"shown" (rows on it), "any"
+/// (whether it has any: a template shows "showing a–b of n" inside {{#any}}),
 /// "first", "last", "total" (as shown: "1,201"), "prev", "next" (`href` of the offset, or false
 /// at either end)}; first and last 0 on a page without rows (past the end). `size`: rows a page
 /// holds; `shownRows`: on this one.
