@@ -64,13 +64,13 @@ std::vector<AuditEntry> auditEntries(SqlConnection& c, const std::string& from, 
   // page reads only the entries up to its end (at two million entries, sorted by entry_no
   // alone, SQLite sorted the whole range first).
   const bool open = to >= "9999-12-31";  // an open range (DayRange)
-  std::vector<SqlValue> params{from, limit, offset};
-  if (!open) params.emplace_back(dayAfter(to));
+  SqlParams q;
+  std::string where = "at >= " + q.p(from);
+  if (!open) where += " AND at < " + q.p(dayAfter(to));
   const std::string dir = newestFirst ? " DESC" : "";
-  const auto r = c.query("SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE at >= $1" +
-                             std::string(open ? "" : " AND at < $4") + " ORDER BY at" + dir + ", entry_no" + dir +
-                             " LIMIT $2 OFFSET $3",
-                         params);
+  const auto r = c.query("SELECT at, actor, action, subject, row_count, detail FROM audit_log WHERE " + where + " ORDER BY at" + dir +
+                             ", entry_no" + dir + pageClause(q, c.backend(), {offset, limit}),
+                         q.values);
   std::vector<AuditEntry> out;
   out.reserve(r.size());
   for (std::size_t i = 0; i < r.size(); ++i) {

@@ -932,17 +932,13 @@ json outreachStatus(SqlConnection& c, const OutreachListing& listing, Timestamp 
     counts[by.text(i, 0)] = by.integer(i, 1);
     all += by.integer(i, 1);
   }
-  std::vector<SqlValue> params{listing.limit, listing.offset};
-  std::string where;
-  if (listing.status) {
-    params.emplace_back(*listing.status);
-    where = " WHERE o.status = $3";
-  }
+  SqlParams q;
+  const std::string where = listing.status ? " WHERE o.status = " + q.p(*listing.status) : "";
   const auto r = c.query(
       "SELECT o.message_id, o.member_id, m.name, o.kind, o.status, o.attempts, o.created_at, o.sent_at, o.done_at, o.error, o.body, "
       "o.next_at, m.card_no FROM outreach_messages o LEFT JOIN members m ON m.member_id = o.member_id" + where +
-          " ORDER BY o.created_at DESC, o.message_id LIMIT $1 OFFSET $2",
-      params);
+          " ORDER BY o.created_at DESC, o.message_id" + pageClause(q, c.backend(), {listing.offset, listing.limit}),
+      q.values);
   json messages = json::array();
   const auto opt = [&](std::size_t i, std::size_t col) { return r.isNull(i, col) ? json(nullptr) : json(r.text(i, col)); };
   for (std::size_t i = 0; i < r.size(); ++i) {
