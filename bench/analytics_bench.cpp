@@ -33,6 +33,7 @@
 #include "bench_process.hpp"
 #include "loyalty/hq/aggregates.hpp"
 #include "loyalty/hq/analytics.hpp"
+#include "loyalty/hq/charts.hpp"
 #include "loyalty/hq/settings.hpp"
 #include "loyalty/hq/store.hpp"
 
@@ -205,6 +206,8 @@ json serverPhase(const std::string& backend, const std::string& path, const std:
   median("page_stores", "/dashboard/stores", session);
   median("page_satisfaction", "/dashboard/satisfaction", session);
   median("page_points", "/dashboard/points", session);
+  median("page_charts", "/dashboard/charts", session);
+  median("page_lifecycle", "/dashboard/lifecycle", session);
   once("page_customers_one_month_first", "/dashboard/customers?from=2026-03-01&to=2026-03-31", session);
   median("page_customers_one_month", "/dashboard/customers?from=2026-03-01&to=2026-03-31", session);
   {
@@ -395,6 +398,16 @@ int main(int argc, char** argv) {
     time("page_customers_one_month_serial", [&] { return customersPage(month, "2026-03-31", false); });
     time("page_points", [&] { return r.points(all); });
     time("page_satisfaction", [&] { return *r.satisfaction(all, "all"); });
+    // The charts (charts_routes.cpp): its page runs the Pareto chart, the trends and the store
+    // comparison; the lifecycle page the stages and the due list, each with its first 50 rows.
+    time("pareto", [&] { return r.pareto(all, "2026-12-31", 50); });
+    time("trends", [&] { return trendsReport(r, all); });
+    time("trends_edges", [&] { return trendsReport(r, edges); });
+    time("store_comparison", [&] { return storeComparison(r, all); });
+    time("store_comparison_edges", [&] { return storeComparison(r, edges); });
+    time("page_charts", [&] { return json{r.pareto(all, "2026-12-31", 50), trendsReport(r, all), storeComparison(r, all)}; });
+    time("lifecycle", [&] { return r.lifecycle(paged(all, 50), "2026-12-31", 90, ""); });
+    time("due_to_buy", [&] { return r.dueToBuy(paged(all, 50), "2026-12-31", 90); });
     const long pagedPeakMb = peakRssKb() / 1024;
     // The whole ABC member list in one response (what the abc route returned without `limit`
     // before it answered in pages of at most 10,000 rows): what that would cost.

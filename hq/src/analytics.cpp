@@ -948,6 +948,75 @@ json Reports::summary(const ReportFilter& f) {
           {"refunded", money(r.integer(0, 5))}};
 }
 
+std::map<std::string, Reports::MemberFigures> Reports::memberFigures(const ReportFilter& f, By by) {
+  const bool byStore = by == By::kStore;
+  // The key of a row whose store-local day is in `day`.
+  const auto key = [&](const std::string& day) { return byStore ? std::string("store_id") : "substr(" + day + ", 1, 7)"; };
+  std::map<std::string, MemberFigures> out;
+  SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
+  {
+    Q q(m_c);
+    const auto r = m_c.query("SELECT " + key("day") + ", SUM(member * (gross - refunded)) FROM agg_sales WHERE " + q.dayIn("day", f) +
+                                 " AND " + q.storeIn("store_id", f) + " GROUP BY " + key("day"),
+                             q.values);
+    for (std::size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)].memberRevenue = r.integer(i, 1);
+  }
+  {
+    // retention()'s cohorts: a month's enrolments at the stores asked for, listed when there are
+    // any; for a store, its own months' added up.
+    Q q(m_c);
+    const std::string where = " FROM agg_enrolment WHERE " + q.dayIn("day", f) + " AND " + q.storeIn("store_id", f);
+    const std::string sql =
+        byStore ? "SELECT store_id, SUM(n) FROM (SELECT store_id, SUM(members) AS n" + where +
+                      " GROUP BY store_id, substr(day, 1, 7) HAVING SUM(members) > 0) c GROUP BY store_id"
+                : "SELECT substr(day, 1, 7), SUM(members)" + where + " GROUP BY substr(day, 1, 7) HAVING SUM(members) > 0";
+    const auto r = m_c.query(sql, q.values);
+    for (std::size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)].enrolled = r.integer(i, 1);
+  }
+  // Members with a sale: where summary() reads them for one store or month (memberSource): a
+  // store's over all the data from agg_member_store, a whole month's (every store) from
+  // agg_member_month, any other days from the raw sales.
+  const auto [first, last] = dataBounds(m_c);
+  const auto rawBuyers = [&](const ReportFilter& days) {
+    Q q(m_c);
+    const auto r = m_c.query("SELECT " + key("day") + ", COUNT(DISTINCT member_id) FROM sales WHERE member_id IS NOT NULL AND " +
+                                 q.dayIn("day", days) + " AND " + q.storeIn("store_id", days) + " GROUP BY " + key("day"),
+                             q.values);
+    for (std::size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)].buyers = r.integer(i, 1);
+  };
+  if (first.empty() || f.rawTables || f.range.from > f.range.to) {
+    if (!first.empty()) rawBuyers(f);
+  } else if (byStore && f.range.from <= first && f.range.to >= last) {
+    Q q(m_c);
+    const auto r = m_c.query("SELECT store_id, COUNT(*) FROM agg_member_store WHERE sales > 0 AND " + q.storeIn("store_id", f) +
+                                 " GROUP BY store_id",
+                             q.values);
+    for (std::size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)].buyers = r.integer(i, 1);
+  } else if (byStore || !f.stores.empty()) {
+    rawBuyers(f);
+  } else {
+    // No data lies outside [first, last]: an open end reaches to that end's month boundary.
+    const std::string from = f.range.from <= first ? firstOfMonth(first) : f.range.from;
+    const std::string to = f.range.to >= last ? lastOfMonth(last) : f.range.to;
+    const std::string fullFrom = from == firstOfMonth(from) ? from : addDays(lastOfMonth(from), 1);
+    const std::string fullTo = to == lastOfMonth(to) ? to : addDays(firstOfMonth(to), -1);
+    if (fullFrom > fullTo) {
+      rawBuyers(f);
+    } else {
+      Q q(m_c);
+      const auto r = m_c.query("SELECT month, COUNT(*) FROM agg_member_month WHERE month >= " + q.p(fullFrom.substr(0, 7)) +
+                                   " AND month <= " + q.p(fullTo.substr(0, 7)) + " AND sales > 0 GROUP BY month",
+                               q.values);
+      for (std::size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)].buyers = r.integer(i, 1);
+      ReportFilter edge = f;
+      if (from < fullFrom) edge.range = {from, addDays(fullFrom, -1)}, rawBuyers(edge);
+      if (to > fullTo) edge.range = {addDays(fullTo, 1), to}, rawBuyers(edge);
+    }
+  }
+  tx.commit();
+  return out;
+}
+
 Result<json> Reports::sales(const ReportFilter& f, const std::string& group) {
   Q q(m_c);
   std::string sql;

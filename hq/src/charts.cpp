@@ -30,18 +30,6 @@ json percent1(std::int64_t num, std::int64_t den) {
   return std::round(static_cast<double>(num) * 1000.0 / static_cast<double>(den)) / 10.0;
 }
 
-/// The filter narrowed to the days of `month` (YYYY-MM).
-ReportFilter inMonth(const ReportFilter& f, const std::string& month) {
-  const Date first = *parseDate(month + "-01", "month");
-  const std::string last = formatDate(Date{std::chrono::sys_days(addMonthsClamped(first, 1)) - std::chrono::days(1)});
-  ReportFilter m = f;
-  m.range.from = std::max(f.range.from, month + "-01");
-  m.range.to = std::min(f.range.to, last);
-  m.offset = 0;
-  m.limit = -1;
-  return m;
-}
-
 }  // namespace
 
 // [SECTION] Reports made of other reports
@@ -49,7 +37,7 @@ ReportFilter inMonth(const ReportFilter& f, const std::string& month) {
 json trendsReport(Reports& r, const ReportFilter& f) {
   auto days = r.sales(f, "day");
   struct Month {
-    std::int64_t sales = 0, refunds = 0, gross = 0, net = 0, enrolled = 0;
+    std::int64_t sales = 0, refunds = 0, gross = 0, net = 0;
   };
   std::map<std::string, Month> months;
   for (const auto& d : (*days)["rows"]) {
@@ -59,8 +47,10 @@ json trendsReport(Reports& r, const ReportFilter& f) {
     m.gross += minorOf(d["gross_revenue"]);
     m.net += minorOf(d["net_revenue"]);
   }
-  const json cohorts = r.retention(f);
-  for (const auto& c : cohorts["cohorts"]) months[c["cohort"].get<std::string>()].enrolled = c["members"].get<std::int64_t>();
+  const auto figures = r.memberFigures(f, Reports::By::kMonth);
+  for (const auto& [month, m] : figures) {
+    if (m.enrolled > 0) months[month];
+  }
   // Months without sales or enrolments between the first and the last are shown as such.
   if (!months.empty()) {
     const Date last = *parseDate(months.rbegin()->first + "-01", "month");
@@ -68,12 +58,12 @@ json trendsReport(Reports& r, const ReportFilter& f) {
   }
   json rows = json::array();
   for (const auto& [month, m] : months) {
-    const json s = r.summary(inMonth(f, month));
-    const std::int64_t memberRevenue = minorOf(s["member_revenue"]);
+    const auto found = figures.find(month);
+    const Reports::MemberFigures mf = found == figures.end() ? Reports::MemberFigures{} : found->second;
     rows.push_back({{"month", month}, {"sales", m.sales}, {"refunds", m.refunds}, {"net_revenue", money(m.net)},
-                    {"average_sale", money(m.sales == 0 ? 0 : m.gross / m.sales)}, {"members", s["members"]},
-                    {"member_revenue", money(memberRevenue)}, {"member_revenue_share", percent1(memberRevenue, m.net)},
-                    {"new_members", m.enrolled}});
+                    {"average_sale", money(m.sales == 0 ? 0 : m.gross / m.sales)}, {"members", mf.buyers},
+                    {"member_revenue", money(mf.memberRevenue)}, {"member_revenue_share", percent1(mf.memberRevenue, m.net)},
+                    {"new_members", mf.enrolled}});
   }
   return {{"period", "month"}, {"rows", std::move(rows)}};
 }
@@ -81,30 +71,23 @@ json trendsReport(Reports& r, const ReportFilter& f) {
 json storeComparison(Reports& r, const ReportFilter& f) {
   auto byStore = r.sales(f, "store");
   auto sat = r.satisfaction(f, "all");
+  const auto figures = r.memberFigures(f, Reports::By::kStore);
   std::map<std::string, json> answers;
   for (const auto& s : (*sat)["rows"]) answers[s["store"].get<std::string>()] = s;
-  std::set<std::string> stores;
-  for (const auto& s : (*byStore)["rows"]) stores.insert(s["store"].get<std::string>());
   std::int64_t netTotal = 0;
   for (const auto& s : (*byStore)["rows"]) netTotal += minorOf(s["net_revenue"]);
-  const auto n = static_cast<std::int64_t>(stores.size());
+  const auto n = static_cast<std::int64_t>((*byStore)["rows"].size());
   json rows = json::array();
   for (const auto& s : (*byStore)["rows"]) {
     const std::string store = s["store"].get<std::string>();
-    ReportFilter one = f;
-    one.stores = {store};
-    one.offset = 0;
-    one.limit = -1;
-    const json sum = r.summary(one);
-    std::int64_t enrolled = 0;
-    const json cohorts = r.retention(one);
-    for (const auto& c : cohorts["cohorts"]) enrolled += c["members"].get<std::int64_t>();
-    const std::int64_t net = minorOf(s["net_revenue"]), memberRevenue = minorOf(sum["member_revenue"]);
+    const auto found = figures.find(store);
+    const Reports::MemberFigures m = found == figures.end() ? Reports::MemberFigures{} : found->second;
+    const std::int64_t net = minorOf(s["net_revenue"]);
     const auto a = answers.find(store);
     const bool csat = a != answers.end() && a->second["csat_responses"].get<std::int64_t>() > 0;
     const bool nps = a != answers.end() && a->second["nps_responses"].get<std::int64_t>() > 0;
     rows.push_back({{"store", store}, {"sales", s["sales"]}, {"net_revenue", s["net_revenue"]}, {"average_sale", s["average_sale"]},
-                    {"members", sum["members"]}, {"member_revenue_share", percent1(memberRevenue, net)}, {"new_members", enrolled},
+                    {"members", m.buyers}, {"member_revenue_share", percent1(m.memberRevenue, net)}, {"new_members", m.enrolled},
                     {"csat", csat ? a->second["csat"] : json(nullptr)}, {"nps", nps ? a->second["nps"] : json(nullptr)},
                     // net / (total / n) as a percentage: 100 is the average store.
                     {"revenue_index", percent1(net * n, netTotal)}});

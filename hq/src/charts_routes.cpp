@@ -205,10 +205,25 @@ std::string filterQuery(const httplib::Request& req, std::initializer_list<const
   return q;
 }
 
+/// A page of a list: "showing a–b of n" and the links to the previous and next pages.
+json pager(const std::string& base, const std::string& query, const char* offsetKey, std::int64_t offset, std::int64_t shownRows,
+           std::int64_t total, std::int64_t size, const std::string& anchor = "") {
+  return pageLinks(
+      [&](std::int64_t off) { return base + "?" + query + (query.empty() ? "" : "&") + offsetKey + "=" + std::to_string(off) + anchor; },
+      offset, shownRows, total, size);
+}
+
 /// /dashboard/charts: the Pareto chart with the classes' mix beside the ideal, trends by month
 /// and the store comparison.
 Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib::Request& req, json& view) {
-  auto c = parseChartCall("pareto", req);
+  // The store comparison a page of kStoresPage stores at a time (`offset`); its charts those
+  // stores', their average lines every store's.
+  constexpr std::int64_t kStoresPage = 100;
+  auto offset = wholeNumber(forms::param(req, "offset"), "offset", 0, 0, 100000000);
+  if (!offset) return offset.error();
+  httplib::Request reportReq = req;
+  reportReq.params.erase("offset");
+  auto c = parseChartCall("pareto", reportReq);
   if (!c) return c.error();
   auto pareto = runChart(service, "pareto", *c);
   if (!pareto) return pareto.error();
@@ -253,36 +268,34 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
 
   std::vector<std::pair<std::string, double>> revenue, index, average, csat;
   json storeRows = json::array();
-  double csatSum = 0;
+  double csatSum = 0, avgSale = 0;
   int csatStores = 0;
+  std::int64_t at = 0;
   for (const auto& s : (*stores)["rows"]) {
+    avgSale += value(s["average_sale"]);
+    if (s["csat"].is_number()) csatSum += s["csat"].get<double>(), ++csatStores;
+    if (at++ < *offset || at > *offset + kStoresPage) continue;
     const std::string id = jsonText(s["store"]);
     revenue.emplace_back(id, value(s["net_revenue"]));
     index.emplace_back(id, value(s["revenue_index"]));
     average.emplace_back(id, value(s["average_sale"]));
-    if (s["csat"].is_number()) csat.emplace_back(id, s["csat"].get<double>()), csatSum += s["csat"].get<double>(), ++csatStores;
+    if (s["csat"].is_number()) csat.emplace_back(id, s["csat"].get<double>());
     storeRows.push_back({{"store", id}, {"sales", shownNumber(s["sales"])}, {"net_revenue", shownMoney(s["net_revenue"])},
                          {"average_sale", shownMoney(s["average_sale"])}, {"members", shownNumber(s["members"])},
                          {"member_revenue_share", shown(s["member_revenue_share"], 1)}, {"new_members", shownNumber(s["new_members"])},
                          {"csat", shown(s["csat"], 1)}, {"nps", shown(s["nps"], 1)}, {"revenue_index", shown(s["revenue_index"], 1)}});
   }
-  double avgSale = 0;
-  for (const auto& a : average) avgSale += a.second;
-  view["has_stores"] = !revenue.empty();
+  view["has_stores"] = at > 0;
   view["store_revenue_svg"] = comparisonSvg("store-net-revenue", revenue, value((*stores)["average_net_revenue"]), 2, w);
   view["store_index_svg"] = comparisonSvg("store-revenue-index", index, 100.0, 1, w);
-  view["store_average_svg"] = comparisonSvg("store-average-sale", average, average.empty() ? 0 : avgSale / static_cast<double>(average.size()), 2, w);
+  view["store_average_svg"] = comparisonSvg("store-average-sale", average, at == 0 ? 0 : avgSale / static_cast<double>(at), 2, w);
   view["store_csat_svg"] = csat.empty() ? json(false) : json(comparisonSvg("store-csat", csat, csatSum / csatStores, 1, w, "%"));
+  view["stores_page"] = pager("/dashboard/charts", filterQuery(req, {"from", "to", "store", "as_of"}), "offset", *offset,
+                              static_cast<std::int64_t>(storeRows.size()), at, kStoresPage, "#stores");
   view["stores"] = std::move(storeRows);
   return Ok{};
 }
 
-/// A page of a member list: "showing a–b of n" and the links to the previous and next pages.
-json pager(const std::string& base, const std::string& query, const char* offsetKey, std::int64_t offset, std::int64_t shownRows,
-           std::int64_t total, std::int64_t size) {
-  return pageLinks([&](std::int64_t off) { return base + "?" + query + (query.empty() ? "" : "&") + offsetKey + "=" + std::to_string(off); },
-                   offset, shownRows, total, size);
-}
 
 /// A member list's rows (lifecycle or due: each has fields the other lacks, and masking may
 /// drop some), every field read by name with a default.
@@ -371,6 +384,12 @@ void registerChartRoutes(httplib::Server& s, HqService& service, DashboardAccess
     if (!c) return sendError(res, c.error());
     auto out = runChart(service, name, *c);
     if (!out) return sendError(res, out.error());
+    if (name == "stores") {
+      // A row a store, in pages as the other row reports: by default the most a page holds.
+      ReportFilter page = c->call.filter;
+      if (!forms::param(req, "limit")) page.limit = kListPageMax;
+      pageReportRows(*out, page);
+    }
     showTo(service, *who, *out, "report:" + name);
     sendJson(res, *out);
   });

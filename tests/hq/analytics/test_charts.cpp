@@ -138,6 +138,15 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   CHECK(s["rows"][0]["revenue_index"] == 110.0);
   CHECK(s["rows"][1]["revenue_index"] == 90.0);
   CHECK(s["rows"][1]["csat"].is_null());  // no answers: no score, not 0
+  CHECK(s["rows_total"] == 2);
+  // In pages as the other row reports, the figures over every store.
+  const json s2 = get(hq, admin, "/api/v1/reports/stores?limit=1&offset=1");
+  REQUIRE(s2["rows"].size() == 1);
+  CHECK(s2["rows"][0] == s["rows"][1]);
+  CHECK(s2["rows_total"] == 2);
+  CHECK(s2["average_net_revenue"] == "500.00");
+  CHECK(get(hq, admin, "/api/v1/reports/stores?offset=2")["rows"].empty());
+  get(hq, admin, "/api/v1/reports/stores?limit=0", 400);
 
   // Lifecycle stages as of 2026-10-25.
   const json l = get(hq, admin, "/api/v1/reports/lifecycle?" + asOf);
@@ -217,6 +226,15 @@ TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecy
   CHECK(zh.find("图表分析") != std::string::npos);  // in the navigation
   CHECK(std::regex_search(zh, std::regex(R"(data-label="2026-07" data-value="0.00")")));  // a month without sales
   CHECK(!std::regex_search(zh, std::regex(R"(data-label="2026-07" data-value="0.00"><title>2026-07 · 客单价)")));  // nothing to average
+  // The store comparison a page of stores at a time: the second page (offset 1) shows S2, its
+  // charts S2's bars with every store's average.
+  const std::string second = shot("/dashboard/charts?lang=en&as_of=2026-10-25&offset=1", "charts-en-stores-offset");
+  CHECK(std::regex_search(second, std::regex(R"(data-key="stores-shown">showing 2–2 of 2<)")));
+  CHECK(std::regex_search(second, std::regex(R"(data-key="store-index:S2">90.0<)")));
+  CHECK(second.find("data-key=\"store-index:S1\"") == std::string::npos);
+  CHECK(second.find("href=\"/dashboard/charts?as_of=2026-10-25&amp;offset=0#stores\"") != std::string::npos);
+  CHECK(second.find("data-average=\"500.00\"") != std::string::npos);
+  CHECK(std::regex_search(second, std::regex(R"(data-label="2026-10" data-value="670.00")")));  // the other charts as they were
   const std::string en = shot("/dashboard/lifecycle?lang=en&as_of=2026-10-25", "lifecycle-en");
   CHECK(en.find("Lifecycle stages") != std::string::npos);
   CHECK(std::regex_search(en, std::regex(R"(data-key="stage:lapsed">1<)")));

@@ -9,6 +9,7 @@
 
 #include "analytics_backends.hpp"
 #include "analytics_data.hpp"
+#include "loyalty/core/money.hpp"
 #include "loyalty/hq/analytics.hpp"
 #include "loyalty/hq/store.hpp"
 #include "loyalty/sync/codec.hpp"
@@ -29,6 +30,49 @@ ReportFilter stores(std::vector<std::string> s) {
 }
 
 Timestamp at(const std::string& rfc) { return *parseRfc3339(rfc, "at"); }
+
+/// Each store's or month's "key buyers/member revenue in minor units/enrolled; ", all zero left
+/// out, in key order.
+using Figures = std::string;
+
+std::string figuresText(std::int64_t buyers, std::int64_t revenue, std::int64_t enrolled) {
+  return std::to_string(buyers) + "/" + std::to_string(revenue) + "/" + std::to_string(enrolled);
+}
+
+Figures nonZero(const std::map<std::string, Reports::MemberFigures>& in) {
+  Figures out;
+  for (const auto& [k, m] : in) {
+    if (m.buyers != 0 || m.memberRevenue != 0 || m.enrolled != 0) out += k + " " + figuresText(m.buyers, m.memberRevenue, m.enrolled) + "; ";
+  }
+  return out;
+}
+
+/// memberFigures' rule one store or month at a time: summary() and retention() of the filter
+/// narrowed to it, as the store comparison and the trends chart asked them row by row before.
+Figures oneByOne(Reports& r, const ReportFilter& f, Reports::By by) {
+  Figures out;
+  const bool byStore = by == Reports::By::kStore;
+  const std::vector<std::string> keys = byStore ? std::vector<std::string>{"S1", "S2", "no-such-store"}
+                                                : std::vector<std::string>{"2025-12", "2026-01", "2026-02", "2026-03"};
+  for (const auto& k : keys) {
+    ReportFilter one = f;
+    if (byStore) {
+      if (!f.stores.empty() && std::find(f.stores.begin(), f.stores.end(), k) == f.stores.end()) continue;
+      one.stores = {k};
+    } else {
+      const std::string last = k == "2026-02" ? "-28" : "-31";
+      one.range = {std::max(f.range.from, k + "-01"), std::min(f.range.to, k + last)};
+      if (one.range.from > one.range.to) continue;
+    }
+    const json s = r.summary(one);
+    std::int64_t enrolled = 0;
+    const json cohorts = r.retention(one);
+    for (const auto& c : cohorts["cohorts"]) enrolled += c["members"].get<std::int64_t>();
+    const std::int64_t revenue = Money::parse(s["member_revenue"].get<std::string>(), "money")->minor();
+    if (s["members"] != 0 || revenue != 0 || enrolled != 0) out += k + " " + figuresText(s["members"].get<std::int64_t>(), revenue, enrolled) + "; ";
+  }
+  return out;
+}
 
 /// The shared dataset:
 ///   S1/T1: m1 buys 100.00 on Jan 5, 15, 25 (usual interval 10 days); m3 buys 20.00 on Jan 1;
@@ -323,6 +367,13 @@ void reportsOn(AnalyticsData& d) {
         CHECK(reports.rfm(f, "2026-03-01") == reports.rfm(raw, "2026-03-01"));
         CHECK(reports.churn(f, "2026-03-01", 30) == reports.churn(raw, "2026-03-01", 30));
         CHECK(reports.churn(f, "2026-01-20", 3) == reports.churn(raw, "2026-01-20", 3));
+        // Every store's and month's figures at once (the store comparison, the trends chart):
+        // each one's summary and retention, from the aggregates or the raw tables alike.
+        for (const auto by : {Reports::By::kStore, Reports::By::kMonth}) {
+          const Figures each = oneByOne(reports, f, by);
+          CHECK(nonZero(reports.memberFigures(f, by)) == each);
+          CHECK(nonZero(reports.memberFigures(raw, by)) == each);
+        }
       };
       ReportFilter agg;
       agg.range = {from, to};

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -141,6 +142,17 @@ class Reports {
   nlohmann::json summary(const ReportFilter& f);
   /// group: day, hour, store, terminal, product, member (member vs non-member).
   Result<nlohmann::json> sales(const ReportFilter& f, const std::string& group);
+  /// What summary() and retention() give for the filter narrowed to each one store (`by`
+  /// kStore) or month (kMonth, "YYYY-MM") of it, for every store or month at once in three
+  /// statements whatever their number: members who bought (a sale in it), their revenue and the
+  /// members enrolled in it (the cohorts' sizes). Only keys with any of them are listed.
+  enum class By { kStore, kMonth };
+  struct MemberFigures {
+    std::int64_t buyers = 0;         ///< summary()'s "members"
+    std::int64_t memberRevenue = 0;  ///< summary()'s "member_revenue", minor units
+    std::int64_t enrolled = 0;       ///< retention()'s cohort sizes added up
+  };
+  std::map<std::string, MemberFigures> memberFigures(const ReportFilter& f, By by);
   /// ABC classes (exact DOMAIN.md rule), contact frequency per class and the follow-up list.
   nlohmann::json abc(const ReportFilter& f, const std::string& asOf);
   /// Every member with spend in `f`'s range and their ABC class ("A", "B", "C") as abc() classes

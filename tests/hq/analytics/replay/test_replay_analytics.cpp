@@ -167,6 +167,27 @@ TEST_CASE("replay: Online Retail into head office gives the ABC counts, daily re
   const json trends = hq::trendsReport(reports, all);
   REQUIRE(trends["rows"].size() == monthRevenue.size());
   for (const auto& r : trends["rows"]) CHECK(r["net_revenue"] == pounds(monthRevenue[r["month"].get<std::string>()]));
+  // Its members who bought and new members of each month (read for every month at once), and
+  // the store comparison's, against the customers' invoices.
+  std::map<std::string, std::int64_t> monthBuyers, monthEnrolled;
+  std::set<std::string> buyers;
+  for (const auto& [customer, months] : boughtIn) {
+    for (const auto& m : months) ++monthBuyers[m];
+    if (!months.empty()) buyers.insert(customer);
+  }
+  for (const auto& [customer, cohort] : cohortOf) ++monthEnrolled[cohort];
+  std::size_t wrongMonths = 0;
+  for (const auto& r : trends["rows"]) {
+    const std::string m = r["month"].get<std::string>();
+    if (r["members"] != monthBuyers[m] || r["new_members"] != monthEnrolled[m]) ++wrongMonths;
+  }
+  CHECK(wrongMonths == 0);
+  const json stores = hq::storeComparison(reports, all);
+  std::int64_t storeBuyers = 0, storeEnrolled = 0;
+  for (const auto& r : stores["rows"]) storeBuyers += r["members"].get<std::int64_t>(), storeEnrolled += r["new_members"].get<std::int64_t>();
+  CHECK(stores["rows"].size() == 1);  // the year is replayed at one store
+  CHECK(storeBuyers == static_cast<std::int64_t>(buyers.size()));
+  CHECK(storeEnrolled == static_cast<std::int64_t>(cohortOf.size()));
   // Lifecycle stages and due to buy as of the last day, from each customer's sale days.
   const std::string lastDay = dayRevenue.rbegin()->first;
   const RetailLifecycle expectedLifecycle = retailLifecycle(invoices, lastDay, 90);
