@@ -206,8 +206,15 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   owners.push_back({{"value", ""}, {"label", word(lang, "any")}, {"selected", owner.empty()}});
   owners.push_back({{"value", "-"}, {"label", word(lang, "unassigned")}, {"selected", owner == "-"}});
   for (const auto& u : headOfficeUsers(service)) owners.push_back({{"value", u}, {"label", u}, {"selected", owner == u}});
+  // The handling per store a page of kStoresPage stores at a time (`stores_offset`); the total
+  // row every store's.
+  constexpr std::int64_t kStoresPage = 100;
+  auto storesOffset = wholeNumber(forms::param(req, "stores_offset"), "stores_offset", 0, 0, 100000000);
+  if (!storesOffset) return storesOffset.error();
   json stores = json::array();
+  std::int64_t storeAt = 0;
   for (const auto& s : handling["stores"]) {
+    if (storeAt++ < *storesOffset || storeAt > *storesOffset + kStoresPage) continue;
     stores.push_back({{"store", s["store"].is_string() ? jsonText(s["store"]) : "—"}, {"complaints", shownNumber(s["complaints"])}, {"resolved", shownNumber(s["resolved"])},
                       {"hours", shown(s["average_handling_hours"])}, {"overdue", shownNumber(s["overdue"])}, {"rate", shown(s["overdue_rate"])},
                       {"checks", shownNumber(s["satisfaction_checks"])}, {"satisfaction", shown(s["average_satisfaction"])}});
@@ -236,6 +243,9 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   for (const char* k : {"first", "last", "total"}) view[k] = links[k];
   view["prev_href"] = links["prev"];
   view["next_href"] = links["next"];
+  view["stores_page"] = pageLinks(
+      [&](std::int64_t off) { return "/dashboard/complaints?" + query + (query.empty() ? "" : "&") + "stores_offset=" + std::to_string(off) + "#by-store"; },
+      *storesOffset, static_cast<std::int64_t>(stores.size()), storeAt, kStoresPage);
   view["stores"] = std::move(stores);
   view["total_row"] = {{"complaints", shownNumber(tot["complaints"])}, {"resolved", shownNumber(tot["resolved"])},
                        {"hours", shown(tot["average_handling_hours"])}, {"overdue", shownNumber(tot["overdue"])}, {"rate", shown(tot["overdue_rate"])},

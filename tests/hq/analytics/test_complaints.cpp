@@ -158,6 +158,13 @@ TEST_CASE("complaint pages in headless Chromium: list with customers and filters
   CHECK(en.find("价签与结账不符") != std::string::npos);
   const std::string overdue = shot("/dashboard/complaints?lang=en&overdue=1", "complaints-en-overdue");
   CHECK(std::regex_search(overdue, std::regex(R"(showing 1–2 of 2)")));
+  // The handling per store a page of stores at a time (S1 and head office's own, "—").
+  CHECK(std::regex_search(en, std::regex(R"(data-key="stores-shown">showing 1–2 of 2<)")));
+  const std::string secondStore = shot("/dashboard/complaints?lang=en&owner=wang&stores_offset=1", "complaints-en-stores-offset");
+  CHECK(std::regex_search(secondStore, std::regex(R"(data-key="stores-shown">showing 2–2 of 2<)")));
+  CHECK(secondStore.find("href=\"/dashboard/complaints?owner=wang&amp;stores_offset=0#by-store\"") != std::string::npos);
+  CHECK(std::regex_search(secondStore, std::regex(R"(showing 1–1 of 1)")));  // the list as it was
+  CHECK(shot("/dashboard/complaints?lang=en&stores_offset=x", "complaints-en-stores-offset-refused").find("stores_offset") != std::string::npos);
 
   const std::string detail = shot("/dashboard/complaints/C-2?lang=zh", "complaint-detail-zh");
   CHECK(detail.find("顾客已接受道歉") != std::string::npos);  // notes and history shown
