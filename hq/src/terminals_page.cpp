@@ -114,6 +114,8 @@ Result<json> pageView(HqService& service, DashboardAccess& access, const Dashboa
            (size == kPageSize ? "" : "&limit=" + std::to_string(size)) + "&offset=" + std::to_string(offset);
   };
   const auto shown = static_cast<std::int64_t>(rows.size());
+  // Where a revoke goes back to: this page of this store's list.
+  view["back"] = href(asked->page.offset);
   view["w"] = words(lang);
   view["own_filter"] = true;
   view["lang"] = lang;
@@ -176,7 +178,9 @@ void registerTerminalPages(httplib::Server& s, HqService& service, DashboardAcce
     if (who->role != Role::kAdmin) return refusedPage(access, *who, req, res, adminsOnly);
     auto out = service.revokeTerminal(req.matches[1].str(), who->actor());
     if (!out) return refusedPage(access, *who, req, res, out.error());
-    seeOther(res, "/dashboard/terminals");
+    // Back to the list as it was (store, page); anywhere else is not a way back.
+    const std::string back = forms::safeNext(req.get_param_value("back"));
+    seeOther(res, back.rfind("/dashboard/terminals?", 0) == 0 ? back : "/dashboard/terminals");
   });
 }
 

@@ -295,9 +295,14 @@ TEST_CASE("fleet page: terminals with version, last seen, backlog, clock skew an
   REQUIRE(reg);
   CHECK(reg->status == 200);
   const std::string t9 = json::parse(reg->body)["token"];
-  auto revoked = c->Post("/dashboard/terminals/T9/revoke", cookie, "csrf=" + csrf, "application/x-www-form-urlencoded");
+  // The revoke form goes back to the list it was on (the store's, that page).
+  CHECK(added->body.find(R"(name="back" value="/dashboard/terminals?lang=en&amp;store=S2&amp;offset=0")") != std::string::npos);
+  auto revoked = c->Post("/dashboard/terminals/T9/revoke", cookie,
+                         "csrf=" + csrf + "&back=%2Fdashboard%2Fterminals%3Flang%3Den%26store%3DS2%26offset%3D0",
+                         "application/x-www-form-urlencoded");
   REQUIRE(revoked);
   CHECK(revoked->status == 303);
+  CHECK(revoked->get_header_value("Location") == "/dashboard/terminals?lang=en&store=S2&offset=0");
   auto refused = hq.client()->Get("/api/v1/terminal/release", bearer(t9));
   REQUIRE(refused);
   CHECK(refused->status == 401);
