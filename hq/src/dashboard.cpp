@@ -807,6 +807,9 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     std::vector<Result<ReportCall>> calls;
     for (const auto& w : wanted) {
       httplib::Request r2 = req;
+      // The request's offset is its page's of a table cut from the whole report, not the
+      // report's: a report asked with it would be another one to compute and keep.
+      r2.params.erase("offset");
       for (const auto& [k, v] : w.extra) {
         r2.params.erase(k);
         r2.params.emplace(k, v);
@@ -876,7 +879,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     view["exports"] = {exportLinks(p, "summary")};
   } else if (page == "stores") {
     // A page of the stores at a time (offset).
-    auto asked = reports({{"sales", {{"group", "store"}, {"offset", "0"}}}, {"sales", {{"group", "hour"}, {"offset", "0"}}}});
+    auto asked = reports({{"sales", {{"group", "store"}}}, {"sales", {{"group", "hour"}}}});
     for (const auto& a : asked) {
       if (!a) return a.error();
     }
@@ -910,8 +913,8 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
     const auto briefly = ReportCache::Wait::kBriefly;
     // The at-risk list pages 50 at a time (offset), most valuable first.
     const auto& churnOffset = offset;
-    auto asked = reports({{"abc", {{"limit", "1"}, {"offset", "0"}}, briefly},
-                          {"rfm", {{"limit", "1"}, {"offset", "0"}}, briefly},
+    auto asked = reports({{"abc", {{"limit", "1"}}, briefly},
+                          {"rfm", {{"limit", "1"}}, briefly},
                           *churnOffset == 0 ? Wanted{"churn", {{"limit", "50"}}, briefly}
                                             : Wanted{"churn", {{"limit", "50"}, {"offset", std::to_string(*churnOffset)}}}});
     for (const auto& x : asked) {
@@ -970,7 +973,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
   } else if (page == "satisfaction") {
     // A page of the stores at a time (offset), its charts and dimensions those stores'; the
     // figures above are every store's. A row a store: all periods (the page has no period column).
-    auto s = get("satisfaction", {{"offset", "0"}, {"period", "all"}});
+    auto s = get("satisfaction", {{"period", "all"}});
     if (!s) return s.error();
     const auto& t = (*s)["total"];
     // A score without answers is "—", not 0; CSAT and NPS answers are counted apart (they are
@@ -1019,7 +1022,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
                                                   {tr(L, "reversed"), num((*pt)["reversed"])}});
     view["exports"] = {exportLinks(p, "points")};
   } else if (page == "staff") {
-    auto st = get("staff", {{"offset", "0"}});
+    auto st = get("staff");
     if (!st) return st.error();
     staffView(L, *st, *offset, p, view);
     view["exports"] = {exportLinks(p, "staff")};
