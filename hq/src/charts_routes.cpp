@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 
 #include "loyalty/hq/audit.hpp"
 #include "loyalty/hq/charts.hpp"
@@ -225,11 +226,15 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
   reportReq.params.erase("offset");
   auto c = parseChartCall("pareto", reportReq);
   if (!c) return c.error();
+  // The three at once, each on a report connection of its own while one is free (as the
+  // customers page's): the page takes about as long as the slowest, not the sum.
+  auto trendsLater = std::async(std::launch::async, [&service, &c] { return runChart(service, "trends", *c); });
+  auto storesLater = std::async(std::launch::async, [&service, &c] { return runChart(service, "stores", *c); });
   auto pareto = runChart(service, "pareto", *c);
+  auto trends = trendsLater.get();
+  auto stores = storesLater.get();
   if (!pareto) return pareto.error();
-  auto trends = runChart(service, "trends", *c);
   if (!trends) return trends.error();
-  auto stores = runChart(service, "stores", *c);
   if (!stores) return stores.error();
   const ChartWords w = chartWords(lang);
   view["c"] = words(lang);
