@@ -142,19 +142,43 @@ Result<ChartCall> parseChartCall(const std::string& name, const httplib::Request
   return c;
 }
 
-/// Runs chart report `name` where reports read.
+/// Chart report `name` computed on `conn`.
+Result<json> computeChart(SqlConnection& conn, const std::string& name, const ChartCall& c) {
+  Reports r(conn);
+  const ReportFilter& f = c.call.filter;
+  if (name == "trends") return trendsReport(r, f);
+  if (name == "stores") return storeComparison(r, f);
+  const std::string asOf = c.call.asOfOn(r, nowSeconds());
+  if (name == "pareto") return r.pareto(f, asOf, c.bins);
+  if (name == "lifecycle") return r.lifecycle(f, asOf, c.churnDays, c.stage);
+  if (name == "due") return r.dueToBuy(f, asOf, c.churnDays);
+  return Error{errc::kNotFound, "report", "no report " + name};
+}
+
+/// Runs chart report `name` now (the API's: computed live) where reports read.
 Result<json> runChart(HqService& service, const std::string& name, const ChartCall& c) {
-  return service.onReports([&](SqlConnection& conn) -> Result<json> {
-    Reports r(conn);
-    const ReportFilter& f = c.call.filter;
-    if (name == "trends") return trendsReport(r, f);
-    if (name == "stores") return storeComparison(r, f);
-    const std::string asOf = c.call.asOfOn(r, nowSeconds());
-    if (name == "pareto") return r.pareto(f, asOf, c.bins);
-    if (name == "lifecycle") return r.lifecycle(f, asOf, c.churnDays, c.stage);
-    if (name == "due") return r.dueToBuy(f, asOf, c.churnDays);
-    return Error{errc::kNotFound, "report", "no report " + name};
-  });
+  return service.onReports([&](SqlConnection& conn) { return computeChart(conn, name, c); });
+}
+
+/// Chart report `name` for a dashboard page: a kept result while the cache's rules let it serve
+/// (report_cache.hpp; as the other pages' reports), else computed now. Its key is the call's
+/// with the chart's own parameters.
+Result<ReportCache::Answer> pageChart(HqService& service, const std::string& name, const ChartCall& c) {
+  const std::string key = json{"chart", name, c.call.key(), c.bins, c.churnDays, c.stage}.dump();
+  return service.keptResult(key, [name, c](SqlConnection& conn) { return computeChart(conn, name, c); });
+}
+
+/// The page's chart answers as JSON, and in `view` when the oldest kept one was computed.
+Result<std::vector<json>> shownCharts(HqService& service, std::vector<Result<ReportCache::Answer>> answers, json& view) {
+  std::optional<Timestamp> keptAt;
+  std::vector<json> out;
+  for (auto& a : answers) {
+    if (!a) return a.error();
+    if (a->kept && (!keptAt || a->computedAt < *keptAt)) keptAt = a->computedAt;
+    out.push_back(std::move(a->body));
+  }
+  if (keptAt) view["computed_at"] = chainTime(service, *keptAt);
+  return out;
 }
 
 /// A list as `who` may see it: phones masked unless granted, the read of members' personal
@@ -228,14 +252,17 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
   if (!c) return c.error();
   // The three at once, each on a report connection of its own while one is free (as the
   // customers page's): the page takes about as long as the slowest, not the sum.
-  auto trendsLater = std::async(std::launch::async, [&service, &c] { return runChart(service, "trends", *c); });
-  auto storesLater = std::async(std::launch::async, [&service, &c] { return runChart(service, "stores", *c); });
-  auto pareto = runChart(service, "pareto", *c);
-  auto trends = trendsLater.get();
-  auto stores = storesLater.get();
-  if (!pareto) return pareto.error();
-  if (!trends) return trends.error();
-  if (!stores) return stores.error();
+  auto trendsLater = std::async(std::launch::async, [&service, &c] { return pageChart(service, "trends", *c); });
+  auto storesLater = std::async(std::launch::async, [&service, &c] { return pageChart(service, "stores", *c); });
+  std::vector<Result<ReportCache::Answer>> answers;
+  answers.push_back(pageChart(service, "pareto", *c));
+  answers.push_back(trendsLater.get());
+  answers.push_back(storesLater.get());
+  auto shownAnswers = shownCharts(service, std::move(answers), view);
+  if (!shownAnswers) return shownAnswers.error();
+  json* pareto = &(*shownAnswers)[0];
+  json* trends = &(*shownAnswers)[1];
+  json* stores = &(*shownAnswers)[2];
   const ChartWords w = chartWords(lang);
   view["c"] = words(lang);
   view["as_of"] = (*pareto)["as_of"];
@@ -291,11 +318,12 @@ Result<Ok> chartsPage(HqService& service, const std::string& lang, const httplib
                          {"csat", shown(s["csat"], 1)}, {"nps", shown(s["nps"], 1)}, {"revenue_index", shown(s["revenue_index"], 1)}});
   }
   view["has_stores"] = at > 0;
+  view["stores_charts"] = !storeRows.empty();  // none past the end
   view["store_revenue_svg"] = comparisonSvg("store-net-revenue", revenue, value((*stores)["average_net_revenue"]), 2, w);
   view["store_index_svg"] = comparisonSvg("store-revenue-index", index, 100.0, 1, w);
   view["store_average_svg"] = comparisonSvg("store-average-sale", average, at == 0 ? 0 : avgSale / static_cast<double>(at), 2, w);
   view["store_csat_svg"] = csat.empty() ? json(false) : json(comparisonSvg("store-csat", csat, csatSum / csatStores, 1, w, "%"));
-  view["stores_page"] = pager("/dashboard/charts", filterQuery(req, {"from", "to", "store", "as_of"}), "offset", *offset,
+  view["stores_page"] = pager("/dashboard/charts", filterQuery(req, {"from", "to", "store", "as_of", "bins"}), "offset", *offset,
                               static_cast<std::int64_t>(storeRows.size()), at, kStoresPage, "#stores");
   view["stores"] = std::move(storeRows);
   return Ok{};
@@ -339,11 +367,14 @@ Result<Ok> lifecyclePage(HqService& service, const DashboardViewer& who, const s
   // Both at once, each on a report connection of its own (as the charts page's).
   ChartCall dueCall = *c;
   dueCall.call.filter.offset = *dueOffset;
-  auto dueLater = std::async(std::launch::async, [&service, &dueCall] { return runChart(service, "due", dueCall); });
-  auto life = runChart(service, "lifecycle", *c);
-  auto due = dueLater.get();
-  if (!life) return life.error();
-  if (!due) return due.error();
+  auto dueLater = std::async(std::launch::async, [&service, &dueCall] { return pageChart(service, "due", dueCall); });
+  std::vector<Result<ReportCache::Answer>> answers;
+  answers.push_back(pageChart(service, "lifecycle", *c));
+  answers.push_back(dueLater.get());
+  auto shownAnswers = shownCharts(service, std::move(answers), view);
+  if (!shownAnswers) return shownAnswers.error();
+  json* life = &(*shownAnswers)[0];
+  json* due = &(*shownAnswers)[1];
   showTo(service, who, *life, "report:lifecycle");
   showTo(service, who, *due, "report:due");
 

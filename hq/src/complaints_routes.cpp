@@ -163,6 +163,11 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   auto f = parseComplaintListFilter(paramsOf(req));
   if (!f) return f.error();
   if (!req.has_param("limit")) f->limit = 50;
+  // The handling per store a page of kStoresPage stores at a time (`stores_offset`); the total
+  // row every store's.
+  constexpr std::int64_t kStoresPage = 100;
+  auto storesOffset = wholeNumber(forms::param(req, "stores_offset"), "stores_offset", 0, 0, 100000000);
+  if (!storesOffset) return storesOffset.error();
   auto report = reportFor(service, req);
   if (!report) return report.error();
   const Timestamp now = nowSeconds();
@@ -206,11 +211,6 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   owners.push_back({{"value", ""}, {"label", word(lang, "any")}, {"selected", owner.empty()}});
   owners.push_back({{"value", "-"}, {"label", word(lang, "unassigned")}, {"selected", owner == "-"}});
   for (const auto& u : headOfficeUsers(service)) owners.push_back({{"value", u}, {"label", u}, {"selected", owner == u}});
-  // The handling per store a page of kStoresPage stores at a time (`stores_offset`); the total
-  // row every store's.
-  constexpr std::int64_t kStoresPage = 100;
-  auto storesOffset = wholeNumber(forms::param(req, "stores_offset"), "stores_offset", 0, 0, 100000000);
-  if (!storesOffset) return storesOffset.error();
   json stores = json::array();
   std::int64_t storeAt = 0;
   for (const auto& s : handling["stores"]) {

@@ -766,23 +766,6 @@ void staffView(const std::string& L, const json& report, std::int64_t offset, co
   view["by_staff"] = barChart("revenue-by-staff", topBars(std::move(bars)));
 }
 
-/// An instant as the dashboard shows it: in the stores' time zone when every terminal shares one
-/// (the chain's), else in UTC; the zone is named.
-std::string shownTime(Ctx& ctx, Timestamp t) {
-  const std::vector<std::string> zonesInUse = ctx.service.onReader([](SqlConnection& c) {
-    SqlTransaction tx(c, SqlTransaction::Kind::kRead);
-    const auto r = c.query("SELECT DISTINCT timezone FROM terminals WHERE revoked_at IS NULL ORDER BY 1", {});
-    tx.commit();
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(r.text(i, 0));
-    return out;
-  });
-  if (zonesInUse.size() == 1) {
-    if (auto zone = loadZoneRules(zonesInUse[0])) return localDateTime(*zone, t) + " (" + zonesInUse[0] + ")";
-  }
-  return localDateTime(*loadZoneRules("UTC"), t) + " (UTC)";
-}
-
 /// Fills `view` with the content of dashboard page `page` (PAGE.mustache).
 Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const httplib::Request& req, json& view) {
   const auto& L = p.lang;
@@ -1034,7 +1017,7 @@ Result<Ok> pageContent(Ctx& ctx, const std::string& page, const Page& p, const h
   }
   // Some figures are a result computed earlier (they take seconds to rank every member): when,
   // in the stores' time (their zone when they share one, else UTC).
-  if (keptAt) view["computed_at"] = shownTime(ctx, *keptAt);
+  if (keptAt) view["computed_at"] = chainTime(ctx.service, *keptAt);
   return Ok{};
 }
 

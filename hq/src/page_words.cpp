@@ -46,4 +46,19 @@ void seeOther(httplib::Response& res, const std::string& to) {
   res.set_header("Location", to);
 }
 
+std::string chainTime(HqService& service, Timestamp t) {
+  const std::vector<std::string> zonesInUse = service.onReader([](SqlConnection& c) {
+    SqlTransaction tx(c, SqlTransaction::Kind::kRead);
+    const auto r = c.query("SELECT DISTINCT timezone FROM terminals WHERE revoked_at IS NULL ORDER BY 1", {});
+    tx.commit();
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(r.text(i, 0));
+    return out;
+  });
+  if (zonesInUse.size() == 1) {
+    if (auto zone = loadZoneRules(zonesInUse[0])) return localDateTime(*zone, t) + " (" + zonesInUse[0] + ")";
+  }
+  return localDateTime(*loadZoneRules("UTC"), t) + " (UTC)";
+}
+
 }  // namespace loyalty::hq

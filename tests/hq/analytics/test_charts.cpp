@@ -234,6 +234,10 @@ TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecy
   CHECK(second.find("data-key=\"store-index:S1\"") == std::string::npos);
   CHECK(second.find("href=\"/dashboard/charts?as_of=2026-10-25&amp;offset=0#stores\"") != std::string::npos);
   CHECK(second.find("data-average=\"500.00\"") != std::string::npos);
+  // The average sale's line is every store's (S1 78.57, S2 90.00), not this page's S2 alone.
+  const auto averageChart = second.find("data-chart=\"store-average-sale\"");
+  REQUIRE(averageChart != std::string::npos);
+  CHECK(second.find("data-average=\"84.2", averageChart) != std::string::npos);
   CHECK(std::regex_search(second, std::regex(R"(data-label="2026-10" data-value="670.00")")));  // the other charts as they were
   const std::string en = shot("/dashboard/lifecycle?lang=en&as_of=2026-10-25", "lifecycle-en");
   CHECK(en.find("Lifecycle stages") != std::string::npos);

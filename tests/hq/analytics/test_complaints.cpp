@@ -303,6 +303,13 @@ TEST_CASE("fleet page: terminals with version, last seen, backlog, clock skew an
   REQUIRE(revoked);
   CHECK(revoked->status == 303);
   CHECK(revoked->get_header_value("Location") == "/dashboard/terminals?lang=en&store=S2&offset=0");
+  for (const char* elsewhere : {"%2F%2Fevil.example%2Fdashboard%2Fterminals%3F", "%2Fdashboard%2Fmembers", "https%3A%2F%2Fevil.example%2F"}) {
+    INFO(elsewhere);  // not a way back: the fleet page itself
+    auto again = c->Post("/dashboard/terminals/T9/revoke", cookie, "csrf=" + csrf + "&back=" + elsewhere, "application/x-www-form-urlencoded");
+    REQUIRE(again);
+    CHECK(again->status == 303);
+    CHECK(again->get_header_value("Location") == "/dashboard/terminals");
+  }
   auto refused = hq.client()->Get("/api/v1/terminal/release", bearer(t9));
   REQUIRE(refused);
   CHECK(refused->status == 401);

@@ -318,6 +318,24 @@ TEST_CASE("slow reports: kept results on dashboard pages and with max_age, refre
   REQUIRE(page);
   REQUIRE(page->status == 200);
   CHECK(pageNumbers(page->body).count("computed_at") == 1);
+  // So are the chart pages' (charts, lifecycle): after an upload the charts page shows the
+  // store comparison it kept, saying when it was computed; the API computes it live.
+  const auto charts = [&] {
+    auto r = c->Get("/dashboard/charts?lang=en", s);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return pageNumbers(r->body);
+  };
+  const auto computed = charts();
+  CHECK(computed.at("store-net:S1") == "620.00");
+  upload(json::array({saleEvent("T1", "S1", 5, std::string("m2"), "30.00", 30, 0, "2026-01-07T10:00:00Z")}));
+  const auto kept = charts();
+  CHECK(kept.at("store-net:S1") == "620.00");
+  CHECK(kept.count("computed_at") == 1);
+  CHECK(admin.get("/api/v1/reports/stores")["rows"][0]["net_revenue"] == "650.00");
+  auto lifecycle = c->Get("/dashboard/lifecycle?lang=en", s);
+  REQUIRE(lifecycle);
+  CHECK(lifecycle->status == 200);
   hq.stop();
 
   // Bad [reports] values are refused, naming the key.

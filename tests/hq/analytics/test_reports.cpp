@@ -357,7 +357,10 @@ void reportsOn(AnalyticsData& d) {
                                                                                  {"2026-01-15", "2026-02-28"},
                                                                                  {"2025-12-01", "2026-12-31"},
                                                                                  {"2026-02-01", "2026-02-10"},
-                                                                                 {"2026-01-05", "2026-01-05"}}) {
+                                                                                 {"2026-01-05", "2026-01-05"},
+                                                                                 {"2026-02-19", "2026-02-19"},    // a refund only
+                                                                                 {"2026-01-02", "2026-01-03"},    // an enrolment only
+                                                                                 {"2027-01-01", "2027-12-31"}}) {  // after the data
       INFO(from << ".." << to);
       const auto likeRawTables = [&](const ReportFilter& f) {
         ReportFilter raw = f;

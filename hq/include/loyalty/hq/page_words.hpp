@@ -35,6 +35,10 @@ nlohmann::json pageWords(std::span<const PageWord> table, const std::string& lan
 /// A JSON value as a page shows it: a string as it is, null as nothing, anything else as JSON.
 std::string jsonText(const nlohmann::json& v);
 
+/// An instant as the dashboard shows it (when a kept result was computed): in the stores' time
+/// zone when every terminal shares one (the chain's), else in UTC; the zone is named.
+std::string chainTime(HqService& service, Timestamp t);
+
 /// Stores' zones (their terminals'), to show times in the store's local time as people read
 /// them ("2010-12-20 10:09"); a store without terminals is shown in UTC.
 class StoreTimes {

@@ -128,6 +128,11 @@ class HqService {
                                          ReportCache::Wait wait = ReportCache::Wait::kForRefresher);
   /// Keeps `call`'s result warm in the cache whether or not anyone asks for it.
   void pinReport(const forms::ReportCall& call);
+  /// Another result a dashboard page shows (a chart made of reports), through the same cache and
+  /// by the same rules under `key` (every parameter that shapes it; not a report's key).
+  Result<ReportCache::Answer> keptResult(const std::string& key, const ReportCache::Compute& compute) {
+    return m_cache.get(key, m_reports, compute);
+  }
   Result<nlohmann::json> complaint(const std::string& complaintId);
   Result<nlohmann::json> fileComplaint(const ComplaintFiling& f, const std::string& actor);
   Result<nlohmann::json> updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor);
