@@ -206,7 +206,10 @@ json serverPhase(const std::string& backend, const std::string& path, const std:
   median("page_stores", "/dashboard/stores", session);
   median("page_satisfaction", "/dashboard/satisfaction", session);
   median("page_points", "/dashboard/points", session);
+  // The chart pages: the first view computes their reports (at once), later ones are kept.
+  once("page_charts_first", "/dashboard/charts", session);
   median("page_charts", "/dashboard/charts", session);
+  once("page_lifecycle_first", "/dashboard/lifecycle", session);
   median("page_lifecycle", "/dashboard/lifecycle", session);
   once("page_customers_one_month_first", "/dashboard/customers?from=2026-03-01&to=2026-03-31", session);
   median("page_customers_one_month", "/dashboard/customers?from=2026-03-01&to=2026-03-31", session);
