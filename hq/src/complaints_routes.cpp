@@ -227,8 +227,11 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
                               kpi("overdue", shownNumber((*report)["overdue"])), kpi("handling_hours", shown(tot["average_handling_hours"])),
                               kpi("overdue_rate", shown(tot["overdue_rate"])), kpi("average_satisfaction", shown(tot["average_satisfaction"]))});
   const std::int64_t total = list["total"].get<std::int64_t>(), offset = f->offset, limit = f->limit;
+  // Each list's links keep the other's page.
+  const std::string onList = offset == 0 ? "" : "&offset=" + std::to_string(offset);
+  const std::string onStores = *storesOffset == 0 ? "" : "&stores_offset=" + std::to_string(*storesOffset);
   const auto page = [&](std::int64_t off) {
-    return "/dashboard/complaints?" + query + (query.empty() ? "" : "&") + "offset=" + std::to_string(off);
+    return "/dashboard/complaints?" + query + (query.empty() ? "" : "&") + "offset=" + std::to_string(off) + onStores;
   };
   view["c"] = words(lang);
   view["own_filter"] = true;
@@ -244,7 +247,9 @@ Result<json> listPage(HqService& service, DashboardAccess& access, const Dashboa
   view["prev_href"] = links["prev"];
   view["next_href"] = links["next"];
   view["stores_page"] = pageLinks(
-      [&](std::int64_t off) { return "/dashboard/complaints?" + query + (query.empty() ? "" : "&") + "stores_offset=" + std::to_string(off) + "#by-store"; },
+      [&](std::int64_t off) {
+        return "/dashboard/complaints?" + query + (query.empty() ? "" : "&") + "stores_offset=" + std::to_string(off) + onList + "#by-store";
+      },
       *storesOffset, static_cast<std::int64_t>(stores.size()), storeAt, kStoresPage);
   view["stores"] = std::move(stores);
   view["total_row"] = {{"complaints", shownNumber(tot["complaints"])}, {"resolved", shownNumber(tot["resolved"])},

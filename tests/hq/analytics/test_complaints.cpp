@@ -164,6 +164,10 @@ TEST_CASE("complaint pages in headless Chromium: list with customers and filters
   CHECK(std::regex_search(secondStore, std::regex(R"(data-key="stores-shown">showing 2–2 of 2<)")));
   CHECK(secondStore.find("href=\"/dashboard/complaints?owner=wang&amp;stores_offset=0#by-store\"") != std::string::npos);
   CHECK(std::regex_search(secondStore, std::regex(R"(showing 1–1 of 1)")));  // the list as it was
+  // Each list's links keep the other's page.
+  const std::string both = shot("/dashboard/complaints?lang=en&offset=1&stores_offset=1", "complaints-en-both-offsets");
+  CHECK(both.find("href=\"/dashboard/complaints?offset=0&amp;stores_offset=1\"") != std::string::npos);
+  CHECK(both.find("href=\"/dashboard/complaints?stores_offset=0&amp;offset=1#by-store\"") != std::string::npos);
   CHECK(shot("/dashboard/complaints?lang=en&stores_offset=x", "complaints-en-stores-offset-refused").find("stores_offset") != std::string::npos);
 
   const std::string detail = shot("/dashboard/complaints/C-2?lang=zh", "complaint-detail-zh");
