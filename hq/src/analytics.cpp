@@ -346,6 +346,23 @@ struct MemberSource {
   bool plain = false;
 };
 
+/// A range of days within the data [first, last] as whole months and the days at its edges:
+/// [from, fullFrom) and (fullTo, to] are raw days, [fullFrom, fullTo] whole months (none when
+/// fullFrom > fullTo). No data lies outside [first, last]: an open end reaches to that end's
+/// month boundary.
+struct MonthSpan {
+  std::string from, to, fullFrom, fullTo;
+};
+
+MonthSpan monthSpan(const DayRange& range, const std::string& first, const std::string& last) {
+  MonthSpan m;
+  m.from = range.from <= first ? firstOfMonth(first) : range.from;
+  m.to = range.to >= last ? lastOfMonth(last) : range.to;
+  m.fullFrom = m.from == firstOfMonth(m.from) ? m.from : addDays(lastOfMonth(m.from), 1);
+  m.fullTo = m.to == lastOfMonth(m.to) ? m.to : addDays(firstOfMonth(m.to), -1);
+  return m;
+}
+
 MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool visits = true) {
   ReportFilter r = f;
   if (!upTo.empty() && upTo < r.range.to) r.range.to = upTo;
@@ -365,11 +382,7 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
     if (f.stores.empty()) return {"SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member", true, true};
   }
   if (!f.stores.empty()) return {memberRaw(q, r, visits), false};
-  // No data lies outside [first, last]: an open end reaches to that end's month boundary.
-  const std::string from = fromStart ? firstOfMonth(first) : r.range.from;
-  const std::string to = toEnd ? lastOfMonth(last) : r.range.to;
-  const std::string fullFrom = from == firstOfMonth(from) ? from : addDays(lastOfMonth(from), 1);
-  const std::string fullTo = to == lastOfMonth(to) ? to : addDays(firstOfMonth(to), -1);
+  const auto [from, to, fullFrom, fullTo] = monthSpan(r.range, first, last);
   if (fullFrom > fullTo) return {memberRaw(q, r, visits), false};
   const bool oneMonth = fullFrom.substr(0, 7) == fullTo.substr(0, 7);
   std::string parts;
@@ -443,9 +456,10 @@ std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* p
          "FROM report_members";
 }
 
-/// memberSource as one row a member.
-std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo) {
+/// memberSource as one row a member; `plain` (when given) set as memberSource's.
+std::string memberPeriod(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool* plain = nullptr) {
   const MemberSource s = memberSource(q, c, f, upTo);
+  if (plain) *plain = s.plain;
   return s.single ? s.sql : memberGrouped(c, s.sql);
 }
 
@@ -950,14 +964,14 @@ json Reports::summary(const ReportFilter& f) {
 
 std::map<std::string, Reports::MemberFigures> Reports::memberFigures(const ReportFilter& f, By by) {
   const bool byStore = by == By::kStore;
-  // The key of a row whose store-local day is in `day`.
-  const auto key = [&](const std::string& day) { return byStore ? std::string("store_id") : "substr(" + day + ", 1, 7)"; };
+  // A row's store, or the month of its store-local day.
+  const std::string key = byStore ? "store_id" : "substr(day, 1, 7)";
   std::map<std::string, MemberFigures> out;
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   {
     Q q(m_c);
-    const auto r = m_c.query("SELECT " + key("day") + ", SUM(member * (gross - refunded)) FROM agg_sales WHERE " + q.dayIn("day", f) +
-                                 " AND " + q.storeIn("store_id", f) + " GROUP BY " + key("day"),
+    const auto r = m_c.query("SELECT " + key + ", SUM(member * (gross - refunded)) FROM agg_sales WHERE " + q.dayIn("day", f) +
+                                 " AND " + q.storeIn("store_id", f) + " GROUP BY " + key,
                              q.values);
     for (std::size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)].memberRevenue = r.integer(i, 1);
   }
@@ -979,13 +993,13 @@ std::map<std::string, Reports::MemberFigures> Reports::memberFigures(const Repor
   const auto [first, last] = dataBounds(m_c);
   const auto rawBuyers = [&](const ReportFilter& days) {
     Q q(m_c);
-    const auto r = m_c.query("SELECT " + key("day") + ", COUNT(DISTINCT member_id) FROM sales WHERE member_id IS NOT NULL AND " +
-                                 q.dayIn("day", days) + " AND " + q.storeIn("store_id", days) + " GROUP BY " + key("day"),
+    const auto r = m_c.query("SELECT " + key + ", COUNT(DISTINCT member_id) FROM sales WHERE member_id IS NOT NULL AND " +
+                                 q.dayIn("day", days) + " AND " + q.storeIn("store_id", days) + " GROUP BY " + key,
                              q.values);
     for (std::size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)].buyers = r.integer(i, 1);
   };
   if (first.empty() || f.rawTables || f.range.from > f.range.to) {
-    if (!first.empty()) rawBuyers(f);
+    rawBuyers(f);
   } else if (byStore && f.range.from <= first && f.range.to >= last) {
     Q q(m_c);
     const auto r = m_c.query("SELECT store_id, COUNT(*) FROM agg_member_store WHERE sales > 0 AND " + q.storeIn("store_id", f) +
@@ -995,11 +1009,7 @@ std::map<std::string, Reports::MemberFigures> Reports::memberFigures(const Repor
   } else if (byStore || !f.stores.empty()) {
     rawBuyers(f);
   } else {
-    // No data lies outside [first, last]: an open end reaches to that end's month boundary.
-    const std::string from = f.range.from <= first ? firstOfMonth(first) : f.range.from;
-    const std::string to = f.range.to >= last ? lastOfMonth(last) : f.range.to;
-    const std::string fullFrom = from == firstOfMonth(from) ? from : addDays(lastOfMonth(from), 1);
-    const std::string fullTo = to == lastOfMonth(to) ? to : addDays(firstOfMonth(to), -1);
+    const auto [from, to, fullFrom, fullTo] = monthSpan(f.range, first, last);
     if (fullFrom > fullTo) {
       rawBuyers(f);
     } else {
@@ -2056,14 +2066,14 @@ const std::vector<std::string>& lifecycleStages() {
 /// stores) who bought nothing in it. t's columns: member_id, visits, net, first_day, last_day,
 /// span, since.
 std::string memberTimeline(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& asOf) {
-  const MemberSource s = memberSource(q, c, f, asOf);
-  const std::string mp = s.single ? s.sql : memberGrouped(c, s.sql);
+  bool plain = false;
+  const std::string mp = memberPeriod(q, c, f, asOf, &plain);
   const std::string asOfP = q.t(asOf);
   // agg_member as it is is read twice rather than written aside: on PostgreSQL, at a million
   // members, the written copy spilled to disk and was sorted for the members without a purchase
   // (with the advocates' read below, the lifecycle report 2.5 s against 4.1 s;
   // bench/results/analytics.json lifecycle_r32).
-  return "mp AS " + std::string(s.plain ? "NOT " : "") + "MATERIALIZED (SELECT member_id, sales, visits, net, first_day, last_day FROM (" +
+  return "mp AS " + std::string(plain ? "NOT " : "") + "MATERIALIZED (SELECT member_id, sales, visits, net, first_day, last_day FROM (" +
          mp + ") x WHERE sales > 0), "
          "t AS (SELECT member_id, visits, net, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
          " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM mp "
