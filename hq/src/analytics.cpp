@@ -429,18 +429,16 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
 /// through its key, too slow to read again for every cut): RFM's three sorts of one month's
 /// 270,000 members cost more than writing them once and ranking them by cuts (one month's
 /// customers page: 1.26 s of server CPU against 2.2 s, its ABC 0.36-0.39 s against 0.73 s).
-/// `windowed`: the caller ranks with one window-function pass (the Pareto chart), for which a
-/// single part is read as it is. `statistics`: columns of the temporary table to ANALYZE once it
+/// `statistics`: columns of the temporary table to ANALYZE once it
 /// is written, for a caller whose plans need them (without, the planner guesses a few thousand
 /// rows): RFM narrows its ties by grouping the members of its largest buckets of `sales`, which
 /// it then sorted (a quarter's 522,000 members, 465,000 of them in those buckets: 0.39 s, hashed
 /// 0.17 s, after an ANALYZE of the whole table of 0.11 s). ABC's plans were no better with
 /// statistics, and it paid for them.
-std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* plain, bool windowed = false,
-                          const std::string& statistics = "") {
+std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* plain, const std::string& statistics = "") {
   const MemberSource s = memberSource(q, c, f, "", false);
   *plain = s.plain;
-  if (s.plain || (s.single && (windowed || c.backend() != "postgresql"))) return s.sql;
+  if (s.plain || (s.single && c.backend() != "postgresql")) return s.sql;
   if (c.backend() != "postgresql") return memberGrouped(c, s.sql);
   // CREATE TABLE AS, not CREATE and INSERT: it writes the rows in bulk (abc_edges' 684,101 members
   // in 1.44-1.48 s against 1.55-1.62 s for the same SELECT, in psql). Its columns' types are the
@@ -809,6 +807,57 @@ std::vector<WeightedCut> weightedCuts(SqlConnection& c, const std::string& rows,
   return out;
 }
 
+/// The members of `rows` in `groups` groups of (nearly) equal size along the order: the member
+/// of rank r (1-based) of n in group (r - 1) * groups / n (the Pareto chart's rule,
+/// docs/reports.md); each non-empty group's members and sum of `o.value`, in group order.
+/// `buckets` are bucketCounts(rows, o, o.value): a bucket wholly inside one group is added from
+/// its counts, and only the members of buckets a group's end falls inside are numbered (in their
+/// bucket, as membersAtOf does), not every member (at a million members, 50 groups: a sort of
+/// the whole order and a window function over it before).
+std::vector<Bucket> equalGroups(SqlConnection& c, const std::string& rows, const RankOrder& o, const std::vector<Bucket>& buckets,
+                                std::int64_t groups) {
+  std::int64_t n = 0;
+  for (const auto& b : buckets) n += b.members;
+  std::map<std::int64_t, Bucket> byGroup;
+  if (n == 0) return {};
+  const auto groupOf = [&](std::int64_t rank) { return (rank - 1) * groups / n; };
+  Q q(c);
+  std::string before, in;
+  std::int64_t ranked = 0;
+  for (const auto& b : buckets) {
+    if (groupOf(ranked + 1) == groupOf(ranked + b.members)) {
+      Bucket& g = byGroup[groupOf(ranked + 1)];
+      g.members += b.members;
+      g.weight += b.weight;
+    } else {
+      const std::string key = bindValue(q, o, b.key);
+      before += " WHEN " + key + " THEN CAST(" + q.p(ranked) + " AS BIGINT)";
+      in += (in.empty() ? "" : ", ") + key;
+    }
+    ranked += b.members;
+  }
+  if (!in.empty()) {
+    const std::string rank = "(CASE b" + before + " END + pos)";
+    const std::string group = "(" + rank + " - 1) * " + q.p(groups) + " / " + q.p(n);
+    const auto r = c.query("SELECT " + group + ", COUNT(*), " + q.sum("v") + " FROM (SELECT " + o.bucket + " AS b, " + o.value +
+                               " AS v, ROW_NUMBER() OVER (PARTITION BY " + o.bucket + " ORDER BY " + o.value +
+                               (o.descending ? " DESC" : "") + ", member_id) AS pos FROM (" + rows + ") x WHERE " + o.bucket +
+                               " IN (" + in + ")) t GROUP BY 1",
+                           q.values);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      Bucket& g = byGroup[r.integer(i, 0)];
+      g.members += r.integer(i, 1);
+      g.weight += r.integer(i, 2);
+    }
+  }
+  std::vector<Bucket> out;
+  for (auto& [group, g] : byGroup) {
+    g.key = g.within = std::to_string(group);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::int64_t> wholeNumber(const std::optional<std::string>& v, const char* field, std::int64_t def, std::int64_t lo,
@@ -1150,6 +1199,19 @@ struct AbcCuts {
     buckets = bucketCounts(c, rows, spend, "net");
     cuts = weightedCuts(c, rows, spend, buckets, {55, 85});
   }
+  /// The classes' sizes and spend, and the total spend (from the bucket counts and the cuts).
+  AbcFigures totals() const {
+    AbcFigures a;
+    std::int64_t members = 0;
+    for (const auto& b : buckets) members += b.members, a.total += b.weight;
+    a.counts[0] = cuts[0].members;
+    a.counts[1] = cuts[1].members - cuts[0].members;
+    a.counts[2] = members - cuts[1].members;
+    a.spend[0] = cuts[0].sum;
+    a.spend[1] = cuts[1].sum - cuts[0].sum;
+    a.spend[2] = a.total - cuts[1].sum;
+    return a;
+  }
   /// A row's class (0 A, 1 B, 2 C), its parameters bound in `q`.
   std::string classOf(Q& q) const {
     return "CASE WHEN " + within(q, spend, cuts[0].cut) + " THEN 0 WHEN " + within(q, spend, cuts[1].cut) + " THEN 1 ELSE 2 END";
@@ -1164,17 +1226,8 @@ AbcFigures abcByCuts(SqlConnection& c, const std::string& mp, const ReportFilter
                      const ClassRules& rules) {
   const AbcCuts abc(c, mp);
   const std::string& rows = abc.rows;
-  const auto& buckets = abc.buckets;
-  AbcFigures a;
-  std::int64_t members = 0;
-  for (const auto& b : buckets) members += b.members, a.total += b.weight;
   const auto& cuts = abc.cuts;
-  a.counts[0] = cuts[0].members;
-  a.counts[1] = cuts[1].members - cuts[0].members;
-  a.counts[2] = members - cuts[1].members;
-  a.spend[0] = cuts[0].sum;
-  a.spend[1] = cuts[1].sum - cuts[0].sum;
-  a.spend[2] = a.total - cuts[1].sum;
+  AbcFigures a = abc.totals();
   const auto classOf = [&](Q& q) { return abc.classOf(q); };
   {
     Q q(c);
@@ -1321,7 +1374,7 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
   bool plain = false;
-  const std::string mp = rankedMembers(q, m_c, f, &plain, false, "sales");
+  const std::string mp = rankedMembers(q, m_c, f, &plain, "sales");
   // Quintiles as NTILE(5) in ascending order of "goodness" (ties broken by member id so the
   // scores are deterministic): 5 = most recent / most frequent / highest spend.
   std::string scored;  // member_id, last_day, frequency, monetary, r, f, m
@@ -2012,43 +2065,54 @@ json Reports::campaignMembers(const ReportFilter& f) {
 // (charts.hpp draws them; docs/reports.md "Charts")
 
 json Reports::pareto(const ReportFilter& f, const std::string& asOf, std::int64_t bins) {
-  // Classes, their sizes and spend come from the ABC report itself: one rule, one place.
-  ReportFilter none = f;
-  none.offset = 0;
-  none.limit = 0;
-  const json classes = abc(none, asOf);
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kReadScratch);
   bool plain = false;
-  const std::string mp = rankedMembers(q, m_c, f, &plain, true);
+  const std::string mp = rankedMembers(q, m_c, f, &plain);
   // Customers in spend order (ties by member id, as ABC), cut into `bins` groups of (nearly)
-  // equal size: each group's spend and the running total at its end.
-  const std::string b = q.p(bins);
-  const std::string sql =
-      "WITH mp AS (SELECT member_id, net FROM (" + mp + ") x WHERE net > 0), "
-      "r AS (SELECT net, ROW_NUMBER() OVER (ORDER BY net DESC, member_id ASC) AS rn, COUNT(*) OVER () AS n FROM mp) "
-      "SELECT (rn - 1) * " + b + " / n AS bin, COUNT(*), SUM(net), MAX(rn), MAX(n) FROM r GROUP BY (rn - 1) * " + b + " / n ORDER BY 1";
-  const auto r = m_c.query(sql, q.values);
+  // equal size: each group's members and spend. The classes by ABC's own ranking (one rule, one
+  // place): its cuts, or its window functions where ABC ranks by them.
+  std::vector<Bucket> groups;
+  AbcFigures classes;
+  if (plain) {
+    const AbcCuts abc(m_c, mp);
+    classes = abc.totals();
+    groups = equalGroups(m_c, abc.rows, abc.spend, abc.buckets, bins);
+  } else {
+    const auto r = m_c.query(abcRankedWith(q, mp) + ", k AS MATERIALIZED (SELECT spend, " + kAbcClassOfRanked + " AS cls, (rn - 1) * " +
+                                 q.p(bins) + " / (SELECT COUNT(*) FROM mp) AS bin FROM ranked, tot) "
+                                 "SELECT 0 AS kind, bin, COUNT(*), " + q.sum("spend") + " FROM k GROUP BY bin "
+                                 "UNION ALL SELECT 1, cls, COUNT(*), " + q.sum("spend") + " FROM k GROUP BY cls ORDER BY 1, 2",
+                             q.values);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (r.integer(i, 0) == 0) {
+        groups.push_back({r.text(i, 1), r.text(i, 1), r.integer(i, 2), r.integer(i, 3)});
+        continue;
+      }
+      const auto k = static_cast<std::size_t>(r.integer(i, 1));
+      classes.counts[k] = r.integer(i, 2);
+      classes.spend[k] = r.integer(i, 3);
+      classes.total += r.integer(i, 3);
+    }
+  }
   tx.commit();
   std::int64_t total = 0, n = 0;
-  for (std::size_t i = 0; i < r.size(); ++i) total += r.integer(i, 2), n = r.integer(i, 4);
+  for (const auto& g : groups) total += g.weight, n += g.members;
   json out = json::array();
-  std::int64_t cum = 0;
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    cum += r.integer(i, 2);
-    out.push_back({{"bin", static_cast<std::int64_t>(i) + 1}, {"members", r.integer(i, 1)}, {"spend", money(r.integer(i, 2))},
-                   {"spend_share", percent(r.integer(i, 2), total)}, {"cumulative_members_share", percent(r.integer(i, 3), n)},
+  std::int64_t cum = 0, ranked = 0;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    cum += groups[i].weight;
+    ranked += groups[i].members;
+    out.push_back({{"bin", static_cast<std::int64_t>(i) + 1}, {"members", groups[i].members}, {"spend", money(groups[i].weight)},
+                   {"spend_share", percent(groups[i].weight, total)}, {"cumulative_members_share", percent(ranked, n)},
                    {"cumulative_share", percent(cum, total)}});
   }
   // The course's ideal mix of core customers beside the actual one.
   static constexpr std::int64_t kIdeal[] = {20, 40, 40};
   json mix = json::array();
   for (int k = 0; k < 3; ++k) {
-    const json& c = classes["classes"][k];
-    const std::int64_t members = c["members"].get<std::int64_t>();
-    const std::int64_t spend = Money::parse(c["spend"].get<std::string>(), "spend")->minor();
-    mix.push_back({{"class", kClassNames[k]}, {"members", members}, {"share", percent(members, n)}, {"ideal_share", kIdeal[k]},
-                   {"spend", c["spend"]}, {"spend_share", percent(spend, total)}});
+    mix.push_back({{"class", kClassNames[k]}, {"members", classes.counts[k]}, {"share", percent(classes.counts[k], n)},
+                   {"ideal_share", kIdeal[k]}, {"spend", money(classes.spend[k])}, {"spend_share", percent(classes.spend[k], total)}});
   }
   return {{"as_of", asOf}, {"members", n}, {"spend", money(total)}, {"cuts", {{"A", 55}, {"B", 85}}},
           {"mix", std::move(mix)}, {"bins", std::move(out)}};

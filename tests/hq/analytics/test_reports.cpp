@@ -512,6 +512,36 @@ std::map<std::string, std::string> classesByPages(Reports& reports, const Report
   return out;
 }
 
+/// The Pareto chart against ABC's whole list of the same filter (its order, its classes): the
+/// member of rank r (1-based) of n in group (r - 1) * bins / n, each group's members and spend.
+void paretoAsListed(Reports& reports, const ReportFilter& f) {
+  ReportFilter whole = f;
+  whole.limit = -1;
+  whole.offset = 0;
+  const json list = reports.abc(whole, "2026-03-01");
+  const auto n = static_cast<std::int64_t>(list["members"].size());
+  REQUIRE(n > 0);
+  for (const std::int64_t bins : {1, 2, 3, 7, 50, 200}) {
+    INFO("bins " << bins);
+    std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> groups;  // group -> members, spend
+    for (std::int64_t r = 0; r < n; ++r) {
+      auto& g = groups[r * bins / n];
+      ++g.first;
+      g.second += Money::parse(list["members"][static_cast<std::size_t>(r)]["spend"].get<std::string>(), "spend")->minor();
+    }
+    const json p = reports.pareto(f, "2026-03-01", bins);
+    CHECK(p["members"] == n);
+    std::string expected, got;
+    for (const auto& [k, g] : groups) expected += std::to_string(g.first) + " " + Money::fromMinor(g.second).toString() + "; ";
+    for (const auto& b : p["bins"]) got += std::to_string(b["members"].get<std::int64_t>()) + " " + b["spend"].get<std::string>() + "; ";
+    CHECK(got == expected);
+    for (std::size_t k = 0; k < 3; ++k) {
+      CHECK(p["mix"][k]["members"] == list["classes"][k]["members"]);
+      CHECK(p["mix"][k]["spend"] == list["classes"][k]["spend"]);
+    }
+  }
+}
+
 void rankingTiesOn(AnalyticsData& d) {
   d.terminal("T1", "S1");
   d.terminal("T2", "S2");
@@ -554,6 +584,9 @@ void rankingTiesOn(AnalyticsData& d) {
         CHECK(listed.size() > 200);
         CHECK(classesByPages(reports, agg) == listed);
         CHECK(classesByPages(reports, raw) == listed);
+        // The Pareto chart's groups by either ranking.
+        paretoAsListed(reports, agg);
+        paretoAsListed(reports, raw);
       }
       ReportFilter one = agg;  // one store: agg_member_store
       one.stores = {"S2"};
@@ -567,6 +600,11 @@ void rankingTiesOn(AnalyticsData& d) {
       CHECK(reports.abc(two, "2026-03-01") == reports.abc(raw, "2026-03-01"));
       CHECK(reports.rfm(two, "2026-03-01") == reports.rfm(raw, "2026-03-01"));
       CHECK(reports.churn(two, "2026-03-01", 20) == reports.churn(raw, "2026-03-01", 20));
+      if (limit < 0) {
+        paretoAsListed(reports, one);
+        paretoAsListed(reports, two);
+        paretoAsListed(reports, raw);
+      }
     }
   }
   // The data does put tied members on both sides of cuts.
