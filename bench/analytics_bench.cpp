@@ -206,7 +206,9 @@ json serverPhase(const std::string& backend, const std::string& path, const std:
   median("page_stores", "/dashboard/stores", session);
   median("page_satisfaction", "/dashboard/satisfaction", session);
   median("page_points", "/dashboard/points", session);
-  // The chart pages: the first view computes their reports (at once), later ones are kept.
+  // The chart pages: their default views are pinned, computed by the refresher after the
+  // customers page's; a first view waits for one the refresher is computing and computes those
+  // it has yet to reach (at once), later ones are kept.
   once("page_charts_first", "/dashboard/charts", session);
   median("page_charts", "/dashboard/charts", session);
   once("page_lifecycle_first", "/dashboard/lifecycle", session);

@@ -1,7 +1,10 @@
 #include "loyalty/hq/report_cache.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 #include "loyalty/hq/analytics.hpp"
@@ -78,10 +81,12 @@ Result<ReportCache::Answer> ReportCache::get(const std::string& key, ConnectionP
     std::unique_lock lock(m_mutex);
     Timestamp at{};
     // Bounded either way: a refresher stuck on a lost connection must not hold requests up for long.
-    const auto until = Clock::now() + (wait == Wait::kForRefresher ? std::chrono::milliseconds(std::chrono::seconds(60))
-                                       : wait == Wait::kBriefly    ? kPageWait
-                                                                   : std::chrono::milliseconds(0));
-    if (auto body = awaitKept(lock, key, mark, limit, &at, until)) return Answer{*body, at, true};
+    const bool whileComputing = wait == Wait::kWhileComputing;
+    std::chrono::milliseconds longest{0};
+    if (wait == Wait::kForRefresher || whileComputing) longest = std::chrono::seconds(60);
+    if (wait == Wait::kBriefly) longest = kPageWait;
+    const auto until = Clock::now() + longest;
+    if (auto body = awaitKept(lock, key, mark, limit, &at, until, whileComputing)) return Answer{*body, at, true};
     if (wait == Wait::kBriefly) {
       const auto it = m_entries.find(key);
       if (it != m_entries.end() && !m_stop && refresherOwes(it->second)) return Answer{nullptr, nowSeconds(), false, true};
@@ -107,11 +112,11 @@ bool ReportCache::refresherOwes(const Entry& e) const {
 
 std::shared_ptr<const nlohmann::json> ReportCache::awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
                                                              const std::string& mark, std::chrono::seconds limit, Timestamp* at,
-                                                             Clock::time_point until) {
+                                                             Clock::time_point until, bool onlyComputing) {
   m_computed.wait_until(lock, until, [&] {
     const auto it = m_entries.find(key);
     if (it == m_entries.end() || m_stop) return true;
-    return servable(it->second, mark, limit) || !refresherOwes(it->second);
+    return servable(it->second, mark, limit) || !(onlyComputing ? it->second.computing : refresherOwes(it->second));
   });
   const auto it = m_entries.find(key);
   if (it == m_entries.end() || !servable(it->second, mark, limit)) return nullptr;
@@ -153,6 +158,7 @@ void ReportCache::pin(const std::string& key, Compute compute) {
   std::lock_guard lock(m_mutex);
   Entry& e = m_entries[key];
   e.compute = std::move(compute);
+  if (!e.pinned) e.pinOrder = ++m_pins;
   e.pinned = true;
   e.askedAt = Clock::now();
   m_pending = true;
@@ -222,7 +228,9 @@ void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
     }
   }
   const std::string mark = dataMark(source);
-  std::vector<std::pair<std::string, Compute>> due;
+  // Pinned results first, in the order they were pinned (a page's own reports before those of
+  // pages pinned after it), then the others.
+  std::vector<std::tuple<std::uint64_t, std::string, Compute>> due;
   {
     std::lock_guard lock(m_mutex);
     const auto now = Clock::now();
@@ -232,14 +240,19 @@ void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
         it = m_entries.erase(it);
         continue;
       }
-      if (!e.body || e.mark != mark || e.restored) due.emplace_back(it->first, e.compute);
+      if (!e.body || e.mark != mark || e.restored) due.emplace_back(e.pinned ? e.pinOrder : UINT64_MAX, it->first, e.compute);
       ++it;
     }
   }
-  for (const auto& [key, compute] : due) {
+  std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  for (const auto& [order, key, compute] : due) {
     {
       std::lock_guard lock(m_mutex);
       if (m_stop) return;
+      // Computed meanwhile for this round's data (a page that did not wait for the round to
+      // reach it): nothing to do.
+      const auto it = m_entries.find(key);
+      if (it != m_entries.end() && it->second.body && it->second.mark == mark && !it->second.restored) continue;
     }
     const auto done = [&, key = key] {
       std::lock_guard lock(m_mutex);

@@ -159,6 +159,23 @@ TEST_CASE("report cache: the refresher computes pinned reports and recomputes ke
   REQUIRE(after);
   CHECK(after->kept);
   CHECK(after->body["sales"] == 2);
+
+  // Pinned results are computed in the order they were pinned (a page's before the pages
+  // pinned after it), before the others, whatever their keys.
+  std::vector<std::string> order;
+  const auto noting = [&](const std::string& key) -> ReportCache::Compute {
+    return [&order, key](SqlConnection&) -> Result<json> {
+      order.push_back(key);
+      return json{{"key", key}};
+    };
+  };
+  ReportCache ordered(slowAfter(std::chrono::milliseconds(0)));
+  REQUIRE(ordered.get("a asked", f.lane, noting("a asked"), std::chrono::seconds(0)));
+  order.clear();
+  for (const char* key : {"z first", "b second", "m third"}) ordered.pin(key, noting(key));
+  f.upload();
+  ordered.refreshOnce(*f.other);
+  CHECK(order == std::vector<std::string>{"z first", "b second", "m third", "a asked"});
 }
 
 TEST_CASE("report cache: the refresher thread picks up a pin at once and stops", "[analytics]") {
@@ -315,6 +332,53 @@ TEST_CASE("report cache: a page waits a moment only for the refresher's first re
   CHECK(later->kept);
   CHECK(later->body["by"] == "refresher");
   cache.stop();
+}
+
+TEST_CASE("report cache: a chart page waits for the refresher only while it computes that very result", "[analytics]") {
+  Fixture f;
+  ReportCache cache(slowAfter(std::chrono::milliseconds(0)));
+  std::atomic<bool> started{false}, release{false};
+  std::atomic<int> refresherRuns{0};
+  const ReportCache::Compute blocking = [&](SqlConnection& c) -> Result<json> {
+    ++refresherRuns;
+    started = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return json{{"by", "refresher"}, {"sales", c.query("SELECT COUNT(*) FROM sales").integer(0, 0)}};
+  };
+  cache.startRefresher(std::move(f.other));
+  cache.pin("customers", blocking);  // pinned first: the refresher is on it
+  cache.pin("charts", blocking);     // pinned after it: not reached yet
+  for (int i = 0; i < 400 && !started; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(started);
+  // Not waiting behind the customers page's report: computed at once, and kept.
+  auto charts = cache.get("charts", f.lane, f.compute(), std::nullopt, ReportCache::Wait::kWhileComputing);
+  REQUIRE(charts);
+  CHECK_FALSE(charts->kept);
+  CHECK(charts->body["sales"] == 1);
+  CHECK(f.runs == 1);
+  // The one being computed is waited for (no second copy).
+  std::atomic<bool> answered{false};
+  Result<ReportCache::Answer> customers = invalidArgument("none", "not answered");
+  std::thread page([&] {
+    customers = cache.get("customers", f.lane, f.compute(), std::nullopt, ReportCache::Wait::kWhileComputing);
+    answered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(answered);
+  release = true;
+  page.join();
+  REQUIRE(customers);
+  CHECK(customers->kept);
+  CHECK(customers->body["by"] == "refresher");
+  CHECK(f.runs == 1);
+  // The round then finds the charts computed for its data: not computed again.
+  for (int i = 0; i < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  cache.stop();
+  CHECK(refresherRuns == 1);
+  auto kept = cache.get("charts", f.lane, f.compute(), std::nullopt, ReportCache::Wait::kWhileComputing);
+  REQUIRE(kept);
+  CHECK(kept->kept);
+  CHECK(kept->body["sales"] == 1);
 }
 
 namespace {

@@ -584,7 +584,8 @@ void rankingTiesOn(AnalyticsData& d) {
         CHECK(listed.size() > 200);
         CHECK(classesByPages(reports, agg) == listed);
         CHECK(classesByPages(reports, raw) == listed);
-        // The Pareto chart's groups by either ranking.
+        // The Pareto chart's groups by the ranking ABC takes for each filter (on SQLite: cuts
+        // over all time, window functions otherwise; on PostgreSQL: cuts).
         paretoAsListed(reports, agg);
         paretoAsListed(reports, raw);
       }
@@ -607,6 +608,13 @@ void rankingTiesOn(AnalyticsData& d) {
       }
     }
   }
+  // No customers in the range: no groups, an empty mix.
+  ReportFilter later;
+  later.range = {"2030-01-01", "2030-01-31"};
+  const json none = reports.pareto(later, "2030-02-01", 50);
+  CHECK(none["members"] == 0);
+  CHECK(none["bins"].empty());
+  CHECK(none["mix"][0]["members"] == 0);
   // The data does put tied members on both sides of cuts.
   const json a = reports.abc(all(), "2026-03-01");
   const json r = reports.rfm(all(), "2026-03-01");

@@ -76,8 +76,10 @@ class ReportCache {
   /// Whether a request for a report the refresher owes waits for its answer (an API call),
   /// after a moment (kPageWait) hears that it is being computed (a dashboard page, which says so
   /// and reloads itself), or computes it at once (a report quick to compute, the refresher
-  /// having slower ones to get through first).
-  enum class Wait { kForRefresher, kBriefly, kNever };
+  /// having slower ones to get through first); kWhileComputing waits only while the refresher
+  /// is computing this very report, and computes one it has yet to reach at once (a page pinned
+  /// after others, whose first view right after a first start would otherwise wait for theirs).
+  enum class Wait { kForRefresher, kBriefly, kNever, kWhileComputing };
   static constexpr std::chrono::milliseconds kPageWait{200};
 
   explicit ReportCache(Options o);
@@ -150,6 +152,7 @@ class ReportCache {
     std::chrono::steady_clock::time_point askedAt;
     bool slow = false;  ///< took at least options().slow: may be served older than its data
     bool pinned = false;
+    std::uint64_t pinOrder = 0;  ///< pinned: in which order it was (the refresher computes them in that order)
     bool computing = false;  ///< the refresher is computing it now
     bool tried = false;      ///< the refresher has computed it (or failed to) at least once
     bool restored = false;   ///< read back from the last run, not yet computed by this one
@@ -158,10 +161,10 @@ class ReportCache {
   /// Waits (under `lock`) while there is none and the refresher is computing `key`, or has yet
   /// to compute it for the first time although it is pinned: its answer will do, and computing
   /// the same report twice at once only slows both down.
-  /// Waits until `until` at most.
+  /// Waits until `until` at most; with `onlyComputing`, only while the refresher computes it.
   std::shared_ptr<const nlohmann::json> awaitKept(std::unique_lock<std::mutex>& lock, const std::string& key,
                                                   const std::string& mark, std::chrono::seconds limit, Timestamp* at,
-                                                  std::chrono::steady_clock::time_point until);
+                                                  std::chrono::steady_clock::time_point until, bool onlyComputing = false);
   /// `e`'s kept result may be served for data `mark` and age limit `limit`.
   bool servable(const Entry& e, const std::string& mark, std::chrono::seconds limit) const;
   /// The refresher is computing `e` now, or has still to compute it for the first time.
@@ -183,6 +186,7 @@ class ReportCache {
   bool m_refresherRunning = false;
   bool m_stop = false;
   bool m_pending = false;  ///< something was pinned since the refresher's last round
+  std::uint64_t m_pins = 0;  ///< results pinned so far
   bool m_restored = false;  ///< restore() has run (keepAcrossRestarts); the refresher's own
   std::atomic<std::int64_t> m_leaderRounds{0};
   std::thread m_thread;

@@ -129,10 +129,13 @@ class HqService {
   /// Keeps `call`'s result warm in the cache whether or not anyone asks for it.
   void pinReport(const forms::ReportCall& call);
   /// Another result a dashboard page shows (a chart made of reports), through the same cache and
-  /// by the same rules under `key` (every parameter that shapes it; not a report's key).
+  /// by the same rules under `key` (every parameter that shapes it; not a report's key). Waits
+  /// for the refresher only while it computes this result (ReportCache::Wait::kWhileComputing).
   Result<ReportCache::Answer> keptResult(const std::string& key, const ReportCache::Compute& compute) {
-    return m_cache.get(key, m_reports, compute);
+    return m_cache.get(key, m_reports, compute, std::nullopt, ReportCache::Wait::kWhileComputing);
   }
+  /// Keeps the result of `compute` under `key` warm from the start (pinned: see pinReport).
+  void pinResult(const std::string& key, ReportCache::Compute compute) { m_cache.pin(key, std::move(compute)); }
   Result<nlohmann::json> complaint(const std::string& complaintId);
   Result<nlohmann::json> fileComplaint(const ComplaintFiling& f, const std::string& actor);
   Result<nlohmann::json> updateComplaint(const std::string& complaintId, const ComplaintUpdate& u, const std::string& actor);
