@@ -248,10 +248,13 @@ json serverPhase(const std::string& backend, const std::string& path, const std:
   const long rssMb = bench::procStatusKb(server.pid(), "VmRSS") / 1024;
   server.stop();
   // A restart: the pinned results of the run before are read back (report_results), so the
-  // first customers page does not wait for a million members to be ranked again.
+  // first customers page does not wait for a million members to be ranked again, nor the chart
+  // pages for their default views.
   server.start(bin, data.root.string());
   c = bench::client(data.caCert().string(), server.port);
   once("page_customers_after_restart", "/dashboard/customers", session);
+  once("page_charts_after_restart", "/dashboard/charts", session);
+  once("page_lifecycle_after_restart", "/dashboard/lifecycle", session);
   server.stop();
   fs::remove_all(dir);
   return {{"milliseconds", ms}, {"server_peak_rss_mb", peakMb}, {"server_rss_mb", rssMb}, {"loadavg_at_end", loadAverage()}};

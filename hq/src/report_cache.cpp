@@ -139,6 +139,7 @@ bool ReportCache::keep(const std::string& key, const Compute& compute, nlohmann:
   if (asked) e.askedAt = Clock::now();
   e.body = std::move(shared);
   e.restored = false;
+  e.written = false;
   e.computedAt = at;
   e.mark = std::move(mark);
   e.slow = slow;
@@ -187,6 +188,7 @@ void ReportCache::restore(SqlConnection& c) {
     e.computedAt = *at;
     e.slow = r.integer(i, 3) != 0;
     e.restored = true;
+    e.written = true;
   }
   m_computed.notify_all();
   SqlTransaction tx(c);
@@ -214,6 +216,8 @@ void ReportCache::save(SqlConnection& c, const std::string& key) {
   c.query("INSERT INTO report_results(report_key, generation, mark, computed_at, slow, body) VALUES ($1, $2, $3, $4, $5, $6)",
           {key, m_options.generation, mark, formatRfc3339(at), std::int64_t{slow ? 1 : 0}, body->dump()});
   tx.commit();
+  std::lock_guard lock(m_mutex);
+  if (const auto it = m_entries.find(key); it != m_entries.end() && it->second.body == body) it->second.written = true;
 }
 
 void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
@@ -240,19 +244,38 @@ void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
         it = m_entries.erase(it);
         continue;
       }
-      if (!e.body || e.mark != mark || e.restored) due.emplace_back(e.pinned ? e.pinOrder : UINT64_MAX, it->first, e.compute);
+      // Also a pinned result a page computed (for this data, or the data before), not yet
+      // written for the next run: written, or computed again when its data changed.
+      const bool unwritten = e.pinned && e.body && !e.written && m_options.keepAcrossRestarts;
+      if (!e.body || e.mark != mark || e.restored || unwritten) {
+        due.emplace_back(e.pinned ? e.pinOrder : UINT64_MAX, it->first, e.compute);
+      }
       ++it;
     }
   }
   std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  // Writes a pinned result to report_results, for the next run (and the other instances).
+  const auto saved = [&](const std::string& key) {
+    if (!m_options.keepAcrossRestarts) return;
+    try {
+      save(c, key);
+    } catch (const std::exception&) {
+      // Not written (a busy or lost database): the result still serves this run.
+    }
+  };
   for (const auto& [order, key, compute] : due) {
+    bool computedMeanwhile = false;
     {
       std::lock_guard lock(m_mutex);
       if (m_stop) return;
-      // Computed meanwhile for this round's data (a page that did not wait for the round to
-      // reach it): nothing to do.
       const auto it = m_entries.find(key);
-      if (it != m_entries.end() && it->second.body && it->second.mark == mark && !it->second.restored) continue;
+      computedMeanwhile = it != m_entries.end() && it->second.body && it->second.mark == mark && !it->second.restored;
+    }
+    if (computedMeanwhile) {
+      // Computed for this round's data by a page (that did not wait for the round to reach
+      // it): not computed again, written as the round's own.
+      saved(key);
+      continue;
     }
     const auto done = [&, key = key] {
       std::lock_guard lock(m_mutex);
@@ -271,14 +294,7 @@ void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
       const std::string before = dataMark(source);
       const auto started = Clock::now();
       auto out = compute(source);
-      if (out && keep(key, compute, std::move(*out), at, before, Clock::now() - started >= m_options.slow, false) &&
-          m_options.keepAcrossRestarts) {
-        try {
-          save(c, key);
-        } catch (const std::exception&) {
-          // Not written (a busy or lost database): the result still serves this run.
-        }
-      }
+      if (out && keep(key, compute, std::move(*out), at, before, Clock::now() - started >= m_options.slow, false)) saved(key);
     } catch (...) {
       done();
       throw;
@@ -317,6 +333,7 @@ void ReportCache::adoptOnce(SqlConnection& c) {
     e.computedAt = *at;
     e.slow = row.integer(0, 2) != 0;
     e.restored = true;
+    e.written = true;
   }
   std::lock_guard lock(m_mutex);
   // Requests stop waiting for this refresher: it computes nothing while it follows.
