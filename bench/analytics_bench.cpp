@@ -8,6 +8,8 @@
 //   a real `loyalty-hq serve` on it (and record the server's peak memory).
 //   --only abc,summary_edges: time only the named reports (while working on one of them).
 //   LOYALTY_HQ_BIN=PATH: the server --serve starts (default: this build's loyalty-hq).
+//   ANALYTICS_BENCH_ANSWERS=DIR: each report's answer also written to DIR/NAME.json (to compare
+//   two builds' answers on the same database).
 // On PostgreSQL each run opens new connections, whose backends map shared memory as they first
 // touch it: time on a server with huge pages (docs/operations.md; the output's
 // postgresql_settings records the setting), or the first reports of a run carry that cost.
@@ -346,6 +348,9 @@ int main(int argc, char** argv) {
       const double s = seconds([&] { out = f(); });
       timings[name] = std::round(s * 1000) / 1000;
       sizes[name] = out.dump().size();
+      if (const char* dir = std::getenv("ANALYTICS_BENCH_ANSWERS")) {
+        std::ofstream(std::string(dir) + "/" + name + ".json") << out.dump(1) << "\n";
+      }
       std::cerr << name << ": " << s << " s\n";
     };
     time("summary", [&] { return r.summary(all); });
@@ -416,6 +421,13 @@ int main(int argc, char** argv) {
     time("page_charts", [&] { return json{r.pareto(all, "2026-12-31", 50), trendsReport(r, all), storeComparison(r, all)}; });
     time("lifecycle", [&] { return r.lifecycle(paged(all, 50), "2026-12-31", 90, ""); });
     time("due_to_buy", [&] { return r.dueToBuy(paged(all, 50), "2026-12-31", 90); });
+    // The lifecycle page's other views: one stage, the prospects, a range cutting months, stores.
+    time("lifecycle_lapsed", [&] { return r.lifecycle(paged(all, 50), "2026-12-31", 90, "lapsed"); });
+    time("lifecycle_prospects", [&] { return r.lifecycle(paged(all, 50), "2026-12-31", 90, "prospect"); });
+    time("lifecycle_edges", [&] { return r.lifecycle(paged(edges, 50), "2026-03-31", 90, ""); });
+    time("lifecycle_one_store", [&] { return r.lifecycle(paged(oneStore, 50), "2026-12-31", 90, ""); });
+    time("lifecycle_two_stores", [&] { return r.lifecycle(paged(twoStores, 50), "2026-12-31", 90, ""); });
+    time("due_to_buy_edges", [&] { return r.dueToBuy(paged(edges, 50), "2026-03-31", 90); });
     const long pagedPeakMb = peakRssKb() / 1024;
     // The whole ABC member list in one response (what the abc route returned without `limit`
     // before it answered in pages of at most 10,000 rows): what that would cost.

@@ -429,12 +429,11 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
 /// through its key, too slow to read again for every cut): RFM's three sorts of one month's
 /// 270,000 members cost more than writing them once and ranking them by cuts (one month's
 /// customers page: 1.26 s of server CPU against 2.2 s, its ABC 0.36-0.39 s against 0.73 s).
-/// `statistics`: columns of the temporary table to ANALYZE once it
-/// is written, for a caller whose plans need them (without, the planner guesses a few thousand
-/// rows): RFM narrows its ties by grouping the members of its largest buckets of `sales`, which
-/// it then sorted (a quarter's 522,000 members, 465,000 of them in those buckets: 0.39 s, hashed
-/// 0.17 s, after an ANALYZE of the whole table of 0.11 s). ABC's plans were no better with
-/// statistics, and it paid for them.
+/// `statistics`: columns of the temporary table to ANALYZE once it is written, for a caller whose
+/// plans need them (without, the planner guesses a few thousand rows): RFM narrows its ties by
+/// grouping the members of its largest buckets of `sales`, which it then sorted (a quarter's
+/// 522,000 members, 465,000 of them in those buckets: 0.39 s, hashed 0.17 s, after an ANALYZE of
+/// the whole table of 0.11 s). ABC's plans were no better with statistics, and it paid for them.
 std::string rankedMembers(Q& q, SqlConnection& c, const ReportFilter& f, bool* plain, const std::string& statistics = "") {
   const MemberSource s = memberSource(q, c, f, "", false);
   *plain = s.plain;
@@ -818,8 +817,8 @@ std::vector<Bucket> equalGroups(SqlConnection& c, const std::string& rows, const
                                 std::int64_t groups) {
   std::int64_t n = 0;
   for (const auto& b : buckets) n += b.members;
-  std::map<std::int64_t, Bucket> byGroup;
   if (n == 0) return {};
+  std::map<std::int64_t, Bucket> byGroup;
   const auto groupOf = [&](std::int64_t rank) { return (rank - 1) * groups / n; };
   Q q(c);
   std::string before, in;
@@ -2092,7 +2091,6 @@ json Reports::pareto(const ReportFilter& f, const std::string& asOf, std::int64_
       const auto k = static_cast<std::size_t>(r.integer(i, 1));
       classes.counts[k] = r.integer(i, 2);
       classes.spend[k] = r.integer(i, 3);
-      classes.total += r.integer(i, 3);
     }
   }
   tx.commit();
@@ -2125,30 +2123,42 @@ const std::vector<std::string>& lifecycleStages() {
   return s;
 }
 
-/// CTEs `mp` and `t`: every member known by `asOf` with their figures over the filter's days up
-/// to then: buyers (sales in the period) and, with visits 0, members enrolled (at the filter's
-/// stores) who bought nothing in it. t's columns: member_id, visits, net, first_day, last_day,
-/// span, since.
-std::string memberTimeline(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& asOf) {
-  bool plain = false;
-  const std::string mp = memberPeriod(q, c, f, asOf, &plain);
-  const std::string asOfP = q.t(asOf);
-  // agg_member as it is is read twice rather than written aside: on PostgreSQL, at a million
-  // members, the written copy spilled to disk and was sorted for the members without a purchase
-  // (with the advocates' read below, the lifecycle report 2.5 s against 4.1 s;
-  // bench/results/analytics.json lifecycle_r32).
-  return "mp AS " + std::string(plain ? "NOT " : "") + "MATERIALIZED (SELECT member_id, sales, visits, net, first_day, last_day FROM (" +
-         mp + ") x WHERE sales > 0), "
-         "t AS (SELECT member_id, visits, net, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
-         " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM mp "
-         "UNION ALL SELECT m.member_id, 0, 0, NULL, NULL, 0, 0 FROM members m WHERE m.enrolled = 1 AND m.merged_into IS NULL AND "
-         "m.erased_at IS NULL AND substr(m.enrolled_at, 1, 10) <= " + asOfP + " AND " + q.storeIn("m.enrolled_store", f) +
-         " AND NOT EXISTS (SELECT 1 FROM mp b WHERE b.member_id = m.member_id))";
+/// Days since 1970-01-01 of a 'YYYY-MM-DD' day.
+std::int64_t dayNumber(const std::string& day) { return std::chrono::sys_days(dateOf(day)).time_since_epoch().count(); }
+
+/// SQL over member rows (visits, first_day and last_day, up to `asOf`): the days since the last
+/// visit are at least `k` usual intervals, k·(last − first)/(visits − 1). In whole numbers and
+/// without a division: (a − last)·(visits − 1) ≥ k·(last − first), a being as_of's day number, is
+/// a·(visits − 1) + k·first ≥ (visits − 1 + k)·last. A row's two days are turned into numbers
+/// once each, and as_of not at all: PostgreSQL parses a day's text for every use (as_of's too,
+/// on every row), and four of them a member took 0.95 s of the lifecycle report's 3.1 s at a
+/// million members (bench/results/analytics.json lifecycle_r34).
+std::string intervalsSince(Q& q, const std::string& asOf, int k) {
+  const std::string ks = std::to_string(k);
+  return "(CAST(" + q.p(dayNumber(asOf)) + " AS BIGINT) * (visits - 1) + " + ks + " * " + q.epochDay("first_day") +
+         " >= (visits - 1 + " + ks + ") * " + q.epochDay("last_day") + ")";
 }
 
-/// The churn report's rule (at risk: twice the usual interval, or `days` days without a visit).
-std::string atRisk(const std::string& days) {
-  return "((visits >= 2 AND since * (visits - 1) >= 2 * span) OR since >= " + days + ")";
+/// The churn report's rule (at risk: twice the usual interval, or `days` days, without a visit)
+/// over member rows as intervalsSince's. `days` days as text (the last visit on or before as_of
+/// minus `days`), tested first: most members it takes need no day numbers.
+std::string atRisk(Q& q, const std::string& asOf, std::int64_t days) {
+  return "(substr(last_day, 1, 10) <= " + q.t(addDays(asOf, -static_cast<int>(days))) + " OR (visits >= 2 AND " +
+         intervalsSince(q, asOf, 2) + "))";
+}
+
+/// A member row's lifecycle stage (rows `t`: member_id, visits, first_day, last_day; visits 0
+/// for a member without a purchase), in the rule's order: prospect, lapsed (at risk), advocate
+/// (brought in a member who bought, referrals of all time), loyal (5 visits or more), repeat
+/// (2 or more), first purchase. PostgreSQL computes the advocates' subquery once, as a set of
+/// referrers: said to hold referred members only, it reads them by members_referrer (a tenth of
+/// the members in the bench) instead of joining every member to agg_member (0.4 s against 1.0 s
+/// at a million).
+std::string stageOf(Q& q, const std::string& asOf, std::int64_t churnDays) {
+  return "CASE WHEN t.visits = 0 THEN 'prospect' WHEN " + atRisk(q, asOf, churnDays) + " THEN 'lapsed' "
+         "WHEN EXISTS (SELECT 1 FROM members r JOIN agg_member a ON a.member_id = r.member_id WHERE r.referrer_id IS NOT NULL "
+         "AND r.referrer_id = t.member_id AND a.sales > 0) THEN 'advocate' WHEN t.visits >= 5 THEN 'loyal' "
+         "WHEN t.visits >= 2 THEN 'repeat' ELSE 'first_purchase' END";
 }
 
 }  // namespace
@@ -2156,24 +2166,45 @@ std::string atRisk(const std::string& days) {
 json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays, const std::string& stage) {
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
-  const std::string t = memberTimeline(q, m_c, f, asOf);
-  const std::string days = q.p(churnDays);
-  // Advocates brought in a member who bought (referrals, all time). PostgreSQL computes the
-  // subquery once, as a set of referrers: said to hold referred members only, it reads them by
-  // members_referrer (a tenth of the members in the bench) instead of joining every member to
-  // agg_member (0.4 s against 1.0 s at a million).
-  const std::string stageOf =
-      "CASE WHEN visits = 0 THEN 'prospect' WHEN " + atRisk(days) + " THEN 'lapsed' "
-      "WHEN EXISTS (SELECT 1 FROM members r JOIN agg_member a ON a.member_id = r.member_id WHERE r.referrer_id IS NOT NULL "
-      "AND r.referrer_id = t.member_id AND a.sales > 0) THEN 'advocate' WHEN visits >= 5 THEN 'loyal' WHEN visits >= 2 THEN 'repeat' ELSE 'first_purchase' END";
-  const std::string only = stage.empty() ? "" : " WHERE stage = " + q.t(stage);
+  bool plain = false;
+  const std::string mp = memberPeriod(q, m_c, f, asOf, &plain);
+  const std::string stageSql = stageOf(q, asOf, churnDays);
+  // `b`: the buyers (sales in the period up to as_of); `pr`, the prospects: every member known by
+  // then, enrolled at the filter's stores, who bought nothing in it (a few, written aside for
+  // their count and their page). agg_member as it is is read again for each use rather than
+  // written aside (on PostgreSQL, at a million members, the written copy spilled to disk and was
+  // sorted for the prospects).
+  const std::string buyers = "b AS " + std::string(plain ? "NOT " : "") +
+                             "MATERIALIZED (SELECT member_id, visits, net, first_day, last_day FROM (" + mp + ") x WHERE sales > 0), "
+                             "pr AS MATERIALIZED (SELECT m.member_id FROM members m WHERE m.enrolled = 1 AND m.merged_into IS NULL "
+                             "AND m.erased_at IS NULL AND substr(m.enrolled_at, 1, 10) <= " + q.t(asOf) + " AND " +
+                             q.storeIn("m.enrolled_store", f) + " AND NOT EXISTS (SELECT 1 FROM b WHERE b.member_id = m.member_id))";
+  // The page, by spend (prospects spent 0; ties by member id): the first offset + limit buyers
+  // of the stage asked for and the first offset + limit prospects, then the page of those. Every
+  // member's stage is worked out for the counts only, not written aside for the page (a million
+  // rows written and read again: 0.8 s).
+  const RowPage page = f.page();
+  const std::string upTo = pageClause(q, m_c.backend(), RowPage{0, page.limit < 0 ? -1 : page.offset + page.limit});
+  std::string listed;
+  if (stage != "prospect") {
+    listed = "SELECT * FROM (SELECT member_id, visits, net, first_day, last_day FROM b t" +
+             (stage.empty() ? "" : " WHERE " + stageSql + " = " + q.t(stage)) + " ORDER BY net DESC, member_id" + upTo + ") l1";
+  }
+  if (stage.empty() || stage == "prospect") {
+    listed += std::string(listed.empty() ? "" : " UNION ALL ") +
+              "SELECT * FROM (SELECT member_id, 0 AS visits, 0 AS net, NULL AS first_day, NULL AS last_day FROM pr ORDER BY member_id" +
+              upTo + ") l2";
+  }
   const std::string sql =
-      "WITH " + t + ", s AS MATERIALIZED (SELECT t.*, " + stageOf + " AS stage FROM t) "
-      "SELECT 0 AS kind, stage, COUNT(*) AS n, NULL AS member_id, NULL AS card_no, NULL AS name, NULL AS phone, NULL AS tier, "
-      "NULL AS store, 0 AS visits, 0 AS net, NULL AS last_day, 0 AS since FROM s GROUP BY stage "
-      "UNION ALL SELECT 1, p.stage, 0, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, p.net, "
-      "p.last_day, p.since FROM (SELECT * FROM s" + only + " ORDER BY net DESC, member_id" + pageClause(q, f) +
-      ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 11 DESC, 4";
+      "WITH " + buyers +
+      " SELECT 0 AS kind, stage, COUNT(*) AS n, NULL AS member_id, NULL AS card_no, NULL AS name, NULL AS phone, NULL AS tier, "
+      "NULL AS store, 0 AS visits, 0 AS net, NULL AS last_day, 0 AS since FROM (SELECT " + stageSql + " AS stage FROM b t) s "
+      "GROUP BY stage UNION ALL SELECT 0, 'prospect', COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, 0 FROM pr "
+      "UNION ALL SELECT 1, p.stage, 0, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, "
+      "p.net, p.last_day, p.since FROM (SELECT t.member_id, t.visits, t.net, t.last_day, " + stageSql + " AS stage, CAST(" +
+      q.p(dayNumber(asOf)) + " AS BIGINT) - " + q.epochDay("t.last_day") + " AS since FROM (SELECT * FROM (" + listed +
+      ") l ORDER BY net DESC, member_id" + pageClause(q, f) + ") t) p LEFT JOIN members m ON m.member_id = p.member_id "
+      "ORDER BY 1, 11 DESC, 4";
   const auto r = m_c.query(sql, q.values);
   tx.commit();
   std::map<std::string, std::int64_t> counts;
@@ -2181,7 +2212,7 @@ json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int
   std::int64_t total = 0;
   for (std::size_t i = 0; i < r.size(); ++i) {
     if (r.integer(i, 0) == 0) {
-      counts[r.text(i, 1)] = r.integer(i, 2);
+      counts[r.text(i, 1)] += r.integer(i, 2);
       total += r.integer(i, 2);
       continue;
     }
@@ -2201,18 +2232,18 @@ json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int6
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const std::string mp = memberPeriod(q, m_c, f, asOf);
-  const std::string asOfP = q.t(asOf);
-  const std::string days = q.p(churnDays);
+  const std::string asOfNo = "CAST(" + q.p(dayNumber(asOf)) + " AS BIGINT)";
   // Due: the usual interval ((last - first) / (visits - 1)) has passed since the last visit,
-  // and the churn warning (twice that, or churn_days) has not yet taken them over.
+  // and the churn warning (twice that, or churn_days) has not yet taken them over. The days
+  // between visits as numbers for the page's rows only.
   const std::string sql =
-      "WITH d AS (SELECT member_id, visits, net, first_day, last_day, " + q.epochDay("last_day") + " - " + q.epochDay("first_day") +
-      " AS span, " + q.epochDay(asOfP) + " - " + q.epochDay("last_day") + " AS since FROM (" + mp + ") mp WHERE sales > 0), "
-      "k AS MATERIALIZED (SELECT * FROM d WHERE visits >= 2 AND since * (visits - 1) >= span AND NOT " + atRisk(days) + ") "
+      "WITH k AS MATERIALIZED (SELECT member_id, visits, net, first_day, last_day FROM (" + mp + ") mp WHERE sales > 0 AND "
+      "visits >= 2 AND " + intervalsSince(q, asOf, 1) + " AND NOT " + atRisk(q, asOf, churnDays) + ") "
       "SELECT 0 AS kind, NULL AS member_id, NULL AS card_no, NULL AS name, NULL AS phone, NULL AS tier, NULL AS store, "
       "COUNT(*) AS visits, 0 AS net, NULL AS last_day, 0 AS span, 0 AS since, 0 AS consent FROM k "
-      "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, p.net, p.last_day, p.span, "
-      "p.since, COALESCE(m.consent_marketing, 0) FROM (SELECT * FROM k ORDER BY net DESC, member_id" + pageClause(q, f) +
+      "UNION ALL SELECT 1, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, p.net, p.last_day, " +
+      q.epochDay("p.last_day") + " - " + q.epochDay("p.first_day") + ", " + asOfNo + " - " + q.epochDay("p.last_day") +
+      ", COALESCE(m.consent_marketing, 0) FROM (SELECT * FROM k ORDER BY net DESC, member_id" + pageClause(q, f) +
       ") p LEFT JOIN members m ON m.member_id = p.member_id ORDER BY 1, 9 DESC, 2";
   const auto r = m_c.query(sql, q.values);
   tx.commit();

@@ -247,7 +247,7 @@ void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
       // Also a pinned result a page computed (for this data, or the data before), not yet
       // written for the next run: written, or computed again when its data changed.
       const bool unwritten = e.pinned && e.body && !e.written && m_options.keepAcrossRestarts;
-      if (!e.body || e.mark != mark || e.restored || unwritten) {
+      if (!e.current(mark) || unwritten) {
         due.emplace_back(e.pinned ? e.pinOrder : UINT64_MAX, it->first, e.compute);
       }
       ++it;
@@ -269,7 +269,7 @@ void ReportCache::refreshOnce(SqlConnection& c, SqlConnection* reads) {
       std::lock_guard lock(m_mutex);
       if (m_stop) return;
       const auto it = m_entries.find(key);
-      computedMeanwhile = it != m_entries.end() && it->second.body && it->second.mark == mark && !it->second.restored;
+      computedMeanwhile = it != m_entries.end() && it->second.current(mark);
     }
     if (computedMeanwhile) {
       // Computed for this round's data by a page (that did not wait for the round to reach

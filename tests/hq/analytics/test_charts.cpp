@@ -168,6 +168,32 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   CHECK(get(hq, admin, "/api/v1/reports/lifecycle?limit=2&offset=1&" + asOf)["members"][0]["member_id"] == "m2");
   // Later, m1 has been away twice its interval: lapsed, no longer due.
   CHECK(get(hq, admin, "/api/v1/reports/lifecycle?stage=loyal&as_of=2026-11-05")["members"].empty());
+  // Pages of two make up the whole list (by spend, ties and prospects by member id): for every
+  // stage, one stage, the prospects, one store and a range of days (the page is drawn from the
+  // buyers and the prospects apart).
+  for (const std::string filter : {"", "stage=first_purchase&", "stage=prospect&", "store=S1&", "from=2026-10-01&",
+                                   "store=S2&stage=lapsed&"}) {
+    INFO(filter);
+    const json whole = get(hq, admin, "/api/v1/reports/lifecycle?" + filter + asOf)["members"];
+    json pages = json::array();
+    for (int offset = 0; offset < 8; offset += 2) {
+      const json page = get(hq, admin, "/api/v1/reports/lifecycle?limit=2&offset=" + std::to_string(offset) + "&" + filter + asOf);
+      for (const auto& m : page["members"]) pages.push_back(m);
+    }
+    CHECK(pages == whole);
+    for (std::size_t i = 1; i < whole.size(); ++i) {
+      const double before = std::stod(whole[i - 1]["spend"].get<std::string>());
+      const double spend = std::stod(whole[i]["spend"].get<std::string>());
+      CHECK((before > spend || (before == spend && whole[i - 1]["member_id"] < whole[i]["member_id"])));
+    }
+  }
+  const json fromOctober = get(hq, admin, "/api/v1/reports/lifecycle?from=2026-10-01&" + asOf);
+  CHECK(fromOctober["members_total"] == 7);  // m4 bought in June only: a prospect of the range
+  CHECK(fromOctober["stages"][0] == json{{"stage", "prospect"}, {"members", 2}, {"share", 28.6}});
+  const json s1Prospects = get(hq, admin, "/api/v1/reports/lifecycle?stage=prospect&store=S1&" + asOf);
+  REQUIRE(s1Prospects["members"].size() == 1);
+  CHECK(s1Prospects["members"][0]["member_id"] == "m7");
+  CHECK(s1Prospects["members"][0]["days_since_visit"].is_null());
 
   // Due to buy: m1's usual 10 days have passed (not yet twice that); m2's 20 have not.
   const json d = get(hq, admin, "/api/v1/reports/due?" + asOf);

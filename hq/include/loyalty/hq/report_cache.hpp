@@ -157,6 +157,8 @@ class ReportCache {
     bool tried = false;      ///< the refresher has computed it (or failed to) at least once
     bool restored = false;   ///< read back from the last run, not yet computed by this one
     bool written = false;    ///< its body is the one in report_results (pinned, kept across restarts)
+    /// Computed by this run for data `m` (a page's or the refresher's).
+    bool current(const std::string& m) const { return body && mark == m && !restored; }
   };
   /// A kept result for `key` that may be served now for data `mark` and age limit `limit`.
   /// Waits (under `lock`) while there is none and the refresher is computing `key`, or has yet
