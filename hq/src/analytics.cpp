@@ -2129,10 +2129,10 @@ std::int64_t dayNumber(const std::string& day) { return std::chrono::sys_days(da
 /// SQL over member rows (visits, first_day and last_day, up to `asOf`): the days since the last
 /// visit are at least `k` usual intervals, k·(last − first)/(visits − 1). In whole numbers and
 /// without a division: (a − last)·(visits − 1) ≥ k·(last − first), a being as_of's day number, is
-/// a·(visits − 1) + k·first ≥ (visits − 1 + k)·last. A row's two days are turned into numbers
-/// once each, and as_of not at all: PostgreSQL parses a day's text for every use (as_of's too,
-/// on every row), and four of them a member took 0.95 s of the lifecycle report's 3.1 s at a
-/// million members (bench/results/analytics.json lifecycle_r34).
+/// a·(visits − 1) + k·first ≥ (visits − 1 + k)·last. as_of is a number already: PostgreSQL
+/// parses a day's text for every use (as_of's too, on every row), and four of them a member took
+/// 0.95 s of the lifecycle report's 3.1 s at a million members (bench/results/analytics.json
+/// lifecycle_r34). Callers test the cheaper conditions first.
 std::string intervalsSince(Q& q, const std::string& asOf, int k) {
   const std::string ks = std::to_string(k);
   return "(CAST(" + q.p(dayNumber(asOf)) + " AS BIGINT) * (visits - 1) + " + ks + " * " + q.epochDay("first_day") +
@@ -2187,9 +2187,10 @@ json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int
                              "AND m.erased_at IS NULL AND substr(m.enrolled_at, 1, 10) <= " + q.t(asOf) + " AND " +
                              q.storeIn("m.enrolled_store", f) + " AND NOT EXISTS (SELECT 1 FROM b WHERE b.member_id = m.member_id))";
   // The page, by spend (prospects spent 0; ties by member id): the first offset + limit buyers
-  // of the stage asked for and the first offset + limit prospects, then the page of those. Every
-  // member's stage is worked out for the counts only, not written aside for the page (a million
-  // rows written and read again: 0.8 s).
+  // of the stage asked for and the first offset + limit prospects, then the page of those. The
+  // stages are not written aside for the page (a million rows written and read again: 0.8 s):
+  // worked out for the counts, again for the page's rows, and for one stage's page again for
+  // every buyer.
   const RowPage page = f.page();
   const std::string upTo = pageClause(q, m_c.backend(), RowPage{0, page.limit < 0 ? -1 : page.offset + page.limit});
   std::string listed;
@@ -2241,8 +2242,8 @@ json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int6
   const std::string mp = memberPeriod(q, m_c, f, asOf);
   const std::string asOfNo = "CAST(" + q.p(dayNumber(asOf)) + " AS BIGINT)";
   // Due: the usual interval ((last - first) / (visits - 1)) has passed since the last visit,
-  // and the churn warning (twice that, or churn_days) has not yet taken them over. The days
-  // between visits as numbers for the page's rows only.
+  // and the churn warning (twice that, or churn_days) has not yet taken them over. The usual
+  // interval and the days since the last visit are worked out for the page's rows only.
   const std::string sql =
       "WITH k AS MATERIALIZED (SELECT member_id, visits, net, first_day, last_day FROM (" + mp + ") mp WHERE sales > 0 AND "
       "visits >= 2 AND " + intervalsSince(q, asOf, 1) + " AND NOT " + atRisk(q, asOf, churnDays) + ") "

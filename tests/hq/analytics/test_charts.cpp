@@ -168,15 +168,29 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   CHECK(get(hq, admin, "/api/v1/reports/lifecycle?limit=2&offset=1&" + asOf)["members"][0]["member_id"] == "m2");
   // Later, m1 has been away twice its interval: lapsed, no longer due.
   CHECK(get(hq, admin, "/api/v1/reports/lifecycle?stage=loyal&as_of=2026-11-05")["members"].empty());
+  // On the rules' edges: m1 (every 10 days, last on 10-11) is lapsed from 10-31, twice its
+  // interval, not on 10-30; m3 (once, on 10-20) after churn_days 5 days, not 6.
+  const auto stageOf = [&](const std::string& member, const std::string& query) {
+    const json answer = get(hq, admin, "/api/v1/reports/lifecycle?" + query);
+    for (const auto& m : answer["members"]) {
+      if (m["member_id"] == member) return m["stage"].get<std::string>();
+    }
+    return std::string("absent");
+  };
+  CHECK(stageOf("m1", "as_of=2026-10-30") == "loyal");
+  CHECK(stageOf("m1", "as_of=2026-10-31") == "lapsed");
+  CHECK(stageOf("m3", "churn_days=6&" + asOf) == "first_purchase");
+  CHECK(stageOf("m3", "churn_days=5&" + asOf) == "lapsed");
   // Pages of two make up the whole list (by spend, ties and prospects by member id): for every
   // stage, one stage, the prospects, one store and a range of days (the page is drawn from the
   // buyers and the prospects apart).
-  for (const std::string filter : {"", "stage=first_purchase&", "stage=prospect&", "store=S1&", "from=2026-10-01&",
-                                   "store=S2&stage=lapsed&"}) {
+  const std::vector<std::string> views = {"", "stage=first_purchase&", "stage=prospect&", "store=S1&", "from=2026-10-01&",
+                                          "store=S2&stage=lapsed&", "store=S1,S2&", "from=2026-09-15&to=2026-10-22&"};
+  const auto pagesMakeUpTheList = [&](const std::string& filter) {
     INFO(filter);
     const json whole = get(hq, admin, "/api/v1/reports/lifecycle?" + filter + asOf)["members"];
     json pages = json::array();
-    for (int offset = 0; offset < 8; offset += 2) {
+    for (int offset = 0; offset < 12; offset += 2) {
       const json page = get(hq, admin, "/api/v1/reports/lifecycle?limit=2&offset=" + std::to_string(offset) + "&" + filter + asOf);
       for (const auto& m : page["members"]) pages.push_back(m);
     }
@@ -186,7 +200,11 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
       const double spend = std::stod(whole[i]["spend"].get<std::string>());
       CHECK((before > spend || (before == spend && whole[i - 1]["member_id"] < whole[i]["member_id"])));
     }
-  }
+    // An offset without a limit: the rest of the list.
+    const json rest = get(hq, admin, "/api/v1/reports/lifecycle?offset=2&" + filter + asOf)["members"];
+    CHECK(rest == (whole.size() > 2 ? json(std::vector<json>(whole.begin() + 2, whole.end())) : json::array()));
+  };
+  for (const auto& filter : views) pagesMakeUpTheList(filter);
   const json fromOctober = get(hq, admin, "/api/v1/reports/lifecycle?from=2026-10-01&" + asOf);
   CHECK(fromOctober["members_total"] == 7);  // m4 bought in June only: a prospect of the range
   CHECK(fromOctober["stages"][0] == json{{"stage", "prospect"}, {"members", 2}, {"share", 28.6}});
@@ -206,6 +224,15 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   CHECK(d["members"][0]["store"] == "S1");
   CHECK(d["members"][0]["phone"] == "+8613800000000");
   CHECK(get(hq, admin, "/api/v1/reports/due?as_of=2026-11-11")["members"][0]["member_id"] == "m2");
+  // m2's usual 20 days (last on 10-21) have passed on 11-10, not on 11-09.
+  const auto dueMembers = [&](const std::string& day) {
+    std::vector<std::string> out;
+    const json due = get(hq, admin, "/api/v1/reports/due?as_of=" + day);
+    for (const auto& m : due["members"]) out.push_back(m["member_id"]);
+    return out;
+  };
+  CHECK(dueMembers("2026-11-09").empty());
+  CHECK(dueMembers("2026-11-10") == std::vector<std::string>{"m2"});
 
   // An analyst sees phones masked; the lists are audited; CSV with readable headers.
   const std::string analyst = hq.cli({"token", "create", "--data", hq.dataDir(), "--role", "analyst", "--name", "plain"});
@@ -228,6 +255,31 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   auto anon = hq.client()->Get("/api/v1/reports/pareto");
   REQUIRE(anon);
   CHECK(anon->status == 401);
+
+  // A buyer whose sale was refunded (net 0) among more prospects than a page holds: pages of two
+  // still make up the whole list, the buyer in member-id order among the prospects.
+  const std::string t3 = hq.registerTerminal("S1", "T3");
+  json more = json::array();
+  std::int64_t seq = 0;
+  for (const char* id : {"m10", "m11", "m8", "m9"}) {
+    json e = enrolEvent("T3", "S1", ++seq, id);
+    e["at"] = "2026-05-04T08:00:00Z";
+    more.push_back(e);
+  }
+  more.push_back(saleEvent("T3", "S1", ++seq, "m11", "40.00", 0, 0, "2026-10-23T10:00:00Z"));
+  const std::string saleId = "T3-s" + std::to_string(seq);
+  ++seq;
+  more.push_back({{"event_id", "T3-e" + std::to_string(seq)}, {"seq", seq}, {"type", "sale.refunded"}, {"at", "2026-10-24T10:00:00Z"},
+                  {"payload", {{"refund_id", "T3-r1"}, {"sale_id", saleId}, {"member_id", "m11"}, {"store_id", "S1"},
+                               {"terminal_id", "T3"}, {"lines", json::array()}, {"amount", "40.00"}, {"points_reversed", 0},
+                               {"points_returned", 0}}}});
+  uploadApplied(hq, t3, "T3", more);
+  const json after = get(hq, admin, "/api/v1/reports/lifecycle?" + asOf);
+  CHECK(after["members_total"] == 11);
+  std::vector<std::string> last;
+  for (std::size_t i = 6; i < after["members"].size(); ++i) last.push_back(after["members"][i]["member_id"]);
+  CHECK(last == std::vector<std::string>{"m10", "m11", "m7", "m8", "m9"});
+  for (const auto& filter : views) pagesMakeUpTheList(filter);
 }
 
 TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecycle and due to buy", "[analytics][charts][chromium]") {
