@@ -2141,7 +2141,7 @@ std::string intervalsSince(Q& q, const std::string& asOf, int k) {
 
 /// The churn report's rule (at risk: twice the usual interval, or `days` days, without a visit)
 /// over member rows as intervalsSince's. `days` days as text (the last visit on or before as_of
-/// minus `days`), tested first: most members it takes need no day numbers.
+/// minus `days`), tested first: a member it takes needs no day numbers.
 std::string atRisk(Q& q, const std::string& asOf, std::int64_t days) {
   return "(substr(last_day, 1, 10) <= " + q.t(addDays(asOf, -static_cast<int>(days))) + " OR (visits >= 2 AND " +
          intervalsSince(q, asOf, 2) + "))";
