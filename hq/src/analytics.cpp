@@ -1467,22 +1467,46 @@ json Reports::rfm(const ReportFilter& f, const std::string& asOf) {
 
 // [SECTION] Churn
 
+namespace {
+
+/// SQL over member rows (visits, first_day and last_day: days, up to `asOf`): the days since the
+/// last visit are at least `k` usual intervals, k·(last − first)/(visits − 1). In whole numbers
+/// and without a division: (a − last)·(visits − 1) ≥ k·(last − first), a being as_of's day number,
+/// is a·(visits − 1) + k·first ≥ (visits − 1 + k)·last: one reading of each day, and as_of's a
+/// number already (parsing a day is most of such a test's cost on PostgreSQL, which parsed a
+/// bound as_of on every row too: four days a member took 0.95 s of the lifecycle report's 3.1 s
+/// at a million members, bench/results/analytics.json lifecycle_r34).
+std::string intervalsSince(Q& q, const std::string& asOf, int k) {
+  const std::string ks = std::to_string(k);
+  return "(CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT) * (visits - 1) + " + ks + " * " +
+         q.epochDay("first_day") + " >= (visits - 1 + " + ks + ") * " + q.epochDay("last_day") + ")";
+}
+
+/// The churn rule's two tests over member rows as intervalsSince's: at risk after twice the
+/// usual interval without a visit, or after `days` days (a text comparison with the day `days`
+/// before as_of: no day numbers).
+std::string atRiskByInterval(Q& q, const std::string& asOf) { return "(visits >= 2 AND " + intervalsSince(q, asOf, 2) + ")"; }
+std::string atRiskByDays(Q& q, const std::string& asOf, std::int64_t days) {
+  return "(last_day <= " + q.t(addDays(asOf, -static_cast<int>(days))) + ")";
+}
+
+/// The churn rule: either test, the days' (no day numbers) first.
+std::string atRisk(Q& q, const std::string& asOf, std::int64_t days) {
+  return "(" + atRiskByDays(q, asOf, days) + " OR " + atRiskByInterval(q, asOf) + ")";
+}
+
+}  // namespace
+
 json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t churnDays) {
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const std::string mp = memberPeriod(q, m_c, f, asOf);
-  // Every member of the period is tested, so the test parses as few days as it can (parsing a
-  // day is most of its cost: 0.2 s per million on PostgreSQL): "days since the last visit >=
-  // churn_days" is a text comparison with the day churn_days before as_of, and "since * (visits
-  // - 1) >= 2 * span" is written with one reading of each day (since = asOf - last, span = last
-  // - first). The page alone gets since and span. Measured on the 1M-member PostgreSQL bench
-  // (host at load 7-9): all-time churn took 0.76 s of server CPU against 1.9 s, two stores 1.8 s
-  // against 2.5 s.
+  // Every member of the period is tested, so the test parses as few days as it can (atRisk's
+  // tests; parsing a day is most of its cost: 0.2 s per million on PostgreSQL). The page alone
+  // gets since and span. Measured on the 1M-member PostgreSQL bench (host at load 7-9): all-time
+  // churn took 0.76 s of server CPU against 1.9 s, two stores 1.8 s against 2.5 s.
   const std::string asOfNo = "CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT)";
-  const std::string lastNo = q.epochDay("last_day"), firstNo = q.epochDay("first_day");
-  const std::string intervalTest =
-      "(visits >= 2 AND " + asOfNo + " * (visits - 1) + 2 * " + firstNo + " >= (visits + 1) * " + lastNo + ")";
-  const std::string daysTest = "(last_day <= " + q.t(addDays(asOf, static_cast<int>(-churnDays))) + ")";
+  const std::string intervalTest = atRiskByInterval(q, asOf), daysTest = atRiskByDays(q, asOf, churnDays);
   const std::string pLast = q.epochDay("p.last_day"), pFirst = q.epochDay("p.first_day");
   // Merged-away members have no sales of their own (a merge moves them to the survivor).
   const std::string sql =
@@ -2123,30 +2147,6 @@ const std::vector<std::string>& lifecycleStages() {
   return s;
 }
 
-/// Days since 1970-01-01 of a 'YYYY-MM-DD' day.
-std::int64_t dayNumber(const std::string& day) { return std::chrono::sys_days(dateOf(day)).time_since_epoch().count(); }
-
-/// SQL over member rows (visits, first_day and last_day, up to `asOf`): the days since the last
-/// visit are at least `k` usual intervals, k·(last − first)/(visits − 1). In whole numbers and
-/// without a division: (a − last)·(visits − 1) ≥ k·(last − first), a being as_of's day number, is
-/// a·(visits − 1) + k·first ≥ (visits − 1 + k)·last. as_of is a number already: PostgreSQL
-/// parses a day's text for every use (as_of's too, on every row), and four of them a member took
-/// 0.95 s of the lifecycle report's 3.1 s at a million members (bench/results/analytics.json
-/// lifecycle_r34). Callers test the cheaper conditions first.
-std::string intervalsSince(Q& q, const std::string& asOf, int k) {
-  const std::string ks = std::to_string(k);
-  return "(CAST(" + q.p(dayNumber(asOf)) + " AS BIGINT) * (visits - 1) + " + ks + " * " + q.epochDay("first_day") +
-         " >= (visits - 1 + " + ks + ") * " + q.epochDay("last_day") + ")";
-}
-
-/// The churn report's rule (at risk: twice the usual interval, or `days` days, without a visit)
-/// over member rows as intervalsSince's. `days` days as text (the last visit on or before as_of
-/// minus `days`), tested first: a member it takes needs no day numbers.
-std::string atRisk(Q& q, const std::string& asOf, std::int64_t days) {
-  return "(substr(last_day, 1, 10) <= " + q.t(addDays(asOf, -static_cast<int>(days))) + " OR (visits >= 2 AND " +
-         intervalsSince(q, asOf, 2) + "))";
-}
-
 /// CTE `adv`: the advocates, members who brought in a member who bought (referrals of all
 /// time). Written aside once, so that every stage test reads it as a set: PostgreSQL's choice
 /// between a set and a lookup per member went by its guess of how many member rows there are,
@@ -2210,7 +2210,7 @@ json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int
       "GROUP BY stage UNION ALL SELECT 0, 'prospect', COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, 0 FROM pr "
       "UNION ALL SELECT 1, p.stage, 0, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, "
       "p.net, p.last_day, p.since FROM (SELECT t.member_id, t.visits, t.net, t.last_day, " + stageSql + " AS stage, CAST(" +
-      q.p(dayNumber(asOf)) + " AS BIGINT) - " + q.epochDay("t.last_day") + " AS since FROM (SELECT * FROM (" + listed +
+      q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT) - " + q.epochDay("t.last_day") + " AS since FROM (SELECT * FROM (" + listed +
       ") l ORDER BY net DESC, member_id" + pageClause(q, f) + ") t) p LEFT JOIN members m ON m.member_id = p.member_id "
       "ORDER BY 1, 11 DESC, 4";
   const auto r = m_c.query(sql, q.values);
@@ -2240,7 +2240,7 @@ json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int6
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const std::string mp = memberPeriod(q, m_c, f, asOf);
-  const std::string asOfNo = "CAST(" + q.p(dayNumber(asOf)) + " AS BIGINT)";
+  const std::string asOfNo = "CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT)";
   // Due: the usual interval ((last - first) / (visits - 1)) has passed since the last visit,
   // and the churn warning (twice that, or churn_days) has not yet taken them over. The usual
   // interval and the days since the last visit are worked out for the page's rows only.
