@@ -4,6 +4,7 @@
 // the pages in headless Chromium.
 #include <filesystem>
 #include <regex>
+#include <set>
 
 #include "dashboard_browser.hpp"
 #include "../support/hq_fixture.hpp"
@@ -205,6 +206,24 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
     CHECK(rest == (whole.size() > 2 ? json(std::vector<json>(whole.begin() + 2, whole.end())) : json::array()));
   };
   for (const auto& filter : views) pagesMakeUpTheList(filter);
+  // One stage's list is the whole list's members of that stage, in its order (a stage's page
+  // tests the rule's stages up to its own, not the stage of every member): every stage, on days
+  // and filters where members change stage.
+  for (const std::string& filter : {asOf, std::string("as_of=2026-10-31"), std::string("as_of=2026-11-05"),
+                                    "from=2026-10-01&" + asOf, "store=S1,S2&churn_days=5&" + asOf}) {
+    const json whole = get(hq, admin, "/api/v1/reports/lifecycle?" + filter)["members"];
+    std::set<std::string> seen;
+    for (const std::string stage : {"prospect", "first_purchase", "repeat", "loyal", "advocate", "lapsed"}) {
+      INFO(filter << " " << stage);
+      json expected = json::array();
+      for (const auto& m : whole) {
+        if (m["stage"] == stage) expected.push_back(m);
+      }
+      if (!expected.empty()) seen.insert(stage);
+      CHECK(get(hq, admin, "/api/v1/reports/lifecycle?stage=" + stage + "&" + filter)["members"] == expected);
+    }
+    if (filter == asOf) CHECK(seen.size() == 6);
+  }
   const json fromOctober = get(hq, admin, "/api/v1/reports/lifecycle?from=2026-10-01&" + asOf);
   CHECK(fromOctober["members_total"] == 7);  // m4 bought in June only: a prospect of the range
   CHECK(fromOctober["stages"][0] == json{{"stage", "prospect"}, {"members", 2}, {"share", 28.6}});
