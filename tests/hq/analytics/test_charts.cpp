@@ -208,22 +208,25 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   for (const auto& filter : views) pagesMakeUpTheList(filter);
   // One stage's list is the whole list's members of that stage, in its order (a stage's page
   // tests the rule's stages up to its own, not the stage of every member): every stage, on days
-  // and filters where members change stage.
-  for (const std::string& filter : {asOf, std::string("as_of=2026-10-31"), std::string("as_of=2026-11-05"),
-                                    "from=2026-10-01&" + asOf, "store=S1,S2&churn_days=5&" + asOf}) {
-    const json whole = get(hq, admin, "/api/v1/reports/lifecycle?" + filter)["members"];
+  // and filters where members change stage. Returns the stages seen as of 10-25.
+  const auto stageListsAgree = [&] {
     std::set<std::string> seen;
-    for (const std::string stage : {"prospect", "first_purchase", "repeat", "loyal", "advocate", "lapsed"}) {
-      INFO(filter << " " << stage);
-      json expected = json::array();
-      for (const auto& m : whole) {
-        if (m["stage"] == stage) expected.push_back(m);
+    for (const std::string& filter : {asOf, std::string("as_of=2026-10-31"), std::string("as_of=2026-11-05"),
+                                      "from=2026-10-01&" + asOf, "store=S1,S2&churn_days=5&" + asOf}) {
+      const json whole = get(hq, admin, "/api/v1/reports/lifecycle?" + filter)["members"];
+      for (const std::string stage : {"prospect", "first_purchase", "repeat", "loyal", "advocate", "lapsed"}) {
+        INFO(filter << " " << stage);
+        json expected = json::array();
+        for (const auto& m : whole) {
+          if (m["stage"] == stage) expected.push_back(m);
+        }
+        if (!expected.empty() && filter == asOf) seen.insert(stage);
+        CHECK(get(hq, admin, "/api/v1/reports/lifecycle?stage=" + stage + "&" + filter)["members"] == expected);
       }
-      if (!expected.empty()) seen.insert(stage);
-      CHECK(get(hq, admin, "/api/v1/reports/lifecycle?stage=" + stage + "&" + filter)["members"] == expected);
     }
-    if (filter == asOf) CHECK(seen.size() == 6);
-  }
+    return seen.size();
+  };
+  CHECK(stageListsAgree() == 6);
   const json fromOctober = get(hq, admin, "/api/v1/reports/lifecycle?from=2026-10-01&" + asOf);
   CHECK(fromOctober["members_total"] == 7);  // m4 bought in June only: a prospect of the range
   CHECK(fromOctober["stages"][0] == json{{"stage", "prospect"}, {"members", 2}, {"share", 28.6}});
@@ -292,6 +295,9 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
                   {"payload", {{"refund_id", "T3-r1"}, {"sale_id", saleId}, {"member_id", "m11"}, {"store_id", "S1"},
                                {"terminal_id", "T3"}, {"lines", json::array()}, {"amount", "40.00"}, {"points_reversed", 0},
                                {"points_returned", 0}}}});
+  // m5, the advocate, buys again on 10-25: an advocate of two visits (not on the repeat page), and
+  // lapsed by 10-31 (twice its one-day interval: not on the advocates' page).
+  more.push_back(saleEvent("T3", "S1", ++seq, "m5", "10.00", 0, 0, "2026-10-25T10:00:00Z"));
   uploadApplied(hq, t3, "T3", more);
   const json after = get(hq, admin, "/api/v1/reports/lifecycle?" + asOf);
   CHECK(after["members_total"] == 11);
@@ -299,6 +305,12 @@ TEMPLATE_TEST_CASE("charts: Pareto with the ABC cuts, mix beside the ideal, tren
   for (std::size_t i = 6; i < after["members"].size(); ++i) last.push_back(after["members"][i]["member_id"]);
   CHECK(last == std::vector<std::string>{"m10", "m11", "m7", "m8", "m9"});
   for (const auto& filter : views) pagesMakeUpTheList(filter);
+  for (const auto& m : after["members"]) {
+    if (m["member_id"] == "m5") CHECK(m["visits"] == 2);
+  }
+  CHECK(stageOf("m5", asOf) == "advocate");
+  CHECK(stageOf("m5", "as_of=2026-10-31") == "lapsed");
+  CHECK(stageListsAgree() == 6);
 }
 
 TEST_CASE("chart pages in headless Chromium: Pareto, mix, trends, stores, lifecycle and due to buy", "[analytics][charts][chromium]") {
