@@ -120,6 +120,10 @@ std::int64_t daysBetween(const std::string& a, const std::string& b) {
   return (std::chrono::sys_days(*db) - std::chrono::sys_days(*da)).count();
 }
 
+/// SQL: the day number (days since 1970-01-01) of `day`, bound as a BIGINT: a report's as_of in
+/// tests over every member row, where PostgreSQL would parse a bound day's text on every row.
+std::string boundDayNumber(Q& q, const std::string& day) { return "CAST(" + q.p(daysBetween("1970-01-01", day)) + " AS BIGINT)"; }
+
 /// The mean of `n` values summing to `sum`, rounded to two decimals; null without values.
 json average2(std::int64_t sum, std::int64_t n) {
   if (n == 0) return nullptr;
@@ -1478,7 +1482,7 @@ namespace {
 /// at a million members, bench/results/analytics.json lifecycle_r34).
 std::string intervalsSince(Q& q, const std::string& asOf, int k) {
   const std::string ks = std::to_string(k);
-  return "(CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT) * (visits - 1) + " + ks + " * " +
+  return "(" + boundDayNumber(q, asOf) + " * (visits - 1) + " + ks + " * " +
          q.epochDay("first_day") + " >= (visits - 1 + " + ks + ") * " + q.epochDay("last_day") + ")";
 }
 
@@ -1505,7 +1509,7 @@ json Reports::churn(const ReportFilter& f, const std::string& asOf, std::int64_t
   // tests; parsing a day is most of its cost: 0.2 s per million on PostgreSQL). The page alone
   // gets since and span. Measured on the 1M-member PostgreSQL bench (host at load 7-9): all-time
   // churn took 0.76 s of server CPU against 1.9 s, two stores 1.8 s against 2.5 s.
-  const std::string asOfNo = "CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT)";
+  const std::string asOfNo = boundDayNumber(q, asOf);
   const std::string intervalTest = atRiskByInterval(q, asOf), daysTest = atRiskByDays(q, asOf, churnDays);
   const std::string pLast = q.epochDay("p.last_day"), pFirst = q.epochDay("p.first_day");
   // Merged-away members have no sales of their own (a merge moves them to the survivor).
@@ -2238,8 +2242,8 @@ json Reports::lifecycle(const ReportFilter& f, const std::string& asOf, std::int
       "NULL AS store, 0 AS visits, 0 AS net, NULL AS last_day, 0 AS since FROM (SELECT " + stageSql + " AS stage FROM b t) s "
       "GROUP BY stage UNION ALL SELECT 0, 'prospect', COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, 0 FROM pr "
       "UNION ALL SELECT 1, p.stage, 0, p.member_id, m.card_no, m.name, m.phone, m.tier, m.enrolled_store, p.visits, "
-      "p.net, p.last_day, p.since FROM (SELECT t.member_id, t.visits, t.net, t.last_day, " + stageSql + " AS stage, CAST(" +
-      q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT) - " + q.epochDay("t.last_day") + " AS since FROM (SELECT * FROM (" + listed +
+      "p.net, p.last_day, p.since FROM (SELECT t.member_id, t.visits, t.net, t.last_day, " + stageSql + " AS stage, " +
+      boundDayNumber(q, asOf) + " - " + q.epochDay("t.last_day") + " AS since FROM (SELECT * FROM (" + listed +
       ") l ORDER BY net DESC, member_id" + pageClause(q, f) + ") t) p LEFT JOIN members m ON m.member_id = p.member_id "
       "ORDER BY 1, 11 DESC, 4";
   const auto r = m_c.query(sql, q.values);
@@ -2269,7 +2273,7 @@ json Reports::dueToBuy(const ReportFilter& f, const std::string& asOf, std::int6
   Q q(m_c);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const std::string mp = memberPeriod(q, m_c, f, asOf);
-  const std::string asOfNo = "CAST(" + q.p(daysBetween("1970-01-01", asOf)) + " AS BIGINT)";
+  const std::string asOfNo = boundDayNumber(q, asOf);
   // Due: the usual interval ((last - first) / (visits - 1)) has passed since the last visit,
   // and the churn warning (twice that, or churn_days) has not yet taken them over. The usual
   // interval and the days since the last visit are worked out for the page's rows only.
