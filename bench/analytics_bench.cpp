@@ -313,9 +313,9 @@ int main(int argc, char** argv) {
       });
     } else {
       // A database from an older loyalty-hq: the upgrade the server makes at start (a no-op
-      // when everything is there).
+      // when everything is there), its indexes included.
       const bool fresh = !aggregatesPresent(c);
-      aggregateSeconds = seconds([&] { ensureAnalyticsSchema(c); });
+      aggregateSeconds = seconds([&] { store.checkSchema(); });
       // New aggregate tables are read by index-only scans: vacuumed, not only analysed.
       if (fresh) vacuumSeconds = seconds([&] { c.execScript(c.backend() == "postgresql" ? "VACUUM (ANALYZE)" : "ANALYZE"); });
     }

@@ -808,6 +808,55 @@ void olderAggregatesOn(AnalyticsData& d) {
   CHECK(afterSale == rebuilt);
 }
 
+/// Several stores' per-member figures from the raw sales (on PostgreSQL each store's sales read
+/// in member order and merged): a day with sales at two of the stores is one visit, a store
+/// outside the set adds nothing, a refund at one of them comes off the spend.
+///   m1: S1 on Mar 2 and 9, S2 on Mar 2 (the same day) and 16, S3 on Mar 23 (outside).
+///   m2: S2 twice on Mar 5 (one visit), 5.00 refunded at S1 on Mar 6; m3: S3 only.
+void storeSetVisitsOn(AnalyticsData& d) {
+  d.terminal("T1", "S1");
+  d.terminal("T2", "S2");
+  d.terminal("T3", "S3");
+  for (const char* id : {"m1", "m2", "m3"}) d.member(id, "2026-02-01T08:00:00Z", "S1");
+  d.sale("T1", "S1", "m1", "2026-03-02T09:00:00Z", 1000);
+  d.sale("T1", "S1", "m1", "2026-03-09T09:00:00Z", 2000);
+  d.sale("T2", "S2", "m1", "2026-03-02T17:00:00Z", 4000);
+  d.sale("T2", "S2", "m1", "2026-03-16T09:00:00Z", 8000);
+  d.sale("T3", "S3", "m1", "2026-03-23T09:00:00Z", 16000);
+  d.sale("T2", "S2", "m2", "2026-03-05T09:00:00Z", 3000);
+  d.sale("T2", "S2", "m2", "2026-03-05T18:00:00Z", 3000);
+  d.refund("T1", "S1", "m2", "2026-03-06T09:00:00Z", 500);
+  d.sale("T3", "S3", "m3", "2026-03-05T09:00:00Z", 7000);
+  Reports reports(d.sql());
+  // Member: visits, first and last visit, spend (as churn lists them: every buyer is at risk a
+  // year on); then ABC's spend, which does not count visits.
+  const auto listed = [&](const ReportFilter& f) {
+    std::map<std::string, std::string> out;
+    const json churn = reports.churn(f, "2027-03-31", 30), abc = reports.abc(f, "2027-03-31");
+    for (const auto& m : churn["members"]) {
+      out[m["member_id"].get<std::string>()] = std::to_string(m["visits"].get<std::int64_t>()) + " " +
+                                               m["first_visit"].get<std::string>() + ".." + m["last_visit"].get<std::string>() + " " +
+                                               m["spend"].get<std::string>();
+    }
+    for (const auto& m : abc["members"]) out[m["member_id"].get<std::string>()] += " " + m["spend"].get<std::string>();
+    return out;
+  };
+  using Listed = std::map<std::string, std::string>;
+  for (const auto& set : std::vector<std::vector<std::string>>{{"S1", "S2"}, {"S2", "S1"}, {"S2", "S1", "no-such-store"}, {"S1", "S2", "S1"}}) {
+    INFO(set.size() << " stores, the first " << set[0]);
+    ReportFilter f;
+    f.stores = set;
+    CHECK(listed(f) == Listed{{"m1", "3 2026-03-02..2026-03-16 150.00 150.00"}, {"m2", "1 2026-03-05..2026-03-05 55.00 55.00"}});
+    f.range = {"2026-03-03", "2026-03-31"};  // a range that is not all time: the raw sales, on both backends
+    CHECK(listed(f) == Listed{{"m1", "2 2026-03-09..2026-03-16 100.00 100.00"}, {"m2", "1 2026-03-05..2026-03-05 55.00 55.00"}});
+    f.range = {"2026-03-02", "2026-03-02"};
+    CHECK(listed(f) == Listed{{"m1", "1 2026-03-02..2026-03-02 50.00 50.00"}});
+    f.rawTables = true;
+    f.range = DayRange{};
+    CHECK(listed(f) == Listed{{"m1", "3 2026-03-02..2026-03-16 150.00 150.00"}, {"m2", "1 2026-03-05..2026-03-05 55.00 55.00"}});
+  }
+}
+
 /// Runs a check on a fresh head-office database of each kind.
 void onSqlite(void (*check)(AnalyticsData&)) {
   loyalty::test::SqliteFile db;
@@ -831,6 +880,15 @@ TEST_CASE("survey answers are backfilled on local days when an older database is
 }
 
 TEST_CASE("analytics reports on SQLite", "[analytics]") { onSqlite(reportsOn); }
+
+TEST_CASE("several stores' member figures count a day at two of them as one visit, on SQLite", "[analytics]") {
+  onSqlite(storeSetVisitsOn);
+}
+
+TEST_CASE("several stores' member figures count a day at two of them as one visit, on PostgreSQL",
+          "[analytics][postgresql]") {
+  onPostgres(storeSetVisitsOn);
+}
 
 TEST_CASE("cohort and member-store aggregates are built when an older database is opened on SQLite", "[analytics]") {
   onSqlite(olderAggregatesOn);

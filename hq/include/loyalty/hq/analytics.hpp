@@ -32,6 +32,11 @@ void ensureAnalyticsSchema(SqlConnection& c);
 /// (seconds at a million answers, on the writer). A start-up step (after the staff columns),
 /// filling the column once; also part of a new store.
 void indexSurveysByMember(SqlConnection& c);
+/// On PostgreSQL, a store's sales in member order, with the day and total (sales_store_by_member):
+/// reports of a store set read each store's along it and merge them by member. Replaces an
+/// earlier release's index in day order (sales_store_member, which SQLite keeps); a start-up
+/// step, building it once.
+void indexStoreSalesByMember(SqlConnection& c);
 /// The functions report queries call (on PostgreSQL an aggregate, sum_bigint), created where
 /// they are missing in `c`'s schema: by the two above, and on a reports replica's connection
 /// (storage.reports_dsn), which a logical replica made before them lacks (it copies no DDL).
