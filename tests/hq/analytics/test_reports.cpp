@@ -847,8 +847,16 @@ void storeSetVisitsOn(AnalyticsData& d) {
     ReportFilter f;
     f.stores = set;
     CHECK(listed(f) == Listed{{"m1", "3 2026-03-02..2026-03-16 150.00 150.00"}, {"m2", "1 2026-03-05..2026-03-05 55.00 55.00"}});
+    CHECK(reports.summary(f)["members"] == 2);
     f.range = {"2026-03-03", "2026-03-31"};  // a range that is not all time: the raw sales, on both backends
-    CHECK(listed(f) == Listed{{"m1", "2 2026-03-09..2026-03-16 100.00 100.00"}, {"m2", "1 2026-03-05..2026-03-05 55.00 55.00"}});
+    const Listed fromThird = {{"m1", "2 2026-03-09..2026-03-16 100.00 100.00"}, {"m2", "1 2026-03-05..2026-03-05 55.00 55.00"}};
+    CHECK(listed(f) == fromThird);
+    f.range.to = DayRange{}.to;  // open ends: one day bound
+    CHECK(listed(f) == fromThird);
+    CHECK(reports.summary(f)["members"] == 2);
+    f.range = {DayRange{}.from, "2026-03-04"};
+    CHECK(listed(f) == Listed{{"m1", "1 2026-03-02..2026-03-02 50.00 50.00"}});
+    CHECK(reports.summary(f)["members"] == 1);
     f.range = {"2026-03-02", "2026-03-02"};
     CHECK(listed(f) == Listed{{"m1", "1 2026-03-02..2026-03-02 50.00 50.00"}});
     f.rawTables = true;
