@@ -328,6 +328,11 @@ int main(int argc, char** argv) {
     month.range = {"2026-03-01", "2026-03-31"};
     ReportFilter oneStore;
     oneStore.stores = {"S3"};
+    ReportFilter oneStoreDay;  // one store over a few days: its raw sales (S3 sells every tenth day)
+    oneStoreDay.stores = {"S3"};
+    oneStoreDay.range = {"2026-03-06", "2026-03-06"};
+    ReportFilter oneStoreWeek = oneStoreDay;
+    oneStoreWeek.range = {"2026-03-02", "2026-03-08"};
     ReportFilter quarter;  // three whole months: their agg_member_month rows added up per member
     quarter.range = {"2026-01-01", "2026-03-31"};
     ReportFilter twoStores;
@@ -369,6 +374,8 @@ int main(int argc, char** argv) {
     time("summary_quarter", [&] { return r.summary(quarter); });
     time("rfm_quarter", [&] { return r.rfm(paged(quarter, 100), "2026-03-31"); });
     time("abc_one_store", [&] { return r.abc(paged(oneStore, 100), "2026-12-31"); });
+    time("abc_one_store_one_day", [&] { return r.abc(paged(oneStoreDay, 100), "2026-03-06"); });
+    time("churn_one_store_one_week", [&] { return r.churn(paged(oneStoreWeek, 100), "2026-03-08", 90); });
     time("abc_two_stores", [&] { return r.abc(paged(twoStores, 100), "2026-12-31"); });
     time("summary_two_stores", [&] { return r.summary(twoStores); });
     time("rfm", [&] { return r.rfm(paged(all, 100), "2026-12-31"); });

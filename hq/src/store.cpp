@@ -351,7 +351,7 @@ void HqStore::checkSchema() {
       {"analytics and pre-aggregates", ensureAnalyticsSchema},
       {"staff on records", ensureStaffSchema},  // after the analytics (survey_answers)
       {"a member's survey answers read by member", indexSurveysByMember},
-      {"a store's sales read by member", indexStoreSalesByMember},
+      {"a store's sales read by member, and its days with the store (PostgreSQL)", indexSalesForStores},
       {"personal-data flags of the dashboard tables", ensurePrivacySchema},  // again: the analytics made them
       {"follow-up visits", ensureFollowupSchema},
       {"member care", ensureMemberCareSchema},

@@ -33,10 +33,12 @@ void ensureAnalyticsSchema(SqlConnection& c);
 /// filling the column once; also part of a new store.
 void indexSurveysByMember(SqlConnection& c);
 /// On PostgreSQL, a store's sales in member order, with the day and total (sales_store_by_member):
-/// reports of a store set read each store's along it and merge them by member. Replaces an
-/// earlier release's index in day order (sales_store_member, which SQLite keeps); a start-up
-/// step, building it once.
-void indexStoreSalesByMember(SqlConnection& c);
+/// reports of a store set read each store's along it and merge them by member; and the days'
+/// index with the store (sales_day_store: day, member, total, store), which one store's few days
+/// are read along. They replace an earlier release's sales_store_member (store, day, member,
+/// total) and sales_day (day, member, total), which SQLite keeps; a start-up step, building them
+/// once.
+void indexSalesForStores(SqlConnection& c);
 /// The functions report queries call (on PostgreSQL an aggregate, sum_bigint), created where
 /// they are missing in `c`'s schema: by the two above, and on a reports replica's connection
 /// (storage.reports_dsn), which a logical replica made before them lacks (it copies no DDL).
