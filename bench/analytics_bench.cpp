@@ -331,7 +331,7 @@ int main(int argc, char** argv) {
     ReportFilter oneStoreDay;  // one store over a few days: its raw sales (S3 sells every tenth day)
     oneStoreDay.stores = {"S3"};
     oneStoreDay.range = {"2026-03-06", "2026-03-06"};
-    ReportFilter oneStoreWeek = oneStoreDay;
+    ReportFilter oneStoreWeek = oneStoreDay;  // the same sale day of S3's, the chain's week around it
     oneStoreWeek.range = {"2026-03-02", "2026-03-08"};
     ReportFilter quarter;  // three whole months: their agg_member_month rows added up per member
     quarter.range = {"2026-01-01", "2026-03-31"};

@@ -278,9 +278,9 @@ void indexSalesForStores(SqlConnection& c) {
   replaceIndexes(c, {storeSalesIndex(c)}, {"sales_store_member"}, "every sale");
   // Its sales_day (day, member_id, total) lacked the store. A new store (no sales yet) has it
   // replaced without a word.
-  if (c.query("SELECT 1 FROM sales LIMIT 1").empty()) {
+  if (hasIndex(c, "sales_day") && c.query("SELECT 1 FROM sales LIMIT 1").empty()) {
     createIndexes(c, {kSalesDayStore});
-    c.execScript("DROP INDEX IF EXISTS sales_day");
+    c.execScript("DROP INDEX sales_day");
     return;
   }
   replaceIndexes(c, {kSalesDayStore}, {"sales_day"}, "every sale");

@@ -307,6 +307,7 @@ void HqStore::createSchema(Timestamp now) {
   ensureProductSchema(*m_c);
   createStaffSchema(*m_c);
   indexSurveysByMember(*m_c);
+  indexSalesForStores(*m_c);
   indexMemberEvents(*m_c);
   ensureReservationSchema(*m_c);
   keepRoomInAggregates(*m_c);

@@ -178,6 +178,10 @@ void upgradesEveryFixture(const std::string& backend) {
       // the earlier ones.
       CHECK(has("sales_store_member") == (backend == "sqlite"));
       CHECK(has("sales_day_store") == (backend == "postgresql"));
+      if (backend == "postgresql") {
+        CHECK(c->query("SELECT indexdef FROM pg_indexes WHERE indexname = 'sales_day_store'").text(0, 0).find(
+                  "(day, member_id, total, store_id)") != std::string::npos);
+      }
       CHECK(has("sales_day") == (backend == "sqlite"));
     }
     const json summary = getWith(hq, admin, "/api/v1/reports/summary");
