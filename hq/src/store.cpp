@@ -99,7 +99,6 @@ CREATE TABLE sales(
   store_id {{ID}} NOT NULL, member_id {{ID}}, at TEXT NOT NULL, day TEXT NOT NULL,
   subtotal BIGINT NOT NULL, discount BIGINT NOT NULL, total BIGINT NOT NULL,
   points_earned BIGINT NOT NULL, points_redeemed BIGINT NOT NULL, lines BIGINT NOT NULL);
-CREATE INDEX sales_day ON sales(day, member_id, total);
 CREATE INDEX sales_member_spend ON sales(member_id, at, total);
 CREATE INDEX sales_sale ON sales(sale_id);
 CREATE TABLE sale_lines(
@@ -307,7 +306,6 @@ void HqStore::createSchema(Timestamp now) {
   ensureProductSchema(*m_c);
   createStaffSchema(*m_c);
   indexSurveysByMember(*m_c);
-  indexSalesForStores(*m_c);
   indexMemberEvents(*m_c);
   ensureReservationSchema(*m_c);
   keepRoomInAggregates(*m_c);

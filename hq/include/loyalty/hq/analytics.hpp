@@ -37,7 +37,7 @@ void indexSurveysByMember(SqlConnection& c);
 /// index with the store (sales_day_store: day, member, total, store), which one store's few days
 /// are read along. They replace an earlier release's sales_store_member (store, day, member,
 /// total) and sales_day (day, member, total), which SQLite keeps; a start-up step, building them
-/// once; also part of a new store.
+/// once (a new store gets them with its analytics schema).
 void indexSalesForStores(SqlConnection& c);
 /// The functions report queries call (on PostgreSQL an aggregate, sum_bigint), created where
 /// they are missing in `c`'s schema: by the two above, and on a reports replica's connection
