@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <catch2/catch.hpp>
 
@@ -865,6 +866,84 @@ void storeSetVisitsOn(AnalyticsData& d) {
   }
 }
 
+/// Every member report's answer over filters that add parts up per member (ranges cutting months,
+/// whole months, days within one, store sets, a store set over all time), as one text.
+std::string memberReports(Reports& r) {
+  const std::string asOf = "2026-04-30";
+  std::vector<ReportFilter> filters(5);
+  filters[0].range = {"2026-01-15", "2026-03-20"};
+  filters[1].range = {"2026-02-01", "2026-03-31"};
+  filters[2].range = {"2026-02-03", "2026-02-17"};
+  filters[3].stores = {"S1", "S2"};
+  filters[3].range = {"2026-01-10", "2026-02-20"};
+  filters[4].stores = {"S2", "S1"};
+  std::string out;
+  for (const auto& f : filters) {
+    out += r.summary(f).dump() + "\n" + r.abc(f, asOf).dump() + "\n" + r.rfm(f, asOf).dump() + "\n" + r.churn(f, asOf, 30).dump() +
+           "\n" + r.lifecycle(f, asOf, 30, "").dump() + "\n" + r.lifecycle(f, asOf, 30, "lapsed").dump() + "\n" +
+           r.dueToBuy(f, asOf, 30).dump() + "\n" + r.pareto(f, asOf, 10).dump() + "\n";
+  }
+  return out;
+}
+
+/// On PostgreSQL, rows added up per member over several parts are read in slices of the member
+/// key space cut at its statistics' quantiles (one slice a parallel worker and one more), run side
+/// by side: the answers are the same as read in one (no workers: no slices), member by member,
+/// with ids whose text a PostgreSQL array quotes among them.
+void memberSlicesOn(AnalyticsData& d) {
+  d.terminal("T1", "S1");
+  d.terminal("T2", "S2");
+  // 3,000 members "k0".."k2999" (prefixes not in numeric order) and three with quoted ids; each
+  // buys on one to three days of January to April at one store or the other, some twice on a
+  // day (one visit), some refunded; one in seventeen referred by another.
+  const std::string series = "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < 3002), "
+                             "m(n, id) AS (SELECT n, CASE n WHEN 3000 THEN 'k,1' WHEN 3001 THEN 'k\"q' WHEN 3002 THEN 'k{NULL}' "
+                             "ELSE 'k' || CAST(n AS TEXT) END FROM g) ";
+  const auto day = [](const std::string& offset) {
+    return "to_char(DATE '2026-01-01' + CAST(" + offset + " AS INTEGER), 'YYYY-MM-DD')";
+  };
+  const std::string sales = "INSERT INTO sales(event_id, sale_id, terminal_id, store_id, member_id, at, day, subtotal, discount, "
+                            "total, points_earned, points_redeemed, lines) ";
+  {
+    SqlTransaction tx(d.sql());
+    d.sql().query(series + "INSERT INTO members(member_id, enrolled, card_no, phone, name, consent_marketing, enrolled_at, "
+                           "enrolled_store, referrer_id, balance, change_no) SELECT id, 1, '9' || id, '+8613800000000', 'Name ' || id, "
+                           "0, '2026-01-01T08:00:00Z', CASE WHEN n % 2 = 0 THEN 'S1' ELSE 'S2' END, CASE WHEN n % 17 = 5 THEN 'k' || "
+                           "CAST(n / 17 AS TEXT) END, 0, 0 FROM m");
+    for (const auto& [tag, offset, where] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"a", "(n * 7) % 120", "n % 29 <> 0"},   // one in 29 buys nothing: a prospect
+             {"b", "(n * 13) % 120", "n % 3 <> 0"},
+             {"c", "(n * 7) % 120", "n % 5 = 0"},     // a second sale on the first day
+             {"d", "(n * 31) % 120", "n % 4 = 1"}}) {
+      d.sql().query(series + sales + "SELECT '" + tag + "' || id, '" + tag + "' || id, CASE WHEN n % 3 = 1 THEN 'T2' ELSE 'T1' END, "
+                    "CASE WHEN n % 3 = 1 THEN 'S2' ELSE 'S1' END, id, " + day(offset) + " || 'T10:00:00Z', " + day(offset) +
+                    ", (n * 37) % 900 + 100, 0, (n * 37) % 900 + 100, 0, 0, 1 FROM m WHERE " + where);
+    }
+    d.sql().query(series + "INSERT INTO refunds(event_id, refund_id, sale_id, terminal_id, store_id, member_id, at, day, amount, "
+                           "points_reversed, points_returned) SELECT 'r' || id, 'r' || id, 'a' || id, 'T1', 'S1', id, " +
+                  day("(n * 7) % 120 + 1") + " || 'T12:00:00Z', " + day("(n * 7) % 120 + 1") + ", 50, 0, 0 FROM m WHERE n % 11 = 2");
+    rebuildAggregates(d.sql());
+    tx.commit();
+  }
+  d.sql().execScript("ANALYZE");
+  REQUIRE(d.sql().query("SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'agg_member' "
+                        "AND attname = 'member_id' AND histogram_bounds IS NOT NULL").size() == 1);
+  Reports reports(d.sql());
+  // Parallel plans wherever the planner may take them, so the slices run in its workers.
+  d.sql().execScript("SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0");
+  const std::string sliced = memberReports(reports);
+  d.sql().execScript("SET max_parallel_workers_per_gather = 0");
+  const std::string whole = memberReports(reports);
+  d.sql().execScript("RESET max_parallel_workers_per_gather; RESET parallel_setup_cost; RESET parallel_tuple_cost");
+  CHECK(sliced == whole);
+  for (const char* id : {"\"k,1\"", "\"k\\\"q\"", "\"k{NULL}\""}) {
+    INFO(id);
+    CHECK(whole.find(id) != std::string::npos);
+  }
+  const json lifecycle = reports.lifecycle(ReportFilter{}, "2026-04-30", 30, "");
+  CHECK(lifecycle["members_total"] == 3003);
+}
+
 /// Runs a check on a fresh head-office database of each kind.
 void onSqlite(void (*check)(AnalyticsData&)) {
   loyalty::test::SqliteFile db;
@@ -896,6 +975,11 @@ TEST_CASE("several stores' member figures count a day at two of them as one visi
 TEST_CASE("several stores' member figures count a day at two of them as one visit, on PostgreSQL",
           "[analytics][postgresql]") {
   onPostgres(storeSetVisitsOn);
+}
+
+TEST_CASE("member figures added up in slices of the member key space side by side equal them added up in one, on PostgreSQL",
+          "[analytics][postgresql]") {
+  onPostgres(memberSlicesOn);
 }
 
 TEST_CASE("cohort and member-store aggregates are built when an older database is opened on SQLite", "[analytics]") {
