@@ -419,6 +419,11 @@ struct MemberSource {
   std::string sql;
   bool single = true;
   bool plain = false;
+  /// Its large parts are read along an index led by the member (agg_member_month's months,
+  /// several stores' sales_store_by_member, agg_member_store), so a slice of the member key space
+  /// reads only its own part of them (memberRows). Raw days of the chain or of one store are
+  /// read along an index led by the day: every slice would read them all again.
+  bool sliceable = false;
 };
 
 /// A range of days within the data [first, last] as whole months and the days at its edges:
@@ -453,11 +458,11 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
     if (f.stores.size() > 1 && !visits) {
       return {"SELECT member_id, sales, net, CAST(NULL AS BIGINT) AS visits, first_day, last_day FROM agg_member_store WHERE " +
                   q.storeIn("store_id", f) + inSlice(q, slice),
-              false};
+              false, false, true};
     }
     if (f.stores.empty()) return {"SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member", true, true};
   }
-  if (!f.stores.empty()) return {memberRaw(q, r, visits, slice), false};
+  if (!f.stores.empty()) return {memberRaw(q, r, visits, slice), false, false, q.postgres() && f.stores.size() > 1};
   const auto [from, to, fullFrom, fullTo] = monthSpan(r.range, first, last);
   if (fullFrom > fullTo) return {memberRaw(q, r, visits, slice), false};
   const bool oneMonth = fullFrom.substr(0, 7) == fullTo.substr(0, 7);
@@ -478,9 +483,12 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
                            "WHERE month = ") +
                q.p(m.substr(0, 7)) + inSlice(q, slice) + " ORDER BY member_id) m" + std::to_string(++n);
     }
+  } else if (oneMonth) {
+    parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month = " + q.p(fullFrom.substr(0, 7)) +
+            inSlice(q, slice);
   } else {
     parts = "SELECT member_id, sales, net, visits, first_day, last_day FROM agg_member_month WHERE month >= " +
-            q.p(fullFrom.substr(0, 7)) + " AND month <= " + q.p(fullTo.substr(0, 7)) + inSlice(q, slice);
+            q.p(fullFrom.substr(0, 7)) + " AND month <= " + q.p(fullTo.substr(0, 7));
   }
   if (from == fullFrom && to == fullTo && oneMonth) return {parts};  // one row a member
   if (from < fullFrom) {
@@ -493,7 +501,7 @@ MemberSource memberSource(Q& q, SqlConnection& c, const ReportFilter& f, const s
     edge.range = {addDays(fullTo, 1), to};
     parts += " UNION ALL " + memberRaw(q, edge, visits, slice);
   }
-  return {parts, false};
+  return {parts, false, false, q.postgres()};
 }
 
 /// Where the member key space is cut into slices of about as many buyers each (memberRows): one
@@ -504,14 +512,25 @@ std::vector<std::string> memberCuts(SqlConnection& c) {
   if (c.backend() != "postgresql") return {};
   const auto r = c.query(
       "SELECT b[1 + (array_length(b, 1) - 1) * k / n] FROM (SELECT CAST(CAST(histogram_bounds AS TEXT) AS TEXT[]) AS b "
-      "FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'agg_member' AND attname = 'member_id') h, "
+      "FROM pg_stats s JOIN pg_namespace n ON n.nspname = s.schemaname JOIN pg_class c ON c.relnamespace = n.oid "
+      "AND c.relname = s.tablename WHERE c.oid = to_regclass('agg_member') AND s.attname = 'member_id') h, "
       "(SELECT LEAST(CAST(current_setting('max_parallel_workers_per_gather') AS INTEGER) + 1, 4) AS n) w, "
       "generate_series(1, n - 1) k ORDER BY k");
   std::vector<std::string> cuts;
   for (std::size_t i = 0; i < r.size(); ++i) {
-    if (!r.isNull(i, 0) && (cuts.empty() || r.text(i, 0) > cuts.back())) cuts.push_back(r.text(i, 0));  // byte order, as COLLATE "C"
+    // Strictly increasing in byte order (member ids are COLLATE "C"); never "", an open end.
+    if (!r.isNull(i, 0) && !r.text(i, 0).empty() && (cuts.empty() || r.text(i, 0) > cuts.back())) cuts.push_back(r.text(i, 0));
   }
   return cuts;
+}
+
+/// memberSource of one slice of a sliceable source. The caller's transaction keeps the data's
+/// bounds, so the source is the one its whole was; a source of one row a member ignores the
+/// slice, so it would be read once a slice: refused.
+MemberSource slicedSource(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool visits, const MemberSlice& slice) {
+  MemberSource s = memberSource(q, c, f, upTo, visits, slice);
+  if (!s.sliceable) throw std::logic_error("a member source of one row a member read by slices");
+  return s;
 }
 
 /// `part` of each slice of the member key space cut at `cuts`, put together with UNION ALL.
@@ -535,12 +554,12 @@ std::string overSlices(const std::vector<std::string>& cuts, const std::function
 MemberSource memberRows(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool visits) {
   Q whole = q;
   const MemberSource s = memberSource(whole, c, f, upTo, visits);
-  const auto cuts = s.single ? std::vector<std::string>{} : memberCuts(c);
+  const auto cuts = s.sliceable ? memberCuts(c) : std::vector<std::string>{};
   if (cuts.empty()) {
     q = std::move(whole);
     return s.single ? s : MemberSource{memberGrouped(c, s.sql)};
   }
-  return {overSlices(cuts, [&](const MemberSlice& slice) { return memberGrouped(c, memberSource(q, c, f, upTo, visits, slice).sql); })};
+  return {overSlices(cuts, [&](const MemberSlice& slice) { return memberGrouped(c, slicedSource(q, c, f, upTo, visits, slice).sql); })};
 }
 
 /// The member rows ABC and RFM rank (no visits), and whether they are cheap to scan several
@@ -1116,11 +1135,11 @@ json Reports::summary(const ReportFilter& f) {
   const auto buyers = [](const std::string& parts) {
     return "SELECT member_id FROM (SELECT * FROM (" + parts + ") mp WHERE sales > 0 ORDER BY member_id) u GROUP BY member_id";
   };
-  const auto cuts = ms.single ? std::vector<std::string>{} : memberCuts(m_c);
+  const auto cuts = ms.sliceable ? memberCuts(m_c) : std::vector<std::string>{};
   std::string members = "SELECT COUNT(*) FROM (" + ms.sql + ") mp WHERE sales > 0";
   if (!cuts.empty()) {
     members = "SELECT COUNT(*) FROM (" +
-              overSlices(cuts, [&](const MemberSlice& slice) { return buyers(memberSource(qm, m_c, f, "", false, slice).sql); }) + ") g";
+              overSlices(cuts, [&](const MemberSlice& slice) { return buyers(slicedSource(qm, m_c, f, "", false, slice).sql); }) + ") g";
   } else if (!ms.single) {
     members = qm.postgres() ? "SELECT COUNT(*) FROM (" + buyers(ms.sql) + ") g"
                             : "SELECT COUNT(DISTINCT member_id) FROM (" + ms.sql + ") mp WHERE sales > 0";
