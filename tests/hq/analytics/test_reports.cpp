@@ -866,21 +866,30 @@ void storeSetVisitsOn(AnalyticsData& d) {
   }
 }
 
-/// Every member report's answer over filters that add parts up per member (ranges cutting months,
-/// whole months, a month and days of the next, days within one month, store sets, a store set over
-/// all time, one store over a range), each as a text named by filter and report.
-std::map<std::string, std::string> memberReports(Reports& r) {
-  const std::string asOf = "2026-04-30";
-  std::vector<ReportFilter> filters(7);
+/// The member reports' filters of memberReports: ranges cutting months (one whole month, two),
+/// whole months, a month and days of the next, store sets, a store set over all time; then days
+/// within one month and one store over a range (raw days alone: never read by slices).
+std::vector<ReportFilter> sliceFilters() {
+  std::vector<ReportFilter> filters(8);
   filters[0].range = {"2026-01-15", "2026-03-20"};
-  filters[1].range = {"2026-02-01", "2026-03-31"};
-  filters[2].range = {"2026-02-01", "2026-03-10"};
-  filters[3].range = {"2026-02-03", "2026-02-17"};
+  filters[1].range = {"2026-01-15", "2026-04-10"};
+  filters[2].range = {"2026-02-01", "2026-03-31"};
+  filters[3].range = {"2026-02-01", "2026-03-10"};
   filters[4].stores = {"S1", "S2"};
   filters[4].range = {"2026-01-10", "2026-02-20"};
   filters[5].stores = {"S2", "S1"};
-  filters[6].stores = {"S2"};
-  filters[6].range = {"2026-01-10", "2026-03-20"};
+  filters[6].range = {"2026-02-03", "2026-02-17"};
+  filters[7].stores = {"S2"};
+  filters[7].range = {"2026-01-10", "2026-03-20"};
+  return filters;
+}
+constexpr std::size_t kSlicedFilters = 6;  // the first six
+
+/// Every member report's answer over sliceFilters(), each as a text named by filter and report;
+/// `each` is called after each filter's reports with its number.
+std::map<std::string, std::string> memberReports(Reports& r, const std::function<void(std::size_t)>& each = {}) {
+  const std::string asOf = "2026-04-30";
+  const auto filters = sliceFilters();
   std::map<std::string, std::string> out;
   for (std::size_t i = 0; i < filters.size(); ++i) {
     const auto& f = filters[i];
@@ -894,6 +903,7 @@ std::map<std::string, std::string> memberReports(Reports& r) {
     out[n + "lifecycle cut by as_of"] = r.lifecycle(f, "2026-03-05", 30, "").dump();
     out[n + "due to buy"] = r.dueToBuy(f, asOf, 30).dump();
     out[n + "pareto"] = r.pareto(f, asOf, 10).dump();
+    if (each) each(i);
   }
   return out;
 }
@@ -944,11 +954,21 @@ void memberSlicesOn(AnalyticsData& d) {
   Reports reports(d.sql());
   // Parallel plans wherever the planner may take them, so the slices run in its workers.
   d.sql().execScript("SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0");
-  const auto sliced = memberReports(reports);
-  // The statements read slices: three (two workers and one more), cut at quoted ids. (The text
-  // looked for is put together, or this statement would find itself.)
-  CHECK(d.sql().query("SELECT 1 FROM pg_prepared_statements WHERE strpos(statement, ') slice' || '2') > 0").size() > 0);
-  CHECK(d.sql().query("SELECT 1 FROM pg_prepared_statements WHERE strpos(statement, ') slice' || '3') > 0").empty());
+  // The statements read slices: three (two workers and one more), new ones for each filter whose
+  // parts are member-led, none for raw days alone. (The text looked for is put together, or the
+  // statement would find itself.)
+  const auto slicedStatements = [&](const std::string& n) {
+    return d.sql().query("SELECT 1 FROM pg_prepared_statements WHERE strpos(statement, ') slice' || '" + n + "') > 0").size();
+  };
+  std::size_t before = 0;
+  const auto sliced = memberReports(reports, [&](std::size_t i) {
+    const std::size_t now = slicedStatements("0");
+    INFO("filter " << i);
+    CHECK((now > before) == (i < kSlicedFilters));
+    before = now;
+  });
+  CHECK(slicedStatements("2") == before);
+  CHECK(slicedStatements("3") == 0);
   d.sql().execScript("SET max_parallel_workers_per_gather = 0");
   const auto whole = memberReports(reports);
   d.sql().execScript("RESET max_parallel_workers_per_gather; RESET parallel_setup_cost; RESET parallel_tuple_cost");
