@@ -546,6 +546,23 @@ std::string overSlices(const std::vector<std::string>& cuts, const std::function
   return sql;
 }
 
+/// `each` of memberSource's SELECT: of the whole source, or on PostgreSQL, where the source is
+/// sliceable and the statistics give cuts (memberCuts), of each slice's source (slicedSource), put
+/// together with UNION ALL. `q` takes the parameters of the SQL returned; `whole`, when given, is
+/// set to the whole source.
+std::string perSlice(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool visits,
+                     const std::function<std::string(const MemberSource&)>& each, MemberSource* whole = nullptr) {
+  Q wholeQ = q;
+  const MemberSource s = memberSource(wholeQ, c, f, upTo, visits);
+  if (whole) *whole = s;
+  const auto cuts = s.sliceable ? memberCuts(c) : std::vector<std::string>{};
+  if (cuts.empty()) {
+    q = std::move(wholeQ);
+    return each(s);
+  }
+  return overSlices(cuts, [&](const MemberSlice& slice) { return each(slicedSource(q, c, f, upTo, visits, slice)); });
+}
+
 /// memberSource as one row a member (`single` set): its SELECT as it is when that is one row a
 /// member already, else its parts added up per member (memberGrouped). On PostgreSQL the parts
 /// are added up slice by slice of the member key space (memberCuts), each slice a branch of a
@@ -555,14 +572,10 @@ std::string overSlices(const std::vector<std::string>& cuts, const std::function
 /// months (four months and two edges, 684,101 members): 3.45-3.58 s whole in one, 2.60-2.70 s in
 /// two or three slices (bench/results/analytics.json member_slices_r38).
 MemberSource memberRows(Q& q, SqlConnection& c, const ReportFilter& f, const std::string& upTo, bool visits) {
-  Q whole = q;
-  const MemberSource s = memberSource(whole, c, f, upTo, visits);
-  const auto cuts = s.sliceable ? memberCuts(c) : std::vector<std::string>{};
-  if (cuts.empty()) {
-    q = std::move(whole);
-    return s.single ? s : MemberSource{memberGrouped(c, s.sql)};
-  }
-  return {overSlices(cuts, [&](const MemberSlice& slice) { return memberGrouped(c, slicedSource(q, c, f, upTo, visits, slice).sql); })};
+  MemberSource whole;
+  MemberSource out{perSlice(q, c, f, upTo, visits, [&](const MemberSource& s) { return s.single ? s.sql : memberGrouped(c, s.sql); }, &whole)};
+  out.plain = whole.plain;
+  return out;
 }
 
 /// The member rows ABC and RFM rank (no visits), and whether they are cheap to scan several
@@ -1127,31 +1140,26 @@ json Reports::summary(const ReportFilter& f) {
       "WHERE " + q.dayIn("day", f) + " AND " + q.storeIn("store_id", f);
   SqlTransaction tx(m_c, SqlTransaction::Kind::kRead);
   const auto r = m_c.query(sql, q.values);
-  Q qm(m_c), whole(m_c);
+  Q qm(m_c);
   // A member bought in the period when one of its parts has a sale (no part has fewer than
-  // none): counting them needs no sums.
-  const MemberSource ms = memberSource(whole, m_c, f, "", false);
-  // On PostgreSQL the parts are merged in member order and grouped (months come in key order,
-  // see memberSource) rather than sorted all together by COUNT(DISTINCT): the edges' 684,101
-  // members in 1.8-2.0 s against 2.2-2.4 s on the loaded host. By slices of the member key
-  // space, as memberRows adds parts up.
-  const auto buyers = [](const std::string& parts) {
-    return "SELECT member_id FROM (SELECT * FROM (" + parts + ") mp WHERE sales > 0 ORDER BY member_id) u GROUP BY member_id";
-  };
-  const auto cuts = ms.sliceable ? memberCuts(m_c) : std::vector<std::string>{};
-  std::string members = "SELECT COUNT(*) FROM (" + ms.sql + ") mp WHERE sales > 0";
-  if (!cuts.empty()) {
-    members = "SELECT COUNT(*) FROM (" +
-              overSlices(cuts, [&](const MemberSlice& slice) { return buyers(slicedSource(qm, m_c, f, "", false, slice).sql); }) + ") g";
-  } else if (!ms.single) {
-    members = qm.postgres() ? "SELECT COUNT(*) FROM (" + buyers(ms.sql) + ") g"
-                            : "SELECT COUNT(DISTINCT member_id) FROM (" + ms.sql + ") mp WHERE sales > 0";
-  }
-  const auto m = m_c.query(members, (cuts.empty() ? whole : qm).values);
+  // none): counting them needs no sums. On PostgreSQL the parts are merged in member order and
+  // grouped (months come in key order, see memberSource) rather than sorted all together by
+  // COUNT(DISTINCT): the edges' 684,101 members in 1.8-2.0 s against 2.2-2.4 s on the loaded
+  // host. Counted slice by slice of the member key space where memberRows adds parts up so (a
+  // count a slice, added up here).
+  const std::string counts = perSlice(qm, m_c, f, "", false, [&](const MemberSource& s) {
+    if (s.single) return "SELECT COUNT(*) FROM (" + s.sql + ") mp WHERE sales > 0";
+    if (!qm.postgres()) return "SELECT COUNT(DISTINCT member_id) FROM (" + s.sql + ") mp WHERE sales > 0";
+    return "SELECT COUNT(*) FROM (SELECT member_id FROM (SELECT * FROM (" + s.sql +
+           ") mp WHERE sales > 0 ORDER BY member_id) u GROUP BY member_id) g";
+  });
+  const auto m = m_c.query(counts, qm.values);
   tx.commit();
+  std::int64_t members = 0;
+  for (std::size_t i = 0; i < m.size(); ++i) members += m.integer(i, 0);
   return {{"sales", r.integer(0, 0)},
           {"net_revenue", money(r.integer(0, 1))},
-          {"members", m.integer(0, 0)},
+          {"members", members},
           {"member_sales", r.integer(0, 2)},
           {"member_revenue", money(r.integer(0, 3))},
           {"non_member_sales", r.integer(0, 0) - r.integer(0, 2)},
